@@ -1,0 +1,165 @@
+/**
+ * Every setting the server reads, in one place, through Effect Config. Secrets are
+ * Config.redacted so they never print. The README's settings table mirrors this file.
+ */
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
+import * as path from "node:path"
+
+export const AppEnv = ["local", "test", "production"] as const
+export type AppEnv = (typeof AppEnv)[number]
+
+export interface DatabaseSettings {
+  /** Absent: start the embedded PostgreSQL under DATA_DIR. */
+  readonly url: Option.Option<Redacted.Redacted<string>>
+  readonly ssl: boolean
+  readonly maxConnections: number
+  readonly idleTimeout: Duration.Duration
+  readonly connectTimeout: Duration.Duration
+  readonly migrateOnStart: boolean
+  /** Port for the embedded server; 0 picks a free one. */
+  readonly embeddedPort: number
+}
+
+export interface Settings {
+  readonly appEnv: AppEnv
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly logLevel: LogLevel.LogLevel
+  readonly shutdownTimeout: Duration.Duration
+  readonly database: DatabaseSettings
+}
+
+/** Config.validate loses the variable's name; this keeps it in the error path. */
+const check = <A>(name: string, config: Config.Config<A>, valid: (a: A) => boolean, message: string) =>
+  Config.mapOrFail(config, (a) =>
+    valid(a) ? Either.right(a) : Either.left(ConfigError.InvalidData([name], message))
+  )
+
+const nonNegativeInt = (name: string, fallback: number) =>
+  check(name, Config.integer(name).pipe(Config.withDefault(fallback)), (n) => n >= 0, "must be a whole number ≥ 0")
+
+const positiveInt = (name: string, fallback: number) =>
+  check(name, Config.integer(name).pipe(Config.withDefault(fallback)), (n) => n >= 1, "must be a whole number ≥ 1")
+
+/** Milliseconds as a plain number: the unit is in the variable's name, so nothing is ambiguous. */
+const millis = (name: string, fallback: number) => positiveInt(name, fallback).pipe(Config.map(Duration.millis))
+
+const databaseUrl = check(
+  "DATABASE_URL",
+  Config.redacted("DATABASE_URL"),
+  (url) => /^postgres(ql)?:\/\/\S+$/.test(Redacted.value(url)),
+  "must be a postgres:// or postgresql:// URL"
+).pipe(Config.option)
+
+const logLevel = Config.literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")("LOG_LEVEL").pipe(
+  Config.withDefault("info" as const),
+  Config.map((level): LogLevel.LogLevel => {
+    switch (level) {
+      case "all":
+        return LogLevel.All
+      case "trace":
+        return LogLevel.Trace
+      case "debug":
+        return LogLevel.Debug
+      case "info":
+        return LogLevel.Info
+      case "warning":
+        return LogLevel.Warning
+      case "error":
+        return LogLevel.Error
+      case "fatal":
+        return LogLevel.Fatal
+      case "none":
+        return LogLevel.None
+    }
+  })
+)
+
+export const settingsConfig: Config.Config<Settings> = Config.all({
+  appEnv: Config.literal(...AppEnv)("APP_ENV").pipe(Config.withDefault("local" as const)),
+  host: check("HOST", Config.string("HOST").pipe(Config.withDefault("127.0.0.1")), (h) => h.trim() !== "", "must not be empty"),
+  port: Config.port("PORT").pipe(Config.withDefault(3000)),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data"), Config.map((dir) => path.resolve(dir))),
+  logLevel,
+  shutdownTimeout: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
+  database: Config.all({
+    url: databaseUrl,
+    ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
+    maxConnections: positiveInt("DB_POOL_MAX", 20),
+    idleTimeout: millis("DB_POOL_IDLE_TIMEOUT_MS", 30_000),
+    connectTimeout: millis("DB_CONNECT_TIMEOUT_MS", 2_000),
+    migrateOnStart: Config.boolean("MIGRATE_ON_START").pipe(Config.option),
+    embeddedPort: check(
+      "EMBEDDED_PG_PORT",
+      nonNegativeInt("EMBEDDED_PG_PORT", 0),
+      (n) => n <= 65535,
+      "must be a port number (0 picks a free one)"
+    )
+  })
+}).pipe(
+  Config.map(({ database, ...rest }) => ({
+    ...rest,
+    database: {
+      ...database,
+      // Deployments run `npm run migrate` as a separate step; everywhere else start-up migrates.
+      migrateOnStart: Option.getOrElse(database.migrateOnStart, () => rest.appEnv !== "production")
+    }
+  })),
+  Config.mapOrFail((s) =>
+    s.appEnv === "production" && Option.isNone(s.database.url)
+      ? Either.left(
+        ConfigError.InvalidData(["DATABASE_URL"], "is required when APP_ENV=production (the embedded database is for local use)")
+      )
+      : Either.right(s)
+  )
+)
+
+export class AppConfig extends Context.Tag("AppConfig")<AppConfig, Settings>() {
+  /** Reads the settings from the current ConfigProvider (the environment by default). */
+  static readonly layer = Layer.effect(AppConfig, settingsConfig)
+}
+
+/**
+ * One line for a person: which variable, what is wrong. ConfigError trees can nest
+ * (And/Or); we report every leaf, joined, and never the offending secret value.
+ */
+export const formatConfigError = (error: ConfigError.ConfigError): string => {
+  const leaves: Array<string> = []
+  const walk = (e: ConfigError.ConfigError): void => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "InvalidData":
+      case "MissingData":
+      case "SourceUnavailable":
+      case "Unsupported": {
+        const name = e.path.length > 0 ? e.path.join("_") : "configuration"
+        const what = e._op === "MissingData" ? "is required but not set" : describe(e.message)
+        leaves.push(`${name} ${what}`)
+        return
+      }
+    }
+  }
+  walk(error)
+  return `Invalid configuration: ${[...new Set(leaves)].join("; ")}`
+}
+
+// Effect's own messages name the received value; strip it so a mistyped secret never reaches a terminal or log.
+const describe = (message: string): string =>
+  message
+    .replace(/,?\s*but received .*$/s, "")
+    .replace(/^Expected /, "must be ")
+    .replace(/\s+/g, " ")
+    .trim()
+
+/** Reads settings or returns the one-line explanation of what is wrong. */
+export const loadSettings = (
+  provider?: Parameters<typeof Effect.withConfigProvider>[1]
+): Effect.Effect<Either.Either<Settings, string>> => {
+  const read = provider ? Effect.withConfigProvider(settingsConfig, provider) : settingsConfig
+  return Effect.either(read).pipe(Effect.map(Either.mapLeft(formatConfigError)))
+}

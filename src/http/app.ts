@@ -1,0 +1,20 @@
+/**
+ * The whole HTTP application as layers, independent of how it is served: the Node server
+ * (main/server.ts), in-process tests (NodeHttpServer.layerTest) and, later, Lambda.
+ */
+import { HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
+import { Layer } from "effect"
+import { Api } from "./api.js"
+import { ErrorRendererLive, requestContext } from "./middleware.js"
+import { OpsLive } from "./ops.js"
+
+/** The API with every group's handlers; needs the services the handlers use. */
+export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide([OpsLive, ErrorRendererLive]))
+
+/** Serves the API, its OpenAPI document and the documentation page on the provided HttpServer. */
+export const HttpAppLive = HttpApiBuilder.serve(requestContext).pipe(
+  Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(ApiLive),
+  HttpServer.withLogAddress
+)

@@ -1,0 +1,240 @@
+/**
+ * The one place where failures become HTTP responses. Every error, whether ours (classified
+ * by the error model), the platform's (no route, undecodable body, schema mismatch, multipart
+ * limits) or an unexpected defect, leaves as the uniform body:
+ *   {"error":{"code":"UPPER_SNAKE","category":"…","message":"…","correlationId":"<request id>"}}
+ * Defects say nothing about internals; 429 and 503 carry Retry-After.
+ */
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import { Cause, Data, Effect, FiberRef, Option, ParseResult, Schema } from "effect"
+import {
+  type Classified,
+  ErrorCategory,
+  type ErrorInfo,
+  errorInfo,
+  ErrorInfoId,
+  isClassified,
+  retryAfterSeconds
+} from "../services/errors.js"
+import { recordError } from "../services/metrics.js"
+import { describeCause } from "../layers/logger/json.js"
+
+/** The request id of the request being served (set by the request-context middleware). */
+export const CurrentRequestId = FiberRef.unsafeMake<string>("unknown")
+
+export class ErrorDetail extends Schema.Class<ErrorDetail>("ErrorDetail")({
+  code: Schema.String.annotations({ description: "Stable machine-readable code (UPPER_SNAKE)", examples: ["NOT_FOUND"] }),
+  category: ErrorCategory,
+  message: Schema.String.annotations({ description: "A sentence for people; never contains health data" }),
+  correlationId: Schema.String.annotations({ description: "The request id (also in the X-Request-Id header)" })
+}) {}
+
+export class ErrorBody extends Schema.Class<ErrorBody>("ErrorBody")({
+  error: ErrorDetail
+}, { description: "The uniform error body of every failed request" }) {}
+
+/**
+ * What a client holds after decoding an error response: the uniform body plus the status,
+ * classified like any of our errors.
+ */
+export class ApiError extends Data.TaggedError("ApiError")<{
+  readonly status: number
+  readonly code: string
+  readonly category: ErrorCategory
+  readonly message: string
+  readonly correlationId: string
+}> {
+  get [ErrorInfoId](): ErrorInfo {
+    return { code: this.code, category: this.category, recovery: "ignore", status: this.status }
+  }
+}
+
+const AnyClassified = Schema.declare((u: unknown): u is Classified => isClassified(u), {
+  identifier: "Classified",
+  description: "Any error of the error model"
+})
+
+/**
+ * The error side of an endpoint, for `addError`: on the wire it is the uniform ErrorBody under
+ * `status` (so OpenAPI documents exactly what is sent); in handlers it is any classified error,
+ * so programs fail with their own typed errors; a client decodes it into an ApiError.
+ */
+export const errorResponse = (status: number, description: string) =>
+  Schema.transformOrFail(ErrorBody, AnyClassified, {
+    strict: true,
+    decode: (body) => ParseResult.succeed(new ApiError({ ...body.error, status })),
+    encode: (error) =>
+      Effect.map(FiberRef.get(CurrentRequestId), (requestId) => errorBody(fromFailure(error), requestId))
+  }).annotations(HttpApiSchema.annotations({ status, description }))
+
+export interface RenderedError {
+  readonly info: ErrorInfo
+  readonly message: string
+  readonly retryAfter?: number
+  /** Failures we did not anticipate are logged at error level (without internals). */
+  readonly unexpected: boolean
+}
+
+const platformTag = (u: unknown): string | undefined =>
+  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" ? u._tag : undefined
+
+const multipartReason = (u: unknown): string | undefined => {
+  if (platformTag(u) === "MultipartError" && typeof u === "object" && u !== null && "reason" in u) {
+    return String(u.reason)
+  }
+  return undefined
+}
+
+/** Builds a person-readable summary of a schema mismatch without echoing submitted values. */
+const decodeMessage = (error: unknown): string => {
+  const issues =
+    typeof error === "object" && error !== null && "issues" in error && Array.isArray(error.issues)
+      ? (error.issues as ReadonlyArray<{ readonly path?: ReadonlyArray<unknown>; readonly _tag?: string }>)
+      : []
+  const where = issues
+    .slice(0, 5)
+    .map((issue) => {
+      const location = issue.path && issue.path.length > 0 ? issue.path.map(String).join(".") : "request"
+      const problem = issue._tag === "Missing" ? "is required" : issue._tag === "Unexpected" ? "is not allowed" : "is invalid"
+      return `${location} ${problem}`
+    })
+  return where.length > 0 ? `The request is invalid: ${where.join("; ")}` : "The request is invalid"
+}
+
+const fromFailure = (error: unknown): RenderedError => {
+  const info = errorInfo(error)
+  if (info) {
+    const retryAfter = retryAfterSeconds(error)
+    const message = typeof error === "object" && error !== null && "message" in error ? String(error.message) : info.code
+    return { info, message, unexpected: false, ...(retryAfter !== undefined ? { retryAfter } : {}) }
+  }
+  const reason = multipartReason(error) ?? multipartReason(causeOf(error))
+  if (reason !== undefined) return fromMultipart(reason)
+  switch (platformTag(error)) {
+    case "RouteNotFound":
+      return {
+        info: { code: "NOT_FOUND", category: "business", recovery: "ignore", status: 404 },
+        message: "No such endpoint",
+        unexpected: false
+      }
+    case "HttpApiDecodeError":
+      return {
+        info: { code: "VALIDATION_FAILED", category: "validation", recovery: "ignore", status: 400 },
+        message: decodeMessage(error),
+        unexpected: false
+      }
+    case "RequestError": {
+      const transport = typeof error === "object" && error !== null && "reason" in error && error.reason === "Transport"
+      return transport
+        ? {
+          info: { code: "BAD_REQUEST", category: "validation", recovery: "ignore", status: 400 },
+          message: "The request could not be read",
+          unexpected: false
+        }
+        : {
+          info: { code: "MALFORMED_BODY", category: "validation", recovery: "ignore", status: 400 },
+          message: "The request body could not be parsed",
+          unexpected: false
+        }
+    }
+  }
+  return unexpected
+}
+
+const causeOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "cause" in error ? error.cause : undefined
+
+const fromMultipart = (reason: string): RenderedError => {
+  switch (reason) {
+    case "FileTooLarge":
+    case "FieldTooLarge":
+    case "BodyTooLarge":
+    case "TooManyParts":
+      return {
+        info: { code: "PAYLOAD_TOO_LARGE", category: "validation", recovery: "ignore", status: 413 },
+        message: "The upload is larger than allowed",
+        unexpected: false
+      }
+    case "Parse":
+      return {
+        info: { code: "MALFORMED_BODY", category: "validation", recovery: "ignore", status: 400 },
+        message: "The multipart body could not be parsed",
+        unexpected: false
+      }
+    default:
+      return unexpected
+  }
+}
+
+const unexpected: RenderedError = {
+  info: { code: "INTERNAL_ERROR", category: "technical", recovery: "escalate", status: 500 },
+  message: "An unexpected error occurred",
+  unexpected: true
+}
+
+const interrupted: RenderedError = {
+  info: { code: "SERVICE_UNAVAILABLE", category: "technical", recovery: "retry", status: 503 },
+  message: "The request was interrupted; try again",
+  retryAfter: 1,
+  unexpected: false
+}
+
+/** Classifies a cause: its first failure decides; defects are 500s. */
+export const classifyCause = (cause: Cause.Cause<unknown>): RenderedError => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return fromFailure(failure.value)
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(defect)) {
+    const fromDefect = fromFailure(defect.value)
+    return fromDefect.info.status === 500 ? unexpected : fromDefect
+  }
+  return Cause.isInterruptedOnly(cause) ? interrupted : unexpected
+}
+
+export const errorBody = (rendered: RenderedError, correlationId: string) =>
+  new ErrorBody({
+    error: new ErrorDetail({
+      code: rendered.info.code,
+      category: rendered.info.category,
+      message: rendered.message,
+      correlationId
+    })
+  })
+
+export const renderError = (rendered: RenderedError, correlationId: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(errorBody(rendered, correlationId), {
+    status: rendered.info.status,
+    headers: {
+      "cache-control": "no-store",
+      ...(rendered.retryAfter !== undefined ? { "retry-after": String(Math.max(1, Math.ceil(rendered.retryAfter))) } : {})
+    }
+  })
+
+/** Turns any failure of `app` into the uniform error response, counting and logging it. */
+export const handleErrors = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+  Effect.catchAllCause(app, (cause) =>
+    Effect.gen(function* () {
+      const rendered = classifyCause(cause)
+      const requestId = yield* FiberRef.get(CurrentRequestId)
+      yield* recordError(rendered.info.category, rendered.info.recovery)
+      const annotations = {
+        errorCode: rendered.info.code,
+        errorCategory: rendered.info.category,
+        errorRecovery: rendered.info.recovery,
+        status: rendered.info.status
+      }
+      if (rendered.unexpected) {
+        yield* Effect.logError("request failed unexpectedly").pipe(
+          Effect.annotateLogs({ ...annotations, errors: describeCause(cause) })
+        )
+      } else if (rendered.info.status >= 500) {
+        yield* Effect.logWarning("request failed").pipe(Effect.annotateLogs(annotations))
+      } else {
+        yield* Effect.logDebug("request rejected").pipe(Effect.annotateLogs(annotations))
+      }
+      return renderError(rendered, requestId)
+    })
+  )
+

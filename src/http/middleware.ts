@@ -1,0 +1,38 @@
+/**
+ * Request-level middleware: request id (echoed when well formed, generated otherwise) on every
+ * response and every log line, one JSON access-log line per request, and the error renderer.
+ */
+import { HttpApiBuilder, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Clock, Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import { CurrentRequestId, handleErrors } from "./errors.js"
+
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
+
+/** A client's request id is kept only when it is well formed; anything else is replaced. */
+export const requestIdFrom = (header: string | undefined): string =>
+  header !== undefined && REQUEST_ID.test(header) ? header : randomUUID()
+
+/** Outermost: request id, access log, and a last-resort error renderer. */
+export const requestContext = HttpMiddleware.make((app) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const requestId = requestIdFrom(request.headers["x-request-id"])
+    return Effect.gen(function* () {
+      const started = yield* Clock.currentTimeMillis
+      const response = yield* handleErrors(app)
+      const durationMs = (yield* Clock.currentTimeMillis) - started
+      // The path without its query string: queries are not logged.
+      const route = request.url.split("?")[0] ?? "/"
+      yield* Effect.logInfo("http request").pipe(
+        Effect.annotateLogs({ method: request.method, route, status: response.status, durationMs })
+      )
+      return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+    }).pipe(Effect.annotateLogs("requestId", requestId), Effect.locally(CurrentRequestId, requestId))
+  })
+)
+
+/**
+ * API-level: renders every failure of the router (our errors, decode errors, unknown routes,
+ * defects) before the platform's own encoder would, so all of them share one body.
+ */
+export const ErrorRendererLive = HttpApiBuilder.middleware(handleErrors)

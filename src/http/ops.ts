@@ -1,0 +1,16 @@
+/** Handlers of the operations group: liveness and readiness. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { Database } from "../services/database.js"
+import { Api, Health, Readiness } from "./api.js"
+
+export const OpsLive = HttpApiBuilder.group(Api, "ops", (handlers) =>
+  handlers
+    .handle("health", () => Effect.succeed(new Health({ status: "ok" })))
+    .handle("ready", () =>
+      Database.pipe(
+        Effect.flatMap((db) => db.ping),
+        Effect.as(new Readiness({ status: "ready", checks: { database: "ok" } }))
+      )
+    )
+)

@@ -1,0 +1,152 @@
+/**
+ * Structured JSON log lines through Effect's Logger, with one redaction rule applied to every
+ * line: secrets, tokens and health data never reach a log, whatever a caller annotates.
+ *
+ * The rule has two halves:
+ * - keys: an annotation whose name says it holds a secret, personal or health data is replaced
+ *   by "[REDACTED]" (ids, codes and technical fields are allowed by name);
+ * - values: anything that looks like a bearer token, a JWT, an email address or a URL with a
+ *   password is scrubbed wherever it appears, including the message itself.
+ * Causes are logged as their error code/tag and message only: never a stack trace.
+ */
+import { Cause, Context, FiberRef, FiberRefs, Inspectable, type Layer, Logger, Option, Redacted, Tracer } from "effect"
+import { errorInfo } from "../../services/errors.js"
+
+const REDACTED = "[REDACTED]"
+
+/** Key names that are safe to log as they are, even if they match a sensitive word below. */
+const SAFE_KEYS = new Set(
+  [
+    "requestId",
+    "correlationId",
+    "traceId",
+    "spanId",
+    "userId",
+    "jobId",
+    "contentId",
+    "conversationId",
+    "contentType",
+    "documentType",
+    "route",
+    "method",
+    "status",
+    "durationMs",
+    "errorCode",
+    "errorCategory",
+    "errorRecovery",
+    "service",
+    "operation",
+    "fileSizeBytes",
+    "sizeBytes",
+    "modelId",
+    "provider",
+    "inputTokens",
+    "outputTokens",
+    "tokenCount",
+    "pid",
+    "port",
+    "migrations"
+  ].map((k) => k.toLowerCase())
+)
+
+const SENSITIVE_KEY =
+  /pass(word|wd|phrase)?|secret|token|authori[sz]ation|cookie|api[-_]?key|private|credential|session|signature|jwt|bearer|email|e-mail|phone|name|address|birth|dob|ssn|patient|diagnos|medic|health|lab|vital|result|summary|document|content|message|body|payload|text|note|question|answer|file|dataBase64|data$/i
+
+export const isSensitiveKey = (key: string): boolean =>
+  !SAFE_KEYS.has(key.toLowerCase()) && SENSITIVE_KEY.test(key)
+
+const VALUE_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
+  // Authorization header values
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, "$1 [REDACTED]"],
+  // JWTs (three base64url segments starting with a JSON header)
+  [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
+  // credentials in URLs (postgres://user:secret@host)
+  [/([a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:)[^@\s]+@/gi, "$1[REDACTED]@"],
+  // email addresses
+  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[REDACTED_EMAIL]"]
+]
+
+export const scrubText = (text: string): string =>
+  VALUE_PATTERNS.reduce((acc, [pattern, replacement]) => acc.replace(pattern, replacement), text)
+
+/** Deep copy of a value fit for a log line. */
+export const redact = (value: unknown, depth = 0): unknown => {
+  if (value === null || value === undefined) return value
+  if (Redacted.isRedacted(value)) return REDACTED
+  if (typeof value === "string") return scrubText(value)
+  if (typeof value === "number" || typeof value === "boolean") return value
+  if (typeof value === "bigint") return value.toString()
+  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`
+  if (depth > 6) return "[…]"
+  if (Array.isArray(value)) return value.slice(0, 50).map((v) => redact(v, depth + 1))
+  if (value instanceof Error) return describeError(value)
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {}
+    for (const [key, v] of Object.entries(value)) {
+      out[key] = isSensitiveKey(key) ? REDACTED : redact(v, depth + 1)
+    }
+    return out
+  }
+  return REDACTED
+}
+
+const describeError = (error: unknown): Record<string, unknown> => {
+  const info = errorInfo(error)
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : undefined
+  const name = error instanceof Error ? error.name : typeof error
+  const message = error instanceof Error ? error.message : typeof error === "string" ? error : undefined
+  return {
+    ...(info ? { code: info.code, category: info.category, recovery: info.recovery } : {}),
+    type: tag ?? name,
+    ...(message !== undefined ? { message: scrubText(message).slice(0, 500) } : {})
+  }
+}
+
+/** A cause as a short list of errors: codes and messages, no stacks. */
+export const describeCause = (cause: Cause.Cause<unknown>): ReadonlyArray<Record<string, unknown>> => {
+  const failures = Array.from(Cause.failures(cause)).map(describeError)
+  const defects = Array.from(Cause.defects(cause)).map((d) => ({ ...describeError(d), defect: true }))
+  const interrupted = Cause.isInterruptedOnly(cause) ? [{ type: "Interrupted" }] : []
+  return [...failures, ...defects, ...interrupted]
+}
+
+const messageText = (message: unknown): string => {
+  const parts = Array.isArray(message) ? message : [message]
+  return parts
+    .map((part) => (typeof part === "string" ? part : Inspectable.format(redact(part))))
+    .join(" ")
+}
+
+export interface JsonLogRecord {
+  readonly level: string
+  readonly time: string
+  readonly message: string
+  readonly [key: string]: unknown
+}
+
+export const formatLogRecord = (options: Logger.Logger.Options<unknown>): JsonLogRecord => {
+  const record: Record<string, unknown> = {
+    level: options.logLevel.label,
+    time: options.date.toISOString(),
+    message: scrubText(messageText(options.message))
+  }
+  const span = Context.getOption(FiberRefs.getOrDefault(options.context, FiberRef.currentContext), Tracer.ParentSpan)
+  if (Option.isSome(span)) {
+    record.traceId = span.value.traceId
+    record.spanId = span.value.spanId
+  }
+  for (const [key, value] of options.annotations) {
+    record[key] = isSensitiveKey(key) ? REDACTED : redact(value)
+  }
+  if (!Cause.isEmpty(options.cause)) record.errors = describeCause(options.cause)
+  return record as JsonLogRecord
+}
+
+export const jsonLogger = Logger.make((options) => {
+  process.stdout.write(`${JSON.stringify(formatLogRecord(options))}\n`)
+})
+
+/** Replaces Effect's default logger with the JSON one (and keeps nothing else writing). */
+export const JsonLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, jsonLogger)
+

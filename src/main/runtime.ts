@@ -1,0 +1,45 @@
+/**
+ * What every entry point shares: settings read once (a bad one stops the process with one
+ * plain line on stderr), the JSON logger at the configured level, and one JSON line with the
+ * reason when start-up fails.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Either, Layer, Logger } from "effect"
+import { AppConfig, loadSettings, type Settings } from "../config.js"
+import { describeCause, JsonLoggerLive } from "../layers/logger/json.js"
+
+export const runEntryPoint = <A, E, R, E2>(
+  name: string,
+  program: (settings: Settings) => Effect.Effect<A, E, R>,
+  provide: (settings: Settings) => Layer.Layer<Exclude<R, AppConfig>, E2, AppConfig>
+): void => {
+  const main = Effect.gen(function* () {
+    const settings = yield* loadSettings()
+    if (Either.isLeft(settings)) {
+      process.stderr.write(`${settings.left}\n`)
+      process.exitCode = 78 // EX_CONFIG
+      return
+    }
+    const base = Layer.mergeAll(
+      JsonLoggerLive,
+      Logger.minimumLogLevel(settings.right.logLevel),
+      Layer.succeed(AppConfig, settings.right)
+    )
+    const run = program(settings.right).pipe(
+      Effect.provide(provide(settings.right)),
+      Effect.provide(base)
+    ) as Effect.Effect<A, E | E2>
+    yield* run.pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.void
+          : Effect.logFatal(`${name} failed`).pipe(
+            Effect.annotateLogs({ errors: describeCause(cause) }),
+            Effect.zipRight(Effect.sync(() => (process.exitCode = 1))),
+            Effect.provide(base)
+          )
+      )
+    )
+  })
+  NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
+}

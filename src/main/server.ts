@@ -1,0 +1,44 @@
+/**
+ * `npm start`: the HTTP server on embedded defaults (or whatever the settings say).
+ * SIGINT/SIGTERM: stop accepting, finish in-flight requests (forcing them after
+ * SHUTDOWN_TIMEOUT_MS), close the pool, stop the embedded database, exit 0.
+ */
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Duration, Effect, Layer } from "effect"
+import { createServer, type Server } from "node:http"
+import type { Settings } from "../config.js"
+import { HttpAppLive } from "../http/app.js"
+import { DatabaseLive } from "../layers/database/postgres.js"
+import { runEntryPoint } from "./runtime.js"
+
+/** Released before the server closes: drop idle keep-alive sockets now, force the rest later. */
+const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      yield* HttpServer.HttpServer
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          yield* Effect.logInfo("shutting down: finishing in-flight requests")
+          yield* Effect.sync(() => {
+            server.closeIdleConnections()
+            setTimeout(() => server.closeAllConnections(), Duration.toMillis(timeout)).unref()
+          })
+        })
+      )
+    })
+  )
+
+export const serverLayer = (settings: Settings) => {
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000 })
+  return Layer.mergeAll(HttpAppLive, shutdownGuard(server, settings.shutdownTimeout)).pipe(
+    Layer.provide(NodeHttpServer.layer(() => server, { port: settings.port, host: settings.host })),
+    Layer.provide(DatabaseLive)
+  )
+}
+
+runEntryPoint(
+  "server",
+  (settings) => Layer.launch(serverLayer(settings)),
+  () => Layer.empty
+)

@@ -1,0 +1,16 @@
+/**
+ * The Db capability. Programs write SQL through `SqlClient` (tagged templates, decoded with
+ * SqlSchema); `Database` adds what operations need on top: a cheap liveness probe for /ready.
+ */
+import { Context, type Effect } from "effect"
+import type { DatabaseUnavailable } from "./errors.js"
+
+export { SqlClient } from "@effect/sql"
+
+export class Database extends Context.Tag("Database")<
+  Database,
+  {
+    /** Succeeds when the database answers a trivial query within the connect timeout. */
+    readonly ping: Effect.Effect<void, DatabaseUnavailable>
+  }
+>() {}

@@ -1,0 +1,334 @@
+/**
+ * Resilience combinators: named retry schedules (only transient errors are retried), named
+ * operation timeouts, and a circuit breaker of our own whose state lives in a SynchronizedRef and
+ * whose time comes from Clock, so TestClock can drive every transition.
+ */
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  Layer,
+  Record as EffectRecord,
+  Schedule,
+  SynchronizedRef
+} from "effect"
+import { dual } from "effect/Function"
+import { CircuitOpen, errorInfo, isTransient, OperationTimedOut } from "./errors.js"
+import { type BreakerStateName, recordBreakerState, recordRecovery } from "./metrics.js"
+
+// ---------------------------------------------------------------------------------------------
+// Retries
+
+export interface RetryScheduleOptions {
+  /** Delay before the first retry; each next one doubles (before jitter). */
+  readonly base: Duration.DurationInput
+  /** Retries after the first attempt, so an operation runs at most 1 + maxRetries times. */
+  readonly maxRetries: number
+  /** Cap on a single delay, applied after jitter. */
+  readonly maxDelay: Duration.DurationInput
+}
+
+export type RetrySchedule = Schedule.Schedule<unknown, unknown>
+
+/** Exponential backoff from `base`, jittered (×0.8–1.2), each delay capped at `maxDelay`, `maxRetries` retries. */
+export const makeRetrySchedule = (options: RetryScheduleOptions): RetrySchedule => {
+  const maxDelay = Duration.decode(options.maxDelay)
+  return Schedule.exponential(options.base).pipe(
+    Schedule.jittered,
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
+    Schedule.intersect(Schedule.recurs(options.maxRetries))
+  )
+}
+
+export const RetryPolicies = {
+  database: makeRetrySchedule({ base: "100 millis", maxRetries: 3, maxDelay: "2 seconds" }),
+  llm: makeRetrySchedule({ base: "1 second", maxRetries: 3, maxDelay: "20 seconds" }),
+  google_oauth: makeRetrySchedule({ base: "200 millis", maxRetries: 2, maxDelay: "2 seconds" }),
+  storage: makeRetrySchedule({ base: "200 millis", maxRetries: 3, maxDelay: "5 seconds" }),
+  kms: makeRetrySchedule({ base: "100 millis", maxRetries: 3, maxDelay: "2 seconds" })
+} as const satisfies Record<string, RetrySchedule>
+
+export type RetryPolicyName = keyof typeof RetryPolicies
+
+/**
+ * Retries transient errors (recovery "retry") on the given policy; any other error fails at once.
+ * Records RecoverySuccess{strategy=retry}: success after at least one failure, or failure when retries were spent.
+ */
+export const withRetry: {
+  (policy: RetryPolicyName | RetrySchedule): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, policy: RetryPolicyName | RetrySchedule): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, policy: RetryPolicyName | RetrySchedule): Effect.Effect<A, E, R> => {
+    const schedule = typeof policy === "string" ? RetryPolicies[policy] : policy
+    return Effect.suspend(() => {
+      let failedAttempts = 0
+      return self.pipe(
+        Effect.tapError(() => Effect.sync(() => failedAttempts++)),
+        Effect.retry({ schedule, while: isTransient }),
+        Effect.tapBoth({
+          onSuccess: () => (failedAttempts > 0 ? recordRecovery("retry", true) : Effect.void),
+          // a transient final error means the schedule ran out; a later non-transient one after retries also counts
+          onFailure: (error) =>
+            isTransient(error) || failedAttempts > 1 ? recordRecovery("retry", false) : Effect.void
+        })
+      )
+    })
+  }
+)
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts
+
+export const Timeouts = {
+  database: "5 seconds",
+  llmInterpret: "180 seconds",
+  llmChat: "60 seconds",
+  storage: "10 seconds",
+  kms: "3 seconds",
+  google_oauth: "5 seconds"
+} as const satisfies Record<string, Duration.DurationInput>
+
+/** Fails with OperationTimedOut (transient) when `self` outlasts `duration`; the slow effect is interrupted. */
+export const withTimeout: {
+  (operation: string, duration: Duration.DurationInput): <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | OperationTimedOut, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    operation: string,
+    duration: Duration.DurationInput
+  ): Effect.Effect<A, E | OperationTimedOut, R>
+} = dual(
+  3,
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    operation: string,
+    duration: Duration.DurationInput
+  ): Effect.Effect<A, E | OperationTimedOut, R> =>
+    Effect.timeoutFail(self, {
+      duration,
+      onTimeout: () =>
+        new OperationTimedOut({
+          message: `${operation} timed out after ${Duration.format(duration)}`,
+          operation
+        })
+    })
+)
+
+// ---------------------------------------------------------------------------------------------
+// Circuit breaker
+
+export interface CircuitBreakerConfig {
+  readonly name: string
+  /** Failures within `monitorWindow` that open the breaker. */
+  readonly failureThreshold: number
+  /** Consecutive successes in half-open that close it again. */
+  readonly successThreshold: number
+  /** How long the breaker stays open before letting trial calls through. */
+  readonly timeout: Duration.DurationInput
+  /** Sliding window over which failures are counted while closed. */
+  readonly monitorWindow: Duration.DurationInput
+  readonly fallbackEnabled: boolean
+  /** Which typed errors count as a failure of the dependency; defaults to anything not validation/business. */
+  readonly isFailure?: (error: unknown) => boolean
+}
+
+export const BreakerConfigs = {
+  google_oauth: {
+    name: "google_oauth",
+    failureThreshold: 5,
+    successThreshold: 3,
+    timeout: "30 seconds",
+    monitorWindow: "60 seconds",
+    fallbackEnabled: false
+  },
+  llm: {
+    name: "llm",
+    failureThreshold: 3,
+    successThreshold: 2,
+    timeout: "45 seconds",
+    monitorWindow: "120 seconds",
+    fallbackEnabled: true
+  },
+  database: {
+    name: "database",
+    failureThreshold: 10,
+    successThreshold: 5,
+    timeout: "15 seconds",
+    monitorWindow: "30 seconds",
+    fallbackEnabled: false
+  }
+} as const satisfies Record<string, CircuitBreakerConfig>
+
+export type BreakerName = keyof typeof BreakerConfigs
+
+export interface CircuitBreaker {
+  readonly name: string
+  readonly config: CircuitBreakerConfig
+  /** The state as of now (an open breaker whose timeout has passed reads, and becomes, half_open). */
+  readonly state: Effect.Effect<BreakerStateName>
+  readonly protect: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  /** Runs `fallback` instead of failing with CircuitOpen when the breaker is open and `fallbackEnabled`. */
+  readonly protectWithFallback: <A, E, R, A2, E2, R2>(
+    self: Effect.Effect<A, E, R>,
+    fallback: (error: CircuitOpen) => Effect.Effect<A2, E2, R2>
+  ) => Effect.Effect<A | A2, E | E2 | CircuitOpen, R | R2>
+}
+
+/** Default failure predicate: the request's own fault (validation, business) says nothing about the dependency. */
+export const isDependencyFailure = (error: unknown): boolean => {
+  const category = errorInfo(error)?.category
+  return category !== "validation" && category !== "business"
+}
+
+type State =
+  | { readonly _tag: "closed"; readonly failures: ReadonlyArray<number> }
+  | { readonly _tag: "open"; readonly until: number }
+  | { readonly _tag: "half_open"; readonly successes: number }
+
+type Admission = { readonly _tag: "run" } | { readonly _tag: "reject"; readonly retryAfterSeconds: number }
+
+type Outcome = "success" | "failure" | "neutral"
+
+const closed: State = { _tag: "closed", failures: [] }
+const run: Admission = { _tag: "run" }
+
+export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<CircuitBreaker> =>
+  Effect.gen(function* () {
+    const { name } = config
+    const timeoutMillis = Duration.toMillis(Duration.decode(config.timeout))
+    const windowMillis = Duration.toMillis(Duration.decode(config.monitorWindow))
+    const isFailure = config.isFailure ?? isDependencyFailure
+    const ref = yield* SynchronizedRef.make<State>(closed)
+    yield* recordBreakerState(name, "closed")
+
+    const transition = (from: BreakerStateName, to: State) =>
+      Effect.gen(function* () {
+        yield* recordBreakerState(name, to._tag)
+        const attributes = { "circuit_breaker.name": name, "circuit_breaker.from": from, "circuit_breaker.to": to._tag }
+        const span = yield* Effect.option(Effect.currentSpan)
+        if (span._tag === "Some") {
+          const now = yield* Clock.currentTimeNanos
+          span.value.event("circuit_breaker.transition", now, attributes)
+        }
+        yield* Effect.logWarning("circuit breaker transition").pipe(Effect.annotateLogs(attributes))
+        return to
+      })
+
+    const openFrom = (from: BreakerStateName, now: number) =>
+      transition(from, { _tag: "open", until: now + timeoutMillis })
+
+    // An open breaker whose timeout has passed becomes half-open lazily, when next looked at.
+    const current = (state: State, now: number): Effect.Effect<State> =>
+      state._tag === "open" && now >= state.until
+        ? transition("open", { _tag: "half_open", successes: 0 })
+        : Effect.succeed(state)
+
+    const state: Effect.Effect<BreakerStateName> = SynchronizedRef.modifyEffect(ref, (s) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => current(s, now)).pipe(Effect.map((next) => [next._tag, next]))
+    )
+
+    const admit: Effect.Effect<Admission> = SynchronizedRef.modifyEffect(ref, (s) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const next = yield* current(s, now)
+        const admission: Admission =
+          next._tag === "open"
+            ? { _tag: "reject", retryAfterSeconds: Math.max(1, Math.ceil((next.until - now) / 1000)) }
+            : run
+        return [admission, next] as const
+      })
+    )
+
+    const record = (outcome: Outcome): Effect.Effect<void> =>
+      outcome === "neutral"
+        ? Effect.void
+        : SynchronizedRef.updateEffect(ref, (s) =>
+            Effect.gen(function* () {
+              const now = yield* Clock.currentTimeMillis
+              switch (s._tag) {
+                case "closed": {
+                  if (outcome === "success") return s
+                  const failures = [...s.failures.filter((t) => t > now - windowMillis), now]
+                  return failures.length >= config.failureThreshold
+                    ? yield* openFrom("closed", now)
+                    : { _tag: "closed", failures }
+                }
+                case "half_open": {
+                  if (outcome === "failure") return yield* openFrom("half_open", now)
+                  const successes = s.successes + 1
+                  return successes >= config.successThreshold
+                    ? yield* transition("half_open", closed)
+                    : { _tag: "half_open", successes }
+                }
+                // a call admitted before the breaker opened says nothing about the open period
+                case "open":
+                  return s
+              }
+            })
+          )
+
+    const classify = <A, E>(exit: Exit.Exit<A, E>): Outcome => {
+      if (Exit.isSuccess(exit)) return "success"
+      const cause = exit.cause
+      if (Cause.isDie(cause)) return "failure"
+      for (const error of Cause.failures(cause)) if (isFailure(error)) return "failure"
+      // interruptions (and errors isFailure rejects) say nothing about the dependency's health
+      return "neutral"
+    }
+
+    const rejection = (retryAfterSeconds: number) =>
+      new CircuitOpen({
+        message: `${name} is temporarily unavailable; retry in ${retryAfterSeconds}s`,
+        service: name,
+        retryAfterSeconds
+      })
+
+    const guarded = <A, E, R, A2, E2, R2>(
+      self: Effect.Effect<A, E, R>,
+      onOpen: (error: CircuitOpen) => Effect.Effect<A2, E2, R2>
+    ): Effect.Effect<A | A2, E | E2, R | R2> =>
+      Effect.flatMap(admit, (admission): Effect.Effect<A | A2, E | E2, R | R2> =>
+        admission._tag === "reject"
+          ? onOpen(rejection(admission.retryAfterSeconds))
+          : Effect.onExit(self, (exit) => record(classify(exit)))
+      )
+
+    const spanOptions = { attributes: { "circuit_breaker.name": name } }
+
+    const protect = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+      guarded(self, Effect.fail).pipe(Effect.withSpan("CircuitBreaker.protect", spanOptions))
+
+    const protectWithFallback = <A, E, R, A2, E2, R2>(
+      self: Effect.Effect<A, E, R>,
+      fallback: (error: CircuitOpen) => Effect.Effect<A2, E2, R2>
+    ): Effect.Effect<A | A2, E | E2 | CircuitOpen, R | R2> =>
+      config.fallbackEnabled
+        ? guarded(self, (error) =>
+            fallback(error).pipe(
+              Effect.onExit((exit) =>
+                Exit.isInterrupted(exit) ? Effect.void : recordRecovery("fallback", Exit.isSuccess(exit))
+              )
+            )
+          ).pipe(Effect.withSpan("CircuitBreaker.protectWithFallback", spanOptions))
+        : protect(self)
+
+    return { name, config, state, protect, protectWithFallback } satisfies CircuitBreaker
+  })
+
+/** The app's breakers, one per entry of BreakerConfigs. */
+export class CircuitBreakers extends Context.Tag("CircuitBreakers")<
+  CircuitBreakers,
+  { readonly get: (name: BreakerName) => CircuitBreaker }
+>() {
+  static readonly layer = Layer.effect(
+    CircuitBreakers,
+    Effect.map(Effect.all(EffectRecord.map(BreakerConfigs, makeCircuitBreaker)), (breakers) => ({
+      get: (name: BreakerName) => breakers[name]
+    }))
+  )
+}
