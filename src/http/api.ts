@@ -30,6 +30,38 @@ export class OpsGroup extends HttpApiGroup.make("ops")
   .annotate(OpenApi.Title, "Operations")
 {}
 
+type Json = { [key: string]: unknown }
+
+const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+const PLATFORM_ERROR_SCHEMAS = ["HttpApiDecodeError", "Issue", "PropertyKey"]
+
+/**
+ * The platform documents its decode error under 400, but http/errors.ts renders every failure,
+ * that one included, as ErrorBody: make the document say what is actually sent.
+ */
+export const documentUniformErrors = (spec: Json): Json => {
+  const mentionsErrorBody = (schema: unknown): boolean => JSON.stringify(schema ?? null).includes(ERROR_BODY_REF)
+  const paths = isObject(spec.paths) ? spec.paths : {}
+  for (const item of Object.values(paths)) {
+    if (!isObject(item)) continue
+    for (const operation of Object.values(item)) {
+      if (!isObject(operation) || !isObject(operation.responses)) continue
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (Number(status) < 400 || !isObject(response) || !isObject(response.content)) continue
+        const json = response.content["application/json"]
+        if (isObject(json) && mentionsErrorBody(json.schema)) json.schema = { $ref: ERROR_BODY_REF }
+      }
+    }
+  }
+  const components = isObject(spec.components) && isObject(spec.components.schemas) ? spec.components.schemas : {}
+  for (const name of PLATFORM_ERROR_SCHEMAS) {
+    if (!JSON.stringify(paths).includes(`#/components/schemas/${name}`)) delete components[name]
+  }
+  return spec
+}
+
 export class Api extends HttpApi.make("serenya")
   .add(OpsGroup)
   .addError(errorResponse(400, "The request is malformed or does not match the schema"))
@@ -41,4 +73,5 @@ export class Api extends HttpApi.make("serenya")
     OpenApi.Description,
     "Backend of the Serenya mobile health agent. Every error answers with the uniform error body."
   )
+  .annotate(OpenApi.Transform, (spec) => documentUniformErrors(spec as Json) as typeof spec)
 {}

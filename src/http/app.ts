@@ -2,7 +2,7 @@
  * The whole HTTP application as layers, independent of how it is served: the Node server
  * (main/server.ts), in-process tests (NodeHttpServer.layerTest) and, later, Lambda.
  */
-import { HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
+import { type HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
 import { Api } from "./api.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
@@ -11,10 +11,16 @@ import { OpsLive } from "./ops.js"
 /** The API with every group's handlers; needs the services the handlers use. */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide([OpsLive, ErrorRendererLive]))
 
-/** Serves the API, its OpenAPI document and the documentation page on the provided HttpServer. */
-export const HttpAppLive = HttpApiBuilder.serve(requestContext).pipe(
-  Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
-  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(ApiLive),
-  HttpServer.withLogAddress
-)
+/**
+ * Serves an API layer, its OpenAPI document and the documentation page, behind the
+ * request-context middleware, on whatever HttpServer is provided.
+ */
+export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>) =>
+  HttpApiBuilder.serve(requestContext).pipe(
+    Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(api),
+    HttpServer.withLogAddress
+  )
+
+export const HttpAppLive = serveApi(ApiLive)

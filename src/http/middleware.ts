@@ -2,7 +2,7 @@
  * Request-level middleware: request id (echoed when well formed, generated otherwise) on every
  * response and every log line, one JSON access-log line per request, and the error renderer.
  */
-import { HttpApiBuilder, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { CurrentRequestId, handleErrors } from "./errors.js"
@@ -13,12 +13,18 @@ const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
 export const requestIdFrom = (header: string | undefined): string =>
   header !== undefined && REQUEST_ID.test(header) ? header : randomUUID()
 
-/** Outermost: request id, access log, and a last-resort error renderer. */
+/**
+ * Outermost (server level): request id, access log, and a last-resort error renderer. At this
+ * level the response has already been produced, so the header is added by a pre-response hook.
+ */
 export const requestContext = HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
     return Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
+      yield* HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+      )
       const response = yield* handleErrors(app)
       const durationMs = (yield* Clock.currentTimeMillis) - started
       // The path without its query string: queries are not logged.
@@ -26,7 +32,7 @@ export const requestContext = HttpMiddleware.make((app) =>
       yield* Effect.logInfo("http request").pipe(
         Effect.annotateLogs({ method: request.method, route, status: response.status, durationMs })
       )
-      return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+      return response
     }).pipe(Effect.annotateLogs("requestId", requestId), Effect.locally(CurrentRequestId, requestId))
   })
 )

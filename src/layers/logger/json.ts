@@ -61,9 +61,9 @@ const VALUE_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // JWTs (three base64url segments starting with a JSON header)
   [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
   // credentials in URLs (postgres://user:secret@host)
-  [/([a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:)[^@\s]+@/gi, "$1[REDACTED]@"],
+  [/([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s]+@/gi, "$1[REDACTED]@"],
   // email addresses
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[REDACTED_EMAIL]"]
+  [/[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[REDACTED_EMAIL]"]
 ]
 
 export const scrubText = (text: string): string =>
@@ -76,7 +76,7 @@ export const redact = (value: unknown, depth = 0): unknown => {
   if (typeof value === "string") return scrubText(value)
   if (typeof value === "number" || typeof value === "boolean") return value
   if (typeof value === "bigint") return value.toString()
-  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()
   if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`
   if (depth > 6) return "[…]"
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => redact(v, depth + 1))

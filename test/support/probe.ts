@@ -1,0 +1,48 @@
+/**
+ * A probe group added to the real API for tests only: a JSON endpoint, an endpoint failing
+ * with any error of the model, a defect, and a slow endpoint for shutdown tests.
+ */
+import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, Schema } from "effect"
+import { Api } from "../../src/http/api.js"
+import { serveApi } from "../../src/http/app.js"
+import { errorResponse } from "../../src/http/errors.js"
+import { ErrorRendererLive } from "../../src/http/middleware.js"
+import { OpsLive } from "../../src/http/ops.js"
+import type { Database } from "../../src/services/database.js"
+import { type Classified, NotFound } from "../../src/services/errors.js"
+
+/** Errors the `fail` endpoint raises, by kind. */
+export const probeFailures = new Map<string, Classified>()
+
+export class Person extends Schema.Class<Person>("Person")({ name: Schema.String, age: Schema.Int }) {}
+
+class ProbeGroup extends HttpApiGroup.make("probe")
+  .add(HttpApiEndpoint.post("echo", "/probe/echo").setPayload(Person).addSuccess(Person))
+  .add(
+    HttpApiEndpoint.get("fail", "/probe/fail/:kind")
+      .setPath(Schema.Struct({ kind: Schema.String }))
+      .addError(errorResponse(409, "any"))
+  )
+  .add(HttpApiEndpoint.get("defect", "/probe/defect"))
+  .add(HttpApiEndpoint.get("slow", "/probe/slow").addSuccess(Schema.String))
+{}
+
+export const TestApi = Api.add(ProbeGroup)
+
+export const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
+  handlers
+    .handle("echo", ({ payload }) => Effect.succeed(payload))
+    .handle("fail", ({ path }) => Effect.fail(probeFailures.get(path.kind) ?? new NotFound({ message: "no such probe" })))
+    .handle("slow", () => Effect.sleep("400 millis").pipe(Effect.as("done")))
+    .handle("defect", () => Effect.die(new Error("secret internal detail at /srv/app.ts:12")))
+)
+
+/** The served test API on a real Node server (port 0), with the given Database. */
+export const appWith = <E, R>(database: Layer.Layer<Database, E, R>) =>
+  serveApi(HttpApiBuilder.api(TestApi).pipe(Layer.provide([OpsLive, ProbeLive, ErrorRendererLive]))).pipe(
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provide(database)
+  )
+
