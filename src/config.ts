@@ -27,6 +27,8 @@ export interface Settings {
   readonly dataDir: string
   readonly logLevel: LogLevel.LogLevel
   readonly shutdownTimeout: Duration.Duration
+  /** Request bodies larger than this are refused (413) while being read, before any parsing. */
+  readonly maxBodyBytes: number
   readonly database: DatabaseSettings
 }
 
@@ -83,6 +85,8 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data"), Config.map((dir) => path.resolve(dir))),
   logLevel,
   shutdownTimeout: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
+  // API Gateway caps payloads at 10 MB; a 5 MiB document is ~6.7 MiB as base64 JSON.
+  maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
   database: Config.all({
     url: databaseUrl,
     ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),

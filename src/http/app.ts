@@ -3,7 +3,8 @@
  * (main/server.ts), in-process tests (NodeHttpServer.layerTest) and, later, Lambda.
  */
 import { type HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../config.js"
 import { Api } from "./api.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
@@ -16,11 +17,15 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide([OpsLive, Erro
  * request-context middleware, on whatever HttpServer is provided.
  */
 export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>) =>
-  HttpApiBuilder.serve(requestContext).pipe(
-    Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-    Layer.provide(api),
-    HttpServer.withLogAddress
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, (settings) =>
+      HttpApiBuilder.serve(requestContext({ maxBodyBytes: settings.maxBodyBytes })).pipe(
+        Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+        Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+        Layer.provide(api),
+        HttpServer.withLogAddress
+      )
+    )
   )
 
 export const HttpAppLive = serveApi(ApiLive)

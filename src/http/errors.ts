@@ -124,6 +124,9 @@ const fromFailure = (error: unknown): RenderedError => {
         unexpected: false
       }
     case "RequestError": {
+      // The platform reports a body over IncomingMessage.MaxBodySize as a decode failure.
+      const cause = causeOf(error)
+      if (cause instanceof Error && cause.message === "maxBytes exceeded") return fromMultipart("BodyTooLarge")
       const transport = typeof error === "object" && error !== null && "reason" in error && error.reason === "Transport"
       return transport
         ? {

@@ -2,9 +2,17 @@
  * Request-level middleware: request id (echoed when well formed, generated otherwise) on every
  * response and every log line, one JSON access-log line per request, and the error renderer.
  */
-import { HttpApiBuilder, HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect } from "effect"
+import {
+  HttpApiBuilder,
+  HttpApp,
+  HttpIncomingMessage,
+  HttpMiddleware,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { Clock, Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
+import { PayloadTooLarge } from "../services/errors.js"
 import { CurrentRequestId, handleErrors } from "./errors.js"
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
@@ -17,7 +25,8 @@ export const requestIdFrom = (header: string | undefined): string =>
  * Outermost (server level): request id, access log, and a last-resort error renderer. At this
  * level the response has already been produced, so the header is added by a pre-response hook.
  */
-export const requestContext = HttpMiddleware.make((app) =>
+export const requestContext = (options: { readonly maxBodyBytes: number }) =>
+  HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
     return Effect.gen(function* () {
@@ -25,7 +34,20 @@ export const requestContext = HttpMiddleware.make((app) =>
       yield* HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
       )
-      const response = yield* handleErrors(app)
+      // A declared length over the limit is refused before a byte of the body is read;
+      // a chunked body is cut off by the platform once it passes the limit.
+      const declared = Number(request.headers["content-length"] ?? "0")
+      const tooLarge =
+        declared > options.maxBodyBytes
+          ? Effect.fail(new PayloadTooLarge({ message: "The request body is larger than allowed", limitBytes: options.maxBodyBytes }))
+          : Effect.void
+      const response = yield* handleErrors(
+        Effect.zipRight(tooLarge, HttpIncomingMessage.withMaxBodySize(app, Option.some(options.maxBodyBytes)))
+      ).pipe(
+        Effect.map((response) =>
+          response.status === 413 ? HttpServerResponse.setHeader(response, "connection", "close") : response
+        )
+      )
       const durationMs = (yield* Clock.currentTimeMillis) - started
       // The path without its query string: queries are not logged.
       const route = request.url.split("?")[0] ?? "/"
@@ -35,7 +57,7 @@ export const requestContext = HttpMiddleware.make((app) =>
       return response
     }).pipe(Effect.annotateLogs("requestId", requestId), Effect.locally(CurrentRequestId, requestId))
   })
-)
+  )
 
 /**
  * API-level: renders every failure of the router (our errors, decode errors, unknown routes,

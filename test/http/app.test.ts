@@ -3,7 +3,8 @@
  * (NodeHttpServer.layerTest) and a real PostgreSQL. A probe group, added for these tests only,
  * exercises the error pipeline with a JSON body and with each error of the model.
  */
-import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse, HttpServer } from "@effect/platform"
+import * as net from "node:net"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Metric, Schema } from "effect"
 import { Database } from "../../src/services/database.js"
@@ -124,6 +125,29 @@ layer(appWith(TestDatabaseLive()))("HTTP skeleton on a real database", (it) => {
         expect(error.category).toBe("validation")
         expect(["MALFORMED_BODY", "VALIDATION_FAILED"]).toContain(error.code)
       }
+    })
+  )
+
+  it.effect("a body declared larger than MAX_BODY_BYTES is a 413 before the body is read", () =>
+    Effect.gen(function* () {
+      const server = yield* HttpServer.HttpServer
+      const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+      // A raw socket: announce 20 MiB, send a few bytes, and read what the server says.
+      const reply = yield* Effect.async<string>((resume) => {
+        const socket = net.connect(port, "127.0.0.1", () => {
+          socket.write(
+            "POST /probe/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+              `Content-Length: ${20 * 1024 * 1024}\r\n\r\n{"name":`
+          )
+        })
+        let data = ""
+        socket.on("data", (chunk) => (data += chunk.toString("utf8")))
+        socket.on("close", () => resume(Effect.succeed(data)))
+        socket.on("error", () => undefined)
+      }).pipe(Effect.timeout("10 seconds"))
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /)
+      expect(reply.toLowerCase()).toContain("connection: close")
+      expect(reply).toContain('"code":"PAYLOAD_TOO_LARGE"')
     })
   )
 

@@ -5,6 +5,7 @@
 import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
+import { AppConfig } from "../../src/config.js"
 import { Api } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { errorResponse } from "../../src/http/errors.js"
@@ -12,6 +13,7 @@ import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
 import type { Database } from "../../src/services/database.js"
 import { type Classified, NotFound } from "../../src/services/errors.js"
+import { testSettings } from "./settings.js"
 
 /** Errors the `fail` endpoint raises, by kind. */
 export const probeFailures = new Map<string, Classified>()
@@ -43,6 +45,7 @@ export const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
 export const appWith = <E, R>(database: Layer.Layer<Database, E, R>) =>
   serveApi(HttpApiBuilder.api(TestApi).pipe(Layer.provide([OpsLive, ProbeLive, ErrorRendererLive]))).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
-    Layer.provide(database)
+    Layer.provide(database),
+    Layer.provide(Layer.succeed(AppConfig, testSettings()))
   )
 

@@ -118,6 +118,8 @@ const messageText = (message: unknown): string => {
     .join(" ")
 }
 
+const RESERVED_FIELDS = new Set(["level", "time", "message", "traceId", "spanId", "errors"])
+
 export interface JsonLogRecord {
   readonly level: string
   readonly time: string
@@ -137,7 +139,9 @@ export const formatLogRecord = (options: Logger.Logger.Options<unknown>): JsonLo
     record.spanId = span.value.spanId
   }
   for (const [key, value] of options.annotations) {
-    record[key] = isSensitiveKey(key) ? REDACTED : redact(value)
+    // An annotation may not overwrite the line's own fields; it is kept under another name.
+    const name = RESERVED_FIELDS.has(key) ? `annotation_${key}` : key
+    record[name] = isSensitiveKey(key) ? REDACTED : redact(value)
   }
   if (!Cause.isEmpty(options.cause)) record.errors = describeCause(options.cause)
   return record as JsonLogRecord

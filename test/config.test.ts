@@ -1,0 +1,264 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Either, Inspectable, LogLevel, Option, Redacted } from "effect"
+import * as fc from "fast-check"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Settings } from "../src/config.js"
+import { settingsFrom } from "./support/settings.js"
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+
+const ok = (env: Record<string, string>): Settings => {
+  const result = settingsFrom(env)
+  if (Either.isLeft(result)) throw new Error(`expected valid settings, got: ${result.left}`)
+  return result.right
+}
+
+const problem = (env: Record<string, string>): string => {
+  const result = settingsFrom(env)
+  if (Either.isRight(result)) throw new Error(`expected invalid settings for ${Object.keys(env).join(", ")}`)
+  return result.left
+}
+
+describe("settings: defaults", () => {
+  it("an empty environment gives the documented defaults", () => {
+    const s = ok({})
+    expect(s.port).toBe(3000)
+    expect(s.host).toBe("127.0.0.1")
+    expect(s.appEnv).toBe("local")
+    expect(s.logLevel).toBe(LogLevel.Info)
+    expect(Duration.toMillis(s.shutdownTimeout)).toBe(10_000)
+    expect(s.database.maxConnections).toBe(20)
+    expect(Duration.toMillis(s.database.idleTimeout)).toBe(30_000)
+    expect(Duration.toMillis(s.database.connectTimeout)).toBe(2_000)
+    expect(s.database.migrateOnStart).toBe(true)
+    expect(s.database.ssl).toBe(false)
+    expect(s.database.embeddedPort).toBe(0)
+    expect(Option.isNone(s.database.url)).toBe(true)
+    expect(path.isAbsolute(s.dataDir)).toBe(true)
+    expect(path.basename(s.dataDir)).toBe(".data")
+  })
+})
+
+describe("settings: overrides", () => {
+  it("PORT, DB_POOL_MAX, DATABASE_URL and the rest parse", () => {
+    const s = ok({
+      PORT: "8080",
+      HOST: "0.0.0.0",
+      DB_POOL_MAX: "5",
+      DB_POOL_IDLE_TIMEOUT_MS: "1000",
+      DB_CONNECT_TIMEOUT_MS: "750",
+      SHUTDOWN_TIMEOUT_MS: "250",
+      DATABASE_SSL: "true",
+      LOG_LEVEL: "debug",
+      APP_ENV: "test",
+      DATA_DIR: "/var/lib/serenya",
+      EMBEDDED_PG_PORT: "54329",
+      DATABASE_URL: "postgres://u:p4ssw0rd@h:5432/db"
+    })
+    expect(s.port).toBe(8080)
+    expect(s.host).toBe("0.0.0.0")
+    expect(s.database.maxConnections).toBe(5)
+    expect(Duration.toMillis(s.database.idleTimeout)).toBe(1000)
+    expect(Duration.toMillis(s.database.connectTimeout)).toBe(750)
+    expect(Duration.toMillis(s.shutdownTimeout)).toBe(250)
+    expect(s.database.ssl).toBe(true)
+    expect(s.logLevel).toBe(LogLevel.Debug)
+    expect(s.appEnv).toBe("test")
+    expect(s.dataDir).toBe("/var/lib/serenya")
+    expect(s.database.embeddedPort).toBe(54329)
+    expect(s.database.migrateOnStart).toBe(true)
+  })
+
+  it("DATABASE_URL is Some of a Redacted that never shows the password", () => {
+    const url = ok({ DATABASE_URL: "postgres://u:p4ssw0rd@h:5432/db" }).database.url
+    expect(Option.isSome(url)).toBe(true)
+    if (Option.isNone(url)) return
+    expect(Redacted.isRedacted(url.value)).toBe(true)
+    expect(Redacted.value(url.value)).toBe("postgres://u:p4ssw0rd@h:5432/db")
+    expect(String(url.value)).not.toContain("p4ssw0rd")
+    expect(`${url.value}`).not.toContain("p4ssw0rd")
+    expect(JSON.stringify(url)).not.toContain("p4ssw0rd")
+    expect(JSON.stringify(ok({ DATABASE_URL: "postgres://u:p4ssw0rd@h:5432/db" }))).not.toContain("p4ssw0rd")
+    expect(Inspectable.format(url)).not.toContain("p4ssw0rd")
+  })
+
+  it("postgresql:// is accepted too", () => {
+    expect(Option.isSome(ok({ DATABASE_URL: "postgresql://u:p@h/db" }).database.url)).toBe(true)
+  })
+})
+
+describe("settings: production", () => {
+  it("APP_ENV=production without DATABASE_URL is refused, naming DATABASE_URL", () => {
+    const message = problem({ APP_ENV: "production" })
+    expect(message).toMatch(/^Invalid configuration: /)
+    expect(message).toContain("DATABASE_URL")
+    expect(message).not.toContain("\n")
+  })
+
+  it("APP_ENV=production with DATABASE_URL does not migrate at start", () => {
+    const s = ok({ APP_ENV: "production", DATABASE_URL: "postgres://u:p@h:5432/db" })
+    expect(s.appEnv).toBe("production")
+    expect(s.database.migrateOnStart).toBe(false)
+  })
+
+  it("MIGRATE_ON_START overrides the environment's default, both ways", () => {
+    expect(
+      ok({ APP_ENV: "production", DATABASE_URL: "postgres://u:p@h:5432/db", MIGRATE_ON_START: "true" }).database
+        .migrateOnStart
+    ).toBe(true)
+    expect(ok({ MIGRATE_ON_START: "false" }).database.migrateOnStart).toBe(false)
+  })
+})
+
+describe("settings: invalid values", () => {
+  /** Each bad value with another of the same kind: the message must not depend on which one was set. */
+  const cases: ReadonlyArray<readonly [variable: string, value: string, sameKind: string]> = [
+    ["PORT", "abc", "xyz"],
+    ["PORT", "70000", "99999"],
+    ["PORT", "0", "-1"],
+    ["DB_POOL_MAX", "0", "-7"],
+    ["APP_ENV", "prod", "staging"],
+    ["LOG_LEVEL", "loud", "verbose"],
+    ["DATABASE_URL", "mysql://u:hunter22@h/db", "https://x:y@z/w"],
+    ["DB_CONNECT_TIMEOUT_MS", "-5", "-1"],
+    ["SHUTDOWN_TIMEOUT_MS", "soon", "later"],
+    ["MIGRATE_ON_START", "sometimes", "never"],
+    ["EMBEDDED_PG_PORT", "70000", "65536"],
+    ["HOST", "   ", ""]
+  ]
+
+  for (const [variable, value, sameKind] of cases) {
+    it(`${variable}=${JSON.stringify(value)}: one line naming ${variable}, without the value`, () => {
+      const message = problem({ [variable]: value })
+      expect(message).toMatch(/^Invalid configuration: /)
+      expect(message).toContain(variable)
+      expect(message).not.toContain("\n")
+      expect(message).not.toMatch(/received/i)
+      // "prod" is a substring of the allowed "production", so compare with another bad value instead
+      if (value.trim().length > 0 && variable !== "APP_ENV") expect(message).not.toContain(value)
+      expect(problem({ [variable]: sameKind })).toBe(message)
+    })
+  }
+
+  it("several bad values: every variable is named, none of the values appear, still one line", () => {
+    const env = Object.fromEntries(
+      cases
+        .filter(([name]) => !["PORT", "EMBEDDED_PG_PORT", "HOST", "APP_ENV"].includes(name))
+        .map(([name, value]) => [name, value])
+        .concat([["PORT", "abc"], ["APP_ENV", "staging"]])
+    )
+    const message = problem(env)
+    expect(message).toMatch(/^Invalid configuration: /)
+    expect(message).not.toContain("\n")
+    for (const [name, value] of Object.entries(env)) {
+      expect(message).toContain(name)
+      expect(message).not.toContain(value)
+    }
+    expect(message).not.toContain("hunter22")
+  })
+
+  it("a wrong DATABASE_URL is an error, not silently ignored", () => {
+    expect(Either.isLeft(settingsFrom({ DATABASE_URL: "mysql://u:hunter22@h/db" }))).toBe(true)
+    expect(Either.isLeft(settingsFrom({ DATABASE_URL: "not a url" }))).toBe(true)
+  })
+
+  it("property: any PORT that is not an integer in 1..65535 is refused with one line naming PORT", () => {
+    const validPort = (s: string) => /^[1-9][0-9]*$/.test(s) && Number(s) <= 65535
+    const portLike = fc.oneof(
+      fc.string(),
+      fc.integer().map(String),
+      fc.integer({ min: 65536, max: 10_000_000 }).map(String),
+      fc
+        .integer({ min: 1, max: 65535 })
+        .chain((n) =>
+          fc.constantFrom(` ${n}`, `${n} `, `0${n}`, `+${n}`, `${n}.0`, `${n}.5`, `${n}e0`, `0x${n.toString(16)}`)
+        ),
+      fc.constantFrom("", "0", "-1", "65536", "NaN", "Infinity", "1e3", "3000abc", "٣٠٠٠")
+    )
+    fc.assert(
+      fc.property(portLike, (port) => {
+        fc.pre(!validPort(port))
+        const result = settingsFrom({ PORT: port })
+        expect(Either.isLeft(result)).toBe(true)
+        if (Either.isRight(result)) return
+        expect(result.left.startsWith("Invalid configuration:")).toBe(true)
+        expect(result.left).toContain("PORT")
+        expect(result.left).not.toContain("\n")
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("and every integer in 1..65535 is accepted as itself", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 65535 }), (n) => {
+        expect(ok({ PORT: String(n) }).port).toBe(n)
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const runServer = (env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main/server.ts"], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`server did not exit within ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`))
+    }, timeoutMs)
+    child.on("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+
+describe("the real process", () => {
+  it("bad settings: exit 78, one line on stderr naming the variables, no secret, no stack, nothing on stdout", async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-config-test-"))
+    try {
+      const run = await runServer(
+        { ...process.env, PORT: "abc", DATABASE_URL: "mysql://u:hunter22@h/db", DATA_DIR: dataDir },
+        20_000
+      )
+      expect(run.signal).toBeNull()
+      expect(run.code).toBe(78)
+      expect(run.stdout).toBe("")
+      expect(run.stderr.endsWith("\n")).toBe(true)
+      const lines = run.stderr.split("\n").filter((l) => l.length > 0)
+      expect(lines).toHaveLength(1)
+      const line = lines[0]!
+      expect(line).toMatch(/^Invalid configuration: /)
+      expect(line).toContain("PORT")
+      expect(line).toContain("DATABASE_URL")
+      expect(run.stderr).not.toContain("hunter22")
+      expect(run.stderr).not.toContain("    at ")
+      // nothing was started: the embedded database was never initialised under DATA_DIR
+      expect(await fs.readdir(dataDir)).toEqual([])
+    } finally {
+      await fs.rm(dataDir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})

@@ -1,0 +1,92 @@
+/** The error → HTTP mapping for failures that are hard to provoke over a socket. */
+import { HttpServerRequest, Multipart } from "@effect/platform"
+import { RequestError } from "@effect/platform/HttpServerError"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, FiberId, Schema } from "effect"
+import * as fc from "fast-check"
+import { ApiError, classifyCause, errorResponse } from "../../src/http/errors.js"
+import { requestIdFrom } from "../../src/http/middleware.js"
+import { NotFound, UpstreamFailed } from "../../src/services/errors.js"
+
+const request = HttpServerRequest.fromWeb(new Request("http://localhost/x", { method: "POST" }))
+
+describe("classifyCause", () => {
+  it("multipart limits are 413, a broken multipart body is 400, never 500", () => {
+    for (const reason of ["FileTooLarge", "FieldTooLarge", "BodyTooLarge", "TooManyParts"] as const) {
+      const rendered = classifyCause(Cause.fail(new Multipart.MultipartError({ reason, cause: new Error("limit") })))
+      expect(rendered.info, reason).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE", category: "validation" })
+    }
+    const parse = classifyCause(Cause.fail(new Multipart.MultipartError({ reason: "Parse", cause: new Error("x") })))
+    expect(parse.info).toMatchObject({ status: 400, code: "MALFORMED_BODY" })
+  })
+
+  it("a multipart error wrapped in a request error, or raised as a defect, is still a 413", () => {
+    const inner = new Multipart.MultipartError({ reason: "FileTooLarge", cause: new Error("limit") })
+    expect(classifyCause(Cause.fail(new RequestError({ request, reason: "Decode", cause: inner }))).info.status).toBe(413)
+    expect(classifyCause(Cause.die(inner)).info.status).toBe(413)
+  })
+
+  it("a body cut off at the server's limit is a 413; other undecodable bodies are 400", () => {
+    const limit = new RequestError({ request, reason: "Decode", cause: new Error("maxBytes exceeded") })
+    expect(classifyCause(Cause.fail(limit)).info).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" })
+    const broken = new RequestError({ request, reason: "Decode", cause: new SyntaxError("Unexpected token") })
+    expect(classifyCause(Cause.fail(broken)).info).toMatchObject({ status: 400, code: "MALFORMED_BODY" })
+  })
+
+  it("a typed error raised as a defect keeps its status; an unknown defect is a bare 500", () => {
+    expect(classifyCause(Cause.die(new NotFound({ message: "gone" }))).info.status).toBe(404)
+    const unknown = classifyCause(Cause.die(new TypeError("cannot read properties of undefined")))
+    expect(unknown).toMatchObject({ unexpected: true, message: "An unexpected error occurred" })
+    expect(unknown.info.status).toBe(500)
+  })
+
+  it("the first failure decides when several are combined", () => {
+    const cause = Cause.sequential(Cause.fail(new NotFound({ message: "a" })), Cause.die(new Error("b")))
+    expect(classifyCause(cause).info.status).toBe(404)
+  })
+
+  it("an interruption is a 503 with Retry-After, not a 500", () => {
+    const rendered = classifyCause(Cause.interrupt(FiberId.none))
+    expect(rendered.info.status).toBe(503)
+    expect(rendered.retryAfter).toBe(1)
+  })
+
+  it("external errors are 502 and their recovery follows transience", () => {
+    expect(classifyCause(Cause.fail(new UpstreamFailed({ message: "x", service: "s", transient: true }))).info)
+      .toMatchObject({ status: 502, category: "external", recovery: "retry" })
+    expect(classifyCause(Cause.fail(new UpstreamFailed({ message: "x", service: "s", transient: false }))).info)
+      .toMatchObject({ status: 502, category: "external", recovery: "escalate" })
+  })
+})
+
+describe("errorResponse (the schema a client decodes errors with)", () => {
+  it("decodes the uniform body into an ApiError that keeps status and code", () => {
+    const schema = errorResponse(404, "not found")
+    const decoded = Schema.decodeUnknownSync(schema)({
+      error: { code: "NOT_FOUND", category: "business", message: "No such document", correlationId: "req-12345678" }
+    })
+    expect(decoded).toBeInstanceOf(ApiError)
+    expect(decoded).toMatchObject({ status: 404, code: "NOT_FOUND", message: "No such document" })
+  })
+
+  it("refuses a body that is not the uniform one", () => {
+    expect(() => Schema.decodeUnknownSync(errorResponse(400, "x"))({ _tag: "HttpApiDecodeError" })).toThrow()
+  })
+})
+
+describe("requestIdFrom (property)", () => {
+  it("keeps exactly the well-formed ids and replaces everything else with a UUID", () => {
+    const wellFormed = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (header) => {
+        const id = requestIdFrom(header)
+        if (wellFormed.test(header)) return id === header
+        return /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id) && id !== header
+      }),
+      { numRuns: 300 }
+    )
+    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/)
+    expect(requestIdFrom("req-abc-12345")).toBe("req-abc-12345")
+    expect(requestIdFrom("line\nbreak-12345")).not.toContain("\n")
+  })
+})
