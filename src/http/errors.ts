@@ -17,7 +17,6 @@ import {
   retryAfterSeconds
 } from "../services/errors.js"
 import { recordError } from "../services/metrics.js"
-import { describeCause } from "../layers/logger/json.js"
 
 /** The request id of the request being served (set by the request-context middleware). */
 export const CurrentRequestId = FiberRef.unsafeMake<string>("unknown")
@@ -229,9 +228,7 @@ export const handleErrors = <E, R>(
         status: rendered.info.status
       }
       if (rendered.unexpected) {
-        yield* Effect.logError("request failed unexpectedly").pipe(
-          Effect.annotateLogs({ ...annotations, errors: describeCause(cause) })
-        )
+        yield* Effect.logError("request failed unexpectedly", cause).pipe(Effect.annotateLogs(annotations))
       } else if (rendered.info.status >= 500) {
         yield* Effect.logWarning("request failed").pipe(Effect.annotateLogs(annotations))
       } else {

@@ -6,7 +6,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Either, Layer, Logger } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../config.js"
-import { describeCause, JsonLoggerLive } from "../layers/logger/json.js"
+import { JsonLoggerLive } from "../layers/logger/json.js"
 
 export const runEntryPoint = <A, E, R, E2>(
   name: string,
@@ -33,8 +33,7 @@ export const runEntryPoint = <A, E, R, E2>(
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.void
-          : Effect.logFatal(`${name} failed`).pipe(
-            Effect.annotateLogs({ errors: describeCause(cause) }),
+          : Effect.logFatal(`${name} failed`, cause).pipe(
             Effect.zipRight(Effect.sync(() => (process.exitCode = 1))),
             Effect.provide(base)
           )

@@ -12,7 +12,7 @@ import { HttpAppLive } from "../http/app.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
 import { runEntryPoint } from "./runtime.js"
 
-/** Released before the server closes: drop idle keep-alive sockets now, force the rest later. */
+/** Released before the server closes: drop idle keep-alive sockets, force the rest after the timeout. */
 const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
@@ -21,7 +21,9 @@ const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
         Effect.gen(function* () {
           yield* Effect.logInfo("shutting down: finishing in-flight requests")
           yield* Effect.sync(() => {
+            // Keep-alive sockets go idle as their last request finishes: close them as they do.
             server.closeIdleConnections()
+            setInterval(() => server.closeIdleConnections(), 100).unref()
             setTimeout(() => server.closeAllConnections(), Duration.toMillis(timeout)).unref()
           })
         })

@@ -91,21 +91,24 @@ export const redact = (value: unknown, depth = 0): unknown => {
   return REDACTED
 }
 
-const describeError = (error: unknown): Record<string, unknown> => {
+const describeError = (error: unknown, depth = 0): Record<string, unknown> => {
   const info = errorInfo(error)
   const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : undefined
   const name = error instanceof Error ? error.name : typeof error
   const message = error instanceof Error ? error.message : typeof error === "string" ? error : undefined
+  // One level of the underlying cause says what actually happened (e.g. EADDRINUSE under a ServeError).
+  const inner = depth === 0 && typeof error === "object" && error !== null && "cause" in error ? error.cause : undefined
   return {
     ...(info ? { code: info.code, category: info.category, recovery: info.recovery } : {}),
     type: tag ?? name,
-    ...(message !== undefined ? { message: scrubText(message).slice(0, 500) } : {})
+    ...(message !== undefined && message !== "" ? { message: scrubText(message).slice(0, 500) } : {}),
+    ...(inner instanceof Error ? { cause: describeError(inner, 1) } : {})
   }
 }
 
 /** A cause as a short list of errors: codes and messages, no stacks. */
 export const describeCause = (cause: Cause.Cause<unknown>): ReadonlyArray<Record<string, unknown>> => {
-  const failures = Array.from(Cause.failures(cause)).map(describeError)
+  const failures = Array.from(Cause.failures(cause)).map((e) => describeError(e))
   const defects = Array.from(Cause.defects(cause)).map((d) => ({ ...describeError(d), defect: true }))
   const interrupted = Cause.isInterruptedOnly(cause) ? [{ type: "Interrupted" }] : []
   return [...failures, ...defects, ...interrupted]
