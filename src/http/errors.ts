@@ -100,6 +100,15 @@ const decodeMessage = (error: unknown): string => {
   return where.length > 0 ? `The request is invalid: ${where.join("; ")}` : "The request is invalid"
 }
 
+/** A client mistake the platform itself detected: never retried, never a 5xx. */
+const clientMistake = (status: number, code: string, message: string, category: ErrorCategory = "validation"): RenderedError => ({
+  info: { code, category, recovery: "ignore", status },
+  message,
+  unexpected: false
+})
+
+const tooLarge = clientMistake(413, "PAYLOAD_TOO_LARGE", "The request body is larger than allowed")
+
 const fromFailure = (error: unknown): RenderedError => {
   const info = errorInfo(error)
   if (info) {
@@ -111,33 +120,17 @@ const fromFailure = (error: unknown): RenderedError => {
   if (reason !== undefined) return fromMultipart(reason)
   switch (platformTag(error)) {
     case "RouteNotFound":
-      return {
-        info: { code: "NOT_FOUND", category: "business", recovery: "ignore", status: 404 },
-        message: "No such endpoint",
-        unexpected: false
-      }
+      return clientMistake(404, "NOT_FOUND", "No such endpoint", "business")
     case "HttpApiDecodeError":
-      return {
-        info: { code: "VALIDATION_FAILED", category: "validation", recovery: "ignore", status: 400 },
-        message: decodeMessage(error),
-        unexpected: false
-      }
+      return clientMistake(400, "VALIDATION_FAILED", decodeMessage(error))
     case "RequestError": {
       // The platform reports a body over IncomingMessage.MaxBodySize as a decode failure.
       const cause = causeOf(error)
-      if (cause instanceof Error && cause.message === "maxBytes exceeded") return fromMultipart("BodyTooLarge")
+      if (cause instanceof Error && cause.message === "maxBytes exceeded") return tooLarge
       const transport = typeof error === "object" && error !== null && "reason" in error && error.reason === "Transport"
       return transport
-        ? {
-          info: { code: "BAD_REQUEST", category: "validation", recovery: "ignore", status: 400 },
-          message: "The request could not be read",
-          unexpected: false
-        }
-        : {
-          info: { code: "MALFORMED_BODY", category: "validation", recovery: "ignore", status: 400 },
-          message: "The request body could not be parsed",
-          unexpected: false
-        }
+        ? clientMistake(400, "BAD_REQUEST", "The request could not be read")
+        : clientMistake(400, "MALFORMED_BODY", "The request body could not be parsed")
     }
   }
   return unexpected
@@ -152,17 +145,9 @@ const fromMultipart = (reason: string): RenderedError => {
     case "FieldTooLarge":
     case "BodyTooLarge":
     case "TooManyParts":
-      return {
-        info: { code: "PAYLOAD_TOO_LARGE", category: "validation", recovery: "ignore", status: 413 },
-        message: "The upload is larger than allowed",
-        unexpected: false
-      }
+      return tooLarge
     case "Parse":
-      return {
-        info: { code: "MALFORMED_BODY", category: "validation", recovery: "ignore", status: 400 },
-        message: "The multipart body could not be parsed",
-        unexpected: false
-      }
+      return clientMistake(400, "MALFORMED_BODY", "The multipart body could not be parsed")
     default:
       return unexpected
   }

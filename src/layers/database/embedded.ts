@@ -73,18 +73,35 @@ interface RunAs {
   readonly gid: number
 }
 
-/** postgres refuses to run as root: when we are root we run it as the `postgres` user. */
+/**
+ * postgres refuses to run as root: when we are root (containers, CI) we run it as the
+ * `postgres` system user, creating that user first when the machine has none.
+ */
 const resolveRunAs = Effect.gen(function* () {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined
-  const id = (flag: string) =>
-    Effect.tryPromise({
-      try: () => execText("id", [flag, "postgres"]).then((out) => Number.parseInt(out, 10)),
-      catch: () =>
-        new EmbeddedPostgresError({
-          message: "running as root needs a `postgres` system user to run PostgreSQL as (useradd postgres)"
-        })
-    })
-  return { uid: yield* id("-u"), gid: yield* id("-g") } satisfies RunAs
+  const lookup = Effect.tryPromise({
+    try: async (): Promise<RunAs> => ({
+      uid: Number.parseInt(await execText("id", ["-u", "postgres"]), 10),
+      gid: Number.parseInt(await execText("id", ["-g", "postgres"]), 10)
+    }),
+    catch: () => new EmbeddedPostgresError({ message: "no `postgres` system user to run PostgreSQL as" })
+  })
+  return yield* lookup.pipe(
+    Effect.orElse(() =>
+      Effect.logWarning("creating the `postgres` system user to run the embedded PostgreSQL as").pipe(
+        Effect.zipRight(
+          Effect.tryPromise({
+            try: () => execText("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]),
+            catch: () =>
+              new EmbeddedPostgresError({
+                message: "running as root needs a `postgres` system user to run PostgreSQL as, and useradd failed"
+              })
+          })
+        ),
+        Effect.zipRight(lookup)
+      )
+    )
+  )
 })
 
 const execText = (cmd: string, args: ReadonlyArray<string>): Promise<string> =>
