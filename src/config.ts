@@ -20,6 +20,29 @@ export interface DatabaseSettings {
   readonly embeddedPort: number
 }
 
+export interface DataKeyCacheSettings {
+  readonly maxAge: Duration.Duration
+  readonly maxUses: number
+  readonly maxEntries: number
+}
+
+export interface CryptoSettings {
+  readonly provider: "local" | "kms"
+  /** Local provider: overrides the key files under DATA_DIR/keys. */
+  readonly localMasterKey: Option.Option<Redacted.Redacted<string>>
+  readonly kmsFieldsKeyId: Option.Option<string>
+  readonly kmsDocumentsKeyId: Option.Option<string>
+  readonly dataKeyCache: DataKeyCacheSettings
+}
+
+export interface StorageSettings {
+  readonly provider: "local" | "s3"
+  readonly bucket: Option.Option<string>
+  /** S3-compatible servers (and tests): an endpoint URL and path-style addressing. */
+  readonly endpoint: Option.Option<string>
+  readonly forcePathStyle: boolean
+}
+
 export interface Settings {
   readonly appEnv: AppEnv
   readonly host: string
@@ -29,7 +52,10 @@ export interface Settings {
   readonly shutdownTimeout: Duration.Duration
   /** Request bodies larger than this are refused (413) while being read, before any parsing. */
   readonly maxBodyBytes: number
+  readonly awsRegion: string
   readonly database: DatabaseSettings
+  readonly crypto: CryptoSettings
+  readonly storage: StorageSettings
 }
 
 /** Config.validate loses the variable's name; this keeps it in the error path. */
@@ -87,6 +113,29 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   shutdownTimeout: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
   // API Gateway caps payloads at 10 MB; a 5 MiB document is ~6.7 MiB as base64 JSON.
   maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
+  awsRegion: Config.string("AWS_REGION").pipe(Config.withDefault("eu-west-1")),
+  crypto: Config.all({
+    provider: Config.literal("local", "kms")("KEY_PROVIDER").pipe(Config.withDefault("local" as const)),
+    localMasterKey: check(
+      "LOCAL_MASTER_KEY",
+      Config.redacted("LOCAL_MASTER_KEY"),
+      (key) => /^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/.test(Redacted.value(key).trim()),
+      "must be 32 bytes as 64 hex digits or base64"
+    ).pipe(Config.option),
+    kmsFieldsKeyId: Config.string("KMS_FIELDS_KEY_ID").pipe(Config.option),
+    kmsDocumentsKeyId: Config.string("KMS_DOCUMENTS_KEY_ID").pipe(Config.option),
+    dataKeyCache: Config.all({
+      maxAge: millis("DATA_KEY_CACHE_MAX_AGE_MS", 5 * 60_000),
+      maxUses: positiveInt("DATA_KEY_CACHE_MAX_USES", 1000),
+      maxEntries: positiveInt("DATA_KEY_CACHE_MAX_ENTRIES", 1000)
+    })
+  }),
+  storage: Config.all({
+    provider: Config.literal("local", "s3")("STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
+    bucket: Config.string("S3_BUCKET").pipe(Config.option),
+    endpoint: Config.string("S3_ENDPOINT").pipe(Config.option),
+    forcePathStyle: Config.boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false))
+  }),
   database: Config.all({
     url: databaseUrl,
     ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
@@ -110,13 +159,31 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       migrateOnStart: Option.getOrElse(database.migrateOnStart, () => rest.appEnv !== "production")
     }
   })),
-  Config.mapOrFail((s) =>
-    s.appEnv === "production" && Option.isNone(s.database.url)
-      ? Either.left(
-        ConfigError.InvalidData(["DATABASE_URL"], "is required when APP_ENV=production (the embedded database is for local use)")
-      )
-      : Either.right(s)
-  )
+  Config.mapOrFail((s) => {
+    const problems: Array<ConfigError.ConfigError> = []
+    const require = (ok: boolean, name: string, message: string) => {
+      if (!ok) problems.push(ConfigError.InvalidData([name], message))
+    }
+    require(
+      s.appEnv !== "production" || Option.isSome(s.database.url),
+      "DATABASE_URL",
+      "is required when APP_ENV=production (the embedded database is for local use)"
+    )
+    require(
+      s.appEnv !== "production" || s.crypto.provider === "kms",
+      "KEY_PROVIDER",
+      "must be kms when APP_ENV=production (a local master key is for local use)"
+    )
+    require(s.crypto.provider !== "kms" || Option.isSome(s.crypto.kmsFieldsKeyId), "KMS_FIELDS_KEY_ID", "is required when KEY_PROVIDER=kms")
+    require(
+      s.crypto.provider !== "kms" || Option.isSome(s.crypto.kmsDocumentsKeyId),
+      "KMS_DOCUMENTS_KEY_ID",
+      "is required when KEY_PROVIDER=kms"
+    )
+    require(s.storage.provider !== "s3" || Option.isSome(s.storage.bucket), "S3_BUCKET", "is required when STORAGE_PROVIDER=s3")
+    const [first, ...rest] = problems
+    return first === undefined ? Either.right(s) : Either.left(rest.reduce(ConfigError.And, first))
+  })
 )
 
 export class AppConfig extends Context.Tag("AppConfig")<AppConfig, Settings>() {

@@ -17,6 +17,15 @@ const ok = (env: Record<string, string>): Settings => {
   return result.right
 }
 
+/** The smallest valid production environment. */
+const PRODUCTION = {
+  APP_ENV: "production",
+  DATABASE_URL: "postgres://u:p@h:5432/db",
+  KEY_PROVIDER: "kms",
+  KMS_FIELDS_KEY_ID: "alias/serenya-fields",
+  KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents"
+}
+
 const problem = (env: Record<string, string>): string => {
   const result = settingsFrom(env)
   if (Either.isRight(result)) throw new Error(`expected invalid settings for ${Object.keys(env).join(", ")}`)
@@ -92,6 +101,17 @@ describe("settings: overrides", () => {
 })
 
 describe("settings: production", () => {
+  it("production refuses the local key provider, and KMS needs both key ids", () => {
+    const local = problem({ ...PRODUCTION, KEY_PROVIDER: "local" })
+    expect(local).toContain("KEY_PROVIDER")
+    const { KMS_DOCUMENTS_KEY_ID: _documents, ...withoutDocuments } = PRODUCTION
+    expect(problem(withoutDocuments)).toContain("KMS_DOCUMENTS_KEY_ID")
+    const { KMS_FIELDS_KEY_ID: _fields, ...withoutFields } = PRODUCTION
+    expect(problem(withoutFields)).toContain("KMS_FIELDS_KEY_ID")
+    expect(problem({ STORAGE_PROVIDER: "s3" })).toContain("S3_BUCKET")
+    expect(ok({ STORAGE_PROVIDER: "s3", S3_BUCKET: "serenya-documents" }).storage.provider).toBe("s3")
+  })
+
   it("APP_ENV=production without DATABASE_URL is refused, naming DATABASE_URL", () => {
     const message = problem({ APP_ENV: "production" })
     expect(message).toMatch(/^Invalid configuration: /)
@@ -100,14 +120,14 @@ describe("settings: production", () => {
   })
 
   it("APP_ENV=production with DATABASE_URL does not migrate at start", () => {
-    const s = ok({ APP_ENV: "production", DATABASE_URL: "postgres://u:p@h:5432/db" })
+    const s = ok(PRODUCTION)
     expect(s.appEnv).toBe("production")
     expect(s.database.migrateOnStart).toBe(false)
   })
 
   it("MIGRATE_ON_START overrides the environment's default, both ways", () => {
     expect(
-      ok({ APP_ENV: "production", DATABASE_URL: "postgres://u:p@h:5432/db", MIGRATE_ON_START: "true" }).database
+      ok({ ...PRODUCTION, MIGRATE_ON_START: "true" }).database
         .migrateOnStart
     ).toBe(true)
     expect(ok({ MIGRATE_ON_START: "false" }).database.migrateOnStart).toBe(false)

@@ -1,0 +1,293 @@
+/**
+ * Envelope encryption shared by every key provider (KMS, local key, in-memory test key).
+ *
+ * Envelope format, version 1 (all integers big-endian):
+ *   "SE" | version (u8 = 1) | keyId length (u8) | keyId (UTF-8) | wrapped key length (u16) |
+ *   wrapped key | IV (12 bytes) | tag (16 bytes) | ciphertext
+ * The content is AES-256-GCM under a 256-bit data key; the additional data binds the format
+ * version, the purpose and the whole encryption context, so an envelope moved to another row,
+ * column or user fails to open. The data key is wrapped by the provider under the purpose's
+ * master key, bound to the partition context {purpose, userId} (live: the KMS EncryptionContext).
+ * The header is not part of the additional data so that rotation can re-wrap a data key without
+ * re-encrypting the content; a tampered header fails anyway, at unwrap or at the content's tag.
+ */
+import { Clock, Effect, type Scope } from "effect"
+import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
+import {
+  DecryptionFailed,
+  type EncryptionContext,
+  type EnvelopeInfo,
+  type KeyPurpose,
+  type KeyUnavailable,
+  type SealOptions
+} from "../../services/crypto.js"
+import type { Crypto } from "../../services/crypto.js"
+import { DataKeyCache, type DataKeyCachePolicy } from "./dataKeyCache.js"
+
+export const ENVELOPE_VERSION = 1
+const MAGIC_0 = 0x53 // "S"
+const MAGIC_1 = 0x45 // "E"
+const IV_BYTES = 12
+const TAG_BYTES = 16
+export const DATA_KEY_BYTES = 32
+// Encrypting in slices keeps each slice's output in cache while it is copied into the envelope.
+const SLICE = 64 * 1024
+
+/** The partition a data key is bound to (and cached under). */
+export type Partition = Readonly<{ purpose: KeyPurpose; userId: string }>
+
+export interface GeneratedKey {
+  readonly keyId: string
+  /** Owned by the caller, who zeroes it. */
+  readonly plaintext: Uint8Array
+  readonly wrapped: Uint8Array
+}
+
+/** What a master-key holder must do; everything else is shared. */
+export interface KeyProvider {
+  readonly name: string
+  readonly currentKeyId: (purpose: KeyPurpose) => Effect.Effect<string, KeyUnavailable>
+  readonly generate: (partition: Partition) => Effect.Effect<GeneratedKey, KeyUnavailable>
+  /** Returns a fresh buffer, owned by the caller. A wrong key, context or blob is DecryptionFailed. */
+  readonly unwrap: (
+    keyId: string,
+    wrapped: Uint8Array,
+    partition: Partition
+  ) => Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable>
+  /** Moves a wrapped data key under the purpose's current master key. */
+  readonly rewrap: (
+    keyId: string,
+    wrapped: Uint8Array,
+    partition: Partition
+  ) => Effect.Effect<{ readonly keyId: string; readonly wrapped: Uint8Array }, DecryptionFailed | KeyUnavailable>
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder("utf-8", { fatal: true })
+
+/** Canonical, unambiguous bytes of a context: sorted [key, value] pairs as JSON. */
+export const canonicalContext = (context: Readonly<Record<string, string>>): string =>
+  JSON.stringify(Object.keys(context).sort().map((key) => [key, context[key]]))
+
+const additionalData = (purpose: KeyPurpose, context: EncryptionContext): Buffer =>
+  Buffer.from(`serenya/envelope/v${ENVELOPE_VERSION}\u0000${purpose}\u0000${canonicalContext(context)}`, "utf8")
+
+export const partitionOf = (options: SealOptions): Partition => ({
+  purpose: options.purpose,
+  userId: options.context.userId
+})
+
+interface Parsed {
+  readonly version: number
+  readonly keyId: string
+  readonly wrapped: Uint8Array
+  readonly iv: Uint8Array
+  readonly tag: Uint8Array
+  readonly ciphertext: Uint8Array
+  /** Offset where the IV starts: everything before it is the header. */
+  readonly bodyOffset: number
+}
+
+const malformed = (why: string) => new DecryptionFailed({ message: `The envelope is not valid: ${why}` })
+
+export const parseEnvelope = (envelope: Uint8Array): Effect.Effect<Parsed, DecryptionFailed> =>
+  Effect.suspend(() => {
+    if (envelope.length < 6 || envelope[0] !== MAGIC_0 || envelope[1] !== MAGIC_1) {
+      return Effect.fail(malformed("unknown format"))
+    }
+    const version = envelope[2]!
+    if (version !== ENVELOPE_VERSION) return Effect.fail(malformed(`unsupported version ${version}`))
+    const keyIdLength = envelope[3]!
+    let offset = 4
+    if (keyIdLength === 0 || offset + keyIdLength + 2 > envelope.length) return Effect.fail(malformed("truncated key id"))
+    let keyId: string
+    try {
+      keyId = decoder.decode(envelope.subarray(offset, offset + keyIdLength))
+    } catch {
+      return Effect.fail(malformed("key id is not UTF-8"))
+    }
+    offset += keyIdLength
+    const wrappedLength = (envelope[offset]! << 8) | envelope[offset + 1]!
+    offset += 2
+    if (wrappedLength === 0 || offset + wrappedLength + IV_BYTES + TAG_BYTES > envelope.length) {
+      return Effect.fail(malformed("truncated"))
+    }
+    const wrapped = envelope.subarray(offset, offset + wrappedLength)
+    offset += wrappedLength
+    const bodyOffset = offset
+    const iv = envelope.subarray(offset, offset + IV_BYTES)
+    offset += IV_BYTES
+    const tag = envelope.subarray(offset, offset + TAG_BYTES)
+    offset += TAG_BYTES
+    return Effect.succeed({ version, keyId, wrapped, iv, tag, ciphertext: envelope.subarray(offset), bodyOffset })
+  })
+
+const headerFor = (keyId: string, wrapped: Uint8Array): Uint8Array => {
+  const keyIdBytes = encoder.encode(keyId)
+  if (keyIdBytes.length === 0 || keyIdBytes.length > 255) throw new Error("key id must be 1–255 bytes")
+  if (wrapped.length === 0 || wrapped.length > 0xffff) throw new Error("wrapped key must be 1–65535 bytes")
+  const header = new Uint8Array(4 + keyIdBytes.length + 2 + wrapped.length)
+  header[0] = MAGIC_0
+  header[1] = MAGIC_1
+  header[2] = ENVELOPE_VERSION
+  header[3] = keyIdBytes.length
+  header.set(keyIdBytes, 4)
+  let offset = 4 + keyIdBytes.length
+  header[offset] = wrapped.length >> 8
+  header[offset + 1] = wrapped.length & 0xff
+  offset += 2
+  header.set(wrapped, offset)
+  return header
+}
+
+/**
+ * Seals synchronously with a key that must stay valid only until createCipheriv returns
+ * (OpenSSL copies it), which is what lets the cache zero evicted keys safely.
+ */
+const sealWith = (
+  key: Uint8Array,
+  keyId: string,
+  wrapped: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Buffer,
+  fillRandom: (target: Uint8Array) => void
+): Uint8Array => {
+  const header = headerFor(keyId, wrapped)
+  const out = Buffer.allocUnsafe(header.length + IV_BYTES + TAG_BYTES + plaintext.length)
+  out.set(header, 0)
+  const iv = out.subarray(header.length, header.length + IV_BYTES)
+  fillRandom(iv)
+  const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES })
+  cipher.setAAD(aad)
+  let position = header.length + IV_BYTES + TAG_BYTES
+  for (let start = 0; start < plaintext.length; start += SLICE) {
+    const encrypted = cipher.update(plaintext.subarray(start, Math.min(start + SLICE, plaintext.length)))
+    out.set(encrypted, position)
+    position += encrypted.length
+  }
+  cipher.final()
+  out.set(cipher.getAuthTag(), header.length + IV_BYTES)
+  return out
+}
+
+const openWith = (key: Uint8Array, parsed: Parsed, aad: Buffer): Uint8Array | undefined => {
+  const decipher = createDecipheriv("aes-256-gcm", key, parsed.iv, { authTagLength: TAG_BYTES })
+  decipher.setAAD(aad)
+  decipher.setAuthTag(parsed.tag)
+  const plaintext = decipher.update(parsed.ciphertext)
+  try {
+    decipher.final()
+    return plaintext
+  } catch {
+    // Authentication failed: what update produced is garbage and is wiped, never returned.
+    plaintext.fill(0)
+    return undefined
+  }
+}
+
+export interface EnvelopeOptions {
+  readonly provider: KeyProvider
+  readonly cachePolicy: (purpose: KeyPurpose) => DataKeyCachePolicy
+  /** Source of IVs; the test layer passes a deterministic one. */
+  readonly fillRandom?: (target: Uint8Array) => void
+}
+
+/** The Crypto service over a provider; the scope's end zeroes every cached key. */
+export const makeEnvelopeCrypto = (options: EnvelopeOptions): Effect.Effect<Crypto["Type"], never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => new DataKeyCache(options.cachePolicy)), (cache) =>
+    Effect.sync(() => cache.clear())
+  ).pipe(Effect.map((cache) => envelopeCrypto(options, cache)))
+
+const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["Type"] => {
+  const { provider } = options
+  const fillRandom = options.fillRandom ?? ((target: Uint8Array) => void randomFillSync(target))
+
+  const seal = (plaintext: Uint8Array, sealOptions: SealOptions): Effect.Effect<Uint8Array, KeyUnavailable> =>
+    Effect.gen(function* () {
+      const partition = partitionOf(sealOptions)
+      const aad = additionalData(sealOptions.purpose, sealOptions.context)
+      const now = yield* Clock.currentTimeMillis
+      const currentKeyId = yield* provider.currentKeyId(sealOptions.purpose)
+      const cached = cache.takeForEncrypt(partition, currentKeyId, now, (key, keyId, wrapped) =>
+        sealWith(key, keyId, wrapped, plaintext, aad, fillRandom)
+      )
+      if (cached !== undefined) return cached
+      const generated = yield* provider.generate(partition)
+      const later = yield* Clock.currentTimeMillis
+      return cache.adoptForEncrypt(partition, generated, later, (key) =>
+        sealWith(key, generated.keyId, generated.wrapped, plaintext, aad, fillRandom)
+      )
+    }).pipe(Effect.withSpan("Crypto.seal", { attributes: { "crypto.purpose": sealOptions.purpose, "crypto.bytes": plaintext.length } }))
+
+  const open = (
+    envelope: Uint8Array,
+    sealOptions: SealOptions
+  ): Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable> =>
+    Effect.gen(function* () {
+      const parsed = yield* parseEnvelope(envelope)
+      const partition = partitionOf(sealOptions)
+      const aad = additionalData(sealOptions.purpose, sealOptions.context)
+      const now = yield* Clock.currentTimeMillis
+      const attempt = (key: Uint8Array) => openWith(key, parsed, aad)
+      const hit = cache.useForDecrypt(partition, parsed.keyId, parsed.wrapped, now, attempt)
+      const plaintext =
+        hit.found ? hit.result : yield* Effect.flatMap(provider.unwrap(parsed.keyId, parsed.wrapped, partition), (key) =>
+          Effect.flatMap(Clock.currentTimeMillis, (later) =>
+            Effect.sync(() => cache.adoptForDecrypt(partition, parsed.keyId, parsed.wrapped, key, later, attempt))
+          ))
+      if (plaintext === undefined) {
+        return yield* Effect.fail(
+          new DecryptionFailed({ message: "The data could not be decrypted: it was altered or belongs elsewhere" })
+        )
+      }
+      return plaintext
+    }).pipe(Effect.withSpan("Crypto.open", { attributes: { "crypto.purpose": sealOptions.purpose, "crypto.bytes": envelope.length } }))
+
+  const sealString = (plaintext: string, sealOptions: SealOptions) =>
+    Effect.suspend(() => {
+      const bytes = Buffer.from(plaintext, "utf8")
+      return seal(bytes, sealOptions).pipe(Effect.ensuring(Effect.sync(() => bytes.fill(0))))
+    })
+
+  const openString = (envelope: Uint8Array, sealOptions: SealOptions) =>
+    Effect.flatMap(open(envelope, sealOptions), (bytes) =>
+      Effect.sync(() => {
+        const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+        bytes.fill(0)
+        return text
+      })
+    )
+
+  const inspect = (envelope: Uint8Array): Effect.Effect<EnvelopeInfo, DecryptionFailed> =>
+    Effect.map(parseEnvelope(envelope), ({ keyId, version }) => ({ keyId, version }))
+
+  const rewrap = (
+    envelope: Uint8Array,
+    sealOptions: SealOptions
+  ): Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable> =>
+    Effect.gen(function* () {
+      const parsed = yield* parseEnvelope(envelope)
+      const current = yield* provider.currentKeyId(sealOptions.purpose)
+      if (parsed.keyId === current) return envelope
+      // Prove the envelope belongs to this context before moving its key.
+      const plaintext = yield* open(envelope, sealOptions)
+      plaintext.fill(0)
+      const moved = yield* provider.rewrap(parsed.keyId, parsed.wrapped, partitionOf(sealOptions))
+      const header = headerFor(moved.keyId, moved.wrapped)
+      const body = envelope.subarray(parsed.bodyOffset)
+      const out = new Uint8Array(header.length + body.length)
+      out.set(header, 0)
+      out.set(body, header.length)
+      return out
+    }).pipe(Effect.withSpan("Crypto.rewrap"))
+
+  return {
+    seal,
+    open,
+    sealString,
+    openString,
+    currentKeyId: provider.currentKeyId,
+    inspect,
+    rewrap
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The live key provider: AWS KMS. Data keys come from GenerateDataKey (AES_256) and are
+ * unwrapped with Decrypt, both bound to the partition context as the KMS EncryptionContext;
+ * rotation moves a wrapped key with ReEncrypt, so its plaintext never leaves KMS. Fields and
+ * documents use separate KMS keys. Throttling and outages retry on the `kms` schedule within a
+ * timeout, then surface as KeyUnavailable.
+ */
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  GenerateDataKeyCommand,
+  KMSClient,
+  ReEncryptCommand
+} from "@aws-sdk/client-kms"
+import { Effect, Layer, Option } from "effect"
+import { AppConfig } from "../../config.js"
+import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
+import { OperationTimedOut } from "../../services/errors.js"
+import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
+import { defaultCachePolicy } from "./local.js"
+import { type KeyProvider, makeEnvelopeCrypto, type Partition } from "./envelope.js"
+
+/** The subset of the KMS client we use: tests hand in a mocked client. */
+export type KmsSend = Pick<KMSClient, "send">
+
+// Errors that mean "this blob, key or context is wrong": never worth a retry.
+const DECRYPTION_ERRORS = new Set([
+  "InvalidCiphertextException",
+  "IncorrectKeyException",
+  "InvalidKeyUsageException"
+])
+// A key that is disabled, missing or not ours: an operator must act.
+const KEY_ERRORS = new Set([
+  "NotFoundException",
+  "DisabledException",
+  "KMSInvalidStateException",
+  "AccessDeniedException",
+  "InvalidGrantTokenException"
+])
+
+const errorName = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
+
+const classify = (operation: string) => (cause: unknown): DecryptionFailed | KeyUnavailable => {
+  const name = errorName(cause)
+  if (DECRYPTION_ERRORS.has(name)) {
+    return new DecryptionFailed({ message: "The data key could not be decrypted with this key and context" })
+  }
+  if (KEY_ERRORS.has(name)) return new KeyUnavailable({ message: `KMS ${operation} refused: ${name}`, transient: false })
+  // Throttling, KMSInternalException, KeyUnavailableException, DependencyTimeoutException, network errors.
+  return new KeyUnavailable({ message: `KMS ${operation} failed: ${name}`, transient: true })
+}
+
+const call = <A>(operation: string, send: () => Promise<A>) =>
+  Effect.tryPromise({ try: send, catch: classify(operation) }).pipe(
+    withTimeout(`kms.${operation}`, Timeouts.kms),
+    Effect.catchIf(
+      (e): e is OperationTimedOut => e instanceof OperationTimedOut,
+      () => Effect.fail(new KeyUnavailable({ message: `KMS ${operation} timed out`, transient: true }))
+    ),
+    withRetry("kms"),
+    Effect.withSpan(`KMS.${operation}`, { attributes: { "rpc.system": "aws-api", "rpc.service": "KMS", "rpc.method": operation } })
+  )
+
+const bytes = (value: Uint8Array | undefined, what: string) =>
+  value && value.length > 0
+    ? Effect.succeed(value)
+    : Effect.fail(new KeyUnavailable({ message: `KMS answered without ${what}`, transient: false }))
+
+export interface KmsKeys {
+  readonly fields: string
+  readonly documents: string
+}
+
+export const kmsProvider = (client: KmsSend, keys: KmsKeys): Effect.Effect<KeyProvider> =>
+  Effect.sync(() => {
+    // Envelopes record the key ARN KMS answers with; the configured id may be an alias.
+    const resolved = new Map<KeyPurpose, string>()
+    const currentKeyId = (purpose: KeyPurpose): Effect.Effect<string, KeyUnavailable> =>
+      Effect.suspend(() => {
+        const known = resolved.get(purpose)
+        if (known) return Effect.succeed(known)
+        return call("DescribeKey", () => client.send(new DescribeKeyCommand({ KeyId: keys[purpose] }))).pipe(
+          Effect.catchTag("DecryptionFailed", (e) => Effect.fail(new KeyUnavailable({ message: e.message, transient: false }))),
+          Effect.flatMap((out) => {
+            const arn = out.KeyMetadata?.Arn
+            if (!arn) return Effect.fail(new KeyUnavailable({ message: "KMS DescribeKey answered without an ARN", transient: false }))
+            resolved.set(purpose, arn)
+            return Effect.succeed(arn)
+          })
+        )
+      })
+
+    const context = (partition: Partition) => ({ purpose: partition.purpose, userId: partition.userId })
+
+    const generate = (partition: Partition) =>
+      Effect.gen(function* () {
+        const keyId = yield* currentKeyId(partition.purpose)
+        const out = yield* call("GenerateDataKey", () =>
+          client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: context(partition) }))
+        ).pipe(Effect.catchTag("DecryptionFailed", (e) => Effect.fail(new KeyUnavailable({ message: e.message, transient: false }))))
+        const plaintext = yield* bytes(out.Plaintext, "a plaintext key")
+        const wrapped = yield* bytes(out.CiphertextBlob, "a wrapped key")
+        return { keyId: out.KeyId ?? keyId, plaintext, wrapped }
+      })
+
+    const unwrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
+      call("Decrypt", () =>
+        client.send(new DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyId, EncryptionContext: context(partition) }))
+      ).pipe(Effect.flatMap((out) => bytes(out.Plaintext, "a plaintext key")))
+
+    const rewrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
+      Effect.gen(function* () {
+        const destination = yield* currentKeyId(partition.purpose)
+        const out = yield* call("ReEncrypt", () =>
+          client.send(
+            new ReEncryptCommand({
+              CiphertextBlob: wrapped,
+              SourceKeyId: keyId,
+              SourceEncryptionContext: context(partition),
+              DestinationKeyId: destination,
+              DestinationEncryptionContext: context(partition)
+            })
+          )
+        )
+        const moved = yield* bytes(out.CiphertextBlob, "a wrapped key")
+        return { keyId: out.KeyId ?? destination, wrapped: moved }
+      })
+
+    return { name: "kms", currentKeyId, generate, unwrap, rewrap } satisfies KeyProvider
+  })
+
+/** Crypto on AWS KMS with the keys, region and data-key cache from the settings. */
+export const CryptoKms: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.scoped(
+  Crypto,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const fields = Option.getOrUndefined(config.crypto.kmsFieldsKeyId)
+    const documents = Option.getOrUndefined(config.crypto.kmsDocumentsKeyId)
+    if (!fields || !documents) {
+      return yield* Effect.fail(new KeyUnavailable({ message: "KMS key ids are not configured", transient: false }))
+    }
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() => new KMSClient({ region: config.awsRegion, maxAttempts: 1 })),
+      (c) => Effect.sync(() => c.destroy())
+    )
+    const provider = yield* kmsProvider(client, { fields, documents })
+    return yield* makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(config.crypto.dataKeyCache) })
+  })
+)

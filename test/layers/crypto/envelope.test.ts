@@ -1,0 +1,380 @@
+/**
+ * Envelope encryption, through the in-memory (deterministic) key provider: round trips of any
+ * size, tamper detection for every bit, context binding, the data-key cache and key zeroing.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Scope, TestClock } from "effect"
+import * as fc from "fast-check"
+import { createHash } from "node:crypto"
+import { type DataKeyCachePolicy } from "../../../src/layers/crypto/dataKeyCache.js"
+import { type KeyProvider, makeEnvelopeCrypto, parseEnvelope } from "../../../src/layers/crypto/envelope.js"
+import { deterministicBytes, keyIdOf, keyringProvider, makeCryptoMemory, TEST_MASTER_KEY } from "../../../src/layers/crypto/local.js"
+import { type Crypto, documentContext, fieldContext, type SealOptions } from "../../../src/services/crypto.js"
+
+const MiB = 1024 * 1024
+const alice = fieldContext("user-alice", "messages", "content_encrypted", "msg-1")
+
+/** Pseudo-random bytes of any size, cheap to make (fast-check would build 5 MiB byte by byte). */
+const bytesOf = (size: number, seed: number): Uint8Array => {
+  const out = Buffer.allocUnsafe(size)
+  let block = createHash("sha256").update(String(seed)).digest()
+  for (let offset = 0; offset < size; offset += block.length) {
+    block.copy(out, offset, 0, Math.min(block.length, size - offset))
+    block = createHash("sha256").update(block).digest()
+  }
+  return out
+}
+
+const crypto = makeCryptoMemory()
+
+const runScoped = <A, E>(f: (c: Crypto["Type"]) => Effect.Effect<A, E>) =>
+  Effect.scoped(Effect.flatMap(crypto, f))
+
+const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+  Effect.map(Effect.exit(effect), (exit) =>
+    Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : Exit.isSuccess(exit) ? "success" : "defect"
+  )
+
+describe("seal and open", () => {
+  it.effect("round-trips the empty input, one byte and exactly 5 MiB", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        for (const size of [0, 1, 5 * MiB]) {
+          const plaintext = bytesOf(size, size)
+          const envelope = yield* c.seal(plaintext, alice)
+          expect(envelope.length).toBeGreaterThan(size)
+          expect(Buffer.from(yield* c.open(envelope, alice)).equals(Buffer.from(plaintext))).toBe(true)
+        }
+      })
+    )
+  )
+
+  it("property: open(seal(x)) = x for arbitrary bytes up to 5 MiB", async () => {
+    const sizes = fc.oneof(
+      fc.integer({ min: 0, max: 64 }),
+      fc.integer({ min: 0, max: 70_000 }),
+      fc.integer({ min: 0, max: 5 * MiB })
+    )
+    await fc.assert(
+      fc.asyncProperty(sizes, fc.integer(), fc.constantFrom<SealOptions>(alice, documentContext("u", "jobs/j_original")), async (size, seed, options) => {
+        const plaintext = bytesOf(size, seed)
+        const opened = await Effect.runPromise(runScoped((c) => Effect.flatMap(c.seal(plaintext, options), (e) => c.open(e, options))))
+        return Buffer.from(opened).equals(Buffer.from(plaintext))
+      }),
+      { numRuns: 40 }
+    )
+  })
+
+  it("property: strings round-trip, including any Unicode", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: "grapheme", maxLength: 300 }), async (text) => {
+        const opened = await Effect.runPromise(
+          runScoped((c) => Effect.flatMap(c.sealString(text, alice), (e) => c.openString(e, alice)))
+        )
+        return opened === text
+      }),
+      { numRuns: 100 }
+    )
+  })
+
+  it.effect("the envelope is self-describing: version 1 and the master key's id", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        const envelope = yield* c.seal(new Uint8Array([1, 2, 3]), alice)
+        expect(yield* c.inspect(envelope)).toEqual({ version: 1, keyId: keyIdOf(TEST_MASTER_KEY) })
+        const parsed = yield* parseEnvelope(envelope)
+        expect(parsed.iv.length).toBe(12)
+        expect(parsed.tag.length).toBe(16)
+        expect(parsed.ciphertext.length).toBe(3)
+      })
+    )
+  )
+
+  it.effect("the same plaintext sealed twice gives different envelopes (fresh IV)", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        const a = yield* c.seal(new Uint8Array(32), alice)
+        const b = yield* c.seal(new Uint8Array(32), alice)
+        expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false)
+      })
+    )
+  )
+
+  it.effect("the test layer is deterministic: the same seals in the same order give the same bytes", () =>
+    Effect.gen(function* () {
+      const run = runScoped((c) => Effect.all([c.seal(new Uint8Array([9, 9]), alice), c.sealString("hello", alice)]))
+      const [first, second] = [yield* run, yield* run]
+      expect(Buffer.from(first[0]).equals(Buffer.from(second[0]))).toBe(true)
+      expect(Buffer.from(first[1]).equals(Buffer.from(second[1]))).toBe(true)
+    })
+  )
+})
+
+describe("tampering and context", () => {
+  it.effect("flipping any single bit anywhere in an envelope → DecryptionFailed (every bit checked)", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        const envelope = yield* c.seal(bytesOf(40, 1), alice)
+        const outcomes = new Set<string>()
+        for (let bit = 0; bit < envelope.length * 8; bit++) {
+          const tampered = Uint8Array.from(envelope)
+          tampered[bit >> 3] = tampered[bit >> 3]! ^ (1 << (bit & 7))
+          const outcome = yield* failureTag(c.open(tampered, alice))
+          if (outcome !== "DecryptionFailed") expect.fail(`bit ${bit}: ${outcome}`)
+          outcomes.add(outcome)
+        }
+        expect([...outcomes]).toEqual(["DecryptionFailed"])
+      })
+    )
+  )
+
+  it("property: a random bit flip in a random envelope → DecryptionFailed", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2000 }), fc.integer(), fc.nat(), async (size, seed, position) => {
+        const outcome = await Effect.runPromise(
+          runScoped((c) =>
+            Effect.gen(function* () {
+              const envelope = yield* c.seal(bytesOf(size, seed), alice)
+              const bit = position % (envelope.length * 8)
+              const tampered = Uint8Array.from(envelope)
+              tampered[bit >> 3] = tampered[bit >> 3]! ^ (1 << (bit & 7))
+              return yield* failureTag(c.open(tampered, alice))
+            })
+          )
+        )
+        return outcome === "DecryptionFailed"
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it.effect("truncated envelopes and garbage → DecryptionFailed, never a defect", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        const envelope = yield* c.seal(bytesOf(100, 2), alice)
+        for (let length = 0; length < envelope.length; length++) {
+          expect(yield* failureTag(c.open(envelope.subarray(0, length), alice))).toBe("DecryptionFailed")
+        }
+        expect(yield* failureTag(c.open(Buffer.from("not an envelope at all"), alice))).toBe("DecryptionFailed")
+      })
+    )
+  )
+
+  it.effect("another context → DecryptionFailed: another user, column, row, purpose or an extra entry", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        const envelope = yield* c.seal(Buffer.from("Hemoglobin 11.2 g/dL"), alice)
+        const others: ReadonlyArray<SealOptions> = [
+          fieldContext("user-bob", "messages", "content_encrypted", "msg-1"),
+          fieldContext("user-alice", "content", "summary_encrypted", "msg-1"),
+          fieldContext("user-alice", "messages", "content_encrypted", "msg-2"),
+          { purpose: "documents", context: alice.context },
+          { purpose: "fields", context: { ...alice.context, extra: "x" } }
+        ]
+        for (const other of others) expect(yield* failureTag(c.open(envelope, other))).toBe("DecryptionFailed")
+        expect(Buffer.from(yield* c.open(envelope, alice)).toString()).toBe("Hemoglobin 11.2 g/dL")
+      })
+    )
+  )
+
+  it("property: any context that differs from the sealing one → DecryptionFailed", async () => {
+    const entry = fc.string({ minLength: 1, maxLength: 12 })
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ userId: entry, a: entry, b: entry }),
+        fc.record({ userId: entry, a: entry, b: entry }),
+        async (sealed, opened) => {
+          fc.pre(JSON.stringify(sealed) !== JSON.stringify(opened))
+          const outcome = await Effect.runPromise(
+            runScoped((c) =>
+              Effect.flatMap(c.seal(new Uint8Array([1, 2, 3]), { purpose: "fields", context: sealed }), (e) =>
+                failureTag(c.open(e, { purpose: "fields", context: opened }))
+              )
+            )
+          )
+          return outcome === "DecryptionFailed"
+        }
+      ),
+      { numRuns: 150 }
+    )
+  })
+})
+
+/** Wraps a provider to count calls and keep every plaintext key it hands out. */
+const counting = (inner: KeyProvider) => {
+  const stats = { generated: 0, unwrapped: 0, keys: [] as Array<Uint8Array> }
+  const provider: KeyProvider = {
+    ...inner,
+    generate: (p) =>
+      Effect.tap(inner.generate(p), (g) =>
+        Effect.sync(() => {
+          stats.generated++
+          stats.keys.push(g.plaintext)
+        })
+      ),
+    unwrap: (k, w, p) =>
+      Effect.tap(inner.unwrap(k, w, p), (key) =>
+        Effect.sync(() => {
+          stats.unwrapped++
+          stats.keys.push(key)
+        })
+      )
+  }
+  return { provider, stats }
+}
+
+const memoryProvider = () => {
+  const keyring = { current: keyIdOf(TEST_MASTER_KEY), keys: new Map([[keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY]]) }
+  return keyringProvider("memory", () => keyring, deterministicBytes("cache-test"))
+}
+
+const withCache = (policy: DataKeyCachePolicy) => {
+  const { provider, stats } = counting(memoryProvider())
+  const documentsPolicy: DataKeyCachePolicy = { maxAge: 0, maxUses: 1, maxEntries: 0 }
+  return {
+    stats,
+    crypto: makeEnvelopeCrypto({ provider, cachePolicy: (purpose) => (purpose === "fields" ? policy : documentsPolicy) })
+  }
+}
+
+const zeroed = (key: Uint8Array) => key.every((b) => b === 0)
+
+describe("data-key cache", () => {
+  it.effect("many seals for one user within the bounds use one data key; past maxUses a new one", () =>
+    Effect.gen(function* () {
+      const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 10, maxEntries: 10 })
+      const c = yield* make
+      for (let i = 0; i < 10; i++) yield* c.seal(new Uint8Array([i]), fieldContext("u1", "messages", "content_encrypted", `m${i}`))
+      expect(stats.generated).toBe(1)
+      yield* c.seal(new Uint8Array([10]), fieldContext("u1", "messages", "content_encrypted", "m10"))
+      expect(stats.generated).toBe(2)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("past maxAge (TestClock) a new data key is generated", () =>
+    Effect.gen(function* () {
+      const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const c = yield* make
+      yield* c.seal(new Uint8Array([1]), alice)
+      yield* TestClock.adjust("4 minutes")
+      yield* c.seal(new Uint8Array([2]), alice)
+      expect(stats.generated).toBe(1)
+      yield* TestClock.adjust("61 seconds")
+      yield* c.seal(new Uint8Array([3]), alice)
+      expect(stats.generated).toBe(2)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("users never share a data key; documents get a fresh key per seal, zeroed right after", () =>
+    Effect.gen(function* () {
+      const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const c = yield* make
+      yield* c.seal(new Uint8Array([1]), fieldContext("u1", "t", "c", "r"))
+      yield* c.seal(new Uint8Array([1]), fieldContext("u2", "t", "c", "r"))
+      expect(stats.generated).toBe(2)
+      yield* c.seal(new Uint8Array([1]), documentContext("u1", "jobs/a_original"))
+      yield* c.seal(new Uint8Array([1]), documentContext("u1", "jobs/b_original"))
+      expect(stats.generated).toBe(4)
+      expect(zeroed(stats.keys[2]!)).toBe(true)
+      expect(zeroed(stats.keys[3]!)).toBe(true)
+      expect(zeroed(stats.keys[0]!)).toBe(false) // still cached for u1's fields
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("reading a conversation unwraps its data key once, not once per message", () =>
+    Effect.gen(function* () {
+      const writer = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const envelopes = yield* Effect.scoped(
+        Effect.flatMap(writer.crypto, (c) =>
+          Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
+            c.seal(Buffer.from(`message ${i}`), fieldContext("u1", "messages", "content_encrypted", `m${i}`))
+          )
+        )
+      )
+      // A fresh process (empty cache) reads them all.
+      const reader = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const c = yield* reader.crypto
+      for (const [i, envelope] of envelopes.entries()) {
+        const text = yield* c.openString(envelope, fieldContext("u1", "messages", "content_encrypted", `m${i}`))
+        expect(text).toBe(`message ${i}`)
+      }
+      expect(reader.stats.unwrapped).toBe(1)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("maxEntries bounds the cache and evicted keys are zeroed; closing the scope zeroes the rest", () =>
+    Effect.gen(function* () {
+      const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 2 })
+      const scope = yield* Scope.make()
+      const c = yield* Scope.extend(make, scope)
+      for (const user of ["u1", "u2", "u3"]) yield* c.seal(new Uint8Array([1]), fieldContext(user, "t", "c", "r"))
+      expect(zeroed(stats.keys[0]!)).toBe(true) // u1's key was evicted
+      expect(zeroed(stats.keys[2]!)).toBe(false)
+      yield* Scope.close(scope, Exit.void)
+      expect(stats.keys.every(zeroed)).toBe(true)
+    })
+  )
+
+  it.effect("a cached key is not used once the master key has rotated", () =>
+    Effect.gen(function* () {
+      const second = Buffer.alloc(32, 9)
+      const keyring = {
+        current: keyIdOf(TEST_MASTER_KEY),
+        keys: new Map([
+          [keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY as Uint8Array],
+          [keyIdOf(second), second as Uint8Array]
+        ])
+      }
+      const c = yield* makeCryptoMemory({ keyring: () => keyring })
+      const before = yield* c.seal(new Uint8Array([1]), alice)
+      keyring.current = keyIdOf(second)
+      const after = yield* c.seal(new Uint8Array([2]), alice)
+      expect((yield* c.inspect(before)).keyId).toBe(keyIdOf(TEST_MASTER_KEY))
+      expect((yield* c.inspect(after)).keyId).toBe(keyIdOf(second))
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("rewrap", () => {
+  it.effect("moves the data key under the current master key; the content bytes stay as they are", () =>
+    Effect.gen(function* () {
+      const second = Buffer.alloc(32, 9)
+      const keyring = {
+        current: keyIdOf(TEST_MASTER_KEY),
+        keys: new Map<string, Uint8Array>([[keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY]])
+      }
+      const c = yield* makeCryptoMemory({ keyring: () => keyring })
+      const envelope = yield* c.sealString("Glucose 98 mg/dL", alice)
+      expect(yield* c.rewrap(envelope, alice)).toBe(envelope) // already current: unchanged
+
+      keyring.keys.set(keyIdOf(second), second)
+      keyring.current = keyIdOf(second)
+      const moved = yield* c.rewrap(envelope, alice)
+      expect((yield* c.inspect(moved)).keyId).toBe(keyIdOf(second))
+      const [a, b] = [yield* parseEnvelope(envelope), yield* parseEnvelope(moved)]
+      expect(Buffer.from(b.ciphertext).equals(Buffer.from(a.ciphertext))).toBe(true)
+
+      // With the old key gone, only the re-wrapped envelope opens.
+      keyring.keys.delete(keyIdOf(TEST_MASTER_KEY))
+      const fresh = yield* makeCryptoMemory({ keyring: () => keyring })
+      expect(yield* fresh.openString(moved, alice)).toBe("Glucose 98 mg/dL")
+      expect(yield* failureTag(fresh.open(envelope, alice))).toBe("DecryptionFailed")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("refuses to move an envelope presented with the wrong context", () =>
+    Effect.gen(function* () {
+      const second = Buffer.alloc(32, 9)
+      const keyring = {
+        current: keyIdOf(TEST_MASTER_KEY),
+        keys: new Map<string, Uint8Array>([[keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY], [keyIdOf(second), second]])
+      }
+      const c = yield* makeCryptoMemory({ keyring: () => keyring })
+      const envelope = yield* c.sealString("x", alice)
+      keyring.current = keyIdOf(second)
+      expect(yield* failureTag(c.rewrap(envelope, fieldContext("user-bob", "messages", "content_encrypted", "msg-1")))).toBe(
+        "DecryptionFailed"
+      )
+    }).pipe(Effect.scoped)
+  )
+})
