@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "cdk.out/", "coverage/", ".data/"] },
+  { ignores: ["node_modules/", "dist/", "cdk.out/", "coverage/", ".data/", "scratch/"] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -14,7 +14,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ["test/**/*.ts", "scripts/**/*"],
+    files: ["test/**/*.ts", "scripts/**/*", "bench/**/*.ts"],
     rules: { "no-console": "off" }
   }
 )

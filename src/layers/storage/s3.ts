@@ -1,0 +1,231 @@
+/**
+ * The live layer: Amazon S3 (or an S3-compatible server through S3_ENDPOINT). Objects are
+ * already sealed by Crypto; SSE-KMS with the documents key is a second layer on top, sent only
+ * when a key id is configured so servers without KMS still work. The SDK does not retry
+ * (`maxAttempts: 1`): throttling, 5xx and network errors retry on the `storage` schedule
+ * within a timeout, then surface as StorageUnavailable.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client
+} from "@aws-sdk/client-s3"
+import { Effect, Layer, Option } from "effect"
+import { AppConfig } from "../../config.js"
+import { OperationTimedOut } from "../../services/errors.js"
+import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
+import {
+  type ObjectMetadata,
+  ObjectNotFound,
+  Storage,
+  StorageUnavailable,
+  validateObjectKey,
+  validateObjectKeyPrefix
+} from "../../services/storage.js"
+
+/** The subset of the S3 client we use: tests hand in a mocked one. */
+export type S3Send = Pick<S3Client, "send">
+
+export interface S3StorageOptions {
+  readonly bucket: string
+  /** The documents KMS key for SSE-KMS; undefined sends no SSE headers (S3-compatible servers). */
+  readonly sseKmsKeyId: string | undefined
+  /** Keys per ListObjectsV2 page (S3 caps it at 1000). */
+  readonly pageSize?: number
+}
+
+export const USER_ID_METADATA = "user-id"
+export const UPLOAD_TIMESTAMP_METADATA = "upload-timestamp"
+
+const THROTTLING = new Set([
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "RequestTimeout",
+  "TooManyRequestsException",
+  "RequestLimitExceeded"
+])
+
+const errorName = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
+
+const httpStatus = (cause: unknown): number | undefined => {
+  if (typeof cause !== "object" || cause === null || !("$metadata" in cause)) return undefined
+  const metadata = cause.$metadata
+  return typeof metadata === "object" && metadata !== null && "httpStatusCode" in metadata && typeof metadata.httpStatusCode === "number"
+    ? metadata.httpStatusCode
+    : undefined
+}
+
+/** The 404s that mean "no such object"; NoSuchBucket is a misconfiguration, not a missing object. */
+const isMissingObject = (cause: unknown): boolean => {
+  const name = errorName(cause)
+  return name === "NoSuchKey" || name === "NotFound" || (httpStatus(cause) === 404 && name !== "NoSuchBucket")
+}
+
+const classify = (operation: string, cause: unknown): StorageUnavailable => {
+  const name = errorName(cause)
+  const status = httpStatus(cause)
+  const transient =
+    THROTTLING.has(name) ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    // no HTTP answer at all: a network error; missing credentials will not appear by retrying
+    (status === undefined && name !== "CredentialsProviderError")
+  return new StorageUnavailable({ message: `S3 ${operation} failed: ${name}`, transient })
+}
+
+const call = <A, E = never>(
+  operation: string,
+  send: (signal: AbortSignal) => Promise<A>,
+  recognise: (cause: unknown) => E | undefined = () => undefined
+): Effect.Effect<A, E | StorageUnavailable> =>
+  Effect.tryPromise({ try: send, catch: (cause) => recognise(cause) ?? classify(operation, cause) }).pipe(
+    withTimeout(`s3.${operation}`, Timeouts.storage),
+    Effect.catchIf(
+      (e): e is OperationTimedOut => e instanceof OperationTimedOut,
+      () => Effect.fail(new StorageUnavailable({ message: `S3 ${operation} timed out`, transient: true }))
+    ),
+    withRetry("storage"),
+    Effect.withSpan(`S3.${operation}`, { attributes: { "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": operation } })
+  )
+
+const invalidAnswer = (what: string) => new StorageUnavailable({ message: `S3 GetObject answered ${what}`, transient: false })
+
+const readMetadata = (
+  metadata: Record<string, string> | undefined,
+  contentType: string | undefined
+): Effect.Effect<ObjectMetadata, StorageUnavailable> => {
+  const userId = metadata?.[USER_ID_METADATA]
+  const timestamp = metadata?.[UPLOAD_TIMESTAMP_METADATA]
+  const uploadedAt = timestamp === undefined ? undefined : new Date(timestamp)
+  if (userId === undefined || uploadedAt === undefined || Number.isNaN(uploadedAt.getTime())) {
+    return Effect.fail(invalidAnswer("without valid user-id and upload-timestamp metadata"))
+  }
+  return Effect.succeed({ userId, uploadedAt, ...(contentType !== undefined ? { contentType } : {}) })
+}
+
+export const makeS3Storage = (client: S3Send, options: S3StorageOptions): Storage["Type"] => {
+  const { bucket, sseKmsKeyId } = options
+  const pageSize = options.pageSize ?? 1000
+  const sse = sseKmsKeyId === undefined ? {} : { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: sseKmsKeyId }
+
+  const put: Storage["Type"]["put"] = (key, bytes, metadata) =>
+    Effect.flatMap(validateObjectKey(key), (valid) =>
+      call("PutObject", (abortSignal) =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: valid,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ...(metadata.contentType !== undefined ? { ContentType: metadata.contentType } : {}),
+            Metadata: {
+              [USER_ID_METADATA]: metadata.userId,
+              [UPLOAD_TIMESTAMP_METADATA]: metadata.uploadedAt.toISOString()
+            },
+            ...sse
+          }),
+          { abortSignal }
+        )
+      )
+    ).pipe(
+      Effect.asVoid,
+      Effect.withSpan("Storage.put", { attributes: { "storage.provider": "s3", "storage.bytes": bytes.length } })
+    )
+
+  const get: Storage["Type"]["get"] = (key) =>
+    Effect.gen(function* () {
+      const valid = yield* validateObjectKey(key)
+      const answer = yield* call(
+        "GetObject",
+        async (abortSignal) => {
+          const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal })
+          // the body streams after the headers: reading it belongs to the same timed, retried attempt
+          return { out, bytes: await out.Body?.transformToByteArray() }
+        },
+        (cause) => (isMissingObject(cause) ? new ObjectNotFound({ message: "No object is stored under this key", key: valid }) : undefined)
+      )
+      const bytes = answer.bytes
+      if (bytes === undefined) return yield* Effect.fail(invalidAnswer("without a body"))
+      const metadata = yield* readMetadata(answer.out.Metadata, answer.out.ContentType)
+      // the SDK may hand back a Buffer; callers get a plain Uint8Array view of the same memory
+      return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), metadata }
+    }).pipe(Effect.withSpan("Storage.get", { attributes: { "storage.provider": "s3" } }))
+
+  const remove: Storage["Type"]["remove"] = (key) =>
+    Effect.flatMap(validateObjectKey(key), (valid) =>
+      // S3 answers 204 for a key that holds nothing: removal is idempotent as it is
+      call("DeleteObject", (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
+    ).pipe(Effect.asVoid, Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "s3" } }))
+
+  const exists: Storage["Type"]["exists"] = (key) =>
+    Effect.flatMap(validateObjectKey(key), (valid) =>
+      call("HeadObject", (abortSignal) =>
+        client.send(new HeadObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }).then(
+          () => true,
+          (cause: unknown) => {
+            if (isMissingObject(cause)) return false
+            throw cause
+          }
+        )
+      )
+    ).pipe(Effect.withSpan("Storage.exists", { attributes: { "storage.provider": "s3" } }))
+
+  const list: Storage["Type"]["list"] = (prefix) =>
+    Effect.gen(function* () {
+      const valid = yield* validateObjectKeyPrefix(prefix)
+      const keys: Array<string> = []
+      let token: string | undefined
+      do {
+        const continuation = token
+        const page = yield* call("ListObjectsV2", (abortSignal) =>
+          client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              MaxKeys: pageSize,
+              ...(valid !== "" ? { Prefix: valid } : {}),
+              ...(continuation !== undefined ? { ContinuationToken: continuation } : {})
+            }),
+            { abortSignal }
+          )
+        )
+        for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key)
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined
+      } while (token !== undefined)
+      // S3 lists in UTF-8 byte order; keys are ASCII, so this is the same order on every layer
+      return keys.sort()
+    }).pipe(Effect.withSpan("Storage.list", { attributes: { "storage.provider": "s3" } }))
+
+  return { put, get, remove, exists, list }
+}
+
+/** Storage on S3 with the bucket, region, endpoint and documents key from the settings. */
+export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = Layer.scoped(
+  Storage,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const bucket = Option.getOrUndefined(config.storage.bucket)
+    if (bucket === undefined) {
+      return yield* Effect.fail(new StorageUnavailable({ message: "S3_BUCKET is not configured", transient: false }))
+    }
+    const endpoint = Option.getOrUndefined(config.storage.endpoint)
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new S3Client({
+            region: config.awsRegion,
+            // we retry ourselves, on our schedule and only what is worth it
+            maxAttempts: 1,
+            forcePathStyle: config.storage.forcePathStyle,
+            ...(endpoint !== undefined ? { endpoint } : {})
+          })
+      ),
+      (c) => Effect.sync(() => c.destroy())
+    )
+    return makeS3Storage(client, { bucket, sseKmsKeyId: Option.getOrUndefined(config.crypto.kmsDocumentsKeyId) })
+  })
+)

@@ -1,0 +1,425 @@
+/**
+ * The S3 layer twice over. Against a real S3-protocol server (s3rver, started and stopped
+ * here on 127.0.0.1): the shared contract, pagination, the SSE headers on the wire, and the
+ * layer built from settings. Against aws-sdk-client-mock: the exact PutObject input and the
+ * error classification and retries that no fake server can be made to answer.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException
+} from "@aws-sdk/client-s3"
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "@effect/vitest"
+import { mockClient } from "aws-sdk-client-mock"
+import { Cause, Effect, Exit, Fiber, Layer, Option, TestClock, Tracer } from "effect"
+import * as fs from "node:fs/promises"
+import type * as NodeCrypto from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
+import type { AddressInfo } from "node:net"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+import { AppConfig } from "../../../src/config.js"
+import { makeS3Storage, StorageS3 } from "../../../src/layers/storage/s3.js"
+import { documentKey, ObjectNotFound, Storage, StorageUnavailable } from "../../../src/services/storage.js"
+import { testSettings } from "../../support/settings.js"
+import { metadata, storageContract } from "./contract.js"
+
+// s3rver ships no types: the little of it we use, declared here.
+interface S3rverOptions {
+  readonly port: number
+  readonly address: string
+  readonly silent: boolean
+  readonly directory: string
+  readonly configureBuckets: ReadonlyArray<{ readonly name: string }>
+}
+interface S3rverObject {
+  readonly bucket: string
+  readonly key: string
+  readonly content: AsyncIterable<Uint8Array>
+  readonly metadata: unknown
+}
+interface S3rverStore {
+  getResourcePath(bucket: string, key: string, resource: "object"): string
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>
+  putObject(object: S3rverObject): Promise<{ readonly size: number; readonly md5: string }>
+}
+interface S3rverServer {
+  run(): Promise<AddressInfo>
+  close(): Promise<void>
+  readonly store: S3rverStore
+  readonly httpServer?: { closeAllConnections(): void }
+}
+const require = createRequire(import.meta.url)
+const S3rver = require("s3rver") as new (options: S3rverOptions) => S3rverServer
+
+/**
+ * s3rver 3.7 encrypts ListObjectsV2 continuation tokens with single DES, which OpenSSL 3
+ * (Node ≥ 17) no longer offers without --openssl-legacy-provider: every second page would be
+ * a 500. Triple DES with the key repeated three times is the same cipher byte for byte, so
+ * while s3rver runs its "des" is served by "des-ede3-cbc". Only this test process is touched.
+ */
+const shimDesForS3rver = (): (() => void) => {
+  const cryptoModule = require("node:crypto") as typeof NodeCrypto
+  const { createCipheriv, createDecipheriv } = cryptoModule
+  type Make = (algorithm: string, key: Uint8Array, iv: Uint8Array | null, options?: unknown) => unknown
+  const wrap =
+    (make: Make): Make =>
+    (algorithm, key, iv, options) =>
+      algorithm === "des" ? make("des-ede3-cbc", Buffer.concat([key, key, key]), iv) : make(algorithm, key, iv, options)
+  Object.assign(cryptoModule, {
+    createCipheriv: wrap(createCipheriv as unknown as Make),
+    createDecipheriv: wrap(createDecipheriv as unknown as Make)
+  })
+  return () => Object.assign(cryptoModule, { createCipheriv, createDecipheriv })
+}
+
+/**
+ * s3rver 3.7 answers a PUT once the body has gone through its MD5 hash, not once the file is
+ * written, and serves a GET from whatever the file holds at that moment: a GET right after a PUT
+ * can, rarely, get NoSuchKey or a short body, which S3 (read-after-write consistent) never does.
+ * This PUT writes the object file (temp file + rename) before answering.
+ */
+const writeBeforeAnswering = (store: S3rverStore) => {
+  store.putObject = async (object) => {
+    const chunks: Array<Uint8Array> = []
+    for await (const chunk of object.content) chunks.push(chunk)
+    const content = Buffer.concat(chunks)
+    const file = store.getResourcePath(object.bucket, object.key, "object")
+    const temp = `${file}.tmp-${randomBytes(8).toString("hex")}`
+    await fs.mkdir(path.dirname(file), { recursive: true })
+    await fs.writeFile(temp, content)
+    await fs.rename(temp, file)
+    const md5 = createHash("md5").update(content).digest("hex")
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5)
+    return { size: content.length, md5 }
+  }
+}
+
+const BUCKET = "serenya-test"
+const DOCUMENTS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+const FAKE_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }
+
+let server: S3rverServer | undefined
+let restoreDes: (() => void) | undefined
+let directory = ""
+let endpoint = ""
+const clients: Array<S3Client> = []
+
+/** A client for s3rver; `tap` sees every request as sent (after signing). */
+const s3rverClient = (tap?: (command: string, headers: Record<string, string>) => void) => {
+  const client = new S3Client({ endpoint, forcePathStyle: true, region: "eu-west-1", credentials: FAKE_CREDENTIALS, maxAttempts: 1 })
+  if (tap) {
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const request = args.request
+        if (typeof request === "object" && request !== null && "headers" in request) {
+          tap(context.commandName ?? "", { ...(request.headers as Record<string, string>) })
+        }
+        return next(args)
+      },
+      { step: "finalizeRequest", priority: "low", name: "serenyaTestTap" }
+    )
+  }
+  clients.push(client)
+  return client
+}
+
+beforeAll(async () => {
+  restoreDes = shimDesForS3rver()
+  directory = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-s3rver-"))
+  server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: BUCKET }] })
+  writeBeforeAnswering(server.store)
+  const address = await server.run()
+  endpoint = `http://127.0.0.1:${address.port}`
+})
+
+afterAll(async () => {
+  // keep-alive sockets would hold close() open
+  for (const client of clients) client.destroy()
+  server?.httpServer?.closeAllConnections()
+  await server?.close()
+  await fs.rm(directory, { recursive: true, force: true })
+  restoreDes?.()
+})
+
+storageContract("s3 (s3rver)", () => Layer.sync(Storage, () => makeS3Storage(s3rverClient(), { bucket: BUCKET, sseKmsKeyId: undefined })))
+
+describe("S3 storage against s3rver", () => {
+  it.live("list pages through ListObjectsV2 with continuation tokens", () =>
+    Effect.gen(function* () {
+      const commands: Array<string> = []
+      const storage = makeS3Storage(
+        s3rverClient((command) => commands.push(command)),
+        { bucket: BUCKET, sseKmsKeyId: undefined, pageSize: 2 }
+      )
+      const keys = ["paged/e", "paged/a", "paged/d", "paged/b", "paged/c"]
+      yield* Effect.forEach(keys, (key) => storage.put(key, Uint8Array.of(1), metadata()), { discard: true })
+      commands.length = 0
+      expect(yield* storage.list("paged/")).toEqual(["paged/a", "paged/b", "paged/c", "paged/d", "paged/e"])
+      expect(commands).toEqual(["ListObjectsV2Command", "ListObjectsV2Command", "ListObjectsV2Command"])
+    }))
+
+  it.live("with a documents key id, PutObject carries the SSE-KMS headers on the wire", () =>
+    Effect.gen(function* () {
+      const sent: Array<Record<string, string>> = []
+      const storage = makeS3Storage(
+        s3rverClient((command, headers) => {
+          if (command === "PutObjectCommand") sent.push(headers)
+        }),
+        { bucket: BUCKET, sseKmsKeyId: DOCUMENTS_KEY }
+      )
+      const key = documentKey("sse-job")
+      yield* storage.put(key, Uint8Array.of(1, 2), metadata({ userId: "user-7" }))
+      expect(sent).toHaveLength(1)
+      expect(sent[0]).toMatchObject({
+        "x-amz-server-side-encryption": "aws:kms",
+        "x-amz-server-side-encryption-aws-kms-key-id": DOCUMENTS_KEY,
+        "x-amz-meta-user-id": "user-7",
+        "x-amz-meta-upload-timestamp": "2026-03-01T08:15:30.123Z",
+        "content-type": "application/pdf"
+      })
+      // s3rver ignores SSE; the object is stored and readable all the same
+      expect((yield* storage.get(key)).bytes).toEqual(Uint8Array.of(1, 2))
+    }))
+
+  it.live("without a key id no SSE header is sent", () =>
+    Effect.gen(function* () {
+      const sent: Array<Record<string, string>> = []
+      const storage = makeS3Storage(
+        s3rverClient((command, headers) => {
+          if (command === "PutObjectCommand") sent.push(headers)
+        }),
+        { bucket: BUCKET, sseKmsKeyId: undefined }
+      )
+      yield* storage.put("plain/no-sse", Uint8Array.of(1), metadata())
+      expect(Object.keys(sent[0] ?? {}).filter((h) => h.startsWith("x-amz-server-side-encryption"))).toEqual([])
+    }))
+
+  it.live("StorageS3 from settings (S3_BUCKET, S3_ENDPOINT, S3_FORCE_PATH_STYLE) round-trips", () => {
+    vi.stubEnv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS.accessKeyId)
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS.secretAccessKey)
+    const settings = testSettings({
+      STORAGE_PROVIDER: "s3",
+      S3_BUCKET: BUCKET,
+      S3_ENDPOINT: endpoint,
+      S3_FORCE_PATH_STYLE: "true"
+    })
+    return Effect.gen(function* () {
+      const storage = yield* Storage
+      const key = documentKey("from-settings")
+      yield* storage.put(key, Uint8Array.of(4, 2), metadata())
+      expect(yield* storage.exists(key)).toBe(true)
+      const stored = yield* storage.get(key)
+      expect(stored.bytes).toEqual(Uint8Array.of(4, 2))
+      yield* storage.remove(key)
+      expect(yield* storage.exists(key)).toBe(false)
+    }).pipe(
+      Effect.provide(StorageS3.pipe(Layer.provide(Layer.succeed(AppConfig, settings)))),
+      Effect.ensuring(Effect.sync(() => vi.unstubAllEnvs()))
+    )
+  })
+
+  it.effect("StorageS3 without S3_BUCKET fails to build with a non-transient StorageUnavailable", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Layer.build(StorageS3).pipe(Effect.scoped))
+      expect(error).toBeInstanceOf(StorageUnavailable)
+      expect(error).toMatchObject({ transient: false, message: "S3_BUCKET is not configured" })
+    }).pipe(Effect.provide(Layer.succeed(AppConfig, testSettings()))))
+})
+
+describe("S3 storage against a mocked client", () => {
+  const client = new S3Client({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } })
+  const s3 = mockClient(client)
+  beforeEach(() => {
+    s3.reset()
+  })
+  afterAll(() => {
+    s3.restore()
+    client.destroy()
+  })
+
+  const storage = (sseKmsKeyId: string | undefined) => makeS3Storage(client, { bucket: BUCKET, sseKmsKeyId })
+
+  const serviceError = (name: string, status: number | undefined) =>
+    new S3ServiceException({
+      name,
+      $fault: status !== undefined && status < 500 ? "client" : "server",
+      $metadata: status === undefined ? {} : { httpStatusCode: status },
+      message: name
+    })
+
+  /**
+   * Runs `effect` to completion under TestClock: whenever it waits on a retry delay, time
+   * jumps ahead. The mocked answers are promises, so each step first lets them settle.
+   */
+  const settle = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.fork(effect)
+      for (let i = 0; i < 200 && fiber.unsafePoll() === null; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        yield* TestClock.adjust("1 second")
+      }
+      return yield* Fiber.await(fiber)
+    })
+
+  const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
+    Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+
+  it.effect("PutObject: jobs/{jobId}_original, SSE-KMS with the documents key, user-id and upload-timestamp metadata", () =>
+    Effect.gen(function* () {
+      s3.on(PutObjectCommand).resolves({})
+      const bytes = Uint8Array.of(0xde, 0xad)
+      yield* storage(DOCUMENTS_KEY).put(documentKey("job-1"), bytes, metadata({ userId: "user-9", contentType: "application/pdf" }))
+      const calls = s3.commandCalls(PutObjectCommand)
+      expect(calls).toHaveLength(1)
+      expect(calls[0]?.args[0].input).toEqual({
+        Bucket: BUCKET,
+        Key: "jobs/job-1_original",
+        Body: bytes,
+        ContentLength: 2,
+        ContentType: "application/pdf",
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: DOCUMENTS_KEY,
+        Metadata: { "user-id": "user-9", "upload-timestamp": "2026-03-01T08:15:30.123Z" }
+      })
+    }))
+
+  it.effect("PutObject without a documents key id sends neither SSE field", () =>
+    Effect.gen(function* () {
+      s3.on(PutObjectCommand).resolves({})
+      yield* storage(undefined).put("jobs/job-2_original", Uint8Array.of(1), metadata())
+      const input = s3.commandCalls(PutObjectCommand)[0]?.args[0].input
+      expect(input).not.toHaveProperty("ServerSideEncryption")
+      expect(input).not.toHaveProperty("SSEKMSKeyId")
+    }))
+
+  it.effect("a 503 answered twice, then success: the put succeeds on the third attempt", () =>
+    Effect.gen(function* () {
+      s3.on(PutObjectCommand)
+        .rejectsOnce(serviceError("ServiceUnavailable", 503))
+        .rejectsOnce(serviceError("ServiceUnavailable", 503))
+        .resolves({})
+      const exit = yield* settle(storage(DOCUMENTS_KEY).put("jobs/job-3_original", Uint8Array.of(1), metadata()))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(3)
+    }))
+
+  it.effect("GetObject NoSuchKey is ObjectNotFound, asked once", () =>
+    Effect.gen(function* () {
+      s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: "The specified key does not exist.", $metadata: { httpStatusCode: 404 } }))
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).get("jobs/missing_original")))
+      expect(error).toBeInstanceOf(ObjectNotFound)
+      expect(error).toMatchObject({ key: "jobs/missing_original" })
+      expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1)
+    }))
+
+  it.effect("HeadObject NotFound (404, no body) means exists is false", () =>
+    Effect.gen(function* () {
+      s3.on(HeadObjectCommand).rejects(serviceError("NotFound", 404))
+      expect(yield* storage(DOCUMENTS_KEY).exists("jobs/missing_original")).toBe(false)
+    }))
+
+  it.effect("AccessDenied (403) is StorageUnavailable, not transient, and is not retried", () =>
+    Effect.gen(function* () {
+      s3.on(PutObjectCommand).rejects(serviceError("AccessDenied", 403))
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).put("jobs/job-4_original", Uint8Array.of(1), metadata())))
+      expect(error).toBeInstanceOf(StorageUnavailable)
+      expect(error).toMatchObject({ transient: false, message: "S3 PutObject failed: AccessDenied" })
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1)
+    }))
+
+  it.effect("NoSuchBucket (404) is a misconfiguration, not a missing object", () =>
+    Effect.gen(function* () {
+      s3.on(GetObjectCommand).rejects(serviceError("NoSuchBucket", 404))
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).get("jobs/a_original")))
+      expect(error).toBeInstanceOf(StorageUnavailable)
+      expect(error).toMatchObject({ transient: false })
+    }))
+
+  const transientCases: ReadonlyArray<readonly [string, unknown]> = [
+    ["500 InternalError", serviceError("InternalError", 500)],
+    ["503 SlowDown", serviceError("SlowDown", 503)],
+    ["400 RequestTimeout", serviceError("RequestTimeout", 400)],
+    ["400 ThrottlingException", serviceError("ThrottlingException", 400)],
+    ["429 TooManyRequestsException", serviceError("TooManyRequestsException", 429)],
+    ["a network error (no HTTP answer)", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })]
+  ]
+  for (const [label, cause] of transientCases) {
+    it.effect(`${label}: transient, tried 1 + 3 times on the storage schedule`, () =>
+      Effect.gen(function* () {
+        s3.on(DeleteObjectCommand).rejects(cause as Error)
+        const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).remove("jobs/a_original")))
+        expect(error).toBeInstanceOf(StorageUnavailable)
+        expect(error).toMatchObject({ transient: true })
+        expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(4)
+      }))
+  }
+
+  const refusalCases: ReadonlyArray<readonly [string, number]> = [
+    ["InvalidBucketName", 400],
+    ["InvalidAccessKeyId", 403],
+    ["KMS.DisabledException", 400]
+  ]
+  for (const [name, status] of refusalCases) {
+    it.effect(`${status} ${name}: not transient, asked once`, () =>
+      Effect.gen(function* () {
+        s3.on(DeleteObjectCommand).rejects(serviceError(name, status))
+        const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).remove("jobs/a_original")))
+        expect(error).toMatchObject({ _tag: "StorageUnavailable", transient: false })
+        expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1)
+      }))
+  }
+
+  it.effect("an answer that never comes times out after 10 s per attempt: transient StorageUnavailable", () =>
+    Effect.gen(function* () {
+      s3.on(HeadObjectCommand).callsFake(() => new Promise(() => {}))
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).exists("jobs/slow_original")))
+      expect(error).toBeInstanceOf(StorageUnavailable)
+      expect(error).toMatchObject({ transient: true, message: "S3 HeadObject timed out" })
+      expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(4)
+    }))
+
+  it.effect("an object without our metadata is refused rather than invented", () =>
+    Effect.gen(function* () {
+      s3.on(GetObjectCommand).resolves({
+        Metadata: {},
+        // only the part of the SDK's stream mixin that the layer reads
+        Body: { transformToByteArray: () => Promise.resolve(Uint8Array.of(1)) } as unknown as NonNullable<GetObjectCommandOutput["Body"]>
+      })
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).get("jobs/foreign")))
+      expect(error).toMatchObject({ _tag: "StorageUnavailable", transient: false })
+    }))
+
+  it.effect("each call is a span S3.<Op> (rpc.system aws-api, rpc.service S3) inside Storage.<method>", () =>
+    Effect.gen(function* () {
+      s3.on(PutObjectCommand).resolves({})
+      const spans: Array<{ name: string; parent: string | undefined; attributes: ReadonlyMap<string, unknown> }> = []
+      const base = yield* Effect.tracer
+      const recording = Tracer.make({
+        context: base.context,
+        span: (name, parent, ...rest) => {
+          const span = base.span(name, parent, ...rest)
+          spans.push({
+            name,
+            parent: Option.getOrUndefined(Option.map(parent, (p) => (p._tag === "Span" ? p.name : undefined))),
+            attributes: span.attributes
+          })
+          return span
+        }
+      })
+      yield* storage(DOCUMENTS_KEY).put("jobs/traced", Uint8Array.of(1), metadata()).pipe(Effect.withTracer(recording))
+      const call = spans.find((s) => s.name === "S3.PutObject")
+      expect(call?.parent).toBe("Storage.put")
+      expect(Object.fromEntries(call?.attributes ?? [])).toMatchObject({
+        "rpc.system": "aws-api",
+        "rpc.service": "S3",
+        "rpc.method": "PutObject"
+      })
+    }))
+})
