@@ -30,8 +30,9 @@ const MAGIC_1 = 0x45 // "E"
 const IV_BYTES = 12
 const TAG_BYTES = 16
 export const DATA_KEY_BYTES = 32
-// Encrypting in slices keeps each slice's output in cache while it is copied into the envelope.
-const SLICE = 64 * 1024
+// Encrypting in slices keeps each slice's output in cache while it is copied into the envelope
+// (256 KiB measured best at 5 MiB; 64 KiB and up are one slice or a few).
+const SLICE = 256 * 1024
 
 /** The partition a data key is bound to (and cached under). */
 export type Partition = Readonly<{ purpose: KeyPurpose; userId: string }>
@@ -122,7 +123,18 @@ export const parseEnvelope = (envelope: Uint8Array): Effect.Effect<Parsed, Decry
     return Effect.succeed({ version, keyId, wrapped, iv, tag, ciphertext: envelope.subarray(offset), bodyOffset })
   })
 
+// A cached data key seals many values with the same header: build it once per wrapped key.
+const headers = new WeakMap<Uint8Array, { readonly keyId: string; readonly header: Uint8Array }>()
+
 const headerFor = (keyId: string, wrapped: Uint8Array): Uint8Array => {
+  const known = headers.get(wrapped)
+  if (known && known.keyId === keyId) return known.header
+  const header = buildHeader(keyId, wrapped)
+  headers.set(wrapped, { keyId, header })
+  return header
+}
+
+const buildHeader = (keyId: string, wrapped: Uint8Array): Uint8Array => {
   const keyIdBytes = encoder.encode(keyId)
   if (keyIdBytes.length === 0 || keyIdBytes.length > 255) throw new Error("key id must be 1–255 bytes")
   if (wrapped.length === 0 || wrapped.length > 0xffff) throw new Error("wrapped key must be 1–65535 bytes")

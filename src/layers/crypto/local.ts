@@ -37,24 +37,33 @@ export const keyringProvider = (
   keyring: () => Keyring,
   nextBytes: (size: number) => Uint8Array
 ): KeyProvider => {
-  const wrap = (keyId: string, dataKey: Uint8Array, partition: Partition) => {
+  // Deriving a wrapping key costs more than the wrap itself: derive each once, keyed by the
+  // master key's bytes so a rotated or removed key never reuses a stale derivation.
+  const derived = new WeakMap<Uint8Array, Map<KeyPurpose, Buffer>>()
+  const kekFor = (keyId: string, purpose: KeyPurpose): Buffer | undefined => {
     const master = keyring().keys.get(keyId)
-    if (!master) throw new Error("unknown master key")
-    const kek = wrappingKey(master, partition.purpose)
+    if (!master) return undefined
+    let byPurpose = derived.get(master)
+    if (!byPurpose) derived.set(master, (byPurpose = new Map()))
+    let kek = byPurpose.get(purpose)
+    if (!kek) byPurpose.set(purpose, (kek = wrappingKey(master, purpose)))
+    return kek
+  }
+
+  const wrap = (keyId: string, dataKey: Uint8Array, partition: Partition) => {
+    const kek = kekFor(keyId, partition.purpose)
+    if (!kek) throw new Error("unknown master key")
     const iv = nextBytes(WRAP_IV)
     const cipher = createCipheriv("aes-256-gcm", kek, iv, { authTagLength: WRAP_TAG })
-    kek.fill(0)
     cipher.setAAD(wrapAad(partition))
     const encrypted = Buffer.concat([cipher.update(dataKey), cipher.final()])
     return Buffer.concat([iv, cipher.getAuthTag(), encrypted])
   }
 
   const unwrapSync = (keyId: string, wrapped: Uint8Array, partition: Partition): Uint8Array | undefined => {
-    const master = keyring().keys.get(keyId)
-    if (!master || wrapped.length !== WRAP_IV + WRAP_TAG + DATA_KEY_BYTES) return undefined
-    const kek = wrappingKey(master, partition.purpose)
+    const kek = kekFor(keyId, partition.purpose)
+    if (!kek || wrapped.length !== WRAP_IV + WRAP_TAG + DATA_KEY_BYTES) return undefined
     const decipher = createDecipheriv("aes-256-gcm", kek, wrapped.subarray(0, WRAP_IV), { authTagLength: WRAP_TAG })
-    kek.fill(0)
     decipher.setAAD(wrapAad(partition))
     decipher.setAuthTag(wrapped.subarray(WRAP_IV, WRAP_IV + WRAP_TAG))
     const key = decipher.update(wrapped.subarray(WRAP_IV + WRAP_TAG))
