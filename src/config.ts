@@ -43,6 +43,21 @@ export interface StorageSettings {
   readonly forcePathStyle: boolean
 }
 
+export interface LLMSettings {
+  readonly provider: "offline" | "bedrock"
+  readonly bedrockModelId: string
+  readonly bedrockRegion: string
+}
+
+export interface CostSettings {
+  readonly tracker: "postgres" | "dynamodb"
+  readonly table: string
+  /** DynamoDB-compatible servers (and tests). */
+  readonly dynamodbEndpoint: Option.Option<string>
+  /** Per user and calendar month; past it, new LLM work fails with QuotaExceeded. */
+  readonly monthlyBudgetCents: number
+}
+
 export interface Settings {
   readonly appEnv: AppEnv
   readonly host: string
@@ -56,6 +71,8 @@ export interface Settings {
   readonly database: DatabaseSettings
   readonly crypto: CryptoSettings
   readonly storage: StorageSettings
+  readonly llm: LLMSettings
+  readonly cost: CostSettings
 }
 
 /** Config.validate loses the variable's name; this keeps it in the error path. */
@@ -136,6 +153,19 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     endpoint: Config.string("S3_ENDPOINT").pipe(Config.option),
     forcePathStyle: Config.boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false))
   }),
+  llm: Config.all({
+    provider: Config.literal("offline", "bedrock")("LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
+    bedrockModelId: Config.string("BEDROCK_MODEL_ID").pipe(
+      Config.withDefault("anthropic.claude-3-5-sonnet-20241022-v2:0")
+    ),
+    bedrockRegion: Config.string("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1"))
+  }),
+  cost: Config.all({
+    tracker: Config.literal("postgres", "dynamodb")("COST_TRACKER").pipe(Config.withDefault("postgres" as const)),
+    table: Config.string("COST_TRACKING_TABLE").pipe(Config.withDefault("serenya-llm-cost-tracking")),
+    dynamodbEndpoint: Config.string("DYNAMODB_ENDPOINT").pipe(Config.option),
+    monthlyBudgetCents: positiveInt("LLM_MONTHLY_BUDGET_CENTS", 500)
+  }),
   database: Config.all({
     url: databaseUrl,
     ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
@@ -181,6 +211,11 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       "is required when KEY_PROVIDER=kms"
     )
     require(s.storage.provider !== "s3" || Option.isSome(s.storage.bucket), "S3_BUCKET", "is required when STORAGE_PROVIDER=s3")
+    require(
+      s.appEnv !== "production" || s.llm.provider === "bedrock",
+      "LLM_PROVIDER",
+      "must be bedrock when APP_ENV=production (the offline provider is for local use)"
+    )
     const [first, ...rest] = problems
     return first === undefined ? Either.right(s) : Either.left(rest.reduce(ConfigError.And, first))
   })

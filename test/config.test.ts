@@ -23,7 +23,8 @@ const PRODUCTION = {
   DATABASE_URL: "postgres://u:p@h:5432/db",
   KEY_PROVIDER: "kms",
   KMS_FIELDS_KEY_ID: "alias/serenya-fields",
-  KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents"
+  KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
+  LLM_PROVIDER: "bedrock"
 }
 
 const problem = (env: Record<string, string>): string => {

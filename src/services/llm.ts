@@ -1,0 +1,142 @@
+/**
+ * The LLM capability: turn a medical document into structured results with a plain-language
+ * summary, and answer questions about one interpreted document. Every answer from a model is
+ * decoded with these schemas before anything else sees it.
+ */
+import { Context, type Effect, Schema } from "effect"
+import { ErrorInfoId, RetryAfterId } from "./errors.js"
+
+export const DocumentType = Schema.Literal("lab_results", "vitals", "report", "other")
+export type DocumentType = typeof DocumentType.Type
+
+export const ResultFlag = Schema.Literal("low", "normal", "high", "critical_low", "critical_high", "abnormal", "unknown")
+export type ResultFlag = typeof ResultFlag.Type
+
+/** A reference range as printed (`text`), with its numeric bounds when it has them. */
+export class ReferenceRange extends Schema.Class<ReferenceRange>("ReferenceRange")({
+  low: Schema.optional(Schema.Number),
+  high: Schema.optional(Schema.Number),
+  text: Schema.String
+}) {}
+
+export class LabResult extends Schema.Class<LabResult>("LabResult")({
+  name: Schema.NonEmptyTrimmedString,
+  /** A number when the report gives one; text for values like "positive" or "see note". */
+  value: Schema.Union(Schema.Number, Schema.String),
+  unit: Schema.String,
+  referenceRange: ReferenceRange,
+  flag: ResultFlag
+}) {}
+
+export const VitalKind = Schema.Literal("blood_pressure", "pulse", "spo2", "temperature", "weight")
+export type VitalKind = typeof VitalKind.Type
+
+export class VitalSign extends Schema.Class<VitalSign>("VitalSign")({
+  kind: VitalKind,
+  /** ISO 8601 date or date-time as read from the document. */
+  time: Schema.String,
+  /** Blood pressure: systolic; everything else: the value. */
+  value: Schema.Number,
+  /** Blood pressure only. */
+  diastolic: Schema.optional(Schema.Number),
+  unit: Schema.String
+}) {}
+
+export class InterpretedDocument extends Schema.Class<InterpretedDocument>("InterpretedDocument")({
+  documentType: DocumentType,
+  title: Schema.NonEmptyTrimmedString,
+  /** When the sample or measurement was taken, if the document says (ISO 8601). */
+  collectedAt: Schema.optional(Schema.String),
+  results: Schema.Array(LabResult),
+  vitals: Schema.Array(VitalSign),
+  /** Plain language, not a diagnosis; tells the reader to talk to a clinician when anything is flagged. */
+  summary: Schema.NonEmptyTrimmedString
+}) {}
+
+export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
+  inputTokens: Schema.NonNegativeInt,
+  outputTokens: Schema.NonNegativeInt
+}) {}
+
+/** Who answered: `aws.bedrock` live, `offline` locally and in tests. */
+export const LLMProviderName = Schema.Literal("aws.bedrock", "offline", "test")
+export type LLMProviderName = typeof LLMProviderName.Type
+
+export interface Interpretation {
+  readonly document: InterpretedDocument
+  readonly usage: TokenUsage
+  readonly provider: LLMProviderName
+  readonly modelId: string
+}
+
+export const ChatRole = Schema.Literal("user", "assistant")
+export type ChatRole = typeof ChatRole.Type
+
+export interface ChatTurn {
+  readonly role: ChatRole
+  readonly content: string
+}
+
+export interface ChatAnswer {
+  readonly answer: string
+  readonly usage: TokenUsage
+  readonly provider: LLMProviderName
+  readonly modelId: string
+}
+
+/** What a document's bytes are, as detected from the bytes themselves. */
+export const DocumentContentType = Schema.Literal("application/pdf", "image/jpeg", "image/png", "text/plain")
+export type DocumentContentType = typeof DocumentContentType.Type
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** The model's output did not decode, even after one repair attempt. */
+export class LLMInvalidOutput extends Schema.TaggedError<LLMInvalidOutput>()("LLMInvalidOutput", {
+  message: Schema.String
+}) {
+  get [ErrorInfoId]() {
+    return { code: "LLM_INVALID_OUTPUT", category: "external", recovery: "escalate", status: 502 } as const
+  }
+}
+
+/** The model cannot be reached (throttled, down, breaker open) and no cached answer exists. */
+export class LLMUnavailable extends Schema.TaggedError<LLMUnavailable>()("LLMUnavailable", {
+  message: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  get [ErrorInfoId]() {
+    return { code: "LLM_UNAVAILABLE", category: "external", recovery: "fallback", status: 503 } as const
+  }
+  get [RetryAfterId]() {
+    return this.retryAfterSeconds
+  }
+}
+
+/** The document cannot be interpreted by this provider (an image offline, an unreadable PDF). */
+export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()("DocumentUnreadable", {
+  message: Schema.String,
+  /** A stable reason code, stored on the failed job: IMAGE_NEEDS_BEDROCK, PDF_UNREADABLE, NO_TEXT, … */
+  reason: Schema.String
+}) {
+  get [ErrorInfoId]() {
+    return { code: "DOCUMENT_UNREADABLE", category: "validation", recovery: "ignore", status: 422 } as const
+  }
+}
+
+export class LLM extends Context.Tag("LLM")<
+  LLM,
+  {
+    readonly interpret: (input: {
+      readonly bytes: Uint8Array
+      readonly contentType: DocumentContentType
+      readonly documentTypeHint?: DocumentType
+    }) => Effect.Effect<Interpretation, LLMInvalidOutput | LLMUnavailable | DocumentUnreadable>
+    /** Answers about this one document only: no diagnosis, no dosing, and says when it does not know. */
+    readonly chat: (input: {
+      readonly document: InterpretedDocument
+      readonly history: ReadonlyArray<ChatTurn>
+      readonly question: string
+    }) => Effect.Effect<ChatAnswer, LLMInvalidOutput | LLMUnavailable>
+  }
+>() {}
