@@ -1,0 +1,393 @@
+/**
+ * The live LLM: Amazon Bedrock's Converse API. Documents go as document/image/text content
+ * blocks and a forced tool call (JSON schema from InterpretedDocument) makes the model return the
+ * structure, which is decoded like any untrusted input: one repair round, then LLMInvalidOutput.
+ * Throttling, service-unavailable and model-not-ready are retried on the `llm` schedule within a
+ * timeout; the `llm` circuit breaker opens after repeated failures, and while it is open an
+ * identical earlier request (same content hash) is answered from the cache, else LLMUnavailable.
+ */
+import {
+  BedrockRuntimeClient,
+  type ContentBlock,
+  ConverseCommand,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
+  type Message
+} from "@aws-sdk/client-bedrock-runtime"
+import { type Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
+import { createHash } from "node:crypto"
+import { AppConfig } from "../../config.js"
+import { ErrorInfoId } from "../../services/errors.js"
+import {
+  type ChatAnswer,
+  type ChatTurn,
+  type DocumentContentType,
+  type DocumentType,
+  DocumentUnreadable,
+  type Interpretation,
+  InterpretedDocument,
+  LLM,
+  LLMInvalidOutput,
+  LLMUnavailable,
+  TokenUsage
+} from "../../services/llm.js"
+import { type CircuitBreaker, CircuitBreakers, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
+import type { CircuitOpen } from "../../services/errors.js"
+
+export type BedrockSend = Pick<BedrockRuntimeClient, "send">
+
+const TOOL_NAME = "record_interpretation"
+
+/** One Converse call that failed; transient ones are retried on the `llm` schedule. */
+export class BedrockCallFailed extends Schema.TaggedError<BedrockCallFailed>()("BedrockCallFailed", {
+  message: Schema.String,
+  transient: Schema.Boolean
+}) {
+  get [ErrorInfoId]() {
+    return {
+      code: "LLM_CALL_FAILED",
+      category: "external",
+      recovery: this.transient ? "retry" : "escalate",
+      status: 502
+    } as const
+  }
+}
+
+const TRANSIENT = new Set([
+  "ThrottlingException",
+  "ServiceUnavailableException",
+  "ModelNotReadyException",
+  "InternalServerException",
+  "ModelTimeoutException",
+  "ModelErrorException",
+  "TimeoutError",
+  "RequestTimeout"
+])
+
+const classify = (cause: unknown): BedrockCallFailed | DocumentUnreadable => {
+  const name = typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
+  const status =
+    typeof cause === "object" && cause !== null && "$metadata" in cause
+      ? (cause.$metadata as { httpStatusCode?: number } | undefined)?.httpStatusCode
+      : undefined
+  // The model refused our input (too large, unsupported document): retrying cannot help.
+  if (name === "ValidationException") {
+    return new DocumentUnreadable({ message: "The model could not accept this document", reason: "MODEL_REJECTED_INPUT" })
+  }
+  const transient = TRANSIENT.has(name) || status === undefined || status >= 500 || status === 429
+  return new BedrockCallFailed({ message: `Bedrock Converse failed: ${name}`, transient })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prompts and the tool schema
+
+const INTERPRET_SYSTEM = [
+  "You read one medical document (a lab report, a vitals log or a clinical report) for the patient who uploaded it.",
+  `Call the ${TOOL_NAME} tool exactly once with what the document says.`,
+  "Copy every lab result with its value, unit, reference range as printed (and numeric bounds when there are numbers) and flag.",
+  "Use the report's own flag when it prints one; otherwise compare the value with the range; use unknown when there is no range.",
+  "Dates and times in ISO 8601. Never invent values that are not in the document.",
+  "The title names the kind of document (for example 'Complete Blood Count'), never the patient.",
+  "The summary is plain language for a lay reader, two to five sentences, not a diagnosis;",
+  "whenever anything is flagged it tells the reader to talk to their clinician about the flagged results."
+].join(" ")
+
+const CHAT_SYSTEM = [
+  "You help a patient understand one of their own medical documents, given below as JSON.",
+  "Answer only from that document. If the document does not contain the answer, say that you do not know.",
+  "Never give a diagnosis, never recommend or dose a treatment or medication; for those, suggest talking to a clinician.",
+  "Quote values with their units and reference ranges. Be brief and plain."
+].join(" ")
+
+type Json = { [key: string]: unknown }
+
+/** Bedrock tool schemas must be self-contained: replace every `$ref` with its definition. */
+export const inlineRefs = (schema: Json): Json => {
+  const defs = (schema.$defs ?? {}) as Record<string, unknown>
+  const resolve = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(resolve)
+    if (typeof node !== "object" || node === null) return node
+    const ref = (node as Json).$ref
+    if (typeof ref === "string" && ref.startsWith("#/$defs/")) return resolve(defs[ref.slice("#/$defs/".length)])
+    return Object.fromEntries(
+      Object.entries(node as Json)
+        .filter(([key]) => key !== "$schema" && key !== "$defs")
+        .map(([key, value]) => [key, resolve(value)])
+    )
+  }
+  return resolve(schema) as Json
+}
+
+export const interpretationToolSchema = inlineRefs(JSONSchema.make(InterpretedDocument) as unknown as Json)
+
+const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
+
+// ---------------------------------------------------------------------------------------------
+
+/** Answers kept for the breaker's fallback: bounded, in memory only, never persisted. */
+class AnswerCache<A> {
+  private readonly entries = new Map<string, A>()
+  constructor(private readonly max: number) {}
+  get(key: string): A | undefined {
+    return this.entries.get(key)
+  }
+  set(key: string, value: A) {
+    this.entries.delete(key)
+    this.entries.set(key, value)
+    while (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done) break
+      this.entries.delete(oldest.value)
+    }
+  }
+}
+
+const hashOf = (...parts: ReadonlyArray<string | Uint8Array>) => {
+  const hash = createHash("sha256")
+  for (const part of parts) {
+    hash.update(typeof part === "string" ? Buffer.from(part, "utf8") : part)
+    hash.update("\u0000")
+  }
+  return hash.digest("hex")
+}
+
+const documentBlock = (bytes: Uint8Array, contentType: DocumentContentType): ContentBlock => {
+  switch (contentType) {
+    case "application/pdf":
+      return { document: { format: "pdf", name: "uploaded-document", source: { bytes } } }
+    case "image/jpeg":
+      return { image: { format: "jpeg", source: { bytes } } }
+    case "image/png":
+      return { image: { format: "png", source: { bytes } } }
+    case "text/plain":
+      return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") }
+  }
+}
+
+const usageOf = (output: ConverseCommandOutput) =>
+  new TokenUsage({ inputTokens: output.usage?.inputTokens ?? 0, outputTokens: output.usage?.outputTokens ?? 0 })
+
+const addUsage = (a: TokenUsage, b: TokenUsage) =>
+  new TokenUsage({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens })
+
+export interface BedrockOptions {
+  readonly modelId: string
+  readonly breaker: CircuitBreaker
+  readonly cacheSize?: number
+}
+
+export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LLM["Type"] => {
+  const { modelId, breaker } = options
+  const interpretations = new AnswerCache<Interpretation>(options.cacheSize ?? 500)
+  const answers = new AnswerCache<ChatAnswer>(options.cacheSize ?? 500)
+
+  const genAiSpan = (operation: "chat" | "generate_content") =>
+    Effect.withSpan(`${operation} ${modelId}`, {
+      captureStackTrace: false,
+      kind: "client",
+      attributes: {
+        "gen_ai.provider.name": "aws.bedrock",
+        "gen_ai.operation.name": operation,
+        "gen_ai.request.model": modelId,
+        "rpc.system": "aws-api",
+        "rpc.service": "BedrockRuntime",
+        "rpc.method": "Converse"
+      }
+    })
+
+  /** One Converse round trip with timeout and retries; annotates the span with usage. */
+  const converse = (input: ConverseCommandInput, timeout: Duration.DurationInput) =>
+    Effect.tryPromise({ try: (signal) => client.send(new ConverseCommand(input), { abortSignal: signal }), catch: classify }).pipe(
+      withTimeout("bedrock.converse", timeout),
+      Effect.catchTag("OperationTimedOut", () =>
+        Effect.fail(new BedrockCallFailed({ message: "Bedrock Converse timed out", transient: true }))
+      ),
+      withRetry("llm"),
+      Effect.tap((output) =>
+        Effect.annotateCurrentSpan({
+          "gen_ai.response.model": modelId,
+          "gen_ai.usage.input_tokens": output.usage?.inputTokens ?? 0,
+          "gen_ai.usage.output_tokens": output.usage?.outputTokens ?? 0,
+          "gen_ai.response.finish_reasons": [output.stopReason ?? "unknown"]
+        })
+      )
+    )
+
+  const unavailable = (error: CircuitOpen | BedrockCallFailed) =>
+    new LLMUnavailable({
+      message: "The language model is temporarily unavailable",
+      retryAfterSeconds: error._tag === "CircuitOpen" ? error.retryAfterSeconds : 30
+    })
+
+  const toolInput = (output: ConverseCommandOutput): Option.Option<unknown> =>
+    Option.fromNullable(
+      output.output?.message?.content?.find((block) => block.toolUse?.name === TOOL_NAME)?.toolUse?.input
+    )
+
+  const interpretOnce = (input: {
+    readonly bytes: Uint8Array
+    readonly contentType: DocumentContentType
+    readonly documentTypeHint?: DocumentType
+  }) =>
+    Effect.gen(function* () {
+      const ask: Message = {
+        role: "user",
+        content: [
+          documentBlock(input.bytes, input.contentType),
+          {
+            text: input.documentTypeHint
+              ? `The uploader says this is a ${input.documentTypeHint.replace("_", " ")} document.`
+              : "Interpret this document."
+          }
+        ]
+      }
+      const request = (messages: Array<Message>): ConverseCommandInput => ({
+        modelId,
+        system: [{ text: INTERPRET_SYSTEM }],
+        messages,
+        inferenceConfig: { maxTokens: 4096, temperature: 0 },
+        toolConfig: {
+          tools: [
+            {
+              toolSpec: {
+                name: TOOL_NAME,
+                description: "Record the structured interpretation of the document",
+                inputSchema: { json: interpretationToolSchema as never }
+              }
+            }
+          ],
+          toolChoice: { tool: { name: TOOL_NAME } }
+        }
+      })
+      const first = yield* converse(request([ask]), Timeouts.llmInterpret)
+      const firstDecoded = yield* Effect.either(
+        Option.match(toolInput(first), {
+          onNone: () => Effect.fail("the model did not call the tool"),
+          onSome: (raw) => Effect.mapError(decodeDocument(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+        })
+      )
+      if (firstDecoded._tag === "Right") {
+        return { document: firstDecoded.right, usage: usageOf(first), provider: "aws.bedrock", modelId } as Interpretation
+      }
+      // One repair round: show the model what was wrong with its tool call.
+      const toolUseId = first.output?.message?.content?.find((b) => b.toolUse)?.toolUse?.toolUseId
+      const repairTurns: Array<Message> = first.output?.message && toolUseId
+        ? [
+          first.output.message,
+          {
+            role: "user",
+            content: [
+              {
+                toolResult: {
+                  toolUseId,
+                  status: "error",
+                  content: [{ text: `The input did not match the schema: ${firstDecoded.left.slice(0, 2000)}. Call the tool again with corrected input.` }]
+                }
+              }
+            ]
+          }
+        ]
+        : [
+          { role: "assistant", content: first.output?.message?.content ?? [{ text: "(no answer)" }] },
+          { role: "user", content: [{ text: `Call the ${TOOL_NAME} tool with the interpretation.` }] }
+        ]
+      const second = yield* converse(request([ask, ...repairTurns]), Timeouts.llmInterpret)
+      const document = yield* Option.match(toolInput(second), {
+        onNone: () => Effect.fail(new LLMInvalidOutput({ message: "The model did not return an interpretation" })),
+        onSome: (raw) =>
+          Effect.mapError(decodeDocument(raw), () => new LLMInvalidOutput({ message: "The model's interpretation was invalid twice" }))
+      })
+      return { document, usage: addUsage(usageOf(first), usageOf(second)), provider: "aws.bedrock", modelId } as Interpretation
+    })
+
+  const interpret: LLM["Type"]["interpret"] = (input) => {
+    const key = hashOf("interpret", modelId, input.contentType, input.documentTypeHint ?? "", input.bytes)
+    return breaker
+      .protectWithFallback(
+        Effect.tap(interpretOnce(input), (result) => Effect.sync(() => interpretations.set(key, result))),
+        (open) => {
+          const cached = interpretations.get(key)
+          return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
+        }
+      )
+      .pipe(
+        Effect.catchTags({
+          CircuitOpen: (open) => Effect.fail(unavailable(open)),
+          BedrockCallFailed: (failed) => Effect.fail(unavailable(failed))
+        }),
+        genAiSpan("generate_content")
+      )
+  }
+
+  const chatOnce = (input: {
+    readonly document: InterpretedDocument
+    readonly history: ReadonlyArray<ChatTurn>
+    readonly question: string
+  }) =>
+    Effect.gen(function* () {
+      const documentJson = JSON.stringify(Schema.encodeSync(InterpretedDocument)(input.document))
+      const messages: Array<Message> = [
+        ...input.history.map((turn): Message => ({ role: turn.role, content: [{ text: turn.content }] })),
+        { role: "user", content: [{ text: input.question }] }
+      ]
+      const output = yield* converse(
+        {
+          modelId,
+          system: [{ text: CHAT_SYSTEM }, { text: `The document:\n${documentJson}` }],
+          messages,
+          inferenceConfig: { maxTokens: 1024, temperature: 0.2 }
+        },
+        Timeouts.llmChat
+      )
+      const answer = (output.output?.message?.content ?? [])
+        .map((block) => block.text ?? "")
+        .join("")
+        .trim()
+      if (answer === "") return yield* Effect.fail(new LLMInvalidOutput({ message: "The model returned an empty answer" }))
+      return { answer, usage: usageOf(output), provider: "aws.bedrock", modelId } as ChatAnswer
+    })
+
+  const chat: LLM["Type"]["chat"] = (input) => {
+    const key = hashOf(
+      "chat",
+      modelId,
+      JSON.stringify(Schema.encodeSync(InterpretedDocument)(input.document)),
+      JSON.stringify(input.history),
+      input.question
+    )
+    return breaker
+      .protectWithFallback(
+        Effect.tap(chatOnce(input), (result) => Effect.sync(() => answers.set(key, result))),
+        (open) => {
+          const cached = answers.get(key)
+          return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
+        }
+      )
+      .pipe(
+        Effect.catchTags({
+          CircuitOpen: (open) => Effect.fail(unavailable(open)),
+          BedrockCallFailed: (failed) => Effect.fail(unavailable(failed)),
+          // In a chat the only input is ours (history, question): a refusal means the model is unusable now.
+          DocumentUnreadable: () =>
+            Effect.fail(new LLMUnavailable({ message: "The language model refused the request", retryAfterSeconds: 30 }))
+        }),
+        genAiSpan("chat")
+      )
+  }
+
+  return { interpret, chat }
+}
+
+/** Bedrock with the model and region from the settings and the app's `llm` breaker. */
+export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = Layer.scoped(
+  LLM,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const breakers = yield* CircuitBreakers
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() => new BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 })),
+      (c) => Effect.sync(() => c.destroy())
+    )
+    return makeBedrockLLM(client, { modelId: config.llm.bedrockModelId, breaker: breakers.get("llm") })
+  })
+)

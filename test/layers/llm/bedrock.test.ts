@@ -1,0 +1,246 @@
+/**
+ * The Bedrock layer against aws-sdk-client-mock (no Bedrock emulator exists): request shape,
+ * usage, retries on the `llm` schedule under TestClock, the breaker and its cached fallback,
+ * the repair round for invalid tool input.
+ */
+import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from "@aws-sdk/client-bedrock-runtime"
+import { beforeEach, describe, expect, it } from "@effect/vitest"
+import { mockClient } from "aws-sdk-client-mock"
+import { Effect, Exit, Fiber, TestClock } from "effect"
+import { interpretationToolSchema, makeBedrockLLM } from "../../../src/layers/llm/bedrock.js"
+import { InterpretedDocument } from "../../../src/services/llm.js"
+import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
+
+const MODEL = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+const bedrock = mockClient(BedrockRuntimeClient)
+beforeEach(() => bedrock.reset())
+
+const client = () =>
+  new BedrockRuntimeClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } })
+
+const makeLLM = Effect.map(makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` }), (breaker) =>
+  makeBedrockLLM(client(), { modelId: MODEL, breaker })
+)
+
+const interpretation = {
+  documentType: "lab_results",
+  title: "Complete Blood Count",
+  collectedAt: "2026-04-18T07:42",
+  results: [
+    {
+      name: "Hemoglobin",
+      value: 11.2,
+      unit: "g/dL",
+      referenceRange: { low: 12, high: 16, text: "12.0 - 16.0" },
+      flag: "low"
+    }
+  ],
+  vitals: [],
+  summary: "Hemoglobin is below the reference range. Please talk to your clinician about the flagged result."
+}
+
+const toolAnswer = (input: unknown, usage = { inputTokens: 1200, outputTokens: 300 }) => ({
+  output: {
+    message: {
+      role: "assistant" as const,
+      content: [{ toolUse: { toolUseId: "tool-1", name: "record_interpretation", input: input as never } }]
+    }
+  },
+  stopReason: "tool_use" as const,
+  usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens },
+  metrics: { latencyMs: 10 }
+})
+
+const textAnswer = (text: string) => ({
+  output: { message: { role: "assistant" as const, content: [{ text }] } },
+  stopReason: "end_turn" as const,
+  usage: { inputTokens: 500, outputTokens: 40, totalTokens: 540 },
+  metrics: { latencyMs: 10 }
+})
+
+const pdf = Buffer.from("%PDF-1.4 synthetic")
+const converseInputs = () => bedrock.commandCalls(ConverseCommand).map((call) => call.args[0].input as ConverseCommandInput)
+const awsError = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } })
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
+
+describe("Bedrock interpret", () => {
+  it.effect("sends the PDF as a document block with a forced tool call and maps usage and model", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
+      const llm = yield* makeLLM
+      const result = yield* llm.interpret({ bytes: pdf, contentType: "application/pdf", documentTypeHint: "lab_results" })
+      expect(result.provider).toBe("aws.bedrock")
+      expect(result.modelId).toBe(MODEL)
+      expect(result.usage).toMatchObject({ inputTokens: 1200, outputTokens: 300 })
+      expect(result.document).toBeInstanceOf(InterpretedDocument)
+      expect(result.document.results[0]).toMatchObject({ name: "Hemoglobin", value: 11.2, flag: "low" })
+
+      const [input] = converseInputs()
+      expect(input?.modelId).toBe(MODEL)
+      expect(input?.messages?.[0]?.content?.[0]).toEqual({
+        document: { format: "pdf", name: "uploaded-document", source: { bytes: pdf } }
+      })
+      expect(input?.toolConfig?.toolChoice).toEqual({ tool: { name: "record_interpretation" } })
+      expect(input?.toolConfig?.tools?.[0]?.toolSpec?.name).toBe("record_interpretation")
+      expect(input?.toolConfig?.tools?.[0]?.toolSpec?.inputSchema?.json).toEqual(interpretationToolSchema)
+      expect(JSON.stringify(input?.system)).toContain("not a diagnosis")
+      expect(input?.inferenceConfig?.temperature).toBe(0)
+    })
+  )
+
+  it.effect("images go as image blocks and text as text", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
+      const llm = yield* makeLLM
+      yield* llm.interpret({ bytes: Buffer.from([0x89, 0x50]), contentType: "image/png" })
+      yield* llm.interpret({ bytes: Buffer.from("Glucose 104 mg/dL"), contentType: "text/plain" })
+      const [image, text] = converseInputs()
+      expect(image?.messages?.[0]?.content?.[0]).toEqual({ image: { format: "png", source: { bytes: Buffer.from([0x89, 0x50]) } } })
+      expect(text?.messages?.[0]?.content?.[0]).toEqual({ text: "Glucose 104 mg/dL" })
+    })
+  )
+
+  it("the tool schema is self-contained (no $ref) and requires the document's fields", () => {
+    expect(JSON.stringify(interpretationToolSchema)).not.toContain("$ref")
+    expect(interpretationToolSchema).toMatchObject({
+      type: "object",
+      required: ["documentType", "title", "results", "vitals", "summary"]
+    })
+  })
+
+  it.effect("throttling is retried on the llm schedule, then succeeds", () =>
+    Effect.gen(function* () {
+      bedrock
+        .on(ConverseCommand)
+        .rejectsOnce(awsError("ThrottlingException", 429))
+        .rejectsOnce(awsError("ModelNotReadyException", 429))
+        .resolves(toolAnswer(interpretation))
+      const llm = yield* makeLLM
+      const fiber = yield* Effect.fork(llm.interpret({ bytes: pdf, contentType: "application/pdf" }))
+      yield* TestClock.adjust("500 millis")
+      expect(converseInputs()).toHaveLength(1) // the first retry waits about a second
+      yield* TestClock.adjust("10 seconds")
+      const result = yield* Fiber.join(fiber)
+      expect(result.document.title).toBe("Complete Blood Count")
+      expect(converseInputs()).toHaveLength(3)
+    })
+  )
+
+  it.effect("a model that stays unavailable → LLMUnavailable with Retry-After after 1 + 3 attempts", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
+      const llm = yield* makeLLM
+      const fiber = yield* Effect.fork(Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
+      yield* TestClock.adjust("2 minutes")
+      const error = failureOf(yield* Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "LLMUnavailable" })
+      expect(converseInputs()).toHaveLength(4)
+    })
+  )
+
+  it.effect("a rejected input (ValidationException) is DocumentUnreadable at once, not retried", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).rejects(awsError("ValidationException", 400))
+      const llm = yield* makeLLM
+      const error = failureOf(yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
+      expect(error).toMatchObject({ _tag: "DocumentUnreadable", reason: "MODEL_REJECTED_INPUT" })
+      expect(converseInputs()).toHaveLength(1)
+    })
+  )
+
+  it.effect("after 3 failures the breaker opens: an identical earlier request is served from the cache, others get LLMUnavailable", () =>
+    Effect.gen(function* () {
+      const llm = yield* makeLLM
+      bedrock.on(ConverseCommand).resolvesOnce(toolAnswer(interpretation))
+      const cachedRequest = { bytes: pdf, contentType: "application/pdf" as const }
+      yield* llm.interpret(cachedRequest)
+
+      bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
+      const other = { bytes: Buffer.from("%PDF-1.4 another"), contentType: "application/pdf" as const }
+      for (let i = 0; i < 3; i++) {
+        const fiber = yield* Effect.fork(Effect.exit(llm.interpret(other)))
+        yield* TestClock.adjust("30 seconds")
+        expect(failureOf(yield* Fiber.join(fiber))).toMatchObject({ _tag: "LLMUnavailable" })
+      }
+      const callsWhenOpened = converseInputs().length
+
+      const fromCache = yield* llm.interpret(cachedRequest)
+      expect(fromCache.document.results[0]?.value).toBe(11.2)
+      const refused = failureOf(yield* Effect.exit(llm.interpret(other)))
+      expect(refused).toMatchObject({ _tag: "LLMUnavailable" })
+      expect((refused as { retryAfterSeconds: number }).retryAfterSeconds).toBeGreaterThan(0)
+      expect((refused as { retryAfterSeconds: number }).retryAfterSeconds).toBeLessThanOrEqual(45)
+      expect(converseInputs().length).toBe(callsWhenOpened) // nothing reached Bedrock while open
+    })
+  )
+
+  it.effect("invalid tool input → one repair round with the errors → the repaired answer", () =>
+    Effect.gen(function* () {
+      bedrock
+        .on(ConverseCommand)
+        .resolvesOnce(toolAnswer({ ...interpretation, documentType: "x-ray", results: "none" }))
+        .resolvesOnce(toolAnswer(interpretation, { inputTokens: 1500, outputTokens: 350 }))
+      const llm = yield* makeLLM
+      const result = yield* llm.interpret({ bytes: pdf, contentType: "application/pdf" })
+      expect(result.document.documentType).toBe("lab_results")
+      expect(result.usage).toMatchObject({ inputTokens: 2700, outputTokens: 650 })
+      const [, repair] = converseInputs()
+      const lastTurn = repair?.messages?.at(-1)
+      expect(lastTurn?.content?.[0]?.toolResult).toMatchObject({ toolUseId: "tool-1", status: "error" })
+      expect(JSON.stringify(lastTurn)).toContain("documentType")
+    })
+  )
+
+  it.effect("invalid twice → LLMInvalidOutput after exactly two calls", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(toolAnswer({ title: "" }))
+      const llm = yield* makeLLM
+      const error = failureOf(yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
+      expect(error).toMatchObject({ _tag: "LLMInvalidOutput" })
+      expect(converseInputs()).toHaveLength(2)
+    })
+  )
+})
+
+describe("Bedrock chat", () => {
+  const document = InterpretedDocument.make({
+    documentType: "lab_results",
+    title: "Complete Blood Count",
+    results: [],
+    vitals: [],
+    summary: "All results are within range."
+  })
+
+  it.effect("sends the document as context, the history and the question; returns the text and usage", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(textAnswer("Your hemoglobin was 11.2 g/dL."))
+      const llm = yield* makeLLM
+      const answer = yield* llm.chat({
+        document,
+        history: [
+          { role: "user", content: "hello" },
+          { role: "assistant", content: "Hi, ask me about your report." }
+        ],
+        question: "what is my hemoglobin?"
+      })
+      expect(answer).toMatchObject({ answer: "Your hemoglobin was 11.2 g/dL.", provider: "aws.bedrock", modelId: MODEL })
+      expect(answer.usage).toMatchObject({ inputTokens: 500, outputTokens: 40 })
+      const [input] = converseInputs()
+      expect(JSON.stringify(input?.system)).toContain("Complete Blood Count")
+      expect(JSON.stringify(input?.system)).toContain("never recommend or dose")
+      expect(input?.messages?.map((m) => m.role)).toEqual(["user", "assistant", "user"])
+      expect(input?.messages?.at(-1)?.content).toEqual([{ text: "what is my hemoglobin?" }])
+      expect(input?.toolConfig).toBeUndefined()
+    })
+  )
+
+  it.effect("an empty answer is LLMInvalidOutput", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(textAnswer("   "))
+      const llm = yield* makeLLM
+      const error = failureOf(yield* Effect.exit(llm.chat({ document, history: [], question: "hi" })))
+      expect(error).toMatchObject({ _tag: "LLMInvalidOutput" })
+    })
+  )
+})
