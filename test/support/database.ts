@@ -8,9 +8,9 @@ import { randomBytes } from "node:crypto"
 import { inject } from "vitest"
 import { AppConfig } from "../../src/config.js"
 import { databaseLayer, pgClientLayer } from "../../src/layers/database/postgres.js"
+import { TEMPLATE_DATABASE } from "./globalSetup.js"
 import { testSettings } from "./settings.js"
 
-const TEMPLATE_DATABASE = "serenya_template"
 
 const urlFor = (database: string): string => {
   const url = new URL(inject("adminDatabaseUrl"))
