@@ -5,11 +5,13 @@
 import { Effect } from "effect"
 import { Migrator } from "@effect/sql"
 import initialSchema from "./migrations/0001_initial_schema.js"
+import auditAppendOnly from "./migrations/0002_audit_append_only.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
 export const loader = Migrator.fromRecord({
-  "0001_initial_schema": initialSchema
+  "0001_initial_schema": initialSchema,
+  "0002_audit_append_only": auditAppendOnly
 })
 
 /** Applies every pending migration in order; a no-op when the schema is current. */

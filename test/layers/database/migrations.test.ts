@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { MIGRATIONS_TABLE, runMigrations } from "../../../src/layers/database/migrations.js"
+import { loader, MIGRATIONS_TABLE, runMigrations } from "../../../src/layers/database/migrations.js"
 import { TestDatabaseLive } from "../../support/database.js"
 
 const EXPECTED_TABLES = [
@@ -24,8 +24,10 @@ layer(TestDatabaseLive({ migrated: false }))("migrations on an empty database", 
         SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
       expect(before).toEqual([])
 
+      const registered = (yield* loader).map(([id, name]) => `${id}_${name}`)
+      expect(registered[0]).toBe("1_initial_schema")
       const first = yield* runMigrations
-      expect(first.map(([id, name]) => `${id}_${name}`)).toEqual(["1_initial_schema"])
+      expect(first.map(([id, name]) => `${id}_${name}`)).toEqual(registered)
 
       const tables = yield* sql<{ tableName: string }>`
         SELECT table_name FROM information_schema.tables
@@ -35,7 +37,7 @@ layer(TestDatabaseLive({ migrated: false }))("migrations on an empty database", 
       const second = yield* runMigrations
       expect(second).toEqual([])
       const recorded = yield* sql<{ count: string }>`SELECT count(*)::text AS count FROM ${sql(MIGRATIONS_TABLE)}`
-      expect(recorded[0]?.count).toBe("1")
+      expect(recorded[0]?.count).toBe(String(registered.length))
     })
   )
 })

@@ -1,0 +1,201 @@
+/**
+ * The Audit capability: an append-only, hash-chained trail of who did what to which resource,
+ * with what outcome, from where. An event holds ids, codes and network metadata only — never
+ * health data, never free text we did not receive as a header (the user agent, cleaned and cut).
+ *
+ * The rules every layer applies to an event before it is chained live here (`normalizeAuditEvent`):
+ * - ids and codes are ours, so one that is not well formed is a programming error (a defect,
+ *   whose message never echoes the value);
+ * - network metadata comes from outside, so it is cleaned instead: control characters and lone
+ *   surrogates go, the user agent is cut to MAX_USER_AGENT_LENGTH, a client IP that is not an IP
+ *   literal is dropped.
+ */
+import { Context, type Effect, Either, Schema } from "effect"
+import { ErrorInfoId, RetryAfterId } from "./errors.js"
+
+export const AuditAction = Schema.Literal(
+  "auth.login",
+  "auth.refresh",
+  "auth.logout",
+  "auth.dev_login",
+  "document.upload",
+  "job.read",
+  "job.status",
+  "content.read",
+  "content.export",
+  "content.delete",
+  "chat.message",
+  "chat.read",
+  "subscription.read",
+  "account.read",
+  "account.export",
+  "account.delete"
+)
+export type AuditAction = typeof AuditAction.Type
+
+export const AuditOutcome = Schema.Literal("success", "failure", "denied")
+export type AuditOutcome = typeof AuditOutcome.Type
+
+/** What an event can be about: codes, so a resource type can never carry text. */
+export const AuditResourceType = Schema.Literal(
+  "user",
+  "account",
+  "session",
+  "refresh_token",
+  "document",
+  "job",
+  "content",
+  "conversation",
+  "message",
+  "subscription"
+)
+export type AuditResourceType = typeof AuditResourceType.Type
+
+export const AuditEvent = Schema.Struct({
+  /** Absent when nobody is signed in (a failed login). */
+  actorUserId: Schema.optional(Schema.String),
+  action: AuditAction,
+  resourceType: Schema.optional(AuditResourceType),
+  /** An id (uuid, key or token id): `[A-Za-z0-9][A-Za-z0-9._:/-]*`, at most 128 characters. */
+  resourceId: Schema.optional(Schema.String),
+  outcome: AuditOutcome,
+  requestId: Schema.optional(Schema.String),
+  traceId: Schema.optional(Schema.String),
+  clientIp: Schema.optional(Schema.String),
+  userAgent: Schema.optional(Schema.String),
+  /** Defaults to now from the Clock; kept to the millisecond. */
+  occurredAt: Schema.optional(Schema.DateFromSelf)
+})
+export type AuditEvent = typeof AuditEvent.Type
+
+export const AuditBreak = Schema.Literal(
+  /** prev_hash is not the previous row's hash: a row before it was removed, inserted or re-chained. */
+  "broken_link",
+  /** The row's content no longer hashes to its stored hash: the row was changed. */
+  "hash_mismatch",
+  /** actor_user_id does not derive to the hashed actor reference: the actor was swapped. */
+  "actor_mismatch"
+)
+export type AuditBreak = typeof AuditBreak.Type
+
+/** `rows` counts the rows checked: all of them when ok, up to and including the broken one otherwise. */
+export const AuditVerdict = Schema.Union(
+  Schema.Struct({ ok: Schema.Literal(true), rows: Schema.Number }),
+  Schema.Struct({
+    ok: Schema.Literal(false),
+    rows: Schema.Number,
+    firstBrokenSeq: Schema.Number,
+    reason: AuditBreak
+  })
+)
+export type AuditVerdict = typeof AuditVerdict.Type
+
+export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
+  message: Schema.String
+}) {
+  get [ErrorInfoId]() {
+    return { code: "AUDIT_UNAVAILABLE", category: "technical", recovery: "retry", status: 503 } as const
+  }
+  get [RetryAfterId]() {
+    return 5
+  }
+}
+
+export class Audit extends Context.Tag("Audit")<
+  Audit,
+  {
+    /** Appends one event to the chain; returns once it is stored. */
+    readonly record: (event: AuditEvent) => Effect.Effect<void, AuditUnavailable>
+    /** Walks the whole chain in order and names the first row that does not hold. */
+    readonly verify: Effect.Effect<AuditVerdict, AuditUnavailable>
+    /**
+     * GDPR erasure: every row of this user loses `actor_user_id` and gets `pseudonym` instead; the
+     * chain still verifies because rows hash a derived actor reference, never the user id itself.
+     * Returns the number of rows changed (0 on a second call).
+     */
+    readonly pseudonymise: (userId: string, pseudonym: string) => Effect.Effect<number, AuditUnavailable>
+  }
+>() {}
+
+// ---------------------------------------------------------------------------------------------
+// The rules shared by every layer.
+
+export const MAX_USER_AGENT_LENGTH = 512
+export const MAX_ID_LENGTH = 128
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/
+const PSEUDONYM = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:\d{1,3}(\.\d{1,3}){3})?$/
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** An event after the rules: absent fields are null, strings are exactly what gets hashed and stored. */
+export interface NormalizedAuditEvent {
+  readonly actorUserId: string | null
+  readonly action: AuditAction
+  readonly resourceType: AuditResourceType | null
+  readonly resourceId: string | null
+  readonly outcome: AuditOutcome
+  readonly requestId: string | null
+  readonly traceId: string | null
+  readonly clientIp: string | null
+  readonly userAgent: string | null
+  readonly occurredAt: Date | null
+}
+
+/** Text that survives PostgreSQL unchanged (no NUL, valid UTF-16), without splitting a surrogate pair. */
+export const cleanText = (text: string, maxLength: number): string | null => {
+  let cleaned = text.replace(LONE_SURROGATE, "\uFFFD").replace(CONTROL, "").trim()
+  if (cleaned.length > maxLength) {
+    const cut = /[\uD800-\uDBFF]/.test(cleaned.charAt(maxLength - 1)) ? maxLength - 1 : maxLength
+    cleaned = cleaned.slice(0, cut)
+  }
+  return cleaned.length === 0 ? null : cleaned
+}
+
+export const isAuditUserId = (value: string): boolean => UUID.test(value)
+
+export const isAuditPseudonym = (value: string): boolean => value.length <= MAX_ID_LENGTH && PSEUDONYM.test(value)
+
+const isIp = (value: string): boolean => IPV4.test(value) || (value.length <= 45 && IPV6.test(value))
+
+const id = (field: string, value: string | undefined): Either.Either<string | null, string> =>
+  value === undefined
+    ? Either.right(null)
+    : value.length <= MAX_ID_LENGTH && ID.test(value)
+      ? Either.right(value)
+      : Either.left(`audit event field ${field} is not an id`)
+
+/** Applies the rules; Left names the offending field (never its value). */
+export const normalizeAuditEvent = (event: AuditEvent): Either.Either<NormalizedAuditEvent, string> =>
+  Either.gen(function* () {
+    if (!Schema.is(AuditAction)(event.action)) return yield* Either.left("audit event action is not a known action")
+    if (!Schema.is(AuditOutcome)(event.outcome)) return yield* Either.left("audit event outcome is not a known outcome")
+    if (event.resourceType !== undefined && !Schema.is(AuditResourceType)(event.resourceType)) {
+      return yield* Either.left("audit event resourceType is not a known resource type")
+    }
+    if (event.actorUserId !== undefined && !isAuditUserId(event.actorUserId)) {
+      return yield* Either.left("audit event field actorUserId is not a uuid")
+    }
+    if (event.occurredAt !== undefined) {
+      const year = event.occurredAt.getUTCFullYear()
+      if (Number.isNaN(event.occurredAt.getTime()) || year < 1 || year > 9999) {
+        return yield* Either.left("audit event occurredAt is not a valid date")
+      }
+    }
+    const ip = event.clientIp === undefined ? null : cleanText(event.clientIp, 64)
+    return {
+      actorUserId: event.actorUserId === undefined ? null : event.actorUserId.toLowerCase(),
+      action: event.action,
+      resourceType: event.resourceType ?? null,
+      resourceId: yield* id("resourceId", event.resourceId),
+      outcome: event.outcome,
+      requestId: yield* id("requestId", event.requestId),
+      traceId: yield* id("traceId", event.traceId),
+      clientIp: ip !== null && isIp(ip) ? ip.toLowerCase() : null,
+      userAgent: event.userAgent === undefined ? null : cleanText(event.userAgent, MAX_USER_AGENT_LENGTH),
+      occurredAt: event.occurredAt ?? null
+    }
+  })

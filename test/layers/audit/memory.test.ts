@@ -1,0 +1,46 @@
+/**
+ * The in-memory layer against the shared contract (its Ref is the attacker's way in), plus the
+ * service's own vocabulary: the error's classification and the time taken from the Clock.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Ref, TestClock } from "effect"
+import { makeAuditMemory } from "../../../src/layers/audit/memory.js"
+import { Audit, AuditUnavailable } from "../../../src/services/audit.js"
+import { errorInfo, isTransient, retryAfterSeconds } from "../../../src/services/errors.js"
+import { AuditHarness, auditContract } from "./contract.js"
+
+const AuditMemoryWithHarness = Layer.effectContext(
+  Effect.map(makeAuditMemory, ({ audit, rows }) =>
+    Context.make(Audit, audit).pipe(
+      Context.add(AuditHarness, {
+        rows: Ref.get(rows),
+        tamper: (seq, patch) => Ref.update(rows, (stored) => stored.map((row) => (row.seq === seq ? { ...row, ...patch } : row))),
+        remove: (seq) => Ref.update(rows, (stored) => stored.filter((row) => row.seq !== seq))
+      })
+    )
+  )
+)
+
+auditContract("memory", () => AuditMemoryWithHarness)
+
+describe("Audit memory layer", () => {
+  it.effect("takes occurredAt from the Clock (TestClock here)", () =>
+    Effect.gen(function* () {
+      const { audit, rows } = yield* makeAuditMemory
+      yield* TestClock.setTime(Date.parse("2026-03-01T08:15:30.123Z"))
+      yield* audit.record({ action: "auth.refresh", outcome: "success", actorUserId: "6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01" })
+      const [row] = yield* Ref.get(rows)
+      expect(row?.occurredAt).toBe("2026-03-01T08:15:30.123000Z")
+      expect(row?.seq).toBe(1)
+    })
+  )
+})
+
+describe("AuditUnavailable", () => {
+  it("is technical, retried, 503 with Retry-After 5", () => {
+    const error = new AuditUnavailable({ message: "The audit trail could not be written" })
+    expect(errorInfo(error)).toEqual({ code: "AUDIT_UNAVAILABLE", category: "technical", recovery: "retry", status: 503 })
+    expect(isTransient(error)).toBe(true)
+    expect(retryAfterSeconds(error)).toBe(5)
+  })
+})
