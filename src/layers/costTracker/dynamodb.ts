@@ -1,0 +1,240 @@
+/**
+ * The live CostTracker: Amazon DynamoDB (or a DynamoDB-compatible server through
+ * DYNAMODB_ENDPOINT), on the table of table.ts, with one EMF metrics line per record.
+ *
+ * Idempotency: the sort key `timestamp` is the call's epoch milliseconds plus a 20-digit fraction
+ * taken from the SHA-256 of the idempotency key (`1772323200123.04718512345678901234`), so a record
+ * written again — a background retry of a write that landed but timed out — lands on the same
+ * item, while two calls of one user in the same millisecond do not collide. The put is conditional
+ * on `attribute_not_exists(timestamp) OR idempotencyKey = :key`: a rewrite of the same record
+ * replaces it with identical values (counted once); ConditionalCheckFailed only means another
+ * record already holds that key (a 2^-64 hash collision) and is reported, not swallowed.
+ *
+ * The SDK does not retry (`maxAttempts: 1`): writes are retried by the shared background queue,
+ * queries here on a short schedule within a timeout, then surface as CostTrackerUnavailable.
+ */
+import { type AttributeValue, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb"
+import { Effect, Layer, Option, Schema, type Scope } from "effect"
+import { createHash } from "node:crypto"
+import { AppConfig } from "../../config.js"
+import {
+  CostTracker,
+  CostTrackerUnavailable,
+  type LLMUsageRecord,
+  monthOf,
+  type MonthlyUsage
+} from "../../services/costTracker.js"
+import { OperationTimedOut } from "../../services/errors.js"
+import { makeRetrySchedule, withRetry, withTimeout } from "../../services/resilience.js"
+import { type CostStore, CostStoreError, type CostTrackerOptions, makeCostTracker, sumUsage } from "./background.js"
+import {
+  COST_RECORD_RETENTION_SECONDS,
+  COST_TABLE_MONTH_ATTRIBUTE,
+  COST_TABLE_PARTITION_KEY,
+  COST_TABLE_SORT_KEY,
+  COST_TABLE_TTL_ATTRIBUTE,
+  MONTHLY_USAGE_INDEX
+} from "./table.js"
+
+/** The subset of the DynamoDB client we use: tests hand in a wrapped or mocked one. */
+export type DynamoSend = Pick<DynamoDBClient, "send">
+
+export interface DynamoCostStoreOptions {
+  readonly tableName: string
+  /** Items per Query page; DynamoDB's own page limit is 1 MB. */
+  readonly pageSize?: number
+}
+
+export interface DynamoCostTrackerOptions extends DynamoCostStoreOptions, CostTrackerOptions {}
+
+const DYNAMODB_TIMEOUT = "3 seconds"
+const QUERY_RETRY = makeRetrySchedule({ base: "100 millis", maxRetries: 3, maxDelay: "2 seconds" })
+
+const THROTTLING = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "TimeoutError",
+  "RequestTimeout"
+])
+
+const errorName = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
+
+const httpStatus = (cause: unknown): number | undefined => {
+  if (typeof cause !== "object" || cause === null || !("$metadata" in cause)) return undefined
+  const metadata = cause.$metadata
+  return typeof metadata === "object" && metadata !== null && "httpStatusCode" in metadata && typeof metadata.httpStatusCode === "number"
+    ? metadata.httpStatusCode
+    : undefined
+}
+
+const classify = (operation: string, cause: unknown): CostStoreError => {
+  const name = errorName(cause)
+  const status = httpStatus(cause)
+  if (name === "ConditionalCheckFailedException") {
+    return new CostStoreError({
+      message: `DynamoDB ${operation}: another record holds this sort key`,
+      code: "SORT_KEY_COLLISION",
+      transient: false
+    })
+  }
+  const transient =
+    THROTTLING.has(name) ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    // no HTTP answer at all: a network error; missing credentials will not appear by retrying
+    (status === undefined && name !== "CredentialsProviderError")
+  return new CostStoreError({ message: `DynamoDB ${operation} failed: ${name}`, code: name, transient })
+}
+
+const call = <A>(operation: string, tableName: string, send: (signal: AbortSignal) => Promise<A>) =>
+  Effect.tryPromise({ try: send, catch: (cause) => classify(operation, cause) }).pipe(
+    withTimeout(`dynamodb.${operation}`, DYNAMODB_TIMEOUT),
+    Effect.catchIf(
+      (e): e is OperationTimedOut => e instanceof OperationTimedOut,
+      () => Effect.fail(new CostStoreError({ message: `DynamoDB ${operation} timed out`, code: "TIMEOUT", transient: true }))
+    ),
+    Effect.withSpan(`DynamoDB.${operation}`, {
+      attributes: {
+        "rpc.system": "aws-api",
+        "rpc.service": "DynamoDB",
+        "rpc.method": operation,
+        "aws.dynamodb.table_names": [tableName]
+      }
+    })
+  )
+
+/** The record's sort key: epoch ms, then 20 decimal digits of SHA-256(idempotency key). */
+export const sortKeyOf = (record: Pick<LLMUsageRecord, "occurredAt" | "idempotencyKey">): string => {
+  const digest = createHash("sha256").update(record.idempotencyKey, "utf8").digest()
+  const fraction = digest.readBigUInt64BE(0).toString().padStart(20, "0")
+  return `${record.occurredAt.getTime()}.${fraction}`
+}
+
+/** The item stored for one record; `month` and `ttl` derive from the call's time. */
+export const itemOf = (record: LLMUsageRecord): Record<string, AttributeValue> => {
+  const occurredAt = record.occurredAt.getTime()
+  return {
+    [COST_TABLE_PARTITION_KEY]: { S: record.userId },
+    [COST_TABLE_SORT_KEY]: { N: sortKeyOf(record) },
+    [COST_TABLE_MONTH_ATTRIBUTE]: { S: monthOf(record.occurredAt) },
+    [COST_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(occurredAt / 1000) + COST_RECORD_RETENTION_SECONDS) },
+    idempotencyKey: { S: record.idempotencyKey },
+    provider: { S: record.provider },
+    modelId: { S: record.modelId },
+    documentType: { S: record.documentType },
+    inputTokens: { N: String(record.inputTokens) },
+    outputTokens: { N: String(record.outputTokens) },
+    // cents, as the architecture's item has it
+    totalCost: { N: record.totalCostCents.toFixed(4) },
+    processingTimeMs: { N: String(record.processingTimeMs) },
+    occurredAt: { S: record.occurredAt.toISOString() }
+  }
+}
+
+const NumberValue = Schema.Struct({ N: Schema.NumberFromString.pipe(Schema.finite()) })
+const UsageItem = Schema.Struct({ inputTokens: NumberValue, outputTokens: NumberValue, totalCost: NumberValue })
+const decodeUsageItem = Schema.decodeUnknown(UsageItem)
+
+export const makeDynamoCostStore = (client: DynamoSend, options: DynamoCostStoreOptions): CostStore => {
+  const { tableName, pageSize } = options
+
+  const write = (record: LLMUsageRecord): Effect.Effect<void, CostStoreError> =>
+    call("PutItem", tableName, (abortSignal) =>
+      client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: itemOf(record),
+          ConditionExpression: "attribute_not_exists(#sortKey) OR #idempotencyKey = :idempotencyKey",
+          ExpressionAttributeNames: { "#sortKey": COST_TABLE_SORT_KEY, "#idempotencyKey": "idempotencyKey" },
+          ExpressionAttributeValues: { ":idempotencyKey": { S: record.idempotencyKey } }
+        }),
+        { abortSignal }
+      )
+    ).pipe(Effect.asVoid)
+
+  const monthlyUsage = (userId: string, month: string): Effect.Effect<MonthlyUsage, CostTrackerUnavailable> =>
+    Effect.gen(function* () {
+      const rows: Array<{ inputTokens: number; outputTokens: number; totalCostCents: number }> = []
+      let startKey: Record<string, AttributeValue> | undefined
+      do {
+        const exclusiveStartKey = startKey
+        const page = yield* call("Query", tableName, (abortSignal) =>
+          client.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: MONTHLY_USAGE_INDEX,
+              KeyConditionExpression: "#user = :user AND #month = :month",
+              ProjectionExpression: "#input, #output, #cost",
+              ExpressionAttributeNames: {
+                "#user": COST_TABLE_PARTITION_KEY,
+                "#month": COST_TABLE_MONTH_ATTRIBUTE,
+                "#input": "inputTokens",
+                "#output": "outputTokens",
+                "#cost": "totalCost"
+              },
+              ExpressionAttributeValues: { ":user": { S: userId }, ":month": { S: month } },
+              ...(pageSize !== undefined ? { Limit: pageSize } : {}),
+              ...(exclusiveStartKey !== undefined ? { ExclusiveStartKey: exclusiveStartKey } : {})
+            }),
+            { abortSignal }
+          )
+        ).pipe(withRetry(QUERY_RETRY))
+        for (const item of page.Items ?? []) {
+          const decoded = yield* decodeUsageItem(item).pipe(
+            Effect.mapError(
+              () => new CostStoreError({ message: "DynamoDB Query answered an invalid item", code: "INVALID_ITEM", transient: false })
+            )
+          )
+          rows.push({
+            inputTokens: decoded.inputTokens.N,
+            outputTokens: decoded.outputTokens.N,
+            totalCostCents: decoded.totalCost.N
+          })
+        }
+        const last = page.LastEvaluatedKey
+        startKey = last !== undefined && Object.keys(last).length > 0 ? last : undefined
+      } while (startKey !== undefined)
+      return sumUsage(month, rows)
+    }).pipe(
+      Effect.mapError((error) => new CostTrackerUnavailable({ message: `LLM usage could not be read (${error.code})` })),
+      Effect.withSpan("CostStore.monthlyUsage", { attributes: { "cost.store": "dynamodb" } })
+    )
+
+  return { name: "dynamodb", write, monthlyUsage }
+}
+
+export const makeDynamoCostTracker = (
+  client: DynamoSend,
+  options: DynamoCostTrackerOptions
+): Effect.Effect<CostTracker["Type"], never, Scope.Scope> => makeCostTracker(makeDynamoCostStore(client, options), options)
+
+/** CostTracker on DynamoDB with the table, region, endpoint and budget from the settings. */
+export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, AppConfig> = Layer.scoped(
+  CostTracker,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const endpoint = Option.getOrUndefined(config.cost.dynamodbEndpoint)
+    // released after the tracker's own finalizer has flushed pending records through it
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new DynamoDBClient({
+            region: config.awsRegion,
+            // we retry ourselves, on our schedule and only what is worth it
+            maxAttempts: 1,
+            ...(endpoint !== undefined ? { endpoint } : {})
+          })
+      ),
+      (c) => Effect.sync(() => c.destroy())
+    )
+    return yield* makeDynamoCostTracker(client, {
+      tableName: config.cost.table,
+      monthlyBudgetCents: config.cost.monthlyBudgetCents
+    })
+  })
+)

@@ -1,0 +1,104 @@
+/**
+ * The CostTracker capability: every LLM call's tokens and cost are recorded per user, summed per
+ * calendar month (UTC), and checked against a per-user monthly budget before new LLM work starts.
+ *
+ * `record` never fails its caller: a store that is down must not fail the user's request, so the
+ * layers retry in the background. Each record carries an idempotency key (`job:<jobId>:attempt:<n>`,
+ * `chat:<messageId>`) that makes a retried write count once.
+ */
+import { Clock, Context, Effect, Schema } from "effect"
+import { ErrorInfoId, type QuotaExceeded, RetryAfterId } from "./errors.js"
+import { LLMProviderName } from "./llm.js"
+import { costCents, type TokenCounts } from "./pricing.js"
+
+/** What the LLM work was for; the metrics' DocumentType dimension. */
+export const UsageDocumentType = Schema.Literal("lab_results", "vitals", "chat", "report")
+export type UsageDocumentType = typeof UsageDocumentType.Type
+
+/** A calendar month, "YYYY-MM". */
+export const Month = Schema.String.pipe(Schema.pattern(/^\d{4}-(0[1-9]|1[0-2])$/))
+
+const ValidDate = Schema.DateFromSelf.pipe(Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "invalid date" }))
+
+export const LLMUsageRecord = Schema.Struct({
+  userId: Schema.NonEmptyTrimmedString,
+  provider: LLMProviderName,
+  modelId: Schema.NonEmptyTrimmedString,
+  documentType: UsageDocumentType,
+  inputTokens: Schema.NonNegativeInt,
+  outputTokens: Schema.NonNegativeInt,
+  /** Cents, 4 decimals (see pricing.costCents). */
+  totalCostCents: Schema.NonNegative.pipe(Schema.finite()),
+  processingTimeMs: Schema.NonNegativeInt,
+  occurredAt: ValidDate,
+  /** Same key, same record: a retried write of it is counted once. */
+  idempotencyKey: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(512))
+})
+export type LLMUsageRecord = typeof LLMUsageRecord.Type
+
+export interface MonthlyUsage {
+  readonly month: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly totalCostCents: number
+  readonly calls: number
+}
+
+export const emptyMonthlyUsage = (month: string): MonthlyUsage => ({
+  month,
+  inputTokens: 0,
+  outputTokens: 0,
+  totalCostCents: 0,
+  calls: 0
+})
+
+/** "YYYY-MM" of a date, in UTC. */
+export const monthOf = (date: Date): string =>
+  `${String(date.getUTCFullYear()).padStart(4, "0")}-${String(date.getUTCMonth() + 1).padStart(2, "0")}`
+
+/** The cost store cannot be read right now; the budget cannot be checked. */
+export class CostTrackerUnavailable extends Schema.TaggedError<CostTrackerUnavailable>()("CostTrackerUnavailable", {
+  message: Schema.String
+}) {
+  get [ErrorInfoId]() {
+    return { code: "COST_TRACKER_UNAVAILABLE", category: "technical", recovery: "retry", status: 503 } as const
+  }
+  get [RetryAfterId]() {
+    return 5
+  }
+}
+
+export class CostTracker extends Context.Tag("CostTracker")<
+  CostTracker,
+  {
+    /** Stores the record (or queues it for a background retry); never fails. */
+    readonly record: (record: LLMUsageRecord) => Effect.Effect<void>
+    /** The user's usage in `month` ("YYYY-MM"); an invalid month is a defect. */
+    readonly monthlyUsage: (userId: string, month: string) => Effect.Effect<MonthlyUsage, CostTrackerUnavailable>
+    /** Fails with QuotaExceeded when this month's cost has reached the user's budget. */
+    readonly ensureWithinBudget: (userId: string) => Effect.Effect<void, QuotaExceeded | CostTrackerUnavailable>
+  }
+>() {}
+
+/** A record for one LLM call, priced from the model's price table, dated by Clock. */
+export const usageRecord = (input: {
+  readonly userId: string
+  readonly provider: LLMProviderName
+  readonly modelId: string
+  readonly documentType: UsageDocumentType
+  readonly usage: TokenCounts
+  readonly processingTimeMs: number
+  readonly idempotencyKey: string
+}): Effect.Effect<LLMUsageRecord> =>
+  Effect.map(Clock.currentTimeMillis, (now) => ({
+    userId: input.userId,
+    provider: input.provider,
+    modelId: input.modelId,
+    documentType: input.documentType,
+    inputTokens: input.usage.inputTokens,
+    outputTokens: input.usage.outputTokens,
+    totalCostCents: costCents(input.modelId, input.usage),
+    processingTimeMs: Math.max(0, Math.round(input.processingTimeMs)),
+    occurredAt: new Date(now),
+    idempotencyKey: input.idempotencyKey
+  }))
