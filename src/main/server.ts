@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:http"
 import type { Settings } from "../config.js"
 import { HttpAppLive } from "../http/app.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
-import { cryptoLayer, storageLayer } from "./layers.js"
+import { servicesLayer } from "./layers.js"
 import { runEntryPoint } from "./runtime.js"
 
 /** Released before the server closes: drop idle keep-alive sockets, force the rest after the timeout. */
@@ -36,7 +36,8 @@ export const serverLayer = (settings: Settings) => {
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000 })
   return Layer.mergeAll(HttpAppLive, shutdownGuard(server, settings.shutdownTimeout)).pipe(
     Layer.provide(NodeHttpServer.layer(() => server, { port: settings.port, host: settings.host })),
-    Layer.provide(Layer.mergeAll(DatabaseLive, cryptoLayer(settings), storageLayer(settings)))
+    Layer.provide(servicesLayer(settings)),
+    Layer.provide(DatabaseLive)
   )
 }
 

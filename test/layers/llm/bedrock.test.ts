@@ -7,6 +7,7 @@ import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from
 import { beforeEach, describe, expect, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
 import { Effect, Exit, Fiber, TestClock } from "effect"
+import { settle, tick, until } from "../../support/clock.js"
 import { interpretationToolSchema, makeBedrockLLM } from "../../../src/layers/llm/bedrock.js"
 import { InterpretedDocument } from "../../../src/services/llm.js"
 import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
@@ -118,11 +119,13 @@ describe("Bedrock interpret", () => {
         .resolves(toolAnswer(interpretation))
       const llm = yield* makeLLM
       const fiber = yield* Effect.fork(llm.interpret({ bytes: pdf, contentType: "application/pdf" }))
+      expect(yield* until(() => converseInputs().length === 1)).toBe(true)
+      yield* tick
       yield* TestClock.adjust("500 millis")
+      yield* tick
       expect(converseInputs()).toHaveLength(1) // the first retry waits about a second
-      yield* TestClock.adjust("10 seconds")
-      const result = yield* Fiber.join(fiber)
-      expect(result.document.title).toBe("Complete Blood Count")
+      const result = yield* Fiber.join(fiber).pipe(settle)
+      expect(Exit.isSuccess(result) && result.value.document.title).toBe("Complete Blood Count")
       expect(converseInputs()).toHaveLength(3)
     })
   )
@@ -131,9 +134,7 @@ describe("Bedrock interpret", () => {
     Effect.gen(function* () {
       bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
       const llm = yield* makeLLM
-      const fiber = yield* Effect.fork(Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
-      yield* TestClock.adjust("2 minutes")
-      const error = failureOf(yield* Fiber.join(fiber))
+      const error = failureOf(yield* settle(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
       expect(error).toMatchObject({ _tag: "LLMUnavailable" })
       expect(converseInputs()).toHaveLength(4)
     })
@@ -159,9 +160,7 @@ describe("Bedrock interpret", () => {
       bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
       const other = { bytes: Buffer.from("%PDF-1.4 another"), contentType: "application/pdf" as const }
       for (let i = 0; i < 3; i++) {
-        const fiber = yield* Effect.fork(Effect.exit(llm.interpret(other)))
-        yield* TestClock.adjust("30 seconds")
-        expect(failureOf(yield* Fiber.join(fiber))).toMatchObject({ _tag: "LLMUnavailable" })
+        expect(failureOf(yield* settle(llm.interpret(other)))).toMatchObject({ _tag: "LLMUnavailable" })
       }
       const callsWhenOpened = converseInputs().length
 

@@ -16,7 +16,8 @@ import {
 } from "@aws-sdk/client-s3"
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
-import { Cause, Effect, Exit, Fiber, Layer, Option, TestClock, Tracer } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Tracer } from "effect"
+import { settle } from "../../support/clock.js"
 import * as fs from "node:fs/promises"
 import type * as NodeCrypto from "node:crypto"
 import { createHash, randomBytes } from "node:crypto"
@@ -258,16 +259,6 @@ describe("S3 storage against a mocked client", () => {
    * Runs `effect` to completion under TestClock: whenever it waits on a retry delay, time
    * jumps ahead. The mocked answers are promises, so each step first lets them settle.
    */
-  const settle = <A, E>(effect: Effect.Effect<A, E>) =>
-    Effect.gen(function* () {
-      const fiber = yield* Effect.fork(effect)
-      for (let i = 0; i < 200 && fiber.unsafePoll() === null; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
-        yield* TestClock.adjust("1 second")
-      }
-      return yield* Fiber.await(fiber)
-    })
-
   const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
     Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
 

@@ -1,0 +1,1452 @@
+/**
+ * The offline provider's reader: plain text of a lab report or vitals log in, structured results
+ * out. Pure functions, no Effect: a line is a lab row when a name is followed by a value and the
+ * rest of the line reads, in any order, as flag / unit / reference range; metadata (patient,
+ * dates, ids, addresses, page furniture) is recognised first and never becomes a result.
+ */
+import type { DocumentType, ResultFlag, VitalKind } from "../../services/llm.js"
+
+// ---------------------------------------------------------------------------------------------
+// Output shapes (the encoded side of the LLM schemas, so they decode as they are)
+
+export interface ParsedRange {
+  readonly low?: number | undefined
+  readonly high?: number | undefined
+  readonly text: string
+}
+
+export interface ParsedResult {
+  readonly name: string
+  readonly value: number | string
+  readonly unit: string
+  readonly referenceRange: ParsedRange
+  readonly flag: ResultFlag
+}
+
+export interface ParsedVital {
+  readonly kind: VitalKind
+  readonly time: string
+  readonly value: number
+  readonly diastolic?: number | undefined
+  readonly unit: string
+}
+
+export interface ParsedReport {
+  readonly documentType: DocumentType
+  readonly title: string
+  readonly collectedAt?: string
+  readonly results: ReadonlyArray<ParsedResult>
+  readonly vitals: ReadonlyArray<ParsedVital>
+}
+
+export interface ParseOptions {
+  /** What the uploader says the document is; only breaks ties. */
+  readonly documentTypeHint?: DocumentType
+}
+
+/** A regular expression from alternatives written one group per line. */
+const anyOf = (parts: ReadonlyArray<string>, wrap: (alternation: string) => string, flags: string) =>
+  new RegExp(wrap(parts.join("|")), flags)
+
+/** Longer lines are prose or garbage, never a table row; bounds the work per line. */
+const MAX_ROW_CHARS = 300
+/** Lines beyond this are not read (a text upload is bounded, but the parser should be too). */
+const MAX_LINES = 20_000
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+/** A number as printed: `12`, `12.5`, `.5`, `1,234` (thousands), `3,5` (decimal comma), `−2`. */
+const NUM = String.raw`[-−+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)`
+
+interface NumberStyle {
+  /** The document writes decimals with a comma (`3,5`), so `1,234` is 1.234 and not 1234. */
+  readonly decimalComma: boolean
+}
+
+const toNumber = (raw: string, style: NumberStyle): number | undefined => {
+  let s = raw.replace("−", "-").replace(/^\+/, "")
+  if (s.includes(",") && s.includes(".")) s = s.replace(/,/g, "")
+  else if (/^-?\d{1,3}(?:,\d{3})+$/.test(s) && !style.decimalComma) s = s.replace(/,/g, "")
+  else s = s.replace(",", ".")
+  if (s.replace(/\D/g, "").length > 15) return undefined
+  const n = Number(s)
+  return Number.isFinite(n) ? n : undefined
+}
+
+const detectNumberStyle = (text: string): NumberStyle => {
+  const comma = text.match(/(?<![\d,.])\d+,\d{1,2}(?![\d,])/g)?.length ?? 0
+  const dot = text.match(/(?<![\d.])\d+\.\d+(?![\d.])/g)?.length ?? 0
+  return { decimalComma: comma >= 2 && comma > dot }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+const MONTH = String.raw`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?`
+
+export type DateOrder = "mdy" | "dmy"
+
+const pad2 = (n: number) => String(n).padStart(2, "0")
+
+const isoDate = (year: number, month: number, day: number): string | undefined => {
+  if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31) return undefined
+  const d = new Date(Date.UTC(year, month - 1, day))
+  if (d.getUTCMonth() !== month - 1) return undefined
+  return `${year}-${pad2(month)}-${pad2(day)}`
+}
+
+const fullYear = (y: string) => (y.length === 2 ? 2000 + Number(y) : Number(y))
+
+interface DatePattern {
+  readonly re: RegExp
+  readonly read: (m: RegExpExecArray, order: DateOrder) => string | undefined
+}
+
+const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
+  {
+    re: /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)/,
+    read: (m) => isoDate(Number(m[1]), Number(m[2]), Number(m[3]))
+  },
+  {
+    re: /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-]\d)/,
+    read: (m, order) => {
+      const a = Number(m[1])
+      const b = Number(m[3])
+      const year = fullYear(m[4] ?? "")
+      // day-first when it cannot be month-first, when the document is day-first, or dotted (European)
+      const dayFirst = a > 12 || (b <= 12 && (order === "dmy" || m[2] === "."))
+      return dayFirst ? isoDate(year, b, a) : isoDate(year, a, b)
+    }
+  },
+  {
+    re: new RegExp(String.raw`^(\d{1,2})(?:st|nd|rd|th)?[\s-]+(${MONTH})[\s,-]+(\d{4})(?!\d)`, "i"),
+    read: (m) => monthDate(m[3], m[2], m[1])
+  },
+  {
+    re: new RegExp(String.raw`^(${MONTH})\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)`, "i"),
+    read: (m) => monthDate(m[3], m[1], m[2])
+  }
+]
+
+const monthDate = (year: string | undefined, month: string | undefined, day: string | undefined) => {
+  const index = MONTHS.indexOf((month ?? "").slice(0, 3).toLowerCase())
+  return index < 0 ? undefined : isoDate(Number(year), index + 1, Number(day))
+}
+
+const TIME_RE = anyOf(
+  [
+    String.raw`(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?(?![\d:])`,
+    // military time right after a date: "04/18/2026 0742"
+    String.raw`([01]\d|2[0-3])([0-5]\d)(?=\s|$)`
+  ],
+  (times) => String.raw`^(?:at\s+|@\s*|,\s*|\/\s*|-\s*|T)?(?:${times})`,
+  "i"
+)
+
+const readTime = (s: string): { readonly time: string; readonly length: number } | undefined => {
+  const m = TIME_RE.exec(s)
+  if (m === null) return undefined
+  let hour = Number(m[1] ?? m[5])
+  const minute = Number(m[2] ?? m[6])
+  const meridiem = m[4]?.toLowerCase()
+  if (meridiem !== undefined) {
+    if (hour < 1 || hour > 12) return undefined
+    hour = (hour % 12) + (meridiem === "p" ? 12 : 0)
+  }
+  if (hour > 23 || minute > 59) return undefined
+  const seconds = m[3] !== undefined && Number(m[3]) > 0 ? `:${m[3]}` : ""
+  return { time: `${pad2(hour)}:${pad2(minute)}${seconds}`, length: m[0].length }
+}
+
+/** A date (and the time right after it, if any) at the start of `s`, as ISO 8601. */
+export const readDateTime = (
+  s: string,
+  order: DateOrder = "mdy"
+): { readonly iso: string; readonly date: string; readonly length: number } | undefined => {
+  for (const { re, read } of DATE_PATTERNS) {
+    const m = re.exec(s)
+    if (m === null) continue
+    const date = read(m, order)
+    if (date === undefined) return undefined
+    const after = s.slice(m[0].length)
+    const space = /^\s*/.exec(after)?.[0].length ?? 0
+    const time = readTime(after.slice(space))
+    return time === undefined
+      ? { iso: date, date, length: m[0].length }
+      : { iso: `${date}T${time.time}`, date, length: m[0].length + space + time.length }
+  }
+  return undefined
+}
+
+/** Finds the first date anywhere in `s`. */
+const findDateTime = (s: string, order: DateOrder) => {
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0 && /[\p{L}\p{N}]/u.test(s[i - 1] ?? "")) continue
+    const found = readDateTime(s.slice(i), order)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+const detectDateOrder = (text: string): DateOrder => {
+  if (/\bhaem|\bNHS\b|\bFBC\b|\bU\s*&\s*Es?\b|\bcolou?r\b.*\bcolour\b|\bcolour\b/i.test(text)) return "dmy"
+  for (const m of text.matchAll(/(?<![\d/])(\d{1,2})\/(\d{1,2})\/\d{2,4}(?![\d/])/g)) {
+    if (Number(m[1]) > 12) return "dmy"
+    if (Number(m[2]) > 12) return "mdy"
+  }
+  return "mdy"
+}
+
+const COLLECTED_RE = anyOf(
+  [
+    String.raw`specimen\s+collected|date\s+collected|collected(?:\s+(?:on|at|date))?`,
+    String.raw`collection(?:\s+(?:date|time|date\s*\/\s*time|date\s+and\s+time))?`,
+    String.raw`date\s+of\s+(?:collection|service)|service\s+date|sample\s+(?:taken|date|collected)|date\s+drawn|drawn(?:\s+on)?`
+  ],
+  (keys) => String.raw`\b(?:${keys})\s*[:#=-]?\s*(?:on\s+|at\s+)?`,
+  "gi"
+)
+
+const findCollectedAt = (line: string, order: DateOrder): string | undefined => {
+  for (const m of line.matchAll(COLLECTED_RE)) {
+    const found = readDateTime(line.slice((m.index ?? 0) + m[0].length), order)
+    if (found !== undefined) return found.iso
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Line classification: metadata, page furniture, headers
+
+const METADATA_KEYS = [
+  "patient(?:\\s+(?:name|id|no\\.?|number))?", "name", "surname", "first\\s+name", "dob", "d\\.o\\.b\\.?",
+  "date\\s+of\\s+birth", "birth\\s*date", "age", "sex", "gender", "mrn", "nhs\\s+(?:no\\.?|number)",
+  "hospital\\s+(?:no\\.?|number)", "medical\\s+record(?:\\s+(?:no\\.?|number))?", "account(?:\\s+(?:no\\.?|number))?",
+  "acct", "accession(?:\\s+(?:no\\.?|number))?", "specimen(?:\\s+(?:id|type|no\\.?|number|source))?",
+  "sample(?:\\s+(?:id|type|no\\.?|number))?", "lab(?:oratory)?(?:\\s+(?:id|no\\.?|number|ref(?:erence)?))?",
+  "report(?:\\s+(?:id|date|status|no\\.?|number))?", "requisition(?:\\s+(?:id|no\\.?|number))?", "order(?:ing)?(?:\\s+(?:physician|provider|doctor|clinician|number|no\\.?|id|#))?",
+  "physician", "provider", "doctor", "consultant", "gp", "clinician", "referr(?:ing|ed\\s+by)(?:\\s+(?:physician|doctor|clinician))?",
+  "requested\\s+by", "collected(?:\\s+(?:on|at|by|date))?", "collection(?:\\s+(?:date|time|site))?",
+  "received", "reported", "printed", "verified", "released", "resulted", "authori[sz]ed(?:\\s+by)?",
+  "reviewed(?:\\s+by)?", "date(?:\\s+(?:of\\s+service|collected|received|reported|drawn))?", "time",
+  "address", "phone", "tel(?:ephone)?", "mobile", "fax", "e-?mail", "insurance", "policy", "id", "client",
+  "location", "ward", "department", "clinic", "page", "comments?", "notes?", "interpretation", "method",
+  "fasting", "status", "performed(?:\\s+(?:at|by))?", "performing\\s+(?:lab(?:oratory)?|site)", "lab(?:oratory)?\\s+director",
+  "director", "clia", "npi", "ssn", "source", "facility"
+]
+
+const METADATA_START = new RegExp(String.raw`^(?:${METADATA_KEYS.join("|")})\s*(?:[:#]|\.\s)`, "i")
+const METADATA_ANYWHERE = anyOf(
+  [
+    String.raw`patient(?:\s+name)?|dob|d\.o\.b|date\s+of\s+birth|mrn|nhs\s+(?:no|number)|accession|report\s+id`,
+    String.raw`ordering(?:\s+physician)?|physician|specimen|collected|received|reported`,
+    "address|phone|fax|sex|gender|account|requisition"
+  ],
+  (keys) => String.raw`\b(?:${keys})\s*[:#]`,
+  "i"
+)
+const PAGE_RE = /\bpage\s*\d+\s*(?:of|\/)\s*\d+\b|^\s*page\s+\d+\s*$|^\s*-\s*\d+\s*-\s*$|^\s*\d+\s*\/\s*\d+\s*$/i
+const PHONE_RE = /(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\+\d{1,3}(?:[\s.-]?\d{2,4}){3,}/
+const EMAIL_RE = /[\w.+-]+@[\w-]+\.[\w.]+/
+const DR_RE = /\b(?:Dr|Drs|MD|M\.D|DO|MBBS|FRCP|MT\(ASCP\))\b\.?\s*[A-Z]?/
+const URL_RE = /\bhttps?:\/\/|\bwww\./i
+
+/** Lines that describe the patient, the report or the page, never a result. */
+export const isMetadataLine = (line: string): boolean => {
+  const s = line.trim().replace(/^[•·*\-–]\s*/, "")
+  return (
+    METADATA_START.test(s) ||
+    METADATA_ANYWHERE.test(s) ||
+    PAGE_RE.test(s) ||
+    PHONE_RE.test(s) ||
+    EMAIL_RE.test(s) ||
+    URL_RE.test(s) ||
+    (DR_RE.test(s) && !/\d\s*(?:[-–]|to)\s*\d/.test(s))
+  )
+}
+
+type Role = "name" | "result" | "flag" | "unit" | "range" | "ignore"
+
+const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
+  ["name", /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker)$/i],
+  ["result", /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured)$/i],
+  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert)$/i],
+  ["unit", /^(?:units?|uom)$/i],
+  [
+    "range",
+    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?)$/i
+  ],
+  [
+    "ignore",
+    /^(?:previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code)$/i
+  ]
+]
+
+interface Cell {
+  readonly text: string
+  readonly start: number
+  readonly end: number
+}
+
+type Separator = "pipe" | "tab" | "comma" | "space"
+
+/** A CSV line's fields, honouring double quotes ("Glucose, fasting"). */
+const csvCells = (line: string): ReadonlyArray<Cell> => {
+  const cells: Array<Cell> = []
+  let text = ""
+  let start = 0
+  let quoted = false
+  for (let i = 0; i <= line.length; i++) {
+    const c = line[i]
+    if (c === '"') {
+      if (quoted && line[i + 1] === '"') {
+        text += '"'
+        i++
+      } else quoted = !quoted
+    } else if ((c === "," && !quoted) || c === undefined) {
+      cells.push({ text: text.trim(), start, end: i })
+      text = ""
+      start = i + 1
+    } else text += c
+  }
+  return cells
+}
+
+/** A comma-separated header or row: several commas and no other column separator. */
+const looksLikeCsv = (line: string) => !/[|\t]|\S\s{2,}\S/.test(line) && (line.match(/,/g)?.length ?? 0) >= 2
+
+const splitCells = (line: string, forced?: Separator): { readonly cells: ReadonlyArray<Cell>; readonly separator: Separator } => {
+  const separator: Separator = forced ?? (line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : "space")
+  if (separator === "comma") return { cells: csvCells(line), separator }
+  const cells: Array<Cell> = []
+  const re = separator === "pipe" ? /[^|]+|(?<=\|)(?=\|)/g : separator === "tab" ? /[^\t]+|(?<=\t)(?=\t)/g : /\S+(?: \S+)*/g
+  for (const m of line.matchAll(re)) {
+    const raw = m[0]
+    const lead = raw.length - raw.trimStart().length
+    const start = (m.index ?? 0) + lead
+    cells.push({ text: raw.trim(), start, end: start + raw.trim().length })
+  }
+  // leading and trailing empty cells of `| a | b |` are borders, not columns
+  while (separator === "pipe" && cells[0]?.text === "") cells.shift()
+  while (separator === "pipe" && cells[cells.length - 1]?.text === "") cells.pop()
+  return { cells, separator }
+}
+
+interface LabHeader {
+  readonly separator: Separator
+  readonly roles: ReadonlyArray<{ readonly role: Role | undefined; readonly start: number }>
+}
+
+const roleOf = (cell: string): Role | undefined => {
+  const label = cell.replace(/[:*]+$/, "").replace(/\s*\([^)]*\)\s*$/, "").trim()
+  for (const [role, re] of HEADER_WORDS) if (re.test(label)) return role
+  return undefined
+}
+
+/** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
+const readLabHeader = (line: string): LabHeader | undefined => {
+  if (/\d/.test(line.replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
+  const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
+  const roles = cells.map((c) => ({ role: roleOf(c.text), start: c.start }))
+  const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
+  if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit"))) {
+    return { separator, roles }
+  }
+  // single-spaced headers: look for the words themselves
+  const lower = line.toLowerCase()
+  const words = ["result", "unit", "range", "reference", "flag", "test", "analyte", "value"].filter((w) =>
+    new RegExp(String.raw`\b${w}s?\b`).test(lower)
+  )
+  const rest = lower.replace(
+    /\b(?:tests?|results?|units?|ranges?|reference|ref|flags?|analyte|values?|normal|interval|your|name|and)\b/g,
+    ""
+  )
+  return words.length >= 3 && rest.replace(/[^a-z]/g, "").length <= 4 ? { separator, roles: [] } : undefined
+}
+
+/** Removes the cells that sit under "previous result", "lab", "date" and other columns that are not part of a result. */
+const dropIgnoredColumns = (line: string, header: LabHeader | undefined): string => {
+  const { cells, separator } = splitCells(line)
+  if (header?.separator === "comma") {
+    const fields = csvCells(line)
+    return fields
+      .filter((_, i) => fields.length !== header.roles.length || header.roles[i]?.role !== "ignore")
+      .map((c) => c.text)
+      .join("  ")
+  }
+  if (header === undefined || header.roles.length === 0 || !header.roles.some((r) => r.role === "ignore")) {
+    return separator === "space" ? line : cells.map((c) => c.text).join("  ")
+  }
+  const keep: Array<string> = []
+  if (separator !== "space" && separator === header.separator) {
+    if (cells.length !== header.roles.length) return cells.map((c) => c.text).join("  ")
+    cells.forEach((cell, i) => {
+      if (header.roles[i]?.role !== "ignore") keep.push(cell.text)
+    })
+    return keep.join("  ")
+  }
+  for (const cell of cells) {
+    // the column whose label starts nearest at or before the cell (right-aligned numbers may start a little earlier)
+    let column = header.roles[0]
+    for (const r of header.roles) if (r.start <= cell.start + 2) column = r
+    if (column?.role !== "ignore") keep.push(cell.text)
+  }
+  return keep.join("  ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row grammar: value, then flag / unit / range in any order
+
+const QUALITATIVE = [
+  "not\\s+detected", "none\\s+detected", "none\\s+seen", "not\\s+seen", "non[-\\s]?reactive", "weakly\\s+reactive",
+  "reactive", "positive", "negative", "detected", "equivocal", "non[-\\s]?immune", "not\\s+immune",
+  "immune", "indeterminate", "inconclusive", "trace", "present", "absent", "normal", "abnormal", "clear",
+  "slightly\\s+cloudy", "cloudy", "hazy", "turbid", "pale\\s+yellow", "dark\\s+yellow", "light\\s+yellow",
+  "yellow", "straw", "amber", "colou?rless", "none", "few", "moderate", "many", "rare", "occasional",
+  "small", "large", "[1-4]\\+", "\\+{1,4}"
+]
+/** Words that make a result on their own; the others need a range or a flag beside them. */
+const STRONG_QUALITATIVE =
+  /^(?:not\s+detected|none\s+detected|non[-\s]?reactive|weakly\s+reactive|reactive|positive|negative|detected|equivocal|non[-\s]?immune|not\s+immune|immune|indeterminate|inconclusive)$/i
+const QUAL_RE = new RegExp(String.raw`^(?:${QUALITATIVE.join("|")})(?![\p{L}\p{N}+-])`, "iu")
+
+const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent"])
+const POSITIVE_CLASS = new Set(["positive", "reactive", "detected", "present"])
+const qualKey = (s: string) => s.toLowerCase().replace(/[^a-z0-9+]/g, "")
+
+type ReportFlag =
+  | { readonly _tag: "direction"; readonly flag: "low" | "high" | "normal" }
+  | { readonly _tag: "critical"; readonly direction?: "low" | "high" }
+  | { readonly _tag: "abnormal" }
+
+const FLAG_RE = anyOf(
+  [
+    String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
+    String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|N|normal`
+  ],
+  (flags) => String.raw`^(?:\(|\[)?\s*(${flags})(?:\s*[)\]])?(?![\p{L}\p{N}])`,
+  "iu"
+)
+
+const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: ReportFlag; readonly length: number } | undefined => {
+  const m = FLAG_RE.exec(s)
+  if (m === null) return undefined
+  const raw = m[1] ?? ""
+  // single letters are flags only in capitals: "h" or "a" in running text is a word fragment
+  if (/^[hlan]$/i.test(raw) && raw !== raw.toUpperCase()) return undefined
+  if (/^(?:n|normal)$/i.test(raw) && !allowNormalWord) return undefined
+  const lower = raw.toLowerCase()
+  const flag: ReportFlag =
+    /crit|panic/.test(lower)
+      ? lower.includes("high")
+        ? { _tag: "critical", direction: "high" }
+        : lower.includes("low")
+          ? { _tag: "critical", direction: "low" }
+          : { _tag: "critical" }
+      : lower === "hh" || lower === "↑↑" || lower === "h!"
+        ? { _tag: "critical", direction: "high" }
+        : lower === "ll" || lower === "↓↓" || lower === "l!"
+          ? { _tag: "critical", direction: "low" }
+          : /^(?:\*?h\*?|high|↑|▲)$/.test(lower)
+            ? { _tag: "direction", flag: "high" }
+            : /^(?:\*?l\*?|low|↓|▼)$/.test(lower)
+              ? { _tag: "direction", flag: "low" }
+              : lower === "n" || lower === "normal"
+                ? { _tag: "direction", flag: "normal" }
+                : { _tag: "abnormal" }
+  return { flag, length: m[0].length }
+}
+
+const UNIT_WORDS = new Set(
+  [
+    "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index",
+    "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f"
+  ]
+    .join(" ")
+    .split(" ")
+)
+
+const PERCENT_OF_RE = /^%\s+of\s+total(?:\s+(?:hgb|hb|ha?emoglobin))?(?![\p{L}\p{N}])/iu
+const EXP_UNIT_RE =
+  /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:\d{1,2}|\(\d{1,2}\)|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?(?![\p{L}\p{N}])/u
+const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°][a-zA-Z0-9µμ%°/.·\-²³^*]*)(?=$|[\s),;\]])/u
+
+const readUnit = (s: string): { readonly unit: string; readonly length: number } | undefined => {
+  const percentOf = PERCENT_OF_RE.exec(s)
+  if (percentOf !== null) return { unit: collapse(percentOf[0]), length: percentOf[0].length }
+  const exp = EXP_UNIT_RE.exec(s)
+  if (exp !== null) return { unit: exp[0].replace(/\s+/g, ""), length: exp[0].length }
+  const m = UNIT_TOKEN_RE.exec(s)
+  if (m === null) return undefined
+  const unit = m[0].replace(/[.,]+$/, "")
+  const lower = unit.toLowerCase()
+  // a unit has a slash or a percent sign or is one of the known bare units; anything else is a word
+  const valid =
+    ((unit.includes("/") || unit.includes("%")) && /[a-zµμ%]/i.test(unit) && !/^(?:n\/a|h\/l)$/i.test(unit)) ||
+    UNIT_WORDS.has(lower)
+  return valid ? { unit, length: unit.length } : undefined
+}
+
+export interface RangeSpec {
+  readonly low?: number
+  readonly high?: number
+  readonly lowInclusive: boolean
+  readonly highInclusive: boolean
+  readonly text: string
+  /** A qualitative range ("Negative"): the expected text. */
+  readonly expected?: string
+}
+
+const RANGE_LABEL =
+  /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|desirable|optimal|target|goal|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
+/** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
+const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
+const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
+const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+to\s+(${NUM})(?![\d.,]*\d)`, "i")
+const COMPARATOR_RE = new RegExp(
+  String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least)\s*(${NUM})(?![\d.,]*\d)`,
+  "i"
+)
+const SEX_RANGES_RE = new RegExp(
+  String.raw`^(?:(?:m|f|male|female|men|women|adult|adults?|child(?:ren)?)\s*[:=]?\s*${NUM}\s*(?:-|–|—|to)\s*${NUM}\s*[;,]?\s*){2,}`,
+  "i"
+)
+
+const comparatorKind = (op: string): "lt" | "le" | "gt" | "ge" => {
+  const o = op.toLowerCase().replace(/\s+/g, " ")
+  if (/^(?:<=|=<|≤|⩽|< ?or ?=|less than or equal to|up to)$/.test(o)) return "le"
+  if (/^(?:>=|=>|≥|⩾|> ?or ?=|greater than or equal to|at least)$/.test(o)) return "ge"
+  if (/^(?:<|less than|under|below)$/.test(o)) return "lt"
+  return "gt"
+}
+
+const rangeExpression = (
+  s: string,
+  style: NumberStyle,
+  textAllowed: boolean
+): { readonly spec: RangeSpec; readonly length: number } | undefined => {
+  const sex = SEX_RANGES_RE.exec(s)
+  // ranges per sex or age: kept as text, since the report does not say which one applies
+  if (sex !== null) {
+    return { spec: { lowInclusive: true, highInclusive: true, text: collapse(sex[0]).replace(/[;,]$/, "") }, length: sex[0].length }
+  }
+  const between = BETWEEN_TO_RE.exec(s) ?? BETWEEN_RE.exec(s)
+  if (between !== null) {
+    const low = toNumber(between[1] ?? "", style)
+    const high = toNumber(between[2] ?? "", style)
+    if (low === undefined || high === undefined || low > high) return undefined
+    return { spec: { low, high, lowInclusive: true, highInclusive: true, text: collapse(between[0]) }, length: between[0].length }
+  }
+  const cmp = COMPARATOR_RE.exec(s)
+  if (cmp !== null) {
+    const bound = toNumber(cmp[2] ?? "", style)
+    if (bound === undefined) return undefined
+    const kind = comparatorKind(cmp[1] ?? "")
+    const text = collapse(cmp[0])
+    const spec: RangeSpec =
+      kind === "lt" || kind === "le"
+        ? { high: bound, lowInclusive: true, highInclusive: kind === "le", text }
+        : { low: bound, lowInclusive: kind === "ge", highInclusive: true, text }
+    return { spec, length: cmp[0].length }
+  }
+  if (textAllowed) {
+    const q = QUAL_RE.exec(s)
+    if (q !== null) return { spec: { lowInclusive: true, highInclusive: true, text: collapse(q[0]), expected: q[0] }, length: q[0].length }
+  }
+  return undefined
+}
+
+const collapse = (s: string) => s.trim().replace(/\s+/g, " ")
+
+interface RangeRead {
+  readonly spec: RangeSpec
+  readonly unit?: string
+  readonly length: number
+}
+
+/** A reference range, possibly labelled ("ref:", "Normal:") and bracketed, possibly with its unit inside. */
+const readRange = (s: string, style: NumberStyle, qualitativeValue: boolean): RangeRead | undefined => {
+  let i = 0
+  const open = /^[([{]\s*/.exec(s)
+  const close = open === null ? undefined : ({ "(": ")", "[": "]", "{": "}" } as const)[s[0] as "(" | "[" | "{"]
+  if (open !== null) i += open[0].length
+  const label = RANGE_LABEL.exec(s.slice(i)) ?? (open === null ? null : BRACKET_LABEL.exec(s.slice(i)))
+  if (label !== null) i += label[0].length
+  const expr = rangeExpression(s.slice(i), style, qualitativeValue || label !== null || open !== null)
+  if (expr === undefined) return undefined
+  i += expr.length
+  let unit: string | undefined
+  const afterExpr = /^\s*/.exec(s.slice(i))?.[0].length ?? 0
+  const maybeUnit = readUnit(s.slice(i + afterExpr))
+  if (maybeUnit !== undefined && (close !== undefined || expr.spec.expected === undefined)) {
+    unit = maybeUnit.unit
+    i += afterExpr + maybeUnit.length
+  }
+  if (close !== undefined) {
+    const closing = /^\s*([)\]}])/.exec(s.slice(i))
+    if (closing === null || closing[1] !== close) return undefined
+    i += closing[0].length
+  }
+  return unit === undefined ? { spec: expr.spec, length: i } : { spec: expr.spec, unit, length: i }
+}
+
+interface RowValue {
+  readonly value: number | string
+  /** For the flag: the number, or the bound of `<0.5` / `>90`. */
+  readonly numeric?: number
+  readonly comparator?: "lt" | "le" | "gt" | "ge"
+  readonly qualitative: boolean
+  readonly flag?: ReportFlag
+  readonly unit?: string
+  readonly length: number
+}
+
+const VALUE_NUM_RE = new RegExp(String.raw`^(?:(<=|>=|≤|≥|<|>)\s?)?(${NUM})`)
+
+const readValue = (s: string, style: NumberStyle): RowValue | undefined => {
+  const numeric = readNumericValue(s, style)
+  if (numeric !== undefined) return numeric
+  const q = QUAL_RE.exec(s)
+  if (q === null) return undefined
+  const value = collapse(q[0])
+  return { value: value.charAt(0).toUpperCase() + value.slice(1), qualitative: true, length: q[0].length }
+}
+
+const readNumericValue = (s: string, style: NumberStyle): RowValue | undefined => {
+  const m = VALUE_NUM_RE.exec(s)
+  if (m !== null) {
+    const numeric = toNumber(m[2] ?? "", style)
+    if (numeric === undefined) return undefined
+    let length = m[0].length
+    const next = s.slice(length)
+    // "12.0-16.0" is a range, not a value; "1/2" or "25-OH" are part of a name
+    if (/^\s?[-–—]\s?\d/.test(next) || /^[/:\d-]/.test(next)) return undefined
+    const op = m[1]
+    const value = op === undefined ? numeric : `${op}${numeric}`
+    const comparator = op === undefined ? undefined : comparatorKind(op)
+    const base = { value, numeric, qualitative: false, ...(comparator === undefined ? {} : { comparator }) }
+    if (next === "" || /^\s/.test(next)) return { ...base, length }
+    const attachedFlag = /^(HH|LL|H|L|\*|!)(?=$|\s)/.exec(next)
+    if (attachedFlag !== null) {
+      const flag = readFlag(attachedFlag[1] ?? "", false)
+      length += attachedFlag[0].length
+      return flag === undefined ? undefined : { ...base, flag: flag.flag, length }
+    }
+    const attachedUnit = readUnit(next)
+    if (attachedUnit !== undefined) return { ...base, unit: attachedUnit.unit, length: length + attachedUnit.length }
+    return undefined
+  }
+  return undefined
+}
+
+/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]". */
+const NOTE_RE =
+  /^(?:[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
+const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
+const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))`)
+
+interface RowParse {
+  readonly value: RowValue
+  readonly flag?: ReportFlag
+  readonly unit?: string
+  readonly range?: RangeSpec
+}
+
+/** Reads everything after the name; undefined unless the whole rest is understood. */
+const readRest = (rest: string, style: NumberStyle): RowParse | undefined => {
+  const value = readValue(rest, style)
+  if (value === undefined) return undefined
+  let flag = value.flag
+  let unit = value.unit
+  let range: RangeSpec | undefined
+  let i = value.length
+  while (true) {
+    const skip = /^[\s,;|]*/.exec(rest.slice(i))?.[0].length ?? 0
+    i += skip
+    if (i >= rest.length) break
+    if (skip === 0 && !/[\s)\]]$/.test(rest.slice(0, i))) return undefined
+    const s = rest.slice(i)
+    const r = range === undefined ? readRange(s, style, value.qualitative) : undefined
+    if (r !== undefined) {
+      range = r.spec
+      if (r.unit !== undefined) {
+        if (unit !== undefined && unit !== r.unit) return undefined
+        unit = r.unit
+      }
+      i += r.length
+      continue
+    }
+    const f = flag === undefined ? readFlag(s, !value.qualitative || range !== undefined) : undefined
+    if (f !== undefined) {
+      flag = f.flag
+      i += f.length
+      continue
+    }
+    const u = unit === undefined && !value.qualitative ? readUnit(s) : undefined
+    if (u !== undefined) {
+      unit = u.unit
+      i += u.length
+      continue
+    }
+    // another lab's columns: a previous result with its date, or a stray date/time
+    const previous = PREVIOUS_RE.exec(s)
+    if (previous !== null) {
+      i += previous[0].length
+      continue
+    }
+    const note = NOTE_RE.exec(s)
+    if (note !== null) {
+      i += note[0].length
+      continue
+    }
+    const date = DATE_TOKEN_RE.exec(s)
+    if (date !== null) {
+      i += date[0].length
+      continue
+    }
+    return undefined
+  }
+  return {
+    value,
+    ...(flag === undefined ? {} : { flag }),
+    ...(unit === undefined ? {} : { unit }),
+    ...(range === undefined ? {} : { range })
+  }
+}
+
+const RANGE_BEFORE_VALUE = new RegExp(
+  String.raw`^(.*\p{L}.*?)\s+((?:[([]\s*)?(?:${NUM}\s*(?:-|–|—|to)\s*${NUM}|(?:<=|>=|≤|≥|<|>)\s*${NUM})(?:\s*[)\]])?)$`,
+  "u"
+)
+const UNIT_IN_NAME = /^(.*\p{L}.*?)\s*(?:,\s*|\(|\[)([^()[\],\s]+)[)\]]?$/u
+/** Results that have no unit and are often printed without a range. */
+const UNITLESS_ANALYTES = /^(?:inr|ph|urine\s+ph|specific\s+gravity|sg|.*\bratio|.*\bindex)$/i
+const NAME_STOP_WORDS = new Set("is was are were of the and or for to with at on in by from be a an your my if than".split(" "))
+const NOT_A_NAME =
+  /^(?:tests?|(?:your\s+)?(?:results?|values?)|flags?|units?|range|reference(?:\s+range)?|status|interpretation|comments?|notes?|total|page|date|time|final|preliminary|corrected|specimen|sample)$/i
+
+const cleanName = (raw: string): string =>
+  raw
+    .replace(/^[\s•·>*!-]+/, "")
+    .replace(/[\s:=.·_-]+$/, "")
+    .replace(/\s+/g, " ")
+    .trim()
+
+const isPlausibleName = (name: string): boolean => {
+  if (name.length < 2 || name.length > 70) return false
+  if ((name.match(/\p{L}/gu)?.length ?? 0) < 2) return false
+  if (!/^[\p{L}\p{N}(]/u.test(name)) return false
+  const words = name.split(" ")
+  if (words.length > 10) return false
+  if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
+  if (NOT_A_NAME.test(name)) return false
+  // "Blood Group: O" is a label and the start of its value
+  if (/:\s/.test(name)) return false
+  // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
+  if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
+  if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
+  // a sentence, not a label
+  if (/[.!?]\s+\p{Lu}\p{Ll}+\s+\p{Ll}/u.test(name)) return false
+  return true
+}
+
+/** Where a new column starts: after two or more spaces (pipes and tabs have become those). */
+const columnStarts = (line: string): ReadonlySet<number> =>
+  new Set([...line.matchAll(/\s{2,}(?=\S)/g)].map((m) => (m.index ?? 0) + m[0].length))
+
+/** Candidate starts of the value: column boundaries first (the layout says where the name ends), then every word. */
+const splitPoints = (line: string, columns: ReadonlySet<number>): ReadonlyArray<number> => {
+  const words: Array<number> = []
+  for (const m of line.matchAll(/\s(?=\S)/g)) words.push((m.index ?? 0) + 1)
+  // "Hemoglobin:11.2" has no space before its value
+  for (const m of line.matchAll(/[:=](?=[<>]?\d)/g)) words.push((m.index ?? 0) + 1)
+  return [...new Set([...columns, ...words.sort((a, b) => a - b)])]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+export interface FlagInput {
+  readonly numeric?: number
+  readonly comparator?: "lt" | "le" | "gt" | "ge"
+}
+
+/** low / normal / high from the value and a numeric range; `unknown` when the range cannot tell. */
+export const flagFromRange = (value: FlagInput, range: RangeSpec): "low" | "normal" | "high" | "unknown" => {
+  const v = value.numeric
+  if (v === undefined) return "unknown"
+  const { low, high } = range
+  if (low === undefined && high === undefined) return "unknown"
+  const belowLow = (x: number) => low !== undefined && (range.lowInclusive ? x < low : x <= low)
+  const aboveHigh = (x: number) => high !== undefined && (range.highInclusive ? x > high : x >= high)
+  const cmp = value.comparator
+  if (cmp === undefined) return belowLow(v) ? "low" : aboveHigh(v) ? "high" : "normal"
+  // "<0.5": the true value is under the bound, so it is low only if the bound is, normal if the bound is in range
+  if (cmp === "lt" || cmp === "le") {
+    if (low !== undefined && v <= low) return "low"
+    if (high !== undefined) return aboveHigh(v) && !(cmp === "lt" && v === high) ? "unknown" : "normal"
+    return "unknown"
+  }
+  if (high !== undefined && v >= high) return "high"
+  if (high === undefined && low !== undefined) return belowLow(v) && !(cmp === "gt" && v === low) ? "unknown" : "normal"
+  return "unknown"
+}
+
+const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => {
+  if (range.expected === undefined) return "unknown"
+  const v = qualKey(value)
+  const r = qualKey(range.expected)
+  if (v === r || (NEGATIVE_CLASS.has(v) && NEGATIVE_CLASS.has(r))) return "normal"
+  if (NEGATIVE_CLASS.has(r) || (POSITIVE_CLASS.has(r) && NEGATIVE_CLASS.has(v))) return "abnormal"
+  return "unknown"
+}
+
+const decideFlag = (row: RowParse): ResultFlag => {
+  const range = row.range
+  const computed: ResultFlag =
+    range === undefined
+      ? "unknown"
+      : row.value.qualitative
+        ? qualitativeFlag(String(row.value.value), range)
+        : flagFromRange(row.value, range)
+  const reported = row.flag
+  if (reported === undefined) return computed
+  switch (reported._tag) {
+    case "direction":
+      return reported.flag
+    case "critical": {
+      const direction = reported.direction ?? (computed === "low" || computed === "high" ? computed : undefined)
+      return direction === "low" ? "critical_low" : direction === "high" ? "critical_high" : "abnormal"
+    }
+    case "abnormal":
+      return computed === "low" || computed === "high" ? computed : "abnormal"
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One row
+
+const normalizeRow = (line: string): string =>
+  line
+    // dotted or underscored leaders between a name and its value
+    .replace(/\s*(?:\.{3,}|…+|(?:\s?\.){3,}|_{3,}|-{4,})\s*/g, "  ")
+    .replace(/(\/1\.73)\s+(m2|m²|m\^2)/gi, "$1$2")
+    .replace(/[\u2010\u2011\u2212]/g, "-")
+    .replace(/\s+$/, "")
+
+export interface RowContext {
+  readonly style?: NumberStyle
+  /** A table header is in force: weak qualitative words ("Yellow", "Trace") may be values. */
+  readonly inTable?: boolean
+}
+
+/** Parses one line as a lab result, or undefined when it is not one. */
+export const parseResultLine = (line: string, context: RowContext = {}): ParsedResult | undefined => {
+  if (line.length > MAX_ROW_CHARS || line.trim() === "") return undefined
+  if (isMetadataLine(line)) return undefined
+  const style = context.style ?? { decimalComma: false }
+  const { cells, separator } = splitCells(line)
+  const spaced = separator === "space" ? line : cells.map((c) => c.text).join("  ")
+  const row = normalizeRow(spaced).replace(/^\s+/, "")
+  const leadingMark = /^[*!]+\s*/.exec(row)
+  const body = leadingMark === null ? row : row.slice(leadingMark[0].length)
+  const columns = columnStarts(body)
+  for (const at of splitPoints(body, columns)) {
+    let name = cleanName(body.slice(0, at))
+    let parsed = readRest(body.slice(at), style)
+    if (parsed === undefined) continue
+    // "Hemoglobin  12.0-16.0  11.2  g/dL": the range column came before the result
+    const leadingRange = name.length <= 90 ? RANGE_BEFORE_VALUE.exec(name) : null
+    if (leadingRange !== null && parsed.range === undefined) {
+      const range = readRange(leadingRange[2] ?? "", style, false)
+      if (range !== undefined && range.length === (leadingRange[2] ?? "").length) {
+        name = cleanName(leadingRange[1] ?? "")
+        parsed = { ...parsed, range: range.spec }
+      }
+    }
+    // "Glucose (mg/dL)", "Hemoglobin, g/dL": the unit printed with the name
+    const unitInName = parsed.unit === undefined ? UNIT_IN_NAME.exec(name) : null
+    if (unitInName !== null) {
+      const unit = readUnit(unitInName[2] ?? "")
+      if (unit !== undefined && unit.length === (unitInName[2] ?? "").length && /[/%]|^\p{L}{2,}$/u.test(unit.unit)) {
+        name = cleanName(unitInName[1] ?? "")
+        parsed = { ...parsed, unit: unit.unit }
+      }
+    }
+    if (!isPlausibleName(name)) continue
+    const { value } = parsed
+    // a bare value is a result only in a table's own column, or for the few tests that have no unit:
+    // "INR     1.1" under a header is; "Suite 200", "Room 4" or "Yellow" in running text are not
+    const tableCell = context.inTable === true && columns.has(at)
+    if (parsed.unit === undefined && parsed.range === undefined && parsed.flag === undefined) {
+      const bareOk = value.qualitative
+        ? STRONG_QUALITATIVE.test(String(value.value)) || tableCell
+        : tableCell || UNITLESS_ANALYTES.test(name)
+      if (!bareOk) continue
+    }
+    const weakQualitative = value.qualitative && !STRONG_QUALITATIVE.test(String(value.value))
+    if (weakQualitative && parsed.range === undefined && !tableCell) continue
+    const withMark: RowParse =
+      leadingMark !== null && parsed.flag === undefined ? { ...parsed, flag: { _tag: "abnormal" } } : parsed
+    const range = parsed.range
+    const referenceRange: ParsedRange =
+      range === undefined
+        ? { text: "" }
+        : {
+            ...(range.low === undefined ? {} : { low: range.low }),
+            ...(range.high === undefined ? {} : { high: range.high }),
+            text: range.text
+          }
+    return { name, value: value.value, unit: parsed.unit ?? "", referenceRange, flag: decideFlag(withMark) }
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vitals
+
+type VitalColumn =
+  | { readonly kind: "date" | "time" | "datetime" | "other" }
+  | { readonly kind: "measure"; readonly vital: VitalKind | "systolic" | "diastolic"; readonly unit?: string }
+
+interface VitalsHeader {
+  readonly separator: Separator
+  readonly columns: ReadonlyArray<{ readonly column: VitalColumn; readonly start: number; readonly end: number }>
+}
+
+const VITAL_HEADER_RE = anyOf(
+  [
+    String.raw`date\s*(?:\/|and|&)\s*time|date\/time|datetime|timestamp|date|time`,
+    String.raw`systolic|sys|sbp|diastolic|dia|dbp|blood\s+pressure|bp|pulse|heart\s+rate|hr|weight|wt|body\s+weight`,
+    String.raw`spo2|sp02|sao2|o2\s+sat(?:uration)?|oxygen(?:\s+saturation)?|saturation|sat|temp(?:erature)?`,
+    String.raw`notes?|comments?|arm|position`
+  ],
+  // the label, then an optional unit in brackets: "Weight(kg)", "Temp (°F)"
+  (labels) => String.raw`(${labels})\b\s*(?:[([]\s*([^)\]]{1,12})\s*[)\]])?`,
+  "giy"
+)
+
+const columnFor = (label: string, unitText: string | undefined): VitalColumn => {
+  const l = label.toLowerCase().replace(/\s+/g, " ")
+  const u = (unitText ?? "").trim()
+  if (/^(?:date ?(?:\/|and|&) ?time|date\/time|datetime|timestamp)$/.test(l)) return { kind: "datetime" }
+  if (l === "date") return { kind: "date" }
+  if (l === "time") return { kind: "time" }
+  if (/^(?:systolic|sys|sbp)$/.test(l)) return { kind: "measure", vital: "systolic" }
+  if (/^(?:diastolic|dia|dbp)$/.test(l)) return { kind: "measure", vital: "diastolic" }
+  if (/^(?:blood pressure|bp)$/.test(l)) return { kind: "measure", vital: "blood_pressure" }
+  if (/^(?:pulse|heart rate|hr)$/.test(l)) return { kind: "measure", vital: "pulse" }
+  if (/^(?:weight|wt|body weight)$/.test(l)) {
+    const unit = /lb/i.test(u) ? "lb" : /kg/i.test(u) ? "kg" : undefined
+    return unit === undefined ? { kind: "measure", vital: "weight" } : { kind: "measure", vital: "weight", unit }
+  }
+  if (/^(?:spo2|sp02|sao2|o2 sat(?:uration)?|oxygen(?: saturation)?|saturation|sat)$/.test(l)) {
+    return { kind: "measure", vital: "spo2", unit: "%" }
+  }
+  if (/^temp(?:erature)?$/.test(l)) {
+    const unit = /f/i.test(u) ? "°F" : /c/i.test(u) ? "°C" : undefined
+    return unit === undefined ? { kind: "measure", vital: "temperature" } : { kind: "measure", vital: "temperature", unit }
+  }
+  return { kind: "other" }
+}
+
+/** `Date  Time  Systolic  Diastolic  Pulse  Weight(kg)  SpO2(%)  Temp(C)` in any order and spelling. */
+const readVitalsHeader = (line: string): VitalsHeader | undefined => {
+  if (/\d{2}/.test(line.replace(/\([^)]*\)|\[[^\]]*\]|spo2|sp02|sao2|o2/gi, ""))) return undefined
+  const separator: Separator = line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : looksLikeCsv(line) ? "comma" : "space"
+  const columns: Array<{ column: VitalColumn; start: number; end: number }> = []
+  let i = 0
+  while (i < line.length) {
+    const skip = /^[\s|,;]*/.exec(line.slice(i))?.[0].length ?? 0
+    i += skip
+    if (i >= line.length) break
+    VITAL_HEADER_RE.lastIndex = i
+    const m = VITAL_HEADER_RE.exec(line)
+    if (m === null) {
+      // an unknown column (e.g. "Notes", "Arm") is tolerated once; prose is not a header
+      const word = /^[^\s|]+/.exec(line.slice(i))
+      if (word === null) return undefined
+      columns.push({ column: { kind: "other" }, start: i, end: i + word[0].length })
+      i += word[0].length
+      continue
+    }
+    columns.push({ column: columnFor(m[1] ?? "", m[2]), start: i, end: i + m[0].length })
+    i += m[0].length
+  }
+  const measures = columns.filter((c) => c.column.kind === "measure").length
+  const times = columns.filter((c) => c.column.kind !== "measure" && c.column.kind !== "other").length
+  const others = columns.filter((c) => c.column.kind === "other").length
+  if (others > 2 || measures === 0 || measures + times < 2) return undefined
+  return { separator, columns }
+}
+
+interface VitalToken {
+  readonly text: string
+  readonly start: number
+  readonly end: number
+}
+
+const VITAL_TOKEN_RE = anyOf(
+  [
+    String.raw`\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}`,
+    String.raw`\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?`,
+    String.raw`\d{2,3}\s?\/\s?\d{2,3}(?:\s?mm\s?Hg)?`,
+    String.raw`[-+]?\d+(?:[.,]\d+)?(?:\s?(?:°\s?[CF]|[CF]\b|%|kg|lbs?|bpm|mmHg|\/min))?`,
+    String.raw`(?<!\S)(?:-|—|–|n\/a|NA|N\/A)(?!\S)`,
+    String.raw`[^\s|]+`
+  ],
+  (tokens) => tokens,
+  "g"
+)
+
+const vitalTokens = (line: string, separator: Separator): ReadonlyArray<VitalToken> => {
+  if (separator !== "space") {
+    return splitCells(line, separator).cells.map((c) => ({ text: c.text, start: c.start, end: c.end }))
+  }
+  return [...line.matchAll(VITAL_TOKEN_RE)].map((m) => ({ text: m[0], start: m.index ?? 0, end: (m.index ?? 0) + m[0].length }))
+}
+
+const bloodPressure = (time: string, systolic: number, diastolic: number): ParsedVital => ({
+  kind: "blood_pressure",
+  time,
+  value: systolic,
+  diastolic,
+  unit: "mmHg"
+})
+
+const vitalNumber = (text: string): number | undefined => {
+  const m = /^[-+]?\d+(?:[.,]\d+)?/.exec(text.trim())
+  if (m === null) return undefined
+  const n = Number(m[0].replace(",", "."))
+  return Number.isFinite(n) ? n : undefined
+}
+
+const temperatureUnit = (cell: string, declared: string | undefined, value: number) => {
+  const after = cell.replace(/^[\d.,\s]+/, "")
+  // without a unit, a body temperature over 50 can only be Fahrenheit
+  return /°?\s?F\b/i.test(after) ? "°F" : /°?\s?C\b/i.test(after) ? "°C" : (declared ?? (value > 50 ? "°F" : "°C"))
+}
+
+const weightUnit = (cell: string, declared: string | undefined) =>
+  /lb/i.test(cell) ? "lb" : /kg/i.test(cell) ? "kg" : (declared ?? "kg")
+
+/** One row of a vitals table → one VitalSign per measurement, stamped with the row's date and time. */
+const readVitalsRow = (
+  line: string,
+  header: VitalsHeader,
+  order: DateOrder,
+  fallbackDate: string | undefined
+): { readonly vitals: ReadonlyArray<ParsedVital>; readonly date?: string } | undefined => {
+  const tokens = vitalTokens(line, header.separator)
+  if (tokens.length === 0) return undefined
+  const assigned = new Map<number, string>()
+  if (tokens.length === header.columns.length) {
+    tokens.forEach((t, i) => assigned.set(i, t.text))
+  } else if (header.separator === "space") {
+    for (const token of tokens) {
+      // the column the token overlaps most, else the nearest
+      let best = -1
+      let bestScore = -Infinity
+      header.columns.forEach((col, i) => {
+        const next = header.columns[i + 1]
+        const spanEnd = next === undefined ? Infinity : next.start
+        const overlap = Math.min(token.end, spanEnd) - Math.max(token.start, col.start)
+        const score = overlap > 0 ? overlap : -Math.min(Math.abs(token.start - col.start), Math.abs(token.end - col.end))
+        if (score > bestScore) {
+          bestScore = score
+          best = i
+        }
+      })
+      if (best >= 0) assigned.set(best, [assigned.get(best), token.text].filter((x) => x !== undefined).join(" "))
+    }
+  } else {
+    return undefined
+  }
+  let date: string | undefined
+  let time: string | undefined
+  header.columns.forEach((col, i) => {
+    const cell = assigned.get(i)
+    if (cell === undefined) return
+    if (col.column.kind === "date" || col.column.kind === "datetime") {
+      const dt = readDateTime(cell.trim(), order)
+      if (dt !== undefined) {
+        date = dt.date
+        if (dt.iso.includes("T")) time = dt.iso.slice(11)
+      }
+    }
+    if (col.column.kind === "time") time = readTime(cell.trim())?.time ?? time
+  })
+  const day = date ?? fallbackDate
+  if (day === undefined) return undefined
+  const stamp = time === undefined ? day : `${day}T${time}`
+  const vitals: Array<ParsedVital> = []
+  let systolic: number | undefined
+  let diastolic: number | undefined
+  header.columns.forEach((col, i) => {
+    const cell = assigned.get(i)
+    if (cell === undefined || col.column.kind !== "measure") return
+    const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})/.exec(cell.trim())
+    const value = vitalNumber(cell)
+    switch (col.column.vital) {
+      case "blood_pressure":
+        if (bp !== null) vitals.push(bloodPressure(stamp, Number(bp[1]), Number(bp[2])))
+        return
+      case "systolic":
+        systolic = bp === null ? value : Number(bp[1])
+        if (bp !== null) diastolic = Number(bp[2])
+        return
+      case "diastolic":
+        diastolic = value
+        return
+      case "pulse":
+        if (value !== undefined) vitals.push({ kind: "pulse", time: stamp, value, unit: "bpm" })
+        return
+      case "spo2":
+        if (value !== undefined) vitals.push({ kind: "spo2", time: stamp, value, unit: "%" })
+        return
+      case "temperature":
+        if (value !== undefined) {
+          vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(cell, col.column.unit, value) })
+        }
+        return
+      case "weight":
+        if (value !== undefined) vitals.push({ kind: "weight", time: stamp, value, unit: weightUnit(cell, col.column.unit) })
+        return
+    }
+  })
+  if (systolic !== undefined && diastolic !== undefined) {
+    vitals.unshift(bloodPressure(stamp, systolic, diastolic))
+  }
+  if (vitals.length === 0) return undefined
+  return date === undefined ? { vitals } : { vitals, date }
+}
+
+const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|temp(?:erature)?|(?:body\s+)?weight|wt`
+const INLINE_VITAL_RE = anyOf(
+  [String.raw`mm\s?hg|bpm|beats\/min|\/min|%|°\s?[cf]|deg(?:rees)?\s?[cf]|[cf]\b|kg|lbs?|pounds`],
+  (units) => String.raw`\b(${VITAL_KEYS})\b\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
+  "gi"
+)
+
+/** "BP 128/84 mmHg, pulse 72" and the like, outside a table. */
+const readInlineVitals = (line: string, stamp: string): ReadonlyArray<ParsedVital> => {
+  const vitals: Array<ParsedVital> = []
+  for (const m of line.matchAll(INLINE_VITAL_RE)) {
+    const key = (m[1] ?? "").toLowerCase()
+    const raw = m[2] ?? ""
+    const unit = (m[3] ?? "").toLowerCase().replace(/\s+/g, "")
+    const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})$/.exec(raw)
+    const value = Number(raw.replace(",", "."))
+    if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+      if (bp !== null) vitals.push(bloodPressure(stamp, Number(bp[1]), Number(bp[2])))
+    } else if (bp !== null || !Number.isFinite(value)) {
+      continue
+    } else if (/^(?:pulse|heart|hr)/.test(key)) {
+      vitals.push({ kind: "pulse", time: stamp, value, unit: "bpm" })
+    } else if (/sp02|spo2|sat/.test(key)) {
+      vitals.push({ kind: "spo2", time: stamp, value, unit: "%" })
+    } else if (/^temp/.test(key)) {
+      vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(unit, undefined, value) })
+    } else if (/weight|wt/.test(key)) {
+      vitals.push({ kind: "weight", time: stamp, value, unit: /lb|pound/.test(unit) ? "lb" : "kg" })
+    }
+  }
+  return vitals
+}
+
+const VITAL_NAME_RE = new RegExp(String.raw`^(?:${VITAL_KEYS})\b`, "i")
+
+// ---------------------------------------------------------------------------------------------
+// Headings and title
+
+const SECTION_WORDS = anyOf(
+  [
+    String.raw`count|panel|profile|chemistry|biochemistry|ha?ematology|urinalysis|urine|lipids?|thyroid|metabolic|function`,
+    String.raw`serology|immunology|coagulation|clotting|vitamins?|iron|liver|kidney|renal|electrolytes?|hormones?|endocrin\w*`,
+    String.raw`tests?|results?|screen(?:ing)?|studies|markers?|blood|cbc|cmp|bmp|fbc|lft|lfts|u\s*&\s*es?|a1c|diabetes|diabetic`,
+    String.raw`cardiac|inflammat\w*|infectious|hepatitis|culture|differential|glucose|analysis|chem|bone|pancreatic|tumou?r`,
+    String.raw`allergy|immunoglobulins?|proteins?|minerals?|enzymes?|gases|work-?up|h[aä]matologie|chemie`
+  ],
+  (words) => String.raw`\b(?:${words})\b`,
+  "i"
+)
+
+const ACRONYMS = new Set(
+  "CBC CMP BMP FBC LFT LFTS TSH HDL LDL HIV CRP ESR INR PT PTT APTT RBC WBC UE U&E U&ES NHS B12 D T3 T4 PSA CK GGT ALT AST ALP II".split(" ")
+)
+const SMALL_WORDS = new Set(["of", "and", "with", "the", "for", "in", "on", "a", "an", "to", "or"])
+
+const titleCase = (heading: string): string =>
+  heading
+    .split(/(\s+|[(),/&-])/)
+    .map((part, i) => {
+      if (!/\p{L}/u.test(part)) return part
+      const upper = part.toUpperCase()
+      if (ACRONYMS.has(upper.replace(/[^A-Z0-9&]/g, ""))) return upper
+      if (/^A1C$/i.test(part)) return "A1c"
+      const lower = part.toLowerCase()
+      if (i > 0 && SMALL_WORDS.has(lower)) return lower
+      return lower.charAt(0).toUpperCase() + lower.slice(1)
+    })
+    .join("")
+
+const readHeading = (line: string): string | undefined => {
+  const s = line
+    .trim()
+    .replace(/^[#=*\-–\s]+/, "")
+    .replace(/\s*\(\d+\)/g, "")
+    .replace(/[#=*:\-–\s]+$/, "")
+  if (s.length < 3 || s.length > 80 || /\d{2,}/.test(s.replace(/\bA1c\b|\bB12\b/gi, ""))) return undefined
+  if ((s.match(/\p{L}/gu)?.length ?? 0) < 3 || s.split(/\s+/).length > 9) return undefined
+  if (/[.!?;]$/.test(line.trim()) || /\s{2,}/.test(s)) return undefined
+  const allCaps = s === s.toUpperCase()
+  return allCaps || SECTION_WORDS.test(s) || line.trim().endsWith(":") ? s : undefined
+}
+
+const headingTitle = (heading: string): string | undefined => {
+  if (!SECTION_WORDS.test(heading)) return undefined
+  const title = heading === heading.toUpperCase() ? titleCase(heading) : heading
+  return title.replace(/\s+/g, " ").trim()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document
+
+/**
+ * One table row: the whole line, else without a trailing performing-lab code ("01", "EN") whose
+ * header was on another page, else two or three results printed side by side.
+ */
+const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyArray<ParsedResult> => {
+  const whole = parseResultLine(row, context)
+  if (whole !== undefined) return [whole]
+  if (/\s{2,}(?:[A-Z]{2}|\d{2})$/.test(row)) {
+    const withoutCode = parseResultLine(row.replace(/\s{2,}\S+$/, ""), context)
+    if (withoutCode !== undefined) return [withoutCode]
+  }
+  if (depth >= 2 || row.length > MAX_ROW_CHARS) return []
+  for (const gap of row.matchAll(/(?<=\S)\s{4,}(?=\p{L})/gu)) {
+    const cut = gap.index ?? 0
+    const left = parseResultLine(row.slice(0, cut), context)
+    if (left === undefined) continue
+    const right = parseRow(row.slice(cut + gap[0].length), context, depth + 1)
+    if (right.length > 0) return [left, ...right]
+  }
+  return []
+}
+
+const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)\s*[:=]\s*(.+)$/i
+const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)\s*[:=]?\s*(.+)$/i
+
+/** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
+interface Unparsed {
+  readonly text: string
+  /** What was pending as a section heading before this line was read. */
+  readonly headingBefore: string | undefined
+}
+
+/** Reads a whole lab report or vitals log. Never throws; unknown input gives an empty `other` document. */
+export const parseLabReport = (text: string, options: ParseOptions = {}): ParsedReport => {
+  const normalized = text
+    .replace(/^\ufeff/, "")
+    .replace(/\r\n?/g, "\n")
+    .replace(/[\u00a0\u2007\u202f]/g, " ")
+    .replace(/[\u200b\u200c\u200d\u2060]/g, "")
+  const lines = normalized.split("\n").slice(0, MAX_LINES)
+  const style = detectNumberStyle(normalized.slice(0, 200_000))
+  const order = detectDateOrder(normalized.slice(0, 200_000))
+
+  const results: Array<ParsedResult> = []
+  const vitals: Array<ParsedVital> = []
+  const titles: Array<string> = []
+  let collectedAt: string | undefined
+  let currentDate: string | undefined
+  let labHeader: LabHeader | undefined
+  let vitalsHeader: VitalsHeader | undefined
+  let pendingHeading: string | undefined
+  let proseLines = 0
+  // the unparsed lines right before this one, oldest first
+  let recent: Array<Unparsed> = []
+
+  const emitResult = (result: ParsedResult) => {
+    if (pendingHeading !== undefined) {
+      const title = headingTitle(pendingHeading)
+      if (title !== undefined && !titles.includes(title)) titles.push(title)
+      pendingHeading = undefined
+    }
+    results.push(result)
+    recent = []
+  }
+  /** A remembered line became part of a result: it was not a heading after all. */
+  const consume = (entry: Unparsed) => {
+    if (pendingHeading !== undefined && pendingHeading === readHeading(entry.text)) pendingHeading = entry.headingBefore
+  }
+
+  for (const rawLine of lines) {
+    const line = rawLine.replace(/\s+$/, "")
+    if (line.trim() === "") {
+      vitalsHeader = undefined
+      recent = []
+      continue
+    }
+    if (line.length > MAX_ROW_CHARS * 4) {
+      proseLines++
+      continue
+    }
+    if (isMetadataLine(line)) {
+      const found = findCollectedAt(line, order)
+      if (found !== undefined) {
+        collectedAt ??= found
+        currentDate ??= found.slice(0, 10)
+      } else if (/^\s*(?:date(?:\s+of\s+service)?|visit\s+date|service\s+date)\s*[:#]/i.test(line)) {
+        currentDate ??= findDateTime(line, order)?.date
+      }
+      recent = []
+      continue
+    }
+    // "Collected on Apr 18, 2026 7:42 AM" has no colon but is metadata all the same
+    const collected = line.length <= 120 ? findCollectedAt(line, order) : undefined
+    if (collected !== undefined && parseResultLine(line) === undefined) {
+      collectedAt ??= collected
+      currentDate ??= collected.slice(0, 10)
+      recent = []
+      continue
+    }
+    const newVitalsHeader = readVitalsHeader(line)
+    if (newVitalsHeader !== undefined && readLabHeader(line) === undefined) {
+      vitalsHeader = newVitalsHeader
+      labHeader = undefined
+      continue
+    }
+    if (vitalsHeader !== undefined) {
+      const row = readVitalsRow(line, vitalsHeader, order, currentDate)
+      if (row !== undefined) {
+        vitals.push(...row.vitals)
+        if (row.date !== undefined) currentDate = row.date
+        continue
+      }
+      vitalsHeader = undefined
+    }
+    const newLabHeader = readLabHeader(line)
+    if (newLabHeader !== undefined) {
+      labHeader = newLabHeader
+      continue
+    }
+    const trimmed = line.trim()
+    if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, ""))) {
+      const leading = findDateTime(trimmed.slice(0, 24), order)
+      const stamp = leading?.iso ?? collectedAt ?? currentDate
+      if (stamp !== undefined) {
+        const inline = readInlineVitals(line, stamp)
+        if (inline.length > 0) {
+          vitals.push(...inline)
+          continue
+        }
+      }
+    }
+    const context = { style, inTable: labHeader !== undefined }
+    const row = dropIgnoredColumns(line, labHeader)
+    const rowResults = parseRow(row, context)
+    if (rowResults.length > 0) {
+      rowResults.forEach(emitResult)
+      continue
+    }
+    // a long name wrapped onto its own line, the values on the next
+    const previous = recent[recent.length - 1]
+    if (previous !== undefined && /^\s*[<>]?\d/.test(row) && previous.text.length <= 60) {
+      const joined = parseResultLine(`${previous.text}  ${row.trim()}`, context)
+      if (joined !== undefined) {
+        consume(previous)
+        emitResult(joined)
+        continue
+      }
+    }
+    // patient-portal blocks: the name, "Normal range: 12.0 - 16.0 g/dL", "Value: 11.2 g/dL"
+    const valueLine = VALUE_LINE_RE.exec(trimmed)
+    if (valueLine !== null) {
+      const rangeEntry = [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))
+      const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
+      const range = rangeEntry === undefined ? "" : `  ref: ${RANGE_LINE_RE.exec(rangeEntry.text)?.[1] ?? ""}`
+      const block =
+        nameEntry === undefined
+          ? undefined
+          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${range}`, { style, inTable: true })
+      if (nameEntry !== undefined && block !== undefined) {
+        consume(nameEntry)
+        emitResult(block)
+        continue
+      }
+    }
+    const leadingDate = findDateTime(trimmed.slice(0, 24), order)
+    if (leadingDate !== undefined && trimmed.indexOf(leadingDate.iso.slice(0, 4)) <= 12) {
+      const inline = readInlineVitals(line, leadingDate.iso)
+      if (inline.length > 0) {
+        vitals.push(...inline)
+        currentDate = leadingDate.date
+        continue
+      }
+    }
+    // a line that is only a date ("Monday 2026-05-04") dates the rows that follow it
+    const weekday = /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?/i.exec(trimmed)?.[0].length ?? 0
+    const lone = readDateTime(trimmed.slice(weekday), order)
+    if (lone !== undefined && lone.length === trimmed.length - weekday) {
+      currentDate = lone.date
+      continue
+    }
+    recent = [...recent.slice(-2), { text: trimmed, headingBefore: pendingHeading }]
+    const heading = readHeading(line)
+    if (heading !== undefined) {
+      pendingHeading = heading
+      continue
+    }
+    if ((trimmed.match(/\p{L}+/gu)?.length ?? 0) >= 4) proseLines++
+  }
+
+  const vitalsDominate = vitals.length > 0 && vitals.length > results.length
+  const tie = vitals.length > 0 && vitals.length === results.length
+  const hint = options.documentTypeHint
+  const documentType: DocumentType =
+    tie && (hint === "vitals" || hint === "lab_results")
+      ? hint
+      : vitalsDominate
+        ? "vitals"
+        : results.length > 0
+          ? "lab_results"
+          : hint === "report" || hint === "other"
+            ? hint
+            : proseLines >= 3
+              ? "report"
+              : "other"
+
+  const title = makeTitle(documentType, titles, vitals)
+  return {
+    documentType,
+    title,
+    ...(collectedAt === undefined ? {} : { collectedAt }),
+    results,
+    vitals
+  }
+}
+
+const makeTitle = (documentType: DocumentType, titles: ReadonlyArray<string>, vitals: ReadonlyArray<ParsedVital>): string => {
+  switch (documentType) {
+    case "lab_results": {
+      if (titles.length === 0) return "Lab results"
+      const shown = titles.slice(0, 4).join(", ")
+      const title = titles.length > 4 ? `${shown} and more` : shown
+      return title.length > 160 ? "Lab results" : title
+    }
+    case "vitals": {
+      const days = vitals.map((v) => v.time.slice(0, 10)).sort()
+      const first = days[0]
+      const last = days[days.length - 1]
+      if (first === undefined || last === undefined) return "Vital signs"
+      return first === last ? `Vital signs, ${first}` : `Vital signs, ${first} to ${last}`
+    }
+    case "report":
+      return "Medical report"
+    case "other":
+      return "Document"
+  }
+}

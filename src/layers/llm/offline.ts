@@ -1,0 +1,133 @@
+/**
+ * The offline LLM (the `npm start` default, provider `offline`): deterministic and without
+ * network. PDFs are read through their text layer, plain text as is; the lab/vitals parser and a
+ * templated summary stand in for the model, and the result is decoded with the same schema as
+ * model output. Images need a vision model: they fail with IMAGE_NEEDS_BEDROCK. Token usage is
+ * estimated (characters / 4) so that cost tracking has numbers to record.
+ */
+import { Effect, Layer, ParseResult, Schema } from "effect"
+import {
+  type ChatAnswer,
+  type ChatTurn,
+  type DocumentContentType,
+  type DocumentType,
+  DocumentUnreadable,
+  type Interpretation,
+  InterpretedDocument,
+  LLM,
+  LLMInvalidOutput,
+  TokenUsage
+} from "../../services/llm.js"
+import { parseLabReport } from "./labParser.js"
+import { answerQuestion } from "./offlineChat.js"
+import { extractPdfText, type PdfTextOptions } from "./pdfText.js"
+import { summarize } from "./summary.js"
+
+export const OFFLINE_PROVIDER = "offline" as const
+export const OFFLINE_MODEL_ID = "offline-parser-v1"
+
+/** The usual rule of thumb for English text with modern tokenizers. */
+export const estimateTokens = (chars: number): number => Math.ceil(chars / 4)
+
+const genAiAttributes = (operation: "generate_content" | "chat") => ({
+  "gen_ai.provider.name": OFFLINE_PROVIDER,
+  "gen_ai.operation.name": operation,
+  "gen_ai.request.model": OFFLINE_MODEL_ID
+})
+
+const annotateUsage = (usage: TokenUsage) =>
+  Effect.annotateCurrentSpan({
+    "gen_ai.response.model": OFFLINE_MODEL_ID,
+    "gen_ai.usage.input_tokens": usage.inputTokens,
+    "gen_ai.usage.output_tokens": usage.outputTokens
+  })
+
+const decodeText = (bytes: Uint8Array): Effect.Effect<string, DocumentUnreadable> =>
+  Effect.try({
+    try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+    catch: () => new DocumentUnreadable({ message: "The text document is not valid UTF-8 text.", reason: "NOT_TEXT" })
+  }).pipe(
+    Effect.filterOrFail(
+      // NUL and other C0 controls (besides tab, newlines and form feed) mean a binary file
+      (text) => !/[\u0000-\u0008\u000b\u000e-\u001f]/.test(text),
+      () => new DocumentUnreadable({ message: "The text document contains binary data.", reason: "NOT_TEXT" })
+    )
+  )
+
+const readDocumentText = (
+  bytes: Uint8Array,
+  contentType: DocumentContentType,
+  pdfOptions: PdfTextOptions
+): Effect.Effect<string, DocumentUnreadable> => {
+  if (contentType === "text/plain") return decodeText(bytes)
+  if (contentType === "application/pdf") return extractPdfText(bytes, pdfOptions)
+  // typed as a closed set, but the bytes' type is detected at run time: any image/* needs a model that can see
+  const type: string = contentType
+  return Effect.fail(
+    type.startsWith("image/")
+      ? new DocumentUnreadable({
+          message: "Reading images needs the Bedrock provider (LLM_PROVIDER=bedrock).",
+          reason: "IMAGE_NEEDS_BEDROCK"
+        })
+      : new DocumentUnreadable({ message: `The offline provider cannot read ${type} documents.`, reason: "UNSUPPORTED_TYPE" })
+  )
+}
+
+const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
+
+export interface OfflineOptions {
+  readonly pdf?: PdfTextOptions
+}
+
+export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
+  const pdfOptions = options.pdf ?? {}
+
+  const interpret = Effect.fn("LLM.interpret")(function* (input: {
+    readonly bytes: Uint8Array
+    readonly contentType: DocumentContentType
+    readonly documentTypeHint?: DocumentType
+  }) {
+    yield* Effect.annotateCurrentSpan(genAiAttributes("generate_content"))
+    const text = yield* readDocumentText(input.bytes, input.contentType, pdfOptions)
+    const parsed = parseLabReport(
+      text,
+      input.documentTypeHint === undefined ? {} : { documentTypeHint: input.documentTypeHint }
+    )
+    const candidate = { ...parsed, summary: summarize(parsed) }
+    // validated exactly like a model's answer, so the offline provider cannot hand on what Bedrock could not
+    const document = yield* decodeDocument(candidate).pipe(
+      Effect.mapError(
+        (error) =>
+          new LLMInvalidOutput({
+            message: `The offline parser produced an invalid document: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+          })
+      )
+    )
+    const usage = new TokenUsage({
+      inputTokens: estimateTokens(text.length),
+      outputTokens: estimateTokens(JSON.stringify(document).length)
+    })
+    yield* annotateUsage(usage)
+    return { document, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies Interpretation
+  })
+
+  const chat = Effect.fn("LLM.chat")(function* (input: {
+    readonly document: InterpretedDocument
+    readonly history: ReadonlyArray<ChatTurn>
+    readonly question: string
+  }) {
+    yield* Effect.annotateCurrentSpan(genAiAttributes("chat"))
+    const answer = answerQuestion(input.document, input.question, input.history)
+    const prompt =
+      JSON.stringify(input.document).length +
+      input.history.reduce((n, turn) => n + turn.content.length, 0) +
+      input.question.length
+    const usage = new TokenUsage({ inputTokens: estimateTokens(prompt), outputTokens: estimateTokens(answer.length) })
+    yield* annotateUsage(usage)
+    return { answer, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies ChatAnswer
+  })
+
+  return { interpret, chat }
+}
+
+export const LLMOffline: Layer.Layer<LLM> = Layer.sync(LLM, () => makeOfflineLLM())

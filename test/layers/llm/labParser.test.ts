@@ -1,0 +1,954 @@
+/**
+ * The offline lab parser: each supported layout as its own small report, flag computation at
+ * the edges, a dozen synthetic reports in real-world styles, and properties: generated rows in
+ * every layout come back exactly, arbitrary input never throws and always decodes, and metadata
+ * lines never become results.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
+import * as fc from "fast-check"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { isMetadataLine, parseLabReport, parseResultLine, readDateTime } from "../../../src/layers/llm/labParser.js"
+import { summarize } from "../../../src/layers/llm/summary.js"
+import { InterpretedDocument, LabResult, VitalSign } from "../../../src/services/llm.js"
+
+const reportsDir = fileURLToPath(new URL("./reports/", import.meta.url))
+const report = (name: string) => fs.readFileSync(path.join(reportsDir, name), "utf8")
+
+type RowTuple = readonly [name: string, value: number | string, unit: string, range: string, flag: string]
+
+const rowsOf = (text: string): ReadonlyArray<RowTuple> =>
+  parseLabReport(text).results.map((r) => [r.name, r.value, r.unit, r.referenceRange.text, r.flag] as const)
+
+const one = (line: string) => {
+  const results = parseLabReport(line).results
+  expect(results).toHaveLength(1)
+  const [result] = results
+  if (result === undefined) throw new Error("no result")
+  return result
+}
+
+describe("lab row layouts", () => {
+  it("columns: name value [flag] unit low - high (the fixture's layout)", () => {
+    expect(rowsOf("Hemoglobin                   11.2      L      g/dL         12.0 - 16.0")).toEqual([
+      ["Hemoglobin", 11.2, "g/dL", "12.0 - 16.0", "low"]
+    ])
+    expect(rowsOf("MCV                          81               fL           80 - 100")).toEqual([
+      ["MCV", 81, "fL", "80 - 100", "normal"]
+    ])
+  })
+
+  it("colon style: name: value unit (ref low-high) FLAG", () => {
+    expect(rowsOf("Sodium: 131 mmol/L (ref 135-145) LOW")).toEqual([["Sodium", 131, "mmol/L", "135-145", "low"]])
+    expect(rowsOf("Glucose: 188 mg/dL (ref 70-99) H")).toEqual([["Glucose", 188, "mg/dL", "70-99", "high"]])
+    expect(rowsOf("Hemoglobin:11.2 g/dL (reference: 12.0-16.0)")).toEqual([["Hemoglobin", 11.2, "g/dL", "12.0-16.0", "low"]])
+  })
+
+  it("dotted leaders between name and value", () => {
+    expect(rowsOf("Hemoglobin........ 11.2 g/dL (12.0-16.0) L")).toEqual([["Hemoglobin", 11.2, "g/dL", "12.0-16.0", "low"]])
+    expect(rowsOf("Ferritin . . . . . 8 ng/mL (15-150)")).toEqual([["Ferritin", 8, "ng/mL", "15-150", "low"]])
+    expect(rowsOf("TSH………… 2.1 mIU/L (0.4-4.0)")).toEqual([["TSH", 2.1, "mIU/L", "0.4-4.0", "normal"]])
+  })
+
+  it("pipe tables, with their header and separator rows", () => {
+    const text = [
+      "| Test | Result | Units | Reference Range | Flag |",
+      "|------|--------|-------|-----------------|------|",
+      "| TSH | 6.8 | mIU/L | 0.4 - 4.0 | H |",
+      "| Free T4 | 0.9 | ng/dL | 0.8 - 1.8 | |"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["TSH", 6.8, "mIU/L", "0.4 - 4.0", "high"],
+      ["Free T4", 0.9, "ng/dL", "0.8 - 1.8", "normal"]
+    ])
+  })
+
+  it("tab-separated rows, empty cells included", () => {
+    expect(rowsOf("Analyte\tValue\tUnit\tRange\tFlag\nWBC\t5.6\tx10E3/uL\t3.4-10.8\t\nLymphs\t0.6\tx10E3/uL\t0.7-3.1\tL")).toEqual([
+      ["WBC", 5.6, "x10E3/uL", "3.4-10.8", "normal"],
+      ["Lymphs", 0.6, "x10E3/uL", "0.7-3.1", "low"]
+    ])
+  })
+
+  it("columns after a header that names other columns (previous result, lab code) drop those columns", () => {
+    const text = [
+      "Test                 Result   Flag   Previous   Units    Range      Lab",
+      "Glucose              104      H      98         mg/dL    65-99      01",
+      "Sodium               139             141        mmol/L   134-144    01"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Glucose", 104, "mg/dL", "65-99", "high"],
+      ["Sodium", 139, "mmol/L", "134-144", "normal"]
+    ])
+  })
+
+  it.each([
+    ["12.0 - 16.0", 12, 16],
+    ["12.0-16.0", 12, 16],
+    ["12.0 – 16.0", 12, 16],
+    ["12.0 — 16.0", 12, 16],
+    ["12.0 to 16.0", 12, 16],
+    ["(12.0-16.0)", 12, 16],
+    ["[12.0 - 16.0]", 12, 16],
+    ["ref: 12.0-16.0", 12, 16],
+    ["Reference: 12.0-16.0", 12, 16],
+    ["Normal: 12.0-16.0", 12, 16],
+    ["(ref 12.0-16.0 g/dL)", 12, 16]
+  ] as const)("two-sided range %s", (range, low, high) => {
+    const result = one(`Hemoglobin 11.2 g/dL ${range}`)
+    expect(result.referenceRange).toMatchObject({ low, high })
+    expect(result.referenceRange.text).toMatch(/^12\.0\s*(?:-|–|—|to)\s*16\.0$/)
+    expect(result.flag).toBe("low")
+    expect(result.unit).toBe("g/dL")
+  })
+
+  it.each([
+    ["<200", { high: 200 }, 212, "high"],
+    ["< 200", { high: 200 }, 199, "normal"],
+    ["<=200", { high: 200 }, 200, "normal"],
+    ["≤200", { high: 200 }, 201, "high"],
+    ["< OR = 200", { high: 200 }, 200, "normal"],
+    [">59", { low: 59 }, 92, "normal"],
+    ["> 59", { low: 59 }, 59, "low"],
+    [">= 40", { low: 40 }, 40, "normal"],
+    ["≥40", { low: 40 }, 39, "low"],
+    ["> OR = 40", { low: 40 }, 38, "low"],
+    ["Desirable: <200", { high: 200 }, 180, "normal"]
+  ] as const)("one-sided range %s with value %s", (range, bounds, value, flag) => {
+    const result = one(`Total Cholesterol  ${value}  mg/dL  ${range}`)
+    expect(result.referenceRange).toMatchObject(bounds)
+    expect(result.flag).toBe(flag)
+  })
+
+  it("values with < or > prefixes stay text and are flagged against the range", () => {
+    expect(one("CRP  <0.5  mg/L  0.0-5.0")).toMatchObject({ value: "<0.5", flag: "normal" })
+    expect(one("eGFR  >90  mL/min/1.73m2  >59")).toMatchObject({ value: ">90", flag: "normal" })
+    expect(one("Troponin I  <3  ng/L  <=14")).toMatchObject({ value: "<3", flag: "normal" })
+    expect(one("Vitamin D  <5  ng/mL  30-100")).toMatchObject({ value: "<5", flag: "low" })
+    expect(one("eGFR  >90  mL/min/1.73m2")).toMatchObject({ value: ">90", flag: "unknown" })
+  })
+
+  it("decimal commas (European reports) are read as decimals; thousands separators as thousands", () => {
+    expect(one("Kalium  4,1  mmol/l  3,5 - 5,1")).toMatchObject({ value: 4.1, referenceRange: { low: 3.5, high: 5.1 } })
+    expect(one("Kreatinin  0,84  mg/dl  0,50 - 0,90")).toMatchObject({ value: 0.84, flag: "normal" })
+    expect(one("Platelets  1,250  x10E3/uL  150-450")).toMatchObject({ value: 1250, flag: "high" })
+  })
+
+  it.each([
+    ["HIV 1/2 Antibody    Non-reactive    Non-reactive", "Non-reactive", "normal"],
+    ["Hepatitis C Antibody   Reactive   Non-reactive", "Reactive", "abnormal"],
+    ["Urine Protein   Trace   Negative", "Trace", "abnormal"],
+    ["Nitrite: Positive (ref: Negative)", "Positive", "abnormal"],
+    ["Glucose, urine   Negative   Negative", "Negative", "normal"],
+    ["COVID-19 PCR   Not detected   Not detected", "Not detected", "normal"],
+    ["Hepatitis B Surface Antigen   Negative", "Negative", "unknown"]
+  ] as const)("qualitative result: %s", (line, value, flag) => {
+    expect(one(line)).toMatchObject({ value, flag, unit: "" })
+  })
+
+  it.each([
+    ["H", "high"],
+    ["L", "low"],
+    ["HH", "critical_high"],
+    ["LL", "critical_low"],
+    ["HIGH", "high"],
+    ["LOW", "low"],
+    ["High", "high"],
+    ["(H)", "high"],
+    ["[L]", "low"],
+    ["CRIT", "critical_high"],
+    ["CRITICAL", "critical_high"],
+    ["A", "high"],
+    ["ABN", "high"],
+    ["*", "high"],
+    ["!", "high"]
+  ] as const)("report flag %s on a value above the range", (flag, expected) => {
+    expect(one(`Potassium  6.9  ${flag}  mmol/L  3.5-5.1`).flag).toBe(expected)
+  })
+
+  it("flags without a direction are 'abnormal' when the range cannot say which way", () => {
+    expect(one("Potassium  4.1  CRITICAL  mmol/L  3.5-5.1").flag).toBe("abnormal")
+    expect(one("Potassium  4.1  A  mmol/L").flag).toBe("abnormal")
+    expect(one("Potassium  2.1  CRITICAL  mmol/L  3.5-5.1").flag).toBe("critical_low")
+  })
+
+  it("a flag attached to the value, or an arrow, counts as the report's flag", () => {
+    expect(one("WBC 11.8H x10E3/uL 4.0-10.8").flag).toBe("high")
+    expect(one("Troponin T  0.45  ↑  ng/mL  <0.01").flag).toBe("high")
+    expect(one("Ferritin  9  ↓  ng/mL  15-150").flag).toBe("low")
+  })
+
+  it.each([
+    "10^3/uL",
+    "x10E3/uL",
+    "x10^9/L",
+    "10*9/L",
+    "K/uL",
+    "mmol/L",
+    "mL/min/1.73m2",
+    "mL/min/1.73 m2",
+    "%",
+    "g/dL",
+    "U/L",
+    "IU/L",
+    "mIU/L",
+    "uIU/mL",
+    "ng/mL",
+    "µmol/L",
+    "umol/L",
+    "μmol/L",
+    "mmol/mol",
+    "mEq/L",
+    "fL",
+    "pg",
+    "mm/hr",
+    "/hpf",
+    "ratio",
+    "g/L"
+  ])("unit %s", (unit) => {
+    const result = one(`Analyte X  12.5  ${unit}  10.0-20.0`)
+    expect(result.unit).toBe(unit.replace(/\s+/g, ""))
+    expect(result.value).toBe(12.5)
+  })
+
+  it("names with digits, commas and parentheses are kept whole", () => {
+    expect(one("Vitamin D, 25-Hydroxy 32 ng/mL 30-100").name).toBe("Vitamin D, 25-Hydroxy")
+    expect(one("CA 125 20 U/mL <35")).toMatchObject({ name: "CA 125", value: 20 })
+    expect(one("Hemoglobin A1c 5.9 H % 4.0 - 5.6")).toMatchObject({ name: "Hemoglobin A1c", value: 5.9, unit: "%" })
+    expect(one("LDL Cholesterol (calc)   131   H   mg/dL   0 - 99").name).toBe("LDL Cholesterol (calc)")
+  })
+
+  it("a unit printed with the name, a range column before the result, a bare value in a table column", () => {
+    expect(one("Glucose (mg/dL)  104  70-99")).toMatchObject({ name: "Glucose", unit: "mg/dL", flag: "high" })
+    expect(one("Neutrophils (%)   55   40-75")).toMatchObject({ name: "Neutrophils", unit: "%", value: 55 })
+    expect(one("LDL Cholesterol (calc)  131  mg/dL  0-99").name).toBe("LDL Cholesterol (calc)")
+    expect(one("Hemoglobin  12.0-16.0  11.2  g/dL")).toMatchObject({ name: "Hemoglobin", referenceRange: { low: 12, high: 16 }, flag: "low" })
+    expect(rowsOf("Test      Result\nINR       1.1\nColor     Yellow")).toEqual([
+      ["INR", 1.1, "", "", "unknown"],
+      ["Color", "Yellow", "", "", "unknown"]
+    ])
+    expect(rowsOf("Room 4\nUrine Color Yellow")).toEqual([])
+  })
+
+  it("results side by side, names wrapped onto their own line, CSV exports and portal blocks", () => {
+    expect(rowsOf("Sodium 139 mmol/L 135-145      Potassium 5.4 H mmol/L 3.5-5.1").map((r) => r[0])).toEqual(["Sodium", "Potassium"])
+    expect(rowsOf("Glucose, 2 hour post glucose challenge (75 g), plasma\n      162    H    mg/dL    <140")).toEqual([
+      ["Glucose, 2 hour post glucose challenge (75 g), plasma", 162, "mg/dL", "<140", "high"]
+    ])
+    expect(rowsOf('Test,Result,Units,Reference Range,Flag\n"Glucose, fasting",104,mg/dL,70-99,H')).toEqual([
+      ["Glucose, fasting", 104, "mg/dL", "70-99", "high"]
+    ])
+    expect(rowsOf("Hemoglobin\nNormal range: 12.0 - 16.0 g/dL\nValue: 11.2 g/dL (Low)")).toEqual([
+      ["Hemoglobin", 11.2, "g/dL", "12.0 - 16.0", "low"]
+    ])
+  })
+
+  it("page headers and footers, patient lines, comments and signatures are never results", () => {
+    const text = [
+      "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
+      "Patient: DOE, JANE A.          DOB: 1984-03-12          Sex: F",
+      "Ordering physician: Dr. R. Alvarez                      Collected: 2026-04-18 07:42",
+      "Page 1 of 2",
+      "Sodium   139   mmol/L   135 - 145",
+      "- 2 -",
+      "Printed: 04/19/2026 10:15          Page 2 of 2",
+      "1200 Harbor Blvd, Springfield, IL 62704",
+      "Tel (217) 555-0100   Fax (217) 555-0101",
+      "Comments: Mild microcytic trend; recommend iron studies.",
+      "Electronically signed by: A. Gomez, MD 04/18/2026 10:14",
+      "Potassium   4.1   mmol/L   3.5 - 5.1"
+    ].join("\n")
+    expect(rowsOf(text).map((r) => r[0])).toEqual(["Sodium", "Potassium"])
+  })
+})
+
+describe("flag computation", () => {
+  it.each([
+    ["value equal to the low bound is normal", "12.0", "12.0-16.0", "normal"],
+    ["value equal to the high bound is normal", "16.0", "12.0-16.0", "normal"],
+    ["just below the low bound is low", "11.9", "12.0-16.0", "low"],
+    ["just above the high bound is high", "16.1", "12.0-16.0", "high"],
+    ["<200: 200 is high (exclusive)", "200", "<200", "high"],
+    ["<=200: 200 is normal (inclusive)", "200", "<=200", "normal"],
+    [">59: 59 is low (exclusive)", "59", ">59", "low"],
+    [">= 40: 40 is normal (inclusive)", "40", ">= 40", "normal"],
+    ["no range and no flag is unknown", "5", "", "unknown"]
+  ] as const)("%s", (_, value, range, flag) => {
+    expect(one(`Analyte X  ${value}  mg/dL  ${range}`.trimEnd()).flag).toBe(flag)
+  })
+
+  it("a report flag wins over the computed one", () => {
+    expect(one("Glucose  90  H  mg/dL  70-99").flag).toBe("high")
+    expect(one("Glucose  120  N  mg/dL  70-99").flag).toBe("normal")
+  })
+})
+
+describe("document metadata", () => {
+  it.each([
+    ["Collected: 2026-04-18 07:42", "2026-04-18T07:42"],
+    ["Collection Date: 04/18/2026 7:42 AM", "2026-04-18T07:42"],
+    ["Specimen collected: 18/04/2026 09:15", "2026-04-18T09:15"],
+    ["Date of service: 2026-02-11", "2026-02-11"],
+    ["Collected: 18 Apr 2026", "2026-04-18"],
+    ["Date collected: April 18, 2026 at 2:05 PM", "2026-04-18T14:05"],
+    ["Collected: 04/18/2026 / 07:42 EDT", "2026-04-18T07:42"],
+    ["Date collected: 04/18/2026 0742 Local", "2026-04-18T07:42"],
+    ["Collected: 18.04.2026 08:10", "2026-04-18T08:10"]
+  ])("collectedAt from %s", (line, iso) => {
+    expect(parseLabReport(`${line}\nSodium  139  mmol/L  135-145`).collectedAt).toBe(iso)
+  })
+
+  it("dates: impossible ones are refused, day-first is used when the month would be over 12", () => {
+    expect(readDateTime("2026-02-30")).toBeUndefined()
+    expect(readDateTime("13/04/2026")?.iso).toBe("2026-04-13")
+    expect(readDateTime("04/13/2026")?.iso).toBe("2026-04-13")
+    expect(readDateTime("04/05/2026", "dmy")?.iso).toBe("2026-05-04")
+  })
+
+  it("the title comes from the section headings, never from patient lines", () => {
+    const text = ["JANE DOE", "DOB: 1984-03-12", "LIPID PANEL", "Total Cholesterol  212  H  mg/dL  <200"].join("\n")
+    expect(parseLabReport(text).title).toBe("Lipid Panel")
+    expect(parseLabReport("JANE DOE\nSodium  139  mmol/L  135-145").title).toBe("Lab results")
+  })
+
+  it("documentType: lab_results, vitals, report (prose) or other; the hint only breaks ties", () => {
+    expect(parseLabReport("Sodium  139  mmol/L  135-145").documentType).toBe("lab_results")
+    expect(parseLabReport(report("radiology-letter.txt")).documentType).toBe("report")
+    expect(parseLabReport("").documentType).toBe("other")
+    expect(parseLabReport("", { documentTypeHint: "report" }).documentType).toBe("report")
+    expect(parseLabReport("Sodium  139  mmol/L  135-145", { documentTypeHint: "vitals" }).documentType).toBe("lab_results")
+    const tie = "Date of service: 2026-03-14\nPulse: 81 bpm\nSodium  139  mmol/L  135-145"
+    expect(parseLabReport(tie, { documentTypeHint: "vitals" }).documentType).toBe("vitals")
+    expect(parseLabReport(tie, { documentTypeHint: "lab_results" }).documentType).toBe("lab_results")
+  })
+})
+
+describe("vitals tables", () => {
+  it("columns in another order, BP as 128/84, Fahrenheit, pounds, AM/PM times", () => {
+    const { vitals, documentType } = parseLabReport(report("portal-vitals.txt"))
+    expect(documentType).toBe("vitals")
+    expect(vitals.slice(0, 5)).toEqual([
+      { kind: "blood_pressure", time: "2026-05-01T07:10", value: 128, diastolic: 84, unit: "mmHg" },
+      { kind: "pulse", time: "2026-05-01T07:10", value: 72, unit: "bpm" },
+      { kind: "spo2", time: "2026-05-01T07:10", value: 98, unit: "%" },
+      { kind: "temperature", time: "2026-05-01T07:10", value: 98.1, unit: "°F" },
+      { kind: "weight", time: "2026-05-01T07:10", value: 151.2, unit: "lb" }
+    ])
+    expect(vitals.filter((v) => v.kind === "blood_pressure").map((v) => v.time)).toEqual([
+      "2026-05-01T07:10",
+      "2026-05-01T21:30",
+      "2026-05-02T07:05"
+    ])
+  })
+
+  it("a missing cell leaves that measurement out instead of shifting the others", () => {
+    const text = [
+      "Date        Time   Systolic  Diastolic  Pulse  Weight(kg)  SpO2(%)  Temp(C)",
+      "2026-05-01  07:10  128       84                68.4        98       36.6"
+    ].join("\n")
+    const kinds = parseLabReport(text).vitals.map((v) => [v.kind, v.value])
+    expect(kinds).toEqual([
+      ["blood_pressure", 128],
+      ["weight", 68.4],
+      ["spo2", 98],
+      ["temperature", 36.6]
+    ])
+  })
+
+  it("pipe-separated vitals with heart rate and temperature in °C", () => {
+    const text = ["| Date | BP | Heart rate | Temp (°C) |", "| 2026-05-01 08:00 | 118/76 | 64 | 36.8 |"].join("\n")
+    expect(parseLabReport(text).vitals).toEqual([
+      { kind: "blood_pressure", time: "2026-05-01T08:00", value: 118, diastolic: 76, unit: "mmHg" },
+      { kind: "pulse", time: "2026-05-01T08:00", value: 64, unit: "bpm" },
+      { kind: "temperature", time: "2026-05-01T08:00", value: 36.8, unit: "°C" }
+    ])
+  })
+
+  it("inline vitals in a visit note take the date of service", () => {
+    const { vitals } = parseLabReport(report("clinic-visit.txt"))
+    expect(vitals).toEqual([
+      { kind: "blood_pressure", time: "2026-03-14", value: 142, diastolic: 90, unit: "mmHg" },
+      { kind: "pulse", time: "2026-03-14", value: 81, unit: "bpm" },
+      { kind: "temperature", time: "2026-03-14", value: 37.2, unit: "°C" },
+      { kind: "spo2", time: "2026-03-14", value: 96, unit: "%" },
+      { kind: "weight", time: "2026-03-14", value: 88.5, unit: "kg" }
+    ])
+  })
+})
+
+interface ExpectedReport {
+  readonly documentType: string
+  readonly title: string
+  readonly collectedAt: string | undefined
+  readonly rows: ReadonlyArray<RowTuple>
+}
+
+/** Synthetic reports in real-world styles (test/layers/llm/reports/*.txt) and what must come out of each. */
+const REPORTS: Record<string, ExpectedReport> = {
+  "clinic-visit.txt": {
+    documentType: "vitals",
+    title: "Vital signs, 2026-03-14",
+    collectedAt: "2026-03-14",
+    rows: [
+      ["Glucose, fingerstick",126,"mg/dL","70-99","high"],
+      ["Hemoglobin A1c",7.1,"%","4.0-5.6","high"]
+    ]
+  },
+  "critical-values.txt": {
+    documentType: "lab_results",
+    title: "Lab results",
+    collectedAt: "2026-01-05T23:12",
+    rows: [
+      ["Potassium",6.9,"mmol/L","3.5-5.1","critical_high"],
+      ["Sodium",118,"mmol/L","135-145","critical_low"],
+      ["Glucose",38,"mg/dL","70-99","critical_low"],
+      ["Calcium",13.9,"mg/dL","8.6-10.3","critical_high"],
+      ["Hemoglobin",6.1,"g/dL","12.0-16.0","low"],
+      ["Lactate",4.8,"mmol/L","0.5-2.2","high"],
+      ["Troponin T",0.45,"ng/mL","<0.01","high"],
+      ["INR",1.1,"ratio","0.9-1.2","normal"]
+    ]
+  },
+  "csv-export.txt": {
+    documentType: "lab_results",
+    title: "Lab results",
+    collectedAt: undefined,
+    rows: [
+      ["Glucose, fasting",104,"mg/dL","70-99","high"],
+      ["Sodium",139,"mmol/L","135-145","normal"],
+      ["Cholesterol, total",212,"mg/dL","<200","high"],
+      ["HDL Cholesterol",58,"mg/dL",">39","normal"],
+      ["Hepatitis C Antibody","Non-reactive","","Non-reactive","normal"]
+    ]
+  },
+  "dotted-leaders.txt": {
+    documentType: "lab_results",
+    title: "Anemia Workup",
+    collectedAt: "2026-02-11",
+    rows: [
+      ["Hemoglobin",11.2,"g/dL","12.0-16.0","low"],
+      ["Ferritin",8,"ng/mL","15-150","low"],
+      ["Iron Saturation",9,"%","15-50","low"],
+      ["Folate",12.5,"ng/mL",">5.9","normal"],
+      ["TSH",2.1,"mIU/L","0.4-4.0","normal"],
+      ["Vitamin B12",450,"pg/mL","200-900","normal"],
+      ["Reticulocytes",0.8,"%","0.5-2.5","normal"]
+    ]
+  },
+  "european-comma.txt": {
+    documentType: "lab_results",
+    title: "Hämatologie, Klinische Chemie",
+    collectedAt: "2026-04-18T08:10",
+    rows: [
+      ["Hämoglobin",11.2,"g/dl","12,0 - 16,0","low"],
+      ["Leukozyten",11.8,"G/l","4,0 - 10,0","high"],
+      ["Thrombozyten",262,"G/l","150 - 400","normal"],
+      ["MCV",81,"fl","80 - 96","normal"],
+      ["Kreatinin",0.84,"mg/dl","0,50 - 0,90","normal"],
+      ["Kalium",4.1,"mmol/l","3,5 - 5,1","normal"],
+      ["CRP","<0.5","mg/l","<5,0","normal"],
+      ["GGT",48,"U/l","<40","high"]
+    ]
+  },
+  "labcorp-columns.txt": {
+    documentType: "lab_results",
+    title: "Comp. Metabolic Panel, CBC With Differential/Platelet",
+    collectedAt: "2026-04-18T07:42",
+    rows: [
+      ["Glucose",104,"mg/dL","65-99","high"],
+      ["BUN",14,"mg/dL","6-24","normal"],
+      ["Creatinine",0.84,"mg/dL","0.57-1.00","normal"],
+      ["eGFR",92,"mL/min/1.73",">59","normal"],
+      ["BUN/Creatinine Ratio",17,"","9-23","normal"],
+      ["Sodium",139,"mmol/L","134-144","normal"],
+      ["Potassium",4.1,"mmol/L","3.5-5.2","normal"],
+      ["Protein, Total",7.9,"g/dL","6.0-8.5","high"],
+      ["Albumin",4.6,"g/dL","3.8-4.9","normal"],
+      ["Bilirubin, Total",0.4,"mg/dL","0.0-1.2","normal"],
+      ["Alkaline Phosphatase",158,"IU/L","44-121","high"],
+      ["AST (SGOT)",19,"IU/L","0-40","normal"],
+      ["ALT (SGPT)",22,"IU/L","0-32","normal"],
+      ["WBC",11.8,"x10E3/uL","3.4-10.8","high"],
+      ["RBC",4.21,"x10E6/uL","3.77-5.28","normal"],
+      ["Hemoglobin",11.2,"g/dL","11.1-15.9","low"],
+      ["Platelets",262,"x10E3/uL","150-450","normal"]
+    ]
+  },
+  "mychart-portal.txt": {
+    documentType: "lab_results",
+    title: "CBC (Complete Blood Count)",
+    collectedAt: "2026-04-18T07:42",
+    rows: [
+      ["Hemoglobin",11.2,"g/dL","12.0 - 16.0","low"],
+      ["Hematocrit",34.1,"%","36.0 - 46.0","low"],
+      ["Platelet Count",262,"K/uL","150 - 400","normal"],
+      ["MCV",81,"fL","80 - 100","normal"]
+    ]
+  },
+  "pipe-table.txt": {
+    documentType: "lab_results",
+    title: "Thyroid Panel, Iron Studies",
+    collectedAt: "2026-03-02T08:30",
+    rows: [
+      ["TSH",6.8,"mIU/L","0.4 - 4.0","high"],
+      ["Free T4",0.9,"ng/dL","0.8 - 1.8","normal"],
+      ["Free T3",2.9,"pg/mL","2.3 - 4.2","normal"],
+      ["Ferritin",9,"ng/mL","15 - 150","low"],
+      ["Iron",45,"µg/dL","50 - 170","low"],
+      ["Transferrin saturation",12,"%","20 - 50","low"],
+      ["Vitamin B12",380,"pg/mL","200 - 900","normal"]
+    ]
+  },
+  "portal-vitals.txt": {
+    documentType: "vitals",
+    title: "Vital signs, 2026-05-01 to 2026-05-02",
+    collectedAt: undefined,
+    rows: [
+    ]
+  },
+  "qualitative-urinalysis.txt": {
+    documentType: "lab_results",
+    title: "Urinalysis, Complete, Serology",
+    collectedAt: undefined,
+    rows: [
+      ["Color","Yellow","","Yellow","normal"],
+      ["Appearance","Cloudy","","Clear","abnormal"],
+      ["Specific Gravity",1.021,"","1.005 - 1.030","normal"],
+      ["pH",6,"","5.0 - 8.0","normal"],
+      ["Protein","Trace","","Negative","abnormal"],
+      ["Glucose","Negative","","Negative","normal"],
+      ["Ketones","Negative","","Negative","normal"],
+      ["Blood","Negative","","Negative","normal"],
+      ["Nitrite","Positive","","Negative","abnormal"],
+      ["Leukocyte Esterase","2+","","Negative","abnormal"],
+      ["HIV-1/2 Ag/Ab Screen","Non-reactive","","Non-reactive","normal"],
+      ["Hepatitis B Surface Ag","Negative","","Negative","normal"],
+      ["Hepatitis C Antibody","Reactive","","Non-reactive","abnormal"],
+      ["Rubella IgG","Immune","","Immune","normal"]
+    ]
+  },
+  "quest-columns.txt": {
+    documentType: "lab_results",
+    title: "Lipid Panel, Standard",
+    collectedAt: "2026-04-18T07:42",
+    rows: [
+      ["CHOLESTEROL, TOTAL",231,"mg/dL","<200","high"],
+      ["HDL CHOLESTEROL",38,"mg/dL","> OR = 40","low"],
+      ["TRIGLYCERIDES",148,"mg/dL","<150","normal"],
+      ["LDL-CHOLESTEROL",158,"mg/dL","","high"],
+      ["CHOL/HDLC RATIO",4.9,"","<5.0","normal"],
+      ["NON HDL CHOLESTEROL",193,"mg/dL","<130","high"],
+      ["HEMOGLOBIN A1c",6.1,"% of total Hgb","<5.7","high"],
+      ["TSH",2.31,"mIU/L","0.40-4.50","normal"],
+      ["VITAMIN D,25-OH,TOTAL,IA",24,"ng/mL","30-100","low"]
+    ]
+  },
+  "radiology-letter.txt": {
+    documentType: "report",
+    title: "Medical report",
+    collectedAt: undefined,
+    rows: [
+    ]
+  },
+  "tab-separated.txt": {
+    documentType: "lab_results",
+    title: "Lab results",
+    collectedAt: undefined,
+    rows: [
+      ["WBC",5.6,"x10E3/uL","3.4-10.8","normal"],
+      ["Neutrophils (Absolute)",3.1,"x10E3/uL","1.4-7.0","normal"],
+      ["Lymphs (Absolute)",0.6,"x10E3/uL","0.7-3.1","low"],
+      ["C-Reactive Protein",12.4,"mg/L","0.0-4.9","high"],
+      ["Sed Rate (ESR)",22,"mm/hr","0-32","normal"],
+      ["Uric Acid",7.9,"mg/dL","3.8-8.4","normal"]
+    ]
+  },
+  "two-column-panel.txt": {
+    documentType: "lab_results",
+    title: "Chemistry Panel, Glucose Tolerance",
+    collectedAt: "2026-04-18T06:55",
+    rows: [
+      ["Sodium",139,"mmol/L","135-145","normal"],
+      ["Potassium",5.4,"mmol/L","3.5-5.1","high"],
+      ["Chloride",101,"mmol/L","98-107","normal"],
+      ["CO2",19,"mmol/L","22-29","low"],
+      ["BUN",18,"mg/dL","7-20","normal"],
+      ["Creatinine",1.1,"mg/dL","0.7-1.3","normal"],
+      ["Glucose, 2 hour post glucose challenge (75 g), plasma",162,"mg/dL","<140","high"],
+      ["Glucose, fasting, plasma",97,"mg/dL","70-99","normal"]
+    ]
+  },
+  "uk-nhs.txt": {
+    documentType: "lab_results",
+    title: "Full Blood Count, Urea and Electrolytes, Diabetes",
+    collectedAt: "2026-04-18T09:15",
+    rows: [
+      ["Haemoglobin",112,"g/L","115 - 165","low"],
+      ["White cell count",7.2,"x10^9/L","4.0 - 11.0","normal"],
+      ["Platelet count",410,"x10^9/L","150 - 400","high"],
+      ["Red cell count",4.1,"x10^12/L","3.80 - 5.80","normal"],
+      ["Mean cell volume",79,"fL","80 - 100","low"],
+      ["Neutrophils",4.1,"x10^9/L","2.0 - 7.5","normal"],
+      ["Serum sodium",139,"mmol/L","133 - 146","normal"],
+      ["Serum potassium",5.6,"mmol/L","3.5 - 5.3","high"],
+      ["Serum urea",6.1,"mmol/L","2.5 - 7.8","normal"],
+      ["Serum creatinine",72,"umol/L","49 - 90","normal"],
+      ["eGFR",">90","mL/min/1.73m2","","unknown"],
+      ["HbA1c",48,"mmol/mol","20 - 41","high"]
+    ]
+  },
+  "us-hospital-colon.txt": {
+    documentType: "lab_results",
+    title: "Basic Metabolic Panel, Cardiac Markers",
+    collectedAt: "2026-04-18T07:42",
+    rows: [
+      ["Sodium",131,"mmol/L","135-145","low"],
+      ["Potassium",4.4,"mmol/L","3.5-5.1","normal"],
+      ["Chloride",99,"mmol/L","98-107","normal"],
+      ["CO2",22,"mmol/L","22-29","normal"],
+      ["BUN",28,"mg/dL","7-20","high"],
+      ["Creatinine",1.42,"mg/dL","0.70-1.30","high"],
+      ["Glucose",188,"mg/dL","70-99","high"],
+      ["Calcium",9.1,"mg/dL","8.6-10.3","normal"],
+      ["Troponin I, high sensitivity","<3","ng/L","<=14","normal"],
+      ["BNP",412,"pg/mL","<100","high"],
+      ["Magnesium",1.6,"mg/dL","1.7-2.2","low"]
+    ]
+  }
+}
+
+describe("synthetic reports in real-world styles", () => {
+  it("every report in reports/ has an expectation", () => {
+    expect(fs.readdirSync(reportsDir).filter((f) => f.endsWith(".txt")).sort()).toEqual(Object.keys(REPORTS).sort())
+  })
+
+  it.each(Object.entries(REPORTS))("%s", (file, expected) => {
+    const parsed = parseLabReport(report(file))
+    expect(parsed.documentType).toBe(expected.documentType)
+    expect(parsed.title).toBe(expected.title)
+    expect(parsed.collectedAt).toBe(expected.collectedAt)
+    expect(rowsOf(report(file))).toEqual(expected.rows)
+    const summary = summarize(parsed)
+    expect(summary).not.toMatch(/\byou have\b|diagnos|disease/i)
+    if (parsed.results.some((r) => r.flag !== "normal" && r.flag !== "unknown")) {
+      expect(summary).toContain("Please talk to your clinician about the flagged results.")
+    }
+  })
+
+  it("no patient identifier from any report reaches a title, a result name or a summary", () => {
+    const identifiers = /SMITH|ROBERT|JONES|Emily|DOE|JOHN|JANE|Rivera|Schneider|Garcia|Baker|00458821|943 476 5919|Patel|Khan|Alvarez|Gomez|Chen|LEE|\bSAM\b/i
+    for (const file of Object.keys(REPORTS)) {
+      const parsed = parseLabReport(report(file))
+      for (const text of [parsed.title, summarize(parsed), ...parsed.results.map((r) => r.name)]) {
+        expect(text).not.toMatch(identifiers)
+      }
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+
+const ANALYTES = [
+  "Hemoglobin",
+  "Haemoglobin",
+  "White Blood Cell Count",
+  "Glucose, fasting",
+  "LDL Cholesterol (calc)",
+  "Hemoglobin A1c",
+  "Vitamin B12",
+  "25-OH Vitamin D",
+  "Free T4",
+  "TSH",
+  "eGFR",
+  "ALT (SGPT)",
+  "Alkaline Phosphatase",
+  "Potassium",
+  "Serum sodium",
+  "C-Reactive Protein",
+  "Ferritin",
+  "Platelet Count",
+  "Bilirubin, Total",
+  "CA 125",
+  "Non-HDL Cholesterol",
+  "Apolipoprotein B",
+  "Mean cell volume",
+  "BUN/Creatinine Ratio",
+  "Lymphs (Absolute)"
+]
+const UNITS = [
+  "g/dL",
+  "mg/dL",
+  "mmol/L",
+  "10^3/uL",
+  "x10E3/uL",
+  "%",
+  "U/L",
+  "IU/L",
+  "mIU/L",
+  "ng/mL",
+  "µmol/L",
+  "umol/L",
+  "mL/min/1.73m2",
+  "fL",
+  "g/L",
+  "x10^9/L",
+  "pg/mL",
+  "mmol/mol",
+  "mEq/L"
+]
+const FLAGS = ["H", "L", "HIGH", "LOW", "High", "Low", "HH", "LL", "CRIT", "CRITICAL", "A", "ABN", "*", "!"] as const
+type Flag = (typeof FLAGS)[number]
+
+type Range =
+  | { readonly kind: "between"; readonly low: string; readonly high: string; readonly separator: string }
+  | { readonly kind: "lt" | "le" | "gt" | "ge"; readonly bound: string; readonly operator: string }
+
+const decimal = (min: number, max: number) =>
+  fc
+    .tuple(fc.integer({ min, max }), fc.integer({ min: 0, max: 2 }))
+    .map(([n, places]) => (n / 10 ** places).toFixed(places))
+
+const rangeArb: fc.Arbitrary<Range | undefined> = fc.oneof(
+  fc
+    .tuple(decimal(0, 5000), decimal(1, 5000), fc.constantFrom(" - ", "-", " – ", " to "))
+    .map(([low, width, separator]): Range => ({
+      kind: "between",
+      low,
+      high: (Number(low) + Number(width)).toFixed(Math.max(decimalsOf(low), decimalsOf(width))),
+      separator
+    })),
+  fc.tuple(decimal(1, 5000), fc.constantFrom("<", "< ")).map(([bound, operator]): Range => ({ kind: "lt", bound, operator })),
+  fc.tuple(decimal(1, 5000), fc.constantFrom("<=", "≤", "< OR = ")).map(([bound, operator]): Range => ({ kind: "le", bound, operator })),
+  fc.tuple(decimal(1, 5000), fc.constantFrom(">", "> ")).map(([bound, operator]): Range => ({ kind: "gt", bound, operator })),
+  fc.tuple(decimal(1, 5000), fc.constantFrom(">=", "≥ ", "> OR = ")).map(([bound, operator]): Range => ({ kind: "ge", bound, operator })),
+  fc.constant(undefined)
+)
+
+function decimalsOf(s: string) {
+  return s.includes(".") ? s.length - s.indexOf(".") - 1 : 0
+}
+
+const rangeText = (range: Range) =>
+  range.kind === "between" ? `${range.low}${range.separator}${range.high}` : `${range.operator}${range.bound}`
+
+interface GeneratedRow {
+  readonly name: string
+  readonly value: string
+  readonly unit: string
+  readonly range: Range | undefined
+  readonly flag: Flag | undefined
+}
+
+const rowArb: fc.Arbitrary<GeneratedRow> = fc.record({
+  name: fc.constantFrom(...ANALYTES),
+  value: decimal(0, 60000),
+  unit: fc.constantFrom(...UNITS),
+  range: rangeArb,
+  flag: fc.option(fc.constantFrom(...FLAGS), { nil: undefined })
+})
+
+/** The layouts real reports use, each rendering the same row. */
+const LAYOUTS: Record<string, (row: GeneratedRow) => string> = {
+  columns: (r) =>
+    `${r.name.padEnd(28)}  ${r.value.padEnd(8)}  ${(r.flag ?? "").padEnd(8)}  ${r.unit.padEnd(13)} ${r.range === undefined ? "" : rangeText(r.range)}`.trimEnd(),
+  colon: (r) =>
+    `${r.name}: ${r.value} ${r.unit}${r.range === undefined ? "" : ` (ref ${rangeText(r.range)})`}${r.flag === undefined ? "" : ` ${r.flag}`}`,
+  dotted: (r) =>
+    `${r.name}${".".repeat(Math.max(3, 26 - r.name.length))} ${r.value} ${r.unit}${r.range === undefined ? "" : ` (${rangeText(r.range)})`}${r.flag === undefined ? "" : ` ${r.flag}`}`,
+  pipe: (r) => `| ${r.name} | ${r.value} | ${r.unit} | ${r.range === undefined ? "" : rangeText(r.range)} | ${r.flag ?? ""} |`,
+  tab: (r) => [r.name, r.value, r.unit, r.range === undefined ? "" : rangeText(r.range), r.flag ?? ""].join("\t"),
+  brackets: (r) =>
+    `${r.name}   ${r.value} ${r.unit}   ${r.range === undefined ? "" : `[${rangeText(r.range)}]`}   ${r.flag ?? ""}`.trimEnd(),
+  singleSpaced: (r) => [r.name, r.value, r.flag, r.unit, r.range === undefined ? undefined : rangeText(r.range)].filter((x) => x !== undefined).join(" "),
+  labelled: (r) =>
+    `${r.name}  ${r.value}  ${r.unit}${r.range === undefined ? "" : `  Reference: ${rangeText(r.range)}`}${r.flag === undefined ? "" : `  ${r.flag}`}`
+}
+
+/** An oracle written apart from the parser: what the flag must be. */
+const expectedFlag = (row: GeneratedRow): string => {
+  const v = Number(row.value)
+  const r = row.range
+  const computed =
+    r === undefined
+      ? "unknown"
+      : r.kind === "between"
+        ? v < Number(r.low) ? "low" : v > Number(r.high) ? "high" : "normal"
+        : r.kind === "lt"
+          ? v >= Number(r.bound) ? "high" : "normal"
+          : r.kind === "le"
+            ? v > Number(r.bound) ? "high" : "normal"
+            : r.kind === "gt"
+              ? v <= Number(r.bound) ? "low" : "normal"
+              : v < Number(r.bound) ? "low" : "normal"
+  switch (row.flag) {
+    case undefined:
+      return computed
+    case "H":
+    case "HIGH":
+    case "High":
+      return "high"
+    case "L":
+    case "LOW":
+    case "Low":
+      return "low"
+    case "HH":
+      return "critical_high"
+    case "LL":
+      return "critical_low"
+    case "CRIT":
+    case "CRITICAL":
+      return computed === "low" ? "critical_low" : computed === "high" ? "critical_high" : "abnormal"
+    default:
+      return computed === "low" || computed === "high" ? computed : "abnormal"
+  }
+}
+
+const expectedRange = (range: Range | undefined) => {
+  if (range === undefined) return { text: "" }
+  const text = rangeText(range).trim().replace(/\s+/g, " ")
+  switch (range.kind) {
+    case "between":
+      return { low: Number(range.low), high: Number(range.high), text }
+    case "lt":
+    case "le":
+      return { high: Number(range.bound), text }
+    case "gt":
+    case "ge":
+      return { low: Number(range.bound), text }
+  }
+}
+
+const decodeResult = Schema.decodeUnknownSync(LabResult)
+const decodeVital = Schema.decodeUnknownSync(VitalSign)
+const decodeDocument = Schema.decodeUnknownSync(InterpretedDocument)
+
+describe("properties", () => {
+  it.each(Object.keys(LAYOUTS))("a generated row in the %s layout comes back exactly", (layout) => {
+    const render = LAYOUTS[layout]
+    if (render === undefined) throw new Error(layout)
+    fc.assert(
+      fc.property(rowArb, (row) => {
+        const line = render(row)
+        const results = parseLabReport(line).results
+        expect(results, line).toHaveLength(1)
+        expect({ ...results[0] }, line).toEqual({
+          name: row.name,
+          value: Number(row.value),
+          unit: row.unit,
+          referenceRange: expectedRange(row.range),
+          flag: expectedFlag(row)
+        })
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("a report of generated rows under a header, with metadata around them, gives every row in order", () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { minLength: 1, maxLength: 12 }), fc.constantFrom(...Object.keys(LAYOUTS)), (rows, layout) => {
+        const render = LAYOUTS[layout] ?? LAYOUTS.columns
+        if (render === undefined) return
+        const text = [
+          "ACME LABORATORIES                 Report ID: R-2026-001",
+          "Patient: DOE, JANE        DOB: 1984-03-12",
+          "Collected: 2026-04-18 07:42",
+          "",
+          "Test                          Result    Flag      Units         Reference Range",
+          ...rows.map(render),
+          "",
+          "Page 1 of 1"
+        ].join("\n")
+        const parsed = parseLabReport(text)
+        expect(parsed.results.map((r) => [r.name, r.value, r.flag])).toEqual(rows.map((r) => [r.name, Number(r.value), expectedFlag(r)]))
+        expect(parsed.collectedAt).toBe("2026-04-18T07:42")
+      }),
+      { numRuns: 150 }
+    )
+  })
+
+  const lineArbitraries = [
+    fc.string({ maxLength: 200 }),
+    fc.string({ unit: "grapheme", maxLength: 200 }),
+    fc.string({ unit: "binary", maxLength: 200 }),
+    fc.string({ minLength: 1000, maxLength: 6000 }),
+    // lab-flavoured noise: the tokens the parser looks for, in any order
+    fc
+      .array(
+        fc.oneof(
+          fc.constantFrom(...ANALYTES, ...UNITS, ...FLAGS, "(", ")", "[", "]", "|", "\t", ":", "-", "–", "<", ">=", "ref", "Normal:", "..........", "Negative", "Positive", "Collected:", "Page", "of", "2026-04-18", "07:42", "128/84", "Pulse", "Temp(C)"),
+          decimal(0, 100000),
+          fc.string({ maxLength: 6 })
+        ),
+        { maxLength: 30 }
+      )
+      .map((tokens) => tokens.join(" "))
+  ]
+
+  it("never throws on arbitrary text, and whatever it returns decodes with the LLM schemas", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(...lineArbitraries), { maxLength: 12 }), (lines) => {
+        const text = lines.join("\n")
+        const parsed = parseLabReport(text)
+        for (const result of parsed.results) decodeResult(result)
+        for (const vital of parsed.vitals) decodeVital(vital)
+        decodeDocument({ ...parsed, summary: summarize(parsed) })
+        expect(JSON.parse(JSON.stringify(parsed))).toEqual(parsed)
+      }),
+      { numRuns: 400 }
+    )
+  })
+
+  const metadataArb = fc.oneof(
+    fc.tuple(fc.constantFrom("Patient", "Patient Name", "Name"), fc.constantFrom("DOE, JANE A.", "Jane Doe", "SMITH, ROBERT J", "O'Neil, Mary-Kate")).map(([k, v]) => `${k}: ${v}`),
+    fc.tuple(fc.constantFrom("DOB", "Date of birth", "D.O.B."), fc.constantFrom("1984-03-12", "03/12/1984", "12.03.1984", "12 Mar 1984")).map(([k, v]) => `${k}: ${v}`),
+    fc
+      .tuple(fc.integer({ min: 200, max: 999 }), fc.integer({ min: 200, max: 999 }), fc.integer({ min: 0, max: 9999 }), fc.constantFrom("Phone: ", "Tel ", "Fax: ", ""))
+      .map(([a, b, c, k]) => `${k}(${a}) ${b}-${String(c).padStart(4, "0")}`),
+    fc.tuple(fc.integer({ min: 1, max: 9999 }), fc.constantFrom("Main St", "High Street", "Harbor Blvd", "Oak Avenue"), fc.constantFrom("Springfield, IL 62704", "London SW1A 1AA", "Anytown AB1 2CD", "Suite 200")).map(([n, street, city]) => `${n} ${street}, ${city}`),
+    fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 })).map(([a, b]) => `Page ${a} of ${Math.max(a, b)}`),
+    fc.tuple(fc.constantFrom("MRN", "Report ID", "Accession", "Specimen ID", "Account #", "NHS No"), fc.integer({ min: 1000, max: 99999999 })).map(([k, n]) => `${k}: ${n}`),
+    fc.tuple(fc.constantFrom("Ordering physician", "Requested by", "Reviewed by"), fc.constantFrom("Dr. R. Alvarez", "Dr A Khan", "M. Chen, MT(ASCP)")).map(([k, v]) => `${k}: ${v}`),
+    fc.tuple(fc.constantFrom("Collected", "Received", "Reported", "Printed"), fc.constantFrom("2026-04-18 07:42", "04/18/2026 7:42 AM", "18/04/2026 09:15")).map(([k, v]) => `${k}: ${v}`),
+    fc.constantFrom("Comments: Mild microcytic trend; recommend iron studies.", "Sex: F", "Age: 42 years", "Fasting: Yes", "This report contains protected health information.")
+  )
+
+  it("metadata lines (patient, DOB, phones, addresses, ids, pages) never become results", () => {
+    fc.assert(
+      fc.property(fc.array(metadataArb, { minLength: 1, maxLength: 10 }), (lines) => {
+        expect(lines.filter((l) => parseResultLine(l) !== undefined)).toEqual([])
+        expect(parseLabReport(lines.join("\n")).results).toEqual([])
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("metadata lines never become results under a table header either", () => {
+    fc.assert(
+      fc.property(fc.array(metadataArb, { minLength: 1, maxLength: 10 }), (lines) => {
+        const text = ["Test          Result     Units     Reference Range", ...lines].join("\n")
+        expect(parseLabReport(text).results).toEqual([])
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("metadata lines interleaved with rows change nothing about the rows", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(rowArb, fc.option(metadataArb, { nil: undefined })), { minLength: 1, maxLength: 10 }), (pairs) => {
+        const render = LAYOUTS.columns
+        if (render === undefined) return
+        const text = pairs.flatMap(([row, meta]) => (meta === undefined ? [render(row)] : [render(row), meta])).join("\n")
+        expect(parseLabReport(text).results.map((r) => r.name)).toEqual(pairs.map(([row]) => row.name))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("isMetadataLine recognises identifier lines but not result rows", () => {
+    expect(isMetadataLine("Patient: DOE, JANE A.          DOB: 1984-03-12          Sex: F")).toBe(true)
+    expect(isMetadataLine("Hemoglobin                   11.2      L      g/dL         12.0 - 16.0")).toBe(false)
+  })
+})
