@@ -58,6 +58,40 @@ export interface CostSettings {
   readonly monthlyBudgetCents: number
 }
 
+/** Free-plan limits per calendar month (UTC); premium has none. */
+export interface PlanSettings {
+  readonly freeDocumentsPerMonth: number
+  readonly freeChatMessagesPerMonth: number
+}
+
+export interface AuthSettings {
+  /** ES256 (P-256) private key, PEM. Absent outside production: one is created under DATA_DIR/keys. */
+  readonly jwtPrivateKey: Option.Option<Redacted.Redacted<string>>
+  readonly jwtIssuer: string
+  readonly accessTokenTtlSeconds: number
+  readonly refreshTokenTtlDays: number
+  /** Google OAuth client ids (iOS, Android, web) accepted as ID token audiences. */
+  readonly googleClientIds: ReadonlyArray<string>
+  readonly googleJwksUrl: string
+  /** POST /auth/dev: on by default for APP_ENV=local only; never allowed in production. */
+  readonly devAuthEnabled: boolean
+}
+
+/** Uploaded documents. */
+export interface DocumentSettings {
+  /** Decoded bytes; larger uploads are refused with 413 (API Gateway and Lambda payload limits). */
+  readonly maxUploadBytes: number
+}
+
+/** The job workers (in-process pool or `npm run worker`). */
+export interface WorkerSettings {
+  readonly concurrency: number
+  /** A claimed job is re-claimable after this long without a heartbeat (heartbeats come every third of it). */
+  readonly lease: Duration.Duration
+  /** How long an idle worker waits before looking for work again. */
+  readonly poll: Duration.Duration
+}
+
 export interface Settings {
   readonly appEnv: AppEnv
   readonly host: string
@@ -73,6 +107,10 @@ export interface Settings {
   readonly storage: StorageSettings
   readonly llm: LLMSettings
   readonly cost: CostSettings
+  readonly plans: PlanSettings
+  readonly documents: DocumentSettings
+  readonly worker: WorkerSettings
+  readonly auth: AuthSettings
 }
 
 /** Config.validate loses the variable's name; this keeps it in the error path. */
@@ -166,6 +204,35 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     dynamodbEndpoint: Config.string("DYNAMODB_ENDPOINT").pipe(Config.option),
     monthlyBudgetCents: positiveInt("LLM_MONTHLY_BUDGET_CENTS", 500)
   }),
+  documents: Config.all({
+    maxUploadBytes: positiveInt("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+  }),
+  worker: Config.all({
+    concurrency: positiveInt("WORKER_CONCURRENCY", 2),
+    lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
+    poll: millis("WORKER_POLL_MS", 500)
+  }),
+  plans: Config.all({
+    freeDocumentsPerMonth: nonNegativeInt("FREE_PLAN_DOCUMENTS_PER_MONTH", 10),
+    freeChatMessagesPerMonth: nonNegativeInt("FREE_PLAN_CHAT_MESSAGES_PER_MONTH", 50)
+  }),
+  auth: Config.all({
+    jwtPrivateKey: check(
+      "JWT_PRIVATE_KEY",
+      Config.redacted("JWT_PRIVATE_KEY"),
+      (pem) => Redacted.value(pem).includes("PRIVATE KEY-----"),
+      "must be a PEM private key (ES256, P-256)"
+    ).pipe(Config.option),
+    jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("serenya")),
+    accessTokenTtlSeconds: positiveInt("ACCESS_TOKEN_TTL_SECONDS", 900),
+    refreshTokenTtlDays: positiveInt("REFRESH_TOKEN_TTL_DAYS", 30),
+    googleClientIds: Config.array(Config.string(), "GOOGLE_CLIENT_IDS").pipe(
+      Config.withDefault([] as Array<string>),
+      Config.map((ids) => ids.map((id) => id.trim()).filter((id) => id !== ""))
+    ),
+    googleJwksUrl: Config.string("GOOGLE_JWKS_URL").pipe(Config.withDefault("https://www.googleapis.com/oauth2/v3/certs")),
+    devAuthEnabled: Config.boolean("DEV_AUTH_ENABLED").pipe(Config.option)
+  }),
   database: Config.all({
     url: databaseUrl,
     ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
@@ -181,8 +248,9 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     )
   })
 }).pipe(
-  Config.map(({ database, ...rest }) => ({
+  Config.map(({ database, auth, ...rest }) => ({
     ...rest,
+    auth: { ...auth, devAuthEnabled: Option.getOrElse(auth.devAuthEnabled, () => rest.appEnv === "local") },
     database: {
       ...database,
       // Deployments run `npm run migrate` as a separate step; everywhere else start-up migrates.
@@ -211,6 +279,21 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       "is required when KEY_PROVIDER=kms"
     )
     require(s.storage.provider !== "s3" || Option.isSome(s.storage.bucket), "S3_BUCKET", "is required when STORAGE_PROVIDER=s3")
+    require(
+      s.appEnv !== "production" || !s.auth.devAuthEnabled,
+      "DEV_AUTH_ENABLED",
+      "can never be on when APP_ENV=production"
+    )
+    require(
+      s.appEnv !== "production" || Option.isSome(s.auth.jwtPrivateKey),
+      "JWT_PRIVATE_KEY",
+      "is required when APP_ENV=production"
+    )
+    require(
+      s.appEnv !== "production" || s.auth.googleClientIds.length > 0,
+      "GOOGLE_CLIENT_IDS",
+      "is required when APP_ENV=production"
+    )
     require(
       s.appEnv !== "production" || s.llm.provider === "bedrock",
       "LLM_PROVIDER",

@@ -24,7 +24,9 @@ const PRODUCTION = {
   KEY_PROVIDER: "kms",
   KMS_FIELDS_KEY_ID: "alias/serenya-fields",
   KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
-  LLM_PROVIDER: "bedrock"
+  LLM_PROVIDER: "bedrock",
+  JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
+  GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com"
 }
 
 const problem = (env: Record<string, string>): string => {

@@ -1,0 +1,122 @@
+/**
+ * Access tokens as ES256 JWTs, signed and checked with node:crypto. Verification accepts exactly
+ * one header (`alg: ES256`, our key id): `none`, HS256 and every other algorithm are refused
+ * before any signature is looked at, so key-confusion tricks have nothing to work with.
+ */
+import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  verify
+} from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { AppConfig } from "../../config.js"
+import { AccessTokenClaims, AccessTokens } from "../../services/auth.js"
+import { Unauthenticated } from "../../services/errors.js"
+
+const CLOCK_SKEW_SECONDS = 60
+const MAX_TOKEN_LENGTH = 4096
+
+const base64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64url")
+
+const Header = Schema.parseJson(
+  Schema.Struct({ alg: Schema.Literal("ES256"), typ: Schema.optional(Schema.Literal("JWT")), kid: Schema.String })
+)
+const Payload = Schema.parseJson(AccessTokenClaims)
+
+const invalid = new Unauthenticated({ message: "The access token is missing, invalid or expired" })
+
+export interface SigningKey {
+  readonly privateKey: KeyObject
+  readonly publicKey: KeyObject
+  /** Names the key in the header, so that a rotation can check old tokens against old keys. */
+  readonly kid: string
+}
+
+export const signingKeyFrom = (pem: string): SigningKey => {
+  const privateKey = createPrivateKey(pem)
+  const details = privateKey.asymmetricKeyDetails
+  if (privateKey.asymmetricKeyType !== "ec" || details?.namedCurve !== "prime256v1") {
+    throw new Error("the JWT key must be an EC P-256 key (ES256)")
+  }
+  const publicKey = createPublicKey(privateKey)
+  const kid = createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("base64url").slice(0, 16)
+  return { privateKey, publicKey, kid }
+}
+
+export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: string; readonly ttlSeconds: number }) =>
+  AccessTokens.of({
+    issue: (userId) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const iat = Math.floor(now / 1000)
+        const claims = AccessTokenClaims.make({
+          iss: options.issuer,
+          sub: userId,
+          iat,
+          exp: iat + options.ttlSeconds,
+          jti: randomBytes(16).toString("base64url")
+        })
+        const header = base64url(JSON.stringify({ alg: "ES256", typ: "JWT", kid: key.kid }))
+        const payload = base64url(JSON.stringify(Schema.encodeSync(AccessTokenClaims)(claims)))
+        const signature = sign("sha256", Buffer.from(`${header}.${payload}`), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
+        return { token: `${header}.${payload}.${base64url(signature)}`, expiresIn: options.ttlSeconds, claims }
+      }),
+    verify: (token) =>
+      Effect.gen(function* () {
+        if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return yield* Effect.fail(invalid)
+        const parts = token.split(".")
+        if (parts.length !== 3) return yield* Effect.fail(invalid)
+        const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
+        const header = yield* Schema.decodeUnknown(Header)(Buffer.from(headerPart, "base64url").toString("utf8")).pipe(
+          Effect.orElseFail(() => invalid)
+        )
+        if (header.kid !== key.kid) return yield* Effect.fail(invalid)
+        const signature = Buffer.from(signaturePart, "base64url")
+        const authentic =
+          signature.length === 64 &&
+          verify("sha256", Buffer.from(`${headerPart}.${payloadPart}`), { key: key.publicKey, dsaEncoding: "ieee-p1363" }, signature)
+        if (!authentic) return yield* Effect.fail(invalid)
+        const claims = yield* Schema.decodeUnknown(Payload)(Buffer.from(payloadPart, "base64url").toString("utf8")).pipe(
+          Effect.orElseFail(() => invalid)
+        )
+        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        if (claims.iss !== options.issuer || claims.exp <= now || claims.iat > now + CLOCK_SKEW_SECONDS) {
+          return yield* Effect.fail(invalid)
+        }
+        return claims
+      })
+  })
+
+const KEY_FILE = "jwt-es256.pem"
+
+/** Outside production without JWT_PRIVATE_KEY: a P-256 key created once under DATA_DIR/keys (0600). */
+export const loadLocalSigningKey = (dataDir: string) =>
+  Effect.promise(async () => {
+    const file = path.join(dataDir, "keys", KEY_FILE)
+    const existing = await fs.readFile(file, "utf8").catch(() => undefined)
+    if (existing) return signingKeyFrom(existing)
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" })
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+    await fs.writeFile(file, pem, { mode: 0o600, flag: "wx" }).catch(async () => undefined)
+    return signingKeyFrom(await fs.readFile(file, "utf8"))
+  })
+
+export const AccessTokensLive: Layer.Layer<AccessTokens, never, AppConfig> = Layer.effect(
+  AccessTokens,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const configured = config.auth.jwtPrivateKey
+    // A configured key that is not a P-256 private key stops start-up (a defect with the reason).
+    const key = Option.isSome(configured)
+      ? yield* Effect.try(() => signingKeyFrom(Redacted.value(configured.value))).pipe(Effect.orDie)
+      : yield* loadLocalSigningKey(config.dataDir)
+    return makeAccessTokens(key, { issuer: config.auth.jwtIssuer, ttlSeconds: config.auth.accessTokenTtlSeconds })
+  })
+)

@@ -1,0 +1,80 @@
+/** Bearer authentication through the real HTTP stack: 401 with the uniform body, or CurrentUser. */
+import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { expect, layer } from "@effect/vitest"
+import { Effect, Layer, Schema } from "effect"
+import { generateKeyPairSync, randomUUID } from "node:crypto"
+import { AppConfig } from "../../src/config.js"
+import { Api } from "../../src/http/api.js"
+import { serveApi } from "../../src/http/app.js"
+import { ErrorRendererLive } from "../../src/http/middleware.js"
+import { OpsLive } from "../../src/http/ops.js"
+import { Authentication, AuthenticationLive } from "../../src/http/security.js"
+import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
+import { AccessTokens, CurrentUser } from "../../src/services/auth.js"
+import { Database } from "../../src/services/database.js"
+import { testSettings } from "../support/settings.js"
+
+class WhoAmI extends HttpApiGroup.make("whoami")
+  .add(HttpApiEndpoint.get("me", "/probe/whoami").addSuccess(Schema.Struct({ userId: Schema.String })))
+  .middleware(Authentication)
+{}
+
+const TestApi = Api.add(WhoAmI)
+const WhoAmILive = HttpApiBuilder.group(TestApi, "whoami", (handlers) =>
+  handlers.handle("me", () => Effect.map(CurrentUser, (user) => ({ userId: user.userId })))
+)
+
+const key = signingKeyFrom(generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString())
+const Tokens = Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900 }))
+
+const App = serveApi(
+  HttpApiBuilder.api(TestApi).pipe(
+    Layer.provide([OpsLive, WhoAmILive, ErrorRendererLive]),
+    Layer.provide(AuthenticationLive)
+  )
+).pipe(
+  Layer.provideMerge(NodeHttpServer.layerTest),
+  Layer.provideMerge(Tokens),
+  Layer.provide(Layer.succeed(Database, { ping: Effect.void })),
+  Layer.provide(Layer.succeed(AppConfig, testSettings()))
+)
+
+const call = (headers: Record<string, string>) =>
+  HttpClient.execute(HttpClientRequest.get("/probe/whoami").pipe(HttpClientRequest.setHeaders(headers)))
+
+layer(App)("bearer authentication", (it) => {
+  it.effect("a valid token reaches the handler as CurrentUser", () =>
+    Effect.gen(function* () {
+      const userId = randomUUID()
+      const tokens = yield* AccessTokens
+      const { token } = yield* tokens.issue(userId)
+      const response = yield* call({ authorization: `Bearer ${token}` })
+      expect(response.status).toBe(200)
+      expect(yield* response.json).toEqual({ userId })
+    })
+  )
+
+  it.effect("missing, malformed, forged or alg-none tokens are 401 with the uniform body", () =>
+    Effect.gen(function* () {
+      const tokens = yield* AccessTokens
+      const { token } = yield* tokens.issue(randomUUID())
+      const [, payload] = token.split(".")
+      const none = `${Buffer.from(JSON.stringify({ alg: "none", kid: key.kid })).toString("base64url")}.${payload}.`
+      for (const headers of [{}, { authorization: "Bearer" }, { authorization: "Bearer abc.def.ghi" }, { authorization: `Bearer ${none}` }, { authorization: `Basic ${token}` }]) {
+        const response = yield* call(headers)
+        expect(response.status, JSON.stringify(headers).slice(0, 40)).toBe(401)
+        const body = (yield* response.json) as { error: { code: string; category: string; correlationId: string } }
+        expect(body.error).toMatchObject({ code: "UNAUTHENTICATED", category: "business" })
+        expect(body.error.correlationId).toBe(response.headers["x-request-id"])
+      }
+    })
+  )
+
+  it.effect("operations endpoints stay open", () =>
+    Effect.gen(function* () {
+      const response = yield* HttpClient.execute(HttpClientRequest.get("/health"))
+      expect(response.status).toBe(200)
+    })
+  )
+})
