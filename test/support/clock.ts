@@ -1,21 +1,45 @@
 /**
  * TestClock helpers for effects that wait on real promises (mocked AWS clients) between their
- * sleeps: adjusting the clock while such a fiber is still awaiting its promise would leave its
- * next sleep scheduled after the adjustment, and the test would hang. These let the promises
- * settle before every step.
+ * sleeps. Adjusting the clock blindly while a fiber still awaits its promise either leaves its
+ * next sleep unscheduled (a hang) or, under load, moves time further than the code waited (a
+ * breaker's window silently expires). These advance the clock only to the next pending sleep,
+ * and only when the fiber is actually sleeping.
  */
-import { Effect, Fiber, TestClock } from "effect"
+import { Chunk, Clock, Effect, Fiber, TestClock } from "effect"
 
 /** One turn of the real event loop. */
 export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-/** Runs `effect` to its end, advancing the TestClock by `step` whenever it is waiting. */
-export const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, step = "1 second" as const, maxSteps = 500) =>
+const pendingSleeps = Effect.map(TestClock.sleeps(), (sleeps) => Chunk.toReadonlyArray(sleeps).join(","))
+
+/** Moves the TestClock to the earliest pending sleep. */
+const wakeNextSleeper = Effect.gen(function* () {
+  const sleeps = yield* TestClock.sleeps()
+  if (Chunk.isEmpty(sleeps)) return
+  const next = Math.min(...Chunk.toReadonlyArray(sleeps))
+  const now = yield* Clock.currentTimeMillis
+  yield* TestClock.adjust(Math.max(0, next - now))
+})
+
+/**
+ * Runs `effect` to its end. Real promises get event-loop turns until nothing changes for a few
+ * turns; only then is the clock moved, exactly to the next pending sleep (a retry delay, or a
+ * timeout when a promise truly never settles).
+ */
+export const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, maxTicks = 20_000) =>
   Effect.gen(function* () {
     const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < maxSteps && fiber.unsafePoll() === null; i++) {
+    let last = ""
+    let quiet = 0
+    for (let i = 0; i < maxTicks && fiber.unsafePoll() === null; i++) {
       yield* tick
-      yield* TestClock.adjust(step)
+      const now = yield* pendingSleeps
+      quiet = now === last ? quiet + 1 : 0
+      last = now
+      if (quiet >= 3 && fiber.unsafePoll() === null) {
+        yield* wakeNextSleeper
+        quiet = 0
+      }
     }
     return yield* Fiber.await(fiber)
   })

@@ -16,7 +16,7 @@ import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../config.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
 import { OperationTimedOut } from "../../services/errors.js"
-import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
+import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { defaultCachePolicy } from "./local.js"
 import { type KeyProvider, makeEnvelopeCrypto, type Partition } from "./envelope.js"
 
@@ -51,14 +51,14 @@ const classify = (operation: string) => (cause: unknown): DecryptionFailed | Key
   return new KeyUnavailable({ message: `KMS ${operation} failed: ${name}`, transient: true })
 }
 
-const call = <A>(operation: string, send: () => Promise<A>) =>
+const callKms = <A>(operation: string, send: () => Promise<A>, retry: RetrySchedule | "kms") =>
   Effect.tryPromise({ try: send, catch: classify(operation) }).pipe(
     withTimeout(`kms.${operation}`, Timeouts.kms),
     Effect.catchIf(
       (e): e is OperationTimedOut => e instanceof OperationTimedOut,
       () => Effect.fail(new KeyUnavailable({ message: `KMS ${operation} timed out`, transient: true }))
     ),
-    withRetry("kms"),
+    withRetry(retry),
     Effect.withSpan(`KMS.${operation}`, { attributes: { "rpc.system": "aws-api", "rpc.service": "KMS", "rpc.method": operation } })
   )
 
@@ -72,8 +72,14 @@ export interface KmsKeys {
   readonly documents: string
 }
 
-export const kmsProvider = (client: KmsSend, keys: KmsKeys): Effect.Effect<KeyProvider> =>
+export const kmsProvider = (
+  client: KmsSend,
+  keys: KmsKeys,
+  // The `kms` schedule unless a test needs a faster one.
+  retry: RetrySchedule | "kms" = "kms"
+): Effect.Effect<KeyProvider> =>
   Effect.sync(() => {
+    const call = <A>(operation: string, send: () => Promise<A>) => callKms(operation, send, retry)
     // Envelopes record the key ARN KMS answers with; the configured id may be an alias.
     const resolved = new Map<KeyPurpose, string>()
     const currentKeyId = (purpose: KeyPurpose): Effect.Effect<string, KeyUnavailable> =>

@@ -31,7 +31,14 @@ import {
   LLMUnavailable,
   TokenUsage
 } from "../../services/llm.js"
-import { type CircuitBreaker, CircuitBreakers, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
+import {
+  type CircuitBreaker,
+  CircuitBreakers,
+  type RetrySchedule,
+  Timeouts,
+  withRetry,
+  withTimeout
+} from "../../services/resilience.js"
 import type { CircuitOpen } from "../../services/errors.js"
 
 export type BedrockSend = Pick<BedrockRuntimeClient, "send">
@@ -174,6 +181,8 @@ export interface BedrockOptions {
   readonly modelId: string
   readonly breaker: CircuitBreaker
   readonly cacheSize?: number
+  /** The `llm` schedule unless a test needs a faster one. */
+  readonly retry?: RetrySchedule
 }
 
 export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LLM["Type"] => {
@@ -202,7 +211,7 @@ export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LL
       Effect.catchTag("OperationTimedOut", () =>
         Effect.fail(new BedrockCallFailed({ message: "Bedrock Converse timed out", transient: true }))
       ),
-      withRetry("llm"),
+      withRetry(options.retry ?? "llm"),
       Effect.tap((output) =>
         Effect.annotateCurrentSpan({
           "gen_ai.response.model": modelId,
