@@ -90,6 +90,8 @@ export interface WorkerSettings {
   readonly lease: Duration.Duration
   /** How long an idle worker waits before looking for work again. */
   readonly poll: Duration.Duration
+  /** Run the pool inside the HTTP server (the local default); deployments run `npm run worker`. */
+  readonly inProcess: boolean
 }
 
 export interface Settings {
@@ -210,7 +212,8 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   worker: Config.all({
     concurrency: positiveInt("WORKER_CONCURRENCY", 2),
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
-    poll: millis("WORKER_POLL_MS", 500)
+    poll: millis("WORKER_POLL_MS", 500),
+    inProcess: Config.boolean("IN_PROCESS_WORKERS").pipe(Config.option)
   }),
   plans: Config.all({
     freeDocumentsPerMonth: nonNegativeInt("FREE_PLAN_DOCUMENTS_PER_MONTH", 10),
@@ -248,8 +251,9 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     )
   })
 }).pipe(
-  Config.map(({ database, auth, ...rest }) => ({
+  Config.map(({ database, auth, worker, ...rest }) => ({
     ...rest,
+    worker: { ...worker, inProcess: Option.getOrElse(worker.inProcess, () => rest.appEnv !== "production") },
     auth: { ...auth, devAuthEnabled: Option.getOrElse(auth.devAuthEnabled, () => rest.appEnv === "local") },
     database: {
       ...database,

@@ -10,6 +10,8 @@ import { createServer, type Server } from "node:http"
 import type { Settings } from "../config.js"
 import { HttpAppLive } from "../http/app.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
+import { JobQueuePostgres } from "../layers/jobQueue/postgres.js"
+import { WorkerPoolLive } from "../layers/worker/pool.js"
 import { servicesLayer } from "./layers.js"
 import { runEntryPoint } from "./runtime.js"
 
@@ -34,9 +36,11 @@ const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
 
 export const serverLayer = (settings: Settings) => {
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000 })
-  return Layer.mergeAll(HttpAppLive, shutdownGuard(server, settings.shutdownTimeout)).pipe(
+  // Locally the job workers run inside the server; deployments run them as `npm run worker`.
+  const workers = settings.worker.inProcess ? WorkerPoolLive : Layer.empty
+  return Layer.mergeAll(HttpAppLive, shutdownGuard(server, settings.shutdownTimeout), workers).pipe(
     Layer.provide(NodeHttpServer.layer(() => server, { port: settings.port, host: settings.host })),
-    Layer.provide(servicesLayer(settings)),
+    Layer.provide(Layer.mergeAll(JobQueuePostgres, servicesLayer(settings))),
     Layer.provide(DatabaseLive)
   )
 }

@@ -1,0 +1,184 @@
+/**
+ * The local JobQueue: the `jobs` table is the queue. A worker claims the next runnable row with
+ * one UPDATE over a FOR UPDATE SKIP LOCKED sub-select, so concurrent workers never take the same
+ * job, and holds it under a lease (lease_owner, lease_expires_at) that heartbeats extend. A job
+ * whose worker died is runnable again once its lease has expired. Every time is the database's
+ * (`now()`), so workers on hosts with skewed clocks agree on who owns what.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { type ContentId, JobId, UserId } from "../../programs/content.js"
+import { DatabaseUnavailable } from "../../services/errors.js"
+import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
+import { DocumentContentType, DocumentType } from "../../services/llm.js"
+
+const ClaimedRow = Schema.Struct({
+  id: JobId,
+  userId: UserId,
+  contentType: DocumentContentType,
+  documentTypeHint: Schema.NullOr(DocumentType),
+  storageKey: Schema.String,
+  sizeBytes: Schema.Number,
+  attempts: Schema.Number,
+  maxAttempts: Schema.Number,
+  leaseOwner: Schema.String,
+  leaseExpiresAt: Schema.DateFromSelf,
+  traceContext: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateFromSelf
+})
+
+const decodeClaimed = Schema.decodeUnknown(Schema.Array(ClaimedRow))
+
+/** The message of a job given up on because its worker kept disappearing. */
+export const LEASE_EXPIRED_MESSAGE = "The job's worker stopped responding on every attempt."
+
+const millis = (duration: Duration.DurationInput) => Math.max(0, Math.round(Duration.toMillis(Duration.decode(duration))))
+
+const unavailable =
+  (operation: string) =>
+  <A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>): Effect.Effect<A, DatabaseUnavailable, R> =>
+    Effect.catchTag(effect, "SqlError", (error) =>
+      Effect.logWarning(`job queue: ${operation} failed`, error.cause).pipe(
+        Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The job queue is not reachable" })))
+      )
+    )
+
+const changed = (rows: ReadonlyArray<unknown>) => rows.length > 0
+
+export const makeJobQueuePostgres = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  const interval = (duration: Duration.DurationInput) =>
+    sql`(${millis(duration)}::double precision * interval '1 millisecond')`
+
+  // A job whose lease ran out on its last attempt cannot be claimed again: it is failed here.
+  const reapExhausted = sql`
+    UPDATE jobs
+    SET status = 'failed', error_code = 'LEASE_EXPIRED', error_message = ${LEASE_EXPIRED_MESSAGE},
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+    WHERE id IN (
+      SELECT id FROM jobs
+      WHERE status = 'processing' AND lease_expires_at < now() AND attempts >= max_attempts
+      FOR UPDATE SKIP LOCKED)`
+
+  const claim = Effect.fn("JobQueue.claim")(
+    function* (workerId: string, lease: Duration.DurationInput) {
+      yield* reapExhausted
+      const rows = yield* sql`
+        UPDATE jobs
+        SET status = 'processing', stage = NULL, lease_owner = ${workerId},
+            lease_expires_at = now() + ${interval(lease)}, attempts = attempts + 1, updated_at = now()
+        WHERE id = (
+          SELECT id FROM jobs
+          WHERE status IN ('queued', 'processing')
+            AND ((status = 'queued' AND run_after <= now())
+              OR (status = 'processing' AND lease_expires_at < now() AND attempts < max_attempts))
+          ORDER BY run_after, created_at
+          FOR UPDATE SKIP LOCKED
+          LIMIT 1)
+        RETURNING id, user_id, content_type, document_type_hint, storage_key, size_bytes, attempts, max_attempts,
+                  lease_owner, lease_expires_at, trace_context, created_at`
+      const [row] = yield* decodeClaimed(rows).pipe(Effect.orDie)
+      if (row === undefined) return Option.none<ClaimedJob>()
+      yield* Effect.annotateCurrentSpan({ "job.id": row.id, "job.attempt": row.attempts })
+      return Option.some<ClaimedJob>({
+        jobId: row.id,
+        userId: row.userId,
+        contentType: row.contentType,
+        documentTypeHint: Option.fromNullable(row.documentTypeHint),
+        storageKey: row.storageKey,
+        sizeBytes: row.sizeBytes,
+        attempts: row.attempts,
+        maxAttempts: row.maxAttempts,
+        leaseOwner: row.leaseOwner,
+        leaseExpiresAt: row.leaseExpiresAt,
+        traceContext: Option.fromNullable(row.traceContext),
+        createdAt: row.createdAt
+      })
+    },
+    unavailable("claim")
+  )
+
+  const owned = (jobId: JobId, workerId: string) =>
+    sql`id = ${jobId}::uuid AND status = 'processing' AND lease_owner = ${workerId}`
+
+  const heartbeat = Effect.fn("JobQueue.heartbeat")(
+    function* (jobId: JobId, workerId: string, lease: Duration.DurationInput) {
+      return changed(
+        yield* sql`
+          UPDATE jobs SET lease_expires_at = now() + ${interval(lease)}, updated_at = now()
+          WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
+      )
+    },
+    unavailable("heartbeat")
+  )
+
+  const setStage = Effect.fn("JobQueue.setStage")(
+    function* (jobId: JobId, workerId: string, stage: string) {
+      return changed(
+        yield* sql`UPDATE jobs SET stage = ${stage}, updated_at = now() WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
+      )
+    },
+    unavailable("setStage")
+  )
+
+  const complete = Effect.fn("JobQueue.complete")(
+    function* (jobId: JobId, workerId: string, contentId: ContentId) {
+      return changed(
+        yield* sql`
+          UPDATE jobs
+          SET status = 'completed', stage = 'done', content_id = ${contentId}::uuid, lease_owner = NULL,
+              lease_expires_at = NULL, error_code = NULL, error_message = NULL, updated_at = now(), completed_at = now()
+          WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
+      )
+    },
+    unavailable("complete")
+  )
+
+  const retryLater = Effect.fn("JobQueue.retryLater")(
+    function* (jobId: JobId, workerId: string, error: { readonly code: string; readonly message: string }, delay: Duration.DurationInput) {
+      return changed(
+        yield* sql`
+          UPDATE jobs
+          SET status = 'queued', stage = NULL, run_after = now() + ${interval(delay)}, lease_owner = NULL,
+              lease_expires_at = NULL, error_code = ${error.code}, error_message = ${error.message}, updated_at = now()
+          WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
+      )
+    },
+    unavailable("retryLater")
+  )
+
+  const fail = Effect.fn("JobQueue.fail")(
+    function* (jobId: JobId, workerId: string, code: string, message: string) {
+      return changed(
+        yield* sql`
+          UPDATE jobs
+          SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, error_code = ${code},
+              error_message = ${message}, updated_at = now()
+          WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
+      )
+    },
+    unavailable("fail")
+  )
+
+  const release = Effect.fn("JobQueue.release")(
+    function* (jobId: JobId, workerId: string) {
+      return changed(
+        yield* sql`
+          UPDATE jobs
+          SET status = 'queued', stage = NULL, run_after = now(), lease_owner = NULL, lease_expires_at = NULL,
+              attempts = greatest(attempts - 1, 0), updated_at = now()
+          WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
+      )
+    },
+    unavailable("release")
+  )
+
+  // The row is the queue: a queued row is already visible to every worker.
+  const enqueue = (jobId: JobId, _options?: { readonly delay?: Duration.DurationInput }) =>
+    Effect.annotateCurrentSpan({ "job.id": jobId }).pipe(Effect.withSpan("JobQueue.enqueue"))
+
+  return { enqueue, claim, heartbeat, setStage, complete, retryLater, fail, release } satisfies JobQueue["Type"]
+})
+
+export const JobQueuePostgres: Layer.Layer<JobQueue, never, SqlClient.SqlClient> = Layer.effect(JobQueue, makeJobQueuePostgres)

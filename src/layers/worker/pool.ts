@@ -1,0 +1,170 @@
+/**
+ * The job workers: N fibers that each loop claim → process → claim, sleeping when there is
+ * nothing to do. While a job runs, a heartbeat extends its lease every third of the lease; when
+ * a heartbeat finds the lease taken over, processing stops (nothing of it is written). The same
+ * pool runs in-process (the local default) and as `src/main/worker.ts` (a separate process).
+ *
+ * Shutdown (the layer's scope closing): workers stop claiming, in-flight jobs get up to
+ * `shutdownTimeout` to finish, then are interrupted and handed back to the queue without
+ * counting the attempt.
+ */
+import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope } from "effect"
+import { randomBytes } from "node:crypto"
+import * as os from "node:os"
+import { AppConfig } from "../../config.js"
+import { processJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
+import { JobQueue } from "../../services/jobQueue.js"
+
+export interface WorkerPoolOptions {
+  readonly concurrency: number
+  readonly lease: Duration.DurationInput
+  readonly poll: Duration.DurationInput
+  /** How long in-flight jobs may run on after shutdown starts. */
+  readonly shutdownTimeout: Duration.DurationInput
+  /** Names this pool's workers (lease owners); default: host, pid and a random suffix. */
+  readonly name?: string
+  readonly process?: ProcessOptions
+}
+
+export interface WorkerPoolStats {
+  readonly claimed: number
+  readonly completed: number
+  readonly retrying: number
+  readonly failed: number
+  readonly lost: number
+  /** Jobs whose bookkeeping failed (database down): left to their lease. */
+  readonly errors: number
+}
+
+export class WorkerPool extends Context.Tag("WorkerPool")<
+  WorkerPool,
+  {
+    readonly workerIds: ReadonlyArray<string>
+    /** What this pool's workers have done so far. */
+    readonly stats: Effect.Effect<WorkerPoolStats>
+  }
+>() {}
+
+const emptyStats: WorkerPoolStats = { claimed: 0, completed: 0, retrying: 0, failed: 0, lost: 0, errors: 0 }
+
+const outcomeKey = (outcome: ProcessOutcome): keyof WorkerPoolStats => {
+  switch (outcome._tag) {
+    case "completed":
+      return "completed"
+    case "retrying":
+      return "retrying"
+    case "failed":
+      return "failed"
+    case "lost":
+      return "lost"
+  }
+}
+
+export const makeWorkerPool = (options: WorkerPoolOptions) =>
+  Effect.gen(function* () {
+    const queue = yield* JobQueue
+    const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof processJob>>>()
+    const lease = Duration.decode(options.lease)
+    const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) / 3)))
+    const poll = Duration.decode(options.poll)
+    const name = options.name ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`
+    const workerIds = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => `${name}-${i + 1}`)
+    const stopping = yield* Ref.make(false)
+    const stats = yield* Ref.make(emptyStats)
+    const count = (key: keyof WorkerPoolStats) => Ref.update(stats, (s) => ({ ...s, [key]: s[key] + 1 }))
+
+    /** Ends (with "lost") only when a heartbeat finds the job owned by someone else. */
+    const heartbeat = (jobId: Parameters<typeof queue.heartbeat>[0], workerId: string) =>
+      Effect.gen(function* () {
+        for (;;) {
+          yield* Effect.sleep(beat)
+          // a failed beat is tried again at the next one; the lease has two more beats of slack
+          const owned = yield* queue.heartbeat(jobId, workerId, lease).pipe(Effect.orElseSucceed(() => true))
+          if (!owned) return { _tag: "lost" } as const
+        }
+      })
+
+    /** One claim and, when there was a job, its processing; false when there was nothing to do. */
+    const runOnce = (workerId: string) =>
+      Effect.gen(function* () {
+        const claimed = yield* queue.claim(workerId, lease).pipe(
+          Effect.catchAll((error) => Effect.as(Effect.logWarning("worker: claim failed", error), Option.none()))
+        )
+        if (Option.isNone(claimed)) return false
+        const job = claimed.value
+        yield* count("claimed")
+        const outcome = yield* Effect.raceFirst(
+          processJob(job, workerId, options.process ?? {}),
+          heartbeat(job.jobId, workerId)
+        ).pipe(
+          Effect.provide(context),
+          // shutdown: hand the job back at once instead of leaving it to its lease
+          Effect.onInterrupt(() => queue.release(job.jobId, workerId).pipe(Effect.ignore)),
+          Effect.map(outcomeKey),
+          Effect.catchAll((error) =>
+            // the job stays leased; once the lease expires another attempt picks it up
+            Effect.as(Effect.logWarning("worker: job bookkeeping failed", error), "errors" as const)
+          )
+        )
+        yield* count(outcome)
+        yield* Effect.logDebug("worker: job done").pipe(Effect.annotateLogs({ jobId: job.jobId, outcome }))
+        return true
+      })
+
+    const loop = (workerId: string) =>
+      Effect.gen(function* () {
+        while (!(yield* Ref.get(stopping))) {
+          const busy = yield* runOnce(workerId).pipe(
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.as(Effect.logError("worker: unexpected failure", cause), false)
+            )
+          )
+          if (!busy) yield* Effect.sleep(poll)
+        }
+      }).pipe(Effect.annotateLogs({ workerId }))
+
+    const fibers = yield* Effect.forEach(workerIds, (id) => Effect.forkDaemon(loop(id)))
+    yield* Effect.logInfo("worker pool started").pipe(Effect.annotateLogs({ workers: workerIds.length }))
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        yield* Ref.set(stopping, true)
+        const finished = yield* Fiber.awaitAll(fibers).pipe(
+          // finalizers run uninterruptibly: without this the timeout could not stop the wait
+          Effect.interruptible,
+          Effect.timeout(options.shutdownTimeout),
+          Effect.option
+        )
+        if (Option.isNone(finished)) {
+          yield* Effect.logWarning("worker pool: in-flight jobs did not finish in time; handing them back")
+        }
+        yield* Fiber.interruptAll(fibers)
+        yield* Effect.logInfo("worker pool stopped")
+      })
+    )
+
+    return { workerIds, stats: Ref.get(stats) } satisfies WorkerPool["Type"]
+  })
+
+type PoolRequirements = Effect.Effect.Context<ReturnType<typeof makeWorkerPool>>
+
+/** The pool with the settings' concurrency, lease and poll interval; `overrides` win. */
+export const workerPoolLayer = (
+  overrides: Partial<WorkerPoolOptions> = {}
+): Layer.Layer<WorkerPool, never, Exclude<PoolRequirements, Scope.Scope> | AppConfig> =>
+  Layer.scoped(
+    WorkerPool,
+    Effect.flatMap(AppConfig, (settings) =>
+      makeWorkerPool({
+        concurrency: settings.worker.concurrency,
+        lease: settings.worker.lease,
+        poll: settings.worker.poll,
+        shutdownTimeout: settings.shutdownTimeout,
+        ...overrides
+      })
+    )
+  )
+
+export const WorkerPoolLive = workerPoolLayer()

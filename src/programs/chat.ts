@@ -1,0 +1,352 @@
+/**
+ * Chat about one interpreted document. Each content item has at most one conversation
+ * (`conversations.content_id` is unique); every turn is sealed with its own field context
+ * (`messages.content_encrypted`, bound to the message id). Nothing is written until the model has
+ * answered: then the question and the answer are stored together, in one transaction, with the
+ * conversation locked so that concurrent turns never interleave.
+ *
+ * An `Idempotency-Key` (per user, scope `chat.message`, 24 h) replays the first answer instead of
+ * asking again; the key row holds the conversation and message ids only, the answer is re-read.
+ */
+import { Clock, Effect, Option, Schema } from "effect"
+import { createHash, randomUUID } from "node:crypto"
+import { Audit } from "../services/audit.js"
+import { CostTracker, usageRecord } from "../services/costTracker.js"
+import { Crypto, fieldContext } from "../services/crypto.js"
+import { SqlClient } from "../services/database.js"
+import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
+import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
+import { ContentId, loadContent, type UserId } from "./content.js"
+import { ensureWithinPlanLimit, type RequestContext } from "./subscription.js"
+
+export const ConversationId = Schema.UUID.pipe(Schema.brand("ConversationId"))
+export type ConversationId = typeof ConversationId.Type
+export const MessageId = Schema.UUID.pipe(Schema.brand("MessageId"))
+export type MessageId = typeof MessageId.Type
+
+/** Characters (code points) a question may have, after trimming. */
+export const MAX_MESSAGE_CHARS = 4_000
+/** Messages (questions and answers) of earlier turns the model sees with a new question. */
+export const HISTORY_MESSAGES = 20
+
+/** The idempotency scope of chat questions (keys are per user and scope). */
+export const CHAT_IDEMPOTENCY_SCOPE = "chat.message"
+const IDEMPOTENCY_WINDOW_HOURS = 24
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255
+// Printable ASCII: keys come from a header.
+const KEY_PATTERN = /^[\x21-\x7e]+$/
+
+export interface ChatMessage {
+  readonly role: ChatRole
+  readonly content: string
+  readonly createdAt: Date
+}
+
+export interface ChatReply {
+  readonly conversationId: ConversationId
+  readonly message: ChatMessage & { readonly role: "assistant" }
+}
+
+export interface Conversation {
+  readonly contentId: ContentId
+  /** Oldest first. */
+  readonly messages: ReadonlyArray<ChatMessage>
+}
+
+export interface StoredConversation extends Conversation {
+  readonly conversationId: ConversationId
+  readonly createdAt: Date
+}
+
+// node-postgres sends only Buffers as bytea.
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+const sealedMessage = (userId: UserId, messageId: MessageId) =>
+  fieldContext(userId, "messages", "content_encrypted", messageId)
+
+const MessageRow = Schema.Struct({
+  id: MessageId,
+  role: ChatRole,
+  contentEncrypted: Schema.Uint8ArrayFromSelf,
+  createdAt: Schema.DateFromSelf
+})
+
+const ConversationRow = Schema.Struct({
+  id: ConversationId,
+  contentId: ContentId,
+  createdAt: Schema.DateFromSelf
+})
+
+const IdRow = Schema.Struct({ id: ConversationId })
+
+const StoredReply = Schema.Struct({ conversationId: ConversationId, messageId: MessageId })
+const StoredKey = Schema.Struct({
+  requestHash: Schema.Uint8ArrayFromSelf,
+  response: StoredReply,
+  fresh: Schema.Boolean
+})
+type StoredKey = typeof StoredKey.Type
+
+/** Identifies a question: bound to the user, the scope, the key and the content, so no two requests hash alike. */
+const requestHash = (userId: UserId, key: string, contentId: ContentId, question: string): Buffer =>
+  createHash("sha256")
+    .update(JSON.stringify(["serenya/idempotency/v1", userId, CHAT_IDEMPOTENCY_SCOPE, key, contentId, question]))
+    .digest()
+
+const lookupKey = (userId: UserId, key: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`
+      SELECT request_hash, response,
+             created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) AS fresh
+      FROM idempotency_keys WHERE user_id = ${userId}::uuid AND scope = ${CHAT_IDEMPOTENCY_SCOPE} AND key = ${key}`
+    const [row] = yield* Schema.decodeUnknown(Schema.Array(StoredKey))(rows)
+    return Option.fromNullable(row)
+  })
+
+const openMessages = (userId: UserId, rows: unknown) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    const decoded = yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows)
+    return yield* Effect.forEach(decoded, (row) =>
+      Effect.map(
+        crypto.openString(row.contentEncrypted, sealedMessage(userId, row.id)),
+        (content): ChatMessage => ({ role: row.role, content, createdAt: row.createdAt })
+      )
+    )
+  })
+
+/** A question after trimming, or InvalidRequest: 1 to 4,000 characters. */
+export const validateQuestion = (message: string): Effect.Effect<string, InvalidRequest> => {
+  const trimmed = message.trim()
+  const length = [...trimmed].length
+  return length >= 1 && length <= MAX_MESSAGE_CHARS
+    ? Effect.succeed(trimmed)
+    : Effect.fail(new InvalidRequest({ message: `A message must have 1 to ${MAX_MESSAGE_CHARS} characters` }))
+}
+
+const findConversationId = (userId: UserId, contentId: ContentId) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`
+      SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid`
+    const [row] = yield* Schema.decodeUnknown(Schema.Array(IdRow))(rows)
+    return Option.fromNullable(row?.id)
+  })
+
+/** The last HISTORY_MESSAGES messages of the conversation, oldest first, opened. */
+const recentHistory = (userId: UserId, conversationId: ConversationId) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`
+      SELECT id, role, content_encrypted, created_at FROM (
+        SELECT id, role, content_encrypted, created_at, seq FROM messages
+        WHERE conversation_id = ${conversationId}::uuid AND user_id = ${userId}::uuid
+        ORDER BY seq DESC LIMIT ${HISTORY_MESSAGES}
+      ) recent ORDER BY seq`
+    const messages = yield* openMessages(userId, rows)
+    return messages.map((m): ChatTurn => ({ role: m.role, content: m.content }))
+  })
+
+const conversationMessages = (userId: UserId, conversationId: ConversationId) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql`
+      SELECT id, role, content_encrypted, created_at FROM messages
+      WHERE conversation_id = ${conversationId}::uuid AND user_id = ${userId}::uuid
+      ORDER BY seq`
+    return yield* openMessages(userId, rows)
+  })
+
+const recordDenied = (userId: UserId, contentId: ContentId, action: "chat.message" | "chat.read", requestContext: RequestContext) =>
+  Effect.flatMap(Audit, (audit) =>
+    audit.record({ ...requestContext, actorUserId: userId, action, resourceType: "content", resourceId: contentId, outcome: "failure" })
+  )
+
+/** The first answer to a key again, re-read from its sealed row; the same key with another question is refused. */
+const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestContext: RequestContext) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const audit = yield* Audit
+    if (Buffer.compare(Buffer.from(stored.requestHash), Buffer.from(hash)) !== 0) {
+      return yield* new Conflict({ message: "This Idempotency-Key was used with a different request" })
+    }
+    const { conversationId, messageId } = stored.response
+    const rows = yield* sql`
+      SELECT id, role, content_encrypted, created_at FROM messages
+      WHERE id = ${messageId}::uuid AND conversation_id = ${conversationId}::uuid AND user_id = ${userId}::uuid`
+    const [message] = yield* openMessages(userId, rows)
+    // the conversation was deleted since (with its content)
+    if (message === undefined || message.role !== "assistant") return yield* new NotFound({ message: "No such content" })
+    yield* audit.record({
+      ...requestContext,
+      actorUserId: userId,
+      action: "chat.read",
+      resourceType: "message",
+      resourceId: messageId,
+      outcome: "success"
+    })
+    return { conversationId, message: { ...message, role: "assistant" } } satisfies ChatReply
+  })
+
+export const sendChatMessage = Effect.fn("Chat.send")(function* (input: {
+  readonly userId: UserId
+  readonly contentId: ContentId
+  readonly message: string
+  readonly idempotencyKey?: string
+  readonly requestContext?: RequestContext
+}) {
+  const sql = yield* SqlClient.SqlClient
+  const crypto = yield* Crypto
+  const llm = yield* LLM
+  const costs = yield* CostTracker
+  const audit = yield* Audit
+  const { userId, contentId } = input
+  const requestContext = input.requestContext ?? {}
+
+  const question = yield* validateQuestion(input.message)
+  const key = input.idempotencyKey
+  if (key !== undefined && (key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !KEY_PATTERN.test(key))) {
+    return yield* new InvalidRequest({
+      message: `The Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`
+    })
+  }
+  const hash = key === undefined ? undefined : requestHash(userId, key, contentId, question)
+  if (key !== undefined && hash !== undefined) {
+    const earlier = yield* lookupKey(userId, key)
+    if (Option.isSome(earlier) && earlier.value.fresh) return yield* replay(userId, earlier.value, hash, requestContext)
+  }
+
+  yield* ensureWithinPlanLimit(userId, "chatMessages")
+  yield* costs.ensureWithinBudget(userId)
+
+  const content = yield* loadContent(userId, contentId)
+  if (Option.isNone(content)) {
+    yield* recordDenied(userId, contentId, "chat.message", requestContext)
+    return yield* new NotFound({ message: "No such content" })
+  }
+  const existing = yield* findConversationId(userId, contentId)
+  const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
+
+  const askedAt = new Date(yield* Clock.currentTimeMillis)
+  const answer = yield* llm.chat({ document: content.value.document, history, question })
+  const answeredAt = new Date(yield* Clock.currentTimeMillis)
+
+  // Ids first: each sealed turn is bound to its own row.
+  const questionId = MessageId.make(randomUUID())
+  const answerId = MessageId.make(randomUUID())
+  // The call is paid for whether or not the turns get stored.
+  yield* costs.record(
+    yield* usageRecord({
+      userId,
+      provider: answer.provider,
+      modelId: answer.modelId,
+      documentType: "chat",
+      usage: answer.usage,
+      processingTimeMs: answeredAt.getTime() - askedAt.getTime(),
+      idempotencyKey: `chat:${answerId}`
+    })
+  )
+  const sealedQuestion = asBuffer(yield* crypto.sealString(question, sealedMessage(userId, questionId)))
+  const sealedAnswer = asBuffer(yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId)))
+
+  const stored = yield* sql.withTransaction(
+    Effect.gen(function* () {
+      // Race-safe find-or-create, scoped to the user's own content in SQL.
+      yield* sql`
+        INSERT INTO conversations (user_id, content_id)
+        SELECT user_id, id FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid
+        ON CONFLICT (content_id) DO NOTHING`
+      const rows = yield* sql`
+        SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid FOR UPDATE`
+      const [row] = yield* Schema.decodeUnknown(Schema.Array(IdRow))(rows)
+      // the content was deleted while the model was answering
+      if (row === undefined) return yield* new NotFound({ message: "No such content" })
+      if (key !== undefined && hash !== undefined) {
+        const claimed = yield* sql`
+          INSERT INTO idempotency_keys (user_id, scope, key, request_hash, response)
+          VALUES (${userId}::uuid, ${CHAT_IDEMPOTENCY_SCOPE}, ${key}, ${hash},
+                  ${JSON.stringify({ conversationId: row.id, messageId: answerId })}::jsonb)
+          ON CONFLICT (user_id, scope, key) DO UPDATE
+            SET request_hash = excluded.request_hash, response = excluded.response, created_at = now()
+            WHERE idempotency_keys.created_at <= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
+          RETURNING 1 AS ok`
+        // a concurrent request with the same key won: answer as it did
+        if (claimed.length === 0) {
+          const winner = yield* lookupKey(userId, key)
+          if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
+        }
+      }
+      yield* sql`
+        INSERT INTO messages (id, conversation_id, user_id, role, content_encrypted, created_at) VALUES
+          (${questionId}::uuid, ${row.id}::uuid, ${userId}::uuid, 'user', ${sealedQuestion}, ${askedAt}),
+          (${answerId}::uuid, ${row.id}::uuid, ${userId}::uuid, 'assistant', ${sealedAnswer}, ${answeredAt})`
+      yield* sql`UPDATE conversations SET updated_at = now() WHERE id = ${row.id}::uuid`
+      return { _tag: "created", conversationId: row.id } as const
+    })
+  )
+  if (stored._tag === "replay") return yield* replay(userId, stored.stored, stored.hash, requestContext)
+  const { conversationId } = stored
+
+  yield* audit.record({
+    ...requestContext,
+    actorUserId: userId,
+    action: "chat.message",
+    resourceType: "conversation",
+    resourceId: conversationId,
+    outcome: "success"
+  })
+  return {
+    conversationId,
+    message: { role: "assistant", content: answer.answer, createdAt: answeredAt }
+  } satisfies ChatReply
+})
+
+/**
+ * The conversation about one content item, oldest first (empty when nobody has asked yet), or
+ * none when the content does not exist or is someone else's.
+ */
+export const getConversation = Effect.fn("Chat.read")(function* (
+  userId: UserId,
+  contentId: ContentId,
+  requestContext: RequestContext = {}
+) {
+  const sql = yield* SqlClient.SqlClient
+  const audit = yield* Audit
+  const owned = yield* sql`SELECT 1 AS n FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid`
+  if (owned.length === 0) {
+    yield* recordDenied(userId, contentId, "chat.read", requestContext)
+    return Option.none<Conversation>()
+  }
+  const conversationId = yield* findConversationId(userId, contentId)
+  const messages = Option.isNone(conversationId) ? [] : yield* conversationMessages(userId, conversationId.value)
+  yield* audit.record({
+    ...requestContext,
+    actorUserId: userId,
+    action: "chat.read",
+    ...(Option.isSome(conversationId)
+      ? { resourceType: "conversation", resourceId: conversationId.value }
+      : { resourceType: "content", resourceId: contentId }),
+    outcome: "success"
+  })
+  return Option.some<Conversation>({ contentId, messages })
+})
+
+/** Every conversation of the user with all its messages, opened (the account export). Not audited here. */
+export const listConversations = Effect.fn("Chat.listAll")(function* (userId: UserId) {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`
+    SELECT id, content_id, created_at FROM conversations WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
+  const conversations = yield* Schema.decodeUnknown(Schema.Array(ConversationRow))(rows)
+  return yield* Effect.forEach(conversations, (conversation) =>
+    Effect.map(
+      conversationMessages(userId, conversation.id),
+      (messages): StoredConversation => ({
+        conversationId: conversation.id,
+        contentId: conversation.contentId,
+        createdAt: conversation.createdAt,
+        messages
+      })
+    )
+  )
+})

@@ -1,0 +1,235 @@
+/**
+ * Processing one claimed job, on whichever worker claimed it:
+ *
+ * 1. stage `opening`: get the sealed original and open it in memory (the plaintext is zeroed when done);
+ * 2. stage `interpreting`: the LLM reads it (180 s limit); its usage is recorded at once, under
+ *    `job:<jobId>:attempt:<n>`, because the call cost money whatever happens next;
+ * 3. stage `storing`: one transaction inserts the content (sealed fields), audits, and completes the
+ *    job only if this worker still holds the lease — otherwise it rolls back, so a job whose lease
+ *    was taken over never completes twice (content.job_id is unique as a second guard);
+ * 4. the original is removed once the content is committed (never before: a worker taking over
+ *    a lost lease still needs it).
+ *
+ * Failures: transient ones (throttling, outages, timeouts) queue the job again after the retry
+ * schedule's delay until its attempts are spent; permanent ones (an unreadable document, invalid
+ * model output, an envelope that does not open) fail it at once with a reason code.
+ */
+import { SqlClient } from "@effect/sql"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema, Tracer } from "effect"
+import { Audit } from "../services/audit.js"
+import { CostTracker, type UsageDocumentType, usageRecord } from "../services/costTracker.js"
+import { Crypto, documentContext } from "../services/crypto.js"
+import { errorInfo, isTransient } from "../services/errors.js"
+import { type ClaimedJob, type JobError, JobQueue, type JobStage } from "../services/jobQueue.js"
+import { type DocumentType, LLM } from "../services/llm.js"
+import { RetryPolicies, type RetrySchedule, Timeouts, withTimeout } from "../services/resilience.js"
+import { Storage } from "../services/storage.js"
+import { saveContent } from "./content.js"
+
+/** What became of the job on this worker. */
+export type ProcessOutcome =
+  | { readonly _tag: "completed"; readonly contentId: string }
+  | { readonly _tag: "retrying"; readonly code: string; readonly delay: Duration.Duration }
+  | { readonly _tag: "failed"; readonly code: string }
+  /** Another worker owns the job now (this one's lease expired): nothing was written. */
+  | { readonly _tag: "lost" }
+
+export interface ProcessOptions {
+  /** Delays between attempts; the n-th retry waits this schedule's n-th delay (default: the llm policy). */
+  readonly retrySchedule?: RetrySchedule
+  readonly interpretTimeout?: Duration.DurationInput
+}
+
+/** This worker no longer owns the job; whatever it was doing must not be written. */
+class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {}) {}
+
+/** Our own sentence for each reason code: the job row never stores model or document output. */
+const FAILURE_MESSAGES: Readonly<Record<string, string>> = {
+  IMAGE_NEEDS_BEDROCK: "Reading images needs the Bedrock provider.",
+  PDF_UNREADABLE: "The PDF could not be read.",
+  NO_TEXT: "The document contains no readable text.",
+  NOT_TEXT: "The text document is not valid text.",
+  DOCUMENT_MISSING: "The uploaded document is no longer stored.",
+  DECRYPTION_FAILED: "The stored document could not be opened.",
+  LLM_INVALID_OUTPUT: "The document could not be interpreted.",
+  LLM_UNAVAILABLE: "The interpretation service was unavailable.",
+  TIMEOUT: "Interpreting the document took too long.",
+  INTERNAL_ERROR: "Processing failed unexpectedly."
+}
+
+export const failureMessage = (code: string): string =>
+  FAILURE_MESSAGES[code] ?? "The document could not be processed."
+
+interface Classified {
+  readonly code: string
+  readonly transient: boolean
+  readonly retryAfterSeconds: number
+}
+
+const classify = (cause: Cause.Cause<unknown>): Classified => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return { code: "INTERNAL_ERROR", transient: true, retryAfterSeconds: 0 }
+  const error = failure.value
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
+  switch (tag) {
+    case "DocumentUnreadable":
+      return {
+        code: typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : "DOCUMENT_UNREADABLE",
+        transient: false,
+        retryAfterSeconds: 0
+      }
+    case "ObjectNotFound":
+      return { code: "DOCUMENT_MISSING", transient: false, retryAfterSeconds: 0 }
+    case "LLMUnavailable":
+    case "CircuitOpen":
+      return {
+        code: errorInfo(error)?.code ?? "LLM_UNAVAILABLE",
+        transient: true,
+        retryAfterSeconds:
+          typeof error === "object" && error !== null && "retryAfterSeconds" in error && typeof error.retryAfterSeconds === "number"
+            ? error.retryAfterSeconds
+            : 0
+      }
+  }
+  return { code: errorInfo(error)?.code ?? "INTERNAL_ERROR", transient: isTransient(error), retryAfterSeconds: 0 }
+}
+
+/** The schedule's delay before retry number `retry` (1-based), never below what the dependency asked for. */
+const retryDelay = (schedule: RetrySchedule, retry: number, retryAfterSeconds: number) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const delays = yield* Schedule.run(Schedule.delays(schedule), now, Array.from({ length: retry }, () => undefined))
+    const fromSchedule = Chunk.last(delays).pipe(Option.getOrElse(() => Duration.zero))
+    return Duration.max(fromSchedule, Duration.seconds(retryAfterSeconds))
+  })
+
+const usageType = (documentType: DocumentType): UsageDocumentType =>
+  documentType === "other" ? "report" : documentType
+
+/** The upload's span, from its W3C traceparent, for a span link. */
+const uploadSpan = (traceContext: Option.Option<string>) =>
+  Option.flatMap(traceContext, (value) => {
+    const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(value)
+    return match?.[1] !== undefined && match[2] !== undefined
+      ? Option.some(Tracer.externalSpan({ traceId: match[1], spanId: match[2] }))
+      : Option.none()
+  })
+
+export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOptions = {}) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const queue = yield* JobQueue
+    const storage = yield* Storage
+    const crypto = yield* Crypto
+    const llm = yield* LLM
+    const costs = yield* CostTracker
+    const audit = yield* Audit
+    const { jobId, userId } = job
+    const schedule = options.retrySchedule ?? RetryPolicies.llm
+
+    const stage = (name: JobStage) =>
+      Effect.flatMap(queue.setStage(jobId, workerId, name), (owned) => (owned ? Effect.void : Effect.fail(new LeaseLost())))
+
+    const work = Effect.gen(function* () {
+      yield* stage("opening")
+      const stored = yield* storage.get(job.storageKey)
+      const interpretation = yield* Effect.acquireUseRelease(
+        crypto.open(stored.bytes, documentContext(userId, job.storageKey)),
+        (plaintext) =>
+          Effect.gen(function* () {
+            yield* stage("interpreting")
+            const started = yield* Clock.currentTimeMillis
+            const result = yield* llm
+              .interpret({
+                bytes: plaintext,
+                contentType: job.contentType,
+                ...Option.match(job.documentTypeHint, { onNone: () => ({}), onSome: (hint) => ({ documentTypeHint: hint }) })
+              })
+              .pipe(withTimeout("LLM.interpret", options.interpretTimeout ?? Timeouts.llmInterpret))
+            const finished = yield* Clock.currentTimeMillis
+            yield* costs.record(
+              yield* usageRecord({
+                userId,
+                provider: result.provider,
+                modelId: result.modelId,
+                documentType: usageType(result.document.documentType),
+                usage: result.usage,
+                processingTimeMs: finished - started,
+                idempotencyKey: `job:${jobId}:attempt:${job.attempts}`
+              })
+            )
+            return result
+          }),
+        (plaintext) => Effect.sync(() => plaintext.fill(0))
+      )
+
+      yield* stage("storing")
+      const contentId = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const contentId = yield* saveContent({
+            userId,
+            jobId,
+            document: interpretation.document,
+            provider: interpretation.provider,
+            modelId: interpretation.modelId
+          })
+          yield* audit.record({
+            actorUserId: userId,
+            action: "job.read",
+            resourceType: "document",
+            resourceId: jobId,
+            outcome: "success"
+          })
+          if (!(yield* queue.complete(jobId, workerId, contentId))) return yield* new LeaseLost()
+          return contentId
+        })
+      )
+      yield* removeOriginal
+      return { _tag: "completed", contentId } as const
+    })
+
+    const removeOriginal = storage.remove(job.storageKey).pipe(
+      Effect.retry({ schedule: RetryPolicies.storage, while: isTransient }),
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("job: the original could not be removed; it stays until swept", cause).pipe(
+          Effect.annotateLogs({ jobId })
+        )
+      )
+    )
+
+    const onFailure = (cause: Cause.Cause<unknown>) =>
+      Effect.gen(function* () {
+        const failure = classify(cause)
+        yield* Effect.logWarning("job attempt failed").pipe(
+          Effect.annotateLogs({ jobId, attempt: job.attempts, errorCode: failure.code, transient: failure.transient })
+        )
+        if (failure.transient && job.attempts < job.maxAttempts) {
+          const delay = yield* retryDelay(schedule, job.attempts, failure.retryAfterSeconds)
+          const queued = yield* queue.retryLater(jobId, workerId, { code: failure.code, message: failureMessage(failure.code) } satisfies JobError, delay)
+          return queued ? ({ _tag: "retrying", code: failure.code, delay } as const) : ({ _tag: "lost" } as const)
+        }
+        const failed = yield* queue.fail(jobId, workerId, failure.code, failureMessage(failure.code))
+        if (!failed) return { _tag: "lost" } as const
+        yield* audit
+          .record({ actorUserId: userId, action: "job.read", resourceType: "document", resourceId: jobId, outcome: "failure" })
+          .pipe(Effect.catchAllCause((c) => Effect.logWarning("job: could not audit a failed job", c)))
+        // A document we have given up on is not kept.
+        yield* removeOriginal
+        return { _tag: "failed", code: failure.code } as const
+      })
+
+    const exit = yield* Effect.exit(work)
+    if (Exit.isSuccess(exit)) return exit.value
+    if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+    if (Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof LeaseLost)) return { _tag: "lost" } as const
+    return yield* onFailure(exit.cause)
+  }).pipe(
+    Effect.map((outcome): ProcessOutcome => outcome),
+    Effect.withSpan("Jobs.process", {
+      attributes: { "job.id": job.jobId, "job.attempt": job.attempts, "worker.id": workerId },
+      links: Option.match(uploadSpan(job.traceContext), {
+        onNone: () => [],
+        onSome: (span) => [{ _tag: "SpanLink", span, attributes: { "link.kind": "upload" } }]
+      })
+    })
+  )

@@ -1,0 +1,193 @@
+/**
+ * Plans and what they allow. A user without a `subscriptions` row, or whose premium period is
+ * not running now, is on the free plan, whose period is the calendar month in UTC; premium's
+ * period is the row's. Usage is counted from the rows themselves (jobs created, user turns of
+ * chats) within the period, so there is no counter to drift. A limit of `null` means unlimited.
+ */
+import { Clock, Effect, Schema } from "effect"
+import { AppConfig } from "../config.js"
+import { Audit, type AuditEvent } from "../services/audit.js"
+import { CostTracker, monthOf } from "../services/costTracker.js"
+import { SqlClient } from "../services/database.js"
+import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
+import { UserId } from "./content.js"
+
+export const Plan = Schema.Literal("free", "premium")
+export type Plan = typeof Plan.Type
+
+/** Request metadata an audited program passes on to the trail (never health data). */
+export type RequestContext = Pick<AuditEvent, "requestId" | "traceId" | "clientIp" | "userAgent">
+
+/** A half-open interval [start, end). */
+export interface Period {
+  readonly start: Date
+  readonly end: Date
+}
+
+export interface CurrentPlan {
+  readonly plan: Plan
+  readonly period: Period
+}
+
+/** `used` so far in the period; `limit: null` is unlimited (premium). */
+export interface Allowance {
+  readonly used: number
+  readonly limit: number | null
+}
+
+export interface SubscriptionStatus {
+  readonly plan: Plan
+  readonly period: Period
+  readonly documents: Allowance
+  readonly chatMessages: Allowance
+  /** This calendar month's (UTC) LLM cost against the monthly budget, whatever the plan. */
+  readonly llmCostCents: { readonly used: number; readonly budget: number }
+}
+
+export type PlanResource = "documents" | "chatMessages"
+
+/** The calendar month (UTC) holding `now`. */
+export const calendarMonth = (now: Date): Period => ({
+  start: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
+  end: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1))
+})
+
+/** `months` months after `date` (UTC), the day clamped to the target month's last day: 31 Jan + 1 → 28/29 Feb. */
+export const addMonths = (date: Date, months: number): Date => {
+  const target = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1))
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate()
+  target.setUTCDate(Math.min(date.getUTCDate(), lastDay))
+  target.setUTCHours(date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds())
+  return target
+}
+
+const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+const SubscriptionRow = Schema.Struct({
+  userId: UserId,
+  plan: Plan,
+  periodStart: Schema.DateFromSelf,
+  periodEnd: Schema.DateFromSelf
+})
+
+const Count = Schema.Struct({ n: Schema.Number })
+
+/** The plan in force now and its period. */
+export const currentPlan = Effect.fn("Subscription.currentPlan")(function* (userId: UserId) {
+  const sql = yield* SqlClient.SqlClient
+  const at = yield* now
+  const rows = yield* sql`
+    SELECT user_id, plan, period_start, period_end FROM subscriptions WHERE user_id = ${userId}::uuid`
+  const [row] = yield* Schema.decodeUnknown(Schema.Array(SubscriptionRow))(rows)
+  if (row !== undefined && row.plan === "premium" && row.periodStart <= at && at < row.periodEnd) {
+    return { plan: "premium", period: { start: row.periodStart, end: row.periodEnd } } satisfies CurrentPlan
+  }
+  return { plan: "free", period: calendarMonth(at) } satisfies CurrentPlan
+})
+
+/** Documents uploaded (jobs created) in the period. */
+export const documentsUsed = Effect.fn("Subscription.documentsUsed")(function* (userId: UserId, period: Period) {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`
+    SELECT count(*)::int AS n FROM jobs
+    WHERE user_id = ${userId}::uuid AND created_at >= ${period.start} AND created_at < ${period.end}`
+  const [row] = yield* Schema.decodeUnknown(Schema.Array(Count))(rows)
+  return row?.n ?? 0
+})
+
+/** Questions asked (chat turns of role user) in the period. */
+export const chatMessagesUsed = Effect.fn("Subscription.chatMessagesUsed")(function* (userId: UserId, period: Period) {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`
+    SELECT count(*)::int AS n FROM messages
+    WHERE user_id = ${userId}::uuid AND role = 'user' AND created_at >= ${period.start} AND created_at < ${period.end}`
+  const [row] = yield* Schema.decodeUnknown(Schema.Array(Count))(rows)
+  return row?.n ?? 0
+})
+
+const limitOf = (plan: Plan, resource: PlanResource, settings: AppConfig["Type"]): number | null =>
+  plan === "premium"
+    ? null
+    : resource === "documents"
+      ? settings.plans.freeDocumentsPerMonth
+      : settings.plans.freeChatMessagesPerMonth
+
+/**
+ * Fails with QuotaExceeded when one more of `resource` would go over the plan's limit. A check,
+ * not a reservation: concurrent requests at the limit may each pass once.
+ */
+export const ensureWithinPlanLimit = Effect.fn("Subscription.ensureWithinPlanLimit")(function* (
+  userId: UserId,
+  resource: PlanResource
+) {
+  const settings = yield* AppConfig
+  const { plan, period } = yield* currentPlan(userId)
+  const limit = limitOf(plan, resource, settings)
+  if (limit === null) return
+  const used = resource === "documents" ? yield* documentsUsed(userId, period) : yield* chatMessagesUsed(userId, period)
+  if (used >= limit) {
+    const what = resource === "documents" ? "documents" : "chat messages"
+    return yield* new QuotaExceeded({
+      message: `The free plan allows ${limit} ${what} per month; the limit resets at the start of next month (UTC)`
+    })
+  }
+})
+
+export const getSubscriptionStatus = Effect.fn("Subscription.status")(function* (
+  userId: UserId,
+  requestContext: RequestContext = {}
+) {
+  const settings = yield* AppConfig
+  const costs = yield* CostTracker
+  const audit = yield* Audit
+  const at = yield* now
+  const { plan, period } = yield* currentPlan(userId)
+  const [documents, chatMessages, usage] = yield* Effect.all(
+    [documentsUsed(userId, period), chatMessagesUsed(userId, period), costs.monthlyUsage(userId, monthOf(at))],
+    { concurrency: "unbounded" }
+  )
+  yield* audit.record({
+    ...requestContext,
+    actorUserId: userId,
+    action: "subscription.read",
+    resourceType: "subscription",
+    resourceId: userId,
+    outcome: "success"
+  })
+  return {
+    plan,
+    period,
+    documents: { used: documents, limit: limitOf(plan, "documents", settings) },
+    chatMessages: { used: chatMessages, limit: limitOf(plan, "chatMessages", settings) },
+    llmCostCents: { used: usage.totalCostCents, budget: settings.cost.monthlyBudgetCents }
+  } satisfies SubscriptionStatus
+})
+
+export interface PlanAssignment {
+  readonly userId: UserId
+  readonly plan: Plan
+  readonly period: Period
+}
+
+/**
+ * The operator's command: puts the user on `plan`. Premium runs for `period` (default: one month
+ * from now); free's stored period is informational (free always counts by calendar month).
+ */
+export const setPlan = Effect.fn("Subscription.setPlan")(function* (userId: UserId, plan: Plan, period?: Period) {
+  const sql = yield* SqlClient.SqlClient
+  const at = yield* now
+  const chosen = period ?? (plan === "premium" ? { start: at, end: addMonths(at, 1) } : calendarMonth(at))
+  if (Number.isNaN(chosen.start.getTime()) || Number.isNaN(chosen.end.getTime()) || chosen.end <= chosen.start) {
+    return yield* new InvalidRequest({ message: "The period must end after it starts" })
+  }
+  // Selecting from users scopes the upsert to an existing account (no row: NotFound, not an FK error).
+  const rows = yield* sql`
+    INSERT INTO subscriptions (user_id, plan, period_start, period_end)
+    SELECT id, ${plan}, ${chosen.start}, ${chosen.end} FROM users WHERE id = ${userId}::uuid
+    ON CONFLICT (user_id) DO UPDATE
+      SET plan = EXCLUDED.plan, period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end, updated_at = now()
+    RETURNING user_id, plan, period_start, period_end`
+  const [row] = yield* Schema.decodeUnknown(Schema.Array(SubscriptionRow))(rows)
+  if (row === undefined) return yield* new NotFound({ message: "No such user" })
+  return { userId: row.userId, plan: row.plan, period: { start: row.periodStart, end: row.periodEnd } } satisfies PlanAssignment
+})

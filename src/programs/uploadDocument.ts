@@ -1,0 +1,261 @@
+/**
+ * Accepting an upload. Nothing is answered until everything is durable, so an accepted upload is
+ * never lost, and nothing is done twice for a retried request:
+ *
+ * 1. refuse cheaply: size (413), type detected from the bytes (415), a replayed idempotency key
+ *    (the first answer, or 409 for another body), plan and cost limits (402);
+ * 2. seal the bytes with a fresh documents data key and put them at `jobs/{jobId}_original`;
+ * 3. one transaction: claim the idempotency key (a concurrent duplicate waits here, then replays),
+ *    lock the user's uploads and count them against the plan, insert the job row, audit;
+ * 4. enqueue, then answer 202 `{ jobId, status: "queued" }`.
+ *
+ * If the transaction does not commit, the stored object is removed again (best effort; only when
+ * no job row refers to it, so an uncertain commit never loses an accepted document).
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Either, Exit, Option, Schema } from "effect"
+import { createHash, randomUUID } from "node:crypto"
+import { AppConfig } from "../config.js"
+import { Audit } from "../services/audit.js"
+import { CostTracker } from "../services/costTracker.js"
+import { Crypto, documentContext, fieldContext } from "../services/crypto.js"
+import { Conflict, DatabaseUnavailable, InvalidRequest, PayloadTooLarge, QuotaExceeded, Unauthenticated } from "../services/errors.js"
+import { JobQueue } from "../services/jobQueue.js"
+import type { DocumentType } from "../services/llm.js"
+import { documentKey, Storage } from "../services/storage.js"
+import { JobId, type UserId } from "./content.js"
+import { resolveContentType } from "./detectContentType.js"
+
+/** The idempotency scope of uploads (keys are per user and scope). */
+export const UPLOAD_SCOPE = "documents.upload"
+
+/** How long a key replays its first answer. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
+export const MAX_FILE_NAME_LENGTH = 255
+
+/** Who asked, for the audit trail. */
+export interface RequestContext {
+  readonly requestId: string
+  readonly traceId?: string
+  readonly clientIp?: string
+  readonly userAgent?: string
+}
+
+export interface UploadInput {
+  readonly userId: UserId
+  /** The decoded document; the caller keeps ownership (it is not zeroed here). */
+  readonly bytes: Uint8Array
+  /** What the client said the type is; only checked against the bytes. */
+  readonly declaredContentType?: string
+  readonly fileName?: string
+  readonly documentTypeHint?: DocumentType
+  readonly idempotencyKey?: string
+  readonly request: RequestContext
+}
+
+export const UploadAccepted = Schema.Struct({ jobId: JobId, status: Schema.Literal("queued") })
+export type UploadAccepted = typeof UploadAccepted.Type
+
+const StoredKey = Schema.Struct({
+  requestHash: Schema.Uint8ArrayFromSelf,
+  response: UploadAccepted,
+  fresh: Schema.Boolean
+})
+
+// node-postgres sends only Buffers as bytea.
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+// Printable ASCII: keys come from a header and are echoed into logs and SQL parameters only.
+const KEY_PATTERN = /^[\x21-\x7e]+$/
+
+/**
+ * Identifies a request body: the metadata as JSON (self-delimiting) then the bytes, bound to the
+ * user and key, so equal documents of two users or two keys never hash alike.
+ */
+export const requestHash = (input: UploadInput, key: string): Buffer =>
+  createHash("sha256")
+    .update(
+      JSON.stringify([
+        "serenya/idempotency/v1",
+        input.userId,
+        UPLOAD_SCOPE,
+        key,
+        input.declaredContentType ?? null,
+        input.fileName ?? null,
+        input.documentTypeHint ?? null
+      ])
+    )
+    .update(input.bytes)
+    .digest()
+
+const sameHash = (a: Uint8Array, b: Uint8Array) => Buffer.compare(asBuffer(a), asBuffer(b)) === 0
+
+const quotaExceeded = (limit: number) =>
+  new QuotaExceeded({
+    message: `The free plan allows ${limit} documents per calendar month; it resets at the start of next month (UTC)`
+  })
+
+/** W3C traceparent of the current span, so the worker's trace can link to the upload's. */
+const currentTraceparent = Effect.map(Effect.currentSpan, (span) => `00-${span.traceId}-${span.spanId}-01`).pipe(
+  Effect.option
+)
+
+export const uploadDocument = Effect.fn("Documents.upload")(
+  function* (input: UploadInput) {
+    const sql = yield* SqlClient.SqlClient
+    const crypto = yield* Crypto
+    const storage = yield* Storage
+    const queue = yield* JobQueue
+    const audit = yield* Audit
+    const costs = yield* CostTracker
+    const settings = yield* AppConfig
+    const { userId } = input
+    const maxBytes = settings.documents.maxUploadBytes
+
+    // 1. Cheap refusals, before any byte is stored.
+    if (input.bytes.length > maxBytes) {
+      return yield* new PayloadTooLarge({ message: `The document is larger than ${maxBytes} bytes`, limitBytes: maxBytes })
+    }
+    if (input.bytes.length === 0) return yield* new InvalidRequest({ message: "The document is empty" })
+    const key = input.idempotencyKey
+    if (key !== undefined && (key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !KEY_PATTERN.test(key))) {
+      return yield* new InvalidRequest({
+        message: `The Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`
+      })
+    }
+    if (input.fileName !== undefined && input.fileName.length > MAX_FILE_NAME_LENGTH) {
+      return yield* new InvalidRequest({ message: `The file name is longer than ${MAX_FILE_NAME_LENGTH} characters` })
+    }
+    const contentType = yield* Either.match(resolveContentType(input.bytes, input.declaredContentType), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+    const hash = key === undefined ? undefined : requestHash(input, key)
+
+    const lookupKey = (k: string) =>
+      sql`
+        SELECT request_hash, response,
+               created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) AS fresh
+        FROM idempotency_keys WHERE user_id = ${userId}::uuid AND scope = ${UPLOAD_SCOPE} AND key = ${k}`.pipe(
+        Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(StoredKey))(rows))),
+        Effect.map((rows) => Option.fromNullable(rows[0]))
+      )
+
+    // A replay answers as the first request did; the same key with another body is refused.
+    const replay = (stored: typeof StoredKey.Type, requestHashValue: Uint8Array) =>
+      sameHash(stored.requestHash, requestHashValue)
+        ? // Enqueueing again is harmless (claiming is atomic) and recovers a wake-up lost after the first commit.
+          Effect.as(queue.enqueue(stored.response.jobId), stored.response)
+        : Effect.fail(new Conflict({ message: "This Idempotency-Key was used with a different request" }))
+
+    if (key !== undefined && hash !== undefined) {
+      const earlier = yield* lookupKey(key)
+      if (Option.isSome(earlier) && earlier.value.fresh) return yield* replay(earlier.value, hash)
+    }
+
+    // Premium only while its period runs; no row, or a lapsed one, is the free plan.
+    const premium = yield* sql`
+      SELECT 1 AS ok FROM subscriptions
+      WHERE user_id = ${userId}::uuid AND plan = 'premium' AND period_start <= now() AND period_end > now()`
+    const freeLimit = premium.length > 0 ? undefined : settings.plans.freeDocumentsPerMonth
+    const usedThisMonth = sql<{ used: number }>`
+      SELECT count(*)::int AS used FROM jobs
+      WHERE user_id = ${userId}::uuid
+        AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`.pipe(
+      Effect.map((rows) => rows[0]?.used ?? 0)
+    )
+    if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
+    yield* costs.ensureWithinBudget(userId)
+
+    // 2. The sealed original, stored before the job row can point at it.
+    const jobId = JobId.make(yield* Effect.sync(() => randomUUID()))
+    const objectKey = documentKey(jobId)
+    yield* Effect.annotateCurrentSpan({ "job.id": jobId, "document.content_type": contentType })
+    const sealed = yield* crypto.seal(input.bytes, documentContext(userId, objectKey))
+    const uploadedAt = new Date(yield* Effect.clockWith((clock) => clock.currentTimeMillis))
+    yield* storage.put(objectKey, sealed, { userId, uploadedAt, contentType }).pipe(
+      Effect.catchTag("InvalidObjectKey", Effect.die)
+    )
+    const fileName =
+      input.fileName === undefined
+        ? null
+        : asBuffer(yield* crypto.sealString(input.fileName, fieldContext(userId, "jobs", "file_name_encrypted", jobId)))
+    const traceContext = Option.getOrNull(yield* currentTraceparent)
+    const accepted: UploadAccepted = { jobId, status: "queued" }
+
+    // 3. The key, the quota, the job row and the audit event commit together or not at all.
+    const transaction = sql.withTransaction(
+      Effect.gen(function* () {
+        if (key !== undefined && hash !== undefined) {
+          const claimed = yield* sql`
+            INSERT INTO idempotency_keys (user_id, scope, key, request_hash, response)
+            VALUES (${userId}::uuid, ${UPLOAD_SCOPE}, ${key}, ${hash}, ${JSON.stringify(accepted)}::jsonb)
+            ON CONFLICT (user_id, scope, key) DO UPDATE
+              SET request_hash = excluded.request_hash, response = excluded.response, created_at = now()
+              WHERE idempotency_keys.created_at <= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
+            RETURNING 1 AS ok`
+          if (claimed.length === 0) {
+            const winner = yield* lookupKey(key)
+            if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
+          }
+        }
+        // Serialises this user's uploads, so concurrent ones cannot all pass the plan check.
+        const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR NO KEY UPDATE`
+        if (user.length === 0) return yield* new Unauthenticated({ message: "The account no longer exists" })
+        if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
+        yield* sql`
+          INSERT INTO jobs (id, user_id, status, document_type_hint, content_type, size_bytes, storage_key,
+                            file_name_encrypted, trace_context)
+          VALUES (${jobId}::uuid, ${userId}::uuid, 'queued', ${input.documentTypeHint ?? null}, ${contentType},
+                  ${input.bytes.length}, ${objectKey}, ${fileName}, ${traceContext})`
+        yield* audit.record({
+          actorUserId: userId,
+          action: "document.upload",
+          resourceType: "job",
+          resourceId: jobId,
+          outcome: "success",
+          requestId: input.request.requestId,
+          ...(input.request.traceId !== undefined ? { traceId: input.request.traceId } : {}),
+          ...(input.request.clientIp !== undefined ? { clientIp: input.request.clientIp } : {}),
+          ...(input.request.userAgent !== undefined ? { userAgent: input.request.userAgent } : {})
+        })
+        return { _tag: "created" } as const
+      })
+    )
+
+    // Only when no job row refers to the object: after an uncertain commit, keeping it is the safe side.
+    const removeOrphan = Effect.gen(function* () {
+      const rows = yield* sql`SELECT 1 AS ok FROM jobs WHERE id = ${jobId}::uuid`
+      if (rows.length === 0) yield* storage.remove(objectKey)
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("upload: could not remove the stored original of an upload that was not accepted", cause).pipe(
+          Effect.annotateLogs({ jobId })
+        )
+      )
+    )
+
+    const outcome = yield* transaction.pipe(
+      Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value._tag === "created" ? Effect.void : removeOrphan))
+    )
+    if (outcome._tag === "replay") return yield* replay(outcome.stored, outcome.hash)
+
+    // 4. Wake a worker; the committed row is the source of truth, a retry of this request enqueues again.
+    yield* queue.enqueue(jobId)
+    if (key !== undefined) {
+      yield* sql`
+        DELETE FROM idempotency_keys
+        WHERE user_id = ${userId}::uuid AND created_at <= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.pipe(
+        Effect.ignore
+      )
+    }
+    return accepted
+  },
+  Effect.catchTag("SqlError", (error) =>
+    Effect.logWarning("upload: database failure", error.cause).pipe(
+      Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The document could not be accepted right now" })))
+    )
+  )
+)

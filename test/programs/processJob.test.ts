@@ -1,0 +1,338 @@
+/**
+ * Processing on a real database with the worker pool: the fixture end to end, retries on the
+ * schedule, permanent failures, a lease taken over (exactly one completion), two pools racing,
+ * and no plaintext of the fixture anywhere at rest afterwards.
+ */
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { type Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AppConfig } from "../../src/config.js"
+import { AuditMemory } from "../../src/layers/audit/memory.js"
+import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
+import { LLMOffline } from "../../src/layers/llm/offline.js"
+import { LLMScripted, LLMScriptProbe, scriptedDocument } from "../../src/layers/llm/scripted.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
+import { makeWorkerPool, type WorkerPoolOptions } from "../../src/layers/worker/pool.js"
+import { ContentId, loadContent, saveContent, UserId } from "../../src/programs/content.js"
+import { processJob } from "../../src/programs/processJob.js"
+import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
+import { JobQueue } from "../../src/services/jobQueue.js"
+import { LLM } from "../../src/services/llm.js"
+import { makeRetrySchedule } from "../../src/services/resilience.js"
+import { documentKey, Storage } from "../../src/services/storage.js"
+import { TestDatabaseLive } from "../support/database.js"
+import { testSettings } from "../support/settings.js"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const fixtures = path.resolve(root, "../shared/fixtures")
+const pdf = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf"))
+const labText = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.txt"))
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+
+/** Plaintext that must never be at rest: the patient's name and a result with its name. */
+const SECRETS = ["DOE, JANE", "DOE", "JANE", "Hemoglobin", "11.2 g/dL"]
+
+const testLayer = <L extends LLM | LLMScriptProbe>(llm: Layer.Layer<L>) =>
+  Layer.mergeAll(CryptoMemory, StorageMemory, AuditMemory, costTrackerMemory(), JobQueuePostgres, llm).pipe(
+    Layer.provideMerge(TestDatabaseLive())
+  )
+
+const fast: WorkerPoolOptions = {
+  concurrency: 2,
+  lease: "10 seconds",
+  poll: "20 millis",
+  shutdownTimeout: "5 seconds",
+  process: { retrySchedule: makeRetrySchedule({ base: "10 millis", maxRetries: 5, maxDelay: "50 millis" }) }
+}
+
+const newUser = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ id: string }>`
+    INSERT INTO users (email_hash, email_encrypted) VALUES (decode(md5(random()::text), 'hex'), ${Buffer.from([0])})
+    RETURNING id::text AS id`
+  return UserId.make(row!.id)
+})
+
+const upload = (userId: UserId, overrides: Partial<UploadInput> = {}) =>
+  uploadDocument({ userId, bytes: pdf, fileName: "cbc.pdf", request: { requestId: "req-1" }, ...overrides }).pipe(
+    Effect.provideService(AppConfig, testSettings({ FREE_PLAN_DOCUMENTS_PER_MONTH: "1000" }))
+  )
+
+interface JobRow {
+  readonly status: string
+  readonly stage: string | null
+  readonly attempts: number
+  readonly errorCode: string | null
+  readonly contentId: string | null
+}
+
+const jobRow = (jobId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<JobRow>`SELECT status, stage, attempts, error_code, content_id::text AS content_id FROM jobs WHERE id = ${jobId}::uuid`
+  ).pipe(Effect.map((rows) => rows[0]))
+
+const unfinished = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs WHERE status IN ('queued', 'processing')`
+).pipe(Effect.map((rows) => rows[0]?.n ?? 0))
+
+/** Polls (real time) until `done` holds; fails the test after `timeout`. */
+const waitFor = (done: Effect.Effect<boolean, unknown, SqlClient.SqlClient>, timeout: Duration.DurationInput = "20 seconds") =>
+  Effect.gen(function* () {
+    while (!(yield* done)) yield* Effect.sleep("20 millis")
+  }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => new Error("timed out waiting for the workers") }))
+
+/** Runs a pool until no job is left to do, then shuts it down; answers its stats. */
+const runPoolUntilIdle = (options: Partial<WorkerPoolOptions> = {}) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const pool = yield* makeWorkerPool({ ...fast, ...options })
+      yield* waitFor(Effect.map(unfinished, (n) => n === 0))
+      return yield* pool.stats
+    })
+  )
+
+/** Every text-like and bytea column of every table, and every stored object, searched for the secrets. */
+const plaintextAtRest = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const storage = yield* Storage
+  const found: Array<string> = []
+  const columns = yield* sql<{ tableName: string; columnName: string; dataType: string }>`
+    SELECT table_name, column_name, data_type FROM information_schema.columns
+    WHERE table_schema = 'public' AND data_type IN ('bytea', 'text', 'jsonb', 'json', 'character varying', 'character', 'ARRAY')`
+  let values = 0
+  for (const column of columns) {
+    const rows =
+      column.dataType === "bytea"
+        ? yield* sql<{ v: Uint8Array }>`SELECT ${sql(column.columnName)} AS v FROM ${sql(column.tableName)} WHERE ${sql(column.columnName)} IS NOT NULL`
+        : yield* sql<{ v: string }>`SELECT ${sql(column.columnName)}::text AS v FROM ${sql(column.tableName)} WHERE ${sql(column.columnName)} IS NOT NULL`
+    for (const row of rows) {
+      values++
+      const bytes = typeof row.v === "string" ? Buffer.from(row.v, "utf8") : Buffer.from(row.v)
+      for (const secret of SECRETS) if (bytes.includes(Buffer.from(secret))) found.push(`${column.tableName}.${column.columnName}: ${secret}`)
+    }
+  }
+  const keys = yield* storage.list("")
+  for (const key of keys) {
+    const object = yield* storage.get(key)
+    for (const secret of SECRETS) if (Buffer.from(object.bytes).includes(Buffer.from(secret))) found.push(`object ${key}: ${secret}`)
+  }
+  return { found, values, objects: keys.length }
+})
+
+layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true })("processJob with the offline LLM", (it) => {
+  it.scoped("the fixture PDF: completed once, Hemoglobin 11.2 g/dL low, original removed, cost recorded once", () =>
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const costs = yield* MemoryCostStore
+      const alice = yield* newUser
+      const started = Date.now()
+      const { jobId } = yield* upload(alice)
+      const stats = yield* runPoolUntilIdle()
+      const elapsed = Date.now() - started
+      console.log(`fixture PDF: upload → completed in ${elapsed} ms`)
+
+      const job = yield* jobRow(jobId)
+      expect(job).toMatchObject({ status: "completed", stage: "done", attempts: 1, errorCode: null })
+      expect(stats).toMatchObject({ claimed: 1, completed: 1 })
+      const content = Option.getOrThrow(yield* loadContent(alice, ContentId.make(job!.contentId!)))
+      expect(Option.getOrNull(content.jobId)).toBe(jobId)
+      expect(content.document.results.find((r) => r.name === "Hemoglobin")).toMatchObject({
+        value: 11.2,
+        unit: "g/dL",
+        flag: "low",
+        referenceRange: { low: 12, high: 16 }
+      })
+      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
+      const records = (yield* costs.entries).filter((r) => r.userId === alice)
+      expect(records.map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:1`])
+      expect(records[0]).toMatchObject({ provider: "offline", documentType: "lab_results" })
+      expect(records[0]!.inputTokens).toBeGreaterThan(0)
+    })
+  )
+
+  it.scoped("an image with the offline LLM fails at once with IMAGE_NEEDS_BEDROCK, and its original is removed", () =>
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice, { bytes: PNG, declaredContentType: "image/png", fileName: "photo.png" })
+      yield* runPoolUntilIdle()
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "IMAGE_NEEDS_BEDROCK", contentId: null })
+      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
+    })
+  )
+
+  it.scoped("a worker whose lease expired cannot complete: the job completes exactly once", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const queue = yield* JobQueue
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice, { bytes: labText, fileName: "cbc.txt" })
+
+      const a = Option.getOrThrow(yield* queue.claim("worker-A", "60 seconds"))
+      expect(a).toMatchObject({ jobId, attempts: 1, leaseOwner: "worker-A", contentType: "text/plain" })
+      expect(Option.isNone(yield* queue.claim("worker-B", "60 seconds"))).toBe(true)
+      // worker A "dies": its lease runs out
+      yield* sql`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${jobId}::uuid`
+      const b = Option.getOrThrow(yield* queue.claim("worker-B", "60 seconds"))
+      expect(b).toMatchObject({ jobId, attempts: 2, leaseOwner: "worker-B" })
+
+      // A wakes up mid-job: its content insert is rolled back because complete finds the lease lost
+      const late = yield* Effect.either(
+        sql.withTransaction(
+          Effect.gen(function* () {
+            const contentId = yield* saveContent({ userId: alice, jobId, document: scriptedDocument(), provider: "test", modelId: "late" })
+            if (!(yield* queue.complete(jobId, "worker-A", contentId))) return yield* Effect.fail("lease lost" as const)
+          })
+        )
+      )
+      expect(late._tag).toBe("Left")
+      expect(yield* processJob(a, "worker-A")).toEqual({ _tag: "lost" })
+
+      const outcome = yield* processJob(b, "worker-B")
+      expect(outcome._tag).toBe("completed")
+      expect(yield* queue.complete(jobId, "worker-A", ContentId.make(job0(outcome)))).toBe(false)
+      expect(yield* queue.heartbeat(jobId, "worker-B", "60 seconds")).toBe(false)
+      const [count] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM content WHERE job_id = ${jobId}::uuid`
+      expect(count?.n).toBe(1)
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "completed", attempts: 2 })
+      expect(Option.isNone(yield* queue.claim("worker-C", "60 seconds"))).toBe(true)
+    })
+  )
+
+  it.scoped("two pools racing on 20 jobs complete every job exactly once", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const costs = yield* MemoryCostStore
+      const alice = yield* newUser
+      const jobIds = new Set<string>()
+      for (let i = 0; i < 20; i++) jobIds.add((yield* upload(alice, { bytes: labText, fileName: `r${i}.txt` })).jobId)
+
+      const [one, two] = yield* Effect.all(
+        [runPoolUntilIdle({ concurrency: 4, name: "pool-one" }), runPoolUntilIdle({ concurrency: 4, name: "pool-two" })],
+        { concurrency: 2 }
+      )
+      expect(one!.completed + two!.completed).toBe(20)
+      expect(one!.lost + two!.lost).toBe(0)
+      const rows = yield* sql<{ id: string; status: string; attempts: number; contents: number }>`
+        SELECT j.id::text AS id, j.status, j.attempts, (SELECT count(*)::int FROM content c WHERE c.job_id = j.id) AS contents
+        FROM jobs j WHERE j.user_id = ${alice}::uuid`
+      expect(rows).toHaveLength(20)
+      for (const row of rows) expect(row, row.id).toMatchObject({ status: "completed", attempts: 1, contents: 1 })
+      const keys = (yield* costs.entries).filter((r) => r.userId === alice).map((r) => r.idempotencyKey)
+      expect(new Set(keys).size).toBe(20)
+      expect(keys.sort()).toEqual([...jobIds].map((id) => `job:${id}:attempt:1`).sort())
+    })
+  )
+
+  it.effect("afterwards, no plaintext of the fixture is in any column or stored object", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const storage = yield* Storage
+      // the scan itself finds planted plaintext (rolled back and removed again)
+      let planted: Effect.Effect.Success<typeof plaintextAtRest> | undefined
+      yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            yield* sql`UPDATE jobs SET error_message = 'DOE, JANE' WHERE id = (SELECT id FROM jobs LIMIT 1)`
+            yield* storage.put("canary/plain", Buffer.from("Hemoglobin 11.2 g/dL"), { userId: "canary", uploadedAt: new Date() })
+            planted = yield* plaintextAtRest
+            yield* storage.remove("canary/plain")
+            return yield* Effect.fail("roll back" as const)
+          })
+        )
+        .pipe(Effect.catchIf((e) => e === "roll back", () => Effect.void))
+      expect(planted?.found).toEqual(
+        expect.arrayContaining(["jobs.error_message: DOE, JANE", "object canary/plain: Hemoglobin", "object canary/plain: 11.2 g/dL"])
+      )
+
+      const { found, values } = yield* plaintextAtRest
+      console.log(`plaintext scan: ${values} values at rest, nothing found`)
+      expect(values).toBeGreaterThan(50)
+      expect(found).toEqual([])
+    })
+  )
+})
+
+const job0 = (outcome: { readonly _tag: string }) => ("contentId" in outcome && typeof outcome.contentId === "string" ? outcome.contentId : "")
+
+layer(
+  testLayer(
+    LLMScripted({
+      interpret: [{ _tag: "throttle", times: 2, retryAfterSeconds: 0 }, { _tag: "answer", document: scriptedDocument() }]
+    })
+  ),
+  { timeout: "60 seconds", excludeTestServices: true }
+)("processJob with an LLM that throttles twice, then answers", (it) => {
+  it.scoped("retries on the schedule and completes with attempts 3", () =>
+    Effect.gen(function* () {
+      const probe = yield* LLMScriptProbe
+      const costs = yield* MemoryCostStore
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice)
+      const stats = yield* runPoolUntilIdle()
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "completed", stage: "done", attempts: 3, errorCode: null })
+      expect(stats).toMatchObject({ claimed: 3, retrying: 2, completed: 1 })
+      expect((yield* probe.calls).interpret).toBe(3)
+      expect((yield* costs.entries).map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:3`])
+    })
+  )
+})
+
+layer(
+  testLayer(LLMScripted({ interpret: [{ _tag: "throttle", times: 3, retryAfterSeconds: 0 }, { _tag: "invalid" }] })),
+  { timeout: "60 seconds", excludeTestServices: true }
+)("processJob with an LLM that keeps failing", (it) => {
+  it.scoped("fails the job with a reason code after 3 attempts; invalid output fails at once", () =>
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const probe = yield* LLMScriptProbe
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice)
+      yield* runPoolUntilIdle({ concurrency: 1 })
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 3, errorCode: "LLM_UNAVAILABLE", contentId: null })
+      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
+
+      const second = yield* upload(alice)
+      yield* runPoolUntilIdle({ concurrency: 1 })
+      expect(yield* jobRow(second.jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "LLM_INVALID_OUTPUT" })
+      expect((yield* probe.remaining).interpret).toBe(0)
+    })
+  )
+})
+
+/** A model that never answers. */
+const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never })
+
+layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true })("processJob with an LLM that never answers", (it) => {
+  it.effect("shutdown hands an in-flight job back to the queue without counting the attempt", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice)
+      const scope = yield* Scope.make()
+      yield* makeWorkerPool({ ...fast, shutdownTimeout: "100 millis" }).pipe(Scope.extend(scope))
+      yield* waitFor(Effect.map(jobRow(jobId), (row) => row?.stage === "interpreting"))
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      expect(Date.now() - started).toBeLessThan(2_000)
+      const [row] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ status: string; attempts: number; leaseOwner: string | null }>`
+          SELECT status, attempts, lease_owner FROM jobs WHERE id = ${jobId}::uuid`
+      )
+      expect(row).toEqual({ status: "queued", attempts: 0, leaseOwner: null })
+    })
+  )
+
+  it.effect("an interpretation over the time limit is retried, then the job fails with TIMEOUT", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM jobs`)
+      const { jobId } = yield* upload(alice)
+      yield* runPoolUntilIdle({ process: { ...fast.process, interpretTimeout: "50 millis" } })
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 3, errorCode: "TIMEOUT" })
+    })
+  )
+})
