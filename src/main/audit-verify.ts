@@ -5,10 +5,9 @@
  * is broken (or could not be read: then no verdict line, a fatal log line). It runs no
  * migrations: it only reads audit_log.
  */
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer } from "effect"
 import { AuditPostgres } from "../layers/audit/postgres.js"
-import { startEmbeddedPostgres } from "../layers/database/embedded.js"
-import { pgClientLayer } from "../layers/database/postgres.js"
+import { SqlClientLive } from "../layers/database/postgres.js"
 import { Audit } from "../services/audit.js"
 import { runEntryPoint } from "./runtime.js"
 
@@ -22,17 +21,5 @@ runEntryPoint(
       yield* Effect.sync(() => process.stdout.write(`${JSON.stringify({ audit: verdict })}\n`))
       if (!verdict.ok) yield* Effect.sync(() => (process.exitCode = 1))
     }),
-  (settings) =>
-    AuditPostgres.pipe(
-      Layer.provide(
-        Layer.unwrapScoped(
-          Effect.gen(function* () {
-            const url = Option.isSome(settings.database.url)
-              ? settings.database.url.value
-              : (yield* startEmbeddedPostgres({ dataDir: settings.dataDir, port: settings.database.embeddedPort })).url
-            return pgClientLayer(url, settings.database)
-          })
-        )
-      )
-    )
+  () => AuditPostgres.pipe(Layer.provide(SqlClientLive))
 )

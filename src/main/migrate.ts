@@ -1,8 +1,7 @@
 /** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits. */
-import { Effect, Layer, Option } from "effect"
-import { pgClientLayer } from "../layers/database/postgres.js"
-import { startEmbeddedPostgres } from "../layers/database/embedded.js"
+import { Effect } from "effect"
 import { runMigrations } from "../layers/database/migrations.js"
+import { SqlClientLive } from "../layers/database/postgres.js"
 import { runEntryPoint } from "./runtime.js"
 
 runEntryPoint(
@@ -15,13 +14,5 @@ runEntryPoint(
         )
       )
     ),
-  (settings) =>
-    Layer.unwrapScoped(
-      Effect.gen(function* () {
-        const url = Option.isSome(settings.database.url)
-          ? settings.database.url.value
-          : (yield* startEmbeddedPostgres({ dataDir: settings.dataDir, port: settings.database.embeddedPort })).url
-        return pgClientLayer(url, settings.database)
-      })
-    )
+  () => SqlClientLive
 )

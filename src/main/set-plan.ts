@@ -4,11 +4,10 @@
  * prints one JSON line: `{"subscription":{"userId":…,"plan":…,"period":{"start":…,"end":…}}}`.
  * Wrong arguments: a usage line on stderr, exit code 64; an unknown user: exit code 1.
  */
-import { Clock, Effect, Either, Layer, Option, Schema } from "effect"
-import { startEmbeddedPostgres } from "../layers/database/embedded.js"
-import { pgClientLayer } from "../layers/database/postgres.js"
+import { Clock, Effect, Either, Option, Schema } from "effect"
 import { UserId } from "../programs/content.js"
 import { addMonths, Plan, setPlan } from "../programs/subscription.js"
+import { SqlClientLive } from "../layers/database/postgres.js"
 import { runEntryPoint } from "./runtime.js"
 
 const USAGE = "usage: set-plan <userId> <free|premium> [--months N]"
@@ -58,14 +57,6 @@ if (Either.isLeft(command)) {
         // The line holds ids, the plan and dates only: it is the command's output.
         yield* Effect.sync(() => process.stdout.write(`${line}\n`))
       }),
-    (settings) =>
-      Layer.unwrapScoped(
-        Effect.gen(function* () {
-          const url = Option.isSome(settings.database.url)
-            ? settings.database.url.value
-            : (yield* startEmbeddedPostgres({ dataDir: settings.dataDir, port: settings.database.embeddedPort })).url
-          return pgClientLayer(url, settings.database)
-        })
-      )
+    () => SqlClientLive
   )
 }

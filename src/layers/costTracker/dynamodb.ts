@@ -35,6 +35,7 @@ import {
   COST_TABLE_TTL_ATTRIBUTE,
   MONTHLY_USAGE_INDEX
 } from "./table.js"
+import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 
 /** The subset of the DynamoDB client we use: tests hand in a wrapped or mocked one. */
 export type DynamoSend = Pick<DynamoDBClient, "send">
@@ -61,20 +62,10 @@ const THROTTLING = new Set([
   "RequestTimeout"
 ])
 
-const errorName = (cause: unknown): string =>
-  typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
-
-const httpStatus = (cause: unknown): number | undefined => {
-  if (typeof cause !== "object" || cause === null || !("$metadata" in cause)) return undefined
-  const metadata = cause.$metadata
-  return typeof metadata === "object" && metadata !== null && "httpStatusCode" in metadata && typeof metadata.httpStatusCode === "number"
-    ? metadata.httpStatusCode
-    : undefined
-}
 
 const classify = (operation: string, cause: unknown): CostStoreError => {
-  const name = errorName(cause)
-  const status = httpStatus(cause)
+  const name = awsErrorName(cause)
+  const status = awsHttpStatus(cause)
   if (name === "ConditionalCheckFailedException") {
     return new CostStoreError({
       message: `DynamoDB ${operation}: another record holds this sort key`,

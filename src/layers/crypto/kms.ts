@@ -14,6 +14,7 @@ import {
 } from "@aws-sdk/client-kms"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../config.js"
+import { awsErrorName } from "../aws/errors.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
@@ -38,11 +39,8 @@ const KEY_ERRORS = new Set([
   "InvalidGrantTokenException"
 ])
 
-const errorName = (cause: unknown): string =>
-  typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
-
 const classify = (operation: string) => (cause: unknown): DecryptionFailed | KeyUnavailable => {
-  const name = errorName(cause)
+  const name = awsErrorName(cause)
   if (DECRYPTION_ERRORS.has(name)) {
     return new DecryptionFailed({ message: "The data key could not be decrypted with this key and context" })
   }

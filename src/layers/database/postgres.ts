@@ -48,15 +48,20 @@ export const databaseLayer = Layer.effect(
   })
 )
 
-/** Embedded server or DATABASE_URL → pool → (optionally) migrations → Database. */
-export const DatabaseLive = Layer.unwrapScoped(
+/** A pool on DATABASE_URL, or on an embedded server under DATA_DIR started for the layer's life. */
+export const SqlClientLive = Layer.unwrapScoped(
   Effect.gen(function* () {
     const config = yield* AppConfig
     const url = Option.isSome(config.database.url)
       ? config.database.url.value
       : (yield* startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort })).url
-    const pool = pgClientLayer(url, config.database)
-    const migrate = config.database.migrateOnStart ? Layer.effectDiscard(runMigrations) : Layer.empty
-    return Layer.mergeAll(databaseLayer, migrate).pipe(Layer.provideMerge(pool))
+    return pgClientLayer(url, config.database)
   })
 )
+
+/** The pool, (optionally) migrations, and Database: what servers and workers run on. */
+export const DatabaseLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) =>
+    Layer.mergeAll(databaseLayer, config.database.migrateOnStart ? Layer.effectDiscard(runMigrations) : Layer.empty)
+  )
+).pipe(Layer.provideMerge(SqlClientLive))

@@ -17,6 +17,7 @@ import {
 import { type Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
+import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 import { ErrorInfoId } from "../../services/errors.js"
 import {
   type ChatAnswer,
@@ -72,11 +73,8 @@ const TRANSIENT = new Set([
 ])
 
 const classify = (cause: unknown): BedrockCallFailed | DocumentUnreadable => {
-  const name = typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
-  const status =
-    typeof cause === "object" && cause !== null && "$metadata" in cause
-      ? (cause.$metadata as { httpStatusCode?: number } | undefined)?.httpStatusCode
-      : undefined
+  const name = awsErrorName(cause)
+  const status = awsHttpStatus(cause)
   // The model refused our input (too large, unsupported document): retrying cannot help.
   if (name === "ValidationException") {
     return new DocumentUnreadable({ message: "The model could not accept this document", reason: "MODEL_REJECTED_INPUT" })

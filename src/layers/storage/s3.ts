@@ -25,6 +25,7 @@ import {
   validateObjectKey,
   validateObjectKeyPrefix
 } from "../../services/storage.js"
+import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 
 /** The subset of the S3 client we use: tests hand in a mocked one. */
 export type S3Send = Pick<S3Client, "send">
@@ -49,26 +50,16 @@ const THROTTLING = new Set([
   "RequestLimitExceeded"
 ])
 
-const errorName = (cause: unknown): string =>
-  typeof cause === "object" && cause !== null && "name" in cause ? String(cause.name) : "Error"
-
-const httpStatus = (cause: unknown): number | undefined => {
-  if (typeof cause !== "object" || cause === null || !("$metadata" in cause)) return undefined
-  const metadata = cause.$metadata
-  return typeof metadata === "object" && metadata !== null && "httpStatusCode" in metadata && typeof metadata.httpStatusCode === "number"
-    ? metadata.httpStatusCode
-    : undefined
-}
 
 /** The 404s that mean "no such object"; NoSuchBucket is a misconfiguration, not a missing object. */
 const isMissingObject = (cause: unknown): boolean => {
-  const name = errorName(cause)
-  return name === "NoSuchKey" || name === "NotFound" || (httpStatus(cause) === 404 && name !== "NoSuchBucket")
+  const name = awsErrorName(cause)
+  return name === "NoSuchKey" || name === "NotFound" || (awsHttpStatus(cause) === 404 && name !== "NoSuchBucket")
 }
 
 const classify = (operation: string, cause: unknown): StorageUnavailable => {
-  const name = errorName(cause)
-  const status = httpStatus(cause)
+  const name = awsErrorName(cause)
+  const status = awsHttpStatus(cause)
   const transient =
     THROTTLING.has(name) ||
     status === 429 ||
