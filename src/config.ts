@@ -75,6 +75,11 @@ export interface AuthSettings {
   readonly googleJwksUrl: string
   /** POST /auth/dev: on by default for APP_ENV=local only; never allowed in production. */
   readonly devAuthEnabled: boolean
+  /**
+   * HMAC key (32+ bytes, hex or base64) for the lookup hashes of emails and Google subjects.
+   * Absent outside production: one is created under DATA_DIR/keys/lookup.key.
+   */
+  readonly userLookupKey: Option.Option<Redacted.Redacted<string>>
 }
 
 /** Uploaded documents. */
@@ -120,6 +125,17 @@ const check = <A>(name: string, config: Config.Config<A>, valid: (a: A) => boole
   Config.mapOrFail(config, (a) =>
     valid(a) ? Either.right(a) : Either.left(ConfigError.InvalidData([name], message))
   )
+
+/** USER_LOOKUP_KEY's bytes: 32 or more, as hex digits or (standard or url-safe) base64; undefined otherwise. */
+export const lookupKeyBytes = (text: string): Buffer | undefined => {
+  const value = text.trim()
+  const bytes = /^(?:[0-9a-fA-F]{2})+$/.test(value)
+    ? Buffer.from(value, "hex")
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(value)
+      ? Buffer.from(value, "base64")
+      : undefined
+  return bytes !== undefined && bytes.length >= 32 ? bytes : undefined
+}
 
 const nonNegativeInt = (name: string, fallback: number) =>
   check(name, Config.integer(name).pipe(Config.withDefault(fallback)), (n) => n >= 0, "must be a whole number ≥ 0")
@@ -234,7 +250,13 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       Config.map((ids) => ids.map((id) => id.trim()).filter((id) => id !== ""))
     ),
     googleJwksUrl: Config.string("GOOGLE_JWKS_URL").pipe(Config.withDefault("https://www.googleapis.com/oauth2/v3/certs")),
-    devAuthEnabled: Config.boolean("DEV_AUTH_ENABLED").pipe(Config.option)
+    devAuthEnabled: Config.boolean("DEV_AUTH_ENABLED").pipe(Config.option),
+    userLookupKey: check(
+      "USER_LOOKUP_KEY",
+      Config.redacted("USER_LOOKUP_KEY"),
+      (key) => lookupKeyBytes(Redacted.value(key)) !== undefined,
+      "must be at least 32 bytes as hex digits or base64"
+    ).pipe(Config.option)
   }),
   database: Config.all({
     url: databaseUrl,
@@ -291,6 +313,11 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     require(
       s.appEnv !== "production" || Option.isSome(s.auth.jwtPrivateKey),
       "JWT_PRIVATE_KEY",
+      "is required when APP_ENV=production"
+    )
+    require(
+      s.appEnv !== "production" || Option.isSome(s.auth.userLookupKey),
+      "USER_LOOKUP_KEY",
       "is required when APP_ENV=production"
     )
     require(

@@ -26,7 +26,8 @@ const PRODUCTION = {
   KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
   LLM_PROVIDER: "bedrock",
   JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
-  GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com"
+  GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com",
+  USER_LOOKUP_KEY: "a".repeat(64)
 }
 
 const problem = (env: Record<string, string>): string => {
@@ -113,6 +114,18 @@ describe("settings: production", () => {
     expect(problem(withoutFields)).toContain("KMS_FIELDS_KEY_ID")
     expect(problem({ STORAGE_PROVIDER: "s3" })).toContain("S3_BUCKET")
     expect(ok({ STORAGE_PROVIDER: "s3", S3_BUCKET: "serenya-documents" }).storage.provider).toBe("s3")
+  })
+
+  it("USER_LOOKUP_KEY is required in production, redacted, and at least 32 bytes as hex or base64", () => {
+    const { USER_LOOKUP_KEY: _key, ...withoutKey } = PRODUCTION
+    expect(problem(withoutKey)).toContain("USER_LOOKUP_KEY")
+    const short = problem({ USER_LOOKUP_KEY: "ab".repeat(31) })
+    expect(short).toContain("USER_LOOKUP_KEY")
+    expect(short).not.toContain("ab".repeat(31))
+    expect(problem({ USER_LOOKUP_KEY: "not a key at all, but long enough to be 32 bytes" })).toContain("USER_LOOKUP_KEY")
+    const base64 = ok({ USER_LOOKUP_KEY: Buffer.alloc(32, 9).toString("base64") }).auth.userLookupKey
+    expect(Option.isSome(base64) && String(base64.value)).not.toContain(Buffer.alloc(32, 9).toString("base64"))
+    expect(Option.isNone(ok({}).auth.userLookupKey)).toBe(true)
   })
 
   it("APP_ENV=production without DATABASE_URL is refused, naming DATABASE_URL", () => {

@@ -5,6 +5,12 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { errorResponse } from "./errors.js"
+import { AuthGroup } from "./groups/auth.js"
+import { AccountGroup } from "./groups/account.js"
+import { ChatGroup } from "./groups/chat.js"
+import { ContentGroup } from "./groups/content.js"
+import { DocumentsGroup } from "./groups/documents.js"
+import { SubscriptionsGroup } from "./groups/subscriptions.js"
 
 export class Health extends Schema.Class<Health>("Health")({
   status: Schema.Literal("ok")
@@ -62,7 +68,11 @@ export const documentUniformErrors = (spec: Json): Json => {
   return spec
 }
 
-export class Api extends HttpApi.make("serenya")
+/**
+ * The API without its user-facing groups: operations and the API-level errors. Test probes
+ * extend this one, so they need no service of the user-facing handlers.
+ */
+export class CoreApi extends HttpApi.make("serenya")
   .add(OpsGroup)
   .addError(errorResponse(400, "The request is malformed or does not match the schema"))
   .addError(errorResponse(404, "No such resource or endpoint"))
@@ -71,7 +81,17 @@ export class Api extends HttpApi.make("serenya")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(
     OpenApi.Description,
-    "Backend of the Serenya mobile health agent. Every error answers with the uniform error body."
+    "Backend of the Serenya mobile health agent. Every error answers with the uniform error body. " +
+      "Ids in paths are UUIDs: one that is not is a 400; another user's id answers 404 exactly like a missing one."
   )
   .annotate(OpenApi.Transform, (spec) => documentUniformErrors(spec as Json) as typeof spec)
+{}
+
+/** The whole API. */
+export class Api extends CoreApi.add(AuthGroup)
+  .add(DocumentsGroup)
+  .add(ContentGroup)
+  .add(ChatGroup)
+  .add(SubscriptionsGroup)
+  .add(AccountGroup)
 {}

@@ -6,11 +6,24 @@ import { type HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config.js"
 import { Api } from "./api.js"
+import { AccountLive } from "./groups/accountLive.js"
+import { AuthLive } from "./groups/authLive.js"
+import { ChatLive } from "./groups/chatLive.js"
+import { ContentLive } from "./groups/contentLive.js"
+import { DocumentsLive } from "./groups/documentsLive.js"
+import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
+import { AuthenticationLive } from "./security.js"
 
-/** The API with every group's handlers; needs the services the handlers use. */
-export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide([OpsLive, ErrorRendererLive]))
+/**
+ * The API with every group's handlers; needs the services the handlers use (the programs'
+ * services, the database, AccessTokens for bearer authentication, AppConfig).
+ */
+export const ApiLive = HttpApiBuilder.api(Api).pipe(
+  Layer.provide([OpsLive, AuthLive, DocumentsLive, ContentLive, ChatLive, SubscriptionsLive, AccountLive, ErrorRendererLive]),
+  Layer.provide(AuthenticationLive)
+)
 
 /**
  * Serves an API layer, its OpenAPI document and the documentation page, behind the

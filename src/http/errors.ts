@@ -116,7 +116,10 @@ const fromFailure = (error: unknown): RenderedError => {
     const message = typeof error === "object" && error !== null && "message" in error ? String(error.message) : info.code
     return { info, message, unexpected: false, ...(retryAfter !== undefined ? { retryAfter } : {}) }
   }
-  const reason = multipartReason(error) ?? multipartReason(causeOf(error))
+  const multipart = platformTag(error) === "MultipartError" ? error : causeOf(error)
+  const reason = multipartReason(multipart)
+  // @effect/platform 0.97.2 reports an over-limit part as InternalError caused by ReachedLimit.
+  if (reason === "InternalError" && platformTag(causeOf(multipart)) === "ReachedLimit") return tooLarge
   if (reason !== undefined) return fromMultipart(reason)
   switch (platformTag(error)) {
     case "RouteNotFound":

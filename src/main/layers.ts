@@ -11,17 +11,29 @@ import { LLMOffline } from "../layers/llm/offline.js"
 import { StorageLocal } from "../layers/storage/filesystem.js"
 import { StorageS3 } from "../layers/storage/s3.js"
 import { CircuitBreakers } from "../services/resilience.js"
+import { GoogleIdTokensLive } from "../layers/auth/google.js"
+import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
 
 export const cryptoLayer = (settings: Settings) => (settings.crypto.provider === "kms" ? CryptoKms : CryptoLocal)
 
 export const storageLayer = (settings: Settings) => (settings.storage.provider === "s3" ? StorageS3 : StorageLocal)
 
-export const llmLayer = (settings: Settings) =>
-  settings.llm.provider === "bedrock" ? LLMBedrock.pipe(Layer.provide(CircuitBreakers.layer)) : LLMOffline
+export const llmLayer = (settings: Settings) => (settings.llm.provider === "bedrock" ? LLMBedrock : LLMOffline)
 
 export const costTrackerLayer = (settings: Settings) =>
   settings.cost.tracker === "dynamodb" ? CostTrackerDynamoDb : CostTrackerPostgres
 
-/** Every capability but the database, which the caller provides (it is shared by several of them). */
+/**
+ * Every capability but the database, which the caller provides (it is shared by several of
+ * them); one set of circuit breakers for the whole process.
+ */
 export const servicesLayer = (settings: Settings) =>
-  Layer.mergeAll(cryptoLayer(settings), storageLayer(settings), llmLayer(settings), costTrackerLayer(settings), AuditPostgres)
+  Layer.mergeAll(
+    cryptoLayer(settings),
+    storageLayer(settings),
+    llmLayer(settings),
+    costTrackerLayer(settings),
+    AuditPostgres,
+    UserLookupKeyLive,
+    GoogleIdTokensLive
+  ).pipe(Layer.provideMerge(CircuitBreakers.layer))

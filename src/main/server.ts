@@ -9,6 +9,7 @@ import { Duration, Effect, Layer } from "effect"
 import { createServer, type Server } from "node:http"
 import type { Settings } from "../config.js"
 import { HttpAppLive } from "../http/app.js"
+import { AccessTokensLive } from "../layers/auth/jwt.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
 import { JobQueuePostgres } from "../layers/jobQueue/postgres.js"
 import { WorkerPoolLive } from "../layers/worker/pool.js"
@@ -40,7 +41,7 @@ export const serverLayer = (settings: Settings) => {
   const workers = settings.worker.inProcess ? WorkerPoolLive : Layer.empty
   return Layer.mergeAll(HttpAppLive, shutdownGuard(server, settings.shutdownTimeout), workers).pipe(
     Layer.provide(NodeHttpServer.layer(() => server, { port: settings.port, host: settings.host })),
-    Layer.provide(Layer.mergeAll(JobQueuePostgres, servicesLayer(settings))),
+    Layer.provide(Layer.mergeAll(JobQueuePostgres, AccessTokensLive, servicesLayer(settings))),
     Layer.provide(DatabaseLive)
   )
 }

@@ -20,6 +20,13 @@ describe("classifyCause", () => {
     expect(parse.info).toMatchObject({ status: 400, code: "MALFORMED_BODY" })
   })
 
+  it("0.97.2's over-limit part (InternalError caused by ReachedLimit) is a 413, not a 500", () => {
+    const overLimit = new Multipart.MultipartError({ reason: "InternalError", cause: { _tag: "ReachedLimit" } })
+    expect(classifyCause(Cause.fail(overLimit)).info).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" })
+    const other = new Multipart.MultipartError({ reason: "InternalError", cause: new Error("disk") })
+    expect(classifyCause(Cause.fail(other)).info.status).toBe(500)
+  })
+
   it("a multipart error wrapped in a request error, or raised as a defect, is still a 413", () => {
     const inner = new Multipart.MultipartError({ reason: "FileTooLarge", cause: new Error("limit") })
     expect(classifyCause(Cause.fail(new RequestError({ request, reason: "Decode", cause: inner }))).info.status).toBe(413)

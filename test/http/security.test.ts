@@ -5,7 +5,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { generateKeyPairSync, randomUUID } from "node:crypto"
 import { AppConfig } from "../../src/config.js"
-import { Api } from "../../src/http/api.js"
+import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
@@ -20,7 +20,7 @@ class WhoAmI extends HttpApiGroup.make("whoami")
   .middleware(Authentication)
 {}
 
-const TestApi = Api.add(WhoAmI)
+const TestApi = CoreApi.add(WhoAmI)
 const WhoAmILive = HttpApiBuilder.group(TestApi, "whoami", (handlers) =>
   handlers.handle("me", () => Effect.map(CurrentUser, (user) => ({ userId: user.userId })))
 )

@@ -1,12 +1,12 @@
 /**
- * A probe group added to the real API for tests only: a JSON endpoint, an endpoint failing
+ * A probe group added to the core API (operations only) for tests only: a JSON endpoint, an endpoint failing
  * with any error of the model, a defect, and a slow endpoint for shutdown tests.
  */
 import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../../src/config.js"
-import { Api } from "../../src/http/api.js"
+import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { errorResponse } from "../../src/http/errors.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
@@ -31,7 +31,7 @@ class ProbeGroup extends HttpApiGroup.make("probe")
   .add(HttpApiEndpoint.get("slow", "/probe/slow").addSuccess(Schema.String))
 {}
 
-export const TestApi = Api.add(ProbeGroup)
+export const TestApi = CoreApi.add(ProbeGroup)
 
 export const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
   handlers

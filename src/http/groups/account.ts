@@ -1,0 +1,62 @@
+/** The account and its GDPR rights: profile, export, erasure. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { UserId } from "../../programs/content.js"
+import { Plan } from "../../programs/subscription.js"
+import { errorResponse } from "../errors.js"
+import { Authentication } from "../security.js"
+
+export class ProfileBody extends Schema.Class<ProfileBody>("Profile")({
+  id: UserId,
+  email: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  plan: Plan,
+  createdAt: Schema.Date
+}) {}
+
+const Iso = Schema.String.annotations({ description: "ISO 8601" })
+
+export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountExport")({
+  exportedAt: Iso,
+  profile: Schema.Struct({ id: Schema.String, email: Schema.String, name: Schema.NullOr(Schema.String), plan: Plan, createdAt: Iso }),
+  subscription: Schema.Struct({
+    plan: Plan,
+    period: Schema.Struct({ start: Iso, end: Iso }),
+    record: Schema.NullOr(Schema.Struct({ plan: Plan, periodStart: Iso, periodEnd: Iso }))
+  }),
+  content: Schema.Array(Schema.Struct({
+    contentId: Schema.String,
+    jobId: Schema.NullOr(Schema.String),
+    provider: Schema.String,
+    modelId: Schema.String,
+    createdAt: Iso,
+    document: Schema.Unknown
+  })),
+  conversations: Schema.Array(Schema.Struct({
+    conversationId: Schema.String,
+    contentId: Schema.String,
+    createdAt: Iso,
+    messages: Schema.Array(Schema.Struct({ role: Schema.String, content: Schema.String, createdAt: Iso }))
+  })),
+  jobs: Schema.Array(Schema.Unknown),
+  llmUsage: Schema.Array(Schema.Unknown)
+}, { description: "Everything held about the user, decrypted (GDPR access and portability)" }) {}
+
+const unavailable = errorResponse(503, "The account cannot be read or changed right now; retry")
+
+export class AccountGroup extends HttpApiGroup.make("account")
+  .add(
+    HttpApiEndpoint.get("profile", "/me").addSuccess(ProfileBody).addError(unavailable)
+      .annotate(OpenApi.Summary, "The signed-in user's profile")
+  )
+  .add(
+    HttpApiEndpoint.get("export", "/me/export").addSuccess(AccountExportBody).addError(unavailable)
+      .annotate(OpenApi.Summary, "Export everything held about the user")
+  )
+  .add(
+    HttpApiEndpoint.del("delete", "/me").addError(unavailable)
+      .annotate(OpenApi.Summary, "Erase the account (204)")
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Account")
+{}

@@ -1,0 +1,87 @@
+/** Sign-in (Google, dev), refresh and logout. These endpoints take no bearer token. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { UserId } from "../../programs/content.js"
+import { errorResponse } from "../errors.js"
+
+const Email = Schema.String.pipe(
+  Schema.trimmed(),
+  Schema.maxLength(254),
+  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/)
+).annotations({ description: "An email address", examples: ["ada@example.com"] })
+
+const RefreshToken = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)).annotations({
+  description: "A refresh token from a previous sign-in or refresh"
+})
+
+export class GoogleSignInRequest extends Schema.Class<GoogleSignInRequest>("GoogleSignInRequest")({
+  idToken: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8192)).annotations({
+    description: "The ID token Google Sign-In gave the app"
+  })
+}) {}
+
+export class DevSignInRequest extends Schema.Class<DevSignInRequest>("DevSignInRequest")({
+  email: Email,
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)))
+}) {}
+
+export class RefreshRequest extends Schema.Class<RefreshRequest>("RefreshRequest")({
+  refreshToken: RefreshToken
+}) {}
+
+export class SignedInUser extends Schema.Class<SignedInUser>("SignedInUser")({
+  id: UserId,
+  email: Schema.String,
+  name: Schema.NullOr(Schema.String)
+}) {}
+
+export class TokenPair extends Schema.Class<TokenPair>("TokenPair")({
+  accessToken: Schema.String.annotations({ description: "A bearer token (ES256 JWT)" }),
+  refreshToken: Schema.String.annotations({ description: "Single use: every refresh returns a new one" }),
+  expiresIn: Schema.Int.annotations({ description: "Seconds until the access token expires" }),
+  user: SignedInUser
+}) {}
+
+const invalidBody = errorResponse(400, "The body is malformed or does not match the schema")
+const unavailable = errorResponse(503, "A dependency (database, keys, audit, Google's breaker) is unavailable; retry")
+
+export class AuthGroup extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("google", "/auth/google")
+      .setPayload(GoogleSignInRequest)
+      .addSuccess(TokenPair)
+      .addError(invalidBody)
+      .addError(errorResponse(401, "The Google ID token is invalid, expired, for another app or its email is unverified"))
+      .addError(errorResponse(502, "Google's signing keys could not be fetched"))
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "Sign in with a Google ID token; the first sign-in creates the account")
+  )
+  .add(
+    HttpApiEndpoint.post("dev", "/auth/dev")
+      .setPayload(DevSignInRequest)
+      .addSuccess(TokenPair)
+      .addError(invalidBody)
+      .addError(errorResponse(404, "Development sign-in is disabled (always, in production)"))
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "Development sign-in by email (DEV_AUTH_ENABLED only)")
+  )
+  .add(
+    HttpApiEndpoint.post("refresh", "/auth/refresh")
+      .setPayload(RefreshRequest)
+      .addSuccess(TokenPair)
+      .addError(invalidBody)
+      .addError(errorResponse(401, "The refresh token is invalid, expired, revoked or already used"))
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "Trade a refresh token for a new pair (the old token stops working)")
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/auth/logout")
+      .setPayload(RefreshRequest)
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(invalidBody)
+      .addError(errorResponse(401, "The refresh token is unknown"))
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "End the session: every token of the refresh token's family is revoked")
+  )
+  .annotate(OpenApi.Title, "Authentication")
+{}

@@ -1,0 +1,51 @@
+/** Chat about one interpreted document. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
+import { ContentId } from "../../programs/content.js"
+import { ChatRole } from "../../services/llm.js"
+import { errorResponse } from "../errors.js"
+import { Authentication } from "../security.js"
+import { IdempotencyHeaders } from "./documents.js"
+
+export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMessageRequest")({
+  contentId: ContentId,
+  message: Schema.String.annotations({ description: `1 to ${MAX_MESSAGE_CHARS} characters after trimming` })
+}) {}
+
+export const ChatMessageBody = Schema.Struct({ role: ChatRole, content: Schema.String, createdAt: Schema.Date })
+
+export class ChatReplyBody extends Schema.Class<ChatReplyBody>("ChatReply")({
+  conversationId: ConversationId,
+  message: Schema.Struct({ role: Schema.Literal("assistant"), content: Schema.String, createdAt: Schema.Date })
+}) {}
+
+export class ConversationBody extends Schema.Class<ConversationBody>("Conversation")({
+  contentId: ContentId,
+  messages: Schema.Array(ChatMessageBody).annotations({ description: "Oldest first" })
+}) {}
+
+export class ChatGroup extends HttpApiGroup.make("chat")
+  .add(
+    HttpApiEndpoint.post("send", "/chat/messages")
+      .setPayload(ChatMessageRequest)
+      .setHeaders(IdempotencyHeaders)
+      .addSuccess(ChatReplyBody)
+      .addError(errorResponse(402, "The plan's monthly chat messages or the LLM budget are used up"))
+      .addError(errorResponse(409, "The Idempotency-Key was used with a different request"))
+      .addError(errorResponse(429, "Too many requests; retry after Retry-After seconds"))
+      .addError(errorResponse(502, "The model answered badly"))
+      .addError(errorResponse(503, "The model or the database is unavailable; retry"))
+      .addError(errorResponse(504, "The model did not answer in time; retry"))
+      .annotate(OpenApi.Summary, "Ask a question about a document")
+  )
+  .add(
+    HttpApiEndpoint.get("conversation", "/chat/conversations/:contentId")
+      .setPath(Schema.Struct({ contentId: ContentId }))
+      .addSuccess(ConversationBody)
+      .addError(errorResponse(503, "The conversation cannot be read right now; retry"))
+      .annotate(OpenApi.Summary, "The conversation about a document, oldest first")
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Chat")
+{}

@@ -1,0 +1,34 @@
+/** Handlers of the chat group. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { getConversation, sendChatMessage } from "../../programs/chat.js"
+import { NotFound } from "../../services/errors.js"
+import { Api } from "../api.js"
+import { ChatReplyBody, ConversationBody } from "./chat.js"
+import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
+
+export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
+  handlers
+    .handle("send", ({ headers, payload }) =>
+      Effect.gen(function* () {
+        const idempotencyKey = headers["idempotency-key"]
+        const reply = yield* classifiedOnly(sendChatMessage({
+          userId: yield* currentUserId,
+          contentId: payload.contentId,
+          message: payload.message,
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+          requestContext: yield* auditContext
+        }))
+        return new ChatReplyBody(reply)
+      })
+    )
+    .handle("conversation", ({ path }) =>
+      Effect.gen(function* () {
+        const conversation = yield* classifiedOnly(
+          getConversation(yield* currentUserId, path.contentId, yield* auditContext)
+        )
+        if (Option.isNone(conversation)) return yield* new NotFound({ message: "No such content" })
+        return new ConversationBody(conversation.value)
+      })
+    )
+)

@@ -1,0 +1,69 @@
+/** The user's interpreted documents: the timeline, one whole document, and deleting one. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { ContentId } from "../../programs/content.js"
+import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
+import { errorResponse } from "../errors.js"
+import { Authentication } from "../security.js"
+
+export const TimelineParams = Schema.Struct({
+  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
+    default: () => 20
+  }).annotations({ description: "1 to 100 (default 20)" }),
+  offset: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()), {
+    default: () => 0
+  })
+})
+
+export const TimelineItem = Schema.Struct({
+  contentId: ContentId,
+  documentType: DocumentType,
+  title: Schema.String,
+  summary: Schema.String,
+  flaggedCount: Schema.Int,
+  createdAt: Schema.Date
+})
+
+export class TimelineBody extends Schema.Class<TimelineBody>("Timeline")({
+  items: Schema.Array(TimelineItem),
+  total: Schema.Int,
+  limit: Schema.Int,
+  offset: Schema.Int
+}, { description: "Newest first" }) {}
+
+export class ContentBody extends Schema.Class<ContentBody>("Content")({
+  contentId: ContentId,
+  ...InterpretedDocument.fields,
+  provider: LLMProviderName,
+  modelId: Schema.String,
+  createdAt: Schema.Date
+}, { description: "The whole interpreted document" }) {}
+
+export const ContentPath = Schema.Struct({ contentId: ContentId })
+
+const unavailable = errorResponse(503, "The content cannot be read right now; retry")
+
+export class ContentGroup extends HttpApiGroup.make("content")
+  .add(
+    HttpApiEndpoint.get("timeline", "/content/timeline")
+      .setUrlParams(TimelineParams)
+      .addSuccess(TimelineBody)
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "The user's interpreted documents, newest first")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/content/:contentId")
+      .setPath(ContentPath)
+      .addSuccess(ContentBody)
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "One interpreted document: results with ranges and flags, vitals, summary")
+  )
+  .add(
+    HttpApiEndpoint.del("delete", "/content/:contentId")
+      .setPath(ContentPath)
+      .addError(unavailable)
+      .annotate(OpenApi.Summary, "Delete an interpreted document and its conversation (204)")
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Content")
+{}

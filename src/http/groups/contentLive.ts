@@ -1,0 +1,35 @@
+/** Handlers of the content group. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { deleteContent, listTimeline, loadContent } from "../../programs/content.js"
+import { NotFound } from "../../services/errors.js"
+import { Api } from "../api.js"
+import { ContentBody, TimelineBody } from "./content.js"
+import { classifiedOnly, currentUserId } from "./requestContext.js"
+
+const noSuchContent = new NotFound({ message: "No such content" })
+
+export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
+  handlers
+    .handle("timeline", ({ urlParams }) =>
+      Effect.gen(function* () {
+        const page = { limit: urlParams.limit, offset: urlParams.offset }
+        const { items, total } = yield* listTimeline(yield* currentUserId, page)
+        return new TimelineBody({ items, total, ...page })
+      }).pipe(classifiedOnly)
+    )
+    .handle("get", ({ path }) =>
+      Effect.gen(function* () {
+        const content = yield* loadContent(yield* currentUserId, path.contentId).pipe(classifiedOnly)
+        if (Option.isNone(content)) return yield* noSuchContent
+        const { contentId, document, provider, modelId, createdAt } = content.value
+        return new ContentBody({ ...document, contentId, provider, modelId, createdAt })
+      })
+    )
+    .handle("delete", ({ path }) =>
+      Effect.gen(function* () {
+        const deleted = yield* deleteContent(yield* currentUserId, path.contentId).pipe(classifiedOnly)
+        if (!deleted) return yield* noSuchContent
+      })
+    )
+)

@@ -1,0 +1,148 @@
+/** Handlers of the documents group: read the upload (JSON or multipart, in memory), call the programs. */
+import { HttpApiBuilder, type HttpServerRequest, Multipart } from "@effect/platform"
+import { Effect, Option, ParseResult, Schema, Stream } from "effect"
+import { AppConfig } from "../../config.js"
+import { getJobStatus } from "../../programs/jobStatus.js"
+import { uploadDocument } from "../../programs/uploadDocument.js"
+import { InvalidRequest, MalformedBody, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../services/errors.js"
+import { DocumentType } from "../../services/llm.js"
+import { Api } from "../api.js"
+import { JobStatusBody, UploadAcceptedBody, UploadJson } from "./documents.js"
+import { auditContext, currentUserId } from "./requestContext.js"
+
+interface ReceivedDocument {
+  readonly bytes: Uint8Array
+  readonly declaredContentType?: string
+  readonly fileName?: string
+  readonly documentTypeHint?: DocumentType
+}
+
+/** Where a body failed its schema, without echoing what was sent. */
+export const invalidBody = (error: ParseResult.ParseError) => {
+  const where = ParseResult.ArrayFormatter.formatErrorSync(error)
+    .slice(0, 5)
+    .map((issue) => (issue.path.length > 0 ? issue.path.map(String).join(".") : "body"))
+  return new InvalidRequest({ message: `The request is invalid: ${[...new Set(where)].join(", ")}` })
+}
+
+const fromJson = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function* () {
+    // A body over MAX_BODY_BYTES or one that is not JSON is a platform error the renderer maps (413/400).
+    const json = yield* Effect.orDie(request.json)
+    const body = yield* Schema.decodeUnknown(UploadJson, { errors: "all" })(json).pipe(Effect.mapError(invalidBody))
+    return {
+      bytes: body.dataBase64,
+      declaredContentType: body.contentType,
+      fileName: body.fileName,
+      ...(body.documentType !== undefined ? { documentTypeHint: body.documentType } : {})
+    } satisfies ReceivedDocument
+  })
+
+/**
+ * The parser (0.97) reports a limit reached inside a file part's content as an InternalError whose
+ * cause is multipasta's `{ _tag: "ReachedLimit", limit }`: that is a 413 too, not a 500.
+ */
+const reachedLimit = (error: Multipart.MultipartError): boolean => {
+  const cause: unknown = error.cause
+  return typeof cause === "object" && cause !== null && "_tag" in cause && cause._tag === "ReachedLimit"
+}
+
+const fromMultipartError = (
+  error: Multipart.MultipartError,
+  limitBytes: number
+): Effect.Effect<never, PayloadTooLarge | MalformedBody> => {
+  const tooLarge = new PayloadTooLarge({ message: `The document is larger than ${limitBytes} bytes`, limitBytes })
+  if (reachedLimit(error)) return Effect.fail(tooLarge)
+  switch (error.reason) {
+    case "FileTooLarge":
+    case "FieldTooLarge":
+    case "BodyTooLarge":
+    case "TooManyParts":
+      return Effect.fail(tooLarge)
+    case "Parse":
+      return Effect.fail(new MalformedBody({ message: "The multipart body could not be parsed" }))
+    default:
+      return Effect.die(error)
+  }
+}
+
+interface FormState {
+  readonly file: Option.Option<{ readonly bytes: Uint8Array; readonly name: string; readonly contentType: string }>
+  readonly documentType: Option.Option<string>
+}
+
+/** The `file` part and an optional `documentType` field, streamed into memory (never to disk). */
+const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBytes: number) =>
+  Effect.gen(function* () {
+    const parts = Multipart.withLimitsStream(request.multipartStream, {
+      maxParts: Option.some(8),
+      maxFieldSize: 1024,
+      // One byte over the limit is enough to know the document is too large.
+      maxFileSize: Option.some(maxUploadBytes),
+      maxTotalSize: Option.some(maxUploadBytes + 64 * 1024)
+    })
+    const initial: FormState = { file: Option.none(), documentType: Option.none() }
+    const form = yield* Stream.runFoldEffect(parts, initial, (state, part): Effect.Effect<FormState, Multipart.MultipartError> => {
+      if (Multipart.isFile(part)) {
+        if (part.key !== "file" || Option.isSome(state.file)) return Effect.as(Stream.runDrain(part.content), state)
+        return Effect.map(part.contentEffect, (bytes) => ({
+          ...state,
+          file: Option.some({ bytes, name: part.name, contentType: part.contentType })
+        }))
+      }
+      if (Multipart.isField(part) && part.key === "documentType") {
+        return Effect.succeed({ ...state, documentType: Option.some(part.value) })
+      }
+      return Effect.succeed(state)
+    }).pipe(Effect.catchTag("MultipartError", (error) => fromMultipartError(error, maxUploadBytes)))
+    if (Option.isNone(form.file)) return yield* new InvalidRequest({ message: "The request is invalid: file is required" })
+    const documentTypeHint = yield* Option.match(form.documentType, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (value) =>
+        Schema.decodeUnknown(DocumentType)(value).pipe(
+          Effect.mapError(() => new InvalidRequest({ message: "The request is invalid: documentType is invalid" }))
+        )
+    })
+    const file = form.file.value
+    return {
+      bytes: file.bytes,
+      declaredContentType: file.contentType,
+      ...(file.name.length > 0 ? { fileName: file.name } : {}),
+      ...(documentTypeHint !== undefined ? { documentTypeHint } : {})
+    } satisfies ReceivedDocument
+  })
+
+const receive = (request: HttpServerRequest.HttpServerRequest, maxUploadBytes: number) => {
+  const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
+  if (contentType.includes("multipart/form-data")) return fromMultipart(request, maxUploadBytes)
+  if (contentType.includes("application/json")) return fromJson(request)
+  return Effect.fail(
+    new UnsupportedMediaType({ message: "Send the document as application/json or multipart/form-data" })
+  )
+}
+
+export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =>
+  handlers
+    .handleRaw("upload", ({ headers, request }) =>
+      Effect.gen(function* () {
+        const settings = yield* AppConfig
+        const userId = yield* currentUserId
+        const document = yield* receive(request, settings.documents.maxUploadBytes)
+        const idempotencyKey = headers["idempotency-key"]
+        const accepted = yield* uploadDocument({
+          userId,
+          ...document,
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+          request: yield* auditContext
+        })
+        return new UploadAcceptedBody(accepted)
+      })
+    )
+    .handle("jobStatus", ({ path }) =>
+      Effect.gen(function* () {
+        const status = yield* getJobStatus(yield* currentUserId, path.jobId)
+        if (Option.isNone(status)) return yield* new NotFound({ message: "No such job" })
+        return new JobStatusBody(status.value)
+      })
+    )
+)

@@ -1,0 +1,52 @@
+/**
+ * What every handler of the user-facing groups needs besides its input: who is calling
+ * (CurrentUser, from the Authentication middleware) and, for the audit trail, which request this is.
+ */
+import { HttpServerRequest } from "@effect/platform"
+import { Effect, FiberRef, Option } from "effect"
+import { UserId } from "../../programs/content.js"
+import { CurrentUser } from "../../services/auth.js"
+import { type Classified, DatabaseUnavailable, isClassified } from "../../services/errors.js"
+import { CurrentRequestId } from "../errors.js"
+
+/** The signed-in user's id (the verified token's `sub`, a UUID). */
+export const currentUserId = Effect.map(CurrentUser, (user) => UserId.make(user.userId))
+
+/** Request id, trace id, client address and user agent of the request being served. */
+export const auditContext = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const requestId = yield* FiberRef.get(CurrentRequestId)
+  const traceId = Option.map(yield* Effect.option(Effect.currentSpan), (span) => span.traceId)
+  // The socket's peer; X-Forwarded-For is not trusted until a proxy in front of us is configured.
+  const clientIp = request.remoteAddress
+  const userAgent = request.headers["user-agent"]
+  return {
+    requestId,
+    ...(Option.isSome(traceId) ? { traceId: traceId.value } : {}),
+    ...(Option.isSome(clientIp) ? { clientIp: clientIp.value } : {}),
+    ...(userAgent !== undefined ? { userAgent } : {})
+  }
+})
+
+const isSqlError = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && "_tag" in u && u._tag === "SqlError"
+
+/**
+ * What a handler may fail with: the programs' classified errors pass through; a database failure
+ * is a 503 to retry; anything else unclassified (a row or sealed field that does not decode) is a
+ * defect, rendered as a 500 that says nothing about it.
+ */
+export const classifiedOnly = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Extract<E, Classified> | DatabaseUnavailable, R> =>
+  Effect.catchAll(effect, (error): Effect.Effect<never, Extract<E, Classified> | DatabaseUnavailable> => {
+    if (isClassifiedError(error)) return Effect.fail(error)
+    if (isSqlError(error)) {
+      return Effect.logWarning("request: database failure", error).pipe(
+        Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The database is not answering; retry" })))
+      )
+    }
+    return Effect.die(error)
+  })
+
+const isClassifiedError = <E>(error: E): error is Extract<E, Classified> => isClassified(error)

@@ -1,0 +1,30 @@
+/** The plan and what is left of it this period. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Plan } from "../../programs/subscription.js"
+import { errorResponse } from "../errors.js"
+import { Authentication } from "../security.js"
+
+const Allowance = Schema.Struct({
+  used: Schema.Int,
+  limit: Schema.NullOr(Schema.Int).annotations({ description: "null: unlimited" })
+})
+
+export class SubscriptionStatusBody extends Schema.Class<SubscriptionStatusBody>("SubscriptionStatus")({
+  plan: Plan,
+  period: Schema.Struct({ start: Schema.Date, end: Schema.Date }),
+  documents: Allowance,
+  chatMessages: Allowance,
+  llmCostCents: Schema.Struct({ used: Schema.Number, budget: Schema.Number })
+}) {}
+
+export class SubscriptionsGroup extends HttpApiGroup.make("subscriptions")
+  .add(
+    HttpApiEndpoint.get("status", "/subscriptions/status")
+      .addSuccess(SubscriptionStatusBody)
+      .addError(errorResponse(503, "The status cannot be read right now; retry"))
+      .annotate(OpenApi.Summary, "The plan, its period and what is used of it")
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Subscriptions")
+{}

@@ -1,0 +1,16 @@
+/** Handlers of the subscriptions group. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { getSubscriptionStatus } from "../../programs/subscription.js"
+import { Api } from "../api.js"
+import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
+import { SubscriptionStatusBody } from "./subscriptions.js"
+
+export const SubscriptionsLive = HttpApiBuilder.group(Api, "subscriptions", (handlers) =>
+  handlers.handle("status", () =>
+    Effect.gen(function* () {
+      const status = yield* classifiedOnly(getSubscriptionStatus(yield* currentUserId, yield* auditContext))
+      return new SubscriptionStatusBody(status)
+    })
+  )
+)

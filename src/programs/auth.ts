@@ -1,0 +1,244 @@
+/**
+ * Sign-in, refresh and logout.
+ *
+ * A session is a family of refresh tokens: each token is 32 random bytes (base64url) stored only
+ * as its SHA-256 hash, and every use rotates it (the presented row is marked rotated and a child
+ * of the same family is issued). Presenting an already-rotated token means it leaked, unless it
+ * is a client's concurrent retry: when the token was rotated less than REUSE_GRACE_SECONDS ago
+ * and its child is still active, nothing is revoked but the retry is refused (the client keeps
+ * the pair the first request got); otherwise the whole family is revoked (`reuse_detected`).
+ * Expired, revoked and unknown tokens all get the same Unauthenticated.
+ *
+ * Times come from Clock, so TestClock can age tokens; they are passed to SQL, never `now()`.
+ */
+import { SqlError } from "@effect/sql/SqlError"
+import { Clock, Duration, Effect, Option, Schema } from "effect"
+import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { AppConfig } from "../config.js"
+import { Audit, type AuditAction } from "../services/audit.js"
+import { AccessTokens } from "../services/auth.js"
+import { SqlClient } from "../services/database.js"
+import { DatabaseUnavailable, Unauthenticated } from "../services/errors.js"
+import { GoogleIdTokens } from "../services/googleIdentity.js"
+import { UserId } from "./content.js"
+import type { RequestContext } from "./subscription.js"
+import { findOrCreateUser, loadUser, type UserSummary } from "./users.js"
+
+/** A rotated token presented again within this window, while its child is active, is a concurrent retry. */
+export const REUSE_GRACE_SECONDS = 10
+const MAX_REFRESH_TOKEN_LENGTH = 512
+
+export interface SignedIn {
+  readonly accessToken: string
+  readonly refreshToken: string
+  /** Seconds until the access token expires. */
+  readonly expiresIn: number
+  readonly user: UserSummary
+}
+
+const refreshRejected = () => new Unauthenticated({ message: "The refresh token is invalid or expired" })
+
+/** What is stored of a refresh token: its SHA-256. */
+export const refreshTokenHash = (token: string) => createHash("sha256").update(token, "utf8").digest()
+
+const TokenRow = Schema.Struct({
+  id: Schema.UUID,
+  userId: UserId,
+  familyId: Schema.UUID,
+  expiresAt: Schema.DateFromSelf,
+  rotatedAt: Schema.NullOr(Schema.DateFromSelf),
+  revokedAt: Schema.NullOr(Schema.DateFromSelf)
+})
+const decodeTokenRows = Schema.decodeUnknown(Schema.Array(TokenRow))
+const ChildRow = Schema.Struct({ id: Schema.UUID, expiresAt: Schema.DateFromSelf, revokedAt: Schema.NullOr(Schema.DateFromSelf) })
+
+/** SQL failures become DatabaseUnavailable (503, retry) after a log line. */
+const databaseFailure = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(
+    self,
+    (error): error is Extract<E, SqlError> => error instanceof SqlError,
+    (error) =>
+      Effect.logWarning("auth: database failure", error.cause).pipe(
+        Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "Signing in is not possible right now; retry" })))
+      )
+  )
+
+/** Inserts a new refresh token of `familyId` (a new family when absent) and returns the token. */
+const insertRefreshToken = (userId: UserId, familyId: string, parentId: string | null, now: Date) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* AppConfig
+    const token = randomBytes(32).toString("base64url")
+    const expiresAt = new Date(now.getTime() + Duration.toMillis(Duration.days(config.auth.refreshTokenTtlDays)))
+    yield* sql`
+      INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, parent_id, issued_at, expires_at)
+      VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${familyId}::uuid, ${refreshTokenHash(token)},
+              ${parentId}::uuid, ${now}, ${expiresAt})`
+    return token
+  })
+
+const currentDate = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
+const answer = (user: UserSummary, refreshToken: string) =>
+  Effect.map(AccessTokens, (tokens) => tokens.issue(user.id)).pipe(
+    Effect.flatten,
+    Effect.map(
+      (access): SignedIn => ({ accessToken: access.token, refreshToken, expiresIn: access.expiresIn, user })
+    )
+  )
+
+const recordAudit = (
+  action: AuditAction,
+  outcome: "success" | "failure",
+  requestContext: RequestContext,
+  userId?: string
+) =>
+  Effect.flatMap(Audit, (audit) =>
+    audit.record({
+      ...requestContext,
+      ...(userId !== undefined ? { actorUserId: userId, resourceType: "user" as const, resourceId: userId } : {}),
+      action,
+      outcome
+    })
+  )
+
+/** Starts a session (a new token family) for the account of this email, creating it on first sign-in. */
+const startSession = (
+  input: { readonly email: string; readonly name?: string; readonly googleSub?: string },
+  action: AuditAction,
+  requestContext: RequestContext
+) =>
+  Effect.gen(function* () {
+    const { user } = yield* findOrCreateUser(input)
+    const refreshToken = yield* insertRefreshToken(user.id, randomUUID(), null, yield* currentDate)
+    const signedIn = yield* answer(user, refreshToken)
+    yield* recordAudit(action, "success", requestContext, user.id)
+    return signedIn
+  }).pipe(databaseFailure)
+
+/** Local development and tests only (the HTTP layer refuses it unless DEV_AUTH_ENABLED). */
+export const signInWithDev = Effect.fn("Auth.devLogin")(function* (
+  input: { readonly email: string; readonly name?: string },
+  requestContext: RequestContext = {}
+) {
+  return yield* startSession(input, "auth.dev_login", requestContext)
+})
+
+export const signInWithGoogle = Effect.fn("Auth.googleLogin")(function* (
+  input: { readonly idToken: string },
+  requestContext: RequestContext = {}
+) {
+  const google = yield* GoogleIdTokens
+  const identity = yield* google.verify(input.idToken).pipe(
+    Effect.tapError(() => recordAudit("auth.login", "failure", requestContext))
+  )
+  return yield* startSession(
+    { email: identity.email, googleSub: identity.sub, ...(identity.name !== undefined ? { name: identity.name } : {}) },
+    "auth.login",
+    requestContext
+  )
+})
+
+type Rotation =
+  | { readonly _tag: "rotated"; readonly userId: UserId; readonly refreshToken: string }
+  | { readonly _tag: "rejected"; readonly userId?: UserId }
+  | { readonly _tag: "reuse"; readonly userId: UserId; readonly familyId: string }
+
+const rejected: Rotation = { _tag: "rejected" }
+
+/** Rotates the presented token: a new pair, or Unauthenticated (after revoking the family on reuse). */
+export const refreshTokens = Effect.fn("Auth.refresh")(function* (
+  input: { readonly refreshToken: string },
+  requestContext: RequestContext = {}
+) {
+  const sql = yield* SqlClient.SqlClient
+  const now = yield* currentDate
+  const presented = input.refreshToken
+
+  const rotation: Rotation =
+    presented.length === 0 || presented.length > MAX_REFRESH_TOKEN_LENGTH
+      ? rejected
+      : yield* databaseFailure(
+          sql.withTransaction(
+            Effect.gen(function* () {
+              const [row] = yield* Effect.orDie(
+                decodeTokenRows(
+                  yield* sql`
+                    SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at
+                    FROM refresh_tokens WHERE token_hash = ${refreshTokenHash(presented)} FOR UPDATE`
+                )
+              )
+              if (row === undefined) return rejected
+              if (row.revokedAt !== null) return { _tag: "rejected", userId: row.userId } satisfies Rotation
+              if (row.rotatedAt !== null) {
+                const [child] = yield* Effect.orDie(
+                  Schema.decodeUnknown(Schema.Array(ChildRow))(
+                    yield* sql`SELECT id, expires_at, revoked_at FROM refresh_tokens WHERE parent_id = ${row.id}::uuid`
+                  )
+                )
+                const concurrentRetry =
+                  now.getTime() - row.rotatedAt.getTime() <= REUSE_GRACE_SECONDS * 1000 &&
+                  child !== undefined &&
+                  child.revokedAt === null &&
+                  child.expiresAt > now
+                if (concurrentRetry) return { _tag: "rejected", userId: row.userId } satisfies Rotation
+                yield* sql`
+                  UPDATE refresh_tokens SET revoked_at = ${now}, revoked_reason = 'reuse_detected'
+                  WHERE family_id = ${row.familyId}::uuid AND revoked_at IS NULL`
+                return { _tag: "reuse", userId: row.userId, familyId: row.familyId } satisfies Rotation
+              }
+              if (row.expiresAt <= now) return { _tag: "rejected", userId: row.userId } satisfies Rotation
+              yield* sql`UPDATE refresh_tokens SET rotated_at = ${now} WHERE id = ${row.id}::uuid`
+              const refreshToken = yield* insertRefreshToken(row.userId, row.familyId, row.id, now)
+              return { _tag: "rotated", userId: row.userId, refreshToken } satisfies Rotation
+            })
+          )
+        )
+
+  if (rotation._tag !== "rotated") {
+    if (rotation._tag === "reuse") {
+      yield* Effect.logWarning("refresh token reuse: family revoked").pipe(
+        Effect.annotateLogs({ userId: rotation.userId, familyId: rotation.familyId })
+      )
+    }
+    yield* recordAudit("auth.refresh", "failure", requestContext, rotation.userId)
+    return yield* refreshRejected()
+  }
+  const user = yield* databaseFailure(loadUser(rotation.userId))
+  if (Option.isNone(user)) return yield* refreshRejected()
+  const signedIn = yield* answer(user.value, rotation.refreshToken)
+  yield* recordAudit("auth.refresh", "success", requestContext, rotation.userId)
+  return signedIn
+})
+
+/**
+ * Ends the session: the presented token's whole family is revoked. Idempotent for a token we
+ * issued (rotated, revoked or expired alike); an unknown token is Unauthenticated.
+ */
+export const logout = Effect.fn("Auth.logout")(function* (
+  input: { readonly refreshToken: string },
+  requestContext: RequestContext = {}
+) {
+  const sql = yield* SqlClient.SqlClient
+  const now = yield* currentDate
+  const presented = input.refreshToken
+  const [row] =
+    presented.length === 0 || presented.length > MAX_REFRESH_TOKEN_LENGTH
+      ? []
+      : yield* databaseFailure(
+          Effect.flatMap(
+            sql`
+              SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at
+              FROM refresh_tokens WHERE token_hash = ${refreshTokenHash(presented)}`,
+            (rows) => Effect.orDie(decodeTokenRows(rows))
+          )
+        )
+  if (row === undefined) {
+    yield* recordAudit("auth.logout", "failure", requestContext)
+    return yield* refreshRejected()
+  }
+  yield* databaseFailure(sql`
+    UPDATE refresh_tokens SET revoked_at = ${now}, revoked_reason = 'logout'
+    WHERE family_id = ${row.familyId}::uuid AND revoked_at IS NULL`)
+  yield* recordAudit("auth.logout", "success", requestContext, row.userId)
+})

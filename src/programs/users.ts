@@ -1,0 +1,123 @@
+/**
+ * Accounts by lookup hash. The email (and a Google subject) is never stored in the clear nor
+ * hashed plainly: `email_hash` and `google_sub_hash` are HMACs under UserLookupKey, and the email
+ * and name are sealed for their row (the id is chosen first, so the row can be bound to it).
+ */
+import { Effect, Option, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import { Crypto, fieldContext } from "../services/crypto.js"
+import { SqlClient } from "../services/database.js"
+import { UserLookupKey } from "../services/users.js"
+import { UserId } from "./content.js"
+
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** The form every lookup starts from: trimmed, lower-cased. */
+export const normaliseEmail = (email: string) => email.trim().toLowerCase()
+
+/** HMAC-SHA256 of the normalised email under the lookup key. */
+export const emailLookupHash = (email: string) =>
+  Effect.map(UserLookupKey, (key) => asBuffer(key.hmac(normaliseEmail(email))))
+
+/** HMAC-SHA256 of a Google subject, domain-separated from email hashes. */
+export const googleSubLookupHash = (sub: string) =>
+  Effect.map(UserLookupKey, (key) => asBuffer(key.hmac(`google-sub:${sub}`)))
+
+export interface UserSummary {
+  readonly id: UserId
+  readonly email: string
+  readonly name: string | null
+}
+
+const UserRow = Schema.Struct({
+  id: UserId,
+  emailEncrypted: Schema.Uint8ArrayFromSelf,
+  nameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  googleSubHash: Schema.NullOr(Schema.Uint8ArrayFromSelf)
+})
+const decodeRows = Schema.decodeUnknown(Schema.Array(UserRow))
+const IdRow = Schema.Struct({ id: UserId })
+
+const emailContext = (userId: string) => fieldContext(userId, "users", "email_encrypted", userId)
+const nameContext = (userId: string) => fieldContext(userId, "users", "name_encrypted", userId)
+
+const openUser = (row: typeof UserRow.Type) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    const email = yield* crypto.openString(row.emailEncrypted, emailContext(row.id))
+    const name = row.nameEncrypted === null ? null : yield* crypto.openString(row.nameEncrypted, nameContext(row.id))
+    return { id: row.id, email, name } satisfies UserSummary
+  })
+
+/** The account's id, email and name; none when it does not exist. */
+export const loadUser = Effect.fn("Users.load")(function* (userId: UserId) {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* Effect.orDie(
+    decodeRows(
+      yield* sql`SELECT id, email_encrypted, name_encrypted, google_sub_hash FROM users WHERE id = ${userId}::uuid`
+    )
+  )
+  return row === undefined ? Option.none<UserSummary>() : Option.some(yield* Effect.orDie(openUser(row)))
+})
+
+export const userExists = Effect.fn("Users.exists")(function* (userId: string) {
+  const sql = yield* SqlClient.SqlClient
+  if (!Schema.is(Schema.UUID)(userId)) return false
+  const rows = yield* sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`
+  return rows.length > 0
+})
+
+/**
+ * The account for this email, created on first sign-in. Race-safe: two first sign-ins with the
+ * same email insert at most one row (ON CONFLICT DO NOTHING) and both read that row back.
+ * A Google subject is recorded the first time one is seen for the account.
+ */
+export const findOrCreateUser = Effect.fn("Users.findOrCreate")(function* (input: {
+  readonly email: string
+  readonly name?: string
+  readonly googleSub?: string
+}) {
+  const sql = yield* SqlClient.SqlClient
+  const crypto = yield* Crypto
+  const emailHash = yield* emailLookupHash(input.email)
+  const subHash = input.googleSub === undefined ? null : yield* googleSubLookupHash(input.googleSub)
+  const selectBy = (column: "email_hash" | "google_sub_hash", hash: Buffer) =>
+    Effect.flatMap(
+      sql`SELECT id, email_encrypted, name_encrypted, google_sub_hash FROM users WHERE ${sql(column)} = ${hash}`,
+      (rows) => Effect.orDie(decodeRows(rows))
+    )
+  const find = Effect.gen(function* () {
+    // The Google subject is the stable identity: it still finds the account after an email change.
+    const [bySub] = subHash === null ? [] : yield* selectBy("google_sub_hash", subHash)
+    if (bySub !== undefined) return bySub
+    const [byEmail] = yield* selectBy("email_hash", emailHash)
+    return byEmail
+  })
+
+  const existing = yield* find
+  if (existing !== undefined) {
+    if (subHash !== null && existing.googleSubHash === null) {
+      yield* sql`
+        UPDATE users SET google_sub_hash = ${subHash}, updated_at = now()
+        WHERE id = ${existing.id}::uuid AND google_sub_hash IS NULL
+          AND NOT EXISTS (SELECT 1 FROM users WHERE google_sub_hash = ${subHash})`
+    }
+    return { user: yield* Effect.orDie(openUser(existing)), created: false }
+  }
+
+  const userId = UserId.make(randomUUID())
+  const email = asBuffer(yield* crypto.sealString(normaliseEmail(input.email), emailContext(userId)))
+  const name = input.name === undefined ? null : asBuffer(yield* crypto.sealString(input.name, nameContext(userId)))
+  const inserted = yield* Effect.flatMap(
+    sql`
+      INSERT INTO users (id, email_hash, email_encrypted, name_encrypted, google_sub_hash)
+      VALUES (${userId}::uuid, ${emailHash}, ${email}, ${name}, ${subHash})
+      ON CONFLICT DO NOTHING
+      RETURNING id`,
+    (rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(IdRow))(rows))
+  )
+  // A concurrent first sign-in may have won the insert (on either unique hash): read the winner.
+  const row = yield* find
+  if (row === undefined) return yield* Effect.dieMessage("findOrCreateUser: the account vanished after its insert")
+  return { user: yield* Effect.orDie(openUser(row)), created: inserted.length > 0 }
+})

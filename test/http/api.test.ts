@@ -1,0 +1,422 @@
+/**
+ * The user-facing API in process, over a real PostgreSQL: real job queue and worker pool, memory
+ * crypto/storage/cost/audit, the offline LLM. The whole walk of a document, plus authentication,
+ * isolation between users, size/type/validation refusals and idempotent uploads.
+ */
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Layer, Schema } from "effect"
+import { generateKeyPairSync, randomUUID } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AppConfig } from "../../src/config.js"
+import { ApiLive, serveApi } from "../../src/http/app.js"
+import { AuditMemory } from "../../src/layers/audit/memory.js"
+import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
+import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
+import { LLMOffline } from "../../src/layers/llm/offline.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
+import { workerPoolLayer } from "../../src/layers/worker/pool.js"
+import { AccessTokens } from "../../src/services/auth.js"
+import { TestDatabaseLive } from "../support/database.js"
+import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
+import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
+import { Unauthenticated } from "../../src/services/errors.js"
+import { testSettings } from "../support/settings.js"
+import { newUser } from "../support/users.js"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+const MAX_UPLOAD_BYTES = 64 * 1024
+
+const settings = testSettings({
+  FREE_PLAN_DOCUMENTS_PER_MONTH: "1000",
+  MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+  DEV_AUTH_ENABLED: "true"
+})
+const key = signingKeyFrom(
+  generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+)
+const Tokens = Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900 }))
+
+const Services = Layer.mergeAll(
+  CryptoMemory,
+  StorageMemory,
+  AuditMemory,
+  costTrackerMemory(),
+  JobQueuePostgres,
+  LLMOffline,
+  Tokens,
+  UserLookupKeyTest,
+  // Google sign-in has its own tests (test/http/auth.test.ts); here it refuses everything.
+  Layer.succeed(GoogleIdTokens, {
+    verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
+  })
+).pipe(Layer.provideMerge(TestDatabaseLive()), (services) => Layer.merge(services, Layer.succeed(AppConfig, settings)))
+
+const Workers = workerPoolLayer({ concurrency: 2, poll: "20 millis", lease: "10 seconds", shutdownTimeout: "2 seconds" })
+
+const ServeOnly = serveApi(ApiLive).pipe(Layer.provideMerge(NodeHttpServer.layerTest))
+
+const App = Layer.merge(ServeOnly, Workers).pipe(
+  Layer.provideMerge(Services)
+)
+
+// ---------------------------------------------------------------------------------------------
+
+const ErrorBody = Schema.Struct({ error: Schema.Struct({ code: Schema.String, message: Schema.String }) })
+
+/** A user inserted in the database and an access token for them. */
+const signedIn = Effect.gen(function* () {
+  const userId = yield* newUser("Jane Doe")
+  const { token } = yield* Effect.flatMap(AccessTokens, (tokens) => tokens.issue(userId))
+  return { userId, token }
+})
+
+type Caller = { readonly token: string }
+
+const send = (request: HttpClientRequest.HttpClientRequest, caller?: Caller) =>
+  HttpClient.execute(caller === undefined ? request : HttpClientRequest.bearerToken(request, caller.token))
+
+const jsonOf = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.map(response.json, (body) => body as Record<string, unknown>)
+
+const errorCode = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.map(Effect.flatMap(response.json, Schema.decodeUnknown(ErrorBody)), (body) => body.error.code)
+
+const uploadJson = (
+  caller: Caller,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {}
+) =>
+  send(
+    HttpClientRequest.post("/documents/upload").pipe(
+      HttpClientRequest.setHeaders(headers),
+      HttpClientRequest.bodyUnsafeJson(body)
+    ),
+    caller
+  )
+
+const pdfUpload = { fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: pdf.toString("base64") }
+
+const JobStatus = Schema.Struct({ status: Schema.String, contentId: Schema.optional(Schema.String) })
+
+/** Polls the job's status until it is completed or failed. */
+const waitForJob = (caller: Caller, jobId: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 300; i++) {
+      const response = yield* send(HttpClientRequest.get(`/jobs/${jobId}/status`), caller)
+      expect(response.status).toBe(200)
+      const status = yield* Effect.flatMap(response.json, Schema.decodeUnknown(JobStatus))
+      if (status.status === "completed" || status.status === "failed") return status
+      // A real pause: tests run on the TestClock, the worker pool on the live one.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+    }
+    return yield* Effect.die(new Error("the job did not finish"))
+  })
+
+const uploadAndProcess = (caller: Caller) =>
+  Effect.gen(function* () {
+    const response = yield* uploadJson(caller, pdfUpload)
+    expect(response.status).toBe(202)
+    const { jobId } = (yield* jsonOf(response)) as { jobId: string }
+    const status = yield* waitForJob(caller, jobId)
+    expect(status.status).toBe("completed")
+    return { jobId, contentId: status.contentId ?? "" }
+  })
+
+const Content = Schema.Struct({
+  contentId: Schema.String,
+  results: Schema.Array(
+    Schema.Struct({
+      name: Schema.String,
+      value: Schema.Union(Schema.Number, Schema.String),
+      unit: Schema.String,
+      referenceRange: Schema.Struct({ low: Schema.optional(Schema.Number), high: Schema.optional(Schema.Number) }),
+      flag: Schema.String
+    })
+  ),
+  summary: Schema.String,
+  provider: Schema.String,
+  modelId: Schema.String
+})
+
+// ---------------------------------------------------------------------------------------------
+
+layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over a real database", (it) => {
+  it.effect("the whole walk: upload → job → timeline → content → chat → conversation → export → erase", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+
+      const accepted = yield* uploadJson(user, pdfUpload, { "idempotency-key": "walk-1" })
+      expect(accepted.status).toBe(202)
+      const { jobId, status } = (yield* jsonOf(accepted)) as { jobId: string; status: string }
+      expect(status).toBe("queued")
+
+      const job = yield* waitForJob(user, jobId)
+      expect(job.status).toBe("completed")
+      const contentId = job.contentId ?? ""
+
+      const timeline = yield* send(HttpClientRequest.get("/content/timeline?limit=20&offset=0"), user)
+      expect(timeline.status).toBe(200)
+      const page = (yield* jsonOf(timeline)) as { items: Array<{ contentId: string; flaggedCount: number }>; total: number; limit: number; offset: number }
+      expect(page).toMatchObject({ total: 1, limit: 20, offset: 0 })
+      expect(page.items[0]?.contentId).toBe(contentId)
+      expect(page.items[0]?.flaggedCount).toBeGreaterThan(0)
+
+      const contentResponse = yield* send(HttpClientRequest.get(`/content/${contentId}`), user)
+      expect(contentResponse.status).toBe(200)
+      const content = yield* Effect.flatMap(contentResponse.json, Schema.decodeUnknown(Content))
+      expect(content.results.find((r) => r.name === "Hemoglobin")).toMatchObject({
+        value: 11.2,
+        unit: "g/dL",
+        referenceRange: { low: 12, high: 16 },
+        flag: "low"
+      })
+      expect(content.provider).toBe("offline")
+
+      const chat = yield* send(
+        HttpClientRequest.post("/chat/messages").pipe(
+          HttpClientRequest.bodyUnsafeJson({ contentId, message: "what is my hemoglobin?" })
+        ),
+        user
+      )
+      expect(chat.status).toBe(200)
+      const reply = (yield* jsonOf(chat)) as { conversationId: string; message: { role: string; content: string } }
+      expect(reply.message.role).toBe("assistant")
+      expect(reply.message.content).toContain("11.2")
+
+      const conversation = yield* send(HttpClientRequest.get(`/chat/conversations/${contentId}`), user)
+      expect(conversation.status).toBe(200)
+      const turns = (yield* jsonOf(conversation)) as { contentId: string; messages: Array<{ role: string; content: string }> }
+      expect(turns.contentId).toBe(contentId)
+      expect(turns.messages.map((m) => m.role)).toEqual(["user", "assistant"])
+      expect(turns.messages[0]?.content).toBe("what is my hemoglobin?")
+
+      const subscription = yield* send(HttpClientRequest.get("/subscriptions/status"), user)
+      expect(subscription.status).toBe(200)
+      expect(yield* jsonOf(subscription)).toMatchObject({
+        plan: "free",
+        documents: { used: 1, limit: 1000 },
+        chatMessages: { used: 1 }
+      })
+
+      const profile = yield* send(HttpClientRequest.get("/me"), user)
+      expect(profile.status).toBe(200)
+      expect(yield* jsonOf(profile)).toMatchObject({ id: user.userId, name: "Jane Doe", plan: "free" })
+
+      const exported = yield* send(HttpClientRequest.get("/me/export"), user)
+      expect(exported.status).toBe(200)
+      const data = (yield* jsonOf(exported)) as { content: Array<{ contentId: string }>; conversations: Array<{ messages: Array<unknown> }> }
+      expect(data.content.map((c) => c.contentId)).toEqual([contentId])
+      expect(data.conversations[0]?.messages).toHaveLength(2)
+      expect(JSON.stringify(data)).toContain("Hemoglobin")
+
+      const erased = yield* send(HttpClientRequest.del("/me"), user)
+      expect(erased.status).toBe(204)
+      const gone = yield* send(HttpClientRequest.get("/me"), user)
+      expect(gone.status).toBe(404)
+    })
+  )
+
+  it.effect("dev sign-in gives tokens that open every group; refresh rotates; logout ends the session", () =>
+    Effect.gen(function* () {
+      const email = `walk-${Date.now()}@example.com`
+      const signIn = yield* HttpClient.execute(
+        HttpClientRequest.post("/auth/dev").pipe(HttpClientRequest.bodyUnsafeJson({ email, name: "Walker" }))
+      )
+      expect(signIn.status).toBe(200)
+      const tokens = (yield* signIn.json) as { accessToken: string; refreshToken: string; user: { email: string } }
+      expect(tokens.user.email).toBe(email)
+      const me = yield* send(HttpClientRequest.get("/me"), { token: tokens.accessToken })
+      expect(me.status).toBe(200)
+      const refreshed = yield* HttpClient.execute(
+        HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: tokens.refreshToken }))
+      )
+      expect(refreshed.status).toBe(200)
+      const next = (yield* refreshed.json) as { refreshToken: string }
+      const logout = yield* HttpClient.execute(
+        HttpClientRequest.post("/auth/logout").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: next.refreshToken }))
+      )
+      expect(logout.status).toBe(204)
+      const after = yield* HttpClient.execute(
+        HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: next.refreshToken }))
+      )
+      expect(after.status).toBe(401)
+    })
+  )
+
+  it.effect("every group answers 401 with the uniform body without a token", () =>
+    Effect.gen(function* () {
+      const id = randomUUID()
+      const requests = [
+        HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyUnsafeJson(pdfUpload)),
+        HttpClientRequest.get(`/jobs/${id}/status`),
+        HttpClientRequest.get("/content/timeline"),
+        HttpClientRequest.get(`/content/${id}`),
+        HttpClientRequest.del(`/content/${id}`),
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: id, message: "hi" })),
+        HttpClientRequest.get(`/chat/conversations/${id}`),
+        HttpClientRequest.get("/subscriptions/status"),
+        HttpClientRequest.get("/me"),
+        HttpClientRequest.get("/me/export"),
+        HttpClientRequest.del("/me")
+      ]
+      for (const request of requests) {
+        const response = yield* send(request)
+        expect(response.status, `${request.method} ${request.url}`).toBe(401)
+        expect(yield* errorCode(response)).toBe("UNAUTHENTICATED")
+      }
+    })
+  )
+
+  it.effect("another user's job and content ids answer 404 exactly like missing ones; non-UUID ids are 400", () =>
+    Effect.gen(function* () {
+      const owner = yield* signedIn
+      const stranger = yield* signedIn
+      const { contentId, jobId } = yield* uploadAndProcess(owner)
+      const missing = randomUUID()
+
+      const attempts = (id: string, job: string) => [
+        HttpClientRequest.get(`/jobs/${job}/status`),
+        HttpClientRequest.get(`/content/${id}`),
+        HttpClientRequest.del(`/content/${id}`),
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: id, message: "hi" })),
+        HttpClientRequest.get(`/chat/conversations/${id}`)
+      ]
+      const answers = (requests: ReadonlyArray<HttpClientRequest.HttpClientRequest>) =>
+        Effect.forEach(requests, (request) =>
+          Effect.flatMap(send(request, stranger), (response) =>
+            Effect.map(errorCode(response), (code) => ({ status: response.status, code }))
+          )
+        )
+      const foreign = yield* answers(attempts(contentId, jobId))
+      const absent = yield* answers(attempts(missing, missing))
+      expect(foreign).toEqual(absent)
+      expect(foreign.every((a) => a.status === 404 && a.code === "NOT_FOUND")).toBe(true)
+
+      const strangersTimeline = yield* send(HttpClientRequest.get("/content/timeline"), stranger)
+      expect(yield* jsonOf(strangersTimeline)).toMatchObject({ items: [], total: 0 })
+
+      const malformed = yield* answers(attempts("not-a-uuid", "not-a-uuid"))
+      expect(malformed.every((a) => a.status === 400)).toBe(true)
+
+      // Still the owner's, then deleted by the owner: 204, then 404.
+      expect((yield* send(HttpClientRequest.get(`/content/${contentId}`), owner)).status).toBe(200)
+      expect((yield* send(HttpClientRequest.del(`/content/${contentId}`), owner)).status).toBe(204)
+      expect((yield* send(HttpClientRequest.get(`/content/${contentId}`), owner)).status).toBe(404)
+    })
+  )
+
+  it.effect("refusals: 413 too large, 415 PNG declared as PDF, 400 bad base64 / missing fields / limit=0", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const large = Buffer.concat([pdf, Buffer.alloc(MAX_UPLOAD_BYTES)])
+      const tooLarge = yield* uploadJson(user, { ...pdfUpload, dataBase64: large.toString("base64") })
+      expect(tooLarge.status).toBe(413)
+      expect(yield* errorCode(tooLarge)).toBe("PAYLOAD_TOO_LARGE")
+
+      const png = yield* uploadJson(user, { ...pdfUpload, dataBase64: PNG.toString("base64") })
+      expect(png.status).toBe(415)
+      expect(yield* errorCode(png)).toBe("UNSUPPORTED_MEDIA_TYPE")
+
+      const badBase64 = yield* uploadJson(user, { ...pdfUpload, dataBase64: "%%% not base64 %%%" })
+      expect(badBase64.status).toBe(400)
+      const missing = yield* uploadJson(user, { fileName: "cbc.pdf" })
+      expect(missing.status).toBe(400)
+      const body = (yield* jsonOf(missing)) as { error: { message: string } }
+      expect(body.error.message).toContain("dataBase64")
+      const notJson = yield* send(
+        HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyText("{not json", "application/json")),
+        user
+      )
+      expect(notJson.status).toBe(400)
+      const otherType = yield* send(
+        HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyText("hello", "text/plain")),
+        user
+      )
+      expect(otherType.status).toBe(415)
+
+      for (const query of ["limit=0", "limit=101", "offset=-1", "limit=abc"]) {
+        const response = yield* send(HttpClientRequest.get(`/content/timeline?${query}`), user)
+        expect(response.status, query).toBe(400)
+      }
+      const emptyQuestion = yield* send(
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: " " })),
+        user
+      )
+      expect(emptyQuestion.status).toBe(400)
+      const longQuestion = yield* send(
+        HttpClientRequest.post("/chat/messages").pipe(
+          HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: "a".repeat(4001) })
+        ),
+        user
+      )
+      expect(longQuestion.status).toBe(400)
+    })
+  )
+
+  it.effect("an Idempotency-Key makes a retried upload answer the same job; another body with it is 409", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const first = yield* uploadJson(user, pdfUpload, { "idempotency-key": "retry-me" })
+      const second = yield* uploadJson(user, pdfUpload, { "idempotency-key": "retry-me" })
+      expect(first.status).toBe(202)
+      expect(second.status).toBe(202)
+      const a = (yield* jsonOf(first)) as { jobId: string }
+      const b = (yield* jsonOf(second)) as { jobId: string }
+      expect(b.jobId).toBe(a.jobId)
+      const other = yield* uploadJson(user, { ...pdfUpload, fileName: "other.pdf" }, { "idempotency-key": "retry-me" })
+      expect(other.status).toBe(409)
+      const subscription = yield* jsonOf(yield* send(HttpClientRequest.get("/subscriptions/status"), user))
+      expect(subscription).toMatchObject({ documents: { used: 1 } })
+    })
+  )
+
+  describe("multipart/form-data", () => {
+    const form = (bytes: Uint8Array, type: string, name = "file") => {
+      const data = new FormData()
+      data.append(name, new Blob([bytes], { type }), "cbc.pdf")
+      data.append("documentType", "lab_results")
+      return HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyFormData(data))
+    }
+
+    it.effect("a `file` part is accepted (202) and processed", () =>
+      Effect.gen(function* () {
+        const user = yield* signedIn
+        const response = yield* send(form(pdf, "application/pdf"), user)
+        expect(response.status).toBe(202)
+        const { jobId } = (yield* jsonOf(response)) as { jobId: string }
+        expect((yield* waitForJob(user, jobId)).status).toBe("completed")
+      })
+    )
+
+    it.effect("a file over the limit is 413 with the error body; a missing part or a PNG declared as PDF is refused", () =>
+      Effect.gen(function* () {
+        const user = yield* signedIn
+        const tooLarge = yield* send(form(Buffer.concat([pdf, Buffer.alloc(MAX_UPLOAD_BYTES)]), "application/pdf"), user)
+        expect(tooLarge.status).toBe(413)
+        expect(yield* errorCode(tooLarge)).toBe("PAYLOAD_TOO_LARGE")
+        const noFile = yield* send(form(pdf, "application/pdf", "document"), user)
+        expect(noFile.status).toBe(400)
+        const png = yield* send(form(PNG, "application/pdf"), user)
+        expect(png.status).toBe(415)
+      })
+    )
+  })
+
+  it.effect("GET /openapi.json documents the new groups with bearer security", () =>
+    Effect.gen(function* () {
+      const response = yield* send(HttpClientRequest.get("/openapi.json"))
+      const spec = (yield* jsonOf(response)) as { paths: Record<string, Record<string, { security?: unknown }>> }
+      for (const p of ["/documents/upload", "/jobs/{jobId}/status", "/content/timeline", "/content/{contentId}", "/chat/messages", "/chat/conversations/{contentId}", "/subscriptions/status", "/me", "/me/export"]) {
+        expect(Object.keys(spec.paths), p).toContain(p)
+      }
+      expect(spec.paths["/me"]?.get?.security).toEqual([{ bearer: [] }])
+    })
+  )
+})
