@@ -108,6 +108,16 @@ export interface Settings {
   readonly shutdownTimeout: Duration.Duration
   /** Request bodies larger than this are refused (413) while being read, before any parsing. */
   readonly maxBodyBytes: number
+  /** Browser origins allowed by CORS (a web console); the mobile apps need none. */
+  readonly corsAllowedOrigins: ReadonlyArray<string>
+  /** Token buckets per client IP and per bearer token (requests; refill per second). */
+  readonly rateLimit: {
+    readonly ipCapacity: number
+    readonly ipRefillPerSecond: number
+    readonly userCapacity: number
+    readonly userRefillPerSecond: number
+    readonly maxKeys: number
+  }
   readonly awsRegion: string
   readonly database: DatabaseSettings
   readonly crypto: CryptoSettings
@@ -186,6 +196,17 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   shutdownTimeout: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
   // API Gateway caps payloads at 10 MB; a 5 MiB document is ~6.7 MiB as base64 JSON.
   maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
+  rateLimit: Config.all({
+    ipCapacity: positiveInt("RATE_LIMIT_IP_CAPACITY", 120),
+    ipRefillPerSecond: positiveInt("RATE_LIMIT_IP_REFILL_PER_SECOND", 2),
+    userCapacity: positiveInt("RATE_LIMIT_USER_CAPACITY", 60),
+    userRefillPerSecond: positiveInt("RATE_LIMIT_USER_REFILL_PER_SECOND", 1),
+    maxKeys: positiveInt("RATE_LIMIT_MAX_KEYS", 10_000)
+  }),
+  corsAllowedOrigins: Config.array(Config.string(), "CORS_ALLOWED_ORIGINS").pipe(
+    Config.withDefault([] as Array<string>),
+    Config.map((origins) => origins.map((o) => o.trim()).filter((o) => o !== ""))
+  ),
   awsRegion: Config.string("AWS_REGION").pipe(Config.withDefault("eu-west-1")),
   crypto: Config.all({
     provider: Config.literal("local", "kms")("KEY_PROVIDER").pipe(Config.withDefault("local" as const)),

@@ -14,14 +14,38 @@ import { DocumentsLive } from "./groups/documentsLive.js"
 import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
+import { rateLimit } from "./rateLimit.js"
 import { AuthenticationLive } from "./security.js"
 
 /**
  * The API with every group's handlers; needs the services the handlers use (the programs'
  * services, the database, AccessTokens for bearer authentication, AppConfig).
  */
+/** One set of buckets per process (limits are per instance). */
+export const RateLimitLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (settings) =>
+    HttpApiBuilder.middleware(
+      rateLimit({
+        perIp: { capacity: settings.rateLimit.ipCapacity, refillPerSecond: settings.rateLimit.ipRefillPerSecond },
+        perUser: { capacity: settings.rateLimit.userCapacity, refillPerSecond: settings.rateLimit.userRefillPerSecond },
+        maxKeys: settings.rateLimit.maxKeys
+      })
+    )
+  )
+)
+
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([OpsLive, AuthLive, DocumentsLive, ContentLive, ChatLive, SubscriptionsLive, AccountLive, ErrorRendererLive]),
+  Layer.provide([
+    OpsLive,
+    AuthLive,
+    DocumentsLive,
+    ContentLive,
+    ChatLive,
+    SubscriptionsLive,
+    AccountLive,
+    ErrorRendererLive,
+    RateLimitLive
+  ]),
   Layer.provide(AuthenticationLive)
 )
 
@@ -32,7 +56,9 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>) =>
   Layer.unwrapEffect(
     Effect.map(AppConfig, (settings) =>
-      HttpApiBuilder.serve(requestContext({ maxBodyBytes: settings.maxBodyBytes })).pipe(
+      HttpApiBuilder.serve(
+        requestContext({ maxBodyBytes: settings.maxBodyBytes, corsAllowedOrigins: settings.corsAllowedOrigins })
+      ).pipe(
         Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
         Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
         Layer.provide(api),

@@ -22,18 +22,57 @@ export const requestIdFrom = (header: string | undefined): string =>
   header !== undefined && REQUEST_ID.test(header) ? header : randomUUID()
 
 /**
+ * On every response. Health data must not be cached by anything between us and the app, nor
+ * rendered by a browser; the documentation page alone may run its scripts.
+ */
+const securityHeaders = (path: string): Record<string, string> => ({
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  "cross-origin-opener-policy": "same-origin",
+  ...(path === "/docs"
+    ? {}
+    : { "content-security-policy": "default-src 'none'; frame-ancestors 'none'", "cache-control": "no-store" })
+})
+
+const corsHeaders = (origin: string): Record<string, string> => ({
+  "access-control-allow-origin": origin,
+  "access-control-expose-headers": "x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset",
+  vary: "Origin"
+})
+
+const preflightHeaders: Record<string, string> = {
+  "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+  "access-control-allow-headers": "authorization, content-type, idempotency-key, x-request-id",
+  "access-control-max-age": "600"
+}
+
+/**
  * Outermost (server level): request id, access log, and a last-resort error renderer. At this
  * level the response has already been produced, so the header is added by a pre-response hook.
  */
-export const requestContext = (options: { readonly maxBodyBytes: number }) =>
+export const requestContext = (options: {
+  readonly maxBodyBytes: number
+  /** Browser origins allowed to call the API (the mobile apps need none). */
+  readonly corsAllowedOrigins?: ReadonlyArray<string>
+}) =>
   HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
+    const origin = request.headers["origin"]
+    const cors = origin !== undefined && (options.corsAllowedOrigins ?? []).includes(origin) ? corsHeaders(origin) : {}
     return Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
+      const path = request.url.split("?")[0] ?? "/"
+      const headers = { ...securityHeaders(path), ...cors, "x-request-id": requestId }
       yield* HttpApp.appendPreResponseHandler((_request, response) =>
-        Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+        Effect.succeed(HttpServerResponse.setHeaders(response, headers))
       )
+      // A CORS preflight from an allowed origin is answered here; others fall through to a 404.
+      if (request.method === "OPTIONS" && Object.keys(cors).length > 0 && request.headers["access-control-request-method"]) {
+        return HttpServerResponse.empty({ status: 204, headers: { ...headers, ...preflightHeaders } })
+      }
       // A declared length over the limit is refused before a byte of the body is read;
       // a chunked body is cut off by the platform once it passes the limit.
       const declared = Number(request.headers["content-length"] ?? "0")
@@ -50,9 +89,8 @@ export const requestContext = (options: { readonly maxBodyBytes: number }) =>
       )
       const durationMs = (yield* Clock.currentTimeMillis) - started
       // The path without its query string: queries are not logged.
-      const route = request.url.split("?")[0] ?? "/"
       yield* Effect.logInfo("http request").pipe(
-        Effect.annotateLogs({ method: request.method, route, status: response.status, durationMs })
+        Effect.annotateLogs({ method: request.method, route: path, status: response.status, durationMs })
       )
       return response
     }).pipe(Effect.annotateLogs("requestId", requestId), Effect.locally(CurrentRequestId, requestId))

@@ -25,6 +25,8 @@ import { TestDatabaseLive } from "../support/database.js"
 import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { Unauthenticated } from "../../src/services/errors.js"
+import { makeApiClient } from "../../src/http/client.js"
+import { ContentId } from "../../src/programs/content.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 
@@ -36,7 +38,10 @@ const MAX_UPLOAD_BYTES = 64 * 1024
 const settings = testSettings({
   FREE_PLAN_DOCUMENTS_PER_MONTH: "1000",
   MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
-  DEV_AUTH_ENABLED: "true"
+  DEV_AUTH_ENABLED: "true",
+  // Job polling makes many requests; the limiter has its own tests (rateLimit.test.ts).
+  RATE_LIMIT_IP_CAPACITY: "100000",
+  RATE_LIMIT_USER_CAPACITY: "100000"
 })
 const key = signingKeyFrom(
   generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
@@ -234,6 +239,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(tokens.user.email).toBe(email)
       const me = yield* send(HttpClientRequest.get("/me"), { token: tokens.accessToken })
       expect(me.status).toBe(200)
+      expect(me.headers["ratelimit-limit"]).toBeDefined() // the limiter is wired into the real API
       const refreshed = yield* HttpClient.execute(
         HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: tokens.refreshToken }))
       )
@@ -247,6 +253,22 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: next.refreshToken }))
       )
       expect(after.status).toBe(401)
+    })
+  )
+
+  it.effect("the exported typed client talks to the API: typed answers and typed errors", () =>
+    Effect.gen(function* () {
+      const { userId, token } = yield* signedIn
+      const client = yield* makeApiClient({ accessToken: token })
+      const status = yield* client.subscriptions.status()
+      expect(status.plan).toBe("free")
+      const timeline = yield* client.content.timeline({ urlParams: { limit: 20, offset: 0 } })
+      expect(timeline.total).toBe(0)
+      const missing = yield* Effect.flip(client.content.get({ path: { contentId: ContentId.make(userId) } }))
+      expect(missing).toMatchObject({ _tag: "ApiError", status: 404, code: "NOT_FOUND" })
+      const anonymous = yield* makeApiClient()
+      const refused = yield* Effect.flip(anonymous.subscriptions.status())
+      expect(refused).toMatchObject({ status: 401, code: "UNAUTHENTICATED" })
     })
   )
 

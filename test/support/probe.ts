@@ -42,10 +42,10 @@ export const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
 )
 
 /** The served test API on a real Node server (port 0), with the given Database. */
-export const appWith = <E, R>(database: Layer.Layer<Database, E, R>) =>
+export const appWith = <E, R>(database: Layer.Layer<Database, E, R>, env: Record<string, string> = {}) =>
   serveApi(HttpApiBuilder.api(TestApi).pipe(Layer.provide([OpsLive, ProbeLive, ErrorRendererLive]))).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(database),
-    Layer.provide(Layer.succeed(AppConfig, testSettings()))
+    Layer.provide(Layer.succeed(AppConfig, testSettings(env)))
   )
 
