@@ -41,6 +41,17 @@ type Json = { [key: string]: unknown }
 const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+
+/** One line per group, for the documentation's sections. */
+const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  Operations: "Liveness and readiness for load balancers and orchestrators.",
+  Authentication: "Sign-in with Google (or the development sign-in) and session tokens.",
+  Documents: "Upload medical documents and follow their processing.",
+  Content: "Interpreted documents: the timeline and each document's results.",
+  Chat: "Questions about one interpreted document.",
+  Subscriptions: "The plan and what has been used of its limits this period.",
+  Account: "The profile, a full export and erasure of the account (GDPR)."
+}
 const PLATFORM_ERROR_SCHEMAS = ["HttpApiDecodeError", "Issue", "PropertyKey"]
 
 /**
@@ -61,6 +72,13 @@ export const documentUniformErrors = (spec: Json): Json => {
       }
     }
   }
+  if (Array.isArray(spec.tags)) {
+    spec.tags = spec.tags.map((tag) =>
+      isObject(tag) && typeof tag.name === "string" && TAG_DESCRIPTIONS[tag.name] !== undefined
+        ? { ...tag, description: tag.description ?? TAG_DESCRIPTIONS[tag.name] }
+        : tag
+    )
+  }
   const components = isObject(spec.components) && isObject(spec.components.schemas) ? spec.components.schemas : {}
   for (const name of PLATFORM_ERROR_SCHEMAS) {
     if (!JSON.stringify(paths).includes(`#/components/schemas/${name}`)) delete components[name]
@@ -79,6 +97,9 @@ export class CoreApi extends HttpApi.make("serenya")
   .addError(errorResponse(500, "An unexpected error; the body says nothing about internals"))
   .annotate(OpenApi.Title, "Serenya API")
   .annotate(OpenApi.Version, "0.1.0")
+  .annotate(OpenApi.License, { name: "Proprietary" })
+  // Relative: the same document serves every deployment (local, Lambda stages, EKS).
+  .annotate(OpenApi.Servers, [{ url: "/", description: "This deployment" }])
   .annotate(
     OpenApi.Description,
     "Backend of the Serenya mobile health agent. Every error answers with the uniform error body. " +
