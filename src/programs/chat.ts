@@ -13,7 +13,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
 import { CostTracker, usageRecord } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { SqlClient } from "../services/database.js"
+import { bytea, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
 import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
 import { ContentId, loadContent, type UserId } from "./content.js"
@@ -57,9 +57,6 @@ export interface StoredConversation extends Conversation {
   readonly conversationId: ConversationId
   readonly createdAt: Date
 }
-
-// node-postgres sends only Buffers as bytea.
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 const sealedMessage = (userId: UserId, messageId: MessageId) =>
   fieldContext(userId, "messages", "content_encrypted", messageId)
@@ -247,8 +244,8 @@ export const sendChatMessage = Effect.fn("Chat.send")(function* (input: {
       idempotencyKey: `chat:${answerId}`
     })
   )
-  const sealedQuestion = asBuffer(yield* crypto.sealString(question, sealedMessage(userId, questionId)))
-  const sealedAnswer = asBuffer(yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId)))
+  const sealedQuestion = bytea(yield* crypto.sealString(question, sealedMessage(userId, questionId)))
+  const sealedAnswer = bytea(yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId)))
 
   const stored = yield* sql.withTransaction(
     Effect.gen(function* () {

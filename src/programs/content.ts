@@ -10,7 +10,7 @@
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { SqlClient } from "../services/database.js"
+import { bytea, SqlClient } from "../services/database.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
 
 export const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
@@ -27,9 +27,6 @@ export const flaggedCount = (document: InterpretedDocument): number =>
 
 const Card = Schema.parseJson(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt }))
 const Body = Schema.parseJson(InterpretedDocument)
-
-// node-postgres sends only Buffers as bytea.
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 const sealedField = (userId: UserId, column: string, contentId: ContentId) =>
   fieldContext(userId, "content", column, contentId)
@@ -79,7 +76,7 @@ export const saveContent = Effect.fn("Content.save")(function* (input: {
   yield* sql`
     INSERT INTO content (id, user_id, job_id, document_type, title_encrypted, summary_encrypted, body_encrypted, provider, model_id)
     VALUES (${contentId}::uuid, ${input.userId}::uuid, ${input.jobId ?? null}::uuid, ${input.document.documentType},
-            ${asBuffer(title)}, ${asBuffer(card)}, ${asBuffer(body)}, ${input.provider}, ${input.modelId})`
+            ${bytea(title)}, ${bytea(card)}, ${bytea(body)}, ${input.provider}, ${input.modelId})`
   return contentId
 })
 

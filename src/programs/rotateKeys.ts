@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { Crypto, documentContext, fieldContext, type KeyPurpose } from "../services/crypto.js"
-import { SqlClient } from "../services/database.js"
+import { bytea, SqlClient } from "../services/database.js"
 import { Storage } from "../services/storage.js"
 
 /** Every encrypted column, with how to rebuild its context. A test keeps this in step with the schema. */
@@ -35,9 +35,6 @@ interface Row {
   readonly owner: string
   readonly value: Uint8Array
 }
-
-// node-postgres sends only Buffers as bytea (a bare Uint8Array would go as JSON).
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 const count = () => ({ scanned: 0, rewrapped: 0, unreadable: 0 })
 
@@ -79,8 +76,8 @@ export const rotateKeys = Effect.fn("Programs.rotateKeys")(function* (options: {
           }
           // Only if nobody replaced the value meanwhile (a concurrent write is already current).
           const updated = yield* sql`
-            UPDATE ${sql(table)} SET ${sql(column)} = ${asBuffer(moved.right)}
-            WHERE ${sql(id)} = ${row.id}::uuid AND ${sql(column)} = ${asBuffer(row.value)}
+            UPDATE ${sql(table)} SET ${sql(column)} = ${bytea(moved.right)}
+            WHERE ${sql(id)} = ${row.id}::uuid AND ${sql(column)} = ${bytea(row.value)}
             RETURNING 1 AS ok`
           if (updated.length > 0) tally.rewrapped++
         }

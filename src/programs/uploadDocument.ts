@@ -25,6 +25,7 @@ import type { DocumentType } from "../services/llm.js"
 import { documentKey, Storage } from "../services/storage.js"
 import { JobId, type UserId } from "./content.js"
 import { resolveContentType } from "./detectContentType.js"
+import { bytea } from "../services/database.js"
 
 /** The idempotency scope of uploads (keys are per user and scope). */
 export const UPLOAD_SCOPE = "documents.upload"
@@ -64,9 +65,6 @@ const StoredKey = Schema.Struct({
   fresh: Schema.Boolean
 })
 
-// node-postgres sends only Buffers as bytea.
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-
 // Printable ASCII: keys come from a header and are echoed into logs and SQL parameters only.
 const KEY_PATTERN = /^[\x21-\x7e]+$/
 
@@ -90,7 +88,7 @@ export const requestHash = (input: UploadInput, key: string): Buffer =>
     .update(input.bytes)
     .digest()
 
-const sameHash = (a: Uint8Array, b: Uint8Array) => Buffer.compare(asBuffer(a), asBuffer(b)) === 0
+const sameHash = (a: Uint8Array, b: Uint8Array) => Buffer.compare(bytea(a), bytea(b)) === 0
 
 const quotaExceeded = (limit: number) =>
   new QuotaExceeded({
@@ -181,7 +179,7 @@ export const uploadDocument = Effect.fn("Documents.upload")(
     const fileName =
       input.fileName === undefined
         ? null
-        : asBuffer(yield* crypto.sealString(input.fileName, fieldContext(userId, "jobs", "file_name_encrypted", jobId)))
+        : bytea(yield* crypto.sealString(input.fileName, fieldContext(userId, "jobs", "file_name_encrypted", jobId)))
     const traceContext = Option.getOrNull(yield* currentTraceparent)
     const accepted: UploadAccepted = { jobId, status: "queued" }
 

@@ -6,22 +6,20 @@
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { SqlClient } from "../services/database.js"
+import { bytea, SqlClient } from "../services/database.js"
 import { UserLookupKey } from "../services/users.js"
 import { UserId } from "./content.js"
-
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 /** The form every lookup starts from: trimmed, lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase()
 
 /** HMAC-SHA256 of the normalised email under the lookup key. */
 export const emailLookupHash = (email: string) =>
-  Effect.map(UserLookupKey, (key) => asBuffer(key.hmac(normaliseEmail(email))))
+  Effect.map(UserLookupKey, (key) => bytea(key.hmac(normaliseEmail(email))))
 
 /** HMAC-SHA256 of a Google subject, domain-separated from email hashes. */
 export const googleSubLookupHash = (sub: string) =>
-  Effect.map(UserLookupKey, (key) => asBuffer(key.hmac(`google-sub:${sub}`)))
+  Effect.map(UserLookupKey, (key) => bytea(key.hmac(`google-sub:${sub}`)))
 
 export interface UserSummary {
   readonly id: UserId
@@ -106,8 +104,8 @@ export const findOrCreateUser = Effect.fn("Users.findOrCreate")(function* (input
   }
 
   const userId = UserId.make(randomUUID())
-  const email = asBuffer(yield* crypto.sealString(normaliseEmail(input.email), emailContext(userId)))
-  const name = input.name === undefined ? null : asBuffer(yield* crypto.sealString(input.name, nameContext(userId)))
+  const email = bytea(yield* crypto.sealString(normaliseEmail(input.email), emailContext(userId)))
+  const name = input.name === undefined ? null : bytea(yield* crypto.sealString(input.name, nameContext(userId)))
   const inserted = yield* Effect.flatMap(
     sql`
       INSERT INTO users (id, email_hash, email_encrypted, name_encrypted, google_sub_hash)

@@ -7,6 +7,9 @@ import type { DatabaseUnavailable } from "./errors.js"
 
 export { SqlClient } from "@effect/sql"
 
+/** A value for a `bytea` parameter: node-postgres sends only Buffers as bytes (a bare Uint8Array goes as JSON). */
+export const bytea = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
 export class Database extends Context.Tag("Database")<
   Database,
   {

@@ -26,14 +26,12 @@ import {
   normalizeAuditEvent
 } from "../../services/audit.js"
 import { chainHash, makeChainVerifier, type StoredAuditRow, toChainRow } from "./chain.js"
+import { bytea } from "../../services/database.js"
 
 /** The advisory lock key that serialises appends (arbitrary; no other lock may use it). */
 export const AUDIT_CHAIN_LOCK = 7_304_116_201_952
 
 export const VERIFY_PAGE_SIZE = 1000
-
-// node-postgres sends only Buffers as bytea (a bare Uint8Array would go as JSON).
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 const NullableString = Schema.NullOr(Schema.String)
 
@@ -144,7 +142,7 @@ export const makeAuditPostgres = Effect.gen(function* () {
           const last = yield* lastHash(undefined)
           const { seq } = yield* nextSeq(undefined)
           const row = toChainRow(seq, id, occurredAt, normalized.right)
-          const prevHash = last._tag === "Some" ? asBuffer(last.value.hash) : null
+          const prevHash = last._tag === "Some" ? bytea(last.value.hash) : null
           const hash = chainHash(prevHash, row)
           yield* sql`
             INSERT INTO audit_log (seq, id, occurred_at, actor_user_id, actor_ref, action, resource_type, resource_id,
