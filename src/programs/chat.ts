@@ -9,7 +9,7 @@
  * asking again; the key row holds the conversation and message ids only, the answer is re-read.
  */
 import { Clock, Effect, Option, Schema } from "effect"
-import { createHash, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
 import { CostTracker, usageRecord } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
@@ -18,6 +18,14 @@ import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
 import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
 import { ContentId, loadContent, type UserId } from "./content.js"
 import { ensureWithinPlanLimit, type RequestContext } from "./subscription.js"
+import {
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  requestFingerprint,
+  sameFingerprint,
+  type StoredIdempotencyKey,
+  validateIdempotencyKey
+} from "./idempotency.js"
 
 export const ConversationId = Schema.UUID.pipe(Schema.brand("ConversationId"))
 export type ConversationId = typeof ConversationId.Type
@@ -31,10 +39,6 @@ export const HISTORY_MESSAGES = 20
 
 /** The idempotency scope of chat questions (keys are per user and scope). */
 export const CHAT_IDEMPOTENCY_SCOPE = "chat.message"
-const IDEMPOTENCY_WINDOW_HOURS = 24
-const MAX_IDEMPOTENCY_KEY_LENGTH = 255
-// Printable ASCII: keys come from a header.
-const KEY_PATTERN = /^[\x21-\x7e]+$/
 
 export interface ChatMessage {
   readonly role: ChatRole
@@ -77,29 +81,13 @@ const ConversationRow = Schema.Struct({
 const IdRow = Schema.Struct({ id: ConversationId })
 
 const StoredReply = Schema.Struct({ conversationId: ConversationId, messageId: MessageId })
-const StoredKey = Schema.Struct({
-  requestHash: Schema.Uint8ArrayFromSelf,
-  response: StoredReply,
-  fresh: Schema.Boolean
-})
-type StoredKey = typeof StoredKey.Type
+type StoredKey = StoredIdempotencyKey<typeof StoredReply.Type>
 
-/** Identifies a question: bound to the user, the scope, the key and the content, so no two requests hash alike. */
+/** Identifies a question: bound to the user, the scope, the key and the content. */
 const requestHash = (userId: UserId, key: string, contentId: ContentId, question: string): Buffer =>
-  createHash("sha256")
-    .update(JSON.stringify(["serenya/idempotency/v1", userId, CHAT_IDEMPOTENCY_SCOPE, key, contentId, question]))
-    .digest()
+  requestFingerprint([userId, CHAT_IDEMPOTENCY_SCOPE, key, contentId, question])
 
-const lookupKey = (userId: UserId, key: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`
-      SELECT request_hash, response,
-             created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) AS fresh
-      FROM idempotency_keys WHERE user_id = ${userId}::uuid AND scope = ${CHAT_IDEMPOTENCY_SCOPE} AND key = ${key}`
-    const [row] = yield* Schema.decodeUnknown(Schema.Array(StoredKey))(rows)
-    return Option.fromNullable(row)
-  })
+const lookupKey = (userId: UserId, key: string) => findIdempotencyKey(StoredReply, userId, CHAT_IDEMPOTENCY_SCOPE, key)
 
 const openMessages = (userId: UserId, rows: unknown) =>
   Effect.gen(function* () {
@@ -165,7 +153,7 @@ const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestCont
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
-    if (Buffer.compare(Buffer.from(stored.requestHash), Buffer.from(hash)) !== 0) {
+    if (!sameFingerprint(stored.requestHash, hash)) {
       return yield* new Conflict({ message: "This Idempotency-Key was used with a different request" })
     }
     const { conversationId, messageId } = stored.response
@@ -202,12 +190,7 @@ export const sendChatMessage = Effect.fn("Chat.send")(function* (input: {
   const requestContext = input.requestContext ?? {}
 
   const question = yield* validateQuestion(input.message)
-  const key = input.idempotencyKey
-  if (key !== undefined && (key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !KEY_PATTERN.test(key))) {
-    return yield* new InvalidRequest({
-      message: `The Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`
-    })
-  }
+  const key = yield* validateIdempotencyKey(input.idempotencyKey)
   const hash = key === undefined ? undefined : requestHash(userId, key, contentId, question)
   if (key !== undefined && hash !== undefined) {
     const earlier = yield* lookupKey(userId, key)
@@ -260,16 +243,12 @@ export const sendChatMessage = Effect.fn("Chat.send")(function* (input: {
       // the content was deleted while the model was answering
       if (row === undefined) return yield* new NotFound({ message: "No such content" })
       if (key !== undefined && hash !== undefined) {
-        const claimed = yield* sql`
-          INSERT INTO idempotency_keys (user_id, scope, key, request_hash, response)
-          VALUES (${userId}::uuid, ${CHAT_IDEMPOTENCY_SCOPE}, ${key}, ${hash},
-                  ${JSON.stringify({ conversationId: row.id, messageId: answerId })}::jsonb)
-          ON CONFLICT (user_id, scope, key) DO UPDATE
-            SET request_hash = excluded.request_hash, response = excluded.response, created_at = now()
-            WHERE idempotency_keys.created_at <= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
-          RETURNING 1 AS ok`
+        const claimed = yield* claimIdempotencyKey(userId, CHAT_IDEMPOTENCY_SCOPE, key, hash, {
+          conversationId: row.id,
+          messageId: answerId
+        })
         // a concurrent request with the same key won: answer as it did
-        if (claimed.length === 0) {
+        if (!claimed) {
           const winner = yield* lookupKey(userId, key)
           if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
         }

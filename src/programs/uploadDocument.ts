@@ -14,7 +14,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Either, Exit, Option, Schema } from "effect"
-import { createHash, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
 import { Audit } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
@@ -26,14 +26,19 @@ import { documentKey, Storage } from "../services/storage.js"
 import { JobId, type UserId } from "./content.js"
 import { resolveContentType } from "./detectContentType.js"
 import { bytea } from "../services/database.js"
+import {
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  IDEMPOTENCY_WINDOW_HOURS,
+  requestFingerprint,
+  sameFingerprint,
+  type StoredIdempotencyKey,
+  validateIdempotencyKey
+} from "./idempotency.js"
 
 /** The idempotency scope of uploads (keys are per user and scope). */
 export const UPLOAD_SCOPE = "documents.upload"
 
-/** How long a key replays its first answer. */
-export const IDEMPOTENCY_WINDOW_HOURS = 24
-
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 export const MAX_FILE_NAME_LENGTH = 255
 
 /** Who asked, for the audit trail. */
@@ -59,36 +64,19 @@ export interface UploadInput {
 export const UploadAccepted = Schema.Struct({ jobId: JobId, status: Schema.Literal("queued") })
 export type UploadAccepted = typeof UploadAccepted.Type
 
-const StoredKey = Schema.Struct({
-  requestHash: Schema.Uint8ArrayFromSelf,
-  response: UploadAccepted,
-  fresh: Schema.Boolean
-})
-
-// Printable ASCII: keys come from a header and are echoed into logs and SQL parameters only.
-const KEY_PATTERN = /^[\x21-\x7e]+$/
-
-/**
- * Identifies a request body: the metadata as JSON (self-delimiting) then the bytes, bound to the
- * user and key, so equal documents of two users or two keys never hash alike.
- */
+/** Identifies an upload: its metadata, then the bytes (see requestFingerprint). */
 export const requestHash = (input: UploadInput, key: string): Buffer =>
-  createHash("sha256")
-    .update(
-      JSON.stringify([
-        "serenya/idempotency/v1",
-        input.userId,
-        UPLOAD_SCOPE,
-        key,
-        input.declaredContentType ?? null,
-        input.fileName ?? null,
-        input.documentTypeHint ?? null
-      ])
-    )
-    .update(input.bytes)
-    .digest()
-
-const sameHash = (a: Uint8Array, b: Uint8Array) => Buffer.compare(bytea(a), bytea(b)) === 0
+  requestFingerprint(
+    [
+      input.userId,
+      UPLOAD_SCOPE,
+      key,
+      input.declaredContentType ?? null,
+      input.fileName ?? null,
+      input.documentTypeHint ?? null
+    ],
+    input.bytes
+  )
 
 const quotaExceeded = (limit: number) =>
   new QuotaExceeded({
@@ -117,12 +105,7 @@ export const uploadDocument = Effect.fn("Documents.upload")(
       return yield* new PayloadTooLarge({ message: `The document is larger than ${maxBytes} bytes`, limitBytes: maxBytes })
     }
     if (input.bytes.length === 0) return yield* new InvalidRequest({ message: "The document is empty" })
-    const key = input.idempotencyKey
-    if (key !== undefined && (key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !KEY_PATTERN.test(key))) {
-      return yield* new InvalidRequest({
-        message: `The Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`
-      })
-    }
+    const key = yield* validateIdempotencyKey(input.idempotencyKey)
     if (input.fileName !== undefined && input.fileName.length > MAX_FILE_NAME_LENGTH) {
       return yield* new InvalidRequest({ message: `The file name is longer than ${MAX_FILE_NAME_LENGTH} characters` })
     }
@@ -132,18 +115,11 @@ export const uploadDocument = Effect.fn("Documents.upload")(
     })
     const hash = key === undefined ? undefined : requestHash(input, key)
 
-    const lookupKey = (k: string) =>
-      sql`
-        SELECT request_hash, response,
-               created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) AS fresh
-        FROM idempotency_keys WHERE user_id = ${userId}::uuid AND scope = ${UPLOAD_SCOPE} AND key = ${k}`.pipe(
-        Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(StoredKey))(rows))),
-        Effect.map((rows) => Option.fromNullable(rows[0]))
-      )
+    const lookupKey = (k: string) => findIdempotencyKey(UploadAccepted, userId, UPLOAD_SCOPE, k)
 
     // A replay answers as the first request did; the same key with another body is refused.
-    const replay = (stored: typeof StoredKey.Type, requestHashValue: Uint8Array) =>
-      sameHash(stored.requestHash, requestHashValue)
+    const replay = (stored: StoredIdempotencyKey<UploadAccepted>, requestHashValue: Uint8Array) =>
+      sameFingerprint(stored.requestHash, requestHashValue)
         ? // Enqueueing again is harmless (claiming is atomic) and recovers a wake-up lost after the first commit.
           Effect.as(queue.enqueue(stored.response.jobId), stored.response)
         : Effect.fail(new Conflict({ message: "This Idempotency-Key was used with a different request" }))
@@ -187,14 +163,8 @@ export const uploadDocument = Effect.fn("Documents.upload")(
     const transaction = sql.withTransaction(
       Effect.gen(function* () {
         if (key !== undefined && hash !== undefined) {
-          const claimed = yield* sql`
-            INSERT INTO idempotency_keys (user_id, scope, key, request_hash, response)
-            VALUES (${userId}::uuid, ${UPLOAD_SCOPE}, ${key}, ${hash}, ${JSON.stringify(accepted)}::jsonb)
-            ON CONFLICT (user_id, scope, key) DO UPDATE
-              SET request_hash = excluded.request_hash, response = excluded.response, created_at = now()
-              WHERE idempotency_keys.created_at <= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
-            RETURNING 1 AS ok`
-          if (claimed.length === 0) {
+          const claimed = yield* claimIdempotencyKey(userId, UPLOAD_SCOPE, key, hash, accepted)
+          if (!claimed) {
             const winner = yield* lookupKey(key)
             if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
           }
