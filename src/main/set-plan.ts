@@ -5,7 +5,7 @@
  * Wrong arguments: a usage line on stderr, exit code 64; an unknown user: exit code 1.
  */
 import { Clock, Effect, Either, Option, Schema } from "effect"
-import { UserId } from "../programs/content.js"
+import { UserId } from "../services/ids.js"
 import { addMonths, Plan, setPlan } from "../programs/subscription.js"
 import { SqlClientLive } from "../layers/database/postgres.js"
 import { runEntryPoint } from "./runtime.js"

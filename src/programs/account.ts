@@ -17,7 +17,8 @@ import { NotFound } from "../services/errors.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
 import { Storage } from "../services/storage.js"
 import { listConversations } from "./chat.js"
-import { ContentId, JobId, loadContent, UserId } from "./content.js"
+import { loadContent } from "./content.js"
+import { ContentId, JobId, UserId } from "../services/ids.js"
 import { currentPlan, Plan, type RequestContext } from "./subscription.js"
 
 export interface Profile {

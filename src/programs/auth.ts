@@ -20,7 +20,7 @@ import { AccessTokens } from "../services/auth.js"
 import { SqlClient } from "../services/database.js"
 import { DatabaseUnavailable, Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
-import { UserId } from "./content.js"
+import { UserId } from "../services/ids.js"
 import type { RequestContext } from "./subscription.js"
 import { findOrCreateUser, loadUser, type UserSummary } from "./users.js"
 

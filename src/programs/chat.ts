@@ -16,7 +16,8 @@ import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
 import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
-import { ContentId, loadContent, type UserId } from "./content.js"
+import { loadContent } from "./content.js"
+import { ContentId, type UserId } from "../services/ids.js"
 import { ensureWithinPlanLimit, type RequestContext } from "./subscription.js"
 import {
   claimIdempotencyKey,

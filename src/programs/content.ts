@@ -11,14 +11,9 @@ import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, SqlClient } from "../services/database.js"
+import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
 
-export const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
-export type UserId = typeof UserId.Type
-export const ContentId = Schema.UUID.pipe(Schema.brand("ContentId"))
-export type ContentId = typeof ContentId.Type
-export const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
-export type JobId = typeof JobId.Type
 
 const FLAGGED = new Set(["low", "high", "critical_low", "critical_high", "abnormal"])
 

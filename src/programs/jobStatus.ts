@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { DatabaseUnavailable } from "../services/errors.js"
 import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
-import { ContentId, JobId, type UserId } from "./content.js"
+import { ContentId, JobId, type UserId } from "../services/ids.js"
 
 export interface JobStatus {
   readonly jobId: JobId

@@ -10,7 +10,7 @@ import { Audit, type AuditEvent } from "../services/audit.js"
 import { CostTracker, monthOf } from "../services/costTracker.js"
 import { SqlClient } from "../services/database.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
-import { UserId } from "./content.js"
+import { UserId } from "../services/ids.js"
 
 export const Plan = Schema.Literal("free", "premium")
 export type Plan = typeof Plan.Type

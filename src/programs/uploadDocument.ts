@@ -23,7 +23,7 @@ import { Conflict, DatabaseUnavailable, InvalidRequest, PayloadTooLarge, QuotaEx
 import { JobQueue } from "../services/jobQueue.js"
 import type { DocumentType } from "../services/llm.js"
 import { documentKey, Storage } from "../services/storage.js"
-import { JobId, type UserId } from "./content.js"
+import { JobId, type UserId } from "../services/ids.js"
 import { resolveContentType } from "./detectContentType.js"
 import { bytea } from "../services/database.js"
 import {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, SqlClient } from "../services/database.js"
 import { UserLookupKey } from "../services/users.js"
-import { UserId } from "./content.js"
+import { UserId } from "../services/ids.js"
 
 /** The form every lookup starts from: trimmed, lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase()

@@ -9,7 +9,7 @@
  * Called inside a caller's SQL transaction, the change commits or rolls back with it.
  */
 import { Context, type Duration, type Effect, type Option, Schema } from "effect"
-import type { ContentId, JobId, UserId } from "../programs/content.js"
+import type { ContentId, JobId, UserId } from "./ids.js"
 import type { DatabaseUnavailable } from "./errors.js"
 import type { DocumentContentType, DocumentType } from "./llm.js"
 

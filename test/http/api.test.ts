@@ -26,7 +26,7 @@ import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { Unauthenticated } from "../../src/services/errors.js"
 import { makeApiClient } from "../../src/http/client.js"
-import { ContentId } from "../../src/programs/content.js"
+import { ContentId } from "../../src/services/ids.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 

@@ -13,7 +13,7 @@ import { AppConfig } from "../../src/config.js"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
-import { UserId } from "../../src/programs/content.js"
+import { UserId } from "../../src/services/ids.js"
 import {
   addMonths,
   calendarMonth,

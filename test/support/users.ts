@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { createHash, randomUUID } from "node:crypto"
-import { UserId } from "../../src/programs/content.js"
+import { UserId } from "../../src/services/ids.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)

@@ -1,7 +1,7 @@
 /** The account and its GDPR rights: profile, export, erasure. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { UserId } from "../../programs/content.js"
+import { UserId } from "../../services/ids.js"
 import { Plan } from "../../programs/subscription.js"
 import { errorResponse } from "../errors.js"
 import { Authentication } from "../security.js"

@@ -1,7 +1,7 @@
 /** Sign-in (Google, dev), refresh and logout. These endpoints take no bearer token. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { UserId } from "../../programs/content.js"
+import { UserId } from "../../services/ids.js"
 import { errorResponse } from "../errors.js"
 
 const Email = Schema.String.pipe(

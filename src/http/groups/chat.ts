@@ -2,7 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
-import { ContentId } from "../../programs/content.js"
+import { ContentId } from "../../services/ids.js"
 import { ChatRole } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
 import { Authentication } from "../security.js"

@@ -1,7 +1,7 @@
 /** The user's interpreted documents: the timeline, one whole document, and deleting one. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { ContentId } from "../../programs/content.js"
+import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
 import { Authentication } from "../security.js"

@@ -5,7 +5,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { ContentId, JobId } from "../../programs/content.js"
+import { ContentId, JobId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"

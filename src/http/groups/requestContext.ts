@@ -4,7 +4,7 @@
  */
 import { HttpServerRequest } from "@effect/platform"
 import { Effect, FiberRef, Option } from "effect"
-import { UserId } from "../../programs/content.js"
+import { UserId } from "../../services/ids.js"
 import { CurrentUser } from "../../services/auth.js"
 import { type Classified, DatabaseUnavailable, isClassified } from "../../services/errors.js"
 import { CurrentRequestId } from "../errors.js"

@@ -7,7 +7,7 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
-import { type ContentId, JobId, UserId } from "../../programs/content.js"
+import { type ContentId, JobId, UserId } from "../../services/ids.js"
 import { DatabaseUnavailable } from "../../services/errors.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { DocumentContentType, DocumentType } from "../../services/llm.js"

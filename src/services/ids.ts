@@ -1,0 +1,9 @@
+/** The branded ids every layer speaks in: a UserId can never be passed where a JobId is meant. */
+import { Schema } from "effect"
+
+export const UserId = Schema.UUID.pipe(Schema.brand("UserId"))
+export type UserId = typeof UserId.Type
+export const ContentId = Schema.UUID.pipe(Schema.brand("ContentId"))
+export type ContentId = typeof ContentId.Type
+export const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
+export type JobId = typeof JobId.Type
