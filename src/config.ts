@@ -99,6 +99,13 @@ export interface WorkerSettings {
   readonly inProcess: boolean
 }
 
+/** The per-instance timeline cache (architecture: 5 minutes). */
+export interface TimelineCacheSettings {
+  /** Zero turns the cache off. */
+  readonly ttl: Duration.Duration
+  readonly maxUsers: number
+}
+
 export interface Settings {
   readonly appEnv: AppEnv
   readonly host: string
@@ -128,6 +135,7 @@ export interface Settings {
   readonly documents: DocumentSettings
   readonly worker: WorkerSettings
   readonly auth: AuthSettings
+  readonly timelineCache: TimelineCacheSettings
 }
 
 /** Config.validate loses the variable's name; this keeps it in the error path. */
@@ -251,6 +259,10 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
     poll: millis("WORKER_POLL_MS", 500),
     inProcess: Config.boolean("IN_PROCESS_WORKERS").pipe(Config.option)
+  }),
+  timelineCache: Config.all({
+    ttl: nonNegativeInt("TIMELINE_CACHE_TTL_MS", 300_000).pipe(Config.map(Duration.millis)),
+    maxUsers: nonNegativeInt("TIMELINE_CACHE_MAX_USERS", 10_000)
   }),
   plans: Config.all({
     freeDocumentsPerMonth: nonNegativeInt("FREE_PLAN_DOCUMENTS_PER_MONTH", 10),

@@ -13,6 +13,7 @@ import { StorageS3 } from "../layers/storage/s3.js"
 import { CircuitBreakers } from "../services/resilience.js"
 import { GoogleIdTokensLive } from "../layers/auth/google.js"
 import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
+import { TimelineCacheMemory } from "../layers/cache/timelineMemory.js"
 
 export const cryptoLayer = (settings: Settings) => (settings.crypto.provider === "kms" ? CryptoKms : CryptoLocal)
 
@@ -35,5 +36,6 @@ export const servicesLayer = (settings: Settings) =>
     costTrackerLayer(settings),
     AuditPostgres,
     UserLookupKeyLive,
-    GoogleIdTokensLive
+    GoogleIdTokensLive,
+    TimelineCacheMemory
   ).pipe(Layer.provideMerge(CircuitBreakers.layer))

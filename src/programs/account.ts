@@ -19,7 +19,8 @@ import { Storage } from "../services/storage.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
-import { currentPlan, Plan, type RequestContext } from "./subscription.js"
+import { currentPlan, Plan } from "./subscription.js"
+import type { RequestContext } from "../services/audit.js"
 
 export interface Profile {
   readonly id: UserId

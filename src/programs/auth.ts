@@ -21,7 +21,7 @@ import { SqlClient } from "../services/database.js"
 import { DatabaseUnavailable, Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
 import { UserId } from "../services/ids.js"
-import type { RequestContext } from "./subscription.js"
+import type { RequestContext } from "../services/audit.js"
 import { findOrCreateUser, loadUser, type UserSummary } from "./users.js"
 
 /** A rotated token presented again within this window, while its child is active, is a concurrent retry. */

@@ -18,7 +18,8 @@ import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
 import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
 import { loadContent } from "./content.js"
 import { ContentId, type UserId } from "../services/ids.js"
-import { ensureWithinPlanLimit, type RequestContext } from "./subscription.js"
+import { ensureWithinPlanLimit } from "./subscription.js"
+import type { RequestContext } from "../services/audit.js"
 import {
   claimIdempotencyKey,
   findIdempotencyKey,

@@ -9,10 +9,14 @@
  */
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
+import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, SqlClient } from "../services/database.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
+import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
+
+export type { TimelineItem, TimelinePage } from "../services/timelineCache.js"
 
 
 const FLAGGED = new Set(["low", "high", "critical_low", "critical_high", "abnormal"])
@@ -33,15 +37,6 @@ export interface StoredContent {
   readonly document: InterpretedDocument
   readonly provider: LLMProviderName
   readonly modelId: string
-  readonly createdAt: Date
-}
-
-export interface TimelineItem {
-  readonly contentId: ContentId
-  readonly documentType: DocumentType
-  readonly title: string
-  readonly summary: string
-  readonly flaggedCount: number
   readonly createdAt: Date
 }
 
@@ -116,10 +111,7 @@ const TimelineRow = Schema.Struct({
 })
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
-export const listTimeline = Effect.fn("Content.timeline")(function* (
-  userId: UserId,
-  page: { readonly limit: number; readonly offset: number }
-) {
+export const listTimeline = Effect.fn("Content.timeline")(function* (userId: UserId, page: TimelineWindow) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const [count] = yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`
@@ -145,7 +137,7 @@ export const listTimeline = Effect.fn("Content.timeline")(function* (
       } satisfies TimelineItem
     })
   )
-  return { items, total: count?.total ?? 0 }
+  return { items, total: count?.total ?? 0 } satisfies TimelinePage
 })
 
 /** Removes the content and (by cascade) its conversation; false when there was nothing of this user's to remove. */
@@ -153,4 +145,83 @@ export const deleteContent = Effect.fn("Content.delete")(function* (userId: User
   const sql = yield* SqlClient.SqlClient
   const deleted = yield* sql`DELETE FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid RETURNING id`
   return deleted.length > 0
+})
+
+const VersionRow = Schema.Struct({ version: Schema.String })
+
+/** The user's content stamp (bumped by the database on every change); none once the account is gone. */
+const contentVersion = (userId: UserId) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`SELECT content_version::text AS version FROM users WHERE id = ${userId}::uuid`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(VersionRow))),
+      Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.version))
+    )
+  )
+
+const record = (
+  userId: UserId,
+  requestContext: RequestContext,
+  event: { readonly action: "content.list" | "content.read" | "content.delete"; readonly contentId?: ContentId; readonly found: boolean }
+) =>
+  Effect.flatMap(Audit, (audit) =>
+    audit.record({
+      ...requestContext,
+      actorUserId: userId,
+      action: event.action,
+      resourceType: "content",
+      ...(event.contentId !== undefined ? { resourceId: event.contentId } : {}),
+      outcome: event.found ? "success" : "failure"
+    })
+  )
+
+/**
+ * `GET /content/timeline`: a page of the user's cards, from the cache while the user's content
+ * stamp has not moved (5 minutes at most), else read and opened again. Audited either way.
+ */
+export const readTimeline = Effect.fn("Content.readTimeline")(function* (
+  userId: UserId,
+  window: TimelineWindow,
+  requestContext: RequestContext = {}
+) {
+  const cache = yield* TimelineCache
+  const version = yield* contentVersion(userId)
+  let page: TimelinePage
+  if (Option.isNone(version)) {
+    yield* cache.invalidate(userId)
+    page = { items: [], total: 0 }
+  } else {
+    const cached = yield* cache.lookup(userId, window, version.value)
+    yield* Effect.annotateCurrentSpan("cache.hit", Option.isSome(cached))
+    if (Option.isSome(cached)) {
+      page = cached.value
+    } else {
+      page = yield* listTimeline(userId, window)
+      yield* cache.store(userId, window, version.value, page)
+    }
+  }
+  yield* record(userId, requestContext, { action: "content.list", found: true })
+  return page
+})
+
+/** `GET /content/{contentId}`: the whole document, audited; another user's id reads as absent. */
+export const readContent = Effect.fn("Content.read")(function* (
+  userId: UserId,
+  contentId: ContentId,
+  requestContext: RequestContext = {}
+) {
+  const content = yield* loadContent(userId, contentId)
+  yield* record(userId, requestContext, { action: "content.read", contentId, found: Option.isSome(content) })
+  return content
+})
+
+/** `DELETE /content/{contentId}`: gone with its conversation, audited; false when there was nothing of this user's. */
+export const removeContent = Effect.fn("Content.remove")(function* (
+  userId: UserId,
+  contentId: ContentId,
+  requestContext: RequestContext = {}
+) {
+  const deleted = yield* deleteContent(userId, contentId)
+  if (deleted) yield* Effect.flatMap(TimelineCache, (cache) => cache.invalidate(userId))
+  yield* record(userId, requestContext, { action: "content.delete", contentId, found: deleted })
+  return deleted
 })

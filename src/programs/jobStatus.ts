@@ -5,6 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
+import { Audit, type RequestContext } from "../services/audit.js"
 import { DatabaseUnavailable } from "../services/errors.js"
 import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
 import { ContentId, JobId, type UserId } from "../services/ids.js"
@@ -33,12 +34,21 @@ const StatusRow = Schema.Struct({
 })
 
 export const getJobStatus = Effect.fn("Jobs.status")(
-  function* (userId: UserId, jobId: JobId) {
+  function* (userId: UserId, jobId: JobId, requestContext: RequestContext = {}) {
     const sql = yield* SqlClient.SqlClient
+    const audit = yield* Audit
     const rows = yield* sql`
       SELECT id, status, stage, attempts, content_id, error_code, error_message, created_at, updated_at
       FROM jobs WHERE id = ${jobId}::uuid AND user_id = ${userId}::uuid`
     const [row] = yield* Effect.orDie(Schema.decodeUnknown(Schema.Array(StatusRow))(rows))
+    yield* audit.record({
+      ...requestContext,
+      actorUserId: userId,
+      action: "job.status",
+      resourceType: "job",
+      resourceId: jobId,
+      outcome: row === undefined ? "failure" : "success"
+    })
     if (row === undefined) return Option.none<JobStatus>()
     return Option.some<JobStatus>({
       jobId: row.id,

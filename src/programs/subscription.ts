@@ -6,7 +6,7 @@
  */
 import { Clock, Effect, Schema } from "effect"
 import { AppConfig } from "../config.js"
-import { Audit, type AuditEvent } from "../services/audit.js"
+import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker, monthOf } from "../services/costTracker.js"
 import { SqlClient } from "../services/database.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
@@ -16,7 +16,6 @@ export const Plan = Schema.Literal("free", "premium")
 export type Plan = typeof Plan.Type
 
 /** Request metadata an audited program passes on to the trail (never health data). */
-export type RequestContext = Pick<AuditEvent, "requestId" | "traceId" | "clientIp" | "userAgent">
 
 /** A half-open interval [start, end). */
 export interface Period {

@@ -13,10 +13,10 @@
  * no job row refers to it, so an uncertain commit never loses an accepted document).
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Either, Exit, Option, Schema } from "effect"
+import { Cause, Effect, Either, Exit, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
-import { Audit } from "../services/audit.js"
+import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../services/crypto.js"
 import { Conflict, DatabaseUnavailable, InvalidRequest, PayloadTooLarge, QuotaExceeded, Unauthenticated } from "../services/errors.js"
@@ -40,14 +40,6 @@ import {
 export const UPLOAD_SCOPE = "documents.upload"
 
 export const MAX_FILE_NAME_LENGTH = 255
-
-/** Who asked, for the audit trail. */
-export interface RequestContext {
-  readonly requestId: string
-  readonly traceId?: string
-  readonly clientIp?: string
-  readonly userAgent?: string
-}
 
 export interface UploadInput {
   readonly userId: UserId
@@ -184,10 +176,7 @@ export const uploadDocument = Effect.fn("Documents.upload")(
           resourceType: "job",
           resourceId: jobId,
           outcome: "success",
-          requestId: input.request.requestId,
-          ...(input.request.traceId !== undefined ? { traceId: input.request.traceId } : {}),
-          ...(input.request.clientIp !== undefined ? { clientIp: input.request.clientIp } : {}),
-          ...(input.request.userAgent !== undefined ? { userAgent: input.request.userAgent } : {})
+          ...input.request
         })
         return { _tag: "created" } as const
       })
@@ -227,3 +216,21 @@ export const uploadDocument = Effect.fn("Documents.upload")(
     )
   )
 )
+
+/**
+ * A refused upload leaves a trace too: who tried, from where, and whether the refusal was a rule
+ * of ours (plan, budget, a reused key: "denied") or a problem with what was sent ("failure").
+ * Nothing was stored, so a trail that cannot be written right now only costs a log line.
+ */
+export const recordRefusedUpload = (userId: UserId, status: number, requestContext: RequestContext) =>
+  Effect.flatMap(Audit, (audit) =>
+    audit.record({
+      ...requestContext,
+      actorUserId: userId,
+      action: "document.upload",
+      resourceType: "document",
+      outcome: status === 402 || status === 403 || status === 409 || status === 429 ? "denied" : "failure"
+    })
+  ).pipe(
+    Effect.catchAllCause((cause) => Effect.logWarning("upload: the refusal could not be audited", Cause.squash(cause)))
+  )

@@ -21,6 +21,7 @@ export const AuditAction = Schema.Literal(
   "document.upload",
   "job.read",
   "job.status",
+  "content.list",
   "content.read",
   "content.export",
   "content.delete",
@@ -67,6 +68,9 @@ export const AuditEvent = Schema.Struct({
   occurredAt: Schema.optional(Schema.DateFromSelf)
 })
 export type AuditEvent = typeof AuditEvent.Type
+
+/** Where a request came from, as the audit trail records it. */
+export type RequestContext = Pick<AuditEvent, "requestId" | "traceId" | "clientIp" | "userAgent">
 
 export const AuditBreak = Schema.Literal(
   /** prev_hash is not the previous row's hash: a row before it was removed, inserted or re-chained. */

@@ -12,7 +12,6 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "../../src/config.js"
 import { ApiLive, serveApi } from "../../src/http/app.js"
-import { AuditMemory } from "../../src/layers/audit/memory.js"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -23,12 +22,15 @@ import { workerPoolLayer } from "../../src/layers/worker/pool.js"
 import { AccessTokens } from "../../src/services/auth.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
+import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
+import { TimelineCache } from "../../src/services/timelineCache.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { Unauthenticated } from "../../src/services/errors.js"
 import { makeApiClient } from "../../src/http/client.js"
 import { ContentId } from "../../src/services/ids.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
+import { auditRows, AuditWithRows } from "../support/audit.js"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
@@ -51,12 +53,13 @@ const Tokens = Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "sere
 const Services = Layer.mergeAll(
   CryptoMemory,
   StorageMemory,
-  AuditMemory,
+  AuditWithRows,
   costTrackerMemory(),
   JobQueuePostgres,
   LLMOffline,
   Tokens,
   UserLookupKeyTest,
+  Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 })),
   // Google sign-in has its own tests (test/http/auth.test.ts); here it refuses everything.
   Layer.succeed(GoogleIdTokens, {
     verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
@@ -362,6 +365,10 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         user
       )
       expect(otherType.status).toBe(415)
+
+      // Each refusal that reached the upload handler is in the audit trail, as a failure of this user's.
+      const refused = (yield* auditRows).filter((r) => r.actorUserId === user.userId && r.action === "document.upload")
+      expect(refused.map((r) => r.outcome)).toEqual(Array(6).fill("failure"))
 
       for (const query of ["limit=0", "limit=101", "offset=-1", "limit=abc"]) {
         const response = yield* send(HttpClientRequest.get(`/content/timeline?${query}`), user)

@@ -5,13 +5,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Option, type Ref } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { StoredAuditRow } from "../../src/layers/audit/chain.js"
-import { makeAuditMemory } from "../../src/layers/audit/memory.js"
 import { makePostgresCostTracker } from "../../src/layers/costTracker/postgres.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
@@ -28,15 +26,10 @@ import { LLM } from "../../src/services/llm.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { createUser, newUser } from "../support/users.js"
+import { AuditRows, AuditWithRows } from "../support/audit.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(path.resolve(root, "../shared/fixtures"), name)))
-
-class AuditRows extends Context.Tag("test/AuditRows")<AuditRows, Ref.Ref<ReadonlyArray<StoredAuditRow>>>() {}
-
-const AuditWithRows = Layer.effectContext(
-  Effect.map(makeAuditMemory, ({ audit, rows }) => Context.make(Audit, audit).pipe(Context.add(AuditRows, rows)))
-)
 
 // The PostgreSQL cost tracker, so that llm_usage holds rows for the export and the erasure to deal with.
 const CostTrackerTable = Layer.scoped(CostTracker, makePostgresCostTracker({ monthlyBudgetCents: 500, emitMetrics: false }))

@@ -6,28 +6,20 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Either, Exit, Layer, Option, type Ref, Schema, TestClock } from "effect"
+import { Cause, Effect, Either, Exit, Layer, Option, Schema, TestClock } from "effect"
 import * as fc from "fast-check"
 import { generateKeyPairSync } from "node:crypto"
-import type { StoredAuditRow } from "../../src/layers/audit/chain.js"
-import { makeAuditMemory } from "../../src/layers/audit/memory.js"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { logout, refreshTokenHash, refreshTokens, signInWithDev, signInWithGoogle } from "../../src/programs/auth.js"
 import { emailLookupHash, findOrCreateUser, userExists } from "../../src/programs/users.js"
-import { Audit } from "../../src/services/audit.js"
 import { AccessTokens } from "../../src/services/auth.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 import { Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { TestDatabaseLive } from "../support/database.js"
-
-class AuditRows extends Context.Tag("test/AuditRows")<AuditRows, Ref.Ref<ReadonlyArray<StoredAuditRow>>>() {}
-
-const AuditWithRows = Layer.effectContext(
-  Effect.map(makeAuditMemory, ({ audit, rows }) => Context.make(Audit, audit).pipe(Context.add(AuditRows, rows)))
-)
+import { AuditRows, AuditWithRows } from "../support/audit.js"
 
 const key = signingKeyFrom(
   generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()

@@ -4,14 +4,12 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Option, type Ref } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { AppConfig } from "../../src/config.js"
-import { makeAuditMemory } from "../../src/layers/audit/memory.js"
-import type { StoredAuditRow } from "../../src/layers/audit/chain.js"
 import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
@@ -19,21 +17,15 @@ import { getConversation, MAX_MESSAGE_CHARS, sendChatMessage } from "../../src/p
 import { saveContent } from "../../src/programs/content.js"
 import { ContentId, type UserId } from "../../src/services/ids.js"
 import { setPlan } from "../../src/programs/subscription.js"
-import { Audit } from "../../src/services/audit.js"
 import { CostTracker } from "../../src/services/costTracker.js"
 import { LLM } from "../../src/services/llm.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
+import { AuditRows, AuditWithRows } from "../support/audit.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(path.resolve(root, "../shared/fixtures"), name)))
-
-class AuditRows extends Context.Tag("test/AuditRows")<AuditRows, Ref.Ref<ReadonlyArray<StoredAuditRow>>>() {}
-
-const AuditWithRows = Layer.effectContext(
-  Effect.map(makeAuditMemory, ({ audit, rows }) => Context.make(Audit, audit).pipe(Context.add(AuditRows, rows)))
-)
 
 const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, costTrackerMemory(), AuditWithRows).pipe(
   Layer.provideMerge(TestDatabaseLive())

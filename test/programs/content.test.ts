@@ -4,9 +4,20 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
-import { deleteContent, listTimeline, loadContent, saveContent } from "../../src/programs/content.js"
+import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
+import {
+  deleteContent,
+  listTimeline,
+  loadContent,
+  readContent,
+  readTimeline,
+  removeContent,
+  saveContent
+} from "../../src/programs/content.js"
 import { ContentId, UserId } from "../../src/services/ids.js"
 import { LabResult, ReferenceRange } from "../../src/services/llm.js"
+import { TimelineCache } from "../../src/services/timelineCache.js"
+import { auditRows, AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
 
 const TestLayer = CryptoMemory.pipe(Layer.provideMerge(TestDatabaseLive()))
@@ -68,6 +79,93 @@ layer(TestLayer)("content", (it) => {
       yield* sql`UPDATE content SET body_encrypted = (SELECT body_encrypted FROM content WHERE id = ${first}::uuid) WHERE id = ${second}::uuid`
       const result = yield* Effect.either(loadContent(alice, ContentId.make(second)))
       expect(result._tag === "Left" && result.left._tag).toBe("DecryptionFailed")
+    })
+  )
+})
+
+const Cache = Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
+const ReadLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, Cache).pipe(Layer.provideMerge(TestDatabaseLive()))
+const window = { limit: 20, offset: 0 }
+const versionOf = (userId: UserId) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(sql<{ v: string }>`SELECT content_version::text AS v FROM users WHERE id = ${userId}::uuid`, (rows) => rows[0]?.v)
+  )
+
+layer(ReadLayer)("content reads", (it) => {
+  it.effect("the database bumps a user's content stamp on every insert, update and delete of their content, and only theirs", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const alice = yield* newUser
+      const bob = yield* newUser
+      const start = Number(yield* versionOf(alice))
+      const id = yield* saveContent({ userId: alice, document: scriptedDocument({ title: "A" }), provider: "offline", modelId: "m" })
+      expect(Number(yield* versionOf(alice))).toBe(start + 1)
+      yield* sql`UPDATE content SET model_id = 'm2' WHERE id = ${id}::uuid`
+      expect(Number(yield* versionOf(alice))).toBe(start + 2)
+      yield* deleteContent(alice, id)
+      expect(Number(yield* versionOf(alice))).toBe(start + 3)
+      expect(yield* versionOf(bob)).toBe("0")
+    })
+  )
+
+  it.effect("the timeline is served from the cache while the stamp holds, and read again once the content changes", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const cache = yield* TimelineCache
+      const alice = yield* newUser
+      yield* saveContent({ userId: alice, document: scriptedDocument({ title: "First" }), provider: "offline", modelId: "m" })
+      const first = yield* readTimeline(alice, window)
+      expect(first.items.map((i) => i.title)).toEqual(["First"])
+
+      // A page planted under the current stamp is what the next read returns: it came from the cache.
+      const planted = { items: [{ ...first.items[0]!, title: "From the cache" }], total: 1 }
+      yield* cache.store(alice, window, (yield* versionOf(alice))!, planted)
+      expect((yield* readTimeline(alice, window)).items[0]!.title).toBe("From the cache")
+
+      // Any change of the content moves the stamp: the next read is fresh, even for a change made behind our back.
+      yield* saveContent({ userId: alice, document: scriptedDocument({ title: "Second" }), provider: "offline", modelId: "m" })
+      expect((yield* readTimeline(alice, window)).items.map((i) => i.title)).toEqual(["Second", "First"])
+      yield* sql`DELETE FROM content WHERE user_id = ${alice}::uuid`
+      expect(yield* readTimeline(alice, window)).toEqual({ items: [], total: 0 })
+    })
+  )
+
+  it.effect("an account that is gone reads an empty timeline, whatever was cached", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const alice = yield* newUser
+      yield* saveContent({ userId: alice, document: scriptedDocument({ title: "Mine" }), provider: "offline", modelId: "m" })
+      expect((yield* readTimeline(alice, window)).total).toBe(1)
+      yield* sql`DELETE FROM content WHERE user_id = ${alice}::uuid`
+      yield* sql`DELETE FROM users WHERE id = ${alice}::uuid`
+      expect(yield* readTimeline(alice, window)).toEqual({ items: [], total: 0 })
+    })
+  )
+
+  it.effect("every read and delete is audited, cached or not, with the outcome and the content id", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      const bob = yield* newUser
+      const id = ContentId.make(
+        yield* saveContent({ userId: alice, document: scriptedDocument({ title: "T" }), provider: "offline", modelId: "m" })
+      )
+      const before = (yield* auditRows).length
+      const request = { requestId: "req-1", clientIp: "203.0.113.9" }
+      yield* readTimeline(alice, window, request)
+      yield* readTimeline(alice, window, request)
+      expect(Option.isSome(yield* readContent(alice, id, request))).toBe(true)
+      expect(Option.isNone(yield* readContent(bob, id, request))).toBe(true)
+      expect(yield* removeContent(bob, id, request)).toBe(false)
+      expect(yield* removeContent(alice, id, request)).toBe(true)
+      const events = (yield* auditRows).slice(before).map((r) => [r.action, r.actorUserId, r.resourceId, r.outcome, r.requestId, r.clientIp])
+      expect(events).toEqual([
+        ["content.list", alice, null, "success", "req-1", "203.0.113.9"],
+        ["content.list", alice, null, "success", "req-1", "203.0.113.9"],
+        ["content.read", alice, id, "success", "req-1", "203.0.113.9"],
+        ["content.read", bob, id, "failure", "req-1", "203.0.113.9"],
+        ["content.delete", bob, id, "failure", "req-1", "203.0.113.9"],
+        ["content.delete", alice, id, "success", "req-1", "203.0.113.9"]
+      ])
     })
   )
 })

@@ -2,7 +2,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { AuditMemory } from "../../src/layers/audit/memory.js"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
@@ -13,9 +12,10 @@ import { JobId, UserId } from "../../src/services/ids.js"
 import { getJobStatus } from "../../src/programs/jobStatus.js"
 import { uploadDocument } from "../../src/programs/uploadDocument.js"
 import { JobQueue } from "../../src/services/jobQueue.js"
+import { auditRows, AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
 
-const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditMemory, CostTrackerMemory, JobQueuePostgres).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, CostTrackerMemory, JobQueuePostgres).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 
@@ -86,8 +86,14 @@ layer(TestLayer)("getJobStatus", (it) => {
       const alice = yield* newUser
       const bob = yield* newUser
       const { jobId } = yield* upload(alice)
-      expect(Option.isSome(yield* getJobStatus(alice, jobId))).toBe(true)
-      expect(Option.isNone(yield* getJobStatus(bob, jobId))).toBe(true)
+      const before = (yield* auditRows).length
+      expect(Option.isSome(yield* getJobStatus(alice, jobId, { requestId: "req-a" }))).toBe(true)
+      expect(Option.isNone(yield* getJobStatus(bob, jobId, { requestId: "req-b" }))).toBe(true)
+      // Both reads are in the trail: the refused one as a failure of the caller, never as the owner's.
+      expect((yield* auditRows).slice(before).map((r) => [r.action, r.actorUserId, r.resourceId, r.outcome, r.requestId])).toEqual([
+        ["job.status", alice, jobId, "success", "req-a"],
+        ["job.status", bob, jobId, "failure", "req-b"]
+      ])
       expect(Option.isNone(yield* getJobStatus(alice, JobId.make("00000000-0000-4000-8000-000000000000")))).toBe(true)
     })
   )

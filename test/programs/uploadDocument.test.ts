@@ -4,35 +4,28 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Ref } from "effect"
+import { Effect, Either, Layer, Ref } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "../../src/config.js"
-import { makeAuditMemory } from "../../src/layers/audit/memory.js"
-import type { StoredAuditRow } from "../../src/layers/audit/chain.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { UserId } from "../../src/services/ids.js"
 import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
-import { Audit } from "../../src/services/audit.js"
 import { CostTracker, usageRecord } from "../../src/services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../../src/services/crypto.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
+import { AuditRows, AuditWithRows } from "../support/audit.js"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const fixture = fs.readFileSync(path.join(path.resolve(root, "../shared/fixtures"), "lab-report-cbc-cmp.pdf"))
 
-class AuditRows extends Context.Tag("AuditRows")<AuditRows, Ref.Ref<ReadonlyArray<StoredAuditRow>>>() {}
-const AuditInspectable = Layer.effectContext(
-  Effect.map(makeAuditMemory, ({ audit, rows }) => Context.make(Audit, audit).pipe(Context.add(AuditRows, rows)))
-)
-
 const testLayer = (budgetCents = 500) =>
-  Layer.mergeAll(CryptoMemory, StorageMemory, AuditInspectable, costTrackerMemory({ monthlyBudgetCents: budgetCents }), JobQueuePostgres).pipe(
+  Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, costTrackerMemory({ monthlyBudgetCents: budgetCents }), JobQueuePostgres).pipe(
     Layer.provideMerge(TestDatabaseLive())
   )
 

@@ -1,11 +1,11 @@
 /** Handlers of the content group. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { deleteContent, listTimeline, loadContent } from "../../programs/content.js"
+import { readContent, readTimeline, removeContent } from "../../programs/content.js"
 import { NotFound } from "../../services/errors.js"
 import { Api } from "../api.js"
 import { ContentBody, TimelineBody } from "./content.js"
-import { classifiedOnly, currentUserId } from "./requestContext.js"
+import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
 
 const noSuchContent = new NotFound({ message: "No such content" })
 
@@ -14,13 +14,13 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
     .handle("timeline", ({ urlParams }) =>
       Effect.gen(function* () {
         const page = { limit: urlParams.limit, offset: urlParams.offset }
-        const { items, total } = yield* listTimeline(yield* currentUserId, page)
+        const { items, total } = yield* readTimeline(yield* currentUserId, page, yield* auditContext)
         return new TimelineBody({ items, total, ...page })
       }).pipe(classifiedOnly)
     )
     .handle("get", ({ path }) =>
       Effect.gen(function* () {
-        const content = yield* loadContent(yield* currentUserId, path.contentId).pipe(classifiedOnly)
+        const content = yield* readContent(yield* currentUserId, path.contentId, yield* auditContext).pipe(classifiedOnly)
         if (Option.isNone(content)) return yield* noSuchContent
         const { contentId, document, provider, modelId, createdAt } = content.value
         return new ContentBody({ ...document, contentId, provider, modelId, createdAt })
@@ -28,7 +28,7 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
     )
     .handle("delete", ({ path }) =>
       Effect.gen(function* () {
-        const deleted = yield* deleteContent(yield* currentUserId, path.contentId).pipe(classifiedOnly)
+        const deleted = yield* removeContent(yield* currentUserId, path.contentId, yield* auditContext).pipe(classifiedOnly)
         if (!deleted) return yield* noSuchContent
       })
     )

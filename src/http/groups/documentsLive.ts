@@ -3,10 +3,11 @@ import { HttpApiBuilder, type HttpServerRequest, Multipart } from "@effect/platf
 import { Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { AppConfig } from "../../config.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
-import { uploadDocument } from "../../programs/uploadDocument.js"
+import { recordRefusedUpload, uploadDocument } from "../../programs/uploadDocument.js"
 import { InvalidRequest, MalformedBody, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../services/errors.js"
 import { DocumentType } from "../../services/llm.js"
 import { Api } from "../api.js"
+import { classifyCause } from "../errors.js"
 import { JobStatusBody, UploadAcceptedBody, UploadJson } from "./documents.js"
 import { auditContext, currentUserId } from "./requestContext.js"
 
@@ -127,20 +128,29 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
       Effect.gen(function* () {
         const settings = yield* AppConfig
         const userId = yield* currentUserId
-        const document = yield* receive(request, settings.documents.maxUploadBytes)
-        const idempotencyKey = headers["idempotency-key"]
-        const accepted = yield* uploadDocument({
-          userId,
-          ...document,
-          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-          request: yield* auditContext
-        })
-        return new UploadAcceptedBody(accepted)
+        const requestContext = yield* auditContext
+        return yield* Effect.gen(function* () {
+          const document = yield* receive(request, settings.documents.maxUploadBytes)
+          const idempotencyKey = headers["idempotency-key"]
+          const accepted = yield* uploadDocument({
+            userId,
+            ...document,
+            ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+            request: requestContext
+          })
+          return new UploadAcceptedBody(accepted)
+        }).pipe(
+          Effect.tapErrorCause((cause) => {
+            // Client mistakes and refusals by rule are audited; our own outages are not refusals.
+            const { status } = classifyCause(cause).info
+            return status >= 400 && status < 500 ? recordRefusedUpload(userId, status, requestContext) : Effect.void
+          })
+        )
       })
     )
     .handle("jobStatus", ({ path }) =>
       Effect.gen(function* () {
-        const status = yield* getJobStatus(yield* currentUserId, path.jobId)
+        const status = yield* getJobStatus(yield* currentUserId, path.jobId, yield* auditContext)
         if (Option.isNone(status)) return yield* new NotFound({ message: "No such job" })
         return new JobStatusBody(status.value)
       })

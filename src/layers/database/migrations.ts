@@ -7,13 +7,15 @@ import { Migrator } from "@effect/sql"
 import initialSchema from "./migrations/0001_initial_schema.js"
 import auditAppendOnly from "./migrations/0002_audit_append_only.js"
 import idempotencyKeys from "./migrations/0003_idempotency_keys.js"
+import contentVersion from "./migrations/0004_content_version.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
 export const loader = Migrator.fromRecord({
   "0001_initial_schema": initialSchema,
   "0002_audit_append_only": auditAppendOnly,
-  "0003_idempotency_keys": idempotencyKeys
+  "0003_idempotency_keys": idempotencyKeys,
+  "0004_content_version": contentVersion
 })
 
 /** Applies every pending migration in order; a no-op when the schema is current. */
