@@ -1,10 +1,15 @@
 /**
  * Bearer authentication for every endpoint but sign-in and operations: a missing, expired,
- * forged or `alg: none` token is a 401 with the uniform body; a valid one provides CurrentUser.
+ * forged or `alg: none` token is a 401 with the uniform body; a valid one provides CurrentUser
+ * as long as its account still exists, so erasing an account ends its access tokens at once
+ * instead of when they expire.
  */
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
+import { userExists } from "../programs/users.js"
 import { AccessTokens, CurrentUser } from "../services/auth.js"
+import { SqlClient } from "../services/database.js"
+import { DatabaseUnavailable, Unauthenticated } from "../services/errors.js"
 import { errorResponse } from "./errors.js"
 
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
@@ -17,12 +22,27 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Aut
   }
 }) {}
 
+const accountGone = new Unauthenticated({ message: "The account of this access token no longer exists" })
+
 export const AuthenticationLive = Layer.effect(
   Authentication,
-  Effect.map(AccessTokens, (tokens) =>
-    Authentication.of({
+  Effect.gen(function* () {
+    const tokens = yield* AccessTokens
+    const sql = yield* SqlClient.SqlClient
+    return Authentication.of({
       bearer: (token) =>
-        Effect.map(tokens.verify(Redacted.value(token)), (claims) => CurrentUser.of({ userId: claims.sub }))
+        Effect.gen(function* () {
+          const claims = yield* tokens.verify(Redacted.value(token))
+          const exists = yield* userExists(claims.sub).pipe(
+            Effect.provideService(SqlClient.SqlClient, sql),
+            // The middleware's failure is a 401; an outage is a 503 to retry, so it travels as a defect the renderer knows.
+            Effect.catchTag("SqlError", () =>
+              Effect.die(new DatabaseUnavailable({ message: "The database is not answering; retry" }))
+            )
+          )
+          if (!exists) return yield* accountGone
+          return CurrentUser.of({ userId: claims.sub })
+        })
     })
-  )
+  })
 )

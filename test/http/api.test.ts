@@ -226,8 +226,11 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
 
       const erased = yield* send(HttpClientRequest.del("/me"), user)
       expect(erased.status).toBe(204)
-      const gone = yield* send(HttpClientRequest.get("/me"), user)
-      expect(gone.status).toBe(404)
+      // Erasure ends the account's access tokens at once, not when they expire.
+      for (const path of ["/me", "/content/timeline", `/content/${contentId}`]) {
+        const gone = yield* send(HttpClientRequest.get(path), user)
+        expect(gone.status, path).toBe(401)
+      }
     })
   )
 

@@ -12,8 +12,11 @@ import { OpsLive } from "../../src/http/ops.js"
 import { Authentication, AuthenticationLive } from "../../src/http/security.js"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { AccessTokens, CurrentUser } from "../../src/services/auth.js"
-import { Database } from "../../src/services/database.js"
+import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { SqlClient } from "../../src/services/database.js"
+import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
+import { newUser } from "../support/users.js"
 
 class WhoAmI extends HttpApiGroup.make("whoami")
   .add(HttpApiEndpoint.get("me", "/probe/whoami").addSuccess(Schema.Struct({ userId: Schema.String })))
@@ -36,7 +39,8 @@ const App = serveApi(
 ).pipe(
   Layer.provideMerge(NodeHttpServer.layerTest),
   Layer.provideMerge(Tokens),
-  Layer.provide(Layer.succeed(Database, { ping: Effect.void })),
+  Layer.provideMerge(CryptoMemory),
+  Layer.provideMerge(TestDatabaseLive()),
   Layer.provide(Layer.succeed(AppConfig, testSettings()))
 )
 
@@ -46,12 +50,28 @@ const call = (headers: Record<string, string>) =>
 layer(App)("bearer authentication", (it) => {
   it.effect("a valid token reaches the handler as CurrentUser", () =>
     Effect.gen(function* () {
-      const userId = randomUUID()
+      const userId = yield* newUser()
       const tokens = yield* AccessTokens
       const { token } = yield* tokens.issue(userId)
       const response = yield* call({ authorization: `Bearer ${token}` })
       expect(response.status).toBe(200)
       expect(yield* response.json).toEqual({ userId })
+    })
+  )
+
+  it.effect("a valid token of an account that no longer exists (erased, or never was) is 401", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const tokens = yield* AccessTokens
+      const userId = yield* newUser()
+      const { token } = yield* tokens.issue(userId)
+      expect((yield* call({ authorization: `Bearer ${token}` })).status).toBe(200)
+      yield* sql`DELETE FROM users WHERE id = ${userId}::uuid`
+      const afterErasure = yield* call({ authorization: `Bearer ${token}` })
+      expect(afterErasure.status).toBe(401)
+      expect(((yield* afterErasure.json) as { error: { code: string } }).error.code).toBe("UNAUTHENTICATED")
+      const stranger = yield* tokens.issue(randomUUID())
+      expect((yield* call({ authorization: `Bearer ${stranger.token}` })).status).toBe(401)
     })
   )
 
