@@ -97,6 +97,8 @@ export interface WorkerSettings {
   readonly poll: Duration.Duration
   /** Run the pool inside the HTTP server (the local default); deployments run `npm run worker`. */
   readonly inProcess: boolean
+  /** `npm run worker` answers /health and /ready here for its probes; 0 serves nothing. */
+  readonly healthPort: number
 }
 
 /** The per-instance timeline cache (architecture: 5 minutes). */
@@ -258,7 +260,13 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     concurrency: positiveInt("WORKER_CONCURRENCY", 2),
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
     poll: millis("WORKER_POLL_MS", 500),
-    inProcess: Config.boolean("IN_PROCESS_WORKERS").pipe(Config.option)
+    inProcess: Config.boolean("IN_PROCESS_WORKERS").pipe(Config.option),
+    healthPort: check(
+      "WORKER_HEALTH_PORT",
+      nonNegativeInt("WORKER_HEALTH_PORT", 3001),
+      (n) => n <= 65535,
+      "must be a port number (0 serves nothing)"
+    )
   }),
   timelineCache: Config.all({
     ttl: nonNegativeInt("TIMELINE_CACHE_TTL_MS", 300_000).pipe(Config.map(Duration.millis)),

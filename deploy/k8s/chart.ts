@@ -20,6 +20,8 @@ import type { EnvironmentSettings, PeerSettings, ResourceSettings, ScalingSettin
 
 export const APP_NAME = "serenya"
 export const HTTP_PORT = 3000
+/** `npm run worker` answers its probes here (WORKER_HEALTH_PORT). */
+export const WORKER_HEALTH_PORT = 3001
 export const RUN_AS_ID = 10001
 /** Settings src/config.ts reads as Config.redacted: only ever from the Secret. */
 export const SECRET_KEYS = ["DATABASE_URL", "JWT_PRIVATE_KEY", "USER_LOOKUP_KEY"] as const
@@ -206,6 +208,7 @@ export class SerenyaChart extends Chart {
       DB_POOL_MAX: String(s.app.dbPoolMax),
       WORKER_CONCURRENCY: String(s.worker.concurrency),
       IN_PROCESS_WORKERS: "false",
+      WORKER_HEALTH_PORT: String(WORKER_HEALTH_PORT),
       MIGRATE_ON_START: "false",
       DEV_AUTH_ENABLED: "false",
       OTEL_EXPORTER_OTLP_ENDPOINT: s.telemetry.collectorEndpoint
@@ -353,23 +356,22 @@ export class SerenyaChart extends Chart {
     )
     autoscaling("api", s.api.scaling)
 
-    // worker: no HTTP listener (src/main/worker.ts serves nothing), so the probes can only check
-    // that PID 1 is the worker process; a stuck event loop goes unnoticed until the worker gets a
-    // /health of its own. No preStop: nothing routes traffic to it, SIGTERM may come at once.
-    const workerProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
-      exec: { command: ["grep", "-qa", "src/main/worker.ts", "/proc/1/cmdline"] },
-      periodSeconds,
-      timeoutSeconds: 2,
-      failureThreshold
+    // worker: its probes use the operations endpoints it serves on WORKER_HEALTH_PORT (nothing else
+    // of the API is there). No preStop: nothing routes traffic to it, SIGTERM may come at once.
+    const probeGet = (path: string): k8s.HttpGetAction => ({
+      path,
+      port: k8s.IntOrString.fromString("probes"),
+      scheme: "HTTP"
     })
     deployment(
       "worker",
       podSpec("worker", terminationGracePeriodSeconds(s.shutdown.timeoutSeconds, 0), [
         container("worker", {
+          ports: [{ name: "probes", containerPort: WORKER_HEALTH_PORT, protocol: "TCP" }],
           resources: resources(s.worker.resources),
-          startupProbe: workerProbe(2, 30),
-          livenessProbe: workerProbe(10, 3),
-          readinessProbe: workerProbe(10, 1)
+          startupProbe: { httpGet: probeGet("/health"), periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 30 },
+          livenessProbe: { httpGet: probeGet("/health"), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+          readinessProbe: { httpGet: probeGet("/ready"), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 2 }
         })
       ])
     )

@@ -23,7 +23,8 @@ import {
   HTTP_PORT,
   migrateJobName,
   releasePhase,
-  SECRET_KEYS
+  SECRET_KEYS,
+  WORKER_HEALTH_PORT
 } from "../../../deploy/k8s/chart.js"
 import { environments, type EnvironmentSettings } from "../../../deploy/k8s/environments.js"
 import { loadSettings } from "../../../src/config.js"
@@ -337,17 +338,16 @@ describe.each(Object.values(environments))("SerenyaChart ($name)", (settings: En
   })
 
   describe("worker", () => {
-    it("runs the worker entry point, with no ports (it serves no HTTP)", () => {
+    it("runs the worker entry point, exposing only its probe port", () => {
       expect(workerContainer.command).toEqual(["node", "--import", "tsx", "src/main/worker.ts"])
-      expect(workerContainer.ports).toBeUndefined()
+      expect(workerContainer.ports).toEqual([{ name: "probes", containerPort: WORKER_HEALTH_PORT, protocol: "TCP" }])
+      expect(data.WORKER_HEALTH_PORT).toBe(String(WORKER_HEALTH_PORT))
     })
 
-    it("probes with exec checks on the process, never an HTTP or TCP probe", () => {
-      for (const probe of [workerContainer.startupProbe, workerContainer.livenessProbe, workerContainer.readinessProbe]) {
-        expect(probe?.exec?.command).toEqual(["grep", "-qa", "src/main/worker.ts", "/proc/1/cmdline"])
-        expect(probe?.httpGet).toBeUndefined()
-        expect(probe?.tcpSocket).toBeUndefined()
-      }
+    it("probes liveness on /health and readiness on /ready of the worker's own operations server", () => {
+      expect(workerContainer.startupProbe?.httpGet).toMatchObject({ path: "/health", port: "probes" })
+      expect(workerContainer.livenessProbe?.httpGet).toMatchObject({ path: "/health", port: "probes" })
+      expect(workerContainer.readinessProbe?.httpGet).toMatchObject({ path: "/ready", port: "probes" })
     })
 
     it("gives in-flight jobs longer than the shutdown timeout plus the cost flush", () => {
