@@ -97,6 +97,8 @@ export interface WorkerSettings {
   readonly poll: Duration.Duration
   /** Run the pool inside the HTTP server (the local default); deployments run `npm run worker`. */
   readonly inProcess: boolean
+  /** How often the pool sweeps originals that outlived their finished jobs. */
+  readonly sweepInterval: Duration.Duration
   /** `npm run worker` answers /health and /ready here for its probes; 0 serves nothing. */
   readonly healthPort: number
 }
@@ -261,6 +263,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
     poll: millis("WORKER_POLL_MS", 500),
     inProcess: Config.boolean("IN_PROCESS_WORKERS").pipe(Config.option),
+    sweepInterval: millis("WORKER_SWEEP_MS", 60_000),
     healthPort: check(
       "WORKER_HEALTH_PORT",
       nonNegativeInt("WORKER_HEALTH_PORT", 3001),

@@ -25,6 +25,7 @@ import { type DocumentType, LLM } from "../services/llm.js"
 import { RetryPolicies, type RetrySchedule, Timeouts, withTimeout } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
 import { saveContent } from "./content.js"
+import { markOriginalRemoved } from "./sweepOriginals.js"
 
 /** What became of the job on this worker. */
 export type ProcessOutcome =
@@ -190,6 +191,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
 
     const removeOriginal = storage.remove(job.storageKey).pipe(
       Effect.retry({ schedule: RetryPolicies.storage, while: isTransient }),
+      Effect.zipRight(markOriginalRemoved(jobId)),
       Effect.catchAllCause((cause) =>
         Effect.logWarning("job: the original could not be removed; it stays until swept", cause).pipe(
           Effect.annotateLogs({ jobId })

@@ -148,6 +148,10 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
         referenceRange: { low: 12, high: 16 }
       })
       expect(yield* storage.exists(documentKey(jobId))).toBe(false)
+      const [marked] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ removed: boolean }>`SELECT original_removed_at IS NOT NULL AS removed FROM jobs WHERE id = ${jobId}::uuid`
+      )
+      expect(marked?.removed).toBe(true)
       const records = (yield* costs.entries).filter((r) => r.userId === alice)
       expect(records.map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:1`])
       expect(records[0]).toMatchObject({ provider: "offline", documentType: "lab_results" })

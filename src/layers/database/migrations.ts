@@ -8,6 +8,7 @@ import initialSchema from "./migrations/0001_initial_schema.js"
 import auditAppendOnly from "./migrations/0002_audit_append_only.js"
 import idempotencyKeys from "./migrations/0003_idempotency_keys.js"
 import contentVersion from "./migrations/0004_content_version.js"
+import originalRemoved from "./migrations/0005_original_removed.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -15,7 +16,8 @@ export const loader = Migrator.fromRecord({
   "0001_initial_schema": initialSchema,
   "0002_audit_append_only": auditAppendOnly,
   "0003_idempotency_keys": idempotencyKeys,
-  "0004_content_version": contentVersion
+  "0004_content_version": contentVersion,
+  "0005_original_removed": originalRemoved
 })
 
 /** Applies every pending migration in order; a no-op when the schema is current. */

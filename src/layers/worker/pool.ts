@@ -4,6 +4,9 @@
  * a heartbeat finds the lease taken over, processing stops (nothing of it is written). The same
  * pool runs in-process (the local default) and as `src/main/worker.ts` (a separate process).
  *
+ * Beside them, one fiber sweeps sealed originals that outlived their finished jobs, every
+ * `sweepInterval` (see programs/sweepOriginals.ts).
+ *
  * Shutdown (the layer's scope closing): workers stop claiming, in-flight jobs get up to
  * `shutdownTimeout` to finish, then are interrupted and handed back to the queue without
  * counting the attempt.
@@ -13,6 +16,7 @@ import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { AppConfig } from "../../config.js"
 import { processJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
+import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { JobQueue } from "../../services/jobQueue.js"
 
 export interface WorkerPoolOptions {
@@ -24,6 +28,8 @@ export interface WorkerPoolOptions {
   /** Names this pool's workers (lease owners); default: host, pid and a random suffix. */
   readonly name?: string
   readonly process?: ProcessOptions
+  /** How often leftover originals are swept. */
+  readonly sweepInterval?: Duration.DurationInput
 }
 
 export interface WorkerPoolStats {
@@ -63,7 +69,9 @@ const outcomeKey = (outcome: ProcessOutcome): keyof WorkerPoolStats => {
 export const makeWorkerPool = (options: WorkerPoolOptions) =>
   Effect.gen(function* () {
     const queue = yield* JobQueue
-    const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof processJob>>>()
+    const context = yield* Effect.context<
+      Effect.Effect.Context<ReturnType<typeof processJob>> | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
+    >()
     const lease = Duration.decode(options.lease)
     const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) / 3)))
     const poll = Duration.decode(options.poll)
@@ -126,11 +134,25 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
       }).pipe(Effect.annotateLogs({ workerId }))
 
     const fibers = yield* Effect.forEach(workerIds, (id) => Effect.forkDaemon(loop(id)))
+    const sweeper = yield* Effect.forkDaemon(
+      Effect.gen(function* () {
+        for (;;) {
+          yield* Effect.sleep(options.sweepInterval ?? "1 minute")
+          yield* sweepOriginals().pipe(
+            Effect.provide(context),
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logWarning("sweep failed", cause)
+            )
+          )
+        }
+      })
+    )
     yield* Effect.logInfo("worker pool started").pipe(Effect.annotateLogs({ workers: workerIds.length }))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         yield* Ref.set(stopping, true)
+        yield* Fiber.interrupt(sweeper)
         const finished = yield* Fiber.awaitAll(fibers).pipe(
           // finalizers run uninterruptibly: without this the timeout could not stop the wait
           Effect.interruptible,
@@ -162,6 +184,7 @@ export const workerPoolLayer = (
         lease: settings.worker.lease,
         poll: settings.worker.poll,
         shutdownTimeout: settings.shutdownTimeout,
+        sweepInterval: settings.worker.sweepInterval,
         ...overrides
       })
     )

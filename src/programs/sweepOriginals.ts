@@ -1,0 +1,49 @@
+/**
+ * The sweep of sealed originals: every finished job (completed or failed) whose original is not
+ * yet recorded as removed gets it removed now. Processing removes it right away in the normal
+ * case; this catches what that could not do — a storage outage at that moment, a job failed by
+ * an expired lease (no worker was left to clean up), a worker killed in between. Removal is
+ * idempotent, so two workers sweeping the same job do no harm.
+ */
+import { Effect, Schema } from "effect"
+import { isTransient } from "../services/errors.js"
+import { SqlClient } from "../services/database.js"
+import { RetryPolicies } from "../services/resilience.js"
+import { Storage } from "../services/storage.js"
+
+const Unswept = Schema.Struct({ id: Schema.UUID, storageKey: Schema.String })
+
+/** Records that the job's original is gone (after a removal that succeeded). */
+export const markOriginalRemoved = (jobId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`UPDATE jobs SET original_removed_at = now() WHERE id = ${jobId}::uuid AND original_removed_at IS NULL`
+  )
+
+/** Removes up to `batch` leftover originals, oldest first; answers how many were removed. */
+export const sweepOriginals = Effect.fn("Jobs.sweepOriginals")(function* (batch = 100) {
+  const sql = yield* SqlClient.SqlClient
+  const storage = yield* Storage
+  const rows = yield* Effect.flatMap(
+    sql`
+      SELECT id, storage_key FROM jobs
+      WHERE status IN ('completed', 'failed') AND original_removed_at IS NULL
+      ORDER BY updated_at
+      LIMIT ${batch}`,
+    (found) => Effect.orDie(Schema.decodeUnknown(Schema.Array(Unswept))(found))
+  )
+  let removed = 0
+  for (const row of rows) {
+    const done = yield* storage.remove(row.storageKey).pipe(
+      Effect.retry({ schedule: RetryPolicies.storage, while: isTransient }),
+      Effect.zipRight(markOriginalRemoved(row.id)),
+      Effect.as(true),
+      // one object that cannot be removed now must not hold up the others; it is tried again next sweep
+      Effect.catchAll((error) =>
+        Effect.as(Effect.logWarning("sweep: an original could not be removed", error).pipe(Effect.annotateLogs({ jobId: row.id })), false)
+      )
+    )
+    if (done) removed++
+  }
+  if (removed > 0) yield* Effect.logInfo("sweep: leftover originals removed").pipe(Effect.annotateLogs({ removed }))
+  return removed
+})
