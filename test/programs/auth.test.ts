@@ -20,6 +20,7 @@ import { Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { createUser } from "../support/users.js"
 
 const key = signingKeyFrom(
   generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
@@ -114,6 +115,15 @@ layer(TestLayer)("auth programs", (it) => {
       expect(yield* userExists("00000000-0000-4000-8000-000000000000")).toBe(false)
       expect(yield* userExists("not-a-uuid")).toBe(false)
       expect(yield* auditActions).toContain("auth.dev_login:success")
+    })
+  )
+
+  it.effect("a user the test support inserts directly is found by sign-in: it hashes the email as the app does", () =>
+    Effect.gen(function* () {
+      const email = uniqueEmail()
+      const inserted = yield* createUser({ email: `  ${email.toUpperCase()} `, name: "Grace" })
+      const found = yield* findOrCreateUser({ email })
+      expect(found).toMatchObject({ created: false, user: { id: inserted, email: email.toLowerCase(), name: "Grace" } })
     })
   )
 

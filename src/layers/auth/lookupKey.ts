@@ -45,8 +45,7 @@ export const UserLookupKeyLive: Layer.Layer<UserLookupKey, never, AppConfig> = L
   })
 )
 
-/** A fixed key, for tests. */
-export const UserLookupKeyTest: Layer.Layer<UserLookupKey> = Layer.succeed(
-  UserLookupKey,
-  makeUserLookupKey(Buffer.alloc(32, 7))
-)
+/** A fixed key, for tests (also for tests that insert users directly and must hash as the app does). */
+export const testUserLookupKey = makeUserLookupKey(Buffer.alloc(32, 7))
+
+export const UserLookupKeyTest: Layer.Layer<UserLookupKey> = Layer.succeed(UserLookupKey, testUserLookupKey)
