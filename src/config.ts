@@ -121,6 +121,11 @@ export interface Settings {
   readonly maxBodyBytes: number
   /** Browser origins allowed by CORS (a web console); the mobile apps need none. */
   readonly corsAllowedOrigins: ReadonlyArray<string>
+  /**
+   * Proxies in front of us that append to X-Forwarded-For (0: none, the socket's peer is the
+   * client; 1: a load balancer; 2: CloudFront and API Gateway).
+   */
+  readonly trustedProxyHops: number
   /** Token buckets per client IP and per bearer token (requests; refill per second). */
   readonly rateLimit: {
     readonly ipCapacity: number
@@ -215,6 +220,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     userRefillPerSecond: positiveInt("RATE_LIMIT_USER_REFILL_PER_SECOND", 1),
     maxKeys: positiveInt("RATE_LIMIT_MAX_KEYS", 10_000)
   }),
+  trustedProxyHops: nonNegativeInt("TRUSTED_PROXY_HOPS", 0),
   corsAllowedOrigins: Config.array(Config.string(), "CORS_ALLOWED_ORIGINS").pipe(
     Config.withDefault([] as Array<string>),
     Config.map((origins) => origins.map((o) => o.trim()).filter((o) => o !== ""))

@@ -3,9 +3,10 @@
  * (main/server.ts), in-process tests (NodeHttpServer.layerTest) and, later, Lambda.
  */
 import { type HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { Api } from "./api.js"
+import { clientAddress } from "./clientAddress.js"
 import { AccountLive } from "./groups/accountLive.js"
 import { AuthLive } from "./groups/authLive.js"
 import { ChatLive } from "./groups/chatLive.js"
@@ -28,7 +29,8 @@ export const RateLimitLive = Layer.unwrapEffect(
       rateLimit({
         perIp: { capacity: settings.rateLimit.ipCapacity, refillPerSecond: settings.rateLimit.ipRefillPerSecond },
         perUser: { capacity: settings.rateLimit.userCapacity, refillPerSecond: settings.rateLimit.userRefillPerSecond },
-        maxKeys: settings.rateLimit.maxKeys
+        maxKeys: settings.rateLimit.maxKeys,
+        clientKey: (request) => Option.getOrElse(clientAddress(request, settings.trustedProxyHops), () => "unknown")
       })
     )
   )

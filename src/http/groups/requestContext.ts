@@ -7,6 +7,8 @@ import { Effect, FiberRef, Option } from "effect"
 import { UserId } from "../../services/ids.js"
 import { CurrentUser } from "../../services/auth.js"
 import { type Classified, DatabaseUnavailable, isClassified } from "../../services/errors.js"
+import { AppConfig } from "../../config.js"
+import { clientAddress } from "../clientAddress.js"
 import { CurrentRequestId } from "../errors.js"
 
 /** The signed-in user's id (the verified token's `sub`, a UUID). */
@@ -17,8 +19,8 @@ export const auditContext = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
   const requestId = yield* FiberRef.get(CurrentRequestId)
   const traceId = Option.map(yield* Effect.option(Effect.currentSpan), (span) => span.traceId)
-  // The socket's peer; X-Forwarded-For is not trusted until a proxy in front of us is configured.
-  const clientIp = request.remoteAddress
+  const settings = yield* AppConfig
+  const clientIp = clientAddress(request, settings.trustedProxyHops)
   const userAgent = request.headers["user-agent"]
   return {
     requestId,
