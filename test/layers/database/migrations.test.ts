@@ -68,6 +68,8 @@ layer(TestDatabaseLive())("the schema", (it) => {
         "content.id",
         "jobs.content_id",
         "jobs.content_type",
+        // a counter of changes (the timeline cache's stamp), never content
+        "users.content_version",
         "conversations.content_id",
         "messages.conversation_id",
         // our own fixed error texts (a reason code's sentence), never model or document output
