@@ -1,0 +1,301 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib"
+import * as backup from "aws-cdk-lib/aws-backup"
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb"
+import * as ec2 from "aws-cdk-lib/aws-ec2"
+import * as events from "aws-cdk-lib/aws-events"
+import * as logs from "aws-cdk-lib/aws-logs"
+import * as rds from "aws-cdk-lib/aws-rds"
+import * as s3 from "aws-cdk-lib/aws-s3"
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager"
+import * as sqs from "aws-cdk-lib/aws-sqs"
+import { Construct } from "constructs"
+import {
+  COST_TABLE_MONTH_ATTRIBUTE,
+  COST_TABLE_PARTITION_KEY,
+  COST_TABLE_SORT_KEY,
+  COST_TABLE_TTL_ATTRIBUTE,
+  MONTHLY_USAGE_ATTRIBUTES,
+  MONTHLY_USAGE_INDEX
+} from "../../../src/layers/costTracker/table.js"
+import { bucketRef } from "./exact.js"
+import type { Keys } from "./keys.js"
+import { acknowledge, acknowledgeAll } from "./nag.js"
+import type { Network } from "./network.js"
+import type { StageSettings } from "./stages.js"
+
+export interface DataProps {
+  readonly settings: StageSettings
+  readonly keys: Keys
+  readonly network: Network
+}
+
+/** The processor's timeout; the job queue's visibility timeout is six times it (AWS's advice for Lambda consumers). */
+export const PROCESSOR_TIMEOUT = Duration.seconds(180)
+
+export class Data extends Construct {
+  readonly accessLogsBucket: s3.IBucket
+  readonly processingBucket: s3.IBucket
+  readonly costTable: dynamodb.Table
+  readonly jobQueue: sqs.Queue
+  readonly jobDeadLetterQueue: sqs.Queue
+  readonly database: rds.DatabaseInstance
+  readonly proxy: rds.DatabaseProxy
+  readonly databaseSecurityGroup: ec2.SecurityGroup
+  readonly proxySecurityGroup: ec2.SecurityGroup
+  readonly jwtSecret: secretsmanager.Secret
+  readonly userLookupKeySecret: secretsmanager.Secret
+
+  constructor(scope: Construct, id: string, props: DataProps) {
+    super(scope, id)
+    const { settings, keys, network } = props
+    const removalPolicy = settings.dataRemovalPolicy
+    const destroy = removalPolicy === RemovalPolicy.DESTROY
+
+    // Server access logs (and CloudFront's standard logs) can only be delivered to an SSE-S3 bucket.
+    const accessLogsBucket = new s3.Bucket(this, "AccessLogs", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(365 * 6), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy
+    })
+    this.accessLogsBucket = bucketRef(accessLogsBucket)
+    acknowledge(
+      this.accessLogsBucket,
+      "HIPAA.Security-S3DefaultEncryptionKMS",
+      "S3 server access logs and CloudFront standard logs can only be delivered to a bucket whose default encryption is SSE-S3; SSE-KMS is not supported as a log destination."
+    )
+    acknowledge(
+      this.accessLogsBucket,
+      "HIPAA.Security-S3BucketReplicationEnabled",
+      "Access logs hold no PHI and are kept in a versioned bucket; cross-region replication of them is not required by the architecture's backup plan."
+    )
+
+    const processingBucket = new s3.Bucket(this, "ProcessingBucket", {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: keys.documents,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "processing-bucket/",
+      lifecycleRules: [
+        {
+          id: "TemporaryDocuments",
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1)
+        }
+      ],
+      removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN
+    })
+    this.processingBucket = bucketRef(processingBucket)
+    acknowledge(
+      this.processingBucket,
+      "HIPAA.Security-S3BucketReplicationEnabled",
+      "Temporary processing storage: every object expires after one day and the durable copy of a document lives encrypted in the database, so a replica would only spread PHI to a second region."
+    )
+
+    this.costTable = new dynamodb.Table(this, "CostTracking", {
+      partitionKey: { name: COST_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: COST_TABLE_SORT_KEY, type: dynamodb.AttributeType.NUMBER },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: COST_TABLE_TTL_ATTRIBUTE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: keys.platform,
+      deletionProtection: !destroy,
+      removalPolicy
+    })
+    this.costTable.addGlobalSecondaryIndex({
+      indexName: MONTHLY_USAGE_INDEX,
+      partitionKey: { name: COST_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: COST_TABLE_MONTH_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...MONTHLY_USAGE_ATTRIBUTES]
+    })
+
+    this.jobDeadLetterQueue = new sqs.Queue(this, "JobDeadLetterQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: keys.platform,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy
+    })
+    this.jobQueue = new sqs.Queue(this, "JobQueue", {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: keys.platform,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(PROCESSOR_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.jobDeadLetterQueue, maxReceiveCount: 5 },
+      removalPolicy
+    })
+
+    const secret = (secretId: string, description: string, generate: secretsmanager.SecretStringGenerator) =>
+      new secretsmanager.Secret(this, secretId, {
+        description,
+        encryptionKey: keys.platform,
+        generateSecretString: generate,
+        removalPolicy
+      })
+    // Set by an operator (`aws secretsmanager put-secret-value`) to an ES256 PEM before the first sign-in.
+    this.jwtSecret = secret("JwtPrivateKey", "JWT_PRIVATE_KEY: ES256 (P-256) private key, PEM, set by an operator", {
+      excludePunctuation: true,
+      passwordLength: 64
+    })
+    // 64 alphanumerics read as base64 are 48 bytes: a valid USER_LOOKUP_KEY as generated.
+    this.userLookupKeySecret = secret("UserLookupKey", "USER_LOOKUP_KEY: HMAC key of the email and Google subject lookup hashes", {
+      excludePunctuation: true,
+      passwordLength: 64
+    })
+    for (const applicationSecret of [this.jwtSecret, this.userLookupKeySecret]) {
+      acknowledgeAll(
+        applicationSecret,
+        ["AwsSolutions-SMG4", "HIPAA.Security-SecretsManagerRotationEnabled"],
+        "Rotating this key is an application procedure, not a password change: a new JWT signing key must overlap the old one until issued tokens expire, and a new lookup key requires re-hashing every stored lookup (npm run crypto:rotate); both follow the key-rotation runbook."
+      )
+    }
+
+    this.databaseSecurityGroup = new ec2.SecurityGroup(this, "DatabaseSecurityGroup", {
+      vpc: network.vpc,
+      description: "PostgreSQL: from the RDS Proxy and the rotation function only",
+      allowAllOutbound: false
+    })
+    this.proxySecurityGroup = new ec2.SecurityGroup(this, "ProxySecurityGroup", {
+      vpc: network.vpc,
+      description: "RDS Proxy: PostgreSQL from the functions, to the database",
+      allowAllOutbound: false
+    })
+    this.proxySecurityGroup.addEgressRule(this.databaseSecurityGroup, ec2.Port.tcp(5432), "To the database")
+    this.databaseSecurityGroup.addIngressRule(this.proxySecurityGroup, ec2.Port.tcp(5432), "From the RDS Proxy")
+
+    const db = settings.database
+    const instanceIdentifier = `serenya-${settings.stage}`
+    // Created here rather than by RDS so they carry a retention and the platform key, with no log-retention function.
+    const databaseLogs = ["postgresql", "upgrade"].map(
+      (kind) =>
+        new logs.LogGroup(this, `DatabaseLogs-${kind}`, {
+          logGroupName: `/aws/rds/instance/${instanceIdentifier}/${kind}`,
+          retention: settings.logRetention,
+          encryptionKey: keys.platform,
+          removalPolicy
+        })
+    )
+    this.database = new rds.DatabaseInstance(this, "Database", {
+      instanceIdentifier,
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 }),
+      instanceType: db.instanceType,
+      vpc: network.vpc,
+      vpcSubnets: network.dataSubnets,
+      securityGroups: [this.databaseSecurityGroup],
+      credentials: rds.Credentials.fromGeneratedSecret(db.username, { encryptionKey: keys.platform }),
+      databaseName: db.name,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: db.allocatedStorageGiB,
+      maxAllocatedStorage: db.maxAllocatedStorageGiB,
+      storageEncrypted: true,
+      storageEncryptionKey: keys.platform,
+      multiAz: db.multiAz,
+      backupRetention: Duration.days(30),
+      preferredBackupWindow: "03:00-04:00",
+      preferredMaintenanceWindow: "sun:04:00-sun:05:00",
+      deleteAutomatedBackups: false,
+      copyTagsToSnapshot: true,
+      enablePerformanceInsights: true,
+      performanceInsightEncryptionKey: keys.platform,
+      monitoringInterval: Duration.seconds(60),
+      cloudwatchLogsExports: ["postgresql", "upgrade"],
+      iamAuthentication: true,
+      autoMinorVersionUpgrade: true,
+      deletionProtection: db.deletionProtection,
+      removalPolicy: db.removalPolicy,
+      parameters: { "rds.force_ssl": "1", log_connections: "1", log_disconnections: "1" }
+    })
+    for (const logGroup of databaseLogs) this.database.node.addDependency(logGroup)
+    acknowledge(
+      this.database,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+      "Enhanced monitoring's role carries AWS's managed policy for it, which RDS maintains and which only writes the RDSOSMetrics log group; the role is assumable by monitoring.rds.amazonaws.com alone."
+    )
+    acknowledgeAll(
+      this.databaseSecurityGroup,
+      ["HIPAA.Security-EC2RestrictedCommonPorts", "HIPAA.Security-EC2RestrictedSSH"],
+      "These ingress rules use the instance's endpoint port, known only at deployment (PostgreSQL, 5432), so the check cannot read it; each admits a single security group (the RDS Proxy, the rotation function), never a CIDR range."
+    )
+    if (!db.multiAz) {
+      acknowledgeAll(
+        this.database,
+        ["AwsSolutions-RDS3", "HIPAA.Security-RDSMultiAZSupport"],
+        "Development stage only: a single-AZ instance holding synthetic data; production runs Multi-AZ (stages.ts)."
+      )
+    }
+    if (!db.deletionProtection) {
+      acknowledgeAll(
+        this.database,
+        ["AwsSolutions-RDS10", "HIPAA.Security-RDSInstanceDeletionProtectionEnabled"],
+        "Development stage only: the database holds synthetic data and is torn down with the stack (a final snapshot is kept); production has deletion protection on (stages.ts)."
+      )
+    }
+    acknowledge(
+      this.database,
+      "AwsSolutions-RDS11",
+      "PostgreSQL keeps its default port: the instance sits in isolated subnets and accepts connections only from the RDS Proxy's security group, so a non-default port adds no protection."
+    )
+
+    // The rotation function (AWS's, from the Serverless Application Repository) reaches only Secrets Manager's endpoint and the database.
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, "RotationSecurityGroup", {
+      vpc: network.vpc,
+      description: "Credentials rotation: HTTPS to the Secrets Manager endpoint, PostgreSQL to the database",
+      allowAllOutbound: false
+    })
+    rotationSecurityGroup.addEgressRule(network.endpointsSecurityGroup, ec2.Port.tcp(443), "Secrets Manager endpoint")
+    rotationSecurityGroup.addEgressRule(this.databaseSecurityGroup, ec2.Port.tcp(5432), "The database")
+    network.endpointsSecurityGroup.addIngressRule(rotationSecurityGroup, ec2.Port.tcp(443), "From the rotation function")
+    this.database.addRotationSingleUser({
+      automaticallyAfter: settings.secretRotation,
+      vpcSubnets: network.dataSubnets,
+      securityGroup: rotationSecurityGroup,
+      endpoint: network.secretsManagerEndpoint
+    })
+
+    this.proxy = new rds.DatabaseProxy(this, "Proxy", {
+      proxyTarget: rds.ProxyTarget.fromInstance(this.database),
+      secrets: [this.database.secret!],
+      vpc: network.vpc,
+      vpcSubnets: network.dataSubnets,
+      securityGroups: [this.proxySecurityGroup],
+      iamAuth: db.proxyIamAuth,
+      requireTLS: true,
+      debugLogging: false
+    })
+    acknowledge(
+      this.proxy,
+      "HIPAA.Security-IAMNoInlinePolicy",
+      "The proxy's role is generated by aws-cdk-lib with one inline policy: read the database's credentials secret (and decrypt it with the platform key through Secrets Manager)."
+    )
+
+    const vault = new backup.BackupVault(this, "BackupVault", { encryptionKey: keys.platform, removalPolicy })
+    const plan = new backup.BackupPlan(this, "BackupPlan", {
+      backupVault: vault,
+      backupPlanRules: [
+        new backup.BackupPlanRule({
+          ruleName: "Daily",
+          scheduleExpression: events.Schedule.cron({ hour: "2", minute: "0" }),
+          deleteAfter: Duration.days(35)
+        })
+      ]
+    })
+    const selection = plan.addSelection("Data", {
+      resources: [backup.BackupResource.fromDynamoDbTable(this.costTable), backup.BackupResource.fromRdsDatabaseInstance(this.database)]
+    })
+    acknowledge(
+      selection,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+      "AWS Backup's service role uses the managed backup policy AWS maintains for new resource types; it is assumable by backup.amazonaws.com only."
+    )
+  }
+}

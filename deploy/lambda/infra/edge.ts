@@ -1,0 +1,228 @@
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib"
+import * as apigateway from "aws-cdk-lib/aws-apigateway"
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2"
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations"
+import * as cloudfront from "aws-cdk-lib/aws-cloudfront"
+import * as origins from "aws-cdk-lib/aws-cloudfront-origins"
+import * as kms from "aws-cdk-lib/aws-kms"
+import type * as lambda from "aws-cdk-lib/aws-lambda"
+import * as logs from "aws-cdk-lib/aws-logs"
+import type * as s3 from "aws-cdk-lib/aws-s3"
+import * as wafv2 from "aws-cdk-lib/aws-wafv2"
+import { Construct } from "constructs"
+import { administrationOnly, logsMayEncrypt } from "./keys.js"
+import { acknowledge } from "./nag.js"
+import type { FunctionName, StageSettings } from "./stages.js"
+
+type Method = apigwv2.HttpMethod
+
+/** Every route of src/http/api.ts, with the function that serves it. */
+export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: string; readonly target: FunctionName; readonly devOnly?: true }> = [
+  { method: apigwv2.HttpMethod.POST, path: "/auth/google", target: "auth" },
+  { method: apigwv2.HttpMethod.POST, path: "/auth/refresh", target: "auth" },
+  { method: apigwv2.HttpMethod.POST, path: "/auth/logout", target: "auth" },
+  { method: apigwv2.HttpMethod.POST, path: "/auth/dev", target: "auth", devOnly: true },
+  { method: apigwv2.HttpMethod.POST, path: "/documents/upload", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/jobs/{jobId}/status", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/content/timeline", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/content/{contentId}", target: "documents" },
+  { method: apigwv2.HttpMethod.DELETE, path: "/content/{contentId}", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/me", target: "documents" },
+  { method: apigwv2.HttpMethod.DELETE, path: "/me", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/me/export", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/subscriptions/status", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/health", target: "documents" },
+  { method: apigwv2.HttpMethod.GET, path: "/ready", target: "documents" },
+  { method: apigwv2.HttpMethod.POST, path: "/chat/messages", target: "chat" },
+  { method: apigwv2.HttpMethod.GET, path: "/chat/conversations/{contentId}", target: "chat" }
+]
+
+export interface ApiProps {
+  readonly settings: StageSettings
+  readonly handlers: Record<"auth" | "documents" | "chat", lambda.IFunction>
+  readonly logsKey: kms.IKey
+  readonly logBucket: s3.IBucket
+  /** ARN of the CLOUDFRONT-scoped web ACL (created in us-east-1 by EdgeSecurity). */
+  readonly webAclArn: string
+}
+
+export class Api extends Construct {
+  readonly httpApi: apigwv2.HttpApi
+  readonly stage: apigwv2.HttpStage
+  readonly accessLogs: logs.LogGroup
+  readonly distribution: cloudfront.Distribution
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id)
+    const { settings } = props
+    const origins_ = settings.api.corsAllowedOrigins
+
+    this.httpApi = new apigwv2.HttpApi(this, "HttpApi", {
+      description: `Serenya ${settings.stage} API`,
+      createDefaultStage: false,
+      ...(origins_.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...origins_],
+              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.DELETE],
+              allowHeaders: ["authorization", "content-type", "idempotency-key"],
+              maxAge: Duration.hours(1)
+            }
+          }
+        : {})
+    })
+
+    this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: settings.logRetention,
+      encryptionKey: props.logsKey,
+      removalPolicy: settings.dataRemovalPolicy
+    })
+    // No path, query or body: route keys and ids only, so the access log carries no PHI.
+    const format = apigateway.AccessLogFormat.custom(
+      JSON.stringify({
+        requestId: "$context.requestId",
+        ip: "$context.identity.sourceIp",
+        requestTime: "$context.requestTimeEpoch",
+        routeKey: "$context.routeKey",
+        status: "$context.status",
+        protocol: "$context.protocol",
+        responseLength: "$context.responseLength",
+        responseLatency: "$context.responseLatency",
+        integrationLatency: "$context.integrationLatency",
+        integrationError: "$context.integrationErrorMessage",
+        userAgent: "$context.identity.userAgent"
+      })
+    )
+    this.stage = this.httpApi.addStage("DefaultStage", {
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { rateLimit: settings.api.throttleRateLimit, burstLimit: settings.api.throttleBurstLimit },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(this.accessLogs), format }
+    })
+
+    const integrations = {
+      auth: new HttpLambdaIntegration("Auth", props.handlers.auth),
+      documents: new HttpLambdaIntegration("Documents", props.handlers.documents),
+      chat: new HttpLambdaIntegration("Chat", props.handlers.chat)
+    }
+    for (const route of ROUTES) {
+      if (route.devOnly === true && !settings.api.devAuthRoute) continue
+      if (route.target === "processor" || route.target === "migrate") continue
+      const [created] = this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: integrations[route.target] })
+      if (created !== undefined) {
+        acknowledge(
+          created,
+          "AwsSolutions-APIG4",
+          "The application authenticates every request itself: bearer tokens are ES256 JWTs it issues and verifies (src/http), with revocation checked in the database, which an API Gateway authorizer cannot do; the /auth, /health and /ready routes are public by design."
+        )
+      }
+    }
+
+    const apiDomain = `${this.httpApi.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`
+    this.distribution = new cloudfront.Distribution(this, "Distribution", {
+      comment: `Serenya ${settings.stage} API`,
+      defaultBehavior: {
+        origin: new origins.HttpOrigin(apiDomain, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2]
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS
+      },
+      webAclId: props.webAclArn,
+      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: props.logBucket,
+      logFilePrefix: "cloudfront/",
+      enableIpv6: true
+    })
+    acknowledge(
+      this.distribution,
+      "AwsSolutions-CFR1",
+      "The mobile app serves users wherever they travel; requests are filtered by the WAF's managed rules, IP reputation list and per-IP rate limit instead of by country."
+    )
+    acknowledge(
+      this.distribution,
+      "AwsSolutions-CFR4",
+      "The distribution uses the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; viewers must use HTTPS and the origin connection is TLS 1.2 only. A custom domain with a TLSv1.2_2021 policy replaces this once the domain's certificate exists."
+    )
+  }
+}
+
+export interface EdgeSecurityProps {
+  readonly settings: StageSettings
+}
+
+const managedRule = (name: string, priority: number, ruleActionOverrides?: Array<wafv2.CfnWebACL.RuleActionOverrideProperty>): wafv2.CfnWebACL.RuleProperty => ({
+  name,
+  priority,
+  overrideAction: { none: {} },
+  statement: {
+    managedRuleGroupStatement: {
+      vendorName: "AWS",
+      name,
+      ...(ruleActionOverrides !== undefined ? { ruleActionOverrides } : {})
+    }
+  },
+  visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: name }
+})
+
+/**
+ * The CloudFront web ACL. CLOUDFRONT-scoped web ACLs exist only in us-east-1, so this construct
+ * lives in a us-east-1 stack whose ARN the API stack reads through a cross-region reference.
+ */
+export class EdgeSecurity extends Construct {
+  readonly webAcl: wafv2.CfnWebACL
+  readonly logGroup: logs.LogGroup
+
+  constructor(scope: Construct, id: string, props: EdgeSecurityProps) {
+    super(scope, id)
+    this.webAcl = new wafv2.CfnWebACL(this, "WebAcl", {
+      scope: "CLOUDFRONT",
+      defaultAction: { allow: {} },
+      description: `Serenya ${props.settings.stage} API`,
+      visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `serenya-${props.settings.stage}-api` },
+      rules: [
+        {
+          name: "RateLimitPerIp",
+          priority: 0,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: props.settings.wafRateLimit, aggregateKeyType: "IP" } },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: "RateLimitPerIp" }
+        },
+        managedRule("AWSManagedRulesAmazonIpReputationList", 1),
+        // Document uploads are base64 JSON of up to 8 MB: the common set's 8 KB body limit would block them all.
+        managedRule("AWSManagedRulesCommonRuleSet", 2, [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }]),
+        managedRule("AWSManagedRulesKnownBadInputsRuleSet", 3),
+        managedRule("AWSManagedRulesSQLiRuleSet", 4)
+      ]
+    })
+
+    // The platform key lives in the API's region and keys are regional: WAF's logs get a key of their own.
+    const logsKey = new kms.Key(this, "WafLogsKey", {
+      description: `Serenya ${props.settings.stage}: WAF request logs`,
+      enableKeyRotation: true,
+      removalPolicy: props.settings.dataRemovalPolicy,
+      policy: administrationOnly()
+    })
+    const { region, account } = Stack.of(this)
+    logsKey.addToResourcePolicy(logsMayEncrypt(region, account))
+    // WAF only delivers to log groups whose name starts with aws-waf-logs-.
+    this.logGroup = new logs.LogGroup(this, "WafLogs", {
+      logGroupName: `aws-waf-logs-serenya-${props.settings.stage}`,
+      retention: props.settings.logRetention,
+      encryptionKey: logsKey,
+      removalPolicy: props.settings.dataRemovalPolicy
+    })
+    new wafv2.CfnLoggingConfiguration(this, "WafLogging", {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [Stack.of(this).formatArn({ service: "logs", resource: "log-group", resourceName: this.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      redactedFields: [{ singleHeader: { Name: "authorization" } }]
+    })
+  }
+}

@@ -1,0 +1,319 @@
+import { type CfnElement, CustomResource, Duration, Fn, Stack } from "aws-cdk-lib"
+import * as ec2 from "aws-cdk-lib/aws-ec2"
+import * as iam from "aws-cdk-lib/aws-iam"
+import * as lambda from "aws-cdk-lib/aws-lambda"
+import * as logs from "aws-cdk-lib/aws-logs"
+import * as sqs from "aws-cdk-lib/aws-sqs"
+import * as cr from "aws-cdk-lib/custom-resources"
+import { Construct } from "constructs"
+import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
+import { type Data, PROCESSOR_TIMEOUT } from "./data.js"
+import { functionRef, versionRef } from "./exact.js"
+import { Keys } from "./keys.js"
+import { acknowledge, acknowledgeAll } from "./nag.js"
+import type { Network } from "./network.js"
+import type { FunctionName, StageSettings } from "./stages.js"
+
+export type CodeFor = (name: FunctionName) => lambda.Code
+
+export const RUNTIME = lambda.Runtime.NODEJS_22_X
+
+/** The architecture's sizes; the processor does the document function's Bedrock work, so it gets its size. */
+export const SIZES: Record<FunctionName, { readonly memoryMiB: number; readonly timeout: Duration }> = {
+  auth: { memoryMiB: 512, timeout: Duration.seconds(30) },
+  documents: { memoryMiB: 2048, timeout: Duration.seconds(180) },
+  chat: { memoryMiB: 1024, timeout: Duration.seconds(60) },
+  processor: { memoryMiB: 2048, timeout: PROCESSOR_TIMEOUT },
+  migrate: { memoryMiB: 512, timeout: Duration.minutes(10) }
+}
+
+export interface FunctionsProps {
+  readonly settings: StageSettings
+  readonly network: Network
+  readonly data: Data
+  readonly keys: Keys
+  readonly code: CodeFor
+  /** Changes on every deployment so the migration custom resource runs each time. */
+  readonly deploymentId: string
+}
+
+export interface ServiceFunction {
+  readonly name: FunctionName
+  readonly fn: lambda.Function
+  /** The "live" alias: API integrations, the job queue and the migration provider invoke it, never $LATEST. */
+  readonly alias: lambda.IFunction
+  readonly role: iam.Role
+  /** Everything the function may do besides VPC networking: one customer-managed policy, no inline policy. */
+  readonly policy: iam.ManagedPolicy
+  readonly securityGroup: ec2.SecurityGroup
+  readonly deadLetterQueue: sqs.Queue
+  readonly logGroup: logs.LogGroup
+}
+
+const BEDROCK_MODEL_FAMILIES = ["anthropic.claude-3-5-sonnet-*", "anthropic.claude-3-haiku-*"]
+
+export class Functions extends Construct {
+  readonly all: Record<FunctionName, ServiceFunction>
+  readonly migration: CustomResource
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id)
+    const { settings, network, data, keys } = props
+    const region = Stack.of(this).region
+
+    // ENI management for functions in a VPC: these EC2 actions do not support resource-level permissions.
+    const vpcAccess = new iam.ManagedPolicy(this, "VpcNetworkInterfaces", {
+      description: "Lambda functions in the VPC: create and remove their network interfaces",
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses"
+          ],
+          resources: ["*"]
+        })
+      ]
+    })
+    acknowledge(
+      vpcAccess,
+      "AwsSolutions-IAM5[Resource::*]",
+      "Lambda's VPC network-interface actions (ec2:CreateNetworkInterface, DescribeNetworkInterfaces, DeleteNetworkInterface, Assign/UnassignPrivateIpAddresses) do not support resource-level permissions; this is the content of AWSLambdaVPCAccessExecutionRole, written out so no AWS managed policy is attached."
+    )
+
+    const environment: Record<string, string> = {
+      APP_ENV: settings.stage === "production" ? "production" : "local",
+      DEV_AUTH_ENABLED: String(settings.api.devAuthRoute),
+      MIGRATE_ON_START: "false",
+      IN_PROCESS_WORKERS: "false",
+      DATABASE_HOST: data.proxy.endpoint,
+      DATABASE_PORT: "5432",
+      DATABASE_NAME: settings.database.name,
+      DATABASE_USER: settings.database.username,
+      DATABASE_SSL: "true",
+      DATABASE_IAM_AUTH: String(settings.database.proxyIamAuth),
+      DATABASE_SECRET_ARN: data.database.secret!.secretArn,
+      KEY_PROVIDER: "kms",
+      KMS_FIELDS_KEY_ID: keys.fields.keyArn,
+      KMS_DOCUMENTS_KEY_ID: keys.documents.keyArn,
+      STORAGE_PROVIDER: "s3",
+      S3_BUCKET: data.processingBucket.bucketName,
+      LLM_PROVIDER: "bedrock",
+      BEDROCK_MODEL_ID: settings.bedrockModelId,
+      BEDROCK_REGION: region,
+      COST_TRACKER: "dynamodb",
+      COST_TRACKING_TABLE: data.costTable.tableName,
+      JOB_QUEUE: "sqs",
+      JOB_QUEUE_URL: data.jobQueue.queueUrl,
+      GOOGLE_CLIENT_IDS: settings.googleClientIds.join(","),
+      JWT_SECRET_ARN: data.jwtSecret.secretArn,
+      USER_LOOKUP_KEY_SECRET_ARN: data.userLookupKeySecret.secretArn,
+      NODE_OPTIONS: "--enable-source-maps"
+    }
+
+    const make = (name: FunctionName, placement: "auth" | "isolated"): ServiceFunction => {
+      const scopeOf = new Construct(this, name)
+      const role = new iam.Role(scopeOf, "Role", {
+        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+        description: `Serenya ${settings.stage} ${name} function`,
+        managedPolicies: [vpcAccess]
+      })
+      const logGroup = new logs.LogGroup(scopeOf, "Logs", {
+        retention: settings.logRetention,
+        encryptionKey: keys.platform,
+        removalPolicy: settings.dataRemovalPolicy
+      })
+      const policy = new iam.ManagedPolicy(scopeOf, "Permissions", {
+        description: `Serenya ${settings.stage} ${name} function: its own resources only`,
+        roles: [role],
+        statements: [
+          new iam.PolicyStatement({ actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] })
+        ]
+      })
+      const securityGroup = new ec2.SecurityGroup(scopeOf, "SecurityGroup", {
+        vpc: network.vpc,
+        description:
+          placement === "auth"
+            ? `${name} function: HTTPS to Google (through the NAT) and AWS endpoints, PostgreSQL to the proxy`
+            : `${name} function: HTTPS to the VPC endpoints, PostgreSQL to the proxy, nothing else`,
+        allowAllOutbound: false
+      })
+      if (placement === "auth") {
+        securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "Google keys and token endpoints, AWS endpoints")
+      } else {
+        securityGroup.addEgressRule(network.endpointsSecurityGroup, ec2.Port.tcp(443), "Interface VPC endpoints")
+        securityGroup.addEgressRule(network.s3PrefixList, ec2.Port.tcp(443), "S3 gateway endpoint")
+        securityGroup.addEgressRule(network.dynamoDbPrefixList, ec2.Port.tcp(443), "DynamoDB gateway endpoint")
+      }
+      network.endpointsSecurityGroup.addIngressRule(securityGroup, ec2.Port.tcp(443), `From the ${name} function`)
+      securityGroup.addEgressRule(data.proxySecurityGroup, ec2.Port.tcp(5432), "RDS Proxy")
+      data.proxySecurityGroup.addIngressRule(securityGroup, ec2.Port.tcp(5432), `From the ${name} function`)
+
+      const deadLetterQueue = new sqs.Queue(scopeOf, "AsyncDeadLetters", {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: keys.platform,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        removalPolicy: settings.dataRemovalPolicy
+      })
+      policy.addStatements(new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [deadLetterQueue.queueArn] }))
+      Keys.allowThroughService(keys.platform, policy, "sqs", ["kms:GenerateDataKey", "kms:Decrypt"])
+
+      const size = SIZES[name]
+      const stageFn = settings.functions[name]
+      const fn = new lambda.Function(scopeOf, "Function", {
+        description: `Serenya ${settings.stage}: ${name}`,
+        runtime: RUNTIME,
+        architecture: lambda.Architecture.ARM_64,
+        handler: "index.handler",
+        code: props.code(name),
+        memorySize: size.memoryMiB,
+        timeout: size.timeout,
+        role,
+        vpc: network.vpc,
+        vpcSubnets: placement === "auth" ? network.authSubnets : network.computeSubnets,
+        securityGroups: [securityGroup],
+        allowPublicSubnet: false,
+        reservedConcurrentExecutions: stageFn.reservedConcurrency,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.TEXT,
+        tracing: settings.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+        environment
+      })
+      // Set on the resource rather than through `deadLetterQueue`, whose grant would add an inline policy.
+      ;(fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: deadLetterQueue.queueArn }
+      fn.node.addDependency(policy)
+      acknowledge(
+        fn,
+        "AwsSolutions-L1",
+        "nodejs22.x is the runtime chosen for the bundles (the project supports Node >=20 and is tested on that line) and is in AWS standard support; moving to nodejs24.x is a one-line change of RUNTIME in functions.ts once the bundles are tested on it."
+      )
+      const alias = functionRef(new lambda.Alias(scopeOf, "Live", {
+        aliasName: "live",
+        version: versionRef(fn.currentVersion),
+        ...(stageFn.provisionedConcurrency > 0 ? { provisionedConcurrentExecutions: stageFn.provisionedConcurrency } : {})
+      }))
+
+      // Database: through the proxy only, as the application user (the proxy's resource id is the ARN's last part).
+      const proxyResourceId = Fn.select(6, Fn.split(":", data.proxy.dbProxyArn))
+      policy.addStatements(
+        new iam.PolicyStatement({
+          actions: ["rds-db:connect"],
+          resources: [`arn:aws:rds-db:${region}:${settings.env.account}:dbuser:${proxyResourceId}/${settings.database.username}`]
+        }),
+        new iam.PolicyStatement({
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [data.database.secret!.secretArn, data.jwtSecret.secretArn, data.userLookupKeySecret.secretArn]
+        })
+      )
+      Keys.allowThroughService(keys.platform, policy, "secretsmanager", ["kms:Decrypt"])
+      Keys.allowUse(keys.fields, role, policy)
+      return { name, fn, alias, role, policy, securityGroup, deadLetterQueue, logGroup }
+    }
+
+    const auth = make("auth", "auth")
+    const documents = make("documents", "isolated")
+    const chat = make("chat", "isolated")
+    const processor = make("processor", "isolated")
+    const migrate = make("migrate", "isolated")
+    this.all = { auth, documents, chat, processor, migrate }
+
+    const bucketObjects = data.processingBucket.arnForObjects("*")
+    for (const { policy } of [documents, processor]) {
+      policy.addStatements(
+        new iam.PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [bucketObjects] }),
+        new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [data.processingBucket.bucketArn] })
+      )
+    }
+    for (const { role, policy } of [documents, chat, processor]) Keys.allowUse(keys.documents, role, policy)
+
+    const bedrockModels = BEDROCK_MODEL_FAMILIES.map((family) => `arn:aws:bedrock:${region}::foundation-model/${family}`)
+    for (const { policy } of [chat, processor]) {
+      policy.addStatements(
+        new iam.PolicyStatement({
+          actions: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+          resources: bedrockModels
+        })
+      )
+    }
+
+    const usageIndex = `${data.costTable.tableArn}/index/${MONTHLY_USAGE_INDEX}`
+    for (const { policy } of [documents, chat, processor]) {
+      policy.addStatements(
+        new iam.PolicyStatement({ actions: ["dynamodb:PutItem", "dynamodb:Query"], resources: [data.costTable.tableArn, usageIndex] })
+      )
+      Keys.allowThroughService(keys.platform, policy, "dynamodb", ["kms:GenerateDataKey", "kms:Decrypt"])
+    }
+
+    documents.policy.addStatements(
+      new iam.PolicyStatement({ actions: ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources: [data.jobQueue.queueArn] })
+    )
+    Keys.allowThroughService(keys.platform, documents.policy, "sqs", ["kms:GenerateDataKey", "kms:Decrypt"])
+    processor.policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+        resources: [data.jobQueue.queueArn]
+      })
+    )
+    // A mapping rather than SqsEventSource, whose grant would add an inline policy; the permissions are above.
+    const jobs = new lambda.EventSourceMapping(this, "ProcessorJobs", {
+      target: processor.alias,
+      eventSourceArn: data.jobQueue.queueArn,
+      batchSize: 1,
+      reportBatchItemFailures: true,
+      maxConcurrency: 2
+    })
+    jobs.node.addDependency(processor.policy)
+
+    const bucketObjectsFinding = `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
+      data.processingBucket.node.defaultChild as CfnElement
+    )}.Arn>/*]`
+    for (const { policy, name } of [documents, processor]) {
+      acknowledge(
+        policy,
+        bucketObjectsFinding,
+        `The ${name} function reads, writes and deletes temporary documents under keys it derives per upload; object keys are not known in advance, and the permission is limited to this one bucket.`
+      )
+    }
+    for (const { policy, name } of [chat, processor]) {
+      for (const model of bedrockModels) {
+        acknowledge(
+          policy,
+          `AwsSolutions-IAM5[Resource::${model}]`,
+          `The ${name} function invokes the architecture's two Claude model families; the wildcard covers their dated versions (e.g. -20241022-v2:0) and nothing else.`
+        )
+      }
+    }
+
+    this.migration = this.migrationRunner(migrate, props.deploymentId)
+    // On a first deployment the migration must wait for the endpoints (Secrets Manager, KMS) and the proxy to exist.
+    this.migration.node.addDependency(network.vpc, data.proxy)
+    for (const service of [auth, documents, chat, processor]) service.alias.node.addDependency(this.migration)
+  }
+
+  /** Runs the migrate function on every deployment, before the other functions' new versions go live. */
+  private migrationRunner(migrate: ServiceFunction, deploymentId: string): CustomResource {
+    const provider = new cr.Provider(this, "MigrationProvider", {
+      onEventHandler: migrate.alias
+    })
+    const frameworkFn = provider.node.findChild("framework-onEvent")
+    acknowledgeAll(
+      frameworkFn,
+      ["HIPAA.Security-LambdaInsideVPC", "HIPAA.Security-LambdaConcurrency", "HIPAA.Security-LambdaDLQ", "HIPAA.Security-IAMNoInlinePolicy"],
+      "CDK's custom-resource framework function only relays CloudFormation's deployment event to the in-VPC migrate function and posts the answer to CloudFormation's presigned S3 URL; it runs once per deployment, touches no PHI, CloudFormation itself retries and reports its failures, and its role (generated by aws-cdk-lib) may only invoke the migrate function."
+    )
+    acknowledge(
+      frameworkFn,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      "The custom-resource framework function's role is created by aws-cdk-lib with only the basic execution policy (writing its own logs)."
+    )
+    return new CustomResource(this, "Migration", {
+      serviceToken: provider.serviceToken,
+      resourceType: "Custom::SerenyaMigration",
+      properties: { DeploymentId: deploymentId, Version: migrate.fn.currentVersion.version }
+    })
+  }
+}

@@ -1,0 +1,734 @@
+import { Stack } from "aws-cdk-lib"
+import { Match, Template } from "aws-cdk-lib/assertions"
+import * as lambda from "aws-cdk-lib/aws-lambda"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { createApp } from "../../../deploy/lambda/app.js"
+import { ROUTES } from "../../../deploy/lambda/infra/edge.js"
+import { SIZES } from "../../../deploy/lambda/infra/functions.js"
+import { bundledCode } from "../../../deploy/lambda/infra/stack.js"
+import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.js"
+import { acknowledgements, runNag } from "./support/nag.js"
+
+const code = () => lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })")
+
+// One app for the templates: both stages synthesized once, every assertion reads the same templates.
+// The nag packs run on it directly (runNag), so a finding fails one test, not the whole file.
+const outdir = mkdtempSync(join(tmpdir(), "serenya-cdk-"))
+const { app, stacks } = createApp({ outdir, code, deploymentId: "test-deployment", nag: false })
+const assembly = app.synth()
+
+const dev = Template.fromStack(stacks.development.main)
+const prod = Template.fromStack(stacks.production.main)
+const devEdge = Template.fromStack(stacks.development.edge)
+const prodEdge = Template.fromStack(stacks.production.edge)
+const both = [
+  ["development", dev],
+  ["production", prod]
+] as const
+
+type Resource = { readonly Type: string; readonly Properties?: Record<string, unknown>; readonly DeletionPolicy?: string }
+type Statement = { Effect: string; Action: string | Array<string>; Resource?: unknown; Principal?: unknown; Condition?: unknown }
+
+const resources = (template: Template, type: string): Record<string, Resource> => template.findResources(type) as Record<string, Resource>
+const only = (template: Template, type: string, props: Record<string, unknown> = {}): [string, Resource] => {
+  const found = Object.entries(template.findResources(type, { Properties: props }) as Record<string, Resource>)
+  expect(found, `${type} matching ${JSON.stringify(props)}`).toHaveLength(1)
+  return found[0]!
+}
+const asArray = <A>(value: A | Array<A> | undefined): Array<A> => (value === undefined ? [] : Array.isArray(value) ? value : [value])
+const json = (value: unknown) => JSON.stringify(value)
+
+/** The function whose description names it: "Serenya <stage>: <name>". */
+const fn = (template: Template, stage: string, name: FunctionName) =>
+  only(template, "AWS::Lambda::Function", { Description: `Serenya ${stage}: ${name}` })
+
+/** The logical ids of the subnets of one subnet group (Vpc/<Group>Subnet<n>). */
+const subnetsOf = (template: Template, group: string) =>
+  Object.keys(resources(template, "AWS::EC2::Subnet")).filter((id) => id.includes(`Vpc${group}Subnet`))
+
+/** The customer-managed policy attached to a function's role (Functions/<name>/Permissions). */
+const permissionsOf = (template: Template, name: FunctionName): Array<Statement> => {
+  const [, policy] = only(template, "AWS::IAM::ManagedPolicy", { Description: Match.stringLikeRegexp(`${name} function: its own resources`) })
+  return (policy.Properties?.PolicyDocument as { Statement: Array<Statement> }).Statement
+}
+const actionsOf = (statements: ReadonlyArray<Statement>) => statements.flatMap((s) => asArray(s.Action))
+
+describe("synthesis", () => {
+  it("synthesizes both stages, each an API stack and its us-east-1 web ACL stack, with no credentials", () => {
+    const templates = readdirSync(outdir).filter((file) => file.endsWith(".template.json")).sort()
+    expect(templates).toEqual([
+      "Serenya-development-edge.template.json",
+      "Serenya-development.template.json",
+      "Serenya-production-edge.template.json",
+      "Serenya-production.template.json"
+    ])
+    expect(assembly.getStackByName("Serenya-production").environment).toMatchObject({ account: "123456789012", region: "eu-west-1" })
+    expect(assembly.getStackByName("Serenya-production-edge").environment.region).toBe("us-east-1")
+    // Nothing was looked up (no missing context): synth is offline.
+    expect(assembly.manifest.missing ?? []).toEqual([])
+  })
+
+  it("uses the built bundle when it exists and the stub otherwise", () => {
+    const dist = fileURLToPath(new URL("../../../deploy/lambda/dist/auth", import.meta.url))
+    const code = bundledCode("auth") as lambda.AssetCode
+    expect(code.path).toBe(existsSync(join(dist, "index.mjs")) ? dist : fileURLToPath(new URL("../../../deploy/lambda/infra/stub", import.meta.url)))
+  })
+})
+
+describe("cdk-nag (AwsSolutions, HIPAA Security)", () => {
+  const { findings, used } = runNag(app)
+  // Only the nag packs' acknowledgements are ours; aws-cdk-lib records some of its own for its template checks.
+  const acks = acknowledgements(app).filter((ack) => /^(AwsSolutions|HIPAA\.Security)-/.test(ack.id))
+
+  it("leaves no unacknowledged finding, error or warning", () => {
+    expect(findings).toEqual([])
+  })
+
+  it("gives every acknowledgement a specific reason, and uses every one of them", () => {
+    expect(acks.length).toBeGreaterThan(0)
+    for (const ack of acks) {
+      expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThanOrEqual(60)
+      expect(ack.id).toMatch(/^(AwsSolutions|HIPAA\.Security)-\w+(\[.+\])?$/)
+      expect(ack.reason).not.toMatch(/^(ok|n\/a|todo|suppressed?)\.?$/i)
+    }
+    const unused = acks.filter((ack) => !used.has(`${ack.path}|${ack.id}`)).map((ack) => `${ack.path} ${ack.id}`)
+    expect(unused).toEqual([])
+  })
+
+  it("never acknowledges a rule for a whole stack, and acknowledges IAM wildcards one finding at a time", () => {
+    const stackPaths = new Set(Object.values(stacks).flatMap((s) => [s.main.node.path, s.edge.node.path]))
+    expect(acks.filter((ack) => stackPaths.has(ack.path))).toEqual([])
+    expect(acks.filter((ack) => ack.id === "AwsSolutions-IAM5")).toEqual([])
+  })
+
+  it("synthesizes the app as `npm run synth` does, with the packs as validation plugins, and no plugin fails", () => {
+    const checkedOutdir = mkdtempSync(join(tmpdir(), "serenya-cdk-nag-"))
+    const checked = createApp({ outdir: checkedOutdir, code, deploymentId: "test-deployment" })
+    // A finding makes synth throw (CDK policy validation); the report lists every plugin's conclusion.
+    expect(() => checked.app.synth()).not.toThrow()
+    const report = JSON.parse(readFileSync(join(checkedOutdir, "validation-report.json"), "utf8")) as {
+      pluginReports: Array<{ pluginName: string; conclusion: string }>
+    }
+    expect(report.pluginReports.map((plugin) => [plugin.pluginName, plugin.conclusion])).toEqual(
+      expect.arrayContaining([["CloudFormation Validate", "success"]])
+    )
+    for (const plugin of report.pluginReports) expect(plugin.conclusion, plugin.pluginName).toBe("success")
+  })
+})
+
+describe("network", () => {
+  it.each(both)("%s: a VPC over two AZs with public, auth-egress, compute and data subnets", (_stage, template) => {
+    template.resourceCountIs("AWS::EC2::VPC", 1)
+    template.resourceCountIs("AWS::EC2::Subnet", 8)
+    const azs = Object.values(resources(template, "AWS::EC2::Subnet")).map((s) => s.Properties?.AvailabilityZone)
+    expect(new Set(azs)).toEqual(new Set(["eu-west-1a", "eu-west-1b"]))
+    for (const group of ["Public", "AuthEgress", "Compute", "Data"]) expect(subnetsOf(template, group)).toHaveLength(2)
+  })
+
+  it("has one NAT gateway in development and one per AZ in production", () => {
+    dev.resourceCountIs("AWS::EC2::NatGateway", 1)
+    prod.resourceCountIs("AWS::EC2::NatGateway", 2)
+  })
+
+  it.each(both)("%s: only the auth-egress subnets route to a NAT gateway; compute and data subnets have no internet route", (_stage, template) => {
+    const routes = Object.values(resources(template, "AWS::EC2::Route"))
+    const natRoutes = routes.filter((route) => route.Properties?.NatGatewayId !== undefined)
+    expect(natRoutes.length).toBe(2)
+    for (const route of natRoutes) expect(json(route.Properties?.RouteTableId)).toMatch(/AuthEgress/)
+    const isolatedRoutes = routes.filter((route) => /Compute|Data/.test(json(route.Properties?.RouteTableId)))
+    expect(isolatedRoutes).toEqual([])
+  })
+
+  it.each(both)("%s: VPC flow logs of all traffic go to an encrypted CloudWatch log group", (_stage, template) => {
+    template.hasResourceProperties("AWS::EC2::FlowLog", {
+      ResourceType: "VPC",
+      TrafficType: "ALL",
+      LogDestinationType: "cloud-watch-logs"
+    })
+  })
+
+  it.each(both)("%s: network ACL on the isolated subnets allows HTTPS inside the VPC", (_stage, template) => {
+    template.resourceCountIs("AWS::EC2::NetworkAcl", 1)
+    template.hasResourceProperties("AWS::EC2::NetworkAclEntry", {
+      CidrBlock: "10.0.0.0/16",
+      Egress: false,
+      PortRange: { From: 443, To: 443 },
+      Protocol: 6,
+      RuleAction: "allow"
+    })
+    const associations = Object.values(resources(template, "AWS::EC2::SubnetNetworkAclAssociation"))
+    expect(associations).toHaveLength(4)
+    for (const association of associations) expect(json(association.Properties?.SubnetId)).toMatch(/Compute|Data/)
+  })
+
+  it.each(both)("%s: VPC endpoints for Bedrock, KMS, Secrets Manager, SQS, CloudWatch Logs, S3 and DynamoDB", (_stage, template) => {
+    for (const service of ["bedrock-runtime", "kms", "secretsmanager", "sqs", "logs"]) {
+      template.hasResourceProperties("AWS::EC2::VPCEndpoint", {
+        ServiceName: `com.amazonaws.eu-west-1.${service}`,
+        VpcEndpointType: "Interface",
+        PrivateDnsEnabled: true
+      })
+    }
+    for (const service of ["s3", "dynamodb"]) {
+      template.hasResourceProperties("AWS::EC2::VPCEndpoint", {
+        ServiceName: Match.objectLike({ "Fn::Join": ["", Match.arrayWith([`.${service}`])] }),
+        VpcEndpointType: "Gateway"
+      })
+    }
+  })
+
+  it.each(both)("%s: the Bedrock endpoint policy allows invoking Claude 3.5 Sonnet only", (_stage, template) => {
+    const [, endpoint] = only(template, "AWS::EC2::VPCEndpoint", { ServiceName: "com.amazonaws.eu-west-1.bedrock-runtime" })
+    const statements = (endpoint.Properties?.PolicyDocument as { Statement: Array<Statement> }).Statement
+    expect(statements).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { AWS: "*" },
+        Action: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+        Resource: "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-sonnet-*"
+      }
+    ])
+  })
+
+  it.each(both)("%s: the auth function is alone in the NAT subnets, the others are in the isolated compute subnets", (stage, template) => {
+    const subnetIds = (name: FunctionName) =>
+      (fn(template, stage, name)[1].Properties?.VpcConfig as { SubnetIds: Array<{ Ref: string }> }).SubnetIds.map((s) => s.Ref).sort()
+    expect(subnetIds("auth")).toEqual(subnetsOf(template, "AuthEgress").sort())
+    for (const name of ["documents", "chat", "processor", "migrate"] as const) {
+      expect(subnetIds(name)).toEqual(subnetsOf(template, "Compute").sort())
+    }
+  })
+
+  it.each(both)("%s: only the auth function's security group may leave the VPC (HTTPS)", (stage, template) => {
+    const groupOf = (name: FunctionName) => {
+      const vpcConfig = fn(template, stage, name)[1].Properties?.VpcConfig as { SecurityGroupIds: Array<{ "Fn::GetAtt": [string, string] }> }
+      const [group] = vpcConfig.SecurityGroupIds
+      return resources(template, "AWS::EC2::SecurityGroup")[group!["Fn::GetAtt"][0]]!
+    }
+    const egress = (name: FunctionName) => asArray(groupOf(name).Properties?.SecurityGroupEgress as Array<Record<string, unknown>>)
+    expect(egress("auth")).toContainEqual(expect.objectContaining({ CidrIp: "0.0.0.0/0", FromPort: 443, ToPort: 443 }))
+    // Egress to other groups and prefix lists is written as separate resources.
+    const sgEgress = Object.values(resources(template, "AWS::EC2::SecurityGroupEgress")).map((r) => r.Properties ?? {})
+    expect(sgEgress.filter((rule) => rule.CidrIp !== undefined)).toEqual([])
+    for (const name of ["documents", "chat", "processor", "migrate"] as const) {
+      expect(egress(name), name).toEqual([])
+      const group = json((fn(template, stage, name)[1].Properties?.VpcConfig as { SecurityGroupIds: Array<unknown> }).SecurityGroupIds[0])
+      const destinations = sgEgress
+        .filter((rule) => json(rule.GroupId) === group)
+        .map((rule) => (rule.DestinationPrefixListId as string | undefined) ?? json(rule.DestinationSecurityGroupId).match(/(NetworkEndpoints|DataProxy)SecurityGroup/)?.[1])
+        .sort()
+      expect(destinations, name).toEqual(["DataProxy", "NetworkEndpoints", "pl-6da54004", "pl-6fa54006"])
+    }
+  })
+})
+
+describe("database", () => {
+  it.each(both)("%s: encrypted PostgreSQL with 30-day backups, the architecture's windows and full monitoring", (_stage, template) => {
+    template.hasResourceProperties("AWS::RDS::DBInstance", {
+      Engine: "postgres",
+      StorageEncrypted: true,
+      KmsKeyId: Match.anyValue(),
+      BackupRetentionPeriod: 30,
+      PreferredBackupWindow: "03:00-04:00",
+      PreferredMaintenanceWindow: "sun:04:00-sun:05:00",
+      EnablePerformanceInsights: true,
+      MonitoringInterval: 60,
+      EnableCloudwatchLogsExports: ["postgresql", "upgrade"],
+      EnableIAMDatabaseAuthentication: true,
+      PubliclyAccessible: false
+    })
+  })
+
+  it("is Multi-AZ with deletion protection and retained in production, cheaper and disposable in development", () => {
+    prod.hasResource("AWS::RDS::DBInstance", {
+      Properties: Match.objectLike({ MultiAZ: true, DeletionProtection: true, DBInstanceClass: "db.r6g.large" }),
+      DeletionPolicy: "Retain"
+    })
+    dev.hasResource("AWS::RDS::DBInstance", {
+      Properties: Match.objectLike({ MultiAZ: false, DeletionProtection: false, DBInstanceClass: "db.t4g.medium" }),
+      DeletionPolicy: "Snapshot"
+    })
+  })
+
+  it.each(both)("%s: credentials in Secrets Manager with rotation, reached through an RDS Proxy requiring IAM auth and TLS", (_stage, template) => {
+    template.hasResourceProperties("AWS::SecretsManager::RotationSchedule", {
+      RotationRules: { ScheduleExpression: "rate(30 days)" }
+    })
+    template.hasResourceProperties("AWS::RDS::DBProxy", {
+      EngineFamily: "POSTGRESQL",
+      RequireTLS: true,
+      Auth: [Match.objectLike({ AuthScheme: "SECRETS", IAMAuth: "REQUIRED" })]
+    })
+    template.hasResourceProperties("AWS::RDS::DBParameterGroup", { Parameters: Match.objectLike({ "rds.force_ssl": "1" }) })
+  })
+
+  it.each(both)("%s: database and cost table are in a daily AWS Backup plan", (_stage, template) => {
+    template.hasResourceProperties("AWS::Backup::BackupPlan", {
+      BackupPlan: { BackupPlanRule: [Match.objectLike({ Lifecycle: { DeleteAfterDays: 35 } })] }
+    })
+    template.resourceCountIs("AWS::Backup::BackupSelection", 1)
+  })
+})
+
+describe("keys", () => {
+  it.each(both)("%s: three customer-managed keys, rotated, whose policies give the account administration only", (_stage, template) => {
+    const keys = Object.values(resources(template, "AWS::KMS::Key"))
+    expect(keys).toHaveLength(3)
+    for (const key of keys) {
+      expect(key.Properties?.EnableKeyRotation).toBe(true)
+      const statements = (key.Properties?.KeyPolicy as { Statement: Array<Statement> }).Statement
+      for (const statement of statements) expect(asArray(statement.Action)).not.toContain("kms:*")
+      const admin = statements.find((s) => json(s.Principal).includes(":root"))
+      expect(actionsOf([admin!])).not.toContain("kms:Decrypt")
+    }
+  })
+
+  it.each(both)("%s: the fields and documents keys can be used only by the functions that need them", (stage, template) => {
+    const keyWith = (description: string) => only(template, "AWS::KMS::Key", { Description: Match.stringLikeRegexp(description) })[1]
+    const usersOf = (description: string) =>
+      (keyWith(description).Properties?.KeyPolicy as { Statement: Array<Statement> }).Statement.filter((s) =>
+        actionsOf([s]).includes("kms:Decrypt")
+      ).map((s) => json(s.Principal))
+    const roleOf = (name: FunctionName) => (fn(template, stage, name)[1].Properties?.Role as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0]
+    const fieldsUsers = usersOf("database fields")
+    expect(fieldsUsers).toHaveLength(5)
+    for (const name of ["auth", "documents", "chat", "processor", "migrate"] as const) {
+      expect(fieldsUsers.some((p) => p.includes(roleOf(name)))).toBe(true)
+    }
+    const documentUsers = usersOf("documents \\(processing bucket")
+    expect(documentUsers).toHaveLength(3)
+    for (const name of ["auth", "migrate"] as const) expect(documentUsers.some((p) => p.includes(roleOf(name)))).toBe(false)
+  })
+})
+
+describe("storage", () => {
+  it.each(both)("%s: the processing bucket is SSE-KMS (documents key), versioned, private, TLS-only, logged, expiring in a day", (_stage, template) => {
+    const [documentsKeyId] = only(template, "AWS::KMS::Key", { Description: Match.stringLikeRegexp("documents \\(processing bucket") })
+    const bucketId = Object.entries(resources(template, "AWS::S3::Bucket")).find(([id]) => id.includes("ProcessingBucket"))![0]
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: { "Fn::GetAtt": [documentsKeyId, "Arn"] } },
+            BucketKeyEnabled: true
+          }
+        ]
+      },
+      VersioningConfiguration: { Status: "Enabled" },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: "processing-bucket/" },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Status: "Enabled", ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } })]
+      }
+    })
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } })
+        ])
+      }
+    })
+  })
+
+  it.each(both)("%s: every bucket blocks public access and refuses plain HTTP; the log bucket is itself encrypted", (_stage, template) => {
+    const buckets = resources(template, "AWS::S3::Bucket")
+    expect(Object.keys(buckets)).toHaveLength(3)
+    const policies = Object.values(resources(template, "AWS::S3::BucketPolicy"))
+    for (const [id, bucket] of Object.entries(buckets)) {
+      expect(bucket.Properties?.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true
+      })
+      expect(bucket.Properties?.BucketEncryption, id).toBeDefined()
+      const policy = policies.find((p) => json(p.Properties?.Bucket) === json({ Ref: id }))
+      expect(json(policy?.Properties?.PolicyDocument), id).toContain('"aws:SecureTransport":"false"')
+    }
+  })
+
+  it.each(both)("%s: the cost table: on demand, the src key schema, TTL, the monthly-usage-index, PITR, KMS", (_stage, template) => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: "userId", KeyType: "HASH" },
+        { AttributeName: "timestamp", KeyType: "RANGE" }
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: "userId", AttributeType: "S" },
+        { AttributeName: "timestamp", AttributeType: "N" },
+        { AttributeName: "month", AttributeType: "S" }
+      ]),
+      TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: Match.anyValue() },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "monthly-usage-index",
+          KeySchema: [
+            { AttributeName: "userId", KeyType: "HASH" },
+            { AttributeName: "month", KeyType: "RANGE" }
+          ],
+          Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: ["inputTokens", "outputTokens", "totalCost"] }
+        }
+      ]
+    })
+  })
+
+  it.each(both)("%s: the job queue: KMS, TLS only, visibility ≥ 6× the processor timeout, dead-letter after 5 receives", (_stage, template) => {
+    const [, queue] = only(template, "AWS::SQS::Queue", { RedrivePolicy: Match.anyValue() })
+    expect(queue.Properties?.KmsMasterKeyId).toBeDefined()
+    expect(queue.Properties?.VisibilityTimeout).toBeGreaterThanOrEqual(6 * SIZES.processor.timeout.toSeconds())
+    expect((queue.Properties?.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount).toBe(5)
+    for (const [id, each] of Object.entries(resources(template, "AWS::SQS::Queue"))) {
+      expect(each.Properties?.KmsMasterKeyId, id).toBeDefined()
+    }
+    for (const policy of Object.values(resources(template, "AWS::SQS::QueuePolicy"))) {
+      expect(json(policy.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"')
+    }
+    template.resourceCountIs("AWS::SQS::QueuePolicy", 7)
+  })
+
+  it("retains data in production and lets development go", () => {
+    for (const type of ["AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket"]) {
+      for (const [id, resource] of Object.entries(resources(prod, type))) expect(resource.DeletionPolicy, id).toBe("Retain")
+    }
+    for (const [id, resource] of Object.entries(resources(dev, "AWS::DynamoDB::Table"))) expect(resource.DeletionPolicy, id).toBe("Delete")
+    prod.hasResourceProperties("AWS::DynamoDB::Table", { DeletionProtectionEnabled: true })
+  })
+})
+
+describe("functions", () => {
+  it.each(both)("%s: five functions on nodejs22.x with the architecture's sizes, in the VPC, each with an encrypted async DLQ", (stage, template) => {
+    // the five, and aws-cdk-lib's: the migration provider's framework, the default-security-group restrictor, the cross-region export reader
+    template.resourceCountIs("AWS::Lambda::Function", 8)
+    for (const name of ["auth", "documents", "chat", "processor", "migrate"] as const) {
+      const [, resource] = fn(template, stage, name)
+      expect(resource.Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Handler: "index.handler",
+        MemorySize: SIZES[name].memoryMiB,
+        Timeout: SIZES[name].timeout.toSeconds(),
+        ReservedConcurrentExecutions: stages[stage].functions[name].reservedConcurrency,
+        DeadLetterConfig: { TargetArn: { "Fn::GetAtt": [expect.stringMatching(new RegExp(`Functions${name}AsyncDeadLetters`)), "Arn"] } },
+        VpcConfig: { SubnetIds: expect.any(Array), SecurityGroupIds: expect.any(Array) }
+      })
+    }
+    const sizes = Object.fromEntries(
+      (["auth", "documents", "chat"] as const).map((name) => [name, fn(template, stage, name)[1].Properties?.MemorySize])
+    )
+    expect(sizes).toEqual({ auth: 512, documents: 2048, chat: 1024 })
+  })
+
+  it.each(both)("%s: functions get the configuration names of src/config.ts and secret ARNs, never secret values", (stage, template) => {
+    const variables = (fn(template, stage, "documents")[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables
+    for (const name of [
+      "APP_ENV",
+      "DATABASE_SECRET_ARN",
+      "DATABASE_HOST",
+      "KEY_PROVIDER",
+      "KMS_FIELDS_KEY_ID",
+      "KMS_DOCUMENTS_KEY_ID",
+      "STORAGE_PROVIDER",
+      "S3_BUCKET",
+      "LLM_PROVIDER",
+      "BEDROCK_MODEL_ID",
+      "COST_TRACKER",
+      "COST_TRACKING_TABLE",
+      "JOB_QUEUE",
+      "JOB_QUEUE_URL",
+      "GOOGLE_CLIENT_IDS",
+      "JWT_SECRET_ARN",
+      "USER_LOOKUP_KEY_SECRET_ARN"
+    ]) {
+      expect(variables, name).toHaveProperty(name)
+    }
+    expect(variables).toMatchObject({ KEY_PROVIDER: "kms", STORAGE_PROVIDER: "s3", LLM_PROVIDER: "bedrock", COST_TRACKER: "dynamodb", JOB_QUEUE: "sqs" })
+    expect(variables.APP_ENV).toBe(stage === "production" ? "production" : "local")
+    expect(json(variables.DATABASE_HOST)).toMatch(/DataProxy.*Endpoint/)
+    expect(variables).not.toHaveProperty("JWT_PRIVATE_KEY")
+    expect(variables).not.toHaveProperty("USER_LOOKUP_KEY")
+    expect(variables).not.toHaveProperty("DATABASE_URL")
+  })
+
+  it("provisioned concurrency per stage, on the live alias", () => {
+    expect(Object.values(resources(dev, "AWS::Lambda::Alias")).filter((a) => a.Properties?.ProvisionedConcurrencyConfig)).toEqual([])
+    for (const name of ["auth", "documents", "chat"] as const) {
+      prod.hasResourceProperties("AWS::Lambda::Alias", {
+        Name: "live",
+        FunctionName: { Ref: Match.stringLikeRegexp(`Functions${name}Function`) },
+        ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: stages.production.functions[name].provisionedConcurrency }
+      })
+    }
+  })
+
+  it.each(both)("%s: the processor consumes the job queue and reports batch item failures", (_stage, template) => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("DataJobQueue"), "Arn"] },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BatchSize: 1
+    })
+    const [, mapping] = only(template, "AWS::Lambda::EventSourceMapping")
+    expect(json(mapping.Properties?.FunctionName)).toContain("FunctionsprocessorLive")
+  })
+
+  it.each(both)("%s: migrations run through a custom resource on each deployment, before the API versions go live", (_stage, template) => {
+    const [id] = only(template, "Custom::SerenyaMigration", { DeploymentId: "test-deployment" })
+    const aliases = Object.entries(template.findResources("AWS::Lambda::Alias") as Record<string, { DependsOn?: Array<string> }>)
+    for (const name of ["auth", "documents", "chat", "processor"]) {
+      const [, alias] = aliases.find(([aliasId]) => aliasId.startsWith(`Functions${name}Live`))!
+      expect(alias.DependsOn ?? []).toContain(id)
+    }
+  })
+})
+
+describe("IAM", () => {
+  it.each(both)("%s: one role per function; no data action on Resource \"*\" anywhere", (_stage, template) => {
+    const lambdaRoles = Object.values(resources(template, "AWS::IAM::Role")).filter((role) =>
+      json(role.Properties?.AssumeRolePolicyDocument).includes("lambda.amazonaws.com")
+    )
+    expect(lambdaRoles.length).toBeGreaterThanOrEqual(6)
+    const policies = [
+      ...Object.values(resources(template, "AWS::IAM::Policy")),
+      ...Object.values(resources(template, "AWS::IAM::ManagedPolicy")),
+      ...lambdaRoles
+    ].flatMap((p) => [
+      ...asArray((p.Properties?.PolicyDocument as { Statement?: Array<Statement> } | undefined)?.Statement),
+      ...asArray(p.Properties?.Policies as Array<{ PolicyDocument: { Statement: Array<Statement> } }>).flatMap((i) => i.PolicyDocument.Statement)
+    ])
+    const dataActions = /^(bedrock|s3|dynamodb|kms|sqs|secretsmanager|rds-db):/
+    const wide = policies.filter((s) => actionsOf([s]).some((a) => dataActions.test(a)) && asArray(s.Resource).includes("*"))
+    expect(wide).toEqual([])
+  })
+
+  it.each(both)("%s: each function may do only what it needs", (_stage, template) => {
+    const has = (name: FunctionName, prefix: string) => actionsOf(permissionsOf(template, name)).some((a) => a.startsWith(prefix))
+    expect({
+      auth: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("auth", p)),
+      documents: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("documents", p)),
+      chat: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("chat", p)),
+      processor: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("processor", p)),
+      migrate: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("migrate", p))
+    }).toEqual({
+      // sqs:SendMessage is every function's own dead-letter queue; the job queue's is the documents function's only
+      auth: [false, false, false, true, false],
+      documents: [false, true, true, true, false],
+      chat: [true, false, true, true, false],
+      processor: [true, true, true, true, true],
+      migrate: [false, false, false, true, false]
+    })
+    const jobQueueSenders = (["auth", "documents", "chat", "processor", "migrate"] as const).filter((name) =>
+      permissionsOf(template, name).some((s) => actionsOf([s]).includes("sqs:SendMessage") && json(s.Resource).includes("DataJobQueue"))
+    )
+    expect(jobQueueSenders).toEqual(["documents"])
+  })
+
+  it.each(both)("%s: Bedrock only for the two Claude families, S3 only the bucket, DynamoDB only the table", (_stage, template) => {
+    const statements = [...permissionsOf(template, "processor"), ...permissionsOf(template, "chat")]
+    const bedrock = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("bedrock:")))
+    for (const s of bedrock) {
+      expect(s.Resource).toEqual([
+        "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-sonnet-*",
+        "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-*"
+      ])
+    }
+    for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("s3:")))) {
+      expect(json(s.Resource)).toMatch(/DataProcessingBucket/)
+    }
+    for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("dynamodb:")))) {
+      expect(json(s.Resource)).toMatch(/DataCostTracking/)
+      expect(json(s.Resource)).toContain("/index/monthly-usage-index")
+    }
+    for (const s of statements) expect(actionsOf([s]).every((a) => !a.endsWith("*") && a !== "*")).toBe(true)
+  })
+})
+
+describe("API and edge", () => {
+  it.each(both)("%s: an HTTP API whose routes are the application's, integrated (payload 2.0) with the functions' live aliases", (stage, template) => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" })
+    const keys = Object.values(resources(template, "AWS::ApiGatewayV2::Route")).map((r) => r.Properties?.RouteKey).sort()
+    const expected = ROUTES.filter((r) => r.devOnly !== true || stage === "development").map((r) => `${r.method} ${r.path}`)
+    expect(keys).toEqual(expected.sort())
+    for (const integration of Object.values(resources(template, "AWS::ApiGatewayV2::Integration"))) {
+      expect(integration.Properties).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" })
+      expect(json(integration.Properties?.IntegrationUri)).toMatch(/Functions(auth|documents|chat)Live/)
+    }
+  })
+
+  it("exposes POST /auth/dev in development only", () => {
+    dev.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /auth/dev" })
+    expect(Object.values(resources(prod, "AWS::ApiGatewayV2::Route")).map((r) => r.Properties?.RouteKey)).not.toContain("POST /auth/dev")
+  })
+
+  it.each(both)("%s: the stage throttles and writes JSON access logs to a log group with retention", (stage, template) => {
+    const [, apiStage] = only(template, "AWS::ApiGatewayV2::Stage", { StageName: "$default" })
+    expect(apiStage.Properties?.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: stages[stage].api.throttleRateLimit,
+      ThrottlingBurstLimit: stages[stage].api.throttleBurstLimit
+    })
+    const access = apiStage.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string }
+    expect(JSON.parse(access.Format)).toMatchObject({ requestId: "$context.requestId", status: "$context.status" })
+    const logGroupId = (access.DestinationArn as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0]
+    expect(resources(template, "AWS::Logs::LogGroup")[logGroupId]?.Properties?.RetentionInDays).toBeGreaterThan(0)
+  })
+
+  it("configures CORS where the stage has browser origins", () => {
+    dev.hasResourceProperties("AWS::ApiGatewayV2::Api", {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ["http://localhost:3000"] })
+    })
+    prod.hasResourceProperties("AWS::ApiGatewayV2::Api", { CorsConfiguration: Match.absent() })
+  })
+
+  it.each(both)("%s: CloudFront serves the API over HTTPS with the web ACL, no caching and access logs", (_stage, template) => {
+    template.hasResourceProperties("AWS::CloudFront::Distribution", {
+      DistributionConfig: Match.objectLike({
+        WebACLId: Match.anyValue(),
+        Logging: Match.objectLike({ Prefix: "cloudfront/" }),
+        Origins: [
+          Match.objectLike({
+            DomainName: { "Fn::Join": ["", Match.arrayWith([{ Ref: Match.stringLikeRegexp("ApiHttpApi") }, ".execute-api.eu-west-1."])] },
+            CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: "https-only", OriginSSLProtocols: ["TLSv1.2"] })
+          })
+        ],
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: "https-only" })
+      })
+    })
+  })
+
+  it.each([
+    ["development", devEdge, 500],
+    ["production", prodEdge, 1000]
+  ] as const)("%s: the WAF web ACL (us-east-1, CLOUDFRONT) has the managed rule groups and a rate rule", (_stage, template, limit) => {
+    template.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Scope: "CLOUDFRONT",
+      DefaultAction: { Allow: {} },
+      Rules: Match.arrayWith([
+        Match.objectLike({ Name: "RateLimitPerIp", Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: limit, AggregateKeyType: "IP" } } })
+      ])
+    })
+    const [, acl] = only(template, "AWS::WAFv2::WebACL")
+    const groups = (acl.Properties?.Rules as Array<{ Statement: { ManagedRuleGroupStatement?: { Name: string; VendorName: string } } }>)
+      .map((rule) => rule.Statement.ManagedRuleGroupStatement?.Name)
+      .filter(Boolean)
+      .sort()
+    expect(groups).toEqual([
+      "AWSManagedRulesAmazonIpReputationList",
+      "AWSManagedRulesCommonRuleSet",
+      "AWSManagedRulesKnownBadInputsRuleSet",
+      "AWSManagedRulesSQLiRuleSet"
+    ])
+    template.resourceCountIs("AWS::WAFv2::LoggingConfiguration", 1)
+    template.hasResourceProperties("AWS::Logs::LogGroup", { LogGroupName: Match.stringLikeRegexp("^aws-waf-logs-"), KmsKeyId: Match.anyValue() })
+  })
+})
+
+describe("audit and monitoring", () => {
+  it.each(both)("%s: CloudTrail with log-file validation, KMS, and data events on the processing bucket", (_stage, template) => {
+    template.hasResourceProperties("AWS::CloudTrail::Trail", {
+      EnableLogFileValidation: true,
+      IsMultiRegionTrail: true,
+      IncludeGlobalServiceEvents: true,
+      KMSKeyId: Match.anyValue(),
+      CloudWatchLogsLogGroupArn: Match.anyValue(),
+      // KMS Encrypt/Decrypt/GenerateDataKey are (read) management events: none may be excluded.
+      AdvancedEventSelectors: Match.absent(),
+      EventSelectors: Match.arrayWith([
+        { IncludeManagementEvents: true, ReadWriteType: "All" },
+        Match.objectLike({
+          ReadWriteType: "All",
+          DataResources: [
+            {
+              Type: "AWS::S3::Object",
+              Values: [{ "Fn::Join": ["", [{ "Fn::GetAtt": [Match.stringLikeRegexp("DataProcessingBucket"), "Arn"] }, "/"]] }]
+            }
+          ]
+        })
+      ])
+    })
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: "aws:kms" }) })] },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: "trail-bucket/" })
+    })
+  })
+
+  it.each(both)("%s: two KMS-encrypted SNS topics, and every alarm notifies one of them", (_stage, template) => {
+    const topics = resources(template, "AWS::SNS::Topic")
+    expect(Object.keys(topics)).toHaveLength(2)
+    for (const topic of Object.values(topics)) expect(topic.Properties?.KmsMasterKeyId).toBeDefined()
+    const alarms = Object.values(resources(template, "AWS::CloudWatch::Alarm"))
+    expect(alarms.length).toBe(13)
+    for (const alarm of alarms) {
+      const targets = asArray(alarm.Properties?.AlarmActions as Array<{ Ref: string }>).map((a) => a.Ref)
+      expect(targets).toHaveLength(1)
+      expect(Object.keys(topics)).toContain(targets[0])
+    }
+  })
+
+  it.each(both)("%s: the architecture's alarms, on the application's real metric names", (_stage, template) => {
+    const alarms = Object.values(resources(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties ?? {})
+    const withMetric = (namespace: string, metricName: string) =>
+      alarms.filter((a) => json(a).includes(`"Namespace":"${namespace}"`) && json(a).includes(`"MetricName":"${metricName}"`))
+    const breaker = withMetric("Serenya/Errors", "CircuitBreakerState")
+    expect(breaker).toHaveLength(1)
+    for (const service of ["google_oauth", "llm", "database"]) expect(json(breaker[0])).toContain(`{"Name":"service","Value":"${service}"}`)
+    expect(json(breaker[0])).toContain(`{"Name":"state","Value":"open"}`)
+    expect(withMetric("Serenya/Errors", "ErrorsByCategory").map((a) => json(a).match(/"Name":"category","Value":"(\w+)"/)?.[1]).sort()).toEqual([
+      "external",
+      "technical"
+    ])
+    expect(withMetric("Serenya/Errors", "RecoverySuccess")).toHaveLength(1)
+    const cost = withMetric("Serenya/LLM", "TotalCost")
+    expect(cost).toEqual([expect.objectContaining({ Period: 3600, Threshold: 100, Statistic: "Sum" })])
+    expect(cost[0]).not.toHaveProperty("Dimensions")
+    expect(withMetric("AWS/ApiGateway", "5xx")).toEqual([expect.objectContaining({ Threshold: 10 })])
+    expect(withMetric("AWS/ApiGateway", "4xx")).toEqual([expect.objectContaining({ Threshold: 50 })])
+    expect(withMetric("AWS/RDS", "DatabaseConnections")).toEqual([expect.objectContaining({ Threshold: 80 })])
+    const durations = withMetric("AWS/Lambda", "Duration").map((a) => a.Threshold).sort((x, y) => Number(x) - Number(y))
+    expect(durations).toEqual([25_000, 50_000, 150_000, 150_000])
+    expect(withMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible")).toHaveLength(1)
+  })
+
+  it.each(both)("%s: the dashboard has the architecture's widgets", (_stage, template) => {
+    const [, dashboard] = only(template, "AWS::CloudWatch::Dashboard")
+    const body = json(dashboard.Properties?.DashboardBody)
+    for (const title of [
+      "Lambda Function Duration",
+      "API Gateway Performance & Errors",
+      "Database Performance",
+      "LLM Usage & Cost Tracking",
+      "Document Processing S3 Metrics",
+      "Error Handling & Recovery Metrics",
+      "Concurrency & Queues"
+    ]) {
+      expect(body).toContain(title)
+    }
+    for (const metric of ["InputTokens", "OutputTokens", "TotalCost", "ProcessingTime", "ErrorsByCategory", "CircuitBreakerState", "DatabaseConnections"]) {
+      expect(body).toContain(metric)
+    }
+  })
+
+  it.each(both)("%s: every log group is encrypted with the platform key and has a retention", (_stage, template) => {
+    for (const [id, group] of Object.entries(resources(template, "AWS::Logs::LogGroup"))) {
+      expect(group.Properties?.KmsKeyId, id).toBeDefined()
+      expect(group.Properties?.RetentionInDays, id).toBeGreaterThan(0)
+    }
+  })
+})
+
+describe("stage settings", () => {
+  it("differ where the issue asks: Multi-AZ, deletion protection, NATs, retention, provisioned concurrency", () => {
+    expect(stages.production.database.multiAz).toBe(true)
+    expect(stages.development.database.multiAz).toBe(false)
+    expect(Stack.of(stacks.production.main).region).toBe("eu-west-1")
+    expect(resources(prod, "AWS::Logs::LogGroup")).not.toEqual({})
+    const retention = (template: Template) =>
+      new Set(Object.values(resources(template, "AWS::Logs::LogGroup")).map((g) => g.Properties?.RetentionInDays))
+    expect(retention(dev)).toEqual(new Set([30]))
+    expect(retention(prod)).toEqual(new Set([2192]))
+  })
+})
