@@ -103,6 +103,18 @@ export interface WorkerSettings {
   readonly healthPort: number
 }
 
+/** OpenTelemetry export, from the standard OTEL_* variables (see layers/telemetry/otel.ts). */
+export interface TelemetrySettings {
+  readonly serviceName: Option.Option<string>
+  readonly endpoint: Option.Option<string>
+  readonly tracesEndpoint: Option.Option<string>
+  readonly metricsEndpoint: Option.Option<string>
+  readonly protocol: "http/protobuf" | "http/json"
+  readonly tracesExporter: "otlp" | "console" | "none"
+  readonly metricsExporter: "otlp" | "none"
+  readonly metricExportInterval: Duration.Duration
+}
+
 /** The per-instance timeline cache (architecture: 5 minutes). */
 export interface TimelineCacheSettings {
   /** Zero turns the cache off. */
@@ -145,6 +157,7 @@ export interface Settings {
   readonly worker: WorkerSettings
   readonly auth: AuthSettings
   readonly timelineCache: TimelineCacheSettings
+  readonly telemetry: TelemetrySettings
 }
 
 /** Config.validate loses the variable's name; this keeps it in the error path. */
@@ -276,6 +289,18 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       (n) => n <= 65535,
       "must be a port number (0 serves nothing)"
     )
+  }),
+  telemetry: Config.all({
+    serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.option),
+    endpoint: Config.string("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
+    tracesEndpoint: Config.string("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").pipe(Config.option),
+    metricsEndpoint: Config.string("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").pipe(Config.option),
+    protocol: Config.literal("http/protobuf", "http/json")("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
+      Config.withDefault("http/protobuf" as const)
+    ),
+    tracesExporter: Config.literal("otlp", "console", "none")("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp" as const)),
+    metricsExporter: Config.literal("otlp", "none")("OTEL_METRICS_EXPORTER").pipe(Config.withDefault("otlp" as const)),
+    metricExportInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000)
   }),
   timelineCache: Config.all({
     ttl: nonNegativeInt("TIMELINE_CACHE_TTL_MS", 300_000).pipe(Config.map(Duration.millis)),

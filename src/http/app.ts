@@ -2,7 +2,7 @@
  * The whole HTTP application as layers, independent of how it is served: the Node server
  * (main/server.ts), in-process tests (NodeHttpServer.layerTest) and, later, Lambda.
  */
-import { type HttpApi, HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
+import { type HttpApi, HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { Api } from "./api.js"
@@ -16,7 +16,13 @@ import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
 import { rateLimit } from "./rateLimit.js"
+import { routeMatcher } from "./routes.js"
 import { AuthenticationLive } from "./security.js"
+
+const routeOfApi = routeMatcher(Api, [
+  { method: "GET", template: "/openapi.json" },
+  { method: "GET", template: "/docs" }
+])
 
 /**
  * The API with every group's handlers; needs the services the handlers use (the programs'
@@ -59,11 +65,17 @@ export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>) =>
   Layer.unwrapEffect(
     Effect.map(AppConfig, (settings) =>
       HttpApiBuilder.serve(
-        requestContext({ maxBodyBytes: settings.maxBodyBytes, corsAllowedOrigins: settings.corsAllowedOrigins })
+        requestContext({
+          maxBodyBytes: settings.maxBodyBytes,
+          corsAllowedOrigins: settings.corsAllowedOrigins,
+          routeOf: routeOfApi
+        })
       ).pipe(
         Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
         Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
         Layer.provide(api),
+        // requestContext opens the server span itself: the platform's would carry the raw path, query and headers.
+        HttpMiddleware.withTracerDisabledWhen(() => true),
         HttpServer.withLogAddress
       )
     )

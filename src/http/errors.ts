@@ -209,6 +209,12 @@ export const handleErrors = <E, R>(
       const rendered = classifyCause(cause)
       const requestId = yield* FiberRef.get(CurrentRequestId)
       yield* recordError(rendered.info.category, rendered.info.recovery)
+      // On the request's span too: an SRE filters traces by code, category and recovery strategy.
+      yield* Effect.annotateCurrentSpan({
+        "error.type": rendered.info.code,
+        "error.category": rendered.info.category,
+        "error.recovery": rendered.info.recovery
+      })
       const annotations = {
         errorCode: rendered.info.code,
         errorCategory: rendered.info.category,

@@ -1,6 +1,8 @@
 /**
- * Request-level middleware: request id (echoed when well formed, generated otherwise) on every
- * response and every log line, one JSON access-log line per request, and the error renderer.
+ * Request-level middleware: the server span of the request (W3C traceparent honoured, named for
+ * the route template, never the raw path), request id (echoed when well formed, generated
+ * otherwise) on every response and every log line, one JSON access-log line per request, and
+ * the error renderer.
  */
 import {
   HttpApiBuilder,
@@ -8,7 +10,8 @@ import {
   HttpIncomingMessage,
   HttpMiddleware,
   HttpServerRequest,
-  HttpServerResponse
+  HttpServerResponse,
+  HttpTraceContext
 } from "@effect/platform"
 import { Clock, Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
@@ -52,14 +55,50 @@ const preflightHeaders: Record<string, string> = {
  * Outermost (server level): request id, access log, and a last-resort error renderer. At this
  * level the response has already been produced, so the header is added by a pre-response hook.
  */
+/** Fails the server span of a 5xx answer (an OTel span's status is set by how it ends). */
+class ServerErrorAnswer extends Error {
+  constructor(readonly response: HttpServerResponse.HttpServerResponse) {
+    super(`HTTP ${response.status}`)
+    this.name = "ServerErrorAnswer"
+  }
+}
+
+/**
+ * The request's server span under the HTTP semantic conventions: method, route template, status.
+ * No path, query, header or body goes on it (ids in paths, health data in bodies).
+ */
+const serverSpan = <R>(
+  request: HttpServerRequest.HttpServerRequest,
+  route: string | undefined,
+  answer: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+) =>
+  answer.pipe(
+    Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+    Effect.flatMap((response) => (response.status >= 500 ? Effect.fail(new ServerErrorAnswer(response)) : Effect.succeed(response))),
+    Effect.withSpan(route === undefined ? request.method : `${request.method} ${route}`, {
+      kind: "server",
+      captureStackTrace: false,
+      parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(request.headers)),
+      attributes: {
+        "http.request.method": request.method,
+        "url.scheme": "http",
+        ...(route !== undefined ? { "http.route": route } : {})
+      }
+    }),
+    Effect.catchAll((failure) => Effect.succeed(failure.response))
+  )
+
 export const requestContext = (options: {
   readonly maxBodyBytes: number
   /** Browser origins allowed to call the API (the mobile apps need none). */
   readonly corsAllowedOrigins?: ReadonlyArray<string>
+  /** The route template of a request, for its span and log line. */
+  readonly routeOf?: (method: string, path: string) => string | undefined
 }) =>
   HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
+    const route = options.routeOf?.(request.method, request.url.split("?")[0] ?? "/")
     const origin = request.headers["origin"]
     const cors = origin !== undefined && (options.corsAllowedOrigins ?? []).includes(origin) ? corsHeaders(origin) : {}
     return Effect.gen(function* () {
@@ -90,10 +129,14 @@ export const requestContext = (options: {
       const durationMs = (yield* Clock.currentTimeMillis) - started
       // The path without its query string: queries are not logged.
       yield* Effect.logInfo("http request").pipe(
-        Effect.annotateLogs({ method: request.method, route: path, status: response.status, durationMs })
+        Effect.annotateLogs({ method: request.method, route: route ?? path, status: response.status, durationMs })
       )
       return response
-    }).pipe(Effect.annotateLogs("requestId", requestId), Effect.locally(CurrentRequestId, requestId))
+    }).pipe(
+      (answer) => serverSpan(request, route, answer),
+      Effect.annotateLogs("requestId", requestId),
+      Effect.locally(CurrentRequestId, requestId)
+    )
   })
   )
 

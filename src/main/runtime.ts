@@ -1,12 +1,14 @@
 /**
  * What every entry point shares: settings read once (a bad one stops the process with one
- * plain line on stderr), the JSON logger at the configured level, and one JSON line with the
- * reason when start-up fails.
+ * plain line on stderr), the JSON logger at the configured level, OpenTelemetry export when
+ * configured (spans flushed when the process stops), and one JSON line with the reason when
+ * start-up fails.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Either, Layer, Logger } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../config.js"
 import { JsonLoggerLive } from "../layers/logger/json.js"
+import { makeTelemetryLayer } from "../layers/telemetry/otel.js"
 
 export const runEntryPoint = <A, E, R, E2>(
   name: string,
@@ -23,7 +25,8 @@ export const runEntryPoint = <A, E, R, E2>(
     const base = Layer.mergeAll(
       JsonLoggerLive,
       Logger.minimumLogLevel(settings.right.logLevel),
-      Layer.succeed(AppConfig, settings.right)
+      Layer.succeed(AppConfig, settings.right),
+      makeTelemetryLayer(settings.right.telemetry, settings.right.appEnv)
     )
     const run = program(settings.right).pipe(
       Effect.provide(provide(settings.right)),

@@ -10,6 +10,7 @@ import { Clock, Context, Effect, Schema } from "effect"
 import { ErrorInfoId, type QuotaExceeded, RetryAfterId } from "./errors.js"
 import { LLMProviderName } from "./llm.js"
 import { costCents, type TokenCounts } from "./pricing.js"
+import { recordLlmUsage } from "./metrics.js"
 
 /** What the LLM work was for; the metrics' DocumentType dimension. */
 export const UsageDocumentType = Schema.Literal("lab_results", "vitals", "chat", "report")
@@ -90,7 +91,7 @@ export const usageRecord = (input: {
   readonly processingTimeMs: number
   readonly idempotencyKey: string
 }): Effect.Effect<LLMUsageRecord> =>
-  Effect.map(Clock.currentTimeMillis, (now) => ({
+  Effect.map(Clock.currentTimeMillis, (now): LLMUsageRecord => ({
     userId: input.userId,
     provider: input.provider,
     modelId: input.modelId,
@@ -101,4 +102,7 @@ export const usageRecord = (input: {
     processingTimeMs: Math.max(0, Math.round(input.processingTimeMs)),
     occurredAt: new Date(now),
     idempotencyKey: input.idempotencyKey
-  }))
+  })).pipe(
+    // Built once per LLM call: where the LLMTokens and LLMCostCents metrics count it.
+    Effect.tap(recordLlmUsage)
+  )

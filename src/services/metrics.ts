@@ -1,8 +1,9 @@
 /**
- * The error-handling metrics the architecture's dashboards and alarms read
- * (namespace Serenya/Errors): ErrorsByCategory, CircuitBreakerState, RecoverySuccess.
+ * The metrics the architecture's dashboards and alarms read: error handling (ErrorsByCategory,
+ * CircuitBreakerState, RecoverySuccess), LLM use (LLMTokens, LLMCostCents) and the GenAI
+ * semantic conventions' client metrics. Exported as OpenTelemetry metrics when telemetry is on.
  */
-import { Effect, Metric } from "effect"
+import { Cause, Clock, Effect, Exit, Metric, MetricBoundaries, Option } from "effect"
 import type { ErrorCategory, RecoveryStrategy } from "./errors.js"
 
 export const errorsByCategory = Metric.counter("ErrorsByCategory", {
@@ -39,4 +40,101 @@ export const recoverySuccess = Metric.counter("RecoverySuccess", {
 export const recordRecovery = (strategy: RecoveryStrategy, success: boolean) =>
   Metric.increment(
     Metric.tagged(Metric.tagged(recoverySuccess, "strategy", strategy), "success", String(success))
+  )
+
+// ---------------------------------------------------------------------------------------------
+// LLM use: the GenAI semantic conventions' client metrics, and our tokens and cost counters.
+
+/** `gen_ai.client.token.usage`: tokens per operation, by `gen_ai.token.type` (input, output). */
+export const genAiTokenUsage = Metric.histogram(
+  "gen_ai.client.token.usage",
+  MetricBoundaries.exponential({ start: 1, factor: 4, count: 14 }),
+  "Number of input and output tokens used per GenAI operation"
+)
+
+/** `gen_ai.client.operation.duration`, in seconds (the conventions' bucket boundaries). */
+export const genAiOperationDuration = Metric.histogram(
+  "gen_ai.client.operation.duration",
+  MetricBoundaries.fromIterable([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
+  "GenAI operation duration in seconds"
+)
+
+export interface GenAiOperation {
+  readonly operation: "chat" | "generate_content"
+  readonly provider: string
+  readonly model: string
+}
+
+const genAiTagged = (metric: Metric.Metric.Histogram<number>, op: GenAiOperation) =>
+  metric.pipe(
+    Metric.tagged("gen_ai.operation.name", op.operation),
+    Metric.tagged("gen_ai.provider.name", op.provider),
+    Metric.tagged("gen_ai.request.model", op.model)
+  )
+
+/**
+ * Around one GenAI operation: its duration (with `error.type` when it fails), its token usage,
+ * and the usage on the current span (the operation's, so totals over retries and repair turns).
+ */
+export const observeGenAi =
+  (op: GenAiOperation) =>
+  <A extends { readonly usage: { readonly inputTokens: number; readonly outputTokens: number } }, E, R>(
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> =>
+    Effect.gen(function* () {
+      const started = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(self)
+      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      const duration = genAiTagged(genAiOperationDuration, op)
+      if (Exit.isFailure(exit)) {
+        const failure = Cause.failureOption(exit.cause)
+        const type = Option.match(failure, {
+          onNone: () => "_OTHER",
+          onSome: (e) => (typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "_OTHER")
+        })
+        yield* Metric.update(Metric.tagged(duration, "error.type", type), seconds)
+        return yield* exit
+      }
+      const { inputTokens, outputTokens } = exit.value.usage
+      yield* Metric.update(duration, seconds)
+      const tokens = genAiTagged(genAiTokenUsage, op)
+      yield* Metric.update(Metric.tagged(tokens, "gen_ai.token.type", "input"), inputTokens)
+      yield* Metric.update(Metric.tagged(tokens, "gen_ai.token.type", "output"), outputTokens)
+      yield* Effect.annotateCurrentSpan({
+        "gen_ai.response.model": op.model,
+        "gen_ai.usage.input_tokens": inputTokens,
+        "gen_ai.usage.output_tokens": outputTokens
+      })
+      return exit.value
+    })
+
+/** Tokens billed, by provider, model and type; the architecture's LLM dashboards sum these. */
+export const llmTokens = Metric.counter("LLMTokens", { description: "LLM tokens used", incremental: true })
+
+/** Cost in cents (fractions kept), by provider and model: the hourly cost alarm reads it. */
+export const llmCostCents = Metric.counter("LLMCostCents", { description: "LLM cost in cents", incremental: true })
+
+export const recordLlmUsage = (usage: {
+  readonly provider: string
+  readonly modelId: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly totalCostCents: number
+}) =>
+  Effect.all(
+    [
+      Metric.incrementBy(
+        llmTokens.pipe(Metric.tagged("provider", usage.provider), Metric.tagged("model", usage.modelId), Metric.tagged("type", "input")),
+        usage.inputTokens
+      ),
+      Metric.incrementBy(
+        llmTokens.pipe(Metric.tagged("provider", usage.provider), Metric.tagged("model", usage.modelId), Metric.tagged("type", "output")),
+        usage.outputTokens
+      ),
+      Metric.incrementBy(
+        llmCostCents.pipe(Metric.tagged("provider", usage.provider), Metric.tagged("model", usage.modelId)),
+        usage.totalCostCents
+      )
+    ],
+    { discard: true }
   )

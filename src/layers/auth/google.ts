@@ -95,14 +95,19 @@ export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
     const lock = yield* Effect.makeSemaphore(1)
     const clientIds = new Set(options.clientIds)
 
-    const download = Effect.tryPromise({
+    const download = Effect.flatMap(Effect.option(Effect.currentSpan), (span) => Effect.tryPromise({
       try: async (signal) => {
-        const response = await fetch(options.jwksUrl, { signal, headers: { accept: "application/json" } })
+        // The trace goes on to Google as a W3C traceparent (ours is the parent of whatever they record).
+        const traceparent = Option.map(span, (s) => `00-${s.traceId}-${s.spanId}-${s.sampled ? "01" : "00"}`)
+        const response = await fetch(options.jwksUrl, {
+          signal,
+          headers: { accept: "application/json", ...(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {}) }
+        })
         const body: unknown = response.ok ? await response.json() : undefined
         return { status: response.status, cacheControl: response.headers.get("cache-control"), body }
       },
       catch: () => upstream("Google's signing keys could not be fetched", true)
-    }).pipe(
+    })).pipe(
       Effect.flatMap(({ status, cacheControl, body }) => {
         if (status >= 500 || status === 429) return Effect.fail(upstream(`Google's key set answered ${status}`, true))
         if (status !== 200) return Effect.fail(upstream(`Google's key set answered ${status}`, false))

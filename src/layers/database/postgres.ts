@@ -21,6 +21,8 @@ export const pgClientLayer = (url: Redacted.Redacted<string>, settings: Database
     idleTimeout: settings.idleTimeout,
     connectTimeout: settings.connectTimeout,
     applicationName: "serenya",
+    // Beside the client's own `db.system.name`, the older name most trace backends still key on.
+    spanAttributes: { "db.system": "postgresql" },
     transformResultNames: Str.snakeToCamel,
     transformQueryNames: Str.camelToSnake
   })

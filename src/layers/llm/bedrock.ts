@@ -41,6 +41,7 @@ import {
   withTimeout
 } from "../../services/resilience.js"
 import type { CircuitOpen } from "../../services/errors.js"
+import { observeGenAi } from "../../services/metrics.js"
 
 export type BedrockSend = Pick<BedrockRuntimeClient, "send">
 
@@ -210,14 +211,8 @@ export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LL
         Effect.fail(new BedrockCallFailed({ message: "Bedrock Converse timed out", transient: true }))
       ),
       withRetry(options.retry ?? "llm"),
-      Effect.tap((output) =>
-        Effect.annotateCurrentSpan({
-          "gen_ai.response.model": modelId,
-          "gen_ai.usage.input_tokens": output.usage?.inputTokens ?? 0,
-          "gen_ai.usage.output_tokens": output.usage?.outputTokens ?? 0,
-          "gen_ai.response.finish_reasons": [output.stopReason ?? "unknown"]
-        })
-      )
+      // Usage totals go on the operation's span (observeGenAi); the finish reason of the last round here.
+      Effect.tap((output) => Effect.annotateCurrentSpan("gen_ai.response.finish_reasons", [output.stopReason ?? "unknown"]))
     )
 
   const unavailable = (error: CircuitOpen | BedrockCallFailed) =>
@@ -322,6 +317,7 @@ export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LL
           CircuitOpen: (open) => Effect.fail(unavailable(open)),
           BedrockCallFailed: (failed) => Effect.fail(unavailable(failed))
         }),
+        observeGenAi({ operation: "generate_content", provider: "aws.bedrock", model: modelId }),
         genAiSpan("generate_content")
       )
   }
@@ -378,6 +374,7 @@ export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LL
           DocumentUnreadable: () =>
             Effect.fail(new LLMUnavailable({ message: "The language model refused the request", retryAfterSeconds: 30 }))
         }),
+        observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
         genAiSpan("chat")
       )
   }

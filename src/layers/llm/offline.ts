@@ -22,6 +22,7 @@ import { parseLabReport } from "./labParser.js"
 import { answerQuestion } from "./offlineChat.js"
 import { extractPdfText, type PdfTextOptions } from "./pdfText.js"
 import { summarize } from "./summary.js"
+import { observeGenAi } from "../../services/metrics.js"
 
 export const OFFLINE_PROVIDER = "offline" as const
 export const OFFLINE_MODEL_ID = "offline-parser-v1"
@@ -32,15 +33,9 @@ export const estimateTokens = (chars: number): number => Math.ceil(chars / 4)
 const genAiAttributes = (operation: "generate_content" | "chat") => ({
   "gen_ai.provider.name": OFFLINE_PROVIDER,
   "gen_ai.operation.name": operation,
-  "gen_ai.request.model": OFFLINE_MODEL_ID
+  "gen_ai.request.model": OFFLINE_MODEL_ID,
+  "gen_ai.response.finish_reasons": ["stop"]
 })
-
-const annotateUsage = (usage: TokenUsage) =>
-  Effect.annotateCurrentSpan({
-    "gen_ai.response.model": OFFLINE_MODEL_ID,
-    "gen_ai.usage.input_tokens": usage.inputTokens,
-    "gen_ai.usage.output_tokens": usage.outputTokens
-  })
 
 const decodeText = (bytes: Uint8Array): Effect.Effect<string, DocumentUnreadable> =>
   Effect.try({
@@ -82,7 +77,8 @@ export interface OfflineOptions {
 export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
   const pdfOptions = options.pdf ?? {}
 
-  const interpret = Effect.fn("LLM.interpret")(function* (input: {
+  // Span names follow the GenAI conventions, `{operation} {model}`, like Bedrock's.
+  const interpret = Effect.fn(`generate_content ${OFFLINE_MODEL_ID}`, { kind: "client" })(function* (input: {
     readonly bytes: Uint8Array
     readonly contentType: DocumentContentType
     readonly documentTypeHint?: DocumentType
@@ -107,11 +103,10 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
       inputTokens: estimateTokens(text.length),
       outputTokens: estimateTokens(JSON.stringify(document).length)
     })
-    yield* annotateUsage(usage)
     return { document, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies Interpretation
-  })
+  }, observeGenAi({ operation: "generate_content", provider: OFFLINE_PROVIDER, model: OFFLINE_MODEL_ID }))
 
-  const chat = Effect.fn("LLM.chat")(function* (input: {
+  const chat = Effect.fn(`chat ${OFFLINE_MODEL_ID}`, { kind: "client" })(function* (input: {
     readonly document: InterpretedDocument
     readonly history: ReadonlyArray<ChatTurn>
     readonly question: string
@@ -123,9 +118,8 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
       input.history.reduce((n, turn) => n + turn.content.length, 0) +
       input.question.length
     const usage = new TokenUsage({ inputTokens: estimateTokens(prompt), outputTokens: estimateTokens(answer.length) })
-    yield* annotateUsage(usage)
     return { answer, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies ChatAnswer
-  })
+  }, observeGenAi({ operation: "chat", provider: OFFLINE_PROVIDER, model: OFFLINE_MODEL_ID }))
 
   return { interpret, chat }
 }

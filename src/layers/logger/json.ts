@@ -21,6 +21,8 @@ const SAFE_KEYS = new Set(
     "correlationId",
     "traceId",
     "spanId",
+    "trace_id",
+    "span_id",
     "userId",
     "jobId",
     "contentId",
@@ -121,7 +123,7 @@ const messageText = (message: unknown): string => {
     .join(" ")
 }
 
-const RESERVED_FIELDS = new Set(["level", "time", "message", "traceId", "spanId", "errors"])
+const RESERVED_FIELDS = new Set(["level", "time", "message", "trace_id", "span_id", "errors"])
 
 export interface JsonLogRecord {
   readonly level: string
@@ -137,9 +139,10 @@ export const formatLogRecord = (options: Logger.Logger.Options<unknown>): JsonLo
     message: scrubText(messageText(options.message))
   }
   const span = Context.getOption(FiberRefs.getOrDefault(options.context, FiberRef.currentContext), Tracer.ParentSpan)
+  // The OpenTelemetry log data model's names, which collectors map onto the trace.
   if (Option.isSome(span)) {
-    record.traceId = span.value.traceId
-    record.spanId = span.value.spanId
+    record.trace_id = span.value.traceId
+    record.span_id = span.value.spanId
   }
   for (const [key, value] of options.annotations) {
     // An annotation may not overwrite the line's own fields; it is kept under another name.

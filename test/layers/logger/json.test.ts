@@ -64,7 +64,7 @@ describe("JSON log line format", () => {
       expect(lines.map((l) => [l.level, l.message])).toEqual([["INFO", "i"], ["ERROR", "e"], ["FATAL", "f"]])
     }))
 
-  it.effect("inside a span: traceId and spanId of the current span", () =>
+  it.effect("inside a span: trace_id and span_id of the current span", () =>
     Effect.gen(function* () {
       const { exit, lines } = yield* capture(
         Effect.gen(function* () {
@@ -76,10 +76,10 @@ describe("JSON log line format", () => {
       const span = Exit.isSuccess(exit) ? exit.value : undefined
       expect(span?.name).toBe("x")
       expect(lines).toHaveLength(1)
-      expect(lines[0]!.traceId).toBe(span?.traceId)
-      expect(lines[0]!.spanId).toBe(span?.spanId)
-      expect(typeof lines[0]!.traceId).toBe("string")
-      expect((lines[0]!.traceId as string).length).toBeGreaterThan(0)
+      expect(lines[0]!.trace_id).toBe(span?.traceId)
+      expect(lines[0]!.span_id).toBe(span?.spanId)
+      expect(typeof lines[0]!.trace_id).toBe("string")
+      expect((lines[0]!.trace_id as string).length).toBeGreaterThan(0)
     }))
 
   it.effect("nested span: the innermost span's id, the same trace", () =>
@@ -95,31 +95,31 @@ describe("JSON log line format", () => {
       if (!Exit.isSuccess(exit)) return
       const { inner, outer } = exit.value
       expect(inner.spanId).not.toBe(outer.spanId)
-      expect(lines[0]).toMatchObject({ traceId: outer.traceId, spanId: inner.spanId })
+      expect(lines[0]).toMatchObject({ trace_id: outer.traceId, span_id: inner.spanId })
     }))
 
   it.effect("annotations cannot overwrite level, time, message or the span ids", () =>
     Effect.gen(function* () {
       const { line } = yield* oneLine(
         Effect.logInfo("real message").pipe(
-          Effect.annotateLogs({ level: "DEBUG", time: "x", traceId: "forged", spanId: "forged" }),
+          Effect.annotateLogs({ level: "DEBUG", time: "x", trace_id: "forged", span_id: "forged" }),
           Effect.withSpan("span")
         )
       )
       expect(line.level).toBe("INFO")
       expect(line.message).toBe("real message")
       expect(line.time).toMatch(ISO_8601)
-      expect(line.traceId).not.toBe("forged")
-      expect(line.spanId).not.toBe("forged")
+      expect(line.trace_id).not.toBe("forged")
+      expect(line.span_id).not.toBe("forged")
       expect(line.annotation_level).toBe("DEBUG")
     }))
 
-  it.effect("outside a span: no traceId or spanId", () =>
+  it.effect("outside a span: no trace_id or span_id", () =>
     Effect.gen(function* () {
       expect(Option.isNone(yield* Effect.option(Effect.currentSpan))).toBe(true)
       const { line } = yield* oneLine(Effect.log("no span"))
-      expect(line).not.toHaveProperty("traceId")
-      expect(line).not.toHaveProperty("spanId")
+      expect(line).not.toHaveProperty("trace_id")
+      expect(line).not.toHaveProperty("span_id")
     }))
 })
 

@@ -1,0 +1,145 @@
+/**
+ * OpenTelemetry for the whole process, from the standard variables:
+ * - OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / _METRICS_ENDPOINT):
+ *   OTLP over HTTP, `OTEL_EXPORTER_OTLP_PROTOCOL` `http/protobuf` (default) or `http/json`;
+ * - OTEL_TRACES_EXPORTER `otlp` (default), `console` or `none`; OTEL_METRICS_EXPORTER `otlp` or `none`;
+ * - OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG) (read by the SDK).
+ * With nothing to export to, the Effect tracer is switched off: no span is created at all, so
+ * tracing costs nothing. The resource says what runs where: service, version, environment, and
+ * the cloud, Lambda (`faas.*`) and Kubernetes (`k8s.*`) facts the environment offers.
+ */
+import * as Otel from "@effect/opentelemetry"
+import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http"
+import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto"
+import { OTLPTraceExporter as OTLPTraceExporterJson } from "@opentelemetry/exporter-trace-otlp-http"
+import { OTLPTraceExporter as OTLPTraceExporterProto } from "@opentelemetry/exporter-trace-otlp-proto"
+import { resourceFromAttributes } from "@opentelemetry/resources"
+import { AggregationTemporality, type MetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
+import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Duration, Effect, Layer, Option } from "effect"
+import { AppConfig, type TelemetrySettings } from "../../config.js"
+import { Telemetry } from "../../services/telemetry.js"
+
+export const SERVICE_VERSION = "0.1.0"
+
+/** `k=v,k2=v2` (values may be percent-encoded, as the specification allows). */
+export const parseResourceAttributes = (text: string): Record<string, string> => {
+  const attributes: Record<string, string> = {}
+  for (const pair of text.split(",")) {
+    const at = pair.indexOf("=")
+    if (at <= 0) continue
+    const key = pair.slice(0, at).trim()
+    let value = pair.slice(at + 1).trim()
+    try {
+      value = decodeURIComponent(value)
+    } catch {
+      // not percent-encoded after all: keep it as written
+    }
+    if (key !== "" && value !== "") attributes[key] = value
+  }
+  return attributes
+}
+
+/** What the environment tells about where this process runs (AWS Lambda, Kubernetes). */
+export const environmentAttributes = (env: NodeJS.ProcessEnv): Record<string, string | number> => {
+  const attributes: Record<string, string | number> = {}
+  const set = (key: string, value: string | number | undefined) => {
+    if (value !== undefined && value !== "") attributes[key] = value
+  }
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION
+  if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined) {
+    set("cloud.provider", "aws")
+    set("cloud.platform", "aws_lambda")
+    set("cloud.region", region)
+    set("faas.name", env.AWS_LAMBDA_FUNCTION_NAME)
+    set("faas.version", env.AWS_LAMBDA_FUNCTION_VERSION)
+    set("faas.instance", env.AWS_LAMBDA_LOG_STREAM_NAME)
+    const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+    if (Number.isFinite(memory) && memory > 0) set("faas.max_memory", memory * 1024 * 1024)
+  }
+  if (env.KUBERNETES_SERVICE_HOST !== undefined) {
+    set("cloud.provider", "aws")
+    set("cloud.platform", "aws_eks")
+    set("cloud.region", region)
+  }
+  set("k8s.pod.name", env.K8S_POD_NAME)
+  set("k8s.namespace.name", env.K8S_NAMESPACE_NAME)
+  set("k8s.node.name", env.K8S_NODE_NAME)
+  return attributes
+}
+
+/** Ours first, then OTEL_RESOURCE_ATTRIBUTES, and OTEL_SERVICE_NAME over everything (the specification's order). */
+export const resourceAttributes = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv) => ({
+  "service.name": "serenya-backend",
+  "service.version": SERVICE_VERSION,
+  "deployment.environment": appEnv,
+  "deployment.environment.name": appEnv,
+  ...environmentAttributes(env),
+  ...parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES ?? ""),
+  ...Option.match(settings.serviceName, { onNone: () => ({}), onSome: (name) => ({ "service.name": name }) })
+})
+
+const signalUrl = (settings: TelemetrySettings, signal: "traces" | "metrics") =>
+  Option.orElse(signal === "traces" ? settings.tracesEndpoint : settings.metricsEndpoint, () =>
+    Option.map(settings.endpoint, (base) => `${base.replace(/\/+$/, "")}/v1/${signal}`)
+  )
+
+const spanExporter = (settings: TelemetrySettings): Option.Option<SpanExporter> => {
+  if (settings.tracesExporter === "none") return Option.none()
+  if (settings.tracesExporter === "console") return Option.some(new ConsoleSpanExporter())
+  return Option.map(signalUrl(settings, "traces"), (url) =>
+    settings.protocol === "http/json" ? new OTLPTraceExporterJson({ url }) : new OTLPTraceExporterProto({ url })
+  )
+}
+
+const metricReader = (settings: TelemetrySettings): Option.Option<MetricReader> => {
+  if (settings.metricsExporter === "none") return Option.none()
+  return Option.map(signalUrl(settings, "metrics"), (url) => {
+    const options = { url, temporalityPreference: AggregationTemporality.CUMULATIVE }
+    return new PeriodicExportingMetricReader({
+      exporter: settings.protocol === "http/json" ? new OTLPMetricExporterJson(options) : new OTLPMetricExporterProto(options),
+      exportIntervalMillis: Duration.toMillis(settings.metricExportInterval)
+    })
+  })
+}
+
+/** Spans are not created at all: Effect's own tracer is switched off. */
+export const TelemetryOff = Layer.merge(
+  Layer.setTracerEnabled(false),
+  Layer.succeed(Telemetry, { tracing: false, flush: Effect.void })
+)
+
+const flushAll = (processors: ReadonlyArray<SpanProcessor>, readers: ReadonlyArray<MetricReader>) =>
+  Effect.promise(() =>
+    Promise.allSettled([...processors.map((p) => p.forceFlush()), ...readers.map((r) => r.forceFlush())])
+  ).pipe(Effect.asVoid, Effect.timeoutOption("5 seconds"), Effect.asVoid)
+
+/** The exporters the settings ask for, or TelemetryOff when there is nowhere to send anything. */
+export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv = process.env) =>
+  Layer.unwrapEffect(
+    Effect.sync(() => {
+      const exporter = spanExporter(settings)
+      const reader = metricReader(settings)
+      if (Option.isNone(exporter) && Option.isNone(reader)) return TelemetryOff
+      const processors = Option.toArray(
+        Option.map(exporter, (e) => new BatchSpanProcessor(e, { scheduledDelayMillis: 1000, maxExportBatchSize: 512 }))
+      )
+      const readers = Option.toArray(reader)
+      const ResourceLive = Layer.succeed(Otel.Resource.Resource, resourceFromAttributes(resourceAttributes(settings, appEnv, env)))
+      const [first, ...rest] = processors
+      const TracerLive =
+        first === undefined
+          ? Layer.setTracerEnabled(false)
+          : Otel.Tracer.layer.pipe(Layer.provide(Otel.NodeSdk.layerTracerProvider([first, ...rest], { shutdownTimeout: "5 seconds" })))
+      const [firstReader, ...moreReaders] = readers
+      const MetricsLive =
+        firstReader === undefined ? Layer.empty : Otel.Metrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds" })
+      const TelemetryLive = Layer.succeed(Telemetry, { tracing: first !== undefined, flush: flushAll(processors, readers) })
+      return Layer.mergeAll(TracerLive, MetricsLive, TelemetryLive).pipe(Layer.provide(ResourceLive))
+    })
+  )
+
+/** From AppConfig: what `runEntryPoint` installs for every entry point. */
+export const TelemetryLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (settings) => makeTelemetryLayer(settings.telemetry, settings.appEnv))
+)

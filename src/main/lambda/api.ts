@@ -1,0 +1,77 @@
+/**
+ * The HTTP API as a Lambda handler behind API Gateway (HTTP API, payload 2.0): the auth,
+ * documents and chat functions all run this module (each is routed only its own paths by the
+ * gateway, and any of them could answer any route). The app is exactly the server's
+ * (`HttpAppLive`: request context, CORS, error rendering, rate limits, OpenAPI), built once per
+ * container on a server that hands the app back as a web handler instead of listening.
+ */
+import { type Etag, type FileSystem, HttpApp, type HttpPlatform, HttpServer, type Path } from "@effect/platform"
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
+import { Effect, Layer } from "effect"
+import { HttpAppLive } from "../../http/app.js"
+import { AccessTokensLive } from "../../layers/auth/jwt.js"
+import { DatabaseLive } from "../../layers/database/postgres.js"
+import { servicesLayer } from "../layers.js"
+import { fromWebResponse, toWebRequest } from "./apiGateway.js"
+import { makeContainer } from "./container.js"
+import { baseLayer, jobQueueLayer, loadLiveSettings } from "./live.js"
+
+/** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
+export type ApiServices = Exclude<
+  Layer.Layer.Context<typeof HttpAppLive>,
+  HttpServer.HttpServer | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
+>
+
+export type WebHandler = (request: Request) => Promise<Response>
+
+/** Builds HttpAppLive (in the current scope) and returns it as a web handler. */
+export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
+  Effect.gen(function* () {
+    let handler: WebHandler | undefined
+    const server = HttpServer.make({
+      address: { _tag: "TcpAddress", hostname: "lambda", port: 0 },
+      // Like a real server's serve: the app runs on the runtime its layer was built with.
+      serve: (app, middleware) =>
+        Effect.map(Effect.runtime<never>(), (runtime) => {
+          handler = HttpApp.toWebHandlerRuntime(runtime)(app, middleware)
+        })
+    })
+    yield* Layer.build(
+      HttpAppLive.pipe(
+        Layer.provide(Layer.succeed(HttpServer.HttpServer, server)),
+        Layer.provide(HttpServer.layerContext),
+        Layer.provide(services)
+      )
+    )
+    if (handler === undefined) return yield* Effect.dieMessage("the HTTP app was not served")
+    return handler
+  }).pipe(Effect.withSpan("Lambda.buildApi"))
+
+const unavailable: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 503,
+  headers: { "content-type": "application/json", "retry-after": "1", "cache-control": "no-store" },
+  body: JSON.stringify({ error: { code: "SERVICE_UNAVAILABLE", message: "The service is starting; try again" } }),
+  isBase64Encoded: false
+}
+
+export const makeApiHandler = <E>(name: string, services: Layer.Layer<ApiServices, E>) => {
+  const container = makeContainer(name, buildWebHandler(services))
+  const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const web = await container.get().catch(() => undefined)
+    // The failure is logged by the container; this request gets a retryable answer.
+    if (web === undefined) return unavailable
+    return fromWebResponse(await web(toWebRequest(event)))
+  }
+  return { handler, dispose: container.dispose }
+}
+
+export const liveApiServices = Layer.unwrapEffect(
+  Effect.map(loadLiveSettings, ({ settings, lambda }) =>
+    Layer.mergeAll(jobQueueLayer(lambda), AccessTokensLive, servicesLayer(settings)).pipe(
+      Layer.provideMerge(DatabaseLive),
+      Layer.provideMerge(baseLayer(settings))
+    )
+  )
+)
+
+export const { handler } = makeApiHandler(process.env.AWS_LAMBDA_FUNCTION_NAME ?? "api", liveApiServices)

@@ -1,0 +1,46 @@
+/**
+ * API Gateway HTTP API (payload format 2.0) events as web Requests, and web Responses as the
+ * results API Gateway expects. The gateway has already joined repeated headers with commas and
+ * moved cookies into their own array; a response's Set-Cookie headers go back into `cookies`.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
+
+const TEXTUAL = /^(text\/|application\/(json|[\w.+-]+\+json|xml|[\w.+-]+\+xml|javascript|x-www-form-urlencoded|problem\+json))/i
+
+export const toWebRequest = (event: APIGatewayProxyEventV2): Request => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers.set(name, value)
+  }
+  if (event.cookies !== undefined && event.cookies.length > 0) headers.set("cookie", event.cookies.join("; "))
+  const sourceIp = event.requestContext?.http?.sourceIp
+  if (!headers.has("x-forwarded-for") && sourceIp !== undefined && sourceIp !== "") headers.set("x-forwarded-for", sourceIp)
+
+  const method = (event.requestContext?.http?.method ?? "GET").toUpperCase()
+  const host = headers.get("host") ?? event.requestContext?.domainName ?? "lambda.local"
+  const query = event.rawQueryString !== undefined && event.rawQueryString !== "" ? `?${event.rawQueryString}` : ""
+  const url = `https://${host}${event.rawPath ?? "/"}${query}`
+
+  const hasBody = method !== "GET" && method !== "HEAD" && event.body !== undefined && event.body !== null
+  const body = hasBody ? (event.isBase64Encoded ? Buffer.from(event.body!, "base64") : Buffer.from(event.body!, "utf8")) : undefined
+  if (body !== undefined) headers.set("content-length", String(body.byteLength))
+  return new Request(url, body === undefined ? { method, headers } : { method, headers, body })
+}
+
+export const fromWebResponse = async (response: Response): Promise<APIGatewayProxyStructuredResultV2> => {
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers[name] = value
+  })
+  const cookies = response.headers.getSetCookie()
+  const bytes = Buffer.from(await response.arrayBuffer())
+  const contentType = response.headers.get("content-type") ?? ""
+  const textual = bytes.byteLength === 0 || TEXTUAL.test(contentType)
+  return {
+    statusCode: response.status,
+    headers,
+    ...(cookies.length > 0 ? { cookies } : {}),
+    body: textual ? bytes.toString("utf8") : bytes.toString("base64"),
+    isBase64Encoded: !textual
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * What every function does first at init: Lambda defaults in the environment, secrets resolved
+ * into it, the application's settings read once, the JSON logger at the configured level.
+ */
+import { Data, Effect, Either, Layer, Logger, Option } from "effect"
+import { AppConfig, loadSettings, type Settings } from "../../config.js"
+import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
+import { JobQueuePostgres } from "../../layers/jobQueue/postgres.js"
+import { JsonLoggerLive } from "../../layers/logger/json.js"
+import { applyLambdaDefaults, type LambdaSettings, lambdaSettingsConfig, resolveSecrets, secretsManagerReader } from "./settings.js"
+
+export class ConfigurationInvalid extends Data.TaggedError("ConfigurationInvalid")<{ readonly message: string }> {}
+
+export interface LiveSettings {
+  readonly settings: Settings
+  readonly lambda: LambdaSettings
+}
+
+export const loadLiveSettings = Effect.gen(function* () {
+  applyLambdaDefaults()
+  const lambda = yield* lambdaSettingsConfig.pipe(
+    Effect.mapError((error) => new ConfigurationInvalid({ message: `Invalid Lambda configuration: ${error.message}` }))
+  )
+  yield* resolveSecrets(lambda, secretsManagerReader())
+  const settings = yield* loadSettings()
+  if (Either.isLeft(settings)) return yield* new ConfigurationInvalid({ message: settings.left })
+  return { settings: settings.right, lambda } satisfies LiveSettings
+}).pipe(Effect.withSpan("Lambda.loadSettings"))
+
+/** AppConfig and the logger at the configured level. */
+export const baseLayer = (settings: Settings) =>
+  Layer.mergeAll(JsonLoggerLive, Logger.minimumLogLevel(settings.logLevel), Layer.succeed(AppConfig, settings))
+
+/** SQS wake-ups when the function has a queue; the table alone otherwise (local runs). */
+export const jobQueueLayer = (lambda: LambdaSettings) =>
+  Option.match(lambda.jobQueueUrl, {
+    onNone: () => JobQueuePostgres,
+    onSome: (queueUrl) => jobQueueSqsLayer({ queueUrl })
+  })

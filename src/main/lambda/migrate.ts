@@ -1,0 +1,46 @@
+/**
+ * The migrate function: CloudFormation's custom resource (through the CDK Provider framework)
+ * invokes it on every deployment, before the other functions' new versions go live. Create and
+ * Update apply pending migrations; Delete does nothing (the schema outlives the stack's resource).
+ * Migrations never run at a function's cold start.
+ */
+import type { CloudFormationCustomResourceEvent } from "aws-lambda"
+import type { SqlClient } from "@effect/sql"
+import { Effect, Layer, Runtime } from "effect"
+import { runMigrations } from "../../layers/database/migrations.js"
+import { SqlClientLive } from "../../layers/database/postgres.js"
+import { makeContainer } from "./container.js"
+import { baseLayer, loadLiveSettings } from "./live.js"
+
+export const PHYSICAL_RESOURCE_ID = "serenya-schema-migrations"
+
+export interface MigrateResult {
+  readonly PhysicalResourceId: string
+  readonly Data?: Record<string, string>
+}
+
+export const migrate = Effect.fn("Lambda.migrate")(function* () {
+  const applied = yield* runMigrations
+  const names = applied.map(([id, name]) => `${id}_${name}`)
+  yield* Effect.logInfo(applied.length === 0 ? "schema is up to date" : "migrations applied").pipe(
+    Effect.annotateLogs({ migrations: names })
+  )
+  return names
+})
+
+export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<SqlClient.SqlClient, E>) => {
+  const container = makeContainer(name, Layer.toRuntime(services))
+  const handler = async (event: CloudFormationCustomResourceEvent): Promise<MigrateResult> => {
+    if (event.RequestType === "Delete") return { PhysicalResourceId: event.PhysicalResourceId }
+    const runtime = await container.get()
+    const names = await Runtime.runPromise(runtime)(migrate())
+    return { PhysicalResourceId: PHYSICAL_RESOURCE_ID, Data: { Applied: String(names.length), Latest: names.at(-1) ?? "" } }
+  }
+  return { handler, dispose: container.dispose }
+}
+
+export const liveMigrateServices = Layer.unwrapEffect(
+  Effect.map(loadLiveSettings, ({ settings }) => SqlClientLive.pipe(Layer.provideMerge(baseLayer(settings))))
+)
+
+export const { handler } = makeMigrateHandler(process.env.AWS_LAMBDA_FUNCTION_NAME ?? "migrate", liveMigrateServices)

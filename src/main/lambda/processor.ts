@@ -1,0 +1,135 @@
+/**
+ * The processor function: SQS batches of job wake-ups. For each record it claims that job by id
+ * (the row is the source of truth), runs processJob under a heartbeat, and reports the records
+ * to deliver again (`batchItemFailures`): those whose job failed transiently or could not be
+ * claimed right now. Everything else is acknowledged:
+ * - a poisoned record (not JSON, no job id, an unknown job) is logged and dropped, never retried;
+ * - a redelivered message for a finished job is a no-op (processing is idempotent);
+ * - on the queue's last delivery (ApproximateReceiveCount ≥ maxReceiveCount) a job that would
+ *   be retried is failed with DELIVERY_EXHAUSTED instead of vanishing into the DLQ still queued.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
+import { Context, Duration, Effect, Either, Layer, Runtime, Schema } from "effect"
+import { randomBytes } from "node:crypto"
+import { AppConfig } from "../../config.js"
+import { DatabaseLive } from "../../layers/database/postgres.js"
+import { claimJobById, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
+import { processJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
+import { JobQueue } from "../../services/jobQueue.js"
+import { servicesLayer } from "../layers.js"
+import { makeContainer } from "./container.js"
+import { baseLayer, jobQueueLayer, loadLiveSettings } from "./live.js"
+
+export const DELIVERY_EXHAUSTED = "DELIVERY_EXHAUSTED"
+export const DELIVERY_EXHAUSTED_MESSAGE = "The job could not be processed within its deliveries."
+
+export interface ProcessorOptions {
+  readonly maxReceiveCount: number
+  /** Lease owner prefix; one per container. */
+  readonly workerId?: string
+  readonly lease?: Duration.DurationInput
+  readonly process?: ProcessOptions
+}
+
+export class ProcessorConfig extends Context.Tag("ProcessorConfig")<ProcessorConfig, ProcessorOptions>() {}
+
+type RecordResult = "done" | "retry"
+
+export type ProcessorServices =
+  | Effect.Effect.Context<ReturnType<typeof processJob>>
+  | Effect.Effect.Context<ReturnType<typeof claimJobById>>
+  | AppConfig
+  | ProcessorConfig
+
+const decodeMessage = Schema.decodeUnknownEither(Schema.parseJson(JobMessage))
+
+const containerWorker = `lambda-${randomBytes(4).toString("hex")}`
+
+const processRecord = Effect.fn("Lambda.processRecord")(function* (record: SQSRecord, options: ProcessorOptions) {
+  const messageId = record.messageId
+  const message = decodeMessage(record.body)
+  if (Either.isLeft(message)) {
+    yield* Effect.logWarning("processor: message is not a job wake-up; acknowledged").pipe(Effect.annotateLogs({ messageId }))
+    return "done" as RecordResult
+  }
+  const jobId = message.right.jobId
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1")
+  const lastDelivery = receiveCount >= options.maxReceiveCount
+  const settings = yield* AppConfig
+  const queue = yield* JobQueue
+  const lease = Duration.decode(options.lease ?? settings.worker.lease)
+  const workerId = `${options.workerId ?? containerWorker}-${messageId}`
+  yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId, "messaging.receive_count": receiveCount })
+
+  const giveUp = Effect.gen(function* () {
+    const failed = yield* failUndeliverable(jobId, workerId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE)
+    yield* Effect.logWarning("processor: deliveries exhausted").pipe(Effect.annotateLogs({ jobId, messageId, failed }))
+    return "done" as RecordResult
+  })
+
+  const claimed = yield* claimJobById(jobId, workerId, lease)
+  switch (claimed._tag) {
+    case "unknown":
+      yield* Effect.logWarning("processor: no such job; acknowledged").pipe(Effect.annotateLogs({ messageId }))
+      return "done" as RecordResult
+    case "finished":
+    case "exhausted":
+      return "done" as RecordResult
+    case "leased":
+      // another worker is on it; come back later, unless this was the last delivery
+      return lastDelivery ? "done" : ("retry" as RecordResult)
+    case "claimed":
+      break
+  }
+
+  const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) / 3)))
+  const heartbeat = Effect.gen(function* () {
+    for (;;) {
+      yield* Effect.sleep(beat)
+      const owned = yield* queue.heartbeat(jobId, workerId, lease).pipe(Effect.orElseSucceed(() => true))
+      if (!owned) return { _tag: "lost" } as ProcessOutcome
+    }
+  })
+  const outcome: ProcessOutcome = yield* Effect.raceFirst(processJob(claimed.job, workerId, options.process ?? {}), heartbeat)
+  yield* Effect.logInfo("processor: job processed").pipe(Effect.annotateLogs({ jobId, messageId, outcome: outcome._tag }))
+  if (outcome._tag !== "retrying") return "done" as RecordResult
+  return lastDelivery ? yield* giveUp : ("retry" as RecordResult)
+})
+
+export const processBatch = Effect.fn("Lambda.processBatch")(function* (event: SQSEvent, options: ProcessorOptions) {
+  const failures: Array<{ itemIdentifier: string }> = []
+  // One at a time: the mapping's batch size is 1 and the function's memory is sized for one document.
+  for (const record of event.Records) {
+    const result = yield* processRecord(record, options).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("processor: record failed; it will be delivered again", cause).pipe(
+          Effect.annotateLogs({ messageId: record.messageId }),
+          Effect.as("retry" as RecordResult)
+        )
+      )
+    )
+    if (result === "retry") failures.push({ itemIdentifier: record.messageId })
+  }
+  return { batchItemFailures: failures } satisfies SQSBatchResponse
+})
+
+export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<ProcessorServices, E>) => {
+  const container = makeContainer(name, Layer.toRuntime(services))
+  const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const runtime = await container.get()
+    return Runtime.runPromise(runtime)(Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options)))
+  }
+  return { handler, dispose: container.dispose }
+}
+
+export const liveProcessorServices = Layer.unwrapEffect(
+  Effect.map(loadLiveSettings, ({ settings, lambda }) =>
+    Layer.mergeAll(
+      jobQueueLayer(lambda),
+      servicesLayer(settings),
+      Layer.succeed(ProcessorConfig, { maxReceiveCount: lambda.jobQueueMaxReceiveCount })
+    ).pipe(Layer.provideMerge(DatabaseLive), Layer.provideMerge(baseLayer(settings)))
+  )
+)
+
+export const { handler } = makeProcessorHandler(process.env.AWS_LAMBDA_FUNCTION_NAME ?? "processor", liveProcessorServices)
