@@ -202,6 +202,12 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
     const onFailure = (cause: Cause.Cause<unknown>) =>
       Effect.gen(function* () {
         const failure = classify(cause)
+        const info = errorInfo(Option.getOrUndefined(Cause.failureOption(cause)))
+        yield* Effect.annotateCurrentSpan({
+          "error.type": failure.code,
+          "error.category": info?.category ?? "technical",
+          "error.recovery": failure.transient && job.attempts < job.maxAttempts ? "retry" : (info?.recovery ?? "escalate")
+        })
         yield* Effect.logWarning("job attempt failed").pipe(
           Effect.annotateLogs({ jobId, attempt: job.attempts, errorCode: failure.code, transient: failure.transient })
         )

@@ -28,6 +28,8 @@ let serverOutput = ""
 let jobId = ""
 let contentId = ""
 let answer = ""
+let imageJobId = ""
+const PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver()
@@ -72,6 +74,14 @@ beforeAll(async () => {
       await new Promise((r) => setTimeout(r, 50))
     }
     expect(contentId).not.toBe("")
+    // An image needs Bedrock: with the offline provider its job fails for good.
+    const image = await json("POST", "/documents/upload", { fileName: "scan.png", contentType: "image/png", dataBase64: PNG_1X1 }, auth)
+    expect(image.status).toBe(202)
+    imageJobId = image.body.jobId
+    for (let i = 0; i < 200; i++) {
+      if ((await json("GET", `/jobs/${imageJobId}/status`, undefined, auth)).body.status === "failed") break
+      await new Promise((r) => setTimeout(r, 50))
+    }
     const chat = await json("POST", "/chat/messages", { contentId, message: "what is my hemoglobin?" }, auth)
     expect(chat.status).toBe(200)
     answer = chat.body.message.content
@@ -172,6 +182,15 @@ describe("traces of the whole walk", () => {
     expect(job!.links).toContainEqual(expect.objectContaining({ traceId: program.traceId, spanId: program.spanId }))
     const names = new Set(descendantsOf(job!).map((s) => s.name))
     for (const name of ["Storage.get", "Crypto.open", "generate_content offline-parser-v1", "Content.save"]) expect(names, name).toContain(name)
+  })
+
+  it("a failed job's span carries the error code, category and recovery strategy", () => {
+    const failed = spans.find((s) => s.name === "Jobs.process" && s.attributes["job.id"] === imageJobId)
+    expect(failed?.attributes).toMatchObject({
+      "error.type": "IMAGE_NEEDS_BEDROCK",
+      "error.category": expect.any(String),
+      "error.recovery": expect.stringMatching(/^(escalate|ignore|fallback)$/)
+    })
   })
 
   it("an incoming W3C traceparent is continued", () => {
