@@ -2,11 +2,15 @@
  * The live Audit layer: the chain in `audit_log` (see ./chain.ts for the encoding and hash).
  *
  * Appends are serialised so the chain never forks: one transaction takes a transaction-scoped
- * advisory lock, reads the last hash, draws the next seq from the identity's sequence, and
- * inserts the row with that seq (OVERRIDING SYSTEM VALUE) — so the hash covers the seq as stored.
+ * advisory lock, reads the last hash, draws the next seqs from the identity's sequence, and
+ * inserts the rows with them (OVERRIDING SYSTEM VALUE) — so the hash covers the seq as stored.
  * The lock is held until commit, so commit order is seq order; a rolled-back append leaves a gap
  * in seq, which the chain tolerates (links follow hashes, not numbers). Called inside a caller's
- * transaction, the event commits or rolls back with it. The application role needs INSERT and
+ * transaction, the event commits or rolls back with it. Outside one, events are appended in
+ * batches (group commit): whatever arrived while the previous batch was committing goes into the
+ * next transaction together, one lock and one commit for all of them, and every caller still
+ * returns only once its event is committed. Under load that turns a queue of lock-and-commit
+ * round trips into a few, without holding any event back when the trail is idle. The application role needs INSERT and
  * SELECT on audit_log and USAGE on its sequence; migration 0002 refuses UPDATE, DELETE and
  * TRUNCATE to everyone (pseudonymisation excepted).
  *
@@ -14,7 +18,7 @@
  * precision, so what is hashed is exactly what is stored, independent of the session time zone.
  */
 import { SqlClient, type SqlError, SqlSchema } from "@effect/sql"
-import { type Cause, Clock, Effect, Either, Layer, type ParseResult, Schema } from "effect"
+import { type Cause, Chunk, Clock, Deferred, Effect, Either, Layer, Option, type ParseResult, Queue, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import {
   Audit,
@@ -23,6 +27,7 @@ import {
   type AuditVerdict,
   isAuditPseudonym,
   isAuditUserId,
+  type NormalizedAuditEvent,
   normalizeAuditEvent
 } from "../../services/audit.js"
 import { chainHash, makeChainVerifier, type StoredAuditRow, toChainRow } from "./chain.js"
@@ -32,6 +37,9 @@ import { bytea } from "../../services/database.js"
 export const AUDIT_CHAIN_LOCK = 7_304_116_201_952
 
 export const VERIFY_PAGE_SIZE = 1000
+
+/** Events appended in one transaction at most (a batch is whatever arrived meanwhile, up to this). */
+const MAX_BATCH = 256
 
 const NullableString = Schema.NullOr(Schema.String)
 
@@ -112,10 +120,10 @@ export const makeAuditPostgres = Effect.gen(function* () {
     execute: () => sql`SELECT hash AS "hash" FROM audit_log ORDER BY seq DESC LIMIT 1`
   })
 
-  const nextSeq = SqlSchema.single({
-    Request: Schema.Void,
+  const nextSeqs = SqlSchema.findAll({
+    Request: Schema.Number,
     Result: Schema.Struct({ seq: Schema.NumberFromString }),
-    execute: () => sql`SELECT nextval(pg_get_serial_sequence('audit_log', 'seq'))::text AS "seq"`
+    execute: (n) => sql`SELECT nextval(pg_get_serial_sequence('audit_log', 'seq'))::text AS "seq" FROM generate_series(1, ${n})`
   })
 
   const countChanged = SqlSchema.single({
@@ -130,32 +138,70 @@ export const makeAuditPostgres = Effect.gen(function* () {
       SELECT count(*)::int AS "changed" FROM erased`
   })
 
-  const record = Effect.fn("Audit.record")(
-    function* (event: AuditEvent) {
-      const normalized = normalizeAuditEvent(event)
-      if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
-      const occurredAt = normalized.right.occurredAt ?? new Date(yield* Clock.currentTimeMillis)
-      const id = randomUUID()
-      yield* sql.withTransaction(
-        Effect.gen(function* () {
-          yield* sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`
-          const last = yield* lastHash(undefined)
-          const { seq } = yield* nextSeq(undefined)
-          const row = toChainRow(seq, id, occurredAt, normalized.right)
-          const prevHash = last._tag === "Some" ? bytea(last.value.hash) : null
-          const hash = chainHash(prevHash, row)
-          yield* sql`
-            INSERT INTO audit_log (seq, id, occurred_at, actor_user_id, actor_ref, action, resource_type, resource_id,
-                                   outcome, request_id, trace_id, client_ip, user_agent, prev_hash, hash)
-            OVERRIDING SYSTEM VALUE
-            VALUES (${row.seq}, ${row.id}::uuid, ${row.occurredAt}::timestamptz, ${normalized.right.actorUserId}::uuid,
+  interface Entry {
+    readonly id: string
+    readonly occurredAt: Date
+    readonly event: NormalizedAuditEvent
+  }
+
+  /** One transaction: the lock, the last hash, then each entry chained to the one before it. */
+  const append = (entries: ReadonlyArray<Entry>) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`
+        const last = yield* lastHash(undefined)
+        const seqs = (yield* nextSeqs(entries.length)).map((r) => r.seq).sort((a, b) => a - b)
+        let prevHash = last._tag === "Some" ? bytea(last.value.hash) : null
+        const values = entries.map((entry, i) => {
+          const row = toChainRow(seqs[i]!, entry.id, entry.occurredAt, entry.event)
+          const hash = bytea(chainHash(prevHash, row))
+          const value = sql`(${row.seq}, ${row.id}::uuid, ${row.occurredAt}::timestamptz, ${entry.event.actorUserId}::uuid,
                     ${row.actorRef}, ${row.action}, ${row.resourceType}, ${row.resourceId}, ${row.outcome},
                     ${row.requestId}, ${row.traceId}, ${row.clientIp}, ${row.userAgent}, ${prevHash}, ${hash})`
+          prevHash = hash
+          return value
         })
-      )
-    },
-    unavailable("The audit trail could not be written")
+        // One statement for the whole batch: one round trip however many events it holds.
+        yield* sql`
+          INSERT INTO audit_log (seq, id, occurred_at, actor_user_id, actor_ref, action, resource_type, resource_id,
+                                 outcome, request_id, trace_id, client_ip, user_agent, prev_hash, hash)
+          OVERRIDING SYSTEM VALUE
+          VALUES ${sql.csv(values)}`
+      })
+    ).pipe(unavailable("The audit trail could not be written"))
+
+  interface Waiting {
+    readonly entry: Entry
+    readonly done: Deferred.Deferred<void, AuditUnavailable>
+  }
+  const waiting = yield* Queue.unbounded<Waiting>()
+  yield* Effect.addFinalizer(() => Queue.shutdown(waiting))
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.gen(function* () {
+        const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(waiting, 1, MAX_BATCH))
+        const exit = yield* Effect.exit(
+          append(batch.map((w) => w.entry)).pipe(Effect.withSpan("Audit.appendBatch", { attributes: { "audit.batch_size": batch.length } }))
+        )
+        yield* Effect.forEach(batch, (w) => Deferred.done(w.done, exit), { discard: true })
+      })
+    )
   )
+
+  const record = Effect.fn("Audit.record")(function* (event: AuditEvent) {
+    const normalized = normalizeAuditEvent(event)
+    if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
+    const entry: Entry = {
+      id: randomUUID(),
+      occurredAt: normalized.right.occurredAt ?? new Date(yield* Clock.currentTimeMillis),
+      event: normalized.right
+    }
+    // Inside a caller's transaction the event must commit or roll back with it: appended right there.
+    if (Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))) return yield* append([entry])
+    const done = yield* Deferred.make<void, AuditUnavailable>()
+    yield* Queue.offer(waiting, { entry, done })
+    return yield* Deferred.await(done)
+  })
 
   const verify: Effect.Effect<AuditVerdict, AuditUnavailable> = Effect.gen(function* () {
     const verifier = makeChainVerifier()
@@ -191,4 +237,4 @@ export const makeAuditPostgres = Effect.gen(function* () {
   return audit
 })
 
-export const AuditPostgres: Layer.Layer<Audit, never, SqlClient.SqlClient> = Layer.effect(Audit, makeAuditPostgres)
+export const AuditPostgres: Layer.Layer<Audit, never, SqlClient.SqlClient> = Layer.scoped(Audit, makeAuditPostgres)
