@@ -133,7 +133,8 @@ export const loadLocalKeyring = (
       for (const file of await fs.readdir(dir)) {
         if (!file.endsWith(".key")) continue
         const key = decodeMasterKey(await fs.readFile(path.join(dir, file), "utf8"))
-        if (key) keys.set(keyIdOf(key), key)
+        // A master key's file is named for its id; other keys share the folder (lookup.key) and are not ours.
+        if (key && keyIdOf(key) === `local/${file.slice(0, -".key".length)}`) keys.set(keyIdOf(key), key)
       }
       if (Option.isSome(fromEnv)) {
         const key = decodeMasterKey(Redacted.value(fromEnv.value))

@@ -37,6 +37,22 @@ describe("local master keys", () => {
     })
   )
 
+  it.scoped("other keys in the folder (the lookup key, written by sign-in's layer first) are not taken for master keys", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* Effect.promise(async () => {
+        await fs.mkdir(path.join(dir, "keys"), { recursive: true })
+        await fs.writeFile(path.join(dir, "keys", "lookup.key"), "cd".repeat(32))
+      })
+      // Before the fix this refused to start: a key without a `current` pointer.
+      const keyring = yield* loadLocalKeyring(dir, Option.none())
+      expect(keyring.keys.size).toBe(1)
+      expect(keyring.keys.has(keyIdOf(Buffer.from("cd".repeat(32), "hex")))).toBe(false)
+      const again = yield* loadLocalKeyring(dir, Option.none())
+      expect(again.current).toBe(keyring.current)
+    })
+  )
+
   it.scoped("data sealed by one process opens in the next one on the same DATA_DIR", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
