@@ -108,6 +108,8 @@ export class Functions extends Construct {
       COST_TRACKING_TABLE: data.costTable.tableName,
       JOB_QUEUE: "sqs",
       JOB_QUEUE_URL: data.jobQueue.queueUrl,
+      // the processor fails a job on the delivery that would otherwise send it to the DLQ
+      JOB_QUEUE_MAX_RECEIVE_COUNT: String(data.jobQueue.deadLetterQueue?.maxReceiveCount ?? 5),
       GOOGLE_CLIENT_IDS: settings.googleClientIds.join(","),
       JWT_SECRET_ARN: data.jwtSecret.secretArn,
       USER_LOOKUP_KEY_SECRET_ARN: data.userLookupKeySecret.secretArn,
@@ -198,12 +200,16 @@ export class Functions extends Construct {
       }))
 
       // Database: through the proxy only, as the application user (the proxy's resource id is the ARN's last part).
-      const proxyResourceId = Fn.select(6, Fn.split(":", data.proxy.dbProxyArn))
+      if (settings.database.proxyIamAuth) {
+        const proxyResourceId = Fn.select(6, Fn.split(":", data.proxy.dbProxyArn))
+        policy.addStatements(
+          new iam.PolicyStatement({
+            actions: ["rds-db:connect"],
+            resources: [`arn:aws:rds-db:${region}:${settings.env.account}:dbuser:${proxyResourceId}/${settings.database.username}`]
+          })
+        )
+      }
       policy.addStatements(
-        new iam.PolicyStatement({
-          actions: ["rds-db:connect"],
-          resources: [`arn:aws:rds-db:${region}:${settings.env.account}:dbuser:${proxyResourceId}/${settings.database.username}`]
-        }),
         new iam.PolicyStatement({
           actions: ["secretsmanager:GetSecretValue"],
           resources: [data.database.secret!.secretArn, data.jwtSecret.secretArn, data.userLookupKeySecret.secretArn]

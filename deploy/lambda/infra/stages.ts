@@ -35,7 +35,12 @@ export interface StageSettings {
     readonly removalPolicy: RemovalPolicy
     readonly name: string
     readonly username: string
-    /** The proxy accepts IAM authentication tokens only (and always TLS). */
+    /**
+     * The proxy accepts IAM authentication tokens only (and always TLS). Off: @effect/sql-pg opens
+     * pooled connections with one fixed password and cannot mint a fresh IAM token per connection
+     * (tokens expire after 15 minutes), so the functions authenticate with the secret's password,
+     * over TLS, to the proxy.
+     */
     readonly proxyIamAuth: boolean
   }
   /** Buckets, table, keys, queues, log groups: what happens to data when the stack goes away. */
@@ -93,7 +98,8 @@ export const development: StageSettings = {
     removalPolicy: RemovalPolicy.SNAPSHOT,
     name: "serenya",
     username: "serenya",
-    proxyIamAuth: true
+    // password auth over TLS: see StageSettings.database.proxyIamAuth
+    proxyIamAuth: false
   },
   dataRemovalPolicy: RemovalPolicy.DESTROY,
   logRetention: logs.RetentionDays.ONE_MONTH,
@@ -126,7 +132,8 @@ export const production: StageSettings = {
     removalPolicy: RemovalPolicy.RETAIN,
     name: "serenya",
     username: "serenya",
-    proxyIamAuth: true
+    // password auth over TLS: see StageSettings.database.proxyIamAuth
+    proxyIamAuth: false
   },
   dataRemovalPolicy: RemovalPolicy.RETAIN,
   logRetention: logs.RetentionDays.SIX_YEARS,

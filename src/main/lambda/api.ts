@@ -7,10 +7,11 @@
  */
 import { type Etag, type FileSystem, HttpApp, type HttpPlatform, HttpServer, type Path } from "@effect/platform"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { HttpAppLive } from "../../http/app.js"
 import { AccessTokensLive } from "../../layers/auth/jwt.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
+import { Telemetry } from "../../services/telemetry.js"
 import { servicesLayer } from "../layers.js"
 import { fromWebResponse, toWebRequest } from "./apiGateway.js"
 import { makeContainer } from "./container.js"
@@ -24,10 +25,18 @@ export type ApiServices = Exclude<
 
 export type WebHandler = (request: Request) => Promise<Response>
 
+export interface BuiltApi {
+  readonly handle: WebHandler
+  /** Exports telemetry at the end of an invocation (nothing when the services have no Telemetry). */
+  readonly flush: () => Promise<void>
+}
+
 /** Builds HttpAppLive (in the current scope) and returns it as a web handler. */
 export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
   Effect.gen(function* () {
     let handler: WebHandler | undefined
+    const context = yield* Layer.build(services)
+    const telemetry = Context.getOption(context as Context.Context<unknown>, Telemetry)
     const server = HttpServer.make({
       address: { _tag: "TcpAddress", hostname: "lambda", port: 0 },
       // Like a real server's serve: the app runs on the runtime its layer was built with.
@@ -40,11 +49,12 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
       HttpAppLive.pipe(
         Layer.provide(Layer.succeed(HttpServer.HttpServer, server)),
         Layer.provide(HttpServer.layerContext),
-        Layer.provide(services)
+        Layer.provide(Layer.succeedContext(context))
       )
     )
     if (handler === undefined) return yield* Effect.dieMessage("the HTTP app was not served")
-    return handler
+    const flush = Option.match(telemetry, { onNone: () => Effect.void, onSome: (t) => t.flush })
+    return { handle: handler, flush: () => Effect.runPromise(flush) } satisfies BuiltApi
   }).pipe(Effect.withSpan("Lambda.buildApi"))
 
 const unavailable: APIGatewayProxyStructuredResultV2 = {
@@ -60,7 +70,11 @@ export const makeApiHandler = <E>(name: string, services: Layer.Layer<ApiService
     const web = await container.get().catch(() => undefined)
     // The failure is logged by the container; this request gets a retryable answer.
     if (web === undefined) return unavailable
-    return fromWebResponse(await web(toWebRequest(event)))
+    try {
+      return await fromWebResponse(await web.handle(toWebRequest(event)))
+    } finally {
+      await web.flush()
+    }
   }
   return { handler, dispose: container.dispose }
 }

