@@ -7,16 +7,10 @@
  * With nothing to export to, the Effect tracer is switched off: no span is created at all, so
  * tracing costs nothing. The resource says what runs where: service, version, environment, and
  * the cloud, Lambda (`faas.*`) and Kubernetes (`k8s.*`) facts the environment offers.
+ * The SDK itself (./otelSdk.ts) is loaded only when something is exported: a Lambda bundle
+ * without an endpoint neither parses nor initialises it.
  */
-import * as Otel from "@effect/opentelemetry"
-import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http"
-import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto"
-import { OTLPTraceExporter as OTLPTraceExporterJson } from "@opentelemetry/exporter-trace-otlp-http"
-import { OTLPTraceExporter as OTLPTraceExporterProto } from "@opentelemetry/exporter-trace-otlp-proto"
-import { resourceFromAttributes } from "@opentelemetry/resources"
-import { AggregationTemporality, type MetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
-import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { AppConfig, type TelemetrySettings } from "../../config.js"
 import { Telemetry } from "../../services/telemetry.js"
 
@@ -79,65 +73,27 @@ export const resourceAttributes = (settings: TelemetrySettings, appEnv: string, 
   ...Option.match(settings.serviceName, { onNone: () => ({}), onSome: (name) => ({ "service.name": name }) })
 })
 
-const signalUrl = (settings: TelemetrySettings, signal: "traces" | "metrics") =>
-  Option.orElse(signal === "traces" ? settings.tracesEndpoint : settings.metricsEndpoint, () =>
-    Option.map(settings.endpoint, (base) => `${base.replace(/\/+$/, "")}/v1/${signal}`)
-  )
-
-const spanExporter = (settings: TelemetrySettings): Option.Option<SpanExporter> => {
-  if (settings.tracesExporter === "none") return Option.none()
-  if (settings.tracesExporter === "console") return Option.some(new ConsoleSpanExporter())
-  return Option.map(signalUrl(settings, "traces"), (url) =>
-    settings.protocol === "http/json" ? new OTLPTraceExporterJson({ url }) : new OTLPTraceExporterProto({ url })
-  )
-}
-
-const metricReader = (settings: TelemetrySettings): Option.Option<MetricReader> => {
-  if (settings.metricsExporter === "none") return Option.none()
-  return Option.map(signalUrl(settings, "metrics"), (url) => {
-    const options = { url, temporalityPreference: AggregationTemporality.CUMULATIVE }
-    return new PeriodicExportingMetricReader({
-      exporter: settings.protocol === "http/json" ? new OTLPMetricExporterJson(options) : new OTLPMetricExporterProto(options),
-      exportIntervalMillis: Duration.toMillis(settings.metricExportInterval)
-    })
-  })
-}
-
 /** Spans are not created at all: Effect's own tracer is switched off. */
 export const TelemetryOff = Layer.merge(
   Layer.setTracerEnabled(false),
   Layer.succeed(Telemetry, { tracing: false, flush: Effect.void })
 )
 
-const flushAll = (processors: ReadonlyArray<SpanProcessor>, readers: ReadonlyArray<MetricReader>) =>
-  Effect.promise(() =>
-    Promise.allSettled([...processors.map((p) => p.forceFlush()), ...readers.map((r) => r.forceFlush())])
-  ).pipe(Effect.asVoid, Effect.timeoutOption("5 seconds"), Effect.asVoid)
+const exportsSomething = (settings: TelemetrySettings) =>
+  settings.tracesExporter === "console" ||
+  (settings.tracesExporter === "otlp" && (Option.isSome(settings.endpoint) || Option.isSome(settings.tracesEndpoint))) ||
+  (settings.metricsExporter === "otlp" && (Option.isSome(settings.endpoint) || Option.isSome(settings.metricsEndpoint)))
 
 /** The exporters the settings ask for, or TelemetryOff when there is nowhere to send anything. */
 export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv = process.env) =>
-  Layer.unwrapEffect(
-    Effect.sync(() => {
-      const exporter = spanExporter(settings)
-      const reader = metricReader(settings)
-      if (Option.isNone(exporter) && Option.isNone(reader)) return TelemetryOff
-      const processors = Option.toArray(
-        Option.map(exporter, (e) => new BatchSpanProcessor(e, { scheduledDelayMillis: 1000, maxExportBatchSize: 512 }))
+  exportsSomething(settings)
+    ? Layer.unwrapEffect(
+      Effect.map(
+        Effect.promise(() => import("./otelSdk.js")),
+        (sdk) => sdk.sdkLayer(settings, resourceAttributes(settings, appEnv, env))
       )
-      const readers = Option.toArray(reader)
-      const ResourceLive = Layer.succeed(Otel.Resource.Resource, resourceFromAttributes(resourceAttributes(settings, appEnv, env)))
-      const [first, ...rest] = processors
-      const TracerLive =
-        first === undefined
-          ? Layer.setTracerEnabled(false)
-          : Otel.Tracer.layer.pipe(Layer.provide(Otel.NodeSdk.layerTracerProvider([first, ...rest], { shutdownTimeout: "5 seconds" })))
-      const [firstReader, ...moreReaders] = readers
-      const MetricsLive =
-        firstReader === undefined ? Layer.empty : Otel.Metrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds" })
-      const TelemetryLive = Layer.succeed(Telemetry, { tracing: first !== undefined, flush: flushAll(processors, readers) })
-      return Layer.mergeAll(TracerLive, MetricsLive, TelemetryLive).pipe(Layer.provide(ResourceLive))
-    })
-  )
+    )
+    : TelemetryOff
 
 /** From AppConfig: what `runEntryPoint` installs for every entry point. */
 export const TelemetryLive = Layer.unwrapEffect(
