@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "cdk.out/", "coverage/", ".data/", "scratch/"] },
+  { ignores: ["node_modules/", "**/dist/", "cdk.out/", "coverage/", ".data/", "scratch/", "bench/results/"] },
   ...tseslint.configs.recommended,
   {
     rules: {
