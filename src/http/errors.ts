@@ -109,6 +109,8 @@ const clientMistake = (status: number, code: string, message: string, category: 
 
 const tooLarge = clientMistake(413, "PAYLOAD_TOO_LARGE", "The request body is larger than allowed")
 
+const tooDeep = clientMistake(400, "MALFORMED_BODY", "The request body is nested too deeply")
+
 const fromFailure = (error: unknown): RenderedError => {
   const info = errorInfo(error)
   if (info) {
@@ -162,6 +164,13 @@ const unexpected: RenderedError = {
   unexpected: true
 }
 
+const databaseDown: RenderedError = {
+  info: { code: "DATABASE_UNAVAILABLE", category: "technical", recovery: "retry", status: 503 },
+  message: "The database is not answering; retry",
+  retryAfter: 5,
+  unexpected: false
+}
+
 const interrupted: RenderedError = {
   info: { code: "SERVICE_UNAVAILABLE", category: "technical", recovery: "retry", status: 503 },
   message: "The request was interrupted; try again",
@@ -175,6 +184,11 @@ export const classifyCause = (cause: Cause.Cause<unknown>): RenderedError => {
   if (Option.isSome(failure)) return fromFailure(failure.value)
   const defect = Cause.dieOption(cause)
   if (Option.isSome(defect)) {
+    // @effect/sql commits and rolls back under orDie: a connection lost mid-transaction arrives as a defect.
+    if (platformTag(defect.value) === "SqlError") return databaseDown
+    // A body nested thousands of levels deep overflows the stack where the platform formats its
+    // decode error; nothing of ours recurses on input, so this is the client's document.
+    if (defect.value instanceof RangeError && /call stack/i.test(defect.value.message)) return tooDeep
     const fromDefect = fromFailure(defect.value)
     return fromDefect.info.status === 500 ? unexpected : fromDefect
   }

@@ -1,6 +1,7 @@
 /** The error → HTTP mapping for failures that are hard to provoke over a socket. */
 import { HttpServerRequest, Multipart } from "@effect/platform"
 import { RequestError } from "@effect/platform/HttpServerError"
+import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, FiberId, Schema } from "effect"
 import * as fc from "fast-check"
@@ -45,6 +46,24 @@ describe("classifyCause", () => {
     const unknown = classifyCause(Cause.die(new TypeError("cannot read properties of undefined")))
     expect(unknown).toMatchObject({ unexpected: true, message: "An unexpected error occurred" })
     expect(unknown.info.status).toBe(500)
+  })
+
+  it("a connection lost mid-transaction (a SqlError defect from commit or rollback) is a 503 with Retry-After", () => {
+    const lost = classifyCause(Cause.die(new SqlError({ cause: new Error("Connection terminated unexpectedly"), message: "Failed to commit" })))
+    expect(lost.info).toMatchObject({ status: 503, code: "DATABASE_UNAVAILABLE", recovery: "retry" })
+    expect(lost.retryAfter).toBeGreaterThan(0)
+  })
+
+  it("a body so deeply nested that decoding it overflows the stack is a 400, not a 500", () => {
+    let overflow: unknown
+    const deep = (n: number): number => (n === 0 ? 0 : 1 + deep(n - 1))
+    try {
+      deep(1e7)
+    } catch (error) {
+      overflow = error
+    }
+    expect(overflow).toBeInstanceOf(RangeError)
+    expect(classifyCause(Cause.die(overflow)).info).toMatchObject({ status: 400, code: "MALFORMED_BODY" })
   })
 
   it("the first failure decides when several are combined", () => {

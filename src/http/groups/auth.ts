@@ -7,7 +7,8 @@ import { errorResponse } from "../errors.js"
 const Email = Schema.String.pipe(
   Schema.trimmed(),
   Schema.maxLength(254),
-  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/)
+  // no whitespace, no control characters (a NUL would otherwise become part of an account's identity)
+  Schema.pattern(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u)
 ).annotations({ description: "An email address", examples: ["ada@example.com"] })
 
 const RefreshToken = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)).annotations({
