@@ -13,9 +13,9 @@ import {
   HttpServerResponse,
   HttpTraceContext
 } from "@effect/platform"
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, FiberRef, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import { PayloadTooLarge } from "../services/errors.js"
+import { MalformedBody, PayloadTooLarge } from "../services/errors.js"
 import { CurrentRequestId, handleErrors } from "./errors.js"
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
@@ -26,18 +26,21 @@ export const requestIdFrom = (header: string | undefined): string =>
 
 /**
  * On every response. Health data must not be cached by anything between us and the app, nor
- * rendered by a browser; the documentation page alone may run its scripts.
+ * rendered by a browser; the documentation page alone may run its scripts. Built once.
  */
-const securityHeaders = (path: string): Record<string, string> => ({
+const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "strict-transport-security": "max-age=31536000; includeSubDomains",
-  "cross-origin-opener-policy": "same-origin",
-  ...(path === "/docs"
-    ? {}
-    : { "content-security-policy": "default-src 'none'; frame-ancestors 'none'", "cache-control": "no-store" })
-})
+  "cross-origin-opener-policy": "same-origin"
+}
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  ...DOCS_SECURITY_HEADERS,
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "cache-control": "no-store"
+}
+const securityHeaders = (path: string) => (path === "/docs" ? DOCS_SECURITY_HEADERS : SECURITY_HEADERS)
 
 const corsHeaders = (origin: string): Record<string, string> => ({
   "access-control-allow-origin": origin,
@@ -68,6 +71,14 @@ class ServerErrorAnswer extends Error {
  * No path, query, header or body goes on it (ids in paths, health data in bodies).
  */
 const serverSpan = <R>(
+  request: HttpServerRequest.HttpServerRequest,
+  route: string | undefined,
+  answer: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+) =>
+  // Decided before any span exists: with nothing exported, a request pays for no span at all.
+  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) => (enabled ? traced(request, route, answer) : answer))
+
+const traced = <R>(
   request: HttpServerRequest.HttpServerRequest,
   route: string | undefined,
   answer: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
@@ -111,6 +122,11 @@ export const requestContext = (options: {
       // A CORS preflight from an allowed origin is answered here; others fall through to a 404.
       if (request.method === "OPTIONS" && Object.keys(cors).length > 0 && request.headers["access-control-request-method"]) {
         return HttpServerResponse.empty({ status: 204, headers: { ...headers, ...preflightHeaders } })
+      }
+      // A multipart body without its boundary cannot be parsed (and the parser's error event would escape as a 500).
+      const contentType = (request.headers["content-type"] ?? "").toLowerCase()
+      if (contentType.startsWith("multipart/") && !/;\s*boundary=/.test(contentType)) {
+        return yield* handleErrors(Effect.fail(new MalformedBody({ message: "The multipart body has no boundary" })))
       }
       // A declared length over the limit is refused before a byte of the body is read;
       // a chunked body is cut off by the platform once it passes the limit.
