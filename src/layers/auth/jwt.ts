@@ -50,8 +50,18 @@ export const signingKeyFrom = (pem: string): SigningKey => {
   return { privateKey, publicKey, kid }
 }
 
-export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: string; readonly ttlSeconds: number }) =>
-  AccessTokens.of({
+/** Tokens already verified, kept until they expire: the signature check is the costliest step of a request. */
+const VERIFIED_CACHE_SIZE = 10_000
+
+export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: string; readonly ttlSeconds: number }) => {
+  const verified = new Map<string, AccessTokenClaims>()
+  const remember = (token: string, claims: AccessTokenClaims) => {
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!)
+    verified.set(token, claims)
+  }
+  // Time checks apply to cached tokens too: a token stops working when it expires, cached or not.
+  const inTime = (claims: AccessTokenClaims, now: number) => claims.exp > now && claims.iat <= now + CLOCK_SKEW_SECONDS
+  return AccessTokens.of({
     issue: (userId) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const iat = Math.floor(now / 1000)
@@ -70,6 +80,12 @@ export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: st
     verify: (token) =>
       Effect.gen(function* () {
         if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return yield* Effect.fail(invalid)
+        const known = verified.get(token)
+        if (known !== undefined) {
+          if (inTime(known, Math.floor((yield* Clock.currentTimeMillis) / 1000))) return known
+          verified.delete(token)
+          return yield* Effect.fail(invalid)
+        }
         const parts = token.split(".")
         if (parts.length !== 3) return yield* Effect.fail(invalid)
         const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
@@ -86,12 +102,12 @@ export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: st
           Effect.orElseFail(() => invalid)
         )
         const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        if (claims.iss !== options.issuer || claims.exp <= now || claims.iat > now + CLOCK_SKEW_SECONDS) {
-          return yield* Effect.fail(invalid)
-        }
+        if (claims.iss !== options.issuer || !inTime(claims, now)) return yield* Effect.fail(invalid)
+        remember(token, claims)
         return claims
       })
   })
+}
 
 const KEY_FILE = "jwt-es256.pem"
 
