@@ -1,0 +1,180 @@
+/**
+ * The HTTP benchmarks: each implementation runs as a child process of its own (ours is
+ * `node --import tsx src/main/server.ts`), autocannon drives it from this process, and the
+ * child's resident memory is sampled from /proc while it runs (peak VmRSS of the run, VmHWM of
+ * the process so far).
+ */
+import autocannon, { type Request } from "autocannon"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { ROOT, type SeededUser } from "./environment.js"
+
+export type Implementation = "serenya" | "serenya (cache on)" | "node:http" | "fastify"
+
+export interface Served {
+  readonly implementation: Implementation
+  readonly port: number
+  readonly child: ChildProcess
+  readonly stop: () => Promise<void>
+}
+
+const ENTRIES: Record<Implementation, string> = {
+  serenya: "src/main/server.ts",
+  "serenya (cache on)": "src/main/server.ts",
+  "node:http": "bench/baselines/plain.ts",
+  fastify: "bench/baselines/fastify.ts"
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+export const serve = async (
+  implementation: Implementation,
+  env: Record<string, string>,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<Served> => {
+  const port = await freePort()
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ENTRIES[implementation]], {
+    cwd: ROOT,
+    env: {
+      ...(process.env as Record<string, string>),
+      ...env,
+      PORT: String(port),
+      // The compared timeline reads the database every time, as the baselines do; the cache is measured apart.
+      TIMELINE_CACHE_TTL_MS: implementation === "serenya (cache on)" ? "300000" : "0"
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString("utf8")).slice(-4000)))
+  child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString("utf8")).slice(-4000)))
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${implementation} exited during start:\n${output}`)
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
+    if (ok) break
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL")
+      throw new Error(`${implementation} did not start:\n${output}`)
+    }
+    await sleep(100)
+  }
+  return {
+    implementation,
+    port,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once("exit", resolve))
+      child.kill("SIGTERM")
+      await Promise.race([exited, sleep(15_000)])
+      if (child.exitCode === null) child.kill("SIGKILL")
+    }
+  }
+}
+
+const memoryOf = (pid: number | undefined, field: "VmRSS" | "VmHWM"): number => {
+  if (pid === undefined) return 0
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)
+    return match?.[1] === undefined ? 0 : Number(match[1]) / 1024
+  } catch {
+    return 0
+  }
+}
+
+export type Route = "GET /content/timeline" | "GET /jobs/{id}/status" | "POST /chat/messages"
+
+export interface Measurement {
+  readonly route: Route
+  readonly implementation: Implementation
+  readonly connections: number
+  readonly seconds: number
+  readonly requestsPerSecond: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  readonly requests: number
+  readonly non2xx: number
+  readonly errors: number
+  readonly timeouts: number
+  readonly peakRssMb: number
+  readonly hwmMb: number
+}
+
+/** Each request goes out as the next user, round robin, so no single account is hot. */
+const requestFor = (route: Route, users: ReadonlyArray<SeededUser>) => {
+  let next = 0
+  const setupRequest = (request: Request): Request => {
+    const user = users[next++ % users.length]!
+    const headers = { ...request.headers, authorization: `Bearer ${user.token}` }
+    switch (route) {
+      case "GET /content/timeline":
+        return { ...request, method: "GET", path: "/content/timeline", headers }
+      case "GET /jobs/{id}/status":
+        return { ...request, method: "GET", path: `/jobs/${user.jobId}/status`, headers }
+      case "POST /chat/messages":
+        return {
+          ...request,
+          method: "POST",
+          path: "/chat/messages",
+          headers: { ...headers, "content-type": "application/json" },
+          body: JSON.stringify({ contentId: user.contentIds[next % user.contentIds.length], message: "What is my hemoglobin?" })
+        }
+    }
+  }
+  return [{ setupRequest }]
+}
+
+export const measure = async (
+  served: Served,
+  route: Route,
+  users: ReadonlyArray<SeededUser>,
+  connections: number,
+  seconds: number
+): Promise<Measurement> => {
+  let peak = memoryOf(served.child.pid, "VmRSS")
+  const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(served.child.pid, "VmRSS"))), 100)
+  try {
+    const result = await autocannon({
+      url: `http://127.0.0.1:${served.port}`,
+      connections,
+      duration: seconds,
+      timeout: 10,
+      requests: requestFor(route, users)
+    })
+    return {
+      route,
+      implementation: served.implementation,
+      connections,
+      seconds,
+      requestsPerSecond: result.requests.average,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      maxMs: result.latency.max,
+      requests: result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      peakRssMb: peak,
+      hwmMb: memoryOf(served.child.pid, "VmHWM")
+    }
+  } finally {
+    clearInterval(sampler)
+  }
+}
+
+/** A short untimed run so the JIT, the pools and the key caches are warm before measuring. */
+export const warmUp = (served: Served, route: Route, users: ReadonlyArray<SeededUser>, seconds: number) =>
+  autocannon({ url: `http://127.0.0.1:${served.port}`, connections: 8, duration: seconds, requests: requestFor(route, users) })

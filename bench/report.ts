@@ -1,0 +1,141 @@
+/** The bench's outputs: console tables, bench/results/latest.json and a hand-written SVG chart. */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { Implementation, Measurement } from "./api.js"
+
+export const GOALS = {
+  plainRatioAt64: 0.8,
+  fastifyRatioAt64: 1.0,
+  p99Ms: 25
+} as const
+
+const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n)
+
+/** Our timeline against each baseline at each connection count. */
+export const ratios = (measurements: ReadonlyArray<Measurement>) => {
+  const timeline = measurements.filter((m) => m.route === "GET /content/timeline")
+  const at = (implementation: Implementation, connections: number) =>
+    timeline.find((m) => m.implementation === implementation && m.connections === connections)
+  const connections = [...new Set(timeline.map((m) => m.connections))].sort((a, b) => a - b)
+  return connections.map((c) => {
+    const ours = at("serenya", c)
+    const plain = at("node:http", c)
+    const fastify = at("fastify", c)
+    return {
+      connections: c,
+      "ours req/s": round(ours?.requestsPerSecond ?? Number.NaN, 0),
+      "node:http req/s": round(plain?.requestsPerSecond ?? Number.NaN, 0),
+      "fastify req/s": round(fastify?.requestsPerSecond ?? Number.NaN, 0),
+      "ours / node:http": round((ours?.requestsPerSecond ?? Number.NaN) / (plain?.requestsPerSecond ?? Number.NaN), 2),
+      "ours / fastify": round((ours?.requestsPerSecond ?? Number.NaN) / (fastify?.requestsPerSecond ?? Number.NaN), 2),
+      "ours p99 ms": ours?.p99Ms ?? Number.NaN
+    }
+  })
+}
+
+export const printApi = (measurements: ReadonlyArray<Measurement>) => {
+  console.log("\nAPI over real PostgreSQL (autocannon; requests rotate across users' tokens)")
+  console.table(
+    measurements.map((m) => ({
+      route: m.route,
+      implementation: m.implementation,
+      conns: m.connections,
+      "req/s": round(m.requestsPerSecond, 0),
+      "p50 ms": m.p50Ms,
+      "p99 ms": m.p99Ms,
+      "max ms": m.maxMs,
+      requests: m.requests,
+      "non-2xx": m.non2xx,
+      errors: m.errors + m.timeouts,
+      "peak RSS MB": round(m.peakRssMb, 0),
+      "VmHWM MB": round(m.hwmMb, 0)
+    }))
+  )
+  const table = ratios(measurements)
+  console.log("GET /content/timeline: ours next to the baselines (same database, same decryption, JWT checked by all)")
+  console.table(table)
+  const at64 = table.find((r) => r.connections === 64)
+  if (at64 !== undefined) {
+    const verdict = (ok: boolean) => (ok ? "met" : "NOT met")
+    console.log(
+      [
+        `goal ≥ ${GOALS.plainRatioAt64}× node:http at 64 connections: ${at64["ours / node:http"]} (${verdict(at64["ours / node:http"] >= GOALS.plainRatioAt64)})`,
+        `goal ≥ ${GOALS.fastifyRatioAt64}× fastify at 64 connections: ${at64["ours / fastify"]} (${verdict(at64["ours / fastify"] >= GOALS.fastifyRatioAt64)})`,
+        `goal p99 ≤ ${GOALS.p99Ms} ms at 64 connections: ${at64["ours p99 ms"]} ms (${verdict(at64["ours p99 ms"] <= GOALS.p99Ms)})`
+      ].join("\n")
+    )
+  }
+}
+
+const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+
+const COLORS: Record<string, string> = {
+  serenya: "#2f6fde",
+  "serenya (cache on)": "#8fb3f0",
+  "node:http": "#5b5b5b",
+  fastify: "#e0892f"
+}
+
+/** Two panels (req/s, p99) of grouped bars: one group per route and connection count, one bar per implementation. */
+export const svgChart = (measurements: ReadonlyArray<Measurement>, title: string): string => {
+  const groups = [...new Set(measurements.map((m) => `${m.route}|${m.connections}`))]
+  const implementations = [...new Set(measurements.map((m) => m.implementation))]
+  const bar = 14
+  const gap = 18
+  const groupWidth = implementations.length * bar + gap
+  const left = 60
+  const width = Math.max(640, left + groups.length * groupWidth + 20)
+  const panelHeight = 220
+  const top = 50
+  const labelSpace = 110
+  const height = top + 2 * (panelHeight + labelSpace) + 40
+  const parts: Array<string> = []
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`)
+  parts.push(`<rect width="100%" height="100%" fill="white"/>`)
+  parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`)
+  implementations.forEach((implementation, i) => {
+    const x = left + i * 150
+    parts.push(`<rect x="${x}" y="30" width="10" height="10" fill="${COLORS[implementation] ?? "#999"}"/>`)
+    parts.push(`<text x="${x + 14}" y="39">${escape(implementation)}</text>`)
+  })
+  const panel = (index: number, label: string, value: (m: Measurement) => number) => {
+    const y0 = top + index * (panelHeight + labelSpace) + 20
+    const max = Math.max(1, ...measurements.map(value).filter(Number.isFinite))
+    parts.push(`<text x="10" y="${y0 - 6}" font-weight="bold">${escape(label)}</text>`)
+    parts.push(`<line x1="${left}" y1="${y0 + panelHeight}" x2="${width - 10}" y2="${y0 + panelHeight}" stroke="#333"/>`)
+    for (let t = 0; t <= 4; t++) {
+      const v = (max * t) / 4
+      const y = y0 + panelHeight - (panelHeight * t) / 4
+      parts.push(`<line x1="${left}" y1="${y}" x2="${width - 10}" y2="${y}" stroke="#eee"/>`)
+      parts.push(`<text x="${left - 4}" y="${y + 4}" text-anchor="end">${round(v, v < 10 ? 1 : 0)}</text>`)
+    }
+    groups.forEach((group, g) => {
+      const [route, connections] = group.split("|") as [string, string]
+      const gx = left + 10 + g * groupWidth
+      implementations.forEach((implementation, i) => {
+        const m = measurements.find((x) => `${x.route}|${x.connections}` === group && x.implementation === implementation)
+        if (m === undefined) return
+        const v = value(m)
+        const h = Number.isFinite(v) ? (panelHeight * v) / max : 0
+        parts.push(
+          `<rect x="${gx + i * bar}" y="${y0 + panelHeight - h}" width="${bar - 2}" height="${h}" fill="${COLORS[implementation] ?? "#999"}"><title>${escape(`${implementation} ${route} c=${connections}: ${round(v)}`)}</title></rect>`
+        )
+      })
+      const lx = gx + (implementations.length * bar) / 2
+      const ly = y0 + panelHeight + 8
+      parts.push(`<text transform="translate(${lx},${ly}) rotate(45)">${escape(`${route.replace("GET ", "").replace("POST ", "")} c=${connections}`)}</text>`)
+    })
+  }
+  panel(0, "requests per second", (m) => m.requestsPerSecond)
+  panel(1, "p99 latency (ms)", (m) => m.p99Ms)
+  parts.push("</svg>")
+  return parts.join("\n")
+}
+
+export const writeResults = async (results: Record<string, unknown>, measurements: ReadonlyArray<Measurement>, title: string) => {
+  const dir = path.resolve(import.meta.dirname, "results")
+  await fs.mkdir(dir, { recursive: true })
+  await fs.writeFile(path.join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`)
+  await fs.writeFile(path.join(dir, "latest.svg"), svgChart(measurements, title))
+  return dir
+}

@@ -1,0 +1,113 @@
+/**
+ * The whole API in this process on a real port of 127.0.0.1, over a fresh migrated database of
+ * its own (test/support/database.ts): memory crypto, storage, audit and costs, the real job queue
+ * and worker pool, and whichever LLM the test chooses. Like test/http/api.test.ts, but on a socket,
+ * so that raw bytes and unnormalised paths reach the server as a client would send them.
+ */
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { generateKeyPairSync } from "node:crypto"
+import { createServer } from "node:http"
+import { AppConfig } from "../../src/config.js"
+import { ApiLive, serveApi } from "../../src/http/app.js"
+import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
+import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
+import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
+import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
+import { workerPoolLayer } from "../../src/layers/worker/pool.js"
+import { AccessTokens } from "../../src/services/auth.js"
+import { Unauthenticated } from "../../src/services/errors.js"
+import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
+import type { UserId } from "../../src/services/ids.js"
+import type { LLM } from "../../src/services/llm.js"
+import { TimelineCache } from "../../src/services/timelineCache.js"
+import { AuditWithRows } from "../support/audit.js"
+import { TestDatabaseLive } from "../support/database.js"
+import { testSettings } from "../support/settings.js"
+
+export const newSigningKey = (): SigningKey =>
+  signingKeyFrom(
+    generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+  )
+
+export const ISSUER = "serenya"
+
+export interface InProcessOptions {
+  readonly llm: Layer.Layer<LLM>
+  readonly env?: Record<string, string>
+  readonly workers?: boolean
+}
+
+/** Settings that keep the limiter and the plan limits out of the way of many requests. */
+export const generousEnv = {
+  DEV_AUTH_ENABLED: "true",
+  FREE_PLAN_DOCUMENTS_PER_MONTH: "100000",
+  FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "100000",
+  RATE_LIMIT_IP_CAPACITY: "10000000",
+  RATE_LIMIT_IP_REFILL_PER_SECOND: "1000000",
+  RATE_LIMIT_USER_CAPACITY: "10000000",
+  RATE_LIMIT_USER_REFILL_PER_SECOND: "1000000"
+}
+
+export const startInProcess = async (options: InProcessOptions) => {
+  const key = newSigningKey()
+  const tokens = makeAccessTokens(key, { issuer: ISSUER, ttlSeconds: 900 })
+  const settings = testSettings({ ...generousEnv, ...options.env })
+  const services = Layer.mergeAll(
+    CryptoMemory,
+    StorageMemory,
+    AuditWithRows,
+    costTrackerMemory(),
+    JobQueuePostgres,
+    options.llm,
+    Layer.succeed(AccessTokens, tokens),
+    UserLookupKeyTest,
+    Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: 1000 })),
+    Layer.succeed(GoogleIdTokens, {
+      verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
+    })
+  ).pipe(Layer.provideMerge(TestDatabaseLive()), (s) => Layer.merge(s, Layer.succeed(AppConfig, settings)))
+  const served = serveApi(ApiLive).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 5_000 }), { port: 0, host: "127.0.0.1" }))
+  )
+  const workers =
+    options.workers === false
+      ? Layer.empty
+      : workerPoolLayer({ concurrency: 2, poll: "20 millis", lease: "10 seconds", shutdownTimeout: "2 seconds" })
+  const runtime = ManagedRuntime.make(
+    Layer.merge(served, workers).pipe(Layer.provideMerge(services), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))
+  )
+  const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  return {
+    runtime,
+    port: address.port,
+    key,
+    /** An access token for `userId`, signed with the server's key. */
+    tokenFor: (userId: UserId) => runtime.runPromise(Effect.map(tokens.issue(userId), (issued) => issued.token)),
+    sql: <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+      runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, f))
+  }
+}
+
+export type InProcess = Awaited<ReturnType<typeof startInProcess>>
+
+/** Rows per table of the public schema, except those listed. */
+export const rowCounts = (app: InProcess, except: ReadonlyArray<string> = []) =>
+  app.sql((sql) =>
+    Effect.gen(function* () {
+      const tables = yield* sql<{ tablename: string }>`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`
+      const counts: Record<string, number> = {}
+      for (const { tablename } of tables) {
+        if (except.includes(tablename)) continue
+        const [row] = yield* sql<{ n: string }>`SELECT count(*) AS n FROM ${sql(tablename)}`
+        counts[tablename] = Number(row?.n ?? 0)
+      }
+      return counts
+    })
+  )
