@@ -2,16 +2,21 @@
  * GET /content/timeline without the framework, for the baselines: the same authentication (an
  * ES256 access token checked like src/layers/auth/jwt.ts, then the account must exist), the same
  * two queries as programs/content.ts `listTimeline`, and the same decryption (our envelope Crypto,
- * one Effect run per request for all its items) on node-postgres directly. What it leaves out on
- * purpose, and ours does: the audit row of every read, the content-version lookup of the timeline
- * cache, schema validation of the query and the response, request ids and the rate limiter.
+ * one Effect run per request for all its items) on node-postgres directly, and the same audit
+ * row of every read (our Audit layer, group commit included: the trail is part of the route, not
+ * of the framework). What it leaves out on purpose, and ours does: the content-version lookup of
+ * the timeline cache, schema validation of the query and the response, request ids and the rate
+ * limiter.
  */
-import { Effect, Either, Layer, ManagedRuntime, Schema } from "effect"
+import { Effect, Either, Layer, ManagedRuntime, Redacted, Schema } from "effect"
 import { verify } from "node:crypto"
 import pg from "pg"
 import { AppConfig, loadSettings } from "../../src/config.js"
 import { signingKeyFrom } from "../../src/layers/auth/jwt.js"
+import { AuditPostgres } from "../../src/layers/audit/postgres.js"
 import { CryptoLocal } from "../../src/layers/crypto/local.js"
+import { pgClientLayer } from "../../src/layers/database/postgres.js"
+import { Audit } from "../../src/services/audit.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 
 const Card = Schema.parseJson(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt }))
@@ -43,8 +48,14 @@ export const makeTimeline = async () => {
   const key = signingKeyFrom(pem)
   const issuer = settings.right.auth.jwtIssuer
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL!, max: settings.right.database.maxConnections })
-  const runtime = ManagedRuntime.make(CryptoLocal.pipe(Layer.provide(Layer.succeed(AppConfig, settings.right))))
+  const runtime = ManagedRuntime.make(
+    Layer.mergeAll(
+      CryptoLocal,
+      AuditPostgres.pipe(Layer.provide(pgClientLayer(Redacted.make(process.env.DATABASE_URL!), settings.right.database)))
+    ).pipe(Layer.provide(Layer.succeed(AppConfig, settings.right)))
+  )
   const crypto = await runtime.runPromise(Crypto)
+  const audit = await runtime.runPromise(Audit)
 
   const userOf = (authorization: string | undefined): string | undefined => {
     if (authorization === undefined || !authorization.startsWith("Bearer ")) return undefined
@@ -94,6 +105,7 @@ export const makeTimeline = async () => {
         })
       )
     )
+    await runtime.runPromise(audit.record({ actorUserId: userId, action: "content.list", resourceType: "content", outcome: "success" }))
     return { status: 200, body: JSON.stringify({ items, total: count.rows[0]?.total ?? 0, limit, offset }) }
   }
 

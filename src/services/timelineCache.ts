@@ -31,6 +31,8 @@ export interface TimelineWindow {
 export class TimelineCache extends Context.Tag("TimelineCache")<
   TimelineCache,
   {
+    /** False when nothing is ever kept (a zero time-to-live): callers skip the stamp lookup then. */
+    readonly enabled: boolean
     /** The page stored for this user, window and content stamp, unless it has expired. */
     readonly lookup: (userId: UserId, window: TimelineWindow, version: string) => Effect.Effect<Option.Option<TimelinePage>>
     readonly store: (userId: UserId, window: TimelineWindow, version: string, page: TimelinePage) => Effect.Effect<void>

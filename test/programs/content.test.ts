@@ -130,6 +130,18 @@ layer(ReadLayer)("content reads", (it) => {
     })
   )
 
+  it.effect("with the cache off every read is fresh (and no stamp is looked up)", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      const read = readTimeline(alice, window).pipe(Effect.provideService(TimelineCache, makeTimelineCache({ ttl: 0, maxUsers: 0 })))
+      expect((yield* read).total).toBe(0)
+      yield* saveContent({ userId: alice, document: scriptedDocument({ title: "Fresh" }), provider: "offline", modelId: "m" })
+      expect((yield* read).items.map((i) => i.title)).toEqual(["Fresh"])
+      expect(makeTimelineCache({ ttl: 0, maxUsers: 10 }).enabled).toBe(false)
+      expect(makeTimelineCache({ ttl: "1 minute", maxUsers: 10 }).enabled).toBe(true)
+    })
+  )
+
   it.effect("an account that is gone reads an empty timeline, whatever was cached", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient

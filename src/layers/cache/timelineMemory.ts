@@ -38,6 +38,7 @@ export const makeTimelineCache = (options: TimelineCacheOptions): TimelineCache[
   }
 
   return TimelineCache.of({
+    enabled: ttlMillis > 0 && options.maxUsers > 0,
     lookup: (userId, window, version) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const pages = touch(userId)
