@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import { ROOT, type SeededUser } from "./environment.js"
 
-export type Implementation = "serenya" | "serenya (cache on)" | "node:http" | "fastify"
+export type Implementation = "serenya" | "serenya (cache on)" | "serenya (traced)" | "node:http" | "fastify"
 
 export interface Served {
   readonly implementation: Implementation
@@ -22,6 +22,7 @@ export interface Served {
 const ENTRIES: Record<Implementation, string> = {
   serenya: "src/main/server.ts",
   "serenya (cache on)": "src/main/server.ts",
+  "serenya (traced)": "src/main/server.ts",
   "node:http": "bench/baselines/plain.ts",
   fastify: "bench/baselines/fastify.ts"
 }

@@ -7,6 +7,8 @@
  *    (`src/main/server.ts` as a child process) on GET /content/timeline, GET /jobs/{id}/status and
  *    POST /chat/messages (offline LLM); the timeline also as bare node:http and as Fastify with
  *    the same SQL and decryption (bench/baselines/), at 1, 16 and 64 connections;
+ *    and ours once more exporting every span and metric over OTLP/HTTP to a sink in this process
+ *    (the cost of tracing: "traced / ours");
  * 3. the document pipeline in process (bench/pipeline.ts);
  * 4. bench/lambda.ts's rows when that file exists.
  * Prints tables, writes bench/results/latest.json and latest.svg.
@@ -17,6 +19,7 @@
  * The machine's other load moves every number; compare within one run only.
  */
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type Implementation, measure, type Measurement, type Route, serve, warmUp } from "./api.js"
@@ -54,10 +57,23 @@ try {
     ["serenya", ["GET /content/timeline", "GET /jobs/{id}/status", "POST /chat/messages"]],
     ["node:http", ["GET /content/timeline"]],
     ["fastify", ["GET /content/timeline"]],
-    ["serenya (cache on)", ["GET /content/timeline"]]
+    ["serenya (cache on)", ["GET /content/timeline"]],
+    ["serenya (traced)", ["GET /content/timeline"]]
   ]
+  // An OTLP/HTTP sink: accepts and drops what the traced server exports, as a collector would receive it.
+  const sink = http.createServer((request, response) => {
+    request.resume()
+    request.on("end", () => response.writeHead(200, { "content-type": "application/x-protobuf" }).end())
+  })
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve))
+  const sinkAddress = sink.address()
+  const sinkUrl = `http://127.0.0.1:${typeof sinkAddress === "object" && sinkAddress !== null ? sinkAddress.port : 0}`
   for (const [implementation, routes] of plan) {
-    const served = await serve(implementation, environment.env)
+    const env =
+      implementation === "serenya (traced)"
+        ? { ...environment.env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_METRIC_EXPORT_INTERVAL: "5000" }
+        : environment.env
+    const served = await serve(implementation, env)
     try {
       for (const route of routes) {
         await warmUp(served, route, seeded.users, WARM_UP_SECONDS)
@@ -74,6 +90,7 @@ try {
       await served.stop()
     }
   }
+  sink.close()
   printApi(measurements)
 
   pipeline = await runPipelineBench(environment, DOCUMENTS)

@@ -28,7 +28,9 @@ export const ratios = (measurements: ReadonlyArray<Measurement>) => {
       "fastify req/s": round(fastify?.requestsPerSecond ?? Number.NaN, 0),
       "ours / node:http": round((ours?.requestsPerSecond ?? Number.NaN) / (plain?.requestsPerSecond ?? Number.NaN), 2),
       "ours / fastify": round((ours?.requestsPerSecond ?? Number.NaN) / (fastify?.requestsPerSecond ?? Number.NaN), 2),
-      "ours p99 ms": ours?.p99Ms ?? Number.NaN
+      "ours p99 ms": ours?.p99Ms ?? Number.NaN,
+      // What exporting every span over OTLP costs: traced req/s over untraced.
+      "traced / ours": round((at("serenya (traced)", c)?.requestsPerSecond ?? Number.NaN) / (ours?.requestsPerSecond ?? Number.NaN), 2)
     }
   })
 }
@@ -72,6 +74,7 @@ const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").rep
 const COLORS: Record<string, string> = {
   serenya: "#2f6fde",
   "serenya (cache on)": "#8fb3f0",
+  "serenya (traced)": "#1b3f80",
   "node:http": "#5b5b5b",
   fastify: "#e0892f"
 }
