@@ -94,7 +94,6 @@ export class Functions extends Construct {
       DATABASE_NAME: settings.database.name,
       DATABASE_USER: settings.database.username,
       DATABASE_SSL: "true",
-      DATABASE_IAM_AUTH: String(settings.database.proxyIamAuth),
       DATABASE_SECRET_ARN: data.database.secret!.secretArn,
       KEY_PROVIDER: "kms",
       KMS_FIELDS_KEY_ID: keys.fields.keyArn,
@@ -273,6 +272,27 @@ export class Functions extends Construct {
       maxConcurrency: 2
     })
     jobs.node.addDependency(processor.policy)
+
+    // The job queue's dead letters: a wake-up lands there when its last delivery never answered
+    // (the processor timed out or crashed); the processor fails its job with DELIVERY_EXHAUSTED.
+    processor.fn.addEnvironment("JOB_DLQ_ARN", data.jobDeadLetterQueue.queueArn)
+    processor.policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+        resources: [data.jobDeadLetterQueue.queueArn]
+      })
+    )
+    // Lambda refuses a mapping whose queue's visibility timeout is shorter than the function's timeout;
+    // six times it, as for the job queue.
+    ;(data.jobDeadLetterQueue.node.defaultChild as sqs.CfnQueue).visibilityTimeout = PROCESSOR_TIMEOUT.toSeconds() * 6
+    const deadLetters = new lambda.EventSourceMapping(this, "ProcessorJobDeadLetters", {
+      target: processor.alias,
+      eventSourceArn: data.jobDeadLetterQueue.queueArn,
+      batchSize: 1,
+      reportBatchItemFailures: true,
+      maxConcurrency: 2
+    })
+    deadLetters.node.addDependency(processor.policy)
 
     const bucketObjectsFinding = `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
       data.processingBucket.node.defaultChild as CfnElement

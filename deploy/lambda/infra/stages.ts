@@ -107,7 +107,8 @@ export const development: StageSettings = {
     auth: { reservedConcurrency: 5, provisionedConcurrency: 0 },
     documents: { reservedConcurrency: 5, provisionedConcurrency: 0 },
     chat: { reservedConcurrency: 5, provisionedConcurrency: 0 },
-    processor: { reservedConcurrency: 2, provisionedConcurrency: 0 },
+    // two SQS mappings (the job queue and its dead letters) of at most 2 concurrent invocations each
+    processor: { reservedConcurrency: 4, provisionedConcurrency: 0 },
     migrate: { reservedConcurrency: 1, provisionedConcurrency: 0 }
   },
   api: {

@@ -12,8 +12,11 @@
  *
  * The SDK does not retry (`maxAttempts: 1`): writes are retried by the shared background queue,
  * queries here on a short schedule within a timeout, then surface as CostTrackerUnavailable.
+ * The SDK loads, and the client is created, on the first write or query, not when the layer is
+ * built (src/layers/aws/sdk.ts).
  */
-import { type AttributeValue, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb"
+import type * as DynamoDB from "@aws-sdk/client-dynamodb"
+import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { Effect, Layer, Option, Schema, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
@@ -36,9 +39,10 @@ import {
   MONTHLY_USAGE_INDEX
 } from "./table.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
 
 /** The subset of the DynamoDB client we use: tests hand in a wrapped or mocked one. */
-export type DynamoSend = Pick<DynamoDBClient, "send">
+export type DynamoSend = Pick<DynamoDB.DynamoDBClient, "send">
 
 export interface DynamoCostStoreOptions {
   readonly tableName: string
@@ -131,32 +135,37 @@ const NumberValue = Schema.Struct({ N: Schema.NumberFromString.pipe(Schema.finit
 const UsageItem = Schema.Struct({ inputTokens: NumberValue, outputTokens: NumberValue, totalCost: NumberValue })
 const decodeUsageItem = Schema.decodeUnknown(UsageItem)
 
-export const makeDynamoCostStore = (client: DynamoSend, options: DynamoCostStoreOptions): CostStore => {
+export const makeDynamoCostStore = (client: ClientSource<DynamoSend>, options: DynamoCostStoreOptions): CostStore => {
   const { tableName, pageSize } = options
+  /** The client and the SDK's command classes (the module the client came from). */
+  const dynamo = Effect.zip(clientFrom(client), AwsSdk.dynamodb)
 
   const write = (record: LLMUsageRecord): Effect.Effect<void, CostStoreError> =>
-    call("PutItem", tableName, (abortSignal) =>
-      client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: itemOf(record),
-          ConditionExpression: "attribute_not_exists(#sortKey) OR #idempotencyKey = :idempotencyKey",
-          ExpressionAttributeNames: { "#sortKey": COST_TABLE_SORT_KEY, "#idempotencyKey": "idempotencyKey" },
-          ExpressionAttributeValues: { ":idempotencyKey": { S: record.idempotencyKey } }
-        }),
-        { abortSignal }
+    Effect.flatMap(dynamo, ([client, sdk]) =>
+      call("PutItem", tableName, (abortSignal) =>
+        client.send(
+          new sdk.PutItemCommand({
+            TableName: tableName,
+            Item: itemOf(record),
+            ConditionExpression: "attribute_not_exists(#sortKey) OR #idempotencyKey = :idempotencyKey",
+            ExpressionAttributeNames: { "#sortKey": COST_TABLE_SORT_KEY, "#idempotencyKey": "idempotencyKey" },
+            ExpressionAttributeValues: { ":idempotencyKey": { S: record.idempotencyKey } }
+          }),
+          { abortSignal }
+        )
       )
     ).pipe(Effect.asVoid)
 
   const monthlyUsage = (userId: string, month: string): Effect.Effect<MonthlyUsage, CostTrackerUnavailable> =>
     Effect.gen(function* () {
+      const [client, sdk] = yield* dynamo
       const rows: Array<{ inputTokens: number; outputTokens: number; totalCostCents: number }> = []
       let startKey: Record<string, AttributeValue> | undefined
       do {
         const exclusiveStartKey = startKey
         const page = yield* call("Query", tableName, (abortSignal) =>
           client.send(
-            new QueryCommand({
+            new sdk.QueryCommand({
               TableName: tableName,
               IndexName: MONTHLY_USAGE_INDEX,
               KeyConditionExpression: "#user = :user AND #month = :month",
@@ -200,7 +209,7 @@ export const makeDynamoCostStore = (client: DynamoSend, options: DynamoCostStore
 }
 
 export const makeDynamoCostTracker = (
-  client: DynamoSend,
+  client: ClientSource<DynamoSend>,
   options: DynamoCostTrackerOptions
 ): Effect.Effect<CostTracker["Type"], never, Scope.Scope> => makeCostTracker(makeDynamoCostStore(client, options), options)
 
@@ -211,17 +220,17 @@ export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, AppConfig> = L
     const config = yield* AppConfig
     const endpoint = Option.getOrUndefined(config.cost.dynamodbEndpoint)
     // released after the tracker's own finalizer has flushed pending records through it
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new DynamoDBClient({
+    const client = yield* lazyClient(
+      Effect.map(
+        AwsSdk.dynamodb,
+        (sdk) =>
+          new sdk.DynamoDBClient({
             region: config.awsRegion,
             // we retry ourselves, on our schedule and only what is worth it
             maxAttempts: 1,
             ...(endpoint !== undefined ? { endpoint } : {})
           })
-      ),
-      (c) => Effect.sync(() => c.destroy())
+      )
     )
     return yield* makeDynamoCostTracker(client, {
       tableName: config.cost.table,

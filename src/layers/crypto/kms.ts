@@ -3,18 +3,14 @@
  * unwrapped with Decrypt, both bound to the partition context as the KMS EncryptionContext;
  * rotation moves a wrapped key with ReEncrypt, so its plaintext never leaves KMS. Fields and
  * documents use separate KMS keys. Throttling and outages retry on the `kms` schedule within a
- * timeout, then surface as KeyUnavailable.
+ * timeout, then surface as KeyUnavailable. The SDK loads, and the client is created, on the
+ * first KMS call, not when the layer is built (src/layers/aws/sdk.ts).
  */
-import {
-  DecryptCommand,
-  DescribeKeyCommand,
-  GenerateDataKeyCommand,
-  KMSClient,
-  ReEncryptCommand
-} from "@aws-sdk/client-kms"
+import type * as Kms from "@aws-sdk/client-kms"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../config.js"
 import { awsErrorName } from "../aws/errors.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
@@ -22,7 +18,7 @@ import { defaultCachePolicy } from "./local.js"
 import { type KeyProvider, makeEnvelopeCrypto, type Partition } from "./envelope.js"
 
 /** The subset of the KMS client we use: tests hand in a mocked client. */
-export type KmsSend = Pick<KMSClient, "send">
+export type KmsSend = Pick<Kms.KMSClient, "send">
 
 // Errors that mean "this blob, key or context is wrong": never worth a retry.
 const DECRYPTION_ERRORS = new Set([
@@ -71,20 +67,23 @@ export interface KmsKeys {
 }
 
 export const kmsProvider = (
-  client: KmsSend,
+  client: ClientSource<KmsSend>,
   keys: KmsKeys,
   // The `kms` schedule unless a test needs a faster one.
   retry: RetrySchedule | "kms" = "kms"
 ): Effect.Effect<KeyProvider> =>
   Effect.sync(() => {
-    const call = <A>(operation: string, send: () => Promise<A>) => callKms(operation, send, retry)
+    const getClient = clientFrom(client)
+    /** One KMS call with the client and the SDK's command classes (the module the client came from). */
+    const call = <A>(operation: string, send: (client: KmsSend, sdk: typeof Kms) => Promise<A>) =>
+      Effect.flatMap(Effect.zip(getClient, AwsSdk.kms), ([c, sdk]) => callKms(operation, () => send(c, sdk), retry))
     // Envelopes record the key ARN KMS answers with; the configured id may be an alias.
     const resolved = new Map<KeyPurpose, string>()
     const currentKeyId = (purpose: KeyPurpose): Effect.Effect<string, KeyUnavailable> =>
       Effect.suspend(() => {
         const known = resolved.get(purpose)
         if (known) return Effect.succeed(known)
-        return call("DescribeKey", () => client.send(new DescribeKeyCommand({ KeyId: keys[purpose] }))).pipe(
+        return call("DescribeKey", (client, sdk) => client.send(new sdk.DescribeKeyCommand({ KeyId: keys[purpose] }))).pipe(
           Effect.catchTag("DecryptionFailed", (e) => Effect.fail(new KeyUnavailable({ message: e.message, transient: false }))),
           Effect.flatMap((out) => {
             const arn = out.KeyMetadata?.Arn
@@ -100,8 +99,8 @@ export const kmsProvider = (
     const generate = (partition: Partition) =>
       Effect.gen(function* () {
         const keyId = yield* currentKeyId(partition.purpose)
-        const out = yield* call("GenerateDataKey", () =>
-          client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: context(partition) }))
+        const out = yield* call("GenerateDataKey", (client, sdk) =>
+          client.send(new sdk.GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: context(partition) }))
         ).pipe(Effect.catchTag("DecryptionFailed", (e) => Effect.fail(new KeyUnavailable({ message: e.message, transient: false }))))
         const plaintext = yield* bytes(out.Plaintext, "a plaintext key")
         const wrapped = yield* bytes(out.CiphertextBlob, "a wrapped key")
@@ -109,16 +108,16 @@ export const kmsProvider = (
       })
 
     const unwrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
-      call("Decrypt", () =>
-        client.send(new DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyId, EncryptionContext: context(partition) }))
+      call("Decrypt", (client, sdk) =>
+        client.send(new sdk.DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyId, EncryptionContext: context(partition) }))
       ).pipe(Effect.flatMap((out) => bytes(out.Plaintext, "a plaintext key")))
 
     const rewrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
       Effect.gen(function* () {
         const destination = yield* currentKeyId(partition.purpose)
-        const out = yield* call("ReEncrypt", () =>
+        const out = yield* call("ReEncrypt", (client, sdk) =>
           client.send(
-            new ReEncryptCommand({
+            new sdk.ReEncryptCommand({
               CiphertextBlob: wrapped,
               SourceKeyId: keyId,
               SourceEncryptionContext: context(partition),
@@ -144,10 +143,7 @@ export const CryptoKms: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.s
     if (!fields || !documents) {
       return yield* Effect.fail(new KeyUnavailable({ message: "KMS key ids are not configured", transient: false }))
     }
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(() => new KMSClient({ region: config.awsRegion, maxAttempts: 1 })),
-      (c) => Effect.sync(() => c.destroy())
-    )
+    const client = yield* lazyClient(Effect.map(AwsSdk.kms, (sdk) => new sdk.KMSClient({ region: config.awsRegion, maxAttempts: 1 })))
     const provider = yield* kmsProvider(client, { fields, documents })
     return yield* makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(config.crypto.dataKeyCache) })
   })

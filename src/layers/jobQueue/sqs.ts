@@ -4,9 +4,11 @@
  * `enqueue` sends `{ jobId, traceparent? }` and the processor function, invoked with the message,
  * claims that one job by id (`claimJobById`). A lost or duplicated message is harmless: a
  * duplicate finds the job finished or leased, and a job whose message was lost stays queued
- * in the table, visible to status queries and to a re-sent wake-up.
+ * in the table, visible to status queries and to a re-sent wake-up. The SDK loads, and the client
+ * is created, on the first wake-up sent, not when the layer is built (src/layers/aws/sdk.ts):
+ * the processor and the auth and chat functions never send one.
  */
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs"
+import type { SQSClient } from "@aws-sdk/client-sqs"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { DatabaseUnavailable } from "../../services/errors.js"
@@ -14,6 +16,7 @@ import { JobId, UserId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { DocumentContentType, DocumentType } from "../../services/llm.js"
 import { awsErrorName } from "../aws/errors.js"
+import { AwsSdk, lazyClient } from "../aws/sdk.js"
 import { LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
 
 /** The body of a wake-up message. */
@@ -25,8 +28,8 @@ export type JobMessage = typeof JobMessage.Type
 
 export interface JobQueueSqsOptions {
   readonly queueUrl: string
-  /** Defaults to a client for the function's region (the SDK reads AWS_REGION). */
-  readonly client?: SQSClient
+  /** Defaults to a client for the function's region (the SDK reads AWS_REGION), created on first use. */
+  readonly client?: Pick<SQSClient, "send">
 }
 
 /** SQS holds a message back for at most 15 minutes. */
@@ -41,7 +44,9 @@ const sendRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Sch
 export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
   Effect.gen(function* () {
     const postgres = yield* makeJobQueuePostgres
-    const client = options.client ?? new SQSClient({})
+    const given = options.client
+    const client =
+      given !== undefined ? Effect.succeed(given) : yield* lazyClient(Effect.map(AwsSdk.sqs, (sdk) => new sdk.SQSClient({})))
 
     const enqueue = Effect.fn("JobQueue.enqueue")(function* (
       jobId: JobId,
@@ -57,10 +62,11 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
         enqueueOptions?.delay === undefined
           ? undefined
           : Math.min(MAX_DELAY_SECONDS, Math.ceil(Duration.toSeconds(Duration.decode(enqueueOptions.delay))))
+      const [sqs, sdk] = yield* Effect.zip(client, AwsSdk.sqs)
       yield* Effect.tryPromise({
         try: (signal) =>
-          client.send(
-            new SendMessageCommand({
+          sqs.send(
+            new sdk.SendMessageCommand({
               QueueUrl: options.queueUrl,
               MessageBody: JSON.stringify(body),
               ...(delaySeconds === undefined ? {} : { DelaySeconds: delaySeconds })
@@ -85,7 +91,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
 
 /** JobQueue with SQS wake-ups; needs the queue URL and a SqlClient. */
 export const jobQueueSqsLayer = (options: JobQueueSqsOptions): Layer.Layer<JobQueue, never, SqlClient.SqlClient> =>
-  Layer.effect(JobQueue, makeJobQueueSqs(options))
+  Layer.scoped(JobQueue, makeJobQueueSqs(options))
 
 // ---------------------------------------------------------------------------------------------
 // Claiming one job by id: what a wake-up message asks for.
@@ -135,7 +141,7 @@ const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * run_after: the message is the wake-up) or processing under an expired lease with attempts
  * left, counting an attempt, as the PostgreSQL layer's `claim` does for the next runnable job.
  */
-export const claimJobById = Effect.fn("JobQueue.claimById")(function* (
+export const claimJobById = /* @__PURE__ */ Effect.fn("JobQueue.claimById")(function* (
   jobId: string,
   workerId: string,
   lease: Duration.DurationInput
@@ -199,7 +205,7 @@ export const claimJobById = Effect.fn("JobQueue.claimById")(function* (
  * Gives up on a job whose wake-ups are spent (the queue's maximum receive count), unless it
  * finished or another worker holds a live lease on it. True when this marked it failed.
  */
-export const failUndeliverable = Effect.fn("JobQueue.failUndeliverable")(function* (
+export const failUndeliverable = /* @__PURE__ */ Effect.fn("JobQueue.failUndeliverable")(function* (
   jobId: string,
   workerId: string,
   code: string,
@@ -217,6 +223,32 @@ export const failUndeliverable = Effect.fn("JobQueue.failUndeliverable")(functio
           OR (status = 'processing' AND (lease_owner = ${workerId} OR lease_expires_at < now())))
       RETURNING 1 AS ok`,
     "failUndeliverable"
+  )
+  return rows.length > 0
+})
+
+/**
+ * Fails a job whose wake-up reached the dead-letter queue: its deliveries are spent, so it is
+ * failed whatever its state short of finished, a lease included (the worker that held it on the
+ * last delivery hung or was stopped; a job that finished stays as it is). True when this marked
+ * it failed.
+ */
+export const failDeadLettered = /* @__PURE__ */ Effect.fn("JobQueue.failDeadLettered")(function* (
+  jobId: string,
+  code: string,
+  message: string
+) {
+  if (!isUuid(jobId)) return false
+  const sql = yield* SqlClient.SqlClient
+  yield* Effect.annotateCurrentSpan({ "job.id": jobId })
+  const rows = yield* unavailable(
+    sql`
+      UPDATE jobs
+      SET status = 'failed', stage = NULL, lease_owner = NULL, lease_expires_at = NULL, error_code = ${code},
+          error_message = ${message}, updated_at = now()
+      WHERE id = ${jobId}::uuid AND status IN ('queued', 'processing')
+      RETURNING 1 AS ok`,
+    "failDeadLettered"
   )
   return rows.length > 0
 })

@@ -5,19 +5,16 @@
  * Throttling, service-unavailable and model-not-ready are retried on the `llm` schedule within a
  * timeout; the `llm` circuit breaker opens after repeated failures, and while it is open an
  * identical earlier request (same content hash) is answered from the cache, else LLMUnavailable.
+ * The SDK loads, and the client is created, on the first Converse call, not when the layer is
+ * built (src/layers/aws/sdk.ts).
  */
-import {
-  BedrockRuntimeClient,
-  type ContentBlock,
-  ConverseCommand,
-  type ConverseCommandInput,
-  type ConverseCommandOutput,
-  type Message
-} from "@aws-sdk/client-bedrock-runtime"
+import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
+import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message } from "@aws-sdk/client-bedrock-runtime"
 import { type Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
 import { ErrorInfoId } from "../../services/errors.js"
 import {
   type ChatAnswer,
@@ -43,7 +40,7 @@ import {
 import type { CircuitOpen } from "../../services/errors.js"
 import { observeGenAi } from "../../services/metrics.js"
 
-export type BedrockSend = Pick<BedrockRuntimeClient, "send">
+export type BedrockSend = Pick<BedrockRuntime.BedrockRuntimeClient, "send">
 
 const TOOL_NAME = "record_interpretation"
 
@@ -184,8 +181,10 @@ export interface BedrockOptions {
   readonly retry?: RetrySchedule
 }
 
-export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LLM["Type"] => {
+export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: BedrockOptions): LLM["Type"] => {
   const { modelId, breaker } = options
+  /** The client and the SDK's command classes (the module the client came from). */
+  const bedrock = Effect.zip(clientFrom(client), AwsSdk.bedrockRuntime)
   const interpretations = new AnswerCache<Interpretation>(options.cacheSize ?? 500)
   const answers = new AnswerCache<ChatAnswer>(options.cacheSize ?? 500)
 
@@ -205,12 +204,15 @@ export const makeBedrockLLM = (client: BedrockSend, options: BedrockOptions): LL
 
   /** One Converse round trip with timeout and retries; annotates the span with usage. */
   const converse = (input: ConverseCommandInput, timeout: Duration.DurationInput) =>
-    Effect.tryPromise({ try: (signal) => client.send(new ConverseCommand(input), { abortSignal: signal }), catch: classify }).pipe(
-      withTimeout("bedrock.converse", timeout),
-      Effect.catchTag("OperationTimedOut", () =>
-        Effect.fail(new BedrockCallFailed({ message: "Bedrock Converse timed out", transient: true }))
-      ),
-      withRetry(options.retry ?? "llm"),
+    Effect.flatMap(bedrock, ([client, sdk]) =>
+      Effect.tryPromise({ try: (signal) => client.send(new sdk.ConverseCommand(input), { abortSignal: signal }), catch: classify }).pipe(
+        withTimeout("bedrock.converse", timeout),
+        Effect.catchTag("OperationTimedOut", () =>
+          Effect.fail(new BedrockCallFailed({ message: "Bedrock Converse timed out", transient: true }))
+        ),
+        withRetry(options.retry ?? "llm")
+      )
+    ).pipe(
       // Usage totals go on the operation's span (observeGenAi); the finish reason of the last round here.
       Effect.tap((output) => Effect.annotateCurrentSpan("gen_ai.response.finish_reasons", [output.stopReason ?? "unknown"]))
     )
@@ -388,9 +390,8 @@ export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = 
   Effect.gen(function* () {
     const config = yield* AppConfig
     const breakers = yield* CircuitBreakers
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(() => new BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 })),
-      (c) => Effect.sync(() => c.destroy())
+    const client = yield* lazyClient(
+      Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 }))
     )
     return makeBedrockLLM(client, { modelId: config.llm.bedrockModelId, breaker: breakers.get("llm") })
   })

@@ -3,16 +3,10 @@
  * already sealed by Crypto; SSE-KMS with the documents key is a second layer on top, sent only
  * when a key id is configured so servers without KMS still work. The SDK does not retry
  * (`maxAttempts: 1`): throttling, 5xx and network errors retry on the `storage` schedule
- * within a timeout, then surface as StorageUnavailable.
+ * within a timeout, then surface as StorageUnavailable. The SDK loads, and the client is
+ * created, on the first storage call, not when the layer is built (src/layers/aws/sdk.ts).
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client
-} from "@aws-sdk/client-s3"
+import type * as S3 from "@aws-sdk/client-s3"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../config.js"
 import { OperationTimedOut } from "../../services/errors.js"
@@ -26,9 +20,10 @@ import {
   validateObjectKeyPrefix
 } from "../../services/storage.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
 
 /** The subset of the S3 client we use: tests hand in a mocked one. */
-export type S3Send = Pick<S3Client, "send">
+export type S3Send = Pick<S3.S3Client, "send">
 
 export interface S3StorageOptions {
   readonly bucket: string
@@ -99,16 +94,18 @@ const readMetadata = (
   return Effect.succeed({ userId, uploadedAt, ...(contentType !== undefined ? { contentType } : {}) })
 }
 
-export const makeS3Storage = (client: S3Send, options: S3StorageOptions): Storage["Type"] => {
+export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOptions): Storage["Type"] => {
   const { bucket, sseKmsKeyId } = options
   const pageSize = options.pageSize ?? 1000
   const sse = sseKmsKeyId === undefined ? {} : { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: sseKmsKeyId }
+  /** The client and the SDK's command classes (the module the client came from). */
+  const s3 = Effect.zip(clientFrom(client), AwsSdk.s3)
 
   const put: Storage["Type"]["put"] = (key, bytes, metadata) =>
-    Effect.flatMap(validateObjectKey(key), (valid) =>
+    Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
       call("PutObject", (abortSignal) =>
         client.send(
-          new PutObjectCommand({
+          new sdk.PutObjectCommand({
             Bucket: bucket,
             Key: valid,
             Body: bytes,
@@ -131,10 +128,11 @@ export const makeS3Storage = (client: S3Send, options: S3StorageOptions): Storag
   const get: Storage["Type"]["get"] = (key) =>
     Effect.gen(function* () {
       const valid = yield* validateObjectKey(key)
+      const [client, sdk] = yield* s3
       const answer = yield* call(
         "GetObject",
         async (abortSignal) => {
-          const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal })
+          const out = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal })
           // the body streams after the headers: reading it belongs to the same timed, retried attempt
           return { out, bytes: await out.Body?.transformToByteArray() }
         },
@@ -148,15 +146,15 @@ export const makeS3Storage = (client: S3Send, options: S3StorageOptions): Storag
     }).pipe(Effect.withSpan("Storage.get", { attributes: { "storage.provider": "s3" } }))
 
   const remove: Storage["Type"]["remove"] = (key) =>
-    Effect.flatMap(validateObjectKey(key), (valid) =>
+    Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
       // S3 answers 204 for a key that holds nothing: removal is idempotent as it is
-      call("DeleteObject", (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
+      call("DeleteObject", (abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
     ).pipe(Effect.asVoid, Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "s3" } }))
 
   const exists: Storage["Type"]["exists"] = (key) =>
-    Effect.flatMap(validateObjectKey(key), (valid) =>
+    Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
       call("HeadObject", (abortSignal) =>
-        client.send(new HeadObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }).then(
+        client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }).then(
           () => true,
           (cause: unknown) => {
             if (isMissingObject(cause)) return false
@@ -169,13 +167,14 @@ export const makeS3Storage = (client: S3Send, options: S3StorageOptions): Storag
   const list: Storage["Type"]["list"] = (prefix) =>
     Effect.gen(function* () {
       const valid = yield* validateObjectKeyPrefix(prefix)
+      const [client, sdk] = yield* s3
       const keys: Array<string> = []
       let token: string | undefined
       do {
         const continuation = token
         const page = yield* call("ListObjectsV2", (abortSignal) =>
           client.send(
-            new ListObjectsV2Command({
+            new sdk.ListObjectsV2Command({
               Bucket: bucket,
               MaxKeys: pageSize,
               ...(valid !== "" ? { Prefix: valid } : {}),
@@ -204,18 +203,18 @@ export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = La
       return yield* Effect.fail(new StorageUnavailable({ message: "S3_BUCKET is not configured", transient: false }))
     }
     const endpoint = Option.getOrUndefined(config.storage.endpoint)
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new S3Client({
+    const client = yield* lazyClient(
+      Effect.map(
+        AwsSdk.s3,
+        (sdk) =>
+          new sdk.S3Client({
             region: config.awsRegion,
             // we retry ourselves, on our schedule and only what is worth it
             maxAttempts: 1,
             forcePathStyle: config.storage.forcePathStyle,
             ...(endpoint !== undefined ? { endpoint } : {})
           })
-      ),
-      (c) => Effect.sync(() => c.destroy())
+      )
     )
     return makeS3Storage(client, { bucket, sseKmsKeyId: Option.getOrUndefined(config.crypto.kmsDocumentsKeyId) })
   })

@@ -15,7 +15,7 @@ import { Telemetry } from "../../services/telemetry.js"
 import { servicesLayer } from "../layers.js"
 import { fromWebResponse, toWebRequest } from "./apiGateway.js"
 import { makeContainer } from "./container.js"
-import { baseLayer, jobQueueLayer, loadLiveSettings } from "./live.js"
+import { baseLayer, jobQueueLayer, loadLiveSettings, preloadSdksWhenProvisioned } from "./live.js"
 
 /** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
 export type ApiServices = Exclude<
@@ -89,3 +89,5 @@ export const liveApiServices = Layer.unwrapEffect(
 )
 
 export const { handler } = makeApiHandler(process.env.AWS_LAMBDA_FUNCTION_NAME ?? "api", liveApiServices)
+
+await preloadSdksWhenProvisioned()

@@ -4,6 +4,7 @@
  */
 import { Data, Effect, Either, Layer, Logger, Option } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../../config.js"
+import { AwsSdk } from "../../layers/aws/sdk.js"
 import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
 import { JobQueuePostgres } from "../../layers/jobQueue/postgres.js"
 import { JsonLoggerLive } from "../../layers/logger/json.js"
@@ -53,3 +54,14 @@ export const jobQueueLayer = (lambda: LambdaSettings) =>
     onNone: () => JobQueuePostgres,
     onSome: (queueUrl) => jobQueueSqsLayer({ queueUrl })
   })
+
+/**
+ * The layers create their AWS clients, and load the SDK packages, on first use: an on-demand cold
+ * start loads only what its first request needs. A provisioned-concurrency environment
+ * initialises before any request is routed to it, so there every SDK loads at init instead
+ * (awaited at the handler module's top level), off the requests' path.
+ */
+export const preloadSdksWhenProvisioned = (env: Record<string, string | undefined> = process.env): Promise<void> =>
+  env.AWS_LAMBDA_INITIALIZATION_TYPE === "provisioned-concurrency"
+    ? Effect.runPromise(Effect.all(Object.values(AwsSdk), { concurrency: "unbounded", discard: true }))
+    : Promise.resolve()

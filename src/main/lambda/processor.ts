@@ -7,13 +7,17 @@
  * - a redelivered message for a finished job is a no-op (processing is idempotent);
  * - on the queue's last delivery (ApproximateReceiveCount ≥ maxReceiveCount) a job that would
  *   be retried is failed with DELIVERY_EXHAUSTED instead of vanishing into the DLQ still queued.
+ * The function also consumes the job queue's dead-letter queue (records whose eventSourceARN is
+ * JOB_DLQ_ARN): a message lands there when the last delivery never answered (the function timed
+ * out or crashed), and its job, unless finished, is failed with DELIVERY_EXHAUSTED, a lease
+ * held by the hung worker included. Dead letters are never processed, only settled.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
-import { Context, Duration, Effect, Either, Layer, Runtime, Schema } from "effect"
+import { Context, Duration, Effect, Either, Layer, Option, Runtime, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
-import { claimJobById, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
+import { claimJobById, failDeadLettered, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
 import { processJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
 import { JobQueue } from "../../services/jobQueue.js"
 import { servicesLayer } from "../layers.js"
@@ -25,6 +29,8 @@ export const DELIVERY_EXHAUSTED_MESSAGE = "The job could not be processed within
 
 export interface ProcessorOptions {
   readonly maxReceiveCount: number
+  /** The job queue's dead-letter queue: records from it fail their job instead of running it. */
+  readonly deadLetterQueueArn?: string
   /** Lease owner prefix; one per container. */
   readonly workerId?: string
   readonly lease?: Duration.DurationInput
@@ -96,11 +102,30 @@ const processRecord = Effect.fn("Lambda.processRecord")(function* (record: SQSRe
   return lastDelivery ? yield* giveUp : ("retry" as RecordResult)
 })
 
+/** A wake-up whose deliveries ran out without an answer: its job is failed, never run. */
+const processDeadLetter = Effect.fn("Lambda.processDeadLetter")(function* (record: SQSRecord) {
+  const messageId = record.messageId
+  const message = decodeMessage(record.body)
+  if (Either.isLeft(message)) {
+    yield* Effect.logWarning("processor: dead letter is not a job wake-up; acknowledged").pipe(Effect.annotateLogs({ messageId }))
+    return "done" as RecordResult
+  }
+  const jobId = message.right.jobId
+  yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId })
+  const failed = yield* failDeadLettered(jobId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE)
+  const log = failed
+    ? Effect.logWarning("processor: dead-lettered job failed")
+    : Effect.logInfo("processor: dead-lettered job is finished or unknown; acknowledged")
+  yield* log.pipe(Effect.annotateLogs({ jobId, messageId }))
+  return "done" as RecordResult
+})
+
 export const processBatch = Effect.fn("Lambda.processBatch")(function* (event: SQSEvent, options: ProcessorOptions) {
   const failures: Array<{ itemIdentifier: string }> = []
   // One at a time: the mapping's batch size is 1 and the function's memory is sized for one document.
   for (const record of event.Records) {
-    const result = yield* processRecord(record, options).pipe(
+    const deadLetter = options.deadLetterQueueArn !== undefined && record.eventSourceARN === options.deadLetterQueueArn
+    const result = yield* (deadLetter ? processDeadLetter(record) : processRecord(record, options)).pipe(
       Effect.catchAllCause((cause) =>
         Effect.logWarning("processor: record failed; it will be delivered again", cause).pipe(
           Effect.annotateLogs({ messageId: record.messageId }),
@@ -129,7 +154,10 @@ export const liveProcessorServices = Layer.unwrapEffect(
     Layer.mergeAll(
       jobQueueLayer(lambda),
       servicesLayer(settings),
-      Layer.succeed(ProcessorConfig, { maxReceiveCount: lambda.jobQueueMaxReceiveCount })
+      Layer.succeed(ProcessorConfig, {
+        maxReceiveCount: lambda.jobQueueMaxReceiveCount,
+        ...Option.match(lambda.jobDeadLetterQueueArn, { onNone: () => ({}), onSome: (arn) => ({ deadLetterQueueArn: arn }) })
+      })
     ).pipe(Layer.provideMerge(DatabaseLive), Layer.provideMerge(baseLayer(settings)))
   )
 )

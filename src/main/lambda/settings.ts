@@ -4,9 +4,10 @@
  * variables the application's settings expect (DATABASE_URL, JWT_PRIVATE_KEY, USER_LOOKUP_KEY),
  * so src/config.ts stays the one reader of application settings.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
 import { Config, Data, Effect, Option, Schema } from "effect"
 import { awsErrorName } from "../../layers/aws/errors.js"
+import { AwsSdk } from "../../layers/aws/sdk.js"
 
 export interface LambdaSettings {
   readonly databaseSecretArn: Option.Option<string>
@@ -19,6 +20,8 @@ export interface LambdaSettings {
   readonly jobQueueUrl: Option.Option<string>
   /** The job queue's redrive maxReceiveCount: the delivery that reaches it is the last one. */
   readonly jobQueueMaxReceiveCount: number
+  /** The job queue's dead-letter queue, which the processor also consumes (to fail its jobs). */
+  readonly jobDeadLetterQueueArn: Option.Option<string>
 }
 
 export const lambdaSettingsConfig: Config.Config<LambdaSettings> = Config.all({
@@ -32,7 +35,8 @@ export const lambdaSettingsConfig: Config.Config<LambdaSettings> = Config.all({
   jwtSecretArn: Config.string("JWT_SECRET_ARN").pipe(Config.option),
   userLookupKeySecretArn: Config.string("USER_LOOKUP_KEY_SECRET_ARN").pipe(Config.option),
   jobQueueUrl: Config.string("JOB_QUEUE_URL").pipe(Config.option),
-  jobQueueMaxReceiveCount: Config.integer("JOB_QUEUE_MAX_RECEIVE_COUNT").pipe(Config.withDefault(5))
+  jobQueueMaxReceiveCount: Config.integer("JOB_QUEUE_MAX_RECEIVE_COUNT").pipe(Config.withDefault(5)),
+  jobDeadLetterQueueArn: Config.string("JOB_DLQ_ARN").pipe(Config.option)
 })
 
 export class SecretUnavailable extends Data.TaggedError("SecretUnavailable")<{
@@ -74,8 +78,19 @@ export const databaseUrlFrom = (
 
 export type SecretReader = (secretId: string) => Promise<string | undefined>
 
-export const secretsManagerReader = (client: SecretsManagerClient = new SecretsManagerClient({})): SecretReader =>
-  async (secretId) => (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString
+/**
+ * Reads secrets with `client`, or with a client for the function's region created on the first
+ * read: the SDK loads only when some secret is to be read (no ARN configured, or every variable
+ * already set, loads nothing).
+ */
+export const secretsManagerReader = (client?: Pick<SecretsManagerClient, "send">): SecretReader => {
+  let created: Pick<SecretsManagerClient, "send"> | undefined = client
+  return async (secretId) => {
+    const sdk = await Effect.runPromise(AwsSdk.secretsManager)
+    created ??= new sdk.SecretsManagerClient({})
+    return (await created.send(new sdk.GetSecretValueCommand({ SecretId: secretId }))).SecretString
+  }
+}
 
 const read = (reader: SecretReader, variable: string, secretId: string) =>
   Effect.tryPromise({

@@ -368,6 +368,82 @@ describe("processor handler", () => {
   })
 })
 
+describe("processor handler on the job dead-letter queue", () => {
+  const DLQ_ARN = "arn:aws:sqs:eu-west-1:123456789012:serenya-jobs-dlq"
+  const deadLetter = (body: string): SQSRecord => ({ ...sqsRecord(body, 1), eventSourceARN: DLQ_ARN })
+  const withDeadLetters = Layer.effectContext(
+    Effect.sync(() => Context.add(context, ProcessorConfig, { ...Context.get(context, ProcessorConfig), deadLetterQueueArn: DLQ_ARN }))
+  )
+  const leaseOf = (jobId: string) =>
+    run(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ leaseOwner: string | null; errorMessage: string | null }>`
+          SELECT lease_owner, error_message FROM jobs WHERE id = ${jobId}::uuid`
+      ).pipe(Effect.map((rows) => rows[0]))
+    )
+
+  it("fails a job stuck in processing under a hung worker's live lease with DELIVERY_EXHAUSTED", async () => {
+    const token = await signIn("lambda-dlq-stuck@example.com")
+    const stuck = await upload(token)
+    await run(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) =>
+          sql`UPDATE jobs SET status = 'processing', stage = 'interpreting', lease_owner = 'lambda-hung', attempts = 5,
+                lease_expires_at = now() + interval '1 hour' WHERE id = ${stuck}::uuid`
+      )
+    )
+    const handler = makeProcessorHandler("test-processor-dlq-stuck", withDeadLetters)
+    try {
+      expect(await handler.handler(sqsEvent(deadLetter(JSON.stringify({ jobId: stuck }))))).toEqual({ batchItemFailures: [] })
+      expect(await jobRow(stuck)).toMatchObject({ status: "failed", errorCode: DELIVERY_EXHAUSTED, attempts: 5 })
+      expect(await leaseOf(stuck)).toMatchObject({ leaseOwner: null, errorMessage: expect.stringContaining("deliveries") })
+      const status = await api.handler(apiEvent("GET", `/jobs/${stuck}/status`, { token }))
+      expect(json(status)).toMatchObject({ status: "failed" })
+    } finally {
+      await handler.dispose()
+    }
+  })
+
+  it("fails a queued job without running it, and leaves a completed one untouched", async () => {
+    const token = await signIn("lambda-dlq-finished@example.com")
+    const completed = await upload(token)
+    const queued = await upload(token)
+    expect(await processor.handler(sqsEvent(sqsRecord(JSON.stringify({ jobId: completed }))))).toEqual({ batchItemFailures: [] })
+    const before = await jobRow(completed)
+    expect(before?.status).toBe("completed")
+
+    const handler = makeProcessorHandler("test-processor-dlq-finished", withDeadLetters)
+    try {
+      const batch = sqsEvent(deadLetter(JSON.stringify({ jobId: completed })), deadLetter(JSON.stringify({ jobId: queued })))
+      expect(await handler.handler(batch)).toEqual({ batchItemFailures: [] })
+      expect(await jobRow(completed)).toEqual(before)
+      expect(await jobRow(queued)).toMatchObject({ status: "failed", errorCode: DELIVERY_EXHAUSTED, attempts: 0 })
+    } finally {
+      await handler.dispose()
+    }
+  })
+
+  it("acknowledges poisoned dead letters; job-queue records still run as before", async () => {
+    const token = await signIn("lambda-dlq-poisoned@example.com")
+    const valid = await upload(token)
+    const handler = makeProcessorHandler("test-processor-dlq-poisoned", withDeadLetters)
+    try {
+      const batch = sqsEvent(
+        deadLetter("this is not json"),
+        deadLetter(JSON.stringify({ hello: "world" })),
+        deadLetter(JSON.stringify({ jobId: "not-a-uuid" })),
+        deadLetter(JSON.stringify({ jobId: randomUUID() })),
+        sqsRecord(JSON.stringify({ jobId: valid }))
+      )
+      expect(await handler.handler(batch)).toEqual({ batchItemFailures: [] })
+      expect((await jobRow(valid))?.status).toBe("completed")
+    } finally {
+      await handler.dispose()
+    }
+  })
+})
+
 describe("migrate handler", () => {
   it("migrates on Create and Update, does nothing on Delete", async () => {
     const { handler, dispose } = makeMigrateHandler("test-migrate", shared)

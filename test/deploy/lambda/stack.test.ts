@@ -455,6 +455,8 @@ describe("functions", () => {
     expect(variables).not.toHaveProperty("JWT_PRIVATE_KEY")
     expect(variables).not.toHaveProperty("USER_LOOKUP_KEY")
     expect(variables).not.toHaveProperty("DATABASE_URL")
+    // nothing reads it: the functions authenticate to the proxy with the secret's password
+    expect(variables).not.toHaveProperty("DATABASE_IAM_AUTH")
   })
 
   it("provisioned concurrency per stage, on the live alias", () => {
@@ -474,8 +476,38 @@ describe("functions", () => {
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       BatchSize: 1
     })
-    const [, mapping] = only(template, "AWS::Lambda::EventSourceMapping")
+    const [, mapping] = only(template, "AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("DataJobQueue[0-9A-F]"), "Arn"] }
+    })
     expect(json(mapping.Properties?.FunctionName)).toContain("FunctionsprocessorLive")
+  })
+
+  it.each(both)("%s: the processor also consumes the job dead-letter queue, told its ARN, and fails those jobs", (stage, template) => {
+    const [, mapping] = only(template, "AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("DataJobDeadLetterQueue"), "Arn"] }
+    })
+    expect(mapping.Properties).toMatchObject({ FunctionResponseTypes: ["ReportBatchItemFailures"], BatchSize: 1 })
+    expect(json(mapping.Properties?.FunctionName)).toContain("FunctionsprocessorLive")
+    expect(Object.keys(template.findResources("AWS::Lambda::EventSourceMapping"))).toHaveLength(2)
+
+    const variablesOf = (name: FunctionName) =>
+      (fn(template, stage, name)[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables
+    expect(json(variablesOf("processor").JOB_DLQ_ARN)).toMatch(/DataJobDeadLetterQueue.*Arn/)
+    for (const name of ["auth", "documents", "chat", "migrate"] as const) expect(variablesOf(name)).not.toHaveProperty("JOB_DLQ_ARN")
+
+    // Lambda refuses a mapping on a queue whose visibility timeout is shorter than the function's timeout
+    const [, queue] = only(template, "AWS::SQS::Queue", { VisibilityTimeout: Match.anyValue(), RedrivePolicy: Match.absent() })
+    expect(queue.Properties?.VisibilityTimeout).toBeGreaterThanOrEqual(SIZES.processor.timeout.toSeconds())
+
+    // consuming the dead letters is the processor's alone, and only from that queue
+    const consumers = (["auth", "documents", "chat", "processor", "migrate"] as const).filter((name) =>
+      permissionsOf(template, name).some(
+        (s) => actionsOf([s]).includes("sqs:ReceiveMessage") && json(s.Resource).includes("DataJobDeadLetterQueue")
+      )
+    )
+    expect(consumers).toEqual(["processor"])
+    const receive = permissionsOf(template, "processor").filter((s) => actionsOf([s]).includes("sqs:ReceiveMessage"))
+    for (const s of receive) expect(json(s.Resource)).toMatch(/^\[?\{"Fn::GetAtt":\["DataJob(Queue|DeadLetterQueue)[0-9A-F]+","Arn"\]\}\]?$/)
   })
 
   it.each(both)("%s: migrations run through a custom resource on each deployment, before the API versions go live", (_stage, template) => {

@@ -9,7 +9,7 @@ import { mockClient } from "aws-sdk-client-mock"
 import { Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { randomUUID } from "node:crypto"
 import { CryptoMemory } from "../../../src/layers/crypto/local.js"
-import { claimJobById, failUndeliverable, jobQueueSqsLayer } from "../../../src/layers/jobQueue/sqs.js"
+import { claimJobById, failDeadLettered, failUndeliverable, jobQueueSqsLayer } from "../../../src/layers/jobQueue/sqs.js"
 import { JobId } from "../../../src/services/ids.js"
 import { JobQueue } from "../../../src/services/jobQueue.js"
 import { TestDatabaseLive } from "../../support/database.js"
@@ -118,6 +118,28 @@ layer(App, { timeout: 60_000 })("JobQueue on SQS", (it) => {
       const running = yield* insertJob({ status: "processing", attempts: 1, leaseExpiresIn: "1 hour" })
       expect(yield* failUndeliverable(running, "w1", "DELIVERY_EXHAUSTED", "…")).toBe(false)
       expect((yield* statusOf(running))?.status).toBe("processing")
+    })
+  )
+
+  it.effect("failDeadLettered fails queued and processing jobs, a live lease included, never a finished one", () =>
+    Effect.gen(function* () {
+      const queued = yield* insertJob()
+      expect(yield* failDeadLettered(queued, "DELIVERY_EXHAUSTED", "…")).toBe(true)
+      expect(yield* statusOf(queued)).toMatchObject({ status: "failed", errorCode: "DELIVERY_EXHAUSTED" })
+
+      const hung = yield* insertJob({ status: "processing", attempts: 5, leaseExpiresIn: "1 hour" })
+      expect(yield* failDeadLettered(hung, "DELIVERY_EXHAUSTED", "…")).toBe(true)
+      expect(yield* statusOf(hung)).toMatchObject({ status: "failed", errorCode: "DELIVERY_EXHAUSTED", leaseOwner: null, attempts: 5 })
+
+      const completed = yield* insertJob({ status: "completed", attempts: 1 })
+      expect(yield* failDeadLettered(completed, "DELIVERY_EXHAUSTED", "…")).toBe(false)
+      expect(yield* statusOf(completed)).toMatchObject({ status: "completed", errorCode: null })
+      // already failed for its own reason: the reason stays
+      expect(yield* failDeadLettered(queued, "OTHER", "…")).toBe(false)
+      expect((yield* statusOf(queued))?.errorCode).toBe("DELIVERY_EXHAUSTED")
+
+      expect(yield* failDeadLettered(randomUUID(), "DELIVERY_EXHAUSTED", "…")).toBe(false)
+      expect(yield* failDeadLettered("not-a-uuid", "DELIVERY_EXHAUSTED", "…")).toBe(false)
     })
   )
 })
