@@ -11,7 +11,7 @@
  * The header is not part of the additional data so that rotation can re-wrap a data key without
  * re-encrypting the content; a tampered header fails anyway, at unwrap or at the content's tag.
  */
-import { Context, Effect, Option, type Scope, Tracer } from "effect"
+import { Context, Effect, FiberRef, Option, Tracer, type Scope } from "effect"
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
 import {
   DecryptionFailed,
@@ -207,13 +207,14 @@ export interface EnvelopeOptions {
 /**
  * A span per crypto call, but only inside a trace (a request or a job): like OpenTelemetry's
  * `requireParentSpan` for low-level calls, so that bulk work outside any trace (rotation, the
- * benchmark) neither floods the exporter nor pays for spans nobody will read.
+ * benchmark) neither floods the exporter nor pays for spans nobody will read; and none at all when
+ * the tracer is off (a timeline opens 40 fields: 40 spans that would only be thrown away).
  */
 const traced =
   (name: string, purpose: KeyPurpose, bytes: number) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.withFiberRuntime((fiber) =>
-      Option.isSome(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
+      fiber.getFiberRef(FiberRef.currentTracerEnabled) && Option.isSome(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
         ? Effect.withSpan(self, name, {
           captureStackTrace: false,
           attributes: { "crypto.purpose": purpose, "crypto.bytes": bytes }
