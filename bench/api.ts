@@ -112,6 +112,18 @@ export interface Measurement {
   readonly timeouts: number
   readonly peakRssMb: number
   readonly hwmMb: number
+  /** CPU time (user + system) the server process spent per request during the run, in µs. */
+  readonly cpuUsPerRequest: number
+}
+
+/** utime + stime of a process, in clock ticks (1/100 s on Linux). */
+const cpuTicks = (pid: number | undefined): number => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return Number.NaN
+  }
 }
 
 /** Each request goes out as the next user, round robin, so no single account is hot. */
@@ -147,6 +159,7 @@ export const measure = async (
 ): Promise<Measurement> => {
   let peak = memoryOf(served.child.pid, "VmRSS")
   const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(served.child.pid, "VmRSS"))), 100)
+  const ticksBefore = cpuTicks(served.child.pid)
   try {
     const result = await autocannon({
       url: `http://127.0.0.1:${served.port}`,
@@ -169,7 +182,8 @@ export const measure = async (
       errors: result.errors,
       timeouts: result.timeouts,
       peakRssMb: peak,
-      hwmMb: memoryOf(served.child.pid, "VmHWM")
+      hwmMb: memoryOf(served.child.pid, "VmHWM"),
+      cpuUsPerRequest: Math.round(((cpuTicks(served.child.pid) - ticksBefore) * 10_000) / Math.max(1, result.requests.total))
     }
   } finally {
     clearInterval(sampler)

@@ -29,6 +29,8 @@ export const ratios = (measurements: ReadonlyArray<Measurement>) => {
       "ours / node:http": round((ours?.requestsPerSecond ?? Number.NaN) / (plain?.requestsPerSecond ?? Number.NaN), 2),
       "ours / fastify": round((ours?.requestsPerSecond ?? Number.NaN) / (fastify?.requestsPerSecond ?? Number.NaN), 2),
       "ours p99 ms": ours?.p99Ms ?? Number.NaN,
+      "ours CPU µs/req": ours?.cpuUsPerRequest ?? Number.NaN,
+      "node:http CPU µs/req": plain?.cpuUsPerRequest ?? Number.NaN,
       // What exporting every span over OTLP costs: traced req/s over untraced.
       "traced / ours": round((at("serenya (traced)", c)?.requestsPerSecond ?? Number.NaN) / (ours?.requestsPerSecond ?? Number.NaN), 2)
     }
@@ -50,6 +52,7 @@ export const printApi = (measurements: ReadonlyArray<Measurement>) => {
       "non-2xx": m.non2xx,
       errors: m.errors + m.timeouts,
       "peak RSS MB": round(m.peakRssMb, 0),
+      "CPU µs/req": m.cpuUsPerRequest,
       "VmHWM MB": round(m.hwmMb, 0)
     }))
   )
