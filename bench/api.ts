@@ -7,8 +7,8 @@
 import autocannon, { type Request } from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import { ROOT, type SeededUser } from "./environment.js"
+import { freePort } from "../test/support/ports.js"
 
 export type Implementation = "serenya" | "serenya (cache on)" | "serenya (traced)" | "node:http" | "fastify"
 
@@ -27,15 +27,6 @@ const ENTRIES: Record<Implementation, string> = {
   fastify: "bench/baselines/fastify.ts"
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

@@ -9,10 +9,10 @@ import { Effect, Exit, Redacted, Scope } from "effect"
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { startEmbeddedPostgres } from "../../src/layers/database/embedded.js"
+import { freePort } from "../support/ports.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 const PDF = path.resolve(ROOT, "../shared/fixtures/lab-report-cbc-cmp.pdf")
@@ -27,15 +27,6 @@ const check = (ok: boolean, message: string): void => {
 
 const step = (name: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${name}\n`)
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -27,7 +27,26 @@ const ClaimedRow = Schema.Struct({
   createdAt: Schema.DateFromSelf
 })
 
-const decodeClaimed = Schema.decodeUnknown(Schema.Array(ClaimedRow))
+/** The job a claim's `RETURNING id, user_id, content_type, …` row describes (none when nothing was claimed). */
+export const claimedJobFrom = (rows: ReadonlyArray<unknown>) =>
+  Effect.map(Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows), ([row]) =>
+    row === undefined
+      ? Option.none<ClaimedJob>()
+      : Option.some<ClaimedJob>({
+        jobId: row.id,
+        userId: row.userId,
+        contentType: row.contentType,
+        documentTypeHint: Option.fromNullable(row.documentTypeHint),
+        storageKey: row.storageKey,
+        sizeBytes: row.sizeBytes,
+        attempts: row.attempts,
+        maxAttempts: row.maxAttempts,
+        leaseOwner: row.leaseOwner,
+        leaseExpiresAt: row.leaseExpiresAt,
+        traceContext: Option.fromNullable(row.traceContext),
+        createdAt: row.createdAt
+      })
+  )
 
 /** The message of a job given up on because its worker kept disappearing. */
 export const LEASE_EXPIRED_MESSAGE = "The job's worker stopped responding on every attempt."
@@ -78,23 +97,11 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           LIMIT 1)
         RETURNING id, user_id, content_type, document_type_hint, storage_key, size_bytes, attempts, max_attempts,
                   lease_owner, lease_expires_at, trace_context, created_at`
-      const [row] = yield* decodeClaimed(rows).pipe(Effect.orDie)
-      if (row === undefined) return Option.none<ClaimedJob>()
-      yield* Effect.annotateCurrentSpan({ "job.id": row.id, "job.attempt": row.attempts })
-      return Option.some<ClaimedJob>({
-        jobId: row.id,
-        userId: row.userId,
-        contentType: row.contentType,
-        documentTypeHint: Option.fromNullable(row.documentTypeHint),
-        storageKey: row.storageKey,
-        sizeBytes: row.sizeBytes,
-        attempts: row.attempts,
-        maxAttempts: row.maxAttempts,
-        leaseOwner: row.leaseOwner,
-        leaseExpiresAt: row.leaseExpiresAt,
-        traceContext: Option.fromNullable(row.traceContext),
-        createdAt: row.createdAt
-      })
+      const claimed = yield* claimedJobFrom(rows).pipe(Effect.orDie)
+      if (Option.isSome(claimed)) {
+        yield* Effect.annotateCurrentSpan({ "job.id": claimed.value.jobId, "job.attempt": claimed.value.attempts })
+      }
+      return claimed
     },
     unavailable("claim")
   )

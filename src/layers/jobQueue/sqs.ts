@@ -12,12 +12,11 @@ import type { SQSClient } from "@aws-sdk/client-sqs"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { DatabaseUnavailable } from "../../services/errors.js"
-import { JobId, UserId } from "../../services/ids.js"
+import { JobId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
-import { DocumentContentType, DocumentType } from "../../services/llm.js"
 import { awsErrorName } from "../aws/errors.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
-import { LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
+import { claimedJobFrom, LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
 
 /** The body of a wake-up message. */
 export const JobMessage = Schema.Struct({
@@ -96,20 +95,6 @@ export const jobQueueSqsLayer = (options: JobQueueSqsOptions): Layer.Layer<JobQu
 // ---------------------------------------------------------------------------------------------
 // Claiming one job by id: what a wake-up message asks for.
 
-const ClaimedRow = Schema.Struct({
-  id: JobId,
-  userId: UserId,
-  contentType: DocumentContentType,
-  documentTypeHint: Schema.NullOr(DocumentType),
-  storageKey: Schema.String,
-  sizeBytes: Schema.Number,
-  attempts: Schema.Number,
-  maxAttempts: Schema.Number,
-  leaseOwner: Schema.String,
-  leaseExpiresAt: Schema.DateFromSelf,
-  traceContext: Schema.NullOr(Schema.String),
-  createdAt: Schema.DateFromSelf
-})
 
 const StateRow = Schema.Struct({
   status: Schema.Literal("queued", "processing", "completed", "failed"),
@@ -162,26 +147,10 @@ export const claimJobById = /* @__PURE__ */ Effect.fn("JobQueue.claimById")(func
             OR (status = 'processing' AND lease_expires_at < now() AND attempts < max_attempts))
         RETURNING id, user_id, content_type, document_type_hint, storage_key, size_bytes, attempts, max_attempts,
                   lease_owner, lease_expires_at, trace_context, created_at`
-      const [row] = yield* Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows)
-      if (row !== undefined) {
-        yield* Effect.annotateCurrentSpan({ "job.attempt": row.attempts })
-        return {
-          _tag: "claimed",
-          job: {
-            jobId: row.id,
-            userId: row.userId,
-            contentType: row.contentType,
-            documentTypeHint: Option.fromNullable(row.documentTypeHint),
-            storageKey: row.storageKey,
-            sizeBytes: row.sizeBytes,
-            attempts: row.attempts,
-            maxAttempts: row.maxAttempts,
-            leaseOwner: row.leaseOwner,
-            leaseExpiresAt: row.leaseExpiresAt,
-            traceContext: Option.fromNullable(row.traceContext),
-            createdAt: row.createdAt
-          }
-        } as ClaimById
+      const claimed = yield* claimedJobFrom(rows)
+      if (Option.isSome(claimed)) {
+        yield* Effect.annotateCurrentSpan({ "job.attempt": claimed.value.attempts })
+        return { _tag: "claimed", job: claimed.value } as ClaimById
       }
       const reaped = yield* sql`
         UPDATE jobs
