@@ -113,7 +113,20 @@ export interface TelemetrySettings {
   readonly tracesExporter: "otlp" | "console" | "none"
   readonly metricsExporter: "otlp" | "none"
   readonly metricExportInterval: Duration.Duration
+  /** OTEL_TRACES_SAMPLER / _ARG, applied per request before any span exists (http/sampling.ts). */
+  readonly sampler: TraceSampler
+  readonly samplerRatio: number
 }
+
+export const TraceSamplers = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio"
+] as const
+export type TraceSampler = (typeof TraceSamplers)[number]
 
 /** The per-instance timeline cache (architecture: 5 minutes). */
 export interface TimelineCacheSettings {
@@ -300,7 +313,14 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     ),
     tracesExporter: Config.literal("otlp", "console", "none")("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp" as const)),
     metricsExporter: Config.literal("otlp", "none")("OTEL_METRICS_EXPORTER").pipe(Config.withDefault("otlp" as const)),
-    metricExportInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000)
+    metricExportInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000),
+    sampler: Config.literal(...TraceSamplers)("OTEL_TRACES_SAMPLER").pipe(Config.withDefault("parentbased_always_on" as const)),
+    samplerRatio: check(
+      "OTEL_TRACES_SAMPLER_ARG",
+      Config.number("OTEL_TRACES_SAMPLER_ARG").pipe(Config.withDefault(1)),
+      (n) => n >= 0 && n <= 1,
+      "must be a number between 0 and 1"
+    )
   }),
   timelineCache: Config.all({
     ttl: nonNegativeInt("TIMELINE_CACHE_TTL_MS", 300_000).pipe(Config.map(Duration.millis)),

@@ -17,6 +17,7 @@ import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
 import { rateLimit } from "./rateLimit.js"
 import { routeMatcher } from "./routes.js"
+import { makeRequestSampler } from "./sampling.js"
 import { AuthenticationLive } from "./security.js"
 
 const routeOfApi = routeMatcher(Api, [
@@ -68,7 +69,8 @@ export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>) =>
         requestContext({
           maxBodyBytes: settings.maxBodyBytes,
           corsAllowedOrigins: settings.corsAllowedOrigins,
-          routeOf: routeOfApi
+          routeOf: routeOfApi,
+          sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
         })
       ).pipe(
         Layer.provide(HttpApiScalar.layer({ path: "/docs" })),

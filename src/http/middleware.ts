@@ -7,6 +7,7 @@
 import {
   HttpApiBuilder,
   HttpApp,
+  type Headers,
   HttpIncomingMessage,
   HttpMiddleware,
   HttpServerRequest,
@@ -58,6 +59,8 @@ const preflightHeaders: Record<string, string> = {
  * Outermost (server level): request id, access log, and a last-resort error renderer. At this
  * level the response has already been produced, so the header is added by a pre-response hook.
  */
+const sampleAll = () => true
+
 /** Fails the server span of a 5xx answer (an OTel span's status is set by how it ends). */
 class ServerErrorAnswer extends Error {
   constructor(readonly response: HttpServerResponse.HttpServerResponse) {
@@ -73,10 +76,13 @@ class ServerErrorAnswer extends Error {
 const serverSpan = <R>(
   request: HttpServerRequest.HttpServerRequest,
   route: string | undefined,
-  answer: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+  answer: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>,
+  sample: (headers: Headers.Headers) => boolean
 ) =>
-  // Decided before any span exists: with nothing exported, a request pays for no span at all.
-  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) => (enabled ? traced(request, route, answer) : answer))
+  // Decided before any span exists: with nothing exported, or the request not sampled, it pays for no span at all.
+  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
+    !enabled ? answer : sample(request.headers) ? traced(request, route, answer) : Effect.withTracerEnabled(answer, false)
+  )
 
 const traced = <R>(
   request: HttpServerRequest.HttpServerRequest,
@@ -105,6 +111,8 @@ export const requestContext = (options: {
   readonly corsAllowedOrigins?: ReadonlyArray<string>
   /** The route template of a request, for its span and log line. */
   readonly routeOf?: (method: string, path: string) => string | undefined
+  /** Whether a request is traced (http/sampling.ts); every one by default. */
+  readonly sample?: (headers: Headers.Headers) => boolean
 }) =>
   HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
@@ -149,7 +157,7 @@ export const requestContext = (options: {
       )
       return response
     }).pipe(
-      (answer) => serverSpan(request, route, answer),
+      (answer) => serverSpan(request, route, answer, options.sample ?? sampleAll),
       Effect.annotateLogs("requestId", requestId),
       Effect.locally(CurrentRequestId, requestId)
     )

@@ -19,7 +19,9 @@ const off: TelemetrySettings = {
   protocol: "http/protobuf",
   tracesExporter: "otlp",
   metricsExporter: "otlp",
-  metricExportInterval: Duration.seconds(60)
+  metricExportInterval: Duration.seconds(60),
+  sampler: "parentbased_always_on",
+  samplerRatio: 1
 }
 
 describe("resource", () => {

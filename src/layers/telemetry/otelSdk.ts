@@ -9,7 +9,14 @@ import { OTLPTraceExporter as OTLPTraceExporterJson } from "@opentelemetry/expor
 import { OTLPTraceExporter as OTLPTraceExporterProto } from "@opentelemetry/exporter-trace-otlp-proto"
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { AggregationTemporality, type MetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
-import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import {
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  type SpanExporter,
+  type SpanProcessor
+} from "@opentelemetry/sdk-trace-base"
 import { Duration, Effect, Layer, Option } from "effect"
 import type { TelemetrySettings } from "../../config.js"
 import { Telemetry } from "../../services/telemetry.js"
@@ -58,7 +65,16 @@ export const sdkLayer = (settings: TelemetrySettings, attributes: Record<string,
       const TracerLive =
         first === undefined
           ? Layer.setTracerEnabled(false)
-          : Tracer.layer.pipe(Layer.provide(NodeSdk.layerTracerProvider([first, ...rest], { shutdownTimeout: "5 seconds" })))
+          : Tracer.layer.pipe(
+            Layer.provide(
+              NodeSdk.layerTracerProvider([first, ...rest], {
+                // Requests are sampled before their spans exist (http/sampling.ts, from OTEL_TRACES_SAMPLER);
+                // what reaches the SDK is meant to be recorded, so it must not sample a second time.
+                sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+                shutdownTimeout: "5 seconds"
+              })
+            )
+          )
       const [firstReader, ...moreReaders] = readers
       const MetricsLive =
         firstReader === undefined ? Layer.empty : Metrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds" })
