@@ -1,7 +1,7 @@
 /**
  * GET /content/timeline without the framework, for the baselines: the same authentication (an
  * ES256 access token checked like src/layers/auth/jwt.ts, then the account must exist), the same
- * two queries as programs/content.ts `listTimeline`, and the same decryption (our envelope Crypto,
+ * query as programs/content.ts `listTimeline`, and the same decryption (our envelope Crypto,
  * one Effect run per request for all its items) on node-postgres directly, and the same audit
  * row of every read (our Audit layer, group commit included: the trail is part of the route, not
  * of the framework). What it leaves out on purpose, and ours does: the content-version lookup of
@@ -28,6 +28,7 @@ interface Row {
   readonly title_encrypted: Buffer
   readonly summary_encrypted: Buffer
   readonly created_at: Date
+  readonly total: number
 }
 
 export interface Answer {
@@ -81,14 +82,17 @@ export const makeTimeline = async () => {
     if (userId === undefined) return UNAUTHORIZED
     const exists = await pool.query("SELECT 1 FROM users WHERE id = $1::uuid", [userId])
     if (exists.rows.length === 0) return UNAUTHORIZED
-    const count = await pool.query<{ total: number }>("SELECT count(*)::int AS total FROM content WHERE user_id = $1::uuid", [userId])
     const rows = await pool.query<Row>(
-      `SELECT id, document_type, title_encrypted, summary_encrypted, created_at
+      `SELECT id, document_type, title_encrypted, summary_encrypted, created_at, count(*) OVER ()::int AS total
        FROM content WHERE user_id = $1::uuid
        ORDER BY created_at DESC, id DESC
        LIMIT $2 OFFSET $3`,
       [userId, limit, offset]
     )
+    const total =
+      rows.rows[0]?.total ??
+      (await pool.query<{ total: number }>("SELECT count(*)::int AS total FROM content WHERE user_id = $1::uuid", [userId])).rows[0]?.total ??
+      0
     const items = await Effect.runPromise(
       Effect.forEach(rows.rows, (row) =>
         Effect.gen(function* () {
@@ -106,7 +110,7 @@ export const makeTimeline = async () => {
       )
     )
     await runtime.runPromise(audit.record({ actorUserId: userId, action: "content.list", resourceType: "content", outcome: "success" }))
-    return { status: 200, body: JSON.stringify({ items, total: count.rows[0]?.total ?? 0, limit, offset }) }
+    return { status: 200, body: JSON.stringify({ items, total, limit, offset }) }
   }
 
   return {

@@ -107,16 +107,17 @@ const TimelineRow = Schema.Struct({
   documentType: DocumentType,
   titleEncrypted: Schema.Uint8ArrayFromSelf,
   summaryEncrypted: Schema.Uint8ArrayFromSelf,
-  createdAt: Schema.DateFromSelf
+  createdAt: Schema.DateFromSelf,
+  total: Schema.Number
 })
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
 export const listTimeline = Effect.fn("Content.timeline")(function* (userId: UserId, page: TimelineWindow) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
-  const [count] = yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`
+  // One round trip for the page and the total; a page past the end has no row to carry it.
   const rows = yield* sql`
-    SELECT id, document_type, title_encrypted, summary_encrypted, created_at
+    SELECT id, document_type, title_encrypted, summary_encrypted, created_at, count(*) OVER ()::int AS total
     FROM content WHERE user_id = ${userId}::uuid
     ORDER BY created_at DESC, id DESC
     LIMIT ${page.limit} OFFSET ${page.offset}`
@@ -137,7 +138,11 @@ export const listTimeline = Effect.fn("Content.timeline")(function* (userId: Use
       } satisfies TimelineItem
     })
   )
-  return { items, total: count?.total ?? 0 } satisfies TimelinePage
+  const total =
+    decoded[0]?.total ??
+    (yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`)[0]?.total ??
+    0
+  return { items, total } satisfies TimelinePage
 })
 
 /** Removes the content and (by cascade) its conversation; false when there was nothing of this user's to remove. */

@@ -130,6 +130,20 @@ layer(ReadLayer)("content reads", (it) => {
     })
   )
 
+  it.effect("pages carry the user's total, also past the end, newest first", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      for (const title of ["one", "two", "three"]) {
+        yield* saveContent({ userId: alice, document: scriptedDocument({ title }), provider: "offline", modelId: "m" })
+      }
+      const first = yield* listTimeline(alice, { limit: 2, offset: 0 })
+      expect(first.total).toBe(3)
+      expect(first.items.map((i) => i.title)).toEqual(["three", "two"])
+      expect(yield* listTimeline(alice, { limit: 2, offset: 2 })).toMatchObject({ total: 3, items: [{ title: "one" }] })
+      expect(yield* listTimeline(alice, { limit: 2, offset: 5 })).toEqual({ items: [], total: 3 })
+    })
+  )
+
   it.effect("with the cache off every read is fresh (and no stamp is looked up)", () =>
     Effect.gen(function* () {
       const alice = yield* newUser
