@@ -4,7 +4,7 @@
  * (another user's row, another column) fails with DecryptionFailed and never yields garbage.
  */
 import { Context, type Effect, Schema } from "effect"
-import { ErrorInfoId, RetryAfterId } from "./errors.js"
+import { ErrorInfoId, RetryAfterId, transientFailureInfo } from "./errors.js"
 
 /** Which master key wraps the data key: database fields and documents have keys of their own. */
 export const KeyPurpose = Schema.Literal("fields", "documents")
@@ -39,12 +39,7 @@ export class KeyUnavailable extends Schema.TaggedError<KeyUnavailable>()("KeyUna
   transient: Schema.Boolean
 }) {
   get [ErrorInfoId]() {
-    return {
-      code: "KEY_UNAVAILABLE",
-      category: "technical",
-      recovery: this.transient ? "retry" : "escalate",
-      status: 503
-    } as const
+    return transientFailureInfo("KEY_UNAVAILABLE", "technical", this.transient, 503)
   }
   get [RetryAfterId]() {
     return 5

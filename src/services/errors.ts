@@ -50,6 +50,10 @@ const info = (code: string, category: ErrorCategory, recovery: RecoveryStrategy,
   status
 })
 
+/** A failure that may pass (throttling, an outage): retried while transient, escalated otherwise. */
+export const transientFailureInfo = (code: string, category: ErrorCategory, transient: boolean, status: number): ErrorInfo =>
+  info(code, category, transient ? "retry" : "escalate", status)
+
 // ---------------------------------------------------------------------------------------------
 // validation: the request itself is wrong; retrying the same request cannot help.
 
@@ -187,6 +191,6 @@ export class UpstreamFailed extends Schema.TaggedError<UpstreamFailed>()("Upstre
   transient: Schema.Boolean
 }) {
   get [ErrorInfoId]() {
-    return info("UPSTREAM_FAILED", "external", this.transient ? "retry" : "escalate", 502)
+    return transientFailureInfo("UPSTREAM_FAILED", "external", this.transient, 502)
   }
 }

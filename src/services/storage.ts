@@ -4,7 +4,7 @@
  * so a key that works locally works on S3 and no key can name a place outside the store.
  */
 import { Context, type Effect, Either, Schema } from "effect"
-import { ErrorInfoId, RetryAfterId } from "./errors.js"
+import { ErrorInfoId, RetryAfterId, transientFailureInfo } from "./errors.js"
 
 export interface ObjectMetadata {
   readonly userId: string
@@ -45,12 +45,7 @@ export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()
   transient: Schema.Boolean
 }) {
   get [ErrorInfoId]() {
-    return {
-      code: "STORAGE_UNAVAILABLE",
-      category: "technical",
-      recovery: this.transient ? "retry" : "escalate",
-      status: 503
-    } as const
+    return transientFailureInfo("STORAGE_UNAVAILABLE", "technical", this.transient, 503)
   }
   get [RetryAfterId]() {
     return 5

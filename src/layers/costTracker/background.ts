@@ -34,7 +34,7 @@ import {
   monthOf,
   type MonthlyUsage
 } from "../../services/costTracker.js"
-import { ErrorInfoId, QuotaExceeded } from "../../services/errors.js"
+import { ErrorInfoId, QuotaExceeded, transientFailureInfo } from "../../services/errors.js"
 import { EmfSink, emfLine } from "./emf.js"
 
 /** A write that did not happen; `code` is the backend's own (SDK error name, SQLSTATE, TIMEOUT). */
@@ -45,12 +45,7 @@ export class CostStoreError extends Schema.TaggedError<CostStoreError>()("CostSt
   transient: Schema.Boolean
 }) {
   get [ErrorInfoId]() {
-    return {
-      code: "COST_STORE_FAILED",
-      category: "technical",
-      recovery: this.transient ? "retry" : "escalate",
-      status: 503
-    } as const
+    return transientFailureInfo("COST_STORE_FAILED", "technical", this.transient, 503)
   }
 }
 

@@ -15,7 +15,7 @@ import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
-import { ErrorInfoId } from "../../services/errors.js"
+import { ErrorInfoId, transientFailureInfo } from "../../services/errors.js"
 import {
   type ChatAnswer,
   type ChatTurn,
@@ -50,12 +50,7 @@ export class BedrockCallFailed extends Schema.TaggedError<BedrockCallFailed>()("
   transient: Schema.Boolean
 }) {
   get [ErrorInfoId]() {
-    return {
-      code: "LLM_CALL_FAILED",
-      category: "external",
-      recovery: this.transient ? "retry" : "escalate",
-      status: 502
-    } as const
+    return transientFailureInfo("LLM_CALL_FAILED", "external", this.transient, 502)
   }
 }
 
