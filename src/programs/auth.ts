@@ -11,14 +11,13 @@
  *
  * Times come from Clock, so TestClock can age tokens; they are passed to SQL, never `now()`.
  */
-import { SqlError } from "@effect/sql/SqlError"
 import { Clock, Duration, Effect, Option, Schema } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
 import { Audit, type AuditAction } from "../services/audit.js"
 import { AccessTokens } from "../services/auth.js"
-import { SqlClient } from "../services/database.js"
-import { DatabaseUnavailable, Unauthenticated } from "../services/errors.js"
+import { orDatabaseUnavailable, SqlClient } from "../services/database.js"
+import { Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
 import { UserId } from "../services/ids.js"
 import type { RequestContext } from "../services/audit.js"
@@ -52,16 +51,7 @@ const TokenRow = Schema.Struct({
 const decodeTokenRows = Schema.decodeUnknown(Schema.Array(TokenRow))
 const ChildRow = Schema.Struct({ id: Schema.UUID, expiresAt: Schema.DateFromSelf, revokedAt: Schema.NullOr(Schema.DateFromSelf) })
 
-/** SQL failures become DatabaseUnavailable (503, retry) after a log line. */
-const databaseFailure = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.catchIf(
-    self,
-    (error): error is Extract<E, SqlError> => error instanceof SqlError,
-    (error) =>
-      Effect.logWarning("auth: database failure", error.cause).pipe(
-        Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "Signing in is not possible right now; retry" })))
-      )
-  )
+const databaseFailure = orDatabaseUnavailable("Signing in is not possible right now; retry", "auth")
 
 /** Inserts a new refresh token of `familyId` (a new family when absent) and returns the token. */
 const insertRefreshToken = (userId: UserId, familyId: string, parentId: string | null, now: Date) =>

@@ -6,9 +6,9 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { Audit, type RequestContext } from "../services/audit.js"
-import { DatabaseUnavailable } from "../services/errors.js"
 import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
 import { ContentId, JobId, type UserId } from "../services/ids.js"
+import { orDatabaseUnavailable } from "../services/database.js"
 
 export interface JobStatus {
   readonly jobId: JobId
@@ -63,9 +63,5 @@ export const getJobStatus = Effect.fn("Jobs.status")(
       updatedAt: row.updatedAt
     })
   },
-  Effect.catchTag("SqlError", (error) =>
-    Effect.logWarning("job status: database failure", error.cause).pipe(
-      Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The job's status cannot be read right now" })))
-    )
-  )
+  orDatabaseUnavailable("The job's status cannot be read right now", "job status")
 )

@@ -19,13 +19,13 @@ import { AppConfig } from "../config.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../services/crypto.js"
-import { Conflict, DatabaseUnavailable, InvalidRequest, PayloadTooLarge, QuotaExceeded, Unauthenticated } from "../services/errors.js"
+import { Conflict, InvalidRequest, PayloadTooLarge, QuotaExceeded, Unauthenticated } from "../services/errors.js"
 import { JobQueue } from "../services/jobQueue.js"
 import type { DocumentType } from "../services/llm.js"
 import { documentKey, Storage } from "../services/storage.js"
 import { JobId, type UserId } from "../services/ids.js"
 import { resolveContentType } from "./detectContentType.js"
-import { bytea } from "../services/database.js"
+import { bytea, orDatabaseUnavailable } from "../services/database.js"
 import {
   claimIdempotencyKey,
   findIdempotencyKey,
@@ -210,11 +210,7 @@ export const uploadDocument = Effect.fn("Documents.upload")(
     }
     return accepted
   },
-  Effect.catchTag("SqlError", (error) =>
-    Effect.logWarning("upload: database failure", error.cause).pipe(
-      Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The document could not be accepted right now" })))
-    )
-  )
+  orDatabaseUnavailable("The document could not be accepted right now", "upload")
 )
 
 /**

@@ -6,10 +6,11 @@ import { HttpServerRequest } from "@effect/platform"
 import { Effect, FiberRef, Option } from "effect"
 import { UserId } from "../../services/ids.js"
 import { CurrentUser } from "../../services/auth.js"
-import { type Classified, DatabaseUnavailable, isClassified } from "../../services/errors.js"
+import { type Classified, type DatabaseUnavailable, isClassified } from "../../services/errors.js"
 import { AppConfig } from "../../config.js"
 import { clientAddress } from "../clientAddress.js"
 import { CurrentRequestId } from "../errors.js"
+import { orDatabaseUnavailable } from "../../services/database.js"
 
 /** The signed-in user's id (the verified token's `sub`, a UUID). */
 export const currentUserId = Effect.map(CurrentUser, (user) => UserId.make(user.userId))
@@ -30,9 +31,6 @@ export const auditContext = Effect.gen(function* () {
   }
 })
 
-const isSqlError = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && "_tag" in u && u._tag === "SqlError"
-
 /**
  * What a handler may fail with: the programs' classified errors pass through; a database failure
  * is a 503 to retry; anything else unclassified (a row or sealed field that does not decode) is a
@@ -41,14 +39,9 @@ const isSqlError = (u: unknown): boolean =>
 export const classifiedOnly = <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, Extract<E, Classified> | DatabaseUnavailable, R> =>
-  Effect.catchAll(effect, (error): Effect.Effect<never, Extract<E, Classified> | DatabaseUnavailable> => {
-    if (isClassifiedError(error)) return Effect.fail(error)
-    if (isSqlError(error)) {
-      return Effect.logWarning("request: database failure", error).pipe(
-        Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The database is not answering; retry" })))
-      )
-    }
-    return Effect.die(error)
-  })
+  Effect.catchAll(
+    orDatabaseUnavailable("The database is not answering; retry", "request")(effect),
+    (error): Effect.Effect<never, Extract<E, Classified> | DatabaseUnavailable> =>
+      isClassified(error) ? Effect.fail(error as Extract<E, Classified> | DatabaseUnavailable) : Effect.die(error)
+  )
 
-const isClassifiedError = <E>(error: E): error is Extract<E, Classified> => isClassified(error)

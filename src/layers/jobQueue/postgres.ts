@@ -5,12 +5,12 @@
  * whose worker died is runnable again once its lease has expired. Every time is the database's
  * (`now()`), so workers on hosts with skewed clocks agree on who owns what.
  */
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { type ContentId, JobId, UserId } from "../../services/ids.js"
-import { DatabaseUnavailable } from "../../services/errors.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { DocumentContentType, DocumentType } from "../../services/llm.js"
+import { orDatabaseUnavailable } from "../../services/database.js"
 
 const ClaimedRow = Schema.Struct({
   id: JobId,
@@ -53,14 +53,7 @@ export const LEASE_EXPIRED_MESSAGE = "The job's worker stopped responding on eve
 
 const millis = (duration: Duration.DurationInput) => Math.max(0, Math.round(Duration.toMillis(Duration.decode(duration))))
 
-const unavailable =
-  (operation: string) =>
-  <A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>): Effect.Effect<A, DatabaseUnavailable, R> =>
-    Effect.catchTag(effect, "SqlError", (error) =>
-      Effect.logWarning(`job queue: ${operation} failed`, error.cause).pipe(
-        Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The job queue is not reachable" })))
-      )
-    )
+const unavailable = (operation: string) => orDatabaseUnavailable("The job queue is not reachable", `job queue: ${operation}`)
 
 const changed = (rows: ReadonlyArray<unknown>) => rows.length > 0
 
