@@ -311,24 +311,18 @@ export const deleteAccount = Effect.fn("Account.delete")(function* (userId: User
       const objects = yield* Schema.decodeUnknown(Schema.Array(StorageKeyRow))(
         yield* sql`SELECT id, storage_key FROM jobs WHERE user_id = ${userId}::uuid`
       )
-      const messages = yield* count(
-        yield* sql`WITH d AS (DELETE FROM messages WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`
-      )
-      const conversations = yield* count(
-        yield* sql`WITH d AS (DELETE FROM conversations WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`
-      )
-      const content = yield* count(
-        yield* sql`WITH d AS (DELETE FROM content WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`
-      )
-      const jobs = yield* count(
-        yield* sql`WITH d AS (DELETE FROM jobs WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`
-      )
-      const refreshTokens = yield* count(
-        yield* sql`WITH d AS (DELETE FROM refresh_tokens WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`
-      )
-      const subscriptions = yield* count(
-        yield* sql`WITH d AS (DELETE FROM subscriptions WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`
-      )
+      // Children before parents; each count is what the erasure report shows.
+      const erase = (table: "messages" | "conversations" | "content" | "jobs" | "refresh_tokens" | "subscriptions") =>
+        Effect.flatMap(
+          sql`WITH d AS (DELETE FROM ${sql(table)} WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`,
+          count
+        )
+      const messages = yield* erase("messages")
+      const conversations = yield* erase("conversations")
+      const content = yield* erase("content")
+      const jobs = yield* erase("jobs")
+      const refreshTokens = yield* erase("refresh_tokens")
+      const subscriptions = yield* erase("subscriptions")
       const llmUsageUnlinked = yield* count(
         yield* sql`WITH u AS (UPDATE llm_usage SET user_id = NULL WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM u`
       )
