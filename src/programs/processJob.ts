@@ -241,3 +241,23 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
       })
     })
   )
+
+/**
+ * Processes a claimed job while keeping its lease: a heartbeat extends the lease every third of
+ * it, and when a beat finds the job owned by someone else, processing stops with "lost" (nothing
+ * of it is written). A failed beat is tried again at the next one: the lease has two beats of slack.
+ * The worker pool and the Lambda processor both run jobs through this.
+ */
+export const processLeasedJob = (job: ClaimedJob, workerId: string, lease: Duration.DurationInput, options: ProcessOptions = {}) =>
+  Effect.gen(function* () {
+    const queue = yield* JobQueue
+    const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(Duration.decode(lease)) / 3)))
+    const heartbeat = Effect.gen(function* () {
+      for (;;) {
+        yield* Effect.sleep(beat)
+        const owned = yield* queue.heartbeat(job.jobId, workerId, lease).pipe(Effect.orElseSucceed(() => true))
+        if (!owned) return { _tag: "lost" } as ProcessOutcome
+      }
+    })
+    return yield* Effect.raceFirst(processJob(job, workerId, options), heartbeat)
+  })

@@ -15,7 +15,7 @@ import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { AppConfig } from "../../config.js"
-import { processJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
+import { processLeasedJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
 import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { JobQueue } from "../../services/jobQueue.js"
 
@@ -70,27 +70,15 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
   Effect.gen(function* () {
     const queue = yield* JobQueue
     const context = yield* Effect.context<
-      Effect.Effect.Context<ReturnType<typeof processJob>> | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
+      Effect.Effect.Context<ReturnType<typeof processLeasedJob>> | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
     >()
     const lease = Duration.decode(options.lease)
-    const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) / 3)))
     const poll = Duration.decode(options.poll)
     const name = options.name ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`
     const workerIds = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => `${name}-${i + 1}`)
     const stopping = yield* Ref.make(false)
     const stats = yield* Ref.make(emptyStats)
     const count = (key: keyof WorkerPoolStats) => Ref.update(stats, (s) => ({ ...s, [key]: s[key] + 1 }))
-
-    /** Ends (with "lost") only when a heartbeat finds the job owned by someone else. */
-    const heartbeat = (jobId: Parameters<typeof queue.heartbeat>[0], workerId: string) =>
-      Effect.gen(function* () {
-        for (;;) {
-          yield* Effect.sleep(beat)
-          // a failed beat is tried again at the next one; the lease has two more beats of slack
-          const owned = yield* queue.heartbeat(jobId, workerId, lease).pipe(Effect.orElseSucceed(() => true))
-          if (!owned) return { _tag: "lost" } as const
-        }
-      })
 
     /** One claim and, when there was a job, its processing; false when there was nothing to do. */
     const runOnce = (workerId: string) =>
@@ -101,10 +89,7 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
         if (Option.isNone(claimed)) return false
         const job = claimed.value
         yield* count("claimed")
-        const outcome = yield* Effect.raceFirst(
-          processJob(job, workerId, options.process ?? {}),
-          heartbeat(job.jobId, workerId)
-        ).pipe(
+        const outcome = yield* processLeasedJob(job, workerId, lease, options.process ?? {}).pipe(
           Effect.provide(context),
           // shutdown: hand the job back at once instead of leaving it to its lease
           Effect.onInterrupt(() => queue.release(job.jobId, workerId).pipe(Effect.ignore)),

@@ -18,8 +18,7 @@ import { randomBytes } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { claimJobById, failDeadLettered, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
-import { processJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
-import { JobQueue } from "../../services/jobQueue.js"
+import { processLeasedJob, type ProcessOptions } from "../../programs/processJob.js"
 import { servicesLayer } from "../layers.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings } from "./live.js"
@@ -42,7 +41,7 @@ export class ProcessorConfig extends Context.Tag("ProcessorConfig")<ProcessorCon
 type RecordResult = "done" | "retry"
 
 export type ProcessorServices =
-  | Effect.Effect.Context<ReturnType<typeof processJob>>
+  | Effect.Effect.Context<ReturnType<typeof processLeasedJob>>
   | Effect.Effect.Context<ReturnType<typeof claimJobById>>
   | AppConfig
   | ProcessorConfig
@@ -62,7 +61,6 @@ const processRecord = Effect.fn("Lambda.processRecord")(function* (record: SQSRe
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1")
   const lastDelivery = receiveCount >= options.maxReceiveCount
   const settings = yield* AppConfig
-  const queue = yield* JobQueue
   const lease = Duration.decode(options.lease ?? settings.worker.lease)
   const workerId = `${options.workerId ?? containerWorker}-${messageId}`
   yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId, "messaging.receive_count": receiveCount })
@@ -88,15 +86,7 @@ const processRecord = Effect.fn("Lambda.processRecord")(function* (record: SQSRe
       break
   }
 
-  const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(lease) / 3)))
-  const heartbeat = Effect.gen(function* () {
-    for (;;) {
-      yield* Effect.sleep(beat)
-      const owned = yield* queue.heartbeat(jobId, workerId, lease).pipe(Effect.orElseSucceed(() => true))
-      if (!owned) return { _tag: "lost" } as ProcessOutcome
-    }
-  })
-  const outcome: ProcessOutcome = yield* Effect.raceFirst(processJob(claimed.job, workerId, options.process ?? {}), heartbeat)
+  const outcome = yield* processLeasedJob(claimed.job, workerId, lease, options.process ?? {})
   yield* Effect.logInfo("processor: job processed").pipe(Effect.annotateLogs({ jobId, messageId, outcome: outcome._tag }))
   if (outcome._tag !== "retrying") return "done" as RecordResult
   return lastDelivery ? yield* giveUp : ("retry" as RecordResult)
