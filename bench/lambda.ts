@@ -31,7 +31,8 @@ const API_FUNCTIONS: ReadonlyArray<LambdaFunction> = ["auth", "documents", "chat
 /** Cold starts per function; the median is reported (the first start also warms the OS file cache). */
 const STARTS = 3
 
-const healthEvent = {
+/** GET /health as API Gateway (HTTP API, payload 2.0) delivers it; the build test uses it too. */
+export const healthEvent = {
   version: "2.0",
   routeKey: "$default",
   rawPath: "/health",

@@ -14,6 +14,7 @@ import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildLambdas, type BundleReport, FUNCTION_ENTRIES, formatReports } from "../../../deploy/lambda/build.js"
 import { scopedDatabase } from "../../support/database.js"
+import { healthEvent } from "../../../bench/lambda.js"
 
 const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, "../../..")
@@ -63,16 +64,6 @@ const runScript = async (script: string, env: Record<string, string>) => {
   })
   const last = stdout.trim().split("\n").at(-1) ?? "{}"
   return JSON.parse(last) as Record<string, unknown>
-}
-
-const healthEvent = {
-  version: "2.0",
-  routeKey: "$default",
-  rawPath: "/health",
-  rawQueryString: "",
-  headers: { host: "abc123.execute-api.eu-west-1.amazonaws.com" },
-  requestContext: { http: { method: "GET", path: "/health", sourceIp: "203.0.113.7" }, domainName: "abc123.execute-api.eu-west-1.amazonaws.com" },
-  isBase64Encoded: false
 }
 
 /** index.mjs and every chunk beside it. */
