@@ -9,7 +9,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { userExists } from "../programs/users.js"
 import { AccessTokens, CurrentUser } from "../services/auth.js"
 import { SqlClient } from "../services/database.js"
-import { DatabaseUnavailable, Unauthenticated } from "../services/errors.js"
+import { Unauthenticated } from "../services/errors.js"
 import { errorResponse } from "./errors.js"
 
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
@@ -35,10 +35,9 @@ export const AuthenticationLive = Layer.effect(
           const claims = yield* tokens.verify(Redacted.value(token))
           const exists = yield* userExists(claims.sub).pipe(
             Effect.provideService(SqlClient.SqlClient, sql),
-            // The middleware's failure is a 401; an outage is a 503 to retry, so it travels as a defect the renderer knows.
-            Effect.catchTag("SqlError", () =>
-              Effect.die(new DatabaseUnavailable({ message: "The database is not answering; retry" }))
-            )
+            // The middleware may only fail with its 401: an outage travels as a defect, which the
+            // error renderer answers as every lost database, a 503 to retry.
+            Effect.orDie
           )
           if (!exists) return yield* accountGone
           return CurrentUser.of({ userId: claims.sub })
