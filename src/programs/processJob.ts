@@ -15,7 +15,7 @@
  * model output, an envelope that does not open) fail it at once with a reason code.
  */
 import { SqlClient } from "@effect/sql"
-import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema, Tracer } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
 import { Audit } from "../services/audit.js"
 import { CostTracker, type UsageDocumentType, usageRecord } from "../services/costTracker.js"
 import { Crypto, documentContext } from "../services/crypto.js"
@@ -26,6 +26,7 @@ import { RetryPolicies, type RetrySchedule, Timeouts, withTimeout } from "../ser
 import { Storage } from "../services/storage.js"
 import { saveContent } from "./content.js"
 import { markOriginalRemoved } from "./sweepOriginals.js"
+import { spanOfTraceparent } from "../services/telemetry.js"
 
 /** What became of the job on this worker. */
 export type ProcessOutcome =
@@ -108,13 +109,7 @@ const usageType = (documentType: DocumentType): UsageDocumentType =>
   documentType === "other" ? "report" : documentType
 
 /** The upload's span, from its W3C traceparent, for a span link. */
-const uploadSpan = (traceContext: Option.Option<string>) =>
-  Option.flatMap(traceContext, (value) => {
-    const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(value)
-    return match?.[1] !== undefined && match[2] !== undefined
-      ? Option.some(Tracer.externalSpan({ traceId: match[1], spanId: match[2] }))
-      : Option.none()
-  })
+const uploadSpan = (traceContext: Option.Option<string>) => Option.flatMap(traceContext, spanOfTraceparent)
 
 export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOptions = {}) =>
   Effect.gen(function* () {

@@ -35,6 +35,7 @@ import {
   type StoredIdempotencyKey,
   validateIdempotencyKey
 } from "./idempotency.js"
+import { currentTraceparent } from "../services/telemetry.js"
 
 /** The idempotency scope of uploads (keys are per user and scope). */
 export const UPLOAD_SCOPE = "documents.upload"
@@ -74,11 +75,6 @@ const quotaExceeded = (limit: number) =>
   new QuotaExceeded({
     message: `The free plan allows ${limit} documents per calendar month; it resets at the start of next month (UTC)`
   })
-
-/** W3C traceparent of the current span, so the worker's trace can link to the upload's. */
-const currentTraceparent = Effect.map(Effect.currentSpan, (span) => `00-${span.traceId}-${span.spanId}-01`).pipe(
-  Effect.option
-)
 
 export const uploadDocument = Effect.fn("Documents.upload")(
   function* (input: UploadInput) {

@@ -19,6 +19,7 @@ import {
   withRetry,
   withTimeout
 } from "../../services/resilience.js"
+import { currentTraceparent } from "../../services/telemetry.js"
 
 const ISSUERS = new Set(["accounts.google.com", "https://accounts.google.com"])
 const CLOCK_SKEW_SECONDS = 60
@@ -95,10 +96,9 @@ export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
     const lock = yield* Effect.makeSemaphore(1)
     const clientIds = new Set(options.clientIds)
 
-    const download = Effect.flatMap(Effect.option(Effect.currentSpan), (span) => Effect.tryPromise({
+    const download = Effect.flatMap(currentTraceparent, (traceparent) => Effect.tryPromise({
       try: async (signal) => {
         // The trace goes on to Google as a W3C traceparent (ours is the parent of whatever they record).
-        const traceparent = Option.map(span, (s) => `00-${s.traceId}-${s.spanId}-${s.sampled ? "01" : "00"}`)
         const response = await fetch(options.jwksUrl, {
           signal,
           headers: { accept: "application/json", ...(Option.isSome(traceparent) ? { traceparent: traceparent.value } : {}) }

@@ -17,6 +17,7 @@ import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { awsErrorName } from "../aws/errors.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 import { claimedJobFrom, LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
+import { currentTraceparent } from "../../services/telemetry.js"
 
 /** The body of a wake-up message. */
 export const JobMessage = Schema.Struct({
@@ -33,10 +34,6 @@ export interface JobQueueSqsOptions {
 
 /** SQS holds a message back for at most 15 minutes. */
 const MAX_DELAY_SECONDS = 900
-
-const currentTraceparent = Effect.map(Effect.currentSpan, (span) => `00-${span.traceId}-${span.spanId}-01`).pipe(
-  Effect.option
-)
 
 const sendRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(2)))
 
