@@ -6,10 +6,9 @@
  * Four dependencies are reshaped for size and cold start:
  * - the Scalar documentation page's inline script (3.3 MB in @effect/platform) is left out:
  *   API Gateway routes no /docs to the functions, and /openapi.json still answers;
- * - pdfjs (the offline PDF reader, 370 KB) is split into a chunk loaded on the first PDF, not at
- *   init. At run time pdfjs reads its worker module ("./pdf.worker.mjs" beside the importing
- *   chunk) and, through its package directory, the standard fonts and CMaps; bundles that
- *   contain it get those files beside them;
+ * - pdfjs (the offline PDF reader) and its worker module are chunks loaded on the first PDF, not
+ *   at init (pdfText.ts imports them dynamically). At run time pdfjs reads the standard fonts
+ *   and CMaps through its package directory; bundles that contain it get those files beside them;
  * - pg's optional native client (it needs pg-native, never shipped) is left out;
  * - the embedded PostgreSQL driver is left out (functions always have DATABASE_URL).
  */
@@ -58,30 +57,6 @@ const leaveOutScalar: Plugin = {
   }
 }
 
-/**
- * pdfText.ts's one use of pdfjs is `getDocument(params)` → a loading task with `promise` and
- * `destroy()`: the stand-in returns such a task at once and loads pdfjs behind it.
- */
-const LAZY_PDFJS = `
-let pdfjs
-const load = () => (pdfjs ??= import("serenya-pdfjs-real"))
-export const getDocument = (params) => {
-  const task = load().then((m) => m.getDocument(params))
-  return {
-    promise: task.then((t) => t.promise),
-    destroy: () => task.then((t) => t.destroy(), () => undefined)
-  }
-}`
-
-const lazyPdfjs: Plugin = {
-  name: "lazy-pdfjs",
-  setup(b) {
-    b.onResolve({ filter: /^pdfjs-dist\/legacy\/build\/pdf\.mjs$/ }, () => ({ path: "lazy-pdfjs", namespace: "serenya" }))
-    b.onLoad({ filter: /^lazy-pdfjs$/, namespace: "serenya" }, () => ({ contents: LAZY_PDFJS, loader: "js", resolveDir: ROOT }))
-    b.onResolve({ filter: /^serenya-pdfjs-real$/ }, () => ({ path: path.join(PDFJS_DIR, "legacy/build/pdf.mjs") }))
-  }
-}
-
 /** pg's optional native client needs pg-native, which no bundle ships: fail as pg expects when it is absent. */
 const leaveOutPgNative: Plugin = {
   name: "leave-out-pg-native",
@@ -122,7 +97,7 @@ export interface BundleReport {
   readonly gzippedBytes: number
   /** Chunks loaded on first use only (pdfjs, the OpenTelemetry SDK), not at init. */
   readonly lazyChunkBytes: number
-  /** Files copied beside the bundle (pdfjs worker, fonts, CMaps), in bytes. */
+  /** Files copied beside the bundle (pdfjs's fonts and CMaps), in bytes. */
   readonly assetBytes: number
   readonly inputs: ReadonlyArray<string>
 }
@@ -140,7 +115,6 @@ const directoryBytes = async (dir: string): Promise<number> => {
 }
 
 const copyPdfjsAssets = async (dir: string) => {
-  await cp(path.join(PDFJS_DIR, "legacy/build/pdf.worker.min.mjs"), path.join(dir, "pdf.worker.mjs"))
   const pkg = path.join(dir, "node_modules/pdfjs-dist")
   await mkdir(pkg, { recursive: true })
   // only what pdfText.ts resolves through the package directory
@@ -162,7 +136,7 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
     outExtension: { ".js": ".mjs" },
     splitting: true,
     chunkNames: "[name]-[hash]",
-    plugins: [leaveOutScalar, lazyPdfjs, leaveOutPgNative, leaveOutEmbeddedPostgres],
+    plugins: [leaveOutScalar, leaveOutPgNative, leaveOutEmbeddedPostgres],
     bundle: true,
     format: "esm",
     platform: "node",
@@ -179,7 +153,7 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
     banner: { js: BANNER },
     metafile: true,
     logLevel: "error",
-    // pdfjs imports its worker by a computed path; that stays a run-time import (of the copied file)
+    // pdfjs's own import of its worker (a computed path) is never reached: pdfText.ts hands it the module
     logOverride: { "unsupported-dynamic-import": "silent" }
   })
   if (process.env.LAMBDA_BUILD_METAFILE) await writeFile(path.join(dir, "meta.json"), JSON.stringify(result.metafile))
@@ -210,9 +184,7 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
       chunkBytes += code.byteLength
     }
   }
-  const assetBytes = usesPdfjs
-    ? (await stat(path.join(dir, "pdf.worker.mjs"))).size + (await directoryBytes(path.join(dir, "node_modules")))
-    : 0
+  const assetBytes = usesPdfjs ? await directoryBytes(path.join(dir, "node_modules")) : 0
   return {
     function: name,
     file,

@@ -7,7 +7,7 @@
 import { Duration, Effect } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs"
+import type * as Pdfjs from "pdfjs-dist/legacy/build/pdf.mjs"
 import { DocumentUnreadable } from "../../services/llm.js"
 
 /** PDFs with more pages than this are refused rather than read. */
@@ -33,6 +33,56 @@ const packageDir = path.dirname(createRequire(import.meta.url).resolve("pdfjs-di
 // pdfjs in Node reads these through the file system; the trailing separator is required.
 const standardFontDataUrl = path.join(packageDir, "standard_fonts") + path.sep
 const cMapUrl = path.join(packageDir, "cmaps") + path.sep
+
+/**
+ * Built-ins pdfjs's legacy build (core-js inside) replaces on Node 20 although Node's own are
+ * fine for it: `Array.prototype.push` (a JavaScript loop instead of the engine's), `JSON.parse`,
+ * `Function.prototype.toString` and `Iterator.prototype.constructor`. Left replaced they slow
+ * every array push in the process — the fiber runtime, the database driver — measured as a
+ * tenth of the CPU of a timeline request. What core-js only adds (Set methods, iterator
+ * helpers, Promise.withResolvers) stays: pdfjs needs it.
+ */
+const builtinsOwners = (): ReadonlyArray<object> => [
+  Array.prototype,
+  JSON,
+  Function.prototype,
+  Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object
+]
+
+/** Runs `load` and puts back every built-in it replaced (additions are kept). */
+export const keepingBuiltins = async <A>(load: () => Promise<A>): Promise<A> => {
+  const before = builtinsOwners().map((owner) => [owner, Object.getOwnPropertyDescriptors(owner)] as const)
+  try {
+    return await load()
+  } finally {
+    for (const [owner, descriptors] of before) {
+      for (const key of Reflect.ownKeys(descriptors)) {
+        const was = descriptors[key as keyof typeof descriptors]!
+        const now = Object.getOwnPropertyDescriptor(owner, key)
+        if (now === undefined || now.value !== was.value || now.get !== was.get || now.set !== was.set) {
+          Object.defineProperty(owner, key, was)
+        }
+      }
+    }
+  }
+}
+
+let pdfjs: Promise<typeof Pdfjs> | undefined
+
+/**
+ * pdfjs and its worker module, loaded on the first PDF (not at start: it is large, and nothing
+ * else needs it). The worker module is handed to pdfjs through `globalThis.pdfjsWorker`, its
+ * documented hook, so that pdfjs does not import it again later outside the guard.
+ */
+export const loadPdfjs = (): Promise<typeof Pdfjs> =>
+  (pdfjs ??= keepingBuiltins(async () => {
+    const worker: unknown = await import("pdfjs-dist/legacy/build/pdf.worker.mjs")
+    ;(globalThis as { pdfjsWorker?: unknown }).pdfjsWorker = worker
+    return await import("pdfjs-dist/legacy/build/pdf.mjs")
+  }).catch((error: unknown) => {
+    pdfjs = undefined
+    throw error
+  }))
 
 const median = (values: ReadonlyArray<number>): number | undefined => {
   if (values.length === 0) return undefined
@@ -145,7 +195,7 @@ export const extractPdfText = (
   const timeout = options.timeout ?? PDF_EXTRACTION_TIMEOUT
   const timedOut = () => unreadable(`Reading the PDF took longer than ${Duration.format(timeout)}.`, "PDF_TIMEOUT")
   return Effect.acquireUseRelease(
-    Effect.try({
+    Effect.flatMap(Effect.promise(loadPdfjs), ({ getDocument }) => Effect.try({
       // pdfjs may take ownership of the buffer it is given, so it gets a copy
       try: () =>
         getDocument({
@@ -159,7 +209,7 @@ export const extractPdfText = (
           cMapPacked: true
         }),
       catch: pdfUnreadable
-    }),
+    })),
     (task) =>
       Effect.gen(function* () {
         // pdfjs works in this thread and mostly through microtasks, which starve timers: wall time is checked between pages too

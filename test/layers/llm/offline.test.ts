@@ -11,7 +11,7 @@ import { LLMOffline, makeOfflineLLM } from "../../../src/layers/llm/offline.js"
 import { answerQuestion } from "../../../src/layers/llm/offlineChat.js"
 import { parseLabReport } from "../../../src/layers/llm/labParser.js"
 import { ALL_WITHIN_RANGE, summarize, TALK_TO_CLINICIAN } from "../../../src/layers/llm/summary.js"
-import { extractPdfText, layoutText } from "../../../src/layers/llm/pdfText.js"
+import { extractPdfText, keepingBuiltins, layoutText } from "../../../src/layers/llm/pdfText.js"
 import { type DocumentContentType, type InterpretedDocument, LLM } from "../../../src/services/llm.js"
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
@@ -131,6 +131,43 @@ describe("offline interpret: what it reads", () => {
 
   it.effect("the fixture PDF's text is laid out exactly like the .txt", () =>
     Effect.map(extractPdfText(fixturePdf), (text) => expect(text).toBe(fixtureText.replace(/\n$/, ""))))
+
+  // A native method has no `prototype` of its own; core-js's stand-ins (plain functions) do.
+  const isNative = (f: unknown) => typeof f === "function" && !Object.hasOwn(f, "prototype")
+
+  it.effect("reading a PDF leaves Node's own Array.prototype.push, JSON.parse and Function.prototype.toString in place", () =>
+    Effect.gen(function* () {
+      const push = Array.prototype.push
+      const parse = JSON.parse
+      const toString = Function.prototype.toString
+      yield* extractPdfText(fixturePdf)
+      expect(Array.prototype.push).toBe(push)
+      expect(JSON.parse).toBe(parse)
+      expect(Function.prototype.toString).toBe(toString)
+      for (const f of [Array.prototype.push, JSON.parse, Function.prototype.toString]) expect(isNative(f)).toBe(true)
+      // what pdfjs only adds (and needs) is kept
+      expect(typeof (Set.prototype as { union?: unknown }).union).toBe("function")
+    }))
+
+  it("keepingBuiltins puts back a replaced built-in, keeps additions, and restores after a failure too", async () => {
+    const push = Array.prototype.push
+    const replaced = await keepingBuiltins(async () => {
+      Object.defineProperty(Array.prototype, "push", { value: function push() { return 0 }, writable: true, configurable: true })
+      Object.defineProperty(JSON, "serenyaAdded", { value: 1, configurable: true })
+      return Array.prototype.push
+    })
+    expect(replaced).not.toBe(push)
+    expect(Array.prototype.push).toBe(push)
+    expect((JSON as unknown as { serenyaAdded: number }).serenyaAdded).toBe(1)
+    Reflect.deleteProperty(JSON, "serenyaAdded")
+    await expect(
+      keepingBuiltins(async () => {
+        JSON.parse = () => 42
+        throw new Error("load failed")
+      })
+    ).rejects.toThrow("load failed")
+    expect(JSON.parse("1")).toBe(1)
+  })
 
   it("layoutText: lines by baseline, sorted by x, wide gaps kept as runs of spaces, superscripts marked", () => {
     const item = (text: string, x: number, y: number, height = 10) => ({ text, x, y, width: text.length * 5, height })
