@@ -21,6 +21,7 @@ import { loadContent } from "./content.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { currentPlan, Plan } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
+import { traced } from "../services/telemetry.js"
 
 export interface Profile {
   readonly id: UserId
@@ -165,7 +166,7 @@ const readProfile = (userId: UserId) =>
   })
 
 /** The signed-in user's profile; NotFound when the account no longer exists. */
-export const getProfile = Effect.fn("Account.profile")(function* (userId: UserId, requestContext: RequestContext = {}) {
+export const getProfile = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
   const audit = yield* Audit
   const profile = yield* readProfile(userId)
   if (Option.isNone(profile)) return yield* new NotFound({ message: "No such account" })
@@ -178,10 +179,10 @@ export const getProfile = Effect.fn("Account.profile")(function* (userId: UserId
     outcome: "success"
   })
   return profile.value
-})
+}, traced("Account.profile"))
 
 /** Everything we hold about the user, decrypted: what GDPR's access and portability rights ask for. */
-export const exportUserData = Effect.fn("Account.export")(function* (userId: UserId, requestContext: RequestContext = {}) {
+export const exportUserData = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const audit = yield* Audit
@@ -287,13 +288,13 @@ export const exportUserData = Effect.fn("Account.export")(function* (userId: Use
     jobs,
     llmUsage: usage.map((u) => ({ ...u, occurredAt: iso(u.occurredAt) }))
   } satisfies AccountExport
-})
+}, traced("Account.export"))
 
 /**
  * Erases the account (GDPR art. 17). Safe to call again after a partial failure: a user already
  * gone still has the audit trail pseudonymised, then answers NotFound.
  */
-export const deleteAccount = Effect.fn("Account.delete")(function* (userId: UserId, requestContext: RequestContext = {}) {
+export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
   const storage = yield* Storage
   const audit = yield* Audit
@@ -375,4 +376,4 @@ export const deleteAccount = Effect.fn("Account.delete")(function* (userId: User
     objectsFailed: removals.filter((ok) => !ok).length,
     auditEventsPseudonymised
   } satisfies DeletionReport
-})
+}, traced("Account.delete"))

@@ -28,6 +28,7 @@ import {
   type StoredIdempotencyKey,
   validateIdempotencyKey
 } from "./idempotency.js"
+import { traced } from "../services/telemetry.js"
 
 export const ConversationId = Schema.UUID.pipe(Schema.brand("ConversationId"))
 export type ConversationId = typeof ConversationId.Type
@@ -176,7 +177,7 @@ const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestCont
     return { conversationId, message: { ...message, role: "assistant" } } satisfies ChatReply
   })
 
-export const sendChatMessage = Effect.fn("Chat.send")(function* (input: {
+export const sendChatMessage = Effect.fnUntraced(function* (input: {
   readonly userId: UserId
   readonly contentId: ContentId
   readonly message: string
@@ -278,13 +279,13 @@ export const sendChatMessage = Effect.fn("Chat.send")(function* (input: {
     conversationId,
     message: { role: "assistant", content: answer.answer, createdAt: answeredAt }
   } satisfies ChatReply
-})
+}, traced("Chat.send"))
 
 /**
  * The conversation about one content item, oldest first (empty when nobody has asked yet), or
  * none when the content does not exist or is someone else's.
  */
-export const getConversation = Effect.fn("Chat.read")(function* (
+export const getConversation = Effect.fnUntraced(function* (
   userId: UserId,
   contentId: ContentId,
   requestContext: RequestContext = {}
@@ -308,10 +309,10 @@ export const getConversation = Effect.fn("Chat.read")(function* (
     outcome: "success"
   })
   return Option.some<Conversation>({ contentId, messages })
-})
+}, traced("Chat.read"))
 
 /** Every conversation of the user with all its messages, opened (the account export). Not audited here. */
-export const listConversations = Effect.fn("Chat.listAll")(function* (userId: UserId) {
+export const listConversations = Effect.fnUntraced(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT id, content_id, created_at FROM conversations WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
@@ -327,4 +328,4 @@ export const listConversations = Effect.fn("Chat.listAll")(function* (userId: Us
       })
     )
   )
-})
+}, traced("Chat.listAll"))

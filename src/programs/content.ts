@@ -15,6 +15,7 @@ import { bytea, SqlClient } from "../services/database.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
+import { traced } from "../services/telemetry.js"
 
 export type { TimelineItem, TimelinePage } from "../services/timelineCache.js"
 
@@ -44,7 +45,7 @@ export interface StoredContent {
  * Stores an interpretation. The id is chosen first so that the sealed fields can be bound to the
  * row they belong to; a job's content is stored at most once (`job_id` is unique).
  */
-export const saveContent = Effect.fn("Content.save")(function* (input: {
+export const saveContent = Effect.fnUntraced(function* (input: {
   readonly userId: UserId
   readonly jobId?: JobId
   readonly document: InterpretedDocument
@@ -68,7 +69,7 @@ export const saveContent = Effect.fn("Content.save")(function* (input: {
     VALUES (${contentId}::uuid, ${input.userId}::uuid, ${input.jobId ?? null}::uuid, ${input.document.documentType},
             ${bytea(title)}, ${bytea(card)}, ${bytea(body)}, ${input.provider}, ${input.modelId})`
   return contentId
-})
+}, traced("Content.save"))
 
 const ContentRow = Schema.Struct({
   id: ContentId,
@@ -81,7 +82,7 @@ const ContentRow = Schema.Struct({
 })
 
 /** The whole document, or none when it does not exist or belongs to someone else. */
-export const loadContent = Effect.fn("Content.load")(function* (userId: UserId, contentId: ContentId) {
+export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentId: ContentId) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const rows = yield* sql`
@@ -100,7 +101,7 @@ export const loadContent = Effect.fn("Content.load")(function* (userId: UserId, 
     modelId: row.modelId,
     createdAt: row.createdAt
   })
-})
+}, traced("Content.load"))
 
 const TimelineRow = Schema.Struct({
   id: ContentId,
@@ -112,7 +113,7 @@ const TimelineRow = Schema.Struct({
 })
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
-export const listTimeline = Effect.fn("Content.timeline")(function* (userId: UserId, page: TimelineWindow) {
+export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: TimelineWindow) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   // One round trip for the page and the total; a page past the end has no row to carry it.
@@ -143,14 +144,14 @@ export const listTimeline = Effect.fn("Content.timeline")(function* (userId: Use
     (yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`)[0]?.total ??
     0
   return { items, total } satisfies TimelinePage
-})
+}, traced("Content.timeline"))
 
 /** Removes the content and (by cascade) its conversation; false when there was nothing of this user's to remove. */
-export const deleteContent = Effect.fn("Content.delete")(function* (userId: UserId, contentId: ContentId) {
+export const deleteContent = Effect.fnUntraced(function* (userId: UserId, contentId: ContentId) {
   const sql = yield* SqlClient.SqlClient
   const deleted = yield* sql`DELETE FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid RETURNING id`
   return deleted.length > 0
-})
+}, traced("Content.delete"))
 
 const VersionRow = Schema.Struct({ version: Schema.String })
 
@@ -199,7 +200,7 @@ const cachedPage = (cache: TimelineCache["Type"], userId: UserId, window: Timeli
     return page
   })
 
-export const readTimeline = Effect.fn("Content.readTimeline")(function* (
+export const readTimeline = Effect.fnUntraced(function* (
   userId: UserId,
   window: TimelineWindow,
   requestContext: RequestContext = {}
@@ -209,10 +210,10 @@ export const readTimeline = Effect.fn("Content.readTimeline")(function* (
   const page = cache.enabled ? yield* cachedPage(cache, userId, window) : yield* listTimeline(userId, window)
   yield* record(userId, requestContext, { action: "content.list", found: true })
   return page
-})
+}, traced("Content.readTimeline"))
 
 /** `GET /content/{contentId}`: the whole document, audited; another user's id reads as absent. */
-export const readContent = Effect.fn("Content.read")(function* (
+export const readContent = Effect.fnUntraced(function* (
   userId: UserId,
   contentId: ContentId,
   requestContext: RequestContext = {}
@@ -220,10 +221,10 @@ export const readContent = Effect.fn("Content.read")(function* (
   const content = yield* loadContent(userId, contentId)
   yield* record(userId, requestContext, { action: "content.read", contentId, found: Option.isSome(content) })
   return content
-})
+}, traced("Content.read"))
 
 /** `DELETE /content/{contentId}`: gone with its conversation, audited; false when there was nothing of this user's. */
-export const removeContent = Effect.fn("Content.remove")(function* (
+export const removeContent = Effect.fnUntraced(function* (
   userId: UserId,
   contentId: ContentId,
   requestContext: RequestContext = {}
@@ -232,4 +233,4 @@ export const removeContent = Effect.fn("Content.remove")(function* (
   if (deleted) yield* Effect.flatMap(TimelineCache, (cache) => cache.invalidate(userId))
   yield* record(userId, requestContext, { action: "content.delete", contentId, found: deleted })
   return deleted
-})
+}, traced("Content.remove"))

@@ -11,6 +11,7 @@ import { CostTracker, monthOf } from "../services/costTracker.js"
 import { SqlClient } from "../services/database.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
 import { UserId } from "../services/ids.js"
+import { traced } from "../services/telemetry.js"
 
 export const Plan = Schema.Literal("free", "premium")
 export type Plan = typeof Plan.Type
@@ -72,7 +73,7 @@ const SubscriptionRow = Schema.Struct({
 const Count = Schema.Struct({ n: Schema.Number })
 
 /** The plan in force now and its period. */
-export const currentPlan = Effect.fn("Subscription.currentPlan")(function* (userId: UserId) {
+export const currentPlan = Effect.fnUntraced(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const at = yield* now
   const rows = yield* sql`
@@ -82,27 +83,27 @@ export const currentPlan = Effect.fn("Subscription.currentPlan")(function* (user
     return { plan: "premium", period: { start: row.periodStart, end: row.periodEnd } } satisfies CurrentPlan
   }
   return { plan: "free", period: calendarMonth(at) } satisfies CurrentPlan
-})
+}, traced("Subscription.currentPlan"))
 
 /** Documents uploaded (jobs created) in the period. */
-export const documentsUsed = Effect.fn("Subscription.documentsUsed")(function* (userId: UserId, period: Period) {
+export const documentsUsed = Effect.fnUntraced(function* (userId: UserId, period: Period) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT count(*)::int AS n FROM jobs
     WHERE user_id = ${userId}::uuid AND created_at >= ${period.start} AND created_at < ${period.end}`
   const [row] = yield* Schema.decodeUnknown(Schema.Array(Count))(rows)
   return row?.n ?? 0
-})
+}, traced("Subscription.documentsUsed"))
 
 /** Questions asked (chat turns of role user) in the period. */
-export const chatMessagesUsed = Effect.fn("Subscription.chatMessagesUsed")(function* (userId: UserId, period: Period) {
+export const chatMessagesUsed = Effect.fnUntraced(function* (userId: UserId, period: Period) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT count(*)::int AS n FROM messages
     WHERE user_id = ${userId}::uuid AND role = 'user' AND created_at >= ${period.start} AND created_at < ${period.end}`
   const [row] = yield* Schema.decodeUnknown(Schema.Array(Count))(rows)
   return row?.n ?? 0
-})
+}, traced("Subscription.chatMessagesUsed"))
 
 const limitOf = (plan: Plan, resource: PlanResource, settings: AppConfig["Type"]): number | null =>
   plan === "premium"
@@ -115,7 +116,7 @@ const limitOf = (plan: Plan, resource: PlanResource, settings: AppConfig["Type"]
  * Fails with QuotaExceeded when one more of `resource` would go over the plan's limit. A check,
  * not a reservation: concurrent requests at the limit may each pass once.
  */
-export const ensureWithinPlanLimit = Effect.fn("Subscription.ensureWithinPlanLimit")(function* (
+export const ensureWithinPlanLimit = Effect.fnUntraced(function* (
   userId: UserId,
   resource: PlanResource
 ) {
@@ -130,9 +131,9 @@ export const ensureWithinPlanLimit = Effect.fn("Subscription.ensureWithinPlanLim
       message: `The free plan allows ${limit} ${what} per month; the limit resets at the start of next month (UTC)`
     })
   }
-})
+}, traced("Subscription.ensureWithinPlanLimit"))
 
-export const getSubscriptionStatus = Effect.fn("Subscription.status")(function* (
+export const getSubscriptionStatus = Effect.fnUntraced(function* (
   userId: UserId,
   requestContext: RequestContext = {}
 ) {
@@ -160,7 +161,7 @@ export const getSubscriptionStatus = Effect.fn("Subscription.status")(function* 
     chatMessages: { used: chatMessages, limit: limitOf(plan, "chatMessages", settings) },
     llmCostCents: { used: usage.totalCostCents, budget: settings.cost.monthlyBudgetCents }
   } satisfies SubscriptionStatus
-})
+}, traced("Subscription.status"))
 
 export interface PlanAssignment {
   readonly userId: UserId
@@ -172,7 +173,7 @@ export interface PlanAssignment {
  * The operator's command: puts the user on `plan`. Premium runs for `period` (default: one month
  * from now); free's stored period is informational (free always counts by calendar month).
  */
-export const setPlan = Effect.fn("Subscription.setPlan")(function* (userId: UserId, plan: Plan, period?: Period) {
+export const setPlan = Effect.fnUntraced(function* (userId: UserId, plan: Plan, period?: Period) {
   const sql = yield* SqlClient.SqlClient
   const at = yield* now
   const chosen = period ?? (plan === "premium" ? { start: at, end: addMonths(at, 1) } : calendarMonth(at))
@@ -189,4 +190,4 @@ export const setPlan = Effect.fn("Subscription.setPlan")(function* (userId: User
   const [row] = yield* Schema.decodeUnknown(Schema.Array(SubscriptionRow))(rows)
   if (row === undefined) return yield* new NotFound({ message: "No such user" })
   return { userId: row.userId, plan: row.plan, period: { start: row.periodStart, end: row.periodEnd } } satisfies PlanAssignment
-})
+}, traced("Subscription.setPlan"))

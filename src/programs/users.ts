@@ -9,6 +9,7 @@ import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, SqlClient } from "../services/database.js"
 import { UserLookupKey } from "../services/users.js"
 import { UserId } from "../services/ids.js"
+import { traced } from "../services/telemetry.js"
 
 /** The form every lookup starts from: trimmed, lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase()
@@ -48,7 +49,7 @@ const openUser = (row: typeof UserRow.Type) =>
   })
 
 /** The account's id, email and name; none when it does not exist. */
-export const loadUser = Effect.fn("Users.load")(function* (userId: UserId) {
+export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* Effect.orDie(
     decodeRows(
@@ -56,21 +57,23 @@ export const loadUser = Effect.fn("Users.load")(function* (userId: UserId) {
     )
   )
   return row === undefined ? Option.none<UserSummary>() : Option.some(yield* Effect.orDie(openUser(row)))
-})
+}, traced("Users.load"))
 
-export const userExists = Effect.fn("Users.exists")(function* (userId: string) {
+const isUuid = Schema.is(Schema.UUID)
+
+export const userExists = Effect.fnUntraced(function* (userId: string) {
   const sql = yield* SqlClient.SqlClient
-  if (!Schema.is(Schema.UUID)(userId)) return false
+  if (!isUuid(userId)) return false
   const rows = yield* sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`
   return rows.length > 0
-})
+}, traced("Users.exists"))
 
 /**
  * The account for this email, created on first sign-in. Race-safe: two first sign-ins with the
  * same email insert at most one row (ON CONFLICT DO NOTHING) and both read that row back.
  * A Google subject is recorded the first time one is seen for the account.
  */
-export const findOrCreateUser = Effect.fn("Users.findOrCreate")(function* (input: {
+export const findOrCreateUser = Effect.fnUntraced(function* (input: {
   readonly email: string
   readonly name?: string
   readonly googleSub?: string
@@ -118,4 +121,4 @@ export const findOrCreateUser = Effect.fn("Users.findOrCreate")(function* (input
   const row = yield* find
   if (row === undefined) return yield* Effect.dieMessage("findOrCreateUser: the account vanished after its insert")
   return { user: yield* Effect.orDie(openUser(row)), created: inserted.length > 0 }
-})
+}, traced("Users.findOrCreate"))

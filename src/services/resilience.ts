@@ -18,6 +18,7 @@ import {
 import { dual } from "effect/Function"
 import { CircuitOpen, errorInfo, isTransient, OperationTimedOut } from "./errors.js"
 import { type BreakerStateName, recordBreakerState, recordRecovery } from "./metrics.js"
+import { currentSpanOption } from "./telemetry.js"
 
 // ---------------------------------------------------------------------------------------------
 // Retries
@@ -210,7 +211,7 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
       Effect.gen(function* () {
         yield* recordBreakerState(name, to._tag)
         const attributes = { "circuit_breaker.name": name, "circuit_breaker.from": from, "circuit_breaker.to": to._tag }
-        const span = yield* Effect.option(Effect.currentSpan)
+        const span = yield* currentSpanOption
         if (span._tag === "Some") {
           const now = yield* Clock.currentTimeNanos
           span.value.event("circuit_breaker.transition", now, attributes)

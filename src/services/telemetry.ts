@@ -1,10 +1,10 @@
 /**
  * Telemetry the process exports (OpenTelemetry traces and metrics). Most code never touches this:
- * spans come from `Effect.fn`/`Effect.withSpan` and metrics from `effect/Metric`. A Lambda handler
- * does: it flushes before returning, because the runtime freezes the process afterwards.
+ * spans come from `traced` (below) and `Effect.withSpan`, metrics from `effect/Metric`. A Lambda
+ * handler does: it flushes before returning, because the runtime freezes the process afterwards.
  */
 import { Headers, HttpTraceContext } from "@effect/platform"
-import { Context, Effect, Layer, Option, type Tracer } from "effect"
+import { Context, Effect, FiberRef, Layer, Option, Tracer } from "effect"
 
 export class Telemetry extends Context.Tag("Telemetry")<
   Telemetry,
@@ -20,11 +20,20 @@ export class Telemetry extends Context.Tag("Telemetry")<
 export const TelemetryNone = Layer.succeed(Telemetry, { tracing: false, flush: Effect.void })
 
 /**
+ * The current span, if any: `Effect.option(Effect.currentSpan)` without the exception (and its
+ * stack trace) that `currentSpan` builds when there is none, as on every request with the tracer off.
+ */
+export const currentSpanOption: Effect.Effect<Option.Option<Tracer.Span>> = Effect.map(
+  Effect.serviceOption(Tracer.ParentSpan),
+  Option.filter((span): span is Tracer.Span => span._tag === "Span")
+)
+
+/**
  * The W3C traceparent of the current span, when there is a real one (with the tracer off, spans
  * are no-ops without ids): stored with a job, sent with a wake-up or an outgoing call.
  */
 export const currentTraceparent: Effect.Effect<Option.Option<string>> = Effect.map(
-  Effect.option(Effect.currentSpan),
+  Effect.suspend(() => currentSpanOption),
   (span) =>
     Option.filter(
       Option.map(span, (s) => HttpTraceContext.toHeaders(s).traceparent!),
@@ -35,3 +44,17 @@ export const currentTraceparent: Effect.Effect<Option.Option<string>> = Effect.m
 /** The span a stored traceparent names (for a link back to it); none when it is not one. */
 export const spanOfTraceparent = (traceparent: string): Option.Option<Tracer.ExternalSpan> =>
   HttpTraceContext.w3c(Headers.fromInput({ traceparent }))
+
+/**
+ * A span named `name` around an effect, only when spans are being recorded: with the tracer off
+ * (nothing exported, or a request that was not sampled) the effect runs as it is. Used as the
+ * last step of `Effect.fnUntraced(body, ..., traced("Name"))` instead of `Effect.fn("Name")`,
+ * which builds a no-op span and captures a call-site stack trace on every call even then
+ * (about 8 µs a call here, against 0.3 µs).
+ */
+export const traced =
+  (name: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withFiberRuntime((fiber) =>
+      fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(self, name, { captureStackTrace: false }) : self
+    )

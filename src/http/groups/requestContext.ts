@@ -11,6 +11,7 @@ import { AppConfig } from "../../config.js"
 import { clientAddress } from "../clientAddress.js"
 import { CurrentRequestId } from "../errors.js"
 import { orDatabaseUnavailable } from "../../services/database.js"
+import { currentSpanOption } from "../../services/telemetry.js"
 
 /** The signed-in user's id (the verified token's `sub`, a UUID). */
 export const currentUserId = Effect.map(CurrentUser, (user) => UserId.make(user.userId))
@@ -19,7 +20,7 @@ export const currentUserId = Effect.map(CurrentUser, (user) => UserId.make(user.
 export const auditContext = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
   const requestId = yield* FiberRef.get(CurrentRequestId)
-  const traceId = Option.map(yield* Effect.option(Effect.currentSpan), (span) => span.traceId)
+  const traceId = Option.map(yield* currentSpanOption, (span) => span.traceId)
   const settings = yield* AppConfig
   const clientIp = clientAddress(request, settings.trustedProxyHops)
   const userAgent = request.headers["user-agent"]

@@ -7,11 +7,12 @@ import { Clock, Effect, Either, Layer, Ref } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit, type AuditEvent, isAuditPseudonym, isAuditUserId, normalizeAuditEvent } from "../../services/audit.js"
 import { chainHash, makeChainVerifier, type StoredAuditRow, toChainRow } from "./chain.js"
+import { traced } from "../../services/telemetry.js"
 
 export const makeAuditMemory = Effect.gen(function* () {
   const rows = yield* Ref.make<ReadonlyArray<StoredAuditRow>>([])
 
-  const record = Effect.fn("Audit.record")(function* (event: AuditEvent) {
+  const record = Effect.fnUntraced(function* (event: AuditEvent) {
     const normalized = normalizeAuditEvent(event)
     if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
     const occurredAt = normalized.right.occurredAt ?? new Date(yield* Clock.currentTimeMillis)
@@ -29,7 +30,7 @@ export const makeAuditMemory = Effect.gen(function* () {
       }
       return [...stored, row]
     })
-  })
+  }, traced("Audit.record"))
 
   const verify = Effect.map(Ref.get(rows), (stored) => {
     const verifier = makeChainVerifier()
@@ -40,7 +41,7 @@ export const makeAuditMemory = Effect.gen(function* () {
     return verifier.done()
   }).pipe(Effect.withSpan("Audit.verify"))
 
-  const pseudonymise = Effect.fn("Audit.pseudonymise")(function* (userId: string, pseudonym: string) {
+  const pseudonymise = Effect.fnUntraced(function* (userId: string, pseudonym: string) {
     if (!isAuditUserId(userId)) return yield* Effect.dieMessage("pseudonymise: userId is not a uuid")
     if (!isAuditPseudonym(pseudonym)) return yield* Effect.dieMessage("pseudonymise: pseudonym is not an id")
     const target = userId.toLowerCase()
@@ -53,7 +54,7 @@ export const makeAuditMemory = Effect.gen(function* () {
       })
       return [changed, next] as const
     })
-  })
+  }, traced("Audit.pseudonymise"))
 
   const audit: Audit["Type"] = { record, verify, pseudonymise }
   return { audit, rows }

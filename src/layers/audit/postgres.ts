@@ -32,6 +32,7 @@ import {
 } from "../../services/audit.js"
 import { chainHash, makeChainVerifier, type StoredAuditRow, toChainRow } from "./chain.js"
 import { bytea } from "../../services/database.js"
+import { traced } from "../../services/telemetry.js"
 
 /** The advisory lock key that serialises appends (arbitrary; no other lock may use it). */
 export const AUDIT_CHAIN_LOCK = 7_304_116_201_952
@@ -188,7 +189,7 @@ export const makeAuditPostgres = Effect.gen(function* () {
     )
   )
 
-  const record = Effect.fn("Audit.record")(function* (event: AuditEvent) {
+  const record = Effect.fnUntraced(function* (event: AuditEvent) {
     const normalized = normalizeAuditEvent(event)
     if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
     const entry: Entry = {
@@ -201,7 +202,7 @@ export const makeAuditPostgres = Effect.gen(function* () {
     const done = yield* Deferred.make<void, AuditUnavailable>()
     yield* Queue.offer(waiting, { entry, done })
     return yield* Deferred.await(done)
-  })
+  }, traced("Audit.record"))
 
   const verify: Effect.Effect<AuditVerdict, AuditUnavailable> = Effect.gen(function* () {
     const verifier = makeChainVerifier()
@@ -223,14 +224,14 @@ export const makeAuditPostgres = Effect.gen(function* () {
     Effect.withSpan("Audit.verify")
   )
 
-  const pseudonymise = Effect.fn("Audit.pseudonymise")(
+  const pseudonymise = Effect.fnUntraced(
     function* (userId: string, pseudonym: string) {
       if (!isAuditUserId(userId)) return yield* Effect.dieMessage("pseudonymise: userId is not a uuid")
       if (!isAuditPseudonym(pseudonym)) return yield* Effect.dieMessage("pseudonymise: pseudonym is not an id")
       const { changed } = yield* countChanged({ userId: userId.toLowerCase(), pseudonym })
       return changed
     },
-    unavailable("The audit trail could not be pseudonymised")
+    unavailable("The audit trail could not be pseudonymised"), traced("Audit.pseudonymise")
   )
 
   const audit: Audit["Type"] = { record, verify, pseudonymise }

@@ -36,6 +36,7 @@ import {
 } from "../../services/costTracker.js"
 import { ErrorInfoId, QuotaExceeded, transientFailureInfo } from "../../services/errors.js"
 import { EmfSink, emfLine } from "./emf.js"
+import { traced } from "../../services/telemetry.js"
 
 /** A write that did not happen; `code` is the backend's own (SDK error name, SQLSTATE, TIMEOUT). */
 export class CostStoreError extends Schema.TaggedError<CostStoreError>()("CostStoreError", {
@@ -269,7 +270,7 @@ export const makeCostTracker = (
       })
     )
 
-    const record = Effect.fn("CostTracker.record")(
+    const record = Effect.fnUntraced(
       function* (input: LLMUsageRecord) {
         const validated = validateRecord(input)
         if (Either.isLeft(validated)) {
@@ -299,15 +300,15 @@ export const makeCostTracker = (
         Effect.logError("recording LLM usage failed unexpectedly", cause).pipe(
           Effect.annotateLogs({ errorCode: "UNEXPECTED", costStore: store.name })
         )
-      )
+      ), traced("CostTracker.record")
     )
 
-    const monthlyUsage = Effect.fn("CostTracker.monthlyUsage")(function* (userId: string, month: string) {
+    const monthlyUsage = Effect.fnUntraced(function* (userId: string, month: string) {
       if (!isMonth(month)) return yield* Effect.dieMessage("CostTracker.monthlyUsage: month must be YYYY-MM")
       return yield* store.monthlyUsage(userId, month)
-    })
+    }, traced("CostTracker.monthlyUsage"))
 
-    const ensureWithinBudget = Effect.fn("CostTracker.ensureWithinBudget")(function* (userId: string) {
+    const ensureWithinBudget = Effect.fnUntraced(function* (userId: string) {
       const now = yield* Clock.currentTimeMillis
       const usage = yield* monthlyUsage(userId, monthOf(new Date(now)))
       if (usage.totalCostCents >= options.monthlyBudgetCents) {
@@ -315,7 +316,7 @@ export const makeCostTracker = (
           message: "The monthly AI usage limit has been reached; it resets at the start of next month (UTC)"
         })
       }
-    })
+    }, traced("CostTracker.ensureWithinBudget"))
 
     return { record, monthlyUsage, ensureWithinBudget } satisfies CostTracker["Type"]
   })

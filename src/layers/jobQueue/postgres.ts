@@ -11,6 +11,7 @@ import { type ContentId, JobId, UserId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { DocumentContentType, DocumentType } from "../../services/llm.js"
 import { orDatabaseUnavailable } from "../../services/database.js"
+import { traced } from "../../services/telemetry.js"
 
 const ClaimedRow = Schema.Struct({
   id: JobId,
@@ -73,7 +74,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
       WHERE status = 'processing' AND lease_expires_at < now() AND attempts >= max_attempts
       FOR UPDATE SKIP LOCKED)`
 
-  const claim = Effect.fn("JobQueue.claim")(
+  const claim = Effect.fnUntraced(
     function* (workerId: string, lease: Duration.DurationInput) {
       yield* reapExhausted
       const rows = yield* sql`
@@ -96,13 +97,13 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
       }
       return claimed
     },
-    unavailable("claim")
+    unavailable("claim"), traced("JobQueue.claim")
   )
 
   const owned = (jobId: JobId, workerId: string) =>
     sql`id = ${jobId}::uuid AND status = 'processing' AND lease_owner = ${workerId}`
 
-  const heartbeat = Effect.fn("JobQueue.heartbeat")(
+  const heartbeat = Effect.fnUntraced(
     function* (jobId: JobId, workerId: string, lease: Duration.DurationInput) {
       return changed(
         yield* sql`
@@ -110,19 +111,19 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("heartbeat")
+    unavailable("heartbeat"), traced("JobQueue.heartbeat")
   )
 
-  const setStage = Effect.fn("JobQueue.setStage")(
+  const setStage = Effect.fnUntraced(
     function* (jobId: JobId, workerId: string, stage: string) {
       return changed(
         yield* sql`UPDATE jobs SET stage = ${stage}, updated_at = now() WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("setStage")
+    unavailable("setStage"), traced("JobQueue.setStage")
   )
 
-  const complete = Effect.fn("JobQueue.complete")(
+  const complete = Effect.fnUntraced(
     function* (jobId: JobId, workerId: string, contentId: ContentId) {
       return changed(
         yield* sql`
@@ -132,10 +133,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("complete")
+    unavailable("complete"), traced("JobQueue.complete")
   )
 
-  const retryLater = Effect.fn("JobQueue.retryLater")(
+  const retryLater = Effect.fnUntraced(
     function* (jobId: JobId, workerId: string, error: { readonly code: string; readonly message: string }, delay: Duration.DurationInput) {
       return changed(
         yield* sql`
@@ -145,10 +146,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("retryLater")
+    unavailable("retryLater"), traced("JobQueue.retryLater")
   )
 
-  const fail = Effect.fn("JobQueue.fail")(
+  const fail = Effect.fnUntraced(
     function* (jobId: JobId, workerId: string, code: string, message: string) {
       return changed(
         yield* sql`
@@ -158,10 +159,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("fail")
+    unavailable("fail"), traced("JobQueue.fail")
   )
 
-  const release = Effect.fn("JobQueue.release")(
+  const release = Effect.fnUntraced(
     function* (jobId: JobId, workerId: string) {
       return changed(
         yield* sql`
@@ -171,7 +172,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("release")
+    unavailable("release"), traced("JobQueue.release")
   )
 
   // The row is the queue: a queued row is already visible to every worker.

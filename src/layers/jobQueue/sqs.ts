@@ -17,7 +17,7 @@ import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { awsErrorName } from "../aws/errors.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 import { claimedJobFrom, LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
-import { currentTraceparent } from "../../services/telemetry.js"
+import { currentTraceparent, traced } from "../../services/telemetry.js"
 
 /** The body of a wake-up message. */
 export const JobMessage = Schema.Struct({
@@ -44,7 +44,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
     const client =
       given !== undefined ? Effect.succeed(given) : yield* lazyClient(Effect.map(AwsSdk.sqs, (sdk) => new sdk.SQSClient({})))
 
-    const enqueue = Effect.fn("JobQueue.enqueue")(function* (
+    const enqueue = Effect.fnUntraced(function* (
       jobId: JobId,
       enqueueOptions?: { readonly delay?: Duration.DurationInput }
     ) {
@@ -80,7 +80,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
           )
         )
       )
-    })
+    }, traced("JobQueue.enqueue"))
 
     return { ...postgres, enqueue } satisfies JobQueue["Type"]
   })
@@ -123,7 +123,7 @@ const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * run_after: the message is the wake-up) or processing under an expired lease with attempts
  * left, counting an attempt, as the PostgreSQL layer's `claim` does for the next runnable job.
  */
-export const claimJobById = /* @__PURE__ */ Effect.fn("JobQueue.claimById")(function* (
+export const claimJobById = /* @__PURE__ */ Effect.fnUntraced(function* (
   jobId: string,
   workerId: string,
   lease: Duration.DurationInput
@@ -165,13 +165,13 @@ export const claimJobById = /* @__PURE__ */ Effect.fn("JobQueue.claimById")(func
     }),
     "claimById"
   )
-})
+}, traced("JobQueue.claimById"))
 
 /**
  * Gives up on a job whose wake-ups are spent (the queue's maximum receive count), unless it
  * finished or another worker holds a live lease on it. True when this marked it failed.
  */
-export const failUndeliverable = /* @__PURE__ */ Effect.fn("JobQueue.failUndeliverable")(function* (
+export const failUndeliverable = /* @__PURE__ */ Effect.fnUntraced(function* (
   jobId: string,
   workerId: string,
   code: string,
@@ -191,7 +191,7 @@ export const failUndeliverable = /* @__PURE__ */ Effect.fn("JobQueue.failUndeliv
     "failUndeliverable"
   )
   return rows.length > 0
-})
+}, traced("JobQueue.failUndeliverable"))
 
 /**
  * Fails a job whose wake-up reached the dead-letter queue: its deliveries are spent, so it is
@@ -199,7 +199,7 @@ export const failUndeliverable = /* @__PURE__ */ Effect.fn("JobQueue.failUndeliv
  * last delivery hung or was stopped; a job that finished stays as it is). True when this marked
  * it failed.
  */
-export const failDeadLettered = /* @__PURE__ */ Effect.fn("JobQueue.failDeadLettered")(function* (
+export const failDeadLettered = /* @__PURE__ */ Effect.fnUntraced(function* (
   jobId: string,
   code: string,
   message: string
@@ -217,4 +217,4 @@ export const failDeadLettered = /* @__PURE__ */ Effect.fn("JobQueue.failDeadLett
     "failDeadLettered"
   )
   return rows.length > 0
-})
+}, traced("JobQueue.failDeadLettered"))

@@ -11,6 +11,7 @@ import { runMigrations } from "../../layers/database/migrations.js"
 import { SqlClientLive } from "../../layers/database/postgres.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, loadLiveSettings } from "./live.js"
+import { traced } from "../../services/telemetry.js"
 
 export const PHYSICAL_RESOURCE_ID = "serenya-schema-migrations"
 
@@ -19,14 +20,14 @@ export interface MigrateResult {
   readonly Data?: Record<string, string>
 }
 
-export const migrate = Effect.fn("Lambda.migrate")(function* () {
+export const migrate = Effect.fnUntraced(function* () {
   const applied = yield* runMigrations
   const names = applied.map(([id, name]) => `${id}_${name}`)
   yield* Effect.logInfo(applied.length === 0 ? "schema is up to date" : "migrations applied").pipe(
     Effect.annotateLogs({ migrations: names })
   )
   return names
-})
+}, traced("Lambda.migrate"))
 
 export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<SqlClient.SqlClient, E>) => {
   const container = makeContainer(name, Layer.toRuntime(services))

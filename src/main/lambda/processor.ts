@@ -22,6 +22,7 @@ import { processLeasedJob, type ProcessOptions } from "../../programs/processJob
 import { servicesLayer } from "../layers.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings } from "./live.js"
+import { traced } from "../../services/telemetry.js"
 
 export const DELIVERY_EXHAUSTED = "DELIVERY_EXHAUSTED"
 export const DELIVERY_EXHAUSTED_MESSAGE = "The job could not be processed within its deliveries."
@@ -50,7 +51,7 @@ const decodeMessage = Schema.decodeUnknownEither(Schema.parseJson(JobMessage))
 
 const containerWorker = `lambda-${randomBytes(4).toString("hex")}`
 
-const processRecord = Effect.fn("Lambda.processRecord")(function* (record: SQSRecord, options: ProcessorOptions) {
+const processRecord = Effect.fnUntraced(function* (record: SQSRecord, options: ProcessorOptions) {
   const messageId = record.messageId
   const message = decodeMessage(record.body)
   if (Either.isLeft(message)) {
@@ -90,10 +91,10 @@ const processRecord = Effect.fn("Lambda.processRecord")(function* (record: SQSRe
   yield* Effect.logInfo("processor: job processed").pipe(Effect.annotateLogs({ jobId, messageId, outcome: outcome._tag }))
   if (outcome._tag !== "retrying") return "done" as RecordResult
   return lastDelivery ? yield* giveUp : ("retry" as RecordResult)
-})
+}, traced("Lambda.processRecord"))
 
 /** A wake-up whose deliveries ran out without an answer: its job is failed, never run. */
-const processDeadLetter = Effect.fn("Lambda.processDeadLetter")(function* (record: SQSRecord) {
+const processDeadLetter = Effect.fnUntraced(function* (record: SQSRecord) {
   const messageId = record.messageId
   const message = decodeMessage(record.body)
   if (Either.isLeft(message)) {
@@ -108,9 +109,9 @@ const processDeadLetter = Effect.fn("Lambda.processDeadLetter")(function* (recor
     : Effect.logInfo("processor: dead-lettered job is finished or unknown; acknowledged")
   yield* log.pipe(Effect.annotateLogs({ jobId, messageId }))
   return "done" as RecordResult
-})
+}, traced("Lambda.processDeadLetter"))
 
-export const processBatch = Effect.fn("Lambda.processBatch")(function* (event: SQSEvent, options: ProcessorOptions) {
+export const processBatch = Effect.fnUntraced(function* (event: SQSEvent, options: ProcessorOptions) {
   const failures: Array<{ itemIdentifier: string }> = []
   // One at a time: the mapping's batch size is 1 and the function's memory is sized for one document.
   for (const record of event.Records) {
@@ -126,7 +127,7 @@ export const processBatch = Effect.fn("Lambda.processBatch")(function* (event: S
     if (result === "retry") failures.push({ itemIdentifier: record.messageId })
   }
   return { batchItemFailures: failures } satisfies SQSBatchResponse
-})
+}, traced("Lambda.processBatch"))
 
 export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<ProcessorServices, E>) => {
   const container = makeContainer(name, Layer.toRuntime(services))
