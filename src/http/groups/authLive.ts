@@ -11,13 +11,15 @@ import { NotFound } from "../../services/errors.js"
 import { AuthGroup, SignedInUser, TokenPair } from "./auth.js"
 import { auditContext } from "./requestContext.js"
 
+// Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
+
 const toBody = (signedIn: SignedIn) =>
   new TokenPair({
     accessToken: signedIn.accessToken,
     refreshToken: signedIn.refreshToken,
     expiresIn: signedIn.expiresIn,
-    user: new SignedInUser(signedIn.user)
-  })
+    user: new SignedInUser(signedIn.user, true)
+  }, true)
 
 const AuthOnlyApi = HttpApi.make("serenya").add(AuthGroup)
 

@@ -7,6 +7,8 @@ import { Api } from "../api.js"
 import { ChatReplyBody, ConversationBody } from "./chat.js"
 import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
 
+// Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
+
 export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
   handlers
     .handle("send", ({ headers, payload }) =>
@@ -19,7 +21,7 @@ export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
           requestContext: yield* auditContext
         }))
-        return new ChatReplyBody(reply)
+        return new ChatReplyBody(reply, true)
       })
     )
     .handle("conversation", ({ path }) =>
@@ -28,7 +30,7 @@ export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
           getConversation(yield* currentUserId, path.contentId, yield* auditContext)
         )
         if (Option.isNone(conversation)) return yield* new NotFound({ message: "No such content" })
-        return new ConversationBody(conversation.value)
+        return new ConversationBody(conversation.value, true)
       })
     )
 )

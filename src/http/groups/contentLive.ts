@@ -7,6 +7,8 @@ import { Api } from "../api.js"
 import { ContentBody, TimelineBody } from "./content.js"
 import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
 
+// Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
+
 const noSuchContent = new NotFound({ message: "No such content" })
 
 export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
@@ -15,7 +17,7 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
       Effect.gen(function* () {
         const page = { limit: urlParams.limit, offset: urlParams.offset }
         const { items, total } = yield* readTimeline(yield* currentUserId, page, yield* auditContext)
-        return new TimelineBody({ items, total, ...page })
+        return new TimelineBody({ items, total, ...page }, true)
       }).pipe(classifiedOnly)
     )
     .handle("get", ({ path }) =>
@@ -23,7 +25,7 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
         const content = yield* readContent(yield* currentUserId, path.contentId, yield* auditContext).pipe(classifiedOnly)
         if (Option.isNone(content)) return yield* noSuchContent
         const { contentId, document, provider, modelId, createdAt } = content.value
-        return new ContentBody({ ...document, contentId, provider, modelId, createdAt })
+        return new ContentBody({ ...document, contentId, provider, modelId, createdAt }, true)
       })
     )
     .handle("delete", ({ path }) =>

@@ -11,6 +11,8 @@ import { classifyCause } from "../errors.js"
 import { JobStatusBody, UploadAcceptedBody, UploadJson } from "./documents.js"
 import { auditContext, currentUserId } from "./requestContext.js"
 
+// Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
+
 interface ReceivedDocument {
   readonly bytes: Uint8Array
   readonly declaredContentType?: string
@@ -138,7 +140,7 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
             ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
             request: requestContext
           })
-          return new UploadAcceptedBody(accepted)
+          return new UploadAcceptedBody(accepted, true)
         }).pipe(
           Effect.tapErrorCause((cause) => {
             // Client mistakes and refusals by rule are audited; our own outages are not refusals.
@@ -152,7 +154,7 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
       Effect.gen(function* () {
         const status = yield* getJobStatus(yield* currentUserId, path.jobId, yield* auditContext)
         if (Option.isNone(status)) return yield* new NotFound({ message: "No such job" })
-        return new JobStatusBody(status.value)
+        return new JobStatusBody(status.value, true)
       })
     )
 )
