@@ -12,7 +12,7 @@ import { Clock, Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { SqlClient } from "../services/database.js"
+import { decodeRows, SqlClient } from "../services/database.js"
 import { NotFound } from "../services/errors.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
 import { Storage } from "../services/storage.js"
@@ -154,7 +154,7 @@ const readProfile = (userId: UserId) =>
     const crypto = yield* Crypto
     const rows = yield* sql`
       SELECT id, email_encrypted, name_encrypted, created_at FROM users WHERE id = ${userId}::uuid`
-    const [row] = yield* Schema.decodeUnknown(Schema.Array(UserRow))(rows)
+    const [row] = yield* decodeRows(UserRow)(rows)
     if (row === undefined) return Option.none<Profile>()
     const email = yield* crypto.openString(row.emailEncrypted, fieldContext(userId, "users", "email_encrypted", userId))
     const name =
@@ -192,11 +192,11 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
   if (Option.isNone(profile)) return yield* new NotFound({ message: "No such account" })
 
   const current = yield* currentPlan(userId)
-  const [subscriptionRow] = yield* Schema.decodeUnknown(Schema.Array(SubscriptionRow))(
+  const [subscriptionRow] = yield* decodeRows(SubscriptionRow)(
     yield* sql`SELECT plan, period_start, period_end FROM subscriptions WHERE user_id = ${userId}::uuid`
   )
 
-  const contentIds = yield* Schema.decodeUnknown(Schema.Array(ContentIdRow))(
+  const contentIds = yield* decodeRows(ContentIdRow)(
     yield* sql`SELECT id FROM content WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
   )
   const content = yield* Effect.forEach(contentIds, ({ id }) =>
@@ -221,7 +221,7 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
 
   const conversations = yield* listConversations(userId)
 
-  const jobRows = yield* Schema.decodeUnknown(Schema.Array(JobRow))(
+  const jobRows = yield* decodeRows(JobRow)(
     yield* sql`
       SELECT id, status, file_name_encrypted, content_type, size_bytes, document_type_hint, attempts, error_code,
              content_id, created_at, updated_at, completed_at
@@ -250,7 +250,7 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
   )
 
   // The PostgreSQL cost store's table; with COST_TRACKER=dynamodb the records live there instead.
-  const usage = yield* Schema.decodeUnknown(Schema.Array(UsageRow))(
+  const usage = yield* decodeRows(UsageRow)(
     yield* sql`
       SELECT occurred_at, provider, model_id, document_type, input_tokens, output_tokens,
              total_cost_cents::text AS total_cost_cents, processing_time_ms
@@ -302,14 +302,14 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
   const pseudonym = `erased-${randomUUID()}`
 
   const count = (rows: unknown) =>
-    Effect.map(Schema.decodeUnknown(Schema.Array(Count))(rows), ([row]) => row?.n ?? 0)
+    Effect.map(decodeRows(Count)(rows), ([row]) => row?.n ?? 0)
 
   const erased = yield* sql.withTransaction(
     Effect.gen(function* () {
       // The lock makes concurrent inserts that reference the user wait, then fail on the foreign key.
       const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
       if (user.length === 0) return Option.none()
-      const objects = yield* Schema.decodeUnknown(Schema.Array(StorageKeyRow))(
+      const objects = yield* decodeRows(StorageKeyRow)(
         yield* sql`SELECT id, storage_key FROM jobs WHERE user_id = ${userId}::uuid`
       )
       // Children before parents; each count is what the erasure report shows.

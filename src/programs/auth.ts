@@ -16,7 +16,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
 import { Audit, type AuditAction } from "../services/audit.js"
 import { AccessTokens } from "../services/auth.js"
-import { orDatabaseUnavailable, SqlClient } from "../services/database.js"
+import { decodeRows, orDatabaseUnavailable, SqlClient } from "../services/database.js"
 import { Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
 import { UserId } from "../services/ids.js"
@@ -49,7 +49,7 @@ const TokenRow = Schema.Struct({
   rotatedAt: Schema.NullOr(Schema.DateFromSelf),
   revokedAt: Schema.NullOr(Schema.DateFromSelf)
 })
-const decodeTokenRows = Schema.decodeUnknown(Schema.Array(TokenRow))
+const decodeTokenRows = decodeRows(TokenRow)
 const ChildRow = Schema.Struct({ id: Schema.UUID, expiresAt: Schema.DateFromSelf, revokedAt: Schema.NullOr(Schema.DateFromSelf) })
 
 const databaseFailure = orDatabaseUnavailable("Signing in is not possible right now; retry", "auth")
@@ -163,7 +163,7 @@ export const refreshTokens = Effect.fnUntraced(function* (
               if (row.revokedAt !== null) return { _tag: "rejected", userId: row.userId } satisfies Rotation
               if (row.rotatedAt !== null) {
                 const [child] = yield* Effect.orDie(
-                  Schema.decodeUnknown(Schema.Array(ChildRow))(
+                  decodeRows(ChildRow)(
                     yield* sql`SELECT id, expires_at, revoked_at FROM refresh_tokens WHERE parent_id = ${row.id}::uuid`
                   )
                 )

@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
 import { CostTracker, usageRecord } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { bytea, SqlClient } from "../services/database.js"
+import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
 import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
 import { loadContent } from "./content.js"
@@ -95,7 +95,7 @@ const lookupKey = (userId: UserId, key: string) => findIdempotencyKey(StoredRepl
 const openMessages = (userId: UserId, rows: unknown) =>
   Effect.gen(function* () {
     const crypto = yield* Crypto
-    const decoded = yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows)
+    const decoded = yield* decodeRows(MessageRow)(rows)
     return yield* Effect.forEach(decoded, (row) =>
       Effect.map(
         crypto.openString(row.contentEncrypted, sealedMessage(userId, row.id)),
@@ -118,7 +118,7 @@ const findConversationId = (userId: UserId, contentId: ContentId) =>
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql`
       SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid`
-    const [row] = yield* Schema.decodeUnknown(Schema.Array(IdRow))(rows)
+    const [row] = yield* decodeRows(IdRow)(rows)
     return Option.fromNullable(row?.id)
   })
 
@@ -242,7 +242,7 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
         ON CONFLICT (content_id) DO NOTHING`
       const rows = yield* sql`
         SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid FOR UPDATE`
-      const [row] = yield* Schema.decodeUnknown(Schema.Array(IdRow))(rows)
+      const [row] = yield* decodeRows(IdRow)(rows)
       // the content was deleted while the model was answering
       if (row === undefined) return yield* new NotFound({ message: "No such content" })
       if (key !== undefined && hash !== undefined) {
@@ -316,7 +316,7 @@ export const listConversations = Effect.fnUntraced(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT id, content_id, created_at FROM conversations WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
-  const conversations = yield* Schema.decodeUnknown(Schema.Array(ConversationRow))(rows)
+  const conversations = yield* decodeRows(ConversationRow)(rows)
   return yield* Effect.forEach(conversations, (conversation) =>
     Effect.map(
       conversationMessages(userId, conversation.id),

@@ -11,7 +11,7 @@ import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { bytea, SqlClient } from "../services/database.js"
+import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
@@ -27,6 +27,8 @@ export const flaggedCount = (document: InterpretedDocument): number =>
 
 const Card = Schema.parseJson(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt }))
 const Body = Schema.parseJson(InterpretedDocument)
+const decodeCard = Schema.decodeUnknown(Card)
+const decodeBody = Schema.decodeUnknown(Body)
 
 const sealedField = (userId: UserId, column: string, contentId: ContentId) =>
   fieldContext(userId, "content", column, contentId)
@@ -91,7 +93,7 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
   if (rows.length === 0) return Option.none<StoredContent>()
   const row = yield* Schema.decodeUnknown(ContentRow)(rows[0])
   const json = yield* crypto.openString(row.bodyEncrypted, sealedField(userId, "body_encrypted", contentId))
-  const document = yield* Schema.decodeUnknown(Body)(json)
+  const document = yield* decodeBody(json)
   return Option.some<StoredContent>({
     contentId: row.id,
     userId: row.userId,
@@ -122,11 +124,11 @@ export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: T
     FROM content WHERE user_id = ${userId}::uuid
     ORDER BY created_at DESC, id DESC
     LIMIT ${page.limit} OFFSET ${page.offset}`
-  const decoded = yield* Schema.decodeUnknown(Schema.Array(TimelineRow))(rows)
+  const decoded = yield* decodeRows(TimelineRow)(rows)
   const items = yield* Effect.forEach(decoded, (row) =>
     Effect.gen(function* () {
       const title = yield* crypto.openString(row.titleEncrypted, sealedField(userId, "title_encrypted", row.id))
-      const card = yield* Schema.decodeUnknown(Card)(
+      const card = yield* decodeCard(
         yield* crypto.openString(row.summaryEncrypted, sealedField(userId, "summary_encrypted", row.id))
       )
       return {
@@ -159,7 +161,7 @@ const VersionRow = Schema.Struct({ version: Schema.String })
 const contentVersion = (userId: UserId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`SELECT content_version::text AS version FROM users WHERE id = ${userId}::uuid`.pipe(
-      Effect.flatMap(Schema.decodeUnknown(Schema.Array(VersionRow))),
+      Effect.flatMap(decodeRows(VersionRow)),
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.version))
     )
   )

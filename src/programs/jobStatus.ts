@@ -8,7 +8,7 @@ import { Effect, Option, Schema } from "effect"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
 import { ContentId, JobId, type UserId } from "../services/ids.js"
-import { orDatabaseUnavailable } from "../services/database.js"
+import { decodeRows, orDatabaseUnavailable } from "../services/database.js"
 import { traced } from "../services/telemetry.js"
 
 export interface JobStatus {
@@ -41,7 +41,7 @@ export const getJobStatus = Effect.fnUntraced(
     const rows = yield* sql`
       SELECT id, status, stage, attempts, content_id, error_code, error_message, created_at, updated_at
       FROM jobs WHERE id = ${jobId}::uuid AND user_id = ${userId}::uuid`
-    const [row] = yield* Effect.orDie(Schema.decodeUnknown(Schema.Array(StatusRow))(rows))
+    const [row] = yield* Effect.orDie(decodeRows(StatusRow)(rows))
     yield* audit.record({
       ...requestContext,
       actorUserId: userId,

@@ -8,7 +8,7 @@ import { Clock, Effect, Schema } from "effect"
 import { AppConfig } from "../config.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker, monthOf } from "../services/costTracker.js"
-import { SqlClient } from "../services/database.js"
+import { decodeRows, SqlClient } from "../services/database.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
 import { UserId } from "../services/ids.js"
 import { traced } from "../services/telemetry.js"
@@ -78,7 +78,7 @@ export const currentPlan = Effect.fnUntraced(function* (userId: UserId) {
   const at = yield* now
   const rows = yield* sql`
     SELECT user_id, plan, period_start, period_end FROM subscriptions WHERE user_id = ${userId}::uuid`
-  const [row] = yield* Schema.decodeUnknown(Schema.Array(SubscriptionRow))(rows)
+  const [row] = yield* decodeRows(SubscriptionRow)(rows)
   if (row !== undefined && row.plan === "premium" && row.periodStart <= at && at < row.periodEnd) {
     return { plan: "premium", period: { start: row.periodStart, end: row.periodEnd } } satisfies CurrentPlan
   }
@@ -91,7 +91,7 @@ export const documentsUsed = Effect.fnUntraced(function* (userId: UserId, period
   const rows = yield* sql`
     SELECT count(*)::int AS n FROM jobs
     WHERE user_id = ${userId}::uuid AND created_at >= ${period.start} AND created_at < ${period.end}`
-  const [row] = yield* Schema.decodeUnknown(Schema.Array(Count))(rows)
+  const [row] = yield* decodeRows(Count)(rows)
   return row?.n ?? 0
 }, traced("Subscription.documentsUsed"))
 
@@ -101,7 +101,7 @@ export const chatMessagesUsed = Effect.fnUntraced(function* (userId: UserId, per
   const rows = yield* sql`
     SELECT count(*)::int AS n FROM messages
     WHERE user_id = ${userId}::uuid AND role = 'user' AND created_at >= ${period.start} AND created_at < ${period.end}`
-  const [row] = yield* Schema.decodeUnknown(Schema.Array(Count))(rows)
+  const [row] = yield* decodeRows(Count)(rows)
   return row?.n ?? 0
 }, traced("Subscription.chatMessagesUsed"))
 
@@ -187,7 +187,7 @@ export const setPlan = Effect.fnUntraced(function* (userId: UserId, plan: Plan, 
     ON CONFLICT (user_id) DO UPDATE
       SET plan = EXCLUDED.plan, period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end, updated_at = now()
     RETURNING user_id, plan, period_start, period_end`
-  const [row] = yield* Schema.decodeUnknown(Schema.Array(SubscriptionRow))(rows)
+  const [row] = yield* decodeRows(SubscriptionRow)(rows)
   if (row === undefined) return yield* new NotFound({ message: "No such user" })
   return { userId: row.userId, plan: row.plan, period: { start: row.periodStart, end: row.periodEnd } } satisfies PlanAssignment
 }, traced("Subscription.setPlan"))

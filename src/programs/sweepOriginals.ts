@@ -7,7 +7,7 @@
  */
 import { Effect, Schema } from "effect"
 import { isTransient } from "../services/errors.js"
-import { SqlClient } from "../services/database.js"
+import { decodeRows, SqlClient } from "../services/database.js"
 import { RetryPolicies } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
 import { traced } from "../services/telemetry.js"
@@ -30,7 +30,7 @@ export const sweepOriginals = Effect.fnUntraced(function* (batch = 100) {
       WHERE status IN ('completed', 'failed') AND original_removed_at IS NULL
       ORDER BY updated_at
       LIMIT ${batch}`,
-    (found) => Effect.orDie(Schema.decodeUnknown(Schema.Array(Unswept))(found))
+    (found) => Effect.orDie(decodeRows(Unswept)(found))
   )
   let removed = 0
   for (const row of rows) {

@@ -6,7 +6,7 @@
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { bytea, SqlClient } from "../services/database.js"
+import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { UserLookupKey } from "../services/users.js"
 import { UserId } from "../services/ids.js"
 import { traced } from "../services/telemetry.js"
@@ -34,7 +34,6 @@ const UserRow = Schema.Struct({
   nameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
   googleSubHash: Schema.NullOr(Schema.Uint8ArrayFromSelf)
 })
-const decodeRows = Schema.decodeUnknown(Schema.Array(UserRow))
 const IdRow = Schema.Struct({ id: UserId })
 
 const emailContext = (userId: string) => fieldContext(userId, "users", "email_encrypted", userId)
@@ -52,7 +51,7 @@ const openUser = (row: typeof UserRow.Type) =>
 export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* Effect.orDie(
-    decodeRows(
+    decodeRows(UserRow)(
       yield* sql`SELECT id, email_encrypted, name_encrypted, google_sub_hash FROM users WHERE id = ${userId}::uuid`
     )
   )
@@ -85,7 +84,7 @@ export const findOrCreateUser = Effect.fnUntraced(function* (input: {
   const selectBy = (column: "email_hash" | "google_sub_hash", hash: Buffer) =>
     Effect.flatMap(
       sql`SELECT id, email_encrypted, name_encrypted, google_sub_hash FROM users WHERE ${sql(column)} = ${hash}`,
-      (rows) => Effect.orDie(decodeRows(rows))
+      (rows) => Effect.orDie(decodeRows(UserRow)(rows))
     )
   const find = Effect.gen(function* () {
     // The Google subject is the stable identity: it still finds the account after an email change.
@@ -115,7 +114,7 @@ export const findOrCreateUser = Effect.fnUntraced(function* (input: {
       VALUES (${userId}::uuid, ${emailHash}, ${email}, ${name}, ${subHash})
       ON CONFLICT DO NOTHING
       RETURNING id`,
-    (rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(IdRow))(rows))
+    (rows) => Effect.orDie(decodeRows(IdRow)(rows))
   )
   // A concurrent first sign-in may have won the insert (on either unique hash): read the winner.
   const row = yield* find

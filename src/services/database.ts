@@ -3,7 +3,7 @@
  * SqlSchema); `Database` adds what operations need on top: a cheap liveness probe for /ready.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect } from "effect"
+import { Context, Effect, type ParseResult, Schema } from "effect"
 import { DatabaseUnavailable } from "./errors.js"
 
 export { SqlClient } from "@effect/sql"
@@ -24,6 +24,22 @@ export const orDatabaseUnavailable =
           Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message })))
         )
     ) as Effect.Effect<A, Exclude<E, SqlError> | DatabaseUnavailable, R>
+
+const rowDecoders = new WeakMap<object, unknown>()
+
+/**
+ * The decoder of a query's rows, built once per row schema: `Schema.Array(row)` written inside a
+ * function builds a new schema class and a new parser on every call (timeline: every request).
+ */
+export const decodeRows = <A, I, R>(
+  row: Schema.Schema<A, I, R>
+): ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError, R>) => {
+  const known = rowDecoders.get(row) as ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError, R>) | undefined
+  if (known !== undefined) return known
+  const decode = Schema.decodeUnknown(Schema.Array(row))
+  rowDecoders.set(row, decode)
+  return decode
+}
 
 /** A value for a `bytea` parameter: node-postgres sends only Buffers as bytes (a bare Uint8Array goes as JSON). */
 export const bytea = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)

@@ -10,7 +10,7 @@ import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { type ContentId, JobId, UserId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { DocumentContentType, DocumentType } from "../../services/llm.js"
-import { orDatabaseUnavailable } from "../../services/database.js"
+import { decodeRows, orDatabaseUnavailable } from "../../services/database.js"
 import { traced } from "../../services/telemetry.js"
 
 const ClaimedRow = Schema.Struct({
@@ -30,7 +30,7 @@ const ClaimedRow = Schema.Struct({
 
 /** The job a claim's `RETURNING id, user_id, content_type, …` row describes (none when nothing was claimed). */
 export const claimedJobFrom = (rows: ReadonlyArray<unknown>) =>
-  Effect.map(Schema.decodeUnknown(Schema.Array(ClaimedRow))(rows), ([row]) =>
+  Effect.map(decodeRows(ClaimedRow)(rows), ([row]) =>
     row === undefined
       ? Option.none<ClaimedJob>()
       : Option.some<ClaimedJob>({

@@ -18,6 +18,7 @@ import { awsErrorName } from "../aws/errors.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 import { claimedJobFrom, LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
 import { currentTraceparent, traced } from "../../services/telemetry.js"
+import { decodeRows } from "../../services/database.js"
 
 /** The body of a wake-up message. */
 export const JobMessage = Schema.Struct({
@@ -156,7 +157,7 @@ export const claimJobById = /* @__PURE__ */ Effect.fnUntraced(function* (
         WHERE id = ${jobId}::uuid AND status = 'processing' AND lease_expires_at < now() AND attempts >= max_attempts
         RETURNING 1 AS ok`
       if (reaped.length > 0) return { _tag: "exhausted" } as ClaimById
-      const [state] = yield* Schema.decodeUnknown(Schema.Array(StateRow))(
+      const [state] = yield* decodeRows(StateRow)(
         yield* sql`SELECT status, (lease_expires_at IS NOT NULL AND lease_expires_at < now()) AS lease_expired
                    FROM jobs WHERE id = ${jobId}::uuid`
       )
