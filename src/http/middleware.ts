@@ -14,10 +14,10 @@ import {
   HttpServerResponse,
   HttpTraceContext
 } from "@effect/platform"
-import { Clock, Effect, FiberRef, Option } from "effect"
+import { Clock, Effect, FiberRef, LogLevel, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { MalformedBody, PayloadTooLarge } from "../services/errors.js"
-import { CurrentRequestId, handleErrors } from "./errors.js"
+import { handleErrors } from "./errors.js"
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
 
@@ -139,27 +139,32 @@ export const requestContext = (options: {
       // A declared length over the limit is refused before a byte of the body is read;
       // a chunked body is cut off by the platform once it passes the limit.
       const declared = Number(request.headers["content-length"] ?? "0")
+      // A request without a body (no length, not chunked: most GETs) has nothing to limit.
+      const hasBody = request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined
       const tooLarge =
         declared > options.maxBodyBytes
           ? Effect.fail(new PayloadTooLarge({ message: "The request body is larger than allowed", limitBytes: options.maxBodyBytes }))
           : Effect.void
       const response = yield* handleErrors(
-        Effect.zipRight(tooLarge, HttpIncomingMessage.withMaxBodySize(app, Option.some(options.maxBodyBytes)))
+        Effect.zipRight(tooLarge, hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(options.maxBodyBytes)) : app)
       ).pipe(
         Effect.map((response) =>
           response.status === 413 ? HttpServerResponse.setHeader(response, "connection", "close") : response
         )
       )
-      const durationMs = (yield* Clock.currentTimeMillis) - started
-      // The path without its query string: queries are not logged.
-      yield* Effect.logInfo("http request").pipe(
-        Effect.annotateLogs({ method: request.method, route: route ?? path, status: response.status, durationMs })
-      )
+      // The access log line: its annotations are built only when it is going to be written.
+      if (LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Info)) {
+        const durationMs = (yield* Clock.currentTimeMillis) - started
+        // The path without its query string: queries are not logged.
+        yield* Effect.logInfo("http request").pipe(
+          Effect.annotateLogs({ method: request.method, route: route ?? path, status: response.status, durationMs })
+        )
+      }
       return response
     }).pipe(
       (answer) => serverSpan(request, route, answer, options.sample ?? sampleAll),
-      Effect.annotateLogs("requestId", requestId),
-      Effect.locally(CurrentRequestId, requestId)
+      // Also the request id of errors.ts's currentRequestId (audit rows, error bodies).
+      Effect.annotateLogs("requestId", requestId)
     )
   })
   )

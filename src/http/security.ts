@@ -5,8 +5,8 @@
  * instead of when they expire.
  */
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { Context, Effect, Layer, Redacted } from "effect"
-import { userExists } from "../programs/users.js"
+import { Effect, Layer, Redacted } from "effect"
+import { accountExists } from "../programs/users.js"
 import { AccessTokens, CurrentUser } from "../services/auth.js"
 import { SqlClient } from "../services/database.js"
 import { Unauthenticated } from "../services/errors.js"
@@ -28,15 +28,13 @@ export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function* () {
     const tokens = yield* AccessTokens
-    // The check needs only the database: running it in a context of its own costs less per request
-    // than adding the service to the request's context (which copies every service in it).
-    const database = Context.make(SqlClient.SqlClient, yield* SqlClient.SqlClient)
+    const sql = yield* SqlClient.SqlClient
     return Authentication.of({
       bearer: (token) =>
         Effect.gen(function* () {
           const claims = yield* tokens.verify(Redacted.value(token))
-          const exists = yield* userExists(claims.sub).pipe(
-            Effect.mapInputContext((_: Context.Context<never>) => database),
+          // On the client itself: providing it to the request's context per request would copy every service in it.
+          const exists = yield* accountExists(sql, claims.sub).pipe(
             // The middleware may only fail with its 401: an outage travels as a defect, which the
             // error renderer answers as every lost database, a 503 to retry.
             Effect.orDie

@@ -60,12 +60,13 @@ export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
 
 const isUuid = Schema.is(Schema.UUID)
 
-export const userExists = Effect.fnUntraced(function* (userId: string) {
-  const sql = yield* SqlClient.SqlClient
-  if (!isUuid(userId)) return false
-  const rows = yield* sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`
-  return rows.length > 0
-}, traced("Users.exists"))
+/** Whether the account exists, on a given client (bearer authentication holds one, without a context to provide it in). */
+export const accountExists = (sql: SqlClient.SqlClient, userId: string) =>
+  !isUuid(userId)
+    ? Effect.succeed(false)
+    : Effect.map(sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`, (rows) => rows.length > 0).pipe(traced("Users.exists"))
+
+export const userExists = (userId: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => accountExists(sql, userId))
 
 /**
  * The account for this email, created on first sign-in. Race-safe: two first sign-ins with the

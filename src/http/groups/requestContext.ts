@@ -3,13 +3,13 @@
  * (CurrentUser, from the Authentication middleware) and, for the audit trail, which request this is.
  */
 import { HttpServerRequest } from "@effect/platform"
-import { Effect, FiberRef, Option } from "effect"
+import { Effect, Option } from "effect"
 import { UserId } from "../../services/ids.js"
 import { CurrentUser } from "../../services/auth.js"
 import { type Classified, type DatabaseUnavailable, isClassified } from "../../services/errors.js"
 import { AppConfig } from "../../config.js"
 import { clientAddress } from "../clientAddress.js"
-import { CurrentRequestId } from "../errors.js"
+import { currentRequestId } from "../errors.js"
 import { orDatabaseUnavailable } from "../../services/database.js"
 import { currentSpanOption } from "../../services/telemetry.js"
 
@@ -19,7 +19,7 @@ export const currentUserId = Effect.map(CurrentUser, (user) => UserId.make(user.
 /** Request id, trace id, client address and user agent of the request being served. */
 export const auditContext = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const requestId = yield* FiberRef.get(CurrentRequestId)
+  const requestId = yield* currentRequestId
   const traceId = Option.map(yield* currentSpanOption, (span) => span.traceId)
   const settings = yield* AppConfig
   const clientIp = clientAddress(request, settings.trustedProxyHops)
