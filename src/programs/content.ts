@@ -105,18 +105,23 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
   })
 }, traced("Content.load"))
 
+/**
+ * A timeline row as PostgreSQL names its columns: the page is read without the client's
+ * column-name transform (which copies every row key by key), and the decoder, which builds each
+ * row anyway, renames as it goes.
+ */
 const TimelineRow = Schema.Struct({
   id: ContentId,
-  documentType: DocumentType,
-  titleEncrypted: Schema.Uint8ArrayFromSelf,
-  summaryEncrypted: Schema.Uint8ArrayFromSelf,
-  createdAt: Schema.DateFromSelf,
+  documentType: Schema.propertySignature(DocumentType).pipe(Schema.fromKey("document_type")),
+  titleEncrypted: Schema.propertySignature(Schema.Uint8ArrayFromSelf).pipe(Schema.fromKey("title_encrypted")),
+  summaryEncrypted: Schema.propertySignature(Schema.Uint8ArrayFromSelf).pipe(Schema.fromKey("summary_encrypted")),
+  createdAt: Schema.propertySignature(Schema.DateFromSelf).pipe(Schema.fromKey("created_at")),
   total: Schema.Number
 })
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
 export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: TimelineWindow) {
-  const sql = yield* SqlClient.SqlClient
+  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
   const crypto = yield* Crypto
   // One round trip for the page and the total; a page past the end has no row to carry it.
   const rows = yield* sql`
@@ -126,21 +131,18 @@ export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: T
     LIMIT ${page.limit} OFFSET ${page.offset}`
   const decoded = yield* decodeRows(TimelineRow)(rows)
   const items = yield* Effect.forEach(decoded, (row) =>
-    Effect.gen(function* () {
-      const title = yield* crypto.openString(row.titleEncrypted, sealedField(userId, "title_encrypted", row.id))
-      const card = yield* decodeCard(
-        yield* crypto.openString(row.summaryEncrypted, sealedField(userId, "summary_encrypted", row.id))
-      )
-      return {
+    Effect.zipWith(
+      crypto.openString(row.titleEncrypted, sealedField(userId, "title_encrypted", row.id)),
+      Effect.flatMap(crypto.openString(row.summaryEncrypted, sealedField(userId, "summary_encrypted", row.id)), decodeCard),
+      (title, card): TimelineItem => ({
         contentId: row.id,
         documentType: row.documentType,
         title,
         summary: card.summary,
         flaggedCount: card.flaggedCount,
         createdAt: row.createdAt
-      } satisfies TimelineItem
-    })
-  )
+      })
+    ))
   const total =
     decoded[0]?.total ??
     (yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`)[0]?.total ??

@@ -172,12 +172,16 @@ const id = (field: string, value: string | undefined): Either.Either<string | nu
       ? Either.right(value)
       : Either.left(`audit event field ${field} is not an id`)
 
+const isAction = Schema.is(AuditAction)
+const isOutcome = Schema.is(AuditOutcome)
+const isResourceType = Schema.is(AuditResourceType)
+
 /** Applies the rules; Left names the offending field (never its value). */
 export const normalizeAuditEvent = (event: AuditEvent): Either.Either<NormalizedAuditEvent, string> =>
   Either.gen(function* () {
-    if (!Schema.is(AuditAction)(event.action)) return yield* Either.left("audit event action is not a known action")
-    if (!Schema.is(AuditOutcome)(event.outcome)) return yield* Either.left("audit event outcome is not a known outcome")
-    if (event.resourceType !== undefined && !Schema.is(AuditResourceType)(event.resourceType)) {
+    if (!isAction(event.action)) return yield* Either.left("audit event action is not a known action")
+    if (!isOutcome(event.outcome)) return yield* Either.left("audit event outcome is not a known outcome")
+    if (event.resourceType !== undefined && !isResourceType(event.resourceType)) {
       return yield* Either.left("audit event resourceType is not a known resource type")
     }
     if (event.actorUserId !== undefined && !isAuditUserId(event.actorUserId)) {
