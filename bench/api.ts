@@ -105,6 +105,10 @@ export interface Measurement {
   readonly hwmMb: number
   /** CPU time (user + system) the server process spent per request during the run, in µs. */
   readonly cpuUsPerRequest: number
+  /** Of the compared timeline runs: which round (0-based); absent for single runs. */
+  readonly round?: number
+  /** Of a summary (see report.ts `summarize`): how many rounds its medians come from. */
+  readonly rounds?: number
 }
 
 /** utime + stime of a process, in clock ticks (1/100 s on Linux). */

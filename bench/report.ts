@@ -11,8 +11,69 @@ export const GOALS = {
 
 const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n)
 
-/** Our timeline against each baseline at each connection count. */
-export const ratios = (measurements: ReadonlyArray<Measurement>) => {
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/**
+ * One measurement per route, implementation and connection count: runs measured in several
+ * rounds become their medians (peak memory: the highest).
+ */
+export const summarize = (measurements: ReadonlyArray<Measurement>): ReadonlyArray<Measurement> => {
+  const groups = new Map<string, Array<Measurement>>()
+  for (const m of measurements) {
+    const key = `${m.route}|${m.implementation}|${m.connections}`
+    groups.set(key, [...(groups.get(key) ?? []), m])
+  }
+  return [...groups.values()].map((runs) => {
+    if (runs.length === 1) return runs[0]!
+    const of = (f: (m: Measurement) => number) => median(runs.map(f))
+    const { round: _round, ...first } = runs[0]!
+    return {
+      ...first,
+      requestsPerSecond: of((m) => m.requestsPerSecond),
+      p50Ms: of((m) => m.p50Ms),
+      p99Ms: of((m) => m.p99Ms),
+      maxMs: Math.max(...runs.map((m) => m.maxMs)),
+      requests: runs.reduce((n, m) => n + m.requests, 0),
+      non2xx: runs.reduce((n, m) => n + m.non2xx, 0),
+      errors: runs.reduce((n, m) => n + m.errors, 0),
+      timeouts: runs.reduce((n, m) => n + m.timeouts, 0),
+      peakRssMb: Math.max(...runs.map((m) => m.peakRssMb)),
+      hwmMb: Math.max(...runs.map((m) => m.hwmMb)),
+      cpuUsPerRequest: Math.round(of((m) => m.cpuUsPerRequest)),
+      rounds: runs.length
+    }
+  })
+}
+
+/**
+ * Ours over a baseline at `connections`: the median of the ratios within each round (the two
+ * were measured minutes apart at most, so drift on a shared machine cancels); a single run's
+ * ratio when there were no rounds.
+ */
+const roundRatio = (
+  measurements: ReadonlyArray<Measurement>,
+  baseline: Implementation,
+  connections: number
+): number => {
+  const runs = measurements.filter((m) => m.route === "GET /content/timeline" && m.connections === connections)
+  const rounds = [...new Set(runs.map((m) => m.round ?? -1))]
+  return median(
+    rounds.map((round) => {
+      const ours = runs.find((m) => m.implementation === "serenya" && (m.round ?? -1) === round)
+      const other = runs.find((m) => m.implementation === baseline && (m.round ?? -1) === round)
+      return (ours?.requestsPerSecond ?? Number.NaN) / (other?.requestsPerSecond ?? Number.NaN)
+    })
+  )
+}
+
+/** Our timeline against each baseline at each connection count (medians over rounds). */
+export const ratios = (all: ReadonlyArray<Measurement>) => {
+  const measurements = summarize(all)
   const timeline = measurements.filter((m) => m.route === "GET /content/timeline")
   const at = (implementation: Implementation, connections: number) =>
     timeline.find((m) => m.implementation === implementation && m.connections === connections)
@@ -26,8 +87,9 @@ export const ratios = (measurements: ReadonlyArray<Measurement>) => {
       "ours req/s": round(ours?.requestsPerSecond ?? Number.NaN, 0),
       "node:http req/s": round(plain?.requestsPerSecond ?? Number.NaN, 0),
       "fastify req/s": round(fastify?.requestsPerSecond ?? Number.NaN, 0),
-      "ours / node:http": round((ours?.requestsPerSecond ?? Number.NaN) / (plain?.requestsPerSecond ?? Number.NaN), 2),
-      "ours / fastify": round((ours?.requestsPerSecond ?? Number.NaN) / (fastify?.requestsPerSecond ?? Number.NaN), 2),
+      "ours / node:http": round(roundRatio(all, "node:http", c), 2),
+      "ours / fastify": round(roundRatio(all, "fastify", c), 2),
+      rounds: ours?.rounds ?? 1,
       "ours p99 ms": ours?.p99Ms ?? Number.NaN,
       "ours CPU µs/req": ours?.cpuUsPerRequest ?? Number.NaN,
       "node:http CPU µs/req": plain?.cpuUsPerRequest ?? Number.NaN,
@@ -44,6 +106,7 @@ export const printApi = (measurements: ReadonlyArray<Measurement>) => {
       route: m.route,
       implementation: m.implementation,
       conns: m.connections,
+      round: m.round ?? "",
       "req/s": round(m.requestsPerSecond, 0),
       "p50 ms": m.p50Ms,
       "p99 ms": m.p99Ms,
@@ -142,6 +205,6 @@ export const writeResults = async (results: Record<string, unknown>, measurement
   const dir = path.resolve(import.meta.dirname, "results")
   await fs.mkdir(dir, { recursive: true })
   await fs.writeFile(path.join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`)
-  await fs.writeFile(path.join(dir, "latest.svg"), svgChart(measurements, title))
+  await fs.writeFile(path.join(dir, "latest.svg"), svgChart(summarize(measurements), title))
   return dir
 }
