@@ -6,7 +6,7 @@
  * Defects say nothing about internals; 429 and 503 carry Retry-After.
  */
 import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
-import { Cause, Data, Effect, FiberRef, HashMap, Option, ParseResult, Schema } from "effect"
+import { Cause, Data, Effect, FiberRef, Option, ParseResult, Schema } from "effect"
 import {
   type Classified,
   ErrorCategory,
@@ -23,8 +23,9 @@ import { recordError } from "../services/metrics.js"
  * middleware sets (one fiber-local value for both, instead of two to set on every request).
  */
 export const currentRequestId: Effect.Effect<string> = Effect.map(FiberRef.get(FiberRef.currentLogAnnotations), (annotations) => {
-  const id = HashMap.get(annotations, "requestId")
-  return Option.isSome(id) && typeof id.value === "string" ? id.value : "unknown"
+  // A handful of entries: iterating them keeps the HashMap module out of the Lambda bundles.
+  for (const [key, value] of annotations) if (key === "requestId" && typeof value === "string") return value
+  return "unknown"
 })
 
 export class ErrorDetail extends Schema.Class<ErrorDetail>("ErrorDetail")({

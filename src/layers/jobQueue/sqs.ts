@@ -81,7 +81,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
           )
         )
       )
-    }, traced("JobQueue.enqueue"))
+    }, /* @__PURE__ */ traced("JobQueue.enqueue"))
 
     return { ...postgres, enqueue } satisfies JobQueue["Type"]
   })
@@ -166,7 +166,7 @@ export const claimJobById = /* @__PURE__ */ Effect.fnUntraced(function* (
     }),
     "claimById"
   )
-}, traced("JobQueue.claimById"))
+}, /* @__PURE__ */ traced("JobQueue.claimById"))
 
 /**
  * Gives up on a job whose wake-ups are spent (the queue's maximum receive count), unless it
@@ -192,7 +192,7 @@ export const failUndeliverable = /* @__PURE__ */ Effect.fnUntraced(function* (
     "failUndeliverable"
   )
   return rows.length > 0
-}, traced("JobQueue.failUndeliverable"))
+}, /* @__PURE__ */ traced("JobQueue.failUndeliverable"))
 
 /**
  * Fails a job whose wake-up reached the dead-letter queue: its deliveries are spent, so it is
@@ -218,4 +218,4 @@ export const failDeadLettered = /* @__PURE__ */ Effect.fnUntraced(function* (
     "failDeadLettered"
   )
   return rows.length > 0
-}, traced("JobQueue.failDeadLettered"))
+}, /* @__PURE__ */ traced("JobQueue.failDeadLettered"))
