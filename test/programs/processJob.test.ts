@@ -92,6 +92,8 @@ const runPoolUntilIdle = (options: Partial<WorkerPoolOptions> = {}) =>
     Effect.gen(function* () {
       const pool = yield* makeWorkerPool({ ...fast, ...options })
       yield* waitFor(Effect.map(unfinished, (n) => n === 0))
+      // A job's row commits before its worker counts the outcome: wait until every claim is counted.
+      yield* waitFor(Effect.map(pool.stats, (s) => s.claimed === s.completed + s.retrying + s.failed + s.lost + s.errors))
       return yield* pool.stats
     })
   )
