@@ -1,7 +1,24 @@
 /** The traceparent a job or a wake-up carries, and the link back to it. */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
-import { currentTraceparent, spanOfTraceparent } from "../../src/services/telemetry.js"
+import { Effect, Option, Tracer } from "effect"
+import { currentTraceparent, spanOfTraceparent, traced } from "../../src/services/telemetry.js"
+
+/** Runs `effect` under a tracer that records the name and attributes of every span it opens. */
+const recordingSpans = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const opened: Array<Tracer.Span> = []
+    const base = yield* Effect.tracer
+    const recording = Tracer.make({
+      context: base.context,
+      span: (name, ...rest) => {
+        const span = base.span(name, ...rest)
+        opened.push(span)
+        return span
+      }
+    })
+    const value = yield* effect.pipe(Effect.withTracer(recording))
+    return { value, spans: opened.map((span) => ({ name: span.name, attributes: Object.fromEntries(span.attributes) })) }
+  })
 
 describe("traceparent", () => {
   it.effect("is the current span's, and names that span again when read back", () =>
@@ -27,4 +44,28 @@ describe("traceparent", () => {
       expect(Option.isNone(spanOfTraceparent(value)), value).toBe(true)
     }
   })
+})
+
+describe("traced", () => {
+  it.effect("opens its span when spans are recorded, none with the tracer off; the effect runs either way", () =>
+    Effect.gen(function* () {
+      const on = yield* recordingSpans(Effect.succeed(1).pipe(traced("Things.do")))
+      expect(on.value).toBe(1)
+      expect(on.spans.map((s) => s.name)).toEqual(["Things.do"])
+      const off = yield* recordingSpans(Effect.succeed(2).pipe(traced("Things.do"), Effect.withTracerEnabled(false)))
+      expect(off.value).toBe(2)
+      expect(off.spans).toEqual([])
+    })
+  )
+
+  it.effect("requireParent: a span with its attributes only inside a trace", () =>
+    Effect.gen(function* () {
+      const lowLevel = Effect.succeed("x").pipe(traced("Crypto.open", { requireParent: true, attributes: { "crypto.bytes": 3 } }))
+      const outside = yield* recordingSpans(lowLevel)
+      expect(outside.spans).toEqual([])
+      const inside = yield* recordingSpans(lowLevel.pipe(Effect.withSpan("request")))
+      expect(inside.spans.map((s) => s.name)).toEqual(["request", "Crypto.open"])
+      expect(inside.spans[1]!.attributes).toEqual({ "crypto.bytes": 3 })
+    })
+  )
 })

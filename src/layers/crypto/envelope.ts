@@ -11,7 +11,7 @@
  * The header is not part of the additional data so that rotation can re-wrap a data key without
  * re-encrypting the content; a tampered header fails anyway, at unwrap or at the content's tag.
  */
-import { Context, Effect, FiberRef, Option, Tracer, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
 import {
   DecryptionFailed,
@@ -22,6 +22,7 @@ import {
   type SealOptions
 } from "../../services/crypto.js"
 import type { Crypto } from "../../services/crypto.js"
+import { traced } from "../../services/telemetry.js"
 import { DataKeyCache, type DataKeyCachePolicy } from "./dataKeyCache.js"
 
 export const ENVELOPE_VERSION = 1
@@ -205,22 +206,11 @@ export interface EnvelopeOptions {
 }
 
 /**
- * A span per crypto call, but only inside a trace (a request or a job): like OpenTelemetry's
- * `requireParentSpan` for low-level calls, so that bulk work outside any trace (rotation, the
- * benchmark) neither floods the exporter nor pays for spans nobody will read; and none at all when
- * the tracer is off (a timeline opens 40 fields: 40 spans that would only be thrown away).
+ * A span per crypto call, but only inside a trace and with the tracer on (see `traced`): a
+ * timeline opens 40 fields, 40 spans that would only be thrown away otherwise.
  */
-const traced =
-  (name: string, purpose: KeyPurpose, bytes: number) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.withFiberRuntime((fiber) =>
-      fiber.getFiberRef(FiberRef.currentTracerEnabled) && Option.isSome(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
-        ? Effect.withSpan(self, name, {
-          captureStackTrace: false,
-          attributes: { "crypto.purpose": purpose, "crypto.bytes": bytes }
-        })
-        : self
-    )
+const cryptoSpan = (name: string, purpose: KeyPurpose, bytes: number) =>
+  traced(name, { requireParent: true, attributes: { "crypto.purpose": purpose, "crypto.bytes": bytes } })
 
 /** The Crypto service over a provider; the scope's end zeroes every cached key. */
 export const makeEnvelopeCrypto = (options: EnvelopeOptions): Effect.Effect<Crypto["Type"], never, Scope.Scope> =>
@@ -249,7 +239,7 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["
           )
         )
       })
-    ).pipe(traced("Crypto.seal", sealOptions.purpose, plaintext.length))
+    ).pipe(cryptoSpan("Crypto.seal", sealOptions.purpose, plaintext.length))
 
   const decryptionFailed = Effect.fail(
     new DecryptionFailed({ message: "The data could not be decrypted: it was altered or belongs elsewhere" })
@@ -272,7 +262,7 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["
           )
         return Effect.flatMap(opened, (plaintext) => (plaintext === undefined ? decryptionFailed : Effect.succeed(plaintext)))
       })
-    ).pipe(traced("Crypto.open", sealOptions.purpose, envelope.length))
+    ).pipe(cryptoSpan("Crypto.open", sealOptions.purpose, envelope.length))
 
   const sealString = (plaintext: string, sealOptions: SealOptions) =>
     Effect.suspend(() => {
