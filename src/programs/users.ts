@@ -66,8 +66,6 @@ export const accountExists = (sql: SqlClient.SqlClient, userId: string) =>
     ? Effect.succeed(false)
     : Effect.map(sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`, (rows) => rows.length > 0).pipe(traced("Users.exists"))
 
-export const userExists = (userId: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => accountExists(sql, userId))
-
 /**
  * The account for this email, created on first sign-in. Race-safe: two first sign-ins with the
  * same email insert at most one row (ON CONFLICT DO NOTHING) and both read that row back.

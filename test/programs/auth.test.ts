@@ -13,7 +13,7 @@ import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { logout, refreshTokenHash, refreshTokens, signInWithDev, signInWithGoogle } from "../../src/programs/auth.js"
-import { emailLookupHash, findOrCreateUser, userExists } from "../../src/programs/users.js"
+import { accountExists, emailLookupHash, findOrCreateUser } from "../../src/programs/users.js"
 import { AccessTokens } from "../../src/services/auth.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 import { Unauthenticated } from "../../src/services/errors.js"
@@ -111,9 +111,10 @@ layer(TestLayer)("auth programs", (it) => {
       expect(opened).toBe(email.toLowerCase())
       expect(row.nameEncrypted).not.toBeNull()
       expect(yield* crypto.openString(row.nameEncrypted!, fieldContext(row.id, "users", "name_encrypted", row.id))).toBe("Ada")
-      expect(yield* userExists(first.user.id)).toBe(true)
-      expect(yield* userExists("00000000-0000-4000-8000-000000000000")).toBe(false)
-      expect(yield* userExists("not-a-uuid")).toBe(false)
+      const sql = yield* SqlClient.SqlClient
+      expect(yield* accountExists(sql, first.user.id)).toBe(true)
+      expect(yield* accountExists(sql, "00000000-0000-4000-8000-000000000000")).toBe(false)
+      expect(yield* accountExists(sql, "not-a-uuid")).toBe(false)
       expect(yield* auditActions).toContain("auth.dev_login:success")
     })
   )
