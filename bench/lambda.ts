@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { buildLambdas, type LambdaFunction } from "../deploy/lambda/build.js"
 import { startEmbeddedPostgres } from "../src/layers/database/embedded.js"
+import { median } from "./report.js"
 
 export interface LambdaBenchRow {
   readonly function: LambdaFunction
@@ -50,7 +51,6 @@ console.log(JSON.stringify({ ms: performance.now() - started }))
 process.exit(0)
 `
 
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 
 export async function runLambdaBench(): Promise<Array<LambdaBenchRow>> {
   const scope = Effect.runSync(Scope.make())
