@@ -7,30 +7,18 @@ import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
-import { generateKeyPairSync, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AppConfig } from "../../src/config.js"
 import { ApiLive, serveApi } from "../../src/http/app.js"
-import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
-import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
-import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
-import { LLMOffline } from "../../src/layers/llm/offline.js"
-import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { workerPoolLayer } from "../../src/layers/worker/pool.js"
 import { AccessTokens } from "../../src/services/auth.js"
-import { TestDatabaseLive } from "../support/database.js"
-import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
-import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
-import { TimelineCache } from "../../src/services/timelineCache.js"
-import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
-import { Unauthenticated } from "../../src/services/errors.js"
 import { makeApiClient } from "../../src/http/client.js"
 import { ContentId } from "../../src/services/ids.js"
+import { appTestServices } from "../support/services.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
-import { auditRows, AuditWithRows } from "../support/audit.js"
+import { auditRows } from "../support/audit.js"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
@@ -45,26 +33,7 @@ const settings = testSettings({
   RATE_LIMIT_IP_CAPACITY: "100000",
   RATE_LIMIT_USER_CAPACITY: "100000"
 })
-const key = signingKeyFrom(
-  generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
-)
-const Tokens = Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900 }))
-
-const Services = Layer.mergeAll(
-  CryptoMemory,
-  StorageMemory,
-  AuditWithRows,
-  costTrackerMemory(),
-  JobQueuePostgres,
-  LLMOffline,
-  Tokens,
-  UserLookupKeyTest,
-  Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 })),
-  // Google sign-in has its own tests (test/http/auth.test.ts); here it refuses everything.
-  Layer.succeed(GoogleIdTokens, {
-    verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
-  })
-).pipe(Layer.provideMerge(TestDatabaseLive()), (services) => Layer.merge(services, Layer.succeed(AppConfig, settings)))
+const Services = appTestServices({ settings })
 
 const Workers = workerPoolLayer({ concurrency: 2, poll: "20 millis", lease: "10 seconds", shutdownTimeout: "2 seconds" })
 

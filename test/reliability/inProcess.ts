@@ -8,34 +8,14 @@ import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
-import { generateKeyPairSync } from "node:crypto"
 import { createServer } from "node:http"
-import { AppConfig } from "../../src/config.js"
 import { ApiLive, serveApi } from "../../src/http/app.js"
-import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
-import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
-import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
-import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
-import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
-import { StorageMemory } from "../../src/layers/storage/memory.js"
-import { workerPoolLayer } from "../../src/layers/worker/pool.js"
 import { AccessTokens } from "../../src/services/auth.js"
-import { Unauthenticated } from "../../src/services/errors.js"
-import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
+import { workerPoolLayer } from "../../src/layers/worker/pool.js"
 import type { UserId } from "../../src/services/ids.js"
 import type { LLM } from "../../src/services/llm.js"
-import { TimelineCache } from "../../src/services/timelineCache.js"
-import { AuditWithRows } from "../support/audit.js"
-import { TestDatabaseLive } from "../support/database.js"
+import { appTestServices, newSigningKey } from "../support/services.js"
 import { testSettings } from "../support/settings.js"
-
-export const newSigningKey = (): SigningKey =>
-  signingKeyFrom(
-    generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
-  )
-
-export const ISSUER = "serenya"
 
 export interface InProcessOptions {
   readonly llm: Layer.Layer<LLM>
@@ -56,22 +36,8 @@ export const generousEnv = {
 
 export const startInProcess = async (options: InProcessOptions) => {
   const key = newSigningKey()
-  const tokens = makeAccessTokens(key, { issuer: ISSUER, ttlSeconds: 900 })
   const settings = testSettings({ ...generousEnv, ...options.env })
-  const services = Layer.mergeAll(
-    CryptoMemory,
-    StorageMemory,
-    AuditWithRows,
-    costTrackerMemory(),
-    JobQueuePostgres,
-    options.llm,
-    Layer.succeed(AccessTokens, tokens),
-    UserLookupKeyTest,
-    Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: 1000 })),
-    Layer.succeed(GoogleIdTokens, {
-      verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
-    })
-  ).pipe(Layer.provideMerge(TestDatabaseLive()), (s) => Layer.merge(s, Layer.succeed(AppConfig, settings)))
+  const services = appTestServices({ settings, key, llm: options.llm, cachedUsers: 1000 })
   const served = serveApi(ApiLive).pipe(
     Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 5_000 }), { port: 0, host: "127.0.0.1" }))
   )
@@ -89,7 +55,8 @@ export const startInProcess = async (options: InProcessOptions) => {
     port: address.port,
     key,
     /** An access token for `userId`, signed with the server's key. */
-    tokenFor: (userId: UserId) => runtime.runPromise(Effect.map(tokens.issue(userId), (issued) => issued.token)),
+    tokenFor: (userId: UserId) =>
+      runtime.runPromise(Effect.flatMap(AccessTokens, (tokens) => Effect.map(tokens.issue(userId), (issued) => issued.token))),
     sql: <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
       runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, f))
   }

@@ -6,30 +6,16 @@
 import { SqlClient } from "@effect/sql"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent, SQSRecord } from "aws-lambda"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import { generateKeyPairSync, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AppConfig } from "../../../src/config.js"
-import { makeAccessTokens, signingKeyFrom } from "../../../src/layers/auth/jwt.js"
-import { UserLookupKeyTest } from "../../../src/layers/auth/lookupKey.js"
-import { makeTimelineCache } from "../../../src/layers/cache/timelineMemory.js"
-import { costTrackerMemory } from "../../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../../src/layers/crypto/local.js"
-import { JobQueuePostgres } from "../../../src/layers/jobQueue/postgres.js"
-import { LLMOffline } from "../../../src/layers/llm/offline.js"
-import { StorageMemory } from "../../../src/layers/storage/memory.js"
 import { fromWebResponse, toWebRequest } from "../../../src/main/lambda/apiGateway.js"
 import { makeApiHandler } from "../../../src/main/lambda/api.js"
 import { makeMigrateHandler } from "../../../src/main/lambda/migrate.js"
 import { DELIVERY_EXHAUSTED, makeProcessorHandler, ProcessorConfig } from "../../../src/main/lambda/processor.js"
-import { AccessTokens } from "../../../src/services/auth.js"
-import { Unauthenticated } from "../../../src/services/errors.js"
-import { GoogleIdTokens } from "../../../src/services/googleIdentity.js"
 import { LLM, LLMUnavailable } from "../../../src/services/llm.js"
-import { TimelineCache } from "../../../src/services/timelineCache.js"
-import { AuditWithRows } from "../../support/audit.js"
-import { TestDatabaseLive } from "../../support/database.js"
+import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { Telemetry } from "../../../src/services/telemetry.js"
 
@@ -45,25 +31,10 @@ const settings = testSettings({
   RATE_LIMIT_IP_CAPACITY: "100000",
   RATE_LIMIT_USER_CAPACITY: "100000"
 })
-const key = signingKeyFrom(
-  generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
-)
-
-const Services = Layer.mergeAll(
-  CryptoMemory,
-  StorageMemory,
-  AuditWithRows,
-  costTrackerMemory(),
-  JobQueuePostgres,
-  LLMOffline,
-  Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900 })),
-  UserLookupKeyTest,
-  Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 })),
-  Layer.succeed(GoogleIdTokens, {
-    verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
-  }),
+const Services = Layer.merge(
+  appTestServices({ settings }),
   Layer.succeed(ProcessorConfig, { maxReceiveCount: 5, lease: "10 seconds" })
-).pipe(Layer.provideMerge(TestDatabaseLive()), (services) => Layer.merge(services, Layer.succeed(AppConfig, settings)))
+)
 
 type ServicesContext = Layer.Layer.Success<typeof Services>
 

@@ -1,0 +1,55 @@
+/**
+ * The services the whole HTTP application needs, for tests that run it in process: memory
+ * crypto, storage, audit (with its rows) and costs, the real job queue on a fresh migrated
+ * database (TestDatabaseLive), the LLM the test picks (offline by default), access tokens signed
+ * with `key`, and Google sign-in refusing everything (it has its own tests in test/http/auth.test.ts).
+ */
+import { Effect, Layer } from "effect"
+import { generateKeyPairSync } from "node:crypto"
+import { AppConfig, type Settings } from "../../src/config.js"
+import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
+import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
+import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
+import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
+import { LLMOffline } from "../../src/layers/llm/offline.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
+import { AccessTokens } from "../../src/services/auth.js"
+import { Unauthenticated } from "../../src/services/errors.js"
+import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
+import type { LLM } from "../../src/services/llm.js"
+import { TimelineCache } from "../../src/services/timelineCache.js"
+import { AuditWithRows } from "./audit.js"
+import { TestDatabaseLive } from "./database.js"
+
+/** The issuer of the access tokens the test services sign. */
+const ISSUER = "serenya"
+
+/** A fresh ES256 signing key. */
+export const newSigningKey = (): SigningKey =>
+  signingKeyFrom(
+    generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+  )
+
+export const appTestServices = (options: {
+  readonly settings: Settings
+  readonly key?: SigningKey
+  readonly llm?: Layer.Layer<LLM>
+  /** Users the timeline cache keeps (100 by default). */
+  readonly cachedUsers?: number
+}) =>
+  Layer.mergeAll(
+    CryptoMemory,
+    StorageMemory,
+    AuditWithRows,
+    costTrackerMemory(),
+    JobQueuePostgres,
+    options.llm ?? LLMOffline,
+    Layer.succeed(AccessTokens, makeAccessTokens(options.key ?? newSigningKey(), { issuer: ISSUER, ttlSeconds: 900 })),
+    UserLookupKeyTest,
+    Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: options.cachedUsers ?? 100 })),
+    Layer.succeed(GoogleIdTokens, {
+      verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
+    })
+  ).pipe(Layer.provideMerge(TestDatabaseLive()), (services) => Layer.merge(services, Layer.succeed(AppConfig, options.settings)))
