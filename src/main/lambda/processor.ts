@@ -49,16 +49,24 @@ export type ProcessorServices =
 
 const decodeMessage = Schema.decodeUnknownEither(Schema.parseJson(JobMessage))
 
+/** The job a record wakes up; none for anything else, which is logged and acknowledged (never retried). */
+const jobOf = (record: SQSRecord, what: "message" | "dead letter") => {
+  const message = decodeMessage(record.body)
+  return Either.isRight(message)
+    ? Effect.succeed(Option.some(message.right.jobId))
+    : Effect.as(
+      Effect.logWarning(`processor: ${what} is not a job wake-up; acknowledged`).pipe(Effect.annotateLogs({ messageId: record.messageId })),
+      Option.none()
+    )
+}
+
 const containerWorker = `lambda-${randomBytes(4).toString("hex")}`
 
 const processRecord = Effect.fnUntraced(function* (record: SQSRecord, options: ProcessorOptions) {
   const messageId = record.messageId
-  const message = decodeMessage(record.body)
-  if (Either.isLeft(message)) {
-    yield* Effect.logWarning("processor: message is not a job wake-up; acknowledged").pipe(Effect.annotateLogs({ messageId }))
-    return "done" as RecordResult
-  }
-  const jobId = message.right.jobId
+  const woken = yield* jobOf(record, "message")
+  if (Option.isNone(woken)) return "done" as RecordResult
+  const jobId = woken.value
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1")
   const lastDelivery = receiveCount >= options.maxReceiveCount
   const settings = yield* AppConfig
@@ -96,12 +104,9 @@ const processRecord = Effect.fnUntraced(function* (record: SQSRecord, options: P
 /** A wake-up whose deliveries ran out without an answer: its job is failed, never run. */
 const processDeadLetter = Effect.fnUntraced(function* (record: SQSRecord) {
   const messageId = record.messageId
-  const message = decodeMessage(record.body)
-  if (Either.isLeft(message)) {
-    yield* Effect.logWarning("processor: dead letter is not a job wake-up; acknowledged").pipe(Effect.annotateLogs({ messageId }))
-    return "done" as RecordResult
-  }
-  const jobId = message.right.jobId
+  const woken = yield* jobOf(record, "dead letter")
+  if (Option.isNone(woken)) return "done" as RecordResult
+  const jobId = woken.value
   yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId })
   const failed = yield* failDeadLettered(jobId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE)
   const log = failed
