@@ -1,6 +1,6 @@
 /**
- * The Db capability. Programs write SQL through `SqlClient` (tagged templates, decoded with
- * SqlSchema); `Database` adds what operations need on top: a cheap liveness probe for /ready.
+ * The Db capability. Programs write SQL through `SqlClient` (tagged templates, rows decoded with
+ * `decodeRows`); `Database` adds what operations need on top: a cheap liveness probe for /ready.
  */
 import { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, type ParseResult, Schema } from "effect"

@@ -74,7 +74,7 @@ let pdfjs: Promise<typeof Pdfjs> | undefined
  * else needs it). The worker module is handed to pdfjs through `globalThis.pdfjsWorker`, its
  * documented hook, so that pdfjs does not import it again later outside the guard.
  */
-export const loadPdfjs = (): Promise<typeof Pdfjs> =>
+const loadPdfjs = (): Promise<typeof Pdfjs> =>
   (pdfjs ??= keepingBuiltins(async () => {
     const worker: unknown = await import("pdfjs-dist/legacy/build/pdf.worker.mjs")
     ;(globalThis as { pdfjsWorker?: unknown }).pdfjsWorker = worker
