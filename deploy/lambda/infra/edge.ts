@@ -9,33 +9,51 @@ import type * as lambda from "aws-cdk-lib/aws-lambda"
 import * as logs from "aws-cdk-lib/aws-logs"
 import type * as s3 from "aws-cdk-lib/aws-s3"
 import * as wafv2 from "aws-cdk-lib/aws-wafv2"
+import { HttpApi } from "@effect/platform"
 import { Construct } from "constructs"
+import { Api as Application } from "../../../src/http/api.js"
 import { administrationOnly, logsMayEncrypt } from "./keys.js"
 import { acknowledge } from "./nag.js"
 import type { FunctionName, StageSettings } from "./stages.js"
 
 type Method = apigwv2.HttpMethod
 
-/** Every route of src/http/api.ts, with the function that serves it. */
-export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: string; readonly target: FunctionName; readonly devOnly?: true }> = [
-  { method: apigwv2.HttpMethod.POST, path: "/auth/google", target: "auth" },
-  { method: apigwv2.HttpMethod.POST, path: "/auth/refresh", target: "auth" },
-  { method: apigwv2.HttpMethod.POST, path: "/auth/logout", target: "auth" },
-  { method: apigwv2.HttpMethod.POST, path: "/auth/dev", target: "auth", devOnly: true },
-  { method: apigwv2.HttpMethod.POST, path: "/documents/upload", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/jobs/{jobId}/status", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/content/timeline", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/content/{contentId}", target: "documents" },
-  { method: apigwv2.HttpMethod.DELETE, path: "/content/{contentId}", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/me", target: "documents" },
-  { method: apigwv2.HttpMethod.DELETE, path: "/me", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/me/export", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/subscriptions/status", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/health", target: "documents" },
-  { method: apigwv2.HttpMethod.GET, path: "/ready", target: "documents" },
-  { method: apigwv2.HttpMethod.POST, path: "/chat/messages", target: "chat" },
-  { method: apigwv2.HttpMethod.GET, path: "/chat/conversations/{contentId}", target: "chat" }
-]
+/** The function that serves each group of src/http/api.ts. */
+const FUNCTION_OF_GROUP: Readonly<Record<string, ApiFunction>> = {
+  auth: "auth",
+  chat: "chat",
+  documents: "documents",
+  content: "documents",
+  account: "documents",
+  subscriptions: "documents",
+  ops: "documents"
+}
+
+type ApiFunction = Extract<FunctionName, "auth" | "documents" | "chat">
+
+/** Routes the development stage alone exposes. */
+const DEV_ONLY = new Set(["POST /auth/dev"])
+
+/**
+ * Every route of src/http/api.ts (read from the API definition itself, so a new endpoint cannot
+ * be left unrouted), in API Gateway's path syntax, with the function that serves it. A group no
+ * function is named for fails the synth.
+ */
+export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: string; readonly target: ApiFunction; readonly devOnly?: true }> =
+  (() => {
+    const routes: Array<{ method: Method; path: string; target: ApiFunction; devOnly?: true }> = []
+    HttpApi.reflect(Application as unknown as HttpApi.HttpApi<string, never, never, never>, {
+      onGroup: () => {},
+      onEndpoint: ({ group, endpoint }) => {
+        const target = FUNCTION_OF_GROUP[group.identifier]
+        if (target === undefined) throw new Error(`No function serves the API group "${group.identifier}" (deploy/lambda/infra/edge.ts)`)
+        const method = endpoint.method as Method
+        const path = endpoint.path.replace(/:(\w+)/g, "{$1}")
+        routes.push({ method, path, target, ...(DEV_ONLY.has(`${method} ${path}`) ? { devOnly: true as const } : {}) })
+      }
+    })
+    return routes
+  })()
 
 export interface ApiProps {
   readonly settings: StageSettings
@@ -107,7 +125,6 @@ export class Api extends Construct {
     }
     for (const route of ROUTES) {
       if (route.devOnly === true && !settings.api.devAuthRoute) continue
-      if (route.target === "processor" || route.target === "migrate") continue
       const [created] = this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: integrations[route.target] })
       if (created !== undefined) {
         acknowledge(

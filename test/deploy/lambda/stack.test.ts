@@ -7,7 +7,9 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { createApp } from "../../../deploy/lambda/app.js"
+import { HttpApi } from "@effect/platform"
 import { ROUTES } from "../../../deploy/lambda/infra/edge.js"
+import { Api as Application } from "../../../src/http/api.js"
 import { SIZES } from "../../../deploy/lambda/infra/functions.js"
 import { bundledCode } from "../../../deploy/lambda/infra/stack.js"
 import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.js"
@@ -591,6 +593,22 @@ describe("API and edge", () => {
       expect(integration.Properties).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" })
       expect(json(integration.Properties?.IntegrationUri)).toMatch(/Functions(auth|documents|chat)Live/)
     }
+  })
+
+  it("routes every endpoint of src/http/api.ts, read from the API definition, to the function of its group", () => {
+    const routed = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.target]))
+    const endpoints: Array<string> = []
+    HttpApi.reflect(Application as unknown as HttpApi.HttpApi<string, never, never, never>, {
+      onGroup: () => {},
+      onEndpoint: ({ endpoint }) => endpoints.push(`${endpoint.method} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`)
+    })
+    expect([...routed.keys()].sort()).toEqual(endpoints.sort())
+    expect(routed.get("POST /auth/google")).toBe("auth")
+    expect(routed.get("GET /content/timeline")).toBe("documents")
+    expect(routed.get("GET /jobs/{jobId}/status")).toBe("documents")
+    expect(routed.get("POST /chat/messages")).toBe("chat")
+    expect(routed.get("GET /health")).toBe("documents")
+    expect(ROUTES.filter((r) => r.devOnly === true).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /auth/dev"])
   })
 
   it("exposes POST /auth/dev in development only", () => {
