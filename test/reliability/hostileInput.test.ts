@@ -14,8 +14,11 @@
 import { createHmac, randomUUID, sign } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { HttpApi } from "@effect/platform"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Api } from "../../src/http/api.js"
+import { Authentication } from "../../src/http/security.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import type { UserId } from "../../src/services/ids.js"
 import { newUser } from "../support/users.js"
@@ -231,19 +234,19 @@ const jsonBody = (value: unknown) => JSON.stringify(value)
     }))
   )
 
-  const ROUTES: ReadonlyArray<readonly [string, string]> = [
-    ["POST", "/documents/upload"],
-    ["GET", "/jobs/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11/status"],
-    ["GET", "/content/timeline"],
-    ["GET", "/content/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"],
-    ["DELETE", "/content/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"],
-    ["POST", "/chat/messages"],
-    ["GET", "/chat/conversations/a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"],
-    ["GET", "/subscriptions/status"],
-    ["GET", "/me"],
-    ["GET", "/me/export"],
-    ["DELETE", "/me"]
-  ]
+  /** Every endpoint behind bearer authentication, read from the API definition; path ids filled in. */
+  const ROUTES: ReadonlyArray<readonly [string, string]> = (() => {
+    const routes: Array<readonly [string, string]> = []
+    HttpApi.reflect(Api as unknown as HttpApi.HttpApi<string, never, never, never>, {
+      onGroup: () => {},
+      onEndpoint: ({ endpoint, middleware }) => {
+        if ([...middleware].some((tag) => tag.key === Authentication.key)) {
+          routes.push([endpoint.method, endpoint.path.replace(/:\w+/g, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")])
+        }
+      }
+    })
+    return routes
+  })()
 
   /** Every authenticated endpoint, with a body it would accept, but a token it must refuse. */
   const withHostileToken: fc.Arbitrary<Hostile> = fc

@@ -7,7 +7,9 @@
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { HttpApi } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Api } from "../../src/http/api.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import type { UserId } from "../../src/services/ids.js"
 import { newUser } from "../support/users.js"
@@ -85,6 +87,17 @@ describe("isolation matrix", () => {
         ["POST /chat/messages + A's Idempotency-Key", () =>
           call(tokenB, "POST", "/chat/messages", { contentId: content, message: "what is my hemoglobin?" }, { "idempotency-key": "isolation-chat-1" })]
       ] as const
+
+    // The matrix covers every endpoint of the API definition whose path takes an id (a new one fails here).
+    const idPaths: Array<string> = []
+    HttpApi.reflect(Api as unknown as HttpApi.HttpApi<string, never, never, never>, {
+      onGroup: () => {},
+      onEndpoint: ({ endpoint }) => {
+        if (endpoint.path.includes("/:")) idPaths.push(`${endpoint.method} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`)
+      }
+    })
+    const covered = new Set<string>(matrix("", "").map(([name]) => name))
+    expect(idPaths.filter((route) => !covered.has(route))).toEqual([])
 
     const foreign: Record<string, ReturnType<typeof shape>> = {}
     const absent: Record<string, ReturnType<typeof shape>> = {}
