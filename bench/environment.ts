@@ -26,9 +26,10 @@ import { bytea, SqlClient } from "../src/services/database.js"
 import { ContentId, JobId, type UserId } from "../src/services/ids.js"
 import { InterpretedDocument, LLM } from "../src/services/llm.js"
 import { UserLookupKey } from "../src/services/users.js"
+import { fixturePath } from "../test/support/fixtures.js"
 
 export const ROOT = path.resolve(import.meta.dirname, "..")
-export const FIXTURE_PDF = path.resolve(ROOT, "../shared/fixtures/lab-report-cbc-cmp.pdf")
+export const FIXTURE_PDF = fixturePath("lab-report-cbc-cmp.pdf")
 
 export interface BenchEnvironment {
   readonly tmp: string

@@ -13,9 +13,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { startEmbeddedPostgres } from "../../src/layers/database/embedded.js"
 import { freePort } from "../support/ports.js"
+import { fixturePath } from "../support/fixtures.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
-const PDF = path.resolve(ROOT, "../shared/fixtures/lab-report-cbc-cmp.pdf")
+const PDF = fixturePath("lab-report-cbc-cmp.pdf")
 const started = performance.now()
 const bunVersion = (process.versions as Record<string, string | undefined>).bun
 

@@ -9,7 +9,6 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { ApiLive, serveApi } from "../../src/http/app.js"
 import { workerPoolLayer } from "../../src/layers/worker/pool.js"
 import { AccessTokens } from "../../src/services/auth.js"
@@ -19,9 +18,9 @@ import { appTestServices } from "../support/services.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 import { auditRows } from "../support/audit.js"
+import { fixturePath } from "../support/fixtures.js"
 
-const root = path.resolve(import.meta.dirname, "../..")
-const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
 const MAX_UPLOAD_BYTES = 64 * 1024
 

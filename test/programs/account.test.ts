@@ -7,9 +7,6 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Either, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { makePostgresCostTracker } from "../../src/layers/costTracker/postgres.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
@@ -27,9 +24,9 @@ import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { createUser, newUser } from "../support/users.js"
 import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { readFixture, type FixtureName } from "../support/fixtures.js"
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(path.resolve(root, "../shared/fixtures"), name)))
+const fixture = (name: FixtureName) => readFixture(name)
 
 // The PostgreSQL cost tracker, so that llm_usage holds rows for the export and the erasure to deal with.
 const CostTrackerTable = Layer.scoped(CostTracker, makePostgresCostTracker({ monthlyBudgetCents: 500, emitMetrics: false }))

@@ -6,9 +6,6 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Either, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -23,9 +20,9 @@ import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { readFixture, type FixtureName } from "../support/fixtures.js"
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(path.resolve(root, "../shared/fixtures"), name)))
+const fixture = (name: FixtureName) => readFixture(name)
 
 const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, costTrackerMemory(), AuditWithRows).pipe(
   Layer.provideMerge(TestDatabaseLive())

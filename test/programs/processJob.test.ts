@@ -27,9 +27,9 @@ import { makeRetrySchedule } from "../../src/services/resilience.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
+import { FIXTURES_DIR } from "../support/fixtures.js"
 
-const root = path.resolve(import.meta.dirname, "../..")
-const fixtures = path.resolve(root, "../shared/fixtures")
+const fixtures = FIXTURES_DIR
 const pdf = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf"))
 const labText = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.txt"))
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])

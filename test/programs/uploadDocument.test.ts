@@ -6,7 +6,6 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Either, Layer, Ref } from "effect"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -20,9 +19,9 @@ import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { fixturePath } from "../support/fixtures.js"
 
-const root = path.resolve(import.meta.dirname, "../..")
-const fixture = fs.readFileSync(path.join(path.resolve(root, "../shared/fixtures"), "lab-report-cbc-cmp.pdf"))
+const fixture = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 
 const testLayer = (budgetCents = 500) =>
   Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, costTrackerMemory({ monthlyBudgetCents: budgetCents }), JobQueuePostgres).pipe(

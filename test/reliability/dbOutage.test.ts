@@ -19,6 +19,7 @@ import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Running } from "../support/process.js"
+import { fixturePath } from "../support/fixtures.js"
 import {
   type Answer,
   bearer,
@@ -41,8 +42,7 @@ const AFTER_MS = FULL ? 8_000 : 5_000
 const CLIENT_TIMEOUT_MS = 10_000
 const RECOVERY_LIMIT_MS = 5_000
 
-const root = path.resolve(import.meta.dirname, "../..")
-const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const upload = { fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: pdf.toString("base64") }
 
 type Phase = "before" | "outage" | "after"

@@ -13,7 +13,6 @@
  */
 import { createHmac, randomUUID, sign } from "node:crypto"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { HttpApi } from "@effect/platform"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -25,6 +24,7 @@ import { newUser } from "../support/users.js"
 import { newSigningKey } from "../support/services.js"
 import { type InProcess, rowCounts, startInProcess } from "./inProcess.js"
 import { type Answer, isUniformError, send } from "./support.js"
+import { fixturePath } from "../support/fixtures.js"
 
 const FULL = process.env.RELIABILITY_FULL === "1"
 const RUNS = Number(process.env.HOSTILE_RUNS ?? (FULL ? 2_000 : 500))
@@ -32,8 +32,7 @@ const BATCH = Number(process.env.HOSTILE_BATCH ?? 10)
 const MAX_BODY_BYTES = 256 * 1024
 const MAX_UPLOAD_BYTES = 64 * 1024
 
-const root = path.resolve(import.meta.dirname, "../..")
-const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
 
 let app: InProcess

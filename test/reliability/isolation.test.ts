@@ -6,7 +6,6 @@
  */
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { HttpApi } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Api } from "../../src/http/api.js"
@@ -15,9 +14,9 @@ import type { UserId } from "../../src/services/ids.js"
 import { newUser } from "../support/users.js"
 import { type InProcess, startInProcess } from "./inProcess.js"
 import { type Answer, bearer, isUniformError, json, send, sleep } from "./support.js"
+import { fixturePath } from "../support/fixtures.js"
 
-const root = path.resolve(import.meta.dirname, "../..")
-const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const upload = { fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: pdf.toString("base64") }
 
 let app: InProcess

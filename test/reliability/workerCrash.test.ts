@@ -13,6 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Running, startEntry } from "../support/process.js"
+import { fixturePath } from "../support/fixtures.js"
 import {
   bearer,
   controlledPostgres,
@@ -29,8 +30,7 @@ import {
 const JOBS = 12
 const LEASE_MS = 3_000
 
-const root = path.resolve(import.meta.dirname, "../..")
-const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const upload = { fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: pdf.toString("base64") }
 
 let tmp = ""

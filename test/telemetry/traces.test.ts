@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeOfflineLLM } from "../../src/layers/llm/offline.js"
 import { startReady } from "../support/process.js"
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlpReceiver.js"
+import { FIXTURES_DIR } from "../support/fixtures.js"
 
-const fixtures = path.resolve(import.meta.dirname, "../../../shared/fixtures")
+const fixtures = FIXTURES_DIR
 const pdf = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf"))
 /** Text from the fixture and the user that must never reach telemetry. */
 const FORBIDDEN = ["hemoglobin", "hematocrit", "glucose", "jane", "doe, ", "alvarez", "1984-03-12", "ncl-2026", "microcytic", "pat traceable", "trace-walk@example.com", "what is my"]

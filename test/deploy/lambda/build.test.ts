@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildLambdas, type BundleReport, FUNCTION_ENTRIES, formatReports } from "../../../deploy/lambda/build.js"
 import { scopedDatabase } from "../../support/database.js"
 import { healthEvent } from "../../../bench/lambda.js"
+import { fixturePath } from "../../support/fixtures.js"
 
 const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, "../../..")
@@ -111,7 +112,7 @@ process.exit(0)`,
   })
 
   it("the documents and processor bundles take a PDF from upload to interpreted content", async () => {
-    const pdf = (await fs.readFile(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))).toString("base64")
+    const pdf = (await fs.readFile(fixturePath("lab-report-cbc-cmp.pdf"))).toString("base64")
     const result = await runScript(
       `const documents = (await import("./documents/index.mjs")).handler
 const processor = (await import("./processor/index.mjs")).handler

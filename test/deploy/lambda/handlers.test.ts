@@ -8,7 +8,6 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEven
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fromWebResponse, toWebRequest } from "../../../src/main/lambda/apiGateway.js"
 import { makeApiHandler } from "../../../src/main/lambda/api.js"
@@ -18,9 +17,9 @@ import { LLM, LLMUnavailable } from "../../../src/services/llm.js"
 import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { Telemetry } from "../../../src/services/telemetry.js"
+import { fixturePath } from "../../support/fixtures.js"
 
-const root = path.resolve(import.meta.dirname, "../../..")
-const pdf = fs.readFileSync(path.resolve(root, "../shared/fixtures/lab-report-cbc-cmp.pdf"))
+const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const MAX_BODY_BYTES = 200_000
 
 const settings = testSettings({

@@ -1,17 +1,16 @@
 /**
- * The offline provider on the shared fixtures: the lab report as text and as PDF must give every
+ * The offline provider on the fixtures: the lab report as text and as PDF must give every
  * row exactly (name, value, unit, range, flag), and the vitals log every reading.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { makeOfflineLLM } from "../../../src/layers/llm/offline.js"
 import type { DocumentContentType, Interpretation } from "../../../src/services/llm.js"
+import { FIXTURES_DIR } from "../../support/fixtures.js"
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
-const fixtures = path.resolve(repoRoot, "../shared/fixtures")
+const fixtures = FIXTURES_DIR
 const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(fixtures, name)))
 
 const llm = makeOfflineLLM()
@@ -76,7 +75,7 @@ const checkLabReport = (interpretation: Interpretation) => {
   expect(interpretation.modelId).toBe("offline-parser-v1")
 }
 
-describe("offline provider on ../shared/fixtures", () => {
+describe("offline provider on test/fixtures", () => {
   it.effect("lab-report-cbc-cmp.txt: all 16 rows with value, unit, range and flag", () =>
     Effect.map(interpret("lab-report-cbc-cmp.txt", "text/plain"), checkLabReport))
 

@@ -6,16 +6,15 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Option, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { LLMOffline, makeOfflineLLM } from "../../../src/layers/llm/offline.js"
 import { answerQuestion } from "../../../src/layers/llm/offlineChat.js"
 import { parseLabReport } from "../../../src/layers/llm/labParser.js"
 import { ALL_WITHIN_RANGE, summarize, TALK_TO_CLINICIAN } from "../../../src/layers/llm/summary.js"
 import { extractPdfText, keepingBuiltins, layoutText } from "../../../src/layers/llm/pdfText.js"
 import { type DocumentContentType, type InterpretedDocument, LLM } from "../../../src/services/llm.js"
+import { FIXTURES_DIR } from "../../support/fixtures.js"
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
-const fixtures = path.resolve(repoRoot, "../shared/fixtures")
+const fixtures = FIXTURES_DIR
 const fixtureText = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.txt"), "utf8")
 const fixturePdf = new Uint8Array(fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf")))
 
