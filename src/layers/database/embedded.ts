@@ -46,12 +46,12 @@ export interface EmbeddedPostgres {
 const SUPERUSER = "serenya"
 const PASSWORD_FILE = "serenya-password"
 
-interface Binaries {
+export interface Binaries {
   readonly initdb: string
   readonly postgres: string
 }
 
-const loadBinaries = Effect.tryPromise({
+export const loadBinaries = Effect.tryPromise({
   try: async (): Promise<Binaries> => {
     const key = `${os.platform()}-${os.arch()}`
     const modules: Record<string, () => Promise<Binaries>> = {
@@ -77,7 +77,7 @@ interface RunAs {
  * postgres refuses to run as root: when we are root (containers, CI) we run it as the
  * `postgres` system user, creating that user first when the machine has none.
  */
-const resolveRunAs = Effect.gen(function* () {
+export const resolveRunAs = Effect.gen(function* () {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined
   const lookup = Effect.tryPromise({
     try: async (): Promise<RunAs> => ({
@@ -129,6 +129,52 @@ const traversable = async (dir: string, who: RunAs): Promise<boolean> => {
     current = parent
   }
 }
+
+/**
+ * The binaries where the postgres user can run them. When we are root and the package lies below a
+ * folder that user cannot pass through (a clone under /root, or in a private temp folder), its
+ * native tree (bin, lib, share: ~60 MB) is copied once to a folder under the OS temp dir named by
+ * the package's path and build, and run from there. We copy rather than open up the user's own
+ * folders. A folder of that name that we did not make ourselves (not root's, or writable by
+ * others) is refused: root would otherwise run whatever another local user put there.
+ */
+export const reachableBinaries = (binaries: Binaries, runAs: RunAs | undefined) =>
+  Effect.tryPromise({
+    try: async (): Promise<Binaries> => {
+      if (!runAs || (await traversable(binaries.initdb, runAs))) return binaries
+      const nativeDir = path.dirname(path.dirname(binaries.initdb))
+      const build = await fs.stat(binaries.postgres)
+      const digest = createHash("sha256").update(`${nativeDir}\0${build.size}\0${build.mtimeMs}`).digest("hex").slice(0, 16)
+      const target = path.join(os.tmpdir(), `serenya-pg-bin-${digest}`)
+      const relocated: Binaries = {
+        initdb: path.join(target, path.relative(nativeDir, binaries.initdb)),
+        postgres: path.join(target, path.relative(nativeDir, binaries.postgres))
+      }
+      const ours = async () => {
+        const st = await fs.lstat(target).catch(() => undefined)
+        if (!st) return false
+        if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
+          throw new Error(`${target} exists but was not made by this program; remove it`)
+        }
+        return fs.access(relocated.postgres).then(() => true, () => false)
+      }
+      if (await ours()) return relocated
+      const staging = `${target}.${randomBytes(6).toString("hex")}`
+      try {
+        await fs.cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true })
+        await fs.chmod(staging, 0o755)
+        // Atomic: a concurrent start either sees the whole tree or makes its own copy.
+        await fs.rename(staging, target).catch(async (cause) => {
+          if (!(await ours())) throw cause
+        })
+      } finally {
+        await fs.rm(staging, { recursive: true, force: true })
+      }
+      return relocated
+    },
+    catch: (cause) =>
+      new EmbeddedPostgresError({ message: `the PostgreSQL binaries are not reachable for the postgres user: ${String(cause)}` })
+  })
 
 /**
  * Where the cluster lives. When postgres runs as another user and the requested directory
@@ -363,8 +409,8 @@ export const startEmbeddedPostgres = (
   options: EmbeddedPostgresOptions
 ): Effect.Effect<EmbeddedPostgres, EmbeddedPostgresError, Scope.Scope> =>
   Effect.gen(function* () {
-    const binaries = yield* loadBinaries
     const runAs = yield* resolveRunAs
+    const binaries = yield* reachableBinaries(yield* loadBinaries, runAs)
     const base = path.resolve(options.dataDir)
     yield* Effect.tryPromise({
       try: async () => {
