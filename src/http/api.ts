@@ -5,6 +5,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { errorResponse } from "./errors.js"
+import { refineDocument } from "./openapi.js"
 import { AuthGroup } from "./groups/auth.js"
 import { AccountGroup } from "./groups/account.js"
 import { ChatGroup } from "./groups/chat.js"
@@ -36,55 +37,18 @@ export class OpsGroup extends HttpApiGroup.make("ops")
   .annotate(OpenApi.Title, "Operations")
 {}
 
-type Json = { [key: string]: unknown }
-
-const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
-
-const ERROR_BODY_REF = "#/components/schemas/ErrorBody"
-
-/** One line per group, for the documentation's sections. */
-const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  Operations: "Liveness and readiness for load balancers and orchestrators.",
-  Authentication: "Sign-in with Google (or the development sign-in) and session tokens.",
-  Documents: "Upload medical documents and follow their processing.",
-  Content: "Interpreted documents: the timeline and each document's results.",
-  Chat: "Questions about one interpreted document.",
-  Subscriptions: "The plan and what has been used of its limits this period.",
-  Account: "The profile, a full export and erasure of the account (GDPR)."
-}
-const PLATFORM_ERROR_SCHEMAS = ["HttpApiDecodeError", "Issue", "PropertyKey"]
-
-/**
- * The platform documents its decode error under 400, but http/errors.ts renders every failure,
- * that one included, as ErrorBody: make the document say what is actually sent.
- */
-export const documentUniformErrors = (spec: Json): Json => {
-  const mentionsErrorBody = (schema: unknown): boolean => JSON.stringify(schema ?? null).includes(ERROR_BODY_REF)
-  const paths = isObject(spec.paths) ? spec.paths : {}
-  for (const item of Object.values(paths)) {
-    if (!isObject(item)) continue
-    for (const operation of Object.values(item)) {
-      if (!isObject(operation) || !isObject(operation.responses)) continue
-      for (const [status, response] of Object.entries(operation.responses)) {
-        if (Number(status) < 400 || !isObject(response) || !isObject(response.content)) continue
-        const json = response.content["application/json"]
-        if (isObject(json) && mentionsErrorBody(json.schema)) json.schema = { $ref: ERROR_BODY_REF }
-      }
-    }
-  }
-  if (Array.isArray(spec.tags)) {
-    spec.tags = spec.tags.map((tag) =>
-      isObject(tag) && typeof tag.name === "string" && TAG_DESCRIPTIONS[tag.name] !== undefined
-        ? { ...tag, description: tag.description ?? TAG_DESCRIPTIONS[tag.name] }
-        : tag
-    )
-  }
-  const components = isObject(spec.components) && isObject(spec.components.schemas) ? spec.components.schemas : {}
-  for (const name of PLATFORM_ERROR_SCHEMAS) {
-    if (!JSON.stringify(paths).includes(`#/components/schemas/${name}`)) delete components[name]
-  }
-  return spec
-}
+const API_DESCRIPTION = [
+  "Backend of the Serenya mobile health agent.",
+  "",
+  "- **Errors**: every failure answers with the uniform error body (`ErrorBody`) and a stable `code`; 429 and 503 carry `Retry-After`.",
+  "- **Authentication** (bearer access tokens) is checked before the request's parameters and body are validated: without a valid token an operation that needs one answers 401 and says nothing about the rest of the request. Refused even before authentication, on what the document itself says: a method the path does not have (405), a body of a media type the operation does not take (415), a body over the size limit (413).",
+  "- **Ids** in paths are UUIDs: one that is not is a 400; another user's id answers 404 exactly like a missing one.",
+  "- **Request bodies** are JSON (`Content-Type: application/json`; uploads may also be `multipart/form-data`); another media type is a 415, a body over `MAX_BODY_BYTES` (8 MiB by default) a 413, on any operation. A body without a Content-Type is read as JSON.",
+  "- **Unknown fields** in a request body are ignored, so that an app newer than the server keeps working; every field the server reads is in the schema.",
+  "- **Methods**: a method a path does not have answers 405 with `Allow`; HEAD is answered wherever GET is.",
+  "- **Rate limits** per client IP and per access token on every operation but `/health` and `/ready`: 429 with `Retry-After`; answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.",
+  "- Every answer carries `X-Request-Id` (a well-formed one sent by the client is echoed)."
+].join("\n")
 
 /**
  * The API without its user-facing groups: operations and the API-level errors. Test probes
@@ -100,12 +64,8 @@ export class CoreApi extends HttpApi.make("serenya")
   .annotate(OpenApi.License, { name: "Proprietary" })
   // Relative: the same document serves every deployment (local, Lambda stages, EKS).
   .annotate(OpenApi.Servers, [{ url: "/", description: "This deployment" }])
-  .annotate(
-    OpenApi.Description,
-    "Backend of the Serenya mobile health agent. Every error answers with the uniform error body. " +
-      "Ids in paths are UUIDs: one that is not is a 400; another user's id answers 404 exactly like a missing one."
-  )
-  .annotate(OpenApi.Transform, (spec) => documentUniformErrors(spec as Json) as typeof spec)
+  .annotate(OpenApi.Description, API_DESCRIPTION)
+  .annotate(OpenApi.Transform, (spec) => refineDocument(spec as unknown as Record<string, unknown>) as unknown as typeof spec)
 {}
 
 /** The whole API. */

@@ -16,11 +16,11 @@ import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
 import { rateLimit } from "./rateLimit.js"
-import { routeMatcher } from "./routes.js"
+import { routeTable } from "./routes.js"
 import { makeRequestSampler } from "./sampling.js"
 import { AuthenticationLive } from "./security.js"
 
-const routeOfApi = routeMatcher(Api, [
+const routesOfApi = routeTable(Api, [
   { method: "GET", template: "/openapi.json" },
   { method: "GET", template: "/docs" }
 ])
@@ -69,7 +69,7 @@ export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>) =>
         requestContext({
           maxBodyBytes: settings.maxBodyBytes,
           corsAllowedOrigins: settings.corsAllowedOrigins,
-          routeOf: routeOfApi,
+          routes: routesOfApi,
           sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
         })
       ).pipe(

@@ -5,7 +5,7 @@
  *   {"error":{"code":"UPPER_SNAKE","category":"…","message":"…","correlationId":"<request id>"}}
  * Defects say nothing about internals; 429 and 503 carry Retry-After.
  */
-import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import { HttpApiSchema, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Data, Effect, FiberRef, Option, ParseResult, Schema } from "effect"
 import {
   type Classified,
@@ -14,6 +14,7 @@ import {
   errorInfo,
   ErrorInfoId,
   isClassified,
+  MethodNotAllowed,
   retryAfterSeconds
 } from "../services/errors.js"
 import { recordError } from "../services/metrics.js"
@@ -77,6 +78,8 @@ export interface RenderedError {
   readonly info: ErrorInfo
   readonly message: string
   readonly retryAfter?: number
+  /** Headers the status calls for (`Allow` on a 405). */
+  readonly headers?: Readonly<Record<string, string>>
   /** Failures we did not anticipate are logged at error level (without internals). */
   readonly unexpected: boolean
 }
@@ -104,7 +107,9 @@ const decodeMessage = (error: unknown): string => {
       const problem = issue._tag === "Missing" ? "is required" : issue._tag === "Unexpected" ? "is not allowed" : "is invalid"
       return `${location} ${problem}`
     })
-  return where.length > 0 ? `The request is invalid: ${where.join("; ")}` : "The request is invalid"
+  // One line per problem: a value that fails several checks (`?offset=`: not a number, not an integer) is one problem.
+  const distinct = [...new Set(where)]
+  return distinct.length > 0 ? `The request is invalid: ${distinct.join("; ")}` : "The request is invalid"
 }
 
 /** A client mistake the platform itself detected: never retried, never a 5xx. */
@@ -123,7 +128,13 @@ const fromFailure = (error: unknown): RenderedError => {
   if (info) {
     const retryAfter = retryAfterSeconds(error)
     const message = typeof error === "object" && error !== null && "message" in error ? String(error.message) : info.code
-    return { info, message, unexpected: false, ...(retryAfter !== undefined ? { retryAfter } : {}) }
+    return {
+      info,
+      message,
+      unexpected: false,
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+      ...(error instanceof MethodNotAllowed ? { headers: { allow: error.allow.join(", ") } } : {})
+    }
   }
   const multipart = platformTag(error) === "MultipartError" ? error : causeOf(error)
   const reason = multipartReason(multipart)
@@ -212,14 +223,40 @@ export const errorBody = (rendered: RenderedError, correlationId: string) =>
     })
   })
 
-export const renderError = (rendered: RenderedError, correlationId: string): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.unsafeJson(errorBody(rendered, correlationId), {
+export const renderError = (
+  rendered: RenderedError,
+  correlationId: string,
+  headers: Readonly<Record<string, string>> = {}
+): HttpServerResponse.HttpServerResponse => {
+  // 429 and 503 always say when to come back (the document promises it), even when the failure did not.
+  const retryAfter = rendered.retryAfter ?? DEFAULT_RETRY_AFTER[rendered.info.status]
+  return HttpServerResponse.unsafeJson(errorBody(rendered, correlationId), {
     status: rendered.info.status,
     headers: {
       "cache-control": "no-store",
-      ...(rendered.retryAfter !== undefined ? { "retry-after": String(Math.max(1, Math.ceil(rendered.retryAfter))) } : {})
+      ...(retryAfter !== undefined ? { "retry-after": String(Math.max(1, Math.ceil(retryAfter))) } : {}),
+      ...rendered.headers,
+      ...headers
     }
   })
+}
+
+const DEFAULT_RETRY_AFTER: Readonly<Record<number, number>> = { 429: 1, 503: 5 }
+
+const BEARER_REALM = 'Bearer realm="serenya"'
+
+/**
+ * RFC 6750's challenge on every 401, which clients use to start signing in again; when the request
+ * carried a bearer token, it says the token is the problem (`invalid_token`: expired, revoked,
+ * forged — which one is not said).
+ */
+export const bearerChallenge: Effect.Effect<string> = Effect.map(
+  Effect.serviceOption(HttpServerRequest.HttpServerRequest),
+  (request) =>
+    Option.isSome(request) && /^Bearer\s/i.test(request.value.headers["authorization"] ?? "")
+      ? `${BEARER_REALM}, error="invalid_token"`
+      : BEARER_REALM
+)
 
 /** Turns any failure of `app` into the uniform error response, counting and logging it. */
 export const handleErrors = <E, R>(
@@ -249,7 +286,8 @@ export const handleErrors = <E, R>(
       } else {
         yield* Effect.logDebug("request rejected").pipe(Effect.annotateLogs(annotations))
       }
-      return renderError(rendered, requestId)
+      const challenge = rendered.info.status === 401 ? { "www-authenticate": yield* bearerChallenge } : {}
+      return renderError(rendered, requestId, challenge)
     })
   )
 

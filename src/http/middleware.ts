@@ -16,8 +16,9 @@ import {
 } from "@effect/platform"
 import { Clock, Effect, FiberRef, LogLevel, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import { MalformedBody, PayloadTooLarge } from "../services/errors.js"
+import { MalformedBody, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType } from "../services/errors.js"
 import { handleErrors } from "./errors.js"
+import type { RouteTable } from "./routes.js"
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
 
@@ -53,6 +54,32 @@ const preflightHeaders: Record<string, string> = {
   "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
   "access-control-allow-headers": "authorization, content-type, idempotency-key, x-request-id",
   "access-control-max-age": "600"
+}
+
+/**
+ * What the API definition refuses before the router runs: a method the path does not have (405
+ * with Allow; the router alone would say 404, as if the path did not exist) and a body whose media
+ * type the operation does not take (415; the platform would parse a form as the JSON payload, or
+ * report XML as missing fields). A body without a Content-Type is taken for JSON, as the platform does.
+ */
+const refusal = (
+  routes: RouteTable | undefined,
+  method: string,
+  path: string,
+  route: string | undefined,
+  bodyType: string | undefined
+): Effect.Effect<never, MethodNotAllowed | UnsupportedMediaType> | undefined => {
+  if (routes === undefined) return undefined
+  if (route === undefined) {
+    const allow = routes.methodsAt(path)
+    if (allow.length === 0 || allow.includes(method)) return undefined
+    return Effect.fail(new MethodNotAllowed({ message: `This path does not answer ${method}; it answers ${allow.join(", ")}`, allow }))
+  }
+  const accepts = routes.accepts(method, route)
+  if (accepts === undefined || bodyType === undefined || bodyType === "") return undefined
+  const mediaType = bodyType.split(";")[0]?.trim() ?? ""
+  if (accepts.includes(mediaType)) return undefined
+  return Effect.fail(new UnsupportedMediaType({ message: `Send the body as ${accepts.join(" or ")}` }))
 }
 
 /**
@@ -109,15 +136,18 @@ export const requestContext = (options: {
   readonly maxBodyBytes: number
   /** Browser origins allowed to call the API (the mobile apps need none). */
   readonly corsAllowedOrigins?: ReadonlyArray<string>
-  /** The route template of a request, for its span and log line. */
-  readonly routeOf?: (method: string, path: string) => string | undefined
+  /**
+   * The API's routes: the template of a request (for its span and log line), the methods of a
+   * path (405 with Allow), the media types of a body (415).
+   */
+  readonly routes?: RouteTable
   /** Whether a request is traced (http/sampling.ts); every one by default. */
   readonly sample?: (headers: Headers.Headers) => boolean
 }) =>
   HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const requestId = requestIdFrom(request.headers["x-request-id"])
-    const route = options.routeOf?.(request.method, request.url.split("?")[0] ?? "/")
+    const route = options.routes?.routeOf(request.method, request.url.split("?")[0] ?? "/")
     const origin = request.headers["origin"]
     const cors = origin !== undefined && (options.corsAllowedOrigins ?? []).includes(origin) ? corsHeaders(origin) : {}
     return Effect.gen(function* () {
@@ -131,22 +161,26 @@ export const requestContext = (options: {
       if (request.method === "OPTIONS" && Object.keys(cors).length > 0 && request.headers["access-control-request-method"]) {
         return HttpServerResponse.empty({ status: 204, headers: { ...headers, ...preflightHeaders } })
       }
-      // A multipart body without its boundary cannot be parsed (and the parser's error event would escape as a 500).
       const contentType = (request.headers["content-type"] ?? "").toLowerCase()
-      if (contentType.startsWith("multipart/") && !/;\s*boundary=/.test(contentType)) {
-        return yield* handleErrors(Effect.fail(new MalformedBody({ message: "The multipart body has no boundary" })))
-      }
       // A declared length over the limit is refused before a byte of the body is read;
       // a chunked body is cut off by the platform once it passes the limit.
       const declared = Number(request.headers["content-length"] ?? "0")
       // A request without a body (no length, not chunked: most GETs) has nothing to limit.
       const hasBody = request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined
-      const tooLarge =
-        declared > options.maxBodyBytes
-          ? Effect.fail(new PayloadTooLarge({ message: "The request body is larger than allowed", limitBytes: options.maxBodyBytes }))
-          : Effect.void
-      const response = yield* handleErrors(
-        Effect.zipRight(tooLarge, hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(options.maxBodyBytes)) : app)
+      const bodyType = declared > 0 || request.headers["transfer-encoding"] !== undefined ? contentType : undefined
+      const refused: Effect.Effect<never, MalformedBody | MethodNotAllowed | UnsupportedMediaType | PayloadTooLarge> | undefined =
+        // A multipart body without its boundary cannot be parsed (and the parser's error event would escape as a 500).
+        contentType.startsWith("multipart/") && !/;\s*boundary=/.test(contentType)
+          ? Effect.fail(new MalformedBody({ message: "The multipart body has no boundary" }))
+          : refusal(options.routes, request.method, path, route, bodyType) ??
+            (declared > options.maxBodyBytes
+              ? Effect.fail(new PayloadTooLarge({ message: "The request body is larger than allowed", limitBytes: options.maxBodyBytes }))
+              : undefined)
+      const response = yield* (
+        refused !== undefined
+          // Answered before the app runs, so the pre-response hook above never sees it: its headers go on here.
+          ? Effect.map(handleErrors(refused), (answer) => HttpServerResponse.setHeaders(answer, headers))
+          : handleErrors(hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(options.maxBodyBytes)) : app)
       ).pipe(
         Effect.map((response) =>
           response.status === 413 ? HttpServerResponse.setHeader(response, "connection", "close") : response

@@ -1,28 +1,37 @@
 /**
- * Route templates (`/content/:contentId`) for a request, from the API definition itself: spans
- * and metrics name the route, never the raw path with its ids.
+ * What the API definition says about a request before any handler runs: its route template
+ * (`/content/:contentId`; spans and metrics name the route, never the raw path with its ids), the
+ * methods a path answers (a 405 names them in `Allow`), and the media types an operation's body
+ * may have (anything else is a 415).
  */
 import { type HttpApi, HttpApi as Api } from "@effect/platform"
 
 export interface RouteTemplate {
   readonly method: string
   readonly template: string
+  /** Media types the body may have (none: the route takes no body). */
+  readonly accepts?: ReadonlyArray<string>
+}
+
+export interface RouteTable {
+  /** The template of the route `method` `path` is served by, if any. */
+  readonly routeOf: (method: string, path: string) => string | undefined
+  /** Methods some route answers at `path` (HEAD wherever GET is); empty when no route matches the path. */
+  readonly methodsAt: (path: string) => ReadonlyArray<string>
+  /** Media types the body of `method` `template` may have; undefined when it takes no body. */
+  readonly accepts: (method: string, template: string) => ReadonlyArray<string> | undefined
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
-/** A matcher for the endpoints of `api` (plus `extra` routes served beside it, such as /docs). */
-export const routeMatcher = (
-  api: HttpApi.HttpApi.Any,
-  extra: ReadonlyArray<RouteTemplate> = []
-): ((method: string, path: string) => string | undefined) => {
+/** The routes of `api` (plus `extra` routes served beside it, such as /docs). */
+export const routeTable = (api: HttpApi.HttpApi.Any, extra: ReadonlyArray<RouteTemplate> = []): RouteTable => {
   const routes: Array<RouteTemplate & { readonly pattern: RegExp }> = []
-  const add = (method: string, template: string) =>
+  const add = (route: RouteTemplate) =>
     routes.push({
-      method,
-      template,
+      ...route,
       pattern: new RegExp(
-        `^${template
+        `^${route.template
           .split("/")
           .map((segment) => (segment.startsWith(":") ? "[^/]+" : escape(segment)))
           .join("/")}/?$`
@@ -30,11 +39,31 @@ export const routeMatcher = (
     })
   Api.reflect(api as HttpApi.HttpApi<string, never, never, never>, {
     onGroup: () => {},
-    onEndpoint: ({ endpoint }) => add(endpoint.method, endpoint.path)
+    onEndpoint: ({ endpoint, payloads }) =>
+      add({
+        method: endpoint.method,
+        template: endpoint.path,
+        ...(payloads.size > 0 && endpoint.method !== "GET" ? { accepts: [...payloads.keys()] } : {})
+      })
   })
-  for (const route of extra) add(route.method, route.template)
+  for (const route of extra) add(route)
   // Literal segments win over parameters (`/me/export` before `/me/:id`), as in the router.
   const parameters = (route: RouteTemplate) => route.template.split("/:").length
   routes.sort((a, b) => parameters(a) - parameters(b))
-  return (method, path) => routes.find((route) => route.method === method && route.pattern.test(path))?.template
+  const byKey = new Map(routes.map((route) => [`${route.method} ${route.template}`, route]))
+  return {
+    routeOf: (method, path) => routes.find((route) => route.method === method && route.pattern.test(path))?.template,
+    methodsAt: (path) => {
+      const methods = new Set(routes.filter((route) => route.pattern.test(path)).map((route) => route.method))
+      if (methods.has("GET")) methods.add("HEAD")
+      return [...methods].sort()
+    },
+    accepts: (method, template) => byKey.get(`${method} ${template}`)?.accepts
+  }
 }
+
+/** The route template matcher of `routeTable`. */
+export const routeMatcher = (
+  api: HttpApi.HttpApi.Any,
+  extra: ReadonlyArray<RouteTemplate> = []
+): ((method: string, path: string) => string | undefined) => routeTable(api, extra).routeOf

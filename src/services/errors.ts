@@ -90,6 +90,16 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
   }
 }
 
+/** The path exists, but not for this method: the answer names the methods it has (`Allow`). */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", {
+  message: Schema.String,
+  allow: Schema.Array(Schema.String)
+}) {
+  get [ErrorInfoId]() {
+    return info("METHOD_NOT_ALLOWED", "validation", "ignore", 405)
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // business: the request is well formed but the rules say no.
 

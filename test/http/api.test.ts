@@ -266,6 +266,11 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         const response = yield* send(request)
         expect(response.status, `${request.method} ${request.url}`).toBe(401)
         expect(yield* errorCode(response)).toBe("UNAUTHENTICATED")
+        // RFC 6750: the challenge clients use to sign in again.
+        expect(response.headers["www-authenticate"], `${request.method} ${request.url}`).toBe('Bearer realm="serenya"')
+        const forged = yield* send(request, { token: "not.a.token" })
+        expect(forged.status).toBe(401)
+        expect(forged.headers["www-authenticate"]).toBe('Bearer realm="serenya", error="invalid_token"')
       }
     })
   )
@@ -337,14 +342,21 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       )
       expect(otherType.status).toBe(415)
 
-      // Each refusal that reached the upload handler is in the audit trail, as a failure of this user's.
+      // Each refusal that reached the upload handler is in the audit trail, as a failure of this user's;
+      // a body of a media type the operation does not take is refused before it (like a declared 413).
       const refused = (yield* auditRows).filter((r) => r.actorUserId === user.userId && r.action === "document.upload")
-      expect(refused.map((r) => r.outcome)).toEqual(Array(6).fill("failure"))
+      expect(refused.map((r) => r.outcome)).toEqual(Array(5).fill("failure"))
 
       for (const query of ["limit=0", "limit=101", "offset=-1", "limit=abc"]) {
         const response = yield* send(HttpClientRequest.get(`/content/timeline?${query}`), user)
         expect(response.status, query).toBe(400)
       }
+      // One message per problem: an empty offset fails two checks but is one problem.
+      const emptyOffset = yield* send(HttpClientRequest.get("/content/timeline?offset="), user)
+      expect(emptyOffset.status).toBe(400)
+      expect(((yield* jsonOf(emptyOffset)) as { error: { message: string } }).error.message).toBe(
+        "The request is invalid: offset is invalid"
+      )
       const emptyQuestion = yield* send(
         HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: " " })),
         user

@@ -10,6 +10,29 @@ import { Api } from "../../src/http/api.js"
 const ROOT = path.resolve(import.meta.dirname, "../..")
 const REDOCLY = path.join(ROOT, "node_modules/@redocly/cli/bin/cli.js")
 
+interface Media {
+  readonly schema: { readonly $ref?: string; readonly properties?: Record<string, unknown> }
+  readonly example?: unknown
+}
+interface Operation {
+  readonly operationId: string
+  readonly security?: ReadonlyArray<unknown>
+  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly schema: unknown }>
+  readonly requestBody?: { readonly content: Record<string, Media> }
+  readonly responses: Record<
+    string,
+    {
+      readonly headers?: Record<string, unknown>
+      readonly content?: Record<string, Media>
+      readonly links?: Record<string, { readonly operationId: string; readonly parameters: unknown }>
+    }
+  >
+}
+interface Doc {
+  readonly paths: Record<string, Record<string, Operation>>
+  readonly components: { readonly schemas: Record<string, unknown> }
+}
+
 interface LintReport {
   readonly totals: { readonly errors: number; readonly warnings: number }
   readonly problems: ReadonlyArray<{ readonly ruleId: string; readonly message: string }>
@@ -39,6 +62,62 @@ describe("OpenAPI document", () => {
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }, 60_000)
+
+  it("says what the server does outside the handlers: statuses, headers, media types, examples, links", () => {
+    const spec = OpenApi.fromApi(Api) as unknown as Doc
+    const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, operation]) => ({ path, method, operation }))
+    )
+    expect(operations.length).toBe(17)
+    for (const { path, method, operation } of operations) {
+      const where = `${method.toUpperCase()} ${path}`
+      const statuses = Object.keys(operation.responses)
+      expect(statuses, where).toContain("413")
+      if (operation.requestBody) expect(statuses, where).toContain("415")
+      if (path !== "/health" && path !== "/ready") expect(statuses, where).toContain("429")
+      if (operation.security?.length) expect(statuses, where).toContain("401")
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const headers = Object.keys(response.headers ?? {})
+        expect(headers, `${where} ${status}`).toContain("X-Request-Id")
+        if (status === "429" || status === "503") expect(headers, `${where} ${status}`).toContain("Retry-After")
+        if (status === "401") expect(headers, `${where} ${status}`).toContain("WWW-Authenticate")
+        for (const [mediaType, media] of Object.entries(response.content ?? {})) {
+          expect(media.example, `${where} ${status} ${mediaType} has an example`).toBeDefined()
+        }
+      }
+      for (const [mediaType, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        expect(media.example, `${where} request ${mediaType} has an example`).toBeDefined()
+        // Unknown fields are ignored (README: why), so no request schema may say otherwise.
+        const schema = media.schema.$ref ? spec.components.schemas[media.schema.$ref.split("/").pop()!] : media.schema
+        expect(JSON.stringify(schema), where).not.toContain('"additionalProperties":false')
+      }
+    }
+    const byId = new Map(operations.map(({ operation }) => [operation.operationId, operation]))
+    expect(byId.get("documents.upload")?.responses["202"]?.links?.jobStatus).toMatchObject({
+      operationId: "documents.jobStatus",
+      parameters: { jobId: "$response.body#/jobId" }
+    })
+    expect(byId.get("documents.jobStatus")?.responses["200"]?.links?.content).toMatchObject({
+      operationId: "content.get",
+      parameters: { contentId: "$response.body#/contentId" }
+    })
+    for (const link of Object.values(byId.get("documents.jobStatus")?.responses["200"]?.links ?? {})) {
+      expect(byId.has(link.operationId)).toBe(true)
+    }
+    // Query integers are integers with bounds; the multipart file is one binary; instants are date-times.
+    const timeline = byId.get("content.timeline")!.parameters!
+    expect(timeline.find((p) => p.name === "limit")?.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 })
+    expect(timeline.find((p) => p.name === "offset")?.schema).toMatchObject({ type: "integer", minimum: 0, default: 0 })
+    const multipart = byId.get("documents.upload")!.requestBody!.content["multipart/form-data"]!
+    expect(multipart.schema.properties?.file).toMatchObject({ type: "string", format: "binary" })
+    expect(spec.components.schemas.Date).toMatchObject({ type: "string", format: "date-time" })
+    const text = JSON.stringify(spec)
+    // Patterns every JSON Schema tool reads: no Unicode property escapes; no Effect check names as titles.
+    expect(text).not.toMatch(/\\p\{/)
+    expect(text).not.toMatch(/"title":"(maxLength|minLength|int|between|itemsCount|nonNegative)/)
+    expect(JSON.stringify(spec.components.schemas.ChatMessageRequest)).toContain('"maxLength":4000')
+    expect(JSON.stringify(spec.components.schemas.UploadJson)).toContain('"contentEncoding":"base64"')
+  })
 
   it("documents every endpoint group, the bearer scheme and the uniform error body", () => {
     const spec = OpenApi.fromApi(Api)

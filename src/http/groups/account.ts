@@ -2,6 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { UserId } from "../../services/ids.js"
+import { InterpretedDocument } from "../../services/llm.js"
 import { Plan } from "../../programs/subscription.js"
 import { errorResponse } from "../errors.js"
 import { Authentication } from "../security.js"
@@ -14,7 +15,10 @@ export class ProfileBody extends Schema.Class<ProfileBody>("Profile")({
   createdAt: Schema.Date
 }) {}
 
-const Iso = Schema.String.annotations({ description: "ISO 8601" })
+/** An instant as the export writes it (Date.prototype.toISOString). */
+const Iso = Schema.String.annotations({
+  jsonSchema: { type: "string", format: "date-time", description: "An instant, RFC 3339 in UTC" }
+})
 
 export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountExport")({
   exportedAt: Iso,
@@ -30,7 +34,7 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     provider: Schema.String,
     modelId: Schema.String,
     createdAt: Iso,
-    document: Schema.Unknown
+    document: Schema.encodedSchema(InterpretedDocument)
   })),
   conversations: Schema.Array(Schema.Struct({
     conversationId: Schema.String,
@@ -38,8 +42,30 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     createdAt: Iso,
     messages: Schema.Array(Schema.Struct({ role: Schema.String, content: Schema.String, createdAt: Iso }))
   })),
-  jobs: Schema.Array(Schema.Unknown),
-  llmUsage: Schema.Array(Schema.Unknown)
+  jobs: Schema.Array(Schema.Struct({
+    jobId: Schema.String,
+    status: Schema.String,
+    fileName: Schema.NullOr(Schema.String),
+    contentType: Schema.String,
+    sizeBytes: Schema.Number,
+    documentTypeHint: Schema.NullOr(Schema.String),
+    attempts: Schema.Number,
+    errorCode: Schema.NullOr(Schema.String),
+    contentId: Schema.NullOr(Schema.String),
+    createdAt: Iso,
+    updatedAt: Iso,
+    completedAt: Schema.NullOr(Iso)
+  })),
+  llmUsage: Schema.Array(Schema.Struct({
+    occurredAt: Iso,
+    provider: Schema.String,
+    modelId: Schema.String,
+    documentType: Schema.String,
+    inputTokens: Schema.Number,
+    outputTokens: Schema.Number,
+    totalCostCents: Schema.Number,
+    processingTimeMs: Schema.Number
+  }))
 }, { description: "Everything held about the user, decrypted (GDPR access and portability)" }) {}
 
 const unavailable = errorResponse(503, "The account cannot be read or changed right now; retry")

@@ -3,27 +3,33 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { UserId } from "../../services/ids.js"
 import { errorResponse } from "../errors.js"
+import { Text } from "../schemas.js"
 
-const Email = Schema.String.pipe(
-  Schema.trimmed(),
-  Schema.maxLength(254),
-  // no whitespace, no control characters (a NUL would otherwise become part of an account's identity)
-  Schema.pattern(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u)
-).annotations({ description: "An email address", examples: ["ada@example.com"] })
+/**
+ * No whitespace and no control characters (C0, DEL, C1: a NUL would otherwise become part of an
+ * account's identity). Written with \x escapes rather than \p{Cc}, which many JSON Schema tools
+ * and client generators cannot read; the two classes are the same characters.
+ */
+const EMAIL_PATTERN = /^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+\.[^\s@\x00-\x1f\x7f-\x9f]+$/
 
-const RefreshToken = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)).annotations({
+const Email = Text(5, 254).pipe(Schema.pattern(EMAIL_PATTERN)).annotations({
+  description: "An email address",
+  examples: ["ada@example.com"]
+})
+
+const RefreshToken = Text(1, 512).annotations({
   description: "A refresh token from a previous sign-in or refresh"
 })
 
 export class GoogleSignInRequest extends Schema.Class<GoogleSignInRequest>("GoogleSignInRequest")({
-  idToken: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(8192)).annotations({
+  idToken: Text(1, 8192).annotations({
     description: "The ID token Google Sign-In gave the app"
   })
 }) {}
 
 export class DevSignInRequest extends Schema.Class<DevSignInRequest>("DevSignInRequest")({
   email: Email,
-  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)))
+  name: Schema.optional(Text(1, 200).annotations({ description: "The name to show; optional" }))
 }) {}
 
 export class RefreshRequest extends Schema.Class<RefreshRequest>("RefreshRequest")({

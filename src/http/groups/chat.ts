@@ -5,12 +5,17 @@ import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
 import { ContentId } from "../../services/ids.js"
 import { ChatRole } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
+import { Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 import { IdempotencyHeaders } from "./documents.js"
 
 export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMessageRequest")({
   contentId: ContentId,
-  message: Schema.String.annotations({ description: `1 to ${MAX_MESSAGE_CHARS} characters after trimming` })
+  message: Text(1, MAX_MESSAGE_CHARS).pipe(
+    Schema.pattern(/\S/, { message: () => "must not be only whitespace" })
+  ).annotations({
+    description: `The question: 1 to ${MAX_MESSAGE_CHARS} characters, not only whitespace (surrounding whitespace is trimmed)`
+  })
 }) {}
 
 export const ChatMessageBody = Schema.Struct({ role: ChatRole, content: Schema.String, createdAt: Schema.Date })

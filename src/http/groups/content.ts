@@ -4,15 +4,20 @@ import { Schema } from "effect"
 import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
+import { IntegerFromString } from "../schemas.js"
 import { Authentication } from "../security.js"
 
+// The JSON Schema annotation replaces the generated one whole, so it carries the description too.
+const Limit = IntegerFromString({ minimum: 1, maximum: 100 }).annotations({
+  jsonSchema: { type: "integer", minimum: 1, maximum: 100, default: 20, description: "Items on the page, 1 to 100 (default 20)" }
+})
+const Offset = IntegerFromString({ minimum: 0 }).annotations({
+  jsonSchema: { type: "integer", minimum: 0, default: 0, description: "Items to skip, newest first (default 0)" }
+})
+
 export const TimelineParams = Schema.Struct({
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), {
-    default: () => 20
-  }).annotations({ description: "1 to 100 (default 20)" }),
-  offset: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()), {
-    default: () => 0
-  })
+  limit: Schema.optionalWith(Limit, { default: () => 20 }),
+  offset: Schema.optionalWith(Offset, { default: () => 0 })
 })
 
 export const TimelineItem = Schema.Struct({

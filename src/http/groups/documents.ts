@@ -9,19 +9,25 @@ import { ContentId, JobId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
+import { NonEmptyBytesFromBase64, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
-  fileName: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
-  contentType: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
-  dataBase64: Schema.Uint8ArrayFromBase64.annotations({ description: "The document, base64 encoded" }),
+  fileName: Text(1, 255).annotations({ description: "The file's name on the device" }),
+  contentType: Text(1, 255).annotations({
+    description: "The file's media type (application/pdf, image/jpeg, image/png, text/plain); the bytes must match it"
+  }),
+  dataBase64: NonEmptyBytesFromBase64("The document, base64 encoded (standard alphabet, padded)"),
   documentType: Schema.optional(DocumentType)
 }, { description: "An upload as JSON; the type is detected from the bytes and must match contentType" }) {}
 
 /** The multipart form (documented; the handler streams it with limits). */
 export const UploadForm = HttpApiSchema.Multipart(
   Schema.Struct({
-    file: Multipart.SingleFileSchema,
+    file: Multipart.SingleFileSchema.annotations({
+      // The JSON Schema annotation replaces the generated one (an array of one file) whole.
+      jsonSchema: { type: "string", format: "binary", description: "The document (one part): a PDF, JPEG, PNG or plain text file" }
+    }),
     documentType: Schema.optional(DocumentType)
   }).annotations({ description: "An upload as multipart/form-data: a `file` part, optionally a `documentType` field" })
 )

@@ -1,0 +1,222 @@
+/**
+ * One realistic example per request and response body, by operation id, as it travels (encoded).
+ * The OpenAPI document shows them (http/openapi.ts); test/http/openapi.test.ts validates each one
+ * against the schema it illustrates, so an example cannot drift from what the server sends.
+ * All data is made up (the synthetic lab report of test/fixtures).
+ */
+
+const userId = "7a67a57b-bc88-4ee3-9e8e-23a3b72c4ea0"
+const jobId = "bc948957-c5e6-4ec8-999b-69480c540942"
+const contentId = "cf913b54-4070-464d-b1d6-b6e8487413d0"
+const conversationId = "9753486c-3a5d-4d98-9835-30bc38924e3c"
+
+const tokenPair = {
+  accessToken:
+    "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InpnUkJDeDlfUHc4ckpnR24ifQ.eyJpc3MiOiJzZXJlbnlhIiwic3ViIjoiN2E2N2E1N2ItYmM4OC00ZWUzLTllOGUtMjNhM2I3MmM0ZWEwIiwiaWF0IjoxNzk2NTI2NDI0LCJleHAiOjE3OTY1MjczMjR9.M0ABn_486xLcA7Attdk9pNChZ1d-XSXUuXtFT75upuXWVBqHZPTRv2Ttq6aN0FHIOu1RBMoLtxLGULyRmbG3_A",
+  refreshToken: "TKNebtWF2dbm_KurhUFNqo1Jh2J-RyUnRaBjhHWVJaU",
+  expiresIn: 900,
+  user: { id: userId, email: "ada@example.com", name: "Ada Lovelace" }
+}
+
+const summary =
+  "This report lists 16 lab results. 7 results are flagged and 9 are within the reference range. " +
+  "Hemoglobin is 11.2 g/dL, below the reference range 12.0–16.0. Please talk to your clinician about the flagged results."
+
+const results = [
+  { name: "Hemoglobin", value: 11.2, unit: "g/dL", referenceRange: { low: 12, high: 16, text: "12.0 - 16.0" }, flag: "low" },
+  { name: "Potassium", value: 4.1, unit: "mmol/L", referenceRange: { low: 3.5, high: 5.1, text: "3.5 - 5.1" }, flag: "normal" },
+  { name: "eGFR", value: 92, unit: "mL/min/1.73m2", referenceRange: { low: 60, text: ">59" }, flag: "normal" }
+]
+
+const question = { role: "user", content: "What does my hemoglobin result mean?", createdAt: "2026-12-06T03:07:08.208Z" }
+const answer = {
+  role: "assistant",
+  content:
+    "Your hemoglobin was 11.2 g/dL; the report's reference range is 12.0–16.0 g/dL, so it is flagged low.\n" +
+    "It would be worth discussing this with your clinician.",
+  createdAt: "2026-12-06T03:07:08.214Z"
+}
+
+export interface OperationExamples {
+  /** By media type. */
+  readonly request?: Readonly<Record<string, unknown>>
+  /** By status; statuses without a body (204) have none. */
+  readonly responses: Readonly<Record<number, unknown>>
+}
+
+export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
+  "ops.health": { responses: { 200: { status: "ok" } } },
+  "ops.ready": { responses: { 200: { status: "ready", checks: { database: "ok" } } } },
+  "auth.google": {
+    request: { "application/json": { idToken: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjE2In0.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20ifQ.c2lnbmF0dXJl" } },
+    responses: { 200: tokenPair }
+  },
+  "auth.dev": {
+    request: { "application/json": { email: "ada@example.com", name: "Ada Lovelace" } },
+    responses: { 200: tokenPair }
+  },
+  "auth.refresh": {
+    request: { "application/json": { refreshToken: "TKNebtWF2dbm_KurhUFNqo1Jh2J-RyUnRaBjhHWVJaU" } },
+    responses: { 200: { ...tokenPair, refreshToken: "9mQ2cXkR4zUe7LwB1tYhN0aPsVdG6fJoK3iE8uZbCxM" } }
+  },
+  "auth.logout": {
+    request: { "application/json": { refreshToken: "9mQ2cXkR4zUe7LwB1tYhN0aPsVdG6fJoK3iE8uZbCxM" } },
+    responses: {}
+  },
+  "documents.upload": {
+    request: {
+      "application/json": {
+        fileName: "blood-test-april.txt",
+        contentType: "text/plain",
+        dataBase64: "SGVtb2dsb2JpbiAgMTEuMiAgTCAgZy9kTCAgMTIuMCAtIDE2LjAK",
+        documentType: "lab_results"
+      },
+      "multipart/form-data": { file: "(the bytes of blood-test-april.pdf)", documentType: "lab_results" }
+    },
+    responses: { 202: { jobId, status: "queued" } }
+  },
+  "documents.jobStatus": {
+    responses: {
+      200: {
+        jobId,
+        status: "completed",
+        stage: "done",
+        attempts: 1,
+        contentId,
+        createdAt: "2026-12-06T03:07:04.592Z",
+        updatedAt: "2026-12-06T03:07:07.011Z"
+      }
+    }
+  },
+  "content.timeline": {
+    responses: {
+      200: {
+        items: [
+          {
+            contentId,
+            documentType: "lab_results",
+            title: "Complete Blood Count (CBC), Comprehensive Metabolic Panel",
+            summary,
+            flaggedCount: 7,
+            createdAt: "2026-12-06T03:07:07.011Z"
+          }
+        ],
+        total: 1,
+        limit: 20,
+        offset: 0
+      }
+    }
+  },
+  "content.get": {
+    responses: {
+      200: {
+        contentId,
+        documentType: "lab_results",
+        title: "Complete Blood Count (CBC), Comprehensive Metabolic Panel",
+        collectedAt: "2026-04-18T07:42",
+        results,
+        vitals: [],
+        summary,
+        provider: "aws.bedrock",
+        modelId: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        createdAt: "2026-12-06T03:07:07.011Z"
+      }
+    }
+  },
+  "content.delete": { responses: {} },
+  "chat.send": {
+    request: { "application/json": { contentId, message: "What does my hemoglobin result mean?" } },
+    responses: { 200: { conversationId, message: answer } }
+  },
+  "chat.conversation": { responses: { 200: { contentId, messages: [question, answer] } } },
+  "subscriptions.status": {
+    responses: {
+      200: {
+        plan: "free",
+        period: { start: "2026-12-01T00:00:00.000Z", end: "2027-01-01T00:00:00.000Z" },
+        documents: { used: 1, limit: 10 },
+        chatMessages: { used: 1, limit: 50 },
+        llmCostCents: { used: 3.2, budget: 500 }
+      }
+    }
+  },
+  "account.profile": {
+    responses: { 200: { id: userId, email: "ada@example.com", name: "Ada Lovelace", plan: "free", createdAt: "2026-12-06T03:07:04.292Z" } }
+  },
+  "account.delete": { responses: {} },
+  "account.export": {
+    responses: {
+      200: {
+        exportedAt: "2026-12-06T03:07:08.760Z",
+        profile: { id: userId, email: "ada@example.com", name: "Ada Lovelace", plan: "free", createdAt: "2026-12-06T03:07:04.292Z" },
+        subscription: {
+          plan: "free",
+          period: { start: "2026-12-01T00:00:00.000Z", end: "2027-01-01T00:00:00.000Z" },
+          record: null
+        },
+        content: [
+          {
+            contentId,
+            jobId,
+            provider: "offline",
+            modelId: "offline-parser-v1",
+            createdAt: "2026-12-06T03:07:07.011Z",
+            document: {
+              documentType: "lab_results",
+              title: "Complete Blood Count (CBC), Comprehensive Metabolic Panel",
+              collectedAt: "2026-04-18T07:42",
+              results: results.slice(0, 1),
+              vitals: [],
+              summary
+            }
+          }
+        ],
+        conversations: [{ conversationId, contentId, createdAt: "2026-12-06T03:07:08.225Z", messages: [question, answer] }],
+        jobs: [
+          {
+            jobId,
+            status: "completed",
+            fileName: "lab-report-cbc-cmp.pdf",
+            contentType: "application/pdf",
+            sizeBytes: 2581,
+            documentTypeHint: null,
+            attempts: 1,
+            errorCode: null,
+            contentId,
+            createdAt: "2026-12-06T03:07:04.592Z",
+            updatedAt: "2026-12-06T03:07:07.011Z",
+            completedAt: "2026-12-06T03:07:07.011Z"
+          }
+        ],
+        llmUsage: [
+          {
+            occurredAt: "2026-12-06T03:07:06.996Z",
+            provider: "offline",
+            modelId: "offline-parser-v1",
+            documentType: "lab_results",
+            inputTokens: 441,
+            outputTokens: 679,
+            totalCostCents: 0,
+            processingTimeMs: 1933
+          }
+        ]
+      }
+    }
+  }
+}
+
+/** The typical error of each status, for the documented error responses. */
+export const ERROR_EXAMPLES: Readonly<Record<number, { readonly code: string; readonly category: string; readonly message: string }>> = {
+  400: { code: "VALIDATION_FAILED", category: "validation", message: "The request is invalid: limit is invalid" },
+  401: { code: "UNAUTHENTICATED", category: "business", message: "The access token is missing, invalid or expired" },
+  402: { code: "QUOTA_EXCEEDED", category: "business", message: "The free plan's 10 documents this month are used up" },
+  404: { code: "NOT_FOUND", category: "business", message: "No such content" },
+  409: { code: "CONFLICT", category: "business", message: "This Idempotency-Key was used with a different request" },
+  413: { code: "PAYLOAD_TOO_LARGE", category: "validation", message: "The request body is larger than allowed" },
+  415: { code: "UNSUPPORTED_MEDIA_TYPE", category: "validation", message: "Send the body as application/json" },
+  429: { code: "RATE_LIMITED", category: "business", message: "Too many requests" },
+  500: { code: "INTERNAL_ERROR", category: "technical", message: "An unexpected error occurred" },
+  502: { code: "LLM_CALL_FAILED", category: "external", message: "The model could not be reached; try again" },
+  503: { code: "DATABASE_UNAVAILABLE", category: "technical", message: "The database is not answering; retry" },
+  504: { code: "TIMEOUT", category: "technical", message: "The model did not answer in time; retry" }
+}

@@ -1,0 +1,227 @@
+/**
+ * The OpenAPI document says exactly what the server does. The platform derives most of it from
+ * the HttpApi definition (api.ts); this transform adds what happens outside the handlers and so
+ * outside that definition:
+ * - every failure is the uniform ErrorBody (http/errors.ts renders the platform's failures too);
+ * - statuses any operation can answer: 413 (a body over MAX_BODY_BYTES, http/middleware.ts),
+ *   415 (a body of a media type the operation does not take), 429 (rate limits, http/rateLimit.ts);
+ * - headers: X-Request-Id on every answer, RateLimit-* on rate-limited operations, Retry-After on
+ *   429 and 503, WWW-Authenticate on 401;
+ * - request bodies ignore fields they do not name (no `additionalProperties: false`);
+ * - instants are `format: date-time`; Effect's internal check names (`maxLength(255)`) are not titles;
+ * - an example for every request and response body (examples.ts) and links from an upload to its
+ *   job and from a job to its content.
+ */
+import { ERROR_EXAMPLES, OPERATION_EXAMPLES } from "./examples.js"
+import { DEFAULT_EXEMPT_PATHS } from "./rateLimit.js"
+
+type Json = { [key: string]: unknown }
+
+const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+const PLATFORM_ERROR_SCHEMAS = ["HttpApiDecodeError", "Issue", "PropertyKey"]
+
+/** One line per group, for the documentation's sections. */
+const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  Operations: "Liveness and readiness for load balancers and orchestrators.",
+  Authentication: "Sign-in with Google (or the development sign-in) and session tokens.",
+  Documents: "Upload medical documents and follow their processing.",
+  Content: "Interpreted documents: the timeline and each document's results.",
+  Chat: "Questions about one interpreted document.",
+  Subscriptions: "The plan and what has been used of its limits this period.",
+  Account: "The profile, a full export and erasure of the account (GDPR)."
+}
+
+const header = (description: string, schema: Json, required: boolean): Json => ({ description, required, schema })
+
+const integer = { type: "integer", minimum: 0 }
+
+/** Response headers, in components.headers. */
+export const RESPONSE_HEADERS: Readonly<Record<string, Json>> = {
+  "X-Request-Id": header(
+    "The request's id: the client's own X-Request-Id when well formed (8 to 128 of A-Z a-z 0-9 . _ : -), else a new one. Also the error body's correlationId.",
+    { type: "string", minLength: 8, maxLength: 128 },
+    true
+  ),
+  "RateLimit-Limit": header("Requests the binding bucket holds (per client IP, or per access token when that is tighter).", integer, false),
+  "RateLimit-Remaining": header("Requests left in that bucket now.", integer, false),
+  "RateLimit-Reset": header("Seconds until that bucket is full again.", integer, false),
+  "Retry-After": header("Seconds to wait before trying again.", { type: "integer", minimum: 1 }, true),
+  "WWW-Authenticate": header(
+    'The bearer challenge (RFC 6750): `Bearer realm="serenya"`, with `error="invalid_token"` when the request carried a token.',
+    { type: "string", pattern: "^Bearer realm=\"serenya\"" },
+    true
+  )
+}
+
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` })
+
+const DESCRIPTIONS: Readonly<Record<number, string>> = {
+  413: "The request body is larger than MAX_BODY_BYTES (8 MiB by default); refused before it is read when Content-Length says so",
+  415: "The body's Content-Type is not one this operation takes (see its request body)",
+  429: "Too many requests from this client IP or with this access token; wait Retry-After seconds"
+}
+
+const errorContent = (status: number): Json => ({
+  "application/json": {
+    schema: { $ref: ERROR_BODY_REF },
+    ...(ERROR_EXAMPLES[status] !== undefined
+      ? { example: { error: { ...ERROR_EXAMPLES[status], correlationId: "4f1c9a52-8d3e-4b7a-9c61-2e5f0a7b3d18" } } }
+      : {})
+  }
+})
+
+/** Links between operations (by operation id, status and link name). */
+const LINKS: Readonly<Record<string, Readonly<Record<number, Json>>>> = {
+  "documents.upload": {
+    202: {
+      jobStatus: {
+        operationId: "documents.jobStatus",
+        parameters: { jobId: "$response.body#/jobId" },
+        description: "Follow the upload's processing until its status is `completed` or `failed`."
+      }
+    }
+  },
+  "documents.jobStatus": {
+    200: {
+      content: {
+        operationId: "content.get",
+        parameters: { contentId: "$response.body#/contentId" },
+        description: "When the status is `completed`: the interpreted document."
+      },
+      conversation: {
+        operationId: "chat.conversation",
+        parameters: { contentId: "$response.body#/contentId" },
+        description: "When the status is `completed`: the conversation about the document."
+      }
+    }
+  }
+}
+
+/** Deletes `key` from every object below `node` (not following $refs). */
+const deleteDeep = (node: unknown, key: string, when: (value: unknown) => boolean): void => {
+  if (Array.isArray(node)) {
+    for (const item of node) deleteDeep(item, key, when)
+  } else if (isObject(node)) {
+    if (key in node && when(node[key])) delete node[key]
+    for (const value of Object.values(node)) deleteDeep(value, key, when)
+  }
+}
+
+const refsIn = (node: unknown, found = new Set<string>()): Set<string> => {
+  if (Array.isArray(node)) for (const item of node) refsIn(item, found)
+  else if (isObject(node)) {
+    if (typeof node.$ref === "string") found.add(node.$ref)
+    for (const value of Object.values(node)) refsIn(value, found)
+  }
+  return found
+}
+
+const componentName = (ref: string) => ref.replace("#/components/schemas/", "")
+
+/** The transform: the platform's document in, the exact one out (mutated in place and returned). */
+export const refineDocument = (spec: Json): Json => {
+  const paths = isObject(spec.paths) ? spec.paths : {}
+  spec.components = isObject(spec.components) ? spec.components : {}
+  const components = spec.components as Json
+  const schemas = (components.schemas = isObject(components.schemas) ? components.schemas : {}) as Json
+  components.headers = { ...(isObject(components.headers) ? components.headers : {}), ...RESPONSE_HEADERS }
+
+  // Effect names its checks in `title` (`maxLength(255)`, `int`): noise in generated code. (Before
+  // any example is added: examples have fields named title.)
+  deleteDeep(schemas, "title", (value) => typeof value === "string")
+  deleteDeep(paths, "title", (value) => typeof value === "string")
+
+  const requestSchemas = new Set<string>()
+  const responseSchemas = new Set<string>()
+  for (const [path, item] of Object.entries(paths)) {
+    if (!isObject(item)) continue
+    for (const operation of Object.values(item)) {
+      if (!isObject(operation) || !isObject(operation.responses)) continue
+      const id = String(operation.operationId)
+      const examples = OPERATION_EXAMPLES[id]
+      const responses = operation.responses
+      const body = isObject(operation.requestBody) && isObject(operation.requestBody.content) ? operation.requestBody.content : undefined
+      const rateLimited = !DEFAULT_EXEMPT_PATHS.includes(path)
+
+      // Request bodies: unknown fields are ignored, and each media type has its example.
+      for (const [mediaType, media] of Object.entries(body ?? {})) {
+        if (!isObject(media)) continue
+        for (const ref of refsIn(media.schema)) requestSchemas.add(ref)
+        deleteDeep(media.schema, "additionalProperties", (value) => value === false)
+        const example = examples?.request?.[mediaType]
+        if (example !== undefined) media.example = example
+        if (mediaType === "multipart/form-data") {
+          media.encoding = { file: { contentType: "application/pdf, image/jpeg, image/png, text/plain" } }
+        }
+      }
+
+      const added: Array<[number, boolean]> = [
+        [413, true],
+        [415, body !== undefined],
+        [429, rateLimited]
+      ]
+      for (const [status, applies] of added) {
+        if (applies && responses[status] === undefined) {
+          responses[status] = { description: DESCRIPTIONS[status], content: errorContent(status) }
+        }
+      }
+
+      for (const [statusText, response] of Object.entries(responses)) {
+        if (!isObject(response)) continue
+        const status = Number(statusText)
+        const content = isObject(response.content) ? response.content : undefined
+        if (status >= 400 && content !== undefined) {
+          // The platform documents its decode error under 400; errors.ts answers it, like every failure, as ErrorBody.
+          const json = content["application/json"]
+          if (isObject(json) && JSON.stringify(json.schema ?? null).includes(ERROR_BODY_REF)) {
+            response.content = errorContent(status)
+          }
+        } else if (content !== undefined) {
+          for (const [mediaType, media] of Object.entries(content)) {
+            if (!isObject(media)) continue
+            for (const ref of refsIn(media.schema)) responseSchemas.add(ref)
+            const example = mediaType === "application/json" ? examples?.responses[status] : undefined
+            if (example !== undefined) media.example = example
+          }
+        }
+        const headers: Json = { "X-Request-Id": headerRef("X-Request-Id") }
+        if (rateLimited) {
+          for (const name of ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]) headers[name] = headerRef(name)
+        }
+        if (status === 429 || status === 503) headers["Retry-After"] = headerRef("Retry-After")
+        if (status === 401) headers["WWW-Authenticate"] = headerRef("WWW-Authenticate")
+        response.headers = headers
+        const links = LINKS[id]?.[status]
+        if (links !== undefined) response.links = links
+      }
+      // Stable order for readers: statuses ascending.
+      operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)))
+    }
+  }
+
+  // Request-only components ignore unknown fields too. One shared with responses would have to say
+  // both, so it is left strict.
+  for (const ref of requestSchemas) {
+    // (test/http/openapi.test.ts checks that the API has none such.)
+    if (!responseSchemas.has(ref)) deleteDeep(schemas[componentName(ref)], "additionalProperties", (value) => value === false)
+  }
+
+  // Instants: what Schema.Date encodes (Date.prototype.toISOString).
+  if (isObject(schemas.Date)) {
+    schemas.Date = { type: "string", format: "date-time", description: "An instant, RFC 3339 in UTC (2026-12-06T03:07:04.592Z)" }
+  }
+
+  if (Array.isArray(spec.tags)) {
+    spec.tags = spec.tags.map((tag) =>
+      isObject(tag) && typeof tag.name === "string" && TAG_DESCRIPTIONS[tag.name] !== undefined
+        ? { ...tag, description: tag.description ?? TAG_DESCRIPTIONS[tag.name] }
+        : tag
+    )
+  }
+  for (const name of PLATFORM_ERROR_SCHEMAS) {
+    if (!JSON.stringify(paths).includes(`#/components/schemas/${name}`)) delete schemas[name]
+  }
+  return spec
+}

@@ -1,0 +1,59 @@
+/**
+ * Wire schemas whose JSON Schema says exactly what the decoder checks, so that the OpenAPI
+ * document and the server agree for every generated client and fuzzer:
+ * - lengths are counted in code points, as JSON Schema's minLength/maxLength are (Effect's own
+ *   length checks count UTF-16 units: an emoji would count twice);
+ * - integers in query strings are documented as integers with their bounds and default, not as
+ *   the strings they travel as.
+ */
+import { Schema } from "effect"
+
+/** Code points of `text` (what JSON Schema calls its length). */
+export const codePointLength = (text: string): number => {
+  let length = 0
+  for (const _ of text) length++
+  return length
+}
+
+/** A string of `minLength` to `maxLength` code points. */
+export const Text = (minLength: number, maxLength: number) =>
+  Schema.String.pipe(
+    Schema.filter(
+      (text) => {
+        const length = codePointLength(text)
+        return length >= minLength && length <= maxLength
+      },
+      {
+        jsonSchema: { minLength, maxLength },
+        message: () => `must have ${minLength} to ${maxLength} characters`
+      }
+    )
+  )
+
+/** An integer query parameter: decoded from its text, documented as an integer. */
+export const IntegerFromString = (options: { readonly minimum: number; readonly maximum?: number }) =>
+  Schema.NumberFromString.pipe(
+    Schema.int(),
+    Schema.greaterThanOrEqualTo(options.minimum),
+    Schema.lessThanOrEqualTo(options.maximum ?? Number.MAX_SAFE_INTEGER)
+  ).annotations({
+    jsonSchema: {
+      type: "integer",
+      minimum: options.minimum,
+      ...(options.maximum !== undefined ? { maximum: options.maximum } : {})
+    }
+  })
+
+/** Standard base64 (RFC 4648 §4) with its padding, as the decoder requires. */
+export const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * Bytes sent as base64 text: at least one byte. (The JSON Schema annotation replaces the generated
+ * one whole, hence the description as an argument.)
+ */
+export const NonEmptyBytesFromBase64 = (description: string) =>
+  Schema.Uint8ArrayFromBase64.pipe(
+    Schema.filter((bytes) => bytes.length > 0, { message: () => "must not be empty" })
+  ).annotations({
+    jsonSchema: { type: "string", minLength: 4, pattern: BASE64_PATTERN.source, contentEncoding: "base64", description }
+  })
