@@ -13,10 +13,10 @@ import { InvalidRequest } from "../services/errors.js"
 export const IDEMPOTENCY_WINDOW_HOURS = 24
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 // Printable ASCII: keys come from a header and go into logs and SQL parameters only.
-const KEY_PATTERN = /^[\x21-\x7e]+$/
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]+$/
 
 export const validateIdempotencyKey = (key: string | undefined): Effect.Effect<string | undefined, InvalidRequest> =>
-  key === undefined || (key.length <= MAX_IDEMPOTENCY_KEY_LENGTH && KEY_PATTERN.test(key))
+  key === undefined || (key.length <= MAX_IDEMPOTENCY_KEY_LENGTH && IDEMPOTENCY_KEY_PATTERN.test(key))
     ? Effect.succeed(key)
     : Effect.fail(
       new InvalidRequest({

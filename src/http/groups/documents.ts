@@ -5,6 +5,7 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../programs/idempotency.js"
 import { ContentId, JobId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
@@ -38,8 +39,10 @@ export class UploadAcceptedBody extends Schema.Class<UploadAcceptedBody>("Upload
 }) {}
 
 export const IdempotencyHeaders = Schema.Struct({
-  "idempotency-key": Schema.optional(Schema.String).annotations({
-    description: "Makes retries safe: the same key with the same request answers as the first time (24 h)"
+  "idempotency-key": Schema.optional(
+    Schema.String.pipe(Schema.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH), Schema.pattern(IDEMPOTENCY_KEY_PATTERN))
+  ).annotations({
+    description: `Makes retries safe: the same key with the same request answers as the first time (24 h). 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, no spaces.`
   })
 })
 
