@@ -22,6 +22,20 @@ const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null 
 const ERROR_BODY_REF = "#/components/schemas/ErrorBody"
 const PLATFORM_ERROR_SCHEMAS = ["HttpApiDecodeError", "Issue", "PropertyKey"]
 
+/** The document's description: the rules every operation follows. */
+const API_DESCRIPTION = [
+  "Backend of the Serenya mobile health agent.",
+  "",
+  "- **Errors**: every failure answers with the uniform error body (`ErrorBody`) and a stable `code`; 429 and 503 carry `Retry-After`.",
+  "- **Authentication** (bearer access tokens) is checked before the request's parameters and body are validated: without a valid token an operation that needs one answers 401 and says nothing about the rest of the request. Refused even before authentication, on what the document itself says: a method the path does not have (405), a body of a media type the operation does not take (415), a body over the size limit (413).",
+  "- **Ids** in paths are UUIDs: one that is not is a 400; another user's id answers 404 exactly like a missing one.",
+  "- **Request bodies** are JSON (`Content-Type: application/json`; uploads may also be `multipart/form-data`); another media type is a 415, a body over `MAX_BODY_BYTES` (8 MiB by default) a 413, on any operation. A body without a Content-Type is read as JSON.",
+  "- **Unknown fields** in a request body are ignored, so that an app newer than the server keeps working; every field the server reads is in the schema.",
+  "- **Methods**: a method a path does not have answers 405 with `Allow`; HEAD is answered wherever GET is.",
+  "- **Rate limits** per client IP and per access token on every operation but `/health` and `/ready`: 429 with `Retry-After`; answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.",
+  "- Every answer carries `X-Request-Id` (a well-formed one sent by the client is echoed)."
+].join("\n")
+
 /** One line per group, for the documentation's sections. */
 const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Operations: "Liveness and readiness for load balancers and orchestrators.",
@@ -123,6 +137,7 @@ const componentName = (ref: string) => ref.replace("#/components/schemas/", "")
 /** The transform: the platform's document in, the exact one out (mutated in place and returned). */
 export const refineDocument = (spec: Json): Json => {
   const paths = isObject(spec.paths) ? spec.paths : {}
+  if (isObject(spec.info)) spec.info.description = API_DESCRIPTION
   spec.components = isObject(spec.components) ? spec.components : {}
   const components = spec.components as Json
   const schemas = (components.schemas = isObject(components.schemas) ? components.schemas : {}) as Json

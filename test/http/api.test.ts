@@ -246,6 +246,35 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     })
   )
 
+  it.effect("the API's own routes decide 405 (with Allow) and 415 before any handler runs", () =>
+    Effect.gen(function* () {
+      const methods: ReadonlyArray<readonly [string, string, string]> = [
+        ["PUT", "/me", "DELETE, GET, HEAD"],
+        ["PATCH", `/content/${randomUUID()}`, "DELETE, GET, HEAD"],
+        ["DELETE", "/documents/upload", "POST"],
+        ["GET", "/auth/dev", "POST"],
+        // /content/timeline is also /content/{contentId}, whose DELETE answers (400: not a UUID).
+        ["OPTIONS", "/content/timeline", "DELETE, GET, HEAD"]
+      ]
+      for (const [method, path, allow] of methods) {
+        const response = yield* send(HttpClientRequest.make(method as "PUT")(path))
+        expect(response.status, `${method} ${path}`).toBe(405)
+        expect(response.headers["allow"], `${method} ${path}`).toBe(allow)
+      }
+      const bodies: ReadonlyArray<readonly [string, string, string]> = [
+        ["/auth/dev", "email=ada%40example.com", "application/x-www-form-urlencoded"],
+        ["/auth/dev", "<email>ada@example.com</email>", "application/xml"],
+        ["/chat/messages", `{"contentId":"${randomUUID()}","message":"hi"}`, "text/plain"],
+        ["/documents/upload", "%PDF-1.7", "application/pdf"]
+      ]
+      for (const [path, body, type] of bodies) {
+        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyText(body, type)))
+        expect(response.status, `${type} to ${path}`).toBe(415)
+        expect(yield* errorCode(response)).toBe("UNSUPPORTED_MEDIA_TYPE")
+      }
+    })
+  )
+
   it.effect("every group answers 401 with the uniform body without a token", () =>
     Effect.gen(function* () {
       const id = randomUUID()

@@ -1,11 +1,11 @@
 /** The OpenAPI document passes a real linter (Redocly's recommended rules) with no errors or warnings. */
-import { OpenApi } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Api } from "../../src/http/api.js"
+import { openApiDocument } from "../../src/http/documentation.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 const REDOCLY = path.join(ROOT, "node_modules/@redocly/cli/bin/cli.js")
@@ -43,7 +43,7 @@ describe("OpenAPI document", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "serenya-openapi-"))
     try {
       const file = path.join(dir, "openapi.json")
-      fs.writeFileSync(file, JSON.stringify(OpenApi.fromApi(Api), null, 2))
+      fs.writeFileSync(file, JSON.stringify(openApiDocument(Api), null, 2))
       let output: string
       try {
         output = execFileSync(process.execPath, [REDOCLY, "lint", file, "--format=json", `--config=${path.join(ROOT, "redocly.yaml")}`], {
@@ -64,7 +64,7 @@ describe("OpenAPI document", () => {
   }, 60_000)
 
   it("says what the server does outside the handlers: statuses, headers, media types, examples, links", () => {
-    const spec = OpenApi.fromApi(Api) as unknown as Doc
+    const spec = openApiDocument(Api) as unknown as Doc
     const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ path, method, operation }))
     )
@@ -120,7 +120,7 @@ describe("OpenAPI document", () => {
   })
 
   it("documents every endpoint group, the bearer scheme and the uniform error body", () => {
-    const spec = OpenApi.fromApi(Api)
+    const spec = openApiDocument(Api)
     const paths = Object.keys(spec.paths)
     for (const p of ["/auth/dev", "/documents/upload", "/jobs/{jobId}/status", "/content/timeline", "/chat/messages", "/subscriptions/status", "/me"]) {
       expect(paths).toContain(p)

@@ -28,14 +28,12 @@ layer(App)("refusals before the handlers", (it) => {
   it.effect("a method the path does not have is 405 with Allow; HEAD is served wherever GET is", () =>
     Effect.gen(function* () {
       const cases: ReadonlyArray<readonly [string, string, string]> = [
-        ["PUT", "/me", "DELETE, GET, HEAD"],
-        ["PATCH", "/content/6d3c1f4e-8a2b-4c5d-9e7f-0a1b2c3d4e5f", "DELETE, GET, HEAD"],
-        ["DELETE", "/documents/upload", "POST"],
-        // DELETE too: /content/timeline is also /content/{contentId} (a 400: not a UUID).
-        ["OPTIONS", "/content/timeline", "DELETE, GET, HEAD"],
-        ["OPTIONS", "/subscriptions/status", "GET, HEAD"],
-        ["GET", "/auth/dev", "POST"],
-        ["POST", "/health", "GET, HEAD"]
+        ["PUT", "/probe/echo", "POST"],
+        ["GET", "/probe/echo", "POST"],
+        ["DELETE", "/probe/fail/anything", "GET, HEAD"],
+        ["OPTIONS", "/probe/slow", "GET, HEAD"],
+        ["POST", "/health", "GET, HEAD"],
+        ["PATCH", "/openapi.json", "GET, HEAD"]
       ]
       for (const [method, path, allow] of cases) {
         const response = yield* send(HttpClientRequest.make(method as "PUT")(path))
@@ -44,32 +42,31 @@ layer(App)("refusals before the handlers", (it) => {
         expect(((yield* response.json) as { error: { code: string } }).error.code).toBe("METHOD_NOT_ALLOWED")
         expectAnsweredHeaders(response.headers, `${method} ${path}`)
       }
-      // A path that exists for no method stays a 404.
+      // A path that exists for no method stays a 404; routes of an API this server does not serve are unknown here.
       expect((yield* send(HttpClientRequest.put("/no/such/path"))).status).toBe(404)
+      expect((yield* send(HttpClientRequest.put("/me"))).status).toBe(404)
       expect((yield* send(HttpClientRequest.head("/health"))).status).toBe(200)
     })
   )
 
   it.effect("a body of a media type the operation does not take is 415, before anything parses it", () =>
     Effect.gen(function* () {
-      const bodies: ReadonlyArray<readonly [string, string, string]> = [
-        ["/auth/dev", "email=ada%40example.com", "application/x-www-form-urlencoded"],
-        ["/auth/dev", "<email>ada@example.com</email>", "application/xml"],
-        ["/auth/refresh", '{"refreshToken":"x"}', "text/plain"],
-        ["/chat/messages", '{"contentId":"x","message":"hi"}', "text/plain; charset=utf-8"],
-        ["/documents/upload", "%PDF-1.7", "application/pdf"]
+      const bodies: ReadonlyArray<readonly [string, string]> = [
+        ["name=Ada&age=36", "application/x-www-form-urlencoded"],
+        ["<person><name>Ada</name></person>", "application/xml"],
+        ['{"name":"Ada","age":36}', "text/plain; charset=utf-8"]
       ]
-      for (const [path, body, type] of bodies) {
-        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyText(body, type)))
-        expect(response.status, `${type} to ${path}`).toBe(415)
+      for (const [body, type] of bodies) {
+        const response = yield* send(HttpClientRequest.post("/probe/echo").pipe(HttpClientRequest.bodyText(body, type)))
+        expect(response.status, type).toBe(415)
         expect(((yield* response.json) as { error: { code: string } }).error.code).toBe("UNSUPPORTED_MEDIA_TYPE")
-        expectAnsweredHeaders(response.headers, `${type} to ${path}`)
+        expectAnsweredHeaders(response.headers, type)
       }
-      // JSON with parameters, in any case, is JSON: the sign-in answers (404: dev sign-in is off here), not 415.
-      const json = yield* send(
-        HttpClientRequest.post("/auth/dev").pipe(HttpClientRequest.bodyText('{"email":"ada@example.com"}', "Application/JSON; charset=UTF-8"))
-      )
-      expect(json.status).not.toBe(415)
+      // JSON with parameters, in any case, is JSON; so is a body without a Content-Type.
+      for (const type of ["Application/JSON; charset=UTF-8", ""]) {
+        const json = yield* send(HttpClientRequest.post("/probe/echo").pipe(HttpClientRequest.bodyText('{"name":"Ada","age":36}', type)))
+        expect(json.status, type).toBe(200)
+      }
     })
   )
 

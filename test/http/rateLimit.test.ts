@@ -126,7 +126,8 @@ const appWith = (options: RateLimitOptions) =>
   serveApi(
     HttpApiBuilder.api(TestApi).pipe(
       Layer.provide([OpsLive, ProbeLive, ErrorRendererLive, HttpApiBuilder.middleware(rateLimit(options))])
-    )
+    ),
+    TestApi
   ).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(Layer.succeed(Database, { ping: Effect.void })),

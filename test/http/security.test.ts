@@ -35,7 +35,8 @@ const App = serveApi(
   HttpApiBuilder.api(TestApi).pipe(
     Layer.provide([OpsLive, WhoAmILive, ErrorRendererLive]),
     Layer.provide(AuthenticationLive)
-  )
+  ),
+  TestApi
 ).pipe(
   Layer.provideMerge(NodeHttpServer.layerTest),
   Layer.provideMerge(Tokens),

@@ -1,14 +1,16 @@
 /**
  * The HTTP API as a Lambda handler behind API Gateway (HTTP API, payload 2.0): the auth,
  * documents and chat functions all run this module (each is routed only its own paths by the
- * gateway, and any of them could answer any route). The app is exactly the server's
- * (`HttpAppLive`: request context, CORS, error rendering, rate limits, OpenAPI), built once per
- * container on a server that hands the app back as a web handler instead of listening.
+ * gateway, and any of them could answer any route). The app is the server's without its
+ * documentation (`HttpApiOnlyLive`: request context, CORS, error rendering, rate limits; the
+ * gateway routes no /openapi.json or /docs, and building the document would only lengthen the cold
+ * start), built once per container on a server that hands the app back as a web handler instead
+ * of listening.
  */
 import { type Etag, type FileSystem, HttpApp, type HttpPlatform, HttpServer, type Path } from "@effect/platform"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
-import { HttpAppLive } from "../../http/app.js"
+import { HttpApiOnlyLive } from "../../http/serve.js"
 import { AccessTokensLive } from "../../layers/auth/jwt.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { Telemetry } from "../../services/telemetry.js"
@@ -19,7 +21,7 @@ import { baseLayer, jobQueueLayer, loadLiveSettings, preloadSdksWhenProvisioned 
 
 /** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
 export type ApiServices = Exclude<
-  Layer.Layer.Context<typeof HttpAppLive>,
+  Layer.Layer.Context<typeof HttpApiOnlyLive>,
   HttpServer.HttpServer | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
 >
 
@@ -31,7 +33,7 @@ export interface BuiltApi {
   readonly flush: () => Promise<void>
 }
 
-/** Builds HttpAppLive (in the current scope) and returns it as a web handler. */
+/** Builds HttpApiOnlyLive (in the current scope) and returns it as a web handler. */
 export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
   Effect.gen(function* () {
     let handler: WebHandler | undefined
@@ -46,7 +48,7 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
         })
     })
     yield* Layer.build(
-      HttpAppLive.pipe(
+      HttpApiOnlyLive.pipe(
         Layer.provide(Layer.succeed(HttpServer.HttpServer, server)),
         Layer.provide(HttpServer.layerContext),
         Layer.provide(Layer.succeedContext(context))
