@@ -43,7 +43,7 @@ export const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
 
 /** The served test API on a real Node server (port 0), with the given Database. */
 export const appWith = <E, R>(database: Layer.Layer<Database, E, R>, env: Record<string, string> = {}) =>
-  serveApi(HttpApiBuilder.api(TestApi).pipe(Layer.provide([OpsLive, ProbeLive, ErrorRendererLive]))).pipe(
+  serveApi(HttpApiBuilder.api(TestApi).pipe(Layer.provide([OpsLive, ProbeLive, ErrorRendererLive])), TestApi).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(database),
     Layer.provide(Layer.succeed(AppConfig, testSettings(env)))
