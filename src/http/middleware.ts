@@ -157,7 +157,7 @@ export const requestContext = (options: {
       yield* HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setHeaders(response, headers))
       )
-      // A CORS preflight from an allowed origin is answered here; any other OPTIONS is a 405 (no route has that method).
+      // A CORS preflight from an allowed origin is answered here; any other OPTIONS on a path we serve is a 405 (no route has that method).
       if (request.method === "OPTIONS" && Object.keys(cors).length > 0 && request.headers["access-control-request-method"]) {
         return HttpServerResponse.empty({ status: 204, headers: { ...headers, ...preflightHeaders } })
       }
