@@ -92,7 +92,8 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
     FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid`
   if (rows.length === 0) return Option.none<StoredContent>()
   const row = yield* Schema.decodeUnknown(ContentRow)(rows[0])
-  const json = yield* crypto.openString(row.bodyEncrypted, sealedField(userId, "body_encrypted", contentId))
+  // The context is built from the id as stored (canonical), not as the caller spelled it.
+  const json = yield* crypto.openString(row.bodyEncrypted, sealedField(userId, "body_encrypted", row.id))
   const document = yield* decodeBody(json)
   return Option.some<StoredContent>({
     contentId: row.id,

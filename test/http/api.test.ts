@@ -246,6 +246,37 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     })
   )
 
+  it.effect("an id in upper case names the same job and document (it answered 500 DECRYPTION_FAILED)", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const { jobId, contentId } = yield* uploadAndProcess(user)
+      const upper = contentId.toUpperCase()
+      expect(upper).not.toBe(contentId)
+      const job = yield* send(HttpClientRequest.get(`/jobs/${jobId.toUpperCase()}/status`), user)
+      expect(job.status).toBe(200)
+      expect(((yield* jsonOf(job)) as { jobId: string }).jobId).toBe(jobId)
+      const content = yield* send(HttpClientRequest.get(`/content/${upper}`), user)
+      expect(content.status).toBe(200)
+      expect(((yield* jsonOf(content)) as { contentId: string }).contentId).toBe(contentId)
+      const chat = yield* send(
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: upper, message: "What is my hemoglobin?" })),
+        user
+      )
+      expect(chat.status).toBe(200)
+      const conversation = yield* send(HttpClientRequest.get(`/chat/conversations/${upper}`), user)
+      expect(conversation.status).toBe(200)
+      expect(((yield* jsonOf(conversation)) as { contentId: string; messages: ReadonlyArray<unknown> })).toMatchObject({
+        contentId,
+        messages: [{ role: "user" }, { role: "assistant" }]
+      })
+      // Another user's id stays a 404 in any case.
+      const other = yield* signedIn
+      expect((yield* send(HttpClientRequest.get(`/content/${upper}`), other)).status).toBe(404)
+      expect((yield* send(HttpClientRequest.del(`/content/${upper}`), user)).status).toBe(204)
+      expect((yield* send(HttpClientRequest.get(`/content/${contentId}`), user)).status).toBe(404)
+    })
+  )
+
   it.effect("the API's own routes decide 405 (with Allow) and 415 before any handler runs", () =>
     Effect.gen(function* () {
       const methods: ReadonlyArray<readonly [string, string, string]> = [

@@ -58,6 +58,9 @@ layer(TestLayer)("content", (it) => {
       const loaded = yield* loadContent(alice, contentId)
       expect(Option.getOrThrow(loaded).document.results[0]).toMatchObject({ name: "Hemoglobin", value: 11.2, flag: "low" })
       expect(Option.isNone(yield* loadContent(bob, contentId))).toBe(true)
+      // The same id in upper case: the decryption context comes from the stored id, not the caller's spelling.
+      const shouted = yield* loadContent(alice, ContentId.make(contentId.toUpperCase()))
+      expect(Option.getOrThrow(shouted).contentId).toBe(contentId)
 
       const timeline = yield* listTimeline(alice, { limit: 20, offset: 0 })
       expect(timeline.total).toBe(1)

@@ -5,12 +5,12 @@ import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
 import { ContentId } from "../../services/ids.js"
 import { ChatRole } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
-import { Text } from "../schemas.js"
+import { IdFromRequest, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 import { IdempotencyHeaders } from "./documents.js"
 
 export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMessageRequest")({
-  contentId: ContentId,
+  contentId: IdFromRequest(ContentId),
   message: Text(1, MAX_MESSAGE_CHARS).pipe(
     Schema.pattern(/\S/, { message: () => "must not be only whitespace" })
   ).annotations({
@@ -46,7 +46,7 @@ export class ChatGroup extends HttpApiGroup.make("chat")
   )
   .add(
     HttpApiEndpoint.get("conversation", "/chat/conversations/:contentId")
-      .setPath(Schema.Struct({ contentId: ContentId }))
+      .setPath(Schema.Struct({ contentId: IdFromRequest(ContentId) }))
       .addSuccess(ConversationBody)
       .addError(errorResponse(503, "The conversation cannot be read right now; retry"))
       .annotate(OpenApi.Summary, "The conversation about a document, oldest first")

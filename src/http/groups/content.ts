@@ -4,7 +4,7 @@ import { Schema } from "effect"
 import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
-import { IntegerFromString } from "../schemas.js"
+import { IdFromRequest, IntegerFromString } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 // The JSON Schema annotation replaces the generated one whole, so it carries the description too.
@@ -44,7 +44,7 @@ export class ContentBody extends Schema.Class<ContentBody>("Content")({
   createdAt: Schema.Date
 }, { description: "The whole interpreted document" }) {}
 
-export const ContentPath = Schema.Struct({ contentId: ContentId })
+export const ContentPath = Schema.Struct({ contentId: IdFromRequest(ContentId) })
 
 const unavailable = errorResponse(503, "The content cannot be read right now; retry")
 

@@ -10,7 +10,7 @@ import { ContentId, JobId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
-import { NonEmptyBytesFromBase64, Text } from "../schemas.js"
+import { IdFromRequest, NonEmptyBytesFromBase64, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
@@ -57,7 +57,7 @@ export class JobStatusBody extends Schema.Class<JobStatusBody>("JobStatus")({
   updatedAt: Schema.Date
 }) {}
 
-export const JobPath = Schema.Struct({ jobId: JobId })
+export const JobPath = Schema.Struct({ jobId: IdFromRequest(JobId) })
 
 export class DocumentsGroup extends HttpApiGroup.make("documents")
   .add(
