@@ -17,7 +17,7 @@ import { AppConfig } from "../config.js"
 import { Audit, type AuditAction } from "../services/audit.js"
 import { AccessTokens } from "../services/auth.js"
 import { decodeRows, orDatabaseUnavailable, SqlClient } from "../services/database.js"
-import { Unauthenticated } from "../services/errors.js"
+import { AccountBoundElsewhere, Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
 import { UserId } from "../services/ids.js"
 import type { RequestContext } from "../services/audit.js"
@@ -127,6 +127,21 @@ export const signInWithGoogle = Effect.fnUntraced(function* (
     { email: identity.email, googleSub: identity.sub, ...(identity.name !== undefined ? { name: identity.name } : {}) },
     "auth.login",
     requestContext
+  ).pipe(
+    Effect.tapError((error) =>
+      error instanceof AccountBoundElsewhere
+        ? Effect.zipRight(
+          // Someone holds a verified Google identity for this account's email: worth an alarm. The
+          // account is named by its id; the email never goes into a log line or the audit trail.
+          Effect.logWarning("Google sign-in refused: the email's account is bound to another Google account").pipe(
+            Effect.annotateLogs({ userId: error.userId })
+          ),
+          Effect.flatMap(Audit, (audit) =>
+            audit.record({ ...requestContext, resourceType: "user", resourceId: error.userId, action: "auth.login", outcome: "denied" })
+          )
+        )
+        : Effect.void
+    )
   )
 }, traced("Auth.googleLogin"))
 

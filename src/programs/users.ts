@@ -4,9 +4,10 @@
  * and name are sealed for their row (the id is chosen first, so the row can be bound to it).
  */
 import { Effect, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
+import { randomUUID, timingSafeEqual } from "node:crypto"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, decodeRows, SqlClient } from "../services/database.js"
+import { AccountBoundElsewhere } from "../services/errors.js"
 import { UserLookupKey } from "../services/users.js"
 import { UserId } from "../services/ids.js"
 import { traced } from "../services/telemetry.js"
@@ -27,6 +28,8 @@ export interface UserSummary {
   readonly email: string
   readonly name: string | null
 }
+
+const sameHash = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b)
 
 const UserRow = Schema.Struct({
   id: UserId,
@@ -93,15 +96,35 @@ export const findOrCreateUser = Effect.fnUntraced(function* (input: {
     return byEmail
   })
 
+  /**
+   * An account is bound to the first Google subject that signs in to it. A Google identity may
+   * use an account bound to its own subject, or bind one that has none yet (an account made by the
+   * dev sign-in); an account bound to another subject is refused, whatever the email says.
+   */
+  const claim = (row: typeof UserRow.Type) =>
+    Effect.gen(function* () {
+      if (subHash === null) return row
+      const boundElsewhere = new AccountBoundElsewhere({
+        message: "This email belongs to an account that signs in with another Google account",
+        userId: row.id
+      })
+      if (row.googleSubHash !== null) {
+        return sameHash(row.googleSubHash, subHash) ? row : yield* Effect.fail(boundElsewhere)
+      }
+      const bound = yield* sql`
+        UPDATE users SET google_sub_hash = ${subHash}, updated_at = now()
+        WHERE id = ${row.id}::uuid AND google_sub_hash IS NULL
+          AND NOT EXISTS (SELECT 1 FROM users WHERE google_sub_hash = ${subHash})
+        RETURNING id`
+      if (bound.length > 0) return row
+      // Bound by someone else meanwhile (a concurrent first sign-in): ours only if it is our subject.
+      const [now] = yield* selectBy("google_sub_hash", subHash)
+      return now !== undefined && now.id === row.id ? now : yield* Effect.fail(boundElsewhere)
+    })
+
   const existing = yield* find
   if (existing !== undefined) {
-    if (subHash !== null && existing.googleSubHash === null) {
-      yield* sql`
-        UPDATE users SET google_sub_hash = ${subHash}, updated_at = now()
-        WHERE id = ${existing.id}::uuid AND google_sub_hash IS NULL
-          AND NOT EXISTS (SELECT 1 FROM users WHERE google_sub_hash = ${subHash})`
-    }
-    return { user: yield* Effect.orDie(openUser(existing)), created: false }
+    return { user: yield* Effect.orDie(openUser(yield* claim(existing))), created: false }
   }
 
   const userId = UserId.make(randomUUID())
@@ -118,5 +141,5 @@ export const findOrCreateUser = Effect.fnUntraced(function* (input: {
   // A concurrent first sign-in may have won the insert (on either unique hash): read the winner.
   const row = yield* find
   if (row === undefined) return yield* Effect.dieMessage("findOrCreateUser: the account vanished after its insert")
-  return { user: yield* Effect.orDie(openUser(row)), created: inserted.length > 0 }
+  return { user: yield* Effect.orDie(openUser(yield* claim(row))), created: inserted.length > 0 }
 }, traced("Users.findOrCreate"))

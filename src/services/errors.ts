@@ -111,6 +111,21 @@ export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unau
   }
 }
 
+/**
+ * A verified Google identity whose email belongs to an account already bound to another Google
+ * account (a recycled Workspace address, a re-registered domain): never the same person by
+ * default, so never signed in to that account.
+ */
+export class AccountBoundElsewhere extends Schema.TaggedError<AccountBoundElsewhere>()("AccountBoundElsewhere", {
+  message: Schema.String,
+  /** The account the email belongs to: for the audit trail only, never in the answer. */
+  userId: Schema.String
+}) {
+  get [ErrorInfoId]() {
+    return info("ACCOUNT_BOUND_TO_OTHER_GOOGLE_ACCOUNT", "business", "escalate", 401)
+  }
+}
+
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   message: Schema.String
 }) {

@@ -16,10 +16,10 @@ import { logout, refreshTokenHash, refreshTokens, signInWithDev, signInWithGoogl
 import { accountExists, emailLookupHash, findOrCreateUser } from "../../src/programs/users.js"
 import { AccessTokens } from "../../src/services/auth.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
-import { Unauthenticated } from "../../src/services/errors.js"
+import { AccountBoundElsewhere, errorInfo, Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { AuditRows, auditRows, AuditWithRows } from "../support/audit.js"
 import { createUser } from "../support/users.js"
 
 const key = signingKeyFrom(
@@ -153,6 +153,55 @@ layer(TestLayer)("auth programs", (it) => {
       const actions = yield* auditActions
       expect(actions).toContain("auth.login:success")
       expect(actions).toContain("auth.login:failure")
+    })
+  )
+
+  it.effect("an account is bound to its first Google subject: another Google account with the same email is refused", () =>
+    Effect.gen(function* () {
+      const email = uniqueEmail()
+      const victim = yield* signInWithGoogle({ idToken: `good:victim-${counter}:${email}` })
+      // A recycled Workspace address: a different Google account, the same verified email.
+      const takeover = yield* Effect.either(signInWithGoogle({ idToken: `good:attacker-${counter}:${email}` }))
+      expect(Either.isLeft(takeover)).toBe(true)
+      if (Either.isLeft(takeover)) {
+        expect(takeover.left).toBeInstanceOf(AccountBoundElsewhere)
+        expect(errorInfo(takeover.left)).toMatchObject({ code: "ACCOUNT_BOUND_TO_OTHER_GOOGLE_ACCOUNT", status: 401 })
+      }
+      // Audited against the account, as denied; the email is nowhere in the trail.
+      const rows = yield* auditRows
+      const denied = rows.filter((row) => row.action === "auth.login" && row.outcome === "denied")
+      expect(denied.map((row) => row.resourceId)).toContain(victim.user.id)
+      expect(JSON.stringify(rows).toLowerCase()).not.toContain(email.toLowerCase())
+      // The victim still signs in, to the same account.
+      expect((yield* signInWithGoogle({ idToken: `good:victim-${counter}:${email}` })).user.id).toBe(victim.user.id)
+    })
+  )
+
+  it.effect("an account made by the dev sign-in is linked to Google the first time, and only to that Google account", () =>
+    Effect.gen(function* () {
+      const email = uniqueEmail()
+      const dev = yield* signInWithDev({ email })
+      const linked = yield* signInWithGoogle({ idToken: `good:first-${counter}:${email}` })
+      expect(linked.user.id).toBe(dev.user.id)
+      const second = yield* Effect.either(signInWithGoogle({ idToken: `good:second-${counter}:${email}` }))
+      expect(Either.isLeft(second) && second.left instanceof AccountBoundElsewhere).toBe(true)
+    })
+  )
+
+  it.effect("concurrent first Google sign-ins of two subjects to one unbound account: one subject wins, the other is refused", () =>
+    Effect.gen(function* () {
+      const email = uniqueEmail()
+      const dev = yield* signInWithDev({ email })
+      const results = yield* Effect.all(
+        Array.from({ length: 8 }, (_, i) => Effect.either(signInWithGoogle({ idToken: `good:racer-${i % 2}-${counter}:${email}` }))),
+        { concurrency: "unbounded" }
+      )
+      const won = results.flatMap((result, i) => (Either.isRight(result) ? [i % 2] : []))
+      const refused = results.filter((result) => Either.isLeft(result) && result.left instanceof AccountBoundElsewhere)
+      expect(won.length).toBeGreaterThan(0)
+      expect(new Set(won).size).toBe(1) // only one subject ever got in
+      expect(won.length + refused.length).toBe(8)
+      for (const result of results) if (Either.isRight(result)) expect(result.right.user.id).toBe(dev.user.id)
     })
   )
 

@@ -58,7 +58,12 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       .setPayload(GoogleSignInRequest)
       .addSuccess(TokenPair)
       .addError(invalidBody)
-      .addError(errorResponse(401, "The Google ID token is invalid, expired, for another app or its email is unverified"))
+      .addError(
+        errorResponse(
+          401,
+          "The Google ID token is invalid, expired, for another app or its email is unverified (UNAUTHENTICATED); or its email belongs to an account bound to another Google account (ACCOUNT_BOUND_TO_OTHER_GOOGLE_ACCOUNT)"
+        )
+      )
       .addError(errorResponse(502, "Google's signing keys could not be fetched"))
       .addError(unavailable)
       .annotate(OpenApi.Summary, "Sign in with a Google ID token; the first sign-in creates the account")
