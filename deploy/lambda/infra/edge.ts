@@ -31,17 +31,20 @@ const FUNCTION_OF_GROUP: Readonly<Record<string, ApiFunction>> = {
 
 type ApiFunction = Extract<FunctionName, "auth" | "documents" | "chat">
 
-/** Routes the development stage alone exposes. */
-const DEV_ONLY = new Set(["POST /auth/dev"])
+/**
+ * Routes no deployed stage exposes: the dev sign-in answers any email without a password, so it
+ * is for `npm start` and the tests only (the development stage served it behind CloudFront).
+ */
+const LOCAL_ONLY = new Set(["POST /auth/dev"])
 
 /**
  * Every route of src/http/api.ts (read from the API definition itself, so a new endpoint cannot
  * be left unrouted), in API Gateway's path syntax, with the function that serves it. A group no
  * function is named for fails the synth.
  */
-export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: string; readonly target: ApiFunction; readonly devOnly?: true }> =
+export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: string; readonly target: ApiFunction; readonly localOnly?: true }> =
   (() => {
-    const routes: Array<{ method: Method; path: string; target: ApiFunction; devOnly?: true }> = []
+    const routes: Array<{ method: Method; path: string; target: ApiFunction; localOnly?: true }> = []
     HttpApi.reflect(Application as unknown as HttpApi.HttpApi<string, never, never, never>, {
       onGroup: () => {},
       onEndpoint: ({ group, endpoint }) => {
@@ -49,7 +52,7 @@ export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: str
         if (target === undefined) throw new Error(`No function serves the API group "${group.identifier}" (deploy/lambda/infra/edge.ts)`)
         const method = endpoint.method as Method
         const path = endpoint.path.replace(/:(\w+)/g, "{$1}")
-        routes.push({ method, path, target, ...(DEV_ONLY.has(`${method} ${path}`) ? { devOnly: true as const } : {}) })
+        routes.push({ method, path, target, ...(LOCAL_ONLY.has(`${method} ${path}`) ? { localOnly: true as const } : {}) })
       }
     })
     return routes
@@ -124,7 +127,7 @@ export class Api extends Construct {
       chat: new HttpLambdaIntegration("Chat", props.handlers.chat)
     }
     for (const route of ROUTES) {
-      if (route.devOnly === true && !settings.api.devAuthRoute) continue
+      if (route.localOnly === true) continue
       const [created] = this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: integrations[route.target] })
       if (created !== undefined) {
         acknowledge(

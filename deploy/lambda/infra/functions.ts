@@ -86,7 +86,8 @@ export class Functions extends Construct {
 
     const environment: Record<string, string> = {
       APP_ENV: settings.stage === "production" ? "production" : "local",
-      DEV_AUTH_ENABLED: String(settings.api.devAuthRoute),
+      // No deployed stage signs anyone in without a password (edge.ts routes no /auth/dev either).
+      DEV_AUTH_ENABLED: "false",
       MIGRATE_ON_START: "false",
       IN_PROCESS_WORKERS: "false",
       DATABASE_HOST: data.proxy.endpoint,

@@ -56,8 +56,6 @@ export interface StageSettings {
     readonly throttleRateLimit: number
     readonly throttleBurstLimit: number
     readonly corsAllowedOrigins: ReadonlyArray<string>
-    /** POST /auth/dev: development only, never in production (the app refuses it there too). */
-    readonly devAuthRoute: boolean
   }
   /** Requests per client IP per 5 minutes before the WAF rate rule blocks. */
   readonly wafRateLimit: number
@@ -114,8 +112,7 @@ export const development: StageSettings = {
   api: {
     throttleRateLimit: 20,
     throttleBurstLimit: 40,
-    corsAllowedOrigins: ["http://localhost:3000"],
-    devAuthRoute: true
+    corsAllowedOrigins: ["http://localhost:3000"]
   },
   wafRateLimit: 500
 }
@@ -148,8 +145,7 @@ export const production: StageSettings = {
   api: {
     throttleRateLimit: 100,
     throttleBurstLimit: 200,
-    corsAllowedOrigins: [],
-    devAuthRoute: false
+    corsAllowedOrigins: []
   },
   wafRateLimit: 1000
 }

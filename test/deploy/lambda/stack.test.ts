@@ -584,10 +584,10 @@ describe("IAM", () => {
 })
 
 describe("API and edge", () => {
-  it.each(both)("%s: an HTTP API whose routes are the application's, integrated (payload 2.0) with the functions' live aliases", (stage, template) => {
+  it.each(both)("%s: an HTTP API whose routes are the application's, integrated (payload 2.0) with the functions' live aliases", (_stage, template) => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" })
     const keys = Object.values(resources(template, "AWS::ApiGatewayV2::Route")).map((r) => r.Properties?.RouteKey).sort()
-    const expected = ROUTES.filter((r) => r.devOnly !== true || stage === "development").map((r) => `${r.method} ${r.path}`)
+    const expected = ROUTES.filter((r) => r.localOnly !== true).map((r) => `${r.method} ${r.path}`)
     expect(keys).toEqual(expected.sort())
     for (const integration of Object.values(resources(template, "AWS::ApiGatewayV2::Integration"))) {
       expect(integration.Properties).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" })
@@ -608,12 +608,18 @@ describe("API and edge", () => {
     expect(routed.get("GET /jobs/{jobId}/status")).toBe("documents")
     expect(routed.get("POST /chat/messages")).toBe("chat")
     expect(routed.get("GET /health")).toBe("documents")
-    expect(ROUTES.filter((r) => r.devOnly === true).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /auth/dev"])
+    expect(ROUTES.filter((r) => r.localOnly === true).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /auth/dev"])
   })
 
-  it("exposes POST /auth/dev in development only", () => {
-    dev.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "POST /auth/dev" })
-    expect(Object.values(resources(prod, "AWS::ApiGatewayV2::Route")).map((r) => r.Properties?.RouteKey)).not.toContain("POST /auth/dev")
+  it.each(both)("%s: exposes no POST /auth/dev and runs every function with the dev sign-in off", (_stage, template) => {
+    const routeKeys = Object.values(resources(template, "AWS::ApiGatewayV2::Route")).map((r) => r.Properties?.RouteKey)
+    expect(routeKeys).toContain("POST /auth/google")
+    expect(routeKeys).not.toContain("POST /auth/dev")
+    const functions = Object.values(resources(template, "AWS::Lambda::Function"))
+      .map((f) => (f.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables)
+      .filter((variables) => variables?.["APP_ENV"] !== undefined)
+    expect(functions.length).toBeGreaterThanOrEqual(4)
+    for (const variables of functions) expect(variables?.["DEV_AUTH_ENABLED"]).toBe("false")
   })
 
   it.each(both)("%s: the stage throttles and writes JSON access logs to a log group with retention", (stage, template) => {
