@@ -50,7 +50,12 @@ const TokenRow = Schema.Struct({
   revokedAt: Schema.NullOr(Schema.DateFromSelf)
 })
 const decodeTokenRows = decodeRows(TokenRow)
-const ChildRow = Schema.Struct({ id: Schema.UUID, expiresAt: Schema.DateFromSelf, revokedAt: Schema.NullOr(Schema.DateFromSelf) })
+const ChildRow = Schema.Struct({
+  id: Schema.UUID,
+  expiresAt: Schema.DateFromSelf,
+  rotatedAt: Schema.NullOr(Schema.DateFromSelf),
+  revokedAt: Schema.NullOr(Schema.DateFromSelf)
+})
 
 const databaseFailure = orDatabaseUnavailable("Signing in is not possible right now; retry", "auth")
 
@@ -179,12 +184,16 @@ export const refreshTokens = Effect.fnUntraced(function* (
               if (row.rotatedAt !== null) {
                 const [child] = yield* Effect.orDie(
                   decodeRows(ChildRow)(
-                    yield* sql`SELECT id, expires_at, revoked_at FROM refresh_tokens WHERE parent_id = ${row.id}::uuid`
+                    yield* sql`SELECT id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE parent_id = ${row.id}::uuid`
                   )
                 )
+                // A client's concurrent retry: the token was rotated moments ago and the pair it got
+                // back has not been used yet. A child already rotated means two holders of this
+                // token (a thief refreshed first): that is reuse, whatever the time.
                 const concurrentRetry =
                   now.getTime() - row.rotatedAt.getTime() <= REUSE_GRACE_SECONDS * 1000 &&
                   child !== undefined &&
+                  child.rotatedAt === null &&
                   child.revokedAt === null &&
                   child.expiresAt > now
                 if (concurrentRetry) return { _tag: "rejected", userId: row.userId } satisfies Rotation

@@ -235,6 +235,20 @@ layer(TestLayer)("auth programs", (it) => {
     })
   )
 
+  it.effect("inside the grace window, a token whose child was already rotated is reuse: the thief's chain dies too", () =>
+    Effect.gen(function* () {
+      const signedIn = yield* signInWithDev({ email: uniqueEmail() })
+      // A thief refreshes the stolen token, then refreshes again (the child is rotated)...
+      const stolen = yield* refreshTokens({ refreshToken: signedIn.refreshToken })
+      const thiefs = yield* refreshTokens({ refreshToken: stolen.refreshToken })
+      // ...and the victim presents the same original token within the 10 s window.
+      yield* TestClock.adjust("2 seconds")
+      yield* expectUnauthenticated(refreshTokens({ refreshToken: signedIn.refreshToken }))
+      expect(yield* familyRevocations(signedIn.refreshToken)).toEqual(["reuse_detected", "reuse_detected", "reuse_detected"])
+      yield* expectUnauthenticated(refreshTokens({ refreshToken: thiefs.refreshToken }))
+    })
+  )
+
   it.effect("an expired refresh token is rejected", () =>
     Effect.gen(function* () {
       const signedIn = yield* signInWithDev({ email: uniqueEmail() })
