@@ -31,11 +31,16 @@ const wrappingKey = (masterKey: Uint8Array, purpose: KeyPurpose) =>
 
 const wrapAad = (partition: Partition) => Buffer.from(`serenya/data-key/v1\u0000${canonicalContext(partition)}`, "utf8")
 
-/** A KeyProvider over a keyring held in memory; `nextBytes` supplies data keys and IVs. */
+/**
+ * A KeyProvider over a keyring held in memory; `nextBytes` supplies data keys and IVs. `reload`,
+ * when given, is run before unwrapping under a key id the keyring does not hold: a key rotated in
+ * by another process (`npm run crypto:rotate`) is picked up without a restart.
+ */
 export const keyringProvider = (
   name: string,
   keyring: () => Keyring,
-  nextBytes: (size: number) => Uint8Array
+  nextBytes: (size: number) => Uint8Array,
+  reload?: Effect.Effect<void>
 ): KeyProvider => {
   // Deriving a wrapping key costs more than the wrap itself: derive each once, keyed by the
   // master key's bytes so a rotated or removed key never reuses a stale derivation.
@@ -76,13 +81,19 @@ export const keyringProvider = (
     }
   }
 
-  const unwrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
+  const attempt = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
     Effect.suspend(() => {
       const key = unwrapSync(keyId, wrapped, partition)
       return key
         ? Effect.succeed<Uint8Array>(key)
         : Effect.fail(new DecryptionFailed({ message: "The data key could not be unwrapped" }))
     })
+  const unwrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
+    Effect.suspend(() =>
+      reload !== undefined && !keyring().keys.has(keyId)
+        ? Effect.zipRight(reload, attempt(keyId, wrapped, partition))
+        : attempt(keyId, wrapped, partition)
+    )
 
   return {
     name,
@@ -190,8 +201,21 @@ export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer
   Crypto,
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const keyring = yield* loadLocalKeyring(config.dataDir, config.crypto.localMasterKey)
-    const provider = keyringProvider("local", () => keyring, (size) => randomBytes(size))
+    let keyring = yield* loadLocalKeyring(config.dataDir, config.crypto.localMasterKey)
+    // Re-read DATA_DIR/keys when an envelope names a key we do not hold (a rotation by another
+    // process): at most once a second, so altered envelopes cannot make every request read the disk.
+    let lastReload = 0
+    const reload = Effect.suspend(() => {
+      const now = Date.now()
+      if (now - lastReload < 1_000) return Effect.void
+      lastReload = now
+      return loadLocalKeyring(config.dataDir, config.crypto.localMasterKey).pipe(
+        Effect.tap((fresh) => Effect.sync(() => (keyring = fresh))),
+        Effect.tap((fresh) => Effect.logInfo("local master keys re-read").pipe(Effect.annotateLogs({ keys: fresh.keys.size }))),
+        Effect.ignore
+      )
+    })
+    const provider = keyringProvider("local", () => keyring, (size) => randomBytes(size), reload)
     return yield* scopedCrypto(provider, config.crypto.dataKeyCache)
   })
 )

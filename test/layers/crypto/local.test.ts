@@ -53,6 +53,24 @@ describe("local master keys", () => {
     })
   )
 
+  it.scoped("a running process opens data sealed under a key rotated in after it started, then seals with that key", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const running = yield* cryptoIn(dir)
+      const before = yield* running.sealString("Hemoglobin 11.2 g/dL", field)
+      const rotated = yield* rotateLocalMasterKey(dir)
+      // Another process (a server started after `npm run crypto:rotate`) seals under the new key.
+      const later = yield* cryptoIn(dir)
+      const sealedAfter = yield* later.sealString("HbA1c 5.9%", field)
+      // Before the fix: DecryptionFailed until restart (the key set was read once, at start).
+      expect(yield* running.openString(sealedAfter, field)).toBe("HbA1c 5.9%")
+      expect(yield* running.openString(before, field)).toBe("Hemoglobin 11.2 g/dL")
+      // Having re-read the keys, the running process seals under the rotated key too.
+      const resealed = yield* running.sealString("Potassium 4.1 mmol/L", fieldContext("user-1", "content", "summary_encrypted", "c-2"))
+      expect(Buffer.from(resealed).includes(Buffer.from(rotated.current))).toBe(true)
+    })
+  )
+
   it.scoped("data sealed by one process opens in the next one on the same DATA_DIR", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
