@@ -260,6 +260,10 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
         INSERT INTO messages (id, conversation_id, user_id, role, content_encrypted, created_at) VALUES
           (${questionId}::uuid, ${row.id}::uuid, ${userId}::uuid, 'user', ${sealedQuestion}, ${askedAt}),
           (${answerId}::uuid, ${row.id}::uuid, ${userId}::uuid, 'assistant', ${sealedAnswer}, ${answeredAt})`
+      // What the plan counts, in a ledger that deleting the document does not touch.
+      yield* sql`
+        INSERT INTO plan_usage (id, user_id, resource, occurred_at)
+        VALUES (${questionId}::uuid, ${userId}::uuid, 'chat_message', ${askedAt})`
       yield* sql`UPDATE conversations SET updated_at = now() WHERE id = ${row.id}::uuid`
       return { _tag: "created", conversationId: row.id } as const
     })

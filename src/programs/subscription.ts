@@ -1,8 +1,10 @@
 /**
  * Plans and what they allow. A user without a `subscriptions` row, or whose premium period is
  * not running now, is on the free plan, whose period is the calendar month in UTC; premium's
- * period is the row's. Usage is counted from the rows themselves (jobs created, user turns of
- * chats) within the period, so there is no counter to drift. A limit of `null` means unlimited.
+ * period is the row's. Usage is counted from rows, not kept in a counter that could drift: jobs
+ * created (a job row outlives its document), and chat questions in the plan_usage ledger (written
+ * with each question; deleting a document does not give its questions back). A limit of `null`
+ * means unlimited.
  */
 import { Clock, Effect, Schema } from "effect"
 import { AppConfig } from "../config.js"
@@ -95,12 +97,16 @@ export const documentsUsed = Effect.fnUntraced(function* (userId: UserId, period
   return row?.n ?? 0
 }, traced("Subscription.documentsUsed"))
 
-/** Questions asked (chat turns of role user) in the period. */
+/**
+ * Questions asked in the period, from the plan_usage ledger (written with each question; deleting
+ * the document and its conversation does not give the questions back).
+ */
 export const chatMessagesUsed = Effect.fnUntraced(function* (userId: UserId, period: Period) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
-    SELECT count(*)::int AS n FROM messages
-    WHERE user_id = ${userId}::uuid AND role = 'user' AND created_at >= ${period.start} AND created_at < ${period.end}`
+    SELECT count(*)::int AS n FROM plan_usage
+    WHERE user_id = ${userId}::uuid AND resource = 'chat_message'
+      AND occurred_at >= ${period.start} AND occurred_at < ${period.end}`
   const [row] = yield* decodeRows(Count)(rows)
   return row?.n ?? 0
 }, traced("Subscription.chatMessagesUsed"))

@@ -11,9 +11,9 @@ import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { getConversation, MAX_MESSAGE_CHARS, sendChatMessage } from "../../src/programs/chat.js"
-import { saveContent } from "../../src/programs/content.js"
+import { deleteContent, saveContent } from "../../src/programs/content.js"
 import { ContentId, type UserId } from "../../src/services/ids.js"
-import { setPlan } from "../../src/programs/subscription.js"
+import { getSubscriptionStatus, setPlan } from "../../src/programs/subscription.js"
 import { CostTracker } from "../../src/services/costTracker.js"
 import { LLM } from "../../src/services/llm.js"
 import { TestDatabaseLive } from "../support/database.js"
@@ -162,6 +162,23 @@ layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
       yield* setPlan(alice, "premium")
       const answer = yield* limited(ask(alice, contentId, "what is my sodium?"))
       expect(answer.message.content).toContain("139")
+    })
+  )
+
+  it.effect("deleting the document does not give its questions back to the free plan", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser()
+      const limited = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        Effect.provideService(effect, AppConfig, testSettings({ FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "2" }))
+      const first = yield* storeLabReport(alice)
+      yield* limited(ask(alice, first, "what is my hemoglobin?"))
+      yield* limited(ask(alice, first, "what is my glucose?"))
+      // The conversation goes with the document (and used to take the count with it).
+      expect(yield* deleteContent(alice, first)).toBe(true)
+      expect((yield* rowCounts(alice)).messages).toBe(0)
+      const second = yield* storeLabReport(alice)
+      expect(yield* failureTag(limited(ask(alice, second, "what is my sodium?")))).toBe("QuotaExceeded")
+      expect((yield* getSubscriptionStatus(alice)).chatMessages).toEqual({ used: 2, limit: 50 })
     })
   )
 

@@ -51,9 +51,16 @@ const insertQuestion = (userId: UserId, createdAt: Date, role: "user" | "assista
       RETURNING id::text AS id`
     const [conversation] = yield* sql<{ id: string }>`
       INSERT INTO conversations (user_id, content_id) VALUES (${userId}::uuid, ${content!.id}::uuid) RETURNING id::text AS id`
-    yield* sql`
+    const [message] = yield* sql<{ id: string }>`
       INSERT INTO messages (conversation_id, user_id, role, content_encrypted, created_at)
-      VALUES (${conversation!.id}::uuid, ${userId}::uuid, ${role}, ${Buffer.from([0])}, ${createdAt})`
+      VALUES (${conversation!.id}::uuid, ${userId}::uuid, ${role}, ${Buffer.from([0])}, ${createdAt})
+      RETURNING id::text AS id`
+    // As chat.ts does: a question is counted in the plan's ledger as it is stored.
+    if (role === "user") {
+      yield* sql`
+        INSERT INTO plan_usage (id, user_id, resource, occurred_at)
+        VALUES (${message!.id}::uuid, ${userId}::uuid, 'chat_message', ${createdAt})`
+    }
   })
 
 describe("periods", () => {

@@ -9,16 +9,21 @@ import auditAppendOnly from "./migrations/0002_audit_append_only.js"
 import idempotencyKeys from "./migrations/0003_idempotency_keys.js"
 import contentVersion from "./migrations/0004_content_version.js"
 import originalRemoved from "./migrations/0005_original_removed.js"
+import planUsage from "./migrations/0006_plan_usage.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
-export const loader = Migrator.fromRecord({
+/** Every migration by name, in order. */
+export const MIGRATIONS = {
   "0001_initial_schema": initialSchema,
   "0002_audit_append_only": auditAppendOnly,
   "0003_idempotency_keys": idempotencyKeys,
   "0004_content_version": contentVersion,
-  "0005_original_removed": originalRemoved
-})
+  "0005_original_removed": originalRemoved,
+  "0006_plan_usage": planUsage
+}
+
+export const loader = Migrator.fromRecord(MIGRATIONS)
 
 /** Applies every pending migration in order; a no-op when the schema is current. */
 export const runMigrations = Migrator.make({})({ loader, table: MIGRATIONS_TABLE }).pipe(

@@ -1,7 +1,7 @@
-import { SqlClient } from "@effect/sql"
+import { Migrator, SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { loader, MIGRATIONS_TABLE, runMigrations } from "../../../src/layers/database/migrations.js"
+import { loader, MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from "../../../src/layers/database/migrations.js"
 import { TestDatabaseLive } from "../../support/database.js"
 
 const EXPECTED_TABLES = [
@@ -12,6 +12,7 @@ const EXPECTED_TABLES = [
   "jobs",
   "llm_usage",
   "messages",
+  "plan_usage",
   "refresh_tokens",
   "subscriptions",
   "users"
@@ -114,4 +115,34 @@ describe("check constraints", () => {
       })
     )
   })
+})
+
+layer(TestDatabaseLive({ migrated: false }))("0006_plan_usage on a database with chats", (it) => {
+  it.effect("carries every question already asked into the ledger (not the answers), so no count starts over", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const upTo5 = Migrator.fromRecord(
+        Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < "0006")) as typeof MIGRATIONS
+      )
+      yield* Migrator.make({})({ loader: upTo5, table: MIGRATIONS_TABLE })
+      const [user] = yield* sql<{ id: string }>`
+        INSERT INTO users (id, email_hash, email_encrypted) VALUES (gen_random_uuid(), ${Buffer.from([1])}, ${Buffer.from([1])})
+        RETURNING id::text AS id`
+      const [content] = yield* sql<{ id: string }>`
+        INSERT INTO content (user_id, document_type, title_encrypted, summary_encrypted, body_encrypted, provider, model_id)
+        VALUES (${user!.id}::uuid, 'other', ${Buffer.from([0])}, ${Buffer.from([0])}, ${Buffer.from([0])}, 'offline', 'm')
+        RETURNING id::text AS id`
+      const [conversation] = yield* sql<{ id: string }>`
+        INSERT INTO conversations (user_id, content_id) VALUES (${user!.id}::uuid, ${content!.id}::uuid) RETURNING id::text AS id`
+      for (const role of ["user", "assistant", "user", "assistant"]) {
+        yield* sql`
+          INSERT INTO messages (conversation_id, user_id, role, content_encrypted)
+          VALUES (${conversation!.id}::uuid, ${user!.id}::uuid, ${role}, ${Buffer.from([0])})`
+      }
+      expect((yield* runMigrations).map(([, name]) => name)).toEqual(["plan_usage"])
+      const ledger = yield* sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM plan_usage WHERE user_id = ${user!.id}::uuid AND resource = 'chat_message'`
+      expect(ledger[0]?.n).toBe(2)
+    })
+  )
 })
