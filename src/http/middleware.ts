@@ -22,9 +22,14 @@ import type { RouteTable } from "./routes.js"
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
 
-/** A client's request id is kept only when it is well formed; anything else is replaced. */
-export const requestIdFrom = (header: string | undefined): string =>
-  header !== undefined && REQUEST_ID.test(header) ? header : randomUUID()
+/**
+ * A client's X-Request-Id, kept only when well formed (8 to 128 of a bounded alphabet, nothing a
+ * log line or a header could be broken with): a correlation hint beside our own id in the logs.
+ * It is never the id of our records: two requests could send the same one, and audit rows must
+ * each name their own request.
+ */
+export const clientRequestIdFrom = (header: string | undefined): string | undefined =>
+  header !== undefined && REQUEST_ID.test(header) ? header : undefined
 
 /**
  * On every response. Health data must not be cached by anything between us and the app, nor
@@ -146,7 +151,9 @@ export const requestContext = (options: {
 }) =>
   HttpMiddleware.make((app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const requestId = requestIdFrom(request.headers["x-request-id"])
+    // Ours, always: the id of the audit rows, log lines, error bodies and the X-Request-Id answered.
+    const requestId = randomUUID()
+    const clientRequestId = clientRequestIdFrom(request.headers["x-request-id"])
     const route = options.routes?.routeOf(request.method, request.url.split("?")[0] ?? "/")
     const origin = request.headers["origin"]
     const cors = origin !== undefined && (options.corsAllowedOrigins ?? []).includes(origin) ? corsHeaders(origin) : {}
@@ -198,7 +205,9 @@ export const requestContext = (options: {
     }).pipe(
       (answer) => serverSpan(request, route, answer, options.sample ?? sampleAll),
       // Also the request id of errors.ts's currentRequestId (audit rows, error bodies).
-      Effect.annotateLogs("requestId", requestId)
+      Effect.annotateLogs("requestId", requestId),
+      // The client's own id, when it sent a well-formed one, on every log line of the request.
+      (answered) => (clientRequestId === undefined ? answered : Effect.annotateLogs(answered, "clientRequestId", clientRequestId))
     )
   })
   )

@@ -33,7 +33,7 @@ const API_DESCRIPTION = [
   "- **Unknown fields** in a request body are ignored, so that an app newer than the server keeps working; every field the server reads is in the schema.",
   "- **Methods**: a method a path does not have answers 405 with `Allow`; HEAD is answered wherever GET is.",
   "- **Rate limits** per client IP and per access token on every operation but `/health` and `/ready`: 429 with `Retry-After`; answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.",
-  "- Every answer carries `X-Request-Id` (a well-formed one sent by the client is echoed)."
+  "- Every answer carries `X-Request-Id`, an id of ours; a client's own well-formed `X-Request-Id` is logged beside it for correlation."
 ].join("\n")
 
 /** One line per group, for the documentation's sections. */
@@ -54,7 +54,7 @@ const integer = { type: "integer", minimum: 0 }
 /** Response headers, in components.headers. */
 export const RESPONSE_HEADERS: Readonly<Record<string, Json>> = {
   "X-Request-Id": header(
-    "The request's id: the client's own X-Request-Id when well formed (8 to 128 of A-Z a-z 0-9 . _ : -), else a new one. Also the error body's correlationId.",
+    "The request's id, always ours (a UUID): the one in our audit trail and logs, and the error body's correlationId. A well-formed X-Request-Id sent by the client (8 to 128 of A-Z a-z 0-9 . _ : -) is logged beside it, never used as it.",
     { type: "string", minLength: 8, maxLength: 128 },
     true
   ),

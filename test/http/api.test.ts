@@ -277,6 +277,22 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     })
   )
 
+  it.effect("audit rows carry our request id, never the client's X-Request-Id: two requests sending one id are two ids", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const answers = []
+      for (let i = 0; i < 2; i++) {
+        const request = HttpClientRequest.get("/content/timeline").pipe(HttpClientRequest.setHeader("x-request-id", "replayed-client-id-0001"))
+        answers.push(yield* send(request, user))
+      }
+      const rows = (yield* auditRows).filter((r) => r.actorUserId === user.userId && r.action === "content.list")
+      expect(rows).toHaveLength(2)
+      expect(rows.map((r) => r.requestId)).not.toContain("replayed-client-id-0001")
+      expect(new Set(rows.map((r) => r.requestId)).size).toBe(2)
+      expect(rows.map((r) => r.requestId).sort()).toEqual(answers.map((a) => a.headers["x-request-id"]).sort())
+    })
+  )
+
   it.effect("the API's own routes decide 405 (with Allow) and 415 before any handler runs", () =>
     Effect.gen(function* () {
       const methods: ReadonlyArray<readonly [string, string, string]> = [
