@@ -139,6 +139,11 @@ const traced = <R>(
 
 export const requestContext = (options: {
   readonly maxBodyBytes: number
+  /**
+   * The body limit of one operation (by method and route template), when it is below
+   * maxBodyBytes: an operation that takes a few fields need not read megabytes to refuse them.
+   */
+  readonly bodyLimitOf?: (method: string, route: string) => number | undefined
   /** Browser origins allowed to call the API (the mobile apps need none). */
   readonly corsAllowedOrigins?: ReadonlyArray<string>
   /**
@@ -172,6 +177,7 @@ export const requestContext = (options: {
       // A declared length over the limit is refused before a byte of the body is read;
       // a chunked body is cut off by the platform once it passes the limit.
       const declared = Number(request.headers["content-length"] ?? "0")
+      const limit = Math.min(options.maxBodyBytes, (route !== undefined ? options.bodyLimitOf?.(request.method, route) : undefined) ?? Infinity)
       // A request without a body (no length, not chunked: most GETs) has nothing to limit.
       const hasBody = request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined
       const bodyType = declared > 0 || request.headers["transfer-encoding"] !== undefined ? contentType : undefined
@@ -180,14 +186,14 @@ export const requestContext = (options: {
         contentType.startsWith("multipart/") && !/;\s*boundary=/.test(contentType)
           ? Effect.fail(new MalformedBody({ message: "The multipart body has no boundary" }))
           : refusal(options.routes, request.method, path, route, bodyType) ??
-            (declared > options.maxBodyBytes
-              ? Effect.fail(new PayloadTooLarge({ message: "The request body is larger than allowed", limitBytes: options.maxBodyBytes }))
+            (declared > limit
+              ? Effect.fail(new PayloadTooLarge({ message: "The request body is larger than allowed", limitBytes: limit }))
               : undefined)
       const response = yield* (
         refused !== undefined
           // Answered before the app runs, so the pre-response hook above never sees it: its headers go on here.
           ? Effect.map(handleErrors(refused), (answer) => HttpServerResponse.setHeaders(answer, headers))
-          : handleErrors(hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(options.maxBodyBytes)) : app)
+          : handleErrors(hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(limit)) : app)
       ).pipe(
         Effect.map((response) =>
           response.status === 413 ? HttpServerResponse.setHeader(response, "connection", "close") : response

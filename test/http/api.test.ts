@@ -293,6 +293,28 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     })
   )
 
+  it.effect("operations that take no document read at most 64 KiB of body; uploads read up to MAX_BODY_BYTES", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const padding = "x".repeat(100 * 1024)
+      for (const [path, body] of [
+        ["/auth/dev", { email: "ada@example.com", name: padding }],
+        ["/auth/refresh", { refreshToken: padding }],
+        ["/chat/messages", { contentId: randomUUID(), message: padding }]
+      ] as const) {
+        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body)), user)
+        expect(response.status, path).toBe(413)
+        expect(yield* errorCode(response)).toBe("PAYLOAD_TOO_LARGE")
+      }
+      // An upload body of that size is an ordinary upload (a 60 KiB text document, 80 KiB as base64 JSON;
+      // MAX_UPLOAD_BYTES is 64 KiB here).
+      const dataBase64 = Buffer.from(`Hemoglobin 11.2 g/dL\n${"x".repeat(60 * 1024)}`).toString("base64")
+      expect(dataBase64.length).toBeGreaterThan(64 * 1024)
+      const upload = yield* uploadJson(user, { fileName: "notes.txt", contentType: "text/plain", dataBase64 })
+      expect(upload.status).toBe(202)
+    })
+  )
+
   it.effect("the API's own routes decide 405 (with Allow) and 415 before any handler runs", () =>
     Effect.gen(function* () {
       const methods: ReadonlyArray<readonly [string, string, string]> = [
