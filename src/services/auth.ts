@@ -5,8 +5,12 @@
 import { Context, type Effect, Schema } from "effect"
 import type { Unauthenticated } from "./errors.js"
 
+/** The `aud` of our access tokens: this API, and nothing else that might trust our issuer. */
+export const ACCESS_TOKEN_AUDIENCE = "serenya-api"
+
 export class AccessTokenClaims extends Schema.Class<AccessTokenClaims>("AccessTokenClaims")({
   iss: Schema.String,
+  aud: Schema.String,
   sub: Schema.UUID,
   iat: Schema.Int,
   exp: Schema.Int,

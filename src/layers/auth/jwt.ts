@@ -17,13 +17,35 @@ import {
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { AppConfig } from "../../config.js"
-import { AccessTokenClaims, AccessTokens } from "../../services/auth.js"
+import { ACCESS_TOKEN_AUDIENCE, AccessTokenClaims, AccessTokens } from "../../services/auth.js"
 import { Unauthenticated } from "../../services/errors.js"
 
 const CLOCK_SKEW_SECONDS = 60
 const MAX_TOKEN_LENGTH = 4096
 
 const base64url = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64url")
+
+/**
+ * The one encoding of a part: unpadded base64url with zero trailing bits, as we write it. Node's
+ * decoder also takes `=`, other trailing bits and stray characters, which made several texts of
+ * one token, each with a per-token rate-limit bucket of its own.
+ */
+const canonicalPart = (part: string): Buffer | undefined => {
+  const bytes = Buffer.from(part, "base64url")
+  return bytes.toString("base64url") === part ? bytes : undefined
+}
+
+/** The order of P-256 and half of it: an ECDSA signature (r, s) also verifies as (r, n - s). */
+const P256_ORDER = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
+const P256_HALF_ORDER = P256_ORDER >> 1n
+const sOf = (signature: Uint8Array) => BigInt(`0x${Buffer.from(signature.subarray(32, 64)).toString("hex")}`)
+
+/** The low-S form of an IEEE P1363 signature (r ‖ s): the only one verify accepts. */
+const lowS = (signature: Buffer): Buffer => {
+  const s = sOf(signature)
+  if (s <= P256_HALF_ORDER) return signature
+  return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, "0"), "hex")])
+}
 
 const Header = Schema.parseJson(
   Schema.Struct({ alg: Schema.Literal("ES256"), typ: Schema.optional(Schema.Literal("JWT")), kid: Schema.String })
@@ -53,7 +75,11 @@ export const signingKeyFrom = (pem: string): SigningKey => {
 /** Tokens already verified, kept until they expire: the signature check is the costliest step of a request. */
 const VERIFIED_CACHE_SIZE = 10_000
 
-export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: string; readonly ttlSeconds: number }) => {
+export const makeAccessTokens = (
+  key: SigningKey,
+  options: { readonly issuer: string; readonly ttlSeconds: number; readonly audience?: string }
+) => {
+  const audience = options.audience ?? ACCESS_TOKEN_AUDIENCE
   const verified = new Map<string, AccessTokenClaims>()
   const remember = (token: string, claims: AccessTokenClaims) => {
     if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!)
@@ -67,6 +93,7 @@ export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: st
         const iat = Math.floor(now / 1000)
         const claims = AccessTokenClaims.make({
           iss: options.issuer,
+          aud: audience,
           sub: userId,
           iat,
           exp: iat + options.ttlSeconds,
@@ -74,7 +101,7 @@ export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: st
         })
         const header = base64url(JSON.stringify({ alg: "ES256", typ: "JWT", kid: key.kid }))
         const payload = base64url(JSON.stringify(Schema.encodeSync(AccessTokenClaims)(claims)))
-        const signature = sign("sha256", Buffer.from(`${header}.${payload}`), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
+        const signature = lowS(sign("sha256", Buffer.from(`${header}.${payload}`), { key: key.privateKey, dsaEncoding: "ieee-p1363" }))
         return { token: `${header}.${payload}.${base64url(signature)}`, expiresIn: options.ttlSeconds, claims }
       }),
     verify: (token) =>
@@ -89,20 +116,24 @@ export const makeAccessTokens = (key: SigningKey, options: { readonly issuer: st
         const parts = token.split(".")
         if (parts.length !== 3) return yield* Effect.fail(invalid)
         const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
-        const header = yield* Schema.decodeUnknown(Header)(Buffer.from(headerPart, "base64url").toString("utf8")).pipe(
+        const headerBytes = canonicalPart(headerPart)
+        const payloadBytes = canonicalPart(payloadPart)
+        const signature = canonicalPart(signaturePart)
+        if (headerBytes === undefined || payloadBytes === undefined || signature === undefined) return yield* Effect.fail(invalid)
+        const header = yield* Schema.decodeUnknown(Header)(headerBytes.toString("utf8")).pipe(
           Effect.orElseFail(() => invalid)
         )
         if (header.kid !== key.kid) return yield* Effect.fail(invalid)
-        const signature = Buffer.from(signaturePart, "base64url")
         const authentic =
           signature.length === 64 &&
+          sOf(signature) <= P256_HALF_ORDER &&
           verify("sha256", Buffer.from(`${headerPart}.${payloadPart}`), { key: key.publicKey, dsaEncoding: "ieee-p1363" }, signature)
         if (!authentic) return yield* Effect.fail(invalid)
-        const claims = yield* Schema.decodeUnknown(Payload)(Buffer.from(payloadPart, "base64url").toString("utf8")).pipe(
+        const claims = yield* Schema.decodeUnknown(Payload)(payloadBytes.toString("utf8")).pipe(
           Effect.orElseFail(() => invalid)
         )
         const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        if (claims.iss !== options.issuer || !inTime(claims, now)) return yield* Effect.fail(invalid)
+        if (claims.iss !== options.issuer || claims.aud !== audience || !inTime(claims, now)) return yield* Effect.fail(invalid)
         remember(token, claims)
         return claims
       })

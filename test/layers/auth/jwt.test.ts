@@ -64,6 +64,50 @@ describe("access tokens", () => {
     })
   )
 
+  it.effect("tokens name this API as their audience; one for another audience, or none, is refused", () =>
+    Effect.gen(function* () {
+      const issued = yield* tokens.issue(userId)
+      expect(issued.claims.aud).toBe("serenya-api")
+      expect((yield* tokens.verify(issued.token)).aud).toBe("serenya-api")
+      const elsewhere = makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900, audience: "serenya-admin" })
+      expect(yield* rejected((yield* elsewhere.issue(userId)).token)).toBe(true)
+      // Same key, same issuer, no aud at all (a token from before aud existed, or another service's).
+      const [header, payload] = issued.token.split(".") as [string, string, string]
+      const { aud: _aud, ...withoutAud } = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>
+      const bare = b64(withoutAud)
+      const signature = sign("sha256", Buffer.from(`${header}.${bare}`), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
+      expect(yield* rejected(`${header}.${bare}.${signature.toString("base64url")}`)).toBe(true)
+    })
+  )
+
+  it.effect("one text per token: padding, other trailing bits and the high-S twin of the signature are refused", () =>
+    Effect.gen(function* () {
+      const N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
+      for (let i = 0; i < 20; i++) {
+        const issued = yield* tokens.issue(randomUUID())
+        const [header, payload, signaturePart] = issued.token.split(".") as [string, string, string]
+        const signature = Buffer.from(signaturePart, "base64url")
+        const s = BigInt(`0x${signature.subarray(32).toString("hex")}`)
+        // We only ever issue low-S signatures...
+        expect(s <= N >> 1n).toBe(true)
+        expect((yield* tokens.verify(issued.token)).sub).toBe(issued.claims.sub)
+        // ...and the high-S twin, which ECDSA itself would accept, is another text of the same token.
+        const twin = Buffer.concat([signature.subarray(0, 32), Buffer.from((N - s).toString(16).padStart(64, "0"), "hex")])
+        expect(yield* rejected(`${header}.${payload}.${twin.toString("base64url")}`)).toBe(true)
+        // A trailing "=", or changed trailing bits of the last character, decode to the same bytes in Node.
+        expect(yield* rejected(`${issued.token}=`)).toBe(true)
+        expect(yield* rejected(`${header}=.${payload}.${signaturePart}`)).toBe(true)
+        const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        const last = signaturePart.at(-1)!
+        // 64 bytes in base64url: 86 characters, the last carrying 4 bits of data and 2 of padding.
+        const sibling = alphabet[alphabet.indexOf(last) ^ 1]!
+        const altered = `${signaturePart.slice(0, -1)}${sibling}`
+        expect(Buffer.from(altered, "base64url").equals(signature)).toBe(true)
+        expect(yield* rejected(`${header}.${payload}.${altered}`)).toBe(true)
+      }
+    })
+  )
+
   it("property: arbitrary strings never verify and never throw", async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.array(fc.base64String(), { maxLength: 4 }).map((p) => p.join("."))), async (token) =>
