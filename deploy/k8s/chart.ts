@@ -211,6 +211,10 @@ export class SerenyaChart extends Chart {
       WORKER_HEALTH_PORT: String(WORKER_HEALTH_PORT),
       MIGRATE_ON_START: "false",
       DEV_AUTH_ENABLED: "false",
+      // The ALB Ingress appends the address it saw to X-Forwarded-For and is the pods' socket peer:
+      // one trusted hop. Without it every client shared the load balancer's rate-limit bucket and
+      // audit rows named the load balancer; what a client writes in the header itself stays ignored.
+      TRUSTED_PROXY_HOPS: "1",
       OTEL_EXPORTER_OTLP_ENDPOINT: s.telemetry.collectorEndpoint
     }
     new k8s.KubeConfigMap(this, "config", {

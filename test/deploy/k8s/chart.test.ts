@@ -2,7 +2,8 @@
  * The synthesized manifests for each environment: security on every pod, probes, scaling,
  * disruption budgets, network policies, IRSA, secrets only by reference, shutdown timing.
  */
-import { ConfigProvider, Duration, Effect, Either } from "effect"
+import type { HttpServerRequest } from "@effect/platform"
+import { ConfigProvider, Duration, Effect, Either, Option } from "effect"
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment"
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler"
 import type { IJob } from "kubernetes-models/batch/v1/Job"
@@ -28,6 +29,7 @@ import {
 } from "../../../deploy/k8s/chart.js"
 import { environments, type EnvironmentSettings } from "../../../deploy/k8s/environments.js"
 import { loadSettings } from "../../../src/config.js"
+import { clientAddress } from "../../../src/http/clientAddress.js"
 import { allContainers, named, ofKind, onlyContainer, podTemplates, synth, type K8sObject } from "./manifests.js"
 
 /** Names and values that must never be in a ConfigMap; returns what it found. */
@@ -273,6 +275,13 @@ describe.each(Object.values(environments))("SerenyaChart ($name)", (settings: En
       expect(s.worker.inProcess).toBe(false)
       expect(s.database.migrateOnStart).toBe(false)
       expect(s.database.ssl).toBe(true)
+      // Behind the ALB (the peer), the client is the address it appended, not one the client wrote.
+      expect(s.trustedProxyHops).toBe(1)
+      const throughAlb = {
+        remoteAddress: Option.some("10.0.3.17"),
+        headers: { "x-forwarded-for": "6.6.6.6, 203.0.113.9" }
+      } as unknown as HttpServerRequest.HttpServerRequest
+      expect(clientAddress(throughAlb, s.trustedProxyHops)).toEqual(Option.some("203.0.113.9"))
     })
   })
 
