@@ -139,16 +139,12 @@ const traced = <R>(
 
 export const requestContext = (options: {
   readonly maxBodyBytes: number
-  /**
-   * The body limit of one operation (by method and route template), when it is below
-   * maxBodyBytes: an operation that takes a few fields need not read megabytes to refuse them.
-   */
-  readonly bodyLimitOf?: (method: string, route: string) => number | undefined
   /** Browser origins allowed to call the API (the mobile apps need none). */
   readonly corsAllowedOrigins?: ReadonlyArray<string>
   /**
    * The API's routes: the template of a request (for its span and log line), the methods of a
-   * path (405 with Allow), the media types of a body (415).
+   * path (405 with Allow), the media types of a body (415), each operation's body limit (413;
+   * never above maxBodyBytes).
    */
   readonly routes?: RouteTable
   /** Whether a request is traced (http/sampling.ts); every one by default. */
@@ -177,7 +173,7 @@ export const requestContext = (options: {
       // A declared length over the limit is refused before a byte of the body is read;
       // a chunked body is cut off by the platform once it passes the limit.
       const declared = Number(request.headers["content-length"] ?? "0")
-      const limit = Math.min(options.maxBodyBytes, (route !== undefined ? options.bodyLimitOf?.(request.method, route) : undefined) ?? Infinity)
+      const limit = Math.min(options.maxBodyBytes, (route !== undefined ? options.routes?.bodyLimit(request.method, route) : undefined) ?? Infinity)
       // A request without a body (no length, not chunked: most GETs) has nothing to limit.
       const hasBody = request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined
       const bodyType = declared > 0 || request.headers["transfer-encoding"] !== undefined ? contentType : undefined

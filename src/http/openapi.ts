@@ -3,7 +3,7 @@
  * the HttpApi definition (api.ts); this transform adds what happens outside the handlers and so
  * outside that definition:
  * - every failure is the uniform ErrorBody (http/errors.ts renders the platform's failures too);
- * - statuses any operation can answer: 413 (a body over MAX_BODY_BYTES, http/middleware.ts),
+ * - statuses any operation can answer: 413 (a body over the operation's limit, http/routes.ts),
  *   415 (a body of a media type the operation does not take), 429 (rate limits, http/rateLimit.ts);
  * - headers: X-Request-Id on every answer, RateLimit-* on rate-limited operations, Retry-After on
  *   429 and 503, WWW-Authenticate on 401;
@@ -14,6 +14,9 @@
  */
 import { ERROR_EXAMPLES, OPERATION_EXAMPLES } from "./examples.js"
 import { DEFAULT_EXEMPT_PATHS } from "./rateLimit.js"
+import { SMALL_BODY_BYTES } from "./routes.js"
+
+const SMALL_KIB = SMALL_BODY_BYTES / 1024
 
 type Json = { [key: string]: unknown }
 
@@ -29,7 +32,7 @@ const API_DESCRIPTION = [
   "- **Errors**: every failure answers with the uniform error body (`ErrorBody`) and a stable `code`; 429 and 503 carry `Retry-After`.",
   "- **Authentication** (bearer access tokens) is checked before the request's parameters and body are validated: without a valid token an operation that needs one answers 401 and says nothing about the rest of the request. Refused even before authentication, on what the document itself says: a method the path does not have (405), a body of a media type the operation does not take (415), a body over the size limit (413).",
   "- **Ids** in paths are UUIDs: one that is not is a 400; another user's id answers 404 exactly like a missing one.",
-  "- **Request bodies** are JSON (`Content-Type: application/json`; uploads may also be `multipart/form-data`); another media type is a 415, a body over the operation's limit a 413 (64 KiB; uploads `MAX_BODY_BYTES`, 8 MiB by default), on any operation. A body without a Content-Type is read as JSON.",
+  `- **Request bodies** are JSON (\`Content-Type: application/json\`; uploads may also be \`multipart/form-data\`); another media type is a 415, a body over the operation's limit a 413 (${SMALL_KIB} KiB; uploads \`MAX_BODY_BYTES\`, 8 MiB by default), on any operation. A body without a Content-Type is read as JSON.`,
   "- **Unknown fields** in a request body are ignored, so that an app newer than the server keeps working; every field the server reads is in the schema.",
   "- **Methods**: a method a path does not have answers 405 with `Allow`; HEAD is answered wherever GET is.",
   "- **Rate limits** per client IP and per access token on every operation but `/health` and `/ready`: 429 with `Retry-After`; answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.",
@@ -72,7 +75,7 @@ export const RESPONSE_HEADERS: Readonly<Record<string, Json>> = {
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` })
 
 const DESCRIPTIONS: Readonly<Record<number, string>> = {
-  413: "The request body is larger than this operation takes: 64 KiB, or MAX_BODY_BYTES (8 MiB by default) for uploads; refused before it is read when Content-Length says so",
+  413: `The request body is larger than this operation takes: ${SMALL_KIB} KiB, or MAX_BODY_BYTES (8 MiB by default) for uploads; refused before it is read when Content-Length says so`,
   415: "The body's Content-Type is not one this operation takes (see its request body)",
   429: "Too many requests from this client IP or with this access token; wait Retry-After seconds"
 }

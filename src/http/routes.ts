@@ -4,7 +4,15 @@
  * methods a path answers (a 405 names them in `Allow`), and the media types an operation's body
  * may have (anything else is a 415).
  */
-import { type HttpApi, HttpApi as Api } from "@effect/platform"
+import { type HttpApi, HttpApi as Api, HttpMethod } from "@effect/platform"
+
+/**
+ * The body limit of every operation that takes no document: sign-in, refresh, logout, chat (an ID
+ * token is at most 8 KiB, a question 4,000 characters). Only operations that take a multipart
+ * document (uploads) may send MAX_BODY_BYTES, so an unauthenticated /auth request is refused after
+ * 64 KiB, not read and parsed up to 8 MiB.
+ */
+export const SMALL_BODY_BYTES = 64 * 1024
 
 export interface RouteTemplate {
   readonly method: string
@@ -20,6 +28,8 @@ export interface RouteTable {
   readonly methodsAt: (path: string) => ReadonlyArray<string>
   /** Media types the body of `method` `template` may have; undefined when it takes no body. */
   readonly accepts: (method: string, template: string) => ReadonlyArray<string> | undefined
+  /** The most body bytes `method` `template` takes (SMALL_BODY_BYTES unless it takes a document); undefined: no limit of its own. */
+  readonly bodyLimit: (method: string, template: string) => number | undefined
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -43,7 +53,7 @@ export const routeTable = (api: HttpApi.HttpApi.Any, extra: ReadonlyArray<RouteT
       add({
         method: endpoint.method,
         template: endpoint.path,
-        ...(payloads.size > 0 && endpoint.method !== "GET" ? { accepts: [...payloads.keys()] } : {})
+        ...(payloads.size > 0 && HttpMethod.hasBody(endpoint.method) ? { accepts: [...payloads.keys()] } : {})
       })
   })
   for (const route of extra) add(route)
@@ -51,6 +61,13 @@ export const routeTable = (api: HttpApi.HttpApi.Any, extra: ReadonlyArray<RouteT
   const parameters = (route: RouteTemplate) => route.template.split("/:").length
   routes.sort((a, b) => parameters(a) - parameters(b))
   const byKey = new Map(routes.map((route) => [`${route.method} ${route.template}`, route]))
+  // Decided once per route, not per request.
+  const limits = new Map(
+    routes.map((route) => [
+      `${route.method} ${route.template}`,
+      route.accepts?.includes("multipart/form-data") === true ? undefined : SMALL_BODY_BYTES
+    ])
+  )
   return {
     routeOf: (method, path) => routes.find((route) => route.method === method && route.pattern.test(path))?.template,
     methodsAt: (path) => {
@@ -58,12 +75,7 @@ export const routeTable = (api: HttpApi.HttpApi.Any, extra: ReadonlyArray<RouteT
       if (methods.has("GET")) methods.add("HEAD")
       return [...methods].sort()
     },
-    accepts: (method, template) => byKey.get(`${method} ${template}`)?.accepts
+    accepts: (method, template) => byKey.get(`${method} ${template}`)?.accepts,
+    bodyLimit: (method, template) => limits.get(`${method} ${template}`)
   }
 }
-
-/** The route template matcher of `routeTable`. */
-export const routeMatcher = (
-  api: HttpApi.HttpApi.Any,
-  extra: ReadonlyArray<RouteTemplate> = []
-): ((method: string, path: string) => string | undefined) => routeTable(api, extra).routeOf

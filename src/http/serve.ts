@@ -62,13 +62,6 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
 )
 
 /**
- * The body limit of every operation that takes no document: sign-in, refresh, logout, chat (an ID
- * token is at most 8 KiB, a question 4,000 characters). Only uploads may send MAX_BODY_BYTES, so an
- * unauthenticated /auth request is refused after 64 KiB, not read and parsed up to 8 MiB.
- */
-export const SMALL_BODY_BYTES = 64 * 1024
-
-/**
  * Serves an API layer (and whatever is served beside it) behind the request-context middleware,
  * on whatever HttpServer is provided. `definition` is the API the layer implements: its routes
  * name spans and decide 405s and 415s.
@@ -84,8 +77,6 @@ export const serve = <E, R>(
       HttpApiBuilder.serve(
         requestContext({
           maxBodyBytes: settings.maxBodyBytes,
-          bodyLimitOf: (method, route) =>
-            routes.accepts(method, route)?.includes("multipart/form-data") === true ? undefined : SMALL_BODY_BYTES,
           corsAllowedOrigins: settings.corsAllowedOrigins,
           routes,
           sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
@@ -100,6 +91,3 @@ export const serve = <E, R>(
     )
   )
 }
-
-/** The whole API, without its documentation (the Lambda API function). */
-export const HttpApiOnlyLive = serve(ApiLive)
