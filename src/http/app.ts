@@ -9,8 +9,6 @@ import { Api } from "./api.js"
 import { Documentation } from "./documentation.js"
 import { ApiLive, serve } from "./serve.js"
 
-export { ApiLive, RateLimitLive } from "./serve.js"
-
 /** Serves an API layer with its OpenAPI document and documentation page (see serve.ts). */
 export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>, definition: HttpApi.HttpApi.Any = Api) =>
   serve(api, definition, Documentation)

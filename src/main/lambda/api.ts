@@ -10,7 +10,7 @@
 import { type Etag, type FileSystem, HttpApp, type HttpPlatform, HttpServer, type Path } from "@effect/platform"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
-import { HttpApiOnlyLive } from "../../http/serve.js"
+import { ApiLive, serve } from "../../http/serve.js"
 import { AccessTokensLive } from "../../layers/auth/jwt.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { Telemetry } from "../../services/telemetry.js"
@@ -18,6 +18,9 @@ import { servicesLayer } from "../layers.js"
 import { fromWebResponse, toWebRequest } from "./apiGateway.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, jobQueueLayer, loadLiveSettings, preloadSdksWhenProvisioned } from "./live.js"
+
+/** The whole API without its documentation (see the module comment). */
+const HttpApiOnlyLive = serve(ApiLive)
 
 /** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
 export type ApiServices = Exclude<
