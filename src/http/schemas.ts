@@ -58,17 +58,16 @@ export const NonEmptyBytesFromBase64 = (description: string) =>
     jsonSchema: { type: "string", minLength: 4, pattern: BASE64_PATTERN.source, contentEncoding: "base64", description }
   })
 
-const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
-
 /**
  * An id as a client may send it (a UUID in either case), decoded to its canonical lower-case form:
  * ids are stored lower-case and bound into encryption contexts as stored, so `0E71…` and `0e71…`
  * must name the same row (an upper-case id found the row by PostgreSQL's uuid comparison, then
- * failed to open it under a context built from the text as sent).
+ * failed to open it under a context built from the text as sent). The encoded side is Schema.UUID,
+ * which takes either case and documents itself as a uuid.
  */
 export const IdFromRequest = <A extends string, I, R>(id: Schema.Schema<A, I, R>) =>
-  Schema.transform(Schema.String.pipe(Schema.pattern(UUID_PATTERN)), id, {
+  Schema.transform(Schema.UUID, id, {
     strict: false,
     decode: (text) => text.toLowerCase(),
     encode: (canonical) => canonical
-  }).annotations({ jsonSchema: { type: "string", format: "uuid", pattern: UUID_PATTERN.source } })
+  })
