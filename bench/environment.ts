@@ -85,7 +85,7 @@ export const startEnvironment = async (): Promise<BenchEnvironment> => {
     databaseUrl,
     env,
     settings: read.right,
-    issueToken: (userId) => Effect.runSync(tokens.issue(userId)).token,
+    issueToken: (userId) => Effect.runSync(tokens.issue(userId, randomUUID())).token,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await fs.rm(tmp, { recursive: true, force: true })

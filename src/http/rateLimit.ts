@@ -9,8 +9,7 @@
  * shared limiter (e.g. at the load balancer / WAF) is the place for exact global limits.
  */
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect, Option } from "effect"
-import { createHash } from "node:crypto"
+import { Clock, Context, Effect, FiberRef, Option } from "effect"
 import { RateLimited } from "../services/errors.js"
 import { handleErrors } from "./errors.js"
 
@@ -101,7 +100,7 @@ export const makeTokenBuckets = (options: TokenBucketOptions): TokenBuckets => {
 export interface RateLimitOptions {
   /** Every limited request spends one token of its client IP's bucket. */
   readonly perIp: { readonly capacity: number; readonly refillPerSecond: number }
-  /** Requests that name a user (see `userKey`) also spend one of that user's bucket. */
+  /** Authenticated requests also spend one of their user's bucket (see `RateLimiter.takeUser`). */
   readonly perUser: { readonly capacity: number; readonly refillPerSecond: number }
   /** Bound of each of the two bucket maps. */
   readonly maxKeys: number
@@ -109,8 +108,6 @@ export interface RateLimitOptions {
   readonly exemptPaths?: ReadonlyArray<string>
   /** The client's key. Default: the socket's remote address, "unknown" when there is none. */
   readonly clientKey?: (request: HttpServerRequest.HttpServerRequest) => string
-  /** The user's key, if the request names one. Default: `bearerTokenKey`. */
-  readonly userKey?: (request: HttpServerRequest.HttpServerRequest) => Option.Option<string>
 }
 
 export const DEFAULT_EXEMPT_PATHS: ReadonlyArray<string> = ["/health", "/ready"]
@@ -118,22 +115,6 @@ export const DEFAULT_EXEMPT_PATHS: ReadonlyArray<string> = ["/health", "/ready"]
 /** The peer address of the connection (behind a proxy, the proxy's address). */
 export const remoteAddressKey = (request: HttpServerRequest.HttpServerRequest): string =>
   Option.getOrElse(request.remoteAddress, () => "unknown")
-
-const BEARER = /^Bearer\s+(\S+)\s*$/i
-
-/**
- * The SHA-256 of the bearer token, unverified. Acceptable as a user key because an access token
- * belongs to one user session: only its holder can spend its bucket, so nobody can exhaust
- * another user's budget (which keying on an unverified `sub` claim would allow). A forged or
- * random token only gets its own fresh bucket and still spends the IP bucket. The token itself
- * is never stored, only its hash.
- */
-export const bearerTokenKey = (request: HttpServerRequest.HttpServerRequest): Option.Option<string> => {
-  const match = BEARER.exec(request.headers["authorization"] ?? "")
-  return match?.[1] === undefined
-    ? Option.none()
-    : Option.some(createHash("sha256").update(match[1]).digest("base64url"))
-}
 
 /** Of several takes, the one that binds: a refusal (the longest wait), else the fewest left. */
 export const bindingResult = (
@@ -157,48 +138,76 @@ export const bindingResult = (
   return binding
 }
 
+interface Take {
+  readonly limit: number
+  readonly result: TakeResult
+}
+
+/** This request's take from its IP bucket, for the user's take to be weighed against. */
+const currentIpTake = FiberRef.unsafeMake<Take | undefined>(undefined)
+
+/** The IETF draft headers of the binding take, set on whatever response the request gets. */
+const announce = (take: Take) => {
+  const headers = {
+    "ratelimit-limit": String(take.limit),
+    "ratelimit-remaining": String(take.result.remaining),
+    "ratelimit-reset": String(take.result.resetSeconds)
+  }
+  return HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeaders(response, headers)))
+}
+
+const refusal = (take: Take) =>
+  new RateLimited({ message: "Too many requests", retryAfterSeconds: take.result.retryAfterSeconds ?? 1 })
+
+export interface RateLimiter {
+  /**
+   * The per-IP middleware: `(app) => app'`, usable with `HttpApiBuilder.middleware` or inside
+   * `HttpApiBuilder.serve`. Refusals are rendered right here by the one error renderer
+   * (`handleErrors`), so the 429 has the uniform body and Retry-After wherever the middleware
+   * sits in the middleware stack.
+   */
+  readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R>
+  /**
+   * Spends one token of the user's bucket: called by bearer authentication once the token is
+   * verified, so the bucket is the user's whatever token text carried it (every session, every
+   * encoding of one token), and nobody can spend another user's budget (an unverified claim
+   * never reaches it). Fails with RateLimited when the bucket is empty; the RateLimit headers
+   * name whichever of the IP and user buckets binds.
+   */
+  readonly takeUser: (userId: string) => Effect.Effect<void, RateLimited>
+}
+
 /**
- * The rate-limiting middleware: `(app) => app'`, usable with `HttpApiBuilder.middleware` or
- * inside `HttpApiBuilder.serve`. Every call creates its own buckets, so build it once (in a
- * layer) and share it. Refusals are rendered right here by the one error renderer
- * (`handleErrors`), so the 429 has the uniform body and Retry-After wherever the middleware
- * sits in the middleware stack. Time comes from `Clock`, so TestClock drives it.
+ * Per-IP and per-user token buckets. Every call creates its own buckets, so build it once (in a
+ * layer, `RateLimiterLive`) and share it. Time comes from `Clock`, so TestClock drives it.
  */
-export const rateLimit = (
-  options: RateLimitOptions
-): <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R> => {
+export const makeRateLimiter = (options: RateLimitOptions): RateLimiter => {
   const ipBuckets = makeTokenBuckets({ ...options.perIp, maxKeys: options.maxKeys })
   const userBuckets = makeTokenBuckets({ ...options.perUser, maxKeys: options.maxKeys })
   const exempt = new Set(options.exemptPaths ?? DEFAULT_EXEMPT_PATHS)
   const clientKey = options.clientKey ?? remoteAddressKey
-  const userKey = options.userKey ?? bearerTokenKey
 
-  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  const middleware = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (exempt.has(request.url.split("?")[0] ?? "/")) return yield* app
-      const now = yield* Clock.currentTimeMillis
-      const results = [{ limit: ipBuckets.capacity, result: ipBuckets.take(clientKey(request), now) }]
-      const user = userKey(request)
-      if (Option.isSome(user)) results.push({ limit: userBuckets.capacity, result: userBuckets.take(user.value, now) })
-      const binding = bindingResult(results)
-      if (binding !== undefined) {
-        const headers = {
-          "ratelimit-limit": String(binding.limit),
-          "ratelimit-remaining": String(binding.result.remaining),
-          "ratelimit-reset": String(binding.result.resetSeconds)
-        }
-        yield* HttpApp.appendPreResponseHandler((_request, response) =>
-          Effect.succeed(HttpServerResponse.setHeaders(response, headers))
-        )
-        if (!binding.result.allowed) {
-          return yield* handleErrors(
-            Effect.fail(
-              new RateLimited({ message: "Too many requests", retryAfterSeconds: binding.result.retryAfterSeconds ?? 1 })
-            )
-          )
-        }
-      }
-      return yield* app
+      const take: Take = { limit: ipBuckets.capacity, result: ipBuckets.take(clientKey(request), yield* Clock.currentTimeMillis) }
+      yield* announce(take)
+      if (!take.result.allowed) return yield* handleErrors(Effect.fail(refusal(take)))
+      return yield* Effect.locally(app, currentIpTake, take)
     })
+
+  const takeUser = (userId: string): Effect.Effect<void, RateLimited> =>
+    Effect.gen(function* () {
+      const take: Take = { limit: userBuckets.capacity, result: userBuckets.take(userId, yield* Clock.currentTimeMillis) }
+      const ip = yield* FiberRef.get(currentIpTake)
+      const binding = ip === undefined ? take : bindingResult([ip, take])
+      if (binding === take) yield* announce(take)
+      if (!take.result.allowed) return yield* Effect.fail(refusal(take))
+    })
+
+  return { middleware, takeUser }
 }
+
+/** The process's limiter (limits are per instance), shared by the IP middleware and authentication. */
+export class RateLimits extends Context.Tag("RateLimits")<RateLimits, RateLimiter>() {}

@@ -1,16 +1,18 @@
 /**
  * Bearer authentication for every endpoint but sign-in and operations: a missing, expired,
  * forged or `alg: none` token is a 401 with the uniform body; a valid one provides CurrentUser
- * as long as its account still exists, so erasing an account ends its access tokens at once
- * instead of when they expire.
+ * as long as its account exists and its session was not ended, so erasing an account, logging
+ * out or a detected refresh-token reuse ends its access tokens at once instead of when they
+ * expire. The verified user then spends a token of their own rate-limit bucket.
  */
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
-import { accountExists } from "../programs/users.js"
+import { sessionActive } from "../programs/users.js"
 import { AccessTokens, CurrentUser } from "../services/auth.js"
 import { SqlClient } from "../services/database.js"
 import { Unauthenticated } from "../services/errors.js"
 import { errorResponse } from "./errors.js"
+import { RateLimits } from "./rateLimit.js"
 
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   failure: errorResponse(401, "Missing, invalid or expired access token"),
@@ -22,24 +24,28 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Aut
   }
 }) {}
 
-const accountGone = new Unauthenticated({ message: "The account of this access token no longer exists" })
+const sessionEnded = new Unauthenticated({ message: "The session of this access token has ended" })
 
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function* () {
     const tokens = yield* AccessTokens
     const sql = yield* SqlClient.SqlClient
+    const limits = yield* RateLimits
     return Authentication.of({
       bearer: (token) =>
         Effect.gen(function* () {
           const claims = yield* tokens.verify(Redacted.value(token))
           // On the client itself: providing it to the request's context per request would copy every service in it.
-          const exists = yield* accountExists(sql, claims.sub).pipe(
-            // The middleware may only fail with its 401: an outage travels as a defect, which the
-            // error renderer answers as every lost database, a 503 to retry.
+          // The signature holds, so `sub` is ours: spend the user's bucket before any database work.
+          // The middleware may only fail with its 401, so a refusal travels as a defect, which the
+          // error renderer answers as the 429 it is.
+          yield* Effect.orDie(limits.takeUser(claims.sub))
+          const active = yield* sessionActive(sql, claims.sub, claims.sid).pipe(
+            // An outage travels as a defect too, answered as every lost database: a 503 to retry.
             Effect.orDie
           )
-          if (!exists) return yield* accountGone
+          if (!active) return yield* sessionEnded
           return CurrentUser.of({ userId: claims.sub })
         })
     })

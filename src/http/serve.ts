@@ -17,7 +17,7 @@ import { DocumentsLive } from "./groups/documentsLive.js"
 import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
-import { rateLimit } from "./rateLimit.js"
+import { makeRateLimiter, RateLimits } from "./rateLimit.js"
 import { routeTable } from "./routes.js"
 import { makeRequestSampler } from "./sampling.js"
 import { AuthenticationLive } from "./security.js"
@@ -33,18 +33,20 @@ export interface ServedBeside {
  * services, the database, AccessTokens for bearer authentication, AppConfig).
  */
 /** One set of buckets per process (limits are per instance). */
-export const RateLimitLive = Layer.unwrapEffect(
+export const RateLimitsLive = Layer.effect(
+  RateLimits,
   Effect.map(AppConfig, (settings) =>
-    HttpApiBuilder.middleware(
-      rateLimit({
-        perIp: { capacity: settings.rateLimit.ipCapacity, refillPerSecond: settings.rateLimit.ipRefillPerSecond },
-        perUser: { capacity: settings.rateLimit.userCapacity, refillPerSecond: settings.rateLimit.userRefillPerSecond },
-        maxKeys: settings.rateLimit.maxKeys,
-        clientKey: (request) => Option.getOrElse(clientAddress(request, settings.trustedProxyHops), () => "unknown")
-      })
-    )
+    makeRateLimiter({
+      perIp: { capacity: settings.rateLimit.ipCapacity, refillPerSecond: settings.rateLimit.ipRefillPerSecond },
+      perUser: { capacity: settings.rateLimit.userCapacity, refillPerSecond: settings.rateLimit.userRefillPerSecond },
+      maxKeys: settings.rateLimit.maxKeys,
+      clientKey: (request) => Option.getOrElse(clientAddress(request, settings.trustedProxyHops), () => "unknown")
+    })
   )
 )
+
+/** The per-IP half on every request; the per-user half runs in bearer authentication. */
+const RateLimitMiddlewareLive = Layer.unwrapEffect(Effect.map(RateLimits, (limits) => HttpApiBuilder.middleware(limits.middleware)))
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([
@@ -56,9 +58,11 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
     SubscriptionsLive,
     AccountLive,
     ErrorRendererLive,
-    RateLimitLive
+    RateLimitMiddlewareLive
   ]),
-  Layer.provide(AuthenticationLive)
+  Layer.provide(AuthenticationLive),
+  // One limiter for both halves.
+  Layer.provide(RateLimitsLive)
 )
 
 /**

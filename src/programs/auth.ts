@@ -75,8 +75,9 @@ const insertRefreshToken = (userId: UserId, familyId: string, parentId: string |
 
 const currentDate = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
-const answer = (user: UserSummary, refreshToken: string) =>
-  Effect.map(AccessTokens, (tokens) => tokens.issue(user.id)).pipe(
+/** The pair for a session: the access token names the session (its token family) so logout ends it too. */
+const answer = (user: UserSummary, sessionId: string, refreshToken: string) =>
+  Effect.map(AccessTokens, (tokens) => tokens.issue(user.id, sessionId)).pipe(
     Effect.flatten,
     Effect.map(
       (access): SignedIn => ({ accessToken: access.token, refreshToken, expiresIn: access.expiresIn, user })
@@ -106,8 +107,9 @@ const startSession = (
 ) =>
   Effect.gen(function* () {
     const { user } = yield* findOrCreateUser(input)
-    const refreshToken = yield* insertRefreshToken(user.id, randomUUID(), null, yield* currentDate)
-    const signedIn = yield* answer(user, refreshToken)
+    const sessionId = randomUUID()
+    const refreshToken = yield* insertRefreshToken(user.id, sessionId, null, yield* currentDate)
+    const signedIn = yield* answer(user, sessionId, refreshToken)
     yield* recordAudit(action, "success", requestContext, user.id)
     return signedIn
   }).pipe(databaseFailure)
@@ -151,7 +153,7 @@ export const signInWithGoogle = Effect.fnUntraced(function* (
 }, traced("Auth.googleLogin"))
 
 type Rotation =
-  | { readonly _tag: "rotated"; readonly userId: UserId; readonly refreshToken: string }
+  | { readonly _tag: "rotated"; readonly userId: UserId; readonly familyId: string; readonly refreshToken: string }
   | { readonly _tag: "rejected"; readonly userId?: UserId }
   | { readonly _tag: "reuse"; readonly userId: UserId; readonly familyId: string }
 
@@ -205,7 +207,7 @@ export const refreshTokens = Effect.fnUntraced(function* (
               if (row.expiresAt <= now) return { _tag: "rejected", userId: row.userId } satisfies Rotation
               yield* sql`UPDATE refresh_tokens SET rotated_at = ${now} WHERE id = ${row.id}::uuid`
               const refreshToken = yield* insertRefreshToken(row.userId, row.familyId, row.id, now)
-              return { _tag: "rotated", userId: row.userId, refreshToken } satisfies Rotation
+              return { _tag: "rotated", userId: row.userId, familyId: row.familyId, refreshToken } satisfies Rotation
             })
           )
         )
@@ -221,7 +223,7 @@ export const refreshTokens = Effect.fnUntraced(function* (
   }
   const user = yield* databaseFailure(loadUser(rotation.userId))
   if (Option.isNone(user)) return yield* refreshRejected()
-  const signedIn = yield* answer(user.value, rotation.refreshToken)
+  const signedIn = yield* answer(user.value, rotation.familyId, rotation.refreshToken)
   yield* recordAudit("auth.refresh", "success", requestContext, rotation.userId)
   return signedIn
 }, traced("Auth.refresh"))

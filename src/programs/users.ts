@@ -70,6 +70,27 @@ export const accountExists = (sql: SqlClient.SqlClient, userId: string) =>
     : Effect.map(sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`, (rows) => rows.length > 0).pipe(traced("Users.exists"))
 
 /**
+ * Whether an access token's session still holds: its account exists and its session (refresh-token
+ * family) was not ended by a logout or a detected reuse (erasure deletes the account, and the
+ * family with it). One round trip, as the account check alone took before: the session check is
+ * an index probe (refresh_tokens_family_idx) in the same statement, so it costs the request path
+ * nothing measurable and needs no cache that instances would have to keep in step.
+ * A family whose last token merely expired is not ended: its access tokens expire on their own.
+ */
+export const sessionActive = (sql: SqlClient.SqlClient, userId: string, sessionId: string) =>
+  !isUuid(userId) || !isUuid(sessionId)
+    ? Effect.succeed(false)
+    : Effect.map(
+        sql<{ readonly active: boolean }>`
+          SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}::uuid)
+             AND NOT EXISTS (
+               SELECT 1 FROM refresh_tokens
+               WHERE family_id = ${sessionId}::uuid AND revoked_reason IN ('logout', 'reuse_detected', 'account_deleted')
+             ) AS active`,
+        (rows) => rows[0]?.active === true
+      ).pipe(traced("Users.sessionActive"))
+
+/**
  * The account for this email, created on first sign-in. Race-safe: two first sign-ins with the
  * same email insert at most one row (ON CONFLICT DO NOTHING) and both read that row back.
  * A Google subject is recorded the first time one is seen for the account.

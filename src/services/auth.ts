@@ -1,6 +1,8 @@
 /**
- * Who is calling. Access tokens are short-lived signed JWTs (`sub`, `iat`, `exp`, `jti`); the
- * HTTP layer turns a valid bearer token into `CurrentUser` for the handlers.
+ * Who is calling. Access tokens are short-lived signed JWTs (`iss`, `aud`, `sub`, `sid`, `iat`,
+ * `exp`, `jti`); the HTTP layer turns a valid bearer token into `CurrentUser` for the handlers.
+ * `sid` is the session: the refresh-token family the token was issued with, so that ending the
+ * session (logout, reuse detected) ends its access tokens at once, not when they expire.
  */
 import { Context, type Effect, Schema } from "effect"
 import type { Unauthenticated } from "./errors.js"
@@ -12,6 +14,7 @@ export class AccessTokenClaims extends Schema.Class<AccessTokenClaims>("AccessTo
   iss: Schema.String,
   aud: Schema.String,
   sub: Schema.UUID,
+  sid: Schema.UUID,
   iat: Schema.Int,
   exp: Schema.Int,
   jti: Schema.String.pipe(Schema.minLength(16), Schema.maxLength(64))
@@ -27,7 +30,8 @@ export interface IssuedAccessToken {
 export class AccessTokens extends Context.Tag("AccessTokens")<
   AccessTokens,
   {
-    readonly issue: (userId: string) => Effect.Effect<IssuedAccessToken>
+    /** An access token for `userId` in session `sessionId` (a refresh-token family id). */
+    readonly issue: (userId: string, sessionId: string) => Effect.Effect<IssuedAccessToken>
     /** Any problem (malformed, forged, `alg: none`, wrong issuer, expired) is the same Unauthenticated. */
     readonly verify: (token: string) => Effect.Effect<AccessTokenClaims, Unauthenticated>
   }

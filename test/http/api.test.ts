@@ -50,7 +50,7 @@ const ErrorBody = Schema.Struct({ error: Schema.Struct({ code: Schema.String, me
 /** A user inserted in the database and an access token for them. */
 const signedIn = Effect.gen(function* () {
   const userId = yield* newUser("Jane Doe")
-  const { token } = yield* Effect.flatMap(AccessTokens, (tokens) => tokens.issue(userId))
+  const { token } = yield* Effect.flatMap(AccessTokens, (tokens) => tokens.issue(userId, randomUUID()))
   return { userId, token }
 })
 

@@ -22,6 +22,7 @@ import { AppConfig, type Settings } from "../../src/config.js"
 import { AuthGroup } from "../../src/http/groups/auth.js"
 import { AuthLive } from "../../src/http/groups/authLive.js"
 import { ErrorRendererLive, requestContext } from "../../src/http/middleware.js"
+import { RateLimitsLive } from "../../src/http/serve.js"
 import { Authentication, AuthenticationLive } from "../../src/http/security.js"
 import { makeAuditMemory } from "../../src/layers/audit/memory.js"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
@@ -70,7 +71,8 @@ const appWith = (
   const settings = testSettings(env)
   return HttpApiBuilder.serve(requestContext({ maxBodyBytes: settings.maxBodyBytes })).pipe(
     Layer.provide(
-      HttpApiBuilder.api(TestApi).pipe(Layer.provide([AuthLive, WhoAmILive, ErrorRendererLive]), Layer.provide(AuthenticationLive))
+      HttpApiBuilder.api(TestApi).pipe(Layer.provide([AuthLive, WhoAmILive, ErrorRendererLive]), Layer.provide(AuthenticationLive),
+    Layer.provide(RateLimitsLive))
     ),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(Tokens),
@@ -146,6 +148,29 @@ layer(appWith({ DEV_AUTH_ENABLED: "true" }))("auth endpoints", (it) => {
     })
   )
 
+  it.effect("ending a session ends its access tokens at once (logout, detected reuse); the user's other sessions go on", () =>
+    Effect.gen(function* () {
+      const first = yield* tokenPair(yield* post("/auth/dev", { email: "lin@example.com" }))
+      const second = yield* tokenPair(yield* post("/auth/dev", { email: "lin@example.com" }))
+      expect((yield* whoAmI(first.accessToken)).status).toBe(200)
+      expect((yield* post("/auth/logout", { refreshToken: first.refreshToken })).status).toBe(204)
+      // Not 15 minutes later, when it would expire: now.
+      yield* expectError(yield* whoAmI(first.accessToken), 401, "UNAUTHENTICATED")
+      expect((yield* whoAmI(second.accessToken)).status).toBe(200)
+
+      // A thief refreshes twice with a stolen token; the victim presents it: the family is revoked,
+      // and with it the access tokens the thief got along the way.
+      const stolen = yield* tokenPair(yield* post("/auth/dev", { email: "lin@example.com" }))
+      const thief1 = yield* tokenPair(yield* post("/auth/refresh", { refreshToken: stolen.refreshToken }))
+      const thief2 = yield* tokenPair(yield* post("/auth/refresh", { refreshToken: thief1.refreshToken }))
+      expect((yield* whoAmI(thief2.accessToken)).status).toBe(200)
+      yield* expectError(yield* post("/auth/refresh", { refreshToken: stolen.refreshToken }), 401, "UNAUTHENTICATED")
+      yield* expectError(yield* whoAmI(thief2.accessToken), 401, "UNAUTHENTICATED")
+      yield* expectError(yield* whoAmI(stolen.accessToken), 401, "UNAUTHENTICATED")
+      expect((yield* whoAmI(second.accessToken)).status).toBe(200)
+    })
+  )
+
   it.effect("Google sign-in answers like dev sign-in; a bad ID token is 401", () =>
     Effect.gen(function* () {
       const signedIn = yield* tokenPair(yield* post("/auth/google", { idToken: "valid-google-token" }))
@@ -203,3 +228,23 @@ layer(WithGoogleKeys)("Google sign-in with a test key set", (it) => {
     })
   )
 })
+
+layer(appWith({ DEV_AUTH_ENABLED: "true", RATE_LIMIT_USER_CAPACITY: "3", RATE_LIMIT_USER_REFILL_PER_SECOND: "1" }))(
+  "the per-user rate limit",
+  (it) => {
+    it.effect("is the user's, whatever token carries them: two sessions share one bucket; another user has their own", () =>
+      Effect.gen(function* () {
+        const a = yield* tokenPair(yield* post("/auth/dev", { email: "mo@example.com" }))
+        const b = yield* tokenPair(yield* post("/auth/dev", { email: "mo@example.com" }))
+        const other = yield* tokenPair(yield* post("/auth/dev", { email: "noor@example.com" }))
+        // The layer runs on the TestClock: no token comes back during the test.
+        for (const token of [a, b, a]) expect((yield* whoAmI(token.accessToken)).status).toBe(200)
+        const refused = yield* whoAmI(b.accessToken)
+        yield* expectError(refused, 429, "RATE_LIMITED")
+        expect(refused.headers["ratelimit-limit"]).toBe("3")
+        expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1)
+        expect((yield* whoAmI(other.accessToken)).status).toBe(200)
+      })
+    )
+  }
+)

@@ -1,5 +1,5 @@
 /** Token buckets (pure, property-checked) and the rate-limit middleware through the real HTTP stack. */
-import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpClient, HttpClientRequest, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema, TestClock } from "effect"
@@ -9,7 +9,7 @@ import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
-import { makeTokenBuckets, rateLimit, type RateLimitOptions } from "../../src/http/rateLimit.js"
+import { makeRateLimiter, makeTokenBuckets, type RateLimitOptions, RateLimits } from "../../src/http/rateLimit.js"
 import { Database } from "../../src/services/database.js"
 import { testSettings } from "../support/settings.js"
 
@@ -119,13 +119,25 @@ class Probe extends HttpApiGroup.make("probe")
 {}
 
 const TestApi = CoreApi.add(Probe)
-const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) => handlers.handle("ping", () => Effect.succeed({ ok: true })))
+// As bearer authentication does once a token is verified: the user (here named by a test header) spends their bucket.
+const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
+  handlers.handle("ping", () =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const user = request.headers["x-test-user"]
+      if (user !== undefined) yield* Effect.orDie(Effect.flatMap(RateLimits, (limits) => limits.takeUser(user)))
+      return { ok: true }
+    })
+  )
+)
 
 // Refill so slow that no token comes back during a test, whatever the clock does.
-const appWith = (options: RateLimitOptions) =>
-  serveApi(
+const appWith = (options: RateLimitOptions) => {
+  const limits = makeRateLimiter(options)
+  return serveApi(
     HttpApiBuilder.api(TestApi).pipe(
-      Layer.provide([OpsLive, ProbeLive, ErrorRendererLive, HttpApiBuilder.middleware(rateLimit(options))])
+      Layer.provide([OpsLive, ProbeLive, ErrorRendererLive, HttpApiBuilder.middleware(limits.middleware)]),
+      Layer.provide(Layer.succeed(RateLimits, limits))
     ),
     TestApi
   ).pipe(
@@ -133,6 +145,7 @@ const appWith = (options: RateLimitOptions) =>
     Layer.provide(Layer.succeed(Database, { ping: Effect.void })),
     Layer.provide(Layer.succeed(AppConfig, testSettings()))
   )
+}
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   HttpClient.execute(HttpClientRequest.get(path).pipe(HttpClientRequest.setHeaders(headers)))
@@ -183,10 +196,10 @@ describe("rate-limit middleware", () => {
     )
   )
 
-  it.effect("a bearer token has its own, tighter budget on top of the IP's", () =>
+  it.effect("a user has their own, tighter budget on top of the IP's", () =>
     Effect.gen(function* () {
-      const alice = { authorization: "Bearer token-of-alice" }
-      const bob = { authorization: "Bearer token-of-bob" }
+      const alice = { "x-test-user": "alice" }
+      const bob = { "x-test-user": "bob" }
       expect((yield* get("/probe/ping", alice)).headers["ratelimit-limit"]).toBe("2")
       expect((yield* get("/probe/ping", alice)).status).toBe(200)
       const refused = yield* get("/probe/ping", alice)

@@ -9,6 +9,7 @@ import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
+import { RateLimitsLive } from "../../src/http/serve.js"
 import { Authentication, AuthenticationLive } from "../../src/http/security.js"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { AccessTokens, CurrentUser } from "../../src/services/auth.js"
@@ -34,7 +35,8 @@ const Tokens = Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "sere
 const App = serveApi(
   HttpApiBuilder.api(TestApi).pipe(
     Layer.provide([OpsLive, WhoAmILive, ErrorRendererLive]),
-    Layer.provide(AuthenticationLive)
+    Layer.provide(AuthenticationLive),
+    Layer.provide(RateLimitsLive)
   ),
   TestApi
 ).pipe(
@@ -53,7 +55,7 @@ layer(App)("bearer authentication", (it) => {
     Effect.gen(function* () {
       const userId = yield* newUser()
       const tokens = yield* AccessTokens
-      const { token } = yield* tokens.issue(userId)
+      const { token } = yield* tokens.issue(userId, randomUUID())
       const response = yield* call({ authorization: `Bearer ${token}` })
       expect(response.status).toBe(200)
       expect(yield* response.json).toEqual({ userId })
@@ -65,13 +67,13 @@ layer(App)("bearer authentication", (it) => {
       const sql = yield* SqlClient.SqlClient
       const tokens = yield* AccessTokens
       const userId = yield* newUser()
-      const { token } = yield* tokens.issue(userId)
+      const { token } = yield* tokens.issue(userId, randomUUID())
       expect((yield* call({ authorization: `Bearer ${token}` })).status).toBe(200)
       yield* sql`DELETE FROM users WHERE id = ${userId}::uuid`
       const afterErasure = yield* call({ authorization: `Bearer ${token}` })
       expect(afterErasure.status).toBe(401)
       expect(((yield* afterErasure.json) as { error: { code: string } }).error.code).toBe("UNAUTHENTICATED")
-      const stranger = yield* tokens.issue(randomUUID())
+      const stranger = yield* tokens.issue(randomUUID(), randomUUID())
       expect((yield* call({ authorization: `Bearer ${stranger.token}` })).status).toBe(401)
     })
   )
@@ -79,7 +81,7 @@ layer(App)("bearer authentication", (it) => {
   it.effect("missing, malformed, forged or alg-none tokens are 401 with the uniform body", () =>
     Effect.gen(function* () {
       const tokens = yield* AccessTokens
-      const { token } = yield* tokens.issue(randomUUID())
+      const { token } = yield* tokens.issue(randomUUID(), randomUUID())
       const [, payload] = token.split(".")
       const none = `${Buffer.from(JSON.stringify({ alg: "none", kid: key.kid })).toString("base64url")}.${payload}.`
       for (const headers of [{}, { authorization: "Bearer" }, { authorization: "Bearer abc.def.ghi" }, { authorization: `Bearer ${none}` }, { authorization: `Basic ${token}` }]) {

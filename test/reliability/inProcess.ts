@@ -4,6 +4,7 @@
  * and worker pool, and whichever LLM the test chooses. Like test/http/api.test.ts, but on a socket,
  * so that raw bytes and unnormalised paths reach the server as a client would send them.
  */
+import { randomUUID } from "node:crypto"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
@@ -57,7 +58,7 @@ export const startInProcess = async (options: InProcessOptions) => {
     key,
     /** An access token for `userId`, signed with the server's key. */
     tokenFor: (userId: UserId) =>
-      runtime.runPromise(Effect.flatMap(AccessTokens, (tokens) => Effect.map(tokens.issue(userId), (issued) => issued.token))),
+      runtime.runPromise(Effect.flatMap(AccessTokens, (tokens) => Effect.map(tokens.issue(userId, randomUUID()), (issued) => issued.token))),
     sql: <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
       runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, f))
   }

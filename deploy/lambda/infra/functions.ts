@@ -88,6 +88,9 @@ export class Functions extends Construct {
       APP_ENV: settings.stage === "production" ? "production" : "local",
       // No deployed stage signs anyone in without a password (edge.ts routes no /auth/dev either).
       DEV_AUTH_ENABLED: "false",
+      // The client address is API Gateway's sourceIp (the address CloudFront saw), handed to the app
+      // as the request's peer; no X-Forwarded-For entry is trusted (src/main/lambda/apiGateway.ts).
+      TRUSTED_PROXY_HOPS: "0",
       MIGRATE_ON_START: "false",
       IN_PROCESS_WORKERS: "false",
       DATABASE_HOST: data.proxy.endpoint,

@@ -88,13 +88,14 @@ export const makeAccessTokens = (
   // Time checks apply to cached tokens too: a token stops working when it expires, cached or not.
   const inTime = (claims: AccessTokenClaims, now: number) => claims.exp > now && claims.iat <= now + CLOCK_SKEW_SECONDS
   return AccessTokens.of({
-    issue: (userId) =>
+    issue: (userId, sessionId) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const iat = Math.floor(now / 1000)
         const claims = AccessTokenClaims.make({
           iss: options.issuer,
           aud: audience,
           sub: userId,
+          sid: sessionId,
           iat,
           exp: iat + options.ttlSeconds,
           jti: randomBytes(16).toString("base64url")

@@ -7,7 +7,7 @@
  * start), built once per container on a server that hands the app back as a web handler instead
  * of listening.
  */
-import { type Etag, type FileSystem, HttpApp, type HttpPlatform, HttpServer, type Path } from "@effect/platform"
+import { type Etag, type FileSystem, HttpApp, type HttpMiddleware, type HttpPlatform, HttpServer, HttpServerRequest, type Path } from "@effect/platform"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
 import { ApiLive, serve } from "../../http/serve.js"
@@ -15,7 +15,7 @@ import { AccessTokensLive } from "../../layers/auth/jwt.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { Telemetry } from "../../services/telemetry.js"
 import { servicesLayer } from "../layers.js"
-import { fromWebResponse, toWebRequest } from "./apiGateway.js"
+import { fromWebResponse, sourceAddressOf, toWebRequest } from "./apiGateway.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, jobQueueLayer, loadLiveSettings, preloadSdksWhenProvisioned } from "./live.js"
 
@@ -28,7 +28,31 @@ export type ApiServices = Exclude<
   HttpServer.HttpServer | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
 >
 
-export type WebHandler = (request: Request) => Promise<Response>
+/** `peer`: the client's address as the gateway saw it (the request's remote address). */
+export type WebHandler = (request: Request, peer?: string) => Promise<Response>
+
+/** The address a request came from, handed to the app beside the web Request (which has no peer). */
+class LambdaPeer extends Context.Tag("LambdaPeer")<LambdaPeer, string>() {}
+
+/** Where the platform's web handler keeps the request's way back to its caller (a global symbol). */
+const resolveSymbol = Symbol.for("@effect/platform/HttpApp/resolve")
+
+/**
+ * Outermost middleware: the request's remote address becomes the gateway's source address,
+ * before rate limits, request context and logging read it, as a server's socket peer would be.
+ * `modify` makes a new request object; the web handler answers through a function it stored on
+ * the original, so that travels along.
+ */
+const withPeer: HttpMiddleware.HttpMiddleware = (app) =>
+  Effect.flatMap(Effect.serviceOption(LambdaPeer), (peer) =>
+    Option.isNone(peer)
+      ? app
+      : Effect.updateService(app, HttpServerRequest.HttpServerRequest, (request) => {
+          const modified = request.modify({ remoteAddress: peer.value })
+          ;(modified as unknown as Record<symbol, unknown>)[resolveSymbol] = (request as unknown as Record<symbol, unknown>)[resolveSymbol]
+          return modified
+        })
+  )
 
 export interface BuiltApi {
   readonly handle: WebHandler
@@ -47,7 +71,11 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
       // Like a real server's serve: the app runs on the runtime its layer was built with.
       serve: (app, middleware) =>
         Effect.map(Effect.runtime<never>(), (runtime) => {
-          handler = HttpApp.toWebHandlerRuntime(runtime)(app, middleware)
+          const handle = HttpApp.toWebHandlerRuntime(runtime)(app, (inner) =>
+            withPeer(middleware === undefined ? inner : middleware(inner))
+          )
+          handler = (request, peer) =>
+            peer === undefined ? handle(request) : handle(request, Context.make(LambdaPeer, peer))
         })
     })
     yield* Layer.build(
@@ -76,7 +104,7 @@ export const makeApiHandler = <E>(name: string, services: Layer.Layer<ApiService
     // The failure is logged by the container; this request gets a retryable answer.
     if (web === undefined) return unavailable
     try {
-      return await fromWebResponse(await web.handle(toWebRequest(event)))
+      return await fromWebResponse(await web.handle(toWebRequest(event), sourceAddressOf(event)))
     } finally {
       await web.flush()
     }

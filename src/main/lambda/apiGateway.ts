@@ -2,6 +2,8 @@
  * API Gateway HTTP API (payload format 2.0) events as web Requests, and web Responses as the
  * results API Gateway expects. The gateway has already joined repeated headers with commas and
  * moved cookies into their own array; a response's Set-Cookie headers go back into `cookies`.
+ *
+ * Who the client is: `requestContext.http.sourceIp`, never a header (see `sourceAddressOf`).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 
@@ -13,8 +15,6 @@ export const toWebRequest = (event: APIGatewayProxyEventV2): Request => {
     if (value !== undefined) headers.set(name, value)
   }
   if (event.cookies !== undefined && event.cookies.length > 0) headers.set("cookie", event.cookies.join("; "))
-  const sourceIp = event.requestContext?.http?.sourceIp
-  if (!headers.has("x-forwarded-for") && sourceIp !== undefined && sourceIp !== "") headers.set("x-forwarded-for", sourceIp)
 
   const method = (event.requestContext?.http?.method ?? "GET").toUpperCase()
   const host = headers.get("host") ?? event.requestContext?.domainName ?? "lambda.local"
@@ -25,6 +25,20 @@ export const toWebRequest = (event: APIGatewayProxyEventV2): Request => {
   const body = hasBody ? (event.isBase64Encoded ? Buffer.from(event.body!, "base64") : Buffer.from(event.body!, "utf8")) : undefined
   if (body !== undefined) headers.set("content-length", String(body.byteLength))
   return new Request(url, body === undefined ? { method, headers } : { method, headers, body })
+}
+
+/**
+ * The client's address as the last hop we trust saw it, standing in for the socket peer a server
+ * would have (Lambda has none). The chain is viewer → CloudFront → API Gateway → Lambda: CloudFront
+ * appends the address of the viewer that connected to it to X-Forwarded-For, and API Gateway
+ * takes `sourceIp` from that entry (the one CloudFront wrote), never from what lies to its left,
+ * which the client wrote. So the stack sets TRUSTED_PROXY_HOPS=0: the client address is this
+ * value and X-Forwarded-For is not read at all — a client-sent header can never choose its own
+ * rate-limit bucket or audit address. (Kubernetes differs: its peer is the ALB, one hop.)
+ */
+export const sourceAddressOf = (event: APIGatewayProxyEventV2): string | undefined => {
+  const sourceIp = event.requestContext?.http?.sourceIp
+  return sourceIp === undefined || sourceIp === "" ? undefined : sourceIp
 }
 
 export const fromWebResponse = async (response: Response): Promise<APIGatewayProxyStructuredResultV2> => {

@@ -9,7 +9,7 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { fromWebResponse, toWebRequest } from "../../../src/main/lambda/apiGateway.js"
+import { fromWebResponse, sourceAddressOf, toWebRequest } from "../../../src/main/lambda/apiGateway.js"
 import { makeApiHandler } from "../../../src/main/lambda/api.js"
 import { makeMigrateHandler } from "../../../src/main/lambda/migrate.js"
 import { DELIVERY_EXHAUSTED, makeProcessorHandler, ProcessorConfig } from "../../../src/main/lambda/processor.js"
@@ -180,8 +180,10 @@ describe("API Gateway events ↔ web requests", () => {
     expect(request.headers.get("accept")).toBe("application/json, text/plain")
     expect(await request.text()).toBe('{"refreshToken":"x"}')
 
-    const bare = toWebRequest(apiEvent("GET", "/health"))
-    expect(bare.headers.get("x-forwarded-for")).toBe("203.0.113.7")
+    // The gateway's source address travels beside the request (as its peer), never as a header.
+    const bare = apiEvent("GET", "/health")
+    expect(toWebRequest(bare).headers.get("x-forwarded-for")).toBeNull()
+    expect(sourceAddressOf(bare)).toBe("203.0.113.7")
 
     const headers = new Headers({ "content-type": "application/pdf" })
     headers.append("set-cookie", "a=1; Secure")

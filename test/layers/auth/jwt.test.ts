@@ -17,20 +17,20 @@ describe("access tokens", () => {
   it.effect("issue → verify gives back sub, iat, exp (15 min) and a jti", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(1_800_000_000_000)
-      const issued = yield* tokens.issue(userId)
+      const issued = yield* tokens.issue(userId, randomUUID())
       expect(issued.expiresIn).toBe(900)
       const claims = yield* tokens.verify(issued.token)
       expect(claims).toMatchObject({ iss: "serenya", sub: userId, iat: 1_800_000_000, exp: 1_800_000_900 })
       expect(claims.jti.length).toBeGreaterThanOrEqual(16)
       const header = JSON.parse(Buffer.from(issued.token.split(".")[0]!, "base64url").toString())
       expect(header).toEqual({ alg: "ES256", typ: "JWT", kid: key.kid })
-      expect((yield* tokens.issue(userId)).claims.jti).not.toBe(claims.jti)
+      expect((yield* tokens.issue(userId, randomUUID())).claims.jti).not.toBe(claims.jti)
     })
   )
 
   it.effect("an expired token is refused (TestClock)", () =>
     Effect.gen(function* () {
-      const issued = yield* tokens.issue(userId)
+      const issued = yield* tokens.issue(userId, randomUUID())
       yield* TestClock.adjust("899 seconds")
       expect((yield* tokens.verify(issued.token)).sub).toBe(userId)
       yield* TestClock.adjust("1 second")
@@ -40,7 +40,7 @@ describe("access tokens", () => {
 
   it.effect("alg none, HS256 signed with the public key, another key, another issuer, a tampered payload: all refused", () =>
     Effect.gen(function* () {
-      const issued = yield* tokens.issue(userId)
+      const issued = yield* tokens.issue(userId, randomUUID())
       const [header, payload] = issued.token.split(".") as [string, string, string]
       const claims = JSON.parse(Buffer.from(payload, "base64url").toString())
       // alg: none, with and without a signature part
@@ -60,17 +60,17 @@ describe("access tokens", () => {
       expect(yield* rejected(`${header}.${tampered}.${issued.token.split(".")[2]}`)).toBe(true)
       // another issuer with a valid signature
       const foreign = makeAccessTokens(key, { issuer: "someone-else", ttlSeconds: 900 })
-      expect(yield* rejected((yield* foreign.issue(userId)).token)).toBe(true)
+      expect(yield* rejected((yield* foreign.issue(userId, randomUUID())).token)).toBe(true)
     })
   )
 
   it.effect("tokens name this API as their audience; one for another audience, or none, is refused", () =>
     Effect.gen(function* () {
-      const issued = yield* tokens.issue(userId)
+      const issued = yield* tokens.issue(userId, randomUUID())
       expect(issued.claims.aud).toBe("serenya-api")
       expect((yield* tokens.verify(issued.token)).aud).toBe("serenya-api")
       const elsewhere = makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900, audience: "serenya-admin" })
-      expect(yield* rejected((yield* elsewhere.issue(userId)).token)).toBe(true)
+      expect(yield* rejected((yield* elsewhere.issue(userId, randomUUID())).token)).toBe(true)
       // Same key, same issuer, no aud at all (a token from before aud existed, or another service's).
       const [header, payload] = issued.token.split(".") as [string, string, string]
       const { aud: _aud, ...withoutAud } = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>
@@ -84,7 +84,7 @@ describe("access tokens", () => {
     Effect.gen(function* () {
       const N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")
       for (let i = 0; i < 20; i++) {
-        const issued = yield* tokens.issue(randomUUID())
+        const issued = yield* tokens.issue(randomUUID(), randomUUID())
         const [header, payload, signaturePart] = issued.token.split(".") as [string, string, string]
         const signature = Buffer.from(signaturePart, "base64url")
         const s = BigInt(`0x${signature.subarray(32).toString("hex")}`)
