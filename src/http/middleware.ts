@@ -171,11 +171,12 @@ export const requestContext = (options: {
       }
       const contentType = (request.headers["content-type"] ?? "").toLowerCase()
       // A declared length over the limit is refused before a byte of the body is read;
-      // a chunked body is cut off by the platform once it passes the limit.
+      // a chunked body is cut off by the platform once it passes the limit (then drained, see below).
       const declared = Number(request.headers["content-length"] ?? "0")
       const limit = Math.min(options.maxBodyBytes, (route !== undefined ? options.routes?.bodyLimit(request.method, route) : undefined) ?? Infinity)
       // A request without a body (no length, not chunked: most GETs) has nothing to limit.
-      const hasBody = request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined
+      const chunked = request.headers["content-length"] === undefined && request.headers["transfer-encoding"] !== undefined
+      const hasBody = request.headers["content-length"] !== undefined || chunked
       const bodyType = declared > 0 || request.headers["transfer-encoding"] !== undefined ? contentType : undefined
       const refused: Effect.Effect<never, MalformedBody | MethodNotAllowed | UnsupportedMediaType | PayloadTooLarge> | undefined =
         // A multipart body without its boundary cannot be parsed (and the parser's error event would escape as a 500).
@@ -191,8 +192,11 @@ export const requestContext = (options: {
           ? Effect.map(handleErrors(refused), (answer) => HttpServerResponse.setHeaders(answer, headers))
           : handleErrors(hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(limit)) : app)
       ).pipe(
+        // A refused body with a declared length was never read: the connection closes rather than
+        // read it. A chunked one cut off part-way is drained by the server (http/nodeServer.ts), so
+        // its connection stays usable and closing it could reset the 413 away.
         Effect.map((response) =>
-          response.status === 413 ? HttpServerResponse.setHeader(response, "connection", "close") : response
+          response.status === 413 && !chunked ? HttpServerResponse.setHeader(response, "connection", "close") : response
         )
       )
       // The access log line: its annotations are built only when it is going to be written.

@@ -6,9 +6,10 @@
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
-import { createServer, type Server } from "node:http"
+import type { Server } from "node:http"
 import type { Settings } from "../config.js"
 import { HttpAppLive } from "../http/app.js"
+import { makeNodeServer } from "../http/nodeServer.js"
 import { AccessTokensLive } from "../layers/auth/jwt.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
 import { JobQueuePostgres } from "../layers/jobQueue/postgres.js"
@@ -36,7 +37,7 @@ const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
   )
 
 export const serverLayer = (settings: Settings) => {
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000 })
+  const server = makeNodeServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000 })
   // Locally the job workers run inside the server; deployments run them as `npm run worker`.
   const workers = settings.worker.inProcess ? WorkerPoolLive : Layer.empty
   return Layer.mergeAll(HttpAppLive, shutdownGuard(server, settings.shutdownTimeout), workers).pipe(

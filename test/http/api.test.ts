@@ -316,6 +316,31 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     })
   )
 
+  it.effect("each operation's body limit follows its schema: a few KB for sign-in and refresh, a longest question fits chat", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const padding = "x".repeat(6 * 1024)
+      for (const [path, body] of [
+        ["/auth/dev", { email: "ada@example.com", name: "Ada", note: padding }],
+        ["/auth/refresh", { refreshToken: "r", note: padding }],
+        ["/auth/logout", { refreshToken: "r", note: padding }],
+        ["/chat/messages", { contentId: randomUUID(), message: "x".repeat(30 * 1024) }]
+      ] as const) {
+        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body)), user)
+        expect(response.status, path).toBe(413)
+        expect(yield* errorCode(response)).toBe("PAYLOAD_TOO_LARGE")
+      }
+      // The longest question the schema allows, in three-byte characters, is read (and answered: no such content).
+      const longest = yield* send(
+        HttpClientRequest.post("/chat/messages").pipe(
+          HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: "€".repeat(4_000) })
+        ),
+        user
+      )
+      expect(longest.status).toBe(404)
+    })
+  )
+
   it.effect("the API's own routes decide 405 (with Allow) and 415 before any handler runs", () =>
     Effect.gen(function* () {
       const methods: ReadonlyArray<readonly [string, string, string]> = [

@@ -1,0 +1,69 @@
+/**
+ * The Node HTTP server the API runs on (npm start, Kubernetes), with one addition the platform
+ * lacks: a body refused part-way is drained, not reset.
+ *
+ * A chunked body has no declared length, so its size is known only while it is read; when it
+ * passes the operation's limit, @effect/platform-node stops reading and destroys the request
+ * stream, which destroys the socket. The client — still sending — gets a connection reset instead
+ * of the 413 with the uniform body (a reset can even discard a response already sent, as TCP drops
+ * what the receiver had not read). Here, destroying an unfinished request stream instead keeps
+ * reading and discarding what the client still sends, so the 413 is answered on a live connection
+ * and the connection stays usable afterwards. The drain is bounded in bytes and time: a client
+ * that goes on sending beyond it is cut off as before.
+ *
+ * A body whose declared length is over the limit is refused before any of it is read, with
+ * `connection: close` (middleware.ts): that one is never drained.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerOptions } from "node:http"
+
+export interface DrainOptions {
+  /** Bytes read and discarded after a refusal, at most. */
+  readonly maxBytes: number
+  /** How long a refused body may take to finish, at most. */
+  readonly maxMillis: number
+}
+
+export const DEFAULT_DRAIN: DrainOptions = { maxBytes: 8 * 1024 * 1024, maxMillis: 10_000 }
+
+/** Makes `destroy()` of an unfinished request drain it (bounded) instead of resetting the connection. */
+export const drainInsteadOfDestroy = (request: IncomingMessage, options: DrainOptions = DEFAULT_DRAIN): void => {
+  const destroy = request.destroy.bind(request)
+  let draining = false
+  request.destroy = (error?: Error) => {
+    // Finished (nothing left to read), already draining, or an error to report: the real thing.
+    if (request.complete || draining || error !== undefined) return destroy(error)
+    draining = true
+    // The reader that gave up is gone; nobody else reads this body.
+    request.removeAllListeners("data")
+    let drained = 0
+    const cutOff = setTimeout(() => destroy(), options.maxMillis)
+    cutOff.unref()
+    request.on("data", (chunk: Buffer) => {
+      drained += chunk.length
+      if (drained > options.maxBytes) destroy()
+    })
+    request.once("close", () => clearTimeout(cutOff))
+    // A response that ends the connection (the client asked for `connection: close`) would destroy
+    // the socket once written, with the body still arriving: a reset again. Close lingering instead:
+    // stop writing, go on draining, and destroy the socket when the body has ended.
+    const socket = request.socket as typeof request.socket & { destroySoon?: () => void }
+    if (typeof socket.destroySoon === "function") {
+      const destroySoon = socket.destroySoon.bind(socket)
+      socket.destroySoon = () => {
+        if (request.complete) return destroySoon()
+        socket.end()
+        request.once("end", () => destroySoon())
+      }
+    }
+    request.resume()
+    return request
+  }
+}
+
+/** An HTTP server whose requests drain when refused part-way (see the module comment). */
+export const makeNodeServer = (options: ServerOptions = {}, drain: DrainOptions = DEFAULT_DRAIN): Server => {
+  const server = createServer(options)
+  // Before the platform's listener: the request is fitted before anything reads it.
+  server.prependListener("request", (request: IncomingMessage) => drainInsteadOfDestroy(request, drain))
+  return server
+}

@@ -1,0 +1,59 @@
+/**
+ * Each operation's body limit is derived from its payload schema (`payloadBound`): the bound must
+ * hold for every body the schema accepts — a limit below it would refuse a valid request with a
+ * 413 — and must exist for every operation that takes no document.
+ */
+import { HttpMethod } from "@effect/platform"
+import { Arbitrary, FastCheck as fc, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { Api } from "../../src/http/api.js"
+import { ChatMessageRequest } from "../../src/http/groups/chat.js"
+import { BODY_SLACK_BYTES, payloadBound, routeTable, SMALL_BODY_BYTES } from "../../src/http/routes.js"
+import { HttpApi } from "@effect/platform"
+
+/** Every JSON payload schema of the API, by route. */
+const payloads: Array<readonly [string, Schema.Schema<unknown, unknown>]> = []
+HttpApi.reflect(Api as unknown as HttpApi.HttpApi<string, never, never, never>, {
+  onGroup: () => {},
+  onEndpoint: ({ endpoint, payloads: byType }) => {
+    const json = byType.get("application/json")
+    if (json !== undefined && HttpMethod.hasBody(endpoint.method) && !byType.has("multipart/form-data")) {
+      payloads.push([`${endpoint.method} ${endpoint.path}`, Schema.make(json.ast) as Schema.Schema<unknown, unknown>])
+    }
+  }
+})
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8")
+
+describe("body limits from payload schemas", () => {
+  it("every operation that takes no document has a bound of its own, below the small-body ceiling", () => {
+    const table = routeTable(Api)
+    expect(payloads.length).toBeGreaterThanOrEqual(5)
+    for (const [route, schema] of payloads) {
+      const bound = payloadBound(schema.ast)
+      expect(bound, route).toBeDefined()
+      const [method, template] = route.split(" ") as [string, string]
+      expect(table.bodyLimit(method, template), route).toBe(Math.min(SMALL_BODY_BYTES, bound! + BODY_SLACK_BYTES))
+    }
+  })
+
+  it("property: no body a payload schema accepts is larger than its bound", () => {
+    for (const [route, schema] of payloads) {
+      const bound = payloadBound(schema.ast)!
+      const encode = Schema.encodeSync(schema)
+      fc.assert(
+        fc.property(Arbitrary.make(schema), (value) => {
+          expect(bytes(encode(value)), route).toBeLessThanOrEqual(bound)
+        }),
+        { numRuns: 200 }
+      )
+    }
+  })
+
+  it("the bound holds at the extremes: the longest question in characters that escape to six bytes", () => {
+    const bound = payloadBound(ChatMessageRequest.ast)!
+    const body = { contentId: "0e71515d-0000-4000-8000-000000000000", message: `?${"\u0001".repeat(3_999)}` }
+    expect(bytes(body)).toBeLessThanOrEqual(bound)
+    expect(bytes({ ...body, message: "😀".repeat(4_000) })).toBeLessThanOrEqual(bound)
+  })
+})
