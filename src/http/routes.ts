@@ -5,7 +5,8 @@
  * may have (anything else is a 415).
  */
 import { type HttpApi, HttpApi as Api, HttpMethod } from "@effect/platform"
-import { SchemaAST as AST } from "effect"
+import type * as AST from "effect/SchemaAST"
+import { JSONSchemaAnnotationId } from "effect/SchemaAST"
 
 /**
  * The most body bytes of an operation that takes no document, whatever its schema says: sign-in,
@@ -22,7 +23,7 @@ export const BODY_SLACK_BYTES = 1024
 const BYTES_PER_CHARACTER = 6
 
 const jsonSchemaOf = (ast: AST.AST): Record<string, unknown> | undefined =>
-  ast.annotations[AST.JSONSchemaAnnotationId] as Record<string, unknown> | undefined
+  ast.annotations[JSONSchemaAnnotationId] as Record<string, unknown> | undefined
 
 /**
  * The most bytes a JSON body valid for `ast` (its encoded side) can take, or undefined when the

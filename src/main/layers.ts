@@ -1,5 +1,5 @@
 /** The one place that picks an implementation for each capability from the settings. */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { Settings } from "../config.js"
 import { AuditPostgres } from "../layers/audit/postgres.js"
 import { CostTrackerDynamoDb } from "../layers/costTracker/dynamodb.js"
@@ -7,7 +7,6 @@ import { CostTrackerPostgres } from "../layers/costTracker/postgres.js"
 import { CryptoKms } from "../layers/crypto/kms.js"
 import { CryptoLocal } from "../layers/crypto/local.js"
 import { LLMBedrock } from "../layers/llm/bedrock.js"
-import { LLMOffline } from "../layers/llm/offline.js"
 import { StorageLocal } from "../layers/storage/filesystem.js"
 import { StorageS3 } from "../layers/storage/s3.js"
 import { CircuitBreakers } from "../services/resilience.js"
@@ -19,7 +18,19 @@ export const cryptoLayer = (settings: Settings) => (settings.crypto.provider ===
 
 export const storageLayer = (settings: Settings) => (settings.storage.provider === "s3" ? StorageS3 : StorageLocal)
 
-export const llmLayer = (settings: Settings) => (settings.llm.provider === "bedrock" ? LLMBedrock : LLMOffline)
+/**
+ * The offline provider (pdfjs glue, the lab-report parser, templated summaries and chat) is loaded
+ * only where it is chosen: deployments use Bedrock, and the Lambda API bundle, which must start
+ * fast and stay within its size budget, keeps it as a chunk that is never loaded.
+ */
+const LLMOfflineOnDemand = Layer.unwrapEffect(
+  Effect.map(
+    Effect.promise(() => import("../layers/llm/offline.js")),
+    (offline) => offline.LLMOffline
+  )
+)
+
+export const llmLayer = (settings: Settings) => (settings.llm.provider === "bedrock" ? LLMBedrock : LLMOfflineOnDemand)
 
 export const costTrackerLayer = (settings: Settings) =>
   settings.cost.tracker === "dynamodb" ? CostTrackerDynamoDb : CostTrackerPostgres
