@@ -9,8 +9,14 @@ export const AppEnv = ["local", "test", "production"] as const
 export type AppEnv = (typeof AppEnv)[number]
 
 export interface DatabaseSettings {
-  /** Absent: start the embedded PostgreSQL under DATA_DIR. */
+  /** The application's role (APP_ROLE). Absent: start the embedded PostgreSQL under DATA_DIR. */
   readonly url: Option.Option<Redacted.Redacted<string>>
+  /**
+   * DATABASE_OWNER_URL: the schema owner's, which migrations connect as. Unset: DATABASE_URL
+   * outside production (one role does both), the embedded superuser without DATABASE_URL, and
+   * nothing in production (where only the migrate step may hold it).
+   */
+  readonly ownerUrl: Option.Option<Redacted.Redacted<string>>
   readonly ssl: boolean
   readonly maxConnections: number
   readonly idleTimeout: Duration.Duration
@@ -199,12 +205,22 @@ const positiveInt = (name: string, fallback: number) =>
 /** Milliseconds as a plain number: the unit is in the variable's name, so nothing is ambiguous. */
 const millis = (name: string, fallback: number) => positiveInt(name, fallback).pipe(Config.map(Duration.millis))
 
-const databaseUrl = check(
-  "DATABASE_URL",
-  Config.redacted("DATABASE_URL"),
-  (url) => /^postgres(ql)?:\/\/\S+$/.test(Redacted.value(url)),
-  "must be a postgres:// or postgresql:// URL"
-).pipe(Config.option)
+const postgresUrl = (name: string) =>
+  check(
+    name,
+    Config.redacted(name),
+    (url) => /^postgres(ql)?:\/\/\S+$/.test(Redacted.value(url)),
+    "must be a postgres:// or postgresql:// URL"
+  ).pipe(Config.option)
+
+/** The user a postgres URL names (undefined when it does not parse). */
+const userOf = (url: Redacted.Redacted<string>): string | undefined => {
+  try {
+    return decodeURIComponent(new URL(Redacted.value(url)).username)
+  } catch {
+    return undefined
+  }
+}
 
 const logLevel = Config.literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")("LOG_LEVEL").pipe(
   Config.withDefault("info" as const),
@@ -354,7 +370,8 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     ).pipe(Config.option)
   }),
   database: Config.all({
-    url: databaseUrl,
+    url: postgresUrl("DATABASE_URL"),
+    ownerUrl: postgresUrl("DATABASE_OWNER_URL"),
     ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
     maxConnections: positiveInt("DB_POOL_MAX", 20),
     idleTimeout: millis("DB_POOL_IDLE_TIMEOUT_MS", 30_000),
@@ -374,6 +391,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     auth: { ...auth, devAuthEnabled: Option.getOrElse(auth.devAuthEnabled, () => rest.appEnv === "local") },
     database: {
       ...database,
+      ownerUrl: Option.orElse(database.ownerUrl, () => (rest.appEnv === "production" ? Option.none() : database.url)),
       // Deployments run `npm run migrate` as a separate step; everywhere else start-up migrates.
       migrateOnStart: Option.getOrElse(database.migrateOnStart, () => rest.appEnv !== "production")
     }
@@ -387,6 +405,20 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       s.appEnv !== "production" || Option.isSome(s.database.url),
       "DATABASE_URL",
       "is required when APP_ENV=production (the embedded database is for local use)"
+    )
+    // Production never runs the application as the owner of its tables (who could rewrite the audit trail).
+    require(
+      s.appEnv !== "production" || !s.database.migrateOnStart || Option.isSome(s.database.ownerUrl),
+      "DATABASE_OWNER_URL",
+      "is required when APP_ENV=production and MIGRATE_ON_START=true (migrations run as the schema's owner, the application as its own role)"
+    )
+    require(
+      s.appEnv !== "production" ||
+        Option.isNone(s.database.url) ||
+        Option.isNone(s.database.ownerUrl) ||
+        userOf(s.database.url.value) !== userOf(s.database.ownerUrl.value),
+      "DATABASE_URL",
+      "must name the application's role, not the owner of DATABASE_OWNER_URL, when APP_ENV=production"
     )
     require(
       s.appEnv !== "production" || s.crypto.provider === "kms",

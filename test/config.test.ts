@@ -143,10 +143,29 @@ describe("settings: production", () => {
 
   it("MIGRATE_ON_START overrides the environment's default, both ways", () => {
     expect(
-      ok({ ...PRODUCTION, MIGRATE_ON_START: "true" }).database
+      ok({ ...PRODUCTION, MIGRATE_ON_START: "true", DATABASE_OWNER_URL: "postgres://owner:p@h:5432/db" }).database
         .migrateOnStart
     ).toBe(true)
     expect(ok({ MIGRATE_ON_START: "false" }).database.migrateOnStart).toBe(false)
+  })
+
+  // The server ran as the owner of its tables, who can disable the audit trail's triggers.
+  it("migrating at start in production needs DATABASE_OWNER_URL, naming another user than DATABASE_URL", () => {
+    expect(problem({ ...PRODUCTION, MIGRATE_ON_START: "true" })).toContain("DATABASE_OWNER_URL")
+    const same = problem({ ...PRODUCTION, MIGRATE_ON_START: "true", DATABASE_OWNER_URL: "postgres://u:other@h:5432/db" })
+    expect(same).toContain("DATABASE_URL must name the application's role")
+    expect(same).not.toContain("other")
+    // Production never falls back to DATABASE_URL for migrations.
+    expect(Option.isNone(ok(PRODUCTION).database.ownerUrl)).toBe(true)
+    const both = ok({ ...PRODUCTION, DATABASE_OWNER_URL: "postgres://owner:s3cret@h:5432/db" }).database
+    expect(both.ownerUrl.pipe(Option.map(Redacted.value), Option.getOrUndefined)).toBe("postgres://owner:s3cret@h:5432/db")
+    expect(JSON.stringify(both)).not.toContain("s3cret")
+  })
+
+  it("outside production, DATABASE_OWNER_URL falls back to DATABASE_URL (one role does both), and is unset for the embedded server", () => {
+    const single = ok({ DATABASE_URL: "postgres://u:p@h:5432/db" }).database
+    expect(single.ownerUrl.pipe(Option.map(Redacted.value), Option.getOrUndefined)).toBe("postgres://u:p@h:5432/db")
+    expect(Option.isNone(ok({}).database.ownerUrl)).toBe(true)
   })
 })
 
@@ -160,6 +179,7 @@ describe("settings: invalid values", () => {
     ["APP_ENV", "prod", "staging"],
     ["LOG_LEVEL", "loud", "verbose"],
     ["DATABASE_URL", "mysql://u:hunter22@h/db", "https://x:y@z/w"],
+    ["DATABASE_OWNER_URL", "mysql://u:hunter22@h/db", "https://x:y@z/w"],
     ["DB_CONNECT_TIMEOUT_MS", "-5", "-1"],
     ["SHUTDOWN_TIMEOUT_MS", "soon", "later"],
     ["MIGRATE_ON_START", "sometimes", "never"],

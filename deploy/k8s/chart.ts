@@ -9,8 +9,9 @@
  *      (a failed Job never completes: the wait times out and the release stops there);
  *   3. workloads: only then the Deployments, Service, autoscalers, budgets and the Ingress.
  * main.ts writes one file per phase (see releasePhase).
- * The Secret named by `secretName` is not part of the chart: it is created from Secrets Manager
- * (External Secrets) or by the pipeline, so no secret value ever lands in these manifests.
+ * The Secrets named by `secretName` and `ownerSecretName` are not part of the chart: they are created
+ * from Secrets Manager (External Secrets) or by the pipeline, so no secret value ever lands in these
+ * manifests. The owner's (DATABASE_OWNER_URL) is referenced by the migration Job alone.
  */
 import { Chart, type ChartProps } from "cdk8s"
 import { createHash } from "node:crypto"
@@ -25,6 +26,8 @@ export const WORKER_HEALTH_PORT = 3001
 export const RUN_AS_ID = 10001
 /** Settings src/config.ts reads as Config.redacted: only ever from the Secret. */
 export const SECRET_KEYS = ["DATABASE_URL", "JWT_PRIVATE_KEY", "USER_LOOKUP_KEY"] as const
+/** The schema owner's URL, in a Secret of its own that only the migration Job references. */
+export const OWNER_SECRET_KEY = "DATABASE_OWNER_URL"
 /**
  * After in-flight work (SHUTDOWN_TIMEOUT_MS), the cost tracker gets up to 5 s to flush pending
  * records (src/layers/costTracker/background.ts, flushTimeout default) before the pool closes.
@@ -243,7 +246,11 @@ export class SerenyaChart extends Chart {
       // src/config.ts refuses to start with APP_ENV=production unless all three are set, even for migrate.
       ...SECRET_KEYS.map(
         (key): k8s.EnvVar => ({ name: key, valueFrom: { secretKeyRef: { name: s.secretName, key, optional: false } } })
-      )
+      ),
+      // Migrations run as the schema's owner; the server and workers never hold its credentials.
+      ...(component === "migrate"
+        ? [{ name: OWNER_SECRET_KEY, valueFrom: { secretKeyRef: { name: s.ownerSecretName, key: OWNER_SECRET_KEY, optional: false } } }]
+        : [])
     ]
 
     const container = (component: Component, extra: Partial<k8s.Container>): k8s.Container => ({

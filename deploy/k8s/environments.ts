@@ -46,8 +46,16 @@ export interface EnvironmentSettings {
     readonly activeDeadlineSeconds: number
     readonly ttlSecondsAfterFinished: number
   }
-  /** Secret created outside this chart (External Secrets / the pipeline) holding the secret settings. */
+  /**
+   * Secret created outside this chart (External Secrets / the pipeline) holding the secret settings;
+   * its DATABASE_URL is the application's role (serenya_app), never the schema's owner.
+   */
   readonly secretName: string
+  /**
+   * Secret holding DATABASE_OWNER_URL, the schema owner's (e.g. the RDS master user's) URL: mounted
+   * by the migration Job only, which migrates and gives serenya_app its login with DATABASE_URL's password.
+   */
+  readonly ownerSecretName: string
   readonly network: {
     /** Where the RDS/Aurora instances live: the only PostgreSQL egress allowed. */
     readonly databaseCidr: string
@@ -129,6 +137,7 @@ export const development: EnvironmentSettings = {
     ttlSecondsAfterFinished: 86_400
   },
   secretName: "serenya-backend",
+  ownerSecretName: "serenya-backend-owner",
   network: {
     databaseCidr: "10.10.64.0/20",
     ingressController,
@@ -180,6 +189,7 @@ export const production: EnvironmentSettings = {
     ttlSecondsAfterFinished: 604_800
   },
   secretName: "serenya-backend",
+  ownerSecretName: "serenya-backend-owner",
   network: {
     databaseCidr: "10.20.64.0/20",
     ingressController,

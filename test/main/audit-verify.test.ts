@@ -12,7 +12,7 @@ import { inject } from "vitest"
 import { AuditPostgres } from "../../src/layers/audit/postgres.js"
 import { runMigrations } from "../../src/layers/database/migrations.js"
 import { Audit, AuditVerdict } from "../../src/services/audit.js"
-import { TestDatabaseLive } from "../support/database.js"
+import { appUrlFor, TestDatabaseLive } from "../support/database.js"
 import { sampleEvent } from "../layers/audit/contract.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
@@ -42,8 +42,9 @@ const verdictLine = (stdout: string) => {
   return Schema.decodeUnknownSync(Output)(lines[0])
 }
 
-// An empty database migrated here, so the CLI is shown to need nothing but the migrated schema.
-layer(AuditPostgres.pipe(Layer.provideMerge(TestDatabaseLive({ migrated: false }))), { timeout: "60 seconds" })(
+// An empty database migrated here (by its owner), so the CLI is shown to need nothing but the
+// migrated schema; the CLI connects as the application's role, as an operator's would.
+layer(AuditPostgres.pipe(Layer.provideMerge(TestDatabaseLive({ migrated: false, as: "owner" }))), { timeout: "60 seconds" })(
   "npm run audit:verify",
   (it) => {
     it.effect(
@@ -55,8 +56,7 @@ layer(AuditPostgres.pipe(Layer.provideMerge(TestDatabaseLive({ migrated: false }
           yield* runMigrations
           for (let i = 0; i < 25; i++) yield* audit.record(sampleEvent(i))
           const [database] = yield* sql<{ name: string }>`SELECT current_database() AS name`
-          const url = new URL(inject("adminDatabaseUrl"))
-          url.pathname = `/${database!.name}`
+          const url = new URL(appUrlFor(database!.name))
 
           const intact = yield* runCli(url.toString())
           expect(intact.code, intact.stderr).toBe(0)

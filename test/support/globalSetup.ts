@@ -3,6 +3,10 @@
  * the OS temp dir) or, when DATABASE_URL is set, that server. A template database is migrated
  * once; each test file then clones it (see ./database.ts), so files run in parallel and never
  * see each other's rows.
+ *
+ * The template is migrated as the owner; the application's role (a cluster-wide role, so once
+ * here) then gets its login with a password made for this run. Databases cloned from the template
+ * carry the role's grants with their tables.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Redacted, Scope } from "effect"
@@ -12,13 +16,17 @@ import * as path from "node:path"
 import type { TestProject } from "vitest/node"
 import { startEmbeddedPostgres } from "../../src/layers/database/embedded.js"
 import { runMigrations } from "../../src/layers/database/migrations.js"
+import { APP_ROLE, provisionAppRole } from "../../src/layers/database/roles.js"
+import { randomBytes } from "node:crypto"
 
 export const TEMPLATE_DATABASE = "serenya_template"
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** Superuser URL of the test server (database `postgres`). */
+    /** Superuser URL of the test server (database `postgres`): the schema's owner. */
     readonly adminDatabaseUrl: string
+    /** The application role's URL of the test server (database `postgres`). */
+    readonly appDatabaseUrl: string
   }
 }
 
@@ -49,13 +57,18 @@ export default async function setup(project: TestProject) {
       yield* sql`CREATE DATABASE ${sql(TEMPLATE_DATABASE)}`
     }).pipe(Effect.provide(admin), Effect.scoped)
   )
+  const appPassword = randomBytes(24).toString("base64url")
   await Effect.runPromise(
-    runMigrations.pipe(
+    Effect.zipRight(runMigrations, provisionAppRole(Redacted.make(appPassword))).pipe(
       Effect.provide(PgClient.layer({ url: Redacted.make(withDatabase(adminUrl, TEMPLATE_DATABASE)) })),
       Effect.scoped
     )
   )
+  const appUrl = new URL(adminUrl)
+  appUrl.username = APP_ROLE
+  appUrl.password = appPassword
   project.provide("adminDatabaseUrl", adminUrl)
+  project.provide("appDatabaseUrl", appUrl.toString())
 
   return async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))

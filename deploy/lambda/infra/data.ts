@@ -17,6 +17,7 @@ import {
   MONTHLY_USAGE_ATTRIBUTES,
   MONTHLY_USAGE_INDEX
 } from "../../../src/layers/costTracker/table.js"
+import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { bucketRef } from "./exact.js"
 import type { Keys } from "./keys.js"
 import { acknowledge, acknowledgeAll } from "./nag.js"
@@ -39,6 +40,11 @@ export class Data extends Construct {
   readonly jobQueue: sqs.Queue
   readonly jobDeadLetterQueue: sqs.Queue
   readonly database: rds.DatabaseInstance
+  /**
+   * The application role's credentials (APP_ROLE): what every function but migrate connects with.
+   * The master secret (`database.secret`) is the schema owner's, for the migrate function only.
+   */
+  readonly appDatabaseSecret: secretsmanager.ISecret
   readonly proxy: rds.DatabaseProxy
   readonly databaseSecurityGroup: ec2.SecurityGroup
   readonly proxySecurityGroup: ec2.SecurityGroup
@@ -262,9 +268,31 @@ export class Data extends Construct {
       endpoint: network.secretsManagerEndpoint
     })
 
+    // The application's own user: migration 0007 creates the role, the migrate function gives it
+    // LOGIN with this secret's password on every deployment. Same shape and attachment as the master
+    // secret, so both name the same host and database.
+    this.appDatabaseSecret = new rds.DatabaseSecret(this, "AppDatabaseSecret", {
+      username: APP_ROLE,
+      encryptionKey: keys.platform
+    }).attach(this.database)
+    // Rotated by the user itself (a role may change its own password), as the master's is. Not at
+    // creation: the role has no login until the first migration has run.
+    new secretsmanager.SecretRotation(this, "AppDatabaseSecretRotation", {
+      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+      secret: this.appDatabaseSecret,
+      target: this.database,
+      vpc: network.vpc,
+      vpcSubnets: network.dataSubnets,
+      securityGroup: rotationSecurityGroup,
+      endpoint: network.secretsManagerEndpoint,
+      automaticallyAfter: settings.secretRotation,
+      rotateImmediatelyOnUpdate: false
+    })
+
     this.proxy = new rds.DatabaseProxy(this, "Proxy", {
       proxyTarget: rds.ProxyTarget.fromInstance(this.database),
-      secrets: [this.database.secret!],
+      // The proxy authenticates each user against its own secret.
+      secrets: [this.database.secret!, this.appDatabaseSecret],
       vpc: network.vpc,
       vpcSubnets: network.dataSubnets,
       securityGroups: [this.proxySecurityGroup],

@@ -7,6 +7,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs"
 import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
+import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { type Data, PROCESSOR_TIMEOUT } from "./data.js"
 import { functionRef, versionRef } from "./exact.js"
 import { Keys } from "./keys.js"
@@ -96,9 +97,10 @@ export class Functions extends Construct {
       DATABASE_HOST: data.proxy.endpoint,
       DATABASE_PORT: "5432",
       DATABASE_NAME: settings.database.name,
-      DATABASE_USER: settings.database.username,
+      DATABASE_USER: APP_ROLE,
       DATABASE_SSL: "true",
-      DATABASE_SECRET_ARN: data.database.secret!.secretArn,
+      // The application's role; only the migrate function also gets the owner's (below).
+      DATABASE_SECRET_ARN: data.appDatabaseSecret.secretArn,
       KEY_PROVIDER: "kms",
       KMS_FIELDS_KEY_ID: keys.fields.keyArn,
       KMS_DOCUMENTS_KEY_ID: keys.documents.keyArn,
@@ -186,7 +188,10 @@ export class Functions extends Construct {
         logGroup,
         loggingFormat: lambda.LoggingFormat.TEXT,
         tracing: settings.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-        environment
+        environment:
+          name === "migrate"
+            ? { ...environment, DATABASE_OWNER_SECRET_ARN: data.database.secret!.secretArn }
+            : environment
       })
       // Set on the resource rather than through `deadLetterQueue`, whose grant would add an inline policy.
       ;(fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: deadLetterQueue.queueArn }
@@ -202,20 +207,25 @@ export class Functions extends Construct {
         ...(stageFn.provisionedConcurrency > 0 ? { provisionedConcurrentExecutions: stageFn.provisionedConcurrency } : {})
       }))
 
-      // Database: through the proxy only, as the application user (the proxy's resource id is the ARN's last part).
+      // Database: through the proxy only, as the application's role (the proxy's resource id is the
+      // ARN's last part); the migrate function, as the owner too.
       if (settings.database.proxyIamAuth) {
         const proxyResourceId = Fn.select(6, Fn.split(":", data.proxy.dbProxyArn))
+        const users = name === "migrate" ? [APP_ROLE, settings.database.username] : [APP_ROLE]
         policy.addStatements(
           new iam.PolicyStatement({
             actions: ["rds-db:connect"],
-            resources: [`arn:aws:rds-db:${region}:${settings.env.account}:dbuser:${proxyResourceId}/${settings.database.username}`]
+            resources: users.map((user) => `arn:aws:rds-db:${region}:${settings.env.account}:dbuser:${proxyResourceId}/${user}`)
           })
         )
       }
+      // The master secret is the migrate function's alone: it migrates, and sets the application
+      // role's password from the application's secret (so it reads both).
+      const databaseSecrets = name === "migrate" ? [data.appDatabaseSecret, data.database.secret!] : [data.appDatabaseSecret]
       policy.addStatements(
         new iam.PolicyStatement({
           actions: ["secretsmanager:GetSecretValue"],
-          resources: [data.database.secret!.secretArn, data.jwtSecret.secretArn, data.userLookupKeySecret.secretArn]
+          resources: [...databaseSecrets.map((secret) => secret.secretArn), data.jwtSecret.secretArn, data.userLookupKeySecret.secretArn]
         })
       )
       Keys.allowThroughService(keys.platform, policy, "secretsmanager", ["kms:Decrypt"])

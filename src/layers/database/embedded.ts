@@ -19,6 +19,7 @@ import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { APP_ROLE } from "./roles.js"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
   readonly message: string
@@ -36,15 +37,25 @@ export interface EmbeddedPostgresOptions {
 }
 
 export interface EmbeddedPostgres {
+  /** The owner's (superuser's) URL of database `postgres`: migrations and administration. */
   readonly url: Redacted.Redacted<string>
   readonly port: number
   readonly dataDir: string
-  /** Connection URL for another database on the same server. */
+  /** The owner's URL for another database on the same server. */
   readonly urlFor: (database: string) => Redacted.Redacted<string>
+  /**
+   * The application role's URL (APP_ROLE) of database `postgres`. It logs in once the migrations
+   * have created the role and it has been given this password (see provisionAppRole).
+   */
+  readonly appUrl: Redacted.Redacted<string>
+  readonly appUrlFor: (database: string) => Redacted.Redacted<string>
+  readonly appPassword: Redacted.Redacted<string>
 }
 
 const SUPERUSER = "serenya"
 const PASSWORD_FILE = "serenya-password"
+/** The application role's password, beside the superuser's (0600, created on first start). */
+export const APP_PASSWORD_FILE = "serenya-app-password"
 
 export interface Binaries {
   readonly initdb: string
@@ -432,12 +443,38 @@ export const startEmbeddedPostgres = (
           message: `the embedded database in ${clusterDir} has no password file at ${passwordFile}; delete the folder to start afresh`
         })
     })
+    const appPassword = yield* readOrCreatePassword(path.join(base, APP_PASSWORD_FILE))
     const port = options.port && options.port > 0 ? options.port : yield* freePort
     yield* Effect.acquireRelease(startServer(binaries, clusterDir, port, runAs, options), stopServer)
     yield* Effect.logDebug("embedded PostgreSQL ready").pipe(Effect.annotateLogs({ port }))
-    const urlFor = (database: string) =>
-      Redacted.make(
-        `postgres://${SUPERUSER}:${encodeURIComponent(password.trim())}@127.0.0.1:${port}/${encodeURIComponent(database)}`
-      )
-    return { url: urlFor("postgres"), port, dataDir: clusterDir, urlFor }
+    const urlAs = (user: string, secret: string) => (database: string) =>
+      Redacted.make(`postgres://${user}:${encodeURIComponent(secret)}@127.0.0.1:${port}/${encodeURIComponent(database)}`)
+    const urlFor = urlAs(SUPERUSER, password.trim())
+    const appUrlFor = urlAs(APP_ROLE, Redacted.value(appPassword))
+    return {
+      url: urlFor("postgres"),
+      port,
+      dataDir: clusterDir,
+      urlFor,
+      appUrl: appUrlFor("postgres"),
+      appUrlFor,
+      appPassword
+    }
+  })
+
+/** A password kept in a 0600 file: read when it exists, otherwise made and written (never logged). */
+const readOrCreatePassword = (file: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const existing = await fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return undefined
+        throw error
+      })
+      if (existing !== undefined && existing.trim() !== "") return Redacted.make(existing.trim())
+      const password = randomBytes(24).toString("base64url")
+      await fs.writeFile(file, password, { mode: 0o600 })
+      await fs.chmod(file, 0o600)
+      return Redacted.make(password)
+    },
+    catch: (cause) => new EmbeddedPostgresError({ message: `cannot read or store ${path.basename(file)}: ${String(cause)}` })
   })

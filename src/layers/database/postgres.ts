@@ -1,7 +1,8 @@
 /**
  * The live Db layer: a pooled PostgreSQL client for DATABASE_URL or, when it is absent, for
  * an embedded server started under DATA_DIR for the life of the layer. Pool closes before
- * the embedded server stops (layer finalizers run in reverse order).
+ * the embedded server stops (layer finalizers run in reverse order). The pool connects as the
+ * application's role; only migrations connect as the schema's owner (see roles.ts).
  */
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "@effect/sql"
@@ -10,7 +11,6 @@ import { AppConfig, type DatabaseSettings } from "../../config.js"
 import { Database } from "../../services/database.js"
 import { DatabaseUnavailable } from "../../services/errors.js"
 import { startEmbeddedPostgres } from "./embedded.js"
-import { runMigrations } from "./migrations.js"
 
 /** A pool for one URL with the architecture's limits (20 connections, idle 30 s, connect 2 s). */
 export const pgClientLayer = (url: Redacted.Redacted<string>, settings: DatabaseSettings) =>
@@ -50,20 +50,48 @@ export const databaseLayer = Layer.effect(
   })
 )
 
-/** A pool on DATABASE_URL, or on an embedded server under DATA_DIR started for the layer's life. */
-export const SqlClientLive = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const url = Option.isSome(config.database.url)
-      ? config.database.url.value
-      : (yield* startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort })).url
-    return pgClientLayer(url, config.database)
-  })
-)
+/** Where the application connects, and where migrations connect. */
+export interface DatabaseConnections {
+  /** The application's role (DATABASE_URL, or APP_ROLE on the embedded server). */
+  readonly app: Redacted.Redacted<string>
+  /** The schema's owner; none where this process may not migrate (production without DATABASE_OWNER_URL). */
+  readonly owner: Option.Option<Redacted.Redacted<string>>
+}
 
-/** The pool, (optionally) migrations, and Database: what servers and workers run on. */
-export const DatabaseLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) =>
-    Layer.mergeAll(databaseLayer, config.database.migrateOnStart ? Layer.effectDiscard(runMigrations) : Layer.empty)
+/** The configured URLs, or those of an embedded server under DATA_DIR started for the scope. */
+export const databaseConnections = Effect.gen(function* () {
+  const config = yield* AppConfig
+  if (Option.isSome(config.database.url)) {
+    return { app: config.database.url.value, owner: config.database.ownerUrl } satisfies DatabaseConnections
+  }
+  const embedded = yield* startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort })
+  return { app: embedded.appUrl, owner: Option.some(embedded.url) } satisfies DatabaseConnections
+})
+
+/**
+ * The application's pool. With `migrate`, pending migrations run first, as the owner. On the
+ * embedded server the application role's login is set at every start (the password lives under
+ * DATA_DIR), so it exists before the pool opens.
+ */
+const applicationPool = (migrate: boolean) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const connections = yield* databaseConnections
+      const embedded = Option.isNone(config.database.url)
+      if (migrate || embedded) {
+        // Loaded when needed: the deployed functions never migrate, and their bundles stay without it.
+        const owner = yield* Effect.promise(() => import("./migrate.js"))
+        yield* migrate ? owner.migrateDatabase(connections) : owner.provisionAppRoleFor(connections)
+      }
+      return pgClientLayer(connections.app, config.database)
+    })
   )
-).pipe(Layer.provideMerge(SqlClientLive))
+
+/** The application's pool on DATABASE_URL, or as APP_ROLE on an embedded server under DATA_DIR. */
+export const SqlClientLive = applicationPool(false)
+
+/** The pool, migrations first when configured, and Database: what servers and workers run on. */
+export const DatabaseLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) => databaseLayer.pipe(Layer.provideMerge(applicationPool(config.database.migrateOnStart))))
+)

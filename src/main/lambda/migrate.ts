@@ -1,14 +1,17 @@
 /**
  * The migrate function: CloudFormation's custom resource (through the CDK Provider framework)
  * invokes it on every deployment, before the other functions' new versions go live. Create and
- * Update apply pending migrations; Delete does nothing (the schema outlives the stack's resource).
- * Migrations never run at a function's cold start.
+ * Update apply pending migrations as the schema's owner (DATABASE_OWNER_URL, from the master
+ * secret) and give the application's role its login with DATABASE_URL's password (the application's
+ * secret, so a rotated secret is applied here too); Delete does nothing (the schema outlives the
+ * stack's resource). Migrations never run at a function's cold start. This function is the only one
+ * that can read the master secret.
  */
 import type { CloudFormationCustomResourceEvent } from "aws-lambda"
-import type { SqlClient } from "@effect/sql"
 import { Effect, Layer, Runtime } from "effect"
-import { runMigrations } from "../../layers/database/migrations.js"
-import { SqlClientLive } from "../../layers/database/postgres.js"
+import type { AppConfig } from "../../config.js"
+import { migrateDatabase } from "../../layers/database/migrate.js"
+import { databaseConnections } from "../../layers/database/postgres.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, loadLiveSettings } from "./live.js"
 import { traced } from "../../services/telemetry.js"
@@ -21,7 +24,7 @@ export interface MigrateResult {
 }
 
 export const migrate = Effect.fnUntraced(function* () {
-  const applied = yield* runMigrations
+  const applied = yield* Effect.scoped(Effect.flatMap(databaseConnections, migrateDatabase))
   const names = applied.map(([id, name]) => `${id}_${name}`)
   yield* Effect.logInfo(applied.length === 0 ? "schema is up to date" : "migrations applied").pipe(
     Effect.annotateLogs({ migrations: names })
@@ -29,7 +32,7 @@ export const migrate = Effect.fnUntraced(function* () {
   return names
 }, traced("Lambda.migrate"))
 
-export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<SqlClient.SqlClient, E>) => {
+export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<AppConfig, E>) => {
   const container = makeContainer(name, Layer.toRuntime(services))
   const handler = async (event: CloudFormationCustomResourceEvent): Promise<MigrateResult> => {
     if (event.RequestType === "Delete") return { PhysicalResourceId: event.PhysicalResourceId }
@@ -41,7 +44,7 @@ export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<SqlCli
 }
 
 export const liveMigrateServices = Layer.unwrapEffect(
-  Effect.map(loadLiveSettings, ({ settings }) => SqlClientLive.pipe(Layer.provideMerge(baseLayer(settings))))
+  Effect.map(loadLiveSettings, ({ settings }) => baseLayer(settings))
 )
 
 export const { handler } = makeMigrateHandler(process.env.AWS_LAMBDA_FUNCTION_NAME ?? "migrate", liveMigrateServices)

@@ -1,8 +1,8 @@
 /**
  * What only the Lambda functions read, beside the application's settings (src/config.ts): where
  * the secrets are, the proxy endpoint, the job queue. At init the secrets become the environment
- * variables the application's settings expect (DATABASE_URL, JWT_PRIVATE_KEY, USER_LOOKUP_KEY),
- * so src/config.ts stays the one reader of application settings.
+ * variables the application's settings expect (DATABASE_URL, DATABASE_OWNER_URL, JWT_PRIVATE_KEY,
+ * USER_LOOKUP_KEY), so src/config.ts stays the one reader of application settings.
  */
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
 import { Config, Data, Effect, Option, Schema } from "effect"
@@ -11,7 +11,10 @@ import { AwsSdk } from "../../layers/aws/sdk.js"
 import { traced } from "../../services/telemetry.js"
 
 export interface LambdaSettings {
+  /** The application role's credentials (every function). */
   readonly databaseSecretArn: Option.Option<string>
+  /** The schema owner's (the RDS master user's): the migrate function only. */
+  readonly databaseOwnerSecretArn: Option.Option<string>
   /** The RDS Proxy endpoint; the secret's own host is the instance, which functions never reach. */
   readonly databaseHost: Option.Option<string>
   readonly databasePort: Option.Option<number>
@@ -27,6 +30,7 @@ export interface LambdaSettings {
 
 export const lambdaSettingsConfig: Config.Config<LambdaSettings> = Config.all({
   databaseSecretArn: Config.string("DATABASE_SECRET_ARN").pipe(Config.option),
+  databaseOwnerSecretArn: Config.string("DATABASE_OWNER_SECRET_ARN").pipe(Config.option),
   databaseHost: Config.string("DATABASE_HOST").pipe(Config.option),
   databasePort: Config.port("DATABASE_PORT").pipe(Config.option),
   databaseSslMode: Config.literal("require", "verify-ca", "verify-full", "disable")("DATABASE_SSLMODE").pipe(
@@ -106,7 +110,7 @@ const read = (reader: SecretReader, variable: string, secretId: string) =>
   )
 
 /**
- * Sets DATABASE_URL (+ DATABASE_SSL), JWT_PRIVATE_KEY and USER_LOOKUP_KEY in `env` from the
+ * Sets DATABASE_URL and DATABASE_OWNER_URL (+ DATABASE_SSL), JWT_PRIVATE_KEY and USER_LOOKUP_KEY in `env` from the
  * secrets the settings name; a variable already set wins (local runs, tests). Values never log.
  */
 export const resolveSecrets = Effect.fnUntraced(function* (
@@ -115,17 +119,18 @@ export const resolveSecrets = Effect.fnUntraced(function* (
   env: Record<string, string | undefined> = process.env
 ) {
   const tasks: Array<Effect.Effect<void, SecretUnavailable>> = []
-  if (env.DATABASE_URL === undefined && Option.isSome(settings.databaseSecretArn)) {
+  const database = (variable: "DATABASE_URL" | "DATABASE_OWNER_URL", arn: Option.Option<string>) => {
+    if (env[variable] !== undefined || Option.isNone(arn)) return
     tasks.push(
-      read(reader, "DATABASE_URL", settings.databaseSecretArn.value).pipe(
+      read(reader, variable, arn.value).pipe(
         Effect.flatMap((text) =>
           Effect.try({
             try: () => Schema.decodeUnknownSync(Schema.parseJson(DatabaseSecret))(text),
-            catch: () => new SecretUnavailable({ variable: "DATABASE_URL", reason: "the secret is not the RDS JSON shape" })
+            catch: () => new SecretUnavailable({ variable, reason: "the secret is not the RDS JSON shape" })
           })
         ),
         Effect.map((secret) => {
-          env.DATABASE_URL = databaseUrlFrom(secret, {
+          env[variable] = databaseUrlFrom(secret, {
             host: settings.databaseHost,
             port: settings.databasePort,
             sslMode: settings.databaseSslMode
@@ -135,6 +140,8 @@ export const resolveSecrets = Effect.fnUntraced(function* (
       )
     )
   }
+  database("DATABASE_URL", settings.databaseSecretArn)
+  database("DATABASE_OWNER_URL", settings.databaseOwnerSecretArn)
   const plain = (variable: string, arn: Option.Option<string>) => {
     if (env[variable] === undefined && Option.isSome(arn)) {
       tasks.push(read(reader, variable, arn.value).pipe(Effect.map((value) => void (env[variable] = value))))

@@ -23,6 +23,7 @@ import {
   COST_FLUSH_SECONDS,
   HTTP_PORT,
   migrateJobName,
+  OWNER_SECRET_KEY,
   releasePhase,
   SECRET_KEYS,
   WORKER_HEALTH_PORT
@@ -421,6 +422,27 @@ describe.each(Object.values(environments))("SerenyaChart ($name)", (settings: En
       if (pod === undefined) throw new Error("no pod spec")
       expect(onlyContainer(pod).command).toEqual(["node", "--import", "tsx", "src/main/migrate.ts"])
     })
+
+    it("alone holds the schema owner's URL, from a Secret of its own", () => {
+      if (pod === undefined) throw new Error("no pod spec")
+      expect(settings.ownerSecretName).not.toBe(settings.secretName)
+      expect(envValue(onlyContainer(pod), OWNER_SECRET_KEY)?.valueFrom?.secretKeyRef).toEqual({
+        name: settings.ownerSecretName,
+        key: OWNER_SECRET_KEY,
+        optional: false
+      })
+    })
+  })
+
+  // The server ran as the owner of its tables (who can disable the audit trail's triggers): the
+  // workloads now connect as serenya_app and never see the owner's credentials.
+  it("no Deployment references the owner's Secret or DATABASE_OWNER_URL", () => {
+    const deployments = templates.filter((t) => t.owner.startsWith("Deployment/"))
+    expect(deployments.map((t) => t.labels["app.kubernetes.io/component"]).sort()).toEqual(["api", "worker"])
+    for (const { owner, spec } of deployments) {
+      expect(JSON.stringify(spec), owner).not.toContain(settings.ownerSecretName)
+      expect(JSON.stringify(spec), owner).not.toContain(OWNER_SECRET_KEY)
+    }
   })
 
   it("annotates one ServiceAccount per workload with its IAM role, without API tokens", () => {

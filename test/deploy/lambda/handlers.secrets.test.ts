@@ -53,6 +53,21 @@ describe("Lambda secrets", () => {
     expect(env.USER_LOOKUP_KEY).toBe("a".repeat(64))
   })
 
+  it("the migrate function: the master secret becomes DATABASE_OWNER_URL beside the application's DATABASE_URL", async () => {
+    sm.reset()
+    const owner = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf"
+    const secret = (username: string, password: string) => ({
+      SecretString: JSON.stringify({ engine: "postgres", username, password, host: "db.internal", port: 5432, dbname: "serenya" })
+    })
+    sm.on(GetSecretValueCommand, { SecretId: ARN.database }).resolves(secret("serenya_app", "app-pw"))
+    sm.on(GetSecretValueCommand, { SecretId: owner }).resolves(secret("serenya", "owner-pw"))
+    const env: Record<string, string | undefined> = {}
+    const settings = settingsFrom({ DATABASE_SECRET_ARN: ARN.database, DATABASE_OWNER_SECRET_ARN: owner, DATABASE_HOST: "proxy.internal" })
+    await Effect.runPromise(resolveSecrets(settings, secretsManagerReader(client), env))
+    expect(env.DATABASE_URL).toBe("postgres://serenya_app:app-pw@proxy.internal:5432/serenya?sslmode=verify-full")
+    expect(env.DATABASE_OWNER_URL).toBe("postgres://serenya:owner-pw@proxy.internal:5432/serenya?sslmode=verify-full")
+  })
+
   it("keeps variables already set and reads no secret for them", async () => {
     sm.reset()
     const env: Record<string, string | undefined> = {

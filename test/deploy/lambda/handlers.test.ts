@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent, SQSRecord } from "aws-lambda"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -14,6 +14,8 @@ import { makeApiHandler } from "../../../src/main/lambda/api.js"
 import { makeMigrateHandler } from "../../../src/main/lambda/migrate.js"
 import { DELIVERY_EXHAUSTED, makeProcessorHandler, ProcessorConfig } from "../../../src/main/lambda/processor.js"
 import { LLM, LLMUnavailable } from "../../../src/services/llm.js"
+import { AppConfig } from "../../../src/config.js"
+import { TestDatabase } from "../../support/database.js"
 import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { Telemetry } from "../../../src/services/telemetry.js"
@@ -421,8 +423,16 @@ describe("processor handler on the job dead-letter queue", () => {
 })
 
 describe("migrate handler", () => {
-  it("migrates on Create and Update, does nothing on Delete", async () => {
-    const { handler, dispose } = makeMigrateHandler("test-migrate", shared)
+  it("migrates on Create and Update (as the owner, DATABASE_OWNER_URL), does nothing on Delete", async () => {
+    // The function's settings: DATABASE_URL is the application's role, DATABASE_OWNER_URL the owner's.
+    const migrateSettings = Layer.effect(
+      AppConfig,
+      Effect.map(TestDatabase, (database) => ({
+        ...settings,
+        database: { ...settings.database, url: Option.some(database.url), ownerUrl: Option.some(database.ownerUrl) }
+      }))
+    ).pipe(Layer.provide(shared))
+    const { handler, dispose } = makeMigrateHandler("test-migrate", migrateSettings)
     try {
       const base = {
         ServiceToken: "arn:aws:lambda:eu-west-1:123456789012:function:provider",

@@ -14,6 +14,7 @@ import { SIZES } from "../../../deploy/lambda/infra/functions.js"
 import { bundledCode } from "../../../deploy/lambda/infra/stack.js"
 import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.js"
 import { acknowledgements, runNag } from "./support/nag.js"
+import { APP_ROLE } from "../../../src/layers/database/roles.js"
 
 const code = () => lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })")
 
@@ -264,9 +265,49 @@ describe("database", () => {
     template.hasResourceProperties("AWS::RDS::DBProxy", {
       EngineFamily: "POSTGRESQL",
       RequireTLS: true,
-      Auth: [Match.objectLike({ AuthScheme: "SECRETS", IAMAuth: "DISABLED" })]
+      // the owner (migrate) and the application's role, each with its own secret
+      Auth: [
+        Match.objectLike({ AuthScheme: "SECRETS", IAMAuth: "DISABLED" }),
+        Match.objectLike({ AuthScheme: "SECRETS", IAMAuth: "DISABLED" })
+      ]
     })
     template.hasResourceProperties("AWS::RDS::DBParameterGroup", { Parameters: Match.objectLike({ "rds.force_ssl": "1" }) })
+  })
+
+  // The functions connected as the RDS master user, the owner of every table, who can disable the
+  // audit trail's triggers. Now only the migrate function can read the master secret.
+  it.each(both)("%s: API and processor functions read only the application's database secret; the master secret is migrate's alone", (stage, template) => {
+    const attachments = Object.entries(resources(template, "AWS::SecretsManager::SecretTargetAttachment"))
+    const secretOf = (id: string) => json(attachments.find(([attachment]) => attachment === id)?.[1].Properties?.SecretId)
+    const appIds = attachments.filter(([id]) => /AppDatabaseSecret/.test(secretOf(id))).map(([id]) => id)
+    const masterIds = attachments.filter(([id]) => !/AppDatabaseSecret/.test(secretOf(id))).map(([id]) => id)
+    expect(appIds).toHaveLength(1)
+    expect(masterIds).toHaveLength(1)
+    const [appSecret, masterSecret] = [appIds[0]!, masterIds[0]!]
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: json({ username: APP_ROLE }) })
+    })
+    const readable = (name: FunctionName) =>
+      json(permissionsOf(template, name).filter((s) => actionsOf([s]).includes("secretsmanager:GetSecretValue")).map((s) => s.Resource))
+    const variables = (name: FunctionName) => (fn(template, stage, name)[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables
+    for (const name of ["auth", "documents", "chat", "processor"] as const) {
+      expect(readable(name), name).toContain(appSecret)
+      expect(readable(name), name).not.toContain(masterSecret)
+      expect(json(variables(name).DATABASE_SECRET_ARN), name).toContain(appSecret)
+      expect(json(variables(name)), name).not.toContain(masterSecret)
+      expect(variables(name), name).not.toHaveProperty("DATABASE_OWNER_SECRET_ARN")
+    }
+    expect(readable("migrate")).toContain(appSecret)
+    expect(readable("migrate")).toContain(masterSecret)
+    expect(json(variables("migrate").DATABASE_OWNER_SECRET_ARN)).toContain(masterSecret)
+    expect(json(variables("migrate").DATABASE_SECRET_ARN)).toContain(appSecret)
+    // the proxy serves both users; both secrets rotate
+    const [, proxy] = only(template, "AWS::RDS::DBProxy")
+    expect(json(proxy.Properties?.Auth)).toContain(appSecret)
+    expect(json(proxy.Properties?.Auth)).toContain(masterSecret)
+    const rotated = Object.values(resources(template, "AWS::SecretsManager::RotationSchedule")).map((r) => json(r.Properties?.SecretId))
+    expect(rotated.some((id) => id.includes(appSecret))).toBe(true)
+    expect(rotated.some((id) => id.includes(masterSecret))).toBe(true)
   })
 
   it.each(both)("%s: database and cost table are in a daily AWS Backup plan", (_stage, template) => {

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL layer on a real server: the shared contract (the attacker edits rows with plain
- * SQL as a superuser, triggers switched off), a long chain verified across pages, and the
- * append-only triggers holding against the application's own role.
+ * SQL as the owner, a superuser, triggers switched off), a long chain verified across pages, and the
+ * append-only triggers holding against a role granted every privilege on the table. The layer
+ * itself runs as the application's role, as in production.
  */
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -11,7 +12,7 @@ import { randomBytes } from "node:crypto"
 import { inject } from "vitest"
 import { AuditPostgres, auditRowsAfter, VERIFY_PAGE_SIZE } from "../../../src/layers/audit/postgres.js"
 import { Audit } from "../../../src/services/audit.js"
-import { TestDatabaseLive } from "../../support/database.js"
+import { OwnerSql, TestDatabaseLive } from "../../support/database.js"
 import { AuditHarness, type AuditTamper, auditContract, sampleEvent } from "./contract.js"
 
 const COLUMNS: Readonly<Record<keyof AuditTamper, string>> = {
@@ -39,15 +40,16 @@ const toColumns = (patch: AuditTamper): Record<string, unknown> =>
     ])
   )
 
-/** What a superuser can do: switch the triggers off for one transaction and write whatever they like. */
+/** What the owner (a superuser) can do: switch the triggers off for one transaction and write whatever they like. */
 const PostgresHarness = Layer.effect(
   AuditHarness,
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+    const app = yield* SqlClient.SqlClient
+    const sql = yield* OwnerSql
     const asAttacker = <A, E>(effect: Effect.Effect<A, E>) =>
       sql.withTransaction(Effect.zipRight(sql`SET LOCAL session_replication_role = replica`, effect)).pipe(Effect.asVoid, Effect.orDie)
     return {
-      rows: auditRowsAfter(0, 1_000_000).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.orDie),
+      rows: auditRowsAfter(0, 1_000_000).pipe(Effect.provideService(SqlClient.SqlClient, app), Effect.orDie),
       tamper: (seq, patch) => asAttacker(sql`UPDATE audit_log SET ${sql.update(toColumns(patch))} WHERE seq = ${seq}`),
       remove: (seq) => asAttacker(sql`DELETE FROM audit_log WHERE seq = ${seq}`)
     }
@@ -70,7 +72,7 @@ layer(AuditPostgresTest())("a long chain in PostgreSQL", (it) => {
     "1,234 concurrent events verify across pages; a row changed with the triggers disabled is named, on any page",
     () =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
+        const sql = yield* OwnerSql
         const audit = yield* Audit
         const started = performance.now()
         yield* Effect.forEach(
@@ -110,7 +112,7 @@ layer(AuditPostgresTest())("a long chain in PostgreSQL", (it) => {
 
   it.effect("with the triggers on, a superuser's UPDATE, DELETE and TRUNCATE are refused too", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
+      const sql = yield* OwnerSql
       const audit = yield* Audit
       yield* audit.record(sampleEvent(1))
       const countRows = Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log`, ([row]) => row?.n)
@@ -124,10 +126,10 @@ layer(AuditPostgresTest())("a long chain in PostgreSQL", (it) => {
   )
 })
 
-/** A login role like the application's: every privilege on audit_log, no superuser; dropped afterwards. */
+/** A login role with every privilege on audit_log (more than APP_ROLE has), no superuser; dropped afterwards. */
 const applicationRole = Effect.acquireRelease(
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+    const sql = yield* OwnerSql
     const name = `serenya_app_${randomBytes(6).toString("hex")}`
     const password = randomBytes(18).toString("hex")
     yield* sql.unsafe(`CREATE ROLE ${name} LOGIN NOSUPERUSER PASSWORD '${password}'`)
@@ -142,12 +144,12 @@ const applicationRole = Effect.acquireRelease(
     return { name, url: Redacted.make(url.toString()) }
   }),
   ({ name }) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.flatMap(OwnerSql, (sql) =>
       Effect.zipRight(sql.unsafe(`DROP OWNED BY ${name}`), sql.unsafe(`DROP ROLE ${name}`))
     ).pipe(Effect.orDie)
 ).pipe(Effect.orDie)
 
-layer(TestDatabaseLive())("the application's role", (it) => {
+layer(TestDatabaseLive())("a role granted everything on audit_log", (it) => {
   it.scoped("writes and pseudonymises through the service, but its UPDATE, DELETE and TRUNCATE are refused", () =>
       Effect.gen(function* () {
         const role = yield* applicationRole

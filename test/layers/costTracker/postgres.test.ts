@@ -10,7 +10,7 @@ import { randomBytes, randomUUID } from "node:crypto"
 import { EmfSink } from "../../../src/layers/costTracker/emf.js"
 import { CostTrackerPostgres, makePostgresCostStore } from "../../../src/layers/costTracker/postgres.js"
 import { CostTracker, CostTrackerUnavailable } from "../../../src/services/costTracker.js"
-import { TestDatabaseLive } from "../../support/database.js"
+import { OwnerSql, TestDatabaseLive } from "../../support/database.js"
 import { costTrackerContract, usage } from "./contract.js"
 
 const newUserId = Effect.gen(function* () {
@@ -102,9 +102,10 @@ describe("PostgreSQL cost store", () => {
 
   it.live("monthlyUsage fails with CostTrackerUnavailable when the table cannot be read", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
+      const owner = yield* OwnerSql
       const store = yield* makePostgresCostStore
-      yield* sql`ALTER TABLE llm_usage RENAME TO llm_usage_elsewhere`
+      // DDL: only the schema's owner can (the store's pool is the application's role)
+      yield* owner`ALTER TABLE llm_usage RENAME TO llm_usage_elsewhere`
       const error = yield* Effect.flip(store.monthlyUsage(randomUUID(), "2026-03"))
       expect(error).toBeInstanceOf(CostTrackerUnavailable)
       expect(error.message).toBe("LLM usage could not be read (42P01)")

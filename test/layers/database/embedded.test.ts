@@ -4,13 +4,18 @@
  * `npm run test:fresh-clone` makes), failed `npm start` with `initdb … EACCES` before the binaries
  * were relocated.
  */
-import { Effect } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { loadBinaries, reachableBinaries, resolveRunAs } from "../../../src/layers/database/embedded.js"
+import { AppConfig } from "../../../src/config.js"
+import { APP_PASSWORD_FILE, loadBinaries, reachableBinaries, resolveRunAs } from "../../../src/layers/database/embedded.js"
+import { DatabaseLive } from "../../../src/layers/database/postgres.js"
+import { APP_ROLE } from "../../../src/layers/database/roles.js"
+import { testSettings } from "../../support/settings.js"
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 const dirs: Array<string> = []
@@ -57,4 +62,33 @@ describe.runIf(isRoot)("embedded PostgreSQL binaries, as root", () => {
     const real = await Effect.runPromise(loadBinaries)
     expect(await Effect.runPromise(reachableBinaries(real, runAs))).toEqual(real)
   })
+})
+
+// `npm start` with no DATABASE_URL: the embedded server, migrated by its superuser, and the
+// application's pool on APP_ROLE. The pool connected as the superuser, which no trigger can stop.
+describe("the embedded database behind `npm start`", () => {
+  it("migrates as its superuser, then the application's pool connects as APP_ROLE with a password kept 0600 beside the superuser's", async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-embedded-roles-"))
+    dirs.push(dataDir)
+    const whoAmI = (env: Record<string, string>) =>
+      Effect.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const [row] = yield* sql<{ user: string; superuser: boolean }>`
+            SELECT current_user AS user, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`
+          const refused = yield* Effect.flip(sql`ALTER TABLE audit_log DISABLE TRIGGER ALL`)
+          return { ...row, refused: String((refused.cause as Error).message) }
+        }).pipe(
+          Effect.provide(DatabaseLive.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir, ...env }))))),
+          Effect.scoped
+        )
+      )
+    expect(await whoAmI({})).toEqual({ user: APP_ROLE, superuser: false, refused: "must be owner of table audit_log" })
+    const file = path.join(dataDir, APP_PASSWORD_FILE)
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600)
+    const password = await fs.readFile(file, "utf8")
+    // A restart without migrating: the same password, the role's login set again before the pool opens.
+    expect(await whoAmI({ MIGRATE_ON_START: "false" })).toMatchObject({ user: APP_ROLE })
+    expect(await fs.readFile(file, "utf8")).toBe(password)
+  }, 120_000)
 })
