@@ -156,6 +156,8 @@ export const makeBoundedClient = (inner: PgClient.PgClient, options: BoundedClie
           run.pipe(
             // @effect/sql runs BEGIN and COMMIT uninterruptibly: the timeout must still end them.
             Effect.interruptible,
+            // The failure travels as a value: the detached fiber does not report it as unhandled.
+            Effect.either,
             Effect.disconnect,
             Effect.timeoutFail({
               duration: bound,
@@ -163,7 +165,8 @@ export const makeBoundedClient = (inner: PgClient.PgClient, options: BoundedClie
                 onAbandon?.()
                 return new SqlError({ cause: new StatementAbandoned(bound), message: "The database did not answer in time" })
               }
-            })
+            }),
+            Effect.flatMap((result) => result)
           )
         )
         .pipe(Effect.catchTag("CircuitOpen", (open) => Effect.fail(circuitOpen(open))))
