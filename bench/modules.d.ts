@@ -1,6 +1,6 @@
 /**
- * The few parts of two untyped packages the bench uses: autocannon (a devDependency without
- * types) and pg (installed with @effect/sql-pg; the plain baselines talk to it directly).
+ * The parts of autocannon (a devDependency without types) the bench uses. pg's are declared
+ * beside the pool that uses them (src/layers/database/pg.d.ts); the plain baselines use them too.
  */
 declare module "autocannon" {
   import type { IncomingHttpHeaders } from "node:http"
@@ -47,21 +47,4 @@ declare module "autocannon" {
 
   function autocannon(options: Options): Promise<Result>
   export default autocannon
-}
-
-declare module "pg" {
-  export interface QueryResult<R> {
-    rows: Array<R>
-  }
-  export interface PoolConfig {
-    connectionString: string
-    max?: number
-  }
-  export class Pool {
-    constructor(config: PoolConfig)
-    query<R = Record<string, unknown>>(text: string, values?: ReadonlyArray<unknown>): Promise<QueryResult<R>>
-    end(): Promise<void>
-  }
-  const pg: { Pool: typeof Pool }
-  export default pg
 }

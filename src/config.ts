@@ -21,6 +21,15 @@ export interface DatabaseSettings {
   readonly maxConnections: number
   readonly idleTimeout: Duration.Duration
   readonly connectTimeout: Duration.Duration
+  /**
+   * Every statement of the app's sessions: PostgreSQL cancels it after this (`statement_timeout`),
+   * and the app gives up on it (a stalled server, a dead socket) a second later.
+   */
+  readonly statementTimeout: Duration.Duration
+  /** A statement waiting this long for a lock fails (`lock_timeout`) instead of queueing. */
+  readonly lockTimeout: Duration.Duration
+  /** How long the database circuit breaker, once open, fails statements at once before trying again. */
+  readonly breakerOpen: Duration.Duration
   readonly migrateOnStart: boolean
   /** Port for the embedded server; 0 picks a free one. */
   readonly embeddedPort: number
@@ -376,6 +385,10 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     maxConnections: positiveInt("DB_POOL_MAX", 20),
     idleTimeout: millis("DB_POOL_IDLE_TIMEOUT_MS", 30_000),
     connectTimeout: millis("DB_CONNECT_TIMEOUT_MS", 2_000),
+    // The architecture's database timeout (services/resilience.ts Timeouts.database) and breaker timeout.
+    statementTimeout: millis("DB_STATEMENT_TIMEOUT_MS", 5_000),
+    lockTimeout: millis("DB_LOCK_TIMEOUT_MS", 2_000),
+    breakerOpen: millis("DB_BREAKER_OPEN_MS", 15_000),
     migrateOnStart: Config.boolean("MIGRATE_ON_START").pipe(Config.option),
     embeddedPort: check(
       "EMBEDDED_PG_PORT",
@@ -424,6 +437,11 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       s.appEnv !== "production" || s.crypto.provider === "kms",
       "KEY_PROVIDER",
       "must be kms when APP_ENV=production (a local master key is for local use)"
+    )
+    require(
+      Duration.lessThan(s.database.lockTimeout, s.database.statementTimeout),
+      "DB_LOCK_TIMEOUT_MS",
+      "must be below DB_STATEMENT_TIMEOUT_MS (a lock wait is part of its statement)"
     )
     require(s.crypto.provider !== "kms" || Option.isSome(s.crypto.kmsFieldsKeyId), "KMS_FIELDS_KEY_ID", "is required when KEY_PROVIDER=kms")
     require(

@@ -64,6 +64,9 @@ describe("settings: overrides", () => {
       DB_POOL_MAX: "5",
       DB_POOL_IDLE_TIMEOUT_MS: "1000",
       DB_CONNECT_TIMEOUT_MS: "750",
+      DB_STATEMENT_TIMEOUT_MS: "3000",
+      DB_LOCK_TIMEOUT_MS: "1000",
+      DB_BREAKER_OPEN_MS: "500",
       SHUTDOWN_TIMEOUT_MS: "250",
       DATABASE_SSL: "true",
       LOG_LEVEL: "debug",
@@ -77,6 +80,9 @@ describe("settings: overrides", () => {
     expect(s.database.maxConnections).toBe(5)
     expect(Duration.toMillis(s.database.idleTimeout)).toBe(1000)
     expect(Duration.toMillis(s.database.connectTimeout)).toBe(750)
+    expect(Duration.toMillis(s.database.statementTimeout)).toBe(3000)
+    expect(Duration.toMillis(s.database.lockTimeout)).toBe(1000)
+    expect(Duration.toMillis(s.database.breakerOpen)).toBe(500)
     expect(Duration.toMillis(s.shutdownTimeout)).toBe(250)
     expect(s.database.ssl).toBe(true)
     expect(s.logLevel).toBe(LogLevel.Debug)
@@ -181,6 +187,8 @@ describe("settings: invalid values", () => {
     ["DATABASE_URL", "mysql://u:hunter22@h/db", "https://x:y@z/w"],
     ["DATABASE_OWNER_URL", "mysql://u:hunter22@h/db", "https://x:y@z/w"],
     ["DB_CONNECT_TIMEOUT_MS", "-5", "-1"],
+    ["DB_STATEMENT_TIMEOUT_MS", "0", "-3"],
+    ["DB_LOCK_TIMEOUT_MS", "0", "-2"],
     ["SHUTDOWN_TIMEOUT_MS", "soon", "later"],
     ["MIGRATE_ON_START", "sometimes", "never"],
     ["EMBEDDED_PG_PORT", "70000", "65536"],
@@ -199,6 +207,11 @@ describe("settings: invalid values", () => {
       expect(problem({ [variable]: sameKind })).toBe(message)
     })
   }
+
+  it("DB_LOCK_TIMEOUT_MS at or above DB_STATEMENT_TIMEOUT_MS is refused (a lock wait is part of its statement)", () => {
+    expect(problem({ DB_LOCK_TIMEOUT_MS: "5000" })).toMatch(/DB_LOCK_TIMEOUT_MS must be below DB_STATEMENT_TIMEOUT_MS/)
+    expect(problem({ DB_LOCK_TIMEOUT_MS: "900", DB_STATEMENT_TIMEOUT_MS: "800" })).toContain("DB_LOCK_TIMEOUT_MS")
+  })
 
   it("several bad values: every variable is named, none of the values appear, still one line", () => {
     const env = Object.fromEntries(

@@ -173,6 +173,11 @@ export interface CircuitBreaker {
   /** The state as of now (an open breaker whose timeout has passed reads, and becomes, half_open). */
   readonly state: Effect.Effect<BreakerStateName>
   readonly protect: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  /**
+   * As protect, but a success counts for nothing: for a step that can fail because the dependency
+   * is down but whose success proves nothing about it (taking an idle pooled connection).
+   */
+  readonly protectFailuresOnly: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
   /** Runs `fallback` instead of failing with CircuitOpen when the breaker is open and `fallbackEnabled`. */
   readonly protectWithFallback: <A, E, R, A2, E2, R2>(
     self: Effect.Effect<A, E, R>,
@@ -291,18 +296,25 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
 
     const guarded = <A, E, R, A2, E2, R2>(
       self: Effect.Effect<A, E, R>,
-      onOpen: (error: CircuitOpen) => Effect.Effect<A2, E2, R2>
+      onOpen: (error: CircuitOpen) => Effect.Effect<A2, E2, R2>,
+      countSuccess = true
     ): Effect.Effect<A | A2, E | E2, R | R2> =>
       Effect.flatMap(admit, (admission): Effect.Effect<A | A2, E | E2, R | R2> =>
         admission._tag === "reject"
           ? onOpen(rejection(admission.retryAfterSeconds))
-          : Effect.onExit(self, (exit) => record(classify(exit)))
+          : Effect.onExit(self, (exit) => {
+            const outcome = classify(exit)
+            return record(outcome === "success" && !countSuccess ? "neutral" : outcome)
+          })
       )
 
     const spanOptions = { attributes: { "circuit_breaker.name": name } }
 
     const protect = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
       guarded(self, Effect.fail).pipe(Effect.withSpan("CircuitBreaker.protect", spanOptions))
+
+    const protectFailuresOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+      guarded(self, Effect.fail, false).pipe(Effect.withSpan("CircuitBreaker.protect", spanOptions))
 
     const protectWithFallback = <A, E, R, A2, E2, R2>(
       self: Effect.Effect<A, E, R>,
@@ -318,18 +330,22 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
           ).pipe(Effect.withSpan("CircuitBreaker.protectWithFallback", spanOptions))
         : protect(self)
 
-    return { name, config, state, protect, protectWithFallback } satisfies CircuitBreaker
+    return { name, config, state, protect, protectFailuresOnly, protectWithFallback } satisfies CircuitBreaker
   })
 
-/** The app's breakers, one per entry of BreakerConfigs. */
+/** Breakers held by CircuitBreakers; the database's lives with the pool (layers/database/bounded.ts). */
+export type ServiceBreakerName = Exclude<BreakerName, "database">
+
+/** The app's breakers, one per entry of BreakerConfigs but the database's. */
 export class CircuitBreakers extends Context.Tag("CircuitBreakers")<
   CircuitBreakers,
-  { readonly get: (name: BreakerName) => CircuitBreaker }
+  { readonly get: (name: ServiceBreakerName) => CircuitBreaker }
 >() {
   static readonly layer = Layer.effect(
     CircuitBreakers,
-    Effect.map(Effect.all(EffectRecord.map(BreakerConfigs, makeCircuitBreaker)), (breakers) => ({
-      get: (name: BreakerName) => breakers[name]
-    }))
+    Effect.map(
+      Effect.all(EffectRecord.map(EffectRecord.remove(BreakerConfigs, "database"), makeCircuitBreaker)),
+      (breakers) => ({ get: (name: ServiceBreakerName) => breakers[name] })
+    )
   )
 }

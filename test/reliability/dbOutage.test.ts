@@ -74,6 +74,9 @@ beforeAll(async () => {
       RATE_LIMIT_USER_CAPACITY: "1000000",
       RATE_LIMIT_USER_REFILL_PER_SECOND: "100000",
       FREE_PLAN_DOCUMENTS_PER_MONTH: "100000",
+      // The database breaker opens during the outage and lets trial statements through only after
+      // this; at its 15 s default, recovery could not come within RECOVERY_LIMIT_MS.
+      DB_BREAKER_OPEN_MS: "2000",
       WORKER_LEASE_MS: "3000",
       WORKER_POLL_MS: "100",
       WORKER_CONCURRENCY: "2"

@@ -5,27 +5,72 @@
  * application's role; only migrations connect as the schema's owner (see roles.ts).
  */
 import { PgClient } from "@effect/sql-pg"
+import { Reactivity } from "@effect/experimental"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Layer, Option, type Redacted, String as Str } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Duration, Effect, Layer, Option, type Redacted, String as Str } from "effect"
 import { AppConfig, type DatabaseSettings } from "../../config.js"
 import { Database } from "../../services/database.js"
 import { DatabaseUnavailable } from "../../services/errors.js"
+import { BreakerConfigs, makeCircuitBreaker } from "../../services/resilience.js"
+import { isDatabaseOutage, makeBoundedClient, makeBoundedPool } from "./bounded.js"
 import { startEmbeddedPostgres } from "./embedded.js"
 
-/** A pool for one URL with the architecture's limits (20 connections, idle 30 s, connect 2 s). */
-export const pgClientLayer = (url: Redacted.Redacted<string>, settings: DatabaseSettings) =>
-  PgClient.layer({
-    url,
-    ssl: settings.ssl,
-    maxConnections: settings.maxConnections,
-    idleTimeout: settings.idleTimeout,
-    connectTimeout: settings.connectTimeout,
-    applicationName: "serenya",
-    // Beside the client's own `db.system.name`, the older name most trace backends still key on.
-    spanAttributes: { "db.system": "postgresql" },
-    transformResultNames: Str.snakeToCamel,
-    transformQueryNames: Str.camelToSnake
-  })
+const clientOptions = {
+  applicationName: "serenya",
+  // Beside the client's own `db.system.name`, the older name most trace backends still key on.
+  spanAttributes: { "db.system": "postgresql" },
+  transformResultNames: Str.snakeToCamel,
+  transformQueryNames: Str.camelToSnake
+}
+
+/**
+ * A pool for one URL with the architecture's limits (20 connections, idle 30 s, connect 2 s) and
+ * its database circuit breaker, every statement bounded (./bounded.ts): what servers and workers
+ * run on. `bounded: false` is the plain client, for one-off tools whose statements may
+ * legitimately run long (migrations, audit verification).
+ */
+export const pgClientLayer = (
+  url: Redacted.Redacted<string>,
+  settings: DatabaseSettings,
+  options: { readonly bounded?: boolean } = {}
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
+  options.bounded === false
+    ? PgClient.layer({
+      url,
+      ssl: settings.ssl,
+      maxConnections: settings.maxConnections,
+      idleTimeout: settings.idleTimeout,
+      connectTimeout: settings.connectTimeout,
+      ...clientOptions
+    })
+    : Layer.scopedContext(
+      Effect.gen(function* () {
+        const inner = yield* PgClient.fromPool({
+          acquire: makeBoundedPool(url, settings, clientOptions.applicationName),
+          ...clientOptions
+        })
+        const breaker = yield* makeCircuitBreaker({
+          ...BreakerConfigs.database,
+          timeout: settings.breakerOpen,
+          isFailure: isDatabaseOutage
+        })
+        const client = yield* makeBoundedClient(inner, {
+          statementTimeout: settings.statementTimeout,
+          breaker,
+          spanAttributes: [
+            ...Object.entries(clientOptions.spanAttributes),
+            ["db.system.name", "postgresql"],
+            ["db.namespace", inner.config.database ?? inner.config.username ?? "postgres"],
+            ["server.address", inner.config.host ?? "localhost"],
+            ["server.port", inner.config.port ?? 5432]
+          ],
+          transformQueryNames: clientOptions.transformQueryNames,
+          transformResultNames: clientOptions.transformResultNames
+        })
+        return Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client))
+      })
+    ).pipe(Layer.provide(Reactivity.layer))
 
 /** `Database` on top of whatever SqlClient is provided. */
 export const databaseLayer = Layer.effect(
@@ -73,7 +118,7 @@ export const databaseConnections = Effect.gen(function* () {
  * embedded server the application role's login is set at every start (the password lives under
  * DATA_DIR), so it exists before the pool opens.
  */
-const applicationPool = (migrate: boolean) =>
+const applicationPool = (migrate: boolean, bounded: boolean) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const config = yield* AppConfig
@@ -84,14 +129,22 @@ const applicationPool = (migrate: boolean) =>
         const owner = yield* Effect.promise(() => import("./migrate.js"))
         yield* migrate ? owner.migrateDatabase(connections) : owner.provisionAppRoleFor(connections)
       }
-      return pgClientLayer(connections.app, config.database)
+      return pgClientLayer(connections.app, config.database, { bounded })
     })
   )
 
-/** The application's pool on DATABASE_URL, or as APP_ROLE on an embedded server under DATA_DIR. */
-export const SqlClientLive = applicationPool(false)
+/**
+ * The application's plain pool on DATABASE_URL, or as APP_ROLE on an embedded server under
+ * DATA_DIR: for the one-off tools (audit:verify, set-plan), whose statements are not bounded.
+ */
+export const SqlClientLive = applicationPool(false, false)
 
-/** The pool, migrations first when configured, and Database: what servers and workers run on. */
+/** The same, every statement bounded and behind the database breaker: what servers and workers run on. */
+export const SqlClientBoundedLive = applicationPool(false, true)
+
+/** The bounded pool, migrations first when configured, and Database: what servers and workers run on. */
 export const DatabaseLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) => databaseLayer.pipe(Layer.provideMerge(applicationPool(config.database.migrateOnStart))))
+  Effect.map(AppConfig, (config) =>
+    databaseLayer.pipe(Layer.provideMerge(applicationPool(config.database.migrateOnStart, true)))
+  )
 )

@@ -1,0 +1,139 @@
+/**
+ * The bounded database client (src/layers/database/bounded.ts) on a real PostgreSQL: the session
+ * settings, the database circuit breaker around every statement (on the TestClock), and the pool
+ * never lending a connection that still has an abandoned statement in flight.
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Reactivity } from "@effect/experimental"
+import { Duration, Effect, Exit, Layer, TestClock } from "effect"
+import { makeBoundedClient, makeBoundedPool, StatementAbandoned } from "../../../src/layers/database/bounded.js"
+import { pgClientLayer } from "../../../src/layers/database/postgres.js"
+import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
+import { CircuitOpen } from "../../../src/services/errors.js"
+import { scopedDatabase, TestDatabaseLive } from "../../support/database.js"
+import { testSettings } from "../../support/settings.js"
+
+/** A bounded pool on a fresh database of its own, with these settings. */
+const boundedOn = (env: Record<string, string>) =>
+  Layer.unwrapScoped(
+    Effect.map(scopedDatabase({ migrated: false }), ({ url }) => pgClientLayer(url, testSettings(env).database))
+  ).pipe(Layer.orDie)
+
+const failureOf = <A>(effect: Effect.Effect<A, SqlError>) =>
+  Effect.flip(effect).pipe(Effect.map((error) => error.cause))
+
+describe("session settings", () => {
+  layer(TestDatabaseLive())((it) => {
+    it.effect("every session of the app's pool has statement_timeout and lock_timeout (defaults 5 s and 2 s)", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // Each statement outside a transaction may take another pooled connection: ask several.
+        const answers = yield* Effect.all(
+          Array.from({ length: 4 }, () =>
+            sql<{ statementTimeout: string; lockTimeout: string }>`
+              SELECT current_setting('statement_timeout') AS statement_timeout,
+                     current_setting('lock_timeout') AS lock_timeout`
+          ),
+          { concurrency: 4 }
+        )
+        for (const [row] of answers) expect(row).toEqual({ statementTimeout: "5s", lockTimeout: "2s" })
+        // …and inside a transaction, on its reserved connection.
+        const [inTx] = yield* sql.withTransaction(sql<{ statementTimeout: string }>`SHOW statement_timeout`)
+        expect(inTx?.statementTimeout).toBe("5s")
+      }))
+  })
+})
+
+describe("the database circuit breaker", () => {
+  layer(boundedOn({ DB_STATEMENT_TIMEOUT_MS: "200", DB_LOCK_TIMEOUT_MS: "100", DB_BREAKER_OPEN_MS: "15000" }))((it) => {
+    it.effect("opens after 10 outage failures, then fails fast without a statement reaching the server; half-opens after its timeout and closes after 5 successes", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE SEQUENCE IF NOT EXISTS reached`
+        // A constraint violation says nothing about the database's health: it never opens the breaker.
+        yield* sql`CREATE TABLE IF NOT EXISTS once (id int PRIMARY KEY)`
+        yield* sql`INSERT INTO once VALUES (1)`
+        for (let i = 0; i < 12; i++) expect(Exit.isFailure(yield* Effect.exit(sql`INSERT INTO once VALUES (1)`))).toBe(true)
+        expect((yield* sql<{ n: string }>`SELECT nextval('reached') AS n`)[0]?.n).toBe("1")
+
+        // statement_timeout (200 ms) cancels each of these on the server: an outage failure.
+        for (let i = 0; i < BreakerConfigs.database.failureThreshold; i++) {
+          const cause = yield* failureOf(sql`SELECT pg_sleep(2)`)
+          expect((cause as { code?: string }).code).toBe("57014")
+        }
+        // Open: the statement fails at once with the breaker as its cause and never runs.
+        const open = yield* failureOf(sql`SELECT nextval('reached') AS n`)
+        expect(open).toBeInstanceOf(CircuitOpen)
+        expect(yield* failureOf(sql.withTransaction(sql`SELECT nextval('reached')`))).toBeInstanceOf(CircuitOpen)
+
+        yield* TestClock.adjust("15 seconds")
+        // Half-open: trial statements run; five successes close it again.
+        for (let i = 0; i < BreakerConfigs.database.successThreshold; i++) {
+          expect((yield* sql<{ n: string }>`SELECT nextval('reached') AS n`)[0]?.n).toBe(String(2 + i))
+        }
+        // Closed: one failure is one failure, not an open breaker.
+        yield* failureOf(sql`SELECT pg_sleep(2)`)
+        expect((yield* sql<{ n: string }>`SELECT nextval('reached') AS n`)[0]?.n).toBe("7")
+      }))
+  })
+})
+
+describe("connections with an abandoned statement", () => {
+  // The client gives up after 0.2 s + 1 s while the server would let the statement run 10 s: the
+  // state a stalled server leaves behind. One connection, so sql-pg's cancel query cannot run.
+  const settings = testSettings({ DB_POOL_MAX: "1", DB_CONNECT_TIMEOUT_MS: "500" }).database
+  const Client = Layer.unwrapScoped(
+    Effect.map(scopedDatabase({ migrated: false }), ({ url }) =>
+      Layer.scoped(
+        SqlClient.SqlClient,
+        Effect.gen(function* () {
+          const inner = yield* PgClient.fromPool({ acquire: makeBoundedPool(url, settings, "serenya-test") })
+          return yield* makeBoundedClient(inner, {
+            statementTimeout: Duration.millis(200),
+            breaker: yield* makeCircuitBreaker(BreakerConfigs.database),
+            spanAttributes: [],
+            transformQueryNames: (name) => name,
+            transformResultNames: (name) => name
+          })
+        })
+      ).pipe(Layer.provide(Reactivity.layer))
+    )
+  ).pipe(Layer.orDie)
+
+  it.live("are closed when released, never lent to the next statement, which answers at once", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const [first] = yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`
+      const started = Date.now()
+      const abandoned = yield* failureOf(sql`SELECT pg_sleep(10) FROM (SELECT pg_backend_pid()) AS p`)
+      expect(abandoned).toBeInstanceOf(StatementAbandoned)
+      // The caller did not wait for sql-pg's cancel (which needs the pool's only connection)…
+      expect(Date.now() - started).toBeLessThan(5_000)
+      // …which gives up after the connect timeout (0.5 s) and releases the connection.
+      yield* Effect.sleep("1 second")
+      const [next] = yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`
+      expect(next?.pid).not.toBe(first?.pid)
+      // Well before the 10 s statement could have finished on a reused connection.
+      expect(Date.now() - started).toBeLessThan(8_000)
+    }).pipe(Effect.provide(Client)), 20_000)
+
+  it.live("a transaction whose statement was abandoned fails within the bound and its connection is not reused", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE IF NOT EXISTS t (id int)`
+      const [first] = yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`
+      const started = Date.now()
+      const exit = yield* Effect.exit(
+        sql.withTransaction(Effect.zipRight(sql`INSERT INTO t VALUES (1)`, sql`SELECT pg_sleep(10)`))
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(Date.now() - started).toBeLessThan(5_000)
+      const [next] = yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`
+      expect(next?.pid).not.toBe(first?.pid)
+      // Closing the session rolled the transaction back.
+      expect(yield* sql`SELECT * FROM t`).toEqual([])
+    }).pipe(Effect.provide(Client)), 20_000)
+})
