@@ -19,7 +19,8 @@ import { testSettings } from "../../support/settings.js"
 /** A bounded pool on a fresh database of its own, with these settings. */
 const boundedOn = (env: Record<string, string>) =>
   Layer.unwrapScoped(
-    Effect.map(scopedDatabase({ migrated: false }), ({ url }) => pgClientLayer(url, testSettings(env).database))
+    // As the owner: these tests make their own tables, and are about bounds, not rights.
+    Effect.map(scopedDatabase({ migrated: false }), ({ ownerUrl }) => pgClientLayer(ownerUrl, testSettings(env).database))
   ).pipe(Layer.orDie)
 
 const failureOf = <A>(effect: Effect.Effect<A, SqlError>) =>
@@ -86,11 +87,11 @@ describe("connections with an abandoned statement", () => {
   // state a stalled server leaves behind. One connection, so sql-pg's cancel query cannot run.
   const settings = testSettings({ DB_POOL_MAX: "1", DB_CONNECT_TIMEOUT_MS: "500" }).database
   const Client = Layer.unwrapScoped(
-    Effect.map(scopedDatabase({ migrated: false }), ({ url }) =>
+    Effect.map(scopedDatabase({ migrated: false }), ({ ownerUrl }) =>
       Layer.scoped(
         SqlClient.SqlClient,
         Effect.gen(function* () {
-          const inner = yield* PgClient.fromPool({ acquire: makeBoundedPool(url, settings, "serenya-test") })
+          const inner = yield* PgClient.fromPool({ acquire: makeBoundedPool(ownerUrl, settings, "serenya-test") })
           return yield* makeBoundedClient(inner, {
             statementTimeout: Duration.millis(200),
             breaker: yield* makeCircuitBreaker(BreakerConfigs.database),
