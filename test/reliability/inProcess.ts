@@ -70,7 +70,11 @@ export type InProcess = Awaited<ReturnType<typeof startInProcess>>
 export const rowCounts = (app: InProcess, except: ReadonlyArray<string> = []) =>
   app.sql((sql) =>
     Effect.gen(function* () {
-      const tables = yield* sql<{ tablename: string }>`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`
+      // Every table the application's role can read (it can write no other: schema_migrations is the owner's).
+      const tables = yield* sql<{ tablename: string }>`
+        SELECT tablename FROM pg_tables
+        WHERE schemaname = 'public' AND has_table_privilege(format('%I.%I', schemaname, tablename), 'SELECT')
+        ORDER BY tablename`
       const counts: Record<string, number> = {}
       for (const { tablename } of tables) {
         if (except.includes(tablename)) continue
