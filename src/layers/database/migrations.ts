@@ -10,6 +10,7 @@ import idempotencyKeys from "./migrations/0003_idempotency_keys.js"
 import contentVersion from "./migrations/0004_content_version.js"
 import originalRemoved from "./migrations/0005_original_removed.js"
 import planUsage from "./migrations/0006_plan_usage.js"
+import erasureOutbox from "./migrations/0009_erasure_outbox.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -20,7 +21,9 @@ export const MIGRATIONS = {
   "0003_idempotency_keys": idempotencyKeys,
   "0004_content_version": contentVersion,
   "0005_original_removed": originalRemoved,
-  "0006_plan_usage": planUsage
+  "0006_plan_usage": planUsage,
+  // 0007 and 0008 are taken by work on other branches
+  "0009_erasure_outbox": erasureOutbox
 }
 
 export const loader = Migrator.fromRecord(MIGRATIONS)

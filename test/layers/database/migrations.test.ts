@@ -8,6 +8,7 @@ const EXPECTED_TABLES = [
   "audit_log",
   "content",
   "conversations",
+  "erasure_outbox",
   "idempotency_keys",
   "jobs",
   "llm_usage",
