@@ -312,7 +312,7 @@ layer(
 })
 
 /** A model that never answers. */
-const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never })
+const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never, forgetUser: () => Effect.void })
 
 layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true })("processJob with an LLM that never answers", (it) => {
   it.effect("shutdown hands an in-flight job back to the queue without counting the attempt", () =>
