@@ -188,7 +188,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             completedAt: "2026-12-06T03:07:07.011Z"
           }
         ],
-        llmUsage: [
+        costs: [
           {
             occurredAt: "2026-12-06T03:07:06.996Z",
             provider: "offline",

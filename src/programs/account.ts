@@ -1,21 +1,27 @@
 /**
  * The account and its GDPR rights: the profile, the export of everything we hold about the user
- * (decrypted, as one JSON document), and erasure.
+ * (decrypted, as one JSON document, their cost records included), and erasure.
  *
  * Erasure deletes every row of the user in one transaction (messages, conversations, content,
- * jobs, refresh tokens, subscription, the user; idempotency keys go by cascade) and unlinks
- * `llm_usage`: those rows keep their tokens and cost for accounting, with `user_id` NULL, and hold
- * no health data. Stored documents are removed after the commit, best effort. The audit trail
- * keeps its events; their actor becomes a random pseudonym.
+ * jobs, refresh tokens, subscription, the PostgreSQL cost records, the user; idempotency keys and
+ * plan usage go by cascade) and, in the same transaction, writes what it still owes outside the
+ * database into the erasure outbox: every stored object of the user's jobs (all its versions) and
+ * the cost records of the live cost store (DynamoDB in production). Right after the commit those
+ * deletions are tried at once; whatever fails stays in the outbox and is retried by the drainers
+ * until it succeeds (programs/erasureOutbox.ts). Then this process's caches drop everything of
+ * the user: timeline pages, the LLM's fallback answers, cached data keys. The audit trail keeps
+ * its events; their actor becomes a pseudonym.
  */
 import { Clock, Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
+import { CostTracker } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { decodeRows, SqlClient } from "../services/database.js"
 import { NotFound } from "../services/errors.js"
-import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
-import { Storage } from "../services/storage.js"
+import { DocumentType, InterpretedDocument, LLM } from "../services/llm.js"
+import { TimelineCache } from "../services/timelineCache.js"
+import { drainErasureOutbox } from "./erasureOutbox.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
@@ -69,7 +75,8 @@ export interface AccountExport {
     readonly updatedAt: string
     readonly completedAt: string | null
   }>
-  readonly llmUsage: ReadonlyArray<{
+  /** Every LLM call made for the user, from the live cost store: when, what for, which model, tokens, cost. */
+  readonly costs: ReadonlyArray<{
     readonly occurredAt: string
     readonly provider: string
     readonly modelId: string
@@ -93,10 +100,11 @@ export interface DeletionReport {
     readonly refreshTokens: number
     readonly subscriptions: number
   }
-  readonly llmUsageUnlinked: number
+  /** Cost records deleted with the rows (the PostgreSQL store) and right after (any store). */
+  readonly costRecordsErased: number
   readonly objectsRemoved: number
-  /** Stored objects that could not be removed (logged with their job id). */
-  readonly objectsFailed: number
+  /** Deletions (objects, cost records) that failed right after the commit: the outbox retries them. */
+  readonly deletionsPending: number
   readonly auditEventsPseudonymised: number
 }
 
@@ -130,20 +138,8 @@ const JobRow = Schema.Struct({
   completedAt: Schema.NullOr(Schema.DateFromSelf)
 })
 
-const UsageRow = Schema.Struct({
-  occurredAt: Schema.DateFromSelf,
-  provider: LLMProviderName,
-  modelId: Schema.String,
-  documentType: Schema.String,
-  inputTokens: Schema.Number,
-  outputTokens: Schema.Number,
-  // numeric(12, 4) arrives as text
-  totalCostCents: Schema.NumberFromString,
-  processingTimeMs: Schema.Number
-})
-
 const ContentIdRow = Schema.Struct({ id: ContentId })
-const StorageKeyRow = Schema.Struct({ id: JobId, storageKey: Schema.String })
+const OutboxIdRow = Schema.Struct({ id: Schema.UUID })
 const Count = Schema.Struct({ n: Schema.Number })
 
 const encodeDocument = Schema.encode(InterpretedDocument)
@@ -249,13 +245,8 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
     )
   )
 
-  // The PostgreSQL cost store's table; with COST_TRACKER=dynamodb the records live there instead.
-  const usage = yield* decodeRows(UsageRow)(
-    yield* sql`
-      SELECT occurred_at, provider, model_id, document_type, input_tokens, output_tokens,
-             total_cost_cents::text AS total_cost_cents, processing_time_ms
-      FROM llm_usage WHERE user_id = ${userId}::uuid ORDER BY occurred_at, id`
-  )
+  // From the live cost store (DynamoDB in production, llm_usage locally): whatever holds them.
+  const costs = yield* Effect.flatMap(CostTracker, (tracker) => tracker.usageRecords(userId))
 
   yield* audit.record({
     ...requestContext,
@@ -286,7 +277,16 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
       messages: c.messages.map((m) => ({ role: m.role, content: m.content, createdAt: iso(m.createdAt) }))
     })),
     jobs,
-    llmUsage: usage.map((u) => ({ ...u, occurredAt: iso(u.occurredAt) }))
+    costs: costs.map((c) => ({
+      occurredAt: iso(c.occurredAt),
+      provider: c.provider,
+      modelId: c.modelId,
+      documentType: c.documentType,
+      inputTokens: c.inputTokens,
+      outputTokens: c.outputTokens,
+      totalCostCents: c.totalCostCents,
+      processingTimeMs: c.processingTimeMs
+    }))
   } satisfies AccountExport
 }, traced("Account.export"))
 
@@ -296,8 +296,10 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
  */
 export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
-  const storage = yield* Storage
   const audit = yield* Audit
+  const timeline = yield* TimelineCache
+  const llm = yield* LLM
+  const crypto = yield* Crypto
   // Random, so the trail cannot be joined back to the person; one per erasure, so their events stay together.
   const pseudonym = `erased-${randomUUID()}`
 
@@ -309,11 +311,18 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
       // The lock makes concurrent inserts that reference the user wait, then fail on the foreign key.
       const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
       if (user.length === 0) return Option.none()
-      const objects = yield* decodeRows(StorageKeyRow)(
-        yield* sql`SELECT id, storage_key FROM jobs WHERE user_id = ${userId}::uuid`
+      // What is owed outside the database, recorded with the rows' deletion: commit ⇒ owed.
+      // Every job's object, removed already or not (its older versions may remain).
+      const outbox = yield* decodeRows(OutboxIdRow)(
+        yield* sql`
+          INSERT INTO erasure_outbox (kind, target)
+          SELECT 'object', storage_key FROM jobs WHERE user_id = ${userId}::uuid
+          UNION ALL SELECT 'cost_records', ${userId}
+          ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = now()
+          RETURNING id`
       )
       // Children before parents; each count is what the erasure report shows.
-      const erase = (table: "messages" | "conversations" | "content" | "jobs" | "refresh_tokens" | "subscriptions") =>
+      const erase = (table: "messages" | "conversations" | "content" | "jobs" | "refresh_tokens" | "subscriptions" | "llm_usage") =>
         Effect.flatMap(
           sql`WITH d AS (DELETE FROM ${sql(table)} WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`,
           count
@@ -324,14 +333,13 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
       const jobs = yield* erase("jobs")
       const refreshTokens = yield* erase("refresh_tokens")
       const subscriptions = yield* erase("subscriptions")
-      const llmUsageUnlinked = yield* count(
-        yield* sql`WITH u AS (UPDATE llm_usage SET user_id = NULL WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM u`
-      )
+      // The PostgreSQL cost store's records go with the rest (its foreign key would only unlink them).
+      const costRecords = yield* erase("llm_usage")
       yield* sql`DELETE FROM users WHERE id = ${userId}::uuid`
       return Option.some({
-        objects,
+        outbox: outbox.map((row) => row.id),
         erased: { messages, conversations, content, jobs, refreshTokens, subscriptions },
-        llmUsageUnlinked
+        costRecords
       })
     })
   )
@@ -341,21 +349,23 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
     return yield* new NotFound({ message: "No such account" })
   }
 
-  // After the commit: an object left behind is sealed to a user who no longer exists, and logged.
-  const removals = yield* Effect.forEach(
-    erased.value.objects,
-    ({ id, storageKey }) =>
-      storage.remove(storageKey).pipe(
-        Effect.as(true),
-        Effect.catchAll((error) =>
-          Effect.logWarning("stored document of an erased account not removed").pipe(
-            Effect.annotateLogs({ jobId: id, errorCode: error._tag }),
-            Effect.as(false)
-          )
-        )
-      ),
-    { concurrency: 4 }
+  // After the commit, the fast path: this erasure's deletions at once. A failure is not the
+  // erasure's: the rows stay in the outbox and the drainers retry them until they succeed.
+  const drained = yield* drainErasureOutbox({ ids: erased.value.outbox }).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.as(Effect.logWarning("erasure: the outbox is left to the drainers", cause), {
+        done: 0,
+        failed: erased.value.outbox.length,
+        objectsRemoved: 0,
+        costRecordsErased: 0
+      })
+    )
   )
+
+  // This process's caches (other instances' age out: see the README's erasure section).
+  yield* timeline.invalidate(userId)
+  yield* llm.forgetUser(userId)
+  yield* crypto.forgetUser(userId)
 
   yield* audit.record({
     ...requestContext,
@@ -371,9 +381,9 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
     userId,
     pseudonym,
     erased: erased.value.erased,
-    llmUsageUnlinked: erased.value.llmUsageUnlinked,
-    objectsRemoved: removals.filter(Boolean).length,
-    objectsFailed: removals.filter((ok) => !ok).length,
+    costRecordsErased: erased.value.costRecords + drained.costRecordsErased,
+    objectsRemoved: drained.objectsRemoved,
+    deletionsPending: erased.value.outbox.length - drained.done,
     auditEventsPseudonymised
   } satisfies DeletionReport
 }, traced("Account.delete"))

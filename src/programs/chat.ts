@@ -212,7 +212,7 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
   const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
 
   const askedAt = new Date(yield* Clock.currentTimeMillis)
-  const answer = yield* llm.chat({ document: content.value.document, history, question })
+  const answer = yield* llm.chat({ document: content.value.document, history, question, userId })
   const answeredAt = new Date(yield* Clock.currentTimeMillis)
 
   // Ids first: each sealed turn is bound to its own row.

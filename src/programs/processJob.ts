@@ -139,6 +139,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
               .interpret({
                 bytes: plaintext,
                 contentType: job.contentType,
+                userId,
                 ...Option.match(job.documentTypeHint, { onNone: () => ({}), onSome: (hint) => ({ documentTypeHint: hint }) })
               })
               .pipe(withTimeout("LLM.interpret", options.interpretTimeout ?? Timeouts.llmInterpret))

@@ -37,6 +37,9 @@ export const LLMUsageRecord = Schema.Struct({
 })
 export type LLMUsageRecord = typeof LLMUsageRecord.Type
 
+/** One stored record as the user's export shows it: what was done, with which model, for how much. */
+export type UsageEntry = Omit<LLMUsageRecord, "userId" | "idempotencyKey">
+
 export interface MonthlyUsage {
   readonly month: string
   readonly inputTokens: number
@@ -78,6 +81,14 @@ export class CostTracker extends Context.Tag("CostTracker")<
     readonly monthlyUsage: (userId: string, month: string) => Effect.Effect<MonthlyUsage, CostTrackerUnavailable>
     /** Fails with QuotaExceeded when this month's cost has reached the user's budget. */
     readonly ensureWithinBudget: (userId: string) => Effect.Effect<void, QuotaExceeded | CostTrackerUnavailable>
+    /** Every stored record of the user, oldest first (the account export). */
+    readonly usageRecords: (userId: string) => Effect.Effect<ReadonlyArray<UsageEntry>, CostTrackerUnavailable>
+    /**
+     * Erasure: deletes every stored record of the user and forgets the ones still waiting for a
+     * background retry here, so none is written back afterwards; answers how many were deleted.
+     * Idempotent; a failure leaves the rest for a later call (the erasure outbox retries it).
+     */
+    readonly eraseUser: (userId: string) => Effect.Effect<number, CostTrackerUnavailable>
   }
 >() {}
 

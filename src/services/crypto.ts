@@ -93,5 +93,7 @@ export class Crypto extends Context.Tag("Crypto")<
       envelope: Uint8Array,
       options: SealOptions
     ) => Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable>
+    /** Zeroes and drops every data key this process holds for the user (erasure). */
+    readonly forgetUser: (userId: string) => Effect.Effect<void>
   }
 >() {}

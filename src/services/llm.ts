@@ -131,12 +131,18 @@ export class LLM extends Context.Tag("LLM")<
       readonly bytes: Uint8Array
       readonly contentType: DocumentContentType
       readonly documentTypeHint?: DocumentType
+      /** Whose document: what a layer keeps of the answer (a fallback cache) is kept per user, for erasure. */
+      readonly userId?: string
     }) => Effect.Effect<Interpretation, LLMInvalidOutput | LLMUnavailable | DocumentUnreadable>
     /** Answers about this one document only: no diagnosis, no dosing, and says when it does not know. */
     readonly chat: (input: {
       readonly document: InterpretedDocument
       readonly history: ReadonlyArray<ChatTurn>
       readonly question: string
+      /** Whose conversation (see interpret). */
+      readonly userId?: string
     }) => Effect.Effect<ChatAnswer, LLMInvalidOutput | LLMUnavailable>
+    /** Drops every answer kept for the user (erasure); a layer that keeps none does nothing. */
+    readonly forgetUser: (userId: string) => Effect.Effect<void>
   }
 >() {}

@@ -98,7 +98,10 @@ export class Storage extends Context.Tag("Storage")<
       metadata: ObjectMetadata
     ) => Effect.Effect<void, InvalidObjectKey | StorageUnavailable>
     readonly get: (key: string) => Effect.Effect<StoredObject, ObjectNotFound | InvalidObjectKey | StorageUnavailable>
-    /** Idempotent: removing a key that holds nothing succeeds. */
+    /**
+     * Removes whatever the key holds, every version of it where the store keeps versions (S3), so
+     * nothing stays readable. Idempotent: removing a key that holds nothing succeeds.
+     */
     readonly remove: (key: string) => Effect.Effect<void, InvalidObjectKey | StorageUnavailable>
     readonly exists: (key: string) => Effect.Effect<boolean, InvalidObjectKey | StorageUnavailable>
     /** Every key starting with `prefix`, sorted; S3 is paged through to the end. */

@@ -11,6 +11,8 @@ import { makePostgresCostTracker } from "../../src/layers/costTracker/postgres.j
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
+import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
+import { TimelineCache } from "../../src/services/timelineCache.js"
 import { deleteAccount, exportUserData, getProfile } from "../../src/programs/account.js"
 import { getConversation, sendChatMessage } from "../../src/programs/chat.js"
 import { listTimeline, loadContent, saveContent } from "../../src/programs/content.js"
@@ -31,7 +33,14 @@ const fixture = (name: FixtureName) => readFixture(name)
 // The PostgreSQL cost tracker, so that llm_usage holds rows for the export and the erasure to deal with.
 const CostTrackerTable = Layer.scoped(CostTracker, makePostgresCostTracker({ monthlyBudgetCents: 500, emitMetrics: false }))
 
-const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, LLMOffline, CostTrackerTable, AuditWithRows).pipe(
+const TestLayer = Layer.mergeAll(
+  CryptoMemory,
+  StorageMemory,
+  LLMOffline,
+  CostTrackerTable,
+  AuditWithRows,
+  Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
+).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 
@@ -156,9 +165,9 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       ])
       expect(exported.jobs[0]!.contentId).toBe(seeded.contentId)
 
-      expect(exported.llmUsage).toHaveLength(1)
-      expect(exported.llmUsage[0]).toMatchObject({ documentType: "chat", provider: "offline" })
-      expect(exported.llmUsage[0]!.inputTokens).toBeGreaterThan(0)
+      expect(exported.costs).toHaveLength(1)
+      expect(exported.costs[0]).toMatchObject({ documentType: "chat", provider: "offline" })
+      expect(exported.costs[0]!.inputTokens).toBeGreaterThan(0)
 
       // nothing of bob's
       const text = JSON.stringify(exported)
@@ -185,9 +194,9 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
 
         const report = yield* deleteAccount(alice, { requestId: "req-delete-1" })
         expect(report.erased).toEqual({ messages: 2, conversations: 1, content: 1, jobs: 2, refreshTokens: 1, subscriptions: 1 })
-        expect(report.llmUsageUnlinked).toBe(1)
+        expect(report.costRecordsErased).toBe(1)
         expect(report.objectsRemoved).toBe(2)
-        expect(report.objectsFailed).toBe(0)
+        expect(report.deletionsPending).toBe(0)
         expect(report.auditEventsPseudonymised).toBe(3)
 
         expect(Object.values(yield* rowsOf(alice)).every((n) => n === 0)).toBe(true)
@@ -195,10 +204,12 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
           SELECT (SELECT count(*)::int FROM messages WHERE conversation_id = ${aliceData.reply.conversationId}::uuid)
                + (SELECT count(*)::int FROM content WHERE id = ${aliceData.contentId}::uuid) AS n`
         expect(orphans!.n).toBe(0)
-        // usage stays for accounting, attributed to nobody
+        // the cost records are erased, not kept unattributed; bob's stay
         const [usage] = yield* sql<{ n: number }>`
-          SELECT count(*)::int AS n FROM llm_usage WHERE user_id IS NULL AND idempotency_key LIKE 'chat:%'`
-        expect(usage!.n).toBe(1)
+          SELECT count(*)::int AS n FROM llm_usage WHERE user_id IS NULL`
+        expect(usage!.n).toBe(0)
+        expect(yield* Effect.flatMap(CostTracker, (c) => c.usageRecords(alice))).toEqual([])
+        expect(yield* Effect.flatMap(CostTracker, (c) => c.usageRecords(bob))).toHaveLength(1)
         for (const key of aliceData.keys) expect(yield* storage.exists(key)).toBe(false)
 
         // the trail keeps the events, with the actor pseudonymised, and still verifies
@@ -247,7 +258,7 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       expect((yield* listTimeline(second, { limit: 20, offset: 0 })).total).toBe(0)
       expect(Option.isNone(yield* getConversation(second, contentId))).toBe(true)
       const fresh = yield* exportUserData(second)
-      expect(fresh).toMatchObject({ content: [], conversations: [], jobs: [], llmUsage: [] })
+      expect(fresh).toMatchObject({ content: [], conversations: [], jobs: [], costs: [] })
       expect(fresh.profile.email).toBe(email)
       const status = yield* getSubscriptionStatus(second)
       expect(status.plan).toBe("free")

@@ -235,6 +235,23 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
     })
   )
 
+  it.effect("the pool's sweeper drains the erasure outbox: an object an erasure still owes is removed and its row deleted", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const storage = yield* Storage
+      const key = documentKey("00000000-0000-4000-8000-00000000e4a5")
+      yield* storage.put(key, Uint8Array.of(1, 2, 3), { userId: "erased", uploadedAt: new Date() })
+      yield* sql`INSERT INTO erasure_outbox (kind, target) VALUES ('object', ${key})`
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* makeWorkerPool({ ...fast, sweepInterval: "50 millis" })
+          yield* waitFor(Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM erasure_outbox`, (rows) => rows[0]?.n === 0))
+        })
+      )
+      expect(yield* storage.exists(key)).toBe(false)
+    })
+  )
+
   it.effect("afterwards, no plaintext of the fixture is in any column or stored object", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -312,7 +329,7 @@ layer(
 })
 
 /** A model that never answers. */
-const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never })
+const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never, forgetUser: () => Effect.void })
 
 layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true })("processJob with an LLM that never answers", (it) => {
   it.effect("shutdown hands an in-flight job back to the queue without counting the attempt", () =>

@@ -1,5 +1,7 @@
 import { type CfnElement, CustomResource, Duration, Fn, Stack } from "aws-cdk-lib"
 import * as ec2 from "aws-cdk-lib/aws-ec2"
+import * as events from "aws-cdk-lib/aws-events"
+import * as targets from "aws-cdk-lib/aws-events-targets"
 import * as iam from "aws-cdk-lib/aws-iam"
 import * as lambda from "aws-cdk-lib/aws-lambda"
 import * as logs from "aws-cdk-lib/aws-logs"
@@ -50,6 +52,9 @@ export interface ServiceFunction {
   readonly deadLetterQueue: sqs.Queue
   readonly logGroup: logs.LogGroup
 }
+
+/** How often the processor's scheduled run sweeps and drains the erasure outbox. */
+export const HOUSEKEEPING_INTERVAL = Duration.minutes(5)
 
 const BEDROCK_MODEL_FAMILIES = ["anthropic.claude-3-5-sonnet-*", "anthropic.claude-3-haiku-*"]
 
@@ -241,10 +246,16 @@ export class Functions extends Construct {
     this.all = { auth, documents, chat, processor, migrate }
 
     const bucketObjects = data.processingBucket.arnForObjects("*")
+    // The bucket is versioned: removing an object deletes each of its versions (DeleteObjectVersion),
+    // found with ListObjectVersions (s3:ListBucketVersions). documents erases accounts (DELETE /me),
+    // the processor removes originals and drains the erasure outbox.
     for (const { policy } of [documents, processor]) {
       policy.addStatements(
-        new iam.PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [bucketObjects] }),
-        new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [data.processingBucket.bucketArn] })
+        new iam.PolicyStatement({
+          actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+          resources: [bucketObjects]
+        }),
+        new iam.PolicyStatement({ actions: ["s3:ListBucket", "s3:ListBucketVersions"], resources: [data.processingBucket.bucketArn] })
       )
     }
     for (const { role, policy } of [documents, chat, processor]) Keys.allowUse(keys.documents, role, policy)
@@ -265,6 +276,13 @@ export class Functions extends Construct {
         new iam.PolicyStatement({ actions: ["dynamodb:PutItem", "dynamodb:Query"], resources: [data.costTable.tableArn, usageIndex] })
       )
       Keys.allowThroughService(keys.platform, policy, "dynamodb", ["kms:GenerateDataKey", "kms:Decrypt"])
+    }
+    // Erasure deletes the user's cost records (batched deletes): at once in DELETE /me (documents),
+    // and from the erasure outbox (processor). On the table only, never its index.
+    for (const { policy } of [documents, processor]) {
+      policy.addStatements(
+        new iam.PolicyStatement({ actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], resources: [data.costTable.tableArn] })
+      )
     }
 
     documents.policy.addStatements(
@@ -307,6 +325,15 @@ export class Functions extends Construct {
       maxConcurrency: 2
     })
     deadLetters.node.addDependency(processor.policy)
+
+    // No worker pool runs on Lambda: this schedule is what sweeps leftover originals and drains the
+    // erasure outbox (src/main/lambda/processor.ts), so an erasure's deletions that failed at once
+    // are retried within minutes. The target adds a resource-based permission, not an IAM policy.
+    new events.Rule(this, "ProcessorHousekeeping", {
+      description: `Serenya ${settings.stage}: sweep leftover originals and drain the erasure outbox`,
+      schedule: events.Schedule.rate(HOUSEKEEPING_INTERVAL),
+      targets: [new targets.LambdaFunction(processor.alias, { retryAttempts: 2, maxEventAge: HOUSEKEEPING_INTERVAL })]
+    })
 
     const bucketObjectsFinding = `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
       data.processingBucket.node.defaultChild as CfnElement

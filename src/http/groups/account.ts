@@ -56,16 +56,18 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     updatedAt: Iso,
     completedAt: Schema.NullOr(Iso)
   })),
-  llmUsage: Schema.Array(Schema.Struct({
+  costs: Schema.Array(Schema.Struct({
     occurredAt: Iso,
     provider: Schema.String,
     modelId: Schema.String,
+    /** What the call was for: interpreting a document of this type, or a chat answer. */
     documentType: Schema.String,
     inputTokens: Schema.Number,
     outputTokens: Schema.Number,
     totalCostCents: Schema.Number,
     processingTimeMs: Schema.Number
-  }))
+  }).annotations({ description: "One LLM call made for the user: when, what for, which model, its tokens and its cost in cents" }))
+    .annotations({ description: "Every cost record held for the user (from the live cost store), oldest first; erased with the account" })
 }, { description: "Everything held about the user, decrypted (GDPR access and portability)" }) {}
 
 const unavailable = errorResponse(503, "The account cannot be read or changed right now; retry")

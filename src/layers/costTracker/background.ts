@@ -32,7 +32,8 @@ import {
   LLMUsageRecord,
   Month,
   monthOf,
-  type MonthlyUsage
+  type MonthlyUsage,
+  type UsageEntry
 } from "../../services/costTracker.js"
 import { ErrorInfoId, QuotaExceeded, transientFailureInfo } from "../../services/errors.js"
 import { EmfSink, emfLine } from "./emf.js"
@@ -56,7 +57,23 @@ export interface CostStore {
   /** Idempotent by `record.idempotencyKey`: writing a stored record again changes nothing. */
   readonly write: (record: LLMUsageRecord) => Effect.Effect<void, CostStoreError>
   readonly monthlyUsage: (userId: string, month: string) => Effect.Effect<MonthlyUsage, CostTrackerUnavailable>
+  /** Every record of the user, oldest first. */
+  readonly records: (userId: string) => Effect.Effect<ReadonlyArray<UsageEntry>, CostTrackerUnavailable>
+  /** Deletes every record of the user; idempotent; answers how many it deleted. */
+  readonly eraseUser: (userId: string) => Effect.Effect<number, CostTrackerUnavailable>
 }
+
+/** A record as the export shows it: no user id, no idempotency key. */
+export const usageEntryOf = (record: LLMUsageRecord): UsageEntry => ({
+  provider: record.provider,
+  modelId: record.modelId,
+  documentType: record.documentType,
+  inputTokens: record.inputTokens,
+  outputTokens: record.outputTokens,
+  totalCostCents: record.totalCostCents,
+  processingTimeMs: record.processingTimeMs,
+  occurredAt: record.occurredAt
+})
 
 export interface BackgroundRetryOptions {
   /** Delay before the first background attempt; each next one doubles (before jitter). */
@@ -195,7 +212,10 @@ export const makeCostTracker = (
         let attempt = 1
         const attemptOnce = Effect.suspend(() => {
           attempt += 1
-          return writeOnce(record).pipe(
+          return Effect.flatMap(Ref.get(pending), (map) =>
+            // forgotten meanwhile: its user was erased, and a retry must not write it back
+            map.has(record.idempotencyKey) ? writeOnce(record) : Effect.void
+          ).pipe(
             Effect.tapError((error) =>
               Effect.logWarning("LLM usage record retry failed").pipe(
                 logged(record, error.code, attempt),
@@ -318,5 +338,19 @@ export const makeCostTracker = (
       }
     }, traced("CostTracker.ensureWithinBudget"))
 
-    return { record, monthlyUsage, ensureWithinBudget } satisfies CostTracker["Type"]
+    const usageRecords = Effect.fnUntraced(function* (userId: string) {
+      return yield* store.records(userId)
+    }, traced("CostTracker.usageRecords"))
+
+    const eraseUser = Effect.fnUntraced(function* (userId: string) {
+      // First the records waiting here for a retry, so that none lands after the store is cleared.
+      yield* Ref.update(pending, (map) => {
+        const next = new Map(map)
+        for (const [key, record] of map) if (record.userId === userId) next.delete(key)
+        return next
+      })
+      return yield* store.eraseUser(userId)
+    }, traced("CostTracker.eraseUser"))
+
+    return { record, monthlyUsage, ensureWithinBudget, usageRecords, eraseUser } satisfies CostTracker["Type"]
   })

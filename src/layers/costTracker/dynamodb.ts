@@ -17,7 +17,7 @@
  */
 import type * as DynamoDB from "@aws-sdk/client-dynamodb"
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
-import { Effect, Layer, Option, Schema, type Scope } from "effect"
+import { Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import {
@@ -25,8 +25,11 @@ import {
   CostTrackerUnavailable,
   type LLMUsageRecord,
   monthOf,
-  type MonthlyUsage
+  type MonthlyUsage,
+  UsageDocumentType,
+  type UsageEntry
 } from "../../services/costTracker.js"
+import { LLMProviderName } from "../../services/llm.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { makeRetrySchedule, withRetry, withTimeout } from "../../services/resilience.js"
 import { type CostStore, CostStoreError, type CostTrackerOptions, makeCostTracker, sumUsage } from "./background.js"
@@ -132,6 +135,23 @@ export const itemOf = (record: LLMUsageRecord): Record<string, AttributeValue> =
 }
 
 const NumberValue = Schema.Struct({ N: Schema.NumberFromString.pipe(Schema.finite()) })
+const StringValue = Schema.Struct({ S: Schema.String })
+const RecordItem = Schema.Struct({
+  provider: Schema.Struct({ S: LLMProviderName }),
+  modelId: StringValue,
+  documentType: Schema.Struct({ S: UsageDocumentType }),
+  inputTokens: NumberValue,
+  outputTokens: NumberValue,
+  totalCost: NumberValue,
+  processingTimeMs: NumberValue,
+  occurredAt: Schema.Struct({ S: Schema.DateFromString })
+})
+const decodeRecordItem = Schema.decodeUnknown(RecordItem)
+
+/** BatchWriteItem's limit per request. */
+const BATCH_WRITE_MAX = 25
+/** Rounds of re-sending what BatchWriteItem left unprocessed (throttling) before giving up for now. */
+const UNPROCESSED_RETRY = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
 const UsageItem = Schema.Struct({ inputTokens: NumberValue, outputTokens: NumberValue, totalCost: NumberValue })
 const decodeUsageItem = Schema.decodeUnknown(UsageItem)
 
@@ -205,7 +225,117 @@ export const makeDynamoCostStore = (client: ClientSource<DynamoSend>, options: D
       Effect.withSpan("CostStore.monthlyUsage", { attributes: { "cost.store": "dynamodb" } })
     )
 
-  return { name: "dynamodb", write, monthlyUsage }
+  /** Every item of the user's partition, page by page (strongly consistent: an erasure must see every write). */
+  const eachPage = <A>(
+    userId: string,
+    projection: ReadonlyArray<string>,
+    onPage: (items: ReadonlyArray<Record<string, AttributeValue>>) => Effect.Effect<A, CostStoreError>
+  ): Effect.Effect<Array<A>, CostStoreError> =>
+    Effect.gen(function* () {
+      const [client, sdk] = yield* dynamo
+      const results: Array<A> = []
+      const names = Object.fromEntries(projection.map((name, i) => [`#p${i}`, name]))
+      let startKey: Record<string, AttributeValue> | undefined
+      do {
+        const exclusiveStartKey = startKey
+        const page = yield* call("Query", tableName, (abortSignal) =>
+          client.send(
+            new sdk.QueryCommand({
+              TableName: tableName,
+              ConsistentRead: true,
+              KeyConditionExpression: "#user = :user",
+              ProjectionExpression: Object.keys(names).join(", "),
+              ExpressionAttributeNames: { "#user": COST_TABLE_PARTITION_KEY, ...names },
+              ExpressionAttributeValues: { ":user": { S: userId } },
+              ...(pageSize !== undefined ? { Limit: pageSize } : {}),
+              ...(exclusiveStartKey !== undefined ? { ExclusiveStartKey: exclusiveStartKey } : {})
+            }),
+            { abortSignal }
+          )
+        ).pipe(withRetry(QUERY_RETRY))
+        results.push(yield* onPage(page.Items ?? []))
+        const last = page.LastEvaluatedKey
+        startKey = last !== undefined && Object.keys(last).length > 0 ? last : undefined
+      } while (startKey !== undefined)
+      return results
+    })
+
+  const records = (userId: string): Effect.Effect<ReadonlyArray<UsageEntry>, CostTrackerUnavailable> =>
+    eachPage(
+      userId,
+      ["provider", "modelId", "documentType", "inputTokens", "outputTokens", "totalCost", "processingTimeMs", "occurredAt"],
+      (items) =>
+        Effect.forEach(items, (item) =>
+          decodeRecordItem(item).pipe(
+            Effect.map((d): UsageEntry => ({
+              provider: d.provider.S,
+              modelId: d.modelId.S,
+              documentType: d.documentType.S,
+              inputTokens: d.inputTokens.N,
+              outputTokens: d.outputTokens.N,
+              totalCostCents: d.totalCost.N,
+              processingTimeMs: d.processingTimeMs.N,
+              occurredAt: d.occurredAt.S
+            })),
+            Effect.mapError(
+              () => new CostStoreError({ message: "DynamoDB Query answered an invalid item", code: "INVALID_ITEM", transient: false })
+            )
+          )
+        )
+    ).pipe(
+      // the sort key orders by time already; sorting again keeps the contract independent of it
+      Effect.map((pages) => pages.flat().sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime())),
+      Effect.mapError((error) => new CostTrackerUnavailable({ message: `LLM usage could not be read (${error.code})` })),
+      Effect.withSpan("CostStore.records", { attributes: { "cost.store": "dynamodb" } })
+    )
+
+  /** Deletes the keys, 25 per BatchWriteItem; what comes back unprocessed is sent again a bounded number of times. */
+  const deleteKeys = (keys: ReadonlyArray<Record<string, AttributeValue>>): Effect.Effect<number, CostStoreError> =>
+    Effect.gen(function* () {
+      const [client, sdk] = yield* dynamo
+      for (let i = 0; i < keys.length; i += BATCH_WRITE_MAX) {
+        const chunk = keys.slice(i, i + BATCH_WRITE_MAX).map((Key) => ({ DeleteRequest: { Key } }))
+        let requests: typeof chunk = chunk
+        yield* Effect.suspend(() =>
+          call("BatchWriteItem", tableName, (abortSignal) =>
+            client.send(new sdk.BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }), { abortSignal })
+          ).pipe(
+            withRetry(QUERY_RETRY),
+            Effect.flatMap((answer) => {
+              const left = (answer.UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
+                request.DeleteRequest?.Key !== undefined ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : []
+              )
+              requests = left
+              return left.length === 0
+                ? Effect.void
+                : Effect.fail(
+                  new CostStoreError({ message: "DynamoDB BatchWriteItem left items unprocessed", code: "UNPROCESSED_ITEMS", transient: true })
+                )
+            })
+          )
+        ).pipe(Effect.retry({ schedule: UNPROCESSED_RETRY, while: (error) => error.code === "UNPROCESSED_ITEMS" }))
+      }
+      return keys.length
+    })
+
+  const eraseUser = (userId: string): Effect.Effect<number, CostTrackerUnavailable> =>
+    eachPage(userId, [COST_TABLE_PARTITION_KEY, COST_TABLE_SORT_KEY], (items) =>
+      deleteKeys(
+        items.flatMap((item) => {
+          const partition = item[COST_TABLE_PARTITION_KEY]
+          const sort = item[COST_TABLE_SORT_KEY]
+          return partition !== undefined && sort !== undefined
+            ? [{ [COST_TABLE_PARTITION_KEY]: partition, [COST_TABLE_SORT_KEY]: sort }]
+            : []
+        })
+      )
+    ).pipe(
+      Effect.map((counts) => counts.reduce((a, b) => a + b, 0)),
+      Effect.mapError((error) => new CostTrackerUnavailable({ message: `LLM usage could not be erased (${error.code})` })),
+      Effect.withSpan("CostStore.eraseUser", { attributes: { "cost.store": "dynamodb" } })
+    )
+
+  return { name: "dynamodb", write, monthlyUsage, records, eraseUser }
 }
 
 export const makeDynamoCostTracker = (

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer, Ref } from "effect"
 import { CostTracker, type LLMUsageRecord, monthOf } from "../../services/costTracker.js"
-import { type CostStore, CostStoreError, type CostTrackerOptions, makeCostTracker, sumUsage } from "./background.js"
+import { type CostStore, CostStoreError, type CostTrackerOptions, makeCostTracker, sumUsage, usageEntryOf } from "./background.js"
 
 export interface FailureInjection {
   /** Write first, then fail: the retry must not count the record twice. */
@@ -59,7 +59,19 @@ export const makeMemoryCostStore: Effect.Effect<{ readonly store: CostStore; rea
             month,
             [...map.values()].filter((r) => r.userId === userId && monthOf(r.occurredAt) === month)
           )
-        )
+        ),
+      records: (userId) =>
+        Effect.map(Ref.get(records), (map) =>
+          [...map.values()]
+            .filter((r) => r.userId === userId)
+            .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime())
+            .map(usageEntryOf)
+        ),
+      eraseUser: (userId) =>
+        Ref.modify(records, (map) => {
+          const kept = new Map([...map].filter(([, r]) => r.userId !== userId))
+          return [map.size - kept.size, kept]
+        })
     }
 
     const control: MemoryCostStore["Type"] = {

@@ -3,8 +3,9 @@
  * needs — `idempotency_key UNIQUE` for idempotent writes (ON CONFLICT DO NOTHING) and an index on
  * (user_id, month) for the monthly sum. Also emits the EMF lines (harmless locally, metrics in k8s).
  *
- * `user_id` references users ON DELETE SET NULL: usage outlives an erased account. A record for a
- * user that no longer exists is kept the same way, unattributed, rather than refused.
+ * Erasure deletes the user's rows (`eraseUser`, also done inside the erasure transaction).
+ * `user_id` references users ON DELETE SET NULL: a record written for a user that no longer exists
+ * (an in-flight call that finished after the erasure) is kept unattributed rather than refused.
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Layer, Schema, type Scope } from "effect"
@@ -15,8 +16,11 @@ import {
   emptyMonthlyUsage,
   type LLMUsageRecord,
   monthOf,
-  type MonthlyUsage
+  type MonthlyUsage,
+  UsageDocumentType,
+  type UsageEntry
 } from "../../services/costTracker.js"
+import { LLMProviderName } from "../../services/llm.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { type CostStore, CostStoreError, type CostTrackerOptions, makeCostTracker } from "./background.js"
 
@@ -36,6 +40,18 @@ const classify = (operation: string) => (error: { readonly cause?: unknown }): C
 
 const Sum = Schema.NumberFromString.pipe(Schema.finite())
 const MonthlySums = Schema.Struct({ calls: Sum, inputTokens: Sum, outputTokens: Sum, totalCostCents: Sum })
+
+const UsageRow = Schema.Struct({
+  provider: LLMProviderName,
+  modelId: Schema.String,
+  documentType: UsageDocumentType,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  // numeric(12, 4) arrives as text
+  totalCostCents: Sum,
+  processingTimeMs: Schema.Number,
+  occurredAt: Schema.DateFromSelf
+})
 
 export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -100,7 +116,46 @@ export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.Sq
           Effect.withSpan("CostStore.monthlyUsage", { attributes: { "cost.store": "postgres" } })
         )
 
-  return { name: "postgres", write, monthlyUsage } satisfies CostStore
+  const bounded = <A>(operation: string) => (effect: Effect.Effect<A, CostStoreError>) =>
+    effect.pipe(
+      withTimeout(`postgres.llm_usage.${operation}`, Timeouts.database),
+      Effect.catchTag("OperationTimedOut", () =>
+        Effect.fail(new CostStoreError({ message: `PostgreSQL ${operation} llm_usage timed out`, code: "TIMEOUT", transient: true }))
+      ),
+      withRetry("database"),
+      Effect.mapError((error) => new CostTrackerUnavailable({ message: `LLM usage could not be read or erased (${error.code})` }))
+    )
+
+  const records = (userId: string): Effect.Effect<ReadonlyArray<UsageEntry>, CostTrackerUnavailable> =>
+    !UUID.test(userId)
+      ? Effect.succeed([])
+      : sql`
+          SELECT provider, model_id, document_type, input_tokens, output_tokens,
+                 total_cost_cents::text AS total_cost_cents, processing_time_ms, occurred_at
+          FROM llm_usage WHERE user_id = ${userId}::uuid ORDER BY occurred_at, id`.pipe(
+          Effect.mapError(classify("SELECT llm_usage")),
+          Effect.flatMap((rows) =>
+            Effect.mapError(
+              Schema.decodeUnknown(Schema.Array(UsageRow))(rows),
+              () => new CostStoreError({ message: "llm_usage rows did not decode", code: "INVALID_ROW", transient: false })
+            )
+          ),
+          bounded("SELECT"),
+          Effect.withSpan("CostStore.records", { attributes: { "cost.store": "postgres" } })
+        )
+
+  const eraseUser = (userId: string): Effect.Effect<number, CostTrackerUnavailable> =>
+    !UUID.test(userId)
+      ? Effect.succeed(0)
+      : sql<{ n: number }>`
+          WITH d AS (DELETE FROM llm_usage WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`.pipe(
+          Effect.mapError(classify("DELETE llm_usage")),
+          Effect.map(([row]) => row?.n ?? 0),
+          bounded("DELETE"),
+          Effect.withSpan("CostStore.eraseUser", { attributes: { "cost.store": "postgres" } })
+        )
+
+  return { name: "postgres", write, monthlyUsage, records, eraseUser } satisfies CostStore
 })
 
 export const makePostgresCostTracker = (

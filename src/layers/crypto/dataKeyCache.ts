@@ -163,6 +163,21 @@ export class DataKeyCache {
     }
   }
 
+  /**
+   * Zeroes and forgets every key of the user's partitions (their account was erased): a key left
+   * here would still open whatever copy of their data survives elsewhere, until it aged out.
+   */
+  forgetUser(userId: string) {
+    const owned = (id: string) => id.split("\u0000")[1] === userId
+    for (const map of [this.encrypt, this.decrypt] as const) {
+      for (const [id, entry] of map) {
+        if (!owned(id)) continue
+        entry.key.fill(0)
+        map.delete(id)
+      }
+    }
+  }
+
   /** Zeroes and forgets every key (layer shutdown). */
   clear() {
     for (const entry of this.encrypt.values()) entry.key.fill(0)

@@ -309,6 +309,7 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["
     openString,
     currentKeyId: provider.currentKeyId,
     inspect,
-    rewrap
+    rewrap,
+    forgetUser: (userId) => Effect.sync(() => cache.forgetUser(userId))
   }
 }

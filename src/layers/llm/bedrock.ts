@@ -4,13 +4,14 @@
  * structure, which is decoded like any untrusted input: one repair round, then LLMInvalidOutput.
  * Throttling, service-unavailable and model-not-ready are retried on the `llm` schedule within a
  * timeout; the `llm` circuit breaker opens after repeated failures, and while it is open an
- * identical earlier request (same content hash) is answered from the cache, else LLMUnavailable.
+ * identical earlier request of the same user (same content hash) is answered from the cache — 500
+ * answers at most, each for 15 minutes, dropped at once when the user is erased — else LLMUnavailable.
  * The SDK loads, and the client is created, on the first Converse call, not when the layer is
  * built (src/layers/aws/sdk.ts).
  */
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
 import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message } from "@aws-sdk/client-bedrock-runtime"
-import { type Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
+import { Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
@@ -122,21 +123,38 @@ const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
 
 // ---------------------------------------------------------------------------------------------
 
-/** Answers kept for the breaker's fallback: bounded, in memory only, never persisted. */
-class AnswerCache<A> {
-  private readonly entries = new Map<string, A>()
-  constructor(private readonly max: number) {}
-  get(key: string): A | undefined {
-    return this.entries.get(key)
+/**
+ * Answers kept for the breaker's fallback: bounded in number and in age, in memory only, never
+ * persisted. Each entry remembers whose it is, so that erasing an account drops its answers (they
+ * hold the user's results and questions) instead of leaving them until pushed out.
+ */
+export class AnswerCache<A> {
+  private readonly entries = new Map<string, { readonly value: A; readonly owner: string; readonly expiresAt: number }>()
+  constructor(private readonly max: number, private readonly ttlMillis: number) {}
+  get(key: string, now: number): A | undefined {
+    const entry = this.entries.get(key)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key)
+      return undefined
+    }
+    return entry.value
   }
-  set(key: string, value: A) {
+  set(key: string, value: A, owner: string, now: number) {
+    if (this.max <= 0 || this.ttlMillis <= 0) return
     this.entries.delete(key)
-    this.entries.set(key, value)
+    this.entries.set(key, { value, owner, expiresAt: now + this.ttlMillis })
     while (this.entries.size > this.max) {
       const oldest = this.entries.keys().next()
       if (oldest.done) break
       this.entries.delete(oldest.value)
     }
+  }
+  forget(owner: string) {
+    for (const [key, entry] of this.entries) if (entry.owner === owner) this.entries.delete(key)
+  }
+  get size() {
+    return this.entries.size
   }
 }
 
@@ -168,10 +186,15 @@ const usageOf = (output: ConverseCommandOutput) =>
 const addUsage = (a: TokenUsage, b: TokenUsage) =>
   new TokenUsage({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens })
 
+/** Long enough to ride out an open breaker (30 s) many times over, short enough not to hoard answers. */
+export const DEFAULT_ANSWER_CACHE_TTL: Duration.DurationInput = "15 minutes"
+
 export interface BedrockOptions {
   readonly modelId: string
   readonly breaker: CircuitBreaker
   readonly cacheSize?: number
+  /** How long a kept answer may serve as the fallback (default 15 minutes). */
+  readonly cacheTtl?: Duration.DurationInput
   /** The `llm` schedule unless a test needs a faster one. */
   readonly retry?: RetrySchedule
 }
@@ -180,8 +203,9 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
   const { modelId, breaker } = options
   /** The client and the SDK's command classes (the module the client came from). */
   const bedrock = Effect.zip(clientFrom(client), AwsSdk.bedrockRuntime)
-  const interpretations = new AnswerCache<Interpretation>(options.cacheSize ?? 500)
-  const answers = new AnswerCache<ChatAnswer>(options.cacheSize ?? 500)
+  const ttlMillis = Duration.toMillis(Duration.decode(options.cacheTtl ?? DEFAULT_ANSWER_CACHE_TTL))
+  const interpretations = new AnswerCache<Interpretation>(options.cacheSize ?? 500, ttlMillis)
+  const answers = new AnswerCache<ChatAnswer>(options.cacheSize ?? 500, ttlMillis)
 
   const genAiSpan = (operation: "chat" | "generate_content") =>
     Effect.withSpan(`${operation} ${modelId}`, {
@@ -300,14 +324,19 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     })
 
   const interpret: LLM["Type"]["interpret"] = (input) => {
-    const key = hashOf("interpret", modelId, input.contentType, input.documentTypeHint ?? "", input.bytes)
+    const owner = input.userId ?? ""
+    // the owner is part of the key: one user's answer never serves another
+    const key = hashOf("interpret", modelId, owner, input.contentType, input.documentTypeHint ?? "", input.bytes)
     return breaker
       .protectWithFallback(
-        Effect.tap(interpretOnce(input), (result) => Effect.sync(() => interpretations.set(key, result))),
-        (open) => {
-          const cached = interpretations.get(key)
-          return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
-        }
+        Effect.tap(interpretOnce(input), (result) =>
+          Effect.clockWith((clock) => Effect.sync(() => interpretations.set(key, result, owner, clock.unsafeCurrentTimeMillis())))
+        ),
+        (open) =>
+          Effect.clockWith((clock) => {
+            const cached = interpretations.get(key, clock.unsafeCurrentTimeMillis())
+            return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
+          })
       )
       .pipe(
         Effect.catchTags({
@@ -348,20 +377,25 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     })
 
   const chat: LLM["Type"]["chat"] = (input) => {
+    const owner = input.userId ?? ""
     const key = hashOf(
       "chat",
       modelId,
+      owner,
       JSON.stringify(Schema.encodeSync(InterpretedDocument)(input.document)),
       JSON.stringify(input.history),
       input.question
     )
     return breaker
       .protectWithFallback(
-        Effect.tap(chatOnce(input), (result) => Effect.sync(() => answers.set(key, result))),
-        (open) => {
-          const cached = answers.get(key)
-          return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
-        }
+        Effect.tap(chatOnce(input), (result) =>
+          Effect.clockWith((clock) => Effect.sync(() => answers.set(key, result, owner, clock.unsafeCurrentTimeMillis())))
+        ),
+        (open) =>
+          Effect.clockWith((clock) => {
+            const cached = answers.get(key, clock.unsafeCurrentTimeMillis())
+            return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
+          })
       )
       .pipe(
         Effect.catchTags({
@@ -376,7 +410,13 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       )
   }
 
-  return { interpret, chat }
+  const forgetUser = (userId: string) =>
+    Effect.sync(() => {
+      interpretations.forget(userId)
+      answers.forget(userId)
+    })
+
+  return { interpret, chat, forgetUser }
 }
 
 /** Bedrock with the model and region from the settings and the app's `llm` breaker. */

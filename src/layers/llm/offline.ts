@@ -121,7 +121,8 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
     return { answer, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies ChatAnswer
   }, observeGenAi({ operation: "chat", provider: OFFLINE_PROVIDER, model: OFFLINE_MODEL_ID }))
 
-  return { interpret, chat }
+  // nothing is kept between calls
+  return { interpret, chat, forgetUser: () => Effect.void }
 }
 
 export const LLMOffline: Layer.Layer<LLM> = Layer.sync(LLM, () => makeOfflineLLM())

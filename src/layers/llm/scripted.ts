@@ -134,7 +134,8 @@ export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm
 
     const llm: LLM["Type"] = {
       interpret: (input) => Effect.flatMap(next(interpretQueue, "interpret"), (step) => interpretOutcome(step, input.bytes)),
-      chat: (input) => Effect.flatMap(next(chatQueue, "chat"), (step) => chatOutcome(step, input.question))
+      chat: (input) => Effect.flatMap(next(chatQueue, "chat"), (step) => chatOutcome(step, input.question)),
+      forgetUser: () => Effect.void
     }
 
     const probe: ScriptProbe = {

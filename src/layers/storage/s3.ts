@@ -7,7 +7,7 @@
  * created, on the first storage call, not when the layer is built (src/layers/aws/sdk.ts).
  */
 import type * as S3 from "@aws-sdk/client-s3"
-import { Effect, Layer, Option } from "effect"
+import { Data, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../config.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
@@ -79,6 +79,13 @@ const call = <A, E = never>(
     Effect.withSpan(`S3.${operation}`, { attributes: { "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": operation } })
   )
 
+/**
+ * S3-compatible servers without versioning refuse ListObjectVersions (s3rver: MethodNotAllowed;
+ * others NotImplemented). S3 itself lists versions of any bucket, versioned or not.
+ */
+const VERSIONING_UNSUPPORTED = new Set(["NotImplemented", "MethodNotAllowed"])
+class NoVersioning extends Data.TaggedError("NoVersioning") {}
+
 const invalidAnswer = (what: string) => new StorageUnavailable({ message: `S3 GetObject answered ${what}`, transient: false })
 
 const readMetadata = (
@@ -145,11 +152,69 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
       return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), metadata }
     }).pipe(Effect.withSpan("Storage.get", { attributes: { "storage.provider": "s3" } }))
 
+  /**
+   * Removal leaves nothing under the key, in a versioned bucket too: a plain DeleteObject there
+   * only stacks a delete marker on the versions, which stay readable by version id (an original
+   * would survive as a noncurrent version). So: DeleteObject (on an unversioned bucket, or a
+   * server without versioning, that is the whole job), then every version and delete marker of
+   * the key is listed and deleted by VersionId. Each step is idempotent, so a removal interrupted
+   * half-way is finished by the next call.
+   */
   const remove: Storage["Type"]["remove"] = (key) =>
-    Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
-      // S3 answers 204 for a key that holds nothing: removal is idempotent as it is
-      call("DeleteObject", (abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
-    ).pipe(Effect.asVoid, Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "s3" } }))
+    Effect.gen(function* () {
+      const valid = yield* validateObjectKey(key)
+      const [client, sdk] = yield* s3
+      // S3 answers 204 for a key that holds nothing
+      yield* call("DeleteObject", (abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
+      let keyMarker: string | undefined
+      let versionMarker: string | undefined
+      do {
+        const markers = { keyMarker, versionMarker }
+        const listed = yield* call(
+          "ListObjectVersions",
+          (abortSignal) =>
+            client.send(
+              new sdk.ListObjectVersionsCommand({
+                Bucket: bucket,
+                Prefix: valid,
+                MaxKeys: pageSize,
+                ...(markers.keyMarker !== undefined ? { KeyMarker: markers.keyMarker } : {}),
+                ...(markers.versionMarker !== undefined ? { VersionIdMarker: markers.versionMarker } : {})
+              }),
+              { abortSignal }
+            ),
+          (cause) => (VERSIONING_UNSUPPORTED.has(awsErrorName(cause)) ? new NoVersioning() : undefined)
+        ).pipe(Effect.catchTag("NoVersioning", () => Effect.succeed(undefined)))
+        // a server that keeps no versions (s3rver; S3 itself never says so): DeleteObject was the whole job
+        if (listed === undefined) return
+        const page = listed
+        // the prefix also matches longer keys; only this key's versions are ours to delete
+        const versions = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].flatMap((v) =>
+          v.Key === valid && v.VersionId !== undefined ? [{ Key: valid, VersionId: v.VersionId }] : []
+        )
+        if (versions.length > 0) {
+          const answer = yield* call("DeleteObjects", (abortSignal) =>
+            client.send(
+              new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: versions, Quiet: true } }),
+              { abortSignal }
+            )
+          )
+          const failed = answer.Errors ?? []
+          if (failed.length > 0) {
+            const code = failed[0]?.Code ?? "Unknown"
+            return yield* Effect.fail(
+              new StorageUnavailable({
+                message: `S3 DeleteObjects failed for ${failed.length} version(s): ${code}`,
+                transient: code === "SlowDown" || code === "InternalError" || code === "ServiceUnavailable"
+              })
+            )
+          }
+        }
+        const truncated = page.IsTruncated === true
+        keyMarker = truncated ? page.NextKeyMarker : undefined
+        versionMarker = truncated ? page.NextVersionIdMarker : undefined
+      } while (keyMarker !== undefined)
+    }).pipe(Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "s3" } }))
 
   const exists: Storage["Type"]["exists"] = (key) =>
     Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>

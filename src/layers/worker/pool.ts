@@ -4,8 +4,9 @@
  * a heartbeat finds the lease taken over, processing stops (nothing of it is written). The same
  * pool runs in-process (the local default) and as `src/main/worker.ts` (a separate process).
  *
- * Beside them, one fiber sweeps sealed originals that outlived their finished jobs, every
- * `sweepInterval` (see programs/sweepOriginals.ts).
+ * Beside them, one fiber sweeps sealed originals that outlived their finished jobs and drains the
+ * erasure outbox (the deletions erased accounts still owe), every `sweepInterval` (see
+ * programs/sweepOriginals.ts and programs/erasureOutbox.ts).
  *
  * Shutdown (the layer's scope closing): workers stop claiming, in-flight jobs get up to
  * `shutdownTimeout` to finish, then are interrupted and handed back to the queue without
@@ -16,6 +17,7 @@ import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { AppConfig } from "../../config.js"
 import { processLeasedJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
+import { drainErasureOutbox } from "../../programs/erasureOutbox.js"
 import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { JobQueue } from "../../services/jobQueue.js"
 
@@ -70,7 +72,9 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
   Effect.gen(function* () {
     const queue = yield* JobQueue
     const context = yield* Effect.context<
-      Effect.Effect.Context<ReturnType<typeof processLeasedJob>> | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
+      | Effect.Effect.Context<ReturnType<typeof processLeasedJob>>
+      | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
+      | Effect.Effect.Context<ReturnType<typeof drainErasureOutbox>>
     >()
     const lease = Duration.decode(options.lease)
     const poll = Duration.decode(options.poll)
@@ -123,12 +127,11 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
       Effect.gen(function* () {
         for (;;) {
           yield* Effect.sleep(options.sweepInterval ?? "1 minute")
-          yield* sweepOriginals().pipe(
-            Effect.provide(context),
-            Effect.catchAllCause((cause) =>
-              Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logWarning("sweep failed", cause)
-            )
-          )
+          // each on its own: a failing sweep must not hold up the erasures, nor the reverse
+          const logged = (what: string) => (cause: Cause.Cause<unknown>) =>
+            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logWarning(`${what} failed`, cause)
+          yield* sweepOriginals().pipe(Effect.provide(context), Effect.catchAllCause(logged("sweep")))
+          yield* drainErasureOutbox().pipe(Effect.provide(context), Effect.catchAllCause(logged("erasure outbox")))
         }
       })
     )

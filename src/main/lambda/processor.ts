@@ -11,14 +11,20 @@
  * JOB_DLQ_ARN): a message lands there when the last delivery never answered (the function timed
  * out or crashed), and its job, unless finished, is failed with DELIVERY_EXHAUSTED, a lease
  * held by the hung worker included. Dead letters are never processed, only settled.
+ *
+ * An EventBridge schedule also invokes it (deploy/lambda/infra/functions.ts): on Lambda no worker
+ * pool runs, so the scheduled run is where leftover originals are swept and the erasure outbox
+ * (the deletions erased accounts still owe) is drained.
  */
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
+import type { ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { Context, Duration, Effect, Either, Layer, Option, Runtime, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { claimJobById, failDeadLettered, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
+import { drainErasureOutbox } from "../../programs/erasureOutbox.js"
 import { processLeasedJob, type ProcessOptions } from "../../programs/processJob.js"
+import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { servicesLayer } from "../layers.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings } from "./live.js"
@@ -44,6 +50,8 @@ type RecordResult = "done" | "retry"
 export type ProcessorServices =
   | Effect.Effect.Context<ReturnType<typeof processLeasedJob>>
   | Effect.Effect.Context<ReturnType<typeof claimJobById>>
+  | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
+  | Effect.Effect.Context<ReturnType<typeof drainErasureOutbox>>
   | AppConfig
   | ProcessorConfig
 
@@ -134,13 +142,38 @@ export const processBatch = Effect.fnUntraced(function* (event: SQSEvent, option
   return { batchItemFailures: failures } satisfies SQSBatchResponse
 }, traced("Lambda.processBatch"))
 
+export interface HousekeepingReport {
+  readonly originalsSwept: number
+  readonly outbox: { readonly done: number; readonly failed: number }
+}
+
+/** The scheduled run: leftover originals, then the erasure outbox; each on its own, so one failing spares the other. */
+export const housekeeping = Effect.gen(function* () {
+  const originalsSwept = yield* sweepOriginals().pipe(
+    Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("processor: sweep failed", cause), 0))
+  )
+  const outbox = yield* drainErasureOutbox().pipe(
+    Effect.map(({ done, failed }) => ({ done, failed })),
+    Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("processor: erasure outbox failed", cause), { done: 0, failed: 0 }))
+  )
+  return { originalsSwept, outbox } satisfies HousekeepingReport
+}).pipe(Effect.withSpan("Lambda.housekeeping"))
+
+/** EventBridge's scheduled event, as opposed to an SQS batch. */
+export const isScheduledEvent = (event: SQSEvent | ScheduledEvent): event is ScheduledEvent =>
+  !("Records" in event) && (event as Partial<ScheduledEvent>)["detail-type"] === "Scheduled Event"
+
 export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<ProcessorServices, E>) => {
   const container = makeContainer(name, Layer.toRuntime(services))
-  const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  function handler(event: SQSEvent): Promise<SQSBatchResponse>
+  function handler(event: ScheduledEvent): Promise<HousekeepingReport>
+  function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | HousekeepingReport>
+  async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | HousekeepingReport> {
     const runtime = await container.get()
-    return Runtime.runPromise(runtime)(
-      Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options)).pipe(Effect.ensuring(flushTelemetry))
-    )
+    const work: Effect.Effect<SQSBatchResponse | HousekeepingReport, never, ProcessorServices> = isScheduledEvent(event)
+      ? housekeeping
+      : Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options))
+    return Runtime.runPromise(runtime)(work.pipe(Effect.ensuring(flushTelemetry)))
   }
   return { handler, dispose: container.dispose }
 }

@@ -4,7 +4,7 @@
  * transiently failing); the migrate custom resource; an init that fails once and then succeeds.
  */
 import { SqlClient } from "@effect/sql"
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent, SQSRecord } from "aws-lambda"
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, ScheduledEvent, SQSEvent, SQSRecord } from "aws-lambda"
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
@@ -16,6 +16,7 @@ import { DELIVERY_EXHAUSTED, makeProcessorHandler, ProcessorConfig } from "../..
 import { LLM, LLMUnavailable } from "../../../src/services/llm.js"
 import { AppConfig } from "../../../src/config.js"
 import { TestDatabase } from "../../support/database.js"
+import { Storage } from "../../../src/services/storage.js"
 import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { Telemetry } from "../../../src/services/telemetry.js"
@@ -297,6 +298,34 @@ describe("processor handler", () => {
 
     const status = await api.handler(apiEvent("GET", `/jobs/${valid}/status`, { token }))
     expect(json(status)).toMatchObject({ status: "completed" })
+  })
+
+  it("an EventBridge scheduled event runs the housekeeping: the erasure outbox is drained (and originals swept), no SQS batch is assumed", async () => {
+    const key = `jobs/${randomUUID()}_original`
+    await run(
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        const sql = yield* SqlClient.SqlClient
+        yield* storage.put(key, Uint8Array.of(1, 2, 3), { userId: randomUUID(), uploadedAt: new Date() })
+        yield* sql`INSERT INTO erasure_outbox (kind, target) VALUES ('object', ${key})`
+      })
+    )
+    const scheduled: ScheduledEvent = {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      account: "111122223333",
+      time: new Date().toISOString(),
+      region: "eu-west-1",
+      resources: ["arn:aws:events:eu-west-1:111122223333:rule/housekeeping"],
+      detail: {}
+    }
+    const report = await processor.handler(scheduled)
+    expect(report.outbox).toEqual({ done: 1, failed: 0 })
+    expect(await run(Effect.flatMap(Storage, (storage) => storage.exists(key)))).toBe(false)
+    const left = await run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 FROM erasure_outbox WHERE target = ${key}`))
+    expect(left).toEqual([])
   })
 
   it("asks for redelivery of a job another worker holds, and gives up on it only at the last delivery", async () => {

@@ -618,9 +618,34 @@ describe("IAM", () => {
     }
     for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("dynamodb:")))) {
       expect(json(s.Resource)).toMatch(/DataCostTracking/)
-      expect(json(s.Resource)).toContain("/index/monthly-usage-index")
+      // reads and writes may use the index; deletes (erasure) only the table
+      if (actionsOf([s]).includes("dynamodb:Query")) expect(json(s.Resource)).toContain("/index/monthly-usage-index")
+      else expect(json(s.Resource)).not.toContain("/index/")
     }
     for (const s of statements) expect(actionsOf([s]).every((a) => !a.endsWith("*") && a !== "*")).toBe(true)
+  })
+
+  it.each(both)("%s: the functions that erase (documents, processor) may delete every object version and the user's cost records; no other may", (_stage, template) => {
+    const erasing = ["s3:DeleteObjectVersion", "s3:ListBucketVersions", "dynamodb:BatchWriteItem"]
+    for (const name of ["documents", "processor"] as const) {
+      expect(actionsOf(permissionsOf(template, name)), name).toEqual(expect.arrayContaining(erasing))
+    }
+    for (const name of ["auth", "chat", "migrate"] as const) {
+      expect(actionsOf(permissionsOf(template, name)).filter((a) => erasing.includes(a)), name).toEqual([])
+    }
+    const versions = permissionsOf(template, "processor").find((s) => actionsOf([s]).includes("s3:DeleteObjectVersion"))
+    expect(json(versions?.Resource)).toMatch(/DataProcessingBucket.*\/\*/)
+  })
+
+  it.each(both)("%s: a schedule invokes the processor's live alias every 5 minutes (sweep and erasure outbox)", (_stage, template) => {
+    const [, rule] = only(template, "AWS::Events::Rule", { ScheduleExpression: "rate(5 minutes)" })
+    const [target] = rule.Properties?.Targets as Array<{ Arn: unknown }>
+    expect(json(target?.Arn)).toMatch(/FunctionsprocessorLive/)
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+      SourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("ProcessorHousekeeping"), "Arn"] }
+    })
   })
 })
 

@@ -184,6 +184,58 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
       expect(yield* tracker.monthlyUsage(bob, "2026-04")).toEqual({ month: "2026-04", inputTokens: 0, outputTokens: 0, totalCostCents: 0, calls: 0 })
     }))
 
+    live("usageRecords lists the user's records oldest first (no user id, no key); eraseUser deletes all of them and only them, idempotently", Effect.gen(function* () {
+      const { tracker, read } = yield* harness()
+      const alice = yield* target.newUserId
+      const bob = yield* target.newUserId
+      // more than one BatchWriteItem (25) and more than one page where the store pages
+      const count = 30
+      yield* Effect.forEach(
+        Array.from({ length: count }, (_, i) => i),
+        (i) => tracker.record(usage(alice, { inputTokens: i, occurredAt: new Date(Date.UTC(2026, 2, 1, 0, 0, count - i)) })),
+        { discard: true }
+      )
+      yield* tracker.record(usage(alice, { documentType: "chat", inputTokens: 77, occurredAt: new Date("2026-02-10T10:00:00.000Z") }))
+      yield* tracker.record(usage(bob))
+
+      const listed = yield* tracker.usageRecords(alice)
+      expect(listed).toHaveLength(count + 1)
+      expect(listed[0]).toEqual({
+        provider: "aws.bedrock",
+        modelId: SONNET,
+        documentType: "chat",
+        inputTokens: 77,
+        outputTokens: 200,
+        totalCostCents: 0.6,
+        processingTimeMs: 1234,
+        occurredAt: new Date("2026-02-10T10:00:00.000Z")
+      })
+      expect(listed.map((r) => r.occurredAt.getTime())).toEqual([...listed.map((r) => r.occurredAt.getTime())].sort((a, b) => a - b))
+
+      expect(yield* tracker.eraseUser(alice)).toBe(count + 1)
+      expect(yield* tracker.usageRecords(alice)).toEqual([])
+      expect(yield* read(alice, "2026-03")).toMatchObject({ calls: 0 })
+      expect(yield* tracker.eraseUser(alice)).toBe(0)
+      expect(yield* tracker.usageRecords(bob)).toHaveLength(1)
+    }))
+
+    live("eraseUser forgets the user's records waiting for a background retry: none is written back after the erasure", Effect.gen(function* () {
+      const { tracker, faults, read } = yield* harness({ retry: { base: "30 millis", maxDelay: "30 millis", maxAttempts: 40 } })
+      const user = yield* target.newUserId
+      const other = yield* target.newUserId
+      yield* faults.next(1)
+      yield* tracker.record(usage(user))
+      yield* faults.next(1)
+      yield* tracker.record(usage(other))
+      expect(yield* tracker.eraseUser(user)).toBe(0)
+      yield* faults.heal
+      // the other user's record is retried and stored; by then the erased user's would have been too
+      yield* eventually(read(other, "2026-03"), (m) => m.calls === 1)
+      yield* Effect.sleep("150 millis")
+      expect(yield* tracker.usageRecords(user)).toEqual([])
+      expect(yield* read(user, "2026-03")).toMatchObject({ calls: 0 })
+    }))
+
     live("a user with no records has zero usage", Effect.gen(function* () {
       const { tracker } = yield* harness()
       const nobody = yield* target.newUserId

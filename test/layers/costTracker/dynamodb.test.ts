@@ -6,6 +6,7 @@
  * settings. Against aws-sdk-client-mock: error classification and query retries.
  */
 import {
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
@@ -477,6 +478,43 @@ describe("DynamoDB cost store against a mocked client", () => {
         const failure = yield* Effect.flip(store().write(usage(randomUUID())))
         expect(failure, code).toMatchObject({ _tag: "CostStoreError", code, transient })
       }
+    }))
+
+  it.live("eraseUser: a strongly consistent Query of the user's partition, then BatchWriteItem deletes re-sending what came back unprocessed", () =>
+    Effect.gen(function* () {
+      dynamo.reset()
+      const keyOf = (n: number) => ({ userId: { S: "erased-user" }, timestamp: { N: `${n}.5` } })
+      dynamo.on(QueryCommand).resolves({ Items: [keyOf(1), keyOf(2), keyOf(3)] })
+      dynamo
+        .on(BatchWriteItemCommand)
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: [{ DeleteRequest: { Key: keyOf(3) } }] } })
+        .resolves({ UnprocessedItems: {} })
+      expect(yield* store().eraseUser("erased-user")).toBe(3)
+      const query = dynamo.commandCalls(QueryCommand)[0]?.args[0].input
+      expect(query).toMatchObject({
+        TableName: TABLE,
+        ConsistentRead: true,
+        KeyConditionExpression: "#user = :user",
+        ExpressionAttributeValues: { ":user": { S: "erased-user" } }
+      })
+      expect(query).not.toHaveProperty("IndexName")
+      const batches = dynamo.commandCalls(BatchWriteItemCommand).map((c) => c.args[0].input.RequestItems?.[TABLE])
+      expect(batches).toEqual([
+        [keyOf(1), keyOf(2), keyOf(3)].map((Key) => ({ DeleteRequest: { Key } })),
+        [{ DeleteRequest: { Key: keyOf(3) } }]
+      ])
+    }))
+
+  it.live("eraseUser: items that stay unprocessed are re-sent a bounded number of times, then CostTrackerUnavailable (the outbox retries)", () =>
+    Effect.gen(function* () {
+      dynamo.reset()
+      const key = { userId: { S: "throttled-user" }, timestamp: { N: "1.5" } }
+      dynamo.on(QueryCommand).resolves({ Items: [key] })
+      dynamo.on(BatchWriteItemCommand).resolves({ UnprocessedItems: { [TABLE]: [{ DeleteRequest: { Key: key } }] } })
+      const error = yield* Effect.flip(store().eraseUser("throttled-user"))
+      expect(error).toBeInstanceOf(CostTrackerUnavailable)
+      expect(error.message).toBe("LLM usage could not be erased (UNPROCESSED_ITEMS)")
+      expect(dynamo.commandCalls(BatchWriteItemCommand)).toHaveLength(6)
     }))
 
   it.live("a throttled Query is retried; a refused one fails at once with CostTrackerUnavailable naming the code", () =>

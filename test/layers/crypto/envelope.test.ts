@@ -315,6 +315,27 @@ describe("data-key cache", () => {
     })
   )
 
+  it.effect("forgetUser (erasure) zeroes and drops every cached key of that user, for sealing and opening, and no one else's", () =>
+    Effect.gen(function* () {
+      const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const c = yield* make
+      const sealed = yield* c.seal(new Uint8Array([1]), fieldContext("u1", "t", "c", "r"))
+      yield* c.seal(new Uint8Array([1]), fieldContext("u2", "t", "c", "r"))
+      expect(stats.generated).toBe(2)
+      // the cached encryption key and its unwrapped twin (a separate copy) are both u1's
+      yield* c.forgetUser("u1")
+      expect(zeroed(stats.keys[0]!)).toBe(true)
+      expect(zeroed(stats.keys[1]!)).toBe(false)
+      // u1 needs the key provider again for both sealing and opening; u2 does not
+      const unwrappedBefore = stats.unwrapped
+      yield* c.open(sealed, fieldContext("u1", "t", "c", "r"))
+      expect(stats.unwrapped).toBe(unwrappedBefore + 1)
+      yield* c.seal(new Uint8Array([2]), fieldContext("u1", "t", "c", "r2"))
+      yield* c.seal(new Uint8Array([2]), fieldContext("u2", "t", "c", "r2"))
+      expect(stats.generated).toBe(3)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("a cached key is not used once the master key has rotated", () =>
     Effect.gen(function* () {
       const second = Buffer.alloc(32, 9)

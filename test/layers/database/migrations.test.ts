@@ -8,6 +8,7 @@ const EXPECTED_TABLES = [
   "audit_log",
   "content",
   "conversations",
+  "erasure_outbox",
   "idempotency_keys",
   "jobs",
   "llm_usage",
@@ -139,6 +140,7 @@ layer(TestDatabaseLive({ migrated: false, as: "owner" }))("0006_plan_usage on a 
           INSERT INTO messages (conversation_id, user_id, role, content_encrypted)
           VALUES (${conversation!.id}::uuid, ${user!.id}::uuid, ${role}, ${Buffer.from([0])})`
       }
+      // the ones after it run too; 0006 is the one this is about
       expect((yield* runMigrations).map(([, name]) => name)[0]).toBe("plan_usage")
       const ledger = yield* sql<{ n: number }>`
         SELECT count(*)::int AS n FROM plan_usage WHERE user_id = ${user!.id}::uuid AND resource = 'chat_message'`

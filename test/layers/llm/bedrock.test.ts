@@ -171,6 +171,32 @@ describe("Bedrock interpret", () => {
     })
   )
 
+  it.live("the fallback answers are kept per user: never served to another, dropped by forgetUser (erasure), and expired after their TTL", () =>
+    Effect.gen(function* () {
+      const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
+      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "1 second" })
+      bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
+      const request = (userId: string) => ({ bytes: pdf, contentType: "application/pdf" as const, userId })
+      yield* llm.interpret(request("alice"))
+      yield* llm.interpret(request("carol"))
+
+      bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
+      const other = { bytes: Buffer.from("%PDF-1.4 another"), contentType: "application/pdf" as const, userId: "alice" }
+      for (let i = 0; i < 3; i++) yield* Effect.exit(llm.interpret(other))
+
+      expect((yield* llm.interpret(request("alice"))).document.results[0]?.value).toBe(11.2)
+      // the same bytes from someone else are not answered with alice's interpretation
+      expect(failureOf(yield* Effect.exit(llm.interpret(request("bob"))))).toMatchObject({ _tag: "LLMUnavailable" })
+
+      yield* llm.forgetUser("alice")
+      expect(failureOf(yield* Effect.exit(llm.interpret(request("alice"))))).toMatchObject({ _tag: "LLMUnavailable" })
+      expect((yield* llm.interpret(request("carol"))).document.results[0]?.value).toBe(11.2)
+
+      yield* Effect.sleep("1100 millis")
+      expect(failureOf(yield* Effect.exit(llm.interpret(request("carol"))))).toMatchObject({ _tag: "LLMUnavailable" })
+    })
+  )
+
   it.effect("invalid tool input → one repair round with the errors → the repaired answer", () =>
     Effect.gen(function* () {
       bedrock

@@ -6,9 +6,11 @@
  */
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -331,6 +333,63 @@ describe("S3 storage against a mocked client", () => {
       const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).get("jobs/a_original")))
       expect(error).toBeInstanceOf(StorageUnavailable)
       expect(error).toMatchObject({ transient: false })
+    }))
+
+  it.effect("remove in a versioned bucket deletes every version and delete marker of the key by VersionId, and only of that key", () =>
+    Effect.gen(function* () {
+      s3.on(DeleteObjectCommand).resolves({ DeleteMarker: true, VersionId: "marker-2" })
+      s3.on(ListObjectVersionsCommand)
+        .resolvesOnce({
+          IsTruncated: true,
+          NextKeyMarker: "jobs/v_original",
+          NextVersionIdMarker: "v1",
+          Versions: [
+            { Key: "jobs/v_original", VersionId: "v2", IsLatest: false },
+            { Key: "jobs/v_original", VersionId: "v1", IsLatest: false }
+          ],
+          DeleteMarkers: [{ Key: "jobs/v_original", VersionId: "marker-2", IsLatest: true }]
+        })
+        .resolvesOnce({
+          IsTruncated: false,
+          // the prefix also matches a longer key, which is not ours to delete
+          Versions: [{ Key: "jobs/v_original", VersionId: "v0" }, { Key: "jobs/v_original-other", VersionId: "x1" }]
+        })
+      s3.on(DeleteObjectsCommand).resolves({})
+      yield* storage(DOCUMENTS_KEY).remove("jobs/v_original")
+
+      const lists = s3.commandCalls(ListObjectVersionsCommand).map((c) => c.args[0].input)
+      expect(lists).toEqual([
+        { Bucket: BUCKET, Prefix: "jobs/v_original", MaxKeys: 1000 },
+        { Bucket: BUCKET, Prefix: "jobs/v_original", MaxKeys: 1000, KeyMarker: "jobs/v_original", VersionIdMarker: "v1" }
+      ])
+      const deleted = s3.commandCalls(DeleteObjectsCommand).flatMap((c) => c.args[0].input.Delete?.Objects ?? [])
+      expect(deleted).toEqual([
+        { Key: "jobs/v_original", VersionId: "v2" },
+        { Key: "jobs/v_original", VersionId: "v1" },
+        { Key: "jobs/v_original", VersionId: "marker-2" },
+        { Key: "jobs/v_original", VersionId: "v0" }
+      ])
+      expect(s3.commandCalls(DeleteObjectsCommand).every((c) => c.args[0].input.Bucket === BUCKET)).toBe(true)
+    }))
+
+  it.effect("remove fails (for the outbox to retry) when DeleteObjects reports a version it could not delete", () =>
+    Effect.gen(function* () {
+      s3.on(DeleteObjectCommand).resolves({})
+      s3.on(ListObjectVersionsCommand).resolves({ IsTruncated: false, Versions: [{ Key: "jobs/w_original", VersionId: "v1" }] })
+      s3.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: "jobs/w_original", VersionId: "v1", Code: "AccessDenied" }] })
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).remove("jobs/w_original")))
+      expect(error).toMatchObject({ _tag: "StorageUnavailable", transient: false })
+    }))
+
+  it.effect("remove on a server that keeps no versions (ListObjectVersions NotImplemented) is done after DeleteObject", () =>
+    Effect.gen(function* () {
+      s3.on(DeleteObjectCommand).resolves({})
+      s3.on(ListObjectVersionsCommand).rejects(serviceError("NotImplemented", 501))
+      const exit = yield* settle(storage(DOCUMENTS_KEY).remove("jobs/u_original"))
+      expect(failureOf(exit)).toBeUndefined()
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(s3.commandCalls(ListObjectVersionsCommand)).toHaveLength(1)
+      expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0)
     }))
 
   const transientCases: ReadonlyArray<readonly [string, unknown]> = [

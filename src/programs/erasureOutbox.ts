@@ -1,0 +1,110 @@
+/**
+ * The erasure outbox (migration 0009): the deletions an erased account still owes outside the
+ * database — its stored objects, its cost records — written in the erasure's own transaction, so
+ * that once the account's rows are gone these deletions are recorded as due.
+ *
+ * `drainErasureOutbox` carries them out. A row is claimed by pushing its next attempt a lease
+ * ahead (so a drainer that dies mid-way leaves it to the next one after the lease, and two
+ * drainers never work on one row at once), then deleted only once its deletion succeeded; a
+ * failure schedules the next attempt with exponential backoff. At least once, and every deletion
+ * is idempotent (a removed object, an erased partition stay so), so a repeat does no harm.
+ *
+ * It runs right after an erasure for that erasure's rows (the fast path), in the worker pool's
+ * sweeper fiber, and on Lambda in the processor's scheduled run.
+ */
+import { Effect, Schema } from "effect"
+import { CostTracker } from "../services/costTracker.js"
+import { decodeRows, SqlClient } from "../services/database.js"
+import { Storage } from "../services/storage.js"
+import { traced } from "../services/telemetry.js"
+
+export type OutboxKind = "object" | "cost_records"
+
+/** How long a claimed row is left to its drainer before another may take it. */
+export const OUTBOX_LEASE_SECONDS = 300
+/** Backoff after a failed attempt: 30 s, doubling, at most an hour. */
+export const OUTBOX_BACKOFF_BASE_SECONDS = 30
+export const OUTBOX_BACKOFF_MAX_SECONDS = 3600
+
+const Claimed = Schema.Struct({
+  id: Schema.UUID,
+  kind: Schema.Literal("object", "cost_records"),
+  target: Schema.String,
+  attempts: Schema.Number
+})
+
+export interface DrainReport {
+  readonly done: number
+  readonly failed: number
+  /** Object rows among `done`. */
+  readonly objectsRemoved: number
+  /** Cost records deleted by `cost_records` rows among `done`. */
+  readonly costRecordsErased: number
+}
+
+/** The delay before the next attempt after `attempts` failed ones. */
+export const backoffSeconds = (attempts: number): number =>
+  Math.min(OUTBOX_BACKOFF_MAX_SECONDS, OUTBOX_BACKOFF_BASE_SECONDS * 2 ** Math.max(0, Math.min(attempts - 1, 20)))
+
+/**
+ * Carries out up to `batch` due rows (only those of `ids` when given: an erasure's own rows),
+ * oldest due first, one at a time so that a slow store is not hammered.
+ */
+export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readonly batch?: number; readonly ids?: ReadonlyArray<string> } = {}) {
+  const sql = yield* SqlClient.SqlClient
+  const storage = yield* Storage
+  const costs = yield* CostTracker
+  const batch = options.batch ?? 100
+  if (options.ids !== undefined && options.ids.length === 0) {
+    return { done: 0, failed: 0, objectsRemoved: 0, costRecordsErased: 0 } satisfies DrainReport
+  }
+
+  const claimed = yield* Effect.flatMap(
+    sql`
+      UPDATE erasure_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${OUTBOX_LEASE_SECONDS})
+      WHERE id IN (
+        SELECT id FROM erasure_outbox
+        WHERE next_attempt_at <= now() ${options.ids !== undefined ? sql`AND ${sql.in("id", options.ids)}` : sql``}
+        ORDER BY next_attempt_at
+        LIMIT ${batch}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id, kind, target, attempts`,
+    (rows) => Effect.orDie(decodeRows(Claimed)(rows))
+  )
+
+  let done = 0
+  let failed = 0
+  let objectsRemoved = 0
+  let costRecordsErased = 0
+  for (const row of claimed) {
+    const work: Effect.Effect<number, { readonly _tag: string }> =
+      row.kind === "object" ? Effect.as(storage.remove(row.target), 1) : costs.eraseUser(row.target)
+    const outcome = yield* work.pipe(
+      Effect.tap(() => sql`DELETE FROM erasure_outbox WHERE id = ${row.id}::uuid`),
+      Effect.either
+    )
+    if (outcome._tag === "Right") {
+      done++
+      if (row.kind === "object") objectsRemoved++
+      else costRecordsErased += outcome.right
+      continue
+    }
+    failed++
+    const errorCode = outcome.left._tag
+    // never the target: for cost records it is the erased user's id
+    yield* Effect.logWarning("erasure outbox: a deletion failed; retried later").pipe(
+      Effect.annotateLogs({ outboxId: row.id, kind: row.kind, attempts: row.attempts, errorCode })
+    )
+    yield* sql`
+      UPDATE erasure_outbox
+      SET next_attempt_at = now() + make_interval(secs => ${backoffSeconds(row.attempts)}), last_error = ${errorCode}
+      WHERE id = ${row.id}::uuid`.pipe(
+      // the row keeps its lease then, and is tried again once that runs out
+      Effect.catchAll(() => Effect.void)
+    )
+  }
+  if (done > 0 || failed > 0) {
+    yield* Effect.logInfo("erasure outbox drained").pipe(Effect.annotateLogs({ done, failed }))
+  }
+  return { done, failed, objectsRemoved, costRecordsErased } satisfies DrainReport
+}, traced("Erasure.drainOutbox"))
