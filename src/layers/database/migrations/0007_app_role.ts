@@ -33,8 +33,8 @@ export const APP_GRANTS: ReadonlyArray<readonly [table: string, privileges: stri
   ["conversations", "SELECT, INSERT, UPDATE, DELETE"],
   // messages are never edited; only rotation re-wraps their encrypted text
   ["messages", "SELECT, INSERT, DELETE, UPDATE (content_encrypted)"],
-  // recorded, read for budgets and export; erasure only unlinks the user
-  ["llm_usage", "SELECT, INSERT, UPDATE (user_id)"],
+  // recorded, read for budgets and export; erasure deletes the user's records
+  ["llm_usage", "SELECT, INSERT, DELETE"],
   ["subscriptions", "SELECT, INSERT, UPDATE, DELETE"],
   ["idempotency_keys", "SELECT, INSERT, UPDATE, DELETE"],
   // a ledger: appended, counted; rows go only with the user (the foreign key's cascade runs as the owner)
