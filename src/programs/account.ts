@@ -6,10 +6,10 @@
  * jobs, refresh tokens, subscription, the user; idempotency keys go by cascade) and unlinks
  * `llm_usage`: those rows keep their tokens and cost for accounting, with `user_id` NULL, and hold
  * no health data. Stored documents are removed after the commit, best effort. The audit trail
- * keeps its events; their actor becomes a random pseudonym.
+ * keeps its events, which name the user only by a keyed pseudonym (never the id); erasure deletes
+ * their client IPs and user agents (services/audit.ts `erase`).
  */
 import { Clock, Effect, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { decodeRows, SqlClient } from "../services/database.js"
@@ -83,8 +83,6 @@ export interface AccountExport {
 
 export interface DeletionReport {
   readonly userId: UserId
-  /** What the user's audit events now name as their actor. */
-  readonly pseudonym: string
   readonly erased: {
     readonly messages: number
     readonly conversations: number
@@ -97,6 +95,7 @@ export interface DeletionReport {
   readonly objectsRemoved: number
   /** Stored objects that could not be removed (logged with their job id). */
   readonly objectsFailed: number
+  /** The user's audit events: they name the user by keyed pseudonym only, and their IPs and user agents are gone. */
   readonly auditEventsPseudonymised: number
 }
 
@@ -292,14 +291,12 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
 
 /**
  * Erases the account (GDPR art. 17). Safe to call again after a partial failure: a user already
- * gone still has the audit trail pseudonymised, then answers NotFound.
+ * gone still has the audit trail's personal data erased, then answers NotFound.
  */
 export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
   const storage = yield* Storage
   const audit = yield* Audit
-  // Random, so the trail cannot be joined back to the person; one per erasure, so their events stay together.
-  const pseudonym = `erased-${randomUUID()}`
 
   const count = (rows: unknown) =>
     Effect.map(decodeRows(Count)(rows), ([row]) => row?.n ?? 0)
@@ -337,7 +334,7 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
   )
 
   if (Option.isNone(erased)) {
-    yield* audit.pseudonymise(userId, pseudonym)
+    yield* audit.erase(userId)
     return yield* new NotFound({ message: "No such account" })
   }
 
@@ -365,11 +362,11 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
     resourceId: userId,
     outcome: "success"
   })
-  const auditEventsPseudonymised = yield* audit.pseudonymise(userId, pseudonym)
+  // After the event above, so its IP and user agent go too.
+  const auditEventsPseudonymised = yield* audit.erase(userId)
 
   return {
     userId,
-    pseudonym,
     erased: erased.value.erased,
     llmUsageUnlinked: erased.value.llmUsageUnlinked,
     objectsRemoved: removals.filter(Boolean).length,

@@ -10,6 +10,7 @@ import idempotencyKeys from "./migrations/0003_idempotency_keys.js"
 import contentVersion from "./migrations/0004_content_version.js"
 import originalRemoved from "./migrations/0005_original_removed.js"
 import planUsage from "./migrations/0006_plan_usage.js"
+import auditKeyedChain from "./migrations/0008_audit_keyed_chain.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -20,7 +21,8 @@ export const MIGRATIONS = {
   "0003_idempotency_keys": idempotencyKeys,
   "0004_content_version": contentVersion,
   "0005_original_removed": originalRemoved,
-  "0006_plan_usage": planUsage
+  "0006_plan_usage": planUsage,
+  "0008_audit_keyed_chain": auditKeyedChain
 }
 
 export const loader = Migrator.fromRecord(MIGRATIONS)
