@@ -165,7 +165,6 @@ export const MAX_ID_LENGTH = 128
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/
-const PSEUDONYM = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:\d{1,3}(\.\d{1,3}){3})?$/
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
@@ -196,8 +195,6 @@ export const cleanText = (text: string, maxLength: number): string | null => {
 }
 
 export const isAuditUserId = (value: string): boolean => UUID.test(value)
-
-export const isAuditPseudonym = (value: string): boolean => value.length <= MAX_ID_LENGTH && PSEUDONYM.test(value)
 
 const isIp = (value: string): boolean => IPV4.test(value) || (value.length <= 45 && IPV6.test(value))
 

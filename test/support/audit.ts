@@ -5,7 +5,8 @@
  * recorded through this layer, and the erasable IP and user agent are shown while they exist.
  * What is stored (no raw id at all) is in `AuditStoredRows`.
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Duration, Effect, Layer, Option, Ref } from "effect"
+import type { AuditSettings } from "../../src/config.js"
 import { actorRefOf, type StoredAuditRow } from "../../src/layers/audit/chain.js"
 import { makeAuditMemory } from "../../src/layers/audit/memory.js"
 import { testAuditMac } from "../../src/layers/auditMac/local.js"
@@ -81,3 +82,13 @@ export const auditRows = Effect.flatMap(AuditRows, ({ stored, users }) => Effect
 
 /** Every row as stored. */
 export const auditStoredRows = Effect.flatMap(AuditRows, ({ stored }) => Ref.get(stored))
+
+/** The PostgreSQL layer's settings for tests: no background sealer (tests seal), a checkpoint at every seal. */
+export const testAuditSettings = (overrides: Partial<AuditSettings> = {}): AuditSettings => ({
+  sealInterval: Duration.zero,
+  checkpointInterval: Duration.zero,
+  unsealedGrace: Duration.minutes(15),
+  checkpointBucket: Option.none(),
+  checkpointRetentionDays: 1,
+  ...overrides
+})

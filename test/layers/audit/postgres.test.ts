@@ -8,13 +8,14 @@
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { inject } from "vitest"
 import type { AuditSettings } from "../../../src/config.js"
+import { testAuditSettings } from "../../support/audit.js"
 import { legacyActorRefOf } from "../../../src/layers/audit/chain.js"
 import { AUDIT_SEAL_LOCK, auditPostgresLayer, auditRowsAfter, auditSealsAfter, VERIFY_PAGE_SIZE } from "../../../src/layers/audit/postgres.js"
 import { makeFileCheckpoints } from "../../../src/layers/auditCheckpoints/file.js"
@@ -43,14 +44,6 @@ const COLUMNS: Readonly<Record<Exclude<keyof AuditTamper, "clientIp" | "userAgen
 
 const bytesOrValue = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value) : value)
 
-export const testAuditSettings = (overrides: Partial<AuditSettings> = {}): AuditSettings => ({
-  sealInterval: Duration.zero,
-  checkpointInterval: Duration.zero,
-  unsealedGrace: Duration.minutes(15),
-  checkpointBucket: Option.none(),
-  checkpointRetentionDays: 1,
-  ...overrides
-})
 
 /** Checkpoints as real files in a folder of their own, removed afterwards. */
 const FileCheckpointsTest = Layer.scoped(
