@@ -434,10 +434,14 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
     )
 
     if (Duration.toMillis(settings.sealInterval) > 0) {
+      // The first round after one interval: building the layer (a Lambda's init) touches neither the database nor KMS.
       yield* Effect.forkScoped(
-        Effect.repeat(
+        Effect.zipRight(
+          Effect.sleep(settings.sealInterval),
+          Effect.repeat(
           seal.pipe(Effect.catchAll((error) => Effect.logWarning("audit sealing failed; retried at the next interval").pipe(Effect.annotateLogs({ error: error.message })))),
-          Schedule.spaced(settings.sealInterval)
+            Schedule.spaced(settings.sealInterval)
+          )
         )
       )
     }
