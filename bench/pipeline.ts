@@ -16,7 +16,7 @@
 import { Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 import * as fs from "node:fs/promises"
 import { AppConfig } from "../src/config.js"
-import { AuditPostgres } from "../src/layers/audit/postgres.js"
+import { auditLayer } from "../src/main/layers.js"
 import { EmfSink } from "../src/layers/costTracker/emf.js"
 import { CostTrackerPostgres } from "../src/layers/costTracker/postgres.js"
 import { CryptoLocal } from "../src/layers/crypto/local.js"
@@ -87,7 +87,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
   const dataDir = environment.settings.dataDir
   const settings = { ...environment.settings, dataDir: `${dataDir}-pipeline` }
   const base = pgClientLayer(Redacted.make(environment.databaseUrl), settings.database)
-  const services = Layer.mergeAll(TimedCrypto, TimedStorage, TimedQueue, AuditPostgres, CostTrackerPostgres, LLMOffline, TimelineCacheMemory).pipe(
+  const services = Layer.mergeAll(TimedCrypto, TimedStorage, TimedQueue, auditLayer(settings), CostTrackerPostgres, LLMOffline, TimelineCacheMemory).pipe(
     Layer.provideMerge(Layer.succeed(UserLookupKey, makeUserLookupKey(Buffer.from(environment.env.USER_LOOKUP_KEY!, "hex")))),
     Layer.provideMerge(base),
     Layer.provideMerge(Layer.succeed(AppConfig, settings)),

@@ -47,7 +47,23 @@ export interface CryptoSettings {
   readonly localMasterKey: Option.Option<Redacted.Redacted<string>>
   readonly kmsFieldsKeyId: Option.Option<string>
   readonly kmsDocumentsKeyId: Option.Option<string>
+  /** KMS HMAC key (HMAC_256, GENERATE_VERIFY_MAC) of the audit trail; required with kms. */
+  readonly kmsAuditKeyId: Option.Option<string>
   readonly dataKeyCache: DataKeyCacheSettings
+}
+
+/** The audit trail's sealing and its checkpoints outside the database (layers/audit/postgres.ts). */
+export interface AuditSettings {
+  /** How often this process tries to seal (only one process of the fleet seals at a time); zero: never. */
+  readonly sealInterval: Duration.Duration
+  /** A checkpoint of the head is written at most this often (when the head moved). */
+  readonly checkpointInterval: Duration.Duration
+  /** Rows older than this and still unsealed fail `audit:verify`. */
+  readonly unsealedGrace: Duration.Duration
+  /** S3 bucket (Object Lock, compliance mode) for checkpoints; absent: files under DATA_DIR/audit-checkpoints. */
+  readonly checkpointBucket: Option.Option<string>
+  /** Days a checkpoint object is locked for (compliance mode retention). */
+  readonly checkpointRetentionDays: number
 }
 
 export interface StorageSettings {
@@ -186,6 +202,7 @@ export interface Settings {
   readonly auth: AuthSettings
   readonly timelineCache: TimelineCacheSettings
   readonly telemetry: TelemetrySettings
+  readonly audit: AuditSettings
 }
 
 /** Config.validate loses the variable's name; this keeps it in the error path. */
@@ -287,6 +304,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     ).pipe(Config.option),
     kmsFieldsKeyId: Config.string("KMS_FIELDS_KEY_ID").pipe(Config.option),
     kmsDocumentsKeyId: Config.string("KMS_DOCUMENTS_KEY_ID").pipe(Config.option),
+    kmsAuditKeyId: Config.string("KMS_AUDIT_KEY_ID").pipe(Config.option),
     dataKeyCache: Config.all({
       maxAge: millis("DATA_KEY_CACHE_MAX_AGE_MS", 5 * 60_000),
       maxUses: positiveInt("DATA_KEY_CACHE_MAX_USES", 1000),
@@ -346,6 +364,13 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       (n) => n >= 0 && n <= 1,
       "must be a number between 0 and 1"
     )
+  }),
+  audit: Config.all({
+    sealInterval: nonNegativeInt("AUDIT_SEAL_INTERVAL_MS", 5_000).pipe(Config.map(Duration.millis)),
+    checkpointInterval: nonNegativeInt("AUDIT_CHECKPOINT_INTERVAL_MS", 300_000).pipe(Config.map(Duration.millis)),
+    unsealedGrace: millis("AUDIT_UNSEALED_GRACE_MS", 15 * 60_000),
+    checkpointBucket: Config.string("AUDIT_CHECKPOINT_BUCKET").pipe(Config.option),
+    checkpointRetentionDays: positiveInt("AUDIT_CHECKPOINT_RETENTION_DAYS", 2_190)
   }),
   timelineCache: Config.all({
     ttl: nonNegativeInt("TIMELINE_CACHE_TTL_MS", 300_000).pipe(Config.map(Duration.millis)),
@@ -448,6 +473,12 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       s.crypto.provider !== "kms" || Option.isSome(s.crypto.kmsDocumentsKeyId),
       "KMS_DOCUMENTS_KEY_ID",
       "is required when KEY_PROVIDER=kms"
+    )
+    require(s.crypto.provider !== "kms" || Option.isSome(s.crypto.kmsAuditKeyId), "KMS_AUDIT_KEY_ID", "is required when KEY_PROVIDER=kms")
+    require(
+      s.appEnv !== "production" || Option.isSome(s.audit.checkpointBucket),
+      "AUDIT_CHECKPOINT_BUCKET",
+      "is required when APP_ENV=production (audit checkpoints must live outside the database and the instance)"
     )
     require(s.storage.provider !== "s3" || Option.isSome(s.storage.bucket), "S3_BUCKET", "is required when STORAGE_PROVIDER=s3")
     require(

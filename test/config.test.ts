@@ -24,6 +24,8 @@ const PRODUCTION = {
   KEY_PROVIDER: "kms",
   KMS_FIELDS_KEY_ID: "alias/serenya-fields",
   KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
+  KMS_AUDIT_KEY_ID: "alias/serenya-audit",
+  AUDIT_CHECKPOINT_BUCKET: "serenya-audit-checkpoints",
   LLM_PROVIDER: "bedrock",
   JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
   GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com",
@@ -116,6 +118,10 @@ describe("settings: production", () => {
     expect(local).toContain("KEY_PROVIDER")
     const { KMS_DOCUMENTS_KEY_ID: _documents, ...withoutDocuments } = PRODUCTION
     expect(problem(withoutDocuments)).toContain("KMS_DOCUMENTS_KEY_ID")
+    const { KMS_AUDIT_KEY_ID: _audit, ...withoutAuditKey } = PRODUCTION
+    expect(problem(withoutAuditKey)).toContain("KMS_AUDIT_KEY_ID")
+    const { AUDIT_CHECKPOINT_BUCKET: _bucket, ...withoutCheckpoints } = PRODUCTION
+    expect(problem(withoutCheckpoints)).toContain("AUDIT_CHECKPOINT_BUCKET")
     const { KMS_FIELDS_KEY_ID: _fields, ...withoutFields } = PRODUCTION
     expect(problem(withoutFields)).toContain("KMS_FIELDS_KEY_ID")
     expect(problem({ STORAGE_PROVIDER: "s3" })).toContain("S3_BUCKET")

@@ -13,7 +13,7 @@ import { verify } from "node:crypto"
 import pg from "pg"
 import { AppConfig, loadSettings } from "../../src/config.js"
 import { signingKeyFrom } from "../../src/layers/auth/jwt.js"
-import { AuditPostgres } from "../../src/layers/audit/postgres.js"
+import { auditLayer } from "../../src/main/layers.js"
 import { CryptoLocal } from "../../src/layers/crypto/local.js"
 import { pgClientLayer } from "../../src/layers/database/postgres.js"
 import { Audit } from "../../src/services/audit.js"
@@ -52,7 +52,7 @@ export const makeTimeline = async () => {
   const runtime = ManagedRuntime.make(
     Layer.mergeAll(
       CryptoLocal,
-      AuditPostgres.pipe(Layer.provide(pgClientLayer(Redacted.make(process.env.DATABASE_URL!), settings.right.database)))
+      auditLayer(settings.right).pipe(Layer.provide(pgClientLayer(Redacted.make(process.env.DATABASE_URL!), settings.right.database)))
     ).pipe(Layer.provide(Layer.succeed(AppConfig, settings.right)))
   )
   const crypto = await runtime.runPromise(Crypto)

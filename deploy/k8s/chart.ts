@@ -199,6 +199,8 @@ export class SerenyaChart extends Chart {
       KEY_PROVIDER: "kms",
       KMS_FIELDS_KEY_ID: s.app.kmsFieldsKeyId,
       KMS_DOCUMENTS_KEY_ID: s.app.kmsDocumentsKeyId,
+      KMS_AUDIT_KEY_ID: s.app.kmsAuditKeyId,
+      AUDIT_CHECKPOINT_BUCKET: s.app.auditCheckpointBucket,
       STORAGE_PROVIDER: "s3",
       S3_BUCKET: s.app.s3Bucket,
       LLM_PROVIDER: "bedrock",

@@ -86,7 +86,11 @@ export interface EnvironmentSettings {
     readonly awsRegion: string
     readonly kmsFieldsKeyId: string
     readonly kmsDocumentsKeyId: string
+    /** The audit trail's KMS HMAC key (HMAC_256, GENERATE_VERIFY_MAC). */
+    readonly kmsAuditKeyId: string
     readonly s3Bucket: string
+    /** The audit checkpoints' bucket (Object Lock, compliance mode). */
+    readonly auditCheckpointBucket: string
     readonly bedrockModelId: string
     readonly bedrockRegion: string
     readonly costTrackingTable: string
@@ -154,7 +158,9 @@ export const development: EnvironmentSettings = {
     awsRegion: REGION,
     kmsFieldsKeyId: kmsKey("00000000-0000-4000-8000-0000000000f1"),
     kmsDocumentsKeyId: kmsKey("00000000-0000-4000-8000-0000000000d1"),
+    kmsAuditKeyId: kmsKey("00000000-0000-4000-8000-0000000000a1"),
     s3Bucket: "serenya-dev-documents-123456789012",
+    auditCheckpointBucket: "serenya-dev-audit-checkpoints-123456789012",
     bedrockModelId: "anthropic.claude-3-5-sonnet-20241022-v2:0",
     bedrockRegion: REGION,
     costTrackingTable: "serenya-dev-llm-cost-tracking",
@@ -206,7 +212,9 @@ export const production: EnvironmentSettings = {
     awsRegion: REGION,
     kmsFieldsKeyId: kmsKey("00000000-0000-4000-8000-0000000000f2"),
     kmsDocumentsKeyId: kmsKey("00000000-0000-4000-8000-0000000000d2"),
+    kmsAuditKeyId: kmsKey("00000000-0000-4000-8000-0000000000a2"),
     s3Bucket: "serenya-prod-documents-123456789012",
+    auditCheckpointBucket: "serenya-prod-audit-checkpoints-123456789012",
     bedrockModelId: "anthropic.claude-3-5-sonnet-20241022-v2:0",
     bedrockRegion: REGION,
     costTrackingTable: "serenya-prod-llm-cost-tracking",

@@ -1,12 +1,14 @@
 /**
- * `npm run audit:verify`: walks the audit chain of DATABASE_URL (or the embedded database) and
- * prints one JSON line, `{"audit":{"ok":true,"rows":N}}` or
- * `{"audit":{"ok":false,"rows":N,"firstBrokenSeq":S,"reason":"…"}}`. Exit code 1 when the chain
- * is broken (or could not be read: then no verdict line, a fatal log line). It runs no
- * migrations: it only reads audit_log.
+ * `npm run audit:verify`: checks the audit trail of DATABASE_URL (or the embedded database) with
+ * the audit key (KMS_AUDIT_KEY_ID, or the local key file) against the last checkpoint outside the
+ * database (AUDIT_CHECKPOINT_BUCKET, or the local checkpoint files), and prints one JSON line,
+ * `{"audit":{"ok":true,"rows":N}}` or `{"audit":{"ok":false,"rows":N,"firstBrokenSeq":S,"reason":"…"}}`
+ * (reasons: services/audit.ts AuditBreak). Exit code 1 when something does not hold (or the trail
+ * could not be read: then no verdict line, a fatal log line). It runs no migrations and does not
+ * seal: it only reads.
  */
-import { Effect, Layer } from "effect"
-import { AuditPostgres } from "../layers/audit/postgres.js"
+import { Duration, Effect, Layer } from "effect"
+import { auditLayer } from "./layers.js"
 import { SqlClientLive } from "../layers/database/postgres.js"
 import { Audit } from "../services/audit.js"
 import { runEntryPoint } from "./runtime.js"
@@ -21,5 +23,5 @@ runEntryPoint(
       yield* Effect.sync(() => process.stdout.write(`${JSON.stringify({ audit: verdict })}\n`))
       if (!verdict.ok) yield* Effect.sync(() => (process.exitCode = 1))
     }),
-  () => AuditPostgres.pipe(Layer.provide(SqlClientLive))
+  (settings) => auditLayer({ ...settings, audit: { ...settings.audit, sealInterval: Duration.zero } }).pipe(Layer.provide(SqlClientLive))
 )

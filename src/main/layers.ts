@@ -1,7 +1,11 @@
 /** The one place that picks an implementation for each capability from the settings. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import type { Settings } from "../config.js"
 import { AuditPostgres } from "../layers/audit/postgres.js"
+import { AuditCheckpointsFile } from "../layers/auditCheckpoints/file.js"
+import { AuditCheckpointsS3 } from "../layers/auditCheckpoints/s3.js"
+import { AuditMacKms } from "../layers/auditMac/kms.js"
+import { AuditMacLocal } from "../layers/auditMac/local.js"
 import { CostTrackerDynamoDb } from "../layers/costTracker/dynamodb.js"
 import { CostTrackerPostgres } from "../layers/costTracker/postgres.js"
 import { CryptoKms } from "../layers/crypto/kms.js"
@@ -32,6 +36,17 @@ const LLMOfflineOnDemand = Layer.unwrapEffect(
 
 export const llmLayer = (settings: Settings) => (settings.llm.provider === "bedrock" ? LLMBedrock : LLMOfflineOnDemand)
 
+/** The audit key follows KEY_PROVIDER (KMS_AUDIT_KEY_ID with kms); checkpoints go to S3 when AUDIT_CHECKPOINT_BUCKET is set. */
+export const auditLayer = (settings: Settings) =>
+  AuditPostgres.pipe(
+    Layer.provide(
+      Layer.merge(
+        settings.crypto.provider === "kms" ? AuditMacKms : AuditMacLocal,
+        Option.isSome(settings.audit.checkpointBucket) ? AuditCheckpointsS3 : AuditCheckpointsFile
+      )
+    )
+  )
+
 export const costTrackerLayer = (settings: Settings) =>
   settings.cost.tracker === "dynamodb" ? CostTrackerDynamoDb : CostTrackerPostgres
 
@@ -45,7 +60,7 @@ export const servicesLayer = (settings: Settings) =>
     storageLayer(settings),
     llmLayer(settings),
     costTrackerLayer(settings),
-    AuditPostgres,
+    auditLayer(settings),
     UserLookupKeyLive,
     GoogleIdTokensLive,
     TimelineCacheMemory

@@ -10,10 +10,10 @@
  * deletions are tried at once; whatever fails stays in the outbox and is retried by the drainers
  * until it succeeds (programs/erasureOutbox.ts). Then this process's caches drop everything of
  * the user: timeline pages, the LLM's fallback answers, cached data keys. The audit trail keeps
- * its events; their actor becomes a pseudonym.
+ * its events, which name the user only by a keyed pseudonym (never the id); erasure deletes their
+ * client IPs and user agents (services/audit.ts `erase`).
  */
 import { Clock, Effect, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
@@ -90,8 +90,6 @@ export interface AccountExport {
 
 export interface DeletionReport {
   readonly userId: UserId
-  /** What the user's audit events now name as their actor. */
-  readonly pseudonym: string
   readonly erased: {
     readonly messages: number
     readonly conversations: number
@@ -105,6 +103,7 @@ export interface DeletionReport {
   readonly objectsRemoved: number
   /** Deletions (objects, cost records) that failed right after the commit: the outbox retries them. */
   readonly deletionsPending: number
+  /** The user's audit events: they name the user by keyed pseudonym only, and their IPs and user agents are gone. */
   readonly auditEventsPseudonymised: number
 }
 
@@ -292,7 +291,7 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
 
 /**
  * Erases the account (GDPR art. 17). Safe to call again after a partial failure: a user already
- * gone still has the audit trail pseudonymised, then answers NotFound.
+ * gone still has the audit trail's personal data erased, then answers NotFound.
  */
 export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
@@ -300,8 +299,6 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
   const timeline = yield* TimelineCache
   const llm = yield* LLM
   const crypto = yield* Crypto
-  // Random, so the trail cannot be joined back to the person; one per erasure, so their events stay together.
-  const pseudonym = `erased-${randomUUID()}`
 
   const count = (rows: unknown) =>
     Effect.map(decodeRows(Count)(rows), ([row]) => row?.n ?? 0)
@@ -345,7 +342,7 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
   )
 
   if (Option.isNone(erased)) {
-    yield* audit.pseudonymise(userId, pseudonym)
+    yield* audit.erase(userId)
     return yield* new NotFound({ message: "No such account" })
   }
 
@@ -375,11 +372,11 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
     resourceId: userId,
     outcome: "success"
   })
-  const auditEventsPseudonymised = yield* audit.pseudonymise(userId, pseudonym)
+  // After the event above, so its IP and user agent go too.
+  const auditEventsPseudonymised = yield* audit.erase(userId)
 
   return {
     userId,
-    pseudonym,
     erased: erased.value.erased,
     costRecordsErased: erased.value.costRecords + drained.costRecordsErased,
     objectsRemoved: drained.objectsRemoved,

@@ -1,7 +1,15 @@
 /**
- * The Audit capability: an append-only, hash-chained trail of who did what to which resource,
+ * The Audit capability: an append-only, keyed and sealed trail of who did what to which resource,
  * with what outcome, from where. An event holds ids, codes and network metadata only — never
  * health data, never free text we did not receive as a header (the user agent, cleaned and cut).
+ *
+ * Tamper evidence rests on a key the database never holds (`AuditMac`: a local key file, KMS
+ * GenerateMac live): every row carries a MAC, a single sealer chains committed rows in the order
+ * it seals them, and the chain's head is checkpointed outside the database (`AuditCheckpoints`).
+ * Whoever holds only the database — the application's role, the owner, a superuser — can still
+ * delete or change rows, but not without `verify` naming it. The user appears only as a keyed
+ * pseudonym (HMAC of the id), never the id itself; their client IP and user agent are erasable.
+ * See layers/audit/chain.ts for the encoding and layers/audit/postgres.ts for the design.
  *
  * The rules every layer applies to an event before it is chained live here (`normalizeAuditEvent`):
  * - ids and codes are ours, so one that is not well formed is a programming error (a defect,
@@ -73,16 +81,32 @@ export type AuditEvent = typeof AuditEvent.Type
 export type RequestContext = Pick<AuditEvent, "requestId" | "traceId" | "clientIp" | "userAgent">
 
 export const AuditBreak = Schema.Literal(
-  /** prev_hash is not the previous row's hash: a row before it was removed, inserted or re-chained. */
+  /**
+   * A link of the chain does not hold: a seal's MAC, its link to the seal before it, or its
+   * position (a seal removed, inserted or re-chained); for rows from before the keyed trail, their
+   * prev_hash.
+   */
   "broken_link",
-  /** The row's content no longer hashes to its stored hash: the row was changed. */
+  /** A row does not carry a valid MAC of its content: it was changed, or forged without the key. */
   "hash_mismatch",
-  /** actor_user_id does not derive to the hashed actor reference: the actor was swapped. */
+  /** A seal names a row that is gone: the row was deleted. */
+  "missing_row",
+  /** The chain ends before the last checkpoint taken outside the database: its tail was deleted. */
+  "truncated",
+  /** A row older than the sealing grace period is still not sealed (the sealer is not running, or the row was slipped past it). */
+  "unsealed",
+  /** The last checkpoint outside the database does not carry a valid MAC: it was forged or damaged. */
+  "bad_checkpoint",
+  /** Kept for verdicts written before the keyed trail: actor_user_id did not derive to actor_ref. */
   "actor_mismatch"
 )
 export type AuditBreak = typeof AuditBreak.Type
 
-/** `rows` counts the rows checked: all of them when ok, up to and including the broken one otherwise. */
+/**
+ * `rows` counts the rows checked: all of them when ok, up to and including the broken one
+ * otherwise. `firstBrokenSeq` is the seq of the row at fault (for `truncated`: the seq the last
+ * checkpoint names, which is missing).
+ */
 export const AuditVerdict = Schema.Union(
   Schema.Struct({ ok: Schema.Literal(true), rows: Schema.Number }),
   Schema.Struct({
@@ -108,16 +132,28 @@ export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("Au
 export class Audit extends Context.Tag("Audit")<
   Audit,
   {
-    /** Appends one event to the chain; returns once it is stored. */
+    /**
+     * Appends one event (with its MAC) and returns once it is stored; it takes no lock and waits
+     * for no other writer. Inside a caller's transaction it commits or rolls back with it.
+     */
     readonly record: (event: AuditEvent) => Effect.Effect<void, AuditUnavailable>
-    /** Walks the whole chain in order and names the first row that does not hold. */
+    /**
+     * Seals what is committed and not sealed yet, in one order, and checkpoints the head outside
+     * the database when a checkpoint is due. Only one sealer of the fleet works at a time; the
+     * others answer 0 at once. Returns the number of rows sealed.
+     */
+    readonly seal: Effect.Effect<number, AuditUnavailable>
+    /**
+     * Checks every row's MAC, every seal's link, that the chain reaches the last checkpoint with
+     * the same head, and that no old row is left unsealed; names the first fault.
+     */
     readonly verify: Effect.Effect<AuditVerdict, AuditUnavailable>
     /**
-     * GDPR erasure: every row of this user loses `actor_user_id` and gets `pseudonym` instead; the
-     * chain still verifies because rows hash a derived actor reference, never the user id itself.
-     * Returns the number of rows changed (0 on a second call).
+     * GDPR erasure: the client IPs and user agents of every event by or about this user are
+     * deleted; the events stay, naming the user only by the keyed pseudonym, and still verify.
+     * Returns the number of the user's events (whose personal data is gone after the call).
      */
-    readonly pseudonymise: (userId: string, pseudonym: string) => Effect.Effect<number, AuditUnavailable>
+    readonly erase: (userId: string) => Effect.Effect<number, AuditUnavailable>
   }
 >() {}
 
@@ -129,7 +165,6 @@ export const MAX_ID_LENGTH = 128
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/
-const PSEUDONYM = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:\d{1,3}(\.\d{1,3}){3})?$/
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
@@ -160,8 +195,6 @@ export const cleanText = (text: string, maxLength: number): string | null => {
 }
 
 export const isAuditUserId = (value: string): boolean => UUID.test(value)
-
-export const isAuditPseudonym = (value: string): boolean => value.length <= MAX_ID_LENGTH && PSEUDONYM.test(value)
 
 const isIp = (value: string): boolean => IPV4.test(value) || (value.length <= 45 && IPV6.test(value))
 

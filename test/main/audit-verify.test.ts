@@ -9,11 +9,27 @@ import { Effect, Layer, Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { inject } from "vitest"
-import { AuditPostgres } from "../../src/layers/audit/postgres.js"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import { afterAll } from "vitest"
+import { AppConfig } from "../../src/config.js"
+import { auditPostgresLayer } from "../../src/layers/audit/postgres.js"
+import { AuditCheckpointsFile } from "../../src/layers/auditCheckpoints/file.js"
+import { AuditMacLocal } from "../../src/layers/auditMac/local.js"
 import { runMigrations } from "../../src/layers/database/migrations.js"
 import { Audit, AuditVerdict } from "../../src/services/audit.js"
 import { appUrlFor, TestDatabaseLive } from "../support/database.js"
+import { testSettings } from "../support/settings.js"
 import { sampleEvent } from "../layers/audit/contract.js"
+import { testAuditSettings } from "../support/audit.js"
+
+// The key file and the checkpoints live here, for the test's writer and the CLI alike.
+const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "serenya-audit-verify-"))
+afterAll(() => fs.rmSync(DATA_DIR, { recursive: true, force: true }))
+
+const KeyAndCheckpoints = Layer.merge(AuditMacLocal, AuditCheckpointsFile).pipe(
+  Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR })))
+)
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 
@@ -25,7 +41,7 @@ const runCli = (databaseUrl: string) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, ["--import", "tsx", "src/main/audit-verify.ts"], {
           cwd: ROOT,
-          env: { ...process.env, DATABASE_URL: databaseUrl, APP_ENV: "test", LOG_LEVEL: "info", DATA_DIR: "/nonexistent/serenya-test" },
+          env: { ...process.env, DATABASE_URL: databaseUrl, APP_ENV: "test", LOG_LEVEL: "info", DATA_DIR },
           stdio: ["ignore", "pipe", "pipe"]
         })
         let stdout = ""
@@ -43,18 +59,22 @@ const verdictLine = (stdout: string) => {
 }
 
 // An empty database migrated here (by its owner), so the CLI is shown to need nothing but the
-// migrated schema; the CLI connects as the application's role, as an operator's would.
-layer(AuditPostgres.pipe(Layer.provideMerge(TestDatabaseLive({ migrated: false, as: "owner" }))), { timeout: "60 seconds" })(
+// migrated schema; the CLI itself connects as the application's role.
+layer(
+  auditPostgresLayer(testAuditSettings()).pipe(Layer.provide(KeyAndCheckpoints), Layer.provideMerge(TestDatabaseLive({ migrated: false, as: "owner" }))),
+  { timeout: "60 seconds" }
+)(
   "npm run audit:verify",
   (it) => {
     it.effect(
-      "prints the verdict as one JSON line: exit 0 on an intact chain, exit 1 naming the seq after tampering",
+      "prints the verdict as one JSON line: exit 0 on an intact trail, exit 1 naming the seq after an edit, and truncated after the tail is deleted",
       () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           const audit = yield* Audit
           yield* runMigrations
           for (let i = 0; i < 25; i++) yield* audit.record(sampleEvent(i))
+          expect(yield* audit.seal).toBe(25)
           const [database] = yield* sql<{ name: string }>`SELECT current_database() AS name`
           const url = new URL(appUrlFor(database!.name))
 
@@ -65,7 +85,7 @@ layer(AuditPostgres.pipe(Layer.provideMerge(TestDatabaseLive({ migrated: false, 
           yield* sql.withTransaction(
             Effect.all([
               sql`SET LOCAL session_replication_role = replica`,
-              sql`UPDATE audit_log SET client_ip = '192.0.2.66' WHERE seq = 17`
+              sql`UPDATE audit_personal SET client_ip = '192.0.2.66' WHERE row_id = (SELECT id FROM audit_log WHERE seq = 17)`
             ])
           )
           const broken = yield* runCli(url.toString())
@@ -73,6 +93,21 @@ layer(AuditPostgres.pipe(Layer.provideMerge(TestDatabaseLive({ migrated: false, 
           expect(verdictLine(broken.stdout)).toEqual({
             audit: { ok: false, rows: 17, firstBrokenSeq: 17, reason: "hash_mismatch" }
           })
+
+          // The review's truncation: the last rows and their seals deleted (triggers off); the chain
+          // left verifies on its own, but the checkpoint outside the database names what is gone.
+          yield* sql.withTransaction(
+            Effect.all([
+              sql`SET LOCAL session_replication_role = replica`,
+              sql`UPDATE audit_personal SET client_ip = '203.0.113.16' WHERE row_id = (SELECT id FROM audit_log WHERE seq = 17)`,
+              sql`DELETE FROM audit_seal WHERE row_seq > 20`,
+              sql`DELETE FROM audit_personal WHERE row_id IN (SELECT id FROM audit_log WHERE seq > 20)`,
+              sql`DELETE FROM audit_log WHERE seq > 20`
+            ])
+          )
+          const truncated = yield* runCli(url.toString())
+          expect(truncated.code).toBe(1)
+          expect(verdictLine(truncated.stdout)).toEqual({ audit: { ok: false, rows: 20, firstBrokenSeq: 25, reason: "truncated" } })
         }),
       60_000
     )

@@ -19,7 +19,7 @@ import { Crypto, fieldContext } from "../../src/services/crypto.js"
 import { AccountBoundElsewhere, errorInfo, Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { AuditRows, auditRows, AuditWithRows } from "../support/audit.js"
+import { auditRows, AuditWithRows } from "../support/audit.js"
 import { createUser } from "../support/users.js"
 
 const key = signingKeyFrom(
@@ -78,7 +78,7 @@ const familyRevocations = (refreshToken: string) =>
     return rows.map((row) => row["revokedReason"] ?? null)
   })
 
-const auditActions = Effect.flatMap(AuditRows, (ref) => ref.get).pipe(
+const auditActions = auditRows.pipe(
   Effect.map((rows) => rows.map((row) => `${row.action}:${row.outcome}`))
 )
 

@@ -19,7 +19,7 @@ import { LLM } from "../../src/services/llm.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
-import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { auditRows, AuditWithRows } from "../support/audit.js"
 import { readFixture, type FixtureName } from "../support/fixtures.js"
 
 const fixture = (name: FixtureName) => readFixture(name)
@@ -87,7 +87,7 @@ layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
       expect(after.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"])
       expect(after.messages[2]!.content).toBe("what does it mean?")
 
-      const rows = yield* Effect.flatMap(AuditRows, (ref) => ref.get)
+      const rows = yield* auditRows
       const mine = rows.filter((r) => r.actorUserId === alice)
       expect(mine.filter((r) => r.action === "chat.message" && r.outcome === "success").map((r) => r.resourceId)).toEqual([
         first.conversationId,

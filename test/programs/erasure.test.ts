@@ -16,6 +16,8 @@ import { Effect, Layer, Option, Ref } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { AppConfig } from "../../src/config.js"
 import { AuditPostgres } from "../../src/layers/audit/postgres.js"
+import { AuditCheckpointsMemory } from "../../src/layers/auditCheckpoints/memory.js"
+import { AuditMacTest } from "../../src/layers/auditMac/local.js"
 import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
 import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { type KeyProvider, makeEnvelopeCrypto } from "../../src/layers/crypto/envelope.js"
@@ -116,7 +118,7 @@ const TestLayer = Layer.mergeAll(
   BedrockLLM,
   costTrackerMemory(),
   Timeline,
-  AuditPostgres,
+  AuditPostgres.pipe(Layer.provide(Layer.merge(AuditMacTest, AuditCheckpointsMemory))),
   JobQueuePostgres,
   Layer.succeed(AppConfig, testSettings())
 ).pipe(Layer.provideMerge(TestDatabaseLive()))

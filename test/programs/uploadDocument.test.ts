@@ -4,7 +4,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Either, Layer, Ref } from "effect"
+import { Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
@@ -18,7 +18,7 @@ import { Crypto, documentContext, fieldContext } from "../../src/services/crypto
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
-import { AuditRows, AuditWithRows } from "../support/audit.js"
+import { auditRows, AuditWithRows } from "../support/audit.js"
 import { fixturePath } from "../support/fixtures.js"
 
 const fixture = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
@@ -100,7 +100,7 @@ layer(testLayer())("uploadDocument", (it) => {
       const opened = yield* crypto.open(stored.bytes, documentContext(alice, documentKey(answer.jobId)))
       expect(Buffer.from(opened).equals(fixture)).toBe(true)
 
-      const events = yield* Ref.get(yield* AuditRows)
+      const events = yield* auditRows
       expect(events.at(-1)).toMatchObject({
         actorUserId: alice,
         action: "document.upload",

@@ -19,6 +19,9 @@ import {
 } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { bucketRef } from "./exact.js"
+
+/** Days an audit checkpoint stays locked (the functions' AUDIT_CHECKPOINT_RETENTION_DAYS too). */
+export const AUDIT_CHECKPOINT_RETENTION_DAYS = 365 * 6
 import type { Keys } from "./keys.js"
 import { acknowledge, acknowledgeAll } from "./nag.js"
 import type { Network } from "./network.js"
@@ -36,6 +39,8 @@ export const PROCESSOR_TIMEOUT = Duration.seconds(180)
 export class Data extends Construct {
   readonly accessLogsBucket: s3.IBucket
   readonly processingBucket: s3.IBucket
+  /** Audit checkpoints: Object Lock in compliance mode, so no one can delete or overwrite one before it expires. */
+  readonly auditCheckpointBucket: s3.IBucket
   readonly costTable: dynamodb.Table
   readonly jobQueue: sqs.Queue
   readonly jobDeadLetterQueue: sqs.Queue
@@ -103,6 +108,27 @@ export class Data extends Construct {
       this.processingBucket,
       "HIPAA.Security-S3BucketReplicationEnabled",
       "Temporary processing storage: every object expires after one day and the durable copy of a document lives encrypted in the database, so a replica would only spread PHI to a second region."
+    )
+
+    const auditCheckpointBucket = new s3.Bucket(this, "AuditCheckpoints", {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: keys.platform,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectLockEnabled: true,
+      // HIPAA keeps audit records six years; every checkpoint object is locked at least that long.
+      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(AUDIT_CHECKPOINT_RETENTION_DAYS)),
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "audit-checkpoints/",
+      removalPolicy: RemovalPolicy.RETAIN
+    })
+    this.auditCheckpointBucket = bucketRef(auditCheckpointBucket)
+    acknowledge(
+      this.auditCheckpointBucket,
+      "HIPAA.Security-S3BucketReplicationEnabled",
+      "Audit checkpoints are small MAC'd records under Object Lock in compliance mode; the trail they anchor lives in the database with its own backups, and a lost checkpoint only weakens the truncation check back to the previous one."
     )
 
     this.costTable = new dynamodb.Table(this, "CostTracking", {

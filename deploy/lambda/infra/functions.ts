@@ -10,7 +10,7 @@ import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
-import { type Data, PROCESSOR_TIMEOUT } from "./data.js"
+import { AUDIT_CHECKPOINT_RETENTION_DAYS, type Data, PROCESSOR_TIMEOUT } from "./data.js"
 import { functionRef, versionRef } from "./exact.js"
 import { Keys } from "./keys.js"
 import { acknowledge, acknowledgeAll } from "./nag.js"
@@ -109,6 +109,9 @@ export class Functions extends Construct {
       KEY_PROVIDER: "kms",
       KMS_FIELDS_KEY_ID: keys.fields.keyArn,
       KMS_DOCUMENTS_KEY_ID: keys.documents.keyArn,
+      KMS_AUDIT_KEY_ID: keys.audit.keyArn,
+      AUDIT_CHECKPOINT_BUCKET: data.auditCheckpointBucket.bucketName,
+      AUDIT_CHECKPOINT_RETENTION_DAYS: String(AUDIT_CHECKPOINT_RETENTION_DAYS),
       STORAGE_PROVIDER: "s3",
       S3_BUCKET: data.processingBucket.bucketName,
       LLM_PROVIDER: "bedrock",
@@ -260,6 +263,21 @@ export class Functions extends Construct {
     }
     for (const { role, policy } of [documents, chat, processor]) Keys.allowUse(keys.documents, role, policy)
 
+    // Every function that records audit events MACs them and may be the fleet's sealer, which writes
+    // checkpoints (a retention date on each, hence PutObjectRetention) and reads the latest back.
+    // Nothing here may delete or shorten a checkpoint's lock: no DeleteObject, no BypassGovernanceRetention.
+    for (const { role, policy } of [auth, documents, chat, processor]) {
+      Keys.allowUse(keys.audit, role, policy, ["kms:GenerateMac"])
+      policy.addStatements(
+        new iam.PolicyStatement({
+          actions: ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"],
+          resources: [data.auditCheckpointBucket.arnForObjects("audit-checkpoints/*")]
+        }),
+        new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [data.auditCheckpointBucket.bucketArn] })
+      )
+      Keys.allowThroughService(keys.platform, policy, "s3", ["kms:GenerateDataKey", "kms:Decrypt"])
+    }
+
     const bedrockModels = BEDROCK_MODEL_FAMILIES.map((family) => `arn:aws:bedrock:${region}::foundation-model/${family}`)
     for (const { policy } of [chat, processor]) {
       policy.addStatements(
@@ -343,6 +361,16 @@ export class Functions extends Construct {
         policy,
         bucketObjectsFinding,
         `The ${name} function reads, writes and deletes temporary documents under keys it derives per upload; object keys are not known in advance, and the permission is limited to this one bucket.`
+      )
+    }
+    const checkpointsFinding = `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
+      data.auditCheckpointBucket.node.defaultChild as CfnElement
+    )}.Arn>/audit-checkpoints/*]`
+    for (const { policy, name } of [auth, documents, chat, processor]) {
+      acknowledge(
+        policy,
+        checkpointsFinding,
+        `The ${name} function may be the fleet's audit sealer, which writes one checkpoint object per checkpoint (named by position, not known in advance) and reads the latest; only under audit-checkpoints/ of this one bucket, and never a delete.`
       )
     }
     for (const { policy, name } of [chat, processor]) {

@@ -65,6 +65,12 @@ export class Keys extends Construct {
   readonly fields: kms.Key
   readonly documents: kms.Key
   readonly platform: kms.Key
+  /**
+   * The audit trail's HMAC key (src/layers/auditMac/kms.ts): it never leaves KMS, and the database
+   * never holds it, so a trail rewritten with database rights alone shows. KMS does not rotate HMAC
+   * keys; a new key means a new KMS_AUDIT_KEY_ID (rows name their key epoch, not the key).
+   */
+  readonly audit: kms.Key
 
   constructor(scope: Construct, id: string, props: { readonly settings: StageSettings }) {
     super(scope, id)
@@ -82,6 +88,14 @@ export class Keys extends Construct {
     this.fields = key("FieldsKey", `Serenya ${props.settings.stage}: envelope encryption of database fields`)
     this.documents = key("DocumentsKey", `Serenya ${props.settings.stage}: documents (processing bucket, document envelopes)`)
     this.platform = key("PlatformKey", `Serenya ${props.settings.stage}: AWS services' encryption at rest`)
+    this.audit = new kms.Key(this, "AuditKey", {
+      description: `Serenya ${props.settings.stage}: audit trail MACs`,
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: props.settings.dataRemovalPolicy,
+      pendingWindow: Duration.days(30),
+      policy: administrationOnly()
+    })
 
     this.platform.addToResourcePolicy(
       new iam.PolicyStatement({

@@ -1,63 +1,139 @@
 /**
- * The test layer: the chain in a Ref, hashed exactly as the PostgreSQL layer hashes it
- * (./chain.ts). Appends are one Ref.modify, so concurrent writers never fork the chain.
- * `makeAuditMemory` also hands out the Ref so tests can play the attacker.
+ * The test layer: the keyed trail in Refs, MAC'd and sealed exactly as the PostgreSQL layer does
+ * (./chain.ts), under a fixed test key, with its checkpoints in memory. Appends and seals are one
+ * Ref.modify each, so concurrent writers never fork the chain. `seal` checkpoints every time.
+ * Rows are never overdue here (no sealer runs by itself). `makeAuditMemory` also hands out the
+ * Refs so tests can play the attacker.
  */
-import { Clock, Effect, Either, Layer, Ref } from "effect"
+import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
 import { randomUUID } from "node:crypto"
-import { Audit, type AuditEvent, isAuditPseudonym, isAuditUserId, normalizeAuditEvent } from "../../services/audit.js"
-import { chainHash, makeChainVerifier, type StoredAuditRow, toChainRow } from "./chain.js"
+import { Audit, type AuditEvent, type AuditVerdict, isAuditUserId, normalizeAuditEvent } from "../../services/audit.js"
+import { type AuditCheckpoint, CHECKPOINT_VERSION } from "../../services/auditCheckpoints.js"
+import { AuditMac } from "../../services/auditMac.js"
+import { makeCheckpointsMemory } from "../auditCheckpoints/memory.js"
+import { testAuditMac } from "../auditMac/local.js"
+import {
+  actorRefOf,
+  checkpointBreak,
+  checkpointMac,
+  epochOf,
+  isValidEpoch,
+  makeSealVerifier,
+  rowBreak,
+  sealMac,
+  type StoredAuditRow,
+  type StoredSeal,
+  toStoredFields,
+  USER_RESOURCES
+} from "./chain.js"
+import { makeAuditKeyRing } from "./keys.js"
 import { traced } from "../../services/telemetry.js"
 
 export const makeAuditMemory = Effect.gen(function* () {
   const rows = yield* Ref.make<ReadonlyArray<StoredAuditRow>>([])
+  const seals = yield* Ref.make<ReadonlyArray<StoredSeal>>([])
+  const { checkpoints, stored: checkpointRef } = yield* makeCheckpointsMemory
+  const keys = yield* makeAuditKeyRing.pipe(Effect.provideService(AuditMac, testAuditMac))
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
   const record = Effect.fnUntraced(function* (event: AuditEvent) {
     const normalized = normalizeAuditEvent(event)
     if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
-    const occurredAt = normalized.right.occurredAt ?? new Date(yield* Clock.currentTimeMillis)
-    const id = randomUUID()
-    yield* Ref.update(rows, (stored) => {
-      const last = stored.at(-1)
-      const chained = toChainRow((last?.seq ?? 0) + 1, id, occurredAt, normalized.right)
-      const prevHash = last?.hash ?? null
-      const row: StoredAuditRow = {
-        ...chained,
-        actorUserId: normalized.right.actorUserId,
-        actorPseudonym: null,
-        prevHash,
-        hash: chainHash(prevHash, chained)
-      }
-      return [...stored, row]
-    })
+    const at = yield* now
+    const epoch = epochOf(at)
+    const stored = toStoredFields(
+      { chain: yield* keys.chain(epoch), actor: yield* keys.actor, epoch },
+      randomUUID(),
+      normalized.right.occurredAt ?? at,
+      normalized.right
+    )
+    yield* Ref.update(rows, (all) => [
+      ...all,
+      { ...stored.row, seq: (all.at(-1)?.seq ?? 0) + 1, rowMac: stored.rowMac, personal: stored.personal }
+    ])
   }, traced("Audit.record"))
 
-  const verify = Effect.map(Ref.get(rows), (stored) => {
-    const verifier = makeChainVerifier()
-    for (const row of stored) {
-      const broken = verifier.check(row)
+  const seal = Effect.gen(function* () {
+    const at = yield* now
+    const epoch = epochOf(at)
+    const key = yield* keys.chain(epoch)
+    const all = yield* Ref.get(rows)
+    const sealed = yield* Ref.modify(seals, (existing) => {
+      const done = new Set(existing.map((s) => s.rowId))
+      const next = [...existing]
+      for (const row of all) {
+        if (done.has(row.id)) continue
+        const prev = next.at(-1)
+        const position = (prev?.position ?? 0) + 1
+        const fields = { position, rowId: row.id, rowSeq: row.seq }
+        next.push({ ...fields, epoch, prevMac: prev?.mac ?? null, mac: sealMac(key, prev?.mac ?? null, fields, row.rowMac) })
+      }
+      return [next.length - existing.length, next] as const
+    })
+    const head = (yield* Ref.get(seals)).at(-1)
+    if (head !== undefined) {
+      const fields: Omit<AuditCheckpoint, "mac"> = {
+        version: CHECKPOINT_VERSION,
+        position: head.position,
+        seq: head.rowSeq,
+        head: Buffer.from(head.mac).toString("hex"),
+        epoch,
+        at: at.toISOString()
+      }
+      yield* checkpoints.write({ ...fields, mac: checkpointMac(key, fields) })
+    }
+    return sealed
+  }).pipe(Effect.withSpan("Audit.seal"))
+
+  const verify = Effect.gen(function* () {
+    const at = yield* now
+    const allRows = yield* Ref.get(rows)
+    const allSeals = yield* Ref.get(seals)
+    const checkpoint = yield* checkpoints.latest
+    const epochs = new Set([...allRows.map((r) => r.epoch), ...allSeals.map((s) => s.epoch), ...Option.toArray(checkpoint).map((c) => c.epoch)])
+    const known = yield* keys.chainKeys([...epochs].filter((e) => isValidEpoch(e, at)))
+    const keyOf = (epoch: string) => known.get(epoch)
+    const byId = new Map(allRows.map((r) => [r.id, r]))
+    const verifier = makeSealVerifier(keyOf)
+    let atCheckpoint: StoredSeal | undefined
+    for (const s of allSeals) {
+      const broken = verifier.check(s, byId.get(s.rowId), 0)
+      if (broken !== undefined) return broken
+      if (Option.isSome(checkpoint) && s.position === checkpoint.value.position) atCheckpoint = s
+    }
+    let count = verifier.rows()
+    if (Option.isSome(checkpoint)) {
+      const broken = checkpointBreak(keyOf, checkpoint.value, verifier.head(), atCheckpoint, count)
       if (broken !== undefined) return broken
     }
-    return verifier.done()
+    const sealedIds = new Set(allSeals.map((s) => s.rowId))
+    for (const row of allRows) {
+      if (sealedIds.has(row.id)) continue
+      count++
+      if (rowBreak(keyOf(row.epoch), row) !== undefined) {
+        return { ok: false, rows: count, firstBrokenSeq: row.seq, reason: "hash_mismatch" } satisfies AuditVerdict
+      }
+    }
+    return { ok: true, rows: count } satisfies AuditVerdict
   }).pipe(Effect.withSpan("Audit.verify"))
 
-  const pseudonymise = Effect.fnUntraced(function* (userId: string, pseudonym: string) {
-    if (!isAuditUserId(userId)) return yield* Effect.dieMessage("pseudonymise: userId is not a uuid")
-    if (!isAuditPseudonym(pseudonym)) return yield* Effect.dieMessage("pseudonymise: pseudonym is not an id")
-    const target = userId.toLowerCase()
-    return yield* Ref.modify(rows, (stored) => {
-      let changed = 0
-      const next = stored.map((row) => {
-        if (row.actorUserId !== target) return row
-        changed++
-        return { ...row, actorUserId: null, actorPseudonym: pseudonym }
+  const erase = Effect.fnUntraced(function* (userId: string) {
+    if (!isAuditUserId(userId)) return yield* Effect.dieMessage("erase: userId is not a uuid")
+    const ref = actorRefOf(yield* keys.actor, userId)
+    return yield* Ref.modify(rows, (all) => {
+      let events = 0
+      const next = all.map((row) => {
+        const mine = row.actorRef === ref || (row.resourceType !== null && USER_RESOURCES.has(row.resourceType) && row.resourceId === ref)
+        if (!mine) return row
+        events++
+        return { ...row, personal: null }
       })
-      return [changed, next] as const
+      return [events, next] as const
     })
-  }, traced("Audit.pseudonymise"))
+  }, traced("Audit.erase"))
 
-  const audit: Audit["Type"] = { record, verify, pseudonymise }
-  return { audit, rows }
+  const audit: Audit["Type"] = { record, seal, verify, erase }
+  return { audit, rows, seals, checkpoints: checkpointRef, checkpointStore: checkpoints }
 })
 
 /** A fresh, empty trail per layer build. */

@@ -11,6 +11,7 @@ import contentVersion from "./migrations/0004_content_version.js"
 import originalRemoved from "./migrations/0005_original_removed.js"
 import planUsage from "./migrations/0006_plan_usage.js"
 import appRole from "./migrations/0007_app_role.js"
+import auditKeyedChain from "./migrations/0008_audit_keyed_chain.js"
 import erasureOutbox from "./migrations/0009_erasure_outbox.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
@@ -24,6 +25,7 @@ export const MIGRATIONS = {
   "0005_original_removed": originalRemoved,
   "0006_plan_usage": planUsage,
   "0007_app_role": appRole,
+  "0008_audit_keyed_chain": auditKeyedChain,
   "0009_erasure_outbox": erasureOutbox
 }
 

@@ -31,7 +31,8 @@ report.imported = loaded()
 
 const env = {
   APP_ENV: "test", DATA_DIR: "/nonexistent/serenya-test", AWS_REGION: "eu-west-1",
-  KEY_PROVIDER: "kms", KMS_FIELDS_KEY_ID: "alias/fields", KMS_DOCUMENTS_KEY_ID: "alias/documents",
+  KEY_PROVIDER: "kms", KMS_FIELDS_KEY_ID: "alias/fields", KMS_DOCUMENTS_KEY_ID: "alias/documents", KMS_AUDIT_KEY_ID: "alias/audit",
+  AUDIT_CHECKPOINT_BUCKET: "checkpoints",
   STORAGE_PROVIDER: "s3", S3_BUCKET: "bucket", LLM_PROVIDER: "bedrock", COST_TRACKER: "dynamodb",
   COST_TRACKING_TABLE: "costs", USER_LOOKUP_KEY: "${"a".repeat(64)}"
 }

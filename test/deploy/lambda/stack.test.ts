@@ -319,11 +319,16 @@ describe("database", () => {
 })
 
 describe("keys", () => {
-  it.each(both)("%s: three customer-managed keys, rotated, whose policies give the account administration only", (_stage, template) => {
+  it.each(both)("%s: three customer-managed encryption keys, rotated, and the audit HMAC key, whose policies give the account administration only", (_stage, template) => {
     const keys = Object.values(resources(template, "AWS::KMS::Key"))
-    expect(keys).toHaveLength(3)
+    expect(keys).toHaveLength(4)
     for (const key of keys) {
-      expect(key.Properties?.EnableKeyRotation).toBe(true)
+      // KMS rotates symmetric encryption keys only; the audit HMAC key is replaced by a new key instead.
+      if (key.Properties?.KeySpec === "HMAC_256") {
+        expect(key.Properties?.KeyUsage).toBe("GENERATE_VERIFY_MAC")
+      } else {
+        expect(key.Properties?.EnableKeyRotation).toBe(true)
+      }
       const statements = (key.Properties?.KeyPolicy as { Statement: Array<Statement> }).Statement
       for (const statement of statements) expect(asArray(statement.Action)).not.toContain("kms:*")
       const admin = statements.find((s) => json(s.Principal).includes(":root"))
@@ -381,7 +386,7 @@ describe("storage", () => {
 
   it.each(both)("%s: every bucket blocks public access and refuses plain HTTP; the log bucket is itself encrypted", (_stage, template) => {
     const buckets = resources(template, "AWS::S3::Bucket")
-    expect(Object.keys(buckets)).toHaveLength(3)
+    expect(Object.keys(buckets)).toHaveLength(4)
     const policies = Object.values(resources(template, "AWS::S3::BucketPolicy"))
     for (const [id, bucket] of Object.entries(buckets)) {
       expect(bucket.Properties?.PublicAccessBlockConfiguration, id).toEqual({
@@ -394,6 +399,15 @@ describe("storage", () => {
       const policy = policies.find((p) => json(p.Properties?.Bucket) === json({ Ref: id }))
       expect(json(policy?.Properties?.PolicyDocument), id).toContain('"aws:SecureTransport":"false"')
     }
+  })
+
+  it.each(both)("%s: audit checkpoints: Object Lock in compliance mode for six years, kept when the stack goes", (_stage, template) => {
+    const [id, bucket] = only(template, "AWS::S3::Bucket", { ObjectLockEnabled: true })
+    expect(bucket.Properties?.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: "Enabled",
+      Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 365 * 6 } }
+    })
+    expect(bucket.DeletionPolicy, id).toBe("Retain")
   })
 
   it.each(both)("%s: the cost table: on demand, the src key schema, TTL, the monthly-usage-index, PITR, KMS", (_stage, template) => {
@@ -583,13 +597,20 @@ describe("IAM", () => {
   })
 
   it.each(both)("%s: each function may do only what it needs", (_stage, template) => {
-    const has = (name: FunctionName, prefix: string) => actionsOf(permissionsOf(template, name)).some((a) => a.startsWith(prefix))
+    const has = (name: FunctionName, prefix: string) =>
+      permissionsOf(template, name).some(
+        (s) =>
+          actionsOf([s]).some((a) => a.startsWith(prefix)) &&
+          // S3 here means the documents; the audit checkpoints are checked below
+          (prefix !== "s3:" || json(s.Resource).includes("DataProcessingBucket"))
+      )
+    const rules = ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"]
     expect({
-      auth: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("auth", p)),
-      documents: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("documents", p)),
-      chat: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("chat", p)),
-      processor: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("processor", p)),
-      migrate: ["bedrock:", "s3:", "dynamodb:", "sqs:SendMessage", "sqs:ReceiveMessage"].map((p) => has("migrate", p))
+      auth: rules.map((p) => has("auth", p)),
+      documents: rules.map((p) => has("documents", p)),
+      chat: rules.map((p) => has("chat", p)),
+      processor: rules.map((p) => has("processor", p)),
+      migrate: rules.map((p) => has("migrate", p))
     }).toEqual({
       // sqs:SendMessage is every function's own dead-letter queue; the job queue's is the documents function's only
       auth: [false, false, false, true, false],
@@ -598,6 +619,16 @@ describe("IAM", () => {
       processor: [true, true, true, true, true],
       migrate: [false, false, false, true, false]
     })
+    // Every function that records audit events MACs them and may seal: the audit key's GenerateMac
+    // only, and put/get/list of checkpoints — never a delete of one, nor a bypass of its lock.
+    const auditors = (["auth", "documents", "chat", "processor", "migrate"] as const).filter((name) =>
+      actionsOf(permissionsOf(template, name)).includes("kms:GenerateMac")
+    )
+    expect(auditors).toEqual(["auth", "documents", "chat", "processor"])
+    for (const name of auditors) {
+      const checkpoints = permissionsOf(template, name).filter((s) => json(s.Resource).includes("DataAuditCheckpoints"))
+      expect(actionsOf(checkpoints).sort()).toEqual(["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"])
+    }
     const jobQueueSenders = (["auth", "documents", "chat", "processor", "migrate"] as const).filter((name) =>
       permissionsOf(template, name).some((s) => actionsOf([s]).includes("sqs:SendMessage") && json(s.Resource).includes("DataJobQueue"))
     )
@@ -614,7 +645,10 @@ describe("IAM", () => {
       ])
     }
     for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("s3:")))) {
-      expect(json(s.Resource)).toMatch(/DataProcessingBucket/)
+      // the documents bucket, or the audit checkpoints (their prefix only, or the bucket for ListBucket)
+      const resource = json(s.Resource)
+      expect(resource.includes("DataProcessingBucket") || (resource.includes("DataAuditCheckpoints") && !resource.includes("DataProcessingBucket"))).toBe(true)
+      if (resource.includes("DataAuditCheckpoints") && actionsOf([s]).includes("s3:PutObject")) expect(resource).toContain("/audit-checkpoints/*")
     }
     for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("dynamodb:")))) {
       expect(json(s.Resource)).toMatch(/DataCostTracking/)

@@ -1,34 +1,43 @@
 /**
- * The canonical encoding and hash every Audit layer shares. Injective (no two distinct rows
- * encode alike, whatever separators, quotes or unicode their strings hold) and deterministic; the
- * golden vector pins the format, since changing it would break every chain already stored.
+ * The keyed encodings every Audit layer shares. A row's MAC changes with any field (whatever
+ * separators, quotes or unicode its strings hold) and cannot be made without the key; the
+ * pseudonym is keyed; the golden vectors pin the formats, since changing one would break every
+ * trail already stored (the unkeyed v1 chain's vector included: old rows are still checked by it).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { createHash } from "node:crypto"
+import { createHash, createHmac } from "node:crypto"
 import {
   actorRefOf,
-  canonicalRow,
-  chainHash,
   type ChainRow,
+  checkpointMac,
   formatOccurredAt,
-  makeChainVerifier,
-  type StoredAuditRow
+  isValidEpoch,
+  legacyActorRefOf,
+  legacyChainHash,
+  personalMacOf,
+  rowBreak,
+  rowMac,
+  sealMac
 } from "../../../src/layers/audit/chain.js"
+import { CHECKPOINT_VERSION } from "../../../src/services/auditCheckpoints.js"
+
+const KEY = Buffer.alloc(32, 11)
+const OTHER_KEY = Buffer.alloc(32, 12)
+const USER = "6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01"
 
 const GOLDEN_ROW: ChainRow = {
-  seq: 1,
   id: "00000000-0000-4000-8000-000000000001",
+  epoch: "2026-03",
   occurredAt: "2026-03-01T08:15:30.123000Z",
-  actorRef: actorRefOf("6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01"),
+  actorRef: actorRefOf(KEY, USER),
   action: "document.upload",
   resourceType: "job",
   resourceId: "8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9",
   outcome: "success",
   requestId: "req-00000001",
   traceId: null,
-  clientIp: "203.0.113.9",
-  userAgent: 'Serenya/1.0 "iOS"'
+  personalMac: personalMacOf(KEY, "00000000-0000-4000-8000-000000000001", { clientIp: "203.0.113.9", userAgent: 'Serenya/1.0 "iOS"' })
 }
 
 /** Strings built to collide if the encoding were naive: separators, quotes, escapes, "null", unicode, lone surrogates. */
@@ -40,8 +49,8 @@ const tricky = fc.oneof(
 const nullable = fc.option(tricky, { nil: null })
 
 const chainRow: fc.Arbitrary<ChainRow> = fc.record({
-  seq: fc.integer({ min: 1, max: 2 ** 40 }),
   id: tricky,
+  epoch: tricky,
   occurredAt: tricky,
   actorRef: nullable,
   action: tricky,
@@ -50,148 +59,116 @@ const chainRow: fc.Arbitrary<ChainRow> = fc.record({
   outcome: tricky,
   requestId: nullable,
   traceId: nullable,
-  clientIp: nullable,
-  userAgent: nullable
+  personalMac: nullable
 })
 
 const FIELDS = Object.keys(GOLDEN_ROW) as ReadonlyArray<keyof ChainRow>
-const STRING_FIELDS = FIELDS.filter((field) => field !== "seq")
-
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
 
-describe("canonicalRow", () => {
-  it("is the golden JSON array: version, then the fields in a fixed order, null for absent", () => {
-    expect(canonicalRow(GOLDEN_ROW).toString("utf8")).toBe(
-      '["serenya.audit.v1",1,"00000000-0000-4000-8000-000000000001","2026-03-01T08:15:30.123000Z",' +
-        '"03e6afac2bab7e65dc344930a930de1e06e00fa62715d04b41db93ee361a94fa","document.upload","job",' +
-        '"8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9","success","req-00000001",null,"203.0.113.9","Serenya/1.0 \\"iOS\\""]'
-    )
+describe("rowMac", () => {
+  it("is the golden HMAC of the row under the chain key", () => {
+    expect(hex(rowMac(KEY, GOLDEN_ROW))).toBe(GOLDEN_ROW_MAC)
+    expect(GOLDEN_ROW.actorRef).toBe(GOLDEN_ACTOR_REF)
   })
 
-  it("distinct rows never encode alike (generated rows with tricky strings)", () => {
+  it("changes with any one field (generated rows with tricky strings), and is checked by rowBreak", () => {
     fc.assert(
-      fc.property(chainRow, chainRow, (a, b) => {
-        const same = FIELDS.every((field) => Object.is(a[field], b[field]))
-        expect(canonicalRow(a).equals(canonicalRow(b))).toBe(same)
+      fc.property(chainRow, fc.constantFrom(...FIELDS), nullable, (row, field, value) => {
+        fc.pre(row[field] !== value && !(value === null && (field === "id" || field === "epoch" || field === "occurredAt" || field === "action" || field === "outcome")))
+        const changed = { ...row, [field]: value }
+        expect(rowMac(KEY, changed).equals(rowMac(KEY, row))).toBe(false)
+        const stored = { ...row, seq: 1, rowMac: rowMac(KEY, row), personal: null }
+        expect(rowBreak(KEY, stored)).toBeUndefined()
+        expect(rowBreak(KEY, { ...stored, [field]: value })).toBe("hash_mismatch")
       }),
-      { numRuns: 2000 }
+      { numRuns: 1000 }
     )
   })
 
-  it("decodes back to the row it came from, so it is injective by construction", () => {
+  it("cannot be made without the key: a plain hash or an HMAC under another key is refused", () => {
     fc.assert(
       fc.property(chainRow, (row) => {
-        const decoded: unknown = JSON.parse(canonicalRow(row).toString("utf8"))
-        expect(decoded).toEqual(["serenya.audit.v1", ...FIELDS.map((field) => row[field])])
+        const stored = { ...row, seq: 1, personal: null }
+        expect(rowBreak(KEY, { ...stored, rowMac: createHash("sha256").update(JSON.stringify(row)).digest() })).toBe("hash_mismatch")
+        expect(rowBreak(KEY, { ...stored, rowMac: rowMac(OTHER_KEY, row) })).toBe("hash_mismatch")
+        expect(rowBreak(undefined, { ...stored, rowMac: rowMac(KEY, row) })).toBe("hash_mismatch")
       }),
-      { numRuns: 2000 }
+      { numRuns: 300 }
     )
   })
 
-  it("changing one field always changes the encoding", () => {
+  it("personal data present is checked against personalMac", () => {
+    const stored = { ...GOLDEN_ROW, seq: 1, rowMac: rowMac(KEY, GOLDEN_ROW), personal: { clientIp: "203.0.113.9", userAgent: 'Serenya/1.0 "iOS"' } }
+    expect(rowBreak(KEY, stored)).toBeUndefined()
+    expect(rowBreak(KEY, { ...stored, personal: { clientIp: "198.51.100.1", userAgent: 'Serenya/1.0 "iOS"' } })).toBe("hash_mismatch")
+    // erased: nothing left to check, the row still holds
+    expect(rowBreak(KEY, { ...stored, personal: null })).toBeUndefined()
+  })
+})
+
+describe("the keyed pseudonym", () => {
+  it("is HMAC(actor key, 'user:' + lower-case id): case-blind, and not recomputable from the id without the key", () => {
     fc.assert(
-      fc.property(chainRow, fc.constantFrom(...STRING_FIELDS), nullable, (row, field, value) => {
-        fc.pre(row[field] !== value)
-        expect(canonicalRow({ ...row, [field]: value }).equals(canonicalRow(row))).toBe(false)
+      fc.property(fc.uuid(), (id) => {
+        const ref = actorRefOf(KEY, id)
+        expect(ref).toMatch(/^[0-9a-f]{64}$/)
+        expect(actorRefOf(KEY, id.toUpperCase())).toBe(ref)
+        expect(ref).toBe(createHmac("sha256", KEY).update(`user:${id.toLowerCase()}`).digest("hex"))
+        expect(actorRefOf(OTHER_KEY, id)).not.toBe(ref)
+        // the old reference anyone could compute
+        expect(legacyActorRefOf(id)).not.toBe(ref)
+        expect(createHash("sha256").update(`user:${id.toLowerCase()}`).digest("hex")).not.toBe(ref)
       }),
-      { numRuns: 2000 }
-    )
-  })
-
-  it("moving text across a field boundary changes the encoding (no separator can be forged)", () => {
-    fc.assert(
-      fc.property(chainRow, tricky, fc.nat(), fc.nat(), (row, text, i, j) => {
-        const [a, b] = [i % (text.length + 1), j % (text.length + 1)]
-        fc.pre(a !== b)
-        const split = (at: number) => canonicalRow({ ...row, resourceType: text.slice(0, at), resourceId: text.slice(at) })
-        expect(split(a).equals(split(b))).toBe(false)
-      })
-    )
-  })
-
-  it("null, the empty string and the string \"null\" are three different values", () => {
-    const encodings = [null, "", "null"].map((userAgent) => hex(canonicalRow({ ...GOLDEN_ROW, userAgent })))
-    expect(new Set(encodings).size).toBe(3)
-  })
-
-  it("is deterministic: equal rows (built apart) encode and hash identically", () => {
-    fc.assert(
-      fc.property(chainRow, (row) => {
-        const copy = structuredClone(row)
-        expect(canonicalRow(copy).equals(canonicalRow(row))).toBe(true)
-        expect(chainHash(null, copy).equals(chainHash(null, row))).toBe(true)
-      })
+      { numRuns: 300 }
     )
   })
 })
 
-describe("chainHash", () => {
-  it("is sha256(prev_hash ‖ canonical row), 32 zero bytes before the first row", () => {
-    const first = chainHash(null, GOLDEN_ROW)
-    expect(hex(first)).toBe(
-      hex(createHash("sha256").update(new Uint8Array(32)).update(canonicalRow(GOLDEN_ROW)).digest())
-    )
-    expect(hex(first)).toBe("3c0be60d5cb23cc9817d448b1e6f98fedd11472cdc6effd721711ae285d3496a")
-    const second = { ...GOLDEN_ROW, seq: 2 }
-    expect(hex(chainHash(first, second))).toBe("1b7752bb0c8275e232a9c91fdaf5e904caeb06cbd452187401a0b9cdba263a4a")
-    expect(hex(chainHash(first, second))).toBe(hex(createHash("sha256").update(first).update(canonicalRow(second)).digest()))
-  })
-})
-
-describe("actorRefOf and formatOccurredAt", () => {
-  it("the actor reference is a domain-separated sha256 of the lower-cased user id", () => {
-    const ref = actorRefOf("6F1C2B1E-3C1A-4F6E-9A51-3D5B7F2C9E01")
-    expect(ref).toBe(actorRefOf("6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01"))
-    expect(ref).toBe(
-      createHash("sha256").update("serenya.audit.actor.v1:6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01").digest("hex")
-    )
-    expect(ref).not.toContain("6f1c2b1e")
+describe("seals, checkpoints and epochs", () => {
+  it("a seal's MAC binds its link, position, row and seq", () => {
+    const mac = sealMac(KEY, null, { position: 1, rowId: GOLDEN_ROW.id, rowSeq: 7 }, rowMac(KEY, GOLDEN_ROW))
+    for (const changed of [
+      sealMac(KEY, Buffer.alloc(32, 1), { position: 1, rowId: GOLDEN_ROW.id, rowSeq: 7 }, rowMac(KEY, GOLDEN_ROW)),
+      sealMac(KEY, null, { position: 2, rowId: GOLDEN_ROW.id, rowSeq: 7 }, rowMac(KEY, GOLDEN_ROW)),
+      sealMac(KEY, null, { position: 1, rowId: GOLDEN_ROW.id, rowSeq: 8 }, rowMac(KEY, GOLDEN_ROW)),
+      sealMac(OTHER_KEY, null, { position: 1, rowId: GOLDEN_ROW.id, rowSeq: 7 }, rowMac(KEY, GOLDEN_ROW))
+    ]) {
+      expect(changed.equals(mac)).toBe(false)
+    }
+    const checkpoint = { version: CHECKPOINT_VERSION, position: 1, seq: 7, head: hex(mac), epoch: "2026-03", at: "2026-03-01T00:00:00.000Z" } as const
+    expect(checkpointMac(KEY, checkpoint)).not.toBe(checkpointMac(KEY, { ...checkpoint, position: 2 }))
   })
 
-  it("occurredAt is ISO 8601 UTC with microseconds, as PostgreSQL gives it back", () => {
+  it("only real months up to next month are epochs (no key is derived for anything else)", () => {
+    const now = new Date("2026-12-06T00:00:00Z")
+    for (const good of ["1970-01", "2026-12", "2027-01"]) expect(isValidEpoch(good, now), good).toBe(true)
+    for (const bad of ["2027-02", "1969-12", "2026-13", "2026-00", "2026-1", "x", "2026-12 ", "../../x"]) expect(isValidEpoch(bad, now), bad).toBe(false)
+  })
+
+  it("occurredAt keeps the microsecond precision PostgreSQL stores", () => {
     expect(formatOccurredAt(new Date("2024-02-29T23:59:59.999Z"))).toBe("2024-02-29T23:59:59.999000Z")
-    expect(formatOccurredAt(new Date(0))).toBe("1970-01-01T00:00:00.000000Z")
   })
 })
 
-describe("makeChainVerifier", () => {
-  const chain = (length: number): ReadonlyArray<StoredAuditRow> => {
-    const rows: Array<StoredAuditRow> = []
-    for (let seq = 1; seq <= length; seq++) {
-      const prevHash = rows.at(-1)?.hash ?? null
-      const row = { ...GOLDEN_ROW, seq }
-      rows.push({ ...row, actorUserId: "6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01", actorPseudonym: null, prevHash, hash: chainHash(prevHash, row) })
+describe("the unkeyed v1 chain (rows from before migration 0008)", () => {
+  it("still hashes to its golden vector", () => {
+    const row = {
+      seq: 1,
+      id: "00000000-0000-4000-8000-000000000001",
+      occurredAt: "2026-03-01T08:15:30.123000Z",
+      actorRef: legacyActorRefOf(USER),
+      action: "document.upload",
+      resourceType: "job",
+      resourceId: "8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9",
+      outcome: "success",
+      requestId: "req-00000001",
+      traceId: null,
+      clientIp: "203.0.113.9",
+      userAgent: 'Serenya/1.0 "iOS"'
     }
-    return rows
-  }
-  const run = (rows: ReadonlyArray<StoredAuditRow>) => {
-    const verifier = makeChainVerifier()
-    for (const row of rows) {
-      const broken = verifier.check(row)
-      if (broken) return broken
-    }
-    return verifier.done()
-  }
-
-  it("accepts an intact chain and an empty one", () => {
-    expect(run(chain(5))).toEqual({ ok: true, rows: 5 })
-    expect(run([])).toEqual({ ok: true, rows: 0 })
-  })
-
-  it("names the first broken row: a changed row, a removed row, a reordered pair, a swapped actor", () => {
-    const rows = chain(5)
-    expect(run(rows.map((r) => (r.seq === 3 ? { ...r, outcome: "failure" } : r)))).toEqual({
-      ok: false,
-      rows: 3,
-      firstBrokenSeq: 3,
-      reason: "hash_mismatch"
-    })
-    expect(run(rows.filter((r) => r.seq !== 2))).toEqual({ ok: false, rows: 2, firstBrokenSeq: 3, reason: "broken_link" })
-    expect(run([rows[0]!, rows[2]!, rows[1]!, rows[3]!])).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "broken_link" })
-    expect(
-      run(rows.map((r) => (r.seq === 4 ? { ...r, actorUserId: "0b7d4c2a-8e3f-4a1b-b6c5-1e2f3a4b5c6d" } : r)))
-    ).toEqual({ ok: false, rows: 4, firstBrokenSeq: 4, reason: "actor_mismatch" })
-    // Erasing the user id (pseudonymisation) is not a break.
-    expect(run(rows.map((r) => ({ ...r, actorUserId: null, actorPseudonym: "erased-1" })))).toEqual({ ok: true, rows: 5 })
+    expect(hex(legacyChainHash(null, row))).toBe("3c0be60d5cb23cc9817d448b1e6f98fedd11472cdc6effd721711ae285d3496a")
   })
 })
+
+const GOLDEN_ROW_MAC = "0bd8912d9e327d2e419a1e57b09456b143343683dda13bb8a84de92efac80194"
+const GOLDEN_ACTOR_REF = "22d922975ded481fb12b0fd4437253dd9d03ce0fc44b27425825c1940c5b9ff4"

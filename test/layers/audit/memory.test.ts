@@ -7,15 +7,31 @@ import { Context, Effect, Layer, Ref, TestClock } from "effect"
 import { makeAuditMemory } from "../../../src/layers/audit/memory.js"
 import { Audit, AuditUnavailable } from "../../../src/services/audit.js"
 import { errorInfo, isTransient, retryAfterSeconds } from "../../../src/services/errors.js"
-import { AuditHarness, auditContract } from "./contract.js"
+import type { StoredAuditRow } from "../../../src/layers/audit/chain.js"
+import { AuditCheckpoints } from "../../../src/services/auditCheckpoints.js"
+import { AuditHarness, type AuditTamper, auditContract } from "./contract.js"
+
+const patched = (row: StoredAuditRow, patch: AuditTamper): StoredAuditRow => {
+  const { clientIp, userAgent, ...fields } = patch
+  const personal =
+    clientIp === undefined && userAgent === undefined
+      ? row.personal
+      : { clientIp: clientIp === undefined ? (row.personal?.clientIp ?? null) : clientIp, userAgent: userAgent === undefined ? (row.personal?.userAgent ?? null) : userAgent }
+  return { ...row, ...fields, personal }
+}
 
 const AuditMemoryWithHarness = Layer.effectContext(
-  Effect.map(makeAuditMemory, ({ audit, rows }) =>
+  Effect.map(makeAuditMemory, ({ audit, rows, seals, checkpointStore }) =>
     Context.make(Audit, audit).pipe(
+      Context.add(AuditCheckpoints, checkpointStore),
       Context.add(AuditHarness, {
         rows: Ref.get(rows),
-        tamper: (seq, patch) => Ref.update(rows, (stored) => stored.map((row) => (row.seq === seq ? { ...row, ...patch } : row))),
-        remove: (seq) => Ref.update(rows, (stored) => stored.filter((row) => row.seq !== seq))
+        seals: Ref.get(seals),
+        tamper: (seq, patch) => Ref.update(rows, (stored) => stored.map((row) => (row.seq === seq ? patched(row, patch) : row))),
+        removeRow: (seq) => Ref.update(rows, (stored) => stored.filter((row) => row.seq !== seq)),
+        removeSeal: (position) => Ref.update(seals, (stored) => stored.filter((s) => s.position !== position)),
+        insertRow: (row) => Ref.update(rows, (stored) => [...stored, { ...row, seq: (stored.at(-1)?.seq ?? 0) + 1 }]),
+        insertSeal: (seal) => Ref.update(seals, (stored) => [...stored, seal])
       })
     )
   )

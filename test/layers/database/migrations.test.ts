@@ -6,6 +6,8 @@ import { TestDatabaseLive } from "../../support/database.js"
 
 const EXPECTED_TABLES = [
   "audit_log",
+  "audit_personal",
+  "audit_seal",
   "content",
   "conversations",
   "erasure_outbox",
