@@ -39,9 +39,9 @@ describe("the application's role", () => {
         const sql = yield* SqlClient.SqlClient
         const owner = yield* OwnerSql
         yield* sql`
-          INSERT INTO audit_log (action, outcome, hash) VALUES ('auth.login', 'success', ${Buffer.alloc(32)})`
-        expect(yield* refusal(sql`UPDATE audit_log SET client_ip = '192.0.2.66'`)).toMatch(/^42501 permission denied for table audit_log/)
-        expect(yield* refusal(sql`UPDATE audit_log SET hash = ${Buffer.alloc(32, 1)}`)).toMatch(/^42501 permission denied/)
+          INSERT INTO audit_log (action, outcome, epoch, row_mac) VALUES ('auth.login', 'success', '2026-12', ${Buffer.alloc(32)})`
+        expect(yield* refusal(sql`UPDATE audit_log SET outcome = 'failure'`)).toMatch(/^42501 permission denied for table audit_log/)
+        expect(yield* refusal(sql`UPDATE audit_log SET row_mac = ${Buffer.alloc(32, 1)}`)).toMatch(/^42501 permission denied/)
         expect(yield* refusal(sql`DELETE FROM audit_log`)).toMatch(/^42501 permission denied for table audit_log/)
         expect(yield* refusal(sql`TRUNCATE audit_log`)).toMatch(/^42501 permission denied for table audit_log/)
         expect(yield* refusal(sql`ALTER TABLE audit_log DISABLE TRIGGER ALL`)).toMatch(/^42501 must be owner of table audit_log/)
@@ -58,7 +58,7 @@ describe("the application's role", () => {
       })
     )
 
-    it.effect("holds a grant on every table but the migrations' record, and on audit_log only INSERT and SELECT (+ pseudonymisation)", () =>
+    it.effect("holds a grant on every table but the migrations' record, and on audit_log only INSERT and SELECT", () =>
       Effect.gen(function* () {
         const owner = yield* OwnerSql
         const tables = yield* owner<{ name: string; privileges: string | null }>`
@@ -75,11 +75,8 @@ describe("the application's role", () => {
           SELECT column_name AS column, privilege_type AS privilege FROM information_schema.column_privileges
           WHERE table_name = 'audit_log' AND grantee = ${APP_ROLE} AND privilege_type NOT IN ('INSERT', 'SELECT')
           ORDER BY column_name`
-        // The current audit layer's pseudonymisation; the audit redesign removes it.
-        expect(columns).toEqual([
-          { column: "actor_pseudonym", privilege: "UPDATE" },
-          { column: "actor_user_id", privilege: "UPDATE" }
-        ])
+        // Not even a column: the keyed trail (0008) needs no pseudonymisation UPDATE.
+        expect(columns).toEqual([])
         for (const table of tables) {
           const [row] = yield* owner<{ truncate: boolean; references: boolean; trigger: boolean }>`
             SELECT has_table_privilege(${APP_ROLE}, ${table.name}, 'TRUNCATE') AS truncate,
