@@ -10,7 +10,13 @@ import * as fs from "node:fs"
 import { ROOT, type SeededUser } from "./environment.js"
 import { freePort } from "../test/support/ports.js"
 
-export type Implementation = "serenya" | "serenya (cache on)" | "serenya (traced)" | "node:http" | "fastify"
+export type Implementation =
+  | "serenya"
+  | "serenya (cache on)"
+  | "serenya (traced)"
+  | "serenya (audit locks held)"
+  | "node:http"
+  | "fastify"
 
 export interface Served {
   readonly implementation: Implementation
@@ -23,6 +29,7 @@ const ENTRIES: Record<Implementation, string> = {
   serenya: "src/main/server.ts",
   "serenya (cache on)": "src/main/server.ts",
   "serenya (traced)": "src/main/server.ts",
+  "serenya (audit locks held)": "src/main/server.ts",
   "node:http": "bench/baselines/plain.ts",
   fastify: "bench/baselines/fastify.ts"
 }

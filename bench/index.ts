@@ -10,7 +10,8 @@
  *    served side by side and measured back to back in BENCH_ROUNDS rounds (ratios: medians of
  *    the per-round ratios); ours with the timeline cache on;
  *    and ours once more exporting every span and metric over OTLP/HTTP to a sink in this process
- *    (the cost of tracing: "traced / ours");
+ *    (the cost of tracing: "traced / ours"); and ours while another session holds the audit
+ *    trail's locks ("audit locks held / ours": audited reads wait on no fleet-wide lock);
  * 3. the document pipeline in process (bench/pipeline.ts);
  * 4. bench/lambda.ts's rows when that file exists.
  * Prints tables, writes bench/results/latest.json and latest.svg.
@@ -30,6 +31,11 @@ import { runCryptoBench, worstCryptoRatio } from "./crypto.js"
 import { seed, startEnvironment } from "./environment.js"
 import { runPipelineBench } from "./pipeline.js"
 import { GOALS, printApi, ratios, writeResults } from "./report.js"
+import pg from "pg"
+import { AUDIT_SEAL_LOCK } from "../src/layers/audit/postgres.js"
+
+/** The advisory lock every audited request took before the sealer (held to commit, fleet-wide). */
+const FORMER_AUDIT_CHAIN_LOCK = 7_304_116_201_952
 
 const QUICK = process.env.BENCH_QUICK === "1"
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 10))
@@ -113,6 +119,23 @@ try {
     }
   }
   sink.close()
+
+  // Audited reads while another session holds the audit trail's locks for the whole run: the
+  // sealer's (it skips a round) and the fleet-wide lock every audited request used to wait on.
+  // One connection that never idles out: a session lock lives as long as its connection.
+  const holder = new pg.Pool({ connectionString: environment.env.DATABASE_URL, max: 1, idleTimeoutMillis: 0 })
+  try {
+    await holder.query("SELECT pg_advisory_lock($1), pg_advisory_lock($2)", [AUDIT_SEAL_LOCK, FORMER_AUDIT_CHAIN_LOCK])
+    const served = await serve("serenya (audit locks held)", environment.env)
+    try {
+      await warmUp(served, TIMELINE, seeded.users, WARM_UP_SECONDS)
+      for (const connections of CONNECTIONS) record(await measure(served, TIMELINE, seeded.users, connections, SECONDS))
+    } finally {
+      await served.stop()
+    }
+  } finally {
+    await holder.end()
+  }
   printApi(measurements)
 
   pipeline = await runPipelineBench(environment, DOCUMENTS)

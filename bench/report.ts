@@ -94,7 +94,13 @@ export const ratios = (all: ReadonlyArray<Measurement>) => {
       "ours CPU µs/req": ours?.cpuUsPerRequest ?? Number.NaN,
       "node:http CPU µs/req": plain?.cpuUsPerRequest ?? Number.NaN,
       // What exporting every span over OTLP costs: traced req/s over untraced.
-      "traced / ours": round((at("serenya (traced)", c)?.requestsPerSecond ?? Number.NaN) / (ours?.requestsPerSecond ?? Number.NaN), 2)
+      "traced / ours": round((at("serenya (traced)", c)?.requestsPerSecond ?? Number.NaN) / (ours?.requestsPerSecond ?? Number.NaN), 2),
+      // Audited reads while another session holds the sealer's lock and the old fleet-wide chain lock
+      // (as a psql session did): about 1 when the request path waits on neither.
+      "audit locks held / ours": round(
+        (at("serenya (audit locks held)", c)?.requestsPerSecond ?? Number.NaN) / (ours?.requestsPerSecond ?? Number.NaN),
+        2
+      )
     }
   })
 }
@@ -141,6 +147,7 @@ const COLORS: Record<string, string> = {
   serenya: "#2f6fde",
   "serenya (cache on)": "#8fb3f0",
   "serenya (traced)": "#1b3f80",
+  "serenya (audit locks held)": "#6a9a3a",
   "node:http": "#5b5b5b",
   fastify: "#e0892f"
 }
