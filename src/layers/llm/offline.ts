@@ -1,6 +1,7 @@
 /**
  * The offline LLM (the `npm start` default, provider `offline`): deterministic and without
- * network. PDFs are read through their text layer, plain text as is; the lab/vitals parser and a
+ * network. PDFs are read through their text layer (in a worker thread, within limits on what a
+ * document may cost: pdfText.ts), plain text as is; the lab/vitals parser and a
  * templated summary stand in for the model, and the result is decoded with the same schema as
  * model output. Images need a vision model: they fail with IMAGE_NEEDS_BEDROCK. Token usage is
  * estimated (characters / 4) so that cost tracking has numbers to record.
@@ -10,6 +11,7 @@ import {
   type ChatAnswer,
   type ChatTurn,
   type DocumentContentType,
+  type DocumentTooComplex,
   type DocumentType,
   DocumentUnreadable,
   type Interpretation,
@@ -53,7 +55,7 @@ const readDocumentText = (
   bytes: Uint8Array,
   contentType: DocumentContentType,
   pdfOptions: PdfTextOptions
-): Effect.Effect<string, DocumentUnreadable> => {
+): Effect.Effect<string, DocumentUnreadable | DocumentTooComplex> => {
   if (contentType === "text/plain") return decodeText(bytes)
   if (contentType === "application/pdf") return extractPdfText(bytes, pdfOptions)
   // typed as a closed set, but the bytes' type is detected at run time: any image/* needs a model that can see

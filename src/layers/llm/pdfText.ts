@@ -1,260 +1,193 @@
 /**
- * Text out of a PDF's text layer with pdfjs (no rendering, no eval, no fonts loaded into the
- * process), laid out again as lines: items are grouped by baseline, sorted by x, and wide gaps
- * become runs of spaces proportional to the distance, so that column layouts survive and the
- * same line parser reads a PDF and its plain-text twin.
+ * Text out of a PDF's text layer, laid out as lines (pdfLayout.ts), read in a worker thread so
+ * that a hostile document costs that thread and nothing else: a 122 KB PDF that inflated to
+ * 40 MB once took the API's event loop (and /health) with it. The main thread only starts the
+ * thread, hands it the bytes and waits, with a deadline; the thread reads within the limits
+ * below and answers text, "unreadable" or "over this limit" (pdfRead.ts says what each limit
+ * measures and where reading stops).
+ *
+ * One thread per document, not a pool: a document gets a fresh heap, so its resourceLimits
+ * bound that document alone and nothing of it (its text, pdfjs's caches) outlives it in a
+ * thread that reads someone else's next; and stopping a runaway reader means terminating its
+ * thread, which a pool would then have to replace anyway. The price is starting a thread and
+ * loading pdfjs in it for each PDF: about 0.3 s from the Lambda bundle, 1–1.5 s from the
+ * sources (where the thread registers tsx first), measured on 2 cores; small against a queued
+ * job. At most
+ * PDF_MAX_PARALLEL_READS threads run at once in a process, whatever the job concurrency, so
+ * that memory stays bounded at that many times the per-thread limits.
  */
-import { Duration, Effect } from "effect"
-import { createRequire } from "node:module"
-import * as path from "node:path"
-import type * as Pdfjs from "pdfjs-dist/legacy/build/pdf.mjs"
-import { DocumentUnreadable } from "../../services/llm.js"
+import { Duration, Effect, Queue } from "effect"
+import { Worker } from "node:worker_threads"
+import { type ComplexityLimit, DocumentTooComplex, DocumentUnreadable } from "../../services/llm.js"
+import type { PdfReadLimits, PdfReply, PdfRequest } from "./pdfRead.js"
+import { pdfWorkerUrl } from "./pdfWorkerUrl.js"
 
 /** PDFs with more pages than this are refused rather than read. */
 export const PDF_MAX_PAGES = 50
-/** Extraction of a whole document is abandoned after this long. */
+/**
+ * Byte buffers pdfjs may allocate while reading one document: decoded streams count two to four
+ * times their decoded size (see pdfRead.ts), so this admits roughly 16–32 MiB of decoded
+ * content. A 50-page text report needs a few MiB.
+ */
+export const PDF_MAX_DECODED_BYTES = 64 * 1024 * 1024
+/**
+ * Text items pdfjs may report over the whole document: runs of text and the end-of-line markers
+ * it puts between them (a dense page has a few thousand).
+ */
+export const PDF_MAX_TEXT_ITEMS = 200_000
+/**
+ * Characters of text a document may give, laid out (50 dense pages are about 400 000). The lab
+ * parser reads the text on the main thread, so this also bounds the time it takes there (under
+ * a second at this bound, measured on 2 cores).
+ */
+export const PDF_MAX_TEXT_CHARS = 500_000
+/**
+ * The reading thread's V8 heap (old generation); over it, Node stops the thread. (Bun, which
+ * the project also runs on, ignores resourceLimits: there the other limits are the bound.)
+ */
+export const PDF_WORKER_HEAP_MB = 256
+/** Reading a whole document is abandoned after this long (from the moment the thread has it). */
 export const PDF_EXTRACTION_TIMEOUT: Duration.DurationInput = "20 seconds"
+/** Reading threads running at once in this process. */
+export const PDF_MAX_PARALLEL_READS = 2
+/** Starting a thread and loading pdfjs in it; longer means the reader itself is broken. */
+const THREAD_START_TIMEOUT: Duration.DurationInput = "60 seconds"
 
 export interface PdfTextOptions {
   readonly maxPages?: number
+  readonly maxDecodedBytes?: number
+  readonly maxTextItems?: number
+  readonly maxTextChars?: number
+  readonly heapMb?: number
   readonly timeout?: Duration.DurationInput
 }
 
-/** One run of text as pdfjs places it: baseline origin (x, y) in page space, advance width, glyph height. */
-export interface PositionedText {
-  readonly text: string
-  readonly x: number
-  readonly y: number
-  readonly width: number
-  readonly height: number
-}
+const readers = Effect.unsafeMakeSemaphore(PDF_MAX_PARALLEL_READS)
 
-const packageDir = path.dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))
-// pdfjs in Node reads these through the file system; the trailing separator is required.
-const standardFontDataUrl = path.join(packageDir, "standard_fonts") + path.sep
-const cMapUrl = path.join(packageDir, "cmaps") + path.sep
+type ThreadEvent =
+  | { readonly _tag: "Message"; readonly reply: PdfReply }
+  | { readonly _tag: "Error"; readonly error: unknown }
+  | { readonly _tag: "Exit"; readonly code: number }
 
 /**
- * Built-ins pdfjs's legacy build (core-js inside) replaces on Node 20 although Node's own are
- * fine for it: `Array.prototype.push` (a JavaScript loop instead of the engine's), `JSON.parse`,
- * `Function.prototype.toString` and `Iterator.prototype.constructor`. Left replaced they slow
- * every array push in the process — the fiber runtime, the database driver — measured as a
- * tenth of the CPU of a timeline request. What core-js only adds (Set methods, iterator
- * helpers, Promise.withResolvers) stays: pdfjs needs it.
+ * A reading thread for one document, terminated when the scope closes (answered, timed out,
+ * interrupted): termination stops it even in the middle of synchronous work and frees its heap
+ * and buffers. `execArgv: []`: the thread needs none of the parent's flags, and inheriting
+ * `--import tsx` would load tsx a second time (the bootstrap registers it when needed).
  */
-const builtinsOwners = (): ReadonlyArray<object> => [
-  Array.prototype,
-  JSON,
-  Function.prototype,
-  Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object
-]
-
-/** Runs `load` and puts back every built-in it replaced (additions are kept). */
-export const keepingBuiltins = async <A>(load: () => Promise<A>): Promise<A> => {
-  const before = builtinsOwners().map((owner) => [owner, Object.getOwnPropertyDescriptors(owner)] as const)
-  try {
-    return await load()
-  } finally {
-    for (const [owner, descriptors] of before) {
-      for (const key of Reflect.ownKeys(descriptors)) {
-        const was = descriptors[key as keyof typeof descriptors]!
-        const now = Object.getOwnPropertyDescriptor(owner, key)
-        if (now === undefined || now.value !== was.value || now.get !== was.get || now.set !== was.set) {
-          Object.defineProperty(owner, key, was)
-        }
-      }
-    }
-  }
-}
-
-let pdfjs: Promise<typeof Pdfjs> | undefined
-
-/**
- * pdfjs and its worker module, loaded on the first PDF (not at start: it is large, and nothing
- * else needs it). The worker module is handed to pdfjs through `globalThis.pdfjsWorker`, its
- * documented hook, so that pdfjs does not import it again later outside the guard.
- */
-const loadPdfjs = (): Promise<typeof Pdfjs> =>
-  (pdfjs ??= keepingBuiltins(async () => {
-    const worker: unknown = await import("pdfjs-dist/legacy/build/pdf.worker.mjs")
-    ;(globalThis as { pdfjsWorker?: unknown }).pdfjsWorker = worker
-    return await import("pdfjs-dist/legacy/build/pdf.mjs")
-  }).catch((error: unknown) => {
-    pdfjs = undefined
-    throw error
-  }))
-
-const median = (values: ReadonlyArray<number>): number | undefined => {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
-
-const charCount = (s: string) => [...s].length
-
-interface Line {
-  readonly y: number
-  readonly items: Array<PositionedText>
-}
-
-/**
- * Lays text items out as lines of characters. Pure, so it can be tested without a PDF.
- * Columns land at (x - left margin) / median character width, which reproduces monospaced
- * layouts exactly and keeps proportional ones aligned closely enough for column parsing.
- */
-export const layoutText = (items: ReadonlyArray<PositionedText>): string => {
-  const visible = items.filter(
-    (item) => item.text.trim() !== "" && Number.isFinite(item.x) && Number.isFinite(item.y)
+const startThread = (heapMb: number) =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      const events = yield* Queue.unbounded<ThreadEvent>()
+      const worker = new Worker(pdfWorkerUrl, {
+        execArgv: [],
+        resourceLimits: { maxOldGenerationSizeMb: heapMb }
+      })
+      worker.on("message", (reply: PdfReply) => Queue.unsafeOffer(events, { _tag: "Message", reply }))
+      worker.on("error", (error: unknown) => Queue.unsafeOffer(events, { _tag: "Error", error }))
+      worker.on("exit", (code: number) => Queue.unsafeOffer(events, { _tag: "Exit", code }))
+      return { worker, next: Queue.take(events) }
+    }),
+    ({ worker }) => Effect.promise(() => worker.terminate())
   )
-  if (visible.length === 0) return ""
-  const charWidth =
-    median(visible.filter((i) => i.width > 0).map((i) => i.width / Math.max(1, charCount(i.text)))) ?? 5
-  const fallbackHeight = charWidth * 1.8
-  const heightOf = (item: PositionedText) => (item.height > 0 ? item.height : fallbackHeight)
-  const left = Math.min(...visible.map((i) => i.x))
 
-  const sorted = [...visible].sort((a, b) => b.y - a.y || a.x - b.x)
-  const lines: Array<Line> = []
-  for (const item of sorted) {
-    const line = lines[lines.length - 1]
-    // superscripts and slightly shifted runs belong to the line whose baseline is within half a glyph
-    if (line !== undefined && Math.abs(line.y - item.y) <= 0.5 * Math.max(heightOf(item), heightOf(line.items[0] ?? item))) {
-      line.items.push(item)
-    } else {
-      lines.push({ y: item.y, items: [item] })
-    }
-  }
+const isOutOfMemory = (error: unknown) =>
+  typeof error === "object" && error !== null && "code" in error && error.code === "ERR_WORKER_OUT_OF_MEMORY"
 
-  const spacings: Array<number> = []
-  for (let i = 1; i < lines.length; i++) {
-    const prev = lines[i - 1]
-    const cur = lines[i]
-    if (prev !== undefined && cur !== undefined) spacings.push(prev.y - cur.y)
-  }
-  const lineSpacing = median(spacings) ?? fallbackHeight
+/** The reader itself failed (it did not start, crashed, answered nonsense): a defect, not the document's fault. */
+const readerDefect = (event: ThreadEvent, when: string) =>
+  Effect.die(
+    event._tag === "Error"
+      ? event.error
+      : new Error(
+        event._tag === "Exit"
+          ? `The PDF reader's thread exited (code ${event.code}) ${when} without an answer`
+          : `The PDF reader's thread answered ${event.reply._tag} ${when}`
+      )
+  )
 
-  const out: Array<string> = []
-  lines.forEach((line, index) => {
-    const prev = lines[index - 1]
-    // a gap of well over one line's spacing was an empty line (or a paragraph break) on the page
-    if (prev !== undefined && prev.y - line.y > 1.6 * lineSpacing) out.push("")
-    const runs = [...line.items].sort((a, b) => a.x - b.x)
-    const base = line.items.reduce((a, b) => (heightOf(b) > heightOf(a) ? b : a))
-    const baseHeight = heightOf(base)
-    let text = ""
-    let end = left
-    for (const run of runs) {
-      const column = Math.max(0, Math.round((run.x - left) / charWidth))
-      const gap = run.x - end
-      let spaces = 0
-      if (text === "") spaces = column
-      else if (gap >= 1.5 * charWidth) spaces = Math.max(2, column - charCount(text))
-      else if (gap > 0.2 * charWidth) spaces = 1
-      const raised = heightOf(run) < 0.8 * baseHeight && run.y > base.y + 0.15 * baseHeight && text !== ""
-      text += " ".repeat(spaces) + (raised && spaces === 0 ? "^" : "") + run.text
-      end = Math.max(end, run.x + Math.max(run.width, 0))
-    }
-    out.push(text.trimEnd())
-  })
-  return out.join("\n")
-}
+const MIB = 1024 * 1024
 
-const unreadable = (message: string, reason: string) => new DocumentUnreadable({ message, reason })
+const tooComplex = (limit: ComplexityLimit, message: string) => new DocumentTooComplex({ message, limit })
 
 const pdfUnreadable = () =>
-  unreadable("The PDF could not be read: it is damaged, encrypted or not a PDF.", "PDF_UNREADABLE")
-
-interface TextItemLike {
-  readonly str: string
-  readonly transform: ReadonlyArray<unknown>
-  readonly width: number
-  readonly height: number
-}
-
-const isTextItem = (item: unknown): item is TextItemLike =>
-  typeof item === "object" && item !== null && "str" in item && "transform" in item
-
-const positioned = (item: TextItemLike): PositionedText => ({
-  text: item.str,
-  x: Number(item.transform[4]),
-  y: Number(item.transform[5]),
-  width: item.width,
-  height: item.height
-})
+  new DocumentUnreadable({ message: "The PDF could not be read: it is damaged, encrypted or not a PDF.", reason: "PDF_UNREADABLE" })
 
 /**
  * Extracts the text of every page, laid out as lines; pages are separated by a blank line.
- * Fails with DocumentUnreadable: PDF_UNREADABLE (damaged, encrypted, not a PDF), PDF_TOO_MANY_PAGES,
- * PDF_TIMEOUT, or NO_TEXT_LAYER (a scan: only the Bedrock provider can read it).
+ * Fails with DocumentUnreadable PDF_UNREADABLE (damaged, encrypted, not a PDF) or NO_TEXT_LAYER
+ * (a scan: only the Bedrock provider can read it), or with DocumentTooComplex when the document
+ * goes over a limit: pages, decoded_bytes, text_items, text_length, memory or time. A reader
+ * that fails by itself (its thread does not start or crashes) is a defect.
  */
 export const extractPdfText = (
   bytes: Uint8Array,
   options: PdfTextOptions = {}
-): Effect.Effect<string, DocumentUnreadable> => {
-  const maxPages = options.maxPages ?? PDF_MAX_PAGES
+): Effect.Effect<string, DocumentUnreadable | DocumentTooComplex> => {
+  const limits: PdfReadLimits = {
+    maxPages: options.maxPages ?? PDF_MAX_PAGES,
+    maxDecodedBytes: options.maxDecodedBytes ?? PDF_MAX_DECODED_BYTES,
+    maxTextItems: options.maxTextItems ?? PDF_MAX_TEXT_ITEMS,
+    maxTextChars: options.maxTextChars ?? PDF_MAX_TEXT_CHARS
+  }
+  const heapMb = options.heapMb ?? PDF_WORKER_HEAP_MB
   const timeout = options.timeout ?? PDF_EXTRACTION_TIMEOUT
-  const timedOut = () => unreadable(`Reading the PDF took longer than ${Duration.format(timeout)}.`, "PDF_TIMEOUT")
-  return Effect.acquireUseRelease(
-    Effect.flatMap(Effect.promise(loadPdfjs), ({ getDocument }) => Effect.try({
-      // pdfjs may take ownership of the buffer it is given, so it gets a copy
-      try: () =>
-        getDocument({
-          data: new Uint8Array(bytes),
-          isEvalSupported: false,
-          disableFontFace: true,
-          useSystemFonts: false,
-          verbosity: 0,
-          standardFontDataUrl,
-          cMapUrl,
-          cMapPacked: true
-        }),
-      catch: pdfUnreadable
-    })),
-    (task) =>
-      Effect.gen(function* () {
-        // pdfjs works in this thread and mostly through microtasks, which starve timers: wall time is checked between pages too
-        const deadline = performance.now() + Duration.toMillis(timeout)
-        const doc = yield* Effect.tryPromise({ try: () => task.promise, catch: pdfUnreadable })
-        if (doc.numPages > maxPages) {
-          return yield* Effect.fail(
-            unreadable(
-              `The PDF has ${doc.numPages} pages; at most ${maxPages} can be read.`,
-              "PDF_TOO_MANY_PAGES"
+
+  const answer = (event: ThreadEvent): Effect.Effect<string, DocumentUnreadable | DocumentTooComplex> => {
+    if (event._tag === "Error" && isOutOfMemory(event.error)) {
+      return Effect.fail(tooComplex("memory", `Reading the PDF needed more than ${heapMb} MB of memory.`))
+    }
+    if (event._tag !== "Message") return readerDefect(event, "while reading")
+    const reply = event.reply
+    switch (reply._tag) {
+      case "Text":
+        return Effect.succeed(reply.text)
+      case "Unreadable":
+        return Effect.fail(pdfUnreadable())
+      case "TooComplex":
+        switch (reply.limit) {
+          case "pages":
+            return Effect.fail(tooComplex("pages", `The PDF has ${reply.found} pages; at most ${reply.max} can be read.`))
+          case "decoded_bytes":
+            return Effect.fail(
+              tooComplex("decoded_bytes", `The PDF's content expands to more than can be read (over ${Math.round(reply.max / MIB)} MiB of buffers).`)
             )
-          )
+          case "text_items":
+            return Effect.fail(tooComplex("text_items", `The PDF has more than ${reply.max} pieces of text.`))
+          case "text_length":
+            return Effect.fail(tooComplex("text_length", `The PDF has more than ${reply.max} characters of text.`))
         }
-        const pages: Array<string> = []
-        for (let n = 1; n <= doc.numPages; n++) {
-          const items = yield* Effect.tryPromise({
-            try: async () => {
-              const page = await doc.getPage(n)
-              try {
-                return (await page.getTextContent()).items
-              } finally {
-                page.cleanup()
-              }
-            },
-            catch: pdfUnreadable
-          })
-          pages.push(layoutText(items.flatMap((item) => (isTextItem(item) ? [positioned(item)] : []))))
-          if (performance.now() > deadline) return yield* Effect.fail(timedOut())
-          // let other fibers (requests, the worker's heartbeat) run between pages
-          yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-        }
-        const text = pages.join("\n\n")
-        if (!/[\p{L}\p{N}]/u.test(text)) {
-          return yield* Effect.fail(
-            unreadable(
-              "The PDF has no text layer (it looks scanned); reading it needs the Bedrock provider (LLM_PROVIDER=bedrock).",
-              "NO_TEXT_LAYER"
-            )
-          )
-        }
-        return text
-      }),
-    // destroying the loading task also destroys the document and its fake worker
-    (task) => Effect.promise(() => task.destroy().catch(() => undefined))
-  ).pipe(
-    Effect.timeoutFail({ duration: timeout, onTimeout: timedOut })
+    }
+    return readerDefect(event, "while reading")
+  }
+
+  const read = Effect.gen(function* () {
+    const thread = yield* startThread(heapMb)
+    const ready = yield* thread.next.pipe(Effect.timeout(THREAD_START_TIMEOUT), Effect.orDie)
+    if (!(ready._tag === "Message" && ready.reply._tag === "Ready")) return yield* readerDefect(ready, "while starting")
+    // The thread gets a copy, transferred (not cloned): the caller keeps its own bytes (and zeroes
+    // them), the copy belongs to the thread and goes with it when it is terminated.
+    const copy = new Uint8Array(bytes)
+    thread.worker.postMessage({ bytes: copy, limits } satisfies PdfRequest, [copy.buffer])
+    const event = yield* thread.next.pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => tooComplex("time", `Reading the PDF took longer than ${Duration.format(timeout)}.`)
+      })
+    )
+    const text = yield* answer(event)
+    if (!/[\p{L}\p{N}]/u.test(text)) {
+      return yield* new DocumentUnreadable({
+        message: "The PDF has no text layer (it looks scanned); reading it needs the Bedrock provider (LLM_PROVIDER=bedrock).",
+        reason: "NO_TEXT_LAYER"
+      })
+    }
+    return text
+  })
+
+  return readers.withPermits(1)(Effect.scoped(read)).pipe(
+    Effect.tapError((error) =>
+      error._tag === "DocumentTooComplex" ? Effect.annotateCurrentSpan("pdf.limit", error.limit) : Effect.void
+    )
   )
 }

@@ -1,4 +1,4 @@
-/** pdfjs's worker module ships without types; pdfText.ts only hands it back to pdfjs. */
+/** pdfjs's worker module ships without types; pdfRead.ts only hands it back to pdfjs. */
 declare module "pdfjs-dist/legacy/build/pdf.worker.mjs" {
   export const WorkerMessageHandler: unknown
 }

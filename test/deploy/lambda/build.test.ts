@@ -2,7 +2,8 @@
  * The esbuild bundles, built into a temporary directory laid out like a Lambda task root (only
  * @aws-sdk/* is provided beside them, as the runtime does), then run in fresh Node processes:
  * the api bundle answers /health, and the documents and processor bundles take a real PDF from
- * upload to interpreted content (pdfjs's lazy chunk, worker and fonts loaded from the bundle).
+ * upload to interpreted content (the PDF reader thread started from its own bundle, pdfjs and
+ * its fonts loaded from the bundle), and a Flate bomb to a job failed once, DOCUMENT_TOO_COMPLEX.
  */
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { execFile } from "node:child_process"
@@ -12,10 +13,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { buildLambdas, type BundleReport, FUNCTION_ENTRIES, formatReports } from "../../../deploy/lambda/build.js"
+import { buildLambdas, type BundleReport, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
 import { scopedDatabase } from "../../support/database.js"
 import { healthEvent } from "../../../bench/lambda.js"
 import { fixturePath } from "../../support/fixtures.js"
+import { flate, pagesPdf } from "../../support/pdf.js"
 
 const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, "../../..")
@@ -95,6 +97,30 @@ describe("Lambda bundles", () => {
     expect(/import\(\s*"@aws-sdk\/client-s3"\s*\)/.test(api), "@aws-sdk imported at run time, on first use").toBe(true)
   })
 
+  it("the PDF reader is a thread of the processor's own (pdf-worker.mjs), not in any index.mjs; the api bundles have no pdfjs at all", async () => {
+    const pdfjs = (input: string) => input.includes("node_modules/pdfjs-dist/")
+    const reader = (input: string) => /src\/layers\/llm\/(pdfRead|pdfLayout|pdfWorker)\.ts$/.test(input)
+    for (const report of reports) {
+      const dir = path.dirname(report.file)
+      const hasWorker = (await fs.readdir(dir)).includes(PDF_WORKER_FILE)
+      if (report.function === "processor") {
+        expect(hasWorker, "processor: pdf-worker.mjs beside index.mjs").toBe(true)
+        expect(report.inputs.some(pdfjs) && report.inputs.some(reader)).toBe(true)
+        // it is not loaded at init: everything of it is counted among the lazy chunks
+        expect(report.lazyChunkBytes).toBeGreaterThan(MIB)
+        await expect(fs.stat(path.join(dir, "node_modules/pdfjs-dist/standard_fonts"))).resolves.toBeTruthy()
+        // the thread starts from that file, not from the sources' tsx bootstrap
+        const code = await bundleCode(report.file)
+        expect(code.includes(`new URL("./${PDF_WORKER_FILE}",import.meta.url)`), "pdfWorkerUrl replaced").toBe(true)
+        expect(code.includes("pdfWorkerBootstrap.mjs")).toBe(false)
+      } else {
+        expect(hasWorker, `${report.function}: no PDF reader`).toBe(false)
+        expect(report.inputs.some(pdfjs), `${report.function}: no pdfjs`).toBe(false)
+        expect(report.inputs.some(reader), `${report.function}: no reader code`).toBe(false)
+      }
+    }
+  })
+
   it("the api bundle answers /health in a fresh Node process", async () => {
     const result = await runScript(
       `const started = performance.now()
@@ -111,8 +137,10 @@ process.exit(0)`,
     )
   })
 
-  it("the documents and processor bundles take a PDF from upload to interpreted content", async () => {
+  it("the documents and processor bundles take a PDF from upload to interpreted content, and a Flate bomb to a failed job", async () => {
     const pdf = (await fs.readFile(fixturePath("lab-report-cbc-cmp.pdf"))).toString("base64")
+    // a page whose content inflates from about 50 KB to 48 MiB
+    const bomb = Buffer.from(pagesPdf([{ dict: "/Filter /FlateDecode", data: flate(Buffer.alloc(48 * MIB, 0x20)) }])).toString("base64")
     const result = await runScript(
       `const documents = (await import("./documents/index.mjs")).handler
 const processor = (await import("./processor/index.mjs")).handler
@@ -131,7 +159,14 @@ const batch = await processor({ Records: [{ messageId: "m-1", receiptHandle: "r"
   eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
 const status = JSON.parse((await documents(event("GET", "/jobs/" + jobId + "/status", undefined, token))).body)
 const content = JSON.parse((await documents(event("GET", "/content/" + status.contentId, undefined, token))).body)
-console.log(JSON.stringify({ upload: upload.statusCode, batch, status, hemoglobin: content.results?.find((r) => r.name === "Hemoglobin") }))
+const bombUpload = await documents(event("POST", "/documents/upload", { fileName: "bomb.pdf", contentType: "application/pdf", dataBase64: ${JSON.stringify(bomb)} }, token))
+const bombJob = JSON.parse(bombUpload.body).jobId
+const bombBatch = await processor({ Records: [{ messageId: "m-2", receiptHandle: "r", body: JSON.stringify({ jobId: bombJob }),
+  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
+  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
+const bombStatus = JSON.parse((await documents(event("GET", "/jobs/" + bombJob + "/status", undefined, token))).body)
+console.log(JSON.stringify({ upload: upload.statusCode, batch, status, hemoglobin: content.results?.find((r) => r.name === "Hemoglobin"),
+  bombUpload: bombUpload.statusCode, bombBatch, bombStatus }))
 process.exit(0)`,
       { DEV_AUTH_ENABLED: "true" }
     )
@@ -139,5 +174,9 @@ process.exit(0)`,
     expect(result.batch).toEqual({ batchItemFailures: [] })
     expect(result.status).toMatchObject({ status: "completed" })
     expect(result.hemoglobin).toMatchObject({ value: 11.2, flag: "low" })
+    expect(result.bombUpload).toBe(202)
+    // failed once, acknowledged (not delivered again)
+    expect(result.bombBatch).toEqual({ batchItemFailures: [] })
+    expect(result.bombStatus).toMatchObject({ status: "failed", error: { code: "DOCUMENT_TOO_COMPLEX" } })
   })
 })
