@@ -63,12 +63,6 @@ export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
 
 const isUuid = Schema.is(Schema.UUID)
 
-/** Whether the account exists, on a given client (bearer authentication holds one, without a context to provide it in). */
-export const accountExists = (sql: SqlClient.SqlClient, userId: string) =>
-  !isUuid(userId)
-    ? Effect.succeed(false)
-    : Effect.map(sql`SELECT 1 AS one FROM users WHERE id = ${userId}::uuid`, (rows) => rows.length > 0).pipe(traced("Users.exists"))
-
 /**
  * Whether an access token's session still holds: its account exists and its session (refresh-token
  * family) was not ended by a logout or a detected reuse (erasure deletes the account, and the

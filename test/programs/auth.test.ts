@@ -13,7 +13,7 @@ import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { logout, refreshTokenHash, refreshTokens, signInWithDev, signInWithGoogle } from "../../src/programs/auth.js"
-import { accountExists, emailLookupHash, findOrCreateUser } from "../../src/programs/users.js"
+import { emailLookupHash, findOrCreateUser, sessionActive } from "../../src/programs/users.js"
 import { AccessTokens } from "../../src/services/auth.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 import { AccountBoundElsewhere, errorInfo, Unauthenticated } from "../../src/services/errors.js"
@@ -112,9 +112,11 @@ layer(TestLayer)("auth programs", (it) => {
       expect(row.nameEncrypted).not.toBeNull()
       expect(yield* crypto.openString(row.nameEncrypted!, fieldContext(row.id, "users", "name_encrypted", row.id))).toBe("Ada")
       const sql = yield* SqlClient.SqlClient
-      expect(yield* accountExists(sql, first.user.id)).toBe(true)
-      expect(yield* accountExists(sql, "00000000-0000-4000-8000-000000000000")).toBe(false)
-      expect(yield* accountExists(sql, "not-a-uuid")).toBe(false)
+      const session = "11111111-1111-4111-8111-111111111111"
+      expect(yield* sessionActive(sql, first.user.id, session)).toBe(true)
+      expect(yield* sessionActive(sql, "00000000-0000-4000-8000-000000000000", session)).toBe(false)
+      expect(yield* sessionActive(sql, "not-a-uuid", session)).toBe(false)
+      expect(yield* sessionActive(sql, first.user.id, "not-a-uuid")).toBe(false)
       expect(yield* auditActions).toContain("auth.dev_login:success")
     })
   )

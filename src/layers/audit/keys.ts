@@ -3,10 +3,11 @@
  * process and label and kept in memory: the request path MACs locally, and a KMS call happens once
  * per month and process. A failed derivation is not kept, so the next call tries again.
  */
-import { Effect } from "effect"
+import { Clock, Effect, Either } from "effect"
+import { randomUUID } from "node:crypto"
 import { AuditMac } from "../../services/auditMac.js"
-import type { AuditUnavailable } from "../../services/audit.js"
-import { ACTOR_KEY_LABEL, chainKeyLabel } from "./chain.js"
+import { type AuditEvent, type AuditUnavailable, normalizeAuditEvent } from "../../services/audit.js"
+import { ACTOR_KEY_LABEL, chainKeyLabel, epochOf, toStoredFields } from "./chain.js"
 
 export interface AuditKeyRing {
   readonly chain: (epoch: string) => Effect.Effect<Uint8Array, AuditUnavailable>
@@ -14,6 +15,24 @@ export interface AuditKeyRing {
   /** The chain keys of every epoch given, for a synchronous walk. */
   readonly chainKeys: (epochs: Iterable<string>) => Effect.Effect<ReadonlyMap<string, Uint8Array>, AuditUnavailable>
 }
+
+/**
+ * An event as every layer stores it: the shared rules applied (a malformed event is a defect),
+ * a new id, pseudonymised and MAC'd under the current epoch's key, its personal data apart.
+ */
+export const storedEvent = (keys: AuditKeyRing, event: AuditEvent) =>
+  Effect.gen(function* () {
+    const normalized = normalizeAuditEvent(event)
+    if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
+    const at = new Date(yield* Clock.currentTimeMillis)
+    const epoch = epochOf(at)
+    return toStoredFields(
+      { chain: yield* keys.chain(epoch), actor: yield* keys.actor, epoch },
+      randomUUID(),
+      normalized.right.occurredAt ?? at,
+      normalized.right
+    )
+  })
 
 export const makeAuditKeyRing = Effect.gen(function* () {
   const mac = yield* AuditMac

@@ -5,9 +5,8 @@
  * Rows are never overdue here (no sealer runs by itself). `makeAuditMemory` also hands out the
  * Refs so tests can play the attacker.
  */
-import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
-import { randomUUID } from "node:crypto"
-import { Audit, type AuditEvent, type AuditVerdict, isAuditUserId, normalizeAuditEvent } from "../../services/audit.js"
+import { Clock, Effect, Layer, Option, Ref } from "effect"
+import { Audit, type AuditEvent, type AuditVerdict, isAuditUserId } from "../../services/audit.js"
 import { type AuditCheckpoint, CHECKPOINT_VERSION } from "../../services/auditCheckpoints.js"
 import { AuditMac } from "../../services/auditMac.js"
 import { makeCheckpointsMemory } from "../auditCheckpoints/memory.js"
@@ -23,10 +22,9 @@ import {
   sealMac,
   type StoredAuditRow,
   type StoredSeal,
-  toStoredFields,
   USER_RESOURCES
 } from "./chain.js"
-import { makeAuditKeyRing } from "./keys.js"
+import { makeAuditKeyRing, storedEvent } from "./keys.js"
 import { traced } from "../../services/telemetry.js"
 
 export const makeAuditMemory = Effect.gen(function* () {
@@ -37,16 +35,7 @@ export const makeAuditMemory = Effect.gen(function* () {
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
   const record = Effect.fnUntraced(function* (event: AuditEvent) {
-    const normalized = normalizeAuditEvent(event)
-    if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
-    const at = yield* now
-    const epoch = epochOf(at)
-    const stored = toStoredFields(
-      { chain: yield* keys.chain(epoch), actor: yield* keys.actor, epoch },
-      randomUUID(),
-      normalized.right.occurredAt ?? at,
-      normalized.right
-    )
+    const stored = yield* storedEvent(keys, event)
     yield* Ref.update(rows, (all) => [
       ...all,
       { ...stored.row, seq: (all.at(-1)?.seq ?? 0) + 1, rowMac: stored.rowMac, personal: stored.personal }

@@ -36,22 +36,19 @@ import {
   Clock,
   Duration,
   Effect,
-  Either,
   Layer,
   Option,
   type ParseResult,
   Schedule,
   Schema
 } from "effect"
-import { randomUUID } from "node:crypto"
 import { AppConfig, type AuditSettings } from "../../config.js"
 import {
   Audit,
   type AuditEvent,
   AuditUnavailable,
   type AuditVerdict,
-  isAuditUserId,
-  normalizeAuditEvent
+  isAuditUserId
 } from "../../services/audit.js"
 import { type AuditCheckpoint, AuditCheckpoints, CHECKPOINT_VERSION } from "../../services/auditCheckpoints.js"
 import type { AuditMac } from "../../services/auditMac.js"
@@ -71,10 +68,9 @@ import {
   rowBreak,
   sealMac,
   type StoredAuditRow,
-  type StoredSeal,
-  toStoredFields
+  type StoredSeal
 } from "./chain.js"
-import { makeAuditKeyRing } from "./keys.js"
+import { makeAuditKeyRing, storedEvent } from "./keys.js"
 
 /** The advisory lock key only the sealer takes, and only with a try (arbitrary; no other lock may use it). */
 export const AUDIT_SEAL_LOCK = 7_304_116_201_953
@@ -303,16 +299,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
 
     const record = Effect.fnUntraced(
       function* (event: AuditEvent) {
-        const normalized = normalizeAuditEvent(event)
-        if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
-        const at = yield* now
-        const epoch = epochOf(at)
-        const stored = toStoredFields(
-          { chain: yield* keys.chain(epoch), actor: yield* keys.actor, epoch },
-          randomUUID(),
-          normalized.right.occurredAt ?? at,
-          normalized.right
-        )
+        const stored = yield* storedEvent(keys, event)
         const { row, personal } = stored
         const insertRow = sql`
           INSERT INTO audit_log (id, occurred_at, epoch, actor_ref, action, resource_type, resource_id, outcome,

@@ -16,7 +16,8 @@ import { AuditCheckpoint, AuditCheckpoints, checkpointName } from "../../service
 import { StorageUnavailable } from "../../services/storage.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom } from "../aws/sdk.js"
+import { s3ClientFor } from "../storage/s3.js"
 
 export type S3CheckpointSend = Pick<S3.S3Client, "send">
 
@@ -98,19 +99,7 @@ export const AuditCheckpointsS3: Layer.Layer<AuditCheckpoints, never, AppConfig>
     const bucket = Option.getOrUndefined(config.audit.checkpointBucket)
     // main/layers.ts picks this layer only when it is set.
     if (bucket === undefined) return yield* Effect.dieMessage("AUDIT_CHECKPOINT_BUCKET is not configured")
-    const endpoint = Option.getOrUndefined(config.storage.endpoint)
-    const client = yield* lazyClient(
-      Effect.map(
-        AwsSdk.s3,
-        (sdk) =>
-          new sdk.S3Client({
-            region: config.awsRegion,
-            maxAttempts: 1,
-            forcePathStyle: config.storage.forcePathStyle,
-            ...(endpoint !== undefined ? { endpoint } : {})
-          })
-      )
-    )
+    const client = yield* s3ClientFor(config)
     return makeS3Checkpoints(client, { bucket, retentionDays: config.audit.checkpointRetentionDays })
   })
 )

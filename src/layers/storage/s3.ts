@@ -8,7 +8,7 @@
  */
 import type * as S3 from "@aws-sdk/client-s3"
 import { Data, Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../config.js"
+import { AppConfig, type Settings } from "../../config.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import {
@@ -259,6 +259,27 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
 }
 
 /** Storage on S3 with the bucket, region, endpoint and documents key from the settings. */
+/**
+ * An S3 client for the settings' region and endpoint, made on first use (the SDK loads then, not
+ * at start-up). Every S3 capability (documents, audit checkpoints) uses this one recipe.
+ */
+export const s3ClientFor = (config: Settings) => {
+  const endpoint = Option.getOrUndefined(config.storage.endpoint)
+  return lazyClient(
+    Effect.map(
+      AwsSdk.s3,
+      (sdk) =>
+        new sdk.S3Client({
+          region: config.awsRegion,
+          // we retry ourselves, on our schedule and only what is worth it
+          maxAttempts: 1,
+          forcePathStyle: config.storage.forcePathStyle,
+          ...(endpoint !== undefined ? { endpoint } : {})
+        })
+    )
+  )
+}
+
 export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = Layer.scoped(
   Storage,
   Effect.gen(function* () {
@@ -267,20 +288,7 @@ export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = La
     if (bucket === undefined) {
       return yield* Effect.fail(new StorageUnavailable({ message: "S3_BUCKET is not configured", transient: false }))
     }
-    const endpoint = Option.getOrUndefined(config.storage.endpoint)
-    const client = yield* lazyClient(
-      Effect.map(
-        AwsSdk.s3,
-        (sdk) =>
-          new sdk.S3Client({
-            region: config.awsRegion,
-            // we retry ourselves, on our schedule and only what is worth it
-            maxAttempts: 1,
-            forcePathStyle: config.storage.forcePathStyle,
-            ...(endpoint !== undefined ? { endpoint } : {})
-          })
-      )
-    )
+    const client = yield* s3ClientFor(config)
     return makeS3Storage(client, { bucket, sseKmsKeyId: Option.getOrUndefined(config.crypto.kmsDocumentsKeyId) })
   })
 )
