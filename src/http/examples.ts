@@ -23,9 +23,18 @@ const summary =
   "Hemoglobin is 11.2 g/dL, below the reference range 12.0–16.0. Please talk to your clinician about the flagged results."
 
 const results = [
-  { name: "Hemoglobin", value: 11.2, unit: "g/dL", referenceRange: { low: 12, high: 16, text: "12.0 - 16.0" }, flag: "low" },
-  { name: "Potassium", value: 4.1, unit: "mmol/L", referenceRange: { low: 3.5, high: 5.1, text: "3.5 - 5.1" }, flag: "normal" },
-  { name: "eGFR", value: 92, unit: "mL/min/1.73m2", referenceRange: { low: 60, text: ">59" }, flag: "normal" }
+  {
+    name: "Hemoglobin", value: 11.2, unit: "g/dL", referenceRange: { low: 12, high: 16, text: "12.0 - 16.0" },
+    flag: "low", flagSource: "report", loinc: "718-7", ucumUnit: "g/dL", page: 1, line: 9
+  },
+  {
+    name: "Potassium", value: 4.1, unit: "mmol/L", referenceRange: { low: 3.5, high: 5.1, text: "3.5 - 5.1" },
+    flag: "normal", flagSource: "range", loinc: "2823-3", ucumUnit: "mmol/L", page: 1, line: 21
+  },
+  {
+    name: "eGFR", value: 92, unit: "mL/min/1.73m2", referenceRange: { low: 60, text: ">59" },
+    flag: "normal", flagSource: "range", ucumUnit: "mL/min/{1.73_m2}", page: 1, line: 27
+  }
 ]
 
 const question = { role: "user", content: "What does my hemoglobin result mean?", createdAt: "2026-12-06T03:07:08.208Z" }
@@ -98,6 +107,8 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             title: "Complete Blood Count (CBC), Comprehensive Metabolic Panel",
             summary,
             flaggedCount: 7,
+            criticalCount: 0,
+            unreadCount: 0,
             createdAt: "2026-12-06T03:07:07.011Z"
           }
         ],
@@ -116,6 +127,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         collectedAt: "2026-04-18T07:42",
         results,
         vitals: [],
+        unreadLines: [],
         summary,
         provider: "aws.bedrock",
         modelId: "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",

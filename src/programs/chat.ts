@@ -15,7 +15,7 @@ import { CostTracker, usageRecord } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
-import { ChatRole, type ChatTurn, LLM } from "../services/llm.js"
+import { ChatRole, CRITICAL_ACTION, criticalNotice, type ChatTurn, type InterpretedDocument, LLM } from "../services/llm.js"
 import { loadContent } from "./content.js"
 import { ContentId, type UserId } from "../services/ids.js"
 import { ensureWithinPlanLimit } from "./subscription.js"
@@ -105,6 +105,23 @@ const openMessages = (userId: UserId, rows: unknown) =>
   })
 
 /** A question after trimming, or InvalidRequest: 1 to 4,000 characters. */
+/**
+ * The first answer in a conversation about a document with critical values starts by telling the
+ * person to act now, whatever the question and whichever provider answered: a model may not, and
+ * the person may not have read the summary. Once said (it is in the history), it is not repeated.
+ */
+export const withCriticalNotice = (
+  document: InterpretedDocument,
+  history: ReadonlyArray<ChatTurn>,
+  answer: string
+): string => {
+  const notice = criticalNotice(document)
+  if (notice === undefined) return answer
+  if (history.some((turn) => turn.role === "assistant" && turn.content.includes(CRITICAL_ACTION))) return answer
+  if (answer.includes(CRITICAL_ACTION)) return answer
+  return `${notice}\n\n${answer}`
+}
+
 export const validateQuestion = (message: string): Effect.Effect<string, InvalidRequest> => {
   const trimmed = message.trim()
   const length = [...trimmed].length
@@ -212,7 +229,9 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
   const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
 
   const askedAt = new Date(yield* Clock.currentTimeMillis)
-  const answer = yield* llm.chat({ document: content.value.document, history, question, userId })
+  const answer = yield* llm.chat({ document: content.value.document, history, question, userId }).pipe(
+    Effect.map((answer) => ({ ...answer, answer: withCriticalNotice(content.value.document, history, answer.answer) }))
+  )
   const answeredAt = new Date(yield* Clock.currentTimeMillis)
 
   // Ids first: each sealed turn is bound to its own row.

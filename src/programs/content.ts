@@ -2,8 +2,9 @@
  * Interpreted documents at rest. Every field that says anything about a person's health is
  * sealed with its own field context before it reaches the `content` table:
  * - `title_encrypted`: the title;
- * - `summary_encrypted`: the timeline card, JSON `{ summary, flaggedCount }` — the flag count is
- *   health information too, and the timeline must not open whole documents to show it;
+ * - `summary_encrypted`: the timeline card, JSON `{ summary, flaggedCount, criticalCount, unreadCount }`
+ *   — the counts are health information too, and the timeline must not open whole documents to
+ *   show them (cards stored before the last two existed read them as 0);
  * - `body_encrypted`: the whole InterpretedDocument, encoded with its Schema.
  * Every query is scoped to the signed-in user in the SQL itself: another user's id reads as absent.
  */
@@ -13,19 +14,32 @@ import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
-import { DocumentType, InterpretedDocument, LLMProviderName } from "../services/llm.js"
+import { DocumentType, InterpretedDocument, isCriticalFlag, isOutOfRange, LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
 import { traced } from "../services/telemetry.js"
 
 export type { TimelineItem, TimelinePage } from "../services/timelineCache.js"
 
-
-const FLAGGED = new Set(["low", "high", "critical_low", "critical_high", "abnormal"])
-
+/** Results outside the normal (critical ones included). */
 export const flaggedCount = (document: InterpretedDocument): number =>
-  document.results.filter((r) => FLAGGED.has(r.flag)).length
+  document.results.filter((r) => isOutOfRange(r.flag)).length
 
-const Card = Schema.parseJson(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt }))
+/** Critical values: the card says so, so the timeline shows them without opening the document. */
+export const criticalCount = (document: InterpretedDocument): number =>
+  document.results.filter((r) => isCriticalFlag(r.flag)).length
+
+const Count = Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
+const Card = Schema.parseJson(
+  Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt, criticalCount: Count, unreadCount: Count })
+)
+
+/** The timeline card of a document, as sealed in `summary_encrypted`. */
+export const cardOf = (document: InterpretedDocument) => ({
+  summary: document.summary,
+  flaggedCount: flaggedCount(document),
+  criticalCount: criticalCount(document),
+  unreadCount: document.unreadLines.length
+})
 const Body = Schema.parseJson(InterpretedDocument)
 const decodeCard = Schema.decodeUnknown(Card)
 const decodeBody = Schema.decodeUnknown(Body)
@@ -59,7 +73,7 @@ export const saveContent = Effect.fnUntraced(function* (input: {
   const contentId = yield* Effect.sync(() => ContentId.make(randomUUID()))
   const title = yield* crypto.sealString(input.document.title, sealedField(input.userId, "title_encrypted", contentId))
   const card = yield* crypto.sealString(
-    Schema.encodeSync(Card)({ summary: input.document.summary, flaggedCount: flaggedCount(input.document) }),
+    Schema.encodeSync(Card)(cardOf(input.document)),
     sealedField(input.userId, "summary_encrypted", contentId)
   )
   const body = yield* crypto.sealString(
@@ -141,6 +155,8 @@ export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: T
         title,
         summary: card.summary,
         flaggedCount: card.flaggedCount,
+        criticalCount: card.criticalCount,
+        unreadCount: card.unreadCount,
         createdAt: row.createdAt
       })
     ))

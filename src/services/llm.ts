@@ -12,6 +12,27 @@ export type DocumentType = typeof DocumentType.Type
 export const ResultFlag = Schema.Literal("low", "normal", "high", "critical_low", "critical_high", "abnormal", "unknown")
 export type ResultFlag = typeof ResultFlag.Type
 
+/**
+ * Where a flag came from: `report` (the laboratory printed it: L, H, LL, HH, A, *, +/− with a
+ * legend, "High", "CRITICAL", "called to …"), `range` (computed from the printed reference
+ * range) or `critical_limit` (the value is beyond the built-in critical limit for the analyte,
+ * whatever the report printed).
+ */
+export const FlagSource = Schema.Literal("report", "range", "critical_limit")
+export type FlagSource = typeof FlagSource.Type
+
+/** Is this flag a critical value: a result someone must act on now. */
+export const isCriticalFlag = (flag: ResultFlag): boolean => flag === "critical_low" || flag === "critical_high"
+
+/** Is this flag outside the normal: low, high, critical or abnormal. */
+export const isOutOfRange = (flag: ResultFlag): boolean => flag !== "normal" && flag !== "unknown"
+
+/** A 1-based position in the document: the page (1 for plain text) and the line on it. */
+const Position = {
+  page: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  line: Schema.optional(Schema.Int.pipe(Schema.positive()))
+}
+
 /** A reference range as printed (`text`), with its numeric bounds when it has them. */
 export class ReferenceRange extends Schema.Class<ReferenceRange>("ReferenceRange")({
   low: Schema.optional(Schema.Number),
@@ -25,7 +46,25 @@ export class LabResult extends Schema.Class<LabResult>("LabResult")({
   value: Schema.Union(Schema.Number, Schema.String),
   unit: Schema.String,
   referenceRange: ReferenceRange,
-  flag: ResultFlag
+  flag: ResultFlag,
+  flagSource: Schema.optional(FlagSource),
+  /** The LOINC code of the test, when the name is one the reader knows (e.g. 2823-3 for serum potassium). */
+  loinc: Schema.optional(Schema.String.pipe(Schema.pattern(/^\d{1,7}-\d$/))),
+  /** The unit in UCUM (e.g. `10*3/uL` for a printed `K/uL`), when the printed unit is one. */
+  ucumUnit: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+  ...Position
+}) {}
+
+/**
+ * A line that looks like it holds a result (a known test name, a number with a unit, a flag) but
+ * could not be read as one, or that a model's answer left out. Kept with the document so that
+ * nothing is dropped in silence: the app shows it and points to the original.
+ */
+export class UnreadLine extends Schema.Class<UnreadLine>("UnreadLine")({
+  page: Schema.Int.pipe(Schema.positive()),
+  line: Schema.Int.pipe(Schema.positive()),
+  /** The line as printed (trimmed, at most 300 characters). */
+  text: Schema.String.pipe(Schema.maxLength(300))
 }) {}
 
 export const VitalKind = Schema.Literal("blood_pressure", "pulse", "spo2", "temperature", "weight")
@@ -39,7 +78,8 @@ export class VitalSign extends Schema.Class<VitalSign>("VitalSign")({
   value: Schema.Number,
   /** Blood pressure only. */
   diastolic: Schema.optional(Schema.Number),
-  unit: Schema.String
+  unit: Schema.String,
+  ...Position
 }) {}
 
 export class InterpretedDocument extends Schema.Class<InterpretedDocument>("InterpretedDocument")({
@@ -49,9 +89,34 @@ export class InterpretedDocument extends Schema.Class<InterpretedDocument>("Inte
   collectedAt: Schema.optional(Schema.String),
   results: Schema.Array(LabResult),
   vitals: Schema.Array(VitalSign),
+  /** Lines that look like results but were not read (see UnreadLine); absent in documents stored before they were counted. */
+  unreadLines: Schema.optionalWith(Schema.Array(UnreadLine), { default: () => [] }),
   /** Plain language, not a diagnosis; tells the reader to talk to a clinician when anything is flagged. */
   summary: Schema.NonEmptyTrimmedString
 }) {}
+
+/**
+ * What the summary and the chat say first when a document holds critical values: which ones, and
+ * to act now. Worded once here, so every provider says the same and tests can find it.
+ */
+export const criticalNotice = (document: { readonly results: ReadonlyArray<LabResult> }): string | undefined => {
+  const critical = document.results.filter((r) => isCriticalFlag(r.flag))
+  if (critical.length === 0) return undefined
+  const listed = critical
+    .slice(0, 5)
+    .map((r) => `${r.name} ${String(r.value)}${r.unit === "" ? "" : r.unit === "%" ? "%" : ` ${r.unit}`}`)
+    .join(", ")
+  const more = critical.length > 5 ? ` and ${critical.length - 5} more` : ""
+  const which = critical.length === 1 ? "a critical value" : `${critical.length} critical values`
+  return (
+    `Important: this document has ${which} (${listed}${more}). ` +
+    `${CRITICAL_ACTION}`
+  )
+}
+
+/** The action part of the critical notice, also what tests look for. */
+export const CRITICAL_ACTION =
+  "Critical values can need urgent care: contact your clinician now, or emergency services if you cannot reach them or feel unwell."
 
 export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
   inputTokens: Schema.NonNegativeInt,

@@ -15,6 +15,8 @@ export interface TimelineItem {
   readonly title: string
   readonly summary: string
   readonly flaggedCount: number
+  readonly criticalCount: number
+  readonly unreadCount: number
   readonly createdAt: Date
 }
 

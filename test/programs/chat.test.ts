@@ -15,7 +15,7 @@ import { deleteContent, saveContent } from "../../src/programs/content.js"
 import { ContentId, type UserId } from "../../src/services/ids.js"
 import { getSubscriptionStatus, setPlan } from "../../src/programs/subscription.js"
 import { CostTracker } from "../../src/services/costTracker.js"
-import { LLM } from "../../src/services/llm.js"
+import { CRITICAL_ACTION, LLM } from "../../src/services/llm.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
@@ -94,6 +94,29 @@ layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
         first.conversationId
       ])
       expect(mine.filter((r) => r.action === "chat.read").length).toBe(2)
+    })
+  )
+
+  it.effect("a document with a critical value: the first answer, whatever the question, says to act now; later ones do not repeat it", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser()
+      const llm = yield* LLM
+      const report = "Potassium   6.9  HH  mmol/L   3.5-5.1\nSodium   139      mmol/L   135-145\n"
+      const interpretation = yield* llm.interpret({ bytes: new TextEncoder().encode(report), contentType: "text/plain" })
+      expect(interpretation.document.results[0]).toMatchObject({ name: "Potassium", flag: "critical_high" })
+      const contentId = yield* saveContent({ userId: alice, document: interpretation.document, provider: "offline", modelId: "m" })
+
+      const first = yield* ask(alice, contentId, "what is my sodium?")
+      expect(first.message.content.startsWith("Important: this document has a critical value (Potassium 6.9 mmol/L).")).toBe(true)
+      expect(first.message.content).toContain(CRITICAL_ACTION)
+      expect(first.message.content).toContain("139")
+      const second = yield* ask(alice, contentId, "and my potassium?")
+      expect(second.message.content).not.toContain(CRITICAL_ACTION)
+      expect(second.message.content).toContain("6.9")
+
+      // a document without one: no notice
+      const plain = yield* storeLabReport(alice)
+      expect((yield* ask(alice, plain, "what is my hemoglobin?")).message.content).not.toContain(CRITICAL_ACTION)
     })
   )
 

@@ -1,7 +1,7 @@
 /** Content at rest: sealed fields, the timeline card, user scoping. */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
 import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
@@ -15,7 +15,9 @@ import {
   saveContent
 } from "../../src/programs/content.js"
 import { ContentId, UserId } from "../../src/services/ids.js"
-import { LabResult, ReferenceRange } from "../../src/services/llm.js"
+import { InterpretedDocument, LabResult, ReferenceRange, UnreadLine } from "../../src/services/llm.js"
+import { Crypto, fieldContext } from "../../src/services/crypto.js"
+import { bytea } from "../../src/services/database.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
@@ -70,6 +72,45 @@ layer(TestLayer)("content", (it) => {
       expect(yield* deleteContent(bob, contentId)).toBe(false)
       expect(yield* deleteContent(alice, contentId)).toBe(true)
       expect(Option.isNone(yield* loadContent(alice, contentId))).toBe(true)
+    })
+  )
+
+  it.effect("the card counts critical values and unread lines; a card stored before they existed reads them as 0", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const crypto = yield* Crypto
+      const alice = yield* newUser
+      const potassium = LabResult.make({
+        name: "Potassium",
+        value: 6.8,
+        unit: "mmol/L",
+        referenceRange: ReferenceRange.make({ low: 3.5, high: 5.1, text: "3.5-5.1" }),
+        flag: "critical_high",
+        flagSource: "critical_limit"
+      })
+      const document = new InterpretedDocument({
+        ...scriptedDocument({ title: "Chemistry", results: [hemoglobin, potassium], summary: "s" }),
+        unreadLines: [UnreadLine.make({ page: 1, line: 7, text: "Sodium 1 3 9 mmol/L" })]
+      })
+      const contentId = yield* saveContent({ userId: alice, document, provider: "offline", modelId: "m" })
+      const [item] = (yield* listTimeline(alice, { limit: 20, offset: 0 })).items
+      expect(item).toMatchObject({ contentId, flaggedCount: 2, criticalCount: 1, unreadCount: 1 })
+      const loaded = Option.getOrThrow(yield* loadContent(alice, contentId)).document
+      expect(loaded.unreadLines).toEqual([{ page: 1, line: 7, text: "Sodium 1 3 9 mmol/L" }])
+      expect(loaded.results[1]).toMatchObject({ flag: "critical_high", flagSource: "critical_limit" })
+
+      // a card and a body as sealed before the counts and unreadLines existed
+      const old = yield* saveContent({ userId: alice, document: scriptedDocument({ title: "Old" }), provider: "offline", modelId: "m" })
+      const card = yield* crypto.sealString(
+        JSON.stringify({ summary: "s", flaggedCount: 3 }),
+        fieldContext(alice, "content", "summary_encrypted", old)
+      )
+      const { unreadLines: _, ...oldBody } = Schema.encodeSync(InterpretedDocument)(scriptedDocument({ title: "Old" }))
+      const body = yield* crypto.sealString(JSON.stringify(oldBody), fieldContext(alice, "content", "body_encrypted", old))
+      yield* sql`UPDATE content SET summary_encrypted = ${bytea(card)}, body_encrypted = ${bytea(body)} WHERE id = ${old}::uuid`
+      const items = (yield* listTimeline(alice, { limit: 20, offset: 0 })).items
+      expect(items.find((i) => i.contentId === old)).toMatchObject({ flaggedCount: 3, criticalCount: 0, unreadCount: 0 })
+      expect(Option.getOrThrow(yield* loadContent(alice, old)).document.unreadLines).toEqual([])
     })
   )
 

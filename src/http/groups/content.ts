@@ -25,7 +25,11 @@ export const TimelineItem = Schema.Struct({
   documentType: DocumentType,
   title: Schema.String,
   summary: Schema.String,
-  flaggedCount: Schema.Int,
+  flaggedCount: Schema.Int.annotations({ description: "Results outside the normal, critical ones included" }),
+  criticalCount: Schema.Int.annotations({ description: "Critical values: results someone must act on now (contact a clinician)" }),
+  unreadCount: Schema.Int.annotations({
+    description: "Lines that look like results but could not be read: the original document is the place to check them"
+  }),
   createdAt: Schema.Date
 })
 

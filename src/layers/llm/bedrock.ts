@@ -39,6 +39,7 @@ import {
   withTimeout
 } from "../../services/resilience.js"
 import type { CircuitOpen } from "../../services/errors.js"
+import { finishDocument } from "./reader/finish.js"
 import { observeGenAi } from "../../services/metrics.js"
 
 export type BedrockSend = Pick<BedrockRuntime.BedrockRuntimeClient, "send">
@@ -84,11 +85,15 @@ const INTERPRET_SYSTEM = [
   "You read one medical document (a lab report, a vitals log or a clinical report) for the patient who uploaded it.",
   `Call the ${TOOL_NAME} tool exactly once with what the document says.`,
   "Copy every lab result with its value, unit, reference range as printed (and numeric bounds when there are numbers) and flag.",
-  "Use the report's own flag when it prints one; otherwise compare the value with the range; use unknown when there is no range.",
+  "Use the report's own flag when it prints one (flagSource report); otherwise compare the value with the range (flagSource range); use unknown when there is no range.",
+  "Mark critical values (printed as critical, panic, HH/LL or called to a clinician) critical_low or critical_high.",
+  "Give each result the page and line (counted from 1 on each page) where its value is printed.",
+  "Never leave a result out: a line that looks like a result but cannot be read goes into unreadLines with its page, line and text.",
   "Dates and times in ISO 8601. Never invent values that are not in the document.",
   "The title names the kind of document (for example 'Complete Blood Count'), never the patient.",
   "The summary is plain language for a lay reader, two to five sentences, not a diagnosis;",
-  "whenever anything is flagged it tells the reader to talk to their clinician about the flagged results."
+  "whenever anything is flagged it tells the reader to talk to their clinician about the flagged results,",
+  "and it never says or implies that everything is normal when a result is flagged or a line could not be read."
 ].join(" ")
 
 const CHAT_SYSTEM = [
@@ -119,7 +124,8 @@ export const inlineRefs = (schema: Json): Json => {
 
 export const interpretationToolSchema = inlineRefs(JSONSchema.make(InterpretedDocument) as unknown as Json)
 
-const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
+/** A model's answer is decoded, then finished like every provider's (critical first, no false reassurance). */
+const decodeDocument = (raw: unknown) => Effect.map(Schema.decodeUnknown(InterpretedDocument)(raw), finishDocument)
 
 // ---------------------------------------------------------------------------------------------
 

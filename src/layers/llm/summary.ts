@@ -10,7 +10,16 @@ export interface SummaryInput {
   readonly documentType: DocumentType
   readonly results: ReadonlyArray<ParsedResult>
   readonly vitals: ReadonlyArray<ParsedVital>
+  /** Lines that look like results but were not read: while there are any, nothing is called normal. */
+  readonly unreadLines?: ReadonlyArray<unknown>
 }
+
+/** The sentence about unread lines, or undefined when every line was read. */
+export const unreadSentence = (count: number): string | undefined =>
+  count === 0
+    ? undefined
+    : `${plural(count, "line looks", "lines look")} like ${count === 1 ? "a result" : "results"} but could not be read; ` +
+      `please check ${count === 1 ? "it" : "them"} on the original document.`
 
 export const TALK_TO_CLINICIAN = "Please talk to your clinician about the flagged results."
 export const ALL_WITHIN_RANGE = "All results are within the reference ranges given on the report."
@@ -88,7 +97,7 @@ export const describeFlagged = (result: ParsedResult): string => {
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
-const labSummary = (results: ReadonlyArray<ParsedResult>): ReadonlyArray<string> => {
+const labSummary = (results: ReadonlyArray<ParsedResult>, unread: number): ReadonlyArray<string> => {
   const flagged = results.filter((r) => isFlagged(r.flag))
   const normal = results.filter((r) => r.flag === "normal").length
   const unknown = results.filter((r) => r.flag === "unknown").length
@@ -101,7 +110,7 @@ const labSummary = (results: ReadonlyArray<ParsedResult>): ReadonlyArray<string>
     if (flagged.length > MAX_LISTED) {
       sentences.push(`${plural(flagged.length - MAX_LISTED, "more result is", "more results are")} flagged on the report.`)
     }
-  } else if (unknown === 0) {
+  } else if (unknown === 0 && unread === 0) {
     sentences.push(ALL_WITHIN_RANGE)
   } else if (normal > 0) {
     sentences.push(`${plural(normal, "result is", "results are")} within the reference ranges given on the report.`)
@@ -157,7 +166,7 @@ const vitalsSummary = (vitals: ReadonlyArray<ParsedVital>): ReadonlyArray<string
     sentences.push(`${label} ranged ${spread}; the latest was ${withUnit(vitalValue(latest), latest.unit)}.`)
   }
   sentences.push(
-    "The log gives no reference ranges, so nothing is flagged; bring it to your clinician if you want to discuss the readings."
+    "The log gives no reference ranges to compare the readings with; bring it to your clinician if you want to discuss them."
   )
   return sentences
 }
@@ -165,8 +174,11 @@ const vitalsSummary = (vitals: ReadonlyArray<ParsedVital>): ReadonlyArray<string
 /** The summary of a parsed document. Never empty. */
 export const summarize = (input: SummaryInput): string => {
   const parts: Array<string> = []
-  if (input.results.length > 0) parts.push(...labSummary(input.results))
+  const unread = input.unreadLines?.length ?? 0
+  if (input.results.length > 0) parts.push(...labSummary(input.results, unread))
   if (input.vitals.length > 0) parts.push(...vitalsSummary(input.vitals))
   if (parts.length === 0) parts.push(NOTHING_READ)
+  const unreadText = unreadSentence(unread)
+  if (unreadText !== undefined) parts.push(unreadText)
   return parts.join(" ")
 }

@@ -10,7 +10,7 @@ const user = () => UserId.make(randomUUID())
 const window = { limit: 20, offset: 0 }
 const page = (title: string): TimelinePage => ({
   items: [
-    { contentId: ContentId.make(randomUUID()), documentType: "lab_results", title, summary: "s", flaggedCount: 1, createdAt: new Date(0) }
+    { contentId: ContentId.make(randomUUID()), documentType: "lab_results", title, summary: "s", flaggedCount: 1, criticalCount: 0, unreadCount: 0, createdAt: new Date(0) }
   ],
   total: 1
 })

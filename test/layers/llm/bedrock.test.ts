@@ -113,6 +113,32 @@ describe("Bedrock interpret", () => {
     })
   })
 
+  it("the tool schema carries the reader's fields: flag source, LOINC, UCUM unit, position, unread lines", () => {
+    const schema = interpretationToolSchema as {
+      properties: { results: { items: { properties: Record<string, unknown> } }; unreadLines: { items: { required: Array<string> } } }
+    }
+    expect(Object.keys(schema.properties.results.items.properties)).toEqual(
+      expect.arrayContaining(["flagSource", "loinc", "ucumUnit", "page", "line"])
+    )
+    expect(schema.properties.unreadLines.items.required).toEqual(["page", "line", "text"])
+    expect(JSON.stringify(schema.properties.results.items.properties.flagSource)).toContain("critical_limit")
+  })
+
+  it.effect("a model that calls a flagged report normal: the summary is replaced, critical values first with the notice", () =>
+    Effect.gen(function* () {
+      const potassium = { ...interpretation.results[0], name: "Potassium", value: 6.9, unit: "mmol/L", flag: "critical_high", flagSource: "report" }
+      bedrock.on(ConverseCommand).resolves(
+        toolAnswer({ ...interpretation, results: [...interpretation.results, potassium], summary: "All results are within range." })
+      )
+      const llm = yield* makeLLM
+      const { document } = yield* llm.interpret({ bytes: pdf, contentType: "application/pdf" })
+      expect(document.results.map((r) => r.name)).toEqual(["Potassium", "Hemoglobin"])
+      expect(document.summary).not.toContain("All results are within range.")
+      expect(document.summary.startsWith("Important: this document has a critical value (Potassium 6.9 mmol/L).")).toBe(true)
+      expect(document.summary).toContain("Hemoglobin is 11.2 g/dL, below the reference range 12.0–16.0.")
+    })
+  )
+
   it.live("throttling is retried, then succeeds", () =>
     Effect.gen(function* () {
       bedrock
