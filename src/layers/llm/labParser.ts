@@ -4,7 +4,8 @@
  * rest of the line reads, in any order, as flag / unit / reference range; metadata (patient,
  * dates, ids, addresses, page furniture) is recognised first and never becomes a result.
  */
-import type { DocumentType, ResultFlag, VitalKind } from "../../services/llm.js"
+import type { DocumentType, FlagSource, ResultFlag, VitalKind } from "../../services/llm.js"
+import { applyLegend, findLegend, isLegendLine, type Legend, splitCallBack } from "./reader/marks.js"
 
 // ---------------------------------------------------------------------------------------------
 // Output shapes (the encoded side of the LLM schemas, so they decode as they are)
@@ -21,6 +22,18 @@ export interface ParsedResult {
   readonly unit: string
   readonly referenceRange: ParsedRange
   readonly flag: ResultFlag
+  readonly flagSource?: FlagSource | undefined
+  readonly loinc?: string | undefined
+  readonly ucumUnit?: string | undefined
+  /** 1-based page (form feeds separate pages) and line on that page of the line that holds the value. */
+  readonly page?: number | undefined
+  readonly line?: number | undefined
+}
+
+export interface ParsedUnreadLine {
+  readonly page: number
+  readonly line: number
+  readonly text: string
 }
 
 export interface ParsedVital {
@@ -29,6 +42,8 @@ export interface ParsedVital {
   readonly value: number
   readonly diastolic?: number | undefined
   readonly unit: string
+  readonly page?: number | undefined
+  readonly line?: number | undefined
 }
 
 export interface ParsedReport {
@@ -37,6 +52,8 @@ export interface ParsedReport {
   readonly collectedAt?: string
   readonly results: ReadonlyArray<ParsedResult>
   readonly vitals: ReadonlyArray<ParsedVital>
+  /** Lines that look like results but were not read (see looksLikeResult). */
+  readonly unreadLines: ReadonlyArray<ParsedUnreadLine>
 }
 
 export interface ParseOptions {
@@ -267,13 +284,16 @@ export const isMetadataLine = (line: string): boolean => {
   )
 }
 
-type Role = "name" | "result" | "flag" | "unit" | "range" | "ignore"
+type Role = "name" | "result" | "flag" | "unit" | "range" | "low" | "high" | "ignore"
 
 const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   ["name", /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker)$/i],
   ["result", /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured)$/i],
   ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert)$/i],
   ["unit", /^(?:units?|uom)$/i],
+  // a reference range printed in two columns: "Low  High", "Ref Low  Ref High", "Lower limit  Upper limit"
+  ["low", /^(?:low|ref\.?\s*low|lower(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|min(?:imum)?|ll)$/i],
+  ["high", /^(?:high|ref\.?\s*high|upper(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|max(?:imum)?|ul)$/i],
   [
     "range",
     /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?)$/i
@@ -351,7 +371,7 @@ const readLabHeader = (line: string): LabHeader | undefined => {
   const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
   const roles = cells.map((c) => ({ role: roleOf(c.text), start: c.start }))
   const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
-  if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit"))) {
+  if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
     return { separator, roles }
   }
   // single-spaced headers: look for the words themselves
@@ -366,33 +386,45 @@ const readLabHeader = (line: string): LabHeader | undefined => {
   return words.length >= 3 && rest.replace(/[^a-z]/g, "").length <= 4 ? { separator, roles: [] } : undefined
 }
 
-/** Removes the cells that sit under "previous result", "lab", "date" and other columns that are not part of a result. */
+/**
+ * The row as the grammar reads it: without the cells under "previous result", "lab", "date" and
+ * other columns that are not part of a result, and with a range printed in LOW and HIGH columns
+ * put back together at the end ("3.5-5.1"; one bound alone reads as "≥3.5" or "≤5.1").
+ */
 const dropIgnoredColumns = (line: string, header: LabHeader | undefined): string => {
   const { cells, separator } = splitCells(line)
-  if (header?.separator === "comma") {
-    const fields = csvCells(line)
-    return fields
-      .filter((_, i) => fields.length !== header.roles.length || header.roles[i]?.role !== "ignore")
-      .map((c) => c.text)
-      .join("  ")
-  }
-  if (header === undefined || header.roles.length === 0 || !header.roles.some((r) => r.role === "ignore")) {
+  const rearranges = header?.roles.some((r) => r.role === "ignore" || r.role === "low" || r.role === "high") === true
+  if (header === undefined || header.roles.length === 0 || !rearranges) {
+    if (header?.separator === "comma") return csvCells(line).map((c) => c.text).join("  ")
     return separator === "space" ? line : cells.map((c) => c.text).join("  ")
   }
   const keep: Array<string> = []
-  if (separator !== "space" && separator === header.separator) {
-    if (cells.length !== header.roles.length) return cells.map((c) => c.text).join("  ")
-    cells.forEach((cell, i) => {
-      if (header.roles[i]?.role !== "ignore") keep.push(cell.text)
-    })
-    return keep.join("  ")
+  let low: string | undefined
+  let high: string | undefined
+  const place = (text: string, role: Role | undefined) => {
+    if (role === "ignore") return
+    if (role === "low" && text !== "") low = text
+    else if (role === "high" && text !== "") high = text
+    else keep.push(text)
   }
-  for (const cell of cells) {
-    // the column whose label starts nearest at or before the cell (right-aligned numbers may start a little earlier)
-    let column = header.roles[0]
-    for (const r of header.roles) if (r.start <= cell.start + 2) column = r
-    if (column?.role !== "ignore") keep.push(cell.text)
+  const fields = header.separator === "comma" ? csvCells(line) : separator !== "space" && separator === header.separator ? cells : undefined
+  if (fields !== undefined) {
+    if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")
+    fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role))
+  } else {
+    for (const cell of cells) {
+      // the column whose label starts nearest at or before the cell (right-aligned numbers may start a little earlier)
+      let column = header.roles[0]
+      for (const r of header.roles) if (r.start <= cell.start + 2) column = r
+      place(cell.text, column?.role)
+    }
   }
+  const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)
+  const lo = bound(low)
+  const hi = bound(high)
+  if (lo !== undefined && hi !== undefined) keep.push(`${lo}-${hi}`)
+  else if (lo !== undefined) keep.push(`>=${lo}`)
+  else if (hi !== undefined) keep.push(`<=${hi}`)
   return keep.join("  ")
 }
 
@@ -747,6 +779,8 @@ const isPlausibleName = (name: string): boolean => {
   // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
   if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
   if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
+  // digits broken apart ("Sodium 1 3" of "Sodium 1 3 9 mmol/L"): a misprint, not a name
+  if (/(?:^|\s)\d(?:\s\d)+$/.test(name)) return false
   // a sentence, not a label
   if (/[.!?]\s+\p{Lu}\p{Ll}+\s+\p{Ll}/u.test(name)) return false
   return true
@@ -803,7 +837,13 @@ const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => {
   return "unknown"
 }
 
-const decideFlag = (row: RowParse): ResultFlag => {
+interface Decided {
+  readonly flag: ResultFlag
+  readonly source: FlagSource | undefined
+}
+
+/** The printed flag when there is one (source `report`), else the one the range gives (source `range`). */
+const decideFlag = (row: RowParse): Decided => {
   const range = row.range
   const computed: ResultFlag =
     range === undefined
@@ -812,18 +852,25 @@ const decideFlag = (row: RowParse): ResultFlag => {
         ? qualitativeFlag(String(row.value.value), range)
         : flagFromRange(row.value, range)
   const reported = row.flag
-  if (reported === undefined) return computed
+  if (reported === undefined) return { flag: computed, source: computed === "unknown" ? undefined : "range" }
   switch (reported._tag) {
     case "direction":
-      return reported.flag
+      return { flag: reported.flag, source: "report" }
     case "critical": {
       const direction = reported.direction ?? (computed === "low" || computed === "high" ? computed : undefined)
-      return direction === "low" ? "critical_low" : direction === "high" ? "critical_high" : "abnormal"
+      return {
+        flag: direction === "low" ? "critical_low" : direction === "high" ? "critical_high" : "abnormal",
+        source: "report"
+      }
     }
     case "abnormal":
-      return computed === "low" || computed === "high" ? computed : "abnormal"
+      return { flag: computed === "low" || computed === "high" ? computed : "abnormal", source: "report" }
   }
 }
+
+/** A call-back note makes a printed H or L critical in the same direction. */
+const criticalDirection = (flag: ReportFlag | undefined): { readonly direction?: "low" | "high" } =>
+  flag?._tag === "direction" && flag.flag !== "normal" ? { direction: flag.flag } : {}
 
 // ---------------------------------------------------------------------------------------------
 // One row
@@ -840,6 +887,10 @@ export interface RowContext {
   readonly style?: NumberStyle
   /** A table header is in force: weak qualitative words ("Yellow", "Trace") may be values. */
   readonly inTable?: boolean
+  /** The report's legend for its own marks (`+ = above the reference range`), if it prints one. */
+  readonly legend?: Legend
+  /** The line ended in a call-back note ("called to Dr. … 16:35"): the lab treated the value as critical. */
+  readonly calledBack?: boolean
 }
 
 /** Parses one line as a lab result, or undefined when it is not one. */
@@ -847,9 +898,13 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
   if (line.length > MAX_ROW_CHARS || line.trim() === "") return undefined
   if (isMetadataLine(line)) return undefined
   const style = context.style ?? { decimalComma: false }
-  const { cells, separator } = splitCells(line)
-  const spaced = separator === "space" ? line : cells.map((c) => c.text).join("  ")
+  const marked = context.legend === undefined ? line : applyLegend(line, context.legend)
+  const { cells, separator } = splitCells(marked)
+  const spaced = separator === "space" ? marked : cells.map((c) => c.text).join("  ")
   const row = normalizeRow(spaced).replace(/^\s+/, "")
+  // a decimal point with a space beside it ("4 . 1", "4. 1"): the number is broken, and reading
+  // either half would put a wrong value under a right name
+  if (/\d\s+\.\s*\d|\d\.\s+\d/.test(row)) return undefined
   const leadingMark = /^[*!]+\s*/.exec(row)
   const body = leadingMark === null ? row : row.slice(leadingMark[0].length)
   const columns = columnStarts(body)
@@ -899,7 +954,19 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
             ...(range.high === undefined ? {} : { high: range.high }),
             text: range.text
           }
-    return { name, value: value.value, unit: parsed.unit ?? "", referenceRange, flag: decideFlag(withMark) }
+    const calledBack: RowParse =
+      context.calledBack === true && (withMark.flag === undefined || withMark.flag._tag !== "critical")
+        ? { ...withMark, flag: { _tag: "critical", ...criticalDirection(withMark.flag) } }
+        : withMark
+    const decided = decideFlag(calledBack)
+    return {
+      name,
+      value: value.value,
+      unit: parsed.unit ?? "",
+      referenceRange,
+      flag: decided.flag,
+      ...(decided.source === undefined ? {} : { flagSource: decided.source })
+    }
   }
   return undefined
 }
@@ -1214,6 +1281,70 @@ const headingTitle = (heading: string): string | undefined => {
 // ---------------------------------------------------------------------------------------------
 // The document
 
+interface PositionedLine {
+  readonly text: string
+  /** 1-based; a form feed starts a new page. */
+  readonly page: number
+  /** 1-based, on its page. */
+  readonly line: number
+}
+
+/** The document's lines with their page and line numbers (a form feed starts a new page). */
+const positionLines = (text: string): Array<PositionedLine> => {
+  const out: Array<PositionedLine> = []
+  let page = 1
+  let line = 0
+  for (const raw of text.split("\n")) {
+    const parts = raw.split("\f")
+    parts.forEach((part, i) => {
+      if (i > 0) {
+        page++
+        line = 0
+      }
+      // a form feed alone on its line only turns the page
+      if (i > 0 && part.trim() === "" && parts.length === 2 && raw.trim() === "") return
+      line++
+      out.push({ text: part, page, line })
+    })
+  }
+  return out
+}
+
+/**
+ * Does the line above end a name that this line continues? It ends with a connector ("Vitamin D,",
+ * "Alanine", "of", "and", "(" or "/") or this line starts with a lower-case word or a bracket
+ * ("(LDL), calculated"). Short and without a colon, so a heading or a label is not taken.
+ */
+const continuesName = (above: string, line: string): boolean => {
+  if (above.length > 60 || /[:.!?]\s*$/.test(above) || /\d\s*$/.test(above)) return false
+  if (above.split(/\s+/).length > 6 || isMetadataLine(above)) return false
+  if (/[,(/&+-]$|\b(?:and|of|for|with|by|to|in|per)$/i.test(above)) return true
+  // "(LDL), calculated …" or "calculated …", but not "eGFR …" or "pH …", which start names of their own
+  return /^\(/.test(line) || (/^\p{Ll}{3,}\b/u.test(line) && !KNOWN_TEST.test(line.split(/\s/)[0] ?? ""))
+}
+
+/**
+ * Does the line look like it holds a result, though it was not read as one? A number with a unit
+ * after it ("139 mmol/L", "7.2x10^9/L") or a flag beside a number ("139 H", "*131*"), or a known
+ * test name with a number. Such a line must not disappear: it is reported as unread.
+ */
+const looksLikeResult = (line: string): boolean => {
+  if (!/\d/.test(line) || isMetadataLine(line)) return false
+  const s = normalizeRow(line)
+  for (const m of s.matchAll(/\d(?:[.,]\d+)?\s*/g)) {
+    const after = s.slice((m.index ?? 0) + m[0].length)
+    if (readUnit(after) !== undefined) return true
+    const flag = readFlag(after, false)
+    if (flag !== undefined && flag.flag._tag !== "direction") return true
+    if (flag !== undefined && /^[HL]\b/.test(after)) return true
+  }
+  return KNOWN_TEST.test(s) && /\d/.test(s.replace(KNOWN_TEST, ""))
+}
+
+/** Common test names (the lexicon knows more; this keeps the check cheap and dependency-free). */
+const KNOWN_TEST =
+  /\b(?:ha?emoglobin|hgb|hba1c|a1c|wbc|rbc|platelets?|plt|ha?ematocrit|hct|mcv|mch|mchc|rdw|sodium|potassium|chloride|bicarbonate|co2|urea|bun|creatinine|e?gfr|glucose|calcium|magnesium|phosphate|phosphorus|albumin|protein|bilirubin|alt|ast|alp|ggt|ldh|cholesterol|ldl|hdl|triglycerides?|tsh|t4|t3|ferritin|iron|transferrin|b12|folate|vitamin|crp|esr|inr|ptt|aptt|fibrinogen|troponin|bnp|lactate|ph|pco2|po2|psa|lipase|amylase|uric\s+acid|kalium|natrium|glucosa|glyc[ée]mie|cr[ée]atinine?|leu[ck]o[cz]\w+|thrombo[cz]\w+|h[ée]moglobin\w*|hemoglobina)\b/i
+
 /**
  * One table row: the whole line, else without a trailing performing-lab code ("01", "EN") whose
  * header was on another page, else two or three results printed side by side.
@@ -1242,6 +1373,8 @@ const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval
 /** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
 interface Unparsed {
   readonly text: string
+  /** Its index among the document's lines. */
+  readonly index: number
   /** What was pending as a section heading before this line was read. */
   readonly headingBefore: string | undefined
 }
@@ -1253,7 +1386,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     .replace(/\r\n?/g, "\n")
     .replace(/[\u00a0\u2007\u202f]/g, " ")
     .replace(/[\u200b\u200c\u200d\u2060]/g, "")
-  const lines = normalized.split("\n").slice(0, MAX_LINES)
+  const lines: Array<PositionedLine> = positionLines(normalized).slice(0, MAX_LINES)
+  const legend = findLegend(lines.map((l) => l.text))
   const style = detectNumberStyle(normalized.slice(0, 200_000))
   const order = detectDateOrder(normalized.slice(0, 200_000))
 
@@ -1268,6 +1402,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let proseLines = 0
   // the unparsed lines right before this one, oldest first
   let recent: Array<Unparsed> = []
+  // lines that look like results but were not read (yet: a later line may complete them), by index
+  const unread = new Map<number, ParsedUnreadLine>()
+  let at: PositionedLine = { text: "", page: 1, line: 1 }
 
   const emitResult = (result: ParsedResult) => {
     if (pendingHeading !== undefined) {
@@ -1275,16 +1412,22 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (title !== undefined && !titles.includes(title)) titles.push(title)
       pendingHeading = undefined
     }
-    results.push(result)
+    results.push({ ...result, page: at.page, line: at.line })
     recent = []
   }
-  /** A remembered line became part of a result: it was not a heading after all. */
+  const emitVitals = (read: ReadonlyArray<ParsedVital>) => {
+    for (const vital of read) vitals.push({ ...vital, page: at.page, line: at.line })
+  }
+  /** A remembered line became part of a result: it was not a heading after all, nor unread. */
   const consume = (entry: Unparsed) => {
+    unread.delete(entry.index)
     if (pendingHeading !== undefined && pendingHeading === readHeading(entry.text)) pendingHeading = entry.headingBefore
   }
 
-  for (const rawLine of lines) {
-    const line = rawLine.replace(/\s+$/, "")
+  for (const [index, positioned] of lines.entries()) {
+    at = positioned
+    const callBack = splitCallBack(positioned.text.replace(/\s+$/, ""))
+    const line = callBack.text
     if (line.trim() === "") {
       vitalsHeader = undefined
       recent = []
@@ -1292,6 +1435,10 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     }
     if (line.length > MAX_ROW_CHARS * 4) {
       proseLines++
+      continue
+    }
+    if (isLegendLine(line, legend)) {
+      recent = []
       continue
     }
     if (isMetadataLine(line)) {
@@ -1322,7 +1469,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (vitalsHeader !== undefined) {
       const row = readVitalsRow(line, vitalsHeader, order, currentDate)
       if (row !== undefined) {
-        vitals.push(...row.vitals)
+        emitVitals(row.vitals)
         if (row.date !== undefined) currentDate = row.date
         continue
       }
@@ -1340,13 +1487,28 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (stamp !== undefined) {
         const inline = readInlineVitals(line, stamp)
         if (inline.length > 0) {
-          vitals.push(...inline)
+          emitVitals(inline)
           continue
         }
       }
     }
-    const context = { style, inTable: labHeader !== undefined }
+    const context: RowContext = {
+      style,
+      inTable: labHeader !== undefined,
+      ...(legend === undefined ? {} : { legend }),
+      calledBack: callBack.calledBack
+    }
     const row = dropIgnoredColumns(line, labHeader)
+    // a long name wrapped onto two lines: "Low Density Lipoprotein" over "(LDL), calculated  131  mg/dL  <100"
+    const above = recent[recent.length - 1]
+    if (above !== undefined && above.index === index - 1 && continuesName(above.text, row.trim())) {
+      const joined = parseResultLine(`${above.text} ${row.trim()}`, context)
+      if (joined !== undefined) {
+        consume(above)
+        emitResult(joined)
+        continue
+      }
+    }
     const rowResults = parseRow(row, context)
     if (rowResults.length > 0) {
       rowResults.forEach(emitResult)
@@ -1382,7 +1544,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (leadingDate !== undefined && trimmed.indexOf(leadingDate.iso.slice(0, 4)) <= 12) {
       const inline = readInlineVitals(line, leadingDate.iso)
       if (inline.length > 0) {
-        vitals.push(...inline)
+        emitVitals(inline)
         currentDate = leadingDate.date
         continue
       }
@@ -1394,7 +1556,10 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       currentDate = lone.date
       continue
     }
-    recent = [...recent.slice(-2), { text: trimmed, headingBefore: pendingHeading }]
+    recent = [...recent.slice(-2), { text: trimmed, index, headingBefore: pendingHeading }]
+    if (looksLikeResult(line)) {
+      unread.set(index, { page: positioned.page, line: positioned.line, text: trimmed.replace(/\s+/g, " ").slice(0, 300) })
+    }
     const heading = readHeading(line)
     if (heading !== undefined) {
       pendingHeading = heading
@@ -1425,7 +1590,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     title,
     ...(collectedAt === undefined ? {} : { collectedAt }),
     results,
-    vitals
+    vitals,
+    unreadLines: [...unread.values()]
   }
 }
 

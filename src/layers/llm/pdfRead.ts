@@ -227,7 +227,7 @@ export const readPdf = async (bytes: Uint8Array, limits: PdfReadLimits): Promise
       laidOut += text.length + 2
       pages.push(text)
     }
-    return { _tag: "Text", text: pages.join("\n\n") }
+    return { _tag: "Text", text: pages.join("\n\f") }
   }
 
   let onStrayError: (error: unknown) => void = () => undefined

@@ -115,7 +115,8 @@ describe("offline provider on test/fixtures", () => {
         { kind: "spo2", time: r.time, value: r.spo2, unit: "%" },
         { kind: "temperature", time: r.time, value: r.temp, unit: "°C" }
       ])
-      expect(document.vitals.map((v) => ({ ...v }))).toEqual(expected)
+      expect(document.vitals.map(({ page: _page, line: _line, ...v }) => v)).toEqual(expected)
+      expect(document.vitals.every((v) => v.page === 1 && v.line !== undefined && v.line > 1)).toBe(true)
       expect(document.title).toBe("Vital signs, 2026-05-01 to 2026-05-04")
       expect(document.summary).toContain("Blood pressure ranged from 126/82 to 141/91 mmHg")
     }))

@@ -19,6 +19,12 @@ const report = (name: string) => fs.readFileSync(path.join(reportsDir, name), "u
 
 type RowTuple = readonly [name: string, value: number | string, unit: string, range: string, flag: string]
 
+/** A result or reading without where it was printed (and where its flag came from), for comparing with what it says. */
+const unpositioned = <A extends object>(x: A) => {
+  const { page: _page, line: _line, flagSource: _source, ...rest } = x as A & { page?: unknown; line?: unknown; flagSource?: unknown }
+  return rest
+}
+
 const rowsOf = (text: string): ReadonlyArray<RowTuple> =>
   parseLabReport(text).results.map((r) => [r.name, r.value, r.unit, r.referenceRange.text, r.flag] as const)
 
@@ -329,7 +335,7 @@ describe("vitals tables", () => {
   it("columns in another order, BP as 128/84, Fahrenheit, pounds, AM/PM times", () => {
     const { vitals, documentType } = parseLabReport(report("portal-vitals.txt"))
     expect(documentType).toBe("vitals")
-    expect(vitals.slice(0, 5)).toEqual([
+    expect(vitals.slice(0, 5).map(unpositioned)).toEqual([
       { kind: "blood_pressure", time: "2026-05-01T07:10", value: 128, diastolic: 84, unit: "mmHg" },
       { kind: "pulse", time: "2026-05-01T07:10", value: 72, unit: "bpm" },
       { kind: "spo2", time: "2026-05-01T07:10", value: 98, unit: "%" },
@@ -359,7 +365,7 @@ describe("vitals tables", () => {
 
   it("pipe-separated vitals with heart rate and temperature in °C", () => {
     const text = ["| Date | BP | Heart rate | Temp (°C) |", "| 2026-05-01 08:00 | 118/76 | 64 | 36.8 |"].join("\n")
-    expect(parseLabReport(text).vitals).toEqual([
+    expect(parseLabReport(text).vitals.map(unpositioned)).toEqual([
       { kind: "blood_pressure", time: "2026-05-01T08:00", value: 118, diastolic: 76, unit: "mmHg" },
       { kind: "pulse", time: "2026-05-01T08:00", value: 64, unit: "bpm" },
       { kind: "temperature", time: "2026-05-01T08:00", value: 36.8, unit: "°C" }
@@ -368,7 +374,7 @@ describe("vitals tables", () => {
 
   it("inline vitals in a visit note take the date of service", () => {
     const { vitals } = parseLabReport(report("clinic-visit.txt"))
-    expect(vitals).toEqual([
+    expect(vitals.map(unpositioned)).toEqual([
       { kind: "blood_pressure", time: "2026-03-14", value: 142, diastolic: 90, unit: "mmHg" },
       { kind: "pulse", time: "2026-03-14", value: 81, unit: "bpm" },
       { kind: "temperature", time: "2026-03-14", value: 37.2, unit: "°C" },
@@ -834,7 +840,8 @@ describe("properties", () => {
         const line = render(row)
         const results = parseLabReport(line).results
         expect(results, line).toHaveLength(1)
-        expect({ ...results[0] }, line).toEqual({
+        expect(results[0]?.line).toBe(1)
+        expect(unpositioned({ ...results[0] }), line).toEqual({
           name: row.name,
           value: Number(row.value),
           unit: row.unit,
@@ -950,5 +957,85 @@ describe("properties", () => {
   it("isMetadataLine recognises identifier lines but not result rows", () => {
     expect(isMetadataLine("Patient: DOE, JANE A.          DOB: 1984-03-12          Sex: F")).toBe(true)
     expect(isMetadataLine("Hemoglobin                   11.2      L      g/dL         12.0 - 16.0")).toBe(false)
+  })
+})
+
+describe("nothing dropped in silence", () => {
+  const rows = (text: string) =>
+    parseLabReport(text).results.map((r) => [r.name, r.value, r.referenceRange.text, r.flag, r.flagSource, r.page, r.line] as const)
+
+  it("an evaluation column of +/− explained by a legend at the bottom: the marks are the lab's flags", () => {
+    const text = [
+      "Test            Result   Eval   Units    Reference",
+      "Glucose         112      +      mg/dL    70 - 99",
+      "Calcium         8.1      −      mg/dL    8.6 - 10.3",
+      "Sodium          139             mmol/L   135 - 145",
+      "",
+      "Legend: + = above reference range, − = below reference range"
+    ].join("\n")
+    expect(rows(text)).toEqual([
+      ["Glucose", 112, "70 - 99", "high", "report", 1, 2],
+      ["Calcium", 8.1, "8.6 - 10.3", "low", "report", 1, 3],
+      ["Sodium", 139, "135 - 145", "normal", "range", 1, 4]
+    ])
+    const parsed = parseLabReport(text)
+    expect(parsed.unreadLines).toEqual([])
+    expect(summarize(parsed)).not.toContain("All results are within")
+  })
+
+  it("a call-back note makes the row critical and is not read as part of it", () => {
+    expect(rows("Potassium: 5.9 mmol/L (ref 3.5-5.1) CRITICAL HIGH - called to Dr. Ode 16:35")).toEqual([
+      ["Potassium", 5.9, "3.5-5.1", "critical_high", "report", 1, 1]
+    ])
+    expect(rows("Sodium: 128 mmol/L (ref 135-145) L, notified RN Lee at 09:10, read back")).toEqual([
+      ["Sodium", 128, "135-145", "critical_low", "report", 1, 1]
+    ])
+  })
+
+  it("a reference range in LOW and HIGH columns is one range, blank cells a one-sided bound", () => {
+    const text = [
+      "Test                 Result   Unit      Low     High    Flag",
+      "Sodium               131      mmol/L    135     145     L",
+      "Glucose              112      mg/dL             99",
+      "HDL Cholesterol      38       mg/dL     40"
+    ].join("\n")
+    expect(rows(text)).toEqual([
+      ["Sodium", 131, "135-145", "low", "report", 1, 2],
+      ["Glucose", 112, "<=99", "high", "range", 1, 3],
+      ["HDL Cholesterol", 38, ">=40", "low", "range", 1, 4]
+    ])
+  })
+
+  it("a test name wrapped onto a second line keeps both parts; the value's line is the row's", () => {
+    const text = "Chloride   101   mmol/L   98 - 107\nLow Density Lipoprotein\n(LDL), calculated   131  mg/dL   <100"
+    expect(rows(text).map(([name, , , , , , line]) => [name, line])).toEqual([
+      ["Chloride", 1],
+      ["Low Density Lipoprotein (LDL), calculated", 3]
+    ])
+  })
+
+  it("a line that looks like a result but cannot be read is reported unread, with its page and line", () => {
+    const text = ["Sodium   139   mmol/L   135-145", "\fPage 2", "Potassium  4 . 1 mmol/L   3.5-5.1", "Sodium  1 3 9  mmol/L"].join("\n")
+    const parsed = parseLabReport(text)
+    expect(parsed.results.map((r) => [r.name, r.page, r.line])).toEqual([["Sodium", 1, 1]])
+    expect(parsed.unreadLines).toEqual([
+      { page: 2, line: 2, text: "Potassium 4 . 1 mmol/L 3.5-5.1" },
+      { page: 2, line: 3, text: "Sodium 1 3 9 mmol/L" }
+    ])
+    const summary = summarize(parsed)
+    expect(summary).toContain("2 lines look like results but could not be read")
+    expect(summary).not.toContain("All results are within")
+  })
+
+  it("headings, metadata, comments and legends are accounted for, never unread", () => {
+    const text = [
+      "COMPLETE BLOOD COUNT",
+      "Patient: DOE, JANE   DOB: 1984-03-12   MRN: 00458821",
+      "Collected: 2026-04-18 07:42",
+      "Hemoglobin   11.2   L   g/dL   12.0 - 16.0",
+      "Specimen slightly hemolyzed; result verified by repeat analysis.",
+      "Page 1 of 1"
+    ].join("\n")
+    expect(parseLabReport(text).unreadLines).toEqual([])
   })
 })

@@ -1,0 +1,123 @@
+/**
+ * Marks a report explains itself: a legend for its evaluation column ("+ = above the reference
+ * range", "↓ decreased") and call-back notes ("CRITICAL HIGH - called to Dr. Ode 16:35, read
+ * back"). Without the legend a `+` or `−` beside a value means nothing we may rely on; with it,
+ * the mark is the lab's own flag. A call-back note is how a lab records that it phoned a critical
+ * value through: the row is critical whatever else it prints, and the note itself (a name, a
+ * time) must not be read as part of the row.
+ */
+
+export type LegendMeaning = "high" | "low" | "abnormal" | "critical"
+
+/** Symbol (normalised: every dash is `-`) → what the report says it means. */
+export type Legend = ReadonlyMap<string, LegendMeaning>
+
+/** Symbols a legend may explain: `+`, `-`, `++`, `--`, `↑`, `↓`, `*`, `!`, `#` (dashes of all kinds count as `-`). */
+const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2})`
+
+/**
+ * One explained symbol. Examples: "+ = above reference range", "- : below", "↑ increased",
+ * "* means abnormal", "++ = critical", "+ erhöht", "↓ diminué".
+ */
+const ENTRY = new RegExp(
+  String.raw`(?:^|[\s,;:(\[])(${SYMBOL})\s*(=|:|means|indicates|→|->)?\s*(?:value\s+|result\s+)?` +
+    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal)`,
+  "giu"
+)
+
+/** A line that introduces a legend: "Legend:", "Key:", "Evaluation:", "Bewertung:", "Légende". */
+const LEGEND_LEAD = /^\s*(?:legend|key|evaluation|eval\.?|flags?|bewertung|l[ée]gende|leyenda|symbols?)\b/i
+
+const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/g, "-")
+
+const meaningOf = (word: string): LegendMeaning => {
+  const w = word.toLowerCase()
+  if (/crit|panic/.test(w)) return "critical"
+  if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado)/.test(w)) return "high"
+  if (/^(?:below|low|lower|decreased|reduced|erniedrigt|vermindert|diminu|bas|bajo|disminuido)/.test(w)) return "low"
+  return "abnormal"
+}
+
+/** The legend the document prints, or undefined when it prints none. */
+export const findLegend = (lines: ReadonlyArray<string>): Legend | undefined => {
+  const legend = new Map<string, LegendMeaning>()
+  for (const raw of lines) {
+    if (raw.length > 300) continue
+    const line = normalizeSymbol(raw)
+    const lead = LEGEND_LEAD.test(line)
+    for (const m of line.matchAll(ENTRY)) {
+      // without a "Legend:" lead, only "symbol = meaning" counts: "- below" alone could be prose
+      if (!lead && m[2] === undefined) continue
+      const symbol = m[1] ?? ""
+      if (!legend.has(symbol)) legend.set(symbol, meaningOf(m[3] ?? ""))
+    }
+  }
+  return legend.size === 0 ? undefined : legend
+}
+
+/** Is this line (part of) the legend itself? */
+export const isLegendLine = (line: string, legend: Legend | undefined): boolean => {
+  if (legend === undefined) return false
+  const normalized = normalizeSymbol(line)
+  const entries = [...normalized.matchAll(ENTRY)].filter((m) => LEGEND_LEAD.test(normalized) || m[2] !== undefined)
+  if (entries.length === 0) return false
+  // a legend line has no number that is not part of the legend words
+  return !/\d/.test(normalized.replace(/\b\d+\s*x\b/g, ""))
+}
+
+const FLAG_FOR: Record<LegendMeaning, string> = { high: "H", low: "L", abnormal: "A", critical: "CRIT" }
+
+/** A plain number token: "5.1", "140", "<0.5", "1,250". */
+const NUMBER_TOKEN = /^[<>≤≥]?\d[\d.,]*$/
+
+/**
+ * The line with each stand-alone legend symbol replaced by the flag it stands for, so that the row
+ * grammar reads it like a printed H or L: "Glucose  112  +  mg/dL  70-99" → "… 112  H  mg/dL …".
+ * A dash between two numbers is a range ("3.5 - 5.1"), not a mark, and stays.
+ */
+export const applyLegend = (line: string, legend: Legend): string => {
+  const tokens = line.split(/(\s+)/)
+  return tokens
+    .map((token, i) => {
+      const symbol = normalizeSymbol(token)
+      const meaning = legend.get(symbol)
+      if (meaning === undefined) return token
+      const left = tokens[i - 2]
+      const right = tokens[i + 2]
+      if (symbol === "-" && left !== undefined && right !== undefined && NUMBER_TOKEN.test(left) && NUMBER_TOKEN.test(right)) {
+        return token
+      }
+      return FLAG_FOR[meaning]
+    })
+    .join("")
+}
+
+/**
+ * Words of a call-back note. Examples: "called to Dr. Ode", "phoned to ward 4", "notified RN Lee",
+ * "read back", "communicated to", "critical result reported to".
+ */
+const CALL_BACK = /\b(?:called|phoned|telephoned|notified|communicated|read\s*-?\s*back|verbally\s+reported|reported\s+to)\b/i
+
+/** Where a note starts before its verb: " - called …", "; Dr. Ode notified …", ", notified …". */
+const NOTE_START = /\s[-–—]\s|[;,]\s|\s\bDr\.?\s/g
+
+/**
+ * The row without its call-back note, and whether it had one. The note is cut from the last
+ * separator (dash, semicolon, comma, "Dr.") within 40 characters before its verb, else at the verb.
+ * Only after a value: "Called to order" at the start of a line is prose, not a note.
+ */
+export const splitCallBack = (line: string): { readonly text: string; readonly calledBack: boolean } => {
+  const verb = CALL_BACK.exec(line)
+  if (verb === null) return { text: line, calledBack: false }
+  const before = line.slice(0, verb.index)
+  if (!/\d/.test(before) || !/\p{L}/u.test(before)) return { text: line, calledBack: false }
+  let cut = verb.index
+  for (const m of before.matchAll(NOTE_START)) {
+    const at = m.index ?? 0
+    if (verb.index - at <= 40 && /\d/.test(line.slice(0, at))) {
+      cut = at
+      break
+    }
+  }
+  return { text: line.slice(0, cut).replace(/[\s\-–—;,]+$/, ""), calledBack: true }
+}
