@@ -54,9 +54,10 @@ const normaliseWord = (word: string): string => {
   return plain.length >= 5 && /[^su]s$/.test(plain) && !/is$/.test(plain) ? plain.slice(0, -1) : plain
 }
 
-// a word (letters, marks, digits: "Hämoglobin", "25", "pO₂") or one significant symbol: "%" in
-// "Neutrophils %", "#" in "NEUT#", "+" in "K+", "/" in "A/G ratio"
-const TOKEN = /[\p{L}\p{M}\p{N}]+|[%#+/]/gu
+// a decimal number kept whole ("12.5", "3,1": so "Ca 12.5" is never "CA 12-5"), a word (letters,
+// marks, digits: "Hämoglobin", "25", "pO₂"), or one significant symbol: "%" in "Neutrophils %",
+// "#" in "NEUT#", "+" in "K+", "/" in "A/G ratio"
+const TOKEN = /\p{N}+(?:[.,]\p{N}+)+|[\p{L}\p{M}\p{N}]+|[%#+/]/gu
 
 const tokenise = (text: string): ReadonlyArray<Token> =>
   [...text.matchAll(TOKEN)].map((m) => ({
@@ -80,33 +81,29 @@ const URINE_LEADING = new Set(["u", "ur", "urine", "urin", "harn"])
 const URINE_TRAILING = new Set(["urine", "urin", "ua", "orina", "urinaire"])
 
 /**
- * The words of a name with qualifiers dropped and a urine marker moved to the front ("Protein,
- * urine" and "U-Protein" → "urine protein"); unchanged when nothing applies.
+ * The forms of a name with specimen qualifiers dropped from either end, fewest dropped words
+ * first, a dropped urine marker moved to the front ("Protein, urine" and "U-Protein" → "urine
+ * protein"). Trying every such form, not just the barest, matters when a qualifier-looking word
+ * belongs to the name ("Blood, urine, serum" is "blood urine", not "urine serum").
  */
-const canonicalWords = (words: ReadonlyArray<string>): ReadonlyArray<string> => {
-  let ws = [...words]
-  let urine = false
-  for (let changed = true; changed && ws.length > 1; ) {
-    changed = false
-    const first = ws[0] ?? ""
-    const last = ws[ws.length - 1] ?? ""
-    if (URINE_LEADING.has(first)) {
-      urine = true
-      ws = ws.slice(1)
-      changed = true
-    } else if (URINE_TRAILING.has(last)) {
-      urine = true
-      ws = ws.slice(0, -1)
-      changed = true
-    } else if (LEADING_QUALIFIERS.has(first)) {
-      ws = ws.slice(1)
-      changed = true
-    } else if (TRAILING_QUALIFIERS.has(last)) {
-      ws = ws.slice(0, -1)
-      changed = true
+const canonicalStages = (words: ReadonlyArray<string>): ReadonlyArray<ReadonlyArray<string>> => {
+  const droppableLeading = (w: string) => LEADING_QUALIFIERS.has(w) || URINE_LEADING.has(w)
+  const droppableTrailing = (w: string) => TRAILING_QUALIFIERS.has(w) || URINE_TRAILING.has(w)
+  let maxLeading = 0
+  while (maxLeading < words.length - 1 && droppableLeading(words[maxLeading] ?? "")) maxLeading++
+  let maxTrailing = 0
+  while (maxTrailing < words.length - 1 && droppableTrailing(words[words.length - 1 - maxTrailing] ?? "")) maxTrailing++
+  const stages: Array<{ readonly dropped: number; readonly words: ReadonlyArray<string> }> = []
+  for (let lead = 0; lead <= maxLeading; lead++) {
+    for (let trail = 0; trail <= maxTrailing && lead + trail < words.length; trail++) {
+      if (lead + trail === 0) continue
+      const kept = words.slice(lead, words.length - trail)
+      const dropped = [...words.slice(0, lead), ...words.slice(words.length - trail)]
+      const urine = dropped.some((w) => w === "urine" || URINE_LEADING.has(w) || URINE_TRAILING.has(w))
+      stages.push({ dropped: lead + trail, words: urine && kept[0] !== "urine" ? ["urine", ...kept] : kept })
     }
   }
-  return urine ? ["urine", ...ws] : ws
+  return stages.sort((a, b) => a.dropped - b.dropped).map((s) => s.words)
 }
 
 /**
@@ -158,8 +155,8 @@ const buildIndex = () => {
       const words = tokenise(printed).map((t) => t.norm)
       add(words.join(" "), a)
       // "Protein, urine" is also found as "urine protein"
-      const canonical = canonicalWords(words).join(" ")
-      if (canonical !== words.join(" ") && canonical.startsWith("urine ")) add(canonical, a)
+      const urineForm = canonicalStages(words).find((stage) => stage[0] === "urine" && words[0] !== "urine")
+      if (urineForm !== undefined) add(urineForm.join(" "), a)
     }
   }
   const declared: Array<Collision> = []
@@ -187,7 +184,13 @@ export const analyteById = (id: string): Analyte | undefined => BY_ID.get(id)
 /** The index entry for a name's words: as printed, else with qualifiers dropped. */
 const entryFor = (words: ReadonlyArray<string>): Entry | undefined => {
   if (words.length === 0) return undefined
-  return INDEX.get(words.join(" ")) ?? INDEX.get(canonicalWords(words).join(" "))
+  const direct = INDEX.get(words.join(" "))
+  if (direct !== undefined) return direct
+  for (const stage of canonicalStages(words)) {
+    const entry = INDEX.get(stage.join(" "))
+    if (entry !== undefined) return entry
+  }
+  return undefined
 }
 
 const single = (entry: Entry | undefined): Analyte | undefined => (entry?.kind === "one" ? entry.analyte : undefined)
@@ -284,7 +287,10 @@ export const findAnalyteMention = (text: string): AnalyteMention | undefined => 
       const last = span[span.length - 1]
       if (afterHonorific || (isShort(span.map((t) => t.norm).join(" ")) && !leading) || first === undefined || last === undefined) break
       const candidates = entry.kind === "one" ? [entry.analyte] : entry.ids.flatMap((id) => BY_ID.get(id) ?? [])
-      return { candidates, start: first.start, end: last.end }
+      // a name that opens a bracket ("LDL cholesterol (calc") ends after its closing one
+      const opened = text.slice(first.start, last.end).split("(").length - text.slice(first.start, last.end).split(")").length
+      const end = opened > 0 && text[last.end] === ")" ? last.end + 1 : last.end
+      return { candidates, start: first.start, end }
     }
     if (!LEADING_QUALIFIERS.has(tokens[i]?.norm ?? "")) leading = false
   }
