@@ -41,6 +41,7 @@ describe("the table", () => {
   it("every LOINC code has LOINC's syntax and check digit", () => {
     for (const a of ANALYTES) {
       if (a.loinc === undefined) continue
+      // LOINC syntax, e.g. "2823-3"
       expect(a.loinc, a.id).toMatch(/^\d{1,7}-\d$/)
       expect(isValidLoinc(a.loinc), `${a.id}: ${a.loinc}`).toBe(true)
     }
@@ -93,6 +94,7 @@ describe("LOINC check digit", () => {
 
   it("property: exactly one check digit fits, and any single changed digit is caught", () => {
     fc.assert(
+      // the number part of a LOINC code, e.g. "2823"
       fc.property(fc.stringMatching(/^\d{1,7}$/), fc.nat(), fc.integer({ min: 1, max: 9 }), (digits, at, delta) => {
         const fitting = [...Array(10).keys()].filter((d) => isValidLoinc(`${digits}-${d}`))
         if (fitting.length !== 1) return false
@@ -118,6 +120,7 @@ describe("unambiguous by construction", () => {
 
   it("property: case, accents and specimen qualifiers do not change the answer", () => {
     const pairs = ANALYTES.flatMap((a) => [a.name, ...a.synonyms].map((s) => [a, s] as const))
+    // combining marks after NFD, e.g. the diaeresis of "Hämoglobin"
     const stripAccents = (s: string) => s.normalize("NFD").replace(/\p{M}/gu, "")
     fc.assert(
       fc.property(
@@ -245,7 +248,8 @@ describe("findAnalyte", () => {
     fc.assert(
       fc.property(fc.constantFrom(...pairs), fc.constantFrom(" 12.5 mg/dL", ": 3.1", "\t4.0 H 3.5 - 5.1"), ([analyte, printed], rest) => {
         const found = findAnalyte(printed + rest)
-        return found?.analyte.id === analyte.id && found.start === (printed.search(/[\p{L}\p{N}%#+]/u))
+        // the span starts at the name's first letter, digit or symbol, e.g. 0 for "Potassium", 0 for "% Neutrophils"
+        return found?.analyte.id === analyte.id && found.start === printed.search(/[\p{L}\p{N}%#+]/u)
       }),
       { numRuns: 1500 }
     )

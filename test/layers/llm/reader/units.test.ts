@@ -4,6 +4,8 @@
  * conversions go through ucum-lhc with molar mass and charge where needed.
  */
 import ucum from "@lhncbc/ucum-lhc"
+import { execFileSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { convert, looksLikeUnit, readUnit, toUcum } from "../../../../src/layers/llm/reader/units.js"
@@ -173,5 +175,23 @@ describe("convert", () => {
       }),
       { numRuns: 200 }
     )
+  })
+})
+
+describe("loading", () => {
+  it("importing the module does not load ucum-lhc's unit tables; the first conversion does", () => {
+    // a fresh process: this test file has already loaded the tables for its own checks
+    const root = fileURLToPath(new URL("../../../../", import.meta.url))
+    const script = [
+      'const { UnitTables } = (await import("@lhncbc/ucum-lhc")).default',
+      'const units = await import("./src/layers/llm/reader/units.ts")',
+      "const before = UnitTables.getInstance().unitsCount()",
+      'units.toUcum("mg/dL")',
+      "console.log(JSON.stringify({ before, after: UnitTables.getInstance().unitsCount() }))"
+    ].join(";")
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, encoding: "utf8" })
+    const { before, after } = JSON.parse(out.trim()) as { before: number; after: number }
+    expect(before).toBe(0)
+    expect(after).toBeGreaterThan(500)
   })
 })

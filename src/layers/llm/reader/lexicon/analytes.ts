@@ -46,6 +46,7 @@ const normaliseWord = (word: string): string => {
     // combining marks left by NFKD, e.g. the diaeresis of "ä"
     .replace(/\p{M}/gu, "")
     .toLowerCase()
+    // German sharp s, e.g. "Gesamteiweiß" = "Gesamteiweiss"
     .replace(/ß/g, "ss")
     // British spellings: "haemoglobin", "haematocrit", "colour"
     .replace(/haem/g, "hem")
@@ -259,7 +260,9 @@ const MAX_WORDS = Math.max(...[...INDEX.keys()].map((k) => k.split(" ").length))
 const HONORIFICS = new Set(["dr", "prof", "mr", "mrs", "ms", "mme", "frau", "herr", "sr", "sra", "dott", "dra"])
 
 /** A name of at most two letters ("K", "Na", "Ca", "Hb", "BE"), which in running text is too often something else. */
-const isShort = (key: string): boolean => key.replace(/[ +#/%-]/g, "").length <= 2
+const isShort = (key: string): boolean =>
+  // spaces and symbols do not count as letters, e.g. "na +" (from "Na+") is two letters
+  key.replace(/[ +#/%-]/g, "").length <= 2
 
 /** A name found in text: the analytes it may mean (several for an ambiguous name) and where it is. */
 export interface AnalyteMention {
