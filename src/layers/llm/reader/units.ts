@@ -92,7 +92,7 @@ const WHOLE: Readonly<Record<string, string>> = {
  */
 const ATOMS: Readonly<Record<string, string>> = {
   g: "g", gm: "g", mg: "mg", ug: "ug", mcg: "ug", ng: "ng", pg: "pg", kg: "kg",
-  l: "L", dl: "dL", ml: "mL", ul: "uL", mcl: "uL", nl: "nL", fl: "fL", mm3: "mm3", cumm: "mm3", cmm: "mm3",
+  l: "L", dl: "dL", ml: "mL", ul: "uL", mcl: "uL", nl: "nL", fl: "fL", mm3: "mm3", "mm^3": "mm3", cumm: "mm3", cmm: "mm3",
   mol: "mol", mmol: "mmol", umol: "umol", mcmol: "umol", nmol: "nmol", pmol: "pmol",
   eq: "eq", meq: "meq",
   u: "U", mu: "mU", uu: "uU", ku: "kU", iu: "[IU]", miu: "m[IU]", uiu: "u[IU]", kiu: "k[IU]",
@@ -113,17 +113,20 @@ const COUNT_NOUNS = new Set(["", "cells", "cell", "#", "{cells}", "count"])
 
 /** Volumes a blood count is given per (lower-cased): thousand per microlitre, per litre, per cubic mm. */
 const COUNT_VOLUMES: Readonly<Record<string, string>> = {
-  ul: "uL", mcl: "uL", l: "L", nl: "nL", mm3: "mm3", cumm: "mm3", cmm: "mm3"
+  ul: "uL", mcl: "uL", l: "L", nl: "nL", mm3: "mm3", "mm^3": "mm3", cumm: "mm3", cmm: "mm3"
 }
 
 // a power of ten written in any of the ways reports print it, then a volume:
-// "x10^9/L", "10*3/uL", "x10E3/uL", "10e9/l", "x10(9)/L", "×10^12/L", "10**3/uL"
-const POWER_OF_TEN = /^[x×*]?10(?:(?:\^|\*\*?|e)\(?(\d{1,2})\)?|\((\d{1,2})\))\/([a-z0-9]+)$/i
+// "x10^9/L", "10*3/uL", "x10E3/uL", "10e9/l", "x10(9)/L", "×10^12/L", "10**3/uL", "10³/mm³"
+const POWER_OF_TEN = /^[x×*]?10(?:(?:\^|\*\*?|e)\(?(\d{1,2})\)?|\((\d{1,2})\))\/([a-z0-9^]+)$/i
 
 // a word or letter for thousand / million before a volume: "K/uL", "thou/uL", "x1000/uL", "mill/mm3"
 const WORD_MULTIPLIER = /^(k|thou|thousand|x1000|x10\^3|m|mil|mill|million)\/([a-z0-9]+)$/i
 
-// French SI prefixes used as counts (case matters: "g/L" is grams per litre): "G/L" (giga), "T/L" (tera)
+// French SI prefixes used as counts (case matters: "g/L" is grams per litre): "G/L" (giga), "T/L" (tera).
+// An all-capitals report's "G/L" meaning grams is therefore read as a count; for a mass analyte
+// (hemoglobin) it then does not convert, and the critical/plausibility checks say undefined
+// rather than a wrong number.
 const SI_COUNT = /^([GT])\/L$/
 
 // eGFR's body-surface normalisation in its printed forms: "mL/min/1.73m²", "ml/min/1,73 m2", "mL/min/1.73m^2"

@@ -71,7 +71,10 @@ const MORE: ReadonlyArray<readonly [string, string]> = [
   ["/LPF", "/[LPF]"],
   ["mL/min/1.73 m2", "mL/min/{1.73_m2}"],
   ["ml/min/1,73m^2", "mL/min/{1.73_m2}"],
-  ["mcg/dL", "ug/dL"]
+  ["mcg/dL", "ug/dL"],
+  ["10³/mm³", "10*3/mm3"],
+  ["mmol/mol", "mmol/mol"],
+  ["/mcL", "/uL"]
 ]
 
 describe("toUcum", () => {

@@ -13,7 +13,9 @@
  * CRITICAL LIMITS. Local policies differ (each laboratory sets its own, often by age and
  * location); these are adult limits, to flag a value as possibly life-threatening, never to
  * replace the report's own flags. A value exactly on a limit counts as critical (limits are
- * inclusive, as most published lists write them with ≤ / ≥). Sources:
+ * inclusive, as Mayo's and Houston Methodist's lists write them with ≤ / ≥; ARUP writes < / >,
+ * so on ARUP's exact numbers this flags one value more, the cautious side; Kost's are survey
+ * means, with no inequality). Sources:
  *  [K]  Kost GJ. Critical limits for urgent clinician notification at US medical centers.
  *       JAMA 1990;263(5):704–707 (doi:10.1001/jama.263.5.704): mean low/high limits of 92 US
  *       centres, from its abstract: glucose 2.6/26.9 mmol/L (stored as 46/484 mg/dL), potassium
