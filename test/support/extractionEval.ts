@@ -125,7 +125,9 @@ const SUPERSCRIPTS: Record<string, string> = {
 
 /** A unit for comparison: case, spaces, µ/u/mc, powers of ten (x10^9, 10*9, 10E9, 10(9)), K/uL, ², °. */
 export const normalizeUnit = (unit: string): string => {
-  let u = unit.normalize("NFC").replace(/[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]/g, (c) => SUPERSCRIPTS[c] ?? c)
+  const digits = (s: string) => s.replace(/[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]/g, (c) => SUPERSCRIPTS[c] ?? c)
+  let u = unit.normalize("NFC").replace(/10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)/g, (_, power: string) => `10^${digits(power)}`)
+  u = digits(u)
   u = u.toLowerCase().replace(/\s+/g, "").replace(MICRO, "u")
   u = u.replace(/(^|[^a-z])mc(?=[a-z])/g, "$1u") // mcg → ug, mcmol → umol, mcL → uL
   u = u.replace(/(\d),(\d)/g, "$1.$2") // 1,73m² → 1.73m2
@@ -215,13 +217,13 @@ export const lineLocations = (text: string): ReadonlyArray<LineLocation> => {
 
 /**
  * The reader's line matches the truth's: equal as lines of the whole text when no page is given;
- * with a page, either the page's own line or the whole text's.
+ * with a page (and the text known), the same page and either the page's own line or the whole text's.
  */
 const sameLocation = (truthLine: number, locations: ReadonlyArray<LineLocation> | undefined, line?: number, page?: number) => {
   if (line === undefined) return false
-  if (line === truthLine) return true
   const location = locations?.[truthLine - 1]
-  return page !== undefined && location !== undefined && location.page === page && location.pageLine === line
+  if (page === undefined || location === undefined) return line === truthLine
+  return location.page === page && (location.pageLine === line || location.line === line)
 }
 
 export const namesMatch = (truth: Pick<TruthResult, "name" | "aliases">, name: string): boolean => {
