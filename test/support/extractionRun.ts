@@ -8,7 +8,6 @@
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { makeOfflineLLM } from "../../src/layers/llm/offline.js"
 import type { DocumentContentType } from "../../src/services/llm.js"
 import {
@@ -22,9 +21,9 @@ import {
   scoreFailure,
   Truth
 } from "./extractionEval.js"
+import { LAB_CORPUS_DIR } from "./fixtures.js"
 import { contentStream, courierLines, pagesPdf } from "./pdf.js"
 
-export const CORPUS_DIR = fileURLToPath(new URL("../fixtures/lab-corpus/", import.meta.url))
 export const SETS = ["tuning", "heldout"] as const
 export type CorpusSet = (typeof SETS)[number]
 export const FORMATS = ["txt", "pdf"] as const
@@ -40,7 +39,7 @@ export interface CorpusDocument {
 const decodeTruth = Schema.decodeUnknownSync(Schema.parseJson(Truth))
 
 /** Every document of both sets, by set and name; a truth file that does not decode throws. */
-export const loadCorpus = async (root: string = CORPUS_DIR): Promise<ReadonlyArray<CorpusDocument>> => {
+export const loadCorpus = async (root: string = LAB_CORPUS_DIR): Promise<ReadonlyArray<CorpusDocument>> => {
   const documents: Array<CorpusDocument> = []
   for (const set of SETS) {
     const names = (await fs.readdir(path.join(root, set)))

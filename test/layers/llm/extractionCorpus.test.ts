@@ -9,7 +9,8 @@ import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { metrics } from "../../support/extractionEval.js"
-import { CORPUS_DIR, FORMATS, loadCorpus, runCorpus, SETS, totals } from "../../support/extractionRun.js"
+import { FORMATS, loadCorpus, runCorpus, SETS, totals } from "../../support/extractionRun.js"
+import { LAB_CORPUS_DIR } from "../../support/fixtures.js"
 
 const Ratio = Schema.Number.pipe(Schema.between(0, 1))
 const SetFloor = Schema.Struct({
@@ -23,7 +24,7 @@ const SetFloor = Schema.Struct({
 })
 const Floors = Schema.Struct({ tuning: SetFloor, heldout: SetFloor })
 
-const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(CORPUS_DIR, "floor.json"), "utf8"))
+const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
 
 describe("extraction on the lab corpus", () => {
   it("stays at or above each set's floors, read as text and as PDF", { timeout: 120_000 }, async () => {
