@@ -3,7 +3,8 @@
  * the lab corpus (test/fixtures/lab-corpus), each document as text and as PDF. Prints one row per
  * document and format, then totals for tuning, heldout and all, and per layout class. `--verbose`
  * lists what was missed, what was returned that is not a result, and wrong values/units/flags.
- * `--json <file>` writes the numbers.
+ * `--json <file>` writes the numbers. `--floors` prints what floor.json would hold for today's
+ * reader (per set, the lower of the text and PDF totals, rounded down to 0.01); it writes nothing.
  */
 import * as fs from "node:fs/promises"
 import type { Counts, DocumentScore } from "../test/support/extractionEval.js"
@@ -111,10 +112,22 @@ const json = (evaluation: Evaluation) => {
   }
 }
 
+const FLOOR_KEYS = ["recall", "valueUnit", "flag", "critical", "precision"] as const
+
+const floors = (evaluation: Evaluation) =>
+  Object.fromEntries(
+    SETS.map((set) => {
+      const byFormat = FORMATS.map((format) => metrics(totals(evaluation, { set, format })))
+      // 1e-9: a ratio such as 0.58 computed as 0.5799999… still rounds down to 0.58
+      return [set, Object.fromEntries(FLOOR_KEYS.map((key) => [key, Math.floor(Math.min(...byFormat.map((m) => m[key])) * 100 + 1e-9) / 100]))]
+    })
+  )
+
 const started = performance.now()
 const evaluation = await runCorpus(await loadCorpus())
 report(evaluation)
 console.log(`\n${evaluation.runs.length} readings in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+if (args.includes("--floors")) console.log(`\nfloors for today's reader:\n${JSON.stringify(floors(evaluation), null, 2)}`)
 if (jsonFile !== undefined) {
   await fs.writeFile(jsonFile, `${JSON.stringify(json(evaluation), null, 2)}\n`)
   console.log(`numbers written to ${jsonFile}`)
