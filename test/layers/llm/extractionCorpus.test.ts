@@ -1,0 +1,42 @@
+/**
+ * The reader does not get worse on the lab corpus: each set's totals (as text and as PDF) stay at
+ * or above the floors in test/fixtures/lab-corpus/floor.json. The floors are what the reader
+ * managed when they were last set, rounded down to 0.01; raise them when the reader improves.
+ * `npm run eval:extraction -- --verbose` shows what is missed.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { metrics } from "../../support/extractionEval.js"
+import { FORMATS, loadCorpus, runCorpus, SETS, totals } from "../../support/extractionRun.js"
+import { LAB_CORPUS_DIR } from "../../support/fixtures.js"
+
+const Ratio = Schema.Number.pipe(Schema.between(0, 1))
+const SetFloor = Schema.Struct({
+  recall: Ratio,
+  valueUnit: Ratio,
+  flag: Ratio,
+  critical: Ratio,
+  precision: Ratio,
+  vitalsRecall: Schema.optional(Ratio),
+  vitalsAccuracy: Schema.optional(Ratio)
+})
+const Floors = Schema.Struct({ tuning: SetFloor, heldout: SetFloor })
+
+const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
+
+describe("extraction on the lab corpus", () => {
+  it("stays at or above each set's floors, read as text and as PDF", { timeout: 120_000 }, async () => {
+    const evaluation = await runCorpus(await loadCorpus())
+    expect(evaluation.runs.filter((run) => run.error !== undefined).map((run) => `${run.document.name} ${run.format}: ${run.error}`)).toEqual([])
+    for (const set of SETS) {
+      for (const format of FORMATS) {
+        const m = metrics(totals(evaluation, { set, format }))
+        for (const [key, floor] of Object.entries(floors[set]) as Array<[keyof typeof m, number | undefined]>) {
+          if (floor !== undefined) expect.soft(m[key], `${set} ${format} ${key}`).toBeGreaterThanOrEqual(floor)
+        }
+      }
+    }
+  })
+})

@@ -1,0 +1,181 @@
+/**
+ * Running the real offline reader over the lab corpus (test/fixtures/lab-corpus): each document
+ * once as text/plain and once as a PDF rendered in memory (one page per form-feed page, 9-pt
+ * Courier, so columns keep their positions), scored with ./extractionEval.ts. Shared by
+ * `npm run eval:extraction` (bench/evalExtraction.ts) and the regression test
+ * (test/layers/llm/extractionCorpus.test.ts).
+ */
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { makeOfflineLLM } from "../../src/layers/llm/offline.js"
+import type { DocumentContentType } from "../../src/services/llm.js"
+import {
+  addCounts,
+  type Counts,
+  type DocumentScore,
+  emptyCounts,
+  LAYOUT_CLASSES,
+  type ReadDocument,
+  scoreDocument,
+  scoreFailure,
+  Truth
+} from "./extractionEval.js"
+import { LAB_CORPUS_DIR } from "./fixtures.js"
+import { contentStream, courierLines, pagesPdf } from "./pdf.js"
+
+export const SETS = ["tuning", "heldout"] as const
+export type CorpusSet = (typeof SETS)[number]
+export const FORMATS = ["txt", "pdf"] as const
+export type Format = (typeof FORMATS)[number]
+
+export interface CorpusDocument {
+  readonly set: CorpusSet
+  readonly name: string
+  readonly text: string
+  readonly truth: Truth
+}
+
+const decodeTruth = Schema.decodeUnknownSync(Schema.parseJson(Truth))
+
+/** Every document of both sets, by set and name; a truth file that does not decode throws. */
+export const loadCorpus = async (root: string = LAB_CORPUS_DIR): Promise<ReadonlyArray<CorpusDocument>> => {
+  const documents: Array<CorpusDocument> = []
+  for (const set of SETS) {
+    const names = (await fs.readdir(path.join(root, set)))
+      .filter((file) => file.endsWith(".txt"))
+      .map((file) => file.slice(0, -".txt".length))
+      .sort()
+    for (const name of names) {
+      const text = await fs.readFile(path.join(root, set, `${name}.txt`), "utf8")
+      const json = await fs.readFile(path.join(root, set, `${name}.truth.json`), "utf8")
+      let truth: Truth
+      try {
+        truth = decodeTruth(json)
+      } catch (error) {
+        throw new Error(`${set}/${name}.truth.json: ${String(error)}`)
+      }
+      documents.push({ set, name, text, truth })
+    }
+  }
+  return documents
+}
+
+// ---------------------------------------------------------------------------------------------
+// PDF rendering
+
+/**
+ * Courier with WinAnsi (cp1252) codes, and five codes cp1252 leaves unused given glyph names for
+ * ↑ ↓ − ≤ ≥, so that pdfjs reads back what the text says. The font is the one extra object after
+ * the pages.
+ */
+const DIFFERENCES: ReadonlyArray<readonly [string, number, string]> = [
+  ["↑", 0x81, "arrowup"],
+  ["↓", 0x8d, "arrowdown"],
+  ["−", 0x8f, "minus"],
+  ["≤", 0x90, "lessequal"],
+  ["≥", 0x9d, "greaterequal"]
+]
+const CP1252: Record<string, number> = {
+  "€": 0x80, "‚": 0x82, "„": 0x84, "…": 0x85, "‘": 0x91, "’": 0x92, "“": 0x93, "”": 0x94, "•": 0x95, "–": 0x96, "—": 0x97,
+  ...Object.fromEntries(DIFFERENCES.map(([char, code]) => [char, code]))
+}
+const COURIER_WIN_ANSI =
+  "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding " +
+  `/Differences [${DIFFERENCES.map(([, code, glyph]) => `${code} /${glyph}`).join(" ")}] >> >>`
+
+/** A line as the content stream's bytes (one char per byte); what Courier cannot show becomes "?". */
+const toCp1252 = (line: string): string =>
+  Array.from(line.normalize("NFC"), (char) => {
+    const code = char.codePointAt(0)!
+    if (code >= 0x20 && code <= 0x7e) return char
+    if (code >= 0xa0 && code <= 0xff) return char
+    const mapped = CP1252[char]
+    return mapped === undefined ? "?" : String.fromCharCode(mapped)
+  }).join("")
+
+/** The text's pages: a line starting with (or holding) a form feed opens the next page. */
+export const textPages = (text: string): ReadonlyArray<ReadonlyArray<string>> => {
+  const pages: Array<Array<string>> = [[]]
+  text.split("\n").forEach((line, i) => {
+    if (line.includes("\f") && i > 0) pages.push([])
+    const rest = line.replace(/\f/g, "")
+    // a form feed alone on its line is the break, not a line of the next page
+    if (!(line.includes("\f") && rest.trim() === "")) pages[pages.length - 1]!.push(rest)
+  })
+  return pages
+}
+
+/** The document as a PDF with a text layer: one page per form-feed page, 9-pt Courier. */
+export const renderPdf = (text: string): Uint8Array => {
+  const pages = textPages(text)
+  const fontId = 4 + 2 * pages.length
+  return pagesPdf(
+    pages.map((lines) => contentStream(courierLines(lines.map(toCp1252)))),
+    { resources: `/Font << /F1 ${fontId} 0 R >>`, extra: [COURIER_WIN_ANSI] }
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the reader
+
+export interface DocumentRun {
+  readonly document: CorpusDocument
+  readonly format: Format
+  readonly score: DocumentScore
+  /** The error's tag when the reader failed on the document. */
+  readonly error?: string
+  readonly millis: number
+}
+
+const llm = makeOfflineLLM()
+
+const errorTag = (error: unknown): string =>
+  typeof error === "object" && error !== null && "_tag" in error
+    ? `${String(error._tag)}${"reason" in error ? `/${String(error.reason)}` : ""}`
+    : String(error)
+
+/** Reads one document in one format with the offline provider and scores it. */
+export const runDocument = async (document: CorpusDocument, format: Format): Promise<DocumentRun> => {
+  const bytes = format === "txt" ? new TextEncoder().encode(document.text) : renderPdf(document.text)
+  const contentType: DocumentContentType = format === "txt" ? "text/plain" : "application/pdf"
+  const started = performance.now()
+  const outcome = await Effect.runPromise(Effect.either(llm.interpret({ bytes, contentType })))
+  const millis = performance.now() - started
+  if (outcome._tag === "Left") {
+    return { document, format, score: scoreFailure(document.truth), error: errorTag(outcome.left), millis }
+  }
+  // the fields the reader is gaining (line, page, unreadLines) are read when present
+  const read = outcome.right.document as unknown as ReadDocument
+  return { document, format, score: scoreDocument(document.truth, read, document.text), millis }
+}
+
+export interface Evaluation {
+  readonly runs: ReadonlyArray<DocumentRun>
+}
+
+/** Every document in both formats; PDFs two at a time (each is read in a worker thread of its own). */
+export const runCorpus = async (documents: ReadonlyArray<CorpusDocument>): Promise<Evaluation> => {
+  const runs: Array<DocumentRun> = []
+  for (const document of documents) runs.push(await runDocument(document, "txt"))
+  const pdfs = await Effect.runPromise(
+    Effect.forEach(documents, (document) => Effect.promise(() => runDocument(document, "pdf")), { concurrency: 2 })
+  )
+  runs.push(...pdfs)
+  return { runs }
+}
+
+const sum = (runs: ReadonlyArray<DocumentRun>): Counts => runs.reduce((acc, run) => addCounts(acc, run.score.counts), emptyCounts)
+
+/** Counts of the runs in one set (or all) and one format (or both). */
+export const totals = (evaluation: Evaluation, filter: { readonly set?: CorpusSet; readonly format?: Format; readonly layout?: number }): Counts =>
+  sum(
+    evaluation.runs.filter(
+      (run) =>
+        (filter.set === undefined || run.document.set === filter.set) &&
+        (filter.format === undefined || run.format === filter.format) &&
+        (filter.layout === undefined || run.document.truth.layouts.includes(filter.layout))
+    )
+  )
+
+export { LAYOUT_CLASSES }
