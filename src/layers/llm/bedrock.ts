@@ -28,7 +28,8 @@ import {
   LLM,
   LLMInvalidOutput,
   LLMUnavailable,
-  TokenUsage
+  TokenUsage,
+  UnreadLine
 } from "../../services/llm.js"
 import {
   type CircuitBreaker,
@@ -39,6 +40,7 @@ import {
   withTimeout
 } from "../../services/resilience.js"
 import type { CircuitOpen } from "../../services/errors.js"
+import type { Coverage } from "./reader/coverage.js"
 import { finishDocument } from "./reader/finish.js"
 import { observeGenAi } from "../../services/metrics.js"
 
@@ -124,8 +126,55 @@ export const inlineRefs = (schema: Json): Json => {
 
 export const interpretationToolSchema = inlineRefs(JSONSchema.make(InterpretedDocument) as unknown as Json)
 
-/** A model's answer is decoded, then finished like every provider's (critical first, no false reassurance). */
-const decodeDocument = (raw: unknown) => Effect.map(Schema.decodeUnknown(InterpretedDocument)(raw), finishDocument)
+/** A model's answer is decoded; after the coverage check it is finished like every provider's (critical first, no false reassurance). */
+const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
+
+/** The turns that answer a tool call with what was wrong with it, asking for the call again. */
+const repairTurns = (output: ConverseCommandOutput, problem: string): Array<Message> => {
+  const toolUseId = output.output?.message?.content?.find((b) => b.toolUse)?.toolUse?.toolUseId
+  return output.output?.message && toolUseId
+    ? [
+      output.output.message,
+      { role: "user", content: [{ toolResult: { toolUseId, status: "error", content: [{ text: problem }] } }] }
+    ]
+    : [
+      { role: "assistant", content: output.output?.message?.content ?? [{ text: "(no answer)" }] },
+      { role: "user", content: [{ text: `${problem} Call the ${TOOL_NAME} tool.` }] }
+    ]
+}
+
+/** What the coverage check found, said to the model: the lines it left out, quoted, and the values that are not in the document. */
+const coverageRepair = (coverage: Coverage): string => {
+  const parts: Array<string> = []
+  if (coverage.missing.length > 0) {
+    parts.push(
+      "These lines of the document hold results that your interpretation left out; include every one of them " +
+        "(or list a line in unreadLines if it cannot be read):\n" +
+        coverage.missing.slice(0, 60).map((l) => `page ${l.page}, line ${l.line}: ${l.text}`).join("\n")
+    )
+  }
+  if (coverage.invented.length > 0) {
+    parts.push(
+      "These results are not printed in the document; leave out anything that is not in it:\n" +
+        coverage.invented.slice(0, 30).map((r) => `${r.name}: ${String(r.value)} ${r.unit}`.trim()).join("\n")
+    )
+  }
+  return `${parts.join("\n\n")}\n\nCall the tool again with the complete interpretation.`
+}
+
+/** The document's text when it has one to check an answer against: plain text, or a PDF's text layer. */
+const documentText = (bytes: Uint8Array, contentType: DocumentContentType): Effect.Effect<Option.Option<string>> => {
+  if (contentType === "text/plain") {
+    return Effect.succeed(Option.liftThrowable(() => new TextDecoder("utf-8", { fatal: true }).decode(bytes))())
+  }
+  if (contentType !== "application/pdf") return Effect.succeed(Option.none())
+  // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
+  return Effect.promise(() => import("./pdfText.js")).pipe(
+    Effect.flatMap(({ extractPdfText }) => extractPdfText(bytes, {})),
+    Effect.map((text) => (text.trim() === "" ? Option.none<string>() : Option.some(text))),
+    Effect.orElseSucceed(() => Option.none<string>())
+  )
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -288,45 +337,71 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           toolChoice: { tool: { name: TOOL_NAME } }
         }
       })
-      const first = yield* converse(request([ask]), Timeouts.llmInterpret)
-      const firstDecoded = yield* Effect.either(
-        Option.match(toolInput(first), {
-          onNone: () => Effect.fail("the model did not call the tool"),
-          onSome: (raw) => Effect.mapError(decodeDocument(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
-        })
-      )
-      if (firstDecoded._tag === "Right") {
-        return { document: firstDecoded.right, usage: usageOf(first), provider: "aws.bedrock", modelId } as Interpretation
+      const rounds: Array<ConverseCommandOutput> = []
+      const call = (messages: Array<Message>) =>
+        Effect.tap(converse(request(messages), Timeouts.llmInterpret), (output) => Effect.sync(() => rounds.push(output)))
+      const decoded = (output: ConverseCommandOutput) =>
+        Effect.either(
+          Option.match(toolInput(output), {
+            onNone: () => Effect.fail("the model did not call the tool"),
+            onSome: (raw) => Effect.mapError(decodeDocument(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+          })
+        )
+
+      let messages: Array<Message> = [ask]
+      let output = yield* call(messages)
+      let answer = yield* decoded(output)
+      if (answer._tag === "Left") {
+        // One repair round: show the model what was wrong with its tool call.
+        messages = [...messages, ...repairTurns(output, `The input did not match the schema: ${answer.left.slice(0, 2000)}. Call the tool again with corrected input.`)]
+        output = yield* call(messages)
+        answer = yield* decoded(output)
+        if (answer._tag === "Left") {
+          return yield* new LLMInvalidOutput({
+            message: Option.isNone(toolInput(output))
+              ? "The model did not return an interpretation"
+              : "The model's interpretation was invalid twice"
+          })
+        }
       }
-      // One repair round: show the model what was wrong with its tool call.
-      const toolUseId = first.output?.message?.content?.find((b) => b.toolUse)?.toolUse?.toolUseId
-      const repairTurns: Array<Message> = first.output?.message && toolUseId
-        ? [
-          first.output.message,
-          {
-            role: "user",
-            content: [
-              {
-                toolResult: {
-                  toolUseId,
-                  status: "error",
-                  content: [{ text: `The input did not match the schema: ${firstDecoded.left.slice(0, 2000)}. Call the tool again with corrected input.` }]
-                }
-              }
-            ]
+      let document = answer.right
+
+      // The coverage check, where the document has text to check against: lines the answer left
+      // out are quoted back once; what is still missing is kept as unread; invented rows are refused.
+      const text = yield* documentText(input.bytes, input.contentType)
+      if (Option.isSome(text)) {
+        const { checkCoverage } = yield* Effect.promise(() => import("./reader/coverage.js"))
+        let coverage = checkCoverage(text.value, document)
+        if (coverage.missing.length > 0 || coverage.invented.length > 0) {
+          yield* Effect.annotateCurrentSpan({
+            "serenya.coverage.missing_first": coverage.missing.length,
+            "serenya.coverage.invented_first": coverage.invented.length
+          })
+          messages = [...messages, ...repairTurns(output, coverageRepair(coverage))]
+          const repairedOutput = yield* call(messages)
+          const repaired = yield* decoded(repairedOutput)
+          // a repair that does not decode leaves the first answer, checked, in place
+          if (repaired._tag === "Right") {
+            document = repaired.right
+            coverage = checkCoverage(text.value, document)
           }
-        ]
-        : [
-          { role: "assistant", content: first.output?.message?.content ?? [{ text: "(no answer)" }] },
-          { role: "user", content: [{ text: `Call the ${TOOL_NAME} tool with the interpretation.` }] }
-        ]
-      const second = yield* converse(request([ask, ...repairTurns]), Timeouts.llmInterpret)
-      const document = yield* Option.match(toolInput(second), {
-        onNone: () => Effect.fail(new LLMInvalidOutput({ message: "The model did not return an interpretation" })),
-        onSome: (raw) =>
-          Effect.mapError(decodeDocument(raw), () => new LLMInvalidOutput({ message: "The model's interpretation was invalid twice" }))
-      })
-      return { document, usage: addUsage(usageOf(first), usageOf(second)), provider: "aws.bedrock", modelId } as Interpretation
+        }
+        yield* Effect.annotateCurrentSpan({
+          "serenya.coverage.missing": coverage.missing.length,
+          "serenya.coverage.invented": coverage.invented.length
+        })
+        document = new InterpretedDocument({
+          ...document,
+          results: coverage.kept,
+          unreadLines: [...document.unreadLines, ...coverage.missing.map((line) => new UnreadLine(line))].sort(
+            (a, b) => a.page - b.page || a.line - b.line
+          )
+        })
+      }
+      // the lexicon (LOINC, UCUM, critical limits) is loaded on first use: the API functions never need it
+      const { enrichDocument } = yield* Effect.promise(() => import("./reader/enrich.js"))
+      const usage = rounds.map(usageOf).reduce(addUsage)
+      return { document: finishDocument(enrichDocument(document)), usage, provider: "aws.bedrock", modelId } as Interpretation
     })
 
   const interpret: LLM["Type"]["interpret"] = (input) => {

@@ -287,20 +287,27 @@ export const isMetadataLine = (line: string): boolean => {
 type Role = "name" | "result" | "flag" | "unit" | "range" | "low" | "high" | "ignore"
 
 const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
-  ["name", /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker)$/i],
-  ["result", /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured)$/i],
-  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert)$/i],
-  ["unit", /^(?:units?|uom)$/i],
+  // each list ends with the German, French, Spanish and Italian words for it
+  [
+    "name",
+    /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker|untersuchung|analyse|param[eè]tre|examen|prueba|determinaci[oó]n|esame|analisi)$/i
+  ],
+  [
+    "result",
+    /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured|ergebnis|befund|wert|r[ée]sultats?|resultados?|risultat[oi]|valore)$/i
+  ],
+  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|indicateur|indicador)$/i],
+  ["unit", /^(?:units?|uom|einheit|unit[ée]s?|unidad(?:es)?|unit[aà])$/i],
   // a reference range printed in two columns: "Low  High", "Ref Low  Ref High", "Lower limit  Upper limit"
   ["low", /^(?:low|ref\.?\s*low|lower(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|min(?:imum)?|ll)$/i],
   ["high", /^(?:high|ref\.?\s*high|upper(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|max(?:imum)?|ul)$/i],
   [
     "range",
-    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?)$/i
+    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento)$/i
   ],
   [
     "ignore",
-    /^(?:previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code)$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti)$/i
   ]
 ]
 
@@ -367,13 +374,16 @@ const roleOf = (cell: string): Role | undefined => {
 
 /** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
 const readLabHeader = (line: string): LabHeader | undefined => {
-  if (/\d/.test(line.replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
+  // digits only inside brackets: "PREV (02/15)" names a column, "Sodium 139" is a row
+  if (/\d/.test(line.replace(/\([^)]*\)|\[[^\]]*\]/g, "").replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
   const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
   const roles = cells.map((c) => ({ role: roleOf(c.text), start: c.start }))
   const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
   if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
     return { separator, roles }
   }
+  // "Valeurs de référence   Antériorités": only some columns named, but every cell names one
+  if (roles.length >= 2 && roles.every((r) => r.role !== undefined) && known.has("range")) return { separator, roles }
   // single-spaced headers: look for the words themselves
   const lower = line.toLowerCase()
   const words = ["result", "unit", "range", "reference", "flag", "test", "analyte", "value"].filter((w) =>
@@ -456,6 +466,8 @@ type ReportFlag =
 const FLAG_RE = anyOf(
   [
     String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
+    // "ABNORMAL LOW", "abn high": a direction after all
+    String.raw`(?:abnormal(?:ly)?|abn\.?)\s+(?:high|low)`,
     String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|N|normal`
   ],
   (flags) => String.raw`^(?:\(|\[)?\s*(${flags})(?:\s*[)\]])?(?![\p{L}\p{N}])`,
@@ -481,6 +493,10 @@ const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: ReportF
         ? { _tag: "critical", direction: "high" }
         : lower === "ll" || lower === "↓↓" || lower === "l!"
           ? { _tag: "critical", direction: "low" }
+          : /^(?:abnormal(?:ly)?|abn\.?)\s+high$/.test(lower)
+            ? { _tag: "direction", flag: "high" }
+            : /^(?:abnormal(?:ly)?|abn\.?)\s+low$/.test(lower)
+              ? { _tag: "direction", flag: "low" }
           : /^(?:\*?h\*?|high|↑|▲)$/.test(lower)
             ? { _tag: "direction", flag: "high" }
             : /^(?:\*?l\*?|low|↓|▼)$/.test(lower)
@@ -503,9 +519,19 @@ const UNIT_WORDS = new Set(
 const PERCENT_OF_RE = /^%\s+of\s+total(?:\s+(?:hgb|hb|ha?emoglobin))?(?![\p{L}\p{N}])/iu
 const EXP_UNIT_RE =
   /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:\d{1,2}|\(\d{1,2}\)|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?(?![\p{L}\p{N}])/u
-const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°][a-zA-Z0-9µμ%°/.·\-²³^*]*)(?=$|[\s),;\]])/u
+// a comma inside a unit only before digits: "mL/min/1,73m²"
+const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
+/** Per gram of creatinine: "mg/g creat", "µg/g Cr", "mg/g creatinine". */
+const PER_CREATININE_RE = /^(?:mg|µg|μg|ug|mcg)\/g\s?(?:creat(?:inine)?|cr)\b/i
+
+/** Counts per hundred white cells: "/100 WBC", "/100 leukocytes". */
+const PER_100_RE = /^\/\s?100\s?(?:wbcs?|leu[ck]ocytes|cells)(?![\p{L}])/iu
 
 const readUnit = (s: string): { readonly unit: string; readonly length: number } | undefined => {
+  const perCreatinine = PER_CREATININE_RE.exec(s)
+  if (perCreatinine !== null) return { unit: collapse(perCreatinine[0]), length: perCreatinine[0].length }
+  const per100 = PER_100_RE.exec(s)
+  if (per100 !== null) return { unit: collapse(per100[0]), length: per100[0].length }
   const percentOf = PERCENT_OF_RE.exec(s)
   if (percentOf !== null) return { unit: collapse(percentOf[0]), length: percentOf[0].length }
   const exp = EXP_UNIT_RE.exec(s)
@@ -536,7 +562,10 @@ const RANGE_LABEL =
 /** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
 const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
 const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
-const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+to\s+(${NUM})(?![\d.,]*\d)`, "i")
+/** "3.5 to 5.3", and the words other languages print: "0,70 à 1,05", "3,5 bis 5,1", "12 a 16", "135 al 145". */
+const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+(?:to|à|a|bis|al|tot|fino\s+a)\s+(${NUM})(?![\d.,]*\d)`, "i")
+/** A range the lab says it has no numbers for: "Not Estab.", "Not established", "N/A", "See note". */
+const NO_RANGE_RE = /^(?:not\s+estab(?:lished|\.)?|not\s+applicable|n\/a|see\s+(?:note|comment)|no\s+range)(?![\p{L}])/iu
 const COMPARATOR_RE = new RegExp(
   String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least)\s*(${NUM})(?![\d.,]*\d)`,
   "i"
@@ -559,6 +588,8 @@ const rangeExpression = (
   style: NumberStyle,
   textAllowed: boolean
 ): { readonly spec: RangeSpec; readonly length: number } | undefined => {
+  const none = NO_RANGE_RE.exec(s)
+  if (none !== null) return { spec: { lowInclusive: true, highInclusive: true, text: collapse(none[0]) }, length: none[0].length }
   const sex = SEX_RANGES_RE.exec(s)
   // ranges per sex or age: kept as text, since the report does not say which one applies
   if (sex !== null) {
@@ -637,7 +668,13 @@ interface RowValue {
 
 const VALUE_NUM_RE = new RegExp(String.raw`^(?:(<=|>=|≤|≥|<|>)\s?)?(${NUM})`)
 
+/** A count per microscope field, printed as a span: "25-50" before a "/HPF" or "/LPF" unit later in the row. */
+const FIELD_COUNT_RE = /^(\d{1,3}\s?[-–]\s?\d{1,3})(?=\s)/
+const PER_FIELD_RE = /\/\s*(?:hpf|lpf)\b|\bper\s+(?:hpf|lpf)\b/i
+
 const readValue = (s: string, style: NumberStyle): RowValue | undefined => {
+  const span = PER_FIELD_RE.test(s) ? FIELD_COUNT_RE.exec(s) : null
+  if (span !== null) return { value: (span[1] ?? "").replace(/\s/g, "").replace("–", "-"), qualitative: true, length: span[0].length }
   const numeric = readNumericValue(s, style)
   if (numeric !== undefined) return numeric
   const q = QUAL_RE.exec(s)
@@ -716,7 +753,8 @@ const readRest = (rest: string, style: NumberStyle): RowParse | undefined => {
       i += f.length
       continue
     }
-    const u = unit === undefined && !value.qualitative ? readUnit(s) : undefined
+    // a qualitative value takes a unit only after something else ("Trace  A  Negative  mg/dL"), never as its next word
+    const u = unit === undefined && (!value.qualitative || i > value.length + 2) ? readUnit(s) : undefined
     if (u !== undefined) {
       unit = u.unit
       i += u.length
@@ -757,7 +795,7 @@ const UNIT_IN_NAME = /^(.*\p{L}.*?)\s*(?:,\s*|\(|\[)([^()[\],\s]+)[)\]]?$/u
 const UNITLESS_ANALYTES = /^(?:inr|ph|urine\s+ph|specific\s+gravity|sg|.*\bratio|.*\bindex)$/i
 const NAME_STOP_WORDS = new Set("is was are were of the and or for to with at on in by from be a an your my if than".split(" "))
 const NOT_A_NAME =
-  /^(?:tests?|(?:your\s+)?(?:results?|values?)|flags?|units?|range|reference(?:\s+range)?|status|interpretation|comments?|notes?|total|page|date|time|final|preliminary|corrected|specimen|sample)$/i
+  /^(?:tests?|(?:your\s+)?(?:results?|values?)|(?:standard|normal|reference|ref\.?)\s+(?:range|interval|values?)|flags?|units?|range|reference(?:\s+range)?|status|interpretation|comments?|notes?|total|page|date|time|final|preliminary|corrected|specimen|sample)$/i
 
 const cleanName = (raw: string): string =>
   raw
@@ -779,6 +817,8 @@ const isPlausibleName = (name: string): boolean => {
   // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
   if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
   if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
+  // a number with decimals ends no name: "Kreatinin 1,18" is a name and its value
+  if (/\s\d+[.,]\d+$/.test(name)) return false
   // digits broken apart ("Sodium 1 3" of "Sodium 1 3 9 mmol/L"): a misprint, not a name
   if (/(?:^|\s)\d(?:\s\d)+$/.test(name)) return false
   // a sentence, not a label
@@ -834,6 +874,8 @@ const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => {
   const r = qualKey(range.expected)
   if (v === r || (NEGATIVE_CLASS.has(v) && NEGATIVE_CLASS.has(r))) return "normal"
   if (NEGATIVE_CLASS.has(r) || (POSITIVE_CLASS.has(r) && NEGATIVE_CLASS.has(v))) return "abnormal"
+  // another word of the same kind than the one expected ("Cloudy" where "Clear" is, "Dark yellow" where "Yellow" is)
+  if (QUAL_RE.test(value) && QUAL_RE.test(range.expected)) return "abnormal"
   return "unknown"
 }
 
@@ -879,8 +921,10 @@ const normalizeRow = (line: string): string =>
   line
     // dotted or underscored leaders between a name and its value
     .replace(/\s*(?:\.{3,}|…+|(?:\s?\.){3,}|_{3,}|-{4,})\s*/g, "  ")
-    .replace(/(\/1\.73)\s+(m2|m²|m\^2)/gi, "$1$2")
+    .replace(/(\/1[.,]73)\s+(m2|m²|m\^2)/gi, "$1$2")
     .replace(/[\u2010\u2011\u2212]/g, "-")
+    // a value between asterisks marks it out of range: "*131*" reads as "131 *"
+    .replace(/(^|\s)\*([<>]?\d[\d.,]*)\*(?=\s|$)/g, "$1$2 *")
     .replace(/\s+$/, "")
 
 export interface RowContext {
@@ -1193,13 +1237,21 @@ const readVitalsRow = (
 const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|temp(?:erature)?|(?:body\s+)?weight|wt`
 const INLINE_VITAL_RE = anyOf(
   [String.raw`mm\s?hg|bpm|beats\/min|\/min|%|°\s?[cf]|deg(?:rees)?\s?[cf]|[cf]\b|kg|lbs?|pounds`],
-  (units) => String.raw`\b(${VITAL_KEYS})\b\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
-  "gi"
+  // "BP 128/84 mmHg", "pulse 72", "Weight this morning = 74.6 kg" (a few words may sit between name and value)
+  (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
+  "giu"
 )
+/** A blood pressure without its name, known by its unit: "128/84 mmHg". */
+const BARE_BP_RE = /(?<![\d/])(\d{2,3})\s?\/\s?(\d{2,3})\s*mm\s?hg\b/gi
+/** A reading that starts with its time: "07:05  128/84 mmHg, pulse 72", "9.15 pm 131/86 mmHg". */
+const LEADING_TIME_RE = /^\s*(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?=\s)/i
 
 /** "BP 128/84 mmHg, pulse 72" and the like, outside a table. */
 const readInlineVitals = (line: string, stamp: string): ReadonlyArray<ParsedVital> => {
   const vitals: Array<ParsedVital> = []
+  if (!/\b(?:blood\s+pressure|bp)\b/i.test(line)) {
+    for (const m of line.matchAll(BARE_BP_RE)) vitals.push(bloodPressure(stamp, Number(m[1]), Number(m[2])))
+  }
   for (const m of line.matchAll(INLINE_VITAL_RE)) {
     const key = (m[1] ?? "").toLowerCase()
     const raw = m[2] ?? ""
@@ -1224,6 +1276,74 @@ const readInlineVitals = (line: string, stamp: string): ReadonlyArray<ParsedVita
 }
 
 const VITAL_NAME_RE = new RegExp(String.raw`^(?:${VITAL_KEYS})\b`, "i")
+
+/** The time a diary line starts with, as HH:MM, or undefined. */
+const leadingTime = (line: string): { readonly time: string; readonly length: number } | undefined => {
+  const m = LEADING_TIME_RE.exec(line)
+  if (m === null) return undefined
+  let hour = Number(m[1])
+  const minute = Number(m[2])
+  const half = m[3]?.toLowerCase()
+  if (half === "p" && hour < 12) hour += 12
+  if (half === "a" && hour === 12) hour = 0
+  if (hour > 23 || minute > 59) return undefined
+  return { time: `${pad2(hour)}:${pad2(minute)}`, length: m[0].length }
+}
+
+/**
+ * A flowsheet with one column per visit: "Visit date  01/07/2026  02/04/2026", maybe "Time  09:20
+ * 10:45", then one row per measurement. The readings of a row are its values outside brackets,
+ * in order ("36.8 °C (98.2 °F)" is one reading in °C): a row with as many as there are visits.
+ */
+interface VisitColumns {
+  readonly dates: ReadonlyArray<string>
+  readonly times: ReadonlyArray<string | undefined>
+}
+
+const VISIT_LABEL_RE = /^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?)\s*[:]?\s+/i
+
+const readVisitColumns = (line: string, order: DateOrder): VisitColumns | undefined => {
+  const label = VISIT_LABEL_RE.exec(line)
+  if (label === null) return undefined
+  const dates: Array<string> = []
+  for (const cell of line.slice(label[0].length).trim().split(/\s{2,}|\t|\s*\|\s*/)) {
+    if (cell === "") continue
+    const date = readDateTime(cell, order)
+    if (date === undefined || date.length !== cell.length) return undefined
+    dates.push(date.date)
+  }
+  return dates.length >= 2 ? { dates, times: dates.map(() => undefined) } : undefined
+}
+
+const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns | undefined => {
+  const label = /^\s*(?:time|visit\s+time)\s*[:]?\s+/i.exec(line)
+  if (label === null) return undefined
+  const times = line
+    .slice(label[0].length)
+    .trim()
+    .split(/\s+/)
+    .map((cell) => leadingTime(` ${cell} `.slice(1))?.time)
+  return times.length === visits.dates.length && times.every((t) => t !== undefined) ? { ...visits, times } : undefined
+}
+
+/** One flowsheet row: its readings, one per visit, or undefined when it is not a vital sign with one per visit. */
+const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<ParsedVital> | undefined => {
+  const name = new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "i").exec(line)
+  if (name === null) return undefined
+  const key = (name[1] ?? "").toLowerCase()
+  const rest = line.slice(name[0].length).replace(/\([^)]*\)/g, " ")
+  const stamps = visits.dates.map((date, i) => (visits.times[i] === undefined ? date : `${date}T${visits.times[i]}`))
+  if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+    const readings = [...rest.matchAll(/(\d{2,3})\s?\/\s?(\d{2,3})/g)]
+    if (readings.length !== stamps.length) return undefined
+    return readings.map((m, i) => bloodPressure(stamps[i] ?? "", Number(m[1]), Number(m[2])))
+  }
+  const readings = [...rest.matchAll(/(\d+(?:[.,]\d+)?)\s*(°\s?[cf]|kg|lbs?|bpm|%|\/min)?/gi)]
+  if (readings.length !== stamps.length) return undefined
+  return readings.flatMap((m, i) =>
+    readInlineVitals(`${name[1] ?? ""} ${m[1] ?? ""} ${m[2] ?? ""}`, stamps[i] ?? "")
+  )
+}
 
 // ---------------------------------------------------------------------------------------------
 // Headings and title
@@ -1281,7 +1401,7 @@ const headingTitle = (heading: string): string | undefined => {
 // ---------------------------------------------------------------------------------------------
 // The document
 
-interface PositionedLine {
+export interface PositionedLine {
   readonly text: string
   /** 1-based; a form feed starts a new page. */
   readonly page: number
@@ -1290,7 +1410,7 @@ interface PositionedLine {
 }
 
 /** The document's lines with their page and line numbers (a form feed starts a new page). */
-const positionLines = (text: string): Array<PositionedLine> => {
+export const positionLines = (text: string): Array<PositionedLine> => {
   const out: Array<PositionedLine> = []
   let page = 1
   let line = 0
@@ -1309,6 +1429,42 @@ const positionLines = (text: string): Array<PositionedLine> => {
   }
   return out
 }
+
+/**
+ * The remembered lines right above this one that begin its name, oldest first: each continued by
+ * the next (see continuesName), or the next one indented under it. Empty when the row stands alone.
+ */
+const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: string): ReadonlyArray<Unparsed> => {
+  const chain: Array<Unparsed> = []
+  let next = { text: row.trim(), index, indented: /^\s{2,}\p{L}/u.test(row) }
+  for (let k = recent.length - 1; k >= 0; k--) {
+    const above = recent[k]
+    if (above === undefined || above.index !== next.index - 1) break
+    // a value, not a name that starts with digits ("25-OH Vitamin D")
+    const startsWithValue = /^[<>]?\d+(?:[.,]\d+)?(?:\s|$)/.test(next.text)
+    const indentedUnder = next.indented && !above.indented && nameLike(above.text, true)
+    // a specimen or qualifier word that ends a wrapped name: "…Ratio, Random" over "Urine   41  H  mg/g creat"
+    const qualifierTail = !startsWithValue && /^(?:urine|serum|plasma|blood|random|total|free|direct|calculated|fasting)\b/i.test(next.text)
+    if (!startsWithValue && !continuesName(above.text, next.text) && !indentedUnder && !(qualifierTail && nameLike(above.text))) break
+    if (startsWithValue && !nameLike(above.text, true)) break
+    chain.unshift(above)
+    next = above
+  }
+  return chain
+}
+
+/** Text that can be (the start of) a test name: short, no digits at its end, not a sentence or a label. */
+const nameLike = (text: string, continued = false): boolean =>
+  text.length <= 60 &&
+  // names do not end in a number or a full stop, nor start with a house number ("1 Main St")
+  !/[:.!?]\s*$|\d\s*$|^\d+\s/.test(text) &&
+  text.split(/\s+/).length <= 6 &&
+  !isMetadataLine(text) &&
+  // a heading has the look of a name; an indented line under it says it was one after all
+  (continued ? !(text === text.toUpperCase() || SECTION_ONLY.test(text)) : readHeading(text) === undefined)
+
+/** Words that only section headings have, never a test name ("Lipid Panel", "Coagulation"). */
+const SECTION_ONLY = /\b(?:panel|profile|chemistry|biochemistry|ha?ematology|urinalysis|serology|immunology|coagulation|differential)\b/i
 
 /**
  * Does the line above end a name that this line continues? It ends with a connector ("Vitamin D,",
@@ -1367,7 +1523,8 @@ const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyArray<Pa
   return []
 }
 
-const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)\s*[:=]\s*(.+)$/i
+/** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number. */
+const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[<>≤≥]?\s*\d))(.+)$/i
 const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)\s*[:=]?\s*(.+)$/i
 
 /** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
@@ -1375,6 +1532,8 @@ interface Unparsed {
   readonly text: string
   /** Its index among the document's lines. */
   readonly index: number
+  /** It starts further right than a name column would: a continuation of the line above. */
+  readonly indented: boolean
   /** What was pending as a section heading before this line was read. */
   readonly headingBefore: string | undefined
 }
@@ -1398,6 +1557,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let currentDate: string | undefined
   let labHeader: LabHeader | undefined
   let vitalsHeader: VitalsHeader | undefined
+  let visitColumns: VisitColumns | undefined
   let pendingHeading: string | undefined
   let proseLines = 0
   // the unparsed lines right before this one, oldest first
@@ -1424,7 +1584,10 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (pendingHeading !== undefined && pendingHeading === readHeading(entry.text)) pendingHeading = entry.headingBefore
   }
 
+  // lines already read as part of a block above them (a portal block's range and flag lines)
+  const skip = new Set<number>()
   for (const [index, positioned] of lines.entries()) {
+    if (skip.has(index)) continue
     at = positioned
     const callBack = splitCallBack(positioned.text.replace(/\s+$/, ""))
     const line = callBack.text
@@ -1459,6 +1622,35 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       currentDate ??= collected.slice(0, 10)
       recent = []
       continue
+    }
+    const visits = readVisitColumns(line, order)
+    if (visits !== undefined) {
+      visitColumns = visits
+      continue
+    }
+    if (visitColumns !== undefined) {
+      const withTimes = readVisitTimes(line, visitColumns)
+      if (withTimes !== undefined) {
+        visitColumns = withTimes
+        continue
+      }
+      const readings = readVisitRow(line, visitColumns)
+      if (readings !== undefined) {
+        emitVitals(readings)
+        continue
+      }
+      // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results
+      if (/^\s*\p{L}[\p{L} ()/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
+      visitColumns = undefined
+    }
+    // a diary line: its time, its readings, under the date line above it
+    const diaryTime = currentDate === undefined ? undefined : leadingTime(line)
+    if (diaryTime !== undefined) {
+      const readings = readInlineVitals(line.slice(diaryTime.length), `${currentDate}T${diaryTime.time}`)
+      if (readings.length > 0) {
+        emitVitals(readings)
+        continue
+      }
     }
     const newVitalsHeader = readVitalsHeader(line)
     if (newVitalsHeader !== undefined && readLabHeader(line) === undefined) {
@@ -1499,12 +1691,13 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       calledBack: callBack.calledBack
     }
     const row = dropIgnoredColumns(line, labHeader)
-    // a long name wrapped onto two lines: "Low Density Lipoprotein" over "(LDL), calculated  131  mg/dL  <100"
-    const above = recent[recent.length - 1]
-    if (above !== undefined && above.index === index - 1 && continuesName(above.text, row.trim())) {
-      const joined = parseResultLine(`${above.text} ${row.trim()}`, context)
+    // a long name wrapped onto two or three lines: "Low Density Lipoprotein" over "(LDL), calculated
+    // 131  mg/dL  <100", or a name over an indented continuation ("  Protein   3.8  H  mg/L")
+    const chain = nameChain(recent, index, row)
+    if (chain.length > 0) {
+      const joined = parseResultLine(`${chain.map((e) => e.text).join(" ")} ${row.trim()}`, context)
       if (joined !== undefined) {
-        consume(above)
+        chain.forEach(consume)
         emitResult(joined)
         continue
       }
@@ -1524,19 +1717,32 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         continue
       }
     }
-    // patient-portal blocks: the name, "Normal range: 12.0 - 16.0 g/dL", "Value: 11.2 g/dL"
+    // patient-portal blocks: the name, then "Value: 11.2 g/dL" (or "Your value 134"), the range
+    // ("Standard range 135 - 145 mmol/L") before or after it, and a flag word on a line of its own
     const valueLine = VALUE_LINE_RE.exec(trimmed)
     if (valueLine !== null) {
-      const rangeEntry = [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))
+      const ahead: Array<number> = []
+      for (let j = index + 1; j < Math.min(lines.length, index + 4); j++) {
+        const next = (lines[j]?.text ?? "").trim()
+        if (next === "" || VALUE_LINE_RE.test(next)) break
+        if (RANGE_LINE_RE.test(next) || readFlag(next, true)?.length === next.length) ahead.push(j)
+        else break
+      }
+      const aheadText = ahead.map((j) => (lines[j]?.text ?? "").trim())
+      const rangeText =
+        [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))?.text ?? aheadText.find((t) => RANGE_LINE_RE.test(t))
+      const flagText = aheadText.find((t) => !RANGE_LINE_RE.test(t))
       const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
-      const range = rangeEntry === undefined ? "" : `  ref: ${RANGE_LINE_RE.exec(rangeEntry.text)?.[1] ?? ""}`
+      const range = rangeText === undefined ? "" : `  ref: ${RANGE_LINE_RE.exec(rangeText)?.[1] ?? ""}`
+      const flag = flagText === undefined ? "" : `  ${flagText}`
       const block =
         nameEntry === undefined
           ? undefined
-          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${range}`, { style, inTable: true })
+          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${flag}${range}`, { ...context, inTable: true })
       if (nameEntry !== undefined && block !== undefined) {
         consume(nameEntry)
         emitResult(block)
+        for (const j of ahead) skip.add(j)
         continue
       }
     }
@@ -1556,7 +1762,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       currentDate = lone.date
       continue
     }
-    recent = [...recent.slice(-2), { text: trimmed, index, headingBefore: pendingHeading }]
+    recent = [...recent.slice(-2), { text: trimmed, index, indented: /^\s{2,}\S/.test(line), headingBefore: pendingHeading }]
     if (looksLikeResult(line)) {
       unread.set(index, { page: positioned.page, line: positioned.line, text: trimmed.replace(/\s+/g, " ").slice(0, 300) })
     }

@@ -23,6 +23,7 @@ import {
 import { parseLabReport } from "./labParser.js"
 import { answerQuestion } from "./offlineChat.js"
 import { extractPdfText, type PdfTextOptions } from "./pdfText.js"
+import { enrichDocument } from "./reader/enrich.js"
 import { finishDocument } from "./reader/finish.js"
 import { summarize } from "./summary.js"
 import { observeGenAi } from "../../services/metrics.js"
@@ -95,7 +96,7 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
     const candidate = { ...parsed, summary: summarize(parsed) }
     // validated exactly like a model's answer, so the offline provider cannot hand on what Bedrock could not
     const document = yield* decodeDocument(candidate).pipe(
-      Effect.map(finishDocument),
+      Effect.map((document) => finishDocument(enrichDocument(document))),
       Effect.mapError(
         (error) =>
           new LLMInvalidOutput({

@@ -21,7 +21,7 @@ const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2})`
  */
 const ENTRY = new RegExp(
   String.raw`(?:^|[\s,;:(\[])(${SYMBOL})\s*(=|:|means|indicates|→|->)?\s*(?:value\s+|result\s+)?` +
-    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal)`,
+    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal|oberhalb|über|unterhalb|unter|au-dessus|en\s+dessous|au-dessous|por\s+encima|por\s+debajo|superiore|inferiore|sopra|sotto)`,
   "giu"
 )
 
@@ -33,8 +33,8 @@ const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/
 const meaningOf = (word: string): LegendMeaning => {
   const w = word.toLowerCase()
   if (/crit|panic/.test(w)) return "critical"
-  if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado)/.test(w)) return "high"
-  if (/^(?:below|low|lower|decreased|reduced|erniedrigt|vermindert|diminu|bas|bajo|disminuido)/.test(w)) return "low"
+  if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado|oberhalb|über|au-dessus|por\s+encima|superiore|sopra)/.test(w)) return "high"
+  if (/^(?:below|low|lower|decreased|reduced|erniedrigt|vermindert|diminu|bas|bajo|disminuido|unterhalb|unter|en\s+dessous|au-dessous|por\s+debajo|inferiore|sotto)/.test(w)) return "low"
   return "abnormal"
 }
 
