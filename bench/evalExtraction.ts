@@ -1,15 +1,18 @@
 /**
  * `npm run eval:extraction [-- --verbose] [-- --json <file>]`: how well the offline reader reads
  * the lab corpus (test/fixtures/lab-corpus), each document as text and as PDF. Prints one row per
- * document and format, then totals for tuning, heldout and all, and per layout class. `--verbose`
- * lists what was missed, what was returned that is not a result, and wrong values/units/flags.
- * `--json <file>` writes the numbers. `--floors` prints what floor.json would hold for today's
+ * document and format, then totals for tuning, heldout, heldout2 and all, and per layout class.
+ * `--verbose` lists what was missed, what was returned that is not a result, and wrong
+ * values/units/flags. `--json <file>` writes the numbers. A blind set (heldout2) shows only its
+ * totals: no per-document rows, no `--verbose` lists, no per-document JSON, and it is left out of
+ * the per-layout-class numbers, so its misses cannot be read off any output. `--floors` prints what floor.json would hold for today's
  * reader (per set, the lower of the text and PDF totals, rounded down to 0.01); it writes nothing.
  */
 import * as fs from "node:fs/promises"
 import type { Counts, DocumentScore } from "../test/support/extractionEval.js"
 import { metrics } from "../test/support/extractionEval.js"
 import {
+  BLIND_SETS,
   type DocumentRun,
   type Evaluation,
   FORMATS,
@@ -41,6 +44,9 @@ const line = (label: string, width: number, c: Counts) => {
   return `${label.padEnd(width)} ${results} ${critical} ${precision} ${String(c.unread).padStart(6)}  ${vitals}`
 }
 
+/** The runs of the sets that are not blind: what per-document and per-class output may show. */
+const openRuns = (evaluation: Evaluation): Evaluation => ({ runs: evaluation.runs.filter((run) => !BLIND_SETS.has(run.document.set)) })
+
 const describe = (score: DocumentScore): Array<string> => [
   ...score.missed.map((t) => `    missed     line ${String(t.line).padStart(3)}  ${t.name} = ${t.value} ${t.unit}`),
   ...score.mismatches.map(
@@ -58,6 +64,11 @@ const report = (evaluation: Evaluation) => {
   const out: Array<string> = []
   for (const set of SETS) {
     out.push("", `== ${set} ${"".padEnd(width - set.length - 4)} ${HEADER}`)
+    if (BLIND_SETS.has(set)) {
+      const documents = new Set(evaluation.runs.filter((run) => run.document.set === set).map((run) => run.document.name)).size
+      out.push(`(blind set: ${documents} documents; only its totals are printed, below)`)
+      continue
+    }
     const runs = evaluation.runs.filter((run) => run.document.set === set)
     const names = [...new Set(runs.map((run) => run.document.name))]
     for (const name of names) {
@@ -74,9 +85,10 @@ const report = (evaluation: Evaluation) => {
       out.push(line(`${set ?? "all"} ${format ?? "txt+pdf"}`, width, totals(evaluation, { ...(set ? { set } : {}), ...(format ? { format } : {}) })))
     }
   }
-  out.push("", `== per layout class (both sets) ${"".padEnd(Math.max(0, width - 31))} ${HEADER}`)
+  const label = `per layout class (${SETS.filter((set) => !BLIND_SETS.has(set)).join(" + ")})`
+  out.push("", `== ${label} ${"".padEnd(Math.max(0, width - label.length - 4))} ${HEADER}`)
   for (const layout of LAYOUT_CLASSES) {
-    for (const format of FORMATS) out.push(line(`class ${String(layout).padStart(2)} ${format}`, width, totals(evaluation, { layout, format })))
+    for (const format of FORMATS) out.push(line(`class ${String(layout).padStart(2)} ${format}`, width, totals(openRuns(evaluation), { layout, format })))
   }
   const failures = evaluation.runs.filter((run) => run.error !== undefined)
   if (failures.length > 0) out.push("", `${failures.length} document reading(s) failed and count as all rows missed.`)
@@ -86,7 +98,7 @@ const report = (evaluation: Evaluation) => {
 const json = (evaluation: Evaluation) => {
   const entry = (c: Counts) => ({ ...metrics(c), counts: c })
   return {
-    documents: evaluation.runs.map((run) => ({
+    documents: openRuns(evaluation).runs.map((run) => ({
       set: run.document.set,
       name: run.document.name,
       format: run.format,
@@ -107,7 +119,7 @@ const json = (evaluation: Evaluation) => {
       ])
     ),
     layouts: Object.fromEntries(
-      LAYOUT_CLASSES.map((layout) => [layout, Object.fromEntries(FORMATS.map((format) => [format, entry(totals(evaluation, { layout, format }))]))])
+      LAYOUT_CLASSES.map((layout) => [layout, Object.fromEntries(FORMATS.map((format) => [format, entry(totals(openRuns(evaluation), { layout, format }))]))])
     )
   }
 }

@@ -24,8 +24,14 @@ import {
 import { LAB_CORPUS_DIR } from "./fixtures.js"
 import { contentStream, courierLines, pagesPdf } from "./pdf.js"
 
-export const SETS = ["tuning", "heldout"] as const
+export const SETS = ["tuning", "heldout", "heldout2"] as const
 export type CorpusSet = (typeof SETS)[number]
+/**
+ * Sets whose per-document numbers and misses are never printed (only set totals are), so that
+ * whoever tunes the reader stays blind to what fails there: heldout2 was written after the
+ * heldout failures had been seen (see the corpus README).
+ */
+export const BLIND_SETS: ReadonlySet<CorpusSet> = new Set(["heldout2"])
 export const FORMATS = ["txt", "pdf"] as const
 export type Format = (typeof FORMATS)[number]
 
@@ -38,7 +44,7 @@ export interface CorpusDocument {
 
 const decodeTruth = Schema.decodeUnknownSync(Schema.parseJson(Truth))
 
-/** Every document of both sets, by set and name; a truth file that does not decode throws. */
+/** Every document of every set, by set and name; a truth file that does not decode throws. */
 export const loadCorpus = async (root: string = LAB_CORPUS_DIR): Promise<ReadonlyArray<CorpusDocument>> => {
   const documents: Array<CorpusDocument> = []
   for (const set of SETS) {

@@ -2,14 +2,15 @@
  * The reader does not get worse on the lab corpus: each set's totals (as text and as PDF) stay at
  * or above the floors in test/fixtures/lab-corpus/floor.json. The floors are what the reader
  * managed when they were last set, rounded down to 0.01; raise them when the reader improves.
- * `npm run eval:extraction -- --verbose` shows what is missed.
+ * `npm run eval:extraction -- --verbose` shows what is missed (except in the blind set heldout2,
+ * which only ever shows totals).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { metrics } from "../../support/extractionEval.js"
-import { FORMATS, loadCorpus, runCorpus, SETS, totals } from "../../support/extractionRun.js"
+import { BLIND_SETS, FORMATS, loadCorpus, runCorpus, SETS, totals } from "../../support/extractionRun.js"
 import { LAB_CORPUS_DIR } from "../../support/fixtures.js"
 
 const Ratio = Schema.Number.pipe(Schema.between(0, 1))
@@ -22,14 +23,16 @@ const SetFloor = Schema.Struct({
   vitalsRecall: Schema.optional(Ratio),
   vitalsAccuracy: Schema.optional(Ratio)
 })
-const Floors = Schema.Struct({ tuning: SetFloor, heldout: SetFloor })
+const Floors = Schema.Struct({ tuning: SetFloor, heldout: SetFloor, heldout2: SetFloor })
 
 const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
 
 describe("extraction on the lab corpus", () => {
   it("stays at or above each set's floors, read as text and as PDF", { timeout: 120_000 }, async () => {
     const evaluation = await runCorpus(await loadCorpus())
-    expect(evaluation.runs.filter((run) => run.error !== undefined).map((run) => `${run.document.name} ${run.format}: ${run.error}`)).toEqual([])
+    // a blind set's failing document is not named
+    const failed = evaluation.runs.filter((run) => run.error !== undefined)
+    expect(failed.map((run) => `${BLIND_SETS.has(run.document.set) ? `a ${run.document.set} document` : run.document.name} ${run.format}: ${run.error}`)).toEqual([])
     for (const set of SETS) {
       for (const format of FORMATS) {
         const m = metrics(totals(evaluation, { set, format }))
