@@ -240,6 +240,110 @@ describe("Bedrock interpret", () => {
     })
   )
 
+  describe("the coverage check against the document's text", () => {
+    const report = [
+      "Test          Result   Flag   Units     Reference",
+      "Sodium        131      L      mmol/L    135-145",
+      "Potassium     6.9      HH     mmol/L    3.5-5.1",
+      "Glucose       104      H      mg/dL     70-99",
+      "Chloride      101             mmol/L    98-107"
+    ].join("\n")
+    const bytes = Buffer.from(report)
+    const row = (name: string, value: number, unit: string, text: string, flag: string, line?: number) => ({
+      name,
+      value,
+      unit,
+      referenceRange: { text },
+      flag,
+      ...(line === undefined ? {} : { page: 1, line })
+    })
+    const complete = [
+      row("Sodium", 131, "mmol/L", "135-145", "low", 2),
+      row("Potassium", 6.9, "mmol/L", "3.5-5.1", "critical_high", 3),
+      row("Glucose", 104, "mg/dL", "70-99", "high", 4),
+      row("Chloride", 101, "mmol/L", "98-107", "normal", 5)
+    ]
+    const answer = (results: ReadonlyArray<unknown>) =>
+      toolAnswer({ ...interpretation, title: "Chemistry", results, summary: "Two results are flagged." })
+
+    it.effect("a complete answer is kept as it is, in one call", () =>
+      Effect.gen(function* () {
+        bedrock.on(ConverseCommand).resolves(answer(complete))
+        const llm = yield* makeLLM
+        const { document } = yield* llm.interpret({ bytes, contentType: "text/plain" })
+        expect(converseInputs()).toHaveLength(1)
+        expect(document.results.map((r) => [r.name, r.line])).toEqual([
+          ["Potassium", 3],
+          ["Sodium", 2],
+          ["Glucose", 4],
+          ["Chloride", 5]
+        ])
+        expect(document.unreadLines).toEqual([])
+      })
+    )
+
+    it.effect("an omitted row is quoted back once; a repaired answer is taken", () =>
+      Effect.gen(function* () {
+        bedrock
+          .on(ConverseCommand)
+          .resolvesOnce(answer(complete.filter((r) => r.name !== "Potassium")))
+          .resolvesOnce(answer(complete))
+        const llm = yield* makeLLM
+        const { document, usage } = yield* llm.interpret({ bytes, contentType: "text/plain" })
+        const [, repair] = converseInputs()
+        expect(JSON.stringify(repair?.messages?.at(-1))).toContain("page 1, line 3: Potassium 6.9 HH mmol/L 3.5-5.1")
+        expect(document.results.map((r) => r.name)).toContain("Potassium")
+        expect(document.unreadLines).toEqual([])
+        expect(usage.inputTokens).toBe(2400)
+      })
+    )
+
+    it.effect("a row still missing after the repair is kept as an unread line, and the summary says so", () =>
+      Effect.gen(function* () {
+        const partial = answer(complete.filter((r) => r.name !== "Potassium"))
+        bedrock.on(ConverseCommand).resolvesOnce(partial).resolvesOnce(partial)
+        const llm = yield* makeLLM
+        const { document } = yield* llm.interpret({ bytes, contentType: "text/plain" })
+        expect(converseInputs()).toHaveLength(2)
+        expect(document.unreadLines).toEqual([{ page: 1, line: 3, text: "Potassium 6.9 HH mmol/L 3.5-5.1" }])
+        expect(document.summary).toContain("1 line looks like a result but could not be read")
+      })
+    )
+
+    it.effect("an invented row and a mis-valued row are refused; the line the mis-valued row stood for stays accounted for", () =>
+      Effect.gen(function* () {
+        const wrong = [
+          row("Sodium", 131, "mmol/L", "135-145", "low", 2),
+          row("Potassium", 4.9, "mmol/L", "3.5-5.1", "normal", 3),
+          row("Glucose", 104, "mg/dL", "70-99", "high", 4),
+          row("Chloride", 101, "mmol/L", "98-107", "normal", 5),
+          row("Magnesium", 2.1, "mg/dL", "1.7-2.2", "normal")
+        ]
+        bedrock.on(ConverseCommand).resolves(answer(wrong))
+        const llm = yield* makeLLM
+        const { document } = yield* llm.interpret({ bytes, contentType: "text/plain" })
+        const [, repair] = converseInputs()
+        const asked = JSON.stringify(repair?.messages?.at(-1))
+        expect(asked).toContain("Magnesium: 2.1 mg/dL")
+        expect(asked).toContain("Potassium: 4.9 mmol/L")
+        expect(asked).toContain("line 3: Potassium 6.9 HH mmol/L 3.5-5.1")
+        // the same wrong answer twice: the invented rows are gone, the potassium line is unread
+        expect(document.results.map((r) => r.name).sort()).toEqual(["Chloride", "Glucose", "Sodium"])
+        expect(document.unreadLines.map((l) => l.line)).toEqual([3])
+      })
+    )
+
+    it.effect("a value printed elsewhere in the document does not count for another test's name", () =>
+      Effect.gen(function* () {
+        // 5.1 is printed, but in potassium's range: as "Calcium 5.1" it is invented
+        bedrock.on(ConverseCommand).resolves(answer([...complete, row("Calcium", 5.1, "mg/dL", "8.6-10.3", "low")]))
+        const llm = yield* makeLLM
+        const { document } = yield* llm.interpret({ bytes, contentType: "text/plain" })
+        expect(document.results.map((r) => r.name)).not.toContain("Calcium")
+      })
+    )
+  })
+
   it.effect("invalid twice → LLMInvalidOutput after exactly two calls", () =>
     Effect.gen(function* () {
       bedrock.on(ConverseCommand).resolves(toolAnswer({ title: "" }))
