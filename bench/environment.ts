@@ -19,7 +19,7 @@ import { startEmbeddedPostgres } from "../src/layers/database/embedded.js"
 import { runMigrations } from "../src/layers/database/migrations.js"
 import { pgClientLayer } from "../src/layers/database/postgres.js"
 import { LLMOffline } from "../src/layers/llm/offline.js"
-import { flaggedCount } from "../src/programs/content.js"
+import { cardOf } from "../src/programs/content.js"
 import { findOrCreateUser } from "../src/programs/users.js"
 import { Crypto, fieldContext } from "../src/services/crypto.js"
 import { bytea, SqlClient } from "../src/services/database.js"
@@ -125,7 +125,7 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
       InterpretedDocument.make({ ...interpretation.document, title: `${interpretation.document.title} #${n + 1}` })
     )
     // The two encodings of programs/content.ts (its schemas are private there).
-    const encodeCard = Schema.encodeSync(Schema.parseJson(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt })))
+    const encodeCard = (card: ReturnType<typeof cardOf>) => JSON.stringify(card)
     const encodeBody = Schema.encodeSync(Schema.parseJson(InterpretedDocument))
     const seeded = await runtime.runPromise(
       Effect.forEach(
@@ -146,7 +146,7 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
                   userId: user.id,
                   documentType: document.documentType,
                   titleEncrypted: yield* seal("title_encrypted", document.title),
-                  summaryEncrypted: yield* seal("summary_encrypted", encodeCard({ summary: document.summary, flaggedCount: flaggedCount(document) })),
+                  summaryEncrypted: yield* seal("summary_encrypted", encodeCard(cardOf(document))),
                   bodyEncrypted: yield* seal("body_encrypted", encodeBody(document)),
                   provider: interpretation.provider,
                   modelId: interpretation.modelId

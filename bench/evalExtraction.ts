@@ -33,7 +33,7 @@ if (jsonIndex >= 0 && jsonFile === undefined) {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7)
-const HEADER = `${"recall".padStart(7)} ${"val+unit".padStart(8)} ${"flag".padStart(7)} ${"critical".padStart(8)} ${"precis.".padStart(7)} ${"unread".padStart(6)}  ${"vitals".padStart(7)} ${"v.acc".padStart(7)}`
+const HEADER = `${"recall".padStart(7)} ${"val+unit".padStart(8)} ${"flag".padStart(7)} ${"critical".padStart(8)} ${"precis.".padStart(7)} ${"unread".padStart(6)} ${"silent".padStart(6)}  ${"vitals".padStart(7)} ${"v.acc".padStart(7)}`
 
 const line = (label: string, width: number, c: Counts) => {
   const m = metrics(c)
@@ -41,7 +41,7 @@ const line = (label: string, width: number, c: Counts) => {
   const vitals = c.truthVitals === 0 ? `${"-".padStart(7)} ${"-".padStart(7)}` : `${pct(m.vitalsRecall)} ${pct(m.vitalsAccuracy)}`
   const results = c.truthRows === 0 ? `${"-".padStart(7)} ${"-".padStart(8)} ${"-".padStart(7)}` : `${pct(m.recall)} ${pct(m.valueUnit).padStart(8)} ${pct(m.flag)}`
   const precision = c.returnedRows === 0 ? "-".padStart(7) : pct(m.precision)
-  return `${label.padEnd(width)} ${results} ${critical} ${precision} ${String(c.unread).padStart(6)}  ${vitals}`
+  return `${label.padEnd(width)} ${results} ${critical} ${precision} ${String(c.unread).padStart(6)} ${String(c.silent).padStart(6)}  ${vitals}`
 }
 
 /** The runs of the sets that are not blind: what per-document and per-class output may show. */

@@ -19,7 +19,10 @@ import { pgClientLayer } from "../../src/layers/database/postgres.js"
 import { Audit } from "../../src/services/audit.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 
-const Card = Schema.parseJson(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt }))
+const Count = Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
+const Card = Schema.parseJson(
+  Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt, criticalCount: Count, unreadCount: Count })
+)
 const decodeCard = Schema.decodeUnknownSync(Card)
 
 interface Row {
@@ -104,6 +107,8 @@ export const makeTimeline = async () => {
             title,
             summary: card.summary,
             flaggedCount: card.flaggedCount,
+            criticalCount: card.criticalCount,
+            unreadCount: card.unreadCount,
             createdAt: row.created_at.toISOString()
           }
         })

@@ -254,6 +254,8 @@ export interface Counts {
   readonly criticalRows: number
   readonly criticalMarked: number
   readonly unread: number
+  /** Truth rows missed with nothing read from their line and no unread line for it: dropped in silence (needs the reader's line numbers and the text). */
+  readonly silent: number
   readonly truthVitals: number
   readonly returnedVitals: number
   readonly pairedVitals: number
@@ -272,6 +274,7 @@ export const emptyCounts: Counts = {
   criticalRows: 0,
   criticalMarked: 0,
   unread: 0,
+  silent: 0,
   truthVitals: 0,
   returnedVitals: 0,
   pairedVitals: 0,
@@ -294,6 +297,7 @@ export interface Metrics {
   /** Returned results that are results; 1 when none was returned. */
   readonly precision: number
   readonly unread: number
+  readonly silent: number
   readonly vitalsRecall: number
   readonly vitalsAccuracy: number
   /** Returned vitals that pair with a truth vital; 1 when none was returned. */
@@ -309,6 +313,7 @@ export const metrics = (c: Counts): Metrics => ({
   critical: ratio(c.criticalMarked, c.criticalRows),
   precision: ratio(c.paired, c.returnedRows),
   unread: c.unread,
+  silent: c.silent,
   vitalsRecall: ratio(c.pairedVitals, c.truthVitals),
   vitalsAccuracy: ratio(c.accurateVitals, c.truthVitals),
   vitalsPrecision: ratio(c.pairedVitals, c.returnedVitals)
@@ -376,6 +381,13 @@ export const scoreDocument = (truth: Truth, document: ReadDocument, text?: strin
     if (Math.abs(t.value - r.value) <= 1e-9 && diastolicOk && unitsEquivalent(t.unit, r.unit)) accurateVitals += 1
   })
   const pairedVitalIndexes = new Set(vitalPairs.values())
+  const missed = truth.results.filter((_, ti) => !pairs.has(ti))
+  // missed, and nothing at all said about its line: no row read from it (a misread is not silent), no unread line
+  const silent = missed.filter(
+    (t) =>
+      !(document.unreadLines ?? []).some((u) => sameLocation(t.line, locations, u.line, u.page)) &&
+      !document.results.some((r) => sameLocation(t.line, locations, r.line, r.page))
+  ).length
 
   return {
     counts: {
@@ -388,13 +400,14 @@ export const scoreDocument = (truth: Truth, document: ReadDocument, text?: strin
       criticalRows: truth.results.filter((t) => t.critical).length,
       criticalMarked,
       unread: document.unreadLines?.length ?? 0,
+      silent,
       truthVitals: truth.vitals.length,
       returnedVitals: document.vitals.length,
       pairedVitals: vitalPairs.size,
       accurateVitals,
       failures: 0
     },
-    missed: truth.results.filter((_, ti) => !pairs.has(ti)),
+    missed,
     unpaired: document.results.filter((_, ri) => !pairedReturned.has(ri)),
     mismatches,
     missedVitals: truth.vitals.filter((_, ti) => !vitalPairs.has(ti)),

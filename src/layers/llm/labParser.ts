@@ -5,6 +5,7 @@
  * dates, ids, addresses, page furniture) is recognised first and never becomes a result.
  */
 import type { DocumentType, FlagSource, ResultFlag, VitalKind } from "../../services/llm.js"
+import { findAnalyteMention } from "./reader/lexicon/analytes.js"
 import { applyLegend, findLegend, isLegendLine, type Legend, splitCallBack } from "./reader/marks.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -1241,16 +1242,31 @@ const INLINE_VITAL_RE = anyOf(
   (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
   "giu"
 )
+/** In a diary, a blood pressure without name or unit: "128/84" (checked for plausibility where it is read). */
+const DIARY_BP_RE = /(?<![\d/.])(\d{2,3})\s?\/\s?(\d{2,3})(?![\d/.])/g
 /** A blood pressure without its name, known by its unit: "128/84 mmHg". */
 const BARE_BP_RE = /(?<![\d/])(\d{2,3})\s?\/\s?(\d{2,3})\s*mm\s?hg\b/gi
 /** A reading that starts with its time: "07:05  128/84 mmHg, pulse 72", "9.15 pm 131/86 mmHg". */
 const LEADING_TIME_RE = /^\s*(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?=\s)/i
 
 /** "BP 128/84 mmHg, pulse 72" and the like, outside a table. */
-const readInlineVitals = (line: string, stamp: string): ReadonlyArray<ParsedVital> => {
+const readInlineVitals = (line: string, stamp: string, diary = false): ReadonlyArray<ParsedVital> => {
   const vitals: Array<ParsedVital> = []
   if (!/\b(?:blood\s+pressure|bp)\b/i.test(line)) {
-    for (const m of line.matchAll(BARE_BP_RE)) vitals.push(bloodPressure(stamp, Number(m[1]), Number(m[2])))
+    // in a diary a reading needs no unit when it can only be a blood pressure: "128/84" (systolic
+    // 60–260 above diastolic 30–160), and a number with "bpm" is the pulse
+    for (const m of line.matchAll(diary ? DIARY_BP_RE : BARE_BP_RE)) {
+      const systolic = Number(m[1])
+      const diastolic = Number(m[2])
+      if (systolic >= 60 && systolic <= 260 && diastolic >= 30 && diastolic <= 160 && systolic > diastolic) {
+        vitals.push(bloodPressure(stamp, systolic, diastolic))
+      }
+    }
+    if (diary && !/\b(?:pulse|heart\s+rate|hr)\b/i.test(line)) {
+      for (const m of line.matchAll(/(?<![\d.,/])(\d{2,3})\s*(?:bpm|beats\/min|\/min)\b/gi)) {
+        vitals.push({ kind: "pulse", time: stamp, value: Number(m[1]), unit: "bpm" })
+      }
+    }
   }
   for (const m of line.matchAll(INLINE_VITAL_RE)) {
     const key = (m[1] ?? "").toLowerCase()
@@ -1276,6 +1292,29 @@ const readInlineVitals = (line: string, stamp: string): ReadonlyArray<ParsedVita
 }
 
 const VITAL_NAME_RE = new RegExp(String.raw`^(?:${VITAL_KEYS})\b`, "i")
+
+/** Times inside a line: "07:05", "9.15 pm", "21h40". */
+const TIME_IN_LINE_RE = /(?<![\d/.:-])(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?![\d/:])/gi
+
+/**
+ * The readings of a diary line, each stamped with the time printed before it on the line (the
+ * date from the line above): "07:05  128/84 mmHg, pulse 72", "07:05 128/84 72 bpm   21:40 139/88 77 bpm".
+ */
+const readDiaryLine = (line: string, date: string): ReadonlyArray<ParsedVital> => {
+  const marks = [...line.matchAll(TIME_IN_LINE_RE)].filter((m) => {
+    const hour = Number(m[1])
+    return hour <= 23 && Number(m[2]) <= 59
+  })
+  const readings: Array<ParsedVital> = []
+  marks.forEach((m, i) => {
+    const start = (m.index ?? 0) + m[0].length
+    const end = marks[i + 1]?.index ?? line.length
+    const time = leadingTime(`${m[0]} `)
+    if (time === undefined) return
+    readings.push(...readInlineVitals(line.slice(start, end), `${date}T${time.time}`, true))
+  })
+  return readings
+}
 
 /** The time a diary line starts with, as HH:MM, or undefined. */
 const leadingTime = (line: string): { readonly time: string; readonly length: number } | undefined => {
@@ -1306,18 +1345,24 @@ const readVisitColumns = (line: string, order: DateOrder): VisitColumns | undefi
   const label = VISIT_LABEL_RE.exec(line)
   if (label === null) return undefined
   const dates: Array<string> = []
-  for (const cell of line.slice(label[0].length).trim().split(/\s{2,}|\t|\s*\|\s*/)) {
-    if (cell === "") continue
-    const date = readDateTime(cell, order)
-    if (date === undefined || date.length !== cell.length) return undefined
+  const times: Array<string | undefined> = []
+  let rest = line.slice(label[0].length)
+  // dates one after another, each maybe with its time ("02/11/2026 14:10"), and nothing else
+  while (rest.trim() !== "") {
+    const lead = /^[\s|,;]*/.exec(rest)?.[0].length ?? 0
+    const date = readDateTime(rest.slice(lead), order)
+    if (date === undefined) return undefined
     dates.push(date.date)
+    times.push(date.iso.length > date.date.length ? date.iso.slice(11, 16) : undefined)
+    rest = rest.slice(lead + date.length)
   }
-  return dates.length >= 2 ? { dates, times: dates.map(() => undefined) } : undefined
+  return dates.length >= 2 ? { dates, times } : undefined
 }
 
 const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns | undefined => {
-  const label = /^\s*(?:time|visit\s+time)\s*[:]?\s+/i.exec(line)
-  if (label === null) return undefined
+  // "Time  09:20  10:45", or the times alone under the dates
+  const label = /^\s*(?:(?:visit\s+)?time\s*[:]?)?\s+/i.exec(` ${line}`) ?? { 0: " " }
+  line = ` ${line}`
   const times = line
     .slice(label[0].length)
     .trim()
@@ -1484,8 +1529,18 @@ const continuesName = (above: string, line: string): boolean => {
  * after it ("139 mmol/L", "7.2x10^9/L") or a flag beside a number ("139 H", "*131*"), or a known
  * test name with a number. Such a line must not disappear: it is reported as unread.
  */
-const looksLikeResult = (line: string): boolean => {
-  if (!/\d/.test(line) || isMetadataLine(line)) return false
+const looksLikeResult = (line: string, inTable = false): boolean => {
+  if (isMetadataLine(line)) return false
+  // under a table header, a short line that starts with a word and has a number or a second
+  // column ("Crystals   Calcium oxalate, few") is a row of it
+  const words = line.trim().split(/\s+/)
+  const columns = line.trim().split(/\s{2,}|\t|\|/).filter((c) => c.trim() !== "").length
+  if (inTable && /^\s*\p{L}/u.test(line) && words.length <= 12 && !/[.!?]\s*$/.test(line) && (/\d/.test(line) || columns >= 2)) {
+    return true
+  }
+  if (!/\d/.test(line)) return false
+  const mention = findAnalyteMention(line)
+  if (mention !== undefined && /\d/.test(line.slice(mention.end))) return true
   const s = normalizeRow(line)
   for (const m of s.matchAll(/\d(?:[.,]\d+)?\s*/g)) {
     const after = s.slice((m.index ?? 0) + m[0].length)
@@ -1639,14 +1694,16 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         emitVitals(readings)
         continue
       }
-      // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results
+      // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results, and a
+      // line of bracketed alternatives under a row ("(101.1 °F)  (98.1 °F)") belongs to it
       if (/^\s*\p{L}[\p{L} ()/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
+      if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
       visitColumns = undefined
     }
-    // a diary line: its time, its readings, under the date line above it
+    // a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
     const diaryTime = currentDate === undefined ? undefined : leadingTime(line)
-    if (diaryTime !== undefined) {
-      const readings = readInlineVitals(line.slice(diaryTime.length), `${currentDate}T${diaryTime.time}`)
+    if (diaryTime !== undefined && currentDate !== undefined) {
+      const readings = readDiaryLine(line, currentDate)
       if (readings.length > 0) {
         emitVitals(readings)
         continue
@@ -1749,21 +1806,34 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const leadingDate = findDateTime(trimmed.slice(0, 24), order)
     if (leadingDate !== undefined && trimmed.indexOf(leadingDate.iso.slice(0, 4)) <= 12) {
       const inline = readInlineVitals(line, leadingDate.iso)
-      if (inline.length > 0) {
-        emitVitals(inline)
+      // a diary line that starts with its date: "2026-03-02  07:05 128/84 72 bpm  21:40 139/88 77 bpm"
+      const afterDate = trimmed.slice(trimmed.indexOf(leadingDate.iso.slice(0, 4)))
+      const diary =
+        inline.length > 0
+          ? inline
+          : TIME_IN_LINE_RE.test(afterDate.slice(10))
+            ? readDiaryLine(afterDate.slice(10), leadingDate.date)
+            : readInlineVitals(afterDate.slice(10), leadingDate.iso, true)
+      TIME_IN_LINE_RE.lastIndex = 0
+      if (diary.length > 0) {
+        emitVitals(diary)
         currentDate = leadingDate.date
         continue
       }
     }
-    // a line that is only a date ("Monday 2026-05-04") dates the rows that follow it
-    const weekday = /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?/i.exec(trimmed)?.[0].length ?? 0
-    const lone = readDateTime(trimmed.slice(weekday), order)
-    if (lone !== undefined && lone.length === trimmed.length - weekday) {
+    // a line that is only a date ("Monday 2026-05-04", "== 2026-05-11 (Mon) ==", "Tue, 12 May 2026:")
+    // dates the rows that follow it
+    const bare = trimmed
+      .replace(/^[=*#_~\-–—\s]+|[=*#_~\-–—:\s]+$/g, "")
+      .replace(/\s*[([]\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s*[)\]]\s*$/i, "")
+    const weekday = /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?/i.exec(bare)?.[0].length ?? 0
+    const lone = readDateTime(bare.slice(weekday), order)
+    if (lone !== undefined && lone.length === bare.length - weekday) {
       currentDate = lone.date
       continue
     }
     recent = [...recent.slice(-2), { text: trimmed, index, indented: /^\s{2,}\S/.test(line), headingBefore: pendingHeading }]
-    if (looksLikeResult(line)) {
+    if (looksLikeResult(line, labHeader !== undefined)) {
       unread.set(index, { page: positioned.page, line: positioned.line, text: trimmed.replace(/\s+/g, " ").slice(0, 300) })
     }
     const heading = readHeading(line)

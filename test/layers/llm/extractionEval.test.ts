@@ -187,6 +187,11 @@ describe("scores", () => {
     expect(m.flag).toBe(0.5)
     expect(m.precision).toBe(0.75)
     expect(m.unread).toBe(1)
+    // the unread line (9) is not the missed chloride's (3): chloride was dropped in silence
+    expect(m.silent).toBe(1)
+    const reported = scoreDocument(truth, { results: [], vitals: [], unreadLines: [{ line: 3, text: "Chloride 101 mmol/L" }] })
+    expect(metrics(reported.counts).silent).toBe(3)
+
   })
 
   it("counts a critical row as marked only when its pair has a critical flag", () => {
