@@ -454,6 +454,11 @@ const QUALITATIVE = [
 const STRONG_QUALITATIVE =
   /^(?:not\s+detected|none\s+detected|non[-\s]?reactive|weakly\s+reactive|reactive|positive|negative|detected|equivocal|non[-\s]?immune|not\s+immune|immune|indeterminate|inconclusive)$/i
 const QUAL_RE = new RegExp(String.raw`^(?:${QUALITATIVE.join("|")})(?![\p{L}\p{N}+-])`, "iu")
+/** Expected words, one or a few: "Negative", "Pale yellow - yellow", "None / rare", "Clear to slightly hazy". */
+const QUAL_LIST_RE = new RegExp(
+  String.raw`^(?:${QUALITATIVE.join("|")})(?:\s*(?:-|–|/|,|to|or)\s*(?:${QUALITATIVE.join("|")}))*(?![\p{L}\p{N}+-])`,
+  "iu"
+)
 
 const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent"])
 const POSITIVE_CLASS = new Set(["positive", "reactive", "detected", "present"])
@@ -471,7 +476,8 @@ const FLAG_RE = anyOf(
     String.raw`(?:abnormal(?:ly)?|abn\.?)\s+(?:high|low)`,
     String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|N|normal`
   ],
-  (flags) => String.raw`^(?:\(|\[)?\s*(${flags})(?:\s*[)\]])?(?![\p{L}\p{N}])`,
+  // a flag ends where a word would: "L" is not the flag of "L/L" (litres per litre)
+  (flags) => String.raw`^(?:\(|\[)?\s*(${flags})(?:\s*[)\]])?(?![\p{L}\p{N}/])`,
   "iu"
 )
 
@@ -523,12 +529,16 @@ const EXP_UNIT_RE =
 // a comma inside a unit only before digits: "mL/min/1,73m²"
 const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
 /** Per gram of creatinine: "mg/g creat", "µg/g Cr", "mg/g creatinine". */
+/** D-dimer units carry what they are equivalent to: "ug/mL FEU", "ng/mL DDU". */
+const DDIMER_UNIT_RE = /^(?:µg|μg|ug|mcg|mg|ng)\/(?:mL|L)\s?(?:FEU|DDU)\b/i
 const PER_CREATININE_RE = /^(?:mg|µg|μg|ug|mcg)\/g\s?(?:creat(?:inine)?|cr)\b/i
 
 /** Counts per hundred white cells: "/100 WBC", "/100 leukocytes". */
 const PER_100_RE = /^\/\s?100\s?(?:wbcs?|leu[ck]ocytes|cells)(?![\p{L}])/iu
 
 const readUnit = (s: string): { readonly unit: string; readonly length: number } | undefined => {
+  const dDimer = DDIMER_UNIT_RE.exec(s)
+  if (dDimer !== null) return { unit: collapse(dDimer[0]), length: dDimer[0].length }
   const perCreatinine = PER_CREATININE_RE.exec(s)
   if (perCreatinine !== null) return { unit: collapse(perCreatinine[0]), length: perCreatinine[0].length }
   const per100 = PER_100_RE.exec(s)
@@ -616,8 +626,18 @@ const rangeExpression = (
     return { spec, length: cmp[0].length }
   }
   if (textAllowed) {
-    const q = QUAL_RE.exec(s)
-    if (q !== null) return { spec: { lowInclusive: true, highInclusive: true, text: collapse(q[0]), expected: q[0] }, length: q[0].length }
+    // "Negative", "Clear", and several words: "Pale yellow - yellow", "None / rare"
+    const q = QUAL_LIST_RE.exec(s)
+    if (q !== null) {
+      const first = QUAL_RE.exec(q[0])?.[0] ?? q[0]
+      return { spec: { lowInclusive: true, highInclusive: true, text: collapse(q[0]), expected: first }, length: q[0].length }
+    }
+  } else {
+    // a number expected to be absent: "GLUCOSE, URINE  >1000  NEGATIVE  mg/dL"
+    const absent = /^(?:negative|none|not\s+detected|absent|nil)(?![\p{L}])/iu.exec(s)
+    if (absent !== null) {
+      return { spec: { lowInclusive: true, highInclusive: true, text: collapse(absent[0]), expected: absent[0] }, length: absent[0].length }
+    }
   }
   return undefined
 }
@@ -638,7 +658,12 @@ const readRange = (s: string, style: NumberStyle, qualitativeValue: boolean): Ra
   if (open !== null) i += open[0].length
   const label = RANGE_LABEL.exec(s.slice(i)) ?? (open === null ? null : BRACKET_LABEL.exec(s.slice(i)))
   if (label !== null) i += label[0].length
-  const expr = rangeExpression(s.slice(i), style, qualitativeValue || label !== null || open !== null)
+  let expr = rangeExpression(s.slice(i), style, qualitativeValue || label !== null || open !== null)
+  // "Normal" is a label ("Normal: 3.5-5.1") or the expected word itself ("Urobilinogen  Normal  Normal")
+  if (expr === undefined && label !== null && qualitativeValue) {
+    i -= label[0].length
+    expr = rangeExpression(s.slice(i), style, true)
+  }
   if (expr === undefined) return undefined
   i += expr.length
   let unit: string | undefined
@@ -755,7 +780,8 @@ const readRest = (rest: string, style: NumberStyle): RowParse | undefined => {
       continue
     }
     // a qualitative value takes a unit only after something else ("Trace  A  Negative  mg/dL"), never as its next word
-    const u = unit === undefined && (!value.qualitative || i > value.length + 2) ? readUnit(s) : undefined
+    const fieldCount = value.qualitative && /^\d/.test(String(value.value))
+    const u = unit === undefined && (!value.qualitative || fieldCount || i > value.length + 2) ? readUnit(s) : undefined
     if (u !== undefined) {
       unit = u.unit
       i += u.length
@@ -886,13 +912,25 @@ interface Decided {
 }
 
 /** The printed flag when there is one (source `report`), else the one the range gives (source `range`). */
+/** A count per field printed as a span ("0-2", "25-50") against a numeric range: within it, or wholly above or below. */
+const spanFlag = (value: string, range: RangeSpec): ResultFlag | undefined => {
+  const m = /^(\d+)-(\d+)$/.exec(value)
+  if (m === null || (range.low === undefined && range.high === undefined)) return undefined
+  const lo = Number(m[1])
+  const hi = Number(m[2])
+  if (range.high !== undefined && lo > range.high) return "high"
+  if (range.low !== undefined && hi < range.low) return "low"
+  if ((range.low === undefined || lo >= range.low) && (range.high === undefined || hi <= range.high)) return "normal"
+  return "unknown"
+}
+
 const decideFlag = (row: RowParse): Decided => {
   const range = row.range
   const computed: ResultFlag =
     range === undefined
       ? "unknown"
       : row.value.qualitative
-        ? qualitativeFlag(String(row.value.value), range)
+        ? (spanFlag(String(row.value.value), range) ?? qualitativeFlag(String(row.value.value), range))
         : flagFromRange(row.value, range)
   const reported = row.flag
   if (reported === undefined) return { flag: computed, source: computed === "unknown" ? undefined : "range" }
@@ -1481,12 +1519,14 @@ export const positionLines = (text: string): Array<PositionedLine> => {
  */
 const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: string): ReadonlyArray<Unparsed> => {
   const chain: Array<Unparsed> = []
+  // "Your value 97 U/L" under a name is a portal block, read as one below
+  if (VALUE_LINE_RE.test(row.trim()) || RANGE_LINE_RE.test(row.trim())) return chain
   let next = { text: row.trim(), index, indented: /^\s{2,}\p{L}/u.test(row) }
   for (let k = recent.length - 1; k >= 0; k--) {
     const above = recent[k]
     if (above === undefined || above.index !== next.index - 1) break
     // a value, not a name that starts with digits ("25-OH Vitamin D")
-    const startsWithValue = /^[<>]?\d+(?:[.,]\d+)?(?:\s|$)/.test(next.text)
+    const startsWithValue = /^[<>]?\d+(?:[.,]\d+)?(?:\s|$)|^\d{1,3}\s?-\s?\d{1,3}\s/.test(next.text)
     const indentedUnder = next.indented && !above.indented && nameLike(above.text, true)
     // a specimen or qualifier word that ends a wrapped name: "…Ratio, Random" over "Urine   41  H  mg/g creat"
     const qualifierTail = !startsWithValue && /^(?:urine|serum|plasma|blood|random|total|free|direct|calculated|fasting)\b/i.test(next.text)
@@ -1579,7 +1619,9 @@ const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyArray<Pa
 }
 
 /** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number. */
-const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[<>≤≥]?\s*\d))(.+)$/i
+const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[<>≤≥]?\s*\d)|\s{2,})(.+)$/i
+/** A portal block's flag on a line of its own, labelled: "Flag   High", "Status: Abnormal". */
+const FLAG_LINE_RE = /^(?:flag|status|result\s+flag|interpretation)\s*[:=]?\s+(.+)$/i
 const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)\s*[:=]?\s*(.+)$/i
 
 /** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
@@ -1751,13 +1793,17 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     // a long name wrapped onto two or three lines: "Low Density Lipoprotein" over "(LDL), calculated
     // 131  mg/dL  <100", or a name over an indented continuation ("  Protein   3.8  H  mg/L")
     const chain = nameChain(recent, index, row)
-    if (chain.length > 0) {
-      const joined = parseResultLine(`${chain.map((e) => e.text).join(" ")} ${row.trim()}`, context)
-      if (joined !== undefined) {
-        chain.forEach(consume)
-        emitResult(joined)
-        continue
-      }
+    // the longest chain that reads (a heading above the name is not part of it); a row that starts
+    // with its value keeps the gap that separates it from the name
+    const gap = /^[<>]?\d/.test(row.trim()) ? "  " : " "
+    const joined = chain
+      .map((_, k) => chain.slice(k))
+      .map((part) => ({ part, read: parseResultLine(`${part.map((e) => e.text).join(" ")}${gap}${row.trim()}`, context) }))
+      .find((attempt) => attempt.read !== undefined)
+    if (joined?.read !== undefined) {
+      joined.part.forEach(consume)
+      emitResult(joined.read)
+      continue
     }
     const rowResults = parseRow(row, context)
     if (rowResults.length > 0) {
@@ -1782,20 +1828,22 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       for (let j = index + 1; j < Math.min(lines.length, index + 4); j++) {
         const next = (lines[j]?.text ?? "").trim()
         if (next === "" || VALUE_LINE_RE.test(next)) break
-        if (RANGE_LINE_RE.test(next) || readFlag(next, true)?.length === next.length) ahead.push(j)
+        const flagged = FLAG_LINE_RE.exec(next)?.[1] ?? next
+        if (RANGE_LINE_RE.test(next) || readFlag(flagged, true)?.length === flagged.length) ahead.push(j)
         else break
       }
       const aheadText = ahead.map((j) => (lines[j]?.text ?? "").trim())
       const rangeText =
         [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))?.text ?? aheadText.find((t) => RANGE_LINE_RE.test(t))
-      const flagText = aheadText.find((t) => !RANGE_LINE_RE.test(t))
+      const flagLine = aheadText.find((t) => !RANGE_LINE_RE.test(t))
+      const flagText = flagLine === undefined ? undefined : (FLAG_LINE_RE.exec(flagLine)?.[1] ?? flagLine)
       const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
       const range = rangeText === undefined ? "" : `  ref: ${RANGE_LINE_RE.exec(rangeText)?.[1] ?? ""}`
       const flag = flagText === undefined ? "" : `  ${flagText}`
       const block =
         nameEntry === undefined
           ? undefined
-          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${flag}${range}`, { ...context, inTable: true })
+          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${range}${flag}`, { ...context, inTable: true })
       if (nameEntry !== undefined && block !== undefined) {
         consume(nameEntry)
         emitResult(block)

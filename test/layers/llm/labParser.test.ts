@@ -595,6 +595,8 @@ const REPORTS: Record<string, ExpectedReport> = {
       ["White cell count",7.2,"x10^9/L","4.0 - 11.0","normal"],
       ["Platelet count",410,"x10^9/L","150 - 400","high"],
       ["Red cell count",4.1,"x10^12/L","3.80 - 5.80","normal"],
+      // a unit of litres per litre: the old reader took its first "L" for a low flag and dropped the row
+      ["Haematocrit",0.34,"L/L","0.37 - 0.47","low"],
       ["Mean cell volume",79,"fL","80 - 100","low"],
       ["Neutrophils",4.1,"x10^9/L","2.0 - 7.5","normal"],
       ["Serum sodium",139,"mmol/L","133 - 146","normal"],

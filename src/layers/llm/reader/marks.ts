@@ -98,8 +98,8 @@ export const applyLegend = (line: string, legend: Legend): string => {
  */
 const CALL_BACK = /\b(?:called|phoned|telephoned|notified|communicated|read\s*-?\s*back|verbally\s+reported|reported\s+to)\b/i
 
-/** Where a note starts before its verb: " - called …", "; Dr. Ode notified …", ", notified …". */
-const NOTE_START = /\s[-–—]\s|[;,]\s|\s\bDr\.?\s/g
+/** Where a note starts before its verb: " - called …", "; Dr. Ode notified …", ", notified …", " (panic value called …". */
+const NOTE_START = /\s[-–—]\s|[;,]\s|\s\bDr\.?\s|\s\(/g
 
 /**
  * The row without its call-back note, and whether it had one. The note is cut from the last
@@ -111,13 +111,11 @@ export const splitCallBack = (line: string): { readonly text: string; readonly c
   if (verb === null) return { text: line, calledBack: false }
   const before = line.slice(0, verb.index)
   if (!/\d/.test(before) || !/\p{L}/u.test(before)) return { text: line, calledBack: false }
+  // the last separator before the verb: a dash inside "[200 - 400]" earlier on the line is the range's
   let cut = verb.index
   for (const m of before.matchAll(NOTE_START)) {
     const at = m.index ?? 0
-    if (verb.index - at <= 40 && /\d/.test(line.slice(0, at))) {
-      cut = at
-      break
-    }
+    if (verb.index - at <= 40 && /\d/.test(line.slice(0, at))) cut = at
   }
-  return { text: line.slice(0, cut).replace(/[\s\-–—;,]+$/, ""), calledBack: true }
+  return { text: line.slice(0, cut).replace(/[\s\-–—;,(]+$/, ""), calledBack: true }
 }
