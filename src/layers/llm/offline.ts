@@ -20,7 +20,7 @@ import {
   LLMInvalidOutput,
   TokenUsage
 } from "../../services/llm.js"
-import { parseLabReport } from "./labParser.js"
+import { parseLabReport } from "./reader/index.js"
 import { answerQuestion } from "./offlineChat.js"
 import { extractPdfText, type PdfTextOptions } from "./pdfText.js"
 import { enrichDocument } from "./reader/enrich.js"

@@ -5,7 +5,7 @@
  * anything else gets an honest "the document doesn't contain that". Deterministic.
  */
 import type { ChatTurn, DocumentType, VitalKind } from "../../services/llm.js"
-import type { ParsedResult, ParsedVital } from "./labParser.js"
+import type { ParsedResult, ParsedVital } from "./reader/index.js"
 import { FLAG_WORDS, isFlagged, rangeInWords, valueWithUnit } from "./summary.js"
 
 export interface ChatDocument {

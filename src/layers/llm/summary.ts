@@ -4,7 +4,7 @@
  * condition; the words a diagnosis would need are simply not in the templates.
  */
 import type { DocumentType, ResultFlag, VitalKind } from "../../services/llm.js"
-import type { ParsedRange, ParsedResult, ParsedVital } from "./labParser.js"
+import type { ParsedRange, ParsedResult, ParsedVital } from "./reader/index.js"
 
 export interface SummaryInput {
   readonly documentType: DocumentType

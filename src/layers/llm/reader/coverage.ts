@@ -8,7 +8,8 @@
  * invented is refused.
  */
 import type { InterpretedDocument, LabResult } from "../../../services/llm.js"
-import { parseLabReport, type ParsedUnreadLine, positionLines } from "../labParser.js"
+import { parseLabReport, positionLines } from "./report.js"
+import type { ParsedUnreadLine } from "./types.js"
 
 export interface Coverage {
   /** Results found in the document, each with the page and line its value is printed on. */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
-import { parseLabReport } from "../../../../src/layers/llm/labParser.js"
+import { parseLabReport } from "../../../../src/layers/llm/reader/index.js"
 
 interface Row {
   readonly name: string

@@ -10,11 +10,11 @@ import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { isMetadataLine, parseLabReport, parseResultLine, readDateTime } from "../../../src/layers/llm/labParser.js"
-import { summarize } from "../../../src/layers/llm/summary.js"
-import { InterpretedDocument, LabResult, VitalSign } from "../../../src/services/llm.js"
+import { isMetadataLine, parseLabReport, parseResultLine, readDateTime } from "../../../../src/layers/llm/reader/index.js"
+import { summarize } from "../../../../src/layers/llm/summary.js"
+import { InterpretedDocument, LabResult, VitalSign } from "../../../../src/services/llm.js"
 
-const reportsDir = fileURLToPath(new URL("./reports/", import.meta.url))
+const reportsDir = fileURLToPath(new URL("../reports/", import.meta.url))
 const report = (name: string) => fs.readFileSync(path.join(reportsDir, name), "utf8")
 
 type RowTuple = readonly [name: string, value: number | string, unit: string, range: string, flag: string]

@@ -1,0 +1,160 @@
+/**
+ * Cells and column headers: a line split into cells (spaces, pipes, tabs, CSV), the header
+ * words that say which column is what in five languages, and a row rearranged by its header
+ * (columns that are not part of a result dropped, a range in LOW and HIGH columns joined).
+ */
+
+
+export type Role = "name" | "result" | "flag" | "unit" | "range" | "low" | "high" | "ignore"
+
+export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
+  // each list ends with the German, French, Spanish and Italian words for it
+  [
+    "name",
+    /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker|untersuchung|analyse|param[eè]tre|examen|prueba|determinaci[oó]n|esame|analisi)$/i
+  ],
+  [
+    "result",
+    /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured|ergebnis|befund|wert|r[ée]sultats?|resultados?|risultat[oi]|valore)$/i
+  ],
+  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|indicateur|indicador)$/i],
+  ["unit", /^(?:units?|uom|einheit|unit[ée]s?|unidad(?:es)?|unit[aà])$/i],
+  // a reference range printed in two columns: "Low  High", "Ref Low  Ref High", "Lower limit  Upper limit"
+  ["low", /^(?:low|ref\.?\s*low|lower(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|min(?:imum)?|ll)$/i],
+  ["high", /^(?:high|ref\.?\s*high|upper(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|max(?:imum)?|ul)$/i],
+  [
+    "range",
+    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento)$/i
+  ],
+  [
+    "ignore",
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti)$/i
+  ]
+]
+
+export interface Cell {
+  readonly text: string
+  readonly start: number
+  readonly end: number
+}
+
+export type Separator = "pipe" | "tab" | "comma" | "space"
+
+/** A CSV line's fields, honouring double quotes ("Glucose, fasting"). */
+export const csvCells = (line: string): ReadonlyArray<Cell> => {
+  const cells: Array<Cell> = []
+  let text = ""
+  let start = 0
+  let quoted = false
+  for (let i = 0; i <= line.length; i++) {
+    const c = line[i]
+    if (c === '"') {
+      if (quoted && line[i + 1] === '"') {
+        text += '"'
+        i++
+      } else quoted = !quoted
+    } else if ((c === "," && !quoted) || c === undefined) {
+      cells.push({ text: text.trim(), start, end: i })
+      text = ""
+      start = i + 1
+    } else text += c
+  }
+  return cells
+}
+
+/** A comma-separated header or row: several commas and no other column separator. */
+export const looksLikeCsv = (line: string) => !/[|\t]|\S\s{2,}\S/.test(line) && (line.match(/,/g)?.length ?? 0) >= 2
+
+export const splitCells = (line: string, forced?: Separator): { readonly cells: ReadonlyArray<Cell>; readonly separator: Separator } => {
+  const separator: Separator = forced ?? (line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : "space")
+  if (separator === "comma") return { cells: csvCells(line), separator }
+  const cells: Array<Cell> = []
+  const re = separator === "pipe" ? /[^|]+|(?<=\|)(?=\|)/g : separator === "tab" ? /[^\t]+|(?<=\t)(?=\t)/g : /\S+(?: \S+)*/g
+  for (const m of line.matchAll(re)) {
+    const raw = m[0]
+    const lead = raw.length - raw.trimStart().length
+    const start = (m.index ?? 0) + lead
+    cells.push({ text: raw.trim(), start, end: start + raw.trim().length })
+  }
+  // leading and trailing empty cells of `| a | b |` are borders, not columns
+  while (separator === "pipe" && cells[0]?.text === "") cells.shift()
+  while (separator === "pipe" && cells[cells.length - 1]?.text === "") cells.pop()
+  return { cells, separator }
+}
+
+export interface LabHeader {
+  readonly separator: Separator
+  readonly roles: ReadonlyArray<{ readonly role: Role | undefined; readonly start: number }>
+}
+
+export const roleOf = (cell: string): Role | undefined => {
+  const label = cell.replace(/[:*]+$/, "").replace(/\s*\([^)]*\)\s*$/, "").trim()
+  for (const [role, re] of HEADER_WORDS) if (re.test(label)) return role
+  return undefined
+}
+
+/** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
+export const readLabHeader = (line: string): LabHeader | undefined => {
+  // digits only inside brackets: "PREV (02/15)" names a column, "Sodium 139" is a row
+  if (/\d/.test(line.replace(/\([^)]*\)|\[[^\]]*\]/g, "").replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
+  const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
+  const roles = cells.map((c) => ({ role: roleOf(c.text), start: c.start }))
+  const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
+  if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
+    return { separator, roles }
+  }
+  // "Valeurs de référence   Antériorités": only some columns named, but every cell names one
+  if (roles.length >= 2 && roles.every((r) => r.role !== undefined) && known.has("range")) return { separator, roles }
+  // single-spaced headers: look for the words themselves
+  const lower = line.toLowerCase()
+  const words = ["result", "unit", "range", "reference", "flag", "test", "analyte", "value"].filter((w) =>
+    new RegExp(String.raw`\b${w}s?\b`).test(lower)
+  )
+  const rest = lower.replace(
+    /\b(?:tests?|results?|units?|ranges?|reference|ref|flags?|analyte|values?|normal|interval|your|name|and)\b/g,
+    ""
+  )
+  return words.length >= 3 && rest.replace(/[^a-z]/g, "").length <= 4 ? { separator, roles: [] } : undefined
+}
+
+/**
+ * The row as the grammar reads it: without the cells under "previous result", "lab", "date" and
+ * other columns that are not part of a result, and with a range printed in LOW and HIGH columns
+ * put back together at the end ("3.5-5.1"; one bound alone reads as "≥3.5" or "≤5.1").
+ */
+export const dropIgnoredColumns = (line: string, header: LabHeader | undefined): string => {
+  const { cells, separator } = splitCells(line)
+  const rearranges = header?.roles.some((r) => r.role === "ignore" || r.role === "low" || r.role === "high") === true
+  if (header === undefined || header.roles.length === 0 || !rearranges) {
+    if (header?.separator === "comma") return csvCells(line).map((c) => c.text).join("  ")
+    return separator === "space" ? line : cells.map((c) => c.text).join("  ")
+  }
+  const keep: Array<string> = []
+  let low: string | undefined
+  let high: string | undefined
+  const place = (text: string, role: Role | undefined) => {
+    if (role === "ignore") return
+    if (role === "low" && text !== "") low = text
+    else if (role === "high" && text !== "") high = text
+    else keep.push(text)
+  }
+  const fields = header.separator === "comma" ? csvCells(line) : separator !== "space" && separator === header.separator ? cells : undefined
+  if (fields !== undefined) {
+    if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")
+    fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role))
+  } else {
+    for (const cell of cells) {
+      // the column whose label starts nearest at or before the cell (right-aligned numbers may start a little earlier)
+      let column = header.roles[0]
+      for (const r of header.roles) if (r.start <= cell.start + 2) column = r
+      place(cell.text, column?.role)
+    }
+  }
+  const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)
+  const lo = bound(low)
+  const hi = bound(high)
+  if (lo !== undefined && hi !== undefined) keep.push(`${lo}-${hi}`)
+  else if (lo !== undefined) keep.push(`>=${lo}`)
+  else if (hi !== undefined) keep.push(`<=${hi}`)
+  return keep.join("  ")
+}

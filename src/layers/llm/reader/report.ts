@@ -1,0 +1,430 @@
+/**
+ * The whole document: lines with their page and line number, classified one by one
+ * (metadata, headings, headers, legends, vitals, result rows, blocks over several lines) and
+ * every line that looks like a result but was not read kept as unread: nothing disappears in
+ * silence. Pure functions, no Effect; never throws.
+ */
+import type { DocumentType } from "../../../services/llm.js"
+import { dropIgnoredColumns, type LabHeader, readLabHeader } from "./columns.js"
+import { detectDateOrder, findCollectedAt, findDateTime, readDateTime } from "./dates.js"
+import { headingTitle, makeTitle, readHeading, SECTION_ONLY } from "./headings.js"
+import { findAnalyteMention } from "./lexicon/analytes.js"
+import { findLegend, isLegendLine, splitCallBack } from "./marks.js"
+import { isMetadataLine } from "./metadata.js"
+import { normalizeRow, parseResultLine, parseRow, type RowContext } from "./rows.js"
+import { detectNumberStyle, MAX_LINES, MAX_ROW_CHARS } from "./text.js"
+import { readFlag, readUnit } from "./tokens.js"
+import type { ParsedReport, ParsedResult, ParsedUnreadLine, ParsedVital, ParseOptions } from "./types.js"
+import { leadingTime, readDiaryLine, readInlineVitals, readVisitColumns, readVisitRow, readVisitTimes, readVitalsHeader, readVitalsRow, TIME_IN_LINE_RE, type VisitColumns, VITAL_NAME_RE, type VitalsHeader } from "./vitals.js"
+
+export interface PositionedLine {
+  readonly text: string
+  /** 1-based; a form feed starts a new page. */
+  readonly page: number
+  /** 1-based, on its page. */
+  readonly line: number
+}
+
+/** The document's lines with their page and line numbers (a form feed starts a new page). */
+export const positionLines = (text: string): Array<PositionedLine> => {
+  const out: Array<PositionedLine> = []
+  let page = 1
+  let line = 0
+  for (const raw of text.split("\n")) {
+    const parts = raw.split("\f")
+    parts.forEach((part, i) => {
+      if (i > 0) {
+        page++
+        line = 0
+      }
+      // a form feed alone on its line only turns the page
+      if (i > 0 && part.trim() === "" && parts.length === 2 && raw.trim() === "") return
+      line++
+      out.push({ text: part, page, line })
+    })
+  }
+  return out
+}
+
+/**
+ * The remembered lines right above this one that begin its name, oldest first: each continued by
+ * the next (see continuesName), or the next one indented under it. Empty when the row stands alone.
+ */
+export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: string): ReadonlyArray<Unparsed> => {
+  const chain: Array<Unparsed> = []
+  // "Your value 97 U/L" under a name is a portal block, read as one below
+  if (VALUE_LINE_RE.test(row.trim()) || RANGE_LINE_RE.test(row.trim())) return chain
+  let next = { text: row.trim(), index, indented: /^\s{2,}\p{L}/u.test(row) }
+  for (let k = recent.length - 1; k >= 0; k--) {
+    const above = recent[k]
+    if (above === undefined || above.index !== next.index - 1) break
+    // a value, not a name that starts with digits ("25-OH Vitamin D")
+    const startsWithValue = /^[<>]?\d+(?:[.,]\d+)?(?:\s|$)|^\d{1,3}\s?-\s?\d{1,3}\s/.test(next.text)
+    const indentedUnder = next.indented && !above.indented && nameLike(above.text, true)
+    // a specimen or qualifier word that ends a wrapped name: "…Ratio, Random" over "Urine   41  H  mg/g creat"
+    const qualifierTail = !startsWithValue && /^(?:urine|serum|plasma|blood|random|total|free|direct|calculated|fasting)\b/i.test(next.text)
+    if (!startsWithValue && !continuesName(above.text, next.text) && !indentedUnder && !(qualifierTail && nameLike(above.text))) break
+    if (startsWithValue && !nameLike(above.text, true)) break
+    chain.unshift(above)
+    next = above
+  }
+  return chain
+}
+
+/** Text that can be (the start of) a test name: short, no digits at its end, not a sentence or a label. */
+export const nameLike = (text: string, continued = false): boolean =>
+  text.length <= 60 &&
+  // names do not end in a number or a full stop, nor start with a house number ("1 Main St")
+  !/[:.!?]\s*$|\d\s*$|^\d+\s/.test(text) &&
+  text.split(/\s+/).length <= 6 &&
+  !isMetadataLine(text) &&
+  // a heading has the look of a name; an indented line under it says it was one after all
+  (continued ? !(text === text.toUpperCase() || SECTION_ONLY.test(text)) : readHeading(text) === undefined)
+
+/**
+ * Does the line above end a name that this line continues? It ends with a connector ("Vitamin D,",
+ * "Alanine", "of", "and", "(" or "/") or this line starts with a lower-case word or a bracket
+ * ("(LDL), calculated"). Short and without a colon, so a heading or a label is not taken.
+ */
+export const continuesName = (above: string, line: string): boolean => {
+  if (above.length > 60 || /[:.!?]\s*$/.test(above) || /\d\s*$/.test(above)) return false
+  if (above.split(/\s+/).length > 6 || isMetadataLine(above)) return false
+  if (/[,(/&+-]$|\b(?:and|of|for|with|by|to|in|per)$/i.test(above)) return true
+  // "(LDL), calculated …" or "calculated …", but not "eGFR …" or "pH …", which start names of their own
+  return /^\(/.test(line) || (/^\p{Ll}{3,}\b/u.test(line) && !KNOWN_TEST.test(line.split(/\s/)[0] ?? ""))
+}
+
+/**
+ * Does the line look like it holds a result, though it was not read as one? A number with a unit
+ * after it ("139 mmol/L", "7.2x10^9/L") or a flag beside a number ("139 H", "*131*"), or a known
+ * test name with a number. Such a line must not disappear: it is reported as unread.
+ */
+export const looksLikeResult = (line: string, inTable = false): boolean => {
+  if (isMetadataLine(line)) return false
+  // under a table header, a short line that starts with a word and has a number or a second
+  // column ("Crystals   Calcium oxalate, few") is a row of it
+  const words = line.trim().split(/\s+/)
+  const columns = line.trim().split(/\s{2,}|\t|\|/).filter((c) => c.trim() !== "").length
+  if (inTable && /^\s*\p{L}/u.test(line) && words.length <= 12 && !/[.!?]\s*$/.test(line) && (/\d/.test(line) || columns >= 2)) {
+    return true
+  }
+  if (!/\d/.test(line)) return false
+  const mention = findAnalyteMention(line)
+  if (mention !== undefined && /\d/.test(line.slice(mention.end))) return true
+  const s = normalizeRow(line)
+  for (const m of s.matchAll(/\d(?:[.,]\d+)?\s*/g)) {
+    const after = s.slice((m.index ?? 0) + m[0].length)
+    if (readUnit(after) !== undefined) return true
+    const flag = readFlag(after, false)
+    if (flag !== undefined && flag.flag._tag !== "direction") return true
+    if (flag !== undefined && /^[HL]\b/.test(after)) return true
+  }
+  return KNOWN_TEST.test(s) && /\d/.test(s.replace(KNOWN_TEST, ""))
+}
+
+/** Common test names (the lexicon knows more; this keeps the check cheap and dependency-free). */
+export const KNOWN_TEST =
+  /\b(?:ha?emoglobin|hgb|hba1c|a1c|wbc|rbc|platelets?|plt|ha?ematocrit|hct|mcv|mch|mchc|rdw|sodium|potassium|chloride|bicarbonate|co2|urea|bun|creatinine|e?gfr|glucose|calcium|magnesium|phosphate|phosphorus|albumin|protein|bilirubin|alt|ast|alp|ggt|ldh|cholesterol|ldl|hdl|triglycerides?|tsh|t4|t3|ferritin|iron|transferrin|b12|folate|vitamin|crp|esr|inr|ptt|aptt|fibrinogen|troponin|bnp|lactate|ph|pco2|po2|psa|lipase|amylase|uric\s+acid|kalium|natrium|glucosa|glyc[ée]mie|cr[ée]atinine?|leu[ck]o[cz]\w+|thrombo[cz]\w+|h[ée]moglobin\w*|hemoglobina)\b/i
+
+/** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number. */
+export const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[<>≤≥]?\s*\d)|\s{2,})(.+)$/i
+
+/** A portal block's flag on a line of its own, labelled: "Flag   High", "Status: Abnormal". */
+export const FLAG_LINE_RE = /^(?:flag|status|result\s+flag|interpretation)\s*[:=]?\s+(.+)$/i
+
+export const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)\s*[:=]?\s*(.+)$/i
+
+/** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
+export interface Unparsed {
+  readonly text: string
+  /** Its index among the document's lines. */
+  readonly index: number
+  /** It starts further right than a name column would: a continuation of the line above. */
+  readonly indented: boolean
+  /** What was pending as a section heading before this line was read. */
+  readonly headingBefore: string | undefined
+}
+
+/** Reads a whole lab report or vitals log. Never throws; unknown input gives an empty `other` document. */
+export const parseLabReport = (text: string, options: ParseOptions = {}): ParsedReport => {
+  const normalized = text
+    .replace(/^\ufeff/, "")
+    .replace(/\r\n?/g, "\n")
+    .replace(/[\u00a0\u2007\u202f]/g, " ")
+    .replace(/[\u200b\u200c\u200d\u2060]/g, "")
+  const lines: Array<PositionedLine> = positionLines(normalized).slice(0, MAX_LINES)
+  const legend = findLegend(lines.map((l) => l.text))
+  const style = detectNumberStyle(normalized.slice(0, 200_000))
+  const order = detectDateOrder(normalized.slice(0, 200_000))
+
+  const results: Array<ParsedResult> = []
+  const vitals: Array<ParsedVital> = []
+  const titles: Array<string> = []
+  let collectedAt: string | undefined
+  let currentDate: string | undefined
+  let labHeader: LabHeader | undefined
+  let vitalsHeader: VitalsHeader | undefined
+  let visitColumns: VisitColumns | undefined
+  let pendingHeading: string | undefined
+  let proseLines = 0
+  // the unparsed lines right before this one, oldest first
+  let recent: Array<Unparsed> = []
+  // lines that look like results but were not read (yet: a later line may complete them), by index
+  const unread = new Map<number, ParsedUnreadLine>()
+  let at: PositionedLine = { text: "", page: 1, line: 1 }
+
+  const emitResult = (result: ParsedResult) => {
+    if (pendingHeading !== undefined) {
+      const title = headingTitle(pendingHeading)
+      if (title !== undefined && !titles.includes(title)) titles.push(title)
+      pendingHeading = undefined
+    }
+    results.push({ ...result, page: at.page, line: at.line })
+    recent = []
+  }
+  const emitVitals = (read: ReadonlyArray<ParsedVital>) => {
+    for (const vital of read) vitals.push({ ...vital, page: at.page, line: at.line })
+  }
+  /** A remembered line became part of a result: it was not a heading after all, nor unread. */
+  const consume = (entry: Unparsed) => {
+    unread.delete(entry.index)
+    if (pendingHeading !== undefined && pendingHeading === readHeading(entry.text)) pendingHeading = entry.headingBefore
+  }
+
+  // lines already read as part of a block above them (a portal block's range and flag lines)
+  const skip = new Set<number>()
+  for (const [index, positioned] of lines.entries()) {
+    if (skip.has(index)) continue
+    at = positioned
+    const callBack = splitCallBack(positioned.text.replace(/\s+$/, ""))
+    const line = callBack.text
+    if (line.trim() === "") {
+      vitalsHeader = undefined
+      recent = []
+      continue
+    }
+    if (line.length > MAX_ROW_CHARS * 4) {
+      proseLines++
+      continue
+    }
+    if (isLegendLine(line, legend)) {
+      recent = []
+      continue
+    }
+    if (isMetadataLine(line)) {
+      const found = findCollectedAt(line, order)
+      if (found !== undefined) {
+        collectedAt ??= found
+        currentDate ??= found.slice(0, 10)
+      } else if (/^\s*(?:date(?:\s+of\s+service)?|visit\s+date|service\s+date)\s*[:#]/i.test(line)) {
+        currentDate ??= findDateTime(line, order)?.date
+      }
+      recent = []
+      continue
+    }
+    // "Collected on Apr 18, 2026 7:42 AM" has no colon but is metadata all the same
+    const collected = line.length <= 120 ? findCollectedAt(line, order) : undefined
+    if (collected !== undefined && parseResultLine(line) === undefined) {
+      collectedAt ??= collected
+      currentDate ??= collected.slice(0, 10)
+      recent = []
+      continue
+    }
+    const visits = readVisitColumns(line, order)
+    if (visits !== undefined) {
+      visitColumns = visits
+      continue
+    }
+    if (visitColumns !== undefined) {
+      const withTimes = readVisitTimes(line, visitColumns)
+      if (withTimes !== undefined) {
+        visitColumns = withTimes
+        continue
+      }
+      const readings = readVisitRow(line, visitColumns)
+      if (readings !== undefined) {
+        emitVitals(readings)
+        continue
+      }
+      // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results, and a
+      // line of bracketed alternatives under a row ("(101.1 °F)  (98.1 °F)") belongs to it
+      if (/^\s*\p{L}[\p{L} ()/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
+      if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
+      visitColumns = undefined
+    }
+    // a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
+    const diaryTime = currentDate === undefined ? undefined : leadingTime(line)
+    if (diaryTime !== undefined && currentDate !== undefined) {
+      const readings = readDiaryLine(line, currentDate)
+      if (readings.length > 0) {
+        emitVitals(readings)
+        continue
+      }
+    }
+    const newVitalsHeader = readVitalsHeader(line)
+    if (newVitalsHeader !== undefined && readLabHeader(line) === undefined) {
+      vitalsHeader = newVitalsHeader
+      labHeader = undefined
+      continue
+    }
+    if (vitalsHeader !== undefined) {
+      const row = readVitalsRow(line, vitalsHeader, order, currentDate)
+      if (row !== undefined) {
+        emitVitals(row.vitals)
+        if (row.date !== undefined) currentDate = row.date
+        continue
+      }
+      vitalsHeader = undefined
+    }
+    const newLabHeader = readLabHeader(line)
+    if (newLabHeader !== undefined) {
+      labHeader = newLabHeader
+      continue
+    }
+    const trimmed = line.trim()
+    if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, ""))) {
+      const leading = findDateTime(trimmed.slice(0, 24), order)
+      const stamp = leading?.iso ?? collectedAt ?? currentDate
+      if (stamp !== undefined) {
+        const inline = readInlineVitals(line, stamp)
+        if (inline.length > 0) {
+          emitVitals(inline)
+          continue
+        }
+      }
+    }
+    const context: RowContext = {
+      style,
+      inTable: labHeader !== undefined,
+      ...(legend === undefined ? {} : { legend }),
+      calledBack: callBack.calledBack
+    }
+    const row = dropIgnoredColumns(line, labHeader)
+    // a long name wrapped onto two or three lines: "Low Density Lipoprotein" over "(LDL), calculated
+    // 131  mg/dL  <100", or a name over an indented continuation ("  Protein   3.8  H  mg/L")
+    const chain = nameChain(recent, index, row)
+    // the longest chain that reads (a heading above the name is not part of it); a row that starts
+    // with its value keeps the gap that separates it from the name
+    const gap = /^[<>]?\d/.test(row.trim()) ? "  " : " "
+    const joined = chain
+      .map((_, k) => chain.slice(k))
+      .map((part) => ({ part, read: parseResultLine(`${part.map((e) => e.text).join(" ")}${gap}${row.trim()}`, context) }))
+      .find((attempt) => attempt.read !== undefined)
+    if (joined?.read !== undefined) {
+      joined.part.forEach(consume)
+      emitResult(joined.read)
+      continue
+    }
+    const rowResults = parseRow(row, context)
+    if (rowResults.length > 0) {
+      rowResults.forEach(emitResult)
+      continue
+    }
+    // a long name wrapped onto its own line, the values on the next
+    const previous = recent[recent.length - 1]
+    if (previous !== undefined && /^\s*[<>]?\d/.test(row) && previous.text.length <= 60) {
+      const joined = parseResultLine(`${previous.text}  ${row.trim()}`, context)
+      if (joined !== undefined) {
+        consume(previous)
+        emitResult(joined)
+        continue
+      }
+    }
+    // patient-portal blocks: the name, then "Value: 11.2 g/dL" (or "Your value 134"), the range
+    // ("Standard range 135 - 145 mmol/L") before or after it, and a flag word on a line of its own
+    const valueLine = VALUE_LINE_RE.exec(trimmed)
+    if (valueLine !== null) {
+      const ahead: Array<number> = []
+      for (let j = index + 1; j < Math.min(lines.length, index + 4); j++) {
+        const next = (lines[j]?.text ?? "").trim()
+        if (next === "" || VALUE_LINE_RE.test(next)) break
+        const flagged = FLAG_LINE_RE.exec(next)?.[1] ?? next
+        if (RANGE_LINE_RE.test(next) || readFlag(flagged, true)?.length === flagged.length) ahead.push(j)
+        else break
+      }
+      const aheadText = ahead.map((j) => (lines[j]?.text ?? "").trim())
+      const rangeText =
+        [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))?.text ?? aheadText.find((t) => RANGE_LINE_RE.test(t))
+      const flagLine = aheadText.find((t) => !RANGE_LINE_RE.test(t))
+      const flagText = flagLine === undefined ? undefined : (FLAG_LINE_RE.exec(flagLine)?.[1] ?? flagLine)
+      const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
+      const range = rangeText === undefined ? "" : `  ref: ${RANGE_LINE_RE.exec(rangeText)?.[1] ?? ""}`
+      const flag = flagText === undefined ? "" : `  ${flagText}`
+      const block =
+        nameEntry === undefined
+          ? undefined
+          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${range}${flag}`, { ...context, inTable: true })
+      if (nameEntry !== undefined && block !== undefined) {
+        consume(nameEntry)
+        emitResult(block)
+        for (const j of ahead) skip.add(j)
+        continue
+      }
+    }
+    const leadingDate = findDateTime(trimmed.slice(0, 24), order)
+    if (leadingDate !== undefined && trimmed.indexOf(leadingDate.iso.slice(0, 4)) <= 12) {
+      const inline = readInlineVitals(line, leadingDate.iso)
+      // a diary line that starts with its date: "2026-03-02  07:05 128/84 72 bpm  21:40 139/88 77 bpm"
+      const afterDate = trimmed.slice(trimmed.indexOf(leadingDate.iso.slice(0, 4)))
+      const diary =
+        inline.length > 0
+          ? inline
+          : TIME_IN_LINE_RE.test(afterDate.slice(10))
+            ? readDiaryLine(afterDate.slice(10), leadingDate.date)
+            : readInlineVitals(afterDate.slice(10), leadingDate.iso, true)
+      TIME_IN_LINE_RE.lastIndex = 0
+      if (diary.length > 0) {
+        emitVitals(diary)
+        currentDate = leadingDate.date
+        continue
+      }
+    }
+    // a line that is only a date ("Monday 2026-05-04", "== 2026-05-11 (Mon) ==", "Tue, 12 May 2026:")
+    // dates the rows that follow it
+    const bare = trimmed
+      .replace(/^[=*#_~\-–—\s]+|[=*#_~\-–—:\s]+$/g, "")
+      .replace(/\s*[([]\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s*[)\]]\s*$/i, "")
+    const weekday = /^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?/i.exec(bare)?.[0].length ?? 0
+    const lone = readDateTime(bare.slice(weekday), order)
+    if (lone !== undefined && lone.length === bare.length - weekday) {
+      currentDate = lone.date
+      continue
+    }
+    recent = [...recent.slice(-2), { text: trimmed, index, indented: /^\s{2,}\S/.test(line), headingBefore: pendingHeading }]
+    if (looksLikeResult(line, labHeader !== undefined)) {
+      unread.set(index, { page: positioned.page, line: positioned.line, text: trimmed.replace(/\s+/g, " ").slice(0, 300) })
+    }
+    const heading = readHeading(line)
+    if (heading !== undefined) {
+      pendingHeading = heading
+      continue
+    }
+    if ((trimmed.match(/\p{L}+/gu)?.length ?? 0) >= 4) proseLines++
+  }
+
+  const vitalsDominate = vitals.length > 0 && vitals.length > results.length
+  const tie = vitals.length > 0 && vitals.length === results.length
+  const hint = options.documentTypeHint
+  const documentType: DocumentType =
+    tie && (hint === "vitals" || hint === "lab_results")
+      ? hint
+      : vitalsDominate
+        ? "vitals"
+        : results.length > 0
+          ? "lab_results"
+          : hint === "report" || hint === "other"
+            ? hint
+            : proseLines >= 3
+              ? "report"
+              : "other"
+
+  const title = makeTitle(documentType, titles, vitals)
+  return {
+    documentType,
+    title,
+    ...(collectedAt === undefined ? {} : { collectedAt }),
+    results,
+    vitals,
+    unreadLines: [...unread.values()]
+  }
+}

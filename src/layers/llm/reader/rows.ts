@@ -1,0 +1,365 @@
+/**
+ * One line read as a result: the name, then a value, then flag / unit / range in any order.
+ * Each place the name could end is tried, and the first reading that understands the whole rest
+ * of the line wins. The flag printed by the lab wins over the one the range gives.
+ */
+import type { FlagSource, ResultFlag } from "../../../services/llm.js"
+import { splitCells } from "./columns.js"
+import { applyLegend, type Legend } from "./marks.js"
+import { isMetadataLine } from "./metadata.js"
+import { MAX_ROW_CHARS, NUM, type NumberStyle } from "./text.js"
+import {
+  NEGATIVE_CLASS,
+  POSITIVE_CLASS,
+  QUAL_RE,
+  qualKey,
+  type RangeSpec,
+  readFlag,
+  readRange,
+  readUnit,
+  readValue,
+  type ReportFlag,
+  type RowValue,
+  STRONG_QUALITATIVE
+} from "./tokens.js"
+import type { ParsedRange, ParsedResult } from "./types.js"
+
+/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]". */
+export const NOTE_RE =
+  /^(?:[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
+
+export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
+
+export const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))`)
+
+export interface RowParse {
+  readonly value: RowValue
+  readonly flag?: ReportFlag
+  readonly unit?: string
+  readonly range?: RangeSpec
+}
+
+/** Reads everything after the name; undefined unless the whole rest is understood. */
+export const readRest = (rest: string, style: NumberStyle): RowParse | undefined => {
+  const value = readValue(rest, style)
+  if (value === undefined) return undefined
+  let flag = value.flag
+  let unit = value.unit
+  let range: RangeSpec | undefined
+  let i = value.length
+  while (true) {
+    const skip = /^[\s,;|]*/.exec(rest.slice(i))?.[0].length ?? 0
+    i += skip
+    if (i >= rest.length) break
+    if (skip === 0 && !/[\s)\]]$/.test(rest.slice(0, i))) return undefined
+    const s = rest.slice(i)
+    const r = range === undefined ? readRange(s, style, value.qualitative) : undefined
+    if (r !== undefined) {
+      range = r.spec
+      if (r.unit !== undefined) {
+        if (unit !== undefined && unit !== r.unit) return undefined
+        unit = r.unit
+      }
+      i += r.length
+      continue
+    }
+    const f = flag === undefined ? readFlag(s, !value.qualitative || range !== undefined) : undefined
+    if (f !== undefined) {
+      flag = f.flag
+      i += f.length
+      continue
+    }
+    // a qualitative value takes a unit only after something else ("Trace  A  Negative  mg/dL"), never as its next word
+    const fieldCount = value.qualitative && /^\d/.test(String(value.value))
+    const u = unit === undefined && (!value.qualitative || fieldCount || i > value.length + 2) ? readUnit(s) : undefined
+    if (u !== undefined) {
+      unit = u.unit
+      i += u.length
+      continue
+    }
+    // another lab's columns: a previous result with its date, or a stray date/time
+    const previous = PREVIOUS_RE.exec(s)
+    if (previous !== null) {
+      i += previous[0].length
+      continue
+    }
+    const note = NOTE_RE.exec(s)
+    if (note !== null) {
+      i += note[0].length
+      continue
+    }
+    const date = DATE_TOKEN_RE.exec(s)
+    if (date !== null) {
+      i += date[0].length
+      continue
+    }
+    return undefined
+  }
+  return {
+    value,
+    ...(flag === undefined ? {} : { flag }),
+    ...(unit === undefined ? {} : { unit }),
+    ...(range === undefined ? {} : { range })
+  }
+}
+
+export const RANGE_BEFORE_VALUE = new RegExp(
+  String.raw`^(.*\p{L}.*?)\s+((?:[([]\s*)?(?:${NUM}\s*(?:-|–|—|to)\s*${NUM}|(?:<=|>=|≤|≥|<|>)\s*${NUM})(?:\s*[)\]])?)$`,
+  "u"
+)
+
+export const UNIT_IN_NAME = /^(.*\p{L}.*?)\s*(?:,\s*|\(|\[)([^()[\],\s]+)[)\]]?$/u
+
+/** Results that have no unit and are often printed without a range. */
+export const UNITLESS_ANALYTES = /^(?:inr|ph|urine\s+ph|specific\s+gravity|sg|.*\bratio|.*\bindex)$/i
+
+export const NAME_STOP_WORDS = new Set("is was are were of the and or for to with at on in by from be a an your my if than".split(" "))
+
+export const NOT_A_NAME =
+  /^(?:tests?|(?:your\s+)?(?:results?|values?)|(?:standard|normal|reference|ref\.?)\s+(?:range|interval|values?)|flags?|units?|range|reference(?:\s+range)?|status|interpretation|comments?|notes?|total|page|date|time|final|preliminary|corrected|specimen|sample)$/i
+
+export const cleanName = (raw: string): string =>
+  raw
+    .replace(/^[\s•·>*!-]+/, "")
+    .replace(/[\s:=.·_-]+$/, "")
+    .replace(/\s+/g, " ")
+    .trim()
+
+export const isPlausibleName = (name: string): boolean => {
+  if (name.length < 2 || name.length > 70) return false
+  if ((name.match(/\p{L}/gu)?.length ?? 0) < 2) return false
+  if (!/^[\p{L}\p{N}(]/u.test(name)) return false
+  const words = name.split(" ")
+  if (words.length > 10) return false
+  if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
+  if (NOT_A_NAME.test(name)) return false
+  // "Blood Group: O" is a label and the start of its value
+  if (/:\s/.test(name)) return false
+  // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
+  if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
+  if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
+  // a number with decimals ends no name: "Kreatinin 1,18" is a name and its value
+  if (/\s\d+[.,]\d+$/.test(name)) return false
+  // digits broken apart ("Sodium 1 3" of "Sodium 1 3 9 mmol/L"): a misprint, not a name
+  if (/(?:^|\s)\d(?:\s\d)+$/.test(name)) return false
+  // a sentence, not a label
+  if (/[.!?]\s+\p{Lu}\p{Ll}+\s+\p{Ll}/u.test(name)) return false
+  return true
+}
+
+/** Where a new column starts: after two or more spaces (pipes and tabs have become those). */
+export const columnStarts = (line: string): ReadonlySet<number> =>
+  new Set([...line.matchAll(/\s{2,}(?=\S)/g)].map((m) => (m.index ?? 0) + m[0].length))
+
+/** Candidate starts of the value: column boundaries first (the layout says where the name ends), then every word. */
+export const splitPoints = (line: string, columns: ReadonlySet<number>): ReadonlyArray<number> => {
+  const words: Array<number> = []
+  for (const m of line.matchAll(/\s(?=\S)/g)) words.push((m.index ?? 0) + 1)
+  // "Hemoglobin:11.2" has no space before its value
+  for (const m of line.matchAll(/[:=](?=[<>]?\d)/g)) words.push((m.index ?? 0) + 1)
+  return [...new Set([...columns, ...words.sort((a, b) => a - b)])]
+}
+
+export interface FlagInput {
+  readonly numeric?: number
+  readonly comparator?: "lt" | "le" | "gt" | "ge"
+}
+
+/** low / normal / high from the value and a numeric range; `unknown` when the range cannot tell. */
+export const flagFromRange = (value: FlagInput, range: RangeSpec): "low" | "normal" | "high" | "unknown" => {
+  const v = value.numeric
+  if (v === undefined) return "unknown"
+  const { low, high } = range
+  if (low === undefined && high === undefined) return "unknown"
+  const belowLow = (x: number) => low !== undefined && (range.lowInclusive ? x < low : x <= low)
+  const aboveHigh = (x: number) => high !== undefined && (range.highInclusive ? x > high : x >= high)
+  const cmp = value.comparator
+  if (cmp === undefined) return belowLow(v) ? "low" : aboveHigh(v) ? "high" : "normal"
+  // "<0.5": the true value is under the bound, so it is low only if the bound is, normal if the bound is in range
+  if (cmp === "lt" || cmp === "le") {
+    if (low !== undefined && v <= low) return "low"
+    if (high !== undefined) return aboveHigh(v) && !(cmp === "lt" && v === high) ? "unknown" : "normal"
+    return "unknown"
+  }
+  if (high !== undefined && v >= high) return "high"
+  if (high === undefined && low !== undefined) return belowLow(v) && !(cmp === "gt" && v === low) ? "unknown" : "normal"
+  return "unknown"
+}
+
+export const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => {
+  if (range.expected === undefined) return "unknown"
+  const v = qualKey(value)
+  const r = qualKey(range.expected)
+  if (v === r || (NEGATIVE_CLASS.has(v) && NEGATIVE_CLASS.has(r))) return "normal"
+  if (NEGATIVE_CLASS.has(r) || (POSITIVE_CLASS.has(r) && NEGATIVE_CLASS.has(v))) return "abnormal"
+  // another word of the same kind than the one expected ("Cloudy" where "Clear" is, "Dark yellow" where "Yellow" is)
+  if (QUAL_RE.test(value) && QUAL_RE.test(range.expected)) return "abnormal"
+  return "unknown"
+}
+
+export interface Decided {
+  readonly flag: ResultFlag
+  readonly source: FlagSource | undefined
+}
+
+/** The printed flag when there is one (source `report`), else the one the range gives (source `range`). */
+/** A count per field printed as a span ("0-2", "25-50") against a numeric range: within it, or wholly above or below. */
+export const spanFlag = (value: string, range: RangeSpec): ResultFlag | undefined => {
+  const m = /^(\d+)-(\d+)$/.exec(value)
+  if (m === null || (range.low === undefined && range.high === undefined)) return undefined
+  const lo = Number(m[1])
+  const hi = Number(m[2])
+  if (range.high !== undefined && lo > range.high) return "high"
+  if (range.low !== undefined && hi < range.low) return "low"
+  if ((range.low === undefined || lo >= range.low) && (range.high === undefined || hi <= range.high)) return "normal"
+  return "unknown"
+}
+
+export const decideFlag = (row: RowParse): Decided => {
+  const range = row.range
+  const computed: ResultFlag =
+    range === undefined
+      ? "unknown"
+      : row.value.qualitative
+        ? (spanFlag(String(row.value.value), range) ?? qualitativeFlag(String(row.value.value), range))
+        : flagFromRange(row.value, range)
+  const reported = row.flag
+  if (reported === undefined) return { flag: computed, source: computed === "unknown" ? undefined : "range" }
+  switch (reported._tag) {
+    case "direction":
+      return { flag: reported.flag, source: "report" }
+    case "critical": {
+      const direction = reported.direction ?? (computed === "low" || computed === "high" ? computed : undefined)
+      return {
+        flag: direction === "low" ? "critical_low" : direction === "high" ? "critical_high" : "abnormal",
+        source: "report"
+      }
+    }
+    case "abnormal":
+      return { flag: computed === "low" || computed === "high" ? computed : "abnormal", source: "report" }
+  }
+}
+
+/** A call-back note makes a printed H or L critical in the same direction. */
+export const criticalDirection = (flag: ReportFlag | undefined): { readonly direction?: "low" | "high" } =>
+  flag?._tag === "direction" && flag.flag !== "normal" ? { direction: flag.flag } : {}
+
+export const normalizeRow = (line: string): string =>
+  line
+    // dotted or underscored leaders between a name and its value
+    .replace(/\s*(?:\.{3,}|…+|(?:\s?\.){3,}|_{3,}|-{4,})\s*/g, "  ")
+    .replace(/(\/1[.,]73)\s+(m2|m²|m\^2)/gi, "$1$2")
+    .replace(/[\u2010\u2011\u2212]/g, "-")
+    // a value between asterisks marks it out of range: "*131*" reads as "131 *"
+    .replace(/(^|\s)\*([<>]?\d[\d.,]*)\*(?=\s|$)/g, "$1$2 *")
+    .replace(/\s+$/, "")
+
+export interface RowContext {
+  readonly style?: NumberStyle
+  /** A table header is in force: weak qualitative words ("Yellow", "Trace") may be values. */
+  readonly inTable?: boolean
+  /** The report's legend for its own marks (`+ = above the reference range`), if it prints one. */
+  readonly legend?: Legend
+  /** The line ended in a call-back note ("called to Dr. … 16:35"): the lab treated the value as critical. */
+  readonly calledBack?: boolean
+}
+
+/** Parses one line as a lab result, or undefined when it is not one. */
+export const parseResultLine = (line: string, context: RowContext = {}): ParsedResult | undefined => {
+  if (line.length > MAX_ROW_CHARS || line.trim() === "") return undefined
+  if (isMetadataLine(line)) return undefined
+  const style = context.style ?? { decimalComma: false }
+  const marked = context.legend === undefined ? line : applyLegend(line, context.legend)
+  const { cells, separator } = splitCells(marked)
+  const spaced = separator === "space" ? marked : cells.map((c) => c.text).join("  ")
+  const row = normalizeRow(spaced).replace(/^\s+/, "")
+  // a decimal point with a space beside it ("4 . 1", "4. 1"): the number is broken, and reading
+  // either half would put a wrong value under a right name
+  if (/\d\s+\.\s*\d|\d\.\s+\d/.test(row)) return undefined
+  const leadingMark = /^[*!]+\s*/.exec(row)
+  const body = leadingMark === null ? row : row.slice(leadingMark[0].length)
+  const columns = columnStarts(body)
+  for (const at of splitPoints(body, columns)) {
+    let name = cleanName(body.slice(0, at))
+    let parsed = readRest(body.slice(at), style)
+    if (parsed === undefined) continue
+    // "Hemoglobin  12.0-16.0  11.2  g/dL": the range column came before the result
+    const leadingRange = name.length <= 90 ? RANGE_BEFORE_VALUE.exec(name) : null
+    if (leadingRange !== null && parsed.range === undefined) {
+      const range = readRange(leadingRange[2] ?? "", style, false)
+      if (range !== undefined && range.length === (leadingRange[2] ?? "").length) {
+        name = cleanName(leadingRange[1] ?? "")
+        parsed = { ...parsed, range: range.spec }
+      }
+    }
+    // "Glucose (mg/dL)", "Hemoglobin, g/dL": the unit printed with the name
+    const unitInName = parsed.unit === undefined ? UNIT_IN_NAME.exec(name) : null
+    if (unitInName !== null) {
+      const unit = readUnit(unitInName[2] ?? "")
+      if (unit !== undefined && unit.length === (unitInName[2] ?? "").length && /[/%]|^\p{L}{2,}$/u.test(unit.unit)) {
+        name = cleanName(unitInName[1] ?? "")
+        parsed = { ...parsed, unit: unit.unit }
+      }
+    }
+    if (!isPlausibleName(name)) continue
+    const { value } = parsed
+    // a bare value is a result only in a table's own column, or for the few tests that have no unit:
+    // "INR     1.1" under a header is; "Suite 200", "Room 4" or "Yellow" in running text are not
+    const tableCell = context.inTable === true && columns.has(at)
+    if (parsed.unit === undefined && parsed.range === undefined && parsed.flag === undefined) {
+      const bareOk = value.qualitative
+        ? STRONG_QUALITATIVE.test(String(value.value)) || tableCell
+        : tableCell || UNITLESS_ANALYTES.test(name)
+      if (!bareOk) continue
+    }
+    const weakQualitative = value.qualitative && !STRONG_QUALITATIVE.test(String(value.value))
+    if (weakQualitative && parsed.range === undefined && !tableCell) continue
+    const withMark: RowParse =
+      leadingMark !== null && parsed.flag === undefined ? { ...parsed, flag: { _tag: "abnormal" } } : parsed
+    const range = parsed.range
+    const referenceRange: ParsedRange =
+      range === undefined
+        ? { text: "" }
+        : {
+            ...(range.low === undefined ? {} : { low: range.low }),
+            ...(range.high === undefined ? {} : { high: range.high }),
+            text: range.text
+          }
+    const calledBack: RowParse =
+      context.calledBack === true && (withMark.flag === undefined || withMark.flag._tag !== "critical")
+        ? { ...withMark, flag: { _tag: "critical", ...criticalDirection(withMark.flag) } }
+        : withMark
+    const decided = decideFlag(calledBack)
+    return {
+      name,
+      value: value.value,
+      unit: parsed.unit ?? "",
+      referenceRange,
+      flag: decided.flag,
+      ...(decided.source === undefined ? {} : { flagSource: decided.source })
+    }
+  }
+  return undefined
+}
+
+/**
+ * One table row: the whole line, else without a trailing performing-lab code ("01", "EN") whose
+ * header was on another page, else two or three results printed side by side.
+ */
+export const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyArray<ParsedResult> => {
+  const whole = parseResultLine(row, context)
+  if (whole !== undefined) return [whole]
+  if (/\s{2,}(?:[A-Z]{2}|\d{2})$/.test(row)) {
+    const withoutCode = parseResultLine(row.replace(/\s{2,}\S+$/, ""), context)
+    if (withoutCode !== undefined) return [withoutCode]
+  }
+  if (depth >= 2 || row.length > MAX_ROW_CHARS) return []
+  for (const gap of row.matchAll(/(?<=\S)\s{4,}(?=\p{L})/gu)) {
+    const cut = gap.index ?? 0
+    const left = parseResultLine(row.slice(0, cut), context)
+    if (left === undefined) continue
+    const right = parseRow(row.slice(cut + gap[0].length), context, depth + 1)
+    if (right.length > 0) return [left, ...right]
+  }
+  return []
+}

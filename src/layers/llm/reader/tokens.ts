@@ -1,0 +1,313 @@
+/**
+ * The typed tokens of a row: values (numbers with comparator and decimal mark, qualitative
+ * words, counts per field), flags, units and reference ranges.
+ */
+import { anyOf, collapse, NUM, type NumberStyle, toNumber } from "./text.js"
+
+export const QUALITATIVE = [
+  "not\\s+detected", "none\\s+detected", "none\\s+seen", "not\\s+seen", "non[-\\s]?reactive", "weakly\\s+reactive",
+  "reactive", "positive", "negative", "detected", "equivocal", "non[-\\s]?immune", "not\\s+immune",
+  "immune", "indeterminate", "inconclusive", "trace", "present", "absent", "normal", "abnormal", "clear",
+  "slightly\\s+cloudy", "cloudy", "hazy", "turbid", "pale\\s+yellow", "dark\\s+yellow", "light\\s+yellow",
+  "yellow", "straw", "amber", "colou?rless", "none", "few", "moderate", "many", "rare", "occasional",
+  "small", "large", "[1-4]\\+", "\\+{1,4}"
+]
+
+/** Words that make a result on their own; the others need a range or a flag beside them. */
+export const STRONG_QUALITATIVE =
+  /^(?:not\s+detected|none\s+detected|non[-\s]?reactive|weakly\s+reactive|reactive|positive|negative|detected|equivocal|non[-\s]?immune|not\s+immune|immune|indeterminate|inconclusive)$/i
+
+export const QUAL_RE = new RegExp(String.raw`^(?:${QUALITATIVE.join("|")})(?![\p{L}\p{N}+-])`, "iu")
+
+/** Expected words, one or a few: "Negative", "Pale yellow - yellow", "None / rare", "Clear to slightly hazy". */
+export const QUAL_LIST_RE = new RegExp(
+  String.raw`^(?:${QUALITATIVE.join("|")})(?:\s*(?:-|–|/|,|to|or)\s*(?:${QUALITATIVE.join("|")}))*(?![\p{L}\p{N}+-])`,
+  "iu"
+)
+
+export const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent"])
+
+export const POSITIVE_CLASS = new Set(["positive", "reactive", "detected", "present"])
+
+export const qualKey = (s: string) => s.toLowerCase().replace(/[^a-z0-9+]/g, "")
+
+export type ReportFlag =
+  | { readonly _tag: "direction"; readonly flag: "low" | "high" | "normal" }
+  | { readonly _tag: "critical"; readonly direction?: "low" | "high" }
+  | { readonly _tag: "abnormal" }
+
+export const FLAG_RE = anyOf(
+  [
+    String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
+    // "ABNORMAL LOW", "abn high": a direction after all
+    String.raw`(?:abnormal(?:ly)?|abn\.?)\s+(?:high|low)`,
+    String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|N|normal`
+  ],
+  // a flag ends where a word would: "L" is not the flag of "L/L" (litres per litre)
+  (flags) => String.raw`^(?:\(|\[)?\s*(${flags})(?:\s*[)\]])?(?![\p{L}\p{N}/])`,
+  "iu"
+)
+
+export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: ReportFlag; readonly length: number } | undefined => {
+  const m = FLAG_RE.exec(s)
+  if (m === null) return undefined
+  const raw = m[1] ?? ""
+  // single letters are flags only in capitals: "h" or "a" in running text is a word fragment
+  if (/^[hlan]$/i.test(raw) && raw !== raw.toUpperCase()) return undefined
+  if (/^(?:n|normal)$/i.test(raw) && !allowNormalWord) return undefined
+  const lower = raw.toLowerCase()
+  const flag: ReportFlag =
+    /crit|panic/.test(lower)
+      ? lower.includes("high")
+        ? { _tag: "critical", direction: "high" }
+        : lower.includes("low")
+          ? { _tag: "critical", direction: "low" }
+          : { _tag: "critical" }
+      : lower === "hh" || lower === "↑↑" || lower === "h!"
+        ? { _tag: "critical", direction: "high" }
+        : lower === "ll" || lower === "↓↓" || lower === "l!"
+          ? { _tag: "critical", direction: "low" }
+          : /^(?:abnormal(?:ly)?|abn\.?)\s+high$/.test(lower)
+            ? { _tag: "direction", flag: "high" }
+            : /^(?:abnormal(?:ly)?|abn\.?)\s+low$/.test(lower)
+              ? { _tag: "direction", flag: "low" }
+          : /^(?:\*?h\*?|high|↑|▲)$/.test(lower)
+            ? { _tag: "direction", flag: "high" }
+            : /^(?:\*?l\*?|low|↓|▼)$/.test(lower)
+              ? { _tag: "direction", flag: "low" }
+              : lower === "n" || lower === "normal"
+                ? { _tag: "direction", flag: "normal" }
+                : { _tag: "abnormal" }
+  return { flag, length: m[0].length }
+}
+
+export const UNIT_WORDS = new Set(
+  [
+    "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index",
+    "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f"
+  ]
+    .join(" ")
+    .split(" ")
+)
+
+export const PERCENT_OF_RE = /^%\s+of\s+total(?:\s+(?:hgb|hb|ha?emoglobin))?(?![\p{L}\p{N}])/iu
+
+export const EXP_UNIT_RE =
+  /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:\d{1,2}|\(\d{1,2}\)|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?(?![\p{L}\p{N}])/u
+
+// a comma inside a unit only before digits: "mL/min/1,73m²"
+export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
+
+/** Per gram of creatinine: "mg/g creat", "µg/g Cr", "mg/g creatinine". */
+/** D-dimer units carry what they are equivalent to: "ug/mL FEU", "ng/mL DDU". */
+export const DDIMER_UNIT_RE = /^(?:µg|μg|ug|mcg|mg|ng)\/(?:mL|L)\s?(?:FEU|DDU)\b/i
+
+export const PER_CREATININE_RE = /^(?:mg|µg|μg|ug|mcg)\/g\s?(?:creat(?:inine)?|cr)\b/i
+
+/** Counts per hundred white cells: "/100 WBC", "/100 leukocytes". */
+export const PER_100_RE = /^\/\s?100\s?(?:wbcs?|leu[ck]ocytes|cells)(?![\p{L}])/iu
+
+export const readUnit = (s: string): { readonly unit: string; readonly length: number } | undefined => {
+  const dDimer = DDIMER_UNIT_RE.exec(s)
+  if (dDimer !== null) return { unit: collapse(dDimer[0]), length: dDimer[0].length }
+  const perCreatinine = PER_CREATININE_RE.exec(s)
+  if (perCreatinine !== null) return { unit: collapse(perCreatinine[0]), length: perCreatinine[0].length }
+  const per100 = PER_100_RE.exec(s)
+  if (per100 !== null) return { unit: collapse(per100[0]), length: per100[0].length }
+  const percentOf = PERCENT_OF_RE.exec(s)
+  if (percentOf !== null) return { unit: collapse(percentOf[0]), length: percentOf[0].length }
+  const exp = EXP_UNIT_RE.exec(s)
+  if (exp !== null) return { unit: exp[0].replace(/\s+/g, ""), length: exp[0].length }
+  const m = UNIT_TOKEN_RE.exec(s)
+  if (m === null) return undefined
+  const unit = m[0].replace(/[.,]+$/, "")
+  const lower = unit.toLowerCase()
+  // a unit has a slash or a percent sign or is one of the known bare units; anything else is a word
+  const valid =
+    ((unit.includes("/") || unit.includes("%")) && /[a-zµμ%]/i.test(unit) && !/^(?:n\/a|h\/l)$/i.test(unit)) ||
+    UNIT_WORDS.has(lower)
+  return valid ? { unit, length: unit.length } : undefined
+}
+
+export interface RangeSpec {
+  readonly low?: number
+  readonly high?: number
+  readonly lowInclusive: boolean
+  readonly highInclusive: boolean
+  readonly text: string
+  /** A qualitative range ("Negative"): the expected text. */
+  readonly expected?: string
+}
+
+export const RANGE_LABEL =
+  /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|desirable|optimal|target|goal|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
+
+/** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
+export const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
+
+export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
+
+/** "3.5 to 5.3", and the words other languages print: "0,70 à 1,05", "3,5 bis 5,1", "12 a 16", "135 al 145". */
+export const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+(?:to|à|a|bis|al|tot|fino\s+a)\s+(${NUM})(?![\d.,]*\d)`, "i")
+
+/** A range the lab says it has no numbers for: "Not Estab.", "Not established", "N/A", "See note". */
+export const NO_RANGE_RE = /^(?:not\s+estab(?:lished|\.)?|not\s+applicable|n\/a|see\s+(?:note|comment)|no\s+range)(?![\p{L}])/iu
+
+export const COMPARATOR_RE = new RegExp(
+  String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least)\s*(${NUM})(?![\d.,]*\d)`,
+  "i"
+)
+
+export const SEX_RANGES_RE = new RegExp(
+  String.raw`^(?:(?:m|f|male|female|men|women|adult|adults?|child(?:ren)?)\s*[:=]?\s*${NUM}\s*(?:-|–|—|to)\s*${NUM}\s*[;,]?\s*){2,}`,
+  "i"
+)
+
+export const comparatorKind = (op: string): "lt" | "le" | "gt" | "ge" => {
+  const o = op.toLowerCase().replace(/\s+/g, " ")
+  if (/^(?:<=|=<|≤|⩽|< ?or ?=|less than or equal to|up to)$/.test(o)) return "le"
+  if (/^(?:>=|=>|≥|⩾|> ?or ?=|greater than or equal to|at least)$/.test(o)) return "ge"
+  if (/^(?:<|less than|under|below)$/.test(o)) return "lt"
+  return "gt"
+}
+
+export const rangeExpression = (
+  s: string,
+  style: NumberStyle,
+  textAllowed: boolean
+): { readonly spec: RangeSpec; readonly length: number } | undefined => {
+  const none = NO_RANGE_RE.exec(s)
+  if (none !== null) return { spec: { lowInclusive: true, highInclusive: true, text: collapse(none[0]) }, length: none[0].length }
+  const sex = SEX_RANGES_RE.exec(s)
+  // ranges per sex or age: kept as text, since the report does not say which one applies
+  if (sex !== null) {
+    return { spec: { lowInclusive: true, highInclusive: true, text: collapse(sex[0]).replace(/[;,]$/, "") }, length: sex[0].length }
+  }
+  const between = BETWEEN_TO_RE.exec(s) ?? BETWEEN_RE.exec(s)
+  if (between !== null) {
+    const low = toNumber(between[1] ?? "", style)
+    const high = toNumber(between[2] ?? "", style)
+    if (low === undefined || high === undefined || low > high) return undefined
+    return { spec: { low, high, lowInclusive: true, highInclusive: true, text: collapse(between[0]) }, length: between[0].length }
+  }
+  const cmp = COMPARATOR_RE.exec(s)
+  if (cmp !== null) {
+    const bound = toNumber(cmp[2] ?? "", style)
+    if (bound === undefined) return undefined
+    const kind = comparatorKind(cmp[1] ?? "")
+    const text = collapse(cmp[0])
+    const spec: RangeSpec =
+      kind === "lt" || kind === "le"
+        ? { high: bound, lowInclusive: true, highInclusive: kind === "le", text }
+        : { low: bound, lowInclusive: kind === "ge", highInclusive: true, text }
+    return { spec, length: cmp[0].length }
+  }
+  if (textAllowed) {
+    // "Negative", "Clear", and several words: "Pale yellow - yellow", "None / rare"
+    const q = QUAL_LIST_RE.exec(s)
+    if (q !== null) {
+      const first = QUAL_RE.exec(q[0])?.[0] ?? q[0]
+      return { spec: { lowInclusive: true, highInclusive: true, text: collapse(q[0]), expected: first }, length: q[0].length }
+    }
+  } else {
+    // a number expected to be absent: "GLUCOSE, URINE  >1000  NEGATIVE  mg/dL"
+    const absent = /^(?:negative|none|not\s+detected|absent|nil)(?![\p{L}])/iu.exec(s)
+    if (absent !== null) {
+      return { spec: { lowInclusive: true, highInclusive: true, text: collapse(absent[0]), expected: absent[0] }, length: absent[0].length }
+    }
+  }
+  return undefined
+}
+
+export interface RangeRead {
+  readonly spec: RangeSpec
+  readonly unit?: string
+  readonly length: number
+}
+
+/** A reference range, possibly labelled ("ref:", "Normal:") and bracketed, possibly with its unit inside. */
+export const readRange = (s: string, style: NumberStyle, qualitativeValue: boolean): RangeRead | undefined => {
+  let i = 0
+  const open = /^[([{]\s*/.exec(s)
+  const close = open === null ? undefined : ({ "(": ")", "[": "]", "{": "}" } as const)[s[0] as "(" | "[" | "{"]
+  if (open !== null) i += open[0].length
+  const label = RANGE_LABEL.exec(s.slice(i)) ?? (open === null ? null : BRACKET_LABEL.exec(s.slice(i)))
+  if (label !== null) i += label[0].length
+  let expr = rangeExpression(s.slice(i), style, qualitativeValue || label !== null || open !== null)
+  // "Normal" is a label ("Normal: 3.5-5.1") or the expected word itself ("Urobilinogen  Normal  Normal")
+  if (expr === undefined && label !== null && qualitativeValue) {
+    i -= label[0].length
+    expr = rangeExpression(s.slice(i), style, true)
+  }
+  if (expr === undefined) return undefined
+  i += expr.length
+  let unit: string | undefined
+  const afterExpr = /^\s*/.exec(s.slice(i))?.[0].length ?? 0
+  const maybeUnit = readUnit(s.slice(i + afterExpr))
+  if (maybeUnit !== undefined && (close !== undefined || expr.spec.expected === undefined)) {
+    unit = maybeUnit.unit
+    i += afterExpr + maybeUnit.length
+  }
+  if (close !== undefined) {
+    const closing = /^\s*([)\]}])/.exec(s.slice(i))
+    if (closing === null || closing[1] !== close) return undefined
+    i += closing[0].length
+  }
+  return unit === undefined ? { spec: expr.spec, length: i } : { spec: expr.spec, unit, length: i }
+}
+
+export interface RowValue {
+  readonly value: number | string
+  /** For the flag: the number, or the bound of `<0.5` / `>90`. */
+  readonly numeric?: number
+  readonly comparator?: "lt" | "le" | "gt" | "ge"
+  readonly qualitative: boolean
+  readonly flag?: ReportFlag
+  readonly unit?: string
+  readonly length: number
+}
+
+export const VALUE_NUM_RE = new RegExp(String.raw`^(?:(<=|>=|≤|≥|<|>)\s?)?(${NUM})`)
+
+/** A count per microscope field, printed as a span: "25-50" before a "/HPF" or "/LPF" unit later in the row. */
+export const FIELD_COUNT_RE = /^(\d{1,3}\s?[-–]\s?\d{1,3})(?=\s)/
+
+export const PER_FIELD_RE = /\/\s*(?:hpf|lpf)\b|\bper\s+(?:hpf|lpf)\b/i
+
+export const readValue = (s: string, style: NumberStyle): RowValue | undefined => {
+  const span = PER_FIELD_RE.test(s) ? FIELD_COUNT_RE.exec(s) : null
+  if (span !== null) return { value: (span[1] ?? "").replace(/\s/g, "").replace("–", "-"), qualitative: true, length: span[0].length }
+  const numeric = readNumericValue(s, style)
+  if (numeric !== undefined) return numeric
+  const q = QUAL_RE.exec(s)
+  if (q === null) return undefined
+  const value = collapse(q[0])
+  return { value: value.charAt(0).toUpperCase() + value.slice(1), qualitative: true, length: q[0].length }
+}
+
+export const readNumericValue = (s: string, style: NumberStyle): RowValue | undefined => {
+  const m = VALUE_NUM_RE.exec(s)
+  if (m !== null) {
+    const numeric = toNumber(m[2] ?? "", style)
+    if (numeric === undefined) return undefined
+    let length = m[0].length
+    const next = s.slice(length)
+    // "12.0-16.0" is a range, not a value; "1/2" or "25-OH" are part of a name
+    if (/^\s?[-–—]\s?\d/.test(next) || /^[/:\d-]/.test(next)) return undefined
+    const op = m[1]
+    const value = op === undefined ? numeric : `${op}${numeric}`
+    const comparator = op === undefined ? undefined : comparatorKind(op)
+    const base = { value, numeric, qualitative: false, ...(comparator === undefined ? {} : { comparator }) }
+    if (next === "" || /^\s/.test(next)) return { ...base, length }
+    const attachedFlag = /^(HH|LL|H|L|\*|!)(?=$|\s)/.exec(next)
+    if (attachedFlag !== null) {
+      const flag = readFlag(attachedFlag[1] ?? "", false)
+      length += attachedFlag[0].length
+      return flag === undefined ? undefined : { ...base, flag: flag.flag, length }
+    }
+    const attachedUnit = readUnit(next)
+    if (attachedUnit !== undefined) return { ...base, unit: attachedUnit.unit, length: length + attachedUnit.length }
+    return undefined
+  }
+  return undefined
+}

@@ -1,0 +1,384 @@
+/**
+ * Vital signs: tables with a row per reading, flowsheets with a column per visit, diaries
+ * ("07:05  128/84 mmHg, pulse 72" under a date line) and inline readings ("BP 128/84").
+ */
+import type { VitalKind } from "../../../services/llm.js"
+import { looksLikeCsv, type Separator, splitCells } from "./columns.js"
+import { type DateOrder, pad2, readDateTime, readTime } from "./dates.js"
+import { anyOf } from "./text.js"
+import type { ParsedVital } from "./types.js"
+
+export type VitalColumn =
+  | { readonly kind: "date" | "time" | "datetime" | "other" }
+  | { readonly kind: "measure"; readonly vital: VitalKind | "systolic" | "diastolic"; readonly unit?: string }
+
+export interface VitalsHeader {
+  readonly separator: Separator
+  readonly columns: ReadonlyArray<{ readonly column: VitalColumn; readonly start: number; readonly end: number }>
+}
+
+export const VITAL_HEADER_RE = anyOf(
+  [
+    String.raw`date\s*(?:\/|and|&)\s*time|date\/time|datetime|timestamp|date|time`,
+    String.raw`systolic|sys|sbp|diastolic|dia|dbp|blood\s+pressure|bp|pulse|heart\s+rate|hr|weight|wt|body\s+weight`,
+    String.raw`spo2|sp02|sao2|o2\s+sat(?:uration)?|oxygen(?:\s+saturation)?|saturation|sat|temp(?:erature)?`,
+    String.raw`notes?|comments?|arm|position`
+  ],
+  // the label, then an optional unit in brackets: "Weight(kg)", "Temp (°F)"
+  (labels) => String.raw`(${labels})\b\s*(?:[([]\s*([^)\]]{1,12})\s*[)\]])?`,
+  "giy"
+)
+
+export const columnFor = (label: string, unitText: string | undefined): VitalColumn => {
+  const l = label.toLowerCase().replace(/\s+/g, " ")
+  const u = (unitText ?? "").trim()
+  if (/^(?:date ?(?:\/|and|&) ?time|date\/time|datetime|timestamp)$/.test(l)) return { kind: "datetime" }
+  if (l === "date") return { kind: "date" }
+  if (l === "time") return { kind: "time" }
+  if (/^(?:systolic|sys|sbp)$/.test(l)) return { kind: "measure", vital: "systolic" }
+  if (/^(?:diastolic|dia|dbp)$/.test(l)) return { kind: "measure", vital: "diastolic" }
+  if (/^(?:blood pressure|bp)$/.test(l)) return { kind: "measure", vital: "blood_pressure" }
+  if (/^(?:pulse|heart rate|hr)$/.test(l)) return { kind: "measure", vital: "pulse" }
+  if (/^(?:weight|wt|body weight)$/.test(l)) {
+    const unit = /lb/i.test(u) ? "lb" : /kg/i.test(u) ? "kg" : undefined
+    return unit === undefined ? { kind: "measure", vital: "weight" } : { kind: "measure", vital: "weight", unit }
+  }
+  if (/^(?:spo2|sp02|sao2|o2 sat(?:uration)?|oxygen(?: saturation)?|saturation|sat)$/.test(l)) {
+    return { kind: "measure", vital: "spo2", unit: "%" }
+  }
+  if (/^temp(?:erature)?$/.test(l)) {
+    const unit = /f/i.test(u) ? "°F" : /c/i.test(u) ? "°C" : undefined
+    return unit === undefined ? { kind: "measure", vital: "temperature" } : { kind: "measure", vital: "temperature", unit }
+  }
+  return { kind: "other" }
+}
+
+/** `Date  Time  Systolic  Diastolic  Pulse  Weight(kg)  SpO2(%)  Temp(C)` in any order and spelling. */
+export const readVitalsHeader = (line: string): VitalsHeader | undefined => {
+  if (/\d{2}/.test(line.replace(/\([^)]*\)|\[[^\]]*\]|spo2|sp02|sao2|o2/gi, ""))) return undefined
+  const separator: Separator = line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : looksLikeCsv(line) ? "comma" : "space"
+  const columns: Array<{ column: VitalColumn; start: number; end: number }> = []
+  let i = 0
+  while (i < line.length) {
+    const skip = /^[\s|,;]*/.exec(line.slice(i))?.[0].length ?? 0
+    i += skip
+    if (i >= line.length) break
+    VITAL_HEADER_RE.lastIndex = i
+    const m = VITAL_HEADER_RE.exec(line)
+    if (m === null) {
+      // an unknown column (e.g. "Notes", "Arm") is tolerated once; prose is not a header
+      const word = /^[^\s|]+/.exec(line.slice(i))
+      if (word === null) return undefined
+      columns.push({ column: { kind: "other" }, start: i, end: i + word[0].length })
+      i += word[0].length
+      continue
+    }
+    columns.push({ column: columnFor(m[1] ?? "", m[2]), start: i, end: i + m[0].length })
+    i += m[0].length
+  }
+  const measures = columns.filter((c) => c.column.kind === "measure").length
+  const times = columns.filter((c) => c.column.kind !== "measure" && c.column.kind !== "other").length
+  const others = columns.filter((c) => c.column.kind === "other").length
+  if (others > 2 || measures === 0 || measures + times < 2) return undefined
+  return { separator, columns }
+}
+
+export interface VitalToken {
+  readonly text: string
+  readonly start: number
+  readonly end: number
+}
+
+export const VITAL_TOKEN_RE = anyOf(
+  [
+    String.raw`\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}`,
+    String.raw`\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?`,
+    String.raw`\d{2,3}\s?\/\s?\d{2,3}(?:\s?mm\s?Hg)?`,
+    String.raw`[-+]?\d+(?:[.,]\d+)?(?:\s?(?:°\s?[CF]|[CF]\b|%|kg|lbs?|bpm|mmHg|\/min))?`,
+    String.raw`(?<!\S)(?:-|—|–|n\/a|NA|N\/A)(?!\S)`,
+    String.raw`[^\s|]+`
+  ],
+  (tokens) => tokens,
+  "g"
+)
+
+export const vitalTokens = (line: string, separator: Separator): ReadonlyArray<VitalToken> => {
+  if (separator !== "space") {
+    return splitCells(line, separator).cells.map((c) => ({ text: c.text, start: c.start, end: c.end }))
+  }
+  return [...line.matchAll(VITAL_TOKEN_RE)].map((m) => ({ text: m[0], start: m.index ?? 0, end: (m.index ?? 0) + m[0].length }))
+}
+
+export const bloodPressure = (time: string, systolic: number, diastolic: number): ParsedVital => ({
+  kind: "blood_pressure",
+  time,
+  value: systolic,
+  diastolic,
+  unit: "mmHg"
+})
+
+export const vitalNumber = (text: string): number | undefined => {
+  const m = /^[-+]?\d+(?:[.,]\d+)?/.exec(text.trim())
+  if (m === null) return undefined
+  const n = Number(m[0].replace(",", "."))
+  return Number.isFinite(n) ? n : undefined
+}
+
+export const temperatureUnit = (cell: string, declared: string | undefined, value: number) => {
+  const after = cell.replace(/^[\d.,\s]+/, "")
+  // without a unit, a body temperature over 50 can only be Fahrenheit
+  return /°?\s?F\b/i.test(after) ? "°F" : /°?\s?C\b/i.test(after) ? "°C" : (declared ?? (value > 50 ? "°F" : "°C"))
+}
+
+export const weightUnit = (cell: string, declared: string | undefined) =>
+  /lb/i.test(cell) ? "lb" : /kg/i.test(cell) ? "kg" : (declared ?? "kg")
+
+/** One row of a vitals table → one VitalSign per measurement, stamped with the row's date and time. */
+export const readVitalsRow = (
+  line: string,
+  header: VitalsHeader,
+  order: DateOrder,
+  fallbackDate: string | undefined
+): { readonly vitals: ReadonlyArray<ParsedVital>; readonly date?: string } | undefined => {
+  const tokens = vitalTokens(line, header.separator)
+  if (tokens.length === 0) return undefined
+  const assigned = new Map<number, string>()
+  if (tokens.length === header.columns.length) {
+    tokens.forEach((t, i) => assigned.set(i, t.text))
+  } else if (header.separator === "space") {
+    for (const token of tokens) {
+      // the column the token overlaps most, else the nearest
+      let best = -1
+      let bestScore = -Infinity
+      header.columns.forEach((col, i) => {
+        const next = header.columns[i + 1]
+        const spanEnd = next === undefined ? Infinity : next.start
+        const overlap = Math.min(token.end, spanEnd) - Math.max(token.start, col.start)
+        const score = overlap > 0 ? overlap : -Math.min(Math.abs(token.start - col.start), Math.abs(token.end - col.end))
+        if (score > bestScore) {
+          bestScore = score
+          best = i
+        }
+      })
+      if (best >= 0) assigned.set(best, [assigned.get(best), token.text].filter((x) => x !== undefined).join(" "))
+    }
+  } else {
+    return undefined
+  }
+  let date: string | undefined
+  let time: string | undefined
+  header.columns.forEach((col, i) => {
+    const cell = assigned.get(i)
+    if (cell === undefined) return
+    if (col.column.kind === "date" || col.column.kind === "datetime") {
+      const dt = readDateTime(cell.trim(), order)
+      if (dt !== undefined) {
+        date = dt.date
+        if (dt.iso.includes("T")) time = dt.iso.slice(11)
+      }
+    }
+    if (col.column.kind === "time") time = readTime(cell.trim())?.time ?? time
+  })
+  const day = date ?? fallbackDate
+  if (day === undefined) return undefined
+  const stamp = time === undefined ? day : `${day}T${time}`
+  const vitals: Array<ParsedVital> = []
+  let systolic: number | undefined
+  let diastolic: number | undefined
+  header.columns.forEach((col, i) => {
+    const cell = assigned.get(i)
+    if (cell === undefined || col.column.kind !== "measure") return
+    const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})/.exec(cell.trim())
+    const value = vitalNumber(cell)
+    switch (col.column.vital) {
+      case "blood_pressure":
+        if (bp !== null) vitals.push(bloodPressure(stamp, Number(bp[1]), Number(bp[2])))
+        return
+      case "systolic":
+        systolic = bp === null ? value : Number(bp[1])
+        if (bp !== null) diastolic = Number(bp[2])
+        return
+      case "diastolic":
+        diastolic = value
+        return
+      case "pulse":
+        if (value !== undefined) vitals.push({ kind: "pulse", time: stamp, value, unit: "bpm" })
+        return
+      case "spo2":
+        if (value !== undefined) vitals.push({ kind: "spo2", time: stamp, value, unit: "%" })
+        return
+      case "temperature":
+        if (value !== undefined) {
+          vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(cell, col.column.unit, value) })
+        }
+        return
+      case "weight":
+        if (value !== undefined) vitals.push({ kind: "weight", time: stamp, value, unit: weightUnit(cell, col.column.unit) })
+        return
+    }
+  })
+  if (systolic !== undefined && diastolic !== undefined) {
+    vitals.unshift(bloodPressure(stamp, systolic, diastolic))
+  }
+  if (vitals.length === 0) return undefined
+  return date === undefined ? { vitals } : { vitals, date }
+}
+
+export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|temp(?:erature)?|(?:body\s+)?weight|wt`
+
+export const INLINE_VITAL_RE = anyOf(
+  [String.raw`mm\s?hg|bpm|beats\/min|\/min|%|°\s?[cf]|deg(?:rees)?\s?[cf]|[cf]\b|kg|lbs?|pounds`],
+  // "BP 128/84 mmHg", "pulse 72", "Weight this morning = 74.6 kg" (a few words may sit between name and value)
+  (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
+  "giu"
+)
+
+/** In a diary, a blood pressure without name or unit: "128/84" (checked for plausibility where it is read). */
+export const DIARY_BP_RE = /(?<![\d/.])(\d{2,3})\s?\/\s?(\d{2,3})(?![\d/.])/g
+
+/** A blood pressure without its name, known by its unit: "128/84 mmHg". */
+export const BARE_BP_RE = /(?<![\d/])(\d{2,3})\s?\/\s?(\d{2,3})\s*mm\s?hg\b/gi
+
+/** A reading that starts with its time: "07:05  128/84 mmHg, pulse 72", "9.15 pm 131/86 mmHg". */
+export const LEADING_TIME_RE = /^\s*(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?=\s)/i
+
+/** "BP 128/84 mmHg, pulse 72" and the like, outside a table. */
+export const readInlineVitals = (line: string, stamp: string, diary = false): ReadonlyArray<ParsedVital> => {
+  const vitals: Array<ParsedVital> = []
+  if (!/\b(?:blood\s+pressure|bp)\b/i.test(line)) {
+    // in a diary a reading needs no unit when it can only be a blood pressure: "128/84" (systolic
+    // 60–260 above diastolic 30–160), and a number with "bpm" is the pulse
+    for (const m of line.matchAll(diary ? DIARY_BP_RE : BARE_BP_RE)) {
+      const systolic = Number(m[1])
+      const diastolic = Number(m[2])
+      if (systolic >= 60 && systolic <= 260 && diastolic >= 30 && diastolic <= 160 && systolic > diastolic) {
+        vitals.push(bloodPressure(stamp, systolic, diastolic))
+      }
+    }
+    if (diary && !/\b(?:pulse|heart\s+rate|hr)\b/i.test(line)) {
+      for (const m of line.matchAll(/(?<![\d.,/])(\d{2,3})\s*(?:bpm|beats\/min|\/min)\b/gi)) {
+        vitals.push({ kind: "pulse", time: stamp, value: Number(m[1]), unit: "bpm" })
+      }
+    }
+  }
+  for (const m of line.matchAll(INLINE_VITAL_RE)) {
+    const key = (m[1] ?? "").toLowerCase()
+    const raw = m[2] ?? ""
+    const unit = (m[3] ?? "").toLowerCase().replace(/\s+/g, "")
+    const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})$/.exec(raw)
+    const value = Number(raw.replace(",", "."))
+    if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+      if (bp !== null) vitals.push(bloodPressure(stamp, Number(bp[1]), Number(bp[2])))
+    } else if (bp !== null || !Number.isFinite(value)) {
+      continue
+    } else if (/^(?:pulse|heart|hr)/.test(key)) {
+      vitals.push({ kind: "pulse", time: stamp, value, unit: "bpm" })
+    } else if (/sp02|spo2|sat/.test(key)) {
+      vitals.push({ kind: "spo2", time: stamp, value, unit: "%" })
+    } else if (/^temp/.test(key)) {
+      vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(unit, undefined, value) })
+    } else if (/weight|wt/.test(key)) {
+      vitals.push({ kind: "weight", time: stamp, value, unit: /lb|pound/.test(unit) ? "lb" : "kg" })
+    }
+  }
+  return vitals
+}
+
+export const VITAL_NAME_RE = new RegExp(String.raw`^(?:${VITAL_KEYS})\b`, "i")
+
+/** Times inside a line: "07:05", "9.15 pm", "21h40". */
+export const TIME_IN_LINE_RE = /(?<![\d/.:-])(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?![\d/:])/gi
+
+/**
+ * The readings of a diary line, each stamped with the time printed before it on the line (the
+ * date from the line above): "07:05  128/84 mmHg, pulse 72", "07:05 128/84 72 bpm   21:40 139/88 77 bpm".
+ */
+export const readDiaryLine = (line: string, date: string): ReadonlyArray<ParsedVital> => {
+  const marks = [...line.matchAll(TIME_IN_LINE_RE)].filter((m) => {
+    const hour = Number(m[1])
+    return hour <= 23 && Number(m[2]) <= 59
+  })
+  const readings: Array<ParsedVital> = []
+  marks.forEach((m, i) => {
+    const start = (m.index ?? 0) + m[0].length
+    const end = marks[i + 1]?.index ?? line.length
+    const time = leadingTime(`${m[0]} `)
+    if (time === undefined) return
+    readings.push(...readInlineVitals(line.slice(start, end), `${date}T${time.time}`, true))
+  })
+  return readings
+}
+
+/** The time a diary line starts with, as HH:MM, or undefined. */
+export const leadingTime = (line: string): { readonly time: string; readonly length: number } | undefined => {
+  const m = LEADING_TIME_RE.exec(line)
+  if (m === null) return undefined
+  let hour = Number(m[1])
+  const minute = Number(m[2])
+  const half = m[3]?.toLowerCase()
+  if (half === "p" && hour < 12) hour += 12
+  if (half === "a" && hour === 12) hour = 0
+  if (hour > 23 || minute > 59) return undefined
+  return { time: `${pad2(hour)}:${pad2(minute)}`, length: m[0].length }
+}
+
+/**
+ * A flowsheet with one column per visit: "Visit date  01/07/2026  02/04/2026", maybe "Time  09:20
+ * 10:45", then one row per measurement. The readings of a row are its values outside brackets,
+ * in order ("36.8 °C (98.2 °F)" is one reading in °C): a row with as many as there are visits.
+ */
+export interface VisitColumns {
+  readonly dates: ReadonlyArray<string>
+  readonly times: ReadonlyArray<string | undefined>
+}
+
+export const VISIT_LABEL_RE = /^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?)\s*[:]?\s+/i
+
+export const readVisitColumns = (line: string, order: DateOrder): VisitColumns | undefined => {
+  const label = VISIT_LABEL_RE.exec(line)
+  if (label === null) return undefined
+  const dates: Array<string> = []
+  const times: Array<string | undefined> = []
+  let rest = line.slice(label[0].length)
+  // dates one after another, each maybe with its time ("02/11/2026 14:10"), and nothing else
+  while (rest.trim() !== "") {
+    const lead = /^[\s|,;]*/.exec(rest)?.[0].length ?? 0
+    const date = readDateTime(rest.slice(lead), order)
+    if (date === undefined) return undefined
+    dates.push(date.date)
+    times.push(date.iso.length > date.date.length ? date.iso.slice(11, 16) : undefined)
+    rest = rest.slice(lead + date.length)
+  }
+  return dates.length >= 2 ? { dates, times } : undefined
+}
+
+export const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns | undefined => {
+  // "Time  09:20  10:45", or the times alone under the dates
+  const label = /^\s*(?:(?:visit\s+)?time\s*[:]?)?\s+/i.exec(` ${line}`) ?? { 0: " " }
+  line = ` ${line}`
+  const times = line
+    .slice(label[0].length)
+    .trim()
+    .split(/\s+/)
+    .map((cell) => leadingTime(` ${cell} `.slice(1))?.time)
+  return times.length === visits.dates.length && times.every((t) => t !== undefined) ? { ...visits, times } : undefined
+}
+
+/** One flowsheet row: its readings, one per visit, or undefined when it is not a vital sign with one per visit. */
+export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<ParsedVital> | undefined => {
+  const name = new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "i").exec(line)
+  if (name === null) return undefined
+  const key = (name[1] ?? "").toLowerCase()
+  const rest = line.slice(name[0].length).replace(/\([^)]*\)/g, " ")
+  const stamps = visits.dates.map((date, i) => (visits.times[i] === undefined ? date : `${date}T${visits.times[i]}`))
+  if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+    const readings = [...rest.matchAll(/(\d{2,3})\s?\/\s?(\d{2,3})/g)]
+    if (readings.length !== stamps.length) return undefined
+    return readings.map((m, i) => bloodPressure(stamps[i] ?? "", Number(m[1]), Number(m[2])))
+  }
+  const readings = [...rest.matchAll(/(\d+(?:[.,]\d+)?)\s*(°\s?[cf]|kg|lbs?|bpm|%|\/min)?/gi)]
+  if (readings.length !== stamps.length) return undefined
+  return readings.flatMap((m, i) =>
+    readInlineVitals(`${name[1] ?? ""} ${m[1] ?? ""} ${m[2] ?? ""}`, stamps[i] ?? "")
+  )
+}
