@@ -15,7 +15,16 @@ import { CostTracker, usageRecord } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
-import { ChatRole, CRITICAL_ACTION, criticalNotice, type ChatTurn, type InterpretedDocument, LLM } from "../services/llm.js"
+import {
+  ChatRole,
+  CRITICAL_ACTION,
+  criticalNotice,
+  type ChatTurn,
+  type InterpretedDocument,
+  isOutOfRange,
+  LLM,
+  soundsReassuring
+} from "../services/llm.js"
 import { loadContent } from "./content.js"
 import { ContentId, type UserId } from "../services/ids.js"
 import { ensureWithinPlanLimit } from "./subscription.js"
@@ -106,6 +115,27 @@ const openMessages = (userId: UserId, rows: unknown) =>
 
 /** A question after trimming, or InvalidRequest: 1 to 4,000 characters. */
 /**
+ * An answer that calls the document normal while a result is flagged or a line unread is not
+ * passed on (a model can say it; the person would believe it): it is replaced by what is true,
+ * counted, with the pointer to a clinician and to the original.
+ */
+export const withoutFalseReassurance = (document: InterpretedDocument, answer: string): string => {
+  const flagged = document.results.filter((r) => isOutOfRange(r.flag)).length
+  const unread = document.unreadLines.length
+  if ((flagged === 0 && unread === 0) || !soundsReassuring(answer)) return answer
+  const parts = [
+    flagged === 0
+      ? undefined
+      : `${flagged} ${flagged === 1 ? "result on this document is" : "results on this document are"} outside the reference range, so I can't say that everything is normal.`,
+    unread === 0
+      ? undefined
+      : `${unread} ${unread === 1 ? "line" : "lines"} of it could not be read; please check ${unread === 1 ? "it" : "them"} on the original document.`,
+    "Please talk to your clinician about the flagged results."
+  ]
+  return parts.filter((p) => p !== undefined).join(" ")
+}
+
+/**
  * The first answer in a conversation about a document with critical values starts by telling the
  * person to act now, whatever the question and whichever provider answered: a model may not, and
  * the person may not have read the summary. Once said (it is in the history), it is not repeated.
@@ -113,8 +143,9 @@ const openMessages = (userId: UserId, rows: unknown) =>
 export const withCriticalNotice = (
   document: InterpretedDocument,
   history: ReadonlyArray<ChatTurn>,
-  answer: string
+  modelAnswer: string
 ): string => {
+  const answer = withoutFalseReassurance(document, modelAnswer)
   const notice = criticalNotice(document)
   if (notice === undefined) return answer
   if (history.some((turn) => turn.role === "assistant" && turn.content.includes(CRITICAL_ACTION))) return answer

@@ -114,6 +114,29 @@ export const criticalNotice = (document: { readonly results: ReadonlyArray<LabRe
   )
 }
 
+/**
+ * Wording that calls a whole document normal. Examples it matches: "All results are within the
+ * normal range", "all of your values look normal", "Everything looks fine", "Nothing is
+ * abnormal", "no abnormal results", "results are unremarkable". It leaves alone what is true
+ * beside a flag: "All other results are within range", "9 are within the reference range".
+ */
+export const REASSURANCE: ReadonlyArray<RegExp> = [
+  // "All results are within …", "all of your values look normal", "every test came back normal"
+  /\b(?:all|every)\b(?!\s+(?:other|the\s+other|remaining|the\s+remaining|else)\b)(?:\s+[\w-]+){0,4}?\s+(?:are|were|is|was|look|looks|came\s+back|fall|falls|lie|lies|appear|appears)\s+(?:[\w-]+\s+){0,3}?(?:normal|within|in\s+range|fine|good|healthy|unremarkable|reassuring|ok|okay)\b/i,
+  // "Everything looks fine", "everything is normal"
+  /\beverything\b(?:\s+[\w-]+){0,3}?\s+(?:normal|within|in\s+range|fine|good|healthy|unremarkable|reassuring|ok|okay)\b/i,
+  // "Nothing is abnormal", "nothing was flagged", "nothing of concern"
+  /\bnothing\s+(?:is\s+|was\s+|looks\s+|appears\s+)?(?:abnormal|flagged|concerning|of\s+concern|out\s+of\s+range|worrying)\b/i,
+  // "no abnormal results", "no flagged values", "no concerns"
+  /\bno\s+(?:abnormal|flagged|concerning|out-of-range|worrying)\b|\bno\s+(?:concerns?|abnormalities)\b/i,
+  // "Your results are in range", "the values were fine", "your labs look good"
+  /\b(?:your|the|these|those)\s+(?:[\w-]+\s+){0,2}?(?:results?|values?|tests?|labs?|numbers?|levels?)\s+(?:are|were|is|was|look|looks|came\s+back|appear|appears)\s+(?:all\s+)?(?:normal|within|in\s+range|fine|good|healthy|ok|okay|reassuring)\b/i,
+  // "results are unremarkable", "a normal report"
+  /\bunremarkable\b|\bnormal\s+(?:report|results|panel)\b/i
+]
+
+export const soundsReassuring = (summary: string): boolean => REASSURANCE.some((pattern) => pattern.test(summary))
+
 /** The action part of the critical notice, also what tests look for. */
 export const CRITICAL_ACTION =
   "Critical values can need urgent care: contact your clinician now, or emergency services if you cannot reach them or feel unwell."

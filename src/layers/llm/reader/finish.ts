@@ -14,32 +14,13 @@ import {
   InterpretedDocument,
   isCriticalFlag,
   isOutOfRange,
-  type LabResult
+  type LabResult,
+  soundsReassuring
 } from "../../../services/llm.js"
 import { summarize, unreadSentence } from "../summary.js"
 
-/**
- * Wording that calls a whole document normal. Examples it matches: "All results are within the
- * normal range", "all of your values look normal", "Everything looks fine", "Nothing is
- * abnormal", "no abnormal results", "results are unremarkable". It leaves alone what is true
- * beside a flag: "All other results are within range", "9 are within the reference range".
- */
-export const REASSURANCE: ReadonlyArray<RegExp> = [
-  // "All results are within …", "all of your values look normal", "every test came back normal"
-  /\b(?:all|every)\b(?!\s+(?:other|the\s+other|remaining|the\s+remaining|else)\b)(?:\s+[\w-]+){0,4}?\s+(?:are|were|is|was|look|looks|came\s+back|fall|falls|lie|lies|appear|appears)\s+(?:[\w-]+\s+){0,3}?(?:normal|within|in\s+range|fine|good|healthy|unremarkable|reassuring|ok|okay)\b/i,
-  // "Everything looks fine", "everything is normal"
-  /\beverything\b(?:\s+[\w-]+){0,3}?\s+(?:normal|within|in\s+range|fine|good|healthy|unremarkable|reassuring|ok|okay)\b/i,
-  // "Nothing is abnormal", "nothing was flagged", "nothing of concern"
-  /\bnothing\s+(?:is\s+|was\s+|looks\s+|appears\s+)?(?:abnormal|flagged|concerning|of\s+concern|out\s+of\s+range|worrying)\b/i,
-  // "no abnormal results", "no flagged values", "no concerns"
-  /\bno\s+(?:abnormal|flagged|concerning|out-of-range|worrying)\b|\bno\s+(?:concerns?|abnormalities)\b/i,
-  // "Your results are in range", "the values were fine", "your labs look good"
-  /\b(?:your|the|these|those)\s+(?:[\w-]+\s+){0,2}?(?:results?|values?|tests?|labs?|numbers?|levels?)\s+(?:are|were|is|was|look|looks|came\s+back|appear|appears)\s+(?:all\s+)?(?:normal|within|in\s+range|fine|good|healthy|ok|okay|reassuring)\b/i,
-  // "results are unremarkable", "a normal report"
-  /\bunremarkable\b|\bnormal\s+(?:report|results|panel)\b/i
-]
+export { REASSURANCE, soundsReassuring } from "../../../services/llm.js"
 
-export const soundsReassuring = (summary: string): boolean => REASSURANCE.some((pattern) => pattern.test(summary))
 
 /** Critical results first, the rest in their order (a stable partition). */
 const criticalFirst = (results: ReadonlyArray<LabResult>): ReadonlyArray<LabResult> => [

@@ -107,3 +107,20 @@ describe("finishDocument", () => {
     )
   })
 })
+
+describe("the chat's answers", () => {
+  it("an answer that calls a flagged document normal is replaced by the counts; a true one is kept", async () => {
+    const { withoutFalseReassurance } = await import("../../../../src/programs/chat.js")
+    const flagged = documentOf([result("Chloride", 90, "low"), result("Sodium", 1.5, "normal")], "s", 1)
+    expect(withoutFalseReassurance(flagged, "Good news: all your results are normal.")).toBe(
+      "1 result on this document is outside the reference range, so I can't say that everything is normal. " +
+        "1 line of it could not be read; please check it on the original document. " +
+        "Please talk to your clinician about the flagged results."
+    )
+    expect(withoutFalseReassurance(flagged, "Your chloride is 90 mmol/L, below the range.")).toBe(
+      "Your chloride is 90 mmol/L, below the range."
+    )
+    const normal = documentOf([result("Sodium", 1.5, "normal")], "s")
+    expect(withoutFalseReassurance(normal, "All your results are normal.")).toBe("All your results are normal.")
+  })
+})
