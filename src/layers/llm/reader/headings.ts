@@ -5,7 +5,7 @@ import type { DocumentType } from "../../../services/llm.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
 
-/** A word only a section heading has. Examples: "Lipid Panel", "HAEMATOLOGY", "U & Es", "Thyroid function"; not "Panels", "Hemoglobin". */
+/** A word that marks a section heading. Examples: "Lipid Panel", "HAEMATOLOGY", "U & Es", "Thyroid function"; not "Panels", "Hemoglobin". */
 export const SECTION_WORDS = anyOf(
   [
     String.raw`count|panel|profile|chemistry|biochemistry|ha?ematology|urinalysis|urine|lipids?|thyroid|metabolic|function`,
