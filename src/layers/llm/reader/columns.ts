@@ -5,39 +5,51 @@
  */
 
 
+/** What a column of a results table holds. */
 export type Role = "name" | "result" | "flag" | "unit" | "range" | "low" | "high" | "ignore"
 
+/** Column header labels (a whole cell) and the role each names. */
 export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // each list ends with the German, French, Spanish and Italian words for it
+  // "Test", "Test Name", "Analyte", "Untersuchung", "Paramètre", "Prueba"; not "Test date"
   [
     "name",
     /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker|untersuchung|analyse|param[eè]tre|examen|prueba|determinaci[oó]n|esame|analisi)$/i
   ],
+  // "Result", "Your Value", "Current Result and Flag", "Ergebnis", "Résultat", "Valore"
   [
     "result",
     /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured|ergebnis|befund|wert|r[ée]sultats?|resultados?|risultat[oi]|valore)$/i
   ],
+  // "Flag", "H/L", "Abnormal", "Eval.", "Bewertung", "Indicateur"
   ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|indicateur|indicador)$/i],
+  // "Units", "UOM", "Einheit", "Unités", "Unidad", "Unità"
   ["unit", /^(?:units?|uom|einheit|unit[ée]s?|unidad(?:es)?|unit[aà])$/i],
   // a reference range printed in two columns: "Low  High", "Ref Low  Ref High", "Lower limit  Upper limit"
+  // "Low", "Ref. Low", "Lower limit", "Min"
   ["low", /^(?:low|ref\.?\s*low|lower(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|min(?:imum)?|ll)$/i],
+  // "High", "Ref High", "Upper reference limit", "Max"
   ["high", /^(?:high|ref\.?\s*high|upper(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|max(?:imum)?|ul)$/i],
+  // "Reference Range", "Ref. Interval", "Normal values", "Referenzbereich", "Valeurs de référence", "Rango"
   [
     "range",
     /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento)$/i
   ],
+  // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
     /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti)$/i
   ]
 ]
 
+/** One cell of a line: its text and where it starts and ends on the line. */
 export interface Cell {
   readonly text: string
   readonly start: number
   readonly end: number
 }
 
+/** How a line separates its cells. */
 export type Separator = "pipe" | "tab" | "comma" | "space"
 
 /** A CSV line's fields, honouring double quotes ("Glucose, fasting"). */
@@ -62,13 +74,18 @@ export const csvCells = (line: string): ReadonlyArray<Cell> => {
   return cells
 }
 
-/** A comma-separated header or row: several commas and no other column separator. */
+/**
+ * A comma-separated header or row: several commas and no other column separator (a pipe, a tab, or two spaces
+ * between words: "Glucose  95"). Examples: "Test,Result,Units", "Glucose, 95, mg/dL".
+ */
 export const looksLikeCsv = (line: string) => !/[|\t]|\S\s{2,}\S/.test(line) && (line.match(/,/g)?.length ?? 0) >= 2
 
+/** The cells of a line, split by pipes, tabs or runs of two or more spaces (or commas when forced). */
 export const splitCells = (line: string, forced?: Separator): { readonly cells: ReadonlyArray<Cell>; readonly separator: Separator } => {
   const separator: Separator = forced ?? (line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : "space")
   if (separator === "comma") return { cells: csvCells(line), separator }
   const cells: Array<Cell> = []
+  // a pipe cell "| a |" or an empty one "||"; a tab cell or an empty one; words joined by single spaces: "Vitamin B12"
   const re = separator === "pipe" ? /[^|]+|(?<=\|)(?=\|)/g : separator === "tab" ? /[^\t]+|(?<=\t)(?=\t)/g : /\S+(?: \S+)*/g
   for (const m of line.matchAll(re)) {
     const raw = m[0]
@@ -82,12 +99,15 @@ export const splitCells = (line: string, forced?: Separator): { readonly cells: 
   return { cells, separator }
 }
 
+/** A results table header: its separator and the role of each column, where it starts. */
 export interface LabHeader {
   readonly separator: Separator
   readonly roles: ReadonlyArray<{ readonly role: Role | undefined; readonly start: number }>
 }
 
+/** The role a header cell names, if any. */
 export const roleOf = (cell: string): Role | undefined => {
+  // drop a trailing colon or star ("Result:", "Flag*") and a bracketed note ("Units (SI)", "Range (adult)")
   const label = cell.replace(/[:*]+$/, "").replace(/\s*\([^)]*\)\s*$/, "").trim()
   for (const [role, re] of HEADER_WORDS) if (re.test(label)) return role
   return undefined
@@ -96,6 +116,7 @@ export const roleOf = (cell: string): Role | undefined => {
 /** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
 export const readLabHeader = (line: string): LabHeader | undefined => {
   // digits only inside brackets: "PREV (02/15)" names a column, "Sodium 139" is a row
+  // brackets ("(02/15)", "[SI]") and "ref" or "range" with a digit before it ("2 range") go; /\d/: a digit left
   if (/\d/.test(line.replace(/\([^)]*\)|\[[^\]]*\]/g, "").replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
   const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
   const roles = cells.map((c) => ({ role: roleOf(c.text), start: c.start }))
@@ -108,8 +129,10 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
   // single-spaced headers: look for the words themselves
   const lower = line.toLowerCase()
   const words = ["result", "unit", "range", "reference", "flag", "test", "analyte", "value"].filter((w) =>
+    // the word or its plural: "result", "results"; not "resulted"
     new RegExp(String.raw`\b${w}s?\b`).test(lower)
   )
+  // header words ("test name", "your value", "normal interval") removed, /[^a-z]/g: everything but letters
   const rest = lower.replace(
     /\b(?:tests?|results?|units?|ranges?|reference|ref|flags?|analyte|values?|normal|interval|your|name|and)\b/g,
     ""
@@ -150,6 +173,7 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
       place(cell.text, column?.role)
     }
   }
+  // a bound starts with a number: "3.5", "<0.5", "≥ 10", "-2"; not "see note"
   const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)
   const lo = bound(low)
   const hi = bound(high)

@@ -4,14 +4,19 @@
  */
 import { anyOf } from "./text.js"
 
+/** Month abbreviations in calendar order: the index + 1 is the month number. */
 export const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
+/** A month name, abbreviated or not. Examples: "Apr", "apr.", "Sept", "September". */
 export const MONTH = String.raw`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?`
 
+/** Whether an ambiguous 04/05/2026 is month-first (US) or day-first. */
 export type DateOrder = "mdy" | "dmy"
 
+/** Two digits: 7 → "07". */
 export const pad2 = (n: number) => String(n).padStart(2, "0")
 
+/** YYYY-MM-DD for a real calendar date (no 31 April), else undefined. */
 export const isoDate = (year: number, month: number, day: number): string | undefined => {
   if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31) return undefined
   const d = new Date(Date.UTC(year, month - 1, day))
@@ -19,19 +24,24 @@ export const isoDate = (year: number, month: number, day: number): string | unde
   return `${year}-${pad2(month)}-${pad2(day)}`
 }
 
+/** A two-digit year is this century: "26" → 2026. */
 export const fullYear = (y: string) => (y.length === 2 ? 2000 + Number(y) : Number(y))
 
+/** One way to print a date and how to read its parts. */
 export interface DatePattern {
   readonly re: RegExp
   readonly read: (m: RegExpExecArray, order: DateOrder) => string | undefined
 }
 
+/** The date shapes tried, in order, at the start of a string. */
 export const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
   {
+    // year first: "2026-04-18", "2026/4/8", "2026.04.18"; not "2026-04-180"
     re: /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)/,
     read: (m) => isoDate(Number(m[1]), Number(m[2]), Number(m[3]))
   },
   {
+    // year last, same separator twice: "04/18/2026", "18.04.2026", "4-8-26"; not "04/18-2026" nor "1/2/3/4"
     re: /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-]\d)/,
     read: (m, order) => {
       const a = Number(m[1])
@@ -43,20 +53,27 @@ export const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
     }
   },
   {
+    // day, month name, year: "18 Apr 2026", "18th April, 2026", "18-Apr-2026"
     re: new RegExp(String.raw`^(\d{1,2})(?:st|nd|rd|th)?[\s-]+(${MONTH})[\s,-]+(\d{4})(?!\d)`, "i"),
     read: (m) => monthDate(m[3], m[2], m[1])
   },
   {
+    // month name, day, year: "Apr 18, 2026", "April 18th 2026"
     re: new RegExp(String.raw`^(${MONTH})\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)`, "i"),
     read: (m) => monthDate(m[3], m[1], m[2])
   }
 ]
 
+/** The ISO date for a month name ("Apr", "april") with a year and a day, else undefined. */
 export const monthDate = (year: string | undefined, month: string | undefined, day: string | undefined) => {
   const index = MONTHS.indexOf((month ?? "").slice(0, 3).toLowerCase())
   return index < 0 ? undefined : isoDate(Number(year), index + 1, Number(day))
 }
 
+/**
+ * A time at the start of a string, with an optional lead. Examples: "7:42 AM", "07:42:10", "at 7:42 p.m.",
+ * "T07:42", ", 14:05", "0742 " (military: a space or the end must follow); not "7:425" nor "2460".
+ */
 export const TIME_RE = anyOf(
   [
     String.raw`(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?(?![\d:])`,
@@ -67,6 +84,7 @@ export const TIME_RE = anyOf(
   "i"
 )
 
+/** The 24-hour time (HH:MM, or HH:MM:SS when seconds are not zero) at the start of `s`, and its length. */
 export const readTime = (s: string): { readonly time: string; readonly length: number } | undefined => {
   const m = TIME_RE.exec(s)
   if (m === null) return undefined
@@ -93,6 +111,7 @@ export const readDateTime = (
     const date = read(m, order)
     if (date === undefined) return undefined
     const after = s.slice(m[0].length)
+    // the whitespace between the date and a time: "  7:42" → 2
     const space = /^\s*/.exec(after)?.[0].length ?? 0
     const time = readTime(after.slice(space))
     return time === undefined
@@ -105,6 +124,7 @@ export const readDateTime = (
 /** Finds the first date anywhere in `s`. */
 export const findDateTime = (s: string, order: DateOrder) => {
   for (let i = 0; i < s.length; i++) {
+    // only at a word start: no letter or digit ("a", "é", "7") just before
     if (i > 0 && /[\p{L}\p{N}]/u.test(s[i - 1] ?? "")) continue
     const found = readDateTime(s.slice(i), order)
     if (found !== undefined) return found
@@ -112,8 +132,11 @@ export const findDateTime = (s: string, order: DateOrder) => {
   return undefined
 }
 
+/** Whether the document prints dates day-first (British words, or a first number over 12) or month-first. */
 export const detectDateOrder = (text: string): DateOrder => {
+  // British usage: "Haemoglobin", "NHS", "FBC", "U & Es", "colour"
   if (/\bhaem|\bNHS\b|\bFBC\b|\bU\s*&\s*Es?\b|\bcolou?r\b.*\bcolour\b|\bcolour\b/i.test(text)) return "dmy"
+  // slashed dates: "18/04/2026", "4/18/26"; not inside "1/18/04/2026"
   for (const m of text.matchAll(/(?<![\d/])(\d{1,2})\/(\d{1,2})\/\d{2,4}(?![\d/])/g)) {
     if (Number(m[1]) > 12) return "dmy"
     if (Number(m[2]) > 12) return "mdy"
@@ -121,6 +144,10 @@ export const detectDateOrder = (text: string): DateOrder => {
   return "mdy"
 }
 
+/**
+ * The label before a collection date, with its separator. Examples: "Collected: ", "Specimen collected on ",
+ * "Collection date: ", "Date drawn - ", "Sample taken at ".
+ */
 export const COLLECTED_RE = anyOf(
   [
     String.raw`specimen\s+collected|date\s+collected|collected(?:\s+(?:on|at|date))?`,
@@ -131,6 +158,7 @@ export const COLLECTED_RE = anyOf(
   "gi"
 )
 
+/** The collection date (and time) a line labels, as ISO 8601, or undefined. */
 export const findCollectedAt = (line: string, order: DateOrder): string | undefined => {
   for (const m of line.matchAll(COLLECTED_RE)) {
     const found = readDateTime(line.slice((m.index ?? 0) + m[0].length), order)

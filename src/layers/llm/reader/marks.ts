@@ -28,12 +28,16 @@ const ENTRY = new RegExp(
 /** A line that introduces a legend: "Legend:", "Key:", "Evaluation:", "Bewertung:", "Légende". */
 const LEGEND_LEAD = /^\s*(?:legend|key|evaluation|eval\.?|flags?|bewertung|l[ée]gende|leyenda|symbols?)\b/i
 
+/** Every dash as "-": /[−–—]/g matches the minus sign, en dash and em dash. */
 const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/g, "-")
 
 const meaningOf = (word: string): LegendMeaning => {
   const w = word.toLowerCase()
+  // "critical", "critically low", "panic"
   if (/crit|panic/.test(w)) return "critical"
+  // words that start like "above", "higher", "erhöht", "élevé", "por encima"
   if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado|oberhalb|über|au-dessus|por\s+encima|superiore|sopra)/.test(w)) return "high"
+  // words that start like "below", "lower", "vermindert", "diminué", "por debajo"
   if (/^(?:below|low|lower|decreased|reduced|erniedrigt|vermindert|diminu|bas|bajo|disminuido|unterhalb|unter|en\s+dessous|au-dessous|por\s+debajo|inferiore|sotto)/.test(w)) return "low"
   return "abnormal"
 }
@@ -61,7 +65,7 @@ export const isLegendLine = (line: string, legend: Legend | undefined): boolean 
   const normalized = normalizeSymbol(line)
   const entries = [...normalized.matchAll(ENTRY)].filter((m) => LEGEND_LEAD.test(normalized) || m[2] !== undefined)
   if (entries.length === 0) return false
-  // a legend line has no number that is not part of the legend words
+  // a legend line has no number that is not part of the legend words; /\b\d+\s*x\b/g drops a factor: "2 x", "10x"
   return !/\d/.test(normalized.replace(/\b\d+\s*x\b/g, ""))
 }
 
@@ -76,6 +80,7 @@ const NUMBER_TOKEN = /^[<>≤≥]?\d[\d.,]*$/
  * A dash between two numbers is a range ("3.5 - 5.1"), not a mark, and stays.
  */
 export const applyLegend = (line: string, legend: Legend): string => {
+  // split keeping the whitespace: "112  +" → ["112", "  ", "+"], so tokens[i ± 2] are the neighbours
   const tokens = line.split(/(\s+)/)
   return tokens
     .map((token, i) => {
@@ -110,12 +115,15 @@ export const splitCallBack = (line: string): { readonly text: string; readonly c
   const verb = CALL_BACK.exec(line)
   if (verb === null) return { text: line, calledBack: false }
   const before = line.slice(0, verb.index)
+  // a value before the verb needs a digit (/\d/: "7") and a letter (/\p{L}/u: "K", "é")
   if (!/\d/.test(before) || !/\p{L}/u.test(before)) return { text: line, calledBack: false }
   // the last separator before the verb: a dash inside "[200 - 400]" earlier on the line is the range's
   let cut = verb.index
   for (const m of before.matchAll(NOTE_START)) {
     const at = m.index ?? 0
+    // /\d/: a value (any digit) precedes this separator
     if (verb.index - at <= 40 && /\d/.test(line.slice(0, at))) cut = at
   }
+  // the separator left at the end: " - ", "; ", " (", ","
   return { text: line.slice(0, cut).replace(/[\s\-–—;,(]+$/, ""), calledBack: true }
 }

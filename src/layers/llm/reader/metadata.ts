@@ -4,6 +4,7 @@
  */
 import { anyOf } from "./text.js"
 
+/** Regex sources of the labels that start a metadata line ("Patient Name", "DOB", "Ordering Physician"). */
 export const METADATA_KEYS = [
   "patient(?:\\s+(?:name|id|no\\.?|number))?", "name", "surname", "first\\s+name", "dob", "d\\.o\\.b\\.?",
   "date\\s+of\\s+birth", "birth\\s*date", "age", "sex", "gender", "mrn", "nhs\\s+(?:no\\.?|number)",
@@ -21,8 +22,10 @@ export const METADATA_KEYS = [
   "director", "clia", "npi", "ssn", "source", "facility"
 ]
 
+/** A metadata label at the line start, then ":", "#" or ". ". Examples: "DOB: 01/02/1980", "MRN# 1234", "Page: 2"; not "Age 45" (no separator). */
 export const METADATA_START = new RegExp(String.raw`^(?:${METADATA_KEYS.join("|")})\s*(?:[:#]|\.\s)`, "i")
 
+/** A patient or report label anywhere on the line. Examples: "Smith, J   DOB: 01/02/1980", "... Accession# A12". */
 export const METADATA_ANYWHERE = anyOf(
   [
     String.raw`patient(?:\s+name)?|dob|d\.o\.b|date\s+of\s+birth|mrn|nhs\s+(?:no|number)|accession|report\s+id`,
@@ -33,18 +36,24 @@ export const METADATA_ANYWHERE = anyOf(
   "i"
 )
 
+/** Page numbers. Examples: "Page 2 of 3", "page 1/4", "Page 2", "- 3 -", "2 / 5"; not "Page 2 notes". */
 export const PAGE_RE = /\bpage\s*\d+\s*(?:of|\/)\s*\d+\b|^\s*page\s+\d+\s*$|^\s*-\s*\d+\s*-\s*$|^\s*\d+\s*\/\s*\d+\s*$/i
 
+/** Phone numbers. Examples: "(555) 123-4567", "555.123.4567", "+1 555 123 4567", "+44 20 7946 0958"; not "5551234567". */
 export const PHONE_RE = /(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\+\d{1,3}(?:[\s.-]?\d{2,4}){3,}/
 
+/** An e-mail address. Examples: "lab@example.org", "j.smith+lab@mail.co.uk". */
 export const EMAIL_RE = /[\w.+-]+@[\w-]+\.[\w.]+/
 
+/** A physician's title or degree. Examples: "Dr. Smith", "Jane Lee, MD", "MBBS", "M.D.". */
 export const DR_RE = /\b(?:Dr|Drs|MD|M\.D|DO|MBBS|FRCP|MT\(ASCP\))\b\.?\s*[A-Z]?/
 
+/** A web address. Examples: "https://lab.example", "www.example.com". */
 export const URL_RE = /\bhttps?:\/\/|\bwww\./i
 
 /** Lines that describe the patient, the report or the page, never a result. */
 export const isMetadataLine = (line: string): boolean => {
+  // a bullet in front: "• ", "* ", "- ", "– "
   const s = line.trim().replace(/^[•·*\-–]\s*/, "")
   return (
     METADATA_START.test(s) ||
@@ -53,6 +62,7 @@ export const isMetadataLine = (line: string): boolean => {
     PHONE_RE.test(s) ||
     EMAIL_RE.test(s) ||
     URL_RE.test(s) ||
+    // a doctor's name, unless the line has a range ("3.5 - 5.1", "10 to 20"), which makes it a result row
     (DR_RE.test(s) && !/\d\s*(?:[-–]|to)\s*\d/.test(s))
   )
 }

@@ -15,8 +15,22 @@ import { normalizeRow, parseResultLine, parseRow, type RowContext } from "./rows
 import { detectNumberStyle, MAX_LINES, MAX_ROW_CHARS } from "./text.js"
 import { readFlag, readUnit } from "./tokens.js"
 import type { ParsedReport, ParsedResult, ParsedUnreadLine, ParsedVital, ParseOptions } from "./types.js"
-import { leadingTime, readDiaryLine, readInlineVitals, readVisitColumns, readVisitRow, readVisitTimes, readVitalsHeader, readVitalsRow, TIME_IN_LINE_RE, type VisitColumns, VITAL_NAME_RE, type VitalsHeader } from "./vitals.js"
+import {
+  leadingTime,
+  readDiaryLine,
+  readInlineVitals,
+  readVisitColumns,
+  readVisitRow,
+  readVisitTimes,
+  readVitalsHeader,
+  readVitalsRow,
+  TIME_IN_LINE_RE,
+  type VisitColumns,
+  VITAL_NAME_RE,
+  type VitalsHeader
+} from "./vitals.js"
 
+/** A line of the document and where it is. */
 export interface PositionedLine {
   readonly text: string
   /** 1-based; a form feed starts a new page. */
@@ -54,14 +68,15 @@ export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: s
   const chain: Array<Unparsed> = []
   // "Your value 97 U/L" under a name is a portal block, read as one below
   if (VALUE_LINE_RE.test(row.trim()) || RANGE_LINE_RE.test(row.trim())) return chain
+  // indented: two or more spaces, then a letter ("  Protein   3.8")
   let next = { text: row.trim(), index, indented: /^\s{2,}\p{L}/u.test(row) }
   for (let k = recent.length - 1; k >= 0; k--) {
     const above = recent[k]
     if (above === undefined || above.index !== next.index - 1) break
-    // a value, not a name that starts with digits ("25-OH Vitamin D")
+    // a value, not a name that starts with digits ("25-OH Vitamin D"): "131  mg/dL", "<0.5 ", "25-50 /HPF"
     const startsWithValue = /^[<>]?\d+(?:[.,]\d+)?(?:\s|$)|^\d{1,3}\s?-\s?\d{1,3}\s/.test(next.text)
     const indentedUnder = next.indented && !above.indented && nameLike(above.text, true)
-    // a specimen or qualifier word that ends a wrapped name: "…Ratio, Random" over "Urine   41  H  mg/g creat"
+    // a specimen or qualifier word that ends a wrapped name: "…Ratio, Random" over "Urine   41  H  mg/g creat"; not "Urinary"
     const qualifierTail = !startsWithValue && /^(?:urine|serum|plasma|blood|random|total|free|direct|calculated|fasting)\b/i.test(next.text)
     if (!startsWithValue && !continuesName(above.text, next.text) && !indentedUnder && !(qualifierTail && nameLike(above.text))) break
     if (startsWithValue && !nameLike(above.text, true)) break
@@ -74,8 +89,9 @@ export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: s
 /** Text that can be (the start of) a test name: short, no digits at its end, not a sentence or a label. */
 export const nameLike = (text: string, continued = false): boolean =>
   text.length <= 60 &&
-  // names do not end in a number or a full stop, nor start with a house number ("1 Main St")
+  // names do not end in a number or a full stop, nor start with a house number ("1 Main St"): "Result:", "Glucose 95", "Fasting."
   !/[:.!?]\s*$|\d\s*$|^\d+\s/.test(text) &&
+  // at most six words
   text.split(/\s+/).length <= 6 &&
   !isMetadataLine(text) &&
   // a heading has the look of a name; an indented line under it says it was one after all
@@ -87,10 +103,13 @@ export const nameLike = (text: string, continued = false): boolean =>
  * ("(LDL), calculated"). Short and without a colon, so a heading or a label is not taken.
  */
 export const continuesName = (above: string, line: string): boolean => {
+  // not after a label or sentence end ("Note:", "Fasting.") nor a number ("Sodium 139"); at most six words
   if (above.length > 60 || /[:.!?]\s*$/.test(above) || /\d\s*$/.test(above)) return false
   if (above.split(/\s+/).length > 6 || isMetadataLine(above)) return false
+  // a connector at the end: "Vitamin D,", "Alkaline (", "AST/", "Protein +", "Level of", "Ratio to"
   if (/[,(/&+-]$|\b(?:and|of|for|with|by|to|in|per)$/i.test(above)) return true
-  // "(LDL), calculated …" or "calculated …", but not "eGFR …" or "pH …", which start names of their own
+  // "(LDL), calculated …" or "calculated …" (three lower-case letters or more), but not "eGFR …" or "pH …", which start
+  // names of their own
   return /^\(/.test(line) || (/^\p{Ll}{3,}\b/u.test(line) && !KNOWN_TEST.test(line.split(/\s/)[0] ?? ""))
 }
 
@@ -103,35 +122,43 @@ export const looksLikeResult = (line: string, inTable = false): boolean => {
   if (isMetadataLine(line)) return false
   // under a table header, a short line that starts with a word and has a number or a second
   // column ("Crystals   Calcium oxalate, few") is a row of it
+  // words split on spaces; columns on two spaces, a tab or a pipe
   const words = line.trim().split(/\s+/)
   const columns = line.trim().split(/\s{2,}|\t|\|/).filter((c) => c.trim() !== "").length
+  // starts with a letter ("Crystals"), does not end a sentence ("… noted."), has a digit
   if (inTable && /^\s*\p{L}/u.test(line) && words.length <= 12 && !/[.!?]\s*$/.test(line) && (/\d/.test(line) || columns >= 2)) {
     return true
   }
+  // no digit at all: nothing to read
   if (!/\d/.test(line)) return false
   const mention = findAnalyteMention(line)
+  // a digit after a known analyte: "Sodium was 139"
   if (mention !== undefined && /\d/.test(line.slice(mention.end))) return true
   const s = normalizeRow(line)
+  // after every number ("139 ", "7.2"), a unit or a flag
   for (const m of s.matchAll(/\d(?:[.,]\d+)?\s*/g)) {
     const after = s.slice((m.index ?? 0) + m[0].length)
     if (readUnit(after) !== undefined) return true
     const flag = readFlag(after, false)
     if (flag !== undefined && flag.flag._tag !== "direction") return true
+    // a capital H or L alone: "139 H"; not "139 Hz" nor "4 Lab"
     if (flag !== undefined && /^[HL]\b/.test(after)) return true
   }
+  // a digit outside the first test name found ("T4" alone has none): "T4 1.2", "Sodium 139"
   return KNOWN_TEST.test(s) && /\d/.test(s.replace(KNOWN_TEST, ""))
 }
 
-/** Common test names (the lexicon knows more; this keeps the check cheap and dependency-free). */
+/** Common test names (the lexicon knows more; this keeps the check cheap and dependency-free). Examples: "Hemoglobin", "eGFR", "Kalium", "Leukozyten"; not "Hgbx". */
 export const KNOWN_TEST =
   /\b(?:ha?emoglobin|hgb|hba1c|a1c|wbc|rbc|platelets?|plt|ha?ematocrit|hct|mcv|mch|mchc|rdw|sodium|potassium|chloride|bicarbonate|co2|urea|bun|creatinine|e?gfr|glucose|calcium|magnesium|phosphate|phosphorus|albumin|protein|bilirubin|alt|ast|alp|ggt|ldh|cholesterol|ldl|hdl|triglycerides?|tsh|t4|t3|ferritin|iron|transferrin|b12|folate|vitamin|crp|esr|inr|ptt|aptt|fibrinogen|troponin|bnp|lactate|ph|pco2|po2|psa|lipase|amylase|uric\s+acid|kalium|natrium|glucosa|glyc[ée]mie|cr[ée]atinine?|leu[ck]o[cz]\w+|thrombo[cz]\w+|h[ée]moglobin\w*|hemoglobina)\b/i
 
-/** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number. */
+/** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number; not "Results pending". */
 export const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[<>≤≥]?\s*\d)|\s{2,})(.+)$/i
 
-/** A portal block's flag on a line of its own, labelled: "Flag   High", "Status: Abnormal". */
+/** A portal block's flag on a line of its own, labelled: "Flag   High", "Status: Abnormal"; not "Flagged" (a space must follow). */
 export const FLAG_LINE_RE = /^(?:flag|status|result\s+flag|interpretation)\s*[:=]?\s+(.+)$/i
 
+/** A portal block's range on a line of its own: "Standard range 135 - 145 mmol/L", "Reference interval: <5.7"; not "Range 1-2". */
 export const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)\s*[:=]?\s*(.+)$/i
 
 /** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
@@ -147,6 +174,7 @@ export interface Unparsed {
 
 /** Reads a whole lab report or vitals log. Never throws; unknown input gives an empty `other` document. */
 export const parseLabReport = (text: string, options: ParseOptions = {}): ParsedReport => {
+  // without a byte-order mark; CRLF and CR as LF; no-break and figure spaces as spaces; zero-width characters dropped
   const normalized = text
     .replace(/^\ufeff/, "")
     .replace(/\r\n?/g, "\n")
@@ -196,6 +224,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   for (const [index, positioned] of lines.entries()) {
     if (skip.has(index)) continue
     at = positioned
+    // trailing spaces dropped
     const callBack = splitCallBack(positioned.text.replace(/\s+$/, ""))
     const line = callBack.text
     if (line.trim() === "") {
@@ -216,6 +245,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (found !== undefined) {
         collectedAt ??= found
         currentDate ??= found.slice(0, 10)
+      // a labelled date that dates the rows below: "Date: 2026-04-18", "Visit date: 04/18/2026", "Date of service # …"
       } else if (/^\s*(?:date(?:\s+of\s+service)?|visit\s+date|service\s+date)\s*[:#]/i.test(line)) {
         currentDate ??= findDateTime(line, order)?.date
       }
@@ -248,6 +278,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       }
       // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results, and a
       // line of bracketed alternatives under a row ("(101.1 °F)  (98.1 °F)") belongs to it
+      // a short label, then two spaces and a value: "Height  170 cm", "Pain score  3"; a line of brackets only
       if (/^\s*\p{L}[\p{L} ()/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
       if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
       visitColumns = undefined
@@ -282,6 +313,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       continue
     }
     const trimmed = line.trim()
+    // a bullet dropped first: "• BP 128/84"
     if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, ""))) {
       const leading = findDateTime(trimmed.slice(0, 24), order)
       const stamp = leading?.iso ?? collectedAt ?? currentDate
@@ -305,6 +337,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const chain = nameChain(recent, index, row)
     // the longest chain that reads (a heading above the name is not part of it); a row that starts
     // with its value keeps the gap that separates it from the name
+    // starts with a value: "131  mg/dL", "<0.5"
     const gap = /^[<>]?\d/.test(row.trim()) ? "  " : " "
     const joined = chain
       .map((_, k) => chain.slice(k))
@@ -322,6 +355,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     }
     // a long name wrapped onto its own line, the values on the next
     const previous = recent[recent.length - 1]
+    // the row starts with a value: "  131  mg/dL", ">90"
     if (previous !== undefined && /^\s*[<>]?\d/.test(row) && previous.text.length <= 60) {
       const joined = parseResultLine(`${previous.text}  ${row.trim()}`, context)
       if (joined !== undefined) {
@@ -381,6 +415,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     }
     // a line that is only a date ("Monday 2026-05-04", "== 2026-05-11 (Mon) ==", "Tue, 12 May 2026:")
     // dates the rows that follow it
+    // decoration cut ("== ", " ==", ":"), then a bracketed weekday at the end ("(Mon)"), then one at the start ("Tue, ")
     const bare = trimmed
       .replace(/^[=*#_~\-–—\s]+|[=*#_~\-–—:\s]+$/g, "")
       .replace(/\s*[([]\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s*[)\]]\s*$/i, "")
@@ -390,6 +425,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       currentDate = lone.date
       continue
     }
+    // indented: two or more spaces before the text; the unread text has its runs of whitespace collapsed
     recent = [...recent.slice(-2), { text: trimmed, index, indented: /^\s{2,}\S/.test(line), headingBefore: pendingHeading }]
     if (looksLikeResult(line, labHeader !== undefined)) {
       unread.set(index, { page: positioned.page, line: positioned.line, text: trimmed.replace(/\s+/g, " ").slice(0, 300) })
@@ -399,6 +435,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       pendingHeading = heading
       continue
     }
+    // four words or more (runs of letters): a line of prose
     if ((trimmed.match(/\p{L}+/gu)?.length ?? 0) >= 4) proseLines++
   }
 

@@ -24,14 +24,17 @@ import {
 } from "./tokens.js"
 import type { ParsedRange, ParsedResult } from "./types.js"
 
-/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]". */
+/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim"; not "(calc" alone. */
 export const NOTE_RE =
   /^(?:[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
 
+/** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "07:42", "7:42 PM". */
 export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
 
+/** A previous result followed by its date; only the number is taken (the date is a `DATE_TOKEN_RE`). Examples: "5.2 03/01/2026", "140  2026-01-05". */
 export const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))`)
 
+/** What a row holds after its name: the value, and the flag, unit and range if printed. */
 export interface RowParse {
   readonly value: RowValue
   readonly flag?: ReportFlag
@@ -48,9 +51,11 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
   let range: RangeSpec | undefined
   let i = value.length
   while (true) {
+    // separators between tokens: spaces, ",", ";", "|"
     const skip = /^[\s,;|]*/.exec(rest.slice(i))?.[0].length ?? 0
     i += skip
     if (i >= rest.length) break
+    // no separator: only right after a bracket ("(3.5-5.1)mg/dL")
     if (skip === 0 && !/[\s)\]]$/.test(rest.slice(0, i))) return undefined
     const s = rest.slice(i)
     const r = range === undefined ? readRange(s, style, value.qualitative) : undefined
@@ -70,6 +75,7 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
       continue
     }
     // a qualitative value takes a unit only after something else ("Trace  A  Negative  mg/dL"), never as its next word
+    // a count span per field starts with a digit: "25-50"
     const fieldCount = value.qualitative && /^\d/.test(String(value.value))
     const u = unit === undefined && (!value.qualitative || fieldCount || i > value.length + 2) ? readUnit(s) : undefined
     if (u !== undefined) {
@@ -103,30 +109,38 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
   }
 }
 
+/** A name with a range at its end (the range column came first). Examples: "Hemoglobin 12.0-16.0", "LDL (<100)", "PSA [0 - 4]". */
 export const RANGE_BEFORE_VALUE = new RegExp(
   String.raw`^(.*\p{L}.*?)\s+((?:[([]\s*)?(?:${NUM}\s*(?:-|–|—|to)\s*${NUM}|(?:<=|>=|≤|≥|<|>)\s*${NUM})(?:\s*[)\]])?)$`,
   "u"
 )
 
+/** A unit printed with the name. Examples: "Glucose (mg/dL)", "Hemoglobin, g/dL", "WBC [10^9/L]". */
 export const UNIT_IN_NAME = /^(.*\p{L}.*?)\s*(?:,\s*|\(|\[)([^()[\],\s]+)[)\]]?$/u
 
-/** Results that have no unit and are often printed without a range. */
+/** Results that have no unit and are often printed without a range. Examples: "INR", "Urine pH", "Albumin/Creatinine Ratio". */
 export const UNITLESS_ANALYTES = /^(?:inr|ph|urine\s+ph|specific\s+gravity|sg|.*\bratio|.*\bindex)$/i
 
+/** Words a test name never ends with ("Level of", "Your"): the text is prose. */
 export const NAME_STOP_WORDS = new Set("is was are were of the and or for to with at on in by from be a an your my if than".split(" "))
 
+/** Header and label words that are never a test name. Examples: "Test", "Your Results", "Reference Range", "Total", "Date". */
 export const NOT_A_NAME =
   /^(?:tests?|(?:your\s+)?(?:results?|values?)|(?:standard|normal|reference|ref\.?)\s+(?:range|interval|values?)|flags?|units?|range|reference(?:\s+range)?|status|interpretation|comments?|notes?|total|page|date|time|final|preliminary|corrected|specimen|sample)$/i
 
+/** A name without bullets, leaders or trailing marks: "• Sodium:" → "Sodium", "Glucose ....." → "Glucose". */
 export const cleanName = (raw: string): string =>
   raw
+    // a lead of bullets and marks: "• ", "> ", "*", "!"; a tail of ":", "=", dots, underscores; runs of spaces
     .replace(/^[\s•·>*!-]+/, "")
     .replace(/[\s:=.·_-]+$/, "")
     .replace(/\s+/g, " ")
     .trim()
 
+/** Whether a candidate name looks like a test name rather than prose, a label or two results. */
 export const isPlausibleName = (name: string): boolean => {
   if (name.length < 2 || name.length > 70) return false
+  // at least two letters; starts with a letter, digit or "(": "25-OH Vitamin D", "(Free) T4"
   if ((name.match(/\p{L}/gu)?.length ?? 0) < 2) return false
   if (!/^[\p{L}\p{N}(]/u.test(name)) return false
   const words = name.split(" ")
@@ -137,29 +151,32 @@ export const isPlausibleName = (name: string): boolean => {
   if (/:\s/.test(name)) return false
   // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
   if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
+  // a value and a range inside the name: "Sodium 139 135-145"
   if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
   // a number with decimals ends no name: "Kreatinin 1,18" is a name and its value
   if (/\s\d+[.,]\d+$/.test(name)) return false
   // digits broken apart ("Sodium 1 3" of "Sodium 1 3 9 mmol/L"): a misprint, not a name
   if (/(?:^|\s)\d(?:\s\d)+$/.test(name)) return false
-  // a sentence, not a label
+  // a sentence, not a label: "Fasting. Please note" (a full stop, a capitalised word, a lower-case word)
   if (/[.!?]\s+\p{Lu}\p{Ll}+\s+\p{Ll}/u.test(name)) return false
   return true
 }
 
-/** Where a new column starts: after two or more spaces (pipes and tabs have become those). */
+/** Where a new column starts: after two or more spaces (pipes and tabs have become those): "Sodium  139" → 8. */
 export const columnStarts = (line: string): ReadonlySet<number> =>
   new Set([...line.matchAll(/\s{2,}(?=\S)/g)].map((m) => (m.index ?? 0) + m[0].length))
 
 /** Candidate starts of the value: column boundaries first (the layout says where the name ends), then every word. */
 export const splitPoints = (line: string, columns: ReadonlySet<number>): ReadonlyArray<number> => {
   const words: Array<number> = []
+  // every word start: the space before "139" in "Sodium 139"
   for (const m of line.matchAll(/\s(?=\S)/g)) words.push((m.index ?? 0) + 1)
-  // "Hemoglobin:11.2" has no space before its value
+  // "Hemoglobin:11.2" has no space before its value; also "Na=<140"
   for (const m of line.matchAll(/[:=](?=[<>]?\d)/g)) words.push((m.index ?? 0) + 1)
   return [...new Set([...columns, ...words.sort((a, b) => a - b)])]
 }
 
+/** The part of a value a range flag needs: the number and its comparator. */
 export interface FlagInput {
   readonly numeric?: number
   readonly comparator?: "lt" | "le" | "gt" | "ge"
@@ -186,6 +203,7 @@ export const flagFromRange = (value: FlagInput, range: RangeSpec): "low" | "norm
   return "unknown"
 }
 
+/** normal / abnormal from a qualitative value and the expected words ("Positive" where "Negative" is expected). */
 export const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => {
   if (range.expected === undefined) return "unknown"
   const v = qualKey(value)
@@ -197,14 +215,15 @@ export const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => 
   return "unknown"
 }
 
+/** A flag and where it came from. */
 export interface Decided {
   readonly flag: ResultFlag
   readonly source: FlagSource | undefined
 }
 
-/** The printed flag when there is one (source `report`), else the one the range gives (source `range`). */
 /** A count per field printed as a span ("0-2", "25-50") against a numeric range: within it, or wholly above or below. */
 export const spanFlag = (value: string, range: RangeSpec): ResultFlag | undefined => {
+  // "0-2", "25-50"; not "0-2+" nor "<5"
   const m = /^(\d+)-(\d+)$/.exec(value)
   if (m === null || (range.low === undefined && range.high === undefined)) return undefined
   const lo = Number(m[1])
@@ -215,6 +234,7 @@ export const spanFlag = (value: string, range: RangeSpec): ResultFlag | undefine
   return "unknown"
 }
 
+/** The printed flag when there is one (source `report`), else the one the range gives (source `range`). */
 export const decideFlag = (row: RowParse): Decided => {
   const range = row.range
   const computed: ResultFlag =
@@ -244,16 +264,21 @@ export const decideFlag = (row: RowParse): Decided => {
 export const criticalDirection = (flag: ReportFlag | undefined): { readonly direction?: "low" | "high" } =>
   flag?._tag === "direction" && flag.flag !== "normal" ? { direction: flag.flag } : {}
 
+/** A row with leaders, unicode hyphens, "/1.73 m²" and starred values made plain for the grammar. */
 export const normalizeRow = (line: string): string =>
   line
-    // dotted or underscored leaders between a name and its value
+    // dotted or underscored leaders between a name and its value: "Sodium ....... 139", "Na . . . 139", "K ____ 4.1", "Ca ---- 9.5"
     .replace(/\s*(?:\.{3,}|…+|(?:\s?\.){3,}|_{3,}|-{4,})\s*/g, "  ")
+    // "/1.73 m2", "/1,73 m²" → "/1.73m2": the body-surface unit in one token
     .replace(/(\/1[.,]73)\s+(m2|m²|m\^2)/gi, "$1$2")
+    // hyphen, non-breaking hyphen and minus sign as "-"
     .replace(/[\u2010\u2011\u2212]/g, "-")
     // a value between asterisks marks it out of range: "*131*" reads as "131 *"
     .replace(/(^|\s)\*([<>]?\d[\d.,]*)\*(?=\s|$)/g, "$1$2 *")
+    // trailing spaces
     .replace(/\s+$/, "")
 
+/** What is known about a row from the rest of the document. */
 export interface RowContext {
   readonly style?: NumberStyle
   /** A table header is in force: weak qualitative words ("Yellow", "Trace") may be values. */
@@ -272,10 +297,12 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
   const marked = context.legend === undefined ? line : applyLegend(line, context.legend)
   const { cells, separator } = splitCells(marked)
   const spaced = separator === "space" ? marked : cells.map((c) => c.text).join("  ")
+  // leading spaces
   const row = normalizeRow(spaced).replace(/^\s+/, "")
   // a decimal point with a space beside it ("4 . 1", "4. 1"): the number is broken, and reading
   // either half would put a wrong value under a right name
   if (/\d\s+\.\s*\d|\d\.\s+\d/.test(row)) return undefined
+  // a mark before the name: "* Glucose", "!!Potassium"
   const leadingMark = /^[*!]+\s*/.exec(row)
   const body = leadingMark === null ? row : row.slice(leadingMark[0].length)
   const columns = columnStarts(body)
@@ -296,6 +323,7 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
     const unitInName = parsed.unit === undefined ? UNIT_IN_NAME.exec(name) : null
     if (unitInName !== null) {
       const unit = readUnit(unitInName[2] ?? "")
+      // a unit with a slash or percent sign ("mg/dL", "%"), or letters only ("mmHg"); not "A" or "2"
       if (unit !== undefined && unit.length === (unitInName[2] ?? "").length && /[/%]|^\p{L}{2,}$/u.test(unit.unit)) {
         name = cleanName(unitInName[1] ?? "")
         parsed = { ...parsed, unit: unit.unit }
@@ -349,11 +377,13 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
 export const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyArray<ParsedResult> => {
   const whole = parseResultLine(row, context)
   if (whole !== undefined) return [whole]
+  // a code in its own column at the end: "  01", "  EN"; /\s{2,}\S+$/ cuts it
   if (/\s{2,}(?:[A-Z]{2}|\d{2})$/.test(row)) {
     const withoutCode = parseResultLine(row.replace(/\s{2,}\S+$/, ""), context)
     if (withoutCode !== undefined) return [withoutCode]
   }
   if (depth >= 2 || row.length > MAX_ROW_CHARS) return []
+  // four or more spaces before a letter: "Sodium 139 mmol/L    Potassium 4.1 mmol/L"
   for (const gap of row.matchAll(/(?<=\S)\s{4,}(?=\p{L})/gu)) {
     const cut = gap.index ?? 0
     const left = parseResultLine(row.slice(0, cut), context)

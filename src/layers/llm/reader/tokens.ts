@@ -4,6 +4,7 @@
  */
 import { anyOf, collapse, NUM, type NumberStyle, toNumber } from "./text.js"
 
+/** Regex sources of the words a qualitative result may be: "Not detected", "Pale yellow", "Trace", "2+", "++". */
 export const QUALITATIVE = [
   "not\\s+detected", "none\\s+detected", "none\\s+seen", "not\\s+seen", "non[-\\s]?reactive", "weakly\\s+reactive",
   "reactive", "positive", "negative", "detected", "equivocal", "non[-\\s]?immune", "not\\s+immune",
@@ -13,10 +14,11 @@ export const QUALITATIVE = [
   "small", "large", "[1-4]\\+", "\\+{1,4}"
 ]
 
-/** Words that make a result on their own; the others need a range or a flag beside them. */
+/** Words that make a result on their own; the others need a range or a flag beside them. Examples: "Negative", "Non-reactive"; not "Trace". */
 export const STRONG_QUALITATIVE =
   /^(?:not\s+detected|none\s+detected|non[-\s]?reactive|weakly\s+reactive|reactive|positive|negative|detected|equivocal|non[-\s]?immune|not\s+immune|immune|indeterminate|inconclusive)$/i
 
+/** A qualitative word at the start, ending where a word would. Examples: "Negative", "not detected", "Pale yellow", "2+"; not "Negatives", "Clear-cut". */
 export const QUAL_RE = new RegExp(String.raw`^(?:${QUALITATIVE.join("|")})(?![\p{L}\p{N}+-])`, "iu")
 
 /** Expected words, one or a few: "Negative", "Pale yellow - yellow", "None / rare", "Clear to slightly hazy". */
@@ -25,17 +27,25 @@ export const QUAL_LIST_RE = new RegExp(
   "iu"
 )
 
+/** Qualitative words (as `qualKey`) that mean "absent". */
 export const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent"])
 
+/** Qualitative words (as `qualKey`) that mean "found". */
 export const POSITIVE_CLASS = new Set(["positive", "reactive", "detected", "present"])
 
+/** A qualitative word compared without case, spaces or dashes (/[^a-z0-9+]/g): "Non-reactive" → "nonreactive", "2+" → "2+". */
 export const qualKey = (s: string) => s.toLowerCase().replace(/[^a-z0-9+]/g, "")
 
+/** The flag a report prints beside a value. */
 export type ReportFlag =
   | { readonly _tag: "direction"; readonly flag: "low" | "high" | "normal" }
   | { readonly _tag: "critical"; readonly direction?: "low" | "high" }
   | { readonly _tag: "abnormal" }
 
+/**
+ * A printed flag at the start, perhaps bracketed. Examples: "H", "(L)", "[HH]", "Critical High", "abn low", "*", "↑",
+ * "N"; not the "L" of "L/L" nor the "H" of "HDL".
+ */
 export const FLAG_RE = anyOf(
   [
     String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
@@ -48,14 +58,19 @@ export const FLAG_RE = anyOf(
   "iu"
 )
 
+/** The flag at the start of `s` and its length; "N" and "Normal" only when `allowNormalWord`. */
 export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: ReportFlag; readonly length: number } | undefined => {
   const m = FLAG_RE.exec(s)
   if (m === null) return undefined
   const raw = m[1] ?? ""
   // single letters are flags only in capitals: "h" or "a" in running text is a word fragment
+  // a single "h", "l", "a" or "n" in any case
   if (/^[hlan]$/i.test(raw) && raw !== raw.toUpperCase()) return undefined
+  // "N", "normal", "Normal"
   if (/^(?:n|normal)$/i.test(raw) && !allowNormalWord) return undefined
   const lower = raw.toLowerCase()
+  // critical: "crit", "panic high"; abnormal with a direction: "abn. high", "abnormally low";
+  // high: "h", "*h", "h*", "high", "↑", "▲"; low: "l", "*l", "l*", "low", "↓", "▼"
   const flag: ReportFlag =
     /crit|panic/.test(lower)
       ? lower.includes("high")
@@ -81,6 +96,7 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
   return { flag, length: m[0].length }
 }
 
+/** Units that are a bare word, with no slash or percent sign: "mmHg", "bpm", "fL", "IU". */
 export const UNIT_WORDS = new Set(
   [
     "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index",
@@ -90,23 +106,27 @@ export const UNIT_WORDS = new Set(
     .split(" ")
 )
 
+/** A percentage of a total. Examples: "% of total", "% of total Hgb", "% of total haemoglobin". */
 export const PERCENT_OF_RE = /^%\s+of\s+total(?:\s+(?:hgb|hb|ha?emoglobin))?(?![\p{L}\p{N}])/iu
 
+/** A count per volume as a power of ten. Examples: "x10^9/L", "10*3/uL", "× 10E12/L", "10³/µL", "x10(9)/L". */
 export const EXP_UNIT_RE =
   /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:\d{1,2}|\(\d{1,2}\)|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?(?![\p{L}\p{N}])/u
 
+/** A unit token, ending at a space, bracket, comma or semicolon. Examples: "mg/dL", "%", "/HPF", "°C", "mL/min/1.73m²". */
 // a comma inside a unit only before digits: "mL/min/1,73m²"
 export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
 
-/** Per gram of creatinine: "mg/g creat", "µg/g Cr", "mg/g creatinine". */
 /** D-dimer units carry what they are equivalent to: "ug/mL FEU", "ng/mL DDU". */
 export const DDIMER_UNIT_RE = /^(?:µg|μg|ug|mcg|mg|ng)\/(?:mL|L)\s?(?:FEU|DDU)\b/i
 
+/** Per gram of creatinine: "mg/g creat", "µg/g Cr", "mg/g creatinine". */
 export const PER_CREATININE_RE = /^(?:mg|µg|μg|ug|mcg)\/g\s?(?:creat(?:inine)?|cr)\b/i
 
 /** Counts per hundred white cells: "/100 WBC", "/100 leukocytes". */
 export const PER_100_RE = /^\/\s?100\s?(?:wbcs?|leu[ck]ocytes|cells)(?![\p{L}])/iu
 
+/** The unit at the start of `s` and its length, or undefined when the token is a word and not a unit. */
 export const readUnit = (s: string): { readonly unit: string; readonly length: number } | undefined => {
   const dDimer = DDIMER_UNIT_RE.exec(s)
   if (dDimer !== null) return { unit: collapse(dDimer[0]), length: dDimer[0].length }
@@ -117,18 +137,22 @@ export const readUnit = (s: string): { readonly unit: string; readonly length: n
   const percentOf = PERCENT_OF_RE.exec(s)
   if (percentOf !== null) return { unit: collapse(percentOf[0]), length: percentOf[0].length }
   const exp = EXP_UNIT_RE.exec(s)
+  // spaces dropped: "x10 ^9 / L" → "x10^9/L"
   if (exp !== null) return { unit: exp[0].replace(/\s+/g, ""), length: exp[0].length }
   const m = UNIT_TOKEN_RE.exec(s)
   if (m === null) return undefined
+  // a full stop or comma after the unit: "mg/dL." → "mg/dL"
   const unit = m[0].replace(/[.,]+$/, "")
   const lower = unit.toLowerCase()
   // a unit has a slash or a percent sign or is one of the known bare units; anything else is a word
+  // /[a-zµμ%]/i: at least a letter or "%" ("1/2" is not a unit); "N/A" and "H/L" are not units
   const valid =
     ((unit.includes("/") || unit.includes("%")) && /[a-zµμ%]/i.test(unit) && !/^(?:n\/a|h\/l)$/i.test(unit)) ||
     UNIT_WORDS.has(lower)
   return valid ? { unit, length: unit.length } : undefined
 }
 
+/** A reference range: bounds (each inclusive or not), as printed, or the expected words. */
 export interface RangeSpec {
   readonly low?: number
   readonly high?: number
@@ -139,12 +163,14 @@ export interface RangeSpec {
   readonly expected?: string
 }
 
+/** A label before a range. Examples: "Ref: ", "Reference range ", "Normal values: ", "RR ", "Desirable: ", "Range = ". */
 export const RANGE_LABEL =
   /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|desirable|optimal|target|goal|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
 
 /** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
 export const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
 
+/** Two bounds with a dash, "to" or "..". Examples: "3.5-5.1", "3,5 – 5,1", "-2 to 2", "10..20"; not "3.5-5.1.2", nor "3.5--5.1". */
 export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
 
 /** "3.5 to 5.3", and the words other languages print: "0,70 à 1,05", "3,5 bis 5,1", "12 a 16", "135 al 145". */
@@ -153,17 +179,21 @@ export const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+(?:to|à|a|bis|al
 /** A range the lab says it has no numbers for: "Not Estab.", "Not established", "N/A", "See note". */
 export const NO_RANGE_RE = /^(?:not\s+estab(?:lished|\.)?|not\s+applicable|n\/a|see\s+(?:note|comment)|no\s+range)(?![\p{L}])/iu
 
+/** A one-sided range. Examples: "<5.7", "<= 200", "≥ 60", "< or = 100", "less than 150", "up to 40", "at least 1.0". */
 export const COMPARATOR_RE = new RegExp(
   String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least)\s*(${NUM})(?![\d.,]*\d)`,
   "i"
 )
 
+/** Two or more labelled ranges. Examples: "M: 13.5-17.5; F: 12.0-15.5", "Men 0.7-1.3 Women 0.6-1.1". */
 export const SEX_RANGES_RE = new RegExp(
   String.raw`^(?:(?:m|f|male|female|men|women|adult|adults?|child(?:ren)?)\s*[:=]?\s*${NUM}\s*(?:-|–|—|to)\s*${NUM}\s*[;,]?\s*){2,}`,
   "i"
 )
 
+/** Which comparison a printed operator means: "<" lt, "≤" le, ">" gt, "at least" ge. */
 export const comparatorKind = (op: string): "lt" | "le" | "gt" | "ge" => {
+  // spaces collapsed (/\s+/g), then: le "<=", "=<", "< or =", "up to"; ge ">=", "at least"; lt "<", "under"; else gt
   const o = op.toLowerCase().replace(/\s+/g, " ")
   if (/^(?:<=|=<|≤|⩽|< ?or ?=|less than or equal to|up to)$/.test(o)) return "le"
   if (/^(?:>=|=>|≥|⩾|> ?or ?=|greater than or equal to|at least)$/.test(o)) return "ge"
@@ -171,6 +201,7 @@ export const comparatorKind = (op: string): "lt" | "le" | "gt" | "ge" => {
   return "gt"
 }
 
+/** The range at the start of `s` (no label, no brackets); words only when `textAllowed`. */
 export const rangeExpression = (
   s: string,
   style: NumberStyle,
@@ -181,6 +212,7 @@ export const rangeExpression = (
   const sex = SEX_RANGES_RE.exec(s)
   // ranges per sex or age: kept as text, since the report does not say which one applies
   if (sex !== null) {
+    // without the last separator: "M: 13-17; F: 12-15;" → "…; F: 12-15"
     return { spec: { lowInclusive: true, highInclusive: true, text: collapse(sex[0]).replace(/[;,]$/, "") }, length: sex[0].length }
   }
   const between = BETWEEN_TO_RE.exec(s) ?? BETWEEN_RE.exec(s)
@@ -210,7 +242,7 @@ export const rangeExpression = (
       return { spec: { lowInclusive: true, highInclusive: true, text: collapse(q[0]), expected: first }, length: q[0].length }
     }
   } else {
-    // a number expected to be absent: "GLUCOSE, URINE  >1000  NEGATIVE  mg/dL"
+    // a number expected to be absent: "GLUCOSE, URINE  >1000  NEGATIVE  mg/dL"; "Nil", "not detected"; not "Negatively"
     const absent = /^(?:negative|none|not\s+detected|absent|nil)(?![\p{L}])/iu.exec(s)
     if (absent !== null) {
       return { spec: { lowInclusive: true, highInclusive: true, text: collapse(absent[0]), expected: absent[0] }, length: absent[0].length }
@@ -219,6 +251,7 @@ export const rangeExpression = (
   return undefined
 }
 
+/** A range read from a row, with the unit printed inside it, and its length. */
 export interface RangeRead {
   readonly spec: RangeSpec
   readonly unit?: string
@@ -228,6 +261,7 @@ export interface RangeRead {
 /** A reference range, possibly labelled ("ref:", "Normal:") and bracketed, possibly with its unit inside. */
 export const readRange = (s: string, style: NumberStyle, qualitativeValue: boolean): RangeRead | undefined => {
   let i = 0
+  // an opening bracket: "(", "[ ", "{"
   const open = /^[([{]\s*/.exec(s)
   const close = open === null ? undefined : ({ "(": ")", "[": "]", "{": "}" } as const)[s[0] as "(" | "[" | "{"]
   if (open !== null) i += open[0].length
@@ -242,6 +276,7 @@ export const readRange = (s: string, style: NumberStyle, qualitativeValue: boole
   if (expr === undefined) return undefined
   i += expr.length
   let unit: string | undefined
+  // the spaces before a unit
   const afterExpr = /^\s*/.exec(s.slice(i))?.[0].length ?? 0
   const maybeUnit = readUnit(s.slice(i + afterExpr))
   if (maybeUnit !== undefined && (close !== undefined || expr.spec.expected === undefined)) {
@@ -249,6 +284,7 @@ export const readRange = (s: string, style: NumberStyle, qualitativeValue: boole
     i += afterExpr + maybeUnit.length
   }
   if (close !== undefined) {
+    // the closing bracket, after optional spaces: " )", "]", "}"
     const closing = /^\s*([)\]}])/.exec(s.slice(i))
     if (closing === null || closing[1] !== close) return undefined
     i += closing[0].length
@@ -256,6 +292,7 @@ export const readRange = (s: string, style: NumberStyle, qualitativeValue: boole
   return unit === undefined ? { spec: expr.spec, length: i } : { spec: expr.spec, unit, length: i }
 }
 
+/** A value read from a row: a number (maybe with a comparator) or words, with an attached flag or unit. */
 export interface RowValue {
   readonly value: number | string
   /** For the flag: the number, or the bound of `<0.5` / `>90`. */
@@ -267,15 +304,19 @@ export interface RowValue {
   readonly length: number
 }
 
+/** A number, perhaps after a comparator. Examples: "5.1", "<0.5", ">= 90", "1,250", "−2". */
 export const VALUE_NUM_RE = new RegExp(String.raw`^(?:(<=|>=|≤|≥|<|>)\s?)?(${NUM})`)
 
 /** A count per microscope field, printed as a span: "25-50" before a "/HPF" or "/LPF" unit later in the row. */
 export const FIELD_COUNT_RE = /^(\d{1,3}\s?[-–]\s?\d{1,3})(?=\s)/
 
+/** A per-field unit anywhere in the row. Examples: "/HPF", "/ lpf", "per HPF"; not "HPF" alone. */
 export const PER_FIELD_RE = /\/\s*(?:hpf|lpf)\b|\bper\s+(?:hpf|lpf)\b/i
 
+/** The value at the start of `s`: a count span per field, a number, or a qualitative word. */
 export const readValue = (s: string, style: NumberStyle): RowValue | undefined => {
   const span = PER_FIELD_RE.test(s) ? FIELD_COUNT_RE.exec(s) : null
+  // spaces dropped: "25 - 50" → "25-50"
   if (span !== null) return { value: (span[1] ?? "").replace(/\s/g, "").replace("–", "-"), qualitative: true, length: span[0].length }
   const numeric = readNumericValue(s, style)
   if (numeric !== undefined) return numeric
@@ -285,6 +326,7 @@ export const readValue = (s: string, style: NumberStyle): RowValue | undefined =
   return { value: value.charAt(0).toUpperCase() + value.slice(1), qualitative: true, length: q[0].length }
 }
 
+/** A number at the start of `s`, with a flag ("5.1H") or unit ("5.1mg/dL") attached; not a range nor part of a name. */
 export const readNumericValue = (s: string, style: NumberStyle): RowValue | undefined => {
   const m = VALUE_NUM_RE.exec(s)
   if (m !== null) {
@@ -292,13 +334,16 @@ export const readNumericValue = (s: string, style: NumberStyle): RowValue | unde
     if (numeric === undefined) return undefined
     let length = m[0].length
     const next = s.slice(length)
-    // "12.0-16.0" is a range, not a value; "1/2" or "25-OH" are part of a name
+    // "12.0-16.0" is a range, not a value; "1/2" or "25-OH" are part of a name: /^\s?[-–—]\s?\d/ "-16", " – 16";
+    // /^[/:\d-]/ "/2", ":30", "-OH"
     if (/^\s?[-–—]\s?\d/.test(next) || /^[/:\d-]/.test(next)) return undefined
     const op = m[1]
     const value = op === undefined ? numeric : `${op}${numeric}`
     const comparator = op === undefined ? undefined : comparatorKind(op)
     const base = { value, numeric, qualitative: false, ...(comparator === undefined ? {} : { comparator }) }
+    // a space after the number: "5.1 mg/dL"
     if (next === "" || /^\s/.test(next)) return { ...base, length }
+    // a flag right after the number, then a space or the end: "5.1H", "12L ", "7.2*"; not "5.1Hz"
     const attachedFlag = /^(HH|LL|H|L|\*|!)(?=$|\s)/.exec(next)
     if (attachedFlag !== null) {
       const flag = readFlag(attachedFlag[1] ?? "", false)

@@ -8,15 +8,21 @@ import { type DateOrder, pad2, readDateTime, readTime } from "./dates.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
 
+/** What a column of a vitals table holds: a date or time, a measurement (with its unit), or something else. */
 export type VitalColumn =
   | { readonly kind: "date" | "time" | "datetime" | "other" }
   | { readonly kind: "measure"; readonly vital: VitalKind | "systolic" | "diastolic"; readonly unit?: string }
 
+/** A vitals table header: its separator and its columns, where each starts and ends. */
 export interface VitalsHeader {
   readonly separator: Separator
   readonly columns: ReadonlyArray<{ readonly column: VitalColumn; readonly start: number; readonly end: number }>
 }
 
+/**
+ * A vitals column label at `lastIndex` (sticky), with its unit. Examples: "Date/Time", "Systolic", "BP", "Heart rate",
+ * "Weight(kg)", "Temp (°F)", "SpO2 (%)"; not "Pulses" (the label ends at a word boundary).
+ */
 export const VITAL_HEADER_RE = anyOf(
   [
     String.raw`date\s*(?:\/|and|&)\s*time|date\/time|datetime|timestamp|date|time`,
@@ -29,7 +35,10 @@ export const VITAL_HEADER_RE = anyOf(
   "giy"
 )
 
+/** The column a header label and its bracketed unit name: "Weight" + "lbs" → weight in lb. */
 export const columnFor = (label: string, unitText: string | undefined): VitalColumn => {
+  // spaces collapsed (/\s+/g), then whole labels: "date and time", "sys", "heart rate", "o2 saturation", "temperature";
+  // units by a letter: "lbs" lb, "Kg" kg, "°F" °F, "C" °C
   const l = label.toLowerCase().replace(/\s+/g, " ")
   const u = (unitText ?? "").trim()
   if (/^(?:date ?(?:\/|and|&) ?time|date\/time|datetime|timestamp)$/.test(l)) return { kind: "datetime" }
@@ -55,11 +64,13 @@ export const columnFor = (label: string, unitText: string | undefined): VitalCol
 
 /** `Date  Time  Systolic  Diastolic  Pulse  Weight(kg)  SpO2(%)  Temp(C)` in any order and spelling. */
 export const readVitalsHeader = (line: string): VitalsHeader | undefined => {
+  // two digits in a row, outside brackets ("(kg)") and SpO2 / SaO2 / O2, are a reading, not a label
   if (/\d{2}/.test(line.replace(/\([^)]*\)|\[[^\]]*\]|spo2|sp02|sao2|o2/gi, ""))) return undefined
   const separator: Separator = line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : looksLikeCsv(line) ? "comma" : "space"
   const columns: Array<{ column: VitalColumn; start: number; end: number }> = []
   let i = 0
   while (i < line.length) {
+    // separators between labels: spaces, "|", ",", ";"
     const skip = /^[\s|,;]*/.exec(line.slice(i))?.[0].length ?? 0
     i += skip
     if (i >= line.length) break
@@ -67,6 +78,7 @@ export const readVitalsHeader = (line: string): VitalsHeader | undefined => {
     const m = VITAL_HEADER_RE.exec(line)
     if (m === null) {
       // an unknown column (e.g. "Notes", "Arm") is tolerated once; prose is not a header
+      // the unknown word, up to a space or pipe: "Notes"
       const word = /^[^\s|]+/.exec(line.slice(i))
       if (word === null) return undefined
       columns.push({ column: { kind: "other" }, start: i, end: i + word[0].length })
@@ -83,12 +95,18 @@ export const readVitalsHeader = (line: string): VitalsHeader | undefined => {
   return { separator, columns }
 }
 
+/** A cell of a vitals row and where it is on the line. */
 export interface VitalToken {
   readonly text: string
   readonly start: number
   readonly end: number
 }
 
+/**
+ * The cells of a space-separated vitals row, in order of preference: a date ("2026-04-18 07:42", "04/18/2026"), a time
+ * ("7:42 AM"), a blood pressure ("128/84 mmHg"), a number with its unit ("36.8 °C", "98%", "74.6 kg", "72 bpm"), an
+ * empty cell ("-", "N/A"), else any word.
+ */
 export const VITAL_TOKEN_RE = anyOf(
   [
     String.raw`\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}`,
@@ -102,6 +120,7 @@ export const VITAL_TOKEN_RE = anyOf(
   "g"
 )
 
+/** The cells of a vitals row: split by its separator, or read as tokens when it is spaced. */
 export const vitalTokens = (line: string, separator: Separator): ReadonlyArray<VitalToken> => {
   if (separator !== "space") {
     return splitCells(line, separator).cells.map((c) => ({ text: c.text, start: c.start, end: c.end }))
@@ -109,6 +128,7 @@ export const vitalTokens = (line: string, separator: Separator): ReadonlyArray<V
   return [...line.matchAll(VITAL_TOKEN_RE)].map((m) => ({ text: m[0], start: m.index ?? 0, end: (m.index ?? 0) + m[0].length }))
 }
 
+/** A blood pressure reading, in mmHg. */
 export const bloodPressure = (time: string, systolic: number, diastolic: number): ParsedVital => ({
   kind: "blood_pressure",
   time,
@@ -117,6 +137,7 @@ export const bloodPressure = (time: string, systolic: number, diastolic: number)
   unit: "mmHg"
 })
 
+/** The number a vitals cell starts with: "36,8 °C" → 36.8, "72 bpm" → 72, "-" → undefined. */
 export const vitalNumber = (text: string): number | undefined => {
   const m = /^[-+]?\d+(?:[.,]\d+)?/.exec(text.trim())
   if (m === null) return undefined
@@ -124,12 +145,15 @@ export const vitalNumber = (text: string): number | undefined => {
   return Number.isFinite(n) ? n : undefined
 }
 
+/** The unit of a temperature: printed in the cell, else declared by the header, else guessed from the value. */
 export const temperatureUnit = (cell: string, declared: string | undefined, value: number) => {
+  // the number dropped: "98.6 °F" → "°F"; then "°F", "F", "° C", "C" (a word boundary after: not "Fever")
   const after = cell.replace(/^[\d.,\s]+/, "")
   // without a unit, a body temperature over 50 can only be Fahrenheit
   return /°?\s?F\b/i.test(after) ? "°F" : /°?\s?C\b/i.test(after) ? "°C" : (declared ?? (value > 50 ? "°F" : "°C"))
 }
 
+/** The unit of a weight: "lb"/"lbs" or "kg" in the cell, else the header's, else kg. */
 export const weightUnit = (cell: string, declared: string | undefined) =>
   /lb/i.test(cell) ? "lb" : /kg/i.test(cell) ? "kg" : (declared ?? "kg")
 
@@ -188,6 +212,7 @@ export const readVitalsRow = (
   header.columns.forEach((col, i) => {
     const cell = assigned.get(i)
     if (cell === undefined || col.column.kind !== "measure") return
+    // a blood pressure: "128/84", "128 / 84 mmHg"
     const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})/.exec(cell.trim())
     const value = vitalNumber(cell)
     switch (col.column.vital) {
@@ -224,8 +249,10 @@ export const readVitalsRow = (
   return date === undefined ? { vitals } : { vitals, date }
 }
 
+/** Regex source of the names of vital signs: "Blood pressure", "BP", "Pulse rate", "HR", "SpO2", "O2 sat", "Temp", "Body weight", "Wt". */
 export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|temp(?:erature)?|(?:body\s+)?weight|wt`
 
+/** A named reading with an optional unit. Examples: "BP 128/84 mmHg", "pulse: 72 bpm", "Temp 98.6F", "Weight this morning = 74.6 kg". */
 export const INLINE_VITAL_RE = anyOf(
   [String.raw`mm\s?hg|bpm|beats\/min|\/min|%|°\s?[cf]|deg(?:rees)?\s?[cf]|[cf]\b|kg|lbs?|pounds`],
   // "BP 128/84 mmHg", "pulse 72", "Weight this morning = 74.6 kg" (a few words may sit between name and value)
@@ -233,18 +260,19 @@ export const INLINE_VITAL_RE = anyOf(
   "giu"
 )
 
-/** In a diary, a blood pressure without name or unit: "128/84" (checked for plausibility where it is read). */
+/** In a diary, a blood pressure without name or unit: "128/84", "128 / 84" (checked for plausibility where it is read); not in "04/18/2026". */
 export const DIARY_BP_RE = /(?<![\d/.])(\d{2,3})\s?\/\s?(\d{2,3})(?![\d/.])/g
 
-/** A blood pressure without its name, known by its unit: "128/84 mmHg". */
+/** A blood pressure without its name, known by its unit: "128/84 mmHg", "128 / 84 mm Hg"; not "128/84" alone. */
 export const BARE_BP_RE = /(?<![\d/])(\d{2,3})\s?\/\s?(\d{2,3})\s*mm\s?hg\b/gi
 
-/** A reading that starts with its time: "07:05  128/84 mmHg, pulse 72", "9.15 pm 131/86 mmHg". */
+/** A reading that starts with its time: "07:05  128/84 mmHg, pulse 72", "9.15 pm 131/86 mmHg", "21h40 139/88"; not "07:05" alone. */
 export const LEADING_TIME_RE = /^\s*(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?=\s)/i
 
 /** "BP 128/84 mmHg, pulse 72" and the like, outside a table. */
 export const readInlineVitals = (line: string, stamp: string, diary = false): ReadonlyArray<ParsedVital> => {
   const vitals: Array<ParsedVital> = []
+  // no "BP" / "blood pressure" name on the line: the pressure is read from its shape
   if (!/\b(?:blood\s+pressure|bp)\b/i.test(line)) {
     // in a diary a reading needs no unit when it can only be a blood pressure: "128/84" (systolic
     // 60–260 above diastolic 30–160), and a number with "bpm" is the pulse
@@ -255,6 +283,7 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
         vitals.push(bloodPressure(stamp, systolic, diastolic))
       }
     }
+    // no "pulse" / "heart rate" / "HR" name: a number with its unit ("72 bpm", "72 beats/min", "72/min"), not "128/84/min"
     if (diary && !/\b(?:pulse|heart\s+rate|hr)\b/i.test(line)) {
       for (const m of line.matchAll(/(?<![\d.,/])(\d{2,3})\s*(?:bpm|beats\/min|\/min)\b/gi)) {
         vitals.push({ kind: "pulse", time: stamp, value: Number(m[1]), unit: "bpm" })
@@ -264,7 +293,9 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
   for (const m of line.matchAll(INLINE_VITAL_RE)) {
     const key = (m[1] ?? "").toLowerCase()
     const raw = m[2] ?? ""
+    // "mm Hg" → "mmhg"; then the key says the kind: "bp", "pulse"/"heart"/"hr", "spo2"/"sat", "temp", "weight"/"wt"
     const unit = (m[3] ?? "").toLowerCase().replace(/\s+/g, "")
+    // the value is a pressure: "128/84", "128 / 84"
     const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})$/.exec(raw)
     const value = Number(raw.replace(",", "."))
     if (/^(?:blood\s+pressure|bp)$/.test(key)) {
@@ -278,15 +309,17 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
     } else if (/^temp/.test(key)) {
       vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(unit, undefined, value) })
     } else if (/weight|wt/.test(key)) {
+      // "lb", "lbs", "pounds"
       vitals.push({ kind: "weight", time: stamp, value, unit: /lb|pound/.test(unit) ? "lb" : "kg" })
     }
   }
   return vitals
 }
 
+/** A line that starts with a vital sign's name. Examples: "BP 128/84", "Pulse rate", "weight"; not "Weightless" nor "HRT". */
 export const VITAL_NAME_RE = new RegExp(String.raw`^(?:${VITAL_KEYS})\b`, "i")
 
-/** Times inside a line: "07:05", "9.15 pm", "21h40". */
+/** Times inside a line: "07:05", "9.15 pm", "21h40"; not "04/18/2026" nor "128.55" (three digits before the mark). */
 export const TIME_IN_LINE_RE = /(?<![\d/.:-])(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?![\d/:])/gi
 
 /**
@@ -332,8 +365,10 @@ export interface VisitColumns {
   readonly times: ReadonlyArray<string | undefined>
 }
 
+/** The label of a flowsheet's date row, with the space after it. Examples: "Visit date  ", "Date: ", "Encounter date ". */
 export const VISIT_LABEL_RE = /^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?)\s*[:]?\s+/i
 
+/** The visits of a flowsheet date row ("Visit date  01/07/2026  02/04/2026"): two or more dates, maybe with times. */
 export const readVisitColumns = (line: string, order: DateOrder): VisitColumns | undefined => {
   const label = VISIT_LABEL_RE.exec(line)
   if (label === null) return undefined
@@ -342,6 +377,7 @@ export const readVisitColumns = (line: string, order: DateOrder): VisitColumns |
   let rest = line.slice(label[0].length)
   // dates one after another, each maybe with its time ("02/11/2026 14:10"), and nothing else
   while (rest.trim() !== "") {
+    // separators between dates: spaces, "|", ",", ";"
     const lead = /^[\s|,;]*/.exec(rest)?.[0].length ?? 0
     const date = readDateTime(rest.slice(lead), order)
     if (date === undefined) return undefined
@@ -352,8 +388,9 @@ export const readVisitColumns = (line: string, order: DateOrder): VisitColumns |
   return dates.length >= 2 ? { dates, times } : undefined
 }
 
+/** The visits with the times a row under the dates prints, one per visit, or undefined. */
 export const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns | undefined => {
-  // "Time  09:20  10:45", or the times alone under the dates
+  // "Time  09:20  10:45", or the times alone under the dates; split on runs of whitespace (/\s+/)
   const label = /^\s*(?:(?:visit\s+)?time\s*[:]?)?\s+/i.exec(` ${line}`) ?? { 0: " " }
   line = ` ${line}`
   const times = line
@@ -366,16 +403,20 @@ export const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns
 
 /** One flowsheet row: its readings, one per visit, or undefined when it is not a vital sign with one per visit. */
 export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<ParsedVital> | undefined => {
+  // the vital's name and whatever precedes the first digit: "Temperature (°C)  36.8", "BP  128/84"
   const name = new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "i").exec(line)
   if (name === null) return undefined
   const key = (name[1] ?? "").toLowerCase()
+  // bracketed readings dropped: "36.8 °C (98.2 °F)" → "36.8 °C  "
   const rest = line.slice(name[0].length).replace(/\([^)]*\)/g, " ")
   const stamps = visits.dates.map((date, i) => (visits.times[i] === undefined ? date : `${date}T${visits.times[i]}`))
   if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+    // each pressure: "128/84", "131 / 86"
     const readings = [...rest.matchAll(/(\d{2,3})\s?\/\s?(\d{2,3})/g)]
     if (readings.length !== stamps.length) return undefined
     return readings.map((m, i) => bloodPressure(stamps[i] ?? "", Number(m[1]), Number(m[2])))
   }
+  // each number with its unit: "36.8 °C", "74,6 kg", "72 bpm", "98%"
   const readings = [...rest.matchAll(/(\d+(?:[.,]\d+)?)\s*(°\s?[cf]|kg|lbs?|bpm|%|\/min)?/gi)]
   if (readings.length !== stamps.length) return undefined
   return readings.flatMap((m, i) =>
