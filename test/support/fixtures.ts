@@ -7,7 +7,7 @@ import * as path from "node:path"
 
 export const FIXTURES_DIR = path.resolve(import.meta.dirname, "../fixtures")
 
-/** The lab-report evaluation corpus (tuning/, heldout/ and heldout2/ documents with their truth; see its README). */
+/** The lab-report evaluation corpus (tuning/, tuning2/, heldout/ and heldout2/ documents with their truth; see its README). */
 export const LAB_CORPUS_DIR = path.join(FIXTURES_DIR, "lab-corpus")
 
 export type FixtureName = "lab-report-cbc-cmp.pdf" | "lab-report-cbc-cmp.txt" | "vitals-log.txt"

@@ -21,9 +21,11 @@ const SetFloor = Schema.Struct({
   critical: Ratio,
   precision: Ratio,
   vitalsRecall: Schema.optional(Ratio),
-  vitalsAccuracy: Schema.optional(Ratio)
+  vitalsAccuracy: Schema.optional(Ratio),
+  /** A ceiling, not a floor: rows this set may still drop in silence (0 when absent; only tuning2, new, has any). */
+  silentMax: Schema.optional(Schema.NonNegativeInt)
 })
-const Floors = Schema.Struct({ tuning: SetFloor, heldout: SetFloor, heldout2: SetFloor })
+const Floors = Schema.Struct({ tuning: SetFloor, tuning2: SetFloor, heldout: SetFloor, heldout2: SetFloor })
 
 const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
 
@@ -36,11 +38,12 @@ describe("extraction on the lab corpus", () => {
     for (const set of SETS) {
       for (const format of FORMATS) {
         const m = metrics(totals(evaluation, { set, format }))
-        for (const [key, floor] of Object.entries(floors[set]) as Array<[keyof typeof m, number | undefined]>) {
+        const { silentMax = 0, ...ratios } = floors[set]
+        for (const [key, floor] of Object.entries(ratios) as Array<[keyof typeof m, number | undefined]>) {
           if (floor !== undefined) expect.soft(m[key], `${set} ${format} ${key}`).toBeGreaterThanOrEqual(floor)
         }
         // nothing dropped in silence: every missed row's line was read as something or reported unread
-        expect.soft(m.silent, `${set} ${format} rows dropped in silence`).toBe(0)
+        expect.soft(m.silent, `${set} ${format} rows dropped in silence`).toBeLessThanOrEqual(silentMax)
       }
     }
   })
