@@ -3,6 +3,7 @@
  * words that say which column is what in five languages, and a row rearranged by its header
  * (columns that are not part of a result dropped, a range in LOW and HIGH columns joined).
  */
+import { readDateTime } from "./dates.js"
 
 
 /** What a column of a results table holds. */
@@ -38,7 +39,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
-    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti)$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen)$/i
   ]
 ]
 
@@ -115,11 +116,22 @@ export const roleOf = (cell: string): Role | undefined => {
 
 /** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
 export const readLabHeader = (line: string): LabHeader | undefined => {
+  const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
+  // a cumulative report heads its result columns with dates ("05-Dec-2026  12-Aug-2026"): the most
+  // recent is this report's result, the others are earlier results
+  const dates = cells.map((c) => {
+    const date = readDateTime(c.text)
+    return date !== undefined && date.length === c.text.length ? date.iso : undefined
+  })
+  const latest = dates.reduce<string | undefined>((a, d) => (d !== undefined && (a === undefined || d > a) ? d : a), undefined)
+  const undated = cells.filter((_, i) => dates[i] === undefined).map((c) => c.text).join("  ")
   // digits only inside brackets: "PREV (02/15)" names a column, "Sodium 139" is a row
   // brackets ("(02/15)", "[SI]") and "ref" or "range" with a digit before it ("2 range") go; /\d/: a digit left
-  if (/\d/.test(line.replace(/\([^)]*\)|\[[^\]]*\]/g, "").replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
-  const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
-  const roles = cells.map((c) => ({ role: roleOf(c.text), start: c.start }))
+  if (/\d/.test(undated.replace(/\([^)]*\)|\[[^\]]*\]/g, "").replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
+  const roles = cells.map((c, i) => ({
+    role: dates[i] === undefined ? roleOf(c.text) : dates[i] === latest ? ("result" as const) : ("ignore" as const),
+    start: c.start
+  }))
   const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
   if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
     return { separator, roles }

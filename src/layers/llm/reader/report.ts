@@ -67,7 +67,7 @@ export const positionLines = (text: string): Array<PositionedLine> => {
 export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: string): ReadonlyArray<Unparsed> => {
   const chain: Array<Unparsed> = []
   // "Your value 97 U/L" under a name is a portal block, read as one below
-  if (VALUE_LINE_RE.test(row.trim()) || RANGE_LINE_RE.test(row.trim())) return chain
+  if (VALUE_LINE_RE.test(unleadered(row)) || RANGE_LINE_RE.test(unleadered(row))) return chain
   // indented: two or more spaces, then a letter ("  Protein   3.8")
   let next = { text: row.trim(), index, indented: /^\s{2,}\p{L}/u.test(row) }
   for (let k = recent.length - 1; k >= 0; k--) {
@@ -159,7 +159,10 @@ export const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[
 export const FLAG_LINE_RE = /^(?:flag|status|result\s+flag|interpretation)\s*[:=]?\s+(.+)$/i
 
 /** A portal block's range on a line of its own: "Standard range 135 - 145 mmol/L", "Reference interval: <5.7"; not "Range 1-2". */
-export const RANGE_LINE_RE = /^(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)\s*[:=]?\s*(.+)$/i
+export const RANGE_LINE_RE = /^(?:(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)|expected(?:\s+(?:range|values?))?)\s*[:=]?\s*(.+)$/i
+
+/** A labelled line with dot leaders read as if spaced: "Result .......... 9.8 IU/L" → "Result  9.8 IU/L". */
+export const unleadered = (line: string): string => line.trim().replace(/\s*(?:\.{3,}|…+)\s*/g, "  ")
 
 /** A line that produced nothing yet, kept in case the next lines complete it (a wrapped name, a name above its value). */
 export interface Unparsed {
@@ -366,28 +369,41 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     }
     // patient-portal blocks: the name, then "Value: 11.2 g/dL" (or "Your value 134"), the range
     // ("Standard range 135 - 145 mmol/L") before or after it, and a flag word on a line of its own
-    const valueLine = VALUE_LINE_RE.exec(trimmed)
+    const valueLine = VALUE_LINE_RE.exec(unleadered(trimmed))
     if (valueLine !== null) {
       const ahead: Array<number> = []
-      for (let j = index + 1; j < Math.min(lines.length, index + 4); j++) {
-        const next = (lines[j]?.text ?? "").trim()
+      let rangeMore = ""
+      for (let j = index + 1; j < Math.min(lines.length, index + 5); j++) {
+        const raw = lines[j]?.text ?? ""
+        const next = unleadered(raw)
         if (next === "" || VALUE_LINE_RE.test(next)) break
         const flagged = FLAG_LINE_RE.exec(next)?.[1] ?? next
         if (RANGE_LINE_RE.test(next) || readFlag(flagged, true)?.length === flagged.length) ahead.push(j)
-        else break
+        // a range too long for its line goes on, indented, on the next ("postmenopausal 25.8-134.8")
+        else if (ahead.length > 0 && /^\s{4,}\S/.test(raw) && RANGE_LINE_RE.test(unleadered(lines[ahead[ahead.length - 1] ?? 0]?.text ?? ""))) {
+          ahead.push(j)
+          rangeMore += ` ${next}`
+        } else break
       }
-      const aheadText = ahead.map((j) => (lines[j]?.text ?? "").trim())
-      const rangeText =
+      const aheadText = ahead.map((j) => unleadered(lines[j]?.text ?? "")).filter((t) => !rangeMore.includes(t))
+      const rangeLine =
         [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))?.text ?? aheadText.find((t) => RANGE_LINE_RE.test(t))
+      const rangeText = rangeLine === undefined ? undefined : `${RANGE_LINE_RE.exec(rangeLine)?.[1] ?? ""}${rangeMore}`.trim()
       const flagLine = aheadText.find((t) => !RANGE_LINE_RE.test(t))
       const flagText = flagLine === undefined ? undefined : (FLAG_LINE_RE.exec(flagLine)?.[1] ?? flagLine)
       const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
-      const range = rangeText === undefined ? "" : `  ref: ${RANGE_LINE_RE.exec(rangeText)?.[1] ?? ""}`
+      const range = rangeText === undefined ? "" : `  ref: ${rangeText}`
       const flag = flagText === undefined ? "" : `  ${flagText}`
+      const blockContext = { ...context, inTable: true }
+      const readBlock = (withRange: string) =>
+        nameEntry === undefined ? undefined : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${withRange}${flag}`, blockContext)
+      // a range in words ("follicular 3.5-12.5 / luteal 1.7-7.7") is kept as printed, and decides no flag
+      const withoutRange = rangeText === undefined ? undefined : readBlock("")
       const block =
-        nameEntry === undefined
+        readBlock(range) ??
+        (withoutRange === undefined || rangeText === undefined
           ? undefined
-          : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${range}${flag}`, { ...context, inTable: true })
+          : { ...withoutRange, referenceRange: { text: rangeText.slice(0, 200) } })
       if (nameEntry !== undefined && block !== undefined) {
         consume(nameEntry)
         emitResult(block)

@@ -131,8 +131,11 @@ export const NOT_A_NAME =
 /** A name without bullets, leaders or trailing marks: "• Sodium:" → "Sodium", "Glucose ....." → "Glucose". */
 export const cleanName = (raw: string): string =>
   raw
-    // a lead of bullets and marks: "• ", "> ", "*", "!"; a tail of ":", "=", dots, underscores; runs of spaces
+    // a lead of bullets, marks and item numbers: "• ", "> ", "*", "!", "[3] ", "12. "; a tail of
+    // footnote marks ("¹", "²") and of ":", "=", dots, underscores; runs of spaces
     .replace(/^[\s•·>*!-]+/, "")
+    .replace(/^(?:\[\d{1,3}\]|\d{1,3}[.)])\s+/, "")
+    .replace(/[\s¹²³⁴⁵⁶⁷⁸⁹⁰*†‡]+$/, "")
     .replace(/[\s:=.·_-]+$/, "")
     .replace(/\s+/g, " ")
     .trim()

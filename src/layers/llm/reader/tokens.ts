@@ -11,7 +11,12 @@ export const QUALITATIVE = [
   "immune", "indeterminate", "inconclusive", "trace", "present", "absent", "normal", "abnormal", "clear",
   "slightly\\s+cloudy", "cloudy", "hazy", "turbid", "pale\\s+yellow", "dark\\s+yellow", "light\\s+yellow",
   "yellow", "straw", "amber", "colou?rless", "none", "few", "moderate", "many", "rare", "occasional",
-  "small", "large", "[1-4]\\+", "\\+{1,4}"
+  "small", "large", "[1-4]\\+", "\\+{1,4}",
+  // the same words in the other languages reports come in: German, French, Spanish, Portuguese, Italian, Dutch
+  "negativ[oae]?", "n[ée]gati(?:f|ve)", "positiv[oae]?", "positi(?:f|ve)", "nicht\\s+nachweisbar", "no\\s+detectado",
+  "n[ãa]o\\s+detectado", "non\\s+d[ée]tect[ée]", "spuren", "traces?", "trazas", "vest[íi]gios", "trace",
+  "klar", "limpide", "l[íi]mpid[oa]", "claro", "helder", "tr[üu]be?", "trouble", "turbi[oa]", "turv[oa]", "torbid[oa]",
+  "gelb", "jaune", "amarill[oa]", "amarel[oa]", "giall[oa]", "geel", "ausente", "presente"
 ]
 
 /** Words that make a result on their own; the others need a range or a flag beside them. Examples: "Negative", "Non-reactive"; not "Trace". */
@@ -51,7 +56,8 @@ export const FLAG_RE = anyOf(
     String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
     // "ABNORMAL LOW", "abn high": a direction after all
     String.raw`(?:abnormal(?:ly)?|abn\.?)\s+(?:high|low)`,
-    String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|N|normal`
+    // "HI"/"LO" and ">>"/"<<" (far above/below) as some labs print them
+    String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|HI|LO|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|>>|<<|N|normal`
   ],
   // a flag ends where a word would: "L" is not the flag of "L/L" (litres per litre)
   (flags) => String.raw`^(?:\(|\[)?\s*(${flags})(?:\s*[)\]])?(?![\p{L}\p{N}/])`,
@@ -86,9 +92,9 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
             ? { _tag: "direction", flag: "high" }
             : /^(?:abnormal(?:ly)?|abn\.?)\s+low$/.test(lower)
               ? { _tag: "direction", flag: "low" }
-          : /^(?:\*?h\*?|high|↑|▲)$/.test(lower)
+          : /^(?:\*?h\*?|hi|high|↑|▲|>>)$/.test(lower)
             ? { _tag: "direction", flag: "high" }
-            : /^(?:\*?l\*?|low|↓|▼)$/.test(lower)
+            : /^(?:\*?l\*?|lo|low|↓|▼|<<)$/.test(lower)
               ? { _tag: "direction", flag: "low" }
               : lower === "n" || lower === "normal"
                 ? { _tag: "direction", flag: "normal" }
@@ -100,7 +106,7 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
 export const UNIT_WORDS = new Set(
   [
     "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index",
-    "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f"
+    "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f kpa"
   ]
     .join(" ")
     .split(" ")
@@ -171,7 +177,8 @@ export const RANGE_LABEL =
 export const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
 
 /** Two bounds with a dash, "to" or "..". Examples: "3.5-5.1", "3,5 – 5,1", "-2 to 2", "10..20"; not "3.5-5.1.2", nor "3.5--5.1". */
-export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
+// the high bound may carry a plus sign when the low one is negative: "-2.0-+2.0"
+export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(\+?${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
 
 /** "3.5 to 5.3", and the words other languages print: "0,70 à 1,05", "3,5 bis 5,1", "12 a 16", "135 al 145". */
 export const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+(?:to|à|a|bis|al|tot|fino\s+a)\s+(${NUM})(?![\d.,]*\d)`, "i")
@@ -311,7 +318,7 @@ export const VALUE_NUM_RE = new RegExp(String.raw`^(?:(<=|>=|≤|≥|<|>)\s?)?($
 export const FIELD_COUNT_RE = /^(\d{1,3}\s?[-–]\s?\d{1,3})(?=\s)/
 
 /** A per-field unit anywhere in the row. Examples: "/HPF", "/ lpf", "per HPF"; not "HPF" alone. */
-export const PER_FIELD_RE = /\/\s*(?:hpf|lpf)\b|\bper\s+(?:hpf|lpf)\b/i
+export const PER_FIELD_RE = /\/\s*(?:hpf|lpf|campo|champ|gf|gesichtsfeld)\b|\bper\s+(?:hpf|lpf)\b/i
 
 /** The value at the start of `s`: a count span per field, a number, or a qualitative word. */
 export const readValue = (s: string, style: NumberStyle): RowValue | undefined => {
@@ -323,7 +330,11 @@ export const readValue = (s: string, style: NumberStyle): RowValue | undefined =
   const q = QUAL_RE.exec(s)
   if (q === null) return undefined
   const value = collapse(q[0])
-  return { value: value.charAt(0).toUpperCase() + value.slice(1), qualitative: true, length: q[0].length }
+  const word = value.charAt(0).toUpperCase() + value.slice(1)
+  // a mark glued to the word: "Turvo!", "3+!", "Positive*"
+  const mark = /^(!{1,2}|\*)(?=$|\s)/.exec(s.slice(q[0].length))
+  if (mark !== null) return { value: word, qualitative: true, flag: { _tag: "abnormal" }, length: q[0].length + mark[0].length }
+  return { value: word, qualitative: true, length: q[0].length }
 }
 
 /** A number at the start of `s`, with a flag ("5.1H") or unit ("5.1mg/dL") attached; not a range nor part of a name. */
@@ -344,7 +355,7 @@ export const readNumericValue = (s: string, style: NumberStyle): RowValue | unde
     // a space after the number: "5.1 mg/dL"
     if (next === "" || /^\s/.test(next)) return { ...base, length }
     // a flag right after the number, then a space or the end: "5.1H", "12L ", "7.2*"; not "5.1Hz"
-    const attachedFlag = /^(HH|LL|H|L|\*|!)(?=$|\s)/.exec(next)
+    const attachedFlag = /^(HH|LL|H|L|\*|!{1,2})(?=$|\s)/.exec(next)
     if (attachedFlag !== null) {
       const flag = readFlag(attachedFlag[1] ?? "", false)
       length += attachedFlag[0].length
