@@ -4,6 +4,7 @@
  * every line that looks like a result but was not read kept as unread: nothing disappears in
  * silence. Pure functions, no Effect; never throws.
  */
+import { lookupAnalyte } from "./lexicon/analytes.js"
 import type { DocumentType } from "../../../services/llm.js"
 import { dropIgnoredColumns, type LabHeader, readLabHeader } from "./columns.js"
 import { detectDateOrder, findCollectedAt, findDateTime, readDateTime } from "./dates.js"
@@ -337,7 +338,18 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const row = dropIgnoredColumns(line, labHeader)
     // a long name wrapped onto two or three lines: "Low Density Lipoprotein" over "(LDL), calculated
     // 131  mg/dL  <100", or a name over an indented continuation ("  Protein   3.8  H  mg/L")
-    const chain = nameChain(recent, index, row)
+    // a row that reads on its own under a name the lexicon knows ("  Sodium: 139 mmol/L" under the
+    // heading "Kidney function") continues no name above it
+    const alone = parseRow(row, context)
+    const aboveText = recent[recent.length - 1]?.text ?? ""
+    const standsAlone =
+      alone.length === 1 &&
+      alone[0] !== undefined &&
+      lookupAnalyte(alone[0].name) !== undefined &&
+      // "(AST)  10 U/L" under "Aspartate Aminotransferase" or after "…," still continues it
+      !/^\(/.test(row.trim()) &&
+      !continuesName(aboveText, row.trim())
+    const chain = standsAlone ? [] : nameChain(recent, index, row)
     // the longest chain that reads (a heading above the name is not part of it); a row that starts
     // with its value keeps the gap that separates it from the name
     // starts with a value: "131  mg/dL", "<0.5"
@@ -351,7 +363,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       emitResult(joined.read)
       continue
     }
-    const rowResults = parseRow(row, context)
+    const rowResults = alone
     if (rowResults.length > 0) {
       rowResults.forEach(emitResult)
       continue
