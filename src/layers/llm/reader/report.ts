@@ -335,7 +335,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       ...(legend === undefined ? {} : { legend }),
       calledBack: callBack.calledBack
     }
-    const row = dropIgnoredColumns(line, labHeader)
+    // a page in two columns with one rule between them keeps its rule: parseRow reads each half
+    const twoColumns = labHeader === undefined && (line.match(/\s\|\s/g) ?? []).length === 1 && !/^\s*\|/.test(line)
+    const row = twoColumns ? line : dropIgnoredColumns(line, labHeader)
     // a long name wrapped onto two or three lines: "Low Density Lipoprotein" over "(LDL), calculated
     // 131  mg/dL  <100", or a name over an indented continuation ("  Protein   3.8  H  mg/L")
     // a row that reads on its own under a name the lexicon knows ("  Sodium: 139 mmol/L" under the

@@ -58,6 +58,13 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
     // no separator: only right after a bracket ("(3.5-5.1)mg/dL")
     if (skip === 0 && !/[\s)\]]$/.test(rest.slice(0, i))) return undefined
     const s = rest.slice(i)
+    // a flag printed in capitals after a word value ("Reactive   ABNORMAL") is the lab's flag, not the expected word
+    const capsFlag = value.qualitative && flag === undefined && /^[A-Z]{4,}\b/.test(s) ? readFlag(s, true) : undefined
+    if (capsFlag !== undefined) {
+      flag = capsFlag.flag
+      i += capsFlag.length
+      continue
+    }
     const r = range === undefined ? readRange(s, style, value.qualitative) : undefined
     if (r !== undefined) {
       range = r.spec
@@ -136,6 +143,8 @@ export const cleanName = (raw: string): string =>
     .replace(/^[\s•·>*!-]+/, "")
     .replace(/^(?:\[\d{1,3}\]|\d{1,3}[.)])\s+/, "")
     .replace(/[\s¹²³⁴⁵⁶⁷⁸⁹⁰*†‡]+$/, "")
+    // a footnote letter after a bracket: "Treponema pallidum antibodies (CLIA) a"
+    .replace(/(\))\s+[a-z]$/, "$1")
     .replace(/[\s:=.·_-]+$/, "")
     .replace(/\s+/g, " ")
     .trim()
@@ -386,6 +395,12 @@ export const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyA
     if (withoutCode !== undefined) return [withoutCode]
   }
   if (depth >= 2 || row.length > MAX_ROW_CHARS) return []
+  // a page printed in two columns with a rule between them: "Haemoglobin 5.6 g/dL (13.0-17.0)  | Sodium 136 mmol/L (133-146)"
+  const halves = row.split(/\s+\|\s+/)
+  if (halves.length === 2 && depth === 0) {
+    const read = halves.map((half) => parseRow(half, context, depth + 1))
+    if (read.every((r) => r.length > 0)) return read.flat()
+  }
   // four or more spaces before a letter: "Sodium 139 mmol/L    Potassium 4.1 mmol/L"
   for (const gap of row.matchAll(/(?<=\S)\s{4,}(?=\p{L})/gu)) {
     const cut = gap.index ?? 0
