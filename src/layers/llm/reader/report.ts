@@ -41,6 +41,9 @@ export interface PositionedLine {
 }
 
 /** The document's lines with their page and line numbers (a form feed starts a new page). */
+/** Does the text hold a time? (TIME_IN_LINE_RE is global: .test on it would move its lastIndex for later matchAll calls.) */
+const hasTime = (text: string): boolean => [...text.matchAll(TIME_IN_LINE_RE)].length > 0
+
 export const positionLines = (text: string): Array<PositionedLine> => {
   const out: Array<PositionedLine> = []
   let page = 1
@@ -433,10 +436,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       const diary =
         inline.length > 0
           ? inline
-          : TIME_IN_LINE_RE.test(afterDate.slice(10))
+          : hasTime(afterDate.slice(10))
             ? readDiaryLine(afterDate.slice(10), leadingDate.date)
             : readInlineVitals(afterDate.slice(10), leadingDate.iso, true)
-      TIME_IN_LINE_RE.lastIndex = 0
       if (diary.length > 0) {
         emitVitals(diary)
         currentDate = leadingDate.date

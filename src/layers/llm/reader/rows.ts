@@ -165,6 +165,8 @@ export const isPlausibleName = (name: string): boolean => {
   if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
   // a value and a range inside the name: "Sodium 139 135-145"
   if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
+  // a date at the start ("2026-05-12 07:05 …") or a blood pressure inside ("… 128/84 …"): a diary line, not a name
+  if (/^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b/.test(name) || /(?<![\d/])\d{2,3}\/\d{2,3}(?![\d/])/.test(name)) return false
   // a number with decimals ends no name: "Kreatinin 1,18" is a name and its value
   if (/\s\d+[.,]\d+$/.test(name)) return false
   // digits broken apart ("Sodium 1 3" of "Sodium 1 3 9 mmol/L"): a misprint, not a name

@@ -30,8 +30,8 @@ export const VITAL_HEADER_RE = anyOf(
     String.raw`spo2|sp02|sao2|o2\s+sat(?:uration)?|oxygen(?:\s+saturation)?|saturation|sat|temp(?:erature)?`,
     String.raw`notes?|comments?|arm|position`
   ],
-  // the label, then an optional unit in brackets: "Weight(kg)", "Temp (°F)"
-  (labels) => String.raw`(${labels})\b\s*(?:[([]\s*([^)\]]{1,12})\s*[)\]])?`,
+  // the label, then an optional unit in brackets ("Weight(kg)", "Temp (°F)") or after a space ("systolic mmHg", from "systolic_mmHg")
+  (labels) => String.raw`(${labels})\b\s*(?:[([]\s*([^)\]]{1,12})\s*[)\]]|(?<=\s)(mmhg|bpm|kg|lbs?|°\s?[cf]|%)(?![\p{L}]))?`,
   "giy"
 )
 
@@ -63,7 +63,9 @@ export const columnFor = (label: string, unitText: string | undefined): VitalCol
 }
 
 /** `Date  Time  Systolic  Diastolic  Pulse  Weight(kg)  SpO2(%)  Temp(C)` in any order and spelling. */
-export const readVitalsHeader = (line: string): VitalsHeader | undefined => {
+export const readVitalsHeader = (raw: string): VitalsHeader | undefined => {
+  // an app's export names its columns in snake case: "systolic_mmHg", "pulse_bpm" (same length, so positions hold)
+  const line = raw.replace(/_/g, " ")
   // two digits in a row, outside brackets ("(kg)") and SpO2 / SaO2 / O2, are a reading, not a label
   if (/\d{2}/.test(line.replace(/\([^)]*\)|\[[^\]]*\]|spo2|sp02|sao2|o2/gi, ""))) return undefined
   const separator: Separator = line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : looksLikeCsv(line) ? "comma" : "space"
@@ -78,14 +80,15 @@ export const readVitalsHeader = (line: string): VitalsHeader | undefined => {
     const m = VITAL_HEADER_RE.exec(line)
     if (m === null) {
       // an unknown column (e.g. "Notes", "Arm") is tolerated once; prose is not a header
-      // the unknown word, up to a space or pipe: "Notes"
-      const word = /^[^\s|]+/.exec(line.slice(i))
+      // the unknown word, up to a space, pipe, comma or semicolon: "Notes", "irregular"
+      // (in a CSV, pipe or tab table the whole cell: "irregular heartbeat")
+      const word = (separator === "space" ? /^[^\s|]+/ : /^[^|,;\t]+/).exec(line.slice(i))
       if (word === null) return undefined
       columns.push({ column: { kind: "other" }, start: i, end: i + word[0].length })
       i += word[0].length
       continue
     }
-    columns.push({ column: columnFor(m[1] ?? "", m[2]), start: i, end: i + m[0].length })
+    columns.push({ column: columnFor(m[1] ?? "", m[2] ?? m[3]), start: i, end: i + m[0].length })
     i += m[0].length
   }
   const measures = columns.filter((c) => c.column.kind === "measure").length
@@ -380,6 +383,16 @@ export const readVisitColumns = (line: string, order: DateOrder): VisitColumns |
     // separators between dates: spaces, "|", ",", ";"
     const lead = /^[\s|,;]*/.exec(rest)?.[0].length ?? 0
     const date = readDateTime(rest.slice(lead), order)
+    // a chart of one day: "Date 28/11/2026   02:00   06:00   10:00", each time a column of that date
+    const time = date === undefined && dates.length > 0 ? /^(\d{1,2}[:.]\d{2})(?=\s|$)/.exec(rest.slice(lead)) : null
+    if (time !== null && time !== undefined) {
+      const at = leadingTime(`${time[1] ?? ""} `)
+      if (at === undefined) return undefined
+      dates.push(dates[dates.length - 1] ?? "")
+      times.push(at.time)
+      rest = rest.slice(lead + time[0].length)
+      continue
+    }
     if (date === undefined) return undefined
     dates.push(date.date)
     times.push(date.iso.length > date.date.length ? date.iso.slice(11, 16) : undefined)

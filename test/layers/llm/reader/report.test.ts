@@ -1041,3 +1041,42 @@ describe("nothing dropped in silence", () => {
     expect(parseLabReport(text).unreadLines).toEqual([])
   })
 })
+
+describe("vitals in more layouts", () => {
+  const readings = (text: string) => parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value, v.diastolic ?? null, v.line])
+
+  it("an app's CSV export with snake-case column names", () => {
+    const text = ["date,time,systolic_mmHg,diastolic_mmHg,pulse_bpm,irregular_heartbeat,note", '2026-11-27,07:02,142,88,74,no,"after coffee"'].join("\n")
+    expect(readings(text)).toEqual([
+      ["blood_pressure", "2026-11-27T07:02", 142, 88, 2],
+      ["pulse", "2026-11-27T07:02", 74, null, 2]
+    ])
+  })
+
+  it("a chart of one day with a column per time", () => {
+    const text = [
+      "Date 2026-11-28                02:00    06:00",
+      "Temp (°C)                       37.4     37.9",
+      "BP sys/dia (mmHg)             112/68   108/66",
+      "Resp rate (/min)                  18       20"
+    ].join("\n")
+    expect(readings(text)).toEqual([
+      ["temperature", "2026-11-28T02:00", 37.4, null, 2],
+      ["temperature", "2026-11-28T06:00", 37.9, null, 2],
+      ["blood_pressure", "2026-11-28T02:00", 112, 68, 3],
+      ["blood_pressure", "2026-11-28T06:00", 108, 66, 3]
+    ])
+  })
+
+  it("a diary under decorated date lines, and a line with two readings", () => {
+    const text = ["== 2026-05-11 (Mon) ==", "06:45  BP 146/94 mmHg   pulse 64", "2026-05-12  07:05 128/84 72 bpm   21:40 139/88 77 bpm"].join("\n")
+    expect(readings(text)).toEqual([
+      ["blood_pressure", "2026-05-11T06:45", 146, 94, 2],
+      ["pulse", "2026-05-11T06:45", 64, null, 2],
+      ["blood_pressure", "2026-05-12T07:05", 128, 84, 3],
+      ["pulse", "2026-05-12T07:05", 72, null, 3],
+      ["blood_pressure", "2026-05-12T21:40", 139, 88, 3],
+      ["pulse", "2026-05-12T21:40", 77, null, 3]
+    ])
+  })
+})
