@@ -19,7 +19,7 @@ import { startEmbeddedPostgres } from "../src/layers/database/embedded.js"
 import { runMigrations } from "../src/layers/database/migrations.js"
 import { pgClientLayer } from "../src/layers/database/postgres.js"
 import { LLMOffline } from "../src/layers/llm/offline.js"
-import { cardOf } from "../src/programs/content.js"
+import { cardOf, encodeCard } from "../src/programs/content.js"
 import { findOrCreateUser } from "../src/programs/users.js"
 import { Crypto, fieldContext } from "../src/services/crypto.js"
 import { bytea, SqlClient } from "../src/services/database.js"
@@ -125,7 +125,6 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
       InterpretedDocument.make({ ...interpretation.document, title: `${interpretation.document.title} #${n + 1}` })
     )
     // The two encodings of programs/content.ts (its schemas are private there).
-    const encodeCard = (card: ReturnType<typeof cardOf>) => JSON.stringify(card)
     const encodeBody = Schema.encodeSync(Schema.parseJson(InterpretedDocument))
     const seeded = await runtime.runPromise(
       Effect.forEach(

@@ -18,11 +18,8 @@ import { CryptoLocal } from "../../src/layers/crypto/local.js"
 import { pgClientLayer } from "../../src/layers/database/postgres.js"
 import { Audit } from "../../src/services/audit.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
+import { Card } from "../../src/programs/content.js"
 
-const Count = Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
-const Card = Schema.parseJson(
-  Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt, criticalCount: Count, unreadCount: Count })
-)
 const decodeCard = Schema.decodeUnknownSync(Card)
 
 interface Row {

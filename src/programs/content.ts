@@ -29,17 +29,20 @@ export const criticalCount = (document: InterpretedDocument): number =>
   document.results.filter((r) => isCriticalFlag(r.flag)).length
 
 const Count = Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
-const Card = Schema.parseJson(
+/** The timeline card as sealed in `summary_encrypted` (JSON); the benchmark's plain baseline reads it with this too. */
+export const Card = Schema.parseJson(
   Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt, criticalCount: Count, unreadCount: Count })
 )
 
 /** The timeline card of a document, as sealed in `summary_encrypted`. */
-export const cardOf = (document: InterpretedDocument) => ({
+export const cardOf = (document: InterpretedDocument): typeof Card.Type => ({
   summary: document.summary,
   flaggedCount: flaggedCount(document),
   criticalCount: criticalCount(document),
   unreadCount: document.unreadLines.length
 })
+/** The card as stored: JSON. */
+export const encodeCard = Schema.encodeSync(Card)
 const Body = Schema.parseJson(InterpretedDocument)
 const decodeCard = Schema.decodeUnknown(Card)
 const decodeBody = Schema.decodeUnknown(Body)
@@ -73,7 +76,7 @@ export const saveContent = Effect.fnUntraced(function* (input: {
   const contentId = yield* Effect.sync(() => ContentId.make(randomUUID()))
   const title = yield* crypto.sealString(input.document.title, sealedField(input.userId, "title_encrypted", contentId))
   const card = yield* crypto.sealString(
-    Schema.encodeSync(Card)(cardOf(input.document)),
+    encodeCard(cardOf(input.document)),
     sealedField(input.userId, "summary_encrypted", contentId)
   )
   const body = yield* crypto.sealString(

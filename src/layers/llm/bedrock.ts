@@ -41,6 +41,7 @@ import {
 } from "../../services/resilience.js"
 import type { CircuitOpen } from "../../services/errors.js"
 import type { Coverage } from "./reader/coverage.js"
+import { decodeText } from "./plainText.js"
 import { finishDocument } from "./reader/finish.js"
 import { observeGenAi } from "../../services/metrics.js"
 
@@ -165,7 +166,7 @@ const coverageRepair = (coverage: Coverage): string => {
 /** The document's text when it has one to check an answer against: plain text, or a PDF's text layer. */
 const documentText = (bytes: Uint8Array, contentType: DocumentContentType): Effect.Effect<Option.Option<string>> => {
   if (contentType === "text/plain") {
-    return Effect.succeed(Option.liftThrowable(() => new TextDecoder("utf-8", { fatal: true }).decode(bytes))())
+    return Effect.option(decodeText(bytes))
   }
   if (contentType !== "application/pdf") return Effect.succeed(Option.none())
   // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
@@ -404,22 +405,27 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       return { document: finishDocument(enrichDocument(document)), usage, provider: "aws.bedrock", modelId } as Interpretation
     })
 
+  /** A call through the breaker; its answer is kept for the fallback, which serves it while the breaker is open. */
+  const throughBreaker = <A, E>(
+    cache: AnswerCache<A>,
+    key: string,
+    owner: string,
+    call: Effect.Effect<A, E>
+  ) =>
+    breaker.protectWithFallback(
+      Effect.tap(call, (result) => Effect.clockWith((clock) => Effect.sync(() => cache.set(key, result, owner, clock.unsafeCurrentTimeMillis())))),
+      (open) =>
+        Effect.clockWith((clock) => {
+          const cached = cache.get(key, clock.unsafeCurrentTimeMillis())
+          return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
+        })
+    )
+
   const interpret: LLM["Type"]["interpret"] = (input) => {
     const owner = input.userId ?? ""
     // the owner is part of the key: one user's answer never serves another
     const key = hashOf("interpret", modelId, owner, input.contentType, input.documentTypeHint ?? "", input.bytes)
-    return breaker
-      .protectWithFallback(
-        Effect.tap(interpretOnce(input), (result) =>
-          Effect.clockWith((clock) => Effect.sync(() => interpretations.set(key, result, owner, clock.unsafeCurrentTimeMillis())))
-        ),
-        (open) =>
-          Effect.clockWith((clock) => {
-            const cached = interpretations.get(key, clock.unsafeCurrentTimeMillis())
-            return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
-          })
-      )
-      .pipe(
+    return throughBreaker(interpretations, key, owner, interpretOnce(input)).pipe(
         Effect.catchTags({
           CircuitOpen: (open) => Effect.fail(unavailable(open)),
           BedrockCallFailed: (failed) => Effect.fail(unavailable(failed))
@@ -467,18 +473,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       JSON.stringify(input.history),
       input.question
     )
-    return breaker
-      .protectWithFallback(
-        Effect.tap(chatOnce(input), (result) =>
-          Effect.clockWith((clock) => Effect.sync(() => answers.set(key, result, owner, clock.unsafeCurrentTimeMillis())))
-        ),
-        (open) =>
-          Effect.clockWith((clock) => {
-            const cached = answers.get(key, clock.unsafeCurrentTimeMillis())
-            return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
-          })
-      )
-      .pipe(
+    return throughBreaker(answers, key, owner, chatOnce(input)).pipe(
         Effect.catchTags({
           CircuitOpen: (open) => Effect.fail(unavailable(open)),
           BedrockCallFailed: (failed) => Effect.fail(unavailable(failed)),

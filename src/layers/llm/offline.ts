@@ -24,6 +24,7 @@ import { parseLabReport } from "./reader/index.js"
 import { answerQuestion } from "./offlineChat.js"
 import { extractPdfText, type PdfTextOptions } from "./pdfText.js"
 import { enrichDocument } from "./reader/enrich.js"
+import { decodeText } from "./plainText.js"
 import { finishDocument } from "./reader/finish.js"
 import { summarize } from "./summary.js"
 import { observeGenAi } from "../../services/metrics.js"
@@ -40,18 +41,6 @@ const genAiAttributes = (operation: "generate_content" | "chat") => ({
   "gen_ai.request.model": OFFLINE_MODEL_ID,
   "gen_ai.response.finish_reasons": ["stop"]
 })
-
-const decodeText = (bytes: Uint8Array): Effect.Effect<string, DocumentUnreadable> =>
-  Effect.try({
-    try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
-    catch: () => new DocumentUnreadable({ message: "The text document is not valid UTF-8 text.", reason: "NOT_TEXT" })
-  }).pipe(
-    Effect.filterOrFail(
-      // NUL and other C0 controls (besides tab, newlines and form feed) mean a binary file
-      (text) => !/[\u0000-\u0008\u000b\u000e-\u001f]/.test(text),
-      () => new DocumentUnreadable({ message: "The text document contains binary data.", reason: "NOT_TEXT" })
-    )
-  )
 
 const readDocumentText = (
   bytes: Uint8Array,

@@ -33,15 +33,16 @@ const printedForms = (value: number): ReadonlyArray<string> => {
   return [...forms]
 }
 
-const valueOnLine = (value: number | string, line: string): boolean => {
+/** A test for "this value is printed on the line", built once per result (not once per line it is tried on). */
+const valueMatcher = (value: number | string): ((line: string) => boolean) => {
   if (typeof value === "string") {
     const wanted = value.trim().toLowerCase().replace(/\s+/g, " ")
-    return wanted !== "" && line.toLowerCase().replace(/\s+/g, " ").includes(wanted)
+    return (line) => wanted !== "" && line.toLowerCase().replace(/\s+/g, " ").includes(wanted)
   }
   // the number as a whole token: 5.9 is not in 15.9 or 5.95
-  return printedForms(value).some((form) =>
-    new RegExp(String.raw`(?<![\d.,])${form.replace(/[.,]/g, (c) => `\\${c}`)}(?![\d]|[.,]\d)`).test(line)
-  )
+  const forms = printedForms(value).map((form) => form.replace(/[.,]/g, (c) => `\\${c}`))
+  const pattern = new RegExp(String.raw`(?<![\d.,])(?:${forms.join("|")})(?![\d]|[.,]\d)`)
+  return (line) => pattern.test(line)
 }
 
 const words = (s: string) => s.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "").match(/\p{L}[\p{L}\p{N}]+|\d+\p{L}+/gu) ?? []
@@ -62,8 +63,8 @@ export const checkCoverage = (text: string, document: InterpretedDocument): Cove
 
   /** The line that carries the result: the model's own position when it checks out, else the first that does. */
   const supportOf = (result: LabResult, taken: ReadonlySet<number>): number | undefined => {
-    const supports = (i: number) =>
-      valueOnLine(result.value, at(i)) && nameNear(result.name, [at(i), at(i - 1), at(i - 2), at(i - 3)])
+    const valueOn = valueMatcher(result.value)
+    const supports = (i: number) => valueOn(at(i)) && nameNear(result.name, [at(i), at(i - 1), at(i - 2), at(i - 3)])
     const claimed = result.line === undefined ? undefined : index.get(key(result.page ?? 1, result.line))
     if (claimed !== undefined && supports(claimed)) return claimed
     let fallback: number | undefined

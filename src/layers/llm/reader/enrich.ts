@@ -55,7 +55,6 @@ export const enrichDocument = (document: InterpretedDocument): InterpretedDocume
   const enriched = document.results.map(enrichResult)
   const results = enriched.flatMap((e) => (e.result === undefined ? [] : [e.result]))
   const unread = enriched.flatMap((e) => (e.unread === undefined ? [] : [e.unread]))
-  if (unread.length === 0 && results.every((r, i) => r === document.results[i])) return document
   return new InterpretedDocument({
     ...document,
     results,

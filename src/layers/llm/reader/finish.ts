@@ -19,8 +19,6 @@ import {
 } from "../../../services/llm.js"
 import { summarize, unreadSentence } from "../summary.js"
 
-export { REASSURANCE, soundsReassuring } from "../../../services/llm.js"
-
 
 /** Critical results first, the rest in their order (a stable partition). */
 const criticalFirst = (results: ReadonlyArray<LabResult>): ReadonlyArray<LabResult> => [

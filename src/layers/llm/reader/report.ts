@@ -114,7 +114,7 @@ export const continuesName = (above: string, line: string): boolean => {
   if (/[,(/&+-]$|\b(?:and|of|for|with|by|to|in|per)$/i.test(above)) return true
   // "(LDL), calculated …" or "calculated …" (three lower-case letters or more), but not "eGFR …" or "pH …", which start
   // names of their own
-  return /^\(/.test(line) || (/^\p{Ll}{3,}\b/u.test(line) && !KNOWN_TEST.test(line.split(/\s/)[0] ?? ""))
+  return /^\(/.test(line) || (/^\p{Ll}{3,}\b/u.test(line) && findAnalyteMention(line.split(/\s/)[0] ?? "") === undefined)
 }
 
 /**
@@ -149,12 +149,8 @@ export const looksLikeResult = (line: string, inTable = false): boolean => {
     if (flag !== undefined && /^[HL]\b/.test(after)) return true
   }
   // a digit outside the first test name found ("T4" alone has none): "T4 1.2", "Sodium 139"
-  return KNOWN_TEST.test(s) && /\d/.test(s.replace(KNOWN_TEST, ""))
+  return false
 }
-
-/** Common test names (the lexicon knows more; this keeps the check cheap and dependency-free). Examples: "Hemoglobin", "eGFR", "Kalium", "Leukozyten"; not "Hgbx". */
-export const KNOWN_TEST =
-  /\b(?:ha?emoglobin|hgb|hba1c|a1c|wbc|rbc|platelets?|plt|ha?ematocrit|hct|mcv|mch|mchc|rdw|sodium|potassium|chloride|bicarbonate|co2|urea|bun|creatinine|e?gfr|glucose|calcium|magnesium|phosphate|phosphorus|albumin|protein|bilirubin|alt|ast|alp|ggt|ldh|cholesterol|ldl|hdl|triglycerides?|tsh|t4|t3|ferritin|iron|transferrin|b12|folate|vitamin|crp|esr|inr|ptt|aptt|fibrinogen|troponin|bnp|lactate|ph|pco2|po2|psa|lipase|amylase|uric\s+acid|kalium|natrium|glucosa|glyc[ée]mie|cr[ée]atinine?|leu[ck]o[cz]\w+|thrombo[cz]\w+|h[ée]moglobin\w*|hemoglobina)\b/i
 
 /** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number; not "Results pending". */
 export const VALUE_LINE_RE = /^(?:your\s+)?(?:value|result)(?:\s*[:=]\s*|\s+(?=[<>≤≥]?\s*\d)|\s{2,})(.+)$/i

@@ -1,13 +1,14 @@
 /** The step every provider's answer goes through: critical first, no false reassurance, unread lines counted. */
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
-import { finishDocument, soundsReassuring } from "../../../../src/layers/llm/reader/finish.js"
+import { finishDocument } from "../../../../src/layers/llm/reader/finish.js"
 import {
   CRITICAL_ACTION,
   InterpretedDocument,
   LabResult,
   ReferenceRange,
   type ResultFlag,
+  soundsReassuring,
   UnreadLine
 } from "../../../../src/services/llm.js"
 
