@@ -71,33 +71,42 @@ export const loadCorpus = async (root: string = LAB_CORPUS_DIR): Promise<Readonl
 // PDF rendering
 
 /**
- * Courier with WinAnsi (cp1252) codes, and five codes cp1252 leaves unused given glyph names for
- * ↑ ↓ − ≤ ≥, so that pdfjs reads back what the text says. The font is the one extra object after
- * the pages.
+ * Courier with WinAnsi (cp1252) codes; characters cp1252 lacks (↑ ↓ − ≤ ≥ ▲ ▼ ⁶ μ …) get the
+ * control codes no text uses, each given its Unicode glyph name (`uni2191`) in the font's
+ * /Differences, so that pdfjs reads back what the text says — as a real PDF's text layer would.
+ * The font is the one extra object after the pages.
  */
-const DIFFERENCES: ReadonlyArray<readonly [string, number, string]> = [
-  ["↑", 0x81, "arrowup"],
-  ["↓", 0x8d, "arrowdown"],
-  ["−", 0x8f, "minus"],
-  ["≤", 0x90, "lessequal"],
-  ["≥", 0x9d, "greaterequal"]
-]
+const SPARE_CODES = [...Array.from({ length: 31 }, (_, i) => i + 1), 0x81, 0x8d, 0x8f, 0x90, 0x9d].filter(
+  // line ends inside a string literal would be normalised
+  (code) => code !== 0x0a && code !== 0x0d
+)
 const CP1252: Record<string, number> = {
-  "€": 0x80, "‚": 0x82, "„": 0x84, "…": 0x85, "‘": 0x91, "’": 0x92, "“": 0x93, "”": 0x94, "•": 0x95, "–": 0x96, "—": 0x97,
-  ...Object.fromEntries(DIFFERENCES.map(([char, code]) => [char, code]))
+  "€": 0x80, "‚": 0x82, "„": 0x84, "…": 0x85, "‘": 0x91, "’": 0x92, "“": 0x93, "”": 0x94, "•": 0x95, "–": 0x96, "—": 0x97
 }
-const COURIER_WIN_ANSI =
-  "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding " +
-  `/Differences [${DIFFERENCES.map(([, code, glyph]) => `${code} /${glyph}`).join(" ")}] >> >>`
+const isCp1252 = (char: string): boolean => {
+  const code = char.codePointAt(0)!
+  return (code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || CP1252[char] !== undefined
+}
 
-/** A line as the content stream's bytes (one char per byte); what Courier cannot show becomes "?". */
-const toCp1252 = (line: string): string =>
+/** The document's characters cp1252 lacks, each with its spare code (what does not fit becomes "?"). */
+const extraCodes = (text: string): ReadonlyMap<string, number> => {
+  const extra = [...new Set(Array.from(text.normalize("NFC")).filter((char) => !isCp1252(char) && char !== "\n" && char !== "\f"))]
+  return new Map(extra.slice(0, SPARE_CODES.length).map((char, i) => [char, SPARE_CODES[i]!]))
+}
+
+const courierFont = (extra: ReadonlyMap<string, number>): string => {
+  const glyph = (char: string) => `uni${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`
+  const differences = [...extra].map(([char, code]) => `${code} /${glyph(char)}`).join(" ")
+  return "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding " +
+    `/Differences [${differences}] >> >>`
+}
+
+/** A line as the content stream's bytes (one char per byte); what the font cannot show becomes "?". */
+const toCp1252 = (line: string, extra: ReadonlyMap<string, number>): string =>
   Array.from(line.normalize("NFC"), (char) => {
-    const code = char.codePointAt(0)!
-    if (code >= 0x20 && code <= 0x7e) return char
-    if (code >= 0xa0 && code <= 0xff) return char
-    const mapped = CP1252[char]
-    return mapped === undefined ? "?" : String.fromCharCode(mapped)
+    if (isCp1252(char)) return CP1252[char] === undefined ? char : String.fromCharCode(CP1252[char]!)
+    const code = extra.get(char)
+    return code === undefined ? "?" : String.fromCharCode(code)
   }).join("")
 
 /** The text's pages: a line starting with (or holding) a form feed opens the next page. */
@@ -116,9 +125,10 @@ export const textPages = (text: string): ReadonlyArray<ReadonlyArray<string>> =>
 export const renderPdf = (text: string): Uint8Array => {
   const pages = textPages(text)
   const fontId = 4 + 2 * pages.length
+  const extra = extraCodes(text)
   return pagesPdf(
-    pages.map((lines) => contentStream(courierLines(lines.map(toCp1252)))),
-    { resources: `/Font << /F1 ${fontId} 0 R >>`, extra: [COURIER_WIN_ANSI] }
+    pages.map((lines) => contentStream(courierLines(lines.map((line) => toCp1252(line, extra))))),
+    { resources: `/Font << /F1 ${fontId} 0 R >>`, extra: [courierFont(extra)] }
   )
 }
 
