@@ -393,23 +393,27 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         const flagged = FLAG_LINE_RE.exec(next)?.[1] ?? next
         if (RANGE_LINE_RE.test(next) || readFlag(flagged, true)?.length === flagged.length) ahead.push(j)
         // a range too long for its line goes on, indented, on the next ("postmenopausal 25.8-134.8")
-        else if (ahead.length > 0 && /^\s{4,}\S/.test(raw) && RANGE_LINE_RE.test(unleadered(lines[ahead[ahead.length - 1] ?? 0]?.text ?? ""))) {
+        // (with a number, and not a labelled line of its own: "Comment ...... macroprolactin screen")
+        else if (ahead.length > 0 && /^\s{4,}\S/.test(raw) && /\d/.test(raw) && !/\.{3,}|…/.test(raw) && RANGE_LINE_RE.test(unleadered(lines[ahead[ahead.length - 1] ?? 0]?.text ?? ""))) {
           ahead.push(j)
           rangeMore += ` ${next}`
         } else break
       }
       const aheadText = ahead.map((j) => unleadered(lines[j]?.text ?? "")).filter((t) => !rangeMore.includes(t))
-      const rangeLine =
-        [...recent].reverse().find((e) => RANGE_LINE_RE.test(e.text))?.text ?? aheadText.find((t) => RANGE_LINE_RE.test(t))
+      // the name is the last line above that is neither a range nor a value, a few lines up at most
+      const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
+      const nameNear = nameEntry !== undefined && index - nameEntry.index <= 3 ? nameEntry : undefined
+      // a range above the value belongs to this block only when it is under its name: never an earlier block's
+      const rangeAbove = nameNear === undefined ? undefined : recent.find((e) => e.index > nameNear.index && RANGE_LINE_RE.test(e.text))
+      const rangeLine = rangeAbove?.text ?? aheadText.find((t) => RANGE_LINE_RE.test(t))
       const rangeText = rangeLine === undefined ? undefined : `${RANGE_LINE_RE.exec(rangeLine)?.[1] ?? ""}${rangeMore}`.trim()
       const flagLine = aheadText.find((t) => !RANGE_LINE_RE.test(t))
       const flagText = flagLine === undefined ? undefined : (FLAG_LINE_RE.exec(flagLine)?.[1] ?? flagLine)
-      const nameEntry = [...recent].reverse().find((e) => !RANGE_LINE_RE.test(e.text) && !VALUE_LINE_RE.test(e.text))
       const range = rangeText === undefined ? "" : `  ref: ${rangeText}`
       const flag = flagText === undefined ? "" : `  ${flagText}`
       const blockContext = { ...context, inTable: true }
       const readBlock = (withRange: string) =>
-        nameEntry === undefined ? undefined : parseResultLine(`${nameEntry.text}  ${valueLine[1] ?? ""}${withRange}${flag}`, blockContext)
+        nameNear === undefined ? undefined : parseResultLine(`${nameNear.text}  ${valueLine[1] ?? ""}${withRange}${flag}`, blockContext)
       // a range in words ("follicular 3.5-12.5 / luteal 1.7-7.7") is kept as printed, and decides no flag
       const withoutRange = rangeText === undefined ? undefined : readBlock("")
       const block =
@@ -417,8 +421,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         (withoutRange === undefined || rangeText === undefined
           ? undefined
           : { ...withoutRange, referenceRange: { text: rangeText.slice(0, 200) } })
-      if (nameEntry !== undefined && block !== undefined) {
-        consume(nameEntry)
+      if (nameNear !== undefined && block !== undefined) {
+        consume(nameNear)
+        if (rangeAbove !== undefined) consume(rangeAbove)
         emitResult(block)
         for (const j of ahead) skip.add(j)
         continue

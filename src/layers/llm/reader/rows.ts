@@ -28,6 +28,12 @@ import type { ParsedRange, ParsedResult } from "./types.js"
 export const NOTE_RE =
   /^(?:[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
 
+/**
+ * Who a range applies to, printed right after it: a bracketed group with a letter ("(age 40-44)", "[adults]",
+ * "(non-smoker)"), or up to three words ending the row ("immune", "desirable", "optimal level"); not a number.
+ */
+export const RANGE_QUALIFIER_RE = /^(?:[([][^()[\]]*\p{L}[^()[\]]*[)\]]|\p{L}[\p{L}'-]*(?:\s\p{L}[\p{L}'-]*){0,2}\s*$)/u
+
 /** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "07:42", "7:42 PM". */
 export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
 
@@ -50,6 +56,8 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
   let unit = value.unit
   let range: RangeSpec | undefined
   let i = value.length
+  // where the range ended, for a qualifier right after it
+  let rangeEnd = -1
   while (true) {
     // separators between tokens: spaces, ",", ";", "|"
     const skip = /^[\s,;|]*/.exec(rest.slice(i))?.[0].length ?? 0
@@ -73,6 +81,14 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
         unit = r.unit
       }
       i += r.length
+      rangeEnd = i
+      continue
+    }
+    // who the range is for, right after it: "5.0-40.0 (age 40-44)", "≤ 5.0 (non-smoker)", "≥ 10 immune"
+    const qualifier = range !== undefined && i - skip === rangeEnd ? RANGE_QUALIFIER_RE.exec(s) : null
+    if (qualifier !== null && range !== undefined && readFlag(s, true) === undefined && readUnit(s) === undefined && !NOTE_RE.test(s)) {
+      range = { ...range, text: `${range.text} ${qualifier[0].trim()}` }
+      i += qualifier[0].length
       continue
     }
     const f = flag === undefined ? readFlag(s, !value.qualitative || range !== undefined) : undefined
@@ -159,10 +175,16 @@ export const isPlausibleName = (name: string): boolean => {
   if (words.length > 10) return false
   if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
   if (NOT_A_NAME.test(name)) return false
+  // a block's label, not a name: "Result <" of "Result .... < 2.0 U/mL", "Result Not" of "Result .... Not detected", "Expected"
+  if (/^(?:(?:your\s+)?(?:results?|values?)|expected)(?:\s|$)/i.test(name)) return false
+  // a comparator belongs to the value after it: "CA 19-9 <" of "CA 19-9 < 2.0"
+  if (/[<>≤≥]$/.test(name)) return false
   // "Blood Group: O" is a label and the start of its value
   if (/:\s/.test(name)) return false
   // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
   if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
+  // a decimal number, or a bracketed range, with more words after it: "MCV 101.2 fL (80-100) Magnesium", two results
+  if (/\s[<>]?\d+[.,]\d+\s+\S/.test(name) || /\(\s*[<>]?\d+(?:[.,]\d+)?\s*[-–]\s*\d+(?:[.,]\d+)?\s*\)\s+\S/.test(name)) return false
   // a value and a range inside the name: "Sodium 139 135-145"
   if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
   // a date at the start ("2026-05-12 07:05 …") or a blood pressure inside ("… 128/84 …"): a diary line, not a name
@@ -389,6 +411,15 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
  * header was on another page, else two or three results printed side by side.
  */
 export const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyArray<ParsedResult> => {
+  // a page printed in two columns with one rule between them: "Haemoglobin 5.6 g/dL (13.0-17.0)  | Sodium 136 mmol/L (133-146)";
+  // a half without a digit is a heading beside a row ("COAGULATION  | ALP 96 U/L (30-130)")
+  const halves = depth === 0 && row.length <= MAX_ROW_CHARS ? row.split(/\s+\|\s+/) : []
+  if (halves.length === 2 && !/^\s*\|/.test(row)) {
+    const read = halves.map((half) => (/\d/.test(half) ? parseRow(half, context, depth + 1) : undefined))
+    if (read.some((r) => r !== undefined && r.length > 0) && read.every((r) => r === undefined || r.length > 0)) {
+      return read.flatMap((r) => r ?? [])
+    }
+  }
   const whole = parseResultLine(row, context)
   if (whole !== undefined) return [whole]
   // a code in its own column at the end: "  01", "  EN"; /\s{2,}\S+$/ cuts it
@@ -397,12 +428,6 @@ export const parseRow = (row: string, context: RowContext, depth = 0): ReadonlyA
     if (withoutCode !== undefined) return [withoutCode]
   }
   if (depth >= 2 || row.length > MAX_ROW_CHARS) return []
-  // a page printed in two columns with a rule between them: "Haemoglobin 5.6 g/dL (13.0-17.0)  | Sodium 136 mmol/L (133-146)"
-  const halves = row.split(/\s+\|\s+/)
-  if (halves.length === 2 && depth === 0) {
-    const read = halves.map((half) => parseRow(half, context, depth + 1))
-    if (read.every((r) => r.length > 0)) return read.flat()
-  }
   // four or more spaces before a letter: "Sodium 139 mmol/L    Potassium 4.1 mmol/L"
   for (const gap of row.matchAll(/(?<=\S)\s{4,}(?=\p{L})/gu)) {
     const cut = gap.index ?? 0

@@ -41,6 +41,20 @@ export const POSITIVE_CLASS = new Set(["positive", "reactive", "detected", "pres
 /** A qualitative word compared without case, spaces or dashes (/[^a-z0-9+]/g): "Non-reactive" → "nonreactive", "2+" → "2+". */
 export const qualKey = (s: string) => s.toLowerCase().replace(/[^a-z0-9+]/g, "")
 
+/**
+ * Flag words other than the English "high"/"low" (matched without case). Examples: "Elevated", "erhöht", "élevée",
+ * "Alto", "hoog", "förhöjt", "podwyższony", "zvýšený", "yüksek"; "decreased", "erniedrigt", "Bajo", "verlaagd", "düşük";
+ * "kritisch", "crítico"; "pathologisch", "afwijkend".
+ */
+const CRITICAL_WORDS = String.raw`kritisch|kritiek|kritisk|krytyczn[yae]|kritick[ýáé]|kritik|cr[ií]tic[oa]|critique`
+const HIGH_WORDS = String.raw`elevated|raised|increased|erh[öo]ht|hoch|[ée]lev[ée]e?|augment[ée]e?|alt[oa]|aumentad[oa]|elevad[oa]|hoog|verhoogd|f[öo]rh[öo]jd|f[öo]rh[öo]jt|h[öo]g|forh[øo]jet|h[øo]j|podwy[żz]szon[ya]|wysok[ia]|zv[ýy][šs]en[ýyáa]|y[üu]ksek`
+const LOW_WORDS = String.raw`decreased|reduced|erniedrigt|niedrig|vermindert|bas(?:se)?|diminu[ée]e?|baj[oa]|disminuid[oa]|baix[oa]|diminu[íi]d[oa]|bass[oa]|ridott[oa]|laag|verlaagd|s[äa]nkt|l[åa]g|nedsat|lav|obni[żz]on[ya]|nisk[ia]|sn[íi][žz]en[ýyáa]|d[üu][şs][üu]k`
+const ABNORMAL_WORDS = String.raw`pathologisch|anormal[e]?|abnormaal|afwijkend|patol[óo]gic[oa]|avvikande|unormal`
+const wordsRe = (words: string) => new RegExp(String.raw`^(?:${words})$`, "iu")
+const CRITICAL_WORD_RE = wordsRe(CRITICAL_WORDS)
+const HIGH_WORD_RE = wordsRe(HIGH_WORDS)
+const LOW_WORD_RE = wordsRe(LOW_WORDS)
+
 /** The flag a report prints beside a value. */
 export type ReportFlag =
   | { readonly _tag: "direction"; readonly flag: "low" | "high" | "normal" }
@@ -54,8 +68,11 @@ export type ReportFlag =
 export const FLAG_RE = anyOf(
   [
     String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
-    // "ABNORMAL LOW", "abn high": a direction after all
-    String.raw`(?:abnormal(?:ly)?|abn\.?)\s+(?:high|low)`,
+    // "ABNORMAL LOW", "abn high", "OUT OF RANGE (low)", "above range": a direction after all
+    String.raw`(?:abnormal(?:ly)?|abn\.?|out\s+of\s+range|outside\s+(?:the\s+)?range)\s+\(?(?:high|low)\)?`,
+    String.raw`(?:above|below)\s+(?:the\s+)?(?:(?:reference|normal)\s+)?(?:range|limits?)|out\s+of\s+range|outside\s+(?:the\s+)?range`,
+    // words for critical, high, low and abnormal in the languages reports come in
+    String.raw`${CRITICAL_WORDS}|${HIGH_WORDS}|${LOW_WORDS}|${ABNORMAL_WORDS}`,
     // "HI"/"LO" and ">>"/"<<" (far above/below) as some labs print them
     String.raw`HH|LL|H\*|L\*|H!|L!|\*H|\*L|HI|LO|H|L|high|low|A|abn|abnormal|\*{1,3}|!{1,3}|↑↑|↓↓|↑|↓|▲|▼|>>|<<|N|normal`
   ],
@@ -78,7 +95,7 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
   // critical: "crit", "panic high"; abnormal with a direction: "abn. high", "abnormally low";
   // high: "h", "*h", "h*", "high", "↑", "▲"; low: "l", "*l", "l*", "low", "↓", "▼"
   const flag: ReportFlag =
-    /crit|panic/.test(lower)
+    /crit|panic/.test(lower) || CRITICAL_WORD_RE.test(lower)
       ? lower.includes("high")
         ? { _tag: "critical", direction: "high" }
         : lower.includes("low")
@@ -88,9 +105,9 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
         ? { _tag: "critical", direction: "high" }
         : lower === "ll" || lower === "↓↓" || lower === "l!"
           ? { _tag: "critical", direction: "low" }
-          : /^(?:abnormal(?:ly)?|abn\.?)\s+high$/.test(lower)
+          : /^(?:abnormal(?:ly)?|abn\.?|out\s+of\s+range|outside\s+(?:the\s+)?range)\s+\(?high\)?$|^above\b/.test(lower) || HIGH_WORD_RE.test(lower)
             ? { _tag: "direction", flag: "high" }
-            : /^(?:abnormal(?:ly)?|abn\.?)\s+low$/.test(lower)
+            : /^(?:abnormal(?:ly)?|abn\.?|out\s+of\s+range|outside\s+(?:the\s+)?range)\s+\(?low\)?$|^below\b/.test(lower) || LOW_WORD_RE.test(lower)
               ? { _tag: "direction", flag: "low" }
           : /^(?:\*?h\*?|hi|high|↑|▲|>>)$/.test(lower)
             ? { _tag: "direction", flag: "high" }
@@ -349,7 +366,12 @@ export const readNumericValue = (s: string, style: NumberStyle): RowValue | unde
     // /^[/:\d-]/ "/2", ":30", "-OH"
     if (/^\s?[-–—]\s?\d/.test(next) || /^[/:\d-]/.test(next)) return undefined
     const op = m[1]
-    const value = op === undefined ? numeric : `${op}${numeric}`
+    // a bound keeps its printed decimals ("< 2.0" → "<2.0", "<0,50" → "<0.50"), with a "." decimal mark
+    // (the last separator is a decimal mark when it is the document's, or not followed by a group of three digits)
+    const last = /([.,])(\d+)$/.exec(m[2] ?? "")
+    const isDecimal = last !== null && (last[1] === (style.decimalComma ? "," : ".") || last[2]!.length !== 3 || !Number.isInteger(numeric))
+    const decimals = isDecimal ? last[2]!.length : 0
+    const value = op === undefined ? numeric : `${op}${numeric.toFixed(decimals)}`
     const comparator = op === undefined ? undefined : comparatorKind(op)
     const base = { value, numeric, qualitative: false, ...(comparator === undefined ? {} : { comparator }) }
     // a space after the number: "5.1 mg/dL"

@@ -251,6 +251,75 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("a page in two columns with one rule: a heading beside a row, units without a slash, values with decimals", () => {
+    const text = [
+      "HAEMATOLOGY                              | BIOCHEMISTRY",
+      "MCV            101.2 fL     (80-100)     | Magnesium       0.74 mmol/L  (0.70-1.00)",
+      "COAGULATION                              | ALP             96 U/L       (30-130)",
+      "PT             12.9 s       (10.0-13.0)  | LDH             388 U/L      (135-225)"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["MCV", 101.2, "fL", "80-100", "high"],
+      ["Magnesium", 0.74, "mmol/L", "0.70-1.00", "normal"],
+      ["ALP", 96, "U/L", "30-130", "normal"],
+      ["PT", 12.9, "s", "10.0-13.0", "normal"],
+      ["LDH", 388, "U/L", "135-225", "high"]
+    ])
+  })
+
+  it("numbered blocks: each takes only its own range, flag phrases and range qualifiers are read, labels are no names", () => {
+    const text = [
+      "[5] Prolactin (ECLIA)",
+      "    Result .......... 1,380 mIU/L    OUT OF RANGE (high)",
+      "    Expected ........ 102-496",
+      "    Comment ......... macroprolactin screen to follow (PEG precipitation).",
+      "[6] Testosterone, total (LC-MS/MS)",
+      "    Result .......... 1.1 nmol/L",
+      "    Expected ........ 0.3-1.7",
+      "[7] Anti-Mullerian hormone (ECLIA)",
+      "    Result .......... 3.2 pmol/L     OUT OF RANGE (low)",
+      "    Expected ........ 5.0-40.0 (age 40-44)",
+      "[9] CA 19-9 (ECLIA)",
+      "    Result .......... < 2.0 U/mL",
+      "    Expected ........ < 37",
+      "[13] Rubella IgG (CMIA)",
+      "    Result .......... 54 IU/mL",
+      "    Expected ........ ≥ 10 immune",
+      "[14] Chlamydia trachomatis DNA (PCR, urine)",
+      "    Result .......... Not detected",
+      "    Expected ........ Not detected"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Prolactin (ECLIA)", 1380, "mIU/L", "102-496", "high"],
+      // not the range of the block above (102-496), which would make it "low"
+      ["Testosterone, total (LC-MS/MS)", 1.1, "nmol/L", "0.3-1.7", "normal"],
+      ["Anti-Mullerian hormone (ECLIA)", 3.2, "pmol/L", "5.0-40.0 (age 40-44)", "low"],
+      ["CA 19-9 (ECLIA)", "<2.0", "U/mL", "< 37", "normal"],
+      ["Rubella IgG (CMIA)", 54, "IU/mL", "≥ 10 immune", "normal"],
+      ["Chlamydia trachomatis DNA (PCR, urine)", "Not detected", "", "Not detected", "normal"]
+    ])
+    // a block whose value cannot be read leaves its range to nobody: the next block reads without it
+    expect(rowsOf("Ferritin\nResult .......... see comment\nExpected ........ 15-150\nIron\nResult .......... 9 umol/L")).toEqual([
+      ["Iron", 9, "umol/L", "", "unknown"]
+    ])
+  })
+
+  it("flags as words and phrases, in the languages reports come in", () => {
+    const flagOf = (words: string) => one(`Potassium  5.9 mmol/L  ${words}`).flag
+    expect(["Elevated", "erhöht", "élevé", "Alto", "hoog", "verhoogd", "förhöjt", "podwyższony", "yüksek", "above range", "OUT OF RANGE (high)"].map(flagOf)).toEqual(
+      Array(11).fill("high")
+    )
+    expect(["decreased", "erniedrigt", "Bajo", "baixo", "laag", "verlaagd", "sänkt", "obniżony", "düşük", "below reference range", "out of range low"].map(flagOf)).toEqual(
+      Array(11).fill("low")
+    )
+    expect(["kritisch", "crítico"].map((w) => one(`Potassium  6.9 mmol/L  (3.5-5.1)  ${w}`).flag)).toEqual(["critical_high", "critical_high"])
+    expect(["out of range", "afwijkend", "pathologisch"].map(flagOf)).toEqual(["abnormal", "abnormal", "abnormal"])
+  })
+
+  it("a bound keeps its printed decimals", () => {
+    expect(["< 2.0", "<0,50", ">1,250", "> 90"].map((v) => one(`Ferritin  ${v}  ng/mL`).value)).toEqual(["<2.0", "<0.50", ">1250", ">90"])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
