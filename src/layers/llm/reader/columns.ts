@@ -39,7 +39,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
-    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen)$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen)$/i
   ]
 ]
 
@@ -128,10 +128,14 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
   // digits only inside brackets: "PREV (02/15)" names a column, "Sodium 139" is a row
   // brackets ("(02/15)", "[SI]") and "ref" or "range" with a digit before it ("2 range") go; /\d/: a digit left
   if (/\d/.test(undated.replace(/\([^)]*\)|\[[^\]]*\]/g, "").replace(/\b(?:\d\s*)?(?:ref|range)\b/gi, ""))) return undefined
-  const roles = cells.map((c, i) => ({
+  const named = cells.map((c, i) => ({
     role: dates[i] === undefined ? roleOf(c.text) : dates[i] === latest ? ("result" as const) : ("ignore" as const),
     start: c.start
   }))
+  // "Flag ... Status": beside a flag column, "Status" is the result's (Final, Prelim), not a flag
+  const roles = named.map((r, i) =>
+    r.role === "flag" && /^status$/i.test(cells[i]?.text ?? "") && named.some((o, j) => j !== i && o.role === "flag") ? { ...r, role: "ignore" as const } : r
+  )
   const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
   if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
     return { separator, roles }

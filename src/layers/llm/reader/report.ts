@@ -90,6 +90,25 @@ export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: s
   return chain
 }
 
+/**
+ * The rest of a result's name printed under it, after the value's line: indented to the name's column, one
+ * cell with no digit, at most five words, not a sentence nor a label. Examples: "[relativ aktivitet; INR];P",
+ * "N-terminalt fragment [NT-proBNP];P" under "Natriuretisk peptid B prohormon   1870   < 300 ng/L".
+ */
+export const nameTail = (above: string, name: string, line: string, below = ""): string | undefined => {
+  const text = line.trim()
+  // a name over its own value ("Specific gravity (refractometer)" over "   1.031   1.003 - 1.035") starts the next row
+  if (/^\s*[<>≤≥]?\s*\d/.test(below)) return undefined
+  const column = above.indexOf(name.split(" ")[0] ?? name)
+  const indent = line.length - line.trimStart().length
+  // one cell only: "Clarity      Turbid    Clear" is a row of its own
+  if (column <= 0 || text === "" || /\d|\S\s{2,}\S|\t/.test(text) || text.length > 60 || text.split(/\s+/).length > 5) return undefined
+  // under the name: at its column, or further in when it opens with a bracket or a lower-case word
+  if (!(Math.abs(indent - column) <= 1 || (indent > column && /^[([\p{Ll}]/u.test(text)))) return undefined
+  if (/[.:!?]$|\.\s|:\s/.test(text) || isMetadataLine(text) || readHeading(text) !== undefined) return undefined
+  return text
+}
+
 /** Text that can be (the start of) a test name: short, no digits at its end, not a sentence or a label. */
 export const nameLike = (text: string, continued = false): boolean =>
   text.length <= 60 &&
@@ -160,6 +179,12 @@ export const FLAG_LINE_RE = /^(?:flag|status|result\s+flag|interpretation)\s*[:=
 
 /** A portal block's range on a line of its own: "Standard range 135 - 145 mmol/L", "Reference interval: <5.7"; not "Range 1-2". */
 export const RANGE_LINE_RE = /^(?:(?:normal|standard|reference|ref\.?)\s+(?:range|interval|values?)|expected(?:\s+(?:range|values?))?)\s*[:=]?\s*(.+)$/i
+
+/** A block's line of earlier results: "Past results:  241 mg/dL (Jul 15, 2025)", "Previous value 4.0". */
+export const PAST_LINE_RE = /^(?:past|previous|prior|earlier|last)\s+(?:results?|values?)\b/i
+
+/** A flag at the end of a block's name line, after a gap: "Glucose      [ HIGH ]", "LDL Chol Calc (NIH)     ! High". */
+export const NAME_BADGE_RE = /^(.*?\S)\s{2,}(?:\[\s*([^\]]{1,20})\]|(?:!\s*)?([\p{L}]{1,12}(?:\s[\p{L}]{1,12})?))\s*$/u
 
 /** A labelled line with dot leaders read as if spaced: "Result .......... 9.8 IU/L" → "Result  9.8 IU/L". */
 export const unleadered = (line: string): string => line.trim().replace(/\s*(?:\.{3,}|…+)\s*/g, "  ")
@@ -238,6 +263,16 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (line.length > MAX_ROW_CHARS * 4) {
       proseLines++
       continue
+    }
+    // a name that goes on under itself after its value: "Koagulationsfaktor II+VII+X   5,8   < 1,2" over "[relativ aktivitet; INR];P"
+    const above = lines[index - 1]
+    const last = results[results.length - 1]
+    if (above !== undefined && last !== undefined && last.page === above.page && last.line === above.line) {
+      const tail = nameTail(above.text, last.name, line, lines[index + 1]?.text)
+      if (tail !== undefined) {
+        results[results.length - 1] = { ...last, name: `${last.name} ${tail}` }
+        continue
+      }
     }
     if (isLegendLine(line, legend)) {
       recent = []
@@ -385,6 +420,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const valueLine = VALUE_LINE_RE.exec(unleadered(trimmed))
     if (valueLine !== null) {
       const ahead: Array<number> = []
+      const pastLines: Array<number> = []
       let rangeMore = ""
       for (let j = index + 1; j < Math.min(lines.length, index + 5); j++) {
         const raw = lines[j]?.text ?? ""
@@ -392,9 +428,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         if (next === "" || VALUE_LINE_RE.test(next)) break
         const flagged = FLAG_LINE_RE.exec(next)?.[1] ?? next
         if (RANGE_LINE_RE.test(next) || readFlag(flagged, true)?.length === flagged.length) ahead.push(j)
+        // earlier results of the same test ("Past results:  241 mg/dL (Jul 15, 2025)") are part of the block, not results
+        else if (PAST_LINE_RE.test(next)) pastLines.push(j)
         // a range too long for its line goes on, indented, on the next ("postmenopausal 25.8-134.8")
-        // (with a number, and not a labelled line of its own: "Comment ...... macroprolactin screen")
-        else if (ahead.length > 0 && /^\s{4,}\S/.test(raw) && /\d/.test(raw) && !/\.{3,}|…/.test(raw) && RANGE_LINE_RE.test(unleadered(lines[ahead[ahead.length - 1] ?? 0]?.text ?? ""))) {
+        // (with a number, and not a labelled line of its own: "Comment ...... macroprolactin screen", "Note: …")
+        else if (ahead.length > 0 && /^\s{4,}\S/.test(raw) && /\d/.test(raw) && !/\.{3,}|…|^\s*\p{L}[\p{L} ]*:/u.test(raw) && RANGE_LINE_RE.test(unleadered(lines[ahead[ahead.length - 1] ?? 0]?.text ?? ""))) {
           ahead.push(j)
           rangeMore += ` ${next}`
         } else break
@@ -410,10 +448,16 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       const flagLine = aheadText.find((t) => !RANGE_LINE_RE.test(t))
       const flagText = flagLine === undefined ? undefined : (FLAG_LINE_RE.exec(flagLine)?.[1] ?? flagLine)
       const range = rangeText === undefined ? "" : `  ref: ${rangeText}`
-      const flag = flagText === undefined ? "" : `  ${flagText}`
+      // a flag printed on the name's line: "Glucose          [ HIGH ]", "Cholesterol, Total     ! High"
+      const badge = nameNear === undefined ? null : NAME_BADGE_RE.exec(nameNear.text)
+      const badgeFlag = badge === null ? undefined : (badge[2] ?? badge[3] ?? "").trim()
+      const nameFlag = badgeFlag !== undefined && readFlag(badgeFlag, true)?.length === badgeFlag.length ? badgeFlag : undefined
+      const blockName = nameFlag === undefined || badge === null ? (nameNear?.text ?? "") : (badge[1] ?? "")
+      const flagWord = flagText ?? nameFlag
+      const flag = flagWord === undefined ? "" : `  ${flagWord}`
       const blockContext = { ...context, inTable: true }
       const readBlock = (withRange: string) =>
-        nameNear === undefined ? undefined : parseResultLine(`${nameNear.text}  ${valueLine[1] ?? ""}${withRange}${flag}`, blockContext)
+        nameNear === undefined ? undefined : parseResultLine(`${blockName}  ${valueLine[1] ?? ""}${withRange}${flag}`, blockContext)
       // a range in words ("follicular 3.5-12.5 / luteal 1.7-7.7") is kept as printed, and decides no flag
       const withoutRange = rangeText === undefined ? undefined : readBlock("")
       const block =
@@ -425,7 +469,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         consume(nameNear)
         if (rangeAbove !== undefined) consume(rangeAbove)
         emitResult(block)
-        for (const j of ahead) skip.add(j)
+        for (const j of [...ahead, ...pastLines]) skip.add(j)
         continue
       }
     }

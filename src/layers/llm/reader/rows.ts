@@ -34,8 +34,8 @@ export const NOTE_RE =
  */
 export const RANGE_QUALIFIER_RE = /^(?:[([][^()[\]]*\p{L}[^()[\]]*[)\]]|\p{L}[\p{L}'-]*(?:\s\p{L}[\p{L}'-]*){0,2}\s*$)/u
 
-/** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "07:42", "7:42 PM". */
-export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
+/** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "03/14" before a time, "07:42", "7:42 PM". */
+export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\/\d{1,2}(?=\s+\d{1,2}:\d{2}\b)|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
 
 /** A previous result followed by its date; only the number is taken (the date is a `DATE_TOKEN_RE`). Examples: "5.2 03/01/2026", "140  2026-01-05". */
 export const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))`)
