@@ -90,7 +90,7 @@ const isCp1252 = (char: string): boolean => {
 
 /** The document's characters cp1252 lacks, each with its spare code (what does not fit becomes "?"). */
 const extraCodes = (text: string): ReadonlyMap<string, number> => {
-  const extra = [...new Set(Array.from(text.normalize("NFC")).filter((char) => !isCp1252(char) && char !== "\n" && char !== "\f"))]
+  const extra = [...new Set(Array.from(text.normalize("NFC")).filter((char) => !isCp1252(char) && !"\n\f\t".includes(char)))]
   return new Map(extra.slice(0, SPARE_CODES.length).map((char, i) => [char, SPARE_CODES[i]!]))
 }
 
@@ -108,6 +108,30 @@ const toCp1252 = (line: string, extra: ReadonlyMap<string, number>): string =>
     const code = extra.get(char)
     return code === undefined ? "?" : String.fromCharCode(code)
   }).join("")
+
+/**
+ * A run of tab-separated lines laid out as a printed table: each column as wide as its widest cell,
+ * two spaces apart (a PDF places text, it has no tab character).
+ */
+const alignTabs = (lines: ReadonlyArray<string>): Array<string> => {
+  const out = [...lines]
+  for (let i = 0; i < out.length; ) {
+    if (!out[i]!.includes("\t")) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < out.length && out[j]!.includes("\t")) j++
+    const rows = out.slice(i, j).map((line) => line.split("\t"))
+    const widths: Array<number> = []
+    for (const row of rows) row.forEach((cell, k) => (widths[k] = Math.max(widths[k] ?? 0, cell.length)))
+    rows.forEach((row, k) => {
+      out[i + k] = row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd((widths[c] ?? 0) + 2))).join("").replace(/\s+$/, "")
+    })
+    i = j
+  }
+  return out
+}
 
 /** The text's pages: a line starting with (or holding) a form feed opens the next page. */
 export const textPages = (text: string): ReadonlyArray<ReadonlyArray<string>> => {
@@ -127,7 +151,7 @@ export const renderPdf = (text: string): Uint8Array => {
   const fontId = 4 + 2 * pages.length
   const extra = extraCodes(text)
   return pagesPdf(
-    pages.map((lines) => contentStream(courierLines(lines.map((line) => toCp1252(line, extra))))),
+    pages.map((lines) => contentStream(courierLines(alignTabs(lines).map((line) => toCp1252(line, extra))))),
     { resources: `/Font << /F1 ${fontId} 0 R >>`, extra: [courierFont(extra)] }
   )
 }

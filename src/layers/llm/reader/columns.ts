@@ -15,31 +15,31 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // "Test", "Test Name", "Analyte", "Untersuchung", "Paramètre", "Prueba"; not "Test date"
   [
     "name",
-    /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker|untersuchung|analyse|param[eè]tre|examen|prueba|determinaci[oó]n|esame|analisi)$/i
+    /^(?:tests?(?:\s+name)?|analyte|component|parameter|investigation|examination|determination|description|tests?\s+performed|name|marker|untersuchung|analyse|param[eè]tre|examen|prueba|determinaci[oó]n|esame|analisi|an[áa]lise|analito|exame|par[âa]metro|analys|analyt|badanie|vy[šs]et[řr]en[íi]|test\s+ad[ıi]|tetkik|bepaling|onderzoek)$/i
   ],
   // "Result", "Your Value", "Current Result and Flag", "Ergebnis", "Résultat", "Valore"
   [
     "result",
-    /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured|ergebnis|befund|wert|r[ée]sultats?|resultados?|risultat[oi]|valore)$/i
+    /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured|ergebnis|befund|wert|r[ée]sultats?|resultados?|risultat[oi]|valore|resultaat|uitslag|resultat|svar|v[äa]rde|verdi|wynik|v[ýy]sledek|sonu[çc])$/i
   ],
   // "Flag", "H/L", "Abnormal", "Eval.", "Bewertung", "Indicateur"
-  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|indicateur|indicador)$/i],
+  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|kennzeichen|indicateur|indicador|sinaliza[çc][ãa]o|beoord\.?|beoordeling|ocena|hodnocen[íi]|p[řr][íi]znak|i[şs]aret|markering|valutazione|interpretaci[óo]n|interpreta[çc][ãa]o)$/i],
   // "Units", "UOM", "Einheit", "Unités", "Unidad", "Unità"
-  ["unit", /^(?:units?|uom|einheit|unit[ée]s?|unidad(?:es)?|unit[aà])$/i],
+  ["unit", /^(?:units?|uom|einheit|unit[ée]s?|unidad(?:es)?|unit[aà]|unidades?|eenheid|enhed|enhet|jednostka|jednotka|birim)$/i],
   // a reference range printed in two columns: "Low  High", "Ref Low  Ref High", "Lower limit  Upper limit"
   // "Low", "Ref. Low", "Lower limit", "Min"
-  ["low", /^(?:low|ref\.?\s*low|lower(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|min(?:imum)?|ll)$/i],
+  ["low", /^(?:low|ref\.?\s*low|lower(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|min(?:imum)?\.?|ll|(?:ref\.?\s*)?m[íi]n(?:imo)?\.?|untere?\s+grenze|limite\s+inf(?:[ée]rieure|eriore)?|ondergrens|dolna\s+granica|doln[íi]\s+mez|alt\s+s[ıi]n[ıi]r)$/i],
   // "High", "Ref High", "Upper reference limit", "Max"
-  ["high", /^(?:high|ref\.?\s*high|upper(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|max(?:imum)?|ul)$/i],
+  ["high", /^(?:high|ref\.?\s*high|upper(?:\s+(?:limit|bound|ref(?:erence)?(?:\s+limit)?))?|max(?:imum)?\.?|ul|(?:ref\.?\s*)?m[áa]x(?:imo)?\.?|obere?\s+grenze|limite\s+sup(?:[ée]rieure|eriore)?|bovengrens|g[óo]rna\s+granica|horn[íi]\s+mez|[üu]st\s+s[ıi]n[ıi]r)$/i],
   // "Reference Range", "Ref. Interval", "Normal values", "Referenzbereich", "Valeurs de référence", "Rango"
   [
     "range",
-    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento)$/i
+    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento|valores\s+de\s+refer[êe]ncia|intervalo\s+de\s+refer[êe]ncia|refer[êe]ncia|referentie(?:waarden?)?|ref\.?\s*waarden?|normaalwaarden?|referenceinterval(?:\s+og\s+enhed)?|referensintervall|ref\.?\s*intervall|zakres(?:\s+referencyjny)?|norma|referen[čc]n[íi]\s+(?:meze|rozmez[íi])|ref\.?\s*meze|referans(?:\s+(?:aral[ıi][ğg][ıi]|de[ğg]erleri?))?)$/i
   ],
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
-    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen)$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/i
   ]
 ]
 
@@ -81,10 +81,24 @@ export const csvCells = (line: string): ReadonlyArray<Cell> => {
  */
 export const looksLikeCsv = (line: string) => !/[|\t]|\S\s{2,}\S/.test(line) && (line.match(/,/g)?.length ?? 0) >= 2
 
+/** A tab-separated line's cells, empty ones at the end included ("97,0<TAB>" has an empty flag cell); a leading tab indents. */
+export const tabCells = (line: string): ReadonlyArray<Cell> => {
+  const cells: Array<Cell> = []
+  let start = 0
+  for (const raw of line.split("\t")) {
+    const lead = raw.length - raw.trimStart().length
+    cells.push({ text: raw.trim(), start: start + lead, end: start + lead + raw.trim().length })
+    start += raw.length + 1
+  }
+  if (cells[0]?.text === "" && cells.length > 1) cells.shift()
+  return cells
+}
+
 /** The cells of a line, split by pipes, tabs or runs of two or more spaces (or commas when forced). */
 export const splitCells = (line: string, forced?: Separator): { readonly cells: ReadonlyArray<Cell>; readonly separator: Separator } => {
   const separator: Separator = forced ?? (line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : "space")
   if (separator === "comma") return { cells: csvCells(line), separator }
+  if (separator === "tab") return { cells: tabCells(line), separator }
   const cells: Array<Cell> = []
   // a pipe cell "| a |" or an empty one "||"; a tab cell or an empty one; words joined by single spaces: "Vitamin B12"
   const re = separator === "pipe" ? /[^|]+|(?<=\|)(?=\|)/g : separator === "tab" ? /[^\t]+|(?<=\t)(?=\t)/g : /\S+(?: \S+)*/g
@@ -177,7 +191,10 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
     else if (role === "high" && text !== "") high = text
     else keep.push(text)
   }
-  const fields = header.separator === "comma" ? csvCells(line) : separator !== "space" && separator === header.separator ? cells : undefined
+  const split = header.separator === "comma" ? csvCells(line) : separator !== "space" && separator === header.separator ? cells : undefined
+  // empty cells at the end of a tab or comma row were trimmed with the line's trailing whitespace
+  const missing = split === undefined || separator === "pipe" ? 0 : Math.max(0, header.roles.length - split.length)
+  const fields = split === undefined ? undefined : [...split, ...Array.from({ length: missing }, () => ({ text: "", start: line.length, end: line.length }))]
   if (fields !== undefined) {
     if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")
     fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role))

@@ -12,6 +12,7 @@ import { headingTitle, makeTitle, readHeading, SECTION_ONLY } from "./headings.j
 import { findAnalyteMention } from "./lexicon/analytes.js"
 import { findLegend, isLegendLine, splitCallBack } from "./marks.js"
 import { isMetadataLine } from "./metadata.js"
+import { readProseResults } from "./prose.js"
 import { normalizeRow, parseResultLine, parseRow, type RowContext } from "./rows.js"
 import { detectNumberStyle, MAX_LINES, MAX_ROW_CHARS } from "./text.js"
 import { readFlag, readUnit } from "./tokens.js"
@@ -500,6 +501,12 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const lone = readDateTime(bare.slice(weekday), order)
     if (lone !== undefined && lone.length === bare.length - weekday) {
       currentDate = lone.date
+      continue
+    }
+    // results written in sentences: "Your haemoglobin was 118 g/L (normal for women 120 to 150)."
+    const prose = readProseResults(line, style, lines[index + 1]?.text)
+    if (prose.length > 0) {
+      for (const result of prose) emitResult(result)
       continue
     }
     // indented: two or more spaces before the text; the unread text has its runs of whitespace collapsed

@@ -320,6 +320,92 @@ describe("lab row layouts", () => {
     expect(["< 2.0", "<0,50", ">1,250", "> 90"].map((v) => one(`Ferritin  ${v}  ng/mL`).value)).toEqual(["<2.0", "<0.50", ">1250", ">90"])
   })
 
+  it("a portal block's flag on its name line and its past results; no block takes another's range", () => {
+    const text = [
+      "Glucose                                              [ HIGH ]",
+      "   Your result: 112 mg/dL",
+      "   Standard range: 70 - 99 mg/dL",
+      "",
+      "Cholesterol, Total                                      ! High",
+      "    Your value:       262 mg/dL",
+      "    Standard range:   0 - 199 mg/dL",
+      "    Past results:     241 mg/dL (Jul 15, 2025)   228 mg/dL (Jan 6, 2025)"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Glucose", 112, "mg/dL", "70 - 99", "high"],
+      ["Cholesterol, Total", 262, "mg/dL", "0 - 199", "high"]
+    ])
+    expect(parseLabReport(text).unreadLines).toEqual([])
+  })
+
+  it("beside a flag column, Status and Resulted columns and code columns are not part of the result", () => {
+    const text = [
+      "Component                        Result Flag  Units         Ref Range          Status     Resulted",
+      "Potassium                           2.4 LL    mmol/L        3.5-5.1            Final      03/14 05:31",
+      "",
+      "NPU-kode  Analyse                               Resultat   Referenceinterval og enhed",
+      "NPU03230  Kalium;P                              4,8        3,5 - 4,6 mmol/L",
+      "NPU01685  Koagulationsfaktor II+VII+X           5,8        < 1,2",
+      "          [relativ aktivitet; INR];P"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Potassium", 2.4, "mmol/L", "3.5-5.1", "critical_low"],
+      ["Kalium;P", 4.8, "mmol/L", "3,5 - 4,6", "high"],
+      ["Koagulationsfaktor II+VII+X [relativ aktivitet; INR];P", 5.8, "", "< 1,2", "high"]
+    ])
+  })
+
+  it("a name over its own value is not the tail of the row above", () => {
+    const text = [
+      "  Clarity                          Turbid              Clear",
+      "  Specific gravity (refractometer)",
+      "                                   1.031               1.003 - 1.035"
+    ].join("\n")
+    expect(rowsOf(text).map((r) => r[0])).toEqual(["Clarity", "Specific gravity (refractometer)"])
+  })
+
+  it("tab-separated exports with headers in other languages, low and high columns, empty cells at the end", () => {
+    const text = [
+      "\tSecção\tAnálise\tResultado\tUnidade\tRef. mín.\tRef. máx.\tSinalização",
+      "\tHemograma\tLeucócitos\t0,8\tx10^9/L\t4,0\t10,0\tDiminuído",
+      "\tHemograma\tVGM\t89,7\tfL\t80,0\t97,0\t",
+      "\tBioquímica\tAST/TGO\t41\tU/L\t\t40\tElevado",
+      "\tBioquímica\tTFG estimada (CKD-EPI)\t77\tmL/min/1,73m2\t60\t\t"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Leucócitos", 0.8, "x10^9/L", "4,0-10,0", "low"],
+      ["VGM", 89.7, "fL", "80,0-97,0", "normal"],
+      ["AST/TGO", 41, "U/L", "<=40", "high"],
+      ["TFG estimada (CKD-EPI)", 77, "mL/min/1,73m2", ">=60", "normal"]
+    ])
+  })
+
+  it("results written in sentences: known tests with a value, a unit and the range in brackets", () => {
+    const text = [
+      "Dear Ms Halloran,",
+      "  Your haemoglobin was 118 g/L (normal for women 120 to 150).",
+      "  Your white cell count was 6.4 x10^9/L (4.0 to 11.0) and your platelets 262 x10^9/L (150 to 400).",
+      "  Ferritin (iron stores) came back at 9 ug/L (the lab's range is 15 to 200).",
+      "  ALT 22 IU/L (up to 33) and alkaline phosphatase 84 IU/L (30 to 130) were normal.",
+      "  Total cholesterol was 6.1 mmol/L (ideally under 5.0) and HDL cholesterol 1.6 mmol/L",
+      "  (above 1.2 is ideal). Vitamin B12 was 312 ng/L (197 to 771) and folate 3.1 ug/L (above 3.9).",
+      "  Dr Anand has sent a prescription for ferrous fumarate 210 mg, one tablet twice a day.",
+      "  Aiming to lose 5% of body weight can lower HbA1c by 3 to 5 mmol/mol."
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["haemoglobin", 118, "g/L", "for women 120 to 150", "low"],
+      ["white cell count", 6.4, "x10^9/L", "4.0 to 11.0", "normal"],
+      ["platelets", 262, "x10^9/L", "150 to 400", "normal"],
+      ["Ferritin", 9, "ug/L", "15 to 200", "low"],
+      ["ALT", 22, "IU/L", "up to 33", "normal"],
+      ["alkaline phosphatase", 84, "IU/L", "30 to 130", "normal"],
+      ["Total cholesterol", 6.1, "mmol/L", "ideally under 5.0", "high"],
+      ["HDL cholesterol", 1.6, "mmol/L", "above 1.2 is ideal", "normal"],
+      ["Vitamin B12", 312, "ng/L", "197 to 771", "normal"],
+      ["folate", 3.1, "ug/L", "above 3.9", "low"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
