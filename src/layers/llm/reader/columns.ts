@@ -39,7 +39,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
-    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|bereich|rubrik|gruppe|kategorie|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/i
   ]
 ]
 
@@ -51,10 +51,10 @@ export interface Cell {
 }
 
 /** How a line separates its cells. */
-export type Separator = "pipe" | "tab" | "comma" | "space"
+export type Separator = "pipe" | "tab" | "comma" | "semicolon" | "space"
 
 /** A CSV line's fields, honouring double quotes ("Glucose, fasting"). */
-export const csvCells = (line: string): ReadonlyArray<Cell> => {
+export const csvCells = (line: string, delimiter: "," | ";" = ","): ReadonlyArray<Cell> => {
   const cells: Array<Cell> = []
   let text = ""
   let start = 0
@@ -66,7 +66,7 @@ export const csvCells = (line: string): ReadonlyArray<Cell> => {
         text += '"'
         i++
       } else quoted = !quoted
-    } else if ((c === "," && !quoted) || c === undefined) {
+    } else if ((c === delimiter && !quoted) || c === undefined) {
       cells.push({ text: text.trim(), start, end: i })
       text = ""
       start = i + 1
@@ -80,6 +80,13 @@ export const csvCells = (line: string): ReadonlyArray<Cell> => {
  * between words: "Glucose  95"). Examples: "Test,Result,Units", "Glucose, 95, mg/dL".
  */
 export const looksLikeCsv = (line: string) => !/[|\t]|\S\s{2,}\S/.test(line) && (line.match(/,/g)?.length ?? 0) >= 2
+
+/** A semicolon-separated line, as European spreadsheets export them (commas are decimal marks there): "Natrium;118;mmol/l;136 - 145". */
+export const looksLikeSemicolonCsv = (line: string) => !/[|\t]/.test(line) && (line.match(/;/g)?.length ?? 0) >= 2
+
+/** The delimiter of a CSV-like separator. */
+const delimiterOf = (separator: Separator): "," | ";" | undefined =>
+  separator === "comma" ? "," : separator === "semicolon" ? ";" : undefined
 
 /** A tab-separated line's cells, empty ones at the end included ("97,0<TAB>" has an empty flag cell); a leading tab indents. */
 export const tabCells = (line: string): ReadonlyArray<Cell> => {
@@ -97,11 +104,12 @@ export const tabCells = (line: string): ReadonlyArray<Cell> => {
 /** The cells of a line, split by pipes, tabs or runs of two or more spaces (or commas when forced). */
 export const splitCells = (line: string, forced?: Separator): { readonly cells: ReadonlyArray<Cell>; readonly separator: Separator } => {
   const separator: Separator = forced ?? (line.includes("|") ? "pipe" : line.includes("\t") ? "tab" : "space")
-  if (separator === "comma") return { cells: csvCells(line), separator }
+  const delimiter = delimiterOf(separator)
+  if (delimiter !== undefined) return { cells: csvCells(line, delimiter), separator }
   if (separator === "tab") return { cells: tabCells(line), separator }
   const cells: Array<Cell> = []
   // a pipe cell "| a |" or an empty one "||"; a tab cell or an empty one; words joined by single spaces: "Vitamin B12"
-  const re = separator === "pipe" ? /[^|]+|(?<=\|)(?=\|)/g : separator === "tab" ? /[^\t]+|(?<=\t)(?=\t)/g : /\S+(?: \S+)*/g
+  const re = separator === "pipe" ? /[^|]+|(?<=\|)(?=\|)/g : /\S+(?: \S+)*/g
   for (const m of line.matchAll(re)) {
     const raw = m[0]
     const lead = raw.length - raw.trimStart().length
@@ -130,7 +138,7 @@ export const roleOf = (cell: string): Role | undefined => {
 
 /** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
 export const readLabHeader = (line: string): LabHeader | undefined => {
-  const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : undefined)
+  const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : looksLikeSemicolonCsv(line) ? "semicolon" : undefined)
   // a cumulative report heads its result columns with dates ("05-Dec-2026  12-Aug-2026"): the most
   // recent is this report's result, the others are earlier results
   const dates = cells.map((c) => {
@@ -179,7 +187,8 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
   const { cells, separator } = splitCells(line)
   const rearranges = header?.roles.some((r) => r.role === "ignore" || r.role === "low" || r.role === "high") === true
   if (header === undefined || header.roles.length === 0 || !rearranges) {
-    if (header?.separator === "comma") return csvCells(line).map((c) => c.text).join("  ")
+    const delimiter = header === undefined ? undefined : delimiterOf(header.separator)
+    if (delimiter !== undefined) return csvCells(line, delimiter).map((c) => c.text).join("  ")
     return separator === "space" ? line : cells.map((c) => c.text).join("  ")
   }
   const keep: Array<string> = []
@@ -191,7 +200,8 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
     else if (role === "high" && text !== "") high = text
     else keep.push(text)
   }
-  const split = header.separator === "comma" ? csvCells(line) : separator !== "space" && separator === header.separator ? cells : undefined
+  const delimiter = delimiterOf(header.separator)
+  const split = delimiter !== undefined ? csvCells(line, delimiter) : separator !== "space" && separator === header.separator ? cells : undefined
   // empty cells at the end of a tab or comma row were trimmed with the line's trailing whitespace
   const missing = split === undefined || separator === "pipe" ? 0 : Math.max(0, header.roles.length - split.length)
   const fields = split === undefined ? undefined : [...split, ...Array.from({ length: missing }, () => ({ text: "", start: line.length, end: line.length }))]

@@ -21,12 +21,15 @@ const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2})`
  */
 const ENTRY = new RegExp(
   String.raw`(?:^|[\s,;:(\[])(${SYMBOL})\s*(=|:|means|indicates|→|->)?\s*(?:value\s+|result\s+)?` +
-    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal|oberhalb|über|unterhalb|unter|au-dessus|en\s+dessous|au-dessous|por\s+encima|por\s+debajo|superiore|inferiore|sopra|sotto)`,
+    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|weit\s+au(?:ß|ss)erhalb|far\s+(?:outside|above|below)|markedly\s+(?:high|low|abnormal)|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal|oberhalb|über|unterhalb|unter|au-dessus|en\s+dessous|au-dessous|por\s+encima|por\s+debajo|superiore|inferiore|sopra|sotto)`,
   "giu"
 )
 
 /** A line that introduces a legend: "Legend:", "Key:", "Evaluation:", "Bewertung:", "Légende". */
-const LEGEND_LEAD = /^\s*(?:legend|key|evaluation|eval\.?|flags?|bewertung|l[ée]gende|leyenda|symbols?)\b/i
+const LEGEND_LEAD = /^\s*[#*>]*\s*(?:legend|key|evaluation|eval\.?|flags?|bewertung|beurteilung|l[ée]gende|leyenda|legenda|symbols?|verklaring)\b/i
+
+/** Two symbols sharing one meaning: "++ / -- weit außerhalb" → "++ weit außerhalb; -- weit außerhalb". */
+const SHARED = new RegExp(String.raw`(${SYMBOL})\s*\/\s*(${SYMBOL})\s*(=|:)?\s*([^;,]+)`, "gu")
 
 /** Every dash as "-": /[−–—]/g matches the minus sign, en dash and em dash. */
 const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/g, "-")
@@ -34,7 +37,7 @@ const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/
 const meaningOf = (word: string): LegendMeaning => {
   const w = word.toLowerCase()
   // "critical", "critically low", "panic"
-  if (/crit|panic/.test(w)) return "critical"
+  if (/crit|panic|weit|far|markedly/.test(w)) return "critical"
   // words that start like "above", "higher", "erhöht", "élevé", "por encima"
   if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado|oberhalb|über|au-dessus|por\s+encima|superiore|sopra)/.test(w)) return "high"
   // words that start like "below", "lower", "vermindert", "diminué", "por debajo"
@@ -47,7 +50,7 @@ export const findLegend = (lines: ReadonlyArray<string>): Legend | undefined => 
   const legend = new Map<string, LegendMeaning>()
   for (const raw of lines) {
     if (raw.length > 300) continue
-    const line = normalizeSymbol(raw)
+    const line = normalizeSymbol(raw).replace(SHARED, "$1 $3 $4; $2 $3 $4")
     const lead = LEGEND_LEAD.test(line)
     for (const m of line.matchAll(ENTRY)) {
       // without a "Legend:" lead, only "symbol = meaning" counts: "- below" alone could be prose

@@ -406,6 +406,25 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("semicolon exports with decimal commas, and a legend for + - ++ -- whose far-outside marks are critical", () => {
+    const text = [
+      "# Bewertung: + über Referenzbereich; - unter Referenzbereich; ++ / -- weit außerhalb (telefonisch mitgeteilt)",
+      "Bereich;Analyt;Ergebnis;Einheit;Referenzbereich;Bewertung;Vorwert",
+      "Elektrolyte;Natrium;118;mmol/l;136 - 145;--;131",
+      "Elektrolyte;Kalium;4,9;mmol/l;3,5 - 5,1;;4,6",
+      "Niere;Harnsäure;7,6;mg/dl;3,4 - 7,0;+;7,1",
+      "Blutbild;Hämoglobin;13,2;g/dl;13,5 - 17,2;-;13,9",
+      "Blutbild;Thrombozyten;1042;/nl;150 - 370;++;"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Natrium", 118, "mmol/l", "136 - 145", "critical_low"],
+      ["Kalium", 4.9, "mmol/l", "3,5 - 5,1", "normal"],
+      ["Harnsäure", 7.6, "mg/dl", "3,4 - 7,0", "high"],
+      ["Hämoglobin", 13.2, "g/dl", "13,5 - 17,2", "low"],
+      ["Thrombozyten", 1042, "/nl", "150 - 370", "critical_high"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
