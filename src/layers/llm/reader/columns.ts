@@ -162,8 +162,10 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
   if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
     return { separator, roles }
   }
-  // "Valeurs de référence   Antériorités": only some columns named, but every cell names one
-  if (roles.length >= 2 && roles.every((r) => r.role !== undefined) && known.has("range")) return { separator, roles }
+  // "Valeurs de référence   Antériorités": only some columns named, but every cell names one (the first may be the
+  // section's heading: "HÉMATOLOGIE   Valeurs de référence   Antériorité")
+  const headed = roles.length >= 3 && /^\p{Lu}[\p{Lu}\s&/-]+$/u.test(cells[0]?.text ?? "") ? roles.slice(1) : roles
+  if (headed.length >= 2 && headed.every((r) => r.role !== undefined) && known.has("range")) return { separator, roles }
   // single-spaced headers: look for the words themselves
   const lower = line.toLowerCase()
   const words = ["result", "unit", "range", "reference", "flag", "test", "analyte", "value"].filter((w) =>

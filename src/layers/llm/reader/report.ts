@@ -274,6 +274,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         results[results.length - 1] = { ...last, name: `${last.name} ${tail}` }
         continue
       }
+      // the same result in a second unit under it: "Glycémie à jeun ... : 1,02 g/L (0,70 - 1,10)" over "   5,66 mmol/L (3,89 - 6,11)"
+      if (/^\s{8,}[<>]?\d/.test(line)) {
+        const again = parseResultLine(`${last.name}  ${line.trim()}`, { style, inTable: true })
+        if (again !== undefined && again.unit !== "" && again.unit !== last.unit && again.value !== last.value) continue
+      }
     }
     if (isLegendLine(line, legend)) {
       recent = []

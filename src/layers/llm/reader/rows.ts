@@ -37,8 +37,8 @@ export const RANGE_QUALIFIER_RE = /^(?:[([][^()[\]]*\p{L}[^()[\]]*[)\]]|\p{L}[\p
 /** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "03/14" before a time, "07:42", "7:42 PM". */
 export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\/\d{1,2}(?=\s+\d{1,2}:\d{2}\b)|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
 
-/** A previous result followed by its date; only the number is taken (the date is a `DATE_TOKEN_RE`). Examples: "5.2 03/01/2026", "140  2026-01-05". */
-export const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))`)
+/** A previous result followed by its date; only the number is taken (the date is a `DATE_TOKEN_RE`), or both when the date is bracketed. Examples: "5.2 03/01/2026", "140  2026-01-05", "4,25 (03/06/26)". */
+export const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?:(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))|\(\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}\)(?=$|\s))`)
 
 /** What a row holds after its name: the value, and the flag, unit and range if printed. */
 export interface RowParse {

@@ -16,12 +16,17 @@ export const QUALITATIVE = [
   "negativ[oae]?", "n[ée]gati(?:f|ve)", "positiv[oae]?", "positi(?:f|ve)", "nicht\\s+nachweisbar", "no\\s+detectado",
   "n[ãa]o\\s+detectado", "non\\s+d[ée]tect[ée]", "spuren", "traces?", "trazas", "vest[íi]gios", "trace",
   "klar", "limpide", "l[íi]mpid[oa]", "claro", "helder", "tr[üu]be?", "trouble", "turbi[oa]", "turv[oa]", "torbid[oa]",
-  "gelb", "jaune", "amarill[oa]", "amarel[oa]", "giall[oa]", "geel", "ausente", "presente"
+  "gelb", "jaune", "amarill[oa]", "amarel[oa]", "giall[oa]", "geel", "ausente", "presente",
+  // counts and presence in words: French, Spanish, Portuguese, Italian, German, Dutch, Polish, Czech, Turkish
+  "absence", "absente?", "pr[ée]sence", "pr[ée]sente?", "rares?", "quelques", "nombreu(?:x|ses)", "abondante?s?", "st[ée]rile",
+  "escas[oa]s", "abundantes?", "rar[oa]s", "moderad[oa]s?", "ausentes", "escassas?", "assenti?", "rari", "scarsi", "numerosi",
+  "vereinzelt", "reichlich", "massenhaft", "enkele", "geen", "ujemny", "dodatni", "nieobecne", "pojedyncze", "liczne", "brak",
+  "negativn[íi]", "pozitivn[íi]", "negatif", "pozitif", "saptanmad[ıi]", "negatiivinen", "positiivinen"
 ]
 
 /** Words that make a result on their own; the others need a range or a flag beside them. Examples: "Negative", "Non-reactive"; not "Trace". */
 export const STRONG_QUALITATIVE =
-  /^(?:not\s+detected|none\s+detected|non[-\s]?reactive|weakly\s+reactive|reactive|positive|negative|detected|equivocal|non[-\s]?immune|not\s+immune|immune|indeterminate|inconclusive)$/i
+  /^(?:not\s+detected|none\s+detected|non[-\s]?reactive|weakly\s+reactive|reactive|positive|negative|detected|equivocal|non[-\s]?immune|not\s+immune|immune|indeterminate|inconclusive|negativ[oae]?|positiv[oae]?|n[ée]gati(?:f|ve)|positi(?:f|ve)|nicht\s+nachweisbar|no\s+detectado|n[ãa]o\s+detectado|non\s+d[ée]tect[ée]|absence|st[ée]rile|ujemny|dodatni|negativn[íi]|pozitivn[íi]|negatif|pozitif)$/iu
 
 /** A qualitative word at the start, ending where a word would. Examples: "Negative", "not detected", "Pale yellow", "2+"; not "Negatives", "Clear-cut". */
 export const QUAL_RE = new RegExp(String.raw`^(?:${QUALITATIVE.join("|")})(?![\p{L}\p{N}+-])`, "iu")
@@ -136,9 +141,9 @@ export const PERCENT_OF_RE = /^%\s+of\s+total(?:\s+(?:hgb|hb|ha?emoglobin))?(?![
 export const EXP_UNIT_RE =
   /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:\d{1,2}|\(\d{1,2}\)|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?(?![\p{L}\p{N}])/u
 
-/** A unit token, ending at a space, bracket, comma or semicolon. Examples: "mg/dL", "%", "/HPF", "°C", "mL/min/1.73m²". */
+/** A unit token, ending at a space, bracket, comma or semicolon. Examples: "mg/dL", "%", "/HPF", "/mm3", "°C", "mL/min/1.73m²". */
 // a comma inside a unit only before digits: "mL/min/1,73m²"
-export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
+export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+\d?|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
 
 /** D-dimer units carry what they are equivalent to: "ug/mL FEU", "ng/mL DDU". */
 export const DDIMER_UNIT_RE = /^(?:µg|μg|ug|mcg|mg|ng)\/(?:mL|L)\s?(?:FEU|DDU)\b/i

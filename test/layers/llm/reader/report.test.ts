@@ -425,6 +425,29 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("key-value reports: earlier results after the range, a second unit under the value, counts and words in French", () => {
+    const text = [
+      "HÉMATOLOGIE                                              Valeurs de référence   Antériorité",
+      "Hématies ......................... : 4,02 T/L              (3,80 - 5,10)        4,25 (03/06/26)",
+      "Hémoglobine ...................... : 10,9* g/dL            (11,5 - 15,0)        12,1",
+      "Glycémie à jeun .................. : 1,02 g/L              (0,70 - 1,10)        0,98",
+      "                                     5,66 mmol/L           (3,89 - 6,11)",
+      "Leucocytes ....................... : 85* /mm3              (< 10)",
+      "Cylindres ........................ : absence               (absence)",
+      "Culture .......................... : positive*             (stérile)"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Hématies", 4.02, "T/L", "3,80 - 5,10", "normal"],
+      ["Hémoglobine", 10.9, "g/dL", "11,5 - 15,0", "low"],
+      ["Glycémie à jeun", 1.02, "g/L", "0,70 - 1,10", "normal"],
+      ["Leucocytes", 85, "/mm3", "< 10", "high"],
+      ["Cylindres", "Absence", "", "absence", "normal"],
+      ["Culture", "Positive", "", "stérile", "abnormal"]
+    ])
+    // the second unit is the same result, neither a result of its own nor unread
+    expect(parseLabReport(text).unreadLines).toEqual([])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
