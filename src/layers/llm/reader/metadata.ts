@@ -19,7 +19,15 @@ export const METADATA_KEYS = [
   "address", "phone", "tel(?:ephone)?", "mobile", "fax", "e-?mail", "insurance", "policy", "id", "client",
   "location", "ward", "department", "clinic", "page", "comments?", "notes?", "interpretation", "method",
   "fasting", "status", "performed(?:\\s+(?:at|by))?", "performing\\s+(?:lab(?:oratory)?|site)", "lab(?:oratory)?\\s+director",
-  "director", "clia", "npi", "ssn", "source", "facility"
+  "director", "clia", "npi", "ssn", "source", "facility",
+  // the same labels in the languages reports come in
+  "pacient", "pacjent", "paciente", "paziente", "patient(?:in)?", "pati[ëe]nt", "utente", "hasta(?:\\s+ad[ıi])?", "navn", "namn",
+  "geb\\.?(?:datum)?", "rodn[ée]\\s+[čc][íi]slo", "pesel", "cpr", "personnummer", "tc\\s+kimlik(?:\\s+no)?", "oddělení", "[žz]adatel",
+  "odb[ěe]r", "poji[šs][ťt]ovna", "zleceniodawca", "lekarz", "data\\s+(?:nasc\\.?|pobrania|urodzenia|de\\s+nacimiento|di\\s+nascita)",
+  "protokol(?:\\s+no)?", "istem(?:\\s+tarihi)?", "numune(?:\\s+(?:tarihi|no))?", "onay(?:\\s+tarihi)?", "rekvirent", "afsnit",
+  "provtagning", "pr[øo]vetagning", "modtaget", "entnahme", "eingang", "einsender", "auftrag", "pr[ée]l[èe]vement", "demandeur",
+  "prescripteur", "m[ée]dico", "requisi[çc][ãa]o", "colheita", "valida[çc][ãa]o", "aanvrager", "afname", "uitslag(?:datum)?",
+  "richiedente", "prelievo", "accettazione", "solicitante", "extracci[óo]n"
 ]
 
 /** A metadata label at the line start, then ":", "#" or ". ". Examples: "DOB: 01/02/1980", "MRN# 1234", "Page: 2"; not "Age 45" (no separator). */
@@ -36,8 +44,8 @@ export const METADATA_ANYWHERE = anyOf(
   "i"
 )
 
-/** Page numbers. Examples: "Page 2 of 3", "page 1/4", "Page 2", "- 3 -", "2 / 5"; not "Page 2 notes". */
-export const PAGE_RE = /\bpage\s*\d+\s*(?:of|\/)\s*\d+\b|^\s*page\s+\d+\s*$|^\s*-\s*\d+\s*-\s*$|^\s*\d+\s*\/\s*\d+\s*$/i
+/** Page numbers. Examples: "Page 2 of 3", "page 1/4", "Strana 1/2", "Seite 2 von 3", "Page 2", "- 3 -", "2 / 5"; not "Page 2 notes". */
+export const PAGE_RE = /\b(?:page|strana|strona|sayfa|sida|side|seite|p[áa]gina|blatt|feuille|blad)\s*\d+\s*(?:of|\/|z|von|de|di|af|av|van)\s*\d+\b|^\s*page\s+\d+\s*$|^\s*-\s*\d+\s*-\s*$|^\s*\d+\s*\/\s*\d+\s*$/i
 
 /** Phone numbers. Examples: "(555) 123-4567", "555.123.4567", "+1 555 123 4567", "+44 20 7946 0958"; not "5551234567". */
 export const PHONE_RE = /(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\+\d{1,3}(?:[\s.-]?\d{2,4}){3,}/

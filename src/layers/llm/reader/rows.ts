@@ -346,6 +346,13 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
     let name = cleanName(body.slice(0, at))
     let parsed = readRest(body.slice(at), style)
     if (parsed === undefined) continue
+    // the flag column before the result's: "S-Natrium      L      131   136 - 145   mmol/l"
+    const flagFirst = /^(.*\S)\s{2,}(\S{1,8})\s*$/.exec(body.slice(0, at))
+    const leadingFlag = flagFirst === null ? undefined : readFlag(flagFirst[2] ?? "", false)
+    if (flagFirst !== null && leadingFlag !== undefined && leadingFlag.length === (flagFirst[2] ?? "").length) {
+      name = cleanName(flagFirst[1] ?? "")
+      if (parsed.flag === undefined) parsed = { ...parsed, flag: leadingFlag.flag }
+    }
     // "Hemoglobin  12.0-16.0  11.2  g/dL": the range column came before the result
     const leadingRange = name.length <= 90 ? RANGE_BEFORE_VALUE.exec(name) : null
     if (leadingRange !== null && parsed.range === undefined) {

@@ -448,6 +448,26 @@ describe("lab row layouts", () => {
     expect(parseLabReport(text).unreadLines).toEqual([])
   })
 
+  it("the flag column before the result, ranges as 'do 21,0' or 'bis 5', banners in other languages", () => {
+    const text = [
+      "Pacient: KOVÁŘÍK Jaroslav, Ing.      Rodné číslo: 520614/071      Pojišťovna: 111",
+      "S-Natrium                       L           131   136 - 145           mmol/l",
+      "S-Kalium                        H           5,8   3,5 - 5,1           mmol/l",
+      "S-Chloridy                                   99   98 - 107            mmol/l",
+      "S-Bilirubin celkový                        11,2   do 21,0             µmol/l",
+      "CRP                                         7,0   bis 5,0             mg/l",
+      "Strana 1/2      pokračování na další straně"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["S-Natrium", 131, "mmol/l", "136 - 145", "low"],
+      ["S-Kalium", 5.8, "mmol/l", "3,5 - 5,1", "high"],
+      ["S-Chloridy", 99, "mmol/l", "98 - 107", "normal"],
+      ["S-Bilirubin celkový", 11.2, "µmol/l", "do 21,0", "normal"],
+      ["CRP", 7, "mg/l", "bis 5,0", "high"]
+    ])
+    expect(parseLabReport(text).unreadLines).toEqual([])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
