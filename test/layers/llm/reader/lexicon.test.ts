@@ -144,6 +144,8 @@ describe("lookupAnalyte", () => {
   it.each([
     ["Potassium", "potassium"], ["K", "potassium"], ["K+", "potassium"], ["Kalium", "potassium"], ["Potasio", "potassium"],
     ["Potassium, serum", "potassium"], ["Potassium (K)", "potassium"], ["S-Kalium", "potassium"], ["POTASSIUM, SERUM", "potassium"],
+    ["Potasyum", "potassium"], ["S-Draslík", "potassium"], ["Glukoz (Açlık)", "glucose"], ["AÇLIK KAN ŞEKERİ", "glucose"], ["Kalsiyum (Ca)", "calcium"],
+    ["Wapń całkowity", "calcium"], ["Płytki krwi", "platelets"], ["Trombocytter;B", "platelets"], ["Hæmoglobin;B", "hemoglobin"],
     ["Hämoglobin", "hemoglobin"], ["Hamoglobin", "hemoglobin"], ["Haemoglobin", "hemoglobin"], ["B-Hb", "hemoglobin"], ["Hémoglobine", "hemoglobin"],
     ["Hemoglobina", "hemoglobin"], ["Natrium", "sodium"], ["Leukozyten", "wbc"], ["Thrombozyten", "platelets"], ["Kreatinin", "creatinine"],
     ["Harnstoff", "urea"], ["Harnsäure", "uric_acid"], ["Cholesterin", "cholesterol_total"], ["Glycémie", "glucose"], ["Créatinine", "creatinine"],

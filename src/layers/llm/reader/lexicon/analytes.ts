@@ -48,6 +48,11 @@ const normaliseWord = (word: string): string => {
     .toLowerCase()
     // German sharp s, e.g. "Gesamteiweiß" = "Gesamteiweiss"
     .replace(/ß/g, "ss")
+    // letters NFKD does not take apart: Turkish dotless ı ("Açlık" = "ACLIK"), Polish ł, Danish ø and æ
+    .replace(/ı/g, "i")
+    .replace(/ł/g, "l")
+    .replace(/ø/g, "o")
+    .replace(/æ/g, "ae")
     // British spellings: "haemoglobin", "haematocrit", "colour"
     .replace(/haem/g, "hem")
     .replace(/colour/g, "color")
@@ -75,7 +80,9 @@ const LEADING_QUALIFIERS = new Set(["s", "p", "b", "fs", "fp", "se", "pl", "seru
 const TRAILING_QUALIFIERS = new Set([
   "serum", "plasma", "blood", "ser", "plas", "s", "p", "b", "bld", "calc", "calculated", "calculation", "level", "lvl", "conc",
   "concentration", "fasting", "random", "venous", "result", "value", "test", "quantitative", "quant", "automated", "auto", "whole",
-  "sp", "serique", "serico", "sanguin"
+  "sp", "serique", "serico", "sanguin",
+  // "fasting" in other languages (nüchtern, à jeun, en ayunas, em jejum, a digiuno, nuchter, na czczo, nalačno, açlık), Polish serum
+  "nuchtern", "jeun", "ayuna", "ayunas", "jejum", "digiuno", "nuchter", "czczo", "nalacno", "aclik", "surowica"
 ])
 /** Words marking urine: leading "U-", "Ur", "Urine", "Harn"; trailing ", urine", "UA", "Urin". */
 const URINE_LEADING = new Set(["u", "ur", "urine", "urin", "harn"])

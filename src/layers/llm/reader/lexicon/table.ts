@@ -90,7 +90,7 @@ const cbc: ReadonlyArray<Analyte> = [
   analyte("wbc", "White blood cells", "6690-2", COUNT, [0, 1000], [
     "WBC", "White blood cell count", "White blood cells", "White cell count", "WCC", "Leukocytes", "Leucocytes",
     "Leukocyte count", "Total leukocyte count", "Leukozyten", "Leucocitos", "Leucociti", "Leukocyten", "Globuli bianchi",
-    "Globules blancs", "Glóbulos blancos", "Leuk", "Leuko", "LKC", "Witte bloedcellen"
+    "Globules blancs", "Glóbulos blancos", "Leuk", "Leuko", "LKC", "Witte bloedcellen", "Lökosit", "Beyaz küre", "Leukocyty", "Leukocytter", "Leukocyter", "Leukosyytit", "Leukocytes (WBC)"
   ], { alternateUnits: COUNT_ALT, critical: { low: 2.0, high: 37.0 }, specimen: "blood" }),
   analyte("rbc", "Red blood cells", "789-8", "10*6/uL", [0.3, 12], [
     "RBC", "Red blood cell count", "Red blood cells", "Red cell count", "RCC", "Erythrocytes", "Erythrozyten", "Ery",
@@ -99,7 +99,7 @@ const cbc: ReadonlyArray<Analyte> = [
   ], { alternateUnits: ["10*12/L"], specimen: "blood" }),
   analyte("hemoglobin", "Hemoglobin", "718-7", "g/dL", [1, 26], [
     "Hb", "Hgb", "HGB", "Haemoglobin", "Hämoglobin", "Hémoglobine", "Hemoglobina", "Emoglobina", "Hemoglobine",
-    "Hemoglobin, blood", "Total hemoglobin"
+    "Hemoglobin, blood", "Total hemoglobin", "Hæmoglobin", "Hemoglobiini", "Hemoglobina (HGB)"
   ], {
     alternateUnits: ["g/L", "mmol/L"],
     // per heme (the monomer), as the Dutch/Scandinavian mmol/L reports use: 8.7 mmol/L ≈ 14 g/dL
@@ -109,7 +109,7 @@ const cbc: ReadonlyArray<Analyte> = [
   }),
   analyte("hematocrit", "Hematocrit", "4544-3", "%", [5, 85], [
     "Hct", "HCT", "Haematocrit", "Hämatokrit", "Hematokrit", "Hématocrite", "Hematocrito", "Ematocrito", "PCV",
-    "Packed cell volume", "EVF"
+    "Packed cell volume", "EVF", "Hematokryt", "Hematokrit (HCT)", "Hæmatokrit", "Hematokriitti"
   ], { alternateUnits: ["L/L", "1"], critical: { low: 18, high: 61 }, specimen: "blood" }),
   analyte("mcv", "MCV", "787-2", "fL", [40, 160], [
     "Mean corpuscular volume", "Mean cell volume", "VCM", "Volume globulaire moyen", "Volumen corpuscular medio",
@@ -129,7 +129,7 @@ const cbc: ReadonlyArray<Analyte> = [
   ], { specimen: "blood" }),
   analyte("platelets", "Platelets", "777-3", COUNT, [0, 5000], [
     "PLT", "Plt", "Platelet count", "Platelet", "Thrombocytes", "Thrombocyte count", "Thrombozyten", "Thrombo",
-    "Plaquettes", "Plaquetas", "Piastrine", "Trombociten", "Trombocitos", "Recuento de plaquetas", "Numération plaquettaire"
+    "Plaquettes", "Plaquetas", "Piastrine", "Trombociten", "Trombocitos", "Recuento de plaquetas", "Numération plaquettaire", "Trombosit", "Płytki krwi", "Trombocyty", "Trombocytter", "Trombocyter", "Trombosyytit", "Plaquetas (PLT)"
   ], { alternateUnits: COUNT_ALT, critical: { low: 37, high: 910 }, specimen: "blood" }),
   analyte("mpv", "MPV", "32623-1", "fL", [3, 20], ["Mean platelet volume", "VPM", "Volume plaquettaire moyen"], {
     specimen: "blood"
@@ -168,13 +168,13 @@ const differential: ReadonlyArray<Analyte> = (
 
 const chemistry: ReadonlyArray<Analyte> = [
   analyte("sodium", "Sodium", "2951-2", "mmol/L", [80, 200], [
-    "Na", "Na+", "Natrium", "Sodio", "Sodium, serum", "Serum sodium", "Natrémie", "Sodemia"
+    "Na", "Na+", "Natrium", "Sodio", "Sodium, serum", "Serum sodium", "Natrémie", "Sodemia", "Sodyum", "Sód", "Sodík", "Sódio", "Natrij"
   ], { alternateUnits: ["meq/L"], charge: 1, molarMass: 22.99, critical: { low: 120, high: 158 } }),
   analyte("potassium", "Potassium", "2823-3", "mmol/L", [0.5, 15], [
-    "K", "K+", "Kalium", "Potasio", "Potassio", "Kaliémie", "Kaliemia", "Serum potassium"
+    "K", "K+", "Kalium", "Potasio", "Potassio", "Kaliémie", "Kaliemia", "Serum potassium", "Potasyum", "Potas", "Draslík", "Potássio", "Kalij"
   ], { alternateUnits: ["meq/L"], charge: 1, molarMass: 39.098, critical: { low: 2.8, high: 6.2 } }),
   analyte("chloride", "Chloride", "2075-0", "mmol/L", [50, 160], [
-    "Cl", "Cl-", "Chlorid", "Chlorure", "Chlorures", "Cloruro", "Cloro", "Chloor", "Chlorémie", "Serum chloride"
+    "Cl", "Cl-", "Chlorid", "Chlorure", "Chlorures", "Cloruro", "Cloro", "Chloor", "Chlorémie", "Serum chloride", "Klorür", "Chlorki", "Chloridy", "Klorid", "Cloreto"
   ], { alternateUnits: ["meq/L"], charge: 1, molarMass: 35.45, critical: { low: 75, high: 121 } }),
   analyte("co2_total", "Carbon dioxide, total", "2028-9", "mmol/L", [2, 60], [
     "CO2", "Total CO2", "TCO2", "Carbon dioxide", "CO2 content", "CO2, total", "Bicarbonate (CO2)", "CO2 total"
@@ -199,7 +199,7 @@ const chemistry: ReadonlyArray<Analyte> = [
   }),
   analyte("creatinine", "Creatinine", "2160-0", "mg/dL", [0.05, 30], [
     "Creat", "Cr", "Crea", "Krea", "Kreatinin", "Créatinine", "Creatinina", "Kreatinine", "Créatininémie", "Creatininemia",
-    "Serum creatinine"
+    "Serum creatinine", "Kreatynina", "Kreatiniini"
   ], { alternateUnits: ["umol/L", "mmol/L"], molarMass: 113.12 }),
   analyte("egfr", "eGFR", "33914-3", "mL/min/{1.73_m2}", [0, 250], [
     "GFR", "Estimated GFR", "GFR, estimated", "Estimated glomerular filtration rate", "eGFR (CKD-EPI)", "eGFR CKD-EPI",
@@ -209,11 +209,11 @@ const chemistry: ReadonlyArray<Analyte> = [
   analyte("glucose", "Glucose", "2345-7", "mg/dL", [5, 3000], [
     "Glu", "GLU", "Blood glucose", "Blood sugar", "Fasting glucose", "Glucose, fasting", "FBG", "FBS", "FPG", "Fasting plasma glucose",
     "Glukose", "Glucosa", "Glicemia", "Glycémie", "Glucose à jeun", "Glykämie", "Nüchternglukose", "Glucosio", "Glukos",
-    "Glucemia", "Random glucose", "Plasma glucose", "Serum glucose"
+    "Glucemia", "Random glucose", "Plasma glucose", "Serum glucose", "Glukoz", "Açlık kan şekeri", "Glukoza", "Glukóza", "Glukose", "Glicose", "Glicémia", "Glukoosi"
   ], { alternateUnits: ["mmol/L"], molarMass: 180.16, critical: { low: 46, high: 484 } }),
   analyte("calcium", "Calcium", "17861-6", "mg/dL", [2, 25], [
     "Ca", "Ca++", "Ca2+", "Total calcium", "Calcium, total", "Kalzium", "Calcium total", "Calcémie", "Calcio", "Calcemia",
-    "Serum calcium"
+    "Serum calcium", "Kalsiyum", "Wapń", "Wapń całkowity", "Vápník", "Kalsium", "Kalcium", "Cálcio"
   ], { alternateUnits: ["mmol/L", "meq/L"], molarMass: 40.078, charge: 2, critical: { low: 6.6, high: 12.9 } }),
   analyte("calcium_corrected", "Calcium, corrected", "29265-6", "mg/dL", [2, 25], [
     "Corrected calcium", "Calcium corrected", "Calcium (corrected)", "Calcium corrected for albumin", "Albumin-corrected calcium",
@@ -225,7 +225,7 @@ const chemistry: ReadonlyArray<Analyte> = [
     "Ca2+ ionized"
   ], { alternateUnits: ["mg/dL", "meq/L"], molarMass: 40.078, charge: 2, critical: { low: 0.78, high: 1.58 } }),
   analyte("magnesium", "Magnesium", "19123-9", "mg/dL", [0.2, 20], [
-    "Mg", "Mg++", "Magnesio", "Magnésium", "Magnésémie", "Magnesemia", "Serum magnesium"
+    "Mg", "Mg++", "Magnesio", "Magnésium", "Magnésémie", "Magnesemia", "Serum magnesium", "Magnezyum", "Magnez", "Hořčík", "Magnésio"
   ], { alternateUnits: ["mmol/L", "meq/L"], molarMass: 24.305, charge: 2, critical: { low: 1.0, high: 9.0 } }),
   analyte("phosphate", "Phosphate", "2777-1", "mg/dL", [0.2, 25], [
     "Phosphorus", "Phos", "PO4", "Phosphat", "Anorganisches Phosphat", "Phosphore", "Phosphatémie", "Fósforo", "Fosfato", "Fosforo",
