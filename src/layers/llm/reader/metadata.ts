@@ -27,7 +27,7 @@ export const METADATA_KEYS = [
   "protokol(?:\\s+no)?", "istem(?:\\s+tarihi)?", "numune(?:\\s+(?:tarihi|no))?", "onay(?:\\s+tarihi)?", "rekvirent", "afsnit",
   "provtagning", "pr[øo]vetagning", "modtaget", "entnahme", "eingang", "einsender", "auftrag", "pr[ée]l[èe]vement", "demandeur",
   "prescripteur", "m[ée]dico", "requisi[çc][ãa]o", "colheita", "valida[çc][ãa]o", "aanvrager", "afname", "uitslag(?:datum)?",
-  "richiedente", "prelievo", "accettazione", "solicitante", "extracci[óo]n"
+  "richiedente", "prelievo", "accettazione", "solicitante", "extracci[óo]n", "materia[lł]", "materi[áa]l", "mat[ée]riel", "probenmaterial"
 ]
 
 /** A metadata label at the line start, then ":", "#" or ". ". Examples: "DOB: 01/02/1980", "MRN# 1234", "Page: 2"; not "Age 45" (no separator). */

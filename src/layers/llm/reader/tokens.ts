@@ -21,7 +21,9 @@ export const QUALITATIVE = [
   "absence", "absente?", "pr[ée]sence", "pr[ée]sente?", "rares?", "quelques", "nombreu(?:x|ses)", "abondante?s?", "st[ée]rile",
   "escas[oa]s", "abundantes?", "rar[oa]s", "moderad[oa]s?", "ausentes", "escassas?", "assenti?", "rari", "scarsi", "numerosi",
   "vereinzelt", "reichlich", "massenhaft", "enkele", "geen", "ujemny", "dodatni", "nieobecne", "pojedyncze", "liczne", "brak",
-  "negativn[íi]", "pozitivn[íi]", "negatif", "pozitif", "saptanmad[ıi]", "negatiivinen", "positiivinen"
+  "negativn[íi]", "pozitivn[íi]", "negatif", "pozitif", "saptanmad[ıi]", "negatiivinen", "positiivinen",
+  "nie\\s+wykryto", "nieliczne", "s[łl]omkow[aey]", "(?:lekko\\s+)?m[ęe]tn[yae]", "przejrzyst[yae]", "[żz][óo][łl]t[yae]",
+  "nenalezeno", "(?:m[íi]rn[ěe]\\s+)?zakalen[áa]", "[čc]ir[áa]", "[žz]lut[áa]", "berrak", "bulan[ıi]k", "sar[ıi]"
 ]
 
 /** Words that make a result on their own; the others need a range or a flag beside them. Examples: "Negative", "Non-reactive"; not "Trace". */
@@ -75,7 +77,8 @@ export const FLAG_RE = anyOf(
     String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
     // "ABNORMAL LOW", "abn high", "OUT OF RANGE (low)", "above range": a direction after all
     String.raw`(?:abnormal(?:ly)?|abn\.?|out\s+of\s+range|outside\s+(?:the\s+)?range)\s+\(?(?:high|low)\)?`,
-    String.raw`(?:above|below)\s+(?:the\s+)?(?:(?:reference|normal)\s+)?(?:range|limits?)|out\s+of\s+range|outside\s+(?:the\s+)?range`,
+    // "above range", "Below low reference limit" (as UK GP records print it), "above the upper limit"
+    String.raw`(?:above|below)\s+(?:the\s+)?(?:(?:high|low|upper|lower)\s+)?(?:(?:reference|normal)\s+)?(?:range|limits?)|out\s+of\s+range|outside\s+(?:the\s+)?range`,
     // words for critical, high, low and abnormal in the languages reports come in
     String.raw`${CRITICAL_WORDS}|${HIGH_WORDS}|${LOW_WORDS}|${ABNORMAL_WORDS}`,
     // "HI"/"LO" and ">>"/"<<" (far above/below) as some labs print them
@@ -128,7 +131,7 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
 export const UNIT_WORDS = new Set(
   [
     "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index",
-    "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f kpa"
+    "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f kpa hpf lpf wpw"
   ]
     .join(" ")
     .split(" ")
@@ -273,7 +276,7 @@ export const rangeExpression = (
     }
   } else {
     // a number expected to be absent: "GLUCOSE, URINE  >1000  NEGATIVE  mg/dL"; "Nil", "not detected"; not "Negatively"
-    const absent = /^(?:negative|none|not\s+detected|absent|nil)(?![\p{L}])/iu.exec(s)
+    const absent = /^(?:negative|none|not\s+detected|absent|nil|nie\s+wykryto|nieobecne|ujemny|negativ[oae]?|n[ée]gati(?:f|ve)|nicht\s+nachweisbar|no\s+detectad[oa]|n[ãa]o\s+detectad[oa]|non\s+d[ée]tect[ée]e?|nenalezeno|negatif|saptanmad[ıi])(?![\p{L}])/iu.exec(s)
     if (absent !== null) {
       return { spec: { lowInclusive: true, highInclusive: true, text: collapse(absent[0]), expected: absent[0] }, length: absent[0].length }
     }
@@ -341,7 +344,7 @@ export const VALUE_NUM_RE = new RegExp(String.raw`^(?:(<=|>=|≤|≥|<|>)\s?)?($
 export const FIELD_COUNT_RE = /^(\d{1,3}\s?[-–]\s?\d{1,3})(?=\s)/
 
 /** A per-field unit anywhere in the row. Examples: "/HPF", "/ lpf", "per HPF"; not "HPF" alone. */
-export const PER_FIELD_RE = /\/\s*(?:hpf|lpf|campo|champ|gf|gesichtsfeld)\b|\bper\s+(?:hpf|lpf)\b/i
+export const PER_FIELD_RE = /\/\s*(?:hpf|lpf|campo|champ|gf|gesichtsfeld|wpw|z\.?p\.?)\b|\bper\s+(?:hpf|lpf)\b|\bwpw\b|\bw\s+polu\s+widzenia\b/i
 
 /** The value at the start of `s`: a count span per field, a number, or a qualitative word. */
 export const readValue = (s: string, style: NumberStyle): RowValue | undefined => {

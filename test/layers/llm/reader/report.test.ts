@@ -468,6 +468,28 @@ describe("lab row layouts", () => {
     expect(parseLabReport(text).unreadLines).toEqual([])
   })
 
+  it("flags as a GP record prints them, and a urinalysis in Polish with words, counts per field and an arrow legend", () => {
+    expect(one("  Platelet count                           88 10*9/L      [150 - 400]       Below low reference limit").flag).toBe("low")
+    expect(one("  ALT                                      61 U/L         [0 - 40]          Above high reference limit").flag).toBe("high")
+    const text = [
+      "  Barwa                             słomkowa                       słomkowa",
+      "  Przejrzystość                     lekko mętny                       przejrzysty",
+      "  Białko                            nie wykryto   g/l                 nie wykryto",
+      "  Leukocyty (esteraza)                    25   leu/µl         ↑    nie wykryto",
+      "  Leukocyty w osadzie                   8-10   wpw            ↑    0 - 5",
+      "  Bakterie                            liczne                       nieliczne",
+      "Ocena: ↑ - wynik powyżej zakresu referencyjnego, ↓ - wynik poniżej zakresu referencyjnego"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Barwa", "Słomkowa", "", "słomkowa", "normal"],
+      ["Przejrzystość", "Lekko mętny", "", "przejrzysty", "abnormal"],
+      ["Białko", "Nie wykryto", "g/l", "nie wykryto", "normal"],
+      ["Leukocyty (esteraza)", 25, "leu/µl", "nie wykryto", "high"],
+      ["Leukocyty w osadzie", "8-10", "wpw", "0 - 5", "high"],
+      ["Bakterie", "Liczne", "", "nieliczne", "abnormal"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",

@@ -88,7 +88,7 @@ const COUNT_ALT = ["10*9/L", "/uL"] as const
 
 const cbc: ReadonlyArray<Analyte> = [
   analyte("wbc", "White blood cells", "6690-2", COUNT, [0, 1000], [
-    "WBC", "White blood cell count", "White blood cells", "White cell count", "WCC", "Leukocytes", "Leucocytes",
+    "WBC", "White blood cell count", "White blood cells", "White cell count", "Total white cell count", "Total white blood cell count", "WCC", "Leukocytes", "Leucocytes",
     "Leukocyte count", "Total leukocyte count", "Leukozyten", "Leucocitos", "Leucociti", "Leukocyten", "Globuli bianchi",
     "Globules blancs", "Glóbulos blancos", "Leuk", "Leuko", "LKC", "Witte bloedcellen", "Lökosit", "Beyaz küre", "Leukocyty", "Leukocytter", "Leukocyter", "Leukosyytit", "Leukocytes (WBC)"
   ], { alternateUnits: COUNT_ALT, critical: { low: 2.0, high: 37.0 }, specimen: "blood" }),
