@@ -13,7 +13,7 @@ export type LegendMeaning = "high" | "low" | "abnormal" | "critical"
 export type Legend = ReadonlyMap<string, LegendMeaning>
 
 /** Symbols a legend may explain: `+`, `-`, `++`, `--`, `↑`, `↓`, `*`, `!`, `#` (dashes of all kinds count as `-`). */
-const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2})`
+const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2}|\([A-Z]{1,4}\))`
 
 /**
  * One explained symbol. Examples: "+ = above reference range", "- : below", "↑ increased",
@@ -21,7 +21,7 @@ const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2})`
  */
 const ENTRY = new RegExp(
   String.raw`(?:^|[\s,;:(\[])(${SYMBOL})\s*(=|:|means|indicates|→|->)?\s*(?:value\s+|result\s+)?` +
-    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|weit\s+au(?:ß|ss)erhalb|far\s+(?:outside|above|below)|markedly\s+(?:high|low|abnormal)|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal|oberhalb|über|unterhalb|unter|au-dessus|en\s+dessous|au-dessous|por\s+encima|por\s+debajo|superiore|inferiore|sopra|sotto)`,
+    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|valor(?:es)?\s+cr[íi]tic[oa]s?|valeurs?\s+critiques?|valori?\s+critic[oi]|kritische[rn]?\s+werte?|kritick[áa]\s+hodnota|kritisk\s+v[æa]rdi|weit\s+au(?:ß|ss)erhalb|far\s+(?:outside|above|below)|markedly\s+(?:high|low|abnormal)|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal|oberhalb|über|unterhalb|unter|au-dessus|en\s+dessous|au-dessous|por\s+encima|por\s+debajo|superiore|inferiore|sopra|sotto)`,
   "giu"
 )
 
@@ -37,7 +37,7 @@ const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/
 const meaningOf = (word: string): LegendMeaning => {
   const w = word.toLowerCase()
   // "critical", "critically low", "panic"
-  if (/crit|panic|weit|far|markedly/.test(w)) return "critical"
+  if (/cr[ií]t|kriti|panic|weit|far|markedly/.test(w)) return "critical"
   // words that start like "above", "higher", "erhöht", "élevé", "por encima"
   if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado|oberhalb|über|au-dessus|por\s+encima|superiore|sopra)/.test(w)) return "high"
   // words that start like "below", "lower", "vermindert", "diminué", "por debajo"
@@ -53,8 +53,9 @@ export const findLegend = (lines: ReadonlyArray<string>): Legend | undefined => 
     const line = normalizeSymbol(raw).replace(SHARED, "$1 $3 $4; $2 $3 $4")
     const lead = LEGEND_LEAD.test(line)
     for (const m of line.matchAll(ENTRY)) {
-      // without a "Legend:" lead, only "symbol = meaning" counts: "- below" alone could be prose
-      if (!lead && m[2] === undefined) continue
+      // without a "Legend:" lead, only "symbol = meaning" counts: "- below" alone could be prose; a bracketed code
+      // ("(VC) VALOR CRÍTICO") is no prose
+      if (!lead && m[2] === undefined && !(m[1] ?? "").startsWith("(")) continue
       const symbol = m[1] ?? ""
       if (!legend.has(symbol)) legend.set(symbol, meaningOf(m[3] ?? ""))
     }

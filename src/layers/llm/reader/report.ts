@@ -99,7 +99,7 @@ export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: s
 export const nameTail = (above: string, name: string, line: string, below = ""): string | undefined => {
   const text = line.trim()
   // a name over its own value ("Specific gravity (refractometer)" over "   1.031   1.003 - 1.035") starts the next row
-  if (/^\s*[<>≤≥]?\s*\d/.test(below)) return undefined
+  if (/^\s*[<>≤≥]?\s*\d/.test(below) || DECORATED_RE.test(line)) return undefined
   const column = above.indexOf(name.split(" ")[0] ?? name)
   const indent = line.length - line.trimStart().length
   // one cell only: "Clarity      Turbid    Clear" is a row of its own
@@ -110,9 +110,13 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   return text
 }
 
+/** A heading between rules: "---- Blood gas (37.0 C) ----", "== Electrolytes ==", "*** Metabolites ***". */
+export const DECORATED_RE = /^\s*[-=*#~_]{2,}\s*\S.*\S\s*[-=*#~_]{2,}\s*$/
+
 /** Text that can be (the start of) a test name: short, no digits at its end, not a sentence or a label. */
 export const nameLike = (text: string, continued = false): boolean =>
   text.length <= 60 &&
+  !DECORATED_RE.test(text) &&
   // names do not end in a number or a full stop, nor start with a house number ("1 Main St"): "Result:", "Glucose 95", "Fasting."
   !/[:.!?]\s*$|\d\s*$|^\d+\s/.test(text) &&
   // at most six words
@@ -127,6 +131,8 @@ export const nameLike = (text: string, continued = false): boolean =>
  * ("(LDL), calculated"). Short and without a colon, so a heading or a label is not taken.
  */
 export const continuesName = (above: string, line: string): boolean => {
+  // a decorated heading ("---- Blood gas (37.0 C) ----", "== Electrolytes ==") starts no name
+  if (DECORATED_RE.test(above) || DECORATED_RE.test(line)) return false
   // not after a label or sentence end ("Note:", "Fasting.") nor a number ("Sodium 139"); at most six words
   if (above.length > 60 || /[:.!?]\s*$/.test(above) || /\d\s*$/.test(above)) return false
   if (above.split(/\s+/).length > 6 || isMetadataLine(above)) return false

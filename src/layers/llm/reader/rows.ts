@@ -5,6 +5,7 @@
  */
 import type { FlagSource, ResultFlag } from "../../../services/llm.js"
 import { splitCells } from "./columns.js"
+import { lookupAnalyte } from "./lexicon/analytes.js"
 import { applyLegend, type Legend } from "./marks.js"
 import { isMetadataLine } from "./metadata.js"
 import { MAX_ROW_CHARS, NUM, type NumberStyle } from "./text.js"
@@ -24,9 +25,9 @@ import {
 } from "./tokens.js"
 import type { ParsedRange, ParsedResult } from "./types.js"
 
-/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim"; not "(calc" alone. */
+/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)"; not "(calc" alone. */
 export const NOTE_RE =
-  /^(?:[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
+  /^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
 
 /**
  * Who a range applies to, printed right after it: a bracketed group with a letter ("(age 40-44)", "[adults]",
@@ -91,9 +92,17 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
       i += qualifier[0].length
       continue
     }
-    const f = flag === undefined ? readFlag(s, !value.qualitative || range !== undefined) : undefined
-    if (f !== undefined) {
+    const f = readFlag(s, !value.qualitative || range !== undefined)
+    if (f !== undefined && flag === undefined) {
       flag = f.flag
+      i += f.length
+      continue
+    }
+    // a critical mark beside a direction: "5.6 BAJO (VC)" (VC: valor crítico) is critically low
+    const critical = f?.flag._tag === "critical" ? f.flag : flag?._tag === "critical" ? flag : undefined
+    const direction = f?.flag._tag === "direction" ? f.flag : flag?._tag === "direction" ? flag : undefined
+    if (f !== undefined && critical !== undefined && direction !== undefined && direction.flag !== "normal") {
+      flag = { _tag: "critical", direction: critical.direction ?? direction.flag }
       i += f.length
       continue
     }
@@ -168,8 +177,8 @@ export const cleanName = (raw: string): string =>
 /** Whether a candidate name looks like a test name rather than prose, a label or two results. */
 export const isPlausibleName = (name: string): boolean => {
   if (name.length < 2 || name.length > 70) return false
-  // at least two letters; starts with a letter, digit or "(": "25-OH Vitamin D", "(Free) T4"
-  if ((name.match(/\p{L}/gu)?.length ?? 0) < 2) return false
+  // at least two letters, or a known one-letter symbol ("K+", "K"); starts with a letter, digit or "(": "25-OH Vitamin D", "(Free) T4"
+  if ((name.match(/\p{L}/gu)?.length ?? 0) < 2 && !(name.length <= 3 && lookupAnalyte(name) !== undefined)) return false
   if (!/^[\p{L}\p{N}(]/u.test(name)) return false
   const words = name.split(" ")
   if (words.length > 10) return false

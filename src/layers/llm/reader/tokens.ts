@@ -75,6 +75,8 @@ export type ReportFlag =
 export const FLAG_RE = anyOf(
   [
     String.raw`critical(?:ly)?\s+(?:high|low)|crit\.?\s+(?:high|low)|(?:high|low)\s+critical|panic\s+(?:high|low)|critical|crit|panic`,
+    // "VALORE CRITICO", "valor crítico", "valeur critique", "kritischer Wert", "kritická hodnota"
+    String.raw`valor(?:e)?\s+cr[íi]tic[oa]|valeur\s+critique|kritischer\s+wert|kritick[áa]\s+hodnota|kritisk\s+v[æa]rdi`,
     // "ABNORMAL LOW", "abn high", "OUT OF RANGE (low)", "above range": a direction after all
     String.raw`(?:abnormal(?:ly)?|abn\.?|out\s+of\s+range|outside\s+(?:the\s+)?range)\s+\(?(?:high|low)\)?`,
     // "above range", "Below low reference limit" (as UK GP records print it), "above the upper limit"
@@ -103,7 +105,7 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
   // critical: "crit", "panic high"; abnormal with a direction: "abn. high", "abnormally low";
   // high: "h", "*h", "h*", "high", "↑", "▲"; low: "l", "*l", "l*", "low", "↓", "▼"
   const flag: ReportFlag =
-    /crit|panic/.test(lower) || CRITICAL_WORD_RE.test(lower)
+    /cr[ií]t|kriti|panic/.test(lower) || CRITICAL_WORD_RE.test(lower)
       ? lower.includes("high")
         ? { _tag: "critical", direction: "high" }
         : lower.includes("low")

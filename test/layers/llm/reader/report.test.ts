@@ -490,6 +490,35 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("device tickets: headings between rules are no part of a name, one-letter symbols, critical codes from a legend", () => {
+    const ticket = [
+      "  Parameter     Result    Unit     Ref. range",
+      "  ---- Electrolytes ----",
+      "  Na+           133   ↓   mmol/L   136-145",
+      "  K+            2.3   ↓↓  mmol/L   3.5-5.1",
+      "  Ca++          1.14      mmol/L   1.12-1.32",
+      "  ---- Metabolites ----",
+      "  Lac           3.9   ↑   mmol/L   0.5-1.6"
+    ].join("\n")
+    expect(rowsOf(ticket).map((r) => [r[0], r[4]])).toEqual([
+      ["Na+", "low"],
+      ["K+", "critical_low"],
+      ["Ca++", "normal"],
+      ["Lac", "high"]
+    ])
+    const informe = [
+      "Hemoglobina                       5.6 BAJO (VC) g/dL          13.5 a 17.5",
+      "Hematocrito                       17.4 BAJO     %             41.0 a 53.0",
+      "(VC) VALOR CRÍTICO: hemoglobina comunicada por teléfono a la Dra. Téllez",
+      "| Calcio totale | 13,8 | mg/dL | 8,6 - 10,2 | VALORE CRITICO (1) |"
+    ].join("\n")
+    expect(rowsOf(informe).map((r) => [r[0], r[4]])).toEqual([
+      ["Hemoglobina", "critical_low"],
+      ["Hematocrito", "low"],
+      ["Calcio totale", "critical_high"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
