@@ -219,6 +219,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   const legend = findLegend(lines.map((l) => l.text))
   const style = detectNumberStyle(normalized.slice(0, 200_000))
   const order = detectDateOrder(normalized.slice(0, 200_000))
+  // the latest full date the document prints, to give a year to a diary's "Mon 06/04"
+  const latestDate = lines.reduce<string | undefined>((latest, l) => {
+    const found = findDateTime(l.text.slice(0, MAX_ROW_CHARS), order)?.date
+    return found !== undefined && (latest === undefined || found > latest) ? found : latest
+  }, undefined)
 
   const results: Array<ParsedResult> = []
   const vitals: Array<ParsedVital> = []
@@ -348,8 +353,10 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       labHeader = undefined
       continue
     }
+    // a rule under a vitals header ("----  ------------  ------") keeps it
+    if (vitalsHeader !== undefined && /^[\s\-=_+|:]+$/.test(line)) continue
     if (vitalsHeader !== undefined) {
-      const row = readVitalsRow(line, vitalsHeader, order, currentDate)
+      const row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate)
       if (row !== undefined) {
         emitVitals(row.vitals)
         if (row.date !== undefined) currentDate = row.date

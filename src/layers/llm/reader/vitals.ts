@@ -94,7 +94,10 @@ export const readVitalsHeader = (raw: string): VitalsHeader | undefined => {
   const measures = columns.filter((c) => c.column.kind === "measure").length
   const times = columns.filter((c) => c.column.kind !== "measure" && c.column.kind !== "other").length
   const others = columns.filter((c) => c.column.kind === "other").length
-  if (others > 2 || measures === 0 || measures + times < 2) return undefined
+  // a wide diary names more columns than it measures ("Wks  Date  Time  BP (mmHg)  Pulse  Urine dip  Symptoms  Init"):
+  // up to two unknown words per known column (less two) once a date or time and two measures are named
+  const tolerated = measures >= 2 && times >= 1 ? 2 * (measures + times) - 2 : 2
+  if (others > tolerated || measures === 0 || measures + times < 2) return undefined
   return { separator, columns }
 }
 
@@ -161,11 +164,35 @@ export const weightUnit = (cell: string, declared: string | undefined) =>
   /lb/i.test(cell) ? "lb" : /kg/i.test(cell) ? "kg" : (declared ?? "kg")
 
 /** One row of a vitals table → one VitalSign per measurement, stamped with the row's date and time. */
+/**
+ * A day and month without a year ("Mon 06/04", "06.04."), in the year that puts it on or before the
+ * document's latest full date (a diary is written before it is printed): with 2026-05-28 the latest,
+ * "06/04" is 2026-04-06 (day first unless the document writes month first).
+ */
+export const dayWithoutYear = (cell: string, order: DateOrder, latestDate: string | undefined): string | undefined => {
+  const m = /(?:^|\s)(\d{1,2})[/.](\d{1,2})\.?$/.exec(cell)
+  if (m === null || latestDate === undefined) return undefined
+  const [a, b] = [Number(m[1]), Number(m[2])]
+  const [day, month] = order === "mdy" ? [b, a] : [a, b]
+  if (month < 1 || month > 12 || day < 1 || day > 31) return undefined
+  const year = Number(latestDate.slice(0, 4))
+  const iso = (y: number) => `${y}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
+  return iso(year) <= latestDate.slice(0, 10) ? iso(year) : iso(year - 1)
+}
+
+/** A time written with a dot or an "h": "07.35", "7h35", "19.50". */
+export const dottedTime = (cell: string): string | undefined => {
+  const m = /^(\d{1,2})[.h](\d{2})$/.exec(cell)
+  if (m === null || Number(m[1]) > 23 || Number(m[2]) > 59) return undefined
+  return `${m[1]!.padStart(2, "0")}:${m[2]}`
+}
+
 export const readVitalsRow = (
   line: string,
   header: VitalsHeader,
   order: DateOrder,
-  fallbackDate: string | undefined
+  fallbackDate: string | undefined,
+  latestDate?: string
 ): { readonly vitals: ReadonlyArray<ParsedVital>; readonly date?: string } | undefined => {
   const tokens = vitalTokens(line, header.separator)
   if (tokens.length === 0) return undefined
@@ -202,9 +229,12 @@ export const readVitalsRow = (
       if (dt !== undefined) {
         date = dt.date
         if (dt.iso.includes("T")) time = dt.iso.slice(11)
+      } else {
+        date = dayWithoutYear(cell.trim(), order, latestDate) ?? date
       }
     }
-    if (col.column.kind === "time") time = readTime(cell.trim())?.time ?? time
+    // "07:35", or "07.35" / "7h35" in a time column
+    if (col.column.kind === "time") time = readTime(cell.trim())?.time ?? dottedTime(cell.trim()) ?? time
   })
   const day = date ?? fallbackDate
   if (day === undefined) return undefined

@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { isMetadataLine, parseLabReport, parseResultLine, readDateTime } from "../../../../src/layers/llm/reader/index.js"
+import { readVitalsHeader } from "../../../../src/layers/llm/reader/vitals.js"
 import { summarize } from "../../../../src/layers/llm/summary.js"
 import { InterpretedDocument, LabResult, VitalSign } from "../../../../src/services/llm.js"
 
@@ -596,6 +597,30 @@ describe("document metadata", () => {
     const tie = "Date of service: 2026-03-14\nPulse: 81 bpm\nSodium  139  mmol/L  135-145"
     expect(parseLabReport(tie, { documentTypeHint: "vitals" }).documentType).toBe("vitals")
     expect(parseLabReport(tie, { documentTypeHint: "lab_results" }).documentType).toBe("lab_results")
+  })
+})
+
+describe("vitals diaries", () => {
+  it("a wide diary: days without a year take the document's, times with a dot, a rule under the header", () => {
+    const text = [
+      "EDD: 28/05/2026   Named midwife: Joanne Hollis",
+      "Wks   Date          Time    BP (mmHg)   Pulse   Urine dip  Symptoms          Init",
+      "----  ------------  ------  ----------  ------  ---------  ----------------  ----",
+      "33+2  Mon 06/04     07.35   128/82      84      neg        none              PR",
+      "      Mon 06/04     19.50   132/85      88                 none              PR"
+    ].join("\n")
+    const read = parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value, v.diastolic])
+    expect(read).toEqual([
+      ["blood_pressure", "2026-04-06T07:35", 128, 82],
+      ["pulse", "2026-04-06T07:35", 84, undefined],
+      ["blood_pressure", "2026-04-06T19:50", 132, 85],
+      ["pulse", "2026-04-06T19:50", 88, undefined]
+    ])
+  })
+
+  it("a prose line naming BP, pulse and time is not a diary header; a wide header is", () => {
+    expect(readVitalsHeader("Measure your BP and pulse twice a day at the same time")).toBeUndefined()
+    expect(readVitalsHeader("Wks   Date          Time    BP (mmHg)   Pulse   Urine dip  Symptoms          Init")).toBeDefined()
   })
 })
 
