@@ -18,6 +18,7 @@ import { detectNumberStyle, MAX_LINES, MAX_ROW_CHARS } from "./text.js"
 import { readFlag, readUnit } from "./tokens.js"
 import type { ParsedReport, ParsedResult, ParsedUnreadLine, ParsedVital, ParseOptions } from "./types.js"
 import {
+  dayWithoutYear,
   leadingTime,
   readDiaryLine,
   readInlineVitals,
@@ -265,7 +266,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (skip.has(index)) continue
     at = positioned
     // trailing spaces dropped
-    const callBack = splitCallBack(positioned.text.replace(/\s+$/, ""))
+    // box-drawing tables as plain ones: "│" a column rule, "┌──┬──┐" lines a rule of dashes
+    const unboxed = positioned.text.replace(/[│┃║]/g, "|").replace(/[─━═┌┐└┘├┤┬┴┼╔╗╚╝╠╣╦╩╬]/g, "-")
+    const callBack = splitCallBack(unboxed.replace(/\s+$/, ""))
     const line = callBack.text
     if (line.trim() === "") {
       vitalsHeader = undefined
@@ -489,6 +492,17 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         if (rangeAbove !== undefined) consume(rangeAbove)
         emitResult(block)
         for (const j of [...ahead, ...pastLines]) skip.add(j)
+        continue
+      }
+    }
+    // a diary row that starts with a day without its year: "│ Mo 02.11. │ 07:10  148/91  74 │ 21:05  139/86  70 │"
+    const dayOnly = /^\|?\s*(?:\p{L}{2,3}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
+    const dayDate = dayOnly === null ? undefined : dayWithoutYear(dayOnly[1] ?? "", order, latestDate)
+    if (dayOnly !== null && dayDate !== undefined) {
+      const diary = readDiaryLine(trimmed.slice(dayOnly[0].length), dayDate)
+      if (diary.length > 0) {
+        emitVitals(diary)
+        currentDate = dayDate
         continue
       }
     }

@@ -167,13 +167,14 @@ export const weightUnit = (cell: string, declared: string | undefined) =>
 /**
  * A day and month without a year ("Mon 06/04", "06.04."), in the year that puts it on or before the
  * document's latest full date (a diary is written before it is printed): with 2026-05-28 the latest,
- * "06/04" is 2026-04-06 (day first unless the document writes month first).
+ * "06/04" is 2026-04-06 (day first unless the document writes month first; always with a dot: "02.11.").
  */
 export const dayWithoutYear = (cell: string, order: DateOrder, latestDate: string | undefined): string | undefined => {
-  const m = /(?:^|\s)(\d{1,2})[/.](\d{1,2})\.?$/.exec(cell)
+  const m = /(?:^|\s)(\d{1,2})([/.])(\d{1,2})\.?$/.exec(cell)
   if (m === null || latestDate === undefined) return undefined
-  const [a, b] = [Number(m[1]), Number(m[2])]
-  const [day, month] = order === "mdy" ? [b, a] : [a, b]
+  const [a, b] = [Number(m[1]), Number(m[3])]
+  // a dot between day and month is European, day first: "02.11."
+  const [day, month] = order === "mdy" && m[2] === "/" ? [b, a] : [a, b]
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined
   const year = Number(latestDate.slice(0, 4))
   const iso = (y: number) => `${y}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
@@ -370,7 +371,16 @@ export const readDiaryLine = (line: string, date: string): ReadonlyArray<ParsedV
     const end = marks[i + 1]?.index ?? line.length
     const time = leadingTime(`${m[0]} `)
     if (time === undefined) return
-    readings.push(...readInlineVitals(line.slice(start, end), `${date}T${time.time}`, true))
+    const segment = line.slice(start, end)
+    const stamp = `${date}T${time.time}`
+    const read = readInlineVitals(segment, stamp, true)
+    readings.push(...read)
+    // a diary's pulse column has no unit: "07:10  148/91  74" (a number of 30–220 right after the pressure)
+    const bare = /(?<![\d/])\d{2,3}\s?\/\s?\d{2,3}(?:\s*mmhg)?[\s|]+(\d{2,3})(?![\d./:,]|\s*(?:%|°|kg|lb|mg|x|mal))/i.exec(segment)
+    const pulse = bare === null ? undefined : Number(bare[1])
+    if (pulse !== undefined && pulse >= 30 && pulse <= 220 && read.some((v) => v.kind === "blood_pressure") && !read.some((v) => v.kind === "pulse")) {
+      readings.push({ kind: "pulse", time: stamp, value: pulse, unit: "bpm" })
+    }
   })
   return readings
 }

@@ -618,6 +618,23 @@ describe("vitals diaries", () => {
     ])
   })
 
+  it("a box-drawn weekly chart: a day without its year, morning and evening readings, a pulse without its unit", () => {
+    const text = [
+      "Woche 1:  02.11.2026 – 08.11.2026",
+      "┌───────────┬───────────── MORGENS ─────────────┬───────────── ABENDS ──────────────┐",
+      "│ Tag       │ Uhrzeit  RR sys/dia (mmHg)  Puls │ Uhrzeit  RR sys/dia (mmHg)  Puls │",
+      "├───────────┼──────────────────────────────────┼──────────────────────────────────┤",
+      "│ Mo 02.11. │ 07:10    148/91               74 │ 21:05    139/86               70 │",
+      "└───────────┴──────────────────────────────────┴──────────────────────────────────┘"
+    ].join("\n")
+    expect(parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value])).toEqual([
+      ["blood_pressure", "2026-11-02T07:10", 148],
+      ["pulse", "2026-11-02T07:10", 74],
+      ["blood_pressure", "2026-11-02T21:05", 139],
+      ["pulse", "2026-11-02T21:05", 70]
+    ])
+  })
+
   it("a prose line naming BP, pulse and time is not a diary header; a wide header is", () => {
     expect(readVitalsHeader("Measure your BP and pulse twice a day at the same time")).toBeUndefined()
     expect(readVitalsHeader("Wks   Date          Time    BP (mmHg)   Pulse   Urine dip  Symptoms          Init")).toBeDefined()
