@@ -318,7 +318,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       recent = []
       continue
     }
-    const visits = readVisitColumns(line, order)
+    const visits = readVisitColumns(line, order, latestDate)
     if (visits !== undefined) {
       visitColumns = visits
       continue
@@ -336,9 +336,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       }
       // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results, and a
       // line of bracketed alternatives under a row ("(101.1 °F)  (98.1 °F)") belongs to it
-      // a short label, then two spaces and a value: "Height  170 cm", "Pain score  3"; a line of brackets only
-      if (/^\s*\p{L}[\p{L} ()/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
+      // a short label, then two spaces and a value: "Height  170 cm", "Pain score  3", "Resp. rate /min  22"; a line of brackets only
+      if (/^\s*\p{L}[\p{L} ().%/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
       if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
+      // a rule under the dates keeps the flowsheet
+      if (/^[\s\-=_+|:]+$/.test(line)) continue
       visitColumns = undefined
     }
     // a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it

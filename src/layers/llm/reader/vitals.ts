@@ -406,40 +406,59 @@ export const leadingTime = (line: string): { readonly time: string; readonly len
 export interface VisitColumns {
   readonly dates: ReadonlyArray<string>
   readonly times: ReadonlyArray<string | undefined>
+  /** Where each visit's column starts on the date line, when known: a row with blank cells is read by position. */
+  readonly starts?: ReadonlyArray<number>
 }
 
 /** The label of a flowsheet's date row, with the space after it. Examples: "Visit date  ", "Date: ", "Encounter date ". */
 export const VISIT_LABEL_RE = /^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?)\s*[:]?\s+/i
 
 /** The visits of a flowsheet date row ("Visit date  01/07/2026  02/04/2026"): two or more dates, maybe with times. */
-export const readVisitColumns = (line: string, order: DateOrder): VisitColumns | undefined => {
-  const label = VISIT_LABEL_RE.exec(line)
+export const readVisitColumns = (line: string, order: DateOrder, latestDate?: string): VisitColumns | undefined => {
+  const label = VISIT_LABEL_RE.exec(line) ?? TIME_LABEL_RE.exec(line)
   if (label === null) return undefined
   const dates: Array<string> = []
   const times: Array<string | undefined> = []
+  const starts: Array<number> = []
   let rest = line.slice(label[0].length)
+  const at = () => line.length - rest.length
   // dates one after another, each maybe with its time ("02/11/2026 14:10"), and nothing else
   while (rest.trim() !== "") {
     // separators between dates: spaces, "|", ",", ";"
     const lead = /^[\s|,;]*/.exec(rest)?.[0].length ?? 0
+    // a day without its year and its time: "11/21 08:00" (a flowsheet "all 2026")
+    const short = /^(\d{1,2}[/.]\d{1,2})\.?\s+(\d{1,2}:\d{2})(?=\s|$)/.exec(rest.slice(lead))
+    const shortDay = short === null ? undefined : dayWithoutYear(short[1] ?? "", order, latestDate)
+    if (short !== null && shortDay !== undefined) {
+      starts.push(at() + lead)
+      dates.push(shortDay)
+      times.push(leadingTime(`${short[2] ?? ""} `)?.time)
+      rest = rest.slice(lead + short[0].length)
+      continue
+    }
     const date = readDateTime(rest.slice(lead), order)
     // a chart of one day: "Date 28/11/2026   02:00   06:00   10:00", each time a column of that date
     const time = date === undefined && dates.length > 0 ? /^(\d{1,2}[:.]\d{2})(?=\s|$)/.exec(rest.slice(lead)) : null
     if (time !== null && time !== undefined) {
-      const at = leadingTime(`${time[1] ?? ""} `)
-      if (at === undefined) return undefined
+      const clock = leadingTime(`${time[1] ?? ""} `)
+      if (clock === undefined) return undefined
+      starts.push(at() + lead)
       dates.push(dates[dates.length - 1] ?? "")
-      times.push(at.time)
+      times.push(clock.time)
       rest = rest.slice(lead + time[0].length)
       continue
     }
     if (date === undefined) return undefined
+    starts.push(at() + lead)
     dates.push(date.date)
     times.push(date.iso.length > date.date.length ? date.iso.slice(11, 16) : undefined)
     rest = rest.slice(lead + date.length)
   }
-  return dates.length >= 2 ? { dates, times } : undefined
+  return dates.length >= 2 ? { dates, times, starts } : undefined
 }
+
+/** A flowsheet's row of date-times labelled "Time" or "Date/time": "Time   11/21 08:00   11/21 20:00". */
+export const TIME_LABEL_RE = /^\s*(?:date\s*(?:\/|&|and)\s*time|time)\s*[:]?\s+(?=\d{1,2}[/.]\d{1,2})/i
 
 /** The visits with the times a row under the dates prints, one per visit, or undefined. */
 export const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns | undefined => {
@@ -457,11 +476,12 @@ export const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns
 /** One flowsheet row: its readings, one per visit, or undefined when it is not a vital sign with one per visit. */
 export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<ParsedVital> | undefined => {
   // the vital's name and whatever precedes the first digit: "Temperature (°C)  36.8", "BP  128/84"
-  const name = new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "i").exec(line)
+  // bracketed readings and notes blanked, keeping positions: "36.8 °C (98.2 °F)", "SpO2 % (O2)  92 (2 L NC)"
+  const blanked = line.replace(/\([^)]*\)/g, (m) => " ".repeat(m.length))
+  const name = new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "i").exec(blanked)
   if (name === null) return undefined
   const key = (name[1] ?? "").toLowerCase()
-  // bracketed readings dropped: "36.8 °C (98.2 °F)" → "36.8 °C  "
-  const rest = line.slice(name[0].length).replace(/\([^)]*\)/g, " ")
+  const rest = blanked.slice(name[0].length)
   const stamps = visits.dates.map((date, i) => (visits.times[i] === undefined ? date : `${date}T${visits.times[i]}`))
   if (/^(?:blood\s+pressure|bp)$/.test(key)) {
     // each pressure: "128/84", "131 / 86"
@@ -471,8 +491,24 @@ export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<
   }
   // each number with its unit: "36.8 °C", "74,6 kg", "72 bpm", "98%"
   const readings = [...rest.matchAll(/(\d+(?:[.,]\d+)?)\s*(°\s?[cf]|kg|lbs?|bpm|%|\/min)?/gi)]
-  if (readings.length !== stamps.length) return undefined
+  // blank cells: each reading goes to the visit whose column it starts under (the date line's positions)
+  const columnOf = (m: RegExpMatchArray): number | undefined => {
+    const starts = visits.starts
+    if (starts === undefined || starts.length !== stamps.length) return undefined
+    const x = name[0].length + (m.index ?? 0)
+    let best = 0
+    starts.forEach((start, i) => {
+      if (Math.abs(start - x) < Math.abs((starts[best] ?? 0) - x)) best = i
+    })
+    return Math.abs((starts[best] ?? 0) - x) <= 4 ? best : undefined
+  }
+  const columns = readings.length === stamps.length ? readings.map((_, i) => i) : readings.map(columnOf)
+  if (readings.length === 0 || readings.length > stamps.length || columns.some((c) => c === undefined) || new Set(columns).size !== columns.length) {
+    return undefined
+  }
+  // the unit the row's label gives ("Weight kg (lb)", "Temp °C (°F)") for readings printed without one
+  const labelUnit = /(°\s?[cf]|kg|lbs?|bpm|%)(?![\p{L}])/iu.exec(name[0])?.[1] ?? ""
   return readings.flatMap((m, i) =>
-    readInlineVitals(`${name[1] ?? ""} ${m[1] ?? ""} ${m[2] ?? ""}`, stamps[i] ?? "")
+    readInlineVitals(`${name[1] ?? ""} ${m[1] ?? ""} ${m[2] ?? labelUnit}`, stamps[columns[i] ?? 0] ?? "")
   )
 }

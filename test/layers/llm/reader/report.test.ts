@@ -635,6 +635,24 @@ describe("vitals diaries", () => {
     ])
   })
 
+  it("a flowsheet of date-times without a year: a rule under them, bracketed notes, blank cells read by position", () => {
+    const text = [
+      "Discharged: 11/24/2026 12:10",
+      "Time               11/21 08:00   11/21 20:00   11/22 08:00",
+      "----------------------------------------------------------",
+      "SpO2 % (O2)        92 (2 L NC)   94 (2 L NC)   96 (RA)",
+      "Resp. rate /min    22            20            18",
+      "Weight kg (lb)     81.4 (179.5)                80.9 (178.4)"
+    ].join("\n")
+    expect(parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value, v.unit])).toEqual([
+      ["spo2", "2026-11-21T08:00", 92, "%"],
+      ["spo2", "2026-11-21T20:00", 94, "%"],
+      ["spo2", "2026-11-22T08:00", 96, "%"],
+      ["weight", "2026-11-21T08:00", 81.4, "kg"],
+      ["weight", "2026-11-22T08:00", 80.9, "kg"]
+    ])
+  })
+
   it("a prose line naming BP, pulse and time is not a diary header; a wide header is", () => {
     expect(readVitalsHeader("Measure your BP and pulse twice a day at the same time")).toBeUndefined()
     expect(readVitalsHeader("Wks   Date          Time    BP (mmHg)   Pulse   Urine dip  Symptoms          Init")).toBeDefined()
