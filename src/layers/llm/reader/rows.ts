@@ -184,6 +184,10 @@ export const isPlausibleName = (name: string): boolean => {
   if (words.length > 10) return false
   if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
   if (NOT_A_NAME.test(name)) return false
+  // a summary of readings, not a measurement: "Average SpO2 during sleep", "Lowest", "Mittelwert Woche 1"
+  if (/^(?:average|avg\.?|lowest|highest|median|mittelwert|durchschnitt|moyenne|promedio|m[ée]dia|gemiddeld[e]?|medel(?:v[äa]rde)?|gennemsnit)\b/i.test(name)) return false
+  // a page number: "… LABORATORY REPORT   PAGE 2"
+  if (/\b(?:page|seite|p[áa]gina|strana|strona|sayfa|sida|side|blad)$/i.test(name)) return false
   // a block's label, not a name: "Result <" of "Result .... < 2.0 U/mL", "Result Not" of "Result .... Not detected", "Expected"
   if (/^(?:(?:your\s+)?(?:results?|values?)|expected)(?:\s|$)/i.test(name)) return false
   // a comparator belongs to the value after it: "CA 19-9 <" of "CA 19-9 < 2.0"

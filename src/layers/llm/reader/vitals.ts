@@ -284,13 +284,14 @@ export const readVitalsRow = (
 }
 
 /** Regex source of the names of vital signs: "Blood pressure", "BP", "Pulse rate", "HR", "SpO2", "O2 sat", "Temp", "Body weight", "Wt". */
-export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|temp(?:erature)?|(?:body\s+)?weight|wt`
+export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|blood\s+oxygen|temp(?:erature)?|(?:body\s+)?(?:temperature|weight)|weight|wt`
 
 /** A named reading with an optional unit. Examples: "BP 128/84 mmHg", "pulse: 72 bpm", "Temp 98.6F", "Weight this morning = 74.6 kg". */
 export const INLINE_VITAL_RE = anyOf(
   [String.raw`mm\s?hg|bpm|beats\/min|\/min|%|°\s?[cf]|deg(?:rees)?\s?[cf]|[cf]\b|kg|lbs?|pounds`],
   // "BP 128/84 mmHg", "pulse 72", "Weight this morning = 74.6 kg" (a few words may sit between name and value)
-  (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
+  // a bracketed qualifier after the name: "Heart rate (spot)  92 bpm"
+  (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s*\([\p{L}\s]{1,12}\))?(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
   "giu"
 )
 
@@ -338,7 +339,7 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
       continue
     } else if (/^(?:pulse|heart|hr)/.test(key)) {
       vitals.push({ kind: "pulse", time: stamp, value, unit: "bpm" })
-    } else if (/sp02|spo2|sat/.test(key)) {
+    } else if (/sp02|spo2|sat|oxygen/.test(key)) {
       vitals.push({ kind: "spo2", time: stamp, value, unit: "%" })
     } else if (/^temp/.test(key)) {
       vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(unit, undefined, value) })

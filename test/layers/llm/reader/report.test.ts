@@ -520,6 +520,15 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("summaries of readings and page numbers are no results; NEG is a value", () => {
+    const text = [
+      "RIVERBEND COUNTY GENERAL HOSPITAL LABORATORY REPORT            PAGE 2",
+      "Average SpO2 during sleep ....... 95 %        Lowest 89 %",
+      "ACETONE, SERUM.................NEG                (NEG)"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([["ACETONE, SERUM", "NEG", "", "NEG", "normal"]])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
@@ -650,6 +659,18 @@ describe("vitals diaries", () => {
       ["spo2", "2026-11-22T08:00", 96, "%"],
       ["weight", "2026-11-21T08:00", 81.4, "kg"],
       ["weight", "2026-11-22T08:00", 80.9, "kg"]
+    ])
+  })
+
+  it("an app's log: a qualifier after the reading's name, 'blood oxygen'", () => {
+    const text = [
+      "Timestamp          Type                 Value                      Source",
+      "2026-04-06 13:47   Heart rate (spot)    92 bpm                     Band 4",
+      "2026-04-07 03:12   Blood oxygen         93 %                       Band 4 (sleep)"
+    ].join("\n")
+    expect(parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value])).toEqual([
+      ["pulse", "2026-04-06T13:47", 92],
+      ["spo2", "2026-04-07T03:12", 93]
     ])
   })
 
