@@ -70,3 +70,24 @@ export const isPlausible = (analyte: Analyte, value: number, ucumUnit: string | 
   if (v === undefined) return undefined
   return v >= analyte.plausible.low && v <= analyte.plausible.high
 }
+
+/**
+ * Does the printed reference range say the row is not this analyte? A normal range cannot lie
+ * beyond the analyte's critical limits nor outside what it can physically be: "Leucocytes  85 /mm3
+ * (< 10)" in a urine section is not a blood count (as one, 85 /mm3 would be critically low). Then
+ * the lexicon's limits must not be applied to the row.
+ */
+export const rangeContradicts = (
+  analyte: Analyte,
+  range: { readonly low?: number | undefined; readonly high?: number | undefined },
+  ucumUnit: string | undefined
+): boolean => {
+  const low = range.low === undefined ? undefined : inAnalyteUnit(analyte, range.low, ucumUnit)
+  const high = range.high === undefined ? undefined : inAnalyteUnit(analyte, range.high, ucumUnit)
+  const limits = analyte.critical
+  const outside = (v: number | undefined) => v !== undefined && (v < analyte.plausible.low || v > analyte.plausible.high)
+  if (outside(low) || outside(high)) return true
+  if (limits === undefined) return false
+  return (high !== undefined && high > 0 && limits.low !== undefined && reaches(high, limits.low, "low")) ||
+    (low !== undefined && limits.high !== undefined && reaches(low, limits.high, "high"))
+}

@@ -7,10 +7,11 @@
  * - a value the analyte cannot physically have (a potassium of 41 mmol/L: a lost decimal point)
  *   is not shown as a result: its line is reported unread instead, since a wrong number under a
  *   right name is worse than no number.
- * A name or unit the lexicon does not know changes nothing: the result stays as read.
+ * A name or unit the lexicon does not know changes nothing: the result stays as read; nor does a
+ * name whose printed range contradicts the lexicon (critical.ts, rangeContradicts).
  */
 import { InterpretedDocument, isCriticalFlag, LabResult, UnreadLine } from "../../../services/llm.js"
-import { criticalFlag, isPlausible } from "./critical.js"
+import { criticalFlag, isPlausible, rangeContradicts } from "./critical.js"
 import { type Analyte, findAnalyteMention, lookupAnalyteForUnit } from "./lexicon/analytes.js"
 import { toUcum } from "./units.js"
 
@@ -33,7 +34,9 @@ interface Enriched {
 
 const enrichResult = (result: LabResult): Enriched => {
   const ucum = result.ucumUnit ?? (result.unit.trim() === "" ? undefined : toUcum(result.unit))
-  const analyte = analyteOf(result.name, ucum)
+  const named = analyteOf(result.name, ucum)
+  // the report's own range may say the name means something else here (urine leucocytes, not a blood count)
+  const analyte = named !== undefined && rangeContradicts(named, result.referenceRange, ucum) ? undefined : named
   const value = numericValue(result.value)
   if (analyte !== undefined && value !== undefined && isPlausible(analyte, value, ucum) === false) {
     const text = `${result.name} ${String(result.value)} ${result.unit}`.trim().slice(0, 300)

@@ -37,6 +37,21 @@ describe("enrichDocument", () => {
     ])
   })
 
+  it("a printed range that contradicts the lexicon (urine leucocytes, not a blood count) stops its limits", () => {
+    const urine = new LabResult({
+      name: "Leucocytes", value: 85, unit: "/mm3", flag: "high", page: 1, line: 40,
+      referenceRange: new ReferenceRange({ high: 10, text: "< 10" })
+    })
+    const blood = new LabResult({
+      name: "Leucocytes", value: 800, unit: "/mm3", flag: "low", page: 1, line: 16,
+      referenceRange: new ReferenceRange({ low: 4000, high: 10000, text: "4000 - 10000" })
+    })
+    const [u, b] = enrichDocument(documentOf(urine, blood)).results
+    // as a blood count 85 /mm3 would be critically low; its range (< 10 /mm3) says it is not one
+    expect([u?.flag, u?.flagSource, u?.loinc]).toEqual(["high", undefined, undefined])
+    expect([b?.flag, b?.flagSource]).toEqual(["critical_low", "critical_limit"])
+  })
+
   it("never guesses a unit: an unknown unit or test leaves the result as read", () => {
     const enriched = enrichDocument(documentOf(result("Potassium", 6.8, "furlongs"), result("Zonulin", 999, "ng/mL")))
     expect(enriched.results.map((r) => [r.flag, r.loinc])).toEqual([
