@@ -4,6 +4,7 @@
  * (columns that are not part of a result dropped, a range in LOW and HIGH columns joined).
  */
 import { readDateTime } from "./dates.js"
+import { readFlag } from "./tokens.js"
 
 
 /** What a column of a results table holds. */
@@ -180,6 +181,12 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
   return words.length >= 3 && rest.replace(/[^a-z]/g, "").length <= 4 ? { separator, roles: [] } : undefined
 }
 
+/** A cell that is a flag word and nothing else, maybe with a footnote mark: "ALTO", "H", "VALORE CRITICO (1)". */
+const isFlagCell = (text: string): boolean => {
+  const bare = text.replace(/\s*(?:\(\d\)|\[\d\]|[¹²³*])$/, "").trim()
+  return bare !== "" && readFlag(bare, false)?.length === bare.length
+}
+
 /**
  * The row as the grammar reads it: without the cells under "previous result", "lab", "date" and
  * other columns that are not part of a result, and with a range printed in LOW and HIGH columns
@@ -197,7 +204,8 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
   let low: string | undefined
   let high: string | undefined
   const place = (text: string, role: Role | undefined) => {
-    if (role === "ignore") return
+    // a "Notes" column that holds the flag ("ALTO", "VALORE CRITICO (1)") is the flag column after all
+    if (role === "ignore" && !isFlagCell(text)) return
     if (role === "low" && text !== "") low = text
     else if (role === "high" && text !== "") high = text
     else keep.push(text)

@@ -98,6 +98,16 @@ export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: s
  * "N-terminalt fragment [NT-proBNP];P" under "Natriuretisk peptid B prohormon   1870   < 300 ng/L".
  */
 export const nameTail = (above: string, name: string, line: string, below = ""): string | undefined => {
+  // a pipe table's row that only goes on with the name: "| sedimentazione (VES) | | | | |" under "| Velocità di eritro- | 48 | …"
+  // (a table: the row above has cells of its own; a box around a ticket is not one)
+  const aboveCells = above.split("|").filter((c) => c.trim() !== "").length
+  if (aboveCells >= 2 && line.includes("|")) {
+    const cells = line.replace(/^\s*\|/, "").split("|").map((c) => c.trim())
+    const filled = cells.filter((c) => c !== "")
+    // (digits only inside brackets: "stimata (eGFR, CKD-EPI 2021)")
+    const first = cells[0] ?? ""
+    return filled.length === 1 && first !== "" && !/\d/.test(first.replace(/\([^)]*\)/g, "")) && first.length <= 60 ? first : undefined
+  }
   const text = line.trim()
   // a name over its own value ("Specific gravity (refractometer)" over "   1.031   1.003 - 1.035") starts the next row
   if (/^\s*[<>≤≥]?\s*\d/.test(below) || DECORATED_RE.test(line)) return undefined

@@ -134,7 +134,7 @@ export const readFlag = (s: string, allowNormalWord: boolean): { readonly flag: 
 /** Units that are a bare word, with no slash or percent sign: "mmHg", "bpm", "fL", "IU". */
 export const UNIT_WORDS = new Set(
   [
-    "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index",
+    "% fl pg g mg ug µg mcg ng kg lb lbs mmhg bpm sec secs seconds s min mins hr hrs ratio index seg segundos sek sekunden secondes secondi sn",
     "iu u mu miu meq mmol umol µmol nmol pmol cells copies titer titre ehrlich mm cm °c °f kpa hpf lpf wpw"
   ]
     .join(" ")
@@ -200,7 +200,7 @@ export interface RangeSpec {
 
 /** A label before a range. Examples: "Ref: ", "Reference range ", "Normal values: ", "RR ", "Desirable: ", "Range = ". */
 export const RANGE_LABEL =
-  /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|desirable|optimal|target|goal|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
+  /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|desirable|optimal|target|goal|desiderabile|ottimale|deseable|[óo]ptimo|desej[áa]vel|[óo]timo|w[üu]nschenswert|optimal|souhaitable|optimale?|gew[üu]nscht|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
 
 /** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
 export const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u

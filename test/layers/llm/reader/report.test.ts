@@ -529,6 +529,31 @@ describe("lab row layouts", () => {
     expect(rowsOf(text)).toEqual([["ACETONE, SERUM", "NEG", "", "NEG", "normal"]])
   })
 
+  it("Markdown tables: a name continued on a row of its own, flags in a Notes column, 'desiderabile < 200', seconds as 'seg'", () => {
+    const text = [
+      "| Esame | Risultato | Unità | Valori di riferimento | Note |",
+      "|---|---|---|---|---|",
+      "| Linfociti | 18,1 | % | 20,0 - 45,0 | BASSO |",
+      "| Velocità di eritro- | 48 | mm/h | < 30 | ALTO |",
+      "| sedimentazione (VES) | | | | |",
+      "| Calcio totale | 13,8 | mg/dL | 8,6 - 10,2 | VALORE CRITICO (1) |",
+      "| Colesterolo totale | 188 | mg/dL | desiderabile < 200 | |",
+      "| Sodio | 141 | mEq/L | 136 - 145 | vedi nota |"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Linfociti", 18.1, "%", "20,0 - 45,0", "low"],
+      ["Velocità di eritro sedimentazione (VES)", 48, "mm/h", "< 30", "high"],
+      ["Calcio totale", 13.8, "mg/dL", "8,6 - 10,2", "critical_high"],
+      ["Colesterolo totale", 188, "mg/dL", "< 200", "normal"],
+      ["Sodio", 141, "mEq/L", "136 - 145", "normal"]
+    ])
+    expect(rowsOf("Tiempo de protrombina (TP)        13.1          seg           11.0 a 13.5")).toEqual([
+      ["Tiempo de protrombina (TP)", 13.1, "seg", "11.0 a 13.5", "normal"]
+    ])
+    // a box around a device's ticket is no table: the note under the value is not part of the name
+    expect(rowsOf("|        GLU      38 mg/dL             |\n|        (capillary, before lunch)     |").map((r) => r[0])).toEqual(["GLU"])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
