@@ -109,7 +109,9 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
     // a qualitative value takes a unit only after something else ("Trace  A  Negative  mg/dL"), never as its next word
     // a count span per field starts with a digit: "25-50"
     const fieldCount = value.qualitative && /^\d/.test(String(value.value))
-    const u = unit === undefined && (!value.qualitative || fieldCount || i > value.length + 2) ? readUnit(s) : undefined
+    // (or, after a word that is a result on its own, a unit with a slash: "Negative   mg/dL   Negative")
+    const strongWord = value.qualitative && STRONG_QUALITATIVE.test(String(value.value)) && /^\S*\//.test(s)
+    const u = unit === undefined && (!value.qualitative || fieldCount || strongWord || i > value.length + 2) ? readUnit(s) : undefined
     if (u !== undefined) {
       unit = u.unit
       i += u.length

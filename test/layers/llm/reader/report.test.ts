@@ -554,6 +554,20 @@ describe("lab row layouts", () => {
     expect(rowsOf("|        GLU      38 mg/dL             |\n|        (capillary, before lunch)     |").map((r) => r[0])).toEqual(["GLU"])
   })
 
+  it("a call-back note that repeats results in a sentence adds none; a word result takes a unit with a slash", () => {
+    const text = [
+      "Glucose                              38 LL    mg/dL         74-106             Final      03/14 05:31",
+      "Potassium                           2.4 LL    mmol/L        3.5-5.1            Final      03/14 05:31",
+      "   >> CRITICAL RESULT(S) Glucose 38 mg/dL and Potassium 2.4 mmol/L called to and read",
+      "Glucose, Urine                 Negative       mg/dL         Negative           Final      03/14 05:40"
+    ].join("\n")
+    expect(rowsOf(text).map((r) => [r[0], r[1], r[2]])).toEqual([
+      ["Glucose", 38, "mg/dL"],
+      ["Potassium", 2.4, "mmol/L"],
+      ["Glucose, Urine", "Negative", "mg/dL"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
