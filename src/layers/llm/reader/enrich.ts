@@ -19,6 +19,11 @@ import { toUcum } from "./units.js"
 const analyteOf = (name: string, ucum: string | undefined): Analyte | undefined => {
   const whole = lookupAnalyteForUnit(name, ucum)
   if (whole !== undefined) return whole
+  // an abbreviation in brackets names the test: "Koagulationsfaktor II+VII+X [relativ aktivitet; INR]", "C-reaktivt protein [CRP]"
+  for (const group of name.matchAll(/[[(]([^\])]{1,40})[\])]/g)) {
+    const named = (group[1] ?? "").split(/[;,/]/).map((part) => lookupAnalyteForUnit(part.trim(), ucum)).filter((a) => a !== undefined)
+    if (named.length === 1) return named[0]
+  }
   const mention = findAnalyteMention(name)
   if (mention === undefined || mention.start > 2) return undefined
   if (mention.candidates.length === 1) return mention.candidates[0]

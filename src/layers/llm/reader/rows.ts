@@ -186,6 +186,8 @@ export const isPlausibleName = (name: string): boolean => {
   if (words.length > 10) return false
   if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
   if (NOT_A_NAME.test(name)) return false
+  // a unit is no name: "g/mol" of "8,2 *  g/mol  < 3,0  6,9"
+  if (/^(?:[munpfµμk]?(?:g|mol|l|iu|u|eq|kat)|%|cells|copies)\/(?:[dmµμnp]?l|mol|[mk]?g|h|hr|min|s|hpf|lpf)$/i.test(name)) return false
   // a summary of readings, not a measurement: "Average SpO2 during sleep", "Lowest", "Mittelwert Woche 1"
   if (/^(?:average|avg\.?|lowest|highest|median|mittelwert|durchschnitt|moyenne|promedio|m[ée]dia|gemiddeld[e]?|medel(?:v[äa]rde)?|gennemsnit)\b/i.test(name)) return false
   // a page number: "… LABORATORY REPORT   PAGE 2"

@@ -146,7 +146,7 @@ export const PERCENT_OF_RE = /^%\s+of\s+total(?:\s+(?:hgb|hb|ha?emoglobin))?(?![
 
 /** A count per volume as a power of ten. Examples: "x10^9/L", "10*3/uL", "× 10E12/L", "10³/µL", "x10(9)/L". */
 export const EXP_UNIT_RE =
-  /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:\d{1,2}|\(\d{1,2}\)|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?(?![\p{L}\p{N}])/u
+  /^(?:[x×X]\s?)?10\s?(?:\^|\*|E|e|exp)?\s?(?:-?\d{1,2}|\(-?\d{1,2}\)|⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\s?(?:\/\s?[a-zA-Zµμ]+(?:\/[a-zA-Zµμ0-9.]+)?|(?<=[⁰¹²³⁴⁵⁶⁷⁸⁹])\s(?:m?IU|U)\/[a-zA-Zµμ]+)(?![\p{L}\p{N}])/u
 
 /** A unit token, ending at a space, bracket, comma or semicolon. Examples: "mg/dL", "%", "/HPF", "/mm3", "°C", "mL/min/1.73m²". */
 // a comma inside a unit only before digits: "mL/min/1,73m²"
