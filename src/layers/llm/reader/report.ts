@@ -15,7 +15,7 @@ import { isMetadataLine } from "./metadata.js"
 import { readProseResults } from "./prose.js"
 import { normalizeRow, parseResultLine, parseRow, type RowContext } from "./rows.js"
 import { detectNumberStyle, MAX_LINES, MAX_ROW_CHARS } from "./text.js"
-import { readFlag, readUnit } from "./tokens.js"
+import { QUAL_RE, readFlag, readUnit } from "./tokens.js"
 import type { ParsedReport, ParsedResult, ParsedUnreadLine, ParsedVital, ParseOptions } from "./types.js"
 import {
   dayWithoutYear,
@@ -170,12 +170,16 @@ export const looksLikeResult = (line: string, inTable = false): boolean => {
   if (inTable && /^\s*\p{L}/u.test(line) && words.length <= 12 && !/[.!?]\s*$/.test(line) && (/\d/.test(line) || columns >= 2)) {
     return true
   }
-  // no digit at all: nothing to read
-  if (!/\d/.test(line)) return false
+  // no digit: a result in words ("Nitrite   Positive", "Culture ....: positive*", "Germe identifié : Escherichia coli")
+  // when a test's name or a microbiology label stands before a qualitative word or an organism, as a row is laid out
+  // (a column gap, a leader or a colon between them); else nothing to read
+  if (!/\d/.test(line)) return wordResult(line, columns)
   const mention = findAnalyteMention(line)
   // a digit after a known analyte: "Sodium was 139"
   if (mention !== undefined && /\d/.test(line.slice(mention.end))) return true
   const s = normalizeRow(line)
+  // a name, then a number and a range after it: "Ferritina   8   13 - 150", "Urato .... 7,6 (3,4-7,0)"
+  if (/^\s*\p{L}[^\d]{2,60}?\s[<>≤≥]?\d+(?:[.,]\d+)?\s*[*!]?\s+[([]?\s*[<>≤≥]?\s*\d+(?:[.,]\d+)?\s*(?:[-–]|to|a|bis)\s*\d/u.test(s)) return true
   // after every number ("139 ", "7.2"), a unit or a flag
   for (const m of s.matchAll(/\d(?:[.,]\d+)?\s*/g)) {
     const after = s.slice((m.index ?? 0) + m[0].length)
@@ -187,6 +191,23 @@ export const looksLikeResult = (line: string, inTable = false): boolean => {
   }
   // a digit outside the first test name found ("T4" alone has none): "T4 1.2", "Sodium 139"
   return false
+}
+
+/** Microbiology labels whose value is an organism or a finding in words. Examples: "Organism", "Culture", "Germe identifié", "Erreger", "Gram stain". */
+const MICRO_LABEL_RE = /\b(?:organism|isolate|culture|growth|gram(?:\s+stain)?|germe?s?|erreger|keim|bakteri[ae]n?|microorganismo|organismo|cultivo|coltura|kweek|examen\s+direct)\b/i
+
+/** Does a line without a digit hold a result in words? See looksLikeResult. */
+const wordResult = (line: string, columns: number): boolean => {
+  const text = line.trim()
+  if (text.length > 120 || /[.!?]\s*$/.test(text)) return false
+  // name and value apart: a column gap, a leader, a colon
+  const split = /\S(?:\s{2,}|\s*\.{3,}\s*|\s*:\s+|\t|\s*\|\s*)\S/.exec(text)
+  if (split === null && columns < 2) return false
+  const value = text.slice((split?.index ?? 0) + 1).replace(/^[\s.:|]+/, "")
+  const name = text.slice(0, (split?.index ?? 0) + 1)
+  const named = findAnalyteMention(name) !== undefined || MICRO_LABEL_RE.test(name)
+  const wordy = QUAL_RE.test(value) || /^\p{Lu}\p{Ll}+\s+\p{Ll}{3,}\b/u.test(value) || readFlag(value.split(/\s{2,}/).pop() ?? "", false) !== undefined
+  return named && wordy
 }
 
 /** "Value: 11.2 g/dL", "Your value 134", "Result = Negative": the colon may be missing before a number; not "Results pending". */

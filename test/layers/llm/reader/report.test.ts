@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { isMetadataLine, parseLabReport, parseResultLine, readDateTime } from "../../../../src/layers/llm/reader/index.js"
+import { looksLikeResult } from "../../../../src/layers/llm/reader/report.js"
 import { readVitalsHeader } from "../../../../src/layers/llm/reader/vitals.js"
 import { summarize } from "../../../../src/layers/llm/summary.js"
 import { InterpretedDocument, LabResult, VitalSign } from "../../../../src/services/llm.js"
@@ -566,6 +567,14 @@ describe("lab row layouts", () => {
       ["Potassium", 2.4, "mmol/L"],
       ["Glucose, Urine", "Negative", "mg/dL"]
     ])
+  })
+
+  it("lines that hold a result the reader cannot read are reported unread, in words or with a range beside a number", () => {
+    const unread = (line: string) => looksLikeResult(line)
+    expect(["Germe identifié .................. : Escherichia coli", "ORGANISM                    Escherichia coli", "Nitrite:   Positive"].map(unread)).toEqual([true, true, true])
+    expect(["Ferritina   8   13 - 150", "Urato .... 7,6 (3,4-7,0)"].map(unread)).toEqual([true, true])
+    // prose, headings and labels are not
+    expect(["The culture was sent to the reference laboratory.", "MICROBIOLOGY", "Specimen: urine, midstream", "Reviewed by the microbiologist"].map(unread)).toEqual([false, false, false, false])
   })
 
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
