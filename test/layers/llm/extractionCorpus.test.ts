@@ -22,7 +22,7 @@ const SetFloor = Schema.Struct({
   precision: Ratio,
   vitalsRecall: Schema.optional(Ratio),
   vitalsAccuracy: Schema.optional(Ratio),
-  /** A ceiling, not a floor: rows this set may still drop in silence (0 when absent; only tuning2, new, has any). */
+  /** A ceiling, not a floor: rows this set may still drop in silence (0 when absent; the newer sets still have some). */
   silentMax: Schema.optional(Schema.NonNegativeInt)
 })
 const Floors = Schema.Struct({ tuning: SetFloor, tuning2: SetFloor, tuning3: SetFloor, tuning4: SetFloor, heldout: SetFloor, heldout2: SetFloor, heldout3: SetFloor })
