@@ -57,9 +57,15 @@ const rangeInWords = (inside: string, style: NumberStyle): RangeSpec | undefined
 const nameBefore = (clause: string): string | undefined => {
   // explanations in brackets are not part of the name: "MCV (size of the red cells)", "Ferritin (iron stores)"
   const plain = clause.replace(/\s*\([^()]*\)/g, "").replace(LINK_RE, "").trim()
-  // the clause starts after the last sentence break, semicolon, comma or "and"
-  const start = Math.max(plain.lastIndexOf(". "), plain.lastIndexOf("; "), plain.lastIndexOf(", "), plain.search(/\s+and\s+(?!.*\s+and\s+)/i))
-  const words = plain.slice(start < 0 ? 0 : start).replace(/^[.;,]?\s*(?:and\s+)?/i, "").replace(OPENER_RE, "").trim()
+  // the clause starts after the last sentence break, colon, semicolon, comma or "and"
+  const start = Math.max(
+    plain.lastIndexOf(". "),
+    plain.lastIndexOf(": "),
+    plain.lastIndexOf("; "),
+    plain.lastIndexOf(", "),
+    plain.search(/\s+and\s+(?!.*\s+and\s+)/i)
+  )
+  const words = plain.slice(start < 0 ? 0 : start).replace(/^[.:;,]?\s*(?:and\s+)?/i, "").replace(OPENER_RE, "").trim()
   if (words === "" || words.split(/\s+/).length > 5) return undefined
   const mention = findAnalyteMention(words)
   // the name ends with the test it names: "Total cholesterol", "white cell count"; not "lower HbA1c by"

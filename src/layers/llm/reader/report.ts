@@ -570,7 +570,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     }
     // results written in sentences: "Your haemoglobin was 118 g/L (normal for women 120 to 150)."
     // (not a note that repeats a result: ">> CRITICAL RESULT(S) Glucose 38 mg/dL … called to", "Interpret with caution: Hb 96 g/L")
-    const repeats = (r: ParsedResult) => results.some((o) => o.value === r.value && o.unit === r.unit)
+    const sameTest = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || (lookupAnalyte(a) !== undefined && lookupAnalyte(a)?.id === lookupAnalyte(b)?.id)
+    const repeats = (r: ParsedResult) => results.some((o) => o.value === r.value && o.unit === r.unit && sameTest(o.name, r.name))
     const prose = callBack.calledBack || /^\s*(?:>>|\*{2,}|!{2,})|\bcritical\b/i.test(line) ? [] : readProseResults(line, style, lines[index + 1]?.text).filter((r) => !repeats(r))
     if (prose.length > 0) {
       for (const result of prose) emitResult(result)

@@ -567,6 +567,9 @@ describe("lab row layouts", () => {
       ["Potassium", 2.4, "mmol/L"],
       ["Glucose, Urine", "Negative", "mg/dL"]
     ])
+    // a sentence that repeats a row adds nothing; one that gives another test the same number is its own result
+    const letter = ["Haemoglobin concentration   96 g/L   [115 - 165]", "Interpret with caution: Hb 96 g/L after chemotherapy.", "Your albumin was 96 g/L (35 to 50)."]
+    expect(rowsOf(letter.join("\n")).map((r) => r[0])).toEqual(["Haemoglobin concentration", "albumin"])
   })
 
   it("lines that hold a result the reader cannot read are reported unread, in words or with a range beside a number", () => {
