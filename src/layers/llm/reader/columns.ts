@@ -212,8 +212,9 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
   }
   const delimiter = delimiterOf(header.separator)
   const split = delimiter !== undefined ? csvCells(line, delimiter) : separator !== "space" && separator === header.separator ? cells : undefined
-  // empty cells at the end of a tab or comma row were trimmed with the line's trailing whitespace
-  const missing = split === undefined || separator === "pipe" ? 0 : Math.max(0, header.roles.length - split.length)
+  // empty cells at the end of a row were trimmed with the line's trailing whitespace (tab, comma) or taken
+  // for the table's border (pipe: "| 1.65 |              |")
+  const missing = split === undefined ? 0 : Math.max(0, header.roles.length - split.length)
   const fields = split === undefined ? undefined : [...split, ...Array.from({ length: missing }, () => ({ text: "", start: line.length, end: line.length }))]
   if (fields !== undefined) {
     if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")

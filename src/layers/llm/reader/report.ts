@@ -164,10 +164,11 @@ export const looksLikeResult = (line: string, inTable = false): boolean => {
   // under a table header, a short line that starts with a word and has a number or a second
   // column ("Crystals   Calcium oxalate, few") is a row of it
   // words split on spaces; columns on two spaces, a tab or a pipe
-  const words = line.trim().split(/\s+/)
+  const words = line.replace(/\|/g, " ").trim().split(/\s+/)
   const columns = line.trim().split(/\s{2,}|\t|\|/).filter((c) => c.trim() !== "").length
-  // starts with a letter ("Crystals"), does not end a sentence ("… noted."), has a digit
-  if (inTable && /^\s*\p{L}/u.test(line) && words.length <= 12 && !/[.!?]\s*$/.test(line) && (/\d/.test(line) || columns >= 2)) {
+  // starts with a letter ("Crystals", or "| Kappa/Lambda Ratio |" inside a table's rule), does not end a sentence
+  // ("… noted."), has a digit
+  if (inTable && /^[\s|]*\p{L}/u.test(line) && words.length <= 12 && !/[.!?]\s*$/.test(line) && (/\d/.test(line) || columns >= 2)) {
     return true
   }
   // no digit: a result in words ("Nitrite   Positive", "Culture ....: positive*", "Germe identifié : Escherichia coli")

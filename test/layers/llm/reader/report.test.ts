@@ -580,6 +580,19 @@ describe("lab row layouts", () => {
     expect(["The culture was sent to the reference laboratory.", "MICROBIOLOGY", "Specimen: urine, midstream", "Reviewed by the microbiologist"].map(unread)).toEqual([false, false, false, false])
   })
 
+  it("a box table's row with an empty last cell reads; one that cannot be read is reported unread", () => {
+    const text = [
+      "+--------------------------+-----------+------+---------+---------+--------------+",
+      "| Test                     |    Result | Flag |     Low |    High | Units        |",
+      "+--------------------------+-----------+------+---------+---------+--------------+",
+      "| Kappa/Lambda Ratio       |      0.88 |      |    0.26 |    1.65 |              |",
+      "| Serum free light chains  |    see    | note |         |         |              |",
+      "+--------------------------+-----------+------+---------+---------+--------------+"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([["Kappa/Lambda Ratio", 0.88, "", "0.26-1.65", "normal"]])
+    expect(parseLabReport(text).unreadLines.map((u) => u.line)).toEqual([5])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
