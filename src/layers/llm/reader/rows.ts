@@ -5,7 +5,7 @@
  */
 import type { FlagSource, ResultFlag } from "../../../services/llm.js"
 import { splitCells } from "./columns.js"
-import { lookupAnalyte } from "./lexicon/analytes.js"
+import { findAnalyteMention, lookupAnalyte } from "./lexicon/analytes.js"
 import { applyLegend, type Legend } from "./marks.js"
 import { isMetadataLine } from "./metadata.js"
 import { MAX_ROW_CHARS, NUM, type NumberStyle } from "./text.js"
@@ -25,9 +25,9 @@ import {
 } from "./tokens.js"
 import type { ParsedRange, ParsedResult } from "./types.js"
 
-/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)"; not "(calc" alone. */
+/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)", "(no range; on warfarin)"; not "(calc" alone. */
 export const NOTE_RE =
-  /^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
+  /^(?:\(\d\)|\[\d\]|[¹²³]|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
 
 /**
  * Who a range applies to, printed right after it: a bracketed group with a letter ("(age 40-44)", "[adults]",
@@ -115,6 +115,12 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
     if (u !== undefined) {
       unit = u.unit
       i += u.length
+      // a mark glued to the unit: "/campo!" (the report's "!" = outside the range)
+      const glued = /^[!*]+(?=$|\s)/.exec(rest.slice(i))
+      if (glued !== null && flag === undefined) {
+        flag = { _tag: "abnormal" }
+        i += glued[0].length
+      }
       continue
     }
     // another lab's columns: a previous result with its date, or a stray date/time
@@ -196,8 +202,8 @@ export const isPlausibleName = (name: string): boolean => {
   if (/^(?:(?:your\s+)?(?:results?|values?)|expected)(?:\s|$)/i.test(name)) return false
   // a comparator belongs to the value after it: "CA 19-9 <" of "CA 19-9 < 2.0"
   if (/[<>≤≥]$/.test(name)) return false
-  // "Blood Group: O" is a label and the start of its value
-  if (/:\s/.test(name)) return false
+  // "Blood Group: O" is a label and the start of its value; "Sedimento: leucócitos" is a section and a test
+  if (/:\s/.test(name) && findAnalyteMention(name.slice(name.lastIndexOf(":") + 1)) === undefined) return false
   // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
   if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
   // a decimal number, or a bracketed range, with more words after it: "MCV 101.2 fL (80-100) Magnesium", two results

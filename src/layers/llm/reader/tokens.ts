@@ -150,7 +150,7 @@ export const EXP_UNIT_RE =
 
 /** A unit token, ending at a space, bracket, comma or semicolon. Examples: "mg/dL", "%", "/HPF", "/mm3", "°C", "mL/min/1.73m²". */
 // a comma inside a unit only before digits: "mL/min/1,73m²"
-export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+\d?|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]])/u
+export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+\d?|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]]|!+(?:$|\s))/u
 
 /** D-dimer units carry what they are equivalent to: "ug/mL FEU", "ng/mL DDU". */
 export const DDIMER_UNIT_RE = /^(?:µg|μg|ug|mcg|mg|ng)\/(?:mL|L)\s?(?:FEU|DDU)\b/i

@@ -593,6 +593,15 @@ describe("lab row layouts", () => {
     expect(parseLabReport(text).unreadLines.map((u) => u.line)).toEqual([5])
   })
 
+  it("a section before a test's name, a mark glued to the unit, a note in brackets after the unit", () => {
+    expect(rowsOf("Sedimento: leucócitos              >50 /campo!                     0-5 /campo")).toEqual([
+      ["Sedimento: leucócitos", ">50", "/campo", "0-5", "high"]
+    ])
+    expect(rowsOf("  Anti-Xa (LMWH) ......... <0.10 IU/mL   (no range; on warfarin)")).toEqual([["Anti-Xa (LMWH)", "<0.10", "IU/mL", "", "unknown"]])
+    // a label and its value stay no result: "Blood Group: O"
+    expect(rowsOf("Blood Group: O   Rh positive")).toEqual([])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
