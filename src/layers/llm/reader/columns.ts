@@ -4,7 +4,7 @@
  * (columns that are not part of a result dropped, a range in LOW and HIGH columns joined).
  */
 import { readDateTime } from "./dates.js"
-import { readFlag } from "./tokens.js"
+import { QUAL_RE, readFlag, readUnit } from "./tokens.js"
 
 
 /** What a column of a results table holds. */
@@ -181,6 +181,32 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
   return words.length >= 3 && rest.replace(/[^a-z]/g, "").length <= 4 ? { separator, roles: [] } : undefined
 }
 
+/** The role of the header column a cell stands under: the one whose label starts nearest at or before it (right-aligned numbers may start a little earlier). */
+const columnAt = (header: LabHeader, start: number): Role | undefined => {
+  let column = header.roles[0]
+  for (const r of header.roles) if (r.start <= start + 2) column = r
+  return column?.role
+}
+
+/** A word in the flag column that is no flag we know ("Hög", "Patol.") becomes "A": the lab marked the row (its direction comes from the range). */
+const isUnknownFlag = (text: string): boolean =>
+  text !== "" && /\p{L}/u.test(text) && !isFlagCell(text) && !/\d/.test(text) && text.length <= 20 &&
+  // a unit or a word result that starts a little left of its column is not a flag, nor is a result's status
+  readUnit(text)?.length !== text.length && !QUAL_RE.test(text) &&
+  !/^(?:final|prelim(?:inary)?|corrected|amended|verified|pending|cancel+ed|in\s+process|see\s+(?:note|comment))$/i.test(text)
+
+/** The line with such words in a space-aligned flag column replaced by "A" (the same width, so positions hold). */
+const markUnknownFlags = (line: string, header: LabHeader): string => {
+  if (header.separator !== "space" || !header.roles.some((r) => r.role === "flag")) return line
+  let out = line
+  for (const cell of splitCells(line).cells) {
+    if (columnAt(header, cell.start) === "flag" && isUnknownFlag(cell.text)) {
+      out = `${out.slice(0, cell.start)}${"A".padEnd(cell.text.length)}${out.slice(cell.end)}`
+    }
+  }
+  return out
+}
+
 /** A cell that is a flag word and nothing else, maybe with a footnote mark: "ALTO", "H", "VALORE CRITICO (1)". */
 const isFlagCell = (text: string): boolean => {
   const bare = text.replace(/\s*(?:\(\d\)|\[\d\]|[¹²³*])$/, "").trim()
@@ -192,7 +218,8 @@ const isFlagCell = (text: string): boolean => {
  * other columns that are not part of a result, and with a range printed in LOW and HIGH columns
  * put back together at the end ("3.5-5.1"; one bound alone reads as "≥3.5" or "≤5.1").
  */
-export const dropIgnoredColumns = (line: string, header: LabHeader | undefined): string => {
+export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): string => {
+  const line = header === undefined ? raw : markUnknownFlags(raw, header)
   const { cells, separator } = splitCells(line)
   const rearranges = header?.roles.some((r) => r.role === "ignore" || r.role === "low" || r.role === "high") === true
   if (header === undefined || header.roles.length === 0 || !rearranges) {
@@ -206,6 +233,12 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
   const place = (text: string, role: Role | undefined) => {
     // a "Notes" column that holds the flag ("ALTO", "VALORE CRITICO (1)") is the flag column after all
     if (role === "ignore" && !isFlagCell(text)) return
+    // a word in the flag column that is no flag we know ("Hög", "Patol."): the lab marked the row, so it is
+    // abnormal (its direction from the range); never dropped, never a part of the name or unit
+    if (role === "flag" && isUnknownFlag(text)) {
+      keep.push("A")
+      return
+    }
     if (role === "low" && text !== "") low = text
     else if (role === "high" && text !== "") high = text
     else keep.push(text)
@@ -220,12 +253,7 @@ export const dropIgnoredColumns = (line: string, header: LabHeader | undefined):
     if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")
     fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role))
   } else {
-    for (const cell of cells) {
-      // the column whose label starts nearest at or before the cell (right-aligned numbers may start a little earlier)
-      let column = header.roles[0]
-      for (const r of header.roles) if (r.start <= cell.start + 2) column = r
-      place(cell.text, column?.role)
-    }
+    for (const cell of cells) place(cell.text, columnAt(header, cell.start))
   }
   // a bound starts with a number: "3.5", "<0.5", "≥ 10", "-2"; not "see note"
   const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)

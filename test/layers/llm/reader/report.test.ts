@@ -602,6 +602,20 @@ describe("lab row layouts", () => {
     expect(rowsOf("Blood Group: O   Rh positive")).toEqual([])
   })
 
+  it("a word in the flag column that is no known flag marks the row abnormal; units, results and status words there do not", () => {
+    const text = [
+      "Test         Result   Flag     Units    Range",
+      "Chloride     120      Patol.   mmol/L   98-107",
+      "Sodium       140      Final    mmol/L   135-145",
+      "Potassium    4.1     mmol/L             3.5-5.1"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Chloride", 120, "mmol/L", "98-107", "high"],
+      ["Sodium", 140, "mmol/L", "135-145", "normal"],
+      ["Potassium", 4.1, "mmol/L", "3.5-5.1", "normal"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
