@@ -27,6 +27,7 @@ import {
   readVisitTimes,
   readVitalsHeader,
   readVitalsRow,
+  INLINE_VITAL_RE,
   TIME_IN_LINE_RE,
   type VisitColumns,
   VITAL_NAME_RE,
@@ -268,6 +269,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let visitColumns: VisitColumns | undefined
   let pendingHeading: string | undefined
   let proseLines = 0
+  // the line and time of the last vitals sentence, for the line that goes on from it
+  let sentenceStamp: { readonly index: number; readonly stamp: string } | undefined
   // the unparsed lines right before this one, oldest first
   let recent: Array<Unparsed> = []
   // lines that look like results but were not read (yet: a later line may complete them), by index
@@ -375,15 +378,6 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (/^[\s\-=_+|:]+$/.test(line)) continue
       visitColumns = undefined
     }
-    // a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
-    const diaryTime = currentDate === undefined ? undefined : leadingTime(line)
-    if (diaryTime !== undefined && currentDate !== undefined) {
-      const readings = readDiaryLine(line, currentDate)
-      if (readings.length > 0) {
-        emitVitals(readings)
-        continue
-      }
-    }
     const newVitalsHeader = readVitalsHeader(line)
     if (newVitalsHeader !== undefined && readLabHeader(line) === undefined) {
       vitalsHeader = newVitalsHeader
@@ -401,12 +395,37 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       }
       vitalsHeader = undefined
     }
+    // (after a vitals table's own rows, which name their columns) a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
+    const diaryTime = currentDate === undefined ? undefined : leadingTime(line)
+    if (diaryTime !== undefined && currentDate !== undefined) {
+      const readings = readDiaryLine(line, currentDate)
+      if (readings.length > 0) {
+        emitVitals(readings)
+        continue
+      }
+    }
     const newLabHeader = readLabHeader(line)
     if (newLabHeader !== undefined) {
       labHeader = newLabHeader
       continue
     }
     const trimmed = line.trim()
+    // vitals in a sentence, dated on the line or by the sentence it goes on from: "Admission vitals (ED triage,
+    // 11/20/2026 19:42): BP 168/98 mmHg, HR 118 bpm, Temp 39.2 °C" over "(102.6 °F), SpO2 89 % on room air, …";
+    // not a target or a threshold ("BP below 130/80 mmHg", "if temperature above 38.0 °C")
+    const named = [...trimmed.matchAll(INLINE_VITAL_RE)].length
+    const threshold = /\b(?:target|goal|aim|if|average|mean)\b|\b(?:below|above|under|over|less\s+than|more\s+than)\s+\d/i
+    if (named >= 2 && !threshold.test(trimmed)) {
+      const dated = findDateTime(trimmed, order)
+      const stamp = dated?.iso ?? (sentenceStamp?.index === index - 1 ? sentenceStamp.stamp : undefined)
+      // the bracket with the date and time is not a reading: "(ED triage, 11/20/2026 19:42)"
+      const inline = stamp === undefined ? [] : readInlineVitals(trimmed.replace(/\([^)]*\d{1,2}[:/.-]\d{1,2}[^)]*\)/g, " "), stamp)
+      if (stamp !== undefined && inline.length > 0) {
+        emitVitals(inline)
+        sentenceStamp = { index, stamp }
+        continue
+      }
+    }
     // a bullet dropped first: "• BP 128/84"
     if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, ""))) {
       const leading = findDateTime(trimmed.slice(0, 24), order)

@@ -761,6 +761,34 @@ describe("vitals diaries", () => {
     ])
   })
 
+  it("a vitals table after a diary reads its own columns; vitals in dated sentences, not targets", () => {
+    const table = [
+      "Mon 06/04/2026     07.35   128/82      84",
+      "Time    BP (mmHg)   Pulse   Temp     SpO2   Weight    Comment",
+      "09:10   148/96      94      36.8 °C  98%    78.4 kg   PCR sent, CTG started"
+    ].join("\n")
+    expect(parseLabReport(table).vitals.filter((v) => v.line === 3).map((v) => [v.kind, v.value])).toEqual([
+      ["blood_pressure", 148],
+      ["pulse", 94],
+      ["temperature", 36.8],
+      ["spo2", 98],
+      ["weight", 78.4]
+    ])
+    const summary = [
+      "Admission vitals (ED triage, 11/20/2026 19:42): BP 168/98 mmHg, HR 118 bpm, Temp 39.2 °C",
+      "(102.6 °F), SpO2 89 % on room air, weight 82.0 kg (180.8 lb). RR 28 (not charted below).",
+      "",
+      "Targets for home: BP below 130/80 mmHg; call the ward if temperature above 38.0 °C"
+    ].join("\n")
+    expect(parseLabReport(summary).vitals.map((v) => [v.kind, v.time, v.value])).toEqual([
+      ["blood_pressure", "2026-11-20T19:42", 168],
+      ["pulse", "2026-11-20T19:42", 118],
+      ["temperature", "2026-11-20T19:42", 39.2],
+      ["spo2", "2026-11-20T19:42", 89],
+      ["weight", "2026-11-20T19:42", 82]
+    ])
+  })
+
   it("a prose line naming BP, pulse and time is not a diary header; a wide header is", () => {
     expect(readVitalsHeader("Measure your BP and pulse twice a day at the same time")).toBeUndefined()
     expect(readVitalsHeader("Wks   Date          Time    BP (mmHg)   Pulse   Urine dip  Symptoms          Init")).toBeDefined()
