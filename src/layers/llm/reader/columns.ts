@@ -40,7 +40,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
-    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|bereich|rubrik|gruppe|kategorie|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|tech\.?|technologist|initials|init\.?|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|bereich|rubrik|gruppe|kategorie|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/i
   ]
 ]
 

@@ -198,6 +198,24 @@ export const looksLikeResult = (line: string, inTable = false): boolean => {
 /** Microbiology labels whose value is an organism or a finding in words. Examples: "Organism", "Culture", "Germe identifié", "Erreger", "Gram stain". */
 const MICRO_LABEL_RE = /\b(?:organism|isolate|culture|growth|gram(?:\s+stain)?|germe?s?|erreger|keim|bakteri[ae]n?|microorganismo|organismo|cultivo|coltura|kweek|examen\s+direct)\b/i
 
+/**
+ * A microbiology label and its finding in words, with no number: "ORGANISM   Escherichia coli   SB",
+ * "Examen direct (Gram) ....: bacilles Gram négatif". The finding is kept as printed, its flag unknown
+ * (no range says what is expected).
+ */
+export const MICRO_ROW_RE =
+  /^([\p{L}][\p{L} ()/.'-]{1,40}?)(?:\s*\.{3,}\s*:?\s*|\s*:\s+|\s{2,})(\p{L}[\p{L} ()'.,-]{1,60}?)(?:\s{2,}[A-Z]{1,4})?\s*$/u
+
+export const readMicroRow = (line: string): ParsedResult | undefined => {
+  const m = MICRO_ROW_RE.exec(line)
+  if (m === null || /\d/.test(line) || isMetadataLine(line)) return undefined
+  const name = (m[1] ?? "").trim()
+  const value = (m[2] ?? "").trim()
+  // only under a culture's own labels (a growth, an organism, a Gram stain), never a heading or a sentence
+  if (!MICRO_LABEL_RE.test(name) || /[.!?]$/.test(value) || value.split(/\s+/).length > 6) return undefined
+  return { name, value, unit: "", referenceRange: { text: "" }, flag: "unknown" }
+}
+
 /** Does a line without a digit hold a result in words? See looksLikeResult. */
 const wordResult = (line: string, columns: number): boolean => {
   const text = line.trim()
@@ -586,6 +604,12 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const lone = readDateTime(bare.slice(weekday), order)
     if (lone !== undefined && lone.length === bare.length - weekday) {
       currentDate = lone.date
+      continue
+    }
+    // a culture's finding in words: "ORGANISM     Escherichia coli", "Germe identifié ....: Escherichia coli"
+    const micro = readMicroRow(trimmed)
+    if (micro !== undefined) {
+      emitResult(micro)
       continue
     }
     // results written in sentences: "Your haemoglobin was 118 g/L (normal for women 120 to 150)."

@@ -74,6 +74,12 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
       i += capsFlag.length
       continue
     }
+    // a word result's amount in brackets right after it: "4+ (>=1000)", "3+ (80)" (the strip's mg/dL), not its range
+    const amount = value.qualitative && i - skip === value.length ? /^\((?:[<>]=?|≥|≤)?\s*\d[\d.,]*\)(?=\s|$)/.exec(s) : null
+    if (amount !== null) {
+      i += amount[0].length
+      continue
+    }
     const r = range === undefined ? readRange(s, style, value.qualitative) : undefined
     if (r !== undefined) {
       range = r.spec
@@ -109,8 +115,9 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
     // a qualitative value takes a unit only after something else ("Trace  A  Negative  mg/dL"), never as its next word
     // a count span per field starts with a digit: "25-50"
     const fieldCount = value.qualitative && /^\d/.test(String(value.value))
-    // (or, after a word that is a result on its own, a unit with a slash: "Negative   mg/dL   Negative")
-    const strongWord = value.qualitative && STRONG_QUALITATIVE.test(String(value.value)) && /^\S*\//.test(s)
+    // (or, after a word that is a result on its own, a unit with a slash: "Negative   mg/dL   Negative"; after
+    // any word, a count per field: "Few   /LPF")
+    const strongWord = value.qualitative && ((STRONG_QUALITATIVE.test(String(value.value)) && /^\S*\//.test(s)) || /^\/\s*(?:hpf|lpf)\b/i.test(s))
     const u = unit === undefined && (!value.qualitative || fieldCount || strongWord || i > value.length + 2) ? readUnit(s) : undefined
     if (u !== undefined) {
       unit = u.unit
@@ -192,6 +199,8 @@ export const isPlausibleName = (name: string): boolean => {
   if (words.length > 10) return false
   if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
   if (NOT_A_NAME.test(name)) return false
+  // a dipstick grade or a bracketed amount is a value, not part of a name: "GLUCOSE 4+ (>=1000) A mg/dL"
+  if (/(?:^|\s)[1-4]\+(?:\s|$)|\((?:[<>]=?|≥|≤)\s*\d/.test(name)) return false
   // a unit is no name: "g/mol" of "8,2 *  g/mol  < 3,0  6,9"
   if (/^(?:[munpfµμk]?(?:g|mol|l|iu|u|eq|kat)|%|cells|copies)\/(?:[dmµμnp]?l|mol|[mk]?g|h|hr|min|s|hpf|lpf)$/i.test(name)) return false
   // a summary of readings, not a measurement: "Average SpO2 during sleep", "Lowest", "Mittelwert Woche 1"
@@ -267,7 +276,11 @@ export const qualitativeFlag = (value: string, range: RangeSpec): ResultFlag => 
   if (range.expected === undefined) return "unknown"
   const v = qualKey(value)
   const r = qualKey(range.expected)
-  if (v === r || (NEGATIVE_CLASS.has(v) && NEGATIVE_CLASS.has(r))) return "normal"
+  // any word the range lists is expected: "Few" within "None-Few", "Rare" within "None / rare"
+  // (a word with a dash of its own, "Non-reactive", is one word)
+  const whole = QUAL_RE.exec(range.text)?.[0].length === range.text.length
+  const listed = whole ? [r] : range.text.split(/\s*(?:-|–|\/|,|\bto\b|\bor\b)\s*/i).map(qualKey)
+  if (v === r || listed.includes(v) || (NEGATIVE_CLASS.has(v) && NEGATIVE_CLASS.has(r))) return "normal"
   if (NEGATIVE_CLASS.has(r) || (POSITIVE_CLASS.has(r) && NEGATIVE_CLASS.has(v))) return "abnormal"
   // another word of the same kind than the one expected ("Cloudy" where "Clear" is, "Dark yellow" where "Yellow" is)
   if (QUAL_RE.test(value) && QUAL_RE.test(range.expected)) return "abnormal"

@@ -24,8 +24,8 @@ export const QUALITATIVE = [
   "negativn[íi]", "pozitivn[íi]", "negatif", "pozitif", "saptanmad[ıi]", "negatiivinen", "positiivinen",
   "nie\\s+wykryto", "nieliczne", "s[łl]omkow[aey]", "(?:lekko\\s+)?m[ęe]tn[yae]", "przejrzyst[yae]", "[żz][óo][łl]t[yae]",
   "nenalezeno", "(?:m[íi]rn[ěe]\\s+)?zakalen[áa]", "[čc]ir[áa]", "[žz]lut[áa]", "berrak", "bulan[ıi]k", "sar[ıi]",
-  // "NEG", "POS" as old printers abbreviate them
-  "neg\\.?", "pos\\.?"
+  // "NEG", "POS" as old printers abbreviate them; cultures
+  "neg\\.?", "pos\\.?", "no\\s+growth", "sterile", "kein\\s+wachstum", "sin\\s+crecimiento", "nessuna\\s+crescita", "geen\\s+groei"
 ]
 
 /** Words that make a result on their own; the others need a range or a flag beside them. Examples: "Negative", "Non-reactive"; not "Trace". */

@@ -616,6 +616,25 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("urinalysis and culture: a dipstick grade with its amount, a count per field after a word, a culture's finding in words", () => {
+    const text = [
+      "TEST                          RESULT        FLAG   UNITS        REFERENCE        SITE",
+      "  GLUCOSE                     4+ (>=1000)   A      mg/dL        Negative         SB",
+      "  SQUAMOUS EPITHELIAL CELLS   Few                  /LPF         None-Few         SB",
+      "  CULTURE RESULT              POSITIVE      A                   No growth        SB",
+      "  ORGANISM                    Escherichia coli                                   SB",
+      "Germe identifié .................. : Escherichia coli",
+      "URINE CULTURE                                     COLLECTED 11/19/2026 01:41"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["GLUCOSE", "4+", "mg/dL", "Negative", "abnormal"],
+      ["SQUAMOUS EPITHELIAL CELLS", "Few", "/LPF", "None-Few", "normal"],
+      ["CULTURE RESULT", "POSITIVE", "", "No growth", "abnormal"],
+      ["ORGANISM", "Escherichia coli", "", "", "unknown"],
+      ["Germe identifié", "Escherichia coli", "", "", "unknown"]
+    ])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
