@@ -492,6 +492,18 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       emitResult(joined.read)
       continue
     }
+    // a name wrapped where the lexicon can tell: "PARTIAL THROMBOPLASTIN" over "TIME (APTT) ....... 38 SEC",
+    // "Coefficient de saturation" over "de la transferrine ... : 11* %" (the whole is a known test, the tail is not)
+    const head = recent[recent.length - 1]
+    const only = alone.length === 1 ? alone[0] : undefined
+    if (only !== undefined && head !== undefined && head.index === index - 1 && !/\d/.test(head.text) && head.text.length <= 40) {
+      const whole = `${head.text} ${only.name}`
+      if (lookupAnalyte(only.name) === undefined && lookupAnalyte(whole) !== undefined) {
+        consume(head)
+        emitResult({ ...only, name: whole })
+        continue
+      }
+    }
     const rowResults = alone
     if (rowResults.length > 0) {
       rowResults.forEach(emitResult)

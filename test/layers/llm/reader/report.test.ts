@@ -635,6 +635,18 @@ describe("lab row layouts", () => {
     ])
   })
 
+  it("a name wrapped where only the lexicon can tell: the whole is a known test, the tail alone is not", () => {
+    const text = [
+      "PARTIAL THROMBOPLASTIN",
+      "TIME (APTT)...................38 SEC              (25-36)",
+      "Coefficient de saturation",
+      "de la transferrine ............... : 11* %                 (20 - 40)",
+      "HEMATOLOGY",
+      "HEMOGLOBIN....................12.1 G/DL           (12.0-16.0)"
+    ].join("\n")
+    expect(rowsOf(text).map((r) => r[0])).toEqual(["PARTIAL THROMBOPLASTIN TIME (APTT)", "Coefficient de saturation de la transferrine", "HEMOGLOBIN"])
+  })
+
   it("page headers and footers, patient lines, comments and signatures are never results", () => {
     const text = [
       "NORTHGATE CLINICAL LABORATORIES                         Report ID: NCL-2026-0418-7731",
