@@ -199,6 +199,8 @@ export const isPlausibleName = (name: string): boolean => {
   if (words.length > 10) return false
   if (NAME_STOP_WORDS.has((words[words.length - 1] ?? "").toLowerCase())) return false
   if (NOT_A_NAME.test(name)) return false
+  // a number's first group is no part of a name: "Platelets 1" of "Platelets  1 250  x10^9/L"
+  if (/\s\d{1,3}$/.test(name) && lookupAnalyte(name) === undefined && lookupAnalyte(name.replace(/\s\d{1,3}$/, "")) !== undefined) return false
   // a dipstick grade or a bracketed amount is a value, not part of a name: "GLUCOSE 4+ (>=1000) A mg/dL"
   if (/(?:^|\s)[1-4]\+(?:\s|$)|\((?:[<>]=?|≥|≤)\s*\d/.test(name)) return false
   // a unit is no name: "g/mol" of "8,2 *  g/mol  < 3,0  6,9"

@@ -368,7 +368,25 @@ export const readValue = (s: string, style: NumberStyle): RowValue | undefined =
 }
 
 /** A number at the start of `s`, with a flag ("5.1H") or unit ("5.1mg/dL") attached; not a range nor part of a name. */
+/**
+ * Thousands grouped with a space or an apostrophe: "1 250", "12 500", "1'250", "125'000" (European and Swiss prints).
+ * The groups after the first are three digits each, and no number follows; a space groups once after one or two
+ * digits ("139 145" is a value and another column, "99 000 111 222" an identifier).
+ */
+export const GROUPED_RE = /^(?:(<=|>=|≤|≥|<|>)\s?)?(\d{1,2} \d{3}|\d{1,3}(?:['’]\d{3})+)(?![\d.,'’]|\s+\d)/
+
 export const readNumericValue = (s: string, style: NumberStyle): RowValue | undefined => {
+  const grouped = GROUPED_RE.exec(s)
+  if (grouped !== null) {
+    const numeric = Number((grouped[2] ?? "").replace(/[ '’]/g, ""))
+    const op = grouped[1]
+    const next = s.slice(grouped[0].length)
+    if (next === "" || /^\s/.test(next)) {
+      return op === undefined
+        ? { value: numeric, numeric, qualitative: false, length: grouped[0].length }
+        : { value: `${op}${numeric}`, numeric, qualitative: false, comparator: comparatorKind(op), length: grouped[0].length }
+    }
+  }
   const m = VALUE_NUM_RE.exec(s)
   if (m !== null) {
     const numeric = toNumber(m[2] ?? "", style)

@@ -318,6 +318,15 @@ describe("lab row layouts", () => {
     expect(["out of range", "afwijkend", "pathologisch"].map(flagOf)).toEqual(["abnormal", "abnormal", "abnormal"])
   })
 
+  it("thousands grouped with a space or an apostrophe are one number; a value and another column are not", () => {
+    expect(rowsOf("Platelets  1 250  x10^9/L  150-400")).toEqual([["Platelets", 1250, "x10^9/L", "150-400", "high"]])
+    expect(rowsOf("Ferritin  1'250  ng/mL  15-150")).toEqual([["Ferritin", 1250, "ng/mL", "15-150", "high"]])
+    expect(rowsOf("Leukocytes  12 500 /µL  4000-10000")).toEqual([["Leukocytes", 12500, "/µL", "4000-10000", "high"]])
+    // never "Platelets 1" with a value of 250, nor a sodium of 139145
+    expect(rowsOf("Sodium  139 145  mmol/L")).toEqual([])
+    expect(rowsOf("Phone (07) 5550 1842   99 000 111 222")).toEqual([])
+  })
+
   it("a bound keeps its printed decimals", () => {
     expect(["< 2.0", "<0,50", ">1,250", "> 90"].map((v) => one(`Ferritin  ${v}  ng/mL`).value)).toEqual(["<2.0", "<0.50", ">1250", ">90"])
   })
