@@ -200,17 +200,17 @@ export interface RangeSpec {
 
 /** A label before a range. Examples: "Ref: ", "Reference range ", "Normal values: ", "RR ", "Desirable: ", "Range = ". */
 export const RANGE_LABEL =
-  /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|desirable|optimal|target|goal|desiderabile|ottimale|deseable|[óo]ptimo|desej[áa]vel|[óo]timo|w[üu]nschenswert|optimal|souhaitable|optimale?|gew[üu]nscht|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
+  /^(?:(?:ref(?:erence)?\.?(?:\s*(?:range|interval|int\.?|values?))?|normal(?:\s+(?:range|values?))?|range|rr|(?:n|vr|rv|vn)(?=\s*[:=]|\s+[<>≤≥]?\d)|norm(?:wert|al)?|ref\.?-?bereich|valori?\s+normali|valores?\s+normales|desirable|optimal|target|goal|desiderabile|ottimale|deseable|[óo]ptimo|desej[áa]vel|[óo]timo|w[üu]nschenswert|optimal|souhaitable|optimale?|gew[üu]nscht|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range))\s*[:=]?\s*|(?:ref|reference|normal|range)\s*[:=]\s*)/i
 
 /** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
 export const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
 
 /** Two bounds with a dash, "to" or "..". Examples: "3.5-5.1", "3,5 – 5,1", "-2 to 2", "10..20"; not "3.5-5.1.2", nor "3.5--5.1". */
 // the high bound may carry a plus sign when the low one is negative: "-2.0-+2.0"
-export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.\.)\s*(\+?${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
+export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.{2,3}|…|;)\s*(\+?${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
 
-/** "3.5 to 5.3", and the words other languages print: "0,70 à 1,05", "3,5 bis 5,1", "12 a 16", "135 al 145". */
-export const BETWEEN_TO_RE = new RegExp(String.raw`^(${NUM})\s+(?:to|à|a|bis|al|tot|fino\s+a)\s+(${NUM})(?![\d.,]*\d)`, "i")
+/** "3.5 to 5.3", and the words other languages print: "0,70 à 1,05", "3,5 bis 5,1", "12 a 16", "135 al 145", "entre 3,5 e 5,1", "od 3,5 do 5,1". */
+export const BETWEEN_TO_RE = new RegExp(String.raw`^(?:(?:de|von|van|da|entre|od)\s+)?(${NUM})\s+(?:to|à|a|bis|al|tot|fino\s+a|e|y|und|en|et|do|till|til|ile)\s+(${NUM})(?![\d.,]*\d)`, "i")
 
 /** A range the lab says it has no numbers for: "Not Estab.", "Not established", "N/A", "See note". */
 export const NO_RANGE_RE = /^(?:not\s+estab(?:lished|\.)?|not\s+applicable|n\/a|see\s+(?:note|comment)|no\s+range)(?![\p{L}])/iu

@@ -327,6 +327,15 @@ describe("lab row layouts", () => {
     expect(rowsOf("Phone (07) 5550 1842   99 000 111 222")).toEqual([])
   })
 
+  it("more range notations: '[135;145]', 'N: 135-145', 'VR 135-145', 'entre 135 e 145', 'od 3,5 do 5,1'", () => {
+    const rangeOf = (range: string) => one(`Sodium  139  mmol/L  ${range}`).referenceRange
+    expect(["[135;145]", "N: 135-145", "VR 135-145", "entre 135 e 145", "von 135 bis 145"].map((r) => [rangeOf(r).low, rangeOf(r).high])).toEqual(
+      Array(5).fill([135, 145])
+    )
+    // "N" starts no range when a word follows it: "nie wykryto" is the expected word
+    expect(one("Białko   nie wykryto   g/l   nie wykryto").referenceRange.text).toBe("nie wykryto")
+  })
+
   it("a bound keeps its printed decimals", () => {
     expect(["< 2.0", "<0,50", ">1,250", "> 90"].map((v) => one(`Ferritin  ${v}  ng/mL`).value)).toEqual(["<2.0", "<0.50", ">1250", ">90"])
   })
