@@ -25,15 +25,15 @@ import {
 } from "./tokens.js"
 import type { ParsedRange, ParsedResult } from "./types.js"
 
-/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)", "(no range; on warfarin)"; not "(calc" alone. */
+/** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)", "(no range; on warfarin)", an earlier result "[prev 12.1]", "(12.5 on 01/02/2026)"; not "(calc" alone. */
 export const NOTE_RE =
-  /^(?:\(\d\)|\[\d\]|[¹²³]|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
+  /^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:prev(?:ious)?|prior|last|vorwert|anterior|pr[ée]c[ée]dent)\.?:?\s*[<>]?\d[^)\]]{0,40}[)\]]|\([<>]?\d[\d.,]*\s+(?:on|am|le|el|il|op|em)\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\)|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
 
 /**
  * Who a range applies to, printed right after it: a bracketed group with a letter ("(age 40-44)", "[adults]",
  * "(non-smoker)"), or up to three words ending the row ("immune", "desirable", "optimal level"); not a number.
  */
-export const RANGE_QUALIFIER_RE = /^(?:[([][^()[\]]*\p{L}[^()[\]]*[)\]]|\p{L}[\p{L}'-]*(?:\s\p{L}[\p{L}'-]*){0,2}\s*$)/u
+export const RANGE_QUALIFIER_RE = /^(?:[([](?![^()[\]]*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})[^()[\]]*\p{L}[^()[\]]*[)\]]|\p{L}[\p{L}'-]*(?:\s\p{L}[\p{L}'-]*){0,2}\s*$)/u
 
 /** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "03/14" before a time, "07:42", "7:42 PM". */
 export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\/\d{1,2}(?=\s+\d{1,2}:\d{2}\b)|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
@@ -60,8 +60,8 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
   // where the range ended, for a qualifier right after it
   let rangeEnd = -1
   while (true) {
-    // separators between tokens: spaces, ",", ";", "|"
-    const skip = /^[\s,;|]*/.exec(rest.slice(i))?.[0].length ?? 0
+    // separators between tokens: spaces, ",", ";", "|", a dash between spaces before a word ("11.2 g/dL - low")
+    const skip = /^(?:\s[-–—](?=\s+\p{L})|[\s,;|])*/u.exec(rest.slice(i))?.[0].length ?? 0
     i += skip
     if (i >= rest.length) break
     // no separator: only right after a bracket ("(3.5-5.1)mg/dL")
@@ -101,6 +101,11 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
     const f = readFlag(s, !value.qualitative || range !== undefined)
     if (f !== undefined && flag === undefined) {
       flag = f.flag
+      i += f.length
+      continue
+    }
+    // the same direction printed twice: "High ↑", "H  ↑"
+    if (f !== undefined && flag?._tag === "direction" && f.flag._tag === "direction" && f.flag.flag === flag.flag) {
       i += f.length
       continue
     }

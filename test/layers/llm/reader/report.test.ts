@@ -336,6 +336,15 @@ describe("lab row layouts", () => {
     expect(one("Białko   nie wykryto   g/l   nie wykryto").referenceRange.text).toBe("nie wykryto")
   })
 
+  it("an earlier result in brackets, a dash before a flag word, the same direction printed twice", () => {
+    expect(rowsOf("HGB  11.2  g/dL  12.0-16.0  L  [prev 12.1]")).toEqual([["HGB", 11.2, "g/dL", "12.0-16.0", "low"]])
+    expect(rowsOf("Hemoglobin  11.2  g/dL  12.0-16.0  (12.5 on 01/02/2026)")).toEqual([["Hemoglobin", 11.2, "g/dL", "12.0-16.0", "low"]])
+    expect(rowsOf("Hemoglobin: 11.2 g/dL - low (ref 12-16)")).toEqual([["Hemoglobin", 11.2, "g/dL", "12-16", "low"]])
+    expect(rowsOf("Creatinine 1.4 mg/dL (0.6-1.2) High ↑")).toEqual([["Creatinine", 1.4, "mg/dL", "0.6-1.2", "high"]])
+    // two directions that disagree are no reading
+    expect(rowsOf("Creatinine 1.4 mg/dL (0.6-1.2) High ↓")).toEqual([])
+  })
+
   it("a bound keeps its printed decimals", () => {
     expect(["< 2.0", "<0,50", ">1,250", "> 90"].map((v) => one(`Ferritin  ${v}  ng/mL`).value)).toEqual(["<2.0", "<0.50", ">1250", ">90"])
   })
