@@ -76,7 +76,8 @@ export const monthDate = (year: string | undefined, month: string | undefined, d
  */
 export const TIME_RE = anyOf(
   [
-    String.raw`(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?(?![\d:])`,
+    // (the mark of the half day may be followed by a colon: "9:40 pm: 139/88")
+    String.raw`(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])(?:\s*([ap])\.?m\.?(?![a-z]))?`,
     // military time right after a date: "04/18/2026 0742"
     String.raw`([01]\d|2[0-3])([0-5]\d)(?=\s|$)`
   ],

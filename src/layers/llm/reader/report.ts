@@ -358,7 +358,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         currentDate ??= found.slice(0, 10)
       // a labelled date that dates the rows below: "Date: 2026-04-18", "Visit date: 04/18/2026", "Date of service # …"
       } else if (/^\s*(?:date(?:\s+of\s+service)?|visit\s+date|service\s+date)\s*[:#]/i.test(line)) {
-        currentDate ??= findDateTime(line, order)?.date
+        // (a later one dates the rows below it, not the first one's)
+        currentDate = findDateTime(line, order)?.date ?? currentDate
       }
       recent = []
       continue
@@ -435,7 +436,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const threshold = /\b(?:target|goal|aim|if|average|mean)\b|\b(?:below|above|under|over|less\s+than|more\s+than)\s+\d/i
     if (named >= 2 && !threshold.test(trimmed)) {
       const dated = findDateTime(trimmed, order)
-      const stamp = dated?.iso ?? (sentenceStamp?.index === index - 1 ? sentenceStamp.stamp : undefined)
+      // else the sentence it goes on from, else the date above with the line's own time ("Morgens 07:10: RR 128/84, Puls 72")
+      const clock = leadingTime(`${/(?<![\d/.:-])\d{1,2}[:.h]\d{2}(?!\d)/.exec(trimmed)?.[0] ?? ""} `)
+      const goesOn = sentenceStamp?.index === index - 1 ? sentenceStamp.stamp : undefined
+      const day = goesOn?.slice(0, 10) ?? currentDate
+      const stamp = dated?.iso ?? (clock !== undefined && day !== undefined ? `${day}T${clock.time}` : (goesOn ?? currentDate))
       // the bracket with the date and time is not a reading: "(ED triage, 11/20/2026 19:42)"
       const inline = stamp === undefined ? [] : readInlineVitals(trimmed.replace(/\([^)]*\d{1,2}[:/.-]\d{1,2}[^)]*\)/g, " "), stamp)
       if (stamp !== undefined && inline.length > 0) {
@@ -592,14 +597,14 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const leadingDate = findDateTime(trimmed.slice(0, 24), order)
     if (leadingDate !== undefined && trimmed.indexOf(leadingDate.iso.slice(0, 4)) <= 12) {
       const inline = readInlineVitals(line, leadingDate.iso)
-      // a diary line that starts with its date: "2026-03-02  07:05 128/84 72 bpm  21:40 139/88 77 bpm"
-      const afterDate = trimmed.slice(trimmed.indexOf(leadingDate.iso.slice(0, 4)))
-      const diary =
-        inline.length > 0
-          ? inline
-          : hasTime(afterDate.slice(10))
-            ? readDiaryLine(afterDate.slice(10), leadingDate.date)
-            : readInlineVitals(afterDate.slice(10), leadingDate.iso, true)
+      // a diary line that starts with its date: "2026-03-02  07:05 128/84 72 bpm  21:40 139/88 77 bpm",
+      // "2 March 2026, 9:40 pm: 139/88, pulse 72" (what follows the date and its time, read as a diary)
+      const at = Array.from({ length: 24 }, (_, k) => k).find((k) => readDateTime(trimmed.slice(k), order)?.iso === leadingDate.iso)
+      const afterDate = at === undefined ? "" : trimmed.slice(at + (readDateTime(trimmed.slice(at), order)?.length ?? 0))
+      // (the date's own time stamps what follows it, up to the next time on the line)
+      const timed = leadingDate.iso.length > 10 ? `${leadingDate.iso.slice(11, 16)} ${afterDate}` : afterDate
+      const fromDiary = hasTime(timed) ? readDiaryLine(timed, leadingDate.date) : readInlineVitals(afterDate, leadingDate.iso, true)
+      const diary = fromDiary.length > inline.length ? fromDiary : inline
       if (diary.length > 0) {
         emitVitals(diary)
         currentDate = leadingDate.date

@@ -23,12 +23,25 @@ export interface VitalsHeader {
  * A vitals column label at `lastIndex` (sticky), with its unit. Examples: "Date/Time", "Systolic", "BP", "Heart rate",
  * "Weight(kg)", "Temp (°F)", "SpO2 (%)"; not "Pulses" (the label ends at a word boundary).
  */
+/**
+ * The names of the readings in the languages diaries and charts come in (checked in this order):
+ * blood pressure ("RR", the German Riva-Rocci, and "TA"/"PA" count only with a pressure beside them), pulse,
+ * temperature, weight, date, time.
+ */
+const BP_WORDS = String.raw`blutdruck|rr|tension(?:\s+art[ée]rielle)?|ta|pa|pression\s+art[ée]rielle|presi[óo]n\s+arterial|tensi[óo]n\s+arterial|press[ãa]o\s+arterial|pressione(?:\s+arteriosa)?|bloeddruk|ci[śs]nienie|krevn[íi]\s+tlak|tlak|tansiyon|blodtryck|blodtryk`
+const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
+const TEMP_WORDS = String.raw`temperatur|k[öo]rpertemperatur|teplota|ate[şs]`
+const WEIGHT_WORDS = String.raw`gewicht|k[öo]rpergewicht|poids|peso|waga|hmotnost|vikt|v[æa]gt|kilo`
+const DATE_WORDS = String.raw`datum|fecha|data|tarih|dato`
+const TIME_WORDS = String.raw`uhrzeit|zeit|heure|hora|ora|tijd|godzina|[čc]as|saat|tid|klokken`
+
 export const VITAL_HEADER_RE = anyOf(
   [
     String.raw`date\s*(?:\/|and|&)\s*time|date\/time|datetime|timestamp|date|time`,
     String.raw`systolic|sys|sbp|diastolic|dia|dbp|blood\s+pressure|bp|pulse|heart\s+rate|hr|weight|wt|body\s+weight`,
     String.raw`spo2|sp02|sao2|o2\s+sat(?:uration)?|oxygen(?:\s+saturation)?|saturation|sat|temp(?:erature)?`,
-    String.raw`notes?|comments?|arm|position`
+    String.raw`notes?|comments?|arm|position`,
+    String.raw`${BP_WORDS}|${PULSE_WORDS}|${TEMP_WORDS}|${WEIGHT_WORDS}|${DATE_WORDS}|${TIME_WORDS}`
   ],
   // the label, then an optional unit in brackets ("Weight(kg)", "Temp (°F)") or after a space ("systolic mmHg", from "systolic_mmHg")
   (labels) => String.raw`(${labels})\b\s*(?:[([]\s*([^)\]]{1,12})\s*[)\]]|(?<=\s)(mmhg|bpm|kg|lbs?|°\s?[cf]|%)(?![\p{L}]))?`,
@@ -42,20 +55,20 @@ export const columnFor = (label: string, unitText: string | undefined): VitalCol
   const l = label.toLowerCase().replace(/\s+/g, " ")
   const u = (unitText ?? "").trim()
   if (/^(?:date ?(?:\/|and|&) ?time|date\/time|datetime|timestamp)$/.test(l)) return { kind: "datetime" }
-  if (l === "date") return { kind: "date" }
-  if (l === "time") return { kind: "time" }
+  if (l === "date" || new RegExp(`^(?:${DATE_WORDS})$`).test(l)) return { kind: "date" }
+  if (l === "time" || new RegExp(`^(?:${TIME_WORDS})$`).test(l)) return { kind: "time" }
   if (/^(?:systolic|sys|sbp)$/.test(l)) return { kind: "measure", vital: "systolic" }
   if (/^(?:diastolic|dia|dbp)$/.test(l)) return { kind: "measure", vital: "diastolic" }
-  if (/^(?:blood pressure|bp)$/.test(l)) return { kind: "measure", vital: "blood_pressure" }
-  if (/^(?:pulse|heart rate|hr)$/.test(l)) return { kind: "measure", vital: "pulse" }
-  if (/^(?:weight|wt|body weight)$/.test(l)) {
+  if (/^(?:blood pressure|bp)$/.test(l) || new RegExp(`^(?:${BP_WORDS})$`).test(l)) return { kind: "measure", vital: "blood_pressure" }
+  if (/^(?:pulse|heart rate|hr)$/.test(l) || new RegExp(`^(?:${PULSE_WORDS})$`).test(l)) return { kind: "measure", vital: "pulse" }
+  if (/^(?:weight|wt|body weight)$/.test(l) || new RegExp(`^(?:${WEIGHT_WORDS})$`).test(l)) {
     const unit = /lb/i.test(u) ? "lb" : /kg/i.test(u) ? "kg" : undefined
     return unit === undefined ? { kind: "measure", vital: "weight" } : { kind: "measure", vital: "weight", unit }
   }
   if (/^(?:spo2|sp02|sao2|o2 sat(?:uration)?|oxygen(?: saturation)?|saturation|sat)$/.test(l)) {
     return { kind: "measure", vital: "spo2", unit: "%" }
   }
-  if (/^temp(?:erature)?$/.test(l)) {
+  if (/^temp(?:erature)?$/.test(l) || new RegExp(`^(?:${TEMP_WORDS})$`).test(l)) {
     const unit = /f/i.test(u) ? "°F" : /c/i.test(u) ? "°C" : undefined
     return unit === undefined ? { kind: "measure", vital: "temperature" } : { kind: "measure", vital: "temperature", unit }
   }
@@ -284,7 +297,14 @@ export const readVitalsRow = (
 }
 
 /** Regex source of the names of vital signs: "Blood pressure", "BP", "Pulse rate", "HR", "SpO2", "O2 sat", "Temp", "Body weight", "Wt". */
-export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|blood\s+oxygen|temp(?:erature)?|(?:body\s+)?(?:temperature|weight)|weight|wt`
+const BP_KEY_RE = new RegExp(`^(?:${BP_WORDS})$`, "i")
+/** A blood pressure named in another language before its value: "RR 128/84", "TA: 128/84". */
+const BP_NAMED_RE = new RegExp(String.raw`(?<![\p{L}])(?:${BP_WORDS})\s*[:=]?\s*\d{2,3}\s?\/\s?\d{2,3}`, "iu")
+const PULSE_KEY_RE = new RegExp(`^(?:${PULSE_WORDS})$`, "i")
+const TEMP_KEY_RE = new RegExp(`^(?:${TEMP_WORDS})$`, "i")
+const WEIGHT_KEY_RE = new RegExp(`^(?:${WEIGHT_WORDS})$`, "i")
+
+export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|blood\s+oxygen|temp(?:erature)?|(?:body\s+)?(?:temperature|weight)|weight|wt|${BP_WORDS}|${PULSE_WORDS}|${TEMP_WORDS}|${WEIGHT_WORDS}`
 
 /** A named reading with an optional unit. Examples: "BP 128/84 mmHg", "pulse: 72 bpm", "Temp 98.6F", "Weight this morning = 74.6 kg". */
 export const INLINE_VITAL_RE = anyOf(
@@ -308,7 +328,7 @@ export const LEADING_TIME_RE = /^\s*(\d{1,2})[:.h](\d{2})(?:\s*([ap])\.?m\.?)?(?
 export const readInlineVitals = (line: string, stamp: string, diary = false): ReadonlyArray<ParsedVital> => {
   const vitals: Array<ParsedVital> = []
   // no "BP" / "blood pressure" name on the line: the pressure is read from its shape
-  if (!/\b(?:blood\s+pressure|bp)\b/i.test(line)) {
+  if (!/\b(?:blood\s+pressure|bp)\b/i.test(line) && !BP_NAMED_RE.test(line)) {
     // in a diary a reading needs no unit when it can only be a blood pressure: "128/84" (systolic
     // 60–260 above diastolic 30–160), and a number with "bpm" is the pulse
     for (const m of line.matchAll(diary ? DIARY_BP_RE : BARE_BP_RE)) {
@@ -333,17 +353,17 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
     // the value is a pressure: "128/84", "128 / 84"
     const bp = /^(\d{2,3})\s?\/\s?(\d{2,3})$/.exec(raw)
     const value = Number(raw.replace(",", "."))
-    if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+    if (/^(?:blood\s+pressure|bp)$/.test(key) || BP_KEY_RE.test(key)) {
       if (bp !== null) vitals.push(bloodPressure(stamp, Number(bp[1]), Number(bp[2])))
     } else if (bp !== null || !Number.isFinite(value)) {
       continue
-    } else if (/^(?:pulse|heart|hr)/.test(key)) {
+    } else if (/^(?:pulse|heart|hr)/.test(key) || PULSE_KEY_RE.test(key)) {
       vitals.push({ kind: "pulse", time: stamp, value, unit: "bpm" })
     } else if (/sp02|spo2|sat|oxygen/.test(key)) {
       vitals.push({ kind: "spo2", time: stamp, value, unit: "%" })
-    } else if (/^temp/.test(key)) {
+    } else if (/^temp/.test(key) || TEMP_KEY_RE.test(key)) {
       vitals.push({ kind: "temperature", time: stamp, value, unit: temperatureUnit(unit, undefined, value) })
-    } else if (/weight|wt/.test(key)) {
+    } else if (/weight|wt/.test(key) || WEIGHT_KEY_RE.test(key)) {
       // "lb", "lbs", "pounds"
       vitals.push({ kind: "weight", time: stamp, value, unit: /lb|pound/.test(unit) ? "lb" : "kg" })
     }

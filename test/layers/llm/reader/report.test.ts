@@ -847,6 +847,31 @@ describe("vitals diaries", () => {
     ])
   })
 
+  it("diary lines that start with their date and time ('9:40 pm:'), and readings named in other languages", () => {
+    const text = [
+      "2 March 2026, 7:05 am: 128/84, pulse 72",
+      "2 March 2026, 9:40 pm: 139/88, pulse 77",
+      "2026-03-03  07:05 128/84 72 bpm  21:40 139/88 77 bpm",
+      "Date: 04.03.2026",
+      "Morgens 07:10: RR 128/84 mmHg, Puls 72",
+      "Abends 21:05: RR 139/88 mmHg, Puls 77"
+    ].join("\n")
+    expect(parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value])).toEqual([
+      ["blood_pressure", "2026-03-02T07:05", 128],
+      ["pulse", "2026-03-02T07:05", 72],
+      ["blood_pressure", "2026-03-02T21:40", 139],
+      ["pulse", "2026-03-02T21:40", 77],
+      ["blood_pressure", "2026-03-03T07:05", 128],
+      ["pulse", "2026-03-03T07:05", 72],
+      ["blood_pressure", "2026-03-03T21:40", 139],
+      ["pulse", "2026-03-03T21:40", 77],
+      ["blood_pressure", "2026-03-04T07:10", 128],
+      ["pulse", "2026-03-04T07:10", 72],
+      ["blood_pressure", "2026-03-04T21:05", 139],
+      ["pulse", "2026-03-04T21:05", 77]
+    ])
+  })
+
   it("a prose line naming BP, pulse and time is not a diary header; a wide header is", () => {
     expect(readVitalsHeader("Measure your BP and pulse twice a day at the same time")).toBeUndefined()
     expect(readVitalsHeader("Wks   Date          Time    BP (mmHg)   Pulse   Urine dip  Symptoms          Init")).toBeDefined()
