@@ -128,7 +128,7 @@ export const findDateTime = (s: string, order: DateOrder) => {
     // only at a word start: no letter or digit ("a", "é", "7") just before
     if (i > 0 && /[\p{L}\p{N}]/u.test(s[i - 1] ?? "")) continue
     const found = readDateTime(s.slice(i), order)
-    if (found !== undefined) return found
+    if (found !== undefined) return { ...found, start: i }
   }
   return undefined
 }

@@ -6,9 +6,9 @@
  * not taken for a result. Pure functions, no Effect; never throws.
  */
 import { findAnalyteMention } from "./lexicon/analytes.js"
-import { flagFromRange } from "./rows.js"
+import { flagFromRange, toParsedRange } from "./rows.js"
 import { type NumberStyle, toNumber } from "./text.js"
-import { type RangeSpec, readUnit } from "./tokens.js"
+import { comparatorKind, type RangeSpec, readUnit } from "./tokens.js"
 import type { ParsedResult } from "./types.js"
 
 /** A value in a sentence: a number, maybe after a comparator, not inside a word or a date. Examples: "118", ">90", "6.1". */
@@ -105,7 +105,7 @@ export const readProseResults = (line: string, style: NumberStyle, nextLine = ""
     // the sentence goes on after the result, or ends: not a table row's next column ("139 mmol/L 135-145 Final")
     if (!/^\s*(?:$|[.,;:]|(?:and|which|were|was|is|are|but|so|while|with|both|all)\b|[-–—]\s)/i.test(text.slice(end))) continue
     const op = m[1]
-    const comparator = op === undefined ? undefined : op.startsWith("<") || op === "≤" ? (op.length > 1 || op === "≤" ? "le" : "lt") : op.length > 1 || op === "≥" ? "ge" : "gt"
+    const comparator = op === undefined ? undefined : comparatorKind(op)
     const printed = (m[2] ?? "").replace(",", ".")
     const value = op === undefined ? number : `${op}${printed}`
     const flag = range === undefined ? "unknown" : flagFromRange({ numeric: number, ...(comparator === undefined ? {} : { comparator }) }, range)
@@ -113,7 +113,7 @@ export const readProseResults = (line: string, style: NumberStyle, nextLine = ""
       name,
       value,
       unit: unit.unit,
-      referenceRange: range === undefined ? { text: "" } : { ...(range.low === undefined ? {} : { low: range.low }), ...(range.high === undefined ? {} : { high: range.high }), text: range.text },
+      referenceRange: toParsedRange(range),
       flag,
       ...(flag === "unknown" ? {} : { flagSource: "range" as const })
     })

@@ -122,6 +122,9 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   return text
 }
 
+/** A rule under a table's header: "----  ------------  ------", "|---|---|", "====". */
+const RULE_LINE_RE = /^[\s\-=_+|:]+$/
+
 /** A heading between rules: "---- Blood gas (37.0 C) ----", "== Electrolytes ==", "*** Metabolites ***". */
 export const DECORATED_RE = /^\s*[-=*#~_]{2,}\s*\S.*\S\s*[-=*#~_]{2,}\s*$/
 
@@ -271,11 +274,18 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   const legend = findLegend(lines.map((l) => l.text))
   const style = detectNumberStyle(normalized.slice(0, 200_000))
   const order = detectDateOrder(normalized.slice(0, 200_000))
-  // the latest full date the document prints, to give a year to a diary's "Mon 06/04"
-  const latestDate = lines.reduce<string | undefined>((latest, l) => {
-    const found = findDateTime(l.text.slice(0, MAX_ROW_CHARS), order)?.date
-    return found !== undefined && (latest === undefined || found > latest) ? found : latest
-  }, undefined)
+  // the latest full date the document prints, to give a year to a diary's "Mon 06/04": found on first need only
+  // (a scan of every line, a tenth of a lab report's reading time)
+  let latest: { readonly date: string | undefined } | undefined
+  const latestDate = (): string | undefined => {
+    latest ??= {
+      date: lines.reduce<string | undefined>((found, l) => {
+        const date = findDateTime(l.text.slice(0, MAX_ROW_CHARS), order)?.date
+        return date !== undefined && (found === undefined || date > found) ? date : found
+      }, undefined)
+    }
+    return latest.date
+  }
 
   const results: Array<ParsedResult> = []
   const vitals: Array<ParsedVital> = []
@@ -394,7 +404,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (/^\s*\p{L}[\p{L} ().%/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
       if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
       // a rule under the dates keeps the flowsheet
-      if (/^[\s\-=_+|:]+$/.test(line)) continue
+      if (RULE_LINE_RE.test(line)) continue
       visitColumns = undefined
     }
     const newVitalsHeader = readVitalsHeader(line)
@@ -404,7 +414,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       continue
     }
     // a rule under a vitals header ("----  ------------  ------") keeps it
-    if (vitalsHeader !== undefined && /^[\s\-=_+|:]+$/.test(line)) continue
+    if (vitalsHeader !== undefined && RULE_LINE_RE.test(line)) continue
     if (vitalsHeader !== undefined) {
       const row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate)
       if (row !== undefined) {
@@ -599,8 +609,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       const inline = readInlineVitals(line, leadingDate.iso)
       // a diary line that starts with its date: "2026-03-02  07:05 128/84 72 bpm  21:40 139/88 77 bpm",
       // "2 March 2026, 9:40 pm: 139/88, pulse 72" (what follows the date and its time, read as a diary)
-      const at = Array.from({ length: 24 }, (_, k) => k).find((k) => readDateTime(trimmed.slice(k), order)?.iso === leadingDate.iso)
-      const afterDate = at === undefined ? "" : trimmed.slice(at + (readDateTime(trimmed.slice(at), order)?.length ?? 0))
+      const afterDate = trimmed.slice(leadingDate.start + leadingDate.length)
       // (the date's own time stamps what follows it, up to the next time on the line)
       const timed = leadingDate.iso.length > 10 ? `${leadingDate.iso.slice(11, 16)} ${afterDate}` : afterDate
       const fromDiary = hasTime(timed) ? readDiaryLine(timed, leadingDate.date) : readInlineVitals(afterDate, leadingDate.iso, true)

@@ -368,6 +368,16 @@ export interface RowContext {
   readonly calledBack?: boolean
 }
 
+/** A range as results carry it: its bounds and the text as printed (no range: empty text). */
+export const toParsedRange = (range: RangeSpec | undefined): ParsedRange =>
+  range === undefined
+    ? { text: "" }
+    : {
+        ...(range.low === undefined ? {} : { low: range.low }),
+        ...(range.high === undefined ? {} : { high: range.high }),
+        text: range.text
+      }
+
 /** Parses one line as a lab result, or undefined when it is not one. */
 export const parseResultLine = (line: string, context: RowContext = {}): ParsedResult | undefined => {
   if (line.length > MAX_ROW_CHARS || line.trim() === "") return undefined
@@ -430,15 +440,7 @@ export const parseResultLine = (line: string, context: RowContext = {}): ParsedR
     if (weakQualitative && parsed.range === undefined && !tableCell) continue
     const withMark: RowParse =
       leadingMark !== null && parsed.flag === undefined ? { ...parsed, flag: { _tag: "abnormal" } } : parsed
-    const range = parsed.range
-    const referenceRange: ParsedRange =
-      range === undefined
-        ? { text: "" }
-        : {
-            ...(range.low === undefined ? {} : { low: range.low }),
-            ...(range.high === undefined ? {} : { high: range.high }),
-            text: range.text
-          }
+    const referenceRange = toParsedRange(parsed.range)
     const calledBack: RowParse =
       context.calledBack === true && (withMark.flag === undefined || withMark.flag._tag !== "critical")
         ? { ...withMark, flag: { _tag: "critical", ...criticalDirection(withMark.flag) } }

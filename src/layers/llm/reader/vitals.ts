@@ -35,6 +35,15 @@ const WEIGHT_WORDS = String.raw`gewicht|k[öo]rpergewicht|poids|peso|waga|hmotno
 const DATE_WORDS = String.raw`datum|fecha|data|tarih|dato`
 const TIME_WORDS = String.raw`uhrzeit|zeit|heure|hora|ora|tijd|godzina|[čc]as|saat|tid|klokken`
 
+const BP_KEY_RE = new RegExp(`^(?:${BP_WORDS})$`, "i")
+/** A blood pressure named in another language before its value: "RR 128/84", "TA: 128/84". */
+const BP_NAMED_RE = new RegExp(String.raw`(?<![\p{L}])(?:${BP_WORDS})\s*[:=]?\s*\d{2,3}\s?\/\s?\d{2,3}`, "iu")
+const PULSE_KEY_RE = new RegExp(`^(?:${PULSE_WORDS})$`, "i")
+const TEMP_KEY_RE = new RegExp(`^(?:${TEMP_WORDS})$`, "i")
+const WEIGHT_KEY_RE = new RegExp(`^(?:${WEIGHT_WORDS})$`, "i")
+const DATE_KEY_RE = new RegExp(`^(?:${DATE_WORDS})$`, "i")
+const TIME_KEY_RE = new RegExp(`^(?:${TIME_WORDS})$`, "i")
+
 export const VITAL_HEADER_RE = anyOf(
   [
     String.raw`date\s*(?:\/|and|&)\s*time|date\/time|datetime|timestamp|date|time`,
@@ -55,20 +64,20 @@ export const columnFor = (label: string, unitText: string | undefined): VitalCol
   const l = label.toLowerCase().replace(/\s+/g, " ")
   const u = (unitText ?? "").trim()
   if (/^(?:date ?(?:\/|and|&) ?time|date\/time|datetime|timestamp)$/.test(l)) return { kind: "datetime" }
-  if (l === "date" || new RegExp(`^(?:${DATE_WORDS})$`).test(l)) return { kind: "date" }
-  if (l === "time" || new RegExp(`^(?:${TIME_WORDS})$`).test(l)) return { kind: "time" }
+  if (l === "date" || DATE_KEY_RE.test(l)) return { kind: "date" }
+  if (l === "time" || TIME_KEY_RE.test(l)) return { kind: "time" }
   if (/^(?:systolic|sys|sbp)$/.test(l)) return { kind: "measure", vital: "systolic" }
   if (/^(?:diastolic|dia|dbp)$/.test(l)) return { kind: "measure", vital: "diastolic" }
-  if (/^(?:blood pressure|bp)$/.test(l) || new RegExp(`^(?:${BP_WORDS})$`).test(l)) return { kind: "measure", vital: "blood_pressure" }
-  if (/^(?:pulse|heart rate|hr)$/.test(l) || new RegExp(`^(?:${PULSE_WORDS})$`).test(l)) return { kind: "measure", vital: "pulse" }
-  if (/^(?:weight|wt|body weight)$/.test(l) || new RegExp(`^(?:${WEIGHT_WORDS})$`).test(l)) {
+  if (/^(?:blood pressure|bp)$/.test(l) || BP_KEY_RE.test(l)) return { kind: "measure", vital: "blood_pressure" }
+  if (/^(?:pulse|heart rate|hr)$/.test(l) || PULSE_KEY_RE.test(l)) return { kind: "measure", vital: "pulse" }
+  if (/^(?:weight|wt|body weight)$/.test(l) || WEIGHT_KEY_RE.test(l)) {
     const unit = /lb/i.test(u) ? "lb" : /kg/i.test(u) ? "kg" : undefined
     return unit === undefined ? { kind: "measure", vital: "weight" } : { kind: "measure", vital: "weight", unit }
   }
   if (/^(?:spo2|sp02|sao2|o2 sat(?:uration)?|oxygen(?: saturation)?|saturation|sat)$/.test(l)) {
     return { kind: "measure", vital: "spo2", unit: "%" }
   }
-  if (/^temp(?:erature)?$/.test(l) || new RegExp(`^(?:${TEMP_WORDS})$`).test(l)) {
+  if (/^temp(?:erature)?$/.test(l) || TEMP_KEY_RE.test(l)) {
     const unit = /f/i.test(u) ? "°F" : /c/i.test(u) ? "°C" : undefined
     return unit === undefined ? { kind: "measure", vital: "temperature" } : { kind: "measure", vital: "temperature", unit }
   }
@@ -177,14 +186,20 @@ export const weightUnit = (cell: string, declared: string | undefined) =>
   /lb/i.test(cell) ? "lb" : /kg/i.test(cell) ? "kg" : (declared ?? "kg")
 
 /** One row of a vitals table → one VitalSign per measurement, stamped with the row's date and time. */
+/** The document's latest full date, or a way to find it when first needed. */
+export type LatestDate = string | undefined | (() => string | undefined)
+
 /**
  * A day and month without a year ("Mon 06/04", "06.04."), in the year that puts it on or before the
  * document's latest full date (a diary is written before it is printed): with 2026-05-28 the latest,
  * "06/04" is 2026-04-06 (day first unless the document writes month first; always with a dot: "02.11.").
  */
-export const dayWithoutYear = (cell: string, order: DateOrder, latestDate: string | undefined): string | undefined => {
+export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDate): string | undefined => {
   const m = /(?:^|\s)(\d{1,2})([/.])(\d{1,2})\.?$/.exec(cell)
-  if (m === null || latestDate === undefined) return undefined
+  if (m === null) return undefined
+  // asked for only now: finding the document's latest date scans every line
+  const latestDate = typeof latest === "function" ? latest() : latest
+  if (latestDate === undefined) return undefined
   const [a, b] = [Number(m[1]), Number(m[3])]
   // a dot between day and month is European, day first: "02.11."
   const [day, month] = order === "mdy" && m[2] === "/" ? [b, a] : [a, b]
@@ -206,7 +221,7 @@ export const readVitalsRow = (
   header: VitalsHeader,
   order: DateOrder,
   fallbackDate: string | undefined,
-  latestDate?: string
+  latestDate?: LatestDate
 ): { readonly vitals: ReadonlyArray<ParsedVital>; readonly date?: string } | undefined => {
   const tokens = vitalTokens(line, header.separator)
   if (tokens.length === 0) return undefined
@@ -297,12 +312,7 @@ export const readVitalsRow = (
 }
 
 /** Regex source of the names of vital signs: "Blood pressure", "BP", "Pulse rate", "HR", "SpO2", "O2 sat", "Temp", "Body weight", "Wt". */
-const BP_KEY_RE = new RegExp(`^(?:${BP_WORDS})$`, "i")
-/** A blood pressure named in another language before its value: "RR 128/84", "TA: 128/84". */
-const BP_NAMED_RE = new RegExp(String.raw`(?<![\p{L}])(?:${BP_WORDS})\s*[:=]?\s*\d{2,3}\s?\/\s?\d{2,3}`, "iu")
-const PULSE_KEY_RE = new RegExp(`^(?:${PULSE_WORDS})$`, "i")
-const TEMP_KEY_RE = new RegExp(`^(?:${TEMP_WORDS})$`, "i")
-const WEIGHT_KEY_RE = new RegExp(`^(?:${WEIGHT_WORDS})$`, "i")
+
 
 export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\s+rate|hr|spo2|sp02|o2\s+sat(?:uration)?|oxygen\s+saturation|blood\s+oxygen|temp(?:erature)?|(?:body\s+)?(?:temperature|weight)|weight|wt|${BP_WORDS}|${PULSE_WORDS}|${TEMP_WORDS}|${WEIGHT_WORDS}`
 
@@ -435,7 +445,7 @@ export interface VisitColumns {
 export const VISIT_LABEL_RE = /^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?)\s*[:]?\s+/i
 
 /** The visits of a flowsheet date row ("Visit date  01/07/2026  02/04/2026"): two or more dates, maybe with times. */
-export const readVisitColumns = (line: string, order: DateOrder, latestDate?: string): VisitColumns | undefined => {
+export const readVisitColumns = (line: string, order: DateOrder, latestDate?: LatestDate): VisitColumns | undefined => {
   const label = VISIT_LABEL_RE.exec(line) ?? TIME_LABEL_RE.exec(line)
   if (label === null) return undefined
   const dates: Array<string> = []
