@@ -3,7 +3,7 @@
  * the lab corpus (test/fixtures/lab-corpus), each document as text and as PDF. Prints one row per
  * document and format, then totals for every set (tuning…, heldout…) and all, and per layout class.
  * `--verbose` lists what was missed, what was returned that is not a result, and wrong
- * values/units/flags. `--json <file>` writes the numbers. A blind set (heldout2, heldout3) shows only its
+ * values/units/flags. `--json <file>` writes the numbers. A blind set (heldout2) shows only its
  * totals: no per-document rows, no `--verbose` lists, no per-document JSON, and it is left out of
  * the per-layout-class numbers, so its misses cannot be read off any output. `--floors` prints what floor.json would hold for today's
  * reader (per set, the lower of the text and PDF totals, rounded down to 0.01); it writes nothing.

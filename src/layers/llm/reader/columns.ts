@@ -24,7 +24,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
     /^(?:results?|value|in\s+range|out\s+of\s+range|within\s+range|outside\s+range|your\s+(?:value|result)|current(?:\s+result)?(?:\s+and\s+flag)?|result\s+and\s+flag|observed(?:\s+value)?|measured|ergebnis|befund|wert|r[ée]sultats?|resultados?|risultat[oi]|valore|resultaat|uitslag|resultat|svar|v[äa]rde|verdi|wynik|v[ýy]sledek|sonu[çc])$/i
   ],
   // "Flag", "H/L", "Abnormal", "Eval.", "Bewertung", "Indicateur"
-  ["flag", /^(?:flags?|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|kennzeichen|indicateur|indicador|sinaliza[çc][ãa]o|beoord\.?|beoordeling|ocena|hodnocen[íi]|p[řr][íi]znak|i[şs]aret|markering|valutazione|interpretaci[óo]n|interpreta[çc][ãa]o)$/i],
+  ["flag", /^(?:flags?|flaga|abnormal|abn|h\/l|status|indicator|alert|eval\.?|evaluation|bew\.?|bewertung|kennz\.?|kennzeichen|indicateur|indicador|sinaliza[çc][ãa]o|beoord\.?|beoordeling|ocena|hodnocen[íi]|p[řr][íi]znak|i[şs]aret|markering|valutazione|interpretaci[óo]n|interpreta[çc][ãa]o)$/i],
   // "Units", "UOM", "Einheit", "Unités", "Unidad", "Unità"
   ["unit", /^(?:units?|uom|einheit|unit[ée]s?|unidad(?:es)?|unit[aà]|unidades?|eenheid|enhed|enhet|jednostka|jednotka|birim)$/i],
   // a reference range printed in two columns: "Low  High", "Ref Low  Ref High", "Lower limit  Upper limit"
@@ -40,7 +40,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
     "ignore",
-    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|tech\.?|technologist|initials|init\.?|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|bereich|rubrik|gruppe|kategorie|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/i
+    /^(?:prev\.?|previous(?:\s+(?:result|value))?(?:\s+and\s+date)?|prior(?:\s+result)?|last(?:\s+result)?|lab|site|date|time|collected|collection\s+date|comments?|notes?|method|performed|performing\s+lab|code|resulted|reported|verified|released|approved|tech\.?|technologist|initials|init\.?|(?:\S+[- ])?(?:code|kode|kod|k[óo]d|codice|c[óo]digo)|loinc|npu|(?:result|report)\s+(?:date|time)|date\/time|ant[ée]riorit[ée]s?|vorwert|vorbefund|anteriores?|precedente|precedenti|panel|section|category|group|battery|specimen|bereich|rubrik|gruppe|grupa|kategorie|kategoria|(?:data|datum|fecha)(?:\s+\p{L}+){0,2}|sec[çc][ãa]o|secci[óo]n|sezione|sektion|sekcja|odd[íi]l|b[öo]l[üu]m|onderdeel|f[öo]reg[åa]ende|tidligere|poprzedni(?:\s+wynik)?|p[řr]edchoz[íi]|[öo]nceki|vorige|anterior|onaylanma|onay\s+zaman[ıi])$/iu
   ]
 ]
 
@@ -182,10 +182,21 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
 }
 
 /** The role of the header column a cell stands under: the one whose label starts nearest at or before it (right-aligned numbers may start a little earlier). */
-const columnAt = (header: LabHeader, start: number): Role | undefined => {
-  let column = header.roles[0]
-  for (const r of header.roles) if (r.start <= start + 2) column = r
-  return column?.role
+const columnAt = (header: LabHeader, start: number): Role | undefined => header.roles[columnIndexAt(header, start)]?.role
+
+/** The index of that column. */
+const columnIndexAt = (header: LabHeader, start: number): number => {
+  let index = 0
+  header.roles.forEach((r, i) => {
+    if (r.start <= start + 2) index = i
+  })
+  return index
+}
+
+/** A cell that is a date or a date and time and nothing else: "2026-08-01 07:48", "01.08.2026". */
+const isDateCell = (text: string): boolean => {
+  const date = readDateTime(text)
+  return date !== undefined && date.length === text.trim().length
 }
 
 /** A word in the flag column that is no flag we know ("Hög", "Patol.") becomes "A": the lab marked the row (its direction comes from the range). */
@@ -230,9 +241,13 @@ export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): 
   const keep: Array<string> = []
   let low: string | undefined
   let high: string | undefined
-  const place = (text: string, role: Role | undefined) => {
+  const nameColumn = header.roles.findIndex((r) => r.role === "name")
+  const place = (text: string, role: Role | undefined, column: number) => {
     // a "Notes" column that holds the flag ("ALTO", "VALORE CRITICO (1)") is the flag column after all
     if (role === "ignore" && !isFlagCell(text)) return
+    // a column we cannot name is dropped when it holds a date ("Data pobrania": "2026-08-01 07:48") or stands
+    // before the test's name (a panel or section column: "Biochemia"), never when it could be the result's
+    if (role === undefined && (isDateCell(text) || (nameColumn > column && !isFlagCell(text)))) return
     // a word in the flag column that is no flag we know ("Hög", "Patol."): the lab marked the row, so it is
     // abnormal (its direction from the range); never dropped, never a part of the name or unit
     if (role === "flag" && isUnknownFlag(text)) {
@@ -251,9 +266,9 @@ export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): 
   const fields = split === undefined ? undefined : [...split, ...Array.from({ length: missing }, () => ({ text: "", start: line.length, end: line.length }))]
   if (fields !== undefined) {
     if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")
-    fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role))
+    fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role, i))
   } else {
-    for (const cell of cells) place(cell.text, columnAt(header, cell.start))
+    for (const cell of cells) place(cell.text, columnAt(header, cell.start), columnIndexAt(header, cell.start))
   }
   // a bound starts with a number: "3.5", "<0.5", "≥ 10", "-2"; not "see note"
   const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)

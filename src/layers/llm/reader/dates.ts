@@ -133,7 +133,7 @@ export const findDateTime = (s: string, order: DateOrder) => {
   return undefined
 }
 
-/** Whether the document prints dates day-first (British words, or a first number over 12) or month-first. */
+/** Whether the document prints dates day-first (British words, a first number over 12, another language) or month-first. */
 export const detectDateOrder = (text: string): DateOrder => {
   // British usage: "Haemoglobin", "NHS", "FBC", "U & Es", "colour"
   if (/\bhaem|\bNHS\b|\bFBC\b|\bU\s*&\s*Es?\b|\bcolou?r\b.*\bcolour\b|\bcolour\b/i.test(text)) return "dmy"
@@ -142,6 +142,9 @@ export const detectDateOrder = (text: string): DateOrder => {
     if (Number(m[1]) > 12) return "dmy"
     if (Number(m[2]) > 12) return "mdy"
   }
+  // no date says which: month first is American; a report written in another language ("Période : du 02/06/2026",
+  // "Data pobrania", "Résultat") is day first. Letters with diacritics, five or more, tell the language apart.
+  if ((text.match(/[àâäçéèêëîïôöùûüÿñáíóúãõåæøœßłśźżąęćńřčšžůěýşğı]/giu)?.length ?? 0) >= 5) return "dmy"
   return "mdy"
 }
 

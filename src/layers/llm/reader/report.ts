@@ -107,7 +107,14 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
     const filled = cells.filter((c) => c !== "")
     // (digits only inside brackets: "stimata (eGFR, CKD-EPI 2021)")
     const first = cells[0] ?? ""
-    return filled.length === 1 && first !== "" && !/\d/.test(first.replace(/\([^)]*\)/g, "")) && first.length <= 60 ? first : undefined
+    if (!(filled.length === 1 && first !== "" && !/\d/.test(first.replace(/\([^)]*\)/g, "")) && first.length <= 60)) return undefined
+    // a section's heading in capitals ("| BIOQUÍMICA |  |  |") under a name that is not is no part of it
+    if (/\p{Lu}{3}/u.test(first) && first === first.toUpperCase() && name !== name.toUpperCase()) return undefined
+    // the start of the next row's name, which goes on indented or in lower case under it: "| Índice de saturación de |"
+    // over "|   transferrina | 3,8 | % |"
+    const next = below.replace(/^\s*\|/, "").split("|")
+    if (next.length >= 2 && /\d/.test(next.slice(1).join("|")) && /^(?:\s{2,}\S|\s*\p{Ll})/u.test(next[0] ?? "")) return undefined
+    return first
   }
   const text = line.trim()
   // a name over its own value ("Specific gravity (refractometer)" over "   1.031   1.003 - 1.035") starts the next row
@@ -151,8 +158,9 @@ export const continuesName = (above: string, line: string): boolean => {
   // not after a label or sentence end ("Note:", "Fasting.") nor a number ("Sodium 139"); at most six words
   if (above.length > 60 || /[:.!?]\s*$/.test(above) || /\d\s*$/.test(above)) return false
   if (above.split(/\s+/).length > 6 || isMetadataLine(above)) return false
-  // a connector at the end: "Vitamin D,", "Alkaline (", "AST/", "Protein +", "Level of", "Ratio to"
-  if (/[,(/&+-]$|\b(?:and|of|for|with|by|to|in|per)$/i.test(above)) return true
+  // a connector at the end: "Vitamin D,", "Alkaline (", "AST/", "Protein +", "Level of", "Ratio to", "Índice de saturación de",
+  // "Velocità di", "Clairance de la"; not one letter ("Vitamin E", "Hepatitis A")
+  if (/[,(/&+-]$|\b(?:and|of|for|with|by|to|in|per|de|del|de la|des|du|di|della|dei|da|do|dos|das|der|von|van|och|og|und|et|od|ve)$/i.test(above)) return true
   // "(LDL), calculated …" or "calculated …" (three lower-case letters or more), but not "eGFR …" or "pH …", which start
   // names of their own
   return /^\(/.test(line) || (/^\p{Ll}{3,}\b/u.test(line) && findAnalyteMention(line.split(/\s/)[0] ?? "") === undefined)
@@ -279,9 +287,17 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let latest: { readonly date: string | undefined } | undefined
   const latestDate = (): string | undefined => {
     latest ??= {
+      // every date of a line: "Période : du 02/06/2026 au 03/06/2026" ends on the 3rd
       date: lines.reduce<string | undefined>((found, l) => {
-        const date = findDateTime(l.text.slice(0, MAX_ROW_CHARS), order)?.date
-        return date !== undefined && (found === undefined || date > found) ? date : found
+        let latestHere = found
+        let text = l.text.slice(0, MAX_ROW_CHARS)
+        for (let n = 0; n < 4; n++) {
+          const date = findDateTime(text, order)
+          if (date === undefined) break
+          if (latestHere === undefined || date.date > latestHere) latestHere = date.date
+          text = text.slice(date.start + Math.max(1, date.length))
+        }
+        return latestHere
       }, undefined)
     }
     return latest.date
@@ -294,6 +310,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let currentDate: string | undefined
   let labHeader: LabHeader | undefined
   let vitalsHeader: VitalsHeader | undefined
+  // the vitals header before a blank line: a diary that leaves a blank line between its days goes on with it
+  let vitalsHeaderBeforeBlank: VitalsHeader | undefined
   let visitColumns: VisitColumns | undefined
   let pendingHeading: string | undefined
   let proseLines = 0
@@ -334,6 +352,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const callBack = splitCallBack(unboxed.replace(/\s+$/, ""))
     const line = callBack.text
     if (line.trim() === "") {
+      vitalsHeaderBeforeBlank = vitalsHeader ?? vitalsHeaderBeforeBlank
       vitalsHeader = undefined
       recent = []
       continue
@@ -413,8 +432,13 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       labHeader = undefined
       continue
     }
-    // a rule under a vitals header ("----  ------------  ------") keeps it
-    if (vitalsHeader !== undefined && RULE_LINE_RE.test(line)) continue
+    // a rule under a vitals header ("----  ------------  ------") keeps it, as does a line of units in brackets
+    // under the labels ("(mmHg)   (mmHg)   (/min)")
+    if (vitalsHeader !== undefined && (RULE_LINE_RE.test(line) || /^\s*(?:[([][^)\]]{1,12}[)\]]\s*)+$/.test(line))) continue
+    // after a blank line, the table goes on only with a row that starts a day of its own ("Mar 10/03  matin  06:50  147  93  69")
+    const resumed = vitalsHeader === undefined && vitalsHeaderBeforeBlank !== undefined ? readVitalsRow(line, vitalsHeaderBeforeBlank, order, currentDate, latestDate) : undefined
+    if (resumed?.date !== undefined) vitalsHeader = vitalsHeaderBeforeBlank
+    vitalsHeaderBeforeBlank = undefined
     if (vitalsHeader !== undefined) {
       const row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate)
       if (row !== undefined) {
@@ -493,7 +517,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       // "(AST)  10 U/L" under "Aspartate Aminotransferase" or after "…," still continues it
       !/^\(/.test(row.trim()) &&
       !continuesName(aboveText, row.trim())
-    const chain = standsAlone ? [] : nameChain(recent, index, row)
+    // a pipe table's name cell indented under the name above ("|   de transferrina | 12 | % |") is indented like a plain row
+    const chain = standsAlone ? [] : nameChain(recent, index, /^\s*\|\s{2,}\p{L}/u.test(line) ? `  ${row.trimStart()}` : row)
     // the longest chain that reads (a heading above the name is not part of it); a row that starts
     // with its value keeps the gap that separates it from the name
     // starts with a value: "131  mg/dL", "<0.5"
@@ -648,7 +673,16 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       continue
     }
     // indented: two or more spaces before the text; the unread text has its runs of whitespace collapsed
-    recent = [...recent.slice(-2), { text: trimmed, index, indented: /^\s{2,}\S/.test(line), headingBefore: pendingHeading }]
+    // a pipe table's row with its name cell alone ("| Índice de saturación de |  |  |") remembers that cell, so the
+    // row under it ("|   transferrina | 3,8 | % |") can continue it
+    const pipeCells = /^\s*\|/.test(line) ? line.replace(/^\s*\|/, "").replace(/\|\s*$/, "").split("|") : []
+    const loneCell = pipeCells.length >= 2 && pipeCells.slice(1).every((c) => c.trim() === "") ? pipeCells[0] : undefined
+    recent = [
+      ...recent.slice(-2),
+      loneCell !== undefined && loneCell.trim() !== ""
+        ? { text: loneCell.trim(), index, indented: /^\s{2,}\S/.test(loneCell), headingBefore: pendingHeading }
+        : { text: trimmed, index, indented: /^\s{2,}\S/.test(line), headingBefore: pendingHeading }
+    ]
     if (looksLikeResult(line, labHeader !== undefined)) {
       unread.set(index, { page: positioned.page, line: positioned.line, text: trimmed.replace(/\s+/g, " ").slice(0, 300) })
     }

@@ -220,10 +220,15 @@ export const isPlausibleName = (name: string): boolean => {
   if (/[<>≤≥]$/.test(name)) return false
   // "Blood Group: O" is a label and the start of its value; "Sedimento: leucócitos" is a section and a test
   if (/:\s/.test(name) && findAnalyteMention(name.slice(name.lastIndexOf(":") + 1)) === undefined) return false
-  // "Sodium 139 mmol/L 135-145 Potassium": two results side by side, not one name
-  if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
-  // a decimal number, or a bracketed range, with more words after it: "MCV 101.2 fL (80-100) Magnesium", two results
-  if (/\s[<>]?\d+[.,]\d+\s+\S/.test(name) || /\(\s*[<>]?\d+(?:[.,]\d+)?\s*[-–]\s*\d+(?:[.,]\d+)?\s*\)\s+\S/.test(name)) return false
+  // "Sodium 139 mmol/L 135-145 Potassium", "B-LPK 12,4H x10⁹/L 3,5-8,8 P-Kalium": two results side by side, not one name
+  if (/(?:^|\s)[<>]?\d+(?:[.,]\d+)?(?:[HLA*!]{1,2})?\s+(?:[A-Z*!]{1,4}\s+)?(?:[a-zA-Zµμ%][^\s]*\/\S+|%)(?:\s|$)/.test(name)) return false
+  // a decimal number (maybe with its flag glued on), or a bracketed range, with more words after it: "MCV 101.2 fL (80-100) Magnesium", two results
+  if (/\s[<>]?\d+[.,]\d+(?:[HLA*!]{1,2})?\s+\S/.test(name) || /\(\s*[<>]?\d+(?:[.,]\d+)?\s*[-–]\s*\d+(?:[.,]\d+)?\s*\)\s+\S/.test(name)) return false
+  // a number (maybe flagged), a unit and more words: "B-MCV 89 fL 82-98 P-ALAT", "B-SR 62H mm <30 P-Glukos", two results
+  for (const m of name.matchAll(/(?:^|\s)[<>]?\d+(?:[.,]\d+)?[HLA*!]{0,2}\s+(\S+)\s+\S/g)) {
+    const unit = m[1] ?? ""
+    if (/\p{L}|%/u.test(unit) && readUnit(unit)?.length === unit.length) return false
+  }
   // a value and a range inside the name: "Sodium 139 135-145"
   if (/(?:^|\s)\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s*[-–]\s*\d/.test(name)) return false
   // a date at the start ("2026-05-12 07:05 …") or a blood pressure inside ("… 128/84 …"): a diary line, not a name
@@ -356,6 +361,8 @@ export const normalizeRow = (line: string): string =>
     .replace(/(^|\s)\*([<>]?\d[\d.,]*)\*(?=\s|$)/g, "$1$2 *")
     // trailing spaces
     .replace(/\s+$/, "")
+    // a labelled range at the end of the row, its label dropped: "11.2  %   Non-diabetic : < 5.7", "139  mmol/L  Adults: 135-145"
+    .replace(/(\S\s{2,})\p{L}[\p{L}-]*(?: [\p{L}-]+){0,3}\s?:\s*(?=(?:[<>≤≥]=?\s*)?\d[\d.,]*(?:\s*[-–]\s*\d[\d.,]*)?$)/u, "$1")
 
 /** What is known about a row from the rest of the document. */
 export interface RowContext {

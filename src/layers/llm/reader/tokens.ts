@@ -9,7 +9,7 @@ export const QUALITATIVE = [
   "not\\s+detected", "none\\s+detected", "none\\s+seen", "not\\s+seen", "non[-\\s]?reactive", "weakly\\s+reactive",
   "reactive", "positive", "negative", "detected", "equivocal", "non[-\\s]?immune", "not\\s+immune",
   "immune", "indeterminate", "inconclusive", "trace", "present", "absent", "normal", "abnormal", "clear",
-  "slightly\\s+cloudy", "cloudy", "hazy", "turbid", "pale\\s+yellow", "dark\\s+yellow", "light\\s+yellow",
+  "slightly\\s+(?:cloudy|turbid|hazy)", "cloudy", "hazy", "turbid", "nil", "pale\\s+yellow", "dark\\s+yellow", "light\\s+yellow",
   "yellow", "straw", "amber", "colou?rless", "none", "few", "moderate", "many", "rare", "occasional",
   "small", "large", "[1-4]\\+", "\\+{1,4}",
   // the same words in the other languages reports come in: German, French, Spanish, Portuguese, Italian, Dutch
@@ -42,7 +42,7 @@ export const QUAL_LIST_RE = new RegExp(
 )
 
 /** Qualitative words (as `qualKey`) that mean "absent". */
-export const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent"])
+export const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent", "nil"])
 
 /** Qualitative words (as `qualKey`) that mean "found". */
 export const POSITIVE_CLASS = new Set(["positive", "reactive", "detected", "present"])
@@ -161,6 +161,9 @@ export const PER_CREATININE_RE = /^(?:mg|µg|μg|ug|mcg)\/g\s?(?:creat(?:inine)?
 /** Counts per hundred white cells: "/100 WBC", "/100 leukocytes". */
 export const PER_100_RE = /^\/\s?100\s?(?:wbcs?|leu[ck]ocytes|cells)(?![\p{L}])/iu
 
+/** The sedimentation rate's unit, hour spelled out: "mm/1st hr", "mm/1st hour", "mm in 1 hr". */
+export const ESR_UNIT_RE = /^mm\s?(?:\/\s?1st|in\s+1(?:st)?)\s+h(?:ou)?r\b/i
+
 /** The unit at the start of `s` and its length, or undefined when the token is a word and not a unit. */
 export const readUnit = (s: string): { readonly unit: string; readonly length: number } | undefined => {
   const dDimer = DDIMER_UNIT_RE.exec(s)
@@ -169,6 +172,8 @@ export const readUnit = (s: string): { readonly unit: string; readonly length: n
   if (perCreatinine !== null) return { unit: collapse(perCreatinine[0]), length: perCreatinine[0].length }
   const per100 = PER_100_RE.exec(s)
   if (per100 !== null) return { unit: collapse(per100[0]), length: per100[0].length }
+  const esr = ESR_UNIT_RE.exec(s)
+  if (esr !== null) return { unit: collapse(esr[0]), length: esr[0].length }
   const percentOf = PERCENT_OF_RE.exec(s)
   if (percentOf !== null) return { unit: collapse(percentOf[0]), length: percentOf[0].length }
   const exp = EXP_UNIT_RE.exec(s)

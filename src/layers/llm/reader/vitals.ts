@@ -32,10 +32,16 @@ const BP_WORDS = String.raw`blutdruck|rr|tension(?:\s+art[ée]rielle)?|ta|pa|pre
 const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
 const TEMP_WORDS = String.raw`temperatur|k[öo]rpertemperatur|teplota|ate[şs]`
 const WEIGHT_WORDS = String.raw`gewicht|k[öo]rpergewicht|poids|peso|waga|hmotnost|vikt|v[æa]gt|kilo`
-const DATE_WORDS = String.raw`datum|fecha|data|tarih|dato`
+/** Systolic and diastolic pressure: "Systolique", "systolisch", "sistólica", "skurczowe", "bovendruk". */
+const SYS_WORDS = String.raw`systolique|systolisch|sist[óo]lica|sistolica|systolick[ýy]|skurczowe|bovendruk|sistolik|systoliskt?`
+const DIA_WORDS = String.raw`diastolique|diastolisch|diast[óo]lica|diastolica|diastolick[ýy]|rozkurczowe|onderdruk|diyastolik|diastoliskt?`
+/** A date column, or a day's ("Jour", "Tag", "Día"): the day's date is in its cells. */
+const DATE_WORDS = String.raw`datum|fecha|data|tarih|dato|jour|tag|d[íi]a|giorno|dag|dzie[ńn]|den|g[üu]n`
 const TIME_WORDS = String.raw`uhrzeit|zeit|heure|hora|ora|tijd|godzina|[čc]as|saat|tid|klokken`
 
 const BP_KEY_RE = new RegExp(`^(?:${BP_WORDS})$`, "i")
+const SYS_KEY_RE = new RegExp(`^(?:${SYS_WORDS})$`, "i")
+const DIA_KEY_RE = new RegExp(`^(?:${DIA_WORDS})$`, "i")
 /** A blood pressure named in another language before its value: "RR 128/84", "TA: 128/84". */
 const BP_NAMED_RE = new RegExp(String.raw`(?<![\p{L}])(?:${BP_WORDS})\s*[:=]?\s*\d{2,3}\s?\/\s?\d{2,3}`, "iu")
 const PULSE_KEY_RE = new RegExp(`^(?:${PULSE_WORDS})$`, "i")
@@ -50,7 +56,7 @@ export const VITAL_HEADER_RE = anyOf(
     String.raw`systolic|sys|sbp|diastolic|dia|dbp|blood\s+pressure|bp|pulse|heart\s+rate|hr|weight|wt|body\s+weight`,
     String.raw`spo2|sp02|sao2|o2\s+sat(?:uration)?|oxygen(?:\s+saturation)?|saturation|sat|temp(?:erature)?`,
     String.raw`notes?|comments?|arm|position`,
-    String.raw`${BP_WORDS}|${PULSE_WORDS}|${TEMP_WORDS}|${WEIGHT_WORDS}|${DATE_WORDS}|${TIME_WORDS}`
+    String.raw`${SYS_WORDS}|${DIA_WORDS}|${BP_WORDS}|${PULSE_WORDS}|${TEMP_WORDS}|${WEIGHT_WORDS}|${DATE_WORDS}|${TIME_WORDS}`
   ],
   // the label, then an optional unit in brackets ("Weight(kg)", "Temp (°F)") or after a space ("systolic mmHg", from "systolic_mmHg")
   (labels) => String.raw`(${labels})\b\s*(?:[([]\s*([^)\]]{1,12})\s*[)\]]|(?<=\s)(mmhg|bpm|kg|lbs?|°\s?[cf]|%)(?![\p{L}]))?`,
@@ -66,8 +72,8 @@ export const columnFor = (label: string, unitText: string | undefined): VitalCol
   if (/^(?:date ?(?:\/|and|&) ?time|date\/time|datetime|timestamp)$/.test(l)) return { kind: "datetime" }
   if (l === "date" || DATE_KEY_RE.test(l)) return { kind: "date" }
   if (l === "time" || TIME_KEY_RE.test(l)) return { kind: "time" }
-  if (/^(?:systolic|sys|sbp)$/.test(l)) return { kind: "measure", vital: "systolic" }
-  if (/^(?:diastolic|dia|dbp)$/.test(l)) return { kind: "measure", vital: "diastolic" }
+  if (/^(?:systolic|sys|sbp)$/.test(l) || SYS_KEY_RE.test(l)) return { kind: "measure", vital: "systolic" }
+  if (/^(?:diastolic|dia|dbp)$/.test(l) || DIA_KEY_RE.test(l)) return { kind: "measure", vital: "diastolic" }
   if (/^(?:blood pressure|bp)$/.test(l) || BP_KEY_RE.test(l)) return { kind: "measure", vital: "blood_pressure" }
   if (/^(?:pulse|heart rate|hr)$/.test(l) || PULSE_KEY_RE.test(l)) return { kind: "measure", vital: "pulse" }
   if (/^(?:weight|wt|body weight)$/.test(l) || WEIGHT_KEY_RE.test(l)) {

@@ -1627,3 +1627,99 @@ describe("vitals in more layouts", () => {
     ])
   })
 })
+
+describe("layouts met in the fifth tuning set", () => {
+  it("an export's date and group columns before the test's name are no part of it", () => {
+    const text = [
+      "Datum odběru;Skupina;Vyšetření;Výsledek;Jednotka;Referenční meze;Příznak",
+      "2026-05-04 08:10;Biochemie;Sodík;131;mmol/l;136 - 145;L",
+      "2026-05-04 08:10;Lipidy;Cholesterol;5,9;mmol/l;< 5,0;H"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Sodík", 131, "mmol/l", "136 - 145", "low"],
+      ["Cholesterol", 5.9, "mmol/l", "< 5,0", "high"]
+    ])
+  })
+
+  it("a blood-pressure table headed in French, units under the labels, a blank line between its days", () => {
+    const text = [
+      "Relevé d'automesure à domicile — tensiomètre vérifié",
+      "Période : 02/06/2026 au 03/06/2026",
+      "Jour        Heure   Systolique  Diastolique   Pouls",
+      "                    (mmHg)      (mmHg)        (/min)",
+      "Mar 02/06   07:10   151         95            66",
+      "            07:12   147         92            64",
+      "",
+      "Mer 03/06   07:05   139         88            70"
+    ].join("\n")
+    expect(parseLabReport(text).vitals.filter((v) => v.kind === "blood_pressure").map((v) => [v.time, v.value, v.diastolic])).toEqual([
+      ["2026-06-02T07:10", 151, 95],
+      ["2026-06-02T07:12", 147, 92],
+      ["2026-06-03T07:05", 139, 88]
+    ])
+  })
+
+  it("after a blank line a vitals table goes on only with a row that starts a day, not with an average", () => {
+    const text = [
+      "Dag        Tijd    Systolisch  Diastolisch  Pols",
+      "12/03/2026 07:00   131         82           70",
+      "",
+      "Gemiddelde         128         80           71"
+    ].join("\n")
+    expect(parseLabReport(text).vitals.map((v) => [v.kind, v.value])).toEqual([
+      ["blood_pressure", 131],
+      ["pulse", 70]
+    ])
+  })
+
+  it("two results per line when the left one has a glued flag or a unit without a slash", () => {
+    const text = [
+      "Analys          Res.  Enhet   Ref.        Analys         Res.  Enhet   Ref.",
+      "B-Leukocyter    13,1H x10⁹/L  3,5-8,8     P-Natrium      133L  mmol/L  137-145",
+      "B-MCV             92  fL      82-98       P-Kreatinin      71  µmol/L  45-90",
+      "B-SR              41H mm      <20         P-Kalium        4,0  mmol/L  3,5-4,4"
+    ].join("\n")
+    expect(rowsOf(text).map(([name, value, unit]) => [name, value, unit])).toEqual([
+      ["B-Leukocyter", 13.1, "x10⁹/L"],
+      ["P-Natrium", 133, "mmol/L"],
+      ["B-MCV", 92, "fL"],
+      ["P-Kreatinin", 71, "µmol/L"],
+      ["B-SR", 41, "mm"],
+      ["P-Kalium", 4, "mmol/L"]
+    ])
+  })
+
+  it("a pipe table: a section heading in capitals ends no name, a name wrapped over two rows is joined", () => {
+    const text = [
+      "| PRUEBA                    | RESULTADO | UNIDADES | MÍN. | MÁX. |",
+      "| Plaquetas                 |       388 | x10^3/µL |  150 |  400 |",
+      "| BIOQUÍMICA                |           |          |      |      |",
+      "| Coeficiente de saturación |           |          |      |      |",
+      "|   de transferrina         |        12 | %        |   20 |      |",
+      "| Urea                      |        29 | mg/dL    |   17 |   43 |"
+    ].join("\n")
+    expect(rowsOf(text).map(([name, value]) => [name, value])).toEqual([
+      ["Plaquetas", 388],
+      ["Coeficiente de saturación de transferrina", 12],
+      ["Urea", 29]
+    ])
+  })
+
+  it("Nil, Slightly Turbid and a dipstick grade against expected words; the ESR's unit; a labelled range band", () => {
+    const text = [
+      "Investigation          Observed Value   Unit        Biological Ref. Interval",
+      "Appearance             Slightly Hazy                Clear",
+      "Albumin                1+                           Nil",
+      "RBCs                   Nil              /hpf        Nil",
+      "ESR                    35               mm/1st hr   0 - 15",
+      "HbA1c                  7.9              %           Non-diabetic : < 5.7"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Appearance", "Slightly Hazy", "", "Clear", "abnormal"],
+      ["Albumin", "1+", "", "Nil", "abnormal"],
+      ["RBCs", "Nil", "/hpf", "Nil", "normal"],
+      ["ESR", 35, "mm/1st hr", "0 - 15", "high"],
+      ["HbA1c", 7.9, "%", "< 5.7", "high"]
+    ])
+  })
+})
