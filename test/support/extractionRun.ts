@@ -22,7 +22,7 @@ import {
   Truth
 } from "./extractionEval.js"
 import { LAB_CORPUS_DIR } from "./fixtures.js"
-import { contentStream, courierLines, pagesPdf } from "./pdf.js"
+import { contentStream, courierLines, pageHeightFor, pagesPdf } from "./pdf.js"
 
 export const SETS = ["tuning", "tuning2", "tuning3", "tuning4", "tuning5", "heldout", "heldout2"] as const
 export type CorpusSet = (typeof SETS)[number]
@@ -145,14 +145,18 @@ export const textPages = (text: string): ReadonlyArray<ReadonlyArray<string>> =>
   return pages
 }
 
-/** The document as a PDF with a text layer: one page per form-feed page, 9-pt Courier. */
+/**
+ * The document as a PDF with a text layer: one page per form-feed page, 9-pt Courier. A page longer than
+ * A4 holds (72 lines) is printed on a taller page, so that every line is on it.
+ */
 export const renderPdf = (text: string): Uint8Array => {
   const pages = textPages(text)
   const fontId = 4 + 2 * pages.length
   const extra = extraCodes(text)
+  const heights = pages.map((lines) => pageHeightFor(lines.length))
   return pagesPdf(
-    pages.map((lines) => contentStream(courierLines(alignTabs(lines).map((line) => toCp1252(line, extra))))),
-    { resources: `/Font << /F1 ${fontId} 0 R >>`, extra: [courierFont(extra)] }
+    pages.map((lines, i) => contentStream(courierLines(alignTabs(lines).map((line) => toCp1252(line, extra)), (heights[i] ?? 842) - 42))),
+    { resources: `/Font << /F1 ${fontId} 0 R >>`, extra: [courierFont(extra)], heights }
   )
 }
 

@@ -59,19 +59,28 @@ export const flate = (data: Uint8Array | string): Uint8Array =>
 
 const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`)
 
-/** A page's content stream: lines of 9-point Courier (font /F1) from the top left down. */
-export const courierLines = (lines: ReadonlyArray<string>): string =>
-  ["BT", "/F1 9 Tf", "11 TL", "40 800 Td", ...lines.map((line) => `(${escape(line)}) Tj T*`), "ET"].join("\n")
+/** A page's content stream: lines of 9-point Courier (font /F1) from the top left down (`top`: the first line's baseline). */
+export const courierLines = (lines: ReadonlyArray<string>, top = 800): string =>
+  ["BT", "/F1 9 Tf", "11 TL", `40 ${top} Td`, ...lines.map((line) => `(${escape(line)}) Tj T*`), "ET"].join("\n")
+
+/** The height of an A4-wide page that holds `count` lines of courierLines: A4's, or taller for a long page. */
+export const pageHeightFor = (count: number): number => Math.max(842, 42 + 11 * count + 20)
 
 /**
  * The usual document skeleton: catalog (1), page tree (2), Courier as /F1 (3), then one page
  * object and one content stream per entry of `contents`. `resources` replaces the pages'
  * resource dictionary's entries (default `/Font << /F1 3 0 R >>`); `extra` objects come after
- * the pages (numbered from 4 + 2 × pages); `count` is what the page tree claims.
+ * the pages (numbered from 4 + 2 × pages); `count` is what the page tree claims; `heights` the pages' heights.
  */
 export const pagesPdf = (
   contents: ReadonlyArray<PdfStream>,
-  options: { readonly resources?: string; readonly extra?: ReadonlyArray<PdfObject>; readonly count?: number } = {}
+  options: {
+    readonly resources?: string
+    readonly extra?: ReadonlyArray<PdfObject>
+    readonly count?: number
+    /** Each page's height in points (default A4's 842). */
+    readonly heights?: ReadonlyArray<number>
+  } = {}
 ): Uint8Array => {
   const pageId = (i: number) => 4 + 2 * i
   const objects: Array<PdfObject> = [
@@ -81,7 +90,7 @@ export const pagesPdf = (
   ]
   contents.forEach((content, i) => {
     objects.push(
-      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << ${options.resources ?? "/Font << /F1 3 0 R >>"} >> /Contents ${pageId(i) + 1} 0 R >>`,
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 ${options.heights?.[i] ?? 842}] /Resources << ${options.resources ?? "/Font << /F1 3 0 R >>"} >> /Contents ${pageId(i) + 1} 0 R >>`,
       content
     )
   })
