@@ -34,10 +34,19 @@ const SHARED = new RegExp(String.raw`(${SYMBOL})\s*\/\s*(${SYMBOL})\s*(=|:)?\s*(
 /** Every dash as "-": /[−–—]/g matches the minus sign, en dash and em dash. */
 const normalizeSymbol = (symbol: string): string => symbol.replace(/[−–—]/g, "-")
 
-const meaningOf = (word: string): LegendMeaning => {
+/**
+ * What a legend word means for its symbol. "Far outside" ("weit außerhalb", "markedly high") is critical only when the
+ * lab says it phones such values through ("++ / -- weit außerhalb (telefonisch mitgeteilt)"); else it is the symbol's
+ * direction: "++" high, "--" low.
+ */
+const meaningOf = (word: string, symbol: string, after: string): LegendMeaning => {
   const w = word.toLowerCase()
   // "critical", "critically low", "panic"
-  if (/cr[ií]t|kriti|panic|weit|far|markedly/.test(w)) return "critical"
+  if (/cr[ií]t|kriti|panic/.test(w)) return "critical"
+  if (/weit|far|markedly/.test(w)) {
+    if (/telefon|phoned|called|notified|mitgeteilt|communicated|t[ée]l[ée]phon|llamad|comunicad|avisad/i.test(after)) return "critical"
+    return /^(?:\+|↑)/.test(symbol) ? "high" : /^(?:-|↓)/.test(symbol) ? "low" : /high|above/.test(w) ? "high" : /low|below/.test(w) ? "low" : "abnormal"
+  }
   // words that start like "above", "higher", "erhöht", "élevé", "por encima"
   if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado|oberhalb|über|au-dessus|por\s+encima|superiore|sopra)/.test(w)) return "high"
   // words that start like "below", "lower", "vermindert", "diminué", "por debajo"
@@ -57,7 +66,9 @@ export const findLegend = (lines: ReadonlyArray<string>): Legend | undefined => 
       // ("(VC) VALOR CRÍTICO") is no prose
       if (!lead && m[2] === undefined && !(m[1] ?? "").startsWith("(")) continue
       const symbol = m[1] ?? ""
-      if (!legend.has(symbol)) legend.set(symbol, meaningOf(m[3] ?? ""))
+      // what the legend says after the word, up to the next entry: "(telefonisch mitgeteilt)"
+      const after = line.slice((m.index ?? 0) + m[0].length).split(";")[0] ?? ""
+      if (!legend.has(symbol)) legend.set(symbol, meaningOf(m[3] ?? "", symbol, after))
     }
   }
   return legend.size === 0 ? undefined : legend

@@ -6,7 +6,7 @@
  * not taken for a result. Pure functions, no Effect; never throws.
  */
 import { findAnalyteMention } from "./lexicon/analytes.js"
-import { flagFromRange, toParsedRange } from "./rows.js"
+import { flagFromRange, TARGET_NAME_RE, toParsedRange } from "./rows.js"
 import { type NumberStyle, toNumber } from "./text.js"
 import { comparatorKind, type RangeSpec, readUnit } from "./tokens.js"
 import type { ParsedResult } from "./types.js"
@@ -18,10 +18,18 @@ const SENTENCE_VALUE_RE = /(?<![\p{L}\p{N}.,/:-])([<>]=?|≤|≥)?\s?(\d+(?:[.,]
  * Words between a test's name and its value, as the sentence ends. Examples: "was", "were", "is",
  * "came back at", "came back as", "measured", "measured at", "of", "at", "reported as", ":", "=".
  */
-const LINK_RE = /(?:\s+(?:was|were|is|are|came\s+back\s+(?:at|as)|measured(?:\s+at)?|reported\s+as|of|at|now|still|remains?)|\s*[:=])+\s*$/i
+const LINK_RE =
+  /(?:\s+(?:was|were|is|are|came\s+back\s+(?:at|as)|measured(?:\s+at)?|reported\s+as|of|at|now|still|remains?|(?:mildly|slightly|markedly|very|only)|(?:high|low|raised|elevated|normal|positive|negative|reduced|increased|decreased|abnormal|borderline|suppressed))|\s*[:=])+\s*$/i
 
-/** Words that open a clause before a name: "Your", "the", "and", "while", "His". */
-const OPENER_RE = /^(?:(?:your|the|his|her|their|and|but|while|also|a|an)\s+)+/i
+/**
+ * Words that open a clause before a name, and words that describe the value rather than name the test: "Your",
+ * "the", "and", "with", "His", "a suppressed", "a mildly raised", "a normal".
+ */
+const OPENER_RE =
+  /^(?:(?:your|the|his|her|their|and|but|while|with|also|a|an|mildly|slightly|markedly|very|high|low|raised|elevated|normal|reduced|increased|decreased|abnormal|borderline|suppressed)\s+)+/i
+
+/** Words that only link a name to its value, with nothing else: "was low at", "is", "of", "". */
+const linksOnly = (clause: string): boolean => ` ${clause.trim()}`.replace(LINK_RE, "").trim() === ""
 
 /**
  * A range in words inside the brackets after a value, the first one there. Examples: "120 to 150",
@@ -53,6 +61,17 @@ const rangeInWords = (inside: string, style: NumberStyle): RangeSpec | undefined
   return { ...best.spec, text: text.length <= 60 ? text : best.spec.text }
 }
 
+/** The last words of a long clause from the first known test's name among its last three words: "… showed a suppressed TSH" → "TSH". */
+const lastNamedWords = (clause: string): string | undefined => {
+  const words = clause.split(/\s+/)
+  for (let k = Math.max(0, words.length - 3); k < words.length; k++) {
+    const tail = words.slice(k).join(" ")
+    const mention = findAnalyteMention(tail)
+    if (mention !== undefined && mention.start === 0 && mention.end === tail.length) return tail
+  }
+  return undefined
+}
+
 /** The test named right before a value: the clause's last words, without its opener and linking words. */
 const nameBefore = (clause: string): string | undefined => {
   // explanations in brackets are not part of the name: "MCV (size of the red cells)", "Ferritin (iron stores)"
@@ -63,10 +82,15 @@ const nameBefore = (clause: string): string | undefined => {
     plain.lastIndexOf(": "),
     plain.lastIndexOf("; "),
     plain.lastIndexOf(", "),
+    // a bracket closed from the line above: "<45) with a normal bilirubin of"
+    plain.lastIndexOf(") "),
     plain.search(/\s+and\s+(?!.*\s+and\s+)/i)
   )
-  const words = plain.slice(start < 0 ? 0 : start).replace(/^[.:;,]?\s*(?:and\s+)?/i, "").replace(OPENER_RE, "").trim()
-  if (words === "" || words.split(/\s+/).length > 5) return undefined
+  const clauseWords = plain.slice(start < 0 ? 0 : start).replace(/^[.:;,)]?\s*(?:and\s+)?/i, "").replace(OPENER_RE, "").trim()
+  // a long clause names its test in its last words, after a verb and the words that describe the value:
+  // "Her bloods from 09/06/2026 showed a suppressed TSH of" → "TSH"
+  const words = clauseWords.split(/\s+/).length > 5 ? lastNamedWords(clauseWords) : clauseWords
+  if (words === undefined || words === "" || words.split(/\s+/).length > 5 || TARGET_NAME_RE.test(words)) return undefined
   const mention = findAnalyteMention(words)
   // the name ends with the test it names: "Total cholesterol", "white cell count"; not "lower HbA1c by"
   if (mention === undefined || mention.end !== words.length) return undefined
@@ -78,7 +102,7 @@ const nameBefore = (clause: string): string | undefined => {
  * range in the brackets after it when there is one (the flag is computed from it). Empty when
  * the line is not prose or names no result.
  */
-export const readProseResults = (line: string, style: NumberStyle, nextLine = ""): ReadonlyArray<ParsedResult> => {
+export const readProseResults = (line: string, style: NumberStyle, nextLine = "", previousLine = ""): ReadonlyArray<ParsedResult> => {
   const text = line.trim()
   // a bracket left open at the end of the line closes on the next: "44 mmol/mol (we consider" / "under 42 normal; …)"
   const withNext = `${text} ${nextLine.trim()}`
@@ -93,31 +117,38 @@ export const readProseResults = (line: string, style: NumberStyle, nextLine = ""
     if (number === undefined) continue
     const afterValue = at + m[0].length
     const gap = /^\s?/.exec(text.slice(afterValue))?.[0].length ?? 0
-    const unit = readUnit(text.slice(afterValue + gap))
+    // the unit, or at the end of the line the unit that starts the next: "LDL 4.0" over "mmol/L, HDL 1.1 mmol/L"
+    const unitHere = readUnit(text.slice(afterValue + gap))
+    const unitBelow = unitHere === undefined && text.slice(afterValue).trim() === "" ? readUnit(nextLine.trim()) : undefined
+    const unit = unitHere ?? unitBelow
     if (unit === undefined) continue
     let end = afterValue + gap + unit.length
-    const name = nameBefore(text.slice(from, at))
+    // the name, or at the start of the line the name that ends the line above: "… ALP 88 U/L (30-130). Ferritin" over
+    // "was low at 9 ug/L (20-200)", "… and sodium" over "139 mmol/L (135-145)"
+    const clause = text.slice(from, at)
+    const name = nameBefore(clause) ?? (from === 0 && linksOnly(clause) && previousLine.trim() !== "" ? nameBefore(`${previousLine.trim()} ${clause}`) : undefined)
     if (name === undefined) continue
+    if (unitBelow !== undefined) {
+      out.push(proseResult(name, m[1], m[2] ?? "", number, unit.unit, undefined))
+      from = text.length
+      continue
+    }
     // the range in the brackets right after the unit: "(133 to 146)", "(the lab's range is 15 to 200)"
     const bracket = /^\s*\(([^()]*)\)/.exec(text.slice(end)) ?? (/^\s*(?:\([^()]*)?$/.test(text.slice(end)) ? /^\s*\(([^()]*)\)/.exec(withNext.slice(end)) : null)
     const range = bracket === null ? undefined : rangeInWords(bracket[1] ?? "", style)
     if (bracket !== null) end = Math.min(text.length, end + bracket[0].length)
     // the sentence goes on after the result, or ends: not a table row's next column ("139 mmol/L 135-145 Final")
-    if (!/^\s*(?:$|[.,;:]|(?:and|which|were|was|is|are|but|so|while|with|both|all)\b|[-–—]\s)/i.test(text.slice(end))) continue
-    const op = m[1]
-    const comparator = op === undefined ? undefined : comparatorKind(op)
-    const printed = (m[2] ?? "").replace(",", ".")
-    const value = op === undefined ? number : `${op}${printed}`
-    const flag = range === undefined ? "unknown" : flagFromRange({ numeric: number, ...(comparator === undefined ? {} : { comparator }) }, range)
-    out.push({
-      name,
-      value,
-      unit: unit.unit,
-      referenceRange: toParsedRange(range),
-      flag,
-      ...(flag === "unknown" ? {} : { flagSource: "range" as const })
-    })
+    if (!/^\s*(?:$|[.,;:]|(?:and|which|were|was|is|are|but|so|while|with|both|all|although|though|whereas|because|since|when|despite|on|in)\b|[-–—]\s)/i.test(text.slice(end))) continue
+    out.push(proseResult(name, m[1], m[2] ?? "", number, unit.unit, range))
     from = end
   }
   return out
+}
+
+/** A result read from a sentence: its value with the comparator kept (">90"), the flag from the range in brackets. */
+const proseResult = (name: string, op: string | undefined, printed: string, number: number, unit: string, range: RangeSpec | undefined): ParsedResult => {
+  const comparator = op === undefined ? undefined : comparatorKind(op)
+  const value = op === undefined ? number : `${op}${printed.replace(",", ".")}`
+  const flag = range === undefined ? "unknown" : flagFromRange({ numeric: number, ...(comparator === undefined ? {} : { comparator }) }, range)
+  return { name, value, unit, referenceRange: toParsedRange(range), flag, ...(flag === "unknown" ? {} : { flagSource: "range" as const }) }
 }

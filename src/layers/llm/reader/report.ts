@@ -122,9 +122,12 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   const column = above.indexOf(name.split(" ")[0] ?? name)
   const indent = line.length - line.trimStart().length
   // one cell only: "Clarity      Turbid    Clear" is a row of its own
-  if (column <= 0 || text === "" || /\d|\S\s{2,}\S|\t/.test(text) || text.length > 60 || text.split(/\s+/).length > 5) return undefined
-  // under the name: at its column, or further in when it opens with a bracket or a lower-case word
-  if (!(Math.abs(indent - column) <= 1 || (indent > column && /^[([\p{Ll}]/u.test(text)))) return undefined
+  if (column < 0 || text === "" || /\d|\S\s{2,}\S|\t/.test(text) || text.length > 60 || text.split(/\s+/).length > 5) return undefined
+  // under the name: at its column, or further in when it opens with a bracket or a lower-case word (a name at the
+  // line's start: only after a name that ends with a comma, "Immature Granulocytes," over "  Absolute"; a line at
+  // the start under such a name is the next heading or row)
+  const underName = column > 0 && (Math.abs(indent - column) <= 1 || (indent > column && /^[([\p{Ll}]/u.test(text)))
+  if (!underName && !(indent > column && /,$/.test(name))) return undefined
   if (/[.:!?]$|\.\s|:\s/.test(text) || isMetadataLine(text) || readHeading(text) !== undefined) return undefined
   return text
 }
@@ -667,7 +670,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     // (not a note that repeats a result: ">> CRITICAL RESULT(S) Glucose 38 mg/dL … called to", "Interpret with caution: Hb 96 g/L")
     const sameTest = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || (lookupAnalyte(a) !== undefined && lookupAnalyte(a)?.id === lookupAnalyte(b)?.id)
     const repeats = (r: ParsedResult) => results.some((o) => o.value === r.value && o.unit === r.unit && sameTest(o.name, r.name))
-    const prose = callBack.calledBack || /^\s*(?:>>|\*{2,}|!{2,})|\bcritical\b/i.test(line) ? [] : readProseResults(line, style, lines[index + 1]?.text).filter((r) => !repeats(r))
+    const prose = callBack.calledBack || /^\s*(?:>>|\*{2,}|!{2,})|\bcritical\b/i.test(line) ? [] : readProseResults(line, style, lines[index + 1]?.text, lines[index - 1]?.text).filter((r) => !repeats(r))
     if (prose.length > 0) {
       for (const result of prose) emitResult(result)
       continue

@@ -194,6 +194,10 @@ export const cleanName = (raw: string): string =>
     .replace(/\s+/g, " ")
     .trim()
 
+/** A treatment target, not a measurement: "objectif individualisé HbA1c ≤ 7,0 %", "Target LDL < 1.8 mmol/L", "Zielwert HbA1c". */
+export const TARGET_NAME_RE =
+  /^(?:(?:individual(?:ised|ized)?|personal|your)\s+)?(?:target|goal|aim|objecti(?:f|ve|vo)|cible|ziel(?:wert|bereich)?|obiettivo|meta|streefwaarde|cel)\b/i
+
 /** Whether a candidate name looks like a test name rather than prose, a label or two results. */
 export const isPlausibleName = (name: string): boolean => {
   if (name.length < 2 || name.length > 70) return false
@@ -212,6 +216,7 @@ export const isPlausibleName = (name: string): boolean => {
   if (/^(?:[munpfµμk]?(?:g|mol|l|iu|u|eq|kat)|%|cells|copies)\/(?:[dmµμnp]?l|mol|[mk]?g|h|hr|min|s|hpf|lpf)$/i.test(name)) return false
   // a summary of readings, not a measurement: "Average SpO2 during sleep", "Lowest", "Mittelwert Woche 1"
   if (/^(?:average|avg\.?|lowest|highest|median|mittelwert|durchschnitt|moyenne|promedio|m[ée]dia|gemiddeld[e]?|medel(?:v[äa]rde)?|gennemsnit)\b/i.test(name)) return false
+  if (TARGET_NAME_RE.test(name)) return false
   // a page number: "… LABORATORY REPORT   PAGE 2"
   if (/\b(?:page|seite|p[áa]gina|strana|strona|sayfa|sida|side|blad)$/i.test(name)) return false
   // a block's label, not a name: "Result <" of "Result .... < 2.0 U/mL", "Result Not" of "Result .... Not detected", "Expected"

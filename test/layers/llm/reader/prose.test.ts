@@ -57,6 +57,28 @@ describe("readProseResults", () => {
     )
   })
 
+  it("words that describe the value are no part of the name; a long clause names its test last; results broken over lines", () => {
+    const at = (line: string, next = "", previous = "") =>
+      readProseResults(line, style, next, previous).map((r) => [r.name, r.value, r.unit, r.referenceRange.text, r.flag])
+    expect(at("Bloods taken last Tuesday at the surgery showed a suppressed TSH of 0.03 mU/L (0.3-4.2), which fits.")).toEqual([
+      ["TSH", 0.03, "mU/L", "0.3-4.2", "low"]
+    ])
+    expect(at("Liver tests showed a mildly raised ALT at 58 U/L (<40) with a normal bilirubin of 9 umol/L (<21).")).toEqual([
+      ["ALT", 58, "U/L", "<40", "high"],
+      ["bilirubin", 9, "umol/L", "<21", "normal"]
+    ])
+    // the name ends the line above; the unit starts the line below
+    expect(at("was low at 11 ug/L (20-200) although the blood count was normal.", "", "and potassium were fine. Ferritin")).toEqual([
+      ["Ferritin", 11, "ug/L", "20-200", "low"]
+    ])
+    expect(at("Lipids without fasting: total cholesterol 5.8 mmol/L and LDL 3.9", "mmol/L, HDL 1.2 mmol/L.")).toEqual([
+      ["total cholesterol", 5.8, "mmol/L", "", "unknown"],
+      ["LDL", 3.9, "mmol/L", "", "unknown"]
+    ])
+    // a target is not a result
+    expect(at("We agreed a personal target HbA1c of 53 mmol/mol (under 58) for the next year.")).toEqual([])
+  })
+
   it("a table row, a call to a number or a line of three words is no prose", () => {
     expect(readProseResults("Sodium   139   mmol/L   135-145", style)).toEqual([])
     expect(readProseResults("Sodium 139 mmol/L 135-145 Final 03/14 05:31", style)).toEqual([])

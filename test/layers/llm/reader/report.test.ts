@@ -1705,6 +1705,39 @@ describe("layouts met in the fifth tuning set", () => {
     ])
   })
 
+  it("a legend's 'far outside' marks are the symbol's direction unless the lab says it phones them through", () => {
+    const text = [
+      "Untersuchung        Ergebnis  Bew.  Einheit   Referenzbereich",
+      "Chlorid                  86    --   mmol/l    98 - 107",
+      "Harnstoff                71    ++   mg/dl     17 - 49",
+      "Bewertung:  + über / - unter dem Referenzbereich;  ++ / -- weit außerhalb."
+    ].join("\n")
+    expect(rowsOf(text).map(([name, , , , flag]) => [name, flag])).toEqual([
+      ["Chlorid", "low"],
+      ["Harnstoff", "high"]
+    ])
+  })
+
+  it("a name that ends with a comma goes on, indented, on the line under its row", () => {
+    const text = [
+      "Test                          Result  Flag  Units    Reference",
+      "Monocytes, Absolute            0.6           K/uL     0.1-0.9",
+      "Immature Granulocytes,         0.09    H     K/uL     0.00-0.05",
+      "  Absolute",
+      "Basophils, Absolute            0.0           K/uL     0.0-0.2"
+    ].join("\n")
+    expect(rowsOf(text).map(([name, value]) => [name, value])).toEqual([
+      ["Monocytes, Absolute", 0.6],
+      ["Immature Granulocytes, Absolute", 0.09],
+      ["Basophils, Absolute", 0]
+    ])
+  })
+
+  it("a treatment target in a comment is no result", () => {
+    const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
+    expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
+  })
+
   it("Nil, Slightly Turbid and a dipstick grade against expected words; the ESR's unit; a labelled range band", () => {
     const text = [
       "Investigation          Observed Value   Unit        Biological Ref. Interval",

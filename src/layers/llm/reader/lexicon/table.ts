@@ -347,6 +347,10 @@ const endocrineAndVitamins: ReadonlyArray<Analyte> = [
     "Thyroid stimulating hormone", "Thyrotropin", "TSH basal", "TSH, 3rd generation", "TSH 3rd generation", "hTSH", "Thyréostimuline",
     "Tirotropina", "Tireotropina", "TSH sensitive", "Sensitive TSH", "sTSH", "TSH ultrasensitive", "TSHus", "TSH-basal"
   ], { alternateUnits: ["u[IU]/mL"] }),
+  analyte("tsh_receptor_ab", "TSH receptor antibodies", "5385-0", "[IU]/L", [0, 100], [
+    "TRAb", "TRAK", "TSH receptor antibody", "TSH receptor Ab", "Thyrotropin receptor antibodies", "TSH-Rezeptor-Antikörper",
+    "Anticorps anti-récepteurs de la TSH", "Anticuerpos antirreceptor de TSH"
+  ]),
   analyte("free_t4", "Free T4", "3024-7", "ng/dL", [0.05, 15], [
     "FT4", "fT4", "T4, free", "Free thyroxine", "Thyroxine, free", "Freies T4", "Freies Thyroxin", "T4 libre", "T4L", "Thyroxine libre",
     "Tiroxina libre", "T4 libera", "FT4 (free thyroxine)", "Vrij T4"
