@@ -4,7 +4,7 @@
  * (columns that are not part of a result dropped, a range in LOW and HIGH columns joined).
  */
 import { readDateTime } from "./dates.js"
-import { QUAL_RE, readFlag, readUnit } from "./tokens.js"
+import { QUAL_RE, readFlag, readUnit, RESULT_STATUS } from "./tokens.js"
 
 
 /** What a column of a results table holds. */
@@ -199,12 +199,15 @@ const isDateCell = (text: string): boolean => {
   return date !== undefined && date.length === text.trim().length
 }
 
+/** A status cell ("Final", "Pending") or a pointer to a note ("See comment"). */
+const STATUS_CELL_RE = new RegExp(String.raw`^(?:${RESULT_STATUS}|see\s+(?:note|comment))$`, "i")
+
 /** A word in the flag column that is no flag we know ("Hög", "Patol.") becomes "A": the lab marked the row (its direction comes from the range). */
 const isUnknownFlag = (text: string): boolean =>
   text !== "" && /\p{L}/u.test(text) && !isFlagCell(text) && !/\d/.test(text) && text.length <= 20 &&
   // a unit or a word result that starts a little left of its column is not a flag, nor is a result's status
   readUnit(text)?.length !== text.length && !QUAL_RE.test(text) &&
-  !/^(?:final|prelim(?:inary)?|corrected|amended|verified|pending|cancel+ed|in\s+process|see\s+(?:note|comment))$/i.test(text)
+  !STATUS_CELL_RE.test(text)
 
 /** The line with such words in a space-aligned flag column replaced by "A" (the same width, so positions hold). */
 const markUnknownFlags = (line: string, header: LabHeader): string => {

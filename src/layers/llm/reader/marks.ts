@@ -6,11 +6,18 @@
  * value through: the row is critical whatever else it prints, and the note itself (a name, a
  * time) must not be read as part of the row.
  */
+import { HIGH_WORDS, LOW_WORDS } from "./tokens.js"
 
 export type LegendMeaning = "high" | "low" | "abnormal" | "critical"
 
 /** Symbol (normalised: every dash is `-`) → what the report says it means. */
 export type Legend = ReadonlyMap<string, LegendMeaning>
+
+/** Where a value lies against the range, in words: "above", "über", "au-dessus", "por debajo". */
+const ABOVE_WORDS = String.raw`above|oberhalb|über|au-dessus|por\s+encima|superiore|sopra`
+const BELOW_WORDS = String.raw`below|unterhalb|unter|en\s+dessous|au-dessous|por\s+debajo|inferiore|sotto`
+const HIGH_MEANING_RE = new RegExp(String.raw`^(?:${ABOVE_WORDS}|${HIGH_WORDS}|high(?:er)?)$`, "iu")
+const LOW_MEANING_RE = new RegExp(String.raw`^(?:${BELOW_WORDS}|${LOW_WORDS}|low(?:er)?)$`, "iu")
 
 /** Symbols a legend may explain: `+`, `-`, `++`, `--`, `↑`, `↓`, `*`, `!`, `#` (dashes of all kinds count as `-`). */
 const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2}|\([A-Z]{1,4}\))`
@@ -21,7 +28,7 @@ const SYMBOL = String.raw`(?:\+\+|--|[+\-↑↓*!#]{1,2}|\([A-Z]{1,4}\))`
  */
 const ENTRY = new RegExp(
   String.raw`(?:^|[\s,;:(\[])(${SYMBOL})\s*(=|:|means|indicates|→|->)?\s*(?:value\s+|result\s+)?` +
-    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|valor(?:es)?\s+cr[íi]tic[oa]s?|valeurs?\s+critiques?|valori?\s+critic[oi]|kritische[rn]?\s+werte?|kritick[áa]\s+hodnota|kritisk\s+v[æa]rdi|weit\s+au(?:ß|ss)erhalb|far\s+(?:outside|above|below)|markedly\s+(?:high|low|abnormal)|above|high(?:er)?|increased|elevated|raised|erh[öo]ht|augment[ée]e?|[ée]lev[ée]e?|alto|aumentado|below|low(?:er)?|decreased|reduced|erniedrigt|vermindert|diminu[ée]e?|bas(?:se)?|bajo|disminuido|abnormal|outside|out\s+of\s+range|pathologisch|anormal|oberhalb|über|unterhalb|unter|au-dessus|en\s+dessous|au-dessous|por\s+encima|por\s+debajo|superiore|inferiore|sopra|sotto)`,
+    String.raw`(critical(?:ly)?(?:\s+(?:high|low))?|panic|valor(?:es)?\s+cr[íi]tic[oa]s?|valeurs?\s+critiques?|valori?\s+critic[oi]|kritische[rn]?\s+werte?|kritick[áa]\s+hodnota|kritisk\s+v[æa]rdi|weit\s+au(?:ß|ss)erhalb|far\s+(?:outside|above|below)|markedly\s+(?:high|low|abnormal)|${ABOVE_WORDS}|${BELOW_WORDS}|${HIGH_WORDS}|${LOW_WORDS}|high(?:er)?|low(?:er)?|abnormal|outside|out\s+of\s+range|pathologisch|anormal)`,
   "giu"
 )
 
@@ -47,10 +54,9 @@ const meaningOf = (word: string, symbol: string, after: string): LegendMeaning =
     if (/telefon|phoned|called|notified|mitgeteilt|communicated|t[ée]l[ée]phon|llamad|comunicad|avisad/i.test(after)) return "critical"
     return /^(?:\+|↑)/.test(symbol) ? "high" : /^(?:-|↓)/.test(symbol) ? "low" : /high|above/.test(w) ? "high" : /low|below/.test(w) ? "low" : "abnormal"
   }
-  // words that start like "above", "higher", "erhöht", "élevé", "por encima"
-  if (/^(?:above|high|higher|increased|elevated|raised|erh|augment|[ée]lev|alto|aumentado|oberhalb|über|au-dessus|por\s+encima|superiore|sopra)/.test(w)) return "high"
-  // words that start like "below", "lower", "vermindert", "diminué", "por debajo"
-  if (/^(?:below|low|lower|decreased|reduced|erniedrigt|vermindert|diminu|bas|bajo|disminuido|unterhalb|unter|en\s+dessous|au-dessous|por\s+debajo|inferiore|sotto)/.test(w)) return "low"
+  // "above", "higher", "erhöht", "élevé", "por encima"; "below", "lower", "vermindert", "diminué", "por debajo"
+  if (HIGH_MEANING_RE.test(w)) return "high"
+  if (LOW_MEANING_RE.test(w)) return "low"
   return "abnormal"
 }
 

@@ -20,14 +20,17 @@ import {
   readUnit,
   readValue,
   type ReportFlag,
+  RESULT_STATUS,
   type RowValue,
   STRONG_QUALITATIVE
 } from "./tokens.js"
 import type { ParsedRange, ParsedResult } from "./types.js"
 
 /** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)", "(no range; on warfarin)", an earlier result "[prev 12.1]", "(12.5 on 01/02/2026)"; not "(calc" alone. */
-export const NOTE_RE =
-  /^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:prev(?:ious)?|prior|last|vorwert|anterior|pr[ée]c[ée]dent)\.?:?\s*[<>]?\d[^)\]]{0,40}[)\]]|\([<>]?\d[\d.,]*\s+(?:on|am|le|el|il|op|em)\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\)|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|final|prelim(?:inary)?|corrected|amended|verified)(?=$|\s)/i
+export const NOTE_RE = new RegExp(
+  String.raw`^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:prev(?:ious)?|prior|last|vorwert|anterior|pr[ée]c[ée]dent)\.?:?\s*[<>]?\d[^)\]]{0,40}[)\]]|\([<>]?\d[\d.,]*\s+(?:on|am|le|el|il|op|em)\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\)|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|${RESULT_STATUS})(?=$|\s)`,
+  "i"
+)
 
 /**
  * Who a range applies to, printed right after it: a bracketed group with a letter ("(age 40-44)", "[adults]",

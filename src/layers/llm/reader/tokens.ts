@@ -41,6 +41,12 @@ export const QUAL_LIST_RE = new RegExp(
   "iu"
 )
 
+/**
+ * A result's status, printed in a column of its own or after the row; no flag and no part of the result. Examples:
+ * "Final", "Prelim", "Corrected", "Amended", "Verified", "Pending", "Cancelled", "In process".
+ */
+export const RESULT_STATUS = String.raw`final|prelim(?:inary)?|corrected|amended|verified|pending|cancel+ed|in\s+process`
+
 /** Qualitative words (as `qualKey`) that mean "absent". */
 export const NEGATIVE_CLASS = new Set(["negative", "nonreactive", "notdetected", "nonedetected", "none", "noneseen", "notseen", "absent", "nil"])
 
@@ -56,8 +62,9 @@ export const qualKey = (s: string) => s.toLowerCase().replace(/[^a-z0-9+]/g, "")
  * "kritisch", "crítico"; "pathologisch", "afwijkend".
  */
 const CRITICAL_WORDS = String.raw`kritisch|kritiek|kritisk|krytyczn[yae]|kritick[ýáé]|kritik|cr[ií]tic[oa]|critique`
-const HIGH_WORDS = String.raw`elevated|raised|increased|erh[öo]ht|hoch|[ée]lev[ée]e?|augment[ée]e?|alt[oa]|aumentad[oa]|elevad[oa]|hoog|verhoogd|f[öo]rh[öo]jd|f[öo]rh[öo]jt|h[öo]g|forh[øo]jet|h[øo]j|podwy[żz]szon[ya]|wysok[ia]|zv[ýy][šs]en[ýyáa]|y[üu]ksek`
-const LOW_WORDS = String.raw`decreased|reduced|erniedrigt|niedrig|vermindert|bas(?:se)?|diminu[ée]e?|baj[oa]|disminuid[oa]|baix[oa]|diminu[íi]d[oa]|bass[oa]|ridott[oa]|laag|verlaagd|s[äa]nkt|l[åa]g|nedsat|lav|obni[żz]on[ya]|nisk[ia]|sn[íi][žz]en[ýyáa]|d[üu][şs][üu]k`
+/** Words for "high" and "low" in the languages reports come in, shared with the legends (marks.ts). Examples: "elevated", "erhöht", "élevée", "verlaagd". */
+export const HIGH_WORDS = String.raw`elevated|raised|increased|erh[öo]ht|hoch|[ée]lev[ée]e?|augment[ée]e?|alt[oa]|aumentad[oa]|elevad[oa]|hoog|verhoogd|f[öo]rh[öo]jd|f[öo]rh[öo]jt|h[öo]g|forh[øo]jet|h[øo]j|podwy[żz]szon[ya]|wysok[ia]|zv[ýy][šs]en[ýyáa]|y[üu]ksek`
+export const LOW_WORDS = String.raw`decreased|reduced|erniedrigt|niedrig|vermindert|bas(?:se)?|diminu[ée]e?|baj[oa]|disminuid[oa]|baix[oa]|diminu[íi]d[oa]|bass[oa]|ridott[oa]|laag|verlaagd|s[äa]nkt|l[åa]g|nedsat|lav|obni[żz]on[ya]|nisk[ia]|sn[íi][žz]en[ýyáa]|d[üu][şs][üu]k`
 const ABNORMAL_WORDS = String.raw`pathologisch|anormal[e]?|abnormaal|afwijkend|patol[óo]gic[oa]|avvikande|unormal`
 const wordsRe = (words: string) => new RegExp(String.raw`^(?:${words})$`, "iu")
 const CRITICAL_WORD_RE = wordsRe(CRITICAL_WORDS)
