@@ -28,7 +28,7 @@ import type { ParsedRange, ParsedResult } from "./types.js"
 
 /** Remarks that qualify a row without changing it: "(calc)", "(fasting)", "[est]", "Final", "prelim", a footnote "(1)", "(no range; on warfarin)", an earlier result "[prev 12.1]", "(12.5 on 01/02/2026)"; not "(calc" alone. */
 export const NOTE_RE = new RegExp(
-  String.raw`^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:prev(?:ious)?|prior|last|vorwert|anterior|pr[ée]c[ée]dent)\.?:?\s*[<>]?\d[^)\]]{0,40}[)\]]|\([<>]?\d[\d.,]*\s+(?:on|am|le|el|il|op|em)\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\)|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|${RESULT_STATUS})(?=$|\s)`,
+  String.raw`^(?:\(\d\)|\[\d\]|[¹²³]|[([](?:prev(?:ious)?|prior|last|vorwert|anterior|pr[ée]c[ée]dent)\.?:?\s*[<>]?\d[^)\]]{0,40}[)\]]|[([][<>]?\d[\d.,]*\s+(?:on|am|le|el|il|op|em)\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}[)\]]|\((?:no\s+range|not\s+established|see\s+(?:note|comment)|on\s+[a-z]+)[^()\d]{0,50}\)|[([](?:calc(?:ulated)?|est(?:imated)?|fasting|non-?fasting|repeated|verified|confirmed|corrected|see\s+note|note|abnormal|normal)\.?[)\]]|${RESULT_STATUS})(?=$|\s)`,
   "i"
 )
 
@@ -40,6 +40,9 @@ export const RANGE_QUALIFIER_RE = /^(?:[([](?![^()[\]]*\d{1,2}[/.-]\d{1,2}[/.-]\
 
 /** A date or time token in a row (another column's). Examples: "04/18/2026", "2026-04-18", "18.04.26", "03/14" before a time, "07:42", "7:42 PM". */
 export const DATE_TOKEN_RE = /^(?:\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\/\d{1,2}(?=\s+\d{1,2}:\d{2}\b)|\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)(?=$|\s)/
+
+/** A number alone at the end of a row: "141", "<0.5". */
+const LONE_NUMBER_RE = new RegExp(String.raw`^[<>]?${NUM}\s*$`)
 
 /** A previous result followed by its date; only the number is taken (the date is a `DATE_TOKEN_RE`), or both when the date is bracketed. Examples: "5.2 03/01/2026", "140  2026-01-05", "4,25 (03/06/26)". */
 export const PREVIOUS_RE = new RegExp(String.raw`^(?:${NUM})\s+(?:(?=\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}(?:$|\s))|\(\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}\)(?=$|\s))`)
@@ -149,6 +152,9 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
       i += note[0].length
       continue
     }
+    // a lone number ending the row after the value, its unit and its range is an earlier result printed without
+    // its header or date: "Sodium   139  mmol/L   135-145   141"
+    if (range !== undefined && unit !== undefined && LONE_NUMBER_RE.test(s)) break
     const date = DATE_TOKEN_RE.exec(s)
     if (date !== null) {
       i += date[0].length
@@ -359,6 +365,8 @@ export const criticalDirection = (flag: ReportFlag | undefined): { readonly dire
 /** A row with leaders, unicode hyphens, "/1.73 m²" and starred values made plain for the grammar. */
 export const normalizeRow = (line: string): string =>
   line
+    // a range written with an ellipsis: "135 ... 145", "3,5 … 5,1" (three dots or one "…" between spaces; longer runs are leaders)
+    .replace(/(\d) (?:\.{3}|…) (?=[<>]?\d)/g, "$1 - ")
     // dotted or underscored leaders between a name and its value: "Sodium ....... 139", "Na . . . 139", "K ____ 4.1", "Ca ---- 9.5"
     .replace(/\s*(?:\.{3,}|…+|(?:\s?\.){3,}|_{3,}|-{4,})\s*/g, "  ")
     // "/1.73 m2", "/1,73 m²" → "/1.73m2": the body-surface unit in one token

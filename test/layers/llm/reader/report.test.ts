@@ -1733,6 +1733,19 @@ describe("layouts met in the fifth tuning set", () => {
     ])
   })
 
+  it("an earlier result ending the row without a header, in square brackets with its date; a range written with an ellipsis", () => {
+    const text = [
+      "Potassium       5.8   mmol/L   3.5-5.1   4.6",
+      "Urea            9.1   mmol/L   2.5-7.8   [7.7 on 14/02/2026]",
+      "Calcium        2.61   mmol/L   2.20 ... 2.60"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Potassium", 5.8, "mmol/L", "3.5-5.1", "high"],
+      ["Urea", 9.1, "mmol/L", "2.5-7.8", "high"],
+      ["Calcium", 2.61, "mmol/L", "2.20 - 2.60", "high"]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
