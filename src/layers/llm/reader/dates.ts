@@ -133,6 +133,39 @@ export const findDateTime = (s: string, order: DateOrder) => {
   return undefined
 }
 
+/** Month names in the languages reports come in, by month number: English, German, French, Spanish, Italian, Portuguese, Dutch. */
+const MONTH_NAMES: ReadonlyArray<ReadonlyArray<string>> = [
+  ["january", "januar", "jänner", "janvier", "enero", "gennaio", "janeiro", "januari"],
+  ["february", "februar", "février", "fevrier", "febrero", "febbraio", "fevereiro", "februari"],
+  ["march", "märz", "maerz", "mars", "marzo", "março", "marco", "maart"],
+  ["april", "avril", "abril", "aprile"],
+  ["may", "mai", "mayo", "maggio", "maio", "mei"],
+  ["june", "juni", "juin", "junio", "giugno", "junho"],
+  ["july", "juli", "juillet", "julio", "luglio", "julho"],
+  ["august", "août", "aout", "agosto", "augustus"],
+  ["september", "septembre", "septiembre", "settembre", "setembro"],
+  ["october", "oktober", "octobre", "octubre", "ottobre", "outubro"],
+  ["november", "novembre", "noviembre", "novembro"],
+  ["december", "dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro"]
+]
+const MONTH_NUMBER = new Map(MONTH_NAMES.flatMap((names, i) => names.map((name) => [name, i + 1] as const)))
+
+/** A month named with its year: "November 2026", "Monat: März 2026", "juin 2026"; not a day ("12 November 2026" is a date). */
+const MONTH_YEAR_RE = /(?<![\p{L}\d]\s?)(\p{L}{3,9})\s+(\d{4})(?!\d)/gu
+
+/** The last day of the latest month a line names with its year ("Monat: November 2026" → 2026-11-30), or undefined. */
+export const monthYearEnd = (line: string): string | undefined => {
+  let latest: string | undefined
+  for (const m of line.matchAll(MONTH_YEAR_RE)) {
+    const month = MONTH_NUMBER.get((m[1] ?? "").toLowerCase())
+    const year = Number(m[2])
+    if (month === undefined || year < 1900 || year > 2200) continue
+    const end = isoDate(year, month, new Date(Date.UTC(year, month, 0)).getUTCDate())
+    if (end !== undefined && (latest === undefined || end > latest)) latest = end
+  }
+  return latest
+}
+
 /** Whether the document prints dates day-first (British words, a first number over 12, another language) or month-first. */
 export const detectDateOrder = (text: string): DateOrder => {
   // British usage: "Haemoglobin", "NHS", "FBC", "U & Es", "colour"

@@ -7,7 +7,7 @@
 import { lookupAnalyte } from "./lexicon/analytes.js"
 import type { DocumentType } from "../../../services/llm.js"
 import { dropIgnoredColumns, type LabHeader, readLabHeader } from "./columns.js"
-import { detectDateOrder, findCollectedAt, findDateTime, readDateTime } from "./dates.js"
+import { detectDateOrder, findCollectedAt, findDateTime, monthYearEnd, readDateTime } from "./dates.js"
 import { headingTitle, makeTitle, readHeading, SECTION_ONLY } from "./headings.js"
 import { findAnalyteMention } from "./lexicon/analytes.js"
 import { findLegend, isLegendLine, splitCallBack } from "./marks.js"
@@ -290,10 +290,12 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let latest: { readonly date: string | undefined } | undefined
   const latestDate = (): string | undefined => {
     latest ??= {
-      // every date of a line: "Période : du 02/06/2026 au 03/06/2026" ends on the 3rd
+      // every date of a line: "Période : du 02/06/2026 au 03/06/2026" ends on the 3rd; a month with its year
+      // ("Monat: November 2026") ends on its last day
       date: lines.reduce<string | undefined>((found, l) => {
-        let latestHere = found
         let text = l.text.slice(0, MAX_ROW_CHARS)
+        const monthEnd = monthYearEnd(text)
+        let latestHere = monthEnd !== undefined && (found === undefined || monthEnd > found) ? monthEnd : found
         for (let n = 0; n < 4; n++) {
           const date = findDateTime(text, order)
           if (date === undefined) break
@@ -452,9 +454,13 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       vitalsHeader = undefined
     }
     // (after a vitals table's own rows, which name their columns) a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
-    const diaryTime = currentDate === undefined ? undefined : leadingTime(line)
+    // (the time may follow a word for the time of day: "abends  21:15 Uhr   RR 133 / 82   P 71", "evening 21:40 139/88")
+    // (not a weekday and a day: "Sa 07.11.")
+    const timeOfDay = /^\s*\p{L}{2,12}\.?,?\s+(?=\d{1,2}[:.h]\d{2}(?![\d.]))/u.exec(line)
+    const diaryLine = timeOfDay === null ? line : line.slice(timeOfDay[0].length)
+    const diaryTime = currentDate === undefined ? undefined : leadingTime(diaryLine)
     if (diaryTime !== undefined && currentDate !== undefined) {
-      const readings = readDiaryLine(line, currentDate)
+      const readings = readDiaryLine(diaryLine, currentDate)
       if (readings.length > 0) {
         emitVitals(readings)
         continue
@@ -466,6 +472,18 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       continue
     }
     const trimmed = line.trim()
+    // a diary row that starts with a day without its year: "│ Mo 02.11. │ 07:10  148/91  74 │ 21:05  139/86  70 │"
+    // (a weekday written out, "Mittwoch, 11.11.", and a word for the time of day before the time: "früh 6.45")
+    const dayOnly = /^\|?\s*(?:\p{L}{2,10}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?:\p{L}{2,12}\.?\s+)?(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
+    const dayDate = dayOnly === null ? undefined : dayWithoutYear(dayOnly[1] ?? "", order, latestDate)
+    if (dayOnly !== null && dayDate !== undefined) {
+      const diary = readDiaryLine(trimmed.slice(dayOnly[0].length), dayDate)
+      if (diary.length > 0) {
+        emitVitals(diary)
+        currentDate = dayDate
+        continue
+      }
+    }
     // vitals in a sentence, dated on the line or by the sentence it goes on from: "Admission vitals (ED triage,
     // 11/20/2026 19:42): BP 168/98 mmHg, HR 118 bpm, Temp 39.2 °C" over "(102.6 °F), SpO2 89 % on room air, …";
     // not a target or a threshold ("BP below 130/80 mmHg", "if temperature above 38.0 °C")
@@ -474,7 +492,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (named >= 2 && !threshold.test(trimmed)) {
       const dated = findDateTime(trimmed, order)
       // else the sentence it goes on from, else the date above with the line's own time ("Morgens 07:10: RR 128/84, Puls 72")
-      const clock = leadingTime(`${/(?<![\d/.:-])\d{1,2}[:.h]\d{2}(?!\d)/.exec(trimmed)?.[0] ?? ""} `)
+      const clock = leadingTime(`${/(?<![\d/.:-])\d{1,2}[:.h]\d{2}(?![\d.])/.exec(trimmed)?.[0] ?? ""} `)
       const goesOn = sentenceStamp?.index === index - 1 ? sentenceStamp.stamp : undefined
       const day = goesOn?.slice(0, 10) ?? currentDate
       const stamp = dated?.iso ?? (clock !== undefined && day !== undefined ? `${day}T${clock.time}` : (goesOn ?? currentDate))
@@ -618,17 +636,6 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         if (rangeAbove !== undefined) consume(rangeAbove)
         emitResult(block)
         for (const j of [...ahead, ...pastLines]) skip.add(j)
-        continue
-      }
-    }
-    // a diary row that starts with a day without its year: "│ Mo 02.11. │ 07:10  148/91  74 │ 21:05  139/86  70 │"
-    const dayOnly = /^\|?\s*(?:\p{L}{2,3}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
-    const dayDate = dayOnly === null ? undefined : dayWithoutYear(dayOnly[1] ?? "", order, latestDate)
-    if (dayOnly !== null && dayDate !== undefined) {
-      const diary = readDiaryLine(trimmed.slice(dayOnly[0].length), dayDate)
-      if (diary.length > 0) {
-        emitVitals(diary)
-        currentDate = dayDate
         continue
       }
     }

@@ -413,7 +413,8 @@ export const readDiaryLine = (line: string, date: string): ReadonlyArray<ParsedV
     const read = readInlineVitals(segment, stamp, true)
     readings.push(...read)
     // a diary's pulse column has no unit: "07:10  148/91  74" (a number of 30–220 right after the pressure)
-    const bare = /(?<![\d/])\d{2,3}\s?\/\s?\d{2,3}(?:\s*mmhg)?[\s|]+(\d{2,3})(?![\d./:,]|\s*(?:%|°|kg|lb|mg|x|mal))/i.exec(segment)
+    // (maybe after a one-letter or short pulse mark: "RR 144 / 90   P 77", "128/84  HF 72")
+    const bare = /(?<![\d/])\d{2,3}\s?\/\s?\d{2,3}(?:\s*mmhg)?[\s|,]+(?:(?:p|hf|fc|fr)\.?:?\s*)?(\d{2,3})(?![\d./:,]|\s*(?:%|°|kg|lb|mg|x|mal))/i.exec(segment)
     const pulse = bare === null ? undefined : Number(bare[1])
     if (pulse !== undefined && pulse >= 30 && pulse <= 220 && read.some((v) => v.kind === "blood_pressure") && !read.some((v) => v.kind === "pulse")) {
       readings.push({ kind: "pulse", time: stamp, value: pulse, unit: "bpm" })
