@@ -235,13 +235,20 @@ const isFlagCell = (text: string): boolean => {
 export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): string => {
   const line = header === undefined ? raw : markUnknownFlags(raw, header)
   const { cells, separator } = splitCells(line)
-  const rearranges = header?.roles.some((r) => r.role === "ignore" || r.role === "low" || r.role === "high") === true
+  // the result's column after its unit's or range's ("Test  Units  Ref Range  Result"): the row is put in reading order
+  const resultAt = header?.roles.findIndex((r) => r.role === "result") ?? -1
+  const resultLate = resultAt >= 0 && header?.roles.some((r, i) => i < resultAt && (r.role === "unit" || r.role === "range")) === true
+  const rearranges = resultLate || header?.roles.some((r) => r.role === "ignore" || r.role === "low" || r.role === "high") === true
   if (header === undefined || header.roles.length === 0 || !rearranges) {
     const delimiter = header === undefined ? undefined : delimiterOf(header.separator)
     if (delimiter !== undefined) return csvCells(line, delimiter).map((c) => c.text).join("  ")
     return separator === "space" ? line : cells.map((c) => c.text).join("  ")
   }
-  const keep: Array<string> = []
+  // cells with their place in reading order: the name (and unnamed columns before the result), the result, its
+  // flag, its unit, its range, then unnamed columns after the result
+  const keep: Array<{ readonly text: string; readonly rank: number }> = []
+  const rankOf = (role: Role | undefined, column: number): number =>
+    !resultLate ? 0 : role === "name" ? 0 : role === "result" ? 2 : role === "flag" ? 3 : role === "unit" ? 4 : role === "range" ? 5 : column < resultAt ? 1 : 6
   let low: string | undefined
   let high: string | undefined
   const nameColumn = header.roles.findIndex((r) => r.role === "name")
@@ -254,12 +261,12 @@ export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): 
     // a word in the flag column that is no flag we know ("Hög", "Patol."): the lab marked the row, so it is
     // abnormal (its direction from the range); never dropped, never a part of the name or unit
     if (role === "flag" && isUnknownFlag(text)) {
-      keep.push("A")
+      keep.push({ text: "A", rank: rankOf(role, column) })
       return
     }
     if (role === "low" && text !== "") low = text
     else if (role === "high" && text !== "") high = text
-    else keep.push(text)
+    else keep.push({ text, rank: rankOf(role, column) })
   }
   const delimiter = delimiterOf(header.separator)
   const split = delimiter !== undefined ? csvCells(line, delimiter) : separator !== "space" && separator === header.separator ? cells : undefined
@@ -277,8 +284,12 @@ export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): 
   const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)
   const lo = bound(low)
   const hi = bound(high)
-  if (lo !== undefined && hi !== undefined) keep.push(`${lo}-${hi}`)
-  else if (lo !== undefined) keep.push(`>=${lo}`)
-  else if (hi !== undefined) keep.push(`<=${hi}`)
-  return keep.join("  ")
+  const range = lo !== undefined && hi !== undefined ? `${lo}-${hi}` : lo !== undefined ? `>=${lo}` : hi !== undefined ? `<=${hi}` : undefined
+  if (range !== undefined) keep.push({ text: range, rank: 5 })
+  // a stable sort: cells of one rank keep their order
+  return keep
+    .map((cell, i) => ({ ...cell, i }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((cell) => cell.text)
+    .join("  ")
 }

@@ -15,6 +15,9 @@ export const QUALITATIVE = [
   // the same words in the other languages reports come in: German, French, Spanish, Portuguese, Italian, Dutch
   "negativ[oae]?", "n[ée]gati(?:f|ve)", "positiv[oae]?", "positi(?:f|ve)", "nicht\\s+nachweisbar", "no\\s+detectado",
   "n[ãa]o\\s+detectado", "non\\s+d[ée]tect[ée]", "spuren", "traces?", "trazas", "vest[íi]gios", "trace",
+  "amarel[oa]\\s+(?:citrino|claro|escuro)", "amarill[oa]\\s+(?:claro|oscuro|p[áa]lido)", "giall[oa]\\s+(?:paglierino|chiaro|scuro)",
+  "(?:ligeiramente|levemente)\\s+turv[oa]", "ligeramente\\s+turbi[oa]", "leicht\\s+tr[üu]be?", "l[ée]g[èe]rement\\s+trouble",
+  "tra[çc]os", "numeros[oa]s", "abundantes",
   "klar", "limpide", "l[íi]mpid[oa]", "claro", "helder", "tr[üu]be?", "trouble", "turbi[oa]", "turv[oa]", "torbid[oa]",
   "gelb", "jaune", "amarill[oa]", "amarel[oa]", "giall[oa]", "geel", "ausente", "presente",
   // counts and presence in words: French, Spanish, Portuguese, Italian, German, Dutch, Polish, Czech, Turkish
@@ -157,7 +160,7 @@ export const EXP_UNIT_RE =
 
 /** A unit token, ending at a space, bracket, comma or semicolon. Examples: "mg/dL", "%", "/HPF", "/mm3", "°C", "mL/min/1.73m²". */
 // a comma inside a unit only before digits: "mL/min/1,73m²"
-export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+\d?|[a-zA-Zµμ%°](?:[a-zA-Z0-9µμ%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]]|!+(?:$|\s))/u
+export const UNIT_TOKEN_RE = /^(?:\/[a-zA-Zµμ]+\d?|[\p{L}%°](?:[\p{L}0-9%°/.·\-²³^*]|,(?=\d))*)(?=$|[\s),;\]]|!+(?:$|\s))/u
 
 /** D-dimer units carry what they are equivalent to: "ug/mL FEU", "ng/mL DDU". */
 export const DDIMER_UNIT_RE = /^(?:µg|μg|ug|mcg|mg|ng)\/(?:mL|L)\s?(?:FEU|DDU)\b/i
@@ -217,6 +220,9 @@ export const RANGE_LABEL =
 /** Inside brackets any short label may name the range: "(Non-diabetic: <5.7)", "(Adult: 0.6-1.3)". */
 export const BRACKET_LABEL = /^\p{L}[\p{L} .'-]{0,24}:\s*/u
 
+/** Outside brackets, a label of up to four words with single spaces between them: "Jejum: ", "Não gestantes: "; not "fL  Reference: ". */
+export const OPEN_LABEL = /^\p{L}[\p{L}.'-]*(?: [\p{L}.'-]+){0,3}:\s*/u
+
 /** Two bounds with a dash, "to" or "..". Examples: "3.5-5.1", "3,5 – 5,1", "-2 to 2", "10..20"; not "3.5-5.1.2", nor "3.5--5.1". */
 // the high bound may carry a plus sign when the low one is negative: "-2.0-+2.0"
 export const BETWEEN_RE = new RegExp(String.raw`^(${NUM})\s*(?:-|–|—|to|\.{2,3}|…|;)\s*(\+?${NUM.replace("[-−+]?", "")})(?![\d.,]*\d)`, "i")
@@ -227,9 +233,18 @@ export const BETWEEN_TO_RE = new RegExp(String.raw`^(?:(?:de|von|van|da|entre|od
 /** A range the lab says it has no numbers for: "Not Estab.", "Not established", "N/A", "See note". */
 export const NO_RANGE_RE = /^(?:not\s+estab(?:lished|\.)?|not\s+applicable|n\/a|see\s+(?:note|comment)|no\s+range)(?![\p{L}])/iu
 
+/**
+ * "Below" and "above" as ranges print them in other languages: "inferior a 190" (Portuguese, Spanish), "menor que",
+ * "menos de", "inferiore a", "unter", "kleiner als"; "superior a 40", "mayor que", "más de", "mais de", "über", "größer als".
+ */
+const BELOW_WORDS = String.raw`inferior(?:e)?\s+a|menor\s+(?:que|a|de)|menos\s+de|unter|kleiner\s+als`
+const ABOVE_WORDS = String.raw`superior(?:e)?\s+a|mayor\s+(?:que|a|de)|m[áa]s\s+de|mais\s+de|[üu]ber|gr[öo](?:ß|ss)er\s+als`
+const BELOW_RE = new RegExp(String.raw`^(?:${BELOW_WORDS})$`, "i")
+const ABOVE_RE = new RegExp(String.raw`^(?:${ABOVE_WORDS})$`, "i")
+
 /** A one-sided range. Examples: "<5.7", "<= 200", "≥ 60", "< or = 100", "less than 150", "up to 40", "at least 1.0". */
 export const COMPARATOR_RE = new RegExp(
-  String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least|do|bis|hasta|at[ée]|fino\s+a|tot|upp\s+till|op\s+til|jusqu'?\s*[àa]|inf[ée]rieur\s+[àa]|sup[ée]rieur\s+[àa]|od|ab)\s*(${NUM})(?![\d.,]*\d)`,
+  String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least|do|bis|hasta|at[ée]|fino\s+a|tot|upp\s+till|op\s+til|jusqu'?\s*[àa]|inf[ée]rieur\s+[àa]|sup[ée]rieur\s+[àa]|${BELOW_WORDS}|${ABOVE_WORDS}|od|ab)\s*(${NUM})(?![\d.,]*\d)`,
   "i"
 )
 
@@ -246,7 +261,8 @@ export const comparatorKind = (op: string): "lt" | "le" | "gt" | "ge" => {
   // "do" (Czech, Polish), "bis", "hasta", "até", "fino a", "tot", "upp till", "op til", "jusqu'à": up to; "od", "ab": from
   if (/^(?:<=|=<|≤|⩽|< ?or ?=|less than or equal to|up to|do|bis|hasta|at[ée]|fino a|tot|upp till|op til|jusqu'? ?[àa])$/.test(o)) return "le"
   if (/^(?:>=|=>|≥|⩾|> ?or ?=|greater than or equal to|at least|od|ab)$/.test(o)) return "ge"
-  if (/^(?:<|less than|under|below|inf[ée]rieur [àa])$/.test(o)) return "lt"
+  if (/^(?:<|less than|under|below|inf[ée]rieur [àa])$/.test(o) || BELOW_RE.test(o)) return "lt"
+  if (ABOVE_RE.test(o)) return "gt"
   return "gt"
 }
 
@@ -314,7 +330,8 @@ export const readRange = (s: string, style: NumberStyle, qualitativeValue: boole
   const open = /^[([{]\s*/.exec(s)
   const close = open === null ? undefined : ({ "(": ")", "[": "]", "{": "}" } as const)[s[0] as "(" | "[" | "{"]
   if (open !== null) i += open[0].length
-  const label = RANGE_LABEL.exec(s.slice(i)) ?? (open === null ? null : BRACKET_LABEL.exec(s.slice(i)))
+  // any short label before a range, in brackets or not: "(Non-diabetic: <5.7)", "Jejum: inferior a 150", "Não gestantes: inferior a 5,0"
+  const label = RANGE_LABEL.exec(s.slice(i)) ?? (open === null ? OPEN_LABEL : BRACKET_LABEL).exec(s.slice(i))
   if (label !== null) i += label[0].length
   let expr = rangeExpression(s.slice(i), style, qualitativeValue || label !== null || open !== null)
   // "Normal" is a label ("Normal: 3.5-5.1") or the expected word itself ("Urobilinogen  Normal  Normal")

@@ -1746,6 +1746,40 @@ describe("layouts met in the fifth tuning set", () => {
     ])
   })
 
+  it("a cumulative report with its units and ranges before the dated results: the latest date's column is read", () => {
+    const text = [
+      "Test             Units      Ref Range   02/10/26    09/10/26    16/10/26",
+      "Sodium           mmol/L     135-145     133L        129L        121L",
+      "Creatinine       umol/L     45-84       150H        171H        --",
+      "Haemoglobin      g/dL       11.5-15.0   10.1L       9.8L        9.0L"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Sodium", 121, "mmol/L", "135-145", "low"],
+      ["Haemoglobin", 9, "g/dL", "11.5-15.0", "low"]
+    ])
+  })
+
+  it("ranges in Portuguese and Spanish words, behind a label of their own; units and words with accents", () => {
+    const text = [
+      "Hemácias ..............:   4,61 milhões/mm³   3,90 a 5,03 milhões/mm³",
+      "Colesterol total ......:   212 mg/dL          Desejável: inferior a 190 mg/dL",
+      "HDL-colesterol ........:   52 mg/dL           Desejável: superior a 40 mg/dL",
+      "Triglicérides .........:   131 mg/dL          Jejum: inferior a 150 mg/dL",
+      "Glucosa ...............:   91 mg/dL           menor que 100",
+      "Aspecto ...............:   Ligeiramente turvo   Límpido",
+      "Hemoglobina ...........:   Traços               Ausente"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Hemácias", 4.61, "milhões/mm³", "3,90 a 5,03", "normal"],
+      ["Colesterol total", 212, "mg/dL", "inferior a 190", "high"],
+      ["HDL-colesterol", 52, "mg/dL", "superior a 40", "normal"],
+      ["Triglicérides", 131, "mg/dL", "inferior a 150", "normal"],
+      ["Glucosa", 91, "mg/dL", "menor que 100", "normal"],
+      ["Aspecto", "Ligeiramente turvo", "", "Límpido", "abnormal"],
+      ["Hemoglobina", "Traços", "", "Ausente", "abnormal"]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
