@@ -160,6 +160,7 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
     r.role === "flag" && /^status$/i.test(cells[i]?.text ?? "") && named.some((o, j) => j !== i && o.role === "flag") ? { ...r, role: "ignore" as const } : r
   )
   const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
+  if (known.size >= 2 && printsResultsTwice(roles)) return { separator, roles: secondUnitsIgnored(roles) }
   if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {
     return { separator, roles }
   }
@@ -179,6 +180,26 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
     ""
   )
   return words.length >= 3 && rest.replace(/[^a-z]/g, "").length <= 4 ? { separator, roles: [] } : undefined
+}
+
+/**
+ * A header that prints each result twice, in SI and conventional units ("TEST  RESULT  UNIT  REFERENCE  RESULT  UNIT
+ * REFERENCE  FLAG"), with one name column: the first result is the row's; the second group's result, unit and range
+ * columns are the same result again and are dropped (the flag column stays).
+ */
+const printsResultsTwice = (roles: LabHeader["roles"]): boolean => {
+  const results = roles.flatMap((r, i) => (r.role === "result" ? [i] : []))
+  if (results.length !== 2 || roles.filter((r) => r.role === "name").length !== 1) return false
+  // a unit or range column after each result ("In Range  Out Of Range  Reference Range" are one result's two places)
+  const [first, second] = results as [number, number]
+  const followed = (from: number, to: number) => roles.slice(from + 1, to).some((r) => r.role === "unit" || r.role === "range")
+  return followed(first, second) && followed(second, roles.length)
+}
+
+const secondUnitsIgnored = (roles: LabHeader["roles"]): LabHeader["roles"] => {
+  const second = roles.findIndex((r, i) => r.role === "result" && roles.slice(0, i).some((o) => o.role === "result"))
+  const again = new Set<Role | undefined>(["result", "unit", "range", "low", "high"])
+  return roles.map((r, i) => (i >= second && again.has(r.role) ? { ...r, role: "ignore" as const } : r))
 }
 
 /** The role of the header column a cell stands under: the one whose label starts nearest at or before it (right-aligned numbers may start a little earlier). */

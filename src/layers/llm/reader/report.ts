@@ -127,8 +127,17 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   // line's start: only after a name that ends with a comma, "Immature Granulocytes," over "  Absolute"; a line at
   // the start under such a name is the next heading or row)
   const underName = column > 0 && (Math.abs(indent - column) <= 1 || (indent > column && /^[([\p{Ll}]/u.test(text)))
-  if (!underName && !(indent > column && /,$/.test(name))) return undefined
-  if (/[.:!?]$|\.\s|:\s/.test(text) || isMetadataLine(text) || readHeading(text) !== undefined) return undefined
+  // (at the line's start, further in: after a comma, or the name's abbreviation in brackets: "   (PCV)", "   Concentration (MCHC)")
+  const indentedTail = indent > column && (/,$/.test(name) || /\([\p{L}\d-]{2,10}\)$/u.test(text))
+  if (!underName && !indentedTail) return undefined
+  // a known test's name is whole; a line under it that the next row follows at its column is a heading ("Oximetry values")
+  if (lookupAnalyte(name) !== undefined && !/[,(/-]$/.test(name) && /^\s*\S.*?\s\d/.test(below) && !/^\s*[<>≤≥]?\s*\d/.test(below)) {
+    const belowIndent = below.length - below.trimStart().length
+    if (Math.abs(belowIndent - indent) <= 1 && !/^[([]/.test(text)) return undefined
+  }
+  // (an abbreviation in brackets alone, "(PCV)", is in capitals like a heading, but is none)
+  const abbreviation = /^\([\p{L}\d-]{2,10}\)$/u.test(text)
+  if (/[.:!?]$|\.\s|:\s/.test(text) || isMetadataLine(text) || (!abbreviation && readHeading(text) !== undefined)) return undefined
   return text
 }
 

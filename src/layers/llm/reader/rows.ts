@@ -152,6 +152,12 @@ export const readRest = (rest: string, style: NumberStyle): RowParse | undefined
       i += note[0].length
       continue
     }
+    // a blank cell printed as dashes: "128.4  mg/dL  ---"
+    const dashes = /^[-–—]{2,3}(?=\s|$)/.exec(s)
+    if (dashes !== null) {
+      i += dashes[0].length
+      continue
+    }
     // a lone number ending the row after the value, its unit and its range is an earlier result printed without
     // its header or date: "Sodium   139  mmol/L   135-145   141"
     if (range !== undefined && unit !== undefined && LONE_NUMBER_RE.test(s)) break
@@ -226,6 +232,8 @@ export const isPlausibleName = (name: string): boolean => {
   // a summary of readings, not a measurement: "Average SpO2 during sleep", "Lowest", "Mittelwert Woche 1"
   if (/^(?:average|avg\.?|lowest|highest|median|mittelwert|durchschnitt|moyenne|promedio|m[ée]dia|gemiddeld[e]?|medel(?:v[äa]rde)?|gennemsnit)\b/i.test(name)) return false
   if (TARGET_NAME_RE.test(name)) return false
+  // what the sample was taken under, not a result: "Patient temp 37.0 °C", "O2 flow 2 L/min", "PEEP 8" (an FiO2 is read: labs print it among the results)
+  if (/^(?:patient(?:'s)?\s+(?:temp(?:erature)?|weight|height|age)|o2\s+(?:flow|therapy)|flow\s+rate|peep|sample\s+\p{L}+|specimen\s+\p{L}+)\b/iu.test(name)) return false
   // a page number: "… LABORATORY REPORT   PAGE 2"
   if (/\b(?:page|seite|p[áa]gina|strana|strona|sayfa|sida|side|blad)$/i.test(name)) return false
   // a block's label, not a name: "Result <" of "Result .... < 2.0 U/mL", "Result Not" of "Result .... Not detected", "Expected"

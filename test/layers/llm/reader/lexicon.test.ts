@@ -161,6 +161,21 @@ describe("lookupAnalyte", () => {
     expect(idOf(printed)).toBe(id)
   })
 
+  it("blood-gas analysers' names: c (concentration), ct (total) or F before the symbol, conditions in brackets after it", () => {
+    expect(["cK+", "cNa+", "cCa2+", "cCl-", "cGlu", "cLac", "ctHb", "cHCO3-(P,st)"].map(idOf)).toEqual([
+      "potassium",
+      "sodium",
+      "calcium_ionized",
+      "chloride",
+      "glucose",
+      "lactate",
+      "hemoglobin",
+      "bicarbonate"
+    ])
+    // "Ca++" and "Ca2+" are the free (ionized) calcium; an unknown symbol stays unknown
+    expect([idOf("Ca++"), idOf("Ca2+"), idOf("cXyz"), idOf("Ca")]).toEqual(["calcium_ionized", "calcium_ionized", undefined, "calcium"])
+  })
+
   it("look-alike abbreviations stay apart", () => {
     expect(idOf("Ca")).toBe("calcium")
     expect(idOf("CA 125")).toBe("ca125")

@@ -1780,6 +1780,53 @@ describe("layouts met in the fifth tuning set", () => {
     ])
   })
 
+  it("each result printed twice, in SI and conventional units: the first is the row's, the flag column stays", () => {
+    const text = [
+      "TEST          RESULT  UNIT      REFERENCE      RESULT  UNIT   REFERENCE    FLAG",
+      "GLUCOSE       8.3     mmol/L    4.1 - 5.9      150     mg/dL  74 - 106     H",
+      "CREATININE    88      umol/L    53 - 97        1.00    mg/dL  0.6 - 1.1"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["GLUCOSE", 8.3, "mmol/L", "4.1 - 5.9", "high"],
+      ["CREATININE", 88, "umol/L", "53 - 97", "normal"]
+    ])
+  })
+
+  it("a blood-gas printout: analyser names, headings under a row, sample conditions that are no results, a blank range", () => {
+    const text = [
+      "   Patient temp     37.0 °C",
+      "   Blood gas values",
+      "   pCO2             48.2 mmHg   [ 35.0 -  45.0]  H",
+      "   pO2                71 mmHg   [ 80.0 - 100.0]  L",
+      "   Electrolyte values",
+      "   cK+               3.1 mmol/L [  3.5 -   4.5]  L",
+      "   cCa2+            1.21 mmol/L [ 1.15 -  1.33]",
+      "   Metabolite values",
+      "   cGlu              6.0 mmol/L [  3.9 -   6.1]",
+      "   cLac              1.1 mmol/L ---"
+    ].join("\n")
+    const read = parseLabReport(text).results
+    expect(read.map((r) => [r.name, r.value])).toEqual([
+      ["pCO2", 48.2],
+      ["pO2", 71],
+      ["cK+", 3.1],
+      ["cCa2+", 1.21],
+      ["cGlu", 6],
+      ["cLac", 1.1]
+    ])
+  })
+
+  it("a name's abbreviation in brackets on the line under its row joins it, at the line's start too", () => {
+    const text = [
+      "Test                               Result   Flag  Units   Reference",
+      "Packed Cell Volume                 33.5     L     %       36 - 46",
+      "   (PCV)",
+      "Mean Corpuscular Haemoglobin       29.0           g/dL    31.5 - 34.5",
+      "   Concentration (MCHC)"
+    ].join("\n")
+    expect(rowsOf(text).map(([name]) => name)).toEqual(["Packed Cell Volume (PCV)", "Mean Corpuscular Haemoglobin Concentration (MCHC)"])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])

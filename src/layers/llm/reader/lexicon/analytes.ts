@@ -212,9 +212,17 @@ const BRACKETED = /\(([^()]*)\)|\[([^[\]]*)\]/g
  * when every bracketed part is a qualifier ("(calc)", "(serum)") or another name of the same
  * analyte ("Potassium (K)"): "Calcium (corrected)" is not quietly read as calcium.
  */
+/**
+ * A blood-gas analyser's name: "c" (concentration), "ct" (total concentration) or "F" (fraction) before the
+ * symbol, maybe the specimen and conditions in brackets after it. Examples: "cK+", "cGlu", "ctHb", "cHCO3-(P,st)".
+ */
+const ANALYSER_NAME_RE = /^(?:ct|c|F)(?=[A-Z])([A-Za-z][A-Za-z0-9]*[+-]?\d?[+-]?)(?:\([^)]*\))?$/
+
 const lookupEntry = (printedName: string): Entry | undefined => {
   const whole = entryFor(tokenise(printedName).map((t) => t.norm))
   if (whole !== undefined) return whole
+  const analyser = ANALYSER_NAME_RE.exec(printedName.trim())
+  if (analyser !== null) return entryFor(tokenise(analyser[1] ?? "").map((t) => t.norm))
   const parts = [...printedName.matchAll(BRACKETED)].map((m) => m[1] ?? m[2] ?? "")
   if (parts.length === 0) return undefined
   const base = entryFor(tokenise(printedName.replace(BRACKETED, " ")).map((t) => t.norm))

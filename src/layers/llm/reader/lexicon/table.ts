@@ -212,7 +212,7 @@ const chemistry: ReadonlyArray<Analyte> = [
     "Glucemia", "Random glucose", "Plasma glucose", "Serum glucose", "Glukoz", "Açlık kan şekeri", "Glukoza", "Glukóza", "Glukose", "Glicose", "Glicémia", "Glukoosi"
   ], { alternateUnits: ["mmol/L"], molarMass: 180.16, critical: { low: 46, high: 484 } }),
   analyte("calcium", "Calcium", "17861-6", "mg/dL", [2, 25], [
-    "Ca", "Ca++", "Ca2+", "Total calcium", "Calcium, total", "Kalzium", "Calcium total", "Calcémie", "Calcio", "Calcemia",
+    "Ca", "Total calcium", "Calcium, total", "Kalzium", "Calcium total", "Calcémie", "Calcio", "Calcemia",
     "Serum calcium", "Kalsiyum", "Wapń", "Wapń całkowity", "Vápník", "Kalsium", "Kalcium", "Cálcio"
   ], { alternateUnits: ["mmol/L", "meq/L"], molarMass: 40.078, charge: 2, critical: { low: 6.6, high: 12.9 } }),
   analyte("calcium_corrected", "Calcium, corrected", "29265-6", "mg/dL", [2, 25], [
@@ -222,7 +222,7 @@ const chemistry: ReadonlyArray<Analyte> = [
   analyte("calcium_ionized", "Calcium, ionized", "1995-0", "mmol/L", [0.2, 3.5], [
     "Ionized calcium", "iCa", "Ca++ ionized", "Calcium ionized", "Calcium (ionized)", "Free calcium", "Ionised calcium",
     "Calcium, ionised", "Ca ion", "Ionisiertes Calcium", "Calcium ionisiert", "Calcium ionisé", "Calcio iónico", "Calcio ionizzato",
-    "Ca2+ ionized"
+    "Ca2+ ionized", "Ca++", "Ca2+"
   ], { alternateUnits: ["mg/dL", "meq/L"], molarMass: 40.078, charge: 2, critical: { low: 0.78, high: 1.58 } }),
   analyte("magnesium", "Magnesium", "19123-9", "mg/dL", [0.2, 20], [
     "Mg", "Mg++", "Magnesio", "Magnésium", "Magnésémie", "Magnesemia", "Serum magnesium", "Magnezyum", "Magnez", "Hořčík", "Magnésio"
