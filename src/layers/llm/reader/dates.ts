@@ -150,6 +150,19 @@ const MONTH_NAMES: ReadonlyArray<ReadonlyArray<string>> = [
 ]
 const MONTH_NUMBER = new Map(MONTH_NAMES.flatMap((names, i) => names.map((name) => [name, i + 1] as const)))
 
+/**
+ * The month a word names, in any of those languages, written out or cut short: "November", "nov", "ott", "dic.",
+ * "März", "juil"; undefined for a word that is no month or could be two ("ju").
+ */
+export const monthNumber = (word: string): number | undefined => {
+  const w = word.toLowerCase().replace(/\.$/, "")
+  const whole = MONTH_NUMBER.get(w)
+  if (whole !== undefined) return whole
+  if (w.length < 3) return undefined
+  const months = new Set(MONTH_NAMES.flatMap((names, i) => (names.some((name) => name.startsWith(w)) ? [i + 1] : [])))
+  return months.size === 1 ? [...months][0] : undefined
+}
+
 /** A month named with its year: "November 2026", "Monat: März 2026", "juin 2026"; not a day ("12 November 2026" is a date). */
 const MONTH_YEAR_RE = /(?<![\p{L}\d]\s?)(\p{L}{3,9})\s+(\d{4})(?!\d)/gu
 

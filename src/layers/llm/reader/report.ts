@@ -25,6 +25,7 @@ import {
   readVisitColumns,
   readVisitRow,
   readVisitTimes,
+  isEmptyVitalsRow,
   readVitalsHeader,
   readVitalsRow,
   INLINE_VITAL_RE,
@@ -140,6 +141,10 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   if (/[.:!?]$|\.\s|:\s/.test(text) || isMetadataLine(text) || (!abbreviation && readHeading(text) !== undefined)) return undefined
   return text
 }
+
+/** Words that make a reading an average of others: "average", "mean", "medio", "Durchschnitt", "moyenne", "średnia". */
+const AVERAGE_WORDS = String.raw`average|avg|mean|medi[oa]|m[ée]dia|moyenne|durchschnitt(?:lich)?|mittelwert|promedio|gemiddeld[e]?|[śs]rednia|gennemsnit|medelv[äa]rde`
+const AVERAGE_RE = new RegExp(String.raw`(?<!\p{L})(?:${AVERAGE_WORDS})(?!\p{L})`, "iu")
 
 /** A rule under a table's header: "----  ------------  ------", "|---|---|", "====". */
 const RULE_LINE_RE = /^[\s\-=_+|:]+$/
@@ -434,7 +439,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       // other rows of the flowsheet (height, BMI, pain score) are measurements, not lab results, and a
       // line of bracketed alternatives under a row ("(101.1 °F)  (98.1 °F)") belongs to it
       // a short label, then two spaces and a value: "Height  170 cm", "Pain score  3", "Resp. rate /min  22"; a line of brackets only
-      if (/^\s*\p{L}[\p{L} ().%/-]{0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
+      // (anything in the label's brackets: "BMI (kg/m²)  28,2")
+      if (/^\s*\p{L}(?:[\p{L} .%/-]|\([^)]{0,20}\)){0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
       if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
       // a rule under the dates keeps the flowsheet
       if (RULE_LINE_RE.test(line)) continue
@@ -460,6 +466,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         if (row.date !== undefined) currentDate = row.date
         continue
       }
+      // a row with nothing measured keeps the table
+      if (isEmptyVitalsRow(line)) continue
       vitalsHeader = undefined
     }
     // (after a vitals table's own rows, which name their columns) a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
@@ -497,7 +505,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     // 11/20/2026 19:42): BP 168/98 mmHg, HR 118 bpm, Temp 39.2 °C" over "(102.6 °F), SpO2 89 % on room air, …";
     // not a target or a threshold ("BP below 130/80 mmHg", "if temperature above 38.0 °C")
     const named = [...trimmed.matchAll(INLINE_VITAL_RE)].length
-    const threshold = /\b(?:target|goal|aim|if|average|mean)\b|\b(?:below|above|under|over|less\s+than|more\s+than)\s+\d/i
+    const threshold = new RegExp(String.raw`\b(?:target|goal|aim|if|${AVERAGE_WORDS})\b|\b(?:below|above|under|over|less\s+than|more\s+than)\s+\d`, "iu")
     if (named >= 2 && !threshold.test(trimmed)) {
       const dated = findDateTime(trimmed, order)
       // else the sentence it goes on from, else the date above with the line's own time ("Morgens 07:10: RR 128/84, Puls 72")
@@ -513,8 +521,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         continue
       }
     }
-    // a bullet dropped first: "• BP 128/84"
-    if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, ""))) {
+    // a bullet dropped first: "• BP 128/84"; not an average ("Peso medio settimana: 80,1 kg")
+    if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, "")) && !AVERAGE_RE.test(trimmed)) {
       const leading = findDateTime(trimmed.slice(0, 24), order)
       const stamp = leading?.iso ?? collectedAt ?? currentDate
       if (stamp !== undefined) {

@@ -4,7 +4,7 @@
  */
 import type { VitalKind } from "../../../services/llm.js"
 import { looksLikeCsv, type Separator, splitCells } from "./columns.js"
-import { type DateOrder, pad2, readDateTime, readTime } from "./dates.js"
+import { type DateOrder, monthNumber, pad2, readDateTime, readTime } from "./dates.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
 
@@ -29,7 +29,7 @@ export interface VitalsHeader {
  * temperature, weight, date, time.
  */
 const BP_WORDS = String.raw`blutdruck|rr|tension(?:\s+art[ée]rielle)?|ta|pa|pression\s+art[ée]rielle|presi[óo]n\s+arterial|tensi[óo]n\s+arterial|press[ãa]o\s+arterial|pressione(?:\s+arteriosa)?|bloeddruk|ci[śs]nienie|krevn[íi]\s+tlak|tlak|tansiyon|blodtryck|blodtryk`
-const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
+const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|polso|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
 const TEMP_WORDS = String.raw`temperatur|k[öo]rpertemperatur|teplota|ate[şs]`
 const WEIGHT_WORDS = String.raw`gewicht|k[öo]rpergewicht|poids|peso|waga|hmotnost|vikt|v[æa]gt|kilo`
 /** Systolic and diastolic pressure: "Systolique", "systolisch", "sistólica", "skurczowe", "bovendruk". */
@@ -202,13 +202,16 @@ export type LatestDate = string | undefined | (() => string | undefined)
  */
 export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDate): string | undefined => {
   const m = /(?:^|\s)(\d{1,2})([/.])(\d{1,2})\.?$/.exec(cell)
-  if (m === null) return undefined
+  // or the month in words after the day: "27 ott", "mar 27 ott", "1. Nov."
+  const named = m === null ? /(?:^|\s)(\d{1,2})\.?\s+(\p{L}{3,10})\.?$/u.exec(cell) : null
+  const namedMonth = named === null ? undefined : monthNumber(named[2] ?? "")
+  if (m === null && namedMonth === undefined) return undefined
   // asked for only now: finding the document's latest date scans every line
   const latestDate = typeof latest === "function" ? latest() : latest
   if (latestDate === undefined) return undefined
-  const [a, b] = [Number(m[1]), Number(m[3])]
+  const [a, b] = m === null ? [Number(named?.[1]), namedMonth ?? 0] : [Number(m[1]), Number(m[3])]
   // a dot between day and month is European, day first: "02.11."
-  const [day, month] = order === "mdy" && m[2] === "/" ? [b, a] : [a, b]
+  const [day, month] = m !== null && order === "mdy" && m[2] === "/" ? [b, a] : [a, b]
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined
   const year = Number(latestDate.slice(0, 4))
   const iso = (y: number) => `${y}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
@@ -222,6 +225,14 @@ export const dottedTime = (cell: string): string | undefined => {
   return `${m[1]!.padStart(2, "0")}:${m[2]}`
 }
 
+/** Words that open a summary of readings: "Average", "Mean", "Media", "Mittelwert", "Moyenne", "Promedio", "Średnia", "Min", "Max". */
+export const SUMMARY_WORD_RE =
+  /^(?:average|avg\.?|mean|median|lowest|highest|min(?:imum)?|max(?:imum)?|media|medie|m[ée]dia|mittelwert|durchschnitt|moyenne|promedio|gemiddeld[e]?|medel(?:v[äa]rde)?|gennemsnit|[śs]rednia|pr[ůu]m[ěe]r|ortalama|total)\b/i
+
+/** A row of a vitals table with nothing measured: a time and dashes for every reading ("mié 14/01  07:15  --  --  --  Error E2"). */
+export const isEmptyVitalsRow = (line: string): boolean =>
+  (line.match(/(?<!\S)(?:--?|—|–)(?!\S)/g)?.length ?? 0) >= 2 && /\d{1,2}[:.h]\d{2}|\d{1,2}[/.]\d{1,2}/.test(line)
+
 export const readVitalsRow = (
   line: string,
   header: VitalsHeader,
@@ -232,7 +243,8 @@ export const readVitalsRow = (
   const tokens = vitalTokens(line, header.separator)
   if (tokens.length === 0) return undefined
   const assigned = new Map<number, string>()
-  if (tokens.length === header.columns.length) {
+  // cells split by a separator go in order; spaced ones by where they stand ("lun 12/01" is two tokens in one column)
+  if (header.separator !== "space" && tokens.length === header.columns.length) {
     tokens.forEach((t, i) => assigned.set(i, t.text))
   } else if (header.separator === "space") {
     for (const token of tokens) {
@@ -254,6 +266,8 @@ export const readVitalsRow = (
   } else {
     return undefined
   }
+  // a summary row ("Media semana 1   132   84   72", "Average  131/83"): no reading of its own
+  if ([...assigned.values()].some((cell) => SUMMARY_WORD_RE.test(cell.trim()))) return undefined
   let date: string | undefined
   let time: string | undefined
   header.columns.forEach((col, i) => {
@@ -449,7 +463,10 @@ export interface VisitColumns {
 }
 
 /** The label of a flowsheet's date row, with the space after it. Examples: "Visit date  ", "Date: ", "Encounter date ". */
-export const VISIT_LABEL_RE = /^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?)\s*[:]?\s+/i
+export const VISIT_LABEL_RE = new RegExp(
+  String.raw`^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?|datum|data|fecha|dato|tarih|date\s+de\s+(?:la\s+)?visite|data\s+(?:della\s+)?visita)\s*[:]?\s+`,
+  "i"
+)
 
 /** The visits of a flowsheet date row ("Visit date  01/07/2026  02/04/2026"): two or more dates, maybe with times. */
 export const readVisitColumns = (line: string, order: DateOrder, latestDate?: LatestDate): VisitColumns | undefined => {
@@ -501,7 +518,8 @@ export const TIME_LABEL_RE = /^\s*(?:date\s*(?:\/|&|and)\s*time|time)\s*[:]?\s+(
 /** The visits with the times a row under the dates prints, one per visit, or undefined. */
 export const readVisitTimes = (line: string, visits: VisitColumns): VisitColumns | undefined => {
   // "Time  09:20  10:45", or the times alone under the dates; split on runs of whitespace (/\s+/)
-  const label = /^\s*(?:(?:visit\s+)?time\s*[:]?)?\s+/i.exec(` ${line}`) ?? { 0: " " }
+  // ("Time", "Ora", "Uhrzeit", "Hora", "Heure", "Godzina")
+  const label = new RegExp(String.raw`^\s*(?:(?:visit\s+)?(?:time|${TIME_WORDS})\s*[:]?)?\s+`, "i").exec(` ${line}`) ?? { 0: " " }
   line = ` ${line}`
   const times = line
     .slice(label[0].length)
@@ -516,12 +534,14 @@ export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<
   // the vital's name and whatever precedes the first digit: "Temperature (°C)  36.8", "BP  128/84"
   // bracketed readings and notes blanked, keeping positions: "36.8 °C (98.2 °F)", "SpO2 % (O2)  92 (2 L NC)"
   const blanked = line.replace(/\([^)]*\)/g, (m) => " ".repeat(m.length))
-  const name = new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "i").exec(blanked)
+  // (a label the unit in brackets makes a temperature: "TC (°C)", "Temp. corp. (°C)")
+  const degrees = /^\s*(\p{L}[\p{L}. ]{0,20}?)\s*\(\s*°\s?([CF])\s*\)/iu.exec(line)
+  const name = degrees !== null ? /^[^\d]*?(?=\d)/.exec(blanked) : new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "iu").exec(blanked)
   if (name === null) return undefined
-  const key = (name[1] ?? "").toLowerCase()
+  const key = degrees !== null ? "temperature" : (name[1] ?? "").toLowerCase()
   const rest = blanked.slice(name[0].length)
   const stamps = visits.dates.map((date, i) => (visits.times[i] === undefined ? date : `${date}T${visits.times[i]}`))
-  if (/^(?:blood\s+pressure|bp)$/.test(key)) {
+  if (/^(?:blood\s+pressure|bp)$/.test(key) || BP_KEY_RE.test(key)) {
     // each pressure: "128/84", "131 / 86"
     const readings = [...rest.matchAll(/(\d{2,3})\s?\/\s?(\d{2,3})/g)]
     if (readings.length !== stamps.length) return undefined
@@ -545,8 +565,8 @@ export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<
     return undefined
   }
   // the unit the row's label gives ("Weight kg (lb)", "Temp °C (°F)") for readings printed without one
-  const labelUnit = /(°\s?[cf]|kg|lbs?|bpm|%)(?![\p{L}])/iu.exec(name[0])?.[1] ?? ""
+  const labelUnit = degrees !== null ? `°${degrees[2] ?? "C"}` : (/(°\s?[cf]|kg|lbs?|bpm|%)(?![\p{L}])/iu.exec(name[0])?.[1] ?? "")
   return readings.flatMap((m, i) =>
-    readInlineVitals(`${name[1] ?? ""} ${m[1] ?? ""} ${m[2] ?? labelUnit}`, stamps[columns[i] ?? 0] ?? "")
+    readInlineVitals(`${degrees !== null ? "Temperature" : (name[1] ?? "")} ${m[1] ?? ""} ${m[2] ?? labelUnit}`, stamps[columns[i] ?? 0] ?? "")
   )
 }
