@@ -58,6 +58,11 @@ export const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
     read: (m) => monthDate(m[3], m[2], m[1])
   },
   {
+    // year, month and day with their characters (Japanese, Chinese): "2026年12月14日"
+    re: /^(\d{4})年\s?(\d{1,2})月\s?(\d{1,2})日/,
+    read: (m) => isoDate(Number(m[1]), Number(m[2]), Number(m[3]))
+  },
+  {
     // month name, day, year: "Apr 18, 2026", "April 18th 2026"
     re: new RegExp(String.raw`^(${MONTH})\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)`, "i"),
     read: (m) => monthDate(m[3], m[1], m[2])
@@ -169,6 +174,12 @@ const MONTH_YEAR_RE = /(?<![\p{L}\d]\s?)(\p{L}{3,9})\s+(\d{4})(?!\d)/gu
 /** The last day of the latest month a line names with its year ("Monat: November 2026" → 2026-11-30), or undefined. */
 export const monthYearEnd = (line: string): string | undefined => {
   let latest: string | undefined
+  // "2026年10月" (Japanese, Chinese)
+  for (const m of line.matchAll(/(\d{4})年\s?(\d{1,2})月(?!\s?\d{1,2}日)/g)) {
+    const [year, month] = [Number(m[1]), Number(m[2])]
+    const end = month >= 1 && month <= 12 ? isoDate(year, month, new Date(Date.UTC(year, month, 0)).getUTCDate()) : undefined
+    if (end !== undefined && (latest === undefined || end > latest)) latest = end
+  }
   for (const m of line.matchAll(MONTH_YEAR_RE)) {
     const month = MONTH_NUMBER.get((m[1] ?? "").toLowerCase())
     const year = Number(m[2])

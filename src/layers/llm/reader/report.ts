@@ -22,6 +22,7 @@ import {
   leadingTime,
   readDiaryLine,
   readInlineVitals,
+  readTimeColumns,
   readVisitColumns,
   readVisitRow,
   readVisitTimes,
@@ -420,9 +421,22 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       recent = []
       continue
     }
-    const visits = readVisitColumns(line, order, latestDate)
+    // (or a row of times under a date printed a few lines above: "DATE: Wed 18/11/2026" … "TIME  02:00  06:00")
+    const dayAbove = () => {
+      for (let k = index - 1; k >= Math.max(0, index - 6); k--) {
+        const above = lines[k]?.text ?? ""
+        if (/\b(?:dob|born|birth|geb(?:oren|\.)|n[ée]e?\b|nac(?:imiento|\.))/i.test(above)) continue
+        const found = findDateTime(above.slice(0, MAX_ROW_CHARS), order)
+        if (found !== undefined) return found.date
+      }
+      return currentDate
+    }
+    // (not the times row of a flowsheet whose dates are open: readVisitTimes below gives those their dates)
+    const timeRow = visitColumns === undefined && /^\s*\p{L}{2,8}\s*:?\s+\d{1,2}[:.h]\d{2}\s+\d{1,2}[:.h]\d{2}/u.test(line) ? dayAbove() : undefined
+    const visits = readVisitColumns(line, order, latestDate) ?? (timeRow === undefined ? undefined : readTimeColumns(line, timeRow))
     if (visits !== undefined) {
       visitColumns = visits
+      if (timeRow !== undefined) currentDate = timeRow
       continue
     }
     if (visitColumns !== undefined) {
@@ -440,7 +454,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       // line of bracketed alternatives under a row ("(101.1 °F)  (98.1 °F)") belongs to it
       // a short label, then two spaces and a value: "Height  170 cm", "Pain score  3", "Resp. rate /min  22"; a line of brackets only
       // (anything in the label's brackets: "BMI (kg/m²)  28,2")
-      if (/^\s*\p{L}(?:[\p{L} .%/-]|\([^)]{0,20}\)){0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
+      if (/^\s*\p{L}(?:[\p{L}\p{N} .%/-]|\([^)]{0,20}\)){0,30}?\s{2,}\S/u.test(line) && !isMetadataLine(line)) continue
       if (/^\s*(?:\([^)]*\)\s*)+$/.test(line)) continue
       // a rule under the dates keeps the flowsheet
       if (RULE_LINE_RE.test(line)) continue
@@ -473,7 +487,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     // (after a vitals table's own rows, which name their columns) a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it
     // (the time may follow a word for the time of day: "abends  21:15 Uhr   RR 133 / 82   P 71", "evening 21:40 139/88")
     // (not a weekday and a day: "Sa 07.11.")
-    const timeOfDay = /^\s*\p{L}{2,12}\.?,?\s+(?=\d{1,2}[:.h]\d{2}(?![\d.]))/u.exec(line)
+    const timeOfDay = /^\s*\p{L}{1,12}\.?,?\s+(?:\p{L}{2,12}\s+)?(?=\d{1,2}[:.h]\d{2}(?![\d.]))/u.exec(line)
     const diaryLine = timeOfDay === null ? line : line.slice(timeOfDay[0].length)
     const diaryTime = currentDate === undefined ? undefined : leadingTime(diaryLine)
     if (diaryTime !== undefined && currentDate !== undefined) {
@@ -491,7 +505,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const trimmed = line.trim()
     // a diary row that starts with a day without its year: "│ Mo 02.11. │ 07:10  148/91  74 │ 21:05  139/86  70 │"
     // (a weekday written out, "Mittwoch, 11.11.", and a word for the time of day before the time: "früh 6.45")
-    const dayOnly = /^\|?\s*(?:\p{L}{2,10}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?:\p{L}{2,12}\.?\s+)?(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
+    // (a weekday in brackets after the day: "10/5  (月)  6:40")
+    const dayOnly = /^\|?\s*(?:\p{L}{2,10}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?:[([]\p{L}{1,4}\.?[)\]]\s+)?(?:\p{L}{2,12}\.?\s+)?(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
     const dayDate = dayOnly === null ? undefined : dayWithoutYear(dayOnly[1] ?? "", order, latestDate)
     if (dayOnly !== null && dayDate !== undefined) {
       const diary = readDiaryLine(trimmed.slice(dayOnly[0].length), dayDate)

@@ -428,7 +428,7 @@ export const readDiaryLine = (line: string, date: string): ReadonlyArray<ParsedV
     readings.push(...read)
     // a diary's pulse column has no unit: "07:10  148/91  74" (a number of 30–220 right after the pressure)
     // (maybe after a one-letter or short pulse mark: "RR 144 / 90   P 77", "128/84  HF 72")
-    const bare = /(?<![\d/])\d{2,3}\s?\/\s?\d{2,3}(?:\s*mmhg)?[\s|,]+(?:(?:p|hf|fc|fr)\.?:?\s*)?(\d{2,3})(?![\d./:,]|\s*(?:%|°|kg|lb|mg|x|mal))/i.exec(segment)
+    const bare = /(?<![\d/])\d{2,3}\s?\/\s?\d{2,3}(?:\s*mmhg)?[\s|,]+(?:(?:p|hf|fc|fr|脈拍?)\.?:?\s*)?(\d{2,3})(?![\d./:,]|\s*(?:%|°|kg|lb|mg|x|mal))/i.exec(segment)
     const pulse = bare === null ? undefined : Number(bare[1])
     if (pulse !== undefined && pulse >= 30 && pulse <= 220 && read.some((v) => v.kind === "blood_pressure") && !read.some((v) => v.kind === "pulse")) {
       readings.push({ kind: "pulse", time: stamp, value: pulse, unit: "bpm" })
@@ -467,6 +467,24 @@ export const VISIT_LABEL_RE = new RegExp(
   String.raw`^\s*(?:visit\s+date|date\s+of\s+visit|visit|date|encounter(?:\s+date)?|datum|data|fecha|dato|tarih|date\s+de\s+(?:la\s+)?visite|data\s+(?:della\s+)?visita)\s*[:]?\s+`,
   "i"
 )
+
+/**
+ * A chart of one day whose date is printed above it: "TIME   02:00   06:00   10:00" (or "Zeit", "Heure", "Hora"), each
+ * time a column of `day`. Undefined unless two or more times and nothing else follow the label.
+ */
+export const readTimeColumns = (line: string, day: string): VisitColumns | undefined => {
+  const label = new RegExp(String.raw`^\s*(?:time|${TIME_WORDS})\s*:?\s+`, "i").exec(line)
+  if (label === null) return undefined
+  const times: Array<string> = []
+  const starts: Array<number> = []
+  for (const m of line.slice(label[0].length).matchAll(/\S+/g)) {
+    const clock = /^\d{1,2}[:.h]\d{2}$/.test(m[0]) ? leadingTime(`${m[0]} `) : undefined
+    if (clock === undefined) return undefined
+    times.push(clock.time)
+    starts.push(label[0].length + (m.index ?? 0))
+  }
+  return times.length >= 2 ? { dates: times.map(() => day), times, starts } : undefined
+}
 
 /** The visits of a flowsheet date row ("Visit date  01/07/2026  02/04/2026"): two or more dates, maybe with times. */
 export const readVisitColumns = (line: string, order: DateOrder, latestDate?: LatestDate): VisitColumns | undefined => {
@@ -541,14 +559,6 @@ export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<
   const key = degrees !== null ? "temperature" : (name[1] ?? "").toLowerCase()
   const rest = blanked.slice(name[0].length)
   const stamps = visits.dates.map((date, i) => (visits.times[i] === undefined ? date : `${date}T${visits.times[i]}`))
-  if (/^(?:blood\s+pressure|bp)$/.test(key) || BP_KEY_RE.test(key)) {
-    // each pressure: "128/84", "131 / 86"
-    const readings = [...rest.matchAll(/(\d{2,3})\s?\/\s?(\d{2,3})/g)]
-    if (readings.length !== stamps.length) return undefined
-    return readings.map((m, i) => bloodPressure(stamps[i] ?? "", Number(m[1]), Number(m[2])))
-  }
-  // each number with its unit: "36.8 °C", "74,6 kg", "72 bpm", "98%"
-  const readings = [...rest.matchAll(/(\d+(?:[.,]\d+)?)\s*(°\s?[cf]|kg|lbs?|bpm|%|\/min)?/gi)]
   // blank cells: each reading goes to the visit whose column it starts under (the date line's positions)
   const columnOf = (m: RegExpMatchArray): number | undefined => {
     const starts = visits.starts
@@ -560,6 +570,15 @@ export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<
     })
     return Math.abs((starts[best] ?? 0) - x) <= 4 ? best : undefined
   }
+  if (/^(?:blood\s+pressure|bp)$/.test(key) || BP_KEY_RE.test(key)) {
+    // each pressure: "128/84", "131 / 86"; with blank cells, each under its visit's column
+    const pressures = [...rest.matchAll(/(\d{2,3})\s?\/\s?(\d{2,3})/g)]
+    const at = pressures.length === stamps.length ? pressures.map((_, i) => i) : pressures.map(columnOf)
+    if (pressures.length === 0 || at.some((c) => c === undefined) || new Set(at).size !== at.length) return undefined
+    return pressures.map((m, i) => bloodPressure(stamps[at[i] ?? 0] ?? "", Number(m[1]), Number(m[2])))
+  }
+  // each number with its unit: "36.8 °C", "74,6 kg", "72 bpm", "98%"
+  const readings = [...rest.matchAll(/(\d+(?:[.,]\d+)?)\s*(°\s?[cf]|kg|lbs?|bpm|%|\/min)?/gi)]
   const columns = readings.length === stamps.length ? readings.map((_, i) => i) : readings.map(columnOf)
   if (readings.length === 0 || readings.length > stamps.length || columns.some((c) => c === undefined) || new Set(columns).size !== columns.length) {
     return undefined

@@ -1628,7 +1628,9 @@ describe("vitals in more layouts", () => {
   })
 })
 
-describe("layouts met in the fifth tuning set", () => {
+describe("layouts met in the fifth to seventh tuning sets", () => {
+  const readings = (text: string) => parseLabReport(text).vitals.map((v) => [v.kind, v.time, v.value, v.diastolic ?? null, v.line])
+
   it("an export's date and group columns before the test's name are no part of it", () => {
     const text = [
       "Datum odběru;Skupina;Vyšetření;Výsledek;Jednotka;Referenční meze;Příznak",
@@ -1825,6 +1827,44 @@ describe("layouts met in the fifth tuning set", () => {
       "   Concentration (MCHC)"
     ].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Packed Cell Volume (PCV)", "Mean Corpuscular Haemoglobin Concentration (MCHC)"])
+  })
+
+  it("a chart of one day: the date a few lines above, a row of times, blank cells under some of them", () => {
+    const text = [
+      "Patient: TEST, Sam     DOB: 02/02/1950",
+      "Chart sheet 1 of 1     DATE: Fri 20/11/2026",
+      "",
+      "TIME                      02:00    06:00    10:00",
+      "SpO2 (%)                  95       —        93",
+      "BP systolic/diastolic     131/77   —        118/69",
+      "  (mmHg, L arm, lying)",
+      "NEWS2 TOTAL               1        —        3",
+      "Pulse (/min)              84       —        101"
+    ].join("\n")
+    expect(readings(text)).toEqual([
+      ["spo2", "2026-11-20T02:00", 95, null, 5],
+      ["spo2", "2026-11-20T10:00", 93, null, 5],
+      ["blood_pressure", "2026-11-20T02:00", 131, 77, 6],
+      ["blood_pressure", "2026-11-20T10:00", 118, 69, 6],
+      ["pulse", "2026-11-20T02:00", 84, null, 9],
+      ["pulse", "2026-11-20T10:00", 101, null, 9]
+    ])
+  })
+
+  it("a diary with its year in Japanese characters, the weekday in brackets, a recheck line under a day", () => {
+    const text = [
+      "家庭血圧記録表  Home Blood Pressure Record   2026年9月〜",
+      "9/21        (月)   6:40   122/78      84           21:10  128/82      88",
+      "              再測 recheck  21:25  126/80  脈 86"
+    ].join("\n")
+    expect(readings(text)).toEqual([
+      ["blood_pressure", "2026-09-21T06:40", 122, 78, 2],
+      ["pulse", "2026-09-21T06:40", 84, null, 2],
+      ["blood_pressure", "2026-09-21T21:10", 128, 82, 2],
+      ["pulse", "2026-09-21T21:10", 88, null, 2],
+      ["blood_pressure", "2026-09-21T21:25", 126, 80, 3],
+      ["pulse", "2026-09-21T21:25", 86, null, 3]
+    ])
   })
 
   it("a treatment target in a comment is no result", () => {
