@@ -159,6 +159,10 @@ export const readLabHeader = (line: string): LabHeader | undefined => {
   const roles = named.map((r, i) =>
     r.role === "flag" && /^status$/i.test(cells[i]?.text ?? "") && named.some((o, j) => j !== i && o.role === "flag") ? { ...r, role: "ignore" as const } : r
   )
+  // a cell that is a result in words ("Your value   Cloudy   Abnormal") makes the line a portal block's value, not a header
+  if (roles.some((r, i) => r.role === undefined && QUAL_RE.exec(cells[i]?.text ?? "")?.[0].length === (cells[i]?.text ?? "").length && (cells[i]?.text ?? "") !== "")) {
+    return undefined
+  }
   const known = new Set(roles.map((r) => r.role).filter((r) => r !== undefined && r !== "ignore"))
   if (known.size >= 2 && printsResultsTwice(roles)) return { separator, roles: secondUnitsIgnored(roles) }
   if (known.size >= 2 && (known.has("result") || known.has("range") || known.has("unit") || known.has("low"))) {

@@ -651,11 +651,17 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       const badgeFlag = badge === null ? undefined : (badge[2] ?? badge[3] ?? "").trim()
       const nameFlag = badgeFlag !== undefined && readFlag(badgeFlag, true)?.length === badgeFlag.length ? badgeFlag : undefined
       const blockName = nameFlag === undefined || badge === null ? (nameNear?.text ?? "") : (badge[1] ?? "")
-      const flagWord = flagText ?? nameFlag
+      // a flag word in a column of its own after the value: "Your value   Cloudy   Abnormal" (before the range is added,
+      // it would read as the value of a name ending in "Cloudy")
+      const valueCells = (valueLine[1] ?? "").trim().split(/\s{2,}/)
+      const lastCell = valueCells[valueCells.length - 1] ?? ""
+      const trailingFlag = valueCells.length >= 2 && readFlag(lastCell, true)?.length === lastCell.length ? lastCell : undefined
+      const valueText = trailingFlag === undefined ? (valueLine[1] ?? "") : valueCells.slice(0, -1).join("  ")
+      const flagWord = flagText ?? nameFlag ?? trailingFlag
       const flag = flagWord === undefined ? "" : `  ${flagWord}`
       const blockContext = { ...context, inTable: true }
       const readBlock = (withRange: string) =>
-        nameNear === undefined ? undefined : parseResultLine(`${blockName}  ${valueLine[1] ?? ""}${withRange}${flag}`, blockContext)
+        nameNear === undefined ? undefined : parseResultLine(`${blockName}  ${valueText}${withRange}${flag}`, blockContext)
       // a range in words ("follicular 3.5-12.5 / luteal 1.7-7.7") is kept as printed, and decides no flag
       const withoutRange = rangeText === undefined ? undefined : readBlock("")
       const block =

@@ -1867,6 +1867,25 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("portal blocks whose value line carries the flag in a column of its own, words as values", () => {
+    const text = [
+      "Clarity, Urine",
+      "   Your value        Turbid              Abnormal",
+      "   Standard range    Clear",
+      "Nitrite, Urine",
+      "   Your value        Positive            Abnormal",
+      "   Standard range    Negative",
+      "Ketones, Urine",
+      "   Your value        Negative",
+      "   Standard range    Negative"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Clarity, Urine", "Turbid", "", "Clear", "abnormal"],
+      ["Nitrite, Urine", "Positive", "", "Negative", "abnormal"],
+      ["Ketones, Urine", "Negative", "", "Negative", "normal"]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
