@@ -7,7 +7,7 @@
 import { lookupAnalyte } from "./lexicon/analytes.js"
 import type { DocumentType } from "../../../services/llm.js"
 import { dropIgnoredColumns, type LabHeader, readLabHeader } from "./columns.js"
-import { detectDateOrder, findCollectedAt, findDateTime, monthYearEnd, readDateTime } from "./dates.js"
+import { type DateOrder, detectDateOrder, findCollectedAt, findDateTime, isoDate, monthNumber, monthYearEnd, readDateTime } from "./dates.js"
 import { headingTitle, makeTitle, readHeading, SECTION_ONLY } from "./headings.js"
 import { findAnalyteMention } from "./lexicon/analytes.js"
 import { findLegend, isLegendLine, splitCallBack } from "./marks.js"
@@ -141,6 +141,27 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   const abbreviation = /^\([\p{L}\d-]{2,10}\)$/u.test(text)
   if (/[.:!?]$|\.\s|:\s/.test(text) || isMetadataLine(text) || (!abbreviation && readHeading(text) !== undefined)) return undefined
   return text
+}
+
+/** The day after an ISO date: "2026-11-06" → "2026-11-07". */
+const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
+
+/**
+ * The date printed on one of the few lines above `index` (not a birth date), for a table that prints times only. A
+ * range whose start lacks the year ("night of Fri Nov 6 → Sat Nov 7, 2026") starts on its first day.
+ */
+const dateAbove = (lines: ReadonlyArray<PositionedLine>, index: number, order: DateOrder): string | undefined => {
+  for (let k = index - 1; k >= Math.max(0, index - 6); k--) {
+    const above = (lines[k]?.text ?? "").slice(0, MAX_ROW_CHARS)
+    if (/\b(?:dob|born|birth|geb(?:oren|\.)|n[ée]e?\b|nac(?:imiento|\.))/i.test(above)) continue
+    const found = findDateTime(above, order)
+    if (found === undefined) continue
+    const start = /(\p{L}{3,9})\.?\s+(\d{1,2})\s*(?:→|->|–|—|-|to|until|bis|au|al)\s*(?:\p{L}{2,9}\.?,?\s+)?$/u.exec(above.slice(0, found.start))
+    const month = start === null ? undefined : monthNumber(start[1] ?? "")
+    const first = month === undefined ? undefined : isoDate(Number(found.date.slice(0, 4)), month, Number(start?.[2]))
+    return first !== undefined && first <= found.date ? first : found.date
+  }
+  return undefined
 }
 
 /** Words that make a reading an average of others: "average", "mean", "medio", "Durchschnitt", "moyenne", "średnia". */
@@ -330,6 +351,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let currentDate: string | undefined
   let labHeader: LabHeader | undefined
   let vitalsHeader: VitalsHeader | undefined
+  // the time of the vitals table's last row without a date of its own, to see a night go past midnight
+  let lastTableTime: string | undefined
   // the vitals header before a blank line: a diary that leaves a blank line between its days goes on with it
   let vitalsHeaderBeforeBlank: VitalsHeader | undefined
   let visitColumns: VisitColumns | undefined
@@ -422,15 +445,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       continue
     }
     // (or a row of times under a date printed a few lines above: "DATE: Wed 18/11/2026" … "TIME  02:00  06:00")
-    const dayAbove = () => {
-      for (let k = index - 1; k >= Math.max(0, index - 6); k--) {
-        const above = lines[k]?.text ?? ""
-        if (/\b(?:dob|born|birth|geb(?:oren|\.)|n[ée]e?\b|nac(?:imiento|\.))/i.test(above)) continue
-        const found = findDateTime(above.slice(0, MAX_ROW_CHARS), order)
-        if (found !== undefined) return found.date
-      }
-      return currentDate
-    }
+    const dayAbove = () => dateAbove(lines, index, order) ?? currentDate
     // (not the times row of a flowsheet whose dates are open: readVisitTimes below gives those their dates)
     const timeRow = visitColumns === undefined && /^\s*\p{L}{2,8}\s*:?\s+\d{1,2}[:.h]\d{2}\s+\d{1,2}[:.h]\d{2}/u.test(line) ? dayAbove() : undefined
     const visits = readVisitColumns(line, order, latestDate) ?? (timeRow === undefined ? undefined : readTimeColumns(line, timeRow))
@@ -464,6 +479,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (newVitalsHeader !== undefined && readLabHeader(line) === undefined) {
       vitalsHeader = newVitalsHeader
       labHeader = undefined
+      // a table with times but no dates takes its day from the lines above it ("night of Fri Nov 6 → Sat Nov 7, 2026")
+      if (!newVitalsHeader.columns.some((c) => c.column.kind === "date" || c.column.kind === "datetime")) {
+        currentDate = dateAbove(lines, index, order) ?? currentDate
+      }
+      lastTableTime = undefined
       continue
     }
     // a rule under a vitals header ("----  ------------  ------") keeps it, as does a line of units in brackets
@@ -474,7 +494,17 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if (resumed?.date !== undefined) vitalsHeader = vitalsHeaderBeforeBlank
     vitalsHeaderBeforeBlank = undefined
     if (vitalsHeader !== undefined) {
-      const row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate)
+      let row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate)
+      // rows with a time and no date that go past midnight ("11:00 PM … 12:00 AM") are on the next day
+      const rowTime = row?.vitals[0]?.time.slice(11, 16)
+      if (row !== undefined && row.date === undefined && currentDate !== undefined && rowTime !== undefined && rowTime !== "") {
+        if (lastTableTime !== undefined && lastTableTime >= "18:00" && rowTime < "12:00") {
+          currentDate = nextDay(currentDate)
+          row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate) ?? row
+        }
+      }
+      // (every row's time counts, a dated row's too: "Mar 10/03  06:50" then "06:52" is the same morning)
+      if (rowTime !== undefined && rowTime !== "") lastTableTime = rowTime
       if (row !== undefined) {
         emitVitals(row.vitals)
         if (row.date !== undefined) currentDate = row.date

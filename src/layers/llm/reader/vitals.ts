@@ -40,6 +40,7 @@ const DATE_WORDS = String.raw`datum|fecha|data|tarih|dato|jour|tag|d[íi]a|giorn
 const TIME_WORDS = String.raw`uhrzeit|zeit|heure|hora|ora|tijd|godzina|[čc]as|saat|tid|klokken`
 
 const BP_KEY_RE = new RegExp(`^(?:${BP_WORDS})$`, "i")
+const TEMP_NAMED_RE = new RegExp(String.raw`(?<![\p{L}])(?:${TEMP_WORDS})(?![\p{L}])`, "iu")
 const SYS_KEY_RE = new RegExp(`^(?:${SYS_WORDS})$`, "i")
 const DIA_KEY_RE = new RegExp(`^(?:${DIA_WORDS})$`, "i")
 /** A blood pressure named in another language before its value: "RR 128/84", "TA: 128/84". */
@@ -372,6 +373,14 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
     if (diary && !/\b(?:pulse|heart\s+rate|hr)\b/i.test(line)) {
       for (const m of line.matchAll(/(?<![\d.,/])(\d{2,3})\s*(?:bpm|beats\/min|\/min)\b/gi)) {
         vitals.push({ kind: "pulse", time: stamp, value: Number(m[1]), unit: "bpm" })
+      }
+    }
+    // no temperature's name: a body temperature by its degrees ("99.8 °F", "37,9 °C"), in a diary only
+    if (diary && !/\btemp/i.test(line) && !TEMP_NAMED_RE.test(line)) {
+      for (const m of line.matchAll(/(?<![\d.,/])(\d{2,3}(?:[.,]\d)?)\s*°\s?([CF])\b/g)) {
+        const value = Number((m[1] ?? "").replace(",", "."))
+        const unit = m[2] === "F" ? "°F" : "°C"
+        if (unit === "°F" ? value >= 90 && value <= 110 : value >= 32 && value <= 43) vitals.push({ kind: "temperature", time: stamp, value, unit })
       }
     }
   }

@@ -1886,6 +1886,32 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("an overnight table of times under a heading with a range of dates goes past midnight onto the next day", () => {
+    const text = [
+      "Weight 11/09/2026 7:02 AM 201.4 lb",
+      "--- OVERNIGHT OXIMETRY: night of Tue Nov 10 → Wed Nov 11, 2026 ---",
+      "  time        SpO2    pulse",
+      "  10:00 PM    97 %    68",
+      "  11:00 PM    95 %    63",
+      "  12:00 AM    94 %    60",
+      "   1:00 AM    92 %    58"
+    ].join("\n")
+    expect(readings(text).filter(([kind]) => kind === "spo2").map(([, time, value]) => [time, value])).toEqual([
+      ["2026-11-10T22:00", 97],
+      ["2026-11-10T23:00", 95],
+      ["2026-11-11T00:00", 94],
+      ["2026-11-11T01:00", 92]
+    ])
+  })
+
+  it("a diary's temperature known by its degrees, without its name", () => {
+    const text = ["Tue Nov 3 2026  10:05 PM   100.4 °F   oral", "Wed Nov 4 2026  7:15 AM    37,4 °C   ear"].join("\n")
+    expect(readings(text)).toEqual([
+      ["temperature", "2026-11-03T22:05", 100.4, null, 1],
+      ["temperature", "2026-11-04T07:15", 37.4, null, 2]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
