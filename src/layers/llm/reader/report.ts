@@ -143,6 +143,10 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   return text
 }
 
+/** A messaging app's export of a message: its date, time and sender before the text. Examples: "14/11/2026, 09:55 - Kilimani Clinic: ", "[14/11/26, 09:55:10] Dr Otieno: ". */
+// (a sender that is a reading's name is no sender: "12/03/2026, 07:05 - BP: 128/84" is a diary line)
+const CHAT_HEADER_RE = /^(?:\[\d{1,2}[/.]\d{1,2}[/.]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?\]|\d{1,2}[/.]\d{1,2}[/.]\d{2,4},?\s+\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s+-)\s+([^:\d]{1,40}):\s/
+
 /** The day after an ISO date: "2026-11-06" → "2026-11-07". */
 const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
 
@@ -391,7 +395,11 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     at = positioned
     // trailing spaces dropped
     // box-drawing tables as plain ones: "│" a column rule, "┌──┬──┐" lines a rule of dashes
-    const unboxed = positioned.text.replace(/[│┃║]/g, "|").replace(/[─━═┌┐└┘├┤┬┴┼╔╗╚╝╠╣╦╩╬]/g, "-")
+    // a chat export's message header dropped: "14/11/2026, 09:55 - Kilimani Clinic: RBS 5.9 mmol/l", "[14/11/26, 09:55:10] Clinic: …"
+    const unboxed = positioned.text
+      .replace(/[│┃║]/g, "|")
+      .replace(/[─━═┌┐└┘├┤┬┴┼╔╗╚╝╠╣╦╩╬]/g, "-")
+      .replace(CHAT_HEADER_RE, (header, sender: string) => (VITAL_NAME_RE.test(sender.trim()) || lookupAnalyte(sender.trim()) !== undefined ? header : ""))
     const callBack = splitCallBack(unboxed.replace(/\s+$/, ""))
     const line = callBack.text
     if (line.trim() === "") {

@@ -1912,6 +1912,25 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("results typed into a messaging app's chat: the message headers are dropped, a diary line keeps its date", () => {
+    const text = [
+      "20/11/2026, 10:02 - Riverside Clinic: FULL BLOOD COUNT",
+      "Hb 8.1 g/dl (12.0-15.5)",
+      "20/11/2026, 10:05 - Riverside Clinic: RBS 6.2 mmol/l (3.9-7.8), urea 4.1 mmol/l (2.5-7.8). Those are fine.",
+      "[20/11/26, 10:06:41] Riverside Clinic: Stool for occult blood: NEGATIVE (ref: negative)",
+      "20/11/2026, 10:07 - Amina: Is 8.1 low?? Last time it was 11.2",
+      "21/11/2026, 07:05 - BP: 128/84"
+    ].join("\n")
+    const read = parseLabReport(text)
+    expect(read.results.map((r) => [r.name, r.value, r.flag])).toEqual([
+      ["Hb", 8.1, "low"],
+      ["RBS", 6.2, "normal"],
+      ["urea", 4.1, "normal"],
+      ["Stool for occult blood", "NEGATIVE", "normal"]
+    ])
+    expect(read.vitals.map((v) => [v.kind, v.time, v.value])).toEqual([["blood_pressure", "2026-11-21T07:05", 128]])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])

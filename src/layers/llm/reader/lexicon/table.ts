@@ -207,7 +207,7 @@ const chemistry: ReadonlyArray<Analyte> = [
     "TFGe", "eGFR nach CKD-EPI"
   ]),
   analyte("glucose", "Glucose", "2345-7", "mg/dL", [5, 3000], [
-    "Glu", "GLU", "Blood glucose", "Blood sugar", "Fasting glucose", "Glucose, fasting", "FBG", "FBS", "FPG", "Fasting plasma glucose",
+    "Glu", "GLU", "Blood glucose", "Blood sugar", "Fasting glucose", "Glucose, fasting", "FBG", "FBS", "FPG", "Fasting plasma glucose", "RBS", "RBG", "PPBS", "Random blood glucose",
     "Glukose", "Glucosa", "Glicemia", "Glycémie", "Glucose à jeun", "Glykämie", "Nüchternglukose", "Glucosio", "Glukos",
     "Glucemia", "Random glucose", "Plasma glucose", "Serum glucose", "Glukoz", "Açlık kan şekeri", "Glukoza", "Glukóza", "Glukose", "Glicose", "Glicémia", "Glukoosi"
   ], { alternateUnits: ["mmol/L"], molarMass: 180.16, critical: { low: 46, high: 484 } }),
