@@ -87,6 +87,8 @@ export const nameChain = (recent: ReadonlyArray<Unparsed>, index: number, row: s
     const indentedUnder = next.indented && !above.indented && nameLike(above.text, true)
     // a specimen or qualifier word that ends a wrapped name: "…Ratio, Random" over "Urine   41  H  mg/g creat"; not "Urinary"
     const qualifierTail = !startsWithValue && /^(?:urine|serum|plasma|blood|random|total|free|direct|calculated|fasting)\b/i.test(next.text)
+    // a section's heading over its first row ends no name: "Blood gas values" over "  pH   7.21L", "Calculated values"
+    if (SECTION_TAIL_RE.test(above.text)) break
     if (!startsWithValue && !continuesName(above.text, next.text) && !indentedUnder && !(qualifierTail && nameLike(above.text))) break
     if (startsWithValue && !nameLike(above.text, true)) break
     chain.unshift(above)
@@ -146,6 +148,9 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
 /** A messaging app's export of a message: its date, time and sender before the text. Examples: "14/11/2026, 09:55 - Kilimani Clinic: ", "[14/11/26, 09:55:10] Dr Otieno: ". */
 // (a sender that is a reading's name is no sender: "12/03/2026, 07:05 - BP: 128/84" is a diary line)
 const CHAT_HEADER_RE = /^(?:\[\d{1,2}[/.]\d{1,2}[/.]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?\]|\d{1,2}[/.]\d{1,2}[/.]\d{2,4},?\s+\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s+-)\s+([^:\d]{1,40}):\s/
+
+/** The last word of a section's heading: "Blood gas values", "Calculated values", "Renal panel", "Liver profile", "Electrolytes". */
+const SECTION_TAIL_RE = /\b(?:values|results|parameters|panel|profile|tests|status|studies|gas(?:es)?|electrolytes|metabolites|oximetry|chemistry|ha?ematology|biochemistry|serology|urinalysis|examination)$/i
 
 /** The day after an ISO date: "2026-11-06" → "2026-11-07". */
 const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)

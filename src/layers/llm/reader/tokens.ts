@@ -244,7 +244,7 @@ const ABOVE_RE = new RegExp(String.raw`^(?:${ABOVE_WORDS})$`, "i")
 
 /** A one-sided range. Examples: "<5.7", "<= 200", "≥ 60", "< or = 100", "less than 150", "up to 40", "at least 1.0". */
 export const COMPARATOR_RE = new RegExp(
-  String.raw`^(<=|>=|=<|=>|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least|do|bis|hasta|at[ée]|fino\s+a|tot|upp\s+till|op\s+til|jusqu'?\s*[àa]|inf[ée]rieur\s+[àa]|sup[ée]rieur\s+[àa]|${BELOW_WORDS}|${ABOVE_WORDS}|od|ab)\s*(${NUM})(?![\d.,]*\d)`,
+  String.raw`^(<=|>=|=<|=>|<\s=|>\s=|≤|≥|⩽|⩾|<\s*or\s*=|>\s*or\s*=|<|>|less\s+than\s+or\s+equal\s+to|greater\s+than\s+or\s+equal\s+to|less\s+than|greater\s+than|under|below|up\s+to|over|above|at\s+least|do|bis|hasta|at[ée]|fino\s+a|tot|upp\s+till|op\s+til|jusqu'?\s*[àa]|inf[ée]rieur\s+[àa]|sup[ée]rieur\s+[àa]|${BELOW_WORDS}|${ABOVE_WORDS}|od|ab)\s*(${NUM})(?![\d.,]*\d)`,
   "i"
 )
 
@@ -259,8 +259,8 @@ export const comparatorKind = (op: string): "lt" | "le" | "gt" | "ge" => {
   // spaces collapsed (/\s+/g), then: le "<=", "=<", "< or =", "up to"; ge ">=", "at least"; lt "<", "under"; else gt
   const o = op.toLowerCase().replace(/\s+/g, " ")
   // "do" (Czech, Polish), "bis", "hasta", "até", "fino a", "tot", "upp till", "op til", "jusqu'à": up to; "od", "ab": from
-  if (/^(?:<=|=<|≤|⩽|< ?or ?=|less than or equal to|up to|do|bis|hasta|at[ée]|fino a|tot|upp till|op til|jusqu'? ?[àa])$/.test(o)) return "le"
-  if (/^(?:>=|=>|≥|⩾|> ?or ?=|greater than or equal to|at least|od|ab)$/.test(o)) return "ge"
+  if (/^(?:<=|=<|< =|≤|⩽|< ?or ?=|less than or equal to|up to|do|bis|hasta|at[ée]|fino a|tot|upp till|op til|jusqu'? ?[àa])$/.test(o)) return "le"
+  if (/^(?:>=|=>|> =|≥|⩾|> ?or ?=|greater than or equal to|at least|od|ab)$/.test(o)) return "ge"
   if (/^(?:<|less than|under|below|inf[ée]rieur [àa])$/.test(o) || BELOW_RE.test(o)) return "lt"
   if (ABOVE_RE.test(o)) return "gt"
   return "gt"

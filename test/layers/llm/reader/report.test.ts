@@ -1931,6 +1931,21 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     expect(read.vitals.map((v) => [v.kind, v.time, v.value])).toEqual([["blood_pressure", "2026-11-21T07:05", 128]])
   })
 
+  it("a section's heading over an indented first row is no part of its name; '> = 60' is a range", () => {
+    const text = [
+      "Blood gas values",
+      "  pH                  7.29L              [ 7.35 -  7.45 ]",
+      "Calculated values",
+      "  cBase(Ecf)c         -5.1L     mmol/L   [-2.0  -  3.0  ]",
+      "eGFR (CKD-EPI)        >90       mL/min/1.73m²  > = 60"
+    ].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["pH", 7.29, "", "7.35 - 7.45", "low"],
+      ["cBase(Ecf)c", -5.1, "mmol/L", "-2.0 - 3.0", "low"],
+      ["eGFR (CKD-EPI)", ">90", "mL/min/1.73m²", "> = 60", "normal"]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
