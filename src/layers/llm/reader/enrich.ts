@@ -30,6 +30,9 @@ const analyteOf = (name: string, ucum: string | undefined): Analyte | undefined 
   return lookupAnalyteForUnit(name.slice(mention.start, mention.end), ucum)
 }
 
+/** A name that says the specimen is urine: "Sodium, urine", "Urine creatinine", "U-Natrium", "Harnsäure im Urin" (not "Harnsäure"). */
+const URINE_NAME_RE = /(?<![\p{L}])(?:urine|urinary|urin|orina|urina|mocz|moč)(?![\p{L}])|^(?:u|su|du)-/iu
+
 const numericValue = (value: number | string): number | undefined => (typeof value === "number" ? value : undefined)
 
 interface Enriched {
@@ -39,7 +42,9 @@ interface Enriched {
 
 const enrichResult = (result: LabResult): Enriched => {
   const ucum = result.ucumUnit ?? (result.unit.trim() === "" ? undefined : toUcum(result.unit))
-  const named = analyteOf(result.name, ucum)
+  const found = analyteOf(result.name, ucum)
+  // a urine test named after a blood one ("Sodium, urine (random)", "U-Natrium"): the blood test's limits are not its own
+  const named = found !== undefined && found.specimen !== "urine" && URINE_NAME_RE.test(result.name) ? undefined : found
   // the report's own range may say the name means something else here (urine leucocytes, not a blood count)
   const analyte = named !== undefined && rangeContradicts(named, result.referenceRange, ucum) ? undefined : named
   const value = numericValue(result.value)

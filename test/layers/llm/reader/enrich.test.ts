@@ -52,6 +52,18 @@ describe("enrichDocument", () => {
     expect([b?.flag, b?.flagSource]).toEqual(["critical_low", "critical_limit"])
   })
 
+  it("a urine test named after a blood one keeps its value: no blood limits, no plausibility check", () => {
+    const enriched = enrichDocument(
+      documentOf(result("Sodium, urine (random)", 18, "mmol/L", "unknown"), result("U-Kalium", 9, "mmol/L", "unknown"), result("Sodium", 18, "mmol/L", "low"))
+    )
+    // the blood sodium of 18 mmol/L cannot be: its line is unread; the urine ones stay as read
+    expect(enriched.results.map((r) => [r.name, r.flag, r.loinc])).toEqual([
+      ["Sodium, urine (random)", "unknown", undefined],
+      ["U-Kalium", "unknown", undefined]
+    ])
+    expect(enriched.unreadLines).toHaveLength(1)
+  })
+
   it("never guesses a unit: an unknown unit or test leaves the result as read", () => {
     const enriched = enrichDocument(documentOf(result("Potassium", 6.8, "furlongs"), result("Zonulin", 999, "ng/mL")))
     expect(enriched.results.map((r) => [r.flag, r.loinc])).toEqual([
