@@ -120,8 +120,18 @@ const COUNT_VOLUMES: Readonly<Record<string, string>> = {
 // "x10^9/L", "10*3/uL", "x10E3/uL", "10e9/l", "x10(9)/L", "×10^12/L", "10**3/uL", "10³/mm³"
 const POWER_OF_TEN = /^[x×*]?10(?:(?:\^|\*\*?|e)\(?(\d{1,2})\)?|\((\d{1,2})\))\/([a-z0-9^]+)$/i
 
-// a word or letter for thousand / million before a volume: "K/uL", "thou/uL", "x1000/uL", "mill/mm3"
-const WORD_MULTIPLIER = /^(k|thou|thousand|x1000|x10\^3|m|mil|mill|million)\/([a-z0-9]+)$/i
+// a word or letter for thousand / million / hundred thousand (lakh) before a volume: "K/uL", "thou/uL", "x1000/uL",
+// "mill/mm3", "Tsd/µl" and "tys/µl" (German, Polish thousand), "mln/µl", "milhões/mm³", "lakhs/cumm"
+const WORD_MULTIPLIER = /^(k|thou|thousand|x1000|x10\^3|tsd\.?|tausend|tys\.?|m|mil|mill|million|mln|mio\.?|milh[õo]es|millones|lakhs?|lacs?)\/([a-z0-9^]+)$/i
+
+/** The power of ten a multiplier word stands for. "mil" is a thousand per mm³ in Portuguese ("412 mil/mm³"), a million per cumm in Indian reports ("4.5 mil/cumm"). */
+const multiplierExponent = (word: string, volume: string): number => {
+  const w = word.toLowerCase().replace(/\.$/, "")
+  if (["k", "thou", "thousand", "x1000", "x10^3", "tsd", "tausend", "tys"].includes(w)) return 3
+  if (/^lak|^lac/.test(w)) return 5
+  if (w === "mil") return /^(?:cumm|cmm)$/i.test(volume) ? 6 : 3
+  return 6
+}
 
 // French SI prefixes used as counts (case matters: "g/L" is grams per litre): "G/L" (giga), "T/L" (tera).
 // An all-capitals report's "G/L" meaning grams is therefore read as a count; for a mass analyte
@@ -157,8 +167,7 @@ const candidate = (printed: string): string | undefined => {
     const multiplier = (word[1] ?? "").toLowerCase()
     // "m/uL" in lower case is not a count anyone prints; only "M/uL" means million per microlitre
     if (multiplier === "m" && word[1] !== "M") return undefined
-    const thousands = ["k", "thou", "thousand", "x1000", "x10^3"].includes(multiplier)
-    return countCode(thousands ? 3 : 6, word[2] ?? "")
+    return countCode(multiplierExponent(multiplier, word[2] ?? ""), word[2] ?? "")
   }
   const parts = lower.split("/")
   if (parts.length > 3) return undefined

@@ -90,17 +90,14 @@ const cbc: ReadonlyArray<Analyte> = [
   analyte("wbc", "White blood cells", "6690-2", COUNT, [0, 1000], [
     "WBC", "White blood cell count", "White blood cells", "White cell count", "Total white cell count", "Total white blood cell count", "WCC", "Leukocytes", "Leucocytes",
     "Leukocyte count", "Total leukocyte count", "Leukozyten", "Leucocitos", "Leucociti", "Leukocyten", "Globuli bianchi",
-    "Globules blancs", "Glóbulos blancos", "Leuk", "Leuko", "LKC", "Witte bloedcellen", "Lökosit", "Beyaz küre", "Leukocyty", "Leukocytter", "Leukocyter", "Leukosyytit", "Leukocytes (WBC)"
-  ], { alternateUnits: COUNT_ALT, critical: { low: 2.0, high: 37.0 }, specimen: "blood" }),
+    "Globules blancs", "Glóbulos blancos", "Leuk", "Leuko", "LKC", "Witte bloedcellen", "Lökosit", "Beyaz küre", "Leukocyty", "Leukocytter", "Leukocyter", "Leukosyytit", "Leukocytes (WBC)", "Leucocite", "Fehérvérsejt", "Λευκά αιμοσφαίρια", "Λευκά"], { alternateUnits: COUNT_ALT, critical: { low: 2.0, high: 37.0 }, specimen: "blood" }),
   analyte("rbc", "Red blood cells", "789-8", "10*6/uL", [0.3, 12], [
     "RBC", "Red blood cell count", "Red blood cells", "Red cell count", "RCC", "Erythrocytes", "Erythrozyten", "Ery",
     "Hématies", "Globules rouges", "Eritrocitos", "Hematíes", "Glóbulos rojos", "Eritrociti", "Globuli rossi",
-    "Erytrocyten"
-  ], { alternateUnits: ["10*12/L"], specimen: "blood" }),
+    "Erytrocyten", "Hemácias", "Hematii", "Erytrocyty", "Vörösvérsejt", "Ερυθρά αιμοσφαίρια", "Ερυθρά"], { alternateUnits: ["10*12/L"], specimen: "blood" }),
   analyte("hemoglobin", "Hemoglobin", "718-7", "g/dL", [1, 26], [
     "Hb", "Hgb", "HGB", "Haemoglobin", "Hämoglobin", "Hémoglobine", "Hemoglobina", "Emoglobina", "Hemoglobine",
-    "Hemoglobin, blood", "Total hemoglobin", "Hæmoglobin", "Hemoglobiini", "Hemoglobina (HGB)"
-  ], {
+    "Hemoglobin, blood", "Total hemoglobin", "Hæmoglobin", "Hemoglobiini", "Hemoglobina (HGB)", "Αιμοσφαιρίνη"], {
     alternateUnits: ["g/L", "mmol/L"],
     // per heme (the monomer), as the Dutch/Scandinavian mmol/L reports use: 8.7 mmol/L ≈ 14 g/dL
     molarMass: 16114.5,
@@ -129,8 +126,7 @@ const cbc: ReadonlyArray<Analyte> = [
   ], { specimen: "blood" }),
   analyte("platelets", "Platelets", "777-3", COUNT, [0, 5000], [
     "PLT", "Plt", "Platelet count", "Platelet", "Thrombocytes", "Thrombocyte count", "Thrombozyten", "Thrombo",
-    "Plaquettes", "Plaquetas", "Piastrine", "Trombociten", "Trombocitos", "Recuento de plaquetas", "Numération plaquettaire", "Trombosit", "Płytki krwi", "Trombocyty", "Trombocytter", "Trombocyter", "Trombosyytit", "Plaquetas (PLT)"
-  ], { alternateUnits: COUNT_ALT, critical: { low: 37, high: 910 }, specimen: "blood" }),
+    "Plaquettes", "Plaquetas", "Piastrine", "Trombociten", "Trombocitos", "Recuento de plaquetas", "Numération plaquettaire", "Trombosit", "Płytki krwi", "Trombocyty", "Trombocytter", "Trombocyter", "Trombosyytit", "Plaquetas (PLT)", "Trombocite", "Thrombocyta", "Bloedplaatjes", "Αιμοπετάλια"], { alternateUnits: COUNT_ALT, critical: { low: 37, high: 910 }, specimen: "blood" }),
   analyte("mpv", "MPV", "32623-1", "fL", [3, 20], ["Mean platelet volume", "VPM", "Volume plaquettaire moyen"], {
     specimen: "blood"
   }),
@@ -168,11 +164,9 @@ const differential: ReadonlyArray<Analyte> = (
 
 const chemistry: ReadonlyArray<Analyte> = [
   analyte("sodium", "Sodium", "2951-2", "mmol/L", [80, 200], [
-    "Na", "Na+", "Natrium", "Sodio", "Sodium, serum", "Serum sodium", "Natrémie", "Sodemia", "Sodyum", "Sód", "Sodík", "Sódio", "Natrij"
-  ], { alternateUnits: ["meq/L"], charge: 1, molarMass: 22.99, critical: { low: 120, high: 158 } }),
+    "Na", "Na+", "Natrium", "Sodio", "Sodium, serum", "Serum sodium", "Natrémie", "Sodemia", "Sodyum", "Sód", "Sodík", "Sódio", "Natrij", "Sodiu", "Νάτριο"], { alternateUnits: ["meq/L"], charge: 1, molarMass: 22.99, critical: { low: 120, high: 158 } }),
   analyte("potassium", "Potassium", "2823-3", "mmol/L", [0.5, 15], [
-    "K", "K+", "Kalium", "Potasio", "Potassio", "Kaliémie", "Kaliemia", "Serum potassium", "Potasyum", "Potas", "Draslík", "Potássio", "Kalij"
-  ], { alternateUnits: ["meq/L"], charge: 1, molarMass: 39.098, critical: { low: 2.8, high: 6.2 } }),
+    "K", "K+", "Kalium", "Potasio", "Potassio", "Kaliémie", "Kaliemia", "Serum potassium", "Potasyum", "Potas", "Draslík", "Potássio", "Kalij", "Potasiu", "Κάλιο"], { alternateUnits: ["meq/L"], charge: 1, molarMass: 39.098, critical: { low: 2.8, high: 6.2 } }),
   analyte("chloride", "Chloride", "2075-0", "mmol/L", [50, 160], [
     "Cl", "Cl-", "Chlorid", "Chlorure", "Chlorures", "Cloruro", "Cloro", "Chloor", "Chlorémie", "Serum chloride", "Klorür", "Chlorki", "Chloridy", "Klorid", "Cloreto"
   ], { alternateUnits: ["meq/L"], charge: 1, molarMass: 35.45, critical: { low: 75, high: 121 } }),
@@ -209,12 +203,10 @@ const chemistry: ReadonlyArray<Analyte> = [
   analyte("glucose", "Glucose", "2345-7", "mg/dL", [5, 3000], [
     "Glu", "GLU", "Blood glucose", "Blood sugar", "Fasting glucose", "Glucose, fasting", "FBG", "FBS", "FPG", "Fasting plasma glucose", "RBS", "RBG", "PPBS", "Random blood glucose",
     "Glukose", "Glucosa", "Glicemia", "Glycémie", "Glucose à jeun", "Glykämie", "Nüchternglukose", "Glucosio", "Glukos",
-    "Glucemia", "Random glucose", "Plasma glucose", "Serum glucose", "Glukoz", "Açlık kan şekeri", "Glukoza", "Glukóza", "Glukose", "Glicose", "Glicémia", "Glukoosi"
-  ], { alternateUnits: ["mmol/L"], molarMass: 180.16, critical: { low: 46, high: 484 } }),
+    "Glucemia", "Random glucose", "Plasma glucose", "Serum glucose", "Glukoz", "Açlık kan şekeri", "Glukoza", "Glukóza", "Glukose", "Glicose", "Glicémia", "Glukoosi", "Glucoză", "Glucoza", "Glicemie", "Vércukor", "Γλυκόζη"], { alternateUnits: ["mmol/L"], molarMass: 180.16, critical: { low: 46, high: 484 } }),
   analyte("calcium", "Calcium", "17861-6", "mg/dL", [2, 25], [
     "Ca", "Total calcium", "Calcium, total", "Kalzium", "Calcium total", "Calcémie", "Calcio", "Calcemia",
-    "Serum calcium", "Kalsiyum", "Wapń", "Wapń całkowity", "Vápník", "Kalsium", "Kalcium", "Cálcio"
-  ], { alternateUnits: ["mmol/L", "meq/L"], molarMass: 40.078, charge: 2, critical: { low: 6.6, high: 12.9 } }),
+    "Serum calcium", "Kalsiyum", "Wapń", "Wapń całkowity", "Vápník", "Kalsium", "Kalcium", "Cálcio", "Calciu", "Ασβέστιο"], { alternateUnits: ["mmol/L", "meq/L"], molarMass: 40.078, charge: 2, critical: { low: 6.6, high: 12.9 } }),
   analyte("calcium_corrected", "Calcium, corrected", "29265-6", "mg/dL", [2, 25], [
     "Corrected calcium", "Calcium corrected", "Calcium (corrected)", "Calcium corrected for albumin", "Albumin-corrected calcium",
     "Adjusted calcium", "Calcium, adjusted", "Korrigiertes Calcium", "Calcium korrigiert", "Calcémie corrigée"
@@ -433,7 +425,7 @@ const coagulation: ReadonlyArray<Analyte> = [
   analyte("pt", "Prothrombin time", "5902-2", "s", [5, 200], ["PT", "Pro time", "Protime", "Prothrombinzeit", "Temps de Quick", "Tiempo de protrombina", "Tempo di protrombina"], {
     critical: { high: 27 }
   }),
-  analyte("inr", "INR", "6301-6", "{INR}", [0.5, 20], ["PT INR", "PT/INR", "International normalized ratio", "International normalised ratio", "INR (PT)", "Prothrombin INR"], {
+  analyte("inr", "INR", "6301-6", "{INR}", [0.5, 20], ["PT INR", "PT/INR", "International normalized ratio", "International normalised ratio", "INR (PT)", "Prothrombin INR", "TP-INR", "Quick INR", "INR (TP)"], {
     alternateUnits: ["1", "{ratio}"], critical: { high: 5.0 }
   }),
   analyte("aptt", "aPTT", "3173-2", "s", [10, 300], [
