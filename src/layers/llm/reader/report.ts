@@ -548,8 +548,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const trimmed = line.trim()
     // a diary row that starts with a day without its year: "│ Mo 02.11. │ 07:10  148/91  74 │ 21:05  139/86  70 │"
     // (a weekday written out, "Mittwoch, 11.11.", and a word for the time of day before the time: "früh 6.45")
-    // (a weekday in brackets after the day: "10/5  (月)  6:40")
-    const dayOnly = /^\|?\s*(?:\p{L}{2,10}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?:[([]\p{L}{1,4}\.?[)\]]\s+)?(?:\p{L}{2,12}\.?\s+)?(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
+    // (a weekday in brackets after the day: "10/5  (月)  6:40", or what a PDF without the font left of it: "(?)")
+    const dayOnly = /^\|?\s*(?:\p{L}{2,10}\.?,?\s+)?(\d{1,2}[./]\d{1,2}\.?)\s*\|?\s+(?:[([][^)\]\s]{1,4}[)\]]\s+)?(?:\p{L}{2,12}\.?\s+)?(?=\d{1,2}[:.h]\d{2}\b)/u.exec(trimmed)
     const dayDate = dayOnly === null ? undefined : dayWithoutYear(dayOnly[1] ?? "", order, latestDate)
     if (dayOnly !== null && dayDate !== undefined) {
       const diary = readDiaryLine(trimmed.slice(dayOnly[0].length), dayDate)
