@@ -24,7 +24,7 @@ import {
 import { LAB_CORPUS_DIR } from "./fixtures.js"
 import { contentStream, courierLines, pageHeightFor, pagesPdf } from "./pdf.js"
 
-export const SETS = ["tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "heldout", "heldout2", "heldout4"] as const
+export const SETS = ["tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "heldout", "heldout2", "heldout4"] as const
 export type CorpusSet = (typeof SETS)[number]
 /**
  * Sets whose per-document numbers and misses are never printed (only set totals are), so that
