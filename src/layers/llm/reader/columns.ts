@@ -3,7 +3,7 @@
  * words that say which column is what in five languages, and a row rearranged by its header
  * (columns that are not part of a result dropped, a range in LOW and HIGH columns joined).
  */
-import { readDateTime } from "./dates.js"
+import { type DateOrder, readDateTime } from "./dates.js"
 import { QUAL_RE, readFlag, readUnit, RESULT_STATUS } from "./tokens.js"
 
 
@@ -35,7 +35,7 @@ export const HEADER_WORDS: ReadonlyArray<readonly [Role, RegExp]> = [
   // "Reference Range", "Ref. Interval", "Normal values", "Referenzbereich", "Valeurs de référence", "Rango"
   [
     "range",
-    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento|valores\s+de\s+refer[êe]ncia|intervalo\s+de\s+refer[êe]ncia|refer[êe]ncia|referentie(?:waarden?)?|ref\.?\s*waarden?|normaalwaarden?|referenceinterval(?:\s+og\s+enhed)?|referensintervall|ref\.?\s*intervall|zakres(?:\s+referencyjny)?|norma|referen[čc]n[íi]\s+(?:meze|rozmez[íi])|ref\.?\s*meze|referans(?:\s+(?:aral[ıi][ğg][ıi]|de[ğg]erleri?))?)$/i
+    /^(?:ref(?:erence)?\.?(?:\s+(?:range|ranges|interval|values?|int\.?))?|(?:normal|standard)(?:\s+(?:range|values?))?|ranges?|expected(?:\s+(?:range|values?))?|biological\s+ref(?:erence)?\.?\s+(?:interval|range)|reference\s+range\s+and\s+units?|referenz(?:bereich|werte)|normbereich|normalbereich|valeurs?\s+(?:de\s+)?r[ée]f[ée]rences?|valeurs?\s+normales|valeurs?\s+usuelles|valores?\s+usuales|valori\s+usuali|r[ée]f[ée]rences?|valores?\s+(?:de\s+)?referencia|intervalo\s+de\s+referencia|rango|valori\s+(?:di\s+)?riferimento|intervallo\s+di\s+riferimento|valores\s+de\s+refer[êe]ncia|intervalo\s+de\s+refer[êe]ncia|refer[êe]ncia|referentie(?:waarden?)?|ref\.?\s*waarden?|normaalwaarden?|referenceinterval(?:\s+og\s+enhed)?|referensintervall|ref\.?\s*intervall|zakres(?:\s+referencyjny)?|norma|referen[čc]n[íi]\s+(?:meze|rozmez[íi])|ref\.?\s*meze|referans(?:\s+(?:aral[ıi][ğg][ıi]|de[ğg]erleri?))?)$/i
   ],
   // columns not part of a result: "Previous Result", "Prior", "Lab", "Date", "Comments", "Vorwert", "Antériorités"
   [
@@ -138,12 +138,12 @@ export const roleOf = (cell: string): Role | undefined => {
 }
 
 /** `Test  Result  Flag  Units  Reference Range` and its many spellings. */
-export const readLabHeader = (line: string): LabHeader | undefined => {
+export const readLabHeader = (line: string, order: DateOrder = "mdy"): LabHeader | undefined => {
   const { cells, separator } = splitCells(line, looksLikeCsv(line) ? "comma" : looksLikeSemicolonCsv(line) ? "semicolon" : undefined)
   // a cumulative report heads its result columns with dates ("05-Dec-2026  12-Aug-2026"): the most
   // recent is this report's result, the others are earlier results
   const dates = cells.map((c) => {
-    const date = readDateTime(c.text)
+    const date = readDateTime(c.text, order)
     return date !== undefined && date.length === c.text.length ? date.iso : undefined
   })
   const latest = dates.reduce<string | undefined>((a, d) => (d !== undefined && (a === undefined || d > a) ? d : a), undefined)
@@ -303,7 +303,12 @@ export const dropIgnoredColumns = (raw: string, header: LabHeader | undefined): 
     if (fields.length !== header.roles.length) return fields.map((c) => c.text).join("  ")
     fields.forEach((cell, i) => place(cell.text, header.roles[i]?.role, i))
   } else {
-    for (const cell of cells) place(cell.text, columnAt(header, cell.start), columnIndexAt(header, cell.start))
+    // a name column the header does not label (the dates of a cumulative report start further right) holds the names
+    const unlabelledNames = !header.roles.some((r) => r.role === "name")
+    for (const cell of cells) {
+      const beforeFirst = unlabelledNames && cell.end < (header.roles[0]?.start ?? 0)
+      place(cell.text, beforeFirst ? "name" : columnAt(header, cell.start), beforeFirst ? -1 : columnIndexAt(header, cell.start))
+    }
   }
   // a bound starts with a number: "3.5", "<0.5", "≥ 10", "-2"; not "see note"
   const bound = (s: string | undefined) => (s !== undefined && /^[<>≤≥]?\s*[-−]?\d/.test(s) ? s : undefined)

@@ -134,6 +134,10 @@ export const nameTail = (above: string, name: string, line: string, below = ""):
   // (at the line's start, further in: after a comma, or the name's abbreviation in brackets: "   (PCV)", "   Concentration (MCHC)")
   const indentedTail = indent > column && (/,$/.test(name) || /\([\p{L}\d-]{2,10}\)$/u.test(text))
   if (!underName && !indentedTail) return undefined
+  // the start of the next row's name, which goes on further in and in lower case under it: "  Polynucléaires" over
+  // "    neutrophiles   0,08   G/L"
+  const belowIndentAt = below.length - below.trimStart().length
+  if (/\d/.test(below) && belowIndentAt > indent && /^\p{Ll}/u.test(below.trimStart())) return undefined
   // a known test's name is whole; a line under it that the next row follows at its column is a heading ("Oximetry values")
   if (lookupAnalyte(name) !== undefined && !/[,(/-]$/.test(name) && /^\s*\S.*?\s\d/.test(below) && !/^\s*[<>≤≥]?\s*\d/.test(below)) {
     const belowIndent = below.length - below.trimStart().length
@@ -489,7 +493,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       visitColumns = undefined
     }
     const newVitalsHeader = readVitalsHeader(line)
-    if (newVitalsHeader !== undefined && readLabHeader(line) === undefined) {
+    if (newVitalsHeader !== undefined && readLabHeader(line, order) === undefined) {
       vitalsHeader = newVitalsHeader
       labHeader = undefined
       // a table with times but no dates takes its day from the lines above it ("night of Fri Nov 6 → Sat Nov 7, 2026")
@@ -540,7 +544,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         continue
       }
     }
-    const newLabHeader = readLabHeader(line)
+    const newLabHeader = readLabHeader(line, order)
     if (newLabHeader !== undefined) {
       labHeader = newLabHeader
       continue
