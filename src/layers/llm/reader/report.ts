@@ -368,6 +368,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   let lastTableTime: string | undefined
   // the vitals header before a blank line: a diary that leaves a blank line between its days goes on with it
   let vitalsHeaderBeforeBlank: VitalsHeader | undefined
+  let linesSinceTable = 0
   let visitColumns: VisitColumns | undefined
   let pendingHeading: string | undefined
   let proseLines = 0
@@ -412,6 +413,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const callBack = splitCallBack(unboxed.replace(/\s+$/, ""))
     const line = callBack.text
     if (line.trim() === "") {
+      if (vitalsHeader !== undefined) linesSinceTable = 0
       vitalsHeaderBeforeBlank = vitalsHeader ?? vitalsHeaderBeforeBlank
       vitalsHeader = undefined
       recent = []
@@ -495,6 +497,7 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     const newVitalsHeader = readVitalsHeader(line)
     if (newVitalsHeader !== undefined && readLabHeader(line, order) === undefined) {
       vitalsHeader = newVitalsHeader
+      vitalsHeaderBeforeBlank = undefined
       labHeader = undefined
       // a table with times but no dates takes its day from the lines above it ("night of Fri Nov 6 → Sat Nov 7, 2026")
       if (!newVitalsHeader.columns.some((c) => c.column.kind === "date" || c.column.kind === "datetime")) {
@@ -507,9 +510,15 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     // under the labels ("(mmHg)   (mmHg)   (/min)")
     if (vitalsHeader !== undefined && (RULE_LINE_RE.test(line) || /^\s*(?:[([][^)\]]{1,12}[)\]]\s*)+$/.test(line))) continue
     // after a blank line, the table goes on only with a row that starts a day of its own ("Mar 10/03  matin  06:50  147  93  69")
+    // (a few lines between them, a week's heading or an average: "-- second week --", "1st week average 152/93"; not a
+    // table header it could not read, whose rows are another table's: "Tarikh  Masa  BP (mmHg)  Nadi")
+    if (vitalsHeaderBeforeBlank !== undefined && /^\s*\p{L}[\p{L} ()/.%-]*(?:\s{2,}\p{L}[\p{L} ()/.%-]*){2,}\s*$/u.test(line)) vitalsHeaderBeforeBlank = undefined
     const resumed = vitalsHeader === undefined && vitalsHeaderBeforeBlank !== undefined ? readVitalsRow(line, vitalsHeaderBeforeBlank, order, currentDate, latestDate) : undefined
-    if (resumed?.date !== undefined) vitalsHeader = vitalsHeaderBeforeBlank
-    vitalsHeaderBeforeBlank = undefined
+    if (resumed?.date !== undefined) {
+      vitalsHeader = vitalsHeaderBeforeBlank
+      vitalsHeaderBeforeBlank = undefined
+      linesSinceTable = 0
+    } else if (vitalsHeader === undefined && ++linesSinceTable > 3) vitalsHeaderBeforeBlank = undefined
     if (vitalsHeader !== undefined) {
       let row = readVitalsRow(line, vitalsHeader, order, currentDate, latestDate)
       // rows with a time and no date that go past midnight ("11:00 PM … 12:00 AM") are on the next day
@@ -527,8 +536,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         if (row.date !== undefined) currentDate = row.date
         continue
       }
-      // a row with nothing measured keeps the table
-      if (isEmptyVitalsRow(line)) continue
+      // a row with nothing measured keeps the table: dashes for the readings, or a day and a note ("Sun 15  did not do it")
+      if (isEmptyVitalsRow(line) || /^\s*\p{L}{2,9}\.?,?\s+\d{1,2}(?:st|nd|rd|th|\.)?\s{2,}\p{L}/u.test(line)) continue
       vitalsHeader = undefined
     }
     // (after a vitals table's own rows, which name their columns) a diary line: its time (or times: "07:05 128/84 … 21:40 139/88"), its readings, under the date line above it

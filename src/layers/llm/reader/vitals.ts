@@ -4,7 +4,7 @@
  */
 import type { VitalKind } from "../../../services/llm.js"
 import { looksLikeCsv, type Separator, splitCells } from "./columns.js"
-import { type DateOrder, monthNumber, pad2, readDateTime, readTime } from "./dates.js"
+import { type DateOrder, isoDate, monthNumber, pad2, readDateTime, readTime } from "./dates.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
 
@@ -28,16 +28,16 @@ export interface VitalsHeader {
  * blood pressure ("RR", the German Riva-Rocci, and "TA"/"PA" count only with a pressure beside them), pulse,
  * temperature, weight, date, time.
  */
-const BP_WORDS = String.raw`blutdruck|rr|tension(?:\s+art[ée]rielle)?|ta|pa|pression\s+art[ée]rielle|presi[óo]n\s+arterial|tensi[óo]n\s+arterial|press[ãa]o\s+arterial|pressione(?:\s+arteriosa)?|bloeddruk|ci[śs]nienie|krevn[íi]\s+tlak|tlak|tansiyon|blodtryck|blodtryk`
-const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|polso|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
-const TEMP_WORDS = String.raw`temperatur|k[öo]rpertemperatur|teplota|ate[şs]`
-const WEIGHT_WORDS = String.raw`gewicht|k[öo]rpergewicht|poids|peso|waga|hmotnost|vikt|v[æa]gt|kilo`
+const BP_WORDS = String.raw`tekanan\s+darah|top\s*\/\s*bottom|upper\s*\/\s*lower|sys\s*\/\s*dia|blutdruck|rr|tension(?:\s+art[ée]rielle)?|ta|pa|pression\s+art[ée]rielle|presi[óo]n\s+arterial|tensi[óo]n\s+arterial|press[ãa]o\s+arterial|pressione(?:\s+arteriosa)?|bloeddruk|ci[śs]nienie|krevn[íi]\s+tlak|tlak|tansiyon|blodtryck|blodtryk`
+const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|polso|nadi|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
+const TEMP_WORDS = String.raw`suhu|temperatur|k[öo]rpertemperatur|teplota|ate[şs]`
+const WEIGHT_WORDS = String.raw`masa\s+(?:cia[łl]a|corporal)|berat|gewicht|k[öo]rpergewicht|poids|peso|waga|hmotnost|vikt|v[æa]gt|kilo`
 /** Systolic and diastolic pressure: "Systolique", "systolisch", "sistólica", "skurczowe", "bovendruk". */
 const SYS_WORDS = String.raw`systolique|systolisch|sist[óo]lica|sistolica|systolick[ýy]|skurczowe|bovendruk|sistolik|systoliskt?`
 const DIA_WORDS = String.raw`diastolique|diastolisch|diast[óo]lica|diastolica|diastolick[ýy]|rozkurczowe|onderdruk|diyastolik|diastoliskt?`
 /** A date column, or a day's ("Jour", "Tag", "Día"): the day's date is in its cells. */
-const DATE_WORDS = String.raw`datum|fecha|data|tarih|dato|jour|tag|d[íi]a|giorno|dag|dzie[ńn]|den|g[üu]n`
-const TIME_WORDS = String.raw`uhrzeit|zeit|heure|hora|ora|tijd|godzina|[čc]as|saat|tid|klokken`
+const DATE_WORDS = String.raw`datum|fecha|data|tarih|tarikh|dato|day|jour|tag|d[íi]a|giorno|dag|dzie[ńn]|den|g[üu]n`
+const TIME_WORDS = String.raw`uhrzeit|zeit|heure|hora|ora|tijd|godzina|[čc]as|saat|tid|klokken|masa|waktu`
 
 const BP_KEY_RE = new RegExp(`^(?:${BP_WORDS})$`, "i")
 const TEMP_NAMED_RE = new RegExp(String.raw`(?<![\p{L}])(?:${TEMP_WORDS})(?![\p{L}])`, "iu")
@@ -206,10 +206,19 @@ export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDat
   // or the month in words after the day: "27 ott", "mar 27 ott", "1. Nov."
   const named = m === null ? /(?:^|\s)(\d{1,2})\.?\s+(\p{L}{3,10})\.?$/u.exec(cell) : null
   const namedMonth = named === null ? undefined : monthNumber(named[2] ?? "")
-  if (m === null && namedMonth === undefined) return undefined
+  // or the day of the month alone after its weekday ("Mon 9th", "Wed 11"), in the month of the document's latest date
+  const dayAlone = m === null && namedMonth === undefined ? /^\p{L}{2,9}\.?,?\s+(\d{1,2})\s?(?:st|nd|rd|th|\.)?$/u.exec(cell.trim()) : null
+  if (m === null && namedMonth === undefined && dayAlone === null) return undefined
   // asked for only now: finding the document's latest date scans every line
   const latestDate = typeof latest === "function" ? latest() : latest
   if (latestDate === undefined) return undefined
+  if (dayAlone !== null) {
+    const day = Number(dayAlone[1])
+    const [y, mo] = [Number(latestDate.slice(0, 4)), Number(latestDate.slice(5, 7))]
+    const inMonth = isoDate(y, mo, day)
+    if (inMonth !== undefined && inMonth <= latestDate.slice(0, 10)) return inMonth
+    return mo === 1 ? isoDate(y - 1, 12, day) : isoDate(y, mo - 1, day)
+  }
   const [a, b] = m === null ? [Number(named?.[1]), namedMonth ?? 0] : [Number(m[1]), Number(m[3])]
   // a dot between day and month is European, day first: "02.11."
   const [day, month] = m !== null && order === "mdy" && m[2] === "/" ? [b, a] : [a, b]
@@ -219,11 +228,19 @@ export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDat
   return iso(year) <= latestDate.slice(0, 10) ? iso(year) : iso(year - 1)
 }
 
-/** A time written with a dot or an "h": "07.35", "7h35", "19.50". */
+/** A time written with a dot or an "h", or with "am"/"pm" and maybe no minutes: "07.35", "7h35", "19.50", "7.15am", "10pm". */
 export const dottedTime = (cell: string): string | undefined => {
-  const m = /^(\d{1,2})[.h](\d{2})$/.exec(cell)
-  if (m === null || Number(m[1]) > 23 || Number(m[2]) > 59) return undefined
-  return `${m[1]!.padStart(2, "0")}:${m[2]}`
+  const m = /^(\d{1,2})(?:[.h:](\d{2}))?\s*(?:([ap])\.?m\.?)?$/i.exec(cell)
+  // a bare number is no time: "7" needs its "am" ("7am"), "07.35" its minutes
+  if (m === null || (m[2] === undefined && m[3] === undefined)) return undefined
+  let hour = Number(m[1])
+  const half = m[3]?.toLowerCase()
+  if (half !== undefined && (hour < 1 || hour > 12)) return undefined
+  if (half === "p" && hour < 12) hour += 12
+  if (half === "a" && hour === 12) hour = 0
+  const minute = m[2] ?? "00"
+  if (hour > 23 || Number(minute) > 59) return undefined
+  return `${String(hour).padStart(2, "0")}:${minute}`
 }
 
 /** Words that open a summary of readings: "Average", "Mean", "Media", "Mittelwert", "Moyenne", "Promedio", "Średnia", "Min", "Max". */
@@ -256,7 +273,8 @@ export const readVitalsRow = (
         const next = header.columns[i + 1]
         const spanEnd = next === undefined ? Infinity : next.start
         const overlap = Math.min(token.end, spanEnd) - Math.max(token.start, col.start)
-        const score = overlap > 0 ? overlap : -Math.min(Math.abs(token.start - col.start), Math.abs(token.end - col.end))
+        // (equal overlaps: the column that starts nearest the token, "81" one space left of "pulse")
+        const score = overlap > 0 ? overlap * 1000 - Math.abs(token.start - col.start) : -Math.min(Math.abs(token.start - col.start), Math.abs(token.end - col.end))
         if (score > bestScore) {
           bestScore = score
           best = i
@@ -283,7 +301,7 @@ export const readVitalsRow = (
         date = dayWithoutYear(cell.trim(), order, latestDate) ?? date
       }
     }
-    // "07:35", or "07.35" / "7h35" in a time column
+    // "07:35", or "07.35" / "7h35" / "7.15am" / "10pm" in a time column
     if (col.column.kind === "time") time = readTime(cell.trim())?.time ?? dottedTime(cell.trim()) ?? time
   })
   const day = date ?? fallbackDate

@@ -1946,6 +1946,31 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("a typed-up diary: days of the month under a month named above, am/pm times, a day not measured, a week's heading", () => {
+    const text = [
+      "my blood pressure book",
+      "April 2026.",
+      "  day         time       top/bottom     pulse    notes",
+      "  Mon 6th     7.15am     148 / 92      77",
+      "              9.40pm     141 / 88      -        forgot pulse",
+      "  Tue 7       did not do it (away)",
+      "  Wed 8       7am        139 / 86      72",
+      "",
+      "  -- second week, twice a day --",
+      "  Mon 13      6.50 am    135/84        70",
+      "",
+      "  Tarikh        Masa     BP (mmHg)    Nadi",
+      "  14/04/2026    07:15    131/82       68/min"
+    ].join("\n")
+    expect(readings(text).filter(([kind]) => kind === "blood_pressure").map(([, time, value]) => [time, value])).toEqual([
+      ["2026-04-06T07:15", 148],
+      ["2026-04-06T21:40", 141],
+      ["2026-04-08T07:00", 139],
+      ["2026-04-13T06:50", 135],
+      ["2026-04-14T07:15", 131]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
