@@ -220,8 +220,15 @@ export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDat
     return mo === 1 ? isoDate(y - 1, 12, day) : isoDate(y, mo - 1, day)
   }
   const [a, b] = m === null ? [Number(named?.[1]), namedMonth ?? 0] : [Number(m[1]), Number(m[3])]
-  // a dot between day and month is European, day first: "02.11."
-  const [day, month] = m !== null && order === "mdy" && m[2] === "/" ? [b, a] : [a, b]
+  // a dot between day and month is European, day first: "02.11."; a slashed pair that could be either is read in the
+  // month a document names with its year ("Month: December 2026" … "Tue 01/12"), when only one reading falls in it
+  // (the latest date is then that month's last day)
+  const latestMonth = Number(latestDate.slice(5, 7))
+  const monthEnd = isoDate(Number(latestDate.slice(0, 4)), latestMonth, new Date(Date.UTC(Number(latestDate.slice(0, 4)), latestMonth, 0)).getUTCDate())
+  const monthFirst = m !== null && order === "mdy" && m[2] === "/"
+  const either = m !== null && m[2] === "/" && a <= 12 && b <= 12 && a !== b && monthEnd === latestDate.slice(0, 10)
+  const flip = either && (monthFirst ? a : b) !== latestMonth && (monthFirst ? b : a) === latestMonth
+  const [day, month] = monthFirst !== flip ? [b, a] : [a, b]
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined
   const year = Number(latestDate.slice(0, 4))
   const iso = (y: number) => `${y}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
@@ -515,7 +522,8 @@ export const readTimeColumns = (line: string, day: string): VisitColumns | undef
 
 /** The visits of a flowsheet date row ("Visit date  01/07/2026  02/04/2026"): two or more dates, maybe with times. */
 export const readVisitColumns = (line: string, order: DateOrder, latestDate?: LatestDate): VisitColumns | undefined => {
-  const label = VISIT_LABEL_RE.exec(line) ?? TIME_LABEL_RE.exec(line)
+  // (or no label: a row of dates alone far in, over the columns: "                  Tue 01/12   Tue 01/12   Wed 02/12")
+  const label = VISIT_LABEL_RE.exec(line) ?? TIME_LABEL_RE.exec(line) ?? /^\s{8,}(?=(?:\p{L}{2,9}\.?,?\s+)?\d)/u.exec(line)
   if (label === null) return undefined
   const dates: Array<string> = []
   const times: Array<string | undefined> = []
@@ -534,6 +542,16 @@ export const readVisitColumns = (line: string, order: DateOrder, latestDate?: La
       dates.push(shortDay)
       times.push(leadingTime(`${short[2] ?? ""} `)?.time)
       rest = rest.slice(lead + short[0].length)
+      continue
+    }
+    // a weekday and a day without its year: "Tue 01/12", "Mi 02.12."
+    const weekdayDay = /^\p{L}{2,9}\.?,?\s+(\d{1,2}[/.]\d{1,2}\.?)(?=\s|$)/u.exec(rest.slice(lead))
+    const weekdayDate = weekdayDay === null ? undefined : dayWithoutYear(weekdayDay[1] ?? "", order, latestDate)
+    if (weekdayDay !== null && weekdayDate !== undefined) {
+      starts.push(at() + lead)
+      dates.push(weekdayDate)
+      times.push(undefined)
+      rest = rest.slice(lead + weekdayDay[0].length)
       continue
     }
     const date = readDateTime(rest.slice(lead), order)

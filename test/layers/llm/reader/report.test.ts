@@ -1971,6 +1971,27 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("a chart whose unlabelled columns are a weekday and a day, in the month it names, times under them, blanks", () => {
+    const text = [
+      "Month: December 2026",
+      "                  Tue 01/12   Tue 01/12   Wed 02/12",
+      "                  06:00       22:00       06:30",
+      "BP (mmHg)         132/78        /         118/66",
+      "Pulse (bpm)       76          --          97",
+      "Resp. rate (/min) 16          18          24",
+      "Temp (°C, tymp.)  36.9        37.4        38.6"
+    ].join("\n")
+    expect(readings(text)).toEqual([
+      ["blood_pressure", "2026-12-01T06:00", 132, 78, 4],
+      ["blood_pressure", "2026-12-02T06:30", 118, 66, 4],
+      ["pulse", "2026-12-01T06:00", 76, null, 5],
+      ["pulse", "2026-12-02T06:30", 97, null, 5],
+      ["temperature", "2026-12-01T06:00", 36.9, null, 7],
+      ["temperature", "2026-12-01T22:00", 37.4, null, 7],
+      ["temperature", "2026-12-02T06:30", 38.6, null, 7]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
