@@ -53,8 +53,9 @@ export const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
     }
   },
   {
-    // day, month name, year: "18 Apr 2026", "18th April, 2026", "18-Apr-2026"
-    re: new RegExp(String.raw`^(\d{1,2})(?:st|nd|rd|th)?[\s-]+(${MONTH})[\s,-]+(\d{4})(?!\d)`, "i"),
+    // day, month name, year: "18 Apr 2026", "18th April, 2026", "18-Apr-2026", and in other languages: "2 nov 2026",
+    // "12 ott 2026", "3. März 2026", "5 de mayo de 2026"
+    re: /^(\d{1,2})(?:st|nd|rd|th|\.)?[\s-]+(?:de\s+)?(\p{L}{3,10}\.?)[\s,-]+(?:de\s+)?(\d{4})(?!\d)/iu,
     read: (m) => monthDate(m[3], m[2], m[1])
   },
   {
@@ -72,7 +73,9 @@ export const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
 /** The ISO date for a month name ("Apr", "april") with a year and a day, else undefined. */
 export const monthDate = (year: string | undefined, month: string | undefined, day: string | undefined) => {
   const index = MONTHS.indexOf((month ?? "").slice(0, 3).toLowerCase())
-  return index < 0 ? undefined : isoDate(Number(year), index + 1, Number(day))
+  // English first ("Mar" is March), then the other languages ("ott", "März", "mayo")
+  const number = index >= 0 ? index + 1 : monthNumber(month ?? "")
+  return number === undefined ? undefined : isoDate(Number(year), number, Number(day))
 }
 
 /**

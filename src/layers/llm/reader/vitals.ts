@@ -29,7 +29,7 @@ export interface VitalsHeader {
  * temperature, weight, date, time.
  */
 const BP_WORDS = String.raw`tekanan\s+darah|top\s*\/\s*bottom|upper\s*\/\s*lower|sys\s*\/\s*dia|blutdruck|rr|tension(?:\s+art[ée]rielle)?|ta|pa|pression\s+art[ée]rielle|presi[óo]n\s+arterial|tensi[óo]n\s+arterial|press[ãa]o\s+arterial|pressione(?:\s+arteriosa)?|bloeddruk|ci[śs]nienie|krevn[íi]\s+tlak|tlak|tansiyon|blodtryck|blodtryk`
-const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|polso|nadi|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
+const PULSE_WORDS = String.raw`puls|pols|pouls|pulso|polso|pulsazioni|nadi|t[ęe]tno|nab[ıi]z|herzfrequenz|fr[ée]quence\s+cardiaque|frecuencia\s+card[íi]aca|frequ[êe]ncia\s+card[íi]aca|frequenza\s+cardiaca|hartslag|fc|hf`
 const TEMP_WORDS = String.raw`suhu|temperatur|k[öo]rpertemperatur|teplota|ate[şs]`
 const WEIGHT_WORDS = String.raw`masa\s+(?:cia[łl]a|corporal)|berat|gewicht|k[öo]rpergewicht|poids|peso|waga|hmotnost|vikt|v[æa]gt|kilo`
 /** Systolic and diastolic pressure: "Systolique", "systolisch", "sistólica", "skurczowe", "bovendruk". */
@@ -300,7 +300,8 @@ export const readVitalsRow = (
     const cell = assigned.get(i)
     if (cell === undefined) return
     if (col.column.kind === "date" || col.column.kind === "datetime") {
-      const dt = readDateTime(cell.trim(), order)
+      // (a weekday before the date: "lun 2 nov 2026", "Tue 04/11/2026")
+      const dt = readDateTime(cell.trim(), order) ?? readDateTime(cell.trim().replace(/^\p{L}{2,9}\.?,?\s+(?=\d)/u, ""), order)
       if (dt !== undefined) {
         date = dt.date
         if (dt.iso.includes("T")) time = dt.iso.slice(11)

@@ -1992,6 +1992,22 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("an app's export in Italian: weekday, day, month name and year in one column, 'Pulsazioni'", () => {
+    const text = [
+      "Data              Ora     Sistolica  Diastolica  Pulsazioni  Note",
+      "lun 2 nov 2026    07:12   148        92          74          prima della terapia",
+      "mar 3 nov 2026    07:05   152        95          --          pulsazioni non rilevate"
+    ].join("\n")
+    expect(readings(text)).toEqual([
+      ["blood_pressure", "2026-11-02T07:12", 148, 92, 2],
+      ["pulse", "2026-11-02T07:12", 74, null, 2],
+      ["blood_pressure", "2026-11-03T07:05", 152, 95, 3]
+    ])
+    expect(readDateTime("12 ott 2026")?.date).toBe("2026-10-12")
+    expect(readDateTime("5 de mayo de 2026")?.date).toBe("2026-05-05")
+    expect(readDateTime("12 tablets 2026")).toBeUndefined()
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
