@@ -383,6 +383,8 @@ export const normalizeRow = (line: string): string =>
     .replace(/[\u2010\u2011\u2212]/g, "-")
     // a value between asterisks marks it out of range: "*131*" reads as "131 *"
     .replace(/(^|\s)\*([<>]?\d[\d.,]*)\*(?=\s|$)/g, "$1$2 *")
+    // or with one before it only: "*31" reads as "31 *"
+    .replace(/(\s)\*([<>]?\d[\d.,]*)(?=\s|$)/g, "$1$2 *")
     // trailing spaces
     .replace(/\s+$/, "")
     // a labelled range at the end of the row, its label dropped: "11.2  %   Non-diabetic : < 5.7", "139  mmol/L  Adults: 135-145"

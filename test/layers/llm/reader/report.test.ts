@@ -2008,6 +2008,14 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     expect(readDateTime("12 tablets 2026")).toBeUndefined()
   })
 
+  it("a star before the value alone marks it, its direction from the range", () => {
+    const text = ["PRUEBA            RESULTADO   UNIDADES   REF.", "Glucosa           *38         mg/dL      (60 - 100)", "Urea              *45         mg/dL      (10 a 38)"].join("\n")
+    expect(rowsOf(text)).toEqual([
+      ["Glucosa", 38, "mg/dL", "60 - 100", "low"],
+      ["Urea", 45, "mg/dL", "10 a 38", "high"]
+    ])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
