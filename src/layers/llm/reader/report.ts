@@ -27,6 +27,7 @@ import {
   readVisitRow,
   readVisitTimes,
   isEmptyVitalsRow,
+  isPlausibleVital,
   readVitalsHeader,
   readVitalsRow,
   INLINE_VITAL_RE,
@@ -389,8 +390,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     results.push({ ...result, page: at.page, line: at.line })
     recent = []
   }
+  // (a reading no body can have is a misread — "Pulse monitor error x2" is no pulse of 2 — and is not shown)
   const emitVitals = (read: ReadonlyArray<ParsedVital>) => {
-    for (const vital of read) vitals.push({ ...vital, page: at.page, line: at.line })
+    for (const vital of read) if (isPlausibleVital(vital)) vitals.push({ ...vital, page: at.page, line: at.line })
   }
   /** A remembered line became part of a result: it was not a heading after all, nor unread. */
   const consume = (entry: Unparsed) => {
@@ -595,9 +597,13 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     // a bullet dropped first: "• BP 128/84"; not an average ("Peso medio settimana: 80,1 kg")
     if (VITAL_NAME_RE.test(trimmed.replace(/^[•·*\-–]\s*/, "")) && !AVERAGE_RE.test(trimmed)) {
       const leading = findDateTime(trimmed.slice(0, 24), order)
-      const stamp = leading?.iso ?? collectedAt ?? currentDate
+      // or a day without its year and a time before the reading: "Weight (kg, chair scales): 01/12 06:00  52.4 kg"
+      const dayTime = leading === undefined ? /(?<![\d/.])(\d{1,2}[/.]\d{1,2})\.?\s+(\d{1,2}:\d{2})(?!\d)/.exec(trimmed) : null
+      const day = dayTime === null ? undefined : dayWithoutYear(dayTime[1] ?? "", order, latestDate)
+      const stamp = leading?.iso ?? (day !== undefined && dayTime !== null ? `${day}T${(dayTime[2] ?? "").padStart(5, "0")}` : undefined) ?? collectedAt ?? currentDate
       if (stamp !== undefined) {
-        const inline = readInlineVitals(line, stamp)
+        // (what follows that time, when it is printed before the reading)
+        const inline = readInlineVitals(dayTime === null || day === undefined ? line : `${trimmed.slice(0, dayTime.index)} ${trimmed.slice(dayTime.index + dayTime[0].length)}`, stamp)
         if (inline.length > 0) {
           emitVitals(inline)
           continue

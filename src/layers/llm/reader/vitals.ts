@@ -163,6 +163,25 @@ export const vitalTokens = (line: string, separator: Separator): ReadonlyArray<V
   return [...line.matchAll(VITAL_TOKEN_RE)].map((m) => ({ text: m[0], start: m.index ?? 0, end: (m.index ?? 0) + m[0].length }))
 }
 
+/**
+ * Whether a reading is one a living person can have, in its unit: pulse 20–250 bpm, SpO2 50–100 %, temperature
+ * 30–45 °C (86–113 °F), weight 0.5–400 kg (1–880 lb), systolic 50–300 over diastolic 20–200 mmHg.
+ */
+export const isPlausibleVital = (v: ParsedVital): boolean => {
+  switch (v.kind) {
+    case "pulse":
+      return v.value >= 20 && v.value <= 250
+    case "spo2":
+      return v.value >= 50 && v.value <= 100
+    case "temperature":
+      return v.unit === "°F" ? v.value >= 86 && v.value <= 113 : v.value >= 30 && v.value <= 45
+    case "weight":
+      return v.unit === "lb" ? v.value >= 1 && v.value <= 880 : v.value >= 0.5 && v.value <= 400
+    case "blood_pressure":
+      return v.value >= 50 && v.value <= 300 && (v.diastolic === undefined || (v.diastolic >= 20 && v.diastolic <= 200 && v.diastolic < v.value))
+  }
+}
+
 /** A blood pressure reading, in mmHg. */
 export const bloodPressure = (time: string, systolic: number, diastolic: number): ParsedVital => ({
   kind: "blood_pressure",
@@ -367,8 +386,8 @@ export const VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart
 export const INLINE_VITAL_RE = anyOf(
   [String.raw`mm\s?hg|bpm|beats\/min|\/min|%|°\s?[cf]|deg(?:rees)?\s?[cf]|[cf]\b|kg|lbs?|pounds`],
   // "BP 128/84 mmHg", "pulse 72", "Weight this morning = 74.6 kg" (a few words may sit between name and value)
-  // a bracketed qualifier after the name: "Heart rate (spot)  92 bpm"
-  (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s*\([\p{L}\s]{1,12}\))?(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
+  // a bracketed qualifier after the name: "Heart rate (spot)  92 bpm", "Weight (kg, chair scales): 52.4 kg"
+  (units) => String.raw`\b(${VITAL_KEYS})\b(?:\s*\([\p{L}\s,.]{1,24}\))?(?:\s+\p{L}+){0,3}?\s*[:=-]?\s*(\d{2,3}\s?\/\s?\d{2,3}|\d+(?:[.,]\d+)?)\s*(${units})?`,
   "giu"
 )
 
@@ -598,6 +617,8 @@ export const readVisitRow = (line: string, visits: VisitColumns): ReadonlyArray<
   // the vital's name and whatever precedes the first digit: "Temperature (°C)  36.8", "BP  128/84"
   // bracketed readings and notes blanked, keeping positions: "36.8 °C (98.2 °F)", "SpO2 % (O2)  92 (2 L NC)"
   const blanked = line.replace(/\([^)]*\)/g, (m) => " ".repeat(m.length))
+  // a row that carries its own times ("Weight (kg, chair scales): 01/12 06:00  52.4 kg") is no row of the visits
+  if (/(?<![\d:])\d{1,2}:\d{2}(?![\d:])/.test(blanked)) return undefined
   // (a label the unit in brackets makes a temperature: "TC (°C)", "Temp. corp. (°C)")
   const degrees = /^\s*(\p{L}[\p{L}. ]{0,20}?)\s*\(\s*°\s?([CF])\s*\)/iu.exec(line)
   const name = degrees !== null ? /^[^\d]*?(?=\d)/.exec(blanked) : new RegExp(String.raw`^\s*(${VITAL_KEYS})\b[^\d]*?(?=\d)`, "iu").exec(blanked)

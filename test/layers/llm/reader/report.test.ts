@@ -2016,6 +2016,16 @@ describe("layouts met in the fifth to seventh tuning sets", () => {
     ])
   })
 
+  it("a reading no body can have is a misread, not a vital; a named reading with a day and time before its value", () => {
+    const text = [
+      "Month: December 2026",
+      "Weight (kg, chair scales): 03/12 07:10  61.8 kg        10/12  due",
+      "Pulse monitor error x2, not recorded.",
+      "Temp 3.7 °C (decimal lost)"
+    ].join("\n")
+    expect(readings(text)).toEqual([["weight", "2026-12-03T07:10", 61.8, null, 2]])
+  })
+
   it("a treatment target in a comment is no result", () => {
     const text = ["Glucose  6.1  mmol/L  (3.9 - 5.5)", "  Comment: individual target HbA1c ≤ 7.0 % (guideline 2024).", "Target LDL < 1.8 mmol/L"].join("\n")
     expect(rowsOf(text).map(([name]) => name)).toEqual(["Glucose"])
