@@ -24,6 +24,10 @@ export const isoDate = (year: number, month: number, day: number): string | unde
   return `${year}-${pad2(month)}-${pad2(day)}`
 }
 
+/** The last day of a month, as an ISO date: (2026, 2) → "2026-02-28"; undefined for no month. */
+export const monthEndDate = (year: number, month: number): string | undefined =>
+  month >= 1 && month <= 12 ? isoDate(year, month, new Date(Date.UTC(year, month, 0)).getUTCDate()) : undefined
+
 /** A two-digit year is this century: "26" → 2026. */
 export const fullYear = (y: string) => (y.length === 2 ? 2000 + Number(y) : Number(y))
 
@@ -180,14 +184,14 @@ export const monthYearEnd = (line: string): string | undefined => {
   // "2026年10月" (Japanese, Chinese)
   for (const m of line.matchAll(/(\d{4})年\s?(\d{1,2})月(?!\s?\d{1,2}日)/g)) {
     const [year, month] = [Number(m[1]), Number(m[2])]
-    const end = month >= 1 && month <= 12 ? isoDate(year, month, new Date(Date.UTC(year, month, 0)).getUTCDate()) : undefined
+    const end = monthEndDate(year, month)
     if (end !== undefined && (latest === undefined || end > latest)) latest = end
   }
   for (const m of line.matchAll(MONTH_YEAR_RE)) {
     const month = MONTH_NUMBER.get((m[1] ?? "").toLowerCase())
     const year = Number(m[2])
     if (month === undefined || year < 1900 || year > 2200) continue
-    const end = isoDate(year, month, new Date(Date.UTC(year, month, 0)).getUTCDate())
+    const end = monthEndDate(year, month)
     if (end !== undefined && (latest === undefined || end > latest)) latest = end
   }
   return latest

@@ -26,6 +26,7 @@ import {
   readVisitColumns,
   readVisitRow,
   readVisitTimes,
+  AVERAGE_WORDS,
   isEmptyVitalsRow,
   isPlausibleVital,
   readVitalsHeader,
@@ -178,8 +179,6 @@ const dateAbove = (lines: ReadonlyArray<PositionedLine>, index: number, order: D
   return undefined
 }
 
-/** Words that make a reading an average of others: "average", "mean", "medio", "Durchschnitt", "moyenne", "średnia". */
-const AVERAGE_WORDS = String.raw`average|avg|mean|medi[oa]|m[ée]dia|moyenne|durchschnitt(?:lich)?|mittelwert|promedio|gemiddeld[e]?|[śs]rednia|gennemsnit|medelv[äa]rde`
 const AVERAGE_RE = new RegExp(String.raw`(?<!\p{L})(?:${AVERAGE_WORDS})(?!\p{L})`, "iu")
 
 /** A rule under a table's header: "----  ------------  ------", "|---|---|", "====". */

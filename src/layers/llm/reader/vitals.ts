@@ -4,7 +4,7 @@
  */
 import type { VitalKind } from "../../../services/llm.js"
 import { looksLikeCsv, type Separator, splitCells } from "./columns.js"
-import { type DateOrder, isoDate, monthNumber, pad2, readDateTime, readTime } from "./dates.js"
+import { type DateOrder, isoDate, monthEndDate, monthNumber, pad2, readDateTime, readTime } from "./dates.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
 
@@ -243,7 +243,7 @@ export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDat
   // month a document names with its year ("Month: December 2026" … "Tue 01/12"), when only one reading falls in it
   // (the latest date is then that month's last day)
   const latestMonth = Number(latestDate.slice(5, 7))
-  const monthEnd = isoDate(Number(latestDate.slice(0, 4)), latestMonth, new Date(Date.UTC(Number(latestDate.slice(0, 4)), latestMonth, 0)).getUTCDate())
+  const monthEnd = monthEndDate(Number(latestDate.slice(0, 4)), latestMonth)
   const monthFirst = m !== null && order === "mdy" && m[2] === "/"
   const either = m !== null && m[2] === "/" && a <= 12 && b <= 12 && a !== b && monthEnd === latestDate.slice(0, 10)
   const flip = either && (monthFirst ? a : b) !== latestMonth && (monthFirst ? b : a) === latestMonth
@@ -270,8 +270,9 @@ export const dottedTime = (cell: string): string | undefined => {
 }
 
 /** Words that open a summary of readings: "Average", "Mean", "Media", "Mittelwert", "Moyenne", "Promedio", "Średnia", "Min", "Max". */
-export const SUMMARY_WORD_RE =
-  /^(?:average|avg\.?|mean|median|lowest|highest|min(?:imum)?|max(?:imum)?|media|medie|m[ée]dia|mittelwert|durchschnitt|moyenne|promedio|gemiddeld[e]?|medel(?:v[äa]rde)?|gennemsnit|[śs]rednia|pr[ůu]m[ěe]r|ortalama|total)\b/i
+/** Words that make a reading an average of others: "average", "mean", "medio", "Durchschnitt", "moyenne", "średnia". */
+export const AVERAGE_WORDS = String.raw`average|avg\.?|mean|medi[oae]|m[ée]dia|moyenne|durchschnitt(?:lich)?|mittelwert|promedio|gemiddeld[e]?|[śs]rednia|gennemsnit|medel(?:v[äa]rde)?|pr[ůu]m[ěe]r|ortalama`
+export const SUMMARY_WORD_RE = new RegExp(String.raw`^(?:${AVERAGE_WORDS}|median|lowest|highest|min(?:imum)?|max(?:imum)?|total)\b`, "i")
 
 /** A row of a vitals table with nothing measured: a time and dashes for every reading ("mié 14/01  07:15  --  --  --  Error E2"). */
 export const isEmptyVitalsRow = (line: string): boolean =>
