@@ -34,6 +34,11 @@ export type CorpusSet = (typeof SETS)[number]
  * to measure the reader once, at the end of a session (see the corpus README).
  */
 export const BLIND_SETS: ReadonlySet<CorpusSet> = new Set(["heldout2", "heldout4", "heldout5"])
+/**
+ * Sets of vitals documents only (home diaries, device exports, ward charts, clinic flowsheets): they
+ * measure the vitals reader, so they carry no result rows and cover layout class 16 alone.
+ */
+export const VITALS_SETS: ReadonlySet<CorpusSet> = new Set<CorpusSet>([])
 export const FORMATS = ["txt", "pdf"] as const
 export type Format = (typeof FORMATS)[number]
 
