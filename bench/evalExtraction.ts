@@ -33,12 +33,15 @@ if (jsonIndex >= 0 && jsonFile === undefined) {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7)
-const HEADER = `${"recall".padStart(7)} ${"val+unit".padStart(8)} ${"flag".padStart(7)} ${"critical".padStart(8)} ${"precis.".padStart(7)} ${"unread".padStart(6)} ${"silent".padStart(6)}  ${"vitals".padStart(7)} ${"v.acc".padStart(7)}`
+const HEADER = `${"recall".padStart(7)} ${"val+unit".padStart(8)} ${"flag".padStart(7)} ${"critical".padStart(8)} ${"precis.".padStart(7)} ${"unread".padStart(6)} ${"silent".padStart(6)}  ${"vitals".padStart(7)} ${"v.acc".padStart(7)} ${"v.prec".padStart(7)} ${"v.sil".padStart(5)}`
 
 const line = (label: string, width: number, c: Counts) => {
   const m = metrics(c)
   const critical = c.criticalRows === 0 ? "-".padStart(8) : `${c.criticalMarked}/${c.criticalRows}`.padStart(8)
-  const vitals = c.truthVitals === 0 ? `${"-".padStart(7)} ${"-".padStart(7)}` : `${pct(m.vitalsRecall)} ${pct(m.vitalsAccuracy)}`
+  const vitals =
+    c.truthVitals === 0
+      ? `${"-".padStart(7)} ${"-".padStart(7)} ${(c.returnedVitals === 0 ? "-" : `${c.returnedVitals}?`).padStart(7)} ${"-".padStart(5)}`
+      : `${pct(m.vitalsRecall)} ${pct(m.vitalsAccuracy)} ${pct(m.vitalsPrecision)} ${String(c.silentVitals).padStart(5)}`
   const results = c.truthRows === 0 ? `${"-".padStart(7)} ${"-".padStart(8)} ${"-".padStart(7)}` : `${pct(m.recall)} ${pct(m.valueUnit).padStart(8)} ${pct(m.flag)}`
   const precision = c.returnedRows === 0 ? "-".padStart(7) : pct(m.precision)
   return `${label.padEnd(width)} ${results} ${critical} ${precision} ${String(c.unread).padStart(6)} ${String(c.silent).padStart(6)}  ${vitals}`
@@ -56,7 +59,7 @@ const describe = (score: DocumentScore): Array<string> => [
   ),
   ...score.unpaired.map((r) => `    not a result${r.line === undefined ? "" : ` (line ${r.line})`}  ${r.name} = ${r.value} ${r.unit} ${r.flag}`),
   ...score.missedVitals.map((v) => `    missed vital line ${String(v.line).padStart(3)}  ${v.kind} ${v.time} ${v.value}${v.diastolic === undefined ? "" : `/${v.diastolic}`}`),
-  ...score.unpairedVitals.map((v) => `    not a vital  ${v.kind} ${v.time} ${v.value}${v.diastolic === undefined ? "" : `/${v.diastolic}`} ${v.unit}`)
+  ...score.unpairedVitals.map((v) => `    not a vital line ${String(v.line ?? "?").padStart(3)}  ${v.kind} ${v.time} ${v.value}${v.diastolic === undefined ? "" : `/${v.diastolic}`} ${v.unit}`)
 ]
 
 const report = (evaluation: Evaluation) => {

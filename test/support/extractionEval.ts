@@ -260,6 +260,8 @@ export interface Counts {
   readonly returnedVitals: number
   readonly pairedVitals: number
   readonly accurateVitals: number
+  /** Truth vitals missed with nothing read from their line (no reading, no row) and no unread line for it: dropped in silence. */
+  readonly silentVitals: number
   /** Documents the reader failed on (counted as returning nothing). */
   readonly failures: number
 }
@@ -279,6 +281,7 @@ export const emptyCounts: Counts = {
   returnedVitals: 0,
   pairedVitals: 0,
   accurateVitals: 0,
+  silentVitals: 0,
   failures: 0
 }
 
@@ -302,6 +305,7 @@ export interface Metrics {
   readonly vitalsAccuracy: number
   /** Returned vitals that pair with a truth vital; 1 when none was returned. */
   readonly vitalsPrecision: number
+  readonly silentVitals: number
 }
 
 const ratio = (n: number, d: number, empty = 1) => (d === 0 ? empty : n / d)
@@ -316,7 +320,8 @@ export const metrics = (c: Counts): Metrics => ({
   silent: c.silent,
   vitalsRecall: ratio(c.pairedVitals, c.truthVitals),
   vitalsAccuracy: ratio(c.accurateVitals, c.truthVitals),
-  vitalsPrecision: ratio(c.pairedVitals, c.returnedVitals)
+  vitalsPrecision: ratio(c.pairedVitals, c.returnedVitals),
+  silentVitals: c.silentVitals
 })
 
 export interface RowMismatch {
@@ -388,6 +393,11 @@ export const scoreDocument = (truth: Truth, document: ReadDocument, text?: strin
       !(document.unreadLines ?? []).some((u) => sameLocation(t.line, locations, u.line, u.page)) &&
       !document.results.some((r) => sameLocation(t.line, locations, r.line, r.page))
   ).length
+  const saidOf = (line: number) =>
+    (document.unreadLines ?? []).some((u) => sameLocation(line, locations, u.line, u.page)) ||
+    document.results.some((r) => sameLocation(line, locations, r.line, r.page)) ||
+    document.vitals.some((r) => sameLocation(line, locations, r.line, r.page))
+  const silentVitals = truth.vitals.filter((t, ti) => !vitalPairs.has(ti) && !saidOf(t.line)).length
 
   return {
     counts: {
@@ -405,6 +415,7 @@ export const scoreDocument = (truth: Truth, document: ReadDocument, text?: strin
       returnedVitals: document.vitals.length,
       pairedVitals: vitalPairs.size,
       accurateVitals,
+      silentVitals,
       failures: 0
     },
     missed,

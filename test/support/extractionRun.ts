@@ -24,7 +24,7 @@ import {
 import { LAB_CORPUS_DIR } from "./fixtures.js"
 import { contentStream, courierLines, pageHeightFor, pagesPdf } from "./pdf.js"
 
-export const SETS = ["tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9", "heldout", "heldout2", "heldout4", "heldout5"] as const
+export const SETS = ["tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9", "tuning10", "heldout", "heldout2", "heldout4", "heldout5", "heldout6"] as const
 export type CorpusSet = (typeof SETS)[number]
 /**
  * Sets whose per-document numbers and misses are never printed (only set totals are), so that
@@ -33,12 +33,12 @@ export type CorpusSet = (typeof SETS)[number]
  * fresh blind measure on layouts nobody working on the reader has seen, heldout5 as another one, written
  * to measure the reader once, at the end of a session (see the corpus README).
  */
-export const BLIND_SETS: ReadonlySet<CorpusSet> = new Set(["heldout2", "heldout4", "heldout5"])
+export const BLIND_SETS: ReadonlySet<CorpusSet> = new Set(["heldout2", "heldout4", "heldout5", "heldout6"])
 /**
  * Sets of vitals documents only (home diaries, device exports, ward charts, clinic flowsheets): they
  * measure the vitals reader, so they carry no result rows and cover layout class 16 alone.
  */
-export const VITALS_SETS: ReadonlySet<CorpusSet> = new Set<CorpusSet>(["tuning9"])
+export const VITALS_SETS: ReadonlySet<CorpusSet> = new Set<CorpusSet>(["tuning9", "tuning10", "heldout6"])
 export const FORMATS = ["txt", "pdf"] as const
 export type Format = (typeof FORMATS)[number]
 

@@ -25,7 +25,7 @@ const SetFloor = Schema.Struct({
   /** A ceiling, not a floor: rows this set may still drop in silence (0 when absent; the newer sets still have some). */
   silentMax: Schema.optional(Schema.NonNegativeInt)
 })
-const Floors = Schema.Struct({ tuning: SetFloor, tuning2: SetFloor, tuning3: SetFloor, tuning4: SetFloor, tuning5: SetFloor, tuning6: SetFloor, tuning7: SetFloor, tuning8: SetFloor, tuning9: SetFloor, heldout: SetFloor, heldout2: SetFloor, heldout4: SetFloor, heldout5: SetFloor })
+const Floors = Schema.Struct({ tuning: SetFloor, tuning2: SetFloor, tuning3: SetFloor, tuning4: SetFloor, tuning5: SetFloor, tuning6: SetFloor, tuning7: SetFloor, tuning8: SetFloor, tuning9: SetFloor, tuning10: SetFloor, heldout: SetFloor, heldout2: SetFloor, heldout4: SetFloor, heldout5: SetFloor, heldout6: SetFloor })
 
 const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
 

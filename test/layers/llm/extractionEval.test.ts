@@ -243,6 +243,13 @@ describe("scores", () => {
     const m = metrics(score.counts)
     expect(m.vitalsRecall).toBeCloseTo(2 / 3, 12)
     expect(m.vitalsPrecision).toBeCloseTo(2 / 3, 12)
+    // the missed 07:10 pressure (line 6): nothing was read from its line nor said unread — dropped in silence
+    expect(m.silentVitals).toBe(1)
+    const misdated = scoreDocument(truth, { results: [], vitals: [{ kind: "blood_pressure", time: "2026-03-03T07:10", value: 131, diastolic: 86, unit: "mmHg", line: 6 }] })
+    // line 5's two readings are silent; line 6's was read (with a wrong date): missed, but not in silence
+    expect(misdated.counts.silentVitals).toBe(2)
+    const unread = scoreDocument(truth, { results: [], vitals: [], unreadLines: [{ line: 5, text: "07:05 128/84 72" }, { line: 6, text: "07:10 131/86" }] })
+    expect(unread.counts.silentVitals).toBe(0)
   })
 
   it("scores a failed reading as everything missed, and adds counts", () => {

@@ -63,8 +63,8 @@ export const DATE_PATTERNS: ReadonlyArray<DatePattern> = [
     read: (m) => monthDate(m[3], m[2], m[1])
   },
   {
-    // year, month and day with their characters (Japanese, Chinese): "2026年12月14日"
-    re: /^(\d{4})年\s?(\d{1,2})月\s?(\d{1,2})日/,
+    // year, month and day with their characters (Japanese, Chinese, Korean): "2026年12月14日", "2026년 1월 12일"
+    re: /^(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]/,
     read: (m) => isoDate(Number(m[1]), Number(m[2]), Number(m[3]))
   },
   {
@@ -145,20 +145,24 @@ export const findDateTime = (s: string, order: DateOrder) => {
   return undefined
 }
 
-/** Month names in the languages reports come in, by month number: English, German, French, Spanish, Italian, Portuguese, Dutch. */
+/**
+ * Month names in the languages reports come in, by month number: English, German, French, Spanish, Italian, Portuguese,
+ * Dutch, Scandinavian, Indonesian, Russian, Polish, Czech (with the genitive a date uses: "3 ноября", "12 listopada"),
+ * Turkish, Romanian.
+ */
 const MONTH_NAMES: ReadonlyArray<ReadonlyArray<string>> = [
-  ["january", "januar", "jänner", "janvier", "enero", "gennaio", "janeiro", "januari"],
-  ["february", "februar", "février", "fevrier", "febrero", "febbraio", "fevereiro", "februari"],
-  ["march", "märz", "maerz", "mars", "marzo", "março", "marco", "maart"],
-  ["april", "avril", "abril", "aprile"],
-  ["may", "mai", "mayo", "maggio", "maio", "mei"],
-  ["june", "juni", "juin", "junio", "giugno", "junho"],
-  ["july", "juli", "juillet", "julio", "luglio", "julho"],
-  ["august", "août", "aout", "agosto", "augustus"],
-  ["september", "septembre", "septiembre", "settembre", "setembro"],
-  ["october", "oktober", "octobre", "octubre", "ottobre", "outubro"],
-  ["november", "novembre", "noviembre", "novembro"],
-  ["december", "dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro"]
+  ["january", "januar", "jänner", "janvier", "enero", "gennaio", "janeiro", "januari", "январь", "января", "styczeń", "stycznia", "leden", "ledna", "ocak", "ianuarie"],
+  ["february", "februar", "février", "fevrier", "febrero", "febbraio", "fevereiro", "februari", "февраль", "февраля", "luty", "lutego", "únor", "února", "şubat", "subat", "februarie"],
+  ["march", "märz", "maerz", "mars", "marzo", "março", "marco", "maart", "март", "марта", "marzec", "marca", "březen", "března", "mart", "martie", "maret"],
+  ["april", "avril", "abril", "aprile", "апрель", "апреля", "kwiecień", "kwietnia", "duben", "dubna", "nisan", "aprilie"],
+  ["may", "mai", "mayo", "maggio", "maio", "mei", "май", "мая", "maj", "maja", "květen", "května", "mayıs", "mayis"],
+  ["june", "juni", "juin", "junio", "giugno", "junho", "июнь", "июня", "czerwiec", "czerwca", "červen", "června", "haziran", "iunie"],
+  ["july", "juli", "juillet", "julio", "luglio", "julho", "июль", "июля", "lipiec", "lipca", "červenec", "července", "temmuz", "iulie"],
+  ["august", "août", "aout", "agosto", "augustus", "август", "августа", "sierpień", "sierpnia", "srpen", "srpna", "ağustos", "agustos", "agustus"],
+  ["september", "septembre", "septiembre", "settembre", "setembro", "сентябрь", "сентября", "wrzesień", "września", "září", "eylül", "eylul", "septembrie"],
+  ["october", "oktober", "octobre", "octubre", "ottobre", "outubro", "октябрь", "октября", "październik", "października", "říjen", "října", "ekim", "octombrie"],
+  ["november", "novembre", "noviembre", "novembro", "ноябрь", "ноября", "listopad", "listopada", "listopadu", "kasım", "kasim", "noiembrie"],
+  ["december", "dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro", "desember", "декабрь", "декабря", "grudzień", "grudnia", "prosinec", "prosince", "aralık", "aralik", "decembrie"]
 ]
 const MONTH_NUMBER = new Map(MONTH_NAMES.flatMap((names, i) => names.map((name) => [name, i + 1] as const)))
 
@@ -176,19 +180,20 @@ export const monthNumber = (word: string): number | undefined => {
 }
 
 /** A month named with its year: "November 2026", "Monat: März 2026", "juin 2026"; not a day ("12 November 2026" is a date). */
-const MONTH_YEAR_RE = /(?<![\p{L}\d]\s?)(\p{L}{3,9})\s+(\d{4})(?!\d)/gu
+const MONTH_YEAR_RE = /(?<![\p{L}\d]\s?)(\p{L}{3,12})\s+(\d{4})(?!\d)/gu
 
 /** The last day of the latest month a line names with its year ("Monat: November 2026" → 2026-11-30), or undefined. */
 export const monthYearEnd = (line: string): string | undefined => {
   let latest: string | undefined
-  // "2026年10月" (Japanese, Chinese)
-  for (const m of line.matchAll(/(\d{4})年\s?(\d{1,2})月(?!\s?\d{1,2}日)/g)) {
+  // "2026年10月" (Japanese, Chinese), "2026년 1월" (Korean)
+  for (const m of line.matchAll(/(\d{4})\s?[年년]\s?(\d{1,2})\s?[月월](?!\s?\d{1,2}\s?[日일])/g)) {
     const [year, month] = [Number(m[1]), Number(m[2])]
     const end = monthEndDate(year, month)
     if (end !== undefined && (latest === undefined || end > latest)) latest = end
   }
   for (const m of line.matchAll(MONTH_YEAR_RE)) {
-    const month = MONTH_NUMBER.get((m[1] ?? "").toLowerCase())
+    // a month written out or cut short: "November 2026", "FEB 2026", "Sept. 2025"
+    const month = monthNumber(m[1] ?? "")
     const year = Number(m[2])
     if (month === undefined || year < 1900 || year > 2200) continue
     const end = monthEndDate(year, month)

@@ -28,6 +28,9 @@ import {
   readVisitTimes,
   AVERAGE_WORDS,
   isEmptyVitalsRow,
+  looksLikeVital,
+  looksLikeVitalsRow,
+  namesVitals,
   isPlausibleVital,
   readVitalsHeader,
   readVitalsRow,
@@ -37,6 +40,7 @@ import {
   VITAL_NAME_RE,
   type VitalsHeader
 } from "./vitals.js"
+import { dayOfLine, type HeaderLabel, headerLabels, namesReading, readLooseLine } from "./looseVitals.js"
 
 /** A line of the document and where it is. */
 export interface PositionedLine {
@@ -804,6 +808,49 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if ((trimmed.match(/\p{L}+/gu)?.length ?? 0) >= 4) proseLines++
   }
 
+  // a line that looks like it holds a vitals reading ("128/84", "Puls 72", "37,9 °C") that no reader above took, nor
+  // a result, is read by the reader of last resort (looseVitals.ts: readings by their shape, names and units, dated by
+  // the line or the day printed above it), else it is unread: a diary or chart laid out in a way the readers do not
+  // know must not lose its readings in silence. In a document that names vital signs and is no lab report, a row of
+  // bare numbers counts too ("03.11.2026  07:10  142  91  68"); in a lab report only three such lines or more, a table
+  // or diary of them (one or two are a pulse copied from the requisition, a blood-gas sample's temperature, a sentence
+  // of the clinical notes)
+  const said = new Set([...results, ...vitals].map((r) => `${r.page}:${r.line}`))
+  const vitalsDocument = vitals.length > 0 || results.length === 0
+  const vitalsTable = vitalsDocument && lines.some((l) => namesVitals(l.text.slice(0, MAX_ROW_CHARS)) || headerLabels(l.text.slice(0, MAX_ROW_CHARS)) !== undefined)
+  const looseVitals: Array<ParsedVital & { readonly index: number }> = []
+  const unreadVitals: Array<{ readonly index: number; readonly positioned: PositionedLine }> = []
+  let looseDay: string | undefined
+  let looseHeader: ReadonlyArray<HeaderLabel> | undefined
+  lines.forEach((positioned, index) => {
+    const text = positioned.text.slice(0, MAX_ROW_CHARS)
+    if (text.trim() === "") return
+    const lineDay = dayOfLine(text, order, latestDate)
+    looseHeader = headerLabels(text) ?? looseHeader
+    // (a line already unread as a result may hold readings: "днём 14:00 болела голова. АД 165/100 !! ЧСС 84")
+    const alreadyUnread = unread.has(index)
+    const candidate =
+      !said.has(`${positioned.page}:${positioned.line}`) &&
+      (looksLikeVital(text) || (vitalsTable && !isMetadataLine(text) && (looksLikeVitalsRow(text) || namesReading(text))))
+    if (candidate) {
+      const day = lineDay ?? looseDay
+      const read = day === undefined ? [] : readLooseLine(text, day, looseHeader)
+      if (read.length > 0) looseVitals.push(...read.map((vital) => ({ ...vital, page: positioned.page, line: positioned.line, index })))
+      else if (!alreadyUnread) unreadVitals.push({ index, positioned })
+    }
+    if (lineDay !== undefined) looseDay = lineDay
+  })
+  if (vitalsDocument || new Set([...looseVitals.map((v) => v.index), ...unreadVitals.map((u) => u.index)]).size >= 3) {
+    for (const { index, ...vital } of looseVitals) {
+      unread.delete(index)
+      vitals.push(vital)
+    }
+    vitals.sort((a, b) => (a.page ?? 1) - (b.page ?? 1) || (a.line ?? 0) - (b.line ?? 0))
+    for (const { index, positioned } of unreadVitals) {
+      unread.set(index, { page: positioned.page, line: positioned.line, text: positioned.text.trim().replace(/\s+/g, " ").slice(0, 300) })
+    }
+  }
+
   const vitalsDominate = vitals.length > 0 && vitals.length > results.length
   const tie = vitals.length > 0 && vitals.length === results.length
   const hint = options.documentTypeHint
@@ -827,6 +874,6 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     ...(collectedAt === undefined ? {} : { collectedAt }),
     results,
     vitals,
-    unreadLines: [...unread.values()]
+    unreadLines: [...unread.entries()].sort(([a], [b]) => a - b).map(([, line]) => line)
   }
 }

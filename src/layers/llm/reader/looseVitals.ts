@@ -1,0 +1,276 @@
+/**
+ * The vitals reader of last resort. The table, diary and sentence readers (vitals.ts, report.ts)
+ * know layouts; a home diary or a ward chart comes in more shapes than they know. A line that
+ * looks like it holds readings and that none of them took is read here on its own terms, from
+ * what identifies a reading whatever the layout:
+ *
+ * - a pressure by its shape: "142/91" (systolic 60–260 over a lower diastolic);
+ * - a value after a vital sign's name, in the languages diaries are written in: "ЧСС 78",
+ *   "Puls: 72", "t 37,2", "体温 37.8", "맥박 72", "SpO2 94";
+ * - a value with its unit: "72 bpm", "72 уд/мин", "37,9 °C", "38.1℃", "78,4 кг", "168 lbs";
+ * - a pulse printed right after a pressure with nothing between: "138/88  72";
+ * - under a header line that names the kinds ("血氧饱和度SpO2(%)  脉率(次/分)  体温(℃)"), a bare
+ *   number takes the kind of the header label printed nearest above it.
+ *
+ * Each reading is dated from its line (a date at the line's start or anywhere in it: "3.11. пн",
+ * "1月8日", "Mon 11/3", "2025-11-03 07:30"), else from the last date printed above (a day's
+ * heading); a year left out is the one of the document's latest full date. Its time is the time
+ * printed before it on the line ("утро 7:30 АД 152/94", "6:45a 148/92 … 9:10p 138/86"), else the
+ * reading has its date alone. A line that still gives no reading stays unread (report.ts).
+ * Nothing is a reading that is a limit ("≥160/110", "call if above 38 °C") or no body can have.
+ */
+import type { VitalKind } from "../../../services/llm.js"
+import { type DateOrder, findDateTime, monthNumber } from "./dates.js"
+import type { ParsedVital } from "./types.js"
+import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading } from "./vitals.js"
+
+/** Letters that have a case: a label glued to a CJK word is still a label ("体温37.8"), not one inside a Latin word. */
+const CASED = String.raw`\p{Lu}\p{Ll}`
+
+/** The names of each kind, in the languages diaries and charts are written in. */
+const LABELS: ReadonlyArray<readonly [VitalKind | "systolic" | "diastolic", string]> = [
+  [
+    "pulse",
+    String.raw`pulse(?:\s*rate)?|heart\s*rate|hr|pr|p|pulso|puls|pols|pouls|pulso|polso|pulsazioni|fc|hf|herzfrequenz|t[ęe]tno|nab[ıi]z|nadi|pulsfrekvens|syke|чсс|пульс|脈拍?|脉搏|脉率|心率|心拍数?|맥박|심박수?`
+  ],
+  ["spo2", String.raw`spo2|sp02|sao2|o2\s*sat(?:uration)?|sat(?:uration|ura[çc][ãa]o|uraci[óo]n|urazione)?|oxygen\s*saturation|blood\s*oxygen|血氧(?:饱和度)?|酸素飽和度|산소\s*포화도|сатурация|сат`],
+  [
+    "temperature",
+    String.raw`body\s*temperature|temp(?:erature|[ée]rature|eratura|eratur)?\.?|t°|t|tª|fieber|fever|k[öo]rpertemperatur|teplota|suhu|ate[şs]|体温|체온|температура|темп\.?`
+  ],
+  ["weight", String.raw`body\s*(?:weight|mass)|weight|wt|wajan|vajan|vazan|peso|poids|gewicht|waga|berat|vikt|v[æa]gt|vekt|hmotnost|masa\s+cia[łl]a|вес|体重|체중`],
+  ["systolic", String.raw`sys(?:tolic|tolique|tolisch)?|sbp|sist[óo]lica|skurczowe|上|收缩压|収縮期|수축기|верхнее|сист\.?`],
+  ["diastolic", String.raw`dia(?:stolic|stolique|stolisch)?|dbp|diast[óo]lica|rozkurczowe|下|舒张压|拡張期|이완기|нижнее|диаст\.?`]
+]
+const LABEL_RES = LABELS.map(([kind, words]) => [kind, new RegExp(String.raw`(?<![${CASED}])(?:${words})(?![${CASED}])`, "giu")] as const)
+
+/** A number a vital sign can be written with: "72", "37,2", "78.4"; not a time ("7:30"), a date ("11/3") or a pressure. */
+const NUMBER = String.raw`(?<![\d.,:/])\d{2,3}(?:[.,]\d{1,2})?(?![\d:/]|[.,]\d|\s*(?:→|->|=>)\s*\d)`
+const NUMBER_RE = new RegExp(NUMBER, "g")
+
+/** A value with its unit, and the kind the unit says: "72 bpm", "72 уд/мин", "37,9 °C", "38.1℃", "78,4 кг", "168 lbs". */
+const UNIT_VALUE_RE = new RegExp(
+  String.raw`(${NUMBER})\s*(bpm|beats?\s*(?:\/|per)\s*min(?:ute)?|count\s*\/\s*min|\/\s*min|lpm|ppm|次\s*\/\s*分|회\s*\/\s*분|уд\.?\s*\/\s*мин|°\s?[CF]|deg\s?[CF]|℃|℉|kg|кг|公斤|lbs?)(?![${CASED}])`,
+  "giu"
+)
+const unitKind = (unit: string): { readonly kind: VitalKind; readonly unit: string } => {
+  const u = unit.toLowerCase().replace(/\s+/g, "")
+  if (/°f|℉|degf/.test(u)) return { kind: "temperature", unit: "°F" }
+  if (/°c|℃|degc/.test(u)) return { kind: "temperature", unit: "°C" }
+  if (/lb/.test(u)) return { kind: "weight", unit: "lb" }
+  if (/kg|кг|公斤/.test(u)) return { kind: "weight", unit: "kg" }
+  return { kind: "pulse", unit: "bpm" }
+}
+
+/** Times on a line: "7:30", "07.35", "21h40", "6:45a", "9:10 pm"; not "37.2" (no such hour) nor "78.40 kg". */
+// (or an hour alone with "am"/"pm" or an "h": "7 am", "10 pm", "(19h)")
+const TIME_RE = /(?<![\d/.:,-])(\d{1,2})(?:[:.h](\d{2})(?:\s*([ap])(?:\.?m\.?)?(?![\p{L}]))?|h(?![\p{L}\d])|\s?([ap])\.?m\.?(?![\p{L}]))(?![\d/:])(?!\s*(?:kg|lbs?|°|℃|%))/giu
+
+interface Mark {
+  readonly at: number
+  readonly time: string
+}
+
+const timesOf = (line: string): ReadonlyArray<Mark> =>
+  [...line.matchAll(TIME_RE)].flatMap((m) => {
+    let hour = Number(m[1])
+    const minute = Number(m[2] ?? 0)
+    const half = (m[3] ?? m[4])?.toLowerCase()
+    if (half !== undefined && (hour < 1 || hour > 12)) return []
+    if (half === "p" && hour < 12) hour += 12
+    if (half === "a" && hour === 12) hour = 0
+    if (hour > 23 || minute > 59) return []
+    return [{ at: m.index ?? 0, time: `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}` }]
+  })
+
+/** Lines about the patient's birth, whose date is no day of readings. */
+const BIRTH_RE = /(?<![\p{L}])(?:dob|d\.o\.b\.?|born|birth|geb(?:oren|\.)?|n[ée]e?|г\.\s?р\.?|рожд\p{L}*|生年月日|생년월일|出生|nasc\p{L}*|nac\.|fecha\s+nac\p{L}*|data\s+di\s+nascita|urodz\p{L}*)(?![\p{L}])/iu
+
+/**
+ * The day a line is about, when it starts with one ("3.11. пн", "Mon 11/3", "1月8日", "1월 12일(월)", "Nov 3",
+ * "Tue 3rd") or holds a full date anywhere ("2025-11-03 07:30", "Datum: 03.11.2025").
+ */
+export const dayOfLine = (line: string, order: DateOrder, latest: LatestDate): string | undefined => {
+  if (BIRTH_RE.test(line)) return undefined
+  const head = line.replace(/^[\s|│┃•*#>-]+/, "").slice(0, 40)
+  // a month and day with their characters: "1月8日", "1월 12일"
+  const cjk = /^(?:(\d{4})\s?[年년]\s?)?(\d{1,2})\s?[月월]\s?(\d{1,2})\s?[日일]/.exec(head)
+  if (cjk !== null) {
+    if (cjk[1] !== undefined) return `${cjk[1]}-${(cjk[2] ?? "").padStart(2, "0")}-${(cjk[3] ?? "").padStart(2, "0")}`
+    return dayWithoutYear(`${cjk[3]}.${cjk[2]}.`, order, latest)
+  }
+  const full = findDateTime(line.slice(0, 200), order)
+  if (full !== undefined) return full.date
+  // a day and month: "3.11.", "Mon 11/3", "Mittwoch, 11.11.", "Sem. 19  seg 01/12" (words may stand before it; not a
+  // value: "12.5 kg")
+  const numeric = /(?<![\d/.,:])(\d{1,2}[./]\d{1,2}\.?)(?![\d/.,:]|\s*(?:kg|lbs?|°|℃|%|mm|cm))/u.exec(head.slice(0, 24))
+  const numericDay = numeric === null ? undefined : dayWithoutYear(numeric[1] ?? "", order, latest)
+  if (numericDay !== undefined) return numericDay
+  // a month named before the day: "Nov 3", "Tue, Nov 3rd"
+  const monthFirst = /^(?:\p{L}{2,10}\.?,?\s+)?(\p{L}{3,12})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?![\d:./])/u.exec(head)
+  const month = monthFirst === null ? undefined : monthNumber(monthFirst[1] ?? "")
+  if (monthFirst !== null && month !== undefined) return dayWithoutYear(`${monthFirst[2]}.${month}.`, order, latest)
+  // a day before its month in words ("3 ноября", "27 ott"), or a day after its weekday ("Tue 3rd")
+  const named = /^(?:\p{L}{2,10}\.?,?\s+)?(\d{1,2})(?:st|nd|rd|th)?\.?\s+(\p{L}{3,12})\.?(?![\p{L}])/u.exec(head)
+  if (named !== null && monthNumber(named[2] ?? "") !== undefined) return dayWithoutYear(`${named[1]}.${monthNumber(named[2] ?? "")}.`, order, latest)
+  const ordinal = /^(\p{L}{2,9}\.?,?\s+\d{1,2}(?:st|nd|rd|th))(?![\p{L}\d])/u.exec(head)
+  if (ordinal !== null) return dayWithoutYear(ordinal[1] ?? "", order, latest)
+  return undefined
+}
+
+/** Characters printed two columns wide in a monospaced text: Chinese, Japanese and Korean letters, full-width forms. */
+const WIDE_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6]/u
+
+/** Where each character of a line is printed, in columns: a wide character takes two ("日期  时间" lines up with "1月8日  07:30"). */
+const columnsOf = (line: string): ReadonlyArray<number> => {
+  const columns: Array<number> = []
+  let column = 0
+  for (const ch of line) {
+    for (let i = 0; i < ch.length; i++) columns.push(column)
+    column += WIDE_RE.test(ch) ? 2 : 1
+  }
+  columns.push(column)
+  return columns
+}
+
+/** A label of a header line and where it is printed (in columns). */
+export interface HeaderLabel {
+  readonly kind: VitalKind | "systolic" | "diastolic"
+  readonly start: number
+  readonly end: number
+}
+
+/** The kinds a line names and where ("日期  时间  血氧饱和度SpO2(%)  脉率(次/分)  体温(℃)"), when it names two or more and holds no reading. */
+export const headerLabels = (line: string): ReadonlyArray<HeaderLabel> | undefined => {
+  // a header holds no value: two digits in a row outside brackets and names ("SpO2", "(%)") are a reading
+  if (/\d{2}/.test(line.replace(/\([^)]*\)|（[^）]*）|\[[^\]]*\]|spo2|sp02|sao2|o2/gi, ""))) return undefined
+  const labels: Array<HeaderLabel> = []
+  for (const [kind, re] of LABEL_RES) {
+    for (const m of line.matchAll(re)) {
+      const start = m.index ?? 0
+      // one label per place: "SpO2" is not also "sat"; single letters ("p", "t") only as a column of their own
+      if (labels.some((l) => start < l.end && start + m[0].length > l.start)) continue
+      if (m[0].length === 1 && !/^\s*$/.test(line.slice(start + 1, start + 2)) && start + 1 < line.length) continue
+      labels.push({ kind, start, end: start + m[0].length })
+    }
+  }
+  const columns = columnsOf(line)
+  for (const [i, label] of labels.entries()) labels[i] = { ...label, start: columns[label.start] ?? label.start, end: columns[label.end] ?? label.end }
+  return new Set(labels.map((l) => l.kind)).size >= 2 ? labels.sort((a, b) => a.start - b.start) : undefined
+}
+
+/**
+ * Does the line name a vital sign with a value after it, in any of the names above ("HeartRate, 64, count/min",
+ * "ЧСС 78", "体温 37.8")? Such a line is read here even when vitals.ts does not know the name.
+ */
+export const namesReading = (line: string): boolean =>
+  !notAReading(line) &&
+  LABEL_RES.some(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && new RegExp(String.raw`^[^\d\n]{0,12}?${NUMBER}`, "u").test(line.slice((m.index ?? 0) + m[0].length))))
+
+/** Spans of a line already read, so that a number is read once. */
+type Spans = Array<readonly [number, number]>
+const overlaps = (spans: Spans, start: number, end: number) => spans.some(([s, e]) => start < e && end > s)
+
+const toNumber = (text: string) => Number(text.replace(",", "."))
+
+/**
+ * The readings of one line, stamped with the line's day and the time printed before each (or the
+ * day alone), with a header above it naming the kinds of its bare numbers.
+ */
+export const readLooseLine = (line: string, day: string, header: ReadonlyArray<HeaderLabel> | undefined): ReadonlyArray<ParsedVital> => {
+  const marks = timesOf(line)
+  const spans: Spans = marks.map((m) => [m.at, m.at + 5] as const)
+  const stampAt = (at: number) => {
+    // the time printed last before the reading, else the first after it ("PA 110x72 (manhã, 8h10)", a CSV's timestamp column)
+    const before = marks.filter((m) => m.at < at)
+    const mark = before[before.length - 1] ?? marks.find((m) => m.at > at)
+    return mark === undefined ? day : `${day}T${mark.time}`
+  }
+  const found: Array<ParsedVital & { readonly at: number }> = []
+  const add = (vital: ParsedVital, start: number, end: number) => {
+    if (!isPlausibleVital(vital) || isLimit(line, start, end)) return
+    spans.push([start, end])
+    found.push({ ...vital, at: start })
+  }
+  // pressures by their shape
+  // ("108x70" in Portuguese and Spanish diaries)
+  for (const m of line.matchAll(/(?<![\d/.,])(\d{2,3})\s?[/x×]\s?(\d{2,3})(?![\d/]|[.,]\d)/g)) {
+    const start = m.index ?? 0
+    if (overlaps(spans, start, start + m[0].length)) continue
+    add(bloodPressure(stampAt(start), Number(m[1]), Number(m[2])), start, start + m[0].length)
+  }
+  // values after their names ("ЧСС 78", "t 37,2", "SYS 142 DIA 91"), a few characters between
+  const sides: { systolic?: { value: number; at: number }; diastolic?: { value: number; at: number } } = {}
+  for (const [kind, re] of LABEL_RES) {
+    for (const m of line.matchAll(re)) {
+      const after = (m.index ?? 0) + m[0].length
+      const value = new RegExp(String.raw`^[^\d\n]{0,12}?(${NUMBER})`, "u").exec(line.slice(after))
+      if (value === null) continue
+      // nothing between the name and the value that is a reading or another name: "P 77", "Puls: 72", "t° 37,2"
+      const start = after + value[0].length - (value[1] ?? "").length
+      const end = after + value[0].length
+      if (overlaps(spans, start, end) || /\d/.test(value[0].slice(0, value[0].length - (value[1] ?? "").length))) continue
+      const n = toNumber(value[1] ?? "")
+      if (kind === "systolic" || kind === "diastolic") {
+        sides[kind] = { value: n, at: start }
+        spans.push([start, end])
+        continue
+      }
+      const unit = kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? (/^\s*lbs?/i.test(line.slice(end)) ? "lb" : "kg") : n >= 86 ? "°F" : "°C"
+      add({ kind, time: stampAt(start), value: n, unit }, start, end)
+    }
+  }
+  if (sides.systolic !== undefined && sides.diastolic !== undefined) {
+    const at = Math.min(sides.systolic.at, sides.diastolic.at)
+    add(bloodPressure(stampAt(at), sides.systolic.value, sides.diastolic.value), at, at)
+  }
+  // values with their units
+  for (const m of line.matchAll(UNIT_VALUE_RE)) {
+    const start = m.index ?? 0
+    const end = start + (m[1] ?? "").length
+    if (overlaps(spans, start, end)) continue
+    const { kind, unit } = unitKind(m[2] ?? "")
+    add({ kind, time: stampAt(start), value: toNumber(m[1] ?? ""), unit }, start, end)
+  }
+  // under a header: a bare number takes the kind of the label printed nearest above it
+  if (header !== undefined) {
+    const columns = columnsOf(line)
+    for (const m of line.matchAll(NUMBER_RE)) {
+      const start = m.index ?? 0
+      const end = start + m[0].length
+      if (overlaps(spans, start, end)) continue
+      const middle = ((columns[start] ?? start) + (columns[end] ?? end)) / 2
+      const nearest = [...header].sort((a, b) => Math.abs((a.start + a.end) / 2 - middle) - Math.abs((b.start + b.end) / 2 - middle))[0]
+      if (nearest === undefined || Math.abs((nearest.start + nearest.end) / 2 - middle) > 12) continue
+      const n = toNumber(m[0])
+      if (nearest.kind === "systolic" || nearest.kind === "diastolic") {
+        sides[nearest.kind] = { value: n, at: start }
+        spans.push([start, end])
+        continue
+      }
+      if (nearest.kind === "blood_pressure") continue
+      const unit = nearest.kind === "pulse" ? "bpm" : nearest.kind === "spo2" ? "%" : nearest.kind === "weight" ? "kg" : n >= 86 ? "°F" : "°C"
+      add({ kind: nearest.kind, time: stampAt(start), value: n, unit }, start, end)
+    }
+    if (sides.systolic !== undefined && sides.diastolic !== undefined && !found.some((v) => v.kind === "blood_pressure")) {
+      const at = Math.min(sides.systolic.at, sides.diastolic.at)
+      add(bloodPressure(stampAt(at), sides.systolic.value, sides.diastolic.value), at, at)
+    }
+  }
+  // a pulse right after a pressure, nothing but spaces or a comma between: "138/88  72", "148/92 144/90 78"
+  if (!found.some((v) => v.kind === "pulse")) {
+    for (const bp of found.filter((v) => v.kind === "blood_pressure")) {
+      const rest = line.slice(bp.at)
+      const m = new RegExp(String.raw`^\d{2,3}\s?[/x×]\s?\d{2,3}[\s,;]+(\d{2,3})(?![\d.,:/%°℃]|\s*(?:kg|lbs?|°|℃|%|[/]))`).exec(rest)
+      if (m === null) continue
+      const start = bp.at + m[0].length - (m[1] ?? "").length
+      if (overlaps(spans, start, start + (m[1] ?? "").length)) continue
+      add({ kind: "pulse", time: bp.time, value: Number(m[1]), unit: "bpm" }, start, start + (m[1] ?? "").length)
+    }
+  }
+  // a value in brackets after one of its kind is the same reading in the other unit: "38.2 °C (100.8 °F)", "78,9 kg (173,9 lb)"
+  const brackets = [...line.matchAll(/\([^()]*\)|\[[^\][]*\]/g)].map((m) => [m.index ?? 0, (m.index ?? 0) + m[0].length] as const)
+  const inBrackets = (at: number) => brackets.some(([s, e]) => at > s && at < e)
+  const kept = found.filter((v) => !inBrackets(v.at) || !found.some((o) => o.kind === v.kind && o.at < v.at && !inBrackets(o.at)))
+  return kept.sort((a, b) => a.at - b.at).map(({ at: _at, ...vital }) => vital)
+}
