@@ -167,6 +167,54 @@ export const namesReading = (line: string): boolean =>
   !notAReading(line) &&
   LABEL_RES.some(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && new RegExp(String.raw`^[^\d\n]{0,12}?${NUMBER}`, "u").test(line.slice((m.index ?? 0) + m[0].length))))
 
+/** A weekday, cut short or not, in the languages charts are printed in: "Mon", "Tue.", "lun", "Mi", "seg", "пн". */
+const WEEKDAY_RE = /^(?:mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim|mi[ée]|jue|vie|s[áa]b|dom|mo|di|mi|do|fr|sa|so|seg|ter|qua|qui|sex|pon|wt|[śs]r|czw|pt|sob|ndz|пн|вт|ср|чт|пт|сб|вс)\p{L}*\.?,?$/iu
+
+/** A chart's column: where it is printed (in columns) and the day or time it holds. */
+export interface GridColumn {
+  readonly center: number
+  readonly value: string
+}
+
+/** The cells of a line: runs of text split by two spaces or more, a tab or a rule ("Mon 9    Tue 10" → "Mon 9", "Tue 10"). */
+const cellsOf = (line: string) => [...line.matchAll(/[^\s|│┃]+(?: [^\s|│┃]+)*/gu)].map((m) => ({ text: m[0], start: m.index ?? 0, end: (m.index ?? 0) + m[0].length }))
+
+/**
+ * The days of a chart printed with a column per day or visit ("Mon 9   Tue 10   Wed 11", "09/03  10/03  11/03",
+ * "1月8日  1月9日  1月10日"): three cells or more that are each a day.
+ */
+export const gridDays = (line: string, order: DateOrder, latest: LatestDate): ReadonlyArray<GridColumn> | undefined => {
+  const columns = columnsOf(line)
+  const days = cellsOf(line).flatMap((cell) => {
+    if (cell.text.length > 18) return []
+    const weekday = /^(\p{L}+\.?,?)\s+(\d{1,2})(?:st|nd|rd|th|\.)?$/u.exec(cell.text)
+    const day =
+      weekday !== null && WEEKDAY_RE.test(weekday[1] ?? "") ? dayWithoutYear(cell.text, order, latest) : /\p{L}{4,}/u.test(cell.text) ? undefined : dayOfLine(cell.text, order, latest)
+    return day === undefined ? [] : [{ center: ((columns[cell.start] ?? cell.start) + (columns[cell.end] ?? cell.end)) / 2, value: day }]
+  })
+  return days.length >= 3 ? days : undefined
+}
+
+/** The times of a chart's columns ("AM time   07:00   06:55   07:10"): three or more, and no pressure on the line. */
+export const gridTimes = (line: string): ReadonlyArray<GridColumn> | undefined => {
+  if (/\d{2,3}\s?[/x×]\s?\d{2,3}/.test(line)) return undefined
+  const columns = columnsOf(line)
+  const times = timesOf(line).map((mark) => ({ center: (columns[mark.at] ?? mark.at) + 2.5, value: mark.time }))
+  return times.length >= 3 ? times : undefined
+}
+
+/** A chart's column days and, when a row of times was printed under them, its times. */
+export interface Grid {
+  readonly days: ReadonlyArray<GridColumn>
+  readonly times?: ReadonlyArray<GridColumn> | undefined
+}
+
+const nearest = (columns: ReadonlyArray<GridColumn>, at: number, within: number): GridColumn | undefined => {
+  let best: GridColumn | undefined
+  for (const column of columns) if (best === undefined || Math.abs(column.center - at) < Math.abs(best.center - at)) best = column
+  return best !== undefined && Math.abs(best.center - at) <= within ? best : undefined
+}
+
 /** Spans of a line already read, so that a number is read once. */
 type Spans = Array<readonly [number, number]>
 const overlaps = (spans: Spans, start: number, end: number) => spans.some(([s, e]) => start < e && end > s)
@@ -177,7 +225,12 @@ const toNumber = (text: string) => Number(text.replace(",", "."))
  * The readings of one line, stamped with the line's day and the time printed before each (or the
  * day alone), with a header above it naming the kinds of its bare numbers.
  */
-export const readLooseLine = (line: string, day: string, header: ReadonlyArray<HeaderLabel> | undefined): ReadonlyArray<ParsedVital> => {
+export const readLooseLine = (
+  line: string,
+  day: string,
+  header: ReadonlyArray<HeaderLabel> | undefined,
+  grid?: Grid | undefined
+): ReadonlyArray<ParsedVital> => {
   const marks = timesOf(line)
   const spans: Spans = marks.map((m) => [m.at, m.at + 5] as const)
   const stampAt = (at: number) => {
@@ -235,12 +288,14 @@ export const readLooseLine = (line: string, day: string, header: ReadonlyArray<H
   // under a header: a bare number takes the kind of the label printed nearest above it
   if (header !== undefined) {
     const columns = columnsOf(line)
+    // a row whose pressures are written whole ("138/88") has no separate systolic and diastolic numbers
+    const labels = found.some((v) => v.kind === "blood_pressure") ? header.filter((l) => l.kind !== "systolic" && l.kind !== "diastolic") : header
     for (const m of line.matchAll(NUMBER_RE)) {
       const start = m.index ?? 0
       const end = start + m[0].length
       if (overlaps(spans, start, end)) continue
       const middle = ((columns[start] ?? start) + (columns[end] ?? end)) / 2
-      const nearest = [...header].sort((a, b) => Math.abs((a.start + a.end) / 2 - middle) - Math.abs((b.start + b.end) / 2 - middle))[0]
+      const nearest = [...labels].sort((a, b) => Math.abs((a.start + a.end) / 2 - middle) - Math.abs((b.start + b.end) / 2 - middle))[0]
       if (nearest === undefined || Math.abs((nearest.start + nearest.end) / 2 - middle) > 12) continue
       const n = toNumber(m[0])
       if (nearest.kind === "systolic" || nearest.kind === "diastolic") {
@@ -255,6 +310,19 @@ export const readLooseLine = (line: string, day: string, header: ReadonlyArray<H
     if (sides.systolic !== undefined && sides.diastolic !== undefined && !found.some((v) => v.kind === "blood_pressure")) {
       const at = Math.min(sides.systolic.at, sides.diastolic.at)
       add(bloodPressure(stampAt(at), sides.systolic.value, sides.diastolic.value), at, at)
+    }
+  }
+  // a row of a chart with a column per day, named by its first word ("Pulse (AM)  74   71   76"): each number is one
+  const rowLabel = grid === undefined ? undefined : LABEL_RES.find(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && /^[\s|│]*$/.test(line.slice(0, m.index ?? 0))))
+  if (rowLabel !== undefined && rowLabel[0] !== "systolic" && rowLabel[0] !== "diastolic") {
+    const kind = rowLabel[0]
+    for (const m of line.matchAll(NUMBER_RE)) {
+      const start = m.index ?? 0
+      const end = start + m[0].length
+      if (overlaps(spans, start, end)) continue
+      const n = toNumber(m[0])
+      const unit = kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? (/\blbs?\b/i.test(line) ? "lb" : "kg") : n >= 86 ? "°F" : "°C"
+      if (kind !== "blood_pressure") add({ kind, time: day, value: n, unit }, start, end)
     }
   }
   // a pulse right after a pressure, nothing but spaces or a comma between: "138/88  72", "148/92 144/90 78"
@@ -272,5 +340,16 @@ export const readLooseLine = (line: string, day: string, header: ReadonlyArray<H
   const brackets = [...line.matchAll(/\([^()]*\)|\[[^\][]*\]/g)].map((m) => [m.index ?? 0, (m.index ?? 0) + m[0].length] as const)
   const inBrackets = (at: number) => brackets.some(([s, e]) => at > s && at < e)
   const kept = found.filter((v) => !inBrackets(v.at) || !found.some((o) => o.kind === v.kind && o.at < v.at && !inBrackets(o.at)))
+  // in a chart with a column per day, readings spread over two columns or more take their column's day and time
+  if (grid !== undefined) {
+    const columns = columnsOf(line)
+    const placed = kept.map((v) => ({ v, day: nearest(grid.days, (columns[v.at] ?? v.at) + 2, 8) }))
+    if (new Set(placed.map((p) => p.day?.value)).size >= 2 && placed.every((p) => p.day !== undefined)) {
+      return placed.map(({ v: { at, ...vital }, day: column }) => {
+        const time = grid.times === undefined ? undefined : nearest(grid.times, (columns[at] ?? at) + 2, 8)
+        return { ...vital, time: time === undefined ? (column?.value ?? day) : `${column?.value ?? day}T${time.value}` }
+      })
+    }
+  }
   return kept.sort((a, b) => a.at - b.at).map(({ at: _at, ...vital }) => vital)
 }

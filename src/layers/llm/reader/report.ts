@@ -40,7 +40,7 @@ import {
   VITAL_NAME_RE,
   type VitalsHeader
 } from "./vitals.js"
-import { dayOfLine, type HeaderLabel, headerLabels, namesReading, readLooseLine } from "./looseVitals.js"
+import { dayOfLine, type Grid, gridDays, gridTimes, type HeaderLabel, headerLabels, namesReading, readLooseLine } from "./looseVitals.js"
 
 /** A line of the document and where it is. */
 export interface PositionedLine {
@@ -822,19 +822,27 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   const unreadVitals: Array<{ readonly index: number; readonly positioned: PositionedLine }> = []
   let looseDay: string | undefined
   let looseHeader: ReadonlyArray<HeaderLabel> | undefined
+  let looseGrid: Grid | undefined
   lines.forEach((positioned, index) => {
     const text = positioned.text.slice(0, MAX_ROW_CHARS)
     if (text.trim() === "") return
     const lineDay = dayOfLine(text, order, latestDate)
     looseHeader = headerLabels(text) ?? looseHeader
+    // a chart with a column per day: its days, then maybe a row of times under them
+    const days = gridDays(text, order, latestDate)
+    if (days !== undefined) looseGrid = { days }
+    else if (looseGrid !== undefined) {
+      const times = gridTimes(text)
+      if (times !== undefined) looseGrid = { ...looseGrid, times }
+    }
     // (a line already unread as a result may hold readings: "днём 14:00 болела голова. АД 165/100 !! ЧСС 84")
     const alreadyUnread = unread.has(index)
     const candidate =
       !said.has(`${positioned.page}:${positioned.line}`) &&
       (looksLikeVital(text) || (vitalsTable && !isMetadataLine(text) && (looksLikeVitalsRow(text) || namesReading(text))))
     if (candidate) {
-      const day = lineDay ?? looseDay
-      const read = day === undefined ? [] : readLooseLine(text, day, looseHeader)
+      const day = lineDay ?? looseDay ?? looseGrid?.days[0]?.value
+      const read = day === undefined ? [] : readLooseLine(text, day, looseHeader, looseGrid)
       if (read.length > 0) looseVitals.push(...read.map((vital) => ({ ...vital, page: positioned.page, line: positioned.line, index })))
       else if (!alreadyUnread) unreadVitals.push({ index, positioned })
     }

@@ -251,7 +251,10 @@ export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDat
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined
   const year = Number(latestDate.slice(0, 4))
   const iso = (y: number) => `${y}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
-  return iso(year) <= latestDate.slice(0, 10) ? iso(year) : iso(year - 1)
+  // in the latest date's year unless that puts it more than two months after it ("1월 13일" after a period that starts on
+  // "2026년 1월 12일" is 2026; "28/12" in a diary printed on 2026-01-05 is 2025)
+  const limit = new Date(Date.UTC(year, Number(latestDate.slice(5, 7)) - 1, Number(latestDate.slice(8, 10)) + 62)).toISOString().slice(0, 10)
+  return iso(year) <= limit ? iso(year) : iso(year - 1)
 }
 
 /** A time written with a dot or an "h", or with "am"/"pm" and maybe no minutes: "07.35", "7h35", "19.50", "7.15am", "10pm". */
