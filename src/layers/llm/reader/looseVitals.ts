@@ -22,7 +22,7 @@
 import type { VitalKind } from "../../../services/llm.js"
 import { type DateOrder, findDateTime, monthNumber } from "./dates.js"
 import type { ParsedVital } from "./types.js"
-import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading } from "./vitals.js"
+import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading, separatorOf } from "./vitals.js"
 
 /** Letters that have a case: a label glued to a CJK word is still a label ("体温37.8"), not one inside a Latin word. */
 const CASED = String.raw`\p{Lu}\p{Ll}`
@@ -31,9 +31,9 @@ const CASED = String.raw`\p{Lu}\p{Ll}`
 const LABELS: ReadonlyArray<readonly [VitalKind | "systolic" | "diastolic", string]> = [
   [
     "pulse",
-    String.raw`pulse(?:\s*rate)?|heart\s*rate|hr|pr|p|pulso|puls|pols|pouls|pulso|polso|pulsazioni|fc|hf|herzfrequenz|t[ęe]tno|nab[ıi]z|nadi|pulsfrekvens|syke|чсс|пульс|脈拍?|脉搏|脉率|心率|心拍数?|맥박|심박수?`
+    String.raw`pulse(?!\s*ox)(?:\s*rate)?|heart[\s_]*rate|hr|pr|p|pulso|puls|pols|pouls|pulso|polso|pulsazioni|fc|hf|herzfrequenz|t[ęe]tno|nab[ıi]z|nadi|pulsfrekvens|syke|чсс|пульс|脈拍?|脉搏|脉率|心率|心拍数?|맥박|심박수?`
   ],
-  ["spo2", String.raw`spo2|sp02|sao2|o2\s*sat(?:uration)?|sat(?:uration|ura[çc][ãa]o|uraci[óo]n|urazione)?|oxygen\s*saturation|blood\s*oxygen|血氧(?:饱和度)?|酸素飽和度|산소\s*포화도|сатурация|сат`],
+  ["spo2", String.raw`pulse\s*ox(?:imeter|imetry)?|oximeter|spo2|sp02|sao2|o2\s*sat(?:uration)?|sat(?:uration|ura[çc][ãa]o|uraci[óo]n|urazione)?|oxygen\s*saturation|blood\s*oxygen|血氧(?:饱和度)?|酸素飽和度|산소\s*포화도|сатурация|сат`],
   [
     "temperature",
     String.raw`body\s*temperature|temp(?:erature|[ée]rature|eratura|eratur)?\.?|t°|t|tª|fieber|fever|k[öo]rpertemperatur|teplota|suhu|ate[şs]|体温|체온|температура|темп\.?`
@@ -50,13 +50,13 @@ const NUMBER_RE = new RegExp(NUMBER, "g")
 
 /** A value with its unit, and the kind the unit says: "72 bpm", "72 уд/мин", "37,9 °C", "38.1℃", "78,4 кг", "168 lbs". */
 const UNIT_VALUE_RE = new RegExp(
-  String.raw`(${NUMBER})\s*(bpm|beats?\s*(?:\/|per)\s*min(?:ute)?|count\s*\/\s*min|\/\s*min|lpm|ppm|次\s*\/\s*分|회\s*\/\s*분|уд\.?\s*\/\s*мин|°\s?[CF]|deg\s?[CF]|℃|℉|kg|кг|公斤|lbs?)(?![${CASED}])`,
+  String.raw`(${NUMBER})\s*(bpm|beats?\s*(?:\/|per)\s*min(?:ute)?|count\s*\/\s*min|\/\s*min|lpm|ppm|次\s*\/\s*分|회\s*\/\s*분|уд\.?\s*\/\s*мин|°\s?[CF]|deg\s?[CF]|[CF]|℃|℉|kg|кг|公斤|lbs?)(?![${CASED}])`,
   "giu"
 )
 const unitKind = (unit: string): { readonly kind: VitalKind; readonly unit: string } => {
   const u = unit.toLowerCase().replace(/\s+/g, "")
-  if (/°f|℉|degf/.test(u)) return { kind: "temperature", unit: "°F" }
-  if (/°c|℃|degc/.test(u)) return { kind: "temperature", unit: "°C" }
+  if (/°f|℉|degf|^f$/.test(u)) return { kind: "temperature", unit: "°F" }
+  if (/°c|℃|degc|^c$/.test(u)) return { kind: "temperature", unit: "°C" }
   if (/lb/.test(u)) return { kind: "weight", unit: "lb" }
   if (/kg|кг|公斤/.test(u)) return { kind: "weight", unit: "kg" }
   return { kind: "pulse", unit: "bpm" }
@@ -64,7 +64,8 @@ const unitKind = (unit: string): { readonly kind: VitalKind; readonly unit: stri
 
 /** Times on a line: "7:30", "07.35", "21h40", "6:45a", "9:10 pm"; not "37.2" (no such hour) nor "78.40 kg". */
 // (or an hour alone with "am"/"pm" or an "h": "7 am", "10 pm", "(19h)")
-const TIME_RE = /(?<![\d/.:,-])(\d{1,2})(?:[:.h](\d{2})(?:\s*([ap])(?:\.?m\.?)?(?![\p{L}]))?|h(?![\p{L}\d])|\s?([ap])\.?m\.?(?![\p{L}]))(?![\d/:])(?!\s*(?:kg|lbs?|°|℃|%))/giu
+// (seconds after the minutes: "2026-03-09T07:03:55+01:00")
+const TIME_RE = /(?<![\d/.:,+-])(\d{1,2})(?:[:.h](\d{2})(?::\d{2}(?:\.\d+)?)?(?:\s*([ap])(?:\.?m\.?)?(?![\p{L}]))?|h(?![\p{L}\d])|\s?([ap])\.?m\.?(?![\p{L}]))(?![\d/:])(?!\s*(?:kg|lbs?|°|℃|%))/giu
 
 interface Mark {
   readonly at: number
@@ -103,7 +104,8 @@ export const dayOfLine = (line: string, order: DateOrder, latest: LatestDate): s
   if (full !== undefined) return full.date
   // a day and month: "3.11.", "Mon 11/3", "Mittwoch, 11.11.", "Sem. 19  seg 01/12" (words may stand before it; not a
   // value: "12.5 kg")
-  const numeric = /(?<![\d/.,:])(\d{1,2}[./]\d{1,2}\.?)(?![\d/.,:]|\s*(?:kg|lbs?|°|℃|%|mm|cm))/u.exec(head.slice(0, 24))
+  // (with a dot, only with the dot after the month: "3.11." is a day, "7.5 mL" a dose)
+  const numeric = /(?<![\d/.,:])(\d{1,2}\/\d{1,2}|\d{1,2}\.\d{1,2}\.)(?![\d/.,:]|\s*(?:kg|lbs?|°|℃|%|mm|cm))/u.exec(head.slice(0, 24))
   const numericDay = numeric === null ? undefined : dayWithoutYear(numeric[1] ?? "", order, latest)
   if (numericDay !== undefined) return numericDay
   // a month named before the day: "Nov 3", "Tue, Nov 3rd"
@@ -138,10 +140,24 @@ export interface HeaderLabel {
   readonly kind: VitalKind | "systolic" | "diastolic"
   readonly start: number
   readonly end: number
+  /** In a CSV or tab-separated header, the cell it names (0-based). */
+  readonly cell?: number
 }
+
+
 
 /** The kinds a line names and where ("日期  时间  血氧饱和度SpO2(%)  脉率(次/分)  体温(℃)"), when it names two or more and holds no reading. */
 export const headerLabels = (line: string): ReadonlyArray<HeaderLabel> | undefined => {
+  // a data export's header names one kind per cell ("timestamp,device,weight_kg,systolic,diastolic,heart_rate")
+  const separator = separatorOf(line)
+  if (separator !== undefined && !/\d{2}/.test(line.replace(/spo2|sp02|sao2|o2/gi, ""))) {
+    const cells = line.split(separator).map((cell) => cell.replace(/_/g, " ").trim())
+    const named = cells.flatMap((cell, index) => {
+      const label = LABEL_RES.find(([, re]) => [...cell.matchAll(re)].some((m) => (m.index ?? 0) === 0 && m[0].length > 1))
+      return label === undefined ? [] : [{ kind: label[0], start: 0, end: 0, cell: index }]
+    })
+    if (new Set(named.map((l) => l.kind)).size >= 2) return named
+  }
   // a header holds no value: two digits in a row outside brackets and names ("SpO2", "(%)") are a reading
   if (/\d{2}/.test(line.replace(/\([^)]*\)|（[^）]*）|\[[^\]]*\]|spo2|sp02|sao2|o2/gi, ""))) return undefined
   const labels: Array<HeaderLabel> = []
@@ -215,6 +231,9 @@ const nearest = (columns: ReadonlyArray<GridColumn>, at: number, within: number)
   return best !== undefined && Math.abs(best.center - at) <= within ? best : undefined
 }
 
+/** Ranges: "50-90", "95–100", "11 a 16", "7 to 55"; not a date ("2026-03-09") nor a pressure. */
+const RANGE_RE = /(?<![\d.,/-])\d{1,3}(?:[.,]\d+)?\s*(?:[-–]|\s(?:a|to|bis|à|al)\s)\s*\d{1,3}(?:[.,]\d+)?(?![\d/-])/g
+
 /** Spans of a line already read, so that a number is read once. */
 type Spans = Array<readonly [number, number]>
 const overlaps = (spans: Spans, start: number, end: number) => spans.some(([s, e]) => start < e && end > s)
@@ -226,12 +245,14 @@ const toNumber = (text: string) => Number(text.replace(",", "."))
  * day alone), with a header above it naming the kinds of its bare numbers.
  */
 export const readLooseLine = (
-  line: string,
+  printed: string,
   day: string,
   header: ReadonlyArray<HeaderLabel> | undefined,
   grid?: Grid | undefined
 ): ReadonlyArray<ParsedVital> => {
-  const marks = timesOf(line)
+  // ranges blanked out with spaces ("11 a 16 kg", "95–100 %"): no readings, and positions stay as printed
+  const line = printed.replace(RANGE_RE, (range) => " ".repeat(range.length))
+  const marks = timesOf(printed)
   const spans: Spans = marks.map((m) => [m.at, m.at + 5] as const)
   const stampAt = (at: number) => {
     // the time printed last before the reading, else the first after it ("PA 110x72 (manhã, 8h10)", a CSV's timestamp column)
@@ -286,7 +307,28 @@ export const readLooseLine = (
     add({ kind, time: stampAt(start), value: toNumber(m[1] ?? ""), unit }, start, end)
   }
   // under a header: a bare number takes the kind of the label printed nearest above it
-  if (header !== undefined) {
+  const separator = header?.[0]?.cell === undefined ? undefined : separatorOf(line)
+  if (header !== undefined && separator !== undefined) {
+    // a row of a data export: each cell is the kind its header cell names
+    let at = 0
+    for (const [index, cell] of line.split(separator).entries()) {
+      const label = header.find((l) => l.cell === index)
+      const value = new RegExp(String.raw`^\s*(${NUMBER})\s*$`, "u").exec(cell)
+      if (label !== undefined && value !== null && !overlaps(spans, at, at + cell.length)) {
+        const n = toNumber(value[1] ?? "")
+        if (label.kind === "systolic" || label.kind === "diastolic") sides[label.kind] = { value: n, at }
+        else if (label.kind !== "blood_pressure") {
+          const unit = label.kind === "pulse" ? "bpm" : label.kind === "spo2" ? "%" : label.kind === "weight" ? "kg" : n >= 86 ? "°F" : "°C"
+          add({ kind: label.kind, time: stampAt(at), value: n, unit }, at, at + cell.length)
+        }
+      }
+      at += cell.length + separator.length
+    }
+    if (sides.systolic !== undefined && sides.diastolic !== undefined) {
+      const first = Math.min(sides.systolic.at, sides.diastolic.at)
+      add(bloodPressure(stampAt(first), sides.systolic.value, sides.diastolic.value), first, first)
+    }
+  } else if (header !== undefined) {
     const columns = columnsOf(line)
     // a row whose pressures are written whole ("138/88") has no separate systolic and diastolic numbers
     const labels = found.some((v) => v.kind === "blood_pressure") ? header.filter((l) => l.kind !== "systolic" && l.kind !== "diastolic") : header
@@ -339,7 +381,13 @@ export const readLooseLine = (
   // a value in brackets after one of its kind is the same reading in the other unit: "38.2 °C (100.8 °F)", "78,9 kg (173,9 lb)"
   const brackets = [...line.matchAll(/\([^()]*\)|\[[^\][]*\]/g)].map((m) => [m.index ?? 0, (m.index ?? 0) + m[0].length] as const)
   const inBrackets = (at: number) => brackets.some(([s, e]) => at > s && at < e)
-  const kept = found.filter((v) => !inBrackets(v.at) || !found.some((o) => o.kind === v.kind && o.at < v.at && !inBrackets(o.at)))
+  // (of the two, the one in °C or kg is kept: "103.1 F (39.5 C)")
+  const metric = (v: ParsedVital) => v.unit === "°C" || v.unit === "kg"
+  const twin = (v: (typeof found)[number]) => found.find((o) => o !== v && o.kind === v.kind && inBrackets(o.at) !== inBrackets(v.at) && Math.abs(o.at - v.at) < 24)
+  const kept = found.filter((v) => {
+    const other = twin(v)
+    return other === undefined || (metric(v) !== metric(other) ? metric(v) : !inBrackets(v.at))
+  })
   // in a chart with a column per day, readings spread over two columns or more take their column's day and time
   if (grid !== undefined) {
     const columns = columnsOf(line)

@@ -326,6 +326,9 @@ export interface Unparsed {
   readonly headingBefore: string | undefined
 }
 
+/** Days from one ISO date to another. */
+const daysBetween = (from: string, to: string) => (Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / 86_400_000
+
 /** Reads a whole lab report or vitals log. Never throws; unknown input gives an empty `other` document. */
 export const parseLabReport = (text: string, options: ParseOptions = {}): ParsedReport => {
   // without a byte-order mark; CRLF and CR as LF; no-break and figure spaces as spaces; zero-width characters dropped
@@ -826,7 +829,13 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   lines.forEach((positioned, index) => {
     const text = positioned.text.slice(0, MAX_ROW_CHARS)
     if (text.trim() === "") return
-    const lineDay = dayOfLine(text, order, latestDate)
+    // (a diary goes on over New Year: "WED 12/31" then "THU 1/1" is the next day, not January of the year before)
+    const printedDay = dayOfLine(text, order, latestDate)
+    const nextYear = printedDay === undefined ? undefined : `${Number(printedDay.slice(0, 4)) + 1}${printedDay.slice(4)}`
+    const lineDay =
+      printedDay !== undefined && nextYear !== undefined && looseDay !== undefined && printedDay < looseDay && nextYear >= looseDay && daysBetween(looseDay, nextYear) <= 62
+        ? nextYear
+        : printedDay
     looseHeader = headerLabels(text) ?? looseHeader
     // a chart with a column per day: its days, then maybe a row of times under them
     const days = gridDays(text, order, latestDate)

@@ -247,7 +247,9 @@ export const dayWithoutYear = (cell: string, order: DateOrder, latest: LatestDat
   const monthFirst = m !== null && order === "mdy" && m[2] === "/"
   const either = m !== null && m[2] === "/" && a <= 12 && b <= 12 && a !== b && monthEnd === latestDate.slice(0, 10)
   const flip = either && (monthFirst ? a : b) !== latestMonth && (monthFirst ? b : a) === latestMonth
-  const [day, month] = monthFirst !== flip ? [b, a] : [a, b]
+  const [first, second] = monthFirst !== flip ? [b, a] : [a, b]
+  // a month over 12 is the day: "12/30" is the 30th of December whatever order the document was guessed to write
+  const [day, month] = m !== null && m[2] === "/" && second > 12 && first <= 12 ? [second, first] : [first, second]
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined
   const year = Number(latestDate.slice(0, 4))
   const iso = (y: number) => `${y}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`
@@ -475,12 +477,12 @@ const PLAIN_VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\
  */
 const NAMED_NUMBER_RE = new RegExp(String.raw`(?<![\p{L}\d]\s*)(?:${PLAIN_VITAL_KEYS})(?!\p{L})[^\d\n]{0,24}?(?<![\p{L}\d.,])\d(?:\d|[.,]\d)`, "giu")
 /** A number with a vital sign's unit: "72 bpm", "128/84 mmHg", "37,9 °C", "98.6F", "74.6 kg", "168 lbs"; not "30.4 kg/m²". */
-const VITAL_UNIT_RE = /(?<![\d.,/])\d+(?:[.,]\d+)?\s*(?:mm\s?hg\b|bpm\b|beats?\s*\/\s*min\b|°\s?[cf]\b|kg\b(?!\s*\/)|lbs?\b)/gi
+const VITAL_UNIT_RE = /(?<![\d.,/])(?:\d+(?:[.,]\d+)?\s*(?:mm\s?hg\b|bpm\b|beats?\s*\/\s*min\b|°\s?[cf]\b|kg\b(?!\s*\/)|lbs?\b)|\d{2,3}[.,]\d\s?[cf]\b)/gi
 /**
  * Words that make a line no reading: an average, median or the lowest/highest of readings ("Average 135/85", "Средние
  * за неделю: утро 148/92", "Min 118/72" at the line's start; not "5 min later: 118/74").
  */
-const NOT_A_READING_RE = new RegExp(String.raw`(?<!\p{L})(?:${AVERAGE_WORDS}|median|lowest|highest)(?!\p{L})|^\s*(?:min(?:imum)?|max(?:imum)?)(?!\p{L})|平均|평균`, "iu")
+const NOT_A_READING_RE = new RegExp(String.raw`(?<!\p{L})(?:${AVERAGE_WORDS}|median|lowest|highest|h[öo]chst\p{L}*|niedrigst\p{L}*|tiefst\p{L}*|m[áa]xim[oa]|m[íi]nim[oa]|massim[oa])(?!\p{L})|^\s*(?:min(?:imum)?|max(?:imum)?)(?!\p{L})|平均|평균`, "iu")
 /** A row of what the reader does not show as a vital sign: height, BMI, respiratory rate, pain, a score, a glucose. */
 const OTHER_MEASURE_RE = /^\s*(?:height|gr[öo]ße|taille|altura|altezza|lengte|wzrost|bmi|imc|resp(?:iratory|\.|iration)?|atemfrequenz|fr[ée]quence\s+respiratoire|frecuencia\s+respiratoria|pain|schmerz|douleur|dolor|news2?|mews|score|glucose|glukose|glucosa|glic[eo]mia|glyc[ée]mie|blutzucker|sugar|steps|schritte)\b/iu
 /**
@@ -489,7 +491,7 @@ const OTHER_MEASURE_RE = /^\s*(?:height|gr[öo]ße|taille|altura|altezza|lengte|
  * its value) nor "-  146/92" (a dash before a reading).
  */
 const LIMIT_BEFORE_RE = new RegExp(
-  String.raw`(?:(?:[<>≤≥]=?|\b(?:above|below|over|under|than|exceeds?|if(?:\s+still)?|at\s+least|up\s+to|ab|über|unter|plus\s+de|moins\s+de|sup[ée]rieure?\s+[àa]|inf[ée]rieure?\s+[àa]|sopra|sotto|m[áa]s\s+de|menos\s+de|por\s+encima\s+de|rises?\s+by|gain(?:ed)?|lost?|los[et]|dev\.?|deviation))\s*[:=]?\s*|(?<![\p{L}\d])[+±−-]|(?<!\p{L})(?:targets?|goal|aim(?:ing)?|ziel(?:e|wert[e]?)?|objecti[fv]o?s?|obiettivo|doel|sasaran|threshold|seuils?|soglia|normal|reference|ref\.?|meta|целев\p{L}*|норма)(?!\p{L})[^\d\n]{0,16}|(?:目标|目標|목표|正常)[^\d\n]{0,16})$`,
+  String.raw`(?:(?:(?<![-=])[<>]=?|[≤≥]|\b(?:above|below|over|under|than|exceeds?|if(?:\s+still)?|at\s+least|up\s+to|ab|über|unter|plus\s+de|moins\s+de|sup[ée]rieure?\s+[àa]|inf[ée]rieure?\s+[àa]|sopra|sotto|oltre|m[áa]s\s+de|menos\s+de|por\s+encima\s+de|passar\s+de|acima\s+de|abaixo\s+de|mais\s+de|rises?\s+by|gain(?:ed)?|lost?|los[et]|dev\.?|deviation|dry\s+weight|target\s+weight|trockengewicht|peso\s+seco|poids\s+sec))\s*[:=]?\s*|[~≈]\s*|(?<![\p{L}\d])[+±−-]|(?<!\p{L})(?:targets?|goal|aim(?:ing)?|ziel(?:e|wert[e]?)?|objecti[fv]o?s?|obiettivo|doel|sasaran|threshold|seuils?|soglia|normal|reference|ref\.?|meta|целев\p{L}*|норма)(?!\p{L})[^\d\n]{0,16}|(?:目标|目標|목표|正常)[^\d\n]{0,16})$`,
   "iu"
 )
 /** After a value: "or above", "or more", "or higher", "o más". */
@@ -544,6 +546,10 @@ const VITALS_WORD_RE = new RegExp(String.raw`(?<![\p{Lu}\p{Ll}])(?:sys|dia|${SYS
 /** Does the line name vital signs (a table's header, a diary's title)? */
 export const namesVitals = (line: string): boolean => VITALS_WORD_RE.test(line)
 
+/** The separator of a line of a data export: a tab, semicolon or comma between four cells or more (not decimal commas). */
+export const separatorOf = (line: string): string | undefined =>
+  ["\t", ";", ","].find((sep) => line.split(sep).length >= 4 && (sep !== "," || !/\d,\d/.test(line) || line.split(",").length >= 6))
+
 /** Dates and times in a line: "03.11.2026", "3.11.", "11/03", "2026-11-03", "07:10", "7h10", "7.15 am". */
 const DATE_OR_TIME_RE = /\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\.\d{1,2}\.(?!\d)|(?<![\d/])\d{1,2}\/\d{1,2}(?![\d/])|\d{1,2}[:h]\d{2}|\d{1,2}\.\d{2}\s*[ap]\.?m\b/gi
 
@@ -555,6 +561,11 @@ const DATE_OR_TIME_RE = /\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,
  */
 export const looksLikeVitalsRow = (line: string): boolean => {
   if (notAReading(line) || (line.match(/\p{L}{2,}/gu)?.length ?? 0) > 8) return false
+  // a row of a data export: its cells ("2026-03-09T07:03:55+01:00,Cuff C1,blood_pressure,,,,142,90,79,0,device")
+  const separator = separatorOf(line)
+  if (separator !== undefined) {
+    return line.split(separator).filter((cell) => /^\s*\d{2,3}(?:[.,]\d{1,2})?\s*$/.test(cell) && Number(cell.replace(",", ".")) >= 30 && Number(cell.replace(",", ".")) <= 260).length >= 2
+  }
   const bare = line.replace(DATE_OR_TIME_RE, " ").replace(RANGE_RE, " ")
   const numbers = [...bare.matchAll(/(?<![\d.,])\d{2,3}(?:[.,]\d)?(?![\d]|[.,]\d)/g)].map((m) => Number(m[0].replace(",", ".")))
   return numbers.filter((n) => n >= 30 && n <= 260).length >= 2
