@@ -108,6 +108,9 @@ export const dayOfLine = (line: string, order: DateOrder, latest: LatestDate): s
   const numeric = /(?<![\d/.,:])(\d{1,2}\/\d{1,2}|\d{1,2}\.\d{1,2}\.)(?![\d/.,:]|\s*(?:kg|lbs?|°|℃|%|mm|cm))/u.exec(head.slice(0, 24))
   const numericDay = numeric === null ? undefined : dayWithoutYear(numeric[1] ?? "", order, latest)
   if (numericDay !== undefined) return numericDay
+  // a chart's row that starts with its day and then its time: "13.05  00:30  146/84" (a day, not 13.05 of something)
+  const rowDay = /^(\d{1,2}\.\d{1,2})\s+(?=\d{1,2}[:.h]\d{2}(?!\d))/.exec(head)
+  if (rowDay !== null) return dayWithoutYear(`${rowDay[1]}.`, order, latest)
   // a month named before the day: "Nov 3", "Tue, Nov 3rd"
   const monthFirst = /^(?:\p{L}{2,10}\.?,?\s+)?(\p{L}{3,12})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?![\d:./])/u.exec(head)
   const month = monthFirst === null ? undefined : monthNumber(monthFirst[1] ?? "")
@@ -137,7 +140,8 @@ const columnsOf = (line: string): ReadonlyArray<number> => {
 
 /** A label of a header line and where it is printed (in columns). */
 export interface HeaderLabel {
-  readonly kind: VitalKind | "systolic" | "diastolic"
+  /** "other": a column the reader does not show ("RF", "NEWS2", "Smerte"), so that no number under it is taken for another. */
+  readonly kind: VitalKind | "systolic" | "diastolic" | "other"
   readonly start: number
   readonly end: number
   /** In a CSV or tab-separated header, the cell it names (0-based). */
@@ -170,9 +174,15 @@ export const headerLabels = (line: string): ReadonlyArray<HeaderLabel> | undefin
       labels.push({ kind, start, end: start + m[0].length })
     }
   }
+  if (new Set(labels.map((l) => l.kind)).size < 2) return undefined
+  // every other word of the header is a column of something else
+  for (const m of line.matchAll(/[\p{L}\p{N}][\p{L}\p{N}.%°/]*/gu)) {
+    const start = m.index ?? 0
+    if (!labels.some((l) => start < l.end && start + m[0].length > l.start)) labels.push({ kind: "other", start, end: start + m[0].length })
+  }
   const columns = columnsOf(line)
   for (const [i, label] of labels.entries()) labels[i] = { ...label, start: columns[label.start] ?? label.start, end: columns[label.end] ?? label.end }
-  return new Set(labels.map((l) => l.kind)).size >= 2 ? labels.sort((a, b) => a.start - b.start) : undefined
+  return labels.sort((a, b) => a.start - b.start)
 }
 
 /**
@@ -231,8 +241,8 @@ const nearest = (columns: ReadonlyArray<GridColumn>, at: number, within: number)
   return best !== undefined && Math.abs(best.center - at) <= within ? best : undefined
 }
 
-/** Ranges: "50-90", "95–100", "11 a 16", "7 to 55"; not a date ("2026-03-09") nor a pressure. */
-const RANGE_RE = /(?<![\d.,/-])\d{1,3}(?:[.,]\d+)?\s*(?:[-–]|\s(?:a|to|bis|à|al)\s)\s*\d{1,3}(?:[.,]\d+)?(?![\d/-])/g
+/** Ranges: "50-90", "95–100", "11 a 16", "7 to 55", of pressures "130–139/85–89"; not a date ("2026-03-09") nor a pressure. */
+const RANGE_RE = /(?<![\d.,/-])\d{2,3}\s*[-–]\s*\d{2,3}\s*\/\s*\d{2,3}\s*[-–]\s*\d{2,3}(?![\d/-])|(?<![\d.,/-])\d{1,3}(?:[.,]\d+)?\s*(?:[-–]|\s(?:a|to|bis|à|al)\s)\s*\d{1,3}(?:[.,]\d+)?(?![\d/-])/g
 
 /** Spans of a line already read, so that a number is read once. */
 type Spans = Array<readonly [number, number]>
@@ -317,7 +327,7 @@ export const readLooseLine = (
       if (label !== undefined && value !== null && !overlaps(spans, at, at + cell.length)) {
         const n = toNumber(value[1] ?? "")
         if (label.kind === "systolic" || label.kind === "diastolic") sides[label.kind] = { value: n, at }
-        else if (label.kind !== "blood_pressure") {
+        else if (label.kind !== "blood_pressure" && label.kind !== "other") {
           const unit = label.kind === "pulse" ? "bpm" : label.kind === "spo2" ? "%" : label.kind === "weight" ? "kg" : n >= 86 ? "°F" : "°C"
           add({ kind: label.kind, time: stampAt(at), value: n, unit }, at, at + cell.length)
         }
@@ -345,7 +355,7 @@ export const readLooseLine = (
         spans.push([start, end])
         continue
       }
-      if (nearest.kind === "blood_pressure") continue
+      if (nearest.kind === "blood_pressure" || nearest.kind === "other") continue
       const unit = nearest.kind === "pulse" ? "bpm" : nearest.kind === "spo2" ? "%" : nearest.kind === "weight" ? "kg" : n >= 86 ? "°F" : "°C"
       add({ kind: nearest.kind, time: stampAt(start), value: n, unit }, start, end)
     }

@@ -855,6 +855,18 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (read.length > 0) looseVitals.push(...read.map((vital) => ({ ...vital, page: positioned.page, line: positioned.line, index })))
       else if (!alreadyUnread) unreadVitals.push({ index, positioned })
     }
+    // a table row a reader above read in part (its pressure and pulse) under a header that names more ("SpO2 %",
+    // "Temp °C"): the kinds it left out are read by the header, at the time of what it read
+    const readHere = looseHeader === undefined ? [] : vitals.filter((v) => v.page === positioned.page && v.line === positioned.line)
+    if (readHere.length > 0 && looseHeader !== undefined) {
+      const kinds = new Set(readHere.map((v) => v.kind))
+      const time = readHere[0]?.time ?? ""
+      // (never a number already read: the pulse under a header's misplaced "SpO2" is still the pulse)
+      const numbers = new Set(readHere.flatMap((v) => (v.diastolic === undefined ? [v.value] : [v.value, v.diastolic])))
+      for (const vital of readLooseLine(text, time.slice(0, 10), looseHeader)) {
+        if (!kinds.has(vital.kind) && !numbers.has(vital.value)) looseVitals.push({ ...vital, time, page: positioned.page, line: positioned.line, index })
+      }
+    }
     if (lineDay !== undefined) looseDay = lineDay
   })
   if (vitalsDocument || new Set([...looseVitals.map((v) => v.index), ...unreadVitals.map((u) => u.index)]).size >= 3) {
@@ -866,6 +878,14 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     for (const { index, positioned } of unreadVitals) {
       unread.set(index, { page: positioned.page, line: positioned.line, text: positioned.text.trim().replace(/\s+/g, " ").slice(0, 300) })
     }
+  }
+  // one reading printed in two units on its line ("36,8 °C (98,2 °F)", "78,9 kg (173,9 lb)") is one reading, in °C or kg
+  const inMetric = (v: ParsedVital) => (v.unit === "°F" ? ((v.value - 32) * 5) / 9 : v.unit === "lb" ? v.value * 0.45359237 : v.value)
+  for (let i = vitals.length - 1; i >= 0; i--) {
+    const v = vitals[i]
+    if (v === undefined || (v.unit !== "°F" && v.unit !== "lb")) continue
+    const twin = vitals.some((o) => o !== v && o.kind === v.kind && o.line === v.line && o.page === v.page && o.time === v.time && o.unit !== v.unit && Math.abs(inMetric(o) - inMetric(v)) <= 0.3)
+    if (twin) vitals.splice(i, 1)
   }
 
   const vitalsDominate = vitals.length > 0 && vitals.length > results.length

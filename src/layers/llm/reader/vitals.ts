@@ -611,6 +611,8 @@ export const readDiaryLine = (line: string, date: string): ReadonlyArray<ParsedV
 export const leadingTime = (line: string): { readonly time: string; readonly length: number } | undefined => {
   const m = LEADING_TIME_RE.exec(line)
   if (m === null) return undefined
+  // a dotted pair before a time is the day, not a time: "13.05  00:30  146/84" (a chart's date and time columns)
+  if (/^\s*\d{1,2}\.\d{2}$/.test(m[0]) && /^\s+\d{1,2}[:h]\d{2}(?!\d)/.test(line.slice(m[0].length))) return undefined
   let hour = Number(m[1])
   const minute = Number(m[2])
   const half = m[3]?.toLowerCase()
