@@ -36,7 +36,7 @@ const LABELS: ReadonlyArray<readonly [VitalKind | "systolic" | "diastolic", stri
   ["spo2", String.raw`pulse\s*ox(?:imeter|imetry)?|oximeter|spo2|sp02|sao2|o2\s*sat(?:uration)?|sat(?:uration|ura[çc][ãa]o|uraci[óo]n|urazione)?|oxygen\s*saturation|blood\s*oxygen|血氧(?:饱和度)?|酸素飽和度|산소\s*포화도|сатурация|сат`],
   [
     "temperature",
-    String.raw`body\s*temperature|temp(?:erature|[ée]rature|eratura|eratur)?\.?|t°|t|tª|fieber|fever|k[öo]rpertemperatur|teplota|suhu|ate[şs]|体温|체온|температура|темп\.?`
+    String.raw`body\s*temperature|temp(?:erature|[ée]rature|eratura|eratur)?\.?|t\.?\s?[ªº°]|t|tª|fieber|fever|k[öo]rpertemperatur|teplota|suhu|ate[şs]|体温|체온|температура|темп\.?`
   ],
   ["weight", String.raw`body\s*(?:weight|mass)|weight|wt|wajan|vajan|vazan|peso|poids|gewicht|waga|berat|vikt|v[æa]gt|vekt|hmotnost|masa\s+cia[łl]a|вес|体重|체중`],
   ["systolic", String.raw`sys(?:tolic|tolique|tolisch)?|sbp|sist[óo]lica|skurczowe|上|收缩压|収縮期|수축기|верхнее|сист\.?`],
@@ -50,13 +50,13 @@ const NUMBER_RE = new RegExp(NUMBER, "g")
 
 /** A value with its unit, and the kind the unit says: "72 bpm", "72 уд/мин", "37,9 °C", "38.1℃", "78,4 кг", "168 lbs". */
 const UNIT_VALUE_RE = new RegExp(
-  String.raw`(${NUMBER})\s*(bpm|beats?\s*(?:\/|per)\s*min(?:ute)?|count\s*\/\s*min|\/\s*min|lpm|ppm|次\s*\/\s*分|회\s*\/\s*분|уд\.?\s*\/\s*мин|°\s?[CF]|deg\s?[CF]|[CF]|℃|℉|kg|кг|公斤|lbs?)(?![${CASED}])`,
+  String.raw`(${NUMBER}) ?(bpm|beats?\s*(?:\/|per)\s*min(?:ute)?|count\s*\/\s*min|lpm|ppm|次\s*\/\s*分|회\s*\/\s*분|уд\.?\s*\/\s*мин|[°º]\s?[CF]|deg\s?[CF]|[CF]|℃|℉|kg|кг|公斤|lbs?)(?![${CASED}])`,
   "giu"
 )
 const unitKind = (unit: string): { readonly kind: VitalKind; readonly unit: string } => {
   const u = unit.toLowerCase().replace(/\s+/g, "")
-  if (/°f|℉|degf|^f$/.test(u)) return { kind: "temperature", unit: "°F" }
-  if (/°c|℃|degc|^c$/.test(u)) return { kind: "temperature", unit: "°C" }
+  if (/[°º]f|℉|degf|^f$/.test(u)) return { kind: "temperature", unit: "°F" }
+  if (/[°º]c|℃|degc|^c$/.test(u)) return { kind: "temperature", unit: "°C" }
   if (/lb/.test(u)) return { kind: "weight", unit: "lb" }
   if (/kg|кг|公斤/.test(u)) return { kind: "weight", unit: "kg" }
   return { kind: "pulse", unit: "bpm" }

@@ -818,6 +818,17 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   // bare numbers counts too ("03.11.2026  07:10  142  91  68"); in a lab report only three such lines or more, a table
   // or diary of them (one or two are a pulse copied from the requisition, a blood-gas sample's temperature, a sentence
   // of the clinical notes)
+  // in a vitals document, a "result" in a vital sign's unit or under its name is a reading the lab-row reader took
+  // ("Gewicht vor HD (06:58, Stuhlwaage) = 77.6 kg", "Oxygen saturation 97 %"): it is given back to the readers below
+  // (a vitals document: as many readings as results, or results that are mostly such readings)
+  const isReading = (r: ParsedResult) => {
+    const unit = r.unit.toLowerCase().replace(/\s+/g, "")
+    return /^(?:kg|lbs?|mmhg|bpm|[°º][cf])$/.test(unit) || (unit === "%" && /sat|spo2|oxygen|sauerstoff|oxyg[eè]ne/i.test(r.name))
+  }
+  const readings = results.filter(isReading).length
+  if (readings > 0 && ((vitals.length > 0 && vitals.length >= results.length) || readings * 2 > results.length)) {
+    for (let i = results.length - 1; i >= 0; i--) if (results[i] !== undefined && isReading(results[i] as ParsedResult)) results.splice(i, 1)
+  }
   const said = new Set([...results, ...vitals].map((r) => `${r.page}:${r.line}`))
   const vitalsDocument = vitals.length > 0 || results.length === 0
   const vitalsTable = vitalsDocument && lines.some((l) => namesVitals(l.text.slice(0, MAX_ROW_CHARS)) || headerLabels(l.text.slice(0, MAX_ROW_CHARS)) !== undefined)
@@ -867,7 +878,9 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
         if (!kinds.has(vital.kind) && !numbers.has(vital.value)) looseVitals.push({ ...vital, time, page: positioned.page, line: positioned.line, index })
       }
     }
-    if (lineDay !== undefined) looseDay = lineDay
+    // (a date in brackets is of something else, not the day of the lines below: "Dosing wt (from pre-admission testing
+    // 10/28/25): 78.2 kg" under "Date of surgery: 11/04/2025")
+    if (lineDay !== undefined && (!/[([]/.test(text) || dayOfLine(text.replace(/\([^)]*\)|\[[^\]]*\]/g, " "), order, latestDate) !== undefined)) looseDay = lineDay
   })
   if (vitalsDocument || new Set([...looseVitals.map((v) => v.index), ...unreadVitals.map((u) => u.index)]).size >= 3) {
     for (const { index, ...vital } of looseVitals) {

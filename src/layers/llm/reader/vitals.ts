@@ -477,7 +477,7 @@ const PLAIN_VITAL_KEYS = String.raw`blood\s+pressure|bp|pulse(?:\s+rate)?|heart\
  */
 const NAMED_NUMBER_RE = new RegExp(String.raw`(?<![\p{L}\d]\s*)(?:${PLAIN_VITAL_KEYS})(?!\p{L})[^\d\n]{0,24}?(?<![\p{L}\d.,])\d(?:\d|[.,]\d)`, "giu")
 /** A number with a vital sign's unit: "72 bpm", "128/84 mmHg", "37,9 °C", "98.6F", "74.6 kg", "168 lbs"; not "30.4 kg/m²". */
-const VITAL_UNIT_RE = /(?<![\d.,/])(?:\d+(?:[.,]\d+)?\s*(?:mm\s?hg\b|bpm\b|beats?\s*\/\s*min\b|°\s?[cf]\b|kg\b(?!\s*\/)|lbs?\b)|\d{2,3}[.,]\d\s?[cf]\b)/gi
+const VITAL_UNIT_RE = /(?<![\d.,/])(?:\d+(?:[.,]\d+)?\s*(?:mm\s?hg\b|bpm\b|beats?\s*\/\s*min\b|[°º]\s?[cf]\b|kg\b(?!\s*\/)|lbs?\b)|\d{2,3}[.,]\d\s?[cf]\b)/gi
 /**
  * Words that make a line no reading: an average, median or the lowest/highest of readings ("Average 135/85", "Средние
  * за неделю: утро 148/92", "Min 118/72" at the line's start; not "5 min later: 118/74").
