@@ -365,7 +365,8 @@ export const readLooseLine = (
     }
   }
   // a row of a chart with a column per day, named by its first word ("Pulse (AM)  74   71   76"): each number is one
-  const rowLabel = grid === undefined ? undefined : LABEL_RES.find(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && /^[\s|│]*$/.test(line.slice(0, m.index ?? 0))))
+  // (a chart's section letter may stand before the name: "E  Temperature °C   37.6   38.1")
+  const rowLabel = grid === undefined ? undefined : LABEL_RES.find(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && /^[\s|│]*(?:\p{L}{1,2}\s+)?$/u.test(line.slice(0, m.index ?? 0))))
   if (rowLabel !== undefined && rowLabel[0] !== "systolic" && rowLabel[0] !== "diastolic") {
     const kind = rowLabel[0]
     for (const m of line.matchAll(NUMBER_RE)) {

@@ -30,6 +30,7 @@ import {
   isEmptyVitalsRow,
   looksLikeVital,
   looksLikeVitalsRow,
+  notAReading,
   namesVitals,
   isPlausibleVital,
   readVitalsHeader,
@@ -866,16 +867,20 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       if (read.length > 0) looseVitals.push(...read.map((vital) => ({ ...vital, page: positioned.page, line: positioned.line, index })))
       else if (!alreadyUnread) unreadVitals.push({ index, positioned })
     }
-    // a table row a reader above read in part (its pressure and pulse) under a header that names more ("SpO2 %",
-    // "Temp °C"): the kinds it left out are read by the header, at the time of what it read
-    const readHere = looseHeader === undefined ? [] : vitals.filter((v) => v.page === positioned.page && v.line === positioned.line)
-    if (readHere.length > 0 && looseHeader !== undefined) {
+    // a row or sentence a reader above read in part (its pressure and pulse), where more is printed ("SpO2 %" and "Temp
+    // °C" columns, "Puls 76/min  Temp 36,6 °C"): the kinds it left out are read here, at the time of what it read, from
+    // numbers it did not use (a number printed twice, "138/92  92", may be read twice)
+    const readHere = vitals.filter((v) => v.page === positioned.page && v.line === positioned.line)
+    if (readHere.length > 0 && !notAReading(text)) {
       const kinds = new Set(readHere.map((v) => v.kind))
       const time = readHere[0]?.time ?? ""
-      // (never a number already read: the pulse under a header's misplaced "SpO2" is still the pulse)
-      const numbers = new Set(readHere.flatMap((v) => (v.diastolic === undefined ? [v.value] : [v.value, v.diastolic])))
+      const printed = [...text.matchAll(/(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])/g)].map((m) => Number(m[0].replace(",", ".")))
+      const used = readHere.flatMap((v) => (v.diastolic === undefined ? [v.value] : [v.value, v.diastolic]))
+      const left = (n: number) => printed.filter((p) => p === n).length > used.filter((u) => u === n).length
       for (const vital of readLooseLine(text, time.slice(0, 10), looseHeader)) {
-        if (!kinds.has(vital.kind) && !numbers.has(vital.value)) looseVitals.push({ ...vital, time, page: positioned.page, line: positioned.line, index })
+        // (not the other unit in brackets of a reading printed on the line above: "(102.6 °F), SpO2 89 %")
+        const otherUnit = (vital.unit === "°F" || vital.unit === "lb") && new RegExp(String.raw`\(\s*${String(vital.value).replace(".", "[.,]")}`).test(text)
+        if (!kinds.has(vital.kind) && left(vital.value) && !otherUnit) looseVitals.push({ ...vital, time, page: positioned.page, line: positioned.line, index })
       }
     }
     // (a date in brackets is of something else, not the day of the lines below: "Dosing wt (from pre-admission testing
