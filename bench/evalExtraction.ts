@@ -128,13 +128,16 @@ const json = (evaluation: Evaluation) => {
 }
 
 const FLOOR_KEYS = ["recall", "valueUnit", "flag", "critical", "precision"] as const
+const VITALS_FLOOR_KEYS = ["vitalsRecall", "vitalsAccuracy"] as const
 
 const floors = (evaluation: Evaluation) =>
   Object.fromEntries(
     SETS.map((set) => {
       const byFormat = FORMATS.map((format) => metrics(totals(evaluation, { set, format })))
       // 1e-9: a ratio such as 0.58 computed as 0.5799999… still rounds down to 0.58
-      return [set, Object.fromEntries(FLOOR_KEYS.map((key) => [key, Math.floor(Math.min(...byFormat.map((m) => m[key])) * 100 + 1e-9) / 100]))]
+      const hasVitals = totals(evaluation, { set, format: "txt" }).truthVitals > 0
+      const keys = hasVitals ? [...FLOOR_KEYS, ...VITALS_FLOOR_KEYS] : FLOOR_KEYS
+      return [set, Object.fromEntries(keys.map((key) => [key, Math.floor(Math.min(...byFormat.map((m) => m[key])) * 100 + 1e-9) / 100]))]
     })
   )
 
