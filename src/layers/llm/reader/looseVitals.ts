@@ -250,6 +250,10 @@ const overlaps = (spans: Spans, start: number, end: number) => spans.some(([s, e
 
 const toNumber = (text: string) => Number(text.replace(",", "."))
 
+/** The unit of a reading known by its name or column, not its unit: a temperature of 86 or more is in °F, a weight in lb only when the line says so. */
+const unitFor = (kind: VitalKind, value: number, pounds: boolean): string =>
+  kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? (pounds ? "lb" : "kg") : kind === "blood_pressure" ? "mmHg" : value >= 86 ? "°F" : "°C"
+
 /**
  * The readings of one line, stamped with the line's day and the time printed before each (or the
  * day alone), with a header above it naming the kinds of its bare numbers.
@@ -300,7 +304,7 @@ export const readLooseLine = (
         spans.push([start, end])
         continue
       }
-      const unit = kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? (/^\s*lbs?/i.test(line.slice(end)) ? "lb" : "kg") : n >= 86 ? "°F" : "°C"
+      const unit = unitFor(kind, n, /^\s*lbs?/i.test(line.slice(end)))
       add({ kind, time: stampAt(start), value: n, unit }, start, end)
     }
   }
@@ -328,7 +332,7 @@ export const readLooseLine = (
         const n = toNumber(value[1] ?? "")
         if (label.kind === "systolic" || label.kind === "diastolic") sides[label.kind] = { value: n, at }
         else if (label.kind !== "blood_pressure" && label.kind !== "other") {
-          const unit = label.kind === "pulse" ? "bpm" : label.kind === "spo2" ? "%" : label.kind === "weight" ? "kg" : n >= 86 ? "°F" : "°C"
+          const unit = unitFor(label.kind, n, false)
           add({ kind: label.kind, time: stampAt(at), value: n, unit }, at, at + cell.length)
         }
       }
@@ -356,7 +360,7 @@ export const readLooseLine = (
         continue
       }
       if (nearest.kind === "blood_pressure" || nearest.kind === "other") continue
-      const unit = nearest.kind === "pulse" ? "bpm" : nearest.kind === "spo2" ? "%" : nearest.kind === "weight" ? "kg" : n >= 86 ? "°F" : "°C"
+      const unit = unitFor(nearest.kind, n, false)
       add({ kind: nearest.kind, time: stampAt(start), value: n, unit }, start, end)
     }
     if (sides.systolic !== undefined && sides.diastolic !== undefined && !found.some((v) => v.kind === "blood_pressure")) {
@@ -374,7 +378,7 @@ export const readLooseLine = (
       const end = start + m[0].length
       if (overlaps(spans, start, end)) continue
       const n = toNumber(m[0])
-      const unit = kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? (/\blbs?\b/i.test(line) ? "lb" : "kg") : n >= 86 ? "°F" : "°C"
+      const unit = unitFor(kind, n, /\blbs?\b/i.test(line))
       if (kind !== "blood_pressure") add({ kind, time: day, value: n, unit }, start, end)
     }
   }
