@@ -16,6 +16,17 @@ export type DateOrder = "mdy" | "dmy"
 /** Two digits: 7 → "07". */
 export const pad2 = (n: number) => String(n).padStart(2, "0")
 
+/**
+ * HH:MM for an hour and minute as printed, with "a"/"p" for am/pm ("9:10p" → 21:10, "12 am" → 00:00), or undefined
+ * when there is no such time (25:00, 13 pm, 07:61).
+ */
+export const clockTime = (hour: number, minute: number, half?: string | undefined): string | undefined => {
+  const h = half?.toLowerCase()
+  if (h !== undefined && (hour < 1 || hour > 12)) return undefined
+  const hour24 = h === "p" && hour < 12 ? hour + 12 : h === "a" && hour === 12 ? 0 : hour
+  return hour24 > 23 || minute > 59 ? undefined : `${pad2(hour24)}:${pad2(minute)}`
+}
+
 /** YYYY-MM-DD for a real calendar date (no 31 April), else undefined. */
 export const isoDate = (year: number, month: number, day: number): string | undefined => {
   if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31) return undefined

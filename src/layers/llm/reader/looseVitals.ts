@@ -20,7 +20,7 @@
  * Nothing is a reading that is a limit ("≥160/110", "call if above 38 °C") or no body can have.
  */
 import type { VitalKind } from "../../../services/llm.js"
-import { type DateOrder, findDateTime, monthNumber } from "./dates.js"
+import { clockTime, type DateOrder, findDateTime, monthNumber } from "./dates.js"
 import type { ParsedVital } from "./types.js"
 import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading, separatorOf } from "./vitals.js"
 
@@ -74,14 +74,8 @@ interface Mark {
 
 const timesOf = (line: string): ReadonlyArray<Mark> =>
   [...line.matchAll(TIME_RE)].flatMap((m) => {
-    let hour = Number(m[1])
-    const minute = Number(m[2] ?? 0)
-    const half = (m[3] ?? m[4])?.toLowerCase()
-    if (half !== undefined && (hour < 1 || hour > 12)) return []
-    if (half === "p" && hour < 12) hour += 12
-    if (half === "a" && hour === 12) hour = 0
-    if (hour > 23 || minute > 59) return []
-    return [{ at: m.index ?? 0, time: `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}` }]
+    const time = clockTime(Number(m[1]), Number(m[2] ?? 0), m[3] ?? m[4])
+    return time === undefined ? [] : [{ at: m.index ?? 0, time }]
   })
 
 /** Lines about the patient's birth, whose date is no day of readings. */

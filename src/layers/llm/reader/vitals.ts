@@ -4,7 +4,7 @@
  */
 import type { VitalKind } from "../../../services/llm.js"
 import { looksLikeCsv, type Separator, splitCells } from "./columns.js"
-import { type DateOrder, isoDate, monthEndDate, monthNumber, pad2, readDateTime, readTime } from "./dates.js"
+import { clockTime, type DateOrder, isoDate, monthEndDate, monthNumber, readDateTime, readTime } from "./dates.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
 
@@ -264,14 +264,7 @@ export const dottedTime = (cell: string): string | undefined => {
   const m = /^(\d{1,2})(?:[.h:](\d{2}))?\s*(?:([ap])\.?m\.?)?$/i.exec(cell)
   // a bare number is no time: "7" needs its "am" ("7am"), "07.35" its minutes
   if (m === null || (m[2] === undefined && m[3] === undefined)) return undefined
-  let hour = Number(m[1])
-  const half = m[3]?.toLowerCase()
-  if (half !== undefined && (hour < 1 || hour > 12)) return undefined
-  if (half === "p" && hour < 12) hour += 12
-  if (half === "a" && hour === 12) hour = 0
-  const minute = m[2] ?? "00"
-  if (hour > 23 || Number(minute) > 59) return undefined
-  return `${String(hour).padStart(2, "0")}:${minute}`
+  return clockTime(Number(m[1]), Number(m[2] ?? 0), m[3])
 }
 
 /** Words that open a summary of readings: "Average", "Mean", "Media", "Mittelwert", "Moyenne", "Promedio", "Średnia", "Min", "Max". */
@@ -613,13 +606,8 @@ export const leadingTime = (line: string): { readonly time: string; readonly len
   if (m === null) return undefined
   // a dotted pair before a time is the day, not a time: "13.05  00:30  146/84" (a chart's date and time columns)
   if (/^\s*\d{1,2}\.\d{2}$/.test(m[0]) && /^\s+\d{1,2}[:h]\d{2}(?!\d)/.test(line.slice(m[0].length))) return undefined
-  let hour = Number(m[1])
-  const minute = Number(m[2])
-  const half = m[3]?.toLowerCase()
-  if (half === "p" && hour < 12) hour += 12
-  if (half === "a" && hour === 12) hour = 0
-  if (hour > 23 || minute > 59) return undefined
-  return { time: `${pad2(hour)}:${pad2(minute)}`, length: m[0].length }
+  const time = clockTime(Number(m[1]), Number(m[2]), m[3])
+  return time === undefined ? undefined : { time, length: m[0].length }
 }
 
 /**
