@@ -22,7 +22,8 @@
 import type { VitalKind } from "../../../services/llm.js"
 import { clockTime, type DateOrder, findDateTime, monthNumber } from "./dates.js"
 import type { ParsedVital } from "./types.js"
-import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading, separatorOf } from "./vitals.js"
+import { BIRTH_RE } from "./metadata.js"
+import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading, RANGE_RE, separatorOf } from "./vitals.js"
 
 /** Letters that have a case: a label glued to a CJK word is still a label ("体温37.8"), not one inside a Latin word. */
 const CASED = String.raw`\p{Lu}\p{Ll}`
@@ -78,8 +79,6 @@ const timesOf = (line: string): ReadonlyArray<Mark> =>
     return time === undefined ? [] : [{ at: m.index ?? 0, time }]
   })
 
-/** Lines about the patient's birth, whose date is no day of readings. */
-const BIRTH_RE = /(?<![\p{L}])(?:dob|d\.o\.b\.?|born|birth|geb(?:oren|\.)?|n[ée]e?|г\.\s?р\.?|рожд\p{L}*|生年月日|생년월일|出生|nasc\p{L}*|nac\.|fecha\s+nac\p{L}*|data\s+di\s+nascita|urodz\p{L}*)(?![\p{L}])/iu
 
 /**
  * The day a line is about, when it starts with one ("3.11. пн", "Mon 11/3", "1月8日", "1월 12일(월)", "Nov 3",
@@ -235,8 +234,6 @@ const nearest = (columns: ReadonlyArray<GridColumn>, at: number, within: number)
   return best !== undefined && Math.abs(best.center - at) <= within ? best : undefined
 }
 
-/** Ranges: "50-90", "95–100", "11 a 16", "7 to 55", of pressures "130–139/85–89"; not a date ("2026-03-09") nor a pressure. */
-const RANGE_RE = /(?<![\d.,/-])\d{2,3}\s*[-–]\s*\d{2,3}\s*\/\s*\d{2,3}\s*[-–]\s*\d{2,3}(?![\d/-])|(?<![\d.,/-])\d{1,3}(?:[.,]\d+)?\s*(?:[-–]|\s(?:a|to|bis|à|al)\s)\s*\d{1,3}(?:[.,]\d+)?(?![\d/-])/g
 
 /** Spans of a line already read, so that a number is read once. */
 type Spans = Array<readonly [number, number]>

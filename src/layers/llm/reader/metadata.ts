@@ -4,6 +4,13 @@
  */
 import { anyOf } from "./text.js"
 
+/**
+ * Words of a patient's birth ("DOB", "born", "geb.", "née", "г.р.", "生年月日", "Fecha nac."): a line with one holds a
+ * birth date, which dates no result or reading below it.
+ */
+export const BIRTH_RE =
+  /(?<![\p{L}])(?:dob|d\.o\.b\.?|born|birth|geb(?:oren|\.)?|n[ée]e?|г\.\s?р\.?|рожд\p{L}*|生年月日|생년월일|出生|nasc\p{L}*|nac(?:imiento|\.)|fecha\s+nac\p{L}*|data\s+di\s+nascita|urodz\p{L}*)(?![\p{L}])/iu
+
 /** Regex sources of the labels that start a metadata line ("Patient Name", "DOB", "Ordering Physician"). */
 export const METADATA_KEYS = [
   "patient(?:\\s+(?:name|id|no\\.?|number))?", "name", "surname", "first\\s+name", "dob", "d\\.o\\.b\\.?",

@@ -11,7 +11,7 @@ import { type DateOrder, detectDateOrder, findCollectedAt, findDateTime, isoDate
 import { headingTitle, makeTitle, readHeading, SECTION_ONLY } from "./headings.js"
 import { findAnalyteMention } from "./lexicon/analytes.js"
 import { findLegend, isLegendLine, splitCallBack } from "./marks.js"
-import { isMetadataLine } from "./metadata.js"
+import { BIRTH_RE, isMetadataLine } from "./metadata.js"
 import { readProseResults } from "./prose.js"
 import { normalizeRow, parseResultLine, parseRow, type RowContext } from "./rows.js"
 import { detectNumberStyle, MAX_LINES, MAX_ROW_CHARS } from "./text.js"
@@ -173,7 +173,7 @@ const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z
 const dateAbove = (lines: ReadonlyArray<PositionedLine>, index: number, order: DateOrder): string | undefined => {
   for (let k = index - 1; k >= Math.max(0, index - 6); k--) {
     const above = (lines[k]?.text ?? "").slice(0, MAX_ROW_CHARS)
-    if (/\b(?:dob|born|birth|geb(?:oren|\.)|n[ée]e?\b|nac(?:imiento|\.))/i.test(above)) continue
+    if (BIRTH_RE.test(above)) continue
     const found = findDateTime(above, order)
     if (found === undefined) continue
     const start = /(\p{L}{3,9})\.?\s+(\d{1,2})\s*(?:→|->|–|—|-|to|until|bis|au|al)\s*(?:\p{L}{2,9}\.?,?\s+)?$/u.exec(above.slice(0, found.start))

@@ -3,7 +3,7 @@
  * ("07:05  128/84 mmHg, pulse 72" under a date line) and inline readings ("BP 128/84").
  */
 import type { VitalKind } from "../../../services/llm.js"
-import { looksLikeCsv, type Separator, splitCells } from "./columns.js"
+import { looksLikeCsv, looksLikeSemicolonCsv, type Separator, splitCells } from "./columns.js"
 import { clockTime, type DateOrder, isoDate, monthEndDate, monthNumber, readDateTime, readTime } from "./dates.js"
 import { anyOf } from "./text.js"
 import type { ParsedVital } from "./types.js"
@@ -494,8 +494,8 @@ const LIMIT_AFTER_RE = /^\s*(?:mm\s?hg\s*)?(?:or\s+(?:above|more|higher|over|bel
 export const isLimit = (line: string, start: number, end: number): boolean =>
   LIMIT_BEFORE_RE.test(line.slice(Math.max(0, start - 24), start)) || LIMIT_AFTER_RE.test(line.slice(end, end + 24))
 
-/** Ranges ("50-90 bpm", "95–100 %", "22-42 cm") are no readings: set aside before a line is looked at. */
-const RANGE_RE = /(?<![\d.,/])\d+(?:[.,]\d+)?\s*[-–]\s*\d+(?:[.,]\d+)?(?![\d/])/g
+/** Ranges, no readings, set aside before a line is looked at: "50-90 bpm", "95–100 %", "11 a 16", "7 to 55", of pressures "130–139/85–89"; not a date ("2026-03-09") nor a pressure. */
+export const RANGE_RE = /(?<![\d.,/-])\d{2,3}\s*[-–]\s*\d{2,3}\s*\/\s*\d{2,3}\s*[-–]\s*\d{2,3}(?![\d/-])|(?<![\d.,/-])\d{1,3}(?:[.,]\d+)?\s*(?:[-–]|\s(?:a|to|bis|à|al)\s)\s*\d{1,3}(?:[.,]\d+)?(?![\d/-])/g
 
 /**
  * Does the line look like it holds a vitals reading, though none was read from it? A pressure
@@ -540,8 +540,12 @@ const VITALS_WORD_RE = new RegExp(String.raw`(?<![\p{Lu}\p{Ll}])(?:sys|dia|${SYS
 export const namesVitals = (line: string): boolean => VITALS_WORD_RE.test(line)
 
 /** The separator of a line of a data export: a tab, semicolon or comma between four cells or more (not decimal commas). */
-export const separatorOf = (line: string): string | undefined =>
-  ["\t", ";", ","].find((sep) => line.split(sep).length >= 4 && (sep !== "," || !/\d,\d/.test(line) || line.split(",").length >= 6))
+export const separatorOf = (line: string): string | undefined => {
+  const separator = line.includes("\t") ? "\t" : looksLikeSemicolonCsv(line) ? ";" : looksLikeCsv(line) ? "," : undefined
+  // ("RR 135/85, Puls 72, Temp 36,8" is a sentence with decimal commas, not four cells)
+  const cells = separator === undefined ? 0 : line.split(separator).length
+  return cells >= 4 && (separator !== "," || !/\d,\d/.test(line) || cells >= 6) ? separator : undefined
+}
 
 /** Dates and times in a line: "03.11.2026", "3.11.", "11/03", "2026-11-03", "07:10", "7h10", "7.15 am". */
 const DATE_OR_TIME_RE = /\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\.\d{1,2}\.(?!\d)|(?<![\d/])\d{1,2}\/\d{1,2}(?![\d/])|\d{1,2}[:h]\d{2}|\d{1,2}\.\d{2}\s*[ap]\.?m\b/gi
