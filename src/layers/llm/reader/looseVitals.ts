@@ -23,7 +23,7 @@ import type { VitalKind } from "../../../services/llm.js"
 import { clockTime, type DateOrder, findDateTime, monthNumber } from "./dates.js"
 import type { ParsedVital } from "./types.js"
 import { BIRTH_RE } from "./metadata.js"
-import { bloodPressure, dayWithoutYear, isLimit, isPlausibleVital, type LatestDate, notAReading, RANGE_RE, separatorOf } from "./vitals.js"
+import { bloodPressure, dayWithoutYear, temperatureUnit, weightUnit, withoutUnitTwins, isLimit, isPlausibleVital, type LatestDate, notAReading, RANGE_RE, separatorOf } from "./vitals.js"
 
 /** Letters that have a case: a label glued to a CJK word is still a label ("体温37.8"), not one inside a Latin word. */
 const CASED = String.raw`\p{Lu}\p{Ll}`
@@ -48,6 +48,12 @@ const LABEL_RES = LABELS.map(([kind, words]) => [kind, new RegExp(String.raw`(?<
 /** A number a vital sign can be written with: "72", "37,2", "78.4"; not a time ("7:30"), a date ("11/3") or a pressure. */
 const NUMBER = String.raw`(?<![\d.,:/])\d{2,3}(?:[.,]\d{1,2})?(?![\d:/]|[.,]\d|\s*(?:→|->|=>)\s*\d)`
 const NUMBER_RE = new RegExp(NUMBER, "g")
+/** A value a few characters after a name: ": 72", " = 37,2", " (tympanic) 37.9". */
+const VALUE_AFTER_NAME_RE = new RegExp(String.raw`^[^\d\n]{0,12}?(${NUMBER})`, "u")
+/** A data export's cell that is a value and nothing else. */
+const VALUE_CELL_RE = new RegExp(String.raw`^\s*(${NUMBER})\s*$`, "u")
+/** A pressure with a pulse right after it, nothing but spaces or a comma between: "138/88  72" (not "144/90", a unit or a decimal). */
+const PULSE_AFTER_PRESSURE_RE = /^\d{2,3}\s?[/x×]\s?\d{2,3}[\s,;]+(\d{2,3})(?![\d.,:/%°℃]|\s*(?:kg|lbs?|°|℃|%|[/]))/
 
 /** A value with its unit, and the kind the unit says: "72 bpm", "72 уд/мин", "37,9 °C", "38.1℃", "78,4 кг", "168 lbs". */
 const UNIT_VALUE_RE = new RegExp(
@@ -184,7 +190,7 @@ export const headerLabels = (line: string): ReadonlyArray<HeaderLabel> | undefin
  */
 export const namesReading = (line: string): boolean =>
   !notAReading(line) &&
-  LABEL_RES.some(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && new RegExp(String.raw`^[^\d\n]{0,12}?${NUMBER}`, "u").test(line.slice((m.index ?? 0) + m[0].length))))
+  LABEL_RES.some(([, re]) => [...line.matchAll(re)].some((m) => m[0].length > 1 && VALUE_AFTER_NAME_RE.test(line.slice((m.index ?? 0) + m[0].length))))
 
 /** A weekday, cut short or not, in the languages charts are printed in: "Mon", "Tue.", "lun", "Mi", "seg", "пн". */
 const WEEKDAY_RE = /^(?:mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim|mi[ée]|jue|vie|s[áa]b|dom|mo|di|mi|do|fr|sa|so|seg|ter|qua|qui|sex|pon|wt|[śs]r|czw|pt|sob|ndz|пн|вт|ср|чт|пт|сб|вс)\p{L}*\.?,?$/iu
@@ -241,9 +247,9 @@ const overlaps = (spans: Spans, start: number, end: number) => spans.some(([s, e
 
 const toNumber = (text: string) => Number(text.replace(",", "."))
 
-/** The unit of a reading known by its name or column, not its unit: a temperature of 86 or more is in °F, a weight in lb only when the line says so. */
+/** The unit of a reading known by its name or column, not its unit: a weight in lb only when the line says so, a temperature guessed from its value (vitals.ts). */
 const unitFor = (kind: VitalKind, value: number, pounds: boolean): string =>
-  kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? (pounds ? "lb" : "kg") : kind === "blood_pressure" ? "mmHg" : value >= 86 ? "°F" : "°C"
+  kind === "pulse" ? "bpm" : kind === "spo2" ? "%" : kind === "weight" ? weightUnit(pounds ? "lb" : "", undefined) : kind === "blood_pressure" ? "mmHg" : temperatureUnit("", undefined, value)
 
 /**
  * The readings of one line, stamped with the line's day and the time printed before each (or the
@@ -283,7 +289,7 @@ export const readLooseLine = (
   for (const [kind, re] of LABEL_RES) {
     for (const m of line.matchAll(re)) {
       const after = (m.index ?? 0) + m[0].length
-      const value = new RegExp(String.raw`^[^\d\n]{0,12}?(${NUMBER})`, "u").exec(line.slice(after))
+      const value = VALUE_AFTER_NAME_RE.exec(line.slice(after))
       if (value === null) continue
       // nothing between the name and the value that is a reading or another name: "P 77", "Puls: 72", "t° 37,2"
       const start = after + value[0].length - (value[1] ?? "").length
@@ -318,7 +324,7 @@ export const readLooseLine = (
     let at = 0
     for (const [index, cell] of line.split(separator).entries()) {
       const label = header.find((l) => l.cell === index)
-      const value = new RegExp(String.raw`^\s*(${NUMBER})\s*$`, "u").exec(cell)
+      const value = VALUE_CELL_RE.exec(cell)
       if (label !== undefined && value !== null && !overlaps(spans, at, at + cell.length)) {
         const n = toNumber(value[1] ?? "")
         if (label.kind === "systolic" || label.kind === "diastolic") sides[label.kind] = { value: n, at }
@@ -377,23 +383,14 @@ export const readLooseLine = (
   if (!found.some((v) => v.kind === "pulse")) {
     for (const bp of found.filter((v) => v.kind === "blood_pressure")) {
       const rest = line.slice(bp.at)
-      const m = new RegExp(String.raw`^\d{2,3}\s?[/x×]\s?\d{2,3}[\s,;]+(\d{2,3})(?![\d.,:/%°℃]|\s*(?:kg|lbs?|°|℃|%|[/]))`).exec(rest)
+      const m = PULSE_AFTER_PRESSURE_RE.exec(rest)
       if (m === null) continue
       const start = bp.at + m[0].length - (m[1] ?? "").length
       if (overlaps(spans, start, start + (m[1] ?? "").length)) continue
       add({ kind: "pulse", time: bp.time, value: Number(m[1]), unit: "bpm" }, start, start + (m[1] ?? "").length)
     }
   }
-  // a value in brackets after one of its kind is the same reading in the other unit: "38.2 °C (100.8 °F)", "78,9 kg (173,9 lb)"
-  const brackets = [...line.matchAll(/\([^()]*\)|\[[^\][]*\]/g)].map((m) => [m.index ?? 0, (m.index ?? 0) + m[0].length] as const)
-  const inBrackets = (at: number) => brackets.some(([s, e]) => at > s && at < e)
-  // (of the two, the one in °C or kg is kept: "103.1 F (39.5 C)")
-  const metric = (v: ParsedVital) => v.unit === "°C" || v.unit === "kg"
-  const twin = (v: (typeof found)[number]) => found.find((o) => o !== v && o.kind === v.kind && inBrackets(o.at) !== inBrackets(v.at) && Math.abs(o.at - v.at) < 24)
-  const kept = found.filter((v) => {
-    const other = twin(v)
-    return other === undefined || (metric(v) !== metric(other) ? metric(v) : !inBrackets(v.at))
-  })
+  const kept = withoutUnitTwins(found)
   // in a chart with a column per day, readings spread over two columns or more take their column's day and time
   if (grid !== undefined) {
     const columns = columnsOf(line)

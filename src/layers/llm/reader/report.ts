@@ -33,6 +33,7 @@ import {
   notAReading,
   namesVitals,
   isPlausibleVital,
+  withoutUnitTwins,
   readVitalsHeader,
   readVitalsRow,
   INLINE_VITAL_RE,
@@ -897,14 +898,8 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
       unread.set(index, { page: positioned.page, line: positioned.line, text: positioned.text.trim().replace(/\s+/g, " ").slice(0, 300) })
     }
   }
-  // one reading printed in two units on its line ("36,8 °C (98,2 °F)", "78,9 kg (173,9 lb)") is one reading, in °C or kg
-  const inMetric = (v: ParsedVital) => (v.unit === "°F" ? ((v.value - 32) * 5) / 9 : v.unit === "lb" ? v.value * 0.45359237 : v.value)
-  for (let i = vitals.length - 1; i >= 0; i--) {
-    const v = vitals[i]
-    if (v === undefined || (v.unit !== "°F" && v.unit !== "lb")) continue
-    const twin = vitals.some((o) => o !== v && o.kind === v.kind && o.line === v.line && o.page === v.page && o.time === v.time && o.unit !== v.unit && Math.abs(inMetric(o) - inMetric(v)) <= 0.3)
-    if (twin) vitals.splice(i, 1)
-  }
+  // (one reading printed in two units is kept once, in °C or kg)
+  vitals.splice(0, vitals.length, ...withoutUnitTwins(vitals))
 
   const vitalsDominate = vitals.length > 0 && vitals.length > results.length
   const tie = vitals.length > 0 && vitals.length === results.length

@@ -182,6 +182,18 @@ export const isPlausibleVital = (v: ParsedVital): boolean => {
   }
 }
 
+/**
+ * One reading printed in two units on its line ("36,8 °C (98,2 °F)", "103.1 F (39.5 C)", "78,9 kg (173,9 lb)") is one
+ * reading, in °C or kg: the °F or lb twin of a reading of the same kind, line and time (the same value converted,
+ * within 0.3) is left out.
+ */
+export const withoutUnitTwins = <V extends ParsedVital>(vitals: ReadonlyArray<V>): Array<V> => {
+  const inMetric = (v: ParsedVital) => (v.unit === "°F" ? ((v.value - 32) * 5) / 9 : v.unit === "lb" ? v.value * 0.45359237 : v.value)
+  const twinOf = (v: V) =>
+    vitals.some((o) => o !== v && o.kind === v.kind && o.unit !== v.unit && o.line === v.line && o.page === v.page && o.time === v.time && Math.abs(inMetric(o) - inMetric(v)) <= 0.3)
+  return vitals.filter((v) => (v.unit !== "°F" && v.unit !== "lb") || !twinOf(v))
+}
+
 /** A blood pressure reading, in mmHg. */
 export const bloodPressure = (time: string, systolic: number, diastolic: number): ParsedVital => ({
   kind: "blood_pressure",
