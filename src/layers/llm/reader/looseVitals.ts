@@ -20,10 +20,11 @@
  * Nothing is a reading that is a limit ("≥160/110", "call if above 38 °C") or no body can have.
  */
 import type { VitalKind } from "../../../services/llm.js"
+import { BIRTH_RE, isMetadataLine } from "./metadata.js"
+import { MAX_ROW_CHARS } from "./text.js"
 import { clockTime, type DateOrder, findDateTime, monthNumber } from "./dates.js"
-import type { ParsedVital } from "./types.js"
-import { BIRTH_RE } from "./metadata.js"
-import { bloodPressure, dayWithoutYear, temperatureUnit, weightUnit, withoutUnitTwins, isLimit, isPlausibleVital, type LatestDate, notAReading, RANGE_RE, separatorOf } from "./vitals.js"
+import type { ParsedResult, ParsedVital } from "./types.js"
+import { bloodPressure, dayWithoutYear, looksLikeVital, looksLikeVitalsRow, namesVitals, temperatureUnit, weightUnit, withoutUnitTwins, isLimit, isPlausibleVital, type LatestDate, notAReading, RANGE_RE, separatorOf } from "./vitals.js"
 
 /** Letters that have a case: a label glued to a CJK word is still a label ("体温37.8"), not one inside a Latin word. */
 const CASED = String.raw`\p{Lu}\p{Ll}`
@@ -403,4 +404,101 @@ export const readLooseLine = (
     }
   }
   return kept.sort((a, b) => a.at - b.at).map(({ at: _at, ...vital }) => vital)
+}
+
+/** Days from one ISO date to another. */
+const daysBetween = (from: string, to: string) => (Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / 86_400_000
+
+/** A line of the document, where it is printed. */
+interface Line {
+  readonly text: string
+  readonly page: number
+  readonly line: number
+}
+
+/**
+ * The pass of last resort over a whole document, once the other readers are done: a line that looks like it holds a
+ * vitals reading ("128/84", "Puls 72", "37,9 °C") that no reader took, nor a result, is read by readLooseLine, dated
+ * by its line or the day printed above it, under the header and chart columns printed above it; else it is unread,
+ * so that a diary or chart laid out in a way the readers do not know loses no reading in silence. In a document that
+ * names vital signs and is no lab report, a row of bare numbers counts too ("03.11.2026  07:10  142  91  68"). A row
+ * another reader read in part (its pressure and pulse, where "SpO2 %" and "Temp °C" columns are printed too) has the
+ * kinds it left out read here, from numbers it did not use. In a lab report nothing is added unless three lines or
+ * more hold readings (a table or a diary of them; one or two are a pulse copied from the requisition, a blood-gas
+ * sample's temperature, a sentence of the clinical notes).
+ */
+export const readLooseVitals = (document: {
+  readonly lines: ReadonlyArray<Line>
+  readonly results: ReadonlyArray<ParsedResult>
+  readonly vitals: ReadonlyArray<ParsedVital>
+  /** Lines already unread (by index): a reading found on one makes it read. */
+  readonly unread: ReadonlySet<number>
+  readonly order: DateOrder
+  readonly latestDate: LatestDate
+}): {
+  readonly vitals: ReadonlyArray<ParsedVital & { readonly index: number }>
+  readonly unread: ReadonlyArray<Line & { readonly index: number }>
+} => {
+  const { lines, results, vitals, order, latestDate } = document
+  const at = (v: { readonly page?: number | undefined; readonly line?: number | undefined }) => `${v.page}:${v.line}`
+  const said = new Set([...results, ...vitals].map(at))
+  // the readings each line gave the readers above, and the header each line is (both found once)
+  const readAt = new Map<string, Array<ParsedVital>>()
+  for (const v of vitals) readAt.set(at(v), [...(readAt.get(at(v)) ?? []), v])
+  const texts = lines.map((l) => l.text.slice(0, MAX_ROW_CHARS))
+  const headers = texts.map((text) => headerLabels(text))
+  const vitalsDocument = vitals.length > 0 || results.length === 0
+  const vitalsTable = vitalsDocument && texts.some((text, i) => namesVitals(text) || headers[i] !== undefined)
+  const found: Array<ParsedVital & { readonly index: number }> = []
+  const unread: Array<Line & { readonly index: number }> = []
+  let looseDay: string | undefined
+  let header: ReadonlyArray<HeaderLabel> | undefined
+  let grid: Grid | undefined
+  lines.forEach((positioned, index) => {
+    const text = texts[index] ?? ""
+    if (text.trim() === "") return
+    // (a diary goes on over New Year: "WED 12/31" then "THU 1/1" is the next day, not January of the year before)
+    const printedDay = dayOfLine(text, order, latestDate)
+    const nextYear = printedDay === undefined ? undefined : `${Number(printedDay.slice(0, 4)) + 1}${printedDay.slice(4)}`
+    const lineDay =
+      printedDay !== undefined && nextYear !== undefined && looseDay !== undefined && printedDay < looseDay && nextYear >= looseDay && daysBetween(looseDay, nextYear) <= 62
+        ? nextYear
+        : printedDay
+    header = headers[index] ?? header
+    // a chart with a column per day: its days, then maybe a row of times under them
+    const days = gridDays(text, order, latestDate)
+    if (days !== undefined) grid = { days }
+    else if (grid !== undefined) {
+      const times = gridTimes(text)
+      if (times !== undefined) grid = { ...grid, times }
+    }
+    const readHere = readAt.get(at(positioned)) ?? []
+    // (a line already unread as a result may hold readings: "днём 14:00 болела голова. АД 165/100 !! ЧСС 84")
+    const candidate =
+      !said.has(at(positioned)) && (looksLikeVital(text) || (vitalsTable && !isMetadataLine(text) && (looksLikeVitalsRow(text) || namesReading(text))))
+    if (candidate) {
+      const day = lineDay ?? looseDay ?? grid?.days[0]?.value
+      const read = day === undefined ? [] : readLooseLine(text, day, header, grid)
+      if (read.length > 0) found.push(...read.map((vital) => ({ ...vital, page: positioned.page, line: positioned.line, index })))
+      else if (!document.unread.has(index)) unread.push({ ...positioned, index })
+    } else if (readHere.length > 0 && !notAReading(text)) {
+      // a row or sentence a reader above read in part: the kinds it left out, at the time of what it read, from numbers
+      // it did not use (a number printed twice, "138/92  92", may be read twice)
+      const kinds = new Set(readHere.map((v) => v.kind))
+      const time = readHere[0]?.time ?? ""
+      const printed = [...text.matchAll(/(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])/g)].map((m) => toNumber(m[0]))
+      const used = readHere.flatMap((v) => (v.diastolic === undefined ? [v.value] : [v.value, v.diastolic]))
+      const left = (n: number) => printed.filter((p) => p === n).length > used.filter((u) => u === n).length
+      for (const vital of readLooseLine(text, time.slice(0, 10), header)) {
+        // (not the other unit in brackets of a reading printed on the line above: "(102.6 °F), SpO2 89 %")
+        const otherUnit = (vital.unit === "°F" || vital.unit === "lb") && new RegExp(String.raw`\(\s*${String(vital.value).replace(".", "[.,]")}`).test(text)
+        if (!kinds.has(vital.kind) && left(vital.value) && !otherUnit) found.push({ ...vital, time, page: positioned.page, line: positioned.line, index })
+      }
+    }
+    // (a date in brackets is of something else, not the day of the lines below: "Dosing wt (from pre-admission testing
+    // 10/28/25): 78.2 kg" under "Date of surgery: 11/04/2025")
+    if (lineDay !== undefined && (!/[([]/.test(text) || dayOfLine(text.replace(/\([^)]*\)|\[[^\]]*\]/g, " "), order, latestDate) !== undefined)) looseDay = lineDay
+  })
+  const linesWithReadings = new Set([...found.map((v) => v.index), ...unread.map((u) => u.index)]).size
+  return vitalsDocument || linesWithReadings >= 3 ? { vitals: found, unread } : { vitals: [], unread: [] }
 }

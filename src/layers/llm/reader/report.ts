@@ -28,10 +28,6 @@ import {
   readVisitTimes,
   AVERAGE_WORDS,
   isEmptyVitalsRow,
-  looksLikeVital,
-  looksLikeVitalsRow,
-  notAReading,
-  namesVitals,
   isPlausibleVital,
   withoutUnitTwins,
   readVitalsHeader,
@@ -42,7 +38,7 @@ import {
   VITAL_NAME_RE,
   type VitalsHeader
 } from "./vitals.js"
-import { dayOfLine, type Grid, gridDays, gridTimes, type HeaderLabel, headerLabels, namesReading, readLooseLine } from "./looseVitals.js"
+import { readLooseVitals } from "./looseVitals.js"
 
 /** A line of the document and where it is. */
 export interface PositionedLine {
@@ -327,9 +323,6 @@ export interface Unparsed {
   /** What was pending as a section heading before this line was read. */
   readonly headingBefore: string | undefined
 }
-
-/** Days from one ISO date to another. */
-const daysBetween = (from: string, to: string) => (Date.parse(to.slice(0, 10)) - Date.parse(from.slice(0, 10))) / 86_400_000
 
 /** Reads a whole lab report or vitals log. Never throws; unknown input gives an empty `other` document. */
 export const parseLabReport = (text: string, options: ParseOptions = {}): ParsedReport => {
@@ -813,13 +806,6 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
     if ((trimmed.match(/\p{L}+/gu)?.length ?? 0) >= 4) proseLines++
   }
 
-  // a line that looks like it holds a vitals reading ("128/84", "Puls 72", "37,9 °C") that no reader above took, nor
-  // a result, is read by the reader of last resort (looseVitals.ts: readings by their shape, names and units, dated by
-  // the line or the day printed above it), else it is unread: a diary or chart laid out in a way the readers do not
-  // know must not lose its readings in silence. In a document that names vital signs and is no lab report, a row of
-  // bare numbers counts too ("03.11.2026  07:10  142  91  68"); in a lab report only three such lines or more, a table
-  // or diary of them (one or two are a pulse copied from the requisition, a blood-gas sample's temperature, a sentence
-  // of the clinical notes)
   // in a vitals document, a "result" in a vital sign's unit or under its name is a reading the lab-row reader took
   // ("Gewicht vor HD (06:58, Stuhlwaage) = 77.6 kg", "Oxygen saturation 97 %"): it is given back to the readers below
   // (a vitals document: as many readings as results, or results that are mostly such readings)
@@ -831,73 +817,15 @@ export const parseLabReport = (text: string, options: ParseOptions = {}): Parsed
   if (readings > 0 && ((vitals.length > 0 && vitals.length >= results.length) || readings * 2 > results.length)) {
     for (let i = results.length - 1; i >= 0; i--) if (results[i] !== undefined && isReading(results[i] as ParsedResult)) results.splice(i, 1)
   }
-  const said = new Set([...results, ...vitals].map((r) => `${r.page}:${r.line}`))
-  const vitalsDocument = vitals.length > 0 || results.length === 0
-  const vitalsTable = vitalsDocument && lines.some((l) => namesVitals(l.text.slice(0, MAX_ROW_CHARS)) || headerLabels(l.text.slice(0, MAX_ROW_CHARS)) !== undefined)
-  const looseVitals: Array<ParsedVital & { readonly index: number }> = []
-  const unreadVitals: Array<{ readonly index: number; readonly positioned: PositionedLine }> = []
-  let looseDay: string | undefined
-  let looseHeader: ReadonlyArray<HeaderLabel> | undefined
-  let looseGrid: Grid | undefined
-  lines.forEach((positioned, index) => {
-    const text = positioned.text.slice(0, MAX_ROW_CHARS)
-    if (text.trim() === "") return
-    // (a diary goes on over New Year: "WED 12/31" then "THU 1/1" is the next day, not January of the year before)
-    const printedDay = dayOfLine(text, order, latestDate)
-    const nextYear = printedDay === undefined ? undefined : `${Number(printedDay.slice(0, 4)) + 1}${printedDay.slice(4)}`
-    const lineDay =
-      printedDay !== undefined && nextYear !== undefined && looseDay !== undefined && printedDay < looseDay && nextYear >= looseDay && daysBetween(looseDay, nextYear) <= 62
-        ? nextYear
-        : printedDay
-    looseHeader = headerLabels(text) ?? looseHeader
-    // a chart with a column per day: its days, then maybe a row of times under them
-    const days = gridDays(text, order, latestDate)
-    if (days !== undefined) looseGrid = { days }
-    else if (looseGrid !== undefined) {
-      const times = gridTimes(text)
-      if (times !== undefined) looseGrid = { ...looseGrid, times }
-    }
-    // (a line already unread as a result may hold readings: "днём 14:00 болела голова. АД 165/100 !! ЧСС 84")
-    const alreadyUnread = unread.has(index)
-    const candidate =
-      !said.has(`${positioned.page}:${positioned.line}`) &&
-      (looksLikeVital(text) || (vitalsTable && !isMetadataLine(text) && (looksLikeVitalsRow(text) || namesReading(text))))
-    if (candidate) {
-      const day = lineDay ?? looseDay ?? looseGrid?.days[0]?.value
-      const read = day === undefined ? [] : readLooseLine(text, day, looseHeader, looseGrid)
-      if (read.length > 0) looseVitals.push(...read.map((vital) => ({ ...vital, page: positioned.page, line: positioned.line, index })))
-      else if (!alreadyUnread) unreadVitals.push({ index, positioned })
-    }
-    // a row or sentence a reader above read in part (its pressure and pulse), where more is printed ("SpO2 %" and "Temp
-    // °C" columns, "Puls 76/min  Temp 36,6 °C"): the kinds it left out are read here, at the time of what it read, from
-    // numbers it did not use (a number printed twice, "138/92  92", may be read twice)
-    const readHere = vitals.filter((v) => v.page === positioned.page && v.line === positioned.line)
-    if (readHere.length > 0 && !notAReading(text)) {
-      const kinds = new Set(readHere.map((v) => v.kind))
-      const time = readHere[0]?.time ?? ""
-      const printed = [...text.matchAll(/(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])/g)].map((m) => Number(m[0].replace(",", ".")))
-      const used = readHere.flatMap((v) => (v.diastolic === undefined ? [v.value] : [v.value, v.diastolic]))
-      const left = (n: number) => printed.filter((p) => p === n).length > used.filter((u) => u === n).length
-      for (const vital of readLooseLine(text, time.slice(0, 10), looseHeader)) {
-        // (not the other unit in brackets of a reading printed on the line above: "(102.6 °F), SpO2 89 %")
-        const otherUnit = (vital.unit === "°F" || vital.unit === "lb") && new RegExp(String.raw`\(\s*${String(vital.value).replace(".", "[.,]")}`).test(text)
-        if (!kinds.has(vital.kind) && left(vital.value) && !otherUnit) looseVitals.push({ ...vital, time, page: positioned.page, line: positioned.line, index })
-      }
-    }
-    // (a date in brackets is of something else, not the day of the lines below: "Dosing wt (from pre-admission testing
-    // 10/28/25): 78.2 kg" under "Date of surgery: 11/04/2025")
-    if (lineDay !== undefined && (!/[([]/.test(text) || dayOfLine(text.replace(/\([^)]*\)|\[[^\]]*\]/g, " "), order, latestDate) !== undefined)) looseDay = lineDay
-  })
-  if (vitalsDocument || new Set([...looseVitals.map((v) => v.index), ...unreadVitals.map((u) => u.index)]).size >= 3) {
-    for (const { index, ...vital } of looseVitals) {
-      unread.delete(index)
-      vitals.push(vital)
-    }
-    vitals.sort((a, b) => (a.page ?? 1) - (b.page ?? 1) || (a.line ?? 0) - (b.line ?? 0))
-    for (const { index, positioned } of unreadVitals) {
-      unread.set(index, { page: positioned.page, line: positioned.line, text: positioned.text.trim().replace(/\s+/g, " ").slice(0, 300) })
-    }
+  // what no reader above took: the reader of last resort for vitals, and the lines that look like readings but gave none
+  // (looseVitals.ts)
+  const pass = readLooseVitals({ lines, results, vitals, unread: new Set(unread.keys()), order, latestDate })
+  for (const { index, ...vital } of pass.vitals) {
+    unread.delete(index)
+    vitals.push(vital)
   }
+  vitals.sort((a, b) => (a.page ?? 1) - (b.page ?? 1) || (a.line ?? 0) - (b.line ?? 0))
+  for (const { index, page, line, text } of pass.unread) unread.set(index, { page, line, text: text.trim().replace(/\s+/g, " ").slice(0, 300) })
   // (one reading printed in two units is kept once, in °C or kg)
   vitals.splice(0, vitals.length, ...withoutUnitTwins(vitals))
 
