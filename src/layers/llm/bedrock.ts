@@ -149,7 +149,7 @@ const coverageRepair = (coverage: Coverage): string => {
   const parts: Array<string> = []
   if (coverage.missing.length > 0) {
     parts.push(
-      "These lines of the document hold results that your interpretation left out; include every one of them " +
+      "These lines of the document hold results or vitals readings that your interpretation left out; include every one of them " +
         "(or list a line in unreadLines if it cannot be read):\n" +
         coverage.missing.slice(0, 60).map((l) => `page ${l.page}, line ${l.line}: ${l.text}`).join("\n")
     )

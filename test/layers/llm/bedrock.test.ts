@@ -298,6 +298,24 @@ describe("Bedrock interpret", () => {
       })
     )
 
+    it.effect("a vitals reading the answer left out is quoted back too; readings without a line are placed by their values", () =>
+      Effect.gen(function* () {
+        const diary = Buffer.from(["Home blood pressure — March 2026", "2026-03-02  07:05  128/84 mmHg  pulse 72", "2026-03-02  21:40  139/88 mmHg  pulse 77"].join("\n"))
+        const reading = (time: string, value: number, diastolic: number) => ({ kind: "blood_pressure", time, value, diastolic, unit: "mmHg" })
+        const vitalsAnswer = (vitals: ReadonlyArray<unknown>) =>
+          toolAnswer({ ...interpretation, documentType: "vitals", title: "Home blood pressure", results: [], vitals, summary: "Two readings." })
+        const morning = [reading("2026-03-02T07:05", 128, 84), { kind: "pulse", time: "2026-03-02T07:05", value: 72, unit: "bpm" }]
+        const evening = [reading("2026-03-02T21:40", 139, 88), { kind: "pulse", time: "2026-03-02T21:40", value: 77, unit: "bpm" }]
+        bedrock.on(ConverseCommand).resolvesOnce(vitalsAnswer(morning)).resolvesOnce(vitalsAnswer([...morning, ...evening]))
+        const llm = yield* makeLLM
+        const { document } = yield* llm.interpret({ bytes: diary, contentType: "text/plain" })
+        const [, repair] = converseInputs()
+        expect(JSON.stringify(repair?.messages?.at(-1))).toContain("page 1, line 3: 2026-03-02 21:40 139/88 mmHg pulse 77")
+        expect(document.vitals.map((v) => v.value)).toEqual([128, 72, 139, 77])
+        expect(document.unreadLines).toEqual([])
+      })
+    )
+
     it.effect("a row still missing after the repair is kept as an unread line, and the summary says so", () =>
       Effect.gen(function* () {
         const partial = answer(complete.filter((r) => r.name !== "Potassium"))

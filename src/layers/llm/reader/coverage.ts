@@ -93,15 +93,20 @@ export const checkCoverage = (text: string, document: InterpretedDocument): Cove
     const i = index.get(key(unread.page, unread.line))
     if (i !== undefined) covered.add(i)
   }
-  // vitals are accounted for by their readings' lines
+  // vitals are accounted for by their readings' lines: the line the answer names, else the first line not yet
+  // accounted for that prints the reading ("128/84" on it)
   for (const vital of document.vitals) {
-    const i = vital.line === undefined ? undefined : index.get(key(vital.page ?? 1, vital.line))
-    if (i !== undefined) covered.add(i)
+    const claimed = vital.line === undefined ? undefined : index.get(key(vital.page ?? 1, vital.line))
+    const valueOn = valueMatcher(vital.value)
+    const diastolicOn = vital.diastolic === undefined ? () => true : valueMatcher(vital.diastolic)
+    const i = claimed ?? lines.findIndex((_, k) => !covered.has(k) && valueOn(at(k)) && diastolicOn(at(k)))
+    if (i >= 0) covered.add(i)
   }
 
+  // the lines the offline reader finds results or vitals readings on, or cannot read
   const reference = parseLabReport(text)
   const expected = [
-    ...reference.results.map((r) => ({ page: r.page ?? 1, line: r.line ?? 0 })),
+    ...[...reference.results, ...reference.vitals].map((r) => ({ page: r.page ?? 1, line: r.line ?? 0 })),
     ...reference.unreadLines
   ]
   const missing: Array<ParsedUnreadLine> = []
