@@ -194,6 +194,13 @@ export const withoutUnitTwins = <V extends ParsedVital>(vitals: ReadonlyArray<V>
   return vitals.filter((v) => (v.unit !== "°F" && v.unit !== "lb") || !twinOf(v))
 }
 
+/**
+ * A pair printed without a name or unit that can only be a blood pressure: systolic 60–260 over a lower diastolic 30–160
+ * (never a date: "12/05" has no systolic of 12).
+ */
+export const isBarePressure = (systolic: number, diastolic: number): boolean =>
+  systolic >= 60 && systolic <= 260 && diastolic >= 30 && diastolic <= 160 && systolic > diastolic
+
 /** A blood pressure reading, in mmHg. */
 export const bloodPressure = (time: string, systolic: number, diastolic: number): ParsedVital => ({
   kind: "blood_pressure",
@@ -421,7 +428,7 @@ export const readInlineVitals = (line: string, stamp: string, diary = false): Re
     for (const m of line.matchAll(diary ? DIARY_BP_RE : BARE_BP_RE)) {
       const systolic = Number(m[1])
       const diastolic = Number(m[2])
-      if (systolic >= 60 && systolic <= 260 && diastolic >= 30 && diastolic <= 160 && systolic > diastolic) {
+      if (isBarePressure(systolic, diastolic)) {
         vitals.push(bloodPressure(stamp, systolic, diastolic))
       }
     }
@@ -531,7 +538,7 @@ export const looksLikeVital = (line: string): boolean => {
     const systolic = Number(m[1])
     const diastolic = Number(m[2])
     const start = m.index ?? 0
-    if (systolic >= 60 && systolic <= 260 && diastolic >= 30 && diastolic <= 160 && systolic > diastolic && !isLimit(bare, start, start + m[0].length)) return true
+    if (isBarePressure(systolic, diastolic) && !isLimit(bare, start, start + m[0].length)) return true
   }
   for (const re of [NAMED_NUMBER_RE, VITAL_UNIT_RE]) {
     for (const m of bare.matchAll(re)) {
