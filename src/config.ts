@@ -4,6 +4,7 @@
  */
 import { Config, ConfigError, Context, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
 import * as path from "node:path"
+import { DEFAULT_MODEL_ID, findModel, modelProblem } from "./services/models.js"
 
 export const AppEnv = ["local", "test", "production"] as const
 export type AppEnv = (typeof AppEnv)[number]
@@ -319,9 +320,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   }),
   llm: Config.all({
     provider: Config.literal("offline", "bedrock")("LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
-    bedrockModelId: Config.string("BEDROCK_MODEL_ID").pipe(
-      Config.withDefault("anthropic.claude-3-5-sonnet-20241022-v2:0")
-    ),
+    bedrockModelId: Config.string("BEDROCK_MODEL_ID").pipe(Config.withDefault(DEFAULT_MODEL_ID)),
     bedrockRegion: Config.string("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1"))
   }),
   cost: Config.all({
@@ -506,6 +505,17 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       "LLM_PROVIDER",
       "must be bedrock when APP_ENV=production (the offline provider is for local use)"
     )
+    // The model table (src/services/models.ts) decides: production calls only a model it knows, active,
+    // offered in BEDROCK_REGION and keeping the data in the EU; nowhere is a retired one called.
+    if (s.llm.provider === "bedrock") {
+      const problem = modelProblem(s.llm.bedrockModelId, s.llm.bedrockRegion)
+      const known = findModel(s.llm.bedrockModelId)
+      require(
+        problem === undefined || (s.appEnv !== "production" && (known === undefined || known.status === "active")),
+        "BEDROCK_MODEL_ID",
+        problem ?? ""
+      )
+    }
     const [first, ...rest] = problems
     return first === undefined ? Either.right(s) : Either.left(rest.reduce(ConfigError.And, first))
   })

@@ -140,6 +140,32 @@ describe("settings: production", () => {
     expect(Option.isNone(ok({}).auth.userLookupKey)).toBe(true)
   })
 
+  it("the Bedrock model comes from the model table: the default is the EU profile of a current Claude", () => {
+    const s = ok(PRODUCTION)
+    expect(s.llm.bedrockModelId).toBe("eu.anthropic.claude-sonnet-5-5")
+    expect(s.llm.bedrockRegion).toBe("eu-west-1")
+    expect(ok({ ...PRODUCTION, BEDROCK_MODEL_ID: "eu.anthropic.claude-opus-5-5", BEDROCK_REGION: "eu-central-1" }).llm.bedrockModelId).toBe(
+      "eu.anthropic.claude-opus-5-5"
+    )
+  })
+
+  it("production refuses a model the table does not know, a retired one, one not offered in the Region, and a global profile", () => {
+    expect(problem({ ...PRODUCTION, BEDROCK_MODEL_ID: "anthropic.claude-3-5-sonnet-20241022-v2:0" })).toMatch(
+      /BEDROCK_MODEL_ID names Claude 3.5 Sonnet v2 \(retired\), which Bedrock no longer serves \(end of life 2026-03-01\)/
+    )
+    expect(problem({ ...PRODUCTION, BEDROCK_MODEL_ID: "global.anthropic.claude-sonnet-5-5" })).toMatch(/BEDROCK_MODEL_ID is not a model Serenya knows/)
+    expect(problem({ ...PRODUCTION, BEDROCK_MODEL_ID: "vendor.new-model-v1" })).toMatch(/BEDROCK_MODEL_ID is not a model Serenya knows/)
+    expect(problem({ ...PRODUCTION, BEDROCK_REGION: "eu-west-2" })).toMatch(/BEDROCK_MODEL_ID cannot be called from eu-west-2/)
+    expect(problem({ ...PRODUCTION, BEDROCK_REGION: "us-east-1" })).toMatch(/BEDROCK_MODEL_ID cannot be called from us-east-1/)
+  })
+
+  it("outside production a developer may try a model the table does not know, never a retired one", () => {
+    expect(ok({ LLM_PROVIDER: "bedrock", BEDROCK_MODEL_ID: "vendor.new-model-v1" }).llm.bedrockModelId).toBe("vendor.new-model-v1")
+    expect(problem({ LLM_PROVIDER: "bedrock", BEDROCK_MODEL_ID: "anthropic.claude-3-haiku-20240307-v1:0" })).toMatch(/no longer serves/)
+    // the offline provider never calls a model: the setting is not checked
+    expect(ok({ BEDROCK_MODEL_ID: "anthropic.claude-3-haiku-20240307-v1:0" }).llm.provider).toBe("offline")
+  })
+
   it("APP_ENV=production without DATABASE_URL is refused, naming DATABASE_URL", () => {
     const message = problem({ APP_ENV: "production" })
     expect(message).toMatch(/^Invalid configuration: /)

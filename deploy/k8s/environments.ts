@@ -3,6 +3,7 @@
  * well-formed placeholder (account 123456789012, example.com): the real values come from the
  * pipeline, which builds its own settings objects or edits these before `npm run synth:k8s`.
  */
+import { DEFAULT_MODEL_ID } from "../../src/services/models.js"
 
 export type EnvironmentName = "development" | "production"
 
@@ -161,7 +162,7 @@ export const development: EnvironmentSettings = {
     kmsAuditKeyId: kmsKey("00000000-0000-4000-8000-0000000000a1"),
     s3Bucket: "serenya-dev-documents-123456789012",
     auditCheckpointBucket: "serenya-dev-audit-checkpoints-123456789012",
-    bedrockModelId: "anthropic.claude-3-5-sonnet-20241022-v2:0",
+    bedrockModelId: DEFAULT_MODEL_ID,
     bedrockRegion: REGION,
     costTrackingTable: "serenya-dev-llm-cost-tracking",
     googleClientIds: ["000000000000-devios.apps.googleusercontent.com", "000000000000-devandroid.apps.googleusercontent.com"],
@@ -215,7 +216,7 @@ export const production: EnvironmentSettings = {
     kmsAuditKeyId: kmsKey("00000000-0000-4000-8000-0000000000a2"),
     s3Bucket: "serenya-prod-documents-123456789012",
     auditCheckpointBucket: "serenya-prod-audit-checkpoints-123456789012",
-    bedrockModelId: "anthropic.claude-3-5-sonnet-20241022-v2:0",
+    bedrockModelId: DEFAULT_MODEL_ID,
     bedrockRegion: REGION,
     costTrackingTable: "serenya-prod-llm-cost-tracking",
     googleClientIds: ["000000000000-ios.apps.googleusercontent.com", "000000000000-android.apps.googleusercontent.com"],

@@ -1,50 +1,63 @@
 /**
- * What an LLM call costs: a price table per model id (USD per 1,000 input and output tokens) and
- * the cost of one call in cents to 4 decimals, the precision `llm_usage.total_cost_cents` keeps.
+ * What an LLM call costs: the price per model id comes from the model table
+ * (src/services/models.ts), in USD per 1,000 input and output tokens, and the cost of one call in
+ * cents to 4 decimals, the precision `llm_usage.total_cost_cents` keeps.
  *
- * Model ids are looked up as Bedrock reports them, including cross-region inference profiles
- * (`eu.anthropic…`, `us.anthropic…`) and ARNs ending in either. The offline provider's models
- * (`offline`, `offline-*`) are free. An unknown model id is charged at the highest known price per
- * token kind (`UNKNOWN_MODEL_PRICE`): a model this table has not heard of may cost more than it
- * should, never less, so it cannot slip a user under the monthly budget; `priceOf` says whether
- * the id was known so a caller can warn about the gap in the table.
+ * Ids are looked up as configured and as Bedrock reports them: an inference profile id
+ * (`eu.anthropic…`), a foundation model id, or an ARN ending in either. A profile the table does
+ * not list but whose foundation model it knows is charged the highest price the table has for that
+ * model. The offline provider's models (`offline`, `offline-*`) are free. An unknown model id is
+ * charged at the highest known price per token kind (`UNKNOWN_MODEL_PRICE`): a model this table has
+ * not heard of may cost more than it should, never less, so it cannot slip a user under the monthly
+ * budget; `priceOf` says whether the id was known so a caller can warn about the gap in the table.
  */
+import { idOf, MODELS } from "./models.js"
 
 export interface ModelPrice {
   readonly inputPer1kTokensUsd: number
   readonly outputPer1kTokensUsd: number
 }
 
-const SONNET_3_5: ModelPrice = { inputPer1kTokensUsd: 0.003, outputPer1kTokensUsd: 0.015 }
-const HAIKU_3: ModelPrice = { inputPer1kTokensUsd: 0.00025, outputPer1kTokensUsd: 0.00125 }
 const FREE: ModelPrice = { inputPer1kTokensUsd: 0, outputPer1kTokensUsd: 0 }
 
-/** Bedrock on-demand prices per base model id. */
-export const MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
-  "anthropic.claude-3-5-sonnet-20241022-v2:0": SONNET_3_5,
-  "anthropic.claude-3-5-sonnet-20240620-v1:0": SONNET_3_5,
-  "anthropic.claude-3-haiku-20240307-v1:0": HAIKU_3
-}
+const per1k = (usdPerMillion: number) => Math.round(usdPerMillion * 1e5) / 1e8
+
+const maxOf = (prices: ReadonlyArray<ModelPrice>): ModelPrice =>
+  prices.reduce<ModelPrice>(
+    (max, price) => ({
+      inputPer1kTokensUsd: Math.max(max.inputPer1kTokensUsd, price.inputPer1kTokensUsd),
+      outputPer1kTokensUsd: Math.max(max.outputPer1kTokensUsd, price.outputPer1kTokensUsd)
+    }),
+    FREE
+  )
+
+/** Bedrock on-demand prices per id the table lists (profile ids and in-region foundation model ids). */
+export const MODEL_PRICES: Readonly<Record<string, ModelPrice>> = Object.fromEntries(
+  MODELS.map((model) => [model.id, { inputPer1kTokensUsd: per1k(model.price.inputUsd), outputPer1kTokensUsd: per1k(model.price.outputUsd) }])
+)
+
+/** The highest price the table has for each foundation model (over its profiles). */
+const FOUNDATION_PRICES: ReadonlyMap<string, ModelPrice> = new Map(
+  [...new Set(MODELS.map((m) => m.foundationModelId))].map((foundation) => [
+    foundation,
+    maxOf(MODELS.filter((m) => m.foundationModelId === foundation).map((m) => MODEL_PRICES[m.id]!))
+  ])
+)
 
 /** The most expensive known price for each token kind: what an unknown model is charged. */
-export const UNKNOWN_MODEL_PRICE: ModelPrice = Object.values(MODEL_PRICES).reduce<ModelPrice>(
-  (max, price) => ({
-    inputPer1kTokensUsd: Math.max(max.inputPer1kTokensUsd, price.inputPer1kTokensUsd),
-    outputPer1kTokensUsd: Math.max(max.outputPer1kTokensUsd, price.outputPer1kTokensUsd)
-  }),
-  FREE
-)
+export const UNKNOWN_MODEL_PRICE: ModelPrice = maxOf(Object.values(MODEL_PRICES))
 
 const isOffline = (modelId: string): boolean => modelId === "offline" || modelId.startsWith("offline-")
 
 /**
- * The base model id behind what Bedrock reports: an ARN's last path segment, without a
- * cross-region inference profile prefix (`eu.`, `us.`, `apac.`, … before `<vendor>.<model>`).
+ * The foundation model id behind what Bedrock reports: an ARN's last path segment, without a
+ * cross-region inference profile prefix (`eu.`, `us.`, `apac.`, `global.`, … before `<vendor>.<model>`).
  */
 export const baseModelId = (modelId: string): string => {
-  const id = modelId.trim()
-  const lastSegment = id.startsWith("arn:") ? (id.split("/").pop() ?? id) : id
-  if (lastSegment in MODEL_PRICES) return lastSegment
+  const lastSegment = idOf(modelId)
+  const listed = MODELS.find((m) => m.id === lastSegment)
+  if (listed !== undefined) return listed.foundationModelId
+  if (FOUNDATION_PRICES.has(lastSegment)) return lastSegment
   const dot = lastSegment.indexOf(".")
   const withoutProfile = dot > 0 ? lastSegment.slice(dot + 1) : lastSegment
   // Only strip when what remains is itself `<vendor>.<model>`: a base id's vendor is not a region.
@@ -59,8 +72,10 @@ export interface PriceLookup {
 
 export const priceOf = (modelId: string): PriceLookup => {
   if (isOffline(modelId.trim())) return { price: FREE, known: true }
-  const price = MODEL_PRICES[baseModelId(modelId)]
-  return price === undefined ? { price: UNKNOWN_MODEL_PRICE, known: false } : { price, known: true }
+  const listed = MODEL_PRICES[idOf(modelId)]
+  if (listed !== undefined) return { price: listed, known: true }
+  const byFoundation = FOUNDATION_PRICES.get(baseModelId(modelId))
+  return byFoundation === undefined ? { price: UNKNOWN_MODEL_PRICE, known: false } : { price: byFoundation, known: true }
 }
 
 export interface TokenCounts {

@@ -12,7 +12,9 @@ import {
   priceOf,
   UNKNOWN_MODEL_PRICE
 } from "../../src/services/pricing.js"
+import { MODELS as MODELS_TABLE } from "../../src/services/models.js"
 
+const SONNET_55 = "eu.anthropic.claude-sonnet-5-5"
 const SONNET_V2 = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 const SONNET_V1 = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -25,7 +27,20 @@ const modelArbitrary = fc.constantFrom(...MODELS)
 const tokensArbitrary = fc.integer({ min: 0, max: 5_000_000 })
 
 describe("price table", () => {
-  it("lists Claude 3.5 Sonnet (both versions) and Claude 3 Haiku at Bedrock's per-1k prices", () => {
+  it("comes from the model table: the EU profiles of Claude Sonnet 5.5 and Opus 5.5 at the global price plus 10%", () => {
+    expect(MODEL_PRICES[SONNET_55]).toEqual({ inputPer1kTokensUsd: 0.0022, outputPer1kTokensUsd: 0.011 })
+    expect(MODEL_PRICES["eu.anthropic.claude-opus-5-5"]).toEqual({ inputPer1kTokensUsd: 0.0044, outputPer1kTokensUsd: 0.022 })
+    expect(Object.keys(MODEL_PRICES).sort()).toEqual(MODELS_TABLE.map((m) => m.id).sort())
+    // 10k in + 1k out through the EU profile: 10 × 0.22¢ + 1.1¢
+    expect(costCents(SONNET_55, { inputTokens: 10_000, outputTokens: 1000 })).toBe(3.3)
+    // the profile's ARN and the foundation model id (as an ARN or bare) price like the profile
+    expect(priceOf(`arn:aws:bedrock:eu-west-1:111122223333:inference-profile/${SONNET_55}`)).toEqual({ price: MODEL_PRICES[SONNET_55], known: true })
+    expect(priceOf("anthropic.claude-sonnet-5-5")).toEqual({ price: MODEL_PRICES[SONNET_55], known: true })
+    // a profile of another geography is charged as the dearest profile of its foundation model the table knows
+    expect(priceOf("us.anthropic.claude-sonnet-5-5")).toEqual({ price: MODEL_PRICES[SONNET_55], known: true })
+  })
+
+  it("keeps retired models' prices for the usage recorded while they ran: Claude 3.5 Sonnet (both versions) and Claude 3 Haiku", () => {
     expect(MODEL_PRICES[SONNET_V2]).toEqual({ inputPer1kTokensUsd: 0.003, outputPer1kTokensUsd: 0.015 })
     expect(MODEL_PRICES[SONNET_V1]).toEqual({ inputPer1kTokensUsd: 0.003, outputPer1kTokensUsd: 0.015 })
     expect(MODEL_PRICES[HAIKU]).toEqual({ inputPer1kTokensUsd: 0.00025, outputPer1kTokensUsd: 0.00125 })
@@ -55,10 +70,11 @@ describe("price table", () => {
   })
 
   it("an unknown model is charged the highest known price per token kind, and flagged as unknown", () => {
-    expect(UNKNOWN_MODEL_PRICE).toEqual({ inputPer1kTokensUsd: 0.003, outputPer1kTokensUsd: 0.015 })
+    // Opus 5.5 through the EU profile is the dearest entry: $4.40 / $22 per million
+    expect(UNKNOWN_MODEL_PRICE).toEqual({ inputPer1kTokensUsd: 0.0044, outputPer1kTokensUsd: 0.022 })
     expect(priceOf("meta.llama3-70b-instruct-v1:0")).toEqual({ price: UNKNOWN_MODEL_PRICE, known: false })
     expect(priceOf("")).toEqual({ price: UNKNOWN_MODEL_PRICE, known: false })
-    expect(costCents("meta.llama3-70b-instruct-v1:0", { inputTokens: 1000, outputTokens: 1000 })).toBe(1.8)
+    expect(costCents("meta.llama3-70b-instruct-v1:0", { inputTokens: 1000, outputTokens: 1000 })).toBe(2.64)
   })
 })
 

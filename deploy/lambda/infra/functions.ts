@@ -10,6 +10,7 @@ import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
+import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
 import { AUDIT_CHECKPOINT_RETENTION_DAYS, type Data, PROCESSOR_TIMEOUT } from "./data.js"
 import { functionRef, versionRef } from "./exact.js"
 import { Keys } from "./keys.js"
@@ -55,8 +56,6 @@ export interface ServiceFunction {
 
 /** How often the processor's scheduled run sweeps and drains the erasure outbox. */
 export const HOUSEKEEPING_INTERVAL = Duration.minutes(5)
-
-const BEDROCK_MODEL_FAMILIES = ["anthropic.claude-3-5-sonnet-*", "anthropic.claude-3-haiku-*"]
 
 export class Functions extends Construct {
   readonly all: Record<FunctionName, ServiceFunction>
@@ -278,15 +277,9 @@ export class Functions extends Construct {
       Keys.allowThroughService(keys.platform, policy, "s3", ["kms:GenerateDataKey", "kms:Decrypt"])
     }
 
-    const bedrockModels = BEDROCK_MODEL_FAMILIES.map((family) => `arn:aws:bedrock:${region}::foundation-model/${family}`)
-    for (const { policy } of [chat, processor]) {
-      policy.addStatements(
-        new iam.PolicyStatement({
-          actions: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-          resources: bedrockModels
-        })
-      )
-    }
+    // Exactly the model table's profile and destination-Region models for the stage's model (./bedrock.ts).
+    const bedrockScope = { modelId: settings.bedrockModelId, partition: partitionOf(region), account: settings.env.account, region }
+    for (const { policy } of [chat, processor]) policy.addStatements(...bedrockInvokeStatements(bedrockScope))
 
     const usageIndex = `${data.costTable.tableArn}/index/${MONTHLY_USAGE_INDEX}`
     for (const { policy } of [documents, chat, processor]) {
@@ -373,16 +366,6 @@ export class Functions extends Construct {
         `The ${name} function may be the fleet's audit sealer, which writes one checkpoint object per checkpoint (named by position, not known in advance) and reads the latest; only under audit-checkpoints/ of this one bucket, and never a delete.`
       )
     }
-    for (const { policy, name } of [chat, processor]) {
-      for (const model of bedrockModels) {
-        acknowledge(
-          policy,
-          `AwsSolutions-IAM5[Resource::${model}]`,
-          `The ${name} function invokes the architecture's two Claude model families; the wildcard covers their dated versions (e.g. -20241022-v2:0) and nothing else.`
-        )
-      }
-    }
-
     this.migration = this.migrationRunner(migrate, props.deploymentId)
     // On a first deployment the migration must wait for the endpoints (Secrets Manager, KMS) and the proxy to exist.
     this.migration.node.addDependency(network.vpc, data.proxy)

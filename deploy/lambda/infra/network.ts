@@ -4,6 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam"
 import type * as kms from "aws-cdk-lib/aws-kms"
 import * as logs from "aws-cdk-lib/aws-logs"
 import { Construct } from "constructs"
+import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
 import { vpcRef } from "./exact.js"
 import { acknowledge } from "./nag.js"
 import type { StageSettings } from "./stages.js"
@@ -94,14 +95,14 @@ export class Network extends Construct {
       })
 
     this.bedrockEndpoint = endpoint("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME)
-    // The architecture's endpoint policy: only Claude 3.5 Sonnet can be invoked through PrivateLink.
-    this.bedrockEndpoint.addToPolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.AnyPrincipal()],
-        actions: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-        resources: [`arn:aws:bedrock:${settings.env.region}::foundation-model/anthropic.claude-3-5-sonnet-*`]
-      })
-    )
+    // The architecture's endpoint policy: only the stage's model (its profile and destination-Region
+    // models, from the model table) can be invoked through PrivateLink.
+    for (const statement of bedrockInvokeStatements(
+      { modelId: settings.bedrockModelId, partition: partitionOf(settings.env.region), account: settings.env.account, region: settings.env.region },
+      [new iam.AnyPrincipal()]
+    )) {
+      this.bedrockEndpoint.addToPolicy(statement)
+    }
     endpoint("Kms", ec2.InterfaceVpcEndpointAwsService.KMS)
     this.secretsManagerEndpoint = endpoint("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)
     endpoint("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS)

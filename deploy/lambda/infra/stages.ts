@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib"
 import * as ec2 from "aws-cdk-lib/aws-ec2"
 import * as logs from "aws-cdk-lib/aws-logs"
+import { DEFAULT_MODEL_ID } from "../../../src/services/models.js"
 
 export type StageName = "development" | "production"
 
@@ -77,7 +78,7 @@ const shared = {
   s3PrefixListId: "pl-6da54004",
   dynamoDbPrefixListId: "pl-6fa54006",
   googleClientIds: [],
-  bedrockModelId: "anthropic.claude-3-5-sonnet-20241022-v2:0",
+  bedrockModelId: DEFAULT_MODEL_ID,
   llmCostPerHourCents: 100,
   secretRotation: Duration.days(30),
   tracing: false

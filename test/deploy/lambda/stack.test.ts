@@ -15,6 +15,8 @@ import { bundledCode } from "../../../deploy/lambda/infra/stack.js"
 import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.js"
 import { acknowledgements, runNag } from "./support/nag.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
+import { BEDROCK_INVOKE_ACTIONS, stageModel } from "../../../deploy/lambda/infra/bedrock.js"
+import { DEFAULT_MODEL_ID, findModel } from "../../../src/services/models.js"
 
 const code = () => lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })")
 
@@ -35,6 +37,17 @@ const both = [
 
 type Resource = { readonly Type: string; readonly Properties?: Record<string, unknown>; readonly DeletionPolicy?: string }
 type Statement = { Effect: string; Action: string | Array<string>; Resource?: unknown; Principal?: unknown; Condition?: unknown }
+
+// What the stages' model may reach, from the model table; the literals pin the table's EU routing.
+const MODEL = findModel(DEFAULT_MODEL_ID)!
+const PROFILE_ARN = `arn:aws:bedrock:eu-west-1:123456789012:inference-profile/${MODEL.id}`
+const FOUNDATION_ARNS = MODEL.destinationRegions.map((region) => `arn:aws:bedrock:${region}::foundation-model/${MODEL.foundationModelId}`)
+expect(MODEL.id).toBe("eu.anthropic.claude-sonnet-5-5")
+expect(FOUNDATION_ARNS).toEqual(
+  ["eu-central-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3"].map(
+    (region) => `arn:aws:bedrock:${region}::foundation-model/anthropic.claude-sonnet-5-5`
+  )
+)
 
 const resources = (template: Template, type: string): Record<string, Resource> => template.findResources(type) as Record<string, Resource>
 const only = (template: Template, type: string, props: Record<string, unknown> = {}): [string, Resource] => {
@@ -184,15 +197,17 @@ describe("network", () => {
     }
   })
 
-  it.each(both)("%s: the Bedrock endpoint policy allows invoking Claude 3.5 Sonnet only", (_stage, template) => {
+  it.each(both)("%s: the Bedrock endpoint policy allows exactly the model table's profile and its destination-Region models", (_stage, template) => {
     const [, endpoint] = only(template, "AWS::EC2::VPCEndpoint", { ServiceName: "com.amazonaws.eu-west-1.bedrock-runtime" })
     const statements = (endpoint.Properties?.PolicyDocument as { Statement: Array<Statement> }).Statement
     expect(statements).toEqual([
+      { Effect: "Allow", Principal: { AWS: "*" }, Action: BEDROCK_INVOKE_ACTIONS, Resource: PROFILE_ARN },
       {
         Effect: "Allow",
         Principal: { AWS: "*" },
-        Action: ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-        Resource: "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-sonnet-*"
+        Action: BEDROCK_INVOKE_ACTIONS,
+        Resource: FOUNDATION_ARNS,
+        Condition: { StringEquals: { "bedrock:InferenceProfileArn": PROFILE_ARN } }
       }
     ])
   })
@@ -635,14 +650,17 @@ describe("IAM", () => {
     expect(jobQueueSenders).toEqual(["documents"])
   })
 
-  it.each(both)("%s: Bedrock only for the two Claude families, S3 only the bucket, DynamoDB only the table", (_stage, template) => {
+  it.each(both)("%s: Bedrock only for the table's profile and its destination-Region models, S3 only the bucket, DynamoDB only the table", (_stage, template) => {
     const statements = [...permissionsOf(template, "processor"), ...permissionsOf(template, "chat")]
-    const bedrock = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("bedrock:")))
-    for (const s of bedrock) {
-      expect(s.Resource).toEqual([
-        "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-sonnet-*",
-        "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-*"
+    for (const name of ["processor", "chat"] as const) {
+      const bedrock = permissionsOf(template, name).filter((s) => actionsOf([s]).some((a) => a.startsWith("bedrock:")))
+      expect(bedrock.map((s) => ({ Action: s.Action, Resource: s.Resource, Condition: s.Condition }))).toEqual([
+        { Action: BEDROCK_INVOKE_ACTIONS, Resource: PROFILE_ARN, Condition: undefined },
+        { Action: BEDROCK_INVOKE_ACTIONS, Resource: FOUNDATION_ARNS, Condition: { StringEquals: { "bedrock:InferenceProfileArn": PROFILE_ARN } } }
       ])
+    }
+    for (const name of ["auth", "documents", "migrate"] as const) {
+      expect(permissionsOf(template, name).filter((s) => actionsOf([s]).some((a) => a.startsWith("bedrock:")))).toEqual([])
     }
     for (const s of statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("s3:")))) {
       // the documents bucket, or the audit checkpoints (their prefix only, or the bucket for ListBucket)
@@ -887,5 +905,16 @@ describe("stage settings", () => {
       new Set(Object.values(resources(template, "AWS::Logs::LogGroup")).map((g) => g.Properties?.RetentionInDays))
     expect(retention(dev)).toEqual(new Set([30]))
     expect(retention(prod)).toEqual(new Set([2192]))
+  })
+})
+
+describe("the stage's Bedrock model", () => {
+  const scope = { partition: "aws", account: "123456789012", region: "eu-west-1" }
+  it("comes from the model table: an unknown, retired, wrongly placed or non-EU model stops the synth", () => {
+    expect(stageModel({ ...scope, modelId: DEFAULT_MODEL_ID }).id).toBe(DEFAULT_MODEL_ID)
+    expect(() => stageModel({ ...scope, modelId: "anthropic.claude-3-5-sonnet-20241022-v2:0" })).toThrow(/no longer serves.*2026-03-01/)
+    expect(() => stageModel({ ...scope, modelId: "global.anthropic.claude-sonnet-5-5" })).toThrow(/not a model Serenya knows/)
+    expect(() => stageModel({ ...scope, modelId: "us.anthropic.claude-sonnet-5-5" })).toThrow(/not a model Serenya knows/)
+    expect(() => stageModel({ ...scope, region: "eu-west-2", modelId: DEFAULT_MODEL_ID })).toThrow(/cannot be called from eu-west-2/)
   })
 })
