@@ -23,6 +23,8 @@ import {
   type InterpretedDocument,
   isOutOfRange,
   LLM,
+  LLMUnavailable,
+  type ModelCall,
   soundsReassuring
 } from "../services/llm.js"
 import { loadContent } from "./content.js"
@@ -38,6 +40,7 @@ import {
   validateIdempotencyKey
 } from "./idempotency.js"
 import { traced } from "../services/telemetry.js"
+import { Timeouts, withTimeout } from "../services/resilience.js"
 
 export const ConversationId = Schema.UUID.pipe(Schema.brand("ConversationId"))
 export type ConversationId = typeof ConversationId.Type
@@ -260,26 +263,40 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
   const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
 
   const askedAt = new Date(yield* Clock.currentTimeMillis)
-  const answer = yield* llm.chat({ document: content.value.document, history, question, userId }).pipe(
-    Effect.map((answer) => ({ ...answer, answer: withCriticalNotice(content.value.document, history, answer.answer) }))
-  )
-  const answeredAt = new Date(yield* Clock.currentTimeMillis)
-
   // Ids first: each sealed turn is bound to its own row.
   const questionId = MessageId.make(randomUUID())
   const answerId = MessageId.make(randomUUID())
-  // The call is paid for whether or not the turns get stored.
-  yield* costs.record(
-    yield* usageRecord({
-      userId,
-      provider: answer.provider,
-      modelId: answer.modelId,
-      documentType: "chat",
-      usage: answer.usage,
-      processingTimeMs: answeredAt.getTime() - askedAt.getTime(),
-      idempotencyKey: `chat:${answerId}`
-    })
+  // Every model call is paid for whether or not an answer comes of it, or the turns get stored:
+  // each is recorded once the answer has ended, whichever way (within the chat's deadline).
+  const calls: Array<ModelCall> = []
+  const recordCalls = Effect.forEach(
+    calls,
+    (call, index) =>
+      Effect.flatMap(
+        usageRecord({
+          userId,
+          provider: call.provider,
+          modelId: call.modelId,
+          documentType: "chat",
+          usage: call.usage,
+          processingTimeMs: call.elapsedMs,
+          idempotencyKey: `chat:${answerId}:call:${index + 1}`
+        }),
+        costs.record
+      ),
+    { discard: true }
   )
+  const answer = yield* llm
+    .chat({ document: content.value.document, history, question, userId, onUsage: (call) => Effect.sync(() => void calls.push(call)) })
+    .pipe(
+      withTimeout("LLM.chat", Timeouts.llmChat),
+      Effect.catchTag("OperationTimedOut", () =>
+        Effect.fail(new LLMUnavailable({ message: "The answer took too long; please ask again", retryAfterSeconds: 5 }))
+      ),
+      Effect.onExit(() => recordCalls),
+      Effect.map((answer) => ({ ...answer, answer: withCriticalNotice(content.value.document, history, answer.answer) }))
+    )
+  const answeredAt = new Date(yield* Clock.currentTimeMillis)
   const sealedQuestion = bytea(yield* crypto.sealString(question, sealedMessage(userId, questionId)))
   const sealedAnswer = bytea(yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId)))
 

@@ -22,9 +22,9 @@ import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema }
 import { Audit } from "../services/audit.js"
 import { CostTracker, type UsageDocumentType, usageRecord } from "../services/costTracker.js"
 import { Crypto, documentContext } from "../services/crypto.js"
-import { errorInfo, isTransient } from "../services/errors.js"
+import { errorInfo, isTransient, retryAfterSeconds } from "../services/errors.js"
 import { type ClaimedJob, type JobError, JobQueue, type JobStage } from "../services/jobQueue.js"
-import { type DocumentType, LLM } from "../services/llm.js"
+import { type DocumentType, LLM, type ModelCall } from "../services/llm.js"
 import { RetryPolicies, type RetrySchedule, Timeouts, withTimeout } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
 import { saveContent } from "./content.js"
@@ -60,6 +60,9 @@ const FAILURE_MESSAGES: Readonly<Record<string, string>> = {
   DECRYPTION_FAILED: "The stored document could not be opened.",
   LLM_INVALID_OUTPUT: "The document could not be interpreted.",
   LLM_UNAVAILABLE: "The interpretation service was unavailable.",
+  LLM_REQUEST_REJECTED: "We could not process this document right now; we are looking into it.",
+  LLM_OUTPUT_TRUNCATED: "We could not process this document right now; we are looking into it.",
+  IMAGE_UNREADABLE: "The image could not be read.",
   TIMEOUT: "Interpreting the document took too long.",
   INTERNAL_ERROR: "Processing failed unexpectedly."
 }
@@ -88,6 +91,14 @@ const classify = (cause: Cause.Cause<unknown>): Classified => {
       }
     case "DocumentTooComplex":
       return { code: "DOCUMENT_TOO_COMPLEX", transient: false, retryAfterSeconds: 0 }
+    // Ours, not the document's (see LLMRequestRejected): retried later while a fix can help, the
+    // operator's reason in the log; the user is told we could not process it right now.
+    case "LLMRequestRejected":
+      return {
+        code: "LLM_REQUEST_REJECTED",
+        transient: typeof error === "object" && error !== null && "retryLater" in error && error.retryLater === true,
+        retryAfterSeconds: retryAfterSeconds(error) ?? 60
+      }
     case "ObjectNotFound":
       return { code: "DOCUMENT_MISSING", transient: false, retryAfterSeconds: 0 }
     case "LLMUnavailable":
@@ -142,28 +153,40 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
         (plaintext) =>
           Effect.gen(function* () {
             yield* stage("interpreting")
-            const started = yield* Clock.currentTimeMillis
-            const result = yield* llm
+            // Every model call is paid for, also when the interpretation then fails or runs out of
+            // time: each is recorded once the interpretation has ended, whichever way it ended.
+            const calls: Array<ModelCall> = []
+            const recordCalls = (documentType: UsageDocumentType) =>
+              Effect.forEach(
+                calls,
+                (call, index) =>
+                  Effect.flatMap(
+                    usageRecord({
+                      userId,
+                      provider: call.provider,
+                      modelId: call.modelId,
+                      documentType,
+                      usage: call.usage,
+                      processingTimeMs: call.elapsedMs,
+                      idempotencyKey: `job:${jobId}:attempt:${job.attempts}:call:${index + 1}`
+                    }),
+                    costs.record
+                  ),
+                { discard: true }
+              )
+            const hinted = Option.match(job.documentTypeHint, { onNone: () => "report" as const, onSome: usageType })
+            return yield* llm
               .interpret({
                 bytes: plaintext,
                 contentType: job.contentType,
                 userId,
+                onUsage: (call) => Effect.sync(() => void calls.push(call)),
                 ...Option.match(job.documentTypeHint, { onNone: () => ({}), onSome: (hint) => ({ documentTypeHint: hint }) })
               })
-              .pipe(withTimeout("LLM.interpret", options.interpretTimeout ?? Timeouts.llmInterpret))
-            const finished = yield* Clock.currentTimeMillis
-            yield* costs.record(
-              yield* usageRecord({
-                userId,
-                provider: result.provider,
-                modelId: result.modelId,
-                documentType: usageType(result.document.documentType),
-                usage: result.usage,
-                processingTimeMs: finished - started,
-                idempotencyKey: `job:${jobId}:attempt:${job.attempts}`
-              })
-            )
-            return result
+              .pipe(
+                withTimeout("LLM.interpret", options.interpretTimeout ?? Timeouts.llmInterpret),
+                Effect.onExit((exit) => recordCalls(Exit.isSuccess(exit) ? usageType(exit.value.document.documentType) : hinted))
+              )
           }),
         (plaintext) => Effect.sync(() => plaintext.fill(0))
       )
@@ -212,8 +235,16 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
           "error.category": info?.category ?? "technical",
           "error.recovery": failure.transient && job.attempts < job.maxAttempts ? "retry" : (info?.recovery ?? "escalate")
         })
+        const error = Option.getOrUndefined(Cause.failureOption(cause))
+        const reason = typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : undefined
         yield* Effect.logWarning("job attempt failed").pipe(
-          Effect.annotateLogs({ jobId, attempt: job.attempts, errorCode: failure.code, transient: failure.transient })
+          Effect.annotateLogs({
+            jobId,
+            attempt: job.attempts,
+            errorCode: failure.code,
+            transient: failure.transient,
+            ...(reason !== undefined ? { errorReason: reason } : {})
+          })
         )
         // a defect is a bug to find: its cause goes to the log (the job row only gets INTERNAL_ERROR)
         if (Option.isNone(Cause.failureOption(cause))) {

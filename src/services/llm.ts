@@ -3,7 +3,7 @@
  * summary, and answer questions about one interpreted document. Every answer from a model is
  * decoded with these schemas before anything else sees it.
  */
-import { Context, type Effect, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId } from "./errors.js"
 
 export const DocumentType = Schema.Literal("lab_results", "vitals", "report", "other")
@@ -201,6 +201,59 @@ export class LLMUnavailable extends Schema.TaggedError<LLMUnavailable>()("LLMUna
   }
 }
 
+/**
+ * The model service refused a request that was ours to get right: a model id that is invalid,
+ * retired or needs an inference profile, access not granted, a parameter the model does not take,
+ * or an answer its content filter withheld. Documents are checked against the model's limits before
+ * any call, so this is never the user's document's fault: it is technical and escalated (the breaker
+ * counts it, the technical-errors alarm sees it), the user is told we could not process it right
+ * now, and a job is retried later while `retryLater` (configuration can be fixed; a filter will
+ * withhold the same answer again). `reason` is the operator's code: MODEL_ID_INVALID,
+ * INFERENCE_PROFILE_REQUIRED, MODEL_END_OF_LIFE, MODEL_ACCESS_DENIED, REQUEST_NOT_SUPPORTED, …
+ */
+export class LLMRequestRejected extends Schema.TaggedError<LLMRequestRejected>()("LLMRequestRejected", {
+  message: Schema.String,
+  reason: Schema.String,
+  retryLater: Schema.Boolean,
+  /** How long a retry should wait: long enough for a person to fix a setting or grant access (default 60 s). */
+  retryAfterSeconds: Schema.optionalWith(Schema.Number, { default: () => 60 })
+}) {
+  get [ErrorInfoId]() {
+    return { code: "LLM_REQUEST_REJECTED", category: "technical", recovery: "escalate", status: 503 } as const
+  }
+  get [RetryAfterId]() {
+    return this.retryAfterSeconds
+  }
+}
+
+/** The model stopped at its output limit even with the largest budget: a cut-off answer is never used. */
+export class LLMOutputTruncated extends Schema.TaggedError<LLMOutputTruncated>()("LLMOutputTruncated", {
+  message: Schema.String,
+  maxTokens: Schema.Number
+}) {
+  get [ErrorInfoId]() {
+    return { code: "LLM_OUTPUT_TRUNCATED", category: "technical", recovery: "escalate", status: 502 } as const
+  }
+}
+
+/** One model call's tokens, reported as soon as the call returns (see `onUsage`). */
+export interface ModelCall {
+  readonly usage: TokenUsage
+  readonly provider: LLMProviderName
+  readonly modelId: string
+  readonly elapsedMs: number
+}
+
+/**
+ * Where a provider reports every call that consumed tokens, as it happens: a call whose operation
+ * later fails, is repaired or times out is paid for too, so it is recorded too. Run uninterruptibly.
+ */
+export type UsageSink = (call: ModelCall) => Effect.Effect<void>
+
+/** Tells the sink, if any, of one call; never interrupted halfway (tokens spent are recorded or not, never half). */
+export const reportUsage = (sink: UsageSink | undefined, call: ModelCall): Effect.Effect<void> =>
+  sink === undefined ? Effect.void : Effect.uninterruptible(sink(call))
+
 /** The document cannot be interpreted by this provider (an image offline, an unreadable PDF). */
 export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()("DocumentUnreadable", {
   message: Schema.String,
@@ -240,7 +293,12 @@ export class LLM extends Context.Tag("LLM")<
       readonly documentTypeHint?: DocumentType
       /** Whose document: what a layer keeps of the answer (a fallback cache) is kept per user, for erasure. */
       readonly userId?: string
-    }) => Effect.Effect<Interpretation, LLMInvalidOutput | LLMUnavailable | DocumentUnreadable | DocumentTooComplex>
+      /** Told of every model call's tokens as it returns (a cached answer costs nothing and reports nothing). */
+      readonly onUsage?: UsageSink
+    }) => Effect.Effect<
+      Interpretation,
+      LLMInvalidOutput | LLMUnavailable | LLMRequestRejected | LLMOutputTruncated | DocumentUnreadable | DocumentTooComplex
+    >
     /** Answers about this one document only: no diagnosis, no dosing, and says when it does not know. */
     readonly chat: (input: {
       readonly document: InterpretedDocument
@@ -248,7 +306,9 @@ export class LLM extends Context.Tag("LLM")<
       readonly question: string
       /** Whose conversation (see interpret). */
       readonly userId?: string
-    }) => Effect.Effect<ChatAnswer, LLMInvalidOutput | LLMUnavailable>
+      /** See interpret. */
+      readonly onUsage?: UsageSink
+    }) => Effect.Effect<ChatAnswer, LLMInvalidOutput | LLMUnavailable | LLMRequestRejected | LLMOutputTruncated>
     /** Drops every answer kept for the user (erasure); a layer that keeps none does nothing. */
     readonly forgetUser: (userId: string) => Effect.Effect<void>
   }

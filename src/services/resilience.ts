@@ -86,12 +86,54 @@ export const withRetry: {
 
 export const Timeouts = {
   database: "5 seconds",
-  llmInterpret: "180 seconds",
-  llmChat: "60 seconds",
+  /** One Converse call of an interpretation: thinking, then a tool call of up to ~16k tokens. */
+  llmCall: "240 seconds",
+  /** A whole interpretation: every call, retry, larger-budget call and repair round under one deadline. */
+  llmInterpret: "600 seconds",
+  /** One Converse call answering a chat question. */
+  llmChatCall: "20 seconds",
+  /** A whole chat answer, retries included: within API Gateway's 30 s together with the request's own work. */
+  llmChat: "22 seconds",
   storage: "10 seconds",
   kms: "3 seconds",
   google_oauth: "5 seconds"
 } as const satisfies Record<string, Duration.DurationInput>
+
+/** API Gateway HTTP APIs end every request after 30 s, whatever the function is still doing (not adjustable). */
+export const API_GATEWAY_TIMEOUT: Duration.DurationInput = "30 seconds"
+
+/**
+ * How long a function may need: what it waits for, each part bounded by its own timeout or deadline,
+ * plus a margin for what is not (start-up, serialising, the garbage collector). Lambda's timeouts
+ * are derived from these (deploy/lambda/infra/functions.ts) and checked in the synth tests: a
+ * function never dies before the deadlines inside it have ended the work — tokens a call consumed
+ * are recorded (its usage is reported as it returns), a job is failed or retried, never cut off.
+ */
+export interface TimeBudget {
+  readonly parts: Readonly<Record<string, Duration.DurationInput>>
+  readonly margin: Duration.DurationInput
+}
+
+export const budgetTotal = (budget: TimeBudget): Duration.Duration =>
+  Object.values(budget.parts).reduce<Duration.Duration>((sum, part) => Duration.sum(sum, Duration.decode(part)), Duration.decode(budget.margin))
+
+export const TimeBudgets = {
+  /** A queued job: open the original, interpret it, store the result with its audit row, remove the original, flush telemetry. */
+  processor: {
+    parts: {
+      open: "20 seconds",
+      interpret: Timeouts.llmInterpret,
+      store: "30 seconds",
+      removeOriginal: Timeouts.storage,
+      flushTelemetry: "10 seconds"
+    },
+    margin: "20 seconds"
+  },
+  /** A chat question: read the content and history, answer, seal and store both turns. */
+  chat: { parts: { read: "2 seconds", answer: Timeouts.llmChat, store: "2 seconds" }, margin: "2 seconds" },
+  /** Any other request behind API Gateway: whatever it does must end before the gateway gives up. */
+  request: { parts: { request: "25 seconds" }, margin: "3 seconds" }
+} as const satisfies Record<string, TimeBudget>
 
 /** Fails with OperationTimedOut (transient) when `self` outlasts `duration`; the slow effect is interrupted. */
 export const withTimeout: {

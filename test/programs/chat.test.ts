@@ -239,7 +239,7 @@ layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
       expect(costs.length).toBe(2)
       const answers = yield* sql<{ id: string }>`
         SELECT id::text AS id FROM messages WHERE user_id = ${alice}::uuid AND role = 'assistant' ORDER BY seq`
-      expect(costs.map((c) => c.idempotencyKey).sort()).toEqual(answers.map((a) => `chat:${a.id}`).sort())
+      expect(costs.map((c) => c.idempotencyKey).sort()).toEqual(answers.map((a) => `chat:${a.id}:call:1`).sort())
       for (const cost of costs) {
         expect(cost.provider).toBe("offline")
         expect(cost.inputTokens).toBeGreaterThan(0)

@@ -23,7 +23,8 @@ import { ContentId, UserId } from "../../src/services/ids.js"
 import { processJob } from "../../src/programs/processJob.js"
 import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
 import { JobQueue } from "../../src/services/jobQueue.js"
-import { LLM } from "../../src/services/llm.js"
+import { LLM, LLMRequestRejected, reportUsage, TokenUsage } from "../../src/services/llm.js"
+import { DEFAULT_MODEL_ID } from "../../src/services/models.js"
 import { makeRetrySchedule } from "../../src/services/resilience.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
@@ -159,7 +160,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
       )
       expect(marked?.removed).toBe(true)
       const records = (yield* costs.entries).filter((r) => r.userId === alice)
-      expect(records.map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:1`])
+      expect(records.map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:1:call:1`])
       expect(records[0]).toMatchObject({ provider: "offline", documentType: "lab_results" })
       expect(records[0]!.inputTokens).toBeGreaterThan(0)
     })
@@ -247,7 +248,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
       for (const row of rows) expect(row, row.id).toMatchObject({ status: "completed", attempts: 1, contents: 1 })
       const keys = (yield* costs.entries).filter((r) => r.userId === alice).map((r) => r.idempotencyKey)
       expect(new Set(keys).size).toBe(20)
-      expect(keys.sort()).toEqual([...jobIds].map((id) => `job:${id}:attempt:1`).sort())
+      expect(keys.sort()).toEqual([...jobIds].map((id) => `job:${id}:attempt:1:call:1`).sort())
     })
   )
 
@@ -317,7 +318,7 @@ layer(
       expect(yield* jobRow(jobId)).toMatchObject({ status: "completed", stage: "done", attempts: 3, errorCode: null })
       expect(stats).toMatchObject({ claimed: 3, retrying: 2, completed: 1 })
       expect((yield* probe.calls).interpret).toBe(3)
-      expect((yield* costs.entries).map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:3`])
+      expect((yield* costs.entries).map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:3:call:1`])
     })
   )
 })
@@ -392,6 +393,57 @@ layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true 
       const { jobId } = yield* upload(alice)
       yield* runPoolUntilIdle({ process: { ...fast.process, interpretTimeout: "50 millis" } })
       expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 3, errorCode: "TIMEOUT" })
+    })
+  )
+})
+
+/** A model that is paid for one call, then never answers: the interpretation runs out of time. */
+const LLMPaidThenHanging = Layer.succeed(LLM, {
+  interpret: (input) =>
+    Effect.zipRight(
+      reportUsage(input.onUsage, { usage: new TokenUsage({ inputTokens: 5000, outputTokens: 700 }), provider: "aws.bedrock", modelId: DEFAULT_MODEL_ID, elapsedMs: 40 }),
+      Effect.never
+    ),
+  chat: () => Effect.never,
+  forgetUser: () => Effect.void
+})
+
+layer(testLayer(LLMPaidThenHanging), { timeout: "60 seconds", excludeTestServices: true })("processJob when a paid call is followed by a timeout", (it) => {
+  it.effect("every call that consumed tokens is recorded, though the attempt timed out: once per attempt and call", () =>
+    Effect.gen(function* () {
+      const costs = yield* MemoryCostStore
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice, { documentTypeHint: "lab_results" })
+      yield* runPoolUntilIdle({ process: { ...fast.process, interpretTimeout: "50 millis" } })
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 3, errorCode: "TIMEOUT" })
+      const records = (yield* costs.entries).filter((r) => r.userId === alice)
+      expect(records.map((r) => r.idempotencyKey)).toEqual([1, 2, 3].map((n) => `job:${jobId}:attempt:${n}:call:1`))
+      expect(records.every((r) => r.inputTokens === 5000 && r.outputTokens === 700 && r.documentType === "lab_results")).toBe(true)
+      // Sonnet 5.5 through the EU profile: 5 × 0.22¢ + 0.7 × 1.1¢
+      expect(records[0]?.totalCostCents).toBe(1.87)
+    })
+  )
+})
+
+/** Bedrock refusing what was ours to get right (a model id, say): technical, never the user's document's fault. */
+const LLMRejecting = Layer.succeed(LLM, {
+  interpret: () =>
+    Effect.fail(new LLMRequestRejected({ message: "Bedrock refused the request (ValidationException)", reason: "MODEL_ID_INVALID", retryLater: true, retryAfterSeconds: 0 })),
+  chat: () => Effect.never,
+  forgetUser: () => Effect.void
+})
+
+layer(testLayer(LLMRejecting), { timeout: "60 seconds", excludeTestServices: true })("processJob when Bedrock refuses our request", (it) => {
+  it.effect("the job is retried later, then fails with LLM_REQUEST_REJECTED and 'we could not process this right now'", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice)
+      const stats = yield* runPoolUntilIdle()
+      expect(stats).toMatchObject({ retrying: 2, failed: 1 })
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 3, errorCode: "LLM_REQUEST_REJECTED" })
+      const [row] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ errorMessage: string }>`SELECT error_message FROM jobs WHERE id = ${jobId}::uuid`)
+      expect(row?.errorMessage).toBe("We could not process this document right now; we are looking into it.")
+      expect(row?.errorMessage).not.toMatch(/unreadable/i)
     })
   )
 })

@@ -18,6 +18,8 @@ import {
   MONTHLY_USAGE_INDEX
 } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
+import { TimeBudgets } from "../../../src/services/resilience.js"
+import { timeoutFor } from "./budgets.js"
 import { bucketRef } from "./exact.js"
 
 /** Days an audit checkpoint stays locked (the functions' AUDIT_CHECKPOINT_RETENTION_DAYS too). */
@@ -33,8 +35,12 @@ export interface DataProps {
   readonly network: Network
 }
 
-/** The processor's timeout; the job queue's visibility timeout is six times it (AWS's advice for Lambda consumers). */
-export const PROCESSOR_TIMEOUT = Duration.seconds(180)
+/**
+ * The processor's timeout: its time budget (src/services/resilience.ts), so that the deadlines
+ * inside end the work first; the job queue's visibility timeout is six times it (AWS's advice for
+ * Lambda consumers).
+ */
+export const PROCESSOR_TIMEOUT = timeoutFor(TimeBudgets.processor)
 
 export class Data extends Construct {
   readonly accessLogsBucket: s3.IBucket

@@ -10,7 +10,9 @@ import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
+import { TimeBudgets } from "../../../src/services/resilience.js"
 import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
+import { timeoutFor } from "./budgets.js"
 import { AUDIT_CHECKPOINT_RETENTION_DAYS, type Data, PROCESSOR_TIMEOUT } from "./data.js"
 import { functionRef, versionRef } from "./exact.js"
 import { Keys } from "./keys.js"
@@ -22,11 +24,15 @@ export type CodeFor = (name: FunctionName) => lambda.Code
 
 export const RUNTIME = lambda.Runtime.NODEJS_22_X
 
-/** The architecture's sizes; the processor does the document function's Bedrock work, so it gets its size. */
+/**
+ * The architecture's memory sizes; the processor does the document function's Bedrock work, so it
+ * gets its size. Timeouts come from the time budgets (./budgets.ts): the API functions end before
+ * API Gateway's 30 s, the processor after its interpretation deadline and the rest of its work.
+ */
 export const SIZES: Record<FunctionName, { readonly memoryMiB: number; readonly timeout: Duration }> = {
-  auth: { memoryMiB: 512, timeout: Duration.seconds(30) },
-  documents: { memoryMiB: 2048, timeout: Duration.seconds(180) },
-  chat: { memoryMiB: 1024, timeout: Duration.seconds(60) },
+  auth: { memoryMiB: 512, timeout: timeoutFor(TimeBudgets.request) },
+  documents: { memoryMiB: 2048, timeout: timeoutFor(TimeBudgets.request) },
+  chat: { memoryMiB: 1024, timeout: timeoutFor(TimeBudgets.chat) },
   processor: { memoryMiB: 2048, timeout: PROCESSOR_TIMEOUT },
   migrate: { memoryMiB: 512, timeout: Duration.minutes(10) }
 }

@@ -12,7 +12,8 @@ import type * as sqs from "aws-cdk-lib/aws-sqs"
 import { Construct } from "constructs"
 import { type Data } from "./data.js"
 import { bucketRef } from "./exact.js"
-import type { ServiceFunction } from "./functions.js"
+import { type ServiceFunction, SIZES } from "./functions.js"
+import { durationAlarmMillis } from "./budgets.js"
 import type { Keys } from "./keys.js"
 import { acknowledge } from "./nag.js"
 import type { FunctionName, StageSettings } from "./stages.js"
@@ -37,14 +38,6 @@ export interface ObservabilityProps {
   readonly functions: Record<FunctionName, ServiceFunction>
   readonly httpApi: apigwv2.HttpApi
   readonly proxy: rds.DatabaseProxy
-}
-
-/** Alarms fire this close to a function's timeout (the architecture's margins: 30 s of 180, 10 s of 60). */
-const DURATION_ALARM_MS: Record<Exclude<FunctionName, "migrate">, number> = {
-  auth: 25_000,
-  documents: 150_000,
-  chat: 50_000,
-  processor: 150_000
 }
 
 export class Observability extends Construct {
@@ -139,7 +132,8 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
     })
 
-    for (const [name, thresholdMs] of Object.entries(DURATION_ALARM_MS) as Array<[Exclude<FunctionName, "migrate">, number]>) {
+    for (const name of ["auth", "documents", "chat", "processor"] as const) {
+      const thresholdMs = durationAlarmMillis(SIZES[name].timeout)
       alarm(`${name}DurationNearTimeout`, "warning", {
         alarmDescription: `The ${name} function's average duration is approaching its timeout`,
         metric: functions[name].fn.metricDuration({ statistic: "Average", period: fiveMinutes }),

@@ -1,7 +1,18 @@
 /**
  * The live LLM: Amazon Bedrock's Converse API. Documents go as document/image/text content
- * blocks and a forced tool call (JSON schema from InterpretedDocument) makes the model return the
- * structure, which is decoded like any untrusted input: one repair round, then LLMInvalidOutput.
+ * blocks and a tool call (JSON schema from InterpretedDocument) carries the structure back, which is
+ * decoded like any untrusted input: one repair round, then LLMInvalidOutput.
+ *
+ * The request is shaped by the model's entry in the model table (src/services/models.ts): the
+ * strongest tool choice it accepts (forced, any, or auto with the prompt asking for the tool — models
+ * that always think take nothing else), a temperature only where one is accepted, an output budget
+ * sized for the document (thinking included) and raised once when the model stops at it — an answer
+ * cut at `max_tokens` is never used — and PDF citations, which make Converse read a scanned PDF's
+ * pages as images instead of an empty text layer. Documents are checked against Converse's limits
+ * before any call, so a ValidationException that still comes back is ours (model id, profile,
+ * parameters) and is classified technical (LLMRequestRejected), never "your document is unreadable".
+ * Every call's tokens are reported (`onUsage`) as soon as it returns, so a repaired, failed or
+ * timed-out operation is paid for exactly as Bedrock bills it.
  * Throttling, service-unavailable and model-not-ready are retried on the `llm` schedule within a
  * timeout; the `llm` circuit breaker opens after repeated failures, and while it is open an
  * identical earlier request of the same user (same content hash) is answered from the cache — 500
@@ -10,8 +21,8 @@
  * built (src/layers/aws/sdk.ts).
  */
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
-import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message } from "@aws-sdk/client-bedrock-runtime"
-import { Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
+import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message, ToolChoice } from "@aws-sdk/client-bedrock-runtime"
+import { Clock, Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
@@ -22,15 +33,21 @@ import {
   type ChatTurn,
   type DocumentContentType,
   type DocumentType,
+  DocumentTooComplex,
   DocumentUnreadable,
   type Interpretation,
   InterpretedDocument,
   LLM,
   LLMInvalidOutput,
+  LLMOutputTruncated,
+  LLMRequestRejected,
   LLMUnavailable,
+  reportUsage,
   TokenUsage,
-  UnreadLine
+  UnreadLine,
+  type UsageSink
 } from "../../services/llm.js"
+import { CONVERSE_LIMITS, findModel, type ModelCard } from "../../services/models.js"
 import {
   type CircuitBreaker,
   CircuitBreakers,
@@ -61,6 +78,7 @@ export class BedrockCallFailed extends Schema.TaggedError<BedrockCallFailed>()("
 
 const TRANSIENT = new Set([
   "ThrottlingException",
+  "ServiceQuotaExceededException",
   "ServiceUnavailableException",
   "ModelNotReadyException",
   "InternalServerException",
@@ -70,12 +88,41 @@ const TRANSIENT = new Set([
   "RequestTimeout"
 ])
 
-const classify = (cause: unknown): BedrockCallFailed | DocumentUnreadable => {
+/** Bedrock's refusals of a request that was ours to get right, by the messages AWS returns (see the tests). */
+const rejection = (name: string, message: string): { readonly reason: string; readonly retryLater: boolean } | undefined => {
+  switch (name) {
+    case "ValidationException":
+      if (/model identifier is invalid/i.test(message)) return { reason: "MODEL_ID_INVALID", retryLater: true }
+      if (/on-demand throughput isn.t supported|inference profile/i.test(message)) return { reason: "INFERENCE_PROFILE_REQUIRED", retryLater: true }
+      if (/end of (its )?life|legacy/i.test(message)) return { reason: "MODEL_END_OF_LIFE", retryLater: true }
+      return { reason: "REQUEST_NOT_SUPPORTED", retryLater: true }
+    case "ResourceNotFoundException":
+      if (/end of (its )?life/i.test(message)) return { reason: "MODEL_END_OF_LIFE", retryLater: true }
+      if (/legacy/i.test(message)) return { reason: "MODEL_LEGACY_INACTIVE", retryLater: true }
+      return { reason: "MODEL_NOT_FOUND", retryLater: true }
+    case "AccessDeniedException":
+      if (/marketplace/i.test(message)) return { reason: "MODEL_SUBSCRIPTION_MISSING", retryLater: true }
+      if (/don.t have access to the model/i.test(message)) return { reason: "MODEL_ACCESS_NOT_GRANTED", retryLater: true }
+      return { reason: "MODEL_ACCESS_DENIED", retryLater: true }
+    default:
+      return undefined
+  }
+}
+
+/** An input over the model's context window: the document is too long to read, whatever we do. */
+const TOO_LONG = /input is too long|prompt is too long|too many (input )?tokens|context (window|length)/i
+
+export const classifyBedrockError = (cause: unknown): BedrockCallFailed | LLMRequestRejected | DocumentTooComplex => {
   const name = awsErrorName(cause)
   const status = awsHttpStatus(cause)
-  // The model refused our input (too large, unsupported document): retrying cannot help.
-  if (name === "ValidationException") {
-    return new DocumentUnreadable({ message: "The model could not accept this document", reason: "MODEL_REJECTED_INPUT" })
+  const message = cause instanceof Error ? cause.message : ""
+  if (name === "ValidationException" && TOO_LONG.test(message)) {
+    return new DocumentTooComplex({ message: "The document is longer than the model can read at once", limit: "text_length" })
+  }
+  const rejected = rejection(name, message)
+  if (rejected !== undefined) {
+    // AWS's message names the model and the request, never the document: it is safe for the operator's log.
+    return new LLMRequestRejected({ message: `Bedrock refused the request (${name}): ${message.slice(0, 300)}`, ...rejected })
   }
   const transient = TRANSIENT.has(name) || status === undefined || status >= 500 || status === 429
   return new BedrockCallFailed({ message: `Bedrock Converse failed: ${name}`, transient })
@@ -163,19 +210,90 @@ const coverageRepair = (coverage: Coverage): string => {
   return `${parts.join("\n\n")}\n\nCall the tool again with the complete interpretation.`
 }
 
-/** The document's text when it has one to check an answer against: plain text, or a PDF's text layer. */
-const documentText = (bytes: Uint8Array, contentType: DocumentContentType): Effect.Effect<Option.Option<string>> => {
-  if (contentType === "text/plain") {
-    return Effect.option(decodeText(bytes))
-  }
-  if (contentType !== "application/pdf") return Effect.succeed(Option.none())
-  // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
-  return Effect.promise(() => import("./pdfText.js")).pipe(
-    Effect.flatMap(({ extractPdfText }) => extractPdfText(bytes, {})),
-    Effect.map((text) => (text.trim() === "" ? Option.none<string>() : Option.some(text))),
-    Effect.orElseSucceed(() => Option.none<string>())
-  )
+/**
+ * What the document is to the model, checked against the model's limits before any call (so that
+ * whatever Bedrock still refuses is ours, not the document's):
+ * - plain text: its text (also what the coverage check compares the answer with);
+ * - a PDF with a text layer: its text for the coverage check; the PDF itself when it is within
+ *   Converse's per-document size, else its text (all the model would read of it without citations);
+ * - a scanned PDF (no text layer): the PDF with citations on, so that Converse reads its pages as
+ *   images — only where the model has citations and the PDF is within the per-document size;
+ * - an image: within Converse's bytes and pixels, else refused with a reason the user can act on.
+ * A PDF that cannot be opened, or has more pages than we read, fails here without a call.
+ */
+export interface PreparedDocument {
+  readonly block: ContentBlock
+  readonly text: Option.Option<string>
 }
+
+export const prepareDocument = (
+  bytes: Uint8Array,
+  contentType: DocumentContentType,
+  model: ModelCard
+): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
+  const { limits } = model
+  const tooLarge = (what: string) =>
+    new DocumentTooComplex({ message: `The ${what} is larger than the model can take in one request`, limit: "decoded_bytes" })
+  switch (contentType) {
+    case "text/plain":
+      return Effect.map(decodeText(bytes), (text) => ({ block: { text }, text: Option.some(text) }))
+    case "image/jpeg":
+    case "image/png": {
+      if (bytes.length > limits.imageMaxBytes) return Effect.fail(tooLarge("image"))
+      return Effect.flatMap(imageSize(bytes), (size): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
+        if (size === undefined) return Effect.fail(new DocumentUnreadable({ message: "The image could not be read", reason: "IMAGE_UNREADABLE" }))
+        if (size.width > limits.imageMaxPixels || size.height > limits.imageMaxPixels) {
+          return Effect.fail(
+            new DocumentTooComplex({ message: `The image is more than ${limits.imageMaxPixels} pixels wide or high`, limit: "decoded_bytes" })
+          )
+        }
+        const format = contentType === "image/png" ? "png" : "jpeg"
+        return Effect.succeed({ block: { image: { format, source: { bytes } } }, text: Option.none() })
+      })
+    }
+    case "application/pdf":
+      // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
+      return Effect.promise(() => import("./pdfText.js")).pipe(
+        Effect.flatMap(({ extractPdfText, PDF_MAX_PAGES }) =>
+          extractPdfText(bytes, { maxPages: Math.min(PDF_MAX_PAGES, limits.pdfMaxPages) })
+        ),
+        Effect.map((text): Option.Option<string> => (text.trim() === "" ? Option.none() : Option.some(text))),
+        Effect.catchTag("DocumentUnreadable", (error) =>
+          error.reason === "NO_TEXT_LAYER" ? Effect.succeed(Option.none<string>()) : Effect.fail(error)
+        ),
+        Effect.flatMap((text): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
+          const pdf = (citations: boolean): ContentBlock => ({
+            document: { format: "pdf", name: "uploaded-document", source: { bytes }, ...(citations ? { citations: { enabled: true } } : {}) }
+          })
+          if (Option.isSome(text)) {
+            return Effect.succeed({ block: bytes.length <= limits.documentMaxBytes ? pdf(false) : { text: text.value }, text })
+          }
+          if (!model.capabilities.pdfCitations) {
+            return Effect.fail(new DocumentUnreadable({ message: "The PDF has no text layer and this model cannot read scanned pages", reason: "NO_TEXT_LAYER" }))
+          }
+          if (bytes.length > limits.documentMaxBytes) return Effect.fail(tooLarge("scanned PDF"))
+          return Effect.succeed({ block: pdf(true), text })
+        })
+      )
+  }
+}
+
+/**
+ * Width and height as the image's header gives them (image-size, loaded on first use: the API
+ * functions never need it); undefined when it cannot tell.
+ */
+const imageSize = (bytes: Uint8Array): Effect.Effect<{ readonly width: number; readonly height: number } | undefined> =>
+  Effect.map(
+    Effect.promise(() => import("image-size")),
+    ({ imageSize: read }) => {
+      try {
+        const { width, height } = read(bytes)
+        return { width, height }
+      } catch {
+        return undefined
+      }
+    }
+  )
 
 // ---------------------------------------------------------------------------------------------
 
@@ -223,19 +341,6 @@ const hashOf = (...parts: ReadonlyArray<string | Uint8Array>) => {
   return hash.digest("hex")
 }
 
-const documentBlock = (bytes: Uint8Array, contentType: DocumentContentType): ContentBlock => {
-  switch (contentType) {
-    case "application/pdf":
-      return { document: { format: "pdf", name: "uploaded-document", source: { bytes } } }
-    case "image/jpeg":
-      return { image: { format: "jpeg", source: { bytes } } }
-    case "image/png":
-      return { image: { format: "png", source: { bytes } } }
-    case "text/plain":
-      return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") }
-  }
-}
-
 const usageOf = (output: ConverseCommandOutput) =>
   new TokenUsage({ inputTokens: output.usage?.inputTokens ?? 0, outputTokens: output.usage?.outputTokens ?? 0 })
 
@@ -247,6 +352,8 @@ export const DEFAULT_ANSWER_CACHE_TTL: Duration.DurationInput = "15 minutes"
 
 export interface BedrockOptions {
   readonly modelId: string
+  /** The model's entry; by default the table's for `modelId` (an id the table does not know gets cautious defaults). */
+  readonly model?: ModelCard
   readonly breaker: CircuitBreaker
   readonly cacheSize?: number
   /** How long a kept answer may serve as the fallback (default 15 minutes). */
@@ -255,8 +362,85 @@ export interface BedrockOptions {
   readonly retry?: RetrySchedule
 }
 
+/**
+ * An id the table does not know (tried outside production only): nothing but what every Claude on
+ * Converse takes — auto tool choice, no sampling parameters, no citations, a modest output.
+ */
+export const cautiousModel = (modelId: string): ModelCard => ({
+  id: modelId,
+  name: modelId,
+  foundationModelId: modelId,
+  geography: "in-region",
+  status: "active",
+  sourceRegions: [],
+  destinationRegions: [],
+  capabilities: {
+    forcedToolChoice: false,
+    anyToolChoice: false,
+    temperature: false,
+    thinking: "none",
+    pdfCitations: false,
+    maxOutputTokens: 8192,
+    contextTokens: 200_000
+  },
+  limits: CONVERSE_LIMITS,
+  price: { inputUsd: 0, outputUsd: 0 },
+  sources: []
+})
+
+/** Output tokens an interpretation is first given: room for the tool call's JSON for a report of `lines` lines. */
+export const interpretationBudget = (lines: number): number => Math.min(16_384, Math.max(4096, 2048 + 96 * lines))
+/** What a model that thinks may spend thinking before it answers, on top of the answer's budget. */
+export const THINKING_ALLOWANCE = 8192
+/** A chat answer's budget: a few short paragraphs (the prompt asks for brevity). */
+export const CHAT_BUDGET = 1024
+/**
+ * After a `max_tokens` stop the call is made again, once, with this many times the budget (a larger
+ * output still has to be written within one call's timeout, Timeouts.llmCall).
+ */
+export const BUDGET_GROWTH = 2
+
+/** The tool choice a model takes: forced where it can be, else any tool, else auto (the prompt asks for the tool). */
+export const toolChoiceFor = (model: ModelCard): ToolChoice =>
+  model.capabilities.thinking === "always"
+    ? { auto: {} }
+    : model.capabilities.forcedToolChoice
+      ? { tool: { name: TOOL_NAME } }
+      : model.capabilities.anyToolChoice
+        ? { any: {} }
+        : { auto: {} }
+
+/** The output budget for `answer` tokens, plus thinking where the model always thinks, within the model's maximum. */
+export const outputBudget = (model: ModelCard, answer: number): number =>
+  Math.min(model.capabilities.maxOutputTokens, answer + (model.capabilities.thinking === "always" ? THINKING_ALLOWANCE : 0))
+
+/** `maxTokens`, and a temperature only where the model takes one. */
+const inferenceConfig = (model: ModelCard, maxTokens: number, temperature: number) =>
+  model.capabilities.temperature ? { maxTokens, temperature } : { maxTokens }
+
+/** The interpretation request for `model`: the tool, the tool choice it takes, its budget. */
+export const interpretationRequest = (model: ModelCard, messages: Array<Message>, maxTokens: number): ConverseCommandInput => ({
+  modelId: model.id,
+  system: [{ text: INTERPRET_SYSTEM }],
+  messages,
+  inferenceConfig: inferenceConfig(model, maxTokens, 0),
+  toolConfig: {
+    tools: [
+      {
+        toolSpec: {
+          name: TOOL_NAME,
+          description: "Record the structured interpretation of the document",
+          inputSchema: { json: interpretationToolSchema as never }
+        }
+      }
+    ],
+    toolChoice: toolChoiceFor(model)
+  }
+})
+
 export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: BedrockOptions): LLM["Type"] => {
   const { modelId, breaker } = options
+  const model = options.model ?? findModel(modelId) ?? cautiousModel(modelId)
   /** The client and the SDK's command classes (the module the client came from). */
   const bedrock = Effect.zip(clientFrom(client), AwsSdk.bedrockRuntime)
   const ttlMillis = Duration.toMillis(Duration.decode(options.cacheTtl ?? DEFAULT_ANSWER_CACHE_TTL))
@@ -277,10 +461,22 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       }
     })
 
-  /** One Converse round trip with timeout and retries; annotates the span with usage. */
-  const converse = (input: ConverseCommandInput, timeout: Duration.DurationInput) =>
+  /**
+   * One Converse round trip with timeout and retries. Its tokens go to `onUsage` as soon as it
+   * returns; a stop the answer cannot be used after fails here (`max_tokens` is left to the caller).
+   */
+  const converse = (input: ConverseCommandInput, timeout: Duration.DurationInput, onUsage: UsageSink | undefined) =>
     Effect.flatMap(bedrock, ([client, sdk]) =>
-      Effect.tryPromise({ try: (signal) => client.send(new sdk.ConverseCommand(input), { abortSignal: signal }), catch: classify }).pipe(
+      Effect.gen(function* () {
+        const started = yield* Clock.currentTimeMillis
+        const output = yield* Effect.tryPromise({
+          try: (signal) => client.send(new sdk.ConverseCommand(input), { abortSignal: signal }),
+          catch: classifyBedrockError
+        })
+        const finished = yield* Clock.currentTimeMillis
+        yield* reportUsage(onUsage, { usage: usageOf(output), provider: "aws.bedrock", modelId, elapsedMs: finished - started })
+        return output
+      }).pipe(
         withTimeout("bedrock.converse", timeout),
         Effect.catchTag("OperationTimedOut", () =>
           Effect.fail(new BedrockCallFailed({ message: "Bedrock Converse timed out", transient: true }))
@@ -289,8 +485,55 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       )
     ).pipe(
       // Usage totals go on the operation's span (observeGenAi); the finish reason of the last round here.
-      Effect.tap((output) => Effect.annotateCurrentSpan("gen_ai.response.finish_reasons", [output.stopReason ?? "unknown"]))
+      Effect.tap((output) => Effect.annotateCurrentSpan("gen_ai.response.finish_reasons", [output.stopReason ?? "unknown"])),
+      Effect.flatMap((output) => stopped(output))
     )
+
+  /** Stops after which there is no answer to use: a filter withheld it, or the input did not fit. */
+  const stopped = (output: ConverseCommandOutput): Effect.Effect<ConverseCommandOutput, LLMRequestRejected | DocumentTooComplex> => {
+    switch (output.stopReason) {
+      case "guardrail_intervened":
+      case "content_filtered":
+        return Effect.fail(
+          new LLMRequestRejected({
+            message: `Bedrock withheld the answer (${output.stopReason})`,
+            reason: output.stopReason === "content_filtered" ? "CONTENT_FILTERED" : "GUARDRAIL_INTERVENED",
+            retryLater: false
+          })
+        )
+      case "model_context_window_exceeded":
+        return Effect.fail(new DocumentTooComplex({ message: "The document is longer than the model can read at once", limit: "text_length" }))
+      default:
+        return Effect.succeed(output)
+    }
+  }
+
+  /**
+   * A call whose answer must be whole: after a `max_tokens` stop it is made again once with a larger
+   * budget (within the model's maximum); stopping there again fails with LLMOutputTruncated. Both
+   * calls are paid for, and reported as such.
+   */
+  const converseWhole = (
+    request: (maxTokens: number) => ConverseCommandInput,
+    budget: number,
+    timeout: Duration.DurationInput,
+    onUsage: UsageSink | undefined,
+    rounds: Array<ConverseCommandOutput>
+  ) =>
+    Effect.gen(function* () {
+      const first = yield* converse(request(budget), timeout, onUsage)
+      rounds.push(first)
+      if (first.stopReason !== "max_tokens") return { output: first, maxTokens: budget }
+      yield* Effect.annotateCurrentSpan("serenya.llm.max_tokens_stop", budget)
+      const truncated = (maxTokens: number) =>
+        new LLMOutputTruncated({ message: `The model's answer did not fit in ${maxTokens} output tokens`, maxTokens })
+      const larger = Math.min(model.capabilities.maxOutputTokens, budget * BUDGET_GROWTH)
+      if (larger <= budget) return yield* truncated(budget)
+      const second = yield* converse(request(larger), timeout, onUsage)
+      rounds.push(second)
+      if (second.stopReason === "max_tokens") return yield* truncated(larger)
+      return { output: second, maxTokens: larger }
+    })
 
   const unavailable = (error: CircuitOpen | BedrockCallFailed) =>
     new LLMUnavailable({
@@ -307,40 +550,33 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     readonly bytes: Uint8Array
     readonly contentType: DocumentContentType
     readonly documentTypeHint?: DocumentType
+    readonly onUsage?: UsageSink
   }) =>
     Effect.gen(function* () {
+      const prepared = yield* prepareDocument(input.bytes, input.contentType, model)
       const ask: Message = {
         role: "user",
         content: [
-          documentBlock(input.bytes, input.contentType),
+          prepared.block,
           {
             text: input.documentTypeHint
-              ? `The uploader says this is a ${input.documentTypeHint.replace("_", " ")} document.`
-              : "Interpret this document."
+              ? `The uploader says this is a ${input.documentTypeHint.replace("_", " ")} document. Call the ${TOOL_NAME} tool.`
+              : `Interpret this document. Call the ${TOOL_NAME} tool.`
           }
         ]
       }
-      const request = (messages: Array<Message>): ConverseCommandInput => ({
-        modelId,
-        system: [{ text: INTERPRET_SYSTEM }],
-        messages,
-        inferenceConfig: { maxTokens: 4096, temperature: 0 },
-        toolConfig: {
-          tools: [
-            {
-              toolSpec: {
-                name: TOOL_NAME,
-                description: "Record the structured interpretation of the document",
-                inputSchema: { json: interpretationToolSchema as never }
-              }
-            }
-          ],
-          toolChoice: { tool: { name: TOOL_NAME } }
-        }
-      })
+      const lines = Option.match(prepared.text, { onNone: () => 60, onSome: (text) => text.split("\n").filter((l) => l.trim() !== "").length })
+      let budget = outputBudget(model, interpretationBudget(lines))
       const rounds: Array<ConverseCommandOutput> = []
       const call = (messages: Array<Message>) =>
-        Effect.tap(converse(request(messages), Timeouts.llmInterpret), (output) => Effect.sync(() => rounds.push(output)))
+        Effect.map(
+          converseWhole((maxTokens) => interpretationRequest(model, messages, maxTokens), budget, Timeouts.llmCall, input.onUsage, rounds),
+          ({ output, maxTokens }) => {
+            // a budget that had to grow stays grown for the repair rounds
+            budget = maxTokens
+            return output
+          }
+        )
       const decoded = (output: ConverseCommandOutput) =>
         Effect.either(
           Option.match(toolInput(output), {
@@ -369,10 +605,10 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
 
       // The coverage check, where the document has text to check against: lines the answer left
       // out are quoted back once; what is still missing is kept as unread; invented rows are refused.
-      const text = yield* documentText(input.bytes, input.contentType)
-      if (Option.isSome(text)) {
+      if (Option.isSome(prepared.text)) {
+        const text = prepared.text.value
         const { checkCoverage } = yield* Effect.promise(() => import("./reader/coverage.js"))
-        let coverage = checkCoverage(text.value, document)
+        let coverage = checkCoverage(text, document)
         if (coverage.missing.length > 0 || coverage.invented.length > 0) {
           yield* Effect.annotateCurrentSpan({
             "serenya.coverage.missing_first": coverage.missing.length,
@@ -384,7 +620,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           // a repair that does not decode leaves the first answer, checked, in place
           if (repaired._tag === "Right") {
             document = repaired.right
-            coverage = checkCoverage(text.value, document)
+            coverage = checkCoverage(text, document)
           }
         }
         yield* Effect.annotateCurrentSpan({
@@ -439,6 +675,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     readonly document: InterpretedDocument
     readonly history: ReadonlyArray<ChatTurn>
     readonly question: string
+    readonly onUsage?: UsageSink
   }) =>
     Effect.gen(function* () {
       const documentJson = JSON.stringify(Schema.encodeSync(InterpretedDocument)(input.document))
@@ -446,21 +683,25 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
         ...input.history.map((turn): Message => ({ role: turn.role, content: [{ text: turn.content }] })),
         { role: "user", content: [{ text: input.question }] }
       ]
-      const output = yield* converse(
-        {
-          modelId,
+      const rounds: Array<ConverseCommandOutput> = []
+      const { output } = yield* converseWhole(
+        (maxTokens) => ({
+          modelId: model.id,
           system: [{ text: CHAT_SYSTEM }, { text: `The document:\n${documentJson}` }],
           messages,
-          inferenceConfig: { maxTokens: 1024, temperature: 0.2 }
-        },
-        Timeouts.llmChat
+          inferenceConfig: inferenceConfig(model, maxTokens, 0.2)
+        }),
+        outputBudget(model, CHAT_BUDGET),
+        Timeouts.llmChatCall,
+        input.onUsage,
+        rounds
       )
       const answer = (output.output?.message?.content ?? [])
         .map((block) => block.text ?? "")
         .join("")
         .trim()
       if (answer === "") return yield* Effect.fail(new LLMInvalidOutput({ message: "The model returned an empty answer" }))
-      return { answer, usage: usageOf(output), provider: "aws.bedrock", modelId } as ChatAnswer
+      return { answer, usage: rounds.map(usageOf).reduce(addUsage), provider: "aws.bedrock", modelId } as ChatAnswer
     })
 
   const chat: LLM["Type"]["chat"] = (input) => {
@@ -477,9 +718,9 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
         Effect.catchTags({
           CircuitOpen: (open) => Effect.fail(unavailable(open)),
           BedrockCallFailed: (failed) => Effect.fail(unavailable(failed)),
-          // In a chat the only input is ours (history, question): a refusal means the model is unusable now.
-          DocumentUnreadable: () =>
-            Effect.fail(new LLMUnavailable({ message: "The language model refused the request", retryAfterSeconds: 30 }))
+          // In a chat the only input is ours (the document's JSON, history, question): too long is ours to fix.
+          DocumentTooComplex: (tooLong) =>
+            Effect.fail(new LLMRequestRejected({ message: tooLong.message, reason: "CONVERSATION_TOO_LONG", retryLater: false }))
         }),
         observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
         genAiSpan("chat")

@@ -6,7 +6,7 @@
  * model output. Images need a vision model: they fail with IMAGE_NEEDS_BEDROCK. Token usage is
  * estimated (characters / 4) so that cost tracking has numbers to record.
  */
-import { Effect, Layer, ParseResult, Schema } from "effect"
+import { Clock, Effect, Layer, ParseResult, Schema } from "effect"
 import {
   type ChatAnswer,
   type ChatTurn,
@@ -18,7 +18,9 @@ import {
   InterpretedDocument,
   LLM,
   LLMInvalidOutput,
-  TokenUsage
+  reportUsage,
+  TokenUsage,
+  type UsageSink
 } from "../../services/llm.js"
 import { parseLabReport } from "./reader/index.js"
 import { answerQuestion } from "./offlineChat.js"
@@ -75,8 +77,10 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
     readonly bytes: Uint8Array
     readonly contentType: DocumentContentType
     readonly documentTypeHint?: DocumentType
+    readonly onUsage?: UsageSink
   }) {
     yield* Effect.annotateCurrentSpan(genAiAttributes("generate_content"))
+    const started = yield* Clock.currentTimeMillis
     const text = yield* readDocumentText(input.bytes, input.contentType, pdfOptions)
     const parsed = parseLabReport(
       text,
@@ -97,6 +101,8 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
       inputTokens: estimateTokens(text.length),
       outputTokens: estimateTokens(JSON.stringify(document).length)
     })
+    const elapsedMs = (yield* Clock.currentTimeMillis) - started
+    yield* reportUsage(input.onUsage, { usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID, elapsedMs })
     return { document, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies Interpretation
   }, observeGenAi({ operation: "generate_content", provider: OFFLINE_PROVIDER, model: OFFLINE_MODEL_ID }))
 
@@ -104,6 +110,7 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
     readonly document: InterpretedDocument
     readonly history: ReadonlyArray<ChatTurn>
     readonly question: string
+    readonly onUsage?: UsageSink
   }) {
     yield* Effect.annotateCurrentSpan(genAiAttributes("chat"))
     const answer = answerQuestion(input.document, input.question, input.history)
@@ -112,6 +119,7 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
       input.history.reduce((n, turn) => n + turn.content.length, 0) +
       input.question.length
     const usage = new TokenUsage({ inputTokens: estimateTokens(prompt), outputTokens: estimateTokens(answer.length) })
+    yield* reportUsage(input.onUsage, { usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID, elapsedMs: 0 })
     return { answer, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies ChatAnswer
   }, observeGenAi({ operation: "chat", provider: OFFLINE_PROVIDER, model: OFFLINE_MODEL_ID }))
 

@@ -18,6 +18,7 @@ import {
   LLMInvalidOutput,
   LLMUnavailable,
   ReferenceRange,
+  reportUsage,
   TokenUsage
 } from "../../services/llm.js"
 
@@ -133,8 +134,15 @@ export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm
       )
 
     const llm: LLM["Type"] = {
-      interpret: (input) => Effect.flatMap(next(interpretQueue, "interpret"), (step) => interpretOutcome(step, input.bytes)),
-      chat: (input) => Effect.flatMap(next(chatQueue, "chat"), (step) => chatOutcome(step, input.question)),
+      // an answer is one call, reported like a model's (failures here consumed nothing)
+      interpret: (input) =>
+        Effect.flatMap(next(interpretQueue, "interpret"), (step) => interpretOutcome(step, input.bytes)).pipe(
+          Effect.tap((result) => reportUsage(input.onUsage, { usage: result.usage, provider: result.provider, modelId: result.modelId, elapsedMs: 0 }))
+        ),
+      chat: (input) =>
+        Effect.flatMap(next(chatQueue, "chat"), (step) => chatOutcome(step, input.question)).pipe(
+          Effect.tap((result) => reportUsage(input.onUsage, { usage: result.usage, provider: result.provider, modelId: result.modelId, elapsedMs: 0 }))
+        ),
       forgetUser: () => Effect.void
     }
 

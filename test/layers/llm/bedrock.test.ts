@@ -1,17 +1,37 @@
 /**
- * The Bedrock layer against aws-sdk-client-mock (no Bedrock emulator exists): request shape,
- * usage, retries on the `llm` schedule under TestClock, the breaker and its cached fallback,
- * the repair round for invalid tool input.
+ * The Bedrock layer against aws-sdk-client-mock (no Bedrock emulator exists): request shape per
+ * model capability, usage, retries on the `llm` schedule, the breaker and its cached fallback, the
+ * repair round for invalid tool input, stop reasons, and AWS's own error shapes and messages.
  */
-import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from "@aws-sdk/client-bedrock-runtime"
+import {
+  AccessDeniedException,
+  BedrockRuntimeClient,
+  ConverseCommand,
+  type ConverseCommandInput,
+  ResourceNotFoundException,
+  ValidationException
+} from "@aws-sdk/client-bedrock-runtime"
 import { beforeEach, describe, expect, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
 import { Effect, Exit } from "effect"
-import { interpretationToolSchema, makeBedrockLLM } from "../../../src/layers/llm/bedrock.js"
-import { InterpretedDocument } from "../../../src/services/llm.js"
+import { readFileSync } from "node:fs"
+import { deflateSync } from "node:zlib"
+import { fixturePath } from "../../support/fixtures.js"
+import {
+  cautiousModel,
+  interpretationRequest,
+  interpretationToolSchema,
+  makeBedrockLLM,
+  outputBudget,
+  THINKING_ALLOWANCE,
+  toolChoiceFor
+} from "../../../src/layers/llm/bedrock.js"
+import { errorInfo } from "../../../src/services/errors.js"
+import { InterpretedDocument, type ModelCall } from "../../../src/services/llm.js"
+import { DEFAULT_MODEL_ID, findModel, type ModelCard } from "../../../src/services/models.js"
 import { BreakerConfigs, makeCircuitBreaker, makeRetrySchedule } from "../../../src/services/resilience.js"
 
-const MODEL = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+const MODEL = DEFAULT_MODEL_ID
 const bedrock = mockClient(BedrockRuntimeClient)
 beforeEach(() => bedrock.reset())
 
@@ -62,34 +82,88 @@ const textAnswer = (text: string) => ({
   metrics: { latencyMs: 10 }
 })
 
-const pdf = Buffer.from("%PDF-1.4 synthetic")
+/** A valid one-page PDF without a text layer, as a scan is to a text extractor; `tag` makes its bytes differ. */
+const scannedPdf = (tag = "a") =>
+  Buffer.from(
+    `%PDF-1.4\n%${tag}\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n` +
+      `3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n`
+  )
+const pdf = scannedPdf()
+
+/** A PNG of `width` × `height` (grey, no filter): real enough for any reader of its header. */
+const png = (width: number, height: number) => {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    return c >>> 0
+  })
+  const crc = (bytes: Buffer) => {
+    let c = 0xffffffff
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
+    return (c ^ 0xffffffff) >>> 0
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data])
+    const out = Buffer.alloc(8 + data.length + 4)
+    out.writeUInt32BE(data.length, 0)
+    body.copy(out, 4)
+    out.writeUInt32BE(crc(body), 8 + data.length)
+    return out
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(width, 0)
+  header.writeUInt32BE(height, 4)
+  header[8] = 8 // bit depth
+  header[9] = 0 // greyscale
+  const rows = Buffer.alloc((width + 1) * Math.min(height, 4))
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0))
+  ])
+}
+
+/** Exceptions as the SDK builds them from Bedrock's answers: its own classes, AWS's own messages. */
+const validation = (message: string) => new ValidationException({ message, $metadata: { httpStatusCode: 400 } })
+const notFound = (message: string) => new ResourceNotFoundException({ message, $metadata: { httpStatusCode: 404 } })
+const accessDenied = (message: string) => new AccessDeniedException({ message, $metadata: { httpStatusCode: 403 } })
 const converseInputs = () => bedrock.commandCalls(ConverseCommand).map((call) => call.args[0].input as ConverseCommandInput)
 const awsError = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } })
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
 
 describe("Bedrock interpret", () => {
-  it.effect("sends the PDF as a document block with a forced tool call and maps usage and model", () =>
+  it.effect("a scanned PDF goes with citations (read as page images); Sonnet 5.5 thinks always: auto tool choice, no temperature", () =>
     Effect.gen(function* () {
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       const llm = yield* makeLLM
-      const result = yield* llm.interpret({ bytes: pdf, contentType: "application/pdf", documentTypeHint: "lab_results" })
+      const calls: Array<ModelCall> = []
+      const result = yield* llm.interpret({
+        bytes: pdf,
+        contentType: "application/pdf",
+        documentTypeHint: "lab_results",
+        onUsage: (call) => Effect.sync(() => void calls.push(call))
+      })
       expect(result.provider).toBe("aws.bedrock")
       expect(result.modelId).toBe(MODEL)
       expect(result.usage).toMatchObject({ inputTokens: 1200, outputTokens: 300 })
+      expect(calls.map((c) => [c.usage.inputTokens, c.usage.outputTokens, c.modelId])).toEqual([[1200, 300, MODEL]])
       expect(result.document).toBeInstanceOf(InterpretedDocument)
       expect(result.document.results[0]).toMatchObject({ name: "Hemoglobin", value: 11.2, flag: "low" })
 
       const [input] = converseInputs()
-      expect(input?.modelId).toBe(MODEL)
+      expect(input?.modelId).toBe("eu.anthropic.claude-sonnet-5-5")
       expect(input?.messages?.[0]?.content?.[0]).toEqual({
-        document: { format: "pdf", name: "uploaded-document", source: { bytes: pdf } }
+        document: { format: "pdf", name: "uploaded-document", source: { bytes: pdf }, citations: { enabled: true } }
       })
-      expect(input?.toolConfig?.toolChoice).toEqual({ tool: { name: "record_interpretation" } })
+      // Converse wants a text block beside a document; it asks for the tool, since the choice cannot force it
+      expect(input?.messages?.[0]?.content?.[1]?.text).toContain("Call the record_interpretation tool")
+      expect(input?.toolConfig?.toolChoice).toEqual({ auto: {} })
       expect(input?.toolConfig?.tools?.[0]?.toolSpec?.name).toBe("record_interpretation")
       expect(input?.toolConfig?.tools?.[0]?.toolSpec?.inputSchema?.json).toEqual(interpretationToolSchema)
       expect(JSON.stringify(input?.system)).toContain("not a diagnosis")
-      expect(input?.inferenceConfig?.temperature).toBe(0)
+      expect(input?.inferenceConfig).toEqual({ maxTokens: 7808 + THINKING_ALLOWANCE })
     })
   )
 
@@ -97,11 +171,12 @@ describe("Bedrock interpret", () => {
     Effect.gen(function* () {
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       const llm = yield* makeLLM
-      yield* llm.interpret({ bytes: Buffer.from([0x89, 0x50]), contentType: "image/png" })
-      yield* llm.interpret({ bytes: Buffer.from("Glucose 104 mg/dL"), contentType: "text/plain" })
-      const [image, text] = converseInputs()
-      expect(image?.messages?.[0]?.content?.[0]).toEqual({ image: { format: "png", source: { bytes: Buffer.from([0x89, 0x50]) } } })
-      expect(text?.messages?.[0]?.content?.[0]).toEqual({ text: "Glucose 104 mg/dL" })
+      const image = png(2, 2)
+      yield* llm.interpret({ bytes: image, contentType: "image/png" })
+      yield* llm.interpret({ bytes: Buffer.from("Hemoglobin 11.2 g/dL 12.0 - 16.0 L"), contentType: "text/plain" })
+      const [imageCall, textCall] = converseInputs()
+      expect(imageCall?.messages?.[0]?.content?.[0]).toEqual({ image: { format: "png", source: { bytes: image } } })
+      expect(textCall?.messages?.[0]?.content?.[0]).toEqual({ text: "Hemoglobin 11.2 g/dL 12.0 - 16.0 L" })
     })
   )
 
@@ -163,16 +238,6 @@ describe("Bedrock interpret", () => {
     })
   )
 
-  it.effect("a rejected input (ValidationException) is DocumentUnreadable at once, not retried", () =>
-    Effect.gen(function* () {
-      bedrock.on(ConverseCommand).rejects(awsError("ValidationException", 400))
-      const llm = yield* makeLLM
-      const error = failureOf(yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
-      expect(error).toMatchObject({ _tag: "DocumentUnreadable", reason: "MODEL_REJECTED_INPUT" })
-      expect(converseInputs()).toHaveLength(1)
-    })
-  )
-
   it.live("after 3 failures the breaker opens: an identical earlier request is served from the cache, others get LLMUnavailable", () =>
     Effect.gen(function* () {
       const llm = yield* makeLLM
@@ -181,7 +246,7 @@ describe("Bedrock interpret", () => {
       yield* llm.interpret(cachedRequest)
 
       bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
-      const other = { bytes: Buffer.from("%PDF-1.4 another"), contentType: "application/pdf" as const }
+      const other = { bytes: scannedPdf("another"), contentType: "application/pdf" as const }
       for (let i = 0; i < 3; i++) {
         expect(failureOf(yield* Effect.exit(llm.interpret(other)))).toMatchObject({ _tag: "LLMUnavailable" })
       }
@@ -200,14 +265,14 @@ describe("Bedrock interpret", () => {
   it.live("the fallback answers are kept per user: never served to another, dropped by forgetUser (erasure), and expired after their TTL", () =>
     Effect.gen(function* () {
       const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
-      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "1 second" })
+      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "4 seconds" })
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       const request = (userId: string) => ({ bytes: pdf, contentType: "application/pdf" as const, userId })
       yield* llm.interpret(request("alice"))
       yield* llm.interpret(request("carol"))
 
       bedrock.on(ConverseCommand).rejects(awsError("ServiceUnavailableException", 503))
-      const other = { bytes: Buffer.from("%PDF-1.4 another"), contentType: "application/pdf" as const, userId: "alice" }
+      const other = { bytes: scannedPdf("another"), contentType: "application/pdf" as const, userId: "alice" }
       for (let i = 0; i < 3; i++) yield* Effect.exit(llm.interpret(other))
 
       expect((yield* llm.interpret(request("alice"))).document.results[0]?.value).toBe(11.2)
@@ -218,7 +283,7 @@ describe("Bedrock interpret", () => {
       expect(failureOf(yield* Effect.exit(llm.interpret(request("alice"))))).toMatchObject({ _tag: "LLMUnavailable" })
       expect((yield* llm.interpret(request("carol"))).document.results[0]?.value).toBe(11.2)
 
-      yield* Effect.sleep("1100 millis")
+      yield* Effect.sleep("4100 millis")
       expect(failureOf(yield* Effect.exit(llm.interpret(request("carol"))))).toMatchObject({ _tag: "LLMUnavailable" })
     })
   )
@@ -411,6 +476,263 @@ describe("Bedrock chat", () => {
       const llm = yield* makeLLM
       const error = failureOf(yield* Effect.exit(llm.chat({ document, history: [], question: "hi" })))
       expect(error).toMatchObject({ _tag: "LLMInvalidOutput" })
+    })
+  )
+})
+
+describe("Bedrock request shape per model capability (the model table)", () => {
+  const sonnet55 = findModel(DEFAULT_MODEL_ID)!
+  const forced: ModelCard = { ...cautiousModel("test.forced"), capabilities: { ...cautiousModel("x").capabilities, forcedToolChoice: true, anyToolChoice: true, temperature: true } }
+  const anyOnly: ModelCard = { ...forced, capabilities: { ...forced.capabilities, forcedToolChoice: false } }
+
+  it("forces the tool where the model takes it, else any tool, else auto; never with thinking", () => {
+    expect(toolChoiceFor(forced)).toEqual({ tool: { name: "record_interpretation" } })
+    expect(toolChoiceFor(anyOnly)).toEqual({ any: {} })
+    expect(toolChoiceFor(cautiousModel("vendor.unknown"))).toEqual({ auto: {} })
+    // a model that always thinks rejects forced and any tool choice ("Thinking may not be enabled when tool_choice forces tool use")
+    expect(toolChoiceFor({ ...forced, capabilities: { ...forced.capabilities, thinking: "always" } })).toEqual({ auto: {} })
+    expect(toolChoiceFor(sonnet55)).toEqual({ auto: {} })
+  })
+
+  it("sends a temperature only to a model that takes one, and sizes the budget for thinking within the model's maximum", () => {
+    expect(interpretationRequest(forced, [], 4096).inferenceConfig).toEqual({ maxTokens: 4096, temperature: 0 })
+    expect(interpretationRequest(sonnet55, [], 4096).inferenceConfig).toEqual({ maxTokens: 4096 })
+    expect(outputBudget(sonnet55, 4096)).toBe(4096 + THINKING_ALLOWANCE)
+    expect(outputBudget(forced, 4096)).toBe(4096)
+    expect(outputBudget(forced, 1_000_000)).toBe(forced.capabilities.maxOutputTokens)
+  })
+
+  it.effect("a model with forced tool choice and temperature gets both in the request", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
+      const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
+      const llm = makeBedrockLLM(client(), { modelId: "test.forced", model: forced, breaker, retry: fastRetry })
+      yield* llm.interpret({ bytes: Buffer.from("Hemoglobin 11.2 g/dL 12.0 - 16.0 L"), contentType: "text/plain" })
+      const [input] = converseInputs()
+      expect(input?.toolConfig?.toolChoice).toEqual({ tool: { name: "record_interpretation" } })
+      expect(input?.inferenceConfig).toEqual({ maxTokens: 4096, temperature: 0 })
+    })
+  )
+})
+
+describe("Bedrock refusals are classified by what they mean (AWS's own exceptions and messages)", () => {
+  const cases: ReadonlyArray<readonly [string, Error, string]> = [
+    ["an invalid or unknown model id", validation("The provided model identifier is invalid."), "MODEL_ID_INVALID"],
+    [
+      "a model that needs an inference profile",
+      validation(
+        "Invocation of model ID anthropic.claude-sonnet-5-5 with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+      ),
+      "INFERENCE_PROFILE_REQUIRED"
+    ],
+    [
+      "a model past its end of life",
+      notFound("This model version has reached the end of its life. Please refer to the AWS documentation for more details."),
+      "MODEL_END_OF_LIFE"
+    ],
+    [
+      "a legacy model the account has not used lately",
+      notFound("Access denied. This Model is marked by provider as Legacy and you have not been actively using the model in the last 30 days."),
+      "MODEL_LEGACY_INACTIVE"
+    ],
+    [
+      "an unsupported parameter",
+      validation("The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one."),
+      "REQUEST_NOT_SUPPORTED"
+    ],
+    [
+      "forced tool use with thinking",
+      validation("The model returned the following errors: Thinking may not be enabled when tool_choice forces tool use."),
+      "REQUEST_NOT_SUPPORTED"
+    ],
+    ["model access not granted", accessDenied("You don't have access to the model with the specified model ID."), "MODEL_ACCESS_NOT_GRANTED"],
+    [
+      "no Marketplace subscription",
+      accessDenied(
+        "Model access is denied due to IAM user or service role is not authorized to perform the required AWS Marketplace actions (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe) to enable access to this model."
+      ),
+      "MODEL_SUBSCRIPTION_MISSING"
+    ],
+    [
+      "a role without the permission",
+      accessDenied("User: arn:aws:sts::123456789012:assumed-role/processor/fn is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-5-5"),
+      "MODEL_ACCESS_DENIED"
+    ]
+  ]
+
+  it.effect.each(cases)("%s: technical, escalated, retried later by the job, never 'your document is unreadable'", ([, error, reason]) =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).rejects(error)
+      const llm = yield* makeLLM
+      const failure = failureOf(yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
+      expect(failure).toMatchObject({ _tag: "LLMRequestRejected", reason, retryLater: true })
+      expect(errorInfo(failure)).toEqual({ code: "LLM_REQUEST_REJECTED", category: "technical", recovery: "escalate", status: 503 })
+      // not retried within the call: the same request would be refused the same way
+      expect(converseInputs()).toHaveLength(1)
+    })
+  )
+
+  it.live("the breaker counts them: after three it opens and Bedrock is not called", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).rejects(validation("The provided model identifier is invalid."))
+      const llm = yield* makeLLM
+      for (let i = 0; i < 3; i++) {
+        expect(failureOf(yield* Effect.exit(llm.interpret({ bytes: scannedPdf(`n${i}`), contentType: "application/pdf" })))).toMatchObject({
+          _tag: "LLMRequestRejected"
+        })
+      }
+      expect(failureOf(yield* Effect.exit(llm.interpret({ bytes: scannedPdf("n4"), contentType: "application/pdf" })))).toMatchObject({
+        _tag: "LLMUnavailable"
+      })
+      expect(converseInputs()).toHaveLength(3)
+    })
+  )
+
+  it.effect("an input longer than the model's context is the document's size: DocumentTooComplex, not retried", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).rejects(validation("Input is too long for requested model."))
+      const llm = yield* makeLLM
+      const failure = failureOf(yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
+      expect(failure).toMatchObject({ _tag: "DocumentTooComplex", limit: "text_length" })
+      expect(converseInputs()).toHaveLength(1)
+    })
+  )
+
+  it.effect.each(["guardrail_intervened", "content_filtered"] as const)("stop reason %s: the withheld answer is not used; not retried later", (stopReason) =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves({ ...textAnswer("Sorry."), stopReason })
+      const llm = yield* makeLLM
+      const failure = failureOf(yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf" })))
+      expect(failure).toMatchObject({ _tag: "LLMRequestRejected", retryLater: false })
+      const chatFailure = failureOf(
+        yield* Effect.exit(llm.chat({ document: InterpretedDocument.make({ ...interpretation, results: [] } as never), history: [], question: "hi" }))
+      )
+      expect(chatFailure).toMatchObject({ _tag: "LLMRequestRejected" })
+    })
+  )
+})
+
+describe("Bedrock never accepts a truncated answer", () => {
+  const cutOff = (usage = { inputTokens: 1000, outputTokens: 16000 }) => ({
+    ...toolAnswer({ ...interpretation, results: [{ name: "Hemo" }] }, usage),
+    stopReason: "max_tokens" as const
+  })
+
+  it.effect("a max_tokens stop is asked again once with twice the budget; both calls are reported", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolvesOnce(cutOff()).resolves(toolAnswer(interpretation))
+      const llm = yield* makeLLM
+      const calls: Array<ModelCall> = []
+      const result = yield* llm.interpret({ bytes: pdf, contentType: "application/pdf", onUsage: (call) => Effect.sync(() => void calls.push(call)) })
+      expect(result.document.results[0]?.name).toBe("Hemoglobin")
+      const [first, second] = converseInputs()
+      expect(second?.inferenceConfig?.maxTokens).toBe(2 * first!.inferenceConfig!.maxTokens!)
+      // the cut-off call is not a turn of the conversation: the second call is the same request
+      expect(second?.messages).toEqual(first?.messages)
+      expect(calls.map((c) => c.usage.outputTokens)).toEqual([16000, 300])
+      expect(result.usage.outputTokens).toBe(16300)
+    })
+  )
+
+  it.effect("stopped at the larger budget too: LLMOutputTruncated after exactly two calls, both reported", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(cutOff())
+      const llm = yield* makeLLM
+      const calls: Array<ModelCall> = []
+      const failure = failureOf(
+        yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf", onUsage: (call) => Effect.sync(() => void calls.push(call)) }))
+      )
+      expect(failure).toMatchObject({ _tag: "LLMOutputTruncated" })
+      expect(errorInfo(failure)).toMatchObject({ code: "LLM_OUTPUT_TRUNCATED", category: "technical" })
+      expect(converseInputs()).toHaveLength(2)
+      expect(calls).toHaveLength(2)
+    })
+  )
+
+  it.effect("a chat answer cut mid-sentence is never returned: asked again with a larger budget, else LLMOutputTruncated", () =>
+    Effect.gen(function* () {
+      const document = InterpretedDocument.make({ documentType: "lab_results", title: "CBC", results: [], vitals: [], summary: "s" })
+      const cut = { ...textAnswer("Your hemoglobin was 11.2 g/dL, which is"), stopReason: "max_tokens" as const }
+      bedrock.on(ConverseCommand).resolvesOnce(cut).resolves(textAnswer("Your hemoglobin was 11.2 g/dL, below the range."))
+      const llm = yield* makeLLM
+      const answer = yield* llm.chat({ document, history: [], question: "hemoglobin?" })
+      expect(answer.answer).toBe("Your hemoglobin was 11.2 g/dL, below the range.")
+      expect(answer.usage.outputTokens).toBe(80)
+
+      bedrock.reset()
+      bedrock.on(ConverseCommand).resolves(cut)
+      const failure = failureOf(yield* Effect.exit(llm.chat({ document, history: [], question: "hemoglobin, again?" })))
+      expect(failure).toMatchObject({ _tag: "LLMOutputTruncated" })
+    })
+  )
+
+  it.effect("an invalid answer and its repair are both paid for: two calls reported, then LLMInvalidOutput", () =>
+    Effect.gen(function* () {
+      bedrock.on(ConverseCommand).resolves(toolAnswer({ title: "" }))
+      const llm = yield* makeLLM
+      const calls: Array<ModelCall> = []
+      const failure = failureOf(
+        yield* Effect.exit(llm.interpret({ bytes: pdf, contentType: "application/pdf", onUsage: (call) => Effect.sync(() => void calls.push(call)) }))
+      )
+      expect(failure).toMatchObject({ _tag: "LLMInvalidOutput" })
+      expect(calls.map((c) => c.usage.inputTokens)).toEqual([1200, 1200])
+    })
+  )
+})
+
+describe("Documents are checked against Converse's limits before any call", () => {
+  const refused = (bytes: Buffer, contentType: "application/pdf" | "image/png" | "image/jpeg", model?: ModelCard) =>
+    Effect.gen(function* () {
+      const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
+      const llm = makeBedrockLLM(client(), { modelId: model?.id ?? MODEL, ...(model ? { model } : {}), breaker, retry: fastRetry })
+      const failure = failureOf(yield* Effect.exit(llm.interpret({ bytes, contentType })))
+      expect(converseInputs()).toHaveLength(0)
+      return failure
+    })
+
+  it.effect("an image over 3.75 MB, or over 8,000 px on a side, is refused with a reason the user can act on", () =>
+    Effect.gen(function* () {
+      const big = Buffer.concat([png(10, 10), Buffer.alloc(3_750_001 - png(10, 10).length)])
+      expect(yield* refused(big, "image/png")).toMatchObject({ _tag: "DocumentTooComplex" })
+      expect(yield* refused(png(8001, 10), "image/png")).toMatchObject({ _tag: "DocumentTooComplex" })
+      expect(yield* refused(png(10, 8001), "image/png")).toMatchObject({ _tag: "DocumentTooComplex" })
+    })
+  )
+
+  it.effect("an image whose header says no size, or a PDF that cannot be opened, is unreadable without a call", () =>
+    Effect.gen(function* () {
+      expect(yield* refused(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0]), "image/jpeg")).toMatchObject({ reason: "IMAGE_UNREADABLE" })
+      expect(yield* refused(Buffer.from("%PDF-1.4 truncated"), "application/pdf")).toMatchObject({ _tag: "DocumentUnreadable", reason: "PDF_UNREADABLE" })
+    })
+  )
+
+  it.effect("a scanned PDF for a model without citations (it would read nothing of it) is refused", () =>
+    Effect.gen(function* () {
+      expect(yield* refused(pdf, "application/pdf", cautiousModel("vendor.no-citations"))).toMatchObject({ reason: "NO_TEXT_LAYER" })
+      expect(yield* refused(Buffer.concat([pdf, Buffer.from(`%${"x".repeat(4_600_000)}\n`)]), "application/pdf")).toMatchObject({
+        _tag: "DocumentTooComplex"
+      })
+    })
+  )
+})
+
+describe("A PDF with a text layer over Converse's 4.5 MB per document", () => {
+  it.effect("goes as its text (all the model would read of it without citations), not refused", () =>
+    Effect.gen(function* () {
+      const fixture = readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
+      const padded = Buffer.concat([fixture, Buffer.from(`\n%${"x".repeat(4_600_000)}\n`)])
+      bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
+      const llm = yield* makeLLM
+      yield* llm.interpret({ bytes: padded, contentType: "application/pdf" })
+      const [first] = converseInputs()
+      const block = first?.messages?.[0]?.content?.[0]
+      expect(block?.document).toBeUndefined()
+      expect(block?.text).toContain("Hemoglobin")
+      // and within the limit the PDF itself goes, without citations (its text layer is what it reads)
+      bedrock.reset()
+      bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
+      yield* llm.interpret({ bytes: fixture, contentType: "application/pdf" })
+      expect(converseInputs()[0]?.messages?.[0]?.content?.[0]).toEqual({ document: { format: "pdf", name: "uploaded-document", source: { bytes: fixture } } })
     })
   )
 })

@@ -7,7 +7,7 @@
  * is still missing after that becomes an unread line, so nothing disappears in silence; what it
  * invented is refused.
  */
-import type { InterpretedDocument, LabResult } from "../../../services/llm.js"
+import { type InterpretedDocument, LabResult } from "../../../services/llm.js"
 import { parseLabReport, positionLines } from "./report.js"
 import type { ParsedUnreadLine } from "./types.js"
 
@@ -87,7 +87,7 @@ export const checkCoverage = (text: string, document: InterpretedDocument): Cove
       continue
     }
     covered.add(i)
-    kept.push(result.page === line.page && result.line === line.line ? result : { ...result, page: line.page, line: line.line } as LabResult)
+    kept.push(result.page === line.page && result.line === line.line ? result : new LabResult({ ...result, page: line.page, line: line.line }))
   }
   for (const unread of document.unreadLines) {
     const i = index.get(key(unread.page, unread.line))
