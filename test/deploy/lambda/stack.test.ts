@@ -17,6 +17,8 @@ import { acknowledgements, runNag } from "./support/nag.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { BEDROCK_INVOKE_ACTIONS, stageModel } from "../../../deploy/lambda/infra/bedrock.js"
 import { DEFAULT_MODEL_ID, findModel } from "../../../src/services/models.js"
+import { API_GATEWAY_TIMEOUT, type TimeBudget, TimeBudgets, Timeouts } from "../../../src/services/resilience.js"
+import { Duration as EffectDuration } from "effect"
 
 const code = () => lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })")
 
@@ -864,7 +866,8 @@ describe("audit and monitoring", () => {
     expect(withMetric("AWS/ApiGateway", "4xx")).toEqual([expect.objectContaining({ Threshold: 50 })])
     expect(withMetric("AWS/RDS", "DatabaseConnections")).toEqual([expect.objectContaining({ Threshold: 80 })])
     const durations = withMetric("AWS/Lambda", "Duration").map((a) => a.Threshold).sort((x, y) => Number(x) - Number(y))
-    expect(durations).toEqual([25_000, 50_000, 150_000, 150_000])
+    // five sixths of the timeouts: 28 s (auth, documents, chat) and 690 s (processor)
+    expect(durations).toEqual([23_333, 23_333, 23_333, 575_000])
     expect(withMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible")).toHaveLength(1)
   })
 
@@ -916,5 +919,33 @@ describe("the stage's Bedrock model", () => {
     expect(() => stageModel({ ...scope, modelId: "global.anthropic.claude-sonnet-5-5" })).toThrow(/not a model Serenya knows/)
     expect(() => stageModel({ ...scope, modelId: "us.anthropic.claude-sonnet-5-5" })).toThrow(/not a model Serenya knows/)
     expect(() => stageModel({ ...scope, region: "eu-west-2", modelId: DEFAULT_MODEL_ID })).toThrow(/cannot be called from eu-west-2/)
+  })
+})
+
+describe("time budgets: every function outlives the deadlines inside it", () => {
+  const secondsOf = (d: EffectDuration.DurationInput): number => EffectDuration.toMillis(EffectDuration.decode(d)) / 1000
+  const timeoutOf = (template: Template, stage: string, name: FunctionName) => fn(template, stage, name)[1].Properties?.Timeout as number
+
+  it.each(both)("%s: each timeout is its budget's parts plus margin; the API functions end before API Gateway's 30 s", (stage, template) => {
+    const budgets = { auth: TimeBudgets.request, documents: TimeBudgets.request, chat: TimeBudgets.chat, processor: TimeBudgets.processor } as const
+    for (const [name, budget] of Object.entries(budgets) as Array<[FunctionName, TimeBudget]>) {
+      const parts = Object.values(budget.parts).reduce<number>((sum, part) => sum + secondsOf(part), 0)
+      expect(timeoutOf(template, stage, name), name).toBeGreaterThan(parts)
+      expect(timeoutOf(template, stage, name), name).toBe(Math.ceil(parts + secondsOf(budget.margin)))
+    }
+    for (const name of ["auth", "documents", "chat"] as const) expect(timeoutOf(template, stage, name), name).toBeLessThan(secondsOf(API_GATEWAY_TIMEOUT))
+    // the processor outlives its interpretation's deadline, and that deadline outlives one model call and its retry at twice the budget
+    expect(timeoutOf(template, stage, "processor")).toBeGreaterThan(secondsOf(Timeouts.llmInterpret) + 60)
+    expect(secondsOf(Timeouts.llmInterpret)).toBeGreaterThanOrEqual(2 * secondsOf(Timeouts.llmCall))
+    expect(secondsOf(Timeouts.llmChat)).toBeGreaterThanOrEqual(secondsOf(Timeouts.llmChatCall))
+    expect(TimeBudgets.processor.parts.interpret).toBe(Timeouts.llmInterpret)
+    expect(TimeBudgets.chat.parts.answer).toBe(Timeouts.llmChat)
+  })
+
+  it.each(both)("%s: the duration alarms sit at five sixths of each timeout", (stage, template) => {
+    for (const name of ["auth", "documents", "chat", "processor"] as const) {
+      const [, alarmResource] = only(template, "AWS::CloudWatch::Alarm", { AlarmDescription: `The ${name} function's average duration is approaching its timeout` })
+      expect(alarmResource.Properties?.Threshold, name).toBe(Math.round((timeoutOf(template, stage, name) * 1000 * 5) / 6))
+    }
   })
 })
