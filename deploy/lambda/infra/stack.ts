@@ -8,6 +8,7 @@ import { Data } from "./data.js"
 import { Api, EdgeSecurity } from "./edge.js"
 import { type CodeFor, Functions } from "./functions.js"
 import { Keys } from "./keys.js"
+import { KeyRotationOperator } from "./operators.js"
 import { Network } from "./network.js"
 import { Observability } from "./observability.js"
 import type { StageSettings } from "./stages.js"
@@ -37,6 +38,7 @@ export class SerenyaStack extends Stack {
   readonly functions: Functions
   readonly api: Api
   readonly observability: Observability
+  readonly keyRotation: KeyRotationOperator
   private readonly zones: ReadonlyArray<string>
 
   constructor(scope: Construct, id: string, props: SerenyaStackProps) {
@@ -65,6 +67,7 @@ export class SerenyaStack extends Stack {
       logBucket: this.data.accessLogsBucket,
       webAclArn: props.webAclArn
     })
+    this.keyRotation = new KeyRotationOperator(this, "KeyRotation", { settings, keys: this.keys, data: this.data })
     this.observability = new Observability(this, "Observability", {
       settings,
       keys: this.keys,

@@ -16,6 +16,7 @@ import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.j
 import { acknowledgements, runNag } from "./support/nag.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { BEDROCK_INVOKE_ACTIONS, stageModel } from "../../../deploy/lambda/infra/bedrock.js"
+import { ROTATION_KEY_ACTIONS } from "../../../deploy/lambda/infra/operators.js"
 import { DEFAULT_MODEL_ID, findModel } from "../../../src/services/models.js"
 import { API_GATEWAY_TIMEOUT, type TimeBudget, TimeBudgets, Timeouts } from "../../../src/services/resilience.js"
 import { Duration as EffectDuration } from "effect"
@@ -368,6 +369,39 @@ describe("keys", () => {
     const documentUsers = usersOf("documents \\(processing bucket")
     expect(documentUsers).toHaveLength(3)
     for (const name of ["auth", "migrate"] as const) expect(documentUsers.some((p) => p.includes(roleOf(name)))).toBe(false)
+  })
+})
+
+describe("key rotation", () => {
+  it.each(both)("%s: only the operator role may re-wrap (kms:ReEncryptFrom/To), on the fields and documents keys, assumed with MFA", (stage, template) => {
+    const [roleId, role] = only(template, "AWS::IAM::Role", { Description: Match.stringLikeRegexp("key rotation") })
+    const trust = (role.Properties?.AssumeRolePolicyDocument as { Statement: Array<Statement> }).Statement
+    expect(trust).toEqual([expect.objectContaining({ Action: "sts:AssumeRole", Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } })])
+    expect(role.Properties?.MaxSessionDuration).toBe(3600)
+
+    const [, policy] = only(template, "AWS::IAM::ManagedPolicy", { Description: "What key rotation needs, and nothing else" })
+    const statements = (policy.Properties?.PolicyDocument as { Statement: Array<Statement> }).Statement
+    const rotation = statements.filter((s) => actionsOf([s]).includes("kms:ReEncryptFrom"))
+    expect(rotation.map((s) => s.Action)).toEqual([ROTATION_KEY_ACTIONS, ROTATION_KEY_ACTIONS])
+    expect(rotation.map((s) => json(s.Resource))).toEqual([expect.stringContaining("KeysFieldsKey"), expect.stringContaining("KeysDocumentsKey")])
+    // S3: the documents under jobs/ only, never a delete
+    const s3 = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("s3:")))
+    expect(actionsOf(s3).sort()).toEqual(["s3:GetObject", "s3:ListBucket", "s3:PutObject"])
+    expect(json(s3[0]?.Resource)).toContain("/jobs/*")
+    // the database as the application's user: its secret (these stages' proxy takes passwords), not the master secret
+    const secrets = statements.filter((s) => actionsOf([s]).includes("secretsmanager:GetSecretValue"))
+    expect(secrets).toHaveLength(1)
+    expect(json(secrets[0]?.Resource)).toMatch(/DataAppDatabase/)
+
+    // the key policies name the role for exactly these actions; no function role may ReEncrypt
+    for (const description of ["database fields", "documents \\(processing bucket"]) {
+      const [, key] = only(template, "AWS::KMS::Key", { Description: Match.stringLikeRegexp(description) })
+      const named = (key.Properties?.KeyPolicy as { Statement: Array<Statement> }).Statement.filter((s) => json(s.Principal).includes(roleId))
+      expect(named.map((s) => s.Action)).toEqual([ROTATION_KEY_ACTIONS])
+    }
+    for (const name of ["auth", "documents", "chat", "processor", "migrate"] as const) {
+      expect(actionsOf(permissionsOf(template, name)).some((a) => a.startsWith("kms:ReEncrypt")), `${stage} ${name}`).toBe(false)
+    }
   })
 })
 
