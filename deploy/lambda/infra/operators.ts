@@ -12,7 +12,7 @@
  * rewrites the stored documents under `jobs/`, and re-wraps envelopes of the fields and documents
  * keys — nothing else.
  */
-import { CfnElement, CfnOutput, Duration, Fn, Stack } from "aws-cdk-lib"
+import { type CfnElement, CfnOutput, Duration, Fn, Stack } from "aws-cdk-lib"
 import * as iam from "aws-cdk-lib/aws-iam"
 import { Construct } from "constructs"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
