@@ -218,7 +218,7 @@ const coverageRepair = (coverage: Coverage): string => {
  *   Converse's per-document size, else its text (all the model would read of it without citations);
  * - a scanned PDF (no text layer): the PDF with citations on, so that Converse reads its pages as
  *   images — only where the model has citations and the PDF is within the per-document size;
- * - an image: within Converse's bytes and pixels, else refused with a reason the user can act on.
+ * - an image: as it is within Converse's bytes and pixels, else scaled down to fit (./imageFit.ts).
  * A PDF that cannot be opened, or has more pages than we read, fails here without a call.
  */
 export interface PreparedDocument {
@@ -238,19 +238,13 @@ export const prepareDocument = (
     case "text/plain":
       return Effect.map(decodeText(bytes), (text) => ({ block: { text }, text: Option.some(text) }))
     case "image/jpeg":
-    case "image/png": {
-      if (bytes.length > limits.imageMaxBytes) return Effect.fail(tooLarge("image"))
-      return Effect.flatMap(imageSize(bytes), (size): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
-        if (size === undefined) return Effect.fail(new DocumentUnreadable({ message: "The image could not be read", reason: "IMAGE_UNREADABLE" }))
-        if (size.width > limits.imageMaxPixels || size.height > limits.imageMaxPixels) {
-          return Effect.fail(
-            new DocumentTooComplex({ message: `The image is more than ${limits.imageMaxPixels} pixels wide or high`, limit: "decoded_bytes" })
-          )
-        }
-        const format = contentType === "image/png" ? "png" : "jpeg"
-        return Effect.succeed({ block: { image: { format, source: { bytes } } }, text: Option.none() })
-      })
-    }
+    case "image/png":
+      // scaled down to Converse's limits where that keeps the image readable (./imageFit.ts); loaded on first use
+      return Effect.promise(() => import("./imageFit.js")).pipe(
+        Effect.flatMap(({ fitImage }) => fitImage(bytes, contentType === "image/png" ? "png" : "jpeg", limits)),
+        Effect.tap((fitted) => (fitted.scaled ? Effect.annotateCurrentSpan("serenya.image.scaled", true) : Effect.void)),
+        Effect.map((fitted) => ({ block: { image: { format: fitted.format, source: { bytes: fitted.bytes } } }, text: Option.none() }))
+      )
     case "application/pdf":
       // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
       return Effect.promise(() => import("./pdfText.js")).pipe(
@@ -277,23 +271,6 @@ export const prepareDocument = (
       )
   }
 }
-
-/**
- * Width and height as the image's header gives them (image-size, loaded on first use: the API
- * functions never need it); undefined when it cannot tell.
- */
-const imageSize = (bytes: Uint8Array): Effect.Effect<{ readonly width: number; readonly height: number } | undefined> =>
-  Effect.map(
-    Effect.promise(() => import("image-size")),
-    ({ imageSize: read }) => {
-      try {
-        const { width, height } = read(bytes)
-        return { width, height }
-      } catch {
-        return undefined
-      }
-    }
-  )
 
 // ---------------------------------------------------------------------------------------------
 
