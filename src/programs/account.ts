@@ -3,9 +3,10 @@
  * (decrypted, as one JSON document, their cost records included), and erasure.
  *
  * Erasure deletes every row of the user in one transaction (messages, conversations, content,
- * jobs, refresh tokens, subscription, the PostgreSQL cost records, the user; idempotency keys and
+ * jobs, direct uploads, refresh tokens, subscription, the PostgreSQL cost records, the user; idempotency keys and
  * plan usage go by cascade) and, in the same transaction, writes what it still owes outside the
- * database into the erasure outbox: every stored object of the user's jobs (all its versions) and
+ * database into the erasure outbox: every stored object of the user's jobs (all its versions), the
+ * incoming objects of their direct uploads, and
  * the cost records of the live cost store (DynamoDB in production). Right after the commit those
  * deletions are tried at once; whatever fails stays in the outbox and is retried by the drainers
  * until it succeeds (programs/erasureOutbox.ts). Then this process's caches drop everything of
@@ -309,11 +310,13 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
       const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
       if (user.length === 0) return Option.none()
       // What is owed outside the database, recorded with the rows' deletion: commit ⇒ owed.
-      // Every job's object, removed already or not (its older versions may remain).
+      // Every job's object, removed already or not (its older versions may remain); every direct
+      // upload's incoming object, pending or completed (a completed one's removal was best effort).
       const outbox = yield* decodeRows(OutboxIdRow)(
         yield* sql`
           INSERT INTO erasure_outbox (kind, target)
           SELECT 'object', storage_key FROM jobs WHERE user_id = ${userId}::uuid
+          UNION ALL SELECT 'upload', object_key FROM document_uploads WHERE user_id = ${userId}::uuid
           UNION ALL SELECT 'cost_records', ${userId}
           ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = now()
           RETURNING id`
@@ -332,6 +335,8 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
       const subscriptions = yield* erase("subscriptions")
       // The PostgreSQL cost store's records go with the rest (its foreign key would only unlink them).
       const costRecords = yield* erase("llm_usage")
+      // Their incoming objects are owed above; the rows hold sealed file names.
+      yield* sql`DELETE FROM document_uploads WHERE user_id = ${userId}::uuid`
       yield* sql`DELETE FROM users WHERE id = ${userId}::uuid`
       return Option.some({
         outbox: outbox.map((row) => row.id),

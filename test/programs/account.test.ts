@@ -27,6 +27,7 @@ import { TestDatabaseLive } from "../support/database.js"
 import { createUser, newUser } from "../support/users.js"
 import { auditRows, auditStoredRows, AuditWithRows } from "../support/audit.js"
 import { readFixture, type FixtureName } from "../support/fixtures.js"
+import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 
 const fixture = (name: FixtureName) => readFixture(name)
 
@@ -36,6 +37,7 @@ const CostTrackerTable = Layer.scoped(CostTracker, makePostgresCostTracker({ mon
 const TestLayer = Layer.mergeAll(
   CryptoMemory,
   StorageMemory,
+  UploadTargetsMemory,
   LLMOffline,
   CostTrackerTable,
   AuditWithRows,
