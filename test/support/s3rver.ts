@@ -109,3 +109,15 @@ export const startS3rver = async (buckets: ReadonlyArray<string>): Promise<Runni
     }
   }
 }
+
+/** What a mobile client does with a presigned POST target: its fields as they are, then the file, as multipart/form-data. */
+export const postToTarget = async (
+  target: { readonly url: string; readonly method: string; readonly fields: Readonly<Record<string, string>> },
+  bytes: Uint8Array,
+  contentType: string
+): Promise<Response> => {
+  const form = new FormData()
+  for (const [name, value] of Object.entries(target.fields)) form.append(name, value)
+  form.append("file", new Blob([bytes], { type: contentType }), "document")
+  return fetch(target.url, { method: target.method, body: form })
+}

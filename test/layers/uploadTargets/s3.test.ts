@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto"
 import { AppConfig } from "../../../src/config.js"
 import { makeS3UploadTargets, UploadTargetsS3 } from "../../../src/layers/uploadTargets/s3.js"
 import { incomingKey, type UploadTarget, UploadTargets } from "../../../src/services/uploadTargets.js"
-import { type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
+import { postToTarget, type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
 import { testSettings } from "../../support/settings.js"
 import { uploadTargetsContract } from "./contract.js"
 
@@ -41,14 +41,6 @@ const client = () => {
   })
   clients.push(made)
   return made
-}
-
-/** What a mobile client does with a target: the fields as they are, then the file, as multipart/form-data. */
-export const postToTarget = async (target: UploadTarget, bytes: Uint8Array, contentType: string): Promise<Response> => {
-  const form = new FormData()
-  for (const [name, value] of Object.entries(target.fields)) form.append(name, value)
-  form.append("file", new Blob([bytes], { type: contentType }), "document")
-  return fetch(target.url, { method: target.method, body: form })
 }
 
 const upload = (target: UploadTarget, bytes: Uint8Array, contentType: string) =>
