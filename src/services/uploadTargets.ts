@@ -15,8 +15,11 @@ import { ErrorInfoId } from "./errors.js"
 import type { InvalidObjectKey, StorageUnavailable } from "./storage.js"
 import type { PayloadTooLarge } from "./errors.js"
 
-/** Where incoming uploads live until they are completed (validateObjectKey accepts it). */
-export const incomingKey = (uploadId: string): string => `incoming/${uploadId}`
+/** The folder of incoming uploads: the bucket's lifecycle rule and the API's grant name it too (deploy/lambda/infra). */
+export const INCOMING_PREFIX = "incoming/"
+
+/** Where an incoming upload lives until it is completed (validateObjectKey accepts it). */
+export const incomingKey = (uploadId: string): string => `${INCOMING_PREFIX}${uploadId}`
 
 export const DEFAULT_UPLOAD_EXPIRY_SECONDS = 15 * 60
 /** A target is a bearer credential for one key: it must not stay usable for long. */
