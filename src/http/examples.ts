@@ -229,6 +229,18 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             completedAt: "2026-12-06T03:07:07.011Z"
           }
         ],
+        uploads: [
+          {
+            uploadId,
+            fileName: "mri-report-2026.pdf",
+            contentType: "application/pdf",
+            sizeBytes: 14_680_064,
+            documentTypeHint: "report",
+            createdAt: "2026-12-06T03:07:04.592Z",
+            expiresAt: "2026-12-06T03:22:04.592Z",
+            jobId: null
+          }
+        ],
         costs: [
           {
             occurredAt: "2026-12-06T03:07:06.996Z",

@@ -25,7 +25,7 @@ import { TimelineCache } from "../services/timelineCache.js"
 import { drainErasureOutbox } from "./erasureOutbox.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
-import { ContentId, JobId, UserId } from "../services/ids.js"
+import { ContentId, JobId, UploadId, UserId } from "../services/ids.js"
 import { currentPlan, Plan } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
 import { traced } from "../services/telemetry.js"
@@ -75,6 +75,17 @@ export interface AccountExport {
     readonly createdAt: string
     readonly updatedAt: string
     readonly completedAt: string | null
+  }>
+  /** Presigned uploads, under way or completed (their rows go with the account). */
+  readonly uploads: ReadonlyArray<{
+    readonly uploadId: string
+    readonly fileName: string | null
+    readonly contentType: string
+    readonly sizeBytes: number
+    readonly documentTypeHint: string | null
+    readonly createdAt: string
+    readonly expiresAt: string
+    readonly jobId: string | null
   }>
   /** Every LLM call made for the user, from the live cost store: when, what for, which model, tokens, cost. */
   readonly costs: ReadonlyArray<{
@@ -136,6 +147,17 @@ const JobRow = Schema.Struct({
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf,
   completedAt: Schema.NullOr(Schema.DateFromSelf)
+})
+
+const UploadRow = Schema.Struct({
+  id: UploadId,
+  fileNameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  contentType: Schema.String,
+  sizeBytes: Schema.NumberFromString,
+  documentTypeHint: Schema.NullOr(DocumentType),
+  createdAt: Schema.DateFromSelf,
+  expiresAt: Schema.DateFromSelf,
+  jobId: Schema.NullOr(JobId)
 })
 
 const ContentIdRow = Schema.Struct({ id: ContentId })
@@ -245,6 +267,29 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
     )
   )
 
+  const uploadRows = yield* decodeRows(UploadRow)(
+    yield* sql`
+      SELECT id, file_name_encrypted, content_type, size_bytes::text AS size_bytes, document_type_hint, created_at, expires_at, job_id
+      FROM document_uploads WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
+  )
+  const uploads = yield* Effect.forEach(uploadRows, (upload) =>
+    Effect.map(
+      upload.fileNameEncrypted === null
+        ? Effect.succeed(null)
+        : crypto.openString(upload.fileNameEncrypted, fieldContext(userId, "document_uploads", "file_name_encrypted", upload.id)),
+      (fileName) => ({
+        uploadId: upload.id,
+        fileName,
+        contentType: upload.contentType,
+        sizeBytes: upload.sizeBytes,
+        documentTypeHint: upload.documentTypeHint,
+        createdAt: iso(upload.createdAt),
+        expiresAt: iso(upload.expiresAt),
+        jobId: upload.jobId
+      })
+    )
+  )
+
   // From the live cost store (DynamoDB in production, llm_usage locally): whatever holds them.
   const costs = yield* Effect.flatMap(CostTracker, (tracker) => tracker.usageRecords(userId))
 
@@ -277,6 +322,7 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
       messages: c.messages.map((m) => ({ role: m.role, content: m.content, createdAt: iso(m.createdAt) }))
     })),
     jobs,
+    uploads,
     costs: costs.map((c) => ({
       occurredAt: iso(c.occurredAt),
       provider: c.provider,

@@ -222,18 +222,20 @@ export const completeUpload = Effect.fnUntraced(
     }
 
     // At most the declared size is read: one byte more is a mismatch, whatever the object holds.
-    const bytes = yield* targets.read(row.objectKey, row.sizeBytes).pipe(
+    const received = yield* targets.read(row.objectKey, row.sizeBytes).pipe(
+      Effect.map(Either.right),
       Effect.catchTags({
         InvalidObjectKey: Effect.die,
         PayloadTooLarge: () => Effect.fail(new InvalidRequest({ message: "The uploaded document is larger than the declared sizeBytes" })),
-        // A concurrent complete may have finished and removed the object meanwhile: answer its job.
+        // A concurrent complete may have finished and removed the object meanwhile: answer its job (left).
         UploadNotReceived: (error) =>
           Effect.flatMap(load, (again) =>
-            Option.isSome(again) && again.value.jobId !== null ? Effect.succeed(again.value.jobId) : Effect.fail(error)
+            Option.isSome(again) && again.value.jobId !== null ? Effect.succeed(Either.left(again.value.jobId)) : Effect.fail(error)
           )
       })
     )
-    if (typeof bytes === "string") return queued(bytes)
+    if (Either.isLeft(received)) return queued(received.left)
+    const bytes = received.right
     if (bytes.length !== row.sizeBytes) {
       return yield* new InvalidRequest({ message: "The uploaded document is not the declared sizeBytes" })
     }

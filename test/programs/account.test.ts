@@ -172,6 +172,12 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       ])
       expect(exported.jobs[0]!.contentId).toBe(seeded.contentId)
 
+      // the presigned upload under way, its file name opened
+      expect(exported.uploads).toEqual([
+        expect.objectContaining({ fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, jobId: null })
+      ])
+      expect(seeded.incoming).toBe(`incoming/${exported.uploads[0]!.uploadId}`)
+
       expect(exported.costs).toHaveLength(1)
       expect(exported.costs[0]).toMatchObject({ documentType: "chat", provider: "offline" })
       expect(exported.costs[0]!.inputTokens).toBeGreaterThan(0)
