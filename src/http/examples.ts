@@ -271,7 +271,7 @@ export const ERROR_EXAMPLES: Readonly<Record<number, { readonly code: string; re
   429: { code: "RATE_LIMITED", category: "business", message: "Too many requests" },
   500: { code: "INTERNAL_ERROR", category: "technical", message: "An unexpected error occurred" },
   502: { code: "LLM_CALL_FAILED", category: "external", message: "The model could not be reached; try again" },
-  501: { code: "UPLOADS_NOT_CONFIGURED", category: "technical", message: "Direct uploads to storage need STORAGE_PROVIDER=s3; send the document to POST /documents/upload" },
+  501: { code: "UPLOADS_NOT_CONFIGURED", category: "technical", message: "Uploads straight to storage need STORAGE_PROVIDER=s3; send the document to POST /documents/upload" },
   503: { code: "DATABASE_UNAVAILABLE", category: "technical", message: "The database is not answering; retry" },
   504: { code: "TIMEOUT", category: "technical", message: "The model did not answer in time; retry" }
 }

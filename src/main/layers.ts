@@ -25,7 +25,7 @@ export const cryptoLayer = (settings: Settings) => (settings.crypto.provider ===
 export const storageLayer = (settings: Settings) => (settings.storage.provider === "s3" ? StorageS3 : StorageLocal)
 
 /**
- * Direct uploads go to the documents bucket, so they exist only where Storage is S3 (an
+ * Presigned uploads go to the documents bucket, so they exist only where Storage is S3 (an
  * S3-compatible server locally too); on the file-system storage the endpoints answer 501.
  */
 export const uploadTargetsLayer = (settings: Settings) =>

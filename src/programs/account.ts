@@ -3,11 +3,11 @@
  * (decrypted, as one JSON document, their cost records included), and erasure.
  *
  * Erasure deletes every row of the user in one transaction (messages, conversations, content,
- * jobs, direct uploads, refresh tokens, subscription, the PostgreSQL cost records, the user; idempotency keys and
- * plan usage go by cascade) and, in the same transaction, writes what it still owes outside the
- * database into the erasure outbox: every stored object of the user's jobs (all its versions), the
- * incoming objects of their direct uploads, and
- * the cost records of the live cost store (DynamoDB in production). Right after the commit those
+ * jobs, presigned uploads, refresh tokens, subscription, the PostgreSQL cost records, the user;
+ * idempotency keys and plan usage go by cascade) and, in the same transaction, writes what it
+ * still owes outside the database into the erasure outbox: every stored object of the user's jobs
+ * (all its versions), the incoming objects of their presigned uploads, and the cost records of
+ * the live cost store (DynamoDB in production). Right after the commit those
  * deletions are tried at once; whatever fails stays in the outbox and is retried by the drainers
  * until it succeeds (programs/erasureOutbox.ts). Then this process's caches drop everything of
  * the user: timeline pages, the LLM's fallback answers, cached data keys. The audit trail keeps

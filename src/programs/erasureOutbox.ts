@@ -1,7 +1,7 @@
 /**
  * The erasure outbox (migration 0009): the deletions an erased account still owes outside the
- * database — its stored objects, the incoming objects of its direct uploads, its cost records — written in the erasure's own transaction, so
- * that once the account's rows are gone these deletions are recorded as due.
+ * database — its stored objects, the incoming objects of its presigned uploads, its cost records —
+ * written in the erasure's own transaction, so that once the account's rows are gone these deletions are recorded as due.
  *
  * `drainErasureOutbox` carries them out. A row is claimed by pushing its next attempt a lease
  * ahead (so a drainer that dies mid-way leaves it to the next one after the lease, and two
@@ -19,7 +19,7 @@ import { Storage } from "../services/storage.js"
 import { UploadTargets } from "../services/uploadTargets.js"
 import { traced } from "../services/telemetry.js"
 
-/** `object`: a job's stored original (Storage); `upload`: a direct upload's incoming object (UploadTargets). */
+/** `object`: a job's stored original (Storage); `upload`: a presigned upload's incoming object (UploadTargets). */
 export type OutboxKind = "object" | "upload" | "cost_records"
 
 /** How long a claimed row is left to its drainer before another may take it. */

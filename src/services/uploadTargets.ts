@@ -1,7 +1,7 @@
 /**
  * The UploadTargets capability: a place a client uploads a document to directly, without its
  * bytes passing through our HTTP handlers. On Lambda, API Gateway hands a body to the function
- * base64-encoded inside the 6 MB invocation payload, so a direct upload above ~4.4 MiB can never
+ * base64-encoded inside the 6 MB invocation payload, so `POST /documents/upload` above ~4.4 MiB can never
  * reach us; a target (an S3 presigned POST live) takes the bytes instead, and the program reads
  * them back from it once the client says it is done (programs/presignedUpload.ts).
  *
@@ -47,7 +47,7 @@ export interface UploadTarget {
   readonly expiresAt: Date
 }
 
-/** The process was started without a place for direct uploads (the local file-system storage). */
+/** The process was started without a place to upload to directly (the local file-system storage). */
 export class UploadsNotConfigured extends Schema.TaggedError<UploadsNotConfigured>()("UploadsNotConfigured", {
   message: Schema.String
 }) {

@@ -1,14 +1,15 @@
 /**
  * The local default (`npm start` on the file-system storage): there is no place a client could
- * upload to directly, so issuing and reading answer UPLOADS_NOT_CONFIGURED (501). Direct uploads
- * (`POST /documents/upload`) take any document the local server accepts; with STORAGE_PROVIDER=s3
- * (an s3rver or MinIO endpoint too) the S3 layer is used instead (src/main/layers.ts).
+ * upload to directly, so issuing and reading answer UPLOADS_NOT_CONFIGURED (501). Uploads through
+ * the API (`POST /documents/upload`) take any document the local server accepts; with
+ * STORAGE_PROVIDER=s3 (an s3rver or MinIO endpoint too) the S3 layer is used instead
+ * (src/main/layers.ts).
  */
 import { Effect, Layer } from "effect"
 import { UploadsNotConfigured, UploadTargets } from "../../services/uploadTargets.js"
 
 const notConfigured = new UploadsNotConfigured({
-  message: "Direct uploads to storage need STORAGE_PROVIDER=s3; send the document to POST /documents/upload"
+  message: "Uploads straight to storage need STORAGE_PROVIDER=s3; send the document to POST /documents/upload"
 })
 
 export const UploadTargetsUnconfigured: Layer.Layer<UploadTargets> = Layer.succeed(UploadTargets, {
