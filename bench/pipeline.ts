@@ -36,6 +36,7 @@ import { JobQueue } from "../src/services/jobQueue.js"
 import { Storage } from "../src/services/storage.js"
 import { UserLookupKey } from "../src/services/users.js"
 import { type BenchEnvironment, FIXTURE_PDF } from "./environment.js"
+import { UploadTargetsUnconfigured } from "../src/layers/uploadTargets/unconfigured.js"
 
 export interface PipelineResult {
   readonly documents: number
@@ -87,7 +88,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
   const dataDir = environment.settings.dataDir
   const settings = { ...environment.settings, dataDir: `${dataDir}-pipeline` }
   const base = pgClientLayer(Redacted.make(environment.databaseUrl), settings.database)
-  const services = Layer.mergeAll(TimedCrypto, TimedStorage, TimedQueue, auditLayer(settings), CostTrackerPostgres, LLMOffline, TimelineCacheMemory).pipe(
+  const services = Layer.mergeAll(TimedCrypto, TimedStorage, UploadTargetsUnconfigured, TimedQueue, auditLayer(settings), CostTrackerPostgres, LLMOffline, TimelineCacheMemory).pipe(
     Layer.provideMerge(Layer.succeed(UserLookupKey, makeUserLookupKey(Buffer.from(environment.env.USER_LOOKUP_KEY!, "hex")))),
     Layer.provideMerge(base),
     Layer.provideMerge(Layer.succeed(AppConfig, settings)),

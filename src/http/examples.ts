@@ -9,6 +9,7 @@ const userId = "7a67a57b-bc88-4ee3-9e8e-23a3b72c4ea0"
 const jobId = "bc948957-c5e6-4ec8-999b-69480c540942"
 const contentId = "cf913b54-4070-464d-b1d6-b6e8487413d0"
 const conversationId = "9753486c-3a5d-4d98-9835-30bc38924e3c"
+const uploadId = "3d0f5e1c-7b2a-4c69-a8e4-51f2b9c06d7e"
 
 const tokenPair = {
   accessToken:
@@ -84,6 +85,34 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
     },
     responses: { 202: { jobId, status: "queued" } }
   },
+  "documents.beginUpload": {
+    request: {
+      "application/json": { fileName: "mri-report-2026.pdf", contentType: "application/pdf", sizeBytes: 14_680_064, documentType: "report" }
+    },
+    responses: {
+      201: {
+        uploadId,
+        url: "https://serenya-processing.s3.eu-west-1.amazonaws.com/",
+        method: "POST",
+        fields: {
+          "Content-Type": "application/pdf",
+          "x-amz-server-side-encryption": "aws:kms",
+          "x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+          bucket: "serenya-processing",
+          "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+          "X-Amz-Credential": "ASIAEXAMPLEKEYID/20261206/eu-west-1/s3/aws4_request",
+          "X-Amz-Date": "20261206T030704Z",
+          "X-Amz-Security-Token": "IQoJb3JpZ2luX2VjEXAMPLETOKEN",
+          key: `incoming/${uploadId}`,
+          Policy: "eyJleHBpcmF0aW9uIjoiMjAyNi0xMi0wNlQwMzoyMjowNFoiLCJjb25kaXRpb25zIjpbXX0=",
+          "X-Amz-Signature": "3f5d8c1e0b9a7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504"
+        },
+        expiresAt: "2026-12-06T03:22:04.592Z",
+        maxBytes: 14_680_064
+      }
+    }
+  },
+  "documents.completeUpload": { responses: { 202: { jobId, status: "queued" } } },
   "documents.jobStatus": {
     responses: {
       200: {
@@ -200,6 +229,18 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             completedAt: "2026-12-06T03:07:07.011Z"
           }
         ],
+        uploads: [
+          {
+            uploadId,
+            fileName: "mri-report-2026.pdf",
+            contentType: "application/pdf",
+            sizeBytes: 14_680_064,
+            documentTypeHint: "report",
+            createdAt: "2026-12-06T03:07:04.592Z",
+            expiresAt: "2026-12-06T03:22:04.592Z",
+            jobId: null
+          }
+        ],
         costs: [
           {
             occurredAt: "2026-12-06T03:07:06.996Z",
@@ -225,10 +266,12 @@ export const ERROR_EXAMPLES: Readonly<Record<number, { readonly code: string; re
   404: { code: "NOT_FOUND", category: "business", message: "No such content" },
   409: { code: "CONFLICT", category: "business", message: "This Idempotency-Key was used with a different request" },
   413: { code: "PAYLOAD_TOO_LARGE", category: "validation", message: "The request body is larger than allowed" },
+  410: { code: "UPLOAD_EXPIRED", category: "business", message: "The upload's time ran out before it was completed; begin a new one" },
   415: { code: "UNSUPPORTED_MEDIA_TYPE", category: "validation", message: "Send the body as application/json" },
   429: { code: "RATE_LIMITED", category: "business", message: "Too many requests" },
   500: { code: "INTERNAL_ERROR", category: "technical", message: "An unexpected error occurred" },
   502: { code: "LLM_CALL_FAILED", category: "external", message: "The model could not be reached; try again" },
+  501: { code: "UPLOADS_NOT_CONFIGURED", category: "technical", message: "Uploads straight to storage need STORAGE_PROVIDER=s3; send the document to POST /documents/upload" },
   503: { code: "DATABASE_UNAVAILABLE", category: "technical", message: "The database is not answering; retry" },
   504: { code: "TIMEOUT", category: "technical", message: "The model did not answer in time; retry" }
 }

@@ -100,6 +100,24 @@ const LINKS: Readonly<Record<string, Readonly<Record<number, Json>>>> = {
       }
     }
   },
+  "documents.beginUpload": {
+    201: {
+      completeUpload: {
+        operationId: "documents.completeUpload",
+        parameters: { uploadId: "$response.body#/uploadId" },
+        description: "Once the document is posted to the target (`url`, `fields`, then `file`): queue it."
+      }
+    }
+  },
+  "documents.completeUpload": {
+    202: {
+      jobStatus: {
+        operationId: "documents.jobStatus",
+        parameters: { jobId: "$response.body#/jobId" },
+        description: "Follow the upload's processing until its status is `completed` or `failed`."
+      }
+    }
+  },
   "documents.jobStatus": {
     200: {
       content: {

@@ -158,7 +158,10 @@ export const routeTable = (api: HttpApi.HttpApi.Any, extra: ReadonlyArray<RouteT
         ...(payloads.size > 0 && HttpMethod.hasBody(endpoint.method) ? { accepts: [...payloads.keys()] } : {}),
         ...(payloads.size > 0 && HttpMethod.hasBody(endpoint.method)
           ? withLimit(bodyLimitOf([...payloads].map(([mediaType, payload]) => [mediaType, payload.ast] as const)))
-          : {})
+          : // Takes no body (completing an upload, DELETE /me): whatever a client sends is ignored, never read far.
+            HttpMethod.hasBody(endpoint.method)
+            ? { bodyLimit: BODY_SLACK_BYTES }
+            : {})
       })
   })
   for (const route of extra) add(route)

@@ -13,6 +13,8 @@ import { CryptoLocal } from "../layers/crypto/local.js"
 import { LLMBedrock } from "../layers/llm/bedrock.js"
 import { StorageLocal } from "../layers/storage/filesystem.js"
 import { StorageS3 } from "../layers/storage/s3.js"
+import { UploadTargetsS3 } from "../layers/uploadTargets/s3.js"
+import { UploadTargetsUnconfigured } from "../layers/uploadTargets/unconfigured.js"
 import { CircuitBreakers } from "../services/resilience.js"
 import { GoogleIdTokensLive } from "../layers/auth/google.js"
 import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
@@ -21,6 +23,13 @@ import { TimelineCacheMemory } from "../layers/cache/timelineMemory.js"
 export const cryptoLayer = (settings: Settings) => (settings.crypto.provider === "kms" ? CryptoKms : CryptoLocal)
 
 export const storageLayer = (settings: Settings) => (settings.storage.provider === "s3" ? StorageS3 : StorageLocal)
+
+/**
+ * Presigned uploads go to the documents bucket, so they exist only where Storage is S3 (an
+ * S3-compatible server locally too); on the file-system storage the endpoints answer 501.
+ */
+export const uploadTargetsLayer = (settings: Settings) =>
+  settings.storage.provider === "s3" ? UploadTargetsS3 : UploadTargetsUnconfigured
 
 /**
  * The offline provider (pdfjs glue, the lab-report parser, templated summaries and chat) is loaded
@@ -58,6 +67,7 @@ export const servicesLayer = (settings: Settings) =>
   Layer.mergeAll(
     cryptoLayer(settings),
     storageLayer(settings),
+    uploadTargetsLayer(settings),
     llmLayer(settings),
     costTrackerLayer(settings),
     auditLayer(settings),

@@ -3,10 +3,11 @@
  * (decrypted, as one JSON document, their cost records included), and erasure.
  *
  * Erasure deletes every row of the user in one transaction (messages, conversations, content,
- * jobs, refresh tokens, subscription, the PostgreSQL cost records, the user; idempotency keys and
- * plan usage go by cascade) and, in the same transaction, writes what it still owes outside the
- * database into the erasure outbox: every stored object of the user's jobs (all its versions) and
- * the cost records of the live cost store (DynamoDB in production). Right after the commit those
+ * jobs, presigned uploads, refresh tokens, subscription, the PostgreSQL cost records, the user;
+ * idempotency keys and plan usage go by cascade) and, in the same transaction, writes what it
+ * still owes outside the database into the erasure outbox: every stored object of the user's jobs
+ * (all its versions), the incoming objects of their presigned uploads, and the cost records of
+ * the live cost store (DynamoDB in production). Right after the commit those
  * deletions are tried at once; whatever fails stays in the outbox and is retried by the drainers
  * until it succeeds (programs/erasureOutbox.ts). Then this process's caches drop everything of
  * the user: timeline pages, the LLM's fallback answers, cached data keys. The audit trail keeps
@@ -24,7 +25,7 @@ import { TimelineCache } from "../services/timelineCache.js"
 import { drainErasureOutbox } from "./erasureOutbox.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
-import { ContentId, JobId, UserId } from "../services/ids.js"
+import { ContentId, JobId, UploadId, UserId } from "../services/ids.js"
 import { currentPlan, Plan } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
 import { traced } from "../services/telemetry.js"
@@ -74,6 +75,17 @@ export interface AccountExport {
     readonly createdAt: string
     readonly updatedAt: string
     readonly completedAt: string | null
+  }>
+  /** Presigned uploads, under way or completed (their rows go with the account). */
+  readonly uploads: ReadonlyArray<{
+    readonly uploadId: string
+    readonly fileName: string | null
+    readonly contentType: string
+    readonly sizeBytes: number
+    readonly documentTypeHint: string | null
+    readonly createdAt: string
+    readonly expiresAt: string
+    readonly jobId: string | null
   }>
   /** Every LLM call made for the user, from the live cost store: when, what for, which model, tokens, cost. */
   readonly costs: ReadonlyArray<{
@@ -135,6 +147,17 @@ const JobRow = Schema.Struct({
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf,
   completedAt: Schema.NullOr(Schema.DateFromSelf)
+})
+
+const UploadRow = Schema.Struct({
+  id: UploadId,
+  fileNameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  contentType: Schema.String,
+  sizeBytes: Schema.NumberFromString,
+  documentTypeHint: Schema.NullOr(DocumentType),
+  createdAt: Schema.DateFromSelf,
+  expiresAt: Schema.DateFromSelf,
+  jobId: Schema.NullOr(JobId)
 })
 
 const ContentIdRow = Schema.Struct({ id: ContentId })
@@ -244,6 +267,29 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
     )
   )
 
+  const uploadRows = yield* decodeRows(UploadRow)(
+    yield* sql`
+      SELECT id, file_name_encrypted, content_type, size_bytes::text AS size_bytes, document_type_hint, created_at, expires_at, job_id
+      FROM document_uploads WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
+  )
+  const uploads = yield* Effect.forEach(uploadRows, (upload) =>
+    Effect.map(
+      upload.fileNameEncrypted === null
+        ? Effect.succeed(null)
+        : crypto.openString(upload.fileNameEncrypted, fieldContext(userId, "document_uploads", "file_name_encrypted", upload.id)),
+      (fileName) => ({
+        uploadId: upload.id,
+        fileName,
+        contentType: upload.contentType,
+        sizeBytes: upload.sizeBytes,
+        documentTypeHint: upload.documentTypeHint,
+        createdAt: iso(upload.createdAt),
+        expiresAt: iso(upload.expiresAt),
+        jobId: upload.jobId
+      })
+    )
+  )
+
   // From the live cost store (DynamoDB in production, llm_usage locally): whatever holds them.
   const costs = yield* Effect.flatMap(CostTracker, (tracker) => tracker.usageRecords(userId))
 
@@ -276,6 +322,7 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
       messages: c.messages.map((m) => ({ role: m.role, content: m.content, createdAt: iso(m.createdAt) }))
     })),
     jobs,
+    uploads,
     costs: costs.map((c) => ({
       occurredAt: iso(c.occurredAt),
       provider: c.provider,
@@ -309,11 +356,13 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
       const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
       if (user.length === 0) return Option.none()
       // What is owed outside the database, recorded with the rows' deletion: commit ⇒ owed.
-      // Every job's object, removed already or not (its older versions may remain).
+      // Every job's object, removed already or not (its older versions may remain); every direct
+      // upload's incoming object, pending or completed (a completed one's removal was best effort).
       const outbox = yield* decodeRows(OutboxIdRow)(
         yield* sql`
           INSERT INTO erasure_outbox (kind, target)
           SELECT 'object', storage_key FROM jobs WHERE user_id = ${userId}::uuid
+          UNION ALL SELECT 'upload', object_key FROM document_uploads WHERE user_id = ${userId}::uuid
           UNION ALL SELECT 'cost_records', ${userId}
           ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = now()
           RETURNING id`
@@ -332,6 +381,8 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
       const subscriptions = yield* erase("subscriptions")
       // The PostgreSQL cost store's records go with the rest (its foreign key would only unlink them).
       const costRecords = yield* erase("llm_usage")
+      // Their incoming objects are owed above; the rows hold sealed file names.
+      yield* sql`DELETE FROM document_uploads WHERE user_id = ${userId}::uuid`
       yield* sql`DELETE FROM users WHERE id = ${userId}::uuid`
       return Option.some({
         outbox: outbox.map((row) => row.id),

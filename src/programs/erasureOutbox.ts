@@ -1,7 +1,7 @@
 /**
  * The erasure outbox (migration 0009): the deletions an erased account still owes outside the
- * database — its stored objects, its cost records — written in the erasure's own transaction, so
- * that once the account's rows are gone these deletions are recorded as due.
+ * database — its stored objects, the incoming objects of its presigned uploads, its cost records —
+ * written in the erasure's own transaction, so that once the account's rows are gone these deletions are recorded as due.
  *
  * `drainErasureOutbox` carries them out. A row is claimed by pushing its next attempt a lease
  * ahead (so a drainer that dies mid-way leaves it to the next one after the lease, and two
@@ -16,9 +16,11 @@ import { Effect, Schema } from "effect"
 import { CostTracker } from "../services/costTracker.js"
 import { decodeRows, SqlClient } from "../services/database.js"
 import { Storage } from "../services/storage.js"
+import { UploadTargets } from "../services/uploadTargets.js"
 import { traced } from "../services/telemetry.js"
 
-export type OutboxKind = "object" | "cost_records"
+/** `object`: a job's stored original (Storage); `upload`: a presigned upload's incoming object (UploadTargets). */
+export type OutboxKind = "object" | "upload" | "cost_records"
 
 /** How long a claimed row is left to its drainer before another may take it. */
 export const OUTBOX_LEASE_SECONDS = 300
@@ -28,7 +30,7 @@ export const OUTBOX_BACKOFF_MAX_SECONDS = 3600
 
 const Claimed = Schema.Struct({
   id: Schema.UUID,
-  kind: Schema.Literal("object", "cost_records"),
+  kind: Schema.Literal("object", "upload", "cost_records"),
   target: Schema.String,
   attempts: Schema.Number
 })
@@ -36,7 +38,7 @@ const Claimed = Schema.Struct({
 export interface DrainReport {
   readonly done: number
   readonly failed: number
-  /** Object rows among `done`. */
+  /** Object rows (stored originals and incoming uploads) among `done`. */
   readonly objectsRemoved: number
   /** Cost records deleted by `cost_records` rows among `done`. */
   readonly costRecordsErased: number
@@ -53,6 +55,7 @@ export const backoffSeconds = (attempts: number): number =>
 export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readonly batch?: number; readonly ids?: ReadonlyArray<string> } = {}) {
   const sql = yield* SqlClient.SqlClient
   const storage = yield* Storage
+  const uploads = yield* UploadTargets
   const costs = yield* CostTracker
   const batch = options.batch ?? 100
   if (options.ids !== undefined && options.ids.length === 0) {
@@ -78,14 +81,18 @@ export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readon
   let costRecordsErased = 0
   for (const row of claimed) {
     const work: Effect.Effect<number, { readonly _tag: string }> =
-      row.kind === "object" ? Effect.as(storage.remove(row.target), 1) : costs.eraseUser(row.target)
+      row.kind === "object"
+        ? Effect.as(storage.remove(row.target), 1)
+        : row.kind === "upload"
+          ? Effect.as(uploads.remove(row.target), 1)
+          : costs.eraseUser(row.target)
     const outcome = yield* work.pipe(
       Effect.tap(() => sql`DELETE FROM erasure_outbox WHERE id = ${row.id}::uuid`),
       Effect.either
     )
     if (outcome._tag === "Right") {
       done++
-      if (row.kind === "object") objectsRemoved++
+      if (row.kind !== "cost_records") objectsRemoved++
       else costRecordsErased += outcome.right
       continue
     }

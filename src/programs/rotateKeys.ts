@@ -15,7 +15,8 @@ export const ENCRYPTED_FIELDS = [
   { table: "users", id: "id", owner: "id", columns: ["email_encrypted", "name_encrypted"] },
   { table: "jobs", id: "id", owner: "user_id", columns: ["file_name_encrypted"] },
   { table: "content", id: "id", owner: "user_id", columns: ["title_encrypted", "summary_encrypted", "body_encrypted"] },
-  { table: "messages", id: "id", owner: "user_id", columns: ["content_encrypted"] }
+  { table: "messages", id: "id", owner: "user_id", columns: ["content_encrypted"] },
+  { table: "document_uploads", id: "id", owner: "user_id", columns: ["file_name_encrypted"] }
 ] as const
 
 export interface RotationCount {

@@ -27,6 +27,8 @@ export const AuditAction = Schema.Literal(
   "auth.logout",
   "auth.dev_login",
   "document.upload",
+  // a presigned upload target issued (programs/presignedUpload.ts); its completion is a document.upload
+  "document.upload.begin",
   "job.read",
   "job.status",
   "content.list",
@@ -52,6 +54,7 @@ export const AuditResourceType = Schema.Literal(
   "session",
   "refresh_token",
   "document",
+  "upload",
   "job",
   "content",
   "conversation",

@@ -7,3 +7,5 @@ export const ContentId = Schema.UUID.pipe(Schema.brand("ContentId"))
 export type ContentId = typeof ContentId.Type
 export const JobId = Schema.UUID.pipe(Schema.brand("JobId"))
 export type JobId = typeof JobId.Type
+export const UploadId = Schema.UUID.pipe(Schema.brand("UploadId"))
+export type UploadId = typeof UploadId.Type

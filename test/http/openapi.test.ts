@@ -68,7 +68,7 @@ describe("OpenAPI document", () => {
     const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ path, method, operation }))
     )
-    expect(operations.length).toBe(17)
+    expect(operations.length).toBe(19)
     for (const { path, method, operation } of operations) {
       const where = `${method.toUpperCase()} ${path}`
       const statuses = Object.keys(operation.responses)
@@ -101,6 +101,18 @@ describe("OpenAPI document", () => {
       operationId: "content.get",
       parameters: { contentId: "$response.body#/contentId" }
     })
+    // A presigned upload: its target links to its completion, the completion to the job.
+    expect(byId.get("documents.beginUpload")?.responses["201"]?.links?.completeUpload).toMatchObject({
+      operationId: "documents.completeUpload",
+      parameters: { uploadId: "$response.body#/uploadId" }
+    })
+    expect(byId.get("documents.completeUpload")?.responses["202"]?.links?.jobStatus).toMatchObject({
+      operationId: "documents.jobStatus"
+    })
+    for (const id of ["documents.beginUpload", "documents.completeUpload"]) {
+      expect(Object.keys(byId.get(id)?.responses ?? {}), id).toEqual(expect.arrayContaining(["401", "402", "501", "503"]))
+    }
+    expect(Object.keys(byId.get("documents.completeUpload")?.responses ?? {})).toEqual(expect.arrayContaining(["404", "409", "410"]))
     for (const link of Object.values(byId.get("documents.jobStatus")?.responses["200"]?.links ?? {})) {
       expect(byId.has(link.operationId)).toBe(true)
     }
@@ -122,7 +134,7 @@ describe("OpenAPI document", () => {
   it("documents every endpoint group, the bearer scheme and the uniform error body", () => {
     const spec = openApiDocument(Api)
     const paths = Object.keys(spec.paths)
-    for (const p of ["/auth/dev", "/documents/upload", "/jobs/{jobId}/status", "/content/timeline", "/chat/messages", "/subscriptions/status", "/me"]) {
+    for (const p of ["/auth/dev", "/documents/upload", "/documents/uploads", "/documents/uploads/{uploadId}/complete", "/jobs/{jobId}/status", "/content/timeline", "/chat/messages", "/subscriptions/status", "/me"]) {
       expect(paths).toContain(p)
     }
     expect(JSON.stringify(spec.components.securitySchemes)).toContain("bearer")

@@ -27,6 +27,9 @@ import { TestDatabaseLive } from "../support/database.js"
 import { createUser, newUser } from "../support/users.js"
 import { auditRows, auditStoredRows, AuditWithRows } from "../support/audit.js"
 import { readFixture, type FixtureName } from "../support/fixtures.js"
+import { MemoryUploads, UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
+import { beginUpload } from "../../src/programs/presignedUpload.js"
+import { incomingKey } from "../../src/services/uploadTargets.js"
 
 const fixture = (name: FixtureName) => readFixture(name)
 
@@ -36,6 +39,7 @@ const CostTrackerTable = Layer.scoped(CostTracker, makePostgresCostTracker({ mon
 const TestLayer = Layer.mergeAll(
   CryptoMemory,
   StorageMemory,
+  UploadTargetsMemory,
   LLMOffline,
   CostTrackerTable,
   AuditWithRows,
@@ -50,7 +54,7 @@ const buf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, b
 /**
  * Everything a user can have: the lab report interpreted and stored (with its completed job), a
  * conversation about it, a queued job whose sealed original is still in storage, a refresh token,
- * a premium subscription and the LLM usage of the chat.
+ * a premium subscription, the LLM usage of the chat and a presigned upload under way.
  */
 const seedUser = (userId: UserId) =>
   Effect.gen(function* () {
@@ -91,7 +95,11 @@ const seedUser = (userId: UserId) =>
       INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
       VALUES (${userId}::uuid, ${randomUUID()}::uuid, ${buf(new Uint8Array(32).map(() => Math.floor(Math.random() * 256)))}, now() + interval '30 days')`
     yield* setPlan(userId, "premium")
-    return { contentId, reply, keys: [done.key, queued.key], jobIds: [done.jobId, queued.jobId] }
+    // a presigned upload under way: its row, and the raw object the client posted
+    const upload = yield* beginUpload({ userId, fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, request: {} })
+    const incoming = incomingKey(upload.uploadId)
+    yield* Effect.flatMap(MemoryUploads, (uploads) => uploads.deposit(incoming, new TextEncoder().encode("%PDF-")))
+    return { contentId, reply, keys: [done.key, queued.key], jobIds: [done.jobId, queued.jobId], incoming }
   })
 
 /** Rows that name the user, in every table of the schema that has a user_id column, and users itself. */
@@ -164,6 +172,12 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       ])
       expect(exported.jobs[0]!.contentId).toBe(seeded.contentId)
 
+      // the presigned upload under way, its file name opened
+      expect(exported.uploads).toEqual([
+        expect.objectContaining({ fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, jobId: null })
+      ])
+      expect(seeded.incoming).toBe(`incoming/${exported.uploads[0]!.uploadId}`)
+
       expect(exported.costs).toHaveLength(1)
       expect(exported.costs[0]).toMatchObject({ documentType: "chat", provider: "offline" })
       expect(exported.costs[0]!.inputTokens).toBeGreaterThan(0)
@@ -194,9 +208,11 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
         const report = yield* deleteAccount(alice, { requestId: "req-delete-1" })
         expect(report.erased).toEqual({ messages: 2, conversations: 1, content: 1, jobs: 2, refreshTokens: 1, subscriptions: 1 })
         expect(report.costRecordsErased).toBe(1)
-        expect(report.objectsRemoved).toBe(2)
+        // the two jobs' originals and the upload's incoming object
+        expect(report.objectsRemoved).toBe(3)
         expect(report.deletionsPending).toBe(0)
-        expect(report.auditEventsPseudonymised).toBe(3)
+        // chat.message, document.upload.begin, account.export, account.delete
+        expect(report.auditEventsPseudonymised).toBe(4)
 
         expect(Object.values(yield* rowsOf(alice)).every((n) => n === 0)).toBe(true)
         const [orphans] = yield* sql<{ n: number }>`
@@ -210,12 +226,13 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
         expect(yield* Effect.flatMap(CostTracker, (c) => c.usageRecords(alice))).toEqual([])
         expect(yield* Effect.flatMap(CostTracker, (c) => c.usageRecords(bob))).toHaveLength(1)
         for (const key of aliceData.keys) expect(yield* storage.exists(key)).toBe(false)
+        expect(yield* Effect.flatMap(MemoryUploads, (uploads) => uploads.keys)).not.toContain(aliceData.incoming)
 
         // the trail keeps the events, naming alice by keyed pseudonym only, without her IPs and user agents, and still verifies
         const rows = yield* auditRows
         const hers = rows.filter((r) => r.actorUserId === alice)
         expect(hers.length).toBe(report.auditEventsPseudonymised)
-        expect(hers.map((r) => r.action)).toEqual(expect.arrayContaining(["chat.message", "account.export", "account.delete"]))
+        expect(hers.map((r) => r.action)).toEqual(expect.arrayContaining(["chat.message", "document.upload.begin", "account.export", "account.delete"]))
         expect(hers.find((r) => r.action === "account.delete")?.requestId).toBe("req-delete-1")
         const stored = yield* auditStoredRows
         for (const row of stored.filter((r) => hers.some((h) => h.seq === r.seq))) expect(row.personal).toBeNull()
@@ -228,6 +245,7 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
         expect(Option.isSome(yield* loadContent(bob, bobData.contentId))).toBe(true)
         expect(Option.getOrThrow(yield* getConversation(bob, bobData.contentId)).messages).toHaveLength(2)
         for (const key of bobData.keys) expect(yield* storage.exists(key)).toBe(true)
+        expect(yield* Effect.flatMap(MemoryUploads, (uploads) => uploads.keys)).toContain(bobData.incoming)
 
         // a second erasure finds nothing
         const again = yield* Effect.either(deleteAccount(alice))

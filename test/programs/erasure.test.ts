@@ -43,6 +43,7 @@ import { TestDatabaseLive } from "../support/database.js"
 import { readFixture } from "../support/fixtures.js"
 import { testSettings } from "../support/settings.js"
 import { createUser, emailHash } from "../support/users.js"
+import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 
 // ---------------------------------------------------------------------------------------------
 // Stores whose insides the test can see
@@ -115,6 +116,7 @@ const Timeline = Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 min
 const TestLayer = Layer.mergeAll(
   CryptoCaching,
   FlakyStorage,
+  UploadTargetsMemory,
   BedrockLLM,
   costTrackerMemory(),
   Timeline,

@@ -31,6 +31,7 @@ import { TestDatabaseLive } from "../support/database.js"
 import { testSettings } from "../support/settings.js"
 import { FIXTURES_DIR } from "../support/fixtures.js"
 import { flate, pagesPdf } from "../support/pdf.js"
+import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 
 const fixtures = FIXTURES_DIR
 const pdf = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf"))
@@ -43,7 +44,7 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0
 const SECRETS = ["DOE, JANE", "DOE", "JANE", "Hemoglobin", "11.2 g/dL"]
 
 const testLayer = <L extends LLM | LLMScriptProbe>(llm: Layer.Layer<L>) =>
-  Layer.mergeAll(CryptoMemory, StorageMemory, AuditMemory, costTrackerMemory(), JobQueuePostgres, llm).pipe(
+  Layer.mergeAll(CryptoMemory, StorageMemory, UploadTargetsMemory, AuditMemory, costTrackerMemory(), JobQueuePostgres, llm).pipe(
     Layer.provideMerge(TestDatabaseLive())
   )
 

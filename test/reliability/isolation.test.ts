@@ -7,10 +7,13 @@
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import { HttpApi } from "@effect/platform"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Api } from "../../src/http/api.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
+import { MemoryUploads } from "../../src/layers/uploadTargets/memory.js"
 import type { UserId } from "../../src/services/ids.js"
+import { incomingKey } from "../../src/services/uploadTargets.js"
 import { newUser } from "../support/users.js"
 import { type InProcess, startInProcess } from "./inProcess.js"
 import { type Answer, bearer, isUniformError, json, send, sleep } from "./support.js"
@@ -67,6 +70,12 @@ describe("isolation matrix", () => {
     const chat = await call(tokenA, "POST", "/chat/messages", { contentId, message: "what is my hemoglobin?" }, { "idempotency-key": "isolation-chat-1" })
     expect(chat.status).toBe(200)
 
+    // A's presigned upload, uploaded but not completed yet.
+    const begun = await call(tokenA, "POST", "/documents/uploads", { fileName: "cbc.pdf", contentType: "application/pdf", sizeBytes: pdf.length })
+    expect(begun.status).toBe(201)
+    const { uploadId } = JSON.parse(begun.body) as { uploadId: string }
+    await app.runtime.runPromise(Effect.flatMap(MemoryUploads, (uploads) => uploads.deposit(incomingKey(uploadId), pdf)))
+
     const before = {
       content: (await call(tokenA, "GET", `/content/${contentId}`)).body,
       conversation: (await call(tokenA, "GET", `/chat/conversations/${contentId}`)).body,
@@ -75,13 +84,14 @@ describe("isolation matrix", () => {
     }
 
     // Each id-taking endpoint of api.ts, with A's id and with an id nobody has.
-    const matrix = (content: string, job: string) =>
+    const matrix = (content: string, job: string, upload: string) =>
       [
         ["GET /jobs/{jobId}/status", () => call(tokenB, "GET", `/jobs/${job}/status`)],
         ["GET /content/{contentId}", () => call(tokenB, "GET", `/content/${content}`)],
         ["DELETE /content/{contentId}", () => call(tokenB, "DELETE", `/content/${content}`)],
         ["POST /chat/messages {contentId}", () => call(tokenB, "POST", "/chat/messages", { contentId: content, message: "show me the results" })],
         ["GET /chat/conversations/{contentId}", () => call(tokenB, "GET", `/chat/conversations/${content}`)],
+        ["POST /documents/uploads/{uploadId}/complete", () => call(tokenB, "POST", `/documents/uploads/${upload}/complete`)],
         // A's idempotency key replays nothing of A's to B: B's question about A's content is still a 404.
         ["POST /chat/messages + A's Idempotency-Key", () =>
           call(tokenB, "POST", "/chat/messages", { contentId: content, message: "what is my hemoglobin?" }, { "idempotency-key": "isolation-chat-1" })]
@@ -95,20 +105,20 @@ describe("isolation matrix", () => {
         if (endpoint.path.includes("/:")) idPaths.push(`${endpoint.method} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`)
       }
     })
-    const covered = new Set<string>(matrix("", "").map(([name]) => name))
+    const covered = new Set<string>(matrix("", "", "").map(([name]) => name))
     expect(idPaths.filter((route) => !covered.has(route))).toEqual([])
 
     const foreign: Record<string, ReturnType<typeof shape>> = {}
     const absent: Record<string, ReturnType<typeof shape>> = {}
     const leaks: Array<string> = []
-    for (const [name, request] of matrix(contentId, jobId)) {
+    for (const [name, request] of matrix(contentId, jobId, uploadId)) {
       const answer = await request()
       foreign[name] = shape(answer)
-      for (const secret of [contentId, jobId, "Hemoglobin", "hemoglobin", "11.2"]) {
-        if (answer.body.includes(secret)) leaks.push(`${name} answered with ${secret === contentId || secret === jobId ? "A's id" : "A's data"}`)
+      for (const secret of [contentId, jobId, uploadId, "Hemoglobin", "hemoglobin", "11.2"]) {
+        if (answer.body.includes(secret)) leaks.push(`${name} answered with ${[contentId, jobId, uploadId].includes(secret) ? "A's id" : "A's data"}`)
       }
     }
-    for (const [name, request] of matrix(randomUUID(), randomUUID())) absent[name] = shape(await request())
+    for (const [name, request] of matrix(randomUUID(), randomUUID(), randomUUID())) absent[name] = shape(await request())
 
     expect(leaks).toEqual([])
     expect(foreign).toEqual(absent)
@@ -138,6 +148,8 @@ describe("isolation matrix", () => {
       status: (await call(tokenA, "GET", `/jobs/${jobId}/status`)).body
     }
     expect(after).toEqual(before)
+    // B's attempt left A's upload whole: A completes it
+    expect((await call(tokenA, "POST", `/documents/uploads/${uploadId}/complete`)).status).toBe(202)
     expect(JSON.parse(after.conversation)).toMatchObject({ messages: [{ role: "user" }, { role: "assistant" }] })
   }, 60_000)
 })

@@ -1,7 +1,7 @@
 /**
  * The services the whole HTTP application needs, for tests that run it in process: memory
- * crypto, storage, audit (with its rows) and costs, the real job queue on a fresh migrated
- * database (TestDatabaseLive), the LLM the test picks (offline by default), access tokens signed
+ * crypto, storage, upload targets (MemoryUploads deposits what a client would upload), audit
+ * (with its rows) and costs, the real job queue on a fresh migrated database (TestDatabaseLive), the LLM the test picks (offline by default), access tokens signed
  * with `key`, and Google sign-in refusing everything (it has its own tests in test/http/auth.test.ts).
  */
 import { Effect, Layer } from "effect"
@@ -15,6 +15,7 @@ import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
+import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 import { AccessTokens } from "../../src/services/auth.js"
 import { Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
@@ -42,6 +43,7 @@ export const appTestServices = (options: {
   Layer.mergeAll(
     CryptoMemory,
     StorageMemory,
+    UploadTargetsMemory,
     AuditWithRows,
     costTrackerMemory(),
     JobQueuePostgres,

@@ -20,6 +20,7 @@ import {
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { TimeBudgets } from "../../../src/services/resilience.js"
 import { timeoutFor } from "./budgets.js"
+import { INCOMING_PREFIX } from "../../../src/services/uploadTargets.js"
 import { bucketRef } from "./exact.js"
 
 /** Days an audit checkpoint stays locked (the functions' AUDIT_CHECKPOINT_RETENTION_DAYS too). */
@@ -102,6 +103,16 @@ export class Data extends Construct {
       lifecycleRules: [
         {
           id: "TemporaryDocuments",
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1)
+        },
+        // Raw documents clients upload with presigned POSTs (src/layers/uploadTargets/s3.ts): not
+        // sealed with our envelope, so never kept longer than a day, whatever the rule above becomes;
+        // completing or erasing removes them first, this is the backstop.
+        {
+          id: "IncomingUploads",
+          prefix: INCOMING_PREFIX,
           expiration: Duration.days(1),
           noncurrentVersionExpiration: Duration.days(1),
           abortIncompleteMultipartUploadAfter: Duration.days(1)

@@ -13,6 +13,7 @@ import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { TimeBudgets } from "../../../src/services/resilience.js"
 import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
 import { timeoutFor } from "./budgets.js"
+import { INCOMING_PREFIX } from "../../../src/services/uploadTargets.js"
 import { AUDIT_CHECKPOINT_RETENTION_DAYS, type Data, PROCESSOR_TIMEOUT } from "./data.js"
 import { functionRef, versionRef } from "./exact.js"
 import { Keys } from "./keys.js"
@@ -266,6 +267,16 @@ export class Functions extends Construct {
         new iam.PolicyStatement({ actions: ["s3:ListBucket", "s3:ListBucketVersions"], resources: [data.processingBucket.bucketArn] })
       )
     }
+    // Presigned uploads (POST /documents/uploads, served by documents): S3 checks a presigned POST
+    // against its signer's rights when the client posts, so the signer holds PutObject; completing
+    // reads the object back and removes it. Scoped to incoming/ on its own, so that it stays exact
+    // when the grant above is narrowed. SSE-KMS with the documents key comes from allowUse below.
+    documents.policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+        resources: [data.processingBucket.arnForObjects(`${INCOMING_PREFIX}*`)]
+      })
+    )
     for (const { role, policy } of [documents, chat, processor]) Keys.allowUse(keys.documents, role, policy)
 
     // Every function that records audit events MACs them and may be the fleet's sealer, which writes
@@ -362,6 +373,11 @@ export class Functions extends Construct {
         `The ${name} function reads, writes and deletes temporary documents under keys it derives per upload; object keys are not known in advance, and the permission is limited to this one bucket.`
       )
     }
+    acknowledge(
+      documents.policy,
+      `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(data.processingBucket.node.defaultChild as CfnElement)}.Arn>/${INCOMING_PREFIX}*]`,
+      "The documents function signs presigned POSTs for, reads and removes incoming uploads, one key per upload (incoming/<uploadId>, not known in advance); only under incoming/ of this one bucket."
+    )
     const checkpointsFinding = `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
       data.auditCheckpointBucket.node.defaultChild as CfnElement
     )}.Arn>/audit-checkpoints/*]`

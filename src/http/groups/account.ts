@@ -56,6 +56,17 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     updatedAt: Iso,
     completedAt: Schema.NullOr(Iso)
   })),
+  uploads: Schema.Array(Schema.Struct({
+    uploadId: Schema.String,
+    fileName: Schema.NullOr(Schema.String),
+    contentType: Schema.String,
+    sizeBytes: Schema.Number,
+    documentTypeHint: Schema.NullOr(Schema.String),
+    createdAt: Iso,
+    expiresAt: Iso,
+    /** Set once completed: the job it became. */
+    jobId: Schema.NullOr(Schema.String)
+  }).annotations({ description: "An upload straight to storage (POST /documents/uploads), under way or completed" })),
   costs: Schema.Array(Schema.Struct({
     occurredAt: Iso,
     provider: Schema.String,

@@ -2,11 +2,13 @@
  * Uploading documents and following their processing. `POST /documents/upload` takes either JSON
  * with the bytes in base64 or multipart/form-data with a `file` part; the handler reads the body
  * itself (by content type) so that size limits are its own and the bytes never touch the disk.
+ * `POST /documents/uploads` and `…/{uploadId}/complete` take documents too large for a request
+ * body on Lambda: the bytes go to a presigned storage target, only small JSON passes through here.
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../programs/idempotency.js"
-import { ContentId, JobId } from "../../services/ids.js"
+import { ContentId, JobId, UploadId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
@@ -46,6 +48,30 @@ export const IdempotencyHeaders = Schema.Struct({
   })
 })
 
+export class BeginUploadJson extends Schema.Class<BeginUploadJson>("BeginUpload")({
+  fileName: Text(1, 255).annotations({ description: "The file's name on the device" }),
+  contentType: Text(1, 255).annotations({
+    description: "The file's media type: application/pdf, image/jpeg, image/png or text/plain (another is a 415); the upload must declare exactly the `Content-Type` field answered"
+  }),
+  sizeBytes: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({
+    description: "The file's exact size in bytes; above MAX_UPLOAD_BYTES is a 413, and storage refuses an upload larger than it"
+  }),
+  documentType: Schema.optional(DocumentType)
+}, { description: "The document about to be uploaded to storage" }) {}
+
+export class UploadTargetBody extends Schema.Class<UploadTargetBody>("UploadTarget")({
+  uploadId: UploadId,
+  url: Schema.String.annotations({ description: "Where to POST the document (an S3 bucket endpoint)" }),
+  method: Schema.Literal("POST"),
+  fields: Schema.Record({ key: Schema.String, value: Schema.String }).annotations({
+    description: "Form fields to send, as they are and before the file, in a multipart/form-data POST whose last part is `file`"
+  }),
+  expiresAt: Schema.Date.annotations({ description: "After this the target refuses uploads (15 minutes)" }),
+  maxBytes: Schema.Int.annotations({ description: "The most bytes the target accepts: the declared sizeBytes" })
+}, { description: "A presigned target for one upload: one key, the declared type, at most the declared size" }) {}
+
+export const UploadPath = Schema.Struct({ uploadId: IdFromRequest(UploadId) })
+
 export class JobStatusBody extends Schema.Class<JobStatusBody>("JobStatus")({
   jobId: JobId,
   status: JobStatus,
@@ -71,6 +97,30 @@ export class DocumentsGroup extends HttpApiGroup.make("documents")
       .addError(errorResponse(415, "The bytes are not a supported type, or not the declared one"))
       .addError(errorResponse(503, "The document cannot be accepted right now; retry"))
       .annotate(OpenApi.Summary, "Upload a document for interpretation (202 with the job id)")
+  )
+  .add(
+    HttpApiEndpoint.post("beginUpload", "/documents/uploads")
+      .setPayload(BeginUploadJson)
+      .addSuccess(UploadTargetBody, { status: 201 })
+      .addError(errorResponse(402, "The plan's monthly documents (uploads under way included) or the LLM budget are used up"))
+      .addError(errorResponse(413, "sizeBytes is larger than MAX_UPLOAD_BYTES"))
+      .addError(errorResponse(415, "contentType is not one of the accepted types"))
+      .addError(errorResponse(429, "Too many uploads are under way (at most 20 unexpired); complete one or wait for one to expire"))
+      .addError(errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED): use POST /documents/upload"))
+      .addError(errorResponse(503, "The upload cannot be prepared right now; retry"))
+      .annotate(OpenApi.Summary, "Begin an upload straight to storage, for documents of any accepted size (201 with a presigned target)")
+  )
+  .add(
+    HttpApiEndpoint.post("completeUpload", "/documents/uploads/:uploadId/complete")
+      .setPath(UploadPath)
+      .addSuccess(UploadAcceptedBody, { status: 202 })
+      .addError(errorResponse(402, "The plan's monthly documents or the LLM budget are used up"))
+      .addError(errorResponse(409, "Nothing was uploaded to the target yet (UPLOAD_NOT_RECEIVED)"))
+      .addError(errorResponse(410, "The upload's time ran out before it was completed (UPLOAD_EXPIRED); begin a new one"))
+      .addError(errorResponse(415, "The uploaded bytes are not a supported type, or not the declared one"))
+      .addError(errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED)"))
+      .addError(errorResponse(503, "The upload cannot be completed right now; retry"))
+      .annotate(OpenApi.Summary, "Complete an upload made to storage: the document is queued (202 with the job id; the same answer when completed again)")
   )
   .add(
     HttpApiEndpoint.get("jobStatus", "/jobs/:jobId/status")

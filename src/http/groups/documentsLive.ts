@@ -1,14 +1,17 @@
 /** Handlers of the documents group: read the upload (JSON or multipart, in memory), call the programs. */
 import { HttpApiBuilder, type HttpServerRequest, Multipart } from "@effect/platform"
-import { Effect, Option, ParseResult, Schema, Stream } from "effect"
+import { type Cause, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { AppConfig } from "../../config.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
+import { beginUpload, completeUpload } from "../../programs/presignedUpload.js"
 import { recordRefusedUpload, uploadDocument } from "../../programs/uploadDocument.js"
 import { InvalidRequest, MalformedBody, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../services/errors.js"
+import type { RequestContext } from "../../services/audit.js"
+import type { UserId } from "../../services/ids.js"
 import { DocumentType } from "../../services/llm.js"
 import { Api } from "../api.js"
 import { classifyCause } from "../errors.js"
-import { JobStatusBody, UploadAcceptedBody, UploadJson } from "./documents.js"
+import { JobStatusBody, UploadAcceptedBody, UploadJson, UploadTargetBody } from "./documents.js"
 import { auditContext, currentUserId } from "./requestContext.js"
 
 // Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
@@ -124,6 +127,12 @@ const receive = (request: HttpServerRequest.HttpServerRequest, maxUploadBytes: n
   )
 }
 
+/** Client mistakes and refusals by rule are audited; our own outages are not refusals. */
+const auditRefusal = (userId: UserId, cause: Cause.Cause<unknown>, requestContext: RequestContext) => {
+  const { status } = classifyCause(cause).info
+  return status >= 400 && status < 500 ? recordRefusedUpload(userId, status, requestContext) : Effect.void
+}
+
 export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =>
   handlers
     .handleRaw("upload", ({ headers, request }) =>
@@ -142,12 +151,33 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
           })
           return new UploadAcceptedBody(accepted, true)
         }).pipe(
-          Effect.tapErrorCause((cause) => {
-            // Client mistakes and refusals by rule are audited; our own outages are not refusals.
-            const { status } = classifyCause(cause).info
-            return status >= 400 && status < 500 ? recordRefusedUpload(userId, status, requestContext) : Effect.void
-          })
+          Effect.tapErrorCause((cause) => auditRefusal(userId, cause, requestContext))
         )
+      })
+    )
+    .handle("beginUpload", ({ payload }) =>
+      Effect.gen(function* () {
+        const userId = yield* currentUserId
+        const requestContext = yield* auditContext
+        const target = yield* beginUpload({
+          userId,
+          fileName: payload.fileName,
+          contentType: payload.contentType,
+          sizeBytes: payload.sizeBytes,
+          ...(payload.documentType !== undefined ? { documentType: payload.documentType } : {}),
+          request: requestContext
+        }).pipe(Effect.tapErrorCause((cause) => auditRefusal(userId, cause, requestContext)))
+        return new UploadTargetBody(target, true)
+      })
+    )
+    .handle("completeUpload", ({ path }) =>
+      Effect.gen(function* () {
+        const userId = yield* currentUserId
+        const requestContext = yield* auditContext
+        const accepted = yield* completeUpload({ userId, uploadId: path.uploadId, request: requestContext }).pipe(
+          Effect.tapErrorCause((cause) => auditRefusal(userId, cause, requestContext))
+        )
+        return new UploadAcceptedBody(accepted, true)
       })
     )
     .handle("jobStatus", ({ path }) =>

@@ -36,7 +36,8 @@ export const AwsSdk = {
   dynamodb: lazyModule(() => import("@aws-sdk/client-dynamodb")),
   bedrockRuntime: lazyModule(() => import("@aws-sdk/client-bedrock-runtime")),
   sqs: lazyModule(() => import("@aws-sdk/client-sqs")),
-  secretsManager: lazyModule(() => import("@aws-sdk/client-secrets-manager"))
+  secretsManager: lazyModule(() => import("@aws-sdk/client-secrets-manager")),
+  s3PresignedPost: lazyModule(() => import("@aws-sdk/s3-presigned-post"))
 } as const
 
 /**

@@ -13,6 +13,7 @@ import planUsage from "./migrations/0006_plan_usage.js"
 import appRole from "./migrations/0007_app_role.js"
 import auditKeyedChain from "./migrations/0008_audit_keyed_chain.js"
 import erasureOutbox from "./migrations/0009_erasure_outbox.js"
+import documentUploads from "./migrations/0010_document_uploads.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -26,7 +27,8 @@ export const MIGRATIONS = {
   "0006_plan_usage": planUsage,
   "0007_app_role": appRole,
   "0008_audit_keyed_chain": auditKeyedChain,
-  "0009_erasure_outbox": erasureOutbox
+  "0009_erasure_outbox": erasureOutbox,
+  "0010_document_uploads": documentUploads
 }
 
 export const loader = Migrator.fromRecord(MIGRATIONS)

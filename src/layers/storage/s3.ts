@@ -47,7 +47,7 @@ const THROTTLING = new Set([
 
 
 /** The 404s that mean "no such object"; NoSuchBucket is a misconfiguration, not a missing object. */
-const isMissingObject = (cause: unknown): boolean => {
+export const isMissingObject = (cause: unknown): boolean => {
   const name = awsErrorName(cause)
   return name === "NoSuchKey" || name === "NotFound" || (awsHttpStatus(cause) === 404 && name !== "NoSuchBucket")
 }
@@ -64,7 +64,8 @@ const classify = (operation: string, cause: unknown): StorageUnavailable => {
   return new StorageUnavailable({ message: `S3 ${operation} failed: ${name}`, transient })
 }
 
-const call = <A, E = never>(
+/** One S3 request: timed out, retried on the `storage` schedule while transient, as a span; other S3 capabilities use it too. */
+export const callS3 = <A, E = never>(
   operation: string,
   send: (signal: AbortSignal) => Promise<A>,
   recognise: (cause: unknown) => E | undefined = () => undefined
@@ -110,7 +111,7 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
 
   const put: Storage["Type"]["put"] = (key, bytes, metadata) =>
     Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
-      call("PutObject", (abortSignal) =>
+      callS3("PutObject", (abortSignal) =>
         client.send(
           new sdk.PutObjectCommand({
             Bucket: bucket,
@@ -136,7 +137,7 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
     Effect.gen(function* () {
       const valid = yield* validateObjectKey(key)
       const [client, sdk] = yield* s3
-      const answer = yield* call(
+      const answer = yield* callS3(
         "GetObject",
         async (abortSignal) => {
           const out = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal })
@@ -165,12 +166,12 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
       const valid = yield* validateObjectKey(key)
       const [client, sdk] = yield* s3
       // S3 answers 204 for a key that holds nothing
-      yield* call("DeleteObject", (abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
+      yield* callS3("DeleteObject", (abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
       let keyMarker: string | undefined
       let versionMarker: string | undefined
       do {
         const markers = { keyMarker, versionMarker }
-        const listed = yield* call(
+        const listed = yield* callS3(
           "ListObjectVersions",
           (abortSignal) =>
             client.send(
@@ -193,7 +194,7 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
           v.Key === valid && v.VersionId !== undefined ? [{ Key: valid, VersionId: v.VersionId }] : []
         )
         if (versions.length > 0) {
-          const answer = yield* call("DeleteObjects", (abortSignal) =>
+          const answer = yield* callS3("DeleteObjects", (abortSignal) =>
             client.send(
               new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: versions, Quiet: true } }),
               { abortSignal }
@@ -218,7 +219,7 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
 
   const exists: Storage["Type"]["exists"] = (key) =>
     Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
-      call("HeadObject", (abortSignal) =>
+      callS3("HeadObject", (abortSignal) =>
         client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }).then(
           () => true,
           (cause: unknown) => {
@@ -237,7 +238,7 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
       let token: string | undefined
       do {
         const continuation = token
-        const page = yield* call("ListObjectsV2", (abortSignal) =>
+        const page = yield* callS3("ListObjectsV2", (abortSignal) =>
           client.send(
             new sdk.ListObjectsV2Command({
               Bucket: bucket,

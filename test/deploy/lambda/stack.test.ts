@@ -422,7 +422,10 @@ describe("storage", () => {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: "processing-bucket/" },
       LifecycleConfiguration: {
-        Rules: [Match.objectLike({ Status: "Enabled", ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } })]
+        Rules: [
+          Match.objectLike({ Id: "TemporaryDocuments", Status: "Enabled", ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+          Match.objectLike({ Id: "IncomingUploads", Prefix: "incoming/" })
+        ]
       }
     })
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
@@ -430,6 +433,24 @@ describe("storage", () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } })
+        ])
+      }
+    })
+  })
+
+  it.each(both)("%s: incoming presigned uploads (incoming/) expire after a day, their noncurrent versions a day after", (_stage, template) => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LoggingConfiguration: { LogFilePrefix: "processing-bucket/" },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: "IncomingUploads",
+            Status: "Enabled",
+            Prefix: "incoming/",
+            ExpirationInDays: 1,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }
+          })
         ])
       }
     })
@@ -723,6 +744,18 @@ describe("IAM", () => {
     }
     const versions = permissionsOf(template, "processor").find((s) => actionsOf([s]).includes("s3:DeleteObjectVersion"))
     expect(json(versions?.Resource)).toMatch(/DataProcessingBucket.*\/\*/)
+  })
+
+  it.each(both)("%s: documents, which signs presigned POSTs, may put, get and delete under incoming/ of the processing bucket: exactly those, nothing wider", (_stage, template) => {
+    const incoming = permissionsOf(template, "documents").filter((s) => json(s.Resource).includes("/incoming/*"))
+    expect(incoming).toHaveLength(1)
+    expect([...actionsOf(incoming)].sort()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"])
+    expect(json(incoming[0]?.Resource)).toMatch(/DataProcessingBucket[^"]*".*"Arn"\]\},"\/incoming\/\*"/)
+    // the upload's SSE-KMS key: documents may generate data keys with the documents key
+    expect(actionsOf(permissionsOf(template, "documents"))).toEqual(expect.arrayContaining(["kms:GenerateDataKey"]))
+    for (const name of ["auth", "chat", "migrate"] as const) {
+      expect(permissionsOf(template, name).filter((s) => json(s.Resource).includes("/incoming/")), name).toEqual([])
+    }
   })
 
   it.each(both)("%s: a schedule invokes the processor's live alias every 5 minutes (sweep and erasure outbox)", (_stage, template) => {

@@ -10,6 +10,7 @@ const EXPECTED_TABLES = [
   "audit_seal",
   "content",
   "conversations",
+  "document_uploads",
   "erasure_outbox",
   "idempotency_keys",
   "jobs",
@@ -59,6 +60,7 @@ layer(TestDatabaseLive())("the schema", (it) => {
         "content.body_encrypted",
         "content.summary_encrypted",
         "content.title_encrypted",
+        "document_uploads.file_name_encrypted",
         "jobs.file_name_encrypted",
         "messages.content_encrypted",
         "users.email_encrypted",
@@ -72,6 +74,7 @@ layer(TestDatabaseLive())("the schema", (it) => {
         "content.id",
         "jobs.content_id",
         "jobs.content_type",
+        "document_uploads.content_type",
         // a counter of changes (the timeline cache's stamp), never content
         "users.content_version",
         "conversations.content_id",

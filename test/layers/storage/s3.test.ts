@@ -1,6 +1,6 @@
 /**
  * The S3 layer twice over. Against a real S3-protocol server (s3rver, started and stopped
- * here on 127.0.0.1): the shared contract, pagination, the SSE headers on the wire, and the
+ * here on 127.0.0.1; test/support/s3rver.ts): the shared contract, pagination, the SSE headers on the wire, and the
  * layer built from settings. Against aws-sdk-client-mock: the exact PutObject input and the
  * error classification and retries that no fake server can be made to answer.
  */
@@ -20,97 +20,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "@effe
 import { mockClient } from "aws-sdk-client-mock"
 import { Cause, Effect, Exit, Layer, Option, Tracer } from "effect"
 import { settle } from "../../support/clock.js"
-import * as fs from "node:fs/promises"
-import type * as NodeCrypto from "node:crypto"
-import { createHash, randomBytes } from "node:crypto"
-import type { AddressInfo } from "node:net"
-import { createRequire } from "node:module"
-import * as os from "node:os"
-import * as path from "node:path"
 import { AppConfig } from "../../../src/config.js"
 import { makeS3Storage, StorageS3 } from "../../../src/layers/storage/s3.js"
 import { documentKey, ObjectNotFound, Storage, StorageUnavailable } from "../../../src/services/storage.js"
 import { testSettings } from "../../support/settings.js"
+import { type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
 import { metadata, storageContract } from "./contract.js"
-
-// s3rver ships no types: the little of it we use, declared here.
-interface S3rverOptions {
-  readonly port: number
-  readonly address: string
-  readonly silent: boolean
-  readonly directory: string
-  readonly configureBuckets: ReadonlyArray<{ readonly name: string }>
-}
-interface S3rverObject {
-  readonly bucket: string
-  readonly key: string
-  readonly content: AsyncIterable<Uint8Array>
-  readonly metadata: unknown
-}
-interface S3rverStore {
-  getResourcePath(bucket: string, key: string, resource: "object"): string
-  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>
-  putObject(object: S3rverObject): Promise<{ readonly size: number; readonly md5: string }>
-}
-interface S3rverServer {
-  run(): Promise<AddressInfo>
-  close(): Promise<void>
-  readonly store: S3rverStore
-  readonly httpServer?: { closeAllConnections(): void }
-}
-const require = createRequire(import.meta.url)
-const S3rver = require("s3rver") as new (options: S3rverOptions) => S3rverServer
-
-/**
- * s3rver 3.7 encrypts ListObjectsV2 continuation tokens with single DES, which OpenSSL 3
- * (Node ≥ 17) no longer offers without --openssl-legacy-provider: every second page would be
- * a 500. Triple DES with the key repeated three times is the same cipher byte for byte, so
- * while s3rver runs its "des" is served by "des-ede3-cbc". Only this test process is touched.
- */
-const shimDesForS3rver = (): (() => void) => {
-  const cryptoModule = require("node:crypto") as typeof NodeCrypto
-  const { createCipheriv, createDecipheriv } = cryptoModule
-  type Make = (algorithm: string, key: Uint8Array, iv: Uint8Array | null, options?: unknown) => unknown
-  const wrap =
-    (make: Make): Make =>
-    (algorithm, key, iv, options) =>
-      algorithm === "des" ? make("des-ede3-cbc", Buffer.concat([key, key, key]), iv) : make(algorithm, key, iv, options)
-  Object.assign(cryptoModule, {
-    createCipheriv: wrap(createCipheriv as unknown as Make),
-    createDecipheriv: wrap(createDecipheriv as unknown as Make)
-  })
-  return () => Object.assign(cryptoModule, { createCipheriv, createDecipheriv })
-}
-
-/**
- * s3rver 3.7 answers a PUT once the body has gone through its MD5 hash, not once the file is
- * written, and serves a GET from whatever the file holds at that moment: a GET right after a PUT
- * can, rarely, get NoSuchKey or a short body, which S3 (read-after-write consistent) never does.
- * This PUT writes the object file (temp file + rename) before answering.
- */
-const writeBeforeAnswering = (store: S3rverStore) => {
-  store.putObject = async (object) => {
-    const chunks: Array<Uint8Array> = []
-    for await (const chunk of object.content) chunks.push(chunk)
-    const content = Buffer.concat(chunks)
-    const file = store.getResourcePath(object.bucket, object.key, "object")
-    const temp = `${file}.tmp-${randomBytes(8).toString("hex")}`
-    await fs.mkdir(path.dirname(file), { recursive: true })
-    await fs.writeFile(temp, content)
-    await fs.rename(temp, file)
-    const md5 = createHash("md5").update(content).digest("hex")
-    await store.putMetadata(object.bucket, object.key, object.metadata, md5)
-    return { size: content.length, md5 }
-  }
-}
 
 const BUCKET = "serenya-test"
 const DOCUMENTS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-const FAKE_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }
+const FAKE_CREDENTIALS = S3RVER_CREDENTIALS
 
-let server: S3rverServer | undefined
-let restoreDes: (() => void) | undefined
-let directory = ""
+let s3rver: RunningS3rver | undefined
 let endpoint = ""
 const clients: Array<S3Client> = []
 
@@ -134,21 +55,13 @@ const s3rverClient = (tap?: (command: string, headers: Record<string, string>) =
 }
 
 beforeAll(async () => {
-  restoreDes = shimDesForS3rver()
-  directory = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-s3rver-"))
-  server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: BUCKET }] })
-  writeBeforeAnswering(server.store)
-  const address = await server.run()
-  endpoint = `http://127.0.0.1:${address.port}`
+  s3rver = await startS3rver([BUCKET])
+  endpoint = s3rver.endpoint
 })
 
 afterAll(async () => {
-  // keep-alive sockets would hold close() open
   for (const client of clients) client.destroy()
-  server?.httpServer?.closeAllConnections()
-  await server?.close()
-  await fs.rm(directory, { recursive: true, force: true })
-  restoreDes?.()
+  await s3rver?.stop()
 })
 
 storageContract("s3 (s3rver)", () => Layer.sync(Storage, () => makeS3Storage(s3rverClient(), { bucket: BUCKET, sseKmsKeyId: undefined })))

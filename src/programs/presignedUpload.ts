@@ -1,0 +1,268 @@
+/**
+ * Uploads that go straight to storage: on Lambda a request body travels base64-encoded inside the
+ * 6 MB invocation payload, so `POST /documents/upload` cannot take documents above ~4.4 MiB there.
+ *
+ * 1. `beginUpload` checks what the client declares (size, type, name) and the cheap plan and budget
+ *    refusals, bounds the user's pending uploads, records the upload, and answers a presigned
+ *    target (UploadTargets) that accepts exactly that: one key, the type, at most the size.
+ * 2. The client uploads the bytes to the target; they never pass through our handlers.
+ * 3. `completeUpload` reads them back (never more than declared), and hands them to uploadDocument,
+ *    which seals them with our envelope, stores the original and queues the job exactly as for a
+ *    direct upload. Its idempotency key `upload-<uploadId>` makes concurrent and repeated completes
+ *    yield one job; the row then remembers the job and the incoming object is removed (best effort:
+ *    the bucket's lifecycle rule removes leftovers after a day).
+ */
+import { Effect, Either, Option, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import { AppConfig } from "../config.js"
+import { Audit, type RequestContext } from "../services/audit.js"
+import { CostTracker } from "../services/costTracker.js"
+import { Crypto, fieldContext } from "../services/crypto.js"
+import { bytea, decodeRows, orDatabaseUnavailable, SqlClient } from "../services/database.js"
+import {
+  InvalidRequest,
+  NotFound,
+  PayloadTooLarge,
+  QuotaExceeded,
+  RateLimited,
+  Unauthenticated,
+  UnsupportedMediaType
+} from "../services/errors.js"
+import { JobId, UploadId, type UserId } from "../services/ids.js"
+import { DocumentType } from "../services/llm.js"
+import { traced } from "../services/telemetry.js"
+import { incomingKey, UploadExpired, UploadTargets } from "../services/uploadTargets.js"
+import { ALLOWED_CONTENT_TYPES, normalizeDeclaredType } from "./detectContentType.js"
+import { MAX_FILE_NAME_LENGTH, uploadDocument } from "./uploadDocument.js"
+
+/** Unexpired, uncompleted uploads a user may hold at once: nobody parks objects without end. */
+export const MAX_PENDING_UPLOADS = 20
+
+/**
+ * S3 refuses a POST after the target's expiry, so an object that is there arrived in time: its
+ * completion is accepted for this long after, for a client that finished uploading at the last moment.
+ */
+export const COMPLETION_GRACE_SECONDS = 10 * 60
+
+export interface BeginUploadInput {
+  readonly userId: UserId
+  readonly fileName: string
+  readonly contentType: string
+  readonly sizeBytes: number
+  readonly documentType?: DocumentType
+  readonly request: RequestContext
+}
+
+export const UploadTargetAnswer = Schema.Struct({
+  uploadId: UploadId,
+  url: Schema.String,
+  method: Schema.Literal("POST"),
+  fields: Schema.Record({ key: Schema.String, value: Schema.String }),
+  expiresAt: Schema.DateFromSelf,
+  maxBytes: Schema.Int
+})
+export type UploadTargetAnswer = typeof UploadTargetAnswer.Type
+
+export interface CompleteUploadInput {
+  readonly userId: UserId
+  readonly uploadId: UploadId
+  readonly request: RequestContext
+}
+
+const UploadRow = Schema.Struct({
+  id: UploadId,
+  objectKey: Schema.String,
+  contentType: Schema.String,
+  sizeBytes: Schema.NumberFromString,
+  fileNameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  documentTypeHint: Schema.NullOr(DocumentType),
+  jobId: Schema.NullOr(JobId),
+  expired: Schema.Boolean
+})
+
+/** The declared upload, checked before anything is recorded: the type normalised, the rest as sent. */
+export const validateBeginUpload = (
+  input: Pick<BeginUploadInput, "fileName" | "contentType" | "sizeBytes">,
+  maxUploadBytes: number
+): Either.Either<{ readonly contentType: string }, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> => {
+  const { fileName, sizeBytes } = input
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 1) {
+    return Either.left(new InvalidRequest({ message: "The request is invalid: sizeBytes must be a whole number of bytes, at least 1" }))
+  }
+  if (sizeBytes > maxUploadBytes) {
+    return Either.left(new PayloadTooLarge({ message: `The document is larger than ${maxUploadBytes} bytes`, limitBytes: maxUploadBytes }))
+  }
+  // code points, as the API's schema counts them (JSON Schema's maxLength)
+  const length = [...fileName].length
+  if (length < 1 || length > MAX_FILE_NAME_LENGTH) {
+    return Either.left(new InvalidRequest({ message: `The request is invalid: fileName must be 1 to ${MAX_FILE_NAME_LENGTH} characters` }))
+  }
+  const contentType = Option.getOrUndefined(normalizeDeclaredType(input.contentType))
+  if (contentType === undefined || !(ALLOWED_CONTENT_TYPES as ReadonlyArray<string>).includes(contentType)) {
+    return Either.left(new UnsupportedMediaType({ message: `Only ${ALLOWED_CONTENT_TYPES.join(", ")} documents are accepted` }))
+  }
+  return Either.right({ contentType })
+}
+
+const quotaExceeded = (limit: number) =>
+  new QuotaExceeded({
+    message: `The free plan allows ${limit} documents per calendar month, uploads under way included; it resets at the start of next month (UTC)`
+  })
+
+export const beginUpload = Effect.fnUntraced(
+  function* (input: BeginUploadInput) {
+    const sql = yield* SqlClient.SqlClient
+    const crypto = yield* Crypto
+    const targets = yield* UploadTargets
+    const audit = yield* Audit
+    const costs = yield* CostTracker
+    const settings = yield* AppConfig
+    const { userId } = input
+    const maxBytes = settings.documents.maxUploadBytes
+
+    // 1. Cheap refusals, before anything is recorded or signed.
+    const { contentType } = yield* Either.match(validateBeginUpload(input, maxBytes), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+    const premium = yield* sql`
+      SELECT 1 AS ok FROM subscriptions
+      WHERE user_id = ${userId}::uuid AND plan = 'premium' AND period_start <= now() AND period_end > now()`
+    const freeLimit = premium.length > 0 ? undefined : settings.plans.freeDocumentsPerMonth
+    // Jobs this month and uploads still under way count alike: a pending upload becomes a job.
+    const usedThisMonth = sql<{ used: number }>`
+      SELECT (SELECT count(*) FROM jobs
+              WHERE user_id = ${userId}::uuid
+                AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::int
+           + (SELECT count(*) FROM document_uploads
+              WHERE user_id = ${userId}::uuid AND job_id IS NULL AND expires_at > now())::int AS used`.pipe(
+      Effect.map((rows) => rows[0]?.used ?? 0)
+    )
+    if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
+    yield* costs.ensureWithinBudget(userId)
+
+    // 2. The target: signed locally, so it costs nothing if the transaction below refuses.
+    const uploadId = UploadId.make(yield* Effect.sync(() => randomUUID()))
+    const key = incomingKey(uploadId)
+    yield* Effect.annotateCurrentSpan({ "upload.id": uploadId, "document.content_type": contentType })
+    const target = yield* targets.issue({ key, contentType, maxBytes: input.sizeBytes }).pipe(
+      Effect.catchTag("InvalidObjectKey", Effect.die)
+    )
+    const fileName = bytea(
+      yield* crypto.sealString(input.fileName, fieldContext(userId, "document_uploads", "file_name_encrypted", uploadId))
+    )
+
+    // 3. The bound on pending uploads, the plan, the row and the audit event commit together.
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        // Serialises this user's begins (and uploads), so concurrent ones cannot all pass the bounds.
+        const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR NO KEY UPDATE`
+        if (user.length === 0) return yield* new Unauthenticated({ message: "The account no longer exists" })
+        const [pending] = yield* sql<{ n: number; retryAfter: number | null }>`
+          SELECT count(*)::int AS n, ceil(extract(epoch FROM min(expires_at) - now()))::int AS retry_after
+          FROM document_uploads WHERE user_id = ${userId}::uuid AND job_id IS NULL AND expires_at > now()`
+        if ((pending?.n ?? 0) >= MAX_PENDING_UPLOADS) {
+          return yield* new RateLimited({
+            message: `At most ${MAX_PENDING_UPLOADS} uploads may be under way at once; complete one, or wait until one expires`,
+            retryAfterSeconds: Math.max(1, pending?.retryAfter ?? 1)
+          })
+        }
+        if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
+        yield* sql`
+          INSERT INTO document_uploads (id, user_id, object_key, content_type, size_bytes, file_name_encrypted,
+                                        document_type_hint, expires_at)
+          VALUES (${uploadId}::uuid, ${userId}::uuid, ${key}, ${contentType}, ${input.sizeBytes}, ${fileName},
+                  ${input.documentType ?? null}, ${target.expiresAt})`
+        yield* audit.record({
+          actorUserId: userId,
+          action: "document.upload.begin",
+          resourceType: "upload",
+          resourceId: uploadId,
+          outcome: "success",
+          ...input.request
+        })
+      })
+    )
+    return {
+      uploadId,
+      url: target.url,
+      method: target.method,
+      fields: target.fields,
+      expiresAt: target.expiresAt,
+      maxBytes: input.sizeBytes
+    } satisfies UploadTargetAnswer
+  },
+  orDatabaseUnavailable("The upload could not be prepared right now", "upload.begin"),
+  traced("Documents.beginUpload")
+)
+
+export const completeUpload = Effect.fnUntraced(
+  function* (input: CompleteUploadInput) {
+    const sql = yield* SqlClient.SqlClient
+    const crypto = yield* Crypto
+    const targets = yield* UploadTargets
+    const { userId, uploadId } = input
+    yield* Effect.annotateCurrentSpan({ "upload.id": uploadId })
+
+    // Another user's upload is answered like a missing one: ids are never confirmed to others.
+    const load = Effect.flatMap(
+      sql`
+        SELECT id, object_key, content_type, size_bytes::text AS size_bytes, file_name_encrypted, document_type_hint, job_id,
+               expires_at + make_interval(secs => ${COMPLETION_GRACE_SECONDS}) <= now() AS expired
+        FROM document_uploads WHERE id = ${uploadId}::uuid AND user_id = ${userId}::uuid`,
+      (rows) => Effect.orDie(decodeRows(UploadRow)(rows))
+    ).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+    const notFound = new NotFound({ message: "No such upload" })
+    const queued = (jobId: JobId) => ({ jobId, status: "queued" as const })
+
+    const row = yield* Effect.flatMap(load, Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed }))
+    if (row.jobId !== null) return queued(row.jobId)
+    if (row.expired) {
+      return yield* new UploadExpired({ message: "The upload's time ran out before it was completed; begin a new one" })
+    }
+
+    // At most the declared size is read: one byte more is a mismatch, whatever the object holds.
+    const received = yield* targets.read(row.objectKey, row.sizeBytes).pipe(
+      Effect.map(Either.right),
+      Effect.catchTags({
+        InvalidObjectKey: Effect.die,
+        PayloadTooLarge: () => Effect.fail(new InvalidRequest({ message: "The uploaded document is larger than the declared sizeBytes" })),
+        // A concurrent complete may have finished and removed the object meanwhile: answer its job (left).
+        UploadNotReceived: (error) =>
+          Effect.flatMap(load, (again) =>
+            Option.isSome(again) && again.value.jobId !== null ? Effect.succeed(Either.left(again.value.jobId)) : Effect.fail(error)
+          )
+      })
+    )
+    if (Either.isLeft(received)) return queued(received.left)
+    const bytes = received.right
+    if (bytes.length !== row.sizeBytes) {
+      return yield* new InvalidRequest({ message: "The uploaded document is not the declared sizeBytes" })
+    }
+
+    const fileName =
+      row.fileNameEncrypted === null
+        ? undefined
+        : yield* crypto.openString(row.fileNameEncrypted, fieldContext(userId, "document_uploads", "file_name_encrypted", uploadId))
+    const accepted = yield* uploadDocument({
+      userId,
+      bytes,
+      declaredContentType: row.contentType,
+      ...(fileName !== undefined ? { fileName } : {}),
+      ...(row.documentTypeHint !== null ? { documentTypeHint: row.documentTypeHint } : {}),
+      idempotencyKey: `upload-${uploadId}`,
+      request: input.request
+    })
+    yield* sql`UPDATE document_uploads SET job_id = ${accepted.jobId}::uuid WHERE id = ${uploadId}::uuid AND job_id IS NULL`
+    yield* targets.remove(row.objectKey).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("upload: the incoming object could not be removed; the lifecycle rule will", cause).pipe(
+          Effect.annotateLogs({ uploadId })
+        )
+      )
+    )
+    return accepted
+  },
+  orDatabaseUnavailable("The upload could not be completed right now", "upload.complete"),
+  traced("Documents.completeUpload")
+)
