@@ -17,16 +17,14 @@
  * timeout; the `llm` circuit breaker opens after repeated failures, and while it is open an
  * identical earlier request of the same user (same content hash) is answered from the cache — 500
  * answers at most, each for 15 minutes, dropped at once when the user is erased — else LLMUnavailable.
- * The SDK loads, and the client is created, on the first Converse call, not when the layer is
- * built (src/layers/aws/sdk.ts).
+ * The layer is ./bedrockOnDemand.ts: this module, the SDK and the client load on the first call.
  */
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
 import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message, ToolChoice } from "@aws-sdk/client-bedrock-runtime"
-import { Clock, Duration, Effect, JSONSchema, Layer, Option, ParseResult, Schema } from "effect"
+import { Clock, Duration, Effect, JSONSchema, Option, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { AppConfig } from "../../config.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom } from "../aws/sdk.js"
 import { ErrorInfoId, transientFailureInfo } from "../../services/errors.js"
 import {
   type ChatAnswer,
@@ -37,7 +35,7 @@ import {
   DocumentUnreadable,
   type Interpretation,
   InterpretedDocument,
-  LLM,
+  type LLM,
   LLMInvalidOutput,
   LLMOutputTruncated,
   LLMRequestRejected,
@@ -50,7 +48,6 @@ import {
 import { CONVERSE_LIMITS, findModel, type ModelCard } from "../../services/models.js"
 import {
   type CircuitBreaker,
-  CircuitBreakers,
   type RetrySchedule,
   Timeouts,
   withRetry,
@@ -712,16 +709,3 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
 
   return { interpret, chat, forgetUser }
 }
-
-/** Bedrock with the model and region from the settings and the app's `llm` breaker. */
-export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = Layer.scoped(
-  LLM,
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const breakers = yield* CircuitBreakers
-    const client = yield* lazyClient(
-      Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 }))
-    )
-    return makeBedrockLLM(client, { modelId: config.llm.bedrockModelId, breaker: breakers.get("llm") })
-  })
-)

@@ -1,0 +1,35 @@
+/**
+ * The Bedrock LLM layer, with the model and Region from the settings and the app's `llm` breaker.
+ * Its implementation (./bedrock.ts: prompts, tool schema, request shaping), the SDK and the client
+ * load on the first call, not when the layer is built: most API functions (sign-in, uploads) never
+ * call the model, and their cold starts do not pay for it.
+ */
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../../config.js"
+import { LLM } from "../../services/llm.js"
+import { CircuitBreakers } from "../../services/resilience.js"
+import { AwsSdk, lazyClient } from "../aws/sdk.js"
+
+export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = Layer.scoped(
+  LLM,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const breakers = yield* CircuitBreakers
+    const client = yield* lazyClient(
+      Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 }))
+    )
+    let loaded: LLM["Type"] | undefined
+    const llm = yield* Effect.cached(
+      Effect.map(
+        Effect.promise(() => import("./bedrock.js")),
+        ({ makeBedrockLLM }) => (loaded = makeBedrockLLM(client, { modelId: config.llm.bedrockModelId, breaker: breakers.get("llm") }))
+      )
+    )
+    return {
+      interpret: (input) => Effect.flatMap(llm, (bedrock) => bedrock.interpret(input)),
+      chat: (input) => Effect.flatMap(llm, (bedrock) => bedrock.chat(input)),
+      // nothing is kept for anyone before the first call
+      forgetUser: (userId) => Effect.suspend(() => (loaded === undefined ? Effect.void : loaded.forgetUser(userId)))
+    }
+  })
+)
