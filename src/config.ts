@@ -116,8 +116,13 @@ export interface AuthSettings {
 
 /** Uploaded documents. */
 export interface DocumentSettings {
-  /** Decoded bytes; larger uploads are refused with 413 (API Gateway and Lambda payload limits). */
+  /** Decoded bytes; larger uploads are refused with 413, presigned or direct (src/services/uploadLimits.ts). */
   readonly maxUploadBytes: number
+  /**
+   * Decoded bytes a direct upload (`POST /documents/upload`, the document in the request) may carry;
+   * at most maxUploadBytes. On Lambda the payload limit sets it (LAMBDA_DIRECT_UPLOAD_BYTES).
+   */
+  readonly maxDirectUploadBytes: number
 }
 
 /** The job workers (in-process pool or `npm run worker`). */
@@ -330,8 +335,20 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     monthlyBudgetCents: positiveInt("LLM_MONTHLY_BUDGET_CENTS", 500)
   }),
   documents: Config.all({
-    maxUploadBytes: positiveInt("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
-  }),
+    maxUploadBytes: positiveInt("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
+    maxDirectUploadBytes: check(
+      "MAX_DIRECT_UPLOAD_BYTES",
+      Config.integer("MAX_DIRECT_UPLOAD_BYTES"),
+      (n) => n >= 1,
+      "must be a whole number ≥ 1"
+    ).pipe(Config.option)
+  }).pipe(
+    // unset: direct uploads take what presigned ones take (the local server has no payload limit of its own)
+    Config.map(({ maxUploadBytes, maxDirectUploadBytes }) => ({
+      maxUploadBytes,
+      maxDirectUploadBytes: Option.getOrElse(maxDirectUploadBytes, () => maxUploadBytes)
+    }))
+  ),
   worker: Config.all({
     concurrency: positiveInt("WORKER_CONCURRENCY", 2),
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
@@ -504,6 +521,11 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       s.appEnv !== "production" || s.llm.provider === "bedrock",
       "LLM_PROVIDER",
       "must be bedrock when APP_ENV=production (the offline provider is for local use)"
+    )
+    require(
+      s.documents.maxDirectUploadBytes <= s.documents.maxUploadBytes,
+      "MAX_DIRECT_UPLOAD_BYTES",
+      "must not be above MAX_UPLOAD_BYTES (a direct upload is an upload)"
     )
     // The model table (src/services/models.ts) decides: production calls only a model it knows, active,
     // offered in BEDROCK_REGION and keeping the data in the EU; nowhere is a retired one called.

@@ -140,6 +140,16 @@ describe("settings: production", () => {
     expect(Option.isNone(ok({}).auth.userLookupKey)).toBe(true)
   })
 
+  it("MAX_DIRECT_UPLOAD_BYTES defaults to MAX_UPLOAD_BYTES and may not exceed it", () => {
+    expect(ok({}).documents).toEqual({ maxUploadBytes: 5 * 1024 * 1024, maxDirectUploadBytes: 5 * 1024 * 1024 })
+    expect(ok({ MAX_UPLOAD_BYTES: "20971520", MAX_DIRECT_UPLOAD_BYTES: "4669440" }).documents).toEqual({
+      maxUploadBytes: 20_971_520,
+      maxDirectUploadBytes: 4_669_440
+    })
+    expect(problem({ MAX_DIRECT_UPLOAD_BYTES: "6000000" })).toMatch(/MAX_DIRECT_UPLOAD_BYTES must not be above MAX_UPLOAD_BYTES/)
+    expect(problem({ MAX_DIRECT_UPLOAD_BYTES: "0" })).toMatch(/MAX_DIRECT_UPLOAD_BYTES must be a whole number/)
+  })
+
   it("the Bedrock model comes from the model table: the default is the EU profile of a current Claude", () => {
     const s = ok(PRODUCTION)
     expect(s.llm.bedrockModelId).toBe("eu.anthropic.claude-sonnet-5-5")

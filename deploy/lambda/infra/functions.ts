@@ -11,6 +11,7 @@ import { Construct } from "constructs"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { TimeBudgets } from "../../../src/services/resilience.js"
+import { LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_MAX_UPLOAD_BYTES } from "../../../src/services/uploadLimits.js"
 import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
 import { timeoutFor } from "./budgets.js"
 import { INCOMING_PREFIX } from "../../../src/services/uploadTargets.js"
@@ -120,6 +121,10 @@ export class Functions extends Construct {
       AUDIT_CHECKPOINT_RETENTION_DAYS: String(AUDIT_CHECKPOINT_RETENTION_DAYS),
       STORAGE_PROVIDER: "s3",
       S3_BUCKET: data.processingBucket.bucketName,
+      // A direct upload's document travels in the invocation payload; larger ones go presigned to S3
+      // (src/services/uploadLimits.ts).
+      MAX_UPLOAD_BYTES: String(LAMBDA_MAX_UPLOAD_BYTES),
+      MAX_DIRECT_UPLOAD_BYTES: String(LAMBDA_DIRECT_UPLOAD_BYTES),
       LLM_PROVIDER: "bedrock",
       BEDROCK_MODEL_ID: settings.bedrockModelId,
       BEDROCK_REGION: region,

@@ -11,6 +11,7 @@ import { IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../progr
 import { ContentId, JobId, UploadId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
+import { describeLimits, LAMBDA_DIRECT_UPLOAD_BYTES } from "../../services/uploadLimits.js"
 import { errorResponse } from "../errors.js"
 import { IdFromRequest, NonEmptyBytesFromBase64, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
@@ -93,10 +94,11 @@ export class DocumentsGroup extends HttpApiGroup.make("documents")
       .addSuccess(UploadAcceptedBody, { status: 202 })
       .addError(errorResponse(402, "The plan's monthly documents or the LLM budget are used up"))
       .addError(errorResponse(409, "The Idempotency-Key was used with a different request"))
-      .addError(errorResponse(413, "The document is larger than MAX_UPLOAD_BYTES"))
+      .addError(errorResponse(413, `The document is larger than MAX_DIRECT_UPLOAD_BYTES (on AWS Lambda ${LAMBDA_DIRECT_UPLOAD_BYTES} bytes): use POST /documents/uploads`))
       .addError(errorResponse(415, "The bytes are not a supported type, or not the declared one"))
       .addError(errorResponse(503, "The document cannot be accepted right now; retry"))
       .annotate(OpenApi.Summary, "Upload a document for interpretation (202 with the job id)")
+      .annotate(OpenApi.Description, describeLimits())
   )
   .add(
     HttpApiEndpoint.post("beginUpload", "/documents/uploads")
@@ -109,6 +111,7 @@ export class DocumentsGroup extends HttpApiGroup.make("documents")
       .addError(errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED): use POST /documents/upload"))
       .addError(errorResponse(503, "The upload cannot be prepared right now; retry"))
       .annotate(OpenApi.Summary, "Begin an upload straight to storage, for documents of any accepted size (201 with a presigned target)")
+      .annotate(OpenApi.Description, describeLimits())
   )
   .add(
     HttpApiEndpoint.post("completeUpload", "/documents/uploads/:uploadId/complete")

@@ -118,7 +118,16 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBy
     } satisfies ReceivedDocument
   })
 
-const receive = (request: HttpServerRequest.HttpServerRequest, maxUploadBytes: number) => {
+const tooLargeForDirect = (limitBytes: number) =>
+  new PayloadTooLarge({
+    message: `The document is larger than ${limitBytes} bytes, the most a direct upload takes here; upload it with POST /documents/uploads`,
+    limitBytes
+  })
+
+const receive = (
+  request: HttpServerRequest.HttpServerRequest,
+  maxUploadBytes: number
+): Effect.Effect<ReceivedDocument, UnsupportedMediaType | InvalidRequest | MalformedBody | PayloadTooLarge> => {
   const contentType = (request.headers["content-type"] ?? "application/json").toLowerCase()
   if (contentType.includes("multipart/form-data")) return fromMultipart(request, maxUploadBytes)
   if (contentType.includes("application/json")) return fromJson(request)
@@ -141,7 +150,13 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
         const userId = yield* currentUserId
         const requestContext = yield* auditContext
         return yield* Effect.gen(function* () {
-          const document = yield* receive(request, settings.documents.maxUploadBytes)
+          // A direct upload carries its document in the request, which on Lambda is bounded by the
+          // invocation payload (src/services/uploadLimits.ts): larger documents use the presigned uploads.
+          const maxBytes = settings.documents.maxDirectUploadBytes
+          const document = yield* receive(request, maxBytes).pipe(
+            Effect.catchTag("PayloadTooLarge", () => Effect.fail(tooLargeForDirect(maxBytes)))
+          )
+          if (document.bytes.length > maxBytes) return yield* tooLargeForDirect(maxBytes)
           const idempotencyKey = headers["idempotency-key"]
           const accepted = yield* uploadDocument({
             userId,

@@ -21,6 +21,7 @@ import { readFixture } from "../../support/fixtures.js"
 import { postToTarget, type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
 import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
+import { LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_PAYLOAD_BYTES } from "../../../src/services/uploadLimits.js"
 
 const MiB = 1024 * 1024
 const BUCKET = "serenya-lambda-uploads"
@@ -28,6 +29,8 @@ const BUCKET = "serenya-lambda-uploads"
 const settings = testSettings({
   DEV_AUTH_ENABLED: "true",
   MAX_UPLOAD_BYTES: String(20 * MiB),
+  // as the Lambda stages set it (deploy/lambda/infra/functions.ts)
+  MAX_DIRECT_UPLOAD_BYTES: String(LAMBDA_DIRECT_UPLOAD_BYTES),
   FREE_PLAN_DOCUMENTS_PER_MONTH: "1000",
   RATE_LIMIT_IP_CAPACITY: "100000",
   RATE_LIMIT_USER_CAPACITY: "100000"
@@ -129,6 +132,26 @@ interface Target {
   readonly fields: Record<string, string>
   readonly maxBytes: number
 }
+
+describe("api handler: a direct upload takes what fits in Lambda's payload, and says where the rest goes", () => {
+  it("the largest direct upload fits a 6 MB invocation with its event; one byte more is 413 pointing to POST /documents/uploads", async () => {
+    const token = await signIn("direct-limit@example.com")
+    const upload = (size: number) =>
+      apiEvent("POST", "/documents/upload", {
+        token,
+        body: JSON.stringify({ fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: Buffer.from(paddedPdf(size)).toString("base64") })
+      })
+    const largest = upload(LAMBDA_DIRECT_UPLOAD_BYTES)
+    expect(Buffer.byteLength(JSON.stringify(largest))).toBeLessThanOrEqual(LAMBDA_PAYLOAD_BYTES)
+    const accepted = await api.handler(largest)
+    expect(accepted.statusCode).toBe(202)
+
+    const refused = await api.handler(upload(LAMBDA_DIRECT_UPLOAD_BYTES + 1))
+    expect(refused.statusCode).toBe(413)
+    expect(json(refused)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } })
+    expect(JSON.stringify(json(refused))).toContain("POST /documents/uploads")
+  })
+})
 
 describe("api handler: documents too large for a Lambda payload go straight to S3", () => {
   for (const size of [5 * MiB, 20 * MiB]) {

@@ -17,6 +17,7 @@ import { acknowledgements, runNag } from "./support/nag.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { BEDROCK_INVOKE_ACTIONS, stageModel } from "../../../deploy/lambda/infra/bedrock.js"
 import { ROTATION_KEY_ACTIONS } from "../../../deploy/lambda/infra/operators.js"
+import { LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_PAYLOAD_BYTES } from "../../../src/services/uploadLimits.js"
 import { DEFAULT_MODEL_ID, findModel } from "../../../src/services/models.js"
 import { API_GATEWAY_TIMEOUT, type TimeBudget, TimeBudgets, Timeouts } from "../../../src/services/resilience.js"
 import { Duration as EffectDuration } from "effect"
@@ -1014,5 +1015,18 @@ describe("time budgets: every function outlives the deadlines inside it", () => 
       const [, alarmResource] = only(template, "AWS::CloudWatch::Alarm", { AlarmDescription: `The ${name} function's average duration is approaching its timeout` })
       expect(alarmResource.Properties?.Threshold, name).toBe(Math.round((timeoutOf(template, stage, name) * 1000 * 5) / 6))
     }
+  })
+})
+
+describe("upload limits on Lambda", () => {
+  it.each(both)("%s: the API functions take presigned uploads up to 20 MiB and direct ones up to what fits in the 6 MB payload as base64", (stage, template) => {
+    for (const name of ["auth", "documents", "chat"] as const) {
+      const env = (fn(template, stage, name)[1].Properties?.Environment as { Variables: Record<string, string> }).Variables
+      expect(env.MAX_UPLOAD_BYTES).toBe(String(20 * 1024 * 1024))
+      expect(env.MAX_DIRECT_UPLOAD_BYTES).toBe(String(LAMBDA_DIRECT_UPLOAD_BYTES))
+    }
+    // the document as base64, with room for the event around it, within the invocation payload
+    expect(Math.ceil(LAMBDA_DIRECT_UPLOAD_BYTES / 3) * 4 + 64 * 1024).toBeLessThanOrEqual(LAMBDA_PAYLOAD_BYTES)
+    expect(LAMBDA_DIRECT_UPLOAD_BYTES).toBe(4_669_440)
   })
 })
