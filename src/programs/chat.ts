@@ -11,7 +11,7 @@
 import { Clock, Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit } from "../services/audit.js"
-import { CostTracker, usageRecord } from "../services/costTracker.js"
+import { CostTracker, recordModelCalls } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
@@ -269,23 +269,7 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
   // Every model call is paid for whether or not an answer comes of it, or the turns get stored:
   // each is recorded once the answer has ended, whichever way (within the chat's deadline).
   const calls: Array<ModelCall> = []
-  const recordCalls = Effect.forEach(
-    calls,
-    (call, index) =>
-      Effect.flatMap(
-        usageRecord({
-          userId,
-          provider: call.provider,
-          modelId: call.modelId,
-          documentType: "chat",
-          usage: call.usage,
-          processingTimeMs: call.elapsedMs,
-          idempotencyKey: `chat:${answerId}:call:${index + 1}`
-        }),
-        costs.record
-      ),
-    { discard: true }
-  )
+  const recordCalls = recordModelCalls(calls, { userId, documentType: "chat", keyPrefix: `chat:${answerId}` })
   const answer = yield* llm
     .chat({ document: content.value.document, history, question, userId, onUsage: (call) => Effect.sync(() => void calls.push(call)) })
     .pipe(

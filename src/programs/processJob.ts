@@ -20,7 +20,7 @@
 import { SqlClient } from "@effect/sql"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
 import { Audit } from "../services/audit.js"
-import { CostTracker, type UsageDocumentType, usageRecord } from "../services/costTracker.js"
+import { recordModelCalls, type UsageDocumentType } from "../services/costTracker.js"
 import { Crypto, documentContext } from "../services/crypto.js"
 import { errorInfo, isTransient, retryAfterSeconds } from "../services/errors.js"
 import { type ClaimedJob, type JobError, JobQueue, type JobStage } from "../services/jobQueue.js"
@@ -137,7 +137,6 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
     const storage = yield* Storage
     const crypto = yield* Crypto
     const llm = yield* LLM
-    const costs = yield* CostTracker
     const audit = yield* Audit
     const { jobId, userId } = job
     const schedule = options.retrySchedule ?? RetryPolicies.llm
@@ -157,23 +156,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
             // time: each is recorded once the interpretation has ended, whichever way it ended.
             const calls: Array<ModelCall> = []
             const recordCalls = (documentType: UsageDocumentType) =>
-              Effect.forEach(
-                calls,
-                (call, index) =>
-                  Effect.flatMap(
-                    usageRecord({
-                      userId,
-                      provider: call.provider,
-                      modelId: call.modelId,
-                      documentType,
-                      usage: call.usage,
-                      processingTimeMs: call.elapsedMs,
-                      idempotencyKey: `job:${jobId}:attempt:${job.attempts}:call:${index + 1}`
-                    }),
-                    costs.record
-                  ),
-                { discard: true }
-              )
+              recordModelCalls(calls, { userId, documentType, keyPrefix: `job:${jobId}:attempt:${job.attempts}` })
             const hinted = Option.match(job.documentTypeHint, { onNone: () => "report" as const, onSome: usageType })
             return yield* llm
               .interpret({

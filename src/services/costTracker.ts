@@ -8,7 +8,7 @@
  */
 import { Clock, Context, Effect, Schema } from "effect"
 import { ErrorInfoId, type QuotaExceeded, RetryAfterId } from "./errors.js"
-import { LLMProviderName } from "./llm.js"
+import { LLMProviderName, type ModelCall } from "./llm.js"
 import { costCents, type TokenCounts } from "./pricing.js"
 import { recordLlmUsage } from "./metrics.js"
 
@@ -116,4 +116,32 @@ export const usageRecord = (input: {
   })).pipe(
     // Built once per LLM call: where the LLMTokens and LLMCostCents metrics count it.
     Effect.tap(recordLlmUsage)
+  )
+
+/**
+ * Records each model call of one operation, in order: `<keyPrefix>:call:<n>` keeps every call once,
+ * however often the recording is retried.
+ */
+export const recordModelCalls = (
+  calls: ReadonlyArray<ModelCall>,
+  record: { readonly userId: string; readonly documentType: UsageDocumentType; readonly keyPrefix: string }
+): Effect.Effect<void, never, CostTracker> =>
+  Effect.flatMap(CostTracker, (costs) =>
+    Effect.forEach(
+      calls,
+      (call, index) =>
+        Effect.flatMap(
+          usageRecord({
+            userId: record.userId,
+            provider: call.provider,
+            modelId: call.modelId,
+            documentType: record.documentType,
+            usage: call.usage,
+            processingTimeMs: call.elapsedMs,
+            idempotencyKey: `${record.keyPrefix}:call:${index + 1}`
+          }),
+          costs.record
+        ),
+      { discard: true }
+    )
   )
