@@ -3,6 +3,7 @@ import * as backup from "aws-cdk-lib/aws-backup"
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb"
 import * as ec2 from "aws-cdk-lib/aws-ec2"
 import * as events from "aws-cdk-lib/aws-events"
+import * as iam from "aws-cdk-lib/aws-iam"
 import * as logs from "aws-cdk-lib/aws-logs"
 import * as rds from "aws-cdk-lib/aws-rds"
 import * as s3 from "aws-cdk-lib/aws-s3"
@@ -120,6 +121,29 @@ export class Data extends Construct {
       ],
       removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN
     })
+    // Every object is SSE-KMS under the documents key: a write that asks for another encryption, or
+    // another key, is refused — the presigned POSTs (whose policy carries these fields) included.
+    // A write that names none gets the bucket's default, which is that key.
+    processingBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "DenyOtherEncryption",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ["s3:PutObject"],
+        resources: [processingBucket.arnForObjects("*")],
+        conditions: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } }
+      })
+    )
+    processingBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "DenyOtherKeys",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ["s3:PutObject"],
+        resources: [processingBucket.arnForObjects("*")],
+        conditions: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keys.documents.keyArn } }
+      })
+    )
     this.processingBucket = bucketRef(processingBucket)
     acknowledge(
       this.processingBucket,

@@ -1030,3 +1030,16 @@ describe("upload limits on Lambda", () => {
     expect(LAMBDA_DIRECT_UPLOAD_BYTES).toBe(4_669_440)
   })
 })
+
+describe("the processing bucket enforces SSE-KMS under the documents key", () => {
+  it.each(both)("%s: a write asking for other encryption or another key is denied, presigned POSTs included", (_stage, template) => {
+    const policies = Object.values(resources(template, "AWS::S3::BucketPolicy")).filter((p) => json(p.Properties?.Bucket).includes("DataProcessingBucket"))
+    expect(policies).toHaveLength(1)
+    const statements = (policies[0]!.Properties?.PolicyDocument as { Statement: Array<Statement & { Sid?: string }> }).Statement
+    const other = statements.find((s) => s.Sid === "DenyOtherEncryption")
+    const keys = statements.find((s) => s.Sid === "DenyOtherKeys")
+    expect(other).toMatchObject({ Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } } })
+    expect(keys).toMatchObject({ Effect: "Deny", Action: "s3:PutObject" })
+    expect(json(keys?.Condition)).toContain("KeysDocumentsKey")
+  })
+})
