@@ -154,35 +154,29 @@ const retired = (id: string, name: string, price: ModelPricePerMillion, endOfLif
   sources: [SOURCES.lifecycle]
 })
 
+/**
+ * A Claude 5.x model through its EU profile: the six EU Regions, thinking always on, 600 pages.
+ * `price` is the profile's own: geographic (eu.) profiles cost 10% more than global ones.
+ */
+const euClaude5 = (model: string, name: string, card: ModelSource, price: ModelPricePerMillion, endOfLife?: string): ModelCard => ({
+  id: `eu.anthropic.${model}`,
+  name: `${name} (EU profile)`,
+  foundationModelId: `anthropic.${model}`,
+  geography: "eu",
+  status: "active",
+  ...(endOfLife !== undefined ? { endOfLife } : {}),
+  sourceRegions: EU_REGIONS,
+  destinationRegions: EU_REGIONS,
+  capabilities: CLAUDE_5,
+  limits: { ...CONVERSE_LIMITS, pdfMaxPages: 600 },
+  price,
+  sources: [card, SOURCES.profiles, SOURCES.geographic, SOURCES.anthropicPricing, SOURCES.pdfSupport, SOURCES.converseLimits]
+})
+
 export const MODELS: ReadonlyArray<ModelCard> = [
-  {
-    id: "eu.anthropic.claude-sonnet-5-5",
-    name: "Claude Sonnet 5.5 (EU profile)",
-    foundationModelId: "anthropic.claude-sonnet-5-5",
-    geography: "eu",
-    status: "active",
-    sourceRegions: EU_REGIONS,
-    destinationRegions: EU_REGIONS,
-    capabilities: CLAUDE_5,
-    limits: { ...CONVERSE_LIMITS, pdfMaxPages: 600 },
-    // Geographic (eu.) profiles cost 10% more than global ones: $2 / $10 × 1.1.
-    price: { inputUsd: 2.2, outputUsd: 11 },
-    sources: [SOURCES.sonnet55Card, SOURCES.profiles, SOURCES.geographic, SOURCES.anthropicPricing, SOURCES.pdfSupport, SOURCES.converseLimits]
-  },
-  {
-    id: "eu.anthropic.claude-opus-5-5",
-    name: "Claude Opus 5.5 (EU profile)",
-    foundationModelId: "anthropic.claude-opus-5-5",
-    geography: "eu",
-    status: "active",
-    endOfLife: "2027-09-22",
-    sourceRegions: EU_REGIONS,
-    destinationRegions: EU_REGIONS,
-    capabilities: CLAUDE_5,
-    limits: { ...CONVERSE_LIMITS, pdfMaxPages: 600 },
-    price: { inputUsd: 4.4, outputUsd: 22 },
-    sources: [SOURCES.opus55Card, SOURCES.profiles, SOURCES.geographic, SOURCES.anthropicPricing, SOURCES.pdfSupport, SOURCES.converseLimits]
-  },
+  // $2 / $10 and $4 / $20 globally, × 1.1
+  euClaude5("claude-sonnet-5-5", "Claude Sonnet 5.5", SOURCES.sonnet55Card, { inputUsd: 2.2, outputUsd: 11 }),
+  euClaude5("claude-opus-5-5", "Claude Opus 5.5", SOURCES.opus55Card, { inputUsd: 4.4, outputUsd: 22 }, "2027-09-22"),
   retired("eu.anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4 (EU profile)", { inputUsd: 3, outputUsd: 15 }, "2026-10-14"),
   retired("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2", { inputUsd: 3, outputUsd: 15 }, "2026-03-01"),
   retired("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", { inputUsd: 3, outputUsd: 15 }, "2026-03-01"),
