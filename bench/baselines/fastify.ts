@@ -1,6 +1,6 @@
-/** Baseline: GET /content/timeline in Fastify (see ./timeline.ts for what it does and leaves out). */
+/** Baseline: GET /content/timeline in Fastify (see ./honest/timeline.ts for what it does and leaves out). */
 import Fastify from "fastify"
-import { makeTimeline, portFromEnv } from "./timeline.js"
+import { makeTimeline, portFromEnv } from "./honest/timeline.js"
 
 const timeline = await makeTimeline()
 const app = Fastify({ logger: false })

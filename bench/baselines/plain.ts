@@ -1,6 +1,6 @@
-/** Baseline: GET /content/timeline on bare node:http (see ./timeline.ts for what it does and leaves out). */
+/** Baseline: GET /content/timeline on bare node:http (see ./honest/timeline.ts for what it does and leaves out). */
 import { createServer } from "node:http"
-import { makeTimeline, portFromEnv } from "./timeline.js"
+import { makeTimeline, portFromEnv } from "./honest/timeline.js"
 
 const timeline = await makeTimeline()
 const json = { "content-type": "application/json" }

@@ -29,7 +29,7 @@ export const criticalCount = (document: InterpretedDocument): number =>
   document.results.filter((r) => isCriticalFlag(r.flag)).length
 
 const Count = Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
-/** The timeline card as sealed in `summary_encrypted` (JSON); the benchmark's plain baseline reads it with this too. */
+/** The timeline card as sealed in `summary_encrypted` (JSON); the benchmark's baselines read the same four fields by hand (bench/baselines/honest/timeline.ts). */
 export const Card = Schema.parseJson(
   Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt, criticalCount: Count, unreadCount: Count })
 )
