@@ -1,0 +1,127 @@
+/**
+ * The floor's audit writer (bench/baselines/honest/audit.ts) against our live Audit layer on a
+ * real, migrated database: for the same timeline read both write the same audit_log row (every
+ * column but those that are the row's own: id, seq, times and, through them, its MAC — which the
+ * floor reproduces byte for byte when given ours' id and time), neither writes personal data, and
+ * our sealer seals the floor's rows into a trail our verify calls intact. A row MAC'd under
+ * another key is caught, so that verdict can fail.
+ */
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as fc from "fast-check"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import pg, { type Pool } from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { loadLocalAuditKey, makeHonestAudit } from "../../bench/baselines/honest/audit.js"
+import { AppConfig } from "../../src/config.js"
+import { auditPostgresLayer } from "../../src/layers/audit/postgres.js"
+import { makeFileCheckpoints } from "../../src/layers/auditCheckpoints/file.js"
+import { AuditMacLocal } from "../../src/layers/auditMac/local.js"
+import { Audit } from "../../src/services/audit.js"
+import { AuditCheckpoints } from "../../src/services/auditCheckpoints.js"
+import { testAuditSettings } from "../support/audit.js"
+import { TestDatabase, TestDatabaseLive } from "../support/database.js"
+import { testSettings } from "../support/settings.js"
+
+let dataDir = ""
+let pool: Pool | undefined
+let runtime: ManagedRuntime.ManagedRuntime<Audit | TestDatabase, unknown> | undefined
+let honest: ReturnType<typeof makeHonestAudit> | undefined
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-honest-audit-"))
+  // The floor creates the key file first; our layer must read the same key from it.
+  honest = makeHonestAudit(await loadLocalAuditKey(dataDir))
+  const keysAndCheckpoints = Layer.mergeAll(
+    AuditMacLocal.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir })))),
+    Layer.succeed(AuditCheckpoints, makeFileCheckpoints(path.join(dataDir, "audit-checkpoints")))
+  )
+  runtime = ManagedRuntime.make(
+    auditPostgresLayer(testAuditSettings()).pipe(Layer.provide(keysAndCheckpoints), Layer.provideMerge(TestDatabaseLive()))
+  )
+  const database = await runtime.runPromise(TestDatabase)
+  // As the application's role, like the baseline process.
+  pool = new pg.Pool({ connectionString: Redacted.value(database.url), max: 2 })
+})
+
+afterAll(async () => {
+  await pool?.end()
+  await runtime?.dispose()
+  await fs.rm(dataDir, { recursive: true, force: true })
+})
+
+const ours = (effect: (audit: Audit["Type"]) => Effect.Effect<unknown, unknown>) => runtime!.runPromise(Effect.flatMap(Audit, effect))
+
+/** Every column of the row with this id, occurred_at also as the microsecond text ours MACs. */
+const stored = async (id: string) => {
+  const result = await pool!.query<Record<string, unknown>>(
+    `SELECT a.*, to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_text,
+            (SELECT count(*)::int FROM audit_personal p WHERE p.row_id = a.id) AS personal_rows
+     FROM audit_log a WHERE a.id = $1::uuid`,
+    [id]
+  )
+  expect(result.rows).toHaveLength(1)
+  return result.rows[0]!
+}
+
+const latestId = async () =>
+  (await pool!.query<{ id: string }>("SELECT id::text AS id FROM audit_log ORDER BY seq DESC LIMIT 1")).rows[0]!.id
+
+/** What must be alike: everything but the row's own id, seq, times and MAC. */
+const shared = (row: Record<string, unknown>) => {
+  const { id: _id, seq: _seq, occurred_at: _at, inserted_at: _inserted, occurred_text: _text, row_mac: _mac, ...rest } = row
+  return rest
+}
+
+const timelineRead = (userId: string) =>
+  ({ actorUserId: userId, action: "content.list", resourceType: "content", outcome: "success" }) as const
+
+let written = 0
+
+describe("honest audit writer", () => {
+  it("writes the row our Audit layer writes for the same timeline read", async () => {
+    // Upper-case ids too: both store the pseudonym of the lower-case id.
+    await fc.assert(
+      fc.asyncProperty(fc.uuid(), fc.boolean(), async (id, upper) => {
+        const user = upper ? id.toUpperCase() : id
+        await ours((audit) => audit.record(timelineRead(user)))
+        const oursRow = await stored(await latestId())
+        const floor = await honest!.recordTimelineRead(pool!, user)
+        const floorRow = await stored(floor.id)
+        written += 2
+
+        expect(shared(floorRow)).toEqual(shared(oursRow))
+        expect(floorRow.personal_rows).toBe(0)
+        expect(floorRow.actor_ref).toMatch(/^[0-9a-f]{64}$/)
+        expect(floorRow.occurred_text).toBe(floor.occurredAt)
+        expect(Buffer.from(floorRow.row_mac as Buffer)).toEqual(floor.rowMac)
+        // Given ours' id and moment, the floor computes ours' MAC to the byte.
+        const again = honest!.rowOf(user, oursRow.id as string, new Date(oursRow.occurred_at as Date))
+        expect(again.occurredAt).toBe(oursRow.occurred_text)
+        expect(again.rowMac).toEqual(Buffer.from(oursRow.row_mac as Buffer))
+      }),
+      { numRuns: 20 }
+    )
+  })
+
+  it("our sealer seals the floor's rows and our verify finds the trail intact", async () => {
+    for (let i = 0; i < 5; i++) await honest!.recordTimelineRead(pool!, fc.sample(fc.uuid(), 1)[0]!)
+    written += 5
+    expect(await ours((audit) => audit.seal)).toBe(written)
+    expect(await ours((audit) => audit.verify)).toEqual({ ok: true, rows: written })
+  })
+
+  it("a row MAC'd under another key is named by verify (the verdict above can fail)", async () => {
+    const forger = makeHonestAudit(randomBytes(32))
+    const row = await forger.recordTimelineRead(pool!, "00000000-0000-4000-8000-000000000001")
+    const { seq } = await stored(row.id)
+    await ours((audit) => audit.seal)
+    expect(await ours((audit) => audit.verify)).toEqual({ ok: false, rows: written + 1, firstBrokenSeq: Number(seq), reason: "hash_mismatch" })
+  })
+
+  it("refuses an actor that is not a uuid, as ours does", () => {
+    expect(() => honest!.rowOf("not-a-uuid", "00000000-0000-4000-8000-000000000002", new Date())).toThrow()
+  })
+})
