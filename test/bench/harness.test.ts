@@ -1,12 +1,22 @@
 /**
  * Smoke test of the bench harness (bench/): a small seeded dataset, our server and the node:http
  * baseline answer GET /content/timeline with the same items (same SQL, same decryption), one short
- * autocannon run works, and the chart renders. ≈ 20 s.
+ * autocannon run works, the chart renders, and the audit rows both wrote (the baseline's by hand,
+ * bench/baselines/honest/audit.ts) seal and verify as one intact trail under our Audit layer. ≈ 20 s.
  */
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { measure, serve, type Served } from "../../bench/api.js"
 import { type BenchEnvironment, seed, type SeededUser, startEnvironment } from "../../bench/environment.js"
 import { svgChart } from "../../bench/report.js"
+import { AppConfig } from "../../src/config.js"
+import { auditPostgresLayer } from "../../src/layers/audit/postgres.js"
+import { AuditCheckpointsFile } from "../../src/layers/auditCheckpoints/file.js"
+import { AuditMacLocal } from "../../src/layers/auditMac/local.js"
+import { pgClientLayer } from "../../src/layers/database/postgres.js"
+import { Audit } from "../../src/services/audit.js"
+import { SqlClient } from "../../src/services/database.js"
+import { testAuditSettings } from "../support/audit.js"
 
 let environment: BenchEnvironment | undefined
 let users: ReadonlyArray<SeededUser> = []
@@ -44,5 +54,30 @@ describe("bench harness", () => {
     expect(m.non2xx + m.errors + m.timeouts).toBe(0)
     expect(m.peakRssMb).toBeGreaterThan(0)
     expect(svgChart([m], "smoke")).toMatch(/^<svg[\s\S]*<\/svg>$/)
+
+    // The servers' audit key (DATA_DIR/keys) and database, our sealer and verify run from here.
+    const audit = ManagedRuntime.make(
+      Layer.merge(
+        auditPostgresLayer(testAuditSettings()).pipe(Layer.provide(Layer.merge(AuditMacLocal, AuditCheckpointsFile))),
+        Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+      ).pipe(
+        Layer.provideMerge(pgClientLayer(Redacted.make(environment!.databaseUrl), environment!.settings.database)),
+        Layer.provide(Layer.succeed(AppConfig, environment!.settings))
+      )
+    )
+    try {
+      const counted = await audit.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ rows: number }>`SELECT count(*)::int AS rows FROM audit_log WHERE action = 'content.list'`)
+      )
+      const rows = counted[0]!.rows
+      // Ours' read, the baseline's read, and every request autocannon made of the baseline.
+      expect(rows).toBeGreaterThanOrEqual(2 + m.requests)
+      await audit.runPromise(Effect.flatMap(Audit, (a) => a.seal))
+      const verdict = await audit.runPromise(Effect.flatMap(Audit, (a) => a.verify))
+      expect(verdict).toEqual({ ok: true, rows: expect.any(Number) })
+      expect(verdict.rows).toBeGreaterThanOrEqual(rows)
+    } finally {
+      await audit.dispose()
+    }
   }, 60_000)
 })
