@@ -1,8 +1,9 @@
 /**
- * Smoke test of the bench harness (bench/): a small seeded dataset, our server and the node:http
- * baseline answer GET /content/timeline with the same items (same SQL, same decryption), one short
- * autocannon run works, the chart renders, and the audit rows both wrote (the baseline's by hand,
- * bench/baselines/honest/audit.ts) seal and verify as one intact trail under our Audit layer. ≈ 20 s.
+ * Smoke test of the bench harness (bench/): a small seeded dataset, our server and both baselines
+ * (node:http, Fastify) answer GET /content/timeline with the same items (same SQL, same
+ * decryption), one short autocannon run works, the chart renders, and the audit rows all of them
+ * wrote (the baselines' by hand, bench/baselines/honest/audit.ts) seal and verify as one intact
+ * trail under our Audit layer. ≈ 20 s.
  */
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -39,15 +40,20 @@ const timelineOf = async (port: number, user: SeededUser) => {
 }
 
 describe("bench harness", () => {
-  it("ours and the plain baseline serve the same timeline; autocannon measures; the chart renders", async () => {
+  it("ours and both baselines serve the same timeline; autocannon measures; the chart renders; the trail verifies", async () => {
     const ours = await serve("serenya", environment!.env)
     served.push(ours)
     const plain = await serve("node:http", environment!.env)
     served.push(plain)
     const user = users[1]!
-    const [a, b] = [await timelineOf(ours.port, user), await timelineOf(plain.port, user)]
+    const fastify = await serve("fastify", environment!.env)
+    served.push(fastify)
+    const [a, b, c] = [await timelineOf(ours.port, user), await timelineOf(plain.port, user), await timelineOf(fastify.port, user)]
     expect(a.total).toBe(4)
+    expect(a.items).toHaveLength(4)
     expect(b.items).toEqual(a.items)
+    expect(c.items).toEqual(a.items)
+    expect([b.total, c.total]).toEqual([4, 4])
 
     const m = await measure(plain, "GET /content/timeline", users, 2, 1)
     expect(m.requests).toBeGreaterThan(0)

@@ -8,9 +8,10 @@
  * Restated from src/layers/audit/chain.ts and keys.ts (this file imports nothing of ours, so no
  * Effect): working keys are HMAC(audit key, label), derived once per process and label, the chain
  * key per calendar month (UTC); the actor is stored as HMAC(actor key, "user:" ‖ lower-case id);
- * the row MAC covers the JSON array of the row's fields. The event has no request id, trace id,
- * client IP or user agent (the route's caller gives ours none either in the bench: see
- * ./timeline.ts), so the personal MAC is null and there is no audit_personal row: one INSERT.
+ * the row MAC covers the JSON array of the row's fields. The event carries no request id, trace
+ * id, client IP or user agent, so the personal MAC is null and there is no audit_personal row: one
+ * INSERT. Our route does record those four (so its statement also writes audit_personal): a
+ * difference ./timeline.ts lists.
  *
  * What it leaves out: the KMS audit key (KEY_PROVIDER=kms is refused at start), the event
  * normalisation beyond what this one event needs (the user id must be a uuid and is lower-cased,

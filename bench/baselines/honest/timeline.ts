@@ -24,6 +24,10 @@
  *   canonical base64url form of each part, a low-S signature, the audience and a sane `iat`, and
  *   keeps verified tokens in memory (10,000) so that it verifies a token's signature once — the
  *   floor verifies every request;
+ * - the account check is `SELECT 1 FROM users`: ours asks, in one statement too, whether the account
+ *   exists and the token's session (its `sid`, a refresh-token family) was not ended by a logout,
+ *   a detected reuse or an erasure (src/programs/users.ts `sessionActive`) — one round trip each,
+ *   ours with one more index probe;
  * - the audit event carries no request id, trace id, client IP or user agent, so it is one INSERT
  *   into audit_log; ours records those and writes audit_personal in the same statement;
  * - the pool is plain pg.Pool: no statement or lock timeout per query, no circuit breaker, no
