@@ -1,4 +1,5 @@
 /** Baseline: GET /content/timeline on bare node:http (see ./honest/timeline.ts for what it does and leaves out). */
+import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { makeTimeline, portFromEnv } from "./honest/timeline.js"
 
@@ -15,8 +16,11 @@ const server = createServer({ keepAliveTimeout: 5_000 }, (request, response) => 
     response.writeHead(404, json).end(`{"error":{"code":"NOT_FOUND"}}`)
     return
   }
-  timeline.timeline(request.headers.authorization).then(
-    (answer) => response.writeHead(answer.status, json).end(answer.body),
+  // Like ours: a request id of our own (answered in X-Request-Id, recorded with the audit row), the peer's address, the user agent.
+  const requestId = randomUUID()
+  const context = { requestId, clientIp: request.socket.remoteAddress, userAgent: request.headers["user-agent"] }
+  timeline.timeline(request.headers.authorization, context).then(
+    (answer) => response.writeHead(answer.status, { ...json, "x-request-id": requestId }).end(answer.body),
     () => response.writeHead(500, json).end(`{"error":{"code":"INTERNAL_ERROR"}}`)
   )
 })

@@ -76,6 +76,18 @@ describe("bench harness", () => {
         Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ rows: number }>`SELECT count(*)::int AS rows FROM audit_log WHERE action = 'content.list'`)
       )
       const rows = counted[0]!.rows
+      // The first three reads (ours, node:http, Fastify, one each, the same user) record the request alike.
+      const shapes = await audit.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql<Record<string, unknown>>`
+          SELECT a.actor_ref, a.request_id IS NOT NULL AS request_id, a.trace_id IS NOT NULL AS trace_id,
+                 a.personal_mac IS NOT NULL AS personal_mac, p.client_ip, p.user_agent
+          FROM audit_log a LEFT JOIN audit_personal p ON p.row_id = a.id
+          WHERE a.action = 'content.list' ORDER BY a.seq LIMIT 3`)
+      )
+      expect(shapes).toHaveLength(3)
+      expect(shapes[0]).toMatchObject({ requestId: true, traceId: false, personalMac: true, clientIp: "127.0.0.1", userAgent: "node" })
+      expect(shapes[1]).toEqual(shapes[0])
+      expect(shapes[2]).toEqual(shapes[0])
       // Ours' read, the baseline's read, and every request autocannon made of the baseline.
       expect(rows).toBeGreaterThanOrEqual(2 + m.requests)
       await audit.runPromise(Effect.flatMap(Audit, (a) => a.seal))

@@ -2,7 +2,8 @@
  * The floor's audit writer (bench/baselines/honest/audit.ts) against our live Audit layer on a
  * real, migrated database: for the same timeline read both write the same audit_log row (every
  * column but those that are the row's own: id, seq, times and, through them, its MAC — which the
- * floor reproduces byte for byte when given ours' id and time), neither writes personal data, and
+ * floor reproduces byte for byte when given ours' id and time), the request's personal data (client
+ * IP, user agent) lands in audit_personal alike, and
  * our sealer seals the floor's rows into a trail our verify calls intact. A row MAC'd under
  * another key is caught, so that verdict can fail.
  */
@@ -75,8 +76,31 @@ const shared = (row: Record<string, unknown>) => {
   return rest
 }
 
-const timelineRead = (userId: string) =>
-  ({ actorUserId: userId, action: "content.list", resourceType: "content", outcome: "success" }) as const
+interface Context {
+  readonly requestId?: string
+  readonly clientIp?: string
+  readonly userAgent?: string
+}
+
+const timelineRead = (userId: string, context: Context) =>
+  ({ actorUserId: userId, action: "content.list", resourceType: "content", outcome: "success", ...context }) as const
+
+const personalOf = async (id: string) =>
+  (await pool!.query("SELECT client_ip, user_agent FROM audit_personal WHERE row_id = $1::uuid", [id])).rows
+
+/**
+ * What a request can carry: any of request id, client address and user agent, or none. The floor
+ * does not clean what it is given (ours strips control characters and trims): the user agents here
+ * are printable ASCII without outer spaces, as autocannon's is.
+ */
+const contextArbitrary: fc.Arbitrary<Context> = fc.record(
+  {
+    requestId: fc.uuid(),
+    clientIp: fc.oneof(fc.ipV4(), fc.constantFrom("::1", "fe80::1")),
+    userAgent: fc.stringMatching(/^[!-~]([ -~]{0,60}[!-~])?$/)
+  },
+  { requiredKeys: [] }
+)
 
 let written = 0
 
@@ -84,22 +108,29 @@ describe("honest audit writer", () => {
   it("writes the row our Audit layer writes for the same timeline read", async () => {
     // Upper-case ids too: both store the pseudonym of the lower-case id.
     await fc.assert(
-      fc.asyncProperty(fc.uuid(), fc.boolean(), async (id, upper) => {
+      fc.asyncProperty(fc.uuid(), fc.boolean(), contextArbitrary, async (id, upper, context) => {
         const user = upper ? id.toUpperCase() : id
-        await ours((audit) => audit.record(timelineRead(user)))
+        await ours((audit) => audit.record(timelineRead(user, context)))
         const oursRow = await stored(await latestId())
-        const floor = await honest!.recordTimelineRead(pool!, user)
+        const floor = await honest!.recordTimelineRead(pool!, user, context)
         const floorRow = await stored(floor.id)
         written += 2
 
-        expect(shared(floorRow)).toEqual(shared(oursRow))
-        expect(floorRow.personal_rows).toBe(0)
+        // personal_mac differs with the row id; whether there is one must not.
+        const { personal_mac: floorPersonal, ...floorRest } = shared(floorRow)
+        const { personal_mac: oursPersonal, ...oursRest } = shared(oursRow)
+        expect(floorRest).toEqual(oursRest)
+        expect(floorPersonal === null).toBe(oursPersonal === null)
+        const hasPersonal = context.clientIp !== undefined || context.userAgent !== undefined
+        expect(floorRow.personal_rows).toBe(hasPersonal ? 1 : 0)
+        expect(await personalOf(floor.id)).toEqual(await personalOf(oursRow.id as string))
         expect(floorRow.actor_ref).toMatch(/^[0-9a-f]{64}$/)
         expect(floorRow.occurred_text).toBe(floor.occurredAt)
         expect(Buffer.from(floorRow.row_mac as Buffer)).toEqual(floor.rowMac)
         // Given ours' id and moment, the floor computes ours' MAC to the byte.
-        const again = honest!.rowOf(user, oursRow.id as string, new Date(oursRow.occurred_at as Date))
+        const again = honest!.rowOf(user, oursRow.id as string, new Date(oursRow.occurred_at as Date), context)
         expect(again.occurredAt).toBe(oursRow.occurred_text)
+        expect(again.personalMac).toBe(oursPersonal)
         expect(again.rowMac).toEqual(Buffer.from(oursRow.row_mac as Buffer))
       }),
       { numRuns: 20 }
@@ -107,7 +138,9 @@ describe("honest audit writer", () => {
   })
 
   it("our sealer seals the floor's rows and our verify finds the trail intact", async () => {
-    for (let i = 0; i < 5; i++) await honest!.recordTimelineRead(pool!, fc.sample(fc.uuid(), 1)[0]!)
+    for (let i = 0; i < 5; i++) {
+      await honest!.recordTimelineRead(pool!, fc.sample(fc.uuid(), 1)[0]!, { requestId: fc.sample(fc.uuid(), 1)[0]!, clientIp: "127.0.0.1", userAgent: "autocannon" })
+    }
     written += 5
     expect(await ours((audit) => audit.seal)).toBe(written)
     expect(await ours((audit) => audit.verify)).toEqual({ ok: true, rows: written })

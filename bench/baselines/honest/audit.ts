@@ -8,10 +8,9 @@
  * Restated from src/layers/audit/chain.ts and keys.ts (this file imports nothing of ours, so no
  * Effect): working keys are HMAC(audit key, label), derived once per process and label, the chain
  * key per calendar month (UTC); the actor is stored as HMAC(actor key, "user:" ‖ lower-case id);
- * the row MAC covers the JSON array of the row's fields. The event carries no request id, trace
- * id, client IP or user agent, so the personal MAC is null and there is no audit_personal row: one
- * INSERT. Our route does record those four (so its statement also writes audit_personal): a
- * difference ./timeline.ts lists.
+ * the row MAC covers the JSON array of the row's fields. Like ours, the event carries the request
+ * id, the client IP and the user agent (no trace id: the bench runs ours untraced), so the row
+ * carries the personal MAC and the same one statement also writes audit_personal.
  *
  * What it leaves out: the KMS audit key (KEY_PROVIDER=kms is refused at start), the event
  * normalisation beyond what this one event needs (the user id must be a uuid and is lower-cased,
@@ -26,6 +25,7 @@ import type { Pool } from "pg"
 const ACTOR_KEY_LABEL = "serenya.audit.actor.v2"
 const chainKeyLabel = (epoch: string) => `serenya.audit.chain.v2:${epoch}`
 const ROW_VERSION = "serenya.audit.row.v2"
+const PERSONAL_VERSION = "serenya.audit.personal.v2"
 // src/services/audit.ts `isAuditUserId`
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 // src/layers/auditMac/local.ts
@@ -44,17 +44,26 @@ export interface HonestAuditRow {
   readonly resourceType: "content"
   readonly resourceId: null
   readonly outcome: "success"
-  readonly requestId: null
+  readonly requestId: string | null
   readonly traceId: null
-  readonly personalMac: null
+  readonly personalMac: string | null
   readonly rowMac: Buffer
+  readonly clientIp: string | null
+  readonly userAgent: string | null
+}
+
+/** What our route records of the request with the event (src/services/audit.ts `RequestContext`, less the trace id). */
+export interface HonestRequestContext {
+  readonly requestId?: string | undefined
+  readonly clientIp?: string | undefined
+  readonly userAgent?: string | undefined
 }
 
 export interface HonestAudit {
   /** The row of a timeline read at `at`, with the id given (pure; the writer draws a random one). */
-  readonly rowOf: (userId: string, id: string, at: Date) => HonestAuditRow
+  readonly rowOf: (userId: string, id: string, at: Date, context?: HonestRequestContext) => HonestAuditRow
   /** Inserts the row of a timeline read by `userId`, now, and answers it (the caller may ignore it). */
-  readonly recordTimelineRead: (pool: Pool, userId: string) => Promise<HonestAuditRow>
+  readonly recordTimelineRead: (pool: Pool, userId: string, context?: HonestRequestContext) => Promise<HonestAuditRow>
 }
 
 /** From the audit key itself (32 bytes): the working keys are derived from it as ours derives them. */
@@ -68,7 +77,7 @@ export const makeHonestAudit = (auditKey: Uint8Array): HonestAudit => {
     return key
   }
 
-  const rowOf = (userId: string, id: string, at: Date): HonestAuditRow => {
+  const rowOf = (userId: string, id: string, at: Date, context: HonestRequestContext = {}): HonestAuditRow => {
     // A malformed id is a defect in ours (the row is never written); here it throws.
     if (!UUID.test(userId)) throw new Error("the audit actor is not a uuid")
     // chain.ts `epochOf` and `formatOccurredAt`
@@ -76,7 +85,14 @@ export const makeHonestAudit = (auditKey: Uint8Array): HonestAudit => {
     const epoch = iso.slice(0, 7)
     const occurredAt = `${iso.slice(0, 23)}000Z`
     const actorRef = hmac(derive(ACTOR_KEY_LABEL), `user:${userId.toLowerCase()}`).toString("hex")
-    const fields = [ROW_VERSION, id, epoch, occurredAt, actorRef, "content.list", "content", null, "success", null, null, null]
+    const requestId = context.requestId ?? null
+    const clientIp = context.clientIp ?? null
+    const userAgent = context.userAgent ?? null
+    const chainKey = derive(chainKeyLabel(epoch))
+    // chain.ts `personalMacOf`: none when there is neither an IP nor a user agent.
+    const personalMac =
+      clientIp === null && userAgent === null ? null : hmac(chainKey, JSON.stringify([PERSONAL_VERSION, id, clientIp, userAgent])).toString("hex")
+    const fields = [ROW_VERSION, id, epoch, occurredAt, actorRef, "content.list", "content", null, "success", requestId, null, personalMac]
     return {
       id,
       occurredAt,
@@ -86,35 +102,42 @@ export const makeHonestAudit = (auditKey: Uint8Array): HonestAudit => {
       resourceType: "content",
       resourceId: null,
       outcome: "success",
-      requestId: null,
+      requestId,
       traceId: null,
-      personalMac: null,
-      rowMac: hmac(derive(chainKeyLabel(epoch)), JSON.stringify(fields))
+      personalMac,
+      rowMac: hmac(chainKey, JSON.stringify(fields)),
+      clientIp,
+      userAgent
     }
   }
 
-  const recordTimelineRead = async (pool: Pool, userId: string): Promise<HonestAuditRow> => {
-    const row = rowOf(userId, randomUUID(), new Date())
-    // The statement of postgres.ts `record` for an event without personal data.
-    await pool.query(
-      `INSERT INTO audit_log (id, occurred_at, epoch, actor_ref, action, resource_type, resource_id, outcome,
+  const recordTimelineRead = async (pool: Pool, userId: string, context: HonestRequestContext = {}): Promise<HonestAuditRow> => {
+    const row = rowOf(userId, randomUUID(), new Date(), context)
+    const values = [
+      row.id,
+      row.occurredAt,
+      row.epoch,
+      row.actorRef,
+      row.action,
+      row.resourceType,
+      row.resourceId,
+      row.outcome,
+      row.requestId,
+      row.traceId,
+      row.personalMac,
+      row.rowMac
+    ]
+    const insertRow = `INSERT INTO audit_log (id, occurred_at, epoch, actor_ref, action, resource_type, resource_id, outcome,
                               request_id, trace_id, personal_mac, row_mac)
-       VALUES ($1::uuid, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        row.id,
-        row.occurredAt,
-        row.epoch,
-        row.actorRef,
-        row.action,
-        row.resourceType,
-        row.resourceId,
-        row.outcome,
-        row.requestId,
-        row.traceId,
-        row.personalMac,
-        row.rowMac
-      ]
-    )
+       VALUES ($1::uuid, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+    // The statement(s) of postgres.ts `record`: one round trip either way, both rows committed together.
+    await (row.personalMac === null
+      ? pool.query(insertRow, values)
+      : pool.query(
+          `WITH inserted AS (${insertRow} RETURNING id)
+           INSERT INTO audit_personal (row_id, client_ip, user_agent) SELECT id, $13, $14 FROM inserted`,
+          [...values, row.clientIp, row.userAgent]
+        ))
     return row
   }
 

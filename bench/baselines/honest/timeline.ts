@@ -20,16 +20,15 @@
  *   taken as stored; ours decodes them and defaults critical/unread counts to 0 when absent), not
  *   of the response;
  * - no timeline cache and no content-version lookup (the bench runs ours with the cache off too);
- * - the token check is the signature, alg, kid, issuer and expiry only: ours also insists on the
- *   canonical base64url form of each part, a low-S signature, the audience and a sane `iat`, and
- *   keeps verified tokens in memory (10,000) so that it verifies a token's signature once — the
- *   floor verifies every request;
- * - the account check is `SELECT 1 FROM users`: ours asks, in one statement too, whether the account
- *   exists and the token's session (its `sid`, a refresh-token family) was not ended by a logout,
- *   a detected reuse or an erasure (src/programs/users.ts `sessionActive`) — one round trip each,
- *   ours with one more index probe;
- * - the audit event carries no request id, trace id, client IP or user agent, so it is one INSERT
- *   into audit_log; ours records those and writes audit_personal in the same statement;
+ * - the token check is the signature, alg, kid, issuer, expiry and session id only: ours also
+ *   insists on the canonical base64url form of each part, a low-S signature, the audience and a
+ *   sane `iat`. Both keep verified tokens in memory (10,000, oldest out first) and verify a token's
+ *   signature once, checking its expiry on every use;
+ * - the session check is ours' statement (src/programs/users.ts `sessionActive`: the account exists
+ *   and the token's refresh-token family was not ended), without its uuid pre-check;
+ * - the audit event carries the request id, client address (the socket's; ours honours
+ *   TRUSTED_PROXY_HOPS, 0 in the bench) and user agent as ours does, cleaned of nothing (ours strips
+ *   control characters); no trace id;
  * - the pool is plain pg.Pool: no statement or lock timeout per query, no circuit breaker, no
  *   bounded acquisition, no application_name, no SSL option;
  * - no tracing, no metrics, no logging, no error mapping beyond 401 and 500 (a failed decryption
@@ -38,7 +37,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, verify } from "node:crypto"
 import pg from "pg"
-import { honestAuditFromEnv } from "./audit.js"
+import { honestAuditFromEnv, type HonestRequestContext } from "./audit.js"
 import { honestFieldsFromEnv } from "./fields.js"
 
 interface Row {
@@ -98,9 +97,28 @@ export const makeTimeline = async (env: NodeJS.ProcessEnv = process.env) => {
   const audit = await honestAuditFromEnv(env)
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMaxFrom(env) })
 
-  const userOf = (authorization: string | undefined): string | undefined => {
+  interface Claims {
+    readonly sub: string
+    readonly sid: string
+    readonly exp: number
+  }
+  // src/layers/auth/jwt.ts VERIFIED_CACHE_SIZE: verified tokens, the oldest dropped first.
+  const verified = new Map<string, Claims>()
+  const remember = (token: string, claims: Claims) => {
+    if (verified.size >= 10_000) verified.delete(verified.keys().next().value!)
+    verified.set(token, claims)
+  }
+
+  const claimsOf = (authorization: string | undefined): Claims | undefined => {
     if (authorization === undefined || !authorization.startsWith("Bearer ")) return undefined
-    const parts = authorization.slice(7).split(".")
+    const token = authorization.slice(7)
+    const known = verified.get(token)
+    if (known !== undefined) {
+      if (known.exp > Date.now() / 1000) return known
+      verified.delete(token)
+      return undefined
+    }
+    const parts = token.split(".")
     if (parts.length !== 3) return undefined
     const [h, p, s] = parts as [string, string, string]
     try {
@@ -109,19 +127,36 @@ export const makeTimeline = async (env: NodeJS.ProcessEnv = process.env) => {
       const signature = Buffer.from(s, "base64url")
       if (signature.length !== 64) return undefined
       if (!verify("sha256", Buffer.from(`${h}.${p}`), { key: key.publicKey, dsaEncoding: "ieee-p1363" }, signature)) return undefined
-      const claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as { iss?: string; sub?: string; exp?: number }
+      const claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as { iss?: string; sub?: string; sid?: string; exp?: number }
       if (claims.iss !== issuer || typeof claims.exp !== "number" || claims.exp <= Date.now() / 1000) return undefined
-      return typeof claims.sub === "string" ? claims.sub : undefined
+      if (typeof claims.sub !== "string" || typeof claims.sid !== "string") return undefined
+      const checked = { sub: claims.sub, sid: claims.sid, exp: claims.exp }
+      remember(token, checked)
+      return checked
     } catch {
       return undefined
     }
   }
 
-  const timeline = async (authorization: string | undefined, limit = 20, offset = 0): Promise<Answer> => {
-    const userId = userOf(authorization)
-    if (userId === undefined) return UNAUTHORIZED
-    const exists = await pool.query("SELECT 1 FROM users WHERE id = $1::uuid", [userId])
-    if (exists.rows.length === 0) return UNAUTHORIZED
+  const timeline = async (
+    authorization: string | undefined,
+    context: HonestRequestContext = {},
+    limit = 20,
+    offset = 0
+  ): Promise<Answer> => {
+    const claims = claimsOf(authorization)
+    if (claims === undefined) return UNAUTHORIZED
+    const userId = claims.sub
+    // src/programs/users.ts `sessionActive`, the same statement.
+    const session = await pool.query<{ active: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1::uuid)
+          AND NOT EXISTS (
+            SELECT 1 FROM refresh_tokens
+            WHERE family_id = $2::uuid AND revoked_reason IN ('logout', 'reuse_detected', 'account_deleted')
+          ) AS active`,
+      [userId, claims.sid]
+    )
+    if (session.rows[0]?.active !== true) return UNAUTHORIZED
     const rows = await pool.query<Row>(
       `SELECT id, document_type, title_encrypted, summary_encrypted, created_at, count(*) OVER ()::int AS total
        FROM content WHERE user_id = $1::uuid
@@ -144,7 +179,7 @@ export const makeTimeline = async (env: NodeJS.ProcessEnv = process.env) => {
         createdAt: row.created_at.toISOString()
       }
     })
-    await audit.recordTimelineRead(pool, userId)
+    await audit.recordTimelineRead(pool, userId, context)
     return { status: 200, body: JSON.stringify({ items, total, limit, offset }) }
   }
 
