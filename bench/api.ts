@@ -205,7 +205,8 @@ export const measure = async (
     return {
       route,
       implementation: served.implementation,
-      connections,
+      // autocannon opens no more connections than the overall rate (each connection gets a whole share of it per second)
+      connections: options.overallRate === undefined ? connections : Math.min(connections, options.overallRate),
       seconds,
       requestsPerSecond: result.requests.average,
       p50Ms: result.latency.p50,
