@@ -17,9 +17,13 @@
  *    connection limit) = BENCH_FIXED_RATE_SHARE (default 0.5) × the best req/s node:http reached
  *    at 64 connections in this run (measured first): p50/p99/max, achieved req/s and CPU
  *    µs/request per server, in rotating rounds like the saturation runs ("fixed rate" table,
- *    latest.json `fixedRate`). autocannon gives each connection an equal share of the rate per
- *    second with one request in flight, so a server slower than that share shows as achieved <
- *    offered; below 64 req/s it opens one connection per request per second (conns shows it);
+ *    latest.json `fixedRate`). How autocannon offers it: each connection gets an equal share
+ *    of the rate per second and sends that share back to back (one request in flight), then
+ *    waits for its next 1 s tick; the connections start together, so the load comes in bursts
+ *    at the start of each second rather than evenly spaced, and the latencies include that
+ *    queueing (compare servers with each other, not with a Poisson-arrival figure). A server
+ *    too slow for its share shows as achieved < offered; below 64 req/s autocannon opens only
+ *    as many connections as the rate (conns shows it);
  * 3. the document pipeline in process (bench/pipeline.ts);
  * 4. bench/lambda.ts's rows when that file exists.
  * Prints tables (among them the server CPU µs/request at each connection count), writes
