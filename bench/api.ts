@@ -2,15 +2,20 @@
  * The HTTP benchmarks: each implementation runs as a child process of its own (ours is
  * `node --import tsx src/main/server.ts`), autocannon drives it from this process, and the
  * child's resident memory is sampled from /proc while it runs (peak VmRSS of the run, VmHWM of
- * the process so far).
+ * the process so far). "serenya@<short sha>" is our server at another commit (bench/against.ts):
+ * the same entry and environment, started in that commit's worktree with its own node_modules.
  */
 import autocannon, { type Request } from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { type AgainstImplementation, isAgainst } from "./against.js"
 import { ROOT, type SeededUser } from "./environment.js"
 import { freePort } from "../test/support/ports.js"
 
+export type { AgainstImplementation }
+
 export type Implementation =
+  | AgainstImplementation
   | "serenya"
   | "serenya (cache on)"
   | "serenya (traced)"
@@ -25,15 +30,36 @@ export interface Served {
   readonly stop: () => Promise<void>
 }
 
-const ENTRIES: Record<Implementation, string> = {
-  serenya: "src/main/server.ts",
-  "serenya (cache on)": "src/main/server.ts",
-  "serenya (traced)": "src/main/server.ts",
-  "serenya (audit locks held)": "src/main/server.ts",
-  "node:http": "bench/baselines/plain.ts",
-  fastify: "bench/baselines/fastify.ts"
+/** What each implementation runs (`node --import tsx <entry>`) and where (the cwd resolves tsx and the entry). */
+interface Entry {
+  readonly entry: string
+  readonly cwd: string
 }
 
+const ENTRIES: Record<Exclude<Implementation, AgainstImplementation>, Entry> = {
+  serenya: { entry: "src/main/server.ts", cwd: ROOT },
+  "serenya (cache on)": { entry: "src/main/server.ts", cwd: ROOT },
+  "serenya (traced)": { entry: "src/main/server.ts", cwd: ROOT },
+  "serenya (audit locks held)": { entry: "src/main/server.ts", cwd: ROOT },
+  "node:http": { entry: "bench/baselines/plain.ts", cwd: ROOT },
+  fastify: { entry: "bench/baselines/fastify.ts", cwd: ROOT }
+}
+
+/** The worktrees of the "serenya@<sha>" implementations, registered by `registerAgainst`. */
+const AGAINST_ROOTS = new Map<AgainstImplementation, string>()
+
+/** Makes `label` servable: our entry, started in `root` (a worktree of that commit with its own node_modules). */
+export const registerAgainst = (label: AgainstImplementation, root: string): AgainstImplementation => {
+  AGAINST_ROOTS.set(label, root)
+  return label
+}
+
+const entryOf = (implementation: Implementation): Entry => {
+  if (!isAgainst(implementation)) return ENTRIES[implementation]
+  const root = AGAINST_ROOTS.get(implementation)
+  if (root === undefined) throw new Error(`${implementation}: no worktree registered (bench/against.ts prepareAgainst, then registerAgainst)`)
+  return { entry: "src/main/server.ts", cwd: root }
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -43,8 +69,10 @@ export const serve = async (
   nodeArgs: ReadonlyArray<string> = []
 ): Promise<Served> => {
   const port = await freePort()
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ENTRIES[implementation]], {
-    cwd: ROOT,
+  const { entry, cwd } = entryOf(implementation)
+  // The other commit is migrated by the current tree (bench/environment.ts) and, like ours, starts with MIGRATE_ON_START=false.
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry], {
+    cwd,
     env: {
       ...(process.env as Record<string, string>),
       ...env,
@@ -116,6 +144,8 @@ export interface Measurement {
   readonly round?: number
   /** Of a summary (see report.ts `summarize`): how many rounds its medians come from. */
   readonly rounds?: number
+  /** Of a fixed-rate run: the rate offered by all connections together (autocannon overallRate), req/s. */
+  readonly offeredRate?: number
 }
 
 /** utime + stime of a process, in clock ticks (1/100 s on Linux). */
@@ -157,7 +187,8 @@ export const measure = async (
   route: Route,
   users: ReadonlyArray<SeededUser>,
   connections: number,
-  seconds: number
+  seconds: number,
+  options: { readonly overallRate?: number } = {}
 ): Promise<Measurement> => {
   let peak = memoryOf(served.child.pid, "VmRSS")
   const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(served.child.pid, "VmRSS"))), 100)
@@ -168,12 +199,14 @@ export const measure = async (
       connections,
       duration: seconds,
       timeout: 10,
-      requests: requestFor(route, users)
+      requests: requestFor(route, users),
+      ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate })
     })
     return {
       route,
       implementation: served.implementation,
-      connections,
+      // autocannon opens no more connections than the overall rate (each connection gets a whole share of it per second)
+      connections: options.overallRate === undefined ? connections : Math.min(connections, options.overallRate),
       seconds,
       requestsPerSecond: result.requests.average,
       p50Ms: result.latency.p50,
@@ -185,7 +218,8 @@ export const measure = async (
       timeouts: result.timeouts,
       peakRssMb: peak,
       hwmMb: memoryOf(served.child.pid, "VmHWM"),
-      cpuUsPerRequest: Math.round(((cpuTicks(served.child.pid) - ticksBefore) * 10_000) / Math.max(1, result.requests.total))
+      cpuUsPerRequest: Math.round(((cpuTicks(served.child.pid) - ticksBefore) * 10_000) / Math.max(1, result.requests.total)),
+      ...(options.overallRate === undefined ? {} : { offeredRate: options.overallRate })
     }
   } finally {
     clearInterval(sampler)

@@ -12,13 +12,37 @@
  *    and ours once more exporting every span and metric over OTLP/HTTP to a sink in this process
  *    (the cost of tracing: "traced / ours"); and ours while another session holds the audit
  *    trail's locks ("audit locks held / ours": audited reads wait on no fleet-wide lock);
+ *    Then latency at a fixed offered rate: every compared server offered the same req/s
+ *    (autocannon overallRate over 64 connections, so the rate is what is offered, not a
+ *    connection limit) = BENCH_FIXED_RATE_SHARE (default 0.5) × the best req/s node:http reached
+ *    at 64 connections in this run (measured first): p50/p99/max, achieved req/s and CPU
+ *    µs/request per server, in rotating rounds like the saturation runs ("fixed rate" table,
+ *    latest.json `fixedRate`). How autocannon offers it: each connection gets an equal share
+ *    of the rate per second and sends that share back to back (one request in flight), then
+ *    waits for its next 1 s tick; the connections start together, so the load comes in bursts
+ *    at the start of each second rather than evenly spaced, and the latencies include that
+ *    queueing (compare servers with each other, not with a Poisson-arrival figure). A server
+ *    too slow for its share shows as achieved < offered; below 64 req/s autocannon opens only
+ *    as many connections as the rate (conns shows it);
  * 3. the document pipeline in process (bench/pipeline.ts);
  * 4. bench/lambda.ts's rows when that file exists.
- * Prints tables, writes bench/results/latest.json and latest.svg.
+ * Prints tables (among them the server CPU µs/request at each connection count), writes
+ * bench/results/latest.json and latest.svg.
+ *
+ * `npm run bench -- --against <git-ref>` (or `--against=<ref>`): our server at that commit too,
+ * as "serenya@<short sha>", served from a worktree of its own with ITS dependencies (bench/against.ts:
+ * $TMPDIR/serenya-against/<sha>, npm ci on first use, reused afterwards; clean-up is described
+ * there) and measured in the same rotating rounds as ours, node:http and Fastify, in the
+ * saturation and the fixed-rate runs; "ours / ref" ratios for req/s and CPU µs/request (medians
+ * of per-round ratios) are printed and recorded (latest.json `againstRatios`); the Lambda
+ * bundles are built from that worktree as well (size and cold init next to ours). The database
+ * is migrated by the current tree; the other commit starts with MIGRATE_ON_START=false as ours.
  *
  * Knobs: BENCH_SECONDS (per autocannon run, default 10), BENCH_USERS (default 1000),
  * BENCH_DOCUMENTS (pipeline uploads, default 50), BENCH_CONNECTIONS (default "1,16,64"),
  * BENCH_ROUNDS (rounds of the compared timeline runs, default 3),
+ * BENCH_FIXED_RATE_SHARE (share of node:http's best req/s at 64 connections offered in the
+ * fixed-rate runs, default 0.5; 0 skips them),
  * BENCH_QUICK=1 (50 users, 2 s runs, 10 documents, short crypto cases: checks the harness).
  * The machine's other load moves every number; compare within one run only.
  */
@@ -26,11 +50,12 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type Implementation, measure, type Measurement, type Route, serve, type Served, warmUp } from "./api.js"
+import { type Against, againstArgument, prepareAgainst } from "./against.js"
+import { type Implementation, measure, type Measurement, registerAgainst, type Route, serve, type Served, warmUp } from "./api.js"
 import { runCryptoBench, worstCryptoRatio } from "./crypto.js"
 import { seed, startEnvironment } from "./environment.js"
 import { runPipelineBench } from "./pipeline.js"
-import { GOALS, printApi, ratios, writeResults } from "./report.js"
+import { againstRatios, cpuTable, fixedRateTable, GOALS, printApi, ratios, writeResults } from "./report.js"
 import pg from "pg"
 import { AUDIT_SEAL_LOCK } from "../src/layers/audit/postgres.js"
 
@@ -44,8 +69,12 @@ const PER_USER = 20
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? (QUICK ? 10 : 50))
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "1,16,64").split(",").map(Number).filter((n) => n > 0)
 const WARM_UP_SECONDS = QUICK ? 1 : 3
-/** Rounds of the compared timeline runs (ours, node:http, Fastify back to back in each). */
+/** Rounds of the compared timeline runs (ours, the --against commit, node:http, Fastify back to back in each). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3))
+/** The fixed-rate runs offer this share of node:http's best req/s at 64 connections, over 64 connections. */
+const FIXED_RATE_SHARE = Number(process.env.BENCH_FIXED_RATE_SHARE ?? 0.5)
+const FIXED_RATE_CONNECTIONS = 64
+const AGAINST_REF = againstArgument(process.argv.slice(2))
 
 const started = new Date()
 console.log(
@@ -53,10 +82,19 @@ console.log(
     `${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
 )
 
+// First, so that a bad ref fails before minutes of measuring (npm ci on first use of a ref).
+const against: Against | undefined = AGAINST_REF === undefined ? undefined : await prepareAgainst(AGAINST_REF)
+if (against !== undefined) {
+  registerAgainst(against.label, against.root)
+  console.log(`against: ${against.ref} = ${against.sha}, served as ${against.label} from ${against.root}`)
+}
+
 const crypto = await runCryptoBench(QUICK ? 0.2 : 1.5)
 
 const environment = await startEnvironment()
 const measurements: Array<Measurement> = []
+const fixedRateRuns: Array<Measurement> = []
+let fixedRate: Record<string, unknown> | undefined
 let seeded: Awaited<ReturnType<typeof seed>>
 let pipeline: Awaited<ReturnType<typeof runPipelineBench>> | undefined
 try {
@@ -72,11 +110,11 @@ try {
     )
   }
 
-  // The compared timeline: ours and both baselines run side by side, and each round measures
-  // the three back to back in a rotating order, so that drift on a shared machine (other
-  // tenants, CPU frequency) falls on all three instead of on whichever ran last. Ratios are the
-  // medians of the per-round ratios.
-  const compared: ReadonlyArray<Implementation> = ["serenya", "node:http", "fastify"]
+  // The compared timeline: ours, ours at the --against commit and both baselines run side by
+  // side, and each round measures them back to back in a rotating order, so that drift on a
+  // shared machine (other tenants, CPU frequency) falls on all instead of on whichever ran last.
+  // Ratios are the medians of the per-round ratios.
+  const compared: ReadonlyArray<Implementation> = ["serenya", ...(against === undefined ? [] : [against.label]), "node:http", "fastify"]
   const servers: Array<Served> = []
   try {
     for (const implementation of compared) servers.push(await serve(implementation, environment.env))
@@ -85,6 +123,42 @@ try {
       for (let round = 0; round < ROUNDS; round++) {
         const order = servers.map((_, i) => servers[(i + round) % servers.length]!)
         for (const served of order) record({ ...(await measure(served, TIMELINE, seeded.users, connections, SECONDS)), round })
+      }
+    }
+    // Latency at a fixed offered rate: a share of what node:http managed at 64 connections in this
+    // run (a run of its own first when 64 is not among BENCH_CONNECTIONS), offered to every
+    // compared server over 64 connections, in rotating rounds.
+    if (FIXED_RATE_SHARE > 0) {
+      const plain = servers[compared.indexOf("node:http")]!
+      const plainAt64 = measurements.filter((m) => m.implementation === "node:http" && m.route === TIMELINE && m.connections === FIXED_RATE_CONNECTIONS)
+      // kept out of `measurements` when 64 is not among BENCH_CONNECTIONS: the saturation tables compare only rounds of all servers
+      if (plainAt64.length === 0) {
+        const basisRun = await measure(plain, TIMELINE, seeded.users, FIXED_RATE_CONNECTIONS, SECONDS)
+        console.log(`node:http at ${FIXED_RATE_CONNECTIONS} connections for the fixed rate: ${basisRun.requestsPerSecond.toFixed(0)} req/s`)
+        plainAt64.push(basisRun)
+      }
+      const basis = Math.max(...plainAt64.map((m) => m.requestsPerSecond))
+      const rate = Math.max(1, Math.round(basis * FIXED_RATE_SHARE))
+      console.log(`\nfixed rate: ${rate} req/s offered over ${FIXED_RATE_CONNECTIONS} connections (${FIXED_RATE_SHARE} × node:http's best ${basis.toFixed(0)} req/s at ${FIXED_RATE_CONNECTIONS} connections)`)
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = servers.map((_, i) => servers[(i + round) % servers.length]!)
+        for (const served of order) {
+          const m = { ...(await measure(served, TIMELINE, seeded.users, FIXED_RATE_CONNECTIONS, SECONDS, { overallRate: rate })), round }
+          fixedRateRuns.push(m)
+          console.log(
+            `${m.implementation.padEnd(19)} fixed ${rate} req/s c=${m.connections} round ${round + 1}: ` +
+              `${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms, max ${m.maxMs} ms, CPU ${m.cpuUsPerRequest} µs/req, non-2xx ${m.non2xx}, errors ${m.errors + m.timeouts}`
+          )
+        }
+      }
+      fixedRate = {
+        connections: FIXED_RATE_CONNECTIONS,
+        share: FIXED_RATE_SHARE,
+        basis: `best node:http req/s at ${FIXED_RATE_CONNECTIONS} connections in this run`,
+        basisRequestsPerSecond: basis,
+        offeredRequestsPerSecond: rate,
+        summary: fixedRateTable(fixedRateRuns),
+        runs: fixedRateRuns
       }
     }
     // Our other hot paths, on the same server (chat last: it writes messages, usage and audit rows).
@@ -137,6 +211,13 @@ try {
     await holder.end()
   }
   printApi(measurements)
+  if (fixedRate !== undefined) {
+    console.log(
+      `GET /content/timeline at a fixed offered rate: ${String(fixedRate.offeredRequestsPerSecond)} req/s over ${FIXED_RATE_CONNECTIONS} connections ` +
+        `(${FIXED_RATE_SHARE} × node:http's best at ${FIXED_RATE_CONNECTIONS}; medians over rounds, max: the highest)`
+    )
+    console.table(fixedRateTable(fixedRateRuns))
+  }
 
   pipeline = await runPipelineBench(environment, DOCUMENTS)
   console.log(`\ndocument pipeline: ${pipeline.documents} uploads of the fixture PDF in ${pipeline.seconds.toFixed(2)} s = ${pipeline.documentsPerSecond.toFixed(2)} documents/s`)
@@ -149,11 +230,18 @@ try {
 let lambda: unknown = undefined
 if (fs.existsSync(path.resolve(import.meta.dirname, "lambda.ts"))) {
   const specifier = "./lambda.js"
-  const module = (await import(specifier)) as { runLambdaBench?: () => Promise<unknown> }
+  const module = (await import(specifier)) as {
+    runLambdaBench?: (options?: { readonly against?: { readonly label: string; readonly root: string } }) => Promise<unknown>
+    lambdaComparison?: (rows: unknown) => unknown
+  }
   if (typeof module.runLambdaBench === "function") {
-    lambda = await module.runLambdaBench()
+    lambda = await module.runLambdaBench(against === undefined ? {} : { against: { label: against.label, root: against.root } })
     console.log("\nlambda")
     if (Array.isArray(lambda)) console.table(lambda)
+    if (against !== undefined && typeof module.lambdaComparison === "function") {
+      console.log(`lambda: ours next to ${against.label} (cold starts alternate between the two)`)
+      console.table(module.lambdaComparison(lambda))
+    }
   } else {
     console.log("\nlambda: bench/lambda.ts exports no runLambdaBench(); skipped")
   }
@@ -165,11 +253,24 @@ const results = {
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg(), node: process.version },
-  settings: { quick: QUICK, secondsPerRun: SECONDS, rounds: ROUNDS, users: USERS, documentsPerUser: PER_USER, connections: CONNECTIONS, pipelineDocuments: DOCUMENTS },
+  settings: {
+    quick: QUICK,
+    secondsPerRun: SECONDS,
+    rounds: ROUNDS,
+    users: USERS,
+    documentsPerUser: PER_USER,
+    connections: CONNECTIONS,
+    pipelineDocuments: DOCUMENTS,
+    fixedRateShare: FIXED_RATE_SHARE
+  },
+  against: against === undefined ? undefined : { ref: against.ref, sha: against.sha, label: against.label, root: against.root },
   seedSeconds: seeded.seconds,
   goals: GOALS,
   api: measurements,
   timelineRatios: ratios(measurements),
+  timelineCpuUsPerRequest: cpuTable(measurements),
+  againstRatios: against === undefined ? undefined : againstRatios(measurements),
+  fixedRate,
   pipeline,
   crypto: { rows: crypto, worstRatioAt64KiBAndAbove: worstCryptoRatio(crypto) },
   lambda

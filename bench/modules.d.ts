@@ -18,6 +18,8 @@ declare module "autocannon" {
     duration?: number
     pipelining?: number
     timeout?: number
+    /** Requests per second offered by all connections together (a fixed rate instead of saturation). */
+    overallRate?: number
     requests?: Array<Request & { setupRequest?: (request: Request) => Request }>
   }
 

@@ -1,6 +1,7 @@
 /** The bench's outputs: console tables, bench/results/latest.json and a hand-written SVG chart. */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { type AgainstImplementation, isAgainst } from "./against.js"
 import type { Implementation, Measurement } from "./api.js"
 
 export const GOALS = {
@@ -53,23 +54,97 @@ export const summarize = (measurements: ReadonlyArray<Measurement>): ReadonlyArr
 /**
  * Ours over a baseline at `connections`: the median of the ratios within each round (the two
  * were measured minutes apart at most, so drift on a shared machine cancels); a single run's
- * ratio when there were no rounds.
+ * ratio when there were no rounds. `metric` picks what is divided (req/s unless told).
  */
 const roundRatio = (
   measurements: ReadonlyArray<Measurement>,
   baseline: Implementation,
-  connections: number
+  connections: number,
+  metric: (m: Measurement) => number = (m) => m.requestsPerSecond
 ): number => {
-  const runs = measurements.filter((m) => m.route === "GET /content/timeline" && m.connections === connections)
+  const runs = measurements.filter((m) => m.route === "GET /content/timeline" && m.connections === connections && m.offeredRate === undefined)
   const rounds = [...new Set(runs.map((m) => m.round ?? -1))]
   return median(
     rounds.map((round) => {
       const ours = runs.find((m) => m.implementation === "serenya" && (m.round ?? -1) === round)
       const other = runs.find((m) => m.implementation === baseline && (m.round ?? -1) === round)
-      return (ours?.requestsPerSecond ?? Number.NaN) / (other?.requestsPerSecond ?? Number.NaN)
+      return (ours === undefined ? Number.NaN : metric(ours)) / (other === undefined ? Number.NaN : metric(other))
     })
   )
 }
+
+/** The other commits measured in this run (`--against`): "serenya@<short sha>". */
+export const againstImplementations = (measurements: ReadonlyArray<Measurement>): ReadonlyArray<AgainstImplementation> =>
+  [...new Set(measurements.map((m) => m.implementation))].filter(isAgainst)
+
+/**
+ * Ours against the other commit (`--against <ref>`) at each connection count: req/s and CPU
+ * µs/request, each ratio the median of the per-round ratios (as for the baselines).
+ */
+export const againstRatios = (all: ReadonlyArray<Measurement>) => {
+  const timeline = summarize(all).filter((m) => m.route === "GET /content/timeline")
+  const at = (implementation: Implementation, connections: number) =>
+    timeline.find((m) => m.implementation === implementation && m.connections === connections)
+  const connections = [...new Set(timeline.map((m) => m.connections))].sort((a, b) => a - b)
+  return againstImplementations(all).flatMap((ref) =>
+    connections.map((c) => {
+      const ours = at("serenya", c)
+      const other = at(ref, c)
+      return {
+        ref,
+        connections: c,
+        "ours req/s": round(ours?.requestsPerSecond ?? Number.NaN, 0),
+        "ref req/s": round(other?.requestsPerSecond ?? Number.NaN, 0),
+        "ours / ref req/s": round(roundRatio(all, ref, c), 2),
+        "ours CPU µs/req": ours?.cpuUsPerRequest ?? Number.NaN,
+        "ref CPU µs/req": other?.cpuUsPerRequest ?? Number.NaN,
+        "ours / ref CPU µs/req": round(roundRatio(all, ref, c, (m) => m.cpuUsPerRequest), 2),
+        "ours p99 ms": ours?.p99Ms ?? Number.NaN,
+        "ref p99 ms": other?.p99Ms ?? Number.NaN,
+        rounds: ours?.rounds ?? 1
+      }
+    })
+  )
+}
+
+/**
+ * CPU time the server spent per request on GET /content/timeline (µs, medians over rounds), one
+ * row per connection count, one column per compared implementation (ours, the other commit,
+ * node:http, Fastify).
+ */
+export const cpuTable = (all: ReadonlyArray<Measurement>) => {
+  const timeline = summarize(all).filter((m) => m.route === "GET /content/timeline")
+  const compared: ReadonlyArray<Implementation> = ["serenya", ...againstImplementations(all), "node:http", "fastify"]
+  const connections = [...new Set(timeline.map((m) => m.connections))].sort((a, b) => a - b)
+  return connections.map((c) => {
+    const row: Record<string, number> = { connections: c }
+    for (const implementation of compared) {
+      row[`${implementation === "serenya" ? "ours" : implementation} CPU µs/req`] =
+        timeline.find((m) => m.implementation === implementation && m.connections === c)?.cpuUsPerRequest ?? Number.NaN
+    }
+    row["ours / node:http CPU"] = round(roundRatio(all, "node:http", c, (m) => m.cpuUsPerRequest), 2)
+    row["ours / fastify CPU"] = round(roundRatio(all, "fastify", c, (m) => m.cpuUsPerRequest), 2)
+    return row
+  })
+}
+
+/**
+ * The fixed-rate runs (every compared server offered the same req/s): per implementation, the
+ * medians over rounds of latency, achieved req/s and CPU µs/request (max: the highest).
+ */
+export const fixedRateTable = (runs: ReadonlyArray<Measurement>) =>
+  summarize(runs).map((m) => ({
+    implementation: m.implementation === "serenya" ? "serenya (ours)" : m.implementation,
+    conns: m.connections,
+    "offered req/s": round(m.offeredRate ?? Number.NaN, 0),
+    "achieved req/s": round(m.requestsPerSecond, 0),
+    "p50 ms": m.p50Ms,
+    "p99 ms": m.p99Ms,
+    "max ms": m.maxMs,
+    "CPU µs/req": m.cpuUsPerRequest,
+    "non-2xx + errors": m.non2xx + m.errors + m.timeouts,
+    rounds: m.rounds ?? 1
+  }))
 
 /** Our timeline against each baseline at each connection count (medians over rounds). */
 export const ratios = (all: ReadonlyArray<Measurement>) => {
@@ -128,6 +203,13 @@ export const printApi = (measurements: ReadonlyArray<Measurement>) => {
   const table = ratios(measurements)
   console.log("GET /content/timeline: ours next to the baselines (same database, same decryption, JWT checked by all)")
   console.table(table)
+  console.log("GET /content/timeline: server CPU µs per request at each connection count (medians over rounds; lower is better)")
+  console.table(cpuTable(measurements))
+  const against = againstRatios(measurements)
+  if (against.length > 0) {
+    console.log("GET /content/timeline: ours next to the other commit (--against; ratios: medians of per-round ratios; req/s higher and CPU lower is better for ours)")
+    console.table(against)
+  }
   const at64 = table.find((r) => r.connections === 64)
   if (at64 !== undefined) {
     const verdict = (ok: boolean) => (ok ? "met" : "NOT met")
@@ -151,6 +233,12 @@ const COLORS: Record<string, string> = {
   "node:http": "#5b5b5b",
   fastify: "#e0892f"
 }
+/** The other commits (--against): one colour each, in order of appearance. */
+const AGAINST_COLORS = ["#b03a8c", "#7a4fc9", "#c23b3b"]
+const colorOf = (implementation: Implementation, implementations: ReadonlyArray<Implementation>) =>
+  COLORS[implementation] ??
+  (isAgainst(implementation) ? AGAINST_COLORS[implementations.filter(isAgainst).indexOf(implementation) % AGAINST_COLORS.length] : undefined) ??
+  "#999"
 
 /** Two panels (req/s, p99) of grouped bars: one group per route and connection count, one bar per implementation. */
 export const svgChart = (measurements: ReadonlyArray<Measurement>, title: string): string => {
@@ -171,7 +259,7 @@ export const svgChart = (measurements: ReadonlyArray<Measurement>, title: string
   parts.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`)
   implementations.forEach((implementation, i) => {
     const x = left + i * 150
-    parts.push(`<rect x="${x}" y="30" width="10" height="10" fill="${COLORS[implementation] ?? "#999"}"/>`)
+    parts.push(`<rect x="${x}" y="30" width="10" height="10" fill="${colorOf(implementation, implementations)}"/>`)
     parts.push(`<text x="${x + 14}" y="39">${escape(implementation)}</text>`)
   })
   const panel = (index: number, label: string, value: (m: Measurement) => number) => {
@@ -194,7 +282,7 @@ export const svgChart = (measurements: ReadonlyArray<Measurement>, title: string
         const v = value(m)
         const h = Number.isFinite(v) ? (panelHeight * v) / max : 0
         parts.push(
-          `<rect x="${gx + i * bar}" y="${y0 + panelHeight - h}" width="${bar - 2}" height="${h}" fill="${COLORS[implementation] ?? "#999"}"><title>${escape(`${implementation} ${route} c=${connections}: ${round(v)}`)}</title></rect>`
+          `<rect x="${gx + i * bar}" y="${y0 + panelHeight - h}" width="${bar - 2}" height="${h}" fill="${colorOf(implementation, implementations)}"><title>${escape(`${implementation} ${route} c=${connections}: ${round(v)}`)}</title></rect>`
         )
       })
       const lx = gx + (implementations.length * bar) / 2
