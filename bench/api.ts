@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { type AgainstImplementation, isAgainst } from "./against.js"
 import { ROOT, type SeededUser } from "./environment.js"
+import { openLoop, type OpenLoopRequest } from "./openLoop.js"
 import { freePort } from "../test/support/ports.js"
 
 export type { AgainstImplementation }
@@ -144,7 +145,7 @@ export interface Measurement {
   readonly round?: number
   /** Of a summary (see report.ts `summarize`): how many rounds its medians come from. */
   readonly rounds?: number
-  /** Of a fixed-rate run: the rate offered by all connections together (autocannon overallRate), req/s. */
+  /** Of a fixed-rate run: the rate offered, evenly spaced (bench/openLoop.ts), req/s. */
   readonly offeredRate?: number
 }
 
@@ -159,25 +160,32 @@ const cpuTicks = (pid: number | undefined): number => {
 }
 
 /** Each request goes out as the next user, round robin, so no single account is hot. */
-const requestFor = (route: Route, users: ReadonlyArray<SeededUser>) => {
+const requestsOf = (route: Route, users: ReadonlyArray<SeededUser>): (() => OpenLoopRequest) => {
   let next = 0
-  const setupRequest = (request: Request): Request => {
+  return () => {
     const user = users[next++ % users.length]!
-    const headers = { ...request.headers, authorization: `Bearer ${user.token}` }
+    const headers = { authorization: `Bearer ${user.token}` }
     switch (route) {
       case "GET /content/timeline":
-        return { ...request, method: "GET", path: "/content/timeline", headers }
+        return { method: "GET", path: "/content/timeline", headers }
       case "GET /jobs/{id}/status":
-        return { ...request, method: "GET", path: `/jobs/${user.jobId}/status`, headers }
+        return { method: "GET", path: `/jobs/${user.jobId}/status`, headers }
       case "POST /chat/messages":
         return {
-          ...request,
           method: "POST",
           path: "/chat/messages",
           headers: { ...headers, "content-type": "application/json" },
           body: JSON.stringify({ contentId: user.contentIds[next % user.contentIds.length], message: "What is my hemoglobin?" })
         }
     }
+  }
+}
+
+const requestFor = (route: Route, users: ReadonlyArray<SeededUser>) => {
+  const next = requestsOf(route, users)
+  const setupRequest = (request: Request): Request => {
+    const made = next()
+    return { ...request, ...made, headers: { ...request.headers, ...made.headers } }
   }
   return [{ setupRequest }]
 }
@@ -188,25 +196,44 @@ export const measure = async (
   users: ReadonlyArray<SeededUser>,
   connections: number,
   seconds: number,
-  options: { readonly overallRate?: number } = {}
+  options: { readonly fixedRate?: number } = {}
 ): Promise<Measurement> => {
   let peak = memoryOf(served.child.pid, "VmRSS")
   const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(served.child.pid, "VmRSS"))), 100)
   const ticksBefore = cpuTicks(served.child.pid)
   try {
+    if (options.fixedRate !== undefined) {
+      const result = await openLoop({ port: served.port, rate: options.fixedRate, seconds, connections, next: requestsOf(route, users) })
+      return {
+        route,
+        implementation: served.implementation,
+        connections,
+        seconds,
+        requestsPerSecond: result.achieved,
+        p50Ms: result.p50Ms,
+        p99Ms: result.p99Ms,
+        maxMs: result.maxMs,
+        requests: result.requests,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: 0,
+        peakRssMb: peak,
+        hwmMb: memoryOf(served.child.pid, "VmHWM"),
+        cpuUsPerRequest: Math.round(((cpuTicks(served.child.pid) - ticksBefore) * 10_000) / Math.max(1, result.requests)),
+        offeredRate: options.fixedRate
+      }
+    }
     const result = await autocannon({
       url: `http://127.0.0.1:${served.port}`,
       connections,
       duration: seconds,
       timeout: 10,
-      requests: requestFor(route, users),
-      ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate })
+      requests: requestFor(route, users)
     })
     return {
       route,
       implementation: served.implementation,
-      // autocannon opens no more connections than the overall rate (each connection gets a whole share of it per second)
-      connections: options.overallRate === undefined ? connections : Math.min(connections, options.overallRate),
+      connections,
       seconds,
       requestsPerSecond: result.requests.average,
       p50Ms: result.latency.p50,
@@ -218,8 +245,7 @@ export const measure = async (
       timeouts: result.timeouts,
       peakRssMb: peak,
       hwmMb: memoryOf(served.child.pid, "VmHWM"),
-      cpuUsPerRequest: Math.round(((cpuTicks(served.child.pid) - ticksBefore) * 10_000) / Math.max(1, result.requests.total)),
-      ...(options.overallRate === undefined ? {} : { offeredRate: options.overallRate })
+      cpuUsPerRequest: Math.round(((cpuTicks(served.child.pid) - ticksBefore) * 10_000) / Math.max(1, result.requests.total))
     }
   } finally {
     clearInterval(sampler)

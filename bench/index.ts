@@ -12,18 +12,13 @@
  *    and ours once more exporting every span and metric over OTLP/HTTP to a sink in this process
  *    (the cost of tracing: "traced / ours"); and ours while another session holds the audit
  *    trail's locks ("audit locks held / ours": audited reads wait on no fleet-wide lock);
- *    Then latency at a fixed offered rate: every compared server offered the same req/s
- *    (autocannon overallRate over 64 connections, so the rate is what is offered, not a
- *    connection limit) = BENCH_FIXED_RATE_SHARE (default 0.5) × the best req/s node:http reached
- *    at 64 connections in this run (measured first): p50/p99/max, achieved req/s and CPU
+ *    Then latency at a fixed offered rate: every compared server offered the same req/s =
+ *    BENCH_FIXED_RATE_SHARE (default 0.5) × the best req/s node:http reached at 64 connections
+ *    in this run (measured first), evenly spaced and open-loop (bench/openLoop.ts: latency from
+ *    each request's due time, at most 64 in flight): p50/p99/max, achieved req/s and CPU
  *    µs/request per server, in rotating rounds like the saturation runs ("fixed rate" table,
- *    latest.json `fixedRate`). How autocannon offers it: each connection gets an equal share
- *    of the rate per second and sends that share back to back (one request in flight), then
- *    waits for its next 1 s tick; the connections start together, so the load comes in bursts
- *    at the start of each second rather than evenly spaced, and the latencies include that
- *    queueing (compare servers with each other, not with a Poisson-arrival figure). A server
- *    too slow for its share shows as achieved < offered; below 64 req/s autocannon opens only
- *    as many connections as the rate (conns shows it);
+ *    latest.json `fixedRate`). A server too slow for the rate shows achieved < offered and a
+ *    p99 that grows with the run (its queue);
  * 3. the document pipeline in process (bench/pipeline.ts);
  * 4. bench/lambda.ts's rows when that file exists.
  * Prints tables (among them the server CPU µs/request at each connection count), writes
@@ -143,7 +138,7 @@ try {
       for (let round = 0; round < ROUNDS; round++) {
         const order = servers.map((_, i) => servers[(i + round) % servers.length]!)
         for (const served of order) {
-          const m = { ...(await measure(served, TIMELINE, seeded.users, FIXED_RATE_CONNECTIONS, SECONDS, { overallRate: rate })), round }
+          const m = { ...(await measure(served, TIMELINE, seeded.users, FIXED_RATE_CONNECTIONS, SECONDS, { fixedRate: rate })), round }
           fixedRateRuns.push(m)
           console.log(
             `${m.implementation.padEnd(19)} fixed ${rate} req/s c=${m.connections} round ${round + 1}: ` +
