@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "**/dist/", "cdk.out/", "coverage/", ".data/", "scratch/", "bench/results/", "test/contract/.generated/"] },
+  { ignores: ["node_modules/", "**/dist/", "cdk.out/", "coverage/", ".data/", "scratch/", "docs/effect4/", "bench/results/", "test/contract/.generated/"] },
   ...tseslint.configs.recommended,
   {
     rules: {
