@@ -72,7 +72,7 @@ const race = (bytes: number, raw: () => void, ours: Effect.Effect<unknown, unkno
 export type CryptoRow = Record<string, string>
 
 const measureAll = (secondsPerCase: number) => Effect.gen(function* () {
-  const crypto: Crypto["Type"] = yield* makeEnvelopeCrypto({
+  const crypto: (typeof Crypto)["Service"] = yield* makeEnvelopeCrypto({
     provider: keyringProvider("bench", () => keyring, (size) => randomBytes(size)),
     cachePolicy: (purpose) =>
       purpose === "fields"

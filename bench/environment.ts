@@ -6,7 +6,7 @@
  * encodings of `saveContent`, inserted 20 rows per statement so that 1,000 users seed in seconds.
  */
 import { PgClient } from "@effect/sql-pg"
-import { ConfigProvider, Effect, Either, Exit, Layer, ManagedRuntime, Redacted, Schema, Scope } from "effect"
+import { ConfigProvider, Effect, Result, Exit, Layer, ManagedRuntime, Redacted, Schema, Scope } from "effect"
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -45,7 +45,7 @@ export const startEnvironment = async (): Promise<BenchEnvironment> => {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-bench-"))
   const scope = Effect.runSync(Scope.make())
   const pg = await Effect.runPromise(
-    Scope.extend(startEmbeddedPostgres({ dataDir: path.join(tmp, "pg"), ephemeral: true, maxConnections: 300 }), scope)
+    Scope.provide(startEmbeddedPostgres({ dataDir: path.join(tmp, "pg"), ephemeral: true, maxConnections: 300 }), scope)
   )
   const admin = PgClient.layer({ url: pg.url, maxConnections: 1 })
   await Effect.runPromise(
@@ -77,14 +77,14 @@ export const startEnvironment = async (): Promise<BenchEnvironment> => {
     LLM_MONTHLY_BUDGET_CENTS: "100000000"
   }
   const read = Effect.runSync(loadSettings(ConfigProvider.fromMap(new Map(Object.entries(env)))))
-  if (Either.isLeft(read)) throw new Error(read.left)
+  if (Result.isFailure(read)) throw new Error(read.failure)
   const key = signingKeyFrom(jwtPem)
-  const tokens = makeAccessTokens(key, { issuer: read.right.auth.jwtIssuer, ttlSeconds: 86_400 })
+  const tokens = makeAccessTokens(key, { issuer: read.success.auth.jwtIssuer, ttlSeconds: 86_400 })
   return {
     tmp,
     databaseUrl,
     env,
-    settings: read.right,
+    settings: read.success,
     issueToken: (userId) => Effect.runSync(tokens.issue(userId, randomUUID())).token,
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
@@ -125,7 +125,7 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
       InterpretedDocument.make({ ...interpretation.document, title: `${interpretation.document.title} #${n + 1}` })
     )
     // The two encodings of programs/content.ts (its schemas are private there).
-    const encodeBody = Schema.encodeSync(Schema.parseJson(InterpretedDocument))
+    const encodeBody = Schema.encodeSync(Schema.fromJsonString(InterpretedDocument))
     const seeded = await runtime.runPromise(
       Effect.forEach(
         Array.from({ length: users }, (_, i) => i),

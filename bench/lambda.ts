@@ -101,7 +101,7 @@ export async function runLambdaBench(
       Redacted.value(
         (
           await Effect.runPromise(
-            Scope.extend(startEmbeddedPostgres({ dataDir: path.join(scratch, "pg"), ephemeral: true }), scope)
+            Scope.provide(startEmbeddedPostgres({ dataDir: path.join(scratch, "pg"), ephemeral: true }), scope)
           )
         ).url
       )

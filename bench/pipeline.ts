@@ -80,7 +80,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
     JobQueue,
     Effect.map(JobQueue, (queue) => ({
       ...queue,
-      setStage: (...args: Parameters<typeof queue.setStage>) => Effect.zipRight(Effect.sync(() => mark(args[0], args[2])), queue.setStage(...args)),
+      setStage: (...args: Parameters<typeof queue.setStage>) => Effect.andThen(Effect.sync(() => mark(args[0], args[2])), queue.setStage(...args)),
       complete: (...args: Parameters<typeof queue.complete>) => Effect.tap(queue.complete(...args), () => Effect.sync(() => mark(args[0], "completed")))
     }))
   ).pipe(Layer.provide(JobQueuePostgres))
@@ -94,7 +94,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
     Layer.provideMerge(Layer.succeed(AppConfig, settings)),
     // The usage metrics' EMF lines and the pool's info logs would drown the bench's own output.
     Layer.provideMerge(Layer.succeed(EmfSink, { emit: () => Effect.void })),
-    Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+    Layer.provide(Logger.minimumLogLevel("Warn"))
   )
   const runtime = ManagedRuntime.make(services)
   try {

@@ -1,8 +1,8 @@
 /**
  * Every setting the server reads, in one place, through Effect Config. Secrets are
- * Config.redacted so they never print. The README's settings table mirrors this file.
+ * Config.Redacted so they never print. The README's settings table mirrors this file.
  */
-import { Config, ConfigError, Context, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigError, Context, Duration, Effect, Result, Layer, LogLevel, Option, Redacted } from "effect"
 import * as path from "node:path"
 import { DEFAULT_MODEL_ID, findModel, modelProblem } from "./services/models.js"
 
@@ -214,7 +214,7 @@ export interface Settings {
 /** Config.validate loses the variable's name; this keeps it in the error path. */
 const check = <A>(name: string, config: Config.Config<A>, valid: (a: A) => boolean, message: string) =>
   Config.mapOrFail(config, (a) =>
-    valid(a) ? Either.right(a) : Either.left(ConfigError.InvalidData([name], message))
+    valid(a) ? Result.succeed(a) : Result.fail(ConfigError.InvalidData([name], message))
   )
 
 /** USER_LOOKUP_KEY's bytes: 32 or more, as hex digits or (standard or url-safe) base64; undefined otherwise. */
@@ -229,10 +229,10 @@ export const lookupKeyBytes = (text: string): Buffer | undefined => {
 }
 
 const nonNegativeInt = (name: string, fallback: number) =>
-  check(name, Config.integer(name).pipe(Config.withDefault(fallback)), (n) => n >= 0, "must be a whole number ≥ 0")
+  check(name, Config.Int(name).pipe(Config.withDefault(fallback)), (n) => n >= 0, "must be a whole number ≥ 0")
 
 const positiveInt = (name: string, fallback: number) =>
-  check(name, Config.integer(name).pipe(Config.withDefault(fallback)), (n) => n >= 1, "must be a whole number ≥ 1")
+  check(name, Config.Int(name).pipe(Config.withDefault(fallback)), (n) => n >= 1, "must be a whole number ≥ 1")
 
 /** Milliseconds as a plain number: the unit is in the variable's name, so nothing is ambiguous. */
 const millis = (name: string, fallback: number) => positiveInt(name, fallback).pipe(Config.map(Duration.millis))
@@ -240,7 +240,7 @@ const millis = (name: string, fallback: number) => positiveInt(name, fallback).p
 const postgresUrl = (name: string) =>
   check(
     name,
-    Config.redacted(name),
+    Config.Redacted(name),
     (url) => /^postgres(ql)?:\/\/\S+$/.test(Redacted.value(url)),
     "must be a postgres:// or postgresql:// URL"
   ).pipe(Config.option)
@@ -254,35 +254,35 @@ const userOf = (url: Redacted.Redacted<string>): string | undefined => {
   }
 }
 
-const logLevel = Config.literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")("LOG_LEVEL").pipe(
+const logLevel = Config.Literals(["all", "trace", "debug", "info", "warning", "error", "fatal", "none"], "LOG_LEVEL").pipe(
   Config.withDefault("info" as const),
   Config.map((level): LogLevel.LogLevel => {
     switch (level) {
       case "all":
-        return LogLevel.All
+        return "All"
       case "trace":
-        return LogLevel.Trace
+        return "Trace"
       case "debug":
-        return LogLevel.Debug
+        return "Debug"
       case "info":
-        return LogLevel.Info
+        return "Info"
       case "warning":
-        return LogLevel.Warning
+        return "Warn"
       case "error":
-        return LogLevel.Error
+        return "Error"
       case "fatal":
-        return LogLevel.Fatal
+        return "Fatal"
       case "none":
-        return LogLevel.None
+        return "None"
     }
   })
 )
 
 export const settingsConfig: Config.Config<Settings> = Config.all({
-  appEnv: Config.literal(...AppEnv)("APP_ENV").pipe(Config.withDefault("local" as const)),
-  host: check("HOST", Config.string("HOST").pipe(Config.withDefault("127.0.0.1")), (h) => h.trim() !== "", "must not be empty"),
-  port: Config.port("PORT").pipe(Config.withDefault(3000)),
-  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data"), Config.map((dir) => path.resolve(dir))),
+  appEnv: Config.Literals(AppEnv, "APP_ENV").pipe(Config.withDefault("local" as const)),
+  host: check("HOST", Config.String("HOST").pipe(Config.withDefault("127.0.0.1")), (h) => h.trim() !== "", "must not be empty"),
+  port: Config.Port("PORT").pipe(Config.withDefault(3000)),
+  dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data"), Config.map((dir) => path.resolve(dir))),
   logLevel,
   shutdownTimeout: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
   // API Gateway caps payloads at 10 MB; a 5 MiB document is ~6.7 MiB as base64 JSON.
@@ -295,22 +295,22 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     maxKeys: positiveInt("RATE_LIMIT_MAX_KEYS", 10_000)
   }),
   trustedProxyHops: nonNegativeInt("TRUSTED_PROXY_HOPS", 0),
-  corsAllowedOrigins: Config.array(Config.string(), "CORS_ALLOWED_ORIGINS").pipe(
+  corsAllowedOrigins: Config.array(Config.String(), "CORS_ALLOWED_ORIGINS").pipe(
     Config.withDefault([] as Array<string>),
     Config.map((origins) => origins.map((o) => o.trim()).filter((o) => o !== ""))
   ),
-  awsRegion: Config.string("AWS_REGION").pipe(Config.withDefault("eu-west-1")),
+  awsRegion: Config.String("AWS_REGION").pipe(Config.withDefault("eu-west-1")),
   crypto: Config.all({
-    provider: Config.literal("local", "kms")("KEY_PROVIDER").pipe(Config.withDefault("local" as const)),
+    provider: Config.Literals(["local", "kms"], "KEY_PROVIDER").pipe(Config.withDefault("local" as const)),
     localMasterKey: check(
       "LOCAL_MASTER_KEY",
-      Config.redacted("LOCAL_MASTER_KEY"),
+      Config.Redacted("LOCAL_MASTER_KEY"),
       (key) => /^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/.test(Redacted.value(key).trim()),
       "must be 32 bytes as 64 hex digits or base64"
     ).pipe(Config.option),
-    kmsFieldsKeyId: Config.string("KMS_FIELDS_KEY_ID").pipe(Config.option),
-    kmsDocumentsKeyId: Config.string("KMS_DOCUMENTS_KEY_ID").pipe(Config.option),
-    kmsAuditKeyId: Config.string("KMS_AUDIT_KEY_ID").pipe(Config.option),
+    kmsFieldsKeyId: Config.String("KMS_FIELDS_KEY_ID").pipe(Config.option),
+    kmsDocumentsKeyId: Config.String("KMS_DOCUMENTS_KEY_ID").pipe(Config.option),
+    kmsAuditKeyId: Config.String("KMS_AUDIT_KEY_ID").pipe(Config.option),
     dataKeyCache: Config.all({
       maxAge: millis("DATA_KEY_CACHE_MAX_AGE_MS", 5 * 60_000),
       maxUses: positiveInt("DATA_KEY_CACHE_MAX_USES", 1000),
@@ -318,27 +318,27 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     })
   }),
   storage: Config.all({
-    provider: Config.literal("local", "s3")("STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
-    bucket: Config.string("S3_BUCKET").pipe(Config.option),
-    endpoint: Config.string("S3_ENDPOINT").pipe(Config.option),
-    forcePathStyle: Config.boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false))
+    provider: Config.Literals(["local", "s3"], "STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
+    bucket: Config.String("S3_BUCKET").pipe(Config.option),
+    endpoint: Config.String("S3_ENDPOINT").pipe(Config.option),
+    forcePathStyle: Config.Boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false))
   }),
   llm: Config.all({
-    provider: Config.literal("offline", "bedrock")("LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
-    bedrockModelId: Config.string("BEDROCK_MODEL_ID").pipe(Config.withDefault(DEFAULT_MODEL_ID)),
-    bedrockRegion: Config.string("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1"))
+    provider: Config.Literals(["offline", "bedrock"], "LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
+    bedrockModelId: Config.String("BEDROCK_MODEL_ID").pipe(Config.withDefault(DEFAULT_MODEL_ID)),
+    bedrockRegion: Config.String("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1"))
   }),
   cost: Config.all({
-    tracker: Config.literal("postgres", "dynamodb")("COST_TRACKER").pipe(Config.withDefault("postgres" as const)),
-    table: Config.string("COST_TRACKING_TABLE").pipe(Config.withDefault("serenya-llm-cost-tracking")),
-    dynamodbEndpoint: Config.string("DYNAMODB_ENDPOINT").pipe(Config.option),
+    tracker: Config.Literals(["postgres", "dynamodb"], "COST_TRACKER").pipe(Config.withDefault("postgres" as const)),
+    table: Config.String("COST_TRACKING_TABLE").pipe(Config.withDefault("serenya-llm-cost-tracking")),
+    dynamodbEndpoint: Config.String("DYNAMODB_ENDPOINT").pipe(Config.option),
     monthlyBudgetCents: positiveInt("LLM_MONTHLY_BUDGET_CENTS", 500)
   }),
   documents: Config.all({
     maxUploadBytes: positiveInt("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
     maxDirectUploadBytes: check(
       "MAX_DIRECT_UPLOAD_BYTES",
-      Config.integer("MAX_DIRECT_UPLOAD_BYTES"),
+      Config.Int("MAX_DIRECT_UPLOAD_BYTES"),
       (n) => n >= 1,
       "must be a whole number ≥ 1"
     ).pipe(Config.option)
@@ -353,7 +353,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     concurrency: positiveInt("WORKER_CONCURRENCY", 2),
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
     poll: millis("WORKER_POLL_MS", 500),
-    inProcess: Config.boolean("IN_PROCESS_WORKERS").pipe(Config.option),
+    inProcess: Config.Boolean("IN_PROCESS_WORKERS").pipe(Config.option),
     sweepInterval: millis("WORKER_SWEEP_MS", 60_000),
     healthPort: check(
       "WORKER_HEALTH_PORT",
@@ -363,20 +363,20 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     )
   }),
   telemetry: Config.all({
-    serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.option),
-    endpoint: Config.string("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
-    tracesEndpoint: Config.string("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").pipe(Config.option),
-    metricsEndpoint: Config.string("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").pipe(Config.option),
-    protocol: Config.literal("http/protobuf", "http/json")("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
+    serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.option),
+    endpoint: Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
+    tracesEndpoint: Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").pipe(Config.option),
+    metricsEndpoint: Config.String("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").pipe(Config.option),
+    protocol: Config.Literals(["http/protobuf", "http/json"], "OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
       Config.withDefault("http/protobuf" as const)
     ),
-    tracesExporter: Config.literal("otlp", "console", "none")("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp" as const)),
-    metricsExporter: Config.literal("otlp", "none")("OTEL_METRICS_EXPORTER").pipe(Config.withDefault("otlp" as const)),
+    tracesExporter: Config.Literals(["otlp", "console", "none"], "OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp" as const)),
+    metricsExporter: Config.Literals(["otlp", "none"], "OTEL_METRICS_EXPORTER").pipe(Config.withDefault("otlp" as const)),
     metricExportInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000),
-    sampler: Config.literal(...TraceSamplers)("OTEL_TRACES_SAMPLER").pipe(Config.withDefault("parentbased_always_on" as const)),
+    sampler: Config.Literals(TraceSamplers, "OTEL_TRACES_SAMPLER").pipe(Config.withDefault("parentbased_always_on" as const)),
     samplerRatio: check(
       "OTEL_TRACES_SAMPLER_ARG",
-      Config.number("OTEL_TRACES_SAMPLER_ARG").pipe(Config.withDefault(1)),
+      Config.Number("OTEL_TRACES_SAMPLER_ARG").pipe(Config.withDefault(1)),
       (n) => n >= 0 && n <= 1,
       "must be a number between 0 and 1"
     )
@@ -385,7 +385,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     sealInterval: nonNegativeInt("AUDIT_SEAL_INTERVAL_MS", 5_000).pipe(Config.map(Duration.millis)),
     checkpointInterval: nonNegativeInt("AUDIT_CHECKPOINT_INTERVAL_MS", 300_000).pipe(Config.map(Duration.millis)),
     unsealedGrace: millis("AUDIT_UNSEALED_GRACE_MS", 15 * 60_000),
-    checkpointBucket: Config.string("AUDIT_CHECKPOINT_BUCKET").pipe(Config.option),
+    checkpointBucket: Config.String("AUDIT_CHECKPOINT_BUCKET").pipe(Config.option),
     checkpointRetentionDays: positiveInt("AUDIT_CHECKPOINT_RETENTION_DAYS", 2_190)
   }),
   timelineCache: Config.all({
@@ -399,22 +399,22 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   auth: Config.all({
     jwtPrivateKey: check(
       "JWT_PRIVATE_KEY",
-      Config.redacted("JWT_PRIVATE_KEY"),
+      Config.Redacted("JWT_PRIVATE_KEY"),
       (pem) => Redacted.value(pem).includes("PRIVATE KEY-----"),
       "must be a PEM private key (ES256, P-256)"
     ).pipe(Config.option),
-    jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("serenya")),
+    jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("serenya")),
     accessTokenTtlSeconds: positiveInt("ACCESS_TOKEN_TTL_SECONDS", 900),
     refreshTokenTtlDays: positiveInt("REFRESH_TOKEN_TTL_DAYS", 30),
-    googleClientIds: Config.array(Config.string(), "GOOGLE_CLIENT_IDS").pipe(
+    googleClientIds: Config.array(Config.String(), "GOOGLE_CLIENT_IDS").pipe(
       Config.withDefault([] as Array<string>),
       Config.map((ids) => ids.map((id) => id.trim()).filter((id) => id !== ""))
     ),
-    googleJwksUrl: Config.string("GOOGLE_JWKS_URL").pipe(Config.withDefault("https://www.googleapis.com/oauth2/v3/certs")),
-    devAuthEnabled: Config.boolean("DEV_AUTH_ENABLED").pipe(Config.option),
+    googleJwksUrl: Config.String("GOOGLE_JWKS_URL").pipe(Config.withDefault("https://www.googleapis.com/oauth2/v3/certs")),
+    devAuthEnabled: Config.Boolean("DEV_AUTH_ENABLED").pipe(Config.option),
     userLookupKey: check(
       "USER_LOOKUP_KEY",
-      Config.redacted("USER_LOOKUP_KEY"),
+      Config.Redacted("USER_LOOKUP_KEY"),
       (key) => lookupKeyBytes(Redacted.value(key)) !== undefined,
       "must be at least 32 bytes as hex digits or base64"
     ).pipe(Config.option)
@@ -422,7 +422,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   database: Config.all({
     url: postgresUrl("DATABASE_URL"),
     ownerUrl: postgresUrl("DATABASE_OWNER_URL"),
-    ssl: Config.boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
+    ssl: Config.Boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
     maxConnections: positiveInt("DB_POOL_MAX", 20),
     idleTimeout: millis("DB_POOL_IDLE_TIMEOUT_MS", 30_000),
     connectTimeout: millis("DB_CONNECT_TIMEOUT_MS", 2_000),
@@ -430,7 +430,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     statementTimeout: millis("DB_STATEMENT_TIMEOUT_MS", 5_000),
     lockTimeout: millis("DB_LOCK_TIMEOUT_MS", 2_000),
     breakerOpen: millis("DB_BREAKER_OPEN_MS", 15_000),
-    migrateOnStart: Config.boolean("MIGRATE_ON_START").pipe(Config.option),
+    migrateOnStart: Config.Boolean("MIGRATE_ON_START").pipe(Config.option),
     embeddedPort: check(
       "EMBEDDED_PG_PORT",
       nonNegativeInt("EMBEDDED_PG_PORT", 0),
@@ -480,7 +480,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       "must be kms when APP_ENV=production (a local master key is for local use)"
     )
     require(
-      Duration.lessThan(s.database.lockTimeout, s.database.statementTimeout),
+      Duration.isLessThan(s.database.lockTimeout, s.database.statementTimeout),
       "DB_LOCK_TIMEOUT_MS",
       "must be below DB_STATEMENT_TIMEOUT_MS (a lock wait is part of its statement)"
     )
@@ -539,11 +539,11 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       )
     }
     const [first, ...rest] = problems
-    return first === undefined ? Either.right(s) : Either.left(rest.reduce(ConfigError.And, first))
+    return first === undefined ? Result.succeed(s) : Result.fail(rest.reduce(ConfigError.And, first))
   })
 )
 
-export class AppConfig extends Context.Tag("AppConfig")<AppConfig, Settings>() {
+export class AppConfig extends Context.Service<AppConfig, Settings>()("AppConfig") {
   /** Reads the settings from the current ConfigProvider (the environment by default). */
   static readonly layer = Layer.effect(AppConfig, settingsConfig)
 }
@@ -587,7 +587,7 @@ const describe = (message: string): string =>
 /** Reads settings or returns the one-line explanation of what is wrong. */
 export const loadSettings = (
   provider?: Parameters<typeof Effect.withConfigProvider>[1]
-): Effect.Effect<Either.Either<Settings, string>> => {
+): Effect.Effect<Result.Result<Settings, string>> => {
   const read = provider ? Effect.withConfigProvider(settingsConfig, provider) : settingsConfig
-  return Effect.either(read).pipe(Effect.map(Either.mapLeft(formatConfigError)))
+  return Effect.result(read).pipe(Effect.map(Result.mapError(formatConfigError)))
 }

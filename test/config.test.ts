@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Either, Inspectable, LogLevel, Option, Redacted } from "effect"
+import { Duration, Result, Inspectable, LogLevel, Option, Redacted } from "effect"
 import * as fc from "fast-check"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -13,8 +13,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 const ok = (env: Record<string, string>): Settings => {
   const result = settingsFrom(env)
-  if (Either.isLeft(result)) throw new Error(`expected valid settings, got: ${result.left}`)
-  return result.right
+  if (Result.isFailure(result)) throw new Error(`expected valid settings, got: ${result.failure}`)
+  return result.success
 }
 
 /** The smallest valid production environment. */
@@ -34,8 +34,8 @@ const PRODUCTION = {
 
 const problem = (env: Record<string, string>): string => {
   const result = settingsFrom(env)
-  if (Either.isRight(result)) throw new Error(`expected invalid settings for ${Object.keys(env).join(", ")}`)
-  return result.left
+  if (Result.isSuccess(result)) throw new Error(`expected invalid settings for ${Object.keys(env).join(", ")}`)
+  return result.failure
 }
 
 describe("settings: defaults", () => {
@@ -44,7 +44,7 @@ describe("settings: defaults", () => {
     expect(s.port).toBe(3000)
     expect(s.host).toBe("127.0.0.1")
     expect(s.appEnv).toBe("local")
-    expect(s.logLevel).toBe(LogLevel.Info)
+    expect(s.logLevel).toBe("Info")
     expect(Duration.toMillis(s.shutdownTimeout)).toBe(10_000)
     expect(s.database.maxConnections).toBe(20)
     expect(Duration.toMillis(s.database.idleTimeout)).toBe(30_000)
@@ -87,7 +87,7 @@ describe("settings: overrides", () => {
     expect(Duration.toMillis(s.database.breakerOpen)).toBe(500)
     expect(Duration.toMillis(s.shutdownTimeout)).toBe(250)
     expect(s.database.ssl).toBe(true)
-    expect(s.logLevel).toBe(LogLevel.Debug)
+    expect(s.logLevel).toBe("Debug")
     expect(s.appEnv).toBe("test")
     expect(s.dataDir).toBe("/var/lib/serenya")
     expect(s.database.embeddedPort).toBe(54329)
@@ -273,8 +273,8 @@ describe("settings: invalid values", () => {
   })
 
   it("a wrong DATABASE_URL is an error, not silently ignored", () => {
-    expect(Either.isLeft(settingsFrom({ DATABASE_URL: "mysql://u:hunter22@h/db" }))).toBe(true)
-    expect(Either.isLeft(settingsFrom({ DATABASE_URL: "not a url" }))).toBe(true)
+    expect(Result.isFailure(settingsFrom({ DATABASE_URL: "mysql://u:hunter22@h/db" }))).toBe(true)
+    expect(Result.isFailure(settingsFrom({ DATABASE_URL: "not a url" }))).toBe(true)
   })
 
   it("property: any PORT that is not an integer in 1..65535 is refused with one line naming PORT", () => {
@@ -294,11 +294,11 @@ describe("settings: invalid values", () => {
       fc.property(portLike, (port) => {
         fc.pre(!validPort(port))
         const result = settingsFrom({ PORT: port })
-        expect(Either.isLeft(result)).toBe(true)
-        if (Either.isRight(result)) return
-        expect(result.left.startsWith("Invalid configuration:")).toBe(true)
-        expect(result.left).toContain("PORT")
-        expect(result.left).not.toContain("\n")
+        expect(Result.isFailure(result)).toBe(true)
+        if (Result.isSuccess(result)) return
+        expect(result.failure.startsWith("Invalid configuration:")).toBe(true)
+        expect(result.failure).toContain("PORT")
+        expect(result.failure).not.toContain("\n")
       }),
       { numRuns: 200 }
     )

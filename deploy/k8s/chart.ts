@@ -24,7 +24,7 @@ export const HTTP_PORT = 3000
 /** `npm run worker` answers its probes here (WORKER_HEALTH_PORT). */
 export const WORKER_HEALTH_PORT = 3001
 export const RUN_AS_ID = 10001
-/** Settings src/config.ts reads as Config.redacted: only ever from the Secret. */
+/** Settings src/config.ts reads as Config.Redacted: only ever from the Secret. */
 export const SECRET_KEYS = ["DATABASE_URL", "JWT_PRIVATE_KEY", "USER_LOOKUP_KEY"] as const
 /** The schema owner's URL, in a Secret of its own that only the migration Job references. */
 export const OWNER_SECRET_KEY = "DATABASE_OWNER_URL"

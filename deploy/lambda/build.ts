@@ -93,7 +93,7 @@ const leaveOutEmbeddedPostgres: Plugin = {
     b.onLoad({ filter: /[\\/]src[\\/]layers[\\/]database[\\/]embedded\.ts$/ }, () => ({
       contents: `import { Effect } from "effect"
 export const startEmbeddedPostgres = () =>
-  Effect.dieMessage("DATABASE_URL is required: the Lambda bundles do not include the embedded PostgreSQL")`,
+  Effect.die(new Error("DATABASE_URL is required: the Lambda bundles do not include the embedded PostgreSQL"))`,
       loader: "ts",
       resolveDir: ROOT
     }))

@@ -2,7 +2,7 @@
  * The HTTP API definition: groups, endpoints, schemas. OpenAPI is generated from this, and
  * the typed client (`HttpApiClient.make(Api)`) is derived from it.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { errorResponse } from "./errors.js"
 import { AuthGroup } from "./groups/auth.js"

@@ -3,14 +3,14 @@
  * server (main/server.ts) and the in-process tests serve. serve.ts has the same without the
  * documentation, for the Lambda API function.
  */
-import type { HttpApi } from "@effect/platform"
+import type { HttpApi } from "effect/http-api"
 import type { Layer } from "effect"
 import { Api } from "./api.js"
 import { Documentation } from "./documentation.js"
 import { ApiLive, serve } from "./serve.js"
 
 /** Serves an API layer with its OpenAPI document and documentation page (see serve.ts). */
-export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>, definition: HttpApi.HttpApi.Any = Api) =>
+export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>, definition: HttpApi.Top = Api) =>
   serve(api, definition, Documentation)
 
 export const HttpAppLive = serveApi(ApiLive)

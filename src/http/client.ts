@@ -3,7 +3,8 @@
  * endpoint, body and error is typed (errors decode to ApiError with status and code).
  * `import { makeApiClient } from "serenya-backend/client"`.
  */
-import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpApiClient } from "effect/http-api"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { Api } from "./api.js"
 
 export const makeApiClient = (options: { readonly baseUrl?: string; readonly accessToken?: string } = {}) =>

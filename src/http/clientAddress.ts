@@ -5,7 +5,7 @@
  * appends the address it saw, so the client is the N-th address from the right of the chain
  * [X-Forwarded-For..., socket peer]; what lies further left was written by the client itself.
  */
-import type { HttpServerRequest } from "@effect/platform"
+import type { HttpServerRequest } from "effect/http"
 import { Option } from "effect"
 import { isIP } from "node:net"
 

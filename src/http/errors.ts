@@ -5,7 +5,8 @@
  *   {"error":{"code":"UPPER_SNAKE","category":"…","message":"…","correlationId":"<request id>"}}
  * Defects say nothing about internals; 429 and 503 carry Retry-After.
  */
-import { HttpApiSchema, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiSchema } from "effect/http-api"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Cause, Data, Effect, FiberRef, Option, ParseResult, Schema } from "effect"
 import {
   type Classified,
@@ -30,10 +31,10 @@ export const currentRequestId: Effect.Effect<string> = Effect.map(FiberRef.get(F
 })
 
 export class ErrorDetail extends Schema.Class<ErrorDetail>("ErrorDetail")({
-  code: Schema.String.annotations({ description: "Stable machine-readable code (UPPER_SNAKE)", examples: ["NOT_FOUND"] }),
+  code: Schema.String.annotate({ description: "Stable machine-readable code (UPPER_SNAKE)", examples: ["NOT_FOUND"] }),
   category: ErrorCategory,
-  message: Schema.String.annotations({ description: "A sentence for people; never contains health data" }),
-  correlationId: Schema.String.annotations({ description: "The request id (also in the X-Request-Id header)" })
+  message: Schema.String.annotate({ description: "A sentence for people; never contains health data" }),
+  correlationId: Schema.String.annotate({ description: "The request id (also in the X-Request-Id header)" })
 }) {}
 
 export class ErrorBody extends Schema.Class<ErrorBody>("ErrorBody")({
@@ -72,7 +73,7 @@ export const errorResponse = (status: number, description: string) =>
     decode: (body) => ParseResult.succeed(new ApiError({ ...body.error, status })),
     encode: (error) =>
       Effect.map(currentRequestId, (requestId) => errorBody(fromFailure(error), requestId))
-  }).annotations(HttpApiSchema.annotations({ status, description }))
+  }).annotate(HttpApiSchema.annotations({ status, description }))
 
 export interface RenderedError {
   readonly info: ErrorInfo
@@ -198,7 +199,7 @@ const interrupted: RenderedError = {
 
 /** Classifies a cause: its first failure decides; defects are 500s. */
 export const classifyCause = (cause: Cause.Cause<unknown>): RenderedError => {
-  const failure = Cause.failureOption(cause)
+  const failure = Cause.findErrorOption(cause)
   if (Option.isSome(failure)) return fromFailure(failure.value)
   const defect = Cause.dieOption(cause)
   if (Option.isSome(defect)) {
@@ -210,7 +211,7 @@ export const classifyCause = (cause: Cause.Cause<unknown>): RenderedError => {
     const fromDefect = fromFailure(defect.value)
     return fromDefect.info.status === 500 ? unexpected : fromDefect
   }
-  return Cause.isInterruptedOnly(cause) ? interrupted : unexpected
+  return Cause.hasInterruptsOnly(cause) ? interrupted : unexpected
 }
 
 export const errorBody = (rendered: RenderedError, correlationId: string) =>
@@ -230,7 +231,7 @@ export const renderError = (
 ): HttpServerResponse.HttpServerResponse => {
   // 429 and 503 always say when to come back (the document promises it), even when the failure did not.
   const retryAfter = rendered.retryAfter ?? DEFAULT_RETRY_AFTER[rendered.info.status]
-  return HttpServerResponse.unsafeJson(errorBody(rendered, correlationId), {
+  return HttpServerResponse.jsonUnsafe(errorBody(rendered, correlationId), {
     status: rendered.info.status,
     headers: {
       "cache-control": "no-store",
@@ -262,7 +263,7 @@ export const bearerChallenge: Effect.Effect<string> = Effect.map(
 export const handleErrors = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
-  Effect.catchAllCause(app, (cause) =>
+  Effect.catchCause(app, (cause) =>
     Effect.gen(function* () {
       const rendered = classifyCause(cause)
       const requestId = yield* currentRequestId

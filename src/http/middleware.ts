@@ -4,16 +4,8 @@
  * otherwise) on every response and every log line, one JSON access-log line per request, and
  * the error renderer.
  */
-import {
-  HttpApiBuilder,
-  HttpApp,
-  type Headers,
-  HttpIncomingMessage,
-  HttpMiddleware,
-  HttpServerRequest,
-  HttpServerResponse,
-  HttpTraceContext
-} from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
+import { HttpEffect, type Headers, HttpIncomingMessage, HttpMiddleware, HttpServerRequest, HttpServerResponse, HttpTraceContext } from "effect/http"
 import { Clock, Effect, FiberRef, LogLevel, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { MalformedBody, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType } from "../services/errors.js"
@@ -134,7 +126,7 @@ const traced = <R>(
         ...(route !== undefined ? { "http.route": route } : {})
       }
     }),
-    Effect.catchAll((failure) => Effect.succeed(failure.response))
+    Effect.catch((failure) => Effect.succeed(failure.response))
   )
 
 export const requestContext = (options: {
@@ -162,7 +154,7 @@ export const requestContext = (options: {
       const started = yield* Clock.currentTimeMillis
       const path = request.url.split("?")[0] ?? "/"
       const headers = { ...securityHeaders(path), ...cors, "x-request-id": requestId }
-      yield* HttpApp.appendPreResponseHandler((_request, response) =>
+      yield* HttpEffect.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setHeaders(response, headers))
       )
       // A CORS preflight from an allowed origin is answered here; any other OPTIONS on a path we serve is a 405 (no route has that method).
@@ -200,7 +192,7 @@ export const requestContext = (options: {
         )
       )
       // The access log line: its annotations are built only when it is going to be written.
-      if (LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Info)) {
+      if (LogLevel.isLessThanOrEqualTo(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), "Info")) {
         const durationMs = (yield* Clock.currentTimeMillis) - started
         // The path without its query string: queries are not logged.
         yield* Effect.logInfo("http request").pipe(

@@ -1,5 +1,5 @@
 /** Handlers of the operations group: liveness and readiness. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
 import { Effect } from "effect"
 import { Database } from "../services/database.js"
 import { Api, Health, Readiness } from "./api.js"
@@ -8,11 +8,11 @@ import { Api, Health, Readiness } from "./api.js"
 
 export const OpsLive = HttpApiBuilder.group(Api, "ops", (handlers) =>
   handlers
-    .handle("health", () => Effect.succeed(new Health({ status: "ok" }, true)))
+    .handle("health", () => Effect.succeed(new Health({ status: "ok" }, { disableChecks: true })))
     .handle("ready", () =>
       Database.pipe(
         Effect.flatMap((db) => db.ping),
-        Effect.as(new Readiness({ status: "ready", checks: { database: "ok" } }, true))
+        Effect.as(new Readiness({ status: "ready", checks: { database: "ok" } }, { disableChecks: true }))
       )
     )
 )

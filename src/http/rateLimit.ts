@@ -8,7 +8,7 @@
  * effective limit is (instances × capacity). That is the intended first line of defence; a
  * shared limiter (e.g. at the load balancer / WAF) is the place for exact global limits.
  */
-import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Clock, Context, Effect, FiberRef, Option } from "effect"
 import { RateLimited } from "../services/errors.js"
 import { handleErrors } from "./errors.js"
@@ -153,7 +153,7 @@ const announce = (take: Take) => {
     "ratelimit-remaining": String(take.result.remaining),
     "ratelimit-reset": String(take.result.resetSeconds)
   }
-  return HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeaders(response, headers)))
+  return HttpEffect.appendPreResponseHandler((_request, response) => Effect.succeed(HttpServerResponse.setHeaders(response, headers)))
 }
 
 const refusal = (take: Take) =>
@@ -210,4 +210,4 @@ export const makeRateLimiter = (options: RateLimitOptions): RateLimiter => {
 }
 
 /** The process's limiter (limits are per instance), shared by the IP middleware and authentication. */
-export class RateLimits extends Context.Tag("RateLimits")<RateLimits, RateLimiter>() {}
+export class RateLimits extends Context.Service<RateLimits, RateLimiter>()("RateLimits") {}

@@ -4,7 +4,8 @@
  * methods a path answers (a 405 names them in `Allow`), and the media types an operation's body
  * may have (anything else is a 415).
  */
-import { type HttpApi, HttpApi as Api, HttpMethod } from "@effect/platform"
+import { type HttpApi, HttpApi as Api } from "effect/http-api"
+import { HttpMethod } from "effect/http"
 import type * as AST from "effect/SchemaAST"
 import { JSONSchemaAnnotationId } from "effect/SchemaAST"
 
@@ -137,7 +138,7 @@ export interface RouteTable {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** The routes of `api` (plus `extra` routes served beside it, such as /docs). */
-export const routeTable = (api: HttpApi.HttpApi.Any, extra: ReadonlyArray<RouteTemplate> = []): RouteTable => {
+export const routeTable = (api: HttpApi.Top, extra: ReadonlyArray<RouteTemplate> = []): RouteTable => {
   const routes: Array<RouteTemplate & { readonly pattern: RegExp }> = []
   const add = (route: RouteTemplate) =>
     routes.push({

@@ -5,8 +5,8 @@
  * `always_off`, `traceidratio` (OTEL_TRACES_SAMPLER_ARG of the requests), and their `parentbased_`
  * forms, which follow an incoming W3C traceparent's sampled flag when there is one.
  */
-import type { Headers } from "@effect/platform"
-import { HttpTraceContext } from "@effect/platform"
+import type { Headers } from "effect/http"
+import { HttpTraceContext } from "effect/http"
 import { Option } from "effect"
 import type { TraceSampler } from "../config.js"
 

@@ -33,10 +33,10 @@ export const Text = (minLength: number, maxLength: number) =>
 /** An integer query parameter: decoded from its text, documented as an integer. */
 export const IntegerFromString = (options: { readonly minimum: number; readonly maximum?: number }) =>
   Schema.NumberFromString.pipe(
-    Schema.int(),
-    Schema.greaterThanOrEqualTo(options.minimum),
-    Schema.lessThanOrEqualTo(options.maximum ?? Number.MAX_SAFE_INTEGER)
-  ).annotations({
+    Schema.check(Schema.isInt()),
+    Schema.check(Schema.isGreaterThanOrEqualTo(options.minimum)),
+    Schema.check(Schema.isLessThanOrEqualTo(options.maximum ?? Number.MAX_SAFE_INTEGER))
+  ).annotate({
     jsonSchema: {
       type: "integer",
       minimum: options.minimum,
@@ -54,7 +54,7 @@ export const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za
 export const NonEmptyBytesFromBase64 = (description: string) =>
   Schema.Uint8ArrayFromBase64.pipe(
     Schema.filter((bytes) => bytes.length > 0, { message: () => "must not be empty" })
-  ).annotations({
+  ).annotate({
     jsonSchema: { type: "string", minLength: 4, pattern: BASE64_PATTERN.source, contentEncoding: "base64", description }
   })
 
@@ -62,11 +62,11 @@ export const NonEmptyBytesFromBase64 = (description: string) =>
  * An id as a client may send it (a UUID in either case), decoded to its canonical lower-case form:
  * ids are stored lower-case and bound into encryption contexts as stored, so `0E71…` and `0e71…`
  * must name the same row (an upper-case id found the row by PostgreSQL's uuid comparison, then
- * failed to open it under a context built from the text as sent). The encoded side is Schema.UUID,
+ * failed to open it under a context built from the text as sent). The encoded side is Schema.String.check(Schema.isUUID()),
  * which takes either case and documents itself as a uuid.
  */
-export const IdFromRequest = <A extends string, I, R>(id: Schema.Schema<A, I, R>) =>
-  Schema.transform(Schema.UUID, id, {
+export const IdFromRequest = <A extends string, I, R>(id: Schema.Codec<A, I, R>) =>
+  Schema.transform(Schema.String.check(Schema.isUUID()), id, {
     strict: false,
     decode: (text) => text.toLowerCase(),
     encode: (canonical) => canonical

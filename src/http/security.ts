@@ -5,7 +5,7 @@
  * out or a detected refresh-token reuse ends its access tokens at once instead of when they
  * expire. The verified user then spends a token of their own rate-limit bucket.
  */
-import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
+import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { Effect, Layer, Redacted } from "effect"
 import { sessionActive } from "../programs/users.js"
 import { AccessTokens, CurrentUser } from "../services/auth.js"

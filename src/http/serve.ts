@@ -4,7 +4,8 @@
  * document and its page would be dead weight in its bundle and its cold start). app.ts adds the
  * documentation for the Node server and the tests.
  */
-import { type HttpApi, HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
+import { type HttpApi, HttpApiBuilder } from "effect/http-api"
+import { HttpMiddleware, HttpServer } from "effect/http"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { Api } from "./api.js"
@@ -46,7 +47,7 @@ export const RateLimitsLive = Layer.effect(
 )
 
 /** The per-IP half on every request; the per-user half runs in bearer authentication. */
-const RateLimitMiddlewareLive = Layer.unwrapEffect(Effect.map(RateLimits, (limits) => HttpApiBuilder.middleware(limits.middleware)))
+const RateLimitMiddlewareLive = Layer.unwrap(Effect.map(RateLimits, (limits) => HttpApiBuilder.middleware(limits.middleware)))
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([
@@ -72,11 +73,11 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
  */
 export const serve = <E, R>(
   api: Layer.Layer<HttpApi.Api, E, R>,
-  definition: HttpApi.HttpApi.Any = Api,
+  definition: HttpApi.Top = Api,
   beside?: ServedBeside
 ) => {
   const routes = routeTable(definition, beside?.routes ?? [])
-  return Layer.unwrapEffect(
+  return Layer.unwrap(
     Effect.map(AppConfig, (settings) =>
       HttpApiBuilder.serve(
         requestContext({

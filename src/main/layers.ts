@@ -36,7 +36,7 @@ export const uploadTargetsLayer = (settings: Settings) =>
  * only where it is chosen: deployments use Bedrock, and the Lambda API bundle, which must start
  * fast and stay within its size budget, keeps it as a chunk that is never loaded.
  */
-const LLMOfflineOnDemand = Layer.unwrapEffect(
+const LLMOfflineOnDemand = Layer.unwrap(
   Effect.map(
     Effect.promise(() => import("../layers/llm/offline.js")),
     (offline) => offline.LLMOffline

@@ -4,8 +4,8 @@
  * configured (spans flushed when the process stops), and one JSON line with the reason when
  * start-up fails.
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Either, Layer, Logger } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Effect, Result, Layer, Logger } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../config.js"
 import { JsonLoggerLive } from "../layers/logger/json.js"
 import { makeTelemetryLayer } from "../layers/telemetry/otel.js"
@@ -17,27 +17,27 @@ export const runEntryPoint = <A, E, R, E2>(
 ): void => {
   const main = Effect.gen(function* () {
     const settings = yield* loadSettings()
-    if (Either.isLeft(settings)) {
-      process.stderr.write(`${settings.left}\n`)
+    if (Result.isFailure(settings)) {
+      process.stderr.write(`${settings.failure}\n`)
       process.exitCode = 78 // EX_CONFIG
       return
     }
     const base = Layer.mergeAll(
       JsonLoggerLive,
-      Logger.minimumLogLevel(settings.right.logLevel),
-      Layer.succeed(AppConfig, settings.right),
-      makeTelemetryLayer(settings.right.telemetry, settings.right.appEnv)
+      Logger.minimumLogLevel(settings.success.logLevel),
+      Layer.succeed(AppConfig, settings.success),
+      makeTelemetryLayer(settings.success.telemetry, settings.success.appEnv)
     )
-    const run = program(settings.right).pipe(
-      Effect.provide(provide(settings.right)),
+    const run = program(settings.success).pipe(
+      Effect.provide(provide(settings.success)),
       Effect.provide(base)
     ) as Effect.Effect<A, E | E2>
     yield* run.pipe(
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
           ? Effect.void
           : Effect.logFatal(`${name} failed`, cause).pipe(
-            Effect.zipRight(Effect.sync(() => (process.exitCode = 1))),
+            Effect.andThen(Effect.sync(() => (process.exitCode = 1))),
             Effect.provide(base)
           )
       )

@@ -3,8 +3,8 @@
  * SIGINT/SIGTERM: stop accepting, finish in-flight requests (forcing them after
  * SHUTDOWN_TIMEOUT_MS), close the pool, stop the embedded database, exit 0.
  */
-import { HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpServer } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import type { Settings } from "../config.js"
@@ -19,7 +19,7 @@ import { runEntryPoint } from "./runtime.js"
 
 /** Released before the server closes: drop idle keep-alive sockets, force the rest after the timeout. */
 const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
-  Layer.scopedDiscard(
+  Layer.effectDiscard(
     Effect.gen(function* () {
       yield* HttpServer.HttpServer
       yield* Effect.addFinalizer(() =>

@@ -4,7 +4,7 @@
  * prints one JSON line: `{"subscription":{"userId":…,"plan":…,"period":{"start":…,"end":…}}}`.
  * Wrong arguments: a usage line on stderr, exit code 64; an unknown user: exit code 1.
  */
-import { Clock, Effect, Either, Option, Schema } from "effect"
+import { Clock, Effect, Result, Option, Schema } from "effect"
 import { UserId } from "../services/ids.js"
 import { addMonths, Plan, setPlan } from "../programs/subscription.js"
 import { SqlClientLive } from "../layers/database/postgres.js"
@@ -18,27 +18,27 @@ interface Command {
   readonly months: Option.Option<number>
 }
 
-const parseArguments = (args: ReadonlyArray<string>): Either.Either<Command, string> => {
+const parseArguments = (args: ReadonlyArray<string>): Result.Result<Command, string> => {
   const [user, plan, ...rest] = args
   const userId = Schema.decodeUnknownOption(UserId)(user)
-  if (Option.isNone(userId)) return Either.left("the user id must be a UUID")
-  if (!Schema.is(Plan)(plan)) return Either.left("the plan must be free or premium")
-  if (rest.length === 0) return Either.right({ userId: userId.value, plan, months: Option.none() })
+  if (Option.isNone(userId)) return Result.fail("the user id must be a UUID")
+  if (!Schema.is(Plan)(plan)) return Result.fail("the plan must be free or premium")
+  if (rest.length === 0) return Result.succeed({ userId: userId.value, plan, months: Option.none() })
   const [flag, value, ...extra] = rest
-  if (flag !== "--months" || value === undefined || extra.length > 0) return Either.left("unexpected arguments")
-  if (plan !== "premium") return Either.left("--months applies to premium only")
+  if (flag !== "--months" || value === undefined || extra.length > 0) return Result.fail("unexpected arguments")
+  if (plan !== "premium") return Result.fail("--months applies to premium only")
   const months = /^[1-9]\d{0,2}$/.test(value) ? Number(value) : Number.NaN
-  if (Number.isNaN(months)) return Either.left("--months must be a whole number from 1 to 999")
-  return Either.right({ userId: userId.value, plan, months: Option.some(months) })
+  if (Number.isNaN(months)) return Result.fail("--months must be a whole number from 1 to 999")
+  return Result.succeed({ userId: userId.value, plan, months: Option.some(months) })
 }
 
 const command = parseArguments(process.argv.slice(2))
 
-if (Either.isLeft(command)) {
-  process.stderr.write(`${command.left}\n${USAGE}\n`)
+if (Result.isFailure(command)) {
+  process.stderr.write(`${command.failure}\n${USAGE}\n`)
   process.exitCode = 64 // EX_USAGE
 } else {
-  const { userId, plan, months } = command.right
+  const { userId, plan, months } = command.success
   runEntryPoint(
     "set-plan",
     () =>

@@ -17,7 +17,7 @@
 import type * as BedrockControl from "@aws-sdk/client-bedrock"
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
 import type { ConverseCommandOutput } from "@aws-sdk/client-bedrock-runtime"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -69,7 +69,7 @@ export const smokeBedrock = (
 
     // What Bedrock says about the account's profiles and the model (each step reports its own failure).
     const attempt = <A>(f: () => Promise<A>) =>
-      Effect.either(Effect.tryPromise({ try: f, catch: (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)) }))
+      Effect.result(Effect.tryPromise({ try: f, catch: (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)) }))
     const profiles = yield* attempt(async () => {
       const found: Array<{ id: string; status: string | undefined }> = []
       let nextToken: string | undefined
@@ -111,19 +111,19 @@ export const smokeBedrock = (
     const bytes = yield* Effect.promise(() => readFile(options.file))
     const calls: Array<ModelCall> = []
     const started = Date.now()
-    const outcome = yield* Effect.either(
+    const outcome = yield* Effect.result(
       llm.interpret({
         bytes,
         contentType: contentTypeOf(options.file),
         onUsage: (call) => Effect.sync(() => void calls.push(call))
       })
     )
-    const interpretation = Either.match(outcome, {
-      onLeft: (error) => ({
+    const interpretation = Result.match(outcome, {
+      onFailure: (error) => ({
         ok: false,
         error: { tag: error._tag, code: errorInfo(error)?.code ?? "UNKNOWN", message: error.message, ...("reason" in error ? { reason: error.reason } : {}) }
       }),
-      onRight: (result) => ({
+      onSuccess: (result) => ({
         ok: true,
         results: result.document.results.length,
         vitals: result.document.vitals.length,
@@ -133,9 +133,9 @@ export const smokeBedrock = (
     })
     return {
       table,
-      inferenceProfiles: Either.match(profiles, { onLeft: (error) => ({ error }), onRight: (found) => ({ euAnthropic: found }) }),
-      profile: Either.match(profile, { onLeft: (error) => ({ error }), onRight: (p) => p }),
-      lifecycle: Either.match(lifecycle, { onLeft: (error) => ({ error }), onRight: (l) => l }),
+      inferenceProfiles: Result.match(profiles, { onFailure: (error) => ({ error }), onSuccess: (found) => ({ euAnthropic: found }) }),
+      profile: Result.match(profile, { onFailure: (error) => ({ error }), onSuccess: (p) => p }),
+      lifecycle: Result.match(lifecycle, { onFailure: (error) => ({ error }), onSuccess: (l) => l }),
       interpretation: {
         ...interpretation,
         elapsedMs: Date.now() - started,

@@ -4,8 +4,8 @@
  * WORKER_HEALTH_PORT. SIGINT/SIGTERM: stop claiming, let in-flight jobs finish for up to
  * SHUTDOWN_TIMEOUT_MS, hand the rest back to the queue, close the pool, exit 0.
  */
-import { HttpApiBuilder } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiBuilder } from "effect/http-api"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Layer } from "effect"
 import { createServer } from "node:http"
 import type { Settings } from "../config.js"

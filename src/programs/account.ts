@@ -123,48 +123,48 @@ const iso = (date: Date) => date.toISOString()
 
 const UserRow = Schema.Struct({
   id: UserId,
-  emailEncrypted: Schema.Uint8ArrayFromSelf,
-  nameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
-  createdAt: Schema.DateFromSelf
+  emailEncrypted: Schema.Uint8Array,
+  nameEncrypted: Schema.NullOr(Schema.Uint8Array),
+  createdAt: Schema.Date
 })
 
 const SubscriptionRow = Schema.Struct({
   plan: Plan,
-  periodStart: Schema.DateFromSelf,
-  periodEnd: Schema.DateFromSelf
+  periodStart: Schema.Date,
+  periodEnd: Schema.Date
 })
 
 const JobRow = Schema.Struct({
   id: JobId,
   status: Schema.String,
-  fileNameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
   contentType: Schema.String,
   sizeBytes: Schema.Number,
   documentTypeHint: Schema.NullOr(DocumentType),
   attempts: Schema.Number,
   errorCode: Schema.NullOr(Schema.String),
   contentId: Schema.NullOr(ContentId),
-  createdAt: Schema.DateFromSelf,
-  updatedAt: Schema.DateFromSelf,
-  completedAt: Schema.NullOr(Schema.DateFromSelf)
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date,
+  completedAt: Schema.NullOr(Schema.Date)
 })
 
 const UploadRow = Schema.Struct({
   id: UploadId,
-  fileNameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
   contentType: Schema.String,
   sizeBytes: Schema.NumberFromString,
   documentTypeHint: Schema.NullOr(DocumentType),
-  createdAt: Schema.DateFromSelf,
-  expiresAt: Schema.DateFromSelf,
+  createdAt: Schema.Date,
+  expiresAt: Schema.Date,
   jobId: Schema.NullOr(JobId)
 })
 
 const ContentIdRow = Schema.Struct({ id: ContentId })
-const OutboxIdRow = Schema.Struct({ id: Schema.UUID })
+const OutboxIdRow = Schema.Struct({ id: Schema.String.check(Schema.isUUID()) })
 const Count = Schema.Struct({ n: Schema.Number })
 
-const encodeDocument = Schema.encode(InterpretedDocument)
+const encodeDocument = Schema.encodeEffect(InterpretedDocument)
 
 const readProfile = (userId: UserId) =>
   Effect.gen(function* () {
@@ -400,7 +400,7 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
   // After the commit, the fast path: this erasure's deletions at once. A failure is not the
   // erasure's: the rows stay in the outbox and the drainers retry them until they succeed.
   const drained = yield* drainErasureOutbox({ ids: erased.value.outbox }).pipe(
-    Effect.catchAllCause((cause) =>
+    Effect.catchCause((cause) =>
       Effect.as(Effect.logWarning("erasure: the outbox is left to the drainers", cause), {
         done: 0,
         failed: erased.value.outbox.length,

@@ -42,19 +42,19 @@ const refreshRejected = () => new Unauthenticated({ message: "The refresh token 
 export const refreshTokenHash = (token: string) => createHash("sha256").update(token, "utf8").digest()
 
 const TokenRow = Schema.Struct({
-  id: Schema.UUID,
+  id: Schema.String.check(Schema.isUUID()),
   userId: UserId,
-  familyId: Schema.UUID,
-  expiresAt: Schema.DateFromSelf,
-  rotatedAt: Schema.NullOr(Schema.DateFromSelf),
-  revokedAt: Schema.NullOr(Schema.DateFromSelf)
+  familyId: Schema.String.check(Schema.isUUID()),
+  expiresAt: Schema.Date,
+  rotatedAt: Schema.NullOr(Schema.Date),
+  revokedAt: Schema.NullOr(Schema.Date)
 })
 const decodeTokenRows = decodeRows(TokenRow)
 const ChildRow = Schema.Struct({
-  id: Schema.UUID,
-  expiresAt: Schema.DateFromSelf,
-  rotatedAt: Schema.NullOr(Schema.DateFromSelf),
-  revokedAt: Schema.NullOr(Schema.DateFromSelf)
+  id: Schema.String.check(Schema.isUUID()),
+  expiresAt: Schema.Date,
+  rotatedAt: Schema.NullOr(Schema.Date),
+  revokedAt: Schema.NullOr(Schema.Date)
 })
 
 const databaseFailure = orDatabaseUnavailable("Signing in is not possible right now; retry", "auth")
@@ -137,7 +137,7 @@ export const signInWithGoogle = Effect.fnUntraced(function* (
   ).pipe(
     Effect.tapError((error) =>
       error instanceof AccountBoundElsewhere
-        ? Effect.zipRight(
+        ? Effect.andThen(
           // Someone holds a verified Google identity for this account's email: worth an alarm. The
           // account is named by its id; the email never goes into a log line or the audit trail.
           Effect.logWarning("Google sign-in refused: the email's account is bound to another Google account").pipe(

@@ -42,9 +42,9 @@ import {
 import { traced } from "../services/telemetry.js"
 import { Timeouts, withTimeout } from "../services/resilience.js"
 
-export const ConversationId = Schema.UUID.pipe(Schema.brand("ConversationId"))
+export const ConversationId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("ConversationId"))
 export type ConversationId = typeof ConversationId.Type
-export const MessageId = Schema.UUID.pipe(Schema.brand("MessageId"))
+export const MessageId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("MessageId"))
 export type MessageId = typeof MessageId.Type
 
 /** Characters (code points) a question may have, after trimming. */
@@ -83,14 +83,14 @@ const sealedMessage = (userId: UserId, messageId: MessageId) =>
 const MessageRow = Schema.Struct({
   id: MessageId,
   role: ChatRole,
-  contentEncrypted: Schema.Uint8ArrayFromSelf,
-  createdAt: Schema.DateFromSelf
+  contentEncrypted: Schema.Uint8Array,
+  createdAt: Schema.Date
 })
 
 const ConversationRow = Schema.Struct({
   id: ConversationId,
   contentId: ContentId,
-  createdAt: Schema.DateFromSelf
+  createdAt: Schema.Date
 })
 
 const IdRow = Schema.Struct({ id: ConversationId })
@@ -170,7 +170,7 @@ const findConversationId = (userId: UserId, contentId: ContentId) =>
     const rows = yield* sql`
       SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid`
     const [row] = yield* decodeRows(IdRow)(rows)
-    return Option.fromNullable(row?.id)
+    return Option.fromNullishOr(row?.id)
   })
 
 /** The last HISTORY_MESSAGES messages of the conversation, oldest first, opened. */

@@ -28,11 +28,9 @@ export const flaggedCount = (document: InterpretedDocument): number =>
 export const criticalCount = (document: InterpretedDocument): number =>
   document.results.filter((r) => isCriticalFlag(r.flag)).length
 
-const Count = Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
+const Count = Schema.optionalWith(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), { default: () => 0 })
 /** The timeline card as sealed in `summary_encrypted` (JSON); the benchmark's baselines read the same four fields by hand (bench/baselines/honest/timeline.ts). */
-export const Card = Schema.parseJson(
-  Schema.Struct({ summary: Schema.String, flaggedCount: Schema.NonNegativeInt, criticalCount: Count, unreadCount: Count })
-)
+export const Card = Schema.fromJsonString(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), criticalCount: Count, unreadCount: Count }))
 
 /** The timeline card of a document, as sealed in `summary_encrypted`. */
 export const cardOf = (document: InterpretedDocument): typeof Card.Type => ({
@@ -43,9 +41,9 @@ export const cardOf = (document: InterpretedDocument): typeof Card.Type => ({
 })
 /** The card as stored: JSON. */
 export const encodeCard = Schema.encodeSync(Card)
-const Body = Schema.parseJson(InterpretedDocument)
-const decodeCard = Schema.decodeUnknown(Card)
-const decodeBody = Schema.decodeUnknown(Body)
+const Body = Schema.fromJsonString(InterpretedDocument)
+const decodeCard = Schema.decodeUnknownEffect(Card)
+const decodeBody = Schema.decodeUnknownEffect(Body)
 
 const sealedField = (userId: UserId, column: string, contentId: ContentId) =>
   fieldContext(userId, "content", column, contentId)
@@ -94,10 +92,10 @@ const ContentRow = Schema.Struct({
   id: ContentId,
   userId: UserId,
   jobId: Schema.NullOr(JobId),
-  bodyEncrypted: Schema.Uint8ArrayFromSelf,
+  bodyEncrypted: Schema.Uint8Array,
   provider: LLMProviderName,
   modelId: Schema.String,
-  createdAt: Schema.DateFromSelf
+  createdAt: Schema.Date
 })
 
 /** The whole document, or none when it does not exist or belongs to someone else. */
@@ -108,14 +106,14 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
     SELECT id, user_id, job_id, body_encrypted, provider, model_id, created_at
     FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid`
   if (rows.length === 0) return Option.none<StoredContent>()
-  const row = yield* Schema.decodeUnknown(ContentRow)(rows[0])
+  const row = yield* Schema.decodeUnknownEffect(ContentRow)(rows[0])
   // The context is built from the id as stored (canonical), not as the caller spelled it.
   const json = yield* crypto.openString(row.bodyEncrypted, sealedField(userId, "body_encrypted", row.id))
   const document = yield* decodeBody(json)
   return Option.some<StoredContent>({
     contentId: row.id,
     userId: row.userId,
-    jobId: Option.fromNullable(row.jobId),
+    jobId: Option.fromNullishOr(row.jobId),
     document,
     provider: row.provider,
     modelId: row.modelId,
@@ -131,9 +129,9 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
 const TimelineRow = Schema.Struct({
   id: ContentId,
   documentType: Schema.propertySignature(DocumentType).pipe(Schema.fromKey("document_type")),
-  titleEncrypted: Schema.propertySignature(Schema.Uint8ArrayFromSelf).pipe(Schema.fromKey("title_encrypted")),
-  summaryEncrypted: Schema.propertySignature(Schema.Uint8ArrayFromSelf).pipe(Schema.fromKey("summary_encrypted")),
-  createdAt: Schema.propertySignature(Schema.DateFromSelf).pipe(Schema.fromKey("created_at")),
+  titleEncrypted: Schema.propertySignature(Schema.Uint8Array).pipe(Schema.fromKey("title_encrypted")),
+  summaryEncrypted: Schema.propertySignature(Schema.Uint8Array).pipe(Schema.fromKey("summary_encrypted")),
+  createdAt: Schema.propertySignature(Schema.Date).pipe(Schema.fromKey("created_at")),
   total: Schema.Number
 })
 
@@ -184,7 +182,7 @@ const contentVersion = (userId: UserId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`SELECT content_version::text AS version FROM users WHERE id = ${userId}::uuid`.pipe(
       Effect.flatMap(decodeRows(VersionRow)),
-      Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => row.version))
+      Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), (row) => row.version))
     )
   )
 
@@ -209,7 +207,7 @@ const record = (
  * stamp has not moved (5 minutes at most), else read and opened again. Audited either way.
  */
 /** The page from the cache while the user's stamp holds; read, opened and stored otherwise. */
-const cachedPage = (cache: TimelineCache["Type"], userId: UserId, window: TimelineWindow) =>
+const cachedPage = (cache: (typeof TimelineCache)["Service"], userId: UserId, window: TimelineWindow) =>
   Effect.gen(function* () {
     const version = yield* contentVersion(userId)
     if (Option.isNone(version)) {

@@ -2,7 +2,7 @@
  * What an upload is, decided from its bytes (magic numbers), never from what the client says:
  * PDF, JPEG, PNG, or plain UTF-8 text. A declared type is only checked against the detected one.
  */
-import { Either, Option } from "effect"
+import { Result, Option } from "effect"
 import { UnsupportedMediaType } from "../services/errors.js"
 import type { DocumentContentType } from "../services/llm.js"
 
@@ -58,10 +58,10 @@ export const normalizeDeclaredType = (declared: string): Option.Option<string> =
 export const resolveContentType = (
   bytes: Uint8Array,
   declared?: string
-): Either.Either<DocumentContentType, UnsupportedMediaType> => {
+): Result.Result<DocumentContentType, UnsupportedMediaType> => {
   const detected = detectContentType(bytes)
   if (Option.isNone(detected)) {
-    return Either.left(
+    return Result.fail(
       new UnsupportedMediaType({
         message: `The document is not one of the supported types (${ALLOWED_CONTENT_TYPES.join(", ")})`
       })
@@ -69,9 +69,9 @@ export const resolveContentType = (
   }
   const claimed = declared === undefined ? Option.none() : normalizeDeclaredType(declared)
   if (Option.isSome(claimed) && claimed.value !== detected.value) {
-    return Either.left(
+    return Result.fail(
       new UnsupportedMediaType({ message: "The declared content type does not match the document's content" })
     )
   }
-  return Either.right(detected.value)
+  return Result.succeed(detected.value)
 }

@@ -29,8 +29,8 @@ export const OUTBOX_BACKOFF_BASE_SECONDS = 30
 export const OUTBOX_BACKOFF_MAX_SECONDS = 3600
 
 const Claimed = Schema.Struct({
-  id: Schema.UUID,
-  kind: Schema.Literal("object", "upload", "cost_records"),
+  id: Schema.String.check(Schema.isUUID()),
+  kind: Schema.Literals(["object", "upload", "cost_records"]),
   target: Schema.String,
   attempts: Schema.Number
 })
@@ -88,16 +88,16 @@ export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readon
           : costs.eraseUser(row.target)
     const outcome = yield* work.pipe(
       Effect.tap(() => sql`DELETE FROM erasure_outbox WHERE id = ${row.id}::uuid`),
-      Effect.either
+      Effect.result
     )
-    if (outcome._tag === "Right") {
+    if (outcome._tag === "Success") {
       done++
       if (row.kind !== "cost_records") objectsRemoved++
-      else costRecordsErased += outcome.right
+      else costRecordsErased += outcome.success
       continue
     }
     failed++
-    const errorCode = outcome.left._tag
+    const errorCode = outcome.failure._tag
     // never the target: for cost records it is the erased user's id
     yield* Effect.logWarning("erasure outbox: a deletion failed; retried later").pipe(
       Effect.annotateLogs({ outboxId: row.id, kind: row.kind, attempts: row.attempts, errorCode })
@@ -107,7 +107,7 @@ export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readon
       SET next_attempt_at = now() + make_interval(secs => ${backoffSeconds(row.attempts)}), last_error = ${errorCode}
       WHERE id = ${row.id}::uuid`.pipe(
       // the row keeps its lease then, and is tried again once that runs out
-      Effect.catchAll(() => Effect.void)
+      Effect.catch(() => Effect.void)
     )
   }
   if (done > 0 || failed > 0) {

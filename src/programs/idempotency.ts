@@ -44,18 +44,18 @@ export interface StoredIdempotencyKey<A> {
 }
 
 /** The key's row, with its stored answer decoded. */
-export const findIdempotencyKey = <A, I>(response: Schema.Schema<A, I>, userId: string, scope: string, key: string) =>
+export const findIdempotencyKey = <A, I>(response: Schema.Codec<A, I>, userId: string, scope: string, key: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql`
       SELECT request_hash, response,
              created_at > now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS}) AS fresh
       FROM idempotency_keys WHERE user_id = ${userId}::uuid AND scope = ${scope} AND key = ${key}`
-    const decoded = yield* Schema.decodeUnknown(
-      Schema.Array(Schema.Struct({ requestHash: Schema.Uint8ArrayFromSelf, response, fresh: Schema.Boolean }))
+    const decoded = yield* Schema.decodeUnknownEffect(
+      Schema.Array(Schema.Struct({ requestHash: Schema.Uint8Array, response, fresh: Schema.Boolean }))
     )(rows).pipe(Effect.orDie)
     const first: StoredIdempotencyKey<A> | undefined = decoded[0]
-    return Option.fromNullable(first)
+    return Option.fromNullishOr(first)
   })
 
 /**

@@ -3,7 +3,7 @@
  * another user's job id reads exactly like a missing one. The error is shown once the job has
  * failed; its message is our own fixed sentence for the reason code.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
@@ -30,8 +30,8 @@ const StatusRow = Schema.Struct({
   contentId: Schema.NullOr(ContentId),
   errorCode: Schema.NullOr(Schema.String),
   errorMessage: Schema.NullOr(Schema.String),
-  createdAt: Schema.DateFromSelf,
-  updatedAt: Schema.DateFromSelf
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
 })
 
 export const getJobStatus = Effect.fnUntraced(

@@ -12,7 +12,7 @@
  *    yield one job; the row then remembers the job and the incoming object is removed (best effort:
  *    the bucket's lifecycle rule removes leftovers after a day).
  */
-import { Effect, Either, Option, Schema } from "effect"
+import { Effect, Result, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
 import { Audit, type RequestContext } from "../services/audit.js"
@@ -58,7 +58,7 @@ export const UploadTargetAnswer = Schema.Struct({
   url: Schema.String,
   method: Schema.Literal("POST"),
   fields: Schema.Record({ key: Schema.String, value: Schema.String }),
-  expiresAt: Schema.DateFromSelf,
+  expiresAt: Schema.Date,
   maxBytes: Schema.Int
 })
 export type UploadTargetAnswer = typeof UploadTargetAnswer.Type
@@ -74,7 +74,7 @@ const UploadRow = Schema.Struct({
   objectKey: Schema.String,
   contentType: Schema.String,
   sizeBytes: Schema.NumberFromString,
-  fileNameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
+  fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
   documentTypeHint: Schema.NullOr(DocumentType),
   jobId: Schema.NullOr(JobId),
   expired: Schema.Boolean
@@ -84,24 +84,24 @@ const UploadRow = Schema.Struct({
 export const validateBeginUpload = (
   input: Pick<BeginUploadInput, "fileName" | "contentType" | "sizeBytes">,
   maxUploadBytes: number
-): Either.Either<{ readonly contentType: string }, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> => {
+): Result.Result<{ readonly contentType: string }, InvalidRequest | PayloadTooLarge | UnsupportedMediaType> => {
   const { fileName, sizeBytes } = input
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 1) {
-    return Either.left(new InvalidRequest({ message: "The request is invalid: sizeBytes must be a whole number of bytes, at least 1" }))
+    return Result.fail(new InvalidRequest({ message: "The request is invalid: sizeBytes must be a whole number of bytes, at least 1" }))
   }
   if (sizeBytes > maxUploadBytes) {
-    return Either.left(new PayloadTooLarge({ message: `The document is larger than ${maxUploadBytes} bytes`, limitBytes: maxUploadBytes }))
+    return Result.fail(new PayloadTooLarge({ message: `The document is larger than ${maxUploadBytes} bytes`, limitBytes: maxUploadBytes }))
   }
   // code points, as the API's schema counts them (JSON Schema's maxLength)
   const length = [...fileName].length
   if (length < 1 || length > MAX_FILE_NAME_LENGTH) {
-    return Either.left(new InvalidRequest({ message: `The request is invalid: fileName must be 1 to ${MAX_FILE_NAME_LENGTH} characters` }))
+    return Result.fail(new InvalidRequest({ message: `The request is invalid: fileName must be 1 to ${MAX_FILE_NAME_LENGTH} characters` }))
   }
   const contentType = Option.getOrUndefined(normalizeDeclaredType(input.contentType))
   if (contentType === undefined || !(ALLOWED_CONTENT_TYPES as ReadonlyArray<string>).includes(contentType)) {
-    return Either.left(new UnsupportedMediaType({ message: `Only ${ALLOWED_CONTENT_TYPES.join(", ")} documents are accepted` }))
+    return Result.fail(new UnsupportedMediaType({ message: `Only ${ALLOWED_CONTENT_TYPES.join(", ")} documents are accepted` }))
   }
-  return Either.right({ contentType })
+  return Result.succeed({ contentType })
 }
 
 const quotaExceeded = (limit: number) =>
@@ -121,9 +121,9 @@ export const beginUpload = Effect.fnUntraced(
     const maxBytes = settings.documents.maxUploadBytes
 
     // 1. Cheap refusals, before anything is recorded or signed.
-    const { contentType } = yield* Either.match(validateBeginUpload(input, maxBytes), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
+    const { contentType } = yield* Result.match(validateBeginUpload(input, maxBytes), {
+      onFailure: Effect.fail,
+      onSuccess: Effect.succeed
     })
     const premium = yield* sql`
       SELECT 1 AS ok FROM subscriptions
@@ -211,7 +211,7 @@ export const completeUpload = Effect.fnUntraced(
                expires_at + make_interval(secs => ${COMPLETION_GRACE_SECONDS}) <= now() AS expired
         FROM document_uploads WHERE id = ${uploadId}::uuid AND user_id = ${userId}::uuid`,
       (rows) => Effect.orDie(decodeRows(UploadRow)(rows))
-    ).pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+    ).pipe(Effect.map((rows) => Option.fromNullishOr(rows[0])))
     const notFound = new NotFound({ message: "No such upload" })
     const queued = (jobId: JobId) => ({ jobId, status: "queued" as const })
 
@@ -223,19 +223,19 @@ export const completeUpload = Effect.fnUntraced(
 
     // At most the declared size is read: one byte more is a mismatch, whatever the object holds.
     const received = yield* targets.read(row.objectKey, row.sizeBytes).pipe(
-      Effect.map(Either.right),
+      Effect.map(Result.succeed),
       Effect.catchTags({
         InvalidObjectKey: Effect.die,
         PayloadTooLarge: () => Effect.fail(new InvalidRequest({ message: "The uploaded document is larger than the declared sizeBytes" })),
         // A concurrent complete may have finished and removed the object meanwhile: answer its job (left).
         UploadNotReceived: (error) =>
           Effect.flatMap(load, (again) =>
-            Option.isSome(again) && again.value.jobId !== null ? Effect.succeed(Either.left(again.value.jobId)) : Effect.fail(error)
+            Option.isSome(again) && again.value.jobId !== null ? Effect.succeed(Result.fail(again.value.jobId)) : Effect.fail(error)
           )
       })
     )
-    if (Either.isLeft(received)) return queued(received.left)
-    const bytes = received.right
+    if (Result.isFailure(received)) return queued(received.failure)
+    const bytes = received.success
     if (bytes.length !== row.sizeBytes) {
       return yield* new InvalidRequest({ message: "The uploaded document is not the declared sizeBytes" })
     }
@@ -255,7 +255,7 @@ export const completeUpload = Effect.fnUntraced(
     })
     yield* sql`UPDATE document_uploads SET job_id = ${accepted.jobId}::uuid WHERE id = ${uploadId}::uuid AND job_id IS NULL`
     yield* targets.remove(row.objectKey).pipe(
-      Effect.catchAllCause((cause) =>
+      Effect.catchCause((cause) =>
         Effect.logWarning("upload: the incoming object could not be removed; the lifecycle rule will", cause).pipe(
           Effect.annotateLogs({ uploadId })
         )

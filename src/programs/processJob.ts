@@ -17,7 +17,7 @@
  * INTERNAL_ERROR: the same job would meet the same bug again, and a document that crashes its
  * reader must not get three tries at it.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
 import { Audit } from "../services/audit.js"
 import { recordModelCalls, type UsageDocumentType } from "../services/costTracker.js"
@@ -42,7 +42,7 @@ export type ProcessOutcome =
 export interface ProcessOptions {
   /** Delays between attempts; the n-th retry waits this schedule's n-th delay (default: the llm policy). */
   readonly retrySchedule?: RetrySchedule
-  readonly interpretTimeout?: Duration.DurationInput
+  readonly interpretTimeout?: Duration.Input
 }
 
 /** This worker no longer owns the job; whatever it was doing must not be written. */
@@ -77,7 +77,7 @@ interface Classified {
 }
 
 const classify = (cause: Cause.Cause<unknown>): Classified => {
-  const failure = Cause.failureOption(cause)
+  const failure = Cause.findErrorOption(cause)
   // a defect: not retried (see the header)
   if (Option.isNone(failure)) return { code: "INTERNAL_ERROR", transient: false, retryAfterSeconds: 0 }
   const error = failure.value
@@ -201,8 +201,8 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
 
     const removeOriginal = storage.remove(job.storageKey).pipe(
       Effect.retry({ schedule: RetryPolicies.storage, while: isTransient }),
-      Effect.zipRight(markOriginalRemoved(jobId)),
-      Effect.catchAllCause((cause) =>
+      Effect.andThen(markOriginalRemoved(jobId)),
+      Effect.catchCause((cause) =>
         Effect.logWarning("job: the original could not be removed; it stays until swept", cause).pipe(
           Effect.annotateLogs({ jobId })
         )
@@ -212,13 +212,13 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
     const onFailure = (cause: Cause.Cause<unknown>) =>
       Effect.gen(function* () {
         const failure = classify(cause)
-        const info = errorInfo(Option.getOrUndefined(Cause.failureOption(cause)))
+        const info = errorInfo(Option.getOrUndefined(Cause.findErrorOption(cause)))
         yield* Effect.annotateCurrentSpan({
           "error.type": failure.code,
           "error.category": info?.category ?? "technical",
           "error.recovery": failure.transient && job.attempts < job.maxAttempts ? "retry" : (info?.recovery ?? "escalate")
         })
-        const error = Option.getOrUndefined(Cause.failureOption(cause))
+        const error = Option.getOrUndefined(Cause.findErrorOption(cause))
         const reason = typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : undefined
         yield* Effect.logWarning("job attempt failed").pipe(
           Effect.annotateLogs({
@@ -230,7 +230,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
           })
         )
         // a defect is a bug to find: its cause goes to the log (the job row only gets INTERNAL_ERROR)
-        if (Option.isNone(Cause.failureOption(cause))) {
+        if (Option.isNone(Cause.findErrorOption(cause))) {
           yield* Effect.logError("job: defect in processing", cause).pipe(Effect.annotateLogs({ jobId }))
         }
         if (failure.transient && job.attempts < job.maxAttempts) {
@@ -242,7 +242,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
         if (!failed) return { _tag: "lost" } as const
         yield* audit
           .record({ actorUserId: userId, action: "job.read", resourceType: "document", resourceId: jobId, outcome: "failure" })
-          .pipe(Effect.catchAllCause((c) => Effect.logWarning("job: could not audit a failed job", c)))
+          .pipe(Effect.catchCause((c) => Effect.logWarning("job: could not audit a failed job", c)))
         // A document we have given up on is not kept.
         yield* removeOriginal
         return { _tag: "failed", code: failure.code } as const
@@ -250,8 +250,8 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
 
     const exit = yield* Effect.exit(work)
     if (Exit.isSuccess(exit)) return exit.value
-    if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-    if (Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof LeaseLost)) return { _tag: "lost" } as const
+    if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
+    if (Option.exists(Cause.findErrorOption(exit.cause), (e) => e instanceof LeaseLost)) return { _tag: "lost" } as const
     return yield* onFailure(exit.cause)
   }).pipe(
     Effect.map((outcome): ProcessOutcome => outcome),
@@ -270,10 +270,10 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
  * of it is written). A failed beat is tried again at the next one: the lease has two beats of slack.
  * The worker pool and the Lambda processor both run jobs through this.
  */
-export const processLeasedJob = (job: ClaimedJob, workerId: string, lease: Duration.DurationInput, options: ProcessOptions = {}) =>
+export const processLeasedJob = (job: ClaimedJob, workerId: string, lease: Duration.Input, options: ProcessOptions = {}) =>
   Effect.gen(function* () {
     const queue = yield* JobQueue
-    const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(Duration.decode(lease)) / 3)))
+    const beat = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(Duration.fromInputUnsafe(lease)) / 3)))
     const heartbeat = Effect.gen(function* () {
       for (;;) {
         yield* Effect.sleep(beat)

@@ -65,11 +65,11 @@ export const rotateKeys = Effect.fnUntraced(function* (options: { readonly batch
           LIMIT ${batchSize}`
         for (const row of rows) {
           tally.scanned++
-          const info = yield* Effect.either(crypto.inspect(row.value))
-          if (info._tag === "Right" && info.right.keyId === currentKeys.fields) continue
-          const moved = yield* Effect.either(crypto.rewrap(row.value, fieldContext(row.owner, table, column, row.id)))
-          if (moved._tag === "Left") {
-            if (moved.left._tag === "KeyUnavailable") return yield* Effect.fail(moved.left)
+          const info = yield* Effect.result(crypto.inspect(row.value))
+          if (info._tag === "Success" && info.success.keyId === currentKeys.fields) continue
+          const moved = yield* Effect.result(crypto.rewrap(row.value, fieldContext(row.owner, table, column, row.id)))
+          if (moved._tag === "Failure") {
+            if (moved.failure._tag === "KeyUnavailable") return yield* Effect.fail(moved.failure)
             tally.unreadable++
             yield* Effect.logWarning("envelope did not open with its own context; left as it is").pipe(
               Effect.annotateLogs({ table, column: column, recordId: row.id })
@@ -78,7 +78,7 @@ export const rotateKeys = Effect.fnUntraced(function* (options: { readonly batch
           }
           // Only if nobody replaced the value meanwhile (a concurrent write is already current).
           const updated = yield* sql`
-            UPDATE ${sql(table)} SET ${sql(column)} = ${bytea(moved.right)}
+            UPDATE ${sql(table)} SET ${sql(column)} = ${bytea(moved.success)}
             WHERE ${sql(id)} = ${row.id}::uuid AND ${sql(column)} = ${bytea(row.value)}
             RETURNING 1 AS ok`
           if (updated.length > 0) tally.rewrapped++
@@ -96,21 +96,21 @@ export const rotateKeys = Effect.fnUntraced(function* (options: { readonly batch
   const jobs = yield* sql<{ readonly id: string; readonly owner: string; readonly storageKey: string }>`
     SELECT id::text AS id, user_id::text AS owner, storage_key FROM jobs WHERE status IN ('queued', 'processing')`
   for (const job of jobs) {
-    const stored = yield* Effect.either(storage.get(job.storageKey))
-    if (stored._tag === "Left") continue // already processed and removed
+    const stored = yield* Effect.result(storage.get(job.storageKey))
+    if (stored._tag === "Failure") continue // already processed and removed
     documents.scanned++
-    const info = yield* Effect.either(crypto.inspect(stored.right.bytes))
-    if (info._tag === "Right" && info.right.keyId === currentKeys.documents) continue
-    const moved = yield* Effect.either(crypto.rewrap(stored.right.bytes, documentContext(job.owner, job.storageKey)))
-    if (moved._tag === "Left") {
-      if (moved.left._tag === "KeyUnavailable") return yield* Effect.fail(moved.left)
+    const info = yield* Effect.result(crypto.inspect(stored.success.bytes))
+    if (info._tag === "Success" && info.success.keyId === currentKeys.documents) continue
+    const moved = yield* Effect.result(crypto.rewrap(stored.success.bytes, documentContext(job.owner, job.storageKey)))
+    if (moved._tag === "Failure") {
+      if (moved.failure._tag === "KeyUnavailable") return yield* Effect.fail(moved.failure)
       documents.unreadable++
       yield* Effect.logWarning("document did not open with its own context; left as it is").pipe(
         Effect.annotateLogs({ jobId: job.id })
       )
       continue
     }
-    yield* storage.put(job.storageKey, moved.right, stored.right.metadata)
+    yield* storage.put(job.storageKey, moved.success, stored.success.metadata)
     documents.rewrapped++
   }
 

@@ -15,7 +15,7 @@ import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
 import { UserId } from "../services/ids.js"
 import { traced } from "../services/telemetry.js"
 
-export const Plan = Schema.Literal("free", "premium")
+export const Plan = Schema.Literals(["free", "premium"])
 export type Plan = typeof Plan.Type
 
 /** Request metadata an audited program passes on to the trail (never health data). */
@@ -68,8 +68,8 @@ const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 const SubscriptionRow = Schema.Struct({
   userId: UserId,
   plan: Plan,
-  periodStart: Schema.DateFromSelf,
-  periodEnd: Schema.DateFromSelf
+  periodStart: Schema.Date,
+  periodEnd: Schema.Date
 })
 
 const Count = Schema.Struct({ n: Schema.Number })
@@ -111,7 +111,7 @@ export const chatMessagesUsed = Effect.fnUntraced(function* (userId: UserId, per
   return row?.n ?? 0
 }, traced("Subscription.chatMessagesUsed"))
 
-const limitOf = (plan: Plan, resource: PlanResource, settings: AppConfig["Type"]): number | null =>
+const limitOf = (plan: Plan, resource: PlanResource, settings: (typeof AppConfig)["Service"]): number | null =>
   plan === "premium"
     ? null
     : resource === "documents"

@@ -12,7 +12,7 @@ import { RetryPolicies } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
 import { traced } from "../services/telemetry.js"
 
-const Unswept = Schema.Struct({ id: Schema.UUID, storageKey: Schema.String })
+const Unswept = Schema.Struct({ id: Schema.String.check(Schema.isUUID()), storageKey: Schema.String })
 
 /** Records that the job's original is gone (after a removal that succeeded). */
 export const markOriginalRemoved = (jobId: string) =>
@@ -36,10 +36,10 @@ export const sweepOriginals = Effect.fnUntraced(function* (batch = 100) {
   for (const row of rows) {
     const done = yield* storage.remove(row.storageKey).pipe(
       Effect.retry({ schedule: RetryPolicies.storage, while: isTransient }),
-      Effect.zipRight(markOriginalRemoved(row.id)),
+      Effect.andThen(markOriginalRemoved(row.id)),
       Effect.as(true),
       // one object that cannot be removed now must not hold up the others; it is tried again next sweep
-      Effect.catchAll((error) =>
+      Effect.catch((error) =>
         Effect.as(Effect.logWarning("sweep: an original could not be removed", error).pipe(Effect.annotateLogs({ jobId: row.id })), false)
       )
     )

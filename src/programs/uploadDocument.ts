@@ -12,8 +12,8 @@
  * If the transaction does not commit, the stored object is removed again (best effort; only when
  * no job row refers to it, so an uncertain commit never loses an accepted document).
  */
-import { SqlClient } from "@effect/sql"
-import { Cause, Effect, Either, Exit, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { Cause, Effect, Result, Exit, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
 import { Audit, type RequestContext } from "../services/audit.js"
@@ -97,9 +97,9 @@ export const uploadDocument = Effect.fnUntraced(
     if (input.fileName !== undefined && input.fileName.length > MAX_FILE_NAME_LENGTH) {
       return yield* new InvalidRequest({ message: `The file name is longer than ${MAX_FILE_NAME_LENGTH} characters` })
     }
-    const contentType = yield* Either.match(resolveContentType(input.bytes, input.declaredContentType), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
+    const contentType = yield* Result.match(resolveContentType(input.bytes, input.declaredContentType), {
+      onFailure: Effect.fail,
+      onSuccess: Effect.succeed
     })
     const hash = key === undefined ? undefined : requestHash(input, key)
 
@@ -183,7 +183,7 @@ export const uploadDocument = Effect.fnUntraced(
       const rows = yield* sql`SELECT 1 AS ok FROM jobs WHERE id = ${jobId}::uuid`
       if (rows.length === 0) yield* storage.remove(objectKey)
     }).pipe(
-      Effect.catchAllCause((cause) =>
+      Effect.catchCause((cause) =>
         Effect.logWarning("upload: could not remove the stored original of an upload that was not accepted", cause).pipe(
           Effect.annotateLogs({ jobId })
         )
@@ -224,5 +224,5 @@ export const recordRefusedUpload = (userId: UserId, status: number, requestConte
       outcome: status === 402 || status === 403 || status === 409 || status === 429 ? "denied" : "failure"
     })
   ).pipe(
-    Effect.catchAllCause((cause) => Effect.logWarning("upload: the refusal could not be audited", Cause.squash(cause)))
+    Effect.catchCause((cause) => Effect.logWarning("upload: the refusal could not be audited", Cause.squash(cause)))
   )

@@ -33,9 +33,9 @@ const sameHash = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timi
 
 const UserRow = Schema.Struct({
   id: UserId,
-  emailEncrypted: Schema.Uint8ArrayFromSelf,
-  nameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf),
-  googleSubHash: Schema.NullOr(Schema.Uint8ArrayFromSelf)
+  emailEncrypted: Schema.Uint8Array,
+  nameEncrypted: Schema.NullOr(Schema.Uint8Array),
+  googleSubHash: Schema.NullOr(Schema.Uint8Array)
 })
 const IdRow = Schema.Struct({ id: UserId })
 
@@ -61,7 +61,7 @@ export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
   return row === undefined ? Option.none<UserSummary>() : Option.some(yield* Effect.orDie(openUser(row)))
 }, traced("Users.load"))
 
-const isUuid = Schema.is(Schema.UUID)
+const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
 
 /**
  * Whether an access token's session still holds: its account exists and its session (refresh-token
@@ -155,6 +155,6 @@ export const findOrCreateUser = Effect.fnUntraced(function* (input: {
   )
   // A concurrent first sign-in may have won the insert (on either unique hash): read the winner.
   const row = yield* find
-  if (row === undefined) return yield* Effect.dieMessage("findOrCreateUser: the account vanished after its insert")
+  if (row === undefined) return yield* Effect.die(new Error("findOrCreateUser: the account vanished after its insert"))
   return { user: yield* Effect.orDie(openUser(yield* claim(row))), created: inserted.length > 0 }
 }, traced("Users.findOrCreate"))

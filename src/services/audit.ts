@@ -18,49 +18,18 @@
  *   surrogates go, the user agent is cut to MAX_USER_AGENT_LENGTH, a client IP that is not an IP
  *   literal is dropped.
  */
-import { Context, type Effect, Either, Schema } from "effect"
+import { Context, type Effect, Result, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId } from "./errors.js"
 
-export const AuditAction = Schema.Literal(
-  "auth.login",
-  "auth.refresh",
-  "auth.logout",
-  "auth.dev_login",
-  "document.upload",
-  // a presigned upload target issued (programs/presignedUpload.ts); its completion is a document.upload
-  "document.upload.begin",
-  "job.read",
-  "job.status",
-  "content.list",
-  "content.read",
-  "content.export",
-  "content.delete",
-  "chat.message",
-  "chat.read",
-  "subscription.read",
-  "account.read",
-  "account.export",
-  "account.delete"
-)
+export const AuditAction = Schema.Literals(["auth.login", "auth.refresh", "auth.logout", "auth.dev_login", "document.upload", // a presigned upload target issued (programs/presignedUpload.ts); its completion is a document.upload
+  "document.upload.begin", "job.read", "job.status", "content.list", "content.read", "content.export", "content.delete", "chat.message", "chat.read", "subscription.read", "account.read", "account.export", "account.delete"])
 export type AuditAction = typeof AuditAction.Type
 
-export const AuditOutcome = Schema.Literal("success", "failure", "denied")
+export const AuditOutcome = Schema.Literals(["success", "failure", "denied"])
 export type AuditOutcome = typeof AuditOutcome.Type
 
 /** What an event can be about: codes, so a resource type can never carry text. */
-export const AuditResourceType = Schema.Literal(
-  "user",
-  "account",
-  "session",
-  "refresh_token",
-  "document",
-  "upload",
-  "job",
-  "content",
-  "conversation",
-  "message",
-  "subscription"
-)
+export const AuditResourceType = Schema.Literals(["user", "account", "session", "refresh_token", "document", "upload", "job", "content", "conversation", "message", "subscription"])
 export type AuditResourceType = typeof AuditResourceType.Type
 
 export const AuditEvent = Schema.Struct({
@@ -76,33 +45,25 @@ export const AuditEvent = Schema.Struct({
   clientIp: Schema.optional(Schema.String),
   userAgent: Schema.optional(Schema.String),
   /** Defaults to now from the Clock; kept to the millisecond. */
-  occurredAt: Schema.optional(Schema.DateFromSelf)
+  occurredAt: Schema.optional(Schema.Date)
 })
 export type AuditEvent = typeof AuditEvent.Type
 
 /** Where a request came from, as the audit trail records it. */
 export type RequestContext = Pick<AuditEvent, "requestId" | "traceId" | "clientIp" | "userAgent">
 
-export const AuditBreak = Schema.Literal(
-  /**
+export const AuditBreak = Schema.Literals([/**
    * A link of the chain does not hold: a seal's MAC, its link to the seal before it, or its
    * position (a seal removed, inserted or re-chained); for rows from before the keyed trail, their
    * prev_hash.
    */
-  "broken_link",
-  /** A row does not carry a valid MAC of its content: it was changed, or forged without the key. */
-  "hash_mismatch",
-  /** A seal names a row that is gone: the row was deleted. */
-  "missing_row",
-  /** The chain ends before the last checkpoint taken outside the database: its tail was deleted. */
-  "truncated",
-  /** A row older than the sealing grace period is still not sealed (the sealer is not running, or the row was slipped past it). */
-  "unsealed",
-  /** The last checkpoint outside the database does not carry a valid MAC: it was forged or damaged. */
-  "bad_checkpoint",
-  /** Kept for verdicts written before the keyed trail: actor_user_id did not derive to actor_ref. */
-  "actor_mismatch"
-)
+  "broken_link", /** A row does not carry a valid MAC of its content: it was changed, or forged without the key. */
+  "hash_mismatch", /** A seal names a row that is gone: the row was deleted. */
+  "missing_row", /** The chain ends before the last checkpoint taken outside the database: its tail was deleted. */
+  "truncated", /** A row older than the sealing grace period is still not sealed (the sealer is not running, or the row was slipped past it). */
+  "unsealed", /** The last checkpoint outside the database does not carry a valid MAC: it was forged or damaged. */
+  "bad_checkpoint", /** Kept for verdicts written before the keyed trail: actor_user_id did not derive to actor_ref. */
+  "actor_mismatch"])
 export type AuditBreak = typeof AuditBreak.Type
 
 /**
@@ -110,15 +71,12 @@ export type AuditBreak = typeof AuditBreak.Type
  * otherwise. `firstBrokenSeq` is the seq of the row at fault (for `truncated`: the seq the last
  * checkpoint names, which is missing).
  */
-export const AuditVerdict = Schema.Union(
-  Schema.Struct({ ok: Schema.Literal(true), rows: Schema.Number }),
-  Schema.Struct({
+export const AuditVerdict = Schema.Union([Schema.Struct({ ok: Schema.Literal(true), rows: Schema.Number }), Schema.Struct({
     ok: Schema.Literal(false),
     rows: Schema.Number,
     firstBrokenSeq: Schema.Number,
     reason: AuditBreak
-  })
-)
+  })])
 export type AuditVerdict = typeof AuditVerdict.Type
 
 export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
@@ -132,7 +90,7 @@ export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("Au
   }
 }
 
-export class Audit extends Context.Tag("Audit")<
+export class Audit extends Context.Service<
   Audit,
   {
     /**
@@ -158,7 +116,7 @@ export class Audit extends Context.Tag("Audit")<
      */
     readonly erase: (userId: string) => Effect.Effect<number, AuditUnavailable>
   }
->() {}
+>()("Audit") {}
 
 // ---------------------------------------------------------------------------------------------
 // The rules shared by every layer.
@@ -201,32 +159,32 @@ export const isAuditUserId = (value: string): boolean => UUID.test(value)
 
 const isIp = (value: string): boolean => IPV4.test(value) || (value.length <= 45 && IPV6.test(value))
 
-const id = (field: string, value: string | undefined): Either.Either<string | null, string> =>
+const id = (field: string, value: string | undefined): Result.Result<string | null, string> =>
   value === undefined
-    ? Either.right(null)
+    ? Result.succeed(null)
     : value.length <= MAX_ID_LENGTH && ID.test(value)
-      ? Either.right(value)
-      : Either.left(`audit event field ${field} is not an id`)
+      ? Result.succeed(value)
+      : Result.fail(`audit event field ${field} is not an id`)
 
 const isAction = Schema.is(AuditAction)
 const isOutcome = Schema.is(AuditOutcome)
 const isResourceType = Schema.is(AuditResourceType)
 
 /** Applies the rules; Left names the offending field (never its value). */
-export const normalizeAuditEvent = (event: AuditEvent): Either.Either<NormalizedAuditEvent, string> =>
-  Either.gen(function* () {
-    if (!isAction(event.action)) return yield* Either.left("audit event action is not a known action")
-    if (!isOutcome(event.outcome)) return yield* Either.left("audit event outcome is not a known outcome")
+export const normalizeAuditEvent = (event: AuditEvent): Result.Result<NormalizedAuditEvent, string> =>
+  Result.gen(function* () {
+    if (!isAction(event.action)) return yield* Result.fail("audit event action is not a known action")
+    if (!isOutcome(event.outcome)) return yield* Result.fail("audit event outcome is not a known outcome")
     if (event.resourceType !== undefined && !isResourceType(event.resourceType)) {
-      return yield* Either.left("audit event resourceType is not a known resource type")
+      return yield* Result.fail("audit event resourceType is not a known resource type")
     }
     if (event.actorUserId !== undefined && !isAuditUserId(event.actorUserId)) {
-      return yield* Either.left("audit event field actorUserId is not a uuid")
+      return yield* Result.fail("audit event field actorUserId is not a uuid")
     }
     if (event.occurredAt !== undefined) {
       const year = event.occurredAt.getUTCFullYear()
       if (Number.isNaN(event.occurredAt.getTime()) || year < 1 || year > 9999) {
-        return yield* Either.left("audit event occurredAt is not a valid date")
+        return yield* Result.fail("audit event occurredAt is not a valid date")
       }
     }
     const ip = event.clientIp === undefined ? null : cleanText(event.clientIp, 64)

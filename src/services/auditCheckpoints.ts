@@ -28,7 +28,7 @@ export const AuditCheckpoint = Schema.Struct({
 })
 export type AuditCheckpoint = typeof AuditCheckpoint.Type
 
-export class AuditCheckpoints extends Context.Tag("AuditCheckpoints")<
+export class AuditCheckpoints extends Context.Service<
   AuditCheckpoints,
   {
     /** Stores a checkpoint for good (write once: an existing one for that position is kept). */
@@ -36,7 +36,7 @@ export class AuditCheckpoints extends Context.Tag("AuditCheckpoints")<
     /** The checkpoint with the highest position, if any. */
     readonly latest: Effect.Effect<Option.Option<AuditCheckpoint>, AuditUnavailable>
   }
->() {}
+>()("AuditCheckpoints") {}
 
 /** The name of a checkpoint: positions count down, so the latest sorts first in a listing. */
 export const checkpointName = (position: number): string =>

@@ -12,10 +12,10 @@
 import { Context, type Effect } from "effect"
 import type { AuditUnavailable } from "./audit.js"
 
-export class AuditMac extends Context.Tag("AuditMac")<
+export class AuditMac extends Context.Service<
   AuditMac,
   {
     /** HMAC-SHA-256(audit key, label): 32 bytes. */
     readonly derive: (label: string) => Effect.Effect<Uint8Array, AuditUnavailable>
   }
->() {}
+>()("AuditMac") {}

@@ -13,11 +13,11 @@ export const ACCESS_TOKEN_AUDIENCE = "serenya-api"
 export class AccessTokenClaims extends Schema.Class<AccessTokenClaims>("AccessTokenClaims")({
   iss: Schema.String,
   aud: Schema.String,
-  sub: Schema.UUID,
-  sid: Schema.UUID,
+  sub: Schema.String.check(Schema.isUUID()),
+  sid: Schema.String.check(Schema.isUUID()),
   iat: Schema.Int,
   exp: Schema.Int,
-  jti: Schema.String.pipe(Schema.minLength(16), Schema.maxLength(64))
+  jti: Schema.String.pipe(Schema.check(Schema.isMinLength(16)), Schema.check(Schema.isMaxLength(64)))
 }) {}
 
 export interface IssuedAccessToken {
@@ -27,7 +27,7 @@ export interface IssuedAccessToken {
   readonly claims: AccessTokenClaims
 }
 
-export class AccessTokens extends Context.Tag("AccessTokens")<
+export class AccessTokens extends Context.Service<
   AccessTokens,
   {
     /** An access token for `userId` in session `sessionId` (a refresh-token family id). */
@@ -35,7 +35,7 @@ export class AccessTokens extends Context.Tag("AccessTokens")<
     /** Any problem (malformed, forged, `alg: none`, wrong issuer, expired) is the same Unauthenticated. */
     readonly verify: (token: string) => Effect.Effect<AccessTokenClaims, Unauthenticated>
   }
->() {}
+>()("AccessTokens") {}
 
 /** The signed-in user of the current request. */
-export class CurrentUser extends Context.Tag("CurrentUser")<CurrentUser, { readonly userId: string }>() {}
+export class CurrentUser extends Context.Service<CurrentUser, { readonly userId: string }>()("CurrentUser") {}

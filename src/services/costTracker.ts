@@ -13,27 +13,27 @@ import { costCents, type TokenCounts } from "./pricing.js"
 import { recordLlmUsage } from "./metrics.js"
 
 /** What the LLM work was for; the metrics' DocumentType dimension. */
-export const UsageDocumentType = Schema.Literal("lab_results", "vitals", "chat", "report")
+export const UsageDocumentType = Schema.Literals(["lab_results", "vitals", "chat", "report"])
 export type UsageDocumentType = typeof UsageDocumentType.Type
 
 /** A calendar month, "YYYY-MM". */
-export const Month = Schema.String.pipe(Schema.pattern(/^\d{4}-(0[1-9]|1[0-2])$/))
+export const Month = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-(0[1-9]|1[0-2])$/)))
 
-const ValidDate = Schema.DateFromSelf.pipe(Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "invalid date" }))
+const ValidDate = Schema.Date.pipe(Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "invalid date" }))
 
 export const LLMUsageRecord = Schema.Struct({
-  userId: Schema.NonEmptyTrimmedString,
+  userId: Schema.Trimmed.check(Schema.isNonEmpty()),
   provider: LLMProviderName,
-  modelId: Schema.NonEmptyTrimmedString,
+  modelId: Schema.Trimmed.check(Schema.isNonEmpty()),
   documentType: UsageDocumentType,
-  inputTokens: Schema.NonNegativeInt,
-  outputTokens: Schema.NonNegativeInt,
+  inputTokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  outputTokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   /** Cents, 4 decimals (see pricing.costCents). */
-  totalCostCents: Schema.NonNegative.pipe(Schema.finite()),
-  processingTimeMs: Schema.NonNegativeInt,
+  totalCostCents: Schema.NonNegative.pipe(Schema.check(Schema.isFinite())),
+  processingTimeMs: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   occurredAt: ValidDate,
   /** Same key, same record: a retried write of it is counted once. */
-  idempotencyKey: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(512))
+  idempotencyKey: Schema.Trimmed.check(Schema.isNonEmpty()).pipe(Schema.check(Schema.isMaxLength(512)))
 })
 export type LLMUsageRecord = typeof LLMUsageRecord.Type
 
@@ -72,7 +72,7 @@ export class CostTrackerUnavailable extends Schema.TaggedError<CostTrackerUnavai
   }
 }
 
-export class CostTracker extends Context.Tag("CostTracker")<
+export class CostTracker extends Context.Service<
   CostTracker,
   {
     /** Stores the record (or queues it for a background retry); never fails. */
@@ -90,7 +90,7 @@ export class CostTracker extends Context.Tag("CostTracker")<
      */
     readonly eraseUser: (userId: string) => Effect.Effect<number, CostTrackerUnavailable>
   }
->() {}
+>()("CostTracker") {}
 
 /** A record for one LLM call, priced from the model's price table, dated by Clock. */
 export const usageRecord = (input: {

@@ -7,7 +7,7 @@ import { Context, type Effect, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId, transientFailureInfo } from "./errors.js"
 
 /** Which master key wraps the data key: database fields and documents have keys of their own. */
-export const KeyPurpose = Schema.Literal("fields", "documents")
+export const KeyPurpose = Schema.Literals(["fields", "documents"])
 export type KeyPurpose = typeof KeyPurpose.Type
 
 /**
@@ -67,7 +67,7 @@ export interface EnvelopeInfo {
   readonly keyId: string
 }
 
-export class Crypto extends Context.Tag("Crypto")<
+export class Crypto extends Context.Service<
   Crypto,
   {
     /** Encrypts under a data key bound to the context; the result is a self-describing envelope. */
@@ -96,4 +96,4 @@ export class Crypto extends Context.Tag("Crypto")<
     /** Zeroes and drops every data key this process holds for the user (erasure). */
     readonly forgetUser: (userId: string) => Effect.Effect<void>
   }
->() {}
+>()("Crypto") {}

@@ -2,7 +2,7 @@
  * The Db capability. Programs write SQL through `SqlClient` (tagged templates, rows decoded with
  * `decodeRows`); `Database` adds what operations need on top: a cheap liveness probe for /ready.
  */
-import { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "effect/sql/SqlError"
 import { Context, Effect, type ParseResult, Schema } from "effect"
 import { DatabaseUnavailable } from "./errors.js"
 
@@ -21,7 +21,7 @@ export const orDatabaseUnavailable =
       (error) =>
         Effect.logWarning("database failure", error.cause).pipe(
           Effect.annotateLogs({ operation }),
-          Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message })))
+          Effect.andThen(Effect.fail(new DatabaseUnavailable({ message })))
         )
     ) as Effect.Effect<A, Exclude<E, SqlError> | DatabaseUnavailable, R>
 
@@ -32,11 +32,11 @@ const rowDecoders = new WeakMap<object, unknown>()
  * function builds a new schema class and a new parser on every call (timeline: every request).
  */
 export const decodeRows = <A, I, R>(
-  row: Schema.Schema<A, I, R>
+  row: Schema.Codec<A, I, R>
 ): ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError, R>) => {
   const known = rowDecoders.get(row) as ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError, R>) | undefined
   if (known !== undefined) return known
-  const decode = Schema.decodeUnknown(Schema.Array(row))
+  const decode = Schema.decodeUnknownEffect(Schema.Array(row))
   rowDecoders.set(row, decode)
   return decode
 }
@@ -44,10 +44,10 @@ export const decodeRows = <A, I, R>(
 /** A value for a `bytea` parameter: node-postgres sends only Buffers as bytes (a bare Uint8Array goes as JSON). */
 export const bytea = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
-export class Database extends Context.Tag("Database")<
+export class Database extends Context.Service<
   Database,
   {
     /** Succeeds when the database answers a trivial query within the connect timeout. */
     readonly ping: Effect.Effect<void, DatabaseUnavailable>
   }
->() {}
+>()("Database") {}

@@ -6,10 +6,10 @@
  */
 import { Schema } from "effect"
 
-export const ErrorCategory = Schema.Literal("validation", "business", "technical", "external")
+export const ErrorCategory = Schema.Literals(["validation", "business", "technical", "external"])
 export type ErrorCategory = typeof ErrorCategory.Type
 
-export const RecoveryStrategy = Schema.Literal("retry", "fallback", "escalate", "ignore")
+export const RecoveryStrategy = Schema.Literals(["retry", "fallback", "escalate", "ignore"])
 export type RecoveryStrategy = typeof RecoveryStrategy.Type
 
 export interface ErrorInfo {

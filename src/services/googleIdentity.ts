@@ -13,7 +13,7 @@ export interface GoogleIdentity {
   readonly emailVerified: boolean
 }
 
-export class GoogleIdTokens extends Context.Tag("GoogleIdTokens")<
+export class GoogleIdTokens extends Context.Service<
   GoogleIdTokens,
   {
     /**
@@ -23,4 +23,4 @@ export class GoogleIdTokens extends Context.Tag("GoogleIdTokens")<
      */
     readonly verify: (idToken: string) => Effect.Effect<GoogleIdentity, Unauthenticated | UpstreamFailed | CircuitOpen>
   }
->() {}
+>()("GoogleIdTokens") {}

@@ -13,11 +13,11 @@ import type { ContentId, JobId, UserId } from "./ids.js"
 import type { DatabaseUnavailable } from "./errors.js"
 import type { DocumentContentType, DocumentType } from "./llm.js"
 
-export const JobStatus = Schema.Literal("queued", "processing", "completed", "failed")
+export const JobStatus = Schema.Literals(["queued", "processing", "completed", "failed"])
 export type JobStatus = typeof JobStatus.Type
 
 /** What a worker is doing with a job, for status reporting. */
-export const JobStage = Schema.Literal("opening", "interpreting", "storing", "done")
+export const JobStage = Schema.Literals(["opening", "interpreting", "storing", "done"])
 export type JobStage = typeof JobStage.Type
 
 /** A job as its worker sees it right after claiming it. */
@@ -45,13 +45,13 @@ export interface JobError {
   readonly message: string
 }
 
-export class JobQueue extends Context.Tag("JobQueue")<
+export class JobQueue extends Context.Service<
   JobQueue,
   {
     /** Makes the job known to workers (the row is already written and queued). */
     readonly enqueue: (
       jobId: JobId,
-      options?: { readonly delay?: Duration.DurationInput }
+      options?: { readonly delay?: Duration.Input }
     ) => Effect.Effect<void, DatabaseUnavailable>
     /**
      * Takes the next runnable job — queued and due, or processing with an expired lease — for
@@ -59,13 +59,13 @@ export class JobQueue extends Context.Tag("JobQueue")<
      */
     readonly claim: (
       workerId: string,
-      lease: Duration.DurationInput
+      lease: Duration.Input
     ) => Effect.Effect<Option.Option<ClaimedJob>, DatabaseUnavailable>
     /** Extends the lease to now + `lease` if `workerId` still owns the job. */
     readonly heartbeat: (
       jobId: JobId,
       workerId: string,
-      lease: Duration.DurationInput
+      lease: Duration.Input
     ) => Effect.Effect<boolean, DatabaseUnavailable>
     readonly setStage: (jobId: JobId, workerId: string, stage: JobStage) => Effect.Effect<boolean, DatabaseUnavailable>
     /** Marks the job completed with its content, only while `workerId` owns it: a job completes once. */
@@ -75,11 +75,11 @@ export class JobQueue extends Context.Tag("JobQueue")<
       jobId: JobId,
       workerId: string,
       error: JobError,
-      delay: Duration.DurationInput
+      delay: Duration.Input
     ) => Effect.Effect<boolean, DatabaseUnavailable>
     /** Gives up on the job with a reason code. */
     readonly fail: (jobId: JobId, workerId: string, code: string, message: string) => Effect.Effect<boolean, DatabaseUnavailable>
     /** Hands an unfinished job back (a worker shutting down) without counting the attempt. */
     readonly release: (jobId: JobId, workerId: string) => Effect.Effect<boolean, DatabaseUnavailable>
   }
->() {}
+>()("JobQueue") {}

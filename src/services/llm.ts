@@ -6,10 +6,10 @@
 import { Context, Effect, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId } from "./errors.js"
 
-export const DocumentType = Schema.Literal("lab_results", "vitals", "report", "other")
+export const DocumentType = Schema.Literals(["lab_results", "vitals", "report", "other"])
 export type DocumentType = typeof DocumentType.Type
 
-export const ResultFlag = Schema.Literal("low", "normal", "high", "critical_low", "critical_high", "abnormal", "unknown")
+export const ResultFlag = Schema.Literals(["low", "normal", "high", "critical_low", "critical_high", "abnormal", "unknown"])
 export type ResultFlag = typeof ResultFlag.Type
 
 /**
@@ -18,7 +18,7 @@ export type ResultFlag = typeof ResultFlag.Type
  * range) or `critical_limit` (the value is beyond the built-in critical limit for the analyte,
  * whatever the report printed).
  */
-export const FlagSource = Schema.Literal("report", "range", "critical_limit")
+export const FlagSource = Schema.Literals(["report", "range", "critical_limit"])
 export type FlagSource = typeof FlagSource.Type
 
 /** Is this flag a critical value: a result someone must act on now. */
@@ -29,8 +29,8 @@ export const isOutOfRange = (flag: ResultFlag): boolean => flag !== "normal" && 
 
 /** A 1-based position in the document: the page (1 for plain text) and the line on it. */
 const Position = {
-  page: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  line: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  page: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
+  line: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))))
 }
 
 /** A reference range as printed (`text`), with its numeric bounds when it has them. */
@@ -41,17 +41,17 @@ export class ReferenceRange extends Schema.Class<ReferenceRange>("ReferenceRange
 }) {}
 
 export class LabResult extends Schema.Class<LabResult>("LabResult")({
-  name: Schema.NonEmptyTrimmedString,
+  name: Schema.Trimmed.check(Schema.isNonEmpty()),
   /** A number when the report gives one; text for values like "positive" or "see note". */
-  value: Schema.Union(Schema.Number, Schema.String),
+  value: Schema.Union([Schema.Number, Schema.String]),
   unit: Schema.String,
   referenceRange: ReferenceRange,
   flag: ResultFlag,
   flagSource: Schema.optional(FlagSource),
   /** The LOINC code of the test, when the name is one the reader knows (e.g. 2823-3 for serum potassium). */
-  loinc: Schema.optional(Schema.String.pipe(Schema.pattern(/^\d{1,7}-\d$/))),
+  loinc: Schema.optional(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{1,7}-\d$/)))),
   /** The unit in UCUM (e.g. `10*3/uL` for a printed `K/uL`), when the printed unit is one. */
-  ucumUnit: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+  ucumUnit: Schema.optional(Schema.String.pipe(Schema.check(Schema.isMaxLength(64)))),
   ...Position
 }) {}
 
@@ -61,13 +61,13 @@ export class LabResult extends Schema.Class<LabResult>("LabResult")({
  * nothing is dropped in silence: the app shows it and points to the original.
  */
 export class UnreadLine extends Schema.Class<UnreadLine>("UnreadLine")({
-  page: Schema.Int.pipe(Schema.positive()),
-  line: Schema.Int.pipe(Schema.positive()),
+  page: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))),
+  line: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))),
   /** The line as printed (trimmed, at most 300 characters). */
-  text: Schema.String.pipe(Schema.maxLength(300))
+  text: Schema.String.pipe(Schema.check(Schema.isMaxLength(300)))
 }) {}
 
-export const VitalKind = Schema.Literal("blood_pressure", "pulse", "spo2", "temperature", "weight")
+export const VitalKind = Schema.Literals(["blood_pressure", "pulse", "spo2", "temperature", "weight"])
 export type VitalKind = typeof VitalKind.Type
 
 export class VitalSign extends Schema.Class<VitalSign>("VitalSign")({
@@ -84,7 +84,7 @@ export class VitalSign extends Schema.Class<VitalSign>("VitalSign")({
 
 export class InterpretedDocument extends Schema.Class<InterpretedDocument>("InterpretedDocument")({
   documentType: DocumentType,
-  title: Schema.NonEmptyTrimmedString,
+  title: Schema.Trimmed.check(Schema.isNonEmpty()),
   /** When the sample or measurement was taken, if the document says (ISO 8601). */
   collectedAt: Schema.optional(Schema.String),
   results: Schema.Array(LabResult),
@@ -92,7 +92,7 @@ export class InterpretedDocument extends Schema.Class<InterpretedDocument>("Inte
   /** Lines that look like results but were not read (see UnreadLine); absent in documents stored before they were counted. */
   unreadLines: Schema.optionalWith(Schema.Array(UnreadLine), { default: () => [] }),
   /** Plain language, not a diagnosis; tells the reader to talk to a clinician when anything is flagged. */
-  summary: Schema.NonEmptyTrimmedString
+  summary: Schema.Trimmed.check(Schema.isNonEmpty())
 }) {}
 
 /**
@@ -142,12 +142,12 @@ export const CRITICAL_ACTION =
   "Critical values can need urgent care: contact your clinician now, or emergency services if you cannot reach them or feel unwell."
 
 export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
-  inputTokens: Schema.NonNegativeInt,
-  outputTokens: Schema.NonNegativeInt
+  inputTokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  outputTokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 }) {}
 
 /** Who answered: `aws.bedrock` live, `offline` locally and in tests. */
-export const LLMProviderName = Schema.Literal("aws.bedrock", "offline", "test")
+export const LLMProviderName = Schema.Literals(["aws.bedrock", "offline", "test"])
 export type LLMProviderName = typeof LLMProviderName.Type
 
 export interface Interpretation {
@@ -157,7 +157,7 @@ export interface Interpretation {
   readonly modelId: string
 }
 
-export const ChatRole = Schema.Literal("user", "assistant")
+export const ChatRole = Schema.Literals(["user", "assistant"])
 export type ChatRole = typeof ChatRole.Type
 
 export interface ChatTurn {
@@ -173,7 +173,7 @@ export interface ChatAnswer {
 }
 
 /** What a document's bytes are, as detected from the bytes themselves. */
-export const DocumentContentType = Schema.Literal("application/pdf", "image/jpeg", "image/png", "text/plain")
+export const DocumentContentType = Schema.Literals(["application/pdf", "image/jpeg", "image/png", "text/plain"])
 export type DocumentContentType = typeof DocumentContentType.Type
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()
 }
 
 /** Which bound a document went over: see src/layers/llm/pdfText.ts for what each one measures. */
-export const ComplexityLimit = Schema.Literal("pages", "decoded_bytes", "text_items", "text_length", "memory", "time")
+export const ComplexityLimit = Schema.Literals(["pages", "decoded_bytes", "text_items", "text_length", "memory", "time"])
 export type ComplexityLimit = typeof ComplexityLimit.Type
 
 /**
@@ -284,7 +284,7 @@ export class DocumentTooComplex extends Schema.TaggedError<DocumentTooComplex>()
   }
 }
 
-export class LLM extends Context.Tag("LLM")<
+export class LLM extends Context.Service<
   LLM,
   {
     readonly interpret: (input: {
@@ -312,4 +312,4 @@ export class LLM extends Context.Tag("LLM")<
     /** Drops every answer kept for the user (erasure); a layer that keeps none does nothing. */
     readonly forgetUser: (userId: string) => Effect.Effect<void>
   }
->() {}
+>()("LLM") {}

@@ -12,7 +12,7 @@ export const errorsByCategory = Metric.counter("ErrorsByCategory", {
 })
 
 export const recordError = (category: ErrorCategory, recovery: RecoveryStrategy) =>
-  Metric.increment(Metric.tagged(Metric.tagged(errorsByCategory, "category", category), "recovery", recovery))
+  Metric.update(Metric.withAttributes(Metric.withAttributes(errorsByCategory, { category: category }), { recovery: recovery }), 1)
 
 /** 1 for the breaker's current state, 0 for the others, so a dashboard can sum by state. */
 export const circuitBreakerState = Metric.gauge("CircuitBreakerState", {
@@ -25,8 +25,8 @@ export const recordBreakerState = (service: string, state: BreakerStateName) =>
   Effect.forEach(
     ["closed", "open", "half_open"] as const,
     (s) =>
-      Metric.set(
-        Metric.tagged(Metric.tagged(circuitBreakerState, "service", service), "state", s),
+      Metric.update(
+        Metric.withAttributes(Metric.withAttributes(circuitBreakerState, { service: service }), { state: s }),
         s === state ? 1 : 0
       ),
     { discard: true }
@@ -38,9 +38,7 @@ export const recoverySuccess = Metric.counter("RecoverySuccess", {
 })
 
 export const recordRecovery = (strategy: RecoveryStrategy, success: boolean) =>
-  Metric.increment(
-    Metric.tagged(Metric.tagged(recoverySuccess, "strategy", strategy), "success", String(success))
-  )
+  Metric.update(Metric.withAttributes(Metric.withAttributes(recoverySuccess, { strategy: strategy }), { success: String(success) }), 1)
 
 // ---------------------------------------------------------------------------------------------
 // LLM use: the GenAI semantic conventions' client metrics, and our tokens and cost counters.
@@ -67,9 +65,9 @@ export interface GenAiOperation {
 
 const genAiTagged = (metric: Metric.Metric.Histogram<number>, op: GenAiOperation) =>
   metric.pipe(
-    Metric.tagged("gen_ai.operation.name", op.operation),
-    Metric.tagged("gen_ai.provider.name", op.provider),
-    Metric.tagged("gen_ai.request.model", op.model)
+    Metric.withAttributes({ "gen_ai.operation.name": op.operation }),
+    Metric.withAttributes({ "gen_ai.provider.name": op.provider }),
+    Metric.withAttributes({ "gen_ai.request.model": op.model })
   )
 
 /**
@@ -87,19 +85,19 @@ export const observeGenAi =
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       const duration = genAiTagged(genAiOperationDuration, op)
       if (Exit.isFailure(exit)) {
-        const failure = Cause.failureOption(exit.cause)
+        const failure = Cause.findErrorOption(exit.cause)
         const type = Option.match(failure, {
           onNone: () => "_OTHER",
           onSome: (e) => (typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "_OTHER")
         })
-        yield* Metric.update(Metric.tagged(duration, "error.type", type), seconds)
+        yield* Metric.update(Metric.withAttributes(duration, { "error.type": type }), seconds)
         return yield* exit
       }
       const { inputTokens, outputTokens } = exit.value.usage
       yield* Metric.update(duration, seconds)
       const tokens = genAiTagged(genAiTokenUsage, op)
-      yield* Metric.update(Metric.tagged(tokens, "gen_ai.token.type", "input"), inputTokens)
-      yield* Metric.update(Metric.tagged(tokens, "gen_ai.token.type", "output"), outputTokens)
+      yield* Metric.update(Metric.withAttributes(tokens, { "gen_ai.token.type": "input" }), inputTokens)
+      yield* Metric.update(Metric.withAttributes(tokens, { "gen_ai.token.type": "output" }), outputTokens)
       yield* Effect.annotateCurrentSpan({
         "gen_ai.response.model": op.model,
         "gen_ai.usage.input_tokens": inputTokens,
@@ -123,18 +121,9 @@ export const recordLlmUsage = (usage: {
 }) =>
   Effect.all(
     [
-      Metric.incrementBy(
-        llmTokens.pipe(Metric.tagged("provider", usage.provider), Metric.tagged("model", usage.modelId), Metric.tagged("type", "input")),
-        usage.inputTokens
-      ),
-      Metric.incrementBy(
-        llmTokens.pipe(Metric.tagged("provider", usage.provider), Metric.tagged("model", usage.modelId), Metric.tagged("type", "output")),
-        usage.outputTokens
-      ),
-      Metric.incrementBy(
-        llmCostCents.pipe(Metric.tagged("provider", usage.provider), Metric.tagged("model", usage.modelId)),
-        usage.totalCostCents
-      )
+      Metric.update(llmTokens.pipe(Metric.withAttributes({ provider: usage.provider }), Metric.withAttributes({ model: usage.modelId }), Metric.withAttributes({ type: "input" })), usage.inputTokens),
+      Metric.update(llmTokens.pipe(Metric.withAttributes({ provider: usage.provider }), Metric.withAttributes({ model: usage.modelId }), Metric.withAttributes({ type: "output" })), usage.outputTokens),
+      Metric.update(llmCostCents.pipe(Metric.withAttributes({ provider: usage.provider }), Metric.withAttributes({ model: usage.modelId })), usage.totalCostCents)
     ],
     { discard: true }
   )

@@ -25,18 +25,18 @@ import { currentSpanOption } from "./telemetry.js"
 
 export interface RetryScheduleOptions {
   /** Delay before the first retry; each next one doubles (before jitter). */
-  readonly base: Duration.DurationInput
+  readonly base: Duration.Input
   /** Retries after the first attempt, so an operation runs at most 1 + maxRetries times. */
   readonly maxRetries: number
   /** Cap on a single delay, applied after jitter. */
-  readonly maxDelay: Duration.DurationInput
+  readonly maxDelay: Duration.Input
 }
 
 export type RetrySchedule = Schedule.Schedule<unknown, unknown>
 
 /** Exponential backoff from `base`, jittered (×0.8–1.2), each delay capped at `maxDelay`, `maxRetries` retries. */
 export const makeRetrySchedule = (options: RetryScheduleOptions): RetrySchedule => {
-  const maxDelay = Duration.decode(options.maxDelay)
+  const maxDelay = Duration.fromInputUnsafe(options.maxDelay)
   return Schedule.exponential(options.base).pipe(
     Schedule.jittered,
     Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
@@ -97,10 +97,10 @@ export const Timeouts = {
   storage: "10 seconds",
   kms: "3 seconds",
   google_oauth: "5 seconds"
-} as const satisfies Record<string, Duration.DurationInput>
+} as const satisfies Record<string, Duration.Input>
 
 /** API Gateway HTTP APIs end every request after 30 s, whatever the function is still doing (not adjustable). */
-export const API_GATEWAY_TIMEOUT: Duration.DurationInput = "30 seconds"
+export const API_GATEWAY_TIMEOUT: Duration.Input = "30 seconds"
 
 /**
  * How long a function may need: what it waits for, each part bounded by its own timeout or deadline,
@@ -110,12 +110,12 @@ export const API_GATEWAY_TIMEOUT: Duration.DurationInput = "30 seconds"
  * are recorded (its usage is reported as it returns), a job is failed or retried, never cut off.
  */
 export interface TimeBudget {
-  readonly parts: Readonly<Record<string, Duration.DurationInput>>
-  readonly margin: Duration.DurationInput
+  readonly parts: Readonly<Record<string, Duration.Input>>
+  readonly margin: Duration.Input
 }
 
 export const budgetTotal = (budget: TimeBudget): Duration.Duration =>
-  Object.values(budget.parts).reduce<Duration.Duration>((sum, part) => Duration.sum(sum, Duration.decode(part)), Duration.decode(budget.margin))
+  Object.values(budget.parts).reduce<Duration.Duration>((sum, part) => Duration.sum(sum, Duration.fromInputUnsafe(part)), Duration.fromInputUnsafe(budget.margin))
 
 export const TimeBudgets = {
   /** A queued job: open the original, interpret it, store the result with its audit row, remove the original, flush telemetry. */
@@ -137,28 +137,27 @@ export const TimeBudgets = {
 
 /** Fails with OperationTimedOut (transient) when `self` outlasts `duration`; the slow effect is interrupted. */
 export const withTimeout: {
-  (operation: string, duration: Duration.DurationInput): <A, E, R>(
+  (operation: string, duration: Duration.Input): <A, E, R>(
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | OperationTimedOut, R>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     operation: string,
-    duration: Duration.DurationInput
+    duration: Duration.Input
   ): Effect.Effect<A, E | OperationTimedOut, R>
 } = dual(
   3,
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     operation: string,
-    duration: Duration.DurationInput
+    duration: Duration.Input
   ): Effect.Effect<A, E | OperationTimedOut, R> =>
-    Effect.timeoutFail(self, {
+    Effect.timeoutOrElse(self, {
       duration,
-      onTimeout: () =>
-        new OperationTimedOut({
+      orElse: () => Effect.fail(new OperationTimedOut({
           message: `${operation} timed out after ${Duration.format(duration)}`,
           operation
-        })
+        }))
     })
 )
 
@@ -172,9 +171,9 @@ export interface CircuitBreakerConfig {
   /** Consecutive successes in half-open that close it again. */
   readonly successThreshold: number
   /** How long the breaker stays open before letting trial calls through. */
-  readonly timeout: Duration.DurationInput
+  readonly timeout: Duration.Input
   /** Sliding window over which failures are counted while closed. */
-  readonly monitorWindow: Duration.DurationInput
+  readonly monitorWindow: Duration.Input
   readonly fallbackEnabled: boolean
   /** Which typed errors count as a failure of the dependency; defaults to anything not validation/business. */
   readonly isFailure?: (error: unknown) => boolean
@@ -248,8 +247,8 @@ const run: Admission = { _tag: "run" }
 export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<CircuitBreaker> =>
   Effect.gen(function* () {
     const { name } = config
-    const timeoutMillis = Duration.toMillis(Duration.decode(config.timeout))
-    const windowMillis = Duration.toMillis(Duration.decode(config.monitorWindow))
+    const timeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(config.timeout))
+    const windowMillis = Duration.toMillis(Duration.fromInputUnsafe(config.monitorWindow))
     const isFailure = config.isFailure ?? isDependencyFailure
     const ref = yield* SynchronizedRef.make<State>(closed)
     yield* recordBreakerState(name, "closed")
@@ -323,7 +322,7 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
     const classify = <A, E>(exit: Exit.Exit<A, E>): Outcome => {
       if (Exit.isSuccess(exit)) return "success"
       const cause = exit.cause
-      if (Cause.isDie(cause)) return "failure"
+      if (Cause.hasDies(cause)) return "failure"
       for (const error of Cause.failures(cause)) if (isFailure(error)) return "failure"
       // interruptions (and errors isFailure rejects) say nothing about the dependency's health
       return "neutral"
@@ -366,7 +365,7 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
         ? guarded(self, (error) =>
             fallback(error).pipe(
               Effect.onExit((exit) =>
-                Exit.isInterrupted(exit) ? Effect.void : recordRecovery("fallback", Exit.isSuccess(exit))
+                Exit.hasInterrupts(exit) ? Effect.void : recordRecovery("fallback", Exit.isSuccess(exit))
               )
             )
           ).pipe(Effect.withSpan("CircuitBreaker.protectWithFallback", spanOptions))
@@ -379,10 +378,10 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
 export type ServiceBreakerName = Exclude<BreakerName, "database">
 
 /** The app's breakers, one per entry of BreakerConfigs but the database's. */
-export class CircuitBreakers extends Context.Tag("CircuitBreakers")<
+export class CircuitBreakers extends Context.Service<
   CircuitBreakers,
   { readonly get: (name: ServiceBreakerName) => CircuitBreaker }
->() {
+>()("CircuitBreakers") {
   static readonly layer = Layer.effect(
     CircuitBreakers,
     Effect.map(

@@ -3,7 +3,7 @@
  * metadata every object carries. One key rule (`validateObjectKey`) is shared by every layer,
  * so a key that works locally works on S3 and no key can name a place outside the store.
  */
-import { Context, type Effect, Either, Schema } from "effect"
+import { Context, type Effect, Result, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId, transientFailureInfo } from "./errors.js"
 
 export interface ObjectMetadata {
@@ -58,14 +58,14 @@ export const MAX_OBJECT_KEY_BYTES = 512
 const KEY_ALPHABET = /^[A-Za-z0-9._/-]*$/
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
-const invalid = (why: string) => Either.left(new InvalidObjectKey({ message: `Invalid object key: ${why}` }))
+const invalid = (why: string) => Result.fail(new InvalidObjectKey({ message: `Invalid object key: ${why}` }))
 
 /**
  * The one key rule: non-empty, at most 512 bytes, relative, "/"-separated segments that are
  * neither empty nor "." nor "..", made only of `[A-Za-z0-9._-]`. The message says why, never
  * echoes the key.
  */
-export const validateObjectKey = (key: string): Either.Either<string, InvalidObjectKey> => {
+export const validateObjectKey = (key: string): Result.Result<string, InvalidObjectKey> => {
   if (key.length === 0) return invalid("it is empty")
   if (CONTROL.test(key)) return invalid("it contains a control character")
   if (Buffer.byteLength(key, "utf8") > MAX_OBJECT_KEY_BYTES) return invalid(`it is longer than ${MAX_OBJECT_KEY_BYTES} bytes`)
@@ -76,19 +76,19 @@ export const validateObjectKey = (key: string): Either.Either<string, InvalidObj
     if (segment === "") return invalid("it has an empty segment")
     if (segment === "." || segment === "..") return invalid("it has a '.' or '..' segment")
   }
-  return Either.right(key)
+  return Result.succeed(key)
 }
 
 /**
  * A list prefix is valid when some valid key can start with it: "" (everything), "jobs/",
  * "jobs/ab" are; "../", "/x" and "a//" are not.
  */
-export const validateObjectKeyPrefix = (prefix: string): Either.Either<string, InvalidObjectKey> =>
+export const validateObjectKeyPrefix = (prefix: string): Result.Result<string, InvalidObjectKey> =>
   prefix === ""
-    ? Either.right(prefix)
-    : Either.map(validateObjectKey(`${prefix}x`), () => prefix)
+    ? Result.succeed(prefix)
+    : Result.map(validateObjectKey(`${prefix}x`), () => prefix)
 
-export class Storage extends Context.Tag("Storage")<
+export class Storage extends Context.Service<
   Storage,
   {
     /** Stores the object, replacing any object under the same key; readers see the old or the new, never a mix. */
@@ -107,4 +107,4 @@ export class Storage extends Context.Tag("Storage")<
     /** Every key starting with `prefix`, sorted; S3 is paged through to the end. */
     readonly list: (prefix: string) => Effect.Effect<ReadonlyArray<string>, InvalidObjectKey | StorageUnavailable>
   }
->() {}
+>()("Storage") {}

@@ -3,10 +3,10 @@
  * spans come from `traced` (below) and `Effect.withSpan`, metrics from `effect/Metric`. A Lambda
  * handler does: it flushes before returning, because the runtime freezes the process afterwards.
  */
-import { Headers, HttpTraceContext } from "@effect/platform"
+import { Headers, HttpTraceContext } from "effect/http"
 import { Context, Effect, FiberRef, Layer, Option, Tracer } from "effect"
 
-export class Telemetry extends Context.Tag("Telemetry")<
+export class Telemetry extends Context.Service<
   Telemetry,
   {
     /** True when spans are exported somewhere (an OTLP endpoint or the console). */
@@ -14,7 +14,7 @@ export class Telemetry extends Context.Tag("Telemetry")<
     /** Exports every finished span and the current metrics now; never fails. */
     readonly flush: Effect.Effect<void>
   }
->() {}
+>()("Telemetry") {}
 
 /** Nothing exported: spans are not even created (see TelemetryOff in layers/telemetry/otel.ts). */
 export const TelemetryNone = Layer.succeed(Telemetry, { tracing: false, flush: Effect.void })

@@ -30,7 +30,7 @@ export interface TimelineWindow {
   readonly offset: number
 }
 
-export class TimelineCache extends Context.Tag("TimelineCache")<
+export class TimelineCache extends Context.Service<
   TimelineCache,
   {
     /** False when nothing is ever kept (a zero time-to-live): callers skip the stamp lookup then. */
@@ -41,4 +41,4 @@ export class TimelineCache extends Context.Tag("TimelineCache")<
     /** Drops every page of the user (their account is gone, or their content changed here). */
     readonly invalidate: (userId: UserId) => Effect.Effect<void>
   }
->() {}
+>()("TimelineCache") {}

@@ -74,7 +74,7 @@ export class UploadExpired extends Schema.TaggedError<UploadExpired>()("UploadEx
   }
 }
 
-export class UploadTargets extends Context.Tag("UploadTargets")<
+export class UploadTargets extends Context.Service<
   UploadTargets,
   {
     readonly issue: (
@@ -91,4 +91,4 @@ export class UploadTargets extends Context.Tag("UploadTargets")<
     /** Removes the object and every version of it; removing nothing succeeds. */
     readonly remove: (key: string) => Effect.Effect<void, UploadsNotConfigured | InvalidObjectKey | StorageUnavailable>
   }
->() {}
+>()("UploadTargets") {}

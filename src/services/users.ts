@@ -4,10 +4,10 @@
  */
 import { Context } from "effect"
 
-export class UserLookupKey extends Context.Tag("UserLookupKey")<
+export class UserLookupKey extends Context.Service<
   UserLookupKey,
   {
     /** HMAC-SHA256 of `value` under the lookup key. */
     readonly hmac: (value: string) => Uint8Array
   }
->() {}
+>()("UserLookupKey") {}

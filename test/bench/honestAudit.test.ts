@@ -53,7 +53,7 @@ afterAll(async () => {
   await fs.rm(dataDir, { recursive: true, force: true })
 })
 
-const ours = (effect: (audit: Audit["Type"]) => Effect.Effect<unknown, unknown>) => runtime!.runPromise(Effect.flatMap(Audit, effect))
+const ours = (effect: (audit: (typeof Audit)["Service"]) => Effect.Effect<unknown, unknown>) => runtime!.runPromise(Effect.flatMap(Audit, effect))
 
 /** Every column of the row with this id, occurred_at also as the microsecond text ours MACs. */
 const stored = async (id: string) => {

@@ -39,7 +39,7 @@ const main = async () => {
   let server: ReturnType<typeof spawn> | undefined
   try {
     const database = await Effect.runPromise(
-      Scope.extend(startEmbeddedPostgres({ dataDir: path.join(tmp, "pg"), ephemeral: true }), scope)
+      Scope.provide(startEmbeddedPostgres({ dataDir: path.join(tmp, "pg"), ephemeral: true }), scope)
     )
     step("embedded PostgreSQL started from Bun")
 

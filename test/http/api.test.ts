@@ -3,8 +3,8 @@
  * crypto/storage/cost/audit, the offline LLM. The whole walk of a document, plus authentication,
  * isolation between users, size/type/validation refusals and idempotent uploads.
  */
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { randomUUID } from "node:crypto"
@@ -63,7 +63,7 @@ const jsonOf = (response: HttpClientResponse.HttpClientResponse) =>
   Effect.map(response.json, (body) => body as Record<string, unknown>)
 
 const errorCode = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.map(Effect.flatMap(response.json, Schema.decodeUnknown(ErrorBody)), (body) => body.error.code)
+  Effect.map(Effect.flatMap(response.json, Schema.decodeUnknownEffect(ErrorBody)), (body) => body.error.code)
 
 const uploadJson = (
   caller: Caller,
@@ -73,7 +73,7 @@ const uploadJson = (
   send(
     HttpClientRequest.post("/documents/upload").pipe(
       HttpClientRequest.setHeaders(headers),
-      HttpClientRequest.bodyUnsafeJson(body)
+      HttpClientRequest.bodyJsonUnsafe(body)
     ),
     caller
   )
@@ -88,7 +88,7 @@ const waitForJob = (caller: Caller, jobId: string) =>
     for (let i = 0; i < 300; i++) {
       const response = yield* send(HttpClientRequest.get(`/jobs/${jobId}/status`), caller)
       expect(response.status).toBe(200)
-      const status = yield* Effect.flatMap(response.json, Schema.decodeUnknown(JobStatus))
+      const status = yield* Effect.flatMap(response.json, Schema.decodeUnknownEffect(JobStatus))
       if (status.status === "completed" || status.status === "failed") return status
       // A real pause: tests run on the TestClock, the worker pool on the live one.
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
@@ -111,7 +111,7 @@ const Content = Schema.Struct({
   results: Schema.Array(
     Schema.Struct({
       name: Schema.String,
-      value: Schema.Union(Schema.Number, Schema.String),
+      value: Schema.Union([Schema.Number, Schema.String]),
       unit: Schema.String,
       referenceRange: Schema.Struct({ low: Schema.optional(Schema.Number), high: Schema.optional(Schema.Number) }),
       flag: Schema.String
@@ -147,7 +147,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
 
       const contentResponse = yield* send(HttpClientRequest.get(`/content/${contentId}`), user)
       expect(contentResponse.status).toBe(200)
-      const content = yield* Effect.flatMap(contentResponse.json, Schema.decodeUnknown(Content))
+      const content = yield* Effect.flatMap(contentResponse.json, Schema.decodeUnknownEffect(Content))
       expect(content.results.find((r) => r.name === "Hemoglobin")).toMatchObject({
         value: 11.2,
         unit: "g/dL",
@@ -158,7 +158,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
 
       const chat = yield* send(
         HttpClientRequest.post("/chat/messages").pipe(
-          HttpClientRequest.bodyUnsafeJson({ contentId, message: "what is my hemoglobin?" })
+          HttpClientRequest.bodyJsonUnsafe({ contentId, message: "what is my hemoglobin?" })
         ),
         user
       )
@@ -193,7 +193,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(data.conversations[0]?.messages).toHaveLength(2)
       expect(JSON.stringify(data)).toContain("Hemoglobin")
 
-      const erased = yield* send(HttpClientRequest.del("/me"), user)
+      const erased = yield* send(HttpClientRequest.delete("/me"), user)
       expect(erased.status).toBe(204)
       // Erasure ends the account's access tokens at once, not when they expire.
       for (const path of ["/me", "/content/timeline", `/content/${contentId}`]) {
@@ -207,7 +207,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     Effect.gen(function* () {
       const email = `walk-${Date.now()}@example.com`
       const signIn = yield* HttpClient.execute(
-        HttpClientRequest.post("/auth/dev").pipe(HttpClientRequest.bodyUnsafeJson({ email, name: "Walker" }))
+        HttpClientRequest.post("/auth/dev").pipe(HttpClientRequest.bodyJsonUnsafe({ email, name: "Walker" }))
       )
       expect(signIn.status).toBe(200)
       const tokens = (yield* signIn.json) as { accessToken: string; refreshToken: string; user: { email: string } }
@@ -216,16 +216,16 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(me.status).toBe(200)
       expect(me.headers["ratelimit-limit"]).toBeDefined() // the limiter is wired into the real API
       const refreshed = yield* HttpClient.execute(
-        HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: tokens.refreshToken }))
+        HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyJsonUnsafe({ refreshToken: tokens.refreshToken }))
       )
       expect(refreshed.status).toBe(200)
       const next = (yield* refreshed.json) as { refreshToken: string }
       const logout = yield* HttpClient.execute(
-        HttpClientRequest.post("/auth/logout").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: next.refreshToken }))
+        HttpClientRequest.post("/auth/logout").pipe(HttpClientRequest.bodyJsonUnsafe({ refreshToken: next.refreshToken }))
       )
       expect(logout.status).toBe(204)
       const after = yield* HttpClient.execute(
-        HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyUnsafeJson({ refreshToken: next.refreshToken }))
+        HttpClientRequest.post("/auth/refresh").pipe(HttpClientRequest.bodyJsonUnsafe({ refreshToken: next.refreshToken }))
       )
       expect(after.status).toBe(401)
     })
@@ -260,7 +260,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(content.status).toBe(200)
       expect(((yield* jsonOf(content)) as { contentId: string }).contentId).toBe(contentId)
       const chat = yield* send(
-        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: upper, message: "What is my hemoglobin?" })),
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyJsonUnsafe({ contentId: upper, message: "What is my hemoglobin?" })),
         user
       )
       expect(chat.status).toBe(200)
@@ -273,7 +273,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       // Another user's id stays a 404 in any case.
       const other = yield* signedIn
       expect((yield* send(HttpClientRequest.get(`/content/${upper}`), other)).status).toBe(404)
-      expect((yield* send(HttpClientRequest.del(`/content/${upper}`), user)).status).toBe(204)
+      expect((yield* send(HttpClientRequest.delete(`/content/${upper}`), user)).status).toBe(204)
       expect((yield* send(HttpClientRequest.get(`/content/${contentId}`), user)).status).toBe(404)
     })
   )
@@ -303,7 +303,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         ["/auth/refresh", { refreshToken: padding }],
         ["/chat/messages", { contentId: randomUUID(), message: padding }]
       ] as const) {
-        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body)), user)
+        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyJsonUnsafe(body)), user)
         expect(response.status, path).toBe(413)
         expect(yield* errorCode(response)).toBe("PAYLOAD_TOO_LARGE")
       }
@@ -326,14 +326,14 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         ["/auth/logout", { refreshToken: "r", note: padding }],
         ["/chat/messages", { contentId: randomUUID(), message: "x".repeat(30 * 1024) }]
       ] as const) {
-        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body)), user)
+        const response = yield* send(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyJsonUnsafe(body)), user)
         expect(response.status, path).toBe(413)
         expect(yield* errorCode(response)).toBe("PAYLOAD_TOO_LARGE")
       }
       // The longest question the schema allows, in three-byte characters, is read (and answered: no such content).
       const longest = yield* send(
         HttpClientRequest.post("/chat/messages").pipe(
-          HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: "€".repeat(4_000) })
+          HttpClientRequest.bodyJsonUnsafe({ contentId: randomUUID(), message: "€".repeat(4_000) })
         ),
         user
       )
@@ -374,17 +374,17 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
     Effect.gen(function* () {
       const id = randomUUID()
       const requests = [
-        HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyUnsafeJson(pdfUpload)),
+        HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyJsonUnsafe(pdfUpload)),
         HttpClientRequest.get(`/jobs/${id}/status`),
         HttpClientRequest.get("/content/timeline"),
         HttpClientRequest.get(`/content/${id}`),
-        HttpClientRequest.del(`/content/${id}`),
-        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: id, message: "hi" })),
+        HttpClientRequest.delete(`/content/${id}`),
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyJsonUnsafe({ contentId: id, message: "hi" })),
         HttpClientRequest.get(`/chat/conversations/${id}`),
         HttpClientRequest.get("/subscriptions/status"),
         HttpClientRequest.get("/me"),
         HttpClientRequest.get("/me/export"),
-        HttpClientRequest.del("/me")
+        HttpClientRequest.delete("/me")
       ]
       for (const request of requests) {
         const response = yield* send(request)
@@ -409,8 +409,8 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       const attempts = (id: string, job: string) => [
         HttpClientRequest.get(`/jobs/${job}/status`),
         HttpClientRequest.get(`/content/${id}`),
-        HttpClientRequest.del(`/content/${id}`),
-        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: id, message: "hi" })),
+        HttpClientRequest.delete(`/content/${id}`),
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyJsonUnsafe({ contentId: id, message: "hi" })),
         HttpClientRequest.get(`/chat/conversations/${id}`)
       ]
       const answers = (requests: ReadonlyArray<HttpClientRequest.HttpClientRequest>) =>
@@ -432,7 +432,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
 
       // Still the owner's, then deleted by the owner: 204, then 404.
       expect((yield* send(HttpClientRequest.get(`/content/${contentId}`), owner)).status).toBe(200)
-      expect((yield* send(HttpClientRequest.del(`/content/${contentId}`), owner)).status).toBe(204)
+      expect((yield* send(HttpClientRequest.delete(`/content/${contentId}`), owner)).status).toBe(204)
       expect((yield* send(HttpClientRequest.get(`/content/${contentId}`), owner)).status).toBe(404)
     })
   )
@@ -482,13 +482,13 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         "The request is invalid: offset is invalid"
       )
       const emptyQuestion = yield* send(
-        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: " " })),
+        HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyJsonUnsafe({ contentId: randomUUID(), message: " " })),
         user
       )
       expect(emptyQuestion.status).toBe(400)
       const longQuestion = yield* send(
         HttpClientRequest.post("/chat/messages").pipe(
-          HttpClientRequest.bodyUnsafeJson({ contentId: randomUUID(), message: "a".repeat(4001) })
+          HttpClientRequest.bodyJsonUnsafe({ contentId: randomUUID(), message: "a".repeat(4001) })
         ),
         user
       )

@@ -3,7 +3,7 @@
  * (NodeHttpServer.layerTest) and a real PostgreSQL. A probe group, added for these tests only,
  * exercises the error pipeline with a JSON body and with each error of the model.
  */
-import { HttpClient, HttpClientRequest, HttpClientResponse, HttpServer } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse, HttpServer } from "effect/http"
 import * as net from "node:net"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Metric, Schema } from "effect"
@@ -137,7 +137,7 @@ layer(appWith(TestDatabaseLive()))("HTTP skeleton on a real database", (it) => {
       const server = yield* HttpServer.HttpServer
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
       // A raw socket: announce 20 MiB, send a few bytes, and read what the server says.
-      const reply = yield* Effect.async<string>((resume) => {
+      const reply = yield* Effect.callback<string>((resume) => {
         const socket = net.connect(port, "127.0.0.1", () => {
           socket.write(
             "POST /probe/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
@@ -175,7 +175,7 @@ layer(appWith(TestDatabaseLive()))("HTTP skeleton on a real database", (it) => {
     Effect.gen(function* () {
       for (const [kind, want] of Object.entries(expected)) {
         const before = yield* Metric.value(
-          Metric.tagged(Metric.tagged(errorsByCategory, "category", want.category), "recovery", failures[kind]![ErrorInfoId].recovery)
+          Metric.withAttributes(Metric.withAttributes(errorsByCategory, { category: want.category }), { recovery: failures[kind]![ErrorInfoId].recovery })
         )
         const response = yield* get(`/probe/fail/${kind}`, { "x-request-id": `probe-${kind}-000` })
         expect(response.status, kind).toBe(want.status)
@@ -190,7 +190,7 @@ layer(appWith(TestDatabaseLive()))("HTTP skeleton on a real database", (it) => {
         expect(response.headers["x-request-id"], kind).toMatch(UUID)
         expect(response.headers["content-type"]).toContain("application/json")
         const after = yield* Metric.value(
-          Metric.tagged(Metric.tagged(errorsByCategory, "category", want.category), "recovery", failures[kind]![ErrorInfoId].recovery)
+          Metric.withAttributes(Metric.withAttributes(errorsByCategory, { category: want.category }), { recovery: failures[kind]![ErrorInfoId].recovery })
         )
         expect(after.count - before.count, kind).toBe(1)
       }

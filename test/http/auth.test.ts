@@ -5,16 +5,9 @@
  * answers like dev; malformed bodies are 400 with
  * the uniform error body.
  */
-import {
-  HttpApi,
-  HttpApiBuilder,
-  HttpApiEndpoint,
-  HttpApiGroup,
-  HttpClient,
-  HttpClientRequest,
-  type HttpClientResponse
-} from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { generateKeyPairSync } from "node:crypto"
@@ -90,7 +83,7 @@ const appWith = (
 }
 
 const post = (path: string, body: unknown) =>
-  HttpClient.execute(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body)))
+  HttpClient.execute(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyJsonUnsafe(body)))
 
 const postRaw = (path: string, text: string) =>
   HttpClient.execute(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyText(text, "application/json")))
@@ -108,7 +101,7 @@ const TokenPairJson = Schema.Struct({
 const tokenPair = (response: HttpClientResponse.HttpClientResponse) =>
   Effect.gen(function* () {
     expect(response.status).toBe(200)
-    return yield* Schema.decodeUnknown(TokenPairJson)(yield* response.json)
+    return yield* Schema.decodeUnknownEffect(TokenPairJson)(yield* response.json)
   })
 
 const expectError = (response: HttpClientResponse.HttpClientResponse, status: number, code?: string) =>
@@ -205,7 +198,7 @@ layer(appWith({ DEV_AUTH_ENABLED: "false" }))("auth endpoints with dev sign-in d
 })
 
 // The real verifier, its key set served from 127.0.0.1.
-const WithGoogleKeys = Layer.unwrapScoped(
+const WithGoogleKeys = Layer.unwrap(
   Effect.map(jwksServer({ cacheControl: "public, max-age=300" }), (jwks) =>
     appWith({ GOOGLE_JWKS_URL: jwks.url, GOOGLE_CLIENT_IDS: GOOGLE_CLIENT_ID }, (settings) =>
       GoogleIdTokensLive.pipe(Layer.provide([CircuitBreakers.layer, Layer.succeed(AppConfig, settings)]))

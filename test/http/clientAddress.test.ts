@@ -1,5 +1,5 @@
 /** Which address is the client's: the socket peer, or a trusted proxy's view in X-Forwarded-For. */
-import type { HttpServerRequest } from "@effect/platform"
+import type { HttpServerRequest } from "effect/http"
 import { describe, expect, it } from "@effect/vitest"
 import { Option } from "effect"
 import fc from "fast-check"
@@ -9,7 +9,7 @@ import { clientAddress } from "../../src/http/clientAddress.js"
 // Only the two fields clientAddress reads.
 const request = (peer: string | undefined, forwardedFor?: string | Array<string>) =>
   ({
-    remoteAddress: Option.fromNullable(peer),
+    remoteAddress: Option.fromNullishOr(peer),
     headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor }
   }) as unknown as HttpServerRequest.HttpServerRequest
 

@@ -4,9 +4,9 @@
  * body within the lock timeout (2 s by default), instead of waiting for as long as the lock is held.
  */
 import { randomUUID } from "node:crypto"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { SqlClient } from "@effect/sql"
+import { HttpClient, HttpClientRequest } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { serveApi } from "../../src/http/app.js"
@@ -35,12 +35,12 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("a statement blocked 
       const holder = yield* sql
         .withTransaction(
           sql`LOCK TABLE content IN ACCESS EXCLUSIVE MODE`.pipe(
-            Effect.zipRight(Deferred.succeed(locked, undefined)),
-            Effect.zipRight(Effect.race(Deferred.await(release), Effect.sleep(HELD_MS)))
+            Effect.andThen(Deferred.succeed(locked, undefined)),
+            Effect.andThen(Effect.race(Deferred.await(release), Effect.sleep(HELD_MS)))
           )
         )
         .pipe(Effect.forkScoped)
-      yield* Effect.addFinalizer(() => Deferred.succeed(release, undefined).pipe(Effect.zipRight(Fiber.await(holder))))
+      yield* Effect.addFinalizer(() => Deferred.succeed(release, undefined).pipe(Effect.andThen(Fiber.await(holder))))
       yield* Deferred.await(locked)
 
       const started = Date.now()

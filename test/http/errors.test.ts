@@ -1,7 +1,7 @@
 /** The error → HTTP mapping for failures that are hard to provoke over a socket. */
-import { HttpServerRequest, Multipart } from "@effect/platform"
-import { RequestError } from "@effect/platform/HttpServerError"
-import { SqlError } from "@effect/sql/SqlError"
+import { HttpServerRequest, Multipart } from "effect/http"
+import { RequestError } from "effect/http/HttpServerError"
+import { SqlError } from "effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, FiberId, Schema } from "effect"
 import * as fc from "fast-check"
@@ -67,7 +67,7 @@ describe("classifyCause", () => {
   })
 
   it("the first failure decides when several are combined", () => {
-    const cause = Cause.sequential(Cause.fail(new NotFound({ message: "a" })), Cause.die(new Error("b")))
+    const cause = Cause.combine(Cause.fail(new NotFound({ message: "a" })), Cause.die(new Error("b")))
     expect(classifyCause(cause).info.status).toBe(404)
   })
 

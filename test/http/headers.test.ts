@@ -1,5 +1,5 @@
 /** Security headers on every response, and CORS for the configured origins only. */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Database } from "../../src/services/database.js"

@@ -4,8 +4,9 @@
  * stream when it stops reading, which destroyed the socket) — and the connection stays usable.
  * A client that goes on sending far beyond the limit is still cut off, within the drain's bounds.
  */
-import { HttpApiBuilder, HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiBuilder } from "effect/http-api"
+import { HttpServer } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer } from "effect"
 import * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"

@@ -6,7 +6,7 @@
  * Retry-After on every 429/503, and X-Request-Id plus the security headers on answers given
  * before the app runs.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Database } from "../../src/services/database.js"

@@ -1,8 +1,10 @@
 /** Token buckets (pure, property-checked) and the rate-limit middleware through the real HTTP stack. */
-import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpClient, HttpClientRequest, HttpServerRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { HttpClient, HttpClientRequest, HttpServerRequest } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schema, TestClock } from "effect"
+import { Effect, Layer, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"

@@ -3,22 +3,22 @@
  * hold for every body the schema accepts — a limit below it would refuse a valid request with a
  * 413 — and must exist for every operation that takes no document.
  */
-import { HttpMethod } from "@effect/platform"
+import { HttpMethod } from "effect/http"
 import { Arbitrary, FastCheck as fc, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { Api } from "../../src/http/api.js"
 import { ChatMessageRequest } from "../../src/http/groups/chat.js"
 import { BODY_SLACK_BYTES, payloadBound, routeTable, SMALL_BODY_BYTES } from "../../src/http/routes.js"
-import { HttpApi } from "@effect/platform"
+import { HttpApi } from "effect/http-api"
 
 /** Every JSON payload schema of the API, by route. */
-const payloads: Array<readonly [string, Schema.Schema<unknown, unknown>]> = []
+const payloads: Array<readonly [string, Schema.Codec<unknown, unknown>]> = []
 HttpApi.reflect(Api as unknown as HttpApi.HttpApi<string, never, never, never>, {
   onGroup: () => {},
   onEndpoint: ({ endpoint, payloads: byType }) => {
     const json = byType.get("application/json")
     if (json !== undefined && HttpMethod.hasBody(endpoint.method) && !byType.has("multipart/form-data")) {
-      payloads.push([`${endpoint.method} ${endpoint.path}`, Schema.make(json.ast) as Schema.Schema<unknown, unknown>])
+      payloads.push([`${endpoint.method} ${endpoint.path}`, Schema.make(json.ast) as Schema.Codec<unknown, unknown>])
     }
   }
 })

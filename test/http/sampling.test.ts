@@ -1,5 +1,5 @@
 /** Sampling decided per request before any span exists, from the standard sampler settings. */
-import { Headers } from "@effect/platform"
+import { Headers } from "effect/http"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { makeRequestSampler } from "../../src/http/sampling.js"

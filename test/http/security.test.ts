@@ -1,6 +1,7 @@
 /** Bearer authentication through the real HTTP stack: 401 with the uniform body, or CurrentUser. */
-import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import { HttpClient, HttpClientRequest } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { generateKeyPairSync, randomUUID } from "node:crypto"

@@ -1,5 +1,5 @@
 /** Graceful shutdown of the HTTP layer: closing it lets in-flight requests finish and refuses new ones. */
-import { HttpServer } from "@effect/platform"
+import { HttpServer } from "effect/http"
 import { expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Database } from "../../src/services/database.js"
@@ -21,16 +21,16 @@ it.live("a request in flight when shutdown starts still gets its answer", () =>
     const address = Context.get(context, HttpServer.HttpServer).address
     const base = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : "http://unreachable"
 
-    const inflight = yield* Effect.fork(fetchText(`${base}/probe/slow`))
+    const inflight = yield* Effect.forkChild(fetchText(`${base}/probe/slow`))
     yield* Effect.sleep("100 millis")
-    const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+    const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
     yield* Effect.sleep("50 millis")
 
     expect(yield* Fiber.join(inflight)).toEqual([200, "\"done\""])
     yield* Fiber.join(closing)
 
     // Once closed, the server accepts nothing more.
-    const after = yield* Effect.either(fetchText(`${base}/health`))
-    expect(after._tag).toBe("Left")
+    const after = yield* Effect.result(fetchText(`${base}/health`))
+    expect(after._tag).toBe("Failure")
   })
 )

@@ -3,7 +3,7 @@
  * child process against DATABASE_URL. One JSON line with the verdict; exit 0 when the chain holds,
  * 1 naming the first broken seq when it does not.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { spawn } from "node:child_process"
@@ -33,7 +33,7 @@ const KeyAndCheckpoints = Layer.merge(AuditMacLocal, AuditCheckpointsFile).pipe(
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 
-const Output = Schema.parseJson(Schema.Struct({ audit: AuditVerdict }))
+const Output = Schema.fromJsonString(Schema.Struct({ audit: AuditVerdict }))
 
 const runCli = (databaseUrl: string) =>
   Effect.promise(

@@ -3,9 +3,9 @@
  * and erasure — every row of the user in every table, their stored documents, the audit trail's
  * actor pseudonymised — with other users untouched and a new account on the same address empty.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Result, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { makePostgresCostTracker } from "../../src/layers/costTracker/postgres.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -34,7 +34,7 @@ import { incomingKey } from "../../src/services/uploadTargets.js"
 const fixture = (name: FixtureName) => readFixture(name)
 
 // The PostgreSQL cost tracker, so that llm_usage holds rows for the export and the erasure to deal with.
-const CostTrackerTable = Layer.scoped(CostTracker, makePostgresCostTracker({ monthlyBudgetCents: 500, emitMetrics: false }))
+const CostTrackerTable = Layer.effect(CostTracker, makePostgresCostTracker({ monthlyBudgetCents: 500, emitMetrics: false }))
 
 const TestLayer = Layer.mergeAll(
   CryptoMemory,
@@ -132,8 +132,8 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       yield* setPlan(nameless, "premium")
       expect((yield* getProfile(nameless)).plan).toBe("premium")
 
-      const missing = yield* Effect.either(getProfile(UserId.make(randomUUID())))
-      expect(Either.isLeft(missing) && missing.left._tag).toBe("NotFound")
+      const missing = yield* Effect.result(getProfile(UserId.make(randomUUID())))
+      expect(Result.isFailure(missing) && missing.failure._tag).toBe("NotFound")
       const read = (yield* auditRows).filter((r) => r.action === "account.read" && r.actorUserId === jane)
       expect(read.map((r) => r.requestId)).toEqual(["req-profile-1"])
     })
@@ -248,8 +248,8 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
         expect(yield* Effect.flatMap(MemoryUploads, (uploads) => uploads.keys)).toContain(bobData.incoming)
 
         // a second erasure finds nothing
-        const again = yield* Effect.either(deleteAccount(alice))
-        expect(Either.isLeft(again) && again.left._tag).toBe("NotFound")
+        const again = yield* Effect.result(deleteAccount(alice))
+        expect(Result.isFailure(again) && again.failure._tag).toBe("NotFound")
       })
   )
 

@@ -4,9 +4,10 @@
  * presented again (outside the grace window) revokes its whole family, and anything else that is
  * not a live token is the same Unauthenticated.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Cause, Effect, Either, Exit, Layer, Option, Schema, TestClock } from "effect"
+import { Cause, Effect, Result, Exit, Layer, Option, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { generateKeyPairSync } from "node:crypto"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
@@ -46,26 +47,26 @@ const TestLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, UserLookupKeyTest,
 
 const UserRow = Schema.Struct({
   id: Schema.String,
-  emailHash: Schema.Uint8ArrayFromSelf,
-  emailEncrypted: Schema.Uint8ArrayFromSelf,
-  nameEncrypted: Schema.NullOr(Schema.Uint8ArrayFromSelf)
+  emailHash: Schema.Uint8Array,
+  emailEncrypted: Schema.Uint8Array,
+  nameEncrypted: Schema.NullOr(Schema.Uint8Array)
 })
 
 const usersWithEmailHash = (hash: Uint8Array) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const rows = yield* sql`SELECT id, email_hash, email_encrypted, name_encrypted FROM users WHERE email_hash = ${Buffer.from(hash)}`
-    return yield* Schema.decodeUnknown(Schema.Array(UserRow))(rows)
+    return yield* Schema.decodeUnknownEffect(Schema.Array(UserRow))(rows)
   })
 
 const isUnauthenticated = <A, E>(exit: Exit.Exit<A, E>) =>
-  Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), (error) => error instanceof Unauthenticated)
+  Exit.isFailure(exit) && Option.exists(Cause.findErrorOption(exit.cause), (error) => error instanceof Unauthenticated)
 
 const expectUnauthenticated = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
-    const result = yield* Effect.either(effect)
-    expect(Either.isLeft(result)).toBe(true)
-    if (Either.isLeft(result)) expect(result.left).toBeInstanceOf(Unauthenticated)
+    const result = yield* Effect.result(effect)
+    expect(Result.isFailure(result)).toBe(true)
+    if (Result.isFailure(result)) expect(result.failure).toBeInstanceOf(Unauthenticated)
   })
 
 const familyRevocations = (refreshToken: string) =>
@@ -163,11 +164,11 @@ layer(TestLayer)("auth programs", (it) => {
       const email = uniqueEmail()
       const victim = yield* signInWithGoogle({ idToken: `good:victim-${counter}:${email}` })
       // A recycled Workspace address: a different Google account, the same verified email.
-      const takeover = yield* Effect.either(signInWithGoogle({ idToken: `good:attacker-${counter}:${email}` }))
-      expect(Either.isLeft(takeover)).toBe(true)
-      if (Either.isLeft(takeover)) {
-        expect(takeover.left).toBeInstanceOf(AccountBoundElsewhere)
-        expect(errorInfo(takeover.left)).toMatchObject({ code: "ACCOUNT_BOUND_TO_OTHER_GOOGLE_ACCOUNT", status: 401 })
+      const takeover = yield* Effect.result(signInWithGoogle({ idToken: `good:attacker-${counter}:${email}` }))
+      expect(Result.isFailure(takeover)).toBe(true)
+      if (Result.isFailure(takeover)) {
+        expect(takeover.failure).toBeInstanceOf(AccountBoundElsewhere)
+        expect(errorInfo(takeover.failure)).toMatchObject({ code: "ACCOUNT_BOUND_TO_OTHER_GOOGLE_ACCOUNT", status: 401 })
       }
       // Audited against the account, as denied; the email is nowhere in the trail.
       const rows = yield* auditRows
@@ -185,8 +186,8 @@ layer(TestLayer)("auth programs", (it) => {
       const dev = yield* signInWithDev({ email })
       const linked = yield* signInWithGoogle({ idToken: `good:first-${counter}:${email}` })
       expect(linked.user.id).toBe(dev.user.id)
-      const second = yield* Effect.either(signInWithGoogle({ idToken: `good:second-${counter}:${email}` }))
-      expect(Either.isLeft(second) && second.left instanceof AccountBoundElsewhere).toBe(true)
+      const second = yield* Effect.result(signInWithGoogle({ idToken: `good:second-${counter}:${email}` }))
+      expect(Result.isFailure(second) && second.failure instanceof AccountBoundElsewhere).toBe(true)
     })
   )
 
@@ -195,15 +196,15 @@ layer(TestLayer)("auth programs", (it) => {
       const email = uniqueEmail()
       const dev = yield* signInWithDev({ email })
       const results = yield* Effect.all(
-        Array.from({ length: 8 }, (_, i) => Effect.either(signInWithGoogle({ idToken: `good:racer-${i % 2}-${counter}:${email}` }))),
+        Array.from({ length: 8 }, (_, i) => Effect.result(signInWithGoogle({ idToken: `good:racer-${i % 2}-${counter}:${email}` }))),
         { concurrency: "unbounded" }
       )
-      const won = results.flatMap((result, i) => (Either.isRight(result) ? [i % 2] : []))
-      const refused = results.filter((result) => Either.isLeft(result) && result.left instanceof AccountBoundElsewhere)
+      const won = results.flatMap((result, i) => (Result.isSuccess(result) ? [i % 2] : []))
+      const refused = results.filter((result) => Result.isFailure(result) && result.failure instanceof AccountBoundElsewhere)
       expect(won.length).toBeGreaterThan(0)
       expect(new Set(won).size).toBe(1) // only one subject ever got in
       expect(won.length + refused.length).toBe(8)
-      for (const result of results) if (Either.isRight(result)) expect(result.right.user.id).toBe(dev.user.id)
+      for (const result of results) if (Result.isSuccess(result)) expect(result.success.user.id).toBe(dev.user.id)
     })
   )
 

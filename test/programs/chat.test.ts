@@ -2,9 +2,9 @@
  * Chat end to end on a real database with the offline LLM: answers from the user's own document,
  * turns sealed at rest, history kept, scoping, validation, plan limits, budget and cost records.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Result, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
@@ -59,7 +59,7 @@ const chatCosts = (userId: UserId) =>
   )
 
 const failureTag = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(effect), (result) => (Either.isLeft(result) ? result.left._tag : "success"))
+  Effect.map(Effect.result(effect), (result) => (Result.isFailure(result) ? result.failure._tag : "success"))
 
 layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
   it.effect("answers 'what is my hemoglobin?' with 11.2; both turns are kept in order; a follow-up sees the history", () =>

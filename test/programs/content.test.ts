@@ -1,5 +1,5 @@
 /** Content at rest: sealed fields, the timeline card, user scoping. */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -121,8 +121,8 @@ layer(TestLayer)("content", (it) => {
       const first = yield* saveContent({ userId: alice, document: scriptedDocument({ title: "First" }), provider: "offline", modelId: "m" })
       const second = yield* saveContent({ userId: alice, document: scriptedDocument({ title: "Second" }), provider: "offline", modelId: "m" })
       yield* sql`UPDATE content SET body_encrypted = (SELECT body_encrypted FROM content WHERE id = ${first}::uuid) WHERE id = ${second}::uuid`
-      const result = yield* Effect.either(loadContent(alice, ContentId.make(second)))
-      expect(result._tag === "Left" && result.left._tag).toBe("DecryptionFailed")
+      const result = yield* Effect.result(loadContent(alice, ContentId.make(second)))
+      expect(result._tag === "Failure" && result.failure._tag).toBe("DecryptionFailed")
     })
   )
 })

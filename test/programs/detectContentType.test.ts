@@ -1,6 +1,6 @@
 /** Content types come from the bytes: magic numbers, UTF-8 text, and a declared type only checked. */
 import { describe, expect, it } from "@effect/vitest"
-import { Either, Option } from "effect"
+import { Result, Option } from "effect"
 import fc from "fast-check"
 import { detectContentType, normalizeDeclaredType, resolveContentType } from "../../src/programs/detectContentType.js"
 
@@ -48,7 +48,7 @@ describe("detectContentType", () => {
         const detected = detectContentType(bytes)
         expect(Option.isNone(detected) || ["application/pdf", "image/jpeg", "image/png", "text/plain"].includes(detected.value)).toBe(true)
         const resolved = resolveContentType(bytes, "application/pdf")
-        expect(Either.isLeft(resolved) || Either.isRight(resolved)).toBe(true)
+        expect(Result.isFailure(resolved) || Result.isSuccess(resolved)).toBe(true)
       }),
       { numRuns: 2000 }
     )
@@ -83,12 +83,12 @@ describe("resolveContentType", () => {
       fc.property(magicType, fc.uint8Array({ maxLength: 64 }), declared, (type, rest, claim) => {
         const result = resolveContentType(withMagic(MAGIC[type], rest), claim)
         if (claim === type) {
-          expect(result).toEqual(Either.right(type))
+          expect(result).toEqual(Result.succeed(type))
         } else {
-          expect(Either.isLeft(result)).toBe(true)
-          if (Either.isLeft(result)) {
-            expect(result.left._tag).toBe("UnsupportedMediaType")
-            expect(result.left.message).not.toContain(claim)
+          expect(Result.isFailure(result)).toBe(true)
+          if (Result.isFailure(result)) {
+            expect(result.failure._tag).toBe("UnsupportedMediaType")
+            expect(result.failure.message).not.toContain(claim)
           }
         }
       }),
@@ -98,14 +98,14 @@ describe("resolveContentType", () => {
 
   it("fails with UnsupportedMediaType for unknown bytes whatever is declared", () => {
     const result = resolveContentType(new Uint8Array([0x00, 0x01, 0x02, 0x03]))
-    expect(Either.isLeft(result) && result.left._tag).toBe("UnsupportedMediaType")
+    expect(Result.isFailure(result) && result.failure._tag).toBe("UnsupportedMediaType")
   })
 
   it("accepts a declared type with parameters or in another case, and treats octet-stream as undeclared", () => {
-    expect(resolveContentType(text("hello"), "Text/Plain; charset=utf-8")).toEqual(Either.right("text/plain"))
-    expect(resolveContentType(withMagic(MAGIC["image/jpeg"], new Uint8Array([1])), "image/jpg")).toEqual(Either.right("image/jpeg"))
+    expect(resolveContentType(text("hello"), "Text/Plain; charset=utf-8")).toEqual(Result.succeed("text/plain"))
+    expect(resolveContentType(withMagic(MAGIC["image/jpeg"], new Uint8Array([1])), "image/jpg")).toEqual(Result.succeed("image/jpeg"))
     expect(resolveContentType(withMagic(MAGIC["application/pdf"], new Uint8Array([1])), "application/octet-stream")).toEqual(
-      Either.right("application/pdf")
+      Result.succeed("application/pdf")
     )
     expect(normalizeDeclaredType("  ")).toEqual(Option.none())
   })

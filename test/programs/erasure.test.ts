@@ -63,7 +63,7 @@ const recordingProvider = (inner: KeyProvider): KeyProvider => {
   }
 }
 const keyring = { current: keyIdOf(TEST_MASTER_KEY), keys: new Map([[keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY as Uint8Array]]) }
-const CryptoCaching = Layer.scoped(
+const CryptoCaching = Layer.effect(
   Crypto,
   makeEnvelopeCrypto({
     provider: recordingProvider(keyringProvider("memory", () => keyring, (size) => randomBytes(size))),
@@ -74,7 +74,7 @@ const CryptoCaching = Layer.scoped(
 )
 
 /** Storage whose removals can be made to fail, as S3 does in an outage. */
-class StorageOutage extends Effect.Service<StorageOutage>()("test/StorageOutage", { succeed: { down: Ref.unsafeMake(false) } }) {}
+class StorageOutage extends Effect.Service<StorageOutage>()("test/StorageOutage", { succeed: { down: Ref.makeUnsafe(false) } }) {}
 const FlakyStorage = Layer.effect(
   Storage,
   Effect.gen(function* () {
@@ -86,7 +86,7 @@ const FlakyStorage = Layer.effect(
         Effect.flatMap(Ref.get(down), (isDown) =>
           isDown ? Effect.fail(new StorageUnavailable({ message: "S3 DeleteObject failed: ServiceUnavailable", transient: true })) : inner.remove(key)
         )
-    } satisfies Storage["Type"]
+    } satisfies (typeof Storage)["Service"]
   })
 ).pipe(Layer.provideMerge(StorageOutage.Default))
 
@@ -194,7 +194,7 @@ const livedIn = (label: string) =>
     }
   })
 
-type Person = Effect.Effect.Success<ReturnType<typeof livedIn>>
+type Person = Effect.Success<ReturnType<typeof livedIn>>
 
 /** Every place in the database where a needle occurs: "table.column", searched in every column of every table. */
 const databaseHits = (needles: ReadonlyArray<string>, tables: (table: string) => boolean) =>
@@ -240,9 +240,9 @@ const storeHits = (person: Person) =>
     if ((DataKeys.byUser.get(person.userId) ?? []).some((key) => key.some((b) => b !== 0))) hits.push("data key cache")
     // with Bedrock down, only a kept answer could answer this exact request
     Bedrock.down = true
-    const answered = yield* Effect.either(llm.chat({ document: person.chat.document, history: [], question: person.chat.question, userId: person.userId }))
+    const answered = yield* Effect.result(llm.chat({ document: person.chat.document, history: [], question: person.chat.question, userId: person.userId }))
     Bedrock.down = false
-    if (answered._tag === "Right") hits.push("LLM answer cache")
+    if (answered._tag === "Success") hits.push("LLM answer cache")
     return hits
   })
 
@@ -252,7 +252,7 @@ const openBreaker = (person: Person) =>
     const llm = yield* LLM
     Bedrock.down = true
     for (let i = 0; i < 3; i++) {
-      yield* Effect.either(llm.chat({ document: person.chat.document, history: [], question: `breaker ${i}`, userId: "nobody" }))
+      yield* Effect.result(llm.chat({ document: person.chat.document, history: [], question: `breaker ${i}`, userId: "nobody" }))
     }
     Bedrock.down = false
   })

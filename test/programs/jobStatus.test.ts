@@ -1,5 +1,5 @@
 /** Job status through its life, scoped to its user. */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"

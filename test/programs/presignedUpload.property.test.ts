@@ -4,7 +4,7 @@
  * their bounds; and agreement with the HTTP schema, so a body the OpenAPI document allows is never
  * refused by the program for a reason the document does not state.
  */
-import { Arbitrary, Either, FastCheck as fc, Schema } from "effect"
+import { Arbitrary, Result, FastCheck as fc, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { BeginUploadJson } from "../../src/http/groups/documents.js"
 import { ALLOWED_CONTENT_TYPES } from "../../src/programs/detectContentType.js"
@@ -12,7 +12,7 @@ import { validateBeginUpload } from "../../src/programs/presignedUpload.js"
 
 const MAX = 20 * 1024 * 1024
 
-const tagOf = (result: ReturnType<typeof validateBeginUpload>) => (Either.isLeft(result) ? result.left._tag : "valid")
+const tagOf = (result: ReturnType<typeof validateBeginUpload>) => (Result.isFailure(result) ? result.failure._tag : "valid")
 
 /** A name of 1 to 255 code points, astral ones included (an emoji is one character, two UTF-16 units). */
 const fileName = fc.array(fc.oneof(fc.constantFrom("a", "é", "😀", " ", "-", "."), fc.string({ minLength: 1, maxLength: 1 })), {
@@ -36,7 +36,7 @@ describe("validateBeginUpload (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: MAX }), fileName, acceptedType, (sizeBytes, name, contentType) => {
         const result = validateBeginUpload({ sizeBytes, fileName: name, contentType }, MAX)
-        expect(result).toEqual(Either.right({ contentType: canonical(contentType) }))
+        expect(result).toEqual(Result.succeed({ contentType: canonical(contentType) }))
       }),
       { numRuns: 500 }
     )
@@ -47,7 +47,7 @@ describe("validateBeginUpload (property)", () => {
       fc.property(fc.integer({ min: MAX + 1, max: Number.MAX_SAFE_INTEGER }), fileName, acceptedType, (sizeBytes, name, contentType) => {
         const result = validateBeginUpload({ sizeBytes, fileName: name, contentType }, MAX)
         expect(tagOf(result)).toBe("PayloadTooLarge")
-        expect(Either.isLeft(result) && result.left._tag === "PayloadTooLarge" && result.left.limitBytes).toBe(MAX)
+        expect(Result.isFailure(result) && result.failure._tag === "PayloadTooLarge" && result.failure.limitBytes).toBe(MAX)
       })
     )
   })

@@ -5,9 +5,9 @@
  * user's id, a size mismatch, nothing uploaded, an expired target, over the limit, the plan, the
  * bound on pending uploads — plus erasure of an account with an upload under way.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Effect, Either, Layer } from "effect"
+import { Clock, Effect, Result, Layer } from "effect"
 import { AppConfig } from "../../src/config.js"
 import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
@@ -71,8 +71,8 @@ const jobCount = (userId: string) =>
     Effect.map((rows) => rows[0]?.n ?? -1)
   )
 
-const failure = <A, E extends { readonly _tag: string }>(result: Either.Either<A, E>) =>
-  Either.isLeft(result) ? result.left._tag : "accepted"
+const failure = <A, E extends { readonly _tag: string }>(result: Result.Result<A, E>) =>
+  Result.isFailure(result) ? result.failure._tag : "accepted"
 
 const withSettings = (env: Record<string, string>) => Effect.provideService(AppConfig, testSettings(env))
 
@@ -138,10 +138,10 @@ layer(TestLayer)("presigned uploads", (it) => {
       const target = yield* begin(alice)
       yield* deposit(target.uploadId)
       const answers = yield* Effect.all(
-        Array.from({ length: 8 }, () => Effect.either(complete(alice, target.uploadId))),
+        Array.from({ length: 8 }, () => Effect.result(complete(alice, target.uploadId))),
         { concurrency: "unbounded" }
       )
-      const jobIds = new Set(answers.map((answer) => (Either.isRight(answer) ? answer.right.jobId : answer.left._tag)))
+      const jobIds = new Set(answers.map((answer) => (Result.isSuccess(answer) ? answer.success.jobId : answer.failure._tag)))
       expect(jobIds.size).toBe(1)
       expect([...jobIds][0]).toMatch(/^[0-9a-f-]{36}$/)
       expect(yield* jobCount(alice)).toBe(1)
@@ -154,8 +154,8 @@ layer(TestLayer)("presigned uploads", (it) => {
       const mallory = yield* newUser()
       const target = yield* begin(alice)
       yield* deposit(target.uploadId)
-      expect(failure(yield* Effect.either(complete(mallory, target.uploadId)))).toBe("NotFound")
-      expect(failure(yield* Effect.either(complete(mallory, UploadId.make("0e71515d-0000-4000-8000-000000000000"))))).toBe("NotFound")
+      expect(failure(yield* Effect.result(complete(mallory, target.uploadId)))).toBe("NotFound")
+      expect(failure(yield* Effect.result(complete(mallory, UploadId.make("0e71515d-0000-4000-8000-000000000000"))))).toBe("NotFound")
       expect(yield* jobCount(mallory)).toBe(0)
       expect((yield* complete(alice, target.uploadId)).status).toBe("queued")
     }))
@@ -166,10 +166,10 @@ layer(TestLayer)("presigned uploads", (it) => {
       const alice = yield* newUser()
       const smaller = yield* begin(alice)
       yield* deposit(smaller.uploadId, pdf.subarray(0, pdf.length - 1))
-      expect(failure(yield* Effect.either(complete(alice, smaller.uploadId)))).toBe("InvalidRequest")
+      expect(failure(yield* Effect.result(complete(alice, smaller.uploadId)))).toBe("InvalidRequest")
       const larger = yield* begin(alice, { sizeBytes: pdf.length - 1 })
       yield* deposit(larger.uploadId)
-      expect(failure(yield* Effect.either(complete(alice, larger.uploadId)))).toBe("InvalidRequest")
+      expect(failure(yield* Effect.result(complete(alice, larger.uploadId)))).toBe("InvalidRequest")
       expect(yield* jobCount(alice)).toBe(0)
     }))
   )
@@ -178,10 +178,10 @@ layer(TestLayer)("presigned uploads", (it) => {
     realClock(Effect.gen(function* () {
       const alice = yield* newUser()
       const target = yield* begin(alice)
-      const missing = yield* Effect.either(complete(alice, target.uploadId))
+      const missing = yield* Effect.result(complete(alice, target.uploadId))
       expect(failure(missing)).toBe("UploadNotReceived")
       yield* deposit(target.uploadId, new Uint8Array(0))
-      expect(failure(yield* Effect.either(complete(alice, target.uploadId)))).toBe("UploadNotReceived")
+      expect(failure(yield* Effect.result(complete(alice, target.uploadId)))).toBe("UploadNotReceived")
       yield* deposit(target.uploadId)
       expect((yield* complete(alice, target.uploadId)).status).toBe("queued")
     }))
@@ -201,7 +201,7 @@ layer(TestLayer)("presigned uploads", (it) => {
         UPDATE document_uploads SET expires_at = now() - make_interval(secs => ${COMPLETION_GRACE_SECONDS + 1})
         WHERE id = ${late.uploadId}::uuid`
       expect((yield* complete(alice, target.uploadId)).status).toBe("queued")
-      expect(failure(yield* Effect.either(complete(alice, late.uploadId)))).toBe("UploadExpired")
+      expect(failure(yield* Effect.result(complete(alice, late.uploadId)))).toBe("UploadExpired")
       expect(yield* jobCount(alice)).toBe(1)
     }))
   )
@@ -210,16 +210,16 @@ layer(TestLayer)("presigned uploads", (it) => {
     realClock(Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const alice = yield* newUser()
-      const over = yield* Effect.either(begin(alice, { sizeBytes: 5 * 1024 * 1024 + 1 }))
+      const over = yield* Effect.result(begin(alice, { sizeBytes: 5 * 1024 * 1024 + 1 }))
       expect(failure(over)).toBe("PayloadTooLarge")
-      expect(Either.isLeft(over) && over.left._tag === "PayloadTooLarge" && over.left.limitBytes).toBe(5 * 1024 * 1024)
-      expect(failure(yield* Effect.either(begin(alice, { sizeBytes: 20 * 1024 * 1024 }).pipe(withSettings({ MAX_UPLOAD_BYTES: String(20 * 1024 * 1024) }))))).toBe("accepted")
-      expect(failure(yield* Effect.either(begin(alice, { contentType: "application/zip" })))).toBe("UnsupportedMediaType")
-      expect(failure(yield* Effect.either(begin(alice, { contentType: "application/octet-stream" })))).toBe("UnsupportedMediaType")
-      expect(failure(yield* Effect.either(begin(alice, { sizeBytes: 0 })))).toBe("InvalidRequest")
-      expect(failure(yield* Effect.either(begin(alice, { sizeBytes: 1.5 })))).toBe("InvalidRequest")
-      expect(failure(yield* Effect.either(begin(alice, { fileName: "" })))).toBe("InvalidRequest")
-      expect(failure(yield* Effect.either(begin(alice, { fileName: "a".repeat(256) })))).toBe("InvalidRequest")
+      expect(Result.isFailure(over) && over.failure._tag === "PayloadTooLarge" && over.failure.limitBytes).toBe(5 * 1024 * 1024)
+      expect(failure(yield* Effect.result(begin(alice, { sizeBytes: 20 * 1024 * 1024 }).pipe(withSettings({ MAX_UPLOAD_BYTES: String(20 * 1024 * 1024) }))))).toBe("accepted")
+      expect(failure(yield* Effect.result(begin(alice, { contentType: "application/zip" })))).toBe("UnsupportedMediaType")
+      expect(failure(yield* Effect.result(begin(alice, { contentType: "application/octet-stream" })))).toBe("UnsupportedMediaType")
+      expect(failure(yield* Effect.result(begin(alice, { sizeBytes: 0 })))).toBe("InvalidRequest")
+      expect(failure(yield* Effect.result(begin(alice, { sizeBytes: 1.5 })))).toBe("InvalidRequest")
+      expect(failure(yield* Effect.result(begin(alice, { fileName: "" })))).toBe("InvalidRequest")
+      expect(failure(yield* Effect.result(begin(alice, { fileName: "a".repeat(256) })))).toBe("InvalidRequest")
       // `image/jpg` and parameters are normalised: the target pins the canonical type
       const jpeg = yield* begin(alice, { contentType: "Image/JPG; charset=binary", fileName: "scan.jpg" })
       expect(jpeg.fields["Content-Type"]).toBe("image/jpeg")
@@ -236,7 +236,7 @@ layer(TestLayer)("presigned uploads", (it) => {
       yield* deposit(first.uploadId)
       yield* complete(alice, first.uploadId).pipe(twoPerMonth)
       yield* begin(alice).pipe(twoPerMonth)
-      expect(failure(yield* Effect.either(begin(alice).pipe(twoPerMonth)))).toBe("QuotaExceeded")
+      expect(failure(yield* Effect.result(begin(alice).pipe(twoPerMonth)))).toBe("QuotaExceeded")
     }))
   )
 
@@ -246,11 +246,11 @@ layer(TestLayer)("presigned uploads", (it) => {
       const alice = yield* newUser()
       const many = withSettings({ FREE_PLAN_DOCUMENTS_PER_MONTH: "1000" })
       const targets = yield* Effect.forEach(Array.from({ length: MAX_PENDING_UPLOADS }), () => begin(alice).pipe(many))
-      const refused = yield* Effect.either(begin(alice).pipe(many))
+      const refused = yield* Effect.result(begin(alice).pipe(many))
       expect(failure(refused)).toBe("RateLimited")
-      expect(Either.isLeft(refused) && refused.left._tag === "RateLimited" && refused.left.retryAfterSeconds).toBeGreaterThan(0)
+      expect(Result.isFailure(refused) && refused.failure._tag === "RateLimited" && refused.failure.retryAfterSeconds).toBeGreaterThan(0)
       yield* owner`UPDATE document_uploads SET expires_at = now() - interval '1 second' WHERE id = ${targets[0]!.uploadId}::uuid`
-      expect(failure(yield* Effect.either(begin(alice).pipe(many)))).toBe("accepted")
+      expect(failure(yield* Effect.result(begin(alice).pipe(many)))).toBe("accepted")
     }))
   )
 

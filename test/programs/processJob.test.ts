@@ -4,7 +4,7 @@
  * lease taken over (exactly one completion), two pools racing, and no plaintext of the fixture
  * anywhere at rest afterwards.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { type Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as fs from "node:fs"
@@ -87,10 +87,10 @@ const unfinished = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 ).pipe(Effect.map((rows) => rows[0]?.n ?? 0))
 
 /** Polls (real time) until `done` holds; fails the test after `timeout`. */
-const waitFor = (done: Effect.Effect<boolean, unknown, SqlClient.SqlClient>, timeout: Duration.DurationInput = "20 seconds") =>
+const waitFor = (done: Effect.Effect<boolean, unknown, SqlClient.SqlClient>, timeout: Duration.Input = "20 seconds") =>
   Effect.gen(function* () {
     while (!(yield* done)) yield* Effect.sleep("20 millis")
-  }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => new Error("timed out waiting for the workers") }))
+  }).pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new Error("timed out waiting for the workers")) }))
 
 /** Runs a pool until no job is left to do, then shuts it down; answers its stats. */
 const runPoolUntilIdle = (options: Partial<WorkerPoolOptions> = {}) =>
@@ -133,7 +133,7 @@ const plaintextAtRest = Effect.gen(function* () {
 })
 
 layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true })("processJob with the offline LLM", (it) => {
-  it.scoped("the fixture PDF: completed once, Hemoglobin 11.2 g/dL low, original removed, cost recorded once", () =>
+  it.effect("the fixture PDF: completed once, Hemoglobin 11.2 g/dL low, original removed, cost recorded once", () =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const costs = yield* MemoryCostStore
@@ -167,7 +167,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
     })
   )
 
-  it.scoped("an image with the offline LLM fails at once with IMAGE_NEEDS_BEDROCK, and its original is removed", () =>
+  it.effect("an image with the offline LLM fails at once with IMAGE_NEEDS_BEDROCK, and its original is removed", () =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const alice = yield* newUser
@@ -178,7 +178,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
     })
   )
 
-  it.scoped("a PDF over the reading limits (a Flate bomb) fails its job once with DOCUMENT_TOO_COMPLEX: no retry", () =>
+  it.effect("a PDF over the reading limits (a Flate bomb) fails its job once with DOCUMENT_TOO_COMPLEX: no retry", () =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const alice = yield* newUser
@@ -190,7 +190,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
     })
   )
 
-  it.scoped("a worker whose lease expired cannot complete: the job completes exactly once", () =>
+  it.effect("a worker whose lease expired cannot complete: the job completes exactly once", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const queue = yield* JobQueue
@@ -206,7 +206,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
       expect(b).toMatchObject({ jobId, attempts: 2, leaseOwner: "worker-B" })
 
       // A wakes up mid-job: its content insert is rolled back because complete finds the lease lost
-      const late = yield* Effect.either(
+      const late = yield* Effect.result(
         sql.withTransaction(
           Effect.gen(function* () {
             const contentId = yield* saveContent({ userId: alice, jobId, document: scriptedDocument(), provider: "test", modelId: "late" })
@@ -214,7 +214,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
           })
         )
       )
-      expect(late._tag).toBe("Left")
+      expect(late._tag).toBe("Failure")
       expect(yield* processJob(a, "worker-A")).toEqual({ _tag: "lost" })
 
       const outcome = yield* processJob(b, "worker-B")
@@ -228,7 +228,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
     })
   )
 
-  it.scoped("two pools racing on 20 jobs complete every job exactly once", () =>
+  it.effect("two pools racing on 20 jobs complete every job exactly once", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const costs = yield* MemoryCostStore
@@ -275,7 +275,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
       const sql = yield* SqlClient.SqlClient
       const storage = yield* Storage
       // the scan itself finds planted plaintext (rolled back and removed again)
-      let planted: Effect.Effect.Success<typeof plaintextAtRest> | undefined
+      let planted: Effect.Success<typeof plaintextAtRest> | undefined
       yield* sql
         .withTransaction(
           Effect.gen(function* () {
@@ -309,7 +309,7 @@ layer(
   ),
   { timeout: "60 seconds", excludeTestServices: true }
 )("processJob with an LLM that throttles twice, then answers", (it) => {
-  it.scoped("retries on the schedule and completes with attempts 3", () =>
+  it.effect("retries on the schedule and completes with attempts 3", () =>
     Effect.gen(function* () {
       const probe = yield* LLMScriptProbe
       const costs = yield* MemoryCostStore
@@ -328,7 +328,7 @@ layer(
   testLayer(LLMScripted({ interpret: [{ _tag: "throttle", times: 3, retryAfterSeconds: 0 }, { _tag: "invalid" }] })),
   { timeout: "60 seconds", excludeTestServices: true }
 )("processJob with an LLM that keeps failing", (it) => {
-  it.scoped("fails the job with a reason code after 3 attempts; invalid output fails at once", () =>
+  it.effect("fails the job with a reason code after 3 attempts; invalid output fails at once", () =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const probe = yield* LLMScriptProbe
@@ -354,7 +354,7 @@ const LLMDying = Layer.succeed(LLM, {
 })
 
 layer(testLayer(LLMDying), { timeout: "60 seconds", excludeTestServices: true })("processJob when processing dies", (it) => {
-  it.scoped("a defect fails the job once with INTERNAL_ERROR: a bug is met again on every attempt, so none is retried", () =>
+  it.effect("a defect fails the job once with INTERNAL_ERROR: a bug is met again on every attempt, so none is retried", () =>
     Effect.gen(function* () {
       const alice = yield* newUser
       const { jobId } = yield* upload(alice)
@@ -374,7 +374,7 @@ layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true 
       const alice = yield* newUser
       const { jobId } = yield* upload(alice)
       const scope = yield* Scope.make()
-      yield* makeWorkerPool({ ...fast, shutdownTimeout: "100 millis" }).pipe(Scope.extend(scope))
+      yield* makeWorkerPool({ ...fast, shutdownTimeout: "100 millis" }).pipe(Scope.provide(scope))
       yield* waitFor(Effect.map(jobRow(jobId), (row) => row?.stage === "interpreting"))
       const started = Date.now()
       yield* Scope.close(scope, Exit.void)
@@ -401,7 +401,7 @@ layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true 
 /** A model that is paid for one call, then never answers: the interpretation runs out of time. */
 const LLMPaidThenHanging = Layer.succeed(LLM, {
   interpret: (input) =>
-    Effect.zipRight(
+    Effect.andThen(
       reportUsage(input.onUsage, { usage: new TokenUsage({ inputTokens: 5000, outputTokens: 700 }), provider: "aws.bedrock", modelId: DEFAULT_MODEL_ID, elapsedMs: 40 }),
       Effect.never
     ),

@@ -2,7 +2,7 @@
  * Key rotation end to end on a real database: every encrypted column and every stored document
  * moves to the new master key, stays readable, and a second run has nothing to do.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { keyIdOf, makeCryptoMemory, TEST_MASTER_KEY } from "../../src/layers/crypto/local.js"
@@ -21,7 +21,7 @@ const keyring = {
   ])
 }
 
-const CryptoLive = Layer.scoped(Crypto, makeCryptoMemory({ keyring: () => keyring }))
+const CryptoLive = Layer.effect(Crypto, makeCryptoMemory({ keyring: () => keyring }))
 
 const TestLayer = Layer.mergeAll(CryptoLive, StorageMemory).pipe(Layer.provideMerge(TestDatabaseLive()))
 

@@ -2,9 +2,9 @@
  * Plans, limits and the status a user sees, on a real database; the operator's set-plan command
  * as an operator runs it.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Either, Layer, Schema } from "effect"
+import { Effect, Result, Layer, Schema } from "effect"
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import * as path from "node:path"
@@ -33,7 +33,7 @@ const TestLayer = Layer.mergeAll(CryptoMemory, costTrackerMemory(), AuditMemory)
 const utc = (iso: string) => new Date(iso)
 
 const failureTag = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(effect), (result) => (Either.isLeft(result) ? result.left._tag : "success"))
+  Effect.map(Effect.result(effect), (result) => (Result.isFailure(result) ? result.failure._tag : "success"))
 
 /** A job row as the upload program leaves it, created at `createdAt`. */
 const insertJob = (userId: UserId, createdAt: Date) =>
@@ -85,7 +85,7 @@ describe("periods", () => {
       freeChatMessagesPerMonth: 0
     })
     const bad = settingsFrom({ APP_ENV: "test", FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "-1" })
-    expect(Either.isLeft(bad) && bad.left).toContain("FREE_PLAN_CHAT_MESSAGES_PER_MONTH")
+    expect(Result.isFailure(bad) && bad.failure).toContain("FREE_PLAN_CHAT_MESSAGES_PER_MONTH")
   })
 })
 
@@ -228,15 +228,13 @@ layer(TestLayer, { excludeTestServices: true })("subscription", (it) => {
           { concurrency: "unbounded" }
         )
         expect(ok.code, ok.stderr).toBe(0)
-        const Line = Schema.parseJson(
-          Schema.Struct({
+        const Line = Schema.fromJsonString(Schema.Struct({
             subscription: Schema.Struct({
               userId: Schema.String,
               plan: Schema.String,
               period: Schema.Struct({ start: Schema.Date, end: Schema.Date })
             })
-          })
-        )
+          }))
         const lines = ok.stdout.trim().split("\n")
         expect(lines).toHaveLength(1)
         const { subscription } = Schema.decodeUnknownSync(Line)(lines[0])

@@ -2,9 +2,9 @@
  * Accepting uploads on a real database: the job row, the sealed original and the audit event;
  * refusals (413, 415, 402, 400); idempotency, including 20 concurrent retries of one request.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Result, Layer } from "effect"
 import * as fs from "node:fs"
 import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
@@ -56,8 +56,8 @@ const jobCount = (userId: string) =>
 
 const withSettings = (env: Record<string, string>) => Effect.provideService(AppConfig, testSettings(env))
 
-const failureTag = <A, E extends { readonly _tag: string }>(result: Either.Either<A, E>) =>
-  Either.isLeft(result) ? result.left._tag : "accepted"
+const failureTag = <A, E extends { readonly _tag: string }>(result: Result.Result<A, E>) =>
+  Result.isFailure(result) ? result.failure._tag : "accepted"
 
 layer(testLayer())("uploadDocument", (it) => {
   it.effect("stores the sealed original, writes the job row, audits, and answers queued", () =>
@@ -118,9 +118,9 @@ layer(testLayer())("uploadDocument", (it) => {
       const storage = yield* Storage
       const alice = yield* newUser
       const before = (yield* storage.list("jobs/")).length
-      const result = yield* Effect.either(upload(alice).pipe(withSettings({ MAX_UPLOAD_BYTES: String(fixture.length - 1) })))
+      const result = yield* Effect.result(upload(alice).pipe(withSettings({ MAX_UPLOAD_BYTES: String(fixture.length - 1) })))
       expect(failureTag(result)).toBe("PayloadTooLarge")
-      expect(Either.isLeft(result) && result.left._tag === "PayloadTooLarge" && result.left.limitBytes).toBe(fixture.length - 1)
+      expect(Result.isFailure(result) && result.failure._tag === "PayloadTooLarge" && result.failure.limitBytes).toBe(fixture.length - 1)
       // exactly at the limit is fine
       yield* upload(alice).pipe(withSettings({ MAX_UPLOAD_BYTES: String(fixture.length) }))
       expect(yield* jobCount(alice)).toBe(1)
@@ -132,11 +132,11 @@ layer(testLayer())("uploadDocument", (it) => {
     Effect.gen(function* () {
       const alice = yield* newUser
       const zip = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00])
-      expect(failureTag(yield* Effect.either(upload(alice, { bytes: zip, declaredContentType: "application/zip" })))).toBe(
+      expect(failureTag(yield* Effect.result(upload(alice, { bytes: zip, declaredContentType: "application/zip" })))).toBe(
         "UnsupportedMediaType"
       )
-      expect(failureTag(yield* Effect.either(upload(alice, { declaredContentType: "image/png" })))).toBe("UnsupportedMediaType")
-      expect(failureTag(yield* Effect.either(upload(alice, { bytes: Buffer.from("plain text"), declaredContentType: "application/pdf" })))).toBe(
+      expect(failureTag(yield* Effect.result(upload(alice, { declaredContentType: "image/png" })))).toBe("UnsupportedMediaType")
+      expect(failureTag(yield* Effect.result(upload(alice, { bytes: Buffer.from("plain text"), declaredContentType: "application/pdf" })))).toBe(
         "UnsupportedMediaType"
       )
       expect(yield* jobCount(alice)).toBe(0)
@@ -146,9 +146,9 @@ layer(testLayer())("uploadDocument", (it) => {
   it.effect("refuses an empty document and a malformed idempotency key (400)", () =>
     Effect.gen(function* () {
       const alice = yield* newUser
-      expect(failureTag(yield* Effect.either(upload(alice, { bytes: new Uint8Array(0) })))).toBe("InvalidRequest")
-      expect(failureTag(yield* Effect.either(upload(alice, { idempotencyKey: "has space" })))).toBe("InvalidRequest")
-      expect(failureTag(yield* Effect.either(upload(alice, { idempotencyKey: "k".repeat(256) })))).toBe("InvalidRequest")
+      expect(failureTag(yield* Effect.result(upload(alice, { bytes: new Uint8Array(0) })))).toBe("InvalidRequest")
+      expect(failureTag(yield* Effect.result(upload(alice, { idempotencyKey: "has space" })))).toBe("InvalidRequest")
+      expect(failureTag(yield* Effect.result(upload(alice, { idempotencyKey: "k".repeat(256) })))).toBe("InvalidRequest")
       expect(yield* jobCount(alice)).toBe(0)
     })
   )
@@ -162,7 +162,7 @@ layer(testLayer())("uploadDocument", (it) => {
       yield* upload(alice).pipe(free)
       yield* upload(alice).pipe(free)
       const objects = (yield* storage.list("jobs/")).length
-      const third = yield* Effect.either(upload(alice).pipe(free))
+      const third = yield* Effect.result(upload(alice).pipe(free))
       expect(failureTag(third)).toBe("QuotaExceeded")
       expect(yield* jobCount(alice)).toBe(2)
       expect((yield* storage.list("jobs/")).length).toBe(objects)
@@ -183,10 +183,10 @@ layer(testLayer())("uploadDocument", (it) => {
     Effect.gen(function* () {
       const alice = yield* newUser
       const results = yield* Effect.all(
-        Array.from({ length: 8 }, () => Effect.either(upload(alice).pipe(withSettings({ FREE_PLAN_DOCUMENTS_PER_MONTH: "3" })))),
+        Array.from({ length: 8 }, () => Effect.result(upload(alice).pipe(withSettings({ FREE_PLAN_DOCUMENTS_PER_MONTH: "3" })))),
         { concurrency: "unbounded" }
       )
-      expect(results.filter(Either.isRight)).toHaveLength(3)
+      expect(results.filter(Result.isSuccess)).toHaveLength(3)
       expect(results.filter((r) => failureTag(r) === "QuotaExceeded")).toHaveLength(5)
       expect(yield* jobCount(alice)).toBe(3)
     })
@@ -202,9 +202,9 @@ layer(testLayer())("uploadDocument", (it) => {
       expect(again).toEqual(first)
       expect(yield* jobCount(alice)).toBe(1)
 
-      const other = yield* Effect.either(upload(alice, { idempotencyKey: "retry-me-1", fileName: "another.pdf" }))
+      const other = yield* Effect.result(upload(alice, { idempotencyKey: "retry-me-1", fileName: "another.pdf" }))
       expect(failureTag(other)).toBe("Conflict")
-      const otherBytes = yield* Effect.either(upload(alice, { idempotencyKey: "retry-me-1", bytes: Buffer.from("text"), declaredContentType: "text/plain" }))
+      const otherBytes = yield* Effect.result(upload(alice, { idempotencyKey: "retry-me-1", bytes: Buffer.from("text"), declaredContentType: "text/plain" }))
       expect(failureTag(otherBytes)).toBe("Conflict")
       expect(yield* jobCount(alice)).toBe(1)
 
@@ -256,7 +256,7 @@ layer(testLayer(1))("uploadDocument with the monthly LLM budget spent", (it) => 
           idempotencyKey: `test:${alice}`
         })
       )
-      expect(failureTag(yield* Effect.either(upload(alice)))).toBe("QuotaExceeded")
+      expect(failureTag(yield* Effect.result(upload(alice)))).toBe("QuotaExceeded")
       expect(yield* jobCount(alice)).toBe(0)
     })
   )

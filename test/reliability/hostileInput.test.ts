@@ -13,7 +13,7 @@
  */
 import { createHmac, randomUUID, sign } from "node:crypto"
 import * as fs from "node:fs"
-import { HttpApi } from "@effect/platform"
+import { HttpApi } from "effect/http-api"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Api } from "../../src/http/api.js"

@@ -5,9 +5,9 @@
  * so that raw bytes and unnormalised paths reach the server as a client would send them.
  */
 import { randomUUID } from "node:crypto"
-import { HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { SqlClient } from "@effect/sql"
+import { HttpServer } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { SqlClient } from "effect/sql"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import { createServer } from "node:http"
 import { serveApi } from "../../src/http/app.js"
@@ -48,7 +48,7 @@ export const startInProcess = async (options: InProcessOptions) => {
       ? Layer.empty
       : workerPoolLayer({ concurrency: 2, poll: "20 millis", lease: "10 seconds", shutdownTimeout: "2 seconds" })
   const runtime = ManagedRuntime.make(
-    Layer.merge(served, workers).pipe(Layer.provideMerge(services), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))
+    Layer.merge(served, workers).pipe(Layer.provideMerge(services), Layer.provide(Logger.minimumLogLevel("Error")))
   )
   const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
   if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
-import { HttpApi } from "@effect/platform"
+import { HttpApi } from "effect/http-api"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Api } from "../../src/http/api.js"

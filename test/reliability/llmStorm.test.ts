@@ -54,12 +54,12 @@ const llm = makeBedrockLLM(converse, {
 })
 
 const gauge = (state: "closed" | "open" | "half_open") =>
-  Effect.runSync(Metric.value(Metric.tagged(Metric.tagged(circuitBreakerState, "service", config.name), "state", state))).value
+  Effect.runSync(Metric.value(Metric.withAttributes(Metric.withAttributes(circuitBreakerState, { service: config.name }), { state: state }))).value
 const breakerGauges = () => ({ closed: gauge("closed"), open: gauge("open"), half_open: gauge("half_open") })
 const external503s = () =>
-  Effect.runSync(Metric.value(Metric.tagged(Metric.tagged(errorsByCategory, "category", "external"), "recovery", "fallback"))).count
+  Effect.runSync(Metric.value(Metric.withAttributes(Metric.withAttributes(errorsByCategory, { category: "external" }), { recovery: "fallback" }))).count
 const recoveries = (strategy: "retry" | "fallback", success: boolean) =>
-  Effect.runSync(Metric.value(Metric.tagged(Metric.tagged(recoverySuccess, "strategy", strategy), "success", String(success)))).count
+  Effect.runSync(Metric.value(Metric.withAttributes(Metric.withAttributes(recoverySuccess, { strategy: strategy }), { success: String(success) }))).count
 
 let app: InProcess
 let token = ""

@@ -18,14 +18,14 @@ export interface ControlledPostgres {
 
 /** An embedded cluster under `dataDir`; `stop` is a fast shutdown, `start` reuses the data dir and port. */
 export const controlledPostgres = async (dataDir: string): Promise<ControlledPostgres> => {
-  let scope: Scope.CloseableScope | undefined
+  let scope: Scope.Closeable | undefined
   let port = 0
   let password = ""
   const start = async () => {
     if (scope !== undefined) return
     const next = Effect.runSync(Scope.make())
     const pg = await Effect.runPromise(
-      Scope.extend(startEmbeddedPostgres({ dataDir, port, ephemeral: true, maxConnections: 200 }), next)
+      Scope.provide(startEmbeddedPostgres({ dataDir, port, ephemeral: true, maxConnections: 200 }), next)
     )
     port = pg.port
     password = new URL(Redacted.value(pg.url)).password

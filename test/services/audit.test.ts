@@ -3,7 +3,7 @@
  * (refusals name the field, never the value), network metadata is cleaned.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import { cleanText, MAX_USER_AGENT_LENGTH, normalizeAuditEvent } from "../../src/services/audit.js"
 
 const base = { action: "content.read", outcome: "success" } as const
@@ -18,7 +18,7 @@ describe("normalizeAuditEvent", () => {
         requestId: "0f6c9a7e-61a2-4d0b-9f51-2a1c5e7d9b34"
       })
     ).toEqual(
-      Either.right({
+      Result.succeed({
         actorUserId: "6f1c2b1e-3c1a-4f6e-9a51-3d5b7f2c9e01",
         action: "content.read",
         resourceType: null,
@@ -34,12 +34,12 @@ describe("normalizeAuditEvent", () => {
   })
 
   it("keeps IPv4, IPv6 and IPv4-mapped addresses; drops anything else", () => {
-    const ip = (clientIp: string) => Either.map(normalizeAuditEvent({ ...base, clientIp }), (e) => e.clientIp)
+    const ip = (clientIp: string) => Result.map(normalizeAuditEvent({ ...base, clientIp }), (e) => e.clientIp)
     for (const kept of ["127.0.0.1", "255.255.255.255", "::1", "fe80::1", "::ffff:192.0.2.1", "2001:db8:85a3::8a2e:370:7334"]) {
-      expect(ip(kept), kept).toEqual(Either.right(kept))
+      expect(ip(kept), kept).toEqual(Result.succeed(kept))
     }
     for (const dropped of ["256.1.1.1", "1.2.3", "localhost", "10.0.0.1, 10.0.0.2", "<script>", ""]) {
-      expect(ip(dropped), dropped).toEqual(Either.right(null))
+      expect(ip(dropped), dropped).toEqual(Result.succeed(null))
     }
   })
 
@@ -49,7 +49,7 @@ describe("normalizeAuditEvent", () => {
       normalizeAuditEvent({ ...base, traceId: "patient: Jane Roe" }),
       normalizeAuditEvent({ ...base, actorUserId: "jane@example.com" })
     ]
-    expect(refusals.map((r) => Either.getLeft(r).pipe((o) => (o._tag === "Some" ? o.value : "accepted")))).toEqual([
+    expect(refusals.map((r) => Result.getFailure(r).pipe((o) => (o._tag === "Some" ? o.value : "accepted")))).toEqual([
       "audit event field resourceId is not an id",
       "audit event field traceId is not an id",
       "audit event field actorUserId is not a uuid"
@@ -57,9 +57,9 @@ describe("normalizeAuditEvent", () => {
   })
 
   it("refuses an action, outcome or resource type outside the vocabulary (untyped callers)", () => {
-    expect(Either.isLeft(normalizeAuditEvent({ ...base, action: "lab.value" } as never))).toBe(true)
-    expect(Either.isLeft(normalizeAuditEvent({ ...base, outcome: "maybe" } as never))).toBe(true)
-    expect(Either.isLeft(normalizeAuditEvent({ ...base, resourceType: "diagnosis" } as never))).toBe(true)
+    expect(Result.isFailure(normalizeAuditEvent({ ...base, action: "lab.value" } as never))).toBe(true)
+    expect(Result.isFailure(normalizeAuditEvent({ ...base, outcome: "maybe" } as never))).toBe(true)
+    expect(Result.isFailure(normalizeAuditEvent({ ...base, resourceType: "diagnosis" } as never))).toBe(true)
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Ref, Runtime, Schedule, TestClock, Tracer } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Ref, Runtime, Schedule, Tracer } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import {
   CircuitOpen,
@@ -38,15 +39,15 @@ const succeed = (b: CircuitBreaker, n: number) =>
 
 /** An effect that counts its invocations in `calls`, then fails or succeeds. */
 const counted = <A, E>(calls: Ref.Ref<number>, effect: Effect.Effect<A, E>) =>
-  Effect.zipRight(Ref.update(calls, (n) => n + 1), effect)
+  Effect.andThen(Ref.update(calls, (n) => n + 1), effect)
 
 const recoveryCount = (strategy: "retry" | "fallback", success: boolean) =>
   Metric.value(
-    recoverySuccess.pipe(Metric.tagged("strategy", strategy), Metric.tagged("success", String(success)))
+    recoverySuccess.pipe(Metric.withAttributes({ strategy: strategy }), Metric.withAttributes({ success: String(success) }))
   ).pipe(Effect.map((state) => state.count))
 
 const gauge = (service: string, state: "closed" | "open" | "half_open") =>
-  Metric.value(circuitBreakerState.pipe(Metric.tagged("service", service), Metric.tagged("state", state))).pipe(
+  Metric.value(circuitBreakerState.pipe(Metric.withAttributes({ service: service }), Metric.withAttributes({ state: state }))).pipe(
     Effect.map((s) => s.value)
   )
 
@@ -349,7 +350,7 @@ describe("withRetry", () => {
       const fiber = yield* counted(calls, Effect.fail(new NotFound({ message: "x" }))).pipe(
         withRetry("database"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 minute")
       expect(yield* Fiber.join(fiber)).toBeInstanceOf(NotFound)
@@ -363,7 +364,7 @@ describe("withRetry", () => {
       const fiber = yield* counted(calls, Effect.fail(new DatabaseUnavailable({ message: "down" }))).pipe(
         withRetry("database"),
         Effect.flip,
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 minute")
       expect(yield* Fiber.join(fiber)).toBeInstanceOf(DatabaseUnavailable)
@@ -371,7 +372,7 @@ describe("withRetry", () => {
       expect((yield* recoveryCount("retry", false)) - before).toBe(1)
 
       const oauthCalls = yield* Ref.make(0)
-      const oauth = yield* counted(oauthCalls, Effect.fail(upstreamDown)).pipe(withRetry("google_oauth"), Effect.fork)
+      const oauth = yield* counted(oauthCalls, Effect.fail(upstreamDown)).pipe(withRetry("google_oauth"), Effect.forkChild)
       yield* TestClock.adjust("1 minute")
       yield* Fiber.await(oauth)
       expect(yield* Ref.get(oauthCalls)).toBe(3)
@@ -384,7 +385,7 @@ describe("withRetry", () => {
       const attempt = Ref.updateAndGet(calls, (n) => n + 1).pipe(
         Effect.flatMap((n) => (n < 3 ? Effect.fail(new DatabaseUnavailable({ message: "down" })) : Effect.succeed(n)))
       )
-      const fiber = yield* Effect.fork(withRetry(attempt, "database"))
+      const fiber = yield* Effect.forkChild(withRetry(attempt, "database"))
       yield* TestClock.adjust("10 seconds")
       expect(yield* Fiber.join(fiber)).toBe(3)
       expect((yield* recoveryCount("retry", true)) - before).toBe(1)
@@ -402,10 +403,10 @@ describe("withRetry", () => {
       const calls = yield* Ref.make(0)
       const fiber = yield* counted(calls, Effect.fail(new DatabaseUnavailable({ message: "down" }))).pipe(
         withRetry("database"),
-        Effect.fork
+        Effect.forkChild
       )
       const attemptsAt = (millis: number) =>
-        Effect.zipRight(TestClock.setTime(millis), Ref.get(calls))
+        Effect.andThen(TestClock.setTime(millis), Ref.get(calls))
       expect(yield* attemptsAt(0)).toBe(1)
       expect(yield* attemptsAt(79)).toBe(1)
       expect(yield* attemptsAt(120)).toBe(2)
@@ -443,7 +444,7 @@ describe("withRetry", () => {
     Effect.gen(function* () {
       const calls = yield* Ref.make(0)
       const schedule = makeRetrySchedule({ base: "1 second", maxRetries: 5, maxDelay: "1500 millis" })
-      const fiber = yield* counted(calls, Effect.fail(upstreamDown)).pipe(withRetry(schedule), Effect.fork)
+      const fiber = yield* counted(calls, Effect.fail(upstreamDown)).pipe(withRetry(schedule), Effect.forkChild)
       yield* TestClock.adjust("7200 millis")
       expect(yield* Ref.get(calls)).toBe(6)
       expect(Exit.isFailure(yield* Fiber.await(fiber))).toBe(true)
@@ -453,7 +454,7 @@ describe("withRetry", () => {
 describe("withTimeout", () => {
   it.effect("fails with OperationTimedOut once the duration has passed", () =>
     Effect.gen(function* () {
-      const fiber = yield* Effect.never.pipe(withTimeout("storage.put", Timeouts.storage), Effect.flip, Effect.fork)
+      const fiber = yield* Effect.never.pipe(withTimeout("storage.put", Timeouts.storage), Effect.flip, Effect.forkChild)
       yield* TestClock.adjust("9999 millis")
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
@@ -467,7 +468,7 @@ describe("withTimeout", () => {
       const fiber = yield* Effect.sleep("1 second").pipe(
         Effect.as("done"),
         withTimeout("kms.decrypt", Timeouts.kms),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toBe("done")

@@ -29,10 +29,10 @@ export interface AuditRowView {
   readonly userAgent: string | null
 }
 
-export class AuditRows extends Context.Tag("test/AuditRows")<
+export class AuditRows extends Context.Service<
   AuditRows,
   { readonly stored: Ref.Ref<ReadonlyArray<StoredAuditRow>>; readonly users: Map<string, string> }
->() {}
+>()("test/AuditRows") {}
 
 /** The test key's actor key: what an auditor would compute a user's pseudonym with. */
 export const testActorKey = Effect.runSync(testAuditMac.derive(ACTOR_KEY_LABEL))
@@ -45,7 +45,7 @@ export const AuditWithRows = Layer.effectContext(
     const remember = (id: string | undefined) => {
       if (id !== undefined && /^[0-9a-f-]{36}$/i.test(id)) users.set(testPseudonymOf(id), id.toLowerCase())
     }
-    const recording: Audit["Type"] = {
+    const recording: (typeof Audit)["Service"] = {
       ...audit,
       record: (event) =>
         Effect.suspend(() => {

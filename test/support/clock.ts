@@ -5,7 +5,8 @@
  * breaker's window silently expires). These advance the clock only to the next pending sleep,
  * and only when the fiber is actually sleeping.
  */
-import { Chunk, Clock, Effect, Fiber, TestClock } from "effect"
+import { Chunk, Clock, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 
 /** One turn of the real event loop. */
 export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
@@ -28,7 +29,7 @@ const wakeNextSleeper = Effect.gen(function* () {
  */
 export const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, maxTicks = 20_000) =>
   Effect.gen(function* () {
-    const fiber = yield* Effect.fork(effect)
+    const fiber = yield* Effect.forkChild(effect)
     let last = ""
     let quiet = 0
     for (let i = 0; i < maxTicks && fiber.unsafePoll() === null; i++) {

@@ -6,7 +6,7 @@
  * grant for fails the test that runs it. What only the schema's owner may do (tampering with the
  * audit trail, DDL, seeding past the application's rights) goes through `OwnerSql` explicitly.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
@@ -60,10 +60,10 @@ export const scopedDatabase = (options: { readonly migrated: boolean }) =>
   ).pipe(Effect.orDie)
 
 /** The schema owner's client on the test's own database (a superuser, like the embedded server's). */
-export class OwnerSql extends Context.Tag("test/OwnerSql")<OwnerSql, SqlClient.SqlClient>() {}
+export class OwnerSql extends Context.Service<OwnerSql, SqlClient.SqlClient>()("test/OwnerSql") {}
 
 /** The test's database itself (its name and both URLs). */
-export class TestDatabase extends Context.Tag("test/TestDatabase")<TestDatabase, ScopedDatabase>() {}
+export class TestDatabase extends Context.Service<TestDatabase, ScopedDatabase>()("test/TestDatabase") {}
 
 /**
  * SqlClient + PgClient + Database + AppConfig on a fresh database of its own, plus OwnerSql and
@@ -73,7 +73,7 @@ export class TestDatabase extends Context.Tag("test/TestDatabase")<TestDatabase,
 export const TestDatabaseLive = (
   options: { readonly migrated?: boolean; readonly as?: "app" | "owner" } = {}
 ) =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     Effect.map(scopedDatabase({ migrated: options.migrated ?? true }), (database) => {
       const settings = testSettings()
       const poolUrl = options.as === "owner" ? database.ownerUrl : database.url

@@ -14,10 +14,10 @@ import { Schema } from "effect"
 // ---------------------------------------------------------------------------------------------
 // The truth format
 
-export const TruthFlag = Schema.Literal("low", "normal", "high", "critical_low", "critical_high", "abnormal", "unknown")
+export const TruthFlag = Schema.Literals(["low", "normal", "high", "critical_low", "critical_high", "abnormal", "unknown"])
 export type TruthFlag = typeof TruthFlag.Type
 
-const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
+const PositiveInt = Schema.Number.pipe(Schema.check(Schema.isInt()), Schema.check(Schema.isGreaterThan(0)))
 
 export const TruthRange = Schema.Struct({
   low: Schema.optional(Schema.Number),
@@ -27,9 +27,9 @@ export const TruthRange = Schema.Struct({
 
 export const TruthResult = Schema.Struct({
   line: PositiveInt,
-  name: Schema.NonEmptyTrimmedString,
-  aliases: Schema.optional(Schema.Array(Schema.NonEmptyTrimmedString)),
-  value: Schema.Union(Schema.Number, Schema.NonEmptyTrimmedString),
+  name: Schema.Trimmed.check(Schema.isNonEmpty()),
+  aliases: Schema.optional(Schema.Array(Schema.Trimmed.check(Schema.isNonEmpty()))),
+  value: Schema.Union([Schema.Number, Schema.Trimmed.check(Schema.isNonEmpty())]),
   unit: Schema.String,
   range: Schema.NullOr(TruthRange),
   flag: TruthFlag,
@@ -43,12 +43,12 @@ export const TruthResult = Schema.Struct({
 )
 export type TruthResult = typeof TruthResult.Type
 
-export const TruthVitalKind = Schema.Literal("blood_pressure", "pulse", "spo2", "temperature", "weight")
+export const TruthVitalKind = Schema.Literals(["blood_pressure", "pulse", "spo2", "temperature", "weight"])
 
 export const TruthVital = Schema.Struct({
   line: PositiveInt,
   kind: TruthVitalKind,
-  time: Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$/)),
+  time: Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$/))),
   value: Schema.Number,
   diastolic: Schema.optional(Schema.Number),
   unit: Schema.NonEmptyString
@@ -64,8 +64,8 @@ export type TruthVital = typeof TruthVital.Type
 export const LAYOUT_CLASSES = Array.from({ length: 16 }, (_, i) => i + 1)
 
 export const Truth = Schema.Struct({
-  layouts: Schema.NonEmptyArray(Schema.Number.pipe(Schema.int(), Schema.between(1, LAYOUT_CLASSES.length))),
-  documentType: Schema.Literal("lab_results", "vitals"),
+  layouts: Schema.NonEmptyArray(Schema.Number.pipe(Schema.check(Schema.isInt()), Schema.check(Schema.isBetween({ minimum: 1, maximum: LAYOUT_CLASSES.length })))),
+  documentType: Schema.Literals(["lab_results", "vitals"]),
   results: Schema.Array(TruthResult),
   vitals: Schema.Array(TruthVital)
 })

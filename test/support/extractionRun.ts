@@ -50,7 +50,7 @@ export interface CorpusDocument {
   readonly truth: Truth
 }
 
-const decodeTruth = Schema.decodeUnknownSync(Schema.parseJson(Truth))
+const decodeTruth = Schema.decodeUnknownSync(Schema.fromJsonString(Truth))
 
 /** Every document of every set, by set and name; a truth file that does not decode throws. */
 export const loadCorpus = async (root: string = LAB_CORPUS_DIR): Promise<ReadonlyArray<CorpusDocument>> => {
@@ -192,13 +192,13 @@ export const runDocument = async (document: CorpusDocument, format: Format): Pro
   const bytes = format === "txt" ? new TextEncoder().encode(document.text) : renderPdf(document.text)
   const contentType: DocumentContentType = format === "txt" ? "text/plain" : "application/pdf"
   const started = performance.now()
-  const outcome = await Effect.runPromise(Effect.either(llm.interpret({ bytes, contentType })))
+  const outcome = await Effect.runPromise(Effect.result(llm.interpret({ bytes, contentType })))
   const millis = performance.now() - started
-  if (outcome._tag === "Left") {
-    return { document, format, score: scoreFailure(document.truth), error: errorTag(outcome.left), millis }
+  if (outcome._tag === "Failure") {
+    return { document, format, score: scoreFailure(document.truth), error: errorTag(outcome.failure), millis }
   }
   // the fields the reader is gaining (line, page, unreadLines) are read when present
-  const read = outcome.right.document as unknown as ReadDocument
+  const read = outcome.success.document as unknown as ReadDocument
   return { document, format, score: scoreDocument(document.truth, read, document.text), millis }
 }
 

@@ -44,7 +44,7 @@ export default async function setup(project: TestProject) {
     : Redacted.value(
       (
         await Effect.runPromise(
-          Scope.extend(startEmbeddedPostgres({ dataDir: tmp, ephemeral: true, maxConnections: 300 }), scope)
+          Scope.provide(startEmbeddedPostgres({ dataDir: tmp, ephemeral: true, maxConnections: 300 }), scope)
         )
       ).url
     )
@@ -59,7 +59,7 @@ export default async function setup(project: TestProject) {
   )
   const appPassword = randomBytes(24).toString("base64url")
   await Effect.runPromise(
-    Effect.zipRight(runMigrations, provisionAppRole(Redacted.make(appPassword))).pipe(
+    Effect.andThen(runMigrations, provisionAppRole(Redacted.make(appPassword))).pipe(
       Effect.provide(PgClient.layer({ url: Redacted.make(withDatabase(adminUrl, TEMPLATE_DATABASE)) })),
       Effect.scoped
     )

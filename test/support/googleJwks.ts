@@ -24,7 +24,7 @@ export interface JwksServer {
 /** A JWKS endpoint for the life of the scope; counts its requests; `cacheControl` is sent as given. */
 export const jwksServer = (options: { readonly cacheControl?: string } = {}) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly server: http.Server; readonly jwks: JwksServer }>((resume) => {
+    Effect.callback<{ readonly server: http.Server; readonly jwks: JwksServer }>((resume) => {
       let count = 0
       const server = http.createServer((_request, response) => {
         count++

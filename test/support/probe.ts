@@ -2,8 +2,8 @@
  * A probe group added to the core API (operations only) for tests only: a JSON endpoint, an endpoint failing
  * with any error of the model, a defect, and a slow endpoint for shutdown tests.
  */
-import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"

@@ -3,7 +3,7 @@
  * can be sealed for that row, and `email_hash` is the HMAC the app computes under the test lookup
  * key (UserLookupKeyTest), so these users are found by sign-in exactly like real ones.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { testUserLookupKey } from "../../src/layers/auth/lookupKey.js"

@@ -3,7 +3,7 @@
  * request reaches the exporter, a caller's sampled traceparent is still followed under the
  * parent-based default, and an unsampled caller is not.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option } from "effect"
 import type { TelemetrySettings } from "../../src/config.js"

@@ -1,5 +1,5 @@
 /** The account and its GDPR rights: profile, export, erasure. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { UserId } from "../../services/ids.js"
 import { InterpretedDocument } from "../../services/llm.js"
@@ -16,7 +16,7 @@ export class ProfileBody extends Schema.Class<ProfileBody>("Profile")({
 }) {}
 
 /** An instant as the export writes it (Date.prototype.toISOString). */
-const Iso = Schema.String.annotations({
+const Iso = Schema.String.annotate({
   jsonSchema: { type: "string", format: "date-time", description: "An instant, RFC 3339 in UTC" }
 })
 
@@ -34,7 +34,7 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     provider: Schema.String,
     modelId: Schema.String,
     createdAt: Iso,
-    document: Schema.encodedSchema(InterpretedDocument)
+    document: Schema.toEncoded(InterpretedDocument)
   })),
   conversations: Schema.Array(Schema.Struct({
     conversationId: Schema.String,
@@ -66,7 +66,7 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     expiresAt: Iso,
     /** Set once completed: the job it became. */
     jobId: Schema.NullOr(Schema.String)
-  }).annotations({ description: "An upload straight to storage (POST /documents/uploads), under way or completed" })),
+  }).annotate({ description: "An upload straight to storage (POST /documents/uploads), under way or completed" })),
   costs: Schema.Array(Schema.Struct({
     occurredAt: Iso,
     provider: Schema.String,
@@ -77,8 +77,8 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     outputTokens: Schema.Number,
     totalCostCents: Schema.Number,
     processingTimeMs: Schema.Number
-  }).annotations({ description: "One LLM call made for the user: when, what for, which model, its tokens and its cost in cents" }))
-    .annotations({ description: "Every cost record held for the user (from the live cost store), oldest first; erased with the account" })
+  }).annotate({ description: "One LLM call made for the user: when, what for, which model, its tokens and its cost in cents" }))
+    .annotate({ description: "Every cost record held for the user (from the live cost store), oldest first; erased with the account" })
 }, { description: "Everything held about the user, decrypted (GDPR access and portability)" }) {}
 
 const unavailable = errorResponse(503, "The account cannot be read or changed right now; retry")
@@ -93,7 +93,7 @@ export class AccountGroup extends HttpApiGroup.make("account")
       .annotate(OpenApi.Summary, "Export everything held about the user")
   )
   .add(
-    HttpApiEndpoint.del("delete", "/me").addError(unavailable)
+    HttpApiEndpoint.delete("delete", "/me").addError(unavailable)
       .annotate(OpenApi.Summary, "Erase the account (204)")
   )
   .middleware(Authentication)

@@ -1,5 +1,5 @@
 /** Handlers of the account group. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
 import { Effect } from "effect"
 import { deleteAccount, exportUserData, getProfile } from "../../programs/account.js"
 import { Api } from "../api.js"
@@ -12,12 +12,12 @@ export const AccountLive = HttpApiBuilder.group(Api, "account", (handlers) =>
   handlers
     .handle("profile", () =>
       Effect.gen(function* () {
-        return new ProfileBody(yield* classifiedOnly(getProfile(yield* currentUserId, yield* auditContext)), true)
+        return new ProfileBody(yield* classifiedOnly(getProfile(yield* currentUserId, yield* auditContext)), { disableChecks: true })
       })
     )
     .handle("export", () =>
       Effect.gen(function* () {
-        return new AccountExportBody(yield* classifiedOnly(exportUserData(yield* currentUserId, yield* auditContext)), true)
+        return new AccountExportBody(yield* classifiedOnly(exportUserData(yield* currentUserId, yield* auditContext)), { disableChecks: true })
       })
     )
     .handle("delete", () =>

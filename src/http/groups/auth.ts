@@ -1,5 +1,5 @@
 /** Sign-in (Google, dev), refresh and logout. These endpoints take no bearer token. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { UserId } from "../../services/ids.js"
 import { errorResponse } from "../errors.js"
@@ -12,24 +12,24 @@ import { Text } from "../schemas.js"
  */
 const EMAIL_PATTERN = /^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+\.[^\s@\x00-\x1f\x7f-\x9f]+$/
 
-const Email = Text(5, 254).pipe(Schema.pattern(EMAIL_PATTERN)).annotations({
+const Email = Text(5, 254).pipe(Schema.check(Schema.isPattern(EMAIL_PATTERN))).annotate({
   description: "An email address",
   examples: ["ada@example.com"]
 })
 
-const RefreshToken = Text(1, 512).annotations({
+const RefreshToken = Text(1, 512).annotate({
   description: "A refresh token from a previous sign-in or refresh"
 })
 
 export class GoogleSignInRequest extends Schema.Class<GoogleSignInRequest>("GoogleSignInRequest")({
-  idToken: Text(1, 8192).annotations({
+  idToken: Text(1, 8192).annotate({
     description: "The ID token Google Sign-In gave the app"
   })
 }) {}
 
 export class DevSignInRequest extends Schema.Class<DevSignInRequest>("DevSignInRequest")({
   email: Email,
-  name: Schema.optional(Text(1, 200).annotations({ description: "The name to show; optional" }))
+  name: Schema.optional(Text(1, 200).annotate({ description: "The name to show; optional" }))
 }) {}
 
 export class RefreshRequest extends Schema.Class<RefreshRequest>("RefreshRequest")({
@@ -43,9 +43,9 @@ export class SignedInUser extends Schema.Class<SignedInUser>("SignedInUser")({
 }) {}
 
 export class TokenPair extends Schema.Class<TokenPair>("TokenPair")({
-  accessToken: Schema.String.annotations({ description: "A bearer token (ES256 JWT)" }),
-  refreshToken: Schema.String.annotations({ description: "Single use: every refresh returns a new one" }),
-  expiresIn: Schema.Int.annotations({ description: "Seconds until the access token expires" }),
+  accessToken: Schema.String.annotate({ description: "A bearer token (ES256 JWT)" }),
+  refreshToken: Schema.String.annotate({ description: "Single use: every refresh returns a new one" }),
+  expiresIn: Schema.Int.annotate({ description: "Seconds until the access token expires" }),
   user: SignedInUser
 }) {}
 

@@ -3,7 +3,7 @@
  * the "auth" group of the "serenya" API, so it serves any "serenya" API that adds AuthGroup
  * (`Api` once it does), and this file needs nothing of api.ts.
  */
-import { HttpApi, HttpApiBuilder } from "@effect/platform"
+import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { Effect } from "effect"
 import { AppConfig } from "../../config.js"
 import { logout, refreshTokens, signInWithDev, signInWithGoogle, type SignedIn } from "../../programs/auth.js"
@@ -18,8 +18,8 @@ const toBody = (signedIn: SignedIn) =>
     accessToken: signedIn.accessToken,
     refreshToken: signedIn.refreshToken,
     expiresIn: signedIn.expiresIn,
-    user: new SignedInUser(signedIn.user, true)
-  }, true)
+    user: new SignedInUser(signedIn.user, { disableChecks: true })
+  }, { disableChecks: true })
 
 const AuthOnlyApi = HttpApi.make("serenya").add(AuthGroup)
 

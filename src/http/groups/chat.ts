@@ -1,5 +1,5 @@
 /** Chat about one interpreted document. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
 import { ContentId } from "../../services/ids.js"
@@ -13,7 +13,7 @@ export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMe
   contentId: IdFromRequest(ContentId),
   message: Text(1, MAX_MESSAGE_CHARS).pipe(
     Schema.pattern(/\S/, { message: () => "must not be only whitespace" })
-  ).annotations({
+  ).annotate({
     description: `The question: 1 to ${MAX_MESSAGE_CHARS} characters, not only whitespace (surrounding whitespace is trimmed)`
   })
 }) {}
@@ -27,7 +27,7 @@ export class ChatReplyBody extends Schema.Class<ChatReplyBody>("ChatReply")({
 
 export class ConversationBody extends Schema.Class<ConversationBody>("Conversation")({
   contentId: ContentId,
-  messages: Schema.Array(ChatMessageBody).annotations({ description: "Oldest first" })
+  messages: Schema.Array(ChatMessageBody).annotate({ description: "Oldest first" })
 }) {}
 
 export class ChatGroup extends HttpApiGroup.make("chat")

@@ -1,5 +1,5 @@
 /** Handlers of the chat group. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
 import { Effect, Option } from "effect"
 import { getConversation, sendChatMessage } from "../../programs/chat.js"
 import { NotFound } from "../../services/errors.js"
@@ -21,7 +21,7 @@ export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
           requestContext: yield* auditContext
         }))
-        return new ChatReplyBody(reply, true)
+        return new ChatReplyBody(reply, { disableChecks: true })
       })
     )
     .handle("conversation", ({ path }) =>
@@ -30,7 +30,7 @@ export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
           getConversation(yield* currentUserId, path.contentId, yield* auditContext)
         )
         if (Option.isNone(conversation)) return yield* new NotFound({ message: "No such content" })
-        return new ConversationBody(conversation.value, true)
+        return new ConversationBody(conversation.value, { disableChecks: true })
       })
     )
 )

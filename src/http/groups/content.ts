@@ -1,5 +1,5 @@
 /** The user's interpreted documents: the timeline, one whole document, and deleting one. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
@@ -8,10 +8,10 @@ import { IdFromRequest, IntegerFromString } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 // The JSON Schema annotation replaces the generated one whole, so it carries the description too.
-const Limit = IntegerFromString({ minimum: 1, maximum: 100 }).annotations({
+const Limit = IntegerFromString({ minimum: 1, maximum: 100 }).annotate({
   jsonSchema: { type: "integer", minimum: 1, maximum: 100, default: 20, description: "Items on the page, 1 to 100 (default 20)" }
 })
-const Offset = IntegerFromString({ minimum: 0 }).annotations({
+const Offset = IntegerFromString({ minimum: 0 }).annotate({
   jsonSchema: { type: "integer", minimum: 0, default: 0, description: "Items to skip, newest first (default 0)" }
 })
 
@@ -25,9 +25,9 @@ export const TimelineItem = Schema.Struct({
   documentType: DocumentType,
   title: Schema.String,
   summary: Schema.String,
-  flaggedCount: Schema.Int.annotations({ description: "Results outside the normal, critical ones included" }),
-  criticalCount: Schema.Int.annotations({ description: "Critical values: results someone must act on now (contact a clinician)" }),
-  unreadCount: Schema.Int.annotations({
+  flaggedCount: Schema.Int.annotate({ description: "Results outside the normal, critical ones included" }),
+  criticalCount: Schema.Int.annotate({ description: "Critical values: results someone must act on now (contact a clinician)" }),
+  unreadCount: Schema.Int.annotate({
     description: "Lines that look like results but could not be read: the original document is the place to check them"
   }),
   createdAt: Schema.Date
@@ -68,7 +68,7 @@ export class ContentGroup extends HttpApiGroup.make("content")
       .annotate(OpenApi.Summary, "One interpreted document: results with ranges and flags, vitals, summary")
   )
   .add(
-    HttpApiEndpoint.del("delete", "/content/:contentId")
+    HttpApiEndpoint.delete("delete", "/content/:contentId")
       .setPath(ContentPath)
       .addError(unavailable)
       .annotate(OpenApi.Summary, "Delete an interpreted document and its conversation (204)")

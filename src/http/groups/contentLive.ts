@@ -1,5 +1,5 @@
 /** Handlers of the content group. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
 import { Effect, Option } from "effect"
 import { readContent, readTimeline, removeContent } from "../../programs/content.js"
 import { NotFound } from "../../services/errors.js"
@@ -17,7 +17,7 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
       Effect.gen(function* () {
         const page = { limit: urlParams.limit, offset: urlParams.offset }
         const { items, total } = yield* readTimeline(yield* currentUserId, page, yield* auditContext)
-        return new TimelineBody({ items, total, ...page }, true)
+        return new TimelineBody({ items, total, ...page }, { disableChecks: true })
       }).pipe(classifiedOnly)
     )
     .handle("get", ({ path }) =>
@@ -25,7 +25,7 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
         const content = yield* readContent(yield* currentUserId, path.contentId, yield* auditContext).pipe(classifiedOnly)
         if (Option.isNone(content)) return yield* noSuchContent
         const { contentId, document, provider, modelId, createdAt } = content.value
-        return new ContentBody({ ...document, contentId, provider, modelId, createdAt }, true)
+        return new ContentBody({ ...document, contentId, provider, modelId, createdAt }, { disableChecks: true })
       })
     )
     .handle("delete", ({ path }) =>

@@ -5,7 +5,8 @@
  * `POST /documents/uploads` and `…/{uploadId}/complete` take documents too large for a request
  * body on Lambda: the bytes go to a presigned storage target, only small JSON passes through here.
  */
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { Multipart } from "effect/http"
 import { Schema } from "effect"
 import { IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../programs/idempotency.js"
 import { ContentId, JobId, UploadId } from "../../services/ids.js"
@@ -17,8 +18,8 @@ import { IdFromRequest, NonEmptyBytesFromBase64, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
-  fileName: Text(1, 255).annotations({ description: "The file's name on the device" }),
-  contentType: Text(1, 255).annotations({
+  fileName: Text(1, 255).annotate({ description: "The file's name on the device" }),
+  contentType: Text(1, 255).annotate({
     description: "The file's media type (application/pdf, image/jpeg, image/png, text/plain); the bytes must match it"
   }),
   dataBase64: NonEmptyBytesFromBase64("The document, base64 encoded (standard alphabet, padded)"),
@@ -28,12 +29,12 @@ export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
 /** The multipart form (documented; the handler streams it with limits). */
 export const UploadForm = HttpApiSchema.Multipart(
   Schema.Struct({
-    file: Multipart.SingleFileSchema.annotations({
+    file: Multipart.SingleFileSchema.annotate({
       // The JSON Schema annotation replaces the generated one (an array of one file) whole.
       jsonSchema: { type: "string", format: "binary", description: "The document (one part): a PDF, JPEG, PNG or plain text file" }
     }),
     documentType: Schema.optional(DocumentType)
-  }).annotations({ description: "An upload as multipart/form-data: a `file` part, optionally a `documentType` field" })
+  }).annotate({ description: "An upload as multipart/form-data: a `file` part, optionally a `documentType` field" })
 )
 
 export class UploadAcceptedBody extends Schema.Class<UploadAcceptedBody>("UploadAccepted")({
@@ -43,18 +44,18 @@ export class UploadAcceptedBody extends Schema.Class<UploadAcceptedBody>("Upload
 
 export const IdempotencyHeaders = Schema.Struct({
   "idempotency-key": Schema.optional(
-    Schema.String.pipe(Schema.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH), Schema.pattern(IDEMPOTENCY_KEY_PATTERN))
-  ).annotations({
+    Schema.String.pipe(Schema.check(Schema.isMaxLength(MAX_IDEMPOTENCY_KEY_LENGTH)), Schema.check(Schema.isPattern(IDEMPOTENCY_KEY_PATTERN)))
+  ).annotate({
     description: `Makes retries safe: the same key with the same request answers as the first time (24 h). 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, no spaces.`
   })
 })
 
 export class BeginUploadJson extends Schema.Class<BeginUploadJson>("BeginUpload")({
-  fileName: Text(1, 255).annotations({ description: "The file's name on the device" }),
-  contentType: Text(1, 255).annotations({
+  fileName: Text(1, 255).annotate({ description: "The file's name on the device" }),
+  contentType: Text(1, 255).annotate({
     description: "The file's media type: application/pdf, image/jpeg, image/png or text/plain (another is a 415); the upload must declare exactly the `Content-Type` field answered"
   }),
-  sizeBytes: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({
+  sizeBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))).annotate({
     description: "The file's exact size in bytes; above MAX_UPLOAD_BYTES is a 413, and storage refuses an upload larger than it"
   }),
   documentType: Schema.optional(DocumentType)
@@ -62,13 +63,13 @@ export class BeginUploadJson extends Schema.Class<BeginUploadJson>("BeginUpload"
 
 export class UploadTargetBody extends Schema.Class<UploadTargetBody>("UploadTarget")({
   uploadId: UploadId,
-  url: Schema.String.annotations({ description: "Where to POST the document (an S3 bucket endpoint)" }),
+  url: Schema.String.annotate({ description: "Where to POST the document (an S3 bucket endpoint)" }),
   method: Schema.Literal("POST"),
-  fields: Schema.Record({ key: Schema.String, value: Schema.String }).annotations({
+  fields: Schema.Record({ key: Schema.String, value: Schema.String }).annotate({
     description: "Form fields to send, as they are and before the file, in a multipart/form-data POST whose last part is `file`"
   }),
-  expiresAt: Schema.Date.annotations({ description: "After this the target refuses uploads (15 minutes)" }),
-  maxBytes: Schema.Int.annotations({ description: "The most bytes the target accepts: the declared sizeBytes" })
+  expiresAt: Schema.Date.annotate({ description: "After this the target refuses uploads (15 minutes)" }),
+  maxBytes: Schema.Int.annotate({ description: "The most bytes the target accepts: the declared sizeBytes" })
 }, { description: "A presigned target for one upload: one key, the declared type, at most the declared size" }) {}
 
 export const UploadPath = Schema.Struct({ uploadId: IdFromRequest(UploadId) })
@@ -89,7 +90,7 @@ export const JobPath = Schema.Struct({ jobId: IdFromRequest(JobId) })
 export class DocumentsGroup extends HttpApiGroup.make("documents")
   .add(
     HttpApiEndpoint.post("upload", "/documents/upload")
-      .setPayload(Schema.Union(UploadJson, UploadForm))
+      .setPayload(Schema.Union([UploadJson, UploadForm]))
       .setHeaders(IdempotencyHeaders)
       .addSuccess(UploadAcceptedBody, { status: 202 })
       .addError(errorResponse(402, "The plan's monthly documents or the LLM budget are used up"))

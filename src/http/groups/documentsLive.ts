@@ -1,5 +1,6 @@
 /** Handlers of the documents group: read the upload (JSON or multipart, in memory), call the programs. */
-import { HttpApiBuilder, type HttpServerRequest, Multipart } from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
+import { type HttpServerRequest, Multipart } from "effect/http"
 import { type Cause, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import { AppConfig } from "../../config.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
@@ -35,7 +36,7 @@ const fromJson = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
     // A body over MAX_BODY_BYTES or one that is not JSON is a platform error the renderer maps (413/400).
     const json = yield* Effect.orDie(request.json)
-    const body = yield* Schema.decodeUnknown(UploadJson, { errors: "all" })(json).pipe(Effect.mapError(invalidBody))
+    const body = yield* Schema.decodeUnknownEffect(UploadJson, { errors: "all" })(json).pipe(Effect.mapError(invalidBody))
     return {
       bytes: body.dataBase64,
       declaredContentType: body.contentType,
@@ -105,7 +106,7 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBy
     const documentTypeHint = yield* Option.match(form.documentType, {
       onNone: () => Effect.succeed(undefined),
       onSome: (value) =>
-        Schema.decodeUnknown(DocumentType)(value).pipe(
+        Schema.decodeUnknownEffect(DocumentType)(value).pipe(
           Effect.mapError(() => new InvalidRequest({ message: "The request is invalid: documentType is invalid" }))
         )
     })
@@ -164,9 +165,9 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
             ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
             request: requestContext
           })
-          return new UploadAcceptedBody(accepted, true)
+          return new UploadAcceptedBody(accepted, { disableChecks: true })
         }).pipe(
-          Effect.tapErrorCause((cause) => auditRefusal(userId, cause, requestContext))
+          Effect.tapCause((cause) => auditRefusal(userId, cause, requestContext))
         )
       })
     )
@@ -181,8 +182,8 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
           sizeBytes: payload.sizeBytes,
           ...(payload.documentType !== undefined ? { documentType: payload.documentType } : {}),
           request: requestContext
-        }).pipe(Effect.tapErrorCause((cause) => auditRefusal(userId, cause, requestContext)))
-        return new UploadTargetBody(target, true)
+        }).pipe(Effect.tapCause((cause) => auditRefusal(userId, cause, requestContext)))
+        return new UploadTargetBody(target, { disableChecks: true })
       })
     )
     .handle("completeUpload", ({ path }) =>
@@ -190,16 +191,16 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
         const userId = yield* currentUserId
         const requestContext = yield* auditContext
         const accepted = yield* completeUpload({ userId, uploadId: path.uploadId, request: requestContext }).pipe(
-          Effect.tapErrorCause((cause) => auditRefusal(userId, cause, requestContext))
+          Effect.tapCause((cause) => auditRefusal(userId, cause, requestContext))
         )
-        return new UploadAcceptedBody(accepted, true)
+        return new UploadAcceptedBody(accepted, { disableChecks: true })
       })
     )
     .handle("jobStatus", ({ path }) =>
       Effect.gen(function* () {
         const status = yield* getJobStatus(yield* currentUserId, path.jobId, yield* auditContext)
         if (Option.isNone(status)) return yield* new NotFound({ message: "No such job" })
-        return new JobStatusBody(status.value, true)
+        return new JobStatusBody(status.value, { disableChecks: true })
       })
     )
 )

@@ -2,7 +2,7 @@
  * What every handler of the user-facing groups needs besides its input: who is calling
  * (CurrentUser, from the Authentication middleware) and, for the audit trail, which request this is.
  */
-import { HttpServerRequest } from "@effect/platform"
+import { HttpServerRequest } from "effect/http"
 import { Effect, Option } from "effect"
 import { UserId } from "../../services/ids.js"
 import { CurrentUser } from "../../services/auth.js"
@@ -40,7 +40,7 @@ export const auditContext = Effect.gen(function* () {
 export const classifiedOnly = <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, Extract<E, Classified> | DatabaseUnavailable, R> =>
-  Effect.catchAll(
+  Effect.catch(
     orDatabaseUnavailable("The database is not answering; retry", "request")(effect),
     (error): Effect.Effect<never, Extract<E, Classified> | DatabaseUnavailable> =>
       isClassified(error) ? Effect.fail(error as Extract<E, Classified> | DatabaseUnavailable) : Effect.die(error)

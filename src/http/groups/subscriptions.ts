@@ -1,5 +1,5 @@
 /** The plan and what is left of it this period. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { Plan } from "../../programs/subscription.js"
 import { errorResponse } from "../errors.js"
@@ -7,7 +7,7 @@ import { Authentication } from "../security.js"
 
 const Allowance = Schema.Struct({
   used: Schema.Int,
-  limit: Schema.NullOr(Schema.Int).annotations({ description: "null: unlimited" })
+  limit: Schema.NullOr(Schema.Int).annotate({ description: "null: unlimited" })
 })
 
 export class SubscriptionStatusBody extends Schema.Class<SubscriptionStatusBody>("SubscriptionStatus")({

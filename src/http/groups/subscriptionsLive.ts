@@ -1,5 +1,5 @@
 /** Handlers of the subscriptions group. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder } from "effect/http-api"
 import { Effect } from "effect"
 import { getSubscriptionStatus } from "../../programs/subscription.js"
 import { Api } from "../api.js"
@@ -12,7 +12,7 @@ export const SubscriptionsLive = HttpApiBuilder.group(Api, "subscriptions", (han
   handlers.handle("status", () =>
     Effect.gen(function* () {
       const status = yield* classifiedOnly(getSubscriptionStatus(yield* currentUserId, yield* auditContext))
-      return new SubscriptionStatusBody(status, true)
+      return new SubscriptionStatusBody(status, { disableChecks: true })
     })
   )
 )

@@ -3,7 +3,7 @@
  * process and label and kept in memory: the request path MACs locally, and a KMS call happens once
  * per month and process. A failed derivation is not kept, so the next call tries again.
  */
-import { Clock, Effect, Either } from "effect"
+import { Clock, Effect, Result } from "effect"
 import { randomUUID } from "node:crypto"
 import { AuditMac } from "../../services/auditMac.js"
 import { type AuditEvent, type AuditUnavailable, normalizeAuditEvent } from "../../services/audit.js"
@@ -23,14 +23,14 @@ export interface AuditKeyRing {
 export const storedEvent = (keys: AuditKeyRing, event: AuditEvent) =>
   Effect.gen(function* () {
     const normalized = normalizeAuditEvent(event)
-    if (Either.isLeft(normalized)) return yield* Effect.dieMessage(normalized.left)
+    if (Result.isFailure(normalized)) return yield* Effect.die(new Error(normalized.failure))
     const at = new Date(yield* Clock.currentTimeMillis)
     const epoch = epochOf(at)
     return toStoredFields(
       { chain: yield* keys.chain(epoch), actor: yield* keys.actor, epoch },
       randomUUID(),
-      normalized.right.occurredAt ?? at,
-      normalized.right
+      normalized.success.occurredAt ?? at,
+      normalized.success
     )
   })
 

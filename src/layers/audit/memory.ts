@@ -107,7 +107,7 @@ export const makeAuditMemory = Effect.gen(function* () {
   }).pipe(Effect.withSpan("Audit.verify"))
 
   const erase = Effect.fnUntraced(function* (userId: string) {
-    if (!isAuditUserId(userId)) return yield* Effect.dieMessage("erase: userId is not a uuid")
+    if (!isAuditUserId(userId)) return yield* Effect.die(new Error("erase: userId is not a uuid"))
     const ref = actorRefOf(yield* keys.actor, userId)
     return yield* Ref.modify(rows, (all) => {
       let events = 0
@@ -121,7 +121,7 @@ export const makeAuditMemory = Effect.gen(function* () {
     })
   }, traced("Audit.erase"))
 
-  const audit: Audit["Type"] = { record, seal, verify, erase }
+  const audit: (typeof Audit)["Service"] = { record, seal, verify, erase }
   return { audit, rows, seals, checkpoints: checkpointRef, checkpointStore: checkpoints }
 })
 

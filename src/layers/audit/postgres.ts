@@ -30,7 +30,7 @@
  *
  * Erasure deletes the user's rows' personal data; the rows name the user by keyed pseudonym only.
  */
-import { SqlClient, type SqlError, SqlSchema } from "@effect/sql"
+import { SqlClient, type SqlError, SqlSchema } from "effect/sql"
 import {
   type Cause,
   Clock,
@@ -90,7 +90,7 @@ const SEAL_LOOKBACK = 100_000
 const SEAL_TIMEOUT = Duration.seconds(30)
 
 const NullableString = Schema.NullOr(Schema.String)
-const Bytes = Schema.Uint8ArrayFromSelf
+const Bytes = Schema.Uint8Array
 
 const RowColumns = {
   seq: Schema.NumberFromString,
@@ -267,14 +267,14 @@ const legacyRowsAfter = (afterSeq: number, limit: number) =>
 const unavailable =
   (message: string) =>
   <A, R>(
-    effect: Effect.Effect<A, SqlError.SqlError | ParseResult.ParseError | Cause.NoSuchElementException | Cause.TimeoutException | AuditUnavailable, R>
+    effect: Effect.Effect<A, SqlError.SqlError | ParseResult.ParseError | Cause.NoSuchElementError | Cause.TimeoutError | AuditUnavailable, R>
   ): Effect.Effect<A, AuditUnavailable, R> =>
     effect.pipe(
       Effect.catchTags({
         SqlError: (error) =>
-          Effect.logWarning(message, error.cause).pipe(Effect.zipRight(Effect.fail(new AuditUnavailable({ message })))),
+          Effect.logWarning(message, error.cause).pipe(Effect.andThen(Effect.fail(new AuditUnavailable({ message })))),
         TimeoutException: () =>
-          Effect.logWarning(`${message}: timed out`).pipe(Effect.zipRight(Effect.fail(new AuditUnavailable({ message })))),
+          Effect.logWarning(`${message}: timed out`).pipe(Effect.andThen(Effect.fail(new AuditUnavailable({ message })))),
         // A row that does not decode, or a query that answers no row, is no transient failure: a defect.
         ParseError: (error) => Effect.die(error),
         NoSuchElementException: (error) => Effect.die(error)
@@ -364,7 +364,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
             return value
           })
           yield* sql`INSERT INTO audit_seal (position, row_id, row_seq, epoch, prev_mac, mac) VALUES ${sql.csv(values)}`
-          return Option.some({ head: Option.fromNullable(prev), sealed: rows.length })
+          return Option.some({ head: Option.fromNullishOr(prev), sealed: rows.length })
         })
       )
 
@@ -423,10 +423,10 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
     if (Duration.toMillis(settings.sealInterval) > 0) {
       // The first round after one interval: building the layer (a Lambda's init) touches neither the database nor KMS.
       yield* Effect.forkScoped(
-        Effect.zipRight(
+        Effect.andThen(
           Effect.sleep(settings.sealInterval),
           Effect.repeat(
-          seal.pipe(Effect.catchAll((error) => Effect.logWarning("audit sealing failed; retried at the next interval").pipe(Effect.annotateLogs({ error: error.message })))),
+          seal.pipe(Effect.catch((error) => Effect.logWarning("audit sealing failed; retried at the next interval").pipe(Effect.annotateLogs({ error: error.message })))),
             Schedule.spaced(settings.sealInterval)
           )
         )
@@ -537,7 +537,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
 
     const erase = Effect.fnUntraced(
       function* (userId: string) {
-        if (!isAuditUserId(userId)) return yield* Effect.dieMessage("erase: userId is not a uuid")
+        if (!isAuditUserId(userId)) return yield* Effect.die(new Error("erase: userId is not a uuid"))
         const ref = actorRefOf(yield* keys.actor, userId)
         const { events } = yield* eraseRows(ref)
         return events
@@ -547,16 +547,16 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
       traced("Audit.erase")
     )
 
-    const audit: Audit["Type"] = { record, seal, verify, erase }
+    const audit: (typeof Audit)["Service"] = { record, seal, verify, erase }
     return audit
   })
 
 /** The live layer, with the sealing and checkpoint settings of AUDIT_*. */
-export const AuditPostgres: Layer.Layer<Audit, never, SqlClient.SqlClient | AuditMac | AuditCheckpoints | AppConfig> = Layer.scoped(
+export const AuditPostgres: Layer.Layer<Audit, never, SqlClient.SqlClient | AuditMac | AuditCheckpoints | AppConfig> = Layer.effect(
   Audit,
   Effect.flatMap(AppConfig, (config) => makeAuditPostgres(config.audit))
 )
 
 /** The same with explicit settings (tests, benches). */
 export const auditPostgresLayer = (settings: AuditSettings): Layer.Layer<Audit, never, SqlClient.SqlClient | AuditMac | AuditCheckpoints> =>
-  Layer.scoped(Audit, makeAuditPostgres(settings))
+  Layer.effect(Audit, makeAuditPostgres(settings))

@@ -13,7 +13,7 @@ import { AuditUnavailable } from "../../services/audit.js"
 import { AuditCheckpoint, AuditCheckpoints, checkpointName } from "../../services/auditCheckpoints.js"
 
 const NAME = /^\d{16}-\d{16}\.json$/
-const decode = Schema.decodeUnknownOption(Schema.parseJson(AuditCheckpoint))
+const decode = Schema.decodeUnknownOption(Schema.fromJsonString(AuditCheckpoint))
 
 export const makeFileCheckpoints = (folder: string) =>
   AuditCheckpoints.of({

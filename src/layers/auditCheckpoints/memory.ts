@@ -8,7 +8,7 @@ export const makeCheckpointsMemory = Effect.gen(function* () {
     write: (checkpoint) =>
       Ref.update(stored, (all) => (all.some((c) => c.position === checkpoint.position) ? all : [...all, checkpoint])),
     latest: Effect.map(Ref.get(stored), (all) =>
-      Option.fromNullable(all.reduce<AuditCheckpoint | undefined>((a, c) => (a === undefined || c.position > a.position ? c : a), undefined))
+      Option.fromNullishOr(all.reduce<AuditCheckpoint | undefined>((a, c) => (a === undefined || c.position > a.position ? c : a), undefined))
     )
   })
   return { checkpoints, stored }

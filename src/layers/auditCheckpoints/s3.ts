@@ -25,7 +25,7 @@ export const CHECKPOINT_PREFIX = "audit-checkpoints/"
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
-const decode = Schema.decodeUnknownOption(Schema.parseJson(AuditCheckpoint))
+const decode = Schema.decodeUnknownOption(Schema.fromJsonString(AuditCheckpoint))
 
 const call = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>) =>
   Effect.tryPromise({
@@ -92,13 +92,13 @@ export const makeS3Checkpoints = (
 }
 
 /** Checkpoints in AUDIT_CHECKPOINT_BUCKET; the SDK loads on first use. */
-export const AuditCheckpointsS3: Layer.Layer<AuditCheckpoints, never, AppConfig> = Layer.scoped(
+export const AuditCheckpointsS3: Layer.Layer<AuditCheckpoints, never, AppConfig> = Layer.effect(
   AuditCheckpoints,
   Effect.gen(function* () {
     const config = yield* AppConfig
     const bucket = Option.getOrUndefined(config.audit.checkpointBucket)
     // main/layers.ts picks this layer only when it is set.
-    if (bucket === undefined) return yield* Effect.dieMessage("AUDIT_CHECKPOINT_BUCKET is not configured")
+    if (bucket === undefined) return yield* Effect.die(new Error("AUDIT_CHECKPOINT_BUCKET is not configured"))
     const client = yield* s3ClientFor(config)
     return makeS3Checkpoints(client, { bucket, retentionDays: config.audit.checkpointRetentionDays })
   })

@@ -56,13 +56,13 @@ export const kmsAuditMac = (client: ClientSource<KmsMacSend>, keyId: string, ret
 }
 
 /** The audit key on KMS (KMS_AUDIT_KEY_ID); the SDK loads on the first derivation. */
-export const AuditMacKms: Layer.Layer<AuditMac, never, AppConfig> = Layer.scoped(
+export const AuditMacKms: Layer.Layer<AuditMac, never, AppConfig> = Layer.effect(
   AuditMac,
   Effect.gen(function* () {
     const config = yield* AppConfig
     const keyId = Option.getOrUndefined(config.crypto.kmsAuditKeyId)
     // The settings refuse KEY_PROVIDER=kms without it; this only keeps the types honest.
-    if (keyId === undefined) return yield* Effect.dieMessage("KMS_AUDIT_KEY_ID is not configured")
+    if (keyId === undefined) return yield* Effect.die(new Error("KMS_AUDIT_KEY_ID is not configured"))
     const client = yield* lazyClient(Effect.map(AwsSdk.kms, (sdk) => new sdk.KMSClient({ region: config.awsRegion, maxAttempts: 1 })))
     return kmsAuditMac(client, keyId)
   })

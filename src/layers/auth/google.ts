@@ -31,20 +31,18 @@ const SERVICE = "google_oauth"
 
 const invalid = new Unauthenticated({ message: "The Google ID token is not valid" })
 
-const Header = Schema.parseJson(Schema.Struct({ alg: Schema.Literal("RS256"), kid: Schema.String, typ: Schema.optional(Schema.String) }))
+const Header = Schema.fromJsonString(Schema.Struct({ alg: Schema.Literal("RS256"), kid: Schema.String, typ: Schema.optional(Schema.String) }))
 
-const Claims = Schema.parseJson(
-  Schema.Struct({
+const Claims = Schema.fromJsonString(Schema.Struct({
     iss: Schema.String,
-    aud: Schema.Union(Schema.String, Schema.Array(Schema.String)),
-    sub: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
-    email: Schema.String.pipe(Schema.minLength(3), Schema.maxLength(320)),
+    aud: Schema.Union([Schema.String, Schema.Array(Schema.String)]),
+    sub: Schema.String.pipe(Schema.check(Schema.isMinLength(1)), Schema.check(Schema.isMaxLength(255))),
+    email: Schema.String.pipe(Schema.check(Schema.isMinLength(3)), Schema.check(Schema.isMaxLength(320))),
     email_verified: Schema.optional(Schema.Unknown),
     name: Schema.optional(Schema.String),
     exp: Schema.Number,
     iat: Schema.Number
-  })
-)
+  }))
 
 const Jwk = Schema.Struct({ kid: Schema.String, kty: Schema.String, n: Schema.String, e: Schema.String, alg: Schema.optional(Schema.String) })
 // Items stay unknown: each is decoded on its own, so one odd key does not hide the others.
@@ -62,7 +60,7 @@ export interface GoogleIdTokensOptions {
   readonly breaker: CircuitBreaker
   /** Defaults to the google_oauth policy; tests pass one without delays. */
   readonly retry?: RetrySchedule
-  readonly timeout?: Duration.DurationInput
+  readonly timeout?: Duration.Input
 }
 
 const upstream = (message: string, transient: boolean) => new UpstreamFailed({ message, service: SERVICE, transient })
@@ -154,14 +152,14 @@ export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
       if (parts.length !== 3) return yield* Effect.fail(invalid)
       const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
       // The header is checked before any key is looked up: `none`, HS256 and the rest never get further.
-      const header = yield* Schema.decodeUnknown(Header)(Buffer.from(headerPart, "base64url").toString("utf8")).pipe(
-        Effect.orElseFail(() => invalid)
+      const header = yield* Schema.decodeUnknownEffect(Header)(Buffer.from(headerPart, "base64url").toString("utf8")).pipe(
+        Effect.mapError(() => invalid)
       )
       const key = yield* keyFor(header.kid)
       const authentic = verify("RSA-SHA256", Buffer.from(`${headerPart}.${payloadPart}`), key, Buffer.from(signaturePart, "base64url"))
       if (!authentic) return yield* Effect.fail(invalid)
-      const claims = yield* Schema.decodeUnknown(Claims)(Buffer.from(payloadPart, "base64url").toString("utf8")).pipe(
-        Effect.orElseFail(() => invalid)
+      const claims = yield* Schema.decodeUnknownEffect(Claims)(Buffer.from(payloadPart, "base64url").toString("utf8")).pipe(
+        Effect.mapError(() => invalid)
       )
       const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const audiences = typeof claims.aud === "string" ? [claims.aud] : claims.aud

@@ -47,10 +47,8 @@ const lowS = (signature: Buffer): Buffer => {
   return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, "0"), "hex")])
 }
 
-const Header = Schema.parseJson(
-  Schema.Struct({ alg: Schema.Literal("ES256"), typ: Schema.optional(Schema.Literal("JWT")), kid: Schema.String })
-)
-const Payload = Schema.parseJson(AccessTokenClaims)
+const Header = Schema.fromJsonString(Schema.Struct({ alg: Schema.Literal("ES256"), typ: Schema.optional(Schema.Literal("JWT")), kid: Schema.String }))
+const Payload = Schema.fromJsonString(AccessTokenClaims)
 
 const invalid = new Unauthenticated({ message: "The access token is missing, invalid or expired" })
 
@@ -121,8 +119,8 @@ export const makeAccessTokens = (
         const payloadBytes = canonicalPart(payloadPart)
         const signature = canonicalPart(signaturePart)
         if (headerBytes === undefined || payloadBytes === undefined || signature === undefined) return yield* Effect.fail(invalid)
-        const header = yield* Schema.decodeUnknown(Header)(headerBytes.toString("utf8")).pipe(
-          Effect.orElseFail(() => invalid)
+        const header = yield* Schema.decodeUnknownEffect(Header)(headerBytes.toString("utf8")).pipe(
+          Effect.mapError(() => invalid)
         )
         if (header.kid !== key.kid) return yield* Effect.fail(invalid)
         const authentic =
@@ -130,8 +128,8 @@ export const makeAccessTokens = (
           sOf(signature) <= P256_HALF_ORDER &&
           verify("sha256", Buffer.from(`${headerPart}.${payloadPart}`), { key: key.publicKey, dsaEncoding: "ieee-p1363" }, signature)
         if (!authentic) return yield* Effect.fail(invalid)
-        const claims = yield* Schema.decodeUnknown(Payload)(payloadBytes.toString("utf8")).pipe(
-          Effect.orElseFail(() => invalid)
+        const claims = yield* Schema.decodeUnknownEffect(Payload)(payloadBytes.toString("utf8")).pipe(
+          Effect.mapError(() => invalid)
         )
         const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
         if (claims.iss !== options.issuer || claims.aud !== audience || !inTime(claims, now)) return yield* Effect.fail(invalid)

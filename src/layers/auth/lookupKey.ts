@@ -40,7 +40,7 @@ export const UserLookupKeyLive: Layer.Layer<UserLookupKey, never, AppConfig> = L
       ? lookupKeyBytes(Redacted.value(configured.value))
       : yield* loadLocalLookupKey(config.dataDir)
     // The settings already refuse a malformed key; this only keeps the types honest.
-    if (key === undefined) return yield* Effect.dieMessage("USER_LOOKUP_KEY is not a valid key")
+    if (key === undefined) return yield* Effect.die(new Error("USER_LOOKUP_KEY is not a valid key"))
     return makeUserLookupKey(key)
   })
 )

@@ -9,7 +9,7 @@ import type { UserId } from "../../services/ids.js"
 import { TimelineCache, type TimelinePage, type TimelineWindow } from "../../services/timelineCache.js"
 
 export interface TimelineCacheOptions {
-  readonly ttl: Duration.DurationInput
+  readonly ttl: Duration.Input
   readonly maxUsers: number
   readonly maxPagesPerUser?: number
 }
@@ -22,8 +22,8 @@ interface Entry {
 
 const windowKey = (window: TimelineWindow) => `${window.limit}:${window.offset}`
 
-export const makeTimelineCache = (options: TimelineCacheOptions): TimelineCache["Type"] => {
-  const ttlMillis = Duration.toMillis(Duration.decode(options.ttl))
+export const makeTimelineCache = (options: TimelineCacheOptions): (typeof TimelineCache)["Service"] => {
+  const ttlMillis = Duration.toMillis(Duration.fromInputUnsafe(options.ttl))
   const maxPages = options.maxPagesPerUser ?? 8
   // Map order is insertion order: re-inserting a user on use keeps the least recent first.
   const users = new Map<UserId, Map<string, Entry>>()

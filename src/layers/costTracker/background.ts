@@ -10,22 +10,7 @@
  * When the layer's scope closes, the retry fibers stop and every pending record gets a last
  * prompt attempt within `flushTimeout`.
  */
-import {
-  Cause,
-  Clock,
-  Duration,
-  Effect,
-  Either,
-  Exit,
-  FiberSet,
-  Metric,
-  Option,
-  Queue,
-  Ref,
-  Schedule,
-  Schema,
-  type Scope
-} from "effect"
+import { Cause, Clock, Duration, Effect, Result, Exit, FiberSet, Metric, Option, Queue, Ref, Schedule, Schema, type Scope } from "effect"
 import {
   type CostTracker,
   type CostTrackerUnavailable,
@@ -77,8 +62,8 @@ export const usageEntryOf = (record: LLMUsageRecord): UsageEntry => ({
 
 export interface BackgroundRetryOptions {
   /** Delay before the first background attempt; each next one doubles (before jitter). */
-  readonly base: Duration.DurationInput
-  readonly maxDelay: Duration.DurationInput
+  readonly base: Duration.Input
+  readonly maxDelay: Duration.Input
   /** Background attempts after the failed first write. */
   readonly maxAttempts: number
 }
@@ -88,10 +73,10 @@ export interface CostTrackerOptions {
   /** One EMF line per record through EmfSink (default true). */
   readonly emitMetrics?: boolean
   /** Bound on one write, the caller's included (default 2 s). */
-  readonly writeTimeout?: Duration.DurationInput
+  readonly writeTimeout?: Duration.Input
   readonly retry?: Partial<BackgroundRetryOptions>
   /** Bound on the last attempts for pending records at shutdown (default 5 s). */
-  readonly flushTimeout?: Duration.DurationInput
+  readonly flushTimeout?: Duration.Input
   /** Records waiting for a retry; past it new failures are dropped with an error log (default 10,000). */
   readonly queueCapacity?: number
   /** Records retried at the same time (default 8). */
@@ -134,17 +119,17 @@ const isMonth = Schema.is(Month)
 export const makeCostTracker = (
   store: CostStore,
   options: CostTrackerOptions
-): Effect.Effect<CostTracker["Type"], never, Scope.Scope> =>
+): Effect.Effect<(typeof CostTracker)["Service"], never, Scope.Scope> =>
   Effect.gen(function* () {
     const sink = yield* EmfSink
     const emitMetrics = options.emitMetrics ?? true
-    const writeTimeout = Duration.decode(options.writeTimeout ?? "2 seconds")
+    const writeTimeout = Duration.fromInputUnsafe(options.writeTimeout ?? "2 seconds")
     const retry = { ...DEFAULT_RETRY, ...options.retry }
-    const maxDelay = Duration.decode(retry.maxDelay)
-    const flushTimeout = Duration.decode(options.flushTimeout ?? "5 seconds")
+    const maxDelay = Duration.fromInputUnsafe(retry.maxDelay)
+    const flushTimeout = Duration.fromInputUnsafe(options.flushTimeout ?? "5 seconds")
     const concurrency = Math.max(1, options.retryConcurrency ?? 8)
-    const failures = Metric.tagged(costRecordFailures, "store", store.name)
-    const dropped = Metric.tagged(costRecordsDropped, "store", store.name)
+    const failures = Metric.withAttributes(costRecordFailures, { store: store.name })
+    const dropped = Metric.withAttributes(costRecordsDropped, { store: store.name })
 
     const retrySchedule = Schedule.exponential(retry.base).pipe(
       Schedule.jittered,
@@ -169,13 +154,12 @@ export const makeCostTracker = (
 
     const writeOnce = (record: LLMUsageRecord): Effect.Effect<void, CostStoreError> =>
       store.write(record).pipe(
-        Effect.timeoutFail({
+        Effect.timeoutOrElse({
           duration: writeTimeout,
-          onTimeout: () =>
-            new CostStoreError({ message: `${store.name} write timed out`, code: "TIMEOUT", transient: true })
+          orElse: () => Effect.fail(new CostStoreError({ message: `${store.name} write timed out`, code: "TIMEOUT", transient: true }))
         }),
         // a defect in a store is a bug: retrying cannot fix it, and it must not reach the caller
-        Effect.catchAllDefect(() =>
+        Effect.catchDefect(() =>
           Effect.fail(new CostStoreError({ message: `${store.name} write died`, code: "DEFECT", transient: false }))
         )
       )
@@ -190,7 +174,7 @@ export const makeCostTracker = (
     const drop = (record: LLMUsageRecord, why: string, errorCode: string, attempt?: number) =>
       Effect.logError(`LLM usage record dropped: ${why}`).pipe(
         logged(record, errorCode, attempt),
-        Effect.zipRight(Metric.increment(dropped))
+        Effect.andThen(Metric.update(dropped, 1))
       )
 
     const enqueue = (record: LLMUsageRecord): Effect.Effect<void> =>
@@ -219,14 +203,14 @@ export const makeCostTracker = (
             Effect.tapError((error) =>
               Effect.logWarning("LLM usage record retry failed").pipe(
                 logged(record, error.code, attempt),
-                Effect.zipRight(Metric.increment(failures))
+                Effect.andThen(Metric.update(failures, 1))
               )
             )
           )
         })
         return attemptOnce.pipe(
           Effect.retry({ schedule: retrySchedule, while: (error) => error.transient }),
-          Effect.delay(Duration.decode(retry.base)),
+          Effect.delay(Duration.fromInputUnsafe(retry.base)),
           Effect.withSpan("CostTracker.retry", { attributes: { "cost.store": store.name } }),
           Effect.exit,
           // interruption (shutdown) leaves the record pending for the flush
@@ -234,18 +218,18 @@ export const makeCostTracker = (
             Exit.match(exit, {
               onSuccess: () =>
                 forget(record).pipe(
-                  Effect.zipRight(
+                  Effect.andThen(
                     Effect.logInfo("LLM usage record stored after retry").pipe(
                       Effect.annotateLogs({ idempotencyKey: record.idempotencyKey, costStore: store.name, attempt })
                     )
                   )
                 ),
               onFailure: (cause) => {
-                if (Cause.isInterruptedOnly(cause)) return Effect.void
-                const error = Cause.failureOption(cause)
+                if (Cause.hasInterruptsOnly(cause)) return Effect.void
+                const error = Cause.findErrorOption(cause)
                 const code = Option.match(error, { onNone: () => "DEFECT", onSome: (e) => e.code })
                 const why = Option.exists(error, (e) => e.transient) ? "retries spent" : "the store refused it"
-                return forget(record).pipe(Effect.zipRight(drop(record, why, code, attempt)))
+                return forget(record).pipe(Effect.andThen(drop(record, why, code, attempt)))
               }
             })
           )
@@ -271,9 +255,9 @@ export const makeCostTracker = (
           records,
           (record) =>
             writeOnce(record).pipe(
-              Effect.tapError(() => Metric.increment(failures)),
+              Effect.tapError(() => Metric.update(failures, 1)),
               Effect.retry({ schedule: retrySchedule, while: (error) => error.transient }),
-              Effect.zipRight(forget(record)),
+              Effect.andThen(forget(record)),
               Effect.ignore
             ),
           { concurrency, discard: true }
@@ -293,11 +277,11 @@ export const makeCostTracker = (
     const record = Effect.fnUntraced(
       function* (input: LLMUsageRecord) {
         const validated = validateRecord(input)
-        if (Either.isLeft(validated)) {
+        if (Result.isFailure(validated)) {
           yield* Effect.logError("LLM usage record dropped: it is not a valid record").pipe(
             Effect.annotateLogs({ errorCode: "INVALID_RECORD", costStore: store.name })
           )
-          yield* Metric.increment(dropped)
+          yield* Metric.update(dropped, 1)
           return
         }
         const usage = validated.right
@@ -306,9 +290,9 @@ export const makeCostTracker = (
         // a caller interrupted mid-write hands the record over instead of losing it
         const exit = yield* Effect.exit(writeOnce(usage).pipe(Effect.onInterrupt(() => enqueue(usage))))
         if (Exit.isSuccess(exit)) return
-        const error = Cause.failureOption(exit.cause)
+        const error = Cause.findErrorOption(exit.cause)
         if (error._tag === "None") return
-        yield* Metric.increment(failures)
+        yield* Metric.update(failures, 1)
         if (!error.value.transient) return yield* drop(usage, "the store refused it", error.value.code, 1)
         if (yield* Ref.get(closing)) return yield* drop(usage, "the tracker is shutting down", error.value.code, 1)
         yield* Effect.logWarning("LLM usage record not stored; retrying in the background").pipe(
@@ -316,7 +300,7 @@ export const makeCostTracker = (
         )
         yield* enqueue(usage)
       },
-      Effect.catchAllCause((cause) =>
+      Effect.catchCause((cause) =>
         Effect.logError("recording LLM usage failed unexpectedly", cause).pipe(
           Effect.annotateLogs({ errorCode: "UNEXPECTED", costStore: store.name })
         )
@@ -324,7 +308,7 @@ export const makeCostTracker = (
     )
 
     const monthlyUsage = Effect.fnUntraced(function* (userId: string, month: string) {
-      if (!isMonth(month)) return yield* Effect.dieMessage("CostTracker.monthlyUsage: month must be YYYY-MM")
+      if (!isMonth(month)) return yield* Effect.die(new Error("CostTracker.monthlyUsage: month must be YYYY-MM"))
       return yield* store.monthlyUsage(userId, month)
     }, traced("CostTracker.monthlyUsage"))
 
@@ -352,5 +336,5 @@ export const makeCostTracker = (
       return yield* store.eraseUser(userId)
     }, traced("CostTracker.eraseUser"))
 
-    return { record, monthlyUsage, ensureWithinBudget, usageRecords, eraseUser } satisfies CostTracker["Type"]
+    return { record, monthlyUsage, ensureWithinBudget, usageRecords, eraseUser } satisfies (typeof CostTracker)["Service"]
   })

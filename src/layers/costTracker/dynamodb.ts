@@ -134,7 +134,7 @@ export const itemOf = (record: LLMUsageRecord): Record<string, AttributeValue> =
   }
 }
 
-const NumberValue = Schema.Struct({ N: Schema.NumberFromString.pipe(Schema.finite()) })
+const NumberValue = Schema.Struct({ N: Schema.NumberFromString.pipe(Schema.check(Schema.isFinite())) })
 const StringValue = Schema.Struct({ S: Schema.String })
 const RecordItem = Schema.Struct({
   provider: Schema.Struct({ S: LLMProviderName }),
@@ -146,14 +146,14 @@ const RecordItem = Schema.Struct({
   processingTimeMs: NumberValue,
   occurredAt: Schema.Struct({ S: Schema.DateFromString })
 })
-const decodeRecordItem = Schema.decodeUnknown(RecordItem)
+const decodeRecordItem = Schema.decodeUnknownEffect(RecordItem)
 
 /** BatchWriteItem's limit per request. */
 const BATCH_WRITE_MAX = 25
 /** Rounds of re-sending what BatchWriteItem left unprocessed (throttling) before giving up for now. */
 const UNPROCESSED_RETRY = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
 const UsageItem = Schema.Struct({ inputTokens: NumberValue, outputTokens: NumberValue, totalCost: NumberValue })
-const decodeUsageItem = Schema.decodeUnknown(UsageItem)
+const decodeUsageItem = Schema.decodeUnknownEffect(UsageItem)
 
 export const makeDynamoCostStore = (client: ClientSource<DynamoSend>, options: DynamoCostStoreOptions): CostStore => {
   const { tableName, pageSize } = options
@@ -341,10 +341,10 @@ export const makeDynamoCostStore = (client: ClientSource<DynamoSend>, options: D
 export const makeDynamoCostTracker = (
   client: ClientSource<DynamoSend>,
   options: DynamoCostTrackerOptions
-): Effect.Effect<CostTracker["Type"], never, Scope.Scope> => makeCostTracker(makeDynamoCostStore(client, options), options)
+): Effect.Effect<(typeof CostTracker)["Service"], never, Scope.Scope> => makeCostTracker(makeDynamoCostStore(client, options), options)
 
 /** CostTracker on DynamoDB with the table, region, endpoint and budget from the settings. */
-export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, AppConfig> = Layer.scoped(
+export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, AppConfig> = Layer.effect(
   CostTracker,
   Effect.gen(function* () {
     const config = yield* AppConfig

@@ -13,7 +13,7 @@ export interface FailureInjection {
   readonly afterWriting?: boolean
 }
 
-export class MemoryCostStore extends Context.Tag("MemoryCostStore")<
+export class MemoryCostStore extends Context.Service<
   MemoryCostStore,
   {
     /** Stored records, in the order they were first stored. */
@@ -23,14 +23,14 @@ export class MemoryCostStore extends Context.Tag("MemoryCostStore")<
     /** The next `count` writes fail with a transient CostStoreError. */
     readonly failNextWrites: (count: number, options?: FailureInjection) => Effect.Effect<void>
   }
->() {}
+>()("MemoryCostStore") {}
 
 interface Faults {
   readonly remaining: number
   readonly afterWriting: boolean
 }
 
-export const makeMemoryCostStore: Effect.Effect<{ readonly store: CostStore; readonly control: MemoryCostStore["Type"] }> =
+export const makeMemoryCostStore: Effect.Effect<{ readonly store: CostStore; readonly control: (typeof MemoryCostStore)["Service"] }> =
   Effect.gen(function* () {
     const records = yield* Ref.make(new Map<string, LLMUsageRecord>())
     const faults = yield* Ref.make<Faults>({ remaining: 0, afterWriting: false })
@@ -74,7 +74,7 @@ export const makeMemoryCostStore: Effect.Effect<{ readonly store: CostStore; rea
         })
     }
 
-    const control: MemoryCostStore["Type"] = {
+    const control: (typeof MemoryCostStore)["Service"] = {
       entries: Effect.map(Ref.get(records), (map) => [...map.values()]),
       writeAttempts: Ref.get(attempts),
       failNextWrites: (count, options) =>
@@ -89,7 +89,7 @@ export type MemoryCostTrackerOptions = Partial<CostTrackerOptions>
 export const costTrackerMemory = (
   options: MemoryCostTrackerOptions = {}
 ): Layer.Layer<CostTracker | MemoryCostStore> =>
-  Layer.scopedContext(
+  Layer.effectContext(
     Effect.gen(function* () {
       const { store, control } = yield* makeMemoryCostStore
       const tracker = yield* makeCostTracker(store, {

@@ -7,7 +7,7 @@
  * `user_id` references users ON DELETE SET NULL: a record written for a user that no longer exists
  * (an in-flight call that finished after the erasure) is kept unattributed rather than refused.
  */
-import { SqlClient, SqlSchema } from "@effect/sql"
+import { SqlClient, SqlSchema } from "effect/sql"
 import { Effect, Layer, Schema, type Scope } from "effect"
 import { AppConfig } from "../../config.js"
 import {
@@ -38,7 +38,7 @@ const classify = (operation: string) => (error: { readonly cause?: unknown }): C
   return new CostStoreError({ message: `PostgreSQL ${operation} failed: ${code}`, code, transient: !permanent })
 }
 
-const Sum = Schema.NumberFromString.pipe(Schema.finite())
+const Sum = Schema.NumberFromString.pipe(Schema.check(Schema.isFinite()))
 const MonthlySums = Schema.Struct({ calls: Sum, inputTokens: Sum, outputTokens: Sum, totalCostCents: Sum })
 
 const UsageRow = Schema.Struct({
@@ -50,7 +50,7 @@ const UsageRow = Schema.Struct({
   // numeric(12, 4) arrives as text
   totalCostCents: Sum,
   processingTimeMs: Schema.Number,
-  occurredAt: Schema.DateFromSelf
+  occurredAt: Schema.Date
 })
 
 export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.SqlClient> = Effect.gen(function* () {
@@ -136,7 +136,7 @@ export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.Sq
           Effect.mapError(classify("SELECT llm_usage")),
           Effect.flatMap((rows) =>
             Effect.mapError(
-              Schema.decodeUnknown(Schema.Array(UsageRow))(rows),
+              Schema.decodeUnknownEffect(Schema.Array(UsageRow))(rows),
               () => new CostStoreError({ message: "llm_usage rows did not decode", code: "INVALID_ROW", transient: false })
             )
           ),
@@ -160,11 +160,11 @@ export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.Sq
 
 export const makePostgresCostTracker = (
   options: CostTrackerOptions
-): Effect.Effect<CostTracker["Type"], never, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<(typeof CostTracker)["Service"], never, SqlClient.SqlClient | Scope.Scope> =>
   Effect.flatMap(makePostgresCostStore, (store) => makeCostTracker(store, options))
 
 /** CostTracker on the `llm_usage` table with the budget from the settings. */
-export const CostTrackerPostgres: Layer.Layer<CostTracker, never, SqlClient.SqlClient | AppConfig> = Layer.scoped(
+export const CostTrackerPostgres: Layer.Layer<CostTracker, never, SqlClient.SqlClient | AppConfig> = Layer.effect(
   CostTracker,
   Effect.flatMap(AppConfig, (config) => makePostgresCostTracker({ monthlyBudgetCents: config.cost.monthlyBudgetCents }))
 )

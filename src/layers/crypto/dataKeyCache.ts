@@ -13,7 +13,7 @@ import type { KeyPurpose } from "../../services/crypto.js"
 import type { GeneratedKey, Partition } from "./envelope.js"
 
 export interface DataKeyCachePolicy {
-  readonly maxAge: Duration.DurationInput
+  readonly maxAge: Duration.Input
   /** Seals per cached encryption key; 1 means a fresh data key for every seal (no caching). */
   readonly maxUses: number
   readonly maxEntries: number
@@ -47,7 +47,7 @@ export class DataKeyCache {
   private limits(purpose: KeyPurpose) {
     const policy = this.policyFor(purpose)
     return {
-      maxAgeMillis: Duration.toMillis(Duration.decode(policy.maxAge)),
+      maxAgeMillis: Duration.toMillis(Duration.fromInputUnsafe(policy.maxAge)),
       maxUses: policy.maxUses,
       maxEntries: policy.maxEntries
     }

@@ -213,12 +213,12 @@ const cryptoSpan = (name: string, purpose: KeyPurpose, bytes: number) =>
   traced(name, { requireParent: true, attributes: { "crypto.purpose": purpose, "crypto.bytes": bytes } })
 
 /** The Crypto service over a provider; the scope's end zeroes every cached key. */
-export const makeEnvelopeCrypto = (options: EnvelopeOptions): Effect.Effect<Crypto["Type"], never, Scope.Scope> =>
+export const makeEnvelopeCrypto = (options: EnvelopeOptions): Effect.Effect<(typeof Crypto)["Service"], never, Scope.Scope> =>
   Effect.acquireRelease(Effect.sync(() => new DataKeyCache(options.cachePolicy)), (cache) =>
     Effect.sync(() => cache.clear())
   ).pipe(Effect.map((cache) => envelopeCrypto(options, cache)))
 
-const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["Type"] => {
+const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): (typeof Crypto)["Service"] => {
   const { provider } = options
   const fillRandom = options.fillRandom ?? ((target: Uint8Array) => void randomFillSync(target))
 
@@ -229,12 +229,12 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["
       Effect.flatMap(provider.currentKeyId(sealOptions.purpose), (currentKeyId) => {
         const partition = partitionOf(sealOptions)
         const aad = additionalData(sealOptions.purpose, sealOptions.context)
-        const cached = cache.takeForEncrypt(partition, currentKeyId, clock.unsafeCurrentTimeMillis(), (key, keyId, wrapped) =>
+        const cached = cache.takeForEncrypt(partition, currentKeyId, clock.currentTimeMillisUnsafe(), (key, keyId, wrapped) =>
           sealWith(key, keyId, wrapped, plaintext, aad, fillRandom)
         )
         if (cached !== undefined) return Effect.succeed(cached)
         return Effect.map(provider.generate(partition), (generated) =>
-          cache.adoptForEncrypt(partition, generated, clock.unsafeCurrentTimeMillis(), (key) =>
+          cache.adoptForEncrypt(partition, generated, clock.currentTimeMillisUnsafe(), (key) =>
             sealWith(key, generated.keyId, generated.wrapped, plaintext, aad, fillRandom)
           )
         )
@@ -254,11 +254,11 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): Crypto["
         const partition = partitionOf(sealOptions)
         const aad = additionalData(sealOptions.purpose, sealOptions.context)
         const attempt = (key: Uint8Array) => openWith(key, parsed, aad)
-        const hit = cache.useForDecrypt(partition, parsed.keyId, parsed.wrapped, clock.unsafeCurrentTimeMillis(), attempt)
+        const hit = cache.useForDecrypt(partition, parsed.keyId, parsed.wrapped, clock.currentTimeMillisUnsafe(), attempt)
         const opened = hit.found
           ? Effect.succeed(hit.result)
           : Effect.map(provider.unwrap(parsed.keyId, parsed.wrapped, partition), (key) =>
-            cache.adoptForDecrypt(partition, parsed.keyId, parsed.wrapped, key, clock.unsafeCurrentTimeMillis(), attempt)
+            cache.adoptForDecrypt(partition, parsed.keyId, parsed.wrapped, key, clock.currentTimeMillisUnsafe(), attempt)
           )
         return Effect.flatMap(opened, (plaintext) => (plaintext === undefined ? decryptionFailed : Effect.succeed(plaintext)))
       })

@@ -134,7 +134,7 @@ export const kmsProvider = (
   })
 
 /** Crypto on AWS KMS with the keys, region and data-key cache from the settings. */
-export const CryptoKms: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.scoped(
+export const CryptoKms: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.effect(
   Crypto,
   Effect.gen(function* () {
     const config = yield* AppConfig

@@ -91,7 +91,7 @@ export const keyringProvider = (
   const unwrap = (keyId: string, wrapped: Uint8Array, partition: Partition) =>
     Effect.suspend(() =>
       reload !== undefined && !keyring().keys.has(keyId)
-        ? Effect.zipRight(reload, attempt(keyId, wrapped, partition))
+        ? Effect.andThen(reload, attempt(keyId, wrapped, partition))
         : attempt(keyId, wrapped, partition)
     )
 
@@ -197,7 +197,7 @@ const scopedCrypto = (provider: KeyProvider, policy: DataKeyCachePolicy, fillRan
   makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(policy), ...(fillRandom ? { fillRandom } : {}) })
 
 /** The `npm start` default: master keys under DATA_DIR/keys, or LOCAL_MASTER_KEY. */
-export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.scoped(
+export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.effect(
   Crypto,
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -238,7 +238,7 @@ export const TEST_MASTER_KEY = Buffer.alloc(32, 7)
 /** Offline tests: a fixed master key, deterministic data keys and IVs, a small cache. */
 export const makeCryptoMemory = (
   options: { readonly seed?: string; readonly cache?: DataKeyCachePolicy; readonly keyring?: () => Keyring } = {}
-): Effect.Effect<Crypto["Type"], never, Scope.Scope> =>
+): Effect.Effect<(typeof Crypto)["Service"], never, Scope.Scope> =>
   // Each build starts the deterministic sequence afresh.
   Effect.suspend(() => {
     const bytes = deterministicBytes(options.seed ?? "serenya-test")
@@ -249,4 +249,4 @@ export const makeCryptoMemory = (
     )
   })
 
-export const CryptoMemory: Layer.Layer<Crypto> = Layer.scoped(Crypto, makeCryptoMemory())
+export const CryptoMemory: Layer.Layer<Crypto> = Layer.effect(Crypto, makeCryptoMemory())

@@ -33,9 +33,9 @@
  * and are spared from hammering a database that is down; /ready's probe goes through it too and
  * reports the database down while it is open. /health never touches the database.
  */
-import { SqlClient } from "@effect/sql"
-import type { Connection } from "@effect/sql/SqlConnection"
-import { SqlError } from "@effect/sql/SqlError"
+import { SqlClient } from "effect/sql"
+import type { Connection } from "effect/sql/SqlConnection"
+import { SqlError } from "effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Redacted, Stream } from "effect"
@@ -95,9 +95,9 @@ export const makeBoundedPool = (url: Redacted.Redacted<string>, settings: Databa
         try: () => pool.query("SELECT 1"),
         catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
       }).pipe(
-        Effect.timeoutFail({
+        Effect.timeoutOrElse({
           duration: settings.connectTimeout,
-          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+          orElse: () => Effect.fail(new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" }))
         })
       )
     )
@@ -157,14 +157,14 @@ export const makeBoundedClient = (inner: PgClient.PgClient, options: BoundedClie
             // @effect/sql runs BEGIN and COMMIT uninterruptibly: the timeout must still end them.
             Effect.interruptible,
             // The failure travels as a value: the detached fiber does not report it as unhandled.
-            Effect.either,
+            Effect.result,
             Effect.disconnect,
-            Effect.timeoutFail({
+            Effect.timeoutOrElse({
               duration: bound,
-              onTimeout: () => {
+              orElse: () => Effect.fail((() => {
                 onAbandon?.()
                 return new SqlError({ cause: new StatementAbandoned(bound), message: "The database did not answer in time" })
-              }
+              })())
             }),
             Effect.flatMap((result) => result)
           )
@@ -184,7 +184,7 @@ export const makeBoundedClient = (inner: PgClient.PgClient, options: BoundedClie
         guard(Effect.scoped(Effect.flatMap(reserve, (c) => c.executeUnprepared(sql, params, transform)))),
       // Not bounded (a cursor outlives any one call); nothing on the request path streams.
       executeStream: (sql, params, transform) =>
-        Stream.unwrapScoped(Effect.map(reserve, (c) => c.executeStream(sql, params, transform)))
+        Stream.unwrap(Effect.map(reserve, (c) => c.executeStream(sql, params, transform)))
     }
 
     /** A transaction's connection: once one of its statements is abandoned, it is done. */

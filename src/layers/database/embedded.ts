@@ -33,7 +33,7 @@ export interface EmbeddedPostgresOptions {
   /** Throw-away clusters (tests) trade durability for speed. */
   readonly ephemeral?: boolean
   readonly maxConnections?: number
-  readonly startTimeout?: Duration.DurationInput
+  readonly startTimeout?: Duration.Input
 }
 
 export interface EmbeddedPostgres {
@@ -100,7 +100,7 @@ export const resolveRunAs = Effect.gen(function* () {
   return yield* lookup.pipe(
     Effect.orElse(() =>
       Effect.logWarning("creating the `postgres` system user to run the embedded PostgreSQL as").pipe(
-        Effect.zipRight(
+        Effect.andThen(
           Effect.tryPromise({
             try: () => execText("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]),
             catch: () =>
@@ -109,7 +109,7 @@ export const resolveRunAs = Effect.gen(function* () {
               })
           })
         ),
-        Effect.zipRight(lookup)
+        Effect.andThen(lookup)
       )
     )
   )
@@ -210,7 +210,7 @@ const prepareDir = (dir: string, runAs: RunAs | undefined) =>
     catch: (cause) => new EmbeddedPostgresError({ message: `cannot prepare ${dir}: ${String(cause)}` })
   })
 
-const freePort = Effect.async<number, EmbeddedPostgresError>((resume) => {
+const freePort = Effect.callback<number, EmbeddedPostgresError>((resume) => {
   const server = net.createServer()
   server.once("error", (cause) =>
     resume(Effect.fail(new EmbeddedPostgresError({ message: `no free port: ${String(cause)}` })))
@@ -247,7 +247,7 @@ const stopStalePostmaster = (clusterDir: string) =>
     yield* Effect.suspend(() => (isAlive(pid) ? Effect.fail("still running") : Effect.void)).pipe(
       Effect.retry(Schedule.spaced("100 millis")),
       Effect.timeout("15 seconds"),
-      Effect.catchAll(() => Effect.sync(() => process.kill(pid, "SIGKILL")))
+      Effect.catch(() => Effect.sync(() => process.kill(pid, "SIGKILL")))
     )
   })
 
@@ -290,7 +290,7 @@ const initialise = (binaries: Binaries, clusterDir: string, runAs: RunAs | undef
   })
 
 const runToCompletion = (command: string, args: ReadonlyArray<string>, runAs: RunAs | undefined) =>
-  Effect.async<void, EmbeddedPostgresError>((resume) => {
+  Effect.callback<void, EmbeddedPostgresError>((resume) => {
     const child = spawn(command, args, {
       ...(runAs ?? {}),
       cwd: os.tmpdir(),
@@ -335,7 +335,7 @@ const startServer = (
   runAs: RunAs | undefined,
   options: EmbeddedPostgresOptions
 ) =>
-  Effect.async<ChildProcess, EmbeddedPostgresError>((resume) => {
+  Effect.callback<ChildProcess, EmbeddedPostgresError>((resume) => {
     const settings = [
       ["listen_addresses", "127.0.0.1"],
       ["unix_socket_directories", ""],
@@ -384,9 +384,9 @@ const startServer = (
       if (!settled) killGroup(child, "SIGKILL")
     })
   }).pipe(
-    Effect.timeoutFail({
+    Effect.timeoutOrElse({
       duration: options.startTimeout ?? "30 seconds",
-      onTimeout: () => new EmbeddedPostgresError({ message: "postgres did not become ready in time" })
+      orElse: () => Effect.fail(new EmbeddedPostgresError({ message: "postgres did not become ready in time" }))
     })
   )
 
@@ -400,7 +400,7 @@ const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
 }
 
 const stopServer = (child: ChildProcess) =>
-  Effect.async<void>((resume) => {
+  Effect.callback<void>((resume) => {
     if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
     const force = setTimeout(() => killGroup(child, "SIGKILL"), 15_000)
     child.once("exit", () => {

@@ -3,7 +3,7 @@
  * for Lambda. Add a file under ./migrations and one line here; never edit a shipped one.
  */
 import { Effect } from "effect"
-import { Migrator } from "@effect/sql"
+import { Migrator } from "effect/sql"
 import initialSchema from "./migrations/0001_initial_schema.js"
 import auditAppendOnly from "./migrations/0002_audit_append_only.js"
 import idempotencyKeys from "./migrations/0003_idempotency_keys.js"

@@ -5,9 +5,9 @@
  * application's role; only migrations connect as the schema's owner (see roles.ts).
  */
 import { PgClient } from "@effect/sql-pg"
-import { Reactivity } from "@effect/experimental"
-import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { Reactivity } from "effect/reactivity"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
 import { Context, Duration, Effect, Layer, Option, type Redacted, String as Str } from "effect"
 import { AppConfig, type DatabaseSettings } from "../../config.js"
 import { Database } from "../../services/database.js"
@@ -44,7 +44,7 @@ export const pgClientLayer = (
       connectTimeout: settings.connectTimeout,
       ...clientOptions
     })
-    : Layer.scopedContext(
+    : Layer.effectContext(
       Effect.gen(function* () {
         const inner = yield* PgClient.fromPool({
           acquire: makeBoundedPool(url, settings, clientOptions.applicationName),
@@ -81,9 +81,9 @@ export const databaseLayer = Layer.effect(
     const timeout = Duration.max(config.database.connectTimeout, Duration.seconds(1))
     return {
       ping: sql`SELECT 1`.pipe(
-        Effect.timeoutFail({
+        Effect.timeoutOrElse({
           duration: timeout,
-          onTimeout: () => new DatabaseUnavailable({ message: "The database did not answer in time" })
+          orElse: () => Effect.fail(new DatabaseUnavailable({ message: "The database did not answer in time" }))
         }),
         Effect.catchTag("SqlError", () =>
           Effect.fail(new DatabaseUnavailable({ message: "The database is not reachable" }))
@@ -119,7 +119,7 @@ export const databaseConnections = Effect.gen(function* () {
  * DATA_DIR), so it exists before the pool opens.
  */
 const applicationPool = (migrate: boolean, bounded: boolean) =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     Effect.gen(function* () {
       const config = yield* AppConfig
       const connections = yield* databaseConnections
@@ -143,7 +143,7 @@ export const SqlClientLive = applicationPool(false, false)
 export const SqlClientBoundedLive = applicationPool(false, true)
 
 /** The bounded pool, migrations first when configured, and Database: what servers and workers run on. */
-export const DatabaseLive = Layer.unwrapEffect(
+export const DatabaseLive = Layer.unwrap(
   Effect.map(AppConfig, (config) =>
     databaseLayer.pipe(Layer.provideMerge(applicationPool(config.database.migrateOnStart, true)))
   )

@@ -9,7 +9,7 @@
  * with the password of the application's own URL (DATABASE_URL), so that one secret is the whole
  * truth about the application's credentials and a rotated secret takes effect at the next migrate.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Data, Effect, Redacted } from "effect"
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto"
 
@@ -62,6 +62,6 @@ export const provisionAppRole = (password: Redacted.Redacted<string>) =>
     }
     const verifier = scramVerifier(Redacted.value(password))
     // ALTER ROLE takes no bind parameters; the verifier is checked to be base64 and separators only.
-    if (!VERIFIER.test(verifier)) return yield* Effect.dieMessage("malformed SCRAM verifier")
+    if (!VERIFIER.test(verifier)) return yield* Effect.die(new Error("malformed SCRAM verifier"))
     yield* sql.unsafe(`ALTER ROLE ${APP_ROLE} WITH LOGIN PASSWORD '${verifier}'`)
   }).pipe(Effect.withSpan("Database.provisionAppRole"))

@@ -5,7 +5,7 @@
  * whose worker died is runnable again once its lease has expired. Every time is the database's
  * (`now()`), so workers on hosts with skewed clocks agree on who owns what.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { type ContentId, JobId, UserId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
@@ -23,9 +23,9 @@ const ClaimedRow = Schema.Struct({
   attempts: Schema.Number,
   maxAttempts: Schema.Number,
   leaseOwner: Schema.String,
-  leaseExpiresAt: Schema.DateFromSelf,
+  leaseExpiresAt: Schema.Date,
   traceContext: Schema.NullOr(Schema.String),
-  createdAt: Schema.DateFromSelf
+  createdAt: Schema.Date
 })
 
 /** The job a claim's `RETURNING id, user_id, content_type, …` row describes (none when nothing was claimed). */
@@ -37,14 +37,14 @@ export const claimedJobFrom = (rows: ReadonlyArray<unknown>) =>
         jobId: row.id,
         userId: row.userId,
         contentType: row.contentType,
-        documentTypeHint: Option.fromNullable(row.documentTypeHint),
+        documentTypeHint: Option.fromNullishOr(row.documentTypeHint),
         storageKey: row.storageKey,
         sizeBytes: row.sizeBytes,
         attempts: row.attempts,
         maxAttempts: row.maxAttempts,
         leaseOwner: row.leaseOwner,
         leaseExpiresAt: row.leaseExpiresAt,
-        traceContext: Option.fromNullable(row.traceContext),
+        traceContext: Option.fromNullishOr(row.traceContext),
         createdAt: row.createdAt
       })
   )
@@ -52,7 +52,7 @@ export const claimedJobFrom = (rows: ReadonlyArray<unknown>) =>
 /** The message of a job given up on because its worker kept disappearing. */
 export const LEASE_EXPIRED_MESSAGE = "The job's worker stopped responding on every attempt."
 
-const millis = (duration: Duration.DurationInput) => Math.max(0, Math.round(Duration.toMillis(Duration.decode(duration))))
+const millis = (duration: Duration.Input) => Math.max(0, Math.round(Duration.toMillis(Duration.fromInputUnsafe(duration))))
 
 const unavailable = (operation: string) => orDatabaseUnavailable("The job queue is not reachable", `job queue: ${operation}`)
 
@@ -61,7 +61,7 @@ const changed = (rows: ReadonlyArray<unknown>) => rows.length > 0
 export const makeJobQueuePostgres = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
-  const interval = (duration: Duration.DurationInput) =>
+  const interval = (duration: Duration.Input) =>
     sql`(${millis(duration)}::double precision * interval '1 millisecond')`
 
   // A job whose lease ran out on its last attempt cannot be claimed again: it is failed here.
@@ -75,7 +75,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
       FOR UPDATE SKIP LOCKED)`
 
   const claim = Effect.fnUntraced(
-    function* (workerId: string, lease: Duration.DurationInput) {
+    function* (workerId: string, lease: Duration.Input) {
       yield* reapExhausted
       const rows = yield* sql`
         UPDATE jobs
@@ -104,7 +104,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
     sql`id = ${jobId}::uuid AND status = 'processing' AND lease_owner = ${workerId}`
 
   const heartbeat = Effect.fnUntraced(
-    function* (jobId: JobId, workerId: string, lease: Duration.DurationInput) {
+    function* (jobId: JobId, workerId: string, lease: Duration.Input) {
       return changed(
         yield* sql`
           UPDATE jobs SET lease_expires_at = now() + ${interval(lease)}, updated_at = now()
@@ -137,7 +137,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
   )
 
   const retryLater = Effect.fnUntraced(
-    function* (jobId: JobId, workerId: string, error: { readonly code: string; readonly message: string }, delay: Duration.DurationInput) {
+    function* (jobId: JobId, workerId: string, error: { readonly code: string; readonly message: string }, delay: Duration.Input) {
       return changed(
         yield* sql`
           UPDATE jobs
@@ -176,10 +176,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
   )
 
   // The row is the queue: a queued row is already visible to every worker.
-  const enqueue = (jobId: JobId, _options?: { readonly delay?: Duration.DurationInput }) =>
+  const enqueue = (jobId: JobId, _options?: { readonly delay?: Duration.Input }) =>
     Effect.annotateCurrentSpan({ "job.id": jobId }).pipe(Effect.withSpan("JobQueue.enqueue"))
 
-  return { enqueue, claim, heartbeat, setStage, complete, retryLater, fail, release } satisfies JobQueue["Type"]
+  return { enqueue, claim, heartbeat, setStage, complete, retryLater, fail, release } satisfies (typeof JobQueue)["Service"]
 })
 
 export const JobQueuePostgres: Layer.Layer<JobQueue, never, SqlClient.SqlClient> = Layer.effect(JobQueue, makeJobQueuePostgres)

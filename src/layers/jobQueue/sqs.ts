@@ -9,7 +9,7 @@
  * the processor and the auth and chat functions never send one.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { DatabaseUnavailable } from "../../services/errors.js"
 import { JobId } from "../../services/ids.js"
@@ -47,7 +47,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
 
     const enqueue = Effect.fnUntraced(function* (
       jobId: JobId,
-      enqueueOptions?: { readonly delay?: Duration.DurationInput }
+      enqueueOptions?: { readonly delay?: Duration.Input }
     ) {
       yield* Effect.annotateCurrentSpan({ "job.id": jobId })
       const traceparent = yield* currentTraceparent
@@ -58,7 +58,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
       const delaySeconds =
         enqueueOptions?.delay === undefined
           ? undefined
-          : Math.min(MAX_DELAY_SECONDS, Math.ceil(Duration.toSeconds(Duration.decode(enqueueOptions.delay))))
+          : Math.min(MAX_DELAY_SECONDS, Math.ceil(Duration.toSeconds(Duration.fromInputUnsafe(enqueueOptions.delay))))
       const [sqs, sdk] = yield* Effect.zip(client, AwsSdk.sqs)
       yield* Effect.tryPromise({
         try: (signal) =>
@@ -73,29 +73,29 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
         catch: (cause) => cause
       }).pipe(
         Effect.retry(sendRetry),
-        Effect.catchAll((cause) =>
+        Effect.catch((cause) =>
           Effect.logWarning("job queue: sending the wake-up failed").pipe(
             Effect.annotateLogs({ jobId, error: awsErrorName(cause) }),
             // The row is committed and queued; the caller's retry (uploads are idempotent) sends again.
-            Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The job queue is not reachable" })))
+            Effect.andThen(Effect.fail(new DatabaseUnavailable({ message: "The job queue is not reachable" })))
           )
         )
       )
     }, /* @__PURE__ */ traced("JobQueue.enqueue"))
 
-    return { ...postgres, enqueue } satisfies JobQueue["Type"]
+    return { ...postgres, enqueue } satisfies (typeof JobQueue)["Service"]
   })
 
 /** JobQueue with SQS wake-ups; needs the queue URL and a SqlClient. */
 export const jobQueueSqsLayer = (options: JobQueueSqsOptions): Layer.Layer<JobQueue, never, SqlClient.SqlClient> =>
-  Layer.scoped(JobQueue, makeJobQueueSqs(options))
+  Layer.effect(JobQueue, makeJobQueueSqs(options))
 
 // ---------------------------------------------------------------------------------------------
 // Claiming one job by id: what a wake-up message asks for.
 
 
 const StateRow = Schema.Struct({
-  status: Schema.Literal("queued", "processing", "completed", "failed"),
+  status: Schema.Literals(["queued", "processing", "completed", "failed"]),
   leaseExpired: Schema.Boolean
 })
 
@@ -111,9 +111,9 @@ export type ClaimById =
   | { readonly _tag: "unknown" }
 
 const unavailable = <A, R>(effect: Effect.Effect<A, unknown, R>, operation: string) =>
-  Effect.catchAll(effect, (error) =>
+  Effect.catch(effect, (error) =>
     Effect.logWarning(`job queue: ${operation} failed`, error).pipe(
-      Effect.zipRight(Effect.fail(new DatabaseUnavailable({ message: "The job queue is not reachable" })))
+      Effect.andThen(Effect.fail(new DatabaseUnavailable({ message: "The job queue is not reachable" })))
     )
   )
 
@@ -127,12 +127,12 @@ const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 export const claimJobById = /* @__PURE__ */ Effect.fnUntraced(function* (
   jobId: string,
   workerId: string,
-  lease: Duration.DurationInput
+  lease: Duration.Input
 ) {
   if (!isUuid(jobId)) return { _tag: "unknown" } as ClaimById
   const sql = yield* SqlClient.SqlClient
   yield* Effect.annotateCurrentSpan({ "job.id": jobId })
-  const leaseMs = Math.max(0, Math.round(Duration.toMillis(Duration.decode(lease))))
+  const leaseMs = Math.max(0, Math.round(Duration.toMillis(Duration.fromInputUnsafe(lease))))
   return yield* unavailable(
     Effect.gen(function* () {
       const rows = yield* sql`

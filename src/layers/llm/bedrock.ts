@@ -172,7 +172,7 @@ export const inlineRefs = (schema: Json): Json => {
 export const interpretationToolSchema = inlineRefs(JSONSchema.make(InterpretedDocument) as unknown as Json)
 
 /** A model's answer is decoded; after the coverage check it is finished like every provider's (critical first, no false reassurance). */
-const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
+const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument)
 
 /** The turns that answer a tool call with what was wrong with it, asking for the call again. */
 const repairTurns = (output: ConverseCommandOutput, problem: string): Array<Message> => {
@@ -322,7 +322,7 @@ const addUsage = (a: TokenUsage, b: TokenUsage) =>
   new TokenUsage({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens })
 
 /** Long enough to ride out an open breaker (30 s) many times over, short enough not to hoard answers. */
-export const DEFAULT_ANSWER_CACHE_TTL: Duration.DurationInput = "15 minutes"
+export const DEFAULT_ANSWER_CACHE_TTL: Duration.Input = "15 minutes"
 
 export interface BedrockOptions {
   readonly modelId: string
@@ -331,7 +331,7 @@ export interface BedrockOptions {
   readonly breaker: CircuitBreaker
   readonly cacheSize?: number
   /** How long a kept answer may serve as the fallback (default 15 minutes). */
-  readonly cacheTtl?: Duration.DurationInput
+  readonly cacheTtl?: Duration.Input
   /** The `llm` schedule unless a test needs a faster one. */
   readonly retry?: RetrySchedule
 }
@@ -412,12 +412,12 @@ export const interpretationRequest = (model: ModelCard, messages: Array<Message>
   }
 })
 
-export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: BedrockOptions): LLM["Type"] => {
+export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: BedrockOptions): (typeof LLM)["Service"] => {
   const { modelId, breaker } = options
   const model = options.model ?? findModel(modelId) ?? cautiousModel(modelId)
   /** The client and the SDK's command classes (the module the client came from). */
   const bedrock = Effect.zip(clientFrom(client), AwsSdk.bedrockRuntime)
-  const ttlMillis = Duration.toMillis(Duration.decode(options.cacheTtl ?? DEFAULT_ANSWER_CACHE_TTL))
+  const ttlMillis = Duration.toMillis(Duration.fromInputUnsafe(options.cacheTtl ?? DEFAULT_ANSWER_CACHE_TTL))
   const interpretations = new AnswerCache<Interpretation>(options.cacheSize ?? 500, ttlMillis)
   const answers = new AnswerCache<ChatAnswer>(options.cacheSize ?? 500, ttlMillis)
 
@@ -439,7 +439,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
    * One Converse round trip with timeout and retries. Its tokens go to `onUsage` as soon as it
    * returns; a stop the answer cannot be used after fails here (`max_tokens` is left to the caller).
    */
-  const converse = (input: ConverseCommandInput, timeout: Duration.DurationInput, onUsage: UsageSink | undefined) =>
+  const converse = (input: ConverseCommandInput, timeout: Duration.Input, onUsage: UsageSink | undefined) =>
     Effect.flatMap(bedrock, ([client, sdk]) =>
       Effect.gen(function* () {
         const started = yield* Clock.currentTimeMillis
@@ -490,7 +490,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
   const converseWhole = (
     request: (maxTokens: number) => ConverseCommandInput,
     budget: number,
-    timeout: Duration.DurationInput,
+    timeout: Duration.Input,
     onUsage: UsageSink | undefined,
     rounds: Array<ConverseCommandOutput>
   ) =>
@@ -516,7 +516,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     })
 
   const toolInput = (output: ConverseCommandOutput): Option.Option<unknown> =>
-    Option.fromNullable(
+    Option.fromNullishOr(
       output.output?.message?.content?.find((block) => block.toolUse?.name === TOOL_NAME)?.toolUse?.input
     )
 
@@ -552,7 +552,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           }
         )
       const decoded = (output: ConverseCommandOutput) =>
-        Effect.either(
+        Effect.result(
           Option.match(toolInput(output), {
             onNone: () => Effect.fail("the model did not call the tool"),
             onSome: (raw) => Effect.mapError(decodeDocument(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
@@ -562,12 +562,12 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       let messages: Array<Message> = [ask]
       let output = yield* call(messages)
       let answer = yield* decoded(output)
-      if (answer._tag === "Left") {
+      if (answer._tag === "Failure") {
         // One repair round: show the model what was wrong with its tool call.
-        messages = [...messages, ...repairTurns(output, `The input did not match the schema: ${answer.left.slice(0, 2000)}. Call the tool again with corrected input.`)]
+        messages = [...messages, ...repairTurns(output, `The input did not match the schema: ${answer.failure.slice(0, 2000)}. Call the tool again with corrected input.`)]
         output = yield* call(messages)
         answer = yield* decoded(output)
-        if (answer._tag === "Left") {
+        if (answer._tag === "Failure") {
           return yield* new LLMInvalidOutput({
             message: Option.isNone(toolInput(output))
               ? "The model did not return an interpretation"
@@ -575,7 +575,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           })
         }
       }
-      let document = answer.right
+      let document = answer.success
 
       // The coverage check, where the document has text to check against: lines the answer left
       // out are quoted back once; what is still missing is kept as unread; invented rows are refused.
@@ -592,8 +592,8 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           const repairedOutput = yield* call(messages)
           const repaired = yield* decoded(repairedOutput)
           // a repair that does not decode leaves the first answer, checked, in place
-          if (repaired._tag === "Right") {
-            document = repaired.right
+          if (repaired._tag === "Success") {
+            document = repaired.success
             coverage = checkCoverage(text, document)
           }
         }
@@ -623,15 +623,15 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     call: Effect.Effect<A, E>
   ) =>
     breaker.protectWithFallback(
-      Effect.tap(call, (result) => Effect.clockWith((clock) => Effect.sync(() => cache.set(key, result, owner, clock.unsafeCurrentTimeMillis())))),
+      Effect.tap(call, (result) => Effect.clockWith((clock) => Effect.sync(() => cache.set(key, result, owner, clock.currentTimeMillisUnsafe())))),
       (open) =>
         Effect.clockWith((clock) => {
-          const cached = cache.get(key, clock.unsafeCurrentTimeMillis())
+          const cached = cache.get(key, clock.currentTimeMillisUnsafe())
           return cached ? Effect.succeed(cached) : Effect.fail(unavailable(open))
         })
     )
 
-  const interpret: LLM["Type"]["interpret"] = (input) => {
+  const interpret: (typeof LLM)["Service"]["interpret"] = (input) => {
     const owner = input.userId ?? ""
     // the owner is part of the key: one user's answer never serves another
     const key = hashOf("interpret", modelId, owner, input.contentType, input.documentTypeHint ?? "", input.bytes)
@@ -678,7 +678,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       return { answer, usage: rounds.map(usageOf).reduce(addUsage), provider: "aws.bedrock", modelId } as ChatAnswer
     })
 
-  const chat: LLM["Type"]["chat"] = (input) => {
+  const chat: (typeof LLM)["Service"]["chat"] = (input) => {
     const owner = input.userId ?? ""
     const key = hashOf(
       "chat",

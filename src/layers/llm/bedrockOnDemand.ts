@@ -10,7 +10,7 @@ import { LLM } from "../../services/llm.js"
 import { CircuitBreakers } from "../../services/resilience.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 
-export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = Layer.scoped(
+export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = Layer.effect(
   LLM,
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -18,7 +18,7 @@ export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = 
     const client = yield* lazyClient(
       Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 }))
     )
-    let loaded: LLM["Type"] | undefined
+    let loaded: (typeof LLM)["Service"] | undefined
     const llm = yield* Effect.cached(
       Effect.map(
         Effect.promise(() => import("./bedrock.js")),

@@ -63,13 +63,13 @@ const readDocumentText = (
   )
 }
 
-const decodeDocument = Schema.decodeUnknown(InterpretedDocument)
+const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument)
 
 export interface OfflineOptions {
   readonly pdf?: PdfTextOptions
 }
 
-export const makeOfflineLLM = (options: OfflineOptions = {}): LLM["Type"] => {
+export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Service"] => {
   const pdfOptions = options.pdf ?? {}
 
   // Span names follow the GenAI conventions, `{operation} {model}`, like Bedrock's.

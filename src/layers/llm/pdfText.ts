@@ -47,11 +47,11 @@ export const PDF_MAX_TEXT_CHARS = 500_000
  */
 export const PDF_WORKER_HEAP_MB = 256
 /** Reading a whole document is abandoned after this long (from the moment the thread has it). */
-export const PDF_EXTRACTION_TIMEOUT: Duration.DurationInput = "20 seconds"
+export const PDF_EXTRACTION_TIMEOUT: Duration.Input = "20 seconds"
 /** Reading threads running at once in this process. */
 export const PDF_MAX_PARALLEL_READS = 2
 /** Starting a thread and loading pdfjs in it; longer means the reader itself is broken. */
-const THREAD_START_TIMEOUT: Duration.DurationInput = "60 seconds"
+const THREAD_START_TIMEOUT: Duration.Input = "60 seconds"
 
 export interface PdfTextOptions {
   readonly maxPages?: number
@@ -59,7 +59,7 @@ export interface PdfTextOptions {
   readonly maxTextItems?: number
   readonly maxTextChars?: number
   readonly heapMb?: number
-  readonly timeout?: Duration.DurationInput
+  readonly timeout?: Duration.Input
 }
 
 const readers = Effect.unsafeMakeSemaphore(PDF_MAX_PARALLEL_READS)
@@ -83,9 +83,9 @@ const startThread = (heapMb: number) =>
         execArgv: [],
         resourceLimits: { maxOldGenerationSizeMb: heapMb }
       })
-      worker.on("message", (reply: PdfReply) => Queue.unsafeOffer(events, { _tag: "Message", reply }))
-      worker.on("error", (error: unknown) => Queue.unsafeOffer(events, { _tag: "Error", error }))
-      worker.on("exit", (code: number) => Queue.unsafeOffer(events, { _tag: "Exit", code }))
+      worker.on("message", (reply: PdfReply) => Queue.offerUnsafe(events, { _tag: "Message", reply }))
+      worker.on("error", (error: unknown) => Queue.offerUnsafe(events, { _tag: "Error", error }))
+      worker.on("exit", (code: number) => Queue.offerUnsafe(events, { _tag: "Exit", code }))
       return { worker, next: Queue.take(events) }
     }),
     ({ worker }) => Effect.promise(() => worker.terminate())
@@ -170,9 +170,9 @@ export const extractPdfText = (
     const copy = new Uint8Array(bytes)
     thread.worker.postMessage({ bytes: copy, limits } satisfies PdfRequest, [copy.buffer])
     const event = yield* thread.next.pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: timeout,
-        onTimeout: () => tooComplex("time", `Reading the PDF took longer than ${Duration.format(timeout)}.`)
+        orElse: () => Effect.fail(tooComplex("time", `Reading the PDF took longer than ${Duration.format(timeout)}.`))
       })
     )
     const text = yield* answer(event)

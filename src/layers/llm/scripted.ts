@@ -51,7 +51,7 @@ export interface ScriptProbe {
 }
 
 /** Lets a test that built its app from `LLMScripted` ask how often the LLM was called. */
-export class LLMScriptProbe extends Context.Tag("LLMScriptProbe")<LLMScriptProbe, ScriptProbe>() {}
+export class LLMScriptProbe extends Context.Service<LLMScriptProbe, ScriptProbe>()("LLMScriptProbe") {}
 
 export const SCRIPTED_MODEL_ID = "scripted"
 
@@ -119,7 +119,7 @@ const chatOutcome = (step: ChatStep, question: string): Effect.Effect<ChatAnswer
   }
 }
 
-export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm: LLM["Type"]; readonly probe: ScriptProbe }> =>
+export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm: (typeof LLM)["Service"]; readonly probe: ScriptProbe }> =>
   Effect.gen(function* () {
     const interpretQueue = yield* Ref.make<ReadonlyArray<InterpretStep>>(script.interpret ?? [])
     const chatQueue = yield* Ref.make<ReadonlyArray<ChatStep>>(script.chat ?? [])
@@ -127,13 +127,13 @@ export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm
 
     const next = <S extends { readonly _tag: string }>(queue: Ref.Ref<ReadonlyArray<S>>, operation: keyof ScriptCounts) =>
       Ref.update(counts, (c) => ({ ...c, [operation]: c[operation] + 1 })).pipe(
-        Effect.zipRight(Ref.modify(queue, pop)),
+        Effect.andThen(Ref.modify(queue, pop)),
         Effect.flatMap((step) =>
-          step === undefined ? Effect.dieMessage(`Scripted LLM: no outcome left for ${operation}`) : Effect.succeed(step)
+          step === undefined ? Effect.die(new Error(`Scripted LLM: no outcome left for ${operation}`)) : Effect.succeed(step)
         )
       )
 
-    const llm: LLM["Type"] = {
+    const llm: (typeof LLM)["Service"] = {
       // an answer is one call, reported like a model's (failures here consumed nothing)
       interpret: (input) =>
         Effect.flatMap(next(interpretQueue, "interpret"), (step) => interpretOutcome(step, input.bytes)).pipe(

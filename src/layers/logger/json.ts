@@ -112,7 +112,7 @@ const describeError = (error: unknown, depth = 0): Record<string, unknown> => {
 export const describeCause = (cause: Cause.Cause<unknown>): ReadonlyArray<Record<string, unknown>> => {
   const failures = Array.from(Cause.failures(cause)).map((e) => describeError(e))
   const defects = Array.from(Cause.defects(cause)).map((d) => ({ ...describeError(d), defect: true }))
-  const interrupted = Cause.isInterruptedOnly(cause) ? [{ type: "Interrupted" }] : []
+  const interrupted = Cause.hasInterruptsOnly(cause) ? [{ type: "Interrupted" }] : []
   return [...failures, ...defects, ...interrupted]
 }
 

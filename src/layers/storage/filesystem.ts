@@ -6,7 +6,7 @@
  *
  * File layout: "SOB1" | uint32 BE length of the metadata JSON | metadata JSON | bytes.
  */
-import { Effect, Either, Layer, Schema } from "effect"
+import { Effect, Result, Layer, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -37,8 +37,8 @@ const StoredMetadata = Schema.Struct({
   uploadedAt: Schema.Date,
   contentType: Schema.optionalWith(Schema.String, { exact: true })
 })
-const encodeMetadata = Schema.encodeSync(Schema.parseJson(StoredMetadata))
-const decodeMetadata = Schema.decodeUnknownEither(Schema.parseJson(StoredMetadata))
+const encodeMetadata = Schema.encodeSync(Schema.fromJsonString(StoredMetadata))
+const decodeMetadata = Schema.decodeUnknownResult(Schema.fromJsonString(StoredMetadata))
 
 // Too many open files or a busy device pass; anything else (EACCES, ENOSPC, EROFS, ENOTDIR…) needs a person.
 const TRANSIENT_CODES = new Set(["EMFILE", "ENFILE", "EAGAIN", "EBUSY", "EINTR"])
@@ -79,20 +79,20 @@ const decodeObject = (file: Buffer): Effect.Effect<StoredObject, StorageUnavaila
   const jsonLength = file.readUInt32BE(MAGIC.length)
   if (HEADER_BYTES + jsonLength > file.length) return Effect.fail(corrupt)
   const decoded = decodeMetadata(file.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength).toString("utf8"))
-  if (decoded._tag === "Left") return Effect.fail(corrupt)
+  if (decoded._tag === "Failure") return Effect.fail(corrupt)
   // A fresh copy: the read buffer may be a slice of Node's shared pool.
-  return Effect.succeed({ bytes: new Uint8Array(file.subarray(HEADER_BYTES + jsonLength)), metadata: decoded.right })
+  return Effect.succeed({ bytes: new Uint8Array(file.subarray(HEADER_BYTES + jsonLength)), metadata: decoded.success })
 }
 
 /** Best-effort cleanup of a temporary file: failing to remove it must not hide the original error. */
 const discard = (file: string) => Effect.promise(() => fs.rm(file, { force: true }).catch(() => undefined))
 
-export const makeFilesystemStorage = (root: string): Storage["Type"] => {
+export const makeFilesystemStorage = (root: string): (typeof Storage)["Service"] => {
   const base = path.resolve(root)
 
   // Validation already rules out escapes; the resolved path is checked again in case that rule ever drifts.
   const fileFor = (key: string): Effect.Effect<string, InvalidObjectKey> =>
-    Effect.flatMap(validateObjectKey(key), (valid) => {
+    Effect.flatMap(Effect.fromResult(validateObjectKey(key)), (valid) => {
       const file = path.resolve(base, ...valid.split("/")) + OBJECT_FILE_SUFFIX
       const relative = path.relative(base, file)
       return relative === "" || relative.startsWith("..") || path.isAbsolute(relative)
@@ -122,13 +122,13 @@ export const makeFilesystemStorage = (root: string): Storage["Type"] => {
       Effect.uninterruptible
     )
 
-  const put: Storage["Type"]["put"] = (key, bytes, metadata) =>
+  const put: (typeof Storage)["Service"]["put"] = (key, bytes, metadata) =>
     Effect.flatMap(fileFor(key), (file) => write(file, encodeObject(bytes, metadata))).pipe(
       withRetry("storage"),
       Effect.withSpan("Storage.put", { attributes: { "storage.provider": "local", "storage.bytes": bytes.length } })
     )
 
-  const get: Storage["Type"]["get"] = (key) =>
+  const get: (typeof Storage)["Service"]["get"] = (key) =>
     Effect.flatMap(fileFor(key), (file) =>
       Effect.tryPromise({
         try: () => fs.readFile(file),
@@ -143,7 +143,7 @@ export const makeFilesystemStorage = (root: string): Storage["Type"] => {
       Effect.withSpan("Storage.get", { attributes: { "storage.provider": "local" } })
     )
 
-  const remove: Storage["Type"]["remove"] = (key) =>
+  const remove: (typeof Storage)["Service"]["remove"] = (key) =>
     Effect.flatMap(fileFor(key), (file) =>
       attempt("remove", () =>
         fs.unlink(file).catch((cause: unknown) => {
@@ -152,7 +152,7 @@ export const makeFilesystemStorage = (root: string): Storage["Type"] => {
       )
     ).pipe(withRetry("storage"), Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "local" } }))
 
-  const exists: Storage["Type"]["exists"] = (key) =>
+  const exists: (typeof Storage)["Service"]["exists"] = (key) =>
     Effect.flatMap(fileFor(key), (file) =>
       attempt("exists", () =>
         fs.stat(file).then(
@@ -180,13 +180,13 @@ export const makeFilesystemStorage = (root: string): Storage["Type"] => {
       // temp files, symlinks and stray files are never objects
       else if (entry.isFile() && entry.name.endsWith(OBJECT_FILE_SUFFIX)) {
         const key = name.slice(0, -OBJECT_FILE_SUFFIX.length)
-        if (Either.isRight(validateObjectKey(key))) keys.push(key)
+        if (Result.isSuccess(validateObjectKey(key))) keys.push(key)
       }
     }
   }
 
-  const list: Storage["Type"]["list"] = (prefix) =>
-    Effect.flatMap(validateObjectKeyPrefix(prefix), (valid) =>
+  const list: (typeof Storage)["Service"]["list"] = (prefix) =>
+    Effect.flatMap(Effect.fromResult(validateObjectKeyPrefix(prefix)), (valid) =>
       attempt("list", async () => {
         const keys: Array<string> = []
         // only the folder the prefix names needs walking

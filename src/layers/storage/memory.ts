@@ -23,16 +23,16 @@ const copy = (object: StoredObject): StoredObject => ({
   metadata: copyMetadata(object.metadata)
 })
 
-export const makeMemoryStorage: Effect.Effect<Storage["Type"]> = Effect.map(
+export const makeMemoryStorage: Effect.Effect<(typeof Storage)["Service"]> = Effect.map(
   Ref.make(new Map<string, StoredObject>()),
   (ref) => ({
     put: (key, bytes, metadata) =>
-      Effect.flatMap(validateObjectKey(key), (valid) =>
+      Effect.flatMap(Effect.fromResult(validateObjectKey(key)), (valid) =>
         Ref.update(ref, (objects) => new Map(objects).set(valid, copy({ bytes, metadata })))
       ).pipe(Effect.withSpan("Storage.put", { attributes: { "storage.provider": "memory" } })),
 
     get: (key) =>
-      Effect.flatMap(validateObjectKey(key), (valid) =>
+      Effect.flatMap(Effect.fromResult(validateObjectKey(key)), (valid) =>
         Effect.flatMap(Ref.get(ref), (objects) => {
           const object = objects.get(valid)
           return object === undefined
@@ -42,7 +42,7 @@ export const makeMemoryStorage: Effect.Effect<Storage["Type"]> = Effect.map(
       ).pipe(Effect.withSpan("Storage.get", { attributes: { "storage.provider": "memory" } })),
 
     remove: (key) =>
-      Effect.flatMap(validateObjectKey(key), (valid) =>
+      Effect.flatMap(Effect.fromResult(validateObjectKey(key)), (valid) =>
         Ref.update(ref, (objects) => {
           const next = new Map(objects)
           next.delete(valid)
@@ -51,12 +51,12 @@ export const makeMemoryStorage: Effect.Effect<Storage["Type"]> = Effect.map(
       ).pipe(Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "memory" } })),
 
     exists: (key) =>
-      Effect.flatMap(validateObjectKey(key), (valid) => Effect.map(Ref.get(ref), (objects) => objects.has(valid))).pipe(
+      Effect.flatMap(Effect.fromResult(validateObjectKey(key)), (valid) => Effect.map(Ref.get(ref), (objects) => objects.has(valid))).pipe(
         Effect.withSpan("Storage.exists", { attributes: { "storage.provider": "memory" } })
       ),
 
     list: (prefix) =>
-      Effect.flatMap(validateObjectKeyPrefix(prefix), (valid) =>
+      Effect.flatMap(Effect.fromResult(validateObjectKeyPrefix(prefix)), (valid) =>
         Effect.map(Ref.get(ref), (objects) => [...objects.keys()].filter((key) => key.startsWith(valid)).sort())
       ).pipe(Effect.withSpan("Storage.list", { attributes: { "storage.provider": "memory" } }))
   })

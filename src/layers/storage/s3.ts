@@ -102,15 +102,15 @@ const readMetadata = (
   return Effect.succeed({ userId, uploadedAt, ...(contentType !== undefined ? { contentType } : {}) })
 }
 
-export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOptions): Storage["Type"] => {
+export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOptions): (typeof Storage)["Service"] => {
   const { bucket, sseKmsKeyId } = options
   const pageSize = options.pageSize ?? 1000
   const sse = sseKmsKeyId === undefined ? {} : { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: sseKmsKeyId }
   /** The client and the SDK's command classes (the module the client came from). */
   const s3 = Effect.zip(clientFrom(client), AwsSdk.s3)
 
-  const put: Storage["Type"]["put"] = (key, bytes, metadata) =>
-    Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
+  const put: (typeof Storage)["Service"]["put"] = (key, bytes, metadata) =>
+    Effect.flatMap(Effect.zip(Effect.fromResult(validateObjectKey(key)), s3), ([valid, [client, sdk]]) =>
       callS3("PutObject", (abortSignal) =>
         client.send(
           new sdk.PutObjectCommand({
@@ -133,9 +133,9 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
       Effect.withSpan("Storage.put", { attributes: { "storage.provider": "s3", "storage.bytes": bytes.length } })
     )
 
-  const get: Storage["Type"]["get"] = (key) =>
+  const get: (typeof Storage)["Service"]["get"] = (key) =>
     Effect.gen(function* () {
-      const valid = yield* validateObjectKey(key)
+      const valid = yield* Effect.fromResult(validateObjectKey(key))
       const [client, sdk] = yield* s3
       const answer = yield* callS3(
         "GetObject",
@@ -161,9 +161,9 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
    * the key is listed and deleted by VersionId. Each step is idempotent, so a removal interrupted
    * half-way is finished by the next call.
    */
-  const remove: Storage["Type"]["remove"] = (key) =>
+  const remove: (typeof Storage)["Service"]["remove"] = (key) =>
     Effect.gen(function* () {
-      const valid = yield* validateObjectKey(key)
+      const valid = yield* Effect.fromResult(validateObjectKey(key))
       const [client, sdk] = yield* s3
       // S3 answers 204 for a key that holds nothing
       yield* callS3("DeleteObject", (abortSignal) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }))
@@ -217,8 +217,8 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
       } while (keyMarker !== undefined)
     }).pipe(Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "s3" } }))
 
-  const exists: Storage["Type"]["exists"] = (key) =>
-    Effect.flatMap(Effect.zip(validateObjectKey(key), s3), ([valid, [client, sdk]]) =>
+  const exists: (typeof Storage)["Service"]["exists"] = (key) =>
+    Effect.flatMap(Effect.zip(Effect.fromResult(validateObjectKey(key)), s3), ([valid, [client, sdk]]) =>
       callS3("HeadObject", (abortSignal) =>
         client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: valid }), { abortSignal }).then(
           () => true,
@@ -230,9 +230,9 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
       )
     ).pipe(Effect.withSpan("Storage.exists", { attributes: { "storage.provider": "s3" } }))
 
-  const list: Storage["Type"]["list"] = (prefix) =>
+  const list: (typeof Storage)["Service"]["list"] = (prefix) =>
     Effect.gen(function* () {
-      const valid = yield* validateObjectKeyPrefix(prefix)
+      const valid = yield* Effect.fromResult(validateObjectKeyPrefix(prefix))
       const [client, sdk] = yield* s3
       const keys: Array<string> = []
       let token: string | undefined
@@ -281,7 +281,7 @@ export const s3ClientFor = (config: Settings) => {
   )
 }
 
-export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = Layer.scoped(
+export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = Layer.effect(
   Storage,
   Effect.gen(function* () {
     const config = yield* AppConfig

@@ -87,7 +87,7 @@ const exportsSomething = (settings: TelemetrySettings) =>
 /** The exporters the settings ask for, or TelemetryOff when there is nowhere to send anything. */
 export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv = process.env) =>
   exportsSomething(settings)
-    ? Layer.unwrapEffect(
+    ? Layer.unwrap(
       Effect.map(
         Effect.promise(() => import("./otelSdk.js")),
         (sdk) => sdk.sdkLayer(settings, resourceAttributes(settings, appEnv, env))
@@ -96,6 +96,6 @@ export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, 
     : TelemetryOff
 
 /** From AppConfig: what `runEntryPoint` installs for every entry point. */
-export const TelemetryLive = Layer.unwrapEffect(
+export const TelemetryLive = Layer.unwrap(
   Effect.map(AppConfig, (settings) => makeTelemetryLayer(settings.telemetry, settings.appEnv))
 )

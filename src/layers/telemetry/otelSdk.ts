@@ -2,7 +2,8 @@
  * The OpenTelemetry SDK side of telemetry: exporters, span processor, metric reader, and the
  * Effect tracer and metrics bridged onto them. Imported on demand by ./otel.ts.
  */
-import { Metrics, NodeSdk, Resource, Tracer } from "@effect/opentelemetry"
+import { OtelMetrics, Resource, OtelTracer } from "@effect/opentelemetry"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http"
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto"
 import { OTLPTraceExporter as OTLPTraceExporterJson } from "@opentelemetry/exporter-trace-otlp-http"
@@ -52,7 +53,7 @@ const flushAll = (processors: ReadonlyArray<SpanProcessor>, readers: ReadonlyArr
 
 /** The OpenTelemetry SDK with the exporters the settings ask for (at least one: see makeTelemetryLayer). */
 export const sdkLayer = (settings: TelemetrySettings, attributes: Record<string, string | number>) =>
-  Layer.unwrapEffect(
+  Layer.unwrap(
     Effect.sync(() => {
       const exporter = spanExporter(settings)
       const reader = metricReader(settings)
@@ -65,7 +66,7 @@ export const sdkLayer = (settings: TelemetrySettings, attributes: Record<string,
       const TracerLive =
         first === undefined
           ? Layer.setTracerEnabled(false)
-          : Tracer.layer.pipe(
+          : OtelTracer.layer.pipe(
             Layer.provide(
               NodeSdk.layerTracerProvider([first, ...rest], {
                 // Requests are sampled before their spans exist (http/sampling.ts, from OTEL_TRACES_SAMPLER);
@@ -77,7 +78,7 @@ export const sdkLayer = (settings: TelemetrySettings, attributes: Record<string,
           )
       const [firstReader, ...moreReaders] = readers
       const MetricsLive =
-        firstReader === undefined ? Layer.empty : Metrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds" })
+        firstReader === undefined ? Layer.empty : OtelMetrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds" })
       const TelemetryLive = Layer.succeed(Telemetry, { tracing: first !== undefined, flush: flushAll(processors, readers) })
       return Layer.mergeAll(TracerLive, MetricsLive, TelemetryLive).pipe(Layer.provide(ResourceLive))
     })

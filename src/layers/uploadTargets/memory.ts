@@ -13,7 +13,7 @@ import {
   UploadTargets
 } from "../../services/uploadTargets.js"
 
-export class MemoryUploads extends Context.Tag("test/MemoryUploads")<
+export class MemoryUploads extends Context.Service<
   MemoryUploads,
   {
     /** What a client's upload would put under `key` (copied in), whether or not a target was issued. */
@@ -23,16 +23,16 @@ export class MemoryUploads extends Context.Tag("test/MemoryUploads")<
     /** The last request a target was issued for under `key`. */
     readonly issued: (key: string) => Effect.Effect<UploadTargetRequest | undefined>
   }
->() {}
+>()("test/MemoryUploads") {}
 
 export const makeMemoryUploadTargets = Effect.gen(function* () {
   const objects = yield* Ref.make(new Map<string, Uint8Array>())
   const requests = yield* Ref.make(new Map<string, UploadTargetRequest>())
 
-  const targets: UploadTargets["Type"] = {
+  const targets: (typeof UploadTargets)["Service"] = {
     issue: (request) =>
       Effect.gen(function* () {
-        const key = yield* validateObjectKey(request.key)
+        const key = yield* Effect.fromResult(validateObjectKey(request.key))
         const now = yield* Clock.currentTimeMillis
         yield* Ref.update(requests, (all) => new Map(all).set(key, request))
         return {
@@ -44,7 +44,7 @@ export const makeMemoryUploadTargets = Effect.gen(function* () {
       }),
     read: (key, maxBytes) =>
       Effect.gen(function* () {
-        const valid = yield* validateObjectKey(key)
+        const valid = yield* Effect.fromResult(validateObjectKey(key))
         const bytes = (yield* Ref.get(objects)).get(valid)
         if (bytes === undefined || bytes.length === 0) {
           return yield* new UploadNotReceived({ message: "Nothing was uploaded to this target" })
@@ -55,7 +55,7 @@ export const makeMemoryUploadTargets = Effect.gen(function* () {
         return bytes.slice()
       }),
     remove: (key) =>
-      Effect.flatMap(validateObjectKey(key), (valid) =>
+      Effect.flatMap(Effect.fromResult(validateObjectKey(key)), (valid) =>
         Ref.update(objects, (all) => {
           const next = new Map(all)
           next.delete(valid)
@@ -64,7 +64,7 @@ export const makeMemoryUploadTargets = Effect.gen(function* () {
       )
   }
 
-  const control: MemoryUploads["Type"] = {
+  const control: (typeof MemoryUploads)["Service"] = {
     deposit: (key, bytes) => Ref.update(objects, (all) => new Map(all).set(key, bytes.slice())),
     keys: Effect.map(Ref.get(objects), (all) => [...all.keys()].sort()),
     issued: (key) => Effect.map(Ref.get(requests), (all) => all.get(key))

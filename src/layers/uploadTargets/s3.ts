@@ -42,7 +42,7 @@ const readBounded = async (body: Body, maxBytes: number): Promise<Uint8Array> =>
   return new Uint8Array(Buffer.concat(chunks, total))
 }
 
-export const makeS3UploadTargets = (client: ClientSource<S3.S3Client>, options: S3UploadTargetsOptions): UploadTargets["Type"] => {
+export const makeS3UploadTargets = (client: ClientSource<S3.S3Client>, options: S3UploadTargetsOptions): (typeof UploadTargets)["Service"] => {
   const { bucket, sseKmsKeyId } = options
   const s3 = Effect.zip(clientFrom(client), AwsSdk.s3)
   // Removal is Storage's on the same bucket: every version goes (the bucket is versioned).
@@ -52,9 +52,9 @@ export const makeS3UploadTargets = (client: ClientSource<S3.S3Client>, options: 
       ? {}
       : { "x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": sseKmsKeyId }
 
-  const issue: UploadTargets["Type"]["issue"] = (request) =>
+  const issue: (typeof UploadTargets)["Service"]["issue"] = (request) =>
     Effect.gen(function* () {
-      const key = yield* validateObjectKey(request.key)
+      const key = yield* Effect.fromResult(validateObjectKey(request.key))
       const [s3Client, presign] = yield* Effect.zip(clientFrom(client), AwsSdk.s3PresignedPost)
       const expires = uploadExpirySeconds(request.expiresInSeconds)
       const signedAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
@@ -78,9 +78,9 @@ export const makeS3UploadTargets = (client: ClientSource<S3.S3Client>, options: 
       return { url: post.url, method: "POST" as const, fields: post.fields, expiresAt: new Date(signedAt + expires * 1000) }
     }).pipe(Effect.withSpan("UploadTargets.issue", { attributes: { "storage.provider": "s3" } }))
 
-  const read: UploadTargets["Type"]["read"] = (key, maxBytes) =>
+  const read: (typeof UploadTargets)["Service"]["read"] = (key, maxBytes) =>
     Effect.gen(function* () {
-      const valid = yield* validateObjectKey(key)
+      const valid = yield* Effect.fromResult(validateObjectKey(key))
       const [s3Client, sdk] = yield* s3
       const tooLarge = new PayloadTooLarge({ message: `The upload is larger than ${maxBytes} bytes`, limitBytes: maxBytes })
       const notReceived = new UploadNotReceived({ message: "Nothing was uploaded to this target" })
@@ -115,7 +115,7 @@ export const uploadClientFor = (config: Settings) =>
     storage: { ...config.storage, forcePathStyle: config.storage.forcePathStyle || Option.isSome(config.storage.endpoint) }
   })
 
-export const UploadTargetsS3: Layer.Layer<UploadTargets, StorageUnavailable, AppConfig> = Layer.scoped(
+export const UploadTargetsS3: Layer.Layer<UploadTargets, StorageUnavailable, AppConfig> = Layer.effect(
   UploadTargets,
   Effect.gen(function* () {
     const config = yield* AppConfig

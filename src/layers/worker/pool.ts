@@ -23,15 +23,15 @@ import { JobQueue } from "../../services/jobQueue.js"
 
 export interface WorkerPoolOptions {
   readonly concurrency: number
-  readonly lease: Duration.DurationInput
-  readonly poll: Duration.DurationInput
+  readonly lease: Duration.Input
+  readonly poll: Duration.Input
   /** How long in-flight jobs may run on after shutdown starts. */
-  readonly shutdownTimeout: Duration.DurationInput
+  readonly shutdownTimeout: Duration.Input
   /** Names this pool's workers (lease owners); default: host, pid and a random suffix. */
   readonly name?: string
   readonly process?: ProcessOptions
   /** How often leftover originals are swept. */
-  readonly sweepInterval?: Duration.DurationInput
+  readonly sweepInterval?: Duration.Input
 }
 
 export interface WorkerPoolStats {
@@ -44,14 +44,14 @@ export interface WorkerPoolStats {
   readonly errors: number
 }
 
-export class WorkerPool extends Context.Tag("WorkerPool")<
+export class WorkerPool extends Context.Service<
   WorkerPool,
   {
     readonly workerIds: ReadonlyArray<string>
     /** What this pool's workers have done so far. */
     readonly stats: Effect.Effect<WorkerPoolStats>
   }
->() {}
+>()("WorkerPool") {}
 
 const emptyStats: WorkerPoolStats = { claimed: 0, completed: 0, retrying: 0, failed: 0, lost: 0, errors: 0 }
 
@@ -72,12 +72,12 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
   Effect.gen(function* () {
     const queue = yield* JobQueue
     const context = yield* Effect.context<
-      | Effect.Effect.Context<ReturnType<typeof processLeasedJob>>
-      | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
-      | Effect.Effect.Context<ReturnType<typeof drainErasureOutbox>>
+      | Effect.Services<ReturnType<typeof processLeasedJob>>
+      | Effect.Services<ReturnType<typeof sweepOriginals>>
+      | Effect.Services<ReturnType<typeof drainErasureOutbox>>
     >()
-    const lease = Duration.decode(options.lease)
-    const poll = Duration.decode(options.poll)
+    const lease = Duration.fromInputUnsafe(options.lease)
+    const poll = Duration.fromInputUnsafe(options.poll)
     const name = options.name ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`
     const workerIds = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => `${name}-${i + 1}`)
     const stopping = yield* Ref.make(false)
@@ -88,7 +88,7 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
     const runOnce = (workerId: string) =>
       Effect.gen(function* () {
         const claimed = yield* queue.claim(workerId, lease).pipe(
-          Effect.catchAll((error) => Effect.as(Effect.logWarning("worker: claim failed", error), Option.none()))
+          Effect.catch((error) => Effect.as(Effect.logWarning("worker: claim failed", error), Option.none()))
         )
         if (Option.isNone(claimed)) return false
         const job = claimed.value
@@ -98,7 +98,7 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
           // shutdown: hand the job back at once instead of leaving it to its lease
           Effect.onInterrupt(() => queue.release(job.jobId, workerId).pipe(Effect.ignore)),
           Effect.map(outcomeKey),
-          Effect.catchAll((error) =>
+          Effect.catch((error) =>
             // the job stays leased; once the lease expires another attempt picks it up
             Effect.as(Effect.logWarning("worker: job bookkeeping failed", error), "errors" as const)
           )
@@ -112,8 +112,8 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
       Effect.gen(function* () {
         while (!(yield* Ref.get(stopping))) {
           const busy = yield* runOnce(workerId).pipe(
-            Effect.catchAllCause((cause) =>
-              Cause.isInterruptedOnly(cause)
+            Effect.catchCause((cause) =>
+              Cause.hasInterruptsOnly(cause)
                 ? Effect.failCause(cause)
                 : Effect.as(Effect.logError("worker: unexpected failure", cause), false)
             )
@@ -122,16 +122,16 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
         }
       }).pipe(Effect.annotateLogs({ workerId }))
 
-    const fibers = yield* Effect.forEach(workerIds, (id) => Effect.forkDaemon(loop(id)))
-    const sweeper = yield* Effect.forkDaemon(
+    const fibers = yield* Effect.forEach(workerIds, (id) => Effect.forkDetach(loop(id)))
+    const sweeper = yield* Effect.forkDetach(
       Effect.gen(function* () {
         for (;;) {
           yield* Effect.sleep(options.sweepInterval ?? "1 minute")
           // each on its own: a failing sweep must not hold up the erasures, nor the reverse
           const logged = (what: string) => (cause: Cause.Cause<unknown>) =>
-            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logWarning(`${what} failed`, cause)
-          yield* sweepOriginals().pipe(Effect.provide(context), Effect.catchAllCause(logged("sweep")))
-          yield* drainErasureOutbox().pipe(Effect.provide(context), Effect.catchAllCause(logged("erasure outbox")))
+            Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.logWarning(`${what} failed`, cause)
+          yield* sweepOriginals().pipe(Effect.provide(context), Effect.catchCause(logged("sweep")))
+          yield* drainErasureOutbox().pipe(Effect.provide(context), Effect.catchCause(logged("erasure outbox")))
         }
       })
     )
@@ -155,16 +155,16 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
       })
     )
 
-    return { workerIds, stats: Ref.get(stats) } satisfies WorkerPool["Type"]
+    return { workerIds, stats: Ref.get(stats) } satisfies (typeof WorkerPool)["Service"]
   })
 
-type PoolRequirements = Effect.Effect.Context<ReturnType<typeof makeWorkerPool>>
+type PoolRequirements = Effect.Services<ReturnType<typeof makeWorkerPool>>
 
 /** The pool with the settings' concurrency, lease and poll interval; `overrides` win. */
 export const workerPoolLayer = (
   overrides: Partial<WorkerPoolOptions> = {}
 ): Layer.Layer<WorkerPool, never, Exclude<PoolRequirements, Scope.Scope> | AppConfig> =>
-  Layer.scoped(
+  Layer.effect(
     WorkerPool,
     Effect.flatMap(AppConfig, (settings) =>
       makeWorkerPool({

@@ -7,7 +7,8 @@
  * start), built once per container on a server that hands the app back as a web handler instead
  * of listening.
  */
-import { type Etag, type FileSystem, HttpApp, type HttpMiddleware, type HttpPlatform, HttpServer, HttpServerRequest, type Path } from "@effect/platform"
+import { type Etag, HttpEffect, type HttpMiddleware, type HttpPlatform, HttpServer, HttpServerRequest } from "effect/http"
+import { type FileSystem, type Path } from "effect"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
 import { ApiLive, serve } from "../../http/serve.js"
@@ -24,7 +25,7 @@ const HttpApiOnlyLive = serve(ApiLive)
 
 /** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
 export type ApiServices = Exclude<
-  Layer.Layer.Context<typeof HttpApiOnlyLive>,
+  Layer.Services<typeof HttpApiOnlyLive>,
   HttpServer.HttpServer | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
 >
 
@@ -32,7 +33,7 @@ export type ApiServices = Exclude<
 export type WebHandler = (request: Request, peer?: string) => Promise<Response>
 
 /** The address a request came from, handed to the app beside the web Request (which has no peer). */
-class LambdaPeer extends Context.Tag("LambdaPeer")<LambdaPeer, string>() {}
+class LambdaPeer extends Context.Service<LambdaPeer, string>()("LambdaPeer") {}
 
 /** Where the platform's web handler keeps the request's way back to its caller (a global symbol). */
 const resolveSymbol = Symbol.for("@effect/platform/HttpApp/resolve")
@@ -71,7 +72,7 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
       // Like a real server's serve: the app runs on the runtime its layer was built with.
       serve: (app, middleware) =>
         Effect.map(Effect.runtime<never>(), (runtime) => {
-          const handle = HttpApp.toWebHandlerRuntime(runtime)(app, (inner) =>
+          const handle = HttpEffect.toWebHandlerRuntime(runtime)(app, (inner) =>
             withPeer(middleware === undefined ? inner : middleware(inner))
           )
           handler = (request, peer) =>
@@ -81,11 +82,11 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
     yield* Layer.build(
       HttpApiOnlyLive.pipe(
         Layer.provide(Layer.succeed(HttpServer.HttpServer, server)),
-        Layer.provide(HttpServer.layerContext),
+        Layer.provide(HttpServer.layerServices),
         Layer.provide(Layer.succeedContext(context))
       )
     )
-    if (handler === undefined) return yield* Effect.dieMessage("the HTTP app was not served")
+    if (handler === undefined) return yield* Effect.die(new Error("the HTTP app was not served"))
     const flush = Option.match(telemetry, { onNone: () => Effect.void, onSome: (t) => t.flush })
     return { handle: handler, flush: () => Effect.runPromise(flush) } satisfies BuiltApi
   }).pipe(Effect.withSpan("Lambda.buildApi"))
@@ -112,7 +113,7 @@ export const makeApiHandler = <E>(name: string, services: Layer.Layer<ApiService
   return { handler, dispose: container.dispose }
 }
 
-export const liveApiServices = Layer.unwrapEffect(
+export const liveApiServices = Layer.unwrap(
   Effect.map(loadLiveSettings, ({ settings, lambda }) =>
     Layer.mergeAll(jobQueueLayer(lambda), AccessTokensLive, servicesLayer(settings)).pipe(
       Layer.provideMerge(DatabaseLive),

@@ -15,11 +15,11 @@ export interface Container<A> {
 }
 
 export const makeContainer = <A, E>(name: string, build: Effect.Effect<A, E, Scope.Scope>): Container<A> => {
-  let current: Promise<{ readonly value: A; readonly scope: Scope.CloseableScope }> | undefined
+  let current: Promise<{ readonly value: A; readonly scope: Scope.Closeable }> | undefined
 
   const attempt = Effect.gen(function* () {
     const scope = yield* Scope.make()
-    const exit = yield* Effect.exit(Scope.extend(build, scope))
+    const exit = yield* Effect.exit(Scope.provide(build, scope))
     if (Exit.isSuccess(exit)) return { value: exit.value, scope }
     yield* Scope.close(scope, exit)
     yield* Effect.logError(`${name}: init failed; the next invocation tries again`, exit.cause).pipe(

@@ -2,7 +2,7 @@
  * What every function does first at init: Lambda defaults in the environment, secrets resolved
  * into it, the application's settings read once, the JSON logger at the configured level.
  */
-import { Data, Effect, Either, Layer, Logger, Option } from "effect"
+import { Data, Effect, Result, Layer, Logger, Option } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../../config.js"
 import { AwsSdk } from "../../layers/aws/sdk.js"
 import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
@@ -26,8 +26,8 @@ export const loadLiveSettings = Effect.gen(function* () {
   )
   yield* resolveSecrets(lambda, secretsManagerReader())
   const settings = yield* loadSettings()
-  if (Either.isLeft(settings)) return yield* new ConfigurationInvalid({ message: settings.left })
-  return { settings: settings.right, lambda } satisfies LiveSettings
+  if (Result.isFailure(settings)) return yield* new ConfigurationInvalid({ message: settings.failure })
+  return { settings: settings.success, lambda } satisfies LiveSettings
 }).pipe(Effect.withSpan("Lambda.loadSettings"))
 
 /** AppConfig, the logger at the configured level, and telemetry export when configured. */

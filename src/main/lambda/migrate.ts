@@ -43,7 +43,7 @@ export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<AppCon
   return { handler, dispose: container.dispose }
 }
 
-export const liveMigrateServices = Layer.unwrapEffect(
+export const liveMigrateServices = Layer.unwrap(
   Effect.map(loadLiveSettings, ({ settings }) => baseLayer(settings))
 )
 

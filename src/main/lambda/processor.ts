@@ -17,7 +17,7 @@
  * (the deletions erased accounts still owe) is drained.
  */
 import type { ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
-import { Context, Duration, Effect, Either, Layer, Option, Runtime, Schema } from "effect"
+import { Context, Duration, Effect, Result, Layer, Option, Runtime, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
@@ -39,29 +39,29 @@ export interface ProcessorOptions {
   readonly deadLetterQueueArn?: string
   /** Lease owner prefix; one per container. */
   readonly workerId?: string
-  readonly lease?: Duration.DurationInput
+  readonly lease?: Duration.Input
   readonly process?: ProcessOptions
 }
 
-export class ProcessorConfig extends Context.Tag("ProcessorConfig")<ProcessorConfig, ProcessorOptions>() {}
+export class ProcessorConfig extends Context.Service<ProcessorConfig, ProcessorOptions>()("ProcessorConfig") {}
 
 type RecordResult = "done" | "retry"
 
 export type ProcessorServices =
-  | Effect.Effect.Context<ReturnType<typeof processLeasedJob>>
-  | Effect.Effect.Context<ReturnType<typeof claimJobById>>
-  | Effect.Effect.Context<ReturnType<typeof sweepOriginals>>
-  | Effect.Effect.Context<ReturnType<typeof drainErasureOutbox>>
+  | Effect.Services<ReturnType<typeof processLeasedJob>>
+  | Effect.Services<ReturnType<typeof claimJobById>>
+  | Effect.Services<ReturnType<typeof sweepOriginals>>
+  | Effect.Services<ReturnType<typeof drainErasureOutbox>>
   | AppConfig
   | ProcessorConfig
 
-const decodeMessage = Schema.decodeUnknownEither(Schema.parseJson(JobMessage))
+const decodeMessage = Schema.decodeUnknownResult(Schema.fromJsonString(JobMessage))
 
 /** The job a record wakes up; none for anything else, which is logged and acknowledged (never retried). */
 const jobOf = (record: SQSRecord, what: "message" | "dead letter") => {
   const message = decodeMessage(record.body)
-  return Either.isRight(message)
-    ? Effect.succeed(Option.some(message.right.jobId))
+  return Result.isSuccess(message)
+    ? Effect.succeed(Option.some(message.success.jobId))
     : Effect.as(
       Effect.logWarning(`processor: ${what} is not a job wake-up; acknowledged`).pipe(Effect.annotateLogs({ messageId: record.messageId })),
       Option.none()
@@ -78,7 +78,7 @@ const processRecord = Effect.fnUntraced(function* (record: SQSRecord, options: P
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1")
   const lastDelivery = receiveCount >= options.maxReceiveCount
   const settings = yield* AppConfig
-  const lease = Duration.decode(options.lease ?? settings.worker.lease)
+  const lease = Duration.fromInputUnsafe(options.lease ?? settings.worker.lease)
   const workerId = `${options.workerId ?? containerWorker}-${messageId}`
   yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId, "messaging.receive_count": receiveCount })
 
@@ -130,7 +130,7 @@ export const processBatch = Effect.fnUntraced(function* (event: SQSEvent, option
   for (const record of event.Records) {
     const deadLetter = options.deadLetterQueueArn !== undefined && record.eventSourceARN === options.deadLetterQueueArn
     const result = yield* (deadLetter ? processDeadLetter(record) : processRecord(record, options)).pipe(
-      Effect.catchAllCause((cause) =>
+      Effect.catchCause((cause) =>
         Effect.logWarning("processor: record failed; it will be delivered again", cause).pipe(
           Effect.annotateLogs({ messageId: record.messageId }),
           Effect.as("retry" as RecordResult)
@@ -150,11 +150,11 @@ export interface HousekeepingReport {
 /** The scheduled run: leftover originals, then the erasure outbox; each on its own, so one failing spares the other. */
 export const housekeeping = Effect.gen(function* () {
   const originalsSwept = yield* sweepOriginals().pipe(
-    Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("processor: sweep failed", cause), 0))
+    Effect.catchCause((cause) => Effect.as(Effect.logWarning("processor: sweep failed", cause), 0))
   )
   const outbox = yield* drainErasureOutbox().pipe(
     Effect.map(({ done, failed }) => ({ done, failed })),
-    Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("processor: erasure outbox failed", cause), { done: 0, failed: 0 }))
+    Effect.catchCause((cause) => Effect.as(Effect.logWarning("processor: erasure outbox failed", cause), { done: 0, failed: 0 }))
   )
   return { originalsSwept, outbox } satisfies HousekeepingReport
 }).pipe(Effect.withSpan("Lambda.housekeeping"))
@@ -178,7 +178,7 @@ export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<Proc
   return { handler, dispose: container.dispose }
 }
 
-export const liveProcessorServices = Layer.unwrapEffect(
+export const liveProcessorServices = Layer.unwrap(
   Effect.map(loadLiveSettings, ({ settings, lambda }) =>
     Layer.mergeAll(
       jobQueueLayer(lambda),

@@ -29,19 +29,19 @@ export interface LambdaSettings {
 }
 
 export const lambdaSettingsConfig: Config.Config<LambdaSettings> = Config.all({
-  databaseSecretArn: Config.string("DATABASE_SECRET_ARN").pipe(Config.option),
-  databaseOwnerSecretArn: Config.string("DATABASE_OWNER_SECRET_ARN").pipe(Config.option),
-  databaseHost: Config.string("DATABASE_HOST").pipe(Config.option),
-  databasePort: Config.port("DATABASE_PORT").pipe(Config.option),
-  databaseSslMode: Config.literal("require", "verify-ca", "verify-full", "disable")("DATABASE_SSLMODE").pipe(
+  databaseSecretArn: Config.String("DATABASE_SECRET_ARN").pipe(Config.option),
+  databaseOwnerSecretArn: Config.String("DATABASE_OWNER_SECRET_ARN").pipe(Config.option),
+  databaseHost: Config.String("DATABASE_HOST").pipe(Config.option),
+  databasePort: Config.Port("DATABASE_PORT").pipe(Config.option),
+  databaseSslMode: Config.Literals(["require", "verify-ca", "verify-full", "disable"], "DATABASE_SSLMODE").pipe(
     // pg treats require and verify-ca as verify-full anyway (with a warning); the proxy's certificate is public
     Config.withDefault("verify-full" as const)
   ),
-  jwtSecretArn: Config.string("JWT_SECRET_ARN").pipe(Config.option),
-  userLookupKeySecretArn: Config.string("USER_LOOKUP_KEY_SECRET_ARN").pipe(Config.option),
-  jobQueueUrl: Config.string("JOB_QUEUE_URL").pipe(Config.option),
-  jobQueueMaxReceiveCount: Config.integer("JOB_QUEUE_MAX_RECEIVE_COUNT").pipe(Config.withDefault(5)),
-  jobDeadLetterQueueArn: Config.string("JOB_DLQ_ARN").pipe(Config.option)
+  jwtSecretArn: Config.String("JWT_SECRET_ARN").pipe(Config.option),
+  userLookupKeySecretArn: Config.String("USER_LOOKUP_KEY_SECRET_ARN").pipe(Config.option),
+  jobQueueUrl: Config.String("JOB_QUEUE_URL").pipe(Config.option),
+  jobQueueMaxReceiveCount: Config.Int("JOB_QUEUE_MAX_RECEIVE_COUNT").pipe(Config.withDefault(5)),
+  jobDeadLetterQueueArn: Config.String("JOB_DLQ_ARN").pipe(Config.option)
 })
 
 export class SecretUnavailable extends Data.TaggedError("SecretUnavailable")<{
@@ -58,7 +58,7 @@ const DatabaseSecret = Schema.Struct({
   username: Schema.String,
   password: Schema.String,
   host: Schema.optional(Schema.String),
-  port: Schema.optional(Schema.Union(Schema.Number, Schema.NumberFromString)),
+  port: Schema.optional(Schema.Union([Schema.Number, Schema.NumberFromString])),
   dbname: Schema.optional(Schema.String)
 })
 
@@ -125,7 +125,7 @@ export const resolveSecrets = Effect.fnUntraced(function* (
       read(reader, variable, arn.value).pipe(
         Effect.flatMap((text) =>
           Effect.try({
-            try: () => Schema.decodeUnknownSync(Schema.parseJson(DatabaseSecret))(text),
+            try: () => Schema.decodeUnknownSync(Schema.fromJsonString(DatabaseSecret))(text),
             catch: () => new SecretUnavailable({ variable, reason: "the secret is not the RDS JSON shape" })
           })
         ),

@@ -2,8 +2,8 @@
  * The synthesized manifests for each environment: security on every pod, probes, scaling,
  * disruption budgets, network policies, IRSA, secrets only by reference, shutdown timing.
  */
-import type { HttpServerRequest } from "@effect/platform"
-import { ConfigProvider, Duration, Effect, Either, Option } from "effect"
+import type { HttpServerRequest } from "effect/http"
+import { ConfigProvider, Duration, Effect, Result, Option } from "effect"
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment"
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler"
 import type { IJob } from "kubernetes-models/batch/v1/Job"
@@ -261,8 +261,8 @@ describe.each(Object.values(environments))("SerenyaChart ($name)", (settings: En
       }
       const provider = ConfigProvider.fromMap(new Map(Object.entries({ ...data, ...secrets })))
       const loaded = await Effect.runPromise(loadSettings(provider))
-      if (Either.isLeft(loaded)) throw new Error(loaded.left)
-      const s = loaded.right
+      if (Result.isFailure(loaded)) throw new Error(loaded.failure)
+      const s = loaded.success
       expect(s.appEnv).toBe("production")
       expect(s.host).toBe("0.0.0.0")
       expect(s.port).toBe(HTTP_PORT)

@@ -25,7 +25,7 @@ const MIB = 1024 * 1024
 
 let outdir: string
 let reports: ReadonlyArray<BundleReport>
-let scope: Scope.CloseableScope
+let scope: Scope.Closeable
 let databaseUrl: string
 
 beforeAll(async () => {
@@ -34,7 +34,7 @@ beforeAll(async () => {
   await fs.mkdir(path.join(outdir, "node_modules"))
   await fs.symlink(path.join(root, "node_modules/@aws-sdk"), path.join(outdir, "node_modules/@aws-sdk"))
   scope = Effect.runSync(Scope.make())
-  const database = await Effect.runPromise(Scope.extend(scopedDatabase({ migrated: true }), scope))
+  const database = await Effect.runPromise(Scope.provide(scopedDatabase({ migrated: true }), scope))
   databaseUrl = Redacted.value(database.url)
   reports = await buildLambdas({ outdir })
   process.stdout.write(`${formatReports(reports)}\n`)

@@ -42,8 +42,8 @@ const settings = testSettings({
   RATE_LIMIT_IP_CAPACITY: String(IP_CAPACITY)
 })
 const Services = appTestServices({ settings })
-let scope: Scope.CloseableScope
-let context: Context.Context<Layer.Layer.Success<typeof Services>>
+let scope: Scope.Closeable
+let context: Context.Context<Layer.Success<typeof Services>>
 const api = makeApiHandler("test-client-address", Layer.effectContext(Effect.sync(() => context)))
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
 import { mockClient } from "aws-sdk-client-mock"
-import { ConfigProvider, Effect, Either } from "effect"
+import { ConfigProvider, Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { applyLambdaDefaults, lambdaSettingsConfig, resolveSecrets, secretsManagerReader } from "../../../src/main/lambda/settings.js"
 
@@ -85,15 +85,15 @@ describe("Lambda secrets", () => {
     sm.on(GetSecretValueCommand, { SecretId: ARN.database }).resolves({ SecretString: '{"password":"hunter2"}' })
     sm.on(GetSecretValueCommand, { SecretId: ARN.jwt }).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }))
     const result = await Effect.runPromise(
-      Effect.either(resolveSecrets(settingsFrom({ DATABASE_SECRET_ARN: ARN.database }), secretsManagerReader(client), {}))
+      Effect.result(resolveSecrets(settingsFrom({ DATABASE_SECRET_ARN: ARN.database }), secretsManagerReader(client), {}))
     )
-    expect(Either.isLeft(result) && result.left.message).toBe("DATABASE_URL could not be read from Secrets Manager: the secret is not the RDS JSON shape")
+    expect(Result.isFailure(result) && result.failure.message).toBe("DATABASE_URL could not be read from Secrets Manager: the secret is not the RDS JSON shape")
     expect(JSON.stringify(result)).not.toContain("hunter2")
 
     const denied = await Effect.runPromise(
-      Effect.either(resolveSecrets(settingsFrom({ JWT_SECRET_ARN: ARN.jwt }), secretsManagerReader(client), {}))
+      Effect.result(resolveSecrets(settingsFrom({ JWT_SECRET_ARN: ARN.jwt }), secretsManagerReader(client), {}))
     )
-    expect(Either.isLeft(denied) && denied.left.message).toBe("JWT_PRIVATE_KEY could not be read from Secrets Manager: AccessDeniedException")
+    expect(Result.isFailure(denied) && denied.failure.message).toBe("JWT_PRIVATE_KEY could not be read from Secrets Manager: AccessDeniedException")
   })
 
   it("defaults a function's environment: no migrations at cold start, data under /tmp", () => {

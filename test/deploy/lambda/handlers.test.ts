@@ -3,7 +3,7 @@
  * gateway results out; SQS batches to the processor (poisoned, valid, already finished, leased,
  * transiently failing); the migrate custom resource; an init that fails once and then succeeds.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, ScheduledEvent, SQSEvent, SQSRecord } from "aws-lambda"
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { randomUUID } from "node:crypto"
@@ -38,9 +38,9 @@ const Services = Layer.merge(
   Layer.succeed(ProcessorConfig, { maxReceiveCount: 5, lease: "10 seconds" })
 )
 
-type ServicesContext = Layer.Layer.Success<typeof Services>
+type ServicesContext = Layer.Success<typeof Services>
 
-let scope: Scope.CloseableScope
+let scope: Scope.Closeable
 let context: Context.Context<ServicesContext>
 const run = <A, E>(effect: Effect.Effect<A, E, ServicesContext>) => Effect.runPromise(Effect.provide(effect, context))
 
@@ -232,7 +232,7 @@ describe("api handler", () => {
   it("an init that fails is released and built again on the next invocation", async () => {
     let attempts = 0
     let released = 0
-    const flaky = Layer.unwrapScoped(
+    const flaky = Layer.unwrap(
       Effect.gen(function* () {
         attempts++
         yield* Effect.addFinalizer(() => Effect.sync(() => released++))

@@ -6,7 +6,7 @@
  * completes it: 202 and a queued job whose stored original opens to the same bytes — while every
  * event the function received carried less than 1 KiB.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { S3Client } from "@aws-sdk/client-s3"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
@@ -36,9 +36,9 @@ const settings = testSettings({
   RATE_LIMIT_USER_CAPACITY: "100000"
 })
 const Services = appTestServices({ settings })
-type ServicesContext = Layer.Layer.Success<typeof Services>
+type ServicesContext = Layer.Success<typeof Services>
 
-let scope: Scope.CloseableScope
+let scope: Scope.Closeable
 let context: Context.Context<ServicesContext>
 let s3rver: RunningS3rver
 let s3: S3Client

@@ -35,7 +35,7 @@ export type AuditTamper = Partial<
   > & { readonly clientIp: string | null; readonly userAgent: string | null }
 >
 
-export class AuditHarness extends Context.Tag("test/AuditHarness")<
+export class AuditHarness extends Context.Service<
   AuditHarness,
   {
     /** Every keyed row as stored, in seq order. */
@@ -49,7 +49,7 @@ export class AuditHarness extends Context.Tag("test/AuditHarness")<
     readonly insertRow: (row: Omit<StoredAuditRow, "seq">) => Effect.Effect<void>
     readonly insertSeal: (seal: StoredSeal) => Effect.Effect<void>
   }
->() {}
+>()("test/AuditHarness") {}
 
 const ACTIONS: ReadonlyArray<AuditAction> = ["auth.login", "document.upload", "job.read", "content.read", "chat.message", "account.export"]
 
@@ -376,11 +376,11 @@ export const auditContract = <E>(name: string, makeLayer: () => Layer.Layer<Audi
         ]
         for (const event of refused) {
           const exit = yield* Effect.exit(audit.record(event))
-          expect(Exit.isFailure(exit) && Cause.isDie(exit.cause), JSON.stringify(event)).toBe(true)
+          expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause), JSON.stringify(event)).toBe(true)
           expect(JSON.stringify(exit)).not.toContain("Hemoglobin")
         }
         const eraseExit = yield* Effect.exit(audit.erase("not-a-uuid"))
-        expect(Exit.isFailure(eraseExit) && Cause.isDie(eraseExit.cause)).toBe(true)
+        expect(Exit.isFailure(eraseExit) && Cause.hasDies(eraseExit.cause)).toBe(true)
         expect(yield* verdict).toEqual({ ok: true, rows: 0 })
       }))
 

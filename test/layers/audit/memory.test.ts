@@ -3,7 +3,8 @@
  * service's own vocabulary: the error's classification and the time taken from the Clock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Ref, TestClock } from "effect"
+import { Context, Effect, Layer, Ref } from "effect"
+import { TestClock } from "effect/testing"
 import { makeAuditMemory } from "../../../src/layers/audit/memory.js"
 import { Audit, AuditUnavailable } from "../../../src/services/audit.js"
 import { errorInfo, isTransient, retryAfterSeconds } from "../../../src/services/errors.js"

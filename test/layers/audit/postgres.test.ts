@@ -6,7 +6,7 @@
  * row), the request path never waiting on another session's lock or transaction, late commits,
  * overdue rows, and erasure leaving nothing of the user in any audit table.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted } from "effect"
@@ -47,7 +47,7 @@ const bytesOrValue = (value: unknown) => (value instanceof Uint8Array ? Buffer.f
 
 
 /** Checkpoints as real files in a folder of their own, removed afterwards. */
-const FileCheckpointsTest = Layer.scoped(
+const FileCheckpointsTest = Layer.effect(
   AuditCheckpoints,
   Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "serenya-checkpoints-"))),
@@ -61,7 +61,7 @@ const PostgresHarness = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const asAttacker = <A, E>(effect: Effect.Effect<A, E>) =>
-      sql.withTransaction(Effect.zipRight(sql`SET LOCAL session_replication_role = replica`, effect)).pipe(Effect.asVoid, Effect.orDie)
+      sql.withTransaction(Effect.andThen(sql`SET LOCAL session_replication_role = replica`, effect)).pipe(Effect.asVoid, Effect.orDie)
     return {
       rows: auditRowsAfter(0, 1_000_000).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.orDie),
       seals: auditSealsAfter(0, 1_000_000).pipe(
@@ -90,7 +90,7 @@ const PostgresHarness = Layer.effect(
         ),
       removeRow: (seq) =>
         asAttacker(
-          Effect.zipRight(
+          Effect.andThen(
             sql`DELETE FROM audit_personal WHERE row_id = (SELECT id FROM audit_log WHERE seq = ${seq})`,
             sql`DELETE FROM audit_log WHERE seq = ${seq}`
           )
@@ -217,13 +217,13 @@ const applicationRole = Effect.acquireRelease(
     return { name, url: Redacted.make(url.toString()) }
   }),
   ({ name }) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.zipRight(sql.unsafe(`DROP OWNED BY ${name}`), sql.unsafe(`DROP ROLE ${name}`))).pipe(
+    Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.andThen(sql.unsafe(`DROP OWNED BY ${name}`), sql.unsafe(`DROP ROLE ${name}`))).pipe(
       Effect.orDie
     )
 ).pipe(Effect.orDie)
 
 layer(Layer.merge(AuditMacTest, FileCheckpointsTest).pipe(Layer.provideMerge(TestDatabaseLive({ as: "owner" }))))("the application's role", (it) => {
-  it.scoped(
+  it.effect(
     "records, seals, verifies and erases through the service; cannot change or remove a row or seal; a row or seal it forges is named",
     () =>
       Effect.gen(function* () {
@@ -282,7 +282,7 @@ layer(Layer.merge(AuditMacTest, FileCheckpointsTest).pipe(Layer.provideMerge(Tes
 })
 
 layer(AuditPostgresTest())("the request path waits for nobody", (it) => {
-  it.scoped(
+  it.effect(
     "with the old chain lock and the sealer's lock held and an audited transaction left open in other sessions, 20 concurrent records finish at once",
     () =>
       Effect.gen(function* () {
@@ -294,18 +294,18 @@ layer(AuditPostgresTest())("the request path waits for nobody", (it) => {
         yield* other.executeRaw(`SELECT pg_advisory_lock(${OLD_CHAIN_LOCK}), pg_advisory_lock(${AUDIT_SEAL_LOCK})`, [])
         yield* other.executeRaw("BEGIN", [])
         yield* Effect.provideService(audit.record(sampleEvent(100)), SqlClient.TransactionConnection, [other, 1] as never).pipe(
-          Effect.catchAllDefect(() => Effect.void)
+          Effect.catchDefect(() => Effect.void)
         )
         // Session locks outlive the transaction: released before the connection goes back to the pool.
         yield* Effect.addFinalizer(() =>
-          Effect.zipRight(other.executeRaw("ROLLBACK", []), other.executeRaw("SELECT pg_advisory_unlock_all()", [])).pipe(Effect.ignore)
+          Effect.andThen(other.executeRaw("ROLLBACK", []), other.executeRaw("SELECT pg_advisory_unlock_all()", [])).pipe(Effect.ignore)
         )
 
         const started = performance.now()
         yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => sampleEvent(i)), (event) => audit.record(event), {
           concurrency: "unbounded",
           discard: true
-        }).pipe(Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("record waited behind another session") }))
+        }).pipe(Effect.timeoutOrElse({ duration: "3 seconds", orElse: () => Effect.fail(new Error("record waited behind another session")) }))
         const elapsed = performance.now() - started
         console.info(`[audit postgres] 20 concurrent records beside a held lock: ${elapsed.toFixed(0)} ms`)
         expect(elapsed).toBeLessThan(3000)
@@ -327,9 +327,9 @@ layer(AuditPostgresTest())("the request path waits for nobody", (it) => {
       yield* audit.seal // whatever earlier tests of this database left
       const base = (yield* auditSealsAfter(0, 100_000)).length
       const rowsBefore = (yield* auditRowsAfter(0, 100_000)).length
-      const late = yield* Effect.fork(
+      const late = yield* Effect.forkChild(
         sql.withTransaction(
-          Effect.zipRight(audit.record(sampleEvent(1, { requestId: "req-late" })), realSleep(400))
+          Effect.andThen(audit.record(sampleEvent(1, { requestId: "req-late" })), realSleep(400))
         )
       )
       yield* realSleep(100)

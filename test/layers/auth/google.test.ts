@@ -5,7 +5,8 @@
  * cannot be fetched is UpstreamFailed until the google_oauth breaker opens (CircuitOpen).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Either, Schedule, TestClock } from "effect"
+import { Clock, Effect, Result, Schedule } from "effect"
+import { TestClock } from "effect/testing"
 import { createHmac } from "node:crypto"
 import { makeGoogleIdTokens } from "../../../src/layers/auth/google.js"
 import { CircuitOpen, Unauthenticated, UpstreamFailed } from "../../../src/services/errors.js"
@@ -25,10 +26,10 @@ const verifier = (url: string) =>
   )
 
 const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(effect), (result) => (Either.isLeft(result) ? result.left : undefined))
+  Effect.map(Effect.result(effect), (result) => (Result.isFailure(result) ? result.failure : undefined))
 
 describe("Google ID tokens", () => {
-  it.scoped("a valid token gives the verified identity (either issuer form, aud as a list)", () =>
+  it.effect("a valid token gives the verified identity (either issuer form, aud as a list)", () =>
     Effect.gen(function* () {
       const server = yield* jwksServer({ cacheControl: "public, max-age=300" })
       const google = yield* verifier(server.url)
@@ -44,7 +45,7 @@ describe("Google ID tokens", () => {
     })
   )
 
-  it.scoped("wrong audience or issuer, expired, unverified email, alg none, HS256, forged signature: Unauthenticated", () =>
+  it.effect("wrong audience or issuer, expired, unverified email, alg none, HS256, forged signature: Unauthenticated", () =>
     Effect.gen(function* () {
       const server = yield* jwksServer({ cacheControl: "max-age=300" })
       const google = yield* verifier(server.url)
@@ -75,7 +76,7 @@ describe("Google ID tokens", () => {
     })
   )
 
-  it.scoped("an unknown kid refetches the key set, at most once a minute", () =>
+  it.effect("an unknown kid refetches the key set, at most once a minute", () =>
     Effect.gen(function* () {
       const server = yield* jwksServer({ cacheControl: "max-age=3600" })
       const google = yield* verifier(server.url)
@@ -96,7 +97,7 @@ describe("Google ID tokens", () => {
     })
   )
 
-  it.scoped("the key cache honours Cache-Control max-age", () =>
+  it.effect("the key cache honours Cache-Control max-age", () =>
     Effect.gen(function* () {
       const server = yield* jwksServer({ cacheControl: "public, max-age=120, must-revalidate" })
       const google = yield* verifier(server.url)

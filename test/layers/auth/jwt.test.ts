@@ -1,6 +1,7 @@
 /** Access tokens: ES256 JWTs that only verify exactly as issued, by us, while fresh. */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, TestClock } from "effect"
+import { Effect, Result } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { createHmac, generateKeyPairSync, randomUUID, sign } from "node:crypto"
 import { makeAccessTokens, signingKeyFrom } from "../../../src/layers/auth/jwt.js"
@@ -11,7 +12,7 @@ const tokens = makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900 })
 const userId = randomUUID()
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url")
-const rejected = (token: string) => Effect.map(Effect.either(tokens.verify(token)), (r) => Either.isLeft(r) && r.left._tag === "Unauthenticated")
+const rejected = (token: string) => Effect.map(Effect.result(tokens.verify(token)), (r) => Result.isFailure(r) && r.failure._tag === "Unauthenticated")
 
 describe("access tokens", () => {
   it.effect("issue → verify gives back sub, iat, exp (15 min) and a jti", () =>

@@ -1,6 +1,7 @@
 /** The in-memory timeline cache: stamps, expiry on Clock, and its bounds. */
 import { expect, it } from "@effect/vitest"
-import { Effect, Option, TestClock } from "effect"
+import { Effect, Option } from "effect"
+import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { makeTimelineCache } from "../../../src/layers/cache/timelineMemory.js"
 import { ContentId, UserId } from "../../../src/services/ids.js"

@@ -99,15 +99,15 @@ const FAST: Partial<CostTrackerOptions> = {
 }
 
 /** Polls `read` until `done` holds (or fails the test after `within`). */
-const eventually = <A, E, R>(read: Effect.Effect<A, E, R>, done: (a: A) => boolean, within: Duration.DurationInput = "5 seconds") =>
+const eventually = <A, E, R>(read: Effect.Effect<A, E, R>, done: (a: A) => boolean, within: Duration.Input = "5 seconds") =>
   read.pipe(
     Effect.filterOrFail(done, () => "not yet" as const),
     Effect.retry(Schedule.spaced("20 millis")),
-    Effect.timeoutFail({ duration: within, onTimeout: () => new Error("condition not reached in time") })
+    Effect.timeoutOrElse({ duration: within, orElse: () => Effect.fail(new Error("condition not reached in time")) })
   )
 
 const counter = (metric: typeof costRecordFailures, store: string) =>
-  Effect.map(Metric.value(Metric.tagged(metric, "store", store)), (state) => state.count)
+  Effect.map(Metric.value(Metric.withAttributes(metric, { store: store })), (state) => state.count)
 
 interface CapturedLog {
   readonly level: LogLevel.LogLevel
@@ -125,7 +125,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
       yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
       const lines: Array<string> = []
       const tracker = yield* makeCostTracker(faults.store, { ...FAST, monthlyBudgetCents: 100, ...options }).pipe(
-        Scope.extend(scope),
+        Scope.provide(scope),
         Effect.provideService(EmfSink, { emit: (line) => Effect.sync(() => void lines.push(line)) })
       )
       const read = (userId: string, month: string): Effect.Effect<MonthlyUsage, unknown> => base.monthlyUsage(userId, month)
@@ -353,7 +353,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
       const { tracker, faults, read } = yield* harness()
       const user = yield* target.newUserId
       yield* faults.next(1, "hang")
-      const fiber = yield* Effect.fork(tracker.record(usage(user)))
+      const fiber = yield* Effect.forkChild(tracker.record(usage(user)))
       yield* eventually(faults.writes, (n) => n >= 1)
       yield* Fiber.interrupt(fiber)
       expect((yield* eventually(read(user, "2026-03"), (u) => u.calls > 0)).calls).toBe(1)
@@ -378,7 +378,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
           yield* Effect.sleep("50 millis")
           expect((yield* read(user, "2026-03")).calls).toBe(0)
 
-          const errors = logs.filter((l) => l.level === LogLevel.Error)
+          const errors = logs.filter((l) => l.level === "Error")
           expect(errors).toHaveLength(1)
           expect(errors[0]?.message).toBe("LLM usage record dropped: retries spent")
           expect(errors[0]?.annotations).toEqual({
@@ -387,7 +387,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
             costStore: storeName,
             attempt: 4
           })
-          const warnings = logs.filter((l) => l.level === LogLevel.Warning)
+          const warnings = logs.filter((l) => l.level === "Warn")
           expect(warnings.map((l) => l.annotations.attempt)).toEqual([1, 2, 3, 4])
           // ids and codes only: no user id, no tokens, no model in any line
           for (const line of logs) expect(JSON.stringify(line)).not.toContain(user)
@@ -441,7 +441,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
           expect(yield* counter(costRecordsDropped, storeName)).toBe(before + 1)
           yield* faults.heal
           expect((yield* read(user, "2026-03")).calls).toBe(0)
-          const dropped = logs.filter((l) => l.level === LogLevel.Error)
+          const dropped = logs.filter((l) => l.level === "Error")
           expect(dropped.map((l) => [l.message, l.annotations.idempotencyKey])).toEqual([
             ["LLM usage record dropped: still not stored at shutdown", record.idempotencyKey]
           ])

@@ -146,7 +146,7 @@ describe("DynamoDB cost tracker against dynalite", () => {
       expect(costTrackingTable("other-name").TableName).toBe("other-name")
     }))
 
-  it.scoped("record stores the architecture's item: month for the index, ttl a year ahead, cost in cents", () =>
+  it.effect("record stores the architecture's item: month for the index, ttl a year ahead, cost in cents", () =>
     Effect.gen(function* () {
       const tracker = yield* makeDynamoCostTracker(dynaliteClient(), { tableName: TABLE, monthlyBudgetCents: 500 })
       const user = randomUUID()
@@ -189,7 +189,7 @@ describe("DynamoDB cost tracker against dynalite", () => {
     expect(key.replace(".", "").length).toBeLessThanOrEqual(38)
   })
 
-  it.scoped("monthlyUsage queries monthly-usage-index (userId = :u AND month = :m) and follows every page", () =>
+  it.effect("monthlyUsage queries monthly-usage-index (userId = :u AND month = :m) and follows every page", () =>
     Effect.gen(function* () {
       const sent: Array<SentCommand> = []
       const tracker = yield* makeDynamoCostTracker(dynaliteClient(sent), { tableName: TABLE, pageSize: 2, monthlyBudgetCents: 500 })
@@ -225,7 +225,7 @@ describe("DynamoDB cost tracker against dynalite", () => {
       expect(sent.filter((c) => c.name !== "QueryCommand")).toEqual([])
     }).pipe(Effect.provideService(EmfSink, capturingSink([]))))
 
-  it.scoped("the same idempotency key written twice (a retry) is one item, counted once", () =>
+  it.effect("the same idempotency key written twice (a retry) is one item, counted once", () =>
     Effect.gen(function* () {
       const client = dynaliteClient()
       const store = makeDynamoCostStore(client, { tableName: TABLE })
@@ -291,7 +291,7 @@ describe("DynamoDB cost tracker against dynalite", () => {
       expect(error.message).toBe("LLM usage could not be read (INVALID_ITEM)")
     }))
 
-  it.scoped("one EMF line per record, in the EMF structure: namespace, dimension sets, units, values as top-level keys", () =>
+  it.effect("one EMF line per record, in the EMF structure: namespace, dimension sets, units, values as top-level keys", () =>
     Effect.gen(function* () {
       const lines: Array<string> = []
       const tracker = yield* makeDynamoCostTracker(dynaliteClient(), { tableName: TABLE, monthlyBudgetCents: 500 }).pipe(

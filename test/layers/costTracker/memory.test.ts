@@ -3,7 +3,8 @@
  * injected write failures), and the service's vocabulary: months, errors, usageRecord.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { costTrackerMemory, CostTrackerMemory, makeMemoryCostStore, MemoryCostStore } from "../../../src/layers/costTracker/memory.js"
 import {
@@ -30,7 +31,7 @@ const eventually = <A>(read: Effect.Effect<A>, done: (a: A) => boolean) =>
       if (done(value)) return value
       yield* Effect.sleep("20 millis")
     }
-    return yield* Effect.dieMessage("condition not reached in time")
+    return yield* Effect.die(new Error("condition not reached in time"))
   })
 
 describe("CostTrackerMemory", () => {

@@ -3,7 +3,7 @@
  * the shared contract on `llm_usage`, the rows as stored, what happens to ids the table cannot
  * hold, error classification, and the layer built from settings with its EMF lines.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
@@ -17,7 +17,7 @@ const newUserId = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     INSERT INTO users (email_hash, email_encrypted) VALUES (${randomBytes(32)}, ${randomBytes(48)}) RETURNING id`
-  return Schema.decodeUnknownSync(Schema.Tuple(Schema.Struct({ id: Schema.UUID })))(rows)[0].id
+  return Schema.decodeUnknownSync(Schema.Tuple([Schema.Struct({ id: Schema.String.check(Schema.isUUID()) })]))(rows)[0].id
 })
 
 costTrackerContract("postgres", {
@@ -37,7 +37,7 @@ const StoredRow = Schema.Struct({
   totalCostCents: Schema.String,
   processingTimeMs: Schema.Number,
   month: Schema.String,
-  occurredAt: Schema.DateFromSelf
+  occurredAt: Schema.Date
 })
 
 const storedRows = Effect.gen(function* () {

@@ -3,7 +3,8 @@
  * size, tamper detection for every bit, context binding, the data-key cache and key zeroing.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope, TestClock } from "effect"
+import { Effect, Exit, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { createHash } from "node:crypto"
 import { type DataKeyCachePolicy } from "../../../src/layers/crypto/dataKeyCache.js"
@@ -27,7 +28,7 @@ const bytesOf = (size: number, seed: number): Uint8Array => {
 
 const crypto = makeCryptoMemory()
 
-const runScoped = <A, E>(f: (c: Crypto["Type"]) => Effect.Effect<A, E>) =>
+const runScoped = <A, E>(f: (c: (typeof Crypto)["Service"]) => Effect.Effect<A, E>) =>
   Effect.scoped(Effect.flatMap(crypto, f))
 
 const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
@@ -306,7 +307,7 @@ describe("data-key cache", () => {
     Effect.gen(function* () {
       const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 2 })
       const scope = yield* Scope.make()
-      const c = yield* Scope.extend(make, scope)
+      const c = yield* Scope.provide(make, scope)
       for (const user of ["u1", "u2", "u3"]) yield* c.seal(new Uint8Array([1]), fieldContext(user, "t", "c", "r"))
       expect(zeroed(stats.keys[0]!)).toBe(true) // u1's key was evicted
       expect(zeroed(stats.keys[2]!)).toBe(false)

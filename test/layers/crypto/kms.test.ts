@@ -10,7 +10,8 @@ import {
   ReEncryptCommand
 } from "@aws-sdk/client-kms"
 import { beforeEach, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, TestClock } from "effect"
+import { Effect, Exit } from "effect"
+import { TestClock } from "effect/testing"
 import { type DataKeyCachePolicy } from "../../../src/layers/crypto/dataKeyCache.js"
 import { makeEnvelopeCrypto } from "../../../src/layers/crypto/envelope.js"
 import { kmsProvider } from "../../../src/layers/crypto/kms.js"

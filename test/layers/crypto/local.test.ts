@@ -1,6 +1,6 @@
 /** The local key provider: master keys under DATA_DIR/keys, LOCAL_MASTER_KEY, rotation. */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Result, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -22,7 +22,7 @@ const cryptoIn = (dataDir: string, env: Record<string, string> = {}) =>
 const field = fieldContext("user-1", "content", "summary_encrypted", "c-1")
 
 describe("local master keys", () => {
-  it.scoped("the first start creates a key file with mode 0600; later starts reuse it", () =>
+  it.effect("the first start creates a key file with mode 0600; later starts reuse it", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const first = yield* loadLocalKeyring(dir, Option.none())
@@ -37,7 +37,7 @@ describe("local master keys", () => {
     })
   )
 
-  it.scoped("other keys in the folder (the lookup key, written by sign-in's layer first) are not taken for master keys", () =>
+  it.effect("other keys in the folder (the lookup key, written by sign-in's layer first) are not taken for master keys", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       yield* Effect.promise(async () => {
@@ -53,7 +53,7 @@ describe("local master keys", () => {
     })
   )
 
-  it.scoped("a running process opens data sealed under a key rotated in after it started, then seals with that key", () =>
+  it.effect("a running process opens data sealed under a key rotated in after it started, then seals with that key", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const running = yield* cryptoIn(dir)
@@ -71,7 +71,7 @@ describe("local master keys", () => {
     })
   )
 
-  it.scoped("data sealed by one process opens in the next one on the same DATA_DIR", () =>
+  it.effect("data sealed by one process opens in the next one on the same DATA_DIR", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const envelope = yield* Effect.scoped(Effect.flatMap(cryptoIn(dir), (c) => c.sealString("LDL 162 mg/dL", field)))
@@ -80,7 +80,7 @@ describe("local master keys", () => {
     })
   )
 
-  it.scoped("LOCAL_MASTER_KEY is used as the current key and is never written to disk", () =>
+  it.effect("LOCAL_MASTER_KEY is used as the current key and is never written to disk", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const hex = "ab".repeat(32)
@@ -93,20 +93,20 @@ describe("local master keys", () => {
         expect(content).not.toContain(Buffer.from(hex, "hex").toString("base64"))
       }
       const base64 = Buffer.alloc(32, 5).toString("base64")
-      expect(Either.isRight(settingsFrom({ LOCAL_MASTER_KEY: base64 }))).toBe(true)
+      expect(Result.isSuccess(settingsFrom({ LOCAL_MASTER_KEY: base64 }))).toBe(true)
     })
   )
 
   it("a malformed LOCAL_MASTER_KEY stops start-up with a line naming it (and not echoing it)", () => {
     const result = settingsFrom({ LOCAL_MASTER_KEY: "too-short-secret" })
-    expect(Either.isLeft(result)).toBe(true)
-    if (Either.isLeft(result)) {
-      expect(result.left).toContain("LOCAL_MASTER_KEY")
-      expect(result.left).not.toContain("too-short-secret")
+    expect(Result.isFailure(result)).toBe(true)
+    if (Result.isFailure(result)) {
+      expect(result.failure).toContain("LOCAL_MASTER_KEY")
+      expect(result.failure).not.toContain("too-short-secret")
     }
   })
 
-  it.scoped("rotation adds a new current key; envelopes under the old one still open", () =>
+  it.effect("rotation adds a new current key; envelopes under the old one still open", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const before = yield* loadLocalKeyring(dir, Option.none())
@@ -126,13 +126,13 @@ describe("local master keys", () => {
     })
   )
 
-  it.scoped("a `current` file naming an unknown key is a clear KeyUnavailable, not a new key", () =>
+  it.effect("a `current` file naming an unknown key is a clear KeyUnavailable, not a new key", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       yield* loadLocalKeyring(dir, Option.none())
       yield* Effect.promise(() => fs.writeFile(path.join(dir, "keys", "current"), "local/0000000000000000"))
-      const result = yield* Effect.either(loadLocalKeyring(dir, Option.none()))
-      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "KeyUnavailable", transient: false })
+      const result = yield* Effect.result(loadLocalKeyring(dir, Option.none()))
+      expect(Result.isFailure(result) && result.failure).toMatchObject({ _tag: "KeyUnavailable", transient: false })
       const files = yield* Effect.promise(() => fs.readdir(path.join(dir, "keys")))
       expect(files.filter((f) => f.endsWith(".key"))).toHaveLength(1)
     })

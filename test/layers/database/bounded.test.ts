@@ -3,12 +3,13 @@
  * settings, the database circuit breaker around every statement (on the TestClock), and the pool
  * never lending a connection that still has an abandoned statement in flight.
  */
-import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Reactivity } from "@effect/experimental"
-import { Duration, Effect, Exit, Layer, TestClock } from "effect"
+import { Reactivity } from "effect/reactivity"
+import { Duration, Effect, Exit, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { makeBoundedClient, makeBoundedPool, StatementAbandoned } from "../../../src/layers/database/bounded.js"
 import { pgClientLayer } from "../../../src/layers/database/postgres.js"
 import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
@@ -18,7 +19,7 @@ import { testSettings } from "../../support/settings.js"
 
 /** A bounded pool on a fresh database of its own, with these settings. */
 const boundedOn = (env: Record<string, string>) =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     // As the owner: these tests make their own tables, and are about bounds, not rights.
     Effect.map(scopedDatabase({ migrated: false }), ({ ownerUrl }) => pgClientLayer(ownerUrl, testSettings(env).database))
   ).pipe(Layer.orDie)
@@ -86,9 +87,9 @@ describe("connections with an abandoned statement", () => {
   // The client gives up after 0.2 s + 1 s while the server would let the statement run 10 s: the
   // state a stalled server leaves behind. One connection, so sql-pg's cancel query cannot run.
   const settings = testSettings({ DB_POOL_MAX: "1", DB_CONNECT_TIMEOUT_MS: "500" }).database
-  const Client = Layer.unwrapScoped(
+  const Client = Layer.unwrap(
     Effect.map(scopedDatabase({ migrated: false }), ({ ownerUrl }) =>
-      Layer.scoped(
+      Layer.effect(
         SqlClient.SqlClient,
         Effect.gen(function* () {
           const inner = yield* PgClient.fromPool({ acquire: makeBoundedPool(ownerUrl, settings, "serenya-test") })
@@ -128,7 +129,7 @@ describe("connections with an abandoned statement", () => {
       const [first] = yield* sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`
       const started = Date.now()
       const exit = yield* Effect.exit(
-        sql.withTransaction(Effect.zipRight(sql`INSERT INTO t VALUES (1)`, sql`SELECT pg_sleep(10)`))
+        sql.withTransaction(Effect.andThen(sql`INSERT INTO t VALUES (1)`, sql`SELECT pg_sleep(10)`))
       )
       expect(Exit.isFailure(exit)).toBe(true)
       expect(Date.now() - started).toBeLessThan(5_000)

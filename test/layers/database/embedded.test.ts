@@ -4,7 +4,7 @@
  * `npm run test:fresh-clone` makes), failed `npm start` with `initdb … EACCES` before the binaries
  * were relocated.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs/promises"

@@ -1,4 +1,4 @@
-import { Migrator, SqlClient } from "@effect/sql"
+import { Migrator, SqlClient } from "effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { loader, MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from "../../../src/layers/database/migrations.js"
@@ -113,11 +113,11 @@ describe("check constraints", () => {
         const sql = yield* SqlClient.SqlClient
         const [user] = yield* sql<{ id: string }>`
           INSERT INTO users (email_hash, email_encrypted) VALUES (${new Uint8Array([9])}, ${new Uint8Array([9])}) RETURNING id`
-        const result = yield* Effect.either(
+        const result = yield* Effect.result(
           sql`INSERT INTO jobs (user_id, status, content_type, size_bytes, storage_key)
               VALUES (${user!.id}, 'exploded', 'application/pdf', 10, 'jobs/x_original')`
         )
-        expect(result._tag).toBe("Left")
+        expect(result._tag).toBe("Failure")
       })
     )
   })

@@ -4,7 +4,7 @@
  * append-only guarantee held against nobody holding the server's credentials. Now the pool connects
  * as APP_ROLE (as every test's pool does), which holds only the grants 0007 lists.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"

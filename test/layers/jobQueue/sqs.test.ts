@@ -3,10 +3,11 @@
  * method is the PostgreSQL layer's; claiming by id on a real database.
  */
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
-import { Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { CryptoMemory } from "../../../src/layers/crypto/local.js"
 import { claimJobById, failDeadLettered, failUndeliverable, jobQueueSqsLayer } from "../../../src/layers/jobQueue/sqs.js"
@@ -67,7 +68,7 @@ layer(App, { timeout: 60_000 })("JobQueue on SQS", (it) => {
       sqs.reset()
       sqs.on(SendMessageCommand).rejects(Object.assign(new Error("down"), { name: "ServiceUnavailable" }))
       const queue = yield* JobQueue
-      const sending = yield* Effect.fork(Effect.exit(queue.enqueue(JobId.make(randomUUID()))))
+      const sending = yield* Effect.forkChild(Effect.exit(queue.enqueue(JobId.make(randomUUID()))))
       yield* TestClock.adjust("10 seconds")
       const exit = yield* Fiber.join(sending)
       expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("DatabaseUnavailable")

@@ -13,7 +13,7 @@ import { metrics } from "../../support/extractionEval.js"
 import { BLIND_SETS, FORMATS, loadCorpus, runCorpus, SETS, totals } from "../../support/extractionRun.js"
 import { LAB_CORPUS_DIR } from "../../support/fixtures.js"
 
-const Ratio = Schema.Number.pipe(Schema.between(0, 1))
+const Ratio = Schema.Number.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 1 })))
 const SetFloor = Schema.Struct({
   recall: Ratio,
   valueUnit: Ratio,
@@ -23,13 +23,13 @@ const SetFloor = Schema.Struct({
   vitalsRecall: Schema.optional(Ratio),
   vitalsAccuracy: Schema.optional(Ratio),
   /** A ceiling, not a floor: rows this set may still drop in silence (0 when absent; the newer sets still have some). */
-  silentMax: Schema.optional(Schema.NonNegativeInt),
+  silentMax: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** A ceiling too: vitals readings this set may still drop in silence (0 when absent). */
-  silentVitalsMax: Schema.optional(Schema.NonNegativeInt)
+  silentVitalsMax: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 const Floors = Schema.Struct({ tuning: SetFloor, tuning2: SetFloor, tuning3: SetFloor, tuning4: SetFloor, tuning5: SetFloor, tuning6: SetFloor, tuning7: SetFloor, tuning8: SetFloor, tuning9: SetFloor, tuning10: SetFloor, heldout: SetFloor, heldout2: SetFloor, heldout4: SetFloor, heldout5: SetFloor, heldout6: SetFloor })
 
-const floors = Schema.decodeUnknownSync(Schema.parseJson(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
+const floors = Schema.decodeUnknownSync(Schema.fromJsonString(Floors))(fs.readFileSync(path.join(LAB_CORPUS_DIR, "floor.json"), "utf8"))
 
 describe("extraction on the lab corpus", () => {
   it("stays at or above each set's floors, read as text and as PDF", { timeout: 120_000 }, async () => {

@@ -74,7 +74,7 @@ const cellsPage = (rows: ReadonlyArray<ReadonlyArray<readonly [x: number, text: 
     .join("\n")
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
-  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
 
 const interpretExit = (bytes: Uint8Array, contentType: DocumentContentType, service = llm) =>
   Effect.exit(service.interpret({ bytes, contentType }))

@@ -59,7 +59,7 @@ const read = async (bytes: Uint8Array, options: PdfTextOptions = {}): Promise<Re
 }
 
 const failureOf = (exit: Exit.Exit<string, unknown>) =>
-  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
 
 const describeExit = (exit: Exit.Exit<string, unknown>) =>
   Exit.isSuccess(exit) ? `text (${exit.value.length} characters)` : Cause.pretty(exit.cause).split("\n")[0]

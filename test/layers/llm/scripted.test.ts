@@ -11,7 +11,7 @@ import { LLM, TokenUsage } from "../../../src/services/llm.js"
 
 const input = { bytes: new TextEncoder().encode("Hemoglobin 11.2 g/dL"), contentType: "text/plain" } as const
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
-  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
 
 describe("scripted LLM", () => {
   it.effect("answers in the scripted order, with provider test", () =>
@@ -98,7 +98,7 @@ describe("scripted LLM", () => {
     Effect.gen(function* () {
       const { llm } = yield* makeScriptedLLM({ interpret: [] })
       const exit = yield* Effect.exit(llm.interpret(input))
-      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
       expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toContain("no outcome left for interpret")
     }))
 

@@ -87,7 +87,7 @@ describe("JSON log line format", () => {
       const { exit, lines } = yield* capture(
         Effect.gen(function* () {
           const outer = yield* Effect.currentSpan
-          const inner = yield* Effect.log("inner").pipe(Effect.zipRight(Effect.currentSpan), Effect.withSpan("inner"))
+          const inner = yield* Effect.log("inner").pipe(Effect.andThen(Effect.currentSpan), Effect.withSpan("inner"))
           return { outer, inner }
         }).pipe(Effect.withSpan("outer"))
       )
@@ -301,7 +301,7 @@ describe("errors in log lines", () => {
     Effect.gen(function* () {
       const { line, raw } = yield* oneLine(
         Effect.fail(new NotFound({ message: "No such document" })).pipe(
-          Effect.catchAllCause((cause) => Effect.logError("lookup failed", cause))
+          Effect.catchCause((cause) => Effect.logError("lookup failed", cause))
         )
       )
       expect(line.level).toBe("ERROR")
@@ -329,7 +329,7 @@ describe("errors in log lines", () => {
       const { line, raw } = yield* oneLine(
         Effect.sync((): number => {
           throw new Error("kaput")
-        }).pipe(Effect.catchAllCause((cause) => Effect.logError(cause)))
+        }).pipe(Effect.catchCause((cause) => Effect.logError(cause)))
       )
       expect(line.errors).toEqual([{ type: "Error", message: "kaput", defect: true }])
       noStack(raw)
@@ -339,7 +339,7 @@ describe("errors in log lines", () => {
     Effect.gen(function* () {
       const { line, raw } = yield* oneLine(
         Effect.die(new TypeError(`cannot reach jane.doe@example.com with Bearer ${JWT}`)).pipe(
-          Effect.catchAllCause((cause) => Effect.logError("send failed", cause))
+          Effect.catchCause((cause) => Effect.logError("send failed", cause))
         )
       )
       expect(line.errors).toEqual([

@@ -4,7 +4,7 @@
  * live (real clock) because two of the layers do real I/O with timeouts and retries.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, type Layer, Runtime } from "effect"
+import { Effect, Result, type Layer, Runtime } from "effect"
 import * as fc from "fast-check"
 import {
   documentKey,
@@ -40,7 +40,7 @@ export const validKeyArbitrary = fc.oneof(
   fc.array(segmentArbitrary, { minLength: 1, maxLength: 4 }).map((segments) => segments.join("/")),
   fc
     .string({ unit: fc.constantFrom(...KEY_CHARS, "/"), minLength: 1, maxLength: 40 })
-    .filter((key) => Either.isRight(validateObjectKey(key)))
+    .filter((key) => Result.isSuccess(validateObjectKey(key)))
 )
 
 /** Keys with a ".." segment, a NUL byte or a leading "/": all must be refused. */
@@ -274,7 +274,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
           const check = (key: string, bytes: Uint8Array) =>
             Effect.gen(function* () {
               const full = `${ns}/${key}`
-              expect(Either.isRight(validateObjectKey(full))).toBe(true)
+              expect(Result.isSuccess(validateObjectKey(full))).toBe(true)
               yield* storage.put(full, bytes, metadata({ userId: key }))
               const stored = yield* storage.get(full)
               expect(stored.bytes).toEqual(bytes)
@@ -304,7 +304,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
           const runtime = yield* Effect.runtime<never>()
           const check = (key: string) =>
             Effect.gen(function* () {
-              expect(Either.isLeft(validateObjectKey(key))).toBe(true)
+              expect(Result.isFailure(validateObjectKey(key))).toBe(true)
               expect(yield* Effect.flip(storage.put(key, bytesOf(1), metadata()))).toBeInstanceOf(InvalidObjectKey)
               expect(yield* Effect.flip(storage.get(key))).toBeInstanceOf(InvalidObjectKey)
               expect(yield* Effect.flip(storage.exists(key))).toBeInstanceOf(InvalidObjectKey)

@@ -42,7 +42,7 @@ const tree = async (dir: string): Promise<ReadonlyArray<string>> => {
     .sort()
 }
 
-const withRoot = <A, E>(body: (root: string, storage: Storage["Type"]) => Effect.Effect<A, E>) =>
+const withRoot = <A, E>(body: (root: string, storage: (typeof Storage)["Service"]) => Effect.Effect<A, E>) =>
   Effect.suspend(() => {
     const root = freshRoot()
     return body(root, makeFilesystemStorage(root))
@@ -136,8 +136,8 @@ describe("filesystem storage", () => {
         yield* Effect.exit(storage.list("jobs/"))
       ]
       for (const exit of exits) {
-        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(false)
-        const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(false)
+        const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
         expect(error).toBeInstanceOf(StorageUnavailable)
         expect(error).toMatchObject({ transient: false })
       }

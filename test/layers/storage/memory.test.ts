@@ -3,7 +3,7 @@
  * key rule every layer uses, the document key, and how the storage errors classify themselves.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import { StorageMemory } from "../../../src/layers/storage/memory.js"
 import { errorInfo, isTransient, retryAfterSeconds } from "../../../src/services/errors.js"
 import {
@@ -29,7 +29,7 @@ describe("validateObjectKey", () => {
       "v1.2/file.tar.gz",
       "x".repeat(512)
     ]) {
-      expect(validateObjectKey(key)).toEqual(Either.right(key))
+      expect(validateObjectKey(key)).toEqual(Result.succeed(key))
     }
   })
 
@@ -56,13 +56,13 @@ describe("validateObjectKey", () => {
     ]
     for (const key of refused) {
       const result = validateObjectKey(key)
-      expect(Either.isLeft(result), JSON.stringify(key)).toBe(true)
-      if (Either.isLeft(result)) expect(result.left).toBeInstanceOf(InvalidObjectKey)
+      expect(Result.isFailure(result), JSON.stringify(key)).toBe(true)
+      if (Result.isFailure(result)) expect(result.failure).toBeInstanceOf(InvalidObjectKey)
     }
   })
 
   it("says why without echoing the key", () => {
-    const why = (key: string) => Either.getLeft(validateObjectKey(key)).pipe((o) => (o._tag === "Some" ? o.value.message : ""))
+    const why = (key: string) => Result.getFailure(validateObjectKey(key)).pipe((o) => (o._tag === "Some" ? o.value.message : ""))
     expect(why("")).toBe("Invalid object key: it is empty")
     expect(why("a\u0000secret")).toBe("Invalid object key: it contains a control character")
     expect(why("/etc/passwd")).toBe("Invalid object key: it is an absolute path")
@@ -76,16 +76,16 @@ describe("validateObjectKey", () => {
 
   it("list prefixes: '' and anything a valid key can start with", () => {
     for (const prefix of ["", "jobs/", "jobs/ab", "jobs", ".", "a/.", "a/.."]) {
-      expect(Either.isRight(validateObjectKeyPrefix(prefix)), prefix).toBe(true)
+      expect(Result.isSuccess(validateObjectKeyPrefix(prefix)), prefix).toBe(true)
     }
     for (const prefix of ["/", "../", "./", "a//", "a/../", "\u0000", "C:"]) {
-      expect(Either.isLeft(validateObjectKeyPrefix(prefix)), prefix).toBe(true)
+      expect(Result.isFailure(validateObjectKeyPrefix(prefix)), prefix).toBe(true)
     }
   })
 
   it("documentKey is jobs/{jobId}_original and is a valid key", () => {
     expect(documentKey("8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9")).toBe("jobs/8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9_original")
-    expect(Either.isRight(validateObjectKey(documentKey("8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9")))).toBe(true)
+    expect(Result.isSuccess(validateObjectKey(documentKey("8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9")))).toBe(true)
   })
 })
 

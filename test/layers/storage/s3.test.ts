@@ -175,7 +175,7 @@ describe("S3 storage against a mocked client", () => {
    * jumps ahead. The mocked answers are promises, so each step first lets them settle.
    */
   const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
-    Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+    Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
 
   it.effect("PutObject: jobs/{jobId}_original, SSE-KMS with the documents key, user-id and upload-timestamp metadata", () =>
     Effect.gen(function* () {

@@ -13,7 +13,7 @@ import { incomingKey, type UploadTarget, UploadTargets } from "../../../src/serv
 export type Upload = (target: UploadTarget, bytes: Uint8Array, contentType: string) => Effect.Effect<void, unknown, never>
 
 const failureTag = (effect: Effect.Effect<unknown, { readonly _tag: string }>) =>
-  Effect.map(Effect.either(effect), (result) => (result._tag === "Left" ? result.left._tag : "succeeded"))
+  Effect.map(Effect.result(effect), (result) => (result._tag === "Failure" ? result.failure._tag : "succeeded"))
 
 export const uploadTargetsContract = (name: string, layer: () => Layer.Layer<UploadTargets>, upload: Upload) =>
   describe(`UploadTargets contract: ${name}`, () => {

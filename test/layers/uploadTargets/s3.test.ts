@@ -123,8 +123,8 @@ describe("S3 upload targets against s3rver", () => {
       const answer = yield* Effect.promise(() => postToTarget(target, new Uint8Array(5_000).fill(65), "text/plain"))
       // s3rver 3.7 ignores every policy condition and stores it (S3 answers 400 EntityTooLarge)
       expect(answer.status).toBe(204)
-      const refused = yield* Effect.either(targets.read(key, 1_000))
-      expect(refused._tag === "Left" && refused.left._tag).toBe("PayloadTooLarge")
+      const refused = yield* Effect.result(targets.read(key, 1_000))
+      expect(refused._tag === "Failure" && refused.failure._tag).toBe("PayloadTooLarge")
     }))
 
   it.live("the layer from settings: the storage bucket and endpoint, path-style whenever an endpoint is set", () =>
@@ -139,7 +139,7 @@ describe("S3 upload targets against s3rver", () => {
       expect(new TextDecoder().decode(yield* targets.read(key, 10))).toBe("Hemoglobin")
     }).pipe(
       Effect.provide(
-        Layer.unwrapEffect(
+        Layer.unwrap(
           Effect.sync(() =>
             UploadTargetsS3.pipe(
               Layer.provide(

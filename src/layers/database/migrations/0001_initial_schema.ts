@@ -4,7 +4,7 @@
  * Lookups on such values go through keyed hashes (`*_hash`), never through the value itself.
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -10,7 +10,7 @@
  * layers/audit/chain.ts), so that erasing actor_user_id never changes what a row hashes.
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -5,7 +5,7 @@
  * SHA-256 bound to the user and key; `response` holds ids and statuses only, never health data.
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

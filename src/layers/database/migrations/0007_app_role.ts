@@ -16,7 +16,7 @@
  * the migrate step gives it LOGIN with the application's password (see ../roles.ts).
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { APP_ROLE } from "../roles.js"
 
 /** Per table, what the application does with it (read from every query in src/programs and src/layers). */

@@ -18,7 +18,7 @@
  *   written any more), so no role of the application can change a stored row.
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -10,7 +10,7 @@
  * `object` row holds an object key (`jobs/<jobId>_original`), never a user id.
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { APP_ROLE } from "../roles.js"
 
 export default Effect.gen(function* () {

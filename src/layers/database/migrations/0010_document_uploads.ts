@@ -9,7 +9,7 @@
  * the objects of pending rows to the erasure outbox: the new outbox kind 'upload').
  */
 import { Effect } from "effect"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { APP_ROLE } from "../roles.js"
 
 export default Effect.gen(function* () {
