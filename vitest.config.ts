@@ -1,5 +1,27 @@
 import { defineConfig } from "vitest/config"
 
+// vitest 5's reporter (this process) calls Map.groupBy when a test fails; Node 20 — these machines and
+// CI — lacks it (Node 21+ has it), so a failure would crash the reporter and hide the error. Lambda
+// runs Node 22 and needs nothing.
+const maps = Map as unknown as { groupBy?: unknown }
+if (typeof maps.groupBy !== "function") {
+  Object.defineProperty(Map, "groupBy", {
+    configurable: true,
+    writable: true,
+    value: <K, T>(items: Iterable<T>, key: (item: T, index: number) => K): Map<K, Array<T>> => {
+      const groups = new Map<K, Array<T>>()
+      let index = 0
+      for (const item of items) {
+        const k = key(item, index++)
+        const group = groups.get(k)
+        if (group === undefined) groups.set(k, [item])
+        else group.push(item)
+      }
+      return groups
+    }
+  })
+}
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],

@@ -2,7 +2,7 @@
  * Every setting the server reads, in one place, through Effect Config. Secrets are
  * Config.Redacted so they never print. The README's settings table mirrors this file.
  */
-import { Config, ConfigError, Context, Duration, Effect, Result, Layer, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Context, Duration, Effect, Layer, LogLevel, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
 import * as path from "node:path"
 import { DEFAULT_MODEL_ID, findModel, modelProblem } from "./services/models.js"
 
@@ -211,10 +211,59 @@ export interface Settings {
   readonly audit: AuditSettings
 }
 
-/** Config.validate loses the variable's name; this keeps it in the error path. */
+/** A ConfigError naming one variable and what is wrong with it; never its value. */
+const invalid = (name: string, message: string): Config.ConfigError =>
+  new Config.ConfigError(new Schema.SchemaError(new SchemaIssue.Pointer([name], new SchemaIssue.InvalidValue({ message }))))
+
+/** Our own rule for a variable, failing with our message under the variable's name. */
 const check = <A>(name: string, config: Config.Config<A>, valid: (a: A) => boolean, message: string) =>
-  Config.mapOrFail(config, (a) =>
-    valid(a) ? Result.succeed(a) : Result.fail(ConfigError.InvalidData([name], message))
+  Config.mapEffect(config, (a) => (valid(a) ? Effect.succeed(a) : Effect.fail(invalid(name, message))))
+
+/** Several problems as one ConfigError (a composite of their issues), so every one is reported. */
+const combine = (errors: ReadonlyArray<Config.ConfigError>): Config.ConfigError => {
+  const issues: Array<SchemaIssue.Issue> = []
+  for (const error of errors) {
+    // the provider could not be read at all: that alone is the problem
+    if (error.cause._tag === "SourceError") return error
+    const issue = error.cause.issue
+    if (issue._tag === "Composite") issues.push(...issue.issues)
+    else issues.push(issue)
+  }
+  const [first, ...rest] = issues
+  return first === undefined || rest.length === 0
+    ? errors[0]!
+    : new Config.ConfigError(new Schema.SchemaError(new SchemaIssue.Composite(Schema.Unknown.ast, [first, ...rest])))
+}
+
+type Values<R extends Record<string, Config.Config<unknown>>> = {
+  -readonly [K in keyof R]: R[K] extends Config.Config<infer A> ? A : never
+}
+
+/**
+ * Config.all stops at the first field that fails; this reads every field and fails with all their
+ * problems together, so one run names every wrong variable.
+ */
+const collect = <R extends Record<string, Config.Config<unknown>>>(configs: R): Config.Config<Values<R>> =>
+  Config.all(
+    Object.fromEntries(
+      Object.entries(configs).map(([key, config]) => [
+        key,
+        config.pipe(
+          Config.map((value): Result.Result<unknown, Config.ConfigError> => Result.succeed(value)),
+          Config.orElse((error) => Config.succeed(Result.fail(error)))
+        )
+      ])
+    )
+  ).pipe(
+    Config.mapEffect((results) => {
+      const errors: Array<Config.ConfigError> = []
+      const values: Record<string, unknown> = {}
+      for (const [key, result] of Object.entries(results)) {
+        if (Result.isFailure(result)) errors.push(result.failure)
+        else values[key] = result.success
+      }
+      return errors.length === 0 ? Effect.succeed(values as Values<R>) : Effect.fail(combine(errors))
+    })
   )
 
 /** USER_LOOKUP_KEY's bytes: 32 or more, as hex digits or (standard or url-safe) base64; undefined otherwise. */
@@ -227,6 +276,20 @@ export const lookupKeyBytes = (text: string): Buffer | undefined => {
       : undefined
   return bytes !== undefined && bytes.length >= 32 ? bytes : undefined
 }
+
+/**
+ * A network port the way Effect 3's Config.port read it: the plain digits of 1..65535 (Effect 4's
+ * Config.Port also takes forms such as "80.0").
+ */
+const port = (name: string, fallback: number) =>
+  Config.String(name).pipe(
+    Config.mapEffect((text) =>
+      /^[1-9][0-9]{0,4}$/.test(text) && Number(text) <= 65535
+        ? Effect.succeed(Number(text))
+        : Effect.fail(invalid(name, "must be a port number (1-65535)"))
+    ),
+    Config.withDefault(fallback)
+  )
 
 const nonNegativeInt = (name: string, fallback: number) =>
   check(name, Config.Int(name).pipe(Config.withDefault(fallback)), (n) => n >= 0, "must be a whole number ≥ 0")
@@ -278,16 +341,16 @@ const logLevel = Config.Literals(["all", "trace", "debug", "info", "warning", "e
   })
 )
 
-export const settingsConfig: Config.Config<Settings> = Config.all({
+export const settingsConfig: Config.Config<Settings> = collect({
   appEnv: Config.Literals(AppEnv, "APP_ENV").pipe(Config.withDefault("local" as const)),
   host: check("HOST", Config.String("HOST").pipe(Config.withDefault("127.0.0.1")), (h) => h.trim() !== "", "must not be empty"),
-  port: Config.Port("PORT").pipe(Config.withDefault(3000)),
+  port: port("PORT", 3000),
   dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data"), Config.map((dir) => path.resolve(dir))),
   logLevel,
   shutdownTimeout: millis("SHUTDOWN_TIMEOUT_MS", 10_000),
   // API Gateway caps payloads at 10 MB; a 5 MiB document is ~6.7 MiB as base64 JSON.
   maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
-  rateLimit: Config.all({
+  rateLimit: collect({
     ipCapacity: positiveInt("RATE_LIMIT_IP_CAPACITY", 120),
     ipRefillPerSecond: positiveInt("RATE_LIMIT_IP_REFILL_PER_SECOND", 2),
     userCapacity: positiveInt("RATE_LIMIT_USER_CAPACITY", 60),
@@ -295,12 +358,12 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     maxKeys: positiveInt("RATE_LIMIT_MAX_KEYS", 10_000)
   }),
   trustedProxyHops: nonNegativeInt("TRUSTED_PROXY_HOPS", 0),
-  corsAllowedOrigins: Config.array(Config.String(), "CORS_ALLOWED_ORIGINS").pipe(
-    Config.withDefault([] as Array<string>),
+  corsAllowedOrigins: Config.Array(Schema.String, "CORS_ALLOWED_ORIGINS").pipe(
+    Config.withDefault([] as ReadonlyArray<string>),
     Config.map((origins) => origins.map((o) => o.trim()).filter((o) => o !== ""))
   ),
   awsRegion: Config.String("AWS_REGION").pipe(Config.withDefault("eu-west-1")),
-  crypto: Config.all({
+  crypto: collect({
     provider: Config.Literals(["local", "kms"], "KEY_PROVIDER").pipe(Config.withDefault("local" as const)),
     localMasterKey: check(
       "LOCAL_MASTER_KEY",
@@ -311,30 +374,30 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     kmsFieldsKeyId: Config.String("KMS_FIELDS_KEY_ID").pipe(Config.option),
     kmsDocumentsKeyId: Config.String("KMS_DOCUMENTS_KEY_ID").pipe(Config.option),
     kmsAuditKeyId: Config.String("KMS_AUDIT_KEY_ID").pipe(Config.option),
-    dataKeyCache: Config.all({
+    dataKeyCache: collect({
       maxAge: millis("DATA_KEY_CACHE_MAX_AGE_MS", 5 * 60_000),
       maxUses: positiveInt("DATA_KEY_CACHE_MAX_USES", 1000),
       maxEntries: positiveInt("DATA_KEY_CACHE_MAX_ENTRIES", 1000)
     })
   }),
-  storage: Config.all({
+  storage: collect({
     provider: Config.Literals(["local", "s3"], "STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
     bucket: Config.String("S3_BUCKET").pipe(Config.option),
     endpoint: Config.String("S3_ENDPOINT").pipe(Config.option),
     forcePathStyle: Config.Boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false))
   }),
-  llm: Config.all({
+  llm: collect({
     provider: Config.Literals(["offline", "bedrock"], "LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
     bedrockModelId: Config.String("BEDROCK_MODEL_ID").pipe(Config.withDefault(DEFAULT_MODEL_ID)),
     bedrockRegion: Config.String("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1"))
   }),
-  cost: Config.all({
+  cost: collect({
     tracker: Config.Literals(["postgres", "dynamodb"], "COST_TRACKER").pipe(Config.withDefault("postgres" as const)),
     table: Config.String("COST_TRACKING_TABLE").pipe(Config.withDefault("serenya-llm-cost-tracking")),
     dynamodbEndpoint: Config.String("DYNAMODB_ENDPOINT").pipe(Config.option),
     monthlyBudgetCents: positiveInt("LLM_MONTHLY_BUDGET_CENTS", 500)
   }),
-  documents: Config.all({
+  documents: collect({
     maxUploadBytes: positiveInt("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
     maxDirectUploadBytes: check(
       "MAX_DIRECT_UPLOAD_BYTES",
@@ -349,7 +412,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       maxDirectUploadBytes: Option.getOrElse(maxDirectUploadBytes, () => maxUploadBytes)
     }))
   ),
-  worker: Config.all({
+  worker: collect({
     concurrency: positiveInt("WORKER_CONCURRENCY", 2),
     lease: check("WORKER_LEASE_MS", millis("WORKER_LEASE_MS", 60_000), (d) => Duration.toMillis(d) >= 3_000, "must be at least 3000"),
     poll: millis("WORKER_POLL_MS", 500),
@@ -362,7 +425,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       "must be a port number (0 serves nothing)"
     )
   }),
-  telemetry: Config.all({
+  telemetry: collect({
     serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.option),
     endpoint: Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
     tracesEndpoint: Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").pipe(Config.option),
@@ -376,27 +439,27 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     sampler: Config.Literals(TraceSamplers, "OTEL_TRACES_SAMPLER").pipe(Config.withDefault("parentbased_always_on" as const)),
     samplerRatio: check(
       "OTEL_TRACES_SAMPLER_ARG",
-      Config.Number("OTEL_TRACES_SAMPLER_ARG").pipe(Config.withDefault(1)),
+      Config.Finite("OTEL_TRACES_SAMPLER_ARG").pipe(Config.withDefault(1)),
       (n) => n >= 0 && n <= 1,
       "must be a number between 0 and 1"
     )
   }),
-  audit: Config.all({
+  audit: collect({
     sealInterval: nonNegativeInt("AUDIT_SEAL_INTERVAL_MS", 5_000).pipe(Config.map(Duration.millis)),
     checkpointInterval: nonNegativeInt("AUDIT_CHECKPOINT_INTERVAL_MS", 300_000).pipe(Config.map(Duration.millis)),
     unsealedGrace: millis("AUDIT_UNSEALED_GRACE_MS", 15 * 60_000),
     checkpointBucket: Config.String("AUDIT_CHECKPOINT_BUCKET").pipe(Config.option),
     checkpointRetentionDays: positiveInt("AUDIT_CHECKPOINT_RETENTION_DAYS", 2_190)
   }),
-  timelineCache: Config.all({
+  timelineCache: collect({
     ttl: nonNegativeInt("TIMELINE_CACHE_TTL_MS", 300_000).pipe(Config.map(Duration.millis)),
     maxUsers: nonNegativeInt("TIMELINE_CACHE_MAX_USERS", 10_000)
   }),
-  plans: Config.all({
+  plans: collect({
     freeDocumentsPerMonth: nonNegativeInt("FREE_PLAN_DOCUMENTS_PER_MONTH", 10),
     freeChatMessagesPerMonth: nonNegativeInt("FREE_PLAN_CHAT_MESSAGES_PER_MONTH", 50)
   }),
-  auth: Config.all({
+  auth: collect({
     jwtPrivateKey: check(
       "JWT_PRIVATE_KEY",
       Config.Redacted("JWT_PRIVATE_KEY"),
@@ -406,8 +469,8 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
     jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("serenya")),
     accessTokenTtlSeconds: positiveInt("ACCESS_TOKEN_TTL_SECONDS", 900),
     refreshTokenTtlDays: positiveInt("REFRESH_TOKEN_TTL_DAYS", 30),
-    googleClientIds: Config.array(Config.String(), "GOOGLE_CLIENT_IDS").pipe(
-      Config.withDefault([] as Array<string>),
+    googleClientIds: Config.Array(Schema.String, "GOOGLE_CLIENT_IDS").pipe(
+      Config.withDefault([] as ReadonlyArray<string>),
       Config.map((ids) => ids.map((id) => id.trim()).filter((id) => id !== ""))
     ),
     googleJwksUrl: Config.String("GOOGLE_JWKS_URL").pipe(Config.withDefault("https://www.googleapis.com/oauth2/v3/certs")),
@@ -419,7 +482,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       "must be at least 32 bytes as hex digits or base64"
     ).pipe(Config.option)
   }),
-  database: Config.all({
+  database: collect({
     url: postgresUrl("DATABASE_URL"),
     ownerUrl: postgresUrl("DATABASE_OWNER_URL"),
     ssl: Config.Boolean("DATABASE_SSL").pipe(Config.withDefault(false)),
@@ -450,10 +513,10 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
       migrateOnStart: Option.getOrElse(database.migrateOnStart, () => rest.appEnv !== "production")
     }
   })),
-  Config.mapOrFail((s) => {
-    const problems: Array<ConfigError.ConfigError> = []
+  Config.mapEffect((s) => {
+    const problems: Array<Config.ConfigError> = []
     const require = (ok: boolean, name: string, message: string) => {
-      if (!ok) problems.push(ConfigError.InvalidData([name], message))
+      if (!ok) problems.push(invalid(name, message))
     }
     require(
       s.appEnv !== "production" || Option.isSome(s.database.url),
@@ -538,8 +601,7 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
         problem ?? ""
       )
     }
-    const [first, ...rest] = problems
-    return first === undefined ? Result.succeed(s) : Result.fail(rest.reduce(ConfigError.And, first))
+    return problems.length === 0 ? Effect.succeed(s) : Effect.fail(combine(problems))
   })
 )
 
@@ -549,45 +611,78 @@ export class AppConfig extends Context.Service<AppConfig, Settings>()("AppConfig
 }
 
 /**
- * One line for a person: which variable, what is wrong. ConfigError trees can nest
- * (And/Or); we report every leaf, joined, and never the offending secret value.
+ * One line for a person: which variable, what is wrong. A ConfigError holds a schema issue tree
+ * (several problems: a composite); we report every leaf, joined, and never the offending value.
  */
-export const formatConfigError = (error: ConfigError.ConfigError): string => {
+export const formatConfigError = (error: Config.ConfigError): string => {
   const leaves: Array<string> = []
-  const walk = (e: ConfigError.ConfigError): void => {
-    switch (e._op) {
-      case "And":
-      case "Or":
-        walk(e.left)
-        walk(e.right)
-        return
-      case "InvalidData":
-      case "MissingData":
-      case "SourceUnavailable":
-      case "Unsupported": {
-        const name = e.path.length > 0 ? e.path.join("_") : "configuration"
-        const what = e._op === "MissingData" ? "is required but not set" : describe(e.message)
-        leaves.push(`${name} ${what}`)
-        return
+  const cause = error.cause
+  if (cause._tag === "SourceError") {
+    leaves.push(`configuration ${describe(cause.message)}`)
+  } else {
+    const walk = (issue: SchemaIssue.Issue, at: ReadonlyArray<PropertyKey>): void => {
+      switch (issue._tag) {
+        case "Pointer":
+          return walk(issue.issue, [...at, ...issue.path])
+        case "Composite":
+          return issue.issues.forEach((inner) => walk(inner, at))
+        default: {
+          const missing = isMissing(issue)
+          for (const leaf of formatIssue(issue).issues) {
+            const path = [...at, ...(leaf.path ?? []).map((p) => (typeof p === "object" ? p.key : p))]
+            const name = path.length > 0 ? path.map(String).join("_") : "configuration"
+            leaves.push(`${name} ${missing ? "is required but not set" : describe(leaf.message)}`)
+          }
+        }
       }
     }
+    walk(cause.issue, [])
   }
-  walk(error)
   return `Invalid configuration: ${[...new Set(leaves)].join("; ")}`
 }
 
-// Effect's own messages name the received value; strip it so a mistyped secret never reaches a terminal or log.
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** A variable that is not set at all (a required one without a default). */
+const isMissing = (issue: SchemaIssue.Issue): boolean => {
+  switch (issue._tag) {
+    case "MissingKey":
+      return true
+    case "InvalidType":
+      return issue.input === undefined
+    case "Encoding":
+    case "Filter":
+    case "Pointer":
+      return isMissing(issue.issue)
+    default:
+      return false
+  }
+}
+
+// Effect's messages can name the received value; strip it so a mistyped secret never reaches a terminal or log.
+// Two of them list or describe values in a way that reads badly (and would echo a value like "0"): say it plainly.
 const describe = (message: string): string =>
-  message
+  (/^Expected "true" \| "yes" \|/.test(message)
+    ? "must be a boolean value (true or false)"
+    : /^Expected a string representing a finite number/.test(message)
+      ? "must be a number"
+      : message
+  )
     .replace(/,?\s*but received .*$/s, "")
+    .replace(/,\s*got .*$/s, "")
     .replace(/^Expected /, "must be ")
     .replace(/\s+/g, " ")
     .trim()
 
-/** Reads settings or returns the one-line explanation of what is wrong. */
+/**
+ * The environment (or `env`) as settings read it: an empty variable is a value, as in Effect 3
+ * (Effect 4's env provider would treat it as unset and fall back to the default).
+ */
+export const settingsProvider = (env?: Record<string, string>): ConfigProvider.ConfigProvider =>
+  ConfigProvider.fromEnv({ env, preserveEmptyStrings: true })
+
+/** Reads settings (from the environment unless a provider is given) or returns the one-line explanation of what is wrong. */
 export const loadSettings = (
-  provider?: Parameters<typeof Effect.withConfigProvider>[1]
-): Effect.Effect<Result.Result<Settings, string>> => {
-  const read = provider ? Effect.withConfigProvider(settingsConfig, provider) : settingsConfig
-  return Effect.result(read).pipe(Effect.map(Result.mapError(formatConfigError)))
-}
+  provider: ConfigProvider.ConfigProvider = settingsProvider()
+): Effect.Effect<Result.Result<Settings, string>> =>
+  Effect.result(settingsConfig.parse(provider)).pipe(Effect.map(Result.mapError(formatConfigError)))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Result, Inspectable, LogLevel, Option, Redacted } from "effect"
+import { Duration, Formatter, Option, Redacted, Result } from "effect"
 import * as fc from "fast-check"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -104,7 +104,7 @@ describe("settings: overrides", () => {
     expect(`${url.value}`).not.toContain("p4ssw0rd")
     expect(JSON.stringify(url)).not.toContain("p4ssw0rd")
     expect(JSON.stringify(ok({ DATABASE_URL: "postgres://u:p4ssw0rd@h:5432/db" }))).not.toContain("p4ssw0rd")
-    expect(Inspectable.format(url)).not.toContain("p4ssw0rd")
+    expect(Formatter.formatJson(url, { space: 2 })).not.toContain("p4ssw0rd")
   })
 
   it("postgresql:// is accepted too", () => {

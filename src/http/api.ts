@@ -4,7 +4,7 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
-import { errorResponse } from "./errors.js"
+import { ErrorRenderer, errorResponse } from "./errors.js"
 import { AuthGroup } from "./groups/auth.js"
 import { AccountGroup } from "./groups/account.js"
 import { ChatGroup } from "./groups/chat.js"
@@ -23,14 +23,14 @@ export class Readiness extends Schema.Class<Readiness>("Readiness")({
 
 export class OpsGroup extends HttpApiGroup.make("ops")
   .add(
-    HttpApiEndpoint.get("health", "/health")
-      .addSuccess(Health)
+    HttpApiEndpoint.get("health", "/health", { success: Health })
       .annotate(OpenApi.Summary, "Liveness: the process is up (touches no dependency)")
   )
   .add(
-    HttpApiEndpoint.get("ready", "/ready")
-      .addSuccess(Readiness)
-      .addError(errorResponse(503, "A dependency (the database) is not answering yet"))
+    HttpApiEndpoint.get("ready", "/ready", {
+      success: Readiness,
+      error: errorResponse(503, "A dependency (the database) is not answering yet")
+    })
       .annotate(OpenApi.Summary, "Readiness: the database answers")
   )
   .annotate(OpenApi.Title, "Operations")
@@ -39,12 +39,12 @@ export class OpsGroup extends HttpApiGroup.make("ops")
 /**
  * The API without its user-facing groups: operations and the API-level errors. Test probes
  * extend this one, so they need no service of the user-facing handlers.
+ * `.middleware(ErrorRenderer)` applies to the groups added so far (4.1.5), so every API that
+ * adds groups to this one applies it again after them (`withRenderer`).
  */
 export class CoreApi extends HttpApi.make("serenya")
   .add(OpsGroup)
-  .addError(errorResponse(400, "The request is malformed or does not match the schema"))
-  .addError(errorResponse(404, "No such resource or endpoint"))
-  .addError(errorResponse(500, "An unexpected error; the body says nothing about internals"))
+  .middleware(ErrorRenderer)
   .annotate(OpenApi.Title, "Serenya API")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.License, { name: "Proprietary" })
@@ -54,11 +54,12 @@ export class CoreApi extends HttpApi.make("serenya")
   // served (documentation.ts, openapi.ts), so that processes that serve none do not carry them.
 {}
 
-/** The whole API. */
+/** The whole API; the renderer (outermost: it also renders Authentication's 401) on every endpoint. */
 export class Api extends CoreApi.add(AuthGroup)
   .add(DocumentsGroup)
   .add(ContentGroup)
   .add(ChatGroup)
   .add(SubscriptionsGroup)
   .add(AccountGroup)
+  .middleware(ErrorRenderer)
 {}

@@ -5,12 +5,13 @@
  */
 import type { HttpApi } from "effect/http-api"
 import type { Layer } from "effect"
+import type { AnyApi } from "./routes.js"
 import { Api } from "./api.js"
 import { Documentation } from "./documentation.js"
 import { ApiLive, serve } from "./serve.js"
 
 /** Serves an API layer with its OpenAPI document and documentation page (see serve.ts). */
-export const serveApi = <E, R>(api: Layer.Layer<HttpApi.Api, E, R>, definition: HttpApi.Top = Api) =>
+export const serveApi = <A, E, R>(api: Layer.Layer<A, E, R>, definition: AnyApi = Api) =>
   serve(api, definition, Documentation)
 
 export const HttpAppLive = serveApi(ApiLive)

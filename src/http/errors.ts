@@ -5,9 +5,9 @@
  *   {"error":{"code":"UPPER_SNAKE","category":"…","message":"…","correlationId":"<request id>"}}
  * Defects say nothing about internals; 429 and 503 carry Retry-After.
  */
-import { HttpApiSchema } from "effect/http-api"
+import { HttpApiError, HttpApiMiddleware, HttpApiSchema } from "effect/http-api"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Cause, Data, Effect, FiberRef, Option, ParseResult, Schema } from "effect"
+import { Cause, Data, Effect, Option, References, Result, Schema, SchemaGetter } from "effect"
 import {
   type Classified,
   ErrorCategory,
@@ -24,10 +24,9 @@ import { recordError } from "../services/metrics.js"
  * The request id of the request being served: the `requestId` log annotation the request-context
  * middleware sets (one fiber-local value for both, instead of two to set on every request).
  */
-export const currentRequestId: Effect.Effect<string> = Effect.map(FiberRef.get(FiberRef.currentLogAnnotations), (annotations) => {
-  // A handful of entries: iterating them keeps the HashMap module out of the Lambda bundles.
-  for (const [key, value] of annotations) if (key === "requestId" && typeof value === "string") return value
-  return "unknown"
+export const currentRequestId: Effect.Effect<string> = Effect.map(References.CurrentLogAnnotations, (annotations) => {
+  const value = annotations["requestId"]
+  return typeof value === "string" ? value : "unknown"
 })
 
 export class ErrorDetail extends Schema.Class<ErrorDetail>("ErrorDetail")({
@@ -68,12 +67,29 @@ const AnyClassified = Schema.declare((u: unknown): u is Classified => isClassifi
  * so programs fail with their own typed errors; a client decodes it into an ApiError.
  */
 export const errorResponse = (status: number, description: string) =>
-  Schema.transformOrFail(ErrorBody, AnyClassified, {
-    strict: true,
-    decode: (body) => ParseResult.succeed(new ApiError({ ...body.error, status })),
-    encode: (error) =>
-      Effect.map(currentRequestId, (requestId) => errorBody(fromFailure(error), requestId))
-  }).annotate(HttpApiSchema.annotations({ status, description }))
+  ErrorBody.pipe(
+    Schema.decodeTo(AnyClassified, {
+      decode: SchemaGetter.transform((body: ErrorBody): Classified => new ApiError({ ...body.error, status })),
+      encode: SchemaGetter.transformEffect((error: Classified) =>
+        Effect.map(currentRequestId, (requestId) => errorBody(fromFailure(error), requestId))
+      )
+    }),
+    Schema.annotate({ description }),
+    HttpApiSchema.status(status)
+  )
+
+/**
+ * The API-wide renderer (implemented in middleware.ts), on every endpoint of the API (api.ts):
+ * its error side is what any operation may answer besides its own errors (4.1.5 has no API-level
+ * `addError`; a middleware's error schemas are documented on every endpoint it is on).
+ */
+export class ErrorRenderer extends HttpApiMiddleware.Service<ErrorRenderer>()("ErrorRenderer", {
+  error: [
+    errorResponse(400, "The request is malformed or does not match the schema"),
+    errorResponse(404, "No such resource or endpoint"),
+    errorResponse(500, "An unexpected error; the body says nothing about internals")
+  ]
+}) {}
 
 export interface RenderedError {
   readonly info: ErrorInfo
@@ -88,12 +104,9 @@ export interface RenderedError {
 const platformTag = (u: unknown): string | undefined =>
   typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" ? u._tag : undefined
 
-const multipartReason = (u: unknown): string | undefined => {
-  if (platformTag(u) === "MultipartError" && typeof u === "object" && u !== null && "reason" in u) {
-    return String(u.reason)
-  }
-  return undefined
-}
+const multipartReason = (u: unknown): string | undefined =>
+  // 4.1.5: the reason is a MultipartErrorReason (tagged); 3.x had a string.
+  platformTag(u) === "MultipartError" ? reasonTag(u) : undefined
 
 /** Builds a person-readable summary of a schema mismatch without echoing submitted values. */
 const decodeMessage = (error: unknown): string => {
@@ -139,14 +152,33 @@ const fromFailure = (error: unknown): RenderedError => {
   }
   const multipart = platformTag(error) === "MultipartError" ? error : causeOf(error)
   const reason = multipartReason(multipart)
-  // @effect/platform 0.97.2 reports an over-limit part as InternalError caused by ReachedLimit.
-  if (reason === "InternalError" && platformTag(causeOf(multipart)) === "ReachedLimit") return tooLarge
+  // An over-limit part may be reported as InternalError caused by ReachedLimit.
+  if (reason === "InternalError" && platformTag(causeOf(reasonOf(multipart)) ?? causeOf(multipart)) === "ReachedLimit") return tooLarge
   if (reason !== undefined) return fromMultipart(reason)
   switch (platformTag(error)) {
+    // 4.1.5: the server's errors are one HttpServerError whose `reason` says which.
+    case "HttpServerError":
+      return fromFailure(reasonOf(error))
     case "RouteNotFound":
       return clientMistake(404, "NOT_FOUND", "No such endpoint", "business")
-    case "HttpApiDecodeError":
-      return clientMistake(400, "VALIDATION_FAILED", decodeMessage(error))
+    case "HttpApiSchemaError": {
+      // Params, query, headers and payload are the client's; a response that does not encode is ours.
+      const kind = (error as HttpApiError.HttpApiSchemaError).kind
+      return kind === "Body" || kind === "ResponseHeaders"
+        ? unexpected
+        : clientMistake(400, "VALIDATION_FAILED", decodeMessage((error as HttpApiError.HttpApiSchemaError).cause))
+    }
+    case "HttpApiPayloadTooLarge":
+      return tooLarge
+    case "RequestParseError": {
+      // The platform reports a body over HttpIncomingMessage.MaxBodySize as BodyTooLarge.
+      const cause = causeOf(error)
+      if (reasonTag(error) === "BodyTooLarge") return tooLarge
+      if (cause instanceof Error && cause.message === "maxBytes exceeded") return tooLarge
+      const inner = causeOf(error)
+      if (platformTag(inner) === "MultipartError") return fromFailure(inner)
+      return clientMistake(400, "MALFORMED_BODY", "The request body could not be parsed")
+    }
     case "RequestError": {
       // The platform reports a body over IncomingMessage.MaxBodySize as a decode failure.
       const cause = causeOf(error)
@@ -162,6 +194,14 @@ const fromFailure = (error: unknown): RenderedError => {
 
 const causeOf = (error: unknown): unknown =>
   typeof error === "object" && error !== null && "cause" in error ? error.cause : undefined
+
+const reasonOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "reason" in error ? error.reason : undefined
+
+const reasonTag = (error: unknown): string | undefined => {
+  const reason = reasonOf(error)
+  return typeof reason === "string" ? reason : platformTag(reason)
+}
 
 const fromMultipart = (reason: string): RenderedError => {
   switch (reason) {
@@ -201,14 +241,14 @@ const interrupted: RenderedError = {
 export const classifyCause = (cause: Cause.Cause<unknown>): RenderedError => {
   const failure = Cause.findErrorOption(cause)
   if (Option.isSome(failure)) return fromFailure(failure.value)
-  const defect = Cause.dieOption(cause)
-  if (Option.isSome(defect)) {
+  const defect = Cause.findDefect(cause)
+  if (Result.isSuccess(defect)) {
     // @effect/sql commits and rolls back under orDie: a connection lost mid-transaction arrives as a defect.
-    if (platformTag(defect.value) === "SqlError") return databaseDown
+    if (platformTag(defect.success) === "SqlError") return databaseDown
     // A body nested thousands of levels deep overflows the stack where the platform formats its
     // decode error; nothing of ours recurses on input, so this is the client's document.
-    if (defect.value instanceof RangeError && /call stack/i.test(defect.value.message)) return tooDeep
-    const fromDefect = fromFailure(defect.value)
+    if (defect.success instanceof RangeError && /call stack/i.test(defect.success.message)) return tooDeep
+    const fromDefect = fromFailure(defect.success)
     return fromDefect.info.status === 500 ? unexpected : fromDefect
   }
   return Cause.hasInterruptsOnly(cause) ? interrupted : unexpected

@@ -4,12 +4,12 @@
  * otherwise) on every response and every log line, one JSON access-log line per request, and
  * the error renderer.
  */
-import { HttpApiBuilder } from "effect/http-api"
-import { HttpEffect, type Headers, HttpIncomingMessage, HttpMiddleware, HttpServerRequest, HttpServerResponse, HttpTraceContext } from "effect/http"
-import { Clock, Effect, FiberRef, LogLevel, Option } from "effect"
+import { HttpEffect, type Headers, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse, HttpTraceContext } from "effect/http"
+import { ByteSize, Clock, Effect, Layer, LogLevel, Option, References, type Types } from "effect"
 import { randomUUID } from "node:crypto"
 import { MalformedBody, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType } from "../services/errors.js"
-import { handleErrors } from "./errors.js"
+import { ErrorRenderer, handleErrors } from "./errors.js"
+import { RateLimits } from "./rateLimit.js"
 import type { RouteTable } from "./routes.js"
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/
@@ -104,7 +104,7 @@ const serverSpan = <R>(
   sample: (headers: Headers.Headers) => boolean
 ) =>
   // Decided before any span exists: with nothing exported, or the request not sampled, it pays for no span at all.
-  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
+  Effect.flatMap(References.TracerEnabled, (enabled) =>
     !enabled ? answer : sample(request.headers) ? traced(request, route, answer) : Effect.withTracerEnabled(answer, false)
   )
 
@@ -118,18 +118,17 @@ const traced = <R>(
     Effect.flatMap((response) => (response.status >= 500 ? Effect.fail(new ServerErrorAnswer(response)) : Effect.succeed(response))),
     Effect.withSpan(route === undefined ? request.method : `${request.method} ${route}`, {
       kind: "server",
-      captureStackTrace: false,
       parent: Option.getOrUndefined(HttpTraceContext.fromHeaders(request.headers)),
       attributes: {
         "http.request.method": request.method,
         "url.scheme": "http",
         ...(route !== undefined ? { "http.route": route } : {})
       }
-    }),
+    }, { captureStackTrace: false }),
     Effect.catch((failure) => Effect.succeed(failure.response))
   )
 
-export const requestContext = (options: {
+export const requestContextMiddleware = (options: {
   readonly maxBodyBytes: number
   /** Browser origins allowed to call the API (the mobile apps need none). */
   readonly corsAllowedOrigins?: ReadonlyArray<string>
@@ -141,9 +140,16 @@ export const requestContext = (options: {
   readonly routes?: RouteTable
   /** Whether a request is traced (http/sampling.ts); every one by default. */
   readonly sample?: (headers: Headers.Headers) => boolean
+  /** The per-IP rate limiter (http/rateLimit.ts), when the served API is limited. */
+  readonly limit?: <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest>
 }) =>
-  HttpMiddleware.make((app) =>
+  <E, R>(
+    inner: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const app = options.limit === undefined ? inner : options.limit(inner)
     // Ours, always: the id of the audit rows, log lines, error bodies and the X-Request-Id answered.
     const requestId = randomUUID()
     const clientRequestId = clientRequestIdFrom(request.headers["x-request-id"])
@@ -182,7 +188,7 @@ export const requestContext = (options: {
         refused !== undefined
           // Answered before the app runs, so the pre-response hook above never sees it: its headers go on here.
           ? Effect.map(handleErrors(refused), (answer) => HttpServerResponse.setHeaders(answer, headers))
-          : handleErrors(hasBody ? HttpIncomingMessage.withMaxBodySize(app, Option.some(limit)) : app)
+          : handleErrors(hasBody ? Effect.provideService(app, HttpIncomingMessage.MaxBodySize, ByteSize.bytes(limit)) : app)
       ).pipe(
         // A refused body with a declared length was never read: the connection closes rather than
         // read it. A chunked one cut off part-way is drained by the server (http/nodeServer.ts), so
@@ -192,7 +198,7 @@ export const requestContext = (options: {
         )
       )
       // The access log line: its annotations are built only when it is going to be written.
-      if (LogLevel.isLessThanOrEqualTo(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), "Info")) {
+      if (LogLevel.isLessThanOrEqualTo(yield* References.MinimumLogLevel, "Info")) {
         const durationMs = (yield* Clock.currentTimeMillis) - started
         // The path without its query string: queries are not logged.
         yield* Effect.logInfo("http request").pipe(
@@ -208,10 +214,35 @@ export const requestContext = (options: {
       (answered) => (clientRequestId === undefined ? answered : Effect.annotateLogs(answered, "clientRequestId", clientRequestId))
     )
   })
+
+/**
+ * requestContextMiddleware as the router's one global middleware: it sees every request, matched
+ * or not (an unknown route arrives as a failed HttpServerError/RouteNotFound, rendered as our 404),
+ * and renders whatever still fails. The per-IP limiter of the served API (RateLimits, when the
+ * served layers provide it) runs inside it, after the 405/415/413 refusals, as before.
+ */
+export const requestContext = (options: Omit<Parameters<typeof requestContextMiddleware>[0], "limit">) =>
+  HttpRouter.middleware(
+    Effect.map(Effect.serviceOption(RateLimits), (limits) => {
+      const middleware = requestContextMiddleware({
+        ...options,
+        ...(Option.isSome(limits) ? { limit: limits.value.middleware } : {})
+      })
+      // The router's type guard wants `unhandled` kept in the error channel; it never fails.
+      return (app: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled>): Effect.Effect<
+        HttpServerResponse.HttpServerResponse,
+        Types.unhandled,
+        HttpServerRequest.HttpServerRequest
+      > => middleware(app)
+    }),
+    { global: true }
   )
 
 /**
- * API-level: renders every failure of the router (our errors, decode errors, unknown routes,
- * defects) before the platform's own encoder would, so all of them share one body.
+ * API-level (every endpoint of the API, see api.ts): renders every failure of a matched route (our
+ * typed errors, schema errors, which 4.1.5 raises as HttpApiSchemaError defects, and other
+ * defects) before the endpoint's own error encoder would: that encoder takes the FIRST declared
+ * error schema accepting the value, and every errorResponse accepts every classified error, so a
+ * 409 would leave under the first declared status.
  */
-export const ErrorRendererLive = HttpApiBuilder.middleware(handleErrors)
+export const ErrorRendererLive = Layer.succeed(ErrorRenderer, (httpEffect) => handleErrors(httpEffect))

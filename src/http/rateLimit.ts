@@ -9,7 +9,7 @@
  * shared limiter (e.g. at the load balancer / WAF) is the place for exact global limits.
  */
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Clock, Context, Effect, FiberRef, Option } from "effect"
+import { Clock, Context, Effect, Option } from "effect"
 import { RateLimited } from "../services/errors.js"
 import { handleErrors } from "./errors.js"
 
@@ -144,7 +144,7 @@ interface Take {
 }
 
 /** This request's take from its IP bucket, for the user's take to be weighed against. */
-const currentIpTake = FiberRef.unsafeMake<Take | undefined>(undefined)
+const currentIpTake = Context.Reference<Take | undefined>("serenya/http/rateLimit/currentIpTake", { defaultValue: () => undefined })
 
 /** The IETF draft headers of the binding take, set on whatever response the request gets. */
 const announce = (take: Take) => {
@@ -161,12 +161,14 @@ const refusal = (take: Take) =>
 
 export interface RateLimiter {
   /**
-   * The per-IP middleware: `(app) => app'`, usable with `HttpApiBuilder.middleware` or inside
-   * `HttpApiBuilder.serve`. Refusals are rendered right here by the one error renderer
+   * The per-IP middleware: `(app) => app'`, run by the request-context middleware
+   * (http/middleware.ts). Refusals are rendered right here by the one error renderer
    * (`handleErrors`), so the 429 has the uniform body and Retry-After wherever the middleware
    * sits in the middleware stack.
    */
-  readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R>
+  readonly middleware: <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest>
   /**
    * Spends one token of the user's bucket: called by bearer authentication once the token is
    * verified, so the bucket is the user's whatever token text carried it (every session, every
@@ -174,7 +176,7 @@ export interface RateLimiter {
    * never reaches it). Fails with RateLimited when the bucket is empty; the RateLimit headers
    * name whichever of the IP and user buckets binds.
    */
-  readonly takeUser: (userId: string) => Effect.Effect<void, RateLimited>
+  readonly takeUser: (userId: string) => Effect.Effect<void, RateLimited, HttpServerRequest.HttpServerRequest>
 }
 
 /**
@@ -187,20 +189,22 @@ export const makeRateLimiter = (options: RateLimitOptions): RateLimiter => {
   const exempt = new Set(options.exemptPaths ?? DEFAULT_EXEMPT_PATHS)
   const clientKey = options.clientKey ?? remoteAddressKey
 
-  const middleware = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  const middleware = <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (exempt.has(request.url.split("?")[0] ?? "/")) return yield* app
       const take: Take = { limit: ipBuckets.capacity, result: ipBuckets.take(clientKey(request), yield* Clock.currentTimeMillis) }
       yield* announce(take)
       if (!take.result.allowed) return yield* handleErrors(Effect.fail(refusal(take)))
-      return yield* Effect.locally(app, currentIpTake, take)
+      return yield* Effect.provideService(app, currentIpTake, take)
     })
 
-  const takeUser = (userId: string): Effect.Effect<void, RateLimited> =>
+  const takeUser = (userId: string): Effect.Effect<void, RateLimited, HttpServerRequest.HttpServerRequest> =>
     Effect.gen(function* () {
       const take: Take = { limit: userBuckets.capacity, result: userBuckets.take(userId, yield* Clock.currentTimeMillis) }
-      const ip = yield* FiberRef.get(currentIpTake)
+      const ip = yield* currentIpTake
       const binding = ip === undefined ? take : bindingResult([ip, take])
       if (binding === take) yield* announce(take)
       if (!take.result.allowed) return yield* Effect.fail(refusal(take))

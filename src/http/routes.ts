@@ -135,10 +135,17 @@ export interface RouteTable {
   readonly bodyLimit: (method: string, template: string) => number | undefined
 }
 
+/**
+ * Any API definition. `HttpApi.Top` does not take a concrete API (its groups are invariant in
+ * 4.1.5), so the group type is left open here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyApi = HttpApi.HttpApi<string, any>
+
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** The routes of `api` (plus `extra` routes served beside it, such as /docs). */
-export const routeTable = (api: HttpApi.Top, extra: ReadonlyArray<RouteTemplate> = []): RouteTable => {
+export const routeTable = (api: AnyApi, extra: ReadonlyArray<RouteTemplate> = []): RouteTable => {
   const routes: Array<RouteTemplate & { readonly pattern: RegExp }> = []
   const add = (route: RouteTemplate) =>
     routes.push({

@@ -14,9 +14,8 @@ import { Unauthenticated } from "../services/errors.js"
 import { errorResponse } from "./errors.js"
 import { RateLimits } from "./rateLimit.js"
 
-export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
-  failure: errorResponse(401, "Missing, invalid or expired access token"),
-  provides: CurrentUser,
+export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentUser }>()("Authentication", {
+  error: errorResponse(401, "Missing, invalid or expired access token"),
   security: {
     bearer: HttpApiSecurity.bearer.pipe(
       HttpApiSecurity.annotate(OpenApi.Description, "An access token from /auth/google, /auth/dev or /auth/refresh")
@@ -33,7 +32,7 @@ export const AuthenticationLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const limits = yield* RateLimits
     return Authentication.of({
-      bearer: (token) =>
+      bearer: (httpEffect, { credential: token }) =>
         Effect.gen(function* () {
           const claims = yield* tokens.verify(Redacted.value(token))
           // On the client itself: providing it to the request's context per request would copy every service in it.
@@ -47,7 +46,7 @@ export const AuthenticationLive = Layer.effect(
           )
           if (!active) return yield* sessionEnded
           return CurrentUser.of({ userId: claims.sub })
-        })
+        }).pipe(Effect.flatMap((user) => Effect.provideService(httpEffect, CurrentUser, user)))
     })
   })
 )

@@ -5,7 +5,7 @@
  * documentation for the Node server and the tests.
  */
 import { type HttpApi, HttpApiBuilder } from "effect/http-api"
-import { HttpMiddleware, HttpServer } from "effect/http"
+import { type HttpRouter as HttpRouterTypes, HttpMiddleware, HttpRouter } from "effect/http"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { Api } from "./api.js"
@@ -19,14 +19,15 @@ import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
 import { makeRateLimiter, RateLimits } from "./rateLimit.js"
-import { routeTable } from "./routes.js"
+import { type AnyApi, routeTable } from "./routes.js"
 import { makeRequestSampler } from "./sampling.js"
 import { AuthenticationLive } from "./security.js"
 
 /** Routes served beside the API's own endpoints, and the layer that serves them (documentation). */
 export interface ServedBeside {
   readonly routes: ReadonlyArray<{ readonly method: string; readonly template: string }>
-  readonly layer: Layer.Layer<never, never, HttpApi.Api>
+  /** The routes' layer, given the API definition it documents. */
+  readonly layer: (definition: AnyApi) => Layer.Layer<never, never, HttpRouterTypes.HttpRouter>
 }
 
 /**
@@ -46,24 +47,19 @@ export const RateLimitsLive = Layer.effect(
   )
 )
 
-/** The per-IP half on every request; the per-user half runs in bearer authentication. */
-const RateLimitMiddlewareLive = Layer.unwrap(Effect.map(RateLimits, (limits) => HttpApiBuilder.middleware(limits.middleware)))
-
-export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([
-    OpsLive,
-    AuthLive,
-    DocumentsLive,
-    ContentLive,
-    ChatLive,
-    SubscriptionsLive,
-    AccountLive,
-    ErrorRendererLive,
-    RateLimitMiddlewareLive
-  ]),
-  Layer.provide(AuthenticationLive),
+/**
+ * Middleware implementations are provided to the group layers (4.1.5). The per-IP half of the
+ * limiter runs in the request-context middleware, which finds RateLimits among this layer's
+ * outputs; the per-user half runs in bearer authentication.
+ */
+export const ApiLive = HttpApiBuilder.layer(Api).pipe(
+  Layer.provide(
+    Layer.mergeAll(OpsLive, AuthLive, DocumentsLive, ContentLive, ChatLive, SubscriptionsLive, AccountLive).pipe(
+      Layer.provide([AuthenticationLive, ErrorRendererLive])
+    )
+  ),
   // One limiter for both halves.
-  Layer.provide(RateLimitsLive)
+  Layer.provideMerge(RateLimitsLive)
 )
 
 /**
@@ -71,28 +67,34 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
  * on whatever HttpServer is provided. `definition` is the API the layer implements: its routes
  * name spans and decide 405s and 415s.
  */
-export const serve = <E, R>(
-  api: Layer.Layer<HttpApi.Api, E, R>,
-  definition: HttpApi.Top = Api,
+export const serve = <A, E, R>(
+  api: Layer.Layer<A, E, R>,
+  definition: AnyApi = Api,
+  beside?: ServedBeside
+) => HttpRouter.serve(routesOf(api, definition, beside), { disableLogger: true }).pipe(
+  // requestContext opens the server span itself: the platform's would carry the raw path, query and headers.
+  Layer.provide(Layer.succeed(HttpMiddleware.TracerDisabledWhen, () => true))
+)
+
+/**
+ * The routes of `serve` as one layer (on an HttpRouter): the API, what is served beside it, and
+ * the request-context middleware (global: it sees unknown routes too). For a server (`serve`) or
+ * a web handler (`HttpRouter.toWebHandler`, main/lambda/api.ts).
+ */
+export const routesOf = <A, E, R>(
+  api: Layer.Layer<A, E, R>,
+  definition: AnyApi = Api,
   beside?: ServedBeside
 ) => {
   const routes = routeTable(definition, beside?.routes ?? [])
   return Layer.unwrap(
     Effect.map(AppConfig, (settings) =>
-      HttpApiBuilder.serve(
-        requestContext({
-          maxBodyBytes: settings.maxBodyBytes,
-          corsAllowedOrigins: settings.corsAllowedOrigins,
-          routes,
-          sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
-        })
-      ).pipe(
-        Layer.provide(beside?.layer ?? Layer.empty),
-        Layer.provide(api),
-        // requestContext opens the server span itself: the platform's would carry the raw path, query and headers.
-        HttpMiddleware.withTracerDisabledWhen(() => true),
-        HttpServer.withLogAddress
-      )
+      requestContext({
+        maxBodyBytes: settings.maxBodyBytes,
+        corsAllowedOrigins: settings.corsAllowedOrigins,
+        routes,
+        sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
+      }).pipe(Layer.provideMerge(Layer.mergeAll(api, beside?.layer(definition) ?? Layer.empty)))
     )
   )
 }

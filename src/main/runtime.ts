@@ -5,7 +5,7 @@
  * start-up fails.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Result, Layer, Logger } from "effect"
+import { Cause, Effect, Layer, References, Result } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../config.js"
 import { JsonLoggerLive } from "../layers/logger/json.js"
 import { makeTelemetryLayer } from "../layers/telemetry/otel.js"
@@ -24,7 +24,7 @@ export const runEntryPoint = <A, E, R, E2>(
     }
     const base = Layer.mergeAll(
       JsonLoggerLive,
-      Logger.minimumLogLevel(settings.success.logLevel),
+      Layer.succeed(References.MinimumLogLevel, settings.success.logLevel),
       Layer.succeed(AppConfig, settings.success),
       makeTelemetryLayer(settings.success.telemetry, settings.success.appEnv)
     )
@@ -43,5 +43,5 @@ export const runEntryPoint = <A, E, R, E2>(
       )
     )
   })
-  NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
+  NodeRuntime.runMain(main, { disableErrorReporting: true })
 }

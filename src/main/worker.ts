@@ -23,7 +23,7 @@ import { runEntryPoint } from "./runtime.js"
 const probesLayer = (settings: Settings) =>
   settings.worker.healthPort === 0
     ? Layer.empty
-    : serveApi(HttpApiBuilder.api(CoreApi).pipe(Layer.provide([OpsLive, ErrorRendererLive])), CoreApi).pipe(
+    : serveApi(HttpApiBuilder.layer(CoreApi).pipe(Layer.provide(OpsLive.pipe(Layer.provide(ErrorRendererLive)))), CoreApi).pipe(
       Layer.provide(NodeHttpServer.layer(createServer, { port: settings.worker.healthPort, host: settings.host }))
     )
 

@@ -153,7 +153,7 @@ const UploadRow = Schema.Struct({
   id: UploadId,
   fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
   contentType: Schema.String,
-  sizeBytes: Schema.NumberFromString,
+  sizeBytes: Schema.FiniteFromString, // bigint as text; 4.x's NumberFromString would let NaN through
   documentTypeHint: Schema.NullOr(DocumentType),
   createdAt: Schema.Date,
   expiresAt: Schema.Date,

@@ -28,9 +28,13 @@ export const flaggedCount = (document: InterpretedDocument): number =>
 export const criticalCount = (document: InterpretedDocument): number =>
   document.results.filter((r) => isCriticalFlag(r.flag)).length
 
-const Count = Schema.optionalWith(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), { default: () => 0 })
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+/** A count that older cards lack: absent reads as 0. */
+const Count = NonNegativeInt.pipe(Schema.withDecodingDefault(Effect.succeed(0)))
 /** The timeline card as sealed in `summary_encrypted` (JSON); the benchmark's baselines read the same four fields by hand (bench/baselines/honest/timeline.ts). */
-export const Card = Schema.fromJsonString(Schema.Struct({ summary: Schema.String, flaggedCount: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), criticalCount: Count, unreadCount: Count }))
+export const Card = Schema.fromJsonString(
+  Schema.Struct({ summary: Schema.String, flaggedCount: NonNegativeInt, criticalCount: Count, unreadCount: Count })
+)
 
 /** The timeline card of a document, as sealed in `summary_encrypted`. */
 export const cardOf = (document: InterpretedDocument): typeof Card.Type => ({
@@ -128,12 +132,17 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
  */
 const TimelineRow = Schema.Struct({
   id: ContentId,
-  documentType: Schema.propertySignature(DocumentType).pipe(Schema.fromKey("document_type")),
-  titleEncrypted: Schema.propertySignature(Schema.Uint8Array).pipe(Schema.fromKey("title_encrypted")),
-  summaryEncrypted: Schema.propertySignature(Schema.Uint8Array).pipe(Schema.fromKey("summary_encrypted")),
-  createdAt: Schema.propertySignature(Schema.Date).pipe(Schema.fromKey("created_at")),
+  documentType: DocumentType,
+  titleEncrypted: Schema.Uint8Array,
+  summaryEncrypted: Schema.Uint8Array,
+  createdAt: Schema.Date,
   total: Schema.Number
-})
+}).pipe(Schema.encodeKeys({
+  documentType: "document_type",
+  titleEncrypted: "title_encrypted",
+  summaryEncrypted: "summary_encrypted",
+  createdAt: "created_at"
+}))
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
 export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: TimelineWindow) {

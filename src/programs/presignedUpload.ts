@@ -57,8 +57,9 @@ export const UploadTargetAnswer = Schema.Struct({
   uploadId: UploadId,
   url: Schema.String,
   method: Schema.Literal("POST"),
-  fields: Schema.Record({ key: Schema.String, value: Schema.String }),
-  expiresAt: Schema.Date,
+  fields: Schema.Record(Schema.String, Schema.String),
+  // ISO text when encoded, as v3's Schema.Date was (4.x's Schema.Date is a Date instance)
+  expiresAt: Schema.DateFromString,
   maxBytes: Schema.Int
 })
 export type UploadTargetAnswer = typeof UploadTargetAnswer.Type
@@ -73,7 +74,8 @@ const UploadRow = Schema.Struct({
   id: UploadId,
   objectKey: Schema.String,
   contentType: Schema.String,
-  sizeBytes: Schema.NumberFromString,
+  // bigint arrives as text; FiniteFromString, since 4.x's NumberFromString would read garbage as NaN
+  sizeBytes: Schema.FiniteFromString,
   fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
   documentTypeHint: Schema.NullOr(DocumentType),
   jobId: Schema.NullOr(JobId),

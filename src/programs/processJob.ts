@@ -18,7 +18,7 @@
  * reader must not get three tries at it.
  */
 import { SqlClient } from "effect/sql"
-import { Cause, Chunk, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
 import { Audit } from "../services/audit.js"
 import { recordModelCalls, type UsageDocumentType } from "../services/costTracker.js"
 import { Crypto, documentContext } from "../services/crypto.js"
@@ -118,9 +118,20 @@ const classify = (cause: Cause.Cause<unknown>): Classified => {
 /** The schedule's delay before retry number `retry` (1-based), never below what the dependency asked for. */
 const retryDelay = (schedule: RetrySchedule, retry: number, retryAfterSeconds: number) =>
   Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const delays = yield* Schedule.run(Schedule.delays(schedule), now, Array.from({ length: retry }, () => undefined))
-    const fromSchedule = Chunk.last(delays).pipe(Option.getOrElse(() => Duration.zero))
+    // Steps the schedule `retry` times from now (what v3's Schedule.run(Schedule.delays(...)) did) and
+    // keeps the last step's delay. A schedule that ends before then gives zero, as v3's did.
+    let now = yield* Clock.currentTimeMillis
+    const step = yield* Schedule.toStep(schedule)
+    let fromSchedule = Duration.zero
+    for (let i = 0; i < retry; i++) {
+      const exit = yield* Effect.exit(step(now, undefined))
+      if (Exit.isFailure(exit)) {
+        fromSchedule = Duration.zero
+        break
+      }
+      fromSchedule = exit.value[1]
+      now += Duration.toMillis(fromSchedule)
+    }
     return Duration.max(fromSchedule, Duration.seconds(retryAfterSeconds))
   })
 

@@ -19,7 +19,7 @@ export type UsageDocumentType = typeof UsageDocumentType.Type
 /** A calendar month, "YYYY-MM". */
 export const Month = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-(0[1-9]|1[0-2])$/)))
 
-const ValidDate = Schema.Date.pipe(Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "invalid date" }))
+const ValidDate = Schema.Date.check(Schema.makeFilter((d) => !Number.isNaN(d.getTime()) || "invalid date"))
 
 export const LLMUsageRecord = Schema.Struct({
   userId: Schema.Trimmed.check(Schema.isNonEmpty()),
@@ -29,7 +29,7 @@ export const LLMUsageRecord = Schema.Struct({
   inputTokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   outputTokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   /** Cents, 4 decimals (see pricing.costCents). */
-  totalCostCents: Schema.NonNegative.pipe(Schema.check(Schema.isFinite())),
+  totalCostCents: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)),
   processingTimeMs: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   occurredAt: ValidDate,
   /** Same key, same record: a retried write of it is counted once. */

@@ -3,14 +3,15 @@
  * `decodeRows`); `Database` adds what operations need on top: a cheap liveness probe for /ready.
  */
 import { SqlError } from "effect/sql/SqlError"
-import { Context, Effect, type ParseResult, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import { DatabaseUnavailable } from "./errors.js"
 
-export { SqlClient } from "@effect/sql"
+export { SqlClient } from "effect/sql"
 
 /**
  * The one mapping of a failed statement: a DatabaseUnavailable (503, retry) carrying `message`,
- * after a warning naming `operation` with the driver's cause (which never reaches a response).
+ * after a warning naming `operation` with the failure's reason (the driver's error is that reason's
+ * cause; none of it ever reaches a response).
  */
 export const orDatabaseUnavailable =
   (message: string, operation = "query") =>
@@ -19,7 +20,7 @@ export const orDatabaseUnavailable =
       self,
       (error): error is Extract<E, SqlError> => error instanceof SqlError,
       (error) =>
-        Effect.logWarning("database failure", error.cause).pipe(
+        Effect.logWarning("database failure", error.reason).pipe(
           Effect.annotateLogs({ operation }),
           Effect.andThen(Effect.fail(new DatabaseUnavailable({ message })))
         )
@@ -33,15 +34,15 @@ const rowDecoders = new WeakMap<object, unknown>()
  */
 export const decodeRows = <A, I, R>(
   row: Schema.Codec<A, I, R>
-): ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError, R>) => {
-  const known = rowDecoders.get(row) as ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError, R>) | undefined
+): ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, Schema.SchemaError, R>) => {
+  const known = rowDecoders.get(row) as ((rows: unknown) => Effect.Effect<ReadonlyArray<A>, Schema.SchemaError, R>) | undefined
   if (known !== undefined) return known
   const decode = Schema.decodeUnknownEffect(Schema.Array(row))
   rowDecoders.set(row, decode)
   return decode
 }
 
-/** A value for a `bytea` parameter: node-postgres sends only Buffers as bytes (a bare Uint8Array goes as JSON). */
+/** A value for a `bytea` parameter, as a Buffer (sql-pg 4 sends Uint8Arrays as bytea too; Buffers are what every caller passes). */
 export const bytea = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 export class Database extends Context.Service<

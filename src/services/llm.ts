@@ -90,7 +90,10 @@ export class InterpretedDocument extends Schema.Class<InterpretedDocument>("Inte
   results: Schema.Array(LabResult),
   vitals: Schema.Array(VitalSign),
   /** Lines that look like results but were not read (see UnreadLine); absent in documents stored before they were counted. */
-  unreadLines: Schema.optionalWith(Schema.Array(UnreadLine), { default: () => [] }),
+  unreadLines: Schema.Array(UnreadLine).pipe(
+    Schema.withDecodingDefault(Effect.succeed([])),
+    Schema.withConstructorDefault(Effect.succeed([]))
+  ),
   /** Plain language, not a diagnosis; tells the reader to talk to a clinician when anything is flagged. */
   summary: Schema.Trimmed.check(Schema.isNonEmpty())
 }) {}
@@ -216,7 +219,10 @@ export class LLMRequestRejected extends Schema.TaggedError<LLMRequestRejected>()
   reason: Schema.String,
   retryLater: Schema.Boolean,
   /** How long a retry should wait: long enough for a person to fix a setting or grant access (default 60 s). */
-  retryAfterSeconds: Schema.optionalWith(Schema.Number, { default: () => 60 })
+  retryAfterSeconds: Schema.Finite.pipe(
+    Schema.withDecodingDefault(Effect.succeed(60)),
+    Schema.withConstructorDefault(Effect.succeed(60))
+  )
 }) {
   get [ErrorInfoId]() {
     return { code: "LLM_REQUEST_REJECTED", category: "technical", recovery: "escalate", status: 503 } as const

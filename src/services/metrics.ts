@@ -3,7 +3,7 @@
  * CircuitBreakerState, RecoverySuccess), LLM use (LLMTokens, LLMCostCents) and the GenAI
  * semantic conventions' client metrics. Exported as OpenTelemetry metrics when telemetry is on.
  */
-import { Cause, Clock, Effect, Exit, Metric, MetricBoundaries, Option } from "effect"
+import { Cause, Clock, Effect, Exit, Metric, Option } from "effect"
 import type { ErrorCategory, RecoveryStrategy } from "./errors.js"
 
 export const errorsByCategory = Metric.counter("ErrorsByCategory", {
@@ -44,18 +44,16 @@ export const recordRecovery = (strategy: RecoveryStrategy, success: boolean) =>
 // LLM use: the GenAI semantic conventions' client metrics, and our tokens and cost counters.
 
 /** `gen_ai.client.token.usage`: tokens per operation, by `gen_ai.token.type` (input, output). */
-export const genAiTokenUsage = Metric.histogram(
-  "gen_ai.client.token.usage",
-  MetricBoundaries.exponential({ start: 1, factor: 4, count: 14 }),
-  "Number of input and output tokens used per GenAI operation"
-)
+export const genAiTokenUsage = Metric.histogram("gen_ai.client.token.usage", {
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 4, count: 14 }),
+  description: "Number of input and output tokens used per GenAI operation"
+})
 
 /** `gen_ai.client.operation.duration`, in seconds (the conventions' bucket boundaries). */
-export const genAiOperationDuration = Metric.histogram(
-  "gen_ai.client.operation.duration",
-  MetricBoundaries.fromIterable([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
-  "GenAI operation duration in seconds"
-)
+export const genAiOperationDuration = Metric.histogram("gen_ai.client.operation.duration", {
+  boundaries: Metric.boundariesFromIterable([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
+  description: "GenAI operation duration in seconds"
+})
 
 export interface GenAiOperation {
   readonly operation: "chat" | "generate_content"
@@ -63,7 +61,7 @@ export interface GenAiOperation {
   readonly model: string
 }
 
-const genAiTagged = (metric: Metric.Metric.Histogram<number>, op: GenAiOperation) =>
+const genAiTagged = (metric: Metric.Histogram<number>, op: GenAiOperation) =>
   metric.pipe(
     Metric.withAttributes({ "gen_ai.operation.name": op.operation }),
     Metric.withAttributes({ "gen_ai.provider.name": op.provider }),

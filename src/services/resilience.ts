@@ -37,11 +37,12 @@ export type RetrySchedule = Schedule.Schedule<unknown, unknown>
 /** Exponential backoff from `base`, jittered (×0.8–1.2), each delay capped at `maxDelay`, `maxRetries` retries. */
 export const makeRetrySchedule = (options: RetryScheduleOptions): RetrySchedule => {
   const maxDelay = Duration.fromInputUnsafe(options.maxDelay)
-  return Schedule.exponential(options.base).pipe(
+  const backoff = Schedule.exponential(options.base).pipe(
     Schedule.jittered,
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
-    Schedule.intersect(Schedule.recurs(options.maxRetries))
+    Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, maxDelay)))
   )
+  // both must want another attempt (so at most maxRetries); the delay is the larger one, the backoff's
+  return Schedule.max([backoff, Schedule.recurs(options.maxRetries)])
 }
 
 export const RetryPolicies = {
@@ -70,12 +71,11 @@ export const withRetry: {
       return self.pipe(
         Effect.tapError(() => Effect.sync(() => failedAttempts++)),
         Effect.retry({ schedule, while: isTransient }),
-        Effect.tapBoth({
-          onSuccess: () => (failedAttempts > 0 ? recordRecovery("retry", true) : Effect.void),
-          // a transient final error means the schedule ran out; a later non-transient one after retries also counts
-          onFailure: (error) =>
-            isTransient(error) || failedAttempts > 1 ? recordRecovery("retry", false) : Effect.void
-        })
+        Effect.tap(() => (failedAttempts > 0 ? recordRecovery("retry", true) : Effect.void)),
+        // a transient final error means the schedule ran out; a later non-transient one after retries also counts
+        Effect.tapError((error) =>
+          isTransient(error) || failedAttempts > 1 ? recordRecovery("retry", false) : Effect.void
+        )
       )
     })
   }
@@ -155,7 +155,7 @@ export const withTimeout: {
     Effect.timeoutOrElse(self, {
       duration,
       orElse: () => Effect.fail(new OperationTimedOut({
-          message: `${operation} timed out after ${Duration.format(duration)}`,
+          message: `${operation} timed out after ${Duration.format(Duration.fromInputUnsafe(duration))}`,
           operation
         }))
     })
@@ -323,7 +323,7 @@ export const makeCircuitBreaker = (config: CircuitBreakerConfig): Effect.Effect<
       if (Exit.isSuccess(exit)) return "success"
       const cause = exit.cause
       if (Cause.hasDies(cause)) return "failure"
-      for (const error of Cause.failures(cause)) if (isFailure(error)) return "failure"
+      for (const reason of cause.reasons) if (Cause.isFailReason(reason) && isFailure(reason.error)) return "failure"
       // interruptions (and errors isFailure rejects) say nothing about the dependency's health
       return "neutral"
     }

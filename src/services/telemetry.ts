@@ -4,7 +4,7 @@
  * handler does: it flushes before returning, because the runtime freezes the process afterwards.
  */
 import { Headers, HttpTraceContext } from "effect/http"
-import { Context, Effect, FiberRef, Layer, Option, Tracer } from "effect"
+import { Context, Effect, Layer, Option, References, Tracer } from "effect"
 
 export class Telemetry extends Context.Service<
   Telemetry,
@@ -58,9 +58,9 @@ export const spanOfTraceparent = (traceparent: string): Option.Option<Tracer.Ext
 export const traced =
   (name: string, options: { readonly attributes?: Record<string, unknown>; readonly requireParent?: boolean } = {}) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.withFiberRuntime((fiber) =>
-      fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
-        (options.requireParent !== true || Option.isSome(Context.getOption(fiber.currentContext, Tracer.ParentSpan)))
+    Effect.withFiber((fiber) =>
+      fiber.getRef(References.TracerEnabled) &&
+        (options.requireParent !== true || Option.isSome(Context.getOption(fiber.context, Tracer.ParentSpan)))
         ? Effect.withSpan(self, name, {
           captureStackTrace: false,
           ...(options.attributes !== undefined ? { attributes: options.attributes } : {})

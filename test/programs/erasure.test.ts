@@ -12,7 +12,7 @@
  * and user agent is the audit trail's own part of the fix.
  */
 import { expect, layer } from "@effect/vitest"
-import { Effect, Layer, Option, Ref } from "effect"
+import { Context, Effect, Layer, Option, Ref } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { AppConfig } from "../../src/config.js"
 import { AuditPostgres } from "../../src/layers/audit/postgres.js"
@@ -74,7 +74,9 @@ const CryptoCaching = Layer.effect(
 )
 
 /** Storage whose removals can be made to fail, as S3 does in an outage. */
-class StorageOutage extends Effect.Service<StorageOutage>()("test/StorageOutage", { succeed: { down: Ref.makeUnsafe(false) } }) {}
+class StorageOutage extends Context.Service<StorageOutage, { readonly down: Ref.Ref<boolean> }>()("test/StorageOutage") {
+  static readonly layer = Layer.succeed(StorageOutage, { down: Ref.makeUnsafe(false) })
+}
 const FlakyStorage = Layer.effect(
   Storage,
   Effect.gen(function* () {
@@ -88,7 +90,7 @@ const FlakyStorage = Layer.effect(
         )
     } satisfies (typeof Storage)["Service"]
   })
-).pipe(Layer.provideMerge(StorageOutage.Default))
+).pipe(Layer.provideMerge(StorageOutage.layer))
 
 /** Bedrock behind a stand-in that answers every chat, or fails like an outage when told to. */
 const Bedrock = { down: false, calls: 0 }

@@ -7,7 +7,8 @@
  */
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Clock, Effect, Result, Layer } from "effect"
+import { Effect, Result, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { AppConfig } from "../../src/config.js"
 import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
@@ -77,7 +78,7 @@ const failure = <A, E extends { readonly _tag: string }>(result: Result.Result<A
 const withSettings = (env: Record<string, string>) => Effect.provideService(AppConfig, testSettings(env))
 
 /** Targets expire by the clock the database's now() also follows: the real one, not TestClock. */
-const realClock = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withClock(effect, Clock.make())
+const realClock = <A, E, R>(effect: Effect.Effect<A, E, R>) => TestClock.withLive(effect)
 
 layer(TestLayer)("presigned uploads", (it) => {
   it.effect("begin → upload → complete makes one queued job whose sealed original is the uploaded bytes", () =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Metric, Random, Ref, Runtime, Schedule, Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Metric, Option, Random, Ref, Schedule, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import {
@@ -308,7 +308,7 @@ describe("circuit breaker property", () => {
 
   it.effect("with no time passing: open iff counted failures reached the threshold; never runs while open", () =>
     Effect.gen(function* () {
-      const runtime = yield* Effect.runtime<never>()
+      const context = yield* Effect.context<never>()
       const outcomes = fc.array(fc.constantFrom<Outcome>("success", "failure", "ignored"), { maxLength: 12 })
       const check = (outcomes: ReadonlyArray<Outcome>) =>
         Effect.gen(function* () {
@@ -324,7 +324,7 @@ describe("circuit breaker property", () => {
                 : Effect.fail(outcome === "failure" ? upstreamDown : new NotFound({ message: "nope" }))
             const exit = yield* Effect.exit(b.protect(counted(calls, effect)))
             if (opened) {
-              const rejected = Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error
+              const rejected = Exit.isFailure(exit) && Option.getOrUndefined(Cause.findErrorOption(exit.cause))
               expect(rejected).toBeInstanceOf(CircuitOpen)
             } else {
               expectedCalls++
@@ -336,7 +336,7 @@ describe("circuit breaker property", () => {
         })
       yield* Effect.promise(() =>
         fc.assert(
-          fc.asyncProperty(outcomes, (sequence) => Runtime.runPromise(runtime, check(sequence))),
+          fc.asyncProperty(outcomes, (sequence) => Effect.runPromiseWith(context)(check(sequence))),
           { numRuns: 100 }
         )
       )
@@ -421,13 +421,22 @@ describe("withRetry", () => {
 
   it.effect("policy delays are jittered within ×0.8–1.2 of exponential backoff and capped at maxDelay", () =>
     Effect.gen(function* () {
-      const schedule = Schedule.delays(makeRetrySchedule({ base: "100 millis", maxRetries: 6, maxDelay: "2 seconds" }))
-      const runs = yield* Effect.forEach(Array.from({ length: 20 }), () =>
-        // Schedule.run also emits the output of the final, done step; keep the 6 retry delays
-        Schedule.run(schedule, 0, [1, 2, 3, 4, 5, 6, 7]).pipe(
-          Effect.map((delays) => Chunk.toReadonlyArray(delays).slice(0, 6).map(Duration.toMillis))
-        )
-      ).pipe(Effect.withRandom(Random.make("resilience")))
+      const schedule = makeRetrySchedule({ base: "100 millis", maxRetries: 6, maxDelay: "2 seconds" })
+      // Step the schedule as a retry would, up to a 7th step (which ends it): the 6 retry delays
+      const delaysOf = Effect.gen(function* () {
+        const step = yield* Schedule.toStep(schedule)
+        const delays: Array<number> = []
+        let now = 0
+        for (let i = 0; i < 7; i++) {
+          const exit = yield* Effect.exit(step(now, undefined))
+          if (Exit.isFailure(exit)) break
+          const [, delay] = exit.value
+          delays.push(Duration.toMillis(delay))
+          now += Duration.toMillis(delay)
+        }
+        return delays
+      })
+      const runs = yield* Effect.forEach(Array.from({ length: 20 }), () => delaysOf).pipe(Random.withSeed("resilience"))
       for (const delays of runs) {
         expect(delays).toHaveLength(6)
         delays.forEach((delay, i) => {
@@ -456,7 +465,7 @@ describe("withTimeout", () => {
     Effect.gen(function* () {
       const fiber = yield* Effect.never.pipe(withTimeout("storage.put", Timeouts.storage), Effect.flip, Effect.forkChild)
       yield* TestClock.adjust("9999 millis")
-      expect(fiber.unsafePoll()).toBeNull()
+      expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 millis")
       const error = yield* Fiber.join(fiber)
       expect(error).toBeInstanceOf(OperationTimedOut)

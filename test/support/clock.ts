@@ -5,19 +5,32 @@
  * breaker's window silently expires). These advance the clock only to the next pending sleep,
  * and only when the fiber is actually sleeping.
  */
-import { Chunk, Clock, Effect, Fiber } from "effect"
+import { Clock, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 
 /** One turn of the real event loop. */
 export const tick = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-const pendingSleeps = Effect.map(TestClock.sleeps(), (sleeps) => Chunk.toReadonlyArray(sleeps).join(","))
+/**
+ * When the pending sleeps end (ms). Effect 4 dropped `TestClock.sleeps`; its TestClock still keeps
+ * them (the `State.sleeps` of its docs) in a `sleeps` array of `{ timestamp }`, read here. If a
+ * release changes that, this fails loudly instead of letting the helpers guess.
+ */
+const sleepTimestamps = TestClock.testClockWith((clock) =>
+  Effect.sync(() => {
+    const sleeps = (clock as unknown as { readonly sleeps?: ReadonlyArray<{ readonly timestamp: number }> }).sleeps
+    if (!Array.isArray(sleeps)) throw new Error("test/support/clock.ts: the TestClock no longer exposes its pending sleeps")
+    return sleeps.map((sleep) => sleep.timestamp)
+  })
+)
+
+const pendingSleeps = Effect.map(sleepTimestamps, (sleeps) => [...sleeps].sort((a, b) => a - b).join(","))
 
 /** Moves the TestClock to the earliest pending sleep. */
 const wakeNextSleeper = Effect.gen(function* () {
-  const sleeps = yield* TestClock.sleeps()
-  if (Chunk.isEmpty(sleeps)) return
-  const next = Math.min(...Chunk.toReadonlyArray(sleeps))
+  const sleeps = yield* sleepTimestamps
+  if (sleeps.length === 0) return
+  const next = Math.min(...sleeps)
   const now = yield* Clock.currentTimeMillis
   yield* TestClock.adjust(Math.max(0, next - now))
 })
@@ -32,12 +45,12 @@ export const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, maxTicks = 20_00
     const fiber = yield* Effect.forkChild(effect)
     let last = ""
     let quiet = 0
-    for (let i = 0; i < maxTicks && fiber.unsafePoll() === null; i++) {
+    for (let i = 0; i < maxTicks && fiber.pollUnsafe() === undefined; i++) {
       yield* tick
       const now = yield* pendingSleeps
       quiet = now === last ? quiet + 1 : 0
       last = now
-      if (quiet >= 3 && fiber.unsafePoll() === null) {
+      if (quiet >= 3 && fiber.pollUnsafe() === undefined) {
         yield* wakeNextSleeper
         quiet = 0
       }

@@ -34,8 +34,8 @@ export const TruthResult = Schema.Struct({
   range: Schema.NullOr(TruthRange),
   flag: TruthFlag,
   critical: Schema.Boolean
-}).pipe(
-  Schema.filter((row) =>
+}).check(
+  Schema.makeFilter((row) =>
     row.critical === (row.flag === "critical_low" || row.flag === "critical_high")
       ? true
       : `${row.name}: critical must go with a critical_low/critical_high flag and only with one`
@@ -52,8 +52,8 @@ export const TruthVital = Schema.Struct({
   value: Schema.Number,
   diastolic: Schema.optional(Schema.Number),
   unit: Schema.NonEmptyString
-}).pipe(
-  Schema.filter((vital) =>
+}).check(
+  Schema.makeFilter((vital) =>
     (vital.kind === "blood_pressure") === (vital.diastolic !== undefined)
       ? true
       : `line ${vital.line}: a blood pressure has a diastolic value and nothing else has one`

@@ -8,7 +8,7 @@ import { Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
-import { errorResponse } from "../../src/http/errors.js"
+import { ErrorRenderer, errorResponse } from "../../src/http/errors.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
 import type { Database } from "../../src/services/database.js"
@@ -21,29 +21,38 @@ export const probeFailures = new Map<string, Classified>()
 export class Person extends Schema.Class<Person>("Person")({ name: Schema.String, age: Schema.Int }) {}
 
 class ProbeGroup extends HttpApiGroup.make("probe")
-  .add(HttpApiEndpoint.post("echo", "/probe/echo").setPayload(Person).addSuccess(Person))
+  .add(HttpApiEndpoint.post("echo", "/probe/echo", {
+      payload: Person,
+      success: Person
+    }))
   .add(
-    HttpApiEndpoint.get("fail", "/probe/fail/:kind")
-      .setPath(Schema.Struct({ kind: Schema.String }))
-      .addError(errorResponse(409, "any"))
+    HttpApiEndpoint.get("fail", "/probe/fail/:kind", {
+      params: Schema.Struct({ kind: Schema.String }),
+      error: errorResponse(409, "any")
+    })
   )
   .add(HttpApiEndpoint.get("defect", "/probe/defect"))
-  .add(HttpApiEndpoint.get("slow", "/probe/slow").addSuccess(Schema.String))
+  .add(HttpApiEndpoint.get("slow", "/probe/slow", {
+      success: Schema.String
+    }))
 {}
 
-export const TestApi = CoreApi.add(ProbeGroup)
+export const TestApi = CoreApi.add(ProbeGroup).middleware(ErrorRenderer)
 
 export const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
   handlers
     .handle("echo", ({ payload }) => Effect.succeed(payload))
-    .handle("fail", ({ path }) => Effect.fail(probeFailures.get(path.kind) ?? new NotFound({ message: "no such probe" })))
+    .handle("fail", ({ params }) => Effect.fail(probeFailures.get(params.kind) ?? new NotFound({ message: "no such probe" })))
     .handle("slow", () => Effect.sleep("400 millis").pipe(Effect.as("done")))
     .handle("defect", () => Effect.die(new Error("secret internal detail at /srv/app.ts:12")))
 )
 
 /** The served test API on a real Node server (port 0), with the given Database. */
 export const appWith = <E, R>(database: Layer.Layer<Database, E, R>, env: Record<string, string> = {}) =>
-  serveApi(HttpApiBuilder.api(TestApi).pipe(Layer.provide([OpsLive, ProbeLive, ErrorRendererLive])), TestApi).pipe(
+  serveApi(
+    HttpApiBuilder.layer(TestApi).pipe(Layer.provide(Layer.mergeAll(OpsLive, ProbeLive).pipe(Layer.provide(ErrorRendererLive)))),
+    TestApi
+  ).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(database),
     Layer.provide(Layer.succeed(AppConfig, testSettings(env)))

@@ -1,9 +1,9 @@
 /** Settings for tests: the defaults of src/config.ts with APP_ENV=test, overridable per test. */
-import { ConfigProvider, Effect, Result } from "effect"
-import { loadSettings, type Settings } from "../../src/config.js"
+import { Effect, Result } from "effect"
+import { loadSettings, settingsProvider, type Settings } from "../../src/config.js"
 
 export const settingsFrom = (env: Record<string, string>): Result.Result<Settings, string> =>
-  Effect.runSync(loadSettings(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  Effect.runSync(loadSettings(settingsProvider(env)))
 
 export const testSettings = (env: Record<string, string> = {}): Settings => {
   const result = settingsFrom({ APP_ENV: "test", DATA_DIR: "/nonexistent/serenya-test", ...env })

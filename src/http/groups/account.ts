@@ -85,15 +85,23 @@ const unavailable = errorResponse(503, "The account cannot be read or changed ri
 
 export class AccountGroup extends HttpApiGroup.make("account")
   .add(
-    HttpApiEndpoint.get("profile", "/me").addSuccess(ProfileBody).addError(unavailable)
+    HttpApiEndpoint.get("profile", "/me", {
+      success: ProfileBody,
+      error: unavailable
+    })
       .annotate(OpenApi.Summary, "The signed-in user's profile")
   )
   .add(
-    HttpApiEndpoint.get("export", "/me/export").addSuccess(AccountExportBody).addError(unavailable)
+    HttpApiEndpoint.get("export", "/me/export", {
+      success: AccountExportBody,
+      error: unavailable
+    })
       .annotate(OpenApi.Summary, "Export everything held about the user")
   )
   .add(
-    HttpApiEndpoint.delete("delete", "/me").addError(unavailable)
+    HttpApiEndpoint.delete("delete", "/me", {
+      error: unavailable
+    })
       .annotate(OpenApi.Summary, "Erase the account (204)")
   )
   .middleware(Authentication)

@@ -1,5 +1,5 @@
 /** Sign-in (Google, dev), refresh and logout. These endpoints take no bearer token. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { UserId } from "../../services/ids.js"
 import { errorResponse } from "../errors.js"
@@ -54,45 +54,55 @@ const unavailable = errorResponse(503, "A dependency (database, keys, audit, Goo
 
 export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
-    HttpApiEndpoint.post("google", "/auth/google")
-      .setPayload(GoogleSignInRequest)
-      .addSuccess(TokenPair)
-      .addError(invalidBody)
-      .addError(
+    HttpApiEndpoint.post("google", "/auth/google", {
+      payload: GoogleSignInRequest,
+      success: TokenPair,
+      error: [
+        invalidBody,
         errorResponse(
           401,
           "The Google ID token is invalid, expired, for another app or its email is unverified (UNAUTHENTICATED); or its email belongs to an account bound to another Google account (ACCOUNT_BOUND_TO_OTHER_GOOGLE_ACCOUNT)"
-        )
-      )
-      .addError(errorResponse(502, "Google's signing keys could not be fetched"))
-      .addError(unavailable)
+        ),
+        errorResponse(502, "Google's signing keys could not be fetched"),
+        unavailable
+      ]
+    })
       .annotate(OpenApi.Summary, "Sign in with a Google ID token; the first sign-in creates the account")
   )
   .add(
-    HttpApiEndpoint.post("dev", "/auth/dev")
-      .setPayload(DevSignInRequest)
-      .addSuccess(TokenPair)
-      .addError(invalidBody)
-      .addError(errorResponse(404, "Development sign-in is disabled (always, in production)"))
-      .addError(unavailable)
+    HttpApiEndpoint.post("dev", "/auth/dev", {
+      payload: DevSignInRequest,
+      success: TokenPair,
+      error: [
+        invalidBody,
+        errorResponse(404, "Development sign-in is disabled (always, in production)"),
+        unavailable
+      ]
+    })
       .annotate(OpenApi.Summary, "Development sign-in by email (DEV_AUTH_ENABLED only)")
   )
   .add(
-    HttpApiEndpoint.post("refresh", "/auth/refresh")
-      .setPayload(RefreshRequest)
-      .addSuccess(TokenPair)
-      .addError(invalidBody)
-      .addError(errorResponse(401, "The refresh token is invalid, expired, revoked or already used"))
-      .addError(unavailable)
+    HttpApiEndpoint.post("refresh", "/auth/refresh", {
+      payload: RefreshRequest,
+      success: TokenPair,
+      error: [
+        invalidBody,
+        errorResponse(401, "The refresh token is invalid, expired, revoked or already used"),
+        unavailable
+      ]
+    })
       .annotate(OpenApi.Summary, "Trade a refresh token for a new pair (the old token stops working)")
   )
   .add(
-    HttpApiEndpoint.post("logout", "/auth/logout")
-      .setPayload(RefreshRequest)
-      .addSuccess(Schema.Void, { status: 204 })
-      .addError(invalidBody)
-      .addError(errorResponse(401, "The refresh token is unknown"))
-      .addError(unavailable)
+    HttpApiEndpoint.post("logout", "/auth/logout", {
+      payload: RefreshRequest,
+      success: HttpApiSchema.NoContent,
+      error: [
+        invalidBody,
+        errorResponse(401, "The refresh token is unknown"),
+        unavailable
+      ]
+    })
       .annotate(OpenApi.Summary, "End the session: every token of the refresh token's family is revoked")
   )
   .annotate(OpenApi.Title, "Authentication")

@@ -11,8 +11,8 @@ import { IdempotencyHeaders } from "./documents.js"
 
 export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMessageRequest")({
   contentId: IdFromRequest(ContentId),
-  message: Text(1, MAX_MESSAGE_CHARS).pipe(
-    Schema.pattern(/\S/, { message: () => "must not be only whitespace" })
+  message: Text(1, MAX_MESSAGE_CHARS).check(
+    Schema.isPattern(/\S/, { message: "must not be only whitespace" })
   ).annotate({
     description: `The question: 1 to ${MAX_MESSAGE_CHARS} characters, not only whitespace (surrounding whitespace is trimmed)`
   })
@@ -32,23 +32,27 @@ export class ConversationBody extends Schema.Class<ConversationBody>("Conversati
 
 export class ChatGroup extends HttpApiGroup.make("chat")
   .add(
-    HttpApiEndpoint.post("send", "/chat/messages")
-      .setPayload(ChatMessageRequest)
-      .setHeaders(IdempotencyHeaders)
-      .addSuccess(ChatReplyBody)
-      .addError(errorResponse(402, "The plan's monthly chat messages or the LLM budget are used up"))
-      .addError(errorResponse(409, "The Idempotency-Key was used with a different request"))
-      .addError(errorResponse(429, "Too many requests; retry after Retry-After seconds"))
-      .addError(errorResponse(502, "The model answered badly"))
-      .addError(errorResponse(503, "The model or the database is unavailable; retry"))
-      .addError(errorResponse(504, "The model did not answer in time; retry"))
+    HttpApiEndpoint.post("send", "/chat/messages", {
+      headers: IdempotencyHeaders,
+      payload: ChatMessageRequest,
+      success: ChatReplyBody,
+      error: [
+        errorResponse(402, "The plan's monthly chat messages or the LLM budget are used up"),
+        errorResponse(409, "The Idempotency-Key was used with a different request"),
+        errorResponse(429, "Too many requests; retry after Retry-After seconds"),
+        errorResponse(502, "The model answered badly"),
+        errorResponse(503, "The model or the database is unavailable; retry"),
+        errorResponse(504, "The model did not answer in time; retry")
+      ]
+    })
       .annotate(OpenApi.Summary, "Ask a question about a document")
   )
   .add(
-    HttpApiEndpoint.get("conversation", "/chat/conversations/:contentId")
-      .setPath(Schema.Struct({ contentId: IdFromRequest(ContentId) }))
-      .addSuccess(ConversationBody)
-      .addError(errorResponse(503, "The conversation cannot be read right now; retry"))
+    HttpApiEndpoint.get("conversation", "/chat/conversations/:contentId", {
+      params: Schema.Struct({ contentId: IdFromRequest(ContentId) }),
+      success: ConversationBody,
+      error: errorResponse(503, "The conversation cannot be read right now; retry")
+    })
       .annotate(OpenApi.Summary, "The conversation about a document, oldest first")
   )
   .middleware(Authentication)

@@ -24,10 +24,10 @@ export const ChatLive = HttpApiBuilder.group(Api, "chat", (handlers) =>
         return new ChatReplyBody(reply, { disableChecks: true })
       })
     )
-    .handle("conversation", ({ path }) =>
+    .handle("conversation", ({ params }) =>
       Effect.gen(function* () {
         const conversation = yield* classifiedOnly(
-          getConversation(yield* currentUserId, path.contentId, yield* auditContext)
+          getConversation(yield* currentUserId, params.contentId, yield* auditContext)
         )
         if (Option.isNone(conversation)) return yield* new NotFound({ message: "No such content" })
         return new ConversationBody(conversation.value, { disableChecks: true })

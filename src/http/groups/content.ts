@@ -1,6 +1,6 @@
 /** The user's interpreted documents: the timeline, one whole document, and deleting one. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
@@ -16,8 +16,8 @@ const Offset = IntegerFromString({ minimum: 0 }).annotate({
 })
 
 export const TimelineParams = Schema.Struct({
-  limit: Schema.optionalWith(Limit, { default: () => 20 }),
-  offset: Schema.optionalWith(Offset, { default: () => 0 })
+  limit: Limit.pipe(Schema.withDecodingDefault(Effect.succeed("20"))),
+  offset: Offset.pipe(Schema.withDecodingDefault(Effect.succeed("0")))
 })
 
 export const TimelineItem = Schema.Struct({
@@ -54,23 +54,26 @@ const unavailable = errorResponse(503, "The content cannot be read right now; re
 
 export class ContentGroup extends HttpApiGroup.make("content")
   .add(
-    HttpApiEndpoint.get("timeline", "/content/timeline")
-      .setUrlParams(TimelineParams)
-      .addSuccess(TimelineBody)
-      .addError(unavailable)
+    HttpApiEndpoint.get("timeline", "/content/timeline", {
+      query: TimelineParams,
+      success: TimelineBody,
+      error: unavailable
+    })
       .annotate(OpenApi.Summary, "The user's interpreted documents, newest first")
   )
   .add(
-    HttpApiEndpoint.get("get", "/content/:contentId")
-      .setPath(ContentPath)
-      .addSuccess(ContentBody)
-      .addError(unavailable)
+    HttpApiEndpoint.get("get", "/content/:contentId", {
+      params: ContentPath,
+      success: ContentBody,
+      error: unavailable
+    })
       .annotate(OpenApi.Summary, "One interpreted document: results with ranges and flags, vitals, summary")
   )
   .add(
-    HttpApiEndpoint.delete("delete", "/content/:contentId")
-      .setPath(ContentPath)
-      .addError(unavailable)
+    HttpApiEndpoint.delete("delete", "/content/:contentId", {
+      params: ContentPath,
+      error: unavailable
+    })
       .annotate(OpenApi.Summary, "Delete an interpreted document and its conversation (204)")
   )
   .middleware(Authentication)

@@ -13,24 +13,24 @@ const noSuchContent = new NotFound({ message: "No such content" })
 
 export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
   handlers
-    .handle("timeline", ({ urlParams }) =>
+    .handle("timeline", ({ query }) =>
       Effect.gen(function* () {
-        const page = { limit: urlParams.limit, offset: urlParams.offset }
+        const page = { limit: query.limit, offset: query.offset }
         const { items, total } = yield* readTimeline(yield* currentUserId, page, yield* auditContext)
         return new TimelineBody({ items, total, ...page }, { disableChecks: true })
       }).pipe(classifiedOnly)
     )
-    .handle("get", ({ path }) =>
+    .handle("get", ({ params }) =>
       Effect.gen(function* () {
-        const content = yield* readContent(yield* currentUserId, path.contentId, yield* auditContext).pipe(classifiedOnly)
+        const content = yield* readContent(yield* currentUserId, params.contentId, yield* auditContext).pipe(classifiedOnly)
         if (Option.isNone(content)) return yield* noSuchContent
         const { contentId, document, provider, modelId, createdAt } = content.value
         return new ContentBody({ ...document, contentId, provider, modelId, createdAt }, { disableChecks: true })
       })
     )
-    .handle("delete", ({ path }) =>
+    .handle("delete", ({ params }) =>
       Effect.gen(function* () {
-        const deleted = yield* removeContent(yield* currentUserId, path.contentId, yield* auditContext).pipe(classifiedOnly)
+        const deleted = yield* removeContent(yield* currentUserId, params.contentId, yield* auditContext).pipe(classifiedOnly)
         if (!deleted) return yield* noSuchContent
       })
     )

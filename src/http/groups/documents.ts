@@ -27,7 +27,7 @@ export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
 }, { description: "An upload as JSON; the type is detected from the bytes and must match contentType" }) {}
 
 /** The multipart form (documented; the handler streams it with limits). */
-export const UploadForm = HttpApiSchema.Multipart(
+export const UploadForm = HttpApiSchema.asMultipart()(
   Schema.Struct({
     file: Multipart.SingleFileSchema.annotate({
       // The JSON Schema annotation replaces the generated one (an array of one file) whole.
@@ -65,7 +65,7 @@ export class UploadTargetBody extends Schema.Class<UploadTargetBody>("UploadTarg
   uploadId: UploadId,
   url: Schema.String.annotate({ description: "Where to POST the document (an S3 bucket endpoint)" }),
   method: Schema.Literal("POST"),
-  fields: Schema.Record({ key: Schema.String, value: Schema.String }).annotate({
+  fields: Schema.Record(Schema.String, Schema.String).annotate({
     description: "Form fields to send, as they are and before the file, in a multipart/form-data POST whose last part is `file`"
   }),
   expiresAt: Schema.Date.annotate({ description: "After this the target refuses uploads (15 minutes)" }),
@@ -89,48 +89,58 @@ export const JobPath = Schema.Struct({ jobId: IdFromRequest(JobId) })
 
 export class DocumentsGroup extends HttpApiGroup.make("documents")
   .add(
-    HttpApiEndpoint.post("upload", "/documents/upload")
-      .setPayload(Schema.Union([UploadJson, UploadForm]))
-      .setHeaders(IdempotencyHeaders)
-      .addSuccess(UploadAcceptedBody, { status: 202 })
-      .addError(errorResponse(402, "The plan's monthly documents or the LLM budget are used up"))
-      .addError(errorResponse(409, "The Idempotency-Key was used with a different request"))
-      .addError(errorResponse(413, `The document is larger than MAX_DIRECT_UPLOAD_BYTES (on AWS Lambda ${LAMBDA_DIRECT_UPLOAD_BYTES} bytes): use POST /documents/uploads`))
-      .addError(errorResponse(415, "The bytes are not a supported type, or not the declared one"))
-      .addError(errorResponse(503, "The document cannot be accepted right now; retry"))
+    HttpApiEndpoint.post("upload", "/documents/upload", {
+      headers: IdempotencyHeaders,
+      payload: [UploadJson, UploadForm],
+      success: UploadAcceptedBody.pipe(HttpApiSchema.status(202)),
+      error: [
+        errorResponse(402, "The plan's monthly documents or the LLM budget are used up"),
+        errorResponse(409, "The Idempotency-Key was used with a different request"),
+        errorResponse(413, `The document is larger than MAX_DIRECT_UPLOAD_BYTES (on AWS Lambda ${LAMBDA_DIRECT_UPLOAD_BYTES} bytes): use POST /documents/uploads`),
+        errorResponse(415, "The bytes are not a supported type, or not the declared one"),
+        errorResponse(503, "The document cannot be accepted right now; retry")
+      ]
+    })
       .annotate(OpenApi.Summary, "Upload a document for interpretation (202 with the job id)")
       .annotate(OpenApi.Description, describeLimits())
   )
   .add(
-    HttpApiEndpoint.post("beginUpload", "/documents/uploads")
-      .setPayload(BeginUploadJson)
-      .addSuccess(UploadTargetBody, { status: 201 })
-      .addError(errorResponse(402, "The plan's monthly documents (uploads under way included) or the LLM budget are used up"))
-      .addError(errorResponse(413, "sizeBytes is larger than MAX_UPLOAD_BYTES"))
-      .addError(errorResponse(415, "contentType is not one of the accepted types"))
-      .addError(errorResponse(429, "Too many uploads are under way (at most 20 unexpired); complete one or wait for one to expire"))
-      .addError(errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED): use POST /documents/upload"))
-      .addError(errorResponse(503, "The upload cannot be prepared right now; retry"))
+    HttpApiEndpoint.post("beginUpload", "/documents/uploads", {
+      payload: BeginUploadJson,
+      success: UploadTargetBody.pipe(HttpApiSchema.status(201)),
+      error: [
+        errorResponse(402, "The plan's monthly documents (uploads under way included) or the LLM budget are used up"),
+        errorResponse(413, "sizeBytes is larger than MAX_UPLOAD_BYTES"),
+        errorResponse(415, "contentType is not one of the accepted types"),
+        errorResponse(429, "Too many uploads are under way (at most 20 unexpired); complete one or wait for one to expire"),
+        errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED): use POST /documents/upload"),
+        errorResponse(503, "The upload cannot be prepared right now; retry")
+      ]
+    })
       .annotate(OpenApi.Summary, "Begin an upload straight to storage, for documents of any accepted size (201 with a presigned target)")
       .annotate(OpenApi.Description, describeLimits())
   )
   .add(
-    HttpApiEndpoint.post("completeUpload", "/documents/uploads/:uploadId/complete")
-      .setPath(UploadPath)
-      .addSuccess(UploadAcceptedBody, { status: 202 })
-      .addError(errorResponse(402, "The plan's monthly documents or the LLM budget are used up"))
-      .addError(errorResponse(409, "Nothing was uploaded to the target yet (UPLOAD_NOT_RECEIVED)"))
-      .addError(errorResponse(410, "The upload's time ran out before it was completed (UPLOAD_EXPIRED); begin a new one"))
-      .addError(errorResponse(415, "The uploaded bytes are not a supported type, or not the declared one"))
-      .addError(errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED)"))
-      .addError(errorResponse(503, "The upload cannot be completed right now; retry"))
+    HttpApiEndpoint.post("completeUpload", "/documents/uploads/:uploadId/complete", {
+      params: UploadPath,
+      success: UploadAcceptedBody.pipe(HttpApiSchema.status(202)),
+      error: [
+        errorResponse(402, "The plan's monthly documents or the LLM budget are used up"),
+        errorResponse(409, "Nothing was uploaded to the target yet (UPLOAD_NOT_RECEIVED)"),
+        errorResponse(410, "The upload's time ran out before it was completed (UPLOAD_EXPIRED); begin a new one"),
+        errorResponse(415, "The uploaded bytes are not a supported type, or not the declared one"),
+        errorResponse(501, "This deployment has no storage to upload to directly (UPLOADS_NOT_CONFIGURED)"),
+        errorResponse(503, "The upload cannot be completed right now; retry")
+      ]
+    })
       .annotate(OpenApi.Summary, "Complete an upload made to storage: the document is queued (202 with the job id; the same answer when completed again)")
   )
   .add(
-    HttpApiEndpoint.get("jobStatus", "/jobs/:jobId/status")
-      .setPath(JobPath)
-      .addSuccess(JobStatusBody)
-      .addError(errorResponse(503, "The status cannot be read right now; retry"))
+    HttpApiEndpoint.get("jobStatus", "/jobs/:jobId/status", {
+      params: JobPath,
+      success: JobStatusBody,
+      error: errorResponse(503, "The status cannot be read right now; retry")
+    })
       .annotate(OpenApi.Summary, "Where an upload is in its processing")
   )
   .middleware(Authentication)

@@ -186,19 +186,19 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
         return new UploadTargetBody(target, { disableChecks: true })
       })
     )
-    .handle("completeUpload", ({ path }) =>
+    .handle("completeUpload", ({ params }) =>
       Effect.gen(function* () {
         const userId = yield* currentUserId
         const requestContext = yield* auditContext
-        const accepted = yield* completeUpload({ userId, uploadId: path.uploadId, request: requestContext }).pipe(
+        const accepted = yield* completeUpload({ userId, uploadId: params.uploadId, request: requestContext }).pipe(
           Effect.tapCause((cause) => auditRefusal(userId, cause, requestContext))
         )
         return new UploadAcceptedBody(accepted, { disableChecks: true })
       })
     )
-    .handle("jobStatus", ({ path }) =>
+    .handle("jobStatus", ({ params }) =>
       Effect.gen(function* () {
-        const status = yield* getJobStatus(yield* currentUserId, path.jobId, yield* auditContext)
+        const status = yield* getJobStatus(yield* currentUserId, params.jobId, yield* auditContext)
         if (Option.isNone(status)) return yield* new NotFound({ message: "No such job" })
         return new JobStatusBody(status.value, { disableChecks: true })
       })

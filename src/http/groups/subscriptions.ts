@@ -20,9 +20,10 @@ export class SubscriptionStatusBody extends Schema.Class<SubscriptionStatusBody>
 
 export class SubscriptionsGroup extends HttpApiGroup.make("subscriptions")
   .add(
-    HttpApiEndpoint.get("status", "/subscriptions/status")
-      .addSuccess(SubscriptionStatusBody)
-      .addError(errorResponse(503, "The status cannot be read right now; retry"))
+    HttpApiEndpoint.get("status", "/subscriptions/status", {
+      success: SubscriptionStatusBody,
+      error: errorResponse(503, "The status cannot be read right now; retry")
+    })
       .annotate(OpenApi.Summary, "The plan, its period and what is used of it")
   )
   .middleware(Authentication)

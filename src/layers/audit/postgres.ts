@@ -38,7 +38,6 @@ import {
   Effect,
   Layer,
   Option,
-  type ParseResult,
   Schedule,
   Schema
 } from "effect"
@@ -93,7 +92,7 @@ const NullableString = Schema.NullOr(Schema.String)
 const Bytes = Schema.Uint8Array
 
 const RowColumns = {
-  seq: Schema.NumberFromString,
+  seq: Schema.FiniteFromString,
   id: Schema.String,
   epoch: Schema.String,
   occurredAt: Schema.String,
@@ -132,9 +131,9 @@ const toStoredRow = (r: StoredRowColumns): StoredAuditRow => ({
 })
 
 const SealRow = Schema.Struct({
-  position: Schema.NumberFromString,
+  position: Schema.FiniteFromString,
   rowId: Schema.String,
-  rowSeq: Schema.NumberFromString,
+  rowSeq: Schema.FiniteFromString,
   sealEpoch: Schema.String,
   prevMac: Schema.NullOr(Bytes),
   mac: Bytes,
@@ -227,7 +226,7 @@ export const auditSealsAfter = (afterPosition: number, limit: number) =>
   )
 
 const LegacyRow = Schema.Struct({
-  seq: Schema.NumberFromString,
+  seq: Schema.FiniteFromString,
   id: Schema.String,
   occurredAt: Schema.String,
   actorUserId: NullableString,
@@ -267,17 +266,17 @@ const legacyRowsAfter = (afterSeq: number, limit: number) =>
 const unavailable =
   (message: string) =>
   <A, R>(
-    effect: Effect.Effect<A, SqlError.SqlError | ParseResult.ParseError | Cause.NoSuchElementError | Cause.TimeoutError | AuditUnavailable, R>
+    effect: Effect.Effect<A, SqlError.SqlError | Schema.SchemaError | Cause.NoSuchElementError | Cause.TimeoutError | AuditUnavailable, R>
   ): Effect.Effect<A, AuditUnavailable, R> =>
     effect.pipe(
       Effect.catchTags({
         SqlError: (error) =>
-          Effect.logWarning(message, error.cause).pipe(Effect.andThen(Effect.fail(new AuditUnavailable({ message })))),
-        TimeoutException: () =>
+          Effect.logWarning(message, error.reason).pipe(Effect.andThen(Effect.fail(new AuditUnavailable({ message })))),
+        TimeoutError: () =>
           Effect.logWarning(`${message}: timed out`).pipe(Effect.andThen(Effect.fail(new AuditUnavailable({ message })))),
         // A row that does not decode, or a query that answers no row, is no transient failure: a defect.
-        ParseError: (error) => Effect.die(error),
-        NoSuchElementException: (error) => Effect.die(error)
+        SchemaError: (error) => Effect.die(error),
+        NoSuchElementError: (error) => Effect.die(error)
       })
     )
 
@@ -323,9 +322,10 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
     // -----------------------------------------------------------------------------------------
     // The sealer
 
-    const lastSeal = SqlSchema.findOne({
+    // No seal yet is None (findOne would fail on no row).
+    const lastSeal = SqlSchema.findOneOption({
       Request: Schema.Void,
-      Result: Schema.Struct({ position: Schema.NumberFromString, rowSeq: Schema.NumberFromString, mac: Bytes }),
+      Result: Schema.Struct({ position: Schema.FiniteFromString, rowSeq: Schema.FiniteFromString, mac: Bytes }),
       execute: () =>
         // Ordered by the column, not the text alias of the same name.
         sql`SELECT position::text AS "position", row_seq::text AS "rowSeq", mac AS "mac" FROM audit_seal ORDER BY audit_seal.position DESC LIMIT 1`
@@ -333,7 +333,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
 
     const unsealed = SqlSchema.findAll({
       Request: Schema.Number,
-      Result: Schema.Struct({ id: Schema.String, seq: Schema.NumberFromString, rowMac: Bytes }),
+      Result: Schema.Struct({ id: Schema.String, seq: Schema.FiniteFromString, rowMac: Bytes }),
       execute: (floor) => sql`
         SELECT a.id::text AS "id", a.seq::text AS "seq", a.row_mac AS "rowMac"
         FROM audit_log a
@@ -522,7 +522,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
     // -----------------------------------------------------------------------------------------
     // Erasure
 
-    const eraseRows = SqlSchema.single({
+    const eraseRows = SqlSchema.findOne({
       Request: Schema.String,
       Result: Schema.Struct({ events: Schema.Number }),
       execute: (ref) => sql`

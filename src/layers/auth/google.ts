@@ -6,7 +6,7 @@
  * transient failures) and cached for its `Cache-Control: max-age`; a token naming an unknown
  * key id triggers a refetch, at most once a minute, so forged kids cannot hammer Google.
  */
-import { Clock, type Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, type Duration, Effect, Layer, Option, Schema, Semaphore } from "effect"
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { type CircuitOpen, Unauthenticated, UpstreamFailed } from "../../services/errors.js"
@@ -91,7 +91,7 @@ const toKeys = (body: unknown): Map<string, KeyObject> => {
 export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
   Effect.gen(function* () {
     let cache: Option.Option<KeySet> = Option.none()
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     const clientIds = new Set(options.clientIds)
 
     const download = Effect.flatMap(currentTraceparent, (traceparent) => Effect.tryPromise({

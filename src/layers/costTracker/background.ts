@@ -113,7 +113,8 @@ export const sumUsage = (
   return { month, inputTokens, outputTokens, totalCostCents: costUnits / 10_000, calls }
 }
 
-const validateRecord = Schema.validateEither(LLMUsageRecord)
+/** Checks a record as it is (its Type side), as v3 `validateEither` did. */
+const validateRecord = Schema.decodeUnknownResult(Schema.toType(LLMUsageRecord))
 const isMonth = Schema.is(Month)
 
 export const makeCostTracker = (
@@ -284,7 +285,7 @@ export const makeCostTracker = (
           yield* Metric.update(dropped, 1)
           return
         }
-        const usage = validated.right
+        const usage = validated.success
         yield* Effect.annotateCurrentSpan({ "cost.store": store.name, "cost.idempotency_key": usage.idempotencyKey })
         if (emitMetrics) yield* sink.emit(emfLine(usage))
         // a caller interrupted mid-write hands the record over instead of losing it

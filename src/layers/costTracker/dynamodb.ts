@@ -151,7 +151,7 @@ const decodeRecordItem = Schema.decodeUnknownEffect(RecordItem)
 /** BatchWriteItem's limit per request. */
 const BATCH_WRITE_MAX = 25
 /** Rounds of re-sending what BatchWriteItem left unprocessed (throttling) before giving up for now. */
-const UNPROCESSED_RETRY = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+const UNPROCESSED_RETRY = Schedule.max([Schedule.exponential("100 millis").pipe(Schedule.jittered), Schedule.recurs(5)])
 const UsageItem = Schema.Struct({ inputTokens: NumberValue, outputTokens: NumberValue, totalCost: NumberValue })
 const decodeUsageItem = Schema.decodeUnknownEffect(UsageItem)
 

@@ -90,6 +90,6 @@ const stdoutSink: EmfSinkService = {
 }
 
 /** Where EMF lines go: stdout unless a test provides a sink of its own. */
-export class EmfSink extends Context.Reference<EmfSink>()("EmfSink", {
+export const EmfSink = Context.Reference<EmfSinkService>("EmfSink", {
   defaultValue: (): EmfSinkService => stdoutSink
-}) {}
+})

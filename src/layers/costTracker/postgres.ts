@@ -7,7 +7,7 @@
  * `user_id` references users ON DELETE SET NULL: a record written for a user that no longer exists
  * (an in-flight call that finished after the erasure) is kept unattributed rather than refused.
  */
-import { SqlClient, SqlSchema } from "effect/sql"
+import { SqlClient, type SqlError, SqlSchema } from "effect/sql"
 import { Effect, Layer, Schema, type Scope } from "effect"
 import { AppConfig } from "../../config.js"
 import {
@@ -32,13 +32,14 @@ const PERMANENT_SQLSTATE_CLASSES = new Set(["22", "23", "42", "44"])
 const errorCode = (cause: unknown): string =>
   typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : "SQL_ERROR"
 
-const classify = (operation: string) => (error: { readonly cause?: unknown }): CostStoreError => {
-  const code = errorCode(error.cause)
+/** The driver's error (with its SQLSTATE) is the cause of the failure's reason. */
+const classify = (operation: string) => (error: SqlError.SqlError): CostStoreError => {
+  const code = errorCode(error.reason.cause)
   const permanent = /^[0-9A-Z]{5}$/.test(code) && PERMANENT_SQLSTATE_CLASSES.has(code.slice(0, 2))
   return new CostStoreError({ message: `PostgreSQL ${operation} failed: ${code}`, code, transient: !permanent })
 }
 
-const Sum = Schema.NumberFromString.pipe(Schema.check(Schema.isFinite()))
+const Sum = Schema.FiniteFromString
 const MonthlySums = Schema.Struct({ calls: Sum, inputTokens: Sum, outputTokens: Sum, totalCostCents: Sum })
 
 const UsageRow = Schema.Struct({
@@ -82,7 +83,7 @@ export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.Sq
           Effect.withSpan("CostStore.write", { attributes: { "cost.store": "postgres" } })
         )
 
-  const sums = SqlSchema.single({
+  const sums = SqlSchema.findOne({
     Request: Schema.Struct({ userId: Schema.String, month: Schema.String }),
     Result: MonthlySums,
     execute: ({ userId, month }) => sql`
@@ -101,9 +102,9 @@ export const makePostgresCostStore: Effect.Effect<CostStore, never, SqlClient.Sq
       : sums({ userId, month }).pipe(
           Effect.catchTags({
             SqlError: (error) => Effect.fail(classify("SELECT llm_usage")(error)),
-            ParseError: () =>
+            SchemaError: () =>
               Effect.fail(new CostStoreError({ message: "llm_usage sums did not decode", code: "INVALID_ROW", transient: false })),
-            NoSuchElementException: () =>
+            NoSuchElementError: () =>
               Effect.fail(new CostStoreError({ message: "llm_usage sums returned no row", code: "NO_ROW", transient: false }))
           }),
           withTimeout("postgres.llm_usage.monthly", Timeouts.database),

@@ -300,7 +300,7 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): (typeof 
       out.set(header, 0)
       out.set(body, header.length)
       return out
-    }).pipe(Effect.withSpan("Crypto.rewrap", { captureStackTrace: false }))
+    }).pipe(Effect.withSpan("Crypto.rewrap", {}, { captureStackTrace: false }))
 
   return {
     seal,

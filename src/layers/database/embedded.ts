@@ -98,7 +98,7 @@ export const resolveRunAs = Effect.gen(function* () {
     catch: () => new EmbeddedPostgresError({ message: "no `postgres` system user to run PostgreSQL as" })
   })
   return yield* lookup.pipe(
-    Effect.orElse(() =>
+    Effect.catch(() =>
       Effect.logWarning("creating the `postgres` system user to run the embedded PostgreSQL as").pipe(
         Effect.andThen(
           Effect.tryPromise({

@@ -1,7 +1,7 @@
 /**
- * The parts of node-postgres (`pg`, installed with @effect/sql-pg, which ships no types for it)
- * that our pool (./bounded.ts) and the bench's plain baselines use. Only what is used is declared;
- * the names and shapes are pg 8's.
+ * The parts of node-postgres (`pg`, a direct dependency that ships no types) that the bench's
+ * plain baselines use. The app itself no longer does: @effect/sql-pg 4 speaks the protocol itself
+ * (./bounded.ts). Only what is used is declared; the names and shapes are pg 8's.
  */
 declare module "pg" {
   export interface QueryResult<R> {

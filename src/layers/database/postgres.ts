@@ -4,16 +4,15 @@
  * the embedded server stops (layer finalizers run in reverse order). The pool connects as the
  * application's role; only migrations connect as the schema's owner (see roles.ts).
  */
-import { PgClient } from "@effect/sql-pg"
-import { Reactivity } from "effect/reactivity"
+import { PgClient, PgPool } from "@effect/sql-pg"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { Context, Duration, Effect, Layer, Option, type Redacted, String as Str } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, String as Str } from "effect"
 import { AppConfig, type DatabaseSettings } from "../../config.js"
 import { Database } from "../../services/database.js"
 import { DatabaseUnavailable } from "../../services/errors.js"
 import { BreakerConfigs, makeCircuitBreaker } from "../../services/resilience.js"
-import { isDatabaseOutage, makeBoundedClient, makeBoundedPool } from "./bounded.js"
+import { isDatabaseOutage, makeBoundedClient, poolOptions, startupProbe } from "./bounded.js"
 import { startEmbeddedPostgres } from "./embedded.js"
 
 const clientOptions = {
@@ -24,11 +23,24 @@ const clientOptions = {
   transformQueryNames: Str.camelToSnake
 }
 
+/** What the client's spans say about the server (as PgClient.make reports them). */
+const serverAttributes = (url: Redacted.Redacted<string>): ReadonlyArray<readonly [string, unknown]> => {
+  const parsed = new URL(Redacted.value(url))
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""))
+  return [
+    ["db.system.name", "postgresql"],
+    ["db.namespace", database === "" ? decodeURIComponent(parsed.username) || "postgres" : database],
+    ["server.address", parsed.hostname === "" ? "localhost" : parsed.hostname],
+    ["server.port", parsed.port === "" ? 5432 : Number(parsed.port)]
+  ]
+}
+
 /**
  * A pool for one URL with the architecture's limits (20 connections, idle 30 s, connect 2 s) and
  * its database circuit breaker, every statement bounded (./bounded.ts): what servers and workers
  * run on. `bounded: false` is the plain client, for one-off tools whose statements may
- * legitimately run long (migrations, audit verification).
+ * legitimately run long (migrations, audit verification). Either fails to build when the server
+ * cannot be reached within the connect timeout (./bounded.ts startupProbe).
  */
 export const pgClientLayer = (
   url: Redacted.Redacted<string>,
@@ -36,41 +48,35 @@ export const pgClientLayer = (
   options: { readonly bounded?: boolean } = {}
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
   options.bounded === false
-    ? PgClient.layer({
-      url,
-      ssl: settings.ssl,
-      maxConnections: settings.maxConnections,
-      idleTimeout: settings.idleTimeout,
-      connectTimeout: settings.connectTimeout,
-      ...clientOptions
-    })
-    : Layer.effectContext(
-      Effect.gen(function* () {
-        const inner = yield* PgClient.fromPool({
-          acquire: makeBoundedPool(url, settings, clientOptions.applicationName),
+    ? PgClient.layerFrom(
+      Effect.tap(
+        PgClient.make({
+          ...poolOptions(url, settings, clientOptions.applicationName, { sessionBounds: false }),
           ...clientOptions
-        })
+        }),
+        (client) => startupProbe(client`SELECT 1`, settings.connectTimeout)
+      )
+    )
+    : PgClient.layerFrom(
+      Effect.gen(function* () {
+        const config = poolOptions(url, settings, clientOptions.applicationName)
+        const pool = yield* PgPool.make(config)
+        yield* startupProbe(Effect.scoped(Effect.flatMap(pool.get, (session) => session.query("SELECT 1"))), settings.connectTimeout)
         const breaker = yield* makeCircuitBreaker({
           ...BreakerConfigs.database,
           timeout: settings.breakerOpen,
           isFailure: isDatabaseOutage
         })
-        const client = yield* makeBoundedClient(inner, {
+        return yield* makeBoundedClient(pool, {
           statementTimeout: settings.statementTimeout,
           breaker,
-          spanAttributes: [
-            ...Object.entries(clientOptions.spanAttributes),
-            ["db.system.name", "postgresql"],
-            ["db.namespace", inner.config.database ?? inner.config.username ?? "postgres"],
-            ["server.address", inner.config.host ?? "localhost"],
-            ["server.port", inner.config.port ?? 5432]
-          ],
+          spanAttributes: [...Object.entries(clientOptions.spanAttributes), ...serverAttributes(url)],
           transformQueryNames: clientOptions.transformQueryNames,
-          transformResultNames: clientOptions.transformResultNames
+          transformResultNames: clientOptions.transformResultNames,
+          config: { ...config, ...clientOptions }
         })
-        return Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client))
       })
-    ).pipe(Layer.provide(Reactivity.layer))
+    )
 
 /** `Database` on top of whatever SqlClient is provided. */
 export const databaseLayer = Layer.effect(

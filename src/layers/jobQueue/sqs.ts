@@ -36,7 +36,7 @@ export interface JobQueueSqsOptions {
 /** SQS holds a message back for at most 15 minutes. */
 const MAX_DELAY_SECONDS = 900
 
-const sendRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(2)))
+const sendRetry = Schedule.max([Schedule.exponential("100 millis").pipe(Schedule.jittered), Schedule.recurs(2)])
 
 export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
   Effect.gen(function* () {

@@ -21,7 +21,7 @@
  */
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
 import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message, ToolChoice } from "@aws-sdk/client-bedrock-runtime"
-import { Clock, Duration, Effect, JSONSchema, Option, ParseResult, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 import { AwsSdk, type ClientSource, clientFrom } from "../aws/sdk.js"
@@ -169,10 +169,45 @@ export const inlineRefs = (schema: Json): Json => {
   return resolve(schema) as Json
 }
 
-export const interpretationToolSchema = inlineRefs(JSONSchema.make(InterpretedDocument) as unknown as Json)
+/**
+ * Effect 4 derives JSON Schema from a schema's JSON codec, which writes an absent optional key as
+ * `null` and a non-finite number as the text "NaN"/"Infinity"/"-Infinity". The tool input is
+ * decoded with the schema itself, which takes neither, so the model is told what it takes (as the
+ * v3 `JSONSchema.make` output did): an optional key is left out, a number is a number.
+ */
+const asDecoded = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(asDecoded)
+  if (typeof node !== "object" || node === null) return node
+  const out = Object.fromEntries(Object.entries(node as Json).map(([key, value]) => [key, asDecoded(value)])) as Json
+  const isNull = (branch: unknown) => typeof branch === "object" && branch !== null && (branch as Json).type === "null"
+  const isNonFiniteText = (branch: unknown) =>
+    typeof branch === "object" && branch !== null && (branch as Json).type === "string" &&
+    JSON.stringify((branch as Json).enum) === JSON.stringify(["Infinity", "-Infinity", "NaN"])
+  const withoutBranches = (schema: unknown, drop: (branch: unknown) => boolean): unknown => {
+    if (typeof schema !== "object" || schema === null || !Array.isArray((schema as Json).anyOf)) return schema
+    const { anyOf, ...rest } = schema as Json & { anyOf: Array<unknown> }
+    const kept = anyOf.filter((branch) => !drop(branch))
+    return kept.length === 1 ? { ...rest, ...(kept[0] as Json) } : { ...rest, anyOf: kept }
+  }
+  if (typeof out.properties === "object" && out.properties !== null) {
+    const required = new Set(Array.isArray(out.required) ? (out.required as Array<unknown>) : [])
+    out.properties = Object.fromEntries(
+      Object.entries(out.properties as Json).map(([key, value]) => [key, required.has(key) ? value : withoutBranches(value, isNull)])
+    )
+  }
+  return withoutBranches(out, isNonFiniteText)
+}
 
-/** A model's answer is decoded; after the coverage check it is finished like every provider's (critical first, no false reassurance). */
-const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument)
+/** The tool's input schema (draft 2020-12, no extra keys), self-contained. */
+const toolSchemaOf = (schema: Schema.Constraint): Json => {
+  const document = Schema.toJsonSchemaDocument(schema, { onExcessProperty: "error" })
+  return inlineRefs(asDecoded({ ...document.schema, $defs: document.definitions }) as Json)
+}
+
+export const interpretationToolSchema = toolSchemaOf(InterpretedDocument)
+
+/** A model's answer is decoded (every issue reported, for the repair round); after the coverage check it is finished like every provider's (critical first, no false reassurance). */
+const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument, { errors: "all" })
 
 /** The turns that answer a tool call with what was wrong with it, asking for the call again. */
 const repairTurns = (output: ConverseCommandOutput, problem: string): Array<Message> => {
@@ -423,7 +458,6 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
 
   const genAiSpan = (operation: "chat" | "generate_content") =>
     Effect.withSpan(`${operation} ${modelId}`, {
-      captureStackTrace: false,
       kind: "client",
       attributes: {
         "gen_ai.provider.name": "aws.bedrock",
@@ -433,7 +467,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
         "rpc.service": "BedrockRuntime",
         "rpc.method": "Converse"
       }
-    })
+    }, { captureStackTrace: false })
 
   /**
    * One Converse round trip with timeout and retries. Its tokens go to `onUsage` as soon as it
@@ -555,7 +589,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
         Effect.result(
           Option.match(toolInput(output), {
             onNone: () => Effect.fail("the model did not call the tool"),
-            onSome: (raw) => Effect.mapError(decodeDocument(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+            onSome: (raw) => Effect.mapError(decodeDocument(raw), (e) => e.message)
           })
         )
 

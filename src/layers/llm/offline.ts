@@ -6,7 +6,7 @@
  * model output. Images need a vision model: they fail with IMAGE_NEEDS_BEDROCK. Token usage is
  * estimated (characters / 4) so that cost tracking has numbers to record.
  */
-import { Clock, Effect, Layer, ParseResult, Schema } from "effect"
+import { Clock, Effect, Layer, Schema } from "effect"
 import {
   type ChatAnswer,
   type ChatTurn,
@@ -63,7 +63,7 @@ const readDocumentText = (
   )
 }
 
-const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument)
+const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument, { errors: "all" })
 
 export interface OfflineOptions {
   readonly pdf?: PdfTextOptions
@@ -93,7 +93,7 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Serv
       Effect.mapError(
         (error) =>
           new LLMInvalidOutput({
-            message: `The offline parser produced an invalid document: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+            message: `The offline parser produced an invalid document: ${error.message}`
           })
       )
     )

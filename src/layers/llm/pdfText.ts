@@ -16,7 +16,7 @@
  * PDF_MAX_PARALLEL_READS threads run at once in a process, whatever the job concurrency, so
  * that memory stays bounded at that many times the per-thread limits.
  */
-import { Duration, Effect, Queue } from "effect"
+import { Duration, Effect, Queue, Semaphore } from "effect"
 import { Worker } from "node:worker_threads"
 import { type ComplexityLimit, DocumentTooComplex, DocumentUnreadable } from "../../services/llm.js"
 import type { PdfReadLimits, PdfReply, PdfRequest } from "./pdfRead.js"
@@ -62,7 +62,7 @@ export interface PdfTextOptions {
   readonly timeout?: Duration.Input
 }
 
-const readers = Effect.unsafeMakeSemaphore(PDF_MAX_PARALLEL_READS)
+const readers = Semaphore.makeUnsafe(PDF_MAX_PARALLEL_READS)
 
 type ThreadEvent =
   | { readonly _tag: "Message"; readonly reply: PdfReply }
@@ -131,7 +131,7 @@ export const extractPdfText = (
     maxTextChars: options.maxTextChars ?? PDF_MAX_TEXT_CHARS
   }
   const heapMb = options.heapMb ?? PDF_WORKER_HEAP_MB
-  const timeout = options.timeout ?? PDF_EXTRACTION_TIMEOUT
+  const timeout = Duration.fromInputUnsafe(options.timeout ?? PDF_EXTRACTION_TIMEOUT)
 
   const answer = (event: ThreadEvent): Effect.Effect<string, DocumentUnreadable | DocumentTooComplex> => {
     if (event._tag === "Error" && isOutOfMemory(event.error)) {

@@ -9,7 +9,7 @@
  *   password is scrubbed wherever it appears, including the message itself.
  * Causes are logged as their error code/tag and message only: never a stack trace.
  */
-import { Cause, Context, FiberRef, FiberRefs, Inspectable, type Layer, Logger, Option, Redacted, Tracer } from "effect"
+import { Cause, Context, Formatter, type Layer, Logger, Option, Redacted, References, Tracer } from "effect"
 import { errorInfo } from "../../services/errors.js"
 
 const REDACTED = "[REDACTED]"
@@ -110,8 +110,8 @@ const describeError = (error: unknown, depth = 0): Record<string, unknown> => {
 
 /** A cause as a short list of errors: codes and messages, no stacks. */
 export const describeCause = (cause: Cause.Cause<unknown>): ReadonlyArray<Record<string, unknown>> => {
-  const failures = Array.from(Cause.failures(cause)).map((e) => describeError(e))
-  const defects = Array.from(Cause.defects(cause)).map((d) => ({ ...describeError(d), defect: true }))
+  const failures = cause.reasons.filter(Cause.isFailReason).map((r) => describeError(r.error))
+  const defects = cause.reasons.filter(Cause.isDieReason).map((r) => ({ ...describeError(r.defect), defect: true }))
   const interrupted = Cause.hasInterruptsOnly(cause) ? [{ type: "Interrupted" }] : []
   return [...failures, ...defects, ...interrupted]
 }
@@ -119,7 +119,7 @@ export const describeCause = (cause: Cause.Cause<unknown>): ReadonlyArray<Record
 const messageText = (message: unknown): string => {
   const parts = Array.isArray(message) ? message : [message]
   return parts
-    .map((part) => (typeof part === "string" ? part : Inspectable.format(redact(part))))
+    .map((part) => (typeof part === "string" ? part : Formatter.formatJson(redact(part), { space: 2 })))
     .join(" ")
 }
 
@@ -132,24 +132,25 @@ export interface JsonLogRecord {
   readonly [key: string]: unknown
 }
 
-export const formatLogRecord = (options: Logger.Logger.Options<unknown>): JsonLogRecord => {
+export const formatLogRecord = (options: Logger.Options<unknown>): JsonLogRecord => {
   const record: Record<string, unknown> = {
-    level: options.logLevel.label,
+    // Effect 4's levels are "Info", "Warn", …; our lines keep the upper-case labels ("INFO", "WARN")
+    level: options.logLevel.toUpperCase(),
     time: options.date.toISOString(),
     message: scrubText(messageText(options.message))
   }
-  const span = Context.getOption(FiberRefs.getOrDefault(options.context, FiberRef.currentContext), Tracer.ParentSpan)
+  const span = Context.getOption(options.fiber.context, Tracer.ParentSpan)
   // The OpenTelemetry log data model's names, which collectors map onto the trace.
   if (Option.isSome(span)) {
     record.trace_id = span.value.traceId
     record.span_id = span.value.spanId
   }
-  for (const [key, value] of options.annotations) {
+  for (const [key, value] of Object.entries(options.fiber.getRef(References.CurrentLogAnnotations))) {
     // An annotation may not overwrite the line's own fields; it is kept under another name.
     const name = RESERVED_FIELDS.has(key) ? `annotation_${key}` : key
     record[name] = isSensitiveKey(key) ? REDACTED : redact(value)
   }
-  if (!Cause.isEmpty(options.cause)) record.errors = describeCause(options.cause)
+  if (options.cause.reasons.length > 0) record.errors = describeCause(options.cause)
   return record as JsonLogRecord
 }
 
@@ -157,6 +158,9 @@ export const jsonLogger = Logger.make((options) => {
   process.stdout.write(`${JSON.stringify(formatLogRecord(options))}\n`)
 })
 
-/** Replaces Effect's default logger with the JSON one (and keeps nothing else writing). */
-export const JsonLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, jsonLogger)
+/**
+ * Replaces Effect's default logger with the JSON one (and keeps nothing else writing). Logger.layer
+ * sets the whole set of loggers, so the tracer logger (log lines as span events) is kept explicitly.
+ */
+export const JsonLoggerLive: Layer.Layer<never> = Logger.layer([jsonLogger, Logger.tracerLogger])
 

@@ -34,8 +34,9 @@ const FILE_MODE = 0o600
 
 const StoredMetadata = Schema.Struct({
   userId: Schema.String,
-  uploadedAt: Schema.Date,
-  contentType: Schema.optionalWith(Schema.String, { exact: true })
+  // ISO text in the file (4.x's Schema.Date is a Date instance and would refuse it)
+  uploadedAt: Schema.DateFromString,
+  contentType: Schema.optionalKey(Schema.String)
 })
 const encodeMetadata = Schema.encodeSync(Schema.fromJsonString(StoredMetadata))
 const decodeMetadata = Schema.decodeUnknownResult(Schema.fromJsonString(StoredMetadata))

@@ -10,7 +10,7 @@
  * The SDK itself (./otelSdk.ts) is loaded only when something is exported: a Lambda bundle
  * without an endpoint neither parses nor initialises it.
  */
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, References } from "effect"
 import { AppConfig, type TelemetrySettings } from "../../config.js"
 import { Telemetry } from "../../services/telemetry.js"
 
@@ -75,7 +75,7 @@ export const resourceAttributes = (settings: TelemetrySettings, appEnv: string, 
 
 /** Spans are not created at all: Effect's own tracer is switched off. */
 export const TelemetryOff = Layer.merge(
-  Layer.setTracerEnabled(false),
+  Layer.succeed(References.TracerEnabled, false),
   Layer.succeed(Telemetry, { tracing: false, flush: Effect.void })
 )
 

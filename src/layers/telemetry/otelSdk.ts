@@ -18,7 +18,7 @@ import {
   type SpanExporter,
   type SpanProcessor
 } from "@opentelemetry/sdk-trace-base"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, References } from "effect"
 import type { TelemetrySettings } from "../../config.js"
 import { Telemetry } from "../../services/telemetry.js"
 
@@ -65,7 +65,7 @@ export const sdkLayer = (settings: TelemetrySettings, attributes: Record<string,
       const [first, ...rest] = processors
       const TracerLive =
         first === undefined
-          ? Layer.setTracerEnabled(false)
+          ? Layer.succeed(References.TracerEnabled, false)
           : OtelTracer.layer.pipe(
             Layer.provide(
               NodeSdk.layerTracerProvider([first, ...rest], {
@@ -78,7 +78,9 @@ export const sdkLayer = (settings: TelemetrySettings, attributes: Record<string,
           )
       const [firstReader, ...moreReaders] = readers
       const MetricsLive =
-        firstReader === undefined ? Layer.empty : OtelMetrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds" })
+        firstReader === undefined
+          ? Layer.empty
+          : OtelMetrics.layer(() => [firstReader, ...moreReaders], { shutdownTimeout: "5 seconds", temporality: "cumulative" })
       const TelemetryLive = Layer.succeed(Telemetry, { tracing: first !== undefined, flush: flushAll(processors, readers) })
       return Layer.mergeAll(TracerLive, MetricsLive, TelemetryLive).pipe(Layer.provide(ResourceLive))
     })

@@ -7,11 +7,11 @@
  * start), built once per container on a server that hands the app back as a web handler instead
  * of listening.
  */
-import { type Etag, HttpEffect, type HttpMiddleware, type HttpPlatform, HttpServer, HttpServerRequest } from "effect/http"
+import { type Etag, type HttpPlatform, HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { type FileSystem, type Path } from "effect"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
-import { ApiLive, serve } from "../../http/serve.js"
+import { ApiLive, routesOf } from "../../http/serve.js"
 import { AccessTokensLive } from "../../layers/auth/jwt.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { Telemetry } from "../../services/telemetry.js"
@@ -21,12 +21,12 @@ import { makeContainer } from "./container.js"
 import { baseLayer, jobQueueLayer, loadLiveSettings, preloadSdksWhenProvisioned } from "./live.js"
 
 /** The whole API without its documentation (see the module comment). */
-const HttpApiOnlyLive = serve(ApiLive)
+const HttpApiOnlyLive = routesOf(ApiLive)
 
 /** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
 export type ApiServices = Exclude<
   Layer.Services<typeof HttpApiOnlyLive>,
-  HttpServer.HttpServer | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
+  HttpRouter.HttpRouter | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
 >
 
 /** `peer`: the client's address as the gateway saw it (the request's remote address). */
@@ -35,24 +35,19 @@ export type WebHandler = (request: Request, peer?: string) => Promise<Response>
 /** The address a request came from, handed to the app beside the web Request (which has no peer). */
 class LambdaPeer extends Context.Service<LambdaPeer, string>()("LambdaPeer") {}
 
-/** Where the platform's web handler keeps the request's way back to its caller (a global symbol). */
-const resolveSymbol = Symbol.for("@effect/platform/HttpApp/resolve")
-
 /**
  * Outermost middleware: the request's remote address becomes the gateway's source address,
  * before rate limits, request context and logging read it, as a server's socket peer would be.
- * `modify` makes a new request object; the web handler answers through a function it stored on
- * the original, so that travels along.
  */
-const withPeer: HttpMiddleware.HttpMiddleware = (app) =>
+const withPeer = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
   Effect.flatMap(Effect.serviceOption(LambdaPeer), (peer) =>
     Option.isNone(peer)
       ? app
-      : Effect.updateService(app, HttpServerRequest.HttpServerRequest, (request) => {
-          const modified = request.modify({ remoteAddress: peer.value })
-          ;(modified as unknown as Record<symbol, unknown>)[resolveSymbol] = (request as unknown as Record<symbol, unknown>)[resolveSymbol]
-          return modified
-        })
+      : Effect.updateService(app, HttpServerRequest.HttpServerRequest, (request) =>
+          request.modify({ remoteAddress: Option.some(peer.value) })
+        )
   )
 
 export interface BuiltApi {
@@ -64,29 +59,19 @@ export interface BuiltApi {
 /** Builds HttpApiOnlyLive (in the current scope) and returns it as a web handler. */
 export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
   Effect.gen(function* () {
-    let handler: WebHandler | undefined
     const context = yield* Layer.build(services)
     const telemetry = Context.getOption(context as Context.Context<unknown>, Telemetry)
-    const server = HttpServer.make({
-      address: { _tag: "TcpAddress", hostname: "lambda", port: 0 },
-      // Like a real server's serve: the app runs on the runtime its layer was built with.
-      serve: (app, middleware) =>
-        Effect.map(Effect.runtime<never>(), (runtime) => {
-          const handle = HttpEffect.toWebHandlerRuntime(runtime)(app, (inner) =>
-            withPeer(middleware === undefined ? inner : middleware(inner))
-          )
-          handler = (request, peer) =>
-            peer === undefined ? handle(request) : handle(request, Context.make(LambdaPeer, peer))
-        })
-    })
-    yield* Layer.build(
+    // The app is built on the services built above (once per container), as a web handler.
+    const web = HttpRouter.toWebHandler(
       HttpApiOnlyLive.pipe(
-        Layer.provide(Layer.succeed(HttpServer.HttpServer, server)),
         Layer.provide(HttpServer.layerServices),
         Layer.provide(Layer.succeedContext(context))
-      )
+      ),
+      { disableLogger: true, middleware: withPeer }
     )
-    if (handler === undefined) return yield* Effect.die(new Error("the HTTP app was not served"))
+    yield* Effect.addFinalizer(() => Effect.promise(web.dispose))
+    const handler: WebHandler = (request, peer) =>
+      peer === undefined ? web.handler(request) : web.handler(request, Context.make(LambdaPeer, peer))
     const flush = Option.match(telemetry, { onNone: () => Effect.void, onSome: (t) => t.flush })
     return { handle: handler, flush: () => Effect.runPromise(flush) } satisfies BuiltApi
   }).pipe(Effect.withSpan("Lambda.buildApi"))

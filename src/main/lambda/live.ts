@@ -2,8 +2,8 @@
  * What every function does first at init: Lambda defaults in the environment, secrets resolved
  * into it, the application's settings read once, the JSON logger at the configured level.
  */
-import { Data, Effect, Result, Layer, Logger, Option } from "effect"
-import { AppConfig, loadSettings, type Settings } from "../../config.js"
+import { Data, Effect, Layer, Option, References, Result } from "effect"
+import { AppConfig, formatConfigError, loadSettings, type Settings } from "../../config.js"
 import { AwsSdk } from "../../layers/aws/sdk.js"
 import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
 import { JobQueuePostgres } from "../../layers/jobQueue/postgres.js"
@@ -22,7 +22,13 @@ export interface LiveSettings {
 export const loadLiveSettings = Effect.gen(function* () {
   applyLambdaDefaults()
   const lambda = yield* lambdaSettingsConfig.pipe(
-    Effect.mapError((error) => new ConfigurationInvalid({ message: `Invalid Lambda configuration: ${error.message}` }))
+    // one line naming the variables, never their values (as for the application's settings)
+    Effect.mapError(
+      (error) =>
+        new ConfigurationInvalid({
+          message: formatConfigError(error).replace(/^Invalid configuration/, "Invalid Lambda configuration")
+        })
+    )
   )
   yield* resolveSecrets(lambda, secretsManagerReader())
   const settings = yield* loadSettings()
@@ -34,7 +40,7 @@ export const loadLiveSettings = Effect.gen(function* () {
 export const baseLayer = (settings: Settings) =>
   Layer.mergeAll(
     JsonLoggerLive,
-    Logger.minimumLogLevel(settings.logLevel),
+    Layer.succeed(References.MinimumLogLevel, settings.logLevel),
     Layer.succeed(AppConfig, settings),
     makeTelemetryLayer(settings.telemetry, settings.appEnv)
   )

@@ -8,7 +8,7 @@
  * that can read the master secret.
  */
 import type { CloudFormationCustomResourceEvent } from "aws-lambda"
-import { Effect, Layer, Runtime } from "effect"
+import { Effect, Layer } from "effect"
 import type { AppConfig } from "../../config.js"
 import { migrateDatabase } from "../../layers/database/migrate.js"
 import { databaseConnections } from "../../layers/database/postgres.js"
@@ -33,11 +33,11 @@ export const migrate = Effect.fnUntraced(function* () {
 }, traced("Lambda.migrate"))
 
 export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<AppConfig, E>) => {
-  const container = makeContainer(name, Layer.toRuntime(services))
+  const container = makeContainer(name, Layer.build(services))
   const handler = async (event: CloudFormationCustomResourceEvent): Promise<MigrateResult> => {
     if (event.RequestType === "Delete") return { PhysicalResourceId: event.PhysicalResourceId }
-    const runtime = await container.get()
-    const names = await Runtime.runPromise(runtime)(migrate().pipe(Effect.ensuring(flushTelemetry)))
+    const context = await container.get()
+    const names = await Effect.runPromiseWith(context)(migrate().pipe(Effect.ensuring(flushTelemetry)))
     return { PhysicalResourceId: PHYSICAL_RESOURCE_ID, Data: { Applied: String(names.length), Latest: names.at(-1) ?? "" } }
   }
   return { handler, dispose: container.dispose }

@@ -17,7 +17,7 @@
  * (the deletions erased accounts still owe) is drained.
  */
 import type { ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
-import { Context, Duration, Effect, Result, Layer, Option, Runtime, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { AppConfig } from "../../config.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
@@ -164,16 +164,16 @@ export const isScheduledEvent = (event: SQSEvent | ScheduledEvent): event is Sch
   !("Records" in event) && (event as Partial<ScheduledEvent>)["detail-type"] === "Scheduled Event"
 
 export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<ProcessorServices, E>) => {
-  const container = makeContainer(name, Layer.toRuntime(services))
+  const container = makeContainer(name, Layer.build(services))
   function handler(event: SQSEvent): Promise<SQSBatchResponse>
   function handler(event: ScheduledEvent): Promise<HousekeepingReport>
   function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | HousekeepingReport>
   async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | HousekeepingReport> {
-    const runtime = await container.get()
+    const context = await container.get()
     const work: Effect.Effect<SQSBatchResponse | HousekeepingReport, never, ProcessorServices> = isScheduledEvent(event)
       ? housekeeping
       : Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options))
-    return Runtime.runPromise(runtime)(work.pipe(Effect.ensuring(flushTelemetry)))
+    return Effect.runPromiseWith(context)(work.pipe(Effect.ensuring(flushTelemetry)))
   }
   return { handler, dispose: container.dispose }
 }

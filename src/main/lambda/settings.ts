@@ -58,7 +58,8 @@ const DatabaseSecret = Schema.Struct({
   username: Schema.String,
   password: Schema.String,
   host: Schema.optional(Schema.String),
-  port: Schema.optional(Schema.Union([Schema.Number, Schema.NumberFromString])),
+  // Finite: a port "abc" must not become NaN (Effect 4's NumberFromString/Number accept NaN)
+  port: Schema.optional(Schema.Union([Schema.Finite, Schema.FiniteFromString])),
   dbname: Schema.optional(Schema.String)
 })
 

@@ -9,7 +9,7 @@
 import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted } from "effect"
+import { Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -130,10 +130,11 @@ auditContract("postgres", () => AuditPostgresTest())
 /** Real time, whatever Clock the test runs with. */
 const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
-/** The message PostgreSQL answered a failed statement with. */
+/** The message PostgreSQL answered a failed statement with (the cause of the SqlError's reason). */
 const refusal = <A, R>(effect: Effect.Effect<A, unknown, R>) =>
   Effect.map(Effect.flip(effect), (error) => {
-    const cause = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+    const reason = typeof error === "object" && error !== null && "reason" in error ? error.reason : error
+    const cause = typeof reason === "object" && reason !== null && "cause" in reason ? reason.cause : reason
     return cause instanceof Error ? cause.message : String(cause)
   })
 
@@ -293,7 +294,7 @@ layer(AuditPostgresTest())("the request path waits for nobody", (it) => {
         const other = yield* pg.reserve
         yield* other.executeRaw(`SELECT pg_advisory_lock(${OLD_CHAIN_LOCK}), pg_advisory_lock(${AUDIT_SEAL_LOCK})`, [])
         yield* other.executeRaw("BEGIN", [])
-        yield* Effect.provideService(audit.record(sampleEvent(100)), SqlClient.TransactionConnection, [other, 1] as never).pipe(
+        yield* Effect.provideService(audit.record(sampleEvent(100)), sql.transactionService, [other, 1] as never).pipe(
           Effect.catchDefect(() => Effect.void)
         )
         // Session locks outlive the transaction: released before the connection goes back to the pool.
@@ -335,7 +336,7 @@ layer(AuditPostgresTest())("the request path waits for nobody", (it) => {
       yield* realSleep(100)
       yield* audit.record(sampleEvent(2, { requestId: "req-early" }))
       expect(yield* audit.seal).toBe(1)
-      yield* late.await
+      yield* Fiber.await(late)
       expect(yield* audit.seal).toBe(1)
       const seals = (yield* auditSealsAfter(0, 100_000)).slice(base)
       expect(seals.map(({ row }) => row?.requestId)).toEqual(["req-early", "req-late"])

@@ -3,7 +3,7 @@
  * size, tamper detection for every bit, context binding, the data-key cache and key zeroing.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Cause, Effect, Exit, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { createHash } from "node:crypto"
@@ -32,9 +32,12 @@ const runScoped = <A, E>(f: (c: (typeof Crypto)["Service"]) => Effect.Effect<A, 
   Effect.scoped(Effect.flatMap(crypto, f))
 
 const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
-  Effect.map(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : Exit.isSuccess(exit) ? "success" : "defect"
-  )
+  Effect.map(Effect.exit(effect), (exit) => {
+    if (Exit.isSuccess(exit)) return "success"
+    // one typed failure and nothing else (v3: a cause whose _tag is "Fail")
+    const [only, ...more] = exit.cause.reasons
+    return only !== undefined && more.length === 0 && Cause.isFailReason(only) ? only.error._tag : "defect"
+  })
 
 describe("seal and open", () => {
   it.effect("round-trips the empty input, one byte and exactly 5 MiB", () =>

@@ -77,7 +77,7 @@ describe("the embedded database behind `npm start`", () => {
           const [row] = yield* sql<{ user: string; superuser: boolean }>`
             SELECT current_user AS user, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`
           const refused = yield* Effect.flip(sql`ALTER TABLE audit_log DISABLE TRIGGER ALL`)
-          return { ...row, refused: String((refused.cause as Error).message) }
+          return { ...row, refused: String((refused.reason.cause as Error).message) }
         }).pipe(
           Effect.provide(DatabaseLive.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir, ...env }))))),
           Effect.scoped

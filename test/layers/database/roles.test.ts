@@ -10,10 +10,11 @@ import { Effect } from "effect"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { OwnerSql, TestDatabaseLive } from "../../support/database.js"
 
-/** SQLSTATE and message of a refused statement. */
+/** SQLSTATE and message of a refused statement (the driver's error is the cause of the SqlError's reason). */
 const refusal = <A, R>(effect: Effect.Effect<A, unknown, R>) =>
   Effect.map(Effect.flip(effect), (error) => {
-    const cause = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+    const reason = typeof error === "object" && error !== null && "reason" in error ? error.reason : error
+    const cause = typeof reason === "object" && reason !== null && "cause" in reason ? reason.cause : reason
     const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : "?"
     return `${code} ${cause instanceof Error ? cause.message : String(cause)}`
   })

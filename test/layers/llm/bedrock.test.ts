@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime"
 import { beforeEach, describe, expect, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { imageSize } from "image-size"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
@@ -134,7 +134,12 @@ const accessDenied = (message: string) => new AccessDeniedException({ message, $
 const converseInputs = () => bedrock.commandCalls(ConverseCommand).map((call) => call.args[0].input as ConverseCommandInput)
 const awsError = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } })
 
-const failureOf = <A, E>(exit: Exit.Exit<A, E>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
+/** The typed error when it is the exit's only failure (v3: a cause whose _tag is "Fail"). */
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const [only, ...more] = exit.cause.reasons
+  return only !== undefined && more.length === 0 && Cause.isFailReason(only) ? only.error : undefined
+}
 
 describe("Bedrock interpret", () => {
   it.effect("a scanned PDF goes with citations (read as page images); Sonnet 5.5 thinks always: auto tool choice, no temperature", () =>

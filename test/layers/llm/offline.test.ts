@@ -321,9 +321,9 @@ describe("offline usage and tracing", () => {
       const base = yield* Effect.tracer
       const recording = Tracer.make({
         context: base.context,
-        span: (name, ...rest) => {
-          const span = base.span(name, ...rest)
-          spans.push({ name, attributes: span.attributes })
+        span: (options) => {
+          const span = base.span(options)
+          spans.push({ name: options.name, attributes: span.attributes })
           return span
         }
       })

@@ -16,7 +16,7 @@ const capture = <A, E>(effect: Effect.Effect<A, E>) =>
     const collector = Logger.make((options) => {
       raw.push(JSON.stringify(formatLogRecord(options)))
     })
-    const exit = yield* Effect.exit(effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, collector))))
+    const exit = yield* Effect.exit(effect.pipe(Effect.provide(Logger.layer([collector]))))
     const lines = raw.map((l) => JSON.parse(l) as Line)
     return { exit, raw, lines }
   })

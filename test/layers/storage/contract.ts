@@ -4,7 +4,7 @@
  * live (real clock) because two of the layers do real I/O with timeouts and retries.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Result, type Layer, Runtime } from "effect"
+import { Effect, Result, type Layer } from "effect"
 import * as fc from "fast-check"
 import {
   documentKey,
@@ -270,7 +270,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
       (ns) =>
         Effect.gen(function* () {
           const storage = yield* Storage
-          const runtime = yield* Effect.runtime<never>()
+          const context = yield* Effect.context<never>()
           const check = (key: string, bytes: Uint8Array) =>
             Effect.gen(function* () {
               const full = `${ns}/${key}`
@@ -287,7 +287,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
           yield* Effect.promise(() =>
             fc.assert(
               fc.asyncProperty(validKeyArbitrary, fc.uint8Array({ maxLength: 64 }), (key, bytes) =>
-                Runtime.runPromise(runtime, check(key, bytes))
+                Effect.runPromiseWith(context)(check(key, bytes))
               ),
               { numRuns: 50 }
             )
@@ -301,7 +301,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
       () =>
         Effect.gen(function* () {
           const storage = yield* Storage
-          const runtime = yield* Effect.runtime<never>()
+          const context = yield* Effect.context<never>()
           const check = (key: string) =>
             Effect.gen(function* () {
               expect(Result.isFailure(validateObjectKey(key))).toBe(true)
@@ -312,7 +312,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
             })
           yield* Effect.promise(() =>
             fc.assert(
-              fc.asyncProperty(hostileKeyArbitrary, (key) => Runtime.runPromise(runtime, check(key))),
+              fc.asyncProperty(hostileKeyArbitrary, (key) => Effect.runPromiseWith(context)(check(key))),
               { numRuns: 50 }
             )
           )

@@ -366,11 +366,11 @@ describe("S3 storage against a mocked client", () => {
       const base = yield* Effect.tracer
       const recording = Tracer.make({
         context: base.context,
-        span: (name, parent, ...rest) => {
-          const span = base.span(name, parent, ...rest)
+        span: (options) => {
+          const span = base.span(options)
           spans.push({
-            name,
-            parent: Option.getOrUndefined(Option.map(parent, (p) => (p._tag === "Span" ? p.name : undefined))),
+            name: options.name,
+            parent: Option.getOrUndefined(Option.map(options.parent, (p) => (p._tag === "Span" ? p.name : undefined))),
             attributes: span.attributes
           })
           return span
