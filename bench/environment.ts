@@ -6,12 +6,12 @@
  * encodings of `saveContent`, inserted 20 rows per statement so that 1,000 users seed in seconds.
  */
 import { PgClient } from "@effect/sql-pg"
-import { ConfigProvider, Effect, Result, Exit, Layer, ManagedRuntime, Redacted, Schema, Scope } from "effect"
+import { Array as Arr, Effect, Result, Exit, Layer, ManagedRuntime, Redacted, Schema, Scope } from "effect"
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AppConfig, loadSettings, type Settings } from "../src/config.js"
+import { AppConfig, loadSettings, type Settings, settingsProvider } from "../src/config.js"
 import { makeAccessTokens, signingKeyFrom } from "../src/layers/auth/jwt.js"
 import { makeUserLookupKey } from "../src/layers/auth/lookupKey.js"
 import { CryptoLocal } from "../src/layers/crypto/local.js"
@@ -76,7 +76,7 @@ export const startEnvironment = async (): Promise<BenchEnvironment> => {
     FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "100000000",
     LLM_MONTHLY_BUDGET_CENTS: "100000000"
   }
-  const read = Effect.runSync(loadSettings(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  const read = Effect.runSync(loadSettings(settingsProvider(env)))
   if (Result.isFailure(read)) throw new Error(read.failure)
   const key = signingKeyFrom(jwtPem)
   const tokens = makeAccessTokens(key, { issuer: read.success.auth.jwtIssuer, ttlSeconds: 86_400 })
@@ -152,7 +152,7 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
                 }
               })
             )
-            yield* sql`INSERT INTO content ${sql.insert(rows)}`
+            if (Arr.isReadonlyArrayNonEmpty(rows)) yield* sql`INSERT INTO content ${sql.insert(rows)}`
             const contentIds = rows.map((row) => row.id)
             const [job] = yield* sql<{ id: string }>`
               INSERT INTO jobs (user_id, status, stage, content_type, size_bytes, storage_key, attempts, content_id, completed_at)

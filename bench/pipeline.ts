@@ -13,7 +13,7 @@
  *   fields, content row, audit, completion in one transaction); extract = extractPdfText timed on
  *   its own on the same bytes, so interpret − extract is the parsing.
  */
-import { Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
+import { Duration, Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
 import * as fs from "node:fs/promises"
 import { AppConfig } from "../src/config.js"
 import { auditLayer } from "../src/main/layers.js"
@@ -94,7 +94,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
     Layer.provideMerge(Layer.succeed(AppConfig, settings)),
     // The usage metrics' EMF lines and the pool's info logs would drown the bench's own output.
     Layer.provideMerge(Layer.succeed(EmfSink, { emit: () => Effect.void })),
-    Layer.provide(Logger.minimumLogLevel("Warn"))
+    Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Warn"))
   )
   const runtime = ManagedRuntime.make(services)
   try {

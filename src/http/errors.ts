@@ -7,7 +7,7 @@
  */
 import { HttpApiError, HttpApiMiddleware, HttpApiSchema } from "effect/http-api"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Cause, Data, Effect, Option, References, Result, Schema, SchemaGetter } from "effect"
+import { Cause, Data, Effect, Option, References, Result, Schema, SchemaGetter, SchemaIssue } from "effect"
 import {
   type Classified,
   ErrorCategory,
@@ -85,7 +85,7 @@ export const errorResponse = (status: number, description: string) =>
  */
 export class ErrorRenderer extends HttpApiMiddleware.Service<ErrorRenderer>()("ErrorRenderer", {
   error: [
-    errorResponse(400, "The request is malformed or does not match the schema"),
+    errorResponse(400, "The request did not match the expected schema"),
     errorResponse(404, "No such resource or endpoint"),
     errorResponse(500, "An unexpected error; the body says nothing about internals")
   ]
@@ -109,15 +109,32 @@ const multipartReason = (u: unknown): string | undefined =>
   platformTag(u) === "MultipartError" ? reasonTag(u) : undefined
 
 /** Builds a person-readable summary of a schema mismatch without echoing submitted values. */
+/** The path and kind of each leaf issue of a schema error (4.1.5: a SchemaError holds one issue tree). */
+const leafIssues = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey> = []): Array<{ readonly path: ReadonlyArray<PropertyKey>; readonly _tag: string }> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return leafIssues(issue.issue, [...path, ...issue.path])
+    case "Composite":
+    case "AnyOf":
+      return issue.issues.flatMap((inner) => leafIssues(inner, path))
+    case "Filter":
+    case "Encoding":
+      return leafIssues(issue.issue, path)
+    case "MissingKey":
+      return [{ path, _tag: "Missing" }]
+    case "UnexpectedKey":
+      return [{ path, _tag: "Unexpected" }]
+    default:
+      return [{ path, _tag: issue._tag }]
+  }
+}
+
 const decodeMessage = (error: unknown): string => {
-  const issues =
-    typeof error === "object" && error !== null && "issues" in error && Array.isArray(error.issues)
-      ? (error.issues as ReadonlyArray<{ readonly path?: ReadonlyArray<unknown>; readonly _tag?: string }>)
-      : []
+  const issues = Schema.isSchemaError(error) ? leafIssues(error.issue) : []
   const where = issues
     .slice(0, 5)
     .map((issue) => {
-      const location = issue.path && issue.path.length > 0 ? issue.path.map(String).join(".") : "request"
+      const location = issue.path.length > 0 ? issue.path.map(String).join(".") : "request"
       const problem = issue._tag === "Missing" ? "is required" : issue._tag === "Unexpected" ? "is not allowed" : "is invalid"
       return `${location} ${problem}`
     })

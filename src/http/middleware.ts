@@ -4,7 +4,7 @@
  * otherwise) on every response and every log line, one JSON access-log line per request, and
  * the error renderer.
  */
-import { HttpEffect, type Headers, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse, HttpTraceContext } from "effect/http"
+import { HttpEffect, Headers, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse, HttpTraceContext } from "effect/http"
 import { ByteSize, Clock, Effect, Layer, LogLevel, Option, References, type Types } from "effect"
 import { randomUUID } from "node:crypto"
 import { MalformedBody, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType } from "../services/errors.js"
@@ -128,6 +128,20 @@ const traced = <R>(
     Effect.catch((failure) => Effect.succeed(failure.response))
   )
 
+/**
+ * A body sent with an empty Content-Type is taken for JSON, as one without any is (4.1.5's
+ * HttpApi defaults only a missing header to JSON, and answers an empty one with a bare 415).
+ */
+const asJsonWhenUntyped = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  bodyType: string | undefined
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
+  bodyType !== ""
+    ? app
+    : Effect.updateService(app, HttpServerRequest.HttpServerRequest, (request) =>
+        request.modify({ headers: Headers.set(request.headers, "content-type", "application/json") })
+      )
+
 export const requestContextMiddleware = (options: {
   readonly maxBodyBytes: number
   /** Browser origins allowed to call the API (the mobile apps need none). */
@@ -188,7 +202,7 @@ export const requestContextMiddleware = (options: {
         refused !== undefined
           // Answered before the app runs, so the pre-response hook above never sees it: its headers go on here.
           ? Effect.map(handleErrors(refused), (answer) => HttpServerResponse.setHeaders(answer, headers))
-          : handleErrors(hasBody ? Effect.provideService(app, HttpIncomingMessage.MaxBodySize, ByteSize.bytes(limit)) : app)
+          : handleErrors(hasBody ? Effect.provideService(asJsonWhenUntyped(app, bodyType), HttpIncomingMessage.MaxBodySize, ByteSize.bytes(limit)) : app)
       ).pipe(
         // A refused body with a declared length was never read: the connection closes rather than
         // read it. A chunked one cut off part-way is drained by the server (http/nodeServer.ts), so

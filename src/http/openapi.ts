@@ -13,6 +13,8 @@
  *   job and from a job to its content.
  */
 import { ERROR_EXAMPLES, OPERATION_EXAMPLES } from "./examples.js"
+import { LIMIT_JSON_SCHEMA, OFFSET_JSON_SCHEMA } from "./groups/content.js"
+import { UPLOAD_FILE_DESCRIPTION } from "./groups/documents.js"
 import { DEFAULT_EXEMPT_PATHS } from "./rateLimit.js"
 import { SMALL_BODY_BYTES } from "./routes.js"
 
@@ -155,14 +157,113 @@ const refsIn = (node: unknown, found = new Set<string>()): Set<string> => {
 
 const componentName = (ref: string) => ref.replace("#/components/schemas/", "")
 
+/** Query parameters documented as what they decode to (see groups/content.ts), by operation id. */
+const QUERY_PARAMETERS: Readonly<Record<string, Readonly<Record<string, Json>>>> = {
+  "content.timeline": { limit: LIMIT_JSON_SCHEMA, offset: OFFSET_JSON_SCHEMA }
+}
+
+/** The uniform error body: 4.1.5 names it after the type errorResponse decodes to (`Classified`). */
+const COMPONENT_NAMES: Readonly<Record<string, string>> = { ClassifiedEncoded: "ErrorBody" }
+const ERROR_BODY_DESCRIPTION = "The uniform error body of every failed request"
+
+/** Rewrites every `$ref` below `node` by `renamed`. */
+const rewriteRefs = (node: unknown, renamed: ReadonlyMap<string, string>): void => {
+  if (Array.isArray(node)) {
+    for (const item of node) rewriteRefs(item, renamed)
+  } else if (isObject(node)) {
+    if (typeof node.$ref === "string") {
+      const target = renamed.get(node.$ref)
+      if (target !== undefined) node.$ref = target
+    }
+    for (const value of Object.values(node)) rewriteRefs(value, renamed)
+  }
+}
+
+/**
+ * Components keep the names of the schemas they document (`TokenPair`, `ErrorBody`), as clients
+ * generated from the document know them: 4.1.5 names the encoded side of a schema `<name>Encoded`.
+ */
+const renameComponents = (spec: Json, schemas: Json): void => {
+  const renamed = new Map<string, string>()
+  for (const name of Object.keys(schemas)) {
+    const target = COMPONENT_NAMES[name] ?? (name.endsWith("Encoded") ? name.slice(0, -"Encoded".length) : undefined)
+    if (target === undefined || target in schemas) continue
+    schemas[target] = schemas[name]
+    delete schemas[name]
+    renamed.set(`#/components/schemas/${name}`, `#/components/schemas/${target}`)
+  }
+  rewriteRefs(spec, renamed)
+  if (isObject(schemas.ErrorBody)) schemas.ErrorBody.description = ERROR_BODY_DESCRIPTION
+}
+
+/**
+ * A form field is text or a file, never null: 4.1.5 documents an optional field as "or null";
+ * the file part says what it is.
+ */
+const multipartFields = (schema: unknown): void => {
+  if (!isObject(schema) || !isObject(schema.properties)) return
+  for (const [name, property] of Object.entries(schema.properties)) {
+    if (!isObject(property)) continue
+    if (Array.isArray(property.anyOf)) {
+      const kept = property.anyOf.filter((member) => !(isObject(member) && member.type === "null"))
+      if (kept.length === 1 && isObject(kept[0])) {
+        const { anyOf: _anyOf, ...rest } = property
+        schema.properties[name] = { ...kept[0], ...rest }
+      }
+    }
+    if (name === "file") (schema.properties[name] as Json).description = UPLOAD_FILE_DESCRIPTION
+  }
+}
+
+/**
+ * One description per response. 4.1.5 joins the descriptions of every error schema under a status
+ * with " | "; the API-wide renderer's (the last) is the one that holds for every failure there.
+ * A 204 is a success like any other.
+ */
+const responseDescription = (description: unknown): unknown => {
+  if (description === "<No Content>") return "Success"
+  if (typeof description !== "string" || !description.includes(" | ")) return description
+  return description.split(" | ").at(-1)
+}
+
+/**
+ * Folds a lone `allOf` member into its schema when no keyword collides: 4.1.5 puts a check's
+ * keywords it does not inline (`contentEncoding`) there; the folded form is what tools expect.
+ */
+const foldAllOf = (node: unknown): void => {
+  if (Array.isArray(node)) {
+    for (const item of node) foldAllOf(item)
+  } else if (isObject(node)) {
+    for (const value of Object.values(node)) foldAllOf(value)
+    const only = Array.isArray(node.allOf) && node.allOf.length === 1 ? node.allOf[0] : undefined
+    if (isObject(only) && Object.keys(only).every((key) => !(key in node))) {
+      delete node.allOf
+      Object.assign(node, only)
+    }
+  }
+}
+
 /** The transform: the platform's document in, the exact one out (mutated in place and returned). */
-export const refineDocument = (spec: Json): Json => {
+export const refineDocument = (spec: Json, descriptions: ReadonlyMap<string, string> = new Map()): Json => {
   const paths = isObject(spec.paths) ? spec.paths : {}
   if (isObject(spec.info)) spec.info.description = API_DESCRIPTION
   spec.components = isObject(spec.components) ? spec.components : {}
   const components = spec.components as Json
   const schemas = (components.schemas = isObject(components.schemas) ? components.schemas : {}) as Json
   components.headers = { ...(isObject(components.headers) ? components.headers : {}), ...RESPONSE_HEADERS }
+  renameComponents(spec, schemas)
+  foldAllOf(schemas)
+  foldAllOf(paths)
+  for (const [name, description] of descriptions) {
+    const schema = schemas[name]
+    if (isObject(schema) && schema.description === undefined) schema.description = description
+  }
+  // RFC 7235 scheme names are case-insensitive; the document keeps the lower case it always had.
+  if (isObject(components.securitySchemes)) {
+    for (const scheme of Object.values(components.securitySchemes)) {
+      if (isObject(scheme) && typeof scheme.scheme === "string") scheme.scheme = scheme.scheme.toLowerCase()
+    }
+  }
 
   // Effect names its checks in `title` (`maxLength(255)`, `int`): noise in generated code. (Before
   // any example is added: examples have fields named title.)
@@ -181,6 +282,15 @@ export const refineDocument = (spec: Json): Json => {
       const body = isObject(operation.requestBody) && isObject(operation.requestBody.content) ? operation.requestBody.content : undefined
       const rateLimited = !DEFAULT_EXEMPT_PATHS.includes(path)
 
+      // Parameters: described where clients look (the parameter), and query integers as integers.
+      for (const parameter of Array.isArray(operation.parameters) ? operation.parameters : []) {
+        if (!isObject(parameter) || typeof parameter.name !== "string") continue
+        const documented = parameter.in === "query" ? QUERY_PARAMETERS[id]?.[parameter.name] : undefined
+        if (documented !== undefined) parameter.schema = { ...documented }
+        const schema = isObject(parameter.schema) ? parameter.schema : undefined
+        if (parameter.description === undefined && typeof schema?.description === "string") parameter.description = schema.description
+      }
+
       // Request bodies: unknown fields are ignored, and each media type has its example.
       for (const [mediaType, media] of Object.entries(body ?? {})) {
         if (!isObject(media)) continue
@@ -190,6 +300,7 @@ export const refineDocument = (spec: Json): Json => {
         if (example !== undefined) media.example = example
         if (mediaType === "multipart/form-data") {
           media.encoding = { file: { contentType: "application/pdf, image/jpeg, image/png, text/plain" } }
+          multipartFields(media.schema)
         }
       }
 
@@ -207,6 +318,7 @@ export const refineDocument = (spec: Json): Json => {
       for (const [statusText, response] of Object.entries(responses)) {
         if (!isObject(response)) continue
         const status = Number(statusText)
+        response.description = responseDescription(response.description)
         const content = isObject(response.content) ? response.content : undefined
         if (status >= 400 && content !== undefined) {
           // The platform documents its decode error under 400; errors.ts answers it, like every failure, as ErrorBody.

@@ -4,10 +4,9 @@
  * methods a path answers (a 405 names them in `Allow`), and the media types an operation's body
  * may have (anything else is a 415).
  */
-import { type HttpApi, HttpApi as Api } from "effect/http-api"
+import { HttpApi, type HttpApiEndpoint, type HttpApiGroup } from "effect/http-api"
 import { HttpMethod } from "effect/http"
-import type * as AST from "effect/SchemaAST"
-import { JSONSchemaAnnotationId } from "effect/SchemaAST"
+import { SchemaAST as AST } from "effect"
 
 /**
  * The most body bytes of an operation that takes no document, whatever its schema says: sign-in,
@@ -23,39 +22,66 @@ export const BODY_SLACK_BYTES = 1024
 /** Bytes one character may take in JSON text: a control character escaped as `\u0001`. */
 const BYTES_PER_CHARACTER = 6
 
-const jsonSchemaOf = (ast: AST.AST): Record<string, unknown> | undefined =>
-  ast.annotations[JSONSchemaAnnotationId] as Record<string, unknown> | undefined
+type JsonFragment = Readonly<Record<string, unknown>>
+
+/**
+ * What the checks on `ast` say in JSON Schema (for a value of JSON type `type`): each check's own
+ * `toJsonSchema` hook, so a bound follows the same hook that documents it.
+ */
+const checkFragments = (ast: AST.AST, type: "string" | "array"): ReadonlyArray<JsonFragment> => {
+  const fragments: Array<JsonFragment> = []
+  const visit = (check: AST.Check<unknown>): void => {
+    if (check._tag === "FilterGroup") {
+      for (const inner of check.checks) visit(inner)
+    }
+    const hook = check.annotations?.toJsonSchema
+    if (hook === undefined) return
+    const output = hook({ type, schemas: [] })
+    const fragment = Array.isArray(output) ? output[0] : output
+    if (typeof fragment === "object" && fragment !== null) fragments.push(fragment as JsonFragment)
+  }
+  for (const check of ast.checks ?? []) visit(check)
+  return fragments
+}
+
+const boundOf = (fragments: ReadonlyArray<JsonFragment>, key: "maxLength" | "maxItems"): number | undefined => {
+  let bound: number | undefined
+  for (const fragment of fragments) {
+    const value = fragment[key]
+    if (typeof value === "number") bound = bound === undefined ? value : Math.min(bound, value)
+  }
+  return bound
+}
 
 /**
  * The most bytes a JSON body valid for `ast` (its encoded side) can take, or undefined when the
  * schema bounds no length (a string without maxLength, an array without maxItems, a record).
- * Lengths come from the schema's JSON Schema annotations (maxLength counts characters, each
+ * Lengths come from the JSON Schema the checks document (maxLength counts characters, each
  * BYTES_PER_CHARACTER at most), so the bound follows the schema it is derived from.
  */
-export const payloadBound = (ast: AST.AST, maxLength?: number, maxItems?: number): number | undefined => {
+export const payloadBound = (schema: AST.AST): number | undefined => bound(AST.toEncoded(schema))
+
+const bound = (ast: AST.AST): number | undefined => {
   switch (ast._tag) {
-    case "Transformation":
-      return payloadBound(ast.from, maxLength, maxItems)
-    case "Refinement": {
-      const annotation = jsonSchemaOf(ast)
+    case "String":
+    case "TemplateLiteral": {
+      const fragments = checkFragments(ast, "string")
       // A uuid's pattern bounds it as well as a maxLength would.
-      const length =
-        typeof annotation?.maxLength === "number" ? annotation.maxLength : annotation?.format === "uuid" ? 36 : maxLength
-      const items = typeof annotation?.maxItems === "number" ? annotation.maxItems : maxItems
-      return payloadBound(ast.from, length, items)
-    }
-    case "StringKeyword":
-    case "TemplateLiteral":
+      const maxLength = boundOf(fragments, "maxLength") ?? (fragments.some((f) => f["format"] === "uuid") ? 36 : undefined)
       return maxLength === undefined ? undefined : 2 + maxLength * BYTES_PER_CHARACTER
+    }
     case "Literal":
-      return JSON.stringify(ast.literal).length
-    case "NumberKeyword":
+      return JSON.stringify(typeof ast.literal === "bigint" ? String(ast.literal) : ast.literal).length
+    case "Number":
       return 24
-    case "BooleanKeyword":
+    case "Boolean":
       return 5
-    case "UndefinedKeyword":
+    case "Null":
+      return 4
+    case "Undefined":
+    case "Void":
       return 0
-    case "Enums": {
+    case "Enum": {
       let most = 0
       for (const [, value] of ast.enums) most = Math.max(most, JSON.stringify(value).length)
       return most
@@ -63,36 +89,40 @@ export const payloadBound = (ast: AST.AST, maxLength?: number, maxItems?: number
     case "Union": {
       let most = 0
       for (const member of ast.types) {
-        const bound = payloadBound(member, maxLength, maxItems)
-        if (bound === undefined) return undefined
-        most = Math.max(most, bound)
+        const each = bound(member)
+        if (each === undefined) return undefined
+        most = Math.max(most, each)
       }
       return most
     }
-    case "TypeLiteral": {
+    case "Objects": {
       if (ast.indexSignatures.length > 0) return undefined
       let total = 2
       for (const property of ast.propertySignatures) {
-        const value = payloadBound(property.type)
+        const value = bound(property.type)
         if (value === undefined) return undefined
         total += JSON.stringify(String(property.name)).length + 2 + value
       }
       return total
     }
-    case "TupleType": {
+    case "Arrays": {
       let total = 2
       for (const element of ast.elements) {
-        const bound = payloadBound(element.type)
-        if (bound === undefined) return undefined
-        total += bound + 1
+        const each = bound(element)
+        if (each === undefined) return undefined
+        total += each + 1
       }
       if (ast.rest.length > 0) {
-        const each = payloadBound(ast.rest[0]!.type)
+        const each = bound(ast.rest[0]!)
+        const maxItems = boundOf(checkFragments(ast, "array"), "maxItems")
         if (each === undefined || maxItems === undefined) return undefined
         total += maxItems * (each + 1)
       }
       return total
     }
+    case "Suspend":
+      // Recursive: no bound of its own.
+      return undefined
     default:
       return undefined
   }
@@ -114,12 +144,14 @@ export interface RouteTemplate {
 const withLimit = (bodyLimit: number | undefined): { readonly bodyLimit?: number } =>
   bodyLimit === undefined ? {} : { bodyLimit }
 
-const bodyLimitOf = (payloads: ReadonlyArray<readonly [string, AST.AST]>): number | undefined => {
+const bodyLimitOf = (payloads: HttpApiEndpoint.PayloadMap): number | undefined => {
   let limit = 0
-  for (const [mediaType, ast] of payloads) {
-    if (mediaType === "multipart/form-data") return undefined
-    const bound = payloadBound(ast)
-    limit = Math.max(limit, bound === undefined ? SMALL_BODY_BYTES : Math.min(SMALL_BODY_BYTES, bound + BODY_SLACK_BYTES))
+  for (const { encoding, schemas } of payloads.values()) {
+    if (encoding._tag === "Multipart" || encoding._tag === "Stream") return undefined
+    for (const schema of schemas) {
+      const bound = payloadBound(schema.ast)
+      limit = Math.max(limit, bound === undefined ? SMALL_BODY_BYTES : Math.min(SMALL_BODY_BYTES, bound + BODY_SLACK_BYTES))
+    }
   }
   return limit
 }
@@ -135,17 +167,13 @@ export interface RouteTable {
   readonly bodyLimit: (method: string, template: string) => number | undefined
 }
 
-/**
- * Any API definition. `HttpApi.Top` does not take a concrete API (its groups are invariant in
- * 4.1.5), so the group type is left open here.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyApi = HttpApi.HttpApi<string, any>
-
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** The routes of `api` (plus `extra` routes served beside it, such as /docs). */
-export const routeTable = (api: AnyApi, extra: ReadonlyArray<RouteTemplate> = []): RouteTable => {
+export const routeTable = <Id extends string, Groups extends HttpApiGroup.Constraint>(
+  api: HttpApi.HttpApi<Id, Groups>,
+  extra: ReadonlyArray<RouteTemplate> = []
+): RouteTable => {
   const routes: Array<RouteTemplate & { readonly pattern: RegExp }> = []
   const add = (route: RouteTemplate) =>
     routes.push({
@@ -157,20 +185,22 @@ export const routeTable = (api: AnyApi, extra: ReadonlyArray<RouteTemplate> = []
           .join("/")}/?$`
       )
     })
-  Api.reflect(api as HttpApi.HttpApi<string, never, never, never>, {
+  HttpApi.reflect(api, {
     onGroup: () => {},
-    onEndpoint: ({ endpoint, payloads }) =>
+    onEndpoint: ({ endpoint }) => {
+      const payloads = endpoint.payload
       add({
         method: endpoint.method,
         template: endpoint.path,
         ...(payloads.size > 0 && HttpMethod.hasBody(endpoint.method) ? { accepts: [...payloads.keys()] } : {}),
         ...(payloads.size > 0 && HttpMethod.hasBody(endpoint.method)
-          ? withLimit(bodyLimitOf([...payloads].map(([mediaType, payload]) => [mediaType, payload.ast] as const)))
+          ? withLimit(bodyLimitOf(payloads))
           : // Takes no body (completing an upload, DELETE /me): whatever a client sends is ignored, never read far.
             HttpMethod.hasBody(endpoint.method)
             ? { bodyLimit: BODY_SLACK_BYTES }
             : {})
       })
+    }
   })
   for (const route of extra) add(route)
   // Literal segments win over parameters (`/me/export` before `/me/:id`), as in the router.

@@ -25,41 +25,47 @@ export const Text = (minLength: number, maxLength: number) =>
       },
       {
         toJsonSchema: () => ({ minLength, maxLength }),
+        // Generated values (property tests) are built within the bounds instead of filtered into them.
+        arbitraryConstraint: { minCodePoints: minLength, maxCodePoints: maxLength },
         message: `must have ${minLength} to ${maxLength} characters`
       }
     )
   )
 
-/** An integer query parameter: decoded from its text, documented as an integer. */
+/** The text of an integer: digits, an optional sign; never empty. */
+export const INTEGER_TEXT = /^[+-]?\d{1,16}$/
+
+/**
+ * An integer query parameter: decoded from its text, documented as an integer (openapi.ts).
+ * The text is checked first: 4.1.5's NumberFromString decodes "abc" to NaN and FiniteFromString
+ * decodes "" to 0, where `?offset=` must be a 400 as it was.
+ */
 export const IntegerFromString = (options: { readonly minimum: number; readonly maximum?: number }) =>
-  // FiniteFromString: 4.1.5's NumberFromString decodes "abc" to NaN instead of failing.
-  // TODO(effect4): 4.1.5 has no schema-level JSON Schema override; `jsonSchema` below is inert,
-  // so the integer documentation must come from openapi.ts's refinement.
-  Schema.FiniteFromString.pipe(
-    Schema.check(Schema.isInt()),
-    Schema.check(Schema.isGreaterThanOrEqualTo(options.minimum)),
-    Schema.check(Schema.isLessThanOrEqualTo(options.maximum ?? Number.MAX_SAFE_INTEGER))
-  ).annotate({
-    jsonSchema: {
-      type: "integer",
-      minimum: options.minimum,
-      ...(options.maximum !== undefined ? { maximum: options.maximum } : {})
-    }
-  })
+  Schema.String.check(Schema.isPattern(INTEGER_TEXT)).pipe(
+    Schema.decodeTo(
+      Schema.Int.check(
+        Schema.isGreaterThanOrEqualTo(options.minimum),
+        Schema.isLessThanOrEqualTo(options.maximum ?? Number.MAX_SAFE_INTEGER)
+      ),
+      SchemaTransformation.numberFromString
+    )
+  )
 
 /** Standard base64 (RFC 4648 §4) with its padding, as the decoder requires. */
 export const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /**
- * Bytes sent as base64 text: at least one byte. (The JSON Schema annotation replaces the generated
- * one whole, hence the description as an argument.)
+ * Bytes sent as base64 text: at least one byte. The check is on the text, so the document says
+ * exactly what is checked (4.1.5 documents a schema from its encoded side and has no override).
  */
 export const NonEmptyBytesFromBase64 = (description: string) =>
-  Schema.Uint8ArrayFromBase64.check(
-    Schema.makeFilter((bytes: Uint8Array) => bytes.length > 0, { message: "must not be empty" })
-  ).annotate({
-    jsonSchema: { type: "string", minLength: 4, pattern: BASE64_PATTERN.source, contentEncoding: "base64", description }
-  })
+  Schema.String.check(
+    Schema.makeFilter((text: string) => text.length >= 4 && BASE64_PATTERN.test(text), {
+      toJsonSchema: () => ({ minLength: 4, pattern: BASE64_PATTERN.source, contentEncoding: "base64" }),
+      description,
+      message: "must be base64 of at least one byte"
+    })
+  ).pipe(Schema.decodeTo(Schema.Uint8Array, SchemaTransformation.uint8ArrayFromBase64String))
 
 /**
  * An id as a client may send it (a UUID in either case), decoded to its canonical lower-case form:

@@ -4,7 +4,7 @@
  * document and its page would be dead weight in its bundle and its cold start). app.ts adds the
  * documentation for the Node server and the tests.
  */
-import { type HttpApi, HttpApiBuilder } from "effect/http-api"
+import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { type HttpRouter as HttpRouterTypes, HttpMiddleware, HttpRouter } from "effect/http"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
@@ -19,7 +19,7 @@ import { SubscriptionsLive } from "./groups/subscriptionsLive.js"
 import { ErrorRendererLive, requestContext } from "./middleware.js"
 import { OpsLive } from "./ops.js"
 import { makeRateLimiter, RateLimits } from "./rateLimit.js"
-import { type AnyApi, routeTable } from "./routes.js"
+import { routeTable } from "./routes.js"
 import { makeRequestSampler } from "./sampling.js"
 import { AuthenticationLive } from "./security.js"
 
@@ -27,7 +27,9 @@ import { AuthenticationLive } from "./security.js"
 export interface ServedBeside {
   readonly routes: ReadonlyArray<{ readonly method: string; readonly template: string }>
   /** The routes' layer, given the API definition it documents. */
-  readonly layer: (definition: AnyApi) => Layer.Layer<never, never, HttpRouterTypes.HttpRouter>
+  readonly layer: <Id extends string, Groups extends HttpApiGroup.Constraint>(
+    definition: HttpApi.HttpApi<Id, Groups>
+  ) => Layer.Layer<never, never, HttpRouterTypes.HttpRouter>
 }
 
 /**
@@ -67,9 +69,9 @@ export const ApiLive = HttpApiBuilder.layer(Api).pipe(
  * on whatever HttpServer is provided. `definition` is the API the layer implements: its routes
  * name spans and decide 405s and 415s.
  */
-export const serve = <A, E, R>(
+export const serve = <A, E, R, Id extends string = typeof Api.identifier, Groups extends HttpApiGroup.Constraint = never>(
   api: Layer.Layer<A, E, R>,
-  definition: AnyApi = Api,
+  definition?: HttpApi.HttpApi<Id, Groups>,
   beside?: ServedBeside
 ) => HttpRouter.serve(routesOf(api, definition, beside), { disableLogger: true }).pipe(
   // requestContext opens the server span itself: the platform's would carry the raw path, query and headers.
@@ -81,12 +83,14 @@ export const serve = <A, E, R>(
  * the request-context middleware (global: it sees unknown routes too). For a server (`serve`) or
  * a web handler (`HttpRouter.toWebHandler`, main/lambda/api.ts).
  */
-export const routesOf = <A, E, R>(
+export const routesOf = <A, E, R, Id extends string = typeof Api.identifier, Groups extends HttpApiGroup.Constraint = never>(
   api: Layer.Layer<A, E, R>,
-  definition: AnyApi = Api,
+  /** The API `api` implements; Api when omitted. */
+  definition?: HttpApi.HttpApi<Id, Groups>,
   beside?: ServedBeside
 ) => {
-  const routes = routeTable(definition, beside?.routes ?? [])
+  const routes = definition === undefined ? routeTable(Api, beside?.routes ?? []) : routeTable(definition, beside?.routes ?? [])
+  const besideLayer = beside === undefined ? Layer.empty : definition === undefined ? beside.layer(Api) : beside.layer(definition)
   return Layer.unwrap(
     Effect.map(AppConfig, (settings) =>
       requestContext({
@@ -94,7 +98,7 @@ export const routesOf = <A, E, R>(
         corsAllowedOrigins: settings.corsAllowedOrigins,
         routes,
         sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
-      }).pipe(Layer.provideMerge(Layer.mergeAll(api, beside?.layer(definition) ?? Layer.empty)))
+      }).pipe(Layer.provideMerge(Layer.mergeAll(api, besideLayer)))
     )
   )
 }

@@ -17,7 +17,7 @@ export const UsageDocumentType = Schema.Literals(["lab_results", "vitals", "chat
 export type UsageDocumentType = typeof UsageDocumentType.Type
 
 /** A calendar month, "YYYY-MM". */
-export const Month = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-(0[1-9]|1[0-2])$/)))
+export const Month = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{4}-(0[1-9]|1[0-2])$/u)))
 
 const ValidDate = Schema.Date.check(Schema.makeFilter((d) => !Number.isNaN(d.getTime()) || "invalid date"))
 

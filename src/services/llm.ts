@@ -49,7 +49,7 @@ export class LabResult extends Schema.Class<LabResult>("LabResult")({
   flag: ResultFlag,
   flagSource: Schema.optional(FlagSource),
   /** The LOINC code of the test, when the name is one the reader knows (e.g. 2823-3 for serum potassium). */
-  loinc: Schema.optional(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{1,7}-\d$/)))),
+  loinc: Schema.optional(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{1,7}-\d$/u)))),
   /** The unit in UCUM (e.g. `10*3/uL` for a printed `K/uL`), when the printed unit is one. */
   ucumUnit: Schema.optional(Schema.String.pipe(Schema.check(Schema.isMaxLength(64)))),
   ...Position

@@ -57,7 +57,9 @@ export const spanOfTraceparent = (traceparent: string): Option.Option<Tracer.Ext
  */
 export const traced =
   (name: string, options: { readonly attributes?: Record<string, unknown>; readonly requireParent?: boolean } = {}) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  // The trailing arguments are the traced function's own (Effect.fnUntraced passes them to every
+  // pipeable); accepting them keeps the function's optional parameters in its inferred type.
+  <A, E, R>(self: Effect.Effect<A, E, R>, ..._args: ReadonlyArray<unknown>): Effect.Effect<A, E, R> =>
     Effect.withFiber((fiber) =>
       fiber.getRef(References.TracerEnabled) &&
         (options.requireParent !== true || Option.isSome(Context.getOption(fiber.context, Tracer.ParentSpan)))

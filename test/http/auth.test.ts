@@ -6,7 +6,7 @@
  * the uniform error body.
  */
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, type HttpClientResponse, HttpRouter } from "effect/http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
@@ -14,6 +14,7 @@ import { generateKeyPairSync } from "node:crypto"
 import { AppConfig, type Settings } from "../../src/config.js"
 import { AuthGroup } from "../../src/http/groups/auth.js"
 import { AuthLive } from "../../src/http/groups/authLive.js"
+import { ErrorRenderer } from "../../src/http/errors.js"
 import { ErrorRendererLive, requestContext } from "../../src/http/middleware.js"
 import { RateLimitsLive } from "../../src/http/serve.js"
 import { Authentication, AuthenticationLive } from "../../src/http/security.js"
@@ -32,11 +33,11 @@ import { GOOGLE_CLIENT_ID, googleIdToken, impostorKey, jwksServer } from "../sup
 import { testSettings } from "../support/settings.js"
 
 class WhoAmI extends HttpApiGroup.make("whoami")
-  .add(HttpApiEndpoint.get("me", "/probe/whoami").addSuccess(Schema.Struct({ userId: Schema.String })))
+  .add(HttpApiEndpoint.get("me", "/probe/whoami", { success: Schema.Struct({ userId: Schema.String }) }))
   .middleware(Authentication)
 {}
 
-const TestApi = HttpApi.make("serenya").add(AuthGroup).add(WhoAmI)
+const TestApi = HttpApi.make("serenya").add(AuthGroup).add(WhoAmI).middleware(ErrorRenderer)
 const WhoAmILive = HttpApiBuilder.group(TestApi, "whoami", (handlers) =>
   handlers.handle("me", () => Effect.map(CurrentUser, (user) => ({ userId: user.userId })))
 )
@@ -62,11 +63,21 @@ const appWith = (
   google: (settings: Settings) => Layer.Layer<GoogleIdTokens> = () => GoogleFake
 ) => {
   const settings = testSettings(env)
-  return HttpApiBuilder.serve(requestContext({ maxBodyBytes: settings.maxBodyBytes })).pipe(
-    Layer.provide(
-      HttpApiBuilder.api(TestApi).pipe(Layer.provide([AuthLive, WhoAmILive, ErrorRendererLive]), Layer.provide(AuthenticationLive),
-    Layer.provide(RateLimitsLive))
+  return HttpRouter.serve(
+    requestContext({ maxBodyBytes: settings.maxBodyBytes }).pipe(
+      Layer.provideMerge(
+        HttpApiBuilder.layer(TestApi).pipe(
+          Layer.provide(
+            Layer.mergeAll(AuthLive, WhoAmILive).pipe(
+              Layer.provide([AuthenticationLive, ErrorRendererLive]),
+              Layer.provide(RateLimitsLive)
+            )
+          )
+        )
+      )
     ),
+    { disableLogger: true }
+  ).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provideMerge(Tokens),
     Layer.provide(

@@ -1,9 +1,8 @@
 /** The error → HTTP mapping for failures that are hard to provoke over a socket. */
-import { HttpServerRequest, Multipart } from "effect/http"
-import { RequestError } from "effect/http/HttpServerError"
-import { SqlError } from "effect/sql/SqlError"
+import { HttpServerError, HttpServerRequest, Multipart } from "effect/http"
+import { SqlError } from "effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, FiberId, Schema } from "effect"
+import { Cause, Schema } from "effect"
 import * as fc from "fast-check"
 import { ApiError, classifyCause, errorResponse } from "../../src/http/errors.js"
 import { clientRequestIdFrom } from "../../src/http/middleware.js"
@@ -11,33 +10,42 @@ import { NotFound, UpstreamFailed } from "../../src/services/errors.js"
 
 const request = HttpServerRequest.fromWeb(new Request("http://localhost/x", { method: "POST" }))
 
+/** 4.1.5: a multipart error carries a tagged reason (it was a string). */
+const multipartError = (reason: Multipart.MultipartErrorReason["_tag"], cause: unknown) =>
+  Multipart.MultipartError.fromReason(reason, cause)
+
+/** 4.1.5: the server's request errors are one HttpServerError whose reason says which. */
+const requestParseError = (options: { readonly reason?: "Parse" | "BodyTooLarge"; readonly cause: unknown }) =>
+  new HttpServerError.HttpServerError({ reason: new HttpServerError.RequestParseError({ request, ...options }) })
+
 describe("classifyCause", () => {
   it("multipart limits are 413, a broken multipart body is 400, never 500", () => {
     for (const reason of ["FileTooLarge", "FieldTooLarge", "BodyTooLarge", "TooManyParts"] as const) {
-      const rendered = classifyCause(Cause.fail(new Multipart.MultipartError({ reason, cause: new Error("limit") })))
+      const rendered = classifyCause(Cause.fail(multipartError(reason, new Error("limit"))))
       expect(rendered.info, reason).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE", category: "validation" })
     }
-    const parse = classifyCause(Cause.fail(new Multipart.MultipartError({ reason: "Parse", cause: new Error("x") })))
+    const parse = classifyCause(Cause.fail(multipartError("Parse", new Error("x"))))
     expect(parse.info).toMatchObject({ status: 400, code: "MALFORMED_BODY" })
   })
 
   it("0.97.2's over-limit part (InternalError caused by ReachedLimit) is a 413, not a 500", () => {
-    const overLimit = new Multipart.MultipartError({ reason: "InternalError", cause: { _tag: "ReachedLimit" } })
+    const overLimit = multipartError("InternalError", { _tag: "ReachedLimit" })
     expect(classifyCause(Cause.fail(overLimit)).info).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" })
-    const other = new Multipart.MultipartError({ reason: "InternalError", cause: new Error("disk") })
+    const other = multipartError("InternalError", new Error("disk"))
     expect(classifyCause(Cause.fail(other)).info.status).toBe(500)
   })
 
   it("a multipart error wrapped in a request error, or raised as a defect, is still a 413", () => {
-    const inner = new Multipart.MultipartError({ reason: "FileTooLarge", cause: new Error("limit") })
-    expect(classifyCause(Cause.fail(new RequestError({ request, reason: "Decode", cause: inner }))).info.status).toBe(413)
+    const inner = multipartError("FileTooLarge", new Error("limit"))
+    expect(classifyCause(Cause.fail(requestParseError({ cause: inner }))).info.status).toBe(413)
     expect(classifyCause(Cause.die(inner)).info.status).toBe(413)
   })
 
   it("a body cut off at the server's limit is a 413; other undecodable bodies are 400", () => {
-    const limit = new RequestError({ request, reason: "Decode", cause: new Error("maxBytes exceeded") })
+    // 4.1.5 reports a body over HttpIncomingMessage.MaxBodySize as BodyTooLarge.
+    const limit = requestParseError({ reason: "BodyTooLarge", cause: new Error("body too large") })
     expect(classifyCause(Cause.fail(limit)).info).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" })
-    const broken = new RequestError({ request, reason: "Decode", cause: new SyntaxError("Unexpected token") })
+    const broken = requestParseError({ reason: "Parse", cause: new SyntaxError("Unexpected token") })
     expect(classifyCause(Cause.fail(broken)).info).toMatchObject({ status: 400, code: "MALFORMED_BODY" })
   })
 
@@ -49,7 +57,9 @@ describe("classifyCause", () => {
   })
 
   it("a connection lost mid-transaction (a SqlError defect from commit or rollback) is a 503 with Retry-After", () => {
-    const lost = classifyCause(Cause.die(new SqlError({ cause: new Error("Connection terminated unexpectedly"), message: "Failed to commit" })))
+    const lost = classifyCause(Cause.die(new SqlError.SqlError({
+      reason: new SqlError.ConnectionError({ cause: new Error("Connection terminated unexpectedly"), message: "Failed to commit" })
+    })))
     expect(lost.info).toMatchObject({ status: 503, code: "DATABASE_UNAVAILABLE", recovery: "retry" })
     expect(lost.retryAfter).toBeGreaterThan(0)
   })
@@ -72,7 +82,7 @@ describe("classifyCause", () => {
   })
 
   it("an interruption is a 503 with Retry-After, not a 500", () => {
-    const rendered = classifyCause(Cause.interrupt(FiberId.none))
+    const rendered = classifyCause(Cause.interrupt())
     expect(rendered.info.status).toBe(503)
     expect(rendered.retryAfter).toBe(1)
   })

@@ -9,6 +9,7 @@ import * as fc from "fast-check"
 import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
+import { ErrorRenderer } from "../../src/http/errors.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
 import { makeRateLimiter, makeTokenBuckets, type RateLimitOptions, RateLimits } from "../../src/http/rateLimit.js"
@@ -117,10 +118,10 @@ describe("token buckets", () => {
 // Through the HTTP stack
 
 class Probe extends HttpApiGroup.make("probe")
-  .add(HttpApiEndpoint.get("ping", "/probe/ping").addSuccess(Schema.Struct({ ok: Schema.Boolean })))
+  .add(HttpApiEndpoint.get("ping", "/probe/ping", { success: Schema.Struct({ ok: Schema.Boolean }) }))
 {}
 
-const TestApi = CoreApi.add(Probe)
+const TestApi = CoreApi.add(Probe).middleware(ErrorRenderer)
 // As bearer authentication does once a token is verified: the user (here named by a test header) spends their bucket.
 const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
   handlers.handle("ping", () =>
@@ -137,12 +138,11 @@ const ProbeLive = HttpApiBuilder.group(TestApi, "probe", (handlers) =>
 const appWith = (options: RateLimitOptions) => {
   const limits = makeRateLimiter(options)
   return serveApi(
-    HttpApiBuilder.api(TestApi).pipe(
-      Layer.provide([OpsLive, ProbeLive, ErrorRendererLive, HttpApiBuilder.middleware(limits.middleware)]),
-      Layer.provide(Layer.succeed(RateLimits, limits))
-    ),
+    HttpApiBuilder.layer(TestApi).pipe(Layer.provide(Layer.mergeAll(OpsLive, ProbeLive).pipe(Layer.provide(ErrorRendererLive)))),
     TestApi
   ).pipe(
+    // The per-IP limiter runs in the request-context middleware, which finds RateLimits where it is built.
+    Layer.provide(Layer.succeed(RateLimits, limits)),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(Layer.succeed(Database, { ping: Effect.void })),
     Layer.provide(Layer.succeed(AppConfig, testSettings()))

@@ -8,6 +8,7 @@ import { generateKeyPairSync, randomUUID } from "node:crypto"
 import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
+import { ErrorRenderer } from "../../src/http/errors.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
 import { RateLimitsLive } from "../../src/http/serve.js"
@@ -21,11 +22,11 @@ import { testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 
 class WhoAmI extends HttpApiGroup.make("whoami")
-  .add(HttpApiEndpoint.get("me", "/probe/whoami").addSuccess(Schema.Struct({ userId: Schema.String })))
+  .add(HttpApiEndpoint.get("me", "/probe/whoami", { success: Schema.Struct({ userId: Schema.String }) }))
   .middleware(Authentication)
 {}
 
-const TestApi = CoreApi.add(WhoAmI)
+const TestApi = CoreApi.add(WhoAmI).middleware(ErrorRenderer)
 const WhoAmILive = HttpApiBuilder.group(TestApi, "whoami", (handlers) =>
   handlers.handle("me", () => Effect.map(CurrentUser, (user) => ({ userId: user.userId })))
 )
@@ -34,10 +35,10 @@ const key = signingKeyFrom(generateKeyPairSync("ec", { namedCurve: "prime256v1" 
 const Tokens = Layer.succeed(AccessTokens, makeAccessTokens(key, { issuer: "serenya", ttlSeconds: 900 }))
 
 const App = serveApi(
-  HttpApiBuilder.api(TestApi).pipe(
-    Layer.provide([OpsLive, WhoAmILive, ErrorRendererLive]),
-    Layer.provide(AuthenticationLive),
-    Layer.provide(RateLimitsLive)
+  HttpApiBuilder.layer(TestApi).pipe(
+    Layer.provide(
+      Layer.mergeAll(OpsLive, WhoAmILive).pipe(Layer.provide([AuthenticationLive, ErrorRendererLive]), Layer.provide(RateLimitsLive))
+    )
   ),
   TestApi
 ).pipe(

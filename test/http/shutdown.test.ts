@@ -19,7 +19,7 @@ it.live("a request in flight when shutdown starts still gets its answer", () =>
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(appWith(DatabaseUp), scope)
     const address = Context.get(context, HttpServer.HttpServer).address
-    const base = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : "http://unreachable"
+    const base = address._tag !== "UnixPathAddress" ? `http://127.0.0.1:${address.port}` : "http://unreachable"
 
     const inflight = yield* Effect.forkChild(fetchText(`${base}/probe/slow`))
     yield* Effect.sleep("100 millis")

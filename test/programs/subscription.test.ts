@@ -232,7 +232,7 @@ layer(TestLayer, { excludeTestServices: true })("subscription", (it) => {
             subscription: Schema.Struct({
               userId: Schema.String,
               plan: Schema.String,
-              period: Schema.Struct({ start: Schema.Date, end: Schema.Date })
+              period: Schema.Struct({ start: Schema.DateFromString, end: Schema.DateFromString }) // ISO text on the line
             })
           }))
         const lines = ok.stdout.trim().split("\n")

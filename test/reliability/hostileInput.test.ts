@@ -236,7 +236,7 @@ const jsonBody = (value: unknown) => JSON.stringify(value)
   /** Every endpoint behind bearer authentication, read from the API definition; path ids filled in. */
   const ROUTES: ReadonlyArray<readonly [string, string]> = (() => {
     const routes: Array<readonly [string, string]> = []
-    HttpApi.reflect(Api as unknown as HttpApi.HttpApi<string, never, never, never>, {
+    HttpApi.reflect(Api, {
       onGroup: () => {},
       onEndpoint: ({ endpoint, middleware }) => {
         if ([...middleware].some((tag) => tag.key === Authentication.key)) {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import { HttpServer } from "effect/http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { SqlClient } from "effect/sql"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime, References } from "effect"
 import { createServer } from "node:http"
 import { serveApi } from "../../src/http/app.js"
 import { ApiLive } from "../../src/http/serve.js"
@@ -48,10 +48,10 @@ export const startInProcess = async (options: InProcessOptions) => {
       ? Layer.empty
       : workerPoolLayer({ concurrency: 2, poll: "20 millis", lease: "10 seconds", shutdownTimeout: "2 seconds" })
   const runtime = ManagedRuntime.make(
-    Layer.merge(served, workers).pipe(Layer.provideMerge(services), Layer.provide(Logger.minimumLogLevel("Error")))
+    Layer.merge(served, workers).pipe(Layer.provideMerge(services), Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Error")))
   )
   const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.address))
-  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  if (address._tag !== "InetAddressV4" && address._tag !== "InetAddressV6") throw new Error("expected a TCP address")
   return {
     runtime,
     port: address.port,

@@ -40,7 +40,7 @@ const serverSpansFor = (sampler: string, requests: ReadonlyArray<Record<string, 
       for (const headers of requests) {
         // The test's client must not propagate its own trace: only the headers given here reach the server.
         const response = yield* HttpClient.execute(HttpClientRequest.get("/health").pipe(HttpClientRequest.setHeaders(headers))).pipe(
-          Effect.locally(HttpClient.currentTracerPropagation, false)
+          Effect.provideService(HttpClient.TracerPropagationEnabled, false)
         )
         expect(response.status).toBe(200)
       }

@@ -45,7 +45,7 @@ const LOCAL_ONLY = new Set(["POST /auth/dev"])
 export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: string; readonly target: ApiFunction; readonly localOnly?: true }> =
   (() => {
     const routes: Array<{ method: Method; path: string; target: ApiFunction; localOnly?: true }> = []
-    HttpApi.reflect(Application as unknown as HttpApi.HttpApi<string, never, never, never>, {
+    HttpApi.reflect(Application, {
       onGroup: () => {},
       onEndpoint: ({ group, endpoint }) => {
         const target = FUNCTION_OF_GROUP[group.identifier]

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { AppConfig } from "../../config.js"
 import { logout, refreshTokens, signInWithDev, signInWithGoogle, type SignedIn } from "../../programs/auth.js"
 import { NotFound } from "../../services/errors.js"
+import { ErrorRenderer } from "../errors.js"
 import { AuthGroup, SignedInUser, TokenPair } from "./auth.js"
 import { auditContext } from "./requestContext.js"
 
@@ -21,7 +22,12 @@ const toBody = (signedIn: SignedIn) =>
     user: new SignedInUser(signedIn.user, { disableChecks: true })
   }, { disableChecks: true })
 
-const AuthOnlyApi = HttpApi.make("serenya").add(AuthGroup)
+/**
+ * The routes are built here, from this definition's group (4.1.5 builds a group's routes in
+ * HttpApiBuilder.group): it carries the same API-level middleware as Api (the error renderer,
+ * outermost), so the auth endpoints render errors as every other endpoint does.
+ */
+const AuthOnlyApi = HttpApi.make("serenya").add(AuthGroup).middleware(ErrorRenderer)
 
 export const AuthLive = HttpApiBuilder.group(AuthOnlyApi, "auth", (handlers) =>
   handlers

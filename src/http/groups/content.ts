@@ -7,13 +7,16 @@ import { errorResponse } from "../errors.js"
 import { IdFromRequest, IntegerFromString } from "../schemas.js"
 import { Authentication } from "../security.js"
 
-// The JSON Schema annotation replaces the generated one whole, so it carries the description too.
-const Limit = IntegerFromString({ minimum: 1, maximum: 100 }).annotate({
-  jsonSchema: { type: "integer", minimum: 1, maximum: 100, default: 20, description: "Items on the page, 1 to 100 (default 20)" }
-})
-const Offset = IntegerFromString({ minimum: 0 }).annotate({
-  jsonSchema: { type: "integer", minimum: 0, default: 0, description: "Items to skip, newest first (default 0)" }
-})
+/**
+ * How the timeline's query parameters are documented: as the integers they are, not the text they
+ * travel as. 4.1.5 documents a parameter from its encoded side (a string) and lets no schema
+ * replace that, so openapi.ts puts these in the document (QUERY_PARAMETERS).
+ */
+export const LIMIT_JSON_SCHEMA = { type: "integer", minimum: 1, maximum: 100, default: 20, description: "Items on the page, 1 to 100 (default 20)" }
+export const OFFSET_JSON_SCHEMA = { type: "integer", minimum: 0, default: 0, description: "Items to skip, newest first (default 0)" }
+
+const Limit = IntegerFromString({ minimum: 1, maximum: 100 })
+const Offset = IntegerFromString({ minimum: 0 })
 
 export const TimelineParams = Schema.Struct({
   limit: Limit.pipe(Schema.withDecodingDefault(Effect.succeed("20"))),

@@ -26,13 +26,13 @@ export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
   documentType: Schema.optional(DocumentType)
 }, { description: "An upload as JSON; the type is detected from the bytes and must match contentType" }) {}
 
+/** What the `file` part is (openapi.ts puts it in the document: 4.1.5 documents a file part as bare binary). */
+export const UPLOAD_FILE_DESCRIPTION = "The document (one part): a PDF, JPEG, PNG or plain text file"
+
 /** The multipart form (documented; the handler streams it with limits). */
 export const UploadForm = HttpApiSchema.asMultipart()(
   Schema.Struct({
-    file: Multipart.SingleFileSchema.annotate({
-      // The JSON Schema annotation replaces the generated one (an array of one file) whole.
-      jsonSchema: { type: "string", format: "binary", description: "The document (one part): a PDF, JPEG, PNG or plain text file" }
-    }),
+    file: Multipart.SingleFileSchema,
     documentType: Schema.optional(DocumentType)
   }).annotate({ description: "An upload as multipart/form-data: a `file` part, optionally a `documentType` field" })
 )
@@ -42,12 +42,20 @@ export class UploadAcceptedBody extends Schema.Class<UploadAcceptedBody>("Upload
   status: Schema.Literal("queued")
 }) {}
 
+// One check documenting exactly what it checks: 4.1.5 documents a lone isPattern whose regular
+// expression it cannot translate as an approximation (`anyOf`), dropping the pattern.
+const IdempotencyKey = Schema.String.check(
+  Schema.makeFilter(
+    (key: string) => key.length <= MAX_IDEMPOTENCY_KEY_LENGTH && IDEMPOTENCY_KEY_PATTERN.test(key),
+    {
+      toJsonSchema: () => ({ maxLength: MAX_IDEMPOTENCY_KEY_LENGTH, pattern: IDEMPOTENCY_KEY_PATTERN.source }),
+      description: `Makes retries safe: the same key with the same request answers as the first time (24 h). 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, no spaces.`
+    }
+  )
+)
+
 export const IdempotencyHeaders = Schema.Struct({
-  "idempotency-key": Schema.optional(
-    Schema.String.pipe(Schema.check(Schema.isMaxLength(MAX_IDEMPOTENCY_KEY_LENGTH)), Schema.check(Schema.isPattern(IDEMPOTENCY_KEY_PATTERN)))
-  ).annotate({
-    description: `Makes retries safe: the same key with the same request answers as the first time (24 h). 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, no spaces.`
-  })
+  "idempotency-key": Schema.optional(IdempotencyKey)
 })
 
 export class BeginUploadJson extends Schema.Class<BeginUploadJson>("BeginUpload")({

@@ -1,7 +1,7 @@
 /** Handlers of the documents group: read the upload (JSON or multipart, in memory), call the programs. */
 import { HttpApiBuilder } from "effect/http-api"
 import { type HttpServerRequest, Multipart } from "effect/http"
-import { type Cause, Effect, Option, ParseResult, Schema, Stream } from "effect"
+import { type Cause, Effect, Option, Schema, SchemaIssue, Stream } from "effect"
 import { AppConfig } from "../../config.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
 import { beginUpload, completeUpload } from "../../programs/presignedUpload.js"
@@ -25,10 +25,16 @@ interface ReceivedDocument {
 }
 
 /** Where a body failed its schema, without echoing what was sent. */
-export const invalidBody = (error: ParseResult.ParseError) => {
-  const where = ParseResult.ArrayFormatter.formatErrorSync(error)
-    .slice(0, 5)
-    .map((issue) => (issue.path.length > 0 ? issue.path.map(String).join(".") : "body"))
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+export const invalidBody = (error: Schema.SchemaError) => {
+  const where = formatIssues(error.issue)
+    .issues.slice(0, 5)
+    .map((issue) =>
+      issue.path !== undefined && issue.path.length > 0
+        ? issue.path.map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".")
+        : "body"
+    )
   return new InvalidRequest({ message: `The request is invalid: ${[...new Set(where)].join(", ")}` })
 }
 
@@ -46,13 +52,14 @@ const fromJson = (request: HttpServerRequest.HttpServerRequest) =>
   })
 
 /**
- * The parser (0.97) reports a limit reached inside a file part's content as an InternalError whose
+ * The parser reports a limit reached inside a file part's content as an InternalError whose
  * cause is multipasta's `{ _tag: "ReachedLimit", limit }`: that is a 413 too, not a 500.
  */
-const reachedLimit = (error: Multipart.MultipartError): boolean => {
-  const cause: unknown = error.cause
-  return typeof cause === "object" && cause !== null && "_tag" in cause && cause._tag === "ReachedLimit"
-}
+const isReachedLimit = (cause: unknown): boolean =>
+  typeof cause === "object" && cause !== null && "_tag" in cause && cause._tag === "ReachedLimit"
+
+const reachedLimit = (error: Multipart.MultipartError): boolean =>
+  isReachedLimit(error.reason.cause) || isReachedLimit(error.cause)
 
 const fromMultipartError = (
   error: Multipart.MultipartError,
@@ -60,7 +67,8 @@ const fromMultipartError = (
 ): Effect.Effect<never, PayloadTooLarge | MalformedBody> => {
   const tooLarge = new PayloadTooLarge({ message: `The document is larger than ${limitBytes} bytes`, limitBytes })
   if (reachedLimit(error)) return Effect.fail(tooLarge)
-  switch (error.reason) {
+  // 4.1.5: the reason is a tagged MultipartErrorReason (it was a string).
+  switch (error.reason._tag) {
     case "FileTooLarge":
     case "FieldTooLarge":
     case "BodyTooLarge":
@@ -81,15 +89,16 @@ interface FormState {
 /** The `file` part and an optional `documentType` field, streamed into memory (never to disk). */
 const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBytes: number) =>
   Effect.gen(function* () {
-    const parts = Multipart.withLimitsStream(request.multipartStream, {
-      maxParts: Option.some(8),
+    // The parser reads its limits from the fiber when the stream runs (4.1.5 has no withLimitsStream).
+    const limits = Multipart.limitsServices({
+      maxParts: 8,
       maxFieldSize: 1024,
       // One byte over the limit is enough to know the document is too large.
-      maxFileSize: Option.some(maxUploadBytes),
-      maxTotalSize: Option.some(maxUploadBytes + 64 * 1024)
+      maxFileSize: maxUploadBytes,
+      maxTotalSize: maxUploadBytes + 64 * 1024
     })
     const initial: FormState = { file: Option.none(), documentType: Option.none() }
-    const form = yield* Stream.runFoldEffect(parts, initial, (state, part): Effect.Effect<FormState, Multipart.MultipartError> => {
+    const form = yield* Stream.runFoldEffect(request.multipartStream, () => initial, (state, part): Effect.Effect<FormState, Multipart.MultipartError> => {
       if (Multipart.isFile(part)) {
         if (part.key !== "file" || Option.isSome(state.file)) return Effect.as(Stream.runDrain(part.content), state)
         return Effect.map(part.contentEffect, (bytes) => ({
@@ -101,7 +110,10 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBy
         return Effect.succeed({ ...state, documentType: Option.some(part.value) })
       }
       return Effect.succeed(state)
-    }).pipe(Effect.catchTag("MultipartError", (error) => fromMultipartError(error, maxUploadBytes)))
+    }).pipe(
+      Effect.provideContext(limits),
+      Effect.catchTag("MultipartError", (error) => fromMultipartError(error, maxUploadBytes))
+    )
     if (Option.isNone(form.file)) return yield* new InvalidRequest({ message: "The request is invalid: file is required" })
     const documentTypeHint = yield* Option.match(form.documentType, {
       onNone: () => Effect.succeed(undefined),

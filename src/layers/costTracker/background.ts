@@ -10,7 +10,23 @@
  * When the layer's scope closes, the retry fibers stop and every pending record gets a last
  * prompt attempt within `flushTimeout`.
  */
-import { Cause, Clock, Duration, Effect, Result, Exit, FiberSet, Metric, Option, Queue, Ref, Schedule, Schema, type Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  FiberSet,
+  Metric,
+  Option,
+  Queue,
+  Ref,
+  Result,
+  Schedule,
+  Schema,
+  type Scope,
+  Semaphore
+} from "effect"
 import {
   type CostTracker,
   type CostTrackerUnavailable,
@@ -132,17 +148,20 @@ export const makeCostTracker = (
     const failures = Metric.withAttributes(costRecordFailures, { store: store.name })
     const dropped = Metric.withAttributes(costRecordsDropped, { store: store.name })
 
-    const retrySchedule = Schedule.exponential(retry.base).pipe(
-      Schedule.jittered,
-      Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
-      Schedule.intersect(Schedule.recurs(Math.max(0, retry.maxAttempts - 1)))
-    )
+    // exponential with jitter, capped at maxDelay; `max` recurs while both do (v3 `intersect`)
+    const retrySchedule = Schedule.max([
+      Schedule.exponential(retry.base).pipe(
+        Schedule.jittered,
+        Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, maxDelay)))
+      ),
+      Schedule.recurs(Math.max(0, retry.maxAttempts - 1))
+    ])
 
     /** Records not stored yet, by idempotency key: queued, waiting for a retry, or being retried. */
     const pending = yield* Ref.make(new Map<string, LLMUsageRecord>())
     const queue = yield* Queue.dropping<LLMUsageRecord>(Math.max(1, options.queueCapacity ?? 10_000))
     const closing = yield* Ref.make(false)
-    const permits = yield* Effect.makeSemaphore(concurrency)
+    const permits = yield* Semaphore.make(concurrency)
     const fibers = yield* FiberSet.make<void, never>()
 
     const logged = (record: LLMUsageRecord, errorCode: string, attempt?: number) =>

@@ -157,22 +157,28 @@ const SQLSTATE = /^[0-9A-Z]{5}$/
  * Whether a failed statement says the database is unavailable (the breaker counts it) rather
  * than that the statement was wrong (a constraint, a type, a serialization conflict, a missing
  * grant: neutral). sql-pg classifies the server's SQLSTATE into the error's `reason` (the driver's
- * error, with its `code`, is the reason's `cause`): a lost, refused or timed-out connection, bad
- * credentials, statement_timeout (57014) and lock_timeout (55P03) are outages; so are unclassified
- * errors in the classes 08 connection, 53 resources, 57 operator intervention, 58 system, XX
- * internal, and 25P03 (idle-in-transaction timeout), and unclassified errors that carry no
- * SQLSTATE at all (they never reached an answer), but not a COMMIT that only rolled back a
- * transaction a caught failure had already aborted.
+ * error, with its `code`, is the reason's `cause`): a lost, refused or timed-out connection,
+ * statement_timeout (57014) and lock_timeout (55P03) are outages; so are unclassified errors in
+ * the classes 08 connection, 53 resources, 57 operator intervention, 58 system, XX internal, and
+ * 25P03 (idle-in-transaction timeout), and unclassified errors that carry no SQLSTATE at all (they
+ * never reached an answer), but not a COMMIT that only rolled back a transaction a caught failure
+ * had already aborted.
+ *
+ * Bad credentials are not an outage (as in v3, where class 28 was neutral): sql-pg reports the
+ * server's 28P01/28000 and its own refusals to authenticate (no password, an unsupported method,
+ * a server that cannot prove itself) as AuthenticationError. That is a configuration error: it
+ * must not open the breaker and have every caller told the database is down and to retry.
  */
 export const isDatabaseOutage = (error: unknown): boolean => {
   if (!(error instanceof SqlError)) return false
   const reason = error.reason
   switch (reason._tag) {
     case "ConnectionError":
-    case "AuthenticationError":
     case "StatementTimeoutError":
     case "LockTimeoutError":
       return true
+    case "AuthenticationError":
+      return false
     case "UnknownError": {
       if (reason.operation === "commit") return false
       const code = (reason.cause as { readonly code?: unknown } | undefined)?.code

@@ -8,7 +8,7 @@
  * of listening.
  */
 import { type Etag, type HttpPlatform, HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "effect/http"
-import { type FileSystem, type Path } from "effect"
+import { type FileSystem, type Path, type Scope } from "effect"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
 import { ApiLive, routesOf } from "../../http/serve.js"
@@ -23,10 +23,24 @@ import { baseLayer, jobQueueLayer, loadLiveSettings, preloadSdksWhenProvisioned 
 /** The whole API without its documentation (see the module comment). */
 const HttpApiOnlyLive = routesOf(ApiLive)
 
-/** What the HTTP app needs besides a server: the programs' services, the database, AppConfig. */
+type AppRequirements = Layer.Services<typeof HttpApiOnlyLive>
+
+/**
+ * What the HTTP app needs besides a server: the programs' services, the database, AppConfig.
+ * 4.1.5 marks what handlers use per request as `HttpRouter.Request<"Requires", X>`: those are
+ * served from the built services too (they are merged into the app's layer below).
+ */
 export type ApiServices = Exclude<
-  Layer.Services<typeof HttpApiOnlyLive>,
-  HttpRouter.HttpRouter | HttpPlatform.HttpPlatform | FileSystem.FileSystem | Path.Path | Etag.Generator
+  | HttpRouter.Request.Without<AppRequirements>
+  | HttpRouter.Request.Only<"Requires", AppRequirements>
+  | HttpRouter.Request.Only<"GlobalRequires", AppRequirements>,
+  | HttpRouter.HttpRouter
+  | HttpPlatform.HttpPlatform
+  | FileSystem.FileSystem
+  | Path.Path
+  | Etag.Generator
+  | HttpServerRequest.HttpServerRequest
+  | Scope.Scope
 >
 
 /** `peer`: the client's address as the gateway saw it (the request's remote address). */
@@ -65,7 +79,8 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
     const web = HttpRouter.toWebHandler(
       HttpApiOnlyLive.pipe(
         Layer.provide(HttpServer.layerServices),
-        Layer.provide(Layer.succeedContext(context))
+        // Merged, not only provided: the handlers' per-request services are read from the built app.
+        Layer.provideMerge(Layer.succeedContext(context))
       ),
       { disableLogger: true, middleware: withPeer }
     )

@@ -3,7 +3,7 @@
  * disruption budgets, network policies, IRSA, secrets only by reference, shutdown timing.
  */
 import type { HttpServerRequest } from "effect/http"
-import { ConfigProvider, Duration, Effect, Result, Option } from "effect"
+import { Duration, Effect, Result, Option } from "effect"
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment"
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler"
 import type { IJob } from "kubernetes-models/batch/v1/Job"
@@ -29,7 +29,7 @@ import {
   WORKER_HEALTH_PORT
 } from "../../../deploy/k8s/chart.js"
 import { environments, type EnvironmentSettings } from "../../../deploy/k8s/environments.js"
-import { loadSettings } from "../../../src/config.js"
+import { loadSettings, settingsProvider } from "../../../src/config.js"
 import { clientAddress } from "../../../src/http/clientAddress.js"
 import { allContainers, named, ofKind, onlyContainer, podTemplates, synth, type K8sObject } from "./manifests.js"
 
@@ -259,7 +259,7 @@ describe.each(Object.values(environments))("SerenyaChart ($name)", (settings: En
         JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----",
         USER_LOOKUP_KEY: "ab".repeat(32)
       }
-      const provider = ConfigProvider.fromMap(new Map(Object.entries({ ...data, ...secrets })))
+      const provider = settingsProvider({ ...data, ...secrets })
       const loaded = await Effect.runPromise(loadSettings(provider))
       if (Result.isFailure(loaded)) throw new Error(loaded.failure)
       const s = loaded.success

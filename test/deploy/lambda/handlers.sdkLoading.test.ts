@@ -13,8 +13,8 @@ const run = promisify(execFile)
 
 const SCRIPT = `
 import { createRequire } from "node:module"
-import { ConfigProvider, Effect, Layer } from "effect"
-import { AppConfig, loadSettings } from "./src/config.js"
+import { Effect, Layer } from "effect"
+import { AppConfig, loadSettings, settingsProvider } from "./src/config.js"
 import { servicesLayer } from "./src/main/layers.js"
 import { jobQueueSqsLayer } from "./src/layers/jobQueue/sqs.js"
 import { AwsSdk } from "./src/layers/aws/sdk.js"
@@ -36,7 +36,7 @@ const env = {
   STORAGE_PROVIDER: "s3", S3_BUCKET: "bucket", LLM_PROVIDER: "bedrock", COST_TRACKER: "dynamodb",
   COST_TRACKING_TABLE: "costs", USER_LOOKUP_KEY: "${"a".repeat(64)}"
 }
-const settings = Effect.runSync(Effect.flatMap(loadSettings(ConfigProvider.fromMap(new Map(Object.entries(env)))), (e) => e))
+const settings = Effect.runSync(Effect.flatMap(loadSettings(settingsProvider(env)), Effect.fromResult))
 // building the layers prepares statements but runs none: any call or property answers the stand-in itself
 const standIn = new Proxy(function () {}, { get: () => standIn, apply: () => standIn })
 const sql = Layer.succeed(SqlClient.SqlClient, standIn)
@@ -47,7 +47,7 @@ await Effect.runPromise(Effect.scoped(Layer.build(live)))
 report.built = loaded()
 
 // no secret ARN configured: nothing to read, no Secrets Manager
-const lambda = Effect.runSync(lambdaSettingsConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))))
+const lambda = Effect.runSync(lambdaSettingsConfig.parse(settingsProvider({})))
 await Effect.runPromise(resolveSecrets(lambda, secretsManagerReader(), {}))
 report.secrets = loaded()
 

@@ -4,8 +4,9 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
 import { mockClient } from "aws-sdk-client-mock"
-import { ConfigProvider, Effect, Result } from "effect"
+import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
+import { settingsProvider } from "../../../src/config.js"
 import { applyLambdaDefaults, lambdaSettingsConfig, resolveSecrets, secretsManagerReader } from "../../../src/main/lambda/settings.js"
 
 const ARN = {
@@ -15,7 +16,7 @@ const ARN = {
 }
 
 const settingsFrom = (env: Record<string, string>) =>
-  Effect.runSync(Effect.withConfigProvider(lambdaSettingsConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  Effect.runSync(lambdaSettingsConfig.parse(settingsProvider(env)))
 
 const lambdaEnv = {
   DATABASE_SECRET_ARN: ARN.database,

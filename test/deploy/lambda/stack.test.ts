@@ -786,7 +786,7 @@ describe("API and edge", () => {
   it("routes every endpoint of src/http/api.ts, read from the API definition, to the function of its group", () => {
     const routed = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.target]))
     const endpoints: Array<string> = []
-    HttpApi.reflect(Application as unknown as HttpApi.HttpApi<string, never, never, never>, {
+    HttpApi.reflect(Application, {
       onGroup: () => {},
       onEndpoint: ({ endpoint }) => endpoints.push(`${endpoint.method} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`)
     })
@@ -991,7 +991,7 @@ describe("the stage's Bedrock model", () => {
 })
 
 describe("time budgets: every function outlives the deadlines inside it", () => {
-  const secondsOf = (d: EffectDuration.DurationInput): number => EffectDuration.toMillis(EffectDuration.decode(d)) / 1000
+  const secondsOf = (d: EffectDuration.Input): number => EffectDuration.toMillis(EffectDuration.fromInputUnsafe(d)) / 1000
   const timeoutOf = (template: Template, stage: string, name: FunctionName) => fn(template, stage, name)[1].Properties?.Timeout as number
 
   it.each(both)("%s: each timeout is its budget's parts plus margin; the API functions end before API Gateway's 30 s", (stage, template) => {

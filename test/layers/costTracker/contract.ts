@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Clock,
   type Duration,
   Effect,
@@ -16,6 +17,7 @@ import {
   LogLevel,
   Metric,
   Ref,
+  References,
   Schedule,
   Scope
 } from "effect"
@@ -136,7 +138,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
     it.live(
       label,
       // quiet: the tests that look at log lines capture them themselves
-      () => body.pipe(Effect.scoped, Effect.provide(target.environment()), Effect.provide(Logger.remove(Logger.defaultLogger))),
+      () => body.pipe(Effect.scoped, Effect.provide(target.environment()), Effect.provide(Logger.layer([]))),
       timeout
     )
 
@@ -144,13 +146,13 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
   const capturingLogs = <A, E, R2>(logs: Array<CapturedLog>, body: Effect.Effect<A, E, R2>) =>
     body.pipe(
       Effect.provide(
-        Logger.replace(
-          Logger.defaultLogger,
-          Logger.make(({ logLevel, message, annotations }) => {
+        // Logger.layer replaces every logger of the fibers below (v3: Logger.replace(defaultLogger, …))
+        Logger.layer([
+          Logger.make(({ fiber, logLevel, message }) => {
             const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-            logs.push({ level: logLevel, message: text, annotations: Object.fromEntries(annotations) })
+            logs.push({ level: logLevel, message: text, annotations: { ...fiber.getRef(References.CurrentLogAnnotations) } })
           })
-        )
+        ])
       )
     )
 
@@ -275,7 +277,7 @@ export const costTrackerContract = <R>(name: string, target: ContractTarget<R>) 
       const user = yield* target.newUserId
       for (const month of ["2026-3", "2026-13", "March", ""]) {
         const exit = yield* Effect.exit(tracker.monthlyUsage(user, month))
-        expect(Exit.isFailure(exit) && exit.cause._tag === "Die", month).toBe(true)
+        expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause), month).toBe(true)
       }
     }))
 

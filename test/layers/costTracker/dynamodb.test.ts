@@ -559,7 +559,7 @@ describe("DynamoDB cost store against a mocked client", () => {
       expect(calls[1]?.args[0].input).toEqual(calls[0]?.args[0].input)
     }).pipe(
       Effect.provideService(EmfSink, capturingSink([])),
-      Effect.provide(Logger.remove(Logger.defaultLogger)),
+      Effect.provide(Logger.layer([])),
       Effect.scoped
     ))
 })

@@ -3,17 +3,30 @@
  * settings, the database circuit breaker around every statement (on the TestClock), and a statement
  * the client gave up on never holding up the next one.
  */
+import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
-import type { SqlError } from "effect/sql/SqlError"
+import {
+  AuthenticationError,
+  AuthorizationError,
+  ConnectionError,
+  ConstraintError,
+  LockTimeoutError,
+  SerializationError,
+  SqlError,
+  StatementTimeoutError,
+  UniqueViolation,
+  UnknownError
+} from "effect/sql/SqlError"
 import { PgClient, PgPool } from "@effect/sql-pg"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer } from "effect"
+import { Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
 import { TestClock } from "effect/testing"
-import { makeBoundedClient, poolOptions, StatementAbandoned } from "../../../src/layers/database/bounded.js"
+import { isDatabaseOutage, makeBoundedClient, poolOptions, StatementAbandoned } from "../../../src/layers/database/bounded.js"
 import { pgClientLayer } from "../../../src/layers/database/postgres.js"
 import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
 import { CircuitOpen } from "../../../src/services/errors.js"
-import { scopedDatabase, TestDatabaseLive } from "../../support/database.js"
+import { OwnerSql, ownerUrlFor, scopedDatabase, TestDatabaseLive } from "../../support/database.js"
 import { testSettings } from "../../support/settings.js"
 
 /** A bounded pool on a fresh database of its own, with these settings. */
@@ -81,6 +94,97 @@ describe("the database circuit breaker", () => {
         expect((yield* sql<{ n: string }>`SELECT nextval('reached') AS n`)[0]?.n).toBe("7")
       }))
   })
+})
+
+/** A failed statement as sql-pg reports it: the server's fields (SQLSTATE in `code`) are the reason's cause. */
+const serverError = (code: string) => Object.assign(new Error(`server error ${code}`), { code, severity: "ERROR" })
+
+describe("isDatabaseOutage", () => {
+  it("a lost connection, statement_timeout, lock_timeout and unclassified server trouble are outages", () => {
+    for (const error of [
+      new SqlError({ reason: new ConnectionError({ cause: new Error("ECONNREFUSED") }) }),
+      new SqlError({ reason: new StatementTimeoutError({ cause: serverError("57014") }) }),
+      new SqlError({ reason: new LockTimeoutError({ cause: serverError("55P03") }) }),
+      new SqlError({ reason: new UnknownError({ cause: serverError("53300") }) }),
+      new SqlError({ reason: new UnknownError({ cause: serverError("57P01") }) }),
+      new SqlError({ reason: new UnknownError({ cause: serverError("XX000") }) }),
+      new SqlError({ reason: new UnknownError({ cause: serverError("25P03") }) }),
+      new SqlError({ reason: new UnknownError({ cause: new Error("socket hang up") }) })
+    ]) {
+      expect(isDatabaseOutage(error), error.reason._tag).toBe(true)
+    }
+  })
+
+  it("bad credentials are a configuration error, not an outage (as in v3): 28P01, 28000 and the client's own refusals", () => {
+    for (const cause of [
+      serverError("28P01"),
+      serverError("28000"),
+      new Error("The server requested password authentication")
+    ]) {
+      expect(isDatabaseOutage(new SqlError({ reason: new AuthenticationError({ cause, operation: "connect" }) }))).toBe(false)
+    }
+  })
+
+  it("what the statement did wrong is neutral: constraints, grants, conflicts, a rolled-back COMMIT, non-SQL errors", () => {
+    for (const error of [
+      new SqlError({ reason: new UniqueViolation({ cause: serverError("23505"), constraint: "once_pkey" }) }),
+      new SqlError({ reason: new ConstraintError({ cause: serverError("23514") }) }),
+      new SqlError({ reason: new AuthorizationError({ cause: serverError("42501") }) }),
+      new SqlError({ reason: new SerializationError({ cause: serverError("40001") }) }),
+      new SqlError({ reason: new UnknownError({ cause: serverError("22P02") }) }),
+      new SqlError({ reason: new UnknownError({ cause: new Error("rolled back"), operation: "commit" }) })
+    ]) {
+      expect(isDatabaseOutage(error), error.reason._tag).toBe(false)
+    }
+    expect(isDatabaseOutage(new Error("not a SqlError"))).toBe(false)
+  })
+})
+
+describe("the database circuit breaker and bad credentials", () => {
+  // A login of its own whose password the owner changes under the running pool: every new
+  // session is then refused with 28P01, as after a rotation the deployment did not follow.
+  const role = `test_login_${randomBytes(4).toString("hex")}`
+  const password = randomBytes(12).toString("hex")
+  const Client = Layer.unwrap(
+    Effect.gen(function* () {
+      const { name, ownerUrl } = yield* scopedDatabase({ migrated: false })
+      const owner = yield* PgClient.make({ url: ownerUrl, maxConnections: 1 }).pipe(Effect.provide(Reactivity.layer))
+      yield* Effect.acquireRelease(
+        owner`CREATE ROLE ${owner(role)} LOGIN PASSWORD ${owner.literal(`'${password}'`)}`,
+        () => owner`DROP ROLE IF EXISTS ${owner(role)}`.pipe(Effect.orDie)
+      )
+      const url = new URL(ownerUrlFor(name))
+      url.username = role
+      url.password = password
+      return Layer.merge(
+        pgClientLayer(Redacted.make(url.toString()), testSettings({ DB_POOL_MAX: "1" }).database),
+        Layer.succeed(OwnerSql, owner)
+      )
+    })
+  ).pipe(Layer.orDie)
+
+  it.live("never opens: every statement reports the refused login (28P01), none fails fast as if the database were down", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const owner = yield* OwnerSql
+      expect(yield* sql`SELECT 1 AS n`).toEqual([{ n: 1 }])
+      yield* owner`ALTER ROLE ${owner(role)} PASSWORD ${owner.literal("'not-the-password'")}`
+      yield* owner`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${role}`
+      const reasons: Array<string> = []
+      for (let i = 0; i < BreakerConfigs.database.failureThreshold + 3; i++) {
+        const error = yield* Effect.flip(sql`SELECT 1 AS n`)
+        expect(error.reason.cause).not.toBeInstanceOf(CircuitOpen)
+        reasons.push(error.reason._tag)
+      }
+      // the session the owner terminated may be reported once, as a lost connection; then each new login is refused
+      expect(reasons.slice(2)).toEqual(Array.from({ length: reasons.length - 2 }, () => "AuthenticationError"))
+      const refused = yield* Effect.flip(sql`SELECT 1 AS n`)
+      expect((refused.reason.cause as { code?: string }).code).toBe("28P01")
+      expect(isDatabaseOutage(refused)).toBe(false)
+      // once the password is right again, the very next statement runs: the breaker never opened
+      yield* owner`ALTER ROLE ${owner(role)} PASSWORD ${owner.literal(`'${password}'`)}`
+      expect(yield* sql`SELECT 1 AS n`).toEqual([{ n: 1 }])
+    }).pipe(Effect.provide(Client)), 30_000)
 })
 
 describe("connections with an abandoned statement", () => {
