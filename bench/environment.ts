@@ -6,7 +6,7 @@
  * encodings of `saveContent`, inserted 20 rows per statement so that 1,000 users seed in seconds.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Array as Arr, Effect, Result, Exit, Layer, ManagedRuntime, Redacted, Schema, Scope } from "effect"
+import { Effect, Result, Exit, Layer, ManagedRuntime, Redacted, Schema, Scope } from "effect"
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -152,7 +152,8 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
                 }
               })
             )
-            if (Arr.isReadonlyArrayNonEmpty(rows)) yield* sql`INSERT INTO content ${sql.insert(rows)}`
+            const [first, ...rest] = rows
+            if (first !== undefined) yield* sql`INSERT INTO content ${sql.insert([first, ...rest])}`
             const contentIds = rows.map((row) => row.id)
             const [job] = yield* sql<{ id: string }>`
               INSERT INTO jobs (user_id, status, stage, content_type, size_bytes, storage_key, attempts, content_id, completed_at)

@@ -2,7 +2,7 @@
  * Every setting the server reads, in one place, through Effect Config. Secrets are
  * Config.Redacted so they never print. The README's settings table mirrors this file.
  */
-import { Config, ConfigProvider, Context, Duration, Effect, Layer, LogLevel, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
+import { Config, ConfigProvider, Context, Duration, Effect, Layer, type LogLevel, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
 import * as path from "node:path"
 import { DEFAULT_MODEL_ID, findModel, modelProblem } from "./services/models.js"
 

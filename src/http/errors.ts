@@ -5,9 +5,9 @@
  *   {"error":{"code":"UPPER_SNAKE","category":"…","message":"…","correlationId":"<request id>"}}
  * Defects say nothing about internals; 429 and 503 carry Retry-After.
  */
-import { HttpApiError, HttpApiMiddleware, HttpApiSchema } from "effect/http-api"
+import { type HttpApiError, HttpApiMiddleware, HttpApiSchema } from "effect/http-api"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Cause, Data, Effect, Option, References, Result, Schema, SchemaGetter, SchemaIssue } from "effect"
+import { Cause, Data, Effect, Option, References, Result, Schema, SchemaGetter, type SchemaIssue } from "effect"
 import {
   type Classified,
   ErrorCategory,

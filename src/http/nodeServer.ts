@@ -14,7 +14,8 @@
  * A body whose declared length is over the limit is refused before any of it is read, with
  * `connection: close` (middleware.ts): that one is never drained.
  */
-import { createServer, type IncomingMessage, type Server, type ServerOptions } from "node:http"
+import { createServer, IncomingMessage, type Server, type ServerOptions } from "node:http"
+import type { Socket } from "node:net"
 
 export interface DrainOptions {
   /** Bytes read and discarded after a refusal, at most. */
@@ -62,8 +63,14 @@ export const drainInsteadOfDestroy = (request: IncomingMessage, options: DrainOp
 
 /** An HTTP server whose requests drain when refused part-way (see the module comment). */
 export const makeNodeServer = (options: ServerOptions = {}, drain: DrainOptions = DEFAULT_DRAIN): Server => {
-  const server = createServer(options)
-  // Before the platform's listener: the request is fitted before anything reads it.
-  server.prependListener("request", (request: IncomingMessage) => drainInsteadOfDestroy(request, drain))
-  return server
+  // Each request is fitted as it is made, before anything reads it. Not through a "request"
+  // listener of our own: @effect/platform-node 4 answers 503 while the app starts only when its
+  // listener is the server's sole one, and with a second one such requests would hang.
+  class DrainingIncomingMessage extends IncomingMessage {
+    constructor(socket: Socket) {
+      super(socket)
+      drainInsteadOfDestroy(this, drain)
+    }
+  }
+  return createServer({ ...options, IncomingMessage: DrainingIncomingMessage })
 }

@@ -5,7 +5,7 @@
  * start-up fails.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer, References, Result } from "effect"
+import { Cause, Effect, Exit, Layer, References, Result, Runtime } from "effect"
 import { AppConfig, loadSettings, type Settings } from "../config.js"
 import { JsonLoggerLive } from "../layers/logger/json.js"
 import { makeTelemetryLayer } from "../layers/telemetry/otel.js"
@@ -43,5 +43,11 @@ export const runEntryPoint = <A, E, R, E2>(
       )
     )
   })
-  NodeRuntime.runMain(main, { disableErrorReporting: true })
+  NodeRuntime.runMain(main, {
+    disableErrorReporting: true,
+    // SIGTERM/SIGINT interrupt the main fiber; a stop asked for and carried out is a clean exit
+    // (0, as under Effect 3 and as Kubernetes and the tests expect), not 130.
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+  })
 }

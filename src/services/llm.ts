@@ -29,29 +29,29 @@ export const isOutOfRange = (flag: ResultFlag): boolean => flag !== "normal" && 
 
 /** A 1-based position in the document: the page (1 for plain text) and the line on it. */
 const Position = {
-  page: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
-  line: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))))
+  page: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
+  line: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))))
 }
 
 /** A reference range as printed (`text`), with its numeric bounds when it has them. */
 export class ReferenceRange extends Schema.Class<ReferenceRange>("ReferenceRange")({
-  low: Schema.optional(Schema.Number),
-  high: Schema.optional(Schema.Number),
+  low: Schema.optionalKey(Schema.Finite),
+  high: Schema.optionalKey(Schema.Finite),
   text: Schema.String
 }) {}
 
 export class LabResult extends Schema.Class<LabResult>("LabResult")({
   name: Schema.Trimmed.check(Schema.isNonEmpty()),
   /** A number when the report gives one; text for values like "positive" or "see note". */
-  value: Schema.Union([Schema.Number, Schema.String]),
+  value: Schema.Union([Schema.Finite, Schema.String]),
   unit: Schema.String,
   referenceRange: ReferenceRange,
   flag: ResultFlag,
-  flagSource: Schema.optional(FlagSource),
+  flagSource: Schema.optionalKey(FlagSource),
   /** The LOINC code of the test, when the name is one the reader knows (e.g. 2823-3 for serum potassium). */
-  loinc: Schema.optional(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{1,7}-\d$/u)))),
+  loinc: Schema.optionalKey(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{1,7}-\d$/u)))),
   /** The unit in UCUM (e.g. `10*3/uL` for a printed `K/uL`), when the printed unit is one. */
-  ucumUnit: Schema.optional(Schema.String.pipe(Schema.check(Schema.isMaxLength(64)))),
+  ucumUnit: Schema.optionalKey(Schema.String.pipe(Schema.check(Schema.isMaxLength(64)))),
   ...Position
 }) {}
 
@@ -75,9 +75,9 @@ export class VitalSign extends Schema.Class<VitalSign>("VitalSign")({
   /** ISO 8601 date or date-time as read from the document. */
   time: Schema.String,
   /** Blood pressure: systolic; everything else: the value. */
-  value: Schema.Number,
+  value: Schema.Finite,
   /** Blood pressure only. */
-  diastolic: Schema.optional(Schema.Number),
+  diastolic: Schema.optionalKey(Schema.Finite),
   unit: Schema.String,
   ...Position
 }) {}
@@ -86,12 +86,14 @@ export class InterpretedDocument extends Schema.Class<InterpretedDocument>("Inte
   documentType: DocumentType,
   title: Schema.Trimmed.check(Schema.isNonEmpty()),
   /** When the sample or measurement was taken, if the document says (ISO 8601). */
-  collectedAt: Schema.optional(Schema.String),
+  collectedAt: Schema.optionalKey(Schema.String),
   results: Schema.Array(LabResult),
   vitals: Schema.Array(VitalSign),
   /** Lines that look like results but were not read (see UnreadLine); absent in documents stored before they were counted. */
+  // An absent key, never null (as documented); the default is a Type value, so the encoded side
+  // keeps UnreadLine, which the document names.
   unreadLines: Schema.Array(UnreadLine).pipe(
-    Schema.withDecodingDefault(Effect.succeed([])),
+    Schema.withDecodingDefaultTypeKey(Effect.succeed([])),
     Schema.withConstructorDefault(Effect.succeed([]))
   ),
   /** Plain language, not a diagnosis; tells the reader to talk to a clinician when anything is flagged. */

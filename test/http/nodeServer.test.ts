@@ -140,7 +140,14 @@ describe("a chunked body over the limit", () => {
       const answer = await postChunked(agent, 16 * DRAIN_BYTES)
       // The 413 may arrive before the cut; what matters is that the server stopped reading.
       expect(answer.bodySent).toBe(false)
-      expect(["ECONNRESET", "EPIPE"]).toContain(answer.error)
+      // The connection ended under the client: reset or broken pipe mid-write, or (@effect/platform-node
+      // 4) closed right after the uniform 413 — either way nothing more of the body was read.
+      if (answer.error === undefined) {
+        expect(answer.status).toBe(413)
+        expect((JSON.parse(answer.body ?? "") as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE")
+      } else {
+        expect(["ECONNRESET", "EPIPE"]).toContain(answer.error)
+      }
     } finally {
       agent.destroy()
     }

@@ -123,6 +123,9 @@ describe("OpenAPI document", () => {
     const multipart = byId.get("documents.upload")!.requestBody!.content["multipart/form-data"]!
     expect(multipart.schema.properties?.file).toMatchObject({ type: "string", format: "binary" })
     expect(spec.components.schemas.Date).toMatchObject({ type: "string", format: "date-time" })
+    // …and instants in bodies are that component (src/services/time.ts), not a bare string.
+    const profile = spec.components.schemas.Profile as { properties: Record<string, unknown> }
+    expect(profile.properties.createdAt).toMatchObject({ $ref: "#/components/schemas/Date" })
     const text = JSON.stringify(spec)
     // Patterns every JSON Schema tool reads: no Unicode property escapes; no Effect check names as titles.
     expect(text).not.toMatch(/\\p\{/)

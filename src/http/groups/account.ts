@@ -1,6 +1,7 @@
 /** The account and its GDPR rights: profile, export, erasure. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
+import { Instant } from "../../services/time.js"
 import { UserId } from "../../services/ids.js"
 import { InterpretedDocument } from "../../services/llm.js"
 import { Plan } from "../../programs/subscription.js"
@@ -12,13 +13,11 @@ export class ProfileBody extends Schema.Class<ProfileBody>("Profile")({
   email: Schema.String,
   name: Schema.NullOr(Schema.String),
   plan: Plan,
-  createdAt: Schema.Date
+  createdAt: Instant
 }) {}
 
-/** An instant as the export writes it (Date.prototype.toISOString). */
-const Iso = Schema.String.annotate({
-  jsonSchema: { type: "string", format: "date-time", description: "An instant, RFC 3339 in UTC" }
-})
+/** An instant as the export writes it (Date.prototype.toISOString): text already, documented as a date-time. */
+const Iso = Schema.String.annotate({ format: "date-time", description: "An instant, RFC 3339 in UTC" })
 
 export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountExport")({
   exportedAt: Iso,
@@ -47,9 +46,9 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     status: Schema.String,
     fileName: Schema.NullOr(Schema.String),
     contentType: Schema.String,
-    sizeBytes: Schema.Number,
+    sizeBytes: Schema.Finite,
     documentTypeHint: Schema.NullOr(Schema.String),
-    attempts: Schema.Number,
+    attempts: Schema.Finite,
     errorCode: Schema.NullOr(Schema.String),
     contentId: Schema.NullOr(Schema.String),
     createdAt: Iso,
@@ -60,7 +59,7 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     uploadId: Schema.String,
     fileName: Schema.NullOr(Schema.String),
     contentType: Schema.String,
-    sizeBytes: Schema.Number,
+    sizeBytes: Schema.Finite,
     documentTypeHint: Schema.NullOr(Schema.String),
     createdAt: Iso,
     expiresAt: Iso,
@@ -73,10 +72,10 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     modelId: Schema.String,
     /** What the call was for: interpreting a document of this type, or a chat answer. */
     documentType: Schema.String,
-    inputTokens: Schema.Number,
-    outputTokens: Schema.Number,
-    totalCostCents: Schema.Number,
-    processingTimeMs: Schema.Number
+    inputTokens: Schema.Finite,
+    outputTokens: Schema.Finite,
+    totalCostCents: Schema.Finite,
+    processingTimeMs: Schema.Finite
   }).annotate({ description: "One LLM call made for the user: when, what for, which model, its tokens and its cost in cents" }))
     .annotate({ description: "Every cost record held for the user (from the live cost store), oldest first; erased with the account" })
 }, { description: "Everything held about the user, decrypted (GDPR access and portability)" }) {}

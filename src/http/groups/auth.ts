@@ -29,7 +29,7 @@ export class GoogleSignInRequest extends Schema.Class<GoogleSignInRequest>("Goog
 
 export class DevSignInRequest extends Schema.Class<DevSignInRequest>("DevSignInRequest")({
   email: Email,
-  name: Schema.optional(Text(1, 200).annotate({ description: "The name to show; optional" }))
+  name: Schema.optionalKey(Text(1, 200).annotate({ description: "The name to show; optional" }))
 }) {}
 
 export class RefreshRequest extends Schema.Class<RefreshRequest>("RefreshRequest")({

@@ -1,6 +1,7 @@
 /** Chat about one interpreted document. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
+import { Instant } from "../../services/time.js"
 import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
 import { ContentId } from "../../services/ids.js"
 import { ChatRole } from "../../services/llm.js"
@@ -18,11 +19,11 @@ export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMe
   })
 }) {}
 
-export const ChatMessageBody = Schema.Struct({ role: ChatRole, content: Schema.String, createdAt: Schema.Date })
+export const ChatMessageBody = Schema.Struct({ role: ChatRole, content: Schema.String, createdAt: Instant })
 
 export class ChatReplyBody extends Schema.Class<ChatReplyBody>("ChatReply")({
   conversationId: ConversationId,
-  message: Schema.Struct({ role: Schema.Literal("assistant"), content: Schema.String, createdAt: Schema.Date })
+  message: Schema.Struct({ role: Schema.Literal("assistant"), content: Schema.String, createdAt: Instant })
 }) {}
 
 export class ConversationBody extends Schema.Class<ConversationBody>("Conversation")({

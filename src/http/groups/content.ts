@@ -1,6 +1,7 @@
 /** The user's interpreted documents: the timeline, one whole document, and deleting one. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Effect, Schema } from "effect"
+import { Instant } from "../../services/time.js"
 import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
@@ -33,7 +34,7 @@ export const TimelineItem = Schema.Struct({
   unreadCount: Schema.Int.annotate({
     description: "Lines that look like results but could not be read: the original document is the place to check them"
   }),
-  createdAt: Schema.Date
+  createdAt: Instant
 })
 
 export class TimelineBody extends Schema.Class<TimelineBody>("Timeline")({
@@ -48,7 +49,7 @@ export class ContentBody extends Schema.Class<ContentBody>("Content")({
   ...InterpretedDocument.fields,
   provider: LLMProviderName,
   modelId: Schema.String,
-  createdAt: Schema.Date
+  createdAt: Instant
 }, { description: "The whole interpreted document" }) {}
 
 export const ContentPath = Schema.Struct({ contentId: IdFromRequest(ContentId) })

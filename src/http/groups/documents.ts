@@ -8,6 +8,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Multipart } from "effect/http"
 import { Schema } from "effect"
+import { Instant } from "../../services/time.js"
 import { IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../programs/idempotency.js"
 import { ContentId, JobId, UploadId } from "../../services/ids.js"
 import { JobStage, JobStatus } from "../../services/jobQueue.js"
@@ -23,7 +24,7 @@ export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
     description: "The file's media type (application/pdf, image/jpeg, image/png, text/plain); the bytes must match it"
   }),
   dataBase64: NonEmptyBytesFromBase64("The document, base64 encoded (standard alphabet, padded)"),
-  documentType: Schema.optional(DocumentType)
+  documentType: Schema.optionalKey(DocumentType)
 }, { description: "An upload as JSON; the type is detected from the bytes and must match contentType" }) {}
 
 /** What the `file` part is (openapi.ts puts it in the document: 4.1.5 documents a file part as bare binary). */
@@ -33,7 +34,7 @@ export const UPLOAD_FILE_DESCRIPTION = "The document (one part): a PDF, JPEG, PN
 export const UploadForm = HttpApiSchema.asMultipart()(
   Schema.Struct({
     file: Multipart.SingleFileSchema,
-    documentType: Schema.optional(DocumentType)
+    documentType: Schema.optionalKey(DocumentType)
   }).annotate({ description: "An upload as multipart/form-data: a `file` part, optionally a `documentType` field" })
 )
 
@@ -66,7 +67,7 @@ export class BeginUploadJson extends Schema.Class<BeginUploadJson>("BeginUpload"
   sizeBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))).annotate({
     description: "The file's exact size in bytes; above MAX_UPLOAD_BYTES is a 413, and storage refuses an upload larger than it"
   }),
-  documentType: Schema.optional(DocumentType)
+  documentType: Schema.optionalKey(DocumentType)
 }, { description: "The document about to be uploaded to storage" }) {}
 
 export class UploadTargetBody extends Schema.Class<UploadTargetBody>("UploadTarget")({
@@ -76,7 +77,7 @@ export class UploadTargetBody extends Schema.Class<UploadTargetBody>("UploadTarg
   fields: Schema.Record(Schema.String, Schema.String).annotate({
     description: "Form fields to send, as they are and before the file, in a multipart/form-data POST whose last part is `file`"
   }),
-  expiresAt: Schema.Date.annotate({ description: "After this the target refuses uploads (15 minutes)" }),
+  expiresAt: Instant.annotate({ description: "After this the target refuses uploads (15 minutes)" }),
   maxBytes: Schema.Int.annotate({ description: "The most bytes the target accepts: the declared sizeBytes" })
 }, { description: "A presigned target for one upload: one key, the declared type, at most the declared size" }) {}
 
@@ -85,12 +86,12 @@ export const UploadPath = Schema.Struct({ uploadId: IdFromRequest(UploadId) })
 export class JobStatusBody extends Schema.Class<JobStatusBody>("JobStatus")({
   jobId: JobId,
   status: JobStatus,
-  stage: Schema.optional(JobStage),
+  stage: Schema.optionalKey(JobStage),
   attempts: Schema.Int,
-  contentId: Schema.optional(ContentId),
-  error: Schema.optional(Schema.Struct({ code: Schema.String, message: Schema.String })),
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date
+  contentId: Schema.optionalKey(ContentId),
+  error: Schema.optionalKey(Schema.Struct({ code: Schema.String, message: Schema.String })),
+  createdAt: Instant,
+  updatedAt: Instant
 }) {}
 
 export const JobPath = Schema.Struct({ jobId: IdFromRequest(JobId) })

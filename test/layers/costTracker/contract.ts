@@ -14,7 +14,7 @@ import {
   Fiber,
   type Layer,
   Logger,
-  LogLevel,
+  type LogLevel,
   Metric,
   Ref,
   References,

@@ -1,0 +1,138 @@
+/**
+ * The OpenAPI document keeps the structure clients were generated from (the mobile apps' API code
+ * is generated from /openapi.json): its operations (operationIds, parameters, request bodies,
+ * statuses and their schemas) and its component schemas (property names, types, formats, enums,
+ * nullability, required lists), as openapiStructure.ts reduces them.
+ *
+ * The contract is openapi.v3.structure.json: that structure of the document served before the
+ * port to Effect 4 (Effect 3.22). Any drift from it fails here, except the differences listed in
+ * INTENDED below, each with its reason; each must still be a difference (a listed difference that
+ * no longer holds fails too, so the list stays exact).
+ *
+ * Regenerating the snapshot is a contract change for every client: do it only with a new API version.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Api } from "../../src/http/api.js"
+import { openApiDocument } from "../../src/http/documentation.js"
+import { structureOf } from "./openapiStructure.js"
+
+type Json = { [key: string]: unknown }
+
+const SNAPSHOT = path.join(import.meta.dirname, "openapi.v3.structure.json")
+
+const ABSENT = Symbol("absent")
+const CONTENT_GET_200 = ["operations", "GET /content/{contentId}", "responses", "200", "application/json"]
+
+interface Difference {
+  /** Keys from the structure's root (keys hold "/", so not a JSON pointer). */
+  readonly at: ReadonlyArray<string>
+  readonly v3: unknown
+  /** What the document holds now; a function of the snapshot when it is a part of it moved. */
+  readonly now: unknown | ((v3: Json) => unknown)
+  readonly reason: string
+}
+
+const integerNow = (at: ReadonlyArray<string>): Difference => ({
+  at,
+  v3: { type: "number" },
+  now: { type: "integer" },
+  reason:
+    "The export's document is InterpretedDocument's encoded side: v3's encodedSchema dropped the Int refinement of page and line, " +
+    "4.x's toEncoded keeps it, as LabResult, VitalSign and UnreadLine themselves always said; the values were integers either way"
+})
+const EXPORTED = ["components", "AccountExport", "properties", "content", "items", "properties", "document", "properties"]
+
+const INTENDED: ReadonlyArray<Difference> = [
+  ...["Int", "UUID", "NonEmptyTrimmedString", "DateFromString"].map((name): Difference => ({
+    at: ["components", name],
+    v3: (v3: Json) => v3,
+    now: ABSENT,
+    reason:
+      "Effect 3 made components of its own aliases of primitives; 4.x writes the primitive where it is used. Every use has the same " +
+      "type and format as before (structureOf inlines aliases), only the alias's name is gone"
+  })),
+  {
+    at: CONTENT_GET_200,
+    v3: (v3: Json) => v3,
+    now: { $ref: "Content" },
+    reason:
+      "GET /content/{contentId}'s body is the class named Content (groups/content.ts); v3 wrote it inline, 4.x as the component " +
+      "it names. Same properties, types and required list (the component below is v3's inline schema)"
+  },
+  {
+    at: ["components", "Content"],
+    v3: ABSENT,
+    now: (v3: Json) => at(v3, CONTENT_GET_200),
+    reason: "See GET /content/{contentId}: the inline schema of v3, now a component"
+  },
+  {
+    at: ["components", "UploadTarget", "properties", "expiresAt", "format"],
+    v3: ABSENT,
+    now: "date-time",
+    reason: "v3 lost the date-time format of an annotated Schema.Date; the value is the same RFC 3339 instant as every other"
+  },
+  ...["results", "vitals", "unreadLines"].flatMap((list) =>
+    ["page", "line"].map((field) => integerNow([...EXPORTED, list, "items", "properties", field]))
+  )
+]
+
+const at = (root: unknown, keys: ReadonlyArray<string>): unknown => {
+  let node: unknown = root
+  for (const key of keys) {
+    if (typeof node !== "object" || node === null || !(key in node)) return ABSENT
+    node = (node as Json)[key]
+  }
+  return node
+}
+
+const put = (root: Json, keys: ReadonlyArray<string>, value: unknown): void => {
+  let node = root
+  for (const key of keys.slice(0, -1)) node = node[key] as Json
+  const last = keys.at(-1)!
+  if (value === ABSENT) delete node[last]
+  else node[last] = value
+}
+
+const resolve = (value: unknown, v3: Json): unknown => (typeof value === "function" ? (value as (v3: Json) => unknown)(v3) : value)
+
+describe("OpenAPI document structure (test/contract/openapi.v3.structure.json)", () => {
+  const v3 = JSON.parse(fs.readFileSync(SNAPSHOT, "utf8")) as Json
+  const now = JSON.parse(JSON.stringify(structureOf(openApiDocument(Api)))) as Json
+
+  it("lists only differences that are real: each holds in the snapshot and not in the document", () => {
+    for (const difference of INTENDED) {
+      const where = difference.at.join(" › ")
+      const before = at(v3, difference.at)
+      expect(before === ABSENT ? "absent" : before, where).toEqual(
+        difference.v3 === ABSENT ? "absent" : resolve(difference.v3, before as Json)
+      )
+      const after = resolve(difference.now, v3)
+      expect(at(now, difference.at), where).toEqual(after)
+      expect(after, where).not.toEqual(before)
+    }
+  })
+
+  it("is the v3 structure but for the listed differences", () => {
+    const expected = JSON.parse(JSON.stringify(v3)) as Json
+    for (const difference of INTENDED) put(expected, difference.at, resolve(difference.now, v3))
+    // Operations first (a narrower message when an operation drifts), then components.
+    expect(Object.keys(now.operations as Json).sort()).toEqual(Object.keys(expected.operations as Json).sort())
+    for (const key of Object.keys(expected.operations as Json)) {
+      expect((now.operations as Json)[key], key).toEqual((expected.operations as Json)[key])
+    }
+    expect(Object.keys(now.components as Json).sort()).toEqual(Object.keys(expected.components as Json).sort())
+    for (const name of Object.keys(expected.components as Json)) {
+      expect((now.components as Json)[name], `components.schemas.${name}`).toEqual((expected.components as Json)[name])
+    }
+    expect(now).toEqual(expected)
+  })
+
+  it("the comparison can fail: a drift of one property type is caught", () => {
+    const drifted = JSON.parse(JSON.stringify(openApiDocument(Api))) as { components: { schemas: Record<string, Json> } }
+    const profile = drifted.components.schemas.Profile as { properties: Record<string, Json> }
+    profile.properties.email = { type: "integer" }
+    expect(structureOf(drifted)).not.toEqual(structureOf(openApiDocument(Api)))
+  })
+})
