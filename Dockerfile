@@ -6,7 +6,7 @@
 # Node is PID 1 on purpose: the entry points handle SIGTERM themselves (graceful shutdown),
 # and `npm start` would sit in between and not forward it.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

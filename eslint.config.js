@@ -10,7 +10,16 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
       "@typescript-eslint/no-explicit-any": "error",
       "no-console": "error",
-      "no-restricted-imports": ["error", { paths: [{ name: "@effect/schema", message: "Schemas come from effect/Schema; @effect/schema is the old package and breaks HttpApi types." }] }]
+      "no-restricted-imports": ["error", {
+        paths: [
+          { name: "@effect/schema", message: "Effect 3's package: Schema comes from effect." },
+          { name: "@effect/platform", message: "Effect 3's package: HTTP is effect/http, HttpApi effect/http-api." },
+          { name: "@effect/sql", message: "Effect 3's package: SQL is effect/sql." },
+          { name: "@effect/experimental", message: "Effect 3's package: Reactivity is effect/reactivity." },
+          { name: "@effect/platform-node", message: "Import by module (@effect/platform-node/NodeHttpServer …): the index loads redis, which we do not install." }
+        ],
+        patterns: [{ group: ["@effect/platform/*", "@effect/sql/*", "@effect/schema/*"], message: "Effect 3's packages: these live in effect on Effect 4." }]
+      }]
     }
   },
   {
