@@ -50,7 +50,9 @@ import { type Implementation, measure, type Measurement, registerAgainst, type R
 import { runCryptoBench, worstCryptoRatio } from "./crypto.js"
 import { seed, startEnvironment } from "./environment.js"
 import { runPipelineBench } from "./pipeline.js"
-import { againstRatios, cpuTable, fixedRateTable, GOALS, printApi, ratios, writeResults } from "./report.js"
+import { goalVerdicts } from "./goals.js"
+import type { LambdaBenchRow } from "./lambda.js"
+import { againstRatios, cpuTable, fixedRateTable, printApi, ratios, writeResults } from "./report.js"
 import pg from "pg"
 import { AUDIT_SEAL_LOCK } from "../src/layers/audit/postgres.js"
 
@@ -244,6 +246,15 @@ if (fs.existsSync(path.resolve(import.meta.dirname, "lambda.ts"))) {
   console.log("\nlambda: bench/lambda.ts does not exist; skipped")
 }
 
+const goals = goalVerdicts({
+  measurements,
+  fixedRateRuns,
+  crypto,
+  lambda: Array.isArray(lambda) ? (lambda as ReadonlyArray<LambdaBenchRow>) : undefined
+})
+console.log("\ngoals (issue 18; this run's numbers)")
+console.table(goals)
+
 const results = {
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
@@ -260,7 +271,7 @@ const results = {
   },
   against: against === undefined ? undefined : { ref: against.ref, sha: against.sha, label: against.label, root: against.root },
   seedSeconds: seeded.seconds,
-  goals: GOALS,
+  goals,
   api: measurements,
   timelineRatios: ratios(measurements),
   timelineCpuUsPerRequest: cpuTable(measurements),

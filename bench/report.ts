@@ -4,12 +4,6 @@ import * as path from "node:path"
 import { type AgainstImplementation, isAgainst } from "./against.js"
 import type { Implementation, Measurement } from "./api.js"
 
-export const GOALS = {
-  plainRatioAt64: 0.8,
-  fastifyRatioAt64: 1.0,
-  p99Ms: 25
-} as const
-
 const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n)
 
 export const median = (values: ReadonlyArray<number>): number => {
@@ -209,17 +203,6 @@ export const printApi = (measurements: ReadonlyArray<Measurement>) => {
   if (against.length > 0) {
     console.log("GET /content/timeline: ours next to the other commit (--against; ratios: medians of per-round ratios; req/s higher and CPU lower is better for ours)")
     console.table(against)
-  }
-  const at64 = table.find((r) => r.connections === 64)
-  if (at64 !== undefined) {
-    const verdict = (ok: boolean) => (ok ? "met" : "NOT met")
-    console.log(
-      [
-        `goal ≥ ${GOALS.plainRatioAt64}× node:http at 64 connections: ${at64["ours / node:http"]} (${verdict(at64["ours / node:http"] >= GOALS.plainRatioAt64)})`,
-        `goal ≥ ${GOALS.fastifyRatioAt64}× fastify at 64 connections: ${at64["ours / fastify"]} (${verdict(at64["ours / fastify"] >= GOALS.fastifyRatioAt64)})`,
-        `goal p99 ≤ ${GOALS.p99Ms} ms at 64 connections: ${at64["ours p99 ms"]} ms (${verdict(at64["ours p99 ms"] <= GOALS.p99Ms)})`
-      ].join("\n")
-    )
   }
 }
 

@@ -1,0 +1,96 @@
+/**
+ * Issue 18's performance goals, judged on one run's numbers (reported, never asserted in tests:
+ * the machines are shared). Each verdict names its target and what was measured; a goal whose
+ * numbers the run did not produce (no 64-connection run, no Lambda bench) is "not measured".
+ */
+import type { Measurement } from "./api.js"
+import type { CryptoRow } from "./crypto.js"
+import type { LambdaBenchRow } from "./lambda.js"
+import { median, summarize } from "./report.js"
+
+export const GOAL_TARGETS = {
+  nodeHttpRatioAt64: 0.8,
+  fastifyRatioAt64: 1.0,
+  fixedRateP99Ms: 25,
+  cpuAt1OverAt64: 1.3,
+  peakRssMbAt64: 250,
+  /** The largest API function's minified bundle (auth, documents, chat), bytes. */
+  lambdaApiBundleBytes: 800_000,
+  lambdaColdInitMedianMs: 200,
+  cryptoRatioAt64KiB: 0.9
+} as const
+
+export interface GoalVerdict {
+  readonly goal: string
+  readonly measured: string
+  readonly verdict: "met" | "NOT met" | "not measured"
+}
+
+const API_FUNCTIONS = new Set(["auth", "documents", "chat"])
+
+const verdictOf = (goal: string, value: number | undefined, ok: (v: number) => boolean, show: (v: number) => string): GoalVerdict =>
+  value === undefined || !Number.isFinite(value)
+    ? { goal, measured: "—", verdict: "not measured" }
+    : { goal, measured: show(value), verdict: ok(value) ? "met" : "NOT met" }
+
+/** The median over rounds of ours ÷ baseline at 64 connections (per-round ratios, as report.ts does). */
+const ratioAt64 = (runs: ReadonlyArray<Measurement>, baseline: string) => {
+  const at64 = runs.filter((m) => m.route === "GET /content/timeline" && m.connections === 64 && m.offeredRate === undefined)
+  const rounds = [...new Set(at64.map((m) => m.round ?? -1))]
+  const values = rounds.map((round) => {
+    const ours = at64.find((m) => m.implementation === "serenya" && (m.round ?? -1) === round)
+    const other = at64.find((m) => m.implementation === baseline && (m.round ?? -1) === round)
+    return ours !== undefined && other !== undefined ? ours.requestsPerSecond / other.requestsPerSecond : Number.NaN
+  })
+  return values.length === 0 ? undefined : median(values)
+}
+
+export const goalVerdicts = (input: {
+  readonly measurements: ReadonlyArray<Measurement>
+  readonly fixedRateRuns: ReadonlyArray<Measurement>
+  readonly crypto: ReadonlyArray<CryptoRow>
+  readonly lambda?: ReadonlyArray<LambdaBenchRow> | undefined
+}): ReadonlyArray<GoalVerdict> => {
+  const t = GOAL_TARGETS
+  const ours = summarize(input.measurements).filter((m) => m.route === "GET /content/timeline" && m.implementation === "serenya")
+  const oursAt = (connections: number) => ours.find((m) => m.connections === connections)
+  const fixed = summarize(input.fixedRateRuns).find((m) => m.implementation === "serenya")
+  const cpu1 = oursAt(1)?.cpuUsPerRequest
+  const cpu64 = oursAt(64)?.cpuUsPerRequest
+  const lambda = input.lambda ?? []
+  const oursLambda = lambda.filter((r) => r.implementation === "serenya" && API_FUNCTIONS.has(r.function))
+  const refLambda = lambda.filter((r) => r.implementation !== "serenya" && API_FUNCTIONS.has(r.function))
+  const coldOurs = oursLambda.length === 0 ? undefined : median(oursLambda.map((r) => r.coldInitMs))
+  const coldRef = refLambda.length === 0 ? undefined : median(refLambda.map((r) => r.coldInitMs))
+  const cryptoLarge = input.crypto.filter((r) => r.payload !== "1 KiB").map((r) => Number(r.ratio))
+  return [
+    verdictOf(`timeline at 64 connections ≥ ${t.nodeHttpRatioAt64}× the honest node:http floor`, ratioAt64(input.measurements, "node:http"), (v) => v >= t.nodeHttpRatioAt64, (v) => `${v.toFixed(2)}×`),
+    verdictOf(`timeline at 64 connections ≥ ${t.fastifyRatioAt64}× Fastify`, ratioAt64(input.measurements, "fastify"), (v) => v >= t.fastifyRatioAt64, (v) => `${v.toFixed(2)}×`),
+    verdictOf(`p99 ≤ ${t.fixedRateP99Ms} ms at the fixed offered rate`, fixed?.p99Ms, (v) => v <= t.fixedRateP99Ms, (v) => `${v} ms at ${fixed?.offeredRate ?? "?"} req/s`),
+    verdictOf(
+      `CPU per request at 1 connection ≤ ${t.cpuAt1OverAt64}× at 64`,
+      cpu1 !== undefined && cpu64 !== undefined ? cpu1 / cpu64 : undefined,
+      (v) => v <= t.cpuAt1OverAt64,
+      (v) => `${v.toFixed(2)}× (${cpu1} / ${cpu64} µs)`
+    ),
+    verdictOf(`peak RSS at 64 connections ≤ ${t.peakRssMbAt64} MB`, oursAt(64)?.peakRssMb, (v) => v <= t.peakRssMbAt64, (v) => `${v.toFixed(0)} MB`),
+    verdictOf(
+      `Lambda API bundle ≤ ${t.lambdaApiBundleBytes / 1000} KB`,
+      oursLambda.length === 0 ? undefined : Math.max(...oursLambda.map((r) => r.minifiedBytes)),
+      (v) => v <= t.lambdaApiBundleBytes,
+      (v) => `${(v / 1000).toFixed(0)} KB`
+    ),
+    verdictOf(
+      `Lambda API cold init median ≤ ${t.lambdaColdInitMedianMs} ms${coldRef === undefined ? "" : " and below the other commit's"}`,
+      coldOurs,
+      (v) => v <= t.lambdaColdInitMedianMs && (coldRef === undefined || v < coldRef),
+      (v) => `${v.toFixed(0)} ms${coldRef === undefined ? "" : ` (other commit ${coldRef.toFixed(0)} ms)`}`
+    ),
+    verdictOf(
+      `crypto ≥ ${t.cryptoRatioAt64KiB}× raw at ≥ 64 KiB (fields and documents, seal and open)`,
+      cryptoLarge.length === 0 ? undefined : Math.min(...cryptoLarge),
+      (v) => v >= t.cryptoRatioAt64KiB,
+      (v) => `worst ${v.toFixed(2)}×`
+    )
+  ]
+}
