@@ -10,7 +10,7 @@ import { Text } from "../schemas.js"
  * account's identity). Written with \x escapes rather than \p{Cc}, which many JSON Schema tools
  * and client generators cannot read; the two classes are the same characters.
  */
-const EMAIL_PATTERN = /^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+\.[^\s@\x00-\x1f\x7f-\x9f]+$/
+const EMAIL_PATTERN = /^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@\x00-\x1f\x7f-\x9f]+\.[^\s@\x00-\x1f\x7f-\x9f]+$/u
 
 const Email = Text(5, 254).pipe(Schema.check(Schema.isPattern(EMAIL_PATTERN))).annotate({
   description: "An email address",

@@ -13,7 +13,7 @@ import { IdempotencyHeaders } from "./documents.js"
 export class ChatMessageRequest extends Schema.Class<ChatMessageRequest>("ChatMessageRequest")({
   contentId: IdFromRequest(ContentId),
   message: Text(1, MAX_MESSAGE_CHARS).check(
-    Schema.isPattern(/\S/, { message: "must not be only whitespace" })
+    Schema.isPattern(/\S/u, { message: "must not be only whitespace" })
   ).annotate({
     description: `The question: 1 to ${MAX_MESSAGE_CHARS} characters, not only whitespace (surrounding whitespace is trimmed)`
   })
