@@ -15,7 +15,6 @@
  * `connection: close` (middleware.ts): that one is never drained.
  */
 import { createServer, IncomingMessage, type Server, type ServerOptions } from "node:http"
-import type { Socket } from "node:net"
 
 export interface DrainOptions {
   /** Bytes read and discarded after a refusal, at most. */
@@ -66,9 +65,10 @@ export const makeNodeServer = (options: ServerOptions = {}, drain: DrainOptions 
   // Each request is fitted as it is made, before anything reads it. Not through a "request"
   // listener of our own: @effect/platform-node 4 answers 503 while the app starts only when its
   // listener is the server's sole one, and with a second one such requests would hang.
+  // Every constructor argument passed on: Bun's IncomingMessage takes more than the socket.
   class DrainingIncomingMessage extends IncomingMessage {
-    constructor(socket: Socket) {
-      super(socket)
+    constructor(...args: ConstructorParameters<typeof IncomingMessage>) {
+      super(...args)
       drainInsteadOfDestroy(this, drain)
     }
   }

@@ -141,7 +141,9 @@ export const formatLogRecord = (options: Logger.Options<unknown>): JsonLogRecord
   }
   const span = Context.getOption(options.fiber.context, Tracer.ParentSpan)
   // The OpenTelemetry log data model's names, which collectors map onto the trace.
-  if (Option.isSome(span)) {
+  // With tracing off, Effect 4 still opens spans — no-op ones whose ids are the text "noop": they
+  // name no trace anyone can find, so the line carries none.
+  if (Option.isSome(span) && span.value.traceId !== "noop") {
     record.trace_id = span.value.traceId
     record.span_id = span.value.spanId
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Logger, Option, Redacted } from "effect"
+import { Cause, Effect, Exit, Logger, Option, Redacted, References } from "effect"
 import * as fc from "fast-check"
 import { formatLogRecord, isSensitiveKey, redact, scrubText } from "../../../src/layers/logger/json.js"
 import { NotFound, UpstreamFailed } from "../../../src/services/errors.js"
@@ -80,6 +80,16 @@ describe("JSON log line format", () => {
       expect(lines[0]!.span_id).toBe(span?.spanId)
       expect(typeof lines[0]!.trace_id).toBe("string")
       expect((lines[0]!.trace_id as string).length).toBeGreaterThan(0)
+    }))
+
+  it.effect("with tracing off (no-op spans), a line carries no trace or span id", () =>
+    Effect.gen(function* () {
+      const { lines } = yield* capture(
+        Effect.log("untraced").pipe(Effect.withSpan("x"), Effect.provideService(References.TracerEnabled, false))
+      )
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).not.toHaveProperty("trace_id")
+      expect(lines[0]).not.toHaveProperty("span_id")
     }))
 
   it.effect("nested span: the innermost span's id, the same trace", () =>
