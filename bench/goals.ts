@@ -6,7 +6,7 @@
 import type { Measurement } from "./api.js"
 import type { CryptoRow } from "./crypto.js"
 import type { LambdaBenchRow } from "./lambda.js"
-import { median, summarize } from "./report.js"
+import { median, roundRatio, summarize } from "./report.js"
 
 export const GOAL_TARGETS = {
   nodeHttpRatioAt64: 0.8,
@@ -33,18 +33,6 @@ const verdictOf = (goal: string, value: number | undefined, ok: (v: number) => b
     ? { goal, measured: "—", verdict: "not measured" }
     : { goal, measured: show(value), verdict: ok(value) ? "met" : "NOT met" }
 
-/** The median over rounds of ours ÷ baseline at 64 connections (per-round ratios, as report.ts does). */
-const ratioAt64 = (runs: ReadonlyArray<Measurement>, baseline: string) => {
-  const at64 = runs.filter((m) => m.route === "GET /content/timeline" && m.connections === 64 && m.offeredRate === undefined)
-  const rounds = [...new Set(at64.map((m) => m.round ?? -1))]
-  const values = rounds.map((round) => {
-    const ours = at64.find((m) => m.implementation === "serenya" && (m.round ?? -1) === round)
-    const other = at64.find((m) => m.implementation === baseline && (m.round ?? -1) === round)
-    return ours !== undefined && other !== undefined ? ours.requestsPerSecond / other.requestsPerSecond : Number.NaN
-  })
-  return values.length === 0 ? undefined : median(values)
-}
-
 export const goalVerdicts = (input: {
   readonly measurements: ReadonlyArray<Measurement>
   readonly fixedRateRuns: ReadonlyArray<Measurement>
@@ -64,8 +52,8 @@ export const goalVerdicts = (input: {
   const coldRef = refLambda.length === 0 ? undefined : median(refLambda.map((r) => r.coldInitMs))
   const cryptoLarge = input.crypto.filter((r) => r.payload !== "1 KiB").map((r) => Number(r.ratio))
   return [
-    verdictOf(`timeline at 64 connections ≥ ${t.nodeHttpRatioAt64}× the honest node:http floor`, ratioAt64(input.measurements, "node:http"), (v) => v >= t.nodeHttpRatioAt64, (v) => `${v.toFixed(2)}×`),
-    verdictOf(`timeline at 64 connections ≥ ${t.fastifyRatioAt64}× Fastify`, ratioAt64(input.measurements, "fastify"), (v) => v >= t.fastifyRatioAt64, (v) => `${v.toFixed(2)}×`),
+    verdictOf(`timeline at 64 connections ≥ ${t.nodeHttpRatioAt64}× the honest node:http floor`, roundRatio(input.measurements, "node:http", 64), (v) => v >= t.nodeHttpRatioAt64, (v) => `${v.toFixed(2)}×`),
+    verdictOf(`timeline at 64 connections ≥ ${t.fastifyRatioAt64}× Fastify`, roundRatio(input.measurements, "fastify", 64), (v) => v >= t.fastifyRatioAt64, (v) => `${v.toFixed(2)}×`),
     verdictOf(`p99 ≤ ${t.fixedRateP99Ms} ms at the fixed offered rate`, fixed?.p99Ms, (v) => v <= t.fixedRateP99Ms, (v) => `${v} ms at ${fixed?.offeredRate ?? "?"} req/s`),
     verdictOf(
       `CPU per request at 1 connection ≤ ${t.cpuAt1OverAt64}× at 64`,

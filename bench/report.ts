@@ -50,7 +50,7 @@ export const summarize = (measurements: ReadonlyArray<Measurement>): ReadonlyArr
  * were measured minutes apart at most, so drift on a shared machine cancels); a single run's
  * ratio when there were no rounds. `metric` picks what is divided (req/s unless told).
  */
-const roundRatio = (
+export const roundRatio = (
   measurements: ReadonlyArray<Measurement>,
   baseline: Implementation,
   connections: number,

@@ -141,9 +141,9 @@ export const formatLogRecord = (options: Logger.Options<unknown>): JsonLogRecord
   }
   const span = Context.getOption(options.fiber.context, Tracer.ParentSpan)
   // The OpenTelemetry log data model's names, which collectors map onto the trace.
-  // With tracing off, Effect 4 still opens spans — no-op ones whose ids are the text "noop": they
-  // name no trace anyone can find, so the line carries none.
-  if (Option.isSome(span) && span.value.traceId !== "noop") {
+  // With tracing off (how telemetry turns it off: References.TracerEnabled) Effect 4 still opens
+  // spans, no-op ones whose ids name no trace anyone can find: the line then carries none.
+  if (Option.isSome(span) && options.fiber.getRef(References.TracerEnabled)) {
     record.trace_id = span.value.traceId
     record.span_id = span.value.spanId
   }
