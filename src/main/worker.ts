@@ -4,6 +4,8 @@
  * WORKER_HEALTH_PORT. SIGINT/SIGTERM: stop claiming, let in-flight jobs finish for up to
  * SHUTDOWN_TIMEOUT_MS, hand the rest back to the queue, close the pool, exit 0.
  */
+// First: Schema's JIT compiler (see src/main/server.ts).
+import "effect/schema/SchemaJITCompiler/enable"
 import { HttpApiBuilder } from "effect/http-api"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Layer } from "effect"

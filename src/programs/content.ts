@@ -11,7 +11,7 @@
 import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit, type RequestContext } from "../services/audit.js"
-import { Crypto, fieldContext } from "../services/crypto.js"
+import { Crypto, fieldContext, type SealedItem } from "../services/crypto.js"
 import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, isCriticalFlag, isOutOfRange, LLMProviderName } from "../services/llm.js"
@@ -46,7 +46,7 @@ export const cardOf = (document: InterpretedDocument): typeof Card.Type => ({
 /** The card as stored: JSON. */
 export const encodeCard = Schema.encodeSync(Card)
 const Body = Schema.fromJsonString(InterpretedDocument)
-const decodeCard = Schema.decodeUnknownEffect(Card)
+const decodeCards = Schema.decodeUnknownEffect(Schema.Array(Card))
 const decodeBody = Schema.decodeUnknownEffect(Body)
 
 const sealedField = (userId: UserId, column: string, contentId: ContentId) =>
@@ -155,21 +155,30 @@ export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: T
     ORDER BY created_at DESC, id DESC
     LIMIT ${page.limit} OFFSET ${page.offset}`
   const decoded = yield* decodeRows(TimelineRow)(rows)
-  const items = yield* Effect.forEach(decoded, (row) =>
-    Effect.zipWith(
-      crypto.openString(row.titleEncrypted, sealedField(userId, "title_encrypted", row.id)),
-      Effect.flatMap(crypto.openString(row.summaryEncrypted, sealedField(userId, "summary_encrypted", row.id)), decodeCard),
-      (title, card): TimelineItem => ({
-        contentId: row.id,
-        documentType: row.documentType,
-        title,
-        summary: card.summary,
-        flaggedCount: card.flaggedCount,
-        criticalCount: card.criticalCount,
-        unreadCount: card.unreadCount,
-        createdAt: row.createdAt
-      })
-    ))
+  // Every title and card of the page opened in one pass, and the cards decoded in one step:
+  // one Effect for 40 fields instead of one per field.
+  const sealed: Array<SealedItem> = []
+  for (const row of decoded) {
+    sealed.push(
+      { envelope: row.titleEncrypted, options: sealedField(userId, "title_encrypted", row.id) },
+      { envelope: row.summaryEncrypted, options: sealedField(userId, "summary_encrypted", row.id) }
+    )
+  }
+  const texts = yield* crypto.openStrings(sealed)
+  const cards = yield* decodeCards(texts.filter((_, i) => i % 2 === 1))
+  const items = decoded.map((row, i): TimelineItem => {
+    const card = cards[i]!
+    return {
+      contentId: row.id,
+      documentType: row.documentType,
+      title: texts[2 * i]!,
+      summary: card.summary,
+      flaggedCount: card.flaggedCount,
+      criticalCount: card.criticalCount,
+      unreadCount: card.unreadCount,
+      createdAt: row.createdAt
+    }
+  })
   const total =
     decoded[0]?.total ??
     (yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`)[0]?.total ??

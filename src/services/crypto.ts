@@ -61,6 +61,12 @@ export const documentContext = (userId: string, objectKey: string): SealOptions 
   context: { userId, object: objectKey }
 })
 
+/** One envelope of a batch and the options it was sealed with. */
+export interface SealedItem {
+  readonly envelope: Uint8Array
+  readonly options: SealOptions
+}
+
 /** Where an envelope's data key is wrapped: enough to tell whether rotation must touch it. */
 export interface EnvelopeInfo {
   readonly version: number
@@ -82,6 +88,12 @@ export class Crypto extends Context.Service<
       envelope: Uint8Array,
       options: SealOptions
     ) => Effect.Effect<string, DecryptionFailed | KeyUnavailable>
+    /**
+     * Opens a batch of text envelopes (a page of fields) in one step; the texts come back in
+     * order. Each is checked as `openString` checks it, and one that does not open fails the
+     * whole batch: nothing of a page is returned unless all of it opened.
+     */
+    readonly openStrings: (items: ReadonlyArray<SealedItem>) => Effect.Effect<Array<string>, DecryptionFailed | KeyUnavailable>
     /** The key id of the master key new seals of this purpose use. */
     readonly currentKeyId: (purpose: KeyPurpose) => Effect.Effect<string, KeyUnavailable>
     readonly inspect: (envelope: Uint8Array) => Effect.Effect<EnvelopeInfo, DecryptionFailed>

@@ -5,6 +5,8 @@
  * conversation unwraps its data key once, not once per message. At most `maxEntries` keys of
  * each kind are held; every key that leaves the cache is zeroed.
  *
+ * The policy is read once per purpose, when the cache first serves it.
+ *
  * Keys are only ever handed to a synchronous `use` callback (which creates the cipher, and
  * OpenSSL copies the key), so zeroing an evicted key can never pull it from under a caller.
  */
@@ -29,6 +31,12 @@ interface EncryptEntry {
   uses: number
 }
 
+interface Limits {
+  readonly maxAgeMillis: number
+  readonly maxUses: number
+  readonly maxEntries: number
+}
+
 interface DecryptEntry {
   readonly key: Uint8Array
   readonly createdAt: number
@@ -42,20 +50,22 @@ export class DataKeyCache {
   private readonly encrypt = new Map<string, EncryptEntry>()
   private readonly decrypt = new Map<string, DecryptEntry>()
 
+  /** Each purpose's limits, read from the policy once: a timeline page asks 40 times per request. */
+  private readonly resolved = new Map<KeyPurpose, Limits | undefined>()
+
   constructor(private readonly policyFor: (purpose: KeyPurpose) => DataKeyCachePolicy) {}
 
-  private limits(purpose: KeyPurpose) {
+  private cachesAt(purpose: KeyPurpose): Limits | undefined {
+    if (this.resolved.has(purpose)) return this.resolved.get(purpose)
     const policy = this.policyFor(purpose)
-    return {
+    const limits = {
       maxAgeMillis: Duration.toMillis(Duration.fromInputUnsafe(policy.maxAge)),
       maxUses: policy.maxUses,
       maxEntries: policy.maxEntries
     }
-  }
-
-  private cachesAt(purpose: KeyPurpose) {
-    const limits = this.limits(purpose)
-    return limits.maxUses > 1 && limits.maxAgeMillis > 0 && limits.maxEntries > 0 ? limits : undefined
+    const caching = limits.maxUses > 1 && limits.maxAgeMillis > 0 && limits.maxEntries > 0 ? limits : undefined
+    this.resolved.set(purpose, caching)
+    return caching
   }
 
   /** Seals with a cached key when one is still within bounds for this partition and master key. */

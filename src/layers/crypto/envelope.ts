@@ -19,6 +19,7 @@ import {
   type EnvelopeInfo,
   type KeyPurpose,
   type KeyUnavailable,
+  type SealedItem,
   type SealOptions
 } from "../../services/crypto.js"
 import type { Crypto } from "../../services/crypto.js"
@@ -92,36 +93,38 @@ interface Parsed {
 
 const malformed = (why: string) => new DecryptionFailed({ message: `The envelope is not valid: ${why}` })
 
+/** Parses without an Effect (the batch open's loop); a malformed envelope is a DecryptionFailed value. */
+const parseEnvelopeSync = (envelope: Uint8Array): Parsed | DecryptionFailed => {
+  if (envelope.length < 6 || envelope[0] !== MAGIC_0 || envelope[1] !== MAGIC_1) return malformed("unknown format")
+  const version = envelope[2]!
+  if (version !== ENVELOPE_VERSION) return malformed(`unsupported version ${version}`)
+  const keyIdLength = envelope[3]!
+  let offset = 4
+  if (keyIdLength === 0 || offset + keyIdLength + 2 > envelope.length) return malformed("truncated key id")
+  let keyId: string
+  try {
+    keyId = decoder.decode(envelope.subarray(offset, offset + keyIdLength))
+  } catch {
+    return malformed("key id is not UTF-8")
+  }
+  offset += keyIdLength
+  const wrappedLength = (envelope[offset]! << 8) | envelope[offset + 1]!
+  offset += 2
+  if (wrappedLength === 0 || offset + wrappedLength + IV_BYTES + TAG_BYTES > envelope.length) return malformed("truncated")
+  const wrapped = envelope.subarray(offset, offset + wrappedLength)
+  offset += wrappedLength
+  const bodyOffset = offset
+  const iv = envelope.subarray(offset, offset + IV_BYTES)
+  offset += IV_BYTES
+  const tag = envelope.subarray(offset, offset + TAG_BYTES)
+  offset += TAG_BYTES
+  return { version, keyId, wrapped, iv, tag, ciphertext: envelope.subarray(offset), bodyOffset }
+}
+
 export const parseEnvelope = (envelope: Uint8Array): Effect.Effect<Parsed, DecryptionFailed> =>
   Effect.suspend(() => {
-    if (envelope.length < 6 || envelope[0] !== MAGIC_0 || envelope[1] !== MAGIC_1) {
-      return Effect.fail(malformed("unknown format"))
-    }
-    const version = envelope[2]!
-    if (version !== ENVELOPE_VERSION) return Effect.fail(malformed(`unsupported version ${version}`))
-    const keyIdLength = envelope[3]!
-    let offset = 4
-    if (keyIdLength === 0 || offset + keyIdLength + 2 > envelope.length) return Effect.fail(malformed("truncated key id"))
-    let keyId: string
-    try {
-      keyId = decoder.decode(envelope.subarray(offset, offset + keyIdLength))
-    } catch {
-      return Effect.fail(malformed("key id is not UTF-8"))
-    }
-    offset += keyIdLength
-    const wrappedLength = (envelope[offset]! << 8) | envelope[offset + 1]!
-    offset += 2
-    if (wrappedLength === 0 || offset + wrappedLength + IV_BYTES + TAG_BYTES > envelope.length) {
-      return Effect.fail(malformed("truncated"))
-    }
-    const wrapped = envelope.subarray(offset, offset + wrappedLength)
-    offset += wrappedLength
-    const bodyOffset = offset
-    const iv = envelope.subarray(offset, offset + IV_BYTES)
-    offset += IV_BYTES
-    const tag = envelope.subarray(offset, offset + TAG_BYTES)
-    offset += TAG_BYTES
-    return Effect.succeed({ version, keyId, wrapped, iv, tag, ciphertext: envelope.subarray(offset), bodyOffset })
+    const parsed = parseEnvelopeSync(envelope)
+    return parsed instanceof DecryptionFailed ? Effect.fail(parsed) : Effect.succeed(parsed)
   })
 
 // A cached data key seals many values with the same header: build it once per wrapped key.
@@ -271,13 +274,47 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): (typeof 
     })
 
   const openString = (envelope: Uint8Array, sealOptions: SealOptions) =>
-    Effect.flatMap(open(envelope, sealOptions), (bytes) =>
-      Effect.sync(() => {
-        const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
-        bytes.fill(0)
-        return text
-      })
-    )
+    Effect.flatMap(open(envelope, sealOptions), (bytes) => Effect.sync(() => textOf(bytes)))
+
+  /** UTF-8 text of opened bytes, which are zeroed once decoded. */
+  const textOf = (bytes: Uint8Array): string => {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+    bytes.fill(0)
+    return text
+  }
+
+  // A page of fields (a timeline: 40) in one Effect: a synchronous loop over node:crypto for every
+  // envelope whose data key is cached, and the per-envelope path, which unwraps and caches the
+  // key, only for the others. Each envelope is checked exactly as `openString` checks it.
+  const openStrings = (items: ReadonlyArray<SealedItem>): Effect.Effect<Array<string>, DecryptionFailed | KeyUnavailable> =>
+    Effect.clockWith((clock) => {
+      const now = clock.currentTimeMillisUnsafe()
+      const texts = new Array<string>(items.length)
+      let misses: Array<number> | undefined
+      for (let i = 0; i < items.length; i++) {
+        const { envelope, options: sealOptions } = items[i]!
+        const parsed = parseEnvelopeSync(envelope)
+        if (parsed instanceof DecryptionFailed) return Effect.fail(parsed)
+        const aad = additionalData(sealOptions.purpose, sealOptions.context)
+        const hit = cache.useForDecrypt(partitionOf(sealOptions), parsed.keyId, parsed.wrapped, now, (key) => openWith(key, parsed, aad))
+        if (!hit.found) {
+          ;(misses ??= []).push(i)
+          continue
+        }
+        if (hit.result === undefined) {
+          // Nothing opened so far leaves this loop: a page opens whole or not at all.
+          return decryptionFailed
+        }
+        texts[i] = textOf(hit.result)
+      }
+      if (misses === undefined) return Effect.succeed(texts)
+      return Effect.as(
+        Effect.forEach(misses, (i) => Effect.map(open(items[i]!.envelope, items[i]!.options), (bytes) => void (texts[i] = textOf(bytes))), {
+          discard: true
+        }),
+        texts
+      )
+    }).pipe(traced("Crypto.openMany", { requireParent: true, attributes: { "crypto.envelopes": items.length } }))
 
   const inspect = (envelope: Uint8Array): Effect.Effect<EnvelopeInfo, DecryptionFailed> =>
     Effect.map(parseEnvelope(envelope), ({ keyId, version }) => ({ keyId, version }))
@@ -307,6 +344,7 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): (typeof 
     open,
     sealString,
     openString,
+    openStrings,
     currentKeyId: provider.currentKeyId,
     inspect,
     rewrap,

@@ -7,6 +7,8 @@
  * start), built once per container on a server that hands the app back as a web handler instead
  * of listening.
  */
+// First: Schema's JIT compiler (see src/main/server.ts).
+import "effect/schema/SchemaJITCompiler/enable"
 import { type Etag, type HttpPlatform, HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { type FileSystem, type Path, type Scope } from "effect"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"

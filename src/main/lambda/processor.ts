@@ -16,6 +16,8 @@
  * pool runs, so the scheduled run is where leftover originals are swept and the erasure outbox
  * (the deletions erased accounts still owe) is drained.
  */
+// First: Schema's JIT compiler (see src/main/server.ts).
+import "effect/schema/SchemaJITCompiler/enable"
 import type { ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { randomBytes } from "node:crypto"

@@ -77,7 +77,7 @@ const bundleCode = async (file: string) => {
 }
 
 describe("Lambda bundles", () => {
-  it("one minified ESM bundle per function, with a source map, @aws-sdk left to the runtime, ≤ 1 MiB", async () => {
+  it("one minified ESM bundle per function, with a source map, @aws-sdk left to the runtime, ≤ 1.05 MiB", async () => {
     expect(reports.map((r) => r.function).sort()).toEqual(Object.keys(FUNCTION_ENTRIES).sort())
     for (const report of reports) {
       const code = await fs.readFile(report.file, "utf8")
@@ -98,7 +98,13 @@ describe("Lambda bundles", () => {
         const bytes = (await fs.stat(path.join(path.dirname(report.file), name))).size
         expect(bytes, `${report.function}: ${name}`).toBeLessThan(4096)
       }
-      expect(report.minifiedBytes, `${report.function}: ${report.minifiedBytes} bytes`).toBeLessThanOrEqual(MIB)
+      // Schema's JIT compiler is installed first by the handlers that serve or process (src/main/server.ts says why).
+      if (report.function !== "migrate") {
+        expect(report.inputs.some((input) => input.endsWith("effect/dist/schema/SchemaJITCompiler/enable.js")), `${report.function}: Schema JIT`).toBe(true)
+      }
+      // A guard against accidental weight (the SDK, pdfjs, docs pages): 1 MiB plus the JIT compiler's
+      // ~24 KiB, which buys ~1 ms of CPU per timeline request (issue 18's profile).
+      expect(report.minifiedBytes, `${report.function}: ${report.minifiedBytes} bytes`).toBeLessThanOrEqual(1.05 * MIB)
     }
     const api = await bundleCode(reports.find((r) => r.function === "auth")!.file)
     expect(/import\(\s*"@aws-sdk\/client-s3"\s*\)/.test(api), "@aws-sdk imported at run time, on first use").toBe(true)

@@ -403,3 +403,75 @@ describe("rewrap", () => {
     }).pipe(Effect.scoped)
   )
 })
+
+describe("openStrings (a page of fields in one pass)", () => {
+  const sealAll = (c: (typeof Crypto)["Service"], items: ReadonlyArray<{ readonly text: string; readonly options: SealOptions }>) =>
+    Effect.forEach(items, ({ options, text }) => Effect.map(c.sealString(text, options), (envelope) => ({ envelope, options })))
+
+  it.effect("opens every envelope in order, cached keys and keys it must unwrap alike; one unwrap per data key", () =>
+    Effect.gen(function* () {
+      // Sealed by one process, read by another whose cache is empty: u1's and u2's keys are unwrapped once each, in the batch.
+      const items = Array.from({ length: 12 }, (_, i) => ({
+        text: `${i % 3 === 0 ? "ünïcödé 🩸 " : ""}field ${i}`,
+        options: fieldContext(i % 2 === 0 ? "u1" : "u2", "content", i % 4 < 2 ? "title_encrypted" : "summary_encrypted", `r${i}`)
+      }))
+      const writer = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const sealed = yield* Effect.scoped(Effect.flatMap(writer.crypto, (c) => sealAll(c, items)))
+      const reader = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
+      const c = yield* reader.crypto
+      expect(yield* c.openStrings(sealed)).toEqual(items.map((item) => item.text))
+      expect(reader.stats.unwrapped).toBe(2)
+      // Again, now all from the cache.
+      expect(yield* c.openStrings(sealed)).toEqual(items.map((item) => item.text))
+      expect(reader.stats.unwrapped).toBe(2)
+      expect(yield* c.openStrings([])).toEqual([])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("one envelope presented with another row's context, or malformed, fails the whole page with DecryptionFailed", () =>
+    runScoped((c) =>
+      Effect.gen(function* () {
+        const items = Array.from({ length: 6 }, (_, i) => ({ text: `t${i}`, options: fieldContext("u1", "content", "title_encrypted", `r${i}`) }))
+        const sealed = yield* sealAll(c, items)
+        // the first opens from a cached key, the bad one comes after it: nothing of the page is returned
+        const swapped = sealed.map((item, i) => (i === 4 ? { ...item, options: sealed[5]!.options } : item))
+        expect(yield* failureTag(c.openStrings(swapped))).toBe("DecryptionFailed")
+        const garbage = sealed.map((item, i) => (i === 2 ? { ...item, envelope: new Uint8Array([0x53, 0x45, 1, 0]) } : item))
+        expect(yield* failureTag(c.openStrings(garbage))).toBe("DecryptionFailed")
+        const otherUser = sealed.map((item, i) => (i === 0 ? { ...item, options: fieldContext("u2", "content", "title_encrypted", "r0") } : item))
+        expect(yield* failureTag(c.openStrings(otherUser))).toBe("DecryptionFailed")
+      })
+    )
+  )
+
+  it("property: openStrings gives what openString gives one by one, and fails exactly when one of them fails", async () => {
+    const item = fc.record({
+      text: fc.string({ unit: "grapheme", maxLength: 200 }),
+      user: fc.constantFrom("u1", "u2", "u3"),
+      record: fc.constantFrom("a", "b", "c", "d"),
+      // presented with the context it was sealed with, or with another row's
+      tampered: fc.boolean()
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(item, { maxLength: 30 }), async (entries) => {
+        const program = runScoped((c) =>
+          Effect.gen(function* () {
+            const sealed = yield* sealAll(c, entries.map((e) => ({ text: e.text, options: fieldContext(e.user, "content", "title_encrypted", e.record) })))
+            const presented = sealed.map((s, i) =>
+              entries[i]!.tampered ? { ...s, options: fieldContext(entries[i]!.user, "content", "title_encrypted", `${entries[i]!.record}-other`) } : s
+            )
+            const one = yield* Effect.exit(Effect.forEach(presented, (s) => c.openString(s.envelope, s.options)))
+            const batch = yield* Effect.exit(c.openStrings(presented))
+            return { one, batch }
+          })
+        )
+        const { batch, one } = await Effect.runPromise(program)
+        expect(Exit.isSuccess(batch)).toBe(Exit.isSuccess(one))
+        if (Exit.isSuccess(batch) && Exit.isSuccess(one)) expect(batch.value).toEqual(one.value)
+        if (Exit.isSuccess(batch)) expect(batch.value).toEqual(entries.map((e) => e.text))
+        else expect(entries.some((e) => e.tampered)).toBe(true)
+      }),
+      { numRuns: 60 }
+    )
+  })
+})
