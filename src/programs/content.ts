@@ -12,7 +12,7 @@ import { Effect, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext, type SealedItem } from "../services/crypto.js"
-import { bytea, decodeRows, SqlClient } from "../services/database.js"
+import { bytea, decodeRows, SqlClient, withoutTransforms } from "../services/database.js"
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, isCriticalFlag, isOutOfRange, LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
@@ -146,7 +146,7 @@ const TimelineRow = Schema.Struct({
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
 export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: TimelineWindow) {
-  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const sql = withoutTransforms(yield* SqlClient.SqlClient)
   const crypto = yield* Crypto
   // One round trip for the page and the total; a page past the end has no row to carry it.
   const rows = yield* sql`

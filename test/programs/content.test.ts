@@ -17,7 +17,7 @@ import {
 import { ContentId, UserId } from "../../src/services/ids.js"
 import { InterpretedDocument, LabResult, ReferenceRange, UnreadLine } from "../../src/services/llm.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
-import { bytea } from "../../src/services/database.js"
+import { bytea, withoutTransforms } from "../../src/services/database.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
@@ -236,6 +236,15 @@ layer(ReadLayer)("content reads", (it) => {
         ["content.delete", bob, id, "failure", "req-1", "203.0.113.9"],
         ["content.delete", alice, id, "success", "req-1", "203.0.113.9"]
       ])
+    })
+  )
+  it.effect("the client without transforms is built once per client and keeps PostgreSQL's column names", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const plain = withoutTransforms(sql)
+      expect(withoutTransforms(sql)).toBe(plain)
+      const [row] = yield* plain<Record<string, unknown>>`SELECT 1 AS document_type`
+      expect(Object.keys(row!)).toEqual(["document_type"])
     })
   )
 })
