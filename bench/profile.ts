@@ -20,6 +20,37 @@ interface ProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
   readonly children?: ReadonlyArray<number>
 }
+interface HeapNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  readonly selfSize: number
+  readonly children: ReadonlyArray<HeapNode>
+}
+
+/** Sampled live bytes by allocation site (function) and by group, in MB. */
+export const summarizeHeap = (root: HeapNode) => {
+  const functions = new Map<string, number>()
+  const groups = new Map<string, number>()
+  let total = 0
+  const visit = (node: HeapNode) => {
+    const { functionName, url, lineNumber } = node.callFrame
+    if (node.selfSize > 0) {
+      const key = `${functionName || "(anonymous)"} ${url.replace(/^.*node_modules\//, "").replace(ROOT + "/", "").replace(/^file:\/\//, "")}:${lineNumber + 1}`
+      functions.set(key, (functions.get(key) ?? 0) + node.selfSize)
+      const group = groupOf(url, functionName)
+      groups.set(group, (groups.get(group) ?? 0) + node.selfSize)
+      total += node.selfSize
+    }
+    for (const child of node.children) visit(child)
+  }
+  visit(root)
+  const table = (entries: Map<string, number>) =>
+    [...entries]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([where, bytes]) => ({ where, MB: Number((bytes / 1048576).toFixed(1)), "% of sampled": Number(((100 * bytes) / total).toFixed(1)) }))
+  return { groups: table(groups), functions: table(functions) }
+}
+
 interface CpuProfile {
   readonly nodes: ReadonlyArray<ProfileNode>
   readonly samples: ReadonlyArray<number>
@@ -33,6 +64,12 @@ const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? 64)
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 15)
 const USERS = Number(process.env.BENCH_USERS ?? 300)
 const TOP = Number(process.env.PROFILE_TOP ?? 40)
+/**
+ * PROFILE_HEAP=1: V8's sampling heap profiler as well (--heap-prof). It reports what was still
+ * alive when the server exited, by allocation site: what the process holds (the RSS question:
+ * module sources, compiled code, source maps under tsx), not what each request churns through.
+ */
+const HEAP = process.env.PROFILE_HEAP === "1"
 const ROUTES: ReadonlyArray<Route> = ["GET /content/timeline", "GET /jobs/{id}/status", "POST /chat/messages"]
 const ROUTE = (ROUTES.find((route) => route === process.env.PROFILE_ROUTE) ?? "GET /content/timeline") satisfies Route
 
@@ -101,7 +138,11 @@ const main = async () => {
   const environment = await startEnvironment()
   try {
     const seeded = await seed(environment, USERS, 20)
-    const served = await serve(IMPLEMENTATION, environment.env, ["--cpu-prof", `--cpu-prof-dir=${dir}`])
+    const served = await serve(IMPLEMENTATION, environment.env, [
+      "--cpu-prof",
+      `--cpu-prof-dir=${dir}`,
+      ...(HEAP ? ["--heap-prof", `--heap-prof-dir=${dir}`, "--heap-prof-interval=32768"] : [])
+    ])
     let requests = 0
     // The measured window on the child's clock: the profile ends when the child exits, so the
     // window is [exit - shutdown - run, exit - shutdown]; both measured here with a monotonic clock.
@@ -130,6 +171,15 @@ const main = async () => {
     console.log(`top ${TOP} functions (self time)`)
     console.table(summary.functions)
     console.log(`profile: ${path.join(dir, file)}`)
+    const heapFile = fs.readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.heapprofile$/.test(name))
+    if (HEAP && heapFile !== undefined) {
+      const heap = JSON.parse(fs.readFileSync(path.join(dir, heapFile), "utf8")) as { readonly head: HeapNode }
+      const allocations = summarizeHeap(heap.head)
+      console.log("live at exit (sampled heap profile, MB): by group")
+      console.table(allocations.groups)
+      console.log("by function")
+      console.table(allocations.functions)
+    }
   } finally {
     await environment.close()
   }
