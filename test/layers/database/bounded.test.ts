@@ -19,10 +19,10 @@ import {
 } from "effect/sql/SqlError"
 import { PgClient, PgPool } from "@effect/sql-pg"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Redacted } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { TestClock } from "effect/testing"
-import { isDatabaseOutage, makeBoundedClient, poolOptions, StatementAbandoned } from "../../../src/layers/database/bounded.js"
+import { detachedTimeout, isDatabaseOutage, makeBoundedClient, poolOptions, StatementAbandoned } from "../../../src/layers/database/bounded.js"
 import { pgClientLayer } from "../../../src/layers/database/postgres.js"
 import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
 import { CircuitOpen } from "../../../src/services/errors.js"
@@ -247,4 +247,58 @@ describe("connections with an abandoned statement", () => {
       // Closing the session (a pinned connection released with work outstanding) rolled it back.
       expect(yield* sql`SELECT * FROM t`).toEqual([])
     }).pipe(Effect.provide(Client)), 20_000)
+})
+
+describe("detachedTimeout (each statement's bound)", () => {
+  const failure = (message: string) => new SqlError({ reason: new ConnectionError({ cause: new Error(message), message }) })
+  const timedOut = () => failure("timed out")
+
+  it.effect("answers what the statement answers, also when it ends before the timer is set (success, failure, defect)", () =>
+    Effect.gen(function* () {
+      expect(yield* detachedTimeout(Effect.succeed(42), "1 second", timedOut)).toBe(42)
+      const failed = yield* Effect.flip(detachedTimeout(Effect.fail(failure("refused")), "1 second", timedOut))
+      expect(failed.message).toContain("refused")
+      const died = yield* Effect.exit(detachedTimeout(Effect.die(new Error("bug")), "1 second", timedOut))
+      expect(Exit.isFailure(died) && Cause.hasDies(died.cause)).toBe(true)
+      // no timer is left behind to fire later
+      yield* TestClock.adjust("2 seconds")
+    })
+  )
+
+  it.effect("past the bound the caller fails at once and the statement is interrupted in the background", () =>
+    Effect.gen(function* () {
+      let interrupted = false
+      let answered = false
+      const slow = Effect.sleep("10 seconds").pipe(
+        Effect.as(1),
+        Effect.onInterrupt(() => Effect.sync(() => void (interrupted = true)))
+      )
+      const caller = yield* Effect.forkChild(
+        detachedTimeout(slow, "2 seconds", timedOut).pipe(Effect.tap(() => Effect.sync(() => void (answered = true))), Effect.flip)
+      )
+      yield* TestClock.adjust("1999 millis")
+      expect(caller.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Fiber.join(caller)
+      expect(error.message).toContain("timed out")
+      expect(answered).toBe(false)
+      yield* Effect.yieldNow
+      expect(interrupted).toBe(true)
+    })
+  )
+
+  it.effect("an interrupted caller leaves the statement to be interrupted in the background, and its timer never fires", () =>
+    Effect.gen(function* () {
+      let interrupted = false
+      let timeouts = 0
+      const slow = Effect.sleep("10 seconds").pipe(Effect.onInterrupt(() => Effect.sync(() => void (interrupted = true))))
+      const caller = yield* Effect.forkChild(detachedTimeout(slow, "2 seconds", () => (timeouts++, timedOut())))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(caller)
+      yield* Effect.yieldNow
+      expect(interrupted).toBe(true)
+      yield* TestClock.adjust("5 seconds")
+      expect(timeouts).toBe(0)
+    })
+  )
 })
