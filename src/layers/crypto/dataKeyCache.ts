@@ -12,7 +12,7 @@
  */
 import { Duration } from "effect"
 import type { KeyPurpose } from "../../services/crypto.js"
-import type { GeneratedKey, Partition } from "./envelope.js"
+import type { GeneratedKey, Partition } from "./keyProvider.js"
 
 export interface DataKeyCachePolicy {
   readonly maxAge: Duration.Input
@@ -22,6 +22,12 @@ export interface DataKeyCachePolicy {
 }
 
 export const NO_CACHE: DataKeyCachePolicy = { maxAge: 0, maxUses: 1, maxEntries: 0 }
+
+/** Every provider's policy: fields cache their data keys as configured; a document is sealed once and read once, a fresh key each time. */
+export const defaultCachePolicy =
+  (fields: DataKeyCachePolicy) =>
+  (purpose: KeyPurpose): DataKeyCachePolicy =>
+    purpose === "fields" ? fields : NO_CACHE
 
 interface EncryptEntry {
   readonly keyId: string

@@ -25,6 +25,7 @@ import {
 import type { Crypto } from "../../services/crypto.js"
 import { traced } from "../../services/telemetry.js"
 import { DataKeyCache, type DataKeyCachePolicy } from "./dataKeyCache.js"
+import type { KeyProvider, Partition } from "./keyProvider.js"
 
 export const ENVELOPE_VERSION = 1
 const MAGIC_0 = 0x53 // "S"
@@ -36,34 +37,7 @@ export const DATA_KEY_BYTES = 32
 // (256 KiB measured best at 5 MiB; 64 KiB and up are one slice or a few).
 const SLICE = 256 * 1024
 
-/** The partition a data key is bound to (and cached under). */
-export type Partition = Readonly<{ purpose: KeyPurpose; userId: string }>
-
-export interface GeneratedKey {
-  readonly keyId: string
-  /** Owned by the caller, who zeroes it. */
-  readonly plaintext: Uint8Array
-  readonly wrapped: Uint8Array
-}
-
-/** What a master-key holder must do; everything else is shared. */
-export interface KeyProvider {
-  readonly name: string
-  readonly currentKeyId: (purpose: KeyPurpose) => Effect.Effect<string, KeyUnavailable>
-  readonly generate: (partition: Partition) => Effect.Effect<GeneratedKey, KeyUnavailable>
-  /** Returns a fresh buffer, owned by the caller. A wrong key, context or blob is DecryptionFailed. */
-  readonly unwrap: (
-    keyId: string,
-    wrapped: Uint8Array,
-    partition: Partition
-  ) => Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable>
-  /** Moves a wrapped data key under the purpose's current master key. */
-  readonly rewrap: (
-    keyId: string,
-    wrapped: Uint8Array,
-    partition: Partition
-  ) => Effect.Effect<{ readonly keyId: string; readonly wrapped: Uint8Array }, DecryptionFailed | KeyUnavailable>
-}
+export type { GeneratedKey, KeyProvider, Partition } from "./keyProvider.js"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder("utf-8", { fatal: true })

@@ -14,7 +14,7 @@ import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
-import { defaultCachePolicy } from "./local.js"
+import { defaultCachePolicy } from "./dataKeyCache.js"
 import { type KeyProvider, makeEnvelopeCrypto, type Partition } from "./envelope.js"
 
 /** The subset of the KMS client we use: tests hand in a mocked client. */

@@ -11,7 +11,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { AppConfig } from "../../config.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
-import { NO_CACHE, type DataKeyCachePolicy } from "./dataKeyCache.js"
+import { type DataKeyCachePolicy, defaultCachePolicy } from "./dataKeyCache.js"
 import { canonicalContext, DATA_KEY_BYTES, type KeyProvider, makeEnvelopeCrypto, type Partition } from "./envelope.js"
 
 const WRAP_IV = 12
@@ -186,12 +186,6 @@ export const rotateLocalMasterKey = (dataDir: string) =>
 
 // ---------------------------------------------------------------------------------------------
 // Layers
-
-export const defaultCachePolicy =
-  (fields: DataKeyCachePolicy) =>
-  (purpose: KeyPurpose): DataKeyCachePolicy =>
-    // A document is sealed once and read once: a fresh key each time.
-    purpose === "fields" ? fields : NO_CACHE
 
 const scopedCrypto = (provider: KeyProvider, policy: DataKeyCachePolicy, fillRandom?: (t: Uint8Array) => void) =>
   makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(policy), ...(fillRandom ? { fillRandom } : {}) })

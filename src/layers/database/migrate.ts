@@ -6,7 +6,7 @@
 import { Effect, Option, Redacted } from "effect"
 import { AppConfig } from "../../config.js"
 import { runMigrations } from "./migrations.js"
-import { type DatabaseConnections, pgClientLayer } from "./postgres.js"
+import { type DatabaseConnections, pgClientLayer } from "./client.js"
 import { APP_ROLE, AppRoleError, credentialsOf, provisionAppRole } from "./roles.js"
 
 /** `effect` on a one-connection pool of the owner. */
