@@ -19,7 +19,7 @@ import { makeNodeServer } from "../http/nodeServer.js"
 import { AccessTokensLive } from "../layers/auth/jwt.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
 import { JobQueuePostgres } from "../layers/jobQueue/postgres.js"
-import { WorkerPoolLive } from "../layers/worker/pool.js"
+import { WorkerPoolLive } from "./workerPool.js"
 import { servicesLayer } from "./layers.js"
 import { runEntryPoint } from "./runtime.js"
 

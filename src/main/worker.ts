@@ -17,7 +17,7 @@ import { ErrorRendererLive } from "../http/middleware.js"
 import { OpsLive } from "../http/ops.js"
 import { DatabaseLive } from "../layers/database/postgres.js"
 import { JobQueuePostgres } from "../layers/jobQueue/postgres.js"
-import { WorkerPoolLive } from "../layers/worker/pool.js"
+import { WorkerPoolLive } from "./workerPool.js"
 import { servicesLayer } from "./layers.js"
 import { runEntryPoint } from "./runtime.js"
 

@@ -15,11 +15,11 @@
 import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
-import { AppConfig } from "../../config.js"
-import { processLeasedJob, type ProcessOptions, type ProcessOutcome } from "../../programs/processJob.js"
-import { drainErasureOutbox } from "../../programs/erasureOutbox.js"
-import { sweepOriginals } from "../../programs/sweepOriginals.js"
-import { JobQueue } from "../../services/jobQueue.js"
+import { AppConfig } from "../config.js"
+import { processLeasedJob, type ProcessOptions, type ProcessOutcome } from "../programs/processJob.js"
+import { drainErasureOutbox } from "../programs/erasureOutbox.js"
+import { sweepOriginals } from "../programs/sweepOriginals.js"
+import { JobQueue } from "../services/jobQueue.js"
 
 export interface WorkerPoolOptions {
   readonly concurrency: number
