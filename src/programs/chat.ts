@@ -108,12 +108,11 @@ const openMessages = (userId: UserId, rows: unknown) =>
   Effect.gen(function* () {
     const crypto = yield* Crypto
     const decoded = yield* decodeRows(MessageRow)(rows)
-    return yield* Effect.forEach(decoded, (row) =>
-      Effect.map(
-        crypto.openString(row.contentEncrypted, sealedMessage(userId, row.id)),
-        (content): ChatMessage => ({ role: row.role, content, createdAt: row.createdAt })
-      )
+    // The conversation's messages opened in one pass, as the timeline's cards are.
+    const contents = yield* crypto.openStrings(
+      decoded.map((row) => ({ envelope: row.contentEncrypted, options: sealedMessage(userId, row.id) }))
     )
+    return decoded.map((row, i): ChatMessage => ({ role: row.role, content: contents[i]!, createdAt: row.createdAt }))
   })
 
 /** A question after trimming, or InvalidRequest: 1 to 4,000 characters. */

@@ -11,7 +11,7 @@
  * The header is not part of the additional data so that rotation can re-wrap a data key without
  * re-encrypting the content; a tampered header fails anyway, at unwrap or at the content's tag.
  */
-import { Effect, type Scope } from "effect"
+import { type Clock, Effect, type Scope } from "effect"
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto"
 import {
   DecryptionFailed,
@@ -222,23 +222,41 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): (typeof 
     new DecryptionFailed({ message: "The data could not be decrypted: it was altered or belongs elsewhere" })
   )
 
+  /** One parsed envelope and what opening it takes: its partition and its additional data. */
+  interface Opening {
+    readonly parsed: Parsed
+    readonly partition: Partition
+    readonly attempt: (key: Uint8Array) => Uint8Array | undefined
+  }
+
+  const openingOf = (parsed: Parsed, sealOptions: SealOptions): Opening => {
+    const aad = additionalData(sealOptions.purpose, sealOptions.context)
+    return { parsed, partition: partitionOf(sealOptions), attempt: (key) => openWith(key, parsed, aad) }
+  }
+
+  /** With the cached data key, synchronously: undefined when the key is not cached (then `unwrapAndOpen`). */
+  const openCached = (o: Opening, now: number) => cache.useForDecrypt(o.partition, o.parsed.keyId, o.parsed.wrapped, now, o.attempt)
+
+  /** Unwraps the data key with the provider, caches it (per policy) and opens. */
+  const unwrapAndOpen = (o: Opening, clock: Clock.Clock): Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable> =>
+    Effect.flatMap(provider.unwrap(o.parsed.keyId, o.parsed.wrapped, o.partition), (key) => {
+      const plaintext = cache.adoptForDecrypt(o.partition, o.parsed.keyId, o.parsed.wrapped, key, clock.currentTimeMillisUnsafe(), o.attempt)
+      return plaintext === undefined ? decryptionFailed : Effect.succeed(plaintext)
+    })
+
+  /** The cached key when there is one (looked up when this runs: an earlier unwrap may have cached it), else unwrapped. */
+  const openOne = (o: Opening, clock: Clock.Clock): Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable> => {
+    const hit = openCached(o, clock.currentTimeMillisUnsafe())
+    if (!hit.found) return unwrapAndOpen(o, clock)
+    return hit.result === undefined ? decryptionFailed : Effect.succeed(hit.result)
+  }
+
   const open = (
     envelope: Uint8Array,
     sealOptions: SealOptions
   ): Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable> =>
     Effect.flatMap(parseEnvelope(envelope), (parsed) =>
-      Effect.clockWith((clock) => {
-        const partition = partitionOf(sealOptions)
-        const aad = additionalData(sealOptions.purpose, sealOptions.context)
-        const attempt = (key: Uint8Array) => openWith(key, parsed, aad)
-        const hit = cache.useForDecrypt(partition, parsed.keyId, parsed.wrapped, clock.currentTimeMillisUnsafe(), attempt)
-        const opened = hit.found
-          ? Effect.succeed(hit.result)
-          : Effect.map(provider.unwrap(parsed.keyId, parsed.wrapped, partition), (key) =>
-            cache.adoptForDecrypt(partition, parsed.keyId, parsed.wrapped, key, clock.currentTimeMillisUnsafe(), attempt)
-          )
-        return Effect.flatMap(opened, (plaintext) => (plaintext === undefined ? decryptionFailed : Effect.succeed(plaintext)))
-      })
+      Effect.clockWith((clock) => openOne(openingOf(parsed, sealOptions), clock))
     ).pipe(cryptoSpan("Crypto.open", sealOptions.purpose, envelope.length))
 
   const sealString = (plaintext: string, sealOptions: SealOptions) =>
@@ -258,32 +276,31 @@ const envelopeCrypto = (options: EnvelopeOptions, cache: DataKeyCache): (typeof 
   }
 
   // A page of fields (a timeline: 40) in one Effect: a synchronous loop over node:crypto for every
-  // envelope whose data key is cached, and the per-envelope path, which unwraps and caches the
-  // key, only for the others. Each envelope is checked exactly as `openString` checks it.
+  // envelope whose data key is cached; the others (parsed once) unwrap and cache their key, one
+  // Effect each, as `open` does. Each envelope is checked exactly as `openString` checks it.
   const openStrings = (items: ReadonlyArray<SealedItem>): Effect.Effect<Array<string>, DecryptionFailed | KeyUnavailable> =>
     Effect.clockWith((clock) => {
       const now = clock.currentTimeMillisUnsafe()
       const texts = new Array<string>(items.length)
-      let misses: Array<number> | undefined
+      let misses: Array<readonly [number, Opening]> | undefined
       for (let i = 0; i < items.length; i++) {
         const { envelope, options: sealOptions } = items[i]!
         const parsed = parseEnvelopeSync(envelope)
         if (parsed instanceof DecryptionFailed) return Effect.fail(parsed)
-        const aad = additionalData(sealOptions.purpose, sealOptions.context)
-        const hit = cache.useForDecrypt(partitionOf(sealOptions), parsed.keyId, parsed.wrapped, now, (key) => openWith(key, parsed, aad))
+        const opening = openingOf(parsed, sealOptions)
+        const hit = openCached(opening, now)
         if (!hit.found) {
-          ;(misses ??= []).push(i)
+          ;(misses ??= []).push([i, opening])
           continue
         }
-        if (hit.result === undefined) {
-          // Nothing opened so far leaves this loop: a page opens whole or not at all.
-          return decryptionFailed
-        }
+        // Nothing opened so far leaves this loop: a page opens whole or not at all.
+        if (hit.result === undefined) return decryptionFailed
         texts[i] = textOf(hit.result)
       }
       if (misses === undefined) return Effect.succeed(texts)
       return Effect.as(
-        Effect.forEach(misses, (i) => Effect.map(open(items[i]!.envelope, items[i]!.options), (bytes) => void (texts[i] = textOf(bytes))), {
+        // one after the other: the first miss of a data key unwraps and caches it, the next ones find it
+        Effect.forEach(misses, ([i, opening]) => Effect.map(openOne(opening, clock), (bytes) => void (texts[i] = textOf(bytes))), {
           discard: true
         }),
         texts
