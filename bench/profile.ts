@@ -17,11 +17,30 @@ import { ROOT, seed, startEnvironment } from "./environment.js"
 
 interface ProfileNode {
   readonly id: number
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  readonly callFrame: CallFrame
   readonly children?: ReadonlyArray<number>
 }
+interface CallFrame {
+  readonly functionName: string
+  readonly url: string
+  readonly lineNumber: number
+}
+
+/** A frame as the tables name it: function and file:line, the file relative to the project or its package. */
+const frameName = ({ functionName, lineNumber, url }: CallFrame) =>
+  `${functionName || "(anonymous)"} ${url === "" ? "" : `${url.replace(/^.*node_modules\//, "").replace(ROOT + "/", "").replace(/^file:\/\//, "")}:${lineNumber + 1}`}`
+
+const add = (totals: Map<string, number>, key: string, amount: number) => totals.set(key, (totals.get(key) ?? 0) + amount)
+
+/** The `TOP` largest rows, each with its share of `total`. */
+const topRows = (totals: Map<string, number>, total: number, column: string, value: (amount: number) => number, share: string) =>
+  [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, TOP)
+    .map(([where, amount]) => ({ where, [column]: value(amount), [share]: Number(((100 * amount) / total).toFixed(1)) }))
+
 interface HeapNode {
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  readonly callFrame: CallFrame
   readonly selfSize: number
   readonly children: ReadonlyArray<HeapNode>
 }
@@ -32,22 +51,15 @@ export const summarizeHeap = (root: HeapNode) => {
   const groups = new Map<string, number>()
   let total = 0
   const visit = (node: HeapNode) => {
-    const { functionName, url, lineNumber } = node.callFrame
     if (node.selfSize > 0) {
-      const key = `${functionName || "(anonymous)"} ${url.replace(/^.*node_modules\//, "").replace(ROOT + "/", "").replace(/^file:\/\//, "")}:${lineNumber + 1}`
-      functions.set(key, (functions.get(key) ?? 0) + node.selfSize)
-      const group = groupOf(url, functionName)
-      groups.set(group, (groups.get(group) ?? 0) + node.selfSize)
+      add(functions, frameName(node.callFrame), node.selfSize)
+      add(groups, groupOf(node.callFrame.url, node.callFrame.functionName), node.selfSize)
       total += node.selfSize
     }
     for (const child of node.children) visit(child)
   }
   visit(root)
-  const table = (entries: Map<string, number>) =>
-    [...entries]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, TOP)
-      .map(([where, bytes]) => ({ where, MB: Number((bytes / 1048576).toFixed(1)), "% of sampled": Number(((100 * bytes) / total).toFixed(1)) }))
+  const table = (totals: Map<string, number>) => topRows(totals, total, "MB", (bytes) => Number((bytes / 1048576).toFixed(1)), "% of sampled")
   return { groups: table(groups), functions: table(functions) }
 }
 
@@ -115,22 +127,16 @@ export const summarize = (profile: CpuProfile, requests: number, from = -Infinit
   const functions = new Map<string, number>()
   let busy = 0
   for (const [id, micros] of self) {
-    const node = byId.get(id)!
-    const { functionName, url, lineNumber } = node.callFrame
-    const group = groupOf(url, functionName)
-    groups.set(group, (groups.get(group) ?? 0) + micros)
-    if (group !== "idle") busy += micros
-    const key = `${functionName || "(anonymous)"} ${url === "" ? "" : `${url.replace(/^.*node_modules\//, "").replace(ROOT + "/", "").replace(/^file:\/\//, "")}:${lineNumber + 1}`}`
-    functions.set(key, (functions.get(key) ?? 0) + micros)
+    const frame = byId.get(id)!.callFrame
+    const group = groupOf(frame.url, frame.functionName)
+    if (group === "idle") continue
+    add(groups, group, micros)
+    add(functions, frameName(frame), micros)
+    busy += micros
   }
   const perRequest = (micros: number) => Number((micros / Math.max(1, requests)).toFixed(1))
-  const table = (entries: Map<string, number>, limit: number) =>
-    [...entries]
-      .filter(([key]) => !key.startsWith("(idle)") && key !== "idle")
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([where, micros]) => ({ where, "µs/request": perRequest(micros), "% of busy": Number(((100 * micros) / busy).toFixed(1)) }))
-  return { busyUsPerRequest: perRequest(busy), groups: table(groups, TOP), functions: table(functions, TOP) }
+  const table = (totals: Map<string, number>) => topRows(totals, busy, "µs/request", perRequest, "% of busy")
+  return { busyUsPerRequest: perRequest(busy), groups: table(groups), functions: table(functions) }
 }
 
 const main = async () => {
