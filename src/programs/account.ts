@@ -28,7 +28,7 @@ import { loadContent } from "./content.js"
 import { ContentId, JobId, UploadId, UserId } from "../services/ids.js"
 import { currentPlan, Plan } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 export interface Profile {
   readonly id: UserId
@@ -184,7 +184,7 @@ const readProfile = (userId: UserId) =>
   })
 
 /** The signed-in user's profile; NotFound when the account no longer exists. */
-export const getProfile = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
+export const getProfile = fnTraced("Account.profile")(function* (userId: UserId, requestContext: RequestContext = {}) {
   const audit = yield* Audit
   const profile = yield* readProfile(userId)
   if (Option.isNone(profile)) return yield* new NotFound({ message: "No such account" })
@@ -197,10 +197,10 @@ export const getProfile = Effect.fnUntraced(function* (userId: UserId, requestCo
     outcome: "success"
   })
   return profile.value
-}, traced("Account.profile"))
+})
 
 /** Everything we hold about the user, decrypted: what GDPR's access and portability rights ask for. */
-export const exportUserData = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
+export const exportUserData = fnTraced("Account.export")(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const audit = yield* Audit
@@ -334,13 +334,13 @@ export const exportUserData = Effect.fnUntraced(function* (userId: UserId, reque
       processingTimeMs: c.processingTimeMs
     }))
   } satisfies AccountExport
-}, traced("Account.export"))
+})
 
 /**
  * Erases the account (GDPR art. 17). Safe to call again after a partial failure: a user already
  * gone still has the audit trail's personal data erased, then answers NotFound.
  */
-export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, requestContext: RequestContext = {}) {
+export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserId, requestContext: RequestContext = {}) {
   const sql = yield* SqlClient.SqlClient
   const audit = yield* Audit
   const timeline = yield* TimelineCache
@@ -434,4 +434,4 @@ export const deleteAccount = Effect.fnUntraced(function* (userId: UserId, reques
     deletionsPending: erased.value.outbox.length - drained.done,
     auditEventsPseudonymised
   } satisfies DeletionReport
-}, traced("Account.delete"))
+})

@@ -22,7 +22,7 @@ import { GoogleIdTokens } from "../services/googleIdentity.js"
 import { UserId } from "../services/ids.js"
 import type { RequestContext } from "../services/audit.js"
 import { findOrCreateUser, loadUser, type UserSummary } from "./users.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 /** A rotated token presented again within this window, while its child is active, is a concurrent retry. */
 export const REUSE_GRACE_SECONDS = 10
@@ -115,14 +115,14 @@ const startSession = (
   }).pipe(databaseFailure)
 
 /** Local development and tests only (the HTTP layer refuses it unless DEV_AUTH_ENABLED). */
-export const signInWithDev = Effect.fnUntraced(function* (
+export const signInWithDev = fnTraced("Auth.devLogin")(function* (
   input: { readonly email: string; readonly name?: string },
   requestContext: RequestContext = {}
 ) {
   return yield* startSession(input, "auth.dev_login", requestContext)
-}, traced("Auth.devLogin"))
+})
 
-export const signInWithGoogle = Effect.fnUntraced(function* (
+export const signInWithGoogle = fnTraced("Auth.googleLogin")(function* (
   input: { readonly idToken: string },
   requestContext: RequestContext = {}
 ) {
@@ -150,7 +150,7 @@ export const signInWithGoogle = Effect.fnUntraced(function* (
         : Effect.void
     )
   )
-}, traced("Auth.googleLogin"))
+})
 
 type Rotation =
   | { readonly _tag: "rotated"; readonly userId: UserId; readonly familyId: string; readonly refreshToken: string }
@@ -160,7 +160,7 @@ type Rotation =
 const rejected: Rotation = { _tag: "rejected" }
 
 /** Rotates the presented token: a new pair, or Unauthenticated (after revoking the family on reuse). */
-export const refreshTokens = Effect.fnUntraced(function* (
+export const refreshTokens = fnTraced("Auth.refresh")(function* (
   input: { readonly refreshToken: string },
   requestContext: RequestContext = {}
 ) {
@@ -226,13 +226,13 @@ export const refreshTokens = Effect.fnUntraced(function* (
   const signedIn = yield* answer(user.value, rotation.familyId, rotation.refreshToken)
   yield* recordAudit("auth.refresh", "success", requestContext, rotation.userId)
   return signedIn
-}, traced("Auth.refresh"))
+})
 
 /**
  * Ends the session: the presented token's whole family is revoked. Idempotent for a token we
  * issued (rotated, revoked or expired alike); an unknown token is Unauthenticated.
  */
-export const logout = Effect.fnUntraced(function* (
+export const logout = fnTraced("Auth.logout")(function* (
   input: { readonly refreshToken: string },
   requestContext: RequestContext = {}
 ) {
@@ -258,4 +258,4 @@ export const logout = Effect.fnUntraced(function* (
     UPDATE refresh_tokens SET revoked_at = ${now}, revoked_reason = 'logout'
     WHERE family_id = ${row.familyId}::uuid AND revoked_at IS NULL`)
   yield* recordAudit("auth.logout", "success", requestContext, row.userId)
-}, traced("Auth.logout"))
+})

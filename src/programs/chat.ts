@@ -39,7 +39,7 @@ import {
   type StoredIdempotencyKey,
   validateIdempotencyKey
 } from "./idempotency.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 import { Timeouts, withTimeout } from "../services/resilience.js"
 
 export const ConversationId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("ConversationId"))
@@ -227,7 +227,7 @@ const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestCont
     return { conversationId, message: { ...message, role: "assistant" } } satisfies ChatReply
   })
 
-export const sendChatMessage = Effect.fnUntraced(function* (input: {
+export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
   readonly userId: UserId
   readonly contentId: ContentId
   readonly message: string
@@ -333,13 +333,13 @@ export const sendChatMessage = Effect.fnUntraced(function* (input: {
     conversationId,
     message: { role: "assistant", content: answer.answer, createdAt: answeredAt }
   } satisfies ChatReply
-}, traced("Chat.send"))
+})
 
 /**
  * The conversation about one content item, oldest first (empty when nobody has asked yet), or
  * none when the content does not exist or is someone else's.
  */
-export const getConversation = Effect.fnUntraced(function* (
+export const getConversation = fnTraced("Chat.read")(function* (
   userId: UserId,
   contentId: ContentId,
   requestContext: RequestContext = {}
@@ -363,10 +363,10 @@ export const getConversation = Effect.fnUntraced(function* (
     outcome: "success"
   })
   return Option.some<Conversation>({ contentId, messages })
-}, traced("Chat.read"))
+})
 
 /** Every conversation of the user with all its messages, opened (the account export). Not audited here. */
-export const listConversations = Effect.fnUntraced(function* (userId: UserId) {
+export const listConversations = fnTraced("Chat.listAll")(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT id, content_id, created_at FROM conversations WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
@@ -382,4 +382,4 @@ export const listConversations = Effect.fnUntraced(function* (userId: UserId) {
       })
     )
   )
-}, traced("Chat.listAll"))
+})

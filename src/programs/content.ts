@@ -16,7 +16,7 @@ import { bytea, decodeRows, SqlClient, withoutTransforms } from "../services/dat
 import { ContentId, JobId, UserId } from "../services/ids.js"
 import { DocumentType, InterpretedDocument, isCriticalFlag, isOutOfRange, LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 export type { TimelineItem, TimelinePage } from "../services/timelineCache.js"
 
@@ -66,7 +66,7 @@ export interface StoredContent {
  * Stores an interpretation. The id is chosen first so that the sealed fields can be bound to the
  * row they belong to; a job's content is stored at most once (`job_id` is unique).
  */
-export const saveContent = Effect.fnUntraced(function* (input: {
+export const saveContent = fnTraced("Content.save")(function* (input: {
   readonly userId: UserId
   readonly jobId?: JobId
   readonly document: InterpretedDocument
@@ -90,7 +90,7 @@ export const saveContent = Effect.fnUntraced(function* (input: {
     VALUES (${contentId}::uuid, ${input.userId}::uuid, ${input.jobId ?? null}::uuid, ${input.document.documentType},
             ${bytea(title)}, ${bytea(card)}, ${bytea(body)}, ${input.provider}, ${input.modelId})`
   return contentId
-}, traced("Content.save"))
+})
 
 const ContentRow = Schema.Struct({
   id: ContentId,
@@ -103,7 +103,7 @@ const ContentRow = Schema.Struct({
 })
 
 /** The whole document, or none when it does not exist or belongs to someone else. */
-export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentId: ContentId) {
+export const loadContent = fnTraced("Content.load")(function* (userId: UserId, contentId: ContentId) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const rows = yield* sql`
@@ -123,7 +123,7 @@ export const loadContent = Effect.fnUntraced(function* (userId: UserId, contentI
     modelId: row.modelId,
     createdAt: row.createdAt
   })
-}, traced("Content.load"))
+})
 
 /**
  * A timeline row as PostgreSQL names its columns: the page is read without the client's
@@ -145,7 +145,7 @@ const TimelineRow = Schema.Struct({
 }))
 
 /** Newest first; opens only the title and the card of each item, never the documents. */
-export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: TimelineWindow) {
+export const listTimeline = fnTraced("Content.timeline")(function* (userId: UserId, page: TimelineWindow) {
   const sql = withoutTransforms(yield* SqlClient.SqlClient)
   const crypto = yield* Crypto
   // One round trip for the page and the total; a page past the end has no row to carry it.
@@ -184,14 +184,14 @@ export const listTimeline = Effect.fnUntraced(function* (userId: UserId, page: T
     (yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`)[0]?.total ??
     0
   return { items, total } satisfies TimelinePage
-}, traced("Content.timeline"))
+})
 
 /** Removes the content and (by cascade) its conversation; false when there was nothing of this user's to remove. */
-export const deleteContent = Effect.fnUntraced(function* (userId: UserId, contentId: ContentId) {
+export const deleteContent = fnTraced("Content.delete")(function* (userId: UserId, contentId: ContentId) {
   const sql = yield* SqlClient.SqlClient
   const deleted = yield* sql`DELETE FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid RETURNING id`
   return deleted.length > 0
-}, traced("Content.delete"))
+})
 
 const VersionRow = Schema.Struct({ version: Schema.String })
 
@@ -240,7 +240,7 @@ const cachedPage = (cache: (typeof TimelineCache)["Service"], userId: UserId, wi
     return page
   })
 
-export const readTimeline = Effect.fnUntraced(function* (
+export const readTimeline = fnTraced("Content.readTimeline")(function* (
   userId: UserId,
   window: TimelineWindow,
   requestContext: RequestContext = {}
@@ -250,10 +250,10 @@ export const readTimeline = Effect.fnUntraced(function* (
   const page = cache.enabled ? yield* cachedPage(cache, userId, window) : yield* listTimeline(userId, window)
   yield* record(userId, requestContext, { action: "content.list", found: true })
   return page
-}, traced("Content.readTimeline"))
+})
 
 /** `GET /content/{contentId}`: the whole document, audited; another user's id reads as absent. */
-export const readContent = Effect.fnUntraced(function* (
+export const readContent = fnTraced("Content.read")(function* (
   userId: UserId,
   contentId: ContentId,
   requestContext: RequestContext = {}
@@ -261,10 +261,10 @@ export const readContent = Effect.fnUntraced(function* (
   const content = yield* loadContent(userId, contentId)
   yield* record(userId, requestContext, { action: "content.read", contentId, found: Option.isSome(content) })
   return content
-}, traced("Content.read"))
+})
 
 /** `DELETE /content/{contentId}`: gone with its conversation, audited; false when there was nothing of this user's. */
-export const removeContent = Effect.fnUntraced(function* (
+export const removeContent = fnTraced("Content.remove")(function* (
   userId: UserId,
   contentId: ContentId,
   requestContext: RequestContext = {}
@@ -273,4 +273,4 @@ export const removeContent = Effect.fnUntraced(function* (
   if (deleted) yield* Effect.flatMap(TimelineCache, (cache) => cache.invalidate(userId))
   yield* record(userId, requestContext, { action: "content.delete", contentId, found: deleted })
   return deleted
-}, traced("Content.remove"))
+})

@@ -17,7 +17,7 @@ import { CostTracker } from "../services/costTracker.js"
 import { decodeRows, SqlClient } from "../services/database.js"
 import { Storage } from "../services/storage.js"
 import { UploadTargets } from "../services/uploadTargets.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 /** `object`: a job's stored original (Storage); `upload`: a presigned upload's incoming object (UploadTargets). */
 export type OutboxKind = "object" | "upload" | "cost_records"
@@ -52,7 +52,7 @@ export const backoffSeconds = (attempts: number): number =>
  * Carries out up to `batch` due rows (only those of `ids` when given: an erasure's own rows),
  * oldest due first, one at a time so that a slow store is not hammered.
  */
-export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readonly batch?: number; readonly ids?: ReadonlyArray<string> } = {}) {
+export const drainErasureOutbox = fnTraced("Erasure.drainOutbox")(function* (options: { readonly batch?: number; readonly ids?: ReadonlyArray<string> } = {}) {
   const sql = yield* SqlClient.SqlClient
   const storage = yield* Storage
   const uploads = yield* UploadTargets
@@ -114,4 +114,4 @@ export const drainErasureOutbox = Effect.fnUntraced(function* (options: { readon
     yield* Effect.logInfo("erasure outbox drained").pipe(Effect.annotateLogs({ done, failed }))
   }
   return { done, failed, objectsRemoved, costRecordsErased } satisfies DrainReport
-}, traced("Erasure.drainOutbox"))
+})

@@ -9,7 +9,7 @@ import { Audit, type RequestContext } from "../services/audit.js"
 import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
 import { ContentId, JobId, type UserId } from "../services/ids.js"
 import { decodeRows, orDatabaseUnavailable } from "../services/database.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 export interface JobStatus {
   readonly jobId: JobId
@@ -34,7 +34,7 @@ const StatusRow = Schema.Struct({
   updatedAt: Schema.Date
 })
 
-export const getJobStatus = Effect.fnUntraced(
+export const getJobStatus = fnTraced("Jobs.status")(
   function* (userId: UserId, jobId: JobId, requestContext: RequestContext = {}) {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
@@ -64,5 +64,5 @@ export const getJobStatus = Effect.fnUntraced(
       updatedAt: row.updatedAt
     })
   },
-  orDatabaseUnavailable("The job's status cannot be read right now", "job status"), traced("Jobs.status")
+  orDatabaseUnavailable("The job's status cannot be read right now", "job status")
 )

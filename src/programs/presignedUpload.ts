@@ -30,7 +30,7 @@ import {
 } from "../services/errors.js"
 import { JobId, UploadId, type UserId } from "../services/ids.js"
 import { DocumentType } from "../services/llm.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 import { incomingKey, UploadExpired, UploadTargets } from "../services/uploadTargets.js"
 import { ALLOWED_CONTENT_TYPES, normalizeDeclaredType } from "./detectContentType.js"
 import { MAX_FILE_NAME_LENGTH, uploadDocument } from "./uploadDocument.js"
@@ -111,7 +111,7 @@ const quotaExceeded = (limit: number) =>
     message: `The free plan allows ${limit} documents per calendar month, uploads under way included; it resets at the start of next month (UTC)`
   })
 
-export const beginUpload = Effect.fnUntraced(
+export const beginUpload = fnTraced("Documents.beginUpload")(
   function* (input: BeginUploadInput) {
     const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
@@ -194,11 +194,10 @@ export const beginUpload = Effect.fnUntraced(
       maxBytes: input.sizeBytes
     } satisfies UploadTargetAnswer
   },
-  orDatabaseUnavailable("The upload could not be prepared right now", "upload.begin"),
-  traced("Documents.beginUpload")
+  orDatabaseUnavailable("The upload could not be prepared right now", "upload.begin")
 )
 
-export const completeUpload = Effect.fnUntraced(
+export const completeUpload = fnTraced("Documents.completeUpload")(
   function* (input: CompleteUploadInput) {
     const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
@@ -265,6 +264,5 @@ export const completeUpload = Effect.fnUntraced(
     )
     return accepted
   },
-  orDatabaseUnavailable("The upload could not be completed right now", "upload.complete"),
-  traced("Documents.completeUpload")
+  orDatabaseUnavailable("The upload could not be completed right now", "upload.complete")
 )

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { Crypto, documentContext, fieldContext, type KeyPurpose } from "../services/crypto.js"
 import { bytea, SqlClient } from "../services/database.js"
 import { Storage } from "../services/storage.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 /** Every encrypted column, with how to rebuild its context. A test keeps this in step with the schema. */
 export const ENCRYPTED_FIELDS = [
@@ -40,7 +40,7 @@ interface Row {
 
 const count = () => ({ scanned: 0, rewrapped: 0, unreadable: 0 })
 
-export const rotateKeys = Effect.fnUntraced(function* (options: { readonly batchSize?: number } = {}) {
+export const rotateKeys = fnTraced("Programs.rotateKeys")(function* (options: { readonly batchSize?: number } = {}) {
   const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const storage = yield* Storage
@@ -115,4 +115,4 @@ export const rotateKeys = Effect.fnUntraced(function* (options: { readonly batch
   }
 
   return { currentKeys, fields, documents } satisfies RotationReport
-}, traced("Programs.rotateKeys"))
+})

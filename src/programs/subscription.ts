@@ -13,7 +13,7 @@ import { CostTracker, monthOf } from "../services/costTracker.js"
 import { decodeRows, SqlClient } from "../services/database.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
 import { UserId } from "../services/ids.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 export const Plan = Schema.Literals(["free", "premium"])
 export type Plan = typeof Plan.Type
@@ -75,7 +75,7 @@ const SubscriptionRow = Schema.Struct({
 const Count = Schema.Struct({ n: Schema.Number })
 
 /** The plan in force now and its period. */
-export const currentPlan = Effect.fnUntraced(function* (userId: UserId) {
+export const currentPlan = fnTraced("Subscription.currentPlan")(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const at = yield* now
   const rows = yield* sql`
@@ -85,23 +85,23 @@ export const currentPlan = Effect.fnUntraced(function* (userId: UserId) {
     return { plan: "premium", period: { start: row.periodStart, end: row.periodEnd } } satisfies CurrentPlan
   }
   return { plan: "free", period: calendarMonth(at) } satisfies CurrentPlan
-}, traced("Subscription.currentPlan"))
+})
 
 /** Documents uploaded (jobs created) in the period. */
-export const documentsUsed = Effect.fnUntraced(function* (userId: UserId, period: Period) {
+export const documentsUsed = fnTraced("Subscription.documentsUsed")(function* (userId: UserId, period: Period) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT count(*)::int AS n FROM jobs
     WHERE user_id = ${userId}::uuid AND created_at >= ${period.start} AND created_at < ${period.end}`
   const [row] = yield* decodeRows(Count)(rows)
   return row?.n ?? 0
-}, traced("Subscription.documentsUsed"))
+})
 
 /**
  * Questions asked in the period, from the plan_usage ledger (written with each question; deleting
  * the document and its conversation does not give the questions back).
  */
-export const chatMessagesUsed = Effect.fnUntraced(function* (userId: UserId, period: Period) {
+export const chatMessagesUsed = fnTraced("Subscription.chatMessagesUsed")(function* (userId: UserId, period: Period) {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`
     SELECT count(*)::int AS n FROM plan_usage
@@ -109,7 +109,7 @@ export const chatMessagesUsed = Effect.fnUntraced(function* (userId: UserId, per
       AND occurred_at >= ${period.start} AND occurred_at < ${period.end}`
   const [row] = yield* decodeRows(Count)(rows)
   return row?.n ?? 0
-}, traced("Subscription.chatMessagesUsed"))
+})
 
 const limitOf = (plan: Plan, resource: PlanResource, settings: (typeof AppConfig)["Service"]): number | null =>
   plan === "premium"
@@ -122,7 +122,7 @@ const limitOf = (plan: Plan, resource: PlanResource, settings: (typeof AppConfig
  * Fails with QuotaExceeded when one more of `resource` would go over the plan's limit. A check,
  * not a reservation: concurrent requests at the limit may each pass once.
  */
-export const ensureWithinPlanLimit = Effect.fnUntraced(function* (
+export const ensureWithinPlanLimit = fnTraced("Subscription.ensureWithinPlanLimit")(function* (
   userId: UserId,
   resource: PlanResource
 ) {
@@ -137,9 +137,9 @@ export const ensureWithinPlanLimit = Effect.fnUntraced(function* (
       message: `The free plan allows ${limit} ${what} per month; the limit resets at the start of next month (UTC)`
     })
   }
-}, traced("Subscription.ensureWithinPlanLimit"))
+})
 
-export const getSubscriptionStatus = Effect.fnUntraced(function* (
+export const getSubscriptionStatus = fnTraced("Subscription.status")(function* (
   userId: UserId,
   requestContext: RequestContext = {}
 ) {
@@ -167,7 +167,7 @@ export const getSubscriptionStatus = Effect.fnUntraced(function* (
     chatMessages: { used: chatMessages, limit: limitOf(plan, "chatMessages", settings) },
     llmCostCents: { used: usage.totalCostCents, budget: settings.cost.monthlyBudgetCents }
   } satisfies SubscriptionStatus
-}, traced("Subscription.status"))
+})
 
 export interface PlanAssignment {
   readonly userId: UserId
@@ -179,7 +179,7 @@ export interface PlanAssignment {
  * The operator's command: puts the user on `plan`. Premium runs for `period` (default: one month
  * from now); free's stored period is informational (free always counts by calendar month).
  */
-export const setPlan = Effect.fnUntraced(function* (userId: UserId, plan: Plan, period?: Period) {
+export const setPlan = fnTraced("Subscription.setPlan")(function* (userId: UserId, plan: Plan, period?: Period) {
   const sql = yield* SqlClient.SqlClient
   const at = yield* now
   const chosen = period ?? (plan === "premium" ? { start: at, end: addMonths(at, 1) } : calendarMonth(at))
@@ -196,4 +196,4 @@ export const setPlan = Effect.fnUntraced(function* (userId: UserId, plan: Plan, 
   const [row] = yield* decodeRows(SubscriptionRow)(rows)
   if (row === undefined) return yield* new NotFound({ message: "No such user" })
   return { userId: row.userId, plan: row.plan, period: { start: row.periodStart, end: row.periodEnd } } satisfies PlanAssignment
-}, traced("Subscription.setPlan"))
+})

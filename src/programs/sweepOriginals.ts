@@ -10,7 +10,7 @@ import { isTransient } from "../services/errors.js"
 import { decodeRows, SqlClient } from "../services/database.js"
 import { RetryPolicies } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced } from "../services/telemetry.js"
 
 const Unswept = Schema.Struct({ id: Schema.String.check(Schema.isUUID()), storageKey: Schema.String })
 
@@ -21,7 +21,7 @@ export const markOriginalRemoved = (jobId: string) =>
   )
 
 /** Removes up to `batch` leftover originals, oldest first; answers how many were removed. */
-export const sweepOriginals = Effect.fnUntraced(function* (batch = 100) {
+export const sweepOriginals = fnTraced("Jobs.sweepOriginals")(function* (batch = 100) {
   const sql = yield* SqlClient.SqlClient
   const storage = yield* Storage
   const rows = yield* Effect.flatMap(
@@ -47,4 +47,4 @@ export const sweepOriginals = Effect.fnUntraced(function* (batch = 100) {
   }
   if (removed > 0) yield* Effect.logInfo("sweep: leftover originals removed").pipe(Effect.annotateLogs({ removed }))
   return removed
-}, traced("Jobs.sweepOriginals"))
+})

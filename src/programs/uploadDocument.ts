@@ -35,7 +35,7 @@ import {
   type StoredIdempotencyKey,
   validateIdempotencyKey
 } from "./idempotency.js"
-import { currentTraceparent, traced } from "../services/telemetry.js"
+import { currentTraceparent, fnTraced } from "../services/telemetry.js"
 
 /** The idempotency scope of uploads (keys are per user and scope). */
 export const UPLOAD_SCOPE = "documents.upload"
@@ -76,7 +76,7 @@ const quotaExceeded = (limit: number) =>
     message: `The free plan allows ${limit} documents per calendar month; it resets at the start of next month (UTC)`
   })
 
-export const uploadDocument = Effect.fnUntraced(
+export const uploadDocument = fnTraced("Documents.upload")(
   function* (input: UploadInput) {
     const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
@@ -206,7 +206,7 @@ export const uploadDocument = Effect.fnUntraced(
     }
     return accepted
   },
-  orDatabaseUnavailable("The document could not be accepted right now", "upload"), traced("Documents.upload")
+  orDatabaseUnavailable("The document could not be accepted right now", "upload")
 )
 
 /**

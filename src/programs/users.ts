@@ -10,7 +10,7 @@ import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { AccountBoundElsewhere } from "../services/errors.js"
 import { UserLookupKey } from "../services/users.js"
 import { UserId } from "../services/ids.js"
-import { traced } from "../services/telemetry.js"
+import { fnTraced, traced } from "../services/telemetry.js"
 
 /** The form every lookup starts from: trimmed, lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase()
@@ -51,7 +51,7 @@ const openUser = (row: typeof UserRow.Type) =>
   })
 
 /** The account's id, email and name; none when it does not exist. */
-export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
+export const loadUser = fnTraced("Users.load")(function* (userId: UserId) {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* Effect.orDie(
     decodeRows(UserRow)(
@@ -59,7 +59,7 @@ export const loadUser = Effect.fnUntraced(function* (userId: UserId) {
     )
   )
   return row === undefined ? Option.none<UserSummary>() : Option.some(yield* Effect.orDie(openUser(row)))
-}, traced("Users.load"))
+})
 
 const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
 
@@ -89,7 +89,7 @@ export const sessionActive = (sql: SqlClient.SqlClient, userId: string, sessionI
  * same email insert at most one row (ON CONFLICT DO NOTHING) and both read that row back.
  * A Google subject is recorded the first time one is seen for the account.
  */
-export const findOrCreateUser = Effect.fnUntraced(function* (input: {
+export const findOrCreateUser = fnTraced("Users.findOrCreate")(function* (input: {
   readonly email: string
   readonly name?: string
   readonly googleSub?: string
@@ -157,4 +157,4 @@ export const findOrCreateUser = Effect.fnUntraced(function* (input: {
   const row = yield* find
   if (row === undefined) return yield* Effect.die(new Error("findOrCreateUser: the account vanished after its insert"))
   return { user: yield* Effect.orDie(openUser(yield* claim(row))), created: inserted.length > 0 }
-}, traced("Users.findOrCreate"))
+})

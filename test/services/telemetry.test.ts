@@ -1,7 +1,7 @@
 /** The traceparent a job or a wake-up carries, and the link back to it. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Tracer } from "effect"
-import { currentTraceparent, spanOfTraceparent, traced } from "../../src/services/telemetry.js"
+import { currentTraceparent, fnTraced, spanOfTraceparent, traced } from "../../src/services/telemetry.js"
 
 /** Runs `effect` under a tracer that records the name and attributes of every span it opens. */
 const recordingSpans = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -66,6 +66,44 @@ describe("traced", () => {
       const inside = yield* recordingSpans(lowLevel.pipe(Effect.withSpan("request")))
       expect(inside.spans.map((s) => s.name)).toEqual(["request", "Crypto.open"])
       expect(inside.spans[1]!.attributes).toEqual({ "crypto.bytes": 3 })
+    })
+  )
+})
+
+describe("fnTraced", () => {
+  it.effect("has Effect.fn's shape: arguments reach the body and every pipeable, and the span wraps them all", () =>
+    Effect.gen(function* () {
+      const seenInSpan: Array<string | undefined> = []
+      const spanName = Effect.map(Effect.option(Effect.currentSpan), (span) => (Option.isSome(span) ? span.value.name : undefined))
+      const add = fnTraced("Things.add")(
+        function* (a: number, b: number) {
+          seenInSpan.push(yield* spanName)
+          if (a < 0) return yield* Effect.fail("negative" as const)
+          return a + b
+        },
+        (effect, a) => Effect.catch(effect, () => Effect.succeed(-a)),
+        (effect) => Effect.tap(effect, () => Effect.map(spanName, (name) => seenInSpan.push(name)))
+      )
+      const on = yield* recordingSpans(Effect.all([add(1, 2), add(-5, 0)]))
+      expect(on.value).toEqual([3, 5])
+      expect(on.spans.map((s) => s.name)).toEqual(["Things.add", "Things.add"])
+      // the body and the last pipeable both ran inside the span
+      expect(seenInSpan).toEqual(["Things.add", "Things.add", "Things.add", "Things.add"])
+    })
+  )
+
+  it.effect("opens no span with the tracer off, and passes its options to traced", () =>
+    Effect.gen(function* () {
+      const one = fnTraced("Things.one")(function* () {
+        return 1
+      })
+      const off = yield* recordingSpans(one().pipe(Effect.withTracerEnabled(false)))
+      expect(off).toEqual({ value: 1, spans: [] })
+      const low = fnTraced("Crypto.openMany", { requireParent: true })(function* () {
+        return 2
+      })
+      expect((yield* recordingSpans(low())).spans).toEqual([])
+      expect((yield* recordingSpans(low().pipe(Effect.withSpan("request")))).spans.map((s) => s.name)).toEqual(["request", "Crypto.openMany"])
     })
   )
 })

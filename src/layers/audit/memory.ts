@@ -25,7 +25,7 @@ import {
   USER_RESOURCES
 } from "./chain.js"
 import { makeAuditKeyRing, storedEvent } from "./keys.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 
 export const makeAuditMemory = Effect.gen(function* () {
   const rows = yield* Ref.make<ReadonlyArray<StoredAuditRow>>([])
@@ -34,13 +34,13 @@ export const makeAuditMemory = Effect.gen(function* () {
   const keys = yield* makeAuditKeyRing.pipe(Effect.provideService(AuditMac, testAuditMac))
   const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-  const record = Effect.fnUntraced(function* (event: AuditEvent) {
+  const record = fnTraced("Audit.record")(function* (event: AuditEvent) {
     const stored = yield* storedEvent(keys, event)
     yield* Ref.update(rows, (all) => [
       ...all,
       { ...stored.row, seq: (all.at(-1)?.seq ?? 0) + 1, rowMac: stored.rowMac, personal: stored.personal }
     ])
-  }, traced("Audit.record"))
+  })
 
   const seal = Effect.gen(function* () {
     const at = yield* now
@@ -106,7 +106,7 @@ export const makeAuditMemory = Effect.gen(function* () {
     return { ok: true, rows: count } satisfies AuditVerdict
   }).pipe(Effect.withSpan("Audit.verify"))
 
-  const erase = Effect.fnUntraced(function* (userId: string) {
+  const erase = fnTraced("Audit.erase")(function* (userId: string) {
     if (!isAuditUserId(userId)) return yield* Effect.die(new Error("erase: userId is not a uuid"))
     const ref = actorRefOf(yield* keys.actor, userId)
     return yield* Ref.modify(rows, (all) => {
@@ -119,7 +119,7 @@ export const makeAuditMemory = Effect.gen(function* () {
       })
       return [events, next] as const
     })
-  }, traced("Audit.erase"))
+  })
 
   const audit: (typeof Audit)["Service"] = { record, seal, verify, erase }
   return { audit, rows, seals, checkpoints: checkpointRef, checkpointStore: checkpoints }

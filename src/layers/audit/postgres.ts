@@ -53,7 +53,7 @@ import { type AuditCheckpoint, AuditCheckpoints, CHECKPOINT_VERSION } from "../.
 import type { AuditMac } from "../../services/auditMac.js"
 import { bytea } from "../../services/database.js"
 import { Timeouts } from "../../services/resilience.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 import {
   actorRefOf,
   checkpointBreak,
@@ -296,7 +296,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
 
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-    const record = Effect.fnUntraced(
+    const record = fnTraced("Audit.record")(
       function* (event: AuditEvent) {
         const stored = yield* storedEvent(keys, event)
         const { row, personal } = stored
@@ -315,8 +315,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
             SELECT id, ${personal.clientIp}, ${personal.userAgent} FROM inserted`
       },
       Effect.timeout(Timeouts.database),
-      unavailable("The audit trail could not be written"),
-      traced("Audit.record")
+      unavailable("The audit trail could not be written")
     )
 
     // -----------------------------------------------------------------------------------------
@@ -535,7 +534,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
         SELECT (SELECT count(*) FROM mine)::int AS "events"`
     })
 
-    const erase = Effect.fnUntraced(
+    const erase = fnTraced("Audit.erase")(
       function* (userId: string) {
         if (!isAuditUserId(userId)) return yield* Effect.die(new Error("erase: userId is not a uuid"))
         const ref = actorRefOf(yield* keys.actor, userId)
@@ -543,8 +542,7 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
         return events
       },
       Effect.timeout(Timeouts.database),
-      unavailable("The audit trail's personal data could not be erased"),
-      traced("Audit.erase")
+      unavailable("The audit trail's personal data could not be erased")
     )
 
     const audit: (typeof Audit)["Service"] = { record, seal, verify, erase }

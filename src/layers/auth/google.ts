@@ -19,7 +19,7 @@ import {
   withRetry,
   withTimeout
 } from "../../services/resilience.js"
-import { currentTraceparent, traced } from "../../services/telemetry.js"
+import { currentTraceparent, fnTraced } from "../../services/telemetry.js"
 
 const ISSUERS = new Set(["accounts.google.com", "https://accounts.google.com"])
 const CLOCK_SKEW_SECONDS = 60
@@ -146,7 +146,7 @@ export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
         })
       )
 
-    const verifyToken = Effect.fnUntraced(function* (idToken: string) {
+    const verifyToken = fnTraced("GoogleIdTokens.verify")(function* (idToken: string) {
       if (idToken.length === 0 || idToken.length > MAX_TOKEN_LENGTH) return yield* Effect.fail(invalid)
       const parts = idToken.split(".")
       if (parts.length !== 3) return yield* Effect.fail(invalid)
@@ -177,7 +177,7 @@ export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
         ...(claims.name !== undefined ? { name: claims.name } : {})
       }
       return identity
-    }, traced("GoogleIdTokens.verify"))
+    })
 
     return GoogleIdTokens.of({ verify: verifyToken })
   })

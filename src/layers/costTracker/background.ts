@@ -38,7 +38,7 @@ import {
 } from "../../services/costTracker.js"
 import { ErrorInfoId, QuotaExceeded, transientFailureInfo } from "../../services/errors.js"
 import { EmfSink, emfLine } from "./emf.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 
 /** A write that did not happen; `code` is the backend's own (SDK error name, SQLSTATE, TIMEOUT). */
 export class CostStoreError extends Schema.TaggedError<CostStoreError>()("CostStoreError", {
@@ -294,7 +294,7 @@ export const makeCostTracker = (
       })
     )
 
-    const record = Effect.fnUntraced(
+    const record = fnTraced("CostTracker.record")(
       function* (input: LLMUsageRecord) {
         const validated = validateRecord(input)
         if (Result.isFailure(validated)) {
@@ -324,15 +324,15 @@ export const makeCostTracker = (
         Effect.logError("recording LLM usage failed unexpectedly", cause).pipe(
           Effect.annotateLogs({ errorCode: "UNEXPECTED", costStore: store.name })
         )
-      ), traced("CostTracker.record")
+      )
     )
 
-    const monthlyUsage = Effect.fnUntraced(function* (userId: string, month: string) {
+    const monthlyUsage = fnTraced("CostTracker.monthlyUsage")(function* (userId: string, month: string) {
       if (!isMonth(month)) return yield* Effect.die(new Error("CostTracker.monthlyUsage: month must be YYYY-MM"))
       return yield* store.monthlyUsage(userId, month)
-    }, traced("CostTracker.monthlyUsage"))
+    })
 
-    const ensureWithinBudget = Effect.fnUntraced(function* (userId: string) {
+    const ensureWithinBudget = fnTraced("CostTracker.ensureWithinBudget")(function* (userId: string) {
       const now = yield* Clock.currentTimeMillis
       const usage = yield* monthlyUsage(userId, monthOf(new Date(now)))
       if (usage.totalCostCents >= options.monthlyBudgetCents) {
@@ -340,13 +340,13 @@ export const makeCostTracker = (
           message: "The monthly AI usage limit has been reached; it resets at the start of next month (UTC)"
         })
       }
-    }, traced("CostTracker.ensureWithinBudget"))
+    })
 
-    const usageRecords = Effect.fnUntraced(function* (userId: string) {
+    const usageRecords = fnTraced("CostTracker.usageRecords")(function* (userId: string) {
       return yield* store.records(userId)
-    }, traced("CostTracker.usageRecords"))
+    })
 
-    const eraseUser = Effect.fnUntraced(function* (userId: string) {
+    const eraseUser = fnTraced("CostTracker.eraseUser")(function* (userId: string) {
       // First the records waiting here for a retry, so that none lands after the store is cleared.
       yield* Ref.update(pending, (map) => {
         const next = new Map(map)
@@ -354,7 +354,7 @@ export const makeCostTracker = (
         return next
       })
       return yield* store.eraseUser(userId)
-    }, traced("CostTracker.eraseUser"))
+    })
 
     return { record, monthlyUsage, ensureWithinBudget, usageRecords, eraseUser } satisfies (typeof CostTracker)["Service"]
   })

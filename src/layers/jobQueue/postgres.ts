@@ -11,7 +11,7 @@ import { type ContentId, JobId, UserId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { DocumentContentType, DocumentType } from "../../services/llm.js"
 import { decodeRows, orDatabaseUnavailable } from "../../services/database.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 
 const ClaimedRow = Schema.Struct({
   id: JobId,
@@ -74,7 +74,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
       WHERE status = 'processing' AND lease_expires_at < now() AND attempts >= max_attempts
       FOR UPDATE SKIP LOCKED)`
 
-  const claim = Effect.fnUntraced(
+  const claim = fnTraced("JobQueue.claim")(
     function* (workerId: string, lease: Duration.Input) {
       yield* reapExhausted
       const rows = yield* sql`
@@ -97,13 +97,13 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
       }
       return claimed
     },
-    unavailable("claim"), traced("JobQueue.claim")
+    unavailable("claim")
   )
 
   const owned = (jobId: JobId, workerId: string) =>
     sql`id = ${jobId}::uuid AND status = 'processing' AND lease_owner = ${workerId}`
 
-  const heartbeat = Effect.fnUntraced(
+  const heartbeat = fnTraced("JobQueue.heartbeat")(
     function* (jobId: JobId, workerId: string, lease: Duration.Input) {
       return changed(
         yield* sql`
@@ -111,19 +111,19 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("heartbeat"), traced("JobQueue.heartbeat")
+    unavailable("heartbeat")
   )
 
-  const setStage = Effect.fnUntraced(
+  const setStage = fnTraced("JobQueue.setStage")(
     function* (jobId: JobId, workerId: string, stage: string) {
       return changed(
         yield* sql`UPDATE jobs SET stage = ${stage}, updated_at = now() WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("setStage"), traced("JobQueue.setStage")
+    unavailable("setStage")
   )
 
-  const complete = Effect.fnUntraced(
+  const complete = fnTraced("JobQueue.complete")(
     function* (jobId: JobId, workerId: string, contentId: ContentId) {
       return changed(
         yield* sql`
@@ -133,10 +133,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("complete"), traced("JobQueue.complete")
+    unavailable("complete")
   )
 
-  const retryLater = Effect.fnUntraced(
+  const retryLater = fnTraced("JobQueue.retryLater")(
     function* (jobId: JobId, workerId: string, error: { readonly code: string; readonly message: string }, delay: Duration.Input) {
       return changed(
         yield* sql`
@@ -146,10 +146,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("retryLater"), traced("JobQueue.retryLater")
+    unavailable("retryLater")
   )
 
-  const fail = Effect.fnUntraced(
+  const fail = fnTraced("JobQueue.fail")(
     function* (jobId: JobId, workerId: string, code: string, message: string) {
       return changed(
         yield* sql`
@@ -159,10 +159,10 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("fail"), traced("JobQueue.fail")
+    unavailable("fail")
   )
 
-  const release = Effect.fnUntraced(
+  const release = fnTraced("JobQueue.release")(
     function* (jobId: JobId, workerId: string) {
       return changed(
         yield* sql`
@@ -172,7 +172,7 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           WHERE ${owned(jobId, workerId)} RETURNING 1 AS ok`
       )
     },
-    unavailable("release"), traced("JobQueue.release")
+    unavailable("release")
   )
 
   // The row is the queue: a queued row is already visible to every worker.

@@ -17,7 +17,7 @@ import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { awsErrorName } from "../aws/errors.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 import { claimedJobFrom, LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
-import { currentTraceparent, traced } from "../../services/telemetry.js"
+import { currentTraceparent, fnTraced } from "../../services/telemetry.js"
 import { decodeRows } from "../../services/database.js"
 
 /** The body of a wake-up message. */
@@ -45,7 +45,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
     const client =
       given !== undefined ? Effect.succeed(given) : yield* lazyClient(Effect.map(AwsSdk.sqs, (sdk) => new sdk.SQSClient({})))
 
-    const enqueue = Effect.fnUntraced(function* (
+    const enqueue = fnTraced("JobQueue.enqueue")(function* (
       jobId: JobId,
       enqueueOptions?: { readonly delay?: Duration.Input }
     ) {
@@ -81,7 +81,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
           )
         )
       )
-    }, /* @__PURE__ */ traced("JobQueue.enqueue"))
+    })
 
     return { ...postgres, enqueue } satisfies (typeof JobQueue)["Service"]
   })
@@ -124,7 +124,7 @@ const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * run_after: the message is the wake-up) or processing under an expired lease with attempts
  * left, counting an attempt, as the PostgreSQL layer's `claim` does for the next runnable job.
  */
-export const claimJobById = /* @__PURE__ */ Effect.fnUntraced(function* (
+export const claimJobById = /* @__PURE__ */ fnTraced("JobQueue.claimById")(function* (
   jobId: string,
   workerId: string,
   lease: Duration.Input
@@ -166,13 +166,13 @@ export const claimJobById = /* @__PURE__ */ Effect.fnUntraced(function* (
     }),
     "claimById"
   )
-}, /* @__PURE__ */ traced("JobQueue.claimById"))
+})
 
 /**
  * Gives up on a job whose wake-ups are spent (the queue's maximum receive count), unless it
  * finished or another worker holds a live lease on it. True when this marked it failed.
  */
-export const failUndeliverable = /* @__PURE__ */ Effect.fnUntraced(function* (
+export const failUndeliverable = /* @__PURE__ */ fnTraced("JobQueue.failUndeliverable")(function* (
   jobId: string,
   workerId: string,
   code: string,
@@ -192,7 +192,7 @@ export const failUndeliverable = /* @__PURE__ */ Effect.fnUntraced(function* (
     "failUndeliverable"
   )
   return rows.length > 0
-}, /* @__PURE__ */ traced("JobQueue.failUndeliverable"))
+})
 
 /**
  * Fails a job whose wake-up reached the dead-letter queue: its deliveries are spent, so it is
@@ -200,7 +200,7 @@ export const failUndeliverable = /* @__PURE__ */ Effect.fnUntraced(function* (
  * last delivery hung or was stopped; a job that finished stays as it is). True when this marked
  * it failed.
  */
-export const failDeadLettered = /* @__PURE__ */ Effect.fnUntraced(function* (
+export const failDeadLettered = /* @__PURE__ */ fnTraced("JobQueue.failDeadLettered")(function* (
   jobId: string,
   code: string,
   message: string
@@ -218,4 +218,4 @@ export const failDeadLettered = /* @__PURE__ */ Effect.fnUntraced(function* (
     "failDeadLettered"
   )
   return rows.length > 0
-}, /* @__PURE__ */ traced("JobQueue.failDeadLettered"))
+})

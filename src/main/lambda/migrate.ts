@@ -14,7 +14,7 @@ import { migrateDatabase } from "../../layers/database/migrate.js"
 import { databaseConnections } from "../../layers/database/postgres.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, loadLiveSettings } from "./live.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 
 export const PHYSICAL_RESOURCE_ID = "serenya-schema-migrations"
 
@@ -23,14 +23,14 @@ export interface MigrateResult {
   readonly Data?: Record<string, string>
 }
 
-export const migrate = Effect.fnUntraced(function* () {
+export const migrate = fnTraced("Lambda.migrate")(function* () {
   const applied = yield* Effect.scoped(Effect.flatMap(databaseConnections, migrateDatabase))
   const names = applied.map(([id, name]) => `${id}_${name}`)
   yield* Effect.logInfo(applied.length === 0 ? "schema is up to date" : "migrations applied").pipe(
     Effect.annotateLogs({ migrations: names })
   )
   return names
-}, traced("Lambda.migrate"))
+})
 
 export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<AppConfig, E>) => {
   const container = makeContainer(name, Layer.build(services))

@@ -30,7 +30,7 @@ import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { servicesLayer } from "../layers.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings } from "./live.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 
 export const DELIVERY_EXHAUSTED = "DELIVERY_EXHAUSTED"
 export const DELIVERY_EXHAUSTED_MESSAGE = "The job could not be processed within its deliveries."
@@ -72,7 +72,7 @@ const jobOf = (record: SQSRecord, what: "message" | "dead letter") => {
 
 const containerWorker = `lambda-${randomBytes(4).toString("hex")}`
 
-const processRecord = Effect.fnUntraced(function* (record: SQSRecord, options: ProcessorOptions) {
+const processRecord = fnTraced("Lambda.processRecord")(function* (record: SQSRecord, options: ProcessorOptions) {
   const messageId = record.messageId
   const woken = yield* jobOf(record, "message")
   if (Option.isNone(woken)) return "done" as RecordResult
@@ -109,10 +109,10 @@ const processRecord = Effect.fnUntraced(function* (record: SQSRecord, options: P
   yield* Effect.logInfo("processor: job processed").pipe(Effect.annotateLogs({ jobId, messageId, outcome: outcome._tag }))
   if (outcome._tag !== "retrying") return "done" as RecordResult
   return lastDelivery ? yield* giveUp : ("retry" as RecordResult)
-}, traced("Lambda.processRecord"))
+})
 
 /** A wake-up whose deliveries ran out without an answer: its job is failed, never run. */
-const processDeadLetter = Effect.fnUntraced(function* (record: SQSRecord) {
+const processDeadLetter = fnTraced("Lambda.processDeadLetter")(function* (record: SQSRecord) {
   const messageId = record.messageId
   const woken = yield* jobOf(record, "dead letter")
   if (Option.isNone(woken)) return "done" as RecordResult
@@ -124,9 +124,9 @@ const processDeadLetter = Effect.fnUntraced(function* (record: SQSRecord) {
     : Effect.logInfo("processor: dead-lettered job is finished or unknown; acknowledged")
   yield* log.pipe(Effect.annotateLogs({ jobId, messageId }))
   return "done" as RecordResult
-}, traced("Lambda.processDeadLetter"))
+})
 
-export const processBatch = Effect.fnUntraced(function* (event: SQSEvent, options: ProcessorOptions) {
+export const processBatch = fnTraced("Lambda.processBatch")(function* (event: SQSEvent, options: ProcessorOptions) {
   const failures: Array<{ itemIdentifier: string }> = []
   // One at a time: the mapping's batch size is 1 and the function's memory is sized for one document.
   for (const record of event.Records) {
@@ -142,7 +142,7 @@ export const processBatch = Effect.fnUntraced(function* (event: SQSEvent, option
     if (result === "retry") failures.push({ itemIdentifier: record.messageId })
   }
   return { batchItemFailures: failures } satisfies SQSBatchResponse
-}, traced("Lambda.processBatch"))
+})
 
 export interface HousekeepingReport {
   readonly originalsSwept: number

@@ -8,7 +8,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
 import { Config, Data, Effect, Option, Schema } from "effect"
 import { awsErrorName } from "../../layers/aws/errors.js"
 import { AwsSdk } from "../../layers/aws/sdk.js"
-import { traced } from "../../services/telemetry.js"
+import { fnTraced } from "../../services/telemetry.js"
 
 export interface LambdaSettings {
   /** The application role's credentials (every function). */
@@ -114,7 +114,7 @@ const read = (reader: SecretReader, variable: string, secretId: string) =>
  * Sets DATABASE_URL and DATABASE_OWNER_URL (+ DATABASE_SSL), JWT_PRIVATE_KEY and USER_LOOKUP_KEY in `env` from the
  * secrets the settings name; a variable already set wins (local runs, tests). Values never log.
  */
-export const resolveSecrets = Effect.fnUntraced(function* (
+export const resolveSecrets = fnTraced("Lambda.resolveSecrets")(function* (
   settings: LambdaSettings,
   reader: SecretReader,
   env: Record<string, string | undefined> = process.env
@@ -151,7 +151,7 @@ export const resolveSecrets = Effect.fnUntraced(function* (
   plain("JWT_PRIVATE_KEY", settings.jwtSecretArn)
   plain("USER_LOOKUP_KEY", settings.userLookupKeySecretArn)
   yield* Effect.all(tasks, { concurrency: "unbounded", discard: true })
-}, traced("Lambda.resolveSecrets"))
+})
 
 /** Defaults for a function's environment: never migrate at cold start, write only under /tmp. */
 export const applyLambdaDefaults = (env: Record<string, string | undefined> = process.env): void => {
