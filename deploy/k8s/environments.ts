@@ -73,7 +73,7 @@ export interface EnvironmentSettings {
     readonly collectorEndpoint: string
     readonly collector: PeerSettings
   }
-  /** Shutdown timings: see chart.ts's terminationGracePeriod. */
+  /** Shutdown timings: see terminationGracePeriodSeconds (chart/pods.ts). */
   readonly shutdown: {
     /** Passed as SHUTDOWN_TIMEOUT_MS: how long in-flight requests/jobs may run on after SIGTERM. */
     readonly timeoutSeconds: number
