@@ -43,7 +43,12 @@ export interface HasRetryAfter {
 export const retryAfterSeconds = (u: unknown): number | undefined =>
   typeof u === "object" && u !== null && RetryAfterId in u ? (u as HasRetryAfter)[RetryAfterId] : undefined
 
-const info = (code: string, category: ErrorCategory, recovery: RecoveryStrategy, status: number): ErrorInfo => ({
+/**
+ * An error's info, its status kept as a literal type (`ErrorInfo & { status: 404 }`): the test of the
+ * API's error declarations (test/http/errorCoverage.test.ts) reads each program's possible statuses
+ * from its error union, as `StatusOf` below.
+ */
+export const info = <const S extends number>(code: string, category: ErrorCategory, recovery: RecoveryStrategy, status: S): ErrorInfo & { readonly status: S } => ({
   code,
   category,
   recovery,
@@ -51,8 +56,11 @@ const info = (code: string, category: ErrorCategory, recovery: RecoveryStrategy,
 })
 
 /** A failure that may pass (throttling, an outage): retried while transient, escalated otherwise. */
-export const transientFailureInfo = (code: string, category: ErrorCategory, transient: boolean, status: number): ErrorInfo =>
+export const transientFailureInfo = <const S extends number>(code: string, category: ErrorCategory, transient: boolean, status: S) =>
   info(code, category, transient ? "retry" : "escalate", status)
+
+/** The HTTP statuses an error union can answer with (`number` for an error whose status is not a literal). */
+export type StatusOf<E> = E extends { readonly [ErrorInfoId]: { readonly status: infer S extends number } } ? S : never
 
 // ---------------------------------------------------------------------------------------------
 // validation: the request itself is wrong; retrying the same request cannot help.
