@@ -2,7 +2,7 @@
  * The models Serenya may call on Amazon Bedrock, as data. One table answers every question that
  * depends on the model: whether the configured id is allowed (src/config.ts), what the IAM policy
  * and the Bedrock VPC endpoint policy must allow (deploy/lambda/infra), what a call costs
- * (src/services/pricing.ts), and how a request must be shaped (src/layers/llm/bedrock.ts: tool
+ * (src/services/pricing.ts), and how a request must be shaped (src/layers/llm/bedrockRequest.ts: tool
  * choice, sampling parameters, output budget, PDF citations, input limits).
  *
  * Current Claude models in the EU are called through a cross-Region inference profile (`eu.`):

@@ -18,346 +18,51 @@
  * identical earlier request of the same user (same content hash) is answered from the cache — 500
  * answers at most, each for 15 minutes, dropped at once when the user is erased — else LLMUnavailable.
  * The layer is ./bedrockOnDemand.ts: this module, the SDK and the client load on the first call.
+ *
+ * This module makes the calls (retries, timeouts, the breaker, the repair rounds); the request is
+ * bedrockRequest.ts, the answer bedrockAnswer.ts, the document bedrockDocument.ts, the failures
+ * bedrockErrors.ts and the fallback's answers answerCache.ts.
  */
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
-import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message, ToolChoice } from "@aws-sdk/client-bedrock-runtime"
+import type { ConverseCommandInput, ConverseCommandOutput, Message } from "@aws-sdk/client-bedrock-runtime"
 import { Clock, Duration, Effect, Option, Schema } from "effect"
-import { createHash } from "node:crypto"
-import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 import { AwsSdk, type ClientSource, clientFrom } from "../aws/sdk.js"
-import { ErrorInfoId, transientFailureInfo } from "../../services/errors.js"
 import {
   type ChatAnswer,
   type ChatTurn,
   type DocumentContentType,
   type DocumentType,
-  DocumentTooComplex,
-  DocumentUnreadable,
   type Interpretation,
   InterpretedDocument,
   type LLM,
   LLMInvalidOutput,
   LLMOutputTruncated,
   LLMRequestRejected,
-  LLMUnavailable,
   reportUsage,
-  TokenUsage,
   UnreadLine,
   type UsageSink
 } from "../../services/llm.js"
-import { CONVERSE_LIMITS, findModel, type ModelCard } from "../../services/models.js"
-import {
-  type CircuitBreaker,
-  type RetrySchedule,
-  Timeouts,
-  withRetry,
-  withTimeout
-} from "../../services/resilience.js"
-import type { CircuitOpen } from "../../services/errors.js"
-import type { Coverage } from "./reader/coverage.js"
-import { decodeText } from "./plainText.js"
+import { findModel, type ModelCard } from "../../services/models.js"
+import { type CircuitBreaker, type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { finishDocument } from "./reader/finish.js"
 import { observeGenAi } from "../../services/metrics.js"
+import { AnswerCache, DEFAULT_ANSWER_CACHE_TTL, hashOf } from "./answerCache.js"
+import { addUsage, coverageRepair, decodeDocument, repairTurns, toolInput, usageOf } from "./bedrockAnswer.js"
+import { prepareDocument } from "./bedrockDocument.js"
+import { BedrockCallFailed, classifyBedrockError, stopped, unavailable } from "./bedrockErrors.js"
+import {
+  BUDGET_GROWTH,
+  CHAT_BUDGET,
+  CHAT_SYSTEM,
+  cautiousModel,
+  inferenceConfig,
+  interpretationBudget,
+  interpretationRequest,
+  outputBudget,
+  TOOL_NAME
+} from "./bedrockRequest.js"
 
 export type BedrockSend = Pick<BedrockRuntime.BedrockRuntimeClient, "send">
-
-const TOOL_NAME = "record_interpretation"
-
-/** One Converse call that failed; transient ones are retried on the `llm` schedule. */
-export class BedrockCallFailed extends Schema.TaggedError<BedrockCallFailed>()("BedrockCallFailed", {
-  message: Schema.String,
-  transient: Schema.Boolean
-}) {
-  get [ErrorInfoId]() {
-    return transientFailureInfo("LLM_CALL_FAILED", "external", this.transient, 502)
-  }
-}
-
-const TRANSIENT = new Set([
-  "ThrottlingException",
-  "ServiceQuotaExceededException",
-  "ServiceUnavailableException",
-  "ModelNotReadyException",
-  "InternalServerException",
-  "ModelTimeoutException",
-  "ModelErrorException",
-  "TimeoutError",
-  "RequestTimeout"
-])
-
-/** Bedrock's refusals of a request that was ours to get right, by the messages AWS returns (see the tests). */
-const rejection = (name: string, message: string): { readonly reason: string; readonly retryLater: boolean } | undefined => {
-  switch (name) {
-    case "ValidationException":
-      if (/model identifier is invalid/i.test(message)) return { reason: "MODEL_ID_INVALID", retryLater: true }
-      if (/on-demand throughput isn.t supported|inference profile/i.test(message)) return { reason: "INFERENCE_PROFILE_REQUIRED", retryLater: true }
-      if (/end of (its )?life|legacy/i.test(message)) return { reason: "MODEL_END_OF_LIFE", retryLater: true }
-      return { reason: "REQUEST_NOT_SUPPORTED", retryLater: true }
-    case "ResourceNotFoundException":
-      if (/end of (its )?life/i.test(message)) return { reason: "MODEL_END_OF_LIFE", retryLater: true }
-      if (/legacy/i.test(message)) return { reason: "MODEL_LEGACY_INACTIVE", retryLater: true }
-      return { reason: "MODEL_NOT_FOUND", retryLater: true }
-    case "AccessDeniedException":
-      if (/marketplace/i.test(message)) return { reason: "MODEL_SUBSCRIPTION_MISSING", retryLater: true }
-      if (/don.t have access to the model/i.test(message)) return { reason: "MODEL_ACCESS_NOT_GRANTED", retryLater: true }
-      return { reason: "MODEL_ACCESS_DENIED", retryLater: true }
-    default:
-      return undefined
-  }
-}
-
-/** An input over the model's context window: the document is too long to read, whatever we do. */
-const TOO_LONG = /input is too long|prompt is too long|too many (input )?tokens|context (window|length)/i
-
-export const classifyBedrockError = (cause: unknown): BedrockCallFailed | LLMRequestRejected | DocumentTooComplex => {
-  const name = awsErrorName(cause)
-  const status = awsHttpStatus(cause)
-  const message = cause instanceof Error ? cause.message : ""
-  if (name === "ValidationException" && TOO_LONG.test(message)) {
-    return new DocumentTooComplex({ message: "The document is longer than the model can read at once", limit: "text_length" })
-  }
-  const rejected = rejection(name, message)
-  if (rejected !== undefined) {
-    // AWS's message names the model and the request, never the document: it is safe for the operator's log.
-    return new LLMRequestRejected({ message: `Bedrock refused the request (${name}): ${message.slice(0, 300)}`, ...rejected })
-  }
-  const transient = TRANSIENT.has(name) || status === undefined || status >= 500 || status === 429
-  return new BedrockCallFailed({ message: `Bedrock Converse failed: ${name}`, transient })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Prompts and the tool schema
-
-const INTERPRET_SYSTEM = [
-  "You read one medical document (a lab report, a vitals log or a clinical report) for the patient who uploaded it.",
-  `Call the ${TOOL_NAME} tool exactly once with what the document says.`,
-  "Copy every lab result with its value, unit, reference range as printed (and numeric bounds when there are numbers) and flag.",
-  "Use the report's own flag when it prints one (flagSource report); otherwise compare the value with the range (flagSource range); use unknown when there is no range.",
-  "Mark critical values (printed as critical, panic, HH/LL or called to a clinician) critical_low or critical_high.",
-  "Give each result the page and line (counted from 1 on each page) where its value is printed.",
-  "Never leave a result out: a line that looks like a result but cannot be read goes into unreadLines with its page, line and text.",
-  "Dates and times in ISO 8601. Never invent values that are not in the document.",
-  "The title names the kind of document (for example 'Complete Blood Count'), never the patient.",
-  "The summary is plain language for a lay reader, two to five sentences, not a diagnosis;",
-  "whenever anything is flagged it tells the reader to talk to their clinician about the flagged results,",
-  "and it never says or implies that everything is normal when a result is flagged or a line could not be read."
-].join(" ")
-
-const CHAT_SYSTEM = [
-  "You help a patient understand one of their own medical documents, given below as JSON.",
-  "Answer only from that document. If the document does not contain the answer, say that you do not know.",
-  "Never give a diagnosis, never recommend or dose a treatment or medication; for those, suggest talking to a clinician.",
-  "Quote values with their units and reference ranges. Be brief and plain."
-].join(" ")
-
-type Json = { [key: string]: unknown }
-
-/** Bedrock tool schemas must be self-contained: replace every `$ref` with its definition. */
-export const inlineRefs = (schema: Json): Json => {
-  const defs = (schema.$defs ?? {}) as Record<string, unknown>
-  const resolve = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(resolve)
-    if (typeof node !== "object" || node === null) return node
-    const ref = (node as Json).$ref
-    if (typeof ref === "string" && ref.startsWith("#/$defs/")) return resolve(defs[ref.slice("#/$defs/".length)])
-    return Object.fromEntries(
-      Object.entries(node as Json)
-        .filter(([key]) => key !== "$schema" && key !== "$defs")
-        .map(([key, value]) => [key, resolve(value)])
-    )
-  }
-  return resolve(schema) as Json
-}
-
-/**
- * Effect 4 derives JSON Schema from a schema's JSON codec, which writes an absent optional key as
- * `null` and a non-finite number as the text "NaN"/"Infinity"/"-Infinity". The tool input is
- * decoded with the schema itself, which takes neither, so the model is told what it takes (as the
- * v3 `JSONSchema.make` output did): an optional key is left out, a number is a number.
- */
-const asDecoded = (node: unknown): unknown => {
-  if (Array.isArray(node)) return node.map(asDecoded)
-  if (typeof node !== "object" || node === null) return node
-  const out = Object.fromEntries(Object.entries(node as Json).map(([key, value]) => [key, asDecoded(value)])) as Json
-  const isNull = (branch: unknown) => typeof branch === "object" && branch !== null && (branch as Json).type === "null"
-  const isNonFiniteText = (branch: unknown) =>
-    typeof branch === "object" && branch !== null && (branch as Json).type === "string" &&
-    JSON.stringify((branch as Json).enum) === JSON.stringify(["Infinity", "-Infinity", "NaN"])
-  const withoutBranches = (schema: unknown, drop: (branch: unknown) => boolean): unknown => {
-    if (typeof schema !== "object" || schema === null || !Array.isArray((schema as Json).anyOf)) return schema
-    const { anyOf, ...rest } = schema as Json & { anyOf: Array<unknown> }
-    const kept = anyOf.filter((branch) => !drop(branch))
-    return kept.length === 1 ? { ...rest, ...(kept[0] as Json) } : { ...rest, anyOf: kept }
-  }
-  if (typeof out.properties === "object" && out.properties !== null) {
-    const required = new Set(Array.isArray(out.required) ? (out.required as Array<unknown>) : [])
-    out.properties = Object.fromEntries(
-      Object.entries(out.properties as Json).map(([key, value]) => [key, required.has(key) ? value : withoutBranches(value, isNull)])
-    )
-  }
-  return withoutBranches(out, isNonFiniteText)
-}
-
-/** The tool's input schema (draft 2020-12, no extra keys), self-contained. */
-const toolSchemaOf = (schema: Schema.Constraint): Json => {
-  const document = Schema.toJsonSchemaDocument(schema, { onExcessProperty: "error" })
-  return inlineRefs(asDecoded({ ...document.schema, $defs: document.definitions }) as Json)
-}
-
-export const interpretationToolSchema = toolSchemaOf(InterpretedDocument)
-
-/** A model's answer is decoded (every issue reported, for the repair round); after the coverage check it is finished like every provider's (critical first, no false reassurance). */
-const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument, { errors: "all" })
-
-/** The turns that answer a tool call with what was wrong with it, asking for the call again. */
-const repairTurns = (output: ConverseCommandOutput, problem: string): Array<Message> => {
-  const toolUseId = output.output?.message?.content?.find((b) => b.toolUse)?.toolUse?.toolUseId
-  return output.output?.message && toolUseId
-    ? [
-      output.output.message,
-      { role: "user", content: [{ toolResult: { toolUseId, status: "error", content: [{ text: problem }] } }] }
-    ]
-    : [
-      { role: "assistant", content: output.output?.message?.content ?? [{ text: "(no answer)" }] },
-      { role: "user", content: [{ text: `${problem} Call the ${TOOL_NAME} tool.` }] }
-    ]
-}
-
-/** What the coverage check found, said to the model: the lines it left out, quoted, and the values that are not in the document. */
-const coverageRepair = (coverage: Coverage): string => {
-  const parts: Array<string> = []
-  if (coverage.missing.length > 0) {
-    parts.push(
-      "These lines of the document hold results or vitals readings that your interpretation left out; include every one of them " +
-        "(or list a line in unreadLines if it cannot be read):\n" +
-        coverage.missing.slice(0, 60).map((l) => `page ${l.page}, line ${l.line}: ${l.text}`).join("\n")
-    )
-  }
-  if (coverage.invented.length > 0) {
-    parts.push(
-      "These results are not printed in the document; leave out anything that is not in it:\n" +
-        coverage.invented.slice(0, 30).map((r) => `${r.name}: ${String(r.value)} ${r.unit}`.trim()).join("\n")
-    )
-  }
-  return `${parts.join("\n\n")}\n\nCall the tool again with the complete interpretation.`
-}
-
-/**
- * What the document is to the model, checked against the model's limits before any call (so that
- * whatever Bedrock still refuses is ours, not the document's):
- * - plain text: its text (also what the coverage check compares the answer with);
- * - a PDF with a text layer: its text for the coverage check; the PDF itself when it is within
- *   Converse's per-document size, else its text (all the model would read of it without citations);
- * - a scanned PDF (no text layer): the PDF with citations on, so that Converse reads its pages as
- *   images — only where the model has citations and the PDF is within the per-document size;
- * - an image: as it is within Converse's bytes and pixels, else scaled down to fit (./imageFit.ts).
- * A PDF that cannot be opened, or has more pages than we read, fails here without a call.
- */
-export interface PreparedDocument {
-  readonly block: ContentBlock
-  readonly text: Option.Option<string>
-}
-
-export const prepareDocument = (
-  bytes: Uint8Array,
-  contentType: DocumentContentType,
-  model: ModelCard
-): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
-  const { limits } = model
-  const tooLarge = (what: string) =>
-    new DocumentTooComplex({ message: `The ${what} is larger than the model can take in one request`, limit: "decoded_bytes" })
-  switch (contentType) {
-    case "text/plain":
-      return Effect.map(decodeText(bytes), (text) => ({ block: { text }, text: Option.some(text) }))
-    case "image/jpeg":
-    case "image/png":
-      // scaled down to Converse's limits where that keeps the image readable (./imageFit.ts); loaded on first use
-      return Effect.promise(() => import("./imageFit.js")).pipe(
-        Effect.flatMap(({ fitImage }) => fitImage(bytes, contentType === "image/png" ? "png" : "jpeg", limits)),
-        Effect.tap((fitted) => (fitted.scaled ? Effect.annotateCurrentSpan("serenya.image.scaled", true) : Effect.void)),
-        Effect.map((fitted) => ({ block: { image: { format: fitted.format, source: { bytes: fitted.bytes } } }, text: Option.none() }))
-      )
-    case "application/pdf":
-      // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
-      return Effect.promise(() => import("./pdfText.js")).pipe(
-        Effect.flatMap(({ extractPdfText, PDF_MAX_PAGES }) =>
-          extractPdfText(bytes, { maxPages: Math.min(PDF_MAX_PAGES, limits.pdfMaxPages) })
-        ),
-        Effect.map((text): Option.Option<string> => (text.trim() === "" ? Option.none() : Option.some(text))),
-        Effect.catchTag("DocumentUnreadable", (error) =>
-          error.reason === "NO_TEXT_LAYER" ? Effect.succeed(Option.none<string>()) : Effect.fail(error)
-        ),
-        Effect.flatMap((text): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
-          const pdf = (citations: boolean): ContentBlock => ({
-            document: { format: "pdf", name: "uploaded-document", source: { bytes }, ...(citations ? { citations: { enabled: true } } : {}) }
-          })
-          if (Option.isSome(text)) {
-            return Effect.succeed({ block: bytes.length <= limits.documentMaxBytes ? pdf(false) : { text: text.value }, text })
-          }
-          if (!model.capabilities.pdfCitations) {
-            return Effect.fail(new DocumentUnreadable({ message: "The PDF has no text layer and this model cannot read scanned pages", reason: "NO_TEXT_LAYER" }))
-          }
-          if (bytes.length > limits.documentMaxBytes) return Effect.fail(tooLarge("scanned PDF"))
-          return Effect.succeed({ block: pdf(true), text })
-        })
-      )
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Answers kept for the breaker's fallback: bounded in number and in age, in memory only, never
- * persisted. Each entry remembers whose it is, so that erasing an account drops its answers (they
- * hold the user's results and questions) instead of leaving them until pushed out.
- */
-export class AnswerCache<A> {
-  private readonly entries = new Map<string, { readonly value: A; readonly owner: string; readonly expiresAt: number }>()
-  constructor(private readonly max: number, private readonly ttlMillis: number) {}
-  get(key: string, now: number): A | undefined {
-    const entry = this.entries.get(key)
-    if (entry === undefined) return undefined
-    if (entry.expiresAt <= now) {
-      this.entries.delete(key)
-      return undefined
-    }
-    return entry.value
-  }
-  set(key: string, value: A, owner: string, now: number) {
-    if (this.max <= 0 || this.ttlMillis <= 0) return
-    this.entries.delete(key)
-    this.entries.set(key, { value, owner, expiresAt: now + this.ttlMillis })
-    while (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done) break
-      this.entries.delete(oldest.value)
-    }
-  }
-  forget(owner: string) {
-    for (const [key, entry] of this.entries) if (entry.owner === owner) this.entries.delete(key)
-  }
-  get size() {
-    return this.entries.size
-  }
-}
-
-const hashOf = (...parts: ReadonlyArray<string | Uint8Array>) => {
-  const hash = createHash("sha256")
-  for (const part of parts) {
-    hash.update(typeof part === "string" ? Buffer.from(part, "utf8") : part)
-    hash.update("\u0000")
-  }
-  return hash.digest("hex")
-}
-
-const usageOf = (output: ConverseCommandOutput) =>
-  new TokenUsage({ inputTokens: output.usage?.inputTokens ?? 0, outputTokens: output.usage?.outputTokens ?? 0 })
-
-const addUsage = (a: TokenUsage, b: TokenUsage) =>
-  new TokenUsage({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens })
-
-/** Long enough to ride out an open breaker (30 s) many times over, short enough not to hoard answers. */
-export const DEFAULT_ANSWER_CACHE_TTL: Duration.Input = "15 minutes"
 
 export interface BedrockOptions {
   readonly modelId: string
@@ -370,82 +75,6 @@ export interface BedrockOptions {
   /** The `llm` schedule unless a test needs a faster one. */
   readonly retry?: RetrySchedule
 }
-
-/**
- * An id the table does not know (tried outside production only): nothing but what every Claude on
- * Converse takes — auto tool choice, no sampling parameters, no citations, a modest output.
- */
-export const cautiousModel = (modelId: string): ModelCard => ({
-  id: modelId,
-  name: modelId,
-  foundationModelId: modelId,
-  geography: "in-region",
-  status: "active",
-  sourceRegions: [],
-  destinationRegions: [],
-  capabilities: {
-    forcedToolChoice: false,
-    anyToolChoice: false,
-    temperature: false,
-    thinking: "none",
-    pdfCitations: false,
-    maxOutputTokens: 8192,
-    contextTokens: 200_000
-  },
-  limits: CONVERSE_LIMITS,
-  price: { inputUsd: 0, outputUsd: 0 },
-  sources: []
-})
-
-/** Output tokens an interpretation is first given: room for the tool call's JSON for a report of `lines` lines. */
-export const interpretationBudget = (lines: number): number => Math.min(16_384, Math.max(4096, 2048 + 96 * lines))
-/** What a model that thinks may spend thinking before it answers, on top of the answer's budget. */
-export const THINKING_ALLOWANCE = 8192
-/** A chat answer's budget: a few short paragraphs (the prompt asks for brevity). */
-export const CHAT_BUDGET = 1024
-/**
- * After a `max_tokens` stop the call is made again, once, with this many times the budget (a larger
- * output still has to be written within one call's timeout, Timeouts.llmCall).
- */
-export const BUDGET_GROWTH = 2
-
-/** The tool choice a model takes: forced where it can be, else any tool, else auto (the prompt asks for the tool). */
-export const toolChoiceFor = (model: ModelCard): ToolChoice =>
-  model.capabilities.thinking === "always"
-    ? { auto: {} }
-    : model.capabilities.forcedToolChoice
-      ? { tool: { name: TOOL_NAME } }
-      : model.capabilities.anyToolChoice
-        ? { any: {} }
-        : { auto: {} }
-
-/** The output budget for `answer` tokens, plus thinking where the model always thinks, within the model's maximum. */
-export const outputBudget = (model: ModelCard, answer: number): number =>
-  Math.min(model.capabilities.maxOutputTokens, answer + (model.capabilities.thinking === "always" ? THINKING_ALLOWANCE : 0))
-
-/** `maxTokens`, and a temperature only where the model takes one. */
-const inferenceConfig = (model: ModelCard, maxTokens: number, temperature: number) =>
-  model.capabilities.temperature ? { maxTokens, temperature } : { maxTokens }
-
-/** The interpretation request for `model`: the tool, the tool choice it takes, its budget. */
-export const interpretationRequest = (model: ModelCard, messages: Array<Message>, maxTokens: number): ConverseCommandInput => ({
-  modelId: model.id,
-  system: [{ text: INTERPRET_SYSTEM }],
-  messages,
-  inferenceConfig: inferenceConfig(model, maxTokens, 0),
-  toolConfig: {
-    tools: [
-      {
-        toolSpec: {
-          name: TOOL_NAME,
-          description: "Record the structured interpretation of the document",
-          inputSchema: { json: interpretationToolSchema as never }
-        }
-      }
-    ],
-    toolChoice: toolChoiceFor(model)
-  }
-})
 
 export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: BedrockOptions): (typeof LLM)["Service"] => {
   const { modelId, breaker } = options
@@ -497,25 +126,6 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       Effect.flatMap((output) => stopped(output))
     )
 
-  /** Stops after which there is no answer to use: a filter withheld it, or the input did not fit. */
-  const stopped = (output: ConverseCommandOutput): Effect.Effect<ConverseCommandOutput, LLMRequestRejected | DocumentTooComplex> => {
-    switch (output.stopReason) {
-      case "guardrail_intervened":
-      case "content_filtered":
-        return Effect.fail(
-          new LLMRequestRejected({
-            message: `Bedrock withheld the answer (${output.stopReason})`,
-            reason: output.stopReason === "content_filtered" ? "CONTENT_FILTERED" : "GUARDRAIL_INTERVENED",
-            retryLater: false
-          })
-        )
-      case "model_context_window_exceeded":
-        return Effect.fail(new DocumentTooComplex({ message: "The document is longer than the model can read at once", limit: "text_length" }))
-      default:
-        return Effect.succeed(output)
-    }
-  }
-
   /**
    * A call whose answer must be whole: after a `max_tokens` stop it is made again once with a larger
    * budget (within the model's maximum); stopping there again fails with LLMOutputTruncated. Both
@@ -542,17 +152,6 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       if (second.stopReason === "max_tokens") return yield* truncated(larger)
       return { output: second, maxTokens: larger }
     })
-
-  const unavailable = (error: CircuitOpen | BedrockCallFailed) =>
-    new LLMUnavailable({
-      message: "The language model is temporarily unavailable",
-      retryAfterSeconds: error._tag === "CircuitOpen" ? error.retryAfterSeconds : 30
-    })
-
-  const toolInput = (output: ConverseCommandOutput): Option.Option<unknown> =>
-    Option.fromNullishOr(
-      output.output?.message?.content?.find((block) => block.toolUse?.name === TOOL_NAME)?.toolUse?.input
-    )
 
   const interpretOnce = (input: {
     readonly bytes: Uint8Array

@@ -19,15 +19,15 @@ import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { deflateSync } from "node:zlib"
 import { fixturePath } from "../../support/fixtures.js"
+import { makeBedrockLLM } from "../../../src/layers/llm/bedrock.js"
 import {
   cautiousModel,
   interpretationRequest,
   interpretationToolSchema,
-  makeBedrockLLM,
   outputBudget,
   THINKING_ALLOWANCE,
   toolChoiceFor
-} from "../../../src/layers/llm/bedrock.js"
+} from "../../../src/layers/llm/bedrockRequest.js"
 import { errorInfo } from "../../../src/services/errors.js"
 import { InterpretedDocument, type ModelCall } from "../../../src/services/llm.js"
 import { DEFAULT_MODEL_ID, findModel, type ModelCard } from "../../../src/services/models.js"

@@ -8,7 +8,8 @@
  * invented is refused.
  */
 import { type InterpretedDocument, LabResult } from "../../../services/llm.js"
-import { parseLabReport, positionLines } from "./report.js"
+import { positionLines } from "./positioned.js"
+import { parseLabReport } from "./report.js"
 import type { ParsedUnreadLine } from "./types.js"
 
 export interface Coverage {

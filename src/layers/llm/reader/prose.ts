@@ -6,9 +6,11 @@
  * not taken for a result. Pure functions, no Effect; never throws.
  */
 import { findAnalyteMention } from "./lexicon/analytes.js"
-import { flagFromRange, TARGET_NAME_RE, toParsedRange } from "./rows.js"
+import { TARGET_NAME_RE, toParsedRange } from "./rows.js"
+import { flagFromRange } from "./rowFlags.js"
 import { type NumberStyle, toNumber } from "./text.js"
-import { comparatorKind, type RangeSpec, readUnit } from "./tokens.js"
+import { comparatorKind, readUnit } from "./tokens.js"
+import type { RangeSpec } from "./ranges.js"
 import type { ParsedResult } from "./types.js"
 
 /** A value in a sentence: a number, maybe after a comparator, not inside a word or a date. Examples: "118", ">90", "6.1". */

@@ -8,7 +8,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { parseLabReport } from "../../../../src/layers/llm/reader/index.js"
-import { dayOfLine, gridDays, headerLabels, readLooseLine } from "../../../../src/layers/llm/reader/looseVitals.js"
+import { dayOfLine, gridDays, headerLabels } from "../../../../src/layers/llm/reader/looseLayout.js"
+import { readLooseLine } from "../../../../src/layers/llm/reader/looseVitals.js"
 
 const brief = (vitals: ReadonlyArray<{ kind: string; time: string; value: number; diastolic?: number | undefined; unit: string }>) =>
   vitals.map((v) => `${v.kind} ${v.time} ${v.value}${v.diastolic === undefined ? "" : `/${v.diastolic}`} ${v.unit}`)

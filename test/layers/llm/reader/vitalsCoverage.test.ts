@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { parseLabReport } from "../../../../src/layers/llm/reader/index.js"
-import { looksLikeVital, looksLikeVitalsRow } from "../../../../src/layers/llm/reader/vitals.js"
+import { looksLikeVital, looksLikeVitalsRow } from "../../../../src/layers/llm/reader/vitalLike.js"
 
 describe("looksLikeVital", () => {
   it.each([

@@ -1,5 +1,6 @@
 /**
  * The analyte table: what the reader knows about each lab test it may meet on a report.
+ * (Longer than a module should be, on purpose: it is data, one entry per test, and a table reads best whole.)
  *
  * LOINC codes are the usual serum/plasma (or blood/urine) code whose property matches `unit`
  * (a mass-concentration code for a mg/dL unit, a substance-concentration code for mmol/L); a code
