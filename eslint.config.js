@@ -1,7 +1,7 @@
 // Flat config: typescript-eslint's recommended rules plus a few that keep Effect code honest, and
-// the architecture's direction of dependencies (http → programs → services ← layers; src/main is
-// the only place that picks layers), checked on every `npm test`. Import cycles are checked by
-// test/architecture/imports.test.ts.
+// the architecture's direction of dependencies (http → programs → repos → services ← layers; src/main
+// is the only place that picks layers), checked on every `npm test`; programs hold no SQL (it lives
+// in src/repos, one module per table). Import cycles are checked by test/architecture/imports.test.ts.
 import tseslint from "typescript-eslint"
 
 const effect3 = {
@@ -15,19 +15,40 @@ const effect3 = {
   patterns: [{ group: ["@effect/platform/*", "@effect/sql/*", "@effect/schema/*"], message: "Effect 3's packages: these live in effect on Effect 4." }]
 }
 
-/** `from` may not import the sibling directories of src named in `forbidden` (relative imports climb with ../). */
-const boundary = (from, forbidden, why) => ({
+/**
+ * `from` may not import the sibling directories of src named in `forbidden` (relative imports climb
+ * with ../), nor anything in `extra` (more `paths` and `patterns` of no-restricted-imports: a later
+ * override's rule replaces an earlier one for the same files, so every restriction of a directory
+ * goes into its one boundary).
+ */
+const boundary = (from, forbidden, why, extra = { paths: [], patterns: [] }) => ({
   files: [`src/${from}/**/*.ts`],
   rules: {
     "no-restricted-imports": ["error", {
-      paths: effect3.paths,
+      paths: [...effect3.paths, ...extra.paths],
       patterns: [
         ...effect3.patterns,
-        { regex: `^(\\.\\./)+(${forbidden.join("|")})/`, message: `src/${from} may not import src/${forbidden.join(", src/")}: ${why} (README, Layout).` }
+        { regex: `^(\\.\\./)+(${forbidden.join("|")})/`, message: `src/${from} may not import src/${forbidden.join(", src/")}: ${why} (README, Layout).` },
+        ...extra.patterns
       ]
     }]
   }
 })
+
+const noSql = "programs contain no SQL: statements live in src/repos (one module per table), transactions go through src/repos/transaction.ts inTransaction"
+
+/** What a program may not import: the SQL client, by any of its ways in. */
+const programsSqlImports = {
+  paths: [
+    { name: "effect/sql", importNames: ["SqlClient"], message: noSql },
+    { name: "@effect/sql-pg", message: noSql }
+  ],
+  patterns: [
+    { regex: "(^|/)services/database(\\.js)?$", importNames: ["SqlClient", "withoutTransforms"], message: noSql },
+    { regex: "^effect/sql/", message: noSql },
+    { regex: "^@effect/sql-pg/", message: noSql }
+  ]
+}
 
 export default tseslint.config(
   { ignores: ["node_modules/", "**/dist/", "cdk.out/", "coverage/", ".data/", "scratch/", "docs/effect4/", "bench/results/", "test/contract/.generated/"] },
@@ -41,10 +62,24 @@ export default tseslint.config(
       "no-restricted-imports": ["error", effect3]
     }
   },
-  boundary("services", ["layers", "programs", "http", "main"], "services are the interfaces everything else depends on"),
-  boundary("layers", ["programs", "http", "main"], "a layer implements a service; what runs programs is an entry point under src/main"),
-  boundary("programs", ["layers", "http", "main"], "programs use services, never a particular layer"),
-  boundary("http", ["layers", "main"], "the API calls programs; src/main picks the layers"),
+  boundary("services", ["layers", "programs", "repos", "http", "main"], "services are the interfaces everything else depends on"),
+  boundary("layers", ["programs", "repos", "http", "main"], "a layer implements a service; what runs programs is an entry point under src/main"),
+  boundary("programs", ["layers", "http", "main"], "programs use services, never a particular layer", programsSqlImports),
+  boundary("repos", ["layers", "programs", "http", "main"], "a repository holds one table's statements; programs call repositories, never the other way"),
+  boundary("http", ["layers", "main", "repos"], "the API calls programs; src/main picks the layers; tables are the programs' business"),
+  {
+    files: ["src/programs/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": ["error",
+        // sql`…`, sql<Row>`…`, and any client named *sql / *Sql (plain, ownerSql…)
+        { selector: "TaggedTemplateExpression[tag.name=/(^plain$|[sS]ql$)/]", message: noSql },
+        { selector: "TaggedTemplateExpression[tag.object.name=/(^plain$|[sS]ql$)/]", message: noSql },
+        // sql(table), sql.unsafe(…), sql.in(…), sql.withTransaction(…)
+        { selector: "CallExpression[callee.name=/(^plain$|[sS]ql$)/]", message: noSql },
+        { selector: "CallExpression[callee.object.name=/(^plain$|[sS]ql$)/]", message: noSql }
+      ]
+    }
+  },
   {
     files: ["test/**/*.ts", "scripts/**/*", "bench/**/*.ts"],
     rules: { "no-console": "off" }

@@ -15,18 +15,25 @@
  * client IPs and user agents (services/audit.ts `erase`).
  */
 import { Clock, Effect, Option, Schema } from "effect"
+import * as Accounts from "../repos/accounts.js"
+import * as Content from "../repos/content.js"
+import * as ErasureOutbox from "../repos/erasureOutbox.js"
+import * as Jobs from "../repos/jobs.js"
+import * as Subscriptions from "../repos/subscriptions.js"
+import { inTransaction } from "../repos/transaction.js"
+import * as Uploads from "../repos/uploads.js"
+import * as Users from "../repos/users.js"
 import { Audit } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { decodeRows, SqlClient } from "../services/database.js"
 import { NotFound } from "../services/errors.js"
-import { DocumentType, InterpretedDocument, LLM } from "../services/llm.js"
+import { InterpretedDocument, LLM } from "../services/llm.js"
 import { TimelineCache } from "../services/timelineCache.js"
 import { drainErasureOutbox } from "./erasureOutbox.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
-import { ContentId, JobId, UploadId, UserId } from "../services/ids.js"
-import { currentPlan, Plan } from "./subscription.js"
+import type { UserId } from "../services/ids.js"
+import { currentPlan, type Plan } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
 import { fnTraced } from "../services/telemetry.js"
 
@@ -121,59 +128,14 @@ export interface DeletionReport {
 
 const iso = (date: Date) => date.toISOString()
 
-const UserRow = Schema.Struct({
-  id: UserId,
-  emailEncrypted: Schema.Uint8Array,
-  nameEncrypted: Schema.NullOr(Schema.Uint8Array),
-  createdAt: Schema.Date
-})
-
-const SubscriptionRow = Schema.Struct({
-  plan: Plan,
-  periodStart: Schema.Date,
-  periodEnd: Schema.Date
-})
-
-const JobRow = Schema.Struct({
-  id: JobId,
-  status: Schema.String,
-  fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
-  contentType: Schema.String,
-  sizeBytes: Schema.Number,
-  documentTypeHint: Schema.NullOr(DocumentType),
-  attempts: Schema.Number,
-  errorCode: Schema.NullOr(Schema.String),
-  contentId: Schema.NullOr(ContentId),
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date,
-  completedAt: Schema.NullOr(Schema.Date)
-})
-
-const UploadRow = Schema.Struct({
-  id: UploadId,
-  fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
-  contentType: Schema.String,
-  sizeBytes: Schema.FiniteFromString, // bigint as text; 4.x's NumberFromString would let NaN through
-  documentTypeHint: Schema.NullOr(DocumentType),
-  createdAt: Schema.Date,
-  expiresAt: Schema.Date,
-  jobId: Schema.NullOr(JobId)
-})
-
-const ContentIdRow = Schema.Struct({ id: ContentId })
-const OutboxIdRow = Schema.Struct({ id: Schema.String.check(Schema.isUUID()) })
-const Count = Schema.Struct({ n: Schema.Number })
-
 const encodeDocument = Schema.encodeEffect(InterpretedDocument)
 
 const readProfile = (userId: UserId) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
-    const rows = yield* sql`
-      SELECT id, email_encrypted, name_encrypted, created_at FROM users WHERE id = ${userId}::uuid`
-    const [row] = yield* decodeRows(UserRow)(rows)
-    if (row === undefined) return Option.none<Profile>()
+    const found = yield* Users.findProfile(userId)
+    if (Option.isNone(found)) return Option.none<Profile>()
+    const row = found.value
     const email = yield* crypto.openString(row.emailEncrypted, fieldContext(userId, "users", "email_encrypted", userId))
     const name =
       row.nameEncrypted === null
@@ -201,7 +163,6 @@ export const getProfile = fnTraced("Account.profile")(function* (userId: UserId,
 
 /** Everything we hold about the user, decrypted: what GDPR's access and portability rights ask for. */
 export const exportUserData = fnTraced("Account.export")(function* (userId: UserId, requestContext: RequestContext = {}) {
-  const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const audit = yield* Audit
   const exportedAt = new Date(yield* Clock.currentTimeMillis)
@@ -210,14 +171,10 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
   if (Option.isNone(profile)) return yield* new NotFound({ message: "No such account" })
 
   const current = yield* currentPlan(userId)
-  const [subscriptionRow] = yield* decodeRows(SubscriptionRow)(
-    yield* sql`SELECT plan, period_start, period_end FROM subscriptions WHERE user_id = ${userId}::uuid`
-  )
+  const subscriptionRow = Option.getOrUndefined(yield* Subscriptions.findSubscription(userId))
 
-  const contentIds = yield* decodeRows(ContentIdRow)(
-    yield* sql`SELECT id FROM content WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
-  )
-  const content = yield* Effect.forEach(contentIds, ({ id }) =>
+  const contentIds = yield* Content.listContentIds(userId)
+  const content = yield* Effect.forEach(contentIds, (id) =>
     Effect.flatMap(loadContent(userId, id), (loaded) =>
       Option.match(loaded, {
         // deleted since the list was read
@@ -239,12 +196,7 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
 
   const conversations = yield* listConversations(userId)
 
-  const jobRows = yield* decodeRows(JobRow)(
-    yield* sql`
-      SELECT id, status, file_name_encrypted, content_type, size_bytes, document_type_hint, attempts, error_code,
-             content_id, created_at, updated_at, completed_at
-      FROM jobs WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
-  )
+  const jobRows = yield* Jobs.listJobsOf(userId)
   const jobs = yield* Effect.forEach(jobRows, (job) =>
     Effect.map(
       job.fileNameEncrypted === null
@@ -267,11 +219,7 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
     )
   )
 
-  const uploadRows = yield* decodeRows(UploadRow)(
-    yield* sql`
-      SELECT id, file_name_encrypted, content_type, size_bytes::text AS size_bytes, document_type_hint, created_at, expires_at, job_id
-      FROM document_uploads WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
-  )
+  const uploadRows = yield* Uploads.listUploadsOf(userId)
   const uploads = yield* Effect.forEach(uploadRows, (upload) =>
     Effect.map(
       upload.fileNameEncrypted === null
@@ -341,51 +289,30 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
  * gone still has the audit trail's personal data erased, then answers NotFound.
  */
 export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserId, requestContext: RequestContext = {}) {
-  const sql = yield* SqlClient.SqlClient
   const audit = yield* Audit
   const timeline = yield* TimelineCache
   const llm = yield* LLM
   const crypto = yield* Crypto
 
-  const count = (rows: unknown) =>
-    Effect.map(decodeRows(Count)(rows), ([row]) => row?.n ?? 0)
-
-  const erased = yield* sql.withTransaction(
+  const erased = yield* inTransaction(
     Effect.gen(function* () {
-      // The lock makes concurrent inserts that reference the user wait, then fail on the foreign key.
-      const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
-      if (user.length === 0) return Option.none()
+      if (!(yield* Users.lockUserForErasure(userId))) return Option.none()
       // What is owed outside the database, recorded with the rows' deletion: commit ⇒ owed.
-      // Every job's object, removed already or not (its older versions may remain); every direct
-      // upload's incoming object, pending or completed (a completed one's removal was best effort).
-      const outbox = yield* decodeRows(OutboxIdRow)(
-        yield* sql`
-          INSERT INTO erasure_outbox (kind, target)
-          SELECT 'object', storage_key FROM jobs WHERE user_id = ${userId}::uuid
-          UNION ALL SELECT 'upload', object_key FROM document_uploads WHERE user_id = ${userId}::uuid
-          UNION ALL SELECT 'cost_records', ${userId}
-          ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = now()
-          RETURNING id`
-      )
+      const outbox = yield* ErasureOutbox.recordOwedDeletions(userId)
       // Children before parents; each count is what the erasure report shows.
-      const erase = (table: "messages" | "conversations" | "content" | "jobs" | "refresh_tokens" | "subscriptions" | "llm_usage") =>
-        Effect.flatMap(
-          sql`WITH d AS (DELETE FROM ${sql(table)} WHERE user_id = ${userId}::uuid RETURNING 1) SELECT count(*)::int AS n FROM d`,
-          count
-        )
-      const messages = yield* erase("messages")
-      const conversations = yield* erase("conversations")
-      const content = yield* erase("content")
-      const jobs = yield* erase("jobs")
-      const refreshTokens = yield* erase("refresh_tokens")
-      const subscriptions = yield* erase("subscriptions")
+      const messages = yield* Accounts.deleteRowsOf("messages", userId)
+      const conversations = yield* Accounts.deleteRowsOf("conversations", userId)
+      const content = yield* Accounts.deleteRowsOf("content", userId)
+      const jobs = yield* Accounts.deleteRowsOf("jobs", userId)
+      const refreshTokens = yield* Accounts.deleteRowsOf("refresh_tokens", userId)
+      const subscriptions = yield* Accounts.deleteRowsOf("subscriptions", userId)
       // The PostgreSQL cost store's records go with the rest (its foreign key would only unlink them).
-      const costRecords = yield* erase("llm_usage")
+      const costRecords = yield* Accounts.deleteRowsOf("llm_usage", userId)
       // Their incoming objects are owed above; the rows hold sealed file names.
-      yield* sql`DELETE FROM document_uploads WHERE user_id = ${userId}::uuid`
-      yield* sql`DELETE FROM users WHERE id = ${userId}::uuid`
+      yield* Uploads.deleteUploadsOf(userId)
+      yield* Users.deleteUser(userId)
       return Option.some({
-        outbox: outbox.map((row) => row.id),
+        outbox,
         erased: { messages, conversations, content, jobs, refreshTokens, subscriptions },
         costRecords
       })

@@ -11,15 +11,17 @@
  *
  * Times come from Clock, so TestClock can age tokens; they are passed to SQL, never `now()`.
  */
-import { Clock, Duration, Effect, Option, Schema } from "effect"
-import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { Clock, Duration, Effect, Option } from "effect"
+import { createHash, randomBytes } from "node:crypto"
 import { AppConfig } from "../config.js"
+import * as Sessions from "../repos/sessions.js"
+import { inTransaction } from "../repos/transaction.js"
 import { Audit, type AuditAction } from "../services/audit.js"
 import { AccessTokens } from "../services/auth.js"
-import { decodeRows, orDatabaseUnavailable, SqlClient } from "../services/database.js"
+import { orDatabaseUnavailable } from "../services/database.js"
 import { AccountBoundElsewhere, Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
-import { UserId } from "../services/ids.js"
+import { newUuid, type UserId } from "../services/ids.js"
 import type { RequestContext } from "../services/audit.js"
 import { findOrCreateUser, loadUser, type UserSummary } from "./users.js"
 import { fnTraced } from "../services/telemetry.js"
@@ -41,35 +43,23 @@ const refreshRejected = () => new Unauthenticated({ message: "The refresh token 
 /** What is stored of a refresh token: its SHA-256. */
 export const refreshTokenHash = (token: string) => createHash("sha256").update(token, "utf8").digest()
 
-const TokenRow = Schema.Struct({
-  id: Schema.String.check(Schema.isUUID()),
-  userId: UserId,
-  familyId: Schema.String.check(Schema.isUUID()),
-  expiresAt: Schema.Date,
-  rotatedAt: Schema.NullOr(Schema.Date),
-  revokedAt: Schema.NullOr(Schema.Date)
-})
-const decodeTokenRows = decodeRows(TokenRow)
-const ChildRow = Schema.Struct({
-  id: Schema.String.check(Schema.isUUID()),
-  expiresAt: Schema.Date,
-  rotatedAt: Schema.NullOr(Schema.Date),
-  revokedAt: Schema.NullOr(Schema.Date)
-})
-
 const databaseFailure = orDatabaseUnavailable("Signing in is not possible right now; retry", "auth")
 
 /** Inserts a new refresh token of `familyId` (a new family when absent) and returns the token. */
 const insertRefreshToken = (userId: UserId, familyId: string, parentId: string | null, now: Date) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const config = yield* AppConfig
     const token = randomBytes(32).toString("base64url")
     const expiresAt = new Date(now.getTime() + Duration.toMillis(Duration.days(config.auth.refreshTokenTtlDays)))
-    yield* sql`
-      INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, parent_id, issued_at, expires_at)
-      VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${familyId}::uuid, ${refreshTokenHash(token)},
-              ${parentId}::uuid, ${now}, ${expiresAt})`
+    yield* Sessions.insertRefreshToken({
+      id: yield* newUuid,
+      userId,
+      familyId,
+      tokenHash: refreshTokenHash(token),
+      parentId,
+      issuedAt: now,
+      expiresAt
+    })
     return token
   })
 
@@ -107,7 +97,7 @@ const startSession = (
 ) =>
   Effect.gen(function* () {
     const { user } = yield* findOrCreateUser(input)
-    const sessionId = randomUUID()
+    const sessionId = yield* newUuid
     const refreshToken = yield* insertRefreshToken(user.id, sessionId, null, yield* currentDate)
     const signedIn = yield* answer(user, sessionId, refreshToken)
     yield* recordAudit(action, "success", requestContext, user.id)
@@ -164,7 +154,6 @@ export const refreshTokens = fnTraced("Auth.refresh")(function* (
   input: { readonly refreshToken: string },
   requestContext: RequestContext = {}
 ) {
-  const sql = yield* SqlClient.SqlClient
   const now = yield* currentDate
   const presented = input.refreshToken
 
@@ -172,23 +161,14 @@ export const refreshTokens = fnTraced("Auth.refresh")(function* (
     presented.length === 0 || presented.length > MAX_REFRESH_TOKEN_LENGTH
       ? rejected
       : yield* databaseFailure(
-          sql.withTransaction(
+          inTransaction(
             Effect.gen(function* () {
-              const [row] = yield* Effect.orDie(
-                decodeTokenRows(
-                  yield* sql`
-                    SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at
-                    FROM refresh_tokens WHERE token_hash = ${refreshTokenHash(presented)} FOR UPDATE`
-                )
-              )
-              if (row === undefined) return rejected
+              const found = yield* Sessions.lockToken(refreshTokenHash(presented))
+              if (Option.isNone(found)) return rejected
+              const row = found.value
               if (row.revokedAt !== null) return { _tag: "rejected", userId: row.userId } satisfies Rotation
               if (row.rotatedAt !== null) {
-                const [child] = yield* Effect.orDie(
-                  decodeRows(ChildRow)(
-                    yield* sql`SELECT id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE parent_id = ${row.id}::uuid`
-                  )
-                )
+                const child = Option.getOrUndefined(yield* Sessions.findChild(row.id))
                 // A client's concurrent retry: the token was rotated moments ago and the pair it got
                 // back has not been used yet. A child already rotated means two holders of this
                 // token (a thief refreshed first): that is reuse, whatever the time.
@@ -199,13 +179,11 @@ export const refreshTokens = fnTraced("Auth.refresh")(function* (
                   child.revokedAt === null &&
                   child.expiresAt > now
                 if (concurrentRetry) return { _tag: "rejected", userId: row.userId } satisfies Rotation
-                yield* sql`
-                  UPDATE refresh_tokens SET revoked_at = ${now}, revoked_reason = 'reuse_detected'
-                  WHERE family_id = ${row.familyId}::uuid AND revoked_at IS NULL`
+                yield* Sessions.revokeFamily(row.familyId, now, "reuse_detected")
                 return { _tag: "reuse", userId: row.userId, familyId: row.familyId } satisfies Rotation
               }
               if (row.expiresAt <= now) return { _tag: "rejected", userId: row.userId } satisfies Rotation
-              yield* sql`UPDATE refresh_tokens SET rotated_at = ${now} WHERE id = ${row.id}::uuid`
+              yield* Sessions.markRotated(row.id, now)
               const refreshToken = yield* insertRefreshToken(row.userId, row.familyId, row.id, now)
               return { _tag: "rotated", userId: row.userId, familyId: row.familyId, refreshToken } satisfies Rotation
             })
@@ -236,26 +214,16 @@ export const logout = fnTraced("Auth.logout")(function* (
   input: { readonly refreshToken: string },
   requestContext: RequestContext = {}
 ) {
-  const sql = yield* SqlClient.SqlClient
   const now = yield* currentDate
   const presented = input.refreshToken
-  const [row] =
+  const row =
     presented.length === 0 || presented.length > MAX_REFRESH_TOKEN_LENGTH
-      ? []
-      : yield* databaseFailure(
-          Effect.flatMap(
-            sql`
-              SELECT id, user_id, family_id, expires_at, rotated_at, revoked_at
-              FROM refresh_tokens WHERE token_hash = ${refreshTokenHash(presented)}`,
-            (rows) => Effect.orDie(decodeTokenRows(rows))
-          )
-        )
+      ? undefined
+      : Option.getOrUndefined(yield* databaseFailure(Sessions.findToken(refreshTokenHash(presented))))
   if (row === undefined) {
     yield* recordAudit("auth.logout", "failure", requestContext)
     return yield* refreshRejected()
   }
-  yield* databaseFailure(sql`
-    UPDATE refresh_tokens SET revoked_at = ${now}, revoked_reason = 'logout'
-    WHERE family_id = ${row.familyId}::uuid AND revoked_at IS NULL`)
+  yield* databaseFailure(Sessions.revokeFamily(row.familyId, now, "logout"))
   yield* recordAudit("auth.logout", "success", requestContext, row.userId)
 })

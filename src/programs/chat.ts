@@ -9,14 +9,17 @@
  * asking again; the key row holds the conversation and message ids only, the answer is re-read.
  */
 import { Clock, Effect, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
+import * as Content from "../repos/content.js"
+import * as Conversations from "../repos/conversations.js"
+import { claimIdempotencyKey, findIdempotencyKey, type StoredIdempotencyKey } from "../repos/idempotencyKeys.js"
+import { inTransaction } from "../repos/transaction.js"
+import * as Usage from "../repos/usage.js"
 import { Audit } from "../services/audit.js"
 import { CostTracker, recordModelCalls } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { bytea, decodeRows, SqlClient } from "../services/database.js"
 import { Conflict, InvalidRequest, NotFound } from "../services/errors.js"
 import {
-  ChatRole,
+  type ChatRole,
   CRITICAL_ACTION,
   criticalNotice,
   type ChatTurn,
@@ -28,24 +31,14 @@ import {
   soundsReassuring
 } from "../services/llm.js"
 import { loadContent } from "./content.js"
-import { ContentId, type UserId } from "../services/ids.js"
+import { type ContentId, ConversationId, MessageId, newUuid, type UserId } from "../services/ids.js"
 import { ensureWithinPlanLimit } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
-import {
-  claimIdempotencyKey,
-  findIdempotencyKey,
-  requestFingerprint,
-  sameFingerprint,
-  type StoredIdempotencyKey,
-  validateIdempotencyKey
-} from "./idempotency.js"
+import { requestFingerprint, sameFingerprint, validateIdempotencyKey } from "./idempotency.js"
 import { fnTraced } from "../services/telemetry.js"
 import { Timeouts, withTimeout } from "../services/resilience.js"
 
-export const ConversationId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("ConversationId"))
-export type ConversationId = typeof ConversationId.Type
-export const MessageId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("MessageId"))
-export type MessageId = typeof MessageId.Type
+export { ConversationId, MessageId } from "../services/ids.js"
 
 /** Characters (code points) a question may have, after trimming. */
 export const MAX_MESSAGE_CHARS = 4_000
@@ -80,21 +73,6 @@ export interface StoredConversation extends Conversation {
 const sealedMessage = (userId: UserId, messageId: MessageId) =>
   fieldContext(userId, "messages", "content_encrypted", messageId)
 
-const MessageRow = Schema.Struct({
-  id: MessageId,
-  role: ChatRole,
-  contentEncrypted: Schema.Uint8Array,
-  createdAt: Schema.Date
-})
-
-const ConversationRow = Schema.Struct({
-  id: ConversationId,
-  contentId: ContentId,
-  createdAt: Schema.Date
-})
-
-const IdRow = Schema.Struct({ id: ConversationId })
-
 const StoredReply = Schema.Struct({ conversationId: ConversationId, messageId: MessageId })
 type StoredKey = StoredIdempotencyKey<typeof StoredReply.Type>
 
@@ -104,18 +82,16 @@ const requestHash = (userId: UserId, key: string, contentId: ContentId, question
 
 const lookupKey = (userId: UserId, key: string) => findIdempotencyKey(StoredReply, userId, CHAT_IDEMPOTENCY_SCOPE, key)
 
-const openMessages = (userId: UserId, rows: unknown) =>
+/** The messages opened in one pass, as the timeline's cards are. */
+const openMessages = (userId: UserId, rows: ReadonlyArray<Conversations.MessageRow>) =>
   Effect.gen(function* () {
     const crypto = yield* Crypto
-    const decoded = yield* decodeRows(MessageRow)(rows)
-    // The conversation's messages opened in one pass, as the timeline's cards are.
     const contents = yield* crypto.openStrings(
-      decoded.map((row) => ({ envelope: row.contentEncrypted, options: sealedMessage(userId, row.id) }))
+      rows.map((row) => ({ envelope: row.contentEncrypted, options: sealedMessage(userId, row.id) }))
     )
-    return decoded.map((row, i): ChatMessage => ({ role: row.role, content: contents[i]!, createdAt: row.createdAt }))
+    return rows.map((row, i): ChatMessage => ({ role: row.role, content: contents[i]!, createdAt: row.createdAt }))
   })
 
-/** A question after trimming, or InvalidRequest: 1 to 4,000 characters. */
 /**
  * An answer that calls the document normal while a result is flagged or a line unread is not
  * passed on (a model can say it; the person would believe it): it is replaced by what is true,
@@ -155,6 +131,7 @@ export const withCriticalNotice = (
   return `${notice}\n\n${answer}`
 }
 
+/** A question after trimming, or InvalidRequest: 1 to 4,000 characters. */
 export const validateQuestion = (message: string): Effect.Effect<string, InvalidRequest> => {
   const trimmed = message.trim()
   const length = [...trimmed].length
@@ -163,38 +140,15 @@ export const validateQuestion = (message: string): Effect.Effect<string, Invalid
     : Effect.fail(new InvalidRequest({ message: `A message must have 1 to ${MAX_MESSAGE_CHARS} characters` }))
 }
 
-const findConversationId = (userId: UserId, contentId: ContentId) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`
-      SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid`
-    const [row] = yield* decodeRows(IdRow)(rows)
-    return Option.fromNullishOr(row?.id)
-  })
-
 /** The last HISTORY_MESSAGES messages of the conversation, oldest first, opened. */
 const recentHistory = (userId: UserId, conversationId: ConversationId) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`
-      SELECT id, role, content_encrypted, created_at FROM (
-        SELECT id, role, content_encrypted, created_at, seq FROM messages
-        WHERE conversation_id = ${conversationId}::uuid AND user_id = ${userId}::uuid
-        ORDER BY seq DESC LIMIT ${HISTORY_MESSAGES}
-      ) recent ORDER BY seq`
-    const messages = yield* openMessages(userId, rows)
+    const messages = yield* openMessages(userId, yield* Conversations.recentMessages(userId, conversationId, HISTORY_MESSAGES))
     return messages.map((m): ChatTurn => ({ role: m.role, content: m.content }))
   })
 
 const conversationMessages = (userId: UserId, conversationId: ConversationId) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`
-      SELECT id, role, content_encrypted, created_at FROM messages
-      WHERE conversation_id = ${conversationId}::uuid AND user_id = ${userId}::uuid
-      ORDER BY seq`
-    return yield* openMessages(userId, rows)
-  })
+  Effect.flatMap(Conversations.messagesOf(userId, conversationId), (rows) => openMessages(userId, rows))
 
 const recordDenied = (userId: UserId, contentId: ContentId, action: "chat.message" | "chat.read", requestContext: RequestContext) =>
   Effect.flatMap(Audit, (audit) =>
@@ -204,16 +158,13 @@ const recordDenied = (userId: UserId, contentId: ContentId, action: "chat.messag
 /** The first answer to a key again, re-read from its sealed row; the same key with another question is refused. */
 const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestContext: RequestContext) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
     if (!sameFingerprint(stored.requestHash, hash)) {
       return yield* new Conflict({ message: "This Idempotency-Key was used with a different request" })
     }
     const { conversationId, messageId } = stored.response
-    const rows = yield* sql`
-      SELECT id, role, content_encrypted, created_at FROM messages
-      WHERE id = ${messageId}::uuid AND conversation_id = ${conversationId}::uuid AND user_id = ${userId}::uuid`
-    const [message] = yield* openMessages(userId, rows)
+    const row = yield* Conversations.findMessage(userId, conversationId, messageId)
+    const [message] = yield* openMessages(userId, Option.toArray(row))
     // the conversation was deleted since (with its content)
     if (message === undefined || message.role !== "assistant") return yield* new NotFound({ message: "No such content" })
     yield* audit.record({
@@ -234,7 +185,6 @@ export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
   readonly idempotencyKey?: string
   readonly requestContext?: RequestContext
 }) {
-  const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const llm = yield* LLM
   const costs = yield* CostTracker
@@ -258,13 +208,13 @@ export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
     yield* recordDenied(userId, contentId, "chat.message", requestContext)
     return yield* new NotFound({ message: "No such content" })
   }
-  const existing = yield* findConversationId(userId, contentId)
+  const existing = yield* Conversations.findConversationId(userId, contentId)
   const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
 
   const askedAt = new Date(yield* Clock.currentTimeMillis)
   // Ids first: each sealed turn is bound to its own row.
-  const questionId = MessageId.make(randomUUID())
-  const answerId = MessageId.make(randomUUID())
+  const questionId = MessageId.make(yield* newUuid)
+  const answerId = MessageId.make(yield* newUuid)
   // Every model call is paid for whether or not an answer comes of it, or the turns get stored:
   // each is recorded once the answer has ended, whichever way (within the chat's deadline).
   const calls: Array<ModelCall> = []
@@ -280,42 +230,31 @@ export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
       Effect.map((answer) => ({ ...answer, answer: withCriticalNotice(content.value.document, history, answer.answer) }))
     )
   const answeredAt = new Date(yield* Clock.currentTimeMillis)
-  const sealedQuestion = bytea(yield* crypto.sealString(question, sealedMessage(userId, questionId)))
-  const sealedAnswer = bytea(yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId)))
+  const sealedQuestion = yield* crypto.sealString(question, sealedMessage(userId, questionId))
+  const sealedAnswer = yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId))
 
-  const stored = yield* sql.withTransaction(
+  const stored = yield* inTransaction(
     Effect.gen(function* () {
-      // Race-safe find-or-create, scoped to the user's own content in SQL.
-      yield* sql`
-        INSERT INTO conversations (user_id, content_id)
-        SELECT user_id, id FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid
-        ON CONFLICT (content_id) DO NOTHING`
-      const rows = yield* sql`
-        SELECT id FROM conversations WHERE content_id = ${contentId}::uuid AND user_id = ${userId}::uuid FOR UPDATE`
-      const [row] = yield* decodeRows(IdRow)(rows)
+      const locked = yield* Conversations.lockConversation(userId, contentId)
       // the content was deleted while the model was answering
-      if (row === undefined) return yield* new NotFound({ message: "No such content" })
+      if (Option.isNone(locked)) return yield* new NotFound({ message: "No such content" })
+      const conversationId = locked.value
       if (key !== undefined && hash !== undefined) {
-        const claimed = yield* claimIdempotencyKey(userId, CHAT_IDEMPOTENCY_SCOPE, key, hash, {
-          conversationId: row.id,
-          messageId: answerId
-        })
+        const claimed = yield* claimIdempotencyKey(userId, CHAT_IDEMPOTENCY_SCOPE, key, hash, { conversationId, messageId: answerId })
         // a concurrent request with the same key won: answer as it did
         if (!claimed) {
           const winner = yield* lookupKey(userId, key)
           if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
         }
       }
-      yield* sql`
-        INSERT INTO messages (id, conversation_id, user_id, role, content_encrypted, created_at) VALUES
-          (${questionId}::uuid, ${row.id}::uuid, ${userId}::uuid, 'user', ${sealedQuestion}, ${askedAt}),
-          (${answerId}::uuid, ${row.id}::uuid, ${userId}::uuid, 'assistant', ${sealedAnswer}, ${answeredAt})`
+      yield* Conversations.insertMessagePair(userId, conversationId, {
+        question: { id: questionId, contentEncrypted: sealedQuestion, createdAt: askedAt },
+        answer: { id: answerId, contentEncrypted: sealedAnswer, createdAt: answeredAt }
+      })
       // What the plan counts, in a ledger that deleting the document does not touch.
-      yield* sql`
-        INSERT INTO plan_usage (id, user_id, resource, occurred_at)
-        VALUES (${questionId}::uuid, ${userId}::uuid, 'chat_message', ${askedAt})`
-      yield* sql`UPDATE conversations SET updated_at = now() WHERE id = ${row.id}::uuid`
-      return { _tag: "created", conversationId: row.id } as const
+      yield* Usage.recordChatMessage(questionId, userId, askedAt)
+      yield* Conversations.touchConversation(conversationId)
+      return { _tag: "created", conversationId } as const
     })
   )
   if (stored._tag === "replay") return yield* replay(userId, stored.stored, stored.hash, requestContext)
@@ -344,14 +283,12 @@ export const getConversation = fnTraced("Chat.read")(function* (
   contentId: ContentId,
   requestContext: RequestContext = {}
 ) {
-  const sql = yield* SqlClient.SqlClient
   const audit = yield* Audit
-  const owned = yield* sql`SELECT 1 AS n FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid`
-  if (owned.length === 0) {
+  if (!(yield* Content.contentExists(userId, contentId))) {
     yield* recordDenied(userId, contentId, "chat.read", requestContext)
     return Option.none<Conversation>()
   }
-  const conversationId = yield* findConversationId(userId, contentId)
+  const conversationId = yield* Conversations.findConversationId(userId, contentId)
   const messages = Option.isNone(conversationId) ? [] : yield* conversationMessages(userId, conversationId.value)
   yield* audit.record({
     ...requestContext,
@@ -367,10 +304,7 @@ export const getConversation = fnTraced("Chat.read")(function* (
 
 /** Every conversation of the user with all its messages, opened (the account export). Not audited here. */
 export const listConversations = fnTraced("Chat.listAll")(function* (userId: UserId) {
-  const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql`
-    SELECT id, content_id, created_at FROM conversations WHERE user_id = ${userId}::uuid ORDER BY created_at, id`
-  const conversations = yield* decodeRows(ConversationRow)(rows)
+  const conversations = yield* Conversations.listConversations(userId)
   return yield* Effect.forEach(conversations, (conversation) =>
     Effect.map(
       conversationMessages(userId, conversation.id),

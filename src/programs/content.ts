@@ -6,15 +6,16 @@
  *   — the counts are health information too, and the timeline must not open whole documents to
  *   show them (cards stored before the last two existed read them as 0);
  * - `body_encrypted`: the whole InterpretedDocument, encoded with its Schema.
- * Every query is scoped to the signed-in user in the SQL itself: another user's id reads as absent.
+ * Every query is scoped to the signed-in user in the SQL itself (repos/content.ts): another user's
+ * id reads as absent.
  */
 import { Effect, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
+import * as Content from "../repos/content.js"
+import * as Users from "../repos/users.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext, type SealedItem } from "../services/crypto.js"
-import { bytea, decodeRows, SqlClient, withoutTransforms } from "../services/database.js"
-import { ContentId, JobId, UserId } from "../services/ids.js"
-import { DocumentType, InterpretedDocument, isCriticalFlag, isOutOfRange, LLMProviderName } from "../services/llm.js"
+import { ContentId, type JobId, newUuid, type UserId } from "../services/ids.js"
+import { InterpretedDocument, isCriticalFlag, isOutOfRange, type LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
 import { fnTraced } from "../services/telemetry.js"
 
@@ -73,9 +74,8 @@ export const saveContent = fnTraced("Content.save")(function* (input: {
   readonly provider: LLMProviderName
   readonly modelId: string
 }) {
-  const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
-  const contentId = yield* Effect.sync(() => ContentId.make(randomUUID()))
+  const contentId = ContentId.make(yield* newUuid)
   const title = yield* crypto.sealString(input.document.title, sealedField(input.userId, "title_encrypted", contentId))
   const card = yield* crypto.sealString(
     encodeCard(cardOf(input.document)),
@@ -85,32 +85,26 @@ export const saveContent = fnTraced("Content.save")(function* (input: {
     Schema.encodeSync(Body)(input.document),
     sealedField(input.userId, "body_encrypted", contentId)
   )
-  yield* sql`
-    INSERT INTO content (id, user_id, job_id, document_type, title_encrypted, summary_encrypted, body_encrypted, provider, model_id)
-    VALUES (${contentId}::uuid, ${input.userId}::uuid, ${input.jobId ?? null}::uuid, ${input.document.documentType},
-            ${bytea(title)}, ${bytea(card)}, ${bytea(body)}, ${input.provider}, ${input.modelId})`
+  yield* Content.insertContent({
+    id: contentId,
+    userId: input.userId,
+    jobId: input.jobId ?? null,
+    documentType: input.document.documentType,
+    titleEncrypted: title,
+    summaryEncrypted: card,
+    bodyEncrypted: body,
+    provider: input.provider,
+    modelId: input.modelId
+  })
   return contentId
-})
-
-const ContentRow = Schema.Struct({
-  id: ContentId,
-  userId: UserId,
-  jobId: Schema.NullOr(JobId),
-  bodyEncrypted: Schema.Uint8Array,
-  provider: LLMProviderName,
-  modelId: Schema.String,
-  createdAt: Schema.Date
 })
 
 /** The whole document, or none when it does not exist or belongs to someone else. */
 export const loadContent = fnTraced("Content.load")(function* (userId: UserId, contentId: ContentId) {
-  const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
-  const rows = yield* sql`
-    SELECT id, user_id, job_id, body_encrypted, provider, model_id, created_at
-    FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid`
-  if (rows.length === 0) return Option.none<StoredContent>()
-  const row = yield* Schema.decodeUnknownEffect(ContentRow)(rows[0])
+  const found = yield* Content.findContent(userId, contentId)
+  if (Option.isNone(found)) return Option.none<StoredContent>()
+  const row = found.value
   // The context is built from the id as stored (canonical), not as the caller spelled it.
   const json = yield* crypto.openString(row.bodyEncrypted, sealedField(userId, "body_encrypted", row.id))
   const document = yield* decodeBody(json)
@@ -125,36 +119,10 @@ export const loadContent = fnTraced("Content.load")(function* (userId: UserId, c
   })
 })
 
-/**
- * A timeline row as PostgreSQL names its columns: the page is read without the client's
- * column-name transform (which copies every row key by key), and the decoder, which builds each
- * row anyway, renames as it goes.
- */
-const TimelineRow = Schema.Struct({
-  id: ContentId,
-  documentType: DocumentType,
-  titleEncrypted: Schema.Uint8Array,
-  summaryEncrypted: Schema.Uint8Array,
-  createdAt: Schema.Date,
-  total: Schema.Number
-}).pipe(Schema.encodeKeys({
-  documentType: "document_type",
-  titleEncrypted: "title_encrypted",
-  summaryEncrypted: "summary_encrypted",
-  createdAt: "created_at"
-}))
-
 /** Newest first; opens only the title and the card of each item, never the documents. */
 export const listTimeline = fnTraced("Content.timeline")(function* (userId: UserId, page: TimelineWindow) {
-  const sql = withoutTransforms(yield* SqlClient.SqlClient)
   const crypto = yield* Crypto
-  // One round trip for the page and the total; a page past the end has no row to carry it.
-  const rows = yield* sql`
-    SELECT id, document_type, title_encrypted, summary_encrypted, created_at, count(*) OVER ()::int AS total
-    FROM content WHERE user_id = ${userId}::uuid
-    ORDER BY created_at DESC, id DESC
-    LIMIT ${page.limit} OFFSET ${page.offset}`
-  const decoded = yield* decodeRows(TimelineRow)(rows)
+  const { rows: decoded, total } = yield* Content.timelinePage(userId, page)
   // Every title and card of the page opened in one pass, and the cards decoded in one step:
   // one Effect for 40 fields instead of one per field.
   const sealed: Array<SealedItem> = []
@@ -179,30 +147,13 @@ export const listTimeline = fnTraced("Content.timeline")(function* (userId: User
       createdAt: row.createdAt
     }
   })
-  const total =
-    decoded[0]?.total ??
-    (yield* sql<{ total: number }>`SELECT count(*)::int AS total FROM content WHERE user_id = ${userId}::uuid`)[0]?.total ??
-    0
   return { items, total } satisfies TimelinePage
 })
 
 /** Removes the content and (by cascade) its conversation; false when there was nothing of this user's to remove. */
 export const deleteContent = fnTraced("Content.delete")(function* (userId: UserId, contentId: ContentId) {
-  const sql = yield* SqlClient.SqlClient
-  const deleted = yield* sql`DELETE FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid RETURNING id`
-  return deleted.length > 0
+  return yield* Content.deleteContent(userId, contentId)
 })
-
-const VersionRow = Schema.Struct({ version: Schema.String })
-
-/** The user's content stamp (bumped by the database on every change); none once the account is gone. */
-const contentVersion = (userId: UserId) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`SELECT content_version::text AS version FROM users WHERE id = ${userId}::uuid`.pipe(
-      Effect.flatMap(decodeRows(VersionRow)),
-      Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), (row) => row.version))
-    )
-  )
 
 const record = (
   userId: UserId,
@@ -220,14 +171,10 @@ const record = (
     })
   )
 
-/**
- * `GET /content/timeline`: a page of the user's cards, from the cache while the user's content
- * stamp has not moved (5 minutes at most), else read and opened again. Audited either way.
- */
 /** The page from the cache while the user's stamp holds; read, opened and stored otherwise. */
 const cachedPage = (cache: (typeof TimelineCache)["Service"], userId: UserId, window: TimelineWindow) =>
   Effect.gen(function* () {
-    const version = yield* contentVersion(userId)
+    const version = yield* Users.contentVersion(userId)
     if (Option.isNone(version)) {
       yield* cache.invalidate(userId)
       return { items: [], total: 0 } satisfies TimelinePage
@@ -240,6 +187,10 @@ const cachedPage = (cache: (typeof TimelineCache)["Service"], userId: UserId, wi
     return page
   })
 
+/**
+ * `GET /content/timeline`: a page of the user's cards, from the cache while the user's content
+ * stamp has not moved (5 minutes at most), else read and opened again. Audited either way.
+ */
 export const readTimeline = fnTraced("Content.readTimeline")(function* (
   userId: UserId,
   window: TimelineWindow,

@@ -12,28 +12,20 @@
  * It runs right after an erasure for that erasure's rows (the fast path), in the worker pool's
  * sweeper fiber, and on Lambda in the processor's scheduled run.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
+import * as ErasureOutbox from "../repos/erasureOutbox.js"
 import { CostTracker } from "../services/costTracker.js"
-import { decodeRows, SqlClient } from "../services/database.js"
 import { Storage } from "../services/storage.js"
 import { UploadTargets } from "../services/uploadTargets.js"
 import { fnTraced } from "../services/telemetry.js"
 
-/** `object`: a job's stored original (Storage); `upload`: a presigned upload's incoming object (UploadTargets). */
-export type OutboxKind = "object" | "upload" | "cost_records"
+export type { OutboxKind } from "../repos/erasureOutbox.js"
 
 /** How long a claimed row is left to its drainer before another may take it. */
 export const OUTBOX_LEASE_SECONDS = 300
 /** Backoff after a failed attempt: 30 s, doubling, at most an hour. */
 export const OUTBOX_BACKOFF_BASE_SECONDS = 30
 export const OUTBOX_BACKOFF_MAX_SECONDS = 3600
-
-const Claimed = Schema.Struct({
-  id: Schema.String.check(Schema.isUUID()),
-  kind: Schema.Literals(["object", "upload", "cost_records"]),
-  target: Schema.String,
-  attempts: Schema.Number
-})
 
 export interface DrainReport {
   readonly done: number
@@ -53,7 +45,6 @@ export const backoffSeconds = (attempts: number): number =>
  * oldest due first, one at a time so that a slow store is not hammered.
  */
 export const drainErasureOutbox = fnTraced("Erasure.drainOutbox")(function* (options: { readonly batch?: number; readonly ids?: ReadonlyArray<string> } = {}) {
-  const sql = yield* SqlClient.SqlClient
   const storage = yield* Storage
   const uploads = yield* UploadTargets
   const costs = yield* CostTracker
@@ -62,18 +53,7 @@ export const drainErasureOutbox = fnTraced("Erasure.drainOutbox")(function* (opt
     return { done: 0, failed: 0, objectsRemoved: 0, costRecordsErased: 0 } satisfies DrainReport
   }
 
-  const claimed = yield* Effect.flatMap(
-    sql`
-      UPDATE erasure_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${OUTBOX_LEASE_SECONDS})
-      WHERE id IN (
-        SELECT id FROM erasure_outbox
-        WHERE next_attempt_at <= now() ${options.ids !== undefined ? sql`AND ${sql.in("id", options.ids)}` : sql``}
-        ORDER BY next_attempt_at
-        LIMIT ${batch}
-        FOR UPDATE SKIP LOCKED)
-      RETURNING id, kind, target, attempts`,
-    (rows) => Effect.orDie(decodeRows(Claimed)(rows))
-  )
+  const claimed = yield* ErasureOutbox.claimDueEntries({ leaseSeconds: OUTBOX_LEASE_SECONDS, batch, ids: options.ids })
 
   let done = 0
   let failed = 0
@@ -87,7 +67,7 @@ export const drainErasureOutbox = fnTraced("Erasure.drainOutbox")(function* (opt
           ? Effect.as(uploads.remove(row.target), 1)
           : costs.eraseUser(row.target)
     const outcome = yield* work.pipe(
-      Effect.tap(() => sql`DELETE FROM erasure_outbox WHERE id = ${row.id}::uuid`),
+      Effect.tap(() => ErasureOutbox.deleteEntry(row.id)),
       Effect.result
     )
     if (outcome._tag === "Success") {
@@ -102,10 +82,7 @@ export const drainErasureOutbox = fnTraced("Erasure.drainOutbox")(function* (opt
     yield* Effect.logWarning("erasure outbox: a deletion failed; retried later").pipe(
       Effect.annotateLogs({ outboxId: row.id, kind: row.kind, attempts: row.attempts, errorCode })
     )
-    yield* sql`
-      UPDATE erasure_outbox
-      SET next_attempt_at = now() + make_interval(secs => ${backoffSeconds(row.attempts)}), last_error = ${errorCode}
-      WHERE id = ${row.id}::uuid`.pipe(
+    yield* ErasureOutbox.scheduleRetry(row.id, backoffSeconds(row.attempts), errorCode).pipe(
       // the row keeps its lease then, and is tried again once that runs out
       Effect.catch(() => Effect.void)
     )

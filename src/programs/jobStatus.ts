@@ -3,12 +3,12 @@
  * another user's job id reads exactly like a missing one. The error is shown once the job has
  * failed; its message is our own fixed sentence for the reason code.
  */
-import { SqlClient } from "effect/sql"
-import { Effect, Option, Schema } from "effect"
+import { Option } from "effect"
+import * as Jobs from "../repos/jobs.js"
 import { Audit, type RequestContext } from "../services/audit.js"
-import { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
-import { ContentId, JobId, type UserId } from "../services/ids.js"
-import { decodeRows, orDatabaseUnavailable } from "../services/database.js"
+import type { JobStage, JobStatus as JobStatusName } from "../services/jobQueue.js"
+import type { ContentId, JobId, UserId } from "../services/ids.js"
+import { orDatabaseUnavailable } from "../services/database.js"
 import { fnTraced } from "../services/telemetry.js"
 
 export interface JobStatus {
@@ -22,26 +22,10 @@ export interface JobStatus {
   readonly updatedAt: Date
 }
 
-const StatusRow = Schema.Struct({
-  id: JobId,
-  status: JobStatusName,
-  stage: Schema.NullOr(JobStage),
-  attempts: Schema.Number,
-  contentId: Schema.NullOr(ContentId),
-  errorCode: Schema.NullOr(Schema.String),
-  errorMessage: Schema.NullOr(Schema.String),
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date
-})
-
 export const getJobStatus = fnTraced("Jobs.status")(
   function* (userId: UserId, jobId: JobId, requestContext: RequestContext = {}) {
-    const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
-    const rows = yield* sql`
-      SELECT id, status, stage, attempts, content_id, error_code, error_message, created_at, updated_at
-      FROM jobs WHERE id = ${jobId}::uuid AND user_id = ${userId}::uuid`
-    const [row] = yield* Effect.orDie(decodeRows(StatusRow)(rows))
+    const row = Option.getOrUndefined(yield* Jobs.findJobStatus(userId, jobId))
     yield* audit.record({
       ...requestContext,
       actorUserId: userId,

@@ -13,12 +13,16 @@
  *    the bucket's lifecycle rule removes leftovers after a day).
  */
 import { Effect, Result, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
+import * as Subscriptions from "../repos/subscriptions.js"
+import { inTransaction } from "../repos/transaction.js"
+import * as Uploads from "../repos/uploads.js"
+import * as Usage from "../repos/usage.js"
+import * as Users from "../repos/users.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { bytea, decodeRows, orDatabaseUnavailable, SqlClient } from "../services/database.js"
+import { orDatabaseUnavailable } from "../services/database.js"
 import {
   InvalidRequest,
   NotFound,
@@ -28,8 +32,8 @@ import {
   Unauthenticated,
   UnsupportedMediaType
 } from "../services/errors.js"
-import { JobId, UploadId, type UserId } from "../services/ids.js"
-import { DocumentType } from "../services/llm.js"
+import { type JobId, newUuid, UploadId, type UserId } from "../services/ids.js"
+import type { DocumentType } from "../services/llm.js"
 import { fnTraced } from "../services/telemetry.js"
 import { incomingKey, UploadExpired, UploadTargets } from "../services/uploadTargets.js"
 import { ALLOWED_CONTENT_TYPES, normalizeDeclaredType } from "./detectContentType.js"
@@ -70,18 +74,6 @@ export interface CompleteUploadInput {
   readonly request: RequestContext
 }
 
-const UploadRow = Schema.Struct({
-  id: UploadId,
-  objectKey: Schema.String,
-  contentType: Schema.String,
-  // bigint arrives as text; FiniteFromString, since 4.x's NumberFromString would read garbage as NaN
-  sizeBytes: Schema.FiniteFromString,
-  fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
-  documentTypeHint: Schema.NullOr(DocumentType),
-  jobId: Schema.NullOr(JobId),
-  expired: Schema.Boolean
-})
-
 /** The declared upload, checked before anything is recorded: the type normalised, the rest as sent. */
 export const validateBeginUpload = (
   input: Pick<BeginUploadInput, "fileName" | "contentType" | "sizeBytes">,
@@ -113,7 +105,6 @@ const quotaExceeded = (limit: number) =>
 
 export const beginUpload = fnTraced("Documents.beginUpload")(
   function* (input: BeginUploadInput) {
-    const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
     const targets = yield* UploadTargets
     const audit = yield* Audit
@@ -127,54 +118,44 @@ export const beginUpload = fnTraced("Documents.beginUpload")(
       onFailure: Effect.fail,
       onSuccess: Effect.succeed
     })
-    const premium = yield* sql`
-      SELECT 1 AS ok FROM subscriptions
-      WHERE user_id = ${userId}::uuid AND plan = 'premium' AND period_start <= now() AND period_end > now()`
-    const freeLimit = premium.length > 0 ? undefined : settings.plans.freeDocumentsPerMonth
+    const freeLimit = (yield* Subscriptions.hasRunningPremium(userId)) ? undefined : settings.plans.freeDocumentsPerMonth
     // Jobs this month and uploads still under way count alike: a pending upload becomes a job.
-    const usedThisMonth = sql<{ used: number }>`
-      SELECT (SELECT count(*) FROM jobs
-              WHERE user_id = ${userId}::uuid
-                AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::int
-           + (SELECT count(*) FROM document_uploads
-              WHERE user_id = ${userId}::uuid AND job_id IS NULL AND expires_at > now())::int AS used`.pipe(
-      Effect.map((rows) => rows[0]?.used ?? 0)
-    )
+    const usedThisMonth = Usage.countJobsAndPendingUploadsThisMonth(userId)
     if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
     yield* costs.ensureWithinBudget(userId)
 
     // 2. The target: signed locally, so it costs nothing if the transaction below refuses.
-    const uploadId = UploadId.make(yield* Effect.sync(() => randomUUID()))
+    const uploadId = UploadId.make(yield* newUuid)
     const key = incomingKey(uploadId)
     yield* Effect.annotateCurrentSpan({ "upload.id": uploadId, "document.content_type": contentType })
     const target = yield* targets.issue({ key, contentType, maxBytes: input.sizeBytes }).pipe(
       Effect.catchTag("InvalidObjectKey", Effect.die)
     )
-    const fileName = bytea(
-      yield* crypto.sealString(input.fileName, fieldContext(userId, "document_uploads", "file_name_encrypted", uploadId))
-    )
+    const fileName = yield* crypto.sealString(input.fileName, fieldContext(userId, "document_uploads", "file_name_encrypted", uploadId))
 
     // 3. The bound on pending uploads, the plan, the row and the audit event commit together.
-    yield* sql.withTransaction(
+    yield* inTransaction(
       Effect.gen(function* () {
         // Serialises this user's begins (and uploads), so concurrent ones cannot all pass the bounds.
-        const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR NO KEY UPDATE`
-        if (user.length === 0) return yield* new Unauthenticated({ message: "The account no longer exists" })
-        const [pending] = yield* sql<{ n: number; retryAfter: number | null }>`
-          SELECT count(*)::int AS n, ceil(extract(epoch FROM min(expires_at) - now()))::int AS retry_after
-          FROM document_uploads WHERE user_id = ${userId}::uuid AND job_id IS NULL AND expires_at > now()`
-        if ((pending?.n ?? 0) >= MAX_PENDING_UPLOADS) {
+        if (!(yield* Users.lockUser(userId))) return yield* new Unauthenticated({ message: "The account no longer exists" })
+        const pending = yield* Uploads.pendingUploads(userId)
+        if (pending.count >= MAX_PENDING_UPLOADS) {
           return yield* new RateLimited({
             message: `At most ${MAX_PENDING_UPLOADS} uploads may be under way at once; complete one, or wait until one expires`,
-            retryAfterSeconds: Math.max(1, pending?.retryAfter ?? 1)
+            retryAfterSeconds: Math.max(1, pending.retryAfter ?? 1)
           })
         }
         if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
-        yield* sql`
-          INSERT INTO document_uploads (id, user_id, object_key, content_type, size_bytes, file_name_encrypted,
-                                        document_type_hint, expires_at)
-          VALUES (${uploadId}::uuid, ${userId}::uuid, ${key}, ${contentType}, ${input.sizeBytes}, ${fileName},
-                  ${input.documentType ?? null}, ${target.expiresAt})`
+        yield* Uploads.insertUpload({
+          id: uploadId,
+          userId,
+          objectKey: key,
+          contentType,
+          sizeBytes: input.sizeBytes,
+          fileNameEncrypted: fileName,
+          documentTypeHint: input.documentType ?? null,
+          expiresAt: target.expiresAt
+        })
         yield* audit.record({
           actorUserId: userId,
           action: "document.upload.begin",
@@ -199,20 +180,13 @@ export const beginUpload = fnTraced("Documents.beginUpload")(
 
 export const completeUpload = fnTraced("Documents.completeUpload")(
   function* (input: CompleteUploadInput) {
-    const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
     const targets = yield* UploadTargets
     const { userId, uploadId } = input
     yield* Effect.annotateCurrentSpan({ "upload.id": uploadId })
 
     // Another user's upload is answered like a missing one: ids are never confirmed to others.
-    const load = Effect.flatMap(
-      sql`
-        SELECT id, object_key, content_type, size_bytes::text AS size_bytes, file_name_encrypted, document_type_hint, job_id,
-               expires_at + make_interval(secs => ${COMPLETION_GRACE_SECONDS}) <= now() AS expired
-        FROM document_uploads WHERE id = ${uploadId}::uuid AND user_id = ${userId}::uuid`,
-      (rows) => Effect.orDie(decodeRows(UploadRow)(rows))
-    ).pipe(Effect.map((rows) => Option.fromNullishOr(rows[0])))
+    const load = Uploads.findUpload(userId, uploadId, COMPLETION_GRACE_SECONDS)
     const notFound = new NotFound({ message: "No such upload" })
     const queued = (jobId: JobId) => ({ jobId, status: "queued" as const })
 
@@ -254,7 +228,7 @@ export const completeUpload = fnTraced("Documents.completeUpload")(
       idempotencyKey: `upload-${uploadId}`,
       request: input.request
     })
-    yield* sql`UPDATE document_uploads SET job_id = ${accepted.jobId}::uuid WHERE id = ${uploadId}::uuid AND job_id IS NULL`
+    yield* Uploads.linkJob(uploadId, accepted.jobId)
     yield* targets.remove(row.objectKey).pipe(
       Effect.catchCause((cause) =>
         Effect.logWarning("upload: the incoming object could not be removed; the lifecycle rule will", cause).pipe(

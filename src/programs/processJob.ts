@@ -17,7 +17,6 @@
  * INTERNAL_ERROR: the same job would meet the same bug again, and a document that crashes its
  * reader must not get three tries at it.
  */
-import { SqlClient } from "effect/sql"
 import { Cause, Clock, Duration, Effect, Exit, Option, Schedule, Schema } from "effect"
 import { Audit } from "../services/audit.js"
 import { recordModelCalls, type UsageDocumentType } from "../services/costTracker.js"
@@ -27,8 +26,9 @@ import { type ClaimedJob, type JobError, JobQueue, type JobStage } from "../serv
 import { type DocumentType, LLM, type ModelCall } from "../services/llm.js"
 import { RetryPolicies, type RetrySchedule, Timeouts, withTimeout } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
+import { markOriginalRemoved } from "../repos/jobs.js"
+import { inTransaction } from "../repos/transaction.js"
 import { saveContent } from "./content.js"
-import { markOriginalRemoved } from "./sweepOriginals.js"
 import { spanOfTraceparent } from "../services/telemetry.js"
 
 /** What became of the job on this worker. */
@@ -143,7 +143,6 @@ const uploadSpan = (traceContext: Option.Option<string>) => Option.flatMap(trace
 
 export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOptions = {}) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const queue = yield* JobQueue
     const storage = yield* Storage
     const crypto = yield* Crypto
@@ -186,7 +185,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
       )
 
       yield* stage("storing")
-      const contentId = yield* sql.withTransaction(
+      const contentId = yield* inTransaction(
         Effect.gen(function* () {
           const contentId = yield* saveContent({
             userId,

@@ -5,19 +5,13 @@
  * running server (each row is replaced only if it still holds the envelope that was read).
  */
 import { Effect } from "effect"
+import * as Jobs from "../repos/jobs.js"
+import { ENCRYPTED_FIELDS, replaceSealedValue, sealedValuesAfter } from "../repos/keyRotation.js"
 import { Crypto, documentContext, fieldContext, type KeyPurpose } from "../services/crypto.js"
-import { bytea, SqlClient } from "../services/database.js"
 import { Storage } from "../services/storage.js"
 import { fnTraced } from "../services/telemetry.js"
 
-/** Every encrypted column, with how to rebuild its context. A test keeps this in step with the schema. */
-export const ENCRYPTED_FIELDS = [
-  { table: "users", id: "id", owner: "id", columns: ["email_encrypted", "name_encrypted"] },
-  { table: "jobs", id: "id", owner: "user_id", columns: ["file_name_encrypted"] },
-  { table: "content", id: "id", owner: "user_id", columns: ["title_encrypted", "summary_encrypted", "body_encrypted"] },
-  { table: "messages", id: "id", owner: "user_id", columns: ["content_encrypted"] },
-  { table: "document_uploads", id: "id", owner: "user_id", columns: ["file_name_encrypted"] }
-] as const
+export { ENCRYPTED_FIELDS }
 
 export interface RotationCount {
   readonly scanned: number
@@ -32,16 +26,9 @@ export interface RotationReport {
   readonly documents: RotationCount
 }
 
-interface Row {
-  readonly id: string
-  readonly owner: string
-  readonly value: Uint8Array
-}
-
 const count = () => ({ scanned: 0, rewrapped: 0, unreadable: 0 })
 
 export const rotateKeys = fnTraced("Programs.rotateKeys")(function* (options: { readonly batchSize?: number } = {}) {
-  const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const storage = yield* Storage
   const batchSize = options.batchSize ?? 500
@@ -51,18 +38,14 @@ export const rotateKeys = fnTraced("Programs.rotateKeys")(function* (options: { 
   }
 
   const fields: Record<string, RotationCount> = {}
-  for (const { table, id, owner, columns } of ENCRYPTED_FIELDS) {
-    for (const column of columns) {
+  for (const field of ENCRYPTED_FIELDS) {
+    const { table } = field
+    for (const column of field.columns) {
       const tally = count()
       let after = "00000000-0000-0000-0000-000000000000"
       for (;;) {
         // Keyset pagination over the primary key: stable while rows are added or changed.
-        const rows = yield* sql<Row>`
-          SELECT ${sql(id)}::text AS id, ${sql(owner)}::text AS owner, ${sql(column)} AS value
-          FROM ${sql(table)}
-          WHERE ${sql(column)} IS NOT NULL AND ${sql(id)} > ${after}::uuid
-          ORDER BY ${sql(id)}
-          LIMIT ${batchSize}`
+        const rows = yield* sealedValuesAfter(field, column, after, batchSize)
         for (const row of rows) {
           tally.scanned++
           const info = yield* Effect.result(crypto.inspect(row.value))
@@ -77,11 +60,7 @@ export const rotateKeys = fnTraced("Programs.rotateKeys")(function* (options: { 
             continue
           }
           // Only if nobody replaced the value meanwhile (a concurrent write is already current).
-          const updated = yield* sql`
-            UPDATE ${sql(table)} SET ${sql(column)} = ${bytea(moved.success)}
-            WHERE ${sql(id)} = ${row.id}::uuid AND ${sql(column)} = ${bytea(row.value)}
-            RETURNING 1 AS ok`
-          if (updated.length > 0) tally.rewrapped++
+          if (yield* replaceSealedValue(field, column, row.id, row.value, moved.success)) tally.rewrapped++
         }
         const last = rows.at(-1)
         if (!last || rows.length < batchSize) break
@@ -93,8 +72,7 @@ export const rotateKeys = fnTraced("Programs.rotateKeys")(function* (options: { 
 
   // Stored documents: the originals of jobs not yet processed.
   const documents = count()
-  const jobs = yield* sql<{ readonly id: string; readonly owner: string; readonly storageKey: string }>`
-    SELECT id::text AS id, user_id::text AS owner, storage_key FROM jobs WHERE status IN ('queued', 'processing')`
+  const jobs = yield* Jobs.listUnprocessedOriginals
   for (const job of jobs) {
     const stored = yield* Effect.result(storage.get(job.storageKey))
     if (stored._tag === "Failure") continue // already processed and removed

@@ -6,17 +6,18 @@
  * with each question; deleting a document does not give its questions back). A limit of `null`
  * means unlimited.
  */
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { AppConfig } from "../config.js"
+import * as Subscriptions from "../repos/subscriptions.js"
+import type { Plan } from "../repos/subscriptions.js"
+import * as Usage from "../repos/usage.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker, monthOf } from "../services/costTracker.js"
-import { decodeRows, SqlClient } from "../services/database.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
-import { UserId } from "../services/ids.js"
+import type { UserId } from "../services/ids.js"
 import { fnTraced } from "../services/telemetry.js"
 
-export const Plan = Schema.Literals(["free", "premium"])
-export type Plan = typeof Plan.Type
+export { Plan } from "../repos/subscriptions.js"
 
 /** Request metadata an audited program passes on to the trail (never health data). */
 
@@ -65,22 +66,10 @@ export const addMonths = (date: Date, months: number): Date => {
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
-const SubscriptionRow = Schema.Struct({
-  userId: UserId,
-  plan: Plan,
-  periodStart: Schema.Date,
-  periodEnd: Schema.Date
-})
-
-const Count = Schema.Struct({ n: Schema.Number })
-
 /** The plan in force now and its period. */
 export const currentPlan = fnTraced("Subscription.currentPlan")(function* (userId: UserId) {
-  const sql = yield* SqlClient.SqlClient
   const at = yield* now
-  const rows = yield* sql`
-    SELECT user_id, plan, period_start, period_end FROM subscriptions WHERE user_id = ${userId}::uuid`
-  const [row] = yield* decodeRows(SubscriptionRow)(rows)
+  const row = Option.getOrUndefined(yield* Subscriptions.findSubscription(userId))
   if (row !== undefined && row.plan === "premium" && row.periodStart <= at && at < row.periodEnd) {
     return { plan: "premium", period: { start: row.periodStart, end: row.periodEnd } } satisfies CurrentPlan
   }
@@ -89,12 +78,7 @@ export const currentPlan = fnTraced("Subscription.currentPlan")(function* (userI
 
 /** Documents uploaded (jobs created) in the period. */
 export const documentsUsed = fnTraced("Subscription.documentsUsed")(function* (userId: UserId, period: Period) {
-  const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql`
-    SELECT count(*)::int AS n FROM jobs
-    WHERE user_id = ${userId}::uuid AND created_at >= ${period.start} AND created_at < ${period.end}`
-  const [row] = yield* decodeRows(Count)(rows)
-  return row?.n ?? 0
+  return yield* Usage.countJobsCreated(userId, period)
 })
 
 /**
@@ -102,13 +86,7 @@ export const documentsUsed = fnTraced("Subscription.documentsUsed")(function* (u
  * the document and its conversation does not give the questions back).
  */
 export const chatMessagesUsed = fnTraced("Subscription.chatMessagesUsed")(function* (userId: UserId, period: Period) {
-  const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql`
-    SELECT count(*)::int AS n FROM plan_usage
-    WHERE user_id = ${userId}::uuid AND resource = 'chat_message'
-      AND occurred_at >= ${period.start} AND occurred_at < ${period.end}`
-  const [row] = yield* decodeRows(Count)(rows)
-  return row?.n ?? 0
+  return yield* Usage.countChatMessages(userId, period)
 })
 
 const limitOf = (plan: Plan, resource: PlanResource, settings: (typeof AppConfig)["Service"]): number | null =>
@@ -180,20 +158,13 @@ export interface PlanAssignment {
  * from now); free's stored period is informational (free always counts by calendar month).
  */
 export const setPlan = fnTraced("Subscription.setPlan")(function* (userId: UserId, plan: Plan, period?: Period) {
-  const sql = yield* SqlClient.SqlClient
   const at = yield* now
   const chosen = period ?? (plan === "premium" ? { start: at, end: addMonths(at, 1) } : calendarMonth(at))
   if (Number.isNaN(chosen.start.getTime()) || Number.isNaN(chosen.end.getTime()) || chosen.end <= chosen.start) {
     return yield* new InvalidRequest({ message: "The period must end after it starts" })
   }
-  // Selecting from users scopes the upsert to an existing account (no row: NotFound, not an FK error).
-  const rows = yield* sql`
-    INSERT INTO subscriptions (user_id, plan, period_start, period_end)
-    SELECT id, ${plan}, ${chosen.start}, ${chosen.end} FROM users WHERE id = ${userId}::uuid
-    ON CONFLICT (user_id) DO UPDATE
-      SET plan = EXCLUDED.plan, period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end, updated_at = now()
-    RETURNING user_id, plan, period_start, period_end`
-  const [row] = yield* decodeRows(SubscriptionRow)(rows)
-  if (row === undefined) return yield* new NotFound({ message: "No such user" })
+  const stored = yield* Subscriptions.upsertSubscription(userId, plan, chosen)
+  if (Option.isNone(stored)) return yield* new NotFound({ message: "No such user" })
+  const row = stored.value
   return { userId: row.userId, plan: row.plan, period: { start: row.periodStart, end: row.periodEnd } } satisfies PlanAssignment
 })

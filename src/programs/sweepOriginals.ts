@@ -5,33 +5,17 @@
  * an expired lease (no worker was left to clean up), a worker killed in between. Removal is
  * idempotent, so two workers sweeping the same job do no harm.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
+import { findUnsweptOriginals, markOriginalRemoved } from "../repos/jobs.js"
 import { isTransient } from "../services/errors.js"
-import { decodeRows, SqlClient } from "../services/database.js"
 import { RetryPolicies } from "../services/resilience.js"
 import { Storage } from "../services/storage.js"
 import { fnTraced } from "../services/telemetry.js"
 
-const Unswept = Schema.Struct({ id: Schema.String.check(Schema.isUUID()), storageKey: Schema.String })
-
-/** Records that the job's original is gone (after a removal that succeeded). */
-export const markOriginalRemoved = (jobId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`UPDATE jobs SET original_removed_at = now() WHERE id = ${jobId}::uuid AND original_removed_at IS NULL`
-  )
-
 /** Removes up to `batch` leftover originals, oldest first; answers how many were removed. */
-export const sweepOriginals = fnTraced("Jobs.sweepOriginals")(function* (batch = 100) {
-  const sql = yield* SqlClient.SqlClient
+export const sweepOriginals = fnTraced("Jobs.sweepOriginals")(function* (batch: number = 100) {
   const storage = yield* Storage
-  const rows = yield* Effect.flatMap(
-    sql`
-      SELECT id, storage_key FROM jobs
-      WHERE status IN ('completed', 'failed') AND original_removed_at IS NULL
-      ORDER BY updated_at
-      LIMIT ${batch}`,
-    (found) => Effect.orDie(decodeRows(Unswept)(found))
-  )
+  const rows = yield* findUnsweptOriginals(batch)
   let removed = 0
   for (const row of rows) {
     const done = yield* storage.remove(row.storageKey).pipe(

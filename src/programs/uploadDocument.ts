@@ -12,10 +12,19 @@
  * If the transaction does not commit, the stored object is removed again (best effort; only when
  * no job row refers to it, so an uncertain commit never loses an accepted document).
  */
-import { SqlClient } from "effect/sql"
 import { Cause, Effect, Result, Exit, Option, Schema } from "effect"
-import { randomUUID } from "node:crypto"
 import { AppConfig } from "../config.js"
+import {
+  claimIdempotencyKey,
+  deleteExpiredIdempotencyKeys,
+  findIdempotencyKey,
+  type StoredIdempotencyKey
+} from "../repos/idempotencyKeys.js"
+import * as Jobs from "../repos/jobs.js"
+import * as Subscriptions from "../repos/subscriptions.js"
+import { inTransaction } from "../repos/transaction.js"
+import * as Usage from "../repos/usage.js"
+import * as Users from "../repos/users.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker } from "../services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../services/crypto.js"
@@ -23,18 +32,10 @@ import { Conflict, InvalidRequest, PayloadTooLarge, QuotaExceeded, Unauthenticat
 import { JobQueue } from "../services/jobQueue.js"
 import type { DocumentType } from "../services/llm.js"
 import { documentKey, Storage } from "../services/storage.js"
-import { JobId, type UserId } from "../services/ids.js"
+import { JobId, newUuid, type UserId } from "../services/ids.js"
 import { resolveContentType } from "./detectContentType.js"
-import { bytea, orDatabaseUnavailable } from "../services/database.js"
-import {
-  claimIdempotencyKey,
-  findIdempotencyKey,
-  IDEMPOTENCY_WINDOW_HOURS,
-  requestFingerprint,
-  sameFingerprint,
-  type StoredIdempotencyKey,
-  validateIdempotencyKey
-} from "./idempotency.js"
+import { orDatabaseUnavailable } from "../services/database.js"
+import { requestFingerprint, sameFingerprint, validateIdempotencyKey } from "./idempotency.js"
 import { currentTraceparent, fnTraced } from "../services/telemetry.js"
 
 /** The idempotency scope of uploads (keys are per user and scope). */
@@ -78,7 +79,6 @@ const quotaExceeded = (limit: number) =>
 
 export const uploadDocument = fnTraced("Documents.upload")(
   function* (input: UploadInput) {
-    const sql = yield* SqlClient.SqlClient
     const crypto = yield* Crypto
     const storage = yield* Storage
     const queue = yield* JobQueue
@@ -118,21 +118,13 @@ export const uploadDocument = fnTraced("Documents.upload")(
     }
 
     // Premium only while its period runs; no row, or a lapsed one, is the free plan.
-    const premium = yield* sql`
-      SELECT 1 AS ok FROM subscriptions
-      WHERE user_id = ${userId}::uuid AND plan = 'premium' AND period_start <= now() AND period_end > now()`
-    const freeLimit = premium.length > 0 ? undefined : settings.plans.freeDocumentsPerMonth
-    const usedThisMonth = sql<{ used: number }>`
-      SELECT count(*)::int AS used FROM jobs
-      WHERE user_id = ${userId}::uuid
-        AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`.pipe(
-      Effect.map((rows) => rows[0]?.used ?? 0)
-    )
+    const freeLimit = (yield* Subscriptions.hasRunningPremium(userId)) ? undefined : settings.plans.freeDocumentsPerMonth
+    const usedThisMonth = Usage.countJobsThisMonth(userId)
     if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
     yield* costs.ensureWithinBudget(userId)
 
     // 2. The sealed original, stored before the job row can point at it.
-    const jobId = JobId.make(yield* Effect.sync(() => randomUUID()))
+    const jobId = JobId.make(yield* newUuid)
     const objectKey = documentKey(jobId)
     yield* Effect.annotateCurrentSpan({ "job.id": jobId, "document.content_type": contentType })
     const sealed = yield* crypto.seal(input.bytes, documentContext(userId, objectKey))
@@ -143,12 +135,12 @@ export const uploadDocument = fnTraced("Documents.upload")(
     const fileName =
       input.fileName === undefined
         ? null
-        : bytea(yield* crypto.sealString(input.fileName, fieldContext(userId, "jobs", "file_name_encrypted", jobId)))
+        : yield* crypto.sealString(input.fileName, fieldContext(userId, "jobs", "file_name_encrypted", jobId))
     const traceContext = Option.getOrNull(yield* currentTraceparent)
     const accepted: UploadAccepted = { jobId, status: "queued" }
 
     // 3. The key, the quota, the job row and the audit event commit together or not at all.
-    const transaction = sql.withTransaction(
+    const transaction = inTransaction(
       Effect.gen(function* () {
         if (key !== undefined && hash !== undefined) {
           const claimed = yield* claimIdempotencyKey(userId, UPLOAD_SCOPE, key, hash, accepted)
@@ -158,14 +150,18 @@ export const uploadDocument = fnTraced("Documents.upload")(
           }
         }
         // Serialises this user's uploads, so concurrent ones cannot all pass the plan check.
-        const user = yield* sql`SELECT id FROM users WHERE id = ${userId}::uuid FOR NO KEY UPDATE`
-        if (user.length === 0) return yield* new Unauthenticated({ message: "The account no longer exists" })
+        if (!(yield* Users.lockUser(userId))) return yield* new Unauthenticated({ message: "The account no longer exists" })
         if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
-        yield* sql`
-          INSERT INTO jobs (id, user_id, status, document_type_hint, content_type, size_bytes, storage_key,
-                            file_name_encrypted, trace_context)
-          VALUES (${jobId}::uuid, ${userId}::uuid, 'queued', ${input.documentTypeHint ?? null}, ${contentType},
-                  ${input.bytes.length}, ${objectKey}, ${fileName}, ${traceContext})`
+        yield* Jobs.insertJob({
+          id: jobId,
+          userId,
+          documentTypeHint: input.documentTypeHint ?? null,
+          contentType,
+          sizeBytes: input.bytes.length,
+          storageKey: objectKey,
+          fileNameEncrypted: fileName,
+          traceContext
+        })
         yield* audit.record({
           actorUserId: userId,
           action: "document.upload",
@@ -180,8 +176,7 @@ export const uploadDocument = fnTraced("Documents.upload")(
 
     // Only when no job row refers to the object: after an uncertain commit, keeping it is the safe side.
     const removeOrphan = Effect.gen(function* () {
-      const rows = yield* sql`SELECT 1 AS ok FROM jobs WHERE id = ${jobId}::uuid`
-      if (rows.length === 0) yield* storage.remove(objectKey)
+      if (!(yield* Jobs.jobExists(jobId))) yield* storage.remove(objectKey)
     }).pipe(
       Effect.catchCause((cause) =>
         Effect.logWarning("upload: could not remove the stored original of an upload that was not accepted", cause).pipe(
@@ -197,13 +192,7 @@ export const uploadDocument = fnTraced("Documents.upload")(
 
     // 4. Wake a worker; the committed row is the source of truth, a retry of this request enqueues again.
     yield* queue.enqueue(jobId)
-    if (key !== undefined) {
-      yield* sql`
-        DELETE FROM idempotency_keys
-        WHERE user_id = ${userId}::uuid AND created_at <= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.pipe(
-        Effect.ignore
-      )
-    }
+    if (key !== undefined) yield* deleteExpiredIdempotencyKeys(userId).pipe(Effect.ignore)
     return accepted
   },
   orDatabaseUnavailable("The document could not be accepted right now", "upload")

@@ -4,12 +4,15 @@
  * and name are sealed for their row (the id is chosen first, so the row can be bound to it).
  */
 import { Effect, Option, Schema } from "effect"
-import { randomUUID, timingSafeEqual } from "node:crypto"
+import { timingSafeEqual } from "node:crypto"
+import * as Sessions from "../repos/sessions.js"
+import type { Client } from "../repos/transaction.js"
+import * as Users from "../repos/users.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
-import { bytea, decodeRows, SqlClient } from "../services/database.js"
+import { bytea } from "../services/database.js"
 import { AccountBoundElsewhere } from "../services/errors.js"
 import { UserLookupKey } from "../services/users.js"
-import { UserId } from "../services/ids.js"
+import { newUuid, UserId } from "../services/ids.js"
 import { fnTraced, traced } from "../services/telemetry.js"
 
 /** The form every lookup starts from: trimmed, lower-cased. */
@@ -31,18 +34,10 @@ export interface UserSummary {
 
 const sameHash = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b)
 
-const UserRow = Schema.Struct({
-  id: UserId,
-  emailEncrypted: Schema.Uint8Array,
-  nameEncrypted: Schema.NullOr(Schema.Uint8Array),
-  googleSubHash: Schema.NullOr(Schema.Uint8Array)
-})
-const IdRow = Schema.Struct({ id: UserId })
-
 const emailContext = (userId: string) => fieldContext(userId, "users", "email_encrypted", userId)
 const nameContext = (userId: string) => fieldContext(userId, "users", "name_encrypted", userId)
 
-const openUser = (row: typeof UserRow.Type) =>
+const openUser = (row: Users.UserRow) =>
   Effect.gen(function* () {
     const crypto = yield* Crypto
     const email = yield* crypto.openString(row.emailEncrypted, emailContext(row.id))
@@ -52,13 +47,8 @@ const openUser = (row: typeof UserRow.Type) =>
 
 /** The account's id, email and name; none when it does not exist. */
 export const loadUser = fnTraced("Users.load")(function* (userId: UserId) {
-  const sql = yield* SqlClient.SqlClient
-  const [row] = yield* Effect.orDie(
-    decodeRows(UserRow)(
-      yield* sql`SELECT id, email_encrypted, name_encrypted, google_sub_hash FROM users WHERE id = ${userId}::uuid`
-    )
-  )
-  return row === undefined ? Option.none<UserSummary>() : Option.some(yield* Effect.orDie(openUser(row)))
+  const row = yield* Users.findUser(userId)
+  return Option.isNone(row) ? Option.none<UserSummary>() : Option.some(yield* Effect.orDie(openUser(row.value)))
 })
 
 const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
@@ -71,18 +61,10 @@ const isUuid = Schema.is(Schema.String.check(Schema.isUUID()))
  * nothing measurable and needs no cache that instances would have to keep in step.
  * A family whose last token merely expired is not ended: its access tokens expire on their own.
  */
-export const sessionActive = (sql: SqlClient.SqlClient, userId: string, sessionId: string) =>
+export const sessionActive = (sql: Client, userId: string, sessionId: string) =>
   !isUuid(userId) || !isUuid(sessionId)
     ? Effect.succeed(false)
-    : Effect.map(
-        sql<{ readonly active: boolean }>`
-          SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}::uuid)
-             AND NOT EXISTS (
-               SELECT 1 FROM refresh_tokens
-               WHERE family_id = ${sessionId}::uuid AND revoked_reason IN ('logout', 'reuse_detected', 'account_deleted')
-             ) AS active`,
-        (rows) => rows[0]?.active === true
-      ).pipe(traced("Users.sessionActive"))
+    : Sessions.sessionActive(sql, userId, sessionId).pipe(traced("Users.sessionActive"))
 
 /**
  * The account for this email, created on first sign-in. Race-safe: two first sign-ins with the
@@ -94,21 +76,13 @@ export const findOrCreateUser = fnTraced("Users.findOrCreate")(function* (input:
   readonly name?: string
   readonly googleSub?: string
 }) {
-  const sql = yield* SqlClient.SqlClient
   const crypto = yield* Crypto
   const emailHash = yield* emailLookupHash(input.email)
   const subHash = input.googleSub === undefined ? null : yield* googleSubLookupHash(input.googleSub)
-  const selectBy = (column: "email_hash" | "google_sub_hash", hash: Buffer) =>
-    Effect.flatMap(
-      sql`SELECT id, email_encrypted, name_encrypted, google_sub_hash FROM users WHERE ${sql(column)} = ${hash}`,
-      (rows) => Effect.orDie(decodeRows(UserRow)(rows))
-    )
   const find = Effect.gen(function* () {
     // The Google subject is the stable identity: it still finds the account after an email change.
-    const [bySub] = subHash === null ? [] : yield* selectBy("google_sub_hash", subHash)
-    if (bySub !== undefined) return bySub
-    const [byEmail] = yield* selectBy("email_hash", emailHash)
-    return byEmail
+    const bySub = subHash === null ? Option.none() : yield* Users.findByGoogleSubject(subHash)
+    return Option.isSome(bySub) ? bySub : yield* Users.findByEmailHash(emailHash)
   })
 
   /**
@@ -116,7 +90,7 @@ export const findOrCreateUser = fnTraced("Users.findOrCreate")(function* (input:
    * use an account bound to its own subject, or bind one that has none yet (an account made by the
    * dev sign-in); an account bound to another subject is refused, whatever the email says.
    */
-  const claim = (row: typeof UserRow.Type) =>
+  const claim = (row: Users.UserRow) =>
     Effect.gen(function* () {
       if (subHash === null) return row
       const boundElsewhere = new AccountBoundElsewhere({
@@ -126,35 +100,27 @@ export const findOrCreateUser = fnTraced("Users.findOrCreate")(function* (input:
       if (row.googleSubHash !== null) {
         return sameHash(row.googleSubHash, subHash) ? row : yield* Effect.fail(boundElsewhere)
       }
-      const bound = yield* sql`
-        UPDATE users SET google_sub_hash = ${subHash}, updated_at = now()
-        WHERE id = ${row.id}::uuid AND google_sub_hash IS NULL
-          AND NOT EXISTS (SELECT 1 FROM users WHERE google_sub_hash = ${subHash})
-        RETURNING id`
-      if (bound.length > 0) return row
+      if (yield* Users.bindGoogleSubject(row.id, subHash)) return row
       // Bound by someone else meanwhile (a concurrent first sign-in): ours only if it is our subject.
-      const [now] = yield* selectBy("google_sub_hash", subHash)
-      return now !== undefined && now.id === row.id ? now : yield* Effect.fail(boundElsewhere)
+      const now = yield* Users.findByGoogleSubject(subHash)
+      return Option.isSome(now) && now.value.id === row.id ? now.value : yield* Effect.fail(boundElsewhere)
     })
 
   const existing = yield* find
-  if (existing !== undefined) {
-    return { user: yield* Effect.orDie(openUser(yield* claim(existing))), created: false }
+  if (Option.isSome(existing)) {
+    return { user: yield* Effect.orDie(openUser(yield* claim(existing.value))), created: false }
   }
 
-  const userId = UserId.make(randomUUID())
-  const email = bytea(yield* crypto.sealString(normaliseEmail(input.email), emailContext(userId)))
-  const name = input.name === undefined ? null : bytea(yield* crypto.sealString(input.name, nameContext(userId)))
-  const inserted = yield* Effect.flatMap(
-    sql`
-      INSERT INTO users (id, email_hash, email_encrypted, name_encrypted, google_sub_hash)
-      VALUES (${userId}::uuid, ${emailHash}, ${email}, ${name}, ${subHash})
-      ON CONFLICT DO NOTHING
-      RETURNING id`,
-    (rows) => Effect.orDie(decodeRows(IdRow)(rows))
-  )
+  const userId = UserId.make(yield* newUuid)
+  const inserted = yield* Users.insertUser({
+    id: userId,
+    emailHash,
+    emailEncrypted: yield* crypto.sealString(normaliseEmail(input.email), emailContext(userId)),
+    nameEncrypted: input.name === undefined ? null : yield* crypto.sealString(input.name, nameContext(userId)),
+    googleSubHash: subHash
+  })
   // A concurrent first sign-in may have won the insert (on either unique hash): read the winner.
   const row = yield* find
-  if (row === undefined) return yield* Effect.die(new Error("findOrCreateUser: the account vanished after its insert"))
-  return { user: yield* Effect.orDie(openUser(yield* claim(row))), created: inserted.length > 0 }
+  if (Option.isNone(row)) return yield* Effect.die(new Error("findOrCreateUser: the account vanished after its insert"))
+  return { user: yield* Effect.orDie(openUser(yield* claim(row.value))), created: inserted }
 })

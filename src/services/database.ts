@@ -1,6 +1,7 @@
 /**
- * The Db capability. Programs write SQL through `SqlClient` (tagged templates, rows decoded with
- * `decodeRows`); `Database` adds what operations need on top: a cheap liveness probe for /ready.
+ * The Db capability. Repositories (src/repos) write SQL through `SqlClient` (tagged templates, rows
+ * decoded with `decodeRows`), programs call them; `Database` adds what operations need on top: a
+ * cheap liveness probe for /ready.
  */
 import type { SqlClient as Sql } from "effect/sql"
 import { SqlError } from "effect/sql/SqlError"
@@ -60,6 +61,9 @@ export const withoutTransforms = (sql: Sql.SqlClient): Sql.SqlClient => {
 
 /** A value for a `bytea` parameter, as a Buffer (sql-pg 4 sends Uint8Arrays as bytea too; Buffers are what every caller passes). */
 export const bytea = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** `bytea` for a nullable column: null stays null. */
+export const byteaOrNull = (bytes: Uint8Array | null): Buffer | null => (bytes === null ? null : bytea(bytes))
 
 export class Database extends Context.Service<
   Database,

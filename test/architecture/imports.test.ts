@@ -1,8 +1,9 @@
 /**
  * The architecture's dependency rules, checked: no import cycle among src/ modules (type-only
- * imports included: a cycle of types is still two modules that cannot be understood apart), and
- * the lint rule that keeps the direction http → programs → services ← layers (eslint.config.js)
- * refuses an import against it.
+ * imports included: a cycle of types is still two modules that cannot be understood apart), the
+ * lint rule that keeps the direction http → programs → repos → services ← layers (eslint.config.js)
+ * refuses an import against it, and the one that keeps SQL out of programs refuses a statement or
+ * the SQL client there.
  */
 import { ESLint } from "eslint"
 import * as fs from "node:fs"
@@ -52,6 +53,15 @@ export const cyclesOf = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Arr
   return cycles
 }
 
+/** The messages of `rules` that lint gives `source` as if it were `file`. */
+const lintAs = async (file: string, source: string, rules: ReadonlyArray<string> = ["no-restricted-imports"]) => {
+  const [result] = await new ESLint({ cwd: ROOT }).lintText(`${source}\n`, { filePath: path.join(ROOT, file) })
+  return result!.messages.filter((m) => m.ruleId !== null && rules.includes(m.ruleId)).map((m) => m.message)
+}
+
+/** An import's refusals (the import is used, so that only the import rule can speak). */
+const lint = (file: string, source: string) => lintAs(file, `${source}\nexport const used = x`)
+
 describe("src/ dependencies", () => {
   it("has no import cycle, type-only imports and re-exports included", () => {
     const graph = importGraph(sources(SRC))
@@ -73,11 +83,6 @@ describe("src/ dependencies", () => {
   })
 
   it("lint refuses an import against the direction, and allows the ones along it", async () => {
-    const eslint = new ESLint({ cwd: ROOT })
-    const lint = async (file: string, source: string) => {
-      const [result] = await eslint.lintText(`${source}\nexport const used = x\n`, { filePath: path.join(ROOT, file) })
-      return result!.messages.filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message)
-    }
     expect(await lint("src/programs/x.ts", `import { x } from "../layers/crypto/local.js"`)).toEqual([
       expect.stringContaining("src/programs may not import src/layers")
     ])
@@ -91,5 +96,40 @@ describe("src/ dependencies", () => {
     expect(await lint("src/main/x.ts", `import { x } from "../layers/crypto/local.js"`)).toEqual([])
     // the Effect 3 packages stay refused inside the boundary overrides
     expect(await lint("src/programs/x.ts", `import { x } from "@effect/schema"`)).toHaveLength(1)
+    expect(await lint("src/repos/x.ts", `import { x } from "@effect/schema"`)).toHaveLength(1)
+  })
+
+  it("lint keeps repositories between programs and services: http and services may not reach them, they may not reach up", async () => {
+    expect(await lint("src/repos/x.ts", `import { x } from "../programs/content.js"`)).toEqual([
+      expect.stringContaining("src/repos may not import src/layers, src/programs")
+    ])
+    expect(await lint("src/repos/x.ts", `import { x } from "../layers/database/client.js"`)).toHaveLength(1)
+    expect(await lint("src/repos/x.ts", `import { x } from "../http/api.js"`)).toHaveLength(1)
+    expect(await lint("src/http/groups/x.ts", `import { x } from "../../repos/users.js"`)).toEqual([
+      expect.stringContaining("src/http may not import")
+    ])
+    expect(await lint("src/services/x.ts", `import { x } from "../repos/users.js"`)).toHaveLength(1)
+    expect(await lint("src/layers/audit/x.ts", `import { x } from "../../repos/users.js"`)).toHaveLength(1)
+    // along the direction
+    expect(await lint("src/programs/x.ts", `import { x } from "../repos/users.js"`)).toEqual([])
+    expect(await lint("src/repos/x.ts", `import { x } from "../services/database.js"`)).toEqual([])
+    expect(await lint("src/repos/x.ts", `import { x } from "./transaction.js"`)).toEqual([])
+  })
+
+  it("lint refuses SQL in programs: a statement, a client call, or the client imported; repositories may", async () => {
+    const lint = (file: string, source: string) => lintAs(file, source, ["no-restricted-imports", "no-restricted-syntax"])
+    const refused = [expect.stringContaining("programs contain no SQL")]
+    const client = `declare const sql: (strings: TemplateStringsArray, ...values: ReadonlyArray<unknown>) => unknown`
+    expect(await lint("src/programs/x.ts", `${client}\nexport const rows = sql\`SELECT 1\``)).toEqual(refused)
+    expect(await lint("src/programs/x.ts", `declare const plain: { unsafe: (s: TemplateStringsArray) => unknown }\nexport const rows = plain.unsafe\`SELECT 1\``)).toEqual(refused)
+    expect(await lint("src/programs/x.ts", `declare const sql: { unsafe: (s: string) => unknown }\nexport const rows = sql.unsafe("SELECT 1")`)).toEqual(refused)
+    expect(await lint("src/programs/x.ts", `import { SqlClient } from "../services/database.js"\nexport const used = SqlClient`)).toEqual(refused)
+    expect(await lint("src/programs/x.ts", `import { SqlClient } from "effect/sql"\nexport const used = SqlClient`)).toEqual(refused)
+    expect(await lint("src/programs/x.ts", `import { PgClient } from "@effect/sql-pg"\nexport const used = PgClient`)).toEqual(refused)
+    // what programs do use of the database module, and the transaction helper
+    expect(await lint("src/programs/x.ts", `import { orDatabaseUnavailable } from "../services/database.js"\nexport const used = orDatabaseUnavailable`)).toEqual([])
+    expect(await lint("src/programs/x.ts", `import { inTransaction } from "../repos/transaction.js"\nexport const used = inTransaction`)).toEqual([])
+    // repositories are where statements live
+    expect(await lint("src/repos/x.ts", `import { SqlClient } from "../services/database.js"\n${client}\nexport const used = [SqlClient, sql\`SELECT 1\`]`)).toEqual([])
   })
 })

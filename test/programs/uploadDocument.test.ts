@@ -11,7 +11,7 @@ import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
-import { UserId } from "../../src/services/ids.js"
+import { Ids, UserId } from "../../src/services/ids.js"
 import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
 import { CostTracker, usageRecord } from "../../src/services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../../src/services/crypto.js"
@@ -110,6 +110,24 @@ layer(testLayer())("uploadDocument", (it) => {
         requestId: "req-upload-1",
         clientIp: "203.0.113.7"
       })
+    })
+  )
+
+  it.effect("takes the job's id from Ids: with a sequence provided, the job, its row and its stored original have the known id", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const storage = yield* Storage
+      const alice = yield* newUser
+      const ids = Ids.sequential("0000000a")
+      const known = "0000000a-0000-4000-8000-000000000001"
+      const answer = yield* upload(alice).pipe(Effect.provideService(Ids, ids))
+      expect(answer).toEqual({ jobId: known, status: "queued" })
+      const [job] = yield* sql<{ id: string; storageKey: string }>`SELECT id::text AS id, storage_key FROM jobs WHERE user_id = ${alice}::uuid`
+      expect(job).toEqual({ id: known, storageKey: `jobs/${known}_original` })
+      expect((yield* storage.get(`jobs/${known}_original`)).metadata).toMatchObject({ userId: alice })
+      // the same sequence goes on; without one, ids are random again
+      expect((yield* upload(alice).pipe(Effect.provideService(Ids, ids))).jobId).toBe("0000000a-0000-4000-8000-000000000002")
+      expect((yield* upload(alice)).jobId).not.toMatch(/^0000000/)
     })
   )
 
