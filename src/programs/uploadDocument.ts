@@ -94,7 +94,9 @@ export const uploadDocument = fnTraced("Documents.upload")(
     }
     if (input.bytes.length === 0) return yield* new InvalidRequest({ message: "The document is empty" })
     const key = yield* validateIdempotencyKey(input.idempotencyKey)
-    if (input.fileName !== undefined && input.fileName.length > MAX_FILE_NAME_LENGTH) {
+    // characters as people count them (code points), as the API's schemas and beginUpload do: a
+    // name of emoji or rarer CJK that passed the presigned begin must not fail its complete
+    if (input.fileName !== undefined && [...input.fileName].length > MAX_FILE_NAME_LENGTH) {
       return yield* new InvalidRequest({ message: `The file name is longer than ${MAX_FILE_NAME_LENGTH} characters` })
     }
     const contentType = yield* Result.match(resolveContentType(input.bytes, input.declaredContentType), {

@@ -229,6 +229,16 @@ layer(TestLayer)("presigned uploads", (it) => {
     }))
   )
 
+  it.effect("a name of 255 characters outside the BMP (510 UTF-16 units) passes begin and complete alike", () =>
+    realClock(Effect.gen(function* () {
+      const alice = yield* newUser()
+      const target = yield* begin(alice, { fileName: "😀".repeat(255) })
+      yield* deposit(target.uploadId)
+      expect((yield* complete(alice, target.uploadId)).status).toBe("queued")
+      expect(failure(yield* Effect.result(begin(alice, { fileName: "😀".repeat(256) })))).toBe("InvalidRequest")
+    }))
+  )
+
   it.effect("the free plan counts uploads under way: past the month's documents, begin is QuotaExceeded (402)", () =>
     realClock(Effect.gen(function* () {
       const alice = yield* newUser()
