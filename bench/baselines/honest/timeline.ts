@@ -6,7 +6,7 @@
  *
  * What it does, like our route: an ES256 access token checked with node:crypto against the key of
  * JWT_PRIVATE_KEY (kid as src/layers/auth/jwt.ts computes it, issuer JWT_ISSUER), the account must
- * exist, the page query of src/programs/content.ts `listTimeline` (and its count when the page is
+ * exist, the page query of src/repos/content.ts `timelinePage` (and its count when the page is
  * empty), title and card of every item opened from their envelopes (./fields.ts, our local key
  * provider's format, keys and data-key cache), the card's JSON read by hand, the audit row of the
  * read (./audit.ts, the row our Audit layer writes, sealed later by our server's sealer), and the
@@ -24,7 +24,7 @@
  *   insists on the canonical base64url form of each part, a low-S signature, the audience and a
  *   sane `iat`. Both keep verified tokens in memory (10,000, oldest out first) and verify a token's
  *   signature once, checking its expiry on every use;
- * - the session check is ours' statement (src/programs/users.ts `sessionActive`: the account exists
+ * - the session check is ours' statement (src/repos/sessions.ts `sessionActive`: the account exists
  *   and the token's refresh-token family was not ended), without its uuid pre-check;
  * - the audit event carries the request id, client address (the socket's; ours honours
  *   TRUSTED_PROXY_HOPS, 0 in the bench) and user agent as ours does, cleaned of nothing (ours strips
@@ -147,7 +147,7 @@ export const makeTimeline = async (env: NodeJS.ProcessEnv = process.env) => {
     const claims = claimsOf(authorization)
     if (claims === undefined) return UNAUTHORIZED
     const userId = claims.sub
-    // src/programs/users.ts `sessionActive`, the same statement.
+    // src/repos/sessions.ts `sessionActive`, the same statement.
     const session = await pool.query<{ active: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1::uuid)
           AND NOT EXISTS (
