@@ -11,7 +11,7 @@ import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AppConfig, loadSettings, type Settings, settingsProvider } from "../src/config.js"
+import { configLayer, loadSettings, type Settings, settingsProvider } from "../src/config.js"
 import { makeAccessTokens, signingKeyFrom } from "../src/layers/auth/jwt.js"
 import { makeUserLookupKey } from "../src/layers/auth/lookupKey.js"
 import { CryptoLocal } from "../src/layers/crypto/local.js"
@@ -98,7 +98,7 @@ export const programsRuntime = (environment: BenchEnvironment) =>
   ManagedRuntime.make(
     Layer.mergeAll(CryptoLocal, Layer.succeed(UserLookupKey, makeUserLookupKey(Buffer.from(environment.env.USER_LOOKUP_KEY!, "hex"))), LLMOffline).pipe(
       Layer.provideMerge(pgClientLayer(Redacted.make(environment.databaseUrl), environment.settings.database)),
-      Layer.provideMerge(Layer.succeed(AppConfig, environment.settings))
+      Layer.provideMerge(configLayer(environment.settings))
     )
   )
 

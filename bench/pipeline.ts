@@ -15,7 +15,7 @@
  */
 import { Duration, Effect, Layer, ManagedRuntime, Redacted, References } from "effect"
 import * as fs from "node:fs/promises"
-import { AppConfig } from "../src/config.js"
+import { configLayer } from "../src/config.js"
 import { auditLayer } from "../src/main/layers.js"
 import { EmfSink } from "../src/layers/costTracker/emf.js"
 import { CostTrackerPostgres } from "../src/layers/costTracker/postgres.js"
@@ -91,7 +91,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
   const services = Layer.mergeAll(TimedCrypto, TimedStorage, UploadTargetsUnconfigured, TimedQueue, auditLayer(settings), CostTrackerPostgres, LLMOffline, TimelineCacheMemory).pipe(
     Layer.provideMerge(Layer.succeed(UserLookupKey, makeUserLookupKey(Buffer.from(environment.env.USER_LOOKUP_KEY!, "hex")))),
     Layer.provideMerge(base),
-    Layer.provideMerge(Layer.succeed(AppConfig, settings)),
+    Layer.provideMerge(configLayer(settings)),
     // The usage metrics' EMF lines and the pool's info logs would drown the bench's own output.
     Layer.provideMerge(Layer.succeed(EmfSink, { emit: () => Effect.void })),
     Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, "Warn"))

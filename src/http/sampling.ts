@@ -8,7 +8,7 @@
 import type { Headers } from "effect/http"
 import { HttpTraceContext } from "effect/http"
 import { Option } from "effect"
-import type { TraceSampler } from "../config.js"
+import type { TraceSampler } from "../config/telemetry.js"
 
 export const makeRequestSampler = (
   sampler: TraceSampler,

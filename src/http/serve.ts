@@ -7,7 +7,8 @@
 import { type HttpApi, HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { type HttpRouter as HttpRouterTypes, HttpMiddleware, HttpRouter } from "effect/http"
 import { Effect, Layer, Option } from "effect"
-import { AppConfig } from "../config.js"
+import { HttpConfig } from "../config/http.js"
+import { TelemetryConfig } from "../config/telemetry.js"
 import { Api } from "./api.js"
 import { clientAddress } from "./clientAddress.js"
 import { AccountLive } from "./groups/accountLive.js"
@@ -34,17 +35,17 @@ export interface ServedBeside {
 
 /**
  * The API with every group's handlers; needs the services the handlers use (the programs'
- * services, the database, AccessTokens for bearer authentication, AppConfig).
+ * services, the database, AccessTokens for bearer authentication, the settings slices they read).
  */
 /** One set of buckets per process (limits are per instance). */
 export const RateLimitsLive = Layer.effect(
   RateLimits,
-  Effect.map(AppConfig, (settings) =>
+  Effect.map(HttpConfig, ({ rateLimit, trustedProxyHops }) =>
     makeRateLimiter({
-      perIp: { capacity: settings.rateLimit.ipCapacity, refillPerSecond: settings.rateLimit.ipRefillPerSecond },
-      perUser: { capacity: settings.rateLimit.userCapacity, refillPerSecond: settings.rateLimit.userRefillPerSecond },
-      maxKeys: settings.rateLimit.maxKeys,
-      clientKey: (request) => Option.getOrElse(clientAddress(request, settings.trustedProxyHops), () => "unknown")
+      perIp: { capacity: rateLimit.ipCapacity, refillPerSecond: rateLimit.ipRefillPerSecond },
+      perUser: { capacity: rateLimit.userCapacity, refillPerSecond: rateLimit.userRefillPerSecond },
+      maxKeys: rateLimit.maxKeys,
+      clientKey: (request) => Option.getOrElse(clientAddress(request, trustedProxyHops), () => "unknown")
     })
   )
 )
@@ -92,13 +93,15 @@ export const routesOf = <A, E, R, Id extends string = typeof Api.identifier, Gro
   const routes = definition === undefined ? routeTable(Api, beside?.routes ?? []) : routeTable(definition, beside?.routes ?? [])
   const besideLayer = beside === undefined ? Layer.empty : definition === undefined ? beside.layer(Api) : beside.layer(definition)
   return Layer.unwrap(
-    Effect.map(AppConfig, (settings) =>
-      requestContext({
-        maxBodyBytes: settings.maxBodyBytes,
-        corsAllowedOrigins: settings.corsAllowedOrigins,
+    Effect.gen(function* () {
+      const http = yield* HttpConfig
+      const telemetry = yield* TelemetryConfig
+      return requestContext({
+        maxBodyBytes: http.maxBodyBytes,
+        corsAllowedOrigins: http.corsAllowedOrigins,
         routes,
-        sample: makeRequestSampler(settings.telemetry.sampler, settings.telemetry.samplerRatio)
+        sample: makeRequestSampler(telemetry.sampler, telemetry.samplerRatio)
       }).pipe(Layer.provideMerge(Layer.mergeAll(api, besideLayer)))
-    )
+    })
   )
 }

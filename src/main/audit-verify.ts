@@ -8,6 +8,7 @@
  * seal: it only reads.
  */
 import { Duration, Effect, Layer } from "effect"
+import { AuditConfig } from "../config/audit.js"
 import { auditLayer } from "./layers.js"
 import { SqlClientLive } from "../layers/database/postgres.js"
 import { Audit } from "../services/audit.js"
@@ -23,5 +24,10 @@ runEntryPoint(
       yield* Effect.sync(() => process.stdout.write(`${JSON.stringify({ audit: verdict })}\n`))
       if (!verdict.ok) yield* Effect.sync(() => (process.exitCode = 1))
     }),
-  (settings) => auditLayer({ ...settings, audit: { ...settings.audit, sealInterval: Duration.zero } }).pipe(Layer.provide(SqlClientLive))
+  // Its own audit slice, sealing off: the trail AuditPostgres builds from it never seals in the background.
+  (settings) =>
+    auditLayer(settings).pipe(
+      Layer.provide(Layer.succeed(AuditConfig, { ...settings.audit, sealInterval: Duration.zero })),
+      Layer.provide(SqlClientLive)
+    )
 )

@@ -1,19 +1,19 @@
 /**
  * What every entry point shares: settings read once (a bad one stops the process with one
- * plain line on stderr), the JSON logger at the configured level, OpenTelemetry export when
- * configured (spans flushed when the process stops), and one JSON line with the reason when
- * start-up fails.
+ * plain line on stderr) and provided whole and as slices (configLayer), the JSON logger at the
+ * configured level, OpenTelemetry export when configured (spans flushed when the process stops),
+ * and one JSON line with the reason when start-up fails.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Layer, References, Result, Runtime } from "effect"
-import { AppConfig, loadSettings, type Settings } from "../config.js"
+import { type ConfigServices, configLayer, loadSettings, type Settings } from "../config.js"
 import { JsonLoggerLive } from "../layers/logger/json.js"
 import { makeTelemetryLayer } from "../layers/telemetry/otel.js"
 
 export const runEntryPoint = <A, E, R, E2>(
   name: string,
   program: (settings: Settings) => Effect.Effect<A, E, R>,
-  provide: (settings: Settings) => Layer.Layer<Exclude<R, AppConfig>, E2, AppConfig>
+  provide: (settings: Settings) => Layer.Layer<Exclude<R, ConfigServices>, E2, ConfigServices>
 ): void => {
   const main = Effect.gen(function* () {
     const settings = yield* loadSettings()
@@ -25,7 +25,7 @@ export const runEntryPoint = <A, E, R, E2>(
     const base = Layer.mergeAll(
       JsonLoggerLive,
       Layer.succeed(References.MinimumLogLevel, settings.success.logLevel),
-      Layer.succeed(AppConfig, settings.success),
+      configLayer(settings.success),
       makeTelemetryLayer(settings.success.telemetry, settings.success.appEnv)
     )
     const run = program(settings.success).pipe(

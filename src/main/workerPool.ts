@@ -15,7 +15,8 @@
 import { Cause, Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
-import { AppConfig } from "../config.js"
+import { AppInfoConfig } from "../config/app.js"
+import { WorkerConfig } from "../config/worker.js"
 import { processLeasedJob, type ProcessOptions, type ProcessOutcome } from "../programs/processJob.js"
 import { drainErasureOutbox } from "../programs/erasureOutbox.js"
 import { sweepOriginals } from "../programs/sweepOriginals.js"
@@ -163,19 +164,21 @@ type PoolRequirements = Effect.Services<ReturnType<typeof makeWorkerPool>>
 /** The pool with the settings' concurrency, lease and poll interval; `overrides` win. */
 export const workerPoolLayer = (
   overrides: Partial<WorkerPoolOptions> = {}
-): Layer.Layer<WorkerPool, never, Exclude<PoolRequirements, Scope.Scope> | AppConfig> =>
+): Layer.Layer<WorkerPool, never, Exclude<PoolRequirements, Scope.Scope> | WorkerConfig | AppInfoConfig> =>
   Layer.effect(
     WorkerPool,
-    Effect.flatMap(AppConfig, (settings) =>
-      makeWorkerPool({
-        concurrency: settings.worker.concurrency,
-        lease: settings.worker.lease,
-        poll: settings.worker.poll,
-        shutdownTimeout: settings.shutdownTimeout,
-        sweepInterval: settings.worker.sweepInterval,
+    Effect.gen(function* () {
+      const worker = yield* WorkerConfig
+      const { shutdownTimeout } = yield* AppInfoConfig
+      return yield* makeWorkerPool({
+        concurrency: worker.concurrency,
+        lease: worker.lease,
+        poll: worker.poll,
+        shutdownTimeout,
+        sweepInterval: worker.sweepInterval,
         ...overrides
       })
-    )
+    })
   )
 
 export const WorkerPoolLive = workerPoolLayer()

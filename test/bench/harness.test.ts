@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { measure, serve, type Served } from "../../bench/api.js"
 import { type BenchEnvironment, seed, type SeededUser, startEnvironment } from "../../bench/environment.js"
 import { svgChart } from "../../bench/report.js"
-import { AppConfig } from "../../src/config.js"
+import { configLayer } from "../../src/config.js"
 import { auditPostgresLayer } from "../../src/layers/audit/postgres.js"
 import { AuditCheckpointsFile } from "../../src/layers/auditCheckpoints/file.js"
 import { AuditMacLocal } from "../../src/layers/auditMac/local.js"
@@ -68,7 +68,7 @@ describe("bench harness", () => {
         Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
       ).pipe(
         Layer.provideMerge(pgClientLayer(Redacted.make(environment!.databaseUrl), environment!.settings.database)),
-        Layer.provide(Layer.succeed(AppConfig, environment!.settings))
+        Layer.provide(configLayer(environment!.settings))
       )
     )
     try {

@@ -16,7 +16,7 @@ import * as path from "node:path"
 import pg, { type Pool } from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadLocalAuditKey, makeHonestAudit } from "../../bench/baselines/honest/audit.js"
-import { AppConfig } from "../../src/config.js"
+import { AppInfoConfig } from "../../src/config/app.js"
 import { auditPostgresLayer } from "../../src/layers/audit/postgres.js"
 import { makeFileCheckpoints } from "../../src/layers/auditCheckpoints/file.js"
 import { AuditMacLocal } from "../../src/layers/auditMac/local.js"
@@ -24,7 +24,7 @@ import { Audit } from "../../src/services/audit.js"
 import { AuditCheckpoints } from "../../src/services/auditCheckpoints.js"
 import { testAuditSettings } from "../support/audit.js"
 import { TestDatabase, TestDatabaseLive } from "../support/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigProvider } from "../support/settings.js"
 
 let dataDir = ""
 let pool: Pool | undefined
@@ -36,7 +36,7 @@ beforeAll(async () => {
   // The floor creates the key file first; our layer must read the same key from it.
   honest = makeHonestAudit(await loadLocalAuditKey(dataDir))
   const keysAndCheckpoints = Layer.mergeAll(
-    AuditMacLocal.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir })))),
+    AuditMacLocal.pipe(Layer.provide(AppInfoConfig.layer), Layer.provide(testConfigProvider({ DATA_DIR: dataDir }))),
     Layer.succeed(AuditCheckpoints, makeFileCheckpoints(path.join(dataDir, "audit-checkpoints")))
   )
   runtime = ManagedRuntime.make(

@@ -13,10 +13,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeHonestFields, masterKeyFrom } from "../../bench/baselines/honest/fields.js"
-import { AppConfig } from "../../src/config.js"
+import { AppInfoConfig } from "../../src/config/app.js"
+import { CryptoConfig } from "../../src/config/crypto.js"
 import { CryptoLocal } from "../../src/layers/crypto/local.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigProvider } from "../support/settings.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 const MASTER_KEY = randomBytes(32).toString("hex")
@@ -27,7 +28,10 @@ let runtime: ManagedRuntime.ManagedRuntime<Crypto, unknown> | undefined
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-honest-fields-"))
   runtime = ManagedRuntime.make(
-    CryptoLocal.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir, LOCAL_MASTER_KEY: MASTER_KEY }))))
+    CryptoLocal.pipe(
+      Layer.provide(Layer.merge(CryptoConfig.layer, AppInfoConfig.layer)),
+      Layer.provide(testConfigProvider({ DATA_DIR: dataDir, LOCAL_MASTER_KEY: MASTER_KEY }))
+    )
   )
 })
 

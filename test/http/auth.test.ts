@@ -11,7 +11,8 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { generateKeyPairSync } from "node:crypto"
-import { AppConfig, type Settings } from "../../src/config.js"
+import { configLayer, type Settings } from "../../src/config.js"
+import { AuthConfig } from "../../src/config/auth.js"
 import { AuthGroup } from "../../src/http/groups/auth.js"
 import { AuthLive } from "../../src/http/groups/authLive.js"
 import { ErrorRenderer } from "../../src/http/errors.js"
@@ -86,7 +87,7 @@ const appWith = (
         Layer.effect(Audit, Effect.map(makeAuditMemory, ({ audit }) => audit)),
         UserLookupKeyTest,
         google(settings),
-        Layer.succeed(AppConfig, settings)
+        configLayer(settings)
       )
     ),
     Layer.provide(TestDatabaseLive())
@@ -212,7 +213,7 @@ layer(appWith({ DEV_AUTH_ENABLED: "false" }))("auth endpoints with dev sign-in d
 const WithGoogleKeys = Layer.unwrap(
   Effect.map(jwksServer({ cacheControl: "public, max-age=300" }), (jwks) =>
     appWith({ GOOGLE_JWKS_URL: jwks.url, GOOGLE_CLIENT_IDS: GOOGLE_CLIENT_ID }, (settings) =>
-      GoogleIdTokensLive.pipe(Layer.provide([CircuitBreakers.layer, Layer.succeed(AppConfig, settings)]))
+      GoogleIdTokensLive.pipe(Layer.provide([CircuitBreakers.layer, Layer.succeed(AuthConfig, settings.auth)]))
     )
   )
 )

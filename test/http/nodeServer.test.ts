@@ -10,14 +10,13 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer } from "effect"
 import * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AppConfig } from "../../src/config.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { makeNodeServer } from "../../src/http/nodeServer.js"
 import { OpsLive } from "../../src/http/ops.js"
 import { Database } from "../../src/services/database.js"
 import { ProbeLive, TestApi } from "../support/probe.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 
 const DRAIN_BYTES = 1024 * 1024
 
@@ -26,7 +25,7 @@ const App = serveApi(HttpApiBuilder.layer(TestApi).pipe(Layer.provide(Layer.merg
     NodeHttpServer.layer(() => makeNodeServer({}, { maxBytes: DRAIN_BYTES, maxMillis: 10_000 }), { port: 0, host: "127.0.0.1" })
   ),
   Layer.provide(Layer.succeed(Database, { ping: Effect.void })),
-  Layer.provide(Layer.succeed(AppConfig, testSettings()))
+  Layer.provide(testConfigLayer())
 )
 
 let port = 0

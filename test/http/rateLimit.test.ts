@@ -6,7 +6,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
-import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRenderer } from "../../src/http/errors.js"
@@ -14,7 +13,7 @@ import { ErrorRendererLive } from "../../src/http/middleware.js"
 import { OpsLive } from "../../src/http/ops.js"
 import { makeRateLimiter, makeTokenBuckets, type RateLimitOptions, RateLimits } from "../../src/http/rateLimit.js"
 import { Database } from "../../src/services/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 
 describe("token buckets", () => {
   it("a new key gets capacity tokens, then is refused", () => {
@@ -145,7 +144,7 @@ const appWith = (options: RateLimitOptions) => {
     Layer.provide(Layer.succeed(RateLimits, limits)),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(Layer.succeed(Database, { ping: Effect.void })),
-    Layer.provide(Layer.succeed(AppConfig, testSettings()))
+    Layer.provide(testConfigLayer())
   )
 }
 

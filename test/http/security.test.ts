@@ -5,7 +5,6 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { generateKeyPairSync, randomUUID } from "node:crypto"
-import { AppConfig } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRenderer } from "../../src/http/errors.js"
@@ -18,7 +17,7 @@ import { AccessTokens, CurrentUser } from "../../src/services/auth.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { SqlClient } from "../../src/services/database.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 
 class WhoAmI extends HttpApiGroup.make("whoami")
@@ -46,7 +45,7 @@ const App = serveApi(
   Layer.provideMerge(Tokens),
   Layer.provideMerge(CryptoMemory),
   Layer.provideMerge(TestDatabaseLive()),
-  Layer.provide(Layer.succeed(AppConfig, testSettings()))
+  Layer.provide(testConfigLayer())
 )
 
 const call = (headers: Record<string, string>) =>

@@ -12,14 +12,14 @@ import { inject } from "vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import { afterAll } from "vitest"
-import { AppConfig } from "../../src/config.js"
+import { AppInfoConfig } from "../../src/config/app.js"
 import { auditPostgresLayer } from "../../src/layers/audit/postgres.js"
 import { AuditCheckpointsFile } from "../../src/layers/auditCheckpoints/file.js"
 import { AuditMacLocal } from "../../src/layers/auditMac/local.js"
 import { runMigrations } from "../../src/layers/database/migrations.js"
 import { Audit, AuditVerdict } from "../../src/services/audit.js"
 import { appUrlFor, TestDatabaseLive } from "../support/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigProvider } from "../support/settings.js"
 import { sampleEvent } from "../layers/audit/contract.js"
 import { testAuditSettings } from "../support/audit.js"
 
@@ -28,7 +28,9 @@ const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "serenya-audit-verify-"))
 afterAll(() => fs.rmSync(DATA_DIR, { recursive: true, force: true }))
 
 const KeyAndCheckpoints = Layer.merge(AuditMacLocal, AuditCheckpointsFile).pipe(
-  Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR })))
+  // DATA_DIR, read alone: the key file and the checkpoints are found under it
+  Layer.provide(AppInfoConfig.layer),
+  Layer.provide(testConfigProvider({ DATA_DIR }))
 )
 
 const ROOT = path.resolve(import.meta.dirname, "../..")

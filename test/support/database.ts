@@ -11,7 +11,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { inject } from "vitest"
-import { AppConfig } from "../../src/config.js"
+import { configLayer } from "../../src/config.js"
 import { databaseLayer, pgClientLayer } from "../../src/layers/database/postgres.js"
 import { TEMPLATE_DATABASE } from "./globalSetup.js"
 import { testSettings } from "./settings.js"
@@ -66,7 +66,7 @@ export class OwnerSql extends Context.Service<OwnerSql, SqlClient.SqlClient>()("
 export class TestDatabase extends Context.Service<TestDatabase, ScopedDatabase>()("test/TestDatabase") {}
 
 /**
- * SqlClient + PgClient + Database + AppConfig on a fresh database of its own, plus OwnerSql and
+ * SqlClient + PgClient + Database + the settings (AppConfig and every slice, configLayer) on a fresh database of its own, plus OwnerSql and
  * TestDatabase. The pool connects as APP_ROLE; `as: "owner"` makes it the owner's instead, for the
  * tests that migrate an empty database (the role has no rights on tables that do not exist yet).
  */
@@ -82,7 +82,7 @@ export const TestDatabaseLive = (
       )
       return databaseLayer.pipe(
         Layer.provideMerge(pgClientLayer(poolUrl, settings.database)),
-        Layer.provideMerge(Layer.succeed(AppConfig, settings)),
+        Layer.provideMerge(configLayer(settings)),
         Layer.merge(owner),
         Layer.merge(Layer.succeed(TestDatabase, database))
       )

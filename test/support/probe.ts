@@ -5,7 +5,7 @@
 import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Schema } from "effect"
-import { AppConfig } from "../../src/config.js"
+import { configLayer } from "../../src/config.js"
 import { CoreApi } from "../../src/http/api.js"
 import { serveApi } from "../../src/http/app.js"
 import { ErrorRenderer, errorResponse } from "../../src/http/errors.js"
@@ -55,6 +55,6 @@ export const appWith = <E, R>(database: Layer.Layer<Database, E, R>, env: Record
   ).pipe(
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(database),
-    Layer.provide(Layer.succeed(AppConfig, testSettings(env)))
+    Layer.provide(configLayer(testSettings(env)))
   )
 

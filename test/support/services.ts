@@ -6,7 +6,7 @@
  */
 import { Effect, Layer } from "effect"
 import { generateKeyPairSync } from "node:crypto"
-import { AppConfig, type Settings } from "../../src/config.js"
+import { configLayer, type Settings } from "../../src/config.js"
 import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
 import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
 import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
@@ -54,4 +54,4 @@ export const appTestServices = (options: {
     Layer.succeed(GoogleIdTokens, {
       verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
     })
-  ).pipe(Layer.provideMerge(TestDatabaseLive()), (services) => Layer.merge(services, Layer.succeed(AppConfig, options.settings)))
+  ).pipe(Layer.provideMerge(TestDatabaseLive()), (services) => Layer.merge(services, configLayer(options.settings)))

@@ -1,12 +1,28 @@
 /** Settings for tests: the defaults of src/config.ts with APP_ENV=test, overridable per test. */
-import { Effect, Result } from "effect"
-import { loadSettings, settingsProvider, type Settings } from "../../src/config.js"
+import { ConfigProvider, Effect, Result } from "effect"
+import { configLayer, loadSettings, settingsProvider, type Settings } from "../../src/config.js"
+
+/** The tests' environment: APP_ENV=test and a DATA_DIR nothing may write to, `env` over them. */
+const testEnv = (env: Record<string, string>): Record<string, string> => ({
+  APP_ENV: "test",
+  DATA_DIR: "/nonexistent/serenya-test",
+  ...env
+})
 
 export const settingsFrom = (env: Record<string, string>): Result.Result<Settings, string> =>
   Effect.runSync(loadSettings(settingsProvider(env)))
 
 export const testSettings = (env: Record<string, string> = {}): Settings => {
-  const result = settingsFrom({ APP_ENV: "test", DATA_DIR: "/nonexistent/serenya-test", ...env })
+  const result = settingsFrom(testEnv(env))
   if (Result.isFailure(result)) throw new Error(result.failure)
   return result.success
 }
+
+/** AppConfig and every slice tag from testSettings(env): what a test running several capabilities provides. */
+export const testConfigLayer = (env: Record<string, string> = {}) => configLayer(testSettings(env))
+
+/**
+ * The tests' environment (`env` over it) as the current ConfigProvider: under it a slice's own
+ * layer (`StorageConfig.layer` …) reads that slice alone, as a capability moved elsewhere would.
+ */
+export const testConfigProvider = (env: Record<string, string> = {}) => ConfigProvider.layer(settingsProvider(testEnv(env)))

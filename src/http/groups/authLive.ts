@@ -5,7 +5,7 @@
  */
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { Effect } from "effect"
-import { AppConfig } from "../../config.js"
+import { AuthConfig } from "../../config/auth.js"
 import { logout, refreshTokens, signInWithDev, signInWithGoogle, type SignedIn } from "../../programs/auth.js"
 import { NotFound } from "../../services/errors.js"
 import { ErrorRenderer } from "../errors.js"
@@ -38,9 +38,9 @@ export const AuthLive = HttpApiBuilder.group(AuthOnlyApi, "auth", (handlers) =>
     )
     .handle("dev", ({ payload }) =>
       Effect.gen(function* () {
-        const config = yield* AppConfig
+        const auth = yield* AuthConfig
         // Disabled looks exactly like a route that does not exist.
-        if (!config.auth.devAuthEnabled) return yield* new NotFound({ message: "No such endpoint" })
+        if (!auth.devAuthEnabled) return yield* new NotFound({ message: "No such endpoint" })
         const input = { email: payload.email, ...(payload.name !== undefined ? { name: payload.name } : {}) }
         return toBody(yield* signInWithDev(input, yield* auditContext))
       })

@@ -2,7 +2,7 @@
 import { HttpApiBuilder } from "effect/http-api"
 import { type HttpServerRequest, Multipart } from "effect/http"
 import { type Cause, Effect, Option, Schema, SchemaIssue, Stream } from "effect"
-import { AppConfig } from "../../config.js"
+import { DocumentsConfig } from "../../config/documents.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
 import { beginUpload, completeUpload } from "../../programs/presignedUpload.js"
 import { recordRefusedUpload, uploadDocument } from "../../programs/uploadDocument.js"
@@ -159,13 +159,13 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
   handlers
     .handleRaw("upload", ({ headers, request }) =>
       Effect.gen(function* () {
-        const settings = yield* AppConfig
+        const documents = yield* DocumentsConfig
         const userId = yield* currentUserId
         const requestContext = yield* auditContext
         return yield* Effect.gen(function* () {
           // A direct upload carries its document in the request, which on Lambda is bounded by the
           // invocation payload (src/services/uploadLimits.ts): larger documents use the presigned uploads.
-          const maxBytes = settings.documents.maxDirectUploadBytes
+          const maxBytes = documents.maxDirectUploadBytes
           const document = yield* receive(request, maxBytes).pipe(
             Effect.catchTag("PayloadTooLarge", () => Effect.fail(tooLargeForDirect(maxBytes)))
           )

@@ -7,7 +7,7 @@ import { Effect, Option } from "effect"
 import { UserId } from "../../services/ids.js"
 import { CurrentUser } from "../../services/auth.js"
 import { type Classified, type DatabaseUnavailable, isClassified } from "../../services/errors.js"
-import { AppConfig } from "../../config.js"
+import { HttpConfig } from "../../config/http.js"
 import { clientAddress } from "../clientAddress.js"
 import { currentRequestId } from "../errors.js"
 import { orDatabaseUnavailable } from "../../services/database.js"
@@ -21,8 +21,8 @@ export const auditContext = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
   const requestId = yield* currentRequestId
   const traceId = Option.map(yield* currentSpanOption, (span) => span.traceId)
-  const settings = yield* AppConfig
-  const clientIp = clientAddress(request, settings.trustedProxyHops)
+  const { trustedProxyHops } = yield* HttpConfig
+  const clientIp = clientAddress(request, trustedProxyHops)
   const userAgent = request.headers["user-agent"]
   return {
     requestId,

@@ -41,7 +41,7 @@ import {
   Schedule,
   Schema
 } from "effect"
-import { AppConfig, type AuditSettings } from "../../config.js"
+import { AuditConfig, type AuditSettings } from "../../config/audit.js"
 import {
   Audit,
   type AuditEvent,
@@ -550,9 +550,9 @@ export const makeAuditPostgres = (settings: AuditSettings) =>
   })
 
 /** The live layer, with the sealing and checkpoint settings of AUDIT_*. */
-export const AuditPostgres: Layer.Layer<Audit, never, SqlClient.SqlClient | AuditMac | AuditCheckpoints | AppConfig> = Layer.effect(
+export const AuditPostgres: Layer.Layer<Audit, never, SqlClient.SqlClient | AuditMac | AuditCheckpoints | AuditConfig> = Layer.effect(
   Audit,
-  Effect.flatMap(AppConfig, (config) => makeAuditPostgres(config.audit))
+  Effect.flatMap(AuditConfig, makeAuditPostgres)
 )
 
 /** The same with explicit settings (tests, benches). */

@@ -8,7 +8,7 @@
 import { Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
 import { AuditUnavailable } from "../../services/audit.js"
 import { AuditCheckpoint, AuditCheckpoints, checkpointName } from "../../services/auditCheckpoints.js"
 
@@ -46,7 +46,7 @@ export const makeFileCheckpoints = (folder: string) =>
     })
   })
 
-export const AuditCheckpointsFile: Layer.Layer<AuditCheckpoints, never, AppConfig> = Layer.effect(
+export const AuditCheckpointsFile: Layer.Layer<AuditCheckpoints, never, AppInfoConfig> = Layer.effect(
   AuditCheckpoints,
-  Effect.map(AppConfig, (config) => makeFileCheckpoints(path.join(config.dataDir, "audit-checkpoints")))
+  Effect.map(AppInfoConfig, (config) => makeFileCheckpoints(path.join(config.dataDir, "audit-checkpoints")))
 )

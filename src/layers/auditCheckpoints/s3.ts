@@ -10,7 +10,9 @@
 import type * as S3 from "@aws-sdk/client-s3"
 import { Effect, Layer, Option, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { AuditConfig } from "../../config/audit.js"
+import { StorageConfig } from "../../config/storage.js"
 import { AuditUnavailable } from "../../services/audit.js"
 import { AuditCheckpoint, AuditCheckpoints, checkpointName } from "../../services/auditCheckpoints.js"
 import { StorageUnavailable } from "../../services/storage.js"
@@ -91,15 +93,15 @@ export const makeS3Checkpoints = (
   })
 }
 
-/** Checkpoints in AUDIT_CHECKPOINT_BUCKET; the SDK loads on first use. */
-export const AuditCheckpointsS3: Layer.Layer<AuditCheckpoints, never, AppConfig> = Layer.effect(
+/** Checkpoints in AUDIT_CHECKPOINT_BUCKET (through the documents' S3 endpoint, if any); the SDK loads on first use. */
+export const AuditCheckpointsS3: Layer.Layer<AuditCheckpoints, never, AuditConfig | StorageConfig | AppInfoConfig> = Layer.effect(
   AuditCheckpoints,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const bucket = Option.getOrUndefined(config.audit.checkpointBucket)
+    const audit = yield* AuditConfig
+    const bucket = Option.getOrUndefined(audit.checkpointBucket)
     // main/layers.ts picks this layer only when it is set.
     if (bucket === undefined) return yield* Effect.die(new Error("AUDIT_CHECKPOINT_BUCKET is not configured"))
-    const client = yield* s3ClientFor(config)
-    return makeS3Checkpoints(client, { bucket, retentionDays: config.audit.checkpointRetentionDays })
+    const client = yield* s3ClientFor(yield* StorageConfig, (yield* AppInfoConfig).awsRegion)
+    return makeS3Checkpoints(client, { bucket, retentionDays: audit.checkpointRetentionDays })
   })
 )

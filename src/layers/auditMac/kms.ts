@@ -6,7 +6,8 @@
  */
 import type * as Kms from "@aws-sdk/client-kms"
 import { Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { CryptoConfig } from "../../config/crypto.js"
 import { AuditUnavailable } from "../../services/audit.js"
 import { AuditMac } from "../../services/auditMac.js"
 import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
@@ -56,14 +57,14 @@ export const kmsAuditMac = (client: ClientSource<KmsMacSend>, keyId: string, ret
 }
 
 /** The audit key on KMS (KMS_AUDIT_KEY_ID); the SDK loads on the first derivation. */
-export const AuditMacKms: Layer.Layer<AuditMac, never, AppConfig> = Layer.effect(
+export const AuditMacKms: Layer.Layer<AuditMac, never, CryptoConfig | AppInfoConfig> = Layer.effect(
   AuditMac,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const keyId = Option.getOrUndefined(config.crypto.kmsAuditKeyId)
+    const keyId = Option.getOrUndefined((yield* CryptoConfig).kmsAuditKeyId)
     // The settings refuse KEY_PROVIDER=kms without it; this only keeps the types honest.
     if (keyId === undefined) return yield* Effect.die(new Error("KMS_AUDIT_KEY_ID is not configured"))
-    const client = yield* lazyClient(Effect.map(AwsSdk.kms, (sdk) => new sdk.KMSClient({ region: config.awsRegion, maxAttempts: 1 })))
+    const region = (yield* AppInfoConfig).awsRegion
+    const client = yield* lazyClient(Effect.map(AwsSdk.kms, (sdk) => new sdk.KMSClient({ region, maxAttempts: 1 })))
     return kmsAuditMac(client, keyId)
   })
 )

@@ -8,7 +8,7 @@ import { Effect, Layer } from "effect"
 import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
 import { AuditUnavailable } from "../../services/audit.js"
 import { AuditMac } from "../../services/auditMac.js"
 
@@ -43,10 +43,10 @@ export const loadLocalAuditKey = (dataDir: string) =>
   })
 
 /** The key is loaded on the first derivation (a failed load is tried again on the next). */
-export const AuditMacLocal: Layer.Layer<AuditMac, never, AppConfig> = Layer.effect(
+export const AuditMacLocal: Layer.Layer<AuditMac, never, AppInfoConfig> = Layer.effect(
   AuditMac,
   Effect.gen(function* () {
-    const config = yield* AppConfig
+    const config = yield* AppInfoConfig
     let loaded: ReturnType<typeof makeAuditMacFromKey> | undefined
     const mac = Effect.suspend(() =>
       loaded !== undefined

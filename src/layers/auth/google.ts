@@ -8,7 +8,7 @@
  */
 import { Clock, type Duration, Effect, Layer, Option, Schema, Semaphore } from "effect"
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from "node:crypto"
-import { AppConfig } from "../../config.js"
+import { AuthConfig } from "../../config/auth.js"
 import { type CircuitOpen, Unauthenticated, UpstreamFailed } from "../../services/errors.js"
 import { type GoogleIdentity, GoogleIdTokens } from "../../services/googleIdentity.js"
 import {
@@ -182,14 +182,14 @@ export const makeGoogleIdTokens = (options: GoogleIdTokensOptions) =>
     return GoogleIdTokens.of({ verify: verifyToken })
   })
 
-export const GoogleIdTokensLive: Layer.Layer<GoogleIdTokens, never, AppConfig | CircuitBreakers> = Layer.effect(
+export const GoogleIdTokensLive: Layer.Layer<GoogleIdTokens, never, AuthConfig | CircuitBreakers> = Layer.effect(
   GoogleIdTokens,
   Effect.gen(function* () {
-    const config = yield* AppConfig
+    const auth = yield* AuthConfig
     const breakers = yield* CircuitBreakers
     return yield* makeGoogleIdTokens({
-      jwksUrl: config.auth.googleJwksUrl,
-      clientIds: config.auth.googleClientIds,
+      jwksUrl: auth.googleJwksUrl,
+      clientIds: auth.googleClientIds,
       breaker: breakers.get("google_oauth")
     })
   })

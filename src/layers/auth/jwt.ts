@@ -16,7 +16,8 @@ import {
 } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { AuthConfig } from "../../config/auth.js"
 import { ACCESS_TOKEN_AUDIENCE, AccessTokenClaims, AccessTokens } from "../../services/auth.js"
 import { Unauthenticated } from "../../services/errors.js"
 
@@ -154,15 +155,15 @@ export const loadLocalSigningKey = (dataDir: string) =>
     return signingKeyFrom(await fs.readFile(file, "utf8"))
   })
 
-export const AccessTokensLive: Layer.Layer<AccessTokens, never, AppConfig> = Layer.effect(
+export const AccessTokensLive: Layer.Layer<AccessTokens, never, AuthConfig | AppInfoConfig> = Layer.effect(
   AccessTokens,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const configured = config.auth.jwtPrivateKey
+    const auth = yield* AuthConfig
+    const configured = auth.jwtPrivateKey
     // A configured key that is not a P-256 private key stops start-up (a defect with the reason).
     const key = Option.isSome(configured)
       ? yield* Effect.try(() => signingKeyFrom(Redacted.value(configured.value))).pipe(Effect.orDie)
-      : yield* loadLocalSigningKey(config.dataDir)
-    return makeAccessTokens(key, { issuer: config.auth.jwtIssuer, ttlSeconds: config.auth.accessTokenTtlSeconds })
+      : yield* loadLocalSigningKey((yield* AppInfoConfig).dataDir)
+    return makeAccessTokens(key, { issuer: auth.jwtIssuer, ttlSeconds: auth.accessTokenTtlSeconds })
   })
 )

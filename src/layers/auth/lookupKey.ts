@@ -6,7 +6,8 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { createHmac, randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig, lookupKeyBytes } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { AuthConfig, lookupKeyBytes } from "../../config/auth.js"
 import { UserLookupKey } from "../../services/users.js"
 
 export const makeUserLookupKey = (key: Uint8Array) => {
@@ -31,14 +32,13 @@ export const loadLocalLookupKey = (dataDir: string) =>
     return created
   })
 
-export const UserLookupKeyLive: Layer.Layer<UserLookupKey, never, AppConfig> = Layer.effect(
+export const UserLookupKeyLive: Layer.Layer<UserLookupKey, never, AuthConfig | AppInfoConfig> = Layer.effect(
   UserLookupKey,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const configured = config.auth.userLookupKey
+    const configured = (yield* AuthConfig).userLookupKey
     const key = Option.isSome(configured)
       ? lookupKeyBytes(Redacted.value(configured.value))
-      : yield* loadLocalLookupKey(config.dataDir)
+      : yield* loadLocalLookupKey((yield* AppInfoConfig).dataDir)
     // The settings already refuse a malformed key; this only keeps the types honest.
     if (key === undefined) return yield* Effect.die(new Error("USER_LOOKUP_KEY is not a valid key"))
     return makeUserLookupKey(key)

@@ -4,7 +4,7 @@
  * pages per user, so a client walking offsets cannot grow it without limit; time comes from Clock.
  */
 import { Clock, Duration, Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../config.js"
+import { TimelineCacheConfig } from "../../config/timelineCache.js"
 import type { UserId } from "../../services/ids.js"
 import { TimelineCache, type TimelinePage, type TimelineWindow } from "../../services/timelineCache.js"
 
@@ -73,11 +73,9 @@ export const makeTimelineCache = (options: TimelineCacheOptions): (typeof Timeli
 }
 
 /** One cache per process, sized by TIMELINE_CACHE_TTL_MS and TIMELINE_CACHE_MAX_USERS. */
-export const TimelineCacheMemory = Layer.effect(
+export const TimelineCacheMemory: Layer.Layer<TimelineCache, never, TimelineCacheConfig> = Layer.effect(
   TimelineCache,
-  Effect.map(AppConfig, (settings) =>
-    makeTimelineCache({ ttl: settings.timelineCache.ttl, maxUsers: settings.timelineCache.maxUsers })
-  )
+  Effect.map(TimelineCacheConfig, (settings) => makeTimelineCache({ ttl: settings.ttl, maxUsers: settings.maxUsers }))
 )
 
 /** No caching at all: every read goes to the database (tests that count reads). */

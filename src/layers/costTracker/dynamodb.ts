@@ -19,7 +19,8 @@ import type * as DynamoDB from "@aws-sdk/client-dynamodb"
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { Effect, Layer, Option, Schedule, Schema, type Scope } from "effect"
 import { createHash } from "node:crypto"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { CostConfig } from "../../config/cost.js"
 import {
   CostTracker,
   CostTrackerUnavailable,
@@ -344,18 +345,19 @@ export const makeDynamoCostTracker = (
 ): Effect.Effect<(typeof CostTracker)["Service"], never, Scope.Scope> => makeCostTracker(makeDynamoCostStore(client, options), options)
 
 /** CostTracker on DynamoDB with the table, region, endpoint and budget from the settings. */
-export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, AppConfig> = Layer.effect(
+export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, CostConfig | AppInfoConfig> = Layer.effect(
   CostTracker,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const endpoint = Option.getOrUndefined(config.cost.dynamodbEndpoint)
+    const cost = yield* CostConfig
+    const { awsRegion } = yield* AppInfoConfig
+    const endpoint = Option.getOrUndefined(cost.dynamodbEndpoint)
     // released after the tracker's own finalizer has flushed pending records through it
     const client = yield* lazyClient(
       Effect.map(
         AwsSdk.dynamodb,
         (sdk) =>
           new sdk.DynamoDBClient({
-            region: config.awsRegion,
+            region: awsRegion,
             // we retry ourselves, on our schedule and only what is worth it
             maxAttempts: 1,
             ...(endpoint !== undefined ? { endpoint } : {})
@@ -363,8 +365,8 @@ export const CostTrackerDynamoDb: Layer.Layer<CostTracker, never, AppConfig> = L
       )
     )
     return yield* makeDynamoCostTracker(client, {
-      tableName: config.cost.table,
-      monthlyBudgetCents: config.cost.monthlyBudgetCents
+      tableName: cost.table,
+      monthlyBudgetCents: cost.monthlyBudgetCents
     })
   })
 )

@@ -9,7 +9,7 @@
  */
 import { SqlClient, type SqlError, SqlSchema } from "effect/sql"
 import { Effect, Layer, Schema, type Scope } from "effect"
-import { AppConfig } from "../../config.js"
+import { CostConfig } from "../../config/cost.js"
 import {
   CostTracker,
   CostTrackerUnavailable,
@@ -165,7 +165,7 @@ export const makePostgresCostTracker = (
   Effect.flatMap(makePostgresCostStore, (store) => makeCostTracker(store, options))
 
 /** CostTracker on the `llm_usage` table with the budget from the settings. */
-export const CostTrackerPostgres: Layer.Layer<CostTracker, never, SqlClient.SqlClient | AppConfig> = Layer.effect(
+export const CostTrackerPostgres: Layer.Layer<CostTracker, never, SqlClient.SqlClient | CostConfig> = Layer.effect(
   CostTracker,
-  Effect.flatMap(AppConfig, (config) => makePostgresCostTracker({ monthlyBudgetCents: config.cost.monthlyBudgetCents }))
+  Effect.flatMap(CostConfig, (cost) => makePostgresCostTracker({ monthlyBudgetCents: cost.monthlyBudgetCents }))
 )

@@ -8,7 +8,8 @@
  */
 import type * as Kms from "@aws-sdk/client-kms"
 import { Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { CryptoConfig } from "../../config/crypto.js"
 import { awsErrorName } from "../aws/errors.js"
 import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
@@ -134,17 +135,18 @@ export const kmsProvider = (
   })
 
 /** Crypto on AWS KMS with the keys, region and data-key cache from the settings. */
-export const CryptoKms: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.effect(
+export const CryptoKms: Layer.Layer<Crypto, KeyUnavailable, CryptoConfig | AppInfoConfig> = Layer.effect(
   Crypto,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const fields = Option.getOrUndefined(config.crypto.kmsFieldsKeyId)
-    const documents = Option.getOrUndefined(config.crypto.kmsDocumentsKeyId)
+    const crypto = yield* CryptoConfig
+    const { awsRegion } = yield* AppInfoConfig
+    const fields = Option.getOrUndefined(crypto.kmsFieldsKeyId)
+    const documents = Option.getOrUndefined(crypto.kmsDocumentsKeyId)
     if (!fields || !documents) {
       return yield* Effect.fail(new KeyUnavailable({ message: "KMS key ids are not configured", transient: false }))
     }
-    const client = yield* lazyClient(Effect.map(AwsSdk.kms, (sdk) => new sdk.KMSClient({ region: config.awsRegion, maxAttempts: 1 })))
+    const client = yield* lazyClient(Effect.map(AwsSdk.kms, (sdk) => new sdk.KMSClient({ region: awsRegion, maxAttempts: 1 })))
     const provider = yield* kmsProvider(client, { fields, documents })
-    return yield* makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(config.crypto.dataKeyCache) })
+    return yield* makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(crypto.dataKeyCache) })
   })
 )

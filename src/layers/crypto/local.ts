@@ -9,7 +9,8 @@ import { Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { CryptoConfig } from "../../config/crypto.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
 import { type DataKeyCachePolicy, defaultCachePolicy } from "./dataKeyCache.js"
 import { canonicalContext, DATA_KEY_BYTES, type KeyProvider, makeEnvelopeCrypto, type Partition } from "./envelope.js"
@@ -191,11 +192,12 @@ const scopedCrypto = (provider: KeyProvider, policy: DataKeyCachePolicy, fillRan
   makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(policy), ...(fillRandom ? { fillRandom } : {}) })
 
 /** The `npm start` default: master keys under DATA_DIR/keys, or LOCAL_MASTER_KEY. */
-export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer.effect(
+export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, CryptoConfig | AppInfoConfig> = Layer.effect(
   Crypto,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    let keyring = yield* loadLocalKeyring(config.dataDir, config.crypto.localMasterKey)
+    const crypto = yield* CryptoConfig
+    const { dataDir } = yield* AppInfoConfig
+    let keyring = yield* loadLocalKeyring(dataDir, crypto.localMasterKey)
     // Re-read DATA_DIR/keys when an envelope names a key we do not hold (a rotation by another
     // process): at most once a second, so altered envelopes cannot make every request read the disk.
     let lastReload = 0
@@ -203,14 +205,14 @@ export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, AppConfig> = Layer
       const now = Date.now()
       if (now - lastReload < 1_000) return Effect.void
       lastReload = now
-      return loadLocalKeyring(config.dataDir, config.crypto.localMasterKey).pipe(
+      return loadLocalKeyring(dataDir, crypto.localMasterKey).pipe(
         Effect.tap((fresh) => Effect.sync(() => (keyring = fresh))),
         Effect.tap((fresh) => Effect.logInfo("local master keys re-read").pipe(Effect.annotateLogs({ keys: fresh.keys.size }))),
         Effect.ignore
       )
     })
     const provider = keyringProvider("local", () => keyring, (size) => randomBytes(size), reload)
-    return yield* scopedCrypto(provider, config.crypto.dataKeyCache)
+    return yield* scopedCrypto(provider, crypto.dataKeyCache)
   })
 )
 

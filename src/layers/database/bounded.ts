@@ -38,7 +38,7 @@ import { Duration, Effect, type Redacted, Result, Stream } from "effect"
 import { SqlClient, Statement } from "effect/sql"
 import type { Connection } from "effect/sql/SqlConnection"
 import { ConnectionError, SqlError, UnknownError } from "effect/sql/SqlError"
-import type { DatabaseSettings } from "../../config.js"
+import type { DatabaseSettings } from "../../config/database.js"
 import type { CircuitBreaker } from "../../services/resilience.js"
 
 /** How much longer than the server's own `statement_timeout` the app waits before giving up. */

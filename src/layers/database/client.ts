@@ -8,7 +8,7 @@ import { PgClient, PgPool } from "@effect/sql-pg"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { Effect, type Layer, type Option, Redacted, String as Str } from "effect"
-import type { DatabaseSettings } from "../../config.js"
+import type { DatabaseSettings } from "../../config/database.js"
 import { BreakerConfigs, makeCircuitBreaker } from "../../services/resilience.js"
 import { isDatabaseOutage, makeBoundedClient, poolOptions, startupProbe } from "./bounded.js"
 

@@ -4,7 +4,7 @@
  * not load the migrations at all; postgres.ts imports this module on demand.
  */
 import { Effect, Option, Redacted } from "effect"
-import { AppConfig } from "../../config.js"
+import { DatabaseConfig } from "../../config/database.js"
 import { runMigrations } from "./migrations.js"
 import { type DatabaseConnections, pgClientLayer } from "./client.js"
 import { APP_ROLE, AppRoleError, credentialsOf, provisionAppRole } from "./roles.js"
@@ -12,12 +12,12 @@ import { APP_ROLE, AppRoleError, credentialsOf, provisionAppRole } from "./roles
 /** `effect` on a one-connection pool of the owner. */
 const asOwner = <A, E, R>(connections: DatabaseConnections, effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
-    const config = yield* AppConfig
+    const database = yield* DatabaseConfig
     if (Option.isNone(connections.owner)) {
       return yield* new AppRoleError({ message: "DATABASE_OWNER_URL is required to migrate when APP_ENV=production" })
     }
     return yield* effect.pipe(
-      Effect.provide(pgClientLayer(connections.owner.value, { ...config.database, maxConnections: 1 })),
+      Effect.provide(pgClientLayer(connections.owner.value, { ...database, maxConnections: 1 })),
       Effect.scoped
     )
   })

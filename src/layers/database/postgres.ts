@@ -6,7 +6,8 @@
  */
 import { SqlClient } from "effect/sql"
 import { Duration, Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { DatabaseConfig } from "../../config/database.js"
 import { Database } from "../../services/database.js"
 import { DatabaseUnavailable } from "../../services/errors.js"
 import { type DatabaseConnections, pgClientLayer } from "./client.js"
@@ -19,8 +20,8 @@ export const databaseLayer = Layer.effect(
   Database,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* AppConfig
-    const timeout = Duration.max(config.database.connectTimeout, Duration.seconds(1))
+    const database = yield* DatabaseConfig
+    const timeout = Duration.max(database.connectTimeout, Duration.seconds(1))
     return {
       ping: sql`SELECT 1`.pipe(
         Effect.timeoutOrElse({
@@ -39,11 +40,12 @@ export const databaseLayer = Layer.effect(
 
 /** The configured URLs, or those of an embedded server under DATA_DIR started for the scope. */
 export const databaseConnections = Effect.gen(function* () {
-  const config = yield* AppConfig
-  if (Option.isSome(config.database.url)) {
-    return { app: config.database.url.value, owner: config.database.ownerUrl } satisfies DatabaseConnections
+  const database = yield* DatabaseConfig
+  if (Option.isSome(database.url)) {
+    return { app: database.url.value, owner: database.ownerUrl } satisfies DatabaseConnections
   }
-  const embedded = yield* startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort })
+  const { dataDir } = yield* AppInfoConfig
+  const embedded = yield* startEmbeddedPostgres({ dataDir, port: database.embeddedPort })
   return { app: embedded.appUrl, owner: Option.some(embedded.url) } satisfies DatabaseConnections
 })
 
@@ -55,15 +57,15 @@ export const databaseConnections = Effect.gen(function* () {
 const applicationPool = (migrate: boolean, bounded: boolean) =>
   Layer.unwrap(
     Effect.gen(function* () {
-      const config = yield* AppConfig
+      const database = yield* DatabaseConfig
       const connections = yield* databaseConnections
-      const embedded = Option.isNone(config.database.url)
+      const embedded = Option.isNone(database.url)
       if (migrate || embedded) {
         // Loaded when needed: the deployed functions never migrate, and their bundles stay without it.
         const owner = yield* Effect.promise(() => import("./migrate.js"))
         yield* migrate ? owner.migrateDatabase(connections) : owner.provisionAppRoleFor(connections)
       }
-      return pgClientLayer(connections.app, config.database, { bounded })
+      return pgClientLayer(connections.app, database, { bounded })
     })
   )
 
@@ -78,7 +80,5 @@ export const SqlClientBoundedLive = applicationPool(false, true)
 
 /** The bounded pool, migrations first when configured, and Database: what servers and workers run on. */
 export const DatabaseLive = Layer.unwrap(
-  Effect.map(AppConfig, (config) =>
-    databaseLayer.pipe(Layer.provideMerge(applicationPool(config.database.migrateOnStart, true)))
-  )
+  Effect.map(DatabaseConfig, (database) => databaseLayer.pipe(Layer.provideMerge(applicationPool(database.migrateOnStart, true))))
 )

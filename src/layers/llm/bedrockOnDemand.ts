@@ -5,24 +5,24 @@
  * call the model, and their cold starts do not pay for it.
  */
 import { Effect, Layer } from "effect"
-import { AppConfig } from "../../config.js"
+import { LLMConfig } from "../../config/llm.js"
 import { LLM } from "../../services/llm.js"
 import { CircuitBreakers } from "../../services/resilience.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 
-export const LLMBedrock: Layer.Layer<LLM, never, AppConfig | CircuitBreakers> = Layer.effect(
+export const LLMBedrock: Layer.Layer<LLM, never, LLMConfig | CircuitBreakers> = Layer.effect(
   LLM,
   Effect.gen(function* () {
-    const config = yield* AppConfig
+    const config = yield* LLMConfig
     const breakers = yield* CircuitBreakers
     const client = yield* lazyClient(
-      Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.llm.bedrockRegion, maxAttempts: 1 }))
+      Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.bedrockRegion, maxAttempts: 1 }))
     )
     let loaded: (typeof LLM)["Service"] | undefined
     const llm = yield* Effect.cached(
       Effect.map(
         Effect.promise(() => import("./bedrock.js")),
-        ({ makeBedrockLLM }) => (loaded = makeBedrockLLM(client, { modelId: config.llm.bedrockModelId, breaker: breakers.get("llm") }))
+        ({ makeBedrockLLM }) => (loaded = makeBedrockLLM(client, { modelId: config.bedrockModelId, breaker: breakers.get("llm") }))
       )
     )
     return {

@@ -10,7 +10,7 @@ import { Effect, Result, Layer, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { AppConfig } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
 import { withRetry } from "../../services/resilience.js"
 import {
   InvalidObjectKey,
@@ -200,7 +200,7 @@ export const makeFilesystemStorage = (root: string): (typeof Storage)["Service"]
 }
 
 /** Objects under DATA_DIR/objects. */
-export const StorageLocal: Layer.Layer<Storage, never, AppConfig> = Layer.effect(
+export const StorageLocal: Layer.Layer<Storage, never, AppInfoConfig> = Layer.effect(
   Storage,
-  Effect.map(AppConfig, (config) => makeFilesystemStorage(path.join(config.dataDir, "objects")))
+  Effect.map(AppInfoConfig, (config) => makeFilesystemStorage(path.join(config.dataDir, "objects")))
 )

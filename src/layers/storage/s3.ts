@@ -8,7 +8,9 @@
  */
 import type * as S3 from "@aws-sdk/client-s3"
 import { Data, Effect, Layer, Option } from "effect"
-import { AppConfig, type Settings } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { CryptoConfig } from "../../config/crypto.js"
+import { StorageConfig, type StorageSettings } from "../../config/storage.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import {
@@ -259,37 +261,37 @@ export const makeS3Storage = (client: ClientSource<S3Send>, options: S3StorageOp
   return { put, get, remove, exists, list }
 }
 
-/** Storage on S3 with the bucket, region, endpoint and documents key from the settings. */
 /**
- * An S3 client for the settings' region and endpoint, made on first use (the SDK loads then, not
- * at start-up). Every S3 capability (documents, audit checkpoints) uses this one recipe.
+ * An S3 client for `region` and the storage settings' endpoint, made on first use (the SDK loads
+ * then, not at start-up). Every S3 capability (documents, audit checkpoints) uses this one recipe.
  */
-export const s3ClientFor = (config: Settings) => {
-  const endpoint = Option.getOrUndefined(config.storage.endpoint)
+export const s3ClientFor = (storage: Pick<StorageSettings, "endpoint" | "forcePathStyle">, region: string) => {
+  const endpoint = Option.getOrUndefined(storage.endpoint)
   return lazyClient(
     Effect.map(
       AwsSdk.s3,
       (sdk) =>
         new sdk.S3Client({
-          region: config.awsRegion,
+          region,
           // we retry ourselves, on our schedule and only what is worth it
           maxAttempts: 1,
-          forcePathStyle: config.storage.forcePathStyle,
+          forcePathStyle: storage.forcePathStyle,
           ...(endpoint !== undefined ? { endpoint } : {})
         })
     )
   )
 }
 
-export const StorageS3: Layer.Layer<Storage, StorageUnavailable, AppConfig> = Layer.effect(
+/** Storage on S3 with the bucket, region, endpoint and documents key (SSE-KMS) from the settings. */
+export const StorageS3: Layer.Layer<Storage, StorageUnavailable, StorageConfig | CryptoConfig | AppInfoConfig> = Layer.effect(
   Storage,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const bucket = Option.getOrUndefined(config.storage.bucket)
+    const storage = yield* StorageConfig
+    const bucket = Option.getOrUndefined(storage.bucket)
     if (bucket === undefined) {
       return yield* Effect.fail(new StorageUnavailable({ message: "S3_BUCKET is not configured", transient: false }))
     }
-    const client = yield* s3ClientFor(config)
-    return makeS3Storage(client, { bucket, sseKmsKeyId: Option.getOrUndefined(config.crypto.kmsDocumentsKeyId) })
+    const client = yield* s3ClientFor(storage, (yield* AppInfoConfig).awsRegion)
+    return makeS3Storage(client, { bucket, sseKmsKeyId: Option.getOrUndefined((yield* CryptoConfig).kmsDocumentsKeyId) })
   })
 )

@@ -11,7 +11,8 @@
  * without an endpoint neither parses nor initialises it.
  */
 import { Effect, Layer, Option, References } from "effect"
-import { AppConfig, type TelemetrySettings } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { TelemetryConfig, type TelemetrySettings } from "../../config/telemetry.js"
 import { Telemetry } from "../../services/telemetry.js"
 
 export const SERVICE_VERSION = "0.1.0"
@@ -95,7 +96,11 @@ export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, 
     )
     : TelemetryOff
 
-/** From AppConfig: what `runEntryPoint` installs for every entry point. */
+/** From the telemetry slice and APP_ENV (entry points call makeTelemetryLayer with the settings they loaded). */
 export const TelemetryLive = Layer.unwrap(
-  Effect.map(AppConfig, (settings) => makeTelemetryLayer(settings.telemetry, settings.appEnv))
+  Effect.gen(function* () {
+    const telemetry = yield* TelemetryConfig
+    const { appEnv } = yield* AppInfoConfig
+    return makeTelemetryLayer(telemetry, appEnv)
+  })
 )

@@ -19,7 +19,7 @@ import {
   type SpanProcessor
 } from "@opentelemetry/sdk-trace-base"
 import { Duration, Effect, Layer, Option, References } from "effect"
-import type { TelemetrySettings } from "../../config.js"
+import type { TelemetrySettings } from "../../config/telemetry.js"
 import { Telemetry } from "../../services/telemetry.js"
 
 const signalUrl = (settings: TelemetrySettings, signal: "traces" | "metrics") =>

@@ -9,7 +9,9 @@
  */
 import type * as S3 from "@aws-sdk/client-s3"
 import { Effect, Layer, Option } from "effect"
-import { AppConfig, type Settings } from "../../config.js"
+import { AppInfoConfig } from "../../config/app.js"
+import { CryptoConfig } from "../../config/crypto.js"
+import { StorageConfig, type StorageSettings } from "../../config/storage.js"
 import { PayloadTooLarge } from "../../services/errors.js"
 import { StorageUnavailable, validateObjectKey } from "../../services/storage.js"
 import { uploadExpirySeconds, UploadNotReceived, UploadTargets } from "../../services/uploadTargets.js"
@@ -109,21 +111,18 @@ export const makeS3UploadTargets = (client: ClientSource<S3.S3Client>, options: 
  * S3 clients for uploads: the settings' region and endpoint, path-style whenever an endpoint is
  * configured (the URL a client posts to must name the bucket in its path on s3rver and MinIO).
  */
-export const uploadClientFor = (config: Settings) =>
-  s3ClientFor({
-    ...config,
-    storage: { ...config.storage, forcePathStyle: config.storage.forcePathStyle || Option.isSome(config.storage.endpoint) }
-  })
+export const uploadClientFor = (storage: Pick<StorageSettings, "endpoint" | "forcePathStyle">, region: string) =>
+  s3ClientFor({ ...storage, forcePathStyle: storage.forcePathStyle || Option.isSome(storage.endpoint) }, region)
 
-export const UploadTargetsS3: Layer.Layer<UploadTargets, StorageUnavailable, AppConfig> = Layer.effect(
+export const UploadTargetsS3: Layer.Layer<UploadTargets, StorageUnavailable, StorageConfig | CryptoConfig | AppInfoConfig> = Layer.effect(
   UploadTargets,
   Effect.gen(function* () {
-    const config = yield* AppConfig
-    const bucket = Option.getOrUndefined(config.storage.bucket)
+    const storage = yield* StorageConfig
+    const bucket = Option.getOrUndefined(storage.bucket)
     if (bucket === undefined) {
       return yield* Effect.fail(new StorageUnavailable({ message: "S3_BUCKET is not configured", transient: false }))
     }
-    const client = yield* uploadClientFor(config)
-    return makeS3UploadTargets(client, { bucket, sseKmsKeyId: Option.getOrUndefined(config.crypto.kmsDocumentsKeyId) })
+    const client = yield* uploadClientFor(storage, (yield* AppInfoConfig).awsRegion)
+    return makeS3UploadTargets(client, { bucket, sseKmsKeyId: Option.getOrUndefined((yield* CryptoConfig).kmsDocumentsKeyId) })
   })
 )

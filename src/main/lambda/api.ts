@@ -28,7 +28,7 @@ const HttpApiOnlyLive = routesOf(ApiLive)
 type AppRequirements = Layer.Services<typeof HttpApiOnlyLive>
 
 /**
- * What the HTTP app needs besides a server: the programs' services, the database, AppConfig.
+ * What the HTTP app needs besides a server: the programs' services, the database, the settings.
  * 4.1.5 marks what handlers use per request as `HttpRouter.Request<"Requires", X>`: those are
  * served from the built services too (they are merged into the app's layer below).
  */

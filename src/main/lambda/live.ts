@@ -3,7 +3,7 @@
  * into it, the application's settings read once, the JSON logger at the configured level.
  */
 import { Data, Effect, Layer, Option, References, Result } from "effect"
-import { AppConfig, formatConfigError, loadSettings, type Settings } from "../../config.js"
+import { configLayer, formatConfigError, loadSettings, type Settings } from "../../config.js"
 import { AwsSdk } from "../../layers/aws/sdk.js"
 import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
 import { JobQueuePostgres } from "../../layers/jobQueue/postgres.js"
@@ -36,12 +36,12 @@ export const loadLiveSettings = Effect.gen(function* () {
   return { settings: settings.success, lambda } satisfies LiveSettings
 }).pipe(Effect.withSpan("Lambda.loadSettings"))
 
-/** AppConfig, the logger at the configured level, and telemetry export when configured. */
+/** The settings, whole and as slices (configLayer), the logger at the configured level, and telemetry export when configured. */
 export const baseLayer = (settings: Settings) =>
   Layer.mergeAll(
     JsonLoggerLive,
     Layer.succeed(References.MinimumLogLevel, settings.logLevel),
-    Layer.succeed(AppConfig, settings),
+    configLayer(settings),
     makeTelemetryLayer(settings.telemetry, settings.appEnv)
   )
 

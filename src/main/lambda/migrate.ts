@@ -9,7 +9,8 @@
  */
 import type { CloudFormationCustomResourceEvent } from "aws-lambda"
 import { Effect, Layer } from "effect"
-import type { AppConfig } from "../../config.js"
+import type { AppInfoConfig } from "../../config/app.js"
+import type { DatabaseConfig } from "../../config/database.js"
 import { migrateDatabase } from "../../layers/database/migrate.js"
 import { databaseConnections } from "../../layers/database/postgres.js"
 import { makeContainer } from "./container.js"
@@ -32,7 +33,7 @@ export const migrate = fnTraced("Lambda.migrate")(function* () {
   return names
 })
 
-export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<AppConfig, E>) => {
+export const makeMigrateHandler = <E>(name: string, services: Layer.Layer<DatabaseConfig | AppInfoConfig, E>) => {
   const container = makeContainer(name, Layer.build(services))
   const handler = async (event: CloudFormationCustomResourceEvent): Promise<MigrateResult> => {
     if (event.RequestType === "Delete") return { PhysicalResourceId: event.PhysicalResourceId }

@@ -21,7 +21,7 @@ import "effect/schema/SchemaJITCompiler/enable"
 import type { ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { randomBytes } from "node:crypto"
-import { AppConfig } from "../../config.js"
+import { WorkerConfig } from "../../config/worker.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { claimJobById, failDeadLettered, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
 import { drainErasureOutbox } from "../../programs/erasureOutbox.js"
@@ -54,7 +54,7 @@ export type ProcessorServices =
   | Effect.Services<ReturnType<typeof claimJobById>>
   | Effect.Services<ReturnType<typeof sweepOriginals>>
   | Effect.Services<ReturnType<typeof drainErasureOutbox>>
-  | AppConfig
+  | WorkerConfig
   | ProcessorConfig
 
 const decodeMessage = Schema.decodeUnknownResult(Schema.fromJsonString(JobMessage))
@@ -79,8 +79,8 @@ const processRecord = fnTraced("Lambda.processRecord")(function* (record: SQSRec
   const jobId = woken.value
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? "1")
   const lastDelivery = receiveCount >= options.maxReceiveCount
-  const settings = yield* AppConfig
-  const lease = Duration.fromInputUnsafe(options.lease ?? settings.worker.lease)
+  const worker = yield* WorkerConfig
+  const lease = Duration.fromInputUnsafe(options.lease ?? worker.lease)
   const workerId = `${options.workerId ?? containerWorker}-${messageId}`
   yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId, "messaging.receive_count": receiveCount })
 

@@ -14,7 +14,7 @@ const run = promisify(execFile)
 const SCRIPT = `
 import { createRequire } from "node:module"
 import { Effect, Layer } from "effect"
-import { AppConfig, loadSettings, settingsProvider } from "./src/config.js"
+import { configLayer, loadSettings, settingsProvider } from "./src/config.js"
 import { servicesLayer } from "./src/main/layers.js"
 import { jobQueueSqsLayer } from "./src/layers/jobQueue/sqs.js"
 import { AwsSdk } from "./src/layers/aws/sdk.js"
@@ -41,7 +41,7 @@ const settings = Effect.runSync(Effect.flatMap(loadSettings(settingsProvider(env
 const standIn = new Proxy(function () {}, { get: () => standIn, apply: () => standIn })
 const sql = Layer.succeed(SqlClient.SqlClient, standIn)
 const live = Layer.mergeAll(servicesLayer(settings), jobQueueSqsLayer({ queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" })).pipe(
-  Layer.provide(Layer.merge(Layer.succeed(AppConfig, settings), sql))
+  Layer.provide(Layer.merge(configLayer(settings), sql))
 )
 await Effect.runPromise(Effect.scoped(Layer.build(live)))
 report.built = loaded()

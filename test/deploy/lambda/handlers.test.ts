@@ -14,7 +14,7 @@ import { makeApiHandler } from "../../../src/main/lambda/api.js"
 import { makeMigrateHandler } from "../../../src/main/lambda/migrate.js"
 import { DELIVERY_EXHAUSTED, makeProcessorHandler, ProcessorConfig } from "../../../src/main/lambda/processor.js"
 import { LLM, LLMUnavailable } from "../../../src/services/llm.js"
-import { AppConfig } from "../../../src/config.js"
+import { configLayer } from "../../../src/config.js"
 import { TestDatabase } from "../../support/database.js"
 import { Storage } from "../../../src/services/storage.js"
 import { appTestServices } from "../../support/services.js"
@@ -454,12 +454,13 @@ describe("processor handler on the job dead-letter queue", () => {
 describe("migrate handler", () => {
   it("migrates on Create and Update (as the owner, DATABASE_OWNER_URL), does nothing on Delete", async () => {
     // The function's settings: DATABASE_URL is the application's role, DATABASE_OWNER_URL the owner's.
-    const migrateSettings = Layer.effect(
-      AppConfig,
-      Effect.map(TestDatabase, (database) => ({
-        ...settings,
-        database: { ...settings.database, url: Option.some(database.url), ownerUrl: Option.some(database.ownerUrl) }
-      }))
+    const migrateSettings = Layer.unwrap(
+      Effect.map(TestDatabase, (database) =>
+        configLayer({
+          ...settings,
+          database: { ...settings.database, url: Option.some(database.url), ownerUrl: Option.some(database.ownerUrl) }
+        })
+      )
     ).pipe(Layer.provide(shared))
     const { handler, dispose } = makeMigrateHandler("test-migrate", migrateSettings)
     try {

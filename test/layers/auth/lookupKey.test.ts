@@ -5,14 +5,18 @@ import { createHmac } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
+import { AuthConfig } from "../../../src/config/auth.js"
 import { UserLookupKeyLive } from "../../../src/layers/auth/lookupKey.js"
 import { UserLookupKey } from "../../../src/services/users.js"
-import { testSettings } from "../../support/settings.js"
+import { testConfigProvider } from "../../support/settings.js"
 
 const hmacWith = (env: Record<string, string>) =>
   Effect.map(UserLookupKey, (key) => Buffer.from(key.hmac("ada@example.com")).toString("hex")).pipe(
-    Effect.provide(UserLookupKeyLive.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings(env)))))
+    // the two slices it reads (USER_LOOKUP_KEY, DATA_DIR), read alone from `env`
+    Effect.provide(
+      UserLookupKeyLive.pipe(Layer.provide(Layer.merge(AuthConfig.layer, AppInfoConfig.layer)), Layer.provide(testConfigProvider(env)))
+    )
   )
 
 describe("UserLookupKey", () => {

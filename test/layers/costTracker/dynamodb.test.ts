@@ -22,7 +22,8 @@ import { randomUUID } from "node:crypto"
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { createRequire } from "node:module"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
+import { CostConfig } from "../../../src/config/cost.js"
 import { EmfSink, type EmfSinkService } from "../../../src/layers/costTracker/emf.js"
 import {
   CostTrackerDynamoDb,
@@ -38,7 +39,7 @@ import {
   MONTHLY_USAGE_INDEX
 } from "../../../src/layers/costTracker/table.js"
 import { CostTracker, CostTrackerUnavailable } from "../../../src/services/costTracker.js"
-import { testSettings } from "../../support/settings.js"
+import { testConfigProvider } from "../../support/settings.js"
 import { costTrackerContract, SONNET, usage } from "./contract.js"
 
 // dynalite ships no types: the little of it we use, declared here.
@@ -354,7 +355,8 @@ describe("DynamoDB cost tracker against dynalite", () => {
   it.live("CostTrackerDynamoDb from settings (COST_TRACKING_TABLE, DYNAMODB_ENDPOINT, budget) records and queries", () => {
     vi.stubEnv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS.accessKeyId)
     vi.stubEnv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS.secretAccessKey)
-    const settings = testSettings({
+    // the cost slice and the Region, read alone from these variables
+    const settings = testConfigProvider({
       COST_TRACKER: "dynamodb",
       COST_TRACKING_TABLE: TABLE,
       DYNAMODB_ENDPOINT: endpoint,
@@ -373,7 +375,8 @@ describe("DynamoDB cost tracker against dynalite", () => {
     }).pipe(
       Effect.provide(
         CostTrackerDynamoDb.pipe(
-          Layer.provide(Layer.succeed(AppConfig, settings)),
+          Layer.provide(Layer.merge(CostConfig.layer, AppInfoConfig.layer)),
+          Layer.provide(settings),
           Layer.provide(Layer.succeed(EmfSink, capturingSink(lines)))
         )
       ),

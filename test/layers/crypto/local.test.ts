@@ -4,10 +4,11 @@ import { Context, Effect, Result, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
+import { CryptoConfig } from "../../../src/config/crypto.js"
 import { CryptoLocal, keyIdOf, loadLocalKeyring, rotateLocalMasterKey } from "../../../src/layers/crypto/local.js"
 import { Crypto, fieldContext } from "../../../src/services/crypto.js"
-import { settingsFrom, testSettings } from "../../support/settings.js"
+import { settingsFrom, testConfigProvider } from "../../support/settings.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "serenya-keys-"))),
@@ -15,7 +16,13 @@ const tempDir = Effect.acquireRelease(
 )
 
 const cryptoIn = (dataDir: string, env: Record<string, string> = {}) =>
-  Layer.build(CryptoLocal.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir, ...env }))))).pipe(
+  // the two slices it reads (LOCAL_MASTER_KEY and the data-key cache, DATA_DIR), read alone from the environment
+  Layer.build(
+    CryptoLocal.pipe(
+      Layer.provide(Layer.merge(CryptoConfig.layer, AppInfoConfig.layer)),
+      Layer.provide(testConfigProvider({ DATA_DIR: dataDir, ...env }))
+    )
+  ).pipe(
     Effect.map((context) => Context.get(context, Crypto))
   )
 

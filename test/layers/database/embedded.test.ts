@@ -11,12 +11,13 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
+import { DatabaseConfig } from "../../../src/config/database.js"
 import { APP_PASSWORD_FILE } from "../../../src/layers/database/embedded.js"
 import { loadBinaries, reachableBinaries, resolveRunAs } from "../../../src/layers/database/embeddedSetup.js"
 import { DatabaseLive } from "../../../src/layers/database/postgres.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
-import { testSettings } from "../../support/settings.js"
+import { testConfigProvider } from "../../support/settings.js"
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 const dirs: Array<string> = []
@@ -80,7 +81,13 @@ describe("the embedded database behind `npm start`", () => {
           const refused = yield* Effect.flip(sql`ALTER TABLE audit_log DISABLE TRIGGER ALL`)
           return { ...row, refused: String((refused.reason.cause as Error).message) }
         }).pipe(
-          Effect.provide(DatabaseLive.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: dataDir, ...env }))))),
+          // the database slice and DATA_DIR, read alone from the environment
+          Effect.provide(
+            DatabaseLive.pipe(
+              Layer.provide(Layer.merge(DatabaseConfig.layer, AppInfoConfig.layer)),
+              Layer.provide(testConfigProvider({ DATA_DIR: dataDir, ...env }))
+            )
+          ),
           Effect.scoped
         )
       )

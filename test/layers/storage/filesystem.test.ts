@@ -9,7 +9,7 @@ import * as fc from "fast-check"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
 import {
   makeFilesystemStorage,
   OBJECT_FILE_SUFFIX,
@@ -17,7 +17,7 @@ import {
   TEMP_FILE_PREFIX
 } from "../../../src/layers/storage/filesystem.js"
 import { InvalidObjectKey, ObjectNotFound, Storage, StorageUnavailable } from "../../../src/services/storage.js"
-import { testSettings } from "../../support/settings.js"
+import { testConfigProvider } from "../../support/settings.js"
 import { hostileKeyArbitrary, INVALID_KEYS, metadata, storageContract } from "./contract.js"
 
 let tmp = ""
@@ -200,7 +200,7 @@ describe("filesystem storage", () => {
       ])
     }).pipe(
       Effect.provide(
-        StorageLocal.pipe(Layer.provide(Layer.succeed(AppConfig, testSettings({ DATA_DIR: path.join(tmp, "data-dir") }))))
+        StorageLocal.pipe(Layer.provide(AppInfoConfig.layer), Layer.provide(testConfigProvider({ DATA_DIR: path.join(tmp, "data-dir") })))
       )
     ))
 })

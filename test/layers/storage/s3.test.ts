@@ -20,12 +20,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "@effe
 import { mockClient } from "aws-sdk-client-mock"
 import { Cause, Effect, Exit, Layer, Option, Tracer } from "effect"
 import { settle } from "../../support/clock.js"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
+import { CryptoConfig } from "../../../src/config/crypto.js"
+import { StorageConfig } from "../../../src/config/storage.js"
 import { makeS3Storage, StorageS3 } from "../../../src/layers/storage/s3.js"
 import { documentKey, ObjectNotFound, Storage, StorageUnavailable } from "../../../src/services/storage.js"
-import { testSettings } from "../../support/settings.js"
+import { testConfigProvider } from "../../support/settings.js"
 import { type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
 import { metadata, storageContract } from "./contract.js"
+
+/** What StorageS3 reads: the storage slice, the documents key (SSE-KMS) and the Region, each read alone. */
+const storageSlices = Layer.mergeAll(StorageConfig.layer, CryptoConfig.layer, AppInfoConfig.layer)
 
 const BUCKET = "serenya-test"
 const DOCUMENTS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -120,7 +125,8 @@ describe("S3 storage against s3rver", () => {
   it.live("StorageS3 from settings (S3_BUCKET, S3_ENDPOINT, S3_FORCE_PATH_STYLE) round-trips", () => {
     vi.stubEnv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS.accessKeyId)
     vi.stubEnv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS.secretAccessKey)
-    const settings = testSettings({
+    // the three slices it reads (storage, the documents key, the Region), read alone from these variables
+    const settings = testConfigProvider({
       STORAGE_PROVIDER: "s3",
       S3_BUCKET: BUCKET,
       S3_ENDPOINT: endpoint,
@@ -136,7 +142,7 @@ describe("S3 storage against s3rver", () => {
       yield* storage.remove(key)
       expect(yield* storage.exists(key)).toBe(false)
     }).pipe(
-      Effect.provide(StorageS3.pipe(Layer.provide(Layer.succeed(AppConfig, settings)))),
+      Effect.provide(StorageS3.pipe(Layer.provide(storageSlices), Layer.provide(settings))),
       Effect.ensuring(Effect.sync(() => vi.unstubAllEnvs()))
     )
   })
@@ -146,7 +152,7 @@ describe("S3 storage against s3rver", () => {
       const error = yield* Effect.flip(Layer.build(StorageS3).pipe(Effect.scoped))
       expect(error).toBeInstanceOf(StorageUnavailable)
       expect(error).toMatchObject({ transient: false, message: "S3_BUCKET is not configured" })
-    }).pipe(Effect.provide(Layer.succeed(AppConfig, testSettings()))))
+    }).pipe(Effect.provide(storageSlices), Effect.provide(testConfigProvider())))
 })
 
 describe("S3 storage against a mocked client", () => {

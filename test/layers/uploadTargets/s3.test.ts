@@ -9,11 +9,13 @@ import { S3Client } from "@aws-sdk/client-s3"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
-import { AppConfig } from "../../../src/config.js"
+import { AppInfoConfig } from "../../../src/config/app.js"
+import { CryptoConfig } from "../../../src/config/crypto.js"
+import { StorageConfig } from "../../../src/config/storage.js"
 import { makeS3UploadTargets, UploadTargetsS3 } from "../../../src/layers/uploadTargets/s3.js"
 import { incomingKey, type UploadTarget, UploadTargets } from "../../../src/services/uploadTargets.js"
 import { postToTarget, type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
-import { testSettings } from "../../support/settings.js"
+import { testConfigProvider } from "../../support/settings.js"
 import { uploadTargetsContract } from "./contract.js"
 
 const BUCKET = "serenya-uploads-test"
@@ -141,10 +143,10 @@ describe("S3 upload targets against s3rver", () => {
       Effect.provide(
         Layer.unwrap(
           Effect.sync(() =>
+            // the storage slice, the documents key and the Region, read alone from these variables
             UploadTargetsS3.pipe(
-              Layer.provide(
-                Layer.succeed(AppConfig, testSettings({ STORAGE_PROVIDER: "s3", S3_BUCKET: BUCKET, S3_ENDPOINT: s3rver!.endpoint }))
-              )
+              Layer.provide(Layer.mergeAll(StorageConfig.layer, CryptoConfig.layer, AppInfoConfig.layer)),
+              Layer.provide(testConfigProvider({ STORAGE_PROVIDER: "s3", S3_BUCKET: BUCKET, S3_ENDPOINT: s3rver!.endpoint }))
             )
           )
         )
