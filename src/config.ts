@@ -4,8 +4,11 @@
  * all) applied once. Secrets are Config.Redacted so they never print. The README's settings table
  * lists exactly the variables read here (test/config/slices.test.ts derives them from this file).
  */
-import { Config, ConfigProvider, Context, Effect, Layer, Option, Result, SchemaIssue } from "effect"
+import { Config, ConfigProvider, Context, Duration, Effect, Layer, Option, Result, SchemaIssue } from "effect"
+import { SessionLifetime } from "./services/auth.js"
 import { findModel, modelProblem } from "./services/models.js"
+import { PlanLimits } from "./services/plans.js"
+import { UploadLimits } from "./services/uploadLimits.js"
 import { AppInfoConfig, appInfoConfig, type AppInfoSettings } from "./config/app.js"
 import { AuditConfig, auditConfig, type AuditSettings } from "./config/audit.js"
 import { AuthConfig, authConfig, type AuthSettings } from "./config/auth.js"
@@ -164,17 +167,15 @@ export const settingsConfig: Config.Config<Settings> = collect({
 )
 
 /**
- * The whole settings. Only entry points (src/main) and, until they take slices, four programs read
- * it; a capability requires the slice tags it uses (StorageConfig, AppInfoConfig …).
+ * What configLayer provides: every slice, and the few numbers use cases need of the settings as
+ * small services of their own (UploadLimits, PlanLimits, SessionLifetime). There is no tag for the
+ * whole settings: entry points pass `Settings` as a value to the function that picks layers
+ * (src/main/layers.ts), and everything else requires only what it reads.
  */
-export class AppConfig extends Context.Service<AppConfig, Settings>()("AppConfig") {
-  /** Reads the settings from the current ConfigProvider (the environment by default). */
-  static readonly layer = Layer.effect(AppConfig, settingsConfig)
-}
-
-/** What configLayer provides: the whole settings and every slice of them. */
 export type ConfigServices =
-  | AppConfig
+  | UploadLimits
+  | PlanLimits
+  | SessionLifetime
   | AppInfoConfig
   | HttpConfig
   | DatabaseConfig
@@ -191,12 +192,18 @@ export type ConfigServices =
   | TimelineCacheConfig
 
 /**
- * AppConfig and every slice tag from one validated `Settings`: the cross-checks ran once (in
+ * Every slice tag (and the use cases' limits) from one validated `Settings`: the cross-checks ran once (in
  * loadSettings), and every layer sees the same values. Entry points and test support provide this.
  */
 export const configLayer = (settings: Settings): Layer.Layer<ConfigServices> =>
   Layer.succeedContext(
-    Context.make(AppConfig, settings).pipe(
+    Context.make(UploadLimits, settings.documents).pipe(
+      Context.add(PlanLimits, {
+        freeDocumentsPerMonth: settings.plans.freeDocumentsPerMonth,
+        freeChatMessagesPerMonth: settings.plans.freeChatMessagesPerMonth,
+        llmBudgetCentsPerMonth: settings.cost.monthlyBudgetCents
+      }),
+      Context.add(SessionLifetime, { refreshToken: Duration.days(settings.auth.refreshTokenTtlDays) }),
       Context.add(AppInfoConfig, {
         appEnv: settings.appEnv,
         dataDir: settings.dataDir,

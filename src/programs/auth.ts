@@ -13,11 +13,10 @@
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import { createHash, randomBytes } from "node:crypto"
-import { AppConfig } from "../config.js"
 import * as Sessions from "../repos/sessions.js"
 import { inTransaction } from "../repos/transaction.js"
 import { Audit, type AuditAction } from "../services/audit.js"
-import { AccessTokens } from "../services/auth.js"
+import { AccessTokens, SessionLifetime } from "../services/auth.js"
 import { orDatabaseUnavailable } from "../services/database.js"
 import { AccountBoundElsewhere, Unauthenticated } from "../services/errors.js"
 import { GoogleIdTokens } from "../services/googleIdentity.js"
@@ -48,9 +47,9 @@ const databaseFailure = orDatabaseUnavailable("Signing in is not possible right 
 /** Inserts a new refresh token of `familyId` (a new family when absent) and returns the token. */
 const insertRefreshToken = (userId: UserId, familyId: string, parentId: string | null, now: Date) =>
   Effect.gen(function* () {
-    const config = yield* AppConfig
+    const lifetime = yield* SessionLifetime
     const token = randomBytes(32).toString("base64url")
-    const expiresAt = new Date(now.getTime() + Duration.toMillis(Duration.days(config.auth.refreshTokenTtlDays)))
+    const expiresAt = new Date(now.getTime() + Duration.toMillis(lifetime.refreshToken))
     yield* Sessions.insertRefreshToken({
       id: yield* newUuid,
       userId,

@@ -13,7 +13,8 @@
  *    the bucket's lifecycle rule removes leftovers after a day).
  */
 import { Effect, Result, Option, Schema } from "effect"
-import { AppConfig } from "../config.js"
+import { PlanLimits } from "../services/plans.js"
+import { UploadLimits } from "../services/uploadLimits.js"
 import * as Subscriptions from "../repos/subscriptions.js"
 import { inTransaction } from "../repos/transaction.js"
 import * as Uploads from "../repos/uploads.js"
@@ -109,16 +110,17 @@ export const beginUpload = fnTraced("Documents.beginUpload")(
     const targets = yield* UploadTargets
     const audit = yield* Audit
     const costs = yield* CostTracker
-    const settings = yield* AppConfig
+    const limits = yield* UploadLimits
+    const plans = yield* PlanLimits
     const { userId } = input
-    const maxBytes = settings.documents.maxUploadBytes
+    const maxBytes = limits.maxUploadBytes
 
     // 1. Cheap refusals, before anything is recorded or signed.
     const { contentType } = yield* Result.match(validateBeginUpload(input, maxBytes), {
       onFailure: Effect.fail,
       onSuccess: Effect.succeed
     })
-    const freeLimit = (yield* Subscriptions.hasRunningPremium(userId)) ? undefined : settings.plans.freeDocumentsPerMonth
+    const freeLimit = (yield* Subscriptions.hasRunningPremium(userId)) ? undefined : plans.freeDocumentsPerMonth
     // Jobs this month and uploads still under way count alike: a pending upload becomes a job.
     const usedThisMonth = Usage.countJobsAndPendingUploadsThisMonth(userId)
     if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)

@@ -7,7 +7,7 @@
  * means unlimited.
  */
 import { Clock, Effect, Option } from "effect"
-import { AppConfig } from "../config.js"
+import { PlanLimits } from "../services/plans.js"
 import * as Subscriptions from "../repos/subscriptions.js"
 import type { Plan } from "../repos/subscriptions.js"
 import * as Usage from "../repos/usage.js"
@@ -89,12 +89,12 @@ export const chatMessagesUsed = fnTraced("Subscription.chatMessagesUsed")(functi
   return yield* Usage.countChatMessages(userId, period)
 })
 
-const limitOf = (plan: Plan, resource: PlanResource, settings: (typeof AppConfig)["Service"]): number | null =>
+const limitOf = (plan: Plan, resource: PlanResource, limits: (typeof PlanLimits)["Service"]): number | null =>
   plan === "premium"
     ? null
     : resource === "documents"
-      ? settings.plans.freeDocumentsPerMonth
-      : settings.plans.freeChatMessagesPerMonth
+      ? limits.freeDocumentsPerMonth
+      : limits.freeChatMessagesPerMonth
 
 /**
  * Fails with QuotaExceeded when one more of `resource` would go over the plan's limit. A check,
@@ -104,9 +104,9 @@ export const ensureWithinPlanLimit = fnTraced("Subscription.ensureWithinPlanLimi
   userId: UserId,
   resource: PlanResource
 ) {
-  const settings = yield* AppConfig
+  const limits = yield* PlanLimits
   const { plan, period } = yield* currentPlan(userId)
-  const limit = limitOf(plan, resource, settings)
+  const limit = limitOf(plan, resource, limits)
   if (limit === null) return
   const used = resource === "documents" ? yield* documentsUsed(userId, period) : yield* chatMessagesUsed(userId, period)
   if (used >= limit) {
@@ -121,7 +121,7 @@ export const getSubscriptionStatus = fnTraced("Subscription.status")(function* (
   userId: UserId,
   requestContext: RequestContext = {}
 ) {
-  const settings = yield* AppConfig
+  const limits = yield* PlanLimits
   const costs = yield* CostTracker
   const audit = yield* Audit
   const at = yield* now
@@ -141,9 +141,9 @@ export const getSubscriptionStatus = fnTraced("Subscription.status")(function* (
   return {
     plan,
     period,
-    documents: { used: documents, limit: limitOf(plan, "documents", settings) },
-    chatMessages: { used: chatMessages, limit: limitOf(plan, "chatMessages", settings) },
-    llmCostCents: { used: usage.totalCostCents, budget: settings.cost.monthlyBudgetCents }
+    documents: { used: documents, limit: limitOf(plan, "documents", limits) },
+    chatMessages: { used: chatMessages, limit: limitOf(plan, "chatMessages", limits) },
+    llmCostCents: { used: usage.totalCostCents, budget: limits.llmBudgetCentsPerMonth }
   } satisfies SubscriptionStatus
 })
 

@@ -13,7 +13,8 @@
  * no job row refers to it, so an uncertain commit never loses an accepted document).
  */
 import { Cause, Effect, Result, Exit, Option, Schema } from "effect"
-import { AppConfig } from "../config.js"
+import { PlanLimits } from "../services/plans.js"
+import { UploadLimits } from "../services/uploadLimits.js"
 import {
   claimIdempotencyKey,
   deleteExpiredIdempotencyKeys,
@@ -84,9 +85,10 @@ export const uploadDocument = fnTraced("Documents.upload")(
     const queue = yield* JobQueue
     const audit = yield* Audit
     const costs = yield* CostTracker
-    const settings = yield* AppConfig
+    const limits = yield* UploadLimits
+    const plans = yield* PlanLimits
     const { userId } = input
-    const maxBytes = settings.documents.maxUploadBytes
+    const maxBytes = limits.maxUploadBytes
 
     // 1. Cheap refusals, before any byte is stored.
     if (input.bytes.length > maxBytes) {
@@ -120,7 +122,7 @@ export const uploadDocument = fnTraced("Documents.upload")(
     }
 
     // Premium only while its period runs; no row, or a lapsed one, is the free plan.
-    const freeLimit = (yield* Subscriptions.hasRunningPremium(userId)) ? undefined : settings.plans.freeDocumentsPerMonth
+    const freeLimit = (yield* Subscriptions.hasRunningPremium(userId)) ? undefined : plans.freeDocumentsPerMonth
     const usedThisMonth = Usage.countJobsThisMonth(userId)
     if (freeLimit !== undefined && (yield* usedThisMonth) >= freeLimit) return yield* quotaExceeded(freeLimit)
     yield* costs.ensureWithinBudget(userId)

@@ -4,7 +4,7 @@
  * `sid` is the session: the refresh-token family the token was issued with, so that ending the
  * session (logout, reuse detected) ends its access tokens at once, not when they expire.
  */
-import { Context, type Effect, Schema } from "effect"
+import { Context, type Duration, type Effect, Schema } from "effect"
 import type { Unauthenticated } from "./errors.js"
 
 /** The `aud` of our access tokens: this API, and nothing else that might trust our issuer. */
@@ -36,6 +36,11 @@ export class AccessTokens extends Context.Service<
     readonly verify: (token: string) => Effect.Effect<AccessTokenClaims, Unauthenticated>
   }
 >()("AccessTokens") {}
+
+/** How long a session lasts without signing in again (REFRESH_TOKEN_TTL_DAYS): all sign-in needs of the settings. */
+export class SessionLifetime extends Context.Service<SessionLifetime, { readonly refreshToken: Duration.Duration }>()(
+  "serenya/SessionLifetime"
+) {}
 
 /** The signed-in user of the current request. */
 export class CurrentUser extends Context.Service<CurrentUser, { readonly userId: string }>()("CurrentUser") {}

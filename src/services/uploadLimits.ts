@@ -12,7 +12,19 @@
  *   PDF with a text layer goes as its text; a larger scanned PDF fails its job (DOCUMENT_TOO_COMPLEX).
  *   So MAX_UPLOAD_BYTES may be larger than Converse's limits without refusing readable documents.
  */
+import { Context } from "effect"
 import { CONVERSE_LIMITS } from "./models.js"
+
+/** The sizes a use case holds an upload to (MAX_UPLOAD_BYTES, MAX_DIRECT_UPLOAD_BYTES): all it needs of the settings. */
+export class UploadLimits extends Context.Service<
+  UploadLimits,
+  {
+    /** Decoded bytes; larger uploads are refused with 413, presigned or direct. */
+    readonly maxUploadBytes: number
+    /** Decoded bytes a direct upload (the document in the request) may carry; at most maxUploadBytes. */
+    readonly maxDirectUploadBytes: number
+  }
+>()("serenya/UploadLimits") {}
 
 const MiB = 1024 * 1024
 

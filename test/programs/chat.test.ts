@@ -6,7 +6,6 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
@@ -17,7 +16,7 @@ import { getSubscriptionStatus, setPlan } from "../../src/programs/subscription.
 import { CostTracker } from "../../src/services/costTracker.js"
 import { CRITICAL_ACTION, LLM } from "../../src/services/llm.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { readFixture, type FixtureName } from "../support/fixtures.js"
@@ -174,7 +173,7 @@ layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
       const alice = yield* newUser()
       const contentId = yield* storeLabReport(alice)
       const limited = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        Effect.provideService(effect, AppConfig, testSettings({ FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "2" }))
+        Effect.provide(effect, testConfigLayer({ FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "2" }))
 
       yield* limited(ask(alice, contentId, "what is my hemoglobin?"))
       yield* limited(ask(alice, contentId, "what is my glucose?"))
@@ -192,7 +191,7 @@ layer(TestLayer, { excludeTestServices: true })("chat", (it) => {
     Effect.gen(function* () {
       const alice = yield* newUser()
       const limited = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        Effect.provideService(effect, AppConfig, testSettings({ FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "2" }))
+        Effect.provide(effect, testConfigLayer({ FREE_PLAN_CHAT_MESSAGES_PER_MONTH: "2" }))
       const first = yield* storeLabReport(alice)
       yield* limited(ask(alice, first, "what is my hemoglobin?"))
       yield* limited(ask(alice, first, "what is my glucose?"))

@@ -14,7 +14,6 @@
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Ref } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
-import { AppConfig } from "../../src/config.js"
 import { AuditPostgres } from "../../src/layers/audit/postgres.js"
 import { AuditCheckpointsMemory } from "../../src/layers/auditCheckpoints/memory.js"
 import { AuditMacTest } from "../../src/layers/auditMac/local.js"
@@ -36,12 +35,13 @@ import { CostTracker } from "../../src/services/costTracker.js"
 import { Crypto } from "../../src/services/crypto.js"
 import { SqlClient } from "../../src/services/database.js"
 import { LLM } from "../../src/services/llm.js"
-import { BreakerConfigs, makeCircuitBreaker, makeRetrySchedule } from "../../src/services/resilience.js"
+import { BreakerConfigs, makeRetrySchedule } from "../../src/services/resilience.js"
+import { makeCircuitBreaker } from "../../src/layers/resilience/circuitBreaker.js"
 import { Storage, StorageUnavailable } from "../../src/services/storage.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { readFixture } from "../support/fixtures.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 import { createUser, emailHash } from "../support/users.js"
 import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 
@@ -124,7 +124,7 @@ const TestLayer = Layer.mergeAll(
   Timeline,
   AuditPostgres.pipe(Layer.provide(Layer.merge(AuditMacTest, AuditCheckpointsMemory))),
   JobQueuePostgres,
-  Layer.succeed(AppConfig, testSettings())
+  testConfigLayer()
 ).pipe(Layer.provideMerge(TestDatabaseLive()))
 
 // ---------------------------------------------------------------------------------------------

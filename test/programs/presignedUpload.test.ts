@@ -9,7 +9,6 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { AppConfig } from "../../src/config.js"
 import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -33,7 +32,7 @@ import { incomingKey } from "../../src/services/uploadTargets.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { OwnerSql, TestDatabaseLive } from "../support/database.js"
 import { readFixture } from "../support/fixtures.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 
 const pdf = readFixture("lab-report-cbc-cmp.pdf")
@@ -75,7 +74,7 @@ const jobCount = (userId: string) =>
 const failure = <A, E extends { readonly _tag: string }>(result: Result.Result<A, E>) =>
   Result.isFailure(result) ? result.failure._tag : "accepted"
 
-const withSettings = (env: Record<string, string>) => Effect.provideService(AppConfig, testSettings(env))
+const withSettings = (env: Record<string, string>) => Effect.provide(testConfigLayer(env))
 
 /** Targets expire by the clock the database's now() also follows: the real one, not TestClock. */
 const realClock = <A, E, R>(effect: Effect.Effect<A, E, R>) => TestClock.withLive(effect)

@@ -9,7 +9,6 @@ import { expect, layer } from "@effect/vitest"
 import { type Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AppConfig } from "../../src/config.js"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
 import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -28,7 +27,7 @@ import { DEFAULT_MODEL_ID } from "../../src/services/models.js"
 import { makeRetrySchedule } from "../../src/services/resilience.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 import { FIXTURES_DIR } from "../support/fixtures.js"
 import { flate, pagesPdf } from "../support/pdf.js"
 import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
@@ -66,7 +65,7 @@ const newUser = Effect.gen(function* () {
 
 const upload = (userId: UserId, overrides: Partial<UploadInput> = {}) =>
   uploadDocument({ userId, bytes: pdf, fileName: "cbc.pdf", request: { requestId: "req-1" }, ...overrides }).pipe(
-    Effect.provideService(AppConfig, testSettings({ FREE_PLAN_DOCUMENTS_PER_MONTH: "1000" }))
+    Effect.provide(testConfigLayer({ FREE_PLAN_DOCUMENTS_PER_MONTH: "1000" }))
   )
 
 interface JobRow {

@@ -9,7 +9,6 @@ import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { inject } from "vitest"
-import { AppConfig } from "../../src/config.js"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
@@ -23,7 +22,7 @@ import {
 } from "../../src/programs/subscription.js"
 import { CostTracker } from "../../src/services/costTracker.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { settingsFrom, testSettings } from "../support/settings.js"
+import { settingsFrom, testConfigLayer, testSettings } from "../support/settings.js"
 import { newUser } from "../support/users.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
@@ -185,7 +184,7 @@ layer(TestLayer, { excludeTestServices: true })("subscription", (it) => {
     Effect.gen(function* () {
       const alice = yield* newUser()
       const check = ensureWithinPlanLimit(alice, "documents").pipe(
-        Effect.provideService(AppConfig, testSettings({ FREE_PLAN_DOCUMENTS_PER_MONTH: "2" }))
+        Effect.provide(testConfigLayer({ FREE_PLAN_DOCUMENTS_PER_MONTH: "2" }))
       )
       yield* check
       yield* insertJob(alice, new Date())

@@ -6,7 +6,6 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer } from "effect"
 import * as fs from "node:fs"
-import { AppConfig } from "../../src/config.js"
 import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/local.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
@@ -17,7 +16,7 @@ import { CostTracker, usageRecord } from "../../src/services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../../src/services/crypto.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
-import { testSettings } from "../support/settings.js"
+import { testConfigLayer } from "../support/settings.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { fixturePath } from "../support/fixtures.js"
 
@@ -54,7 +53,7 @@ const jobCount = (userId: string) =>
     Effect.map((rows) => rows[0]?.n ?? -1)
   )
 
-const withSettings = (env: Record<string, string>) => Effect.provideService(AppConfig, testSettings(env))
+const withSettings = (env: Record<string, string>) => Effect.provide(testConfigLayer(env))
 
 const failureTag = <A, E extends { readonly _tag: string }>(result: Result.Result<A, E>) =>
   Result.isFailure(result) ? result.failure._tag : "accepted"

@@ -66,7 +66,7 @@ export class OwnerSql extends Context.Service<OwnerSql, SqlClient.SqlClient>()("
 export class TestDatabase extends Context.Service<TestDatabase, ScopedDatabase>()("test/TestDatabase") {}
 
 /**
- * SqlClient + PgClient + Database + the settings (AppConfig and every slice, configLayer) on a fresh database of its own, plus OwnerSql and
+ * SqlClient + PgClient + Database + the settings (every slice and the use cases' limits, configLayer) on a fresh database of its own, plus OwnerSql and
  * TestDatabase. The pool connects as APP_ROLE; `as: "owner"` makes it the owner's instead, for the
  * tests that migrate an empty database (the role has no rights on tables that do not exist yet).
  */

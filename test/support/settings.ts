@@ -18,7 +18,7 @@ export const testSettings = (env: Record<string, string> = {}): Settings => {
   return result.success
 }
 
-/** AppConfig and every slice tag from testSettings(env): what a test running several capabilities provides. */
+/** Every slice tag (and the use cases' limits) from testSettings(env): what a test running several capabilities provides. */
 export const testConfigLayer = (env: Record<string, string> = {}) => configLayer(testSettings(env))
 
 /**
