@@ -20,7 +20,7 @@
 import { Chart, type ChartProps } from "cdk8s"
 import type { Construct } from "constructs"
 import { ApiWorkload } from "./chart/api.js"
-import { AppConfig } from "./chart/config.js"
+import { AppConfigMap } from "./chart/config.js"
 import { ApiIngress } from "./chart/ingress.js"
 import { MigrateJob } from "./chart/migrate.js"
 import { Namespace } from "./chart/namespace.js"
@@ -61,7 +61,7 @@ export class SerenyaChart extends Chart {
     this.settings = settings
     new Namespace(this, "namespace", { settings })
     new ServiceAccounts(this, "service-accounts", { settings })
-    const { podAnnotations } = new AppConfig(this, "config", { settings })
+    const { podAnnotations } = new AppConfigMap(this, "config", { settings })
     const api = new ApiWorkload(this, "api", { settings, podAnnotations })
     new WorkerWorkload(this, "worker", { settings, podAnnotations })
     new ApiIngress(this, "api-ingress", { settings, deregistrationDelaySeconds: api.graceSeconds })

@@ -53,15 +53,15 @@ export const configData = (s: EnvironmentSettings): Record<string, string> => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: s.telemetry.collectorEndpoint
 })
 
-export interface AppConfigProps {
+export interface AppConfigMapProps {
   readonly settings: EnvironmentSettings
 }
 
-export class AppConfig extends Construct {
+export class AppConfigMap extends Construct {
   /** For every pod template: the checksum of the ConfigMap's data. */
   readonly podAnnotations: Readonly<Record<string, string>>
 
-  constructor(scope: Construct, id: string, props: AppConfigProps) {
+  constructor(scope: Construct, id: string, props: AppConfigMapProps) {
     super(scope, id)
     const data = configData(props.settings)
     new k8s.KubeConfigMap(this, "config-map", {
