@@ -15,7 +15,7 @@ import { StorageLocal } from "../layers/storage/filesystem.js"
 import { StorageS3 } from "../layers/storage/s3.js"
 import { UploadTargetsS3 } from "../layers/uploadTargets/s3.js"
 import { UploadTargetsUnconfigured } from "../layers/uploadTargets/unconfigured.js"
-import { CircuitBreakers } from "../services/resilience.js"
+import { CircuitBreakersLive } from "../layers/resilience/circuitBreaker.js"
 import { GoogleIdTokensLive } from "../layers/auth/google.js"
 import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
 import { TimelineCacheMemory } from "../layers/cache/timelineMemory.js"
@@ -74,4 +74,4 @@ export const servicesLayer = (settings: Settings) =>
     UserLookupKeyLive,
     GoogleIdTokensLive,
     TimelineCacheMemory
-  ).pipe(Layer.provideMerge(CircuitBreakers.layer))
+  ).pipe(Layer.provideMerge(CircuitBreakersLive))

@@ -27,7 +27,8 @@ import { errorInfo } from "../services/errors.js"
 import type { DocumentContentType, ModelCall } from "../services/llm.js"
 import { DEFAULT_MODEL_ID, findModel, modelProblem } from "../services/models.js"
 import { costCents } from "../services/pricing.js"
-import { BreakerConfigs, makeCircuitBreaker } from "../services/resilience.js"
+import { BreakerConfigs } from "../services/resilience.js"
+import { makeCircuitBreaker } from "../layers/resilience/circuitBreaker.js"
 
 export type BedrockControlSend = Pick<BedrockControl.BedrockClient, "send">
 

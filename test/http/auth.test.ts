@@ -28,7 +28,7 @@ import { Audit } from "../../src/services/audit.js"
 import { AccessTokens, CurrentUser } from "../../src/services/auth.js"
 import { Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
-import { CircuitBreakers } from "../../src/services/resilience.js"
+import { CircuitBreakersLive } from "../../src/layers/resilience/circuitBreaker.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { GOOGLE_CLIENT_ID, googleIdToken, impostorKey, jwksServer } from "../support/googleJwks.js"
 import { testSettings } from "../support/settings.js"
@@ -213,7 +213,7 @@ layer(appWith({ DEV_AUTH_ENABLED: "false" }))("auth endpoints with dev sign-in d
 const WithGoogleKeys = Layer.unwrap(
   Effect.map(jwksServer({ cacheControl: "public, max-age=300" }), (jwks) =>
     appWith({ GOOGLE_JWKS_URL: jwks.url, GOOGLE_CLIENT_IDS: GOOGLE_CLIENT_ID }, (settings) =>
-      GoogleIdTokensLive.pipe(Layer.provide([CircuitBreakers.layer, Layer.succeed(AuthConfig, settings.auth)]))
+      GoogleIdTokensLive.pipe(Layer.provide([CircuitBreakersLive, Layer.succeed(AuthConfig, settings.auth)]))
     )
   )
 )

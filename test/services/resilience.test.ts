@@ -16,12 +16,12 @@ import {
   type CircuitBreaker,
   type CircuitBreakerConfig,
   CircuitBreakers,
-  makeCircuitBreaker,
   makeRetrySchedule,
   Timeouts,
   withRetry,
   withTimeout
 } from "../../src/services/resilience.js"
+import { CircuitBreakersLive, makeCircuitBreaker } from "../../src/layers/resilience/circuitBreaker.js"
 
 const upstreamDown = new UpstreamFailed({ message: "upstream down", service: "llm", transient: true })
 
@@ -231,14 +231,14 @@ describe("circuit breaker", () => {
       ])
     }))
 
-  it.effect("CircuitBreakers.layer holds one breaker per config but the database's (the pool holds that one)", () =>
+  it.effect("CircuitBreakersLive holds one breaker per config but the database's (the pool holds that one)", () =>
     Effect.gen(function* () {
       const breakers = yield* CircuitBreakers
       expect(breakers.get("llm").config).toEqual(BreakerConfigs.llm)
       expect(breakers.get("google_oauth").name).toBe("google_oauth")
       expect(breakers.get("google_oauth")).toBe(breakers.get("google_oauth"))
       expect(yield* breakers.get("google_oauth").state).toBe("closed")
-    }).pipe(Effect.provide(CircuitBreakers.layer)))
+    }).pipe(Effect.provide(CircuitBreakersLive)))
 })
 
 describe("circuit breaker fallback", () => {

@@ -9,7 +9,8 @@ import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { Effect, type Layer, type Option, Redacted, String as Str } from "effect"
 import type { DatabaseSettings } from "../../config/database.js"
-import { BreakerConfigs, makeCircuitBreaker } from "../../services/resilience.js"
+import { BreakerConfigs } from "../../services/resilience.js"
+import { makeCircuitBreaker } from "../resilience/circuitBreaker.js"
 import { isDatabaseOutage, makeBoundedClient, poolOptions, startupProbe } from "./bounded.js"
 
 const clientOptions = {

@@ -10,7 +10,8 @@ import { TestClock } from "effect/testing"
 import { createHmac } from "node:crypto"
 import { makeGoogleIdTokens } from "../../../src/layers/auth/google.js"
 import { CircuitOpen, Unauthenticated, UpstreamFailed } from "../../../src/services/errors.js"
-import { BreakerConfigs, makeCircuitBreaker } from "../../../src/services/resilience.js"
+import { BreakerConfigs } from "../../../src/services/resilience.js"
+import { makeCircuitBreaker } from "../../../src/layers/resilience/circuitBreaker.js"
 import {
   deadUrl,
   GOOGLE_CLIENT_ID as CLIENT_ID,

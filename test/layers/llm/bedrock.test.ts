@@ -31,7 +31,8 @@ import {
 import { errorInfo } from "../../../src/services/errors.js"
 import { InterpretedDocument, type ModelCall } from "../../../src/services/llm.js"
 import { DEFAULT_MODEL_ID, findModel, type ModelCard } from "../../../src/services/models.js"
-import { BreakerConfigs, makeCircuitBreaker, makeRetrySchedule } from "../../../src/services/resilience.js"
+import { BreakerConfigs, makeRetrySchedule } from "../../../src/services/resilience.js"
+import { makeCircuitBreaker } from "../../../src/layers/resilience/circuitBreaker.js"
 
 const MODEL = DEFAULT_MODEL_ID
 const bedrock = mockClient(BedrockRuntimeClient)
