@@ -46,7 +46,11 @@ const programsSqlImports = {
   patterns: [
     { regex: "(^|/)services/database(\\.js)?$", importNames: ["SqlClient", "withoutTransforms"], message: noSql },
     { regex: "^effect/sql/", message: noSql },
-    { regex: "^@effect/sql-pg/", message: noSql }
+    { regex: "^@effect/sql-pg/", message: noSql },
+    {
+      regex: "^(\\.\\./)+config(\\.js|/)",
+      message: "programs take the numbers they use from small services (UploadLimits, PlanLimits, SessionLifetime), never from the settings (docs/architecture.md)."
+    }
   ]
 }
 
@@ -65,6 +69,7 @@ export default tseslint.config(
   boundary("services", ["layers", "programs", "repos", "http", "main"], "services are the interfaces everything else depends on"),
   boundary("layers", ["programs", "repos", "http", "main"], "a layer implements a service; what runs programs is an entry point under src/main"),
   boundary("programs", ["layers", "http", "main"], "programs use services, never a particular layer", programsSqlImports),
+  boundary("config", ["layers", "programs", "repos", "http", "main"], "a settings slice is read by what uses it and knows no implementation"),
   boundary("repos", ["layers", "programs", "http", "main"], "a repository holds one table's statements; programs call repositories, never the other way"),
   boundary("http", ["layers", "main", "repos"], "the API calls programs; src/main picks the layers; tables are the programs' business"),
   {

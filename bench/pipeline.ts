@@ -24,10 +24,10 @@ import { pgClientLayer } from "../src/layers/database/postgres.js"
 import { JobQueuePostgres } from "../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../src/layers/llm/offline.js"
 import { extractPdfText } from "../src/layers/llm/pdfText.js"
-import { StorageLocal } from "../src/layers/storage/filesystem.js"
+import { StorageFilesystem } from "../src/layers/storage/filesystem.js"
 import { makeWorkerPool } from "../src/main/workerPool.js"
 import { makeUserLookupKey } from "../src/layers/auth/lookupKey.js"
-import { TimelineCacheMemory } from "../src/layers/cache/timelineMemory.js"
+import { TimelineCacheMemory } from "../src/layers/timelineCache/memory.js"
 import { uploadDocument } from "../src/programs/uploadDocument.js"
 import { findOrCreateUser } from "../src/programs/users.js"
 import { Crypto } from "../src/services/crypto.js"
@@ -75,7 +75,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
   const TimedStorage = Layer.effect(
     Storage,
     Effect.map(Storage, (storage) => ({ ...storage, put: (...args: Parameters<typeof storage.put>) => timed("store", storage.put(...args)) }))
-  ).pipe(Layer.provide(StorageLocal))
+  ).pipe(Layer.provide(StorageFilesystem))
   const TimedQueue = Layer.effect(
     JobQueue,
     Effect.map(JobQueue, (queue) => ({

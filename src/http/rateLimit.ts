@@ -214,4 +214,4 @@ export const makeRateLimiter = (options: RateLimitOptions): RateLimiter => {
 }
 
 /** The process's limiter (limits are per instance), shared by the IP middleware and authentication. */
-export class RateLimits extends Context.Service<RateLimits, RateLimiter>()("RateLimits") {}
+export class RateLimits extends Context.Service<RateLimits, RateLimiter>()("serenya/RateLimits") {}

@@ -11,18 +11,18 @@ import { CostTrackerPostgres } from "../layers/costTracker/postgres.js"
 import { CryptoKms } from "../layers/crypto/kms.js"
 import { CryptoLocal } from "../layers/crypto/local.js"
 import { LLMBedrock } from "../layers/llm/bedrockOnDemand.js"
-import { StorageLocal } from "../layers/storage/filesystem.js"
+import { StorageFilesystem } from "../layers/storage/filesystem.js"
 import { StorageS3 } from "../layers/storage/s3.js"
 import { UploadTargetsS3 } from "../layers/uploadTargets/s3.js"
 import { UploadTargetsUnconfigured } from "../layers/uploadTargets/unconfigured.js"
 import { CircuitBreakersLive } from "../layers/resilience/circuitBreaker.js"
 import { GoogleIdTokensLive } from "../layers/auth/google.js"
 import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
-import { TimelineCacheMemory } from "../layers/cache/timelineMemory.js"
+import { TimelineCacheMemory } from "../layers/timelineCache/memory.js"
 
 export const cryptoLayer = (settings: Settings) => (settings.crypto.provider === "kms" ? CryptoKms : CryptoLocal)
 
-export const storageLayer = (settings: Settings) => (settings.storage.provider === "s3" ? StorageS3 : StorageLocal)
+export const storageLayer = (settings: Settings) => (settings.storage.provider === "s3" ? StorageS3 : StorageFilesystem)
 
 /**
  * Presigned uploads go to the documents bucket, so they exist only where Storage is S3 (an

@@ -52,7 +52,7 @@ export class WorkerPool extends Context.Service<
     /** What this pool's workers have done so far. */
     readonly stats: Effect.Effect<WorkerPoolStats>
   }
->()("WorkerPool") {}
+>()("serenya/WorkerPool") {}
 
 const emptyStats: WorkerPoolStats = { claimed: 0, completed: 0, retrying: 0, failed: 0, lost: 0, errors: 0 }
 

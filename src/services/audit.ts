@@ -116,7 +116,7 @@ export class Audit extends Context.Service<
      */
     readonly erase: (userId: string) => Effect.Effect<number, AuditUnavailable>
   }
->()("Audit") {}
+>()("serenya/Audit") {}
 
 // ---------------------------------------------------------------------------------------------
 // The rules shared by every layer.

@@ -36,7 +36,7 @@ export class AuditCheckpoints extends Context.Service<
     /** The checkpoint with the highest position, if any. */
     readonly latest: Effect.Effect<Option.Option<AuditCheckpoint>, AuditUnavailable>
   }
->()("AuditCheckpoints") {}
+>()("serenya/AuditCheckpoints") {}
 
 /** The name of a checkpoint: positions count down, so the latest sorts first in a listing. */
 export const checkpointName = (position: number): string =>

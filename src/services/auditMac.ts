@@ -18,4 +18,4 @@ export class AuditMac extends Context.Service<
     /** HMAC-SHA-256(audit key, label): 32 bytes. */
     readonly derive: (label: string) => Effect.Effect<Uint8Array, AuditUnavailable>
   }
->()("AuditMac") {}
+>()("serenya/AuditMac") {}

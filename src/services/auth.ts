@@ -35,7 +35,7 @@ export class AccessTokens extends Context.Service<
     /** Any problem (malformed, forged, `alg: none`, wrong issuer, expired) is the same Unauthenticated. */
     readonly verify: (token: string) => Effect.Effect<AccessTokenClaims, Unauthenticated>
   }
->()("AccessTokens") {}
+>()("serenya/AccessTokens") {}
 
 /** How long a session lasts without signing in again (REFRESH_TOKEN_TTL_DAYS): all sign-in needs of the settings. */
 export class SessionLifetime extends Context.Service<SessionLifetime, { readonly refreshToken: Duration.Duration }>()(
@@ -43,4 +43,4 @@ export class SessionLifetime extends Context.Service<SessionLifetime, { readonly
 ) {}
 
 /** The signed-in user of the current request. */
-export class CurrentUser extends Context.Service<CurrentUser, { readonly userId: string }>()("CurrentUser") {}
+export class CurrentUser extends Context.Service<CurrentUser, { readonly userId: string }>()("serenya/CurrentUser") {}

@@ -90,7 +90,7 @@ export class CostTracker extends Context.Service<
      */
     readonly eraseUser: (userId: string) => Effect.Effect<number, CostTrackerUnavailable>
   }
->()("CostTracker") {}
+>()("serenya/CostTracker") {}
 
 /** A record for one LLM call, priced from the model's price table, dated by Clock. */
 export const usageRecord = (input: {

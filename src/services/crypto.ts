@@ -108,4 +108,4 @@ export class Crypto extends Context.Service<
     /** Zeroes and drops every data key this process holds for the user (erasure). */
     readonly forgetUser: (userId: string) => Effect.Effect<void>
   }
->()("Crypto") {}
+>()("serenya/Crypto") {}

@@ -71,4 +71,4 @@ export class Database extends Context.Service<
     /** Succeeds when the database answers a trivial query within the connect timeout. */
     readonly ping: Effect.Effect<void, DatabaseUnavailable>
   }
->()("Database") {}
+>()("serenya/Database") {}

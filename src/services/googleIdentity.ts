@@ -23,4 +23,4 @@ export class GoogleIdTokens extends Context.Service<
      */
     readonly verify: (idToken: string) => Effect.Effect<GoogleIdentity, Unauthenticated | UpstreamFailed | CircuitOpen>
   }
->()("GoogleIdTokens") {}
+>()("serenya/GoogleIdTokens") {}

@@ -82,4 +82,4 @@ export class JobQueue extends Context.Service<
     /** Hands an unfinished job back (a worker shutting down) without counting the attempt. */
     readonly release: (jobId: JobId, workerId: string) => Effect.Effect<boolean, DatabaseUnavailable>
   }
->()("JobQueue") {}
+>()("serenya/JobQueue") {}

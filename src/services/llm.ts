@@ -320,4 +320,4 @@ export class LLM extends Context.Service<
     /** Drops every answer kept for the user (erasure); a layer that keeps none does nothing. */
     readonly forgetUser: (userId: string) => Effect.Effect<void>
   }
->()("LLM") {}
+>()("serenya/LLM") {}

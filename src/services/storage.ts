@@ -107,4 +107,4 @@ export class Storage extends Context.Service<
     /** Every key starting with `prefix`, sorted; S3 is paged through to the end. */
     readonly list: (prefix: string) => Effect.Effect<ReadonlyArray<string>, InvalidObjectKey | StorageUnavailable>
   }
->()("Storage") {}
+>()("serenya/Storage") {}

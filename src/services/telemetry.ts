@@ -14,7 +14,7 @@ export class Telemetry extends Context.Service<
     /** Exports every finished span and the current metrics now; never fails. */
     readonly flush: Effect.Effect<void>
   }
->()("Telemetry") {}
+>()("serenya/Telemetry") {}
 
 /** Nothing exported: spans are not even created (see TelemetryOff in layers/telemetry/otel.ts). */
 export const TelemetryNone = Layer.succeed(Telemetry, { tracing: false, flush: Effect.void })

@@ -41,4 +41,4 @@ export class TimelineCache extends Context.Service<
     /** Drops every page of the user (their account is gone, or their content changed here). */
     readonly invalidate: (userId: UserId) => Effect.Effect<void>
   }
->()("TimelineCache") {}
+>()("serenya/TimelineCache") {}

@@ -91,4 +91,4 @@ export class UploadTargets extends Context.Service<
     /** Removes the object and every version of it; removing nothing succeeds. */
     readonly remove: (key: string) => Effect.Effect<void, UploadsNotConfigured | InvalidObjectKey | StorageUnavailable>
   }
->()("UploadTargets") {}
+>()("serenya/UploadTargets") {}

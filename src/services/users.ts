@@ -10,4 +10,4 @@ export class UserLookupKey extends Context.Service<
     /** HMAC-SHA256 of `value` under the lookup key. */
     readonly hmac: (value: string) => Uint8Array
   }
->()("UserLookupKey") {}
+>()("serenya/UserLookupKey") {}

@@ -116,6 +116,18 @@ describe("src/ dependencies", () => {
     expect(await lint("src/repos/x.ts", `import { x } from "./transaction.js"`)).toEqual([])
   })
 
+  it("lint keeps settings where they are read: programs take small services, slices know no implementation", async () => {
+    expect(await lint("src/programs/x.ts", `import { x } from "../config.js"`)).toEqual([expect.stringContaining("small services")])
+    expect(await lint("src/programs/x.ts", `import { x } from "../config/plans.js"`)).toEqual([expect.stringContaining("small services")])
+    expect(await lint("src/config/x.ts", `import { x } from "../layers/storage/s3.js"`)).toEqual([
+      expect.stringContaining("src/config may not import src/layers")
+    ])
+    // along the direction
+    expect(await lint("src/programs/x.ts", `import { x } from "../services/plans.js"`)).toEqual([])
+    expect(await lint("src/layers/storage/x.ts", `import { x } from "../../config/storage.js"`)).toEqual([])
+    expect(await lint("src/config/x.ts", `import { x } from "../services/models.js"`)).toEqual([])
+  })
+
   it("lint refuses SQL in programs: a statement, a client call, or the client imported; repositories may", async () => {
     const lint = (file: string, source: string) => lintAs(file, source, ["no-restricted-imports", "no-restricted-syntax"])
     const refused = [expect.stringContaining("programs contain no SQL")]

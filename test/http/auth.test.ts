@@ -22,8 +22,8 @@ import { Authentication, AuthenticationLive } from "../../src/http/security.js"
 import { makeAuditMemory } from "../../src/layers/audit/memory.js"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
 import { GoogleIdTokensLive } from "../../src/layers/auth/google.js"
-import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { Audit } from "../../src/services/audit.js"
 import { AccessTokens, CurrentUser } from "../../src/services/auth.js"
 import { Unauthenticated } from "../../src/services/errors.js"
@@ -85,7 +85,7 @@ const appWith = (
       Layer.mergeAll(
         CryptoMemory,
         Layer.effect(Audit, Effect.map(makeAuditMemory, ({ audit }) => audit)),
-        UserLookupKeyTest,
+        UserLookupKeyMemory,
         google(settings),
         configLayer(settings)
       )

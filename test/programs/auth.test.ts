@@ -11,8 +11,8 @@ import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { generateKeyPairSync } from "node:crypto"
 import { makeAccessTokens, signingKeyFrom } from "../../src/layers/auth/jwt.js"
-import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { logout, refreshTokenHash, refreshTokens, signInWithDev, signInWithGoogle } from "../../src/programs/auth.js"
 import { emailLookupHash, findOrCreateUser, sessionActive } from "../../src/programs/users.js"
 import { AccessTokens } from "../../src/services/auth.js"
@@ -41,7 +41,7 @@ const GoogleFake = Layer.succeed(
   })
 )
 
-const TestLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, UserLookupKeyTest, Tokens, GoogleFake).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, UserLookupKeyMemory, Tokens, GoogleFake).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 

@@ -6,8 +6,8 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CostTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { getConversation, MAX_MESSAGE_CHARS, sendChatMessage } from "../../src/programs/chat.js"
 import { deleteContent, saveContent } from "../../src/programs/content.js"
@@ -23,7 +23,7 @@ import { readFixture, type FixtureName } from "../support/fixtures.js"
 
 const fixture = (name: FixtureName) => readFixture(name)
 
-const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, costTrackerMemory(), AuditWithRows).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, CostTrackerMemory(), AuditWithRows).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 

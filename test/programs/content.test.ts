@@ -2,9 +2,9 @@
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
-import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
+import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
 import {
   deleteContent,
   listTimeline,

@@ -16,11 +16,12 @@ import { Context, Effect, Layer, Option, Ref } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
 import { AuditPostgres } from "../../src/layers/audit/postgres.js"
 import { AuditCheckpointsMemory } from "../../src/layers/auditCheckpoints/memory.js"
-import { AuditMacTest } from "../../src/layers/auditMac/local.js"
-import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
-import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
+import { AuditMacMemory } from "../../src/layers/auditMac/memory.js"
+import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
+import { CostTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { type KeyProvider, makeEnvelopeCrypto } from "../../src/layers/crypto/envelope.js"
-import { keyIdOf, keyringProvider, TEST_MASTER_KEY } from "../../src/layers/crypto/local.js"
+import { keyIdOf, keyringProvider } from "../../src/layers/crypto/local.js"
+import { TEST_MASTER_KEY } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { type BedrockSend, makeBedrockLLM } from "../../src/layers/llm/bedrock.js"
 import { makeOfflineLLM } from "../../src/layers/llm/offline.js"
@@ -120,9 +121,9 @@ const TestLayer = Layer.mergeAll(
   FlakyStorage,
   UploadTargetsMemory,
   BedrockLLM,
-  costTrackerMemory(),
+  CostTrackerMemory(),
   Timeline,
-  AuditPostgres.pipe(Layer.provide(Layer.merge(AuditMacTest, AuditCheckpointsMemory))),
+  AuditPostgres.pipe(Layer.provide(Layer.merge(AuditMacMemory, AuditCheckpointsMemory))),
   JobQueuePostgres,
   testConfigLayer()
 ).pipe(Layer.provideMerge(TestDatabaseLive()))

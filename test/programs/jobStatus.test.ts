@@ -3,7 +3,7 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
@@ -15,7 +15,7 @@ import { JobQueue } from "../../src/services/jobQueue.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
 
-const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, CostTrackerMemory, JobQueuePostgres).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, CostTrackerMemory(), JobQueuePostgres).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 

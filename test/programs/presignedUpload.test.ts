@@ -9,9 +9,9 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
-import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
+import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
@@ -42,7 +42,7 @@ const TestLayer = Layer.mergeAll(
   StorageMemory,
   UploadTargetsMemory,
   AuditWithRows,
-  costTrackerMemory(),
+  CostTrackerMemory(),
   JobQueuePostgres,
   LLMOffline,
   Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))

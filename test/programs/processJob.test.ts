@@ -10,8 +10,8 @@ import { type Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
-import { costTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CostTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { LLMScripted, LLMScriptProbe, scriptedDocument } from "../../src/layers/llm/scripted.js"
@@ -43,7 +43,7 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0
 const SECRETS = ["DOE, JANE", "DOE", "JANE", "Hemoglobin", "11.2 g/dL"]
 
 const testLayer = <L extends LLM | LLMScriptProbe>(llm: Layer.Layer<L>) =>
-  Layer.mergeAll(CryptoMemory, StorageMemory, UploadTargetsMemory, AuditMemory, costTrackerMemory(), JobQueuePostgres, llm).pipe(
+  Layer.mergeAll(CryptoMemory, StorageMemory, UploadTargetsMemory, AuditMemory, CostTrackerMemory(), JobQueuePostgres, llm).pipe(
     Layer.provideMerge(TestDatabaseLive())
   )
 

@@ -10,8 +10,8 @@ import { randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { inject } from "vitest"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
-import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { UserId } from "../../src/services/ids.js"
 import {
   addMonths,
@@ -27,7 +27,7 @@ import { newUser } from "../support/users.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 
-const TestLayer = Layer.mergeAll(CryptoMemory, costTrackerMemory(), AuditMemory).pipe(Layer.provideMerge(TestDatabaseLive()))
+const TestLayer = Layer.mergeAll(CryptoMemory, CostTrackerMemory(), AuditMemory).pipe(Layer.provideMerge(TestDatabaseLive()))
 
 const utc = (iso: string) => new Date(iso)
 

@@ -3,7 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { sweepOriginals } from "../../src/programs/sweepOriginals.js"
@@ -14,7 +14,7 @@ import { Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { newUser } from "../support/users.js"
 
-const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditMemory, CostTrackerMemory, JobQueuePostgres).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditMemory, CostTrackerMemory(), JobQueuePostgres).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 

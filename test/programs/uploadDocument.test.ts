@@ -6,8 +6,8 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer } from "effect"
 import * as fs from "node:fs"
-import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { Ids, UserId } from "../../src/services/ids.js"
@@ -23,7 +23,7 @@ import { fixturePath } from "../support/fixtures.js"
 const fixture = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 
 const testLayer = (budgetCents = 500) =>
-  Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, costTrackerMemory({ monthlyBudgetCents: budgetCents }), JobQueuePostgres).pipe(
+  Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, CostTrackerMemory({ monthlyBudgetCents: budgetCents }), JobQueuePostgres).pipe(
     Layer.provideMerge(TestDatabaseLive())
   )
 

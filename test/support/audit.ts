@@ -9,7 +9,7 @@ import { Context, Duration, Effect, Layer, Option, Ref } from "effect"
 import type { AuditSettings } from "../../src/config.js"
 import { actorRefOf, type StoredAuditRow } from "../../src/layers/audit/chain.js"
 import { makeAuditMemory } from "../../src/layers/audit/memory.js"
-import { testAuditMac } from "../../src/layers/auditMac/local.js"
+import { testAuditMac } from "../../src/layers/auditMac/memory.js"
 import { ACTOR_KEY_LABEL } from "../../src/layers/audit/chain.js"
 import { Audit } from "../../src/services/audit.js"
 

@@ -8,10 +8,10 @@ import { Effect, Layer } from "effect"
 import { generateKeyPairSync } from "node:crypto"
 import { configLayer, type Settings } from "../../src/config.js"
 import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
-import { UserLookupKeyTest } from "../../src/layers/auth/lookupKey.js"
-import { makeTimelineCache } from "../../src/layers/cache/timelineMemory.js"
-import { costTrackerMemory } from "../../src/layers/costTracker/memory.js"
-import { CryptoMemory } from "../../src/layers/crypto/local.js"
+import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
+import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
+import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
+import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
@@ -45,11 +45,11 @@ export const appTestServices = (options: {
     StorageMemory,
     UploadTargetsMemory,
     AuditWithRows,
-    costTrackerMemory(),
+    CostTrackerMemory(),
     JobQueuePostgres,
     options.llm ?? LLMOffline,
     Layer.succeed(AccessTokens, makeAccessTokens(options.key ?? newSigningKey(), { issuer: ISSUER, ttlSeconds: 900 })),
-    UserLookupKeyTest,
+    UserLookupKeyMemory,
     Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: options.cachedUsers ?? 100 })),
     Layer.succeed(GoogleIdTokens, {
       verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))

@@ -1,12 +1,12 @@
 /**
  * Users for program tests, inserted directly: the id is chosen first so that the email and name
  * can be sealed for that row, and `email_hash` is the HMAC the app computes under the test lookup
- * key (UserLookupKeyTest), so these users are found by sign-in exactly like real ones.
+ * key (UserLookupKeyMemory), so these users are found by sign-in exactly like real ones.
  */
 import { SqlClient } from "effect/sql"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { testUserLookupKey } from "../../src/layers/auth/lookupKey.js"
+import { testUserLookupKey } from "../../src/layers/auth/memory.js"
 import { normaliseEmail } from "../../src/programs/users.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 import { bytea } from "../../src/services/database.js"

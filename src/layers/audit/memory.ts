@@ -10,7 +10,7 @@ import { Audit, type AuditEvent, type AuditVerdict, isAuditUserId } from "../../
 import { type AuditCheckpoint, CHECKPOINT_VERSION } from "../../services/auditCheckpoints.js"
 import { AuditMac } from "../../services/auditMac.js"
 import { makeCheckpointsMemory } from "../auditCheckpoints/memory.js"
-import { testAuditMac } from "../auditMac/local.js"
+import { testAuditMac } from "../auditMac/memory.js"
 import {
   actorRefOf,
   checkpointBreak,

@@ -56,8 +56,3 @@ export const AuditMacLocal: Layer.Layer<AuditMac, never, AppInfoConfig> = Layer.
     return AuditMac.of({ derive: (label) => Effect.flatMap(mac, (m) => m.derive(label)) })
   })
 )
-
-/** A fixed key, for tests. */
-export const testAuditMac = makeAuditMacFromKey(Buffer.alloc(32, 11))
-
-export const AuditMacTest: Layer.Layer<AuditMac> = Layer.succeed(AuditMac, testAuditMac)

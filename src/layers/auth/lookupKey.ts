@@ -44,8 +44,3 @@ export const UserLookupKeyLive: Layer.Layer<UserLookupKey, never, AuthConfig | A
     return makeUserLookupKey(key)
   })
 )
-
-/** A fixed key, for tests (also for tests that insert users directly and must hash as the app does). */
-export const testUserLookupKey = makeUserLookupKey(Buffer.alloc(32, 7))
-
-export const UserLookupKeyTest: Layer.Layer<UserLookupKey> = Layer.succeed(UserLookupKey, testUserLookupKey)

@@ -90,6 +90,6 @@ const stdoutSink: EmfSinkService = {
 }
 
 /** Where EMF lines go: stdout unless a test provides a sink of its own. */
-export const EmfSink = Context.Reference<EmfSinkService>("EmfSink", {
+export const EmfSink = Context.Reference<EmfSinkService>("serenya/EmfSink", {
   defaultValue: (): EmfSinkService => stdoutSink
 })

@@ -23,7 +23,7 @@ export class MemoryCostStore extends Context.Service<
     /** The next `count` writes fail with a transient CostStoreError. */
     readonly failNextWrites: (count: number, options?: FailureInjection) => Effect.Effect<void>
   }
->()("MemoryCostStore") {}
+>()("serenya/MemoryCostStore") {}
 
 interface Faults {
   readonly remaining: number
@@ -85,8 +85,11 @@ export const makeMemoryCostStore: Effect.Effect<{ readonly store: CostStore; rea
 
 export type MemoryCostTrackerOptions = Partial<CostTrackerOptions>
 
-/** The default budget matches LLM_MONTHLY_BUDGET_CENTS's; retries are quick, for tests. */
-export const costTrackerMemory = (
+/**
+ * The test layer: a fresh, empty store per build. The default budget matches
+ * LLM_MONTHLY_BUDGET_CENTS's; retries are quick, for tests.
+ */
+export const CostTrackerMemory = (
   options: MemoryCostTrackerOptions = {}
 ): Layer.Layer<CostTracker | MemoryCostStore> =>
   Layer.effectContext(
@@ -102,6 +105,3 @@ export const costTrackerMemory = (
       return Context.make(CostTracker, tracker).pipe(Context.add(MemoryCostStore, control))
     })
   )
-
-/** A fresh, empty store per layer build. */
-export const CostTrackerMemory: Layer.Layer<CostTracker | MemoryCostStore> = costTrackerMemory()

@@ -1,12 +1,12 @@
 /**
- * Key providers that need no cloud: the local one (the `npm start` default) keeps master keys
- * under DATA_DIR/keys (mode 0600, created on first start) or takes one from LOCAL_MASTER_KEY;
- * the in-memory one (tests) is deterministic. Both wrap data keys with AES-256-GCM under a
+ * The key provider that needs no cloud (the `npm start` default): master keys under DATA_DIR/keys
+ * (mode 0600, created on first start) or one from LOCAL_MASTER_KEY. It (and the tests' in-memory
+ * provider, ./memory.ts, which shares its wrapping) wraps data keys with AES-256-GCM under a
  * per-purpose key derived from the master key (HKDF-SHA256), bound to the partition context,
  * so fields and documents never share a wrapping key — the local analogue of two KMS keys.
  */
-import { Effect, Layer, Option, Redacted, type Scope } from "effect"
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { AppInfoConfig } from "../../config/app.js"
@@ -188,7 +188,8 @@ export const rotateLocalMasterKey = (dataDir: string) =>
 // ---------------------------------------------------------------------------------------------
 // Layers
 
-const scopedCrypto = (provider: KeyProvider, policy: DataKeyCachePolicy, fillRandom?: (t: Uint8Array) => void) =>
+/** The envelope layer over a provider, with the data-key cache policy (the memory layer shares it). */
+export const scopedCrypto = (provider: KeyProvider, policy: DataKeyCachePolicy, fillRandom?: (t: Uint8Array) => void) =>
   makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(policy), ...(fillRandom ? { fillRandom } : {}) })
 
 /** The `npm start` default: master keys under DATA_DIR/keys, or LOCAL_MASTER_KEY. */
@@ -215,34 +216,3 @@ export const CryptoLocal: Layer.Layer<Crypto, KeyUnavailable, CryptoConfig | App
     return yield* scopedCrypto(provider, crypto.dataKeyCache)
   })
 )
-
-/** Deterministic bytes from a seed: the same seals in the same order give the same envelopes. */
-export const deterministicBytes = (seed: string) => {
-  let counter = 0
-  return (size: number): Uint8Array => {
-    const out = Buffer.alloc(size)
-    for (let filled = 0; filled < size; ) {
-      const block = createHmac("sha256", seed).update(String(counter++)).digest()
-      filled += block.copy(out, filled)
-    }
-    return out
-  }
-}
-
-export const TEST_MASTER_KEY = Buffer.alloc(32, 7)
-
-/** Offline tests: a fixed master key, deterministic data keys and IVs, a small cache. */
-export const makeCryptoMemory = (
-  options: { readonly seed?: string; readonly cache?: DataKeyCachePolicy; readonly keyring?: () => Keyring } = {}
-): Effect.Effect<(typeof Crypto)["Service"], never, Scope.Scope> =>
-  // Each build starts the deterministic sequence afresh.
-  Effect.suspend(() => {
-    const bytes = deterministicBytes(options.seed ?? "serenya-test")
-    const fixed: Keyring = { current: keyIdOf(TEST_MASTER_KEY), keys: new Map([[keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY]]) }
-    const provider = keyringProvider("memory", options.keyring ?? (() => fixed), bytes)
-    return scopedCrypto(provider, options.cache ?? { maxAge: "5 minutes", maxUses: 100, maxEntries: 100 }, (target) =>
-      target.set(bytes(target.length))
-    )
-  })
-
-export const CryptoMemory: Layer.Layer<Crypto> = Layer.effect(Crypto, makeCryptoMemory())

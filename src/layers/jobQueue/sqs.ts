@@ -87,7 +87,7 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
   })
 
 /** JobQueue with SQS wake-ups; needs the queue URL and a SqlClient. */
-export const jobQueueSqsLayer = (options: JobQueueSqsOptions): Layer.Layer<JobQueue, never, SqlClient.SqlClient> =>
+export const JobQueueSqs = (options: JobQueueSqsOptions): Layer.Layer<JobQueue, never, SqlClient.SqlClient> =>
   Layer.effect(JobQueue, makeJobQueueSqs(options))
 
 // ---------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ export interface ScriptProbe {
 }
 
 /** Lets a test that built its app from `LLMScripted` ask how often the LLM was called. */
-export class LLMScriptProbe extends Context.Service<LLMScriptProbe, ScriptProbe>()("LLMScriptProbe") {}
+export class LLMScriptProbe extends Context.Service<LLMScriptProbe, ScriptProbe>()("serenya/LLMScriptProbe") {}
 
 export const SCRIPTED_MODEL_ID = "scripted"
 

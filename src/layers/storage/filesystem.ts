@@ -200,7 +200,7 @@ export const makeFilesystemStorage = (root: string): (typeof Storage)["Service"]
 }
 
 /** Objects under DATA_DIR/objects. */
-export const StorageLocal: Layer.Layer<Storage, never, AppInfoConfig> = Layer.effect(
+export const StorageFilesystem: Layer.Layer<Storage, never, AppInfoConfig> = Layer.effect(
   Storage,
   Effect.map(AppInfoConfig, (config) => makeFilesystemStorage(path.join(config.dataDir, "objects")))
 )

@@ -23,7 +23,7 @@ export class MemoryUploads extends Context.Service<
     /** The last request a target was issued for under `key`. */
     readonly issued: (key: string) => Effect.Effect<UploadTargetRequest | undefined>
   }
->()("test/MemoryUploads") {}
+>()("serenya/test/MemoryUploads") {}
 
 export const makeMemoryUploadTargets = Effect.gen(function* () {
   const objects = yield* Ref.make(new Map<string, Uint8Array>())

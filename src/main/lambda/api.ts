@@ -49,7 +49,7 @@ export type ApiServices = Exclude<
 export type WebHandler = (request: Request, peer?: string) => Promise<Response>
 
 /** The address a request came from, handed to the app beside the web Request (which has no peer). */
-class LambdaPeer extends Context.Service<LambdaPeer, string>()("LambdaPeer") {}
+class LambdaPeer extends Context.Service<LambdaPeer, string>()("serenya/LambdaPeer") {}
 
 /**
  * Outermost middleware: the request's remote address becomes the gateway's source address,

@@ -5,7 +5,7 @@
 import { Data, Effect, Layer, Option, References, Result } from "effect"
 import { configLayer, formatConfigError, loadSettings, type Settings } from "../../config.js"
 import { AwsSdk } from "../../layers/aws/sdk.js"
-import { jobQueueSqsLayer } from "../../layers/jobQueue/sqs.js"
+import { JobQueueSqs } from "../../layers/jobQueue/sqs.js"
 import { JobQueuePostgres } from "../../layers/jobQueue/postgres.js"
 import { JsonLoggerLive } from "../../layers/logger/json.js"
 import { makeTelemetryLayer } from "../../layers/telemetry/otel.js"
@@ -58,7 +58,7 @@ export const flushTelemetry = Effect.flatMap(
 export const jobQueueLayer = (lambda: LambdaSettings) =>
   Option.match(lambda.jobQueueUrl, {
     onNone: () => JobQueuePostgres,
-    onSome: (queueUrl) => jobQueueSqsLayer({ queueUrl })
+    onSome: (queueUrl) => JobQueueSqs({ queueUrl })
   })
 
 /**

@@ -45,7 +45,7 @@ export interface ProcessorOptions {
   readonly process?: ProcessOptions
 }
 
-export class ProcessorConfig extends Context.Service<ProcessorConfig, ProcessorOptions>()("ProcessorConfig") {}
+export class ProcessorConfig extends Context.Service<ProcessorConfig, ProcessorOptions>()("serenya/ProcessorConfig") {}
 
 type RecordResult = "done" | "retry"
 

@@ -16,7 +16,7 @@ import { createRequire } from "node:module"
 import { Effect, Layer } from "effect"
 import { configLayer, loadSettings, settingsProvider } from "./src/config.js"
 import { servicesLayer } from "./src/main/layers.js"
-import { jobQueueSqsLayer } from "./src/layers/jobQueue/sqs.js"
+import { JobQueueSqs } from "./src/layers/jobQueue/sqs.js"
 import { AwsSdk } from "./src/layers/aws/sdk.js"
 import { resolveSecrets, secretsManagerReader, lambdaSettingsConfig } from "./src/main/lambda/settings.js"
 import { SqlClient } from "effect/sql"
@@ -40,7 +40,7 @@ const settings = Effect.runSync(Effect.flatMap(loadSettings(settingsProvider(env
 // building the layers prepares statements but runs none: any call or property answers the stand-in itself
 const standIn = new Proxy(function () {}, { get: () => standIn, apply: () => standIn })
 const sql = Layer.succeed(SqlClient.SqlClient, standIn)
-const live = Layer.mergeAll(servicesLayer(settings), jobQueueSqsLayer({ queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" })).pipe(
+const live = Layer.mergeAll(servicesLayer(settings), JobQueueSqs({ queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" })).pipe(
   Layer.provide(Layer.merge(configLayer(settings), sql))
 )
 await Effect.runPromise(Effect.scoped(Layer.build(live)))

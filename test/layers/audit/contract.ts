@@ -14,7 +14,7 @@ import {
   type StoredAuditRow,
   type StoredSeal
 } from "../../../src/layers/audit/chain.js"
-import { testAuditMac } from "../../../src/layers/auditMac/local.js"
+import { testAuditMac } from "../../../src/layers/auditMac/memory.js"
 import { Audit, type AuditAction, type AuditEvent, MAX_USER_AGENT_LENGTH } from "../../../src/services/audit.js"
 import { type AuditCheckpoint, AuditCheckpoints } from "../../../src/services/auditCheckpoints.js"
 

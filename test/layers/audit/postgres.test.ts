@@ -20,7 +20,7 @@ import { testAuditSettings } from "../../support/audit.js"
 import { legacyActorRefOf } from "../../../src/layers/audit/chain.js"
 import { AUDIT_SEAL_LOCK, auditPostgresLayer, auditRowsAfter, auditSealsAfter, VERIFY_PAGE_SIZE } from "../../../src/layers/audit/postgres.js"
 import { makeFileCheckpoints } from "../../../src/layers/auditCheckpoints/file.js"
-import { AuditMacTest } from "../../../src/layers/auditMac/local.js"
+import { AuditMacMemory } from "../../../src/layers/auditMac/memory.js"
 import { Audit } from "../../../src/services/audit.js"
 import { AuditCheckpoints } from "../../../src/services/auditCheckpoints.js"
 import { TestDatabaseLive } from "../../support/database.js"
@@ -121,7 +121,7 @@ const PostgresHarness = Layer.effect(
 
 const AuditPostgresTest = (settings: AuditSettings = testAuditSettings()) =>
   Layer.mergeAll(auditPostgresLayer(settings), PostgresHarness).pipe(
-    Layer.provideMerge(Layer.merge(AuditMacTest, FileCheckpointsTest)),
+    Layer.provideMerge(Layer.merge(AuditMacMemory, FileCheckpointsTest)),
     Layer.provideMerge(TestDatabaseLive({ as: "owner" }))
   )
 
@@ -223,7 +223,7 @@ const applicationRole = Effect.acquireRelease(
     )
 ).pipe(Effect.orDie)
 
-layer(Layer.merge(AuditMacTest, FileCheckpointsTest).pipe(Layer.provideMerge(TestDatabaseLive({ as: "owner" }))))("the application's role", (it) => {
+layer(Layer.merge(AuditMacMemory, FileCheckpointsTest).pipe(Layer.provideMerge(TestDatabaseLive({ as: "owner" }))))("the application's role", (it) => {
   it.effect(
     "records, seals, verifies and erases through the service; cannot change or remove a row or seal; a row or seal it forges is named",
     () =>

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
-import { costTrackerMemory, CostTrackerMemory, makeMemoryCostStore, MemoryCostStore } from "../../../src/layers/costTracker/memory.js"
+import { CostTrackerMemory, makeMemoryCostStore, MemoryCostStore } from "../../../src/layers/costTracker/memory.js"
 import {
   CostTracker,
   CostTrackerUnavailable,
@@ -48,7 +48,7 @@ describe("CostTrackerMemory", () => {
       expect(entries.map((e) => e.documentType)).toEqual(["lab_results", "vitals"])
       expect(entries[0]).toEqual(first)
       expect(yield* store.writeAttempts).toBe(3)
-    }).pipe(Effect.provide(CostTrackerMemory)))
+    }).pipe(Effect.provide(CostTrackerMemory())))
 
   it.live("failNextWrites(n): the record is stored by the background retry, exactly once", () =>
     Effect.gen(function* () {
@@ -60,7 +60,7 @@ describe("CostTrackerMemory", () => {
       expect(yield* store.entries).toEqual([])
       expect(yield* eventually(store.entries, (e) => e.length > 0)).toEqual([record])
       expect(yield* store.writeAttempts).toBe(3)
-    }).pipe(Effect.provide(CostTrackerMemory)))
+    }).pipe(Effect.provide(CostTrackerMemory())))
 
   it.live("failNextWrites(n, { afterWriting }): the write lands, the retries do not add to it", () =>
     Effect.gen(function* () {
@@ -72,7 +72,7 @@ describe("CostTrackerMemory", () => {
       expect(yield* store.entries).toEqual([record])
       yield* eventually(store.writeAttempts, (n) => n >= 3)
       expect(yield* tracker.monthlyUsage(record.userId, "2026-03")).toMatchObject({ calls: 1 })
-    }).pipe(Effect.provide(CostTrackerMemory)))
+    }).pipe(Effect.provide(CostTrackerMemory())))
 
   it.live("the default budget is LLM_MONTHLY_BUDGET_CENTS's default, 500 cents", () =>
     Effect.gen(function* () {
@@ -83,15 +83,15 @@ describe("CostTrackerMemory", () => {
       yield* tracker.ensureWithinBudget(user)
       yield* tracker.record(usage(user, { totalCostCents: 0.0001, occurredAt: now }))
       expect(yield* Effect.flip(tracker.ensureWithinBudget(user))).toBeInstanceOf(QuotaExceeded)
-    }).pipe(Effect.provide(CostTrackerMemory)))
+    }).pipe(Effect.provide(CostTrackerMemory())))
 
-  it.live("costTrackerMemory({ monthlyBudgetCents }) sets another budget", () =>
+  it.live("CostTrackerMemory({ monthlyBudgetCents }) sets another budget", () =>
     Effect.gen(function* () {
       const tracker = yield* CostTracker
       const user = randomUUID()
       yield* tracker.record(usage(user, { totalCostCents: 1, occurredAt: new Date() }))
       expect(yield* Effect.flip(tracker.ensureWithinBudget(user))).toBeInstanceOf(QuotaExceeded)
-    }).pipe(Effect.provide(costTrackerMemory({ monthlyBudgetCents: 1 }))))
+    }).pipe(Effect.provide(CostTrackerMemory({ monthlyBudgetCents: 1 }))))
 
   it.effect("the budget is checked against the current month by Clock (UTC)", () =>
     Effect.gen(function* () {
@@ -102,7 +102,7 @@ describe("CostTrackerMemory", () => {
       expect(yield* Effect.flip(tracker.ensureWithinBudget(user))).toBeInstanceOf(QuotaExceeded)
       yield* TestClock.setTime(Date.parse("2026-04-01T00:00:00.000Z"))
       yield* tracker.ensureWithinBudget(user)
-    }).pipe(Effect.provide(costTrackerMemory({ monthlyBudgetCents: 10 }))))
+    }).pipe(Effect.provide(CostTrackerMemory({ monthlyBudgetCents: 10 }))))
 })
 
 describe("CostTracker vocabulary", () => {

@@ -9,7 +9,8 @@ import * as fc from "fast-check"
 import { createHash } from "node:crypto"
 import { type DataKeyCachePolicy } from "../../../src/layers/crypto/dataKeyCache.js"
 import { type KeyProvider, makeEnvelopeCrypto, parseEnvelope } from "../../../src/layers/crypto/envelope.js"
-import { deterministicBytes, keyIdOf, keyringProvider, makeCryptoMemory, TEST_MASTER_KEY } from "../../../src/layers/crypto/local.js"
+import { keyIdOf, keyringProvider } from "../../../src/layers/crypto/local.js"
+import { deterministicBytes, makeCryptoMemory, TEST_MASTER_KEY } from "../../../src/layers/crypto/memory.js"
 import { type Crypto, documentContext, fieldContext, type SealOptions } from "../../../src/services/crypto.js"
 
 const MiB = 1024 * 1024

@@ -9,8 +9,8 @@ import { mockClient } from "aws-sdk-client-mock"
 import { Effect, Exit, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
-import { CryptoMemory } from "../../../src/layers/crypto/local.js"
-import { claimJobById, failDeadLettered, failUndeliverable, jobQueueSqsLayer } from "../../../src/layers/jobQueue/sqs.js"
+import { CryptoMemory } from "../../../src/layers/crypto/memory.js"
+import { claimJobById, failDeadLettered, failUndeliverable, JobQueueSqs } from "../../../src/layers/jobQueue/sqs.js"
 import { JobId } from "../../../src/services/ids.js"
 import { JobQueue } from "../../../src/services/jobQueue.js"
 import { TestDatabaseLive } from "../../support/database.js"
@@ -20,7 +20,7 @@ const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/serenya-jobs
 const sqs = mockClient(SQSClient)
 const client = new SQSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } })
 
-const App = Layer.merge(jobQueueSqsLayer({ queueUrl: QUEUE_URL, client }), CryptoMemory).pipe(Layer.provideMerge(TestDatabaseLive()))
+const App = Layer.merge(JobQueueSqs({ queueUrl: QUEUE_URL, client }), CryptoMemory).pipe(Layer.provideMerge(TestDatabaseLive()))
 
 const insertJob = (fields: { readonly status?: string; readonly attempts?: number; readonly leaseExpiresIn?: string } = {}) =>
   Effect.gen(function* () {

@@ -13,7 +13,7 @@ import { AppInfoConfig } from "../../../src/config/app.js"
 import {
   makeFilesystemStorage,
   OBJECT_FILE_SUFFIX,
-  StorageLocal,
+  StorageFilesystem,
   TEMP_FILE_PREFIX
 } from "../../../src/layers/storage/filesystem.js"
 import { InvalidObjectKey, ObjectNotFound, Storage, StorageUnavailable } from "../../../src/services/storage.js"
@@ -188,7 +188,7 @@ describe("filesystem storage", () => {
       })
     ))
 
-  it.live("StorageLocal keeps objects under DATA_DIR/objects", () =>
+  it.live("StorageFilesystem keeps objects under DATA_DIR/objects", () =>
     Effect.gen(function* () {
       const dataDir = path.join(tmp, "data-dir")
       const storage = yield* Storage
@@ -200,7 +200,7 @@ describe("filesystem storage", () => {
       ])
     }).pipe(
       Effect.provide(
-        StorageLocal.pipe(Layer.provide(AppInfoConfig.layer), Layer.provide(testConfigProvider({ DATA_DIR: path.join(tmp, "data-dir") })))
+        StorageFilesystem.pipe(Layer.provide(AppInfoConfig.layer), Layer.provide(testConfigProvider({ DATA_DIR: path.join(tmp, "data-dir") })))
       )
     ))
 })

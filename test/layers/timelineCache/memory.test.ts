@@ -3,7 +3,7 @@ import { expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
-import { makeTimelineCache } from "../../../src/layers/cache/timelineMemory.js"
+import { makeTimelineCache } from "../../../src/layers/timelineCache/memory.js"
 import { ContentId, UserId } from "../../../src/services/ids.js"
 import type { TimelinePage } from "../../../src/services/timelineCache.js"
 
