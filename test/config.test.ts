@@ -7,7 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Settings } from "../src/config.js"
-import { settingsFrom } from "./support/settings.js"
+import { PRODUCTION_ENV, settingsFrom } from "./support/settings.js"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -17,20 +17,6 @@ const ok = (env: Record<string, string>): Settings => {
   return result.success
 }
 
-/** The smallest valid production environment. */
-const PRODUCTION = {
-  APP_ENV: "production",
-  DATABASE_URL: "postgres://u:p@h:5432/db",
-  KEY_PROVIDER: "kms",
-  KMS_FIELDS_KEY_ID: "alias/serenya-fields",
-  KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
-  KMS_AUDIT_KEY_ID: "alias/serenya-audit",
-  AUDIT_CHECKPOINT_BUCKET: "serenya-audit-checkpoints",
-  LLM_PROVIDER: "bedrock",
-  JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
-  GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com",
-  USER_LOOKUP_KEY: "a".repeat(64)
-}
 
 const problem = (env: Record<string, string>): string => {
   const result = settingsFrom(env)
@@ -114,22 +100,22 @@ describe("settings: overrides", () => {
 
 describe("settings: production", () => {
   it("production refuses the local key provider, and KMS needs both key ids", () => {
-    const local = problem({ ...PRODUCTION, KEY_PROVIDER: "local" })
+    const local = problem({ ...PRODUCTION_ENV, KEY_PROVIDER: "local" })
     expect(local).toContain("KEY_PROVIDER")
-    const { KMS_DOCUMENTS_KEY_ID: _documents, ...withoutDocuments } = PRODUCTION
+    const { KMS_DOCUMENTS_KEY_ID: _documents, ...withoutDocuments } = PRODUCTION_ENV
     expect(problem(withoutDocuments)).toContain("KMS_DOCUMENTS_KEY_ID")
-    const { KMS_AUDIT_KEY_ID: _audit, ...withoutAuditKey } = PRODUCTION
+    const { KMS_AUDIT_KEY_ID: _audit, ...withoutAuditKey } = PRODUCTION_ENV
     expect(problem(withoutAuditKey)).toContain("KMS_AUDIT_KEY_ID")
-    const { AUDIT_CHECKPOINT_BUCKET: _bucket, ...withoutCheckpoints } = PRODUCTION
+    const { AUDIT_CHECKPOINT_BUCKET: _bucket, ...withoutCheckpoints } = PRODUCTION_ENV
     expect(problem(withoutCheckpoints)).toContain("AUDIT_CHECKPOINT_BUCKET")
-    const { KMS_FIELDS_KEY_ID: _fields, ...withoutFields } = PRODUCTION
+    const { KMS_FIELDS_KEY_ID: _fields, ...withoutFields } = PRODUCTION_ENV
     expect(problem(withoutFields)).toContain("KMS_FIELDS_KEY_ID")
     expect(problem({ STORAGE_PROVIDER: "s3" })).toContain("S3_BUCKET")
     expect(ok({ STORAGE_PROVIDER: "s3", S3_BUCKET: "serenya-documents" }).storage.provider).toBe("s3")
   })
 
   it("USER_LOOKUP_KEY is required in production, redacted, and at least 32 bytes as hex or base64", () => {
-    const { USER_LOOKUP_KEY: _key, ...withoutKey } = PRODUCTION
+    const { USER_LOOKUP_KEY: _key, ...withoutKey } = PRODUCTION_ENV
     expect(problem(withoutKey)).toContain("USER_LOOKUP_KEY")
     const short = problem({ USER_LOOKUP_KEY: "ab".repeat(31) })
     expect(short).toContain("USER_LOOKUP_KEY")
@@ -151,22 +137,22 @@ describe("settings: production", () => {
   })
 
   it("the Bedrock model comes from the model table: the default is the EU profile of a current Claude", () => {
-    const s = ok(PRODUCTION)
+    const s = ok(PRODUCTION_ENV)
     expect(s.llm.bedrockModelId).toBe("eu.anthropic.claude-sonnet-5-5")
     expect(s.llm.bedrockRegion).toBe("eu-west-1")
-    expect(ok({ ...PRODUCTION, BEDROCK_MODEL_ID: "eu.anthropic.claude-opus-5-5", BEDROCK_REGION: "eu-central-1" }).llm.bedrockModelId).toBe(
+    expect(ok({ ...PRODUCTION_ENV, BEDROCK_MODEL_ID: "eu.anthropic.claude-opus-5-5", BEDROCK_REGION: "eu-central-1" }).llm.bedrockModelId).toBe(
       "eu.anthropic.claude-opus-5-5"
     )
   })
 
   it("production refuses a model the table does not know, a retired one, one not offered in the Region, and a global profile", () => {
-    expect(problem({ ...PRODUCTION, BEDROCK_MODEL_ID: "anthropic.claude-3-5-sonnet-20241022-v2:0" })).toMatch(
+    expect(problem({ ...PRODUCTION_ENV, BEDROCK_MODEL_ID: "anthropic.claude-3-5-sonnet-20241022-v2:0" })).toMatch(
       /BEDROCK_MODEL_ID names Claude 3.5 Sonnet v2 \(retired\), which Bedrock no longer serves \(end of life 2026-03-01\)/
     )
-    expect(problem({ ...PRODUCTION, BEDROCK_MODEL_ID: "global.anthropic.claude-sonnet-5-5" })).toMatch(/BEDROCK_MODEL_ID is not a model Serenya knows/)
-    expect(problem({ ...PRODUCTION, BEDROCK_MODEL_ID: "vendor.new-model-v1" })).toMatch(/BEDROCK_MODEL_ID is not a model Serenya knows/)
-    expect(problem({ ...PRODUCTION, BEDROCK_REGION: "eu-west-2" })).toMatch(/BEDROCK_MODEL_ID cannot be called from eu-west-2/)
-    expect(problem({ ...PRODUCTION, BEDROCK_REGION: "us-east-1" })).toMatch(/BEDROCK_MODEL_ID cannot be called from us-east-1/)
+    expect(problem({ ...PRODUCTION_ENV, BEDROCK_MODEL_ID: "global.anthropic.claude-sonnet-5-5" })).toMatch(/BEDROCK_MODEL_ID is not a model Serenya knows/)
+    expect(problem({ ...PRODUCTION_ENV, BEDROCK_MODEL_ID: "vendor.new-model-v1" })).toMatch(/BEDROCK_MODEL_ID is not a model Serenya knows/)
+    expect(problem({ ...PRODUCTION_ENV, BEDROCK_REGION: "eu-west-2" })).toMatch(/BEDROCK_MODEL_ID cannot be called from eu-west-2/)
+    expect(problem({ ...PRODUCTION_ENV, BEDROCK_REGION: "us-east-1" })).toMatch(/BEDROCK_MODEL_ID cannot be called from us-east-1/)
   })
 
   it("outside production a developer may try a model the table does not know, never a retired one", () => {
@@ -184,14 +170,14 @@ describe("settings: production", () => {
   })
 
   it("APP_ENV=production with DATABASE_URL does not migrate at start", () => {
-    const s = ok(PRODUCTION)
+    const s = ok(PRODUCTION_ENV)
     expect(s.appEnv).toBe("production")
     expect(s.database.migrateOnStart).toBe(false)
   })
 
   it("MIGRATE_ON_START overrides the environment's default, both ways", () => {
     expect(
-      ok({ ...PRODUCTION, MIGRATE_ON_START: "true", DATABASE_OWNER_URL: "postgres://owner:p@h:5432/db" }).database
+      ok({ ...PRODUCTION_ENV, MIGRATE_ON_START: "true", DATABASE_OWNER_URL: "postgres://owner:p@h:5432/db" }).database
         .migrateOnStart
     ).toBe(true)
     expect(ok({ MIGRATE_ON_START: "false" }).database.migrateOnStart).toBe(false)
@@ -199,13 +185,13 @@ describe("settings: production", () => {
 
   // The server ran as the owner of its tables, who can disable the audit trail's triggers.
   it("migrating at start in production needs DATABASE_OWNER_URL, naming another user than DATABASE_URL", () => {
-    expect(problem({ ...PRODUCTION, MIGRATE_ON_START: "true" })).toContain("DATABASE_OWNER_URL")
-    const same = problem({ ...PRODUCTION, MIGRATE_ON_START: "true", DATABASE_OWNER_URL: "postgres://u:other@h:5432/db" })
+    expect(problem({ ...PRODUCTION_ENV, MIGRATE_ON_START: "true" })).toContain("DATABASE_OWNER_URL")
+    const same = problem({ ...PRODUCTION_ENV, MIGRATE_ON_START: "true", DATABASE_OWNER_URL: "postgres://serenya_app:other@h:5432/db" })
     expect(same).toContain("DATABASE_URL must name the application's role")
     expect(same).not.toContain("other")
     // Production never falls back to DATABASE_URL for migrations.
-    expect(Option.isNone(ok(PRODUCTION).database.ownerUrl)).toBe(true)
-    const both = ok({ ...PRODUCTION, DATABASE_OWNER_URL: "postgres://owner:s3cret@h:5432/db" }).database
+    expect(Option.isNone(ok(PRODUCTION_ENV).database.ownerUrl)).toBe(true)
+    const both = ok({ ...PRODUCTION_ENV, DATABASE_OWNER_URL: "postgres://owner:s3cret@h:5432/db" }).database
     expect(both.ownerUrl.pipe(Option.map(Redacted.value), Option.getOrUndefined)).toBe("postgres://owner:s3cret@h:5432/db")
     expect(JSON.stringify(both)).not.toContain("s3cret")
   })

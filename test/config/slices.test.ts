@@ -24,6 +24,7 @@ import { StorageConfig, storageConfig } from "../../src/config/storage.js"
 import { TelemetryConfig, telemetryConfig } from "../../src/config/telemetry.js"
 import { TimelineCacheConfig, timelineCacheConfig } from "../../src/config/timelineCache.js"
 import { WorkerConfig, workerConfig } from "../../src/config/worker.js"
+import { PRODUCTION_ENV } from "../support/settings.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 
@@ -77,20 +78,6 @@ const sliceNamed = (name: string): Slice => {
   return found
 }
 
-/** The smallest valid production environment. */
-const PRODUCTION: Record<string, string> = {
-  APP_ENV: "production",
-  DATABASE_URL: "postgres://serenya_app:p@h:5432/db",
-  KEY_PROVIDER: "kms",
-  KMS_FIELDS_KEY_ID: "alias/serenya-fields",
-  KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
-  KMS_AUDIT_KEY_ID: "alias/serenya-audit",
-  AUDIT_CHECKPOINT_BUCKET: "serenya-audit-checkpoints",
-  LLM_PROVIDER: "bedrock",
-  JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
-  GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com",
-  USER_LOOKUP_KEY: "a".repeat(64)
-}
 
 const composed = (env: Record<string, string>): Result.Result<Settings, string> =>
   Effect.runSync(Effect.result(settingsConfig.parse(settingsProvider(env)))).pipe(Result.mapError(formatConfigError))
@@ -119,7 +106,7 @@ const environments: fc.Arbitrary<Record<string, string>> = fc
   .constantFrom("local", "test", "production", undefined)
   .chain((appEnv) => {
     const production = appEnv === "production"
-    const base = production ? PRODUCTION : appEnv === undefined ? {} : { APP_ENV: appEnv }
+    const base = production ? PRODUCTION_ENV : appEnv === undefined ? {} : { APP_ENV: appEnv }
     const parts: Array<fc.Arbitrary<Record<string, string>>> = [
       // app
       maybe("DATA_DIR", fc.constantFrom("/var/lib/serenya", "./.data", "relative/dir")),
@@ -229,7 +216,7 @@ describe("settings slices: read alone", () => {
   })
 
   it("the slices together are the settings: nothing in Settings belongs to no slice, nothing to two", () => {
-    const settings = composed(PRODUCTION)
+    const settings = composed(PRODUCTION_ENV)
     if (Result.isFailure(settings)) throw new Error(settings.failure)
     const app = sliceNamed("app").fromComposed(settings.success) as object
     const http = sliceNamed("http").fromComposed(settings.success) as object
@@ -252,15 +239,15 @@ describe("settings slices: read alone", () => {
     type Auth = { readonly devAuthEnabled: boolean }
     type Database = { readonly migrateOnStart: boolean; readonly ownerUrl: Option.Option<unknown> }
     expect(value<Worker>("worker", {}).inProcess).toBe(true)
-    expect(value<Worker>("worker", PRODUCTION).inProcess).toBe(false)
-    expect(value<Worker>("worker", { ...PRODUCTION, IN_PROCESS_WORKERS: "true" }).inProcess).toBe(true)
+    expect(value<Worker>("worker", PRODUCTION_ENV).inProcess).toBe(false)
+    expect(value<Worker>("worker", { ...PRODUCTION_ENV, IN_PROCESS_WORKERS: "true" }).inProcess).toBe(true)
     expect(value<Auth>("auth", {}).devAuthEnabled).toBe(true)
     expect(value<Auth>("auth", { APP_ENV: "test" }).devAuthEnabled).toBe(false)
-    expect(value<Auth>("auth", PRODUCTION).devAuthEnabled).toBe(false)
+    expect(value<Auth>("auth", PRODUCTION_ENV).devAuthEnabled).toBe(false)
     const local = value<Database>("database", { DATABASE_URL: "postgres://u:p@h/db" })
     expect(local.migrateOnStart).toBe(true)
     expect(Option.isSome(local.ownerUrl)).toBe(true)
-    const production = value<Database>("database", PRODUCTION)
+    const production = value<Database>("database", PRODUCTION_ENV)
     expect(production.migrateOnStart).toBe(false)
     expect(Option.isNone(production.ownerUrl)).toBe(true)
   })
@@ -333,7 +320,7 @@ const recording = (env: Record<string, string>) => {
 /** The variables `config` reads, over environments that take it down every branch we have. */
 const variablesOf = (config: Config.Config<unknown>): Set<string> => {
   const all = new Set<string>()
-  for (const env of [{}, PRODUCTION, { STORAGE_PROVIDER: "s3", KEY_PROVIDER: "kms", LLM_PROVIDER: "bedrock", MAX_DIRECT_UPLOAD_BYTES: "9" }]) {
+  for (const env of [{}, PRODUCTION_ENV, { STORAGE_PROVIDER: "s3", KEY_PROVIDER: "kms", LLM_PROVIDER: "bedrock", MAX_DIRECT_UPLOAD_BYTES: "9" }]) {
     const { provider, read } = recording({ ...env })
     Effect.runSync(Effect.result(config.parse(provider)))
     for (const name of read) all.add(name)

@@ -26,3 +26,18 @@ export const testConfigLayer = (env: Record<string, string> = {}) => configLayer
  * layer (`StorageConfig.layer` …) reads that slice alone, as a capability moved elsewhere would.
  */
 export const testConfigProvider = (env: Record<string, string> = {}) => ConfigProvider.layer(settingsProvider(testEnv(env)))
+
+/** The smallest valid production environment (the application's role in DATABASE_URL). */
+export const PRODUCTION_ENV: Readonly<Record<string, string>> = {
+  APP_ENV: "production",
+  DATABASE_URL: "postgres://serenya_app:p@h:5432/db",
+  KEY_PROVIDER: "kms",
+  KMS_FIELDS_KEY_ID: "alias/serenya-fields",
+  KMS_DOCUMENTS_KEY_ID: "alias/serenya-documents",
+  KMS_AUDIT_KEY_ID: "alias/serenya-audit",
+  AUDIT_CHECKPOINT_BUCKET: "serenya-audit-checkpoints",
+  LLM_PROVIDER: "bedrock",
+  JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
+  GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com",
+  USER_LOOKUP_KEY: "a".repeat(64)
+}
