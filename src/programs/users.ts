@@ -34,8 +34,8 @@ export interface UserSummary {
 
 const sameHash = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b)
 
-const emailContext = (userId: string) => fieldContext(userId, "users", "email_encrypted", userId)
-const nameContext = (userId: string) => fieldContext(userId, "users", "name_encrypted", userId)
+const emailContext = (userId: UserId) => fieldContext(userId, "users", "email_encrypted", userId)
+const nameContext = (userId: UserId) => fieldContext(userId, "users", "name_encrypted", userId)
 
 const openUser = (row: Users.UserRow) =>
   Effect.gen(function* () {

@@ -112,6 +112,6 @@ export const findUnsweptOriginals = (batch: number) =>
 
 /** The jobs not yet processed, whose originals are still stored (key rotation re-wraps them). Rows as typed, not decoded. */
 export const listUnprocessedOriginals = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql<{ readonly id: string; readonly owner: string; readonly storageKey: string }>`
+  sql<{ readonly id: string; readonly owner: UserId; readonly storageKey: string }>`
     SELECT id::text AS id, user_id::text AS owner, storage_key FROM jobs WHERE status IN ('queued', 'processing')`
 )

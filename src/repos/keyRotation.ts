@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import { bytea, SqlClient } from "../services/database.js"
+import type { UserId } from "../services/ids.js"
 
 /** Every encrypted column, with how to rebuild its context. A test keeps this in step with the schema. */
 export const ENCRYPTED_FIELDS = [
@@ -18,10 +19,10 @@ export const ENCRYPTED_FIELDS = [
 
 export type EncryptedField = (typeof ENCRYPTED_FIELDS)[number]
 
-/** A sealed value with its row's id and owner (as text). */
+/** A sealed value with its row's id and owner (as text; the owner column is a uuid, so PostgreSQL vouches for its form). */
 export interface SealedValue {
   readonly id: string
-  readonly owner: string
+  readonly owner: UserId
   readonly value: Uint8Array
 }
 

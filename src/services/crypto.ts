@@ -5,6 +5,7 @@
  */
 import { Context, type Effect, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId, transientFailureInfo } from "./errors.js"
+import type { UserId } from "./ids.js"
 
 /** Which master key wraps the data key: database fields and documents have keys of their own. */
 export const KeyPurpose = Schema.Literals(["fields", "documents"])
@@ -16,7 +17,7 @@ export type KeyPurpose = typeof KeyPurpose.Type
  * through the AES-GCM additional data only.
  */
 export interface EncryptionContext {
-  readonly userId: string
+  readonly userId: UserId
   readonly [key: string]: string
 }
 
@@ -50,13 +51,13 @@ export class KeyUnavailable extends Schema.TaggedError<KeyUnavailable>()("KeyUna
  * How a database field is bound: to its user, its column and its row. Sealing and opening the
  * same field must build the same options, which is why this is the only way to build them.
  */
-export const fieldContext = (userId: string, table: string, column: string, recordId: string): SealOptions => ({
+export const fieldContext = (userId: UserId, table: string, column: string, recordId: string): SealOptions => ({
   purpose: "fields",
   context: { userId, field: `${table}.${column}`, recordId }
 })
 
 /** How a stored document is bound: to its user and its object key. */
-export const documentContext = (userId: string, objectKey: string): SealOptions => ({
+export const documentContext = (userId: UserId, objectKey: string): SealOptions => ({
   purpose: "documents",
   context: { userId, object: objectKey }
 })
@@ -106,6 +107,6 @@ export class Crypto extends Context.Service<
       options: SealOptions
     ) => Effect.Effect<Uint8Array, DecryptionFailed | KeyUnavailable>
     /** Zeroes and drops every data key this process holds for the user (erasure). */
-    readonly forgetUser: (userId: string) => Effect.Effect<void>
+    readonly forgetUser: (userId: UserId) => Effect.Effect<void>
   }
 >()("serenya/Crypto") {}

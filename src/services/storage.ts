@@ -5,9 +5,10 @@
  */
 import { Context, type Effect, Result, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId, transientFailureInfo } from "./errors.js"
+import type { UserId } from "./ids.js"
 
 export interface ObjectMetadata {
-  readonly userId: string
+  readonly userId: UserId
   /** Kept to the millisecond (S3 `upload-timestamp`, ISO 8601). */
   readonly uploadedAt: Date
   /** Absent on put: a backend may report its default instead (S3: `binary/octet-stream`). */

@@ -18,6 +18,7 @@ import { CryptoConfig } from "../../src/config/crypto.js"
 import { CryptoLocal } from "../../src/layers/crypto/local.js"
 import { Crypto, fieldContext } from "../../src/services/crypto.js"
 import { testConfigProvider } from "../support/settings.js"
+import type { UserId } from "../../src/services/ids.js"
 
 const ROOT = path.resolve(import.meta.dirname, "../..")
 const MASTER_KEY = randomBytes(32).toString("hex")
@@ -40,11 +41,13 @@ afterAll(async () => {
   await fs.rm(dataDir, { recursive: true, force: true })
 })
 
+// The properties below bind envelopes to any string at all (the context is bytes to the format), so
+// the user id is any string here, not only a UUID: cast on purpose, in these two helpers only.
 const seal = (text: string, userId: string, column: string, recordId: string) =>
-  runtime!.runPromise(Effect.flatMap(Crypto, (crypto) => crypto.sealString(text, fieldContext(userId, "content", column, recordId))))
+  runtime!.runPromise(Effect.flatMap(Crypto, (crypto) => crypto.sealString(text, fieldContext(userId as UserId, "content", column, recordId))))
 
 const ourOpen = (envelope: Uint8Array, userId: string, column: string, recordId: string) =>
-  runtime!.runPromise(Effect.flatMap(Crypto, (crypto) => crypto.openString(envelope, fieldContext(userId, "content", column, recordId))))
+  runtime!.runPromise(Effect.flatMap(Crypto, (crypto) => crypto.openString(envelope, fieldContext(userId as UserId, "content", column, recordId))))
 
 // Both ways the floor can run: with our default data-key cache, and with caching off (DATA_KEY_CACHE_MAX_USES=1).
 const CACHED = { maxAgeMillis: 5 * 60_000, maxUses: 1000, maxEntries: 1000 }

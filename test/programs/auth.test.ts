@@ -22,6 +22,7 @@ import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import { TestDatabaseLive } from "../support/database.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { createUser } from "../support/users.js"
+import { UserId } from "../../src/services/ids.js"
 
 const key = signingKeyFrom(
   generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
@@ -108,10 +109,10 @@ layer(TestLayer)("auth programs", (it) => {
       const row = rows[0]!
       expect(Buffer.from(row.emailEncrypted).includes(Buffer.from(email.toLowerCase()))).toBe(false)
       const crypto = yield* Crypto
-      const opened = yield* crypto.openString(row.emailEncrypted, fieldContext(row.id, "users", "email_encrypted", row.id))
+      const opened = yield* crypto.openString(row.emailEncrypted, fieldContext(UserId.make(row.id), "users", "email_encrypted", row.id))
       expect(opened).toBe(email.toLowerCase())
       expect(row.nameEncrypted).not.toBeNull()
-      expect(yield* crypto.openString(row.nameEncrypted!, fieldContext(row.id, "users", "name_encrypted", row.id))).toBe("Ada")
+      expect(yield* crypto.openString(row.nameEncrypted!, fieldContext(UserId.make(row.id), "users", "name_encrypted", row.id))).toBe("Ada")
       const sql = yield* SqlClient.SqlClient
       const session = "11111111-1111-4111-8111-111111111111"
       expect(yield* sessionActive(sql, first.user.id, session)).toBe(true)

@@ -31,6 +31,7 @@ import { testConfigLayer } from "../support/settings.js"
 import { FIXTURES_DIR } from "../support/fixtures.js"
 import { flate, pagesPdf } from "../support/pdf.js"
 import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
+import { userIdOf } from "../support/ids.js"
 
 const fixtures = FIXTURES_DIR
 const pdf = fs.readFileSync(path.join(fixtures, "lab-report-cbc-cmp.pdf"))
@@ -257,7 +258,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
       const sql = yield* SqlClient.SqlClient
       const storage = yield* Storage
       const key = documentKey("00000000-0000-4000-8000-00000000e4a5")
-      yield* storage.put(key, Uint8Array.of(1, 2, 3), { userId: "erased", uploadedAt: new Date() })
+      yield* storage.put(key, Uint8Array.of(1, 2, 3), { userId: userIdOf("erased"), uploadedAt: new Date() })
       yield* sql`INSERT INTO erasure_outbox (kind, target) VALUES ('object', ${key})`
       yield* Effect.scoped(
         Effect.gen(function* () {
@@ -279,7 +280,7 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
         .withTransaction(
           Effect.gen(function* () {
             yield* sql`UPDATE jobs SET error_message = 'DOE, JANE' WHERE id = (SELECT id FROM jobs LIMIT 1)`
-            yield* storage.put("canary/plain", Buffer.from("Hemoglobin 11.2 g/dL"), { userId: "canary", uploadedAt: new Date() })
+            yield* storage.put("canary/plain", Buffer.from("Hemoglobin 11.2 g/dL"), { userId: userIdOf("canary"), uploadedAt: new Date() })
             planted = yield* plaintextAtRest
             yield* storage.remove("canary/plain")
             return yield* Effect.fail("roll back" as const)

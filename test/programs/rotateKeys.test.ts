@@ -12,6 +12,7 @@ import { ENCRYPTED_FIELDS, rotateKeys } from "../../src/programs/rotateKeys.js"
 import { Crypto, documentContext, fieldContext } from "../../src/services/crypto.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
+import { UserId } from "../../src/services/ids.js"
 
 const NEXT_KEY = Buffer.alloc(32, 42)
 const keyring = {
@@ -36,7 +37,7 @@ const seed = Effect.gen(function* () {
   const seal = (text: string, ctx: ReturnType<typeof fieldContext>) => Effect.map(crypto.sealString(text, ctx), buf)
   const [user] = yield* sql<{ id: string }>`
     INSERT INTO users (email_hash, email_encrypted) VALUES (decode(md5(random()::text), 'hex'), ${Buffer.from([0])}) RETURNING id::text AS id`
-  const userId = user!.id
+  const userId = UserId.make(user!.id)
   yield* sql`UPDATE users SET email_encrypted = ${yield* seal("jane@example.com", fieldContext(userId, "users", "email_encrypted", userId))},
     name_encrypted = ${yield* seal("Jane Roe", fieldContext(userId, "users", "name_encrypted", userId))} WHERE id = ${userId}::uuid`
   const [job] = yield* sql<{ id: string; storageKey: string }>`

@@ -12,6 +12,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { AppInfoConfig } from "../../config/app.js"
 import { withRetry } from "../../services/resilience.js"
+import { UserId } from "../../services/ids.js"
 import {
   InvalidObjectKey,
   type ObjectMetadata,
@@ -33,7 +34,7 @@ const DIRECTORY_MODE = 0o700
 const FILE_MODE = 0o600
 
 const StoredMetadata = Schema.Struct({
-  userId: Schema.String,
+  userId: UserId,
   // ISO text in the file (4.x's Schema.Date is a Date instance and would refuse it)
   uploadedAt: Schema.DateFromString,
   contentType: Schema.optionalKey(Schema.String)

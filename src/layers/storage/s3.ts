@@ -7,11 +7,12 @@
  * created, on the first storage call, not when the layer is built (src/layers/aws/sdk.ts).
  */
 import type * as S3 from "@aws-sdk/client-s3"
-import { Data, Effect, Layer, Option } from "effect"
+import { Data, Effect, Layer, Option, Schema } from "effect"
 import { AppInfoConfig } from "../../config/app.js"
 import { CryptoConfig } from "../../config/crypto.js"
 import { StorageConfig, type StorageSettings } from "../../config/storage.js"
 import { OperationTimedOut } from "../../services/errors.js"
+import { UserId } from "../../services/ids.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import {
   type ObjectMetadata,
@@ -47,6 +48,8 @@ const THROTTLING = new Set([
   "RequestLimitExceeded"
 ])
 
+
+const isUserId = Schema.is(UserId)
 
 /** The 404s that mean "no such object"; NoSuchBucket is a misconfiguration, not a missing object. */
 export const isMissingObject = (cause: unknown): boolean => {
@@ -98,7 +101,7 @@ const readMetadata = (
   const userId = metadata?.[USER_ID_METADATA]
   const timestamp = metadata?.[UPLOAD_TIMESTAMP_METADATA]
   const uploadedAt = timestamp === undefined ? undefined : new Date(timestamp)
-  if (userId === undefined || uploadedAt === undefined || Number.isNaN(uploadedAt.getTime())) {
+  if (userId === undefined || !isUserId(userId) || uploadedAt === undefined || Number.isNaN(uploadedAt.getTime())) {
     return Effect.fail(invalidAnswer("without valid user-id and upload-timestamp metadata"))
   }
   return Effect.succeed({ userId, uploadedAt, ...(contentType !== undefined ? { contentType } : {}) })

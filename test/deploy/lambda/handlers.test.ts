@@ -21,6 +21,7 @@ import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { Telemetry } from "../../../src/services/telemetry.js"
 import { fixturePath } from "../../support/fixtures.js"
+import { UserId } from "../../../src/services/ids.js"
 
 const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const MAX_BODY_BYTES = 200_000
@@ -306,7 +307,7 @@ describe("processor handler", () => {
       Effect.gen(function* () {
         const storage = yield* Storage
         const sql = yield* SqlClient.SqlClient
-        yield* storage.put(key, Uint8Array.of(1, 2, 3), { userId: randomUUID(), uploadedAt: new Date() })
+        yield* storage.put(key, Uint8Array.of(1, 2, 3), { userId: UserId.make(randomUUID()), uploadedAt: new Date() })
         yield* sql`INSERT INTO erasure_outbox (kind, target) VALUES ('object', ${key})`
       })
     )

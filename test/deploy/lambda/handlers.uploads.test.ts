@@ -22,6 +22,7 @@ import { postToTarget, type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } fro
 import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_PAYLOAD_BYTES } from "../../../src/services/uploadLimits.js"
+import type { UserId } from "../../../src/services/ids.js"
 
 const MiB = 1024 * 1024
 const BUCKET = "serenya-lambda-uploads"
@@ -188,7 +189,7 @@ describe("api handler: documents too large for a Lambda payload go straight to S
           const sql = yield* SqlClient.SqlClient
           const storage = yield* Storage
           const crypto = yield* Crypto
-          const [row] = yield* sql<{ status: string; sizeBytes: number; userId: string }>`
+          const [row] = yield* sql<{ status: string; sizeBytes: number; userId: UserId }>`
             SELECT status, size_bytes, user_id::text AS user_id FROM jobs WHERE id = ${accepted.jobId}::uuid`
           const stored = yield* storage.get(documentKey(accepted.jobId))
           const opened = yield* crypto.open(stored.bytes, documentContext(row!.userId, documentKey(accepted.jobId)))

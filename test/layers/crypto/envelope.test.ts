@@ -12,9 +12,10 @@ import { type KeyProvider, makeEnvelopeCrypto, parseEnvelope } from "../../../sr
 import { keyIdOf, keyringProvider } from "../../../src/layers/crypto/local.js"
 import { deterministicBytes, makeCryptoMemory, TEST_MASTER_KEY } from "../../../src/layers/crypto/memory.js"
 import { type Crypto, documentContext, fieldContext, type SealOptions } from "../../../src/services/crypto.js"
+import { userIdOf } from "../../support/ids.js"
 
 const MiB = 1024 * 1024
-const alice = fieldContext("user-alice", "messages", "content_encrypted", "msg-1")
+const alice = fieldContext(userIdOf("user-alice"), "messages", "content_encrypted", "msg-1")
 
 /** Pseudo-random bytes of any size, cheap to make (fast-check would build 5 MiB byte by byte). */
 const bytesOf = (size: number, seed: number): Uint8Array => {
@@ -61,7 +62,7 @@ describe("seal and open", () => {
       fc.integer({ min: 0, max: 5 * MiB })
     )
     await fc.assert(
-      fc.asyncProperty(sizes, fc.integer(), fc.constantFrom<SealOptions>(alice, documentContext("u", "jobs/j_original")), async (size, seed, options) => {
+      fc.asyncProperty(sizes, fc.integer(), fc.constantFrom<SealOptions>(alice, documentContext(userIdOf("u"), "jobs/j_original")), async (size, seed, options) => {
         const plaintext = bytesOf(size, seed)
         const opened = await Effect.runPromise(runScoped((c) => Effect.flatMap(c.seal(plaintext, options), (e) => c.open(e, options))))
         return Buffer.from(opened).equals(Buffer.from(plaintext))
@@ -170,9 +171,9 @@ describe("tampering and context", () => {
       Effect.gen(function* () {
         const envelope = yield* c.seal(Buffer.from("Hemoglobin 11.2 g/dL"), alice)
         const others: ReadonlyArray<SealOptions> = [
-          fieldContext("user-bob", "messages", "content_encrypted", "msg-1"),
-          fieldContext("user-alice", "content", "summary_encrypted", "msg-1"),
-          fieldContext("user-alice", "messages", "content_encrypted", "msg-2"),
+          fieldContext(userIdOf("user-bob"), "messages", "content_encrypted", "msg-1"),
+          fieldContext(userIdOf("user-alice"), "content", "summary_encrypted", "msg-1"),
+          fieldContext(userIdOf("user-alice"), "messages", "content_encrypted", "msg-2"),
           { purpose: "documents", context: alice.context },
           { purpose: "fields", context: { ...alice.context, extra: "x" } }
         ]
@@ -186,8 +187,8 @@ describe("tampering and context", () => {
     const entry = fc.string({ minLength: 1, maxLength: 12 })
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ userId: entry, a: entry, b: entry }),
-        fc.record({ userId: entry, a: entry, b: entry }),
+        fc.record({ userId: entry.map(userIdOf), a: entry, b: entry }),
+        fc.record({ userId: entry.map(userIdOf), a: entry, b: entry }),
         async (sealed, opened) => {
           fc.pre(JSON.stringify(sealed) !== JSON.stringify(opened))
           const outcome = await Effect.runPromise(
@@ -249,9 +250,9 @@ describe("data-key cache", () => {
     Effect.gen(function* () {
       const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 10, maxEntries: 10 })
       const c = yield* make
-      for (let i = 0; i < 10; i++) yield* c.seal(new Uint8Array([i]), fieldContext("u1", "messages", "content_encrypted", `m${i}`))
+      for (let i = 0; i < 10; i++) yield* c.seal(new Uint8Array([i]), fieldContext(userIdOf("u1"), "messages", "content_encrypted", `m${i}`))
       expect(stats.generated).toBe(1)
-      yield* c.seal(new Uint8Array([10]), fieldContext("u1", "messages", "content_encrypted", "m10"))
+      yield* c.seal(new Uint8Array([10]), fieldContext(userIdOf("u1"), "messages", "content_encrypted", "m10"))
       expect(stats.generated).toBe(2)
     }).pipe(Effect.scoped)
   )
@@ -274,11 +275,11 @@ describe("data-key cache", () => {
     Effect.gen(function* () {
       const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
       const c = yield* make
-      yield* c.seal(new Uint8Array([1]), fieldContext("u1", "t", "c", "r"))
-      yield* c.seal(new Uint8Array([1]), fieldContext("u2", "t", "c", "r"))
+      yield* c.seal(new Uint8Array([1]), fieldContext(userIdOf("u1"), "t", "c", "r"))
+      yield* c.seal(new Uint8Array([1]), fieldContext(userIdOf("u2"), "t", "c", "r"))
       expect(stats.generated).toBe(2)
-      yield* c.seal(new Uint8Array([1]), documentContext("u1", "jobs/a_original"))
-      yield* c.seal(new Uint8Array([1]), documentContext("u1", "jobs/b_original"))
+      yield* c.seal(new Uint8Array([1]), documentContext(userIdOf("u1"), "jobs/a_original"))
+      yield* c.seal(new Uint8Array([1]), documentContext(userIdOf("u1"), "jobs/b_original"))
       expect(stats.generated).toBe(4)
       expect(zeroed(stats.keys[2]!)).toBe(true)
       expect(zeroed(stats.keys[3]!)).toBe(true)
@@ -292,7 +293,7 @@ describe("data-key cache", () => {
       const envelopes = yield* Effect.scoped(
         Effect.flatMap(writer.crypto, (c) =>
           Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
-            c.seal(Buffer.from(`message ${i}`), fieldContext("u1", "messages", "content_encrypted", `m${i}`))
+            c.seal(Buffer.from(`message ${i}`), fieldContext(userIdOf("u1"), "messages", "content_encrypted", `m${i}`))
           )
         )
       )
@@ -300,7 +301,7 @@ describe("data-key cache", () => {
       const reader = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
       const c = yield* reader.crypto
       for (const [i, envelope] of envelopes.entries()) {
-        const text = yield* c.openString(envelope, fieldContext("u1", "messages", "content_encrypted", `m${i}`))
+        const text = yield* c.openString(envelope, fieldContext(userIdOf("u1"), "messages", "content_encrypted", `m${i}`))
         expect(text).toBe(`message ${i}`)
       }
       expect(reader.stats.unwrapped).toBe(1)
@@ -312,7 +313,7 @@ describe("data-key cache", () => {
       const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 2 })
       const scope = yield* Scope.make()
       const c = yield* Scope.provide(make, scope)
-      for (const user of ["u1", "u2", "u3"]) yield* c.seal(new Uint8Array([1]), fieldContext(user, "t", "c", "r"))
+      for (const user of ["u1", "u2", "u3"]) yield* c.seal(new Uint8Array([1]), fieldContext(userIdOf(user), "t", "c", "r"))
       expect(zeroed(stats.keys[0]!)).toBe(true) // u1's key was evicted
       expect(zeroed(stats.keys[2]!)).toBe(false)
       yield* Scope.close(scope, Exit.void)
@@ -324,19 +325,19 @@ describe("data-key cache", () => {
     Effect.gen(function* () {
       const { crypto: make, stats } = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
       const c = yield* make
-      const sealed = yield* c.seal(new Uint8Array([1]), fieldContext("u1", "t", "c", "r"))
-      yield* c.seal(new Uint8Array([1]), fieldContext("u2", "t", "c", "r"))
+      const sealed = yield* c.seal(new Uint8Array([1]), fieldContext(userIdOf("u1"), "t", "c", "r"))
+      yield* c.seal(new Uint8Array([1]), fieldContext(userIdOf("u2"), "t", "c", "r"))
       expect(stats.generated).toBe(2)
       // the cached encryption key and its unwrapped twin (a separate copy) are both u1's
-      yield* c.forgetUser("u1")
+      yield* c.forgetUser(userIdOf("u1"))
       expect(zeroed(stats.keys[0]!)).toBe(true)
       expect(zeroed(stats.keys[1]!)).toBe(false)
       // u1 needs the key provider again for both sealing and opening; u2 does not
       const unwrappedBefore = stats.unwrapped
-      yield* c.open(sealed, fieldContext("u1", "t", "c", "r"))
+      yield* c.open(sealed, fieldContext(userIdOf("u1"), "t", "c", "r"))
       expect(stats.unwrapped).toBe(unwrappedBefore + 1)
-      yield* c.seal(new Uint8Array([2]), fieldContext("u1", "t", "c", "r2"))
-      yield* c.seal(new Uint8Array([2]), fieldContext("u2", "t", "c", "r2"))
+      yield* c.seal(new Uint8Array([2]), fieldContext(userIdOf("u1"), "t", "c", "r2"))
+      yield* c.seal(new Uint8Array([2]), fieldContext(userIdOf("u2"), "t", "c", "r2"))
       expect(stats.generated).toBe(3)
     }).pipe(Effect.scoped)
   )
@@ -398,7 +399,7 @@ describe("rewrap", () => {
       const c = yield* makeCryptoMemory({ keyring: () => keyring })
       const envelope = yield* c.sealString("x", alice)
       keyring.current = keyIdOf(second)
-      expect(yield* failureTag(c.rewrap(envelope, fieldContext("user-bob", "messages", "content_encrypted", "msg-1")))).toBe(
+      expect(yield* failureTag(c.rewrap(envelope, fieldContext(userIdOf("user-bob"), "messages", "content_encrypted", "msg-1")))).toBe(
         "DecryptionFailed"
       )
     }).pipe(Effect.scoped)
@@ -414,7 +415,7 @@ describe("openStrings (a page of fields in one pass)", () => {
       // Sealed by one process, read by another whose cache is empty: u1's and u2's keys are unwrapped once each, in the batch.
       const items = Array.from({ length: 12 }, (_, i) => ({
         text: `${i % 3 === 0 ? "ünïcödé 🩸 " : ""}field ${i}`,
-        options: fieldContext(i % 2 === 0 ? "u1" : "u2", "content", i % 4 < 2 ? "title_encrypted" : "summary_encrypted", `r${i}`)
+        options: fieldContext(userIdOf(i % 2 === 0 ? "u1" : "u2"), "content", i % 4 < 2 ? "title_encrypted" : "summary_encrypted", `r${i}`)
       }))
       const writer = withCache({ maxAge: "5 minutes", maxUses: 1000, maxEntries: 10 })
       const sealed = yield* Effect.scoped(Effect.flatMap(writer.crypto, (c) => sealAll(c, items)))
@@ -432,14 +433,14 @@ describe("openStrings (a page of fields in one pass)", () => {
   it.effect("one envelope presented with another row's context, or malformed, fails the whole page with DecryptionFailed", () =>
     runScoped((c) =>
       Effect.gen(function* () {
-        const items = Array.from({ length: 6 }, (_, i) => ({ text: `t${i}`, options: fieldContext("u1", "content", "title_encrypted", `r${i}`) }))
+        const items = Array.from({ length: 6 }, (_, i) => ({ text: `t${i}`, options: fieldContext(userIdOf("u1"), "content", "title_encrypted", `r${i}`) }))
         const sealed = yield* sealAll(c, items)
         // the first opens from a cached key, the bad one comes after it: nothing of the page is returned
         const swapped = sealed.map((item, i) => (i === 4 ? { ...item, options: sealed[5]!.options } : item))
         expect(yield* failureTag(c.openStrings(swapped))).toBe("DecryptionFailed")
         const garbage = sealed.map((item, i) => (i === 2 ? { ...item, envelope: new Uint8Array([0x53, 0x45, 1, 0]) } : item))
         expect(yield* failureTag(c.openStrings(garbage))).toBe("DecryptionFailed")
-        const otherUser = sealed.map((item, i) => (i === 0 ? { ...item, options: fieldContext("u2", "content", "title_encrypted", "r0") } : item))
+        const otherUser = sealed.map((item, i) => (i === 0 ? { ...item, options: fieldContext(userIdOf("u2"), "content", "title_encrypted", "r0") } : item))
         expect(yield* failureTag(c.openStrings(otherUser))).toBe("DecryptionFailed")
       })
     )
@@ -457,9 +458,9 @@ describe("openStrings (a page of fields in one pass)", () => {
       fc.asyncProperty(fc.array(item, { maxLength: 30 }), async (entries) => {
         const program = runScoped((c) =>
           Effect.gen(function* () {
-            const sealed = yield* sealAll(c, entries.map((e) => ({ text: e.text, options: fieldContext(e.user, "content", "title_encrypted", e.record) })))
+            const sealed = yield* sealAll(c, entries.map((e) => ({ text: e.text, options: fieldContext(userIdOf(e.user), "content", "title_encrypted", e.record) })))
             const presented = sealed.map((s, i) =>
-              entries[i]!.tampered ? { ...s, options: fieldContext(entries[i]!.user, "content", "title_encrypted", `${entries[i]!.record}-other`) } : s
+              entries[i]!.tampered ? { ...s, options: fieldContext(userIdOf(entries[i]!.user), "content", "title_encrypted", `${entries[i]!.record}-other`) } : s
             )
             const one = yield* Effect.exit(Effect.forEach(presented, (s) => c.openString(s.envelope, s.options)))
             const batch = yield* Effect.exit(c.openStrings(presented))

@@ -19,6 +19,7 @@ import { defaultCachePolicy } from "../../../src/layers/crypto/dataKeyCache.js"
 import { makeRetrySchedule } from "../../../src/services/resilience.js"
 import { documentContext, fieldContext } from "../../../src/services/crypto.js"
 import { arnOf, installKmsFake, makeKmsFake } from "../../support/kmsFake.js"
+import { userIdOf } from "../../support/ids.js"
 
 const FIELDS_KEY = "alias/serenya-fields"
 const DOCUMENTS_KEY = "alias/serenya-documents"
@@ -48,7 +49,7 @@ const makeCrypto = (keys = { fields: FIELDS_KEY, documents: DOCUMENTS_KEY }) =>
     makeEnvelopeCrypto({ provider, cachePolicy: defaultCachePolicy(policy) })
   )
 
-const message = (i: number) => fieldContext("user-1", "messages", "content_encrypted", `m${i}`)
+const message = (i: number) => fieldContext(userIdOf("user-1"), "messages", "content_encrypted", `m${i}`)
 
 describe("KMS provider", () => {
   it.effect("GenerateDataKey asks for AES_256 under the fields key with the partition context; Decrypt sends the context back", () =>
@@ -57,7 +58,7 @@ describe("KMS provider", () => {
       const envelope = yield* c.sealString("Hemoglobin 11.2 g/dL", message(1))
       const generate = fake.commandCalls(GenerateDataKeyCommand).map((call) => call.args[0].input)
       expect(generate).toEqual([
-        { KeyId: arnOf(FIELDS_KEY), KeySpec: "AES_256", EncryptionContext: { purpose: "fields", userId: "user-1" } }
+        { KeyId: arnOf(FIELDS_KEY), KeySpec: "AES_256", EncryptionContext: { purpose: "fields", userId: userIdOf("user-1") } }
       ])
       expect((yield* c.inspect(envelope)).keyId).toBe(arnOf(FIELDS_KEY))
 
@@ -68,7 +69,7 @@ describe("KMS provider", () => {
       expect(decrypt).toHaveLength(1)
       expect(decrypt[0]).toMatchObject({
         KeyId: arnOf(FIELDS_KEY),
-        EncryptionContext: { purpose: "fields", userId: "user-1" }
+        EncryptionContext: { purpose: "fields", userId: userIdOf("user-1") }
       })
       expect(fake.commandCalls(DescribeKeyCommand).map((call) => call.args[0].input)).toContainEqual({ KeyId: FIELDS_KEY })
     }).pipe(Effect.scoped)
@@ -77,15 +78,15 @@ describe("KMS provider", () => {
   it.effect("documents use the documents key and a fresh data key per document", () =>
     Effect.gen(function* () {
       const c = yield* makeCrypto()
-      yield* c.seal(new Uint8Array(10), documentContext("user-1", "jobs/a_original"))
-      yield* c.seal(new Uint8Array(10), documentContext("user-1", "jobs/b_original"))
+      yield* c.seal(new Uint8Array(10), documentContext(userIdOf("user-1"), "jobs/a_original"))
+      yield* c.seal(new Uint8Array(10), documentContext(userIdOf("user-1"), "jobs/b_original"))
       const generate = fake.commandCalls(GenerateDataKeyCommand).map((call) => call.args[0].input)
       expect(generate).toHaveLength(2)
       for (const input of generate) {
         expect(input).toEqual({
           KeyId: arnOf(DOCUMENTS_KEY),
           KeySpec: "AES_256",
-          EncryptionContext: { purpose: "documents", userId: "user-1" }
+          EncryptionContext: { purpose: "documents", userId: userIdOf("user-1") }
         })
       }
     }).pipe(Effect.scoped)
@@ -125,7 +126,7 @@ describe("KMS provider", () => {
     Effect.gen(function* () {
       const envelope = yield* Effect.flatMap(makeCrypto(), (c) => c.sealString("x", message(1)))
       const reader = yield* makeCrypto()
-      const exit = yield* Effect.exit(reader.open(envelope, fieldContext("user-2", "messages", "content_encrypted", "m1")))
+      const exit = yield* Effect.exit(reader.open(envelope, fieldContext(userIdOf("user-2"), "messages", "content_encrypted", "m1")))
       expect(onlyFailure(exit)?._tag).toBe("DecryptionFailed")
       expect(fake.commandCalls(DecryptCommand)).toHaveLength(1)
     }).pipe(Effect.scoped)
@@ -182,9 +183,9 @@ describe("KMS provider", () => {
         {
           CiphertextBlob: expect.any(Uint8Array),
           SourceKeyId: arnOf(FIELDS_KEY),
-          SourceEncryptionContext: { purpose: "fields", userId: "user-1" },
+          SourceEncryptionContext: { purpose: "fields", userId: userIdOf("user-1") },
           DestinationKeyId: arnOf("alias/serenya-fields-2026"),
-          DestinationEncryptionContext: { purpose: "fields", userId: "user-1" }
+          DestinationEncryptionContext: { purpose: "fields", userId: userIdOf("user-1") }
         }
       ])
       expect((yield* next.inspect(moved)).keyId).toBe(arnOf("alias/serenya-fields-2026"))

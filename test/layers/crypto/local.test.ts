@@ -9,6 +9,7 @@ import { CryptoConfig } from "../../../src/config/crypto.js"
 import { CryptoLocal, keyIdOf, loadLocalKeyring, rotateLocalMasterKey } from "../../../src/layers/crypto/local.js"
 import { Crypto, fieldContext } from "../../../src/services/crypto.js"
 import { settingsFrom, testConfigProvider } from "../../support/settings.js"
+import { userIdOf } from "../../support/ids.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "serenya-keys-"))),
@@ -26,7 +27,7 @@ const cryptoIn = (dataDir: string, env: Record<string, string> = {}) =>
     Effect.map((context) => Context.get(context, Crypto))
   )
 
-const field = fieldContext("user-1", "content", "summary_encrypted", "c-1")
+const field = fieldContext(userIdOf("user-1"), "content", "summary_encrypted", "c-1")
 
 describe("local master keys", () => {
   it.effect("the first start creates a key file with mode 0600; later starts reuse it", () =>
@@ -73,7 +74,7 @@ describe("local master keys", () => {
       expect(yield* running.openString(sealedAfter, field)).toBe("HbA1c 5.9%")
       expect(yield* running.openString(before, field)).toBe("Hemoglobin 11.2 g/dL")
       // Having re-read the keys, the running process seals under the rotated key too.
-      const resealed = yield* running.sealString("Potassium 4.1 mmol/L", fieldContext("user-1", "content", "summary_encrypted", "c-2"))
+      const resealed = yield* running.sealString("Potassium 4.1 mmol/L", fieldContext(userIdOf("user-1"), "content", "summary_encrypted", "c-2"))
       expect(Buffer.from(resealed).includes(Buffer.from(rotated.current))).toBe(true)
     })
   )

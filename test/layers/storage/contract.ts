@@ -14,6 +14,7 @@ import {
   Storage,
   validateObjectKey
 } from "../../../src/services/storage.js"
+import { userIdOf } from "../../support/ids.js"
 
 /** Keys the contract must refuse, with what each is trying to do. */
 export const INVALID_KEYS: ReadonlyArray<readonly [string, string]> = [
@@ -58,7 +59,7 @@ export const hostileKeyArbitrary = fc.oneof(
 )
 
 export const metadata = (overrides: Partial<ObjectMetadata> = {}): ObjectMetadata => ({
-  userId: "user-1",
+  userId: userIdOf("user-1"),
   uploadedAt: new Date("2026-03-01T08:15:30.123Z"),
   contentType: "application/pdf",
   ...overrides
@@ -85,11 +86,11 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
       Effect.gen(function* () {
         const storage = yield* Storage
         const key = `${ns}/${documentKey("8f14e45f-ceea-467f-a0e6-b2c1a5f0d3b9")}`
-        const meta = metadata({ userId: "user-42", contentType: "application/pdf" })
+        const meta = metadata({ userId: userIdOf("user-42"), contentType: "application/pdf" })
         yield* storage.put(key, bytesOf(1, 2, 3), meta)
         const stored = yield* storage.get(key)
         expect(stored.bytes).toEqual(bytesOf(1, 2, 3))
-        expect(stored.metadata.userId).toBe("user-42")
+        expect(stored.metadata.userId).toBe(userIdOf("user-42"))
         expect(stored.metadata.uploadedAt).toBeInstanceOf(Date)
         expect(stored.metadata.uploadedAt.getTime()).toBe(meta.uploadedAt.getTime())
         expect(stored.metadata.contentType).toBe("application/pdf")
@@ -101,7 +102,7 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
         const { contentType: _, ...withoutType } = metadata()
         yield* storage.put(`${ns}/plain`, bytesOf(9), withoutType)
         const stored = yield* storage.get(`${ns}/plain`)
-        expect(stored.metadata.userId).toBe("user-1")
+        expect(stored.metadata.userId).toBe(userIdOf("user-1"))
         expect(stored.metadata.uploadedAt.toISOString()).toBe("2026-03-01T08:15:30.123Z")
         expect(DEFAULT_CONTENT_TYPES).toContain(stored.metadata.contentType)
       }))
@@ -137,12 +138,12 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
     live("put over an existing key replaces bytes and metadata", (ns) =>
       Effect.gen(function* () {
         const storage = yield* Storage
-        yield* storage.put(`${ns}/doc`, bytesOf(1, 1, 1, 1), metadata({ userId: "first" }))
+        yield* storage.put(`${ns}/doc`, bytesOf(1, 1, 1, 1), metadata({ userId: userIdOf("first") }))
         const later = new Date("2026-03-02T00:00:00.999Z")
-        yield* storage.put(`${ns}/doc`, bytesOf(2), metadata({ userId: "second", uploadedAt: later, contentType: "image/png" }))
+        yield* storage.put(`${ns}/doc`, bytesOf(2), metadata({ userId: userIdOf("second"), uploadedAt: later, contentType: "image/png" }))
         const stored = yield* storage.get(`${ns}/doc`)
         expect(stored.bytes).toEqual(bytesOf(2))
-        expect(stored.metadata).toMatchObject({ userId: "second", contentType: "image/png" })
+        expect(stored.metadata).toMatchObject({ userId: userIdOf("second"), contentType: "image/png" })
         expect(stored.metadata.uploadedAt.getTime()).toBe(later.getTime())
       }))
 
@@ -275,10 +276,10 @@ export const storageContract = <E>(name: string, makeLayer: () => Layer.Layer<St
             Effect.gen(function* () {
               const full = `${ns}/${key}`
               expect(Result.isSuccess(validateObjectKey(full))).toBe(true)
-              yield* storage.put(full, bytes, metadata({ userId: key }))
+              yield* storage.put(full, bytes, metadata({ userId: userIdOf(key) }))
               const stored = yield* storage.get(full)
               expect(stored.bytes).toEqual(bytes)
-              expect(stored.metadata.userId).toBe(key)
+              expect(stored.metadata.userId).toBe(userIdOf(key))
               expect(yield* storage.exists(full)).toBe(true)
               expect(yield* storage.list(`${ns}/`)).toContain(full)
               yield* storage.remove(full)

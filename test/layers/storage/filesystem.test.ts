@@ -19,6 +19,7 @@ import {
 import { InvalidObjectKey, ObjectNotFound, Storage, StorageUnavailable } from "../../../src/services/storage.js"
 import { testConfigProvider } from "../../support/settings.js"
 import { hostileKeyArbitrary, INVALID_KEYS, metadata, storageContract } from "./contract.js"
+import { userIdOf } from "../../support/ids.js"
 
 let tmp = ""
 let roots = 0
@@ -101,10 +102,10 @@ describe("filesystem storage", () => {
       Effect.gen(function* () {
         const key = "jobs/raced_original"
         const version = (n: number) => new Uint8Array(256 * 1024).fill(n)
-        yield* storage.put(key, version(0), metadata({ userId: "v0" }))
+        yield* storage.put(key, version(0), metadata({ userId: userIdOf("v0") }))
         const writers = Effect.forEach(
           Array.from({ length: 20 }, (_, i) => i + 1),
-          (n) => storage.put(key, version(n), metadata({ userId: `v${n}` })),
+          (n) => storage.put(key, version(n), metadata({ userId: userIdOf(`v${n}`) })),
           { concurrency: 4, discard: true }
         )
         const readers = Effect.forEach(
@@ -114,7 +115,7 @@ describe("filesystem storage", () => {
               const n = bytes[0] ?? -1
               expect(bytes.length).toBe(256 * 1024)
               expect(bytes.every((b) => b === n)).toBe(true)
-              expect(metadata.userId).toBe(`v${n}`)
+              expect(metadata.userId).toBe(userIdOf(`v${n}`))
             }),
           { concurrency: 4, discard: true }
         )
@@ -150,6 +151,21 @@ describe("filesystem storage", () => {
         yield* storage.put("jobs/a", Uint8Array.of(1), metadata())
         yield* Effect.promise(() => fs.writeFile(path.join(root, "jobs", `a${OBJECT_FILE_SUFFIX}`), "garbage"))
         const error = yield* Effect.flip(storage.get("jobs/a"))
+        expect(error).toBeInstanceOf(StorageUnavailable)
+        expect(error).toMatchObject({ transient: false })
+      })
+    ))
+
+  it.live("an object file whose user id is not a UUID is StorageUnavailable (escalate), not someone's object", () =>
+    withRoot((root, storage) =>
+      Effect.gen(function* () {
+        yield* storage.put("jobs/b", Uint8Array.of(1), metadata())
+        const file = path.join(root, "jobs", `b${OBJECT_FILE_SUFFIX}`)
+        const original = yield* Effect.promise(() => fs.readFile(file, "latin1"))
+        const forged = original.replace(metadata().userId, "not-a-user-id-at-all-000000000000000")
+        expect(forged).not.toBe(original)
+        yield* Effect.promise(() => fs.writeFile(file, forged, "latin1"))
+        const error = yield* Effect.flip(storage.get("jobs/b"))
         expect(error).toBeInstanceOf(StorageUnavailable)
         expect(error).toMatchObject({ transient: false })
       })

@@ -28,6 +28,7 @@ import { documentKey, ObjectNotFound, Storage, StorageUnavailable } from "../../
 import { testConfigProvider } from "../../support/settings.js"
 import { type RunningS3rver, S3RVER_CREDENTIALS, startS3rver } from "../../support/s3rver.js"
 import { metadata, storageContract } from "./contract.js"
+import { userIdOf } from "../../support/ids.js"
 
 /** What StorageS3 reads: the storage slice, the documents key (SSE-KMS) and the Region, each read alone. */
 const storageSlices = Layer.mergeAll(StorageConfig.layer, CryptoConfig.layer, AppInfoConfig.layer)
@@ -96,12 +97,12 @@ describe("S3 storage against s3rver", () => {
         { bucket: BUCKET, sseKmsKeyId: DOCUMENTS_KEY }
       )
       const key = documentKey("sse-job")
-      yield* storage.put(key, Uint8Array.of(1, 2), metadata({ userId: "user-7" }))
+      yield* storage.put(key, Uint8Array.of(1, 2), metadata({ userId: userIdOf("user-7") }))
       expect(sent).toHaveLength(1)
       expect(sent[0]).toMatchObject({
         "x-amz-server-side-encryption": "aws:kms",
         "x-amz-server-side-encryption-aws-kms-key-id": DOCUMENTS_KEY,
-        "x-amz-meta-user-id": "user-7",
+        "x-amz-meta-user-id": userIdOf("user-7"),
         "x-amz-meta-upload-timestamp": "2026-03-01T08:15:30.123Z",
         "content-type": "application/pdf"
       })
@@ -187,7 +188,7 @@ describe("S3 storage against a mocked client", () => {
     Effect.gen(function* () {
       s3.on(PutObjectCommand).resolves({})
       const bytes = Uint8Array.of(0xde, 0xad)
-      yield* storage(DOCUMENTS_KEY).put(documentKey("job-1"), bytes, metadata({ userId: "user-9", contentType: "application/pdf" }))
+      yield* storage(DOCUMENTS_KEY).put(documentKey("job-1"), bytes, metadata({ userId: userIdOf("user-9"), contentType: "application/pdf" }))
       const calls = s3.commandCalls(PutObjectCommand)
       expect(calls).toHaveLength(1)
       expect(calls[0]?.args[0].input).toEqual({
@@ -198,7 +199,7 @@ describe("S3 storage against a mocked client", () => {
         ContentType: "application/pdf",
         ServerSideEncryption: "aws:kms",
         SSEKMSKeyId: DOCUMENTS_KEY,
-        Metadata: { "user-id": "user-9", "upload-timestamp": "2026-03-01T08:15:30.123Z" }
+        Metadata: { "user-id": userIdOf("user-9"), "upload-timestamp": "2026-03-01T08:15:30.123Z" }
       })
     }))
 
@@ -362,6 +363,16 @@ describe("S3 storage against a mocked client", () => {
         Body: { transformToByteArray: () => Promise.resolve(Uint8Array.of(1)) } as unknown as NonNullable<GetObjectCommandOutput["Body"]>
       })
       const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).get("jobs/foreign")))
+      expect(error).toMatchObject({ _tag: "StorageUnavailable", transient: false })
+    }))
+
+  it.effect("an object whose user-id is not a user id (a UUID) is refused, not handed on as someone's", () =>
+    Effect.gen(function* () {
+      s3.on(GetObjectCommand).resolves({
+        Metadata: { "user-id": "../alice", "upload-timestamp": "2026-03-01T08:15:30.123Z" },
+        Body: { transformToByteArray: () => Promise.resolve(Uint8Array.of(1)) } as unknown as NonNullable<GetObjectCommandOutput["Body"]>
+      })
+      const error = failureOf(yield* settle(storage(DOCUMENTS_KEY).get("jobs/forged")))
       expect(error).toMatchObject({ _tag: "StorageUnavailable", transient: false })
     }))
 
