@@ -2,7 +2,6 @@
 import { HttpApiBuilder } from "effect/http-api"
 import { type HttpServerRequest, Multipart } from "effect/http"
 import { type Cause, Effect, Option, Schema, SchemaIssue, Stream } from "effect"
-import { DocumentsConfig } from "../../config/documents.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
 import { beginUpload, completeUpload } from "../../programs/presignedUpload.js"
 import { recordRefusedUpload, uploadDocument } from "../../programs/uploadDocument.js"
@@ -10,6 +9,7 @@ import { InvalidRequest, MalformedBody, NotFound, PayloadTooLarge, UnsupportedMe
 import type { RequestContext } from "../../services/audit.js"
 import type { UserId } from "../../services/ids.js"
 import { DocumentType } from "../../services/llm.js"
+import { UploadLimits } from "../../services/uploadLimits.js"
 import { Api } from "../api.js"
 import { classifyCause } from "../errors.js"
 import { JobStatusBody, UploadAcceptedBody, UploadJson, UploadTargetBody } from "./documents.js"
@@ -159,13 +159,13 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
   handlers
     .handleRaw("upload", ({ headers, request }) =>
       Effect.gen(function* () {
-        const documents = yield* DocumentsConfig
+        const limits = yield* UploadLimits
         const userId = yield* currentUserId
         const requestContext = yield* auditContext
         return yield* Effect.gen(function* () {
           // A direct upload carries its document in the request, which on Lambda is bounded by the
           // invocation payload (src/services/uploadLimits.ts): larger documents use the presigned uploads.
-          const maxBytes = documents.maxDirectUploadBytes
+          const maxBytes = limits.maxDirectUploadBytes
           const document = yield* receive(request, maxBytes).pipe(
             Effect.catchTag("PayloadTooLarge", () => Effect.fail(tooLargeForDirect(maxBytes)))
           )
