@@ -135,6 +135,24 @@ export const checkpointMac = (key: Uint8Array, checkpoint: Omit<AuditCheckpoint,
     json([CHECKPOINT_VERSION, checkpoint.position, checkpoint.seq, checkpoint.head, checkpoint.epoch, checkpoint.at])
   ).toString("hex")
 
+/** The checkpoint of a chain head (its position, the row it sealed, its MAC) at `at`, signed with the epoch's chain key. */
+export const signedCheckpoint = (
+  key: Uint8Array,
+  head: { readonly position: number; readonly rowSeq: number; readonly mac: Uint8Array },
+  epoch: string,
+  at: Date
+): AuditCheckpoint => {
+  const fields: Omit<AuditCheckpoint, "mac"> = {
+    version: CHECKPOINT_VERSION,
+    position: head.position,
+    seq: head.rowSeq,
+    head: Buffer.from(head.mac).toString("hex"),
+    epoch,
+    at: at.toISOString()
+  }
+  return { ...fields, mac: checkpointMac(key, fields) }
+}
+
 /** The keyed pseudonym of a user id (the actor reference, and the id of user/account resources). */
 export const actorRefOf = (actorKey: Uint8Array, userId: string): string =>
   hmac(actorKey, `user:${userId.toLowerCase()}`).toString("hex")

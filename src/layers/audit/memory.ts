@@ -7,19 +7,18 @@
  */
 import { Clock, Effect, Layer, Option, Ref } from "effect"
 import { Audit, type AuditEvent, type AuditVerdict, isAuditUserId } from "../../services/audit.js"
-import { type AuditCheckpoint, CHECKPOINT_VERSION } from "../../services/auditCheckpoints.js"
 import { AuditMac } from "../../services/auditMac.js"
 import { makeCheckpointsMemory } from "../auditCheckpoints/memory.js"
 import { testAuditMac } from "../auditMac/memory.js"
 import {
   actorRefOf,
   checkpointBreak,
-  checkpointMac,
   epochOf,
   isValidEpoch,
   makeSealVerifier,
   rowBreak,
   sealMac,
+  signedCheckpoint,
   type StoredAuditRow,
   type StoredSeal,
   USER_RESOURCES
@@ -61,15 +60,7 @@ export const makeAuditMemory = Effect.gen(function* () {
     })
     const head = (yield* Ref.get(seals)).at(-1)
     if (head !== undefined) {
-      const fields: Omit<AuditCheckpoint, "mac"> = {
-        version: CHECKPOINT_VERSION,
-        position: head.position,
-        seq: head.rowSeq,
-        head: Buffer.from(head.mac).toString("hex"),
-        epoch,
-        at: at.toISOString()
-      }
-      yield* checkpoints.write({ ...fields, mac: checkpointMac(key, fields) })
+      yield* checkpoints.write(signedCheckpoint(key, head, epoch, at))
     }
     return sealed
   }).pipe(Effect.withSpan("Audit.seal"))

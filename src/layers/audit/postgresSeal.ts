@@ -8,9 +8,8 @@
 import { SqlSchema } from "effect/sql"
 import { Duration, Effect, Option, Schema } from "effect"
 import type { AuditUnavailable } from "../../services/audit.js"
-import { type AuditCheckpoint, CHECKPOINT_VERSION } from "../../services/auditCheckpoints.js"
 import { bytea } from "../../services/database.js"
-import { checkpointMac, epochOf, sealMac } from "./chain.js"
+import { epochOf, sealMac, signedCheckpoint } from "./chain.js"
 import { type AuditPostgresParts, Bytes, unavailable } from "./postgresRows.js"
 
 /** The advisory lock key only the sealer takes, and only with a try (arbitrary; no other lock may use it). */
@@ -88,15 +87,7 @@ export const makeAuditSealer = ({ sql, keys, checkpoints, settings, now }: Audit
   const writeCheckpoint = (head: Head, at: Date) =>
     Effect.gen(function* () {
       const epoch = epochOf(at)
-      const fields: Omit<AuditCheckpoint, "mac"> = {
-        version: CHECKPOINT_VERSION,
-        position: head.position,
-        seq: head.seq,
-        head: Buffer.from(head.mac).toString("hex"),
-        epoch,
-        at: at.toISOString()
-      }
-      yield* checkpoints.write({ ...fields, mac: checkpointMac(yield* keys.chain(epoch), fields) })
+      yield* checkpoints.write(signedCheckpoint(yield* keys.chain(epoch), { ...head, rowSeq: head.seq }, epoch, at))
       checkpointed = { position: head.position, at: at.getTime() }
     })
 
