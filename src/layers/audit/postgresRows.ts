@@ -162,20 +162,13 @@ export const auditSealsAfter = (afterPosition: number, limit: number) =>
     )
   )
 
+// A row of the unkeyed chain: today's columns but the keyed ones (epoch, MACs), with the plain
+// actor id and the SHA-256 link the old chain carried instead.
+const { epoch: _epoch, personalMac: _personalMac, rowMac: _rowMac, hasPersonal: _hasPersonal, ...SharedColumns } = RowColumns
+
 const LegacyRow = Schema.Struct({
-  seq: Schema.FiniteFromString,
-  id: Schema.String,
-  occurredAt: Schema.String,
+  ...SharedColumns,
   actorUserId: NullableString,
-  actorRef: NullableString,
-  action: Schema.String,
-  resourceType: NullableString,
-  resourceId: NullableString,
-  outcome: Schema.String,
-  requestId: NullableString,
-  traceId: NullableString,
-  clientIp: NullableString,
-  userAgent: NullableString,
   prevHash: Schema.NullOr(Bytes),
   hash: Bytes
 })
