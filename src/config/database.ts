@@ -1,6 +1,6 @@
 /** PostgreSQL: which server (or the embedded one), as whom, and the pool's limits and time bounds. */
 import { Config, Context, Duration, Layer, Option, type Redacted } from "effect"
-import { appEnvConfig, check, collect, millis, nonNegativeInt, positiveInt, postgresUrl, unless, validated } from "./shared.js"
+import { appEnvConfig, collect, millis, portOrZero, positiveInt, postgresUrl, unless, validated } from "./shared.js"
 
 export interface DatabaseSettings {
   /** The application's role (APP_ROLE). Absent: start the embedded PostgreSQL under DATA_DIR. */
@@ -43,12 +43,7 @@ export const databaseValues: Config.Config<DatabaseSettings> = collect({
   lockTimeout: millis("DB_LOCK_TIMEOUT_MS", 2_000),
   breakerOpen: millis("DB_BREAKER_OPEN_MS", 15_000),
   migrateOnStart: Config.Boolean("MIGRATE_ON_START").pipe(Config.option),
-  embeddedPort: check(
-    "EMBEDDED_PG_PORT",
-    nonNegativeInt("EMBEDDED_PG_PORT", 0),
-    (n) => n <= 65535,
-    "must be a port number (0 picks a free one)"
-  )
+  embeddedPort: portOrZero("EMBEDDED_PG_PORT", 0, "picks a free one")
 }).pipe(
   Config.map(({ appEnv, ...database }) => ({
     ...database,

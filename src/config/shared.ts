@@ -101,6 +101,10 @@ export const port = (name: string, fallback: number) =>
 export const nonNegativeInt = (name: string, fallback: number) =>
   check(name, Config.Int(name).pipe(Config.withDefault(fallback)), (n) => n >= 0, "must be a whole number ≥ 0")
 
+/** A port where 0 has a meaning of its own (`zeroMeans`: "picks a free one", "serves nothing"). */
+export const portOrZero = (name: string, fallback: number, zeroMeans: string) =>
+  check(name, nonNegativeInt(name, fallback), (n) => n <= 65535, `must be a port number (0 ${zeroMeans})`)
+
 export const positiveInt = (name: string, fallback: number) =>
   check(name, Config.Int(name).pipe(Config.withDefault(fallback)), (n) => n >= 1, "must be a whole number ≥ 1")
 

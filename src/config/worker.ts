@@ -1,6 +1,6 @@
 /** The job workers (in-process pool or `npm run worker`). */
 import { Config, Context, Duration, Layer, Option } from "effect"
-import { appEnvConfig, check, collect, millis, nonNegativeInt, positiveInt } from "./shared.js"
+import { appEnvConfig, check, collect, millis, portOrZero, positiveInt } from "./shared.js"
 
 /** The job workers (in-process pool or `npm run worker`). */
 export interface WorkerSettings {
@@ -25,12 +25,7 @@ export const workerConfig: Config.Config<WorkerSettings> = collect({
   poll: millis("WORKER_POLL_MS", 500),
   inProcess: Config.Boolean("IN_PROCESS_WORKERS").pipe(Config.option),
   sweepInterval: millis("WORKER_SWEEP_MS", 60_000),
-  healthPort: check(
-    "WORKER_HEALTH_PORT",
-    nonNegativeInt("WORKER_HEALTH_PORT", 3001),
-    (n) => n <= 65535,
-    "must be a port number (0 serves nothing)"
-  )
+  healthPort: portOrZero("WORKER_HEALTH_PORT", 3001, "serves nothing")
 }).pipe(
   Config.map(({ appEnv, ...worker }) => ({
     ...worker,
