@@ -48,7 +48,7 @@ export const retryAfterSeconds = (u: unknown): number | undefined =>
  * API's error declarations (test/http/errorCoverage.test.ts) reads each program's possible statuses
  * from its error union, as `StatusOf` below.
  */
-export const info = <const S extends number>(code: string, category: ErrorCategory, recovery: RecoveryStrategy, status: S): ErrorInfo & { readonly status: S } => ({
+const info = <const S extends number>(code: string, category: ErrorCategory, recovery: RecoveryStrategy, status: S): ErrorInfo & { readonly status: S } => ({
   code,
   category,
   recovery,
