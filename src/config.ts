@@ -209,7 +209,8 @@ export const configLayer = (settings: Settings): Layer.Layer<ConfigServices> =>
         dataDir: settings.dataDir,
         logLevel: settings.logLevel,
         shutdownTimeout: settings.shutdownTimeout,
-        awsRegion: settings.awsRegion
+        awsRegion: settings.awsRegion,
+        appVersion: settings.appVersion
       }),
       Context.add(HttpConfig, {
         host: settings.host,

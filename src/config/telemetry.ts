@@ -27,8 +27,11 @@ export const TraceSamplers = [
 ] as const
 export type TraceSampler = (typeof TraceSamplers)[number]
 
+/** OTEL_SERVICE_NAME: telemetry's `service.name` over everything, and the log lines' `service` (layers/logger/json.ts). */
+export const serviceNameConfig: Config.Config<Option.Option<string>> = Config.String("OTEL_SERVICE_NAME").pipe(Config.option)
+
 export const telemetryConfig: Config.Config<TelemetrySettings> = collect({
-  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.option),
+  serviceName: serviceNameConfig,
   endpoint: Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(Config.option),
   tracesEndpoint: Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").pipe(Config.option),
   metricsEndpoint: Config.String("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").pipe(Config.option),

@@ -6,7 +6,8 @@
  * - statuses any operation can answer: 413 (a body over the operation's limit, http/routes.ts),
  *   415 (a body of a media type the operation does not take), 429 (rate limits, http/rateLimit.ts);
  * - headers: X-Request-Id on every answer, RateLimit-* on rate-limited operations, Retry-After on
- *   429 and 503, WWW-Authenticate on 401;
+ *   429 and 503, WWW-Authenticate on 401; on the conditional operations (http/conditional.ts), the
+ *   If-None-Match parameter, Cache-Control and ETag on their answer and the 304 it may be instead;
  * - request bodies ignore fields they do not name (no `additionalProperties: false`);
  * - instants are `format: date-time`; Effect's internal check names (`maxLength(255)`) are not titles;
  * - an example for every request and response body (examples.ts) and links from an upload to its
@@ -54,6 +55,24 @@ const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
 
 const header = (description: string, schema: Json, required: boolean): Json => ({ description, required, schema })
 
+/**
+ * Operations answered with `Cache-Control: private, no-cache` and an ETag, and with 304 to a
+ * matching If-None-Match (their handlers do it: http/groups/subscriptionsLive.ts).
+ */
+const CONDITIONAL_OPERATIONS: ReadonlySet<string> = new Set(["subscriptions.status"])
+
+const IF_NONE_MATCH_PARAMETER: Json = {
+  name: "if-none-match",
+  in: "header",
+  required: false,
+  description:
+    "The ETag of the answer the client holds (or a list of them, or `*`): a 304 without a body while it is still the current one. HTTP clients with a cache send it themselves.",
+  schema: { type: "string" }
+}
+
+const NOT_MODIFIED =
+  "Not modified: the answer whose ETag was sent in If-None-Match is still the current one; use it (its Cache-Control and ETag are repeated)"
+
 const integer = { type: "integer", minimum: 0 }
 
 /** Response headers, in components.headers. */
@@ -67,6 +86,16 @@ export const RESPONSE_HEADERS: Readonly<Record<string, Json>> = {
   "RateLimit-Remaining": header("Requests left in that bucket now.", integer, false),
   "RateLimit-Reset": header("Seconds until that bucket is full again.", integer, false),
   "Retry-After": header("Seconds to wait before trying again.", { type: "integer", minimum: 1 }, true),
+  "Cache-Control": header(
+    "`private, no-cache` on the answers of conditional operations: only the client may keep one, and it revalidates it (If-None-Match) before each use, so it never shows a stale answer (a plan just changed). Every other answer is `no-store`.",
+    { type: "string", enum: ["private, no-cache"] },
+    true
+  ),
+  ETag: header(
+    "The answer's strong entity tag, which changes with anything the answer shows and differs between users: send it back in If-None-Match.",
+    { type: "string", pattern: '^"[A-Za-z0-9_-]{22}"$' },
+    true
+  ),
   "WWW-Authenticate": header(
     'The bearer challenge (RFC 6750): `Bearer realm="serenya"`, with `error="invalid_token"` when the request carried a token.',
     { type: "string", pattern: "^Bearer realm=\"serenya\"" },
@@ -281,6 +310,11 @@ export const refineDocument = (spec: Json, descriptions: ReadonlyMap<string, str
       const responses = operation.responses
       const body = isObject(operation.requestBody) && isObject(operation.requestBody.content) ? operation.requestBody.content : undefined
       const rateLimited = !DEFAULT_EXEMPT_PATHS.includes(path)
+      const conditional = CONDITIONAL_OPERATIONS.has(id)
+      if (conditional) {
+        operation.parameters = [...(Array.isArray(operation.parameters) ? operation.parameters : []), IF_NONE_MATCH_PARAMETER]
+        responses[304] ??= { description: NOT_MODIFIED }
+      }
 
       // Parameters: described where clients look (the parameter), and query integers as integers.
       for (const parameter of Array.isArray(operation.parameters) ? operation.parameters : []) {
@@ -340,6 +374,10 @@ export const refineDocument = (spec: Json, descriptions: ReadonlyMap<string, str
         }
         if (status === 429 || status === 503) headers["Retry-After"] = headerRef("Retry-After")
         if (status === 401) headers["WWW-Authenticate"] = headerRef("WWW-Authenticate")
+        if (conditional && (status === 200 || status === 304)) {
+          headers["Cache-Control"] = headerRef("Cache-Control")
+          headers.ETag = headerRef("ETag")
+        }
         response.headers = headers
         const links = LINKS[id]?.[status]
         if (links !== undefined) response.links = links

@@ -19,6 +19,7 @@ import { CircuitBreakersLive } from "../layers/resilience/circuitBreaker.js"
 import { GoogleIdTokensLive } from "../layers/auth/google.js"
 import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
 import { TimelineCacheMemory } from "../layers/timelineCache/memory.js"
+import { SubscriptionStatusCacheMemory } from "../layers/subscriptionStatusCache/memory.js"
 
 export const cryptoLayer = (settings: Settings) => (settings.crypto.provider === "kms" ? CryptoKms : CryptoLocal)
 
@@ -73,5 +74,6 @@ export const servicesLayer = (settings: Settings) =>
     auditLayer(settings),
     UserLookupKeyLive,
     GoogleIdTokensLive,
-    TimelineCacheMemory
+    TimelineCacheMemory,
+    SubscriptionStatusCacheMemory
   ).pipe(Layer.provideMerge(CircuitBreakersLive))

@@ -29,6 +29,7 @@ import { Crypto, fieldContext } from "../services/crypto.js"
 import { NotFound } from "../services/errors.js"
 import { InterpretedDocument, LLM } from "../services/llm.js"
 import { TimelineCache } from "../services/timelineCache.js"
+import { SubscriptionStatusCache } from "../services/subscriptionStatusCache.js"
 import { drainErasureOutbox } from "./erasureOutbox.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
@@ -339,6 +340,7 @@ export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserI
 
   // This process's caches (other instances' age out: see the README's erasure section).
   yield* timeline.invalidate(userId)
+  yield* Effect.flatMap(SubscriptionStatusCache, (statuses) => statuses.invalidate(userId))
   yield* llm.forgetUser(userId)
   yield* crypto.forgetUser(userId)
 

@@ -15,6 +15,7 @@ import { Audit, type RequestContext } from "../services/audit.js"
 import { CostTracker, monthOf } from "../services/costTracker.js"
 import { InvalidRequest, NotFound, QuotaExceeded } from "../services/errors.js"
 import type { UserId } from "../services/ids.js"
+import { type StatusUsage, statusStamp, SubscriptionStatusCache } from "../services/subscriptionStatusCache.js"
 import { fnTraced } from "../services/telemetry.js"
 
 export { Plan } from "../repos/subscriptions.js"
@@ -66,14 +67,16 @@ export const addMonths = (date: Date, months: number): Date => {
 
 const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
 
+/** The plan in force at `at` under the user's row (none, or a premium period not running: free). */
+const planAt = (row: Option.Option<Subscriptions.SubscriptionRow>, at: Date): CurrentPlan =>
+  Option.isSome(row) && row.value.plan === "premium" && row.value.periodStart <= at && at < row.value.periodEnd
+    ? { plan: "premium", period: { start: row.value.periodStart, end: row.value.periodEnd } }
+    : { plan: "free", period: calendarMonth(at) }
+
 /** The plan in force now and its period. */
 export const currentPlan = fnTraced("Subscription.currentPlan")(function* (userId: UserId) {
   const at = yield* now
-  const row = Option.getOrUndefined(yield* Subscriptions.findSubscription(userId))
-  if (row !== undefined && row.plan === "premium" && row.periodStart <= at && at < row.periodEnd) {
-    return { plan: "premium", period: { start: row.periodStart, end: row.periodEnd } } satisfies CurrentPlan
-  }
-  return { plan: "free", period: calendarMonth(at) } satisfies CurrentPlan
+  return planAt(yield* Subscriptions.findSubscription(userId), at)
 })
 
 /** Documents uploaded (jobs created) in the period. */
@@ -117,19 +120,74 @@ export const ensureWithinPlanLimit = fnTraced("Subscription.ensureWithinPlanLimi
   }
 })
 
+/** The period's counts and the month's LLM cost, read: two counts and the cost store's sum. */
+const usageIn = (userId: UserId, period: Period, at: Date) =>
+  Effect.flatMap(CostTracker, (costs) =>
+    Effect.map(
+      Effect.all(
+        [documentsUsed(userId, period), chatMessagesUsed(userId, period), costs.monthlyUsage(userId, monthOf(at))],
+        { concurrency: "unbounded" }
+      ),
+      ([documentsUsed, chatMessagesUsed, cost]): StatusUsage => ({ documentsUsed, chatMessagesUsed, llmCostCents: cost.totalCostCents })
+    )
+  )
+
+/**
+ * The plan, its period and its usage at `at`. With a cache (services/subscriptionStatusCache.ts):
+ * the stamp's one statement, then the usage stored under that stamp, or computed and stored. The
+ * plan is the row's every time, never the cache's.
+ */
+const statusAt = (userId: UserId, at: Date) =>
+  Effect.gen(function* () {
+    const cache = yield* SubscriptionStatusCache
+    if (!cache.enabled) {
+      // Without a cache the stamp would be a query for nothing: the row, then the usage.
+      const current = planAt(yield* Subscriptions.findSubscription(userId), at)
+      return { ...current, usage: yield* usageIn(userId, current.period, at) }
+    }
+    const found = yield* Subscriptions.findStatusStamp(userId)
+    if (Option.isNone(found)) {
+      // No such user (erased, their access token not yet expired): nothing of theirs is kept.
+      yield* cache.invalidate(userId)
+      const current = planAt(Option.none(), at)
+      return { ...current, usage: yield* usageIn(userId, current.period, at) }
+    }
+    const { subscription, contentVersion, lastJobAt, lastQuestionAt } = found.value
+    const current = planAt(subscription, at)
+    const stamp = statusStamp({
+      userId,
+      subscription: Option.match(subscription, {
+        onNone: () => null,
+        onSome: (row) => ({ plan: row.plan, periodStart: row.periodStart, periodEnd: row.periodEnd, version: row.version })
+      }),
+      plan: current.plan,
+      period: current.period,
+      costMonth: monthOf(at),
+      contentVersion,
+      lastJobAt,
+      lastQuestionAt
+    })
+    const cached = yield* cache.lookup(userId, stamp)
+    yield* Effect.annotateCurrentSpan("cache.hit", Option.isSome(cached))
+    if (Option.isSome(cached)) return { ...current, usage: cached.value }
+    const usage = yield* usageIn(userId, current.period, at)
+    yield* cache.store(userId, stamp, usage)
+    return { ...current, usage }
+  })
+
+/**
+ * `GET /subscriptions/status`: the plan, its period and what is used of it, audited. The usage may
+ * come from this process's status cache (15 minutes at most, and only while nothing it depends on
+ * has moved: services/subscriptionStatusCache.ts); the plan never does.
+ */
 export const getSubscriptionStatus = fnTraced("Subscription.status")(function* (
   userId: UserId,
   requestContext: RequestContext = {}
 ) {
   const limits = yield* PlanLimits
-  const costs = yield* CostTracker
   const audit = yield* Audit
   const at = yield* now
-  const { plan, period } = yield* currentPlan(userId)
-  const [documents, chatMessages, usage] = yield* Effect.all(
-    [documentsUsed(userId, period), chatMessagesUsed(userId, period), costs.monthlyUsage(userId, monthOf(at))],
-    { concurrency: "unbounded" }
-  )
+  const { plan, period, usage } = yield* statusAt(userId, at)
   yield* audit.record({
     ...requestContext,
     actorUserId: userId,
@@ -141,9 +199,9 @@ export const getSubscriptionStatus = fnTraced("Subscription.status")(function* (
   return {
     plan,
     period,
-    documents: { used: documents, limit: limitOf(plan, "documents", limits) },
-    chatMessages: { used: chatMessages, limit: limitOf(plan, "chatMessages", limits) },
-    llmCostCents: { used: usage.totalCostCents, budget: limits.llmBudgetCentsPerMonth }
+    documents: { used: usage.documentsUsed, limit: limitOf(plan, "documents", limits) },
+    chatMessages: { used: usage.chatMessagesUsed, limit: limitOf(plan, "chatMessages", limits) },
+    llmCostCents: { used: usage.llmCostCents, budget: limits.llmBudgetCentsPerMonth }
   } satisfies SubscriptionStatus
 })
 
@@ -155,7 +213,8 @@ export interface PlanAssignment {
 
 /**
  * The operator's command: puts the user on `plan`. Premium runs for `period` (default: one month
- * from now); free's stored period is informational (free always counts by calendar month).
+ * from now); free's stored period is informational (free always counts by calendar month). The
+ * user's cached status goes at once here; every other instance sees the row's new stamp.
  */
 export const setPlan = fnTraced("Subscription.setPlan")(function* (userId: UserId, plan: Plan, period?: Period) {
   const at = yield* now
@@ -165,6 +224,7 @@ export const setPlan = fnTraced("Subscription.setPlan")(function* (userId: UserI
   }
   const stored = yield* Subscriptions.upsertSubscription(userId, plan, chosen)
   if (Option.isNone(stored)) return yield* new NotFound({ message: "No such user" })
+  yield* Effect.flatMap(SubscriptionStatusCache, (cache) => cache.invalidate(userId))
   const row = stored.value
   return { userId: row.userId, plan: row.plan, period: { start: row.periodStart, end: row.periodEnd } } satisfies PlanAssignment
 })

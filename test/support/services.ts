@@ -1,7 +1,8 @@
 /**
  * The services the whole HTTP application needs, for tests that run it in process: memory
  * crypto, storage, upload targets (MemoryUploads deposits what a client would upload), audit
- * (with its rows) and costs, the real job queue on a fresh migrated database (TestDatabaseLive), the LLM the test picks (offline by default), access tokens signed
+ * (with its rows) and costs, the real job queue on a fresh migrated database (TestDatabaseLive), the LLM the test picks (offline by default), the
+ * timeline and subscription status caches, access tokens signed
  * with `key`, and Google sign-in refusing everything (it has its own tests in test/http/auth.test.ts).
  */
 import { Effect, Layer } from "effect"
@@ -10,6 +11,7 @@ import { configLayer, type Settings } from "../../src/config.js"
 import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
 import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
 import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
+import { SubscriptionStatusCacheMemory } from "../../src/layers/subscriptionStatusCache/memory.js"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
@@ -51,6 +53,8 @@ export const appTestServices = (options: {
     Layer.succeed(AccessTokens, makeAccessTokens(options.key ?? newSigningKey(), { issuer: ISSUER, ttlSeconds: 900 })),
     UserLookupKeyMemory,
     Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: options.cachedUsers ?? 100 })),
+    // as the API has it (src/main/layers.ts): 15 minutes, fresh per build
+    SubscriptionStatusCacheMemory,
     Layer.succeed(GoogleIdTokens, {
       verify: () => Effect.fail(new Unauthenticated({ message: "The Google ID token is invalid" }))
     })

@@ -26,6 +26,12 @@ export class SubscriptionsGroup extends HttpApiGroup.make("subscriptions")
       error: errorResponse(503, "The status cannot be read right now; retry")
     })
       .annotate(OpenApi.Summary, "The plan, its period and what is used of it")
+      .annotate(
+        OpenApi.Description,
+        "Answered with `Cache-Control: private, no-cache` and an `ETag`: a client may keep the answer, but asks again before " +
+          "each use with `If-None-Match` and gets a 304 without a body while nothing has changed, so a change of plan shows at once. " +
+          "The usage may be up to 15 minutes old (the server's cache); the plan and its period are always current."
+      )
   )
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Subscriptions")

@@ -8,9 +8,17 @@
  * - values: anything that looks like a bearer token, a JWT, an email address or a URL with a
  *   password is scrubbed wherever it appears, including the message itself.
  * Causes are logged as their error code/tag and message only: never a stack trace.
+ *
+ * Every line says where it comes from: `service`, the name telemetry gives the process's traces
+ * (OTEL_SERVICE_NAME, else `service.name` in OTEL_RESOURCE_ATTRIBUTES, else `serenya-backend`), so
+ * a line and its trace join on the same name; and `version`, APP_VERSION else the package's. Both
+ * are the line's own fields: an annotation of the same name cannot replace them (see RESERVED_FIELDS).
  */
-import { Cause, Context, Formatter, type Layer, Logger, Option, Redacted, References, Tracer } from "effect"
+import { Cause, Config, Context, Effect, Formatter, Layer, Logger, Option, Redacted, References, Tracer } from "effect"
+import { appVersionConfig, SERVICE_NAME, SERVICE_VERSION } from "../../config/app.js"
+import { serviceNameConfig } from "../../config/telemetry.js"
 import { errorInfo } from "../../services/errors.js"
+import { parseResourceAttributes } from "../telemetry/otel.js"
 
 const REDACTED = "[REDACTED]"
 
@@ -123,20 +131,53 @@ const messageText = (message: unknown): string => {
     .join(" ")
 }
 
-const RESERVED_FIELDS = new Set(["level", "time", "message", "trace_id", "span_id", "errors"])
+/**
+ * The line's own fields. An annotation may come from anywhere (a request's values included), so
+ * one of these names is kept as `annotation_<name>` instead: a caller can neither hide nor fake the
+ * level, the time, the service or the version of a line.
+ */
+const RESERVED_FIELDS = new Set(["level", "time", "service", "version", "message", "trace_id", "span_id", "errors"])
+
+/** What every line says it comes from. */
+export interface LogIdentity {
+  readonly service: string
+  readonly version: string
+}
+
+/** Where nothing else is set (and what a line formatted without an identity carries). */
+export const DEFAULT_LOG_IDENTITY: LogIdentity = { service: SERVICE_NAME, version: SERVICE_VERSION }
+
+/**
+ * The identity from the current ConfigProvider, in telemetry's order for the name
+ * (layers/telemetry/otel.ts resourceAttributes: OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES over
+ * ours) and the app slice's APP_VERSION for the version. Read when the logger is built, before the
+ * settings may be (a Lambda init failure is logged too); a value the settings refuse keeps its
+ * default here, and the process stops on the settings' own error anyway.
+ */
+export const logIdentity: Effect.Effect<LogIdentity> = Effect.gen(function* () {
+  const named = yield* Effect.orElseSucceed(serviceNameConfig, () => Option.none<string>())
+  const attributes = yield* Effect.orElseSucceed(Config.String("OTEL_RESOURCE_ATTRIBUTES").pipe(Config.withDefault("")), () => "")
+  const version = yield* Effect.orElseSucceed(appVersionConfig, () => SERVICE_VERSION)
+  const service = Option.getOrElse(named, () => parseResourceAttributes(attributes)["service.name"] ?? SERVICE_NAME)
+  return { service, version }
+})
 
 export interface JsonLogRecord {
   readonly level: string
   readonly time: string
+  readonly service: string
+  readonly version: string
   readonly message: string
   readonly [key: string]: unknown
 }
 
-export const formatLogRecord = (options: Logger.Options<unknown>): JsonLogRecord => {
+export const formatLogRecord = (options: Logger.Options<unknown>, identity: LogIdentity = DEFAULT_LOG_IDENTITY): JsonLogRecord => {
   const record: Record<string, unknown> = {
     // Effect 4's levels are "Info", "Warn", …; our lines keep the upper-case labels ("INFO", "WARN")
     level: options.logLevel.toUpperCase(),
     time: options.date.toISOString(),
+    service: identity.service,
+    version: identity.version,
     message: scrubText(messageText(options.message))
   }
   const span = Context.getOption(options.fiber.context, Tracer.ParentSpan)
@@ -156,13 +197,18 @@ export const formatLogRecord = (options: Logger.Options<unknown>): JsonLogRecord
   return record as JsonLogRecord
 }
 
-export const jsonLogger = Logger.make((options) => {
-  process.stdout.write(`${JSON.stringify(formatLogRecord(options))}\n`)
-})
+/** One JSON line per log call on stdout, each carrying `identity`. */
+export const makeJsonLogger = (identity: LogIdentity) =>
+  Logger.make((options) => {
+    process.stdout.write(`${JSON.stringify(formatLogRecord(options, identity))}\n`)
+  })
 
 /**
- * Replaces Effect's default logger with the JSON one (and keeps nothing else writing). Logger.layer
- * sets the whole set of loggers, so the tracer logger (log lines as span events) is kept explicitly.
+ * Replaces Effect's default logger with the JSON one (and keeps nothing else writing), its identity
+ * read as the layer is built (logIdentity). Logger.layer sets the whole set of loggers, so the
+ * tracer logger (log lines as span events) is kept explicitly.
  */
-export const JsonLoggerLive: Layer.Layer<never> = Logger.layer([jsonLogger, Logger.tracerLogger])
+export const JsonLoggerLive: Layer.Layer<never> = Layer.unwrap(
+  Effect.map(logIdentity, (identity) => Logger.layer([makeJsonLogger(identity), Logger.tracerLogger]))
+)
 
