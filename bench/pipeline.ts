@@ -17,7 +17,7 @@ import { Duration, Effect, Layer, ManagedRuntime, Redacted, References } from "e
 import * as fs from "node:fs/promises"
 import { configLayer } from "../src/config.js"
 import { auditLayer } from "../src/main/layers.js"
-import { EmfSink } from "../src/layers/costTracker/emf.js"
+import { EmfSink } from "../src/layers/telemetry/emf.js"
 import { CostTrackerPostgres } from "../src/layers/costTracker/postgres.js"
 import { CryptoLocal } from "../src/layers/crypto/local.js"
 import { pgClientLayer } from "../src/layers/database/postgres.js"

@@ -26,7 +26,7 @@ export const runEntryPoint = <A, E, R, E2>(
       JsonLoggerLive,
       Layer.succeed(References.MinimumLogLevel, settings.success.logLevel),
       configLayer(settings.success),
-      makeTelemetryLayer(settings.success.telemetry, settings.success.appEnv)
+      makeTelemetryLayer(settings.success.telemetry, settings.success.appEnv, process.env, settings.success.appVersion)
     )
     const run = program(settings.success).pipe(
       Effect.provide(provide(settings.success)),

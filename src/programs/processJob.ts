@@ -22,6 +22,7 @@ import { Audit } from "../services/audit.js"
 import { recordModelCalls, type UsageDocumentType } from "../services/costTracker.js"
 import { Crypto, documentContext } from "../services/crypto.js"
 import { errorInfo, isTransient, retryAfterSeconds } from "../services/errors.js"
+import { recordError } from "../services/metrics.js"
 import { type ClaimedJob, type JobError, JobQueue, type JobStage } from "../services/jobQueue.js"
 import { type DocumentType, LLM, type ModelCall } from "../services/llm.js"
 import { RetryPolicies, type RetrySchedule, Timeouts, withTimeout } from "../services/resilience.js"
@@ -223,11 +224,12 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
       Effect.gen(function* () {
         const failure = classify(cause)
         const info = errorInfo(Option.getOrUndefined(Cause.findErrorOption(cause)))
-        yield* Effect.annotateCurrentSpan({
-          "error.type": failure.code,
-          "error.category": info?.category ?? "technical",
-          "error.recovery": failure.transient && job.attempts < job.maxAttempts ? "retry" : (info?.recovery ?? "escalate")
-        })
+        const category = info?.category ?? "technical"
+        const recovery = failure.transient && job.attempts < job.maxAttempts ? "retry" : (info?.recovery ?? "escalate")
+        yield* Effect.annotateCurrentSpan({ "error.type": failure.code, "error.category": category, "error.recovery": recovery })
+        // A failed attempt counts like an error answered: the technical-errors alarm sees a broken
+        // dependency from the jobs too, not only from requests.
+        yield* recordError(category, recovery)
         const error = Option.getOrUndefined(Cause.findErrorOption(cause))
         const reason = typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : undefined
         yield* Effect.logWarning("job attempt failed").pipe(

@@ -1,7 +1,10 @@
 /**
  * The metrics the architecture's dashboards and alarms read: error handling (ErrorsByCategory,
  * CircuitBreakerState, RecoverySuccess), LLM use (LLMTokens, LLMCostCents) and the GenAI
- * semantic conventions' client metrics. Exported as OpenTelemetry metrics when telemetry is on.
+ * semantic conventions' client metrics. Exported as OpenTelemetry metrics when telemetry is on;
+ * on Lambda the error-handling ones are also written as CloudWatch Embedded Metric Format lines
+ * (CLOUDWATCH_METRICS below, written by src/layers/telemetry/emfMetrics.ts), which is what the
+ * stack's alarms read (deploy/lambda/infra/observability.ts).
  */
 import { Cause, Clock, Effect, Exit, Metric, Option } from "effect"
 import type { ErrorCategory, RecoveryStrategy } from "./errors.js"
@@ -39,6 +42,60 @@ export const recoverySuccess = Metric.counter("RecoverySuccess", {
 
 export const recordRecovery = (strategy: RecoveryStrategy, success: boolean) =>
   Metric.update(Metric.withAttributes(Metric.withAttributes(recoverySuccess, { strategy: strategy }), { success: String(success) }), 1)
+
+// ---------------------------------------------------------------------------------------------
+// The error-handling metrics in CloudWatch.
+
+/** The namespace of the error-handling metrics (the architecture's). */
+export const ERRORS_NAMESPACE = "Serenya/Errors"
+
+/**
+ * How one of the metrics above is published to CloudWatch: its attributes become dimensions under
+ * the architecture's names, and each value is published under every dimension set listed, so an
+ * alarm can read one dimension alone (`Category=technical`) while a dashboard splits by both.
+ */
+export interface CloudWatchMetric<Attribute extends string = string, Dimension extends string = string> {
+  readonly namespace: string
+  /** The Effect metric's id, which is also the CloudWatch metric name. */
+  readonly name: string
+  readonly kind: "counter" | "gauge"
+  readonly unit: "Count"
+  /** Effect attribute → CloudWatch dimension name. */
+  readonly dimensions: Readonly<Record<Attribute, Dimension>>
+  readonly dimensionSets: ReadonlyArray<ReadonlyArray<Dimension>>
+}
+
+const cloudWatchMetric = <const A extends string, const D extends string>(metric: CloudWatchMetric<A, D>) => metric
+
+export const CLOUDWATCH_METRICS = {
+  /** Counted per error answered; a line carries the increase since the previous flush. */
+  ErrorsByCategory: cloudWatchMetric({
+    namespace: ERRORS_NAMESPACE,
+    name: "ErrorsByCategory",
+    kind: "counter",
+    unit: "Count",
+    dimensions: { category: "Category", recovery: "RecoveryStrategy" },
+    dimensionSets: [["Category", "RecoveryStrategy"], ["Category"]]
+  }),
+  /** 1 under each breaker's current state; written at every flush, so an open breaker shows while it is open. */
+  CircuitBreakerState: cloudWatchMetric({
+    namespace: ERRORS_NAMESPACE,
+    name: "CircuitBreakerState",
+    kind: "gauge",
+    unit: "Count",
+    dimensions: { service: "Service", state: "Status" },
+    dimensionSets: [["Service", "Status"], ["Status"]]
+  }),
+  /** Counted per recovery attempt's outcome (retry, fallback). */
+  RecoverySuccess: cloudWatchMetric({
+    namespace: ERRORS_NAMESPACE,
+    name: "RecoverySuccess",
+    kind: "counter",
+    unit: "Count",
+    dimensions: { strategy: "Strategy", success: "Success" },
+    dimensionSets: [["Strategy", "Success"], ["Success"]]
+  })
+} as const
 
 // ---------------------------------------------------------------------------------------------
 // LLM use: the GenAI semantic conventions' client metrics, and our tokens and cost counters.

@@ -18,7 +18,7 @@ import { AuditCheckpoint, AuditCheckpoints, checkpointName } from "../../service
 import { StorageUnavailable } from "../../services/storage.js"
 import { Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom, tryAws } from "../aws/sdk.js"
 import { s3ClientFor } from "../storage/s3.js"
 
 export type S3CheckpointSend = Pick<S3.S3Client, "send">
@@ -30,16 +30,13 @@ const DAY_MS = 24 * 60 * 60 * 1000
 const decode = Schema.decodeUnknownOption(Schema.fromJsonString(AuditCheckpoint))
 
 const call = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>) =>
-  Effect.tryPromise({
-    try: send,
-    catch: (cause) => {
-      const status = awsHttpStatus(cause)
-      // StorageUnavailable carries `transient`, which the retry schedule reads.
-      return new StorageUnavailable({
-        message: `S3 ${operation} failed: ${awsErrorName(cause)}`,
-        transient: status === undefined || status === 429 || status >= 500
-      })
-    }
+  tryAws(send, (cause) => {
+    const status = awsHttpStatus(cause)
+    // StorageUnavailable carries `transient`, which the retry schedule reads.
+    return new StorageUnavailable({
+      message: `S3 ${operation} failed: ${awsErrorName(cause)}`,
+      transient: status === undefined || status === 429 || status >= 500
+    })
   }).pipe(
     withTimeout(`s3.${operation}`, Timeouts.storage),
     withRetry("storage"),

@@ -13,7 +13,7 @@ import { AuditMac } from "../../services/auditMac.js"
 import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { KeyUnavailable } from "../../services/crypto.js"
 import { awsErrorName } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient, tryAws } from "../aws/sdk.js"
 
 export type KmsMacSend = Pick<Kms.KMSClient, "send">
 
@@ -33,14 +33,11 @@ export const kmsAuditMac = (client: ClientSource<KmsMacSend>, keyId: string, ret
     derive: (label) =>
       Effect.zip(getClient, AwsSdk.kms).pipe(
         Effect.flatMap(([c, sdk]) =>
-          Effect.tryPromise({
-            try: () =>
-              c.send(
-                new sdk.GenerateMacCommand({ KeyId: keyId, MacAlgorithm: "HMAC_SHA_256", Message: Buffer.from(label, "utf8") })
-              ),
+          tryAws(
+            () => c.send(new sdk.GenerateMacCommand({ KeyId: keyId, MacAlgorithm: "HMAC_SHA_256", Message: Buffer.from(label, "utf8") })),
             // KeyUnavailable carries `transient`, which the retry schedule reads.
-            catch: (cause) => new KeyUnavailable({ message: `KMS GenerateMac failed: ${awsErrorName(cause)}`, transient: !PERMANENT.has(awsErrorName(cause)) })
-          })
+            (cause) => new KeyUnavailable({ message: `KMS GenerateMac failed: ${awsErrorName(cause)}`, transient: !PERMANENT.has(awsErrorName(cause)) })
+          )
         ),
         withTimeout("kms.GenerateMac", Timeouts.kms),
         withRetry(retry),

@@ -9,7 +9,10 @@
  * esbuild leaves `@aws-sdk/*` external (the Lambda runtime provides it), so these stay run-time
  * imports in the bundles.
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Option, type Scope } from "effect"
+import { AsyncLocalStorage } from "node:async_hooks"
+import { currentTraceparent } from "../../services/telemetry.js"
+import { xrayHeaderOf } from "../../services/xray.js"
 
 /**
  * A dynamic import memoized for the process: the first run loads, later runs answer at once.
@@ -40,9 +43,59 @@ export const AwsSdk = {
   s3PresignedPost: lazyModule(() => import("@aws-sdk/s3-presigned-post"))
 } as const
 
+// ---------------------------------------------------------------------------------------------
+// Trace context on every AWS call: the calling span's W3C traceparent, and the same trace and
+// parent as X-Amzn-Trace-Id (what AWS services read: SQS keeps it as the message's AWSTraceHeader,
+// X-Ray joins the service's own segments to it). The span is known in the Effect that makes the
+// call, the request is built later inside the SDK: `tryAws` hands the traceparent across in an
+// AsyncLocalStorage, which the SDK's promise chain inherits, and the middleware `lazyClient`
+// installs on every client reads it when the request is built (before it is signed).
+
+const callTrace = new AsyncLocalStorage<string>()
+
+/** One SDK call, `Effect.tryPromise` with the current span's trace context made available to the client's middleware. */
+export const tryAws = <A, E>(send: (signal: AbortSignal) => Promise<A>, onError: (cause: unknown) => E): Effect.Effect<A, E> =>
+  Effect.flatMap(currentTraceparent, (traceparent) =>
+    Effect.tryPromise({
+      try: (signal) => (Option.isNone(traceparent) ? send(signal) : callTrace.run(traceparent.value, () => send(signal))),
+      catch: onError
+    })
+  )
+
+type BuildArgs = { readonly request?: unknown }
+type BuildHandler = (args: BuildArgs) => Promise<unknown>
+
+/** What the middleware needs of a client: SDK v3 clients all have it. */
+export interface WithMiddlewareStack {
+  readonly middlewareStack: {
+    add(middleware: (next: BuildHandler) => BuildHandler, options: { step: "build"; name: string; override: boolean }): void
+  }
+}
+
+const TRACE_MIDDLEWARE = "serenyaTraceContext"
+
+/** Installs the trace-context headers on a client's requests made through `tryAws` (see above). */
+export const propagateTraceContext = <C>(client: C): C => {
+  ;(client as unknown as WithMiddlewareStack).middlewareStack.add(
+    (next) => (args) => {
+      const traceparent = callTrace.getStore()
+      const request = args.request as { headers?: Record<string, string> } | undefined
+      if (traceparent !== undefined && request !== undefined && typeof request.headers === "object") {
+        request.headers.traceparent = traceparent
+        const xray = xrayHeaderOf(traceparent)
+        if (xray !== undefined) request.headers["x-amzn-trace-id"] = xray
+      }
+      return next(args)
+    },
+    { step: "build", name: TRACE_MIDDLEWARE, override: true }
+  )
+  return client
+}
+
 /**
  * A client created on first use (its SDK loaded then) and destroyed when the scope closes, if it
- * was ever created. Concurrent first callers share one creation.
+ * was ever created. Concurrent first callers share one creation. Its requests carry the calling
+ * span's trace context (propagateTraceContext).
  */
 export const lazyClient = <C extends { destroy(): void }>(
   create: Effect.Effect<C>
@@ -50,7 +103,7 @@ export const lazyClient = <C extends { destroy(): void }>(
   Effect.gen(function* () {
     let created: C | undefined
     yield* Effect.addFinalizer(() => Effect.sync(() => created?.destroy()))
-    return yield* Effect.cached(Effect.map(create, (client) => (created = client)))
+    return yield* Effect.cached(Effect.map(create, (client) => (created = propagateTraceContext(client))))
   })
 
 /** A client handed in (tests: a mocked one), or an effect that gives the live layer's lazily created one. */

@@ -37,7 +37,8 @@ import {
   type UsageEntry
 } from "../../services/costTracker.js"
 import { ErrorInfoId, QuotaExceeded, transientFailureInfo } from "../../services/errors.js"
-import { EmfSink, emfLine } from "./emf.js"
+import { EmfSink } from "../telemetry/emf.js"
+import { emfLine } from "./emf.js"
 import { fnTraced } from "../../services/telemetry.js"
 
 /** A write that did not happen; `code` is the backend's own (SDK error name, SQLSTATE, TIMEOUT). */

@@ -43,7 +43,7 @@ import {
   MONTHLY_USAGE_INDEX
 } from "./table.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient, tryAws } from "../aws/sdk.js"
 
 /** The subset of the DynamoDB client we use: tests hand in a wrapped or mocked one. */
 export type DynamoSend = Pick<DynamoDB.DynamoDBClient, "send">
@@ -91,7 +91,7 @@ const classify = (operation: string, cause: unknown): CostStoreError => {
 }
 
 const call = <A>(operation: string, tableName: string, send: (signal: AbortSignal) => Promise<A>) =>
-  Effect.tryPromise({ try: send, catch: (cause) => classify(operation, cause) }).pipe(
+  tryAws(send, (cause) => classify(operation, cause)).pipe(
     withTimeout(`dynamodb.${operation}`, DYNAMODB_TIMEOUT),
     Effect.catchIf(
       (e): e is OperationTimedOut => e instanceof OperationTimedOut,

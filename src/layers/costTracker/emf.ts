@@ -11,19 +11,11 @@
  * - ProcessingTime (Milliseconds): [DocumentType].
  * Values and dimension values are top-level keys, as EMF requires. No user id: metrics carry no PHI.
  */
-import { Context, Effect } from "effect"
+import type { EmfMetricDirective } from "../telemetry/emf.js"
 import type { LLMProviderName } from "../../services/llm.js"
 import type { LLMUsageRecord } from "../../services/costTracker.js"
 
 export const EMF_NAMESPACE = "Serenya/LLM"
-
-export type EmfUnit = "Count" | "Milliseconds"
-
-export interface EmfMetricDirective {
-  readonly Namespace: string
-  readonly Dimensions: ReadonlyArray<ReadonlyArray<string>>
-  readonly Metrics: ReadonlyArray<{ readonly Name: string; readonly Unit: EmfUnit }>
-}
 
 export interface EmfDocument {
   readonly _aws: {
@@ -75,21 +67,3 @@ export const emfDocument = (record: LLMUsageRecord): EmfDocument => ({
 })
 
 export const emfLine = (record: LLMUsageRecord): string => JSON.stringify(emfDocument(record))
-
-export interface EmfSinkService {
-  /** Writes one EMF line (without its newline); never fails. */
-  readonly emit: (line: string) => Effect.Effect<void>
-}
-
-// EMF lines must reach stdout as they are: the JSON logger would wrap them in its own shape.
-const stdoutSink: EmfSinkService = {
-  emit: (line) =>
-    Effect.sync(() => {
-      process.stdout.write(`${line}\n`)
-    })
-}
-
-/** Where EMF lines go: stdout unless a test provides a sink of its own. */
-export const EmfSink = Context.Reference<EmfSinkService>("serenya/EmfSink", {
-  defaultValue: (): EmfSinkService => stdoutSink
-})

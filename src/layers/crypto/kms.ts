@@ -11,7 +11,7 @@ import { Effect, Layer, Option } from "effect"
 import { AppInfoConfig } from "../../config/app.js"
 import { CryptoConfig } from "../../config/crypto.js"
 import { awsErrorName } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient, tryAws } from "../aws/sdk.js"
 import { Crypto, DecryptionFailed, type KeyPurpose, KeyUnavailable } from "../../services/crypto.js"
 import { OperationTimedOut } from "../../services/errors.js"
 import { type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
@@ -47,7 +47,7 @@ const classify = (operation: string) => (cause: unknown): DecryptionFailed | Key
 }
 
 const callKms = <A>(operation: string, send: () => Promise<A>, retry: RetrySchedule | "kms") =>
-  Effect.tryPromise({ try: send, catch: classify(operation) }).pipe(
+  tryAws(send, classify(operation)).pipe(
     withTimeout(`kms.${operation}`, Timeouts.kms),
     Effect.catchIf(
       (e): e is OperationTimedOut => e instanceof OperationTimedOut,

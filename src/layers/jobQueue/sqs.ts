@@ -15,7 +15,7 @@ import { DatabaseUnavailable } from "../../services/errors.js"
 import { JobId } from "../../services/ids.js"
 import { type ClaimedJob, JobQueue } from "../../services/jobQueue.js"
 import { awsErrorName } from "../aws/errors.js"
-import { AwsSdk, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, lazyClient, tryAws } from "../aws/sdk.js"
 import { claimedJobFrom, LEASE_EXPIRED_MESSAGE, makeJobQueuePostgres } from "./postgres.js"
 import { currentTraceparent, fnTraced } from "../../services/telemetry.js"
 import { decodeRows } from "../../services/database.js"
@@ -60,8 +60,8 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
           ? undefined
           : Math.min(MAX_DELAY_SECONDS, Math.ceil(Duration.toSeconds(Duration.fromInputUnsafe(enqueueOptions.delay))))
       const [sqs, sdk] = yield* Effect.zip(client, AwsSdk.sqs)
-      yield* Effect.tryPromise({
-        try: (signal) =>
+      yield* tryAws(
+        (signal) =>
           sqs.send(
             new sdk.SendMessageCommand({
               QueueUrl: options.queueUrl,
@@ -70,8 +70,8 @@ export const makeJobQueueSqs = (options: JobQueueSqsOptions) =>
             }),
             { abortSignal: signal }
           ),
-        catch: (cause) => cause
-      }).pipe(
+        (cause) => cause
+      ).pipe(
         Effect.retry(sendRetry),
         Effect.catch((cause) =>
           Effect.logWarning("job queue: sending the wake-up failed").pipe(

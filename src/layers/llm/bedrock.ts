@@ -26,7 +26,7 @@
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
 import type { ConverseCommandInput, ConverseCommandOutput, Message } from "@aws-sdk/client-bedrock-runtime"
 import { Clock, Duration, Effect, Option, Schema } from "effect"
-import { AwsSdk, type ClientSource, clientFrom } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom, tryAws } from "../aws/sdk.js"
 import {
   type ChatAnswer,
   type ChatTurn,
@@ -106,10 +106,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     Effect.flatMap(bedrock, ([client, sdk]) =>
       Effect.gen(function* () {
         const started = yield* Clock.currentTimeMillis
-        const output = yield* Effect.tryPromise({
-          try: (signal) => client.send(new sdk.ConverseCommand(input), { abortSignal: signal }),
-          catch: classifyBedrockError
-        })
+        const output = yield* tryAws((signal) => client.send(new sdk.ConverseCommand(input), { abortSignal: signal }), classifyBedrockError)
         const finished = yield* Clock.currentTimeMillis
         yield* reportUsage(onUsage, { usage: usageOf(output), provider: "aws.bedrock", modelId, elapsedMs: finished - started })
         return output

@@ -23,7 +23,7 @@ import {
   validateObjectKeyPrefix
 } from "../../services/storage.js"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
-import { AwsSdk, type ClientSource, clientFrom, lazyClient } from "../aws/sdk.js"
+import { AwsSdk, type ClientSource, clientFrom, lazyClient, tryAws } from "../aws/sdk.js"
 
 /** The subset of the S3 client we use: tests hand in a mocked one. */
 export type S3Send = Pick<S3.S3Client, "send">
@@ -75,7 +75,7 @@ export const callS3 = <A, E = never>(
   send: (signal: AbortSignal) => Promise<A>,
   recognise: (cause: unknown) => E | undefined = () => undefined
 ): Effect.Effect<A, E | StorageUnavailable> =>
-  Effect.tryPromise({ try: send, catch: (cause) => recognise(cause) ?? classify(operation, cause) }).pipe(
+  tryAws(send, (cause) => recognise(cause) ?? classify(operation, cause)).pipe(
     withTimeout(`s3.${operation}`, Timeouts.storage),
     Effect.catchIf(
       (e): e is OperationTimedOut => e instanceof OperationTimedOut,

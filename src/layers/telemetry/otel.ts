@@ -11,11 +11,9 @@
  * without an endpoint neither parses nor initialises it.
  */
 import { Effect, Layer, Option, References } from "effect"
-import { AppInfoConfig } from "../../config/app.js"
+import { AppInfoConfig, SERVICE_NAME, SERVICE_VERSION } from "../../config/app.js"
 import { TelemetryConfig, type TelemetrySettings } from "../../config/telemetry.js"
 import { Telemetry } from "../../services/telemetry.js"
-
-export const SERVICE_VERSION = "0.1.0"
 
 /** `k=v,k2=v2` (values may be percent-encoded, as the specification allows). */
 export const parseResourceAttributes = (text: string): Record<string, string> => {
@@ -64,9 +62,9 @@ export const environmentAttributes = (env: NodeJS.ProcessEnv): Record<string, st
 }
 
 /** Ours first, then OTEL_RESOURCE_ATTRIBUTES, and OTEL_SERVICE_NAME over everything (the specification's order). */
-export const resourceAttributes = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv) => ({
-  "service.name": "serenya-backend",
-  "service.version": SERVICE_VERSION,
+export const resourceAttributes = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv, version: string = SERVICE_VERSION) => ({
+  "service.name": SERVICE_NAME,
+  "service.version": version,
   "deployment.environment": appEnv,
   "deployment.environment.name": appEnv,
   ...environmentAttributes(env),
@@ -86,12 +84,18 @@ const exportsSomething = (settings: TelemetrySettings) =>
   (settings.metricsExporter === "otlp" && (Option.isSome(settings.endpoint) || Option.isSome(settings.metricsEndpoint)))
 
 /** The exporters the settings ask for, or TelemetryOff when there is nowhere to send anything. */
-export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, env: NodeJS.ProcessEnv = process.env) =>
+export const makeTelemetryLayer = (
+  settings: TelemetrySettings,
+  appEnv: string,
+  env: NodeJS.ProcessEnv = process.env,
+  /** APP_VERSION (the log lines' `version` too), else the package's. */
+  version: string = SERVICE_VERSION
+) =>
   exportsSomething(settings)
     ? Layer.unwrap(
       Effect.map(
         Effect.promise(() => import("./otelSdk.js")),
-        (sdk) => sdk.sdkLayer(settings, resourceAttributes(settings, appEnv, env))
+        (sdk) => sdk.sdkLayer(settings, resourceAttributes(settings, appEnv, env, version))
       )
     )
     : TelemetryOff
@@ -100,7 +104,7 @@ export const makeTelemetryLayer = (settings: TelemetrySettings, appEnv: string, 
 export const TelemetryLive = Layer.unwrap(
   Effect.gen(function* () {
     const telemetry = yield* TelemetryConfig
-    const { appEnv } = yield* AppInfoConfig
-    return makeTelemetryLayer(telemetry, appEnv)
+    const { appEnv, appVersion } = yield* AppInfoConfig
+    return makeTelemetryLayer(telemetry, appEnv, process.env, appVersion)
   })
 )

@@ -29,7 +29,7 @@ import { processLeasedJob, type ProcessOptions } from "../../programs/processJob
 import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { servicesLayer } from "../layers.js"
 import { makeContainer } from "./container.js"
-import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings } from "./live.js"
+import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings, withinInvocationTrace } from "./live.js"
 import { fnTraced } from "../../services/telemetry.js"
 
 export const DELIVERY_EXHAUSTED = "DELIVERY_EXHAUSTED"
@@ -175,7 +175,7 @@ export const makeProcessorHandler = <E>(name: string, services: Layer.Layer<Proc
     const work: Effect.Effect<SQSBatchResponse | HousekeepingReport, never, ProcessorServices> = isScheduledEvent(event)
       ? housekeeping
       : Effect.flatMap(ProcessorConfig, (options) => processBatch(event, options))
-    return Effect.runPromiseWith(context)(work.pipe(Effect.ensuring(flushTelemetry)))
+    return Effect.runPromiseWith(context)(withinInvocationTrace(work).pipe(Effect.ensuring(flushTelemetry)))
   }
   return { handler, dispose: container.dispose }
 }

@@ -30,7 +30,7 @@ import {
   costRecordsDropped,
   makeCostTracker
 } from "../../../src/layers/costTracker/background.js"
-import { EmfSink } from "../../../src/layers/costTracker/emf.js"
+import { EmfSink } from "../../../src/layers/telemetry/emf.js"
 import { type LLMUsageRecord, monthOf, type MonthlyUsage } from "../../../src/services/costTracker.js"
 import { errorInfo, QuotaExceeded } from "../../../src/services/errors.js"
 

@@ -24,7 +24,7 @@ import type { AddressInfo } from "node:net"
 import { createRequire } from "node:module"
 import { AppInfoConfig } from "../../../src/config/app.js"
 import { CostConfig } from "../../../src/config/cost.js"
-import { EmfSink, type EmfSinkService } from "../../../src/layers/costTracker/emf.js"
+import { EmfSink, type EmfSinkService } from "../../../src/layers/telemetry/emf.js"
 import {
   CostTrackerDynamoDb,
   makeDynamoCostStore,
