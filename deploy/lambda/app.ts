@@ -1,13 +1,21 @@
 /**
- * The CDK app: both stages (development, production), each an API stack in eu-west-1 and its
- * CloudFront web ACL in us-east-1, checked by cdk-nag (AWS Solutions and HIPAA Security) at synth.
- * `npm run synth` writes cdk.out/ offline: accounts and regions are explicit, nothing is looked up.
+ * The CDK app: both stages (development, production) — each an API stack in eu-west-1, its
+ * CloudFront web ACL stack in us-east-1 and its disaster-recovery stack in its recovery region
+ * (eu-central-1: the backups' copies stay in the EU) — and the
+ * account's delivery stack (GitHub's OIDC provider and the deploy roles), checked by cdk-nag
+ * (AWS Solutions and HIPAA Security) at synth.
+ *
+ * `npm run synth` and `npx cdk synth|diff|deploy` (cdk.json runs this file) build the Lambda
+ * bundles first (deploy/lambda/build.ts), then synthesize cdk.out/ offline: accounts and regions
+ * are explicit, nothing is looked up. A stack is never synthesized without its functions' code.
  */
 import { App, Validations } from "aws-cdk-lib"
 import { AwsSolutionsChecks, HIPAASecurityChecks } from "cdk-nag"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { type BundleReport, buildLambdas, DEFAULT_OUTDIR, formatReports } from "./build.js"
+import { addDelivery } from "./infra/delivery.js"
 import type { CodeFor } from "./infra/functions.js"
-import { addStage, type StageStacks } from "./infra/stack.js"
+import { addStage, bundlesIn, type StageStacks } from "./infra/stack.js"
 import { type StageName, stages } from "./infra/stages.js"
 
 export interface CreateAppOptions {
@@ -30,6 +38,7 @@ export const createApp = (options: CreateAppOptions = {}): { app: App; stacks: R
     development: addStage(app, stages.development, stageOptions),
     production: addStage(app, stages.production, stageOptions)
   }
+  addDelivery(app)
   if (options.nag !== false) {
     Validations.of(app).addPlugins(
       new AwsSolutionsChecks(app, { verbose: true }),
@@ -39,8 +48,23 @@ export const createApp = (options: CreateAppOptions = {}): { app: App; stacks: R
   return { app, stacks }
 }
 
+export interface SynthesizeOptions extends Omit<CreateAppOptions, "code"> {
+  /** Where the bundles are built (deploy/lambda/dist by default). */
+  readonly bundlesDir?: string
+}
+
+/** Builds every function's bundle, then synthesizes the app with them as the functions' code. */
+export const synthesize = async (options: SynthesizeOptions = {}) => {
+  const bundlesDir = options.bundlesDir ?? DEFAULT_OUTDIR
+  const bundles: ReadonlyArray<BundleReport> = await buildLambdas({ outdir: bundlesDir })
+  const { bundlesDir: _, ...appOptions } = options
+  const { app, stacks } = createApp({ ...appOptions, code: bundlesIn(bundlesDir) })
+  return { assembly: app.synth(), stacks, bundles }
+}
+
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
 if (invokedDirectly) {
-  const { app } = createApp()
-  app.synth()
+  const { bundles } = await synthesize()
+  // stderr: the cdk CLI reads nothing from the app's output, and a pipe of `npm run synth` stays clean
+  process.stderr.write(`Lambda bundles:\n${formatReports(bundles)}\n`)
 }

@@ -1,4 +1,5 @@
 import { ArnFormat, Duration, Stack } from "aws-cdk-lib"
+import * as acm from "aws-cdk-lib/aws-certificatemanager"
 import * as apigateway from "aws-cdk-lib/aws-apigateway"
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2"
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations"
@@ -7,6 +8,8 @@ import * as origins from "aws-cdk-lib/aws-cloudfront-origins"
 import * as kms from "aws-cdk-lib/aws-kms"
 import type * as lambda from "aws-cdk-lib/aws-lambda"
 import * as logs from "aws-cdk-lib/aws-logs"
+import * as route53 from "aws-cdk-lib/aws-route53"
+import * as route53targets from "aws-cdk-lib/aws-route53-targets"
 import type * as s3 from "aws-cdk-lib/aws-s3"
 import * as wafv2 from "aws-cdk-lib/aws-wafv2"
 import { HttpApi } from "effect/http-api"
@@ -65,6 +68,30 @@ export interface ApiProps {
   readonly logBucket: s3.IBucket
   /** ARN of the CLOUDFRONT-scoped web ACL (created in us-east-1 by EdgeSecurity). */
   readonly webAclArn: string
+  /** The API's certificate (created in us-east-1 by ApiCertificate) when the stage has a domain. */
+  readonly certificateArn?: string
+}
+
+/** The API's host name in a stage with a domain: `api.serenya.health`, `api-dev.serenya.health`. */
+export const apiDomainName = (domain: NonNullable<StageSettings["domain"]>): string => `${domain.apiHost}.${domain.zoneName}`
+
+const hostedZone = (scope: Construct, domain: NonNullable<StageSettings["domain"]>) =>
+  route53.HostedZone.fromHostedZoneAttributes(scope, "Zone", { hostedZoneId: domain.hostedZoneId, zoneName: domain.zoneName })
+
+/**
+ * The API's certificate: CloudFront takes certificates from us-east-1 only, so it lives in the edge
+ * stack; ACM validates it with a CNAME it writes into the zone (Route 53 is global).
+ */
+export class ApiCertificate extends Construct {
+  readonly certificate: acm.Certificate
+
+  constructor(scope: Construct, id: string, props: { readonly domain: NonNullable<StageSettings["domain"]> }) {
+    super(scope, id)
+    this.certificate = new acm.Certificate(this, "Certificate", {
+      domainName: apiDomainName(props.domain),
+      validation: acm.CertificateValidation.fromDns(hostedZone(this, props.domain))
+    })
+  }
 }
 
 export class Api extends Construct {
@@ -76,6 +103,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id)
     const { settings } = props
+    const { domain } = settings
     const origins_ = settings.api.corsAllowedOrigins
 
     this.httpApi = new apigwv2.HttpApi(this, "HttpApi", {
@@ -153,6 +181,12 @@ export class Api extends Construct {
         responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS
       },
       webAclId: props.webAclArn,
+      ...(domain !== undefined && props.certificateArn !== undefined
+        ? {
+            domainNames: [apiDomainName(domain)],
+            certificate: acm.Certificate.fromCertificateArn(this, "Certificate", props.certificateArn)
+          }
+        : {}),
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
@@ -166,11 +200,19 @@ export class Api extends Construct {
       "AwsSolutions-CFR1",
       "The mobile app serves users wherever they travel; requests are filtered by the WAF's managed rules, IP reputation list and per-IP rate limit instead of by country."
     )
-    acknowledge(
-      this.distribution,
-      "AwsSolutions-CFR4",
-      "The distribution uses the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; viewers must use HTTPS and the origin connection is TLS 1.2 only. A custom domain with a TLSv1.2_2021 policy replaces this once the domain's certificate exists."
-    )
+    if (domain !== undefined && props.certificateArn !== undefined) {
+      // api.<zone> (and its IPv6 twin) point at the distribution.
+      const zone = hostedZone(this, domain)
+      const target = route53.RecordTarget.fromAlias(new route53targets.CloudFrontTarget(this.distribution))
+      new route53.ARecord(this, "AliasIpv4", { zone, recordName: apiDomainName(domain), target })
+      new route53.AaaaRecord(this, "AliasIpv6", { zone, recordName: apiDomainName(domain), target })
+    } else {
+      acknowledge(
+        this.distribution,
+        "AwsSolutions-CFR4",
+        "This stage has no domain (StageSettings.domain): the distribution answers on its *.cloudfront.net name with CloudFront's certificate, whose TLS policy CloudFront fixes; viewers must use HTTPS and the origin connection is TLS 1.2 only."
+      )
+    }
   }
 }
 

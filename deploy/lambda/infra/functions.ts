@@ -62,6 +62,40 @@ export interface ServiceFunction {
   readonly logGroup: logs.LogGroup
 }
 
+/**
+ * The ADOT collector Lambda extension (collector only: the code brings its own OpenTelemetry SDK),
+ * pinned by version; aws-cdk-lib's fact table gives its ARN in each region for each architecture.
+ */
+export const ADOT_COLLECTOR = lambda.AdotLambdaLayerGenericVersion.V0_115_0
+
+export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const
+
+/**
+ * What the functions' telemetry reads (src/config/telemetry.ts) when tracing is on: spans over
+ * OTLP to the collector beside the function; metrics as EMF lines instead (src/main/lambda/live.ts),
+ * not OTLP; and X-Ray's sampling decides which requests are traced — a request is traced when the
+ * invocation's segment is sampled (or the app sent a sampled traceparent), never on a root decision
+ * of its own, so the X-Ray sampling rules are the one place to change how much is traced.
+ */
+export const TRACE_EXPORT_ENVIRONMENT = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318",
+  OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+  OTEL_METRICS_EXPORTER: "none",
+  OTEL_TRACES_SAMPLER: "parentbased_always_off"
+} as const
+
+/** Each function's `service.name` (traces) and `service` (log lines): the same names the Kubernetes deployment uses. */
+export const SERVICE_NAMES: Record<FunctionName, string> = {
+  auth: "serenya-api",
+  documents: "serenya-api",
+  chat: "serenya-api",
+  processor: "serenya-worker",
+  migrate: "serenya-migrate"
+}
+
+/** Lambda's handling of asynchronous invocations (the architecture's retry policy). */
+export const ASYNC_INVOKE = { retryAttempts: 2, maxEventAge: Duration.hours(1) } as const
+
 /** How often the processor's scheduled run sweeps and drains the erasure outbox. */
 export const HOUSEKEEPING_INTERVAL = Duration.minutes(5)
 
@@ -206,25 +240,34 @@ export class Functions extends Construct {
         reservedConcurrentExecutions: stageFn.reservedConcurrency,
         logGroup,
         loggingFormat: lambda.LoggingFormat.TEXT,
-        tracing: settings.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-        environment:
-          name === "migrate"
-            ? { ...environment, DATABASE_OWNER_SECRET_ARN: data.database.secret!.secretArn }
-            : environment
+        environment: {
+          ...environment,
+          ...(settings.tracing ? TRACE_EXPORT_ENVIRONMENT : {}),
+          // the name traces and log lines carry, as on Kubernetes (deploy/k8s): the API, the worker, migrations
+          OTEL_SERVICE_NAME: SERVICE_NAMES[name],
+          ...(name === "migrate" ? { DATABASE_OWNER_SECRET_ARN: data.database.secret!.secretArn } : {})
+        }
       })
+      if (settings.tracing) this.traceToXRay(scopeOf, fn, policy)
       // Set on the resource rather than through `deadLetterQueue`, whose grant would add an inline policy.
       ;(fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig = { targetArn: deadLetterQueue.queueArn }
+
       fn.node.addDependency(policy)
       acknowledge(
         fn,
         "AwsSolutions-L1",
         "nodejs22.x is the runtime chosen for the bundles (the project supports Node >=20 and is tested on that line) and is in AWS standard support; moving to nodejs24.x is a one-line change of RUNTIME in functions.ts once the bundles are tested on it."
       )
-      const alias = functionRef(new lambda.Alias(scopeOf, "Live", {
+      const live = new lambda.Alias(scopeOf, "Live", {
         aliasName: "live",
         version: versionRef(fn.currentVersion),
         ...(stageFn.provisionedConcurrency > 0 ? { provisionedConcurrentExecutions: stageFn.provisionedConcurrency } : {})
-      }))
+      })
+      // Asynchronous invocations (the housekeeping schedule; EventBridge events generally) reach the
+      // alias, whose own configuration applies (not $LATEST's): the architecture's two retries and an
+      // hour's maximum age, then the dead-letter queue above.
+      live.configureAsyncInvoke({ retryAttempts: ASYNC_INVOKE.retryAttempts, maxEventAge: ASYNC_INVOKE.maxEventAge })
+      const alias = functionRef(live)
 
       // Database: through the proxy only, as the application's role (the proxy's resource id is the
       // ARN's last part); the migrate function, as the owner too.
@@ -397,6 +440,24 @@ export class Functions extends Construct {
     // On a first deployment the migration must wait for the endpoints (Secrets Manager, KMS) and the proxy to exist.
     this.migration.node.addDependency(network.vpc, data.proxy)
     for (const service of [auth, documents, chat, processor]) service.alias.node.addDependency(this.migration)
+  }
+
+  /**
+   * X-Ray active tracing and the ADOT collector: Lambda records the invocation's segment and hands
+   * its context to the code (`_X_AMZN_TRACE_ID`), the code exports its spans over OTLP to the
+   * collector extension on localhost, whose default configuration sends them to X-Ray, and flushes
+   * before each invocation returns (src/main/lambda/live.ts). Set on the resource, with the X-Ray
+   * permissions in the function's managed policy, because `tracing: ACTIVE` would add an inline one.
+   */
+  private traceToXRay(scope: Construct, fn: lambda.Function, policy: iam.ManagedPolicy): void {
+    ;(fn.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE }
+    policy.addStatements(new iam.PolicyStatement({ actions: [...XRAY_WRITE_ACTIONS], resources: ["*"] }))
+    acknowledge(
+      policy,
+      "AwsSolutions-IAM5[Resource::*]",
+      "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions (the AWS managed AWSXRayDaemonWriteAccess grants them on * too); nothing else in this policy is granted on *."
+    )
+    fn.addLayers(lambda.LayerVersion.fromLayerVersionArn(scope, "AdotCollector", ADOT_COLLECTOR.layerArn(Stack.of(this), fn.architecture)))
   }
 
   /** Runs the migrate function on every deployment, before the other functions' new versions go live. */

@@ -33,6 +33,8 @@ export class Network extends Construct {
   readonly bedrockEndpoint: ec2.InterfaceVpcEndpoint
   readonly secretsManagerEndpoint: ec2.InterfaceVpcEndpoint
   readonly flowLogGroup: logs.LogGroup
+  /** The NAT gateways' ids (the dashboard's packet-drop widget). */
+  readonly natGatewayIds: ReadonlyArray<string>
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id)
@@ -76,6 +78,11 @@ export class Network extends Construct {
       reason: "The zones are written in stages.ts on purpose: synth must not look them up in the account."
     })
 
+    this.natGatewayIds = vpc.publicSubnets.flatMap((subnet) => {
+      const nat = subnet.node.tryFindChild("NATGateway")
+      return nat instanceof ec2.CfnNatGateway ? [nat.ref] : []
+    })
+
     this.s3PrefixList = ec2.Peer.prefixList(settings.s3PrefixListId)
     this.dynamoDbPrefixList = ec2.Peer.prefixList(settings.dynamoDbPrefixListId)
 
@@ -107,6 +114,8 @@ export class Network extends Construct {
     this.secretsManagerEndpoint = endpoint("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)
     endpoint("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS)
     endpoint("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS)
+    // The ADOT collector beside each function sends its spans to X-Ray.
+    endpoint("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY)
 
     this.isolatedAcl(settings.vpcCidr)
 

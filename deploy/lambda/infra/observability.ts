@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib"
+import { CfnCondition, CfnParameter, Duration, Fn, RemovalPolicy } from "aws-cdk-lib"
+import * as chatbot from "aws-cdk-lib/aws-chatbot"
 import * as cloudtrail from "aws-cdk-lib/aws-cloudtrail"
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch"
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions"
@@ -7,42 +8,91 @@ import * as logs from "aws-cdk-lib/aws-logs"
 import type * as rds from "aws-cdk-lib/aws-rds"
 import * as s3 from "aws-cdk-lib/aws-s3"
 import * as sns from "aws-cdk-lib/aws-sns"
-import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions"
+import * as iam from "aws-cdk-lib/aws-iam"
 import type * as sqs from "aws-cdk-lib/aws-sqs"
 import { Construct } from "constructs"
+import { EMF_NAMESPACE, metricProvider } from "../../../src/layers/costTracker/emf.js"
+import { UsageDocumentType } from "../../../src/services/costTracker.js"
+import { ErrorCategory, type RecoveryStrategy } from "../../../src/services/errors.js"
+import { CLOUDWATCH_METRICS } from "../../../src/services/metrics.js"
+import { BreakerConfigs } from "../../../src/services/resilience.js"
 import { type Data } from "./data.js"
 import { bucketRef } from "./exact.js"
 import { type ServiceFunction, SIZES } from "./functions.js"
 import { durationAlarmMillis } from "./budgets.js"
 import type { Keys } from "./keys.js"
 import { acknowledge } from "./nag.js"
+import type { Network } from "./network.js"
 import type { FunctionName, StageSettings } from "./stages.js"
 
 /**
- * The application's own metrics: src/services/metrics.ts (Effect metrics, their tags become
- * dimensions) in Serenya/Errors, and src/layers/costTracker/emf.ts (EMF) in Serenya/LLM.
+ * The application's own metrics in CloudWatch, from the code that writes them:
+ * - Serenya/Errors: CLOUDWATCH_METRICS (src/services/metrics.ts), EMF lines the functions write at
+ *   the end of each invocation (src/layers/telemetry/emf.ts, src/main/lambda/live.ts);
+ * - Serenya/LLM: one EMF line per LLM call (src/layers/costTracker/emf.ts).
+ * test/deploy/lambda/observability.test.ts ties every alarm to a metric these writers emit.
  */
 export const APP_METRICS = {
-  errorsNamespace: "Serenya/Errors",
-  llmNamespace: "Serenya/LLM",
-  breakers: ["google_oauth", "llm", "database"],
-  categories: ["technical", "external", "validation", "business"],
-  recoveries: ["retry", "fallback", "escalate", "ignore"],
-  documentTypes: ["lab_results", "vitals", "chat"]
+  errors: CLOUDWATCH_METRICS,
+  llmNamespace: EMF_NAMESPACE,
+  breakers: Object.keys(BreakerConfigs) as ReadonlyArray<keyof typeof BreakerConfigs>,
+  categories: ErrorCategory.literals,
+  documentTypes: UsageDocumentType.literals,
+  bedrockProvider: metricProvider("aws.bedrock")
 } as const
+
+/** One of the error-handling metrics, under one of the dimension sets its lines are published with. */
+const errorsMetric = <M extends (typeof CLOUDWATCH_METRICS)[keyof typeof CLOUDWATCH_METRICS]>(
+  metric: M,
+  dimensionsMap: { readonly [D in M["dimensionSets"][number][number]]?: string },
+  statistic: string,
+  period: Duration,
+  label?: string
+) =>
+  new cloudwatch.Metric({
+    namespace: metric.namespace,
+    metricName: metric.name,
+    dimensionsMap: dimensionsMap as Record<string, string>,
+    statistic,
+    period,
+    ...(label === undefined ? {} : { label })
+  })
+
+/**
+ * The architecture's five topics; each alarm notifies the one its kind belongs to:
+ * - critical: the service is failing users now (breaker open, technical errors, recoveries failing,
+ *   API 5xx, jobs dead-lettered);
+ * - warning: trouble building up (external services erring, database connections high);
+ * - performance: functions running close to their timeouts;
+ * - cost: LLM spend per hour;
+ * - security: flow logs no longer delivered, a burst of 4xx (failed authentication).
+ */
+export const ALERT_TOPICS = ["critical", "warning", "performance", "cost", "security"] as const
+export type AlertTopic = (typeof ALERT_TOPICS)[number]
+
+/** The recovery alarm: under this share of successful recoveries (%), once there were at least RECOVERY_MIN_ATTEMPTS. */
+export const RECOVERY_SUCCESS_PERCENT = 50
+export const RECOVERY_MIN_ATTEMPTS = 10
 
 export interface ObservabilityProps {
   readonly settings: StageSettings
   readonly keys: Keys
   readonly data: Data
+  readonly network: Network
   readonly functions: Record<FunctionName, ServiceFunction>
   readonly httpApi: apigwv2.HttpApi
   readonly proxy: rds.DatabaseProxy
 }
 
+/** The request-metrics filter of the processing bucket (data.ts): S3 publishes AllRequests under it. */
+/** What CloudFormation accepts as AlarmEmail (a plain address; SNS checks it by sending a confirmation). */
+const EMAIL_PATTERN = "[^@\\s]+@[^@\\s]+\\.[^@\\s]+"
+
+export const BUCKET_REQUEST_METRICS_FILTER = "EntireBucket"
+
 export class Observability extends Construct {
-  readonly criticalTopic: sns.Topic
-  readonly warningTopic: sns.Topic
+  readonly topics: Record<AlertTopic, sns.Topic>
+  readonly alarmEmail: CfnParameter
   readonly trail: cloudtrail.Trail
   readonly trailBucket: s3.IBucket
   readonly dashboard: cloudwatch.Dashboard
@@ -52,89 +102,72 @@ export class Observability extends Construct {
     super(scope, id)
     const { settings, keys, data, functions } = props
 
-    const topic = (topicId: string, displayName: string) => {
-      const created = new sns.Topic(this, topicId, { displayName, masterKey: keys.platform, enforceSSL: true })
-      if (settings.alarmEmail !== undefined) created.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail))
-      return created
-    }
-    this.criticalTopic = topic("CriticalAlerts", `Serenya ${settings.stage} critical`)
-    this.warningTopic = topic("WarningAlerts", `Serenya ${settings.stage} warning`)
+    this.topics = Object.fromEntries(
+      ALERT_TOPICS.map((topic) => [
+        topic,
+        new sns.Topic(this, `${topic[0]!.toUpperCase()}${topic.slice(1)}Alerts`, {
+          displayName: `Serenya ${settings.stage} ${topic}`,
+          masterKey: keys.platform,
+          enforceSSL: true
+        })
+      ])
+    ) as Record<AlertTopic, sns.Topic>
+    this.alarmEmail = this.subscribeEmail(settings)
+    if (settings.alerts.slack !== undefined) this.subscribeSlack(settings, settings.alerts.slack)
 
-    const alarm = (alarmId: string, severity: "critical" | "warning", alarmProps: cloudwatch.AlarmProps) => {
+    const alarm = (alarmId: string, topic: AlertTopic, alarmProps: cloudwatch.AlarmProps) => {
       const created = new cloudwatch.Alarm(this, alarmId, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...alarmProps })
-      created.addAlarmAction(new actions.SnsAction(severity === "critical" ? this.criticalTopic : this.warningTopic))
+      created.addAlarmAction(new actions.SnsAction(this.topics[topic]))
       this.alarms.push(created)
       return created
     }
-    const appMetric = (namespace: string, metricName: string, dimensionsMap: Record<string, string>, statistic: string, period: Duration) =>
-      new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic, period })
-    const sumOf = (label: string, metrics: ReadonlyArray<cloudwatch.IMetric>, fn: "SUM" | "MAX", period: Duration) => {
-      const usingMetrics = Object.fromEntries(metrics.map((metric, i) => [`m${i}`, metric]))
-      return new cloudwatch.MathExpression({
-        expression: `${fn}([${Object.keys(usingMetrics).join(",")}])`,
-        usingMetrics,
-        label,
-        period
-      })
-    }
-
     const minute = Duration.minutes(1)
     const fiveMinutes = Duration.minutes(5)
+    const { ErrorsByCategory, CircuitBreakerState, RecoverySuccess } = CLOUDWATCH_METRICS
     alarm("CircuitBreakerOpen", "critical", {
       alarmDescription: "A circuit breaker (Google OAuth, LLM or database) is open",
-      metric: sumOf(
-        "Open breakers",
-        APP_METRICS.breakers.map((service) =>
-          appMetric(APP_METRICS.errorsNamespace, "CircuitBreakerState", { service, state: "open" }, "Maximum", minute)
-        ),
-        "MAX",
-        minute
-      ),
+      // Each function writes 1 under its breakers' current state at the end of every invocation.
+      metric: errorsMetric(CircuitBreakerState, { Status: "open" }, "Maximum", minute),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
     })
-    const errorsOf = (category: string) =>
-      sumOf(
-        `${category} errors`,
-        APP_METRICS.recoveries.map((recovery) =>
-          appMetric(APP_METRICS.errorsNamespace, "ErrorsByCategory", { category, recovery }, "Sum", fiveMinutes)
-        ),
-        "SUM",
-        fiveMinutes
-      )
     alarm("TechnicalErrors", "critical", {
       alarmDescription: "High rate of technical errors: infrastructure trouble",
-      metric: errorsOf("technical"),
+      metric: errorsMetric(ErrorsByCategory, { Category: "technical" }, "Sum", fiveMinutes),
       threshold: 20,
       evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
     })
     alarm("ExternalErrors", "warning", {
       alarmDescription: "High rate of errors from external services (Google, Bedrock)",
-      metric: errorsOf("external"),
+      metric: errorsMetric(ErrorsByCategory, { Category: "external" }, "Sum", fiveMinutes),
       threshold: 20,
       evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
     })
-    alarm("RecoveryFailures", "warning", {
-      alarmDescription: "Error recovery strategies (retry, fallback) failing",
-      metric: sumOf(
-        "Failed recoveries",
-        APP_METRICS.recoveries.map((strategy) =>
-          appMetric(APP_METRICS.errorsNamespace, "RecoverySuccess", { strategy, success: "false" }, "Sum", fiveMinutes)
-        ),
-        "SUM",
-        fiveMinutes
-      ),
-      threshold: 10,
+    // The architecture watches successful recoveries (Success=true, under 10 per 5 minutes, three
+    // periods running). A bare count would also fire on a quiet night with a few recoveries, all
+    // successful; so: the share that succeeded, once there were at least 10 attempts in the period.
+    alarm("RecoveryFailures", "critical", {
+      alarmDescription: `Error recovery strategies failing: under ${RECOVERY_SUCCESS_PERCENT}% of at least ${RECOVERY_MIN_ATTEMPTS} recoveries in 5 minutes succeeded, three periods running`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(ok, 0) + FILL(failed, 0) >= ${RECOVERY_MIN_ATTEMPTS}, 100 * FILL(ok, 0) / (FILL(ok, 0) + FILL(failed, 0)), 100)`,
+        usingMetrics: {
+          ok: errorsMetric(RecoverySuccess, { Success: "true" }, "Sum", fiveMinutes),
+          failed: errorsMetric(RecoverySuccess, { Success: "false" }, "Sum", fiveMinutes)
+        },
+        label: "Recoveries that succeeded (%)",
+        period: fiveMinutes
+      }),
+      threshold: RECOVERY_SUCCESS_PERCENT,
       evaluationPeriods: 3,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
     })
 
     for (const name of ["auth", "documents", "chat", "processor"] as const) {
       const thresholdMs = durationAlarmMillis(SIZES[name].timeout)
-      alarm(`${name}DurationNearTimeout`, "warning", {
+      alarm(`${name}DurationNearTimeout`, "performance", {
         alarmDescription: `The ${name} function's average duration is approaching its timeout`,
         metric: functions[name].fn.metricDuration({ statistic: "Average", period: fiveMinutes }),
         threshold: thresholdMs,
@@ -143,10 +176,10 @@ export class Observability extends Construct {
       })
     }
 
-    alarm("LlmCostPerHour", "warning", {
+    alarm("LlmCostPerHour", "cost", {
       alarmDescription: `LLM spend above ${settings.llmCostPerHourCents} cents in an hour`,
       // TotalCost is published with no dimensions too (emf.ts) for exactly this alarm.
-      metric: appMetric(APP_METRICS.llmNamespace, "TotalCost", {}, "Sum", Duration.hours(1)),
+      metric: new cloudwatch.Metric({ namespace: APP_METRICS.llmNamespace, metricName: "TotalCost", statistic: "Sum", period: Duration.hours(1) }),
       threshold: settings.llmCostPerHourCents,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
@@ -159,7 +192,7 @@ export class Observability extends Construct {
       evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
     })
-    alarm("Api4xx", "warning", {
+    alarm("Api4xx", "security", {
       alarmDescription: "High rate of client errors (4xx), e.g. failed authentication",
       metric: props.httpApi.metricClientError({ statistic: "Sum", period: fiveMinutes }),
       threshold: 50,
@@ -180,6 +213,24 @@ export class Observability extends Construct {
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+    })
+    // The architecture's "VPC flow-log delivery errors": CloudWatch publishes no delivery-error metric
+    // for flow logs, so the alarm watches what a failed delivery looks like from here — no flow-log
+    // record reaching the log group. The proxy's health checks alone keep the VPC talking, so an
+    // empty half hour means delivery stopped (role, key policy, or the flow log removed).
+    alarm("FlowLogsNotDelivered", "security", {
+      alarmDescription: "VPC flow logs are not being delivered to their log group",
+      metric: new cloudwatch.Metric({
+        namespace: "AWS/Logs",
+        metricName: "IncomingLogEvents",
+        dimensionsMap: { LogGroupName: props.network.flowLogGroup.logGroupName },
+        statistic: "Sum",
+        period: Duration.minutes(10)
+      }),
+      threshold: 1,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING
     })
 
     this.dashboard = this.buildDashboard(props)
@@ -224,14 +275,68 @@ export class Observability extends Construct {
     this.trail.addS3EventSelector([{ bucket: data.processingBucket }], { readWriteType: cloudtrail.ReadWriteType.ALL })
   }
 
+  /**
+   * The `AlarmEmail` parameter, subscribed to every topic. Where the stage requires it the
+   * parameter has no default, so CloudFormation refuses a deployment without an address; elsewhere
+   * it defaults to empty and the subscriptions are created only when one is given.
+   */
+  private subscribeEmail(settings: StageSettings): CfnParameter {
+    const required = settings.alerts.emailRequired
+    const parameter = new CfnParameter(this, "AlarmEmail", {
+      type: "String",
+      description: required
+        ? "Where the alarms go (required): an address watched by whoever is on call. AWS sends it a confirmation link first."
+        : "Where the alarms go (optional in this stage): an email address, or empty for none.",
+      allowedPattern: required ? EMAIL_PATTERN : `(${EMAIL_PATTERN})?`,
+      constraintDescription: "an email address",
+      ...(required ? {} : { default: "" })
+    })
+    parameter.overrideLogicalId("AlarmEmail")
+    const given = required
+      ? undefined
+      : new CfnCondition(this, "AlarmEmailGiven", { expression: Fn.conditionNot(Fn.conditionEquals(parameter.valueAsString, "")) })
+    for (const topic of ALERT_TOPICS) {
+      const subscription = new sns.CfnSubscription(this, `${topic}Email`, {
+        protocol: "email",
+        endpoint: parameter.valueAsString,
+        topicArn: this.topics[topic].topicArn
+      })
+      if (given !== undefined) subscription.cfnOptions.condition = given
+    }
+    return parameter
+  }
+
+  /**
+   * Every topic to a Slack channel through AWS Chatbot. Its role may do nothing, and the guardrail
+   * denies everything, so the channel receives alarms and nobody can run a command from it.
+   */
+  private subscribeSlack(settings: StageSettings, slack: { readonly workspaceId: string; readonly channelId: string }): void {
+    const role = new iam.Role(this, "ChatbotRole", {
+      assumedBy: new iam.ServicePrincipal("chatbot.amazonaws.com"),
+      description: `Serenya ${settings.stage}: AWS Chatbot relays alarms to Slack and may do nothing else`
+    })
+    const guardrail = new iam.ManagedPolicy(this, "ChatbotGuardrail", {
+      description: `Serenya ${settings.stage}: nothing may be done from the alarm channel`,
+      statements: [new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ["*"], resources: ["*"] })]
+    })
+    new chatbot.SlackChannelConfiguration(this, "Slack", {
+      slackChannelConfigurationName: `serenya-${settings.stage}-alarms`,
+      slackWorkspaceId: slack.workspaceId,
+      slackChannelId: slack.channelId,
+      notificationTopics: ALERT_TOPICS.map((topic) => this.topics[topic]),
+      role,
+      guardrailPolicies: [guardrail],
+      loggingLevel: chatbot.LoggingLevel.ERROR
+    })
+  }
+
   private buildDashboard(props: ObservabilityProps): cloudwatch.Dashboard {
-    const { functions, httpApi, data, settings } = props
+    const { functions, httpApi, data, settings, network } = props
     const period = Duration.minutes(5)
     const apiFunctions = (["auth", "documents", "chat", "processor"] as const).map((name) => functions[name])
     const llm = (metricName: string, dimensionsMap: Record<string, string>) =>
       new cloudwatch.Metric({ namespace: APP_METRICS.llmNamespace, metricName, dimensionsMap, statistic: "Sum", period })
-    const search = (expression: string, label: string) =>
-      new cloudwatch.MathExpression({ expression: `SEARCH('${expression}', 'Sum', 300)`, label, period, usingMetrics: {} })
+    const { ErrorsByCategory, CircuitBreakerState, RecoverySuccess } = CLOUDWATCH_METRICS
 
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", { defaultInterval: Duration.hours(3) })
     dashboard.addWidgets(
@@ -266,9 +371,9 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: "LLM Usage & Cost Tracking",
         left: [
-          llm("InputTokens", { Provider: "bedrock" }),
-          llm("OutputTokens", { Provider: "bedrock" }),
-          llm("TotalCost", { Provider: "bedrock" })
+          llm("InputTokens", { Provider: APP_METRICS.bedrockProvider }),
+          llm("OutputTokens", { Provider: APP_METRICS.bedrockProvider }),
+          llm("TotalCost", { Provider: APP_METRICS.bedrockProvider })
         ],
         right: APP_METRICS.documentTypes.map((DocumentType) => llm("ProcessingTime", { DocumentType })),
         width: 12
@@ -293,6 +398,15 @@ export class Observability extends Construct {
             dimensionsMap: { BucketName: data.processingBucket.bucketName, StorageType: "StandardStorage" },
             statistic: "Average",
             period: Duration.days(1)
+          }),
+          // Request metrics exist for the bucket's request-metrics filter (data.ts), per minute.
+          new cloudwatch.Metric({
+            namespace: "AWS/S3",
+            metricName: "AllRequests",
+            dimensionsMap: { BucketName: data.processingBucket.bucketName, FilterId: BUCKET_REQUEST_METRICS_FILTER },
+            statistic: "Sum",
+            period,
+            label: "requests"
           })
         ],
         width: 12
@@ -300,18 +414,47 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: "Error Handling & Recovery Metrics",
         left: [
-          search(`{${APP_METRICS.errorsNamespace},category,recovery} MetricName="ErrorsByCategory"`, "Errors by category"),
-          search(`{${APP_METRICS.errorsNamespace},strategy,success} MetricName="RecoverySuccess"`, "Recoveries")
+          ...APP_METRICS.categories.map((Category) =>
+            errorsMetric(ErrorsByCategory, { Category }, "Sum", period, `${Category} errors`)
+          ),
+          ...(["retry", "fallback"] as const satisfies ReadonlyArray<RecoveryStrategy>).flatMap((Strategy) =>
+            (["true", "false"] as const).map((Success) =>
+              errorsMetric(RecoverySuccess, { Strategy, Success }, "Sum", period, `${Strategy} ${Success === "true" ? "succeeded" : "failed"}`)
+            )
+          )
         ],
+        right: APP_METRICS.breakers.map((Service) =>
+          errorsMetric(CircuitBreakerState, { Service, Status: "open" }, "Maximum", Duration.minutes(1), `${Service} breaker open`)
+        ),
+        width: 12
+      })
+    )
+    // The architecture's network widget: NAT gateways' dropped packets (the VPC's only drops
+    // CloudWatch measures) and the flow-log records arriving.
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Network Security",
+        left: network.natGatewayIds.map((NatGatewayId, i) =>
+          new cloudwatch.Metric({
+            namespace: "AWS/NATGateway",
+            metricName: "PacketsDropCount",
+            dimensionsMap: { NatGatewayId },
+            statistic: "Sum",
+            period,
+            label: `NAT ${i + 1} packets dropped`
+          })
+        ),
         right: [
-          new cloudwatch.MathExpression({
-            expression: `SEARCH('{${APP_METRICS.errorsNamespace},service,state} MetricName="CircuitBreakerState" state="open"', 'Maximum', 60)`,
-            label: "Open breakers",
-            period: Duration.minutes(1),
-            usingMetrics: {}
+          new cloudwatch.Metric({
+            namespace: "AWS/Logs",
+            metricName: "IncomingLogEvents",
+            dimensionsMap: { LogGroupName: network.flowLogGroup.logGroupName },
+            statistic: "Sum",
+            period,
+            label: "flow-log records"
           })
         ],
-        width: 12
+        width: 24
       })
     )
     dashboard.addWidgets(

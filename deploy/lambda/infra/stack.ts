@@ -1,30 +1,44 @@
 import { Stack, type StackProps, Tags } from "aws-cdk-lib"
+import type * as acm from "aws-cdk-lib/aws-certificatemanager"
 import * as lambda from "aws-cdk-lib/aws-lambda"
 import type { Construct } from "constructs"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data } from "./data.js"
-import { Api, EdgeSecurity } from "./edge.js"
+import { Api, ApiCertificate, EdgeSecurity } from "./edge.js"
 import { type CodeFor, Functions } from "./functions.js"
 import { Keys } from "./keys.js"
 import { KeyRotationOperator } from "./operators.js"
 import { Network } from "./network.js"
 import { Observability } from "./observability.js"
+import { SerenyaRecoveryStack } from "./recovery.js"
 import type { StageSettings } from "./stages.js"
 
 const DIST = fileURLToPath(new URL("../dist", import.meta.url))
-const STUB = fileURLToPath(new URL("./stub", import.meta.url))
 
-/** The bundle `npm run build:lambda` wrote for this function, or a stub that fails loudly until it exists. */
-export const bundledCode: CodeFor = (name) => {
-  const dir = join(DIST, name)
-  return lambda.Code.fromAsset(existsSync(join(dir, "index.mjs")) ? dir : STUB)
-}
+/**
+ * The bundles `dir` holds (deploy/lambda/dist by default: what `npm run synth`, `npx cdk synth`
+ * and `npm run build:lambda` write). A function without its bundle stops the synth: a stack whose
+ * code could not serve must never reach a deployment.
+ */
+export const bundlesIn =
+  (dir: string): CodeFor =>
+  (name) => {
+    const bundle = join(dir, name)
+    if (!existsSync(join(bundle, "index.mjs"))) {
+      throw new Error(`No Lambda bundle for the ${name} function in ${bundle}: synthesize with \`npm run synth\` or \`npx cdk synth\`, which build them first (or run \`npm run build:lambda\`)`)
+    }
+    return lambda.Code.fromAsset(bundle)
+  }
+
+export const bundledCode: CodeFor = bundlesIn(DIST)
 
 export interface SerenyaStackProps extends StackProps {
   readonly settings: StageSettings
   readonly webAclArn: string
+  /** The API's certificate, from the edge stack, when the stage has a domain. */
+  readonly certificateArn?: string
   readonly code?: CodeFor
   /** A value that differs between deployments (so migrations run on each); defaults to the synth time. */
   readonly deploymentId?: string
@@ -65,13 +79,15 @@ export class SerenyaStack extends Stack {
       handlers: { auth: fns.auth.alias, documents: fns.documents.alias, chat: fns.chat.alias },
       logsKey: this.keys.platform,
       logBucket: this.data.accessLogsBucket,
-      webAclArn: props.webAclArn
+      webAclArn: props.webAclArn,
+      ...(props.certificateArn !== undefined ? { certificateArn: props.certificateArn } : {})
     })
     this.keyRotation = new KeyRotationOperator(this, "KeyRotation", { settings, keys: this.keys, data: this.data })
     this.observability = new Observability(this, "Observability", {
       settings,
       keys: this.keys,
       data: this.data,
+      network: this.network,
       functions: fns,
       httpApi: this.api.httpApi,
       proxy: this.data.proxy
@@ -87,6 +103,7 @@ export class SerenyaStack extends Stack {
 /** CloudFront's web ACL: CLOUDFRONT-scoped WAF resources can only be created in us-east-1. */
 export class SerenyaEdgeStack extends Stack {
   readonly security: EdgeSecurity
+  readonly certificate?: acm.ICertificate
 
   constructor(scope: Construct, id: string, props: StackProps & { readonly settings: StageSettings }) {
     super(scope, id, {
@@ -97,11 +114,16 @@ export class SerenyaEdgeStack extends Stack {
     Tags.of(this).add("project", "serenya")
     Tags.of(this).add("stage", props.settings.stage)
     this.security = new EdgeSecurity(this, "EdgeSecurity", { settings: props.settings })
+    if (props.settings.domain !== undefined) {
+      this.certificate = new ApiCertificate(this, "ApiCertificate", { domain: props.settings.domain }).certificate
+    }
   }
 }
 
 export interface StageStacks {
   readonly edge: SerenyaEdgeStack
+  /** The disaster-recovery region's vault and key (recovery.ts): where the main stack's backups are copied. */
+  readonly recovery: SerenyaRecoveryStack
   readonly main: SerenyaStack
 }
 
@@ -111,12 +133,18 @@ export const addStage = (
   options: { readonly code?: CodeFor; readonly deploymentId?: string } = {}
 ): StageStacks => {
   const edge = new SerenyaEdgeStack(scope, `Serenya-${settings.stage}-edge`, { settings })
+  const recovery = new SerenyaRecoveryStack(scope, `Serenya-${settings.stage}-dr`, { settings })
   const main = new SerenyaStack(scope, `Serenya-${settings.stage}`, {
     settings,
     webAclArn: edge.security.webAcl.attrArn,
+    ...(edge.certificate !== undefined ? { certificateArn: edge.certificate.certificateArn } : {}),
     ...(options.code !== undefined ? { code: options.code } : {}),
     ...(options.deploymentId !== undefined ? { deploymentId: options.deploymentId } : {})
   })
+  // The daily backups are copied to the DR vault, and RDS replicates its automated backups to the
+  // DR region under the DR key (data.ts copyBackupsTo): the DR stack deploys first.
+  main.data.copyBackupsTo(recovery.target)
   main.addStackDependency(edge)
-  return { edge, main }
+  main.addStackDependency(recovery)
+  return { edge, recovery, main }
 }

@@ -16,6 +16,13 @@ export interface FunctionStageSettings {
 export interface StageSettings {
   readonly stage: StageName
   readonly env: { readonly account: string; readonly region: string }
+  /**
+   * Where the disaster-recovery copies live (recovery.ts): the daily AWS Backup copies and RDS's
+   * replicated automated backups. An EU region: the stages keep health data in the EU (their
+   * Bedrock profiles are EU-only too), so the backups do as well. The architecture's us-east-1
+   * would put every user's (encrypted) records in the United States.
+   */
+  readonly recoveryRegion: string
   /** Fixed so synth needs no availability-zone lookup. */
   readonly availabilityZones: ReadonlyArray<string>
   readonly vpcCidr: string
@@ -48,31 +55,47 @@ export interface StageSettings {
   readonly dataRemovalPolicy: RemovalPolicy
   readonly logRetention: logs.RetentionDays
   readonly functions: Record<FunctionName, FunctionStageSettings>
-  /**
-   * X-Ray active tracing. Off: turning it on makes aws-cdk-lib add the X-Ray permissions (which
-   * take no resource) as an inline policy to each role, which cdk-nag then asks to acknowledge.
-   */
+  /** X-Ray active tracing, and the functions' spans exported to it through the ADOT collector (functions.ts). */
   readonly tracing: boolean
   readonly api: {
     readonly throttleRateLimit: number
     readonly throttleBurstLimit: number
     readonly corsAllowedOrigins: ReadonlyArray<string>
   }
+  /**
+   * The API's own name (`<apiHost>.<zoneName>`), so the apps never hard-code a *.cloudfront.net
+   * name: an ACM certificate (in us-east-1, as CloudFront requires), validated through DNS in the
+   * Route 53 zone, and alias records to the distribution. The zone id is the account's own (see
+   * README, Deploying); without `domain` the stage answers on its CloudFront name only.
+   */
+  readonly domain?: { readonly zoneName: string; readonly hostedZoneId: string; readonly apiHost: string }
   /** Requests per client IP per 5 minutes before the WAF rate rule blocks. */
   readonly wafRateLimit: number
   readonly googleClientIds: ReadonlyArray<string>
   readonly bedrockModelId: string
-  readonly alarmEmail?: string
+  /**
+   * Who the alarms reach. The address is a CloudFormation parameter of the stack (`AlarmEmail`),
+   * so no address is written here: required where `emailRequired` (a production deploy without it
+   * is refused by CloudFormation), optional elsewhere. A Slack channel, through AWS Chatbot, gets
+   * every topic's alarms when set (the workspace must be authorised in the Chatbot console once).
+   */
+  readonly alerts: {
+    readonly emailRequired: boolean
+    readonly slack?: { readonly workspaceId: string; readonly channelId: string }
+  }
   /** LLM spend per hour that raises the cost alarm, in cents (the architecture: $1.00). */
   readonly llmCostPerHourCents: number
   readonly secretRotation: Duration
 }
 
 const account = "123456789012"
+/** The serenya.health hosted zone in Route 53 (`aws route53 list-hosted-zones-by-name --dns-name serenya.health`). */
+const HOSTED_ZONE_ID = "Z0000000SERENYAHEALTH"
 const region = "eu-west-1"
 
 const shared = {
   env: { account, region },
+  recoveryRegion: "eu-central-1",
   availabilityZones: ["eu-west-1a", "eu-west-1b"],
   vpcCidr: "10.0.0.0/16",
   s3PrefixListId: "pl-6da54004",
@@ -81,7 +104,7 @@ const shared = {
   bedrockModelId: DEFAULT_MODEL_ID,
   llmCostPerHourCents: 100,
   secretRotation: Duration.days(30),
-  tracing: false
+  tracing: true
 } as const
 
 export const development: StageSettings = {
@@ -102,6 +125,8 @@ export const development: StageSettings = {
   },
   dataRemovalPolicy: RemovalPolicy.DESTROY,
   logRetention: logs.RetentionDays.ONE_MONTH,
+  alerts: { emailRequired: false },
+  domain: { zoneName: "serenya.health", hostedZoneId: HOSTED_ZONE_ID, apiHost: "api-dev" },
   functions: {
     auth: { reservedConcurrency: 5, provisionedConcurrency: 0 },
     documents: { reservedConcurrency: 5, provisionedConcurrency: 0 },
@@ -136,6 +161,14 @@ export const production: StageSettings = {
   },
   dataRemovalPolicy: RemovalPolicy.RETAIN,
   logRetention: logs.RetentionDays.SIX_YEARS,
+  alerts: { emailRequired: true },
+  domain: { zoneName: "serenya.health", hostedZoneId: HOSTED_ZONE_ID, apiHost: "api" },
+  // Provisioned concurrency 2 per API function, not the architecture's 10: a cold start measured
+  // 0.36 s to import and 0.62 s to the first /health (test/deploy/lambda/build.test.ts, bench/lambda.ts),
+  // and a provisioned environment loads its AWS SDKs at init (src/main/lambda/live.ts), so two warm
+  // environments per function cover a quiet night's traffic and the rest scales on demand; ten would
+  // keep five times the memory paid for around the clock (30 environments and 35 GB instead of 6 and 7 GB).
+  // Raise it here (or schedule it with Application Auto Scaling) once traffic shows cold starts in p99.
   functions: {
     auth: { reservedConcurrency: 50, provisionedConcurrency: 2 },
     documents: { reservedConcurrency: 50, provisionedConcurrency: 2 },

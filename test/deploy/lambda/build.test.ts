@@ -1,7 +1,8 @@
 /**
- * The esbuild bundles, built into a temporary directory laid out like a Lambda task root (only
+ * The esbuild bundles, built by the synth itself (`synthesize`, what `npm run synth` and
+ * `npx cdk synth` run) into a temporary directory laid out like a Lambda task root (only
  * @aws-sdk/* is provided beside them, as the runtime does), then run in fresh Node processes:
- * the api bundle answers /health, and the documents and processor bundles take a real PDF from
+ * the production auth function's synthesized asset answers /health, and the documents and processor bundles take a real PDF from
  * upload to interpreted content (the PDF reader thread started from its own bundle, pdfjs and
  * its fonts loaded from the bundle), and a Flate bomb to a job failed once, DOCUMENT_TOO_COMPLEX.
  */
@@ -13,7 +14,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { buildLambdas, type BundleReport, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
+import { type BundleReport, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
+import { synthesize } from "../../../deploy/lambda/app.js"
 import { scopedDatabase } from "../../support/database.js"
 import { healthEvent } from "../../../bench/lambda.js"
 import { fixturePath } from "../../support/fixtures.js"
@@ -24,7 +26,10 @@ const root = path.resolve(import.meta.dirname, "../../..")
 const MIB = 1024 * 1024
 
 let outdir: string
+let cdkOut: string
 let reports: ReadonlyArray<BundleReport>
+/** The production auth function's code as the synthesized assembly holds it (its directory under cdk.out). */
+let authAsset: string
 let scope: Scope.Closeable
 let databaseUrl: string
 
@@ -36,22 +41,33 @@ beforeAll(async () => {
   scope = Effect.runSync(Scope.make())
   const database = await Effect.runPromise(Scope.provide(scopedDatabase({ migrated: true }), scope))
   databaseUrl = Redacted.value(database.url)
-  reports = await buildLambdas({ outdir })
+  cdkOut = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-cdk-out-"))
+  await fs.mkdir(path.join(cdkOut, "node_modules"))
+  await fs.symlink(path.join(root, "node_modules/@aws-sdk"), path.join(cdkOut, "node_modules/@aws-sdk"))
+  const synthesized = await synthesize({ outdir: cdkOut, bundlesDir: outdir, nag: false, deploymentId: "build-test" })
+  reports = synthesized.bundles
+  const template = synthesized.assembly.getStackByName("Serenya-production").template as {
+    Resources: Record<string, { Type: string; Properties?: { Description?: string; Code?: { S3Key?: string } } }>
+  }
+  const auth = Object.values(template.Resources).find((r) => r.Type === "AWS::Lambda::Function" && r.Properties?.Description === "Serenya production: auth")
+  // the code's object key is the asset's hash, and the assembly stages the asset as asset.<hash>
+  authAsset = path.join(cdkOut, `asset.${auth!.Properties!.Code!.S3Key!.replace(/\.zip$/, "")}`)
   process.stdout.write(`${formatReports(reports)}\n`)
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
   await fs.rm(outdir, { recursive: true, force: true })
+  await fs.rm(cdkOut, { recursive: true, force: true })
 })
 
 /** Runs `script` (an ES module) in a fresh Node process from the task root; its last stdout line is JSON. */
-const runScript = async (script: string, env: Record<string, string>) => {
-  const file = path.join(outdir, `script-${Math.random().toString(36).slice(2)}.mjs`)
+const runScript = async (script: string, env: Record<string, string>, dir: string = outdir) => {
+  const file = path.join(dir, `script-${Math.random().toString(36).slice(2)}.mjs`)
   await fs.writeFile(file, script)
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-lambda-data-"))
   const { stdout } = await run(process.execPath, [file], {
-    cwd: outdir,
+    cwd: dir,
     env: {
       PATH: process.env.PATH ?? "",
       APP_ENV: "local",
@@ -137,15 +153,17 @@ describe("Lambda bundles", () => {
     }
   })
 
-  it("the api bundle answers /health in a fresh Node process", async () => {
+  it("the synthesized auth function's code answers /health from an API Gateway 2.0 event, in a fresh Node process", async () => {
+    expect(path.dirname(authAsset)).toBe(cdkOut)
     const result = await runScript(
       `const started = performance.now()
-const { handler } = await import("./auth/index.mjs")
+const { handler } = await import(${JSON.stringify(`./${path.basename(authAsset)}/index.mjs`)})
 const imported = performance.now()
 const response = await handler(${JSON.stringify(healthEvent)})
 console.log(JSON.stringify({ response, importMs: imported - started, coldMs: performance.now() - started }))
 process.exit(0)`,
-      {}
+      {},
+      cdkOut
     )
     expect(result.response).toMatchObject({ statusCode: 200, body: JSON.stringify({ status: "ok" }) })
     process.stdout.write(

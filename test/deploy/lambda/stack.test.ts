@@ -1,17 +1,16 @@
-import { Stack } from "aws-cdk-lib"
+import { App, Stack } from "aws-cdk-lib"
 import { Match, Template } from "aws-cdk-lib/assertions"
 import * as lambda from "aws-cdk-lib/aws-lambda"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { createApp } from "../../../deploy/lambda/app.js"
 import { HttpApi } from "effect/http-api"
 import { ROUTES } from "../../../deploy/lambda/infra/edge.js"
 import { Api as Application } from "../../../src/http/api.js"
 import { SIZES } from "../../../deploy/lambda/infra/functions.js"
-import { bundledCode } from "../../../deploy/lambda/infra/stack.js"
+import { addStage, bundlesIn } from "../../../deploy/lambda/infra/stack.js"
 import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.js"
 import { acknowledgements, runNag } from "./support/nag.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
@@ -78,24 +77,28 @@ const permissionsOf = (template: Template, name: FunctionName): Array<Statement>
 const actionsOf = (statements: ReadonlyArray<Statement>) => statements.flatMap((s) => asArray(s.Action))
 
 describe("synthesis", () => {
-  it("synthesizes both stages, each an API stack and its us-east-1 web ACL stack, with no credentials", () => {
+  it("synthesizes both stages (API stack, us-east-1 web ACL stack, recovery stack) and the delivery stack, with no credentials", () => {
     const templates = readdirSync(outdir).filter((file) => file.endsWith(".template.json")).sort()
     expect(templates).toEqual([
+      "Serenya-delivery.template.json",
+      "Serenya-development-dr.template.json",
       "Serenya-development-edge.template.json",
       "Serenya-development.template.json",
+      "Serenya-production-dr.template.json",
       "Serenya-production-edge.template.json",
       "Serenya-production.template.json"
     ])
     expect(assembly.getStackByName("Serenya-production").environment).toMatchObject({ account: "123456789012", region: "eu-west-1" })
     expect(assembly.getStackByName("Serenya-production-edge").environment.region).toBe("us-east-1")
+    expect(assembly.getStackByName("Serenya-production-dr").environment.region).toBe(stages.production.recoveryRegion)
     // Nothing was looked up (no missing context): synth is offline.
     expect(assembly.manifest.missing ?? []).toEqual([])
   })
 
-  it("uses the built bundle when it exists and the stub otherwise", () => {
-    const dist = fileURLToPath(new URL("../../../deploy/lambda/dist/auth", import.meta.url))
-    const code = bundledCode("auth") as lambda.AssetCode
-    expect(code.path).toBe(existsSync(join(dist, "index.mjs")) ? dist : fileURLToPath(new URL("../../../deploy/lambda/infra/stub", import.meta.url)))
+  it("refuses a function without its bundle: no stack is synthesized whose code could not serve", () => {
+    const empty = mkdtempSync(join(tmpdir(), "serenya-no-bundles-"))
+    expect(() => bundlesIn(empty)("auth")).toThrow(/No Lambda bundle for the auth function/)
+    expect(() => createApp({ outdir: mkdtempSync(join(tmpdir(), "serenya-cdk-")), code: bundlesIn(empty), nag: false })).toThrow(/No Lambda bundle/)
   })
 })
 
@@ -901,44 +904,6 @@ describe("audit and monitoring", () => {
     })
   })
 
-  it.each(both)("%s: two KMS-encrypted SNS topics, and every alarm notifies one of them", (_stage, template) => {
-    const topics = resources(template, "AWS::SNS::Topic")
-    expect(Object.keys(topics)).toHaveLength(2)
-    for (const topic of Object.values(topics)) expect(topic.Properties?.KmsMasterKeyId).toBeDefined()
-    const alarms = Object.values(resources(template, "AWS::CloudWatch::Alarm"))
-    expect(alarms.length).toBe(13)
-    for (const alarm of alarms) {
-      const targets = asArray(alarm.Properties?.AlarmActions as Array<{ Ref: string }>).map((a) => a.Ref)
-      expect(targets).toHaveLength(1)
-      expect(Object.keys(topics)).toContain(targets[0])
-    }
-  })
-
-  it.each(both)("%s: the architecture's alarms, on the application's real metric names", (_stage, template) => {
-    const alarms = Object.values(resources(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties ?? {})
-    const withMetric = (namespace: string, metricName: string) =>
-      alarms.filter((a) => json(a).includes(`"Namespace":"${namespace}"`) && json(a).includes(`"MetricName":"${metricName}"`))
-    const breaker = withMetric("Serenya/Errors", "CircuitBreakerState")
-    expect(breaker).toHaveLength(1)
-    for (const service of ["google_oauth", "llm", "database"]) expect(json(breaker[0])).toContain(`{"Name":"service","Value":"${service}"}`)
-    expect(json(breaker[0])).toContain(`{"Name":"state","Value":"open"}`)
-    expect(withMetric("Serenya/Errors", "ErrorsByCategory").map((a) => json(a).match(/"Name":"category","Value":"(\w+)"/)?.[1]).sort()).toEqual([
-      "external",
-      "technical"
-    ])
-    expect(withMetric("Serenya/Errors", "RecoverySuccess")).toHaveLength(1)
-    const cost = withMetric("Serenya/LLM", "TotalCost")
-    expect(cost).toEqual([expect.objectContaining({ Period: 3600, Threshold: 100, Statistic: "Sum" })])
-    expect(cost[0]).not.toHaveProperty("Dimensions")
-    expect(withMetric("AWS/ApiGateway", "5xx")).toEqual([expect.objectContaining({ Threshold: 10 })])
-    expect(withMetric("AWS/ApiGateway", "4xx")).toEqual([expect.objectContaining({ Threshold: 50 })])
-    expect(withMetric("AWS/RDS", "DatabaseConnections")).toEqual([expect.objectContaining({ Threshold: 80 })])
-    const durations = withMetric("AWS/Lambda", "Duration").map((a) => a.Threshold).sort((x, y) => Number(x) - Number(y))
-    // five sixths of the timeouts: 28 s (auth, documents, chat) and 690 s (processor)
-    expect(durations).toEqual([23_333, 23_333, 23_333, 575_000])
-    expect(withMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible")).toHaveLength(1)
-  })
-
   it.each(both)("%s: the dashboard has the architecture's widgets", (_stage, template) => {
     const [, dashboard] = only(template, "AWS::CloudWatch::Dashboard")
     const body = json(dashboard.Properties?.DashboardBody)
@@ -1041,5 +1006,41 @@ describe("the processing bucket enforces SSE-KMS under the documents key", () =>
     expect(other).toMatchObject({ Effect: "Deny", Action: "s3:PutObject", Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } } })
     expect(keys).toMatchObject({ Effect: "Deny", Action: "s3:PutObject" })
     expect(json(keys?.Condition)).toContain("KeysDocumentsKey")
+  })
+})
+
+describe("the API's own domain", () => {
+  it.each([
+    ["development", dev, devEdge, "api-dev.serenya.health"],
+    ["production", prod, prodEdge, "api.serenya.health"]
+  ] as const)("%s: %s, with a DNS-validated certificate from us-east-1 and alias records to CloudFront", (stage, template, edge, name) => {
+    edge.hasResourceProperties("AWS::CertificateManager::Certificate", {
+      DomainName: name,
+      ValidationMethod: "DNS",
+      DomainValidationOptions: [{ DomainName: name, HostedZoneId: stages[stage].domain!.hostedZoneId }]
+    })
+    const [, distribution] = only(template, "AWS::CloudFront::Distribution")
+    const config = distribution.Properties?.DistributionConfig as Record<string, unknown>
+    expect(config.Aliases).toEqual([name])
+    expect(config.ViewerCertificate).toMatchObject({ SslSupportMethod: "sni-only", MinimumProtocolVersion: "TLSv1.2_2021", AcmCertificateArn: expect.anything() })
+    for (const type of ["A", "AAAA"]) {
+      template.hasResourceProperties("AWS::Route53::RecordSet", {
+        Name: `${name}.`,
+        Type: type,
+        HostedZoneId: stages[stage].domain!.hostedZoneId,
+        AliasTarget: Match.objectLike({ DNSName: { "Fn::GetAtt": [Match.stringLikeRegexp("ApiDistribution"), "DomainName"] } })
+      })
+    }
+  })
+
+  it("a stage without a domain answers on its CloudFront name only", () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "serenya-cdk-")) })
+    const { domain: _, ...withoutDomain } = stages.development
+    const { main, edge } = addStage(app, withoutDomain, { code, deploymentId: "test" })
+    Template.fromStack(edge).resourceCountIs("AWS::CertificateManager::Certificate", 0)
+    const template = Template.fromStack(main)
+    template.resourceCountIs("AWS::Route53::RecordSet", 0)
+    const [, distribution] = only(template, "AWS::CloudFront::Distribution")
+    expect((distribution.Properties?.DistributionConfig as Record<string, unknown>).Aliases).toBeUndefined()
   })
 })
