@@ -22,6 +22,7 @@ import { testSettings } from "../../support/settings.js"
 import { Telemetry } from "../../../src/services/telemetry.js"
 import { fixturePath } from "../../support/fixtures.js"
 import { UserId } from "../../../src/services/ids.js"
+import { gatewayEvent } from "./support/events.js"
 
 const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const MAX_BODY_BYTES = 200_000
@@ -74,34 +75,15 @@ interface EventOptions {
 /** An event as API Gateway (HTTP API, payload 2.0) sends it. */
 const apiEvent = (method: string, rawPath: string, options: EventOptions = {}): APIGatewayProxyEventV2 => {
   const event: APIGatewayProxyEventV2 = {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath,
-    rawQueryString: options.query ?? "",
-    headers: {
-      accept: "application/json",
-      host: "abc123.execute-api.eu-west-1.amazonaws.com",
-      "user-agent": "Serenya/1.0 (iOS)",
+    ...gatewayEvent(method, rawPath, {
       "x-amzn-trace-id": "Root=1-65f0c0de-0123456789abcdef01234567",
       "x-forwarded-port": "443",
       "x-forwarded-proto": "https",
       ...(options.body === undefined ? {} : { "content-type": "application/json" }),
       ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
       ...options.headers
-    },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abc123",
-      domainName: "abc123.execute-api.eu-west-1.amazonaws.com",
-      domainPrefix: "abc123",
-      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "Serenya/1.0 (iOS)" },
-      requestId: "JKJaXmPLvHcESHA=",
-      routeKey: "$default",
-      stage: "$default",
-      time: "26/Nov/2026:09:00:00 +0000",
-      timeEpoch: 1_795_000_000_000
-    },
-    isBase64Encoded: false
+    }),
+    rawQueryString: options.query ?? ""
   }
   if (options.cookies !== undefined) event.cookies = [...options.cookies]
   if (options.query !== undefined && options.query !== "") {

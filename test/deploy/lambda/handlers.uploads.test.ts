@@ -23,6 +23,7 @@ import { appTestServices } from "../../support/services.js"
 import { testSettings } from "../../support/settings.js"
 import { LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_PAYLOAD_BYTES } from "../../../src/services/uploadLimits.js"
 import type { UserId } from "../../../src/services/ids.js"
+import { gatewayEvent } from "./support/events.js"
 
 const MiB = 1024 * 1024
 const BUCKET = "serenya-lambda-uploads"
@@ -77,30 +78,10 @@ const received: Array<APIGatewayProxyEventV2> = []
 /** An event as API Gateway (HTTP API, payload 2.0) sends it; every one is kept to measure. */
 const apiEvent = (method: string, rawPath: string, options: { readonly body?: string; readonly token?: string } = {}) => {
   const event: APIGatewayProxyEventV2 = {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath,
-    rawQueryString: "",
-    headers: {
-      accept: "application/json",
-      host: "abc123.execute-api.eu-west-1.amazonaws.com",
-      "user-agent": "Serenya/1.0 (iOS)",
+    ...gatewayEvent(method, rawPath, {
       ...(options.body === undefined ? {} : { "content-type": "application/json" }),
       ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` })
-    },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abc123",
-      domainName: "abc123.execute-api.eu-west-1.amazonaws.com",
-      domainPrefix: "abc123",
-      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "Serenya/1.0 (iOS)" },
-      requestId: "JKJaXmPLvHcESHA=",
-      routeKey: "$default",
-      stage: "$default",
-      time: "06/Dec/2026:09:00:00 +0000",
-      timeEpoch: 1_796_547_600_000
-    },
-    isBase64Encoded: false,
+    }),
     ...(options.body === undefined ? {} : { body: options.body })
   }
   received.push(event)

@@ -5,7 +5,6 @@
  * lines are written — Lambda freezes the process then, so nothing may wait for later. The spans
  * continue the invocation's X-Ray segment (`_X_AMZN_TRACE_ID`).
  */
-import type { APIGatewayProxyEventV2 } from "aws-lambda"
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -15,6 +14,7 @@ import { lambdaTelemetryLayer } from "../../../src/main/lambda/live.js"
 import { makeProcessorHandler, ProcessorConfig } from "../../../src/main/lambda/processor.js"
 import { startOtlpReceiver, type OtlpReceiver } from "../../telemetry/otlpReceiver.js"
 import { appTestServices } from "../../support/services.js"
+import { gatewayEvent } from "./support/events.js"
 import { testSettings } from "../../support/settings.js"
 
 const XRAY_TRACE = "65f0c0de0123456789abcdef01234567"
@@ -48,26 +48,8 @@ afterAll(async () => {
   await receiver.close()
 })
 
-const apiEvent = (method: string, rawPath: string): APIGatewayProxyEventV2 => ({
-  version: "2.0",
-  routeKey: "$default",
-  rawPath,
-  rawQueryString: "",
-  headers: { accept: "application/json", host: "abc123.execute-api.eu-west-1.amazonaws.com", "x-amzn-trace-id": `Root=1-${XRAY_TRACE.slice(0, 8)}-${XRAY_TRACE.slice(8)}` },
-  requestContext: {
-    accountId: "123456789012",
-    apiId: "abc123",
-    domainName: "abc123.execute-api.eu-west-1.amazonaws.com",
-    domainPrefix: "abc123",
-    http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "Serenya/1.0 (iOS)" },
-    requestId: "JKJaXmPLvHcESHA=",
-    routeKey: "$default",
-    stage: "$default",
-    time: "07/Dec/2026:09:00:00 +0000",
-    timeEpoch: 1_796_634_000_000
-  },
-  isBase64Encoded: false
-})
+const apiEvent = (method: string, rawPath: string) =>
+  gatewayEvent(method, rawPath, { "x-amzn-trace-id": `Root=1-${XRAY_TRACE.slice(0, 8)}-${XRAY_TRACE.slice(8)}` })
 
 /** Runs one invocation with Lambda's per-invocation X-Ray variable set, as the runtime does. */
 const invoke = async <A>(header: string | undefined, run: () => Promise<A>): Promise<A> => {
