@@ -1,11 +1,11 @@
 /**
- * `npm run deploy -- <development|production> [cdk deploy options…]`: bundles the functions
- * (`npm run build:lambda`), then deploys that stage's stacks with the CDK CLI installed in
- * node_modules (`aws-cdk`, pinned in package.json; cdk.json at the root names the app):
+ * `npm run deploy -- <development|production> [cdk deploy options…]`: deploys that stage's stacks
+ * with the CDK CLI installed in node_modules (`aws-cdk`, pinned in package.json; cdk.json at the
+ * root names the app, which builds the functions' bundles before it synthesizes):
  * `Serenya-<stage>` and every `Serenya-<stage>-*` stack (the us-east-1 `-edge` stack of the web
  * ACL and the API's certificate, and the `-dr` stack of the backup copies in the recovery region).
- * Whatever follows the stage goes to `cdk deploy` as it is, e.g. `--require-approval never` in CI (.github/workflows/deploy.yml). Each step's output goes straight to the terminal; the first
- * step that fails stops the run with its exit code. Anything but a known stage exits 2 with the usage.
+ * Whatever follows the stage goes to `cdk deploy` as it is, e.g. `--require-approval never` in CI (.github/workflows/deploy.yml). The CLI's output goes straight to the terminal and its exit
+ * code is the script's. Anything but a known stage exits 2 with the usage.
  *
  * The account-wide `Serenya-delivery` stack (GitHub's OIDC provider and the deploy roles,
  * deploy/lambda/infra/delivery.ts) is never deployed from here: an administrator deploys it once
@@ -31,12 +31,10 @@ export interface Command {
   readonly args: ReadonlyArray<string>
 }
 
-/** How to run npm and the CDK CLI; `defaultTools()` finds them, tests pass their own. */
+/** How to run the CDK CLI; `defaultTools()` finds it, tests pass their own. */
 export interface Tools {
   /** The node binary that runs the CDK CLI (this process's own). */
   readonly node: string
-  /** npm's command line: `npm`, or node with npm-cli.js when npm started this script. */
-  readonly npm: Command
   /** node_modules/aws-cdk/bin/cdk. */
   readonly cdk: string
 }
@@ -69,23 +67,15 @@ export const planDeploy = (argv: ReadonlyArray<string>, tools: Tools): DeployPla
   return {
     _tag: "Deploy",
     stage,
-    commands: [
-      { command: tools.npm.command, args: [...tools.npm.args, "run", "build:lambda"] },
-      { command: tools.node, args: [tools.cdk, "deploy", ...stackPatterns(stage), ...extra] }
-    ]
+    // synth (the app cdk.json runs) builds the bundles first: no build step of its own here
+    commands: [{ command: tools.node, args: [tools.cdk, "deploy", ...stackPatterns(stage), ...extra] }]
   }
 }
 
-export const defaultTools = (env: NodeJS.ProcessEnv = process.env): Tools => {
-  // npm sets npm_execpath to its npm-cli.js for the scripts it runs: the same npm builds.
-  const npmCli = env.npm_execpath
-  const npm: Command =
-    npmCli !== undefined && path.basename(npmCli) === "npm-cli.js"
-      ? { command: process.execPath, args: [npmCli] }
-      : { command: process.platform === "win32" ? "npm.cmd" : "npm", args: [] }
-  const cdk = createRequire(import.meta.url).resolve("aws-cdk/bin/cdk")
-  return { node: process.execPath, npm, cdk }
-}
+export const defaultTools = (): Tools => ({
+  node: process.execPath,
+  cdk: createRequire(import.meta.url).resolve("aws-cdk/bin/cdk")
+})
 
 /** Runs one command in the repository's root with this terminal; resolves to its exit code. */
 const run = (step: Command): Promise<number> =>
@@ -101,8 +91,8 @@ const run = (step: Command): Promise<number> =>
     })
   })
 
-export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const plan = planDeploy(argv, defaultTools())
+export const main = async (argv: ReadonlyArray<string>, tools: Tools = defaultTools()): Promise<number> => {
+  const plan = planDeploy(argv, tools)
   if (plan._tag === "Refused") {
     process.stderr.write(`${plan.message}\n`)
     return 2

@@ -1,8 +1,8 @@
 /**
  * `npm run deploy -- <stage> [cdk deploy options…]` (deploy/lambda/deploy.ts): which commands a
- * command line becomes, and the refusals (exit 2 with the usage). Nothing here runs npm or the CDK
- * CLI, and no AWS call is made: planDeploy is pure, and the one process started is refused before
- * it runs anything.
+ * command line becomes, the refusals (exit 2 with the usage) and the exit code. Nothing here runs
+ * the real CDK CLI, and no AWS call is made: planDeploy is pure, the command line is refused before
+ * it runs anything, and `main` runs stand-ins of the CLI.
  */
 import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -10,11 +10,11 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
-import { defaultTools, planDeploy, stackPatterns, STAGES, type Tools, USAGE } from "../../../deploy/lambda/deploy.js"
+import { defaultTools, main, planDeploy, stackPatterns, STAGES, type Tools, USAGE } from "../../../deploy/lambda/deploy.js"
 import { DELIVERY_STACK_NAME } from "../../../deploy/lambda/infra/delivery.js"
 
 const root = path.resolve(import.meta.dirname, "../../..")
-const tools: Tools = { node: "/bin/node", npm: { command: "/bin/node", args: ["/npm/bin/npm-cli.js"] }, cdk: "/repo/node_modules/aws-cdk/bin/cdk" }
+const tools: Tools = { node: "/bin/node", cdk: "/repo/node_modules/aws-cdk/bin/cdk" }
 
 const commandsOf = (argv: ReadonlyArray<string>) => {
   const plan = planDeploy(argv, tools)
@@ -36,15 +36,12 @@ describe("planDeploy", () => {
     expect(USAGE).toBe("usage: npm run deploy -- <development|production> [cdk deploy options…]")
   })
 
-  it.each(STAGES)("%s: builds the bundles, then deploys the stage's stacks with the CDK CLI from node_modules", (stage) => {
-    expect(commandsOf([stage])).toEqual([
-      ["/bin/node", "/npm/bin/npm-cli.js", "run", "build:lambda"],
-      ["/bin/node", "/repo/node_modules/aws-cdk/bin/cdk", "deploy", `Serenya-${stage}`, `Serenya-${stage}-*`]
-    ])
+  it.each(STAGES)("%s: deploys the stage's stacks with the CDK CLI from node_modules (its synth builds the bundles)", (stage) => {
+    expect(commandsOf([stage])).toEqual([["/bin/node", "/repo/node_modules/aws-cdk/bin/cdk", "deploy", `Serenya-${stage}`, `Serenya-${stage}-*`]])
   })
 
   it("passes everything after the stage to cdk deploy, in order", () => {
-    expect(commandsOf(["production", "--require-approval", "never", "--parameters", "Serenya-production:Flag=1", "-c", "k=v"])[1]).toEqual([
+    expect(commandsOf(["production", "--require-approval", "never", "--parameters", "Serenya-production:Flag=1", "-c", "k=v"])[0]).toEqual([
       "/bin/node",
       "/repo/node_modules/aws-cdk/bin/cdk",
       "deploy",
@@ -84,18 +81,10 @@ describe("planDeploy", () => {
 
 describe("defaultTools", () => {
   it("runs the CDK CLI installed in node_modules with this node", () => {
-    const found = defaultTools({})
+    const found = defaultTools()
     expect(found.node).toBe(process.execPath)
     expect(found.cdk).toBe(path.join(root, "node_modules/aws-cdk/bin/cdk"))
     expect(existsSync(found.cdk)).toBe(true)
-    expect(found.npm).toEqual({ command: "npm", args: [] })
-  })
-
-  it("builds with the npm that started the script", () => {
-    expect(defaultTools({ npm_execpath: "/usr/lib/node_modules/npm/bin/npm-cli.js" }).npm).toEqual({
-      command: process.execPath,
-      args: ["/usr/lib/node_modules/npm/bin/npm-cli.js"]
-    })
   })
 })
 
@@ -115,17 +104,20 @@ describe("the command line", () => {
     }
   })
 
-  it("stops at the first failing step with its exit code: a failed build deploys nothing", async () => {
-    // An npm that fails as a broken build would; the CDK CLI is never reached.
+  it("its exit code is the CDK CLI's: a failed synth or deployment fails the script", async () => {
+    // A CLI that fails as a refused deployment would, and one that succeeds.
     const dir = mkdtempSync(path.join(tmpdir(), "serenya-deploy-"))
-    const npmCli = path.join(dir, "npm-cli.js")
-    writeFileSync(npmCli, 'process.stdout.write(`fake npm ${process.argv.slice(2).join(" ")}\\n`); process.exit(7)\n')
-    const { code, stdout } = await deploy(["development", "--require-approval", "never"], { npm_execpath: npmCli }).finally(() =>
+    const failing = path.join(dir, "failing-cdk.js")
+    const passing = path.join(dir, "passing-cdk.js")
+    writeFileSync(failing, "process.exit(7)\n")
+    writeFileSync(passing, "process.exit(0)\n")
+    try {
+      expect(await main(["development", "--require-approval", "never"], { node: process.execPath, cdk: failing })).toBe(7)
+      expect(await main(["development"], { node: process.execPath, cdk: passing })).toBe(0)
+      expect(await main(["staging"], { node: process.execPath, cdk: passing })).toBe(2)
+    } finally {
       rmSync(dir, { recursive: true, force: true })
-    )
-    expect(code).toBe(7)
-    expect(stdout).toContain("fake npm run build:lambda")
-    expect(stdout).not.toContain("aws-cdk/bin/cdk")
+    }
   })
 
   it("is package.json's deploy script, and cdk.json runs the CDK app into cdk.out", () => {
