@@ -8,6 +8,7 @@ import * as logs from "aws-cdk-lib/aws-logs"
 import * as sqs from "aws-cdk-lib/aws-sqs"
 import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
+import { COLLECTOR_CONFIG_FILE } from "../build.js"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { TimeBudgets } from "../../../src/services/resilience.js"
@@ -78,6 +79,8 @@ export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRe
  * of its own, so the X-Ray sampling rules are the one place to change how much is traced.
  */
 export const TRACE_EXPORT_ENVIRONMENT = {
+  // the collector's own configuration, shipped in the bundle (deploy/lambda/collector.yaml)
+  OPENTELEMETRY_COLLECTOR_CONFIG_URI: `/var/task/${COLLECTOR_CONFIG_FILE}`,
   OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318",
   OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
   OTEL_METRICS_EXPORTER: "none",

@@ -14,7 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type BundleReport, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
+import { type BundleReport, COLLECTOR_CONFIG_FILE, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
 import { synthesize } from "../../../deploy/lambda/app.js"
 import { scopedDatabase } from "../../support/database.js"
 import { healthEvent } from "../../../bench/lambda.js"
@@ -151,6 +151,14 @@ describe("Lambda bundles", () => {
         expect(report.inputs.some(reader), `${report.function}: no reader code`).toBe(false)
       }
     }
+  })
+
+  it("each bundle carries the ADOT collector's configuration at its root (/var/task/collector.yaml on Lambda)", async () => {
+    const source = await fs.readFile(path.join(root, "deploy/lambda", COLLECTOR_CONFIG_FILE), "utf8")
+    for (const name of Object.keys(FUNCTION_ENTRIES)) {
+      expect(await fs.readFile(path.join(outdir, name, COLLECTOR_CONFIG_FILE), "utf8"), name).toBe(source)
+    }
+    expect(await fs.readFile(path.join(authAsset, COLLECTOR_CONFIG_FILE), "utf8")).toBe(source)
   })
 
   it("the synthesized auth function's code answers /health from an API Gateway 2.0 event, in a fresh Node process", async () => {

@@ -8,10 +8,11 @@ import { App } from "aws-cdk-lib"
 import { Match, Template } from "aws-cdk-lib/assertions"
 import * as lambda from "aws-cdk-lib/aws-lambda"
 import { Effect, Metric } from "effect"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { parse as parseYaml } from "yaml"
 import { createApp } from "../../../deploy/lambda/app.js"
 import { ADOT_COLLECTOR, SERVICE_NAMES, TRACE_EXPORT_ENVIRONMENT, XRAY_WRITE_ACTIONS } from "../../../deploy/lambda/infra/functions.js"
 import { ALERT_TOPICS, RECOVERY_MIN_ATTEMPTS, RECOVERY_SUCCESS_PERCENT } from "../../../deploy/lambda/infra/observability.js"
@@ -346,6 +347,21 @@ describe("traces from Lambda", () => {
       VpcEndpointType: "Interface",
       PrivateDnsEnabled: true
     })
+  })
+
+  it("the collector listens where the functions send, and sends traces (only) to X-Ray", () => {
+    const config = parseYaml(readFileSync(new URL("../../../deploy/lambda/collector.yaml", import.meta.url), "utf8")) as {
+      receivers: { otlp: { protocols: Record<string, { endpoint: string }> } }
+      exporters: Record<string, unknown>
+      service: { pipelines: Record<string, { receivers: Array<string>; exporters: Array<string> }> }
+    }
+    const sendsTo = new URL(TRACE_EXPORT_ENVIRONMENT.OTEL_EXPORTER_OTLP_ENDPOINT)
+    expect(TRACE_EXPORT_ENVIRONMENT.OTEL_EXPORTER_OTLP_PROTOCOL).toBe("http/protobuf")
+    expect(config.receivers.otlp.protocols).toEqual({ http: { endpoint: sendsTo.host } })
+    expect(sendsTo.hostname).toBe("localhost")
+    expect(Object.keys(config.exporters)).toEqual(["awsxray"])
+    expect(config.service.pipelines).toEqual({ traces: { receivers: ["otlp"], exporters: ["awsxray"] } })
+    expect(TRACE_EXPORT_ENVIRONMENT.OPENTELEMETRY_COLLECTOR_CONFIG_URI).toBe("/var/task/collector.yaml")
   })
 
   it.each(both)("%s: the X-Ray permissions are in each function's managed policy; no inline policy appears", (_stage, template) => {
