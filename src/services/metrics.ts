@@ -63,6 +63,11 @@ export interface CloudWatchMetric<Attribute extends string = string, Dimension e
   /** Effect attribute → CloudWatch dimension name. */
   readonly dimensions: Readonly<Record<Attribute, Dimension>>
   readonly dimensionSets: ReadonlyArray<ReadonlyArray<Dimension>>
+  /**
+   * A gauge's normal state, never written: a line at every invocation saying all is well costs
+   * log volume and tells no alarm anything (no data reads as not breaching).
+   */
+  readonly idle?: Readonly<Partial<Record<Attribute, string>>>
 }
 
 const cloudWatchMetric = <const A extends string, const D extends string>(metric: CloudWatchMetric<A, D>) => metric
@@ -77,14 +82,15 @@ export const CLOUDWATCH_METRICS = {
     dimensions: { category: "Category", recovery: "RecoveryStrategy" },
     dimensionSets: [["Category", "RecoveryStrategy"], ["Category"]]
   }),
-  /** 1 under each breaker's current state; written at every flush, so an open breaker shows while it is open. */
+  /** 1 under each breaker's current state, written at every flush while it is not closed, so an open breaker shows while it is open. */
   CircuitBreakerState: cloudWatchMetric({
     namespace: ERRORS_NAMESPACE,
     name: "CircuitBreakerState",
     kind: "gauge",
     unit: "Count",
     dimensions: { service: "Service", state: "Status" },
-    dimensionSets: [["Service", "Status"], ["Status"]]
+    dimensionSets: [["Service", "Status"], ["Status"]],
+    idle: { state: "closed" }
   }),
   /** Counted per recovery attempt's outcome (retry, fallback). */
   RecoverySuccess: cloudWatchMetric({

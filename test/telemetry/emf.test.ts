@@ -61,7 +61,7 @@ describe("EMF lines of the error-handling metrics", () => {
     )
   )
 
-  it.effect("a breaker's gauge is written at every flush under its current state only, so an open breaker shows while it stays open", () =>
+  it.effect("a breaker's gauge is written at every flush under its current state only, so an open breaker shows while it stays open; closed writes nothing", () =>
     isolated(
       Effect.gen(function* () {
         const { writer, take } = capture()
@@ -74,6 +74,11 @@ describe("EMF lines of the error-handling metrics", () => {
         yield* recordBreakerState("llm", "half_open")
         yield* writer.flush
         expect(take()).toEqual([expect.objectContaining({ Service: "llm", Status: "half_open", CircuitBreakerState: 1 })])
+        // closed again: the idle state writes nothing, at this flush or the next
+        yield* recordBreakerState("llm", "closed")
+        yield* writer.flush
+        yield* writer.flush
+        expect(take()).toEqual([])
       })
     )
   )

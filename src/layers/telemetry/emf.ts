@@ -41,7 +41,8 @@ export const EmfSink = Context.Reference<EmfSinkService>("serenya/EmfSink", {
 export interface EmfMetrics {
   /**
    * Writes what changed since the previous call: for a counter, the increase of each attribute
-   * set (none when it did not move); for a gauge, each attribute set whose value is not 0. Never fails.
+   * set (none when it did not move); for a gauge, each attribute set whose value is not 0 and
+   * that is not the metric's idle state. Never fails.
    */
   readonly flush: Effect.Effect<void>
 }
@@ -84,24 +85,38 @@ export const emfMetricLine = (
 export const makeEmfMetrics = (metrics: ReadonlyArray<CloudWatchMetric>, sink: EmfSinkService): EmfMetrics => {
   const byName = new Map(metrics.map((metric) => [metric.name, metric]))
   const written = new Map<string, number>()
+  // A registry entry's key, made once: its attributes never change.
+  const keys = new WeakMap<object, string>()
+  const keyOfEntry = (entry: Metric.Metric.Metadata<unknown, unknown>) => {
+    let key = keys.get(entry)
+    if (key === undefined) keys.set(entry, (key = keyOf(entry.id, entry.attributes)))
+    return key
+  }
+  const isIdle = (metric: CloudWatchMetric, attributes: Readonly<Record<string, string>>) =>
+    metric.idle !== undefined && Object.entries(metric.idle).every(([attribute, value]) => attributes[attribute] === value)
   const flush = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    for (const snapshot of yield* Metric.snapshot) {
-      const metric = byName.get(snapshot.id)
+    const context = yield* Effect.context<never>()
+    // The registry's own entries, read one by one: only ours have their state computed (a snapshot
+    // of the whole registry would also summarise every histogram, at every invocation).
+    for (const entry of (yield* Metric.MetricRegistry).values()) {
+      const metric = byName.get(entry.id)
       if (metric === undefined) continue
+      const attributes = entry.attributes ?? {}
       let value: number
-      if (metric.kind === "counter" && snapshot.type === "Counter") {
-        const total = Number(snapshot.state.count)
-        const key = keyOf(snapshot.id, snapshot.attributes)
+      if (metric.kind === "counter" && entry.type === "Counter") {
+        const total = Number((entry.hooks.get(context) as Metric.CounterState<number>).count)
+        const key = keyOfEntry(entry)
         value = total - (written.get(key) ?? 0)
         written.set(key, total)
-      } else if (metric.kind === "gauge" && snapshot.type === "Gauge") {
-        value = Number(snapshot.state.value)
+      } else if (metric.kind === "gauge" && entry.type === "Gauge") {
+        if (isIdle(metric, attributes)) continue
+        value = Number((entry.hooks.get(context) as Metric.GaugeState<number>).value)
       } else {
         continue
       }
       if (value === 0 || !Number.isFinite(value)) continue
-      const line = emfMetricLine(metric, snapshot.attributes ?? {}, value, now)
+      const line = emfMetricLine(metric, attributes, value, now)
       if (line !== undefined) yield* sink.emit(line)
     }
   })
