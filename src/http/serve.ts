@@ -74,10 +74,7 @@ export const serve = <A, E, R, Id extends string = typeof Api.identifier, Groups
   api: Layer.Layer<A, E, R>,
   definition?: HttpApi.HttpApi<Id, Groups>,
   beside?: ServedBeside
-) => HttpRouter.serve(routesOf(api, definition, beside), { disableLogger: true }).pipe(
-  // requestContext opens the server span itself: the platform's would carry the raw path, query and headers.
-  Layer.provide(Layer.succeed(HttpMiddleware.TracerDisabledWhen, () => true))
-)
+) => HttpRouter.serve(routesOf(api, definition, beside), { disableLogger: true })
 
 /**
  * The routes of `serve` as one layer (on an HttpRouter): the API, what is served beside it, and
@@ -101,7 +98,12 @@ export const routesOf = <A, E, R, Id extends string = typeof Api.identifier, Gro
         corsAllowedOrigins: http.corsAllowedOrigins,
         routes,
         sample: makeRequestSampler(telemetry.sampler, telemetry.samplerRatio)
-      }).pipe(Layer.provideMerge(Layer.mergeAll(api, besideLayer)))
+      }).pipe(
+        Layer.provideMerge(Layer.mergeAll(api, besideLayer)),
+        // requestContext opens the server span itself: the platform's would be a second one per request,
+        // carrying the raw path, query and headers. Here, so that a server and a web handler both get it.
+        Layer.provideMerge(Layer.succeed(HttpMiddleware.TracerDisabledWhen, () => true))
+      )
     })
   )
 }

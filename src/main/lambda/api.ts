@@ -9,7 +9,7 @@
  */
 // First: Schema's JIT compiler (see src/main/server.ts).
 import "effect/schema/SchemaJITCompiler/enable"
-import { type Etag, HttpMiddleware, type HttpPlatform, HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import { type Etag, type HttpPlatform, HttpRouter, HttpServer, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { type FileSystem, type Path, type Scope } from "effect"
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
 import { Context, Effect, Layer, Option } from "effect"
@@ -81,9 +81,6 @@ export const buildWebHandler = <E>(services: Layer.Layer<ApiServices, E>) =>
     const web = HttpRouter.toWebHandler(
       HttpApiOnlyLive.pipe(
         Layer.provide(HttpServer.layerServices),
-        // The request's server span is ours (src/http/middleware.ts), as on the server (src/http/serve.ts):
-        // the platform's own would be a second one for every request.
-        Layer.provideMerge(Layer.succeed(HttpMiddleware.TracerDisabledWhen, () => true)),
         // Merged, not only provided: the handlers' per-request services are read from the built app.
         Layer.provideMerge(Layer.succeedContext(context))
       ),
