@@ -37,6 +37,15 @@ export const parseXRayHeader = (header: string): XRayContext | undefined => {
   return { traceId, parentId, sampled: fields.get("Sampled") === "1" }
 }
 
+/**
+ * The context worth continuing: a well-formed header whose trace is sampled. Lambda sets an
+ * unsampled one when tracing is off, and following it would switch our own tracing off too.
+ */
+export const sampledXRayContext = (header: string | undefined): XRayContext | undefined => {
+  const context = header === undefined ? undefined : parseXRayHeader(header)
+  return context?.sampled === true ? context : undefined
+}
+
 export const traceparentOf = (context: XRayContext): string =>
   `00-${context.traceId}-${context.parentId}-${context.sampled ? "01" : "00"}`
 

@@ -1,7 +1,7 @@
 /** X-Ray trace headers ↔ W3C traceparent: both come from outside, so anything malformed reads as nothing. */
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { parseXRayHeader, traceparentOf, xrayHeaderOf } from "../../src/services/xray.js"
+import { parseXRayHeader, sampledXRayContext, traceparentOf, xrayHeaderOf } from "../../src/services/xray.js"
 
 const hex = (length: number) =>
   fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: length, maxLength: length }).filter((s) => !/^0+$/.test(s))
@@ -18,6 +18,14 @@ describe("X-Ray trace headers", () => {
       parentId: "53995c3f42cd8ad8",
       sampled: false
     })
+  })
+
+  it("continues only a sampled context: Lambda's header with tracing off is unsampled", () => {
+    const header = (sampled: 0 | 1) => `Root=1-65f0c0de-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=${sampled}`
+    expect(sampledXRayContext(header(1))).toEqual(parseXRayHeader(header(1)))
+    expect(sampledXRayContext(header(0))).toBeUndefined()
+    expect(sampledXRayContext(undefined)).toBeUndefined()
+    expect(sampledXRayContext("Root=1-65f0c0de-0123456789abcdef01234567;Sampled=1")).toBeUndefined()
   })
 
   it("reads nothing from a header without a parent, with a malformed root, or with all-zero ids", () => {

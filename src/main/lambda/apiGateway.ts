@@ -6,7 +6,7 @@
  * Who the client is: `requestContext.http.sourceIp`, never a header (see `sourceAddressOf`).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda"
-import { parseXRayHeader, traceparentOf } from "../../services/xray.js"
+import { sampledXRayContext, traceparentOf } from "../../services/xray.js"
 
 const TEXTUAL = /^(text\/|application\/(json|[\w.+-]+\+json|xml|[\w.+-]+\+xml|javascript|x-www-form-urlencoded|problem\+json))/i
 
@@ -15,8 +15,7 @@ const TEXTUAL = /^(text\/|application\/(json|[\w.+-]+\+json|xml|[\w.+-]+\+xml|ja
  * `_X_AMZN_TRACE_ID`: its own segment when active tracing is on): when the request carries no W3C
  * traceparent of its own, the request's server span becomes a child of that segment (or of the
  * request's X-Amzn-Trace-Id, when it names a parent), so X-Ray shows one trace from the gateway
- * through the function into our spans. Only a sampled X-Ray context is continued: an unsampled one
- * is what Lambda sets when tracing is off, and following it would switch our own tracing off too.
+ * through the function into our spans. Only a sampled X-Ray context is continued (sampledXRayContext).
  */
 export const toWebRequest = (event: APIGatewayProxyEventV2, invocationTrace?: string): Request => {
   const headers = new Headers()
@@ -24,9 +23,7 @@ export const toWebRequest = (event: APIGatewayProxyEventV2, invocationTrace?: st
     if (value !== undefined) headers.set(name, value)
   }
   if (!headers.has("traceparent")) {
-    const xray = [invocationTrace, headers.get("x-amzn-trace-id") ?? undefined]
-      .map((header) => (header === undefined ? undefined : parseXRayHeader(header)))
-      .find((context) => context?.sampled === true)
+    const xray = sampledXRayContext(invocationTrace) ?? sampledXRayContext(headers.get("x-amzn-trace-id") ?? undefined)
     if (xray !== undefined) headers.set("traceparent", traceparentOf(xray))
   }
   if (event.cookies !== undefined && event.cookies.length > 0) headers.set("cookie", event.cookies.join("; "))

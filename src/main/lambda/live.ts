@@ -12,7 +12,7 @@ import { EmfSink, makeEmfMetrics } from "../../layers/telemetry/emf.js"
 import { makeTelemetryLayer } from "../../layers/telemetry/otel.js"
 import { CLOUDWATCH_METRICS } from "../../services/metrics.js"
 import { Telemetry } from "../../services/telemetry.js"
-import { parseXRayHeader } from "../../services/xray.js"
+import { sampledXRayContext } from "../../services/xray.js"
 import { applyLambdaDefaults, type LambdaSettings, lambdaSettingsConfig, resolveSecrets, secretsManagerReader } from "./settings.js"
 
 export class ConfigurationInvalid extends Data.TaggedError("ConfigurationInvalid")<{ readonly message: string }> {}
@@ -96,14 +96,14 @@ export const preloadSdksWhenProvisioned = (env: Record<string, string | undefine
 /**
  * The invocation's X-Ray segment as the parent of the spans an invocation starts (Lambda sets
  * `_X_AMZN_TRACE_ID` per invocation; with active tracing it names the function's own segment).
- * Only when sampled: see toWebRequest in ./apiGateway.ts.
+ * Only when sampled (sampledXRayContext), as for requests (toWebRequest in ./apiGateway.ts).
  */
 export const withinInvocationTrace = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   header: string | undefined = process.env._X_AMZN_TRACE_ID
 ): Effect.Effect<A, E, R> => {
-  const xray = header === undefined ? undefined : parseXRayHeader(header)
-  return xray === undefined || !xray.sampled
+  const xray = sampledXRayContext(header)
+  return xray === undefined
     ? effect
     : Effect.withParentSpan(effect, Tracer.externalSpan({ traceId: xray.traceId, spanId: xray.parentId, sampled: true }))
 }
