@@ -23,6 +23,7 @@ import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
+import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH } from "./collector.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 export const DEFAULT_OUTDIR = path.join(ROOT, "deploy/lambda/dist")
@@ -36,10 +37,6 @@ export const FUNCTION_ENTRIES = {
 } as const
 
 export type LambdaFunction = keyof typeof FUNCTION_ENTRIES
-
-/** The ADOT collector's configuration, beside every index.mjs (so at /var/task/collector.yaml). */
-export const COLLECTOR_CONFIG_FILE = "collector.yaml"
-const COLLECTOR_CONFIG = path.join(ROOT, "deploy/lambda", COLLECTOR_CONFIG_FILE)
 
 /** The PDF reader thread's bundle, beside index.mjs (see pdfWorkerUrl.ts). */
 export const PDF_WORKER_FILE = "pdf-worker.mjs"
@@ -186,7 +183,7 @@ const bundleOne = async (name: LambdaFunction, outdir: string): Promise<BundleRe
   const usesPdfjs = inputs.some((input) => input.includes("node_modules/pdfjs-dist/"))
   if (usesPdfjs) await copyPdfjsAssets(dir)
   // the ADOT collector's configuration (functions.ts: OPENTELEMETRY_COLLECTOR_CONFIG_URI)
-  await cp(COLLECTOR_CONFIG, path.join(dir, COLLECTOR_CONFIG_FILE))
+  await cp(COLLECTOR_CONFIG_PATH, path.join(dir, COLLECTOR_CONFIG_FILE))
   // Split into what init loads (the entry and its static imports, transitively) and what loads on demand.
   const outputs = (result.metafile as Metafile).outputs
   const entry = path.relative(ROOT, file)

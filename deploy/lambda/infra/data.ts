@@ -57,6 +57,9 @@ export const DATABASE_BACKUP_RETENTION = Duration.days(30)
  */
 export const LOCAL_BACKUP_RETENTION = Duration.days(35)
 
+/** The processing bucket's request-metrics filter: S3 publishes AllRequests (the dashboard's S3 widget) under it. */
+export const BUCKET_REQUEST_METRICS_FILTER = "EntireBucket"
+
 export class Data extends Construct {
   readonly accessLogsBucket: s3.IBucket
   readonly processingBucket: s3.IBucket
@@ -118,7 +121,7 @@ export class Data extends Construct {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: "processing-bucket/",
       // Request metrics (AllRequests, 4xx/5xx, latency) for the whole bucket: the dashboard's S3 widget.
-      metrics: [{ id: "EntireBucket" }],
+      metrics: [{ id: BUCKET_REQUEST_METRICS_FILTER }],
       lifecycleRules: [
         {
           id: "TemporaryDocuments",

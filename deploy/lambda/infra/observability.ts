@@ -16,7 +16,7 @@ import { UsageDocumentType } from "../../../src/services/costTracker.js"
 import { ErrorCategory, type RecoveryStrategy } from "../../../src/services/errors.js"
 import { CLOUDWATCH_METRICS } from "../../../src/services/metrics.js"
 import { BreakerConfigs } from "../../../src/services/resilience.js"
-import { type Data } from "./data.js"
+import { BUCKET_REQUEST_METRICS_FILTER, type Data } from "./data.js"
 import { bucketRef } from "./exact.js"
 import { type ServiceFunction, SIZES } from "./functions.js"
 import { durationAlarmMillis } from "./budgets.js"
@@ -33,7 +33,6 @@ import type { FunctionName, StageSettings } from "./stages.js"
  * test/deploy/lambda/observability.test.ts ties every alarm to a metric these writers emit.
  */
 export const APP_METRICS = {
-  errors: CLOUDWATCH_METRICS,
   llmNamespace: EMF_NAMESPACE,
   breakers: Object.keys(BreakerConfigs) as ReadonlyArray<keyof typeof BreakerConfigs>,
   categories: ErrorCategory.literals,
@@ -84,15 +83,11 @@ export interface ObservabilityProps {
   readonly proxy: rds.DatabaseProxy
 }
 
-/** The request-metrics filter of the processing bucket (data.ts): S3 publishes AllRequests under it. */
 /** What CloudFormation accepts as AlarmEmail (a plain address; SNS checks it by sending a confirmation). */
 const EMAIL_PATTERN = "[^@\\s]+@[^@\\s]+\\.[^@\\s]+"
 
-export const BUCKET_REQUEST_METRICS_FILTER = "EntireBucket"
-
 export class Observability extends Construct {
   readonly topics: Record<AlertTopic, sns.Topic>
-  readonly alarmEmail: CfnParameter
   readonly trail: cloudtrail.Trail
   readonly trailBucket: s3.IBucket
   readonly dashboard: cloudwatch.Dashboard
@@ -112,7 +107,7 @@ export class Observability extends Construct {
         })
       ])
     ) as Record<AlertTopic, sns.Topic>
-    this.alarmEmail = this.subscribeEmail(settings)
+    this.subscribeEmail(settings)
     if (settings.alerts.slack !== undefined) this.subscribeSlack(settings, settings.alerts.slack)
 
     const alarm = (alarmId: string, topic: AlertTopic, alarmProps: cloudwatch.AlarmProps) => {
@@ -126,7 +121,7 @@ export class Observability extends Construct {
     const { ErrorsByCategory, CircuitBreakerState, RecoverySuccess } = CLOUDWATCH_METRICS
     alarm("CircuitBreakerOpen", "critical", {
       alarmDescription: "A circuit breaker (Google OAuth, LLM or database) is open",
-      // Each function writes 1 under its breakers' current state at the end of every invocation.
+      // Each function writes 1 under a breaker's state at the end of every invocation while it is not closed.
       metric: errorsMetric(CircuitBreakerState, { Status: "open" }, "Maximum", minute),
       threshold: 1,
       evaluationPeriods: 1,
@@ -280,7 +275,7 @@ export class Observability extends Construct {
    * parameter has no default, so CloudFormation refuses a deployment without an address; elsewhere
    * it defaults to empty and the subscriptions are created only when one is given.
    */
-  private subscribeEmail(settings: StageSettings): CfnParameter {
+  private subscribeEmail(settings: StageSettings): void {
     const required = settings.alerts.emailRequired
     const parameter = new CfnParameter(this, "AlarmEmail", {
       type: "String",
@@ -303,7 +298,6 @@ export class Observability extends Construct {
       })
       if (given !== undefined) subscription.cfnOptions.condition = given
     }
-    return parameter
   }
 
   /**

@@ -11,8 +11,8 @@
  * without an endpoint neither parses nor initialises it.
  */
 import { Effect, Layer, Option, References } from "effect"
-import { AppInfoConfig, SERVICE_NAME, SERVICE_VERSION } from "../../config/app.js"
-import { TelemetryConfig, type TelemetrySettings } from "../../config/telemetry.js"
+import { SERVICE_NAME, SERVICE_VERSION } from "../../config/app.js"
+import type { TelemetrySettings } from "../../config/telemetry.js"
 import { Telemetry } from "../../services/telemetry.js"
 
 /** `k=v,k2=v2` (values may be percent-encoded, as the specification allows). */
@@ -99,12 +99,3 @@ export const makeTelemetryLayer = (
       )
     )
     : TelemetryOff
-
-/** From the telemetry slice and APP_ENV (entry points call makeTelemetryLayer with the settings they loaded). */
-export const TelemetryLive = Layer.unwrap(
-  Effect.gen(function* () {
-    const telemetry = yield* TelemetryConfig
-    const { appEnv, appVersion } = yield* AppInfoConfig
-    return makeTelemetryLayer(telemetry, appEnv, process.env, appVersion)
-  })
-)

@@ -14,7 +14,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type BundleReport, COLLECTOR_CONFIG_FILE, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
+import { type BundleReport, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
+import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH } from "../../../deploy/lambda/collector.js"
 import { synthesize } from "../../../deploy/lambda/app.js"
 import { scopedDatabase } from "../../support/database.js"
 import { healthEvent } from "../../../bench/lambda.js"
@@ -154,7 +155,7 @@ describe("Lambda bundles", () => {
   })
 
   it("each bundle carries the ADOT collector's configuration at its root (/var/task/collector.yaml on Lambda)", async () => {
-    const source = await fs.readFile(path.join(root, "deploy/lambda", COLLECTOR_CONFIG_FILE), "utf8")
+    const source = await fs.readFile(COLLECTOR_CONFIG_PATH, "utf8")
     for (const name of Object.keys(FUNCTION_ENTRIES)) {
       expect(await fs.readFile(path.join(outdir, name, COLLECTOR_CONFIG_FILE), "utf8"), name).toBe(source)
     }
