@@ -3,7 +3,7 @@
  * summary, and answer questions about one interpreted document. Every answer from a model is
  * decoded with these schemas before anything else sees it.
  */
-import { Context, Effect, Schema } from "effect"
+import { Context, Effect, Schema, type Stream } from "effect"
 import { ErrorInfoId, RetryAfterId } from "./errors.js"
 
 export const DocumentType = Schema.Literals(["lab_results", "vitals", "report", "other"])
@@ -177,6 +177,26 @@ export interface ChatAnswer {
   readonly modelId: string
 }
 
+/**
+ * One piece of a streamed answer: text as the model produces it (`delta`, in order, never
+ * empty), then, once, the whole answer (`end`: its text is the deltas joined, trimmed, with the
+ * usage of every call the stream made). A stream that fails has no `end`.
+ */
+export type ChatStreamPart =
+  | { readonly _tag: "delta"; readonly text: string }
+  | { readonly _tag: "end"; readonly answer: ChatAnswer }
+
+/** What a chat question is asked with (`chat` and `chatStream` alike). */
+export interface ChatInput {
+  readonly document: InterpretedDocument
+  readonly history: ReadonlyArray<ChatTurn>
+  readonly question: string
+  /** Whose conversation: what a layer keeps of the answer (a fallback cache) is kept per user, for erasure. */
+  readonly userId?: string
+  /** Told of every model call's tokens as it returns (a cached answer costs nothing and reports nothing). */
+  readonly onUsage?: UsageSink
+}
+
 /** What a document's bytes are, as detected from the bytes themselves. */
 export const DocumentContentType = Schema.Literals(["application/pdf", "image/jpeg", "image/png", "text/plain"])
 export type DocumentContentType = typeof DocumentContentType.Type
@@ -244,6 +264,9 @@ export class LLMOutputTruncated extends Schema.TaggedError<LLMOutputTruncated>()
   }
 }
 
+/** What asking a question can fail with. */
+export type ChatError = LLMInvalidOutput | LLMUnavailable | LLMRequestRejected | LLMOutputTruncated
+
 /** One model call's tokens, reported as soon as the call returns (see `onUsage`). */
 export interface ModelCall {
   readonly usage: TokenUsage
@@ -308,15 +331,16 @@ export class LLM extends Context.Service<
       LLMInvalidOutput | LLMUnavailable | LLMRequestRejected | LLMOutputTruncated | DocumentUnreadable | DocumentTooComplex
     >
     /** Answers about this one document only: no diagnosis, no dosing, and says when it does not know. */
-    readonly chat: (input: {
-      readonly document: InterpretedDocument
-      readonly history: ReadonlyArray<ChatTurn>
-      readonly question: string
-      /** Whose conversation (see interpret). */
-      readonly userId?: string
-      /** See interpret. */
-      readonly onUsage?: UsageSink
-    }) => Effect.Effect<ChatAnswer, LLMInvalidOutput | LLMUnavailable | LLMRequestRejected | LLMOutputTruncated>
+    readonly chat: (input: ChatInput) => Effect.Effect<ChatAnswer, ChatError>
+    /**
+     * The same answer as `chat`, as the model produces it (see ChatStreamPart). Usage goes to
+     * `onUsage` once per model call, from the call's own final usage when it ends. A consumer that
+     * stops early (the client went away) interrupts the stream: the model call is aborted at once,
+     * so no further tokens are produced, and what it had consumed is reported to `onUsage` as an
+     * estimate (input from the request's size, output from the text received) since a cut stream
+     * carries no usage of its own.
+     */
+    readonly chatStream: (input: ChatInput) => Stream.Stream<ChatStreamPart, ChatError>
     /** Drops every answer kept for the user (erasure); a layer that keeps none does nothing. */
     readonly forgetUser: (userId: string) => Effect.Effect<void>
   }

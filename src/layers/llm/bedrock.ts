@@ -19,17 +19,24 @@
  * answers at most, each for 15 minutes, dropped at once when the user is erased — else LLMUnavailable.
  * The layer is ./bedrockOnDemand.ts: this module, the SDK and the client load on the first call.
  *
+ * A chat answer streams through ConverseStream (bedrockStream.ts): the same request, the same
+ * breaker and fallback (a kept answer streams as a whole answer does), retried only before any text
+ * went out.
+ *
  * This module makes the calls (retries, timeouts, the breaker, the repair rounds); the request is
  * bedrockRequest.ts, the answer bedrockAnswer.ts, the document bedrockDocument.ts, the failures
- * bedrockErrors.ts and the fallback's answers answerCache.ts.
+ * bedrockErrors.ts, the fallback's answers answerCache.ts and the streamed answer bedrockStream.ts.
  */
+import { answerAsStream } from "./answerStream.js"
 import type * as BedrockRuntime from "@aws-sdk/client-bedrock-runtime"
 import type { ConverseCommandInput, ConverseCommandOutput, Message } from "@aws-sdk/client-bedrock-runtime"
-import { Clock, Duration, Effect, Option, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Queue, Stream } from "effect"
 import { AwsSdk, type ClientSource, clientFrom, tryAws } from "../aws/sdk.js"
 import {
   type ChatAnswer,
-  type ChatTurn,
+  type ChatError,
+  type ChatInput,
+  type ChatStreamPart,
   type DocumentContentType,
   type DocumentType,
   type Interpretation,
@@ -37,7 +44,6 @@ import {
   type LLM,
   LLMInvalidOutput,
   LLMOutputTruncated,
-  LLMRequestRejected,
   reportUsage,
   UnreadLine,
   type UsageSink
@@ -46,21 +52,24 @@ import { findModel, type ModelCard } from "../../services/models.js"
 import { type CircuitBreaker, type RetrySchedule, Timeouts, withRetry, withTimeout } from "../../services/resilience.js"
 import { finishDocument } from "./reader/finish.js"
 import { observeGenAi } from "../../services/metrics.js"
+import { currentSpanOption } from "../../services/telemetry.js"
 import { AnswerCache, DEFAULT_ANSWER_CACHE_TTL, hashOf } from "./answerCache.js"
 import { addUsage, coverageRepair, decodeDocument, repairTurns, toolInput, usageOf } from "./bedrockAnswer.js"
 import { prepareDocument } from "./bedrockDocument.js"
-import { BedrockCallFailed, classifyBedrockError, stopped, unavailable } from "./bedrockErrors.js"
+import { BedrockCallFailed, chatFailure, classifyBedrockError, stopped, unavailable } from "./bedrockErrors.js"
 import {
   BUDGET_GROWTH,
   CHAT_BUDGET,
-  CHAT_SYSTEM,
+  type ChatQuestion,
   cautiousModel,
-  inferenceConfig,
+  chatDocumentJson,
+  chatRequest,
   interpretationBudget,
   interpretationRequest,
   outputBudget,
   TOOL_NAME
 } from "./bedrockRequest.js"
+import { DEFAULT_STREAM_TIMEOUTS, type StreamTimeouts, streamAnswer } from "./bedrockStream.js"
 
 export type BedrockSend = Pick<BedrockRuntime.BedrockRuntimeClient, "send">
 
@@ -74,6 +83,8 @@ export interface BedrockOptions {
   readonly cacheTtl?: Duration.Input
   /** The `llm` schedule unless a test needs a faster one. */
   readonly retry?: RetrySchedule
+  /** A streamed answer's waits (default `Timeouts.llmStreamFirstEvent` and `Timeouts.llmStreamIdle`). */
+  readonly streamTimeouts?: Partial<StreamTimeouts>
 }
 
 export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: BedrockOptions): (typeof LLM)["Service"] => {
@@ -85,7 +96,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
   const interpretations = new AnswerCache<Interpretation>(options.cacheSize ?? 500, ttlMillis)
   const answers = new AnswerCache<ChatAnswer>(options.cacheSize ?? 500, ttlMillis)
 
-  const genAiSpan = (operation: "chat" | "generate_content") =>
+  const genAiSpan = (operation: "chat" | "generate_content", method: "Converse" | "ConverseStream" = "Converse") =>
     Effect.withSpan(`${operation} ${modelId}`, {
       kind: "client",
       attributes: {
@@ -94,7 +105,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
         "gen_ai.request.model": modelId,
         "rpc.system": "aws-api",
         "rpc.service": "BedrockRuntime",
-        "rpc.method": "Converse"
+        "rpc.method": method
       }
     }, { captureStackTrace: false })
 
@@ -275,26 +286,11 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       )
   }
 
-  const chatOnce = (input: {
-    readonly document: InterpretedDocument
-    readonly history: ReadonlyArray<ChatTurn>
-    readonly question: string
-    readonly onUsage?: UsageSink
-  }) =>
+  const chatOnce = (input: ChatQuestion & { readonly onUsage?: UsageSink }, documentJson: string) =>
     Effect.gen(function* () {
-      const documentJson = JSON.stringify(Schema.encodeSync(InterpretedDocument)(input.document))
-      const messages: Array<Message> = [
-        ...input.history.map((turn): Message => ({ role: turn.role, content: [{ text: turn.content }] })),
-        { role: "user", content: [{ text: input.question }] }
-      ]
       const rounds: Array<ConverseCommandOutput> = []
       const { output } = yield* converseWhole(
-        (maxTokens) => ({
-          modelId: model.id,
-          system: [{ text: CHAT_SYSTEM }, { text: `The document:\n${documentJson}` }],
-          messages,
-          inferenceConfig: inferenceConfig(model, maxTokens, 0.2)
-        }),
+        (maxTokens) => chatRequest(model, input, maxTokens, documentJson),
         outputBudget(model, CHAT_BUDGET),
         Timeouts.llmChatCall,
         input.onUsage,
@@ -308,28 +304,59 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       return { answer, usage: rounds.map(usageOf).reduce(addUsage), provider: "aws.bedrock", modelId } as ChatAnswer
     })
 
+  /** A chat answer's key in the fallback cache: streamed and whole answers to the same question share it. */
+  const chatKey = (input: ChatInput, documentJson: string) =>
+    hashOf("chat", modelId, input.userId ?? "", documentJson, JSON.stringify(input.history), input.question)
+
   const chat: (typeof LLM)["Service"]["chat"] = (input) => {
-    const owner = input.userId ?? ""
-    const key = hashOf(
-      "chat",
-      modelId,
-      owner,
-      JSON.stringify(Schema.encodeSync(InterpretedDocument)(input.document)),
-      JSON.stringify(input.history),
-      input.question
-    )
-    return throughBreaker(answers, key, owner, chatOnce(input)).pipe(
-        Effect.catchTags({
-          CircuitOpen: (open) => Effect.fail(unavailable(open)),
-          BedrockCallFailed: (failed) => Effect.fail(unavailable(failed)),
-          // In a chat the only input is ours (the document's JSON, history, question): too long is ours to fix.
-          DocumentTooComplex: (tooLong) =>
-            Effect.fail(new LLMRequestRejected({ message: tooLong.message, reason: "CONVERSATION_TOO_LONG", retryLater: false }))
-        }),
+    const documentJson = chatDocumentJson(input.document)
+    return throughBreaker(answers, chatKey(input, documentJson), input.userId ?? "", chatOnce(input, documentJson)).pipe(
+        Effect.mapError(chatFailure),
         observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
         genAiSpan("chat")
       )
   }
+
+  const streamOptions = {
+    bedrock,
+    modelId,
+    retry: options.retry ?? "llm",
+    timeouts: { ...DEFAULT_STREAM_TIMEOUTS, ...options.streamTimeouts }
+  } as const
+
+  /**
+   * The answer through ConverseStream, its deltas sent on as they come. The call runs in a fiber of
+   * the stream's own: a consumer that stops interrupts it, which aborts the request (bedrockStream.ts).
+   */
+  const chatStream: (typeof LLM)["Service"]["chatStream"] = (input) =>
+    Stream.callback<ChatStreamPart, ChatError>((queue) =>
+      Effect.gen(function* () {
+        const documentJson = chatDocumentJson(input.document)
+        const request = chatRequest(model, input, outputBudget(model, CHAT_BUDGET), documentJson)
+        let live = false
+        const answer = yield* Effect.flatMap(currentSpanOption, (span) => {
+          const streamed = Effect.suspend(() => {
+            live = true
+            return streamAnswer(streamOptions, request, {
+              onUsage: input.onUsage,
+              emit: (text) => Queue.offer(queue, { _tag: "delta", text }),
+              // the chat span's, not the breaker's inside it
+              annotate: (attributes) => Effect.sync(() => Option.map(span, (s) => Object.entries(attributes).forEach(([k, v]) => s.attribute(k, v))))
+            })
+          })
+          return throughBreaker(answers, chatKey(input, documentJson), input.userId ?? "", streamed)
+        }).pipe(
+          Effect.mapError(chatFailure),
+          observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
+          genAiSpan("chat", "ConverseStream")
+        )
+        // served from the fallback (the breaker is open): the kept answer streams as a whole answer does
+        yield* live
+          ? Queue.offer(queue, { _tag: "end", answer })
+          : Stream.runForEach(answerAsStream(Effect.succeed(answer)), (part) => Queue.offer(queue, part))
+        yield* Queue.end(queue)
+      })
+    )
 
   const forgetUser = (userId: string) =>
     Effect.sync(() => {
@@ -337,5 +364,5 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       answers.forget(userId)
     })
 
-  return { interpret, chat, forgetUser }
+  return { interpret, chat, chatStream, forgetUser }
 }

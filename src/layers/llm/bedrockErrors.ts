@@ -4,11 +4,11 @@
  * never "your document is unreadable"), a document longer than the model reads, and the stops
  * after which an answer must not be used.
  */
-import type { ConverseCommandOutput } from "@aws-sdk/client-bedrock-runtime"
+import type { ConverseCommandOutput, ConverseStreamOutput } from "@aws-sdk/client-bedrock-runtime"
 import { Effect, Schema } from "effect"
 import { awsErrorName, awsHttpStatus } from "../aws/errors.js"
 import { type CircuitOpen, ErrorInfoId, transientFailureInfo } from "../../services/errors.js"
-import { DocumentTooComplex, LLMRequestRejected, LLMUnavailable } from "../../services/llm.js"
+import { type ChatError, DocumentTooComplex, LLMRequestRejected, LLMUnavailable } from "../../services/llm.js"
 
 /** One Converse call that failed; transient ones are retried on the `llm` schedule. */
 export class BedrockCallFailed extends Schema.TaggedError<BedrockCallFailed>()("BedrockCallFailed", {
@@ -28,6 +28,8 @@ const TRANSIENT = new Set([
   "InternalServerException",
   "ModelTimeoutException",
   "ModelErrorException",
+  // ConverseStream: "an error occurred while streaming the response; retry your request"
+  "ModelStreamErrorException",
   "TimeoutError",
   "RequestTimeout"
 ])
@@ -96,3 +98,39 @@ export const unavailable = (error: CircuitOpen | BedrockCallFailed) =>
     message: "The language model is temporarily unavailable",
     retryAfterSeconds: error._tag === "CircuitOpen" ? error.retryAfterSeconds : 30
   })
+
+/** What a chat's failure is to its caller: the call's own failures told as ChatError. */
+export const chatFailure = (error: ChatError | CircuitOpen | BedrockCallFailed | DocumentTooComplex): ChatError => {
+  switch (error._tag) {
+    case "CircuitOpen":
+    case "BedrockCallFailed":
+      return unavailable(error)
+    case "DocumentTooComplex":
+      // In a chat the only input is ours (the document's JSON, history, question): too long is ours to fix.
+      return new LLMRequestRejected({ message: error.message, reason: "CONVERSATION_TOO_LONG", retryLater: false })
+    default:
+      return error
+  }
+}
+
+const STREAM_EXCEPTIONS = [
+  "throttlingException",
+  "modelStreamErrorException",
+  "internalServerException",
+  "serviceUnavailableException",
+  "validationException"
+] as const
+
+/**
+ * An exception ConverseStream sent in place of an event, as an error `classifyBedrockError` reads
+ * (the SDK throws these from the stream; one met as a member of the event union is taken the same way).
+ */
+export const streamException = (event: ConverseStreamOutput): Error | undefined => {
+  for (const key of STREAM_EXCEPTIONS) {
+    const value: { readonly message?: string | undefined } | undefined = event[key]
+    if (value === undefined) continue
+    if (value instanceof Error) return value
+    return Object.assign(new Error(value.message ?? key), { name: `${key[0]!.toUpperCase()}${key.slice(1)}` })
+  }
+  return undefined
+}

@@ -4,7 +4,7 @@
  * load on the first call, not when the layer is built: most API functions (sign-in, uploads) never
  * call the model, and their cold starts do not pay for it.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { LLMConfig } from "../../config/llm.js"
 import { LLM } from "../../services/llm.js"
 import { CircuitBreakers } from "../../services/resilience.js"
@@ -28,6 +28,7 @@ export const LLMBedrock: Layer.Layer<LLM, never, LLMConfig | CircuitBreakers> = 
     return {
       interpret: (input) => Effect.flatMap(llm, (bedrock) => bedrock.interpret(input)),
       chat: (input) => Effect.flatMap(llm, (bedrock) => bedrock.chat(input)),
+      chatStream: (input) => Stream.unwrap(Effect.map(llm, (bedrock) => bedrock.chatStream(input))),
       // nothing is kept for anyone before the first call
       forgetUser: (userId) => Effect.suspend(() => (loaded === undefined ? Effect.void : loaded.forgetUser(userId)))
     }

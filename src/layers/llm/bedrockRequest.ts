@@ -5,7 +5,7 @@
  */
 import type { ConverseCommandInput, Message, ToolChoice } from "@aws-sdk/client-bedrock-runtime"
 import { Schema } from "effect"
-import { InterpretedDocument } from "../../services/llm.js"
+import { type ChatTurn, InterpretedDocument } from "../../services/llm.js"
 import { CONVERSE_LIMITS, type ModelCard } from "../../services/models.js"
 
 export const TOOL_NAME = "record_interpretation"
@@ -162,4 +162,33 @@ export const interpretationRequest = (model: ModelCard, messages: Array<Message>
     ],
     toolChoice: toolChoiceFor(model)
   }
+})
+
+/** What a chat question is asked with: the document, the conversation so far, the question. */
+export interface ChatQuestion {
+  readonly document: InterpretedDocument
+  readonly history: ReadonlyArray<ChatTurn>
+  readonly question: string
+}
+
+/** The document as the chat's context: its JSON, as the schema encodes it. */
+export const chatDocumentJson = (document: InterpretedDocument): string => JSON.stringify(Schema.encodeSync(InterpretedDocument)(document))
+
+/**
+ * A chat request (Converse and ConverseStream take the same): the system prompt with the document's
+ * JSON, the history, the question, and `maxTokens` of output.
+ */
+export const chatRequest = (
+  model: ModelCard,
+  input: ChatQuestion,
+  maxTokens: number,
+  documentJson: string = chatDocumentJson(input.document)
+): Pick<ConverseCommandInput, "modelId" | "system" | "messages" | "inferenceConfig"> => ({
+  modelId: model.id,
+  system: [{ text: CHAT_SYSTEM }, { text: `The document:\n${documentJson}` }],
+  messages: [
+    ...input.history.map((turn): Message => ({ role: turn.role, content: [{ text: turn.content }] })),
+    { role: "user", content: [{ text: input.question }] }
+  ],
+  inferenceConfig: inferenceConfig(model, maxTokens, 0.2)
 })

@@ -6,6 +6,7 @@
  * model output. Images need a vision model: they fail with IMAGE_NEEDS_BEDROCK. Token usage is
  * estimated (characters / 4) so that cost tracking has numbers to record.
  */
+import { answerAsStream } from "./answerStream.js"
 import { Clock, Effect, Layer, Schema } from "effect"
 import {
   type ChatAnswer,
@@ -123,8 +124,8 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Serv
     return { answer, usage, provider: OFFLINE_PROVIDER, modelId: OFFLINE_MODEL_ID } satisfies ChatAnswer
   }, observeGenAi({ operation: "chat", provider: OFFLINE_PROVIDER, model: OFFLINE_MODEL_ID }))
 
-  // nothing is kept between calls
-  return { interpret, chat, forgetUser: () => Effect.void }
+  // nothing is kept between calls; the templated answer streams in word-sized pieces
+  return { interpret, chat, chatStream: (input) => answerAsStream(chat(input)), forgetUser: () => Effect.void }
 }
 
 export const LLMOffline: Layer.Layer<LLM> = Layer.sync(LLM, () => makeOfflineLLM())

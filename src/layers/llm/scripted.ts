@@ -7,9 +7,12 @@
  * A call with nothing left in its queue is a defect, so a test that calls more often than it
  * scripted fails loudly.
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, type Duration, Effect, Layer, Ref, Stream } from "effect"
+import { chunksOf } from "./answerStream.js"
 import {
   type ChatAnswer,
+  type ChatInput,
+  type ChatStreamPart,
   DocumentUnreadable,
   type Interpretation,
   InterpretedDocument,
@@ -31,7 +34,21 @@ export type InterpretStep =
   | { readonly _tag: "unreadable"; readonly reason: string; readonly message?: string }
   | ScriptedFailure
 
-export type ChatStep = { readonly _tag: "answer"; readonly answer: string; readonly usage?: TokenUsage } | ScriptedFailure
+/**
+ * How a scripted answer streams (`chatStream`): in `chunks` (by default the answer cut in
+ * word-sized pieces), each after `delay` (none by default; on the TestClock in tests, real time
+ * otherwise), failing with `failAfter` (LLMUnavailable) once that many chunks were sent.
+ * `chat` ignores it and answers at once.
+ */
+export interface ScriptedStreaming {
+  readonly chunks?: ReadonlyArray<string>
+  readonly delay?: Duration.Input
+  readonly failAfter?: number
+}
+
+export type ChatStep =
+  | { readonly _tag: "answer"; readonly answer: string; readonly usage?: TokenUsage; readonly streaming?: ScriptedStreaming }
+  | ScriptedFailure
 
 export interface LLMScript {
   readonly interpret?: ReadonlyArray<InterpretStep>
@@ -43,7 +60,15 @@ export interface ScriptCounts {
   readonly chat: number
 }
 
+/** What the streamed answers did: chunks sent, and streams stopped by their consumer before the end. */
+export interface StreamCounts {
+  readonly chunks: number
+  readonly interrupted: number
+}
+
 export interface ScriptProbe {
+  /** Chunks sent by `chatStream` so far, and streams interrupted before their end. */
+  readonly streamed: Effect.Effect<StreamCounts>
   /** Calls made so far, failed ones included. */
   readonly calls: Effect.Effect<ScriptCounts>
   /** Scripted outcomes not consumed yet (a throttle of n counts n). */
@@ -124,6 +149,7 @@ export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm
     const interpretQueue = yield* Ref.make<ReadonlyArray<InterpretStep>>(script.interpret ?? [])
     const chatQueue = yield* Ref.make<ReadonlyArray<ChatStep>>(script.chat ?? [])
     const counts = yield* Ref.make<ScriptCounts>({ interpret: 0, chat: 0 })
+    const streamed = yield* Ref.make<StreamCounts>({ chunks: 0, interrupted: 0 })
 
     const next = <S extends { readonly _tag: string }>(queue: Ref.Ref<ReadonlyArray<S>>, operation: keyof ScriptCounts) =>
       Ref.update(counts, (c) => ({ ...c, [operation]: c[operation] + 1 })).pipe(
@@ -132,6 +158,61 @@ export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm
           step === undefined ? Effect.die(new Error(`Scripted LLM: no outcome left for ${operation}`)) : Effect.succeed(step)
         )
       )
+
+    // One scripted answer as a model streams it; a stream stopped before its end reports what it
+    // had produced as an estimate, as the live provider does.
+    const streamAnswer = (step: ChatStep, input: ChatInput): Stream.Stream<ChatStreamPart, LLMInvalidOutput | LLMUnavailable> => {
+      if (step._tag !== "answer") return Stream.fromEffect(chatOutcome(step, input.question)).pipe(Stream.drain)
+      const streaming = step.streaming ?? {}
+      const chunks = streaming.chunks ?? chunksOf(step.answer)
+      const whole = chatOutcome({ ...step, answer: chunks.join("").trim() }, input.question)
+      return Stream.unwrap(
+        Effect.gen(function* () {
+          let sent = ""
+          let ended = false
+          const deltas = Stream.fromIterable(chunks.map((text, index) => ({ text, index }))).pipe(
+            Stream.mapEffect(({ index, text }) =>
+              Effect.gen(function* () {
+                if (streaming.delay !== undefined) yield* Effect.sleep(streaming.delay)
+                if (streaming.failAfter !== undefined && index >= streaming.failAfter) {
+                  ended = true
+                  return yield* throttled(1)
+                }
+                sent += text
+                yield* Ref.update(streamed, (c) => ({ ...c, chunks: c.chunks + 1 }))
+                return { _tag: "delta", text } satisfies ChatStreamPart as ChatStreamPart
+              })
+            )
+          )
+          const end = Stream.fromEffect(
+            whole.pipe(
+              Effect.tap((answer) =>
+                reportUsage(input.onUsage, { usage: answer.usage, provider: answer.provider, modelId: answer.modelId, elapsedMs: 0 })
+              ),
+              Effect.map((answer): ChatStreamPart => {
+                ended = true
+                return { _tag: "end", answer }
+              })
+            )
+          )
+          return Stream.concat(deltas, end).pipe(
+            Stream.onExit(() =>
+              ended
+                ? Effect.void
+                : Effect.andThen(
+                    Ref.update(streamed, (c) => ({ ...c, interrupted: c.interrupted + 1 })),
+                    reportUsage(input.onUsage, {
+                      usage: new TokenUsage({ inputTokens: estimate(input.question.length), outputTokens: estimate(sent.length) }),
+                      provider: "test",
+                      modelId: SCRIPTED_MODEL_ID,
+                      elapsedMs: 0
+                    })
+                  )
+            )
+          )
+        })
+      )
+    }
 
     const llm: (typeof LLM)["Service"] = {
       // an answer is one call, reported like a model's (failures here consumed nothing)
@@ -143,10 +224,12 @@ export const makeScriptedLLM = (script: LLMScript): Effect.Effect<{ readonly llm
         Effect.flatMap(next(chatQueue, "chat"), (step) => chatOutcome(step, input.question)).pipe(
           Effect.tap((result) => reportUsage(input.onUsage, { usage: result.usage, provider: result.provider, modelId: result.modelId, elapsedMs: 0 }))
         ),
+      chatStream: (input) => Stream.unwrap(Effect.map(next(chatQueue, "chat"), (step) => streamAnswer(step, input))),
       forgetUser: () => Effect.void
     }
 
     const probe: ScriptProbe = {
+      streamed: Ref.get(streamed),
       calls: Ref.get(counts),
       remaining: Effect.zipWith(Ref.get(interpretQueue), Ref.get(chatQueue), (i, c) => ({
         interpret: outcomes(i),
