@@ -18,6 +18,13 @@ import { DatabaseConfig, databaseProblems, type DatabaseSettings, databaseValues
 import { DocumentsConfig, documentsProblems, type DocumentSettings, documentsValues } from "./config/documents.js"
 import { HttpConfig, httpConfig, type HttpSettings } from "./config/http.js"
 import { LLMConfig, llmConfig, type LLMSettings } from "./config/llm.js"
+import {
+  NotificationsConfig,
+  notificationsProblems,
+  type NotificationsSettings,
+  notificationsValues,
+  parsePlatformApplicationArn
+} from "./config/notifications.js"
 import { PlansConfig, plansConfig, type PlanSettings } from "./config/plans.js"
 import { collect, combine, invalid, userOf } from "./config/shared.js"
 import { StorageConfig, storageProblems, type StorageSettings, storageValues } from "./config/storage.js"
@@ -37,6 +44,7 @@ export type {
   DocumentSettings,
   HttpSettings,
   LLMSettings,
+  NotificationsSettings,
   PlanSettings,
   StorageSettings,
   TelemetrySettings,
@@ -51,6 +59,7 @@ export interface Settings extends AppInfoSettings, HttpSettings {
   readonly database: DatabaseSettings
   readonly crypto: CryptoSettings
   readonly storage: StorageSettings
+  readonly notifications: NotificationsSettings
   readonly llm: LLMSettings
   readonly cost: CostSettings
   readonly plans: PlanSettings
@@ -72,6 +81,7 @@ export const settingsConfig: Config.Config<Settings> = collect({
   http: httpConfig,
   crypto: cryptoValues,
   storage: storageValues,
+  notifications: notificationsValues,
   llm: llmConfig,
   cost: costConfig,
   documents: documentsValues,
@@ -124,6 +134,23 @@ export const settingsConfig: Config.Config<Settings> = collect({
     )
     // S3_BUCKET with STORAGE_PROVIDER=s3
     problems.push(...storageProblems(s.storage))
+    require(
+      s.appEnv !== "production" || s.notifications.provider === "sns",
+      "NOTIFICATIONS_PROVIDER",
+      "must be sns when APP_ENV=production (the local webhook is for local use)"
+    )
+    // SNS_PLATFORM_APPLICATION_ARN_IOS and _ANDROID with NOTIFICATIONS_PROVIDER=sns
+    problems.push(...notificationsProblems(s.notifications))
+    // an endpoint ARN is usable only in its application's Region, and the SNS client is in AWS_REGION
+    if (s.notifications.provider === "sns") {
+      for (const [name, arn] of [
+        ["SNS_PLATFORM_APPLICATION_ARN_IOS", s.notifications.iosApplicationArn],
+        ["SNS_PLATFORM_APPLICATION_ARN_ANDROID", s.notifications.androidApplicationArn]
+      ] as const) {
+        const region = Option.isSome(arn) ? parsePlatformApplicationArn(arn.value)?.region : undefined
+        require(region === undefined || region === s.awsRegion, name, "must name a platform application in AWS_REGION's Region")
+      }
+    }
     require(
       s.appEnv !== "production" || !s.auth.devAuthEnabled,
       "DEV_AUTH_ENABLED",
@@ -181,6 +208,7 @@ export type ConfigServices =
   | DatabaseConfig
   | CryptoConfig
   | StorageConfig
+  | NotificationsConfig
   | LLMConfig
   | CostConfig
   | PlansConfig
@@ -223,6 +251,7 @@ export const configLayer = (settings: Settings): Layer.Layer<ConfigServices> =>
       Context.add(DatabaseConfig, settings.database),
       Context.add(CryptoConfig, settings.crypto),
       Context.add(StorageConfig, settings.storage),
+      Context.add(NotificationsConfig, settings.notifications),
       Context.add(LLMConfig, settings.llm),
       Context.add(CostConfig, settings.cost),
       Context.add(PlansConfig, settings.plans),

@@ -19,6 +19,7 @@ import { DatabaseConfig, databaseConfig } from "../../src/config/database.js"
 import { DocumentsConfig, documentsConfig } from "../../src/config/documents.js"
 import { HttpConfig, httpConfig } from "../../src/config/http.js"
 import { LLMConfig, llmConfig } from "../../src/config/llm.js"
+import { NotificationsConfig, notificationsConfig } from "../../src/config/notifications.js"
 import { PlansConfig, plansConfig } from "../../src/config/plans.js"
 import { StorageConfig, storageConfig } from "../../src/config/storage.js"
 import { TelemetryConfig, telemetryConfig } from "../../src/config/telemetry.js"
@@ -61,6 +62,7 @@ const SLICES: ReadonlyArray<Slice> = [
   slice("database", databaseConfig, DatabaseConfig, DatabaseConfig.layer),
   slice("crypto", cryptoConfig, CryptoConfig, CryptoConfig.layer),
   slice("storage", storageConfig, StorageConfig, StorageConfig.layer),
+  slice("notifications", notificationsConfig, NotificationsConfig, NotificationsConfig.layer),
   slice("llm", llmConfig, LLMConfig, LLMConfig.layer),
   slice("cost", costConfig, CostConfig, CostConfig.layer),
   slice("plans", plansConfig, PlansConfig, PlansConfig.layer),
@@ -156,6 +158,23 @@ const environments: fc.Arbitrary<Record<string, string>> = fc
         S3_ENDPOINT: "http://127.0.0.1:4569",
         S3_FORCE_PATH_STYLE: "true"
       }),
+      // notifications (production needs sns): with sns, the platform applications in AWS_REGION, which this sets
+      (production ? fc.constant("sns") : fc.constantFrom(undefined, "local", "webhook", "sns")).chain((provider): fc.Arbitrary<Record<string, string>> =>
+        provider === "sns"
+          ? fc.constantFrom("eu-west-1", "eu-central-1").map((region) => ({
+            NOTIFICATIONS_PROVIDER: "sns",
+            AWS_REGION: region,
+            SNS_PLATFORM_APPLICATION_ARN_IOS: `arn:aws:sns:${region}:123456789012:app/APNS_SANDBOX/ios`,
+            SNS_PLATFORM_APPLICATION_ARN_ANDROID: `arn:aws:sns:${region}:123456789012:app/GCM/android`
+          }))
+          : fc.constant(
+            provider === undefined
+              ? {}
+              : provider === "local"
+                ? { NOTIFICATIONS_PROVIDER: "local" }
+                : { NOTIFY_WEBHOOK_URL: "http://127.0.0.1:9999/push" }
+          )
+      ),
       // llm
       production ? fc.constant({}) : maybe("LLM_PROVIDER", fc.constantFrom("offline", "bedrock")),
       // cost
@@ -268,6 +287,9 @@ describe("settings slices: problems", () => {
     ["crypto", { KEY_PROVIDER: "kms", KMS_DOCUMENTS_KEY_ID: "d", KMS_AUDIT_KEY_ID: "a" }, "KMS_FIELDS_KEY_ID"],
     ["storage", { STORAGE_PROVIDER: "s3" }, "S3_BUCKET"],
     ["storage", { S3_FORCE_PATH_STYLE: "sometimes" }, "S3_FORCE_PATH_STYLE"],
+    ["notifications", { NOTIFICATIONS_PROVIDER: "sns", SNS_PLATFORM_APPLICATION_ARN_IOS: "arn:aws:sns:eu-west-1:123456789012:app/APNS/ios" }, "SNS_PLATFORM_APPLICATION_ARN_ANDROID"],
+    ["notifications", { SNS_PLATFORM_APPLICATION_ARN_IOS: "arn:aws:sns:eu-west-1:123456789012:app/GCM/android" }, "SNS_PLATFORM_APPLICATION_ARN_IOS"],
+    ["notifications", { NOTIFY_WEBHOOK_URL: "ftp://push.internal/hook" }, "NOTIFY_WEBHOOK_URL"],
     ["llm", { LLM_PROVIDER: "gpt" }, "LLM_PROVIDER"],
     ["cost", { LLM_MONTHLY_BUDGET_CENTS: "0" }, "LLM_MONTHLY_BUDGET_CENTS"],
     ["plans", { FREE_PLAN_DOCUMENTS_PER_MONTH: "-1" }, "FREE_PLAN_DOCUMENTS_PER_MONTH"],

@@ -37,6 +37,9 @@ export const PRODUCTION_ENV: Readonly<Record<string, string>> = {
   KMS_AUDIT_KEY_ID: "alias/serenya-audit",
   AUDIT_CHECKPOINT_BUCKET: "serenya-audit-checkpoints",
   LLM_PROVIDER: "bedrock",
+  NOTIFICATIONS_PROVIDER: "sns",
+  SNS_PLATFORM_APPLICATION_ARN_IOS: "arn:aws:sns:eu-west-1:123456789012:app/APNS/serenya-ios",
+  SNS_PLATFORM_APPLICATION_ARN_ANDROID: "arn:aws:sns:eu-west-1:123456789012:app/GCM/serenya-android",
   JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----",
   GOOGLE_CLIENT_IDS: "ios.apps.googleusercontent.com,android.apps.googleusercontent.com",
   USER_LOOKUP_KEY: "a".repeat(64)

@@ -39,6 +39,7 @@ export const AwsSdk = {
   dynamodb: lazyModule(() => import("@aws-sdk/client-dynamodb")),
   bedrockRuntime: lazyModule(() => import("@aws-sdk/client-bedrock-runtime")),
   sqs: lazyModule(() => import("@aws-sdk/client-sqs")),
+  sns: lazyModule(() => import("@aws-sdk/client-sns")),
   secretsManager: lazyModule(() => import("@aws-sdk/client-secrets-manager")),
   s3PresignedPost: lazyModule(() => import("@aws-sdk/s3-presigned-post"))
 } as const

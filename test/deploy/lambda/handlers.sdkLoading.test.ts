@@ -86,6 +86,7 @@ process.exit(0)`
       "client-kms",
       "client-s3",
       "client-secrets-manager",
+      "client-sns",
       "client-sqs"
     ])
   }, 90_000)
