@@ -23,6 +23,7 @@ import { CryptoLocal } from "../src/layers/crypto/local.js"
 import { pgClientLayer } from "../src/layers/database/postgres.js"
 import { JobQueuePostgres } from "../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../src/layers/llm/offline.js"
+import { NotificationsMemory } from "../src/layers/notifications/memory.js"
 import { extractPdfText } from "../src/layers/llm/pdfText.js"
 import { StorageFilesystem } from "../src/layers/storage/filesystem.js"
 import { makeWorkerPool } from "../src/main/workerPool.js"
@@ -88,7 +89,7 @@ export const runPipelineBench = async (environment: BenchEnvironment, documents:
   const dataDir = environment.settings.dataDir
   const settings = { ...environment.settings, dataDir: `${dataDir}-pipeline` }
   const base = pgClientLayer(Redacted.make(environment.databaseUrl), settings.database)
-  const services = Layer.mergeAll(TimedCrypto, TimedStorage, UploadTargetsUnconfigured, TimedQueue, auditLayer(settings), CostTrackerPostgres, LLMOffline, TimelineCacheMemory).pipe(
+  const services = Layer.mergeAll(TimedCrypto, TimedStorage, UploadTargetsUnconfigured, TimedQueue, auditLayer(settings), CostTrackerPostgres, LLMOffline, TimelineCacheMemory, NotificationsMemory).pipe(
     Layer.provideMerge(Layer.succeed(UserLookupKey, makeUserLookupKey(Buffer.from(environment.env.USER_LOOKUP_KEY!, "hex")))),
     Layer.provideMerge(base),
     Layer.provideMerge(configLayer(settings)),

@@ -4,9 +4,10 @@
  * a heartbeat finds the lease taken over, processing stops (nothing of it is written). The same
  * pool runs in-process (the local default) and as `src/main/worker.ts` (a separate process).
  *
- * Beside them, one fiber sweeps sealed originals that outlived their finished jobs and drains the
- * erasure outbox (the deletions erased accounts still owe), every `sweepInterval` (see
- * programs/sweepOriginals.ts and programs/erasureOutbox.ts).
+ * Beside them, one fiber sweeps sealed originals that outlived their finished jobs, drains the
+ * erasure outbox (the deletions erased accounts still owe) and the notification outbox (the pushes
+ * finished jobs owe that their fast path did not send), every `sweepInterval` (see
+ * programs/sweepOriginals.ts, programs/erasureOutbox.ts and programs/notificationOutbox.ts).
  *
  * Shutdown (the layer's scope closing): workers stop claiming, in-flight jobs get up to
  * `shutdownTimeout` to finish, then are interrupted and handed back to the queue without
@@ -19,6 +20,7 @@ import { AppInfoConfig } from "../config/app.js"
 import { WorkerConfig } from "../config/worker.js"
 import { processLeasedJob, type ProcessOptions, type ProcessOutcome } from "../programs/processJob.js"
 import { drainErasureOutbox } from "../programs/erasureOutbox.js"
+import { drainNotificationOutbox } from "../programs/notificationOutbox.js"
 import { sweepOriginals } from "../programs/sweepOriginals.js"
 import { JobQueue } from "../services/jobQueue.js"
 
@@ -76,6 +78,7 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
       | Effect.Services<ReturnType<typeof processLeasedJob>>
       | Effect.Services<ReturnType<typeof sweepOriginals>>
       | Effect.Services<ReturnType<typeof drainErasureOutbox>>
+      | Effect.Services<ReturnType<typeof drainNotificationOutbox>>
     >()
     const lease = Duration.fromInputUnsafe(options.lease)
     const poll = Duration.fromInputUnsafe(options.poll)
@@ -133,6 +136,7 @@ export const makeWorkerPool = (options: WorkerPoolOptions) =>
             Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.logWarning(`${what} failed`, cause)
           yield* sweepOriginals().pipe(Effect.provide(context), Effect.catchCause(logged("sweep")))
           yield* drainErasureOutbox().pipe(Effect.provide(context), Effect.catchCause(logged("erasure outbox")))
+          yield* drainNotificationOutbox().pipe(Effect.provide(context), Effect.catchCause(logged("notification outbox")))
         }
       })
     )

@@ -3,11 +3,12 @@
  * (decrypted, as one JSON document, their cost records included), and erasure.
  *
  * Erasure deletes every row of the user in one transaction (messages, conversations, content,
- * jobs, presigned uploads, refresh tokens, subscription, the PostgreSQL cost records, the user;
- * idempotency keys and plan usage go by cascade) and, in the same transaction, writes what it
- * still owes outside the database into the erasure outbox: every stored object of the user's jobs
- * (all its versions), the incoming objects of their presigned uploads, and the cost records of
- * the live cost store (DynamoDB in production). Right after the commit those
+ * pending pushes, devices, jobs, presigned uploads, refresh tokens, subscription, the PostgreSQL
+ * cost records, the user; idempotency keys and plan usage go by cascade) and, in the same
+ * transaction, writes what it still owes outside the database into the erasure outbox: every
+ * stored object of the user's jobs (all its versions), the incoming objects of their presigned
+ * uploads, their devices' endpoints at the push provider, and the cost records of the live cost
+ * store (DynamoDB in production). Right after the commit those
  * deletions are tried at once; whatever fails stays in the outbox and is retried by the drainers
  * until it succeeds (programs/erasureOutbox.ts). Then this process's caches drop everything of
  * the user: timeline pages, the LLM's fallback answers, cached data keys. The audit trail keeps
@@ -30,7 +31,8 @@ import { NotFound } from "../services/errors.js"
 import { InterpretedDocument, LLM } from "../services/llm.js"
 import { TimelineCache } from "../services/timelineCache.js"
 import { SubscriptionStatusCache } from "../services/subscriptionStatusCache.js"
-import { drainErasureOutbox } from "./erasureOutbox.js"
+import { listDevices } from "./devices.js"
+import { drainErasureOutbox, nothingDrained } from "./erasureOutbox.js"
 import { listConversations } from "./chat.js"
 import { loadContent } from "./content.js"
 import type { UserId } from "../services/ids.js"
@@ -95,6 +97,8 @@ export interface AccountExport {
     readonly expiresAt: string
     readonly jobId: string | null
   }>
+  /** The devices registered for pushes: id, platform, when registered (never the push token or the provider's endpoint). */
+  readonly devices: ReadonlyArray<{ readonly deviceId: string; readonly platform: string; readonly createdAt: string }>
   /** Every LLM call made for the user, from the live cost store: when, what for, which model, tokens, cost. */
   readonly costs: ReadonlyArray<{
     readonly occurredAt: string
@@ -117,6 +121,7 @@ export interface DeletionReport {
     readonly jobs: number
     readonly refreshTokens: number
     readonly subscriptions: number
+    readonly devices: number
   }
   /** Cost records deleted with the rows (the PostgreSQL store) and right after (any store). */
   readonly costRecordsErased: number
@@ -239,6 +244,8 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
     )
   )
 
+  const devices = yield* listDevices(userId)
+
   // From the live cost store (DynamoDB in production, llm_usage locally): whatever holds them.
   const costs = yield* Effect.flatMap(CostTracker, (tracker) => tracker.usageRecords(userId))
 
@@ -272,6 +279,7 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
     })),
     jobs,
     uploads,
+    devices: devices.map((d) => ({ deviceId: d.id, platform: d.platform, createdAt: iso(d.createdAt) })),
     costs: costs.map((c) => ({
       occurredAt: iso(c.occurredAt),
       provider: c.provider,
@@ -304,6 +312,9 @@ export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserI
       const messages = yield* Accounts.deleteRowsOf("messages", userId)
       const conversations = yield* Accounts.deleteRowsOf("conversations", userId)
       const content = yield* Accounts.deleteRowsOf("content", userId)
+      // Their endpoints are owed above; a pending push names a device and a job.
+      yield* Accounts.deleteRowsOf("notification_outbox", userId)
+      const devices = yield* Accounts.deleteRowsOf("devices", userId)
       const jobs = yield* Accounts.deleteRowsOf("jobs", userId)
       const refreshTokens = yield* Accounts.deleteRowsOf("refresh_tokens", userId)
       const subscriptions = yield* Accounts.deleteRowsOf("subscriptions", userId)
@@ -314,7 +325,7 @@ export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserI
       yield* Users.deleteUser(userId)
       return Option.some({
         outbox,
-        erased: { messages, conversations, content, jobs, refreshTokens, subscriptions },
+        erased: { messages, conversations, content, jobs, refreshTokens, subscriptions, devices },
         costRecords
       })
     })
@@ -329,12 +340,7 @@ export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserI
   // erasure's: the rows stay in the outbox and the drainers retry them until they succeed.
   const drained = yield* drainErasureOutbox({ ids: erased.value.outbox }).pipe(
     Effect.catchCause((cause) =>
-      Effect.as(Effect.logWarning("erasure: the outbox is left to the drainers", cause), {
-        done: 0,
-        failed: erased.value.outbox.length,
-        objectsRemoved: 0,
-        costRecordsErased: 0
-      })
+      Effect.as(Effect.logWarning("erasure: the outbox is left to the drainers", cause), nothingDrained(erased.value.outbox.length))
     )
   )
 

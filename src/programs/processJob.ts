@@ -10,6 +10,12 @@
  * 4. the original is removed once the content is committed (never before: a worker taking over
  *    a lost lease still needs it).
  *
+ * Pushes: the transaction that completes the job (step 3), or fails it, also writes one
+ * notification per device of the user into the outbox (programs/notificationOutbox.ts: ids and a
+ * kind, never anything of the document); right after the commit they are sent, best effort and
+ * bounded, and whatever is not sent then is sent by the outbox's sweep. A retry later is not a
+ * failure and notifies nobody.
+ *
  * Failures: transient ones (throttling, outages, timeouts) queue the job again after the retry
  * schedule's delay until its attempts are spent; permanent ones (an unreadable document, one over
  * the limits on what reading it may cost, invalid model output, an envelope that does not open)
@@ -30,6 +36,7 @@ import { Storage } from "../services/storage.js"
 import { markOriginalRemoved } from "../repos/jobs.js"
 import { inTransaction } from "../repos/transaction.js"
 import { saveContent } from "./content.js"
+import { deliverJobNotifications, enqueueJobNotifications } from "./notificationOutbox.js"
 import { spanOfTraceparent } from "../services/telemetry.js"
 
 /** What became of the job on this worker. */
@@ -186,7 +193,7 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
       )
 
       yield* stage("storing")
-      const contentId = yield* inTransaction(
+      const { contentId, pushes } = yield* inTransaction(
         Effect.gen(function* () {
           const contentId = yield* saveContent({
             userId,
@@ -203,9 +210,12 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
             outcome: "success"
           })
           if (!(yield* queue.complete(jobId, workerId, contentId))) return yield* new LeaseLost()
-          return contentId
+          // committed with the completion: a completed job always has its pushes owed
+          const pushes = yield* enqueueJobNotifications(jobId, "job.completed", contentId)
+          return { contentId, pushes }
         })
       )
+      if (pushes.length > 0) yield* deliverJobNotifications(jobId)
       yield* removeOriginal
       return { _tag: "completed", contentId } as const
     })
@@ -250,8 +260,14 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
           const queued = yield* queue.retryLater(jobId, workerId, { code: failure.code, message: failureMessage(failure.code) } satisfies JobError, delay)
           return queued ? ({ _tag: "retrying", code: failure.code, delay } as const) : ({ _tag: "lost" } as const)
         }
-        const failed = yield* queue.fail(jobId, workerId, failure.code, failureMessage(failure.code))
-        if (!failed) return { _tag: "lost" } as const
+        // the failure and its pushes commit together
+        const failed = yield* inTransaction(
+          Effect.flatMap(queue.fail(jobId, workerId, failure.code, failureMessage(failure.code)), (done) =>
+            done ? Effect.map(enqueueJobNotifications(jobId, "job.failed"), (pushes) => ({ pushes })) : Effect.succeed(undefined)
+          )
+        )
+        if (failed === undefined) return { _tag: "lost" } as const
+        if (failed.pushes.length > 0) yield* deliverJobNotifications(jobId)
         yield* audit
           .record({ actorUserId: userId, action: "job.read", resourceType: "document", resourceId: jobId, outcome: "failure" })
           .pipe(Effect.catchCause((c) => Effect.logWarning("job: could not audit a failed job", c)))

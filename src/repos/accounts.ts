@@ -10,7 +10,16 @@ import { decodeRows, SqlClient } from "../services/database.js"
 import type { UserId } from "../services/ids.js"
 
 /** The tables erasure counts, children first. */
-export type ErasedTable = "messages" | "conversations" | "content" | "jobs" | "refresh_tokens" | "subscriptions" | "llm_usage"
+export type ErasedTable =
+  | "messages"
+  | "conversations"
+  | "content"
+  | "notification_outbox"
+  | "devices"
+  | "jobs"
+  | "refresh_tokens"
+  | "subscriptions"
+  | "llm_usage"
 
 const decodeCount = decodeRows(Schema.Struct({ n: Schema.Number }))
 

@@ -1,8 +1,9 @@
 /**
- * `erasure_outbox` (migrations 0009, 0010): the deletions an erased account still owes outside
+ * `erasure_outbox` (migrations 0009, 0010, 0011): the deletions an erased account still owes outside
  * the database, one row per (kind, target), unique: `object` (a job's stored original, by object
- * key), `upload` (a presigned upload's incoming object) and `cost_records` (the user id: the cost
- * store is keyed by it). Rows are written in the erasure's own transaction, claimed by pushing
+ * key), `upload` (a presigned upload's incoming object), `cost_records` (the user id: the cost
+ * store is keyed by it) and `push_endpoint` (a removed device's endpoint at the push provider,
+ * owed by erasure and by every removal of a device). Rows are written in the erasure's own transaction, claimed by pushing
  * `next_attempt_at` a lease ahead (SKIP LOCKED: two drainers never take one row), and deleted only
  * once their deletion succeeded. No row outlives its deletion.
  */
@@ -12,8 +13,11 @@ import type { UserId } from "../services/ids.js"
 
 const Uuid = Schema.String.check(Schema.isUUID())
 
-const OutboxKind = Schema.Literals(["object", "upload", "cost_records"])
-/** `object`: a job's stored original (Storage); `upload`: a presigned upload's incoming object (UploadTargets). */
+const OutboxKind = Schema.Literals(["object", "upload", "cost_records", "push_endpoint"])
+/**
+ * `object`: a job's stored original (Storage); `upload`: a presigned upload's incoming object
+ * (UploadTargets); `push_endpoint`: a device's endpoint to unregister (Notifications).
+ */
 export type OutboxKind = typeof OutboxKind.Type
 
 const Claimed = Schema.Struct({ id: Uuid, kind: OutboxKind, target: Schema.String, attempts: Schema.Number })
@@ -23,8 +27,8 @@ const decodeIds = decodeRows(Schema.Struct({ id: Uuid }))
 /**
  * Inside the erasure's transaction, before the rows go: records what the user's rows still owe
  * outside — every job's object (removed already or not: older versions may remain), every
- * presigned upload's incoming object (pending or completed), the cost records. An entry already
- * owed is made due now. Answers the entries' ids.
+ * presigned upload's incoming object (pending or completed), every device's push endpoint, the
+ * cost records. An entry already owed is made due now. Answers the entries' ids.
  */
 export const recordOwedDeletions = (userId: UserId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -34,12 +38,28 @@ export const recordOwedDeletions = (userId: UserId) =>
           INSERT INTO erasure_outbox (kind, target)
           SELECT 'object', storage_key FROM jobs WHERE user_id = ${userId}::uuid
           UNION ALL SELECT 'upload', object_key FROM document_uploads WHERE user_id = ${userId}::uuid
+          UNION ALL SELECT DISTINCT 'push_endpoint', endpoint FROM devices WHERE user_id = ${userId}::uuid
           UNION ALL SELECT 'cost_records', ${userId}
           ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = now()
           RETURNING id`,
         decodeIds
       ),
       (rows) => rows.map((row) => row.id)
+    )
+  )
+
+/**
+ * A removed device's endpoint is owed to the push provider (inside the transaction that removed
+ * the device); made due now if it was owed already. Answers the entry's id.
+ */
+export const owePushEndpoint = (endpoint: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.flatMap(
+      sql`
+        INSERT INTO erasure_outbox (kind, target) VALUES ('push_endpoint', ${endpoint})
+        ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = now()
+        RETURNING id`,
+      (rows) => Effect.orDie(Effect.map(decodeIds(rows), ([row]) => row!.id))
     )
   )
 

@@ -14,7 +14,8 @@ export const ENCRYPTED_FIELDS = [
   { table: "jobs", id: "id", owner: "user_id", columns: ["file_name_encrypted"] },
   { table: "content", id: "id", owner: "user_id", columns: ["title_encrypted", "summary_encrypted", "body_encrypted"] },
   { table: "messages", id: "id", owner: "user_id", columns: ["content_encrypted"] },
-  { table: "document_uploads", id: "id", owner: "user_id", columns: ["file_name_encrypted"] }
+  { table: "document_uploads", id: "id", owner: "user_id", columns: ["file_name_encrypted"] },
+  { table: "devices", id: "id", owner: "user_id", columns: ["token_encrypted"] }
 ] as const
 
 export type EncryptedField = (typeof ENCRYPTED_FIELDS)[number]

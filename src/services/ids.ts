@@ -18,6 +18,8 @@ export const ConversationId = Schema.String.check(Schema.isUUID()).pipe(Schema.b
 export type ConversationId = typeof ConversationId.Type
 export const MessageId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("MessageId"))
 export type MessageId = typeof MessageId.Type
+export const DeviceId = Schema.String.check(Schema.isUUID()).pipe(Schema.brand("DeviceId"))
+export type DeviceId = typeof DeviceId.Type
 
 export interface IdSource {
   /** A new UUID, v4-shaped (it passes every branded id's `Schema.isUUID()` check). */

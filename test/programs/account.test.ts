@@ -6,7 +6,6 @@
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer, Option } from "effect"
-import { randomUUID } from "node:crypto"
 import { makePostgresCostTracker } from "../../src/layers/costTracker/postgres.js"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
@@ -30,6 +29,11 @@ import { readFixture, type FixtureName } from "../support/fixtures.js"
 import { MemoryUploads, UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 import { beginUpload } from "../../src/programs/presignedUpload.js"
 import { incomingKey } from "../../src/services/uploadTargets.js"
+import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
+import { NotificationsMemory, NotificationsMemoryProbe } from "../../src/layers/notifications/memory.js"
+import { registerDevice } from "../../src/programs/devices.js"
+import { enqueueJobNotifications } from "../../src/programs/notificationOutbox.js"
+import { randomBytes, randomUUID } from "node:crypto"
 
 const fixture = (name: FixtureName) => readFixture(name)
 
@@ -40,6 +44,8 @@ const TestLayer = Layer.mergeAll(
   CryptoMemory,
   StorageMemory,
   UploadTargetsMemory,
+  NotificationsMemory,
+  UserLookupKeyMemory,
   LLMOffline,
   CostTrackerTable,
   AuditWithRows,
@@ -54,7 +60,8 @@ const buf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, b
 /**
  * Everything a user can have: the lab report interpreted and stored (with its completed job), a
  * conversation about it, a queued job whose sealed original is still in storage, a refresh token,
- * a premium subscription, the LLM usage of the chat and a presigned upload under way.
+ * a premium subscription, the LLM usage of the chat, a presigned upload under way, and a phone
+ * registered for pushes with the completed job's push still owed to it.
  */
 const seedUser = (userId: UserId) =>
   Effect.gen(function* () {
@@ -99,7 +106,11 @@ const seedUser = (userId: UserId) =>
     const upload = yield* beginUpload({ userId, fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, request: {} })
     const incoming = incomingKey(upload.uploadId)
     yield* Effect.flatMap(MemoryUploads, (uploads) => uploads.deposit(incoming, new TextEncoder().encode("%PDF-")))
-    return { contentId, reply, keys: [done.key, queued.key], jobIds: [done.jobId, queued.jobId], incoming }
+    // a phone (a token of this user's only) and the completed job's push, not sent yet
+    const pushToken = randomBytes(32).toString("hex")
+    const device = yield* registerDevice({ userId, platform: "ios", token: pushToken })
+    yield* enqueueJobNotifications(JobId.make(done.jobId), "job.completed", contentId)
+    return { contentId, reply, keys: [done.key, queued.key], jobIds: [done.jobId, queued.jobId], incoming, device, pushToken }
   })
 
 /** Rows that name the user, in every table of the schema that has a user_id column, and users itself. */
@@ -182,8 +193,13 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       expect(exported.costs[0]).toMatchObject({ documentType: "chat", provider: "offline" })
       expect(exported.costs[0]!.inputTokens).toBeGreaterThan(0)
 
-      // nothing of bob's
+      // the phone: id, platform, when; never its push token or the provider's endpoint
+      expect(exported.devices).toEqual([{ deviceId: seeded.device.id, platform: "ios", createdAt: seeded.device.createdAt.toISOString() }])
       const text = JSON.stringify(exported)
+      expect(text).not.toContain(seeded.pushToken)
+      expect(text).not.toContain("local:")
+
+      // nothing of bob's
       expect(text).not.toContain(bob)
       const events = (yield* auditRows).filter((r) => r.action === "account.export")
       expect(events.map((r) => [r.actorUserId, r.resourceId, r.requestId])).toEqual([[alice, alice, "req-export-1"]])
@@ -205,14 +221,23 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
         const before = yield* rowsOf(alice)
         expect(Object.entries(before).filter(([, n]) => n === 0)).toEqual([])
 
+        const pushes = yield* NotificationsMemoryProbe
+        const endpointOf = (seeded: typeof aliceData) =>
+          Effect.map(sql<{ endpoint: string }>`SELECT endpoint FROM devices WHERE id = ${seeded.device.id}::uuid`, ([row]) => row!.endpoint)
+        const aliceEndpoint = yield* endpointOf(aliceData)
+        const bobEndpoint = yield* endpointOf(bobData)
+        expect(yield* pushes.registered).toEqual(expect.arrayContaining([aliceEndpoint, bobEndpoint]))
         const report = yield* deleteAccount(alice, { requestId: "req-delete-1" })
-        expect(report.erased).toEqual({ messages: 2, conversations: 1, content: 1, jobs: 2, refreshTokens: 1, subscriptions: 1 })
+        expect(report.erased).toEqual({ messages: 2, conversations: 1, content: 1, jobs: 2, refreshTokens: 1, subscriptions: 1, devices: 1 })
+        // her phone's endpoint is unregistered at the provider; bob's stays
+        expect(yield* pushes.registered).not.toContain(aliceEndpoint)
+        expect(yield* pushes.registered).toContain(bobEndpoint)
         expect(report.costRecordsErased).toBe(1)
         // the two jobs' originals and the upload's incoming object
         expect(report.objectsRemoved).toBe(3)
         expect(report.deletionsPending).toBe(0)
-        // chat.message, document.upload.begin, account.export, account.delete
-        expect(report.auditEventsPseudonymised).toBe(4)
+        // chat.message, document.upload.begin, device.register, account.export, account.delete
+        expect(report.auditEventsPseudonymised).toBe(5)
 
         expect(Object.values(yield* rowsOf(alice)).every((n) => n === 0)).toBe(true)
         const [orphans] = yield* sql<{ n: number }>`
@@ -232,7 +257,9 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
         const rows = yield* auditRows
         const hers = rows.filter((r) => r.actorUserId === alice)
         expect(hers.length).toBe(report.auditEventsPseudonymised)
-        expect(hers.map((r) => r.action)).toEqual(expect.arrayContaining(["chat.message", "document.upload.begin", "account.export", "account.delete"]))
+        expect(hers.map((r) => r.action)).toEqual(
+          expect.arrayContaining(["chat.message", "document.upload.begin", "device.register", "account.export", "account.delete"])
+        )
         expect(hers.find((r) => r.action === "account.delete")?.requestId).toBe("req-delete-1")
         const stored = yield* auditStoredRows
         for (const row of stored.filter((r) => hers.some((h) => h.seq === r.seq))) expect(row.personal).toBeNull()

@@ -2,8 +2,9 @@
  * Erasure is complete and provable: after `DELETE /me` nothing of the person is left anywhere we
  * keep things. The user is given everything a user can have — documents uploaded (job rows and
  * sealed objects), interpreted content, a chat (messages, plan usage, an idempotency key, cost
- * records), a session, a subscription, audited requests from an address and a user agent, timeline
- * pages and fallback answers cached, data keys cached — and then erased. The search does not list
+ * records), a session, a subscription, a phone registered for pushes (its endpoint at the provider),
+ * audited requests from an address and a user agent, timeline pages and fallback answers cached,
+ * data keys cached — and then erased. The search does not list
  * what it expects to find: it reads every table and every column of the schema from
  * information_schema (a table added later is searched too) for every identifier of the person, and
  * then every stored object, the cost store and the caches.
@@ -45,6 +46,9 @@ import { readFixture } from "../support/fixtures.js"
 import { testConfigLayer } from "../support/settings.js"
 import { createUser, emailHash } from "../support/users.js"
 import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
+import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
+import { NotificationsMemory, NotificationsMemoryProbe } from "../../src/layers/notifications/memory.js"
+import { pushTokenHash, registerDevice } from "../../src/programs/devices.js"
 
 // ---------------------------------------------------------------------------------------------
 // Stores whose insides the test can see
@@ -120,6 +124,8 @@ const TestLayer = Layer.mergeAll(
   CryptoCaching,
   FlakyStorage,
   UploadTargetsMemory,
+  NotificationsMemory,
+  UserLookupKeyMemory,
   BedrockLLM,
   CostTrackerMemory(),
   Timeline,
@@ -174,6 +180,11 @@ const livedIn = (label: string) =>
     yield* getProfile(userId, request)
     yield* readTimeline(userId, WINDOW, request)
     const [stamp] = yield* sql<{ version: string }>`SELECT content_version::text AS version FROM users WHERE id = ${userId}::uuid`
+    // a phone registered for pushes: its row (sealed token, keyed hash) and its endpoint at the provider
+    const pushToken = randomBytes(32).toString("hex")
+    const device = yield* registerDevice({ userId, platform: "ios", token: pushToken, request })
+    const [registered] = yield* sql<{ endpoint: string }>`SELECT endpoint FROM devices WHERE id = ${device.id}::uuid`
+    const pushHash = yield* pushTokenHash({ platform: "ios", token: pushToken })
 
     return {
       userId,
@@ -183,6 +194,7 @@ const livedIn = (label: string) =>
       chat: { document: interpretation.document, question: "what is my hemoglobin?" },
       request,
       objectKeys: uploads.map((u) => `jobs/${u.jobId}_original`),
+      endpoint: registered!.endpoint,
       /** What would identify the person or their records, as it could appear in a text or bytea column. */
       needles: [
         userId,
@@ -192,7 +204,11 @@ const livedIn = (label: string) =>
         hex(tokenHash),
         contentId,
         reply.conversationId,
-        ...uploads.map((u) => u.jobId)
+        ...uploads.map((u) => u.jobId),
+        device.id,
+        registered!.endpoint,
+        pushToken,
+        hex(pushHash)
       ]
     }
   })
@@ -232,6 +248,7 @@ const storeHits = (person: Person) =>
     const costs = yield* CostTracker
     const costStore = yield* MemoryCostStore
     const llm = yield* LLM
+    const pushes = yield* NotificationsMemoryProbe
     const hits: Array<string> = []
     for (const key of yield* storage.list("")) {
       const stored = yield* storage.get(key)
@@ -240,6 +257,7 @@ const storeHits = (person: Person) =>
     if ((yield* costStore.entries).some((r) => r.userId === person.userId)) hits.push("cost store")
     if ((yield* costs.usageRecords(person.userId)).length > 0) hits.push("cost records")
     if (Option.isSome(yield* timeline.lookup(person.userId, WINDOW, person.version))) hits.push("timeline cache")
+    if ((yield* pushes.registered).includes(person.endpoint)) hits.push("push endpoint")
     if ((DataKeys.byUser.get(person.userId) ?? []).some((key) => key.some((b) => b !== 0))) hits.push("data key cache")
     // with Bedrock down, only a kept answer could answer this exact request
     Bedrock.down = true
@@ -306,7 +324,15 @@ layer(TestLayer, { excludeTestServices: true })("erasure leaves nothing of the p
       const outsideAudit = (table: string) => !isAuditTable(table)
       expect((yield* databaseHits(alice.needles, outsideAudit)).length).toBeGreaterThanOrEqual(10)
       expect([...(yield* storeHits(alice))].sort()).toEqual(
-        [...alice.objectKeys.map((key) => `storage:${key}`), "cost store", "cost records", "timeline cache", "data key cache", "LLM answer cache"].sort()
+        [
+          ...alice.objectKeys.map((key) => `storage:${key}`),
+          "cost store",
+          "cost records",
+          "timeline cache",
+          "push endpoint",
+          "data key cache",
+          "LLM answer cache"
+        ].sort()
       )
 
       const report = yield* deleteAccount(alice.userId, alice.request)
@@ -317,7 +343,9 @@ layer(TestLayer, { excludeTestServices: true })("erasure leaves nothing of the p
 
       // bob is untouched, in every one of those places
       expect((yield* databaseHits([bob.userId], outsideAudit)).length).toBeGreaterThanOrEqual(10)
-      expect(yield* storeHits(bob)).toEqual(expect.arrayContaining(["cost store", "cost records", "timeline cache", "data key cache", "LLM answer cache"]))
+      expect(yield* storeHits(bob)).toEqual(
+        expect.arrayContaining(["cost store", "cost records", "timeline cache", "push endpoint", "data key cache", "LLM answer cache"])
+      )
     })
   )
 })

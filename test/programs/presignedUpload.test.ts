@@ -16,6 +16,7 @@ import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { MemoryUploads, UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
+import { NotificationsMemory } from "../../src/layers/notifications/memory.js"
 import { deleteAccount } from "../../src/programs/account.js"
 import {
   beginUpload,
@@ -41,6 +42,7 @@ const TestLayer = Layer.mergeAll(
   CryptoMemory,
   StorageMemory,
   UploadTargetsMemory,
+  NotificationsMemory,
   AuditWithRows,
   CostTrackerMemory(),
   JobQueuePostgres,

@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { type Duration, Effect, Exit, Layer, Option, Scope } from "effect"
+import { type Duration, Effect, Exit, Layer, Option, Scope, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
@@ -15,6 +15,7 @@ import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { LLMScripted, LLMScriptProbe, scriptedDocument } from "../../src/layers/llm/scripted.js"
+import { NotificationsMemory } from "../../src/layers/notifications/memory.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { makeWorkerPool, type WorkerPoolOptions } from "../../src/main/workerPool.js"
 import { loadContent, saveContent } from "../../src/programs/content.js"
@@ -44,7 +45,7 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0
 const SECRETS = ["DOE, JANE", "DOE", "JANE", "Hemoglobin", "11.2 g/dL"]
 
 const testLayer = <L extends LLM | LLMScriptProbe>(llm: Layer.Layer<L>) =>
-  Layer.mergeAll(CryptoMemory, StorageMemory, UploadTargetsMemory, AuditMemory, CostTrackerMemory(), JobQueuePostgres, llm).pipe(
+  Layer.mergeAll(CryptoMemory, StorageMemory, UploadTargetsMemory, AuditMemory, CostTrackerMemory(), JobQueuePostgres, NotificationsMemory, llm).pipe(
     Layer.provideMerge(TestDatabaseLive())
   )
 
@@ -350,6 +351,7 @@ layer(
 const LLMDying = Layer.succeed(LLM, {
   interpret: () => Effect.die(new RangeError("Maximum call stack size exceeded")),
   chat: () => Effect.never,
+  chatStream: () => Stream.never,
   forgetUser: () => Effect.void
 })
 
@@ -366,7 +368,7 @@ layer(testLayer(LLMDying), { timeout: "60 seconds", excludeTestServices: true })
 })
 
 /** A model that never answers. */
-const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never, forgetUser: () => Effect.void })
+const LLMHanging = Layer.succeed(LLM, { interpret: () => Effect.never, chat: () => Effect.never, chatStream: () => Stream.never, forgetUser: () => Effect.void })
 
 layer(testLayer(LLMHanging), { timeout: "60 seconds", excludeTestServices: true })("processJob with an LLM that never answers", (it) => {
   it.effect("shutdown hands an in-flight job back to the queue without counting the attempt", () =>
@@ -406,6 +408,7 @@ const LLMPaidThenHanging = Layer.succeed(LLM, {
       Effect.never
     ),
   chat: () => Effect.never,
+  chatStream: () => Stream.never,
   forgetUser: () => Effect.void
 })
 
@@ -431,6 +434,7 @@ const LLMRejecting = Layer.succeed(LLM, {
   interpret: () =>
     Effect.fail(new LLMRequestRejected({ message: "Bedrock refused the request (ValidationException)", reason: "MODEL_ID_INVALID", retryLater: true, retryAfterSeconds: 0 })),
   chat: () => Effect.never,
+  chatStream: () => Stream.never,
   forgetUser: () => Effect.void
 })
 

@@ -70,6 +70,13 @@ const seed = Effect.gen(function* () {
     yield* sql`UPDATE messages SET content_encrypted = ${yield* seal(text, fieldContext(userId, "messages", "content_encrypted", message!.id))}
       WHERE id = ${message!.id}::uuid`
   }
+  // a phone registered for pushes: its token sealed for its row
+  const [device] = yield* sql<{ id: string }>`
+    INSERT INTO devices (id, user_id, platform, token_encrypted, token_hash, endpoint)
+    VALUES (gen_random_uuid(), ${userId}::uuid, 'ios', ${Buffer.from([0])}, decode(md5(random()::text), 'hex'), 'local:rotation')
+    RETURNING id::text AS id`
+  yield* sql`UPDATE devices SET token_encrypted = ${yield* seal("ab".repeat(32), fieldContext(userId, "devices", "token_encrypted", device!.id))}
+    WHERE id = ${device!.id}::uuid`
   return { userId, key }
 })
 
@@ -98,6 +105,7 @@ layer(TestLayer)("rotateKeys", (it) => {
       expect(report.currentKeys.fields).toBe(keyIdOf(NEXT_KEY))
       expect(report.fields["users.email_encrypted"]).toEqual({ scanned: 1, rewrapped: 1, unreadable: 0 })
       expect(report.fields["messages.content_encrypted"]).toEqual({ scanned: 2, rewrapped: 2, unreadable: 0 })
+      expect(report.fields["devices.token_encrypted"]).toEqual({ scanned: 1, rewrapped: 1, unreadable: 0 })
       expect(report.documents).toEqual({ scanned: 1, rewrapped: 1, unreadable: 0 })
 
       // Nothing left under the old key, anywhere.

@@ -1,11 +1,14 @@
-/** The account and its GDPR rights: profile, export, erasure. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+/** The account and its GDPR rights: profile, export, erasure; the devices registered for pushes. */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Schema } from "effect"
 import { Instant } from "../../services/time.js"
-import { UserId } from "../../services/ids.js"
+import { DeviceId, UserId } from "../../services/ids.js"
+import { DevicePlatform, PUSH_TOKEN_PATTERNS } from "../../services/notifications.js"
 import { InterpretedDocument } from "../../services/llm.js"
+import { MAX_DEVICES_PER_USER } from "../../programs/devices.js"
 import { Plan } from "../../programs/subscription.js"
 import { errorResponse } from "../errors.js"
+import { IdFromRequest } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 export class ProfileBody extends Schema.Class<ProfileBody>("Profile")({
@@ -66,6 +69,11 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     /** Set once completed: the job it became. */
     jobId: Schema.NullOr(Schema.String)
   }).annotate({ description: "An upload straight to storage (POST /documents/uploads), under way or completed" })),
+  devices: Schema.Array(Schema.Struct({
+    deviceId: Schema.String,
+    platform: Schema.String,
+    createdAt: Iso
+  }).annotate({ description: "A device registered for push notifications (POST /me/devices); never its push token" })),
   costs: Schema.Array(Schema.Struct({
     occurredAt: Iso,
     provider: Schema.String,
@@ -81,6 +89,45 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
 }, { description: "Everything held about the user, decrypted (GDPR access and portability)" }) {}
 
 const unavailable = errorResponse(503, "The account cannot be read or changed right now; retry")
+
+/**
+ * A push token of its platform's shape, documented as the very pattern it is checked against
+ * (services/notifications.ts PUSH_TOKEN_PATTERNS): a request the document allows is never refused
+ * for its token, and one it does not is a 400 whose message names the field, never the value.
+ */
+const pushToken = (platform: DevicePlatform, description: string) => {
+  const pattern = PUSH_TOKEN_PATTERNS[platform]
+  return Schema.String.check(
+    Schema.makeFilter((token: string) => pattern.test(token), {
+      toJsonSchema: () => ({ pattern: pattern.source }),
+      description,
+      message: "is not a push token of this platform"
+    })
+  )
+}
+
+export const DeviceRegistration = Schema.Union([
+  Schema.Struct({
+    platform: Schema.Literal("ios"),
+    token: pushToken("ios", "The APNs device token the app got: 64 to 200 hexadecimal digits. Never answered back")
+  }).annotate({ description: "An iPhone or iPad" }),
+  Schema.Struct({
+    platform: Schema.Literal("android"),
+    token: pushToken("android", "The FCM registration token the app got: 100 to 4096 of A-Z a-z 0-9 _ : . -. Never answered back")
+  }).annotate({ description: "An Android device" })
+]).annotate({ identifier: "DeviceRegistration", description: "A device to send push notifications to: its platform and push token" })
+
+export class DeviceBody extends Schema.Class<DeviceBody>("Device")({
+  id: DeviceId,
+  platform: DevicePlatform,
+  createdAt: Instant.annotate({ description: "When the device was first registered" })
+}, { description: "A device registered for push notifications (its token and the provider's endpoint are never answered)" }) {}
+
+export class DevicesBody extends Schema.Class<DevicesBody>("Devices")({
+  devices: Schema.Array(DeviceBody).annotate({ description: "Oldest first" })
+}) {}
+
+export const DevicePath = Schema.Struct({ deviceId: IdFromRequest(DeviceId) })
 
 export class AccountGroup extends HttpApiGroup.make("account")
   .add(
@@ -102,6 +149,33 @@ export class AccountGroup extends HttpApiGroup.make("account")
       error: unavailable
     })
       .annotate(OpenApi.Summary, "Erase the account (204)")
+  )
+  .add(
+    HttpApiEndpoint.post("registerDevice", "/me/devices", {
+      payload: DeviceRegistration,
+      success: DeviceBody.pipe(HttpApiSchema.status(201)),
+      error: errorResponse(503, "The device cannot be registered right now (push provider, database, keys or audit); retry")
+    })
+      .annotate(OpenApi.Summary, "Register this device for push notifications (201; the same token again answers the same device)")
+      .annotate(
+        OpenApi.Description,
+        "A push says only that a document is ready (or could not be read), with its ids: never anything of the document. " +
+          `At most ${MAX_DEVICES_PER_USER} devices per user: one more replaces the least recently registered.`
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("devices", "/me/devices", {
+      success: DevicesBody,
+      error: unavailable
+    })
+      .annotate(OpenApi.Summary, "The devices registered for push notifications")
+  )
+  .add(
+    HttpApiEndpoint.delete("removeDevice", "/me/devices/:deviceId", {
+      params: DevicePath,
+      error: unavailable
+    })
+      .annotate(OpenApi.Summary, "Stop push notifications to a device (204; another user's device is a 404)")
   )
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Account")

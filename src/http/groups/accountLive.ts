@@ -2,8 +2,9 @@
 import { HttpApiBuilder } from "effect/http-api"
 import { Effect } from "effect"
 import { deleteAccount, exportUserData, getProfile } from "../../programs/account.js"
+import { readDevices, registerDevice, removeDevice } from "../../programs/devices.js"
 import { Api } from "../api.js"
-import { AccountExportBody, ProfileBody } from "./account.js"
+import { AccountExportBody, DeviceBody, DevicesBody, ProfileBody } from "./account.js"
 import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
 
 // Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
@@ -23,6 +24,25 @@ export const AccountLive = HttpApiBuilder.group(Api, "account", (handlers) =>
     .handle("delete", () =>
       Effect.gen(function* () {
         yield* classifiedOnly(deleteAccount(yield* currentUserId, yield* auditContext))
+      })
+    )
+    .handle("registerDevice", ({ payload }) =>
+      Effect.gen(function* () {
+        const device = yield* classifiedOnly(
+          registerDevice({ userId: yield* currentUserId, platform: payload.platform, token: payload.token, request: yield* auditContext })
+        )
+        return new DeviceBody(device, { disableChecks: true })
+      })
+    )
+    .handle("devices", () =>
+      Effect.gen(function* () {
+        const devices = yield* classifiedOnly(readDevices(yield* currentUserId, yield* auditContext))
+        return new DevicesBody({ devices: devices.map((device) => new DeviceBody(device, { disableChecks: true })) }, { disableChecks: true })
+      })
+    )
+    .handle("removeDevice", ({ params }) =>
+      Effect.gen(function* () {
+        yield* classifiedOnly(removeDevice(yield* currentUserId, params.deviceId, yield* auditContext))
       })
     )
 )

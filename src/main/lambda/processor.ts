@@ -14,7 +14,11 @@
  *
  * An EventBridge schedule also invokes it (deploy/lambda/infra/functions.ts): on Lambda no worker
  * pool runs, so the scheduled run is where leftover originals are swept and the erasure outbox
- * (the deletions erased accounts still owe) is drained.
+ * (the deletions erased accounts still owe) and the notification outbox (pushes finished jobs
+ * owe) are drained. Each batch also sends a few due pushes after its records (bounded), so a push
+ * whose fast path failed does not wait for the schedule while jobs keep coming. A job failed here
+ * (deliveries exhausted, dead-lettered) owes its pushes like one failed by processJob: written in
+ * the same transaction.
  */
 // First: Schema's JIT compiler (see src/main/server.ts).
 import "effect/schema/SchemaJITCompiler/enable"
@@ -25,9 +29,17 @@ import { WorkerConfig } from "../../config/worker.js"
 import { DatabaseLive } from "../../layers/database/postgres.js"
 import { claimJobById, failDeadLettered, failUndeliverable, JobMessage } from "../../layers/jobQueue/sqs.js"
 import { drainErasureOutbox } from "../../programs/erasureOutbox.js"
+import {
+  deliverJobNotifications,
+  drainNotificationOutbox,
+  enqueueJobNotifications,
+  FAST_PATH_TIMEOUT
+} from "../../programs/notificationOutbox.js"
 import { processLeasedJob, type ProcessOptions } from "../../programs/processJob.js"
 import { sweepOriginals } from "../../programs/sweepOriginals.js"
 import { servicesLayer } from "../layers.js"
+import { inTransaction } from "../../repos/transaction.js"
+import type { JobId } from "../../services/ids.js"
 import { makeContainer } from "./container.js"
 import { baseLayer, flushTelemetry, jobQueueLayer, loadLiveSettings, withinInvocationTrace } from "./live.js"
 import { fnTraced } from "../../services/telemetry.js"
@@ -54,6 +66,7 @@ export type ProcessorServices =
   | Effect.Services<ReturnType<typeof claimJobById>>
   | Effect.Services<ReturnType<typeof sweepOriginals>>
   | Effect.Services<ReturnType<typeof drainErasureOutbox>>
+  | Effect.Services<ReturnType<typeof drainNotificationOutbox>>
   | WorkerConfig
   | ProcessorConfig
 
@@ -72,6 +85,10 @@ const jobOf = (record: SQSRecord, what: "message" | "dead letter") => {
 
 const containerWorker = `lambda-${randomBytes(4).toString("hex")}`
 
+/** Inside a transaction: the job failed (`fail` answered true) and its pushes owed; the pushes' ids, or undefined when it was not failed here. */
+const failJobWithPushes = <E, R>(fail: Effect.Effect<boolean, E, R>, jobId: JobId) =>
+  Effect.flatMap(fail, (done) => (done ? enqueueJobNotifications(jobId, "job.failed") : Effect.succeed(undefined)))
+
 const processRecord = fnTraced("Lambda.processRecord")(function* (record: SQSRecord, options: ProcessorOptions) {
   const messageId = record.messageId
   const woken = yield* jobOf(record, "message")
@@ -85,8 +102,11 @@ const processRecord = fnTraced("Lambda.processRecord")(function* (record: SQSRec
   yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId, "messaging.receive_count": receiveCount })
 
   const giveUp = Effect.gen(function* () {
-    const failed = yield* failUndeliverable(jobId, workerId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE)
+    // the failure and its pushes commit together
+    const pushes = yield* inTransaction(failJobWithPushes(failUndeliverable(jobId, workerId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE), jobId))
+    const failed = pushes !== undefined
     yield* Effect.logWarning("processor: deliveries exhausted").pipe(Effect.annotateLogs({ jobId, messageId, failed }))
+    if (failed && pushes.length > 0) yield* deliverJobNotifications(jobId)
     return "done" as RecordResult
   })
 
@@ -118,7 +138,9 @@ const processDeadLetter = fnTraced("Lambda.processDeadLetter")(function* (record
   if (Option.isNone(woken)) return "done" as RecordResult
   const jobId = woken.value
   yield* Effect.annotateCurrentSpan({ "job.id": jobId, "messaging.message.id": messageId })
-  const failed = yield* failDeadLettered(jobId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE)
+  const pushes = yield* inTransaction(failJobWithPushes(failDeadLettered(jobId, DELIVERY_EXHAUSTED, DELIVERY_EXHAUSTED_MESSAGE), jobId))
+  const failed = pushes !== undefined
+  if (failed && pushes.length > 0) yield* deliverJobNotifications(jobId)
   const log = failed
     ? Effect.logWarning("processor: dead-lettered job failed")
     : Effect.logInfo("processor: dead-lettered job is finished or unknown; acknowledged")
@@ -141,15 +163,25 @@ export const processBatch = fnTraced("Lambda.processBatch")(function* (event: SQ
     )
     if (result === "retry") failures.push({ itemIdentifier: record.messageId })
   }
+  // A few due pushes whose fast path failed (bounded; never the batch's concern).
+  yield* drainNotificationOutbox({ batch: PUSHES_PER_BATCH }).pipe(
+    Effect.timeoutOrElse({ duration: FAST_PATH_TIMEOUT, orElse: () => Effect.void }),
+    Effect.catchCause((cause) => Effect.logWarning("processor: notification outbox failed", cause))
+  )
   return { batchItemFailures: failures } satisfies SQSBatchResponse
 })
+
+/** Due pushes a batch of job wake-ups sends after its records. */
+const PUSHES_PER_BATCH = 20
 
 export interface HousekeepingReport {
   readonly originalsSwept: number
   readonly outbox: { readonly done: number; readonly failed: number }
+  /** The notification outbox: pushes sent, and those failed again (retried later). */
+  readonly notifications: { readonly sent: number; readonly retrying: number }
 }
 
-/** The scheduled run: leftover originals, then the erasure outbox; each on its own, so one failing spares the other. */
+/** The scheduled run: leftover originals, the erasure outbox, the notification outbox; each on its own, so one failing spares the others. */
 export const housekeeping = Effect.gen(function* () {
   const originalsSwept = yield* sweepOriginals().pipe(
     Effect.catchCause((cause) => Effect.as(Effect.logWarning("processor: sweep failed", cause), 0))
@@ -158,7 +190,11 @@ export const housekeeping = Effect.gen(function* () {
     Effect.map(({ done, failed }) => ({ done, failed })),
     Effect.catchCause((cause) => Effect.as(Effect.logWarning("processor: erasure outbox failed", cause), { done: 0, failed: 0 }))
   )
-  return { originalsSwept, outbox } satisfies HousekeepingReport
+  const notifications = yield* drainNotificationOutbox().pipe(
+    Effect.map(({ sent, retrying }) => ({ sent, retrying })),
+    Effect.catchCause((cause) => Effect.as(Effect.logWarning("processor: notification outbox failed", cause), { sent: 0, retrying: 0 }))
+  )
+  return { originalsSwept, outbox, notifications } satisfies HousekeepingReport
 }).pipe(Effect.withSpan("Lambda.housekeeping"))
 
 /** EventBridge's scheduled event, as opposed to an SQS batch. */

@@ -23,6 +23,7 @@ import { Telemetry } from "../../../src/services/telemetry.js"
 import { fixturePath } from "../../support/fixtures.js"
 import { UserId } from "../../../src/services/ids.js"
 import { gatewayEvent } from "./support/events.js"
+import { NotificationsMemoryProbe } from "../../../src/layers/notifications/memory.js"
 
 const pdf = fs.readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
 const MAX_BODY_BYTES = 200_000
@@ -372,8 +373,10 @@ describe("processor handler on the job dead-letter queue", () => {
       ).pipe(Effect.map((rows) => rows[0]))
     )
 
-  it("fails a job stuck in processing under a hung worker's live lease with DELIVERY_EXHAUSTED", async () => {
+  it("fails a job stuck in processing under a hung worker's live lease with DELIVERY_EXHAUSTED, and pushes job.failed to the user's phone", async () => {
     const token = await signIn("lambda-dlq-stuck@example.com")
+    const phone = await api.handler(apiEvent("POST", "/me/devices", { body: JSON.stringify({ platform: "ios", token: "ab".repeat(32) }), token }))
+    expect(phone.statusCode).toBe(201)
     const stuck = await upload(token)
     await run(
       Effect.flatMap(
@@ -390,6 +393,9 @@ describe("processor handler on the job dead-letter queue", () => {
       expect(await leaseOf(stuck)).toMatchObject({ leaseOwner: null, errorMessage: expect.stringContaining("deliveries") })
       const status = await api.handler(apiEvent("GET", `/jobs/${stuck}/status`, { token }))
       expect(json(status)).toMatchObject({ status: "failed" })
+      // the failure and its push committed together; the push went out right after
+      const pushes = await run(Effect.flatMap(NotificationsMemoryProbe, (probe) => probe.delivered))
+      expect(pushes.filter((p) => p.message.jobId === stuck).map((p) => p.message.kind)).toEqual(["job.failed"])
     } finally {
       await handler.dispose()
     }
