@@ -21,6 +21,8 @@ export type Implementation =
   | "serenya (cache on)"
   | "serenya (traced)"
   | "serenya (audit locks held)"
+  | "serenya (job events: LISTEN)"
+  | "serenya (job events: polling)"
   | "node:http"
   | "fastify"
 
@@ -42,6 +44,9 @@ const ENTRIES: Record<Exclude<Implementation, AgainstImplementation>, Entry> = {
   "serenya (cache on)": { entry: "src/main/server.ts", cwd: ROOT },
   "serenya (traced)": { entry: "src/main/server.ts", cwd: ROOT },
   "serenya (audit locks held)": { entry: "src/main/server.ts", cwd: ROOT },
+  // bench/jobEvents.ts: the server with the job events layer BENCH_JOB_EVENTS_ROUTE picks
+  "serenya (job events: LISTEN)": { entry: "bench/jobEventsServer.ts", cwd: ROOT },
+  "serenya (job events: polling)": { entry: "bench/jobEventsServer.ts", cwd: ROOT },
   "node:http": { entry: "bench/baselines/plain.ts", cwd: ROOT },
   fastify: { entry: "bench/baselines/fastify.ts", cwd: ROOT }
 }

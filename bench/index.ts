@@ -20,6 +20,10 @@
  *    latest.json `fixedRate`). A server too slow for the rate shows achieved < offered and a
  *    p99 that grows with the run (its queue);
  * 3. the document pipeline in process (bench/pipeline.ts);
+ * 3b. job events under the load (bench/jobEvents.ts): row change → SSE event latency and the
+ *    database's load, LISTEN/NOTIFY next to polling, BENCH_JOB_EVENTS_STREAMS streams (200) while
+ *    GET /content/timeline is offered at the fixed rate (or 100 req/s when the fixed-rate runs are
+ *    skipped); alone: `node --import tsx bench/jobEvents.ts`;
  * 4. bench/lambda.ts's rows when that file exists.
  * Prints tables (among them the server CPU µs/request at each connection count), writes
  * bench/results/latest.json and latest.svg.
@@ -50,6 +54,7 @@ import { type Implementation, measure, type Measurement, registerAgainst, type R
 import { runCryptoBench, worstCryptoRatio } from "./crypto.js"
 import { seed, startEnvironment } from "./environment.js"
 import { runPipelineBench } from "./pipeline.js"
+import { type JobEventsBenchRow, jobEventsTable, runJobEventsBench } from "./jobEvents.js"
 import { goalVerdicts } from "./goals.js"
 import type { LambdaBenchRow } from "./lambda.js"
 import { againstRatios, cpuTable, fixedRateTable, printApi, ratios, writeResults } from "./report.js"
@@ -94,6 +99,7 @@ const fixedRateRuns: Array<Measurement> = []
 let fixedRate: Record<string, unknown> | undefined
 let seeded: Awaited<ReturnType<typeof seed>>
 let pipeline: Awaited<ReturnType<typeof runPipelineBench>> | undefined
+let jobEvents: { readonly streams: number; readonly loadRate: number; readonly rows: ReadonlyArray<JobEventsBenchRow> } | undefined
 try {
   seeded = await seed(environment, USERS, PER_USER)
   console.log(`\nseeded ${USERS} users × ${PER_USER} documents in ${seeded.seconds.toFixed(1)} s`)
@@ -220,6 +226,14 @@ try {
   console.log(`\ndocument pipeline: ${pipeline.documents} uploads of the fixture PDF in ${pipeline.seconds.toFixed(2)} s = ${pipeline.documentsPerSecond.toFixed(2)} documents/s`)
   console.log(`(${pipeline.method})`)
   console.table(Object.entries(pipeline.stages).map(([stage, ms]) => ({ stage, "mean ms per document": Number(ms.toFixed(2)) })))
+
+  // Job events under the fixed-rate load: LISTEN/NOTIFY next to polling (bench/jobEvents.ts).
+  const eventStreams = Math.min(Number(process.env.BENCH_JOB_EVENTS_STREAMS ?? (QUICK ? 20 : 200)), seeded.users.length)
+  const eventLoad = typeof fixedRate?.offeredRequestsPerSecond === "number" ? fixedRate.offeredRequestsPerSecond : 100
+  console.log(`\njob events: ${eventStreams} streams under GET /content/timeline at ${eventLoad} req/s`)
+  const eventRows = await runJobEventsBench(environment, seeded.users, { streams: eventStreams, seconds: QUICK ? 12 : 30, loadRate: eventLoad })
+  console.table(jobEventsTable(eventRows))
+  jobEvents = { streams: eventStreams, loadRate: eventLoad, rows: eventRows }
 } finally {
   await environment.close()
 }
@@ -278,6 +292,7 @@ const results = {
   againstRatios: against === undefined ? undefined : againstRatios(measurements),
   fixedRate,
   pipeline,
+  jobEvents,
   crypto: { rows: crypto, worstRatioAt64KiBAndAbove: worstCryptoRatio(crypto) },
   lambda
 }

@@ -10,7 +10,11 @@ import { CostTrackerDynamoDb } from "../layers/costTracker/dynamodb.js"
 import { CostTrackerPostgres } from "../layers/costTracker/postgres.js"
 import { CryptoKms } from "../layers/crypto/kms.js"
 import { CryptoLocal } from "../layers/crypto/local.js"
+import { JobEventsPolling } from "../layers/jobEvents/polling.js"
+import { JobEventsPostgres } from "../layers/jobEvents/postgres.js"
 import { LLMBedrock } from "../layers/llm/bedrockOnDemand.js"
+import { NotificationsSns } from "../layers/notifications/sns.js"
+import { NotificationsWebhook } from "../layers/notifications/webhook.js"
 import { StorageFilesystem } from "../layers/storage/filesystem.js"
 import { StorageS3 } from "../layers/storage/s3.js"
 import { UploadTargetsS3 } from "../layers/uploadTargets/s3.js"
@@ -57,6 +61,21 @@ export const auditLayer = (settings: Settings) =>
     )
   )
 
+/** Push notifications: Amazon SNS mobile push, or locally NOTIFY_WEBHOOK_URL (unset: a log line per push). */
+export const notificationsLayer = (settings: Settings) =>
+  settings.notifications.provider === "sns" ? NotificationsSns : NotificationsWebhook
+
+/** How this process reaches PostgreSQL: straight (npm start, Kubernetes), or through RDS Proxy (the Lambda functions). */
+export type DatabaseRoute = "direct" | "rdsProxy"
+
+/**
+ * A job's events (GET /jobs/{jobId}/events): LISTEN/NOTIFY on a direct connection, one listening
+ * connection per process whatever the number of streams; polling through RDS Proxy, where a LISTEN
+ * pins its client connection to a database connection for as long as it listens — on Lambda, one
+ * pinned connection per container serving a stream. bench/jobEvents.ts measured both.
+ */
+export const jobEventsLayer = (route: DatabaseRoute) => (route === "direct" ? JobEventsPostgres : JobEventsPolling)
+
 export const costTrackerLayer = (settings: Settings) =>
   settings.cost.tracker === "dynamodb" ? CostTrackerDynamoDb : CostTrackerPostgres
 
@@ -64,11 +83,13 @@ export const costTrackerLayer = (settings: Settings) =>
  * Every capability but the database, which the caller provides (it is shared by several of
  * them); one set of circuit breakers for the whole process.
  */
-export const servicesLayer = (settings: Settings) =>
+export const servicesLayer = (settings: Settings, database: { readonly route?: DatabaseRoute } = {}) =>
   Layer.mergeAll(
+    jobEventsLayer(database.route ?? "direct"),
     cryptoLayer(settings),
     storageLayer(settings),
     uploadTargetsLayer(settings),
+    notificationsLayer(settings),
     llmLayer(settings),
     costTrackerLayer(settings),
     auditLayer(settings),

@@ -23,6 +23,8 @@ const StatusRow = Schema.Struct({
   updatedAt: Schema.Date
 })
 const decodeStatusRows = decodeRows(StatusRow)
+/** A job's status row, as findJobStatus reads it. */
+export type JobStatusRow = typeof StatusRow.Type
 
 const JobRecord = Schema.Struct({
   id: JobId,

@@ -22,14 +22,16 @@ import { Context, type Effect, Result, Schema } from "effect"
 import { ErrorInfoId, RetryAfterId } from "./errors.js"
 
 export const AuditAction = Schema.Literals(["auth.login", "auth.refresh", "auth.logout", "auth.dev_login", "document.upload", // a presigned upload target issued (programs/presignedUpload.ts); its completion is a document.upload
-  "document.upload.begin", "job.read", "job.status", "content.list", "content.read", "content.export", "content.delete", "chat.message", "chat.read", "subscription.read", "account.read", "account.export", "account.delete"])
+  "document.upload.begin", "job.read", "job.status", "job.events", "content.list", "content.read", "content.export", "content.delete", "chat.message", "chat.read", "subscription.read", "account.read", "account.export", "account.delete",
+  // push devices (programs/devices.ts): registered, removed, listed
+  "device.register", "device.remove", "device.list"])
 export type AuditAction = typeof AuditAction.Type
 
 export const AuditOutcome = Schema.Literals(["success", "failure", "denied"])
 export type AuditOutcome = typeof AuditOutcome.Type
 
 /** What an event can be about: codes, so a resource type can never carry text. */
-export const AuditResourceType = Schema.Literals(["user", "account", "session", "refresh_token", "document", "upload", "job", "content", "conversation", "message", "subscription"])
+export const AuditResourceType = Schema.Literals(["user", "account", "session", "refresh_token", "document", "upload", "job", "content", "conversation", "message", "subscription", "device"])
 export type AuditResourceType = typeof AuditResourceType.Type
 
 export const AuditEvent = Schema.Struct({

@@ -1,6 +1,8 @@
 /**
  * The services the whole HTTP application needs, for tests that run it in process: memory
- * crypto, storage, upload targets (MemoryUploads deposits what a client would upload), audit
+ * crypto, storage, upload targets (MemoryUploads deposits what a client would upload), push
+ * notifications (NotificationsMemoryProbe reads deliveries and scripts failures), job events
+ * (JobEventsMemory: wake-ups by hand or every 50 ms), audit
  * (with its rows) and costs, the real job queue on a fresh migrated database (TestDatabaseLive), the LLM the test picks (offline by default), the
  * timeline and subscription status caches, access tokens signed
  * with `key`, and Google sign-in refusing everything (it has its own tests in test/http/auth.test.ts).
@@ -14,8 +16,10 @@ import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
 import { SubscriptionStatusCacheMemory } from "../../src/layers/subscriptionStatusCache/memory.js"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
+import { JobEventsMemory } from "../../src/layers/jobEvents/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
+import { NotificationsMemory } from "../../src/layers/notifications/memory.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 import { AccessTokens } from "../../src/services/auth.js"
@@ -46,9 +50,13 @@ export const appTestServices = (options: {
     CryptoMemory,
     StorageMemory,
     UploadTargetsMemory,
+    // push deliveries and their probe (NotificationsMemoryProbe), fresh per build
+    NotificationsMemory,
     AuditWithRows,
     CostTrackerMemory(),
     JobQueuePostgres,
+    // job event streams' wake-ups (JobEventsMemoryProbe wakes and counts watchers), fresh per build
+    JobEventsMemory,
     options.llm ?? LLMOffline,
     Layer.succeed(AccessTokens, makeAccessTokens(options.key ?? newSigningKey(), { issuer: ISSUER, ttlSeconds: 900 })),
     UserLookupKeyMemory,

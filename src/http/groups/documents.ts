@@ -96,6 +96,53 @@ export class JobStatusBody extends Schema.Class<JobStatusBody>("JobStatus")({
 
 export const JobPath = Schema.Struct({ jobId: IdFromRequest(JobId) })
 
+/** What each job event says (its `data`, JSON): the job's state as the database has it (programs/jobEvents.ts). */
+export class JobEventData extends Schema.Class<JobEventData>("JobEventData")({
+  jobId: JobId,
+  status: JobStatus,
+  stage: Schema.optionalKey(Schema.Literals(["reading", "interpreting", "saving"])).annotate({
+    description: "While processing: reading the document, the model interpreting it, or saving the result"
+  }),
+  attempts: Schema.Int.annotate({ description: "Attempts started, this one included (0 while queued for the first)" }),
+  contentId: Schema.optionalKey(ContentId).annotate({ description: "Once completed: the interpreted document" }),
+  error: Schema.optionalKey(Schema.Struct({ code: Schema.String, message: Schema.String })).annotate({
+    description: "Once failed: a stable reason code and our own sentence for it"
+  })
+}, { description: "A job event's data: the job's state" }) {}
+
+/** The SSE events of GET /jobs/{jobId}/events: an ordinal id, the status as the event's name, the state as data. */
+export const JobEventSse = Schema.Struct({
+  id: Schema.String.annotate({ description: "The event's ordinal in the job's life: send the last one received as Last-Event-ID to resume after it" }),
+  event: JobStatus,
+  data: Schema.fromJsonString(JobEventData)
+})
+
+/** The longest a Last-Event-ID can be (our ids are small ordinals). */
+const LAST_EVENT_ID_PATTERN = /^(0|[1-9][0-9]{0,5})$/
+
+export const JobEventsHeaders = Schema.Struct({
+  "last-event-id": Schema.optional(
+    Schema.String.check(
+      Schema.makeFilter((id: string) => LAST_EVENT_ID_PATTERN.test(id), {
+        toJsonSchema: () => ({ maxLength: 6, pattern: LAST_EVENT_ID_PATTERN.source }),
+        description: "The id of the last event received (an EventSource sends it by itself when it reconnects): only later events are sent."
+      })
+    )
+  )
+})
+
+const JOB_STATUS_DESCRIPTION =
+  "Poll this until the status is `completed` or `failed`, or follow the job without polling: `GET /jobs/{jobId}/events` sends each change as a Server-Sent Event."
+
+const JOB_EVENTS_DESCRIPTION = [
+  "The job's progress as Server-Sent Events (`text/event-stream`), without polling `GET /jobs/{jobId}/status` (which keeps working and says the same).",
+  "",
+  "- Events, named by the status: `queued`; `processing`, with `stage` `reading`, `interpreting` then `saving`; then `completed` (with `contentId`) or `failed` (with `error.code`), after which the stream ends. A transient failure queues the job again for its next attempt. A stage that passes between two reads of the job may be skipped; an event is never repeated or invented.",
+  "- Each event's `id` is its ordinal in the job's life. Reconnecting with `Last-Event-ID` (an EventSource does it by itself) sends only later events; when the job's final event is the one named, the answer is 204 (an EventSource then stops).",
+  "- The first event is the job's state now. Comments (`: keepalive`) every 15 s keep the connection open through proxies. A stream open 10 minutes ends with `retry: 1000`: reconnect with Last-Event-ID.",
+  "- Changes made by any worker are seen on any server: the events come from the database, not from the instance that processed the job."
+].join("\n")
+
 export class DocumentsGroup extends HttpApiGroup.make("documents")
   .add(
     HttpApiEndpoint.post("upload", "/documents/upload", {
@@ -151,6 +198,20 @@ export class DocumentsGroup extends HttpApiGroup.make("documents")
       error: errorResponse(503, "The status cannot be read right now; retry")
     })
       .annotate(OpenApi.Summary, "Where an upload is in its processing")
+      .annotate(OpenApi.Description, JOB_STATUS_DESCRIPTION)
+  )
+  .add(
+    HttpApiEndpoint.get("jobEvents", "/jobs/:jobId/events", {
+      params: JobPath,
+      headers: JobEventsHeaders,
+      success: [
+        HttpApiSchema.StreamSse({ events: JobEventSse, keepAlive: "15 seconds" }),
+        HttpApiSchema.NoContent.annotate({ description: "The job's final event is the one named in Last-Event-ID: nothing more will come" })
+      ],
+      error: errorResponse(503, "The job's events cannot be read right now; retry")
+    })
+      .annotate(OpenApi.Summary, "Follow an upload's processing as Server-Sent Events, until it is completed or failed")
+      .annotate(OpenApi.Description, JOB_EVENTS_DESCRIPTION)
   )
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Documents")

@@ -1,7 +1,9 @@
 /** Handlers of the documents group: read the upload (JSON or multipart, in memory), call the programs. */
 import { HttpApiBuilder } from "effect/http-api"
-import { type HttpServerRequest, Multipart } from "effect/http"
-import { type Cause, Effect, Option, Schema, SchemaIssue, Stream } from "effect"
+import { type HttpServerRequest, HttpServerResponse, Multipart } from "effect/http"
+import { Sse } from "effect/encoding"
+import { type Cause, Duration, Effect, Option, Schema, SchemaIssue, Stream } from "effect"
+import { type JobStreamItem, RECONNECT_AFTER, watchJobEvents } from "../../programs/jobEvents.js"
 import { getJobStatus } from "../../programs/jobStatus.js"
 import { beginUpload, completeUpload } from "../../programs/presignedUpload.js"
 import { recordRefusedUpload, uploadDocument } from "../../programs/uploadDocument.js"
@@ -12,7 +14,7 @@ import { DocumentType } from "../../services/llm.js"
 import { UploadLimits } from "../../services/uploadLimits.js"
 import { Api } from "../api.js"
 import { classifyCause } from "../errors.js"
-import { JobStatusBody, UploadAcceptedBody, UploadJson, UploadTargetBody } from "./documents.js"
+import { JobEventData, JobEventSse, JobStatusBody, UploadAcceptedBody, UploadJson, UploadTargetBody } from "./documents.js"
 import { auditContext, currentUserId } from "./requestContext.js"
 
 // Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
@@ -155,6 +157,44 @@ const auditRefusal = (userId: UserId, cause: Cause.Cause<unknown>, requestContex
   return status >= 400 && status < 500 ? recordRefusedUpload(userId, status, requestContext) : Effect.void
 }
 
+const encodeJobEvent = Schema.encodeSync(JobEventSse)
+
+/** Keep-alive comments while a job event stream is quiet (as the endpoint documents). */
+const KEEP_ALIVE = "15 seconds"
+
+/**
+ * A job's events as the SSE body, written here rather than by the platform's encoder so that it can
+ * say `retry:` (the reconnect hint, which its encoder cannot write): events through the documented
+ * schema (JobEventSse), `: keepalive` comments, `retry:` first and at a bounded stream's end.
+ */
+export const jobEventsBody = (items: Stream.Stream<JobStreamItem>, retryMillis: number): Stream.Stream<Uint8Array> => {
+  const events = Stream.map(items, (item) =>
+    item._tag === "Reconnect"
+      ? Sse.encoder.write(new Sse.Retry({ duration: Duration.millis(item.retryMillis), lastEventId: undefined }))
+      : Sse.encoder.write({
+        _tag: "Event",
+        ...encodeJobEvent({ id: item.id, event: item.event, data: new JobEventData(item.data, { disableChecks: true }) })
+      })
+  ).pipe(
+    // A defect must not cut the connection without a word: it is logged, and the client told to reconnect.
+    Stream.catchCause((cause) =>
+      Stream.fromEffect(
+        Effect.as(
+          Effect.logError("job events: the stream failed", cause),
+          Sse.encoder.write(new Sse.Retry({ duration: Duration.millis(retryMillis), lastEventId: undefined }))
+        )
+      )
+    )
+  )
+  const keepAlive = Stream.map(Stream.drop(Stream.tick(KEEP_ALIVE), 1), () => ": keepalive\n\n")
+  return Stream.encodeText(
+    Stream.concat(
+      Stream.succeed(Sse.encoder.write(new Sse.Retry({ duration: Duration.millis(retryMillis), lastEventId: undefined }))),
+      Stream.merge(events, keepAlive, { haltStrategy: "left" })
+    )
+  )
+}
+
 export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =>
   handlers
     .handleRaw("upload", ({ headers, request }) =>
@@ -213,6 +253,22 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
         const status = yield* getJobStatus(yield* currentUserId, params.jobId, yield* auditContext)
         if (Option.isNone(status)) return yield* new NotFound({ message: "No such job" })
         return new JobStatusBody(status.value, { disableChecks: true })
+      })
+    )
+    .handle("jobEvents", ({ params, headers }) =>
+      Effect.gen(function* () {
+        const lastEventId = headers["last-event-id"]
+        const answer = yield* watchJobEvents(yield* currentUserId, params.jobId, {
+          ...(lastEventId !== undefined ? { lastEventId: Number(lastEventId) } : {}),
+          requestContext: yield* auditContext
+        })
+        if (Option.isNone(answer)) return yield* new NotFound({ message: "No such job" })
+        if (answer.value._tag === "Finished") return HttpServerResponse.empty({ status: 204 })
+        return HttpServerResponse.stream(jobEventsBody(answer.value.stream, Duration.toMillis(RECONNECT_AFTER)), {
+          contentType: "text/event-stream",
+          // nginx (the Kubernetes ingress) would otherwise buffer the stream
+          headers: { "x-accel-buffering": "no" }
+        })
       })
     )
 )

@@ -14,6 +14,8 @@ import appRole from "./migrations/0007_app_role.js"
 import auditKeyedChain from "./migrations/0008_audit_keyed_chain.js"
 import erasureOutbox from "./migrations/0009_erasure_outbox.js"
 import documentUploads from "./migrations/0010_document_uploads.js"
+import pushNotifications from "./migrations/0011_push_notifications.js"
+import jobEvents from "./migrations/0012_job_events.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -28,7 +30,9 @@ export const MIGRATIONS = {
   "0007_app_role": appRole,
   "0008_audit_keyed_chain": auditKeyedChain,
   "0009_erasure_outbox": erasureOutbox,
-  "0010_document_uploads": documentUploads
+  "0010_document_uploads": documentUploads,
+  "0011_push_notifications": pushNotifications,
+  "0012_job_events": jobEvents
 }
 
 export const loader = Migrator.fromRecord(MIGRATIONS)

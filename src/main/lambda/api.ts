@@ -117,7 +117,8 @@ export const makeApiHandler = <E>(name: string, services: Layer.Layer<ApiService
 
 export const liveApiServices = Layer.unwrap(
   Effect.map(loadLiveSettings, ({ settings, lambda }) =>
-    Layer.mergeAll(jobQueueLayer(lambda), AccessTokensLive, servicesLayer(settings)).pipe(
+    // The functions reach PostgreSQL through RDS Proxy (lambda.databaseHost): job events poll (main/layers.ts).
+    Layer.mergeAll(jobQueueLayer(lambda), AccessTokensLive, servicesLayer(settings, { route: "rdsProxy" })).pipe(
       Layer.provideMerge(DatabaseLive),
       Layer.provideMerge(baseLayer(settings))
     )

@@ -10,12 +10,14 @@ const EXPECTED_TABLES = [
   "audit_seal",
   "content",
   "conversations",
+  "devices",
   "document_uploads",
   "erasure_outbox",
   "idempotency_keys",
   "jobs",
   "llm_usage",
   "messages",
+  "notification_outbox",
   "plan_usage",
   "refresh_tokens",
   "subscriptions",
@@ -60,6 +62,7 @@ layer(TestDatabaseLive())("the schema", (it) => {
         "content.body_encrypted",
         "content.summary_encrypted",
         "content.title_encrypted",
+        "devices.token_encrypted",
         "document_uploads.file_name_encrypted",
         "jobs.file_name_encrypted",
         "messages.content_encrypted",
@@ -78,6 +81,8 @@ layer(TestDatabaseLive())("the schema", (it) => {
         // a counter of changes (the timeline cache's stamp), never content
         "users.content_version",
         "conversations.content_id",
+        // the content a completed job's push names (an id)
+        "notification_outbox.content_id",
         "messages.conversation_id",
         // our own fixed error texts (a reason code's sentence), never model or document output
         "jobs.error_message",
