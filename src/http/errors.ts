@@ -316,36 +316,53 @@ export const bearerChallenge: Effect.Effect<string> = Effect.map(
       : BEARER_REALM
 )
 
+/** Classifies a failure, and counts, annotates and logs it as every failed request is. */
+const reportFailure = (cause: Cause.Cause<unknown>) =>
+  Effect.gen(function* () {
+    const rendered = classifyCause(cause)
+    yield* recordError(rendered.info.category, rendered.info.recovery)
+    // On the request's span too: an SRE filters traces by code, category and recovery strategy.
+    yield* Effect.annotateCurrentSpan({
+      "error.type": rendered.info.code,
+      "error.category": rendered.info.category,
+      "error.recovery": rendered.info.recovery
+    })
+    const annotations = {
+      errorCode: rendered.info.code,
+      errorCategory: rendered.info.category,
+      errorRecovery: rendered.info.recovery,
+      status: rendered.info.status
+    }
+    if (rendered.unexpected) {
+      yield* Effect.logError("request failed unexpectedly", cause).pipe(Effect.annotateLogs(annotations))
+    } else if (rendered.info.status >= 500) {
+      yield* Effect.logWarning("request failed").pipe(Effect.annotateLogs(annotations))
+    } else {
+      yield* Effect.logDebug("request rejected").pipe(Effect.annotateLogs(annotations))
+    }
+    return rendered
+  })
+
 /** Turns any failure of `app` into the uniform error response, counting and logging it. */
 export const handleErrors = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
   Effect.catchCause(app, (cause) =>
     Effect.gen(function* () {
-      const rendered = classifyCause(cause)
+      const rendered = yield* reportFailure(cause)
       const requestId = yield* currentRequestId
-      yield* recordError(rendered.info.category, rendered.info.recovery)
-      // On the request's span too: an SRE filters traces by code, category and recovery strategy.
-      yield* Effect.annotateCurrentSpan({
-        "error.type": rendered.info.code,
-        "error.category": rendered.info.category,
-        "error.recovery": rendered.info.recovery
-      })
-      const annotations = {
-        errorCode: rendered.info.code,
-        errorCategory: rendered.info.category,
-        errorRecovery: rendered.info.recovery,
-        status: rendered.info.status
-      }
-      if (rendered.unexpected) {
-        yield* Effect.logError("request failed unexpectedly", cause).pipe(Effect.annotateLogs(annotations))
-      } else if (rendered.info.status >= 500) {
-        yield* Effect.logWarning("request failed").pipe(Effect.annotateLogs(annotations))
-      } else {
-        yield* Effect.logDebug("request rejected").pipe(Effect.annotateLogs(annotations))
-      }
       const challenge = rendered.info.status === 401 ? { "www-authenticate": yield* bearerChallenge } : {}
       return renderError(rendered, requestId, challenge)
     })
   )
+
+/**
+ * A failure after a stream's response has started (its status and headers are sent): the
+ * uniform error body, as the last event of the stream, counted and logged like a failed request.
+ */
+export const streamFailureBody = (cause: Cause.Cause<unknown>): Effect.Effect<ErrorBody> =>
+  Effect.gen(function* () {
+    const rendered = yield* reportFailure(cause)
+    return errorBody(rendered, yield* currentRequestId)
+  })
 

@@ -56,7 +56,11 @@ export interface ChatMessage {
 
 export interface ChatReply {
   readonly conversationId: ConversationId
-  readonly message: ChatMessage & { readonly role: "assistant" }
+  readonly message: ChatMessage & {
+    readonly id: MessageId
+    readonly role: "assistant"
+    readonly citations: ReadonlyArray<Citation>
+  }
 }
 
 export interface Conversation {
@@ -97,10 +101,17 @@ const openMessages = (userId: UserId, rows: ReadonlyArray<Conversations.MessageR
  * passed on (a model can say it; the person would believe it): it is replaced by what is true,
  * counted, with the pointer to a clinician and to the original.
  */
-export const withoutFalseReassurance = (document: InterpretedDocument, answer: string): string => {
+export const withoutFalseReassurance = (document: InterpretedDocument, answer: string): string =>
+  mayNotReassure(document) && soundsReassuring(answer) ? falseReassuranceCorrection(document) : answer
+
+/** Whether a document has something (a flagged result, an unread line) no answer may call normal. */
+export const mayNotReassure = (document: InterpretedDocument): boolean =>
+  document.unreadLines.length > 0 || document.results.some((r) => isOutOfRange(r.flag))
+
+/** What is said instead of an answer that calls the document normal when it is not (see withoutFalseReassurance). */
+export const falseReassuranceCorrection = (document: InterpretedDocument): string => {
   const flagged = document.results.filter((r) => isOutOfRange(r.flag)).length
   const unread = document.unreadLines.length
-  if ((flagged === 0 && unread === 0) || !soundsReassuring(answer)) return answer
   const parts = [
     flagged === 0
       ? undefined
@@ -156,7 +167,7 @@ const recordDenied = (userId: UserId, contentId: ContentId, action: "chat.messag
   )
 
 /** The first answer to a key again, re-read from its sealed row; the same key with another question is refused. */
-const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestContext: RequestContext) =>
+const replay = (userId: UserId, contentId: ContentId, stored: StoredKey, hash: Uint8Array, requestContext: RequestContext) =>
   Effect.gen(function* () {
     const audit = yield* Audit
     if (!sameFingerprint(stored.requestHash, hash)) {
@@ -175,8 +186,193 @@ const replay = (userId: UserId, stored: StoredKey, hash: Uint8Array, requestCont
       resourceId: messageId,
       outcome: "success"
     })
-    return { conversationId, message: { ...message, role: "assistant" } } satisfies ChatReply
+    // the fingerprint matched, so this is the same content the first answer was about
+    const content = yield* loadContent(userId, contentId)
+    const citations = Option.match(content, { onNone: () => [], onSome: (c) => citationsOf(c.document, message.content) })
+    return { conversationId, message: { ...message, id: messageId, role: "assistant", citations } } satisfies ChatReply
   })
+
+/** A result row an answer speaks of: its index in the document's results, its name, and where it is printed. */
+export interface Citation {
+  readonly result: number
+  readonly name: string
+  readonly page?: number
+  readonly line?: number
+}
+
+/**
+ * The result rows an answer uses: those it names (whole word, any case). Worked out from the
+ * answer and the document, never stored, so a replayed answer cites the same rows.
+ */
+export const citationsOf = (document: InterpretedDocument, answer: string): ReadonlyArray<Citation> => {
+  const text = answer.toLowerCase()
+  const cited: Array<Citation> = []
+  document.results.forEach((result, index) => {
+    const name = result.name.toLowerCase()
+    if ([...name].length < 2) return
+    const at = text.indexOf(name)
+    if (at === -1) return
+    // a whole word: not "Glucose" inside "Glucosemia", not "ALT" inside "salt"
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&")
+    if (!new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, "u").test(text)) return
+    cited.push({
+      result: index,
+      name: result.name,
+      ...(result.page !== undefined ? { page: result.page } : {}),
+      ...(result.line !== undefined ? { line: result.line } : {})
+    })
+  })
+  return cited
+}
+
+/** A question checked and ready to ask: what the model needs, and what storing the turn needs. */
+export interface PreparedTurn {
+  readonly userId: UserId
+  readonly contentId: ContentId
+  readonly question: string
+  readonly key: string | undefined
+  readonly hash: Uint8Array | undefined
+  readonly requestContext: RequestContext
+  readonly document: InterpretedDocument
+  readonly history: ReadonlyArray<ChatTurn>
+  readonly askedAt: Date
+  readonly questionId: MessageId
+  readonly answerId: MessageId
+}
+
+/**
+ * Everything before the model is asked, shared by the JSON and the streamed answer: the question's
+ * shape, a replay for a known Idempotency-Key, the plan's limit and the LLM budget, the content
+ * (someone else's reads as missing), the history, and the ids the turns will be sealed under.
+ * Nothing is written.
+ */
+export const prepareTurn = (input: {
+  readonly userId: UserId
+  readonly contentId: ContentId
+  readonly message: string
+  readonly idempotencyKey?: string
+  readonly requestContext?: RequestContext
+}) =>
+  Effect.gen(function* () {
+    const costs = yield* CostTracker
+    const { userId, contentId } = input
+    const requestContext = input.requestContext ?? {}
+
+    const question = yield* validateQuestion(input.message)
+    const key = yield* validateIdempotencyKey(input.idempotencyKey)
+    const hash = key === undefined ? undefined : requestHash(userId, key, contentId, question)
+    if (key !== undefined && hash !== undefined) {
+      const earlier = yield* lookupKey(userId, key)
+      if (Option.isSome(earlier) && earlier.value.fresh) {
+        return { _tag: "replay", reply: yield* replay(userId, contentId, earlier.value, hash, requestContext) } as const
+      }
+    }
+
+    yield* ensureWithinPlanLimit(userId, "chatMessages")
+    yield* costs.ensureWithinBudget(userId)
+
+    const content = yield* loadContent(userId, contentId)
+    if (Option.isNone(content)) {
+      yield* recordDenied(userId, contentId, "chat.message", requestContext)
+      return yield* new NotFound({ message: "No such content" })
+    }
+    const existing = yield* Conversations.findConversationId(userId, contentId)
+    const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
+
+    const askedAt = new Date(yield* Clock.currentTimeMillis)
+    // Ids first: each sealed turn is bound to its own row.
+    const questionId = MessageId.make(yield* newUuid)
+    const answerId = MessageId.make(yield* newUuid)
+    const turn: PreparedTurn = {
+      userId,
+      contentId,
+      question,
+      key,
+      hash,
+      requestContext,
+      document: content.value.document,
+      history,
+      askedAt,
+      questionId,
+      answerId
+    }
+    return { _tag: "ask", turn } as const
+  })
+
+/** Where the model calls of one turn are recorded, once the answer has ended whichever way. */
+export const turnCosts = (turn: PreparedTurn) => {
+  const calls: Array<ModelCall> = []
+  return {
+    onUsage: (call: ModelCall) => Effect.sync(() => void calls.push(call)),
+    record: recordModelCalls(calls, { userId: turn.userId, documentType: "chat", keyPrefix: `chat:${turn.answerId}` })
+  }
+}
+
+/**
+ * Stores the question and the answer together, counts the question against the plan and audits:
+ * all of it or nothing. Uninterruptible: once an answer is complete and checked it is kept, also
+ * when the client has gone meanwhile (it is in the conversation when the app comes back).
+ */
+export const storeTurn = (turn: PreparedTurn, answer: string) =>
+  Effect.uninterruptible(
+    Effect.gen(function* () {
+      const crypto = yield* Crypto
+      const audit = yield* Audit
+      const { userId, contentId, key, hash, requestContext } = turn
+      const answeredAt = new Date(yield* Clock.currentTimeMillis)
+      const sealedQuestion = yield* crypto.sealString(turn.question, sealedMessage(userId, turn.questionId))
+      const sealedAnswer = yield* crypto.sealString(answer, sealedMessage(userId, turn.answerId))
+
+      const stored = yield* inTransaction(
+        Effect.gen(function* () {
+          const locked = yield* Conversations.lockConversation(userId, contentId)
+          // the content was deleted while the model was answering
+          if (Option.isNone(locked)) return yield* new NotFound({ message: "No such content" })
+          const conversationId = locked.value
+          if (key !== undefined && hash !== undefined) {
+            const claimed = yield* claimIdempotencyKey(userId, CHAT_IDEMPOTENCY_SCOPE, key, hash, {
+              conversationId,
+              messageId: turn.answerId
+            })
+            // a concurrent request with the same key won: answer as it did
+            if (!claimed) {
+              const winner = yield* lookupKey(userId, key)
+              if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
+            }
+          }
+          yield* Conversations.insertMessagePair(userId, conversationId, {
+            question: { id: turn.questionId, contentEncrypted: sealedQuestion, createdAt: turn.askedAt },
+            answer: { id: turn.answerId, contentEncrypted: sealedAnswer, createdAt: answeredAt }
+          })
+          // What the plan counts, in a ledger that deleting the document does not touch.
+          yield* Usage.recordChatMessage(turn.questionId, userId, turn.askedAt)
+          yield* Conversations.touchConversation(conversationId)
+          return { _tag: "created", conversationId } as const
+        })
+      )
+      if (stored._tag === "replay") return yield* replay(userId, contentId, stored.stored, stored.hash, requestContext)
+      const { conversationId } = stored
+
+      yield* audit.record({
+        ...requestContext,
+        actorUserId: userId,
+        action: "chat.message",
+        resourceType: "conversation",
+        resourceId: conversationId,
+        outcome: "success"
+      })
+      return {
+        conversationId,
+        message: {
+          id: turn.answerId,
+          role: "assistant",
+          content: answer,
+          createdAt: answeredAt,
+          citations: citationsOf(turn.document, answer)
+        }
+      } satisfies ChatReply
+    })
+  )
 
 export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
   readonly userId: UserId
@@ -185,93 +381,24 @@ export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
   readonly idempotencyKey?: string
   readonly requestContext?: RequestContext
 }) {
-  const crypto = yield* Crypto
   const llm = yield* LLM
-  const costs = yield* CostTracker
-  const audit = yield* Audit
-  const { userId, contentId } = input
-  const requestContext = input.requestContext ?? {}
-
-  const question = yield* validateQuestion(input.message)
-  const key = yield* validateIdempotencyKey(input.idempotencyKey)
-  const hash = key === undefined ? undefined : requestHash(userId, key, contentId, question)
-  if (key !== undefined && hash !== undefined) {
-    const earlier = yield* lookupKey(userId, key)
-    if (Option.isSome(earlier) && earlier.value.fresh) return yield* replay(userId, earlier.value, hash, requestContext)
-  }
-
-  yield* ensureWithinPlanLimit(userId, "chatMessages")
-  yield* costs.ensureWithinBudget(userId)
-
-  const content = yield* loadContent(userId, contentId)
-  if (Option.isNone(content)) {
-    yield* recordDenied(userId, contentId, "chat.message", requestContext)
-    return yield* new NotFound({ message: "No such content" })
-  }
-  const existing = yield* Conversations.findConversationId(userId, contentId)
-  const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
-
-  const askedAt = new Date(yield* Clock.currentTimeMillis)
-  // Ids first: each sealed turn is bound to its own row.
-  const questionId = MessageId.make(yield* newUuid)
-  const answerId = MessageId.make(yield* newUuid)
+  const prepared = yield* prepareTurn(input)
+  if (prepared._tag === "replay") return prepared.reply
+  const { turn } = prepared
   // Every model call is paid for whether or not an answer comes of it, or the turns get stored:
   // each is recorded once the answer has ended, whichever way (within the chat's deadline).
-  const calls: Array<ModelCall> = []
-  const recordCalls = recordModelCalls(calls, { userId, documentType: "chat", keyPrefix: `chat:${answerId}` })
+  const costs = turnCosts(turn)
   const answer = yield* llm
-    .chat({ document: content.value.document, history, question, userId, onUsage: (call) => Effect.sync(() => void calls.push(call)) })
+    .chat({ document: turn.document, history: turn.history, question: turn.question, userId: turn.userId, onUsage: costs.onUsage })
     .pipe(
       withTimeout("LLM.chat", Timeouts.llmChat),
       Effect.catchTag("OperationTimedOut", () =>
         Effect.fail(new LLMUnavailable({ message: "The answer took too long; please ask again", retryAfterSeconds: 5 }))
       ),
-      Effect.onExit(() => recordCalls),
-      Effect.map((answer) => ({ ...answer, answer: withCriticalNotice(content.value.document, history, answer.answer) }))
+      Effect.onExit(() => costs.record),
+      Effect.map((answer) => withCriticalNotice(turn.document, turn.history, answer.answer))
     )
-  const answeredAt = new Date(yield* Clock.currentTimeMillis)
-  const sealedQuestion = yield* crypto.sealString(question, sealedMessage(userId, questionId))
-  const sealedAnswer = yield* crypto.sealString(answer.answer, sealedMessage(userId, answerId))
-
-  const stored = yield* inTransaction(
-    Effect.gen(function* () {
-      const locked = yield* Conversations.lockConversation(userId, contentId)
-      // the content was deleted while the model was answering
-      if (Option.isNone(locked)) return yield* new NotFound({ message: "No such content" })
-      const conversationId = locked.value
-      if (key !== undefined && hash !== undefined) {
-        const claimed = yield* claimIdempotencyKey(userId, CHAT_IDEMPOTENCY_SCOPE, key, hash, { conversationId, messageId: answerId })
-        // a concurrent request with the same key won: answer as it did
-        if (!claimed) {
-          const winner = yield* lookupKey(userId, key)
-          if (Option.isSome(winner)) return { _tag: "replay", stored: winner.value, hash } as const
-        }
-      }
-      yield* Conversations.insertMessagePair(userId, conversationId, {
-        question: { id: questionId, contentEncrypted: sealedQuestion, createdAt: askedAt },
-        answer: { id: answerId, contentEncrypted: sealedAnswer, createdAt: answeredAt }
-      })
-      // What the plan counts, in a ledger that deleting the document does not touch.
-      yield* Usage.recordChatMessage(questionId, userId, askedAt)
-      yield* Conversations.touchConversation(conversationId)
-      return { _tag: "created", conversationId } as const
-    })
-  )
-  if (stored._tag === "replay") return yield* replay(userId, stored.stored, stored.hash, requestContext)
-  const { conversationId } = stored
-
-  yield* audit.record({
-    ...requestContext,
-    actorUserId: userId,
-    action: "chat.message",
-    resourceType: "conversation",
-    resourceId: conversationId,
-    outcome: "success"
-  })
-  return {
-    conversationId,
-    message: { role: "assistant", content: answer.answer, createdAt: answeredAt }
-  } satisfies ChatReply
+  return yield* storeTurn(turn, answer)
 })
 
 /**

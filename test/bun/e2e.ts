@@ -26,6 +26,22 @@ const check = (ok: boolean, message: string): void => {
   if (!ok) throw new CheckFailed(message)
 }
 
+/** The events of a whole Server-Sent Events body (comments skipped). */
+const sseEvents = (body: string): Array<{ event: string; data: string; id?: string }> =>
+  body
+    .split("\n\n")
+    .map((block) => {
+      const fields: Record<string, string> = {}
+      for (const line of block.split("\n")) {
+        if (line === "" || line.startsWith(":")) continue
+        const colon = line.indexOf(":")
+        fields[line.slice(0, colon)] = line.slice(colon + 1).replace(/^ /, "")
+      }
+      return fields
+    })
+    .filter((fields) => fields.data !== undefined)
+    .map((fields) => ({ event: fields.event ?? "message", data: fields.data!, ...(fields.id !== undefined ? { id: fields.id } : {}) }))
+
 const step = (name: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${name}\n`)
 
 
@@ -122,6 +138,28 @@ const main = async () => {
     const answer = String(((await json(chat)).message as { content?: string } | undefined)?.content ?? "")
     check(answer.includes("11.2"), "the chat answer does not mention 11.2")
     step("chat answered")
+
+    // The same question streamed: deltas as they come, then `done` with the stored message.
+    const streamed = await fetch(`${base}/chat/messages`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ contentId, message: "what is my hemoglobin?" })
+    })
+    check(streamed.status === 200, `POST /chat/messages (event stream) answered ${streamed.status}`)
+    check(
+      (streamed.headers.get("content-type") ?? "").startsWith("text/event-stream"),
+      `the streamed answer is ${streamed.headers.get("content-type")}`
+    )
+    const events = sseEvents(await streamed.text())
+    const deltas = events.filter((e) => e.event === "delta").map((e) => String((JSON.parse(e.data) as { text: string }).text))
+    const done = events.at(-1)
+    check(deltas.length > 1 && done?.event === "done", `the stream was ${events.map((e) => e.event).join(",")}`)
+    const storedAnswer = String((JSON.parse(done!.data) as { message: { content: string } }).message.content)
+    check(storedAnswer === deltas.join("") && storedAnswer.includes("11.2"), "the streamed deltas do not add up to the stored answer")
+    const conversation = await json(await fetch(`${base}/chat/conversations/${contentId}`, { headers: auth }))
+    const messages = (conversation.messages ?? []) as Array<{ content: string }>
+    check(messages.at(-1)?.content === storedAnswer, "the conversation does not end with the streamed answer")
+    step("chat streamed")
 
     // The Lambda api handler, in this Bun process, on the same database and keys.
     Object.assign(process.env, { ...env, AWS_LAMBDA_FUNCTION_NAME: "bun-api" })
