@@ -31,6 +31,7 @@ import type { EnvironmentSettings } from "./environments.js"
 
 export { APP_NAME, type Component, HTTP_PORT, resourceName, WORKER_HEALTH_PORT } from "./chart/app.js"
 export { CONFIG_CHECKSUM_ANNOTATION, configChecksum } from "./chart/config.js"
+export { ALB_IDLE_TIMEOUT_SECONDS } from "./chart/ingress.js"
 export { migrateJobName } from "./chart/migrate.js"
 export { COST_FLUSH_SECONDS, terminationGracePeriodSeconds } from "./chart/pods.js"
 export { OWNER_SECRET_KEY, SECRET_KEYS } from "./chart/secrets.js"

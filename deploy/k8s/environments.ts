@@ -97,6 +97,13 @@ export interface EnvironmentSettings {
     readonly costTrackingTable: string
     readonly googleClientIds: ReadonlyArray<string>
     readonly dbPoolMax: number
+    /**
+     * The SNS platform applications push goes through (`arn:aws:sns:<region>:<account>:app/APNS/<name>`,
+     * `…:app/GCM/<name>`), in `awsRegion`: created out of band with the push credentials
+     * (docs/runbooks/push-notifications.md). The IRSA roles need SNS on them (README, Kubernetes).
+     */
+    readonly snsPlatformApplicationArnIos: string
+    readonly snsPlatformApplicationArnAndroid: string
   }
 }
 
@@ -104,6 +111,7 @@ const ACCOUNT = "123456789012"
 const REGION = "eu-west-1"
 
 const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`
+const pushApplication = (platform: "APNS" | "APNS_SANDBOX" | "GCM", name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:app/${platform}/${name}`
 const kmsKey = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`
 
 const ingressController: PeerSettings = {
@@ -166,7 +174,10 @@ export const development: EnvironmentSettings = {
     bedrockRegion: REGION,
     costTrackingTable: "serenya-dev-llm-cost-tracking",
     googleClientIds: ["000000000000-devios.apps.googleusercontent.com", "000000000000-devandroid.apps.googleusercontent.com"],
-    dbPoolMax: 10
+    dbPoolMax: 10,
+    // development builds of the iOS app register with APNs' sandbox
+    snsPlatformApplicationArnIos: pushApplication("APNS_SANDBOX", "serenya-dev-ios"),
+    snsPlatformApplicationArnAndroid: pushApplication("GCM", "serenya-dev-android")
   }
 }
 
@@ -220,7 +231,9 @@ export const production: EnvironmentSettings = {
     bedrockRegion: REGION,
     costTrackingTable: "serenya-prod-llm-cost-tracking",
     googleClientIds: ["000000000000-ios.apps.googleusercontent.com", "000000000000-android.apps.googleusercontent.com"],
-    dbPoolMax: 20
+    dbPoolMax: 20,
+    snsPlatformApplicationArnIos: pushApplication("APNS", "serenya-ios"),
+    snsPlatformApplicationArnAndroid: pushApplication("GCM", "serenya-android")
   }
 }
 

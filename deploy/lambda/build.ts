@@ -32,6 +32,8 @@ export const FUNCTION_ENTRIES = {
   auth: "src/main/lambda/api.ts",
   documents: "src/main/lambda/api.ts",
   chat: "src/main/lambda/api.ts",
+  // the same app, answering a function URL with response streaming (the SSE routes)
+  stream: "src/main/lambda/stream.ts",
   processor: "src/main/lambda/processor.ts",
   migrate: "src/main/lambda/migrate.ts"
 } as const

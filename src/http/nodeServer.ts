@@ -1,6 +1,7 @@
 /**
  * The Node HTTP server the API runs on (npm start, Kubernetes), with one addition the platform
- * lacks: a body refused part-way is drained, not reset.
+ * lacks: a body refused part-way is drained, not reset. Also its timeouts (SERVER_TIMEOUTS) and
+ * its shutdown (shutdownGuard), which let a long response stream (Server-Sent Events) run.
  *
  * A chunked body has no declared length, so its size is known only while it is read; when it
  * passes the operation's limit, @effect/platform-node stops reading and destroys the request
@@ -14,7 +15,52 @@
  * A body whose declared length is over the limit is refused before any of it is read, with
  * `connection: close` (middleware.ts): that one is never drained.
  */
+import { HttpServer } from "effect/http"
+import { Duration, Effect, Layer } from "effect"
 import { createServer, IncomingMessage, type Server, type ServerOptions } from "node:http"
+
+/**
+ * The server's timeouts, written out rather than left to Node's defaults:
+ * - `keepAliveTimeout`: how long a connection may sit idle between requests. Above the load
+ *   balancer's idle timeout (the ALB's, deploy/k8s/chart/ingress.ts: 60 s), so the balancer always
+ *   closes an idle connection first; were the server first, a request the balancer sends on it as
+ *   it closes would fail (a 502). Node's 5 s default is far below.
+ * - `requestTimeout`: how long receiving a request (headers and body) may take — a slow upload, a
+ *   stalled client. It ends once the request is received, so a response that streams for minutes
+ *   (`GET /jobs/:jobId/events`, the chat's SSE answer) is not cut by it
+ *   (test/deploy/k8s/streaming.test.ts proves it); `headersTimeout` follows it (Node's 60 s).
+ * - socket inactivity (`server.timeout`) stays off: a stream's keep-alive comments come every 15 s,
+ *   but a quiet response must not be cut by the server either.
+ */
+export const SERVER_TIMEOUTS = {
+  keepAliveTimeout: 65_000,
+  requestTimeout: 60_000,
+  headersTimeout: 60_000
+} as const satisfies ServerOptions
+
+/**
+ * Released before the server closes (SIGTERM): idle keep-alive sockets are dropped as they go idle,
+ * requests in flight — a response stream included — may finish, and whatever is still open after
+ * `timeout` (SHUTDOWN_TIMEOUT_MS) is cut. A stream cut there ends for its client like any dropped
+ * connection: an EventSource reconnects (with its Last-Event-ID) to another instance.
+ */
+export const shutdownGuard = (server: Server, timeout: Duration.Duration) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      yield* HttpServer.HttpServer
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          yield* Effect.logInfo("shutting down: finishing in-flight requests")
+          yield* Effect.sync(() => {
+            // Keep-alive sockets go idle as their last request finishes: close them as they do.
+            server.closeIdleConnections()
+            setInterval(() => server.closeIdleConnections(), 100).unref()
+            setTimeout(() => server.closeAllConnections(), Duration.toMillis(timeout)).unref()
+          })
+        })
+      )
+    })
+  )
 
 export interface DrainOptions {
   /** Bytes read and discarded after a refusal, at most. */

@@ -170,6 +170,14 @@ describe("deploy.yml", () => {
     // the alarms' address reaches the stack's AlarmEmail parameter from the environment's variable, never inline
     expect(texts[deploy]).toContain(`--parameters "Serenya-${stage}:AlarmEmail=`)
     expect(texts[deploy + 2]).toBe("ALARM_EMAIL: ${{ vars.ALARM_EMAIL }}")
+    // the push applications likewise (required in production: deploy/lambda/infra/notifications.ts)
+    for (const [parameter, variable] of [
+      ["SnsPlatformApplicationArnIos", "SNS_PLATFORM_APPLICATION_ARN_IOS"],
+      ["SnsPlatformApplicationArnAndroid", "SNS_PLATFORM_APPLICATION_ARN_ANDROID"]
+    ]) {
+      expect(texts[deploy]).toContain(`--parameters "Serenya-${stage}:${parameter}=`)
+      expect(texts.slice(deploy + 2, deploy + 5)).toContain(`${variable}: \${{ vars.${variable} }}`)
+    }
     expect(install).toBeGreaterThanOrEqual(0)
     expect(credentials).toBeGreaterThan(install)
     expect(deploy).toBeGreaterThan(credentials)

@@ -33,6 +33,11 @@ export const configData = (s: EnvironmentSettings): Record<string, string> => ({
   AUDIT_CHECKPOINT_BUCKET: s.app.auditCheckpointBucket,
   STORAGE_PROVIDER: "s3",
   S3_BUCKET: s.app.s3Bucket,
+  // Push through SNS mobile push: the platform applications are created out of band
+  // (docs/runbooks/push-notifications.md); only their ARNs are settings, the credentials stay in SNS.
+  NOTIFICATIONS_PROVIDER: "sns",
+  SNS_PLATFORM_APPLICATION_ARN_IOS: s.app.snsPlatformApplicationArnIos,
+  SNS_PLATFORM_APPLICATION_ARN_ANDROID: s.app.snsPlatformApplicationArnAndroid,
   LLM_PROVIDER: "bedrock",
   BEDROCK_MODEL_ID: s.app.bedrockModelId,
   BEDROCK_REGION: s.app.bedrockRegion,

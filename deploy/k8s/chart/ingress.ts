@@ -5,8 +5,18 @@
  */
 import { k8s } from "cdk8s-plus-28"
 import { Construct } from "constructs"
+import { SSE_KEEP_ALIVE_SECONDS } from "../../streaming.js"
 import type { EnvironmentSettings } from "../environments.js"
 import { labels, meta, resourceName } from "./app.js"
+
+/**
+ * How long the ALB keeps a connection with no byte either way. Set explicitly (the ALB's default is
+ * 60 s too, but a change there must not go unnoticed): a quiet Server-Sent Events stream sends a
+ * keep-alive comment every SSE_KEEP_ALIVE_SECONDS, so the ALB may miss three of them before it cuts
+ * the stream. The api server's keep-alive timeout is above this (src/http/nodeServer.ts
+ * SERVER_TIMEOUTS), so that the ALB, not the server, closes an idle connection.
+ */
+export const ALB_IDLE_TIMEOUT_SECONDS = 4 * SSE_KEEP_ALIVE_SECONDS
 
 export interface ApiIngressProps {
   readonly settings: EnvironmentSettings
@@ -43,7 +53,10 @@ export class ApiIngress extends Construct {
           "alb.ingress.kubernetes.io/healthcheck-path": "/health",
           "alb.ingress.kubernetes.io/success-codes": "200",
           "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${props.deregistrationDelaySeconds}`,
-          "alb.ingress.kubernetes.io/load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true"
+          "alb.ingress.kubernetes.io/load-balancer-attributes": [
+            "routing.http.drop_invalid_header_fields.enabled=true",
+            `idle_timeout.timeout_seconds=${ALB_IDLE_TIMEOUT_SECONDS}`
+          ].join(",")
         }
       },
       spec: {

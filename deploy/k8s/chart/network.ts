@@ -41,7 +41,8 @@ const egressRules = (s: EnvironmentSettings) => {
     ]
   }
   const postgres: k8s.NetworkPolicyEgressRule = { to: [{ ipBlock: { cidr: s.network.databaseCidr } }], ports: [tcp(5432)] }
-  // KMS, S3, Bedrock, DynamoDB, STS (IRSA) and Google's JWKS: HTTPS only.
+  // KMS, S3, Bedrock, DynamoDB, SNS (push: the api registers devices, the worker publishes), STS
+  // (IRSA) and Google's JWKS: HTTPS only.
   const https: k8s.NetworkPolicyEgressRule = { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443)] }
   // Without it the OTLP exporter could not reach the collector Service the settings name.
   const collector: k8s.NetworkPolicyEgressRule = {

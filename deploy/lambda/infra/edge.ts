@@ -6,7 +6,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudfront from "aws-cdk-lib/aws-cloudfront"
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins"
 import * as kms from "aws-cdk-lib/aws-kms"
-import type * as lambda from "aws-cdk-lib/aws-lambda"
+import * as lambda from "aws-cdk-lib/aws-lambda"
 import * as logs from "aws-cdk-lib/aws-logs"
 import * as route53 from "aws-cdk-lib/aws-route53"
 import * as route53targets from "aws-cdk-lib/aws-route53-targets"
@@ -15,6 +15,8 @@ import * as wafv2 from "aws-cdk-lib/aws-wafv2"
 import { HttpApi } from "effect/http-api"
 import { Construct } from "constructs"
 import { Api as Application } from "../../../src/http/api.js"
+import { EDGE_AUTHORIZATION_HEADER, EDGE_VIEWER_ADDRESS_HEADER } from "../../../src/main/lambda/functionUrl.js"
+import { cloudFrontPathPattern, SSE_KEEP_ALIVE_SECONDS, STREAMED_ROUTES } from "../../streaming.js"
 import { administrationOnly, logsMayEncrypt } from "./keys.js"
 import { acknowledge } from "./nag.js"
 import type { FunctionName, StageSettings } from "./stages.js"
@@ -61,9 +63,40 @@ export const ROUTES: ReadonlyArray<{ readonly method: Method; readonly path: str
     return routes
   })()
 
+/**
+ * How long CloudFront waits for the stream function's next byte (the origin's read timeout; its
+ * default is 30 s). Above the streams' keep-alive comment interval with room for three missed
+ * ones, and above the time a JSON answer of POST /chat/messages (same path, no
+ * `Accept: text/event-stream`) takes to come whole: the chat's time budget (SIZES.chat).
+ */
+export const STREAM_ORIGIN_READ_TIMEOUT = Duration.seconds(4 * SSE_KEEP_ALIVE_SECONDS)
+
+/**
+ * The CloudFront Function on viewer request of the streamed behaviors. Origin access control signs
+ * the request to the function URL with SigV4 in `Authorization`, overwriting the client's bearer
+ * token: the token is copied to EDGE_AUTHORIZATION_HEADER first, and the viewer's address as
+ * CloudFront saw it to EDGE_VIEWER_ADDRESS_HEADER (the function URL's own source address is an
+ * edge server's). Whatever the client sent under those two names is dropped first, so neither can
+ * be forged. The stream handler puts the token back (src/main/lambda/functionUrl.ts).
+ */
+export const EDGE_HEADERS_FUNCTION = `function handler(event) {
+  var request = event.request;
+  var headers = request.headers;
+  delete headers['${EDGE_AUTHORIZATION_HEADER}'];
+  delete headers['${EDGE_VIEWER_ADDRESS_HEADER}'];
+  if (headers.authorization) {
+    headers['${EDGE_AUTHORIZATION_HEADER}'] = { value: headers.authorization.value };
+  }
+  headers['${EDGE_VIEWER_ADDRESS_HEADER}'] = { value: event.viewer.ip };
+  return request;
+}
+`
+
 export interface ApiProps {
   readonly settings: StageSettings
   readonly handlers: Record<"auth" | "documents" | "chat", lambda.IFunction>
+  /** The stream function's URL (on its live alias) and that alias: the streamed routes' origin. */
+  readonly stream: { readonly url: lambda.IFunctionUrl; readonly alias: lambda.IFunction }
   readonly logsKey: kms.IKey
   readonly logBucket: s3.IBucket
   /** ARN of the CLOUDFRONT-scoped web ACL (created in us-east-1 by EdgeSecurity). */
@@ -99,6 +132,8 @@ export class Api extends Construct {
   readonly stage: apigwv2.HttpStage
   readonly accessLogs: logs.LogGroup
   readonly distribution: cloudfront.Distribution
+  /** The streamed routes' viewer-request function (EDGE_HEADERS_FUNCTION). */
+  readonly edgeHeaders: cloudfront.Function
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id)
@@ -167,6 +202,43 @@ export class Api extends Construct {
     }
 
     const apiDomain = `${this.httpApi.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`
+
+    // The streamed routes (API Gateway neither streams nor waits past 30 s): the stream function's
+    // URL, reached only by this distribution, signing with origin access control. The gateway keeps
+    // its routes for those paths (ROUTES: every endpoint); CloudFront never sends these paths there.
+    this.edgeHeaders = new cloudfront.Function(this, "EdgeHeaders", {
+      comment: "Streamed routes: the bearer token and the viewer's address, kept past origin access control's signature",
+      code: cloudfront.FunctionCode.fromInline(EDGE_HEADERS_FUNCTION),
+      runtime: cloudfront.FunctionRuntime.JS_2_0
+    })
+    const streamAccess = new cloudfront.FunctionUrlOriginAccessControl(this, "StreamOriginAccess", {
+      description: `Serenya ${settings.stage}: CloudFront signs every request to the stream function's URL`,
+      // always: a request the function URL would take unsigned does not exist (its auth type is AWS_IAM)
+      signing: cloudfront.Signing.SIGV4_ALWAYS
+    })
+    const streamOrigin = new origins.FunctionUrlOrigin(props.stream.url, {
+      originAccessControlId: streamAccess.originAccessControlId,
+      readTimeout: STREAM_ORIGIN_READ_TIMEOUT
+    })
+    const streamed = (allowedMethods: cloudfront.AllowedMethods): cloudfront.BehaviorOptions => ({
+      origin: streamOrigin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      // every viewer header (the copied token, Accept, Last-Event-ID, x-amz-content-sha256, …); Host is the URL's own
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+      // never held back to be compressed: each event leaves as it arrives
+      compress: false,
+      functionAssociations: [{ function: this.edgeHeaders, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }]
+    })
+    const additionalBehaviors = Object.fromEntries(
+      STREAMED_ROUTES.map(({ method, path }) => [
+        cloudFrontPathPattern(path),
+        streamed(method === "GET" ? cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS : cloudfront.AllowedMethods.ALLOW_ALL)
+      ])
+    )
+
     this.distribution = new cloudfront.Distribution(this, "Distribution", {
       comment: `Serenya ${settings.stage} API`,
       defaultBehavior: {
@@ -180,6 +252,8 @@ export class Api extends Construct {
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS
       },
+      additionalBehaviors,
+      // the same web ACL for every behavior, the streamed ones included
       webAclId: props.webAclArn,
       ...(domain !== undefined && props.certificateArn !== undefined
         ? {
@@ -195,6 +269,30 @@ export class Api extends Construct {
       logFilePrefix: "cloudfront/",
       enableIpv6: true
     })
+    // The stream function's resource policy: CloudFront, for this distribution only, through the URL
+    // (InvokeFunctionUrl, AWS_IAM) and the invocation behind it (InvokeFunction, only via a function
+    // URL). On the live alias, which the URL is on: a permission on the function would not cover it.
+    const distributionArn = Stack.of(this).formatArn({
+      service: "cloudfront",
+      region: "",
+      resource: "distribution",
+      resourceName: this.distribution.distributionId
+    })
+    new lambda.CfnPermission(this, "StreamUrlFromCloudFront", {
+      action: "lambda:InvokeFunctionUrl",
+      principal: "cloudfront.amazonaws.com",
+      functionName: props.stream.alias.functionArn,
+      sourceArn: distributionArn,
+      functionUrlAuthType: lambda.FunctionUrlAuthType.AWS_IAM
+    })
+    new lambda.CfnPermission(this, "StreamFromCloudFront", {
+      action: "lambda:InvokeFunction",
+      principal: "cloudfront.amazonaws.com",
+      functionName: props.stream.alias.functionArn,
+      sourceArn: distributionArn,
+      invokedViaFunctionUrl: true
+    })
+
     acknowledge(
       this.distribution,
       "AwsSolutions-CFR1",

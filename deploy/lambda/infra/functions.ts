@@ -9,6 +9,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs"
 import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
 import { COLLECTOR_CONFIG_FILE } from "../collector.js"
+import { LONGEST_STREAM_SECONDS } from "../../streaming.js"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { TimeBudgets } from "../../../src/services/resilience.js"
@@ -21,6 +22,7 @@ import { functionRef, versionRef } from "./exact.js"
 import { Keys } from "./keys.js"
 import { acknowledge, acknowledgeAll } from "./nag.js"
 import type { Network } from "./network.js"
+import { type PushNotifications, SNS_ACTIONS, wildcardFinding } from "./notifications.js"
 import type { FunctionName, StageSettings } from "./stages.js"
 
 export type CodeFor = (name: FunctionName) => lambda.Code
@@ -28,14 +30,24 @@ export type CodeFor = (name: FunctionName) => lambda.Code
 export const RUNTIME = lambda.Runtime.NODEJS_22_X
 
 /**
+ * How long the stream function may run: its longest stream (a job's events, which end themselves
+ * with a reconnect hint at src/programs/jobEvents.ts's MAX_STREAM) and a minute for the rest of
+ * the invocation (init, telemetry's flush), so a stream always ends itself before Lambda cuts it.
+ */
+export const STREAM_TIMEOUT = Duration.seconds(LONGEST_STREAM_SECONDS + 60)
+
+/**
  * The architecture's memory sizes; the processor does the document function's Bedrock work, so it
- * gets its size. Timeouts come from the time budgets (./budgets.ts): the API functions end before
- * API Gateway's 30 s, the processor after its interpretation deadline and the rest of its work.
+ * gets its size, and the stream function the chat's (it answers the chat's streamed questions).
+ * Timeouts come from the time budgets (./budgets.ts): the API functions end before API Gateway's
+ * 30 s, the processor after its interpretation deadline and the rest of its work, the stream
+ * function after its longest stream (STREAM_TIMEOUT).
  */
 export const SIZES: Record<FunctionName, { readonly memoryMiB: number; readonly timeout: Duration }> = {
   auth: { memoryMiB: 512, timeout: timeoutFor(TimeBudgets.request) },
   documents: { memoryMiB: 2048, timeout: timeoutFor(TimeBudgets.request) },
   chat: { memoryMiB: 1024, timeout: timeoutFor(TimeBudgets.chat) },
+  stream: { memoryMiB: 1024, timeout: STREAM_TIMEOUT },
   processor: { memoryMiB: 2048, timeout: PROCESSOR_TIMEOUT },
   migrate: { memoryMiB: 512, timeout: Duration.minutes(10) }
 }
@@ -45,6 +57,8 @@ export interface FunctionsProps {
   readonly network: Network
   readonly data: Data
   readonly keys: Keys
+  /** The SNS platform applications (stack parameters) and the environment naming them. */
+  readonly push: PushNotifications
   readonly code: CodeFor
   /** Changes on every deployment so the migration custom resource runs each time. */
   readonly deploymentId: string
@@ -92,6 +106,7 @@ export const SERVICE_NAMES: Record<FunctionName, string> = {
   auth: "serenya-api",
   documents: "serenya-api",
   chat: "serenya-api",
+  stream: "serenya-api",
   processor: "serenya-worker",
   migrate: "serenya-migrate"
 }
@@ -105,10 +120,16 @@ export const HOUSEKEEPING_INTERVAL = Duration.minutes(5)
 export class Functions extends Construct {
   readonly all: Record<FunctionName, ServiceFunction>
   readonly migration: CustomResource
+  /**
+   * The stream function's URL, on its live alias: response streaming (RESPONSE_STREAM), and
+   * AWS_IAM, so that only CloudFront, signing with origin access control for the one distribution
+   * its resource policy names, can invoke it (edge.ts).
+   */
+  readonly streamUrl: lambda.FunctionUrl
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id)
-    const { settings, network, data, keys } = props
+    const { settings, network, data, keys, push } = props
     const region = Stack.of(this).region
 
     // ENI management for functions in a VPC: these EC2 actions do not support resource-level permissions.
@@ -174,6 +195,9 @@ export class Functions extends Construct {
       GOOGLE_CLIENT_IDS: settings.googleClientIds.join(","),
       JWT_SECRET_ARN: data.jwtSecret.secretArn,
       USER_LOOKUP_KEY_SECRET_ARN: data.userLookupKeySecret.secretArn,
+      // Every function: the app refuses to start in production without SNS (src/config.ts), whichever
+      // function it is; only documents and processor may call SNS (below).
+      ...push.environment,
       NODE_OPTIONS: "--enable-source-maps"
     }
 
@@ -301,9 +325,17 @@ export class Functions extends Construct {
     const auth = make("auth", "auth")
     const documents = make("documents", "isolated")
     const chat = make("chat", "isolated")
+    const stream = make("stream", "isolated")
     const processor = make("processor", "isolated")
     const migrate = make("migrate", "isolated")
-    this.all = { auth, documents, chat, processor, migrate }
+    this.all = { auth, documents, chat, stream, processor, migrate }
+
+    // On the live alias, as the gateway's integrations: CloudFront reaches the version that is live.
+    this.streamUrl = new lambda.FunctionUrl(stream.fn.node.scope as Construct, "Url", {
+      function: stream.alias,
+      authType: lambda.FunctionUrlAuthType.AWS_IAM,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM
+    })
 
     const bucketObjects = data.processingBucket.arnForObjects("*")
     // The bucket is versioned: removing an object deletes each of its versions (DeleteObjectVersion),
@@ -328,12 +360,12 @@ export class Functions extends Construct {
         resources: [data.processingBucket.arnForObjects(`${INCOMING_PREFIX}*`)]
       })
     )
-    for (const { role, policy } of [documents, chat, processor]) Keys.allowUse(keys.documents, role, policy)
+    for (const { role, policy } of [documents, chat, stream, processor]) Keys.allowUse(keys.documents, role, policy)
 
     // Every function that records audit events MACs them and may be the fleet's sealer, which writes
     // checkpoints (a retention date on each, hence PutObjectRetention) and reads the latest back.
     // Nothing here may delete or shorten a checkpoint's lock: no DeleteObject, no BypassGovernanceRetention.
-    for (const { role, policy } of [auth, documents, chat, processor]) {
+    for (const { role, policy } of [auth, documents, chat, stream, processor]) {
       Keys.allowUse(keys.audit, role, policy, ["kms:GenerateMac"])
       policy.addStatements(
         new iam.PolicyStatement({
@@ -347,10 +379,11 @@ export class Functions extends Construct {
 
     // Exactly the model table's profile and destination-Region models for the stage's model (./bedrock.ts).
     const bedrockScope = { modelId: settings.bedrockModelId, partition: partitionOf(region), account: settings.env.account, region }
-    for (const { policy } of [chat, processor]) policy.addStatements(...bedrockInvokeStatements(bedrockScope))
+    // Converse and ConverseStream (the streamed answer): BEDROCK_INVOKE_ACTIONS has both.
+    for (const { policy } of [chat, stream, processor]) policy.addStatements(...bedrockInvokeStatements(bedrockScope))
 
     const usageIndex = `${data.costTable.tableArn}/index/${MONTHLY_USAGE_INDEX}`
-    for (const { policy } of [documents, chat, processor]) {
+    for (const { policy } of [documents, chat, stream, processor]) {
       policy.addStatements(
         new iam.PolicyStatement({ actions: ["dynamodb:PutItem", "dynamodb:Query"], resources: [data.costTable.tableArn, usageIndex] })
       )
@@ -362,6 +395,27 @@ export class Functions extends Construct {
       policy.addStatements(
         new iam.PolicyStatement({ actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], resources: [data.costTable.tableArn] })
       )
+    }
+
+    // Push (SNS mobile push): documents registers devices (POST /me/devices) and forgets them (a
+    // device removed, DELETE /me's erasure); the processor sends the pushes a finished job owes and
+    // drains the erasure outbox (endpoints erased accounts still owe). Only the two applications'
+    // endpoints, and no topic: nothing here can publish anywhere else.
+    documents.policy.addStatements(
+      new iam.PolicyStatement({ actions: [...SNS_ACTIONS.register], resources: [...push.applicationArns] }),
+      new iam.PolicyStatement({ actions: [...SNS_ACTIONS.refresh, ...SNS_ACTIONS.unregister], resources: [...push.endpointArns] })
+    )
+    processor.policy.addStatements(
+      new iam.PolicyStatement({ actions: [...SNS_ACTIONS.publish, ...SNS_ACTIONS.unregister], resources: [...push.endpointArns] })
+    )
+    for (const { policy, name } of [documents, processor]) {
+      for (const endpoints of push.endpointArns) {
+        acknowledge(
+          policy,
+          wildcardFinding(policy, endpoints),
+          `The ${name} function ${name === "documents" ? "re-enables and deletes" : "publishes to and deletes"} the platform endpoints SNS creates per device (endpoint/<platform>/<application>/<id>: the id is SNS's, not known in advance); only the endpoints of the stage's own platform application, no topic and no other application.`
+        )
+      }
     }
 
     documents.policy.addStatements(
@@ -432,7 +486,7 @@ export class Functions extends Construct {
     const checkpointsFinding = `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
       data.auditCheckpointBucket.node.defaultChild as CfnElement
     )}.Arn>/audit-checkpoints/*]`
-    for (const { policy, name } of [auth, documents, chat, processor]) {
+    for (const { policy, name } of [auth, documents, chat, stream, processor]) {
       acknowledge(
         policy,
         checkpointsFinding,
@@ -442,7 +496,7 @@ export class Functions extends Construct {
     this.migration = this.migrationRunner(migrate, props.deploymentId)
     // On a first deployment the migration must wait for the endpoints (Secrets Manager, KMS) and the proxy to exist.
     this.migration.node.addDependency(network.vpc, data.proxy)
-    for (const service of [auth, documents, chat, processor]) service.alias.node.addDependency(this.migration)
+    for (const service of [auth, documents, chat, stream, processor]) service.alias.node.addDependency(this.migration)
   }
 
   /**

@@ -113,6 +113,8 @@ export class Network extends Construct {
     endpoint("Kms", ec2.InterfaceVpcEndpointAwsService.KMS)
     this.secretsManagerEndpoint = endpoint("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)
     endpoint("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS)
+    // Push notifications: the documents function registers devices, the processor publishes (SNS mobile push).
+    endpoint("Sns", ec2.InterfaceVpcEndpointAwsService.SNS)
     endpoint("Logs", ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS)
     // The ADOT collector beside each function sends its spans to X-Ray.
     endpoint("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY)

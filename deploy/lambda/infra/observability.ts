@@ -19,6 +19,7 @@ import { BreakerConfigs } from "../../../src/services/resilience.js"
 import { BUCKET_REQUEST_METRICS_FILTER, type Data } from "./data.js"
 import { bucketRef } from "./exact.js"
 import { type ServiceFunction, SIZES } from "./functions.js"
+import { LONGEST_STREAM_SECONDS } from "../../streaming.js"
 import { durationAlarmMillis } from "./budgets.js"
 import type { Keys } from "./keys.js"
 import { acknowledge } from "./nag.js"
@@ -72,6 +73,14 @@ export type AlertTopic = (typeof ALERT_TOPICS)[number]
 /** The recovery alarm: under this share of successful recoveries (%), once there were at least RECOVERY_MIN_ATTEMPTS. */
 export const RECOVERY_SUCCESS_PERCENT = 50
 export const RECOVERY_MIN_ATTEMPTS = 10
+
+/**
+ * The stream function's duration alarm: a job's event stream ends itself at LONGEST_STREAM_SECONDS
+ * (with a reconnect hint), so an invocation this much longer is a stream that did not, and that
+ * Lambda's timeout (STREAM_TIMEOUT, a minute past it) is about to cut. A long duration is the
+ * function's nature; only a longest one past the maximum means something.
+ */
+export const STREAM_OVERRUN_SECONDS = 30
 
 export interface ObservabilityProps {
   readonly settings: StageSettings
@@ -170,6 +179,22 @@ export class Observability extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
       })
     }
+    // The stream function runs for as long as its streams: its average duration says nothing.
+    alarm("streamDurationPastMaximum", "performance", {
+      alarmDescription: `The stream function's longest duration passed the streams' maximum (${LONGEST_STREAM_SECONDS} s): a stream did not end itself and Lambda's timeout cuts it`,
+      metric: functions.stream.fn.metricDuration({ statistic: "Maximum", period: fiveMinutes }),
+      threshold: (LONGEST_STREAM_SECONDS + STREAM_OVERRUN_SECONDS) * 1000,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+    })
+    // Its reserved concurrency is the number of streams open at once: past it, new ones are refused.
+    alarm("streamThrottled", "warning", {
+      alarmDescription: "Streams refused: the stream function is throttled at its reserved concurrency (open streams); raise it in stages.ts",
+      metric: functions.stream.fn.metricThrottles({ statistic: "Sum", period: fiveMinutes }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+    })
 
     alarm("LlmCostPerHour", "cost", {
       alarmDescription: `LLM spend above ${settings.llmCostPerHourCents} cents in an hour`,
@@ -328,6 +353,7 @@ export class Observability extends Construct {
     const { functions, httpApi, data, settings, network } = props
     const period = Duration.minutes(5)
     const apiFunctions = (["auth", "documents", "chat", "processor"] as const).map((name) => functions[name])
+    const { stream } = functions
     const llm = (metricName: string, dimensionsMap: Record<string, string>) =>
       new cloudwatch.Metric({ namespace: APP_METRICS.llmNamespace, metricName, dimensionsMap, statistic: "Sum", period })
     const { ErrorsByCategory, CircuitBreakerState, RecoverySuccess } = CLOUDWATCH_METRICS
@@ -454,8 +480,8 @@ export class Observability extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: "Concurrency & Queues",
-        left: apiFunctions.map(({ fn, name }) =>
-          fn.metric("ConcurrentExecutions", { statistic: "Maximum", period, label: name })
+        left: [...apiFunctions, stream].map(({ fn, name }) =>
+          fn.metric("ConcurrentExecutions", { statistic: "Maximum", period, label: name === "stream" ? "stream (open streams)" : name })
         ),
         right: [
           data.jobQueue.metricApproximateNumberOfMessagesVisible({ period, label: "jobs waiting" }),
@@ -464,6 +490,22 @@ export class Observability extends Construct {
         width: 12
       }),
       new cloudwatch.AlarmStatusWidget({ title: `Serenya ${settings.stage} alarms`, alarms: this.alarms, width: 12 })
+    )
+    // Streams last minutes: on the other functions' duration graph they would flatten it.
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Streams (SSE through the function URL)",
+        left: [
+          stream.fn.metricDuration({ statistic: "Average", period, label: "average duration" }),
+          stream.fn.metricDuration({ statistic: "Maximum", period, label: "longest" })
+        ],
+        right: [
+          stream.fn.metricInvocations({ statistic: "Sum", period, label: "streams" }),
+          stream.fn.metricErrors({ statistic: "Sum", period, label: "failed" }),
+          stream.fn.metricThrottles({ statistic: "Sum", period, label: "refused" })
+        ],
+        width: 24
+      })
     )
     return dashboard
   }

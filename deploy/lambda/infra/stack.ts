@@ -11,6 +11,7 @@ import { type CodeFor, Functions } from "./functions.js"
 import { Keys } from "./keys.js"
 import { KeyRotationOperator } from "./operators.js"
 import { Network } from "./network.js"
+import { PushNotifications } from "./notifications.js"
 import { Observability } from "./observability.js"
 import { SerenyaRecoveryStack } from "./recovery.js"
 import type { StageSettings } from "./stages.js"
@@ -49,6 +50,7 @@ export class SerenyaStack extends Stack {
   readonly keys: Keys
   readonly network: Network
   readonly data: Data
+  readonly push: PushNotifications
   readonly functions: Functions
   readonly api: Api
   readonly observability: Observability
@@ -65,11 +67,13 @@ export class SerenyaStack extends Stack {
     this.keys = new Keys(this, "Keys", { settings })
     this.network = new Network(this, "Network", { settings, logsKey: this.keys.platform })
     this.data = new Data(this, "Data", { settings, keys: this.keys, network: this.network })
+    this.push = new PushNotifications(this, "Push", { settings })
     this.functions = new Functions(this, "Functions", {
       settings,
       network: this.network,
       data: this.data,
       keys: this.keys,
+      push: this.push,
       code: props.code ?? bundledCode,
       deploymentId: props.deploymentId ?? new Date().toISOString()
     })
@@ -77,6 +81,7 @@ export class SerenyaStack extends Stack {
     this.api = new Api(this, "Api", {
       settings,
       handlers: { auth: fns.auth.alias, documents: fns.documents.alias, chat: fns.chat.alias },
+      stream: { url: this.functions.streamUrl, alias: fns.stream.alias },
       logsKey: this.keys.platform,
       logBucket: this.data.accessLogsBucket,
       webAclArn: props.webAclArn,

@@ -5,7 +5,12 @@ import { DEFAULT_MODEL_ID } from "../../../src/services/models.js"
 
 export type StageName = "development" | "production"
 
-export type FunctionName = "auth" | "documents" | "chat" | "processor" | "migrate"
+/**
+ * `stream` serves the streamed routes (Server-Sent Events) from a function URL with response
+ * streaming behind CloudFront (src/main/lambda/stream.ts, edge.ts); the others sit behind API
+ * Gateway (auth, documents, chat), SQS and a schedule (processor), or CloudFormation (migrate).
+ */
+export type FunctionName = "auth" | "documents" | "chat" | "stream" | "processor" | "migrate"
 
 export interface FunctionStageSettings {
   readonly reservedConcurrency: number
@@ -83,6 +88,19 @@ export interface StageSettings {
     readonly emailRequired: boolean
     readonly slack?: { readonly workspaceId: string; readonly channelId: string }
   }
+  /**
+   * Push notifications through SNS mobile push. The two platform applications (APNs, FCM) hold
+   * the push credentials, are not CloudFormation resources and are created out of band
+   * (docs/runbooks/push-notifications.md); the stack takes their ARNs as parameters
+   * (`SnsPlatformApplicationArnIos`, `SnsPlatformApplicationArnAndroid`; notifications.ts), like
+   * `AlarmEmail`: required where `required` (production: a deployment without them is refused),
+   * optional elsewhere (none given: the functions use the local provider, which only logs).
+   * `sandbox`: the iOS application may be an APNS_SANDBOX one (development builds of the app).
+   */
+  readonly push: {
+    readonly required: boolean
+    readonly sandbox: boolean
+  }
   /** LLM spend per hour that raises the cost alarm, in cents (the architecture: $1.00). */
   readonly llmCostPerHourCents: number
   readonly secretRotation: Duration
@@ -126,11 +144,14 @@ export const development: StageSettings = {
   dataRemovalPolicy: RemovalPolicy.DESTROY,
   logRetention: logs.RetentionDays.ONE_MONTH,
   alerts: { emailRequired: false },
+  push: { required: false, sandbox: true },
   domain: { zoneName: "serenya.health", hostedZoneId: HOSTED_ZONE_ID, apiHost: "api-dev" },
   functions: {
     auth: { reservedConcurrency: 5, provisionedConcurrency: 0 },
     documents: { reservedConcurrency: 5, provisionedConcurrency: 0 },
     chat: { reservedConcurrency: 5, provisionedConcurrency: 0 },
+    // an open stream holds its execution environment for as long as it lasts (up to the job events' maximum)
+    stream: { reservedConcurrency: 10, provisionedConcurrency: 0 },
     // two SQS mappings (the job queue and its dead letters) of at most 2 concurrent invocations each
     processor: { reservedConcurrency: 4, provisionedConcurrency: 0 },
     migrate: { reservedConcurrency: 1, provisionedConcurrency: 0 }
@@ -162,6 +183,7 @@ export const production: StageSettings = {
   dataRemovalPolicy: RemovalPolicy.RETAIN,
   logRetention: logs.RetentionDays.SIX_YEARS,
   alerts: { emailRequired: true },
+  push: { required: true, sandbox: false },
   domain: { zoneName: "serenya.health", hostedZoneId: HOSTED_ZONE_ID, apiHost: "api" },
   // Provisioned concurrency 2 per API function, not the architecture's 10: a cold start measured
   // 0.36 s to import and 0.62 s to the first /health (test/deploy/lambda/build.test.ts, bench/lambda.ts),
@@ -173,6 +195,10 @@ export const production: StageSettings = {
     auth: { reservedConcurrency: 50, provisionedConcurrency: 2 },
     documents: { reservedConcurrency: 50, provisionedConcurrency: 2 },
     chat: { reservedConcurrency: 50, provisionedConcurrency: 2 },
+    // Every open stream (a job's events while it is processed, a chat answer) is one execution
+    // environment for its whole length: the cap on simultaneous streams. The chat's answers come
+    // through here, so it keeps the chat function's two warm environments.
+    stream: { reservedConcurrency: 100, provisionedConcurrency: 2 },
     processor: { reservedConcurrency: 10, provisionedConcurrency: 0 },
     migrate: { reservedConcurrency: 1, provisionedConcurrency: 0 }
   },

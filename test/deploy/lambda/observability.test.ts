@@ -245,10 +245,11 @@ describe("the alarms", () => {
       "Database connection count high": "warning",
       "LLM spend above": "cost",
       "VPC flow logs": "security",
-      "High rate of client errors": "security"
+      "High rate of client errors": "security",
+      "Streams refused": "warning"
     }
     const alarms = alarmsOf(template)
-    expect(alarms).toHaveLength(14)
+    expect(alarms).toHaveLength(16)
     for (const alarm of alarms) {
       const targets = (alarm.AlarmActions as Array<{ Ref: string }>).map((a) => a.Ref)
       expect(targets).toHaveLength(1)
@@ -268,8 +269,9 @@ describe("the alarms", () => {
     expect(withMetric("AWS/ApiGateway", "4xx")).toEqual([expect.objectContaining({ Threshold: 50 })])
     expect(withMetric("AWS/RDS", "DatabaseConnections")).toEqual([expect.objectContaining({ Threshold: 80 })])
     const durations = withMetric("AWS/Lambda", "Duration").map((a) => a.Threshold).sort((x, y) => Number(x) - Number(y))
-    // five sixths of the timeouts: 28 s (auth, documents, chat) and 690 s (processor)
-    expect(durations).toEqual([23_333, 23_333, 23_333, 575_000])
+    // five sixths of the timeouts: 28 s (auth, documents, chat) and 690 s (processor); the stream
+    // function's longest invocation past its longest stream (10 min) by half a minute
+    expect(durations).toEqual([23_333, 23_333, 23_333, 575_000, 630_000])
     expect(withMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible")).toHaveLength(1)
   })
 
@@ -330,7 +332,7 @@ describe("traces from Lambda", () => {
 
   it.each(both)("%s: every function traces actively and exports its spans to the ADOT collector beside it", (_stage, template) => {
     const functions = functionsOf(template)
-    expect(functions).toHaveLength(5)
+    expect(functions).toHaveLength(6)
     const layerArn = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-collector-arm64-ver-0-115-0:2"
     expect(ADOT_COLLECTOR.layerArn(stacks.development.main, lambda.Architecture.ARM_64)).toBe(layerArn)
     for (const fn of functions) {
@@ -370,7 +372,7 @@ describe("traces from Lambda", () => {
     const policies = Object.values(resources(template, "AWS::IAM::ManagedPolicy")).filter((p) =>
       /function: its own resources/.test(String(p.Properties?.Description))
     )
-    expect(policies).toHaveLength(5)
+    expect(policies).toHaveLength(6)
     for (const policy of policies) {
       const statements = (policy.Properties?.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown }> }).Statement
       expect(statements).toContainEqual(expect.objectContaining({ Action: [...XRAY_WRITE_ACTIONS], Resource: "*" }))
@@ -383,7 +385,7 @@ describe("traces from Lambda", () => {
 describe("asynchronous invocations", () => {
   it.each(both)("%s: every function's live alias retries twice and drops events older than an hour, into its dead-letter queue", (_stage, template) => {
     const configs = Object.values(resources(template, "AWS::Lambda::EventInvokeConfig"))
-    expect(configs).toHaveLength(5)
+    expect(configs).toHaveLength(6)
     for (const config of configs) {
       expect(config.Properties).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 })
       // the qualifier is the live alias's name, taken from its ARN

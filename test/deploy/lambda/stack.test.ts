@@ -188,8 +188,8 @@ describe("network", () => {
     for (const association of associations) expect(json(association.Properties?.SubnetId)).toMatch(/Compute|Data/)
   })
 
-  it.each(both)("%s: VPC endpoints for Bedrock, KMS, Secrets Manager, SQS, CloudWatch Logs, S3 and DynamoDB", (_stage, template) => {
-    for (const service of ["bedrock-runtime", "kms", "secretsmanager", "sqs", "logs"]) {
+  it.each(both)("%s: VPC endpoints for Bedrock, KMS, Secrets Manager, SQS, SNS, CloudWatch Logs, S3 and DynamoDB", (_stage, template) => {
+    for (const service of ["bedrock-runtime", "kms", "secretsmanager", "sqs", "sns", "logs"]) {
       template.hasResourceProperties("AWS::EC2::VPCEndpoint", {
         ServiceName: `com.amazonaws.eu-west-1.${service}`,
         VpcEndpointType: "Interface",
@@ -223,7 +223,7 @@ describe("network", () => {
     const subnetIds = (name: FunctionName) =>
       (fn(template, stage, name)[1].Properties?.VpcConfig as { SubnetIds: Array<{ Ref: string }> }).SubnetIds.map((s) => s.Ref).sort()
     expect(subnetIds("auth")).toEqual(subnetsOf(template, "AuthEgress").sort())
-    for (const name of ["documents", "chat", "processor", "migrate"] as const) {
+    for (const name of ["documents", "chat", "stream", "processor", "migrate"] as const) {
       expect(subnetIds(name)).toEqual(subnetsOf(template, "Compute").sort())
     }
   })
@@ -239,7 +239,7 @@ describe("network", () => {
     // Egress to other groups and prefix lists is written as separate resources.
     const sgEgress = Object.values(resources(template, "AWS::EC2::SecurityGroupEgress")).map((r) => r.Properties ?? {})
     expect(sgEgress.filter((rule) => rule.CidrIp !== undefined)).toEqual([])
-    for (const name of ["documents", "chat", "processor", "migrate"] as const) {
+    for (const name of ["documents", "chat", "stream", "processor", "migrate"] as const) {
       expect(egress(name), name).toEqual([])
       const group = json((fn(template, stage, name)[1].Properties?.VpcConfig as { SecurityGroupIds: Array<unknown> }).SecurityGroupIds[0])
       const destinations = sgEgress
@@ -312,7 +312,7 @@ describe("database", () => {
     const readable = (name: FunctionName) =>
       json(permissionsOf(template, name).filter((s) => actionsOf([s]).includes("secretsmanager:GetSecretValue")).map((s) => s.Resource))
     const variables = (name: FunctionName) => (fn(template, stage, name)[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables
-    for (const name of ["auth", "documents", "chat", "processor"] as const) {
+    for (const name of ["auth", "documents", "chat", "stream", "processor"] as const) {
       expect(readable(name), name).toContain(appSecret)
       expect(readable(name), name).not.toContain(masterSecret)
       expect(json(variables(name).DATABASE_SECRET_ARN), name).toContain(appSecret)
@@ -366,12 +366,12 @@ describe("keys", () => {
       ).map((s) => json(s.Principal))
     const roleOf = (name: FunctionName) => (fn(template, stage, name)[1].Properties?.Role as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0]
     const fieldsUsers = usersOf("database fields")
-    expect(fieldsUsers).toHaveLength(5)
-    for (const name of ["auth", "documents", "chat", "processor", "migrate"] as const) {
+    expect(fieldsUsers).toHaveLength(6)
+    for (const name of ["auth", "documents", "chat", "stream", "processor", "migrate"] as const) {
       expect(fieldsUsers.some((p) => p.includes(roleOf(name)))).toBe(true)
     }
     const documentUsers = usersOf("documents \\(processing bucket")
-    expect(documentUsers).toHaveLength(3)
+    expect(documentUsers).toHaveLength(4)
     for (const name of ["auth", "migrate"] as const) expect(documentUsers.some((p) => p.includes(roleOf(name)))).toBe(false)
   })
 })
@@ -403,7 +403,7 @@ describe("key rotation", () => {
       const named = (key.Properties?.KeyPolicy as { Statement: Array<Statement> }).Statement.filter((s) => json(s.Principal).includes(roleId))
       expect(named.map((s) => s.Action)).toEqual([ROTATION_KEY_ACTIONS])
     }
-    for (const name of ["auth", "documents", "chat", "processor", "migrate"] as const) {
+    for (const name of ["auth", "documents", "chat", "stream", "processor", "migrate"] as const) {
       expect(actionsOf(permissionsOf(template, name)).some((a) => a.startsWith("kms:ReEncrypt")), `${stage} ${name}`).toBe(false)
     }
   })
@@ -525,7 +525,8 @@ describe("storage", () => {
     for (const policy of Object.values(resources(template, "AWS::SQS::QueuePolicy"))) {
       expect(json(policy.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"')
     }
-    template.resourceCountIs("AWS::SQS::QueuePolicy", 7)
+    // the job queue, its dead letters, and each of the six functions' asynchronous dead letters
+    template.resourceCountIs("AWS::SQS::QueuePolicy", 8)
   })
 
   it("retains data in production and lets development go", () => {
@@ -538,10 +539,10 @@ describe("storage", () => {
 })
 
 describe("functions", () => {
-  it.each(both)("%s: five functions on nodejs22.x with the architecture's sizes, in the VPC, each with an encrypted async DLQ", (stage, template) => {
-    // the five, and aws-cdk-lib's: the migration provider's framework, the default-security-group restrictor, the cross-region export reader
-    template.resourceCountIs("AWS::Lambda::Function", 8)
-    for (const name of ["auth", "documents", "chat", "processor", "migrate"] as const) {
+  it.each(both)("%s: six functions on nodejs22.x with the architecture's sizes, in the VPC, each with an encrypted async DLQ", (stage, template) => {
+    // the six, and aws-cdk-lib's: the migration provider's framework, the default-security-group restrictor, the cross-region export reader
+    template.resourceCountIs("AWS::Lambda::Function", 9)
+    for (const name of ["auth", "documents", "chat", "stream", "processor", "migrate"] as const) {
       const [, resource] = fn(template, stage, name)
       expect(resource.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -594,7 +595,7 @@ describe("functions", () => {
 
   it("provisioned concurrency per stage, on the live alias", () => {
     expect(Object.values(resources(dev, "AWS::Lambda::Alias")).filter((a) => a.Properties?.ProvisionedConcurrencyConfig)).toEqual([])
-    for (const name of ["auth", "documents", "chat"] as const) {
+    for (const name of ["auth", "documents", "chat", "stream"] as const) {
       prod.hasResourceProperties("AWS::Lambda::Alias", {
         Name: "live",
         FunctionName: { Ref: Match.stringLikeRegexp(`Functions${name}Function`) },
@@ -646,7 +647,7 @@ describe("functions", () => {
   it.each(both)("%s: migrations run through a custom resource on each deployment, before the API versions go live", (_stage, template) => {
     const [id] = only(template, "Custom::SerenyaMigration", { DeploymentId: "test-deployment" })
     const aliases = Object.entries(template.findResources("AWS::Lambda::Alias") as Record<string, { DependsOn?: Array<string> }>)
-    for (const name of ["auth", "documents", "chat", "processor"]) {
+    for (const name of ["auth", "documents", "chat", "stream", "processor"]) {
       const [, alias] = aliases.find(([aliasId]) => aliasId.startsWith(`Functions${name}Live`))!
       expect(alias.DependsOn ?? []).toContain(id)
     }
@@ -685,6 +686,7 @@ describe("IAM", () => {
       auth: rules.map((p) => has("auth", p)),
       documents: rules.map((p) => has("documents", p)),
       chat: rules.map((p) => has("chat", p)),
+      stream: rules.map((p) => has("stream", p)),
       processor: rules.map((p) => has("processor", p)),
       migrate: rules.map((p) => has("migrate", p))
     }).toEqual({
@@ -692,28 +694,29 @@ describe("IAM", () => {
       auth: [false, false, false, true, false],
       documents: [false, true, true, true, false],
       chat: [true, false, true, true, false],
+      stream: [true, false, true, true, false],
       processor: [true, true, true, true, true],
       migrate: [false, false, false, true, false]
     })
     // Every function that records audit events MACs them and may seal: the audit key's GenerateMac
     // only, and put/get/list of checkpoints — never a delete of one, nor a bypass of its lock.
-    const auditors = (["auth", "documents", "chat", "processor", "migrate"] as const).filter((name) =>
+    const auditors = (["auth", "documents", "chat", "stream", "processor", "migrate"] as const).filter((name) =>
       actionsOf(permissionsOf(template, name)).includes("kms:GenerateMac")
     )
-    expect(auditors).toEqual(["auth", "documents", "chat", "processor"])
+    expect(auditors).toEqual(["auth", "documents", "chat", "stream", "processor"])
     for (const name of auditors) {
       const checkpoints = permissionsOf(template, name).filter((s) => json(s.Resource).includes("DataAuditCheckpoints"))
       expect(actionsOf(checkpoints).sort()).toEqual(["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"])
     }
-    const jobQueueSenders = (["auth", "documents", "chat", "processor", "migrate"] as const).filter((name) =>
+    const jobQueueSenders = (["auth", "documents", "chat", "stream", "processor", "migrate"] as const).filter((name) =>
       permissionsOf(template, name).some((s) => actionsOf([s]).includes("sqs:SendMessage") && json(s.Resource).includes("DataJobQueue"))
     )
     expect(jobQueueSenders).toEqual(["documents"])
   })
 
   it.each(both)("%s: Bedrock only for the table's profile and its destination-Region models, S3 only the bucket, DynamoDB only the table", (_stage, template) => {
-    const statements = [...permissionsOf(template, "processor"), ...permissionsOf(template, "chat")]
-    for (const name of ["processor", "chat"] as const) {
+    const statements = [...permissionsOf(template, "processor"), ...permissionsOf(template, "chat"), ...permissionsOf(template, "stream")]
+    for (const name of ["processor", "chat", "stream"] as const) {
       const bedrock = permissionsOf(template, name).filter((s) => actionsOf([s]).some((a) => a.startsWith("bedrock:")))
       expect(bedrock.map((s) => ({ Action: s.Action, Resource: s.Resource, Condition: s.Condition }))).toEqual([
         { Action: BEDROCK_INVOKE_ACTIONS, Resource: PROFILE_ARN, Condition: undefined },
@@ -743,7 +746,7 @@ describe("IAM", () => {
     for (const name of ["documents", "processor"] as const) {
       expect(actionsOf(permissionsOf(template, name)), name).toEqual(expect.arrayContaining(erasing))
     }
-    for (const name of ["auth", "chat", "migrate"] as const) {
+    for (const name of ["auth", "chat", "stream", "migrate"] as const) {
       expect(actionsOf(permissionsOf(template, name)).filter((a) => erasing.includes(a)), name).toEqual([])
     }
     const versions = permissionsOf(template, "processor").find((s) => actionsOf([s]).includes("s3:DeleteObjectVersion"))
@@ -833,16 +836,17 @@ describe("API and edge", () => {
   })
 
   it.each(both)("%s: CloudFront serves the API over HTTPS with the web ACL, no caching and access logs", (_stage, template) => {
+    // the second origin is the stream function's URL (streaming.test.ts)
     template.hasResourceProperties("AWS::CloudFront::Distribution", {
       DistributionConfig: Match.objectLike({
         WebACLId: Match.anyValue(),
         Logging: Match.objectLike({ Prefix: "cloudfront/" }),
-        Origins: [
+        Origins: Match.arrayWith([
           Match.objectLike({
             DomainName: { "Fn::Join": ["", Match.arrayWith([{ Ref: Match.stringLikeRegexp("ApiHttpApi") }, ".execute-api.eu-west-1."])] },
             CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: "https-only", OriginSSLProtocols: ["TLSv1.2"] })
           })
-        ],
+        ]),
         DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: "https-only" })
       })
     })
@@ -985,7 +989,7 @@ describe("time budgets: every function outlives the deadlines inside it", () => 
 
 describe("upload limits on Lambda", () => {
   it.each(both)("%s: the API functions take presigned uploads up to 20 MiB and direct ones up to what fits in the 6 MB payload as base64", (stage, template) => {
-    for (const name of ["auth", "documents", "chat"] as const) {
+    for (const name of ["auth", "documents", "chat", "stream"] as const) {
       const env = (fn(template, stage, name)[1].Properties?.Environment as { Variables: Record<string, string> }).Variables
       expect(env.MAX_UPLOAD_BYTES).toBe(String(20 * 1024 * 1024))
       expect(env.MAX_DIRECT_UPLOAD_BYTES).toBe(String(LAMBDA_DIRECT_UPLOAD_BYTES))
