@@ -39,7 +39,9 @@ export const RetryPolicies = {
   llm: makeRetrySchedule({ base: "1 second", maxRetries: 3, maxDelay: "20 seconds" }),
   google_oauth: makeRetrySchedule({ base: "200 millis", maxRetries: 2, maxDelay: "2 seconds" }),
   storage: makeRetrySchedule({ base: "200 millis", maxRetries: 3, maxDelay: "5 seconds" }),
-  kms: makeRetrySchedule({ base: "100 millis", maxRetries: 3, maxDelay: "2 seconds" })
+  kms: makeRetrySchedule({ base: "100 millis", maxRetries: 3, maxDelay: "2 seconds" }),
+  /** A push (SNS, or the local webhook): the outbox sends it again later anyway, so few and short. */
+  notifications: makeRetrySchedule({ base: "200 millis", maxRetries: 2, maxDelay: "2 seconds" })
 } as const satisfies Record<string, RetrySchedule>
 
 export type RetryPolicyName = keyof typeof RetryPolicies
@@ -83,9 +85,31 @@ export const Timeouts = {
   llmChatCall: "20 seconds",
   /** A whole chat answer, retries included: within API Gateway's 30 s together with the request's own work. */
   llmChat: "22 seconds",
+  /**
+   * A streamed chat answer (ConverseStream), until its first event: the request sent and the prompt
+   * (the document's JSON) read, typically within 1–3 s. Half a Converse call's time (`llmChatCall`),
+   * so a stalled call is retried while the caller's budget (`llmChat`, `llmChatStream`) has room.
+   */
+  llmStreamFirstEvent: "10 seconds",
+  /**
+   * A streamed chat answer, between two events: text arrives every few tens of milliseconds, a
+   * thinking model's reasoning in bursts a few seconds apart, so this long without any event is a
+   * stalled stream. The whole answer stays bounded by the caller.
+   */
+  llmStreamIdle: "10 seconds",
+  /**
+   * A whole streamed chat answer (served where nothing cuts a response at 30 s: a Lambda function
+   * URL, the Node server); the provider's own first-event and idle timeouts end a stalled stream
+   * long before.
+   */
+  llmChatStream: "120 seconds",
   storage: "10 seconds",
   kms: "3 seconds",
-  google_oauth: "5 seconds"
+  google_oauth: "5 seconds",
+  /** One SNS call (CreatePlatformEndpoint, Publish, …) or one POST to the local webhook. */
+  notifications: "5 seconds",
+  /** Sending a finished job's pushes right after its commit; what is not sent by then is left to the outbox's sweep. */
+  notificationsFastPath: "5 seconds"
 } as const satisfies Record<string, Duration.Input>
 
 /** API Gateway HTTP APIs end every request after 30 s, whatever the function is still doing (not adjustable). */
@@ -114,6 +138,8 @@ export const TimeBudgets = {
       interpret: Timeouts.llmInterpret,
       store: "30 seconds",
       removeOriginal: Timeouts.storage,
+      // the job's own pushes after its commit, then the batch's due ones (each bounded by the fast path)
+      notify: "10 seconds",
       flushTelemetry: "10 seconds"
     },
     margin: "20 seconds"
@@ -184,6 +210,15 @@ export const BreakerConfigs = {
     timeout: "45 seconds",
     monitorWindow: "120 seconds",
     fallbackEnabled: true
+  },
+  /** SNS mobile push (or the local webhook): a push waits in the outbox while it is open. */
+  notifications: {
+    name: "notifications",
+    failureThreshold: 5,
+    successThreshold: 2,
+    timeout: "60 seconds",
+    monitorWindow: "60 seconds",
+    fallbackEnabled: false
   },
   database: {
     name: "database",
