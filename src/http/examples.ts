@@ -10,6 +10,7 @@ const jobId = "bc948957-c5e6-4ec8-999b-69480c540942"
 const contentId = "cf913b54-4070-464d-b1d6-b6e8487413d0"
 const conversationId = "9753486c-3a5d-4d98-9835-30bc38924e3c"
 const uploadId = "3d0f5e1c-7b2a-4c69-a8e4-51f2b9c06d7e"
+const deviceId = "5b8e2f41-9c3d-4a7e-b6f0-1d2c3e4f5a6b"
 
 const tokenPair = {
   accessToken:
@@ -52,6 +53,8 @@ export interface OperationExamples {
   readonly request?: Readonly<Record<string, unknown>>
   /** By status; statuses without a body (204) have none. */
   readonly responses: Readonly<Record<number, unknown>>
+  /** By status: one event of a `text/event-stream` answer, as its fields travel (`data` is text). */
+  readonly events?: Readonly<Record<number, unknown>>
 }
 
 export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
@@ -126,6 +129,16 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
       }
     }
   },
+  "documents.jobEvents": {
+    responses: {},
+    events: {
+      200: {
+        id: "2",
+        event: "processing",
+        data: JSON.stringify({ jobId, status: "processing", stage: "interpreting", attempts: 1 })
+      }
+    }
+  },
   "content.timeline": {
     responses: {
       200: {
@@ -167,7 +180,17 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
   "content.delete": { responses: {} },
   "chat.send": {
     request: { "application/json": { contentId, message: "What does my hemoglobin result mean?" } },
-    responses: { 200: { conversationId, message: answer } }
+    responses: {
+      200: {
+        conversationId,
+        message: {
+          id: "9d3c1f4e-6a2b-4c8d-9e7f-1a2b3c4d5e6f",
+          ...answer,
+          citations: [{ result: 0, name: "Hemoglobin", page: 1, line: 9 }]
+        }
+      }
+    },
+    events: { 200: { event: "delta", data: JSON.stringify({ text: "Your hemoglobin was 11.2 g/dL; " }) } }
   },
   "chat.conversation": { responses: { 200: { contentId, messages: [question, answer] } } },
   "subscriptions.status": {
@@ -185,6 +208,14 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
     responses: { 200: { id: userId, email: "ada@example.com", name: "Ada Lovelace", plan: "free", createdAt: "2026-12-06T03:07:04.292Z" } }
   },
   "account.delete": { responses: {} },
+  "account.registerDevice": {
+    request: {
+      "application/json": { platform: "ios", token: "a9f3c2e17b4d8e0f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b" }
+    },
+    responses: { 201: { id: deviceId, platform: "ios", createdAt: "2026-12-06T03:06:59.120Z" } }
+  },
+  "account.devices": { responses: { 200: { devices: [{ id: deviceId, platform: "ios", createdAt: "2026-12-06T03:06:59.120Z" }] } } },
+  "account.removeDevice": { responses: {} },
   "account.export": {
     responses: {
       200: {
@@ -241,6 +272,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             jobId: null
           }
         ],
+        devices: [{ deviceId, platform: "ios", createdAt: "2026-12-06T03:06:59.120Z" }],
         costs: [
           {
             occurredAt: "2026-12-06T03:07:06.996Z",

@@ -10,8 +10,8 @@
  *   If-None-Match parameter, Cache-Control and ETag on their answer and the 304 it may be instead;
  * - request bodies ignore fields they do not name (no `additionalProperties: false`);
  * - instants are `format: date-time`; Effect's internal check names (`maxLength(255)`) are not titles;
- * - an example for every request and response body (examples.ts) and links from an upload to its
- *   job and from a job to its content.
+ * - an example for every request and response body (examples.ts; one event of an event stream) and
+ *   links from an upload to its job, between a job's status and its events, and from a job to its content.
  */
 import { ERROR_EXAMPLES, OPERATION_EXAMPLES } from "./examples.js"
 import { LIMIT_JSON_SCHEMA, OFFSET_JSON_SCHEMA } from "./groups/content.js"
@@ -128,6 +128,11 @@ const LINKS: Readonly<Record<string, Readonly<Record<number, Json>>>> = {
         operationId: "documents.jobStatus",
         parameters: { jobId: "$response.body#/jobId" },
         description: "Follow the upload's processing until its status is `completed` or `failed`."
+      },
+      jobEvents: {
+        operationId: "documents.jobEvents",
+        parameters: { jobId: "$response.body#/jobId" },
+        description: "Or follow it without polling: each change as a Server-Sent Event, until `completed` or `failed`."
       }
     }
   },
@@ -146,11 +151,21 @@ const LINKS: Readonly<Record<string, Readonly<Record<number, Json>>>> = {
         operationId: "documents.jobStatus",
         parameters: { jobId: "$response.body#/jobId" },
         description: "Follow the upload's processing until its status is `completed` or `failed`."
+      },
+      jobEvents: {
+        operationId: "documents.jobEvents",
+        parameters: { jobId: "$response.body#/jobId" },
+        description: "Or follow it without polling: each change as a Server-Sent Event, until `completed` or `failed`."
       }
     }
   },
   "documents.jobStatus": {
     200: {
+      events: {
+        operationId: "documents.jobEvents",
+        parameters: { jobId: "$request.path.jobId" },
+        description: "Follow the same job without polling: each change as a Server-Sent Event."
+      },
       content: {
         operationId: "content.get",
         parameters: { contentId: "$response.body#/contentId" },
@@ -162,7 +177,50 @@ const LINKS: Readonly<Record<string, Readonly<Record<number, Json>>>> = {
         description: "When the status is `completed`: the conversation about the document."
       }
     }
+  },
+  "documents.jobEvents": {
+    200: {
+      status: {
+        operationId: "documents.jobStatus",
+        parameters: { jobId: "$request.path.jobId" },
+        description: "The same job's status on request (polling), which the events follow."
+      }
+    }
   }
+}
+
+/**
+ * Event streams whose handler writes the SSE itself (groups/documentsLive.ts `jobEventsBody`): the
+ * platform's `x-effect-stream` note (typed failures as an `effect/http-api/stream/failure` event,
+ * for Effect's own client) does not hold for them — they never send one.
+ */
+const OWN_EVENT_STREAMS: ReadonlySet<string> = new Set(["documents.jobEvents", "chat.send"])
+
+/**
+ * A component that is only JSON carried as text (`contentMediaType: application/json`, as an SSE
+ * event's `data`), which 4.1.5 names `<Name>Encoded_<n>`, is written where it is used instead.
+ */
+const inlineJsonTextComponents = (spec: Json, schemas: Json): void => {
+  const inlined = new Map<string, Json>()
+  for (const [name, schema] of Object.entries(schemas)) {
+    if (/Encoded_\d+$/.test(name) && isObject(schema) && schema.type === "string" && schema.contentMediaType === "application/json") {
+      inlined.set(`#/components/schemas/${name}`, schema)
+      delete schemas[name]
+    }
+  }
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) for (const item of node) visit(item)
+    else if (isObject(node)) {
+      for (const [key, value] of Object.entries(node)) {
+        const target = isObject(value) && typeof value.$ref === "string" ? inlined.get(value.$ref) : undefined
+        if (target !== undefined && isObject(value)) {
+          const { $ref: _ref, ...rest } = value
+          node[key] = { ...target, ...rest }
+        } else visit(value)
+      }
+    }
+  }
+  if (inlined.size > 0) visit(spec)
 }
 
 /** Deletes `key` from every object below `node` (not following $refs). */
@@ -281,6 +339,7 @@ export const refineDocument = (spec: Json, descriptions: ReadonlyMap<string, str
   const schemas = (components.schemas = isObject(components.schemas) ? components.schemas : {}) as Json
   components.headers = { ...(isObject(components.headers) ? components.headers : {}), ...RESPONSE_HEADERS }
   renameComponents(spec, schemas)
+  inlineJsonTextComponents(spec, schemas)
   foldAllOf(schemas)
   foldAllOf(paths)
   for (const [name, description] of descriptions) {
@@ -364,8 +423,14 @@ export const refineDocument = (spec: Json, descriptions: ReadonlyMap<string, str
           for (const [mediaType, media] of Object.entries(content)) {
             if (!isObject(media)) continue
             for (const ref of refsIn(media.schema)) responseSchemas.add(ref)
-            const example = mediaType === "application/json" ? examples?.responses[status] : undefined
+            const example =
+              mediaType === "application/json"
+                ? examples?.responses[status]
+                : mediaType === "text/event-stream"
+                  ? examples?.events?.[status]
+                  : undefined
             if (example !== undefined) media.example = example
+            if (OWN_EVENT_STREAMS.has(id)) delete media["x-effect-stream"]
           }
         }
         const headers: Json = { "X-Request-Id": headerRef("X-Request-Id") }

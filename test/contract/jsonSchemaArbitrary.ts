@@ -259,7 +259,11 @@ const stringArbitrary = (ctx: Context, schema: Schema): fc.Arbitrary<string> => 
   if (schema.contentEncoding === "base64") {
     return ctx.bytes.map((b) => Buffer.from(b).toString("base64")).filter(fits)
   }
-  if (typeof schema.pattern === "string") return fc.stringMatching(new RegExp(schema.pattern, "u")).filter(fits)
+  // A pattern bounds the length itself (`{100,4096}`): only a declared maxLength caps it, not the default above.
+  if (typeof schema.pattern === "string") {
+    const keeps = (s: string) => codePoints(s) >= minLength && (schema.maxLength === undefined || codePoints(s) <= maxLength)
+    return fc.stringMatching(new RegExp(schema.pattern, "u")).filter(keeps)
+  }
   const cap = Math.min(maxLength, minLength + 40)
   const boundaries: Array<fc.Arbitrary<string>> = [anyString(minLength, minLength)]
   if (schema.maxLength !== undefined) boundaries.push(anyString(maxLength, maxLength))

@@ -44,6 +44,203 @@ const integerNow = (at: ReadonlyArray<string>): Difference => ({
 })
 const EXPORTED = ["components", "AccountExport", "properties", "content", "items", "properties", "document", "properties"]
 
+/** Push notifications (issue 21 §3): endpoints and schemas added; a client generated from v3 knows none of them and is unaffected. */
+const errorBodies = (statuses: ReadonlyArray<number>) =>
+  Object.fromEntries(statuses.map((status) => [String(status), { "application/json": { $ref: "ErrorBody" } }]))
+const DEVICE_PROPERTIES = {
+  createdAt: { format: "date-time", type: "string" },
+  id: { format: "uuid", type: "string" },
+  platform: { enum: ["android", "ios"], type: "string" }
+}
+/** POST /me/devices's body: a device of one platform or the other, each token of its platform's shape (patterns are not part of the structure). */
+const DEVICE_REGISTRATION = {
+  anyOf: ["android", "ios"].map((platform) => ({
+    properties: { platform: { enum: [platform], type: "string" }, token: { type: "string" } },
+    required: ["platform", "token"],
+    type: "object"
+  }))
+}
+const PUSH_DEVICES: ReadonlyArray<Difference> = [
+  {
+    at: ["operations", "POST /me/devices"],
+    v3: ABSENT,
+    now: {
+      operationId: "account.registerDevice",
+      parameters: [],
+      requestBody: { content: { "application/json": DEVICE_REGISTRATION }, required: true },
+      responses: { "201": { "application/json": { $ref: "Device" } }, ...errorBodies([400, 401, 404, 413, 415, 429, 500, 503]) },
+      secured: true
+    },
+    reason: "New: registering a device for push notifications"
+  },
+  {
+    at: ["operations", "GET /me/devices"],
+    v3: ABSENT,
+    now: {
+      operationId: "account.devices",
+      parameters: [],
+      responses: { "200": { "application/json": { $ref: "Devices" } }, ...errorBodies([400, 401, 404, 413, 429, 500, 503]) },
+      secured: true
+    },
+    reason: "New: the devices registered for push notifications"
+  },
+  {
+    at: ["operations", "DELETE /me/devices/{deviceId}"],
+    v3: ABSENT,
+    now: {
+      operationId: "account.removeDevice",
+      parameters: [{ in: "path", name: "deviceId", required: true, schema: { format: "uuid", type: "string" } }],
+      responses: { "204": {}, ...errorBodies([400, 401, 404, 413, 429, 500, 503]) },
+      secured: true
+    },
+    reason: "New: stopping push notifications to a device"
+  },
+  {
+    at: ["components", "DeviceRegistration"],
+    v3: ABSENT,
+    now: DEVICE_REGISTRATION,
+    reason: "New: POST /me/devices's body"
+  },
+  {
+    at: ["components", "Device"],
+    v3: ABSENT,
+    now: { properties: DEVICE_PROPERTIES, required: ["createdAt", "id", "platform"], type: "object" },
+    reason: "New: a registered device (never its token)"
+  },
+  {
+    at: ["components", "Devices"],
+    v3: ABSENT,
+    now: { properties: { devices: { items: { $ref: "Device" }, type: "array" } }, required: ["devices"], type: "object" },
+    reason: "New: GET /me/devices's body"
+  },
+  {
+    at: ["components", "AccountExport", "properties", "devices"],
+    v3: ABSENT,
+    now: {
+      items: {
+        properties: { createdAt: { format: "date-time", type: "string" }, deviceId: { type: "string" }, platform: { type: "string" } },
+        required: ["createdAt", "deviceId", "platform"],
+        type: "object"
+      },
+      type: "array"
+    },
+    reason: "The export lists the devices registered for pushes (GDPR access): a property added to a response, which v3 clients ignore"
+  },
+  {
+    at: ["components", "AccountExport", "required"],
+    v3: (v3: Json) => v3,
+    now: (v3: Json) => [...(at(v3, ["components", "AccountExport", "required"]) as ReadonlyArray<string>), "devices"].sort(),
+    reason: "See the export's devices: always present (an empty list when there are none)"
+  }
+]
+
+/** Job progress as events (issue 21 §2): one endpoint and the schema of its events' data, added; v3 clients are unaffected. */
+const JOB_EVENTS: ReadonlyArray<Difference> = [
+  {
+    at: ["operations", "GET /jobs/{jobId}/events"],
+    v3: ABSENT,
+    now: {
+      operationId: "documents.jobEvents",
+      parameters: [
+        { in: "header", name: "last-event-id", required: false, schema: { type: "string" } },
+        { in: "path", name: "jobId", required: true, schema: { format: "uuid", type: "string" } }
+      ],
+      responses: {
+        "200": {
+          "text/event-stream": {
+            properties: {
+              data: { type: "string" },
+              event: { enum: ["completed", "failed", "processing", "queued"], type: "string" },
+              id: { type: "string" }
+            },
+            required: ["data", "event", "id"],
+            type: "object"
+          }
+        },
+        "204": {},
+        ...Object.fromEntries([400, 401, 404, 413, 429, 500, 503].map((status) => [String(status), { "application/json": { $ref: "ErrorBody" } }]))
+      },
+      secured: true
+    },
+    reason: "New: a job's progress as Server-Sent Events, beside GET /jobs/{jobId}/status (unchanged)"
+  },
+  {
+    at: ["components", "JobEventData"],
+    v3: ABSENT,
+    now: {
+      properties: {
+        attempts: { type: "integer" },
+        contentId: { format: "uuid", type: "string" },
+        error: { properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"], type: "object" },
+        jobId: { format: "uuid", type: "string" },
+        stage: { enum: ["interpreting", "reading", "saving"], type: "string" },
+        status: { enum: ["completed", "failed", "processing", "queued"], type: "string" }
+      },
+      required: ["attempts", "jobId", "status"],
+      type: "object"
+    },
+    reason: "New: what a job event's data (JSON) says"
+  }
+]
+
+/**
+ * Streamed chat answers (issue 21 §1): `POST /chat/messages` also answers `text/event-stream` when
+ * asked with `Accept`, and its message gains the id it is stored under and the result rows it cites
+ * (properties added to a response, which v3 clients ignore).
+ */
+const CHAT_STREAM: ReadonlyArray<Difference> = [
+  {
+    at: ["operations", "POST /chat/messages", "parameters"],
+    v3: (v3: Json) => v3,
+    now: (v3: Json) => [
+      { in: "header", name: "accept", required: false, schema: { type: "string" } },
+      ...(at(v3, ["operations", "POST /chat/messages", "parameters"]) as ReadonlyArray<unknown>)
+    ],
+    reason: "New optional header: `Accept: text/event-stream` asks for the streamed answer; without it the answer is JSON as before"
+  },
+  {
+    at: ["operations", "POST /chat/messages", "responses", "200", "text/event-stream"],
+    v3: ABSENT,
+    now: { $ref: "ChatEvent" },
+    reason: "The streamed answer's media type, beside application/json (unchanged)"
+  },
+  {
+    at: ["components", "ChatEvent"],
+    v3: ABSENT,
+    now: {
+      properties: { data: { type: "string" }, event: { enum: ["delta", "done", "error"], type: "string" }, id: { type: "string" } },
+      required: ["data", "event"],
+      type: "object"
+    },
+    reason: "New: one event of the streamed answer"
+  },
+  {
+    at: ["components", "Citation"],
+    v3: ABSENT,
+    now: {
+      properties: { line: { type: "integer" }, name: { type: "string" }, page: { type: "integer" }, result: { type: "integer" } },
+      required: ["name", "result"],
+      type: "object"
+    },
+    reason: "New: a result row an answer cites"
+  },
+  ...(["id", "citations"] as const).map(
+    (field): Difference => ({
+      at: ["components", "ChatReply", "properties", "message", "properties", field],
+      v3: ABSENT,
+      now: field === "id" ? { format: "uuid", type: "string" } : { items: { $ref: "Citation" }, type: "array" },
+      reason: "The answer's message id (the `done` event's id) and the result rows it cites: properties added to a response"
+    })
+  ),
+  {
+    at: ["components", "ChatReply", "properties", "message", "required"],
+    v3: (v3: Json) => v3,
+    now: (v3: Json) =>
+      [...(at(v3, ["components", "ChatReply", "properties", "message", "required"]) as ReadonlyArray<string>), "citations", "id"].sort(),
+    reason: "Both always present"
+  }
+]
+
 const INTENDED: ReadonlyArray<Difference> = [
   ...["Int", "UUID", "NonEmptyTrimmedString", "DateFromString"].map((name): Difference => ({
     at: ["components", name],
@@ -89,7 +286,10 @@ const INTENDED: ReadonlyArray<Difference> = [
     v3: ABSENT,
     now: {},
     reason: "Answered only to a matching If-None-Match (above), which no client generated from v3 sends unless its HTTP cache does it for it"
-  }
+  },
+  ...PUSH_DEVICES,
+  ...JOB_EVENTS,
+  ...CHAT_STREAM
 ]
 
 const at = (root: unknown, keys: ReadonlyArray<string>): unknown => {

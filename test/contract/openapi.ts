@@ -205,6 +205,58 @@ export const coerce = (doc: unknown, schemaPointer: string, text: string): unkno
   return text
 }
 
+/** The events of a `text/event-stream` body as their fields (`id` when sent, `event` "message" when not), per the SSE spec. */
+export const sseEvents = (body: string): ReadonlyArray<{ readonly id?: string; readonly event: string; readonly data: string }> => {
+  const events: Array<{ id?: string; event: string; data: string }> = []
+  for (const block of body.split(/\r\n\r\n|\n\n|\r\r/)) {
+    let id: string | undefined
+    let event = "message"
+    const data: Array<string> = []
+    for (const line of block.split(/\r\n|\n|\r/)) {
+      if (line === "" || line.startsWith(":")) continue
+      const colon = line.indexOf(":")
+      const name = colon < 0 ? line : line.slice(0, colon)
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "")
+      if (name === "data") data.push(value)
+      else if (name === "event") event = value
+      else if (name === "id") id = value
+    }
+    // a block without data (a `retry:`, comments) dispatches no event
+    if (data.length > 0) events.push({ ...(id !== undefined ? { id } : {}), event, data: data.join("\n") })
+  }
+  return events
+}
+
+/**
+ * An event stream's body: each event against the documented event schema, and a `data` documented
+ * as JSON text (`contentMediaType: application/json`) parsed and checked against its `contentSchema`.
+ */
+const eventStreamProblems = (doc: unknown, validator: Validator, schemaPointer: string, body: string) => {
+  const problems: Array<{ kind: string; detail: string }> = []
+  const { schema, pointer } = deref(doc, schemaPointer)
+  const properties = obj(obj(schema).properties)
+  const dataSchema = "data" in properties ? deref(doc, child(pointer, "properties", "data")) : undefined
+  const contentPointer =
+    dataSchema !== undefined && obj(dataSchema.schema).contentMediaType === "application/json" && "contentSchema" in obj(dataSchema.schema)
+      ? child(dataSchema.pointer, "contentSchema")
+      : undefined
+  sseEvents(body).forEach((event, i) => {
+    const errors = validator.errors(schemaPointer, event)
+    if (errors !== "") problems.push({ kind: "event does not match its schema", detail: `event ${i + 1}: ${errors}` })
+    if (contentPointer === undefined) return
+    let data: unknown
+    try {
+      data = JSON.parse(event.data)
+    } catch {
+      problems.push({ kind: "event data is not JSON", detail: `event ${i + 1}` })
+      return
+    }
+    const dataErrors = validator.errors(contentPointer, data)
+    if (dataErrors !== "") problems.push({ kind: "event data does not match its schema", detail: `event ${i + 1}: ${dataErrors}` })
+  })
+  return problems
+}
+
 /**
  * Problems of one response against the document: status documented, never 5xx, body per the
  * documented content (or empty), required headers present, present headers valid.
@@ -231,7 +283,9 @@ export const responseProblems = (doc: unknown, validator: Validator, op: Operati
       problems.push({ kind: "undocumented content type", detail: `${actual || "none"}; documented: ${mediaTypes.join(", ")}` })
     } else if ("schema" in obj(content[match])) {
       const schemaPointer = child(pointer, "content", match, "schema")
-      if (/[/+]json$/.test(match) || match === "application/json") {
+      if (match === "text/event-stream") {
+        problems.push(...eventStreamProblems(doc, validator, schemaPointer, answer.body))
+      } else if (/[/+]json$/.test(match) || match === "application/json") {
         let parsed: unknown
         try {
           parsed = JSON.parse(answer.body)

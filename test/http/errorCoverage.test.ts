@@ -15,9 +15,11 @@ import type { Effect } from "effect"
 import { Api } from "../../src/http/api.js"
 import { openApiDocument } from "../../src/http/documentation.js"
 import { deleteAccount, exportUserData, getProfile } from "../../src/programs/account.js"
+import { readDevices, registerDevice, removeDevice } from "../../src/programs/devices.js"
 import { logout, refreshTokens, signInWithDev, signInWithGoogle } from "../../src/programs/auth.js"
 import { getConversation, sendChatMessage } from "../../src/programs/chat.js"
 import { readContent, readTimeline, removeContent } from "../../src/programs/content.js"
+import { watchJobEvents } from "../../src/programs/jobEvents.js"
 import { getJobStatus } from "../../src/programs/jobStatus.js"
 import { beginUpload, completeUpload } from "../../src/programs/presignedUpload.js"
 import { getSubscriptionStatus } from "../../src/programs/subscription.js"
@@ -57,6 +59,7 @@ const rows = [
   row("documents.beginUpload", beginUpload, [400, 401, 402, 413, 415, 429, 501, 503]),
   row("documents.completeUpload", completeUpload, [400, 401, 402, 404, 409, 410, 413, 415, 500, 501, 503]),
   row("documents.jobStatus", getJobStatus, [503]),
+  row("documents.jobEvents", watchJobEvents, [503]),
   row("content.timeline", readTimeline, [500, 503]),
   row("content.get", readContent, [500, 503]),
   row("content.delete", removeContent, [503]),
@@ -65,7 +68,10 @@ const rows = [
   row("subscriptions.status", getSubscriptionStatus, [503]),
   row("account.profile", getProfile, [404, 500, 503]),
   row("account.export", exportUserData, [404, 500, 503]),
-  row("account.delete", deleteAccount, [404, 503])
+  row("account.delete", deleteAccount, [404, 503]),
+  row("account.registerDevice", registerDevice, [400, 401, 503]),
+  row("account.devices", readDevices, [503]),
+  row("account.removeDevice", removeDevice, [404, 503])
 ]
 
 /** Operations that run no program: liveness touches nothing; readiness is Database.ping (503, declared). */

@@ -68,7 +68,8 @@ describe("OpenAPI document", () => {
     const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ path, method, operation }))
     )
-    expect(operations.length).toBe(19)
+    // 19, and push devices: POST and GET /me/devices, DELETE /me/devices/{deviceId}; job events: GET /jobs/{jobId}/events
+    expect(operations.length).toBe(19 + 3 + 1)
     for (const { path, method, operation } of operations) {
       const where = `${method.toUpperCase()} ${path}`
       const statuses = Object.keys(operation.responses)
@@ -97,6 +98,17 @@ describe("OpenAPI document", () => {
       operationId: "documents.jobStatus",
       parameters: { jobId: "$response.body#/jobId" }
     })
+    // A job's status and its events link to each other, and an upload to both.
+    expect(byId.get("documents.jobStatus")?.responses["200"]?.links?.events).toMatchObject({
+      operationId: "documents.jobEvents",
+      parameters: { jobId: "$request.path.jobId" }
+    })
+    expect(byId.get("documents.jobEvents")?.responses["200"]?.links?.status).toMatchObject({
+      operationId: "documents.jobStatus",
+      parameters: { jobId: "$request.path.jobId" }
+    })
+    expect(byId.get("documents.upload")?.responses["202"]?.links?.jobEvents).toMatchObject({ operationId: "documents.jobEvents" })
+    expect(Object.keys(byId.get("documents.jobEvents")?.responses["200"]?.content ?? {})).toEqual(["text/event-stream"])
     expect(byId.get("documents.jobStatus")?.responses["200"]?.links?.content).toMatchObject({
       operationId: "content.get",
       parameters: { contentId: "$response.body#/contentId" }
