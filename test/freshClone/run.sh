@@ -75,6 +75,8 @@ API="http://127.0.0.1:$PORT" timeout 120 bash -e "$TMP/walk.sh" > "$TMP/walk.out
   || { cat "$TMP/walk.out" >&2; fail "the README walk exited non-zero"; }
 cat "$TMP/walk.out"; echo
 grep -q ': completed$' "$TMP/walk.out" || fail "the walk's job did not complete"
+grep -q '^event: completed$' "$TMP/walk.out" || fail "the walk's job events did not end with completed"
+grep -q '^event: done$' "$TMP/walk.out" || fail "the walk's streamed chat answer did not end with done"
 tail -n 1 "$TMP/walk.out" | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
     const page = JSON.parse(s)
@@ -83,7 +85,7 @@ tail -n 1 "$TMP/walk.out" | node -e '
       console.error("unexpected timeline:", s); process.exit(1)
     }
   })' || fail "the walk's timeline does not show the fixture's 7 flagged results"
-step "the README walk: signed in, uploaded, job completed, timeline shows the report"
+step "the README walk: signed in, uploaded, job completed, its events and a streamed answer, timeline shows the report"
 
 # Ctrl-C. npm reports an interrupt it received itself as 130 whatever the server did, so the
 # server is judged by its log and by what is left running (its own exit code on SIGINT/SIGTERM
