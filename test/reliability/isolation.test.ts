@@ -76,6 +76,11 @@ describe("isolation matrix", () => {
     const { uploadId } = JSON.parse(begun.body) as { uploadId: string }
     await app.runtime.runPromise(Effect.flatMap(MemoryUploads, (uploads) => uploads.deposit(incomingKey(uploadId), pdf)))
 
+    // A's phone, registered for pushes.
+    const registered = await call(tokenA, "POST", "/me/devices", { platform: "ios", token: "ab".repeat(32) })
+    expect(registered.status).toBe(201)
+    const { id: deviceId } = JSON.parse(registered.body) as { id: string }
+
     const before = {
       content: (await call(tokenA, "GET", `/content/${contentId}`)).body,
       conversation: (await call(tokenA, "GET", `/chat/conversations/${contentId}`)).body,
@@ -84,9 +89,13 @@ describe("isolation matrix", () => {
     }
 
     // Each id-taking endpoint of api.ts, with A's id and with an id nobody has.
-    const matrix = (content: string, job: string, upload: string) =>
+    const matrix = (content: string, job: string, upload: string, device: string) =>
       [
         ["GET /jobs/{jobId}/status", () => call(tokenB, "GET", `/jobs/${job}/status`)],
+        ["GET /jobs/{jobId}/events", () => call(tokenB, "GET", `/jobs/${job}/events`)],
+        ["POST /chat/messages {contentId}, streamed", () =>
+          call(tokenB, "POST", "/chat/messages", { contentId: content, message: "show me the results" }, { accept: "text/event-stream" })],
+        ["DELETE /me/devices/{deviceId}", () => call(tokenB, "DELETE", `/me/devices/${device}`)],
         ["GET /content/{contentId}", () => call(tokenB, "GET", `/content/${content}`)],
         ["DELETE /content/{contentId}", () => call(tokenB, "DELETE", `/content/${content}`)],
         ["POST /chat/messages {contentId}", () => call(tokenB, "POST", "/chat/messages", { contentId: content, message: "show me the results" })],
@@ -105,20 +114,20 @@ describe("isolation matrix", () => {
         if (endpoint.path.includes("/:")) idPaths.push(`${endpoint.method} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`)
       }
     })
-    const covered = new Set<string>(matrix("", "", "").map(([name]) => name))
+    const covered = new Set<string>(matrix("", "", "", "").map(([name]) => name))
     expect(idPaths.filter((route) => !covered.has(route))).toEqual([])
 
     const foreign: Record<string, ReturnType<typeof shape>> = {}
     const absent: Record<string, ReturnType<typeof shape>> = {}
     const leaks: Array<string> = []
-    for (const [name, request] of matrix(contentId, jobId, uploadId)) {
+    for (const [name, request] of matrix(contentId, jobId, uploadId, deviceId)) {
       const answer = await request()
       foreign[name] = shape(answer)
       for (const secret of [contentId, jobId, uploadId, "Hemoglobin", "hemoglobin", "11.2"]) {
         if (answer.body.includes(secret)) leaks.push(`${name} answered with ${[contentId, jobId, uploadId].includes(secret) ? "A's id" : "A's data"}`)
       }
     }
-    for (const [name, request] of matrix(randomUUID(), randomUUID(), randomUUID())) absent[name] = shape(await request())
+    for (const [name, request] of matrix(randomUUID(), randomUUID(), randomUUID(), randomUUID())) absent[name] = shape(await request())
 
     expect(leaks).toEqual([])
     expect(foreign).toEqual(absent)
@@ -148,6 +157,8 @@ describe("isolation matrix", () => {
       status: (await call(tokenA, "GET", `/jobs/${jobId}/status`)).body
     }
     expect(after).toEqual(before)
+    // A's phone is still registered
+    expect((await call(tokenA, "GET", "/me/devices")).body).toContain(deviceId)
     // B's attempt left A's upload whole: A completes it
     expect((await call(tokenA, "POST", `/documents/uploads/${uploadId}/complete`)).status).toBe(202)
     expect(JSON.parse(after.conversation)).toMatchObject({ messages: [{ role: "user" }, { role: "assistant" }] })
