@@ -37,6 +37,9 @@ export const PUSH_TOKEN_PATTERNS: Readonly<Record<DevicePlatform, RegExp>> = {
   android: /^[A-Za-z0-9_:.-]{100,4096}$/u
 }
 
+/** The longest push token each pattern admits (its upper repetition bound), for body limits and documentation. */
+export const PUSH_TOKEN_MAX_LENGTH: Readonly<Record<DevicePlatform, number>> = { ios: 200, android: 4096 }
+
 /** What a push says: one of these kinds, with its ids. Nothing else can be put in a push. */
 export const PushKind = Schema.Literals(["job.completed", "job.failed"])
 export type PushKind = typeof PushKind.Type

@@ -3,7 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { Schema } from "effect"
 import { Instant } from "../../services/time.js"
 import { DeviceId, UserId } from "../../services/ids.js"
-import { DevicePlatform, PUSH_TOKEN_PATTERNS } from "../../services/notifications.js"
+import { DevicePlatform, PUSH_TOKEN_MAX_LENGTH, PUSH_TOKEN_PATTERNS } from "../../services/notifications.js"
 import { InterpretedDocument } from "../../services/llm.js"
 import { MAX_DEVICES_PER_USER } from "../../programs/devices.js"
 import { Plan } from "../../programs/subscription.js"
@@ -99,7 +99,9 @@ const pushToken = (platform: DevicePlatform, description: string) => {
   const pattern = PUSH_TOKEN_PATTERNS[platform]
   return Schema.String.check(
     Schema.makeFilter((token: string) => pattern.test(token), {
-      toJsonSchema: () => ({ pattern: pattern.source }),
+      // the length is documented too: the body limit is derived from it (routes.ts payloadBound)
+      toJsonSchema: () => ({ pattern: pattern.source, maxLength: PUSH_TOKEN_MAX_LENGTH[platform] }),
+      arbitraryConstraint: { patterns: [{ source: pattern.source, flags: pattern.flags }] },
       description,
       message: "is not a push token of this platform"
     })

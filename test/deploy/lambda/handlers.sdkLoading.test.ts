@@ -40,7 +40,7 @@ const settings = Effect.runSync(Effect.flatMap(loadSettings(settingsProvider(env
 // building the layers prepares statements but runs none: any call or property answers the stand-in itself
 const standIn = new Proxy(function () {}, { get: () => standIn, apply: () => standIn })
 const sql = Layer.succeed(SqlClient.SqlClient, standIn)
-const live = Layer.mergeAll(servicesLayer(settings), JobQueueSqs({ queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" })).pipe(
+const live = Layer.mergeAll(servicesLayer(settings, { route: "rdsProxy" }), JobQueueSqs({ queueUrl: "https://sqs.eu-west-1.amazonaws.com/1/q" })).pipe(
   Layer.provide(Layer.merge(configLayer(settings), sql))
 )
 await Effect.runPromise(Effect.scoped(Layer.build(live)))
