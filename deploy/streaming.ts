@@ -10,10 +10,11 @@
  * most (test/deploy/lambda/streaming.test.ts).
  */
 import { Duration } from "effect"
+import { SSE_KEEP_ALIVE } from "../src/http/schemas.js"
 import { MAX_STREAM } from "../src/programs/jobEvents.js"
 
 /** The keep-alive comment's interval the API's SSE responses promise (`keepAlive` of HttpApiSchema.StreamSse). */
-export const SSE_KEEP_ALIVE_SECONDS = 15
+export const SSE_KEEP_ALIVE_SECONDS = Duration.toSeconds(Duration.fromInputUnsafe(SSE_KEEP_ALIVE))
 
 /**
  * How long a job's event stream stays open before it ends with a reconnect hint

@@ -100,3 +100,9 @@ export const IdFromRequest = <S extends Schema.Codec<string, string, never, neve
       })
     )
   )
+
+/**
+ * How often a quiet Server-Sent Events response sends a keep-alive comment: the one interval every
+ * stream of the API uses and every proxy in front of it is sized against (deploy/streaming.ts).
+ */
+export const SSE_KEEP_ALIVE = "15 seconds"

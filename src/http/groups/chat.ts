@@ -6,7 +6,7 @@ import { ConversationId, MAX_MESSAGE_CHARS } from "../../programs/chat.js"
 import { ContentId, MessageId } from "../../services/ids.js"
 import { ChatRole } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
-import { IdFromRequest, Text } from "../schemas.js"
+import { IdFromRequest, SSE_KEEP_ALIVE, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 import { IdempotencyHeaders } from "./documents.js"
 
@@ -53,7 +53,7 @@ export const ChatEvent = Schema.Struct({
   data: Schema.String
 }).annotate({ identifier: "ChatEvent" })
 
-export const ChatEventStream = HttpApiSchema.StreamSse({ events: ChatEvent, keepAlive: "15 seconds" }).annotate({
+export const ChatEventStream = HttpApiSchema.StreamSse({ events: ChatEvent, keepAlive: SSE_KEEP_ALIVE }).annotate({
   description:
     "With `Accept: text/event-stream`: `event: delta` with `{\"text\"}` as the model answers, then `event: done` with the ChatReply as stored — or `event: error` with the uniform error body."
 })

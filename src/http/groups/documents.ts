@@ -15,7 +15,7 @@ import { JobStage, JobStatus } from "../../services/jobQueue.js"
 import { DocumentType } from "../../services/llm.js"
 import { describeLimits, LAMBDA_DIRECT_UPLOAD_BYTES } from "../../services/uploadLimits.js"
 import { errorResponse } from "../errors.js"
-import { IdFromRequest, NonEmptyBytesFromBase64, Text } from "../schemas.js"
+import { IdFromRequest, NonEmptyBytesFromBase64, SSE_KEEP_ALIVE, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
@@ -205,7 +205,7 @@ export class DocumentsGroup extends HttpApiGroup.make("documents")
       params: JobPath,
       headers: JobEventsHeaders,
       success: [
-        HttpApiSchema.StreamSse({ events: JobEventSse, keepAlive: "15 seconds" }),
+        HttpApiSchema.StreamSse({ events: JobEventSse, keepAlive: SSE_KEEP_ALIVE }),
         HttpApiSchema.NoContent.annotate({ description: "The job's final event is the one named in Last-Event-ID: nothing more will come" })
       ],
       error: errorResponse(503, "The job's events cannot be read right now; retry")

@@ -14,6 +14,7 @@ import { DocumentType } from "../../services/llm.js"
 import { UploadLimits } from "../../services/uploadLimits.js"
 import { Api } from "../api.js"
 import { classifyCause } from "../errors.js"
+import { SSE_KEEP_ALIVE } from "../schemas.js"
 import { JobEventData, JobEventSse, JobStatusBody, UploadAcceptedBody, UploadJson, UploadTargetBody } from "./documents.js"
 import { auditContext, currentUserId } from "./requestContext.js"
 
@@ -159,9 +160,6 @@ const auditRefusal = (userId: UserId, cause: Cause.Cause<unknown>, requestContex
 
 const encodeJobEvent = Schema.encodeSync(JobEventSse)
 
-/** Keep-alive comments while a job event stream is quiet (as the endpoint documents). */
-const KEEP_ALIVE = "15 seconds"
-
 /**
  * A job's events as the SSE body, written here rather than by the platform's encoder so that it can
  * say `retry:` (the reconnect hint, which its encoder cannot write): events through the documented
@@ -186,7 +184,7 @@ export const jobEventsBody = (items: Stream.Stream<JobStreamItem>, retryMillis: 
       )
     )
   )
-  const keepAlive = Stream.map(Stream.drop(Stream.tick(KEEP_ALIVE), 1), () => ": keepalive\n\n")
+  const keepAlive = Stream.map(Stream.drop(Stream.tick(SSE_KEEP_ALIVE), 1), () => ": keepalive\n\n")
   return Stream.encodeText(
     Stream.concat(
       Stream.succeed(Sse.encoder.write(new Sse.Retry({ duration: Duration.millis(retryMillis), lastEventId: undefined }))),
