@@ -58,9 +58,9 @@ class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {}) {}
 
 /** Our own sentence for each reason code: the job row never stores model or document output. */
 const FAILURE_MESSAGES: Readonly<Record<string, string>> = {
-  IMAGE_NEEDS_BEDROCK: "Reading images needs the Bedrock provider.",
   PDF_UNREADABLE: "The PDF could not be read.",
-  NO_TEXT_LAYER: "The PDF has no text layer; reading scans needs the Bedrock provider.",
+  NO_TEXT_LAYER: "The PDF has no text, and none could be read from its pages.",
+  IMAGE_NO_TEXT: "No text could be read in the image.",
   DOCUMENT_TOO_COMPLEX: "The document is too large or too complex to read.",
   NO_TEXT: "The document contains no readable text.",
   NOT_TEXT: "The text document is not valid text.",

@@ -40,6 +40,19 @@ export class ReferenceRange extends Schema.Class<ReferenceRange>("ReferenceRange
   text: Schema.String
 }) {}
 
+/**
+ * How a value read from an image (a photo, a scanned page) was read by OCR: the confidence of
+ * the words on its line, whether a misread name, unit, digit or decimal point was repaired, and
+ * whether to check the original before acting on it. Absent for text and for a model's answer.
+ */
+export class OcrReading extends Schema.Class<OcrReading>("OcrReading")({
+  /** 0–1: the least confidence of the words on the value's line. */
+  confidence: Schema.Finite.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+  corrected: Schema.Boolean,
+  /** Low confidence or repaired: the app asks the user to compare it with the original. */
+  needsReview: Schema.Boolean
+}) {}
+
 export class LabResult extends Schema.Class<LabResult>("LabResult")({
   name: Schema.Trimmed.check(Schema.isNonEmpty()),
   /** A number when the report gives one; text for values like "positive" or "see note". */
@@ -52,6 +65,8 @@ export class LabResult extends Schema.Class<LabResult>("LabResult")({
   loinc: Schema.optionalKey(Schema.String.pipe(Schema.check(Schema.isPattern(/^\d{1,7}-\d$/u)))),
   /** The unit in UCUM (e.g. `10*3/uL` for a printed `K/uL`), when the printed unit is one. */
   ucumUnit: Schema.optionalKey(Schema.String.pipe(Schema.check(Schema.isMaxLength(64)))),
+  /** Present when the value was read from an image by OCR (offline provider). */
+  ocr: Schema.optionalKey(OcrReading),
   ...Position
 }) {}
 
@@ -79,6 +94,8 @@ export class VitalSign extends Schema.Class<VitalSign>("VitalSign")({
   /** Blood pressure only. */
   diastolic: Schema.optionalKey(Schema.Finite),
   unit: Schema.String,
+  /** Present when the reading was read from an image by OCR (offline provider). */
+  ocr: Schema.optionalKey(OcrReading),
   ...Position
 }) {}
 
@@ -288,7 +305,7 @@ export const reportUsage = (sink: UsageSink | undefined, call: ModelCall): Effec
 /** The document cannot be interpreted by this provider (an image offline, an unreadable PDF). */
 export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()("DocumentUnreadable", {
   message: Schema.String,
-  /** A stable reason code, stored on the failed job: IMAGE_NEEDS_BEDROCK, PDF_UNREADABLE, NO_TEXT, … */
+  /** A stable reason code, stored on the failed job: IMAGE_UNREADABLE, IMAGE_NO_TEXT, PDF_UNREADABLE, NO_TEXT, … */
   reason: Schema.String
 }) {
   get [ErrorInfoId]() {
@@ -297,7 +314,7 @@ export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()
 }
 
 /** Which bound a document went over: see src/layers/llm/pdfText.ts for what each one measures. */
-export const ComplexityLimit = Schema.Literals(["pages", "decoded_bytes", "text_items", "text_length", "memory", "time"])
+export const ComplexityLimit = Schema.Literals(["pages", "decoded_bytes", "text_items", "text_length", "memory", "time", "scan_pixels", "scan_pages"])
 export type ComplexityLimit = typeof ComplexityLimit.Type
 
 /**

@@ -241,6 +241,41 @@ const CHAT_STREAM: ReadonlyArray<Difference> = [
   }
 ]
 
+/** Issue 22: results and readings read from an image by OCR say so (confidence, corrected, to review). */
+const OCR_READING_NOW = {
+  properties: {
+    confidence: { type: "number" },
+    corrected: { type: "boolean" },
+    needsReview: { type: "boolean" }
+  },
+  required: ["confidence", "corrected", "needsReview"],
+  type: "object"
+}
+const OCR_READINGS: ReadonlyArray<Difference> = [
+  {
+    at: ["components", "OcrReading"],
+    v3: ABSENT,
+    now: OCR_READING_NOW,
+    reason: "New: how a value read from an image by OCR was read"
+  },
+  ...(["LabResult", "VitalSign"] as const).map(
+    (component): Difference => ({
+      at: ["components", component, "properties", "ocr"],
+      v3: ABSENT,
+      now: { $ref: "OcrReading" },
+      reason: "An optional property added to a response: present only for values read from an image"
+    })
+  ),
+  ...(["results", "vitals"] as const).map(
+    (list): Difference => ({
+      at: [...EXPORTED, list, "items", "properties", "ocr"],
+      v3: ABSENT,
+      now: OCR_READING_NOW,
+      reason: "The export's documents carry the same optional property"
+    })
+  )
+]
+
 const INTENDED: ReadonlyArray<Difference> = [
   ...["Int", "UUID", "NonEmptyTrimmedString", "DateFromString"].map((name): Difference => ({
     at: ["components", name],
@@ -289,7 +324,8 @@ const INTENDED: ReadonlyArray<Difference> = [
   },
   ...PUSH_DEVICES,
   ...JOB_EVENTS,
-  ...CHAT_STREAM
+  ...CHAT_STREAM,
+  ...OCR_READINGS
 ]
 
 const at = (root: unknown, keys: ReadonlyArray<string>): unknown => {

@@ -116,7 +116,7 @@ layer(TestLayer, { excludeTestServices: true })("watchJobEvents", (it) => {
       expect(retrying).toEqual({ _tag: "Event", id: "5", event: "queued", data: { jobId, status: "queued", attempts: 1 } })
       yield* queue.claim("worker-2", "60 seconds")
       expect(said(yield* events.next)).toBe("6 processing/reading")
-      yield* queue.fail(jobId, "worker-2", "IMAGE_NEEDS_BEDROCK", "Reading images needs the Bedrock provider.")
+      yield* queue.fail(jobId, "worker-2", "IMAGE_UNREADABLE", "The image could not be read.")
       const failed = yield* events.next
       expect(failed).toEqual({
         _tag: "Event",
@@ -126,7 +126,7 @@ layer(TestLayer, { excludeTestServices: true })("watchJobEvents", (it) => {
           jobId,
           status: "failed",
           attempts: 2,
-          error: { code: "IMAGE_NEEDS_BEDROCK", message: "Reading images needs the Bedrock provider." }
+          error: { code: "IMAGE_UNREADABLE", message: "The image could not be read." }
         }
       })
       expect(yield* events.next).toEqual({ _tag: "End" })

@@ -72,11 +72,11 @@ layer(TestLayer)("getJobStatus", (it) => {
       expect(retrying).not.toHaveProperty("error")
 
       yield* queue.claim("worker-2", "60 seconds")
-      yield* queue.fail(jobId, "worker-2", "IMAGE_NEEDS_BEDROCK", "Reading images needs the Bedrock provider.")
+      yield* queue.fail(jobId, "worker-2", "IMAGE_UNREADABLE", "The image could not be read.")
       expect(yield* status(alice, jobId)).toMatchObject({
         status: "failed",
         attempts: 2,
-        error: { code: "IMAGE_NEEDS_BEDROCK", message: "Reading images needs the Bedrock provider." }
+        error: { code: "IMAGE_UNREADABLE", message: "The image could not be read." }
       })
     })
   )

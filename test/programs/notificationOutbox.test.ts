@@ -178,9 +178,9 @@ layer(TestLayer, { timeout: "60 seconds", excludeTestServices: true })("the noti
     Effect.gen(function* () {
       const { userId, endpoints } = yield* userWithPhones(2)
 
-      // an image with the offline reader: permanent, failed at once
+      // an image that cannot be decoded: permanent, failed at once
       const failed = yield* uploadAndProcess(userId, { bytes: PNG, fileName: "scan.png", declaredContentType: "image/png" })
-      expect(failed.outcome).toMatchObject({ _tag: "failed", code: "IMAGE_NEEDS_BEDROCK" })
+      expect(failed.outcome).toMatchObject({ _tag: "failed", code: "IMAGE_UNREADABLE" })
       const pushes = yield* deliveredFor(failed.jobId)
       expect(pushes.map((d) => d.endpoint).sort()).toEqual([...endpoints].sort())
       for (const push of pushes) expect(push.message).toEqual({ id: expect.any(String), kind: "job.failed", jobId: failed.jobId })

@@ -168,13 +168,13 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
     })
   )
 
-  it.effect("an image with the offline LLM fails at once with IMAGE_NEEDS_BEDROCK, and its original is removed", () =>
+  it.effect("an image that cannot be decoded fails at once with IMAGE_UNREADABLE, and its original is removed", () =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const alice = yield* newUser
       const { jobId } = yield* upload(alice, { bytes: PNG, declaredContentType: "image/png", fileName: "photo.png" })
       yield* runPoolUntilIdle()
-      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "IMAGE_NEEDS_BEDROCK", contentId: null })
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "IMAGE_UNREADABLE", contentId: null })
       expect(yield* storage.exists(documentKey(jobId))).toBe(false)
     })
   )

@@ -223,7 +223,8 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       if (Option.isSome(prepared.text)) {
         const text = prepared.text.value
         const { checkCoverage } = yield* Effect.promise(() => import("./reader/coverage.js"))
-        let coverage = checkCoverage(text, document)
+        const coverageOptions = prepared.ocr === undefined ? {} : { ocr: true, reference: prepared.ocr }
+        let coverage = checkCoverage(text, document, coverageOptions)
         if (coverage.missing.length > 0 || coverage.invented.length > 0) {
           yield* Effect.annotateCurrentSpan({
             "serenya.coverage.missing_first": coverage.missing.length,
@@ -235,7 +236,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           // a repair that does not decode leaves the first answer, checked, in place
           if (repaired._tag === "Success") {
             document = repaired.success
-            coverage = checkCoverage(text, document)
+            coverage = checkCoverage(text, document, coverageOptions)
           }
         }
         yield* Effect.annotateCurrentSpan({

@@ -3,10 +3,15 @@
  * the model's limits before any call; what it says in text, for the coverage check.
  */
 import type { ContentBlock } from "@aws-sdk/client-bedrock-runtime"
-import { Effect, Option } from "effect"
+import { Cause, Effect, Option } from "effect"
 import { type DocumentContentType, DocumentTooComplex, DocumentUnreadable } from "../../services/llm.js"
 import type { ModelCard } from "../../services/models.js"
+import { OCR_MAX_PAGES } from "./ocr/limits.js"
+import type { OcrInput } from "./ocr/ocrRead.js"
+import type { PageScan } from "./pdfRead.js"
 import { decodeText } from "./plainText.js"
+import type { DocumentPage } from "./reader/ocrReading.js"
+import type { ParsedReport } from "./reader/types.js"
 
 /**
  * What the document is to the model, checked against the model's limits before any call (so that
@@ -16,13 +21,47 @@ import { decodeText } from "./plainText.js"
  *   Converse's per-document size, else its text (all the model would read of it without citations);
  * - a scanned PDF (no text layer): the PDF with citations on, so that Converse reads its pages as
  *   images — only where the model has citations and the PDF is within the per-document size;
- * - an image: as it is within Converse's bytes and pixels, else scaled down to fit (./imageFit.ts).
+ *   and what OCR reads of the scanned pages, for the coverage check;
+ * - an image: as it is within Converse's bytes and pixels, else scaled down to fit (./imageFit.ts);
+ *   and what OCR reads of it, for the coverage check (checked leniently: see coverage.ts).
  * A PDF that cannot be opened, or has more pages than we read, fails here without a call.
  */
 export interface PreparedDocument {
   readonly block: ContentBlock
   readonly text: Option.Option<string>
+  /**
+   * Present when `text` is what OCR read of an image or scanned pages (the model reads the image
+   * itself): the offline reader's report of that text, which says which lines hold results.
+   */
+  readonly ocr?: ParsedReport
 }
+
+/**
+ * What OCR reads of an image or of a PDF's scanned pages, for the coverage check; none when OCR
+ * reads nothing or cannot read it (the model still reads the image: OCR only checks its answer).
+ */
+const ocrReading = (
+  inputs: ReadonlyArray<OcrInput>,
+  textPages: ReadonlyArray<string> = []
+): Effect.Effect<Option.Option<{ readonly text: string; readonly report: ParsedReport }>> =>
+  Effect.gen(function* () {
+    const { recognise } = yield* Effect.promise(() => import("./ocr/ocrText.js"))
+    const pages = yield* recognise(inputs)
+    if (!pages.some((page) => page.words.length > 0)) return Option.none()
+    const { readOcrText } = yield* Effect.promise(() => import("./reader/ocrReading.js"))
+    const count = Math.max(textPages.length, ...pages.map((p) => p.page))
+    const all: Array<DocumentPage> = Array.from({ length: count }, (_, i) => {
+      const read = pages.find((p) => p.page === i + 1)
+      return read === undefined ? { _tag: "Text", page: i + 1, text: textPages[i] ?? "" } : { _tag: "Ocr", page: i + 1, ocr: read }
+    })
+    return Option.some(readOcrText(all))
+  }).pipe(
+    Effect.tap((read) => Effect.annotateCurrentSpan("serenya.ocr.coverage", Option.isSome(read))),
+    // OCR only checks the model's answer: whatever stops it (a typed failure or its reader's defect) leaves the answer unchecked, as before OCR
+    Effect.catchCause((cause) =>
+      Effect.as(Effect.logWarning("OCR for the coverage check failed; the answer goes unchecked").pipe(Effect.annotateLogs({ "ocr.failure": String(Cause.squash(cause)).slice(0, 200) })), Option.none())
+    )
+  )
 
 export const prepareDocument = (
   bytes: Uint8Array,
@@ -41,30 +80,52 @@ export const prepareDocument = (
       return Effect.promise(() => import("./imageFit.js")).pipe(
         Effect.flatMap(({ fitImage }) => fitImage(bytes, contentType === "image/png" ? "png" : "jpeg", limits)),
         Effect.tap((fitted) => (fitted.scaled ? Effect.annotateCurrentSpan("serenya.image.scaled", true) : Effect.void)),
-        Effect.map((fitted) => ({ block: { image: { format: fitted.format, source: { bytes: fitted.bytes } } }, text: Option.none() }))
+        Effect.flatMap((fitted) =>
+          // OCR's reading of the original is what the answer is checked against (the coverage check)
+          Effect.map(ocrReading([{ _tag: "Encoded", page: 1, bytes }]), (read): PreparedDocument => ({
+            block: { image: { format: fitted.format, source: { bytes: fitted.bytes } } },
+            text: Option.map(read, (r) => r.text),
+            ...(Option.isSome(read) ? { ocr: read.value.report } : {})
+          }))
+        )
       )
     case "application/pdf":
       // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
       return Effect.promise(() => import("./pdfText.js")).pipe(
-        Effect.flatMap(({ extractPdfText, PDF_MAX_PAGES }) =>
-          extractPdfText(bytes, { maxPages: Math.min(PDF_MAX_PAGES, limits.pdfMaxPages) })
+        Effect.flatMap(({ extractPdfContent, PDF_MAX_PAGES }) =>
+          extractPdfContent(bytes, { maxPages: Math.min(PDF_MAX_PAGES, limits.pdfMaxPages), maxScanPages: OCR_MAX_PAGES })
         ),
-        Effect.map((text): Option.Option<string> => (text.trim() === "" ? Option.none() : Option.some(text))),
+        Effect.map((content) => ({ ...content, text: content.text.trim() === "" ? Option.none<string>() : Option.some(content.text) })),
         Effect.catchTag("DocumentUnreadable", (error) =>
-          error.reason === "NO_TEXT_LAYER" ? Effect.succeed(Option.none<string>()) : Effect.fail(error)
+          error.reason === "NO_TEXT_LAYER" ? Effect.succeed({ text: Option.none<string>(), scans: [] as ReadonlyArray<PageScan> }) : Effect.fail(error)
         ),
-        Effect.flatMap((text): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
+        // scanned pages are read by OCR too, so that the answer about them is checked like the text's
+        Effect.flatMap(({ text, scans }) =>
+          scans.length === 0
+            ? Effect.succeed({ text, ocr: Option.none<{ readonly text: string; readonly report: ParsedReport }>() })
+            : Effect.map(
+              ocrReading(
+                scans.map((scan) => ({ _tag: "Raster" as const, page: scan.page, width: scan.width, height: scan.height, pixels: scan.pixels })),
+                Option.match(text, { onNone: () => [], onSome: (t) => t.split("\n\f") })
+              ),
+              (ocr) => ({ text, ocr })
+            )
+        ),
+        Effect.flatMap(({ text: layer, ocr }): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
+          const text = Option.isSome(ocr) ? Option.some(ocr.value.text) : layer
+          const checked = Option.isSome(ocr) ? { ocr: ocr.value.report } : {}
           const pdf = (citations: boolean): ContentBlock => ({
             document: { format: "pdf", name: "uploaded-document", source: { bytes }, ...(citations ? { citations: { enabled: true } } : {}) }
           })
-          if (Option.isSome(text)) {
-            return Effect.succeed({ block: bytes.length <= limits.documentMaxBytes ? pdf(false) : { text: text.value }, text })
+          if (Option.isSome(layer)) {
+            // a text layer (some pages may be scans): the PDF itself, else what was read of it
+            return Effect.succeed({ block: bytes.length <= limits.documentMaxBytes ? pdf(Option.isSome(ocr) && model.capabilities.pdfCitations) : { text: Option.getOrElse(text, () => "") }, text, ...checked })
           }
           if (!model.capabilities.pdfCitations) {
             return Effect.fail(new DocumentUnreadable({ message: "The PDF has no text layer and this model cannot read scanned pages", reason: "NO_TEXT_LAYER" }))
           }
           if (bytes.length > limits.documentMaxBytes) return Effect.fail(tooLarge("scanned PDF"))
-          return Effect.succeed({ block: pdf(true), text })
+          return Effect.succeed({ block: pdf(true), text, ...checked })
         })
       )
   }

@@ -1,10 +1,11 @@
 /**
  * The offline LLM (the `npm start` default, provider `offline`): deterministic and without
  * network. PDFs are read through their text layer (in a worker thread, within limits on what a
- * document may cost: pdfText.ts), plain text as is; the lab/vitals parser and a
- * templated summary stand in for the model, and the result is decoded with the same schema as
- * model output. Images need a vision model: they fail with IMAGE_NEEDS_BEDROCK. Token usage is
- * estimated (characters / 4) so that cost tracking has numbers to record.
+ * document may cost: pdfText.ts), plain text as is, photos and scanned pages by OCR (tesseract.js
+ * with its English model from the npm package, in a worker thread: ocr/ocrText.ts, read with
+ * the OCR-aware checks of reader/ocrReading.ts); the lab/vitals parser and a templated summary
+ * stand in for the model, and the result is decoded with the same schema as model output. Token
+ * usage is estimated (characters / 4) so that cost tracking has numbers to record.
  */
 import { answerAsStream } from "./answerStream.js"
 import { Clock, Effect, Layer, Schema } from "effect"
@@ -25,7 +26,11 @@ import {
 } from "../../services/llm.js"
 import { parseLabReport } from "./reader/index.js"
 import { answerQuestion } from "./offlineChat.js"
-import { extractPdfText, type PdfTextOptions } from "./pdfText.js"
+import { extractPdfContent, type PdfTextOptions } from "./pdfText.js"
+import type { OcrOptions } from "./ocr/ocrText.js"
+import { OCR_MAX_PAGES } from "./ocr/limits.js"
+import type { DocumentPage } from "./reader/ocrReading.js"
+import type { ParsedReport, ParseOptions } from "./reader/types.js"
 import { enrichDocument } from "./reader/enrich.js"
 import { decodeText } from "./plainText.js"
 import { finishDocument } from "./reader/finish.js"
@@ -45,33 +50,78 @@ const genAiAttributes = (operation: "generate_content" | "chat") => ({
   "gen_ai.response.finish_reasons": ["stop"]
 })
 
-const readDocumentText = (
+/** What the offline provider read: the reader's report, and how much text it read (for the token estimate). */
+interface Read {
+  readonly report: ParsedReport
+  readonly chars: number
+}
+
+const readText = (text: string, options: ParseOptions): Read => ({ report: parseLabReport(text, options), chars: text.length })
+
+/** A photo (PNG, JPEG) read by OCR, off the event loop (ocr/ocrText.ts); the OCR module is loaded on the first image. */
+const readImage = (bytes: Uint8Array, ocrOptions: OcrOptions, options: ParseOptions) =>
+  Effect.promise(() => import("./ocr/ocrText.js")).pipe(
+    Effect.flatMap(({ recognise }) => recognise([{ _tag: "Encoded", page: 1, bytes }], ocrOptions)),
+    Effect.filterOrFail(
+      (pages) => pages.some((page) => page.words.some((word) => /[\p{L}\p{N}]{2}/u.test(word.text))),
+      () => new DocumentUnreadable({ message: "No text could be read in the image.", reason: "IMAGE_NO_TEXT" })
+    ),
+    Effect.flatMap((pages) => readOcrPages(pages.map((ocr) => ({ _tag: "Ocr" as const, page: ocr.page, ocr })), options))
+  )
+
+const readOcrPages = (pages: ReadonlyArray<DocumentPage>, options: ParseOptions) =>
+  Effect.map(Effect.promise(() => import("./reader/ocrReading.js")), ({ readOcrDocument }): Read => {
+    const chars = pages.reduce((n, page) => n + (page._tag === "Text" ? page.text.length : page.ocr.words.reduce((m, w) => m + w.text.length + 1, 0)), 0)
+    return { report: readOcrDocument(pages, options), chars }
+  })
+
+/**
+ * A PDF: its text layer, and OCR for the pages that have none (a scan) — page by page, so a
+ * document mixing typed and scanned pages is read whole.
+ */
+const readPdf = (bytes: Uint8Array, pdfOptions: PdfTextOptions, ocrOptions: OcrOptions, options: ParseOptions) =>
+  Effect.gen(function* () {
+    // no more scanned pages decoded than OCR reads
+    const content = yield* extractPdfContent(bytes, { maxScanPages: ocrOptions.maxPages ?? OCR_MAX_PAGES, ...pdfOptions })
+    if (content.scans.length === 0) return readText(content.text, options)
+    const { recognise } = yield* Effect.promise(() => import("./ocr/ocrText.js"))
+    const ocr = yield* recognise(
+      content.scans.map((scan) => ({ _tag: "Raster" as const, page: scan.page, width: scan.width, height: scan.height, pixels: scan.pixels })),
+      ocrOptions
+    )
+    const texts = content.text.split("\n\f")
+    const pages: Array<DocumentPage> = texts.map((text, i) => {
+      const read = ocr.find((page) => page.page === i + 1)
+      return read === undefined ? { _tag: "Text", page: i + 1, text } : { _tag: "Ocr", page: i + 1, ocr: read }
+    })
+    return yield* readOcrPages(pages, options)
+  })
+
+const readDocument = (
   bytes: Uint8Array,
   contentType: DocumentContentType,
-  pdfOptions: PdfTextOptions
-): Effect.Effect<string, DocumentUnreadable | DocumentTooComplex> => {
-  if (contentType === "text/plain") return decodeText(bytes)
-  if (contentType === "application/pdf") return extractPdfText(bytes, pdfOptions)
-  // typed as a closed set, but the bytes' type is detected at run time: any image/* needs a model that can see
+  pdfOptions: PdfTextOptions,
+  ocrOptions: OcrOptions,
+  options: ParseOptions
+): Effect.Effect<Read, DocumentUnreadable | DocumentTooComplex> => {
+  if (contentType === "text/plain") return Effect.map(decodeText(bytes), (text) => readText(text, options))
+  if (contentType === "application/pdf") return readPdf(bytes, pdfOptions, ocrOptions, options)
+  if (contentType === "image/png" || contentType === "image/jpeg") return readImage(bytes, ocrOptions, options)
+  // typed as a closed set, but the bytes' type is detected at run time
   const type: string = contentType
-  return Effect.fail(
-    type.startsWith("image/")
-      ? new DocumentUnreadable({
-          message: "Reading images needs the Bedrock provider (LLM_PROVIDER=bedrock).",
-          reason: "IMAGE_NEEDS_BEDROCK"
-        })
-      : new DocumentUnreadable({ message: `The offline provider cannot read ${type} documents.`, reason: "UNSUPPORTED_TYPE" })
-  )
+  return Effect.fail(new DocumentUnreadable({ message: `The offline provider cannot read ${type} documents.`, reason: "UNSUPPORTED_TYPE" }))
 }
 
 const decodeDocument = Schema.decodeUnknownEffect(InterpretedDocument, { errors: "all" })
 
 export interface OfflineOptions {
   readonly pdf?: PdfTextOptions
+  readonly ocr?: OcrOptions
 }
 
 export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Service"] => {
   const pdfOptions = options.pdf ?? {}
+  const ocrOptions = options.ocr ?? {}
 
   // Span names follow the GenAI conventions, `{operation} {model}`, like Bedrock's.
   const interpret = Effect.fn(`generate_content ${OFFLINE_MODEL_ID}`, { kind: "client" })(function* (input: {
@@ -82,11 +132,14 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Serv
   }) {
     yield* Effect.annotateCurrentSpan(genAiAttributes("generate_content"))
     const started = yield* Clock.currentTimeMillis
-    const text = yield* readDocumentText(input.bytes, input.contentType, pdfOptions)
-    const parsed = parseLabReport(
-      text,
+    const read = yield* readDocument(
+      input.bytes,
+      input.contentType,
+      pdfOptions,
+      ocrOptions,
       input.documentTypeHint === undefined ? {} : { documentTypeHint: input.documentTypeHint }
     )
+    const parsed = read.report
     const candidate = { ...parsed, summary: summarize(parsed) }
     // validated exactly like a model's answer, so the offline provider cannot hand on what Bedrock could not
     const document = yield* decodeDocument(candidate).pipe(
@@ -99,7 +152,7 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Serv
       )
     )
     const usage = new TokenUsage({
-      inputTokens: estimateTokens(text.length),
+      inputTokens: estimateTokens(read.chars),
       outputTokens: estimateTokens(JSON.stringify(document).length)
     })
     const elapsedMs = (yield* Clock.currentTimeMillis) - started

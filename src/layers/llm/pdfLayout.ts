@@ -16,6 +16,8 @@ export interface PositionedText {
   readonly y: number
   readonly width: number
   readonly height: number
+  /** How sure the reader is of the text, 0–100 (OCR's words; absent for a text layer). */
+  readonly confidence?: number
 }
 
 /**
@@ -45,17 +47,36 @@ interface Line {
   readonly items: Array<PositionedText>
 }
 
+/** A laid-out line and the items it was made of (none for a blank line). */
+export interface LaidOutLine {
+  readonly text: string
+  readonly items: ReadonlyArray<PositionedText>
+}
+
 /**
  * Lays text items out as lines of characters. Columns land at (x - left margin) / median
  * character width, which reproduces monospaced layouts exactly and keeps proportional ones
  * aligned closely enough for column parsing. Throws TextTooLong as soon as the text it is
  * building passes `maxChars` (never after building all of it).
  */
-export const layoutText = (items: ReadonlyArray<PositionedText>, maxChars = Number.POSITIVE_INFINITY): string => {
+export const layoutText = (items: ReadonlyArray<PositionedText>, maxChars = Number.POSITIVE_INFINITY): string =>
+  layoutLines(items, maxChars).map((line) => line.text).join("\n")
+
+/** layoutText's lines, each with the items it holds (what OCR's confidence is kept by). */
+export const layoutLines = (
+  items: ReadonlyArray<PositionedText>,
+  maxChars = Number.POSITIVE_INFINITY,
+  /**
+   * A gap of this many character widths or more is a column gap (laid out by column); a smaller
+   * one is a space. A text layer places words exactly (1.5); OCR's boxes of proportional print
+   * leave wider gaps between the words of one name, so it passes more.
+   */
+  columnGap = 1.5
+): Array<LaidOutLine> => {
   const visible = items.filter(
     (item) => item.text.trim() !== "" && Number.isFinite(item.x) && Number.isFinite(item.y)
   )
-  if (visible.length === 0) return ""
+  if (visible.length === 0) return []
   const charWidth =
     median(visible.filter((i) => i.width > 0).map((i) => i.width / Math.max(1, charCount(i.text)))) ?? 5
   const fallbackHeight = charWidth * 1.8
@@ -84,14 +105,14 @@ export const layoutText = (items: ReadonlyArray<PositionedText>, maxChars = Numb
   }
   const lineSpacing = median(spacings) ?? fallbackHeight
 
-  const out: Array<string> = []
+  const out: Array<LaidOutLine> = []
   let length = 0
   const tooLong = (more: number) => length + more > maxChars
   lines.forEach((line, index) => {
     const prev = lines[index - 1]
     // a gap of well over one line's spacing was an empty line (or a paragraph break) on the page
     if (prev !== undefined && prev.y - line.y > 1.6 * lineSpacing) {
-      out.push("")
+      out.push({ text: "", items: [] })
       length += 1
     }
     const runs = [...line.items].sort((a, b) => a.x - b.x)
@@ -106,7 +127,7 @@ export const layoutText = (items: ReadonlyArray<PositionedText>, maxChars = Numb
       const gap = run.x - end
       let spaces = 0
       if (text === "") spaces = column
-      else if (gap >= 1.5 * charWidth) spaces = Math.max(2, column - textChars)
+      else if (gap >= columnGap * charWidth) spaces = Math.max(2, column - textChars)
       else if (gap > 0.2 * charWidth) spaces = 1
       const raised = heightOf(run) < 0.8 * baseHeight && run.y > base.y + 0.15 * baseHeight && text !== ""
       const piece = " ".repeat(spaces) + (raised && spaces === 0 ? "^" : "") + run.text
@@ -116,8 +137,8 @@ export const layoutText = (items: ReadonlyArray<PositionedText>, maxChars = Numb
       end = Math.max(end, run.x + Math.max(run.width, 0))
     }
     const trimmed = text.trimEnd()
-    out.push(trimmed)
+    out.push({ text: trimmed, items: runs })
     length += trimmed.length + 1
   })
-  return out.join("\n")
+  return out
 }

@@ -1,5 +1,5 @@
 /**
- * The offline LLM layer: what it reads (text, PDF, not images), how it fails (damaged, encrypted,
+ * The offline LLM layer: what it reads (text, PDF; images in ocr/ocrOffline.test.ts), how it fails (damaged, encrypted,
  * scanned or oversized PDFs, non-UTF-8 text), the usage it reports, its spans, and its chat.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -177,17 +177,16 @@ describe("offline interpret: what it reads", () => {
 })
 
 describe("offline interpret: how it refuses", () => {
-  it.effect.each([["image/png"], ["image/jpeg"]] as const)("%s → IMAGE_NEEDS_BEDROCK", ([contentType]) =>
+  it.effect.each([["image/png"], ["image/jpeg"]] as const)("%s that cannot be decoded → IMAGE_UNREADABLE", ([contentType]) =>
     Effect.gen(function* () {
       const error = failureOf(yield* interpretExit(Uint8Array.of(0x89, 0x50, 0x4e, 0x47), contentType))
-      expect(error).toMatchObject({ _tag: "DocumentUnreadable", reason: "IMAGE_NEEDS_BEDROCK" })
-      expect(error?.message).toContain("Bedrock provider (LLM_PROVIDER=bedrock)")
+      expect(error).toMatchObject({ _tag: "DocumentUnreadable", reason: "IMAGE_UNREADABLE" })
     }))
 
-  it.effect("any other image type detected at run time → IMAGE_NEEDS_BEDROCK; other types → UNSUPPORTED_TYPE", () =>
+  it.effect("any other type detected at run time (an image type OCR does not take, an archive) → UNSUPPORTED_TYPE", () =>
     Effect.gen(function* () {
       const webp = failureOf(yield* interpretExit(Uint8Array.of(1), "image/webp" as DocumentContentType))
-      expect(webp).toMatchObject({ reason: "IMAGE_NEEDS_BEDROCK" })
+      expect(webp).toMatchObject({ reason: "UNSUPPORTED_TYPE" })
       const zip = failureOf(yield* interpretExit(Uint8Array.of(1), "application/zip" as DocumentContentType))
       expect(zip).toMatchObject({ reason: "UNSUPPORTED_TYPE" })
     }))

@@ -10,7 +10,7 @@
 import { type InterpretedDocument, LabResult } from "../../../services/llm.js"
 import { positionLines } from "./positioned.js"
 import { parseLabReport } from "./report.js"
-import type { ParsedUnreadLine } from "./types.js"
+import type { ParsedReport, ParsedUnreadLine } from "./types.js"
 
 export interface Coverage {
   /** Results found in the document, each with the page and line its value is printed on. */
@@ -56,7 +56,19 @@ const nameNear = (name: string, lines: ReadonlyArray<string>): boolean => {
   return mine.some((w) => near.has(w))
 }
 
-export const checkCoverage = (text: string, document: InterpretedDocument): Coverage => {
+export interface CoverageOptions {
+  /**
+   * The text is what OCR read of an image, not the document's own text: a value the model read
+   * from the image may be printed differently in OCR's reading (a lost decimal point, a digit
+   * misread), so a result whose name is on a line is kept even where its value is not; only a
+   * result whose name is nowhere is refused.
+   */
+  readonly ocr?: boolean
+  /** The lines that hold results, as the offline reader found them (default: parseLabReport of the text). */
+  readonly reference?: ParsedReport
+}
+
+export const checkCoverage = (text: string, document: InterpretedDocument, options: CoverageOptions = {}): Coverage => {
   // numbered exactly as the reader numbers them
   const lines = positionLines(text.replace(/\r\n?/g, "\n"))
   const index = new Map(lines.map((l, i) => [key(l.page, l.line), i]))
@@ -74,7 +86,12 @@ export const checkCoverage = (text: string, document: InterpretedDocument): Cove
       if (!taken.has(i)) return i
       fallback ??= i
     }
-    return fallback
+    if (fallback !== undefined || options.ocr !== true) return fallback
+    // OCR's reading of the value may differ from the model's: the line that names the test will do
+    const named = (i: number) => nameNear(result.name, [at(i)])
+    if (claimed !== undefined && named(claimed)) return claimed
+    for (let i = 0; i < lines.length; i++) if (named(i) && !taken.has(i)) return i
+    return undefined
   }
 
   const kept: Array<LabResult> = []
@@ -105,7 +122,7 @@ export const checkCoverage = (text: string, document: InterpretedDocument): Cove
   }
 
   // the lines the offline reader finds results or vitals readings on, or cannot read
-  const reference = parseLabReport(text)
+  const reference = options.reference ?? parseLabReport(text)
   const expected = [
     ...[...reference.results, ...reference.vitals].map((r) => ({ page: r.page ?? 1, line: r.line ?? 0 })),
     ...reference.unreadLines

@@ -10,6 +10,16 @@ export interface ParsedRange {
   readonly text: string
 }
 
+/** How a result or reading read from an image was read (see ocrReading.ts); absent for text. */
+export interface OcrMark {
+  /** The least confidence of the words on its line, 0–1. */
+  readonly confidence: number
+  /** A name, unit, digit or decimal point on its line was repaired before it was read. */
+  readonly corrected: boolean
+  /** Low confidence or repaired: worth a look at the original before acting on it. */
+  readonly needsReview: boolean
+}
+
 export interface ParsedResult {
   readonly name: string
   readonly value: number | string
@@ -22,6 +32,7 @@ export interface ParsedResult {
   /** 1-based page (form feeds separate pages) and line on that page of the line that holds the value. */
   readonly page?: number | undefined
   readonly line?: number | undefined
+  readonly ocr?: OcrMark | undefined
 }
 
 export interface ParsedUnreadLine {
@@ -38,6 +49,7 @@ export interface ParsedVital {
   readonly unit: string
   readonly page?: number | undefined
   readonly line?: number | undefined
+  readonly ocr?: OcrMark | undefined
 }
 
 export interface ParsedReport {

@@ -251,7 +251,7 @@ export const analyteCandidates = (printedName: string): ReadonlyArray<Analyte> =
 }
 
 /** Can a value in `ucumUnit` be expressed in the analyte's unit? (Its own units, or convertible with its molar mass and charge.) */
-const unitFits = (analyte: Analyte, ucumUnit: string): boolean =>
+export const unitFits = (analyte: Analyte, ucumUnit: string): boolean =>
   ucumUnit === analyte.unit ||
   (analyte.alternateUnits ?? []).includes(ucumUnit) ||
   convert(1, ucumUnit, analyte.unit, analyte.molarMass, analyte.charge) !== undefined
@@ -333,3 +333,6 @@ export const findAnalyte = (
     ? undefined
     : { analyte, start: mention.start, end: mention.end }
 }
+
+/** Every name the lexicon knows, in comparable form (normaliseName): what OCR's misread names are matched against. */
+export const knownNames = (): ReadonlyArray<string> => [...INDEX.keys()]

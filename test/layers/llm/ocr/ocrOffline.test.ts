@@ -1,0 +1,98 @@
+/**
+ * The offline provider reading photos and scans with OCR, for real (tesseract.js in its worker
+ * thread, no network): the fixture images of test/fixtures/images, upright, turned, skewed and in
+ * bad light, and scanned PDFs; and the bounds that stop a document costing more than it may.
+ * Slow by nature (seconds a page): each test reads one or two images.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Option } from "effect"
+import { Jimp } from "jimp"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { recognise } from "../../../../src/layers/llm/ocr/ocrText.js"
+import { makeOfflineLLM } from "../../../../src/layers/llm/offline.js"
+import { parseLabReport } from "../../../../src/layers/llm/reader/index.js"
+import type { DocumentContentType, InterpretedDocument } from "../../../../src/services/llm.js"
+import { FIXTURES_DIR } from "../../../support/fixtures.js"
+
+const IMAGES = path.join(FIXTURES_DIR, "images")
+const bytesOf = (file: string) => new Uint8Array(fs.readFileSync(path.join(IMAGES, file)))
+const llm = makeOfflineLLM()
+const interpret = (file: string, contentType: DocumentContentType) =>
+  Effect.map(llm.interpret({ bytes: bytesOf(file), contentType }), (i) => i.document)
+
+/** The CBC/CMP report's 16 results as the text reader reads them (all correct: see fixtures.test.ts). */
+const truth = parseLabReport(fs.readFileSync(path.join(FIXTURES_DIR, "lab-report-cbc-cmp.txt"), "utf8")).results
+
+/** Every result read must be the printed one; returns how many of the 16 were read. */
+const checkAgainstTruth = (document: InterpretedDocument): number => {
+  for (const result of document.results) {
+    expect(result.ocr, `${result.name} has no OCR mark`).toBeDefined()
+    const printed = truth.find((t) => t.value === result.value && t.referenceRange.text.replace(/\s/g, "") === result.referenceRange.text.replace(/\s/g, ""))
+    expect(printed, `${result.name} = ${String(result.value)} (${result.referenceRange.text}) is not a printed result`).toBeDefined()
+  }
+  return document.results.length
+}
+
+const timeout = { timeout: 120_000 }
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+
+describe("offline OCR: photos and scans of the CBC/CMP report", () => {
+  it.effect("a clean 300-dpi scan reads every result, each marked as OCR", () =>
+    Effect.gen(function* () {
+      const document = yield* interpret("lab-report-cbc-cmp/scan-300.png", "image/png")
+      expect(checkAgainstTruth(document)).toBeGreaterThanOrEqual(15)
+      expect(document.documentType).toBe("lab_results")
+      expect(document.collectedAt).toBe("2026-04-18T07:42")
+    }), timeout)
+
+  it.effect("a photo turned a quarter, skewed, in uneven light and with noise is turned back, straightened and read", () =>
+    Effect.gen(function* () {
+      // photo-hard.jpg: turned 90°, skewed 2°, noise and a shadow
+      const [page] = yield* recognise([{ _tag: "Encoded", page: 1, bytes: bytesOf("lab-report-cbc-cmp/photo-hard.jpg") }])
+      expect([90, 270]).toContain(page?.turn)
+      expect(Math.abs(page?.skewDegrees ?? 0)).toBeGreaterThan(1)
+      const document = yield* interpret("lab-report-cbc-cmp/photo-hard.jpg", "image/jpeg")
+      expect(checkAgainstTruth(document)).toBeGreaterThanOrEqual(14)
+    }), timeout)
+
+  it.effect("a PDF's scanned page is read from its image while its text page stays text", () =>
+    Effect.gen(function* () {
+      const mixed = yield* interpret("mixed-text-and-scan.pdf", "application/pdf")
+      // page 1 is the vitals log as text: its readings carry no OCR mark; page 2 is the CBC scan
+      expect(mixed.vitals.length).toBeGreaterThan(10)
+      expect(mixed.vitals.every((v) => v.page === 1 && v.ocr === undefined)).toBe(true)
+      expect(mixed.results.every((r) => r.page === 2 && r.ocr !== undefined)).toBe(true)
+      expect(checkAgainstTruth(mixed)).toBeGreaterThanOrEqual(15)
+    }), timeout)
+})
+
+describe("offline OCR: bounds and refusals", () => {
+  const blank = Effect.promise(async () => new Uint8Array(await new Jimp({ width: 1200, height: 1600, color: 0xffffffff }).getBuffer("image/png")))
+
+  it.effect("an image with no print → IMAGE_NO_TEXT; bytes that are no image → IMAGE_UNREADABLE", () =>
+    Effect.gen(function* () {
+      const none = yield* Effect.exit(llm.interpret({ bytes: yield* blank, contentType: "image/png" }))
+      expect(failureOf(none)).toMatchObject({ _tag: "DocumentUnreadable", reason: "IMAGE_NO_TEXT" })
+      const broken = yield* Effect.exit(llm.interpret({ bytes: bytesOf("lab-report-cbc-cmp/scan-150.jpg").slice(0, 2000), contentType: "image/jpeg" }))
+      expect(failureOf(broken)).toMatchObject({ _tag: "DocumentUnreadable", reason: "IMAGE_UNREADABLE" })
+    }), timeout)
+
+  // live: the deadline is real time (it.effect's clock is a test clock)
+  it.live("over the pixel bound (from the header, before decoding), the page bound or the deadline → DocumentTooComplex", () =>
+    Effect.gen(function* () {
+      const photo = { _tag: "Encoded" as const, page: 1, bytes: bytesOf("lab-report-cbc-cmp/scan-150.png") }
+      const pixels = yield* Effect.exit(recognise([photo], { maxPixels: 1_000_000 }))
+      expect(failureOf(pixels)).toMatchObject({ _tag: "DocumentTooComplex", limit: "scan_pixels" })
+      const pages = yield* Effect.exit(recognise([photo, { ...photo, page: 2 }], { maxPages: 1 }))
+      expect(failureOf(pages)).toMatchObject({ _tag: "DocumentTooComplex", limit: "scan_pages" })
+      const time = yield* Effect.exit(recognise([photo], { timeout: "1 millis" }))
+      expect(failureOf(time)).toMatchObject({ _tag: "DocumentTooComplex", limit: "time" })
+      // the offline provider applies its own bounds the same way
+      const offline = makeOfflineLLM({ ocr: { maxPixels: 1_000_000 } })
+      const refused = yield* Effect.exit(offline.interpret({ bytes: photo.bytes, contentType: "image/png" }))
+      expect(failureOf(refused)).toMatchObject({ _tag: "DocumentTooComplex", limit: "scan_pixels" })
+    }), timeout)
+})
