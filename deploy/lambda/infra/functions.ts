@@ -9,6 +9,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs"
 import * as cr from "aws-cdk-lib/custom-resources"
 import { Construct } from "constructs"
 import { COLLECTOR_CONFIG_FILE } from "../collector.js"
+import { FUNCTION_LAYERS, LAYER_DESCRIPTIONS, LAYER_LICENSES, type LayerName } from "../layers.js"
 import { LONGEST_STREAM_SECONDS } from "../../streaming.js"
 import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
@@ -25,7 +26,14 @@ import type { Network } from "./network.js"
 import { type PushNotifications, SNS_ACTIONS, wildcardFinding } from "./notifications.js"
 import type { FunctionName, StageSettings } from "./stages.js"
 
-export type CodeFor = (name: FunctionName) => lambda.Code
+/**
+ * Each function's code and, where the code comes with them, the layers' (stack.ts bundlesIn: the
+ * build's output directory). Code without `layer` (tests' inline code) gives the functions no
+ * layer: the processor then has no OCR, which only the offline provider uses.
+ */
+export type CodeFor = ((name: FunctionName) => lambda.Code) & {
+  readonly layer?: (name: LayerName) => lambda.Code
+}
 
 export const RUNTIME = lambda.Runtime.NODEJS_22_X
 
@@ -42,6 +50,19 @@ export const STREAM_TIMEOUT = Duration.seconds(LONGEST_STREAM_SECONDS + 60)
  * Timeouts come from the time budgets (./budgets.ts): the API functions end before API Gateway's
  * 30 s, the processor after its interpretation deadline and the rest of its work, the stream
  * function after its longest stream (STREAM_TIMEOUT).
+ *
+ * The processor's 2048 MB also hold the offline provider's OCR (src/layers/llm/ocr/; one document
+ * at a time, OCR_MAX_PARALLEL_READS, and one job per invocation, batch size 1), should a stage
+ * run that provider (the stages set LLM_PROVIDER=bedrock, whose model reads images itself). Peak
+ * RSS of the bundle reading one image, tesseract.js from the OCR layer (2 cores, Node 20): 0.46 GB
+ * for a 300-dpi letter scan (2550×3300), 0.55 GB for a 12 MP photo, 0.91 GB for a 24 MP one,
+ * 1.32 GB for a ~40 MP JPEG (which the JPEG decoder then refuses): the OCR thread's heap (up to
+ * OCR_WORKER_HEAP_MB, 512) and the decoded image's buffers, then tesseract's WebAssembly memory in
+ * a thread of its own (a few hundred MB for a 3,300-px page). That leaves room for the function's
+ * own ~0.2 GB; the CPU that comes with 2048 MB (about 1.2 vCPU) suits OCR, which recognises on
+ * one thread. OCR's deadline (60 s, and 25 s a further page, 10 pages at most: 285 s, plus up to
+ * 60 s to start its thread) lies within the interpretation's (Timeouts.llmInterpret, 600 s),
+ * which the processor's timeout covers.
  */
 export const SIZES: Record<FunctionName, { readonly memoryMiB: number; readonly timeout: Duration }> = {
   auth: { memoryMiB: 512, timeout: timeoutFor(TimeBudgets.request) },
@@ -251,12 +272,27 @@ export class Functions extends Construct {
 
       const size = SIZES[name]
       const stageFn = settings.functions[name]
+      // The layers the function takes (../layers.ts), from the build's directory beside its code.
+      const layers = (FUNCTION_LAYERS[name] ?? []).flatMap((layer) => {
+        const code = props.code.layer?.(layer)
+        if (code === undefined) return []
+        return [
+          new lambda.LayerVersion(scopeOf, `Layer-${layer}`, {
+            description: `Serenya ${settings.stage}: ${LAYER_DESCRIPTIONS[layer]}`,
+            code,
+            compatibleRuntimes: [RUNTIME],
+            compatibleArchitectures: [lambda.Architecture.ARM_64],
+            license: LAYER_LICENSES[layer]
+          })
+        ]
+      })
       const fn = new lambda.Function(scopeOf, "Function", {
         description: `Serenya ${settings.stage}: ${name}`,
         runtime: RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         handler: "index.handler",
         code: props.code(name),
+        layers,
         memorySize: size.memoryMiB,
         timeout: size.timeout,
         role,

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data } from "./data.js"
 import { Api, ApiCertificate, EdgeSecurity } from "./edge.js"
+import { LAYER_NODE_MODULES, layerDir, type LayerName } from "../layers.js"
 import { type CodeFor, Functions } from "./functions.js"
 import { Keys } from "./keys.js"
 import { KeyRotationOperator } from "./operators.js"
@@ -14,24 +15,35 @@ import { Network } from "./network.js"
 import { PushNotifications } from "./notifications.js"
 import { Observability } from "./observability.js"
 import { SerenyaRecoveryStack } from "./recovery.js"
-import type { StageSettings } from "./stages.js"
+import type { FunctionName, StageSettings } from "./stages.js"
 
 const DIST = fileURLToPath(new URL("../dist", import.meta.url))
 
 /**
  * The bundles `dir` holds (deploy/lambda/dist by default: what `npm run synth`, `npx cdk synth`
- * and `npm run build:lambda` write). A function without its bundle stops the synth: a stack whose
- * code could not serve must never reach a deployment.
+ * and `npm run build:lambda` write), and the layers staged beside them (../layers.ts). A function
+ * or a layer without its files stops the synth: a stack whose code could not serve must never
+ * reach a deployment.
  */
-export const bundlesIn =
-  (dir: string): CodeFor =>
-  (name) => {
-    const bundle = join(dir, name)
-    if (!existsSync(join(bundle, "index.mjs"))) {
-      throw new Error(`No Lambda bundle for the ${name} function in ${bundle}: synthesize with \`npm run synth\` or \`npx cdk synth\`, which build them first (or run \`npm run build:lambda\`)`)
+export const bundlesIn = (dir: string): CodeFor =>
+  Object.assign(
+    (name: FunctionName) => {
+      const bundle = join(dir, name)
+      if (!existsSync(join(bundle, "index.mjs"))) {
+        throw new Error(`No Lambda bundle for the ${name} function in ${bundle}: synthesize with \`npm run synth\` or \`npx cdk synth\`, which build them first (or run \`npm run build:lambda\`)`)
+      }
+      return lambda.Code.fromAsset(bundle)
+    },
+    {
+      layer: (name: LayerName) => {
+        const layer = join(dir, layerDir(name))
+        if (!existsSync(join(layer, LAYER_NODE_MODULES))) {
+          throw new Error(`No ${name} layer in ${layer}: the build stages it with the functions that take it (\`npm run synth\`, \`npm run build:lambda\`)`)
+        }
+        return lambda.Code.fromAsset(layer)
+      }
     }
-    return lambda.Code.fromAsset(bundle)
-  }
+  )
 
 export const bundledCode: CodeFor = bundlesIn(DIST)
 

@@ -4,7 +4,10 @@
  * @aws-sdk/* is provided beside them, as the runtime does), then run in fresh Node processes:
  * the production auth function's synthesized asset answers /health, and the documents and processor bundles take a real PDF from
  * upload to interpreted content (the PDF reader thread started from its own bundle, pdfjs and
- * its fonts loaded from the bundle), and a Flate bomb to a job failed once, DOCUMENT_TOO_COMPLEX.
+ * its fonts loaded from the bundle), a Flate bomb to a job failed once, DOCUMENT_TOO_COMPLEX, and
+ * a photo to content read by OCR (the OCR thread started from its own bundle, tesseract.js and
+ * the English model from the OCR layer the build staged, on NODE_PATH as Lambda puts /opt's).
+ * ocrBundle.test.ts runs OCR from the processor's bundle and layer alone, in more detail.
  */
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { execFile } from "node:child_process"
@@ -13,9 +16,12 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
+import { Jimp, loadFont } from "jimp"
+import { SANS_64_BLACK } from "jimp/fonts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type BundleReport, FUNCTION_ENTRIES, formatReports, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
+import { type BundleReport, FUNCTION_ENTRIES, formatReports, OCR_WORKER_FILE, PDF_WORKER_FILE } from "../../../deploy/lambda/build.js"
 import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH } from "../../../deploy/lambda/collector.js"
+import { LAYER_NODE_MODULES, layerDir } from "../../../deploy/lambda/layers.js"
 import { synthesize } from "../../../deploy/lambda/app.js"
 import { scopedDatabase } from "../../support/database.js"
 import { healthEvent } from "../../../bench/lambda.js"
@@ -31,6 +37,8 @@ let cdkOut: string
 let reports: ReadonlyArray<BundleReport>
 /** The production auth function's code as the synthesized assembly holds it (its directory under cdk.out). */
 let authAsset: string
+/** The production processor's OCR layer as the synthesized assembly holds it. */
+let ocrLayerAsset: string
 let scope: Scope.Closeable
 let databaseUrl: string
 
@@ -53,6 +61,14 @@ beforeAll(async () => {
   const auth = Object.values(template.Resources).find((r) => r.Type === "AWS::Lambda::Function" && r.Properties?.Description === "Serenya production: auth")
   // the code's object key is the asset's hash, and the assembly stages the asset as asset.<hash>
   authAsset = path.join(cdkOut, `asset.${auth!.Properties!.Code!.S3Key!.replace(/\.zip$/, "")}`)
+  const processor = Object.entries(template.Resources).find(([, r]) => r.Type === "AWS::Lambda::Function" && r.Properties?.Description === "Serenya production: processor")
+  const layerId = ((processor![1].Properties as { Layers?: Array<unknown> }).Layers ?? []).flatMap((layer) =>
+    typeof layer === "object" && layer !== null && "Ref" in layer ? [String(layer.Ref)] : []
+  )
+  expect(layerId).toHaveLength(1)
+  const layer = template.Resources[layerId[0]!] as unknown as { Type: string; Properties: { Content: { S3Key: string } } }
+  expect(layer.Type).toBe("AWS::Lambda::LayerVersion")
+  ocrLayerAsset = path.join(cdkOut, `asset.${layer.Properties.Content.S3Key.replace(/\.zip$/, "")}`)
   process.stdout.write(`${formatReports(reports)}\n`)
 }, 180_000)
 
@@ -63,7 +79,7 @@ afterAll(async () => {
 })
 
 /** Runs `script` (an ES module) in a fresh Node process from the task root; its last stdout line is JSON. */
-const runScript = async (script: string, env: Record<string, string>, dir: string = outdir) => {
+const runScript = async (script: string, env: Record<string, string>, dir: string = outdir, timeout = 30_000) => {
   const file = path.join(dir, `script-${Math.random().toString(36).slice(2)}.mjs`)
   await fs.writeFile(file, script)
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "serenya-lambda-data-"))
@@ -80,7 +96,7 @@ const runScript = async (script: string, env: Record<string, string>, dir: strin
       LOCAL_MASTER_KEY: randomBytes(32).toString("hex"),
       ...env
     },
-    timeout: 30_000
+    timeout
   })
   const last = stdout.trim().split("\n").at(-1) ?? "{}"
   return JSON.parse(last) as Record<string, unknown>
@@ -130,7 +146,8 @@ describe("Lambda bundles", () => {
 
   it("the PDF reader is a thread of the processor's own (pdf-worker.mjs), not in any index.mjs; the api bundles have no pdfjs at all", async () => {
     const pdfjs = (input: string) => input.includes("node_modules/pdfjs-dist/")
-    const reader = (input: string) => /src\/layers\/llm\/(pdfRead|pdfLayout|pdfWorker)\.ts$/.test(input)
+    // (pdfLayout.ts, the line layout, is the reader's and the main thread's OCR reading's: every bundle may carry it, lazily)
+    const reader = (input: string) => /src\/layers\/llm\/(pdfRead|pdfWorker)\.ts$/.test(input)
     for (const report of reports) {
       const dir = path.dirname(report.file)
       const hasWorker = (await fs.readdir(dir)).includes(PDF_WORKER_FILE)
@@ -152,6 +169,40 @@ describe("Lambda bundles", () => {
         expect(report.inputs.some(pdfjs), `${report.function}: no pdfjs`).toBe(false)
         expect(report.inputs.some(reader), `${report.function}: no reader code`).toBe(false)
       }
+    }
+  })
+
+  it("OCR is a thread of the processor's own (ocr-worker.mjs), tesseract.js is in no bundle, and no function's init loads any of OCR", async () => {
+    const ocrReader = (input: string) => /src\/layers\/llm\/ocr\/(ocrRead|raster|ocrWorker)\.ts$/.test(input)
+    // what a cold start must not evaluate: the image decoders, tesseract.js, the OCR modules and the OCR reading of their words
+    const ocrAtInit = (input: string) =>
+      /node_modules\/(jimp|@jimp\/|image-size|tesseract\.js|@tesseract\.js-data)/.test(input) || /src\/layers\/llm\/(ocr\/|reader\/ocr|pdfLayout)/.test(input)
+    for (const report of reports) {
+      const dir = path.dirname(report.file)
+      const hasWorker = (await fs.readdir(dir)).includes(OCR_WORKER_FILE)
+      expect(report.inputs.some((input) => input.includes("node_modules/tesseract.js")), `${report.function}: tesseract.js left to the layer`).toBe(false)
+      expect(report.initInputs.length, report.function).toBeGreaterThan(100)
+      expect(report.initInputs.filter(ocrAtInit), `${report.function}: OCR at init`).toEqual([])
+      if (report.function === "processor") {
+        expect(hasWorker, "processor: ocr-worker.mjs beside index.mjs").toBe(true)
+        expect(report.inputs.some(ocrReader)).toBe(true)
+        const code = await bundleCode(report.file)
+        expect(code.includes(`new URL("./${OCR_WORKER_FILE}",import.meta.url)`), "ocrWorkerUrl replaced").toBe(true)
+        expect(code.includes("ocrWorkerBootstrap.mjs")).toBe(false)
+        // the reader requires tesseract.js at run time, from the layer (NODE_PATH)
+        expect(/\("tesseract\.js"\)/.test(await fs.readFile(path.join(dir, OCR_WORKER_FILE), "utf8"))).toBe(true)
+        expect(report.layerBytes).toBeGreaterThan(0)
+      } else {
+        expect(hasWorker, `${report.function}: no OCR reader`).toBe(false)
+        expect(report.inputs.some(ocrReader), `${report.function}: no OCR reader code`).toBe(false)
+        expect(report.layerBytes, report.function).toBe(0)
+      }
+    }
+    // the layer, as staged beside the bundles and as the assembly holds the processor's
+    for (const layer of [path.join(outdir, layerDir("ocr")), ocrLayerAsset]) {
+      const manifest = JSON.parse(await fs.readFile(path.join(layer, LAYER_NODE_MODULES, "tesseract.js/package.json"), "utf8")) as { version: string }
+      expect(manifest.version, layer).toBe("7.0.0")
+      await fs.access(path.join(layer, LAYER_NODE_MODULES, "@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz"))
     }
   })
 
@@ -247,4 +298,42 @@ process.exit(0)`,
     expect(result.bombBatch).toEqual({ batchItemFailures: [] })
     expect(result.bombStatus).toMatchObject({ status: "failed", error: { code: "DOCUMENT_TOO_COMPLEX" } })
   })
+
+  it("the documents and processor bundles take a photo to content read by OCR, tesseract.js and its model from the OCR layer", async () => {
+    const font = await loadFont(SANS_64_BLACK)
+    const image = new Jimp({ width: 1000, height: 200, color: 0xffffffff })
+    image.print({ font, x: 40, y: 60, text: "Potassium 4.1 mmol/L" })
+    const png = (await image.getBuffer("image/png")).toString("base64")
+    const result = await runScript(
+      `const documents = (await import("./documents/index.mjs")).handler
+const processor = (await import("./processor/index.mjs")).handler
+const event = (method, rawPath, body, token) => ({
+  version: "2.0", routeKey: "$default", rawPath, rawQueryString: "",
+  headers: { host: "api.example", "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
+  requestContext: { http: { method, path: rawPath, sourceIp: "203.0.113.7" }, domainName: "api.example" },
+  ...(body === undefined ? { isBase64Encoded: false } : { body: Buffer.from(JSON.stringify(body)).toString("base64"), isBase64Encoded: true })
+})
+const signIn = await documents(event("POST", "/auth/dev", { email: "photo@example.com" }))
+const token = JSON.parse(signIn.body).accessToken
+const upload = await documents(event("POST", "/documents/upload", { fileName: "potassium.png", contentType: "image/png", dataBase64: ${JSON.stringify(png)} }, token))
+const jobId = JSON.parse(upload.body).jobId
+const started = performance.now()
+const batch = await processor({ Records: [{ messageId: "m-3", receiptHandle: "r", body: JSON.stringify({ jobId }),
+  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
+  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
+const processedMs = performance.now() - started
+const status = JSON.parse((await documents(event("GET", "/jobs/" + jobId + "/status", undefined, token))).body)
+const content = status.contentId === undefined ? {} : JSON.parse((await documents(event("GET", "/content/" + status.contentId, undefined, token))).body)
+console.log(JSON.stringify({ upload: upload.statusCode, batch, status, processedMs, potassium: content.results?.find((r) => /potassium/i.test(r.name)) }))
+process.exit(0)`,
+      { DEV_AUTH_ENABLED: "true", NODE_PATH: path.join(outdir, layerDir("ocr"), LAYER_NODE_MODULES) },
+      outdir,
+      90_000
+    )
+    expect(result.upload).toBe(202)
+    expect(result.batch).toEqual({ batchItemFailures: [] })
+    expect(result.status).toMatchObject({ status: "completed" })
+    expect(result.potassium).toMatchObject({ value: 4.1 })
+    process.stdout.write(`processor: a photo's job (OCR included) ${Number(result.processedMs).toFixed(0)} ms\n`)
+  }, 120_000)
 })

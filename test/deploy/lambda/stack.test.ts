@@ -1,7 +1,7 @@
 import { App, Stack } from "aws-cdk-lib"
 import { Match, Template } from "aws-cdk-lib/assertions"
 import * as lambda from "aws-cdk-lib/aws-lambda"
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -10,6 +10,9 @@ import { HttpApi } from "effect/http-api"
 import { ROUTES } from "../../../deploy/lambda/infra/edge.js"
 import { Api as Application } from "../../../src/http/api.js"
 import { SIZES } from "../../../deploy/lambda/infra/functions.js"
+import { FUNCTION_LAYERS, LAYER_NODE_MODULES, layerDir } from "../../../deploy/lambda/layers.js"
+import { OCR_BASE_TIMEOUT, OCR_MAX_PAGES, OCR_PER_PAGE_TIMEOUT } from "../../../src/layers/llm/ocr/ocrText.js"
+import { PDF_EXTRACTION_TIMEOUT } from "../../../src/layers/llm/pdfText.js"
 import { addStage, bundlesIn } from "../../../deploy/lambda/infra/stack.js"
 import { type FunctionName, stages } from "../../../deploy/lambda/infra/stages.js"
 import { acknowledgements, runNag } from "./support/nag.js"
@@ -21,7 +24,13 @@ import { DEFAULT_MODEL_ID, findModel } from "../../../src/services/models.js"
 import { API_GATEWAY_TIMEOUT, type TimeBudget, TimeBudgets, Timeouts } from "../../../src/services/resilience.js"
 import { Duration as EffectDuration } from "effect"
 
-const code = () => lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })")
+// The functions' code, inline, and the layers' (the processor's OCR layer) from a directory laid out as build.ts stages one.
+const layerFiles = mkdtempSync(join(tmpdir(), "serenya-layer-"))
+mkdirSync(join(layerFiles, LAYER_NODE_MODULES, "placeholder"), { recursive: true })
+writeFileSync(join(layerFiles, LAYER_NODE_MODULES, "placeholder/index.js"), "")
+const code = Object.assign(() => lambda.Code.fromInline("exports.handler = async () => ({ statusCode: 200 })"), {
+  layer: () => lambda.Code.fromAsset(layerFiles)
+})
 
 // One app for the templates: both stages synthesized once, every assertion reads the same templates.
 // The nag packs run on it directly (runNag), so a finding fails one test, not the whole file.
@@ -99,6 +108,15 @@ describe("synthesis", () => {
     const empty = mkdtempSync(join(tmpdir(), "serenya-no-bundles-"))
     expect(() => bundlesIn(empty)("auth")).toThrow(/No Lambda bundle for the auth function/)
     expect(() => createApp({ outdir: mkdtempSync(join(tmpdir(), "serenya-cdk-")), code: bundlesIn(empty), nag: false })).toThrow(/No Lambda bundle/)
+    // every bundle, but no OCR layer staged beside them
+    for (const name of ["auth", "documents", "chat", "stream", "processor", "migrate"]) {
+      mkdirSync(join(empty, name))
+      writeFileSync(join(empty, name, "index.mjs"), "export const handler = async () => ({})")
+    }
+    expect(() => bundlesIn(empty).layer?.("ocr")).toThrow(/No ocr layer/)
+    expect(() => createApp({ outdir: mkdtempSync(join(tmpdir(), "serenya-cdk-")), code: bundlesIn(empty), nag: false })).toThrow(/No ocr layer/)
+    mkdirSync(join(empty, layerDir("ocr"), LAYER_NODE_MODULES), { recursive: true })
+    expect(() => createApp({ outdir: mkdtempSync(join(tmpdir(), "serenya-cdk-")), code: bundlesIn(empty), nag: false })).not.toThrow()
   })
 })
 
@@ -560,6 +578,28 @@ describe("functions", () => {
     expect(sizes).toEqual({ auth: 512, documents: 2048, chat: 1024 })
   })
 
+  it.each(both)("%s: the processor alone takes the OCR layer (nodejs22.x, arm64), beside the ADOT collector's", (stage, template) => {
+    expect(FUNCTION_LAYERS).toEqual({ processor: ["ocr"] })
+    const [layerId, layer] = only(template, "AWS::Lambda::LayerVersion")
+    expect(layer.Properties).toMatchObject({
+      CompatibleRuntimes: ["nodejs22.x"],
+      CompatibleArchitectures: ["arm64"],
+      Description: expect.stringMatching(new RegExp(`^Serenya ${stage}: OCR .*tesseract\\.js`)),
+      LicenseInfo: "Apache-2.0 AND MIT",
+      Content: { S3Bucket: expect.anything(), S3Key: expect.stringMatching(/\.zip$/) }
+    })
+    for (const name of ["auth", "documents", "chat", "stream", "processor", "migrate"] as const) {
+      const layers = asArray(fn(template, stage, name)[1].Properties?.Layers as Array<unknown> | undefined)
+      expect(layers.some((l) => json(l) === json({ Ref: layerId })), name).toBe(name === "processor")
+      expect(layers.filter((l) => typeof l === "string" && /aws-otel-collector/.test(l)), name).toHaveLength(1)
+    }
+  })
+
+  it("the processor's memory holds the offline provider's OCR (one document at a time), as measured", () => {
+    // peak RSS of the bundle reading one image: 0.46 GB (a 300-dpi letter scan) to 1.32 GB (a ~40 MP JPEG); see SIZES
+    expect(SIZES.processor.memoryMiB).toBe(2048)
+  })
+
   it.each(both)("%s: functions get the configuration names of src/config.ts and secret ARNs, never secret values", (stage, template) => {
     const variables = (fn(template, stage, "documents")[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables
     for (const name of [
@@ -977,6 +1017,12 @@ describe("time budgets: every function outlives the deadlines inside it", () => 
     expect(secondsOf(Timeouts.llmChat)).toBeGreaterThanOrEqual(secondsOf(Timeouts.llmChatCall))
     expect(TimeBudgets.processor.parts.interpret).toBe(Timeouts.llmInterpret)
     expect(TimeBudgets.chat.parts.answer).toBe(Timeouts.llmChat)
+  })
+
+  it("the offline provider's longest reading fits in the interpretation's deadline: a scanned PDF's text layer, then OCR of its 10 pages", () => {
+    const ocrLongest = secondsOf(OCR_BASE_TIMEOUT) + secondsOf(OCR_PER_PAGE_TIMEOUT) * (OCR_MAX_PAGES - 1)
+    // each reader's thread may take up to a minute to start (THREAD_START_TIMEOUT in pdfText.ts and ocrText.ts)
+    expect(secondsOf(PDF_EXTRACTION_TIMEOUT) + 60 + ocrLongest + 60).toBeLessThanOrEqual(secondsOf(Timeouts.llmInterpret))
   })
 
   it.each(both)("%s: the duration alarms sit at five sixths of each timeout", (stage, template) => {
