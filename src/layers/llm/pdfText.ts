@@ -27,11 +27,11 @@
  * them). Decoding takes time too: extractPdfContent's deadline is PDF_CONTENT_TIMEOUT.
  * extractPdfText never decodes an image.
  */
-import { Duration, Effect, Queue, Semaphore } from "effect"
-import { Worker } from "node:worker_threads"
+import { Duration, Effect, Semaphore } from "effect"
 import { type ComplexityLimit, DocumentTooComplex, DocumentUnreadable } from "../../services/llm.js"
 import type { PageScan, PdfReadLimits, PdfReply, PdfRequest } from "./pdfRead.js"
 import { pdfWorkerUrl } from "./pdfWorkerUrl.js"
+import { isOutOfMemory, readerDefect as threadDefect, startReaderThread, type ThreadEvent as ReaderThreadEvent } from "./readerThread.js"
 
 /** PDFs with more pages than this are refused rather than read. */
 export const PDF_MAX_PAGES = 50
@@ -120,47 +120,9 @@ export interface PdfContent {
 
 const readers = Semaphore.makeUnsafe(PDF_MAX_PARALLEL_READS)
 
-type ThreadEvent =
-  | { readonly _tag: "Message"; readonly reply: PdfReply }
-  | { readonly _tag: "Error"; readonly error: unknown }
-  | { readonly _tag: "Exit"; readonly code: number }
+type ThreadEvent = ReaderThreadEvent<PdfReply>
 
-/**
- * A reading thread for one document, terminated when the scope closes (answered, timed out,
- * interrupted): termination stops it even in the middle of synchronous work and frees its heap
- * and buffers. `execArgv: []`: the thread needs none of the parent's flags, and inheriting
- * `--import tsx` would load tsx a second time (the bootstrap registers it when needed).
- */
-const startThread = (heapMb: number) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const events = yield* Queue.unbounded<ThreadEvent>()
-      const worker = new Worker(pdfWorkerUrl, {
-        execArgv: [],
-        resourceLimits: { maxOldGenerationSizeMb: heapMb }
-      })
-      worker.on("message", (reply: PdfReply) => Queue.offerUnsafe(events, { _tag: "Message", reply }))
-      worker.on("error", (error: unknown) => Queue.offerUnsafe(events, { _tag: "Error", error }))
-      worker.on("exit", (code: number) => Queue.offerUnsafe(events, { _tag: "Exit", code }))
-      return { worker, next: Queue.take(events) }
-    }),
-    ({ worker }) => Effect.promise(() => worker.terminate())
-  )
-
-const isOutOfMemory = (error: unknown) =>
-  typeof error === "object" && error !== null && "code" in error && error.code === "ERR_WORKER_OUT_OF_MEMORY"
-
-/** The reader itself failed (it did not start, crashed, answered nonsense): a defect, not the document's fault. */
-const readerDefect = (event: ThreadEvent, when: string) =>
-  Effect.die(
-    event._tag === "Error"
-      ? event.error
-      : new Error(
-        event._tag === "Exit"
-          ? `The PDF reader's thread exited (code ${event.code}) ${when} without an answer`
-          : `The PDF reader's thread answered ${event.reply._tag} ${when}`
-      )
-  )
+const readerDefect = (event: ThreadEvent, when: string) => threadDefect("PDF reader", event, when)
 
 const MIB = 1024 * 1024
 
@@ -250,7 +212,7 @@ const readDocument = (
   }
 
   const read = Effect.gen(function* () {
-    const thread = yield* startThread(heapMb)
+    const thread = yield* startReaderThread<PdfReply>(pdfWorkerUrl, heapMb)
     const ready = yield* thread.next.pipe(Effect.timeout(THREAD_START_TIMEOUT), Effect.orDie)
     if (!(ready._tag === "Message" && ready.reply._tag === "Ready")) return yield* readerDefect(ready, "while starting")
     // The thread gets a copy, transferred (not cloned): the caller keeps its own bytes (and zeroes

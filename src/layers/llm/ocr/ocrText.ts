@@ -13,15 +13,15 @@
  * Cost, measured on 2 cores from the sources: about 0.5 s to start the thread and load the
  * model, then 2–4 s a page (a letter page at 150–300 dpi), most of it in recognition.
  */
-import { Duration, Effect, Queue, Semaphore } from "effect"
-import { Worker } from "node:worker_threads"
+import { Duration, Effect, Semaphore } from "effect"
 import { DocumentTooComplex, DocumentUnreadable } from "../../../services/llm.js"
 import type { OcrInput, OcrPage, OcrReply, OcrRequest } from "./ocrRead.js"
+import { isOutOfMemory, readerDefect as threadDefect, startReaderThread, type ThreadEvent as ReaderThreadEvent } from "../readerThread.js"
+import { OCR_MAX_PAGES, OCR_MAX_PIXELS } from "./limits.js"
 import { ocrWorkerUrl } from "./ocrWorkerUrl.js"
 
-import { OCR_MAX_PAGES, OCR_MAX_PIXELS } from "./limits.js"
-
 export { OCR_MAX_PAGES, OCR_MAX_PIXELS } from "./limits.js"
+
 /** The deadline: this much for the thread and the first page, and PER_PAGE for each further one. */
 export const OCR_BASE_TIMEOUT: Duration.Input = "60 seconds"
 export const OCR_PER_PAGE_TIMEOUT: Duration.Input = "25 seconds"
@@ -43,37 +43,9 @@ export type { OcrInput, OcrPage, OcrWord } from "./ocrRead.js"
 
 const readers = Semaphore.makeUnsafe(OCR_MAX_PARALLEL_READS)
 
-type ThreadEvent =
-  | { readonly _tag: "Message"; readonly reply: OcrReply }
-  | { readonly _tag: "Error"; readonly error: unknown }
-  | { readonly _tag: "Exit"; readonly code: number }
+type ThreadEvent = ReaderThreadEvent<OcrReply>
 
-const startThread = (heapMb: number) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const events = yield* Queue.unbounded<ThreadEvent>()
-      const worker = new Worker(ocrWorkerUrl, { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: heapMb } })
-      worker.on("message", (reply: OcrReply) => Queue.offerUnsafe(events, { _tag: "Message", reply }))
-      worker.on("error", (error: unknown) => Queue.offerUnsafe(events, { _tag: "Error", error }))
-      worker.on("exit", (code: number) => Queue.offerUnsafe(events, { _tag: "Exit", code }))
-      return { worker, next: Queue.take(events) }
-    }),
-    ({ worker }) => Effect.promise(() => worker.terminate())
-  )
-
-const isOutOfMemory = (error: unknown) =>
-  typeof error === "object" && error !== null && "code" in error && error.code === "ERR_WORKER_OUT_OF_MEMORY"
-
-const readerDefect = (event: ThreadEvent, when: string) =>
-  Effect.die(
-    event._tag === "Error"
-      ? event.error
-      : new Error(
-        event._tag === "Exit"
-          ? `The OCR reader's thread exited (code ${event.code}) ${when} without an answer`
-          : `The OCR reader's thread answered ${event.reply._tag} ${when}`
-      )
-  )
+const readerDefect = (event: ThreadEvent, when: string) => threadDefect("OCR reader", event, when)
 
 /**
  * Reads photos or scanned pages (a Raster input's pixels are transferred to the thread: the
@@ -132,7 +104,7 @@ export const recognise = (
         limit: "scan_pages"
       })
     }
-    const thread = yield* startThread(heapMb)
+    const thread = yield* startReaderThread<OcrReply>(ocrWorkerUrl, heapMb)
     const ready = yield* thread.next.pipe(Effect.timeout(THREAD_START_TIMEOUT), Effect.orDie)
     if (!(ready._tag === "Message" && ready.reply._tag === "Ready")) return yield* readerDefect(ready, "while starting")
     // an upload's bytes are copied (the caller keeps, and zeroes, its own); a scanned page's raster is the
