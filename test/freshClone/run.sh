@@ -77,7 +77,7 @@ cat "$TMP/walk.out"; echo
 grep -q ': completed$' "$TMP/walk.out" || fail "the walk's job did not complete"
 grep -q '^event: completed$' "$TMP/walk.out" || fail "the walk's job events did not end with completed"
 grep -q '^event: done$' "$TMP/walk.out" || fail "the walk's streamed chat answer did not end with done"
-tail -n 1 "$TMP/walk.out" | node -e '
+grep '^{"items"' "$TMP/walk.out" | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
     const page = JSON.parse(s)
     const item = page.items?.[0]
@@ -85,7 +85,13 @@ tail -n 1 "$TMP/walk.out" | node -e '
       console.error("unexpected timeline:", s); process.exit(1)
     }
   })' || fail "the walk's timeline does not show the fixture's 7 flagged results"
-step "the README walk: signed in, uploaded, job completed, its events and a streamed answer, timeline shows the report"
+grep -q '^photo job .*: completed$' "$TMP/walk.out" || fail "the walk's photo was not read (its job did not complete)"
+tail -n 1 "$TMP/walk.out" | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    const read = JSON.parse(s)
+    if (!(read.read >= 12)) { console.error("too few results read from the photo:", s); process.exit(1) }
+  })' || fail "the walk's photo gave fewer than 12 of the report's 16 results"
+step "the README walk: signed in, uploaded, job completed, its events and a streamed answer, timeline shows the report, a photo read by OCR"
 
 # Ctrl-C. npm reports an interrupt it received itself as 130 whatever the server did, so the
 # server is judged by its log and by what is left running (its own exit code on SIGINT/SIGTERM
