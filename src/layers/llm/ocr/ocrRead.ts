@@ -23,7 +23,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { parentPort } from "node:worker_threads"
 import type * as Tesseract from "tesseract.js"
-import { crop, graininess, type Grey, greyFromRgba, lineDirection, type QuarterTurn, rotate, scale, toPgm } from "./raster.js"
+import { graininess, type Grey, greyFromRgba, inkiestBand, lineDirection, type QuarterTurn, rotate, scale, toPgm } from "./raster.js"
 
 export interface OcrLimits {
   /** Pixels an image (or a scanned page) may have, before any scaling. */
@@ -42,7 +42,10 @@ export interface OcrRequest {
   readonly limits: OcrLimits
 }
 
-/** A word as read: its box in the prepared page (pixels, y down), the baseline of its line there, and confidence 0–100. */
+/**
+ * A word as read: its box in the prepared page (pixels, y down), the baseline of its line there,
+ * and confidence 0–100 (for a word with a digit, the least of its word's and its characters').
+ */
 export interface OcrWord {
   readonly text: string
   readonly left: number
@@ -81,7 +84,7 @@ export type OcrReply =
 /** A page of print at about 300 dpi: US letter's long edge (11 in) is 3,300 px, A4's 3,508. */
 export const TARGET_LONG_EDGE = 3300
 /** Enlarged only below this (a 200-dpi scan is read as it is), shrunk only above this. */
-const ENLARGE_BELOW = 2400
+const ENLARGE_BELOW = 2000
 const SHRINK_ABOVE = 4200
 /** Lines run across when the row profile varies this much more than the column profile (and the reverse). */
 const DIRECTION_RATIO = 1.3
@@ -176,6 +179,8 @@ const wordsOf = (page: Tesseract.Page): Array<OcrWord> => {
           const middle = (word.bbox.x0 + word.bbox.x1) / 2
           // the line's baseline under the word; a line without one (x0 = x1 = 0) falls back to the word's bottom
           const baseline = x0 === 0 && x1 === 0 ? word.bbox.y1 : y0 + slope * (middle - x0)
+          // a number is as sure as its least sure digit: one doubtful digit ("79" for 75) is the number in doubt
+          const symbols = /\d/.test(text) ? (word.symbols ?? []).map((symbol) => symbol.confidence) : []
           words.push({
             text,
             left: word.bbox.x0,
@@ -183,7 +188,7 @@ const wordsOf = (page: Tesseract.Page): Array<OcrWord> => {
             right: word.bbox.x1,
             bottom: word.bbox.y1,
             baseline,
-            confidence: word.confidence
+            confidence: Math.min(word.confidence, ...symbols)
           })
         }
       }
@@ -198,6 +203,9 @@ const readingScore = (page: Tesseract.Page): number =>
     const alnum = word.text.replace(/[^\p{L}\p{N}]/gu, "").length
     return word.confidence >= 50 && alnum >= 2 ? score + alnum * (word.confidence / 100) : score
   }, 0)
+
+/** A trial reading this good (and confident overall) is upright: the other turns are not tried. */
+const CONFIDENT_PROBE_SCORE = 150
 
 /** A trial reading that finds less than this (letters and digits read with confidence) finds no print on the page. */
 const MIN_PROBE_SCORE = 12
@@ -217,11 +225,14 @@ const uprightTurn = async (worker: Recogniser, image: Grey): Promise<QuarterTurn
   let best: { turn: QuarterTurn; score: number } | undefined
   for (const turn of candidates) {
     const turned = rotate(half, turn)
-    // a third of the page's height holds a dozen lines of a report
-    const band = crop(turned, 0, turned.height / 3, turned.width, turned.height / 3)
+    // a third of the page's height holds a dozen lines of a report: the third with the most ink (a short
+    // report's lines are all at the top)
+    const band = inkiestBand(turned, 3)
     const { data } = await worker.recognize(Buffer.from(toPgm(band)), {}, { text: false, blocks: true })
     const score = readingScore(data)
     if (best === undefined || score > best.score) best = { turn, score }
+    // text upside down never reads this well: an upright page (most uploads) costs one probe
+    if (score >= CONFIDENT_PROBE_SCORE && data.confidence >= 80) break
   }
   return best !== undefined && best.score >= MIN_PROBE_SCORE ? best.turn : undefined
 }

@@ -208,3 +208,29 @@ export const graininess = (image: Grey): number => {
   }
   return count === 0 ? 0 : total / count
 }
+
+/**
+ * The band across the raster, 1/`parts` of its height, that holds the most ink (dark by Otsu's
+ * threshold): where a short report's lines are, when the middle of the page is blank.
+ */
+export const inkiestBand = (image: Grey, parts: number): Grey => {
+  const threshold = otsuThreshold(image)
+  const rows = new Float64Array(image.height + 1)
+  for (let y = 0; y < image.height; y++) {
+    let dark = 0
+    const row = y * image.width
+    for (let x = 0; x < image.width; x++) if ((image.pixels[row + x] ?? 255) <= threshold) dark++
+    rows[y + 1] = (rows[y] ?? 0) + dark
+  }
+  const height = Math.max(1, Math.round(image.height / parts))
+  let best = 0
+  let bestInk = -1
+  for (let top = 0; top + height <= image.height; top += Math.max(1, Math.floor(height / 4))) {
+    const ink = (rows[top + height] ?? 0) - (rows[top] ?? 0)
+    if (ink > bestInk) {
+      bestInk = ink
+      best = top
+    }
+  }
+  return crop(image, 0, best, image.width, height)
+}

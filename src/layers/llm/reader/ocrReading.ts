@@ -12,7 +12,8 @@
  *    and the lexicon say about it: its unit must be one the test is reported in; its reference
  *    range must be plausible for the test (inside the lexicon's plausible and critical limits);
  *    its value plausible, and on the side of the range the printed flag says; a value beyond the
- *    test's critical limits only when the report flags it critical too. A lost decimal
+ *    test's critical limits and far from its range only when the report flags it critical too
+ *    (that is where a lost digit lands). A lost decimal
  *    point ("41" for 4.1 mmol/L, "40 - 110" for 4.0 - 11.0) is restored only when exactly one
  *    reading satisfies all of that, and the decimals agree with the printed range's. Anything
  *    else is an unread line, never a guess: a misread value presented as read is a defect; an
@@ -55,19 +56,9 @@ interface OcrLine {
   digits: boolean
 }
 
-/**
- * Specks the recogniser took for a short word (a shadow's edge, the paper's grain at a margin:
- * "hi", "g[RR", ";"): little confidence, no digit. Left out of the layout, where they would stand
- * before a test's name and hide it.
- */
-const isSpeck = (word: { readonly text: string; readonly confidence: number }) =>
-  word.confidence < 50 && word.text.length <= 4 && !/\d/.test(word.text) && !MEANINGFUL_SHORT.test(word.text) && toUcum(word.text) === undefined
-/** Short marks that mean something however unsure OCR is of them: a range's dash, a bound's sign, a flag. */
-const MEANINGFUL_SHORT = /^(?:[-–—<>≤≥%*+]|[HL]{1,2}\*?|A|\*[HL]|[HL]\*)$/
-
 /** OCR's words as the layout's positioned text: y up like a PDF's, so the layout is the same. */
 const positioned = (page: OcrPage): Array<PositionedText> =>
-  page.words.filter((w) => !isSpeck(w)).map((w) => ({
+  page.words.map((w) => ({
     text: w.text,
     x: w.left,
     y: -w.baseline,
@@ -95,6 +86,8 @@ const repairNumbers = (line: string): { text: string; repaired: boolean } => {
 
 /** The name before the first value: the line's text up to its first digit-led token or wide gap. */
 const NAME_PART = /^(\s*)([\p{L}][^\d]*?)(?=\s{2,}|\s+[<>≤≥]?\d|$)/u
+/** One short token at the start of a line, then a gap: a speck, if a test's name follows (see repairLine). */
+const LEADING_SPECK = /^\s*\S{1,4}\s+(?=\p{L})/u
 /** The line's text before its first number, which OCR may have spread over "columns" ("Hemoglobin    Alc"). */
 const NAME_UP_TO_NUMBER = /^(\s*)(\p{L}[^\d]*?)(?=\s+[<>≤≥(]?\d|$)/u
 
@@ -108,6 +101,15 @@ const repairRanges = (line: string): { text: string; repaired: boolean } => {
   const text = line
     // dashes OCR reads long ("–", "—") or spaced unevenly ("0- 99", "3.5 -5.1")
     .replace(/(?<=\d)(?: *[-–—] *)(?=\d)/g, (dash) => (dash.trim() === "-" && dash.length === 1 ? dash : " - "))
+    // a range whose dash was lost: "3.55.1" is 3.5 - 5.1 when only one split gives both bounds the same decimals
+    .replace(/(?<![\d.,])(\d+)\.(\d{2,})\.(\d+)(?![\d.,])/g, (whole, a: string, middle: string, c: string) => {
+      const splits = [...Array(middle.length - 1).keys()].map((i) => [middle.slice(0, i + 1), middle.slice(i + 1)] as const)
+        .filter(([x, y]) => x.length === c.length && Number(`${a}.${x}`) <= Number(`${y}.${c}`))
+      const only = splits.length === 1 ? splits[0] : undefined
+      if (only === undefined) return whole
+      repaired = true
+      return `${a}.${only[0]} - ${only[1]}.${c}`
+    })
     // a decimal point read as a colon, in a range: "3:5 - 5:1" (a time has two digits after its colon)
     .replace(/(?<![\d:])(\d{1,3})[:;](\d)(?= - \d| *$| +[A-Za-z])|(?<= - )(\d{1,3})[:;](\d)(?![\d:])/g, (_m, a?: string, b?: string, c?: string, d?: string) => {
       repaired = true
@@ -147,6 +149,17 @@ const repairLine = (text: string): { text: string; repaired: boolean; digits: bo
   const ranges = repairRanges(numbers.text)
   let out = ranges.text
   let repaired = numbers.repaired || ranges.repaired
+  // specks before a test's name (a shadow's edge, the paper's grain at the margin: "hi MCV", "g[RR Platelet",
+  // "25 White Blood Cell Count"): dropped when what follows them is a name the lexicon knows, or can repair
+  const lead = LEADING_SPECK.exec(out)
+  if (lead !== null) {
+    const rest = NAME_UP_TO_NUMBER.exec(out.slice(lead[0].length))?.[2] ?? ""
+    const known = rest.trim() !== "" && (lookupAnalyte(rest.trim()) !== undefined || repairName(rest) !== undefined)
+    if (known && (NAME_UP_TO_NUMBER.exec(out) === null || lookupAnalyte((NAME_UP_TO_NUMBER.exec(out)?.[2] ?? "").trim()) === undefined)) {
+      out = " ".repeat(lead[0].length) + out.slice(lead[0].length)
+      repaired = true
+    }
+  }
   let analyte: Analyte | undefined
   const name = NAME_UP_TO_NUMBER.exec(out)
   if (name !== null) {
@@ -254,6 +267,18 @@ const rangeReadings = (range: PrintedRange): Array<{ low?: number; high?: number
   return out
 }
 
+/**
+ * Where a lost or extra digit puts a value: far below the range (a third of its low bound: "1.2"
+ * for 11.2 with 12.0 - 16.0, "17" for 117) or far above it (eight times its high bound, past any
+ * real glucose or enzyme rise a lab prints without a critical flag); with no range, anywhere.
+ * A real critical value nearer than that (sodium 117 with 135 - 145) is read as printed.
+ */
+const farFromRange = (value: number, low: number | undefined, high: number | undefined): boolean => {
+  if (low === undefined && high === undefined) return true
+  if (low !== undefined && low > 0 && value < low / 3) return true
+  return high !== undefined && high > 0 && value > high * 8
+}
+
 type Side = "below" | "inside" | "above"
 const sideOf = (value: number, low: number | undefined, high: number | undefined): Side | undefined => {
   if (low === undefined && high === undefined) return undefined
@@ -329,7 +354,10 @@ const judge = (result: ParsedResult, line: string): Verdict => {
     if (said !== undefined && side !== undefined && said !== side) continue
     // a critical value is where a lost digit lands ("1.2" for 11.2 g/dL): read only when the report prints it as
     // critical too; otherwise it may be the printed value or a misread, and the line is not read either way
-    if (analyte !== undefined && criticalFlag(analyte, value, ucum) !== undefined && !(result.flagSource === "report" && isCriticalFlag(result.flag))) {
+    if (
+      analyte !== undefined && criticalFlag(analyte, value, ucum) !== undefined && farFromRange(value, chosen?.low, chosen?.high) &&
+      !(result.flagSource === "report" && isCriticalFlag(result.flag))
+    ) {
       return { _tag: "Unread" }
     }
     // with no printed flag, a restored point must at least not make the value look abnormal when as read it would not be
@@ -408,16 +436,17 @@ export const readOcrText = (pages: ReadonlyArray<DocumentPage>, options: ParseOp
       .join("\n")
   })
   const textOf = () => pageTexts.join("\n\f")
-  const unread = new Map<string, ParsedUnreadLine>()
+  /** Results not read (by page, line, name and value: a line may hold a good reading beside a bad one). */
+  const refused = new Set<string>()
+  const resultKey = (r: ParsedResult) => `${key(r.page ?? 1, r.line ?? 0)}:${r.name}:${String(r.value)}`
 
   // read, judge, write back the restorations, read again: twice at most (a restored line is judged as printed then)
   let report = parseLabReport(textOf(), options)
   for (let round = 0; round < 2; round++) {
     let changed = false
     for (const result of report.results) {
-      const at = key(result.page ?? 1, result.line ?? 0)
-      const line = ocrLines.get(at)
-      if (line === undefined || unread.has(at)) continue
+      const line = ocrLines.get(key(result.page ?? 1, result.line ?? 0))
+      if (line === undefined || refused.has(resultKey(result))) continue
       const verdict = valueConfidence(line, result.value) < UNREAD_BELOW ? { _tag: "Unread" as const } : judge(result, line.text)
       if (verdict._tag === "Read") continue
       if (verdict._tag === "Repair" && round === 0) {
@@ -431,7 +460,7 @@ export const readOcrText = (pages: ReadonlyArray<DocumentPage>, options: ParseOp
         changed = true
         continue
       }
-      unread.set(at, { page: result.page ?? 1, line: result.line ?? 0, text: line.text.trim().replace(/\s+/g, " ").slice(0, 300) })
+      refused.add(resultKey(result))
     }
     if (!changed) break
     report = parseLabReport(textOf(), options)
@@ -439,18 +468,28 @@ export const readOcrText = (pages: ReadonlyArray<DocumentPage>, options: ParseOp
 
   const onOcr = (r: { readonly page?: number | undefined; readonly line?: number | undefined }) => ocrLines.get(key(r.page ?? 1, r.line ?? 0))
   const results = report.results.flatMap((result) => {
-    if (unread.has(key(result.page ?? 1, result.line ?? 0))) return []
+    if (refused.has(resultKey(result))) return []
     const line = onOcr(result)
     return [line === undefined ? result : { ...result, ocr: mark(line, result.value) }]
   })
+  const unread = new Map<string, ParsedUnreadLine>()
+  const unreadAt = (page: number, lineNumber: number, line: OcrLine) =>
+    unread.set(key(page, lineNumber), { page, line: lineNumber, text: line.text.trim().replace(/\s+/g, " ").slice(0, 300) })
   const vitals = report.vitals.flatMap((vital) => {
     const line = onOcr(vital)
     if (line !== undefined && valueConfidence(line, vital.value) < UNREAD_BELOW) {
-      unread.set(key(vital.page ?? 1, vital.line ?? 0), { page: vital.page ?? 1, line: vital.line ?? 0, text: line.text.trim().replace(/\s+/g, " ").slice(0, 300) })
+      unreadAt(vital.page ?? 1, vital.line ?? 0, line)
       return []
     }
     return [line === undefined ? vital : { ...vital, ocr: mark(line, vital.value) }]
   })
+  // a line whose every result was refused is an unread line (one that still holds a result is accounted for)
+  const kept = new Set(results.map((r) => key(r.page ?? 1, r.line ?? 0)))
+  for (const result of report.results) {
+    const at = key(result.page ?? 1, result.line ?? 0)
+    const line = onOcr(result)
+    if (line !== undefined && refused.has(resultKey(result)) && !kept.has(at)) unreadAt(result.page ?? 1, result.line ?? 0, line)
+  }
   const unreadLines = [...report.unreadLines.filter((u) => !unread.has(key(u.page, u.line))), ...unread.values()].sort(
     (a, b) => a.page - b.page || a.line - b.line
   )

@@ -9,6 +9,7 @@ import {
   crop,
   type Grey,
   greyFromRgba,
+  inkiestBand,
   lineDirection,
   otsuThreshold,
   type QuarterTurn,
@@ -118,6 +119,16 @@ describe("raster", () => {
     // a shadow across the page is not structure
     const shaded = { ...across, pixels: across.pixels.map((v, i) => Math.max(0, v - Math.floor((i % 200) / 4))) }
     expect(lineDirection(shaded)).toBeGreaterThan(1.3)
+  })
+
+  it("the inkiest band is where the lines are, not the middle", () => {
+    const page = stripes(100, 300, true)
+    // only the top fifth printed
+    const pixels = page.pixels.map((v, i) => (i < 100 * 60 ? v : 250))
+    const band = inkiestBand({ ...page, pixels }, 3)
+    expect(band.height).toBe(100)
+    expect(Math.min(...band.pixels)).toBeLessThan(100)
+    expect(band.pixels.subarray(0, 100 * 40).some((v) => v < 100)).toBe(true)
   })
 
   it("crop is clamped to the raster", () => {

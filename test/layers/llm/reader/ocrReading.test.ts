@@ -75,9 +75,22 @@ describe("readOcrDocument", () => {
     expect(only([row("White Blood Cell Count", "1.8", "H", "10^3/uL", "4.0 - 11.0")]).result).toBeUndefined()
   })
 
-  it("leaves unread a critical value the report does not flag as critical (a lost digit: 1.2 printed L for 11.2 g/dL)", () => {
+  it("leaves unread a critical value far from its range the report does not flag as critical (a lost digit: 1.2 printed L for 11.2 g/dL)", () => {
     expect(only([row("Hemoglobin", "1.2", "L", "g/dL", "12.0 - 16.0")]).result).toBeUndefined()
-    expect(only([row("Hemoglobin", "5.2", "LL", "g/dL", "12.0 - 16.0")]).result).toMatchObject({ value: 5.2, flag: "critical_low" })
+    expect(only([row("Hemoglobin", "1.2", "LL", "g/dL", "12.0 - 16.0")]).result).toMatchObject({ value: 1.2, flag: "critical_low" })
+    // a critical value near its range is read as printed, flag or not
+    expect(only([row("Sodium", "117", "", "mmol/L", "135 - 145")]).result).toMatchObject({ value: 117 })
+  })
+
+  it("drops specks before a name, and puts back a range's lost dash", () => {
+    expect(only([row("hi MCV", "81", "", "fL", "80 - 100")]).result).toMatchObject({ name: "MCV", value: 81 })
+    expect(only([row("25 White Biood Cell Count", "11.8", "H", "10^3/uL", "4.0 - 11.0")]).result).toMatchObject({ value: 11.8 })
+    expect(only([row("Potassium", "4.1", "", "mmol/L", "3.55.1")]).result).toMatchObject({ value: 4.1, referenceRange: { low: 3.5, high: 5.1 } })
+  })
+
+  it("refuses one reading of a line without dropping the good one beside it", () => {
+    const report = read(["FBS               27.2     mmol/L     4.1 - 5.9          490     mg/dL 74 - 106           H"])
+    expect(report.results.map((r) => [r.name, r.value])).toEqual([["FBS", 27.2]])
   })
 
   it("leaves unread a test the lexicon does not know: nothing tells a lost decimal point there", () => {
