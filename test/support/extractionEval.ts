@@ -7,7 +7,8 @@
  *
  * Pairing: by normalized name (case, whitespace, trailing punctuation and dotted leaders, µ ≈ u;
  * equal to the name or to one of its aliases). When the reader says which line a row came from,
- * a pairing on the same line is made first; the rest pair in document order.
+ * a pairing on the same line is made first; the rest pair in document order (for OCR, whose line
+ * numbers may drift from the text's, `pairByValue` pairs by name and value before name alone).
  */
 import { Schema } from "effect"
 
@@ -167,30 +168,31 @@ const CRITICAL_FLAGS = new Set(["critical_low", "critical_high"])
 // ---------------------------------------------------------------------------------------------
 // Pairing
 
-/** Truth index → returned index; same-line pairs first, then the rest in document order. */
+/**
+ * Truth index → returned index; same-line pairs first, then (when given) pairs that also satisfy
+ * `sameValue`, then the rest in document order.
+ */
 const pairRows = <T, R>(
   truth: ReadonlyArray<T>,
   returned: ReadonlyArray<R>,
   matches: (t: T, r: R) => boolean,
-  sameLine: (t: T, r: R) => boolean
+  sameLine: (t: T, r: R) => boolean,
+  sameValue?: (t: T, r: R) => boolean
 ): Map<number, number> => {
   const pairs = new Map<number, number>()
   const used = new Set<number>()
-  truth.forEach((t, ti) => {
-    const ri = returned.findIndex((r, i) => !used.has(i) && matches(t, r) && sameLine(t, r))
-    if (ri >= 0) {
-      pairs.set(ti, ri)
-      used.add(ri)
-    }
-  })
-  truth.forEach((t, ti) => {
-    if (pairs.has(ti)) return
-    const ri = returned.findIndex((r, i) => !used.has(i) && matches(t, r))
-    if (ri >= 0) {
-      pairs.set(ti, ri)
-      used.add(ri)
-    }
-  })
+  const pass = (also: (t: T, r: R) => boolean) =>
+    truth.forEach((t, ti) => {
+      if (pairs.has(ti)) return
+      const ri = returned.findIndex((r, i) => !used.has(i) && matches(t, r) && also(t, r))
+      if (ri >= 0) {
+        pairs.set(ti, ri)
+        used.add(ri)
+      }
+    })
+  pass(sameLine)
+  if (sameValue !== undefined) pass(sameValue)
+  pass(() => true)
   return pairs
 }
 
@@ -219,7 +221,7 @@ export const lineLocations = (text: string): ReadonlyArray<LineLocation> => {
  * The reader's line matches the truth's: equal as lines of the whole text when no page is given;
  * with a page (and the text known), the same page and either the page's own line or the whole text's.
  */
-const sameLocation = (truthLine: number, locations: ReadonlyArray<LineLocation> | undefined, line?: number, page?: number) => {
+export const sameLocation = (truthLine: number, locations: ReadonlyArray<LineLocation> | undefined, line?: number, page?: number) => {
   if (line === undefined) return false
   const location = locations?.[truthLine - 1]
   if (page === undefined || location === undefined) return line === truthLine
@@ -330,6 +332,13 @@ export interface RowMismatch {
   readonly problems: ReadonlyArray<"value" | "unit" | "flag">
 }
 
+/** A paired vitals reading whose value, diastolic or unit differs from the truth's. */
+export interface VitalMismatch {
+  readonly truth: TruthVital
+  readonly returned: ReadVital
+  readonly problems: ReadonlyArray<"value" | "unit">
+}
+
 export interface DocumentScore {
   readonly counts: Counts
   readonly missed: ReadonlyArray<TruthResult>
@@ -338,19 +347,37 @@ export interface DocumentScore {
   readonly mismatches: ReadonlyArray<RowMismatch>
   readonly missedVitals: ReadonlyArray<TruthVital>
   readonly unpairedVitals: ReadonlyArray<ReadVital>
+  /** Paired vitals readings with a wrong value (systolic, diastolic) or unit. */
+  readonly vitalMismatches: ReadonlyArray<VitalMismatch>
+}
+
+export interface ScoreOptions {
+  /**
+   * Pair by name and value before pairing by name alone: for a document read by OCR, whose line
+   * numbers are the reader's layout of the image and may not be the text's. Rows still pair on the
+   * same line first; then a truth row takes a returned row of its name with its value (on its page
+   * when the reader gives one) over the first row of its name. Off by default (the corpus scores
+   * are unchanged).
+   */
+  readonly pairByValue?: boolean
 }
 
 /**
  * One document's score. `text` (the document as written, when given) lets a returned row's
  * `page` + `line` be matched against the truth's line numbers.
  */
-export const scoreDocument = (truth: Truth, document: ReadDocument, text?: string): DocumentScore => {
+export const scoreDocument = (truth: Truth, document: ReadDocument, text?: string, options: ScoreOptions = {}): DocumentScore => {
   const locations = text === undefined ? undefined : lineLocations(text)
+  const samePage = (truthLine: number, page: number | undefined) => {
+    const location = locations?.[truthLine - 1]
+    return page === undefined || location === undefined || location.page === page
+  }
   const pairs = pairRows(
     truth.results,
     document.results,
     (t, r) => namesMatch(t, r.name),
-    (t, r) => sameLocation(t.line, locations, r.line, r.page)
+    (t, r) => sameLocation(t.line, locations, r.line, r.page),
+    options.pairByValue === true ? (t, r) => valuesEqual(t.value, r.value) && samePage(t.line, r.page) : undefined
   )
   const mismatches: Array<RowMismatch> = []
   let valueUnit = 0
@@ -378,12 +405,17 @@ export const scoreDocument = (truth: Truth, document: ReadDocument, text?: strin
     (t, r) => sameLocation(t.line, locations, r.line, r.page)
   )
   let accurateVitals = 0
+  const vitalMismatches: Array<VitalMismatch> = []
   truth.vitals.forEach((t, ti) => {
     const ri = vitalPairs.get(ti)
     if (ri === undefined) return
     const r = document.vitals[ri]!
     const diastolicOk = t.diastolic === undefined ? r.diastolic === undefined : r.diastolic !== undefined && Math.abs(t.diastolic - r.diastolic) <= 1e-9
-    if (Math.abs(t.value - r.value) <= 1e-9 && diastolicOk && unitsEquivalent(t.unit, r.unit)) accurateVitals += 1
+    const problems: Array<"value" | "unit"> = []
+    if (!(Math.abs(t.value - r.value) <= 1e-9 && diastolicOk)) problems.push("value")
+    if (!unitsEquivalent(t.unit, r.unit)) problems.push("unit")
+    if (problems.length === 0) accurateVitals += 1
+    else vitalMismatches.push({ truth: t, returned: r, problems })
   })
   const pairedVitalIndexes = new Set(vitalPairs.values())
   const missed = truth.results.filter((_, ti) => !pairs.has(ti))
@@ -422,7 +454,8 @@ export const scoreDocument = (truth: Truth, document: ReadDocument, text?: strin
     unpaired: document.results.filter((_, ri) => !pairedReturned.has(ri)),
     mismatches,
     missedVitals: truth.vitals.filter((_, ti) => !vitalPairs.has(ti)),
-    unpairedVitals: document.vitals.filter((_, ri) => !pairedVitalIndexes.has(ri))
+    unpairedVitals: document.vitals.filter((_, ri) => !pairedVitalIndexes.has(ri)),
+    vitalMismatches
   }
 }
 
