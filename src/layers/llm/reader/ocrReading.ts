@@ -13,7 +13,8 @@
  *    range must be plausible for the test (inside the lexicon's plausible and critical limits);
  *    its value plausible, and on the side of the range the printed flag says; a value beyond the
  *    test's critical limits and far from its range only when the report flags it critical too
- *    (that is where a lost digit lands). A lost decimal
+ *    (that is where a lost digit lands). A test the lexicon does not know is read only where the
+ *    line itself vouches for its decimals, and always for review. A lost decimal
  *    point ("41" for 4.1 mmol/L, "40 - 110" for 4.0 - 11.0) is restored only when exactly one
  *    reading satisfies all of that, and the decimals agree with the printed range's. Anything
  *    else is an unread line, never a guess: a misread value presented as read is a defect; an
@@ -89,7 +90,7 @@ const NAME_PART = /^(\s*)([\p{L}][^\d]*?)(?=\s{2,}|\s+[<>≤≥]?\d|$)/u
 /** One short token at the start of a line, then a gap: a speck, if a test's name follows (see repairLine). */
 const LEADING_SPECK = /^\s*\S{1,4}\s+(?=\p{L})/u
 /** The line's text before its first number, which OCR may have spread over "columns" ("Hemoglobin    Alc"). */
-const NAME_UP_TO_NUMBER = /^(\s*)(\p{L}[^\d]*?)(?=\s+[<>≤≥(]?\d|$)/u
+const NAME_UP_TO_NUMBER = /^(\s*)(\p{L}\S*(?:\s+(?![<>≤≥(]?\d)\S+)*?)(?=\s+[<>≤≥(]?\d|\s*$)/u
 
 /**
  * A range whose bounds are the wrong way round because one lost its decimal point ("40 - 11.0",
@@ -310,9 +311,29 @@ const printedValue = (line: string, value: number): string | undefined => {
 }
 
 type Verdict =
-  | { readonly _tag: "Read" }
+  | { readonly _tag: "Read"; readonly review?: boolean }
   | { readonly _tag: "Repair"; readonly rewrite: ReadonlyArray<readonly [string, string]> }
   | { readonly _tag: "Unread" }
+
+/**
+ * A test the lexicon does not know: nothing says what its values can be, so only the line itself
+ * can vouch for them. Read (for review) only when a decimal point survived on it — a line where
+ * every point was lost ("59" with "40 - 56" for 5.9 and 4.0 - 5.6) looks like any other — the
+ * value and each bound of its range have as many decimals, and the printed flag agrees.
+ */
+const judgeUnknown = (result: ParsedResult, line: string): Verdict => {
+  if (typeof result.value !== "number") return { _tag: "Read", review: true }
+  const printed = printedValue(line, result.value) ?? String(result.value)
+  const range = printedRange(result)
+  const bounds = [range.low, range.high].flatMap((b) => (b === undefined ? [] : [decimalsOf(b.printed)]))
+  const pointSeen = decimalsOf(printed) > 0 || bounds.some((d) => d > 0)
+  if (!pointSeen) return { _tag: "Unread" }
+  if (bounds.some((d) => d !== decimalsOf(printed))) return { _tag: "Unread" }
+  const said = printedSide(result)
+  const side = sideOf(result.value, range.low?.value, range.high?.value)
+  if (said !== undefined && side !== undefined && said !== side) return { _tag: "Unread" }
+  return { _tag: "Read", review: true }
+}
 
 /**
  * Whether a result OCR read can be presented as read: exactly one reading of its value and range
@@ -323,14 +344,13 @@ const judge = (result: ParsedResult, line: string): Verdict => {
   if (typeof result.value !== "number") return { _tag: "Read" }
   const ucum = result.ucumUnit ?? toUcum(result.unit)
   const analyte = lookupAnalyteForUnit(result.name, ucum)
-  // without the lexicon there is nothing to tell a lost decimal point by ("59" and "40 - 56" for 5.9 and 4.0 - 5.6)
-  if (analyte === undefined) return { _tag: "Unread" }
-  if (analyte !== undefined && result.unit.trim() !== "") {
-    if (ucum === undefined || !unitFits(analyte, ucum)) {
-      // a unit the test is not reported in: a misread one, repaired only to one of the test's own
-      const unit = repairUnit(result.unit, unitsOf(analyte))
-      return unit === undefined ? { _tag: "Unread" } : { _tag: "Repair", rewrite: [[result.unit, unit]] }
-    }
+  if (analyte === undefined) return judgeUnknown(result, line)
+  if (result.unit.trim() !== "" && !(ucum !== undefined && unitFits(analyte, ucum))) {
+    // a unit the test is not reported in: a misread one, repaired only to one of the test's own; a unit the
+    // unit reader does not know at all (mOsm/kg) is left as printed, and the value checked without it
+    const unit = repairUnit(result.unit, unitsOf(analyte))
+    if (unit !== undefined) return { _tag: "Repair", rewrite: [[result.unit, unit]] }
+    if (ucum !== undefined) return { _tag: "Unread" }
   }
   const range = printedRange(result)
   const ranges = rangeReadings(range).filter((r) => withinLexicon(analyte, ucum, r.low, r.high))
@@ -438,6 +458,8 @@ export const readOcrText = (pages: ReadonlyArray<DocumentPage>, options: ParseOp
   const textOf = () => pageTexts.join("\n\f")
   /** Results not read (by page, line, name and value: a line may hold a good reading beside a bad one). */
   const refused = new Set<string>()
+  /** Results read without the lexicon's checks (a test it does not know): always for review. */
+  const toReview = new Set<string>()
   const resultKey = (r: ParsedResult) => `${key(r.page ?? 1, r.line ?? 0)}:${r.name}:${String(r.value)}`
 
   // read, judge, write back the restorations, read again: twice at most (a restored line is judged as printed then)
@@ -448,7 +470,10 @@ export const readOcrText = (pages: ReadonlyArray<DocumentPage>, options: ParseOp
       const line = ocrLines.get(key(result.page ?? 1, result.line ?? 0))
       if (line === undefined || refused.has(resultKey(result))) continue
       const verdict = valueConfidence(line, result.value) < UNREAD_BELOW ? { _tag: "Unread" as const } : judge(result, line.text)
-      if (verdict._tag === "Read") continue
+      if (verdict._tag === "Read") {
+        if (verdict.review === true) toReview.add(resultKey(result))
+        continue
+      }
       if (verdict._tag === "Repair" && round === 0) {
         line.text = rewriteLine(line.text, verdict.rewrite)
         line.repaired = true
@@ -470,7 +495,9 @@ export const readOcrText = (pages: ReadonlyArray<DocumentPage>, options: ParseOp
   const results = report.results.flatMap((result) => {
     if (refused.has(resultKey(result))) return []
     const line = onOcr(result)
-    return [line === undefined ? result : { ...result, ocr: mark(line, result.value) }]
+    if (line === undefined) return [result]
+    const ocr = mark(line, result.value)
+    return [{ ...result, ocr: toReview.has(resultKey(result)) ? { ...ocr, needsReview: true } : ocr }]
   })
   const unread = new Map<string, ParsedUnreadLine>()
   const unreadAt = (page: number, lineNumber: number, line: OcrLine) =>

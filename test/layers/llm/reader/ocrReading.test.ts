@@ -93,8 +93,12 @@ describe("readOcrDocument", () => {
     expect(report.results.map((r) => [r.name, r.value])).toEqual([["FBS", 27.2]])
   })
 
-  it("leaves unread a test the lexicon does not know: nothing tells a lost decimal point there", () => {
+  it("reads a test the lexicon does not know only where the line vouches for its decimals, and for review", () => {
+    // every point lost, or one that would be: nothing tells 59 from 5.9 here
     expect(only([row("Frobnicase", "59", "H", "U/L", "40 - 56")]).result).toBeUndefined()
+    expect(only([row("Frobnicase", "59", "H", "U/L", "4.0 - 5.6")]).result).toBeUndefined()
+    expect(only([row("Digoxin", "1.1", "", "ng/mL", "0.8 - 2.0")]).result).toMatchObject({ value: 1.1, ocr: { needsReview: true } })
+    expect(only([row("Digoxin", "1.1", "H", "ng/mL", "0.8 - 2.0")]).result).toBeUndefined()
   })
 
   it("reads letters in numbers as digits, for review, where the result then holds together", () => {
