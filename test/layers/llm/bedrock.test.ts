@@ -274,7 +274,8 @@ describe("Bedrock interpret", () => {
   it.live("the fallback answers are kept per user: never served to another, dropped by forgetUser (erasure), and expired after their TTL", () =>
     Effect.gen(function* () {
       const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
-      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "4 seconds" })
+      // long enough for the calls below (each reads its PDF in a thread: seconds on a loaded machine) to find it kept
+      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "15 seconds" })
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       const request = (userId: string) => ({ bytes: pdf, contentType: "application/pdf" as const, userId })
       yield* llm.interpret(request("alice"))
@@ -292,9 +293,9 @@ describe("Bedrock interpret", () => {
       expect(failureOf(yield* Effect.exit(llm.interpret(request("alice"))))).toMatchObject({ _tag: "LLMUnavailable" })
       expect((yield* llm.interpret(request("carol"))).document.results[0]?.value).toBe(11.2)
 
-      yield* Effect.sleep("4100 millis")
+      yield* Effect.sleep("15100 millis")
       expect(failureOf(yield* Effect.exit(llm.interpret(request("carol"))))).toMatchObject({ _tag: "LLMUnavailable" })
-    })
+    }), { timeout: 60_000 }
   )
 
   it.effect("invalid tool input → one repair round with the errors → the repaired answer", () =>
