@@ -1,11 +1,13 @@
 /**
- * Issue 18's performance goals, judged on one run's numbers (reported, never asserted in tests:
- * the machines are shared). Each verdict names its target and what was measured; a goal whose
- * numbers the run did not produce (no 64-connection run, no Lambda bench) is "not measured".
+ * Issue 18's performance goals and issue 22's (the API under OCR load), judged on one run's
+ * numbers (reported, never asserted in tests: the machines are shared). Each verdict names its
+ * target and what was measured; a goal whose numbers the run did not produce (no 64-connection
+ * run, no Lambda bench) is "not measured".
  */
 import type { Measurement } from "./api.js"
 import type { CryptoRow } from "./crypto.js"
 import type { LambdaBenchRow } from "./lambda.js"
+import type { OcrLoadResult } from "./ocrLoad.js"
 import { median, roundRatio, summarize } from "./report.js"
 
 export const GOAL_TARGETS = {
@@ -17,7 +19,20 @@ export const GOAL_TARGETS = {
   /** The largest API function's minified bundle (auth, documents, chat), bytes. */
   lambdaApiBundleBytes: 800_000,
   lambdaColdInitMedianMs: 200,
-  cryptoRatioAt64KiB: 0.9
+  cryptoRatioAt64KiB: 0.9,
+  /**
+   * Issue 22, "API p99 during OCR load unchanged within the bench's noise": the median over rounds
+   * of p99 under OCR load / p99 idle (bench/ocrLoad.ts, 100 req/s, 3 rounds of 15 s). The bound is
+   * that ratio's spread with no OCR at all, measured first with BENCH_OCR_CONTROL=1 (idle against
+   * idle, same rounds) on the 2-core machine the bench runs on, shared with other tenants: per-round
+   * ratios 0.12–26 (0.59, 1.33, 1.28, 0.12, 0.5, 2.11, 0.96, 26.37), medians of a run 1.28 and
+   * 0.96; resampled (each ratio and its inverse: idle against idle is symmetric), the median of 3
+   * rounds stays ≤ 2 in 91% of runs and ≤ 1.5 in 77%. Above 2 is a change the noise does not
+   * explain; at or below it, unchanged within the noise (1.5 would fail one run in four with no
+   * OCR at all). On a quiet machine the idle p99s of a run differ by ~1.5× at most: the bound is
+   * loose there, not strict.
+   */
+  ocrLoadP99Ratio: 2
 } as const
 
 export interface GoalVerdict {
@@ -38,6 +53,7 @@ export const goalVerdicts = (input: {
   readonly fixedRateRuns: ReadonlyArray<Measurement>
   readonly crypto: ReadonlyArray<CryptoRow>
   readonly lambda?: ReadonlyArray<LambdaBenchRow> | undefined
+  readonly ocrLoad?: OcrLoadResult | undefined
 }): ReadonlyArray<GoalVerdict> => {
   const t = GOAL_TARGETS
   const ours = summarize(input.measurements).filter((m) => m.route === "GET /content/timeline" && m.implementation === "serenya")
@@ -79,6 +95,12 @@ export const goalVerdicts = (input: {
       cryptoLarge.length === 0 ? undefined : Math.min(...cryptoLarge),
       (v) => v >= t.cryptoRatioAt64KiB,
       (v) => `worst ${v.toFixed(2)}×`
+    ),
+    verdictOf(
+      `p99 under OCR load ≤ ${t.ocrLoadP99Ratio}× idle (the noise between idle rounds)`,
+      input.ocrLoad === undefined || input.ocrLoad.control ? undefined : input.ocrLoad.p99Ratio,
+      (v) => v <= t.ocrLoadP99Ratio,
+      (v) => `${v.toFixed(2)}× (${input.ocrLoad?.medians[1]?.p99Ms} / ${input.ocrLoad?.medians[0]?.p99Ms} ms at ${input.ocrLoad?.rate} req/s)`
     )
   ]
 }

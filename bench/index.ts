@@ -24,6 +24,14 @@
  *    database's load, LISTEN/NOTIFY next to polling, BENCH_JOB_EVENTS_STREAMS streams (200) while
  *    GET /content/timeline is offered at the fixed rate (or 100 req/s when the fixed-rate runs are
  *    skipped); alone: `node --import tsx bench/jobEvents.ts`;
+ * 3c. the API under OCR load (bench/ocrLoad.ts, issue 22): our server with its in-process workers
+ *    offered GET /content/timeline at BENCH_OCR_RATE (100 req/s, open-loop) in BENCH_OCR_ROUNDS
+ *    rounds (3) of two BENCH_OCR_SECONDS phases (15 s), idle and while the workers read photos by
+ *    OCR (a seeded user keeps two photo jobs open); p50/p99/max of each, p99 under OCR load / idle
+ *    (latest.json `ocrLoad`), OCR jobs per minute and seconds per job, and where the time went
+ *    (CPU of the server's main thread and other threads, PostgreSQL, the driver and other tenants;
+ *    the main thread's wait for a core; the server's event-loop delay); alone:
+ *    `node --import tsx bench/ocrLoad.ts`;
  * 4. bench/lambda.ts's rows when that file exists.
  * Prints tables (among them the server CPU µs/request at each connection count), writes
  * bench/results/latest.json and latest.svg.
@@ -42,7 +50,9 @@
  * BENCH_ROUNDS (rounds of the compared timeline runs, default 3),
  * BENCH_FIXED_RATE_SHARE (share of node:http's best req/s at 64 connections offered in the
  * fixed-rate runs, default 0.5; 0 skips them),
- * BENCH_QUICK=1 (50 users, 2 s runs, 10 documents, short crypto cases: checks the harness).
+ * BENCH_OCR_RATE, BENCH_OCR_ROUNDS, BENCH_OCR_SECONDS (step 3c),
+ * BENCH_QUICK=1 (50 users, 2 s runs, 10 documents, short crypto cases, one round of 5 s OCR
+ * phases: checks the harness).
  * The machine's other load moves every number; compare within one run only.
  */
 import * as fs from "node:fs"
@@ -55,6 +65,7 @@ import { runCryptoBench, worstCryptoRatio } from "./crypto.js"
 import { seed, startEnvironment } from "./environment.js"
 import { runPipelineBench } from "./pipeline.js"
 import { type JobEventsBenchRow, jobEventsTable, runJobEventsBench } from "./jobEvents.js"
+import { ocrLoadCpuTable, type OcrLoadResult, ocrLoadSummary, ocrLoadTable, runOcrLoadBench } from "./ocrLoad.js"
 import { goalVerdicts } from "./goals.js"
 import type { LambdaBenchRow } from "./lambda.js"
 import { againstRatios, cpuTable, fixedRateTable, printApi, ratios, writeResults } from "./report.js"
@@ -77,6 +88,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3))
 const FIXED_RATE_SHARE = Number(process.env.BENCH_FIXED_RATE_SHARE ?? 0.5)
 const FIXED_RATE_CONNECTIONS = 64
 const AGAINST_REF = againstArgument(process.argv.slice(2))
+/** Step 3c (bench/ocrLoad.ts): the timeline's rate, the rounds and each phase's seconds. */
+const OCR_RATE = Number(process.env.BENCH_OCR_RATE ?? 100)
+const OCR_ROUNDS = Number(process.env.BENCH_OCR_ROUNDS ?? (QUICK ? 1 : 3))
+const OCR_SECONDS = Number(process.env.BENCH_OCR_SECONDS ?? (QUICK ? 5 : 15))
 
 const started = new Date()
 console.log(
@@ -100,6 +115,7 @@ let fixedRate: Record<string, unknown> | undefined
 let seeded: Awaited<ReturnType<typeof seed>>
 let pipeline: Awaited<ReturnType<typeof runPipelineBench>> | undefined
 let jobEvents: { readonly streams: number; readonly loadRate: number; readonly rows: ReadonlyArray<JobEventsBenchRow> } | undefined
+let ocrLoad: OcrLoadResult | undefined
 try {
   seeded = await seed(environment, USERS, PER_USER)
   console.log(`\nseeded ${USERS} users × ${PER_USER} documents in ${seeded.seconds.toFixed(1)} s`)
@@ -234,6 +250,14 @@ try {
   const eventRows = await runJobEventsBench(environment, seeded.users, { streams: eventStreams, seconds: QUICK ? 12 : 30, loadRate: eventLoad })
   console.table(jobEventsTable(eventRows))
   jobEvents = { streams: eventStreams, loadRate: eventLoad, rows: eventRows }
+
+  // The API while the server's in-process workers read photos by OCR (bench/ocrLoad.ts; the last seeded user uploads).
+  console.log(`\nOCR load: GET /content/timeline at ${OCR_RATE} req/s, idle and while the server reads photos (${OCR_ROUNDS} rounds of ${OCR_SECONDS} s phases)`)
+  ocrLoad = await runOcrLoadBench(environment, seeded.users, { rate: OCR_RATE, rounds: OCR_ROUNDS, seconds: OCR_SECONDS, warmUpSeconds: WARM_UP_SECONDS })
+  console.table(ocrLoadTable(ocrLoad))
+  console.log("where the time went (CPU in % of one core)")
+  console.table(ocrLoadCpuTable(ocrLoad))
+  console.log(ocrLoadSummary(ocrLoad))
 } finally {
   await environment.close()
 }
@@ -264,9 +288,10 @@ const goals = goalVerdicts({
   measurements,
   fixedRateRuns,
   crypto,
-  lambda: Array.isArray(lambda) ? (lambda as ReadonlyArray<LambdaBenchRow>) : undefined
+  lambda: Array.isArray(lambda) ? (lambda as ReadonlyArray<LambdaBenchRow>) : undefined,
+  ocrLoad
 })
-console.log("\ngoals (issue 18; this run's numbers)")
+console.log("\ngoals (issues 18 and 22; this run's numbers)")
 console.table(goals)
 
 const results = {
@@ -281,7 +306,10 @@ const results = {
     documentsPerUser: PER_USER,
     connections: CONNECTIONS,
     pipelineDocuments: DOCUMENTS,
-    fixedRateShare: FIXED_RATE_SHARE
+    fixedRateShare: FIXED_RATE_SHARE,
+    ocrRate: OCR_RATE,
+    ocrRounds: OCR_ROUNDS,
+    ocrSecondsPerPhase: OCR_SECONDS
   },
   against: against === undefined ? undefined : { ref: against.ref, sha: against.sha, label: against.label, root: against.root },
   seedSeconds: seeded.seconds,
@@ -293,6 +321,7 @@ const results = {
   fixedRate,
   pipeline,
   jobEvents,
+  ocrLoad,
   crypto: { rows: crypto, worstRatioAt64KiBAndAbove: worstCryptoRatio(crypto) },
   lambda
 }
