@@ -44,5 +44,5 @@ describe("OCR load bench", () => {
     expect(ocrLoadTable(result)).toHaveLength(4)
     expect(ocrLoadCpuTable(result)).toHaveLength(4)
     expect(ocrLoadSummary(result)).toMatch(/jobs\/min/)
-  }, 90_000)
+  })
 })
