@@ -10,7 +10,6 @@ import { OCR_MAX_PAGES } from "./ocr/limits.js"
 import type { OcrInput } from "./ocr/ocrRead.js"
 import type { PageScan } from "./pdfRead.js"
 import { decodeText } from "./plainText.js"
-import type { DocumentPage } from "./reader/ocrReading.js"
 import type { ParsedReport } from "./reader/types.js"
 
 /**
@@ -45,16 +44,10 @@ const ocrReading = (
   textPages: ReadonlyArray<string> = []
 ): Effect.Effect<Option.Option<{ readonly text: string; readonly report: ParsedReport }>> =>
   Effect.gen(function* () {
-    const { recognise } = yield* Effect.promise(() => import("./ocr/ocrText.js"))
-    const pages = yield* recognise(inputs)
-    if (!pages.some((page) => page.words.length > 0)) return Option.none()
-    const { readOcrText } = yield* Effect.promise(() => import("./reader/ocrReading.js"))
-    const count = Math.max(textPages.length, ...pages.map((p) => p.page))
-    const all: Array<DocumentPage> = Array.from({ length: count }, (_, i) => {
-      const read = pages.find((p) => p.page === i + 1)
-      return read === undefined ? { _tag: "Text", page: i + 1, text: textPages[i] ?? "" } : { _tag: "Ocr", page: i + 1, ocr: read }
-    })
-    return Option.some(readOcrText(all))
+    const { recogniseDocument } = yield* Effect.promise(() => import("./ocr/ocrText.js"))
+    // read in the OCR thread too: the layout and judgement of a page's words is 50–120 ms of a core
+    const { reading } = yield* recogniseDocument(inputs, { textPages, options: {} })
+    return Option.fromUndefinedOr(reading)
   }).pipe(
     Effect.tap((read) => Effect.annotateCurrentSpan("serenya.ocr.coverage", Option.isSome(read))),
     // OCR only checks the model's answer: whatever stops it (a typed failure or its reader's defect) leaves the answer unchecked, as before OCR

@@ -27,9 +27,8 @@ import {
 import { parseLabReport } from "./reader/index.js"
 import { answerQuestion } from "./offlineChat.js"
 import { extractPdfContent, type PdfTextOptions } from "./pdfText.js"
-import type { OcrOptions } from "./ocr/ocrText.js"
+import type { OcrDocumentReading, OcrOptions, OcrPage } from "./ocr/ocrText.js"
 import { OCR_MAX_PAGES } from "./ocr/limits.js"
-import type { DocumentPage } from "./reader/ocrReading.js"
 import type { ParsedReport, ParseOptions } from "./reader/types.js"
 import { enrichDocument } from "./reader/enrich.js"
 import { decodeText } from "./plainText.js"
@@ -58,22 +57,26 @@ interface Read {
 
 const readText = (text: string, options: ParseOptions): Read => ({ report: parseLabReport(text, options), chars: text.length })
 
+/** No word of two letters or digits on any page: nothing OCR read is text. */
+const noText = (pages: ReadonlyArray<OcrPage>): boolean => !pages.some((page) => page.words.some((word) => /[\p{L}\p{N}]{2}/u.test(word.text)))
+
+/** What OCR read, as the offline provider's answer: the OCR thread read the pages as a report too (ocr/ocrText.ts recogniseDocument). */
+const readRecognised = (pages: ReadonlyArray<OcrPage>, reading: OcrDocumentReading, textPages: ReadonlyArray<string>): Read => {
+  const chars = textPages.reduce((n, text) => n + text.length, 0) +
+    pages.reduce((n, page) => n + page.words.reduce((m, w) => m + w.text.length + 1, 0), 0)
+  return { report: reading.report, chars }
+}
+
 /** A photo (PNG, JPEG) read by OCR, off the event loop (ocr/ocrText.ts); the OCR module is loaded on the first image. */
 const readImage = (bytes: Uint8Array, ocrOptions: OcrOptions, options: ParseOptions) =>
   Effect.promise(() => import("./ocr/ocrText.js")).pipe(
-    Effect.flatMap(({ recognise }) => recognise([{ _tag: "Encoded", page: 1, bytes }], ocrOptions)),
-    Effect.filterOrFail(
-      (pages) => pages.some((page) => page.words.some((word) => /[\p{L}\p{N}]{2}/u.test(word.text))),
-      () => new DocumentUnreadable({ message: "No text could be read in the image.", reason: "IMAGE_NO_TEXT" })
-    ),
-    Effect.flatMap((pages) => readOcrPages(pages.map((ocr) => ({ _tag: "Ocr" as const, page: ocr.page, ocr })), options))
+    Effect.flatMap(({ recogniseDocument }) => recogniseDocument([{ _tag: "Encoded", page: 1, bytes }], { textPages: [], options }, ocrOptions)),
+    Effect.flatMap(({ pages, reading }) =>
+      reading === undefined || noText(pages)
+        ? Effect.fail(new DocumentUnreadable({ message: "No text could be read in the image.", reason: "IMAGE_NO_TEXT" }))
+        : Effect.succeed(readRecognised(pages, reading, []))
+    )
   )
-
-const readOcrPages = (pages: ReadonlyArray<DocumentPage>, options: ParseOptions) =>
-  Effect.map(Effect.promise(() => import("./reader/ocrReading.js")), ({ readOcrDocument }): Read => {
-    const chars = pages.reduce((n, page) => n + (page._tag === "Text" ? page.text.length : page.ocr.words.reduce((m, w) => m + w.text.length + 1, 0)), 0)
-    return { report: readOcrDocument(pages, options), chars }
-  })
 
 /**
  * A PDF: its text layer, and OCR for the pages that have none (a scan) — page by page, so a
@@ -84,17 +87,15 @@ const readPdf = (bytes: Uint8Array, pdfOptions: PdfTextOptions, ocrOptions: OcrO
     // no more scanned pages decoded than OCR reads
     const content = yield* extractPdfContent(bytes, { maxScanPages: ocrOptions.maxPages ?? OCR_MAX_PAGES, ...pdfOptions })
     if (content.scans.length === 0) return readText(content.text, options)
-    const { recognise } = yield* Effect.promise(() => import("./ocr/ocrText.js"))
-    const ocr = yield* recognise(
+    const { recogniseDocument } = yield* Effect.promise(() => import("./ocr/ocrText.js"))
+    const textPages = content.text.split("\n\f")
+    const read = yield* recogniseDocument(
       content.scans.map((scan) => ({ _tag: "Raster" as const, page: scan.page, width: scan.width, height: scan.height, pixels: scan.pixels })),
+      { textPages, options },
       ocrOptions
     )
-    const texts = content.text.split("\n\f")
-    const pages: Array<DocumentPage> = texts.map((text, i) => {
-      const read = ocr.find((page) => page.page === i + 1)
-      return read === undefined ? { _tag: "Text", page: i + 1, text } : { _tag: "Ocr", page: i + 1, ocr: read }
-    })
-    return yield* readOcrPages(pages, options)
+    // scans that read as nothing leave the text pages: read as text, as without OCR
+    return read.reading === undefined ? readText(content.text, options) : readRecognised(read.pages, read.reading, textPages)
   })
 
 const readDocument = (

@@ -17,13 +17,20 @@
  * The words come back with their boxes (in the upright, straightened page), the baseline of the
  * line each belongs to, and tesseract's confidence, for the reader to lay out by geometry.
  *
+ * When asked (OcrRequest.read), the thread also reads the pages as a lab report
+ * (reader/ocrReading.ts) and posts back the report: laying out and judging a photo's words
+ * costs 50–120 ms, which on the main thread would be the API's latency.
+ *
  * Nothing here touches the fiber runtime; all the thread posts back is an OcrReply.
  */
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { parentPort } from "node:worker_threads"
 import type * as Tesseract from "tesseract.js"
+import { documentPages, readOcrText } from "../reader/ocrReading.js"
+import type { ParsedReport, ParseOptions } from "../reader/types.js"
 import { graininess, type Grey, greyFromRgba, inkiestBand, lineDirection, type QuarterTurn, rotate, scale, toPgm } from "./raster.js"
+import { lowerThreadPriority } from "./threadPriority.js"
 
 export interface OcrLimits {
   /** Pixels an image (or a scanned page) may have, before any scaling. */
@@ -40,6 +47,17 @@ export type OcrInput =
 export interface OcrRequest {
   readonly inputs: ReadonlyArray<OcrInput>
   readonly limits: OcrLimits
+  /**
+   * Also read the pages as a lab report, here in the thread: the document's text pages (a PDF's
+   * text layers; empty for an image), of which the OCRed pages take the place, and the reader's options.
+   */
+  readonly read?: { readonly textPages: ReadonlyArray<string>; readonly options: ParseOptions }
+}
+
+/** The reader's report of a document with OCRed pages, and its text as read (reader/ocrReading.ts readOcrText). */
+export interface OcrDocumentReading {
+  readonly report: ParsedReport
+  readonly text: string
 }
 
 /**
@@ -74,7 +92,8 @@ export interface OcrPage {
 
 export type OcrReply =
   | { readonly _tag: "Ready" }
-  | { readonly _tag: "Pages"; readonly pages: ReadonlyArray<OcrPage> }
+  /** The pages read; and, when the request asked for it and OCR found words, the document read from them. */
+  | { readonly _tag: "Pages"; readonly pages: ReadonlyArray<OcrPage>; readonly reading?: OcrDocumentReading }
   /** An image the decoder cannot read (damaged, not an image, a format we do not take). */
   | { readonly _tag: "Unreadable" }
   | { readonly _tag: "TooComplex"; readonly limit: "scan_pixels" | "scan_pages"; readonly found: number; readonly max: number }
@@ -307,7 +326,8 @@ export const readImages = async (request: OcrRequest): Promise<OcrReply> => {
     // anything else the recogniser throws (its own thread failing on a strange page): said, not swallowed
     return { _tag: "Failed", message: (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 200) }
   }
-  return { _tag: "Pages", pages }
+  if (request.read === undefined || !pages.some((page) => page.words.length > 0)) return { _tag: "Pages", pages }
+  return { _tag: "Pages", pages, reading: readOcrText(documentPages(request.read.textPages, pages), request.read.options) }
 }
 
 /**
@@ -318,6 +338,8 @@ export const readImages = async (request: OcrRequest): Promise<OcrReply> => {
 export const serveOneRequest = async (): Promise<void> => {
   const port = parentPort
   if (port === null) throw new Error("The OCR reader runs in a worker thread (see ocrText.ts)")
+  // before the recogniser's thread starts, which inherits it (threadPriority.ts)
+  lowerThreadPriority()
   await loadRecogniser()
   port.once("message", (request: OcrRequest) => {
     void readImages(request).then((reply) => port.postMessage(reply))

@@ -15,7 +15,8 @@
  */
 import { Duration, Effect, Semaphore } from "effect"
 import { DocumentTooComplex, DocumentUnreadable } from "../../../services/llm.js"
-import type { OcrInput, OcrPage, OcrReply, OcrRequest } from "./ocrRead.js"
+import type { ParseOptions } from "../reader/types.js"
+import type { OcrDocumentReading, OcrInput, OcrPage, OcrReply, OcrRequest } from "./ocrRead.js"
 import { isOutOfMemory, readerDefect as threadDefect, startReaderThread, type ThreadEvent as ReaderThreadEvent } from "../readerThread.js"
 import { OCR_MAX_PAGES, OCR_MAX_PIXELS } from "./limits.js"
 import { ocrWorkerUrl } from "./ocrWorkerUrl.js"
@@ -39,13 +40,15 @@ export interface OcrOptions {
   readonly heapMb?: number
 }
 
-export type { OcrInput, OcrPage, OcrWord } from "./ocrRead.js"
+export type { OcrDocumentReading, OcrInput, OcrPage, OcrWord } from "./ocrRead.js"
 
 const readers = Semaphore.makeUnsafe(OCR_MAX_PARALLEL_READS)
 
 type ThreadEvent = ReaderThreadEvent<OcrReply>
 
 const readerDefect = (event: ThreadEvent, when: string) => threadDefect("OCR reader", event, when)
+
+type Pages = Extract<OcrReply, { _tag: "Pages" }>
 
 /**
  * Reads photos or scanned pages (a Raster input's pixels are transferred to the thread: the
@@ -56,7 +59,25 @@ const readerDefect = (event: ThreadEvent, when: string) => threadDefect("OCR rea
 export const recognise = (
   inputs: ReadonlyArray<OcrInput>,
   options: OcrOptions = {}
-): Effect.Effect<ReadonlyArray<OcrPage>, DocumentUnreadable | DocumentTooComplex> => {
+): Effect.Effect<ReadonlyArray<OcrPage>, DocumentUnreadable | DocumentTooComplex> => Effect.map(run(inputs, undefined, options), (reply) => reply.pages)
+
+/**
+ * recognise, and the document read as a lab report from its pages (reader/ocrReading.ts), in the
+ * OCR thread too: `textPages` are the document's text layers by page (none for an image), whose
+ * OCRed pages take the place of. No reading when OCR found no words.
+ */
+export const recogniseDocument = (
+  inputs: ReadonlyArray<OcrInput>,
+  read: { readonly textPages: ReadonlyArray<string>; readonly options: ParseOptions },
+  options: OcrOptions = {}
+): Effect.Effect<{ readonly pages: ReadonlyArray<OcrPage>; readonly reading: OcrDocumentReading | undefined }, DocumentUnreadable | DocumentTooComplex> =>
+  Effect.map(run(inputs, read, options), (reply) => ({ pages: reply.pages, reading: reply.reading }))
+
+const run = (
+  inputs: ReadonlyArray<OcrInput>,
+  read: OcrRequest["read"],
+  options: OcrOptions
+): Effect.Effect<Pages, DocumentUnreadable | DocumentTooComplex> => {
   const limits = { maxPixels: options.maxPixels ?? OCR_MAX_PIXELS, maxPages: options.maxPages ?? OCR_MAX_PAGES }
   const heapMb = options.heapMb ?? OCR_WORKER_HEAP_MB
   const timeout = Duration.fromInputUnsafe(
@@ -67,7 +88,7 @@ export const recognise = (
       )
   )
 
-  const answer = (event: ThreadEvent): Effect.Effect<ReadonlyArray<OcrPage>, DocumentUnreadable | DocumentTooComplex> => {
+  const answer = (event: ThreadEvent): Effect.Effect<Pages, DocumentUnreadable | DocumentTooComplex> => {
     if (event._tag === "Error" && isOutOfMemory(event.error)) {
       return Effect.fail(new DocumentTooComplex({ message: `Reading the image needed more than ${heapMb} MB of memory.`, limit: "memory" }))
     }
@@ -75,7 +96,7 @@ export const recognise = (
     const reply = event.reply
     switch (reply._tag) {
       case "Pages":
-        return Effect.succeed(reply.pages)
+        return Effect.succeed(reply)
       case "Unreadable":
         return Effect.fail(new DocumentUnreadable({ message: "The image could not be decoded.", reason: "IMAGE_UNREADABLE" }))
       case "Failed":
@@ -97,7 +118,7 @@ export const recognise = (
     return readerDefect(event, "while reading")
   }
 
-  const read = Effect.gen(function* () {
+  const readDocument = Effect.gen(function* () {
     if (inputs.length > limits.maxPages) {
       return yield* new DocumentTooComplex({
         message: `The document has ${inputs.length} pages to read from images; at most ${limits.maxPages} can be read.`,
@@ -111,7 +132,8 @@ export const recognise = (
     // PDF reader's, handed on: both are transferred, not cloned, and go with the thread
     const copies = inputs.map((input): OcrInput => (input._tag === "Encoded" ? { ...input, bytes: new Uint8Array(input.bytes) } : input))
     const transfer = copies.map((input) => (input._tag === "Encoded" ? input.bytes.buffer : input.pixels.buffer))
-    thread.worker.postMessage({ inputs: copies, limits } satisfies OcrRequest, transfer as Array<ArrayBuffer>)
+    const request: OcrRequest = read === undefined ? { inputs: copies, limits } : { inputs: copies, limits, read }
+    thread.worker.postMessage(request, transfer as Array<ArrayBuffer>)
     const event = yield* thread.next.pipe(
       Effect.timeoutOrElse({
         duration: timeout,
@@ -122,7 +144,7 @@ export const recognise = (
     return yield* answer(event)
   })
 
-  return readers.withPermits(1)(Effect.scoped(read)).pipe(
+  return readers.withPermits(1)(Effect.scoped(readDocument)).pipe(
     Effect.withSpan("serenya.ocr", { attributes: { "serenya.ocr.pages": inputs.length } }),
     Effect.tapError((error) => (error._tag === "DocumentTooComplex" ? Effect.annotateCurrentSpan("ocr.limit", error.limit) : Effect.void))
   )

@@ -424,6 +424,18 @@ const mark = (line: OcrLine, value?: number | string): OcrMark => {
 }
 
 /**
+ * A document's pages: its text pages (a PDF's text layers, by page; none for an image), each
+ * replaced by OCR's reading of it where there is one.
+ */
+export const documentPages = (textPages: ReadonlyArray<string>, ocr: ReadonlyArray<OcrPage>): Array<DocumentPage> => {
+  const count = Math.max(textPages.length, ...ocr.map((page) => page.page))
+  return Array.from({ length: count }, (_, i): DocumentPage => {
+    const read = ocr.find((page) => page.page === i + 1)
+    return read === undefined ? { _tag: "Text", page: i + 1, text: textPages[i] ?? "" } : { _tag: "Ocr", page: i + 1, ocr: read }
+  })
+}
+
+/**
  * Reads a document whose pages are text layers or OCR readings. Results and readings from OCR
  * pages carry `ocr` (confidence, whether repaired, whether to review); a line that cannot be
  * read without a guess is an unread line.
