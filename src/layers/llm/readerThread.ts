@@ -14,18 +14,35 @@ export type ThreadEvent<Reply extends { readonly _tag: string }> =
   | { readonly _tag: "Error"; readonly error: unknown }
   | { readonly _tag: "Exit"; readonly code: number }
 
+/** A started reader thread: its worker, the next event, and whether it has exited. */
+export interface ReaderThread<Reply extends { readonly _tag: string }> {
+  readonly worker: Worker
+  readonly next: Effect.Effect<ThreadEvent<Reply>>
+  /** The thread said something nobody has taken yet (an idle thread should not: it crashed or exited). */
+  readonly pending: Effect.Effect<boolean>
+  readonly exited: () => boolean
+}
+
+/** Starts a reader thread; closeReaderThread ends it (startReaderThread does both, for a scope). */
+export const openReaderThread = <Reply extends { readonly _tag: string }>(url: URL, heapMb: number): Effect.Effect<ReaderThread<Reply>> =>
+  Effect.gen(function* () {
+    const events = yield* Queue.unbounded<ThreadEvent<Reply>>()
+    const worker = new Worker(url, { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: heapMb } })
+    let exited = false
+    worker.on("message", (reply: Reply) => Queue.offerUnsafe(events, { _tag: "Message", reply }))
+    worker.on("error", (error: unknown) => Queue.offerUnsafe(events, { _tag: "Error", error }))
+    worker.on("exit", (code: number) => {
+      exited = true
+      Queue.offerUnsafe(events, { _tag: "Exit", code })
+    })
+    return { worker, next: Queue.take(events), pending: Effect.map(Queue.size(events), (n) => n > 0), exited: () => exited }
+  })
+
+export const closeReaderThread = <Reply extends { readonly _tag: string }>(thread: ReaderThread<Reply>): Effect.Effect<void> =>
+  Effect.promise(() => thread.worker.terminate())
+
 export const startReaderThread = <Reply extends { readonly _tag: string }>(url: URL, heapMb: number) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const events = yield* Queue.unbounded<ThreadEvent<Reply>>()
-      const worker = new Worker(url, { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: heapMb } })
-      worker.on("message", (reply: Reply) => Queue.offerUnsafe(events, { _tag: "Message", reply }))
-      worker.on("error", (error: unknown) => Queue.offerUnsafe(events, { _tag: "Error", error }))
-      worker.on("exit", (code: number) => Queue.offerUnsafe(events, { _tag: "Exit", code }))
-      return { worker, next: Queue.take(events) }
-    }),
-    ({ worker }) => Effect.promise(() => worker.terminate())
-  )
+  Effect.acquireRelease(openReaderThread<Reply>(url, heapMb), closeReaderThread)
 
 /** The thread went over its heap limit (Node stops it). */
 export const isOutOfMemory = (error: unknown): boolean =>

@@ -1,6 +1,6 @@
 /**
- * OCR proper, run inside the OCR worker thread (ocrWorker.ts; ocrText.ts starts one per
- * document): decodes a photo (jimp, which also applies its EXIF orientation) or takes a scanned
+ * OCR proper, run inside the OCR worker thread (ocrWorker.ts; ocrText.ts starts it and keeps it
+ * for further documents): decodes a photo (jimp, which also applies its EXIF orientation) or takes a scanned
  * page's raster, prepares it for the recogniser and reads it with tesseract.js, offline: the
  * English model comes from the installed @tesseract.js-data/eng package (LSTM "best_int" data,
  * 2.9 MB), never from a CDN, and nothing is cached on disk.
@@ -332,16 +332,16 @@ export const readImages = async (request: OcrRequest): Promise<OcrReply> => {
 
 /**
  * The worker thread's side of the conversation with ocrText.ts: loads the recogniser, says
- * `Ready`, reads the one request it is then sent and posts the answer. The main thread
- * terminates the thread (and with it tesseract's own) once it has the answer, or earlier.
+ * `Ready`, then reads each request it is sent, one at a time, and posts each answer. The main
+ * thread keeps the thread for further documents or terminates it (with tesseract's own).
  */
-export const serveOneRequest = async (): Promise<void> => {
+export const serveRequests = async (): Promise<void> => {
   const port = parentPort
   if (port === null) throw new Error("The OCR reader runs in a worker thread (see ocrText.ts)")
   // before the recogniser's thread starts, which inherits it (threadPriority.ts)
   lowerThreadPriority()
   await loadRecogniser()
-  port.once("message", (request: OcrRequest) => {
+  port.on("message", (request: OcrRequest) => {
     void readImages(request).then((reply) => port.postMessage(reply))
   })
   port.postMessage({ _tag: "Ready" } satisfies OcrReply)

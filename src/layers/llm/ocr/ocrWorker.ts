@@ -1,8 +1,8 @@
 /**
  * The OCR worker thread's entry as bundled for Lambda (deploy/lambda/build.ts builds it beside
- * the processor's index.mjs; ocrText.ts starts one thread per document). From the sources the
+ * the processor's index.mjs; ocrText.ts starts the thread and keeps it between documents). From the sources the
  * thread starts at ocrWorkerBootstrap.mjs instead, which registers tsx first.
  */
-import { serveOneRequest } from "./ocrRead.js"
+import { serveRequests } from "./ocrRead.js"
 
-await serveOneRequest()
+await serveRequests()

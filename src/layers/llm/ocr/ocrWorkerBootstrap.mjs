@@ -13,5 +13,5 @@ const loadReader = async () => {
   }
 }
 
-const { serveOneRequest } = await loadReader()
-await serveOneRequest()
+const { serveRequests } = await loadReader()
+await serveRequests()

@@ -9,7 +9,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import { Jimp } from "jimp"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { recognise, recogniseDocument } from "../../../../src/layers/llm/ocr/ocrText.js"
+import { recognise, recogniseDocument, releaseIdleOcrThread } from "../../../../src/layers/llm/ocr/ocrText.js"
 import { OCR_THREAD_NICE } from "../../../../src/layers/llm/ocr/threadPriority.js"
 import { makeOfflineLLM } from "../../../../src/layers/llm/offline.js"
 import { parseLabReport } from "../../../../src/layers/llm/reader/index.js"
@@ -140,5 +140,29 @@ describe("offline OCR: bounds and refusals", () => {
       const offline = makeOfflineLLM({ ocr: { maxPixels: 1_000_000 } })
       const refused = yield* Effect.exit(offline.interpret({ bytes: photo.bytes, contentType: "image/png" }))
       expect(failureOf(refused)).toMatchObject({ _tag: "DocumentTooComplex", limit: "scan_pixels" })
+    }), timeout)
+
+  it.live("the OCR thread is kept for the next document, and ended when a document ends without an answer", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(releaseIdleOcrThread)
+      const ocrThreads = () => [...threadNices()].filter(([, nice]) => nice === OCR_THREAD_NICE).map(([tid]) => tid).sort()
+      expect(ocrThreads()).toEqual([])
+      const page = { _tag: "Encoded" as const, page: 1, bytes: yield* blank }
+      yield* recognise([page])
+      const first = ocrThreads()
+      // the OCR thread and tesseract's, idle now
+      expect(first.length).toBeGreaterThanOrEqual(2)
+      yield* recognise([{ ...page, bytes: yield* blank }])
+      expect(ocrThreads()).toEqual(first)
+      // a deadline ends it (and tesseract's with it); the next document starts afresh
+      const late = yield* Effect.exit(recognise([{ ...page, bytes: yield* blank }], { timeout: "1 millis" }))
+      expect(failureOf(late)).toMatchObject({ _tag: "DocumentTooComplex", limit: "time" })
+      expect(ocrThreads()).toEqual([])
+      yield* recognise([{ ...page, bytes: yield* blank }])
+      const next = ocrThreads()
+      expect(next.length).toBeGreaterThanOrEqual(2)
+      expect(next.some((tid) => first.includes(tid))).toBe(false)
+      yield* Effect.promise(releaseIdleOcrThread)
+      expect(ocrThreads()).toEqual([])
     }), timeout)
 })
