@@ -203,6 +203,13 @@ const paint = (canvas: Uint8Array, cw: number, ch: number, sx: number, sy: numbe
   // for each pixel of the row within the box: the image pixel's index (row × w + column), or -1
   const source = new Int32Array(span)
   const bytesPerRow = (w + 7) >> 3
+  /** A 1-bit image's bit for image pixel `s` (row-major), or undefined past the end of short data. */
+  const bitOf = (s: number): number | undefined => {
+    const row = Math.floor(s / w)
+    const col = s - row * w
+    const index = row * bytesPerRow + (col >> 3)
+    return index < dataLength ? ((data[index] ?? 0) >> (7 - (col & 7))) & 1 : undefined
+  }
   for (let y = box.y0; y < box.y1; y++) {
     const Y = (y + 0.5) / sy - f
     const X0 = (box.x0 + 0.5) / sx - e
@@ -220,12 +227,8 @@ const paint = (canvas: Uint8Array, cw: number, ch: number, sx: number, sy: numbe
       const fill = image.fill
       for (let k = 0; k < span; k++) {
         const s = source[k] ?? -1
-        if (s < 0) continue
-        const row = Math.floor(s / w)
-        const col = s - row * w
-        const index = row * bytesPerRow + (col >> 3)
         // pdfjs treats mask data past the end as 1 (nothing painted)
-        if (index < dataLength && ((data[index] ?? 255) & (0x80 >> (col & 7))) === 0) canvas[start + k] = fill
+        if (s >= 0 && bitOf(s) === 0) canvas[start + k] = fill
       }
       continue
     }
@@ -233,12 +236,9 @@ const paint = (canvas: Uint8Array, cw: number, ch: number, sx: number, sy: numbe
       case ImageKind.GRAYSCALE_1BPP:
         for (let k = 0; k < span; k++) {
           const s = source[k] ?? -1
-          if (s < 0) continue
-          const row = Math.floor(s / w)
-          const col = s - row * w
-          const index = row * bytesPerRow + (col >> 3)
           // past the end of short data pdfjs paints nothing (transparent)
-          if (index < dataLength) canvas[start + k] = ((data[index] ?? 0) & (0x80 >> (col & 7))) === 0 ? 0 : 255
+          const bit = s < 0 ? undefined : bitOf(s)
+          if (bit !== undefined) canvas[start + k] = bit === 0 ? 0 : 255
         }
         break
       case ImageKind.RGB_24BPP:

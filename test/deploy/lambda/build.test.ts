@@ -109,6 +109,20 @@ const bundleCode = async (file: string) => {
   return (await Promise.all(names.map((name) => fs.readFile(path.join(dir, name), "utf8")))).join("\n")
 }
 
+/**
+ * For the scripts that drive the documents and processor bundles: `event` (an API Gateway 2.0
+ * request to the documents function) and `jobBatch` (the SQS batch that hands the processor a job).
+ */
+const JOB_SCRIPT_HELPERS = `const event = (method, rawPath, body, token) => ({
+  version: "2.0", routeKey: "$default", rawPath, rawQueryString: "",
+  headers: { host: "api.example", "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
+  requestContext: { http: { method, path: rawPath, sourceIp: "203.0.113.7" }, domainName: "api.example" },
+  ...(body === undefined ? { isBase64Encoded: false } : { body: Buffer.from(JSON.stringify(body)).toString("base64"), isBase64Encoded: true })
+})
+const jobBatch = (messageId, jobId) => ({ Records: [{ messageId, receiptHandle: "r", body: JSON.stringify({ jobId }),
+  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
+  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })`
+
 describe("Lambda bundles", () => {
   it("one minified ESM bundle per function, with a source map, @aws-sdk left to the runtime, ≤ 1.1 MiB", async () => {
     expect(reports.map((r) => r.function).sort()).toEqual(Object.keys(FUNCTION_ENTRIES).sort())
@@ -263,26 +277,17 @@ process.exit(0)`,
     const result = await runScript(
       `const documents = (await import("./documents/index.mjs")).handler
 const processor = (await import("./processor/index.mjs")).handler
-const event = (method, rawPath, body, token) => ({
-  version: "2.0", routeKey: "$default", rawPath, rawQueryString: "",
-  headers: { host: "api.example", "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
-  requestContext: { http: { method, path: rawPath, sourceIp: "203.0.113.7" }, domainName: "api.example" },
-  ...(body === undefined ? { isBase64Encoded: false } : { body: Buffer.from(JSON.stringify(body)).toString("base64"), isBase64Encoded: true })
-})
+${JOB_SCRIPT_HELPERS}
 const signIn = await documents(event("POST", "/auth/dev", { email: "bundle@example.com" }))
 const token = JSON.parse(signIn.body).accessToken
 const upload = await documents(event("POST", "/documents/upload", { fileName: "cbc.pdf", contentType: "application/pdf", dataBase64: ${JSON.stringify(pdf)} }, token))
 const jobId = JSON.parse(upload.body).jobId
-const batch = await processor({ Records: [{ messageId: "m-1", receiptHandle: "r", body: JSON.stringify({ jobId }),
-  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
-  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
+const batch = await processor(jobBatch("m-1", jobId))
 const status = JSON.parse((await documents(event("GET", "/jobs/" + jobId + "/status", undefined, token))).body)
 const content = JSON.parse((await documents(event("GET", "/content/" + status.contentId, undefined, token))).body)
 const bombUpload = await documents(event("POST", "/documents/upload", { fileName: "bomb.pdf", contentType: "application/pdf", dataBase64: ${JSON.stringify(bomb)} }, token))
 const bombJob = JSON.parse(bombUpload.body).jobId
-const bombBatch = await processor({ Records: [{ messageId: "m-2", receiptHandle: "r", body: JSON.stringify({ jobId: bombJob }),
-  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
-  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
+const bombBatch = await processor(jobBatch("m-2", bombJob))
 const bombStatus = JSON.parse((await documents(event("GET", "/jobs/" + bombJob + "/status", undefined, token))).body)
 console.log(JSON.stringify({ upload: upload.statusCode, batch, status, hemoglobin: content.results?.find((r) => r.name === "Hemoglobin"),
   bombUpload: bombUpload.statusCode, bombBatch, bombStatus }))
@@ -307,20 +312,13 @@ process.exit(0)`,
     const result = await runScript(
       `const documents = (await import("./documents/index.mjs")).handler
 const processor = (await import("./processor/index.mjs")).handler
-const event = (method, rawPath, body, token) => ({
-  version: "2.0", routeKey: "$default", rawPath, rawQueryString: "",
-  headers: { host: "api.example", "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
-  requestContext: { http: { method, path: rawPath, sourceIp: "203.0.113.7" }, domainName: "api.example" },
-  ...(body === undefined ? { isBase64Encoded: false } : { body: Buffer.from(JSON.stringify(body)).toString("base64"), isBase64Encoded: true })
-})
+${JOB_SCRIPT_HELPERS}
 const signIn = await documents(event("POST", "/auth/dev", { email: "photo@example.com" }))
 const token = JSON.parse(signIn.body).accessToken
 const upload = await documents(event("POST", "/documents/upload", { fileName: "potassium.png", contentType: "image/png", dataBase64: ${JSON.stringify(png)} }, token))
 const jobId = JSON.parse(upload.body).jobId
 const started = performance.now()
-const batch = await processor({ Records: [{ messageId: "m-3", receiptHandle: "r", body: JSON.stringify({ jobId }),
-  attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, md5OfBody: "", eventSource: "aws:sqs",
-  eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:jobs", awsRegion: "eu-west-1" }] })
+const batch = await processor(jobBatch("m-3", jobId))
 const processedMs = performance.now() - started
 const status = JSON.parse((await documents(event("GET", "/jobs/" + jobId + "/status", undefined, token))).body)
 const content = status.contentId === undefined ? {} : JSON.parse((await documents(event("GET", "/content/" + status.contentId, undefined, token))).body)
