@@ -31,14 +31,22 @@
  * second phase (idle against idle, an A/A run): the spread of its ratios is what the goal in
  * bench/goals.ts is measured against.
  *
- * Found on 2 cores at 100 req/s (quiet machine): idle p99 15 ms, under OCR load 247 ms (ratio 8.7),
- * 6.6 s a photo. The loop is never blocked for a photo's seconds (loop delay max ≤ 114 ms); the
- * time goes to CPU contention: the OCR takes ~1.1 cores, not one (tesseract's thread, the
- * document's thread, and V8's shared background threads compiling tesseract's wasm again in every
- * new thread, ~1.3 s of CPU a photo), at the main thread's priority, which then waits ~300 ms a
- * second for a core (100 idle). Reniced to 19 from outside, the OCR's threads left p99 at
- * 56–78 ms with the OCR as fast; what remains is the reading of the OCR's words
- * (reader/ocrReading.ts), 50–120 ms on the main thread a photo (a CPU profile of the server).
+ * Found on 2 cores at 100 req/s, before and after the fixes it led to:
+ * - First (OCR thread per document at the API's priority, its words read on the main thread): idle
+ *   p99 15 ms, under OCR load 247 ms (ratio 8.7), 6.6 s a photo. The loop was never blocked for a
+ *   photo's seconds (loop delay max ≤ 114 ms); the time went to CPU contention — the OCR took ~1.1
+ *   cores (tesseract's thread, the document's thread, and V8's shared background threads compiling
+ *   tesseract's wasm again in every new thread, ~1.3 s of CPU a photo), at the main thread's
+ *   priority, which then waited ~300 ms a second for a core (100 idle) — and to reading the OCR's
+ *   words on the main thread (reader/ocrReading.ts), 50–120 ms a photo.
+ * - Then (OCR threads at nice 10, the words read in the OCR thread, the thread and its compiled
+ *   recogniser kept between documents): median p99 ratio 1.7 over 3 rounds and 2.26 over 5 (per
+ *   round 0.65–2.7, and one round at 31 whose load p99 was 429 ms with the loop's longest delay
+ *   65 ms: not the server's main thread); 8–11 photos a minute, 3.4–4.8 s a photo. The main thread
+ *   still waits ~150–250 ms a second for a core under load: a nice-10 thread keeps its core for
+ *   its time slice when the API's thread wakes. At nice 19 it was no better (median 3.5 over 5
+ *   rounds, the main thread waiting as long), so OCR stays at 10, where it cannot be starved.
+ *   Idle against idle the same day (BENCH_OCR_CONTROL=1, 5 rounds): median 1.1, rounds 1.02–2.1.
  *
  * Run alone: `node --import tsx bench/ocrLoad.ts` (its own database, BENCH_USERS (200) users);
  * knobs BENCH_OCR_RATE (100 req/s), BENCH_OCR_ROUNDS (3), BENCH_OCR_SECONDS (15 per phase),

@@ -1,6 +1,7 @@
 /**
- * A reader's worker thread for one document (the PDF reader, pdfText.ts; OCR, ocr/ocrText.ts):
- * started, listened to as a queue of events, and terminated when the scope closes (answered,
+ * A reader's worker thread (the PDF reader's, one per document, pdfText.ts; OCR's, kept between
+ * documents, ocr/ocrText.ts):
+ * started, listened to as a queue of events, and terminated (for a scope, when it closes: answered,
  * timed out, interrupted) — termination stops it even in the middle of synchronous work and
  * frees its heap and buffers. `execArgv: []`: the thread needs none of the parent's flags, and
  * inheriting `--import tsx` would load tsx a second time (its bootstrap registers it when needed).
