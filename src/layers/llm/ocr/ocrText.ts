@@ -17,7 +17,7 @@
 import { Duration, Effect, Exit, Semaphore } from "effect"
 import { DocumentTooComplex, DocumentUnreadable } from "../../../services/llm.js"
 import type { ParseOptions } from "../reader/types.js"
-import type { OcrDocumentReading, OcrInput, OcrPage, OcrReply, OcrRequest } from "./ocrRead.js"
+import type { OcrDocumentReading, OcrInput, OcrPage, OcrReply, OcrRequest } from "./ocrTypes.js"
 import {
   closeReaderThread,
   isOutOfMemory,
@@ -48,7 +48,7 @@ export interface OcrOptions {
   readonly heapMb?: number
 }
 
-export type { OcrDocumentReading, OcrInput, OcrPage, OcrWord } from "./ocrRead.js"
+export type { OcrDocumentReading, OcrInput, OcrPage, OcrWord } from "./ocrTypes.js"
 
 const readers = Semaphore.makeUnsafe(OCR_MAX_PARALLEL_READS)
 

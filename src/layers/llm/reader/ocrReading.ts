@@ -23,7 +23,7 @@
  *    is flagged for review.
  */
 import { isCriticalFlag } from "../../../services/llm.js"
-import type { OcrPage } from "../ocr/ocrRead.js"
+import type { OcrPage } from "../ocr/ocrTypes.js"
 import { layoutLines, type PositionedText } from "../pdfLayout.js"
 import { criticalFlag, isPlausible } from "./critical.js"
 import { type Analyte, lookupAnalyte, lookupAnalyteForUnit, unitFits } from "./lexicon/analytes.js"
