@@ -29,6 +29,9 @@ export default defineConfig({
     setupFiles: ["test/support/schemaCompiler.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    // @medplum/core (the FHIR validator of test/programs/fhir.test.ts) reads WebSocket's constants as
+    // it loads; Node 20 has WebSocket only behind this flag (Node 22, Lambda's, has it by default)
+    execArgv: typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined" ? ["--experimental-websocket"] : []
   }
 })
