@@ -5,6 +5,9 @@
  * All data is made up (the synthetic lab report of test/fixtures).
  */
 
+import { FHIR_JSON, fhirBundle } from "../programs/fhir.js"
+import type { InterpretedDocument } from "../services/llm.js"
+
 const userId = "7a67a57b-bc88-4ee3-9e8e-23a3b72c4ea0"
 const jobId = "bc948957-c5e6-4ec8-999b-69480c540942"
 const contentId = "cf913b54-4070-464d-b1d6-b6e8487413d0"
@@ -55,7 +58,32 @@ export interface OperationExamples {
   readonly responses: Readonly<Record<number, unknown>>
   /** By status: one event of a `text/event-stream` answer, as its fields travel (`data` is text). */
   readonly events?: Readonly<Record<number, unknown>>
+  /** By status: the answer in FHIR's media type (application/fhir+json). */
+  readonly fhir?: Readonly<Record<number, unknown>>
 }
+
+/** The CBC/CMP example (content.get's) as the FHIR exports answer it, built by the code that builds them. */
+const fhirExample = fhirBundle(
+  { id: userId, name: "Ada Lovelace" },
+  [{
+    contentId,
+    // the example as it travels is the document's encoded side, which is all fhirBundle reads
+    document: {
+      documentType: "lab_results",
+      title: "Complete Blood Count (CBC), Comprehensive Metabolic Panel",
+      collectedAt: "2026-04-18T07:42",
+      results,
+      vitals: [],
+      unreadLines: [],
+      summary
+    } as unknown as InterpretedDocument,
+    createdAt: new Date("2026-12-06T03:07:07.011Z")
+  }],
+  new Date("2026-12-06T03:07:09.120Z")
+)
+
+/** The media type of the `fhir` examples. */
+export const FHIR_EXAMPLE_MEDIA_TYPE = FHIR_JSON
 
 export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
   "ops.health": { responses: { 200: { status: "ok" } } },
@@ -177,6 +205,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
       }
     }
   },
+  "content.fhir": { responses: {}, fhir: { 200: fhirExample } },
   "content.delete": { responses: {} },
   "chat.send": {
     request: { "application/json": { contentId, message: "What does my hemoglobin result mean?" } },
@@ -286,7 +315,8 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
           }
         ]
       }
-    }
+    },
+    fhir: { 200: fhirExample }
   }
 }
 

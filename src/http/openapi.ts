@@ -13,7 +13,7 @@
  * - an example for every request and response body (examples.ts; one event of an event stream) and
  *   links from an upload to its job, between a job's status and its events, and from a job to its content.
  */
-import { ERROR_EXAMPLES, OPERATION_EXAMPLES } from "./examples.js"
+import { ERROR_EXAMPLES, FHIR_EXAMPLE_MEDIA_TYPE, OPERATION_EXAMPLES } from "./examples.js"
 import { LIMIT_JSON_SCHEMA, OFFSET_JSON_SCHEMA } from "./groups/content.js"
 import { UPLOAD_FILE_DESCRIPTION } from "./groups/documents.js"
 import { DEFAULT_EXEMPT_PATHS } from "./rateLimit.js"
@@ -428,7 +428,9 @@ export const refineDocument = (spec: Json, descriptions: ReadonlyMap<string, str
                 ? examples?.responses[status]
                 : mediaType === "text/event-stream"
                   ? examples?.events?.[status]
-                  : undefined
+                  : mediaType === FHIR_EXAMPLE_MEDIA_TYPE
+                    ? examples?.fhir?.[status]
+                    : undefined
             if (example !== undefined) media.example = example
             if (OWN_EVENT_STREAMS.has(id)) delete media["x-effect-stream"]
           }

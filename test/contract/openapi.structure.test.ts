@@ -276,6 +276,57 @@ const OCR_READINGS: ReadonlyArray<Difference> = [
   )
 ]
 
+/**
+ * FHIR R4 exports (issue 23 §1): one endpoint added, and the export's optional `format` query
+ * parameter, whose `fhir` answers the record as a Bundle in FHIR's media type; without it the
+ * export is the JSON it was.
+ */
+const FHIR_BUNDLE_REF = { "application/fhir+json": { $ref: "FhirBundle" } }
+const FHIR: ReadonlyArray<Difference> = [
+  {
+    at: ["operations", "GET /content/{contentId}/fhir"],
+    v3: ABSENT,
+    now: {
+      operationId: "content.fhir",
+      parameters: [{ in: "path", name: "contentId", required: true, schema: { format: "uuid", type: "string" } }],
+      responses: { "200": FHIR_BUNDLE_REF, ...errorBodies([400, 401, 404, 413, 429, 500, 503]) },
+      secured: true
+    },
+    reason: "New: one document as a FHIR R4 Bundle"
+  },
+  {
+    at: ["operations", "GET /me/export", "parameters"],
+    v3: [],
+    now: [{ in: "query", name: "format", required: false, schema: { enum: ["fhir", "json"], type: "string" } }],
+    reason: "New optional query parameter: format=fhir asks for the record as a FHIR R4 Bundle; without it the export is unchanged"
+  },
+  {
+    at: ["operations", "GET /me/export", "responses", "200", "application/fhir+json"],
+    v3: ABSENT,
+    now: { $ref: "FhirBundle" },
+    reason: "The answer to format=fhir, in FHIR's media type; the JSON answer is unchanged"
+  },
+  {
+    at: ["components", "FhirBundle"],
+    v3: ABSENT,
+    now: {
+      properties: {
+        entry: {
+          items: { properties: { fullUrl: { type: "string" }, resource: { type: "object" } }, required: ["fullUrl", "resource"], type: "object" },
+          type: "array"
+        },
+        id: { type: "string" },
+        resourceType: { enum: ["Bundle"], type: "string" },
+        timestamp: { format: "date-time", type: "string" },
+        type: { enum: ["collection"], type: "string" }
+      },
+      required: ["entry", "id", "resourceType", "timestamp", "type"],
+      type: "object"
+    },
+    reason: "New: the FHIR exports' Bundle (its resources are FHIR's own, validated against the R4 definitions in test/programs/fhir.test.ts)"
+  }
+]
+
 const INTENDED: ReadonlyArray<Difference> = [
   ...["Int", "UUID", "NonEmptyTrimmedString", "DateFromString"].map((name): Difference => ({
     at: ["components", name],
@@ -325,7 +376,8 @@ const INTENDED: ReadonlyArray<Difference> = [
   ...PUSH_DEVICES,
   ...JOB_EVENTS,
   ...CHAT_STREAM,
-  ...OCR_READINGS
+  ...OCR_READINGS,
+  ...FHIR
 ]
 
 const at = (root: unknown, keys: ReadonlyArray<string>): unknown => {

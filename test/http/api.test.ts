@@ -193,6 +193,24 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(data.conversations[0]?.messages).toHaveLength(2)
       expect(JSON.stringify(data)).toContain("Hemoglobin")
 
+      // the same record as FHIR R4: the Patient (named as the user named themself), the report, its results
+      const fhirRecord = yield* send(HttpClientRequest.get("/me/export?format=fhir"), user)
+      expect(fhirRecord.status).toBe(200)
+      expect(fhirRecord.headers["content-type"]).toMatch(/^application\/fhir\+json/)
+      const record = (yield* jsonOf(fhirRecord)) as { resourceType: string; type: string; entry: Array<{ resource: { resourceType: string; id?: string; name?: unknown; code?: { text?: string } } }> }
+      expect(record).toMatchObject({ resourceType: "Bundle", type: "collection" })
+      expect(record.entry[0]?.resource).toEqual({ resourceType: "Patient", id: user.userId, name: [{ text: "Jane Doe" }] })
+      expect(record.entry.filter((e) => e.resource.resourceType === "DiagnosticReport").map((e) => e.resource.id)).toEqual([contentId])
+      expect(record.entry.some((e) => e.resource.resourceType === "Observation" && e.resource.code?.text === "Hemoglobin")).toBe(true)
+      const oneDocument = yield* send(HttpClientRequest.get(`/content/${contentId}/fhir`), user)
+      expect(oneDocument.status).toBe(200)
+      expect(oneDocument.headers["content-type"]).toMatch(/^application\/fhir\+json/)
+      const single = (yield* jsonOf(oneDocument)) as typeof record
+      expect(single.entry.map((e) => e.resource)).toEqual(record.entry.map((e) => e.resource))
+      const unknownFormat = yield* send(HttpClientRequest.get("/me/export?format=xml"), user)
+      expect(unknownFormat.status).toBe(400)
+      expect(yield* errorCode(unknownFormat)).toBe("VALIDATION_FAILED")
+
       const erased = yield* send(HttpClientRequest.delete("/me"), user)
       expect(erased.status).toBe(204)
       // Erasure ends the account's access tokens at once, not when they expire.
@@ -384,6 +402,8 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         HttpClientRequest.get("/subscriptions/status"),
         HttpClientRequest.get("/me"),
         HttpClientRequest.get("/me/export"),
+        HttpClientRequest.get("/me/export?format=fhir"),
+        HttpClientRequest.get(`/content/${id}/fhir`),
         HttpClientRequest.delete("/me")
       ]
       for (const request of requests) {
@@ -409,6 +429,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       const attempts = (id: string, job: string) => [
         HttpClientRequest.get(`/jobs/${job}/status`),
         HttpClientRequest.get(`/content/${id}`),
+        HttpClientRequest.get(`/content/${id}/fhir`),
         HttpClientRequest.delete(`/content/${id}`),
         HttpClientRequest.post("/chat/messages").pipe(HttpClientRequest.bodyJsonUnsafe({ contentId: id, message: "hi" })),
         HttpClientRequest.get(`/chat/conversations/${id}`)
@@ -553,6 +574,10 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         expect(Object.keys(spec.paths), p).toContain(p)
       }
       expect(spec.paths["/me"]?.get?.security).toEqual([{ bearer: [] }])
+      // the FHIR exports are documented with FHIR's media type
+      const content = (path: string) => (spec.paths[path]?.get as { responses?: Record<string, { content?: Record<string, unknown> }> } | undefined)?.responses?.["200"]?.content ?? {}
+      expect(Object.keys(content("/content/{contentId}/fhir"))).toEqual(["application/fhir+json"])
+      expect(Object.keys(content("/me/export")).sort()).toEqual(["application/fhir+json", "application/json"])
     })
   )
 })

@@ -20,6 +20,7 @@ import { logout, refreshTokens, signInWithDev, signInWithGoogle } from "../../sr
 import { getConversation, sendChatMessage } from "../../src/programs/chat.js"
 import { readContent, readTimeline, removeContent } from "../../src/programs/content.js"
 import { watchJobEvents } from "../../src/programs/jobEvents.js"
+import { contentAsFhir, type recordAsFhir } from "../../src/programs/fhirExport.js"
 import { getJobStatus } from "../../src/programs/jobStatus.js"
 import { beginUpload, completeUpload } from "../../src/programs/presignedUpload.js"
 import { getSubscriptionStatus } from "../../src/programs/subscription.js"
@@ -62,12 +63,14 @@ const rows = [
   row("documents.jobEvents", watchJobEvents, [503]),
   row("content.timeline", readTimeline, [500, 503]),
   row("content.get", readContent, [500, 503]),
+  row("content.fhir", contentAsFhir, [500, 503]),
   row("content.delete", removeContent, [503]),
   row("chat.send", sendChatMessage, [400, 402, 404, 409, 500, 502, 503]),
   row("chat.conversation", getConversation, [500, 503]),
   row("subscriptions.status", getSubscriptionStatus, [503]),
   row("account.profile", getProfile, [404, 500, 503]),
-  row("account.export", exportUserData, [404, 500, 503]),
+  // the JSON export, or with format=fhir the FHIR one: the statuses of either
+  row("account.export", exportUserData as typeof exportUserData | typeof recordAsFhir, [404, 500, 503]),
   row("account.delete", deleteAccount, [404, 503]),
   row("account.registerDevice", registerDevice, [400, 401, 503]),
   row("account.devices", readDevices, [503]),

@@ -97,6 +97,7 @@ describe("isolation matrix", () => {
           call(tokenB, "POST", "/chat/messages", { contentId: content, message: "show me the results" }, { accept: "text/event-stream" })],
         ["DELETE /me/devices/{deviceId}", () => call(tokenB, "DELETE", `/me/devices/${device}`)],
         ["GET /content/{contentId}", () => call(tokenB, "GET", `/content/${content}`)],
+        ["GET /content/{contentId}/fhir", () => call(tokenB, "GET", `/content/${content}/fhir`)],
         ["DELETE /content/{contentId}", () => call(tokenB, "DELETE", `/content/${content}`)],
         ["POST /chat/messages {contentId}", () => call(tokenB, "POST", "/chat/messages", { contentId: content, message: "show me the results" })],
         ["GET /chat/conversations/{contentId}", () => call(tokenB, "GET", `/chat/conversations/${content}`)],

@@ -8,6 +8,7 @@ import { InterpretedDocument } from "../../services/llm.js"
 import { MAX_DEVICES_PER_USER } from "../../programs/devices.js"
 import { Plan } from "../../programs/subscription.js"
 import { errorResponse } from "../errors.js"
+import { FhirBundleBody } from "../fhirBody.js"
 import { IdFromRequest } from "../schemas.js"
 import { Authentication } from "../security.js"
 
@@ -131,6 +132,12 @@ export class DevicesBody extends Schema.Class<DevicesBody>("Devices")({
 
 export const DevicePath = Schema.Struct({ deviceId: IdFromRequest(DeviceId) })
 
+export const ExportParams = Schema.Struct({
+  format: Schema.optionalKey(Schema.Literals(["json", "fhir"]).annotate({
+    description: "json (the default): everything held about the user; fhir: the documents, as a FHIR R4 Bundle (application/fhir+json)"
+  }))
+})
+
 export class AccountGroup extends HttpApiGroup.make("account")
   .add(
     HttpApiEndpoint.get("profile", "/me", {
@@ -141,10 +148,11 @@ export class AccountGroup extends HttpApiGroup.make("account")
   )
   .add(
     HttpApiEndpoint.get("export", "/me/export", {
-      success: AccountExportBody,
+      query: ExportParams,
+      success: [AccountExportBody, FhirBundleBody],
       error: unavailable
     })
-      .annotate(OpenApi.Summary, "Export everything held about the user")
+      .annotate(OpenApi.Summary, "Export everything held about the user (JSON), or the health record as a FHIR R4 Bundle (format=fhir)")
   )
   .add(
     HttpApiEndpoint.delete("delete", "/me", {

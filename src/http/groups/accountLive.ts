@@ -1,5 +1,7 @@
 /** Handlers of the account group. */
 import { HttpApiBuilder } from "effect/http-api"
+import { fhirBody } from "../fhirBody.js"
+import { recordAsFhir } from "../../programs/fhirExport.js"
 import { Effect } from "effect"
 import { deleteAccount, exportUserData, getProfile } from "../../programs/account.js"
 import { readDevices, registerDevice, removeDevice } from "../../programs/devices.js"
@@ -16,8 +18,11 @@ export const AccountLive = HttpApiBuilder.group(Api, "account", (handlers) =>
         return new ProfileBody(yield* classifiedOnly(getProfile(yield* currentUserId, yield* auditContext)), { disableChecks: true })
       })
     )
-    .handle("export", () =>
+    .handle("export", ({ query }) =>
       Effect.gen(function* () {
+        if (query.format === "fhir") {
+          return fhirBody(yield* classifiedOnly(recordAsFhir(yield* currentUserId, yield* auditContext)))
+        }
         return new AccountExportBody(yield* classifiedOnly(exportUserData(yield* currentUserId, yield* auditContext)), { disableChecks: true })
       })
     )

@@ -5,6 +5,7 @@ import { Instant } from "../../services/time.js"
 import { ContentId } from "../../services/ids.js"
 import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
+import { FhirBundleBody } from "../fhirBody.js"
 import { IdFromRequest, IntegerFromString } from "../schemas.js"
 import { Authentication } from "../security.js"
 
@@ -72,6 +73,14 @@ export class ContentGroup extends HttpApiGroup.make("content")
       error: unavailable
     })
       .annotate(OpenApi.Summary, "One interpreted document: results with ranges and flags, vitals, summary")
+  )
+  .add(
+    HttpApiEndpoint.get("fhir", "/content/:contentId/fhir", {
+      params: ContentPath,
+      success: FhirBundleBody,
+      error: unavailable
+    })
+      .annotate(OpenApi.Summary, "One interpreted document as a FHIR R4 Bundle (application/fhir+json)")
   )
   .add(
     HttpApiEndpoint.delete("delete", "/content/:contentId", {

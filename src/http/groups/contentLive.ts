@@ -2,9 +2,11 @@
 import { HttpApiBuilder } from "effect/http-api"
 import { Effect, Option } from "effect"
 import { readContent, readTimeline, removeContent } from "../../programs/content.js"
+import { contentAsFhir } from "../../programs/fhirExport.js"
 import { NotFound } from "../../services/errors.js"
 import { Api } from "../api.js"
 import { ContentBody, TimelineBody } from "./content.js"
+import { fhirBody } from "../fhirBody.js"
 import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
 
 // Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
@@ -26,6 +28,13 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
         if (Option.isNone(content)) return yield* noSuchContent
         const { contentId, document, provider, modelId, createdAt } = content.value
         return new ContentBody({ ...document, contentId, provider, modelId, createdAt }, { disableChecks: true })
+      })
+    )
+    .handle("fhir", ({ params }) =>
+      Effect.gen(function* () {
+        const bundle = yield* contentAsFhir(yield* currentUserId, params.contentId, yield* auditContext).pipe(classifiedOnly)
+        if (Option.isNone(bundle)) return yield* noSuchContent
+        return fhirBody(bundle.value)
       })
     )
     .handle("delete", ({ params }) =>
