@@ -5,7 +5,8 @@
  * - `summary_encrypted`: the timeline card, JSON `{ summary, flaggedCount, criticalCount, unreadCount }`
  *   — the counts are health information too, and the timeline must not open whole documents to
  *   show them (cards stored before the last two existed read them as 0);
- * - `body_encrypted`: the whole InterpretedDocument, encoded with its Schema.
+ * - `body_encrypted`: the whole InterpretedDocument, encoded with its Schema;
+ * - `trends_encrypted`: its results as the trends index keeps them (trendIndex.ts, trends.ts).
  * Every query is scoped to the signed-in user in the SQL itself (repos/content.ts): another user's
  * id reads as absent.
  */
@@ -18,6 +19,7 @@ import { ContentId, type JobId, newUuid, type UserId } from "../services/ids.js"
 import { InterpretedDocument, isCriticalFlag, isOutOfRange, type LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
 import { fnTraced } from "../services/telemetry.js"
+import { encodeTrendEntries, trendEntriesOf } from "./trendIndex.js"
 
 export type { TimelineItem, TimelinePage } from "../services/timelineCache.js"
 
@@ -85,6 +87,11 @@ export const saveContent = fnTraced("Content.save")(function* (input: {
     Schema.encodeSync(Body)(input.document),
     sealedField(input.userId, "body_encrypted", contentId)
   )
+  // the trends index, stored with the document (trendIndex.ts)
+  const trends = yield* crypto.sealString(
+    encodeTrendEntries(trendEntriesOf(input.document)),
+    sealedField(input.userId, "trends_encrypted", contentId)
+  )
   yield* Content.insertContent({
     id: contentId,
     userId: input.userId,
@@ -93,6 +100,7 @@ export const saveContent = fnTraced("Content.save")(function* (input: {
     titleEncrypted: title,
     summaryEncrypted: card,
     bodyEncrypted: body,
+    trendsEncrypted: trends,
     provider: input.provider,
     modelId: input.modelId
   })

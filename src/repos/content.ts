@@ -52,14 +52,36 @@ export const insertContent = (row: {
   readonly titleEncrypted: Uint8Array
   readonly summaryEncrypted: Uint8Array
   readonly bodyEncrypted: Uint8Array
+  readonly trendsEncrypted: Uint8Array
   readonly provider: LLMProviderName
   readonly modelId: string
 }) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`
-      INSERT INTO content (id, user_id, job_id, document_type, title_encrypted, summary_encrypted, body_encrypted, provider, model_id)
+      INSERT INTO content (id, user_id, job_id, document_type, title_encrypted, summary_encrypted, body_encrypted, trends_encrypted, provider, model_id)
       VALUES (${row.id}::uuid, ${row.userId}::uuid, ${row.jobId}::uuid, ${row.documentType},
-              ${bytea(row.titleEncrypted)}, ${bytea(row.summaryEncrypted)}, ${bytea(row.bodyEncrypted)}, ${row.provider}, ${row.modelId})`
+              ${bytea(row.titleEncrypted)}, ${bytea(row.summaryEncrypted)}, ${bytea(row.bodyEncrypted)}, ${bytea(row.trendsEncrypted)},
+              ${row.provider}, ${row.modelId})`
+  )
+
+const TrendRow = Schema.Struct({ id: ContentId, createdAt: Schema.Date, trendsEncrypted: Schema.NullOr(Schema.Uint8Array) })
+const decodeTrendRows = decodeRows(TrendRow)
+
+/** Every document of the user with its sealed trends index (null for documents stored before it existed), oldest first. */
+export const listTrendRows = (userId: UserId) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.flatMap(
+      sql`SELECT id, created_at, trends_encrypted FROM content WHERE user_id = ${userId}::uuid ORDER BY created_at, id`,
+      decodeTrendRows
+    )
+  )
+
+/** Stores a document's trends index where it has none yet (a document stored before the index existed). */
+export const setMissingTrends = (userId: UserId, contentId: ContentId, trendsEncrypted: Uint8Array) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.asVoid(sql`
+      UPDATE content SET trends_encrypted = ${bytea(trendsEncrypted)}
+      WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid AND trends_encrypted IS NULL`)
   )
 
 /** The row with the sealed document; none when it does not exist or is someone else's. */

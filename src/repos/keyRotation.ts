@@ -12,7 +12,7 @@ import type { UserId } from "../services/ids.js"
 export const ENCRYPTED_FIELDS = [
   { table: "users", id: "id", owner: "id", columns: ["email_encrypted", "name_encrypted"] },
   { table: "jobs", id: "id", owner: "user_id", columns: ["file_name_encrypted"] },
-  { table: "content", id: "id", owner: "user_id", columns: ["title_encrypted", "summary_encrypted", "body_encrypted"] },
+  { table: "content", id: "id", owner: "user_id", columns: ["title_encrypted", "summary_encrypted", "body_encrypted", "trends_encrypted"] },
   { table: "messages", id: "id", owner: "user_id", columns: ["content_encrypted"] },
   { table: "document_uploads", id: "id", owner: "user_id", columns: ["file_name_encrypted"] },
   { table: "devices", id: "id", owner: "user_id", columns: ["token_encrypted"] }

@@ -35,6 +35,7 @@ const addContent = (userId: UserId) =>
       titleEncrypted: bytes(),
       summaryEncrypted: bytes(),
       bodyEncrypted: bytes(),
+      trendsEncrypted: bytes(),
       provider: "offline",
       modelId: "test"
     })

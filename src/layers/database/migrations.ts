@@ -16,6 +16,7 @@ import erasureOutbox from "./migrations/0009_erasure_outbox.js"
 import documentUploads from "./migrations/0010_document_uploads.js"
 import pushNotifications from "./migrations/0011_push_notifications.js"
 import jobEvents from "./migrations/0012_job_events.js"
+import contentTrends from "./migrations/0013_content_trends.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -32,7 +33,8 @@ export const MIGRATIONS = {
   "0009_erasure_outbox": erasureOutbox,
   "0010_document_uploads": documentUploads,
   "0011_push_notifications": pushNotifications,
-  "0012_job_events": jobEvents
+  "0012_job_events": jobEvents,
+  "0013_content_trends": contentTrends
 }
 
 export const loader = Migrator.fromRecord(MIGRATIONS)

@@ -1,0 +1,206 @@
+/**
+ * Trends: a test's values across the user's documents over time (`GET /results/trends?code=` or
+ * `?name=`), and the tests the user has (`GET /results/trends`). Read from the trends index that
+ * each document's row carries sealed (trendIndex.ts, migration 0013): the user's index values are
+ * opened in one batch; a document stored before the index existed gets its index then, from its
+ * body (once).
+ *
+ * One unit per trend: the values are converted, with NLM's @lhncbc/ucum-lhc, to the UCUM unit of
+ * the most recent value, where the units differ and are convertible — by dimension alone (g/L ↔
+ * mg/dL, umol/L ↔ mmol/L), or between mass and substance for the analytes whose molar mass is
+ * below (glucose and the cholesterols: mg/dL ↔ mmol/L). A value in a unit that does not convert
+ * keeps its own, and says so.
+ */
+import ucum, { type UcumLhcUtils } from "@lhncbc/ucum-lhc"
+import { Effect, Option } from "effect"
+import * as Content from "../repos/content.js"
+import { Audit, type RequestContext } from "../services/audit.js"
+import { Crypto, fieldContext } from "../services/crypto.js"
+import type { ContentId, UserId } from "../services/ids.js"
+import type { ResultFlag } from "../services/llm.js"
+import { fnTraced } from "../services/telemetry.js"
+import { loadContent } from "./content.js"
+import { decodeTrendEntries, encodeTrendEntries, nameKey, type TrendEntry, trendEntriesOf } from "./trendIndex.js"
+
+/**
+ * Analytes converted between mass and substance concentration, by the LOINC codes labs and
+ * models report them under (mass and molar forms, serum/plasma and blood), with molar mass in
+ * g/mol. A trend asked for by any code of a group holds the values of all its codes.
+ * test/programs/trends.test.ts checks these masses against the reader's lexicon.
+ */
+export const MOLAR_GROUPS: ReadonlyArray<{ readonly analyte: string; readonly codes: ReadonlyArray<string>; readonly molarMass: number }> = [
+  { analyte: "glucose", codes: ["2345-7", "2339-0", "14749-6", "15074-8", "1558-6", "14771-0"], molarMass: 180.16 },
+  { analyte: "cholesterol, total", codes: ["2093-3", "14647-2"], molarMass: 386.65 },
+  { analyte: "LDL cholesterol", codes: ["13457-7", "2089-1", "18262-6", "22748-8", "39469-2"], molarMass: 386.65 },
+  { analyte: "HDL cholesterol", codes: ["2085-9", "14646-4"], molarMass: 386.65 },
+  { analyte: "non-HDL cholesterol", codes: ["43396-1", "70204-3"], molarMass: 386.65 }
+]
+
+const groupOf = (code: string) => MOLAR_GROUPS.find((group) => group.codes.includes(code))
+
+/** The codes a trend of `code` gathers: its group's, or itself. */
+export const codesOf = (code: string): ReadonlyArray<string> => groupOf(code)?.codes ?? [code]
+
+/** One value of a trend. */
+export interface TrendPoint {
+  readonly contentId: ContentId
+  /** ISO 8601: the report's collection date, or when the document was stored. */
+  readonly at: string
+  readonly dated: "collected" | "stored"
+  readonly name: string
+  readonly value: number | string
+  readonly unit: string
+  readonly flag: ResultFlag
+  /** The value and unit as the report printed them, when the value was converted to the trend's unit. */
+  readonly printed?: { readonly value: number; readonly unit: string }
+}
+
+export interface Trend {
+  readonly code?: string
+  readonly name: string
+  /** The UCUM unit the numeric values are in (the most recent value's), when they have one. */
+  readonly unit?: string
+  /** Oldest first. */
+  readonly points: ReadonlyArray<TrendPoint>
+}
+
+/** A test the user has, for the list: how many values, and the latest. */
+export interface TrendSummary {
+  readonly code?: string
+  readonly name: string
+  readonly count: number
+  readonly latest: TrendPoint
+}
+
+let ucumUtils: UcumLhcUtils | undefined
+const utils = () => (ucumUtils ??= ucum.UcumLhcUtils.getInstance())
+
+/** `value` in `from` as `to` (UCUM codes), with a molar mass where mass meets substance; undefined when they do not convert. */
+export const convertValue = (value: number, from: string, to: string, molarMass?: number): number | undefined => {
+  if (from === to) return value
+  // ratios without a dimension convert by their factors alone (7 % is "70 mmol/mol"), but such units name
+  // different scales for the same test — HbA1c in % (NGSP) and in mmol/mol (IFCC) are related by a
+  // regression, not a factor — so none is converted
+  if (dimensionless(from) || dimensionless(to)) return undefined
+  const result = utils().convertUnitTo(from, value, to, molarMass === undefined ? {} : { molecularWeight: molarMass })
+  if (result.status !== "succeeded" || result.toVal === null || !Number.isFinite(result.toVal)) return undefined
+  // four significant digits: more than any report prints, fewer than a float's noise
+  return Number(result.toVal.toPrecision(4))
+}
+
+const dimensionless = (code: string): boolean => utils().convertUnitTo(code, 1, "1").status === "succeeded"
+
+/** Sort key of an entry's date: its instant, or its date at midnight UTC. */
+const timeOf = (at: string): number => {
+  const t = Date.parse(at)
+  return Number.isNaN(t) ? Date.parse(at.slice(0, 10)) : t
+}
+
+/** An entry with its document, and its date: the report's collection date, or when the document was stored. */
+interface Located extends TrendEntry {
+  readonly contentId: ContentId
+  readonly at: string
+  readonly dated: "collected" | "stored"
+}
+
+const locate = (entry: TrendEntry, contentId: ContentId, storedAt: Date): Located =>
+  entry.collectedAt === undefined
+    ? { ...entry, contentId, at: storedAt.toISOString(), dated: "stored" }
+    : { ...entry, contentId, at: entry.collectedAt, dated: "collected" }
+
+/** Points of the entries, oldest first, numeric values in one unit where they convert. */
+export const trendOf = (entries: ReadonlyArray<Located>, molarMass: number | undefined): { readonly unit?: string; readonly points: Array<TrendPoint> } => {
+  const sorted = [...entries].sort((a, b) => timeOf(a.at) - timeOf(b.at) || a.contentId.localeCompare(b.contentId))
+  const target = [...sorted].reverse().find((e) => typeof e.value === "number" && e.ucum !== undefined)?.ucum
+  const points = sorted.map((entry): TrendPoint => {
+    const base = { contentId: entry.contentId, at: entry.at, dated: entry.dated, name: entry.name, flag: entry.flag }
+    if (typeof entry.value !== "number" || target === undefined || entry.ucum === undefined || entry.ucum === target) {
+      return { ...base, value: entry.value, unit: entry.unit }
+    }
+    const converted = convertValue(entry.value, entry.ucum, target, molarMass)
+    return converted === undefined
+      ? { ...base, value: entry.value, unit: entry.unit }
+      : { ...base, value: converted, unit: target, printed: { value: entry.value, unit: entry.unit } }
+  })
+  return { ...(target === undefined ? {} : { unit: target }), points }
+}
+
+const sealedTrends = (userId: UserId, contentId: ContentId) => fieldContext(userId, "content", "trends_encrypted", contentId)
+
+/** Every index entry of the user's documents; documents without an index get theirs now. */
+const userEntries = (userId: UserId) =>
+  Effect.gen(function* () {
+    const crypto = yield* Crypto
+    const rows = yield* Content.listTrendRows(userId)
+    const indexed = rows.flatMap((row) => (row.trendsEncrypted === null ? [] : [{ id: row.id, createdAt: row.createdAt, envelope: row.trendsEncrypted }]))
+    const texts = yield* crypto.openStrings(indexed.map((row) => ({ envelope: row.envelope, options: sealedTrends(userId, row.id) })))
+    const entries: Array<Located> = []
+    for (const [i, text] of texts.entries()) {
+      const row = indexed[i]!
+      for (const entry of yield* Effect.orDie(decodeTrendEntries(text))) entries.push(locate(entry, row.id, row.createdAt))
+    }
+    // stored before the index existed: read from the body once, and kept
+    for (const row of rows) {
+      if (row.trendsEncrypted !== null) continue
+      const content = yield* loadContent(userId, row.id)
+      if (Option.isNone(content)) continue
+      const built = trendEntriesOf(content.value.document)
+      yield* Content.setMissingTrends(userId, row.id, yield* crypto.sealString(encodeTrendEntries(built), sealedTrends(userId, row.id)))
+      for (const entry of built) entries.push(locate(entry, row.id, row.createdAt))
+    }
+    return entries
+  })
+
+const audited = (userId: UserId, requestContext: RequestContext) =>
+  Effect.flatMap(Audit, (audit) =>
+    audit.record({ ...requestContext, actorUserId: userId, action: "content.list", resourceType: "content", outcome: "success" })
+  )
+
+/** One test's trend, by LOINC code (its group's codes too) or by name (as trends match names); no points when the user has none. */
+export const readTrend = fnTraced("Trends.read")(function* (
+  userId: UserId,
+  test: { readonly code: string } | { readonly name: string },
+  requestContext: RequestContext = {}
+) {
+  const entries = yield* userEntries(userId)
+  yield* audited(userId, requestContext)
+  if ("code" in test) {
+    const codes = codesOf(test.code)
+    const mine = entries.filter((e) => e.code !== undefined && codes.includes(e.code))
+    const latest = mine.at(-1)
+    const trend = trendOf(mine, groupOf(test.code)?.molarMass)
+    return { code: test.code, name: latestName(trend.points) ?? latest?.name ?? test.code, ...trend } satisfies Trend
+  }
+  const key = nameKey(test.name)
+  const mine = entries.filter((e) => nameKey(e.name) === key)
+  const codes = new Set(mine.flatMap((e) => (e.code === undefined ? [] : [e.code])))
+  const molarMass = [...codes].map((c) => groupOf(c)?.molarMass).find((m) => m !== undefined)
+  const trend = trendOf(mine, molarMass)
+  return { name: latestName(trend.points) ?? test.name, ...trend } satisfies Trend
+})
+
+const latestName = (points: ReadonlyArray<TrendPoint>) => points.at(-1)?.name
+
+/** The tests the user has: one per code group (or per name, for results without a code), with count and latest value; most recent first. */
+export const listTrends = fnTraced("Trends.list")(function* (userId: UserId, requestContext: RequestContext = {}) {
+  const entries = yield* userEntries(userId)
+  yield* audited(userId, requestContext)
+  const series = new Map<string, { code?: string; molarMass?: number; entries: Array<Located> }>()
+  for (const entry of entries) {
+    const group = entry.code === undefined ? undefined : groupOf(entry.code)
+    const key = entry.code === undefined ? `name:${nameKey(entry.name)}` : `code:${group?.codes[0] ?? entry.code}`
+    const found = series.get(key) ?? {
+      ...(entry.code === undefined ? {} : { code: group?.codes[0] ?? entry.code }),
+      ...(group === undefined ? {} : { molarMass: group.molarMass }),
+      entries: []
+    }
+    found.entries.push(entry)
+    series.set(key, found)
+  }
+  const summaries = [...series.values()].map((s): TrendSummary => {
+    const { points } = trendOf(s.entries, s.molarMass)
+    const latest = points.at(-1)!
+    return { ...(s.code === undefined ? {} : { code: s.code }), name: latest.name, count: points.length, latest }
+  })
+  return summaries.sort((a, b) => timeOf(b.latest.at) - timeOf(a.latest.at) || a.name.localeCompare(b.name))
+})
