@@ -206,6 +206,28 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
     }
   },
   "content.fhir": { responses: {}, fhir: { 200: fhirExample } },
+  "content.trends": {
+    responses: {
+      200: {
+        code: "2345-7",
+        name: "Glucose, fasting",
+        unit: "mmol/L",
+        points: [
+          {
+            contentId: "0e7c2d4a-51b3-4f8e-9a6d-2c1b0f3e4d5a",
+            at: "2026-01-10",
+            dated: "collected",
+            name: "Glucose",
+            value: 5.495,
+            unit: "mmol/L",
+            flag: "normal",
+            printed: { value: 99, unit: "mg/dL" }
+          },
+          { contentId, at: "2026-04-18T07:42", dated: "collected", name: "Glucose, fasting", value: 6.1, unit: "mmol/L", flag: "high" }
+        ]
+      }
+    }
+  },
   "content.delete": { responses: {} },
   "chat.send": {
     request: { "application/json": { contentId, message: "What does my hemoglobin result mean?" } },

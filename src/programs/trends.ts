@@ -167,9 +167,8 @@ export const readTrend = fnTraced("Trends.read")(function* (
   if ("code" in test) {
     const codes = codesOf(test.code)
     const mine = entries.filter((e) => e.code !== undefined && codes.includes(e.code))
-    const latest = mine.at(-1)
     const trend = trendOf(mine, groupOf(test.code)?.molarMass)
-    return { code: test.code, name: latestName(trend.points) ?? latest?.name ?? test.code, ...trend } satisfies Trend
+    return { code: test.code, name: latestName(trend.points) ?? test.code, ...trend } satisfies Trend
   }
   const key = nameKey(test.name)
   const mine = entries.filter((e) => nameKey(e.name) === key)

@@ -327,6 +327,68 @@ const FHIR: ReadonlyArray<Difference> = [
   }
 ]
 
+/** Trends (issue 23 §2): one endpoint and its schemas, added; v3 clients are unaffected. */
+const TREND_POINT = {
+  properties: {
+    at: { type: "string" },
+    contentId: { format: "uuid", type: "string" },
+    dated: { enum: ["collected", "stored"], type: "string" },
+    flag: { enum: ["abnormal", "critical_high", "critical_low", "high", "low", "normal", "unknown"], type: "string" },
+    name: { type: "string" },
+    printed: { properties: { unit: { type: "string" }, value: { type: "number" } }, required: ["unit", "value"], type: "object" },
+    unit: { type: "string" },
+    value: { anyOf: [{ type: "number" }, { type: "string" }] }
+  },
+  required: ["at", "contentId", "dated", "flag", "name", "unit", "value"],
+  type: "object"
+}
+const TRENDS: ReadonlyArray<Difference> = [
+  {
+    at: ["operations", "GET /results/trends"],
+    v3: ABSENT,
+    now: {
+      operationId: "content.trends",
+      parameters: [
+        { in: "query", name: "code", required: false, schema: { type: "string" } },
+        { in: "query", name: "name", required: false, schema: { type: "string" } }
+      ],
+      responses: { "200": { "application/json": { anyOf: [{ $ref: "Trend" }, { $ref: "Trends" }] } }, ...errorBodies([400, 401, 404, 413, 429, 500, 503]) },
+      secured: true
+    },
+    reason: "New: a test's values across the user's documents, or the tests the user has"
+  },
+  { at: ["components", "TrendPoint"], v3: ABSENT, now: TREND_POINT, reason: "New: one value of a trend" },
+  {
+    at: ["components", "Trend"],
+    v3: ABSENT,
+    now: {
+      properties: { code: { type: "string" }, name: { type: "string" }, points: { items: { $ref: "TrendPoint" }, type: "array" }, unit: { type: "string" } },
+      required: ["name", "points"],
+      type: "object"
+    },
+    reason: "New: one test's trend"
+  },
+  {
+    at: ["components", "Trends"],
+    v3: ABSENT,
+    now: {
+      properties: {
+        tests: {
+          items: {
+            properties: { code: { type: "string" }, count: { type: "integer" }, latest: { $ref: "TrendPoint" }, name: { type: "string" } },
+            required: ["count", "latest", "name"],
+            type: "object"
+          },
+          type: "array"
+        }
+      },
+      required: ["tests"],
+      type: "object"
+    },
+    reason: "New: the tests the user has"
+  }
+]
+
 const INTENDED: ReadonlyArray<Difference> = [
   ...["Int", "UUID", "NonEmptyTrimmedString", "DateFromString"].map((name): Difference => ({
     at: ["components", name],
@@ -377,7 +439,8 @@ const INTENDED: ReadonlyArray<Difference> = [
   ...JOB_EVENTS,
   ...CHAT_STREAM,
   ...OCR_READINGS,
-  ...FHIR
+  ...FHIR,
+  ...TRENDS
 ]
 
 const at = (root: unknown, keys: ReadonlyArray<string>): unknown => {

@@ -207,6 +207,21 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(oneDocument.headers["content-type"]).toMatch(/^application\/fhir\+json/)
       const single = (yield* jsonOf(oneDocument)) as typeof record
       expect(single.entry.map((e) => e.resource)).toEqual(record.entry.map((e) => e.resource))
+      // trends: the tests the user has, one test by code or by name, and the refusals
+      const tests = (yield* jsonOf(yield* send(HttpClientRequest.get("/results/trends"), user))) as { tests: Array<{ code?: string; name: string; count: number; latest: { value: unknown } }> }
+      expect(tests.tests.find((t) => t.code === "718-7")).toMatchObject({ name: "Hemoglobin", count: 1, latest: { value: 11.2 } })
+      const byCode = yield* send(HttpClientRequest.get("/results/trends?code=718-7"), user)
+      expect(byCode.status).toBe(200)
+      const trend = (yield* jsonOf(byCode)) as { code: string; unit: string; points: Array<{ contentId: string; value: unknown; unit: string; flag: string }> }
+      expect(trend).toMatchObject({ code: "718-7", unit: "g/dL", points: [{ contentId, value: 11.2, unit: "g/dL", flag: "low" }] })
+      const byName = (yield* jsonOf(yield* send(HttpClientRequest.get("/results/trends?name=HEMOGLOBIN"), user))) as typeof trend
+      expect(byName.points).toEqual(trend.points)
+      // a code decides: the name beside it is ignored
+      const both = (yield* jsonOf(yield* send(HttpClientRequest.get("/results/trends?code=718-7&name=Potassium"), user))) as typeof trend
+      expect(both.points).toEqual(trend.points)
+      const badCode = yield* send(HttpClientRequest.get("/results/trends?code=hemoglobin"), user)
+      expect([badCode.status, yield* errorCode(badCode)]).toEqual([400, "VALIDATION_FAILED"])
+
       const unknownFormat = yield* send(HttpClientRequest.get("/me/export?format=xml"), user)
       expect(unknownFormat.status).toBe(400)
       expect(yield* errorCode(unknownFormat)).toBe("VALIDATION_FAILED")
@@ -404,6 +419,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         HttpClientRequest.get("/me/export"),
         HttpClientRequest.get("/me/export?format=fhir"),
         HttpClientRequest.get(`/content/${id}/fhir`),
+        HttpClientRequest.get("/results/trends"),
         HttpClientRequest.delete("/me")
       ]
       for (const request of requests) {

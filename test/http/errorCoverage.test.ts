@@ -22,6 +22,7 @@ import { readContent, readTimeline, removeContent } from "../../src/programs/con
 import { watchJobEvents } from "../../src/programs/jobEvents.js"
 import { contentAsFhir, type recordAsFhir } from "../../src/programs/fhirExport.js"
 import { getJobStatus } from "../../src/programs/jobStatus.js"
+import { type listTrends, readTrend } from "../../src/programs/trends.js"
 import { beginUpload, completeUpload } from "../../src/programs/presignedUpload.js"
 import { getSubscriptionStatus } from "../../src/programs/subscription.js"
 import { uploadDocument } from "../../src/programs/uploadDocument.js"
@@ -64,6 +65,8 @@ const rows = [
   row("content.timeline", readTimeline, [500, 503]),
   row("content.get", readContent, [500, 503]),
   row("content.fhir", contentAsFhir, [500, 503]),
+  // a trend or the list: the statuses of either
+  row("content.trends", readTrend as typeof readTrend | typeof listTrends, [500, 503]),
   row("content.delete", removeContent, [503]),
   row("chat.send", sendChatMessage, [400, 402, 404, 409, 500, 502, 503]),
   row("chat.conversation", getConversation, [500, 503]),

@@ -69,8 +69,8 @@ describe("OpenAPI document", () => {
       Object.entries(item).map(([method, operation]) => ({ path, method, operation }))
     )
     // 19, and push devices: POST and GET /me/devices, DELETE /me/devices/{deviceId}; job events: GET /jobs/{jobId}/events;
-    // FHIR: GET /content/{contentId}/fhir
-    expect(operations.length).toBe(19 + 3 + 1 + 1)
+    // FHIR: GET /content/{contentId}/fhir; trends: GET /results/trends
+    expect(operations.length).toBe(19 + 3 + 1 + 1 + 1)
     for (const { path, method, operation } of operations) {
       const where = `${method.toUpperCase()} ${path}`
       const statuses = Object.keys(operation.responses)

@@ -3,10 +3,10 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Effect, Schema } from "effect"
 import { Instant } from "../../services/time.js"
 import { ContentId } from "../../services/ids.js"
-import { DocumentType, InterpretedDocument, LLMProviderName } from "../../services/llm.js"
+import { DocumentType, InterpretedDocument, LLMProviderName, ResultFlag } from "../../services/llm.js"
 import { errorResponse } from "../errors.js"
 import { FhirBundleBody } from "../fhirBody.js"
-import { IdFromRequest, IntegerFromString } from "../schemas.js"
+import { IdFromRequest, IntegerFromString, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 
 /**
@@ -55,6 +55,48 @@ export class ContentBody extends Schema.Class<ContentBody>("Content")({
 
 export const ContentPath = Schema.Struct({ contentId: IdFromRequest(ContentId) })
 
+export const TrendsQuery = Schema.Struct({
+  code: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^\d{1,7}-\d$/u)).annotate({
+      description: "A LOINC code: the test's values across the user's documents (a mass/molar pair such as glucose 2345-7/14749-6 counts as one test)"
+    })
+  ),
+  name: Schema.optionalKey(
+    Text(1, 200).annotate({
+      description: "A test's name, for results without a code: matched whatever its case, punctuation or spacing. Ignored when `code` is given"
+    })
+  )
+})
+
+const TrendPoint = Schema.Struct({
+  contentId: ContentId,
+  at: Schema.String.annotate({ description: "ISO 8601: the report's collection date as printed, or when the document was stored (`dated`)" }),
+  dated: Schema.Literals(["collected", "stored"]),
+  name: Schema.String.annotate({ description: "The test's name as this report prints it" }),
+  value: Schema.Union([Schema.Finite, Schema.String]),
+  unit: Schema.String,
+  flag: ResultFlag,
+  printed: Schema.optionalKey(
+    Schema.Struct({ value: Schema.Finite, unit: Schema.String }).annotate({ description: "Present when the value was converted to the trend's unit: the value and unit as printed" })
+  )
+}).annotate({ identifier: "TrendPoint" })
+
+export class TrendBody extends Schema.Class<TrendBody>("Trend")({
+  code: Schema.optionalKey(Schema.String),
+  name: Schema.String,
+  unit: Schema.optionalKey(Schema.String.annotate({ description: "The UCUM unit the numeric values are converted to (the most recent value's), where they convert" })),
+  points: Schema.Array(TrendPoint).annotate({ description: "Oldest first" })
+}, { description: "One test's values across the user's documents" }) {}
+
+export class TrendsBody extends Schema.Class<TrendsBody>("Trends")({
+  tests: Schema.Array(Schema.Struct({
+    code: Schema.optionalKey(Schema.String),
+    name: Schema.String,
+    count: Schema.Int,
+    latest: TrendPoint
+  })).annotate({ description: "Most recent first" })
+}, { description: "The tests the user has results of, with how many and the latest" }) {}
+
 const unavailable = errorResponse(503, "The content cannot be read right now; retry")
 
 export class ContentGroup extends HttpApiGroup.make("content")
@@ -81,6 +123,20 @@ export class ContentGroup extends HttpApiGroup.make("content")
       error: unavailable
     })
       .annotate(OpenApi.Summary, "One interpreted document as a FHIR R4 Bundle (application/fhir+json)")
+  )
+  .add(
+    HttpApiEndpoint.get("trends", "/results/trends", {
+      query: TrendsQuery,
+      success: [TrendBody, TrendsBody],
+      error: unavailable
+    })
+      .annotate(OpenApi.Summary, "A test's values across the user's documents (code or name), or the tests the user has (neither)")
+      .annotate(
+        OpenApi.Description,
+        "With `code` (LOINC) or `name`: that test's values, oldest first, in one unit where they convert (UCUM; glucose and the " +
+          "cholesterols also between mg/dL and mmol/L), each with the document it came from. With neither: every test the user has, " +
+          "with its count and latest value. With both, `code` decides."
+      )
   )
   .add(
     HttpApiEndpoint.delete("delete", "/content/:contentId", {

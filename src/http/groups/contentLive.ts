@@ -3,9 +3,10 @@ import { HttpApiBuilder } from "effect/http-api"
 import { Effect, Option } from "effect"
 import { readContent, readTimeline, removeContent } from "../../programs/content.js"
 import { contentAsFhir } from "../../programs/fhirExport.js"
+import { listTrends, readTrend } from "../../programs/trends.js"
 import { NotFound } from "../../services/errors.js"
 import { Api } from "../api.js"
-import { ContentBody, TimelineBody } from "./content.js"
+import { ContentBody, TimelineBody, TrendBody, TrendsBody } from "./content.js"
 import { fhirBody } from "../fhirBody.js"
 import { auditContext, classifiedOnly, currentUserId } from "./requestContext.js"
 
@@ -35,6 +36,18 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
         const bundle = yield* contentAsFhir(yield* currentUserId, params.contentId, yield* auditContext).pipe(classifiedOnly)
         if (Option.isNone(bundle)) return yield* noSuchContent
         return fhirBody(bundle.value)
+      })
+    )
+    .handle("trends", ({ query }) =>
+      Effect.gen(function* () {
+        const userId = yield* currentUserId
+        const context = yield* auditContext
+        // a code names a test exactly; a name only when there is no code (documented on the parameter)
+        if (query.code !== undefined || query.name !== undefined) {
+          const test = query.code !== undefined ? { code: query.code } : { name: query.name ?? "" }
+          return new TrendBody(yield* readTrend(userId, test, context).pipe(classifiedOnly), { disableChecks: true })
+        }
+        return new TrendsBody({ tests: yield* listTrends(userId, context).pipe(classifiedOnly) }, { disableChecks: true })
       })
     )
     .handle("delete", ({ params }) =>

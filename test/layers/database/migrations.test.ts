@@ -62,6 +62,7 @@ layer(TestDatabaseLive())("the schema", (it) => {
         "content.body_encrypted",
         "content.summary_encrypted",
         "content.title_encrypted",
+        "content.trends_encrypted",
         "devices.token_encrypted",
         "document_uploads.file_name_encrypted",
         "jobs.file_name_encrypted",
