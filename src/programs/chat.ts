@@ -22,6 +22,7 @@ import {
   type ChatRole,
   CRITICAL_ACTION,
   criticalNotice,
+  type ChatTrend,
   type ChatTurn,
   type InterpretedDocument,
   isOutOfRange,
@@ -31,6 +32,7 @@ import {
   soundsReassuring
 } from "../services/llm.js"
 import { loadContent } from "./content.js"
+import { documentTrends } from "./trends.js"
 import { type ContentId, ConversationId, MessageId, newUuid, type UserId } from "../services/ids.js"
 import { ensureWithinPlanLimit } from "./subscription.js"
 import type { RequestContext } from "../services/audit.js"
@@ -235,6 +237,8 @@ export interface PreparedTurn {
   readonly requestContext: RequestContext
   readonly document: InterpretedDocument
   readonly history: ReadonlyArray<ChatTurn>
+  /** The document's tests across the user's documents (programs/trends.ts), for questions about change. */
+  readonly trends: ReadonlyArray<ChatTrend>
   readonly askedAt: Date
   readonly questionId: MessageId
   readonly answerId: MessageId
@@ -278,6 +282,7 @@ export const prepareTurn = (input: {
     }
     const existing = yield* Conversations.findConversationId(userId, contentId)
     const history = Option.isSome(existing) ? yield* recentHistory(userId, existing.value) : []
+    const trends = yield* documentTrends(userId, contentId, content.value.document.results)
 
     const askedAt = new Date(yield* Clock.currentTimeMillis)
     // Ids first: each sealed turn is bound to its own row.
@@ -292,6 +297,7 @@ export const prepareTurn = (input: {
       requestContext,
       document: content.value.document,
       history,
+      trends,
       askedAt,
       questionId,
       answerId
@@ -389,7 +395,7 @@ export const sendChatMessage = fnTraced("Chat.send")(function* (input: {
   // each is recorded once the answer has ended, whichever way (within the chat's deadline).
   const costs = turnCosts(turn)
   const answer = yield* llm
-    .chat({ document: turn.document, history: turn.history, question: turn.question, userId: turn.userId, onUsage: costs.onUsage })
+    .chat({ document: turn.document, history: turn.history, question: turn.question, trends: turn.trends, userId: turn.userId, onUsage: costs.onUsage })
     .pipe(
       withTimeout("LLM.chat", Timeouts.llmChat),
       Effect.catchTag("OperationTimedOut", () =>

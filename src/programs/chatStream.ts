@@ -149,6 +149,7 @@ const answerStream = (turn: PreparedTurn) =>
           document: turn.document,
           history: turn.history,
           question: turn.question,
+          trends: turn.trends,
           userId: turn.userId,
           onUsage: costs.onUsage
         })

@@ -17,7 +17,7 @@ import * as Content from "../repos/content.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import type { ContentId, UserId } from "../services/ids.js"
-import type { ResultFlag } from "../services/llm.js"
+import type { ChatTrend, ResultFlag } from "../services/llm.js"
 import { fnTraced } from "../services/telemetry.js"
 import { loadContent } from "./content.js"
 import { decodeTrendEntries, encodeTrendEntries, nameKey, type TrendEntry, trendEntriesOf } from "./trendIndex.js"
@@ -202,4 +202,32 @@ export const listTrends = fnTraced("Trends.list")(function* (userId: UserId, req
     return { ...(s.code === undefined ? {} : { code: s.code }), name: latest.name, count: points.length, latest }
   })
   return summaries.sort((a, b) => timeOf(b.latest.at) - timeOf(a.latest.at) || a.name.localeCompare(b.name))
+})
+
+/**
+ * The trends of a document's tests, for the chat about it: each of its results that the user has
+ * in more than one document (by code group, else by name), its points marked where they are this
+ * document's. Not audited apart: the chat turn that asks is.
+ */
+export const documentTrends = fnTraced("Trends.ofDocument")(function* (userId: UserId, contentId: ContentId, results: ReadonlyArray<{ readonly name: string; readonly loinc?: string | undefined }>) {
+  const entries = yield* userEntries(userId)
+  const seen = new Set<string>()
+  const trends: Array<ChatTrend> = []
+  for (const result of results) {
+    const group = result.loinc === undefined ? undefined : codesOf(result.loinc)
+    const key = group === undefined ? `name:${nameKey(result.name)}` : `code:${group[0]}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    const mine = group === undefined
+      ? entries.filter((e) => nameKey(e.name) === nameKey(result.name))
+      : entries.filter((e) => e.code !== undefined && group.includes(e.code))
+    if (new Set(mine.map((e) => e.contentId)).size < 2) continue
+    const { points } = trendOf(mine, result.loinc === undefined ? undefined : groupOf(result.loinc)?.molarMass)
+    trends.push({
+      name: result.name,
+      ...(result.loinc === undefined ? {} : { code: result.loinc }),
+      points: points.map((p) => ({ at: p.at, value: p.value, unit: p.unit, flag: p.flag, current: p.contentId === contentId }))
+    })
+  }
+  return trends
 })

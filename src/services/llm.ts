@@ -203,11 +203,30 @@ export type ChatStreamPart =
   | { readonly _tag: "delta"; readonly text: string }
   | { readonly _tag: "end"; readonly answer: ChatAnswer }
 
+/**
+ * One test of the document across the user's documents (programs/trends.ts), for questions about
+ * change ("how has my LDL changed?"): oldest first, in one unit where the values convert.
+ */
+export interface ChatTrend {
+  readonly name: string
+  readonly code?: string | undefined
+  readonly points: ReadonlyArray<{
+    readonly at: string
+    readonly value: number | string
+    readonly unit: string
+    readonly flag: ResultFlag
+    /** This point is the document's own result. */
+    readonly current: boolean
+  }>
+}
+
 /** What a chat question is asked with (`chat` and `chatStream` alike). */
 export interface ChatInput {
   readonly document: InterpretedDocument
   readonly history: ReadonlyArray<ChatTurn>
   readonly question: string
+  /** The document's tests that the user has in more than one document, across them (none: no earlier values). */
+  readonly trends?: ReadonlyArray<ChatTrend>
   /** Whose conversation: what a layer keeps of the answer (a fallback cache) is kept per user, for erasure. */
   readonly userId?: string
   /** Told of every model call's tokens as it returns (a cached answer costs nothing and reports nothing). */

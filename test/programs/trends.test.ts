@@ -10,7 +10,10 @@ import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
 import { lookupAnalyte } from "../../src/layers/llm/reader/lexicon/analytes.js"
 import { removeContent, saveContent } from "../../src/programs/content.js"
-import { codesOf, convertValue, listTrends, MOLAR_GROUPS, readTrend } from "../../src/programs/trends.js"
+import { codesOf, convertValue, documentTrends, listTrends, MOLAR_GROUPS, readTrend } from "../../src/programs/trends.js"
+import { answerQuestion } from "../../src/layers/llm/offlineChat.js"
+import { chatRequest } from "../../src/layers/llm/bedrockRequest.js"
+import { MODELS } from "../../src/services/models.js"
 import { nameKey } from "../../src/programs/trendIndex.js"
 import { UserId } from "../../src/services/ids.js"
 import { LabResult, ReferenceRange, type ResultFlag } from "../../src/services/llm.js"
@@ -142,6 +145,39 @@ layer(TestLayer)("trends over documents", (it) => {
       // removed with its document
       expect(yield* removeContent(user, first)).toBe(true)
       expect((yield* readTrend(user, { code: "2823-3" })).points.map((p) => p.contentId)).toEqual([second])
+    })
+  )
+
+  it.effect("chat about a document sees its tests across documents: the offline answer to \"how has it changed?\", and the model's context", () =>
+    Effect.gen(function* () {
+      const user = yield* newUser
+      const ldl = (value: number, flag: ResultFlag) => result("LDL cholesterol", value, "mg/dL", { loinc: "13457-7", ucumUnit: "mg/dL", flag })
+      yield* store(user, "2026-01-10", [ldl(162, "high")])
+      const latestDocument = scriptedDocument({ collectedAt: "2026-06-02", results: [ldl(128, "high"), result("Hemoglobin", 13.1, "g/dL", { loinc: "718-7", ucumUnit: "g/dL" })] })
+      const latest = yield* saveContent({ userId: user, document: latestDocument, provider: "offline", modelId: "test" })
+
+      const trends = yield* documentTrends(user, latest, latestDocument.results)
+      // only the test the user has in more than one document
+      expect(trends.map((t) => [t.code, t.points.map((p) => [p.at, p.value, p.current])])).toEqual([
+        ["13457-7", [["2026-01-10", 162, false], ["2026-06-02", 128, true]]]
+      ])
+
+      const answer = answerQuestion(latestDocument, "How has my LDL changed?", [], trends)
+      expect(answer).toContain("2026-01-10: 162 mg/dL (high)")
+      expect(answer).toContain("2026-06-02: 128 mg/dL (high) — this report")
+      expect(answer).toContain("went down by 34 mg/dL")
+      expect(answer).toContain("clinician")
+      // a test with no earlier value says so; a question not about change is answered from the document as before
+      expect(answerQuestion(latestDocument, "has my hemoglobin changed since last time?", [], trends)).toContain("nothing to compare it with yet")
+      expect(answerQuestion(latestDocument, "what is my LDL?", [], trends)).not.toContain("2026-01-10")
+
+      // the model gets the same trends beside the document
+      const request = chatRequest(MODELS[0]!, { document: latestDocument, history: [], question: "How has my LDL changed?", trends }, 512)
+      const context = (request.system ?? []).map((block) => ("text" in block ? block.text : "")).join("\n")
+      expect(context).toContain("other documents")
+      expect(context).toContain('"value":162')
+      const without = chatRequest(MODELS[0]!, { document: latestDocument, history: [], question: "What is my LDL?" }, 512)
+      expect(without.system).toHaveLength(2)
     })
   )
 })

@@ -5,7 +5,7 @@
  */
 import type { ConverseCommandInput, Message, ToolChoice } from "@aws-sdk/client-bedrock-runtime"
 import { Schema } from "effect"
-import { type ChatTurn, InterpretedDocument } from "../../services/llm.js"
+import { type ChatTrend, type ChatTurn, InterpretedDocument } from "../../services/llm.js"
 import { CONVERSE_LIMITS, type ModelCard } from "../../services/models.js"
 
 export const TOOL_NAME = "record_interpretation"
@@ -164,12 +164,19 @@ export const interpretationRequest = (model: ModelCard, messages: Array<Message>
   }
 })
 
-/** What a chat question is asked with: the document, the conversation so far, the question. */
+/** What a chat question is asked with: the document, the conversation so far, the question, the document's tests across the user's documents. */
 export interface ChatQuestion {
   readonly document: InterpretedDocument
   readonly history: ReadonlyArray<ChatTurn>
   readonly question: string
+  readonly trends?: ReadonlyArray<ChatTrend> | undefined
 }
+
+/** The trends as the chat's context: the same tests in the user's other documents, oldest first (one unit per test where they convert). */
+export const chatTrendsText = (trends: ReadonlyArray<ChatTrend>): string =>
+  "The same tests in the patient's other documents, oldest first (`current`: this document's value; values are converted to one unit " +
+  "where they convert). Use them only for questions about change over time:\n" +
+  JSON.stringify(trends)
 
 /** The document as the chat's context: its JSON, as the schema encodes it. */
 export const chatDocumentJson = (document: InterpretedDocument): string => JSON.stringify(Schema.encodeSync(InterpretedDocument)(document))
@@ -185,7 +192,11 @@ export const chatRequest = (
   documentJson: string = chatDocumentJson(input.document)
 ): Pick<ConverseCommandInput, "modelId" | "system" | "messages" | "inferenceConfig"> => ({
   modelId: model.id,
-  system: [{ text: CHAT_SYSTEM }, { text: `The document:\n${documentJson}` }],
+  system: [
+    { text: CHAT_SYSTEM },
+    { text: `The document:\n${documentJson}` },
+    ...(input.trends === undefined || input.trends.length === 0 ? [] : [{ text: chatTrendsText(input.trends) }])
+  ],
   messages: [
     ...input.history.map((turn): Message => ({ role: turn.role, content: [{ text: turn.content }] })),
     { role: "user", content: [{ text: input.question }] }

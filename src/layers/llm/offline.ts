@@ -11,6 +11,7 @@ import { answerAsStream } from "./answerStream.js"
 import { Clock, Effect, Layer, Schema } from "effect"
 import {
   type ChatAnswer,
+  type ChatTrend,
   type ChatTurn,
   type DocumentContentType,
   type DocumentTooComplex,
@@ -165,10 +166,11 @@ export const makeOfflineLLM = (options: OfflineOptions = {}): (typeof LLM)["Serv
     readonly document: InterpretedDocument
     readonly history: ReadonlyArray<ChatTurn>
     readonly question: string
+    readonly trends?: ReadonlyArray<ChatTrend> | undefined
     readonly onUsage?: UsageSink
   }) {
     yield* Effect.annotateCurrentSpan(genAiAttributes("chat"))
-    const answer = answerQuestion(input.document, input.question, input.history)
+    const answer = answerQuestion(input.document, input.question, input.history, input.trends)
     const prompt =
       JSON.stringify(input.document).length +
       input.history.reduce((n, turn) => n + turn.content.length, 0) +

@@ -4,7 +4,7 @@
  * doses get a redirect to a clinician (with the relevant values, which are the user's own data);
  * anything else gets an honest "the document doesn't contain that". Deterministic.
  */
-import type { ChatTurn, DocumentType, VitalKind } from "../../services/llm.js"
+import type { ChatTrend, ChatTurn, DocumentType, VitalKind } from "../../services/llm.js"
 import type { ParsedResult, ParsedVital } from "./reader/index.js"
 import { FLAG_WORDS, isFlagged, rangeInWords, valueWithUnit } from "./summary.js"
 
@@ -94,6 +94,8 @@ const SUMMARY = phrases([
   String.raw`what\s+does\s+(?:the|my|this)\s+(?:report|document|log)\s+say`
 ])
 const WHEN = /\b(?:when\s+(?:was|were)|what\s+date|which\s+date|date\s+of)\b/
+/** A question about change across documents: "how has my LDL changed?", "is my glucose going up?", "compared to last time". */
+const CHANGE = /\b(?:chang\w*|trend\w*|over\s+time|going\s+(?:up|down)|go(?:ne)?\s+(?:up|down)|went\s+(?:up|down)|increas\w*|decreas\w*|improv\w*|wors\w*|better|compar\w*|previous\w*|last\s+time|earlier|before|history|since)\b/
 const FOLLOW_UP = /\b(?:it|that|this|those|these|them|they)\b/
 
 /** Words that say nothing about which result is meant. */
@@ -232,7 +234,38 @@ const lastUserQuestion = (history: ReadonlyArray<ChatTurn>): string | undefined 
 }
 
 /** The answer to one question about one document. */
-export const answerQuestion = (document: ChatDocument, question: string, history: ReadonlyArray<ChatTurn> = []): string => {
+/** "2026-01-10: 130 mg/dL (high)" */
+const trendPoint = (point: ChatTrend["points"][number]): string => {
+  const value = withUnitText(typeof point.value === "number" ? String(point.value) : point.value, point.unit)
+  const flag = point.flag === "normal" || point.flag === "unknown" ? "" : ` (${FLAG_WORDS[point.flag]})`
+  return `${point.at.replace("T", " at ")}: ${value}${flag}${point.current ? " — this report" : ""}`
+}
+
+/** A result's values across the user's documents, oldest first, and how the first and the last compare. */
+export const describeTrend = (trend: ChatTrend): string => {
+  const lines = [`Your ${spokenName(trend.name)} across your documents:`, ...trend.points.map((p) => `- ${trendPoint(p)}`)]
+  const first = trend.points[0]
+  const last = trend.points.at(-1)
+  if (first !== undefined && last !== undefined && typeof first.value === "number" && typeof last.value === "number" && first.unit === last.unit) {
+    const delta = Number((last.value - first.value).toPrecision(4))
+    lines.push(
+      delta === 0
+        ? `It is the same as in your first document (${withUnitText(String(last.value), last.unit)}).`
+        : `From the first to the latest it went ${delta > 0 ? "up" : "down"} by ${withUnitText(String(Math.abs(delta)), last.unit)}.`
+    )
+  }
+  return lines.join("\n")
+}
+
+const trendOfResult = (trends: ReadonlyArray<ChatTrend>, result: ParsedResult): ChatTrend | undefined =>
+  trends.find((t) => (result.loinc !== undefined && t.code === result.loinc) || t.name === result.name)
+
+export const answerQuestion = (
+  document: ChatDocument,
+  question: string,
+  history: ReadonlyArray<ChatTurn> = [],
+  trends: ReadonlyArray<ChatTrend> = []
+): string => {
   const q = normalizeQuestion(question)
   let results = matchResults(document, q)
   let vitals = matchVitals(q)
@@ -242,6 +275,17 @@ export const answerQuestion = (document: ChatDocument, question: string, history
       results = matchResults(document, previous)
       vitals = matchVitals(previous)
     }
+  }
+  // "how has my LDL changed?": the values across the user's documents, where there are earlier ones
+  if (CHANGE.test(q) && results.length > 0 && !ADVICE.test(q)) {
+    const lines = results.map((r) => {
+      const trend = trendOfResult(trends, r)
+      return trend === undefined
+        ? `${describeResult(r)} This is the only one of your documents with your ${spokenName(r.name)}, so there is nothing to compare it with yet.`
+        : describeTrend(trend)
+    })
+    const flagged = results.some((r) => isFlagged(r.flag)) || results.some((r) => trendOfResult(trends, r)?.points.some((p) => isFlagged(p.flag)) === true)
+    return [...lines, ...(flagged ? [DISCUSS_WITH_CLINICIAN] : [])].join("\n")
   }
   const valueLines = [
     ...results.map(describeResult),
