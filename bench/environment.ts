@@ -20,6 +20,7 @@ import { runMigrations } from "../src/layers/database/migrations.js"
 import { pgClientLayer } from "../src/layers/database/postgres.js"
 import { LLMOffline } from "../src/layers/llm/offline.js"
 import { cardOf, encodeCard } from "../src/programs/content.js"
+import { encodeTrendEntries, trendEntriesOf } from "../src/programs/trendIndex.js"
 import { findOrCreateUser } from "../src/programs/users.js"
 import { Crypto, fieldContext } from "../src/services/crypto.js"
 import { bytea, SqlClient } from "../src/services/database.js"
@@ -147,6 +148,7 @@ export const seed = async (environment: BenchEnvironment, users: number, perUser
                   titleEncrypted: yield* seal("title_encrypted", document.title),
                   summaryEncrypted: yield* seal("summary_encrypted", encodeCard(cardOf(document))),
                   bodyEncrypted: yield* seal("body_encrypted", encodeBody(document)),
+                  trendsEncrypted: yield* seal("trends_encrypted", encodeTrendEntries(trendEntriesOf(document))),
                   provider: interpretation.provider,
                   modelId: interpretation.modelId
                 }

@@ -20,7 +20,7 @@ import type { ContentId, UserId } from "../services/ids.js"
 import type { ChatTrend, ResultFlag } from "../services/llm.js"
 import { fnTraced } from "../services/telemetry.js"
 import { loadContent } from "./content.js"
-import { decodeTrendEntries, encodeTrendEntries, nameKey, type TrendEntry, trendEntriesOf } from "./trendIndex.js"
+import { encodeTrendEntries, nameKey, parseTrendEntries, type TrendEntry, trendEntriesOf } from "./trendIndex.js"
 
 /**
  * Analytes converted between mass and substance concentration, by the LOINC codes labs and
@@ -137,7 +137,10 @@ const userEntries = (userId: UserId) =>
     const entries: Array<Located> = []
     for (const [i, text] of texts.entries()) {
       const row = indexed[i]!
-      for (const entry of yield* Effect.orDie(decodeTrendEntries(text))) entries.push(locate(entry, row.id, row.createdAt))
+      const parsed = parseTrendEntries(text)
+      // an index that does not read is a defect (it was sealed by this code): the request fails, nothing is guessed
+      if (parsed === undefined) return yield* Effect.die(new Error(`The trends index of content ${row.id} does not read`))
+      for (const entry of parsed) entries.push(locate(entry, row.id, row.createdAt))
     }
     // stored before the index existed: read from the body once, and kept
     for (const row of rows) {

@@ -14,9 +14,10 @@ import { codesOf, convertValue, documentTrends, listTrends, MOLAR_GROUPS, readTr
 import { answerQuestion } from "../../src/layers/llm/offlineChat.js"
 import { chatRequest } from "../../src/layers/llm/bedrockRequest.js"
 import { MODELS } from "../../src/services/models.js"
-import { nameKey } from "../../src/programs/trendIndex.js"
+import { encodeTrendEntries, nameKey, parseTrendEntries, type TrendEntry } from "../../src/programs/trendIndex.js"
+import * as fc from "fast-check"
 import { UserId } from "../../src/services/ids.js"
-import { LabResult, ReferenceRange, type ResultFlag } from "../../src/services/llm.js"
+import { LabResult, ReferenceRange, type ResultFlag, ResultFlag as ResultFlagSchema } from "../../src/services/llm.js"
 import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
 import { AuditWithRows } from "../support/audit.js"
@@ -76,6 +77,28 @@ describe("trends: conversions", () => {
       expect(codesOf(group.codes.at(-1)!)).toBe(group.codes)
     }
     expect(codesOf("718-7")).toEqual(["718-7"])
+  })
+
+  it("the index reads back what was sealed, and anything else reads as nothing (never a throw, never a wrong entry)", () => {
+    const entry = fc.record({
+      code: fc.option(fc.string(), { nil: undefined }),
+      name: fc.string(),
+      value: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string()),
+      unit: fc.string(),
+      ucum: fc.option(fc.string(), { nil: undefined }),
+      flag: fc.constantFrom(...ResultFlagSchema.literals),
+      collectedAt: fc.option(fc.string(), { nil: undefined })
+    }).map((e) => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as TrendEntry)
+    fc.assert(fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
+      expect(parseTrendEntries(encodeTrendEntries(entries))).toEqual(entries.map((e) => (Object.is(e.value, -0) ? { ...e, value: 0 } : e)))
+    }), { numRuns: 300 })
+    fc.assert(fc.property(fc.jsonValue(), (value) => {
+      const parsed = parseTrendEntries(JSON.stringify(value))
+      if (parsed !== undefined) for (const e of parsed) expect(ResultFlagSchema.literals).toContain(e.flag)
+    }), { numRuns: 300 })
+    expect(parseTrendEntries("not json")).toBeUndefined()
+    expect(parseTrendEntries('[{"name":"x","value":1,"unit":"","flag":"bogus"}]')).toBeUndefined()
+    expect(parseTrendEntries('[{"name":"x","value":null,"unit":"","flag":"low"}]')).toBeUndefined()
   })
 
   it("names match whatever their case, punctuation or spacing", () => {
