@@ -48,9 +48,9 @@ const pathOf = (route: TrendsRoute) => route.slice("GET ".length)
 export const runTrendsBench = async (
   environment: BenchEnvironment,
   user: SeededUser,
-  options: { readonly rate: number; readonly seconds: number; readonly rounds: number; readonly documents: number }
+  options: { readonly rate: number; readonly seconds: number; readonly rounds: number; readonly documents: number; readonly nodeArgs?: ReadonlyArray<string> }
 ): Promise<TrendsBenchResult> => {
-  const served = await serve("serenya", environment.env)
+  const served = await serve("serenya", environment.env, options.nodeArgs ?? [])
   const headers = { authorization: `Bearer ${user.token}` }
   try {
     await warmUp(served, "GET /content/timeline", [user], 2)
@@ -111,7 +111,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     rate: Number(process.env.BENCH_TRENDS_RATE ?? 50),
     seconds: Number(process.env.BENCH_TRENDS_SECONDS ?? 10),
     rounds: Number(process.env.BENCH_TRENDS_ROUNDS ?? 3),
-    documents
+    documents,
+    // BENCH_TRENDS_PROFILE=<dir>: the server writes a CPU profile there (node --cpu-prof)
+    ...(process.env.BENCH_TRENDS_PROFILE === undefined ? {} : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_TRENDS_PROFILE}`] })
   }
   const environment = await startEnvironment()
   try {

@@ -110,7 +110,12 @@ const locate = (entry: TrendEntry, contentId: ContentId, storedAt: Date): Locate
 
 /** Points of the entries, oldest first, numeric values in one unit where they convert. */
 export const trendOf = (entries: ReadonlyArray<Located>, molarMass: number | undefined): { readonly unit?: string; readonly points: Array<TrendPoint> } => {
-  const sorted = [...entries].sort((a, b) => timeOf(a.at) - timeOf(b.at) || a.contentId.localeCompare(b.contentId))
+  // each date parsed once; ties (documents of one day) in content-id order, compared as plain strings (not
+  // localeCompare, whose collation cost most of a 200-document trend when every date tied)
+  const sorted = entries
+    .map((entry) => ({ entry, time: timeOf(entry.at) }))
+    .sort((a, b) => a.time - b.time || (a.entry.contentId < b.entry.contentId ? -1 : a.entry.contentId > b.entry.contentId ? 1 : 0))
+    .map(({ entry }) => entry)
   const target = [...sorted].reverse().find((e) => typeof e.value === "number" && e.ucum !== undefined)?.ucum
   const points = sorted.map((entry): TrendPoint => {
     const base = { contentId: entry.contentId, at: entry.at, dated: entry.dated, name: entry.name, flag: entry.flag }
@@ -204,7 +209,7 @@ export const listTrends = fnTraced("Trends.list")(function* (userId: UserId, req
     const latest = points.at(-1)!
     return { ...(s.code === undefined ? {} : { code: s.code }), name: latest.name, count: points.length, latest }
   })
-  return summaries.sort((a, b) => timeOf(b.latest.at) - timeOf(a.latest.at) || a.name.localeCompare(b.name))
+  return summaries.sort((a, b) => timeOf(b.latest.at) - timeOf(a.latest.at) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 })
 
 /**
