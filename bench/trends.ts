@@ -3,7 +3,8 @@
  * user with 200 documents answers in the same budget as the timeline"). The timeline's budget is
  * its fixed-rate p99 goal (bench/goals.ts `fixedRateP99Ms`).
  *
- * One server (src/main/server.ts, the timeline cache off as in the compared runs), one seeded user
+ * One server (src/main/server.ts, with its content caches on — the timeline's and the trends', which
+ * keep a user's opened index under their content stamp — as deployments run them), one seeded user
  * with 200 documents (the CBC/CMP fixture as the offline reader reads it: 16 results each, so a
  * trend has 200 points and the list 16 tests of 200 values), and, at a fixed rate over 16
  * connections (bench/openLoop.ts), in rounds whose order rotates: `GET /content/timeline` (a page
@@ -50,7 +51,8 @@ export const runTrendsBench = async (
   user: SeededUser,
   options: { readonly rate: number; readonly seconds: number; readonly rounds: number; readonly documents: number; readonly nodeArgs?: ReadonlyArray<string> }
 ): Promise<TrendsBenchResult> => {
-  const served = await serve("serenya", environment.env, options.nodeArgs ?? [])
+  // the content caches on (the timeline's and the trends', sized alike), as deployments run
+  const served = await serve("serenya (cache on)", environment.env, options.nodeArgs ?? [])
   const headers = { authorization: `Bearer ${user.token}` }
   try {
     await warmUp(served, "GET /content/timeline", [user], 2)

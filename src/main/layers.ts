@@ -23,6 +23,7 @@ import { CircuitBreakersLive } from "../layers/resilience/circuitBreaker.js"
 import { GoogleIdTokensLive } from "../layers/auth/google.js"
 import { UserLookupKeyLive } from "../layers/auth/lookupKey.js"
 import { TimelineCacheMemory } from "../layers/timelineCache/memory.js"
+import { TrendsCacheMemory } from "../layers/trendsCache/memory.js"
 import { SubscriptionStatusCacheMemory } from "../layers/subscriptionStatusCache/memory.js"
 
 export const cryptoLayer = (settings: Settings) => (settings.crypto.provider === "kms" ? CryptoKms : CryptoLocal)
@@ -96,5 +97,6 @@ export const servicesLayer = (settings: Settings, database: { readonly route?: D
     UserLookupKeyLive,
     GoogleIdTokensLive,
     TimelineCacheMemory,
+    TrendsCacheMemory,
     SubscriptionStatusCacheMemory
   ).pipe(Layer.provideMerge(CircuitBreakersLive))

@@ -30,6 +30,7 @@ import { Crypto, fieldContext } from "../services/crypto.js"
 import { NotFound } from "../services/errors.js"
 import { InterpretedDocument, LLM } from "../services/llm.js"
 import { TimelineCache } from "../services/timelineCache.js"
+import { TrendsCache } from "../services/trendsCache.js"
 import { SubscriptionStatusCache } from "../services/subscriptionStatusCache.js"
 import { listDevices } from "./devices.js"
 import { drainErasureOutbox, nothingDrained } from "./erasureOutbox.js"
@@ -300,6 +301,7 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
 export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserId, requestContext: RequestContext = {}) {
   const audit = yield* Audit
   const timeline = yield* TimelineCache
+  const trends = yield* TrendsCache
   const llm = yield* LLM
   const crypto = yield* Crypto
 
@@ -346,6 +348,7 @@ export const deleteAccount = fnTraced("Account.delete")(function* (userId: UserI
 
   // This process's caches (other instances' age out: see the README's erasure section).
   yield* timeline.invalidate(userId)
+  yield* trends.invalidate(userId)
   yield* Effect.flatMap(SubscriptionStatusCache, (statuses) => statuses.invalidate(userId))
   yield* llm.forgetUser(userId)
   yield* crypto.forgetUser(userId)

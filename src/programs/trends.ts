@@ -14,11 +14,13 @@
 import ucum, { type UcumLhcUtils } from "@lhncbc/ucum-lhc"
 import { Effect, Option } from "effect"
 import * as Content from "../repos/content.js"
+import * as Users from "../repos/users.js"
 import { Audit, type RequestContext } from "../services/audit.js"
 import { Crypto, fieldContext } from "../services/crypto.js"
 import type { ContentId, UserId } from "../services/ids.js"
 import type { ChatTrend, ResultFlag } from "../services/llm.js"
 import { fnTraced } from "../services/telemetry.js"
+import { type TrendIndexEntry, TrendsCache } from "../services/trendsCache.js"
 import { loadContent } from "./content.js"
 import { encodeTrendEntries, nameKey, parseTrendEntries, type TrendEntry, trendEntriesOf } from "./trendIndex.js"
 
@@ -97,16 +99,14 @@ const timeOf = (at: string): number => {
 }
 
 /** An entry with its document, and its date: the report's collection date, or when the document was stored. */
-interface Located extends TrendEntry {
-  readonly contentId: ContentId
-  readonly at: string
-  readonly dated: "collected" | "stored"
-}
+type Located = TrendIndexEntry
 
 const locate = (entry: TrendEntry, contentId: ContentId, storedAt: Date): Located =>
   entry.collectedAt === undefined
-    ? { ...entry, contentId, at: storedAt.toISOString(), dated: "stored" }
-    : { ...entry, contentId, at: entry.collectedAt, dated: "collected" }
+    ? { ...withoutCollected(entry), contentId, at: storedAt.toISOString(), dated: "stored" }
+    : { ...withoutCollected(entry), contentId, at: entry.collectedAt, dated: "collected" }
+
+const withoutCollected = ({ collectedAt: _, ...entry }: TrendEntry) => entry
 
 /** Points of the entries, oldest first, numeric values in one unit where they convert. */
 export const trendOf = (entries: ReadonlyArray<Located>, molarMass: number | undefined): { readonly unit?: string; readonly points: Array<TrendPoint> } => {
@@ -132,8 +132,24 @@ export const trendOf = (entries: ReadonlyArray<Located>, molarMass: number | und
 
 const sealedTrends = (userId: UserId, contentId: ContentId) => fieldContext(userId, "content", "trends_encrypted", contentId)
 
-/** Every index entry of the user's documents; documents without an index get theirs now. */
+/**
+ * Every index entry of the user's documents: from the cache while the user's content stamp holds,
+ * else opened (documents without an index get theirs now) and kept.
+ */
 const userEntries = (userId: UserId) =>
+  Effect.gen(function* () {
+    const cache = yield* TrendsCache
+    const version = cache.enabled ? yield* Users.contentVersion(userId) : Option.none<string>()
+    if (Option.isSome(version)) {
+      const cached = yield* cache.lookup(userId, version.value)
+      if (Option.isSome(cached)) return cached.value
+    }
+    const entries = yield* openEntries(userId)
+    if (Option.isSome(version)) yield* cache.store(userId, version.value, entries)
+    return entries
+  })
+
+const openEntries = (userId: UserId) =>
   Effect.gen(function* () {
     const crypto = yield* Crypto
     const rows = yield* Content.listTrendRows(userId)
@@ -192,22 +208,27 @@ const latestName = (points: ReadonlyArray<TrendPoint>) => points.at(-1)?.name
 export const listTrends = fnTraced("Trends.list")(function* (userId: UserId, requestContext: RequestContext = {}) {
   const entries = yield* userEntries(userId)
   yield* audited(userId, requestContext)
-  const series = new Map<string, { code?: string; molarMass?: number; entries: Array<Located> }>()
+  const series = new Map<string, { code?: string; entries: Array<Located> }>()
   for (const entry of entries) {
     const group = entry.code === undefined ? undefined : groupOf(entry.code)
     const key = entry.code === undefined ? `name:${nameKey(entry.name)}` : `code:${group?.codes[0] ?? entry.code}`
-    const found = series.get(key) ?? {
-      ...(entry.code === undefined ? {} : { code: group?.codes[0] ?? entry.code }),
-      ...(group === undefined ? {} : { molarMass: group.molarMass }),
-      entries: []
-    }
+    const found = series.get(key) ?? { ...(entry.code === undefined ? {} : { code: group?.codes[0] ?? entry.code }), entries: [] }
     found.entries.push(entry)
     series.set(key, found)
   }
+  // the latest of each test and how many: one pass, no trend built (the latest is in its own unit, the trend's)
   const summaries = [...series.values()].map((s): TrendSummary => {
-    const { points } = trendOf(s.entries, s.molarMass)
-    const latest = points.at(-1)!
-    return { ...(s.code === undefined ? {} : { code: s.code }), name: latest.name, count: points.length, latest }
+    let latest = s.entries[0]!
+    let latestTime = timeOf(latest.at)
+    for (const entry of s.entries) {
+      const time = timeOf(entry.at)
+      if (time > latestTime || (time === latestTime && entry.contentId > latest.contentId)) {
+        latest = entry
+        latestTime = time
+      }
+    }
+    const point: TrendPoint = { contentId: latest.contentId, at: latest.at, dated: latest.dated, name: latest.name, value: latest.value, unit: latest.unit, flag: latest.flag }
+    return { ...(s.code === undefined ? {} : { code: s.code }), name: latest.name, count: s.entries.length, latest: point }
   })
   return summaries.sort((a, b) => timeOf(b.latest.at) - timeOf(a.latest.at) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 })

@@ -3,6 +3,7 @@
  * and erasure — every row of the user in every table, their stored documents, the audit trail's
  * actor pseudonymised — with other users untouched and a new account on the same address empty.
  */
+import { TrendsCacheDisabled } from "../../src/layers/trendsCache/memory.js"
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer, Option } from "effect"
@@ -49,6 +50,7 @@ const TestLayer = Layer.mergeAll(
   LLMOffline,
   CostTrackerTable,
   AuditWithRows,
+  TrendsCacheDisabled,
   Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
 ).pipe(
   Layer.provideMerge(TestDatabaseLive())

@@ -2,6 +2,7 @@
  * Chat end to end on a real database with the offline LLM: answers from the user's own document,
  * turns sealed at rest, history kept, scoping, validation, plan limits, budget and cost records.
  */
+import { TrendsCacheDisabled } from "../../src/layers/trendsCache/memory.js"
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer, Option } from "effect"
@@ -23,7 +24,7 @@ import { readFixture, type FixtureName } from "../support/fixtures.js"
 
 const fixture = (name: FixtureName) => readFixture(name)
 
-const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, CostTrackerMemory(), AuditWithRows).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, CostTrackerMemory(), AuditWithRows, TrendsCacheDisabled).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 

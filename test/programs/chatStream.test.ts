@@ -3,6 +3,7 @@
  * the guardrails applied before text is released, and what a client that goes away leaves behind
  * (nothing stored, nothing counted, the model stopped and what it had used recorded once).
  */
+import { TrendsCacheDisabled } from "../../src/layers/trendsCache/memory.js"
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, Result, Stream } from "effect"
@@ -21,7 +22,7 @@ import { AuditWithRows } from "../support/audit.js"
 import * as fc from "fast-check"
 
 const layerWith = (chat: ReadonlyArray<ChatStep>) =>
-  Layer.mergeAll(CryptoMemory, LLMScripted({ chat }), CostTrackerMemory(), AuditWithRows).pipe(
+  Layer.mergeAll(CryptoMemory, LLMScripted({ chat }), CostTrackerMemory(), AuditWithRows, TrendsCacheDisabled).pipe(
     Layer.provideMerge(TestDatabaseLive())
   )
 

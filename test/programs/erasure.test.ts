@@ -12,6 +12,7 @@
  * The audit trail is searched in a test of its own: keeping it free of the raw user id, address
  * and user agent is the audit trail's own part of the fix.
  */
+import { TrendsCacheDisabled } from "../../src/layers/trendsCache/memory.js"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Ref } from "effect"
 import { randomBytes, randomUUID } from "node:crypto"
@@ -129,6 +130,7 @@ const TestLayer = Layer.mergeAll(
   BedrockLLM,
   CostTrackerMemory(),
   Timeline,
+  TrendsCacheDisabled,
   AuditPostgres.pipe(Layer.provide(Layer.merge(AuditMacMemory, AuditCheckpointsMemory))),
   JobQueuePostgres,
   testConfigLayer()

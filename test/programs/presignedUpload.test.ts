@@ -5,6 +5,7 @@
  * user's id, a size mismatch, nothing uploaded, an expired target, over the limit, the plan, the
  * bound on pending uploads — plus erasure of an account with an upload under way.
  */
+import { TrendsCacheDisabled } from "../../src/layers/trendsCache/memory.js"
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Result, Layer } from "effect"
@@ -47,6 +48,7 @@ const TestLayer = Layer.mergeAll(
   CostTrackerMemory(),
   JobQueuePostgres,
   LLMOffline,
+  TrendsCacheDisabled,
   Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
 ).pipe(Layer.provideMerge(TestDatabaseLive()))
 

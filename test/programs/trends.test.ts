@@ -20,11 +20,14 @@ import { UserId } from "../../src/services/ids.js"
 import { LabResult, ReferenceRange, type ResultFlag, ResultFlag as ResultFlagSchema } from "../../src/services/llm.js"
 import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
+import { makeTrendsCache } from "../../src/layers/trendsCache/memory.js"
+import { TrendsCache } from "../../src/services/trendsCache.js"
 import { AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
 
 const Cache = Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
-const TestLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, Cache).pipe(Layer.provideMerge(TestDatabaseLive()))
+const Trends = Layer.sync(TrendsCache, () => makeTrendsCache({ ttl: "5 minutes", maxUsers: 100 }))
+const TestLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, Cache, Trends).pipe(Layer.provideMerge(TestDatabaseLive()))
 
 const newUser = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -165,9 +168,12 @@ layer(TestLayer)("trends over documents", (it) => {
       const [rebuilt] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM content WHERE id = ${first}::uuid AND trends_encrypted IS NOT NULL`
       expect(rebuilt?.n).toBe(1)
 
-      // removed with its document
+      // removed with its document (the cached index is not served past the change: the user's content stamp moved)
       expect(yield* removeContent(user, first)).toBe(true)
       expect((yield* readTrend(user, { code: "2823-3" })).points.map((p) => p.contentId)).toEqual([second])
+      // nor past a document stored since it was cached
+      const third = yield* store(user, "2026-11-30", [result("Potassium", 4.4, "mmol/L", { loinc: "2823-3", ucumUnit: "mmol/L" })])
+      expect((yield* readTrend(user, { code: "2823-3" })).points.map((p) => p.contentId)).toEqual([third, second])
     })
   )
 

@@ -13,6 +13,7 @@ import { configLayer, type Settings } from "../../src/config.js"
 import { makeAccessTokens, signingKeyFrom, type SigningKey } from "../../src/layers/auth/jwt.js"
 import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
 import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
+import { makeTrendsCache } from "../../src/layers/trendsCache/memory.js"
 import { SubscriptionStatusCacheMemory } from "../../src/layers/subscriptionStatusCache/memory.js"
 import { CostTrackerMemory } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
@@ -27,6 +28,7 @@ import { Unauthenticated } from "../../src/services/errors.js"
 import { GoogleIdTokens } from "../../src/services/googleIdentity.js"
 import type { LLM } from "../../src/services/llm.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
+import { TrendsCache } from "../../src/services/trendsCache.js"
 import { AuditWithRows } from "./audit.js"
 import { TestDatabaseLive } from "./database.js"
 
@@ -61,6 +63,7 @@ export const appTestServices = (options: {
     Layer.succeed(AccessTokens, makeAccessTokens(options.key ?? newSigningKey(), { issuer: ISSUER, ttlSeconds: 900 })),
     UserLookupKeyMemory,
     Layer.succeed(TimelineCache, makeTimelineCache({ ttl: "5 minutes", maxUsers: options.cachedUsers ?? 100 })),
+    Layer.succeed(TrendsCache, makeTrendsCache({ ttl: "5 minutes", maxUsers: options.cachedUsers ?? 100 })),
     // as the API has it (src/main/layers.ts): 15 minutes, fresh per build
     SubscriptionStatusCacheMemory,
     Layer.succeed(GoogleIdTokens, {
