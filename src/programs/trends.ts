@@ -11,7 +11,6 @@
  * below (glucose and the cholesterols: mg/dL ↔ mmol/L). A value in a unit that does not convert
  * keeps its own, and says so.
  */
-import ucum, { type UcumLhcUtils } from "@lhncbc/ucum-lhc"
 import { Effect, Option } from "effect"
 import * as Content from "../repos/content.js"
 import * as Users from "../repos/users.js"
@@ -74,23 +73,17 @@ export interface TrendSummary {
   readonly latest: TrendPoint
 }
 
-let ucumUtils: UcumLhcUtils | undefined
-const utils = () => (ucumUtils ??= ucum.UcumLhcUtils.getInstance())
+/** A unit converter (trendUnits.ts `convertValue`): loaded only when a trend's values are in more than one unit. */
+type Convert = (value: number, from: string, to: string, molarMass?: number) => number | undefined
 
-/** `value` in `from` as `to` (UCUM codes), with a molar mass where mass meets substance; undefined when they do not convert. */
-export const convertValue = (value: number, from: string, to: string, molarMass?: number): number | undefined => {
-  if (from === to) return value
-  // ratios without a dimension convert by their factors alone (7 % is "70 mmol/mol"), but such units name
-  // different scales for the same test — HbA1c in % (NGSP) and in mmol/mol (IFCC) are related by a
-  // regression, not a factor — so none is converted
-  if (dimensionless(from) || dimensionless(to)) return undefined
-  const result = utils().convertUnitTo(from, value, to, molarMass === undefined ? {} : { molecularWeight: molarMass })
-  if (result.status !== "succeeded" || result.toVal === null || !Number.isFinite(result.toVal)) return undefined
-  // four significant digits: more than any report prints, fewer than a float's noise
-  return Number(result.toVal.toPrecision(4))
+/**
+ * The converter for these entries, when their numeric values are in more than one UCUM unit. Loaded
+ * on first need: ucum-lhc and its unit tables (~230 kB) stay out of the API functions' start-up code.
+ */
+const converterFor = (entries: ReadonlyArray<Located>): Effect.Effect<Convert | undefined> => {
+  const units = new Set(entries.flatMap((e) => (typeof e.value === "number" && e.ucum !== undefined ? [e.ucum] : [])))
+  return units.size > 1 ? Effect.map(Effect.promise(() => import("./trendUnits.js")), (units) => units.convertValue) : Effect.succeed(undefined)
 }
-
-const dimensionless = (code: string): boolean => utils().convertUnitTo(code, 1, "1").status === "succeeded"
 
 /** Sort key of an entry's date: its instant, or its date at midnight UTC. */
 const timeOf = (at: string): number => {
@@ -109,7 +102,11 @@ const locate = (entry: TrendEntry, contentId: ContentId, storedAt: Date): Locate
 const withoutCollected = ({ collectedAt: _, ...entry }: TrendEntry) => entry
 
 /** Points of the entries, oldest first, numeric values in one unit where they convert. */
-export const trendOf = (entries: ReadonlyArray<Located>, molarMass: number | undefined): { readonly unit?: string; readonly points: Array<TrendPoint> } => {
+export const trendOf = (
+  entries: ReadonlyArray<Located>,
+  molarMass: number | undefined,
+  convert: Convert | undefined
+): { readonly unit?: string; readonly points: Array<TrendPoint> } => {
   // each date parsed once; ties (documents of one day) in content-id order, compared as plain strings (not
   // localeCompare, whose collation cost most of a 200-document trend when every date tied)
   const sorted = entries
@@ -122,7 +119,7 @@ export const trendOf = (entries: ReadonlyArray<Located>, molarMass: number | und
     if (typeof entry.value !== "number" || target === undefined || entry.ucum === undefined || entry.ucum === target) {
       return { ...base, value: entry.value, unit: entry.unit }
     }
-    const converted = convertValue(entry.value, entry.ucum, target, molarMass)
+    const converted = convert?.(entry.value, entry.ucum, target, molarMass)
     return converted === undefined
       ? { ...base, value: entry.value, unit: entry.unit }
       : { ...base, value: converted, unit: target, printed: { value: entry.value, unit: entry.unit } }
@@ -191,14 +188,14 @@ export const readTrend = fnTraced("Trends.read")(function* (
   if ("code" in test) {
     const codes = codesOf(test.code)
     const mine = entries.filter((e) => e.code !== undefined && codes.includes(e.code))
-    const trend = trendOf(mine, groupOf(test.code)?.molarMass)
+    const trend = trendOf(mine, groupOf(test.code)?.molarMass, yield* converterFor(mine))
     return { code: test.code, name: latestName(trend.points) ?? test.code, ...trend } satisfies Trend
   }
   const key = nameKey(test.name)
   const mine = entries.filter((e) => nameKey(e.name) === key)
   const codes = new Set(mine.flatMap((e) => (e.code === undefined ? [] : [e.code])))
   const molarMass = [...codes].map((c) => groupOf(c)?.molarMass).find((m) => m !== undefined)
-  const trend = trendOf(mine, molarMass)
+  const trend = trendOf(mine, molarMass, yield* converterFor(mine))
   return { name: latestName(trend.points) ?? test.name, ...trend } satisfies Trend
 })
 
@@ -251,7 +248,7 @@ export const documentTrends = fnTraced("Trends.ofDocument")(function* (userId: U
       ? entries.filter((e) => nameKey(e.name) === nameKey(result.name))
       : entries.filter((e) => e.code !== undefined && group.includes(e.code))
     if (new Set(mine.map((e) => e.contentId)).size < 2) continue
-    const { points } = trendOf(mine, result.loinc === undefined ? undefined : groupOf(result.loinc)?.molarMass)
+    const { points } = trendOf(mine, result.loinc === undefined ? undefined : groupOf(result.loinc)?.molarMass, yield* converterFor(mine))
     trends.push({
       name: result.name,
       ...(result.loinc === undefined ? {} : { code: result.loinc }),
