@@ -307,7 +307,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
 
   /** A chat answer's key in the fallback cache: streamed and whole answers to the same question share it. */
   const chatKey = (input: ChatInput, documentJson: string) =>
-    hashOf("chat", modelId, input.userId ?? "", documentJson, JSON.stringify(input.history), input.question, JSON.stringify(input.trends ?? []))
+    hashOf("chat", modelId, input.userId ?? "", documentJson, JSON.stringify(input.history), input.question)
 
   const chat: (typeof LLM)["Service"]["chat"] = (input) => {
     const documentJson = chatDocumentJson(input.document)
