@@ -112,13 +112,19 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         dataBase64: "SGVtb2dsb2JpbiAgMTEuMiAgTCAgZy9kTCAgMTIuMCAtIDE2LjAK",
         documentType: "lab_results"
       },
-      "multipart/form-data": { file: "(the bytes of blood-test-april.pdf)", documentType: "lab_results" }
+      "multipart/form-data": { file: "(the bytes of blood-test-april.pdf)", documentType: "lab_results", allowImageToModel: "true" }
     },
     responses: { 202: { jobId, status: "queued" } }
   },
   "documents.beginUpload": {
     request: {
-      "application/json": { fileName: "mri-report-2026.pdf", contentType: "application/pdf", sizeBytes: 14_680_064, documentType: "report" }
+      "application/json": {
+        fileName: "mri-report-2026.pdf",
+        contentType: "application/pdf",
+        sizeBytes: 14_680_064,
+        documentType: "report",
+        allowImageToModel: false
+      }
     },
     responses: {
       201: {
@@ -303,6 +309,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             contentType: "application/pdf",
             sizeBytes: 2581,
             documentTypeHint: null,
+            allowImageToModel: true,
             attempts: 1,
             errorCode: null,
             contentId,
@@ -318,6 +325,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExamples>> = {
             contentType: "application/pdf",
             sizeBytes: 14_680_064,
             documentTypeHint: "report",
+            allowImageToModel: false,
             createdAt: "2026-12-06T03:07:04.592Z",
             expiresAt: "2026-12-06T03:22:04.592Z",
             jobId: null

@@ -80,6 +80,7 @@ export interface AccountExport {
     readonly contentType: string
     readonly sizeBytes: number
     readonly documentTypeHint: string | null
+    readonly allowImageToModel: boolean
     readonly attempts: number
     readonly errorCode: string | null
     readonly contentId: string | null
@@ -94,6 +95,7 @@ export interface AccountExport {
     readonly contentType: string
     readonly sizeBytes: number
     readonly documentTypeHint: string | null
+    readonly allowImageToModel: boolean
     readonly createdAt: string
     readonly expiresAt: string
     readonly jobId: string | null
@@ -216,6 +218,7 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
         contentType: job.contentType,
         sizeBytes: job.sizeBytes,
         documentTypeHint: job.documentTypeHint,
+        allowImageToModel: job.allowImageToModel,
         attempts: job.attempts,
         errorCode: job.errorCode,
         contentId: job.contentId,
@@ -238,6 +241,7 @@ export const exportUserData = fnTraced("Account.export")(function* (userId: User
         contentType: upload.contentType,
         sizeBytes: upload.sizeBytes,
         documentTypeHint: upload.documentTypeHint,
+        allowImageToModel: upload.allowImageToModel,
         createdAt: iso(upload.createdAt),
         expiresAt: iso(upload.expiresAt),
         jobId: upload.jobId

@@ -55,6 +55,8 @@ export interface BeginUploadInput {
   readonly contentType: string
   readonly sizeBytes: number
   readonly documentType?: DocumentType
+  /** false: a document the model could read only as an image fails (IMAGE_WITHHELD) instead of being sent; default true. */
+  readonly allowImageToModel?: boolean
   readonly request: RequestContext
 }
 
@@ -156,6 +158,7 @@ export const beginUpload = fnTraced("Documents.beginUpload")(
           sizeBytes: input.sizeBytes,
           fileNameEncrypted: fileName,
           documentTypeHint: input.documentType ?? null,
+          allowImageToModel: input.allowImageToModel ?? true,
           expiresAt: target.expiresAt
         })
         yield* audit.record({
@@ -227,6 +230,7 @@ export const completeUpload = fnTraced("Documents.completeUpload")(
       declaredContentType: row.contentType,
       ...(fileName !== undefined ? { fileName } : {}),
       ...(row.documentTypeHint !== null ? { documentTypeHint: row.documentTypeHint } : {}),
+      ...(row.allowImageToModel ? {} : { allowImageToModel: false }),
       idempotencyKey: `upload-${uploadId}`,
       request: input.request
     })

@@ -71,6 +71,7 @@ const FAILURE_MESSAGES: Readonly<Record<string, string>> = {
   LLM_REQUEST_REJECTED: "We could not process this document right now; we are looking into it.",
   LLM_OUTPUT_TRUNCATED: "We could not process this document right now; we are looking into it.",
   IMAGE_UNREADABLE: "The image could not be read.",
+  IMAGE_WITHHELD: "The image could not be read as text, and this upload did not allow sending the image itself to the model.",
   TIMEOUT: "Interpreting the document took too long.",
   INTERNAL_ERROR: "Processing failed unexpectedly."
 }
@@ -182,7 +183,8 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
                 contentType: job.contentType,
                 userId,
                 onUsage: (call) => Effect.sync(() => void calls.push(call)),
-                ...Option.match(job.documentTypeHint, { onNone: () => ({}), onSome: (hint) => ({ documentTypeHint: hint }) })
+                ...Option.match(job.documentTypeHint, { onNone: () => ({}), onSome: (hint) => ({ documentTypeHint: hint }) }),
+                ...(job.allowImageToModel ? {} : { allowImageToModel: false })
               })
               .pipe(
                 withTimeout("LLM.interpret", options.interpretTimeout ?? Timeouts.llmInterpret),

@@ -52,6 +52,8 @@ export interface UploadInput {
   readonly declaredContentType?: string
   readonly fileName?: string
   readonly documentTypeHint?: DocumentType
+  /** false: a document the model could read only as an image fails (IMAGE_WITHHELD) instead of being sent; default true. */
+  readonly allowImageToModel?: boolean
   readonly idempotencyKey?: string
   readonly request: RequestContext
 }
@@ -59,7 +61,11 @@ export interface UploadInput {
 export const UploadAccepted = Schema.Struct({ jobId: JobId, status: Schema.Literal("queued") })
 export type UploadAccepted = typeof UploadAccepted.Type
 
-/** Identifies an upload: its metadata, then the bytes (see requestFingerprint). */
+/**
+ * Identifies an upload: its metadata, then the bytes (see requestFingerprint). `allowImageToModel`
+ * is a part only when false, so that an upload which does not say (or says true) keeps the
+ * fingerprint it had before the option existed: a retry across the deployment still replays.
+ */
 export const requestHash = (input: UploadInput, key: string): Buffer =>
   requestFingerprint(
     [
@@ -68,7 +74,8 @@ export const requestHash = (input: UploadInput, key: string): Buffer =>
       key,
       input.declaredContentType ?? null,
       input.fileName ?? null,
-      input.documentTypeHint ?? null
+      input.documentTypeHint ?? null,
+      ...(input.allowImageToModel === false ? [{ allowImageToModel: false }] : [])
     ],
     input.bytes
   )
@@ -160,6 +167,7 @@ export const uploadDocument = fnTraced("Documents.upload")(
           id: jobId,
           userId,
           documentTypeHint: input.documentTypeHint ?? null,
+          allowImageToModel: input.allowImageToModel ?? true,
           contentType,
           sizeBytes: input.bytes.length,
           storageKey: objectKey,

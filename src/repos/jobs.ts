@@ -33,6 +33,7 @@ const JobRecord = Schema.Struct({
   contentType: Schema.String,
   sizeBytes: Schema.Number,
   documentTypeHint: Schema.NullOr(DocumentType),
+  allowImageToModel: Schema.Boolean,
   attempts: Schema.Number,
   errorCode: Schema.NullOr(Schema.String),
   contentId: Schema.NullOr(ContentId),
@@ -61,8 +62,8 @@ export const listJobsOf = (userId: UserId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.flatMap(
       sql`
-        SELECT id, status, file_name_encrypted, content_type, size_bytes, document_type_hint, attempts, error_code,
-               content_id, created_at, updated_at, completed_at
+        SELECT id, status, file_name_encrypted, content_type, size_bytes, document_type_hint, allow_image_to_model,
+               attempts, error_code, content_id, created_at, updated_at, completed_at
         FROM jobs WHERE user_id = ${userId}::uuid ORDER BY created_at, id`,
       decodeJobRecords
     )
@@ -73,6 +74,8 @@ export const insertJob = (job: {
   readonly id: JobId
   readonly userId: UserId
   readonly documentTypeHint: DocumentType | null
+  /** false: the model may not be sent the document as an image (LLM.interpret's allowImageToModel). */
+  readonly allowImageToModel: boolean
   readonly contentType: string
   readonly sizeBytes: number
   readonly storageKey: string
@@ -81,10 +84,10 @@ export const insertJob = (job: {
 }) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`
-      INSERT INTO jobs (id, user_id, status, document_type_hint, content_type, size_bytes, storage_key,
-                        file_name_encrypted, trace_context)
-      VALUES (${job.id}::uuid, ${job.userId}::uuid, 'queued', ${job.documentTypeHint}, ${job.contentType},
-              ${job.sizeBytes}, ${job.storageKey}, ${byteaOrNull(job.fileNameEncrypted)}, ${job.traceContext})`
+      INSERT INTO jobs (id, user_id, status, document_type_hint, allow_image_to_model, content_type, size_bytes,
+                        storage_key, file_name_encrypted, trace_context)
+      VALUES (${job.id}::uuid, ${job.userId}::uuid, 'queued', ${job.documentTypeHint}, ${job.allowImageToModel},
+              ${job.contentType}, ${job.sizeBytes}, ${job.storageKey}, ${byteaOrNull(job.fileNameEncrypted)}, ${job.traceContext})`
   )
 
 /** Whether a row with this id exists (whoever's). */

@@ -19,6 +19,7 @@ const UploadRow = Schema.Struct({
   sizeBytes: Schema.FiniteFromString,
   fileNameEncrypted: Schema.NullOr(Schema.Uint8Array),
   documentTypeHint: Schema.NullOr(DocumentType),
+  allowImageToModel: Schema.Boolean,
   jobId: Schema.NullOr(JobId),
   expired: Schema.Boolean
 })
@@ -31,6 +32,7 @@ const UploadRecord = Schema.Struct({
   contentType: Schema.String,
   sizeBytes: Schema.FiniteFromString,
   documentTypeHint: Schema.NullOr(DocumentType),
+  allowImageToModel: Schema.Boolean,
   createdAt: Schema.Date,
   expiresAt: Schema.Date,
   jobId: Schema.NullOr(JobId)
@@ -56,14 +58,16 @@ export const insertUpload = (upload: {
   readonly sizeBytes: number
   readonly fileNameEncrypted: Uint8Array
   readonly documentTypeHint: DocumentType | null
+  /** Carried to the job on completion (jobs.allow_image_to_model). */
+  readonly allowImageToModel: boolean
   readonly expiresAt: Date
 }) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`
       INSERT INTO document_uploads (id, user_id, object_key, content_type, size_bytes, file_name_encrypted,
-                                    document_type_hint, expires_at)
+                                    document_type_hint, allow_image_to_model, expires_at)
       VALUES (${upload.id}::uuid, ${upload.userId}::uuid, ${upload.objectKey}, ${upload.contentType}, ${upload.sizeBytes}, ${bytea(upload.fileNameEncrypted)},
-              ${upload.documentTypeHint}, ${upload.expiresAt})`
+              ${upload.documentTypeHint}, ${upload.allowImageToModel}, ${upload.expiresAt})`
   )
 
 /** The user's upload; `expired` once `graceSeconds` have passed since it expired. None when missing or someone else's. */
@@ -71,7 +75,8 @@ export const findUpload = (userId: UserId, uploadId: UploadId, graceSeconds: num
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.flatMap(
       sql`
-        SELECT id, object_key, content_type, size_bytes::text AS size_bytes, file_name_encrypted, document_type_hint, job_id,
+        SELECT id, object_key, content_type, size_bytes::text AS size_bytes, file_name_encrypted, document_type_hint,
+               allow_image_to_model, job_id,
                expires_at + make_interval(secs => ${graceSeconds}) <= now() AS expired
         FROM document_uploads WHERE id = ${uploadId}::uuid AND user_id = ${userId}::uuid`,
       (rows) => Effect.orDie(Effect.map(decodeUploads(rows), ([row]) => Option.fromNullishOr(row)))
@@ -89,7 +94,8 @@ export const listUploadsOf = (userId: UserId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.flatMap(
       sql`
-        SELECT id, file_name_encrypted, content_type, size_bytes::text AS size_bytes, document_type_hint, created_at, expires_at, job_id
+        SELECT id, file_name_encrypted, content_type, size_bytes::text AS size_bytes, document_type_hint, allow_image_to_model,
+               created_at, expires_at, job_id
         FROM document_uploads WHERE user_id = ${userId}::uuid ORDER BY created_at, id`,
       decodeRecords
     )

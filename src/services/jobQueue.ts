@@ -26,6 +26,8 @@ export interface ClaimedJob {
   readonly userId: UserId
   readonly contentType: DocumentContentType
   readonly documentTypeHint: Option.Option<DocumentType>
+  /** false: the model may not be sent the document as an image (the upload said so); default true. */
+  readonly allowImageToModel: boolean
   readonly storageKey: string
   readonly sizeBytes: number
   /** This attempt's number, from 1 (claiming counts it). */

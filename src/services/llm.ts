@@ -324,7 +324,7 @@ export const reportUsage = (sink: UsageSink | undefined, call: ModelCall): Effec
 /** The document cannot be interpreted by this provider (an image offline, an unreadable PDF). */
 export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()("DocumentUnreadable", {
   message: Schema.String,
-  /** A stable reason code, stored on the failed job: IMAGE_UNREADABLE, IMAGE_NO_TEXT, PDF_UNREADABLE, NO_TEXT, … */
+  /** A stable reason code, stored on the failed job: IMAGE_UNREADABLE, IMAGE_NO_TEXT, IMAGE_WITHHELD, PDF_UNREADABLE, NO_TEXT, … */
   reason: Schema.String
 }) {
   get [ErrorInfoId]() {
@@ -358,6 +358,8 @@ export class LLM extends Context.Service<
       readonly bytes: Uint8Array
       readonly contentType: DocumentContentType
       readonly documentTypeHint?: DocumentType
+      /** false: a document the model could read only as an image fails (DocumentUnreadable IMAGE_WITHHELD) instead of being sent; default true */
+      readonly allowImageToModel?: boolean
       /** Whose document: what a layer keeps of the answer (a fallback cache) is kept per user, for erasure. */
       readonly userId?: string
       /** Told of every model call's tokens as it returns (a cached answer costs nothing and reports nothing). */

@@ -389,6 +389,43 @@ const TRENDS: ReadonlyArray<Difference> = [
   }
 ]
 
+/**
+ * Issue 23: an upload may say `allowImageToModel` (optional, default true: what was done before),
+ * and the export says it for each job and upload. Properties added to requests, which v3 clients
+ * never send, and to a response, which they ignore.
+ */
+const EXPORT_ITEMS = ["components", "AccountExport", "properties"]
+const ALLOW_IMAGE_TO_MODEL: ReadonlyArray<Difference> = [
+  ...(["UploadJson", "BeginUpload"] as const).map(
+    (component): Difference => ({
+      at: ["components", component, "properties", "allowImageToModel"],
+      v3: ABSENT,
+      now: { type: "boolean" },
+      reason: "New optional request property: false makes a document the model could read only as an image fail (IMAGE_WITHHELD)"
+    })
+  ),
+  {
+    at: ["operations", "POST /documents/upload", "requestBody", "content", "multipart/form-data", "properties", "allowImageToModel"],
+    v3: ABSENT,
+    now: { enum: ["false", "true"], type: "string" },
+    reason: "The same, as an optional form field (`true` or `false`)"
+  },
+  ...(["jobs", "uploads"] as const).flatMap((list): ReadonlyArray<Difference> => [
+    {
+      at: [...EXPORT_ITEMS, list, "items", "properties", "allowImageToModel"],
+      v3: ABSENT,
+      now: { type: "boolean" },
+      reason: "The export says what each upload allowed: a property added to a response"
+    },
+    {
+      at: [...EXPORT_ITEMS, list, "items", "required"],
+      v3: (v3: Json) => v3,
+      now: (v3: Json) => [...(at(v3, [...EXPORT_ITEMS, list, "items", "required"]) as ReadonlyArray<string>), "allowImageToModel"].sort(),
+      reason: "Always present"
+    }
+  ])
+]
+
 const INTENDED: ReadonlyArray<Difference> = [
   ...["Int", "UUID", "NonEmptyTrimmedString", "DateFromString"].map((name): Difference => ({
     at: ["components", name],
@@ -440,7 +477,8 @@ const INTENDED: ReadonlyArray<Difference> = [
   ...CHAT_STREAM,
   ...OCR_READINGS,
   ...FHIR,
-  ...TRENDS
+  ...TRENDS,
+  ...ALLOW_IMAGE_TO_MODEL
 ]
 
 const at = (root: unknown, keys: ReadonlyArray<string>): unknown => {

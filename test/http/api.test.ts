@@ -551,10 +551,11 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
   )
 
   describe("multipart/form-data", () => {
-    const form = (bytes: Uint8Array, type: string, name = "file") => {
+    const form = (bytes: Uint8Array, type: string, name = "file", fields: Record<string, string> = {}) => {
       const data = new FormData()
       data.append(name, new Blob([bytes], { type }), "cbc.pdf")
       data.append("documentType", "lab_results")
+      for (const [key, value] of Object.entries(fields)) data.append(key, value)
       return HttpClientRequest.post("/documents/upload").pipe(HttpClientRequest.bodyFormData(data))
     }
 
@@ -580,7 +581,71 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
         expect(png.status).toBe(415)
       })
     )
+
+    it.effect("an `allowImageToModel` field of true or false is kept with the job; another value is a 400 with the uniform body", () =>
+      Effect.gen(function* () {
+        const user = yield* signedIn
+        const jobIds: Array<string> = []
+        for (const value of ["false", "true"]) {
+          const response = yield* send(form(pdf, "application/pdf", "file", { allowImageToModel: value }), user)
+          expect(response.status, value).toBe(202)
+          jobIds.push(((yield* jsonOf(response)) as { jobId: string }).jobId)
+        }
+        const unsaid = yield* send(form(pdf, "application/pdf"), user)
+        jobIds.push(((yield* jsonOf(unsaid)) as { jobId: string }).jobId)
+        for (const value of ["yes", "TRUE", "0", ""]) {
+          const refused = yield* send(form(pdf, "application/pdf", "file", { allowImageToModel: value }), user)
+          expect(refused.status, value).toBe(400)
+          expect(yield* Effect.flatMap(refused.json, Schema.decodeUnknownEffect(ErrorBody)), value).toEqual({
+            error: { code: "INVALID_REQUEST", message: "The request is invalid: allowImageToModel is invalid" }
+          })
+        }
+        const exported = (yield* jsonOf(yield* send(HttpClientRequest.get("/me/export"), user))) as {
+          jobs: Array<{ jobId: string; allowImageToModel: boolean }>
+        }
+        expect(jobIds.map((jobId) => exported.jobs.find((job) => job.jobId === jobId)?.allowImageToModel)).toEqual([false, true, true])
+      })
+    )
   })
+
+  it.effect("allowImageToModel in a JSON upload and a presigned begin: a boolean, kept (the export says it); another type is a 400", () =>
+    Effect.gen(function* () {
+      const user = yield* signedIn
+      const accepted = yield* uploadJson(user, { ...pdfUpload, allowImageToModel: false })
+      expect(accepted.status).toBe(202)
+      const { jobId } = (yield* jsonOf(accepted)) as { jobId: string }
+      const begin = (body: Record<string, unknown>) =>
+        send(
+          HttpClientRequest.post("/documents/uploads").pipe(
+            HttpClientRequest.bodyJsonUnsafe({ fileName: "scan.pdf", contentType: "application/pdf", sizeBytes: pdf.length, ...body })
+          ),
+          user
+        )
+      const begun = yield* begin({ allowImageToModel: false })
+      expect(begun.status).toBe(201)
+      const { uploadId } = (yield* jsonOf(begun)) as { uploadId: string }
+      for (const value of ["false", 0, null]) {
+        const json = yield* uploadJson(user, { ...pdfUpload, allowImageToModel: value })
+        expect(json.status, String(value)).toBe(400)
+        expect(((yield* jsonOf(json)) as { error: { code: string; message: string } }).error).toMatchObject({
+          code: "INVALID_REQUEST",
+          message: "The request is invalid: allowImageToModel"
+        })
+        const presigned = yield* begin({ allowImageToModel: value })
+        expect(presigned.status, String(value)).toBe(400)
+        expect(((yield* jsonOf(presigned)) as { error: { code: string; message: string } }).error).toMatchObject({
+          code: "VALIDATION_FAILED",
+          message: "The request is invalid: allowImageToModel is invalid"
+        })
+      }
+      const exported = (yield* jsonOf(yield* send(HttpClientRequest.get("/me/export"), user))) as {
+        jobs: Array<{ jobId: string; allowImageToModel: boolean }>
+        uploads: Array<{ uploadId: string; allowImageToModel: boolean }>
+      }
+      expect(exported.jobs.map((job) => [job.jobId, job.allowImageToModel])).toEqual([[jobId, false]])
+      expect(exported.uploads.map((upload) => [upload.uploadId, upload.allowImageToModel])).toEqual([[uploadId, false]])
+    })
+  )
 
   it.effect("GET /openapi.json documents the new groups with bearer security", () =>
     Effect.gen(function* () {

@@ -72,14 +72,14 @@ const seedUser = (userId: UserId) =>
     const storage = yield* Storage
     const llm = yield* LLM
 
-    const addJob = (status: "queued" | "completed", fileName: string) =>
+    const addJob = (status: "queued" | "completed", fileName: string, allowImageToModel = true) =>
       Effect.gen(function* () {
         const jobId = randomUUID()
         const key = documentKey(jobId)
         const sealedName = buf(yield* crypto.sealString(fileName, fieldContext(userId, "jobs", "file_name_encrypted", jobId)))
         yield* sql`
-          INSERT INTO jobs (id, user_id, status, content_type, size_bytes, storage_key, file_name_encrypted)
-          VALUES (${jobId}::uuid, ${userId}::uuid, ${status}, 'text/plain', 100, ${key}, ${sealedName})`
+          INSERT INTO jobs (id, user_id, status, content_type, size_bytes, storage_key, file_name_encrypted, allow_image_to_model)
+          VALUES (${jobId}::uuid, ${userId}::uuid, ${status}, 'text/plain', 100, ${key}, ${sealedName}, ${allowImageToModel})`
         yield* storage.put(key, yield* crypto.seal(fixture("lab-report-cbc-cmp.txt"), documentContext(userId, key)), {
           userId,
           uploadedAt: new Date(),
@@ -89,7 +89,7 @@ const seedUser = (userId: UserId) =>
       })
 
     const done = yield* addJob("completed", "cbc-april.txt")
-    const queued = yield* addJob("queued", "vitals.txt")
+    const queued = yield* addJob("queued", "vitals.txt", false)
     const interpretation = yield* llm.interpret({ bytes: fixture("lab-report-cbc-cmp.txt"), contentType: "text/plain" })
     const contentId = yield* saveContent({
       userId,
@@ -105,7 +105,14 @@ const seedUser = (userId: UserId) =>
       VALUES (${userId}::uuid, ${randomUUID()}::uuid, ${buf(new Uint8Array(32).map(() => Math.floor(Math.random() * 256)))}, now() + interval '30 days')`
     yield* setPlan(userId, "premium")
     // a presigned upload under way: its row, and the raw object the client posted
-    const upload = yield* beginUpload({ userId, fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, request: {} })
+    const upload = yield* beginUpload({
+      userId,
+      fileName: "mri.pdf",
+      contentType: "application/pdf",
+      sizeBytes: 5,
+      allowImageToModel: false,
+      request: {}
+    })
     const incoming = incomingKey(upload.uploadId)
     yield* Effect.flatMap(MemoryUploads, (uploads) => uploads.deposit(incoming, new TextEncoder().encode("%PDF-")))
     // a phone (a token of this user's only) and the completed job's push, not sent yet
@@ -179,15 +186,15 @@ layer(TestLayer, { excludeTestServices: true })("account", (it) => {
       expect(conversation!.messages[0]!.content).toBe("what is my hemoglobin?")
       expect(conversation!.messages[1]!.content).toContain("11.2")
 
-      expect(exported.jobs.map((j) => [j.jobId, j.status, j.fileName])).toEqual([
-        [seeded.jobIds[0], "completed", "cbc-april.txt"],
-        [seeded.jobIds[1], "queued", "vitals.txt"]
+      expect(exported.jobs.map((j) => [j.jobId, j.status, j.fileName, j.allowImageToModel])).toEqual([
+        [seeded.jobIds[0], "completed", "cbc-april.txt", true],
+        [seeded.jobIds[1], "queued", "vitals.txt", false]
       ])
       expect(exported.jobs[0]!.contentId).toBe(seeded.contentId)
 
       // the presigned upload under way, its file name opened
       expect(exported.uploads).toEqual([
-        expect.objectContaining({ fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, jobId: null })
+        expect.objectContaining({ fileName: "mri.pdf", contentType: "application/pdf", sizeBytes: 5, allowImageToModel: false, jobId: null })
       ])
       expect(seeded.incoming).toBe(`incoming/${exported.uploads[0]!.uploadId}`)
 

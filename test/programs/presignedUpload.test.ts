@@ -118,9 +118,9 @@ layer(TestLayer)("presigned uploads", (it) => {
       expect(accepted.status).toBe("queued")
       expect(yield* jobCount(alice)).toBe(1)
 
-      const [job] = yield* sql<{ contentType: string; sizeBytes: number; documentTypeHint: string }>`
-        SELECT content_type, size_bytes, document_type_hint FROM jobs WHERE id = ${accepted.jobId}::uuid`
-      expect(job).toEqual({ contentType: "application/pdf", sizeBytes: pdf.length, documentTypeHint: "report" })
+      const [job] = yield* sql<{ contentType: string; sizeBytes: number; documentTypeHint: string; allowImageToModel: boolean }>`
+        SELECT content_type, size_bytes, document_type_hint, allow_image_to_model FROM jobs WHERE id = ${accepted.jobId}::uuid`
+      expect(job).toEqual({ contentType: "application/pdf", sizeBytes: pdf.length, documentTypeHint: "report", allowImageToModel: true })
       const stored = yield* storage.get(documentKey(accepted.jobId))
       const opened = yield* crypto.open(stored.bytes, documentContext(alice, documentKey(accepted.jobId)))
       expect(Buffer.from(opened).equals(Buffer.from(pdf))).toBe(true)
@@ -133,6 +133,27 @@ layer(TestLayer)("presigned uploads", (it) => {
       // completing again answers the same job, and makes none
       expect(yield* complete(alice, target.uploadId)).toEqual(accepted)
       expect(yield* jobCount(alice)).toBe(1)
+    }))
+  )
+
+  it.effect("allowImageToModel: false is kept with the upload and carried to its job; not saying it is true", () =>
+    realClock(Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const alice = yield* newUser()
+      const allowed = (table: "document_uploads" | "jobs", id: string) =>
+        Effect.map(
+          sql<{ allowImageToModel: boolean }>`SELECT allow_image_to_model FROM ${sql(table)} WHERE id = ${id}::uuid`,
+          (rows) => rows[0]?.allowImageToModel
+        )
+      for (const [said, stored] of [[false, false], [true, true], [undefined, true]] as const) {
+        const target = yield* begin(alice, said === undefined ? {} : { allowImageToModel: said })
+        expect(yield* allowed("document_uploads", target.uploadId), String(said)).toBe(stored)
+        yield* deposit(target.uploadId)
+        const accepted = yield* complete(alice, target.uploadId)
+        expect(yield* allowed("jobs", accepted.jobId), String(said)).toBe(stored)
+        // completing again answers the same job: the flag is part of the request its key names
+        expect(yield* complete(alice, target.uploadId)).toEqual(accepted)
+      }
     }))
   )
 

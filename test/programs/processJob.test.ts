@@ -1,8 +1,8 @@
 /**
  * Processing on a real database with the worker pool: the fixture end to end, retries on the
  * schedule, permanent failures (a document over the reading limits and a defect fail at once), a
- * lease taken over (exactly one completion), two pools racing, and no plaintext of the fixture
- * anywhere at rest afterwards.
+ * lease taken over (exactly one completion), two pools racing, no plaintext of the fixture
+ * anywhere at rest afterwards, and the upload's allowImageToModel carried to the interpretation.
  */
 import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
@@ -20,10 +20,10 @@ import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { makeWorkerPool, type WorkerPoolOptions } from "../../src/main/workerPool.js"
 import { loadContent, saveContent } from "../../src/programs/content.js"
 import { ContentId, UserId } from "../../src/services/ids.js"
-import { processJob } from "../../src/programs/processJob.js"
+import { failureMessage, processJob } from "../../src/programs/processJob.js"
 import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
 import { JobQueue } from "../../src/services/jobQueue.js"
-import { LLM, LLMRequestRejected, reportUsage, TokenUsage } from "../../src/services/llm.js"
+import { DocumentUnreadable, LLM, LLMRequestRejected, reportUsage, TokenUsage } from "../../src/services/llm.js"
 import { DEFAULT_MODEL_ID } from "../../src/services/models.js"
 import { makeRetrySchedule } from "../../src/services/resilience.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
@@ -449,6 +449,64 @@ layer(testLayer(LLMRejecting), { timeout: "60 seconds", excludeTestServices: tru
       const [row] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ errorMessage: string }>`SELECT error_message FROM jobs WHERE id = ${jobId}::uuid`)
       expect(row?.errorMessage).toBe("We could not process this document right now; we are looking into it.")
       expect(row?.errorMessage).not.toMatch(/unreadable/i)
+    })
+  )
+})
+
+/** What `interpret` was told, but the bytes and the usage sink: one entry per call. */
+type InterpretInput = Omit<Parameters<(typeof LLM)["Service"]["interpret"]>[0], "bytes" | "onUsage">
+const interpretInputs: Array<InterpretInput> = []
+
+/**
+ * The offline LLM, recording what each interpretation was told, and withholding images as the
+ * Bedrock layer does when told allowImageToModel false: an image fails with IMAGE_WITHHELD.
+ */
+const LLMRecording = Layer.effect(
+  LLM,
+  Effect.map(LLM, (offline) => ({
+    ...offline,
+    interpret: (input: Parameters<typeof offline.interpret>[0]) => {
+      const { bytes: _bytes, onUsage: _onUsage, ...told } = input
+      interpretInputs.push(told)
+      return input.allowImageToModel === false && input.contentType.startsWith("image/")
+        ? Effect.fail(new DocumentUnreadable({ message: "The image was withheld (test)", reason: "IMAGE_WITHHELD" }))
+        : offline.interpret(input)
+    }
+  }))
+).pipe(Layer.provide(LLMOffline))
+
+layer(testLayer(LLMRecording), { timeout: "60 seconds", excludeTestServices: true })("processJob and the upload's allowImageToModel", (it) => {
+  it.effect("false reaches interpret as false; true, or not saying, reaches it as nothing said", () =>
+    Effect.gen(function* () {
+      const said = { withheld: yield* newUser, allowed: yield* newUser, unsaid: yield* newUser }
+      const jobs = [
+        yield* upload(said.withheld, { allowImageToModel: false }),
+        yield* upload(said.allowed, { allowImageToModel: true }),
+        yield* upload(said.unsaid)
+      ]
+      yield* runPoolUntilIdle()
+      for (const { jobId } of jobs) expect(yield* jobRow(jobId)).toMatchObject({ status: "completed", attempts: 1 })
+      const told = (userId: UserId) => interpretInputs.filter((input) => input.userId === userId)
+      expect(told(said.withheld)).toEqual([{ contentType: "application/pdf", userId: said.withheld, allowImageToModel: false }])
+      expect(told(said.allowed)).toEqual([{ contentType: "application/pdf", userId: said.allowed }])
+      expect(told(said.unsaid)).toEqual([{ contentType: "application/pdf", userId: said.unsaid }])
+    })
+  )
+
+  it.effect("an image withheld fails its job at once with IMAGE_WITHHELD and our sentence for it, and its original is removed", () =>
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const alice = yield* newUser
+      const { jobId } = yield* upload(alice, { bytes: PNG, declaredContentType: "image/png", fileName: "photo.png", allowImageToModel: false })
+      const stats = yield* runPoolUntilIdle()
+      expect(stats).toMatchObject({ claimed: 1, failed: 1, retrying: 0 })
+      expect(yield* jobRow(jobId)).toMatchObject({ status: "failed", attempts: 1, errorCode: "IMAGE_WITHHELD", contentId: null })
+      const [row] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ errorMessage: string }>`SELECT error_message FROM jobs WHERE id = ${jobId}::uuid`)
+      expect(row?.errorMessage).toBe(failureMessage("IMAGE_WITHHELD"))
+      expect(failureMessage("IMAGE_WITHHELD")).toBe(
+        "The image could not be read as text, and this upload did not allow sending the image itself to the model."
+      )
+      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
     })
   )
 })

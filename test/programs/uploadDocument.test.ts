@@ -11,7 +11,8 @@ import { CryptoMemory } from "../../src/layers/crypto/memory.js"
 import { JobQueuePostgres } from "../../src/layers/jobQueue/postgres.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { Ids, UserId } from "../../src/services/ids.js"
-import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
+import { requestFingerprint } from "../../src/programs/idempotency.js"
+import { requestHash, UPLOAD_SCOPE, type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
 import { CostTracker, usageRecord } from "../../src/services/costTracker.js"
 import { Crypto, documentContext, fieldContext } from "../../src/services/crypto.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
@@ -74,10 +75,12 @@ layer(testLayer())("uploadDocument", (it) => {
         sizeBytes: number
         storageKey: string
         documentTypeHint: string
+        allowImageToModel: boolean
         attempts: number
         fileNameEncrypted: Uint8Array
         traceContext: string | null
-      }>`SELECT status, content_type, size_bytes, storage_key, document_type_hint, attempts, file_name_encrypted, trace_context
+      }>`SELECT status, content_type, size_bytes, storage_key, document_type_hint, allow_image_to_model, attempts,
+                file_name_encrypted, trace_context
          FROM jobs WHERE id = ${answer.jobId}::uuid AND user_id = ${alice}::uuid`
       expect(job).toMatchObject({
         status: "queued",
@@ -85,6 +88,8 @@ layer(testLayer())("uploadDocument", (it) => {
         sizeBytes: fixture.length,
         storageKey: documentKey(answer.jobId),
         documentTypeHint: "lab_results",
+        // an upload that does not say allows it, as before the option existed
+        allowImageToModel: true,
         attempts: 0
       })
       expect(job!.traceContext).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
@@ -234,6 +239,35 @@ layer(testLayer())("uploadDocument", (it) => {
       const later = yield* upload(alice, { idempotencyKey: "retry-me-1" })
       expect(later.jobId).not.toBe(first.jobId)
       expect(yield* jobCount(alice)).toBe(2)
+    })
+  )
+
+  it.effect("allowImageToModel is stored with the job (true unless the upload says false), and is part of the request an Idempotency-Key names", () =>
+    Effect.gen(function* () {
+      const alice = yield* newUser
+      const allowed = (jobId: string) =>
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql<{ allowImageToModel: boolean }>`SELECT allow_image_to_model FROM jobs WHERE id = ${jobId}::uuid`
+        ).pipe(Effect.map((rows) => rows[0]?.allowImageToModel))
+      expect(yield* allowed((yield* upload(alice, { allowImageToModel: false })).jobId)).toBe(false)
+      expect(yield* allowed((yield* upload(alice, { allowImageToModel: true })).jobId)).toBe(true)
+      expect(yield* allowed((yield* upload(alice)).jobId)).toBe(true)
+
+      const withheld = yield* upload(alice, { idempotencyKey: "image-1", allowImageToModel: false })
+      expect(yield* upload(alice, { idempotencyKey: "image-1", allowImageToModel: false })).toEqual(withheld)
+      for (const allowImageToModel of [true, undefined]) {
+        const other = yield* Effect.result(upload(alice, { idempotencyKey: "image-1", ...(allowImageToModel === undefined ? {} : { allowImageToModel }) }))
+        expect(failureTag(other)).toBe("Conflict")
+      }
+      // saying true is saying nothing: the request is the same, and its fingerprint the one it had before the option
+      const input: UploadInput = { userId: alice, bytes: fixture, declaredContentType: "application/pdf", fileName: "a.pdf", request }
+      const before = requestFingerprint([alice, UPLOAD_SCOPE, "k", "application/pdf", "a.pdf", null], fixture)
+      expect(requestHash(input, "k").equals(before)).toBe(true)
+      expect(requestHash({ ...input, allowImageToModel: true }, "k").equals(before)).toBe(true)
+      expect(requestHash({ ...input, allowImageToModel: false }, "k").equals(before)).toBe(false)
+      const unsaid = yield* upload(alice, { idempotencyKey: "image-2" })
+      expect(yield* upload(alice, { idempotencyKey: "image-2", allowImageToModel: true })).toEqual(unsaid)
+      expect(failureTag(yield* Effect.result(upload(alice, { idempotencyKey: "image-2", allowImageToModel: false })))).toBe("Conflict")
     })
   )
 

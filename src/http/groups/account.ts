@@ -23,6 +23,9 @@ export class ProfileBody extends Schema.Class<ProfileBody>("Profile")({
 /** An instant as the export writes it (Date.prototype.toISOString): text already, documented as a date-time. */
 const Iso = Schema.String.annotate({ format: "date-time", description: "An instant, RFC 3339 in UTC" })
 
+/** A job's or upload's `allowImageToModel`, as the upload said it (true when it did not). */
+const ALLOW_IMAGE_TO_MODEL = "Whether the upload allowed sending the document to the model as an image (true unless it said false)"
+
 export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountExport")({
   exportedAt: Iso,
   profile: Schema.Struct({ id: Schema.String, email: Schema.String, name: Schema.NullOr(Schema.String), plan: Plan, createdAt: Iso }),
@@ -52,6 +55,7 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     contentType: Schema.String,
     sizeBytes: Schema.Finite,
     documentTypeHint: Schema.NullOr(Schema.String),
+    allowImageToModel: Schema.Boolean.annotate({ description: ALLOW_IMAGE_TO_MODEL }),
     attempts: Schema.Finite,
     errorCode: Schema.NullOr(Schema.String),
     contentId: Schema.NullOr(Schema.String),
@@ -65,6 +69,7 @@ export class AccountExportBody extends Schema.Class<AccountExportBody>("AccountE
     contentType: Schema.String,
     sizeBytes: Schema.Finite,
     documentTypeHint: Schema.NullOr(Schema.String),
+    allowImageToModel: Schema.Boolean.annotate({ description: ALLOW_IMAGE_TO_MODEL }),
     createdAt: Iso,
     expiresAt: Iso,
     /** Set once completed: the job it became. */

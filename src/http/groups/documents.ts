@@ -18,13 +18,26 @@ import { errorResponse } from "../errors.js"
 import { IdFromRequest, NonEmptyBytesFromBase64, SSE_KEEP_ALIVE, Text } from "../schemas.js"
 import { Authentication } from "../security.js"
 
+/** What `allowImageToModel` means, wherever an upload says it. */
+const ALLOW_IMAGE_TO_MODEL_DESCRIPTION =
+  "Whether the model may be sent the document as an image. A photo or scanned PDF is sent to the model as the text read from it (OCR), never as the image, unless that text cannot be read: then the image itself is sent, or, when this is false, the job fails with IMAGE_WITHHELD instead. Default: true"
+
+/** The JSON bodies' `allowImageToModel`. */
+const AllowImageToModel = Schema.optionalKey(Schema.Boolean.annotate({ description: ALLOW_IMAGE_TO_MODEL_DESCRIPTION }))
+
+/** The multipart form's `allowImageToModel` field: form fields are text, so `true` or `false` (anything else is a 400). */
+export const AllowImageToModelField = Schema.Literals(["true", "false"]).annotate({
+  description: `${ALLOW_IMAGE_TO_MODEL_DESCRIPTION}. As a form field: \`true\` or \`false\``
+})
+
 export class UploadJson extends Schema.Class<UploadJson>("UploadJson")({
   fileName: Text(1, 255).annotate({ description: "The file's name on the device" }),
   contentType: Text(1, 255).annotate({
     description: "The file's media type (application/pdf, image/jpeg, image/png, text/plain); the bytes must match it"
   }),
   dataBase64: NonEmptyBytesFromBase64("The document, base64 encoded (standard alphabet, padded)"),
-  documentType: Schema.optionalKey(DocumentType)
+  documentType: Schema.optionalKey(DocumentType),
+  allowImageToModel: AllowImageToModel
 }, { description: "An upload as JSON; the type is detected from the bytes and must match contentType" }) {}
 
 /** What the `file` part is (openapi.ts puts it in the document: 4.1.5 documents a file part as bare binary). */
@@ -34,8 +47,11 @@ export const UPLOAD_FILE_DESCRIPTION = "The document (one part): a PDF, JPEG, PN
 export const UploadForm = HttpApiSchema.asMultipart()(
   Schema.Struct({
     file: Multipart.SingleFileSchema,
-    documentType: Schema.optionalKey(DocumentType)
-  }).annotate({ description: "An upload as multipart/form-data: a `file` part, optionally a `documentType` field" })
+    documentType: Schema.optionalKey(DocumentType),
+    allowImageToModel: Schema.optionalKey(AllowImageToModelField)
+  }).annotate({
+    description: "An upload as multipart/form-data: a `file` part, optionally `documentType` and `allowImageToModel` fields"
+  })
 )
 
 export class UploadAcceptedBody extends Schema.Class<UploadAcceptedBody>("UploadAccepted")({
@@ -67,7 +83,8 @@ export class BeginUploadJson extends Schema.Class<BeginUploadJson>("BeginUpload"
   sizeBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))).annotate({
     description: "The file's exact size in bytes; above MAX_UPLOAD_BYTES is a 413, and storage refuses an upload larger than it"
   }),
-  documentType: Schema.optionalKey(DocumentType)
+  documentType: Schema.optionalKey(DocumentType),
+  allowImageToModel: AllowImageToModel
 }, { description: "The document about to be uploaded to storage" }) {}
 
 export class UploadTargetBody extends Schema.Class<UploadTargetBody>("UploadTarget")({

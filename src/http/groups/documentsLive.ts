@@ -15,7 +15,15 @@ import { UploadLimits } from "../../services/uploadLimits.js"
 import { Api } from "../api.js"
 import { classifyCause } from "../errors.js"
 import { SSE_KEEP_ALIVE } from "../schemas.js"
-import { JobEventData, JobEventSse, JobStatusBody, UploadAcceptedBody, UploadJson, UploadTargetBody } from "./documents.js"
+import {
+  AllowImageToModelField,
+  JobEventData,
+  JobEventSse,
+  JobStatusBody,
+  UploadAcceptedBody,
+  UploadJson,
+  UploadTargetBody
+} from "./documents.js"
 import { auditContext, currentUserId } from "./requestContext.js"
 
 // Response bodies are built unvalidated (`, true`): the platform validates them once, as it encodes the response.
@@ -25,6 +33,7 @@ interface ReceivedDocument {
   readonly declaredContentType?: string
   readonly fileName?: string
   readonly documentTypeHint?: DocumentType
+  readonly allowImageToModel?: boolean
 }
 
 /** Where a body failed its schema, without echoing what was sent. */
@@ -50,7 +59,8 @@ const fromJson = (request: HttpServerRequest.HttpServerRequest) =>
       bytes: body.dataBase64,
       declaredContentType: body.contentType,
       fileName: body.fileName,
-      ...(body.documentType !== undefined ? { documentTypeHint: body.documentType } : {})
+      ...(body.documentType !== undefined ? { documentTypeHint: body.documentType } : {}),
+      ...(body.allowImageToModel !== undefined ? { allowImageToModel: body.allowImageToModel } : {})
     } satisfies ReceivedDocument
   })
 
@@ -87,9 +97,10 @@ const fromMultipartError = (
 interface FormState {
   readonly file: Option.Option<{ readonly bytes: Uint8Array; readonly name: string; readonly contentType: string }>
   readonly documentType: Option.Option<string>
+  readonly allowImageToModel: Option.Option<string>
 }
 
-/** The `file` part and an optional `documentType` field, streamed into memory (never to disk). */
+/** The `file` part and optional `documentType` and `allowImageToModel` fields, streamed into memory (never to disk). */
 const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBytes: number) =>
   Effect.gen(function* () {
     // The parser reads its limits from the fiber when the stream runs (4.1.5 has no withLimitsStream).
@@ -100,7 +111,7 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBy
       maxFileSize: maxUploadBytes,
       maxTotalSize: maxUploadBytes + 64 * 1024
     })
-    const initial: FormState = { file: Option.none(), documentType: Option.none() }
+    const initial: FormState = { file: Option.none(), documentType: Option.none(), allowImageToModel: Option.none() }
     const form = yield* Stream.runFoldEffect(request.multipartStream, () => initial, (state, part): Effect.Effect<FormState, Multipart.MultipartError> => {
       if (Multipart.isFile(part)) {
         if (part.key !== "file" || Option.isSome(state.file)) return Effect.as(Stream.runDrain(part.content), state)
@@ -111,6 +122,9 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBy
       }
       if (Multipart.isField(part) && part.key === "documentType") {
         return Effect.succeed({ ...state, documentType: Option.some(part.value) })
+      }
+      if (Multipart.isField(part) && part.key === "allowImageToModel") {
+        return Effect.succeed({ ...state, allowImageToModel: Option.some(part.value) })
       }
       return Effect.succeed(state)
     }).pipe(
@@ -125,12 +139,21 @@ const fromMultipart = (request: HttpServerRequest.HttpServerRequest, maxUploadBy
           Effect.mapError(() => new InvalidRequest({ message: "The request is invalid: documentType is invalid" }))
         )
     })
+    const allowImageToModel = yield* Option.match(form.allowImageToModel, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (value) =>
+        Schema.decodeUnknownEffect(AllowImageToModelField)(value).pipe(
+          Effect.map((text) => text === "true"),
+          Effect.mapError(() => new InvalidRequest({ message: "The request is invalid: allowImageToModel is invalid" }))
+        )
+    })
     const file = form.file.value
     return {
       bytes: file.bytes,
       declaredContentType: file.contentType,
       ...(file.name.length > 0 ? { fileName: file.name } : {}),
-      ...(documentTypeHint !== undefined ? { documentTypeHint } : {})
+      ...(documentTypeHint !== undefined ? { documentTypeHint } : {}),
+      ...(allowImageToModel !== undefined ? { allowImageToModel } : {})
     } satisfies ReceivedDocument
   })
 
@@ -231,6 +254,7 @@ export const DocumentsLive = HttpApiBuilder.group(Api, "documents", (handlers) =
           contentType: payload.contentType,
           sizeBytes: payload.sizeBytes,
           ...(payload.documentType !== undefined ? { documentType: payload.documentType } : {}),
+          ...(payload.allowImageToModel !== undefined ? { allowImageToModel: payload.allowImageToModel } : {}),
           request: requestContext
         }).pipe(Effect.tapCause((cause) => auditRefusal(userId, cause, requestContext)))
         return new UploadTargetBody(target, { disableChecks: true })

@@ -17,6 +17,7 @@ import documentUploads from "./migrations/0010_document_uploads.js"
 import pushNotifications from "./migrations/0011_push_notifications.js"
 import jobEvents from "./migrations/0012_job_events.js"
 import contentTrends from "./migrations/0013_content_trends.js"
+import allowImageToModel from "./migrations/0014_allow_image_to_model.js"
 
 export const MIGRATIONS_TABLE = "schema_migrations"
 
@@ -34,7 +35,8 @@ export const MIGRATIONS = {
   "0010_document_uploads": documentUploads,
   "0011_push_notifications": pushNotifications,
   "0012_job_events": jobEvents,
-  "0013_content_trends": contentTrends
+  "0013_content_trends": contentTrends,
+  "0014_allow_image_to_model": allowImageToModel
 }
 
 export const loader = Migrator.fromRecord(MIGRATIONS)

@@ -18,6 +18,7 @@ const ClaimedRow = Schema.Struct({
   userId: UserId,
   contentType: DocumentContentType,
   documentTypeHint: Schema.NullOr(DocumentType),
+  allowImageToModel: Schema.Boolean,
   storageKey: Schema.String,
   sizeBytes: Schema.Number,
   attempts: Schema.Number,
@@ -38,6 +39,7 @@ export const claimedJobFrom = (rows: ReadonlyArray<unknown>) =>
         userId: row.userId,
         contentType: row.contentType,
         documentTypeHint: Option.fromNullishOr(row.documentTypeHint),
+        allowImageToModel: row.allowImageToModel,
         storageKey: row.storageKey,
         sizeBytes: row.sizeBytes,
         attempts: row.attempts,
@@ -89,8 +91,8 @@ export const makeJobQueuePostgres = Effect.gen(function* () {
           ORDER BY run_after, created_at
           FOR UPDATE SKIP LOCKED
           LIMIT 1)
-        RETURNING id, user_id, content_type, document_type_hint, storage_key, size_bytes, attempts, max_attempts,
-                  lease_owner, lease_expires_at, trace_context, created_at`
+        RETURNING id, user_id, content_type, document_type_hint, allow_image_to_model, storage_key, size_bytes, attempts,
+                  max_attempts, lease_owner, lease_expires_at, trace_context, created_at`
       const claimed = yield* claimedJobFrom(rows).pipe(Effect.orDie)
       if (Option.isSome(claimed)) {
         yield* Effect.annotateCurrentSpan({ "job.id": claimed.value.jobId, "job.attempt": claimed.value.attempts })

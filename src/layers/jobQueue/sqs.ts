@@ -143,8 +143,8 @@ export const claimJobById = /* @__PURE__ */ fnTraced("JobQueue.claimById")(funct
         WHERE id = ${jobId}::uuid
           AND (status = 'queued'
             OR (status = 'processing' AND lease_expires_at < now() AND attempts < max_attempts))
-        RETURNING id, user_id, content_type, document_type_hint, storage_key, size_bytes, attempts, max_attempts,
-                  lease_owner, lease_expires_at, trace_context, created_at`
+        RETURNING id, user_id, content_type, document_type_hint, allow_image_to_model, storage_key, size_bytes, attempts,
+                  max_attempts, lease_owner, lease_expires_at, trace_context, created_at`
       const claimed = yield* claimedJobFrom(rows)
       if (Option.isSome(claimed)) {
         yield* Effect.annotateCurrentSpan({ "job.attempt": claimed.value.attempts })

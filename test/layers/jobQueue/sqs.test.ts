@@ -82,9 +82,14 @@ layer(App, { timeout: 60_000 })("JobQueue on SQS", (it) => {
       const claimed = yield* claimJobById(queued, "w1", "30 seconds")
       expect(claimed._tag).toBe("claimed")
       if (claimed._tag === "claimed") {
-        expect(claimed.job).toMatchObject({ jobId: queued, attempts: 1, leaseOwner: "w1", contentType: "application/pdf" })
+        expect(claimed.job).toMatchObject({ jobId: queued, attempts: 1, leaseOwner: "w1", contentType: "application/pdf", allowImageToModel: true })
         expect(Option.isNone(claimed.job.documentTypeHint)).toBe(true)
       }
+      // the upload's allowImageToModel comes with the claimed job
+      const withheld = yield* insertJob()
+      yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE jobs SET allow_image_to_model = false WHERE id = ${withheld}::uuid`)
+      const claimedWithheld = yield* claimJobById(withheld, "w1", "30 seconds")
+      expect(claimedWithheld._tag === "claimed" ? claimedWithheld.job.allowImageToModel : claimedWithheld._tag).toBe(false)
       // the same message again: another worker now holds it
       expect((yield* claimJobById(queued, "w2", "30 seconds"))._tag).toBe("leased")
 
