@@ -100,6 +100,13 @@ export interface EnvironmentSettings {
     /** The audit checkpoints' bucket (Object Lock, compliance mode). */
     readonly auditCheckpointBucket: string
     readonly bedrockModelId: string
+    /**
+     * Where Bedrock is called, and Comprehend Medical's DetectPHI before it (the identifiers are
+     * found and replaced before any text goes to the model: src/layers/deidentifier/comprehendMedical.ts).
+     * The api and worker IRSA roles (defined outside the chart) need, besides Bedrock's invoke actions,
+     * `comprehendmedical:DetectPHI` on Resource "*" (the action has no resource type), best held
+     * to this Region with the condition `aws:RequestedRegion`; the HTTPS egress reaches it.
+     */
     readonly bedrockRegion: string
     readonly costTrackingTable: string
     readonly googleClientIds: ReadonlyArray<string>

@@ -40,6 +40,8 @@ export const RetryPolicies = {
   google_oauth: makeRetrySchedule({ base: "200 millis", maxRetries: 2, maxDelay: "2 seconds" }),
   storage: makeRetrySchedule({ base: "200 millis", maxRetries: 3, maxDelay: "5 seconds" }),
   kms: makeRetrySchedule({ base: "100 millis", maxRetries: 3, maxDelay: "2 seconds" }),
+  /** Comprehend Medical DetectPHI (de-identification before the model): throttling passes within a second or two. */
+  deidentifier: makeRetrySchedule({ base: "200 millis", maxRetries: 3, maxDelay: "2 seconds" }),
   /** A push (SNS, or the local webhook): the outbox sends it again later anyway, so few and short. */
   notifications: makeRetrySchedule({ base: "200 millis", maxRetries: 2, maxDelay: "2 seconds" })
 } as const satisfies Record<string, RetrySchedule>
@@ -105,6 +107,11 @@ export const Timeouts = {
   llmChatStream: "120 seconds",
   storage: "10 seconds",
   kms: "3 seconds",
+  /**
+   * One Comprehend Medical DetectPHI call on one chunk (under 20,000 UTF-8 bytes), a synchronous
+   * API: a call this slow has stalled and is retried. Not measured against the service yet.
+   */
+  deidentifyCall: "8 seconds",
   google_oauth: "5 seconds",
   /** One SNS call (CreatePlatformEndpoint, Publish, …) or one POST to the local webhook. */
   notifications: "5 seconds",

@@ -40,6 +40,8 @@ export const configData = (s: EnvironmentSettings): Record<string, string> => ({
   SNS_PLATFORM_APPLICATION_ARN_ANDROID: s.app.snsPlatformApplicationArnAndroid,
   LLM_PROVIDER: "bedrock",
   BEDROCK_MODEL_ID: s.app.bedrockModelId,
+  // Also where Comprehend Medical's DetectPHI de-identifies what goes to the model (the api and
+  // worker IRSA roles need comprehendmedical:DetectPHI: environments.ts `bedrockRegion`).
   BEDROCK_REGION: s.app.bedrockRegion,
   COST_TRACKER: "dynamodb",
   COST_TRACKING_TABLE: s.app.costTrackingTable,

@@ -62,3 +62,22 @@ export const bedrockInvokeStatements = (scope: BedrockScope, principals?: Readon
     })
   ]
 }
+
+/**
+ * Comprehend Medical's DetectPHI: before any text goes to the model, the identifiers in it are found
+ * (src/layers/deidentifier/comprehendMedical.ts), in the Bedrock Region. Wherever Bedrock may be
+ * invoked, this must be allowed too, or nothing reaches the model.
+ */
+export const DETECT_PHI_ACTIONS = ["comprehendmedical:DetectPHI"]
+
+/**
+ * DetectPHI has no resource type (the Service Authorization Reference lists none for it), so the
+ * resource can only be "*"; the statement is held to the Region the calls are made in.
+ */
+export const detectPhiStatement = (region: string, principals?: ReadonlyArray<iam.IPrincipal>) =>
+  new iam.PolicyStatement({
+    ...(principals === undefined ? {} : { principals: [...principals] }),
+    actions: DETECT_PHI_ACTIONS,
+    resources: ["*"],
+    conditions: { StringEquals: { "aws:RequestedRegion": region } }
+  })

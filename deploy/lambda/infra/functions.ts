@@ -15,7 +15,7 @@ import { MONTHLY_USAGE_INDEX } from "../../../src/layers/costTracker/table.js"
 import { APP_ROLE } from "../../../src/layers/database/roles.js"
 import { TimeBudgets } from "../../../src/services/resilience.js"
 import { LAMBDA_DIRECT_UPLOAD_BYTES, LAMBDA_MAX_UPLOAD_BYTES } from "../../../src/services/uploadLimits.js"
-import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
+import { bedrockInvokeStatements, detectPhiStatement, partitionOf } from "./bedrock.js"
 import { timeoutFor } from "./budgets.js"
 import { INCOMING_PREFIX } from "../../../src/services/uploadTargets.js"
 import { AUDIT_CHECKPOINT_RETENTION_DAYS, type Data, PROCESSOR_TIMEOUT } from "./data.js"
@@ -91,7 +91,11 @@ export interface ServiceFunction {
   /** The "live" alias: API integrations, the job queue and the migration provider invoke it, never $LATEST. */
   readonly alias: lambda.IFunction
   readonly role: iam.Role
-  /** Everything the function may do besides VPC networking: one customer-managed policy, no inline policy. */
+  /**
+   * Everything the function may do besides VPC networking and, for the functions that call Bedrock,
+   * Comprehend Medical's DetectPHI (shared policies, both of actions without a resource ARN): one
+   * customer-managed policy, no inline policy.
+   */
   readonly policy: iam.ManagedPolicy
   readonly securityGroup: ec2.SecurityGroup
   readonly deadLetterQueue: sqs.Queue
@@ -417,6 +421,20 @@ export class Functions extends Construct {
     const bedrockScope = { modelId: settings.bedrockModelId, partition: partitionOf(region), account: settings.env.account, region }
     // Converse and ConverseStream (the streamed answer): BEDROCK_INVOKE_ACTIONS has both.
     for (const { policy } of [chat, stream, processor]) policy.addStatements(...bedrockInvokeStatements(bedrockScope))
+    // What goes to the model is de-identified first (Comprehend Medical DetectPHI, in BEDROCK_REGION,
+    // which is this Region): the same functions. A policy of its own, as the VPC actions', so the
+    // functions' policies keep X-Ray as their only grant on "*".
+    const detectPhi = new iam.ManagedPolicy(this, "ComprehendMedicalDetectPhi", {
+      description: "Functions that call Bedrock: find the identifiers in the text first (Comprehend Medical DetectPHI)",
+      roles: [chat.role, stream.role, processor.role],
+      statements: [detectPhiStatement(region)]
+    })
+    acknowledge(
+      detectPhi,
+      "AwsSolutions-IAM5[Resource::*]",
+      "comprehendmedical:DetectPHI has no resource type (it analyses the text in the request, it reads no AWS resource), so IAM takes only Resource \"*\" for it; the statement allows that one action, only in the stack's Region (aws:RequestedRegion), and only to the chat, stream and processor functions, which call Bedrock."
+    )
+    for (const { fn } of [chat, stream, processor]) fn.node.addDependency(detectPhi)
 
     const usageIndex = `${data.costTable.tableArn}/index/${MONTHLY_USAGE_INDEX}`
     for (const { policy } of [documents, chat, stream, processor]) {

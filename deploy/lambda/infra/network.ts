@@ -4,7 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam"
 import type * as kms from "aws-cdk-lib/aws-kms"
 import * as logs from "aws-cdk-lib/aws-logs"
 import { Construct } from "constructs"
-import { bedrockInvokeStatements, partitionOf } from "./bedrock.js"
+import { bedrockInvokeStatements, detectPhiStatement, partitionOf } from "./bedrock.js"
 import { vpcRef } from "./exact.js"
 import { acknowledge } from "./nag.js"
 import type { StageSettings } from "./stages.js"
@@ -110,6 +110,10 @@ export class Network extends Construct {
     )) {
       this.bedrockEndpoint.addToPolicy(statement)
     }
+    // Before any text goes to the model, the identifiers in it are found by Comprehend Medical
+    // (DetectPHI, in the Bedrock Region): through PrivateLink too, and only that action in this Region.
+    const comprehendMedical = endpoint("ComprehendMedical", ec2.InterfaceVpcEndpointAwsService.COMPREHEND_MEDICAL)
+    comprehendMedical.addToPolicy(detectPhiStatement(settings.env.region, [new iam.AnyPrincipal()]))
     endpoint("Kms", ec2.InterfaceVpcEndpointAwsService.KMS)
     this.secretsManagerEndpoint = endpoint("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)
     endpoint("Sqs", ec2.InterfaceVpcEndpointAwsService.SQS)

@@ -38,6 +38,7 @@ export const AwsSdk = {
   kms: lazyModule(() => import("@aws-sdk/client-kms")),
   dynamodb: lazyModule(() => import("@aws-sdk/client-dynamodb")),
   bedrockRuntime: lazyModule(() => import("@aws-sdk/client-bedrock-runtime")),
+  comprehendMedical: lazyModule(() => import("@aws-sdk/client-comprehendmedical")),
   sqs: lazyModule(() => import("@aws-sdk/client-sqs")),
   sns: lazyModule(() => import("@aws-sdk/client-sns")),
   secretsManager: lazyModule(() => import("@aws-sdk/client-secrets-manager")),

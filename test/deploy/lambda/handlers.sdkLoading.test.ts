@@ -82,6 +82,7 @@ process.exit(0)`
     })
     expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "[]")).toEqual([
       "client-bedrock-runtime",
+      "client-comprehendmedical",
       "client-dynamodb",
       "client-kms",
       "client-s3",

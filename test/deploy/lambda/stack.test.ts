@@ -206,8 +206,8 @@ describe("network", () => {
     for (const association of associations) expect(json(association.Properties?.SubnetId)).toMatch(/Compute|Data/)
   })
 
-  it.each(both)("%s: VPC endpoints for Bedrock, KMS, Secrets Manager, SQS, SNS, CloudWatch Logs, S3 and DynamoDB", (_stage, template) => {
-    for (const service of ["bedrock-runtime", "kms", "secretsmanager", "sqs", "sns", "logs"]) {
+  it.each(both)("%s: VPC endpoints for Bedrock, Comprehend Medical, KMS, Secrets Manager, SQS, SNS, CloudWatch Logs, S3 and DynamoDB", (_stage, template) => {
+    for (const service of ["bedrock-runtime", "comprehendmedical", "kms", "secretsmanager", "sqs", "sns", "logs"]) {
       template.hasResourceProperties("AWS::EC2::VPCEndpoint", {
         ServiceName: `com.amazonaws.eu-west-1.${service}`,
         VpcEndpointType: "Interface",
