@@ -7,6 +7,11 @@ export interface LLMSettings {
   readonly provider: "offline" | "bedrock"
   readonly bedrockModelId: string
   readonly bedrockRegion: string
+  /**
+   * What finds the identifiers scrubbed from everything Bedrock is sent: Amazon Comprehend Medical
+   * (`comprehend`, the default) or the local rules (`local`; src/layers/deidentifier/local.ts).
+   */
+  readonly deidentifier: "comprehend" | "local"
 }
 
 /**
@@ -16,7 +21,8 @@ export interface LLMSettings {
 export const llmConfig: Config.Config<LLMSettings> = collect({
   provider: Config.Literals(["offline", "bedrock"], "LLM_PROVIDER").pipe(Config.withDefault("offline" as const)),
   bedrockModelId: Config.String("BEDROCK_MODEL_ID").pipe(Config.withDefault(DEFAULT_MODEL_ID)),
-  bedrockRegion: Config.String("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1"))
+  bedrockRegion: Config.String("BEDROCK_REGION").pipe(Config.withDefault("eu-west-1")),
+  deidentifier: Config.Literals(["comprehend", "local"], "DEIDENTIFIER").pipe(Config.withDefault("comprehend" as const))
 })
 
 export class LLMConfig extends Context.Service<LLMConfig, LLMSettings>()("serenya/config/LLM") {

@@ -13,6 +13,7 @@ import { CryptoLocal } from "../layers/crypto/local.js"
 import { JobEventsPolling } from "../layers/jobEvents/polling.js"
 import { JobEventsPostgres } from "../layers/jobEvents/postgres.js"
 import { LLMBedrock } from "../layers/llm/bedrockOnDemand.js"
+import { DeidentifierLocal } from "../layers/deidentifier/local.js"
 import { NotificationsSns } from "../layers/notifications/sns.js"
 import { NotificationsWebhook } from "../layers/notifications/webhook.js"
 import { StorageFilesystem } from "../layers/storage/filesystem.js"
@@ -49,7 +50,17 @@ const LLMOfflineOnDemand = Layer.unwrap(
   )
 )
 
-export const llmLayer = (settings: Settings) => (settings.llm.provider === "bedrock" ? LLMBedrock : LLMOfflineOnDemand)
+/**
+ * What finds identifiers before anything goes to Bedrock: Comprehend Medical (loaded on first use,
+ * like every AWS client) or the local rules. The offline provider sends nothing anywhere and needs none.
+ */
+export const deidentifierLayer = (settings: Settings) =>
+  settings.llm.deidentifier === "local"
+    ? DeidentifierLocal
+    : Layer.unwrap(Effect.map(Effect.promise(() => import("../layers/deidentifier/comprehendMedical.js")), (m) => m.DeidentifierComprehendMedical))
+
+export const llmLayer = (settings: Settings) =>
+  settings.llm.provider === "bedrock" ? LLMBedrock.pipe(Layer.provide(deidentifierLayer(settings))) : LLMOfflineOnDemand
 
 /** The audit key follows KEY_PROVIDER (KMS_AUDIT_KEY_ID with kms); checkpoints go to S3 when AUDIT_CHECKPOINT_BUCKET is set. */
 export const auditLayer = (settings: Settings) =>

@@ -29,6 +29,7 @@ import { DEFAULT_MODEL_ID, findModel, modelProblem } from "../services/models.js
 import { costCents } from "../services/pricing.js"
 import { BreakerConfigs } from "../services/resilience.js"
 import { makeCircuitBreaker } from "../layers/resilience/circuitBreaker.js"
+import { makeLocalDeidentifier } from "../layers/deidentifier/local.js"
 
 export type BedrockControlSend = Pick<BedrockControl.BedrockClient, "send">
 
@@ -108,7 +109,8 @@ export const smokeBedrock = (
         })) as BedrockSend["send"]
     }
     const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: "smoke" })
-    const llm = makeBedrockLLM(runtime, { modelId: options.modelId, breaker })
+    // the local scrubber: the smoke run checks the model's path, not Comprehend Medical's
+    const llm = makeBedrockLLM(runtime, { modelId: options.modelId, breaker, deidentifier: makeLocalDeidentifier() })
     const bytes = yield* Effect.promise(() => readFile(options.file))
     const calls: Array<ModelCall> = []
     const started = Date.now()

@@ -157,10 +157,14 @@ export const deidentify = (
   texts: ReadonlyArray<string>,
   map: PlaceholderMap = new PlaceholderMap()
 ): Effect.Effect<{ readonly texts: ReadonlyArray<string>; readonly map: PlaceholderMap }, DeidentifierUnavailable> =>
-  Effect.map(deidentifier.detect(texts), (found) => ({
-    texts: texts.map((text, i) => scrubText(text, found[i] ?? [], map)),
-    map
-  })).pipe(
+  Effect.map(deidentifier.detect(texts), (found) => {
+    // every identifier found in any of the texts first, so that a name found only in the last one is
+    // scrubbed from the first too (the question names the patient the title printed)
+    texts.forEach((text, i) => {
+      for (const span of normalise(text, found[i] ?? [])) map.placeholderFor(span.kind, text.slice(span.start, span.end))
+    })
+    return { texts: texts.map((text, i) => scrubText(text, found[i] ?? [], map)), map }
+  }).pipe(
     Effect.tap(({ map }) => Effect.annotateCurrentSpan({ "serenya.deidentify.provider": deidentifier.provider, "serenya.deidentify.replaced": map.size }))
   )
 

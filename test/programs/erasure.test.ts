@@ -50,6 +50,7 @@ import { UploadTargetsMemory } from "../../src/layers/uploadTargets/memory.js"
 import { UserLookupKeyMemory } from "../../src/layers/auth/memory.js"
 import { NotificationsMemory, NotificationsMemoryProbe } from "../../src/layers/notifications/memory.js"
 import { pushTokenHash, registerDevice } from "../../src/programs/devices.js"
+import { makeLocalDeidentifier } from "../../src/layers/deidentifier/local.js"
 
 // ---------------------------------------------------------------------------------------------
 // Stores whose insides the test can see
@@ -115,7 +116,7 @@ const BedrockLLM = Layer.effect(
         metrics: { latencyMs: 5 }
       }
     }) as unknown as BedrockSend["send"]
-    return makeBedrockLLM({ send }, { modelId: "anthropic.claude-3-5-sonnet-20241022-v2:0", breaker, retry: makeRetrySchedule({ base: "1 millis", maxRetries: 0, maxDelay: "1 millis" }) })
+    return makeBedrockLLM({ send }, { modelId: "anthropic.claude-3-5-sonnet-20241022-v2:0", breaker, retry: makeRetrySchedule({ base: "1 millis", maxRetries: 0, maxDelay: "1 millis" }), deidentifier: makeLocalDeidentifier() })
   })
 )
 

@@ -25,6 +25,7 @@ import { scriptedDocument } from "../../src/layers/llm/scripted.js"
 import { newUser } from "../support/users.js"
 import { type InProcess, startInProcess } from "./inProcess.js"
 import { bearer, isUniformError, json, send, sleep } from "./support.js"
+import { makeLocalDeidentifier } from "../../src/layers/deidentifier/local.js"
 
 const OPEN_TIMEOUT_MS = 1_500
 const config: CircuitBreakerConfig = { ...BreakerConfigs.llm, timeout: Duration.millis(OPEN_TIMEOUT_MS) }
@@ -51,7 +52,8 @@ const converse: BedrockSend = {
 const llm = makeBedrockLLM(converse, {
   modelId: "anthropic.claude-3-5-sonnet-20241022-v2:0",
   breaker,
-  retry: makeRetrySchedule({ base: "2 millis", maxRetries: MAX_RETRIES, maxDelay: "10 millis" })
+  retry: makeRetrySchedule({ base: "2 millis", maxRetries: MAX_RETRIES, maxDelay: "10 millis" }),
+  deidentifier: makeLocalDeidentifier()
 })
 
 const gauge = (state: "closed" | "open" | "half_open") =>

@@ -44,6 +44,7 @@ import {
   type LLM,
   LLMInvalidOutput,
   LLMOutputTruncated,
+  LLMUnavailable,
   reportUsage,
   UnreadLine,
   type UsageSink
@@ -56,6 +57,8 @@ import { currentSpanOption } from "../../services/telemetry.js"
 import { AnswerCache, DEFAULT_ANSWER_CACHE_TTL, hashOf } from "./answerCache.js"
 import { addUsage, coverageRepair, decodeDocument, repairTurns, toolInput, usageOf } from "./bedrockAnswer.js"
 import { prepareDocument } from "./bedrockDocument.js"
+import { deidentifyChat, deidentifyDocument, type DeidentifierService, reidentifyDocument } from "./bedrockDeidentify.js"
+import { type DeidentifierUnavailable, reidentify, StreamReidentifier } from "../../services/deidentifier.js"
 import { BedrockCallFailed, chatFailure, classifyBedrockError, stopped, unavailable } from "./bedrockErrors.js"
 import {
   BUDGET_GROWTH,
@@ -78,6 +81,8 @@ export interface BedrockOptions {
   /** The model's entry; by default the table's for `modelId` (an id the table does not know gets cautious defaults). */
   readonly model?: ModelCard
   readonly breaker: CircuitBreaker
+  /** Finds the identifiers scrubbed from everything the model is sent (src/services/deidentifier.ts). */
+  readonly deidentifier: DeidentifierService
   readonly cacheSize?: number
   /** How long a kept answer may serve as the fallback (default 15 minutes). */
   readonly cacheTtl?: Duration.Input
@@ -165,14 +170,17 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     readonly bytes: Uint8Array
     readonly contentType: DocumentContentType
     readonly documentTypeHint?: DocumentType
+    readonly allowImageToModel?: boolean
     readonly onUsage?: UsageSink
   }) =>
     Effect.gen(function* () {
       const prepared = yield* prepareDocument(input.bytes, input.contentType, model)
+      // the model gets the document's text with its identifiers replaced, not the file (./bedrockDeidentify.ts)
+      const sent = yield* deidentifyDocument(prepared, options.deidentifier, input.allowImageToModel ?? true)
       const ask: Message = {
         role: "user",
         content: [
-          prepared.block,
+          sent.block,
           {
             text: input.documentTypeHint
               ? `The uploader says this is a ${input.documentTypeHint.replace("_", " ")} document. Call the ${TOOL_NAME} tool.`
@@ -180,7 +188,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
           }
         ]
       }
-      const lines = Option.match(prepared.text, { onNone: () => 60, onSome: (text) => text.split("\n").filter((l) => l.trim() !== "").length })
+      const lines = Option.match(sent.text, { onNone: () => 60, onSome: (text) => text.split("\n").filter((l) => l.trim() !== "").length })
       let budget = outputBudget(model, interpretationBudget(lines))
       const rounds: Array<ConverseCommandOutput> = []
       const call = (messages: Array<Message>) =>
@@ -220,8 +228,8 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
 
       // The coverage check, where the document has text to check against: lines the answer left
       // out are quoted back once; what is still missing is kept as unread; invented rows are refused.
-      if (Option.isSome(prepared.text)) {
-        const text = prepared.text.value
+      if (Option.isSome(sent.text)) {
+        const text = sent.text.value
         const { checkCoverage } = yield* Effect.promise(() => import("./reader/coverage.js"))
         const coverageOptions = prepared.ocr === undefined ? {} : { ocr: true, reference: prepared.ocr }
         let coverage = checkCoverage(text, document, coverageOptions)
@@ -254,7 +262,7 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
       // the lexicon (LOINC, UCUM, critical limits) is loaded on first use: the API functions never need it
       const { enrichDocument } = yield* Effect.promise(() => import("./reader/enrich.js"))
       const usage = rounds.map(usageOf).reduce(addUsage)
-      return { document: finishDocument(enrichDocument(document)), usage, provider: "aws.bedrock", modelId } as Interpretation
+      return { document: finishDocument(enrichDocument(reidentifyDocument(document, sent.map))), usage, provider: "aws.bedrock", modelId } as Interpretation
     })
 
   /** A call through the breaker; its answer is kept for the fallback, which serves it while the breaker is open. */
@@ -280,7 +288,8 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
     return throughBreaker(interpretations, key, owner, interpretOnce(input)).pipe(
         Effect.catchTags({
           CircuitOpen: (open) => Effect.fail(unavailable(open)),
-          BedrockCallFailed: (failed) => Effect.fail(unavailable(failed))
+          BedrockCallFailed: (failed) => Effect.fail(unavailable(failed)),
+          DeidentifierUnavailable: deidentifierUnavailable
         }),
         observeGenAi({ operation: "generate_content", provider: "aws.bedrock", model: modelId }),
         genAiSpan("generate_content")
@@ -309,14 +318,24 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
   const chatKey = (input: ChatInput, documentJson: string) =>
     hashOf("chat", modelId, input.userId ?? "", documentJson, JSON.stringify(input.history), input.question)
 
-  const chat: (typeof LLM)["Service"]["chat"] = (input) => {
-    const documentJson = chatDocumentJson(input.document)
-    return throughBreaker(answers, chatKey(input, documentJson), input.userId ?? "", chatOnce(input, documentJson)).pipe(
+  /**
+   * The chat's question, history and document scrubbed (./bedrockDeidentify.ts). The fallback cache
+   * keeps the model's answer as it came (with placeholders) under the request as asked, and every
+   * answer is re-identified with its own request's map, which is the same for the same request.
+   */
+  const scrubbedChat = (input: ChatInput) =>
+    Effect.catchTag(deidentifyChat(input, options.deidentifier), "DeidentifierUnavailable", deidentifierUnavailable)
+
+  const chat: (typeof LLM)["Service"]["chat"] = (input) =>
+    Effect.flatMap(scrubbedChat(input), ({ input: scrubbed, map }) =>
+      throughBreaker(answers, chatKey(input, chatDocumentJson(input.document)), input.userId ?? "", chatOnce(scrubbed, chatDocumentJson(scrubbed.document))).pipe(
         Effect.mapError(chatFailure),
-        observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
-        genAiSpan("chat")
+        Effect.map((answer): ChatAnswer => ({ ...answer, answer: reidentify(answer.answer, map) }))
       )
-  }
+    ).pipe(
+      observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
+      genAiSpan("chat")
+    )
 
   const streamOptions = {
     bedrock,
@@ -332,32 +351,45 @@ export const makeBedrockLLM = (client: ClientSource<BedrockSend>, options: Bedro
   const chatStream: (typeof LLM)["Service"]["chatStream"] = (input) =>
     Stream.callback<ChatStreamPart, ChatError>((queue) =>
       Effect.gen(function* () {
-        const documentJson = chatDocumentJson(input.document)
-        const request = chatRequest(model, input, outputBudget(model, CHAT_BUDGET), documentJson)
+        const { input: scrubbed, map } = yield* scrubbedChat(input)
+        const request = chatRequest(model, scrubbed, outputBudget(model, CHAT_BUDGET), chatDocumentJson(scrubbed.document))
+        // a placeholder cut between two deltas is held back until it is whole
+        const restore = new StreamReidentifier(map)
         let live = false
         const answer = yield* Effect.flatMap(currentSpanOption, (span) => {
           const streamed = Effect.suspend(() => {
             live = true
             return streamAnswer(streamOptions, request, {
               onUsage: input.onUsage,
-              emit: (text) => Queue.offer(queue, { _tag: "delta", text }),
+              emit: (text) => {
+                const restored = restore.push(text)
+                return restored === "" ? Effect.void : Queue.offer(queue, { _tag: "delta", text: restored })
+              },
               // the chat span's, not the breaker's inside it
               annotate: (attributes) => Effect.sync(() => Option.map(span, (s) => Object.entries(attributes).forEach(([k, v]) => s.attribute(k, v))))
             })
           })
-          return throughBreaker(answers, chatKey(input, documentJson), input.userId ?? "", streamed)
+          return throughBreaker(answers, chatKey(input, chatDocumentJson(input.document)), input.userId ?? "", streamed)
         }).pipe(
+          Effect.map((answer): ChatAnswer => ({ ...answer, answer: reidentify(answer.answer, map) })),
           Effect.mapError(chatFailure),
           observeGenAi({ operation: "chat", provider: "aws.bedrock", model: modelId }),
           genAiSpan("chat", "ConverseStream")
         )
         // served from the fallback (the breaker is open): the kept answer streams as a whole answer does
+        const rest = restore.end()
+        if (live && rest !== "") yield* Queue.offer(queue, { _tag: "delta", text: rest })
         yield* live
           ? Queue.offer(queue, { _tag: "end", answer })
           : Stream.runForEach(answerAsStream(Effect.succeed(answer)), (part) => Queue.offer(queue, part))
         yield* Queue.end(queue)
       })
     )
+
+  /** The identifiers could not be found: nothing goes to the model unscrubbed, and the caller is told the model is unavailable. */
+  function deidentifierUnavailable(error: DeidentifierUnavailable) {
+    return Effect.fail(new LLMUnavailable({ message: error.message, retryAfterSeconds: error.retryAfterSeconds }))
+  }
 
   const forgetUser = (userId: string) =>
     Effect.sync(() => {

@@ -18,12 +18,14 @@ import type { ParsedReport } from "./reader/types.js"
  * - plain text: its text (also what the coverage check compares the answer with);
  * - a PDF with a text layer: its text for the coverage check; the PDF itself when it is within
  *   Converse's per-document size, else its text (all the model would read of it without citations);
- * - a scanned PDF (no text layer): the PDF with citations on, so that Converse reads its pages as
- *   images — only where the model has citations and the PDF is within the per-document size;
- *   and what OCR reads of the scanned pages, for the coverage check;
+ * - a scanned PDF (no text layer): what OCR reads of its pages; where OCR reads nothing, the PDF
+ *   with citations on, so that Converse reads its pages as images — only where the model has
+ *   citations and the PDF is within the per-document size;
  * - an image: as it is within Converse's bytes and pixels, else scaled down to fit (./imageFit.ts);
  *   and what OCR reads of it, for the coverage check (checked leniently: see coverage.ts).
  * A PDF that cannot be opened, or has more pages than we read, fails here without a call.
+ * Wherever there is text, the model is sent that text de-identified instead of the file
+ * (./bedrockDeidentify.ts); the file goes only where there is none.
  */
 export interface PreparedDocument {
   readonly block: ContentBlock
@@ -114,6 +116,8 @@ export const prepareDocument = (
             // a text layer (some pages may be scans): the PDF itself, else what was read of it
             return Effect.succeed({ block: bytes.length <= limits.documentMaxBytes ? pdf(Option.isSome(ocr) && model.capabilities.pdfCitations) : { text: Option.getOrElse(text, () => "") }, text, ...checked })
           }
+          // no text layer, but OCR read the scans: the model gets that text (de-identified), not the pages
+          if (Option.isSome(ocr)) return Effect.succeed({ block: { text: ocr.value.text }, text, ...checked })
           if (!model.capabilities.pdfCitations) {
             return Effect.fail(new DocumentUnreadable({ message: "The PDF has no text layer and this model cannot read scanned pages", reason: "NO_TEXT_LAYER" }))
           }

@@ -6,15 +6,17 @@
  */
 import { Effect, Layer, Stream } from "effect"
 import { LLMConfig } from "../../config/llm.js"
+import { Deidentifier } from "../../services/deidentifier.js"
 import { LLM } from "../../services/llm.js"
 import { CircuitBreakers } from "../../services/resilience.js"
 import { AwsSdk, lazyClient } from "../aws/sdk.js"
 
-export const LLMBedrock: Layer.Layer<LLM, never, LLMConfig | CircuitBreakers> = Layer.effect(
+export const LLMBedrock: Layer.Layer<LLM, never, LLMConfig | CircuitBreakers | Deidentifier> = Layer.effect(
   LLM,
   Effect.gen(function* () {
     const config = yield* LLMConfig
     const breakers = yield* CircuitBreakers
+    const deidentifier = yield* Deidentifier
     const client = yield* lazyClient(
       Effect.map(AwsSdk.bedrockRuntime, (sdk) => new sdk.BedrockRuntimeClient({ region: config.bedrockRegion, maxAttempts: 1 }))
     )
@@ -22,7 +24,7 @@ export const LLMBedrock: Layer.Layer<LLM, never, LLMConfig | CircuitBreakers> = 
     const llm = yield* Effect.cached(
       Effect.map(
         Effect.promise(() => import("./bedrock.js")),
-        ({ makeBedrockLLM }) => (loaded = makeBedrockLLM(client, { modelId: config.bedrockModelId, breaker: breakers.get("llm") }))
+        ({ makeBedrockLLM }) => (loaded = makeBedrockLLM(client, { modelId: config.bedrockModelId, breaker: breakers.get("llm"), deidentifier }))
       )
     )
     return {

@@ -33,9 +33,11 @@ import { InterpretedDocument, type ModelCall } from "../../../src/services/llm.j
 import { DEFAULT_MODEL_ID, findModel, type ModelCard } from "../../../src/services/models.js"
 import { BreakerConfigs, makeRetrySchedule } from "../../../src/services/resilience.js"
 import { makeCircuitBreaker } from "../../../src/layers/resilience/circuitBreaker.js"
+import { makeLocalDeidentifier } from "../../../src/layers/deidentifier/local.js"
 
 const MODEL = DEFAULT_MODEL_ID
 const bedrock = mockClient(BedrockRuntimeClient)
+const deidentifier = makeLocalDeidentifier()
 beforeEach(() => bedrock.reset())
 
 const client = () =>
@@ -46,7 +48,7 @@ const client = () =>
 const fastRetry = makeRetrySchedule({ base: "2 millis", maxRetries: 3, maxDelay: "10 millis" })
 
 const makeLLM = Effect.map(makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` }), (breaker) =>
-  makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry })
+  makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, deidentifier })
 )
 
 const interpretation = {
@@ -275,7 +277,7 @@ describe("Bedrock interpret", () => {
     Effect.gen(function* () {
       const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
       // long enough for the calls below (each reads its PDF in a thread: seconds on a loaded machine) to find it kept
-      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "15 seconds" })
+      const llm = makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, cacheTtl: "15 seconds", deidentifier })
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       const request = (userId: string) => ({ bytes: pdf, contentType: "application/pdf" as const, userId })
       yield* llm.interpret(request("alice"))
@@ -516,7 +518,7 @@ describe("Bedrock request shape per model capability (the model table)", () => {
     Effect.gen(function* () {
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
-      const llm = makeBedrockLLM(client(), { modelId: "test.forced", model: forced, breaker, retry: fastRetry })
+      const llm = makeBedrockLLM(client(), { modelId: "test.forced", model: forced, breaker, retry: fastRetry, deidentifier })
       yield* llm.interpret({ bytes: Buffer.from("Hemoglobin 11.2 g/dL 12.0 - 16.0 L"), contentType: "text/plain" })
       const [input] = converseInputs()
       expect(input?.toolConfig?.toolChoice).toEqual({ tool: { name: "record_interpretation" } })
@@ -694,7 +696,7 @@ describe("Documents are checked against Converse's limits before any call", () =
   const refused = (bytes: Buffer, contentType: "application/pdf" | "image/png" | "image/jpeg", model?: ModelCard) =>
     Effect.gen(function* () {
       const breaker = yield* makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-test-${Math.random()}` })
-      const llm = makeBedrockLLM(client(), { modelId: model?.id ?? MODEL, ...(model ? { model } : {}), breaker, retry: fastRetry })
+      const llm = makeBedrockLLM(client(), { modelId: model?.id ?? MODEL, ...(model ? { model } : {}), breaker, retry: fastRetry, deidentifier })
       const failure = failureOf(yield* Effect.exit(llm.interpret({ bytes, contentType })))
       expect(converseInputs()).toHaveLength(0)
       return failure
@@ -755,7 +757,7 @@ describe("Images over Converse's limits are scaled down, not refused", () => {
 })
 
 describe("A PDF with a text layer over Converse's 4.5 MB per document", () => {
-  it.effect("goes as its text (all the model would read of it without citations), not refused", () =>
+  it.effect("goes as its text, scrubbed, not refused", () =>
     Effect.gen(function* () {
       const fixture = readFileSync(fixturePath("lab-report-cbc-cmp.pdf"))
       const padded = Buffer.concat([fixture, Buffer.from(`\n%${"x".repeat(4_600_000)}\n`)])
@@ -766,11 +768,15 @@ describe("A PDF with a text layer over Converse's 4.5 MB per document", () => {
       const block = first?.messages?.[0]?.content?.[0]
       expect(block?.document).toBeUndefined()
       expect(block?.text).toContain("Hemoglobin")
-      // and within the limit the PDF itself goes, without citations (its text layer is what it reads)
+      // within the limit too: the model gets the text with its identifiers replaced, never the PDF (de-identification)
       bedrock.reset()
       bedrock.on(ConverseCommand).resolves(toolAnswer(interpretation))
       yield* llm.interpret({ bytes: fixture, contentType: "application/pdf" })
-      expect(converseInputs()[0]?.messages?.[0]?.content?.[0]).toEqual({ document: { format: "pdf", name: "uploaded-document", source: { bytes: fixture } } })
+      const sent = converseInputs()[0]?.messages?.[0]?.content?.[0]
+      expect(sent?.document).toBeUndefined()
+      expect(sent?.text).toContain("Hemoglobin")
+      expect(sent?.text).toContain("[NAME-1]")
+      expect(sent?.text).not.toMatch(/DOE|JANE|1984-03-12|Alvarez/u)
     })
   )
 })

@@ -33,6 +33,7 @@ import { DEFAULT_MODEL_ID, findModel } from "../../../src/services/models.js"
 import { BreakerConfigs, makeRetrySchedule } from "../../../src/services/resilience.js"
 import { makeCircuitBreaker } from "../../../src/layers/resilience/circuitBreaker.js"
 import { FIXTURES_DIR } from "../../support/fixtures.js"
+import { makeLocalDeidentifier } from "../../../src/layers/deidentifier/local.js"
 
 const MODEL = DEFAULT_MODEL_ID
 const bedrock = mockClient(BedrockRuntimeClient)
@@ -46,7 +47,7 @@ const fastRetry = makeRetrySchedule({ base: "2 millis", maxRetries: 3, maxDelay:
 
 const makeLLM = (streamTimeouts?: Partial<StreamTimeouts>) =>
   Effect.map(makeCircuitBreaker({ ...BreakerConfigs.llm, name: `llm-stream-test-${Math.random()}` }), (breaker) =>
-    makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, ...(streamTimeouts ? { streamTimeouts } : {}) })
+    makeBedrockLLM(client(), { modelId: MODEL, breaker, retry: fastRetry, deidentifier: makeLocalDeidentifier(), ...(streamTimeouts ? { streamTimeouts } : {}) })
   )
 
 const document = InterpretedDocument.make({
