@@ -13,7 +13,6 @@ import { CryptoLocal } from "../layers/crypto/local.js"
 import { JobEventsPolling } from "../layers/jobEvents/polling.js"
 import { JobEventsPostgres } from "../layers/jobEvents/postgres.js"
 import { LLMBedrock } from "../layers/llm/bedrockOnDemand.js"
-import { DeidentifierLocal } from "../layers/deidentifier/local.js"
 import { NotificationsSns } from "../layers/notifications/sns.js"
 import { NotificationsWebhook } from "../layers/notifications/webhook.js"
 import { StorageFilesystem } from "../layers/storage/filesystem.js"
@@ -56,7 +55,7 @@ const LLMOfflineOnDemand = Layer.unwrap(
  */
 export const deidentifierLayer = (settings: Settings) =>
   settings.llm.deidentifier === "local"
-    ? DeidentifierLocal
+    ? Layer.unwrap(Effect.map(Effect.promise(() => import("../layers/deidentifier/local.js")), (m) => m.DeidentifierLocal))
     : Layer.unwrap(Effect.map(Effect.promise(() => import("../layers/deidentifier/comprehendMedical.js")), (m) => m.DeidentifierComprehendMedical))
 
 export const llmLayer = (settings: Settings) =>
