@@ -16,13 +16,13 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Schema, Stream } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { deflateSync } from "node:zlib"
 import { makeLocalDeidentifier } from "../../../src/layers/deidentifier/local.js"
 import { type BedrockSend, makeBedrockLLM } from "../../../src/layers/llm/bedrock.js"
 import { makeOfflineLLM } from "../../../src/layers/llm/offline.js"
 import { makeCircuitBreaker } from "../../../src/layers/resilience/circuitBreaker.js"
 import { type Deidentifier, DeidentifierUnavailable } from "../../../src/services/deidentifier.js"
 import { type DocumentContentType, InterpretedDocument } from "../../../src/services/llm.js"
+import { png } from "../../support/png.js"
 import { BreakerConfigs, makeRetrySchedule } from "../../../src/services/resilience.js"
 
 type DeidentifierService = (typeof Deidentifier)["Service"]
@@ -207,34 +207,8 @@ describe("Chat", () => {
 })
 
 describe("An image OCR cannot read", () => {
-  const unreadable = () => {
-    // 64×64 flat grey, no filter: decodes, holds no print
-    const crcTable = Array.from({ length: 256 }, (_, n) => {
-      let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-      return c >>> 0
-    })
-    const crc = (bytes: Buffer) => {
-      let c = 0xffffffff
-      for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8)
-      return (c ^ 0xffffffff) >>> 0
-    }
-    const chunk = (type: string, data: Buffer) => {
-      const body = Buffer.concat([Buffer.from(type, "latin1"), data])
-      const out = Buffer.alloc(8 + data.length + 4)
-      out.writeUInt32BE(data.length, 0)
-      body.copy(out, 4)
-      out.writeUInt32BE(crc(body), 8 + data.length)
-      return out
-    }
-    const header = Buffer.alloc(13)
-    header.writeUInt32BE(64, 0)
-    header.writeUInt32BE(64, 4)
-    header[8] = 8
-    const rows = Buffer.alloc(64 * 65, 200)
-    for (let y = 0; y < 64; y++) rows[y * 65] = 0
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))])
-  }
+  /** 64×64 flat grey: decodes, holds no print. */
+  const unreadable = () => png(64, 64)
 
   it.live("goes to the model as the image by default", () =>
     Effect.gen(function* () {
