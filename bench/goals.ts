@@ -1,5 +1,6 @@
 /**
- * Issue 18's performance goals and issue 22's (the API under OCR load), judged on one run's
+ * Issue 18's performance goals, issue 22's (the API under OCR load) and issue 23's (trends within
+ * the timeline's budget), judged on one run's
  * numbers (reported, never asserted in tests: the machines are shared). Each verdict names its
  * target and what was measured; a goal whose numbers the run did not produce (no 64-connection
  * run, no Lambda bench) is "not measured".
@@ -8,6 +9,7 @@ import type { Measurement } from "./api.js"
 import type { CryptoRow } from "./crypto.js"
 import type { LambdaBenchRow } from "./lambda.js"
 import type { OcrLoadResult } from "./ocrLoad.js"
+import type { TrendsBenchResult } from "./trends.js"
 import { median, roundRatio, summarize } from "./report.js"
 
 export const GOAL_TARGETS = {
@@ -54,7 +56,9 @@ export const goalVerdicts = (input: {
   readonly crypto: ReadonlyArray<CryptoRow>
   readonly lambda?: ReadonlyArray<LambdaBenchRow> | undefined
   readonly ocrLoad?: OcrLoadResult | undefined
+  readonly trends?: TrendsBenchResult | undefined
 }): ReadonlyArray<GoalVerdict> => {
+  const trendRows = (input.trends?.rows ?? []).filter((r) => r.route !== "GET /content/timeline")
   const t = GOAL_TARGETS
   const ours = summarize(input.measurements).filter((m) => m.route === "GET /content/timeline" && m.implementation === "serenya")
   const oursAt = (connections: number) => ours.find((m) => m.connections === connections)
@@ -101,6 +105,13 @@ export const goalVerdicts = (input: {
       input.ocrLoad === undefined || input.ocrLoad.control ? undefined : input.ocrLoad.p99Ratio,
       (v) => v <= t.ocrLoadP99Ratio,
       (v) => `${v.toFixed(2)}× (${input.ocrLoad?.medians[1]?.p99Ms} / ${input.ocrLoad?.medians[0]?.p99Ms} ms at ${input.ocrLoad?.rate} req/s)`
+    ),
+    // issue 23: "trends for a user with 200 documents answers in the same budget as the timeline" (its fixed-rate p99 goal)
+    verdictOf(
+      `trends (${input.trends?.documents ?? "?"} documents) p99 ≤ ${t.fixedRateP99Ms} ms, the timeline's budget`,
+      trendRows.length === 0 ? undefined : Math.max(...trendRows.map((r) => r.p99Ms)),
+      (v) => v <= t.fixedRateP99Ms,
+      (v) => `worst ${v.toFixed(1)} ms at ${input.trends?.rate} req/s (timeline ${input.trends?.rows.find((r) => r.route === "GET /content/timeline")?.p99Ms.toFixed(1)} ms)`
     )
   ]
 }

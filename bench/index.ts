@@ -24,6 +24,9 @@
  *    database's load, LISTEN/NOTIFY next to polling, BENCH_JOB_EVENTS_STREAMS streams (200) while
  *    GET /content/timeline is offered at the fixed rate (or 100 req/s when the fixed-rate runs are
  *    skipped); alone: `node --import tsx bench/jobEvents.ts`;
+ * 3d. trends for a user with 200 documents (bench/trends.ts, issue 23): GET /results/trends by code
+ *    and the list against GET /content/timeline at BENCH_TRENDS_RATE (50 req/s) over 16
+ *    connections, rounds rotating the order; judged against the timeline's fixed-rate p99 budget;
  * 3c. the API under OCR load (bench/ocrLoad.ts, issue 22): our server with its in-process workers
  *    offered GET /content/timeline at BENCH_OCR_RATE (100 req/s, open-loop) in BENCH_OCR_ROUNDS
  *    rounds (3) of two BENCH_OCR_SECONDS phases (15 s), idle and while the workers read photos by
@@ -66,6 +69,7 @@ import { seed, startEnvironment } from "./environment.js"
 import { runPipelineBench } from "./pipeline.js"
 import { type JobEventsBenchRow, jobEventsTable, runJobEventsBench } from "./jobEvents.js"
 import { ocrLoadCpuTable, type OcrLoadResult, ocrLoadSummary, ocrLoadTable, runOcrLoadBench } from "./ocrLoad.js"
+import { runTrendsBench, type TrendsBenchResult, trendsTable } from "./trends.js"
 import { goalVerdicts } from "./goals.js"
 import type { LambdaBenchRow } from "./lambda.js"
 import { againstRatios, cpuTable, fixedRateTable, printApi, ratios, writeResults } from "./report.js"
@@ -92,6 +96,11 @@ const AGAINST_REF = againstArgument(process.argv.slice(2))
 const OCR_RATE = Number(process.env.BENCH_OCR_RATE ?? 100)
 const OCR_ROUNDS = Number(process.env.BENCH_OCR_ROUNDS ?? (QUICK ? 1 : 3))
 const OCR_SECONDS = Number(process.env.BENCH_OCR_SECONDS ?? (QUICK ? 5 : 15))
+/** Step 3d (bench/trends.ts): one user's documents, the rate, the rounds and each run's seconds. */
+const TRENDS_DOCUMENTS = Number(process.env.BENCH_TRENDS_DOCUMENTS ?? (QUICK ? 50 : 200))
+const TRENDS_RATE = Number(process.env.BENCH_TRENDS_RATE ?? 50)
+const TRENDS_ROUNDS = Number(process.env.BENCH_TRENDS_ROUNDS ?? (QUICK ? 1 : 3))
+const TRENDS_SECONDS = Number(process.env.BENCH_TRENDS_SECONDS ?? (QUICK ? 3 : 10))
 
 const started = new Date()
 console.log(
@@ -116,6 +125,7 @@ let seeded: Awaited<ReturnType<typeof seed>>
 let pipeline: Awaited<ReturnType<typeof runPipelineBench>> | undefined
 let jobEvents: { readonly streams: number; readonly loadRate: number; readonly rows: ReadonlyArray<JobEventsBenchRow> } | undefined
 let ocrLoad: OcrLoadResult | undefined
+let trends: TrendsBenchResult | undefined
 try {
   seeded = await seed(environment, USERS, PER_USER)
   console.log(`\nseeded ${USERS} users × ${PER_USER} documents in ${seeded.seconds.toFixed(1)} s`)
@@ -258,6 +268,12 @@ try {
   console.log("where the time went (CPU in % of one core)")
   console.table(ocrLoadCpuTable(ocrLoad))
   console.log(ocrLoadSummary(ocrLoad))
+
+  // Trends for one user with TRENDS_DOCUMENTS documents, within the timeline's budget (bench/trends.ts).
+  const { users: [trendsUser] } = await seed(environment, 1, TRENDS_DOCUMENTS)
+  console.log(`\ntrends: one user with ${TRENDS_DOCUMENTS} documents; ${TRENDS_RATE} req/s over 16 connections, ${TRENDS_ROUNDS} rounds of ${TRENDS_SECONDS} s per route`)
+  trends = await runTrendsBench(environment, trendsUser!, { rate: TRENDS_RATE, rounds: TRENDS_ROUNDS, seconds: TRENDS_SECONDS, documents: TRENDS_DOCUMENTS })
+  console.table(trendsTable(trends))
 } finally {
   await environment.close()
 }
@@ -289,9 +305,10 @@ const goals = goalVerdicts({
   fixedRateRuns,
   crypto,
   lambda: Array.isArray(lambda) ? (lambda as ReadonlyArray<LambdaBenchRow>) : undefined,
-  ocrLoad
+  ocrLoad,
+  trends
 })
-console.log("\ngoals (issues 18 and 22; this run's numbers)")
+console.log("\ngoals (issues 18, 22 and 23; this run's numbers)")
 console.table(goals)
 
 const results = {
@@ -309,7 +326,11 @@ const results = {
     fixedRateShare: FIXED_RATE_SHARE,
     ocrRate: OCR_RATE,
     ocrRounds: OCR_ROUNDS,
-    ocrSecondsPerPhase: OCR_SECONDS
+    ocrSecondsPerPhase: OCR_SECONDS,
+    trendsDocuments: TRENDS_DOCUMENTS,
+    trendsRate: TRENDS_RATE,
+    trendsRounds: TRENDS_ROUNDS,
+    trendsSeconds: TRENDS_SECONDS
   },
   against: against === undefined ? undefined : { ref: against.ref, sha: against.sha, label: against.label, root: against.root },
   seedSeconds: seeded.seconds,
@@ -322,6 +343,7 @@ const results = {
   pipeline,
   jobEvents,
   ocrLoad,
+  trends,
   crypto: { rows: crypto, worstRatioAt64KiBAndAbove: worstCryptoRatio(crypto) },
   lambda
 }
