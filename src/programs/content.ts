@@ -19,6 +19,7 @@ import { ContentId, type JobId, newUuid, type UserId } from "../services/ids.js"
 import { InterpretedDocument, isCriticalFlag, isOutOfRange, type LLMProviderName } from "../services/llm.js"
 import { TimelineCache, type TimelineItem, type TimelinePage, type TimelineWindow } from "../services/timelineCache.js"
 import { fnTraced } from "../services/telemetry.js"
+import { removeOriginalOf } from "./sweepOriginals.js"
 import { encodeTrendEntries, trendEntriesOf } from "./trendIndex.js"
 
 export type { TimelineItem, TimelinePage } from "../services/timelineCache.js"
@@ -158,9 +159,15 @@ export const listTimeline = fnTraced("Content.timeline")(function* (userId: User
   return { items, total } satisfies TimelinePage
 })
 
-/** Removes the content and (by cascade) its conversation; false when there was nothing of this user's to remove. */
+/**
+ * Removes the content, (by cascade) its conversation, and the original kept with it; false when
+ * there was nothing of this user's to remove.
+ */
 export const deleteContent = fnTraced("Content.delete")(function* (userId: UserId, contentId: ContentId) {
-  return yield* Content.deleteContent(userId, contentId)
+  const deleted = yield* Content.deleteContent(userId, contentId)
+  if (Option.isNone(deleted)) return false
+  if (deleted.value !== null) yield* removeOriginalOf(deleted.value)
+  return true
 })
 
 const record = (

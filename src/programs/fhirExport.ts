@@ -3,18 +3,24 @@
  * whole record (`GET /me/export?format=fhir`). Each is opened like the JSON it mirrors — the
  * content is read with the user's scope in the SQL, its sealed fields opened — and audited:
  * `content.export` for one document, `account.export` for the record.
+ *
+ * `include=original` (one document only) adds the original upload as the report's `presentedForm`:
+ * the sealed original kept with the content (programs/processJob.ts), opened in memory. Documents
+ * read before originals were kept have none, and their report has no `presentedForm`.
  */
 import type { Bundle } from "@medplum/fhirtypes"
 import { Clock, Effect, Option } from "effect"
 import * as Content from "../repos/content.js"
 import * as Users from "../repos/users.js"
 import { Audit, type RequestContext } from "../services/audit.js"
-import { Crypto, fieldContext } from "../services/crypto.js"
+import * as Jobs from "../repos/jobs.js"
+import { Crypto, documentContext, fieldContext } from "../services/crypto.js"
+import { Storage } from "../services/storage.js"
 import { NotFound } from "../services/errors.js"
 import type { ContentId, UserId } from "../services/ids.js"
 import { fnTraced } from "../services/telemetry.js"
 import { loadContent, type StoredContent } from "./content.js"
-import { type FhirContent, type FhirPatient, fhirBundle } from "./fhir.js"
+import { type FhirContent, type FhirOriginal, type FhirPatient, fhirBundle } from "./fhir.js"
 
 /** The account as the Patient resource shows it: its id and the name the user gave, if any; none once the account is gone. */
 const patientOf = (userId: UserId) =>
@@ -28,14 +34,43 @@ const patientOf = (userId: UserId) =>
     return Option.some<FhirPatient>({ id: row.id, name })
   })
 
-const fhirContent = (stored: StoredContent): FhirContent => ({
+const fhirContent = (stored: StoredContent, original?: FhirOriginal): FhirContent => ({
   contentId: stored.contentId,
   document: stored.document,
-  createdAt: stored.createdAt
+  createdAt: stored.createdAt,
+  ...(original === undefined ? {} : { original })
 })
 
+/** The original kept with the user's content, opened; none when it is no longer (or never was) kept. */
+const keptOriginal = (userId: UserId, contentId: ContentId) =>
+  Effect.gen(function* () {
+    const kept = yield* Jobs.findKeptOriginal(userId, contentId)
+    if (Option.isNone(kept)) return Option.none<FhirOriginal>()
+    const crypto = yield* Crypto
+    const { jobId, storageKey, contentType, fileNameEncrypted } = kept.value
+    // our own key: one the storage refuses is a bug, not the request's fault
+    const stored = yield* Effect.result((yield* Storage).get(storageKey).pipe(Effect.catchTag("InvalidObjectKey", (e) => Effect.die(e))))
+    // removed since the row was read (the content deleted meanwhile): as if never kept
+    if (stored._tag === "Failure") return stored.failure._tag === "ObjectNotFound" ? Option.none<FhirOriginal>() : yield* stored.failure
+    const bytes = yield* crypto.open(stored.success.bytes, documentContext(userId, storageKey))
+    const fileName = fileNameEncrypted === null
+      ? undefined
+      : yield* crypto.openString(fileNameEncrypted, fieldContext(userId, "jobs", "file_name_encrypted", jobId))
+    return Option.some<FhirOriginal>({ contentType, bytes, fileName })
+  })
+
+export interface ContentFhirOptions {
+  /** Adds the original upload as the report's presentedForm (`include=original`). */
+  readonly includeOriginal?: boolean
+}
+
 /** One document as a Bundle; none when it does not exist or is someone else's (audited either way). */
-export const contentAsFhir = fnTraced("Fhir.content")(function* (userId: UserId, contentId: ContentId, requestContext: RequestContext = {}) {
+export const contentAsFhir = fnTraced("Fhir.content")(function* (
+  userId: UserId,
+  contentId: ContentId,
+  requestContext: RequestContext = {},
+  options: ContentFhirOptions = {}
+) {
   const audit = yield* Audit
   const content = yield* loadContent(userId, contentId)
   const patient = Option.isNone(content) ? Option.none<FhirPatient>() : yield* patientOf(userId)
@@ -49,8 +84,9 @@ export const contentAsFhir = fnTraced("Fhir.content")(function* (userId: UserId,
     outcome: found ? "success" : "failure"
   })
   if (!found) return Option.none<Bundle>()
+  const original = options.includeOriginal === true ? Option.getOrUndefined(yield* keptOriginal(userId, contentId)) : undefined
   const now = new Date(yield* Clock.currentTimeMillis)
-  return Option.some(fhirBundle(patient.value, [fhirContent(content.value)], now))
+  return Option.some(fhirBundle(patient.value, [fhirContent(content.value, original)], now))
 })
 
 /** The whole record as one Bundle: the Patient and every document, oldest first. NotFound once the account is gone. */
@@ -70,5 +106,5 @@ export const recordAsFhir = fnTraced("Fhir.record")(function* (userId: UserId, r
     outcome: "success"
   })
   const now = new Date(yield* Clock.currentTimeMillis)
-  return fhirBundle(patient.value, contents.flat().map(fhirContent), now)
+  return fhirBundle(patient.value, contents.flat().map((stored) => fhirContent(stored)), now)
 })

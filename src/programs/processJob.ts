@@ -7,8 +7,9 @@
  * 3. stage `storing`: one transaction inserts the content (sealed fields), audits, and completes the
  *    job only if this worker still holds the lease — otherwise it rolls back, so a job whose lease
  *    was taken over never completes twice (content.job_id is unique as a second guard);
- * 4. the original is removed once the content is committed (never before: a worker taking over
- *    a lost lease still needs it).
+ * 4. the original stays, sealed, as long as its content does: it is the document the user trusted
+ *    us with (the FHIR export's `presentedForm`); it goes with the content (programs/content.ts,
+ *    the sweep) or the account (erasure). A failed job's original is removed at once.
  *
  * Pushes: the transaction that completes the job (step 3), or fails it, also writes one
  * notification per device of the user into the outbox (programs/notificationOutbox.ts: ids and a
@@ -218,7 +219,6 @@ export const processJob = (job: ClaimedJob, workerId: string, options: ProcessOp
         })
       )
       if (pushes.length > 0) yield* deliverJobNotifications(jobId)
-      yield* removeOriginal
       return { _tag: "completed", contentId } as const
     })
 

@@ -70,9 +70,9 @@ export const rotateKeys = fnTraced("Programs.rotateKeys")(function* (options: { 
     }
   }
 
-  // Stored documents: the originals of jobs not yet processed.
+  // Stored documents: the originals of jobs not yet processed, and those kept with their content.
   const documents = count()
-  const jobs = yield* Jobs.listUnprocessedOriginals
+  const jobs = yield* Jobs.listStoredOriginals
   for (const job of jobs) {
     const stored = yield* Effect.result(storage.get(job.storageKey))
     if (stored._tag === "Failure") continue // already processed and removed

@@ -135,11 +135,14 @@ export const listContentIds = (userId: UserId) =>
     )
   )
 
-/** Deletes the user's content (its conversation goes by cascade); false when there was none of the user's. */
+/**
+ * Deletes the user's content (its conversation goes by cascade): the job whose original it kept
+ * (null for content without one), or none when there was none of the user's.
+ */
 export const deleteContent = (userId: UserId, contentId: ContentId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map(
-      sql`DELETE FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid RETURNING id`,
-      (deleted) => deleted.length > 0
+      sql<{ readonly jobId: string | null }>`DELETE FROM content WHERE id = ${contentId}::uuid AND user_id = ${userId}::uuid RETURNING job_id::text AS job_id`,
+      (deleted) => Option.map(Option.fromUndefinedOr(deleted[0]), (row) => row.jobId)
     )
   )

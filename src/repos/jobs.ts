@@ -102,21 +102,48 @@ export const markOriginalRemoved = (jobId: string) =>
     sql`UPDATE jobs SET original_removed_at = now() WHERE id = ${jobId}::uuid AND original_removed_at IS NULL`
   )
 
-/** Up to `batch` finished jobs whose original is not recorded as removed, least recently updated first. */
+/**
+ * Up to `batch` originals no longer kept but not recorded as removed, least recently updated first:
+ * a failed job's, and a completed job's whose content is gone (deleted by the user).
+ */
 export const findUnsweptOriginals = (batch: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.flatMap(
       sql`
         SELECT id, storage_key FROM jobs
-        WHERE status IN ('completed', 'failed') AND original_removed_at IS NULL
+        WHERE original_removed_at IS NULL
+          AND (status = 'failed' OR (status = 'completed' AND NOT EXISTS (SELECT 1 FROM content c WHERE c.job_id = jobs.id)))
         ORDER BY updated_at
         LIMIT ${batch}`,
       (found) => Effect.orDie(decodeUnswept(found))
     )
   )
 
-/** The jobs not yet processed, whose originals are still stored (key rotation re-wraps them). Rows as typed, not decoded. */
-export const listUnprocessedOriginals = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+/** The originals still stored: jobs not yet processed, and completed jobs' kept with their content (key rotation re-wraps them). Rows as typed, not decoded. */
+export const listStoredOriginals = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ readonly id: string; readonly owner: UserId; readonly storageKey: string }>`
-    SELECT id::text AS id, user_id::text AS owner, storage_key FROM jobs WHERE status IN ('queued', 'processing')`
+    SELECT id::text AS id, user_id::text AS owner, storage_key FROM jobs
+    WHERE status IN ('queued', 'processing') OR (status = 'completed' AND original_removed_at IS NULL)`
 )
+
+/** Where a job's original is stored, while it is (not yet recorded as removed). */
+export const findStoredOriginal = (jobId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      sql<{ readonly storageKey: string }>`SELECT storage_key FROM jobs WHERE id = ${jobId}::uuid AND original_removed_at IS NULL`,
+      (rows) => Option.map(Option.fromUndefinedOr(rows[0]), (row) => row.storageKey)
+    )
+  )
+
+/** The sealed original kept with a user's content, if it is still stored: where it is, and what it is. */
+export const findKeptOriginal = (userId: UserId, contentId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      sql<{ readonly jobId: string; readonly storageKey: string; readonly contentType: string; readonly fileNameEncrypted: Uint8Array | null }>`
+        SELECT j.id::text AS job_id, j.storage_key, j.content_type, j.file_name_encrypted
+        FROM content c JOIN jobs j ON j.id = c.job_id
+        WHERE c.id = ${contentId}::uuid AND c.user_id = ${userId}::uuid AND j.user_id = ${userId}::uuid
+          AND j.original_removed_at IS NULL`,
+      (rows) => Option.fromUndefinedOr(rows[0])
+    )
+  )

@@ -288,11 +288,14 @@ const FHIR: ReadonlyArray<Difference> = [
     v3: ABSENT,
     now: {
       operationId: "content.fhir",
-      parameters: [{ in: "path", name: "contentId", required: true, schema: { format: "uuid", type: "string" } }],
+      parameters: [
+        { in: "path", name: "contentId", required: true, schema: { format: "uuid", type: "string" } },
+        { in: "query", name: "include", required: false, schema: { enum: ["original"], type: "string" } }
+      ],
       responses: { "200": FHIR_BUNDLE_REF, ...errorBodies([400, 401, 404, 413, 429, 500, 503]) },
       secured: true
     },
-    reason: "New: one document as a FHIR R4 Bundle"
+    reason: "New: one document as a FHIR R4 Bundle (include=original adds the upload as the report's presentedForm)"
   },
   {
     at: ["operations", "GET /me/export", "parameters"],

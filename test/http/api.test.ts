@@ -207,6 +207,18 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("user-facing API over
       expect(oneDocument.headers["content-type"]).toMatch(/^application\/fhir\+json/)
       const single = (yield* jsonOf(oneDocument)) as typeof record
       expect(single.entry.map((e) => e.resource)).toEqual(record.entry.map((e) => e.resource))
+      expect(JSON.stringify(single)).not.toContain("presentedForm")
+      // asked for, the original upload itself is the report's presentedForm (kept, sealed, with its content)
+      const withOriginal = yield* send(HttpClientRequest.get(`/content/${contentId}/fhir?include=original`), user)
+      expect(withOriginal.status).toBe(200)
+      const report = ((yield* jsonOf(withOriginal)) as { entry: Array<{ resource: { resourceType: string; presentedForm?: Array<{ contentType: string; data: string; size: number; title?: string }> } }> })
+        .entry.find((e) => e.resource.resourceType === "DiagnosticReport")?.resource
+      expect(report?.presentedForm).toEqual([{ contentType: "application/pdf", data: pdf.toString("base64"), size: pdf.length, title: "cbc.pdf" }])
+      for (const bad of ["originals", "ORIGINAL", ""]) {
+        const refused = yield* send(HttpClientRequest.get(`/content/${contentId}/fhir?include=${bad}`), user)
+        expect(refused.status, bad).toBe(400)
+        expect(yield* jsonOf(refused)).toMatchObject({ error: { code: expect.any(String) } })
+      }
       // trends: the tests the user has, one test by code or by name, and the refusals
       const tests = (yield* jsonOf(yield* send(HttpClientRequest.get("/results/trends"), user))) as { tests: Array<{ code?: string; name: string; count: number; latest: { value: unknown } }> }
       expect(tests.tests.find((t) => t.code === "718-7")).toMatchObject({ name: "Hemoglobin", count: 1, latest: { value: 11.2 } })

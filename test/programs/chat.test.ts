@@ -9,6 +9,7 @@ import { Effect, Result, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { CostTrackerMemory, MemoryCostStore } from "../../src/layers/costTracker/memory.js"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { LLMOffline } from "../../src/layers/llm/offline.js"
 import { getConversation, MAX_MESSAGE_CHARS, sendChatMessage } from "../../src/programs/chat.js"
 import { deleteContent, saveContent } from "../../src/programs/content.js"
@@ -24,7 +25,7 @@ import { readFixture, type FixtureName } from "../support/fixtures.js"
 
 const fixture = (name: FixtureName) => readFixture(name)
 
-const TestLayer = Layer.mergeAll(CryptoMemory, LLMOffline, CostTrackerMemory(), AuditWithRows, TrendsCacheDisabled).pipe(
+const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, LLMOffline, CostTrackerMemory(), AuditWithRows, TrendsCacheDisabled).pipe(
   Layer.provideMerge(TestDatabaseLive())
 )
 

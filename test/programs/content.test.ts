@@ -3,6 +3,7 @@ import { SqlClient } from "effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
 import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
 import {
@@ -22,7 +23,7 @@ import { TimelineCache } from "../../src/services/timelineCache.js"
 import { auditRows, AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
 
-const TestLayer = CryptoMemory.pipe(Layer.provideMerge(TestDatabaseLive()))
+const TestLayer = Layer.merge(CryptoMemory, StorageMemory).pipe(Layer.provideMerge(TestDatabaseLive()))
 
 const newUser = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -128,7 +129,7 @@ layer(TestLayer)("content", (it) => {
 })
 
 const Cache = Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
-const ReadLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, Cache).pipe(Layer.provideMerge(TestDatabaseLive()))
+const ReadLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, Cache).pipe(Layer.provideMerge(TestDatabaseLive()))
 const window = { limit: 20, offset: 0 }
 const versionOf = (userId: UserId) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>

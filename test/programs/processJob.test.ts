@@ -18,7 +18,7 @@ import { LLMScripted, LLMScriptProbe, scriptedDocument } from "../../src/layers/
 import { NotificationsMemory } from "../../src/layers/notifications/memory.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { makeWorkerPool, type WorkerPoolOptions } from "../../src/main/workerPool.js"
-import { loadContent, saveContent } from "../../src/programs/content.js"
+import { deleteContent, loadContent, saveContent } from "../../src/programs/content.js"
 import { ContentId, UserId } from "../../src/services/ids.js"
 import { failureMessage, processJob } from "../../src/programs/processJob.js"
 import { type UploadInput, uploadDocument } from "../../src/programs/uploadDocument.js"
@@ -134,7 +134,7 @@ const plaintextAtRest = Effect.gen(function* () {
 })
 
 layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true })("processJob with the offline LLM", (it) => {
-  it.effect("the fixture PDF: completed once, Hemoglobin 11.2 g/dL low, original removed, cost recorded once", () =>
+  it.effect("the fixture PDF: completed once, Hemoglobin 11.2 g/dL low, original kept until its content is deleted, cost recorded once", () =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const costs = yield* MemoryCostStore
@@ -156,11 +156,15 @@ layer(testLayer(LLMOffline), { timeout: "60 seconds", excludeTestServices: true 
         flag: "low",
         referenceRange: { low: 12, high: 16 }
       })
-      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
-      const [marked] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql<{ removed: boolean }>`SELECT original_removed_at IS NOT NULL AS removed FROM jobs WHERE id = ${jobId}::uuid`
+      // the original is kept, sealed, with its content (the FHIR export's presentedForm), and goes with it
+      const removed = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.map(sql<{ removed: boolean }>`SELECT original_removed_at IS NOT NULL AS removed FROM jobs WHERE id = ${jobId}::uuid`, (rows) => rows[0]?.removed)
       )
-      expect(marked?.removed).toBe(true)
+      expect(yield* storage.exists(documentKey(jobId))).toBe(true)
+      expect(yield* removed).toBe(false)
+      expect(yield* deleteContent(alice, ContentId.make(job!.contentId!))).toBe(true)
+      expect(yield* storage.exists(documentKey(jobId))).toBe(false)
+      expect(yield* removed).toBe(true)
       const records = (yield* costs.entries).filter((r) => r.userId === alice)
       expect(records.map((r) => r.idempotencyKey)).toEqual([`job:${jobId}:attempt:1:call:1`])
       expect(records[0]).toMatchObject({ provider: "offline", documentType: "lab_results" })

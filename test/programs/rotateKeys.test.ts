@@ -9,6 +9,7 @@ import { keyIdOf } from "../../src/layers/crypto/local.js"
 import { makeCryptoMemory, TEST_MASTER_KEY } from "../../src/layers/crypto/memory.js"
 import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { ENCRYPTED_FIELDS, rotateKeys } from "../../src/programs/rotateKeys.js"
+import { listStoredOriginals } from "../../src/repos/jobs.js"
 import { Crypto, documentContext, fieldContext } from "../../src/services/crypto.js"
 import { documentKey, Storage } from "../../src/services/storage.js"
 import { TestDatabaseLive } from "../support/database.js"
@@ -127,6 +128,24 @@ layer(TestLayer)("rotateKeys", (it) => {
       const again = yield* rotateKeys()
       expect(Object.values(again.fields).every((c) => c.rewrapped === 0)).toBe(true)
       expect(again.documents.rewrapped).toBe(0)
+    })
+  )
+
+  it.effect("a completed job's original, kept with its content, is re-wrapped too; one recorded as removed is not looked for", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const crypto = yield* Crypto
+      const storage = yield* Storage
+      keyring.keys.set(keyIdOf(TEST_MASTER_KEY), TEST_MASTER_KEY)
+      keyring.current = keyIdOf(TEST_MASTER_KEY)
+      const { key } = yield* seed
+      yield* sql`UPDATE jobs SET status = 'completed' WHERE storage_key = ${key}`
+      keyring.current = keyIdOf(NEXT_KEY)
+      const report = yield* rotateKeys()
+      expect(report.documents).toMatchObject({ rewrapped: 1, unreadable: 0 })
+      expect((yield* crypto.inspect((yield* storage.get(key)).bytes)).keyId).toBe(keyIdOf(NEXT_KEY))
+      yield* sql`UPDATE jobs SET original_removed_at = now() WHERE storage_key = ${key}`
+      expect((yield* listStoredOriginals).map((job) => job.storageKey)).not.toContain(key)
     })
   )
 

@@ -1,4 +1,7 @@
-/** Originals that outlive their finished jobs are swept; those of unfinished jobs never are. */
+/**
+ * Originals no longer kept are swept (a failed job's; a completed job's whose content was deleted);
+ * those of unfinished jobs, and those kept with their content, never are.
+ */
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AuditMemory } from "../../src/layers/audit/memory.js"
@@ -64,7 +67,29 @@ layer(TestLayer)("sweeping originals", (it) => {
     })
   )
 
-  it.effect("a completed job whose removal failed at the time is swept, and marked so it is not swept twice", () =>
+  it.effect("a completed job's original stays while its content does, and is swept once the content is gone", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const storage = yield* Storage
+      const carol = yield* newUser()
+      const { jobId } = yield* upload(carol)
+      const contentId = crypto.randomUUID()
+      yield* sql`UPDATE jobs SET status = 'completed', stage = NULL WHERE id = ${jobId}::uuid`
+      yield* sql`
+        INSERT INTO content (id, user_id, job_id, document_type, title_encrypted, summary_encrypted, body_encrypted, provider, model_id)
+        VALUES (${contentId}::uuid, ${carol}::uuid, ${jobId}::uuid, 'lab_results', ${Buffer.from([1])}, ${Buffer.from([1])}, ${Buffer.from([1])}, 'offline', 'm')`
+      const row = yield* jobRow(jobId)
+      yield* sweepOriginals()
+      expect(yield* storage.exists(row.storageKey)).toBe(true)
+      expect((yield* jobRow(jobId)).removed).toBe(false)
+      yield* sql`DELETE FROM content WHERE id = ${contentId}::uuid`
+      yield* sweepOriginals()
+      expect(yield* storage.exists(row.storageKey)).toBe(false)
+      expect((yield* jobRow(jobId)).removed).toBe(true)
+    })
+  )
+
+  it.effect("a completed job whose content is gone and whose removal failed at the time is swept, and marked so it is not swept twice", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const storage = yield* Storage

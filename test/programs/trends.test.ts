@@ -7,6 +7,7 @@ import { SqlClient } from "effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { CryptoMemory } from "../../src/layers/crypto/memory.js"
+import { StorageMemory } from "../../src/layers/storage/memory.js"
 import { scriptedDocument } from "../../src/layers/llm/scripted.js"
 import { lookupAnalyte } from "../../src/layers/llm/reader/lexicon/analytes.js"
 import { removeContent, saveContent } from "../../src/programs/content.js"
@@ -28,7 +29,7 @@ import { TestDatabaseLive } from "../support/database.js"
 
 const Cache = Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
 const Trends = Layer.sync(TrendsCache, () => makeTrendsCache({ ttl: "5 minutes", maxUsers: 100 }))
-const TestLayer = Layer.mergeAll(CryptoMemory, AuditWithRows, Cache, Trends).pipe(Layer.provideMerge(TestDatabaseLive()))
+const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, Cache, Trends).pipe(Layer.provideMerge(TestDatabaseLive()))
 
 const newUser = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

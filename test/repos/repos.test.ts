@@ -77,8 +77,8 @@ layer(TestDatabaseLive())("repositories", (it) => {
       // scoped to the user in SQL: another user's id reads as absent
       const bob = yield* newUser
       expect(yield* Content.contentExists(bob, ids[0]!)).toBe(false)
-      expect(yield* Content.deleteContent(bob, ids[0]!)).toBe(false)
-      expect(yield* Content.deleteContent(alice, ids[0]!)).toBe(true)
+      expect(Option.isSome(yield* Content.deleteContent(bob, ids[0]!))).toBe(false)
+      expect(Option.isSome(yield* Content.deleteContent(alice, ids[0]!))).toBe(true)
       expect(Option.isNone(yield* Content.findContent(alice, ids[0]!))).toBe(true)
     })
   )

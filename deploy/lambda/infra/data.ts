@@ -123,10 +123,13 @@ export class Data extends Construct {
       // Request metrics (AllRequests, 4xx/5xx, latency) for the whole bucket: the dashboard's S3 widget.
       metrics: [{ id: BUCKET_REQUEST_METRICS_FILTER }],
       lifecycleRules: [
+        // A document's sealed original (jobs/{jobId}_original) is kept as long as its content
+        // (the FHIR export's presentedForm) and removed with it, by the content's deletion, the sweep
+        // or erasure; what is removed leaves no version behind for more than a day.
         {
-          id: "TemporaryDocuments",
-          expiration: Duration.days(1),
+          id: "RemovedDocuments",
           noncurrentVersionExpiration: Duration.days(1),
+          expiredObjectDeleteMarker: true,
           abortIncompleteMultipartUploadAfter: Duration.days(1)
         },
         // Raw documents clients upload with presigned POSTs (src/layers/uploadTargets/s3.ts): not
@@ -169,7 +172,7 @@ export class Data extends Construct {
     acknowledge(
       this.processingBucket,
       "HIPAA.Security-S3BucketReplicationEnabled",
-      "Temporary processing storage: every object expires after one day and the durable copy of a document lives encrypted in the database, so a replica would only spread PHI to a second region."
+      "Originals are kept in one Region on purpose: sealed with our envelope and SSE-KMS, versioned, with S3's durability; a replica would spread PHI to a second Region and could outlive its erasure there."
     )
 
     const auditCheckpointBucket = new s3.Bucket(this, "AuditCheckpoints", {

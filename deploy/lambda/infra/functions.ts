@@ -529,7 +529,7 @@ export class Functions extends Construct {
       acknowledge(
         policy,
         bucketObjectsFinding,
-        `The ${name} function reads, writes and deletes temporary documents under keys it derives per upload; object keys are not known in advance, and the permission is limited to this one bucket.`
+        `The ${name} function reads, writes and deletes documents under keys it derives per upload; object keys are not known in advance, and the permission is limited to this one bucket.`
       )
     }
     acknowledge(

@@ -55,6 +55,15 @@ export class ContentBody extends Schema.Class<ContentBody>("Content")({
 
 export const ContentPath = Schema.Struct({ contentId: IdFromRequest(ContentId) })
 
+export const FhirQuery = Schema.Struct({
+  include: Schema.optionalKey(
+    Schema.Literal("original").annotate({
+      description:
+        "original: the uploaded document itself, base64, as the DiagnosticReport's presentedForm (absent for documents read before originals were kept)"
+    })
+  )
+})
+
 export const TrendsQuery = Schema.Struct({
   code: Schema.optionalKey(
     Schema.String.check(Schema.isPattern(/^\d{1,7}-\d$/u)).annotate({
@@ -119,6 +128,7 @@ export class ContentGroup extends HttpApiGroup.make("content")
   .add(
     HttpApiEndpoint.get("fhir", "/content/:contentId/fhir", {
       params: ContentPath,
+      query: FhirQuery,
       success: FhirBundleBody,
       error: unavailable
     })

@@ -31,9 +31,10 @@ export const ContentLive = HttpApiBuilder.group(Api, "content", (handlers) =>
         return new ContentBody({ ...document, contentId, provider, modelId, createdAt }, { disableChecks: true })
       })
     )
-    .handle("fhir", ({ params }) =>
+    .handle("fhir", ({ params, query }) =>
       Effect.gen(function* () {
-        const bundle = yield* contentAsFhir(yield* currentUserId, params.contentId, yield* auditContext).pipe(classifiedOnly)
+        const options = { includeOriginal: query.include === "original" }
+        const bundle = yield* contentAsFhir(yield* currentUserId, params.contentId, yield* auditContext, options).pipe(classifiedOnly)
         if (Option.isNone(bundle)) return yield* noSuchContent
         return fhirBody(bundle.value)
       })

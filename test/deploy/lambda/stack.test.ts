@@ -428,7 +428,7 @@ describe("key rotation", () => {
 })
 
 describe("storage", () => {
-  it.each(both)("%s: the processing bucket is SSE-KMS (documents key), versioned, private, TLS-only, logged, expiring in a day", (_stage, template) => {
+  it.each(both)("%s: the processing bucket is SSE-KMS (documents key), versioned, private, TLS-only, logged; originals kept, removed ones gone within a day", (_stage, template) => {
     const [documentsKeyId] = only(template, "AWS::KMS::Key", { Description: Match.stringLikeRegexp("documents \\(processing bucket") })
     const bucketId = Object.entries(resources(template, "AWS::S3::Bucket")).find(([id]) => id.includes("ProcessingBucket"))![0]
     template.hasResourceProperties("AWS::S3::Bucket", {
@@ -445,7 +445,7 @@ describe("storage", () => {
       LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: "processing-bucket/" },
       LifecycleConfiguration: {
         Rules: [
-          Match.objectLike({ Id: "TemporaryDocuments", Status: "Enabled", ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+          Match.objectLike({ Id: "RemovedDocuments", Status: "Enabled", ExpirationInDays: Match.absent(), ExpiredObjectDeleteMarker: true, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
           Match.objectLike({ Id: "IncomingUploads", Prefix: "incoming/" })
         ]
       }
