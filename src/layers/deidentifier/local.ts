@@ -24,13 +24,13 @@ type LabelKind = PhiKind | "PATIENT"
 
 /** Labels, most specific first (a longer label wins over a shorter one at the same place). */
 const LABELS: ReadonlyArray<readonly [LabelKind, string]> = [
-  ["DOB", String.raw`d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|birth\s*date|born|geburtsdatum|geb\.?\s*datum|geb(?:oren)?\.?|n[ée]e?\s+le|nat[oa]\s+il|fecha\s+(?:de\s+)?nac(?:\.|imiento)?|f\.\s*nac\.?|data\s+d[ei]\s+nasc(?:imento|ita)|sz[üu]let[ée]si\s+(?:id[őo]|d[áa]tum)|geboortedatum|tgl\.?\s+lahir|tanggal\s+lahir|syntym[äa]aika|data\s+na[șs]terii|f[øo]dselsdato|f[øo]dselsnr\.?|data\s+nasc\.?|data\s+ur(?:odzenia)?\.?|do[ğg]um\s+(?:tarihi|t\.)|nacimiento|jg\.|생년월일|生年月日|出生日期|дата\s+рождения`],
+  ["DOB", String.raw`d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|birth\s*date|born|geburtsdatum|geb\.?\s*datum|geb(?:oren)?\.?|n[ée]e?\s+le|nat[oa]\s+il|fecha\s+(?:de\s+)?nac(?:\.|imiento)?|f\.\s*nac\.?|data\s+d[ei]\s+nasc(?:imento|ita)|sz[üu]let[ée]si\s+(?:id[őo]|d[áa]tum)|geboortedatum|tgl\.?\s+lahir|tanggal\s+lahir|syntym[äa]aika|data\s+na[șs]terii|f[øo]dselsdato|f[øo]dt|f\.|nacimiento|data\s+nasc\.?|data\s+ur(?:odzenia)?\.?|do[ğg]um\s+(?:tarihi|t\.)|nacimiento|jg\.|생년월일|生年月日|出生日期|дата\s+рождения`],
   ["MRN", String.raw`患者id|病历号|mrn|nhc|nhi|ipp|resident\s+id|our\s+id|pat\.?-nr\.?|anc\s+no\.?|unit\s+no\.?|cod\s+pacient|folder|cartella\s+n\.?|no\.?\s+daftar|n\.?[º°]\s*utente(?:\s+sns)?|mr\s*(?:#|no\.?)|hosp\.?\s*(?:no\.?|number|#)|rodn[ée]\s+[čc][íi]slo|medical\s+record(?:\s+(?:no\.?|number|#))?|chart\s*(?:#|no\.?|number)?|ur(?:\s+no\.?)?|patient\s*(?:id|no\.?|number|#|ref\.?)|pat\.?\s*(?:id|no\.?)|pati[ëe]ntnr\.?|patientennummer|n\.?[º°o]\.?\s*(?:historia|processo|hc)|historia\s+cl[íi]nica|azonos[íi]t[óo]|case\s*#|hospital\s+(?:no\.?|number)|nhs\s+(?:no\.?|number)|cnp`],
   ["NAME", String.raw`ordering\s+(?:physician|provider|doctor|clinician)|ordering|physician|provider|attending|consultant|requested\s+by|ordered\s+by|referred(?:\s+by)?|referring(?:\s+(?:physician|doctor))?|copy\s+to|cc|requesting|req\.?\s+by|ref\.?\s+by|doctor|dokter|dr\.?\s+name|m[ée]dico(?:\s+(?:solicitante|curante|requisitante|tratante))?|m[ée]decin(?:\s+traitant)?|aanvrager|huisarts|pyyt[äa]j[äa]|bek[üu]ld[őo]|medic\s+trimi[țt][ăa]tor|director(?:\s+t[ée]cnico)?|dir\.?|reviewed\s+by|verified\s+by|validated\s+by|printed\s+by|signed\s+by|responsable\s+sanitario|direttore\s+tecnico|direcci[óo]n\s+t[ée]cnica|einsender|technologist|collected\s+by|drawn\s+by|nurse|clinician|pathologist|rekvirent|kopi|fastlege|prescripteur|valid[óo]|resp\.\s+sanitario|zlecaj[ąa]cy|lekarz\s+kieruj[ąa]cy|autoryzacja|autoryzowa[łl]\(?a?\)?|best[äa]llare|vidimerad|authori[sz]ed\s+by|signed|named\s+midwife|operator|seen\s+by|taken\s+by|initials|sign(?:ature)?|[žz]adatel|hausarzt|m[ée]dica?\s+(?:respons[áa]vel|assistente)(?:\s+\(usf\))?|依頼医|検査技師|確認医|记录人|disemak\s+oleh(?:\s*\/\s*reviewed\s+by)?`],
-  ["ID", String.raw`accession(?:\s+(?:no\.?|#|number))?|acc\.?\s*#|specimen\s*(?:id|#|no\.?|number)|sample\s*(?:id|#|no\.?)|lab\.?\s*(?:no\.?|ref\.?|#|number|id)|no\.?\s+lab|report\s*(?:id|#|no\.?)|order\s*(?:no\.?|#|number|id)|ordernr\.?|auftrag(?:s-?nr\.?)?|n[º°o]\.?\s*petici[óo]n|folio|cod\.?\s+(?:accettazione|prob[ăa])|acct\.?|account(?:\s+(?:no\.?|#|number))?|visit\s*(?:#|no\.?|id|number)|encounter\s*(?:#|id|no\.?)|your\s+ref\.?|npi|henkil[öo]tunnus|requisition\s*(?:#|no\.?|id)?|barcode|episode(?:\s+no\.?)?|ssn|social\s+security(?:\s+no\.?)?|insurance\s+(?:id|no\.?)|member\s+id|client\s*(?:#|no\.?|id)|cip|nr\s+zlecenia|zlecenie|t\.c\.\s+kimlik\s+no|kimlik(?:\s+no)?|protokol\s+no|pesel|cpr|bsn|medicare|remiss|letter\s+ref|health\s+(?:id|no\.?|number)|dossier(?:\s+n[°º]\.?)?|petici[óo]n|labnummer|control\s+id|nric|codice\s+fiscale|nr\.?|n[°º]\.?|account|specimen|id`],
+  ["ID", String.raw`accession(?:\s+(?:no\.?|#|number))?|acc\.?\s*#|specimen\s*(?:id|#|no\.?|number)|sample\s*(?:id|#|no\.?)|lab\.?\s*(?:no\.?|ref\.?|#|number|id)|no\.?\s+lab|report\s*(?:id|#|no\.?)|order\s*(?:no\.?|#|number|id)|ordernr\.?|auftrag(?:s-?nr\.?)?|n[º°o]\.?\s*petici[óo]n|folio|cod\.?\s+(?:accettazione|prob[ăa])|acct\.?|account(?:\s+(?:no\.?|#|number))?|visit\s*(?:#|no\.?|id|number)|encounter\s*(?:#|id|no\.?)|your\s+ref\.?|npi|henkil[öo]tunnus|requisition\s*(?:#|no\.?|id)?|barcode|episode(?:\s+no\.?)?|ssn|social\s+security(?:\s+no\.?)?|insurance\s+(?:id|no\.?)|member\s+id|client\s*(?:#|no\.?|id)|f[øo]dselsnr\.?|cip|nr\s+zlecenia|zlecenie|t\.c\.\s+kimlik\s+no|kimlik(?:\s+no)?|protokol\s+no|pesel|cpr|bsn|medicare|remiss|letter\s+ref|health\s+(?:id|no\.?|number)|dossier(?:\s+n[°º]\.?)?|petici[óo]n|labnummer|control\s+id|nric|codice\s+fiscale|nr\.?|n[°º]\.?|account|specimen|id`],
   ["PHONE", String.raw`phone|ph\.?|t[ée]l(?:ephone|efon[oe]?|p|\.\s*\(clinic\))?\.?|sentralbord|toll\s+free|r[üu]ckruf-nr\.?|fax|mobile|cell|enquiries|client\s+services|asiakaspalvelu|wa`],
   ["ADDRESS", String.raw`address|addr\.?|alamat|adresse|direcci[óo]n|indirizzo|endere[çc]o|anschrift`],
-  ["PATIENT", String.raw`patient(?:'s)?\s+name|patient|pt\.?|name|full\s+name|surname|given\s+names?|first\s+name|last\s+name|for|nom|nome|nombre|paciente|paziente|pati[ëe]nt(?:e)?|utente|pacient|potilas|beteg\s+neve|nama|guardian|naam|vorname|nachname|pasient|pacjent|hasta(?:\s+ad[ıi]\s+soyad[ıi])?|navn|nume|nama(?:\s*\/\s*name)?|resident|cli[ëe]nt|logged\s+in\s+as|user|owner|test\s+results\s+for|record\s+of|madame|monsieur|氏名(?:\s+name)?|姓名|이름|お名前|from|to`]
+  ["PATIENT", String.raw`patient(?:'s)?\s+name|patient|pt\.?|name|full\s+name|surname|given\s+names?|first\s+name|last\s+name|for|nom|nome|nombre|paciente|paziente|pati[ëe]nt(?:e)?|utente|pacient|potilas|beteg\s+neve|guardian|naam|vorname|nachname|pasient|pacjent|hasta(?:\s+ad[ıi]\s+soyad[ıi])?|navn|nume|nama(?:\s*\/\s*name)?|resident|cli[ëe]nt|logged\s+in\s+as|user|owner|test\s+results\s+for|record\s+of|madame|monsieur|氏名(?:\s+name)?|姓名|이름|お名前|from|to`]
 ]
 
 const LABEL_SOURCE = LABELS.map(([, source]) => `(${source})`).join("|")
@@ -43,7 +43,7 @@ const LABEL = new RegExp(
   "giu"
 )
 
-const COLUMN_END = /\s{2,}|\t|\s[|·*•]\s|\s\/\s(?=[\p{Lu}])| [|·]|$/u
+const COLUMN_END = /\s{2,}|\t|\s[|·*•]\s|\s\/\s(?=[\p{Lu}])| [|·]|;|$/u
 
 /** Words that are a column's heading, never a name (a table header after a `Name` label). */
 const NOT_NAME = new Set([
@@ -85,7 +85,7 @@ const nameIn = (value: string): { readonly start: number; readonly end: number }
   let end = stop < 0 ? value.length : stop
   while (end > 0 && /[\s,;:/-]/u.test(value[end - 1]!)) end--
   const name = value.slice(0, end)
-  if (!/\p{L}{2,}|\p{Lu}\./u.test(name)) return undefined
+  if (!/\p{L}{2,}|\p{Lu}\.|[\p{Script=Han}\p{Script=Hangul}\p{Script=Hiragana}\p{Script=Katakana}]/u.test(name)) return undefined
   const words = name.toLowerCase().split(/[\s,]+/u).filter((w) => w !== "")
   if (words.length === 0 || words.every((w) => NOT_NAME.has(w.replace(/[.:]$/u, "")))) return undefined
   return { start: 0, end }
@@ -108,9 +108,9 @@ const phoneIn = (value: string): { readonly start: number; readonly end: number 
 const dateIn = (value: string): { readonly start: number; readonly end: number } | undefined => {
   const match = DATE.exec(value)
   if (match === null || match.index > 12) {
-    // a birth year alone (`Jg. 1951`, `Doğum t.: 1958`)
-    const year = /^(?:19|20)\d{2}\b/u.exec(value)
-    return year === null ? undefined : { start: 0, end: 4 }
+    // a birth month and year, or a year alone (`03/1958`, `Jg. 1951`, `Doğum t.: 1958`)
+    const year = /^(?:\d{1,2}[./-])?(?:19|20)\d{2}\b/u.exec(value)
+    return year === null ? undefined : { start: 0, end: year[0].length }
   }
   // "Nov 5, 2026" needs a real month word; a bare number (`0048217`) is not a date
   const word = /\p{L}{3,9}/u.exec(match[0])
@@ -129,7 +129,7 @@ const labelKind = (match: RegExpExecArray): LabelKind => {
 const NAME_WORD = String.raw`(?:(?:\p{Lu}\.){1,3}|\p{Lu}[\p{L}'’-]*\.?)`
 const PARTICLE = String.raw`(?:de|da|del|della|di|dos|das|do|van|von|der|den|la|le|lo|Lo|y|e|bin|al)`
 const NAME_RUN = String.raw`${NAME_WORD}(?: (?:${PARTICLE} )?${NAME_WORD}){0,4}`
-const TITLE = String.raw`(?:Dr\.\s+rer\.\s+nat|Dr\.\s+med|Dr\.ª|Dr|Dra|Drs|drs|dr|Dott(?:\.ssa)?|Prof|Mr|Mrs|Ms|Miss|Mx|Mme|Mlle|Madame|Monsieur|Docteur|Tn|Ny|Nn|Sr|Sra|Herr|Frau|Fr|Hr|mw|dhr|Q\.F\.B|QFB|Enf|MUDr|RNDr|Lege|lege|lek|L[äa]k|mgr|SN|RN|LPN|MLT|BMA|Staff Nurse|fastlege|overl[æa]ge|[ÖO]verl[äa]kare)`
+const TITLE = String.raw`(?:Dr\.\s+rer\.\s+nat|Dr\.\s+med|Dr\.ª|Dr|Dra|Drs|drs|dr|Dott(?:\.ssa)?|Prof|Mr|Mrs|Ms|Miss|Mx|Mme|Mlle|Madame|Monsieur|Docteur|Tn|Ny|Nn|Sr|Sra|Herr|Frau|Fr|Hr|mw|dhr|Q\.F\.B|QFB|Enf|DR|MRS|MR|MS|MUDr|RNDr|Lege|lege|lek|L[äa]k|mgr|SN|RN|LPN|MLT|BMA|Staff Nurse|fastlege|overl[æa]ge|[ÖO]verl[äa]kare)`
 
 const PATTERNS: ReadonlyArray<readonly [PhiKind, RegExp, number]> = [
   ["EMAIL", /[\p{L}\d._%+-]+@[\p{L}\d-]+(?:\.[\p{L}\d-]+)+/gu, 0],
@@ -152,20 +152,28 @@ const PATTERNS: ReadonlyArray<readonly [PhiKind, RegExp, number]> = [
   ]
 ]
 
+const CHAT_SENDER = /^\s*\[?\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?\]?\s*-?\s*((?![^:]*\b(?:Clinic|Hospital|Lab|Laboratory|Centre|Center|Pharmacy|Practice|Surgery|UBS|Health)\b)[^:\d]{2,40}?):/gu
+
 /** Identifiers found from their surroundings rather than a label (group 1 is the identifier). */
 const CONTEXT_PATTERNS: ReadonlyArray<readonly [PhiKind, RegExp]> = [
   // initials of who called, typed or checked: `by LT`, `by J.P.`, `- JLB`, `(TK)` after a time, `(J.M.)`
   ["NAME", /\bby\s+(?:[\p{L}-]+\s+){0,2}?((?:\p{Lu}\.){2,3}|\p{Lu}{2,10})(?![\p{L}.])/gu],
   ["NAME", /\s-\s(\p{Lu}{2,4}|(?:\p{Lu}\.){2,3})\s*\**\s*$/gu],
   ["NAME", /(?:\d{1,2}[:.]\d{2}|bioing\S*|bioanalytiker|tech\.?|reception|front desk|typed\S*|\d{4})\s*\(((?:\p{L}\.){2,3}|\p{L}{2,3})\)/gu],
-  // a chat export's sender: `14/11/2026, 09:41 - Grace Kamau: …`
-  ["NAME", /^\s*\[?\d{1,2}[./-]\d{1,2}[./-]\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?\]?\s*-?\s*((?![^:]*\b(?:Clinic|Hospital|Lab|Laboratory|Centre|Center|Pharmacy|Practice|Surgery|UBS|Health)\b)[^:\d]{2,40}?):/gu],
+  // a chat export's sender (its words scrubbed wherever else they are printed): `14/11/2026, 09:41 - Grace Kamau: …`
+  ["NAME", CHAT_SENDER],
   // a greeting or a sign-off's name: `Hi Siobhan,`, `Dear Mrs Paterson`
   ["NAME", /^\s*(?:Hi|Hello|Dear|Hey|Bonjour|Hallo|Hola|Beste|Kære|Hej)\s+((?:\p{Lu}[\p{L}'’-]+\.?\s?){1,3})/gu],
   // a possessive name at the start of a diary's title: `MAYA'S FEVER LOG`
   ["NAME", /^\s*(\p{Lu}[\p{L}-]+)['’]S\s+(?:FEVER|BP|BLOOD|SUGAR|WEIGHT|HEALTH|SICK|DIARY|LOG)/gu],
-  // ids: letters and digits mixed (`CR-0884-2026-31577`, `KLM-88213`, `H26-0412-0098`), not a test's name
-  ["ID", /(?<![\p{L}\d.,/-])((?=[\p{L}\d/-]*\d{4})(?=[\p{L}\d/-]*\p{Lu})\p{Lu}[\p{Lu}\d]{0,5}[-/]?\d[\p{Lu}\d]*(?:[-/][\p{Lu}\d]+)+)(?![\p{L}\d])/gu],
+  // ids: letters and digits mixed (`CR-0884-2026-31577`, `KLM-88213`, `H26-0412-0098`, `CS09114`), not a test's name
+  ["ID", /(?<![\p{L}\d.,/-])((?=[\p{L}\d/-]*\d{4})(?=[\p{L}\d/-]*\p{Lu})\p{Lu}[\p{Lu}\d]{0,5}[-/]?\d[\p{Lu}\d]*(?:[-/][\p{Lu}\d]+)*)(?![\p{L}\d])/gu],
+  ["ID", /(?<![\p{L}\d])(\p{Lu}{1,4}\d{5,})(?![\p{L}\d])/gu],
+  // ids in three groups of digits that no date takes: `26-0714-3381`
+  ["ID", /(?<![\d.,/-])(\d{2,4}-\d{3,4}-\d{3,5})(?![\d,/-]|\.\d)/gu],
+  // a birth year in the forms diaries and apps print it: `1969년생`, `1958 г.р.`, `"birthYear": 1987`
+  ["DOB", /(?<!\d)((?:19|20)\d{2})(?:\s*년생|\s*г\.\s*р\.)/gu],
+  ["DOB", /"birth_?year"\s*:\s*"?((?:19|20)\d{2})/giu],
   // ids: long digit runs with a dash or slash that are not dates or ranges (`260214-0377`, `2026/118734`, `0412/2025`)
   ["ID", /(?<![\d.,/-])(\d{5,}[-/]\d{2,}(?:[-/]\d+)*|\d{2,4}[-/]\d{5,}(?:[-/]\d+)*|\d{4}\/\d{4})(?![\d.,/-])/gu],
   // ids: seven or more digits in a row, never a value with a decimal point
@@ -229,6 +237,7 @@ const lineSpans = (line: string): Array<Found & { patient?: boolean }> => {
   const found: Array<Found & { patient?: boolean }> = []
   let anchored = false
   let personal = false
+  const unlabelledNames: Array<Found> = []
   LABEL.lastIndex = 0
   for (let match = LABEL.exec(line); match !== null; match = LABEL.exec(line)) {
     if (match[0].length === 0) {
@@ -255,7 +264,12 @@ const lineSpans = (line: string): Array<Found & { patient?: boolean }> => {
       : kind === "PHONE" ? phoneIn(value)
       : kind === "ADDRESS" ? (value.trim() === "" ? undefined : { start: 0, end: value.length })
       : nameIn(value.replace(new RegExp(String.raw`^${TITLE}\.?[ \t]+`, "u"), (t) => " ".repeat(t.length)))
-    if (part === undefined) continue
+    if (part === undefined) {
+      // an id label holding a name (`Account: Lachlan Petrakis`): the patient's, if the line is theirs
+      const named = kind === "ID" || kind === "MRN" ? nameIn(value) : undefined
+      if (named !== undefined) unlabelledNames.push({ kind: "NAME", start: from + named.start, end: from + named.end })
+      continue
+    }
     if (kind === "DOB" || kind === "MRN" || kind === "ID") anchored = true
     if (kind === "DOB" || kind === "MRN") personal = true
     const spanKind: PhiKind = kind === "PATIENT" ? "NAME" : kind
@@ -275,7 +289,7 @@ const lineSpans = (line: string): Array<Found & { patient?: boolean }> => {
     for (let match = pattern.exec(line); match !== null; match = pattern.exec(line)) {
       const text = match[1]!
       const start = match.index + match[0].indexOf(text)
-      found.push({ kind, start, end: start + text.length })
+      found.push({ kind, start, end: start + text.length, ...(pattern === CHAT_SENDER ? { patient: true } : {}) })
     }
   }
   // an address column: a postcode (UK, Dutch, Polish, French/German/Indian with a city) makes its whole column an address
@@ -312,8 +326,16 @@ const lineSpans = (line: string): Array<Found & { patient?: boolean }> => {
       }
     }
   }
+  // on a line with a birth date or record number, every name is taken for the patient's: its words are scrubbed wherever else they are printed
+  if (personal) {
+    found.push(...unlabelledNames)
+    for (const span of found) if (span.kind === "NAME") span.patient = true
+  }
   return found
 }
+
+const SIGN_OFF = /^\s*(?:(?:kind|best|warm|many)\s+(?:regards|wishes|thanks)|regards|thanks|thank\s+you|yours(?:\s+(?:sincerely|faithfully|truly))?|sincerely|cheers|best|met\s+vriendelijke\s+groet|mit\s+freundlichen\s+gr[üu][ßs]en|cordialement|saludos|atentamente|cordiali\s+saluti|med\s+venlig\s+hilsen|vennlig\s+hilsen|med\s+v[äa]nliga\s+h[äa]lsningar),?\s*$/iu
+const SIGNATURE = /^\s*((?:Dr\.?\s+)?\p{Lu}[\p{L}'’.-]+(?:\s+\p{Lu}[\p{L}'’.-]+){0,3})(?=\s*(?:,|$))/u
 
 const NAME_TOKEN = /[\p{L}][\p{L}'’-]{2,}/gu
 
@@ -321,10 +343,19 @@ const NAME_TOKEN = /[\p{L}][\p{L}'’-]{2,}/gu
 export const detectIdentifiers = (text: string): Array<PhiSpan> => {
   const found: Array<Found & { patient?: boolean }> = []
   let offset = 0
-  for (const line of text.split("\n")) {
+  let signOff = -1
+  const lines = text.split("\n")
+  lines.forEach((line, i) => {
     for (const span of lineSpans(line)) found.push({ ...span, start: span.start + offset, end: span.end + offset })
+    // a letter's or e-mail's signature: the name on the first line with text after the sign-off
+    if (SIGN_OFF.test(line)) signOff = i
+    else if (signOff >= 0 && line.trim() !== "") {
+      const name = SIGNATURE.exec(line)
+      if (name !== null && i - signOff <= 2) found.push({ kind: "NAME", start: offset + name.index + name[0].indexOf(name[1]!), end: offset + name.index + name[0].indexOf(name[1]!) + name[1]!.length })
+      signOff = -1
+    }
     offset += line.length + 1
-  }
+  })
   // the patient's name wherever else it is printed, word by word, in any case or order
   const tokens = new Set<string>()
   for (const span of found) {

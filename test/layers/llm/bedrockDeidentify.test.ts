@@ -135,7 +135,10 @@ const READS_DIFFERENTLY: Record<string, string> = {
   // a wrapped prose line ending in "(J. Whitcombe)" is joined to the next result's name once the name is a placeholder
   "test/fixtures/lab-corpus/tuning8/reference_lab_lowhigh_3p.txt": "one result's name",
   // a chat export: with the sender's name a placeholder, one reading's day is taken from the message before
-  "test/fixtures/lab-corpus/heldout6/br_whatsapp_chat_export_nurse_pressao.txt": "one reading's date"
+  "test/fixtures/lab-corpus/heldout6/br_whatsapp_chat_export_nurse_pressao.txt": "one reading's date",
+  // better scrubbed: read whole, a scale's model number ("VS-10", beside a serial number) is taken for a weight of 10
+  // that the truth file does not have; with the serial number a placeholder the line no longer reads as a weight
+  "test/fixtures/lab-corpus/heldout6/kr_bp_app_report_grouped_by_day_am_pm.txt": "one misread weight fewer"
 }
 
 describe("The corpus reads the same scrubbed as whole", () => {
@@ -156,7 +159,7 @@ describe("The corpus reads the same scrubbed as whole", () => {
       console.log(`corpus: ${differing.length} of ${files.length} documents read differently scrubbed; ${leaked} identifiers reached the model`, differing)
       expect(differing.sort()).toEqual(Object.keys(READS_DIFFERENTLY).sort())
       // the local rules' floor (test/layers/deidentifier/local.test.ts): none is added on the way to the model
-      expect(leaked).toBeLessThanOrEqual(81)
+      expect(leaked).toBeLessThanOrEqual(59)
     }), 240_000)
 })
 
