@@ -36,8 +36,6 @@ export interface DeidentifiedDocument {
   /** The scrubbed text (what the coverage check compares the answer with), none for an image sent as it is. */
   readonly text: Option.Option<string>
   readonly map: PlaceholderMap
-  /** True when the model gets the image itself (OCR could not read it). */
-  readonly imageSent: boolean
 }
 
 export const deidentifyDocument = (
@@ -45,9 +43,9 @@ export const deidentifyDocument = (
   deidentifier: DeidentifierService,
   allowImageToModel: boolean
 ): Effect.Effect<DeidentifiedDocument, DocumentUnreadable | DeidentifierUnavailable> => {
+  // no text (./bedrockDocument.ts): the block is the image, or a scan's pages
   if (Option.isNone(prepared.text)) {
-    const isImage = prepared.block.image !== undefined || prepared.block.document !== undefined
-    if (isImage && !allowImageToModel) {
+    if (!allowImageToModel) {
       return Effect.fail(
         new DocumentUnreadable({
           message: "The image could not be read as text, and this upload did not allow sending the image itself to the model",
@@ -58,14 +56,13 @@ export const deidentifyDocument = (
     return Effect.as(Effect.annotateCurrentSpan("serenya.deidentify.image_sent", true), {
       block: prepared.block,
       text: Option.none(),
-      map: new PlaceholderMap(),
-      imageSent: isImage
+      map: new PlaceholderMap()
     })
   }
   const original = prepared.text.value
   return Effect.map(deidentify(deidentifier, [original]), ({ texts, map }) => {
     const text = dateOrderNote(original, texts[0]!)
-    return { block: { text }, text: Option.some(text), map, imageSent: false }
+    return { block: { text }, text: Option.some(text), map }
   })
 }
 

@@ -14,25 +14,23 @@ import type { ParsedReport } from "./reader/types.js"
 
 /**
  * What the document is to the model, checked against the model's limits before any call (so that
- * whatever Bedrock still refuses is ours, not the document's):
+ * whatever Bedrock still refuses is ours, not the document's). Wherever there is text, the block is
+ * that text, which ./bedrockDeidentify.ts scrubs before it goes; the file goes only where there is none:
  * - plain text: its text (also what the coverage check compares the answer with);
- * - a PDF with a text layer: its text for the coverage check; the PDF itself when it is within
- *   Converse's per-document size, else its text (all the model would read of it without citations);
+ * - a PDF with a text layer: its text (with what OCR reads of any scanned pages);
  * - a scanned PDF (no text layer): what OCR reads of its pages; where OCR reads nothing, the PDF
  *   with citations on, so that Converse reads its pages as images — only where the model has
  *   citations and the PDF is within the per-document size;
- * - an image: as it is within Converse's bytes and pixels, else scaled down to fit (./imageFit.ts);
- *   and what OCR reads of it, for the coverage check (checked leniently: see coverage.ts).
+ * - an image: what OCR reads of it; where OCR reads nothing, the image as it is within Converse's
+ *   bytes and pixels, else scaled down to fit (./imageFit.ts).
  * A PDF that cannot be opened, or has more pages than we read, fails here without a call.
- * Wherever there is text, the model is sent that text de-identified instead of the file
- * (./bedrockDeidentify.ts); the file goes only where there is none.
  */
 export interface PreparedDocument {
   readonly block: ContentBlock
   readonly text: Option.Option<string>
   /**
-   * Present when `text` is what OCR read of an image or scanned pages (the model reads the image
-   * itself): the offline reader's report of that text, which says which lines hold results.
+   * Present when `text` is what OCR read of an image or scanned pages: the offline reader's report of
+   * that text, which says which lines hold results (the coverage check reads OCR's text leniently).
    */
   readonly ocr?: ParsedReport
 }
@@ -71,19 +69,16 @@ export const prepareDocument = (
       return Effect.map(decodeText(bytes), (text) => ({ block: { text }, text: Option.some(text) }))
     case "image/jpeg":
     case "image/png":
-      // scaled down to Converse's limits where that keeps the image readable (./imageFit.ts); loaded on first use
-      return Effect.promise(() => import("./imageFit.js")).pipe(
-        Effect.flatMap(({ fitImage }) => fitImage(bytes, contentType === "image/png" ? "png" : "jpeg", limits)),
-        Effect.tap((fitted) => (fitted.scaled ? Effect.annotateCurrentSpan("serenya.image.scaled", true) : Effect.void)),
-        Effect.flatMap((fitted) =>
-          // OCR's reading of the original is what the answer is checked against (the coverage check)
-          Effect.map(ocrReading([{ _tag: "Encoded", page: 1, bytes }]), (read): PreparedDocument => ({
-            block: { image: { format: fitted.format, source: { bytes: fitted.bytes } } },
-            text: Option.map(read, (r) => r.text),
-            ...(Option.isSome(read) ? { ocr: read.value.report } : {})
-          }))
-        )
-      )
+      // what OCR reads is what the model gets (scrubbed); only an image it cannot read goes as itself,
+      // scaled down to Converse's limits where that keeps it readable (./imageFit.ts, loaded on first use)
+      return Effect.flatMap(ocrReading([{ _tag: "Encoded", page: 1, bytes }]), (read): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> =>
+        Option.isSome(read)
+          ? Effect.succeed({ block: { text: read.value.text }, text: Option.some(read.value.text), ocr: read.value.report })
+          : Effect.promise(() => import("./imageFit.js")).pipe(
+            Effect.flatMap(({ fitImage }) => fitImage(bytes, contentType === "image/png" ? "png" : "jpeg", limits)),
+            Effect.tap((fitted) => (fitted.scaled ? Effect.annotateCurrentSpan("serenya.image.scaled", true) : Effect.void)),
+            Effect.map((fitted): PreparedDocument => ({ block: { image: { format: fitted.format, source: { bytes: fitted.bytes } } }, text: Option.none() }))
+          ))
     case "application/pdf":
       // loaded on first use: the PDF reader is a worker thread of its own, and the API functions never need it
       return Effect.promise(() => import("./pdfText.js")).pipe(
@@ -109,20 +104,15 @@ export const prepareDocument = (
         Effect.flatMap(({ text: layer, ocr }): Effect.Effect<PreparedDocument, DocumentUnreadable | DocumentTooComplex> => {
           const text = Option.isSome(ocr) ? Option.some(ocr.value.text) : layer
           const checked = Option.isSome(ocr) ? { ocr: ocr.value.report } : {}
-          const pdf = (citations: boolean): ContentBlock => ({
-            document: { format: "pdf", name: "uploaded-document", source: { bytes }, ...(citations ? { citations: { enabled: true } } : {}) }
-          })
-          if (Option.isSome(layer)) {
-            // a text layer (some pages may be scans): the PDF itself, else what was read of it
-            return Effect.succeed({ block: bytes.length <= limits.documentMaxBytes ? pdf(Option.isSome(ocr) && model.capabilities.pdfCitations) : { text: Option.getOrElse(text, () => "") }, text, ...checked })
-          }
-          // no text layer, but OCR read the scans: the model gets that text (de-identified), not the pages
-          if (Option.isSome(ocr)) return Effect.succeed({ block: { text: ocr.value.text }, text, ...checked })
+          // a text layer, or scans OCR read: the model gets that text (de-identified), never the PDF
+          if (Option.isSome(text)) return Effect.succeed({ block: { text: text.value }, text, ...checked })
           if (!model.capabilities.pdfCitations) {
             return Effect.fail(new DocumentUnreadable({ message: "The PDF has no text layer and this model cannot read scanned pages", reason: "NO_TEXT_LAYER" }))
           }
           if (bytes.length > limits.documentMaxBytes) return Effect.fail(tooLarge("scanned PDF"))
-          return Effect.succeed({ block: pdf(true), text, ...checked })
+          // no text at all: the pages themselves, read as images (citations on)
+          const block: ContentBlock = { document: { format: "pdf", name: "uploaded-document", source: { bytes }, citations: { enabled: true } } }
+          return Effect.succeed({ block, text, ...checked })
         })
       )
   }
