@@ -18,7 +18,7 @@ import { chatRequest } from "../../src/layers/llm/bedrockRequest.js"
 import { MODELS } from "../../src/services/models.js"
 import { encodeTrendEntries, nameKey, parseTrendEntries, type TrendEntry } from "../../src/programs/trendIndex.js"
 import * as fc from "fast-check"
-import { UserId } from "../../src/services/ids.js"
+import { type UserId } from "../../src/services/ids.js"
 import { LabResult, ReferenceRange, type ResultFlag, ResultFlag as ResultFlagSchema } from "../../src/services/llm.js"
 import { makeTimelineCache } from "../../src/layers/timelineCache/memory.js"
 import { TimelineCache } from "../../src/services/timelineCache.js"
@@ -26,18 +26,11 @@ import { makeTrendsCache } from "../../src/layers/trendsCache/memory.js"
 import { TrendsCache } from "../../src/services/trendsCache.js"
 import { AuditWithRows } from "../support/audit.js"
 import { TestDatabaseLive } from "../support/database.js"
+import { newUser } from "../support/users.js"
 
 const Cache = Layer.sync(TimelineCache, () => makeTimelineCache({ ttl: "5 minutes", maxUsers: 100 }))
 const Trends = Layer.sync(TrendsCache, () => makeTrendsCache({ ttl: "5 minutes", maxUsers: 100 }))
 const TestLayer = Layer.mergeAll(CryptoMemory, StorageMemory, AuditWithRows, Cache, Trends).pipe(Layer.provideMerge(TestDatabaseLive()))
-
-const newUser = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const [row] = yield* sql<{ id: string }>`
-    INSERT INTO users (email_hash, email_encrypted) VALUES (decode(md5(random()::text), 'hex'), ${Buffer.from([0])})
-    RETURNING id::text AS id`
-  return UserId.make(row!.id)
-})
 
 const result = (name: string, value: number | string, unit: string, extra: { loinc?: string; ucumUnit?: string; flag?: ResultFlag } = {}) =>
   new LabResult({
@@ -116,8 +109,8 @@ describe("trends: conversions", () => {
 layer(TestLayer)("trends over documents", (it) => {
   it.effect("one test across documents, oldest first, converted to the latest value's unit, the printed value kept", () =>
     Effect.gen(function* () {
-      const user = yield* newUser
-      const other = yield* newUser
+      const user = yield* newUser()
+      const other = yield* newUser()
       const a = yield* store(user, "2026-01-10", [result("Glucose", 99, "mg/dL", { loinc: "2345-7", ucumUnit: "mg/dL" }), result("Hemoglobin", 11.2, "g/dL", { loinc: "718-7", ucumUnit: "g/dL", flag: "low" })])
       const b = yield* store(user, "2026-06-02T08:15", [result("Glucose, fasting", 6.1, "mmol/L", { loinc: "14749-6", ucumUnit: "mmol/L", flag: "high" })])
       const c = yield* store(user, "2026-03-15", [result("GLU", 105, "mg/dL", { loinc: "2345-7", ucumUnit: "mg/dL", flag: "high" })])
@@ -151,7 +144,7 @@ layer(TestLayer)("trends over documents", (it) => {
   it.effect("the index is sealed in the document's row, goes with it, and is built for a document stored before it existed", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const user = yield* newUser
+      const user = yield* newUser()
       const first = yield* store(user, "2026-01-10", [result("Potassium", 4.1, "mmol/L", { loinc: "2823-3", ucumUnit: "mmol/L" })])
       const second = yield* store(user, undefined, [result("Potassium", 5.6, "mmol/L", { loinc: "2823-3", ucumUnit: "mmol/L", flag: "high" })])
       const [row] = yield* sql<{ trends: Uint8Array }>`SELECT trends_encrypted AS trends FROM content WHERE id = ${first}::uuid`
@@ -181,7 +174,7 @@ layer(TestLayer)("trends over documents", (it) => {
 
   it.effect("chat about a document sees its tests across documents: the offline answer to \"how has it changed?\", and the model's context", () =>
     Effect.gen(function* () {
-      const user = yield* newUser
+      const user = yield* newUser()
       const ldl = (value: number, flag: ResultFlag) => result("LDL cholesterol", value, "mg/dL", { loinc: "13457-7", ucumUnit: "mg/dL", flag })
       yield* store(user, "2026-01-10", [ldl(162, "high")])
       const latestDocument = scriptedDocument({ collectedAt: "2026-06-02", results: [ldl(128, "high"), result("Hemoglobin", 13.1, "g/dL", { loinc: "718-7", ucumUnit: "g/dL" })] })

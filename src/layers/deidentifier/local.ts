@@ -131,6 +131,10 @@ const PARTICLE = String.raw`(?:de|da|del|della|di|dos|das|do|van|von|der|den|la|
 const NAME_RUN = String.raw`${NAME_WORD}(?: (?:${PARTICLE} )?${NAME_WORD}){0,4}`
 const TITLE = String.raw`(?:Dr\.\s+rer\.\s+nat|Dr\.\s+med|Dr\.ª|Dr|Dra|Drs|drs|dr|Dott(?:\.ssa)?|Prof|Mr|Mrs|Ms|Miss|Mx|Mme|Mlle|Madame|Monsieur|Docteur|Tn|Ny|Nn|Sr|Sra|Herr|Frau|Fr|Hr|mw|dhr|Q\.F\.B|QFB|Enf|DR|MRS|MR|MS|MUDr|RNDr|Lege|lege|lek|L[äa]k|mgr|SN|RN|LPN|MLT|BMA|Staff Nurse|fastlege|overl[æa]ge|[ÖO]verl[äa]kare)`
 
+/** A title before a labelled name (`Physician: Dr. R. Alvarez`), and a column that is nothing but a name. */
+const LEADING_TITLE = new RegExp(String.raw`^${TITLE}\.?[ \t]+`, "u")
+const BANNER_NAME = new RegExp(String.raw`^${NAME_WORD}(?:,?[ \t]+${NAME_WORD}){1,4}$`, "u")
+
 const PATTERNS: ReadonlyArray<readonly [PhiKind, RegExp, number]> = [
   ["EMAIL", /[\p{L}\d._%+-]+@[\p{L}\d-]+(?:\.[\p{L}\d-]+)+/gu, 0],
   ["URL", /\b(?:https?:\/\/|www\.)[^\s|·,;()]+/giu, 0],
@@ -263,7 +267,7 @@ const lineSpans = (line: string): Array<Found & { patient?: boolean }> => {
       : kind === "MRN" || kind === "ID" ? idIn(value)
       : kind === "PHONE" ? phoneIn(value)
       : kind === "ADDRESS" ? (value.trim() === "" ? undefined : { start: 0, end: value.length })
-      : nameIn(value.replace(new RegExp(String.raw`^${TITLE}\.?[ \t]+`, "u"), (t) => " ".repeat(t.length)))
+      : nameIn(value.replace(LEADING_TITLE, (t) => " ".repeat(t.length)))
     if (part === undefined) {
       // an id label holding a name (`Account: Lachlan Petrakis`): the patient's, if the line is theirs
       const named = kind === "ID" || kind === "MRN" ? nameIn(value) : undefined
@@ -319,7 +323,7 @@ const lineSpans = (line: string): Array<Found & { patient?: boolean }> => {
       const start = match.index + match[0].indexOf(text)
       if (found.some((f) => f.start < start + text.length && start < f.end)) continue
       const labelled = /^\s*[:：]/u.test(line.slice(start + text.length))
-      if (!labelled && new RegExp(String.raw`^${NAME_WORD}(?:,?[ \t]+${NAME_WORD}){1,4}$`, "u").test(text) && !/\d/u.test(text)) {
+      if (!labelled && BANNER_NAME.test(text) && !/\d/u.test(text)) {
         LABEL.lastIndex = 0
         // beside a birth date or record number it is the patient's name: its words are scrubbed wherever else they are printed
         if (!LABEL.test(text)) found.push({ kind: "NAME", start, end: start + text.length, ...(personal ? { patient: true } : {}) })
